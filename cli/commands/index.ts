@@ -1,0 +1,9 @@
+// Every top-level `ncw` command, in the order `ncw --help` lists them.
+// A command module lives in its own file under cli/commands/ and stays thin: parse, call ncw/, print.
+
+import type { CommandModule } from "yargs";
+import type { GlobalArgs } from "../context.js";
+import { homeCommand } from "./home.js";
+
+// biome-ignore lint/suspicious/noExplicitAny: yargs command modules are heterogeneous by design
+export const commands: CommandModule<GlobalArgs, any>[] = [homeCommand];

@@ -1,0 +1,74 @@
+// What every command handler receives: the resolved home, the output, and a runner that turns
+// thrown errors into messages and exit codes (user errors never print a stack trace).
+
+import { ExitCode, isNcwError } from "../ncw/errors.js";
+import { type HomeLayout, openHome, resolveHomePath } from "../ncw/home.js";
+import { makeOutput, type Output } from "../ncw/output.js";
+
+/** Options every command accepts (declared once in cli/ncw.ts). */
+export interface GlobalArgs {
+  home?: string;
+  json?: boolean;
+  color?: boolean;
+}
+
+export interface CommandContext {
+  readonly out: Output;
+  /** Opens (and creates on first use) the NCW home. Commands that need no home never call it. */
+  home(): HomeLayout;
+}
+
+export function makeContext(argv: GlobalArgs): CommandContext {
+  const out = makeOutput({
+    json: argv.json === true,
+    ...(argv.color === false ? { color: false } : {}),
+  });
+  let home: HomeLayout | undefined;
+  return {
+    out,
+    home() {
+      home ??= openHome(resolveHomePath(argv.home));
+      return home;
+    },
+  };
+}
+
+/**
+ * Run a command body: its return value (if any) becomes the exit code; an NcwError is printed
+ * as "error: …" plus its hint; anything else is reported as an internal error (a bug).
+ */
+export async function runCommand(
+  argv: GlobalArgs,
+  body: (ctx: CommandContext) => Promise<number | undefined | void>,
+): Promise<void> {
+  const ctx = makeContext(argv);
+  try {
+    const code = await body(ctx);
+    process.exitCode = typeof code === "number" ? code : ExitCode.OK;
+  } catch (e) {
+    process.exitCode = reportError(ctx, e);
+  }
+}
+
+export function reportError(ctx: CommandContext, e: unknown): number {
+  const { out } = ctx;
+  if (isNcwError(e)) {
+    if (out.json) {
+      out.data({ error: { code: e.code, kind: e.kind, message: e.message, hint: e.hint } });
+    } else {
+      process.stderr.write(`${out.style.red("error:")} ${e.message}\n`);
+      if (e.hint) process.stderr.write(`${out.style.dim("hint:")} ${e.hint}\n`);
+    }
+    return e.exitCode;
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  if (out.json) {
+    out.data({ error: { code: "INTERNAL", kind: "internal", message: err.message } });
+  } else {
+    process.stderr.write(
+      `${out.style.red("internal error:")} ${err.message}\n${err.stack ?? ""}\n` +
+        "This is a bug in NCW; please report it with the command you ran.\n",
+    );
+  }
+  return ExitCode.INTERNAL;
+}

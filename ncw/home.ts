@@ -1,0 +1,78 @@
+// The NCW home: where installed apps, the NightOS filesystem image and caches live.
+// Chosen by --home, else NCW_HOME, else the platform's convention; created on first use.
+
+import { mkdirSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { NcwError } from "./errors.js";
+
+export interface HomeLayout {
+  /** The home's root folder. */
+  readonly root: string;
+  /** The NightOS tree (host-directory backend) or the folder holding the image. */
+  readonly tree: string;
+  /** Compiled-artifact cache (AOT output). */
+  readonly cache: string;
+  /** Kernel server socket, pid files and locks. */
+  readonly run: string;
+  /** Logs. */
+  readonly logs: string;
+}
+
+/** The platform's default home (XDG on Linux, Application Support on macOS, LocalAppData on Windows). */
+export function defaultHomePath(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  userHome: string = os.homedir(),
+): string {
+  if (platform === "win32") {
+    const base = env.LOCALAPPDATA ?? path.win32.join(userHome, "AppData", "Local");
+    return path.win32.join(base, "ncw");
+  }
+  if (platform === "darwin") {
+    return path.posix.join(userHome, "Library", "Application Support", "ncw");
+  }
+  const xdg = env.XDG_DATA_HOME;
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.posix.join(userHome, ".local", "share");
+  return path.posix.join(base, "ncw");
+}
+
+/** Resolve the home from the --home flag, NCW_HOME or the default. */
+export function resolveHomePath(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  const chosen = flag ?? env.NCW_HOME;
+  if (chosen !== undefined && chosen !== "") return path.resolve(chosen);
+  return defaultHomePath(env);
+}
+
+export function homeLayout(root: string): HomeLayout {
+  return {
+    root,
+    tree: path.join(root, "tree"),
+    cache: path.join(root, "cache"),
+    run: path.join(root, "run"),
+    logs: path.join(root, "logs"),
+  };
+}
+
+/** Create the home's folders if they are missing (no questions asked) and return its layout. */
+export function openHome(root: string): HomeLayout {
+  const layout = homeLayout(root);
+  try {
+    for (const dir of [layout.root, layout.tree, layout.cache, layout.run, layout.logs]) {
+      mkdirSync(dir, { recursive: true });
+    }
+  } catch (e) {
+    throw new NcwError(
+      "cant-create",
+      `cannot create the NCW home at ${root}: ${(e as Error).message}`,
+      {
+        hint: "choose another place with --home <dir> or the NCW_HOME environment variable",
+        cause: e,
+      },
+    );
+  }
+  return layout;
+}
