@@ -1,0 +1,65 @@
+// Black-box tests of the ncw CLI's conventions: help, version, usage errors, exit codes, NO_COLOR.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { ncw } from "./helpers/ncw.js";
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), "ncw-cli-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("ncw CLI", () => {
+  it("prints help listing commands and exits 0", () => {
+    const r = ncw(["--help"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("ncw <command> [options]");
+    expect(r.stdout).toContain("--home");
+  });
+
+  it("prints the package version", () => {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+      version: string;
+    };
+    const r = ncw(["--version"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+
+  it("rejects an unknown command with exit code 2 and a hint, without a stack trace", () => {
+    const r = ncw(["definitely-not-a-command"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("error:");
+    expect(r.stderr).toContain("hint:");
+    expect(r.stderr).not.toMatch(/\bat .*\.js:\d+/);
+  });
+
+  it("exits 2 with no command", () => {
+    expect(ncw([]).status).toBe(2);
+  });
+
+  it("creates the home on first use and reports it as JSON", () => {
+    const home = path.join(tmp, "fresh-home");
+    const r = ncw(["home", "--json"], { env: { NCW_HOME: home } });
+    expect(r.status).toBe(0);
+    const data = JSON.parse(r.stdout) as { root: string; tree: string };
+    expect(data.root).toBe(home);
+    expect(spawnSync("test", ["-d", data.tree]).status).toBe(0);
+  });
+
+  it("--home wins over NCW_HOME", () => {
+    const a = path.join(tmp, "a");
+    const r = ncw(["home", "--json", "--home", a], { env: { NCW_HOME: path.join(tmp, "b") } });
+    expect((JSON.parse(r.stdout) as { root: string }).root).toBe(a);
+  });
+
+  it("prints no colour escape codes when NO_COLOR is set, even when forced to a TTY-like state", () => {
+    const r = ncw(["nope"], { env: { NO_COLOR: "1" } });
+    expect(r.stderr).not.toContain("\u001b[");
+  });
+
+  it("uses colours when FORCE_COLOR is set", () => {
+    const r = ncw(["nope"], { env: { FORCE_COLOR: "1" } });
+    expect(r.stderr).toContain("\u001b[31m");
+  });
+});
