@@ -3,6 +3,8 @@
 // a host directory (kept for debugging) and memory (unit tests). Paths are absolute NightOS paths
 // ("/apps/foo/content/main.npp"), always with "/" separators, never containing "." or "..".
 
+import { NcwError } from "../../ncw/errors.js";
+
 export type NodeKind = "file" | "dir" | "symlink";
 
 export interface NodeStat {
@@ -26,6 +28,10 @@ export interface DirEntry {
 export interface FsLayer {
   /** A short name of the backend, e.g. "hostdir", "memory", "btrfs". */
   readonly backend: string;
+  /**
+   * Describe an item without following a final symlink (lstat); null when it does not exist.
+   * Symlinks in the *middle* of a path are followed, inside the NightOS tree only.
+   */
   stat(path: string): Promise<NodeStat | null>;
   readFile(path: string): Promise<Uint8Array>;
   /** Create or replace a file's content. The parent directory must exist. */
@@ -39,6 +45,10 @@ export interface FsLayer {
    * atomically; an existing destination directory is never replaced (remove it first).
    */
   rename(from: string, to: string, opts?: { replace?: boolean }): Promise<void>;
+  /**
+   * Create a symlink. The target is a NightOS path (absolute, or relative to the link's folder);
+   * backends resolve it inside the NightOS tree only, never on the host.
+   */
   symlink(target: string, path: string): Promise<void>;
   readlink(path: string): Promise<string>;
   /** Make everything written so far durable (fsync / transaction commit). */
@@ -71,3 +81,47 @@ export function parentPath(p: string): string {
   parts.pop();
   return `/${parts.join("/")}`;
 }
+
+/** Symlinks followed while resolving one path before it is reported as a cycle (as Linux's ELOOP). */
+export const MAX_SYMLINK_HOPS = 40;
+
+/**
+ * Where a symlink at `linkParent` (split path of the folder holding it) with `target` points, as a
+ * split absolute NightOS path. ".." never climbs above "/", so a link cannot leave the tree.
+ */
+export function resolveLinkTarget(linkParent: readonly string[], target: string): string[] {
+  const out = target.startsWith("/") ? [] : [...linkParent];
+  for (const part of target.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") out.pop();
+    else out.push(part);
+  }
+  return out;
+}
+
+/** The errors every backend raises, so callers can tell them apart by code whatever the backend. */
+export const fsErrors = {
+  notFound: (p: string) =>
+    new NcwError("not-found", `no such file or folder in the NightOS tree: ${p}`, {
+      code: "FS_NOT_FOUND",
+    }),
+  exists: (p: string) =>
+    new NcwError("conflict", `already exists in the NightOS tree: ${p}`, { code: "FS_EXISTS" }),
+  notDir: (p: string) =>
+    new NcwError("conflict", `not a folder in the NightOS tree: ${p}`, { code: "FS_NOT_DIR" }),
+  isDir: (p: string) =>
+    new NcwError("conflict", `is a folder in the NightOS tree: ${p}`, { code: "FS_IS_DIR" }),
+  notEmpty: (p: string) =>
+    new NcwError("conflict", `folder is not empty in the NightOS tree: ${p}`, {
+      code: "FS_NOT_EMPTY",
+    }),
+  notLink: (p: string) =>
+    new NcwError("data", `not a symlink in the NightOS tree: ${p}`, { code: "FS_NOT_SYMLINK" }),
+  loop: (p: string) =>
+    new NcwError("data", `too many symlinks (a cycle?) while resolving ${p}`, {
+      code: "FS_SYMLINK_LOOP",
+    }),
+  intoItself: (from: string, to: string) =>
+    new NcwError("conflict", `cannot move ${from} inside itself (${to})`, { code: "FS_INTO_SELF" }),
+  closed: () => new NcwError("io", "the NightOS filesystem was closed", { code: "FS_CLOSED" }),
+};

@@ -1,0 +1,155 @@
+// One conformance suite for every FsLayer backend (memory, hostdir): same calls, same results,
+// same error codes. The Btrfs backend is expected to pass it too.
+
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { HostDirFs } from "./hostdir.js";
+import type { FsLayer } from "./layer.js";
+import { MemoryFs } from "./memory.js";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return (e as { code: string }).code;
+  }
+  return "no error";
+}
+
+const tmpDirs: string[] = [];
+afterEach(() => {
+  for (const d of tmpDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const backends: [string, () => Promise<FsLayer>][] = [
+  ["memory", async () => new MemoryFs()],
+  [
+    "hostdir",
+    async () => {
+      const d = mkdtempSync(path.join(os.tmpdir(), "ncw-fs-"));
+      tmpDirs.push(d);
+      return HostDirFs.open(path.join(d, "tree"));
+    },
+  ],
+];
+
+describe.each(backends)("FsLayer backend %s", (_name, make) => {
+  it("creates folders and files, reads them back, lists sorted", async () => {
+    const fs = await make();
+    await fs.mkdir("/apps/x/content", { recursive: true });
+    await fs.writeFile("/apps/x/content/b.txt", enc("bee"));
+    await fs.writeFile("/apps/x/content/a.txt", enc("a"));
+    await fs.mkdir("/apps/x/content/sub");
+    expect(dec(await fs.readFile("/apps/x/content/b.txt"))).toBe("bee");
+    expect(await fs.readdir("/apps/x/content")).toEqual([
+      { name: "a.txt", kind: "file" },
+      { name: "b.txt", kind: "file" },
+      { name: "sub", kind: "dir" },
+    ]);
+    const st = await fs.stat("/apps/x/content/b.txt");
+    expect(st?.kind).toBe("file");
+    expect(st?.size).toBe(3);
+    expect(typeof st?.feid).toBe("bigint");
+    expect((await fs.stat("/apps"))?.kind).toBe("dir");
+    expect(await fs.stat("/nope/deeper")).toBeNull();
+    await fs.writeFile("/apps/x/content/b.txt", enc("replaced"));
+    expect(dec(await fs.readFile("/apps/x/content/b.txt"))).toBe("replaced");
+    await fs.close();
+  });
+
+  it("raises the layer's error codes", async () => {
+    const fs = await make();
+    await fs.mkdir("/d");
+    await fs.writeFile("/d/f", enc("x"));
+    expect(await codeOf(fs.readFile("/d/missing"))).toBe("FS_NOT_FOUND");
+    expect(await codeOf(fs.writeFile("/missing/f", enc("x")))).toBe("FS_NOT_FOUND");
+    expect(await codeOf(fs.mkdir("/d"))).toBe("FS_EXISTS");
+    expect(await codeOf(fs.mkdir("/d/f/sub", { recursive: true }))).toBe("FS_NOT_DIR");
+    expect(await codeOf(fs.readFile("/d"))).toBe("FS_IS_DIR");
+    expect(await codeOf(fs.writeFile("/d", enc("x")))).toBe("FS_IS_DIR");
+    expect(await codeOf(fs.rm("/d"))).toBe("FS_NOT_EMPTY");
+    expect(await codeOf(fs.rm("/d/missing"))).toBe("FS_NOT_FOUND");
+    expect(await codeOf(fs.readdir("/d/f"))).toBe("FS_NOT_DIR");
+    expect(await codeOf(fs.readlink("/d/f"))).toBe("FS_NOT_SYMLINK");
+    await fs.rm("/d/missing", { force: true });
+    await fs.rm("/nowhere/at/all", { force: true });
+    await expect(fs.stat("relative")).rejects.toThrow(/absolute/);
+    await expect(fs.stat("/a/../b")).rejects.toThrow(/invalid NightOS path/);
+  });
+
+  it("renames atomically with the documented replace rules", async () => {
+    const fs = await make();
+    await fs.mkdir("/a/b", { recursive: true });
+    await fs.writeFile("/a/f1", enc("one"));
+    await fs.writeFile("/a/f2", enc("two"));
+    expect(await codeOf(fs.rename("/a/f1", "/a/f2"))).toBe("FS_EXISTS");
+    await fs.rename("/a/f1", "/a/f2", { replace: true });
+    expect(dec(await fs.readFile("/a/f2"))).toBe("one");
+    expect(await fs.stat("/a/f1")).toBeNull();
+    // A folder is never replaced, even an empty one, and never moved inside itself.
+    await fs.mkdir("/e");
+    expect(await codeOf(fs.rename("/a/b", "/e", { replace: true }))).toBe("FS_EXISTS");
+    expect(await codeOf(fs.rename("/a", "/a/b/c"))).toBe("FS_INTO_SELF");
+    await fs.rename("/a", "/moved");
+    expect(dec(await fs.readFile("/moved/f2"))).toBe("one");
+    expect(await codeOf(fs.rename("/missing", "/x"))).toBe("FS_NOT_FOUND");
+  });
+
+  it("removes trees recursively", async () => {
+    const fs = await make();
+    await fs.mkdir("/t/u/v", { recursive: true });
+    await fs.writeFile("/t/u/v/f", enc("x"));
+    await fs.rm("/t", { recursive: true });
+    expect(await fs.stat("/t")).toBeNull();
+    await fs.mkdir("/empty");
+    await fs.rm("/empty");
+    expect(await fs.stat("/empty")).toBeNull();
+  });
+
+  it("resolves symlinks inside the tree only", async () => {
+    const fs = await make();
+    await fs.mkdir("/data/inner", { recursive: true });
+    await fs.writeFile("/data/inner/f", enc("hello"));
+    await fs.symlink("/data/inner", "/abs");
+    await fs.symlink("inner/f", "/data/rel");
+    await fs.symlink("../../../../data/inner/f", "/data/inner/up");
+    expect((await fs.stat("/abs"))?.kind).toBe("symlink");
+    expect(await fs.readlink("/abs")).toBe("/data/inner");
+    expect(dec(await fs.readFile("/abs/f"))).toBe("hello");
+    expect(dec(await fs.readFile("/data/rel"))).toBe("hello");
+    // ".." clamps at the NightOS root: it cannot climb out of the tree.
+    expect(dec(await fs.readFile("/data/inner/up"))).toBe("hello");
+    await fs.writeFile("/abs/g", enc("via link"));
+    expect(dec(await fs.readFile("/data/inner/g"))).toBe("via link");
+    // Removing a link leaves its target alone.
+    await fs.rm("/abs");
+    expect((await fs.stat("/data/inner/f"))?.kind).toBe("file");
+    await fs.symlink("/cyc2", "/cyc1");
+    await fs.symlink("/cyc1", "/cyc2");
+    expect(await codeOf(fs.readFile("/cyc1"))).toBe("FS_SYMLINK_LOOP");
+  });
+
+  it("refuses to work once closed", async () => {
+    const fs = await make();
+    await fs.close();
+    expect(await codeOf(fs.stat("/x"))).toBe("FS_CLOSED");
+  });
+});
+
+describe("hostdir backend", () => {
+  it("never follows a host symlink to a file outside the tree", async () => {
+    const d = mkdtempSync(path.join(os.tmpdir(), "ncw-fs-"));
+    tmpDirs.push(d);
+    const fs = await HostDirFs.open(path.join(d, "tree"));
+    // A link planted on the host with an absolute host path is read as a NightOS path.
+    symlinkSync("/etc/passwd", path.join(d, "tree", "evil"));
+    expect(await codeOf(fs.readFile("/evil"))).toBe("FS_NOT_FOUND");
+    await fs.sync();
+    await fs.close();
+  });
+});

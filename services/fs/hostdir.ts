@@ -1,0 +1,307 @@
+// The host-directory NightOS filesystem backend (services/fs/layer.ts): the tree is a plain folder
+// on the host (the NCW home's tree/), kept for debugging. Symlinks are resolved by NCW inside the
+// tree, never by the host, so no link in the tree can reach a host file outside it.
+
+import { constants as fsc, promises as fsp } from "node:fs";
+import path from "node:path";
+import { NcwError } from "../../ncw/errors.js";
+import {
+  type DirEntry,
+  type FsLayer,
+  fsErrors,
+  MAX_SYMLINK_HOPS,
+  type NodeKind,
+  type NodeStat,
+  resolveLinkTarget,
+  splitPath,
+} from "./layer.js";
+
+interface Resolved {
+  /** The physical NightOS path components (every symlink before the last component resolved). */
+  parts: string[];
+  host: string;
+}
+
+function kindOf(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }) {
+  if (st.isSymbolicLink()) return "symlink" as const;
+  if (st.isDirectory()) return "dir" as const;
+  if (st.isFile()) return "file" as const;
+  return null;
+}
+
+/** Translate a host error on `p` (a NightOS path) into the layer's errors. */
+function translate(e: unknown, p: string): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  switch (code) {
+    case "ENOENT":
+      return fsErrors.notFound(p);
+    case "EEXIST":
+      return fsErrors.exists(p);
+    case "ENOTDIR":
+      return fsErrors.notDir(p);
+    case "EISDIR":
+      return fsErrors.isDir(p);
+    case "ENOTEMPTY":
+      return fsErrors.notEmpty(p);
+    case "ELOOP":
+      return fsErrors.loop(p);
+    default:
+      if (e instanceof NcwError) return e;
+      return new NcwError("io", `host I/O error on ${p}: ${(e as Error).message}`, {
+        code: "FS_HOST_IO",
+        cause: e,
+      });
+  }
+}
+
+export class HostDirFs implements FsLayer {
+  readonly backend = "hostdir";
+  private closed = false;
+  /** Host files and folders written since the last sync(), fsynced by it. */
+  private readonly dirty = new Set<string>();
+
+  /** `root` is the host folder holding the tree; it is created if missing. */
+  constructor(readonly root: string) {}
+
+  static async open(root: string): Promise<HostDirFs> {
+    try {
+      await fsp.mkdir(root, { recursive: true });
+    } catch (e) {
+      throw new NcwError("cant-create", `cannot create the NightOS tree at ${root}`, {
+        code: "FS_HOST_ROOT",
+        cause: e,
+        hint: "check that the NCW home is writable, or choose another with --home",
+      });
+    }
+    return new HostDirFs(path.resolve(root));
+  }
+
+  private hostOf(parts: readonly string[]): string {
+    return parts.length === 0 ? this.root : path.join(this.root, ...parts);
+  }
+
+  private async lkind(host: string): Promise<NodeKind | null | "other"> {
+    try {
+      return kindOf(await fsp.lstat(host)) ?? "other";
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw e;
+    }
+  }
+
+  /** Resolve a NightOS path to a host path, following symlinks inside the tree only. */
+  private async resolve(p: string, followLast: boolean): Promise<Resolved> {
+    if (this.closed) throw fsErrors.closed();
+    let pending = splitPath(p);
+    let done: string[] = [];
+    let hops = 0;
+    while (pending.length > 0) {
+      const name = pending[0]!;
+      const rest = pending.slice(1);
+      const here = [...done, name];
+      const kind = await this.lkind(this.hostOf(here)).catch((e) => {
+        throw translate(e, p);
+      });
+      const isLast = rest.length === 0;
+      if (kind === "symlink" && (!isLast || followLast)) {
+        if (++hops > MAX_SYMLINK_HOPS) throw fsErrors.loop(p);
+        const target = await fsp.readlink(this.hostOf(here));
+        pending = [...resolveLinkTarget(done, target), ...rest];
+        done = [];
+        continue;
+      }
+      if (!isLast) {
+        if (kind === null) throw fsErrors.notFound(p);
+        if (kind !== "dir") throw fsErrors.notDir(p);
+      }
+      done = here;
+      pending = rest;
+    }
+    return { parts: done, host: this.hostOf(done) };
+  }
+
+  private async run<T>(p: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (e) {
+      throw translate(e, p);
+    }
+  }
+
+  private touch(host: string): void {
+    this.dirty.add(host);
+    this.dirty.add(path.dirname(host));
+  }
+
+  async stat(p: string): Promise<NodeStat | null> {
+    let r: Resolved;
+    try {
+      r = await this.resolve(p, false);
+    } catch (e) {
+      if ((e as NcwError).code === "FS_NOT_FOUND") return null;
+      throw e;
+    }
+    return this.run(p, async () => {
+      let st: import("node:fs").BigIntStats;
+      try {
+        st = await fsp.lstat(r.host, { bigint: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+        throw e;
+      }
+      const kind = kindOf(st);
+      if (kind === null) return null; // sockets, fifos: not NightOS items
+      return {
+        kind,
+        size: kind === "dir" ? 0 : Number(st.size),
+        mtimeMs: Number(st.mtimeMs),
+        feid: st.ino,
+      };
+    });
+  }
+
+  async readFile(p: string): Promise<Uint8Array> {
+    const r = await this.resolve(p, true);
+    return this.run(p, async () => {
+      const kind = await this.lkind(r.host);
+      if (kind === null) throw fsErrors.notFound(p);
+      if (kind === "dir") throw fsErrors.isDir(p);
+      return new Uint8Array(await fsp.readFile(r.host));
+    });
+  }
+
+  async writeFile(p: string, data: Uint8Array): Promise<void> {
+    const r = await this.resolve(p, true);
+    if (r.parts.length === 0) throw fsErrors.isDir(p);
+    await this.run(p, async () => {
+      if ((await this.lkind(r.host)) === "dir") throw fsErrors.isDir(p);
+      await fsp.writeFile(r.host, data);
+      this.touch(r.host);
+    });
+  }
+
+  async mkdir(p: string, opts: { recursive?: boolean } = {}): Promise<void> {
+    if (opts.recursive) {
+      const parts = splitPath(p);
+      for (let i = 1; i <= parts.length; i++) {
+        const sub = `/${parts.slice(0, i).join("/")}`;
+        const r = await this.resolve(sub, true);
+        const kind = await this.run(sub, () => this.lkind(r.host));
+        if (kind === null) {
+          await this.run(sub, () => fsp.mkdir(r.host));
+          this.touch(r.host);
+        } else if (kind !== "dir") throw fsErrors.notDir(sub);
+      }
+      return;
+    }
+    const r = await this.resolve(p, false);
+    if (r.parts.length === 0) throw fsErrors.exists(p);
+    await this.run(p, () => fsp.mkdir(r.host));
+    this.touch(r.host);
+  }
+
+  async readdir(p: string): Promise<DirEntry[]> {
+    const r = await this.resolve(p, true);
+    return this.run(p, async () => {
+      const entries = await fsp.readdir(r.host, { withFileTypes: true });
+      const out: DirEntry[] = [];
+      for (const d of entries) {
+        const kind = kindOf(d);
+        if (kind !== null) out.push({ name: d.name, kind });
+      }
+      return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    });
+  }
+
+  async rm(p: string, opts: { recursive?: boolean; force?: boolean } = {}): Promise<void> {
+    let r: Resolved;
+    try {
+      r = await this.resolve(p, false);
+    } catch (e) {
+      if (opts.force && (e as NcwError).code === "FS_NOT_FOUND") return;
+      throw e;
+    }
+    if (r.parts.length === 0) throw fsErrors.isDir(p);
+    await this.run(p, async () => {
+      const kind = await this.lkind(r.host);
+      if (kind === null) {
+        if (opts.force) return;
+        throw fsErrors.notFound(p);
+      }
+      if (kind === "dir") {
+        if (opts.recursive) await fsp.rm(r.host, { recursive: true, force: true });
+        else await fsp.rmdir(r.host);
+      } else await fsp.unlink(r.host);
+      this.dirty.delete(r.host);
+      this.dirty.add(path.dirname(r.host));
+    });
+  }
+
+  async rename(from: string, to: string, opts: { replace?: boolean } = {}): Promise<void> {
+    const src = await this.resolve(from, false);
+    const dst = await this.resolve(to, false);
+    if (src.parts.length === 0 || dst.parts.length === 0) throw fsErrors.isDir("/");
+    await this.run(from, async () => {
+      const sk = await this.lkind(src.host);
+      if (sk === null) throw fsErrors.notFound(from);
+      if (
+        sk === "dir" &&
+        dst.parts.length > src.parts.length &&
+        src.parts.every((x, i) => dst.parts[i] === x)
+      ) {
+        throw fsErrors.intoItself(from, to);
+      }
+      if (src.host === dst.host) return;
+      const dk = await this.lkind(dst.host);
+      if (dk !== null && (dk === "dir" || sk === "dir" || !opts.replace)) {
+        throw fsErrors.exists(to);
+      }
+      await fsp.rename(src.host, dst.host);
+      this.dirty.add(path.dirname(src.host));
+      this.dirty.add(path.dirname(dst.host));
+    });
+  }
+
+  async symlink(target: string, p: string): Promise<void> {
+    const r = await this.resolve(p, false);
+    if (r.parts.length === 0) throw fsErrors.exists(p);
+    await this.run(p, () => fsp.symlink(target, r.host));
+    this.dirty.add(path.dirname(r.host));
+  }
+
+  async readlink(p: string): Promise<string> {
+    const r = await this.resolve(p, false);
+    return this.run(p, async () => {
+      const kind = await this.lkind(r.host);
+      if (kind === null) throw fsErrors.notFound(p);
+      if (kind !== "symlink") throw fsErrors.notLink(p);
+      return fsp.readlink(r.host);
+    });
+  }
+
+  async sync(): Promise<void> {
+    if (this.closed) throw fsErrors.closed();
+    const items = [...this.dirty];
+    this.dirty.clear();
+    for (const host of items) {
+      let fh: fsp.FileHandle | undefined;
+      try {
+        fh = await fsp.open(host, fsc.O_RDONLY);
+        await fh.sync();
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        // Gone since, or a folder on a host that cannot fsync folders (Windows): nothing to do.
+        if (code !== "ENOENT" && code !== "EISDIR" && code !== "EPERM" && code !== "EACCES") {
+          throw translate(e, host);
+        }
+      } finally {
+        await fh?.close();
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.closed) await this.sync();
+    this.closed = true;
+  }
+}
