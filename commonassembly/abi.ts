@@ -1,0 +1,130 @@
+// The NightOS ABI for CommonAssembly modules, version 1.0: imports, required exports, the syscall
+// request/return convention and signal handlers (DIRECTION.md §1; documented in docs/commonassembly.md).
+
+/** A WebAssembly value type as it appears in a function signature. */
+export type ValType = "i32" | "i64" | "f32" | "f64" | "v128" | "funcref" | "externref";
+
+export interface FuncSig {
+  readonly params: readonly ValType[];
+  readonly results: readonly ValType[];
+}
+
+/** The ABI version this NCW implements, stored in the NPP header as u16 (major << 8) | minor. */
+export const ABI_VERSION_MAJOR = 1;
+export const ABI_VERSION_MINOR = 0;
+export const ABI_VERSION = (ABI_VERSION_MAJOR << 8) | ABI_VERSION_MINOR;
+
+/** The only module name a CommonAssembly module may import from. */
+export const ABI_IMPORT_MODULE = "nightos";
+
+/** `syscall(req, req_len, ret) -> status`: every syscall except CREATE_PROCESS and CREATE_THREAD. */
+export const IMPORT_SYSCALL = "syscall";
+/** `syscall_fork(req, req_len, ret) -> status`: exactly CREATE_PROCESS and CREATE_THREAD ("return twice"). */
+export const IMPORT_SYSCALL_FORK = "syscall_fork";
+/** `safepoint()`: called by AOT-instrumented code when the poll flag is set; allowed but not needed in NPPs. */
+export const IMPORT_SAFEPOINT = "safepoint";
+
+const SYSCALL_SIG: FuncSig = { params: ["i32", "i32", "i32"], results: ["i32"] };
+
+/** Every function an NPP module may import from `nightos`, with its exact signature. */
+export const ABI_IMPORTS: Readonly<Record<string, FuncSig>> = {
+  [IMPORT_SYSCALL]: SYSCALL_SIG,
+  [IMPORT_SYSCALL_FORK]: SYSCALL_SIG,
+  [IMPORT_SAFEPOINT]: { params: [], results: [] },
+};
+
+/** Required export: the module's linear memory, defined (not imported) and shared. */
+export const EXPORT_MEMORY = "memory";
+/** Required export: the entry point, `() -> ()`; returning from it is EXIT with exit data 0. */
+export const EXPORT_START = "_start";
+/** Required export: the funcref table that holds signal handlers (a handler "pointer" is an index). */
+export const EXPORT_TABLE = "__indirect_function_table";
+export const START_SIG: FuncSig = { params: [], results: [] };
+
+/** Export-name prefixes reserved for what the AOT step adds (the control global, Asyncify's exports). */
+export const RESERVED_EXPORT_PREFIXES: readonly string[] = ["__nightos_", "asyncify_"];
+/** The global the AOT step adds and exports: address of the 64-byte control block (word 0 = poll flag). */
+export const CTL_GLOBAL = "__nightos_ctl";
+export const CONTROL_BLOCK_SIZE = 64;
+
+/** WebAssembly page size in bytes. */
+export const WASM_PAGE_SIZE = 65536;
+/**
+ * NCW's limit on the declared memory maximum, in pages. One below the wasm32 limit (65536) so the
+ * runtime can always grow the memory by the one page that holds the control block.
+ */
+export const MAX_MEMORY_PAGES = 65535;
+/** NCW's limit on the initial size of the signal-handler table (entries). */
+export const MAX_TABLE_SIZE = 1 << 20;
+
+/** Signal handler signature: `(signal: i32, datafield: i32) -> answer: i64`. */
+export const SIGNAL_HANDLER_SIG: FuncSig = { params: ["i32", "i32"], results: ["i64"] };
+/** Size of a signal's datafield (signals.md); the handler gets a pointer to a copy of it. */
+export const SIGNAL_DATAFIELD_SIZE = 32;
+
+/** Status returned by `syscall`/`syscall_fork` on success. */
+export const SYSCALL_STATUS_OK = 0;
+/** Error status = SYSCALL_ERROR_FLAG | errcode (errcode 0x00 is a real error, so it needs the flag). */
+export const SYSCALL_ERROR_FLAG = 0x100;
+/** Size of the return area `ret` points to: the return fields packed, zero-filled to this size. */
+export const SYSCALL_RET_SIZE = 40;
+/** The largest request NCW accepts (code + arguments), in bytes. */
+export const SYSCALL_REQ_MAX = 4096;
+
+/** The spec's general syscall errcodes (syscalls.md, "Technical overview") the ABI itself produces. */
+export const Errcode = {
+  /** Cannot read the syscall's code or arguments (request out of bounds, req_len 0). */
+  MEMORY_READ: 0x00,
+  /** The requested syscall does not exist. */
+  NO_SUCH_SYSCALL: 0x01,
+  /** An argument is invalid (incl. wrong length, or a fork-like call through the wrong import). */
+  INVALID_ARGUMENT: 0x02,
+  /** Unmapped memory pointer (pointer or return area outside the linear memory). */
+  UNMAPPED_POINTER: 0x03,
+  /** Memory permission error. */
+  MEMORY_PERMISSION: 0x04,
+} as const;
+
+/** Syscall codes the ABI treats specially (syscalls.md). */
+export const SyscallCode = {
+  CREATE_PROCESS: 0x50,
+  EXIT: 0x5f,
+  CREATE_THREAD: 0x60,
+  EXIT_THREAD: 0x6f,
+} as const;
+
+/** Syscalls that must go through `syscall_fork`, and only those. */
+export const FORK_SYSCALLS: readonly number[] = [
+  SyscallCode.CREATE_PROCESS,
+  SyscallCode.CREATE_THREAD,
+];
+
+/** The status value for an errcode, as returned by the syscall imports. */
+export function errorStatus(errcode: number): number {
+  return SYSCALL_ERROR_FLAG | (errcode & 0xff);
+}
+
+/** Splits a syscall status into success or the spec's 8-bit errcode; undefined if not a valid status. */
+export function decodeStatus(
+  status: number,
+): { ok: true } | { ok: false; errcode: number } | undefined {
+  if (status === SYSCALL_STATUS_OK) return { ok: true };
+  if ((status & ~0xff) === SYSCALL_ERROR_FLAG) return { ok: false, errcode: status & 0xff };
+  return undefined;
+}
+
+/** Formats a signature like the WebAssembly text format: `(param i32 i32) (result i64)`. */
+export function formatSig(sig: FuncSig): string {
+  const p = sig.params.length ? `(param ${sig.params.join(" ")})` : "";
+  const r = sig.results.length ? `(result ${sig.results.join(" ")})` : "";
+  return [p, r].filter((s) => s !== "").join(" ") || "(no params, no results)";
+}
+
+export function sameSig(a: FuncSig, b: FuncSig): boolean {
+  return (
+    a.params.length === b.params.length &&
+    a.results.length === b.results.length &&
+    a.params.every((t, i) => t === b.params[i]) &&
+    a.results.every((t, i) => t === b.results[i])
+  );
+}

@@ -1,0 +1,550 @@
+// A small strict reader for the WebAssembly binary format (core 2.0 + threads): the module's
+// structure — sections, types, imports, functions, tables, memories, globals, exports, start,
+// code-body offsets. Instruction bodies are not decoded (full validation is validate.ts' job).
+
+import type { FuncSig, ValType } from "../abi.js";
+import { hex, ModuleError } from "../errors.js";
+
+export const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d] as const;
+export const WASM_VERSION = 1;
+
+/** Section ids of the core binary format, in the order they must appear (custom sections anywhere). */
+export const SectionId = {
+  custom: 0,
+  type: 1,
+  import: 2,
+  function: 3,
+  table: 4,
+  memory: 5,
+  global: 6,
+  export: 7,
+  start: 8,
+  element: 9,
+  code: 10,
+  data: 11,
+  dataCount: 12,
+} as const;
+const SECTION_NAMES = [
+  "custom",
+  "type",
+  "import",
+  "function",
+  "table",
+  "memory",
+  "global",
+  "export",
+  "start",
+  "element",
+  "code",
+  "data",
+  "data count",
+];
+/** Position of each known section id in the required order (data count comes before code). */
+const SECTION_ORDER: Record<number, number> = {
+  1: 1,
+  2: 2,
+  3: 3,
+  4: 4,
+  5: 5,
+  6: 6,
+  7: 7,
+  8: 8,
+  9: 9,
+  12: 10,
+  10: 11,
+  11: 12,
+};
+
+export type ExternKind = "func" | "table" | "memory" | "global";
+const EXTERN_KINDS: readonly ExternKind[] = ["func", "table", "memory", "global"];
+
+export interface Section {
+  id: number;
+  /** "type", "import", … or the custom section's own name. */
+  name: string;
+  /** Offset of the section id byte. */
+  offset: number;
+  /** Offset of the section's content (after id and size). */
+  contentOffset: number;
+  size: number;
+}
+
+export interface Limits {
+  min: number;
+  max: number | undefined;
+}
+export interface MemoryType extends Limits {
+  shared: boolean;
+}
+export interface TableType extends Limits {
+  elemType: ValType;
+}
+export interface GlobalType {
+  valType: ValType;
+  mutable: boolean;
+}
+
+export type ImportDesc =
+  | { kind: "func"; typeIndex: number }
+  | { kind: "table"; table: TableType }
+  | { kind: "memory"; memory: MemoryType }
+  | { kind: "global"; global: GlobalType };
+
+export type Import = { module: string; name: string; offset: number } & ImportDesc;
+
+export interface Export {
+  name: string;
+  kind: ExternKind;
+  index: number;
+  offset: number;
+}
+
+export interface CodeBody {
+  /** Offset of the body's size field. */
+  offset: number;
+  /** Offset of the body's first byte (locals), and its length. */
+  bodyOffset: number;
+  size: number;
+}
+
+export interface WasmModuleInfo {
+  byteLength: number;
+  sections: Section[];
+  types: FuncSig[];
+  imports: Import[];
+  /** Type index of each function defined in the module (not imported). */
+  functions: number[];
+  /** Offset of each entry in the function section, parallel to `functions`. */
+  functionOffsets: number[];
+  tables: TableType[];
+  memories: MemoryType[];
+  globals: GlobalType[];
+  exports: Export[];
+  start: number | undefined;
+  codeBodies: CodeBody[];
+  dataCount: number | undefined;
+  /** Counts of imported entities (they come first in each index space). */
+  importedFuncs: number;
+  importedTables: number;
+  importedMemories: number;
+  importedGlobals: number;
+}
+
+const VALTYPES: Record<number, ValType> = {
+  127: "i32",
+  126: "i64",
+  125: "f32",
+  124: "f64",
+  123: "v128",
+  112: "funcref",
+  111: "externref",
+};
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A bounds-checked cursor over the module bytes; every failure is a WASM_MALFORMED ModuleError. */
+class Cursor {
+  pos: number;
+  constructor(
+    readonly bytes: Uint8Array,
+    start: number,
+    readonly end: number,
+  ) {
+    this.pos = start;
+  }
+
+  fail(message: string, at = this.pos): never {
+    throw new ModuleError("WASM_MALFORMED", message, { offset: at });
+  }
+
+  byte(what: string): number {
+    if (this.pos >= this.end) this.fail(`unexpected end of ${what}`);
+    return this.bytes[this.pos++]!;
+  }
+
+  u32(what: string): number {
+    const start = this.pos;
+    let result = 0;
+    let shift = 0;
+    for (let i = 0; i < 5; i++) {
+      const b = this.byte(what);
+      if (i === 4 && (b & 0xf0) !== 0)
+        this.fail(`${what}: LEB128 u32 out of range or has unused bits set`, start);
+      result += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) return result;
+      shift += 7;
+    }
+    return this.fail(`${what}: LEB128 u32 longer than 5 bytes`, start);
+  }
+
+  /** Skips a signed LEB128 of at most `bits` bits (bounds and length checked). */
+  skipSleb(bits: number, what: string): void {
+    const maxBytes = Math.ceil(bits / 7);
+    const start = this.pos;
+    for (let i = 0; i < maxBytes; i++) {
+      if ((this.byte(what) & 0x80) === 0) return;
+    }
+    this.fail(`${what}: signed LEB128 longer than ${maxBytes} bytes`, start);
+  }
+
+  skip(n: number, what: string): void {
+    if (this.end - this.pos < n) this.fail(`unexpected end of ${what}`);
+    this.pos += n;
+  }
+
+  name(what: string): string {
+    const len = this.u32(`${what} length`);
+    const start = this.pos;
+    this.skip(len, what);
+    try {
+      return utf8.decode(this.bytes.subarray(start, start + len));
+    } catch {
+      return this.fail(`${what} is not valid UTF-8`, start);
+    }
+  }
+
+  valType(what: string): ValType {
+    const at = this.pos;
+    const b = this.byte(what);
+    const t = VALTYPES[b];
+    if (t === undefined) this.fail(`${what}: unknown value type ${hex(b)}`, at);
+    return t;
+  }
+
+  refType(what: string): ValType {
+    const at = this.pos;
+    const t = this.valType(what);
+    if (t !== "funcref" && t !== "externref")
+      this.fail(`${what}: ${t} is not a reference type`, at);
+    return t;
+  }
+
+  limits(what: string, allowShared: boolean): MemoryType {
+    const at = this.pos;
+    const flags = this.byte(`${what} limits`);
+    if (flags > 3 || (!allowShared && flags > 1)) {
+      if (flags >= 4 && flags <= 7 && allowShared)
+        this.fail(`${what}: 64-bit memories (memory64) are not part of CommonAssembly`, at);
+      this.fail(`${what}: invalid limits flags ${hex(flags)}`, at);
+    }
+    const min = this.u32(`${what} minimum`);
+    const max = flags & 1 ? this.u32(`${what} maximum`) : undefined;
+    const shared = (flags & 2) !== 0;
+    if (shared && max === undefined)
+      this.fail(`${what}: a shared memory must declare a maximum`, at);
+    return { min, max, shared };
+  }
+
+  globalType(what: string): GlobalType {
+    const valType = this.valType(what);
+    const at = this.pos;
+    const m = this.byte(`${what} mutability`);
+    if (m > 1) this.fail(`${what}: invalid mutability ${hex(m)}`, at);
+    return { valType, mutable: m === 1 };
+  }
+
+  /** Skips a constant expression (core 2.0 constant instructions) up to and including `end`. */
+  constExpr(what: string): void {
+    for (;;) {
+      const at = this.pos;
+      const op = this.byte(what);
+      switch (op) {
+        case 0x0b:
+          return;
+        case 0x41:
+          this.skipSleb(32, what);
+          break;
+        case 0x42:
+          this.skipSleb(64, what);
+          break;
+        case 0x43:
+          this.skip(4, what);
+          break;
+        case 0x44:
+          this.skip(8, what);
+          break;
+        case 0x23:
+        case 0xd2:
+          this.u32(what);
+          break;
+        case 0xd0:
+          this.refType(what);
+          break;
+        case 0xfd: {
+          const sub = this.u32(what);
+          if (sub !== 12) this.fail(`${what}: instruction 0xfd ${sub} is not constant`, at);
+          this.skip(16, what);
+          break;
+        }
+        default:
+          this.fail(`${what}: opcode ${hex(op)} is not allowed in a constant expression`, at);
+      }
+    }
+  }
+}
+
+/** Reads the structure of a WebAssembly binary, strictly; throws ModuleError (WASM_MALFORMED). */
+export function readModule(bytes: Uint8Array): WasmModuleInfo {
+  const info: WasmModuleInfo = {
+    byteLength: bytes.length,
+    sections: [],
+    types: [],
+    imports: [],
+    functions: [],
+    functionOffsets: [],
+    tables: [],
+    memories: [],
+    globals: [],
+    exports: [],
+    start: undefined,
+    codeBodies: [],
+    dataCount: undefined,
+    importedFuncs: 0,
+    importedTables: 0,
+    importedMemories: 0,
+    importedGlobals: 0,
+  };
+  const c: Cursor = new Cursor(bytes, 0, bytes.length);
+  if (bytes.length < 8) c.fail("not a WebAssembly module: shorter than its 8-byte preamble", 0);
+  for (let i = 0; i < 4; i++) {
+    if (bytes[i] !== WASM_MAGIC[i])
+      c.fail("not a WebAssembly module: the magic number \\0asm is missing", 0);
+  }
+  const version = bytes[4]! | (bytes[5]! << 8) | (bytes[6]! << 16) | (bytes[7]! << 24);
+  if (version !== WASM_VERSION)
+    c.fail(`unsupported WebAssembly binary version ${version} (expected 1)`, 4);
+  c.pos = 8;
+
+  let lastOrder = 0;
+  let sawCode = false;
+  while (c.pos < bytes.length) {
+    const offset = c.pos;
+    const id = c.byte("section id");
+    const size = c.u32("section size");
+    const contentOffset = c.pos;
+    if (size > bytes.length - contentOffset)
+      c.fail(`${SECTION_NAMES[id] ?? "unknown"} section runs past the end of the module`, offset);
+    const s: Cursor = new Cursor(bytes, contentOffset, contentOffset + size);
+    let name = SECTION_NAMES[id] ?? "";
+    if (id === SectionId.custom) {
+      name = s.name("custom section name");
+    } else {
+      const order = SECTION_ORDER[id];
+      if (order === undefined) c.fail(`unknown section id ${id}`, offset);
+      if (order <= lastOrder) c.fail(`${name} section is out of order or appears twice`, offset);
+      lastOrder = order;
+      readSection(id, s, info);
+      if (s.pos !== s.end)
+        s.fail(`${name} section has ${s.end - s.pos} bytes left over after its contents`);
+      if (id === SectionId.code) sawCode = true;
+    }
+    info.sections.push({ id, name, offset, contentOffset, size });
+    c.pos = contentOffset + size;
+  }
+  if (info.functions.length > 0 && !sawCode)
+    c.fail(
+      `function section declares ${info.functions.length} functions but there is no code section`,
+      bytes.length,
+    );
+  return info;
+}
+
+function readSection(id: number, s: Cursor, info: WasmModuleInfo): void {
+  switch (id) {
+    case SectionId.type: {
+      const n = s.u32("type count");
+      for (let i = 0; i < n; i++) {
+        const at = s.pos;
+        const form = s.byte("type");
+        if (form !== 0x60)
+          s.fail(`type ${i}: expected a function type (0x60), found ${hex(form)}`, at);
+        const params: ValType[] = [];
+        const results: ValType[] = [];
+        for (let k = s.u32("param count"); k > 0; k--) params.push(s.valType("param type"));
+        for (let k = s.u32("result count"); k > 0; k--) results.push(s.valType("result type"));
+        info.types.push({ params, results });
+      }
+      return;
+    }
+    case SectionId.import: {
+      const n = s.u32("import count");
+      for (let i = 0; i < n; i++) {
+        const offset = s.pos;
+        const module = s.name("import module name");
+        const name = s.name("import name");
+        const kindAt = s.pos;
+        const kind = s.byte("import kind");
+        switch (kind) {
+          case 0: {
+            const typeIndex = s.u32("import type index");
+            if (typeIndex >= info.types.length)
+              s.fail(`import ${module}.${name}: type index ${typeIndex} out of range`, kindAt);
+            info.imports.push({ module, name, offset, kind: "func", typeIndex });
+            info.importedFuncs++;
+            break;
+          }
+          case 1: {
+            const elemType = s.refType("import table type");
+            const l = s.limits("imported table", false);
+            info.imports.push({
+              module,
+              name,
+              offset,
+              kind: "table",
+              table: { elemType, min: l.min, max: l.max },
+            });
+            info.importedTables++;
+            break;
+          }
+          case 2:
+            info.imports.push({
+              module,
+              name,
+              offset,
+              kind: "memory",
+              memory: s.limits("imported memory", true),
+            });
+            info.importedMemories++;
+            break;
+          case 3:
+            info.imports.push({
+              module,
+              name,
+              offset,
+              kind: "global",
+              global: s.globalType("import"),
+            });
+            info.importedGlobals++;
+            break;
+          default:
+            s.fail(
+              kind === 4
+                ? `import ${module}.${name}: tags (exception handling) are not part of CommonAssembly`
+                : `import ${module}.${name}: unknown import kind ${hex(kind)}`,
+              kindAt,
+            );
+        }
+      }
+      return;
+    }
+    case SectionId.function: {
+      const n = s.u32("function count");
+      for (let i = 0; i < n; i++) {
+        const at = s.pos;
+        const t = s.u32("function type index");
+        if (t >= info.types.length)
+          s.fail(`function ${info.importedFuncs + i}: type index ${t} out of range`, at);
+        info.functions.push(t);
+        info.functionOffsets.push(at);
+      }
+      return;
+    }
+    case SectionId.table: {
+      const n = s.u32("table count");
+      for (let i = 0; i < n; i++) {
+        const elemType = s.refType("table type");
+        const l = s.limits("table", false);
+        info.tables.push({ elemType, min: l.min, max: l.max });
+      }
+      return;
+    }
+    case SectionId.memory: {
+      const n = s.u32("memory count");
+      for (let i = 0; i < n; i++) info.memories.push(s.limits("memory", true));
+      return;
+    }
+    case SectionId.global: {
+      const n = s.u32("global count");
+      for (let i = 0; i < n; i++) {
+        info.globals.push(s.globalType("global"));
+        s.constExpr("global initializer");
+      }
+      return;
+    }
+    case SectionId.export: {
+      const n = s.u32("export count");
+      const seen = new Set<string>();
+      for (let i = 0; i < n; i++) {
+        const offset = s.pos;
+        const name = s.name("export name");
+        const kindAt = s.pos;
+        const kind = s.byte("export kind");
+        const k = EXTERN_KINDS[kind];
+        if (k === undefined)
+          s.fail(
+            kind === 4
+              ? `export "${name}": tags (exception handling) are not part of CommonAssembly`
+              : `export "${name}": unknown export kind ${hex(kind)}`,
+            kindAt,
+          );
+        const index = s.u32("export index");
+        if (seen.has(name)) s.fail(`export name "${name}" is used twice`, offset);
+        seen.add(name);
+        info.exports.push({ name, kind: k, index, offset });
+      }
+      return;
+    }
+    case SectionId.start:
+      info.start = s.u32("start function index");
+      return;
+    case SectionId.element:
+    case SectionId.data:
+      s.pos = s.end; // contents are checked by full validation (validate.ts)
+      return;
+    case SectionId.dataCount:
+      info.dataCount = s.u32("data count");
+      return;
+    case SectionId.code: {
+      const n = s.u32("code count");
+      if (n !== info.functions.length)
+        s.fail(
+          `code section has ${n} bodies but the function section declares ${info.functions.length} functions`,
+        );
+      for (let i = 0; i < n; i++) {
+        const offset = s.pos;
+        const size = s.u32("function body size");
+        const bodyOffset = s.pos;
+        if (size > s.end - bodyOffset)
+          s.fail(
+            `body of function ${info.importedFuncs + i} runs past the end of the code section`,
+            offset,
+          );
+        s.pos += size;
+        info.codeBodies.push({ offset, bodyOffset, size });
+      }
+      return;
+    }
+  }
+}
+
+/** The signature of function `index` (imports first, then defined functions), if it exists. */
+export function funcSig(info: WasmModuleInfo, index: number): FuncSig | undefined {
+  let typeIndex: number | undefined;
+  if (index < info.importedFuncs) {
+    const imp = info.imports.filter((i) => i.kind === "func")[index];
+    typeIndex = imp?.kind === "func" ? imp.typeIndex : undefined;
+  } else {
+    typeIndex = info.functions[index - info.importedFuncs];
+  }
+  return typeIndex === undefined ? undefined : info.types[typeIndex];
+}
+
+/** The function whose body contains byte `offset`, if any (for error locations). */
+export function functionAtOffset(info: WasmModuleInfo, offset: number): number | undefined {
+  const bodies = info.codeBodies;
+  let lo = 0;
+  let hi = bodies.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const b = bodies[mid]!;
+    if (offset < b.offset) hi = mid - 1;
+    else if (offset >= b.bodyOffset + b.size) lo = mid + 1;
+    else return info.importedFuncs + mid;
+  }
+  return undefined;
+}
+
+/** True if the module carries a "name" custom section (debug names). */
+export function hasNameSection(info: WasmModuleInfo): boolean {
+  return info.sections.some((s) => s.id === SectionId.custom && s.name === "name");
+}
