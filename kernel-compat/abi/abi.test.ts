@@ -1,0 +1,203 @@
+// Tests of the kernel ABI codecs against bytes written out by hand from the spec's tables.
+
+import { describe, expect, it } from "vitest";
+import { SYSCALL_RET_SIZE } from "../../commonassembly/abi.js";
+import { decodeExact, encode } from "./codec.js";
+import {
+  CONTEXT_BASE_SIZE,
+  CONTEXT_COMMAND_HEADER_SIZE,
+  commandContext,
+  decodeArguments,
+  decodeContextHeader,
+  decodeStartupReason,
+  encodeContextHeader,
+  encodeExecutionContext,
+  encodeStartupReason,
+  encodeValue,
+  StartupCode,
+  type Value,
+} from "./context.js";
+import { isSignalCode, Sig, Sys, signalName } from "./numbers.js";
+import { Datafield, decodeDatafield, encodeDatafield, MemAccess } from "./signals.js";
+import {
+  CONNECT_SERVICE,
+  CREATE_PROCESS,
+  EXECUTION_CONTEXT,
+  HANDLE_SIGNAL,
+  MEM_ALLOC,
+  OPEN_PIPE,
+  SYSCALLS,
+  syscallByCode,
+} from "./syscalls.js";
+
+const hex = (s: string) =>
+  Uint8Array.from(s.replace(/\s+/g, "").match(/../g) ?? [], (h) => Number.parseInt(h, 16));
+
+describe("syscall table", () => {
+  it("lists every code of Sys exactly once, under the same name", () => {
+    expect(SYSCALLS.map((d) => d.name).sort()).toEqual(Object.keys(Sys).sort());
+    for (const d of SYSCALLS) expect(Sys[d.name as keyof typeof Sys]).toBe(d.code);
+    expect(new Set(SYSCALLS.map((d) => d.code)).size).toBe(SYSCALLS.length);
+  });
+  it("keeps every specific errcode outside the generic range and every return inside the ret area", () => {
+    for (const d of SYSCALLS) {
+      for (const e of Object.values(d.errors)) expect(e).toBeGreaterThanOrEqual(0x10);
+      expect(d.ret.size).toBeLessThanOrEqual(SYSCALL_RET_SIZE);
+    }
+  });
+  it("refuses hardware and system-reserved calls with the spec's own errcode", () => {
+    for (const code of [0x70, 0x71, 0x72, 0x73, 0x74, 0xd0, 0xd1, 0xd2, 0xd4, 0xd5, 0xd6, 0xd7]) {
+      const d = syscallByCode(code);
+      expect(d?.support.kind).toBe("refused");
+      if (d?.support.kind === "refused")
+        expect(Object.values(d.errors)).toContain(d.support.refusal);
+    }
+    expect(syscallByCode(0xd3)).toBeUndefined();
+  });
+  it("decodes HANDLE_SIGNAL arguments: signal (1 byte), handler pointer (8 bytes)", () => {
+    const args = decodeExact(HANDLE_SIGNAL.args, hex("4f 07 00 00 00 00 00 00 00"), "args");
+    expect(args).toEqual({ signal: 0x4f, handler: 7n });
+    expect(HANDLE_SIGNAL.args.size).toBe(9);
+  });
+  it("decodes OPEN_PIPE's 22 bytes in the spec's order", () => {
+    const b = hex("6400000000000000 3412 01 02 01 00 0010000000000000");
+    expect(decodeExact(OPEN_PIPE.args, b, "args")).toEqual({
+      pid: 100n,
+      command: 0x1234,
+      pipeType: 1,
+      sizeMultiplier: 2,
+      transmissionMode: 1,
+      notificationMode: 0,
+      sizeHint: 0x1000n,
+    });
+  });
+  it("reads CONNECT_SERVICE's flexible mode as the last argument", () => {
+    expect(CONNECT_SERVICE.args.size).toBe(4 + 1 + 8 + 2 + 1);
+  });
+  it("encodes CREATE_PROCESS' 17-byte return value", () => {
+    expect(encode(CREATE_PROCESS.ret, { id: 0x65n, identity: 1, initData: 0xabn })).toEqual(
+      hex("6500000000000000 01 ab00000000000000"),
+    );
+  });
+  it("rejects short and trailing argument bytes", () => {
+    expect(() => decodeExact(MEM_ALLOC.args, hex("00"), "args")).toThrow(
+      /expected 10 bytes, got 1/,
+    );
+    expect(() => decodeExact(EXECUTION_CONTEXT.args, new Uint8Array(10), "args")).toThrow(
+      /expected 9 bytes/,
+    );
+  });
+});
+
+describe("signals", () => {
+  it("knows the spec's codes and names", () => {
+    expect(isSignalCode(Sig.WILL_TERMINATE)).toBe(true);
+    expect(isSignalCode(0x03)).toBe(false);
+    expect(signalName(0x4e)).toBe("TERMINATE");
+  });
+  it("lays out MEM_FAULT: address (8 bytes), access (1 byte), zero padding to 32", () => {
+    const df = encodeDatafield(Datafield[Sig.MEM_FAULT], {
+      address: 0x12345n,
+      access: MemAccess.WRITE,
+    });
+    expect(df).toEqual(hex(`4523010000000000 02 ${"00".repeat(23)}`));
+    expect(decodeDatafield(Datafield[Sig.MEM_FAULT], df)).toEqual({ address: 0x12345n, access: 2 });
+  });
+  it("lays out WILL_TERMINATE's delay on 2 bytes and RECV_PIPE on all 32", () => {
+    expect(encodeDatafield(Datafield[Sig.WILL_TERMINATE], { delay: 2000 }).subarray(0, 3)).toEqual(
+      hex("d007 00"),
+    );
+    expect(Datafield[Sig.RECV_PIPE].size).toBe(32);
+    expect(() => decodeDatafield(Datafield[Sig.TERMINATE], new Uint8Array(31))).toThrow(/32 bytes/);
+  });
+});
+
+describe("execution context", () => {
+  it("puts the startup code in bits 0–3 (the high nibble), crash in bit 4, raw output in bit 5", () => {
+    expect(
+      encodeStartupReason({ code: StartupCode.COMMAND, afterCrash: false, rawOutputRead: true }),
+    ).toBe(0x84);
+    expect(
+      encodeStartupReason({
+        code: StartupCode.POST_INSTALL,
+        afterCrash: true,
+        rawOutputRead: false,
+      }),
+    ).toBe(0x18);
+    expect(decodeStartupReason(0x58)).toEqual({ code: 5, afterCrash: true, rawOutputRead: false });
+    expect(() => decodeStartupReason(0x00)).toThrow(/invalid startup reason/);
+    expect(() => decodeStartupReason(0xa0)).toThrow(/invalid startup reason/);
+  });
+  it("writes a 16-byte header for a non-command start", () => {
+    const h = encodeContextHeader({
+      startupReason: {
+        code: StartupCode.DESKTOP_ENVIRONMENT,
+        afterCrash: false,
+        rawOutputRead: false,
+      },
+      ambient: 0x80,
+      special: 0,
+      serviceType: 0x02,
+      scopeName: new TextEncoder().encode("scope\0\0\0"),
+      anid: 0xdeadbeef,
+    });
+    expect(h).toEqual(hex("50 80 00 02 73636f7065000000 efbeadde"));
+    expect(CONTEXT_BASE_SIZE).toBe(16);
+    expect(decodeContextHeader(h).anid).toBe(0xdeadbeef);
+  });
+  it("writes the 267-byte command header with the pipe identifiers and 196 zero bytes", () => {
+    const ctx = commandContext({ anid: 7, callerAnid: 9, args: [{ type: "string", value: "hi" }] });
+    ctx.header.command = {
+      ...(ctx.header.command as NonNullable<typeof ctx.header.command>),
+      cmdout: 0x0102n,
+    };
+    const h = encodeContextHeader(ctx.header);
+    expect(h.length).toBe(CONTEXT_COMMAND_HEADER_SIZE);
+    const expected = hex(
+      `80 00 00 00 0000000000000000 07000000 ` +
+        `09000000 01 1300 ${"0000000000000000".repeat(5)} 0201000000000000 ${"00".repeat(196)}`,
+    );
+    expect(h).toEqual(expected);
+    expect(decodeContextHeader(h).command?.cmdout).toBe(0x0102n);
+    expect(() => decodeContextHeader(h.subarray(0, 100))).toThrow(/command fields/);
+    const all = encodeExecutionContext(ctx);
+    expect(all.length).toBe(267 + 19);
+  });
+  it("encodes values: length of what follows (8 bytes), type code, representation", () => {
+    expect(encodeValue({ type: "string", value: "hi" })).toEqual(
+      hex("0b00000000000000 05 0200000000000000 6869"),
+    );
+    expect(encodeValue({ type: "char", value: "é" })).toEqual(hex("0500000000000000 04 e9000000"));
+    expect(encodeValue({ type: "int", value: -2n })).toEqual(
+      hex("0900000000000000 02 feffffffffffffff"),
+    );
+    expect(encodeValue({ type: "void" })).toEqual(hex("0100000000000000 00"));
+    expect(
+      encodeValue({
+        type: "list",
+        items: [
+          { type: "bool", value: true },
+          { type: "stream", rc: 5n },
+        ],
+      }),
+    ).toEqual(hex("1400000000000000 06 0200000000000000 01 01 09 0500000000000000"));
+  });
+  it("round-trips every value type and rejects bad ones", () => {
+    const values: Value[] = [
+      { type: "void" },
+      { type: "bool", value: false },
+      { type: "int", value: 123n },
+      { type: "float", value: 1.5 },
+      { type: "char", value: "😀" },
+      { type: "path", value: "/home/x" },
+      { type: "command", value: "ls" },
+      { type: "list", items: [{ type: "string", value: "a" }] },
+      { type: "stream", rc: 9n },
+    ];
+    const b = commandContext({ anid: 1, callerAnid: 0, args: values }).args;
+    expect(decodeArguments(b)).toEqual(values);
+    expect(() => decodeArguments(hex("0200000000000000 01 05"))).toThrow(/bool byte/);
+    expect(() => decodeArguments(hex("0100000000000000 0a"))).toThrow(/unknown value type/);
+    expect(() => decodeArguments(hex("0900000000000000 02 00"))).toThrow(/truncated/);
+  });
+});

@@ -1,0 +1,125 @@
+// Signal datafield codecs (specs/kernel/signals.md): each signal's fields packed little-endian at the
+// start of the 32-byte datafield, the rest zero. Answers (READ/WRITE_BACKED_AMS) come back as the i64.
+
+import { SIGNAL_DATAFIELD_SIZE } from "../../commonassembly/abi.js";
+import { NcwError } from "../../ncw/errors.js";
+import { type Codec, empty, struct, u8, u16, u32, u64, viewOf } from "./codec.js";
+import { Sig } from "./numbers.js";
+
+export const DATAFIELD_SIZE = SIGNAL_DATAFIELD_SIZE;
+
+/** MEM_FAULT access error codes. */
+export const MemAccess = { READ: 0x01, WRITE: 0x02, EXECUTE: 0x03 } as const;
+
+export const Datafield = {
+  [Sig.HANDLER_FAULT]: struct([["faultySignal", u64]]),
+  [Sig.MEM_FAULT]: struct([
+    ["address", u64],
+    ["access", u8],
+  ]),
+  [Sig.RECV_PIPE]: struct([
+    ["creator", u64],
+    ["anid", u32],
+    ["pipe", u64],
+    ["command", u16],
+    ["identifierType", u8],
+    ["mode", u8],
+    ["sizeHint", u64],
+  ]),
+  [Sig.PIPE_CLOSED]: struct([
+    ["closing", u8],
+    ["identity", u8],
+    ["pipe", u64],
+  ]),
+  [Sig.RECV_SERV_SOCK]: struct([
+    ["creator", u64],
+    ["anid", u32],
+    ["socket", u64],
+    ["sizeMultiplier", u16],
+  ]),
+  [Sig.RECV_SOCK_MSG]: struct([
+    ["socket", u64],
+    ["exchange", u64],
+    ["method", u8],
+    ["size", u32],
+    ["status", u8],
+  ]),
+  [Sig.SERV_SOCK_CLOSED]: struct([
+    ["closing", u8],
+    ["identity", u8],
+    ["pipe", u64],
+  ]),
+  [Sig.SERVICE_CONN_REQUEST]: struct([
+    ["callee", u64],
+    ["request", u64],
+    ["command", u16],
+    ["answerDelay", u16],
+  ]),
+  [Sig.SERVICE_CLIENT_CLOSED]: empty,
+  [Sig.SERVICE_CLIENT_QUITTED]: empty,
+  [Sig.SERVICE_SERVER_QUITTED]: struct([["request", u64]]),
+  [Sig.READ_BACKED_AMS]: struct([
+    ["ams", u64],
+    ["address", u64],
+    ["access", u8],
+  ]),
+  [Sig.WRITE_BACKED_AMS]: struct([
+    ["ams", u64],
+    ["address", u64],
+    ["data", u32],
+  ]),
+  [Sig.RECV_SHARED_AMS]: struct([
+    ["sender", u64],
+    ["command", u16],
+    ["ams", u64],
+    ["mode", u8],
+    ["permissions", u8],
+  ]),
+  [Sig.UNSHARED_AMS]: struct([["unsharing", u8]]),
+  [Sig.SUSPEND]: empty,
+  [Sig.WILL_SUSPEND]: struct([["delay", u16]]),
+  [Sig.UNSUSPENDED]: struct([["duration", u64]]),
+  [Sig.TERMINATE]: empty,
+  [Sig.WILL_TERMINATE]: struct([["delay", u16]]),
+} as const satisfies Record<number, Codec<unknown>>;
+
+/** What happens when a signal arrives with no handler registered (signals.md, per signal). */
+export type DefaultAction = "kill" | "ignore";
+
+/** Signals whose text says "If no handler is registered for this signal, it will kill the process". */
+const KILL_BY_DEFAULT = new Set<number>([
+  Sig.HANDLER_FAULT,
+  Sig.SERVICE_CONN_REQUEST,
+  Sig.WILL_TERMINATE,
+]);
+
+/**
+ * MEM_FAULT has no stated default; NCW kills (the faulting code cannot resume anyway, see
+ * docs/kernel.md). Every other signal without a stated default is ignored.
+ */
+export function defaultAction(signal: number): DefaultAction {
+  return KILL_BY_DEFAULT.has(signal) || signal === Sig.MEM_FAULT ? "kill" : "ignore";
+}
+
+export function encodeDatafield<C extends Codec<unknown>>(
+  codec: C,
+  value: C extends Codec<infer T> ? T : never,
+): Uint8Array {
+  const out = new Uint8Array(DATAFIELD_SIZE);
+  if (codec.size > DATAFIELD_SIZE) throw new Error("datafield layout larger than 32 bytes");
+  codec.encode(viewOf(out), 0, value);
+  return out;
+}
+
+export function decodeDatafield<T>(codec: Codec<T>, b: Uint8Array): T {
+  if (b.length !== DATAFIELD_SIZE) {
+    throw new NcwError(
+      "data",
+      `signal datafield: expected ${DATAFIELD_SIZE} bytes, got ${b.length}`,
+      {
+        code: "ABI_BAD_DATAFIELD",
+      },
+    );
+  }
+  return codec.decode(viewOf(b), 0);
+}
