@@ -1,0 +1,160 @@
+// The block device a Btrfs image lives on: an image file (positioned reads/writes, fsync) or memory
+// (sparse pages, for tests). Offsets are physical byte offsets on the device.
+
+import * as fs from "node:fs";
+import { NcwError } from "../../../ncw/errors.js";
+
+export interface BlockDevice {
+  /** Size in bytes. */
+  readonly size: bigint;
+  read(off: bigint, len: number): Uint8Array;
+  write(off: bigint, data: Uint8Array): void;
+  /** Make every write so far durable. */
+  sync(): void;
+  close(): void;
+}
+
+function checkRange(dev: BlockDevice, off: bigint, len: number, what: string): void {
+  if (off < 0n || len < 0 || off + BigInt(len) > dev.size) {
+    throw new NcwError(
+      "data",
+      `btrfs device ${what} of ${len} bytes at ${off} is outside the ${dev.size}-byte device`,
+      { code: "BTRFS_DEV_RANGE", hint: "The image is truncated or damaged." },
+    );
+  }
+}
+
+/** An image file. Opens read-write unless `readOnly`. */
+export class FileDevice implements BlockDevice {
+  readonly size: bigint;
+  private fd: number;
+
+  private constructor(
+    readonly path: string,
+    fd: number,
+    readonly readOnly: boolean,
+  ) {
+    this.fd = fd;
+    this.size = BigInt(fs.fstatSync(fd).size);
+  }
+
+  static open(path: string, opts: { readOnly?: boolean } = {}): FileDevice {
+    const ro = opts.readOnly === true;
+    try {
+      return new FileDevice(path, fs.openSync(path, ro ? "r" : "r+"), ro);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") {
+        throw new NcwError("not-found", `image ${path} does not exist`, {
+          code: "BTRFS_IMAGE_MISSING",
+          hint: "Create one with `ncw fs mkfs <image> --size 256M`.",
+        });
+      }
+      throw new NcwError("io", `cannot open image ${path}: ${(e as Error).message}`, {
+        code: "BTRFS_IMAGE_OPEN",
+        cause: e,
+      });
+    }
+  }
+
+  /** Creates (or truncates) a sparse image file of `size` bytes. */
+  static create(path: string, size: bigint): FileDevice {
+    try {
+      const fd = fs.openSync(path, "w+");
+      fs.ftruncateSync(fd, Number(size));
+      return new FileDevice(path, fd, false);
+    } catch (e) {
+      throw new NcwError("cant-create", `cannot create image ${path}: ${(e as Error).message}`, {
+        code: "BTRFS_IMAGE_CREATE",
+        cause: e,
+      });
+    }
+  }
+
+  read(off: bigint, len: number): Uint8Array {
+    checkRange(this, off, len, "read");
+    const buf = new Uint8Array(len);
+    let done = 0;
+    while (done < len) {
+      const n = fs.readSync(this.fd, buf, done, len - done, Number(off) + done);
+      if (n === 0) break; // past EOF of a sparse file: zeros
+      done += n;
+    }
+    return buf;
+  }
+
+  write(off: bigint, data: Uint8Array): void {
+    if (this.readOnly) {
+      throw new NcwError("no-perm", `image ${this.path} is open read-only`, {
+        code: "BTRFS_READ_ONLY",
+      });
+    }
+    checkRange(this, off, data.length, "write");
+    let done = 0;
+    while (done < data.length) {
+      done += fs.writeSync(this.fd, data, done, data.length - done, Number(off) + done);
+    }
+  }
+
+  sync(): void {
+    if (!this.readOnly) fs.fsyncSync(this.fd);
+  }
+
+  close(): void {
+    if (this.fd >= 0) {
+      fs.closeSync(this.fd);
+      this.fd = -1;
+    }
+  }
+}
+
+const PAGE = 65536;
+
+/** A device in memory, stored as sparse 64 KiB pages (unwritten ranges read as zeros). */
+export class MemoryDevice implements BlockDevice {
+  private readonly pages = new Map<number, Uint8Array>();
+  /** Number of write() calls, for tests. */
+  writes = 0;
+
+  constructor(readonly size: bigint) {}
+
+  read(off: bigint, len: number): Uint8Array {
+    checkRange(this, off, len, "read");
+    const out = new Uint8Array(len);
+    let pos = Number(off);
+    let done = 0;
+    while (done < len) {
+      const page = Math.floor(pos / PAGE);
+      const inPage = pos - page * PAGE;
+      const n = Math.min(PAGE - inPage, len - done);
+      const p = this.pages.get(page);
+      if (p) out.set(p.subarray(inPage, inPage + n), done);
+      done += n;
+      pos += n;
+    }
+    return out;
+  }
+
+  write(off: bigint, data: Uint8Array): void {
+    checkRange(this, off, data.length, "write");
+    this.writes++;
+    let pos = Number(off);
+    let done = 0;
+    while (done < data.length) {
+      const page = Math.floor(pos / PAGE);
+      const inPage = pos - page * PAGE;
+      const n = Math.min(PAGE - inPage, data.length - done);
+      let p = this.pages.get(page);
+      if (!p) {
+        p = new Uint8Array(PAGE);
+        this.pages.set(page, p);
+      }
+      p.set(data.subarray(done, done + n), inPage);
+      done += n;
+      pos += n;
+    }
+  }
+
+  sync(): void {}
+  close(): void {}
+}

@@ -1,0 +1,106 @@
+// The real-Btrfs oracle for NCW's Btrfs tests: btrfs-progs (mkfs.btrfs, btrfs check, dump-tree)
+// and, where the machine allows, the Linux kernel through loop mounts. In CI a missing tool fails.
+
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+function which(cmd: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
+}
+
+/** Why the btrfs-progs oracle cannot run here, or undefined when it can. */
+export function btrfsProgsMissing(): string | undefined {
+  if (process.platform !== "linux") return "btrfs-progs runs on Linux only";
+  for (const t of ["mkfs.btrfs", "btrfs"])
+    if (!which(t)) return `${t} is not installed (apt install btrfs-progs)`;
+  return undefined;
+}
+
+let loopReason: string | undefined | null = null;
+/** Why kernel loop mounts of Btrfs cannot be used here, or undefined when they can. */
+export function loopMountMissing(): string | undefined {
+  if (loopReason !== null) return loopReason;
+  loopReason = probeLoop();
+  return loopReason;
+}
+function probeLoop(): string | undefined {
+  const progs = btrfsProgsMissing();
+  if (progs) return progs;
+  if (process.getuid?.() !== 0) return "loop mounts need root";
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ncw-loop-probe-"));
+  const img = path.join(dir, "probe.img");
+  const mnt = path.join(dir, "mnt");
+  try {
+    fs.mkdirSync(mnt);
+    fs.writeFileSync(img, "");
+    fs.truncateSync(img, 128 << 20);
+    execFileSync("mkfs.btrfs", ["-q", img], { stdio: "pipe" });
+    const r = spawnSync("mount", ["-o", "loop", img, mnt], { encoding: "utf8" });
+    if (r.status !== 0) return `mount -o loop fails here: ${(r.stderr || r.stdout).trim()}`;
+    spawnSync("umount", [mnt]);
+    return undefined;
+  } catch (e) {
+    return `loop mount probe failed: ${(e as Error).message}`;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * For `describe.skipIf`/`it.skipIf`: returns true (skip) with the reason logged, except in CI where a
+ * missing prerequisite throws so the suite fails.
+ */
+export function skipUnless(reason: string | undefined): boolean {
+  if (reason === undefined) return false;
+  if (process.env.CI) throw new Error(`required in CI but unavailable: ${reason}`);
+  console.warn(`skipping: ${reason}`);
+  return true;
+}
+
+export function tempDir(prefix = "ncw-btrfs-"): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Runs mkfs.btrfs (btrfs-progs defaults unless `args` says otherwise) on a new sparse file. */
+export function mkfsBtrfs(img: string, sizeBytes: number, args: string[] = []): void {
+  fs.writeFileSync(img, "");
+  fs.truncateSync(img, sizeBytes);
+  execFileSync("mkfs.btrfs", ["-q", "-f", ...args, img], { stdio: "pipe" });
+}
+
+export interface CheckResult {
+  ok: boolean;
+  output: string;
+}
+/** `btrfs check --readonly --check-data-csum`. */
+export function btrfsCheck(img: string): CheckResult {
+  const r = spawnSync("btrfs", ["check", "--readonly", "--check-data-csum", img], {
+    encoding: "utf8",
+  });
+  return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
+}
+
+export function dumpTree(img: string, args: string[] = []): string {
+  return execFileSync("btrfs", ["inspect-internal", "dump-tree", ...args, img], {
+    encoding: "utf8",
+    maxBuffer: 256 << 20,
+  });
+}
+
+export function dumpSuper(img: string): string {
+  return execFileSync("btrfs", ["inspect-internal", "dump-super", "-f", img], { encoding: "utf8" });
+}
+
+/** Mounts `img` with the kernel (loop), runs `fn` on the mount point, then unmounts. */
+export function withLoopMount<T>(img: string, fn: (mnt: string) => T, opts: string[] = []): T {
+  const mnt = fs.mkdtempSync(path.join(os.tmpdir(), "ncw-mnt-"));
+  execFileSync("mount", ["-o", ["loop", ...opts].join(","), img, mnt], { stdio: "pipe" });
+  try {
+    return fn(mnt);
+  } finally {
+    execFileSync("umount", [mnt], { stdio: "pipe" });
+    fs.rmdirSync(mnt);
+  }
+}
