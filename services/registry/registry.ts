@@ -179,7 +179,8 @@ export class Registry {
 
   /** Every known key with its type, value and whether it is the default. */
   list(): { key: string; type: string; value: RegistryNode["value"]; isDefault: boolean }[] {
-    const out = Object.entries(REGISTRY_KEYS).map(([key, decl]) => {
+    type Row = { key: string; type: string; value: RegistryNode["value"]; isDefault: boolean };
+    const out = Object.entries(REGISTRY_KEYS).map(([key, decl]): Row => {
       const node = this.file.nodes[key];
       return {
         key,

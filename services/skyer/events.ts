@@ -1,0 +1,53 @@
+// Application events (specs/applications.md "Application manifest" events, "Startup Reason"):
+// Skyer asks an EventRunner to start the app with the matching reason. Until the runtime can run
+// apps, the default runner records what it would do and starts nothing.
+
+import { type EventName, STARTUP_REASON } from "./model.js";
+
+export interface AppEvent {
+  event: EventName;
+  aid: string;
+  anid: number;
+  version: string;
+  /** NightOS path of the application's folder. */
+  dir: string;
+  /** The startup reason byte (bits 0-3 of the context header's first byte). */
+  reason: number;
+}
+
+export interface EventOutcome {
+  event: EventName;
+  aid: string;
+  reason: number;
+  /** Whether the application was really started. */
+  started: boolean;
+  note: string;
+}
+
+/** Starts applications for their install/update/uninstall events. */
+export interface EventRunner {
+  run(ev: AppEvent): Promise<EventOutcome>;
+}
+
+export function makeEvent(
+  event: EventName,
+  it: { aid: string; anid: number; version: string; dir: string },
+): AppEvent {
+  return { event, ...it, reason: STARTUP_REASON[event] };
+}
+
+/** The default runner: records "would start <aid> with reason 0xN" and starts nothing. */
+export class RecordingEventRunner implements EventRunner {
+  readonly log: AppEvent[] = [];
+  async run(ev: AppEvent): Promise<EventOutcome> {
+    this.log.push(ev);
+    const hex = `0x${ev.reason.toString(16)}`;
+    return {
+      event: ev.event,
+      aid: ev.aid,
+      reason: ev.reason,
+      started: false,
+      note: `would start ${ev.aid} with reason ${hex} (${ev.event}); skipped: NCW cannot run apps from Skyer yet`,
+    };
+  }
+}

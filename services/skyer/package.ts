@@ -1,0 +1,52 @@
+// The bridge from the package reader (ncw/package, ncw/manifest) to Skyer's PackageInfo.
+
+import type { Manifest } from "../../ncw/manifest/types.js";
+import type { EventFlags, PackageInfo } from "./model.js";
+
+/** What Skyer needs of a read package (the shape of ncw/package's AppPackage). */
+export interface ReadPackage {
+  kind: "nap" | "nva";
+  manifest: Manifest;
+  files: Map<string, Uint8Array>;
+  dirs: string[];
+  symlinks: Map<string, string>;
+}
+
+export function eventFlags(m: Manifest): EventFlags {
+  const ev = m.type === "application" ? (m.events ?? {}) : {};
+  return {
+    postinstall: ev.postinstall === true,
+    preupdate: ev.preupdate === true,
+    postupdate: ev.postupdate === true,
+    preuninstall: ev.preuninstall === true,
+  };
+}
+
+export function manifestInfo(
+  m: Manifest,
+): Pick<
+  PackageInfo,
+  "aid" | "did" | "slug" | "name" | "version" | "libraries" | "events" | "isLibrary"
+> {
+  return {
+    aid: `${m.infos.did}::${m.infos.slug}`,
+    did: m.infos.did,
+    slug: m.infos.slug,
+    name: m.infos.name,
+    version: m.infos.version,
+    libraries: { ...m.dependencies.libraries },
+    events: eventFlags(m),
+    isLibrary: m.type === "library",
+  };
+}
+
+export function packageInfo(pkg: ReadPackage, bytes: Uint8Array): PackageInfo {
+  return {
+    kind: pkg.kind,
+    ...manifestInfo(pkg.manifest),
+    files: pkg.files,
+    dirs: pkg.dirs,
+    symlinks: pkg.symlinks,
+    bytes,
+  };
+}
