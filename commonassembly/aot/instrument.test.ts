@@ -1,0 +1,207 @@
+// Tests of the AOT instrumentation (docs/commonassembly-aot.md): polls where expected, semantics kept,
+// a busy loop interrupted from another thread, the memory-max bump, and Asyncify's "return twice".
+
+import { Worker } from "node:worker_threads";
+import { describe, expect, it } from "vitest";
+import { TestProcess } from "../../test/ca-exec.js";
+import { wat } from "../../test/wasm-spec/wat.js";
+import { instrument } from "./instrument.js";
+import { readMemoryLimits } from "./wasm-sections.js";
+
+const LOOPS = `(module
+  (memory (export "memory") 1 4 shared)
+  (func $sum (export "sum") (param $n i32) (result i32) (local $i i32) (local $s i32)
+    (block $done
+      (loop $outer
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $s (i32.add (local.get $s) (call $inner (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $outer)))
+    (local.get $s))
+  (func $inner (param $k i32) (result i32) (local $j i32) (local $t i32)
+    (block $d (loop $l
+      (br_if $d (i32.ge_u (local.get $j) (local.get $k)))
+      (local.set $t (i32.add (local.get $t) (local.get $j)))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $l)))
+    (local.get $t))
+  (func (export "_start")))`;
+
+function sumRef(n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) s = (s + j) | 0;
+  return s;
+}
+
+describe("instrument", () => {
+  it("adds the ctl global, the safepoint import and a poll per function entry and loop header", async () => {
+    const { wasm, report } = instrument(await wat(LOOPS), { optimizeLevel: 0 });
+    expect(report.functions).toBe(3);
+    expect(report.entryPolls).toBe(3);
+    expect(report.loopPolls).toBe(2);
+    expect(report.asyncify).toBe(false);
+    const mod = new WebAssembly.Module(wasm);
+    expect(WebAssembly.Module.imports(mod)).toEqual([
+      { module: "nightos", name: "safepoint", kind: "function" },
+    ]);
+    const exports = WebAssembly.Module.exports(mod).map((e) => `${e.kind}:${e.name}`);
+    expect(exports).toContain("global:__nightos_ctl");
+    expect(exports.some((e) => e.includes("asyncify"))).toBe(false);
+  });
+
+  it("keeps semantics and calls safepoint only while the flag is set (unoptimized and optimized)", async () => {
+    for (const optimizeLevel of [0, 1, 2] as const) {
+      const { wasm } = instrument(await wat(LOOPS), { optimizeLevel });
+      const p = TestProcess.create(new WebAssembly.Module(wasm));
+      const sum = p.instance.exports.sum as (n: number) => number;
+      expect(sum(300)).toBe(sumRef(300));
+      expect(p.safepoints).toBe(0);
+      p.setPollFlag(true);
+      expect(sum(10)).toBe(sumRef(10));
+      // At least: entry of sum, 11 outer iterations, 10 inner entries, 45 inner iterations (+ exits).
+      expect(p.safepoints).toBeGreaterThanOrEqual(1 + 11 + 10 + 45);
+      p.setPollFlag(false);
+      const before = p.safepoints;
+      sum(5);
+      expect(p.safepoints).toBe(before);
+    }
+  });
+
+  it("polls nothing while __nightos_ctl is 0 (before the runtime sets it, e.g. in a start function)", async () => {
+    const { wasm } = instrument(await wat(LOOPS));
+    let calls = 0;
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(wasm), {
+      nightos: { safepoint: () => void calls++ },
+    });
+    const mem = inst.exports.memory as WebAssembly.Memory;
+    new Int32Array(mem.buffer).fill(-1, 0, 1024); // every word non-zero, including address 0
+    expect((inst.exports.sum as (n: number) => number)(20)).toBe(sumRef(20));
+    expect(calls).toBe(0);
+  });
+
+  it("raises the memory maximum by one page for the control block, and only when asked", async () => {
+    const src = await wat(LOOPS);
+    expect(readMemoryLimits(src)).toMatchObject({ initial: 1, max: 4, shared: true });
+    const bumped = instrument(src);
+    expect(bumped.report.memoryMaxBumped).toBe(true);
+    expect(readMemoryLimits(bumped.wasm)).toMatchObject({ initial: 1, max: 5, shared: true });
+    const kept = instrument(src, { reserveControlPage: false });
+    expect(readMemoryLimits(kept.wasm)).toMatchObject({ initial: 1, max: 4 });
+    // A full memory (initial == max) can still take the control page after the bump.
+    const full = instrument(
+      await wat(`(module (memory (export "memory") 2 2 shared) (func (export "_start")))`),
+    );
+    const p = TestProcess.create(new WebAssembly.Module(full.wasm));
+    expect(p.ctlAddr).toBe(2 * 65536);
+  });
+
+  it("gives a memoryless module a one-page control memory", async () => {
+    const { wasm, report } = instrument(
+      await wat(`(module (func (export "f") (result i32) (i32.const 7)))`),
+    );
+    expect(report.memoryAdded).toBe(true);
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(wasm), {
+      nightos: { safepoint: () => {} },
+    });
+    expect((inst.exports.f as () => number)()).toBe(7);
+    expect(inst.exports.__nightos_ctl_memory).toBeInstanceOf(WebAssembly.Memory);
+  });
+
+  it("rejects a module that already exports the reserved __nightos_ctl name", async () => {
+    const src = await wat(`(module (global (export "__nightos_ctl") i32 (i32.const 0)))`);
+    expect(() => instrument(src)).toThrow(/reserved/);
+  });
+
+  it("lets another thread interrupt a busy loop by setting the poll flag", async () => {
+    const spin = `(module
+      (memory (export "memory") 1 1 shared)
+      (func (export "spin") (local $i i32)
+        (loop $forever (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $forever))))`;
+    const { wasm } = instrument(await wat(spin));
+    // The worker runs the busy loop; its safepoint throws to leave the loop and reports the interruption.
+    const worker = new Worker(
+      `const { parentPort, workerData } = require("node:worker_threads");
+       let inst;
+       const mod = new WebAssembly.Module(workerData);
+       inst = new WebAssembly.Instance(mod, { nightos: { safepoint: () => { throw new Error("interrupted"); } } });
+       const mem = inst.exports.memory;
+       const ctl = mem.grow(1) * 65536;
+       inst.exports.__nightos_ctl.value = ctl;
+       parentPort.postMessage({ buffer: mem.buffer, ctl });
+       try { inst.exports.spin(); parentPort.postMessage("returned"); }
+       catch (e) { parentPort.postMessage(String(e.message)); }`,
+      { eval: true, workerData: wasm },
+    );
+    try {
+      const result = await new Promise<string>((resolve, reject) => {
+        worker.on("error", reject);
+        worker.on("message", (m: unknown) => {
+          if (typeof m === "string") resolve(m);
+          else {
+            const { buffer, ctl } = m as { buffer: SharedArrayBuffer; ctl: number };
+            // Let the worker enter the loop, then raise the flag from this thread.
+            setTimeout(() => Atomics.store(new Int32Array(buffer), ctl >> 2, 1), 50);
+          }
+        });
+      });
+      expect(result).toBe("interrupted");
+    } finally {
+      await worker.terminate();
+    }
+  });
+});
+
+describe("Asyncify for syscall_fork", () => {
+  const FORK = `(module
+    (import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))
+    (memory (export "memory") 1 2 shared)
+    (global $sp (mut i32) (i32.const 4096))
+    (func $deep (param $depth i32) (result i32) (local $status i32)
+      (if (local.get $depth)
+        (then (return (i32.add (i32.const 1000) (call $deep (i32.sub (local.get $depth) (i32.const 1)))))))
+      (global.set $sp (i32.const 8192))
+      (i32.store8 (i32.const 200) (i32.const 0x50))
+      (local.set $status (call $fork (i32.const 200) (i32.const 1) (i32.const 208)))
+      ;; what each side saw: status and the return value's low word
+      (i32.store (i32.const 100) (local.get $status))
+      (i32.store (i32.const 104) (i32.load (i32.const 208)))
+      (i32.store (i32.const 108) (global.get $sp))
+      (i32.const 7))
+    (func (export "_start") (local $x i32)
+      (local.set $x (i32.const 41))
+      (i32.store (i32.const 112) (call $deep (i32.const 3)))
+      (i32.store (i32.const 116) (i32.add (local.get $x) (i32.const 1)))))`;
+
+  it("applies Asyncify only to modules that import syscall_fork", async () => {
+    const { report, wasm } = instrument(await wat(FORK));
+    expect(report.asyncify).toBe(true);
+    expect(report.forkGlobals).toHaveLength(1);
+    const names = WebAssembly.Module.exports(new WebAssembly.Module(wasm)).map((e) => e.name);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "asyncify_start_unwind",
+        "asyncify_stop_rewind",
+        "__nightos_global_0",
+      ]),
+    );
+  });
+
+  it("makes syscall_fork return twice: once in the parent, once in the child, with the stack restored", async () => {
+    const { wasm } = instrument(await wat(FORK));
+    const parent = TestProcess.create(new WebAssembly.Module(wasm), {
+      fork: (_p, _c, req, _len, ret) => {
+        expect(new Uint8Array(_p.memory.buffer)[req]).toBe(0x50);
+        new DataView(_p.memory.buffer).setBigUint64(ret, 123n, true);
+        return 0;
+      },
+    });
+    parent.runStart();
+    expect(parent.forkCalls).toBe(1);
+    expect(parent.children).toHaveLength(1);
+    const child = parent.children[0] as TestProcess;
+    const view = (p: TestProcess): number[] => Array.from(new Int32Array(p.memory.buffer, 100, 5));
+    // status, return value, the global copied across, deep()'s result through 3 frames, the local of _start
+    expect(view(parent)).toEqual([0, 123, 8192, 3007, 42]);
+    expect(view(child)).toEqual([0, 0, 8192, 3007, 42]);
+  });
+});

@@ -1,0 +1,484 @@
+// The AOT instrumentation step (DIRECTION.md §1, docs/commonassembly-aot.md): safepoint polls at every
+// function entry and loop header, the `__nightos_ctl` global, the memory-maximum bump, Asyncify limited
+// to `nightos.syscall_fork`, then Binaryen optimization.
+
+import binaryen from "binaryen";
+import { NcwError } from "../../ncw/errors.js";
+import { ABI_IMPORT_MODULE, CTL_GLOBAL, IMPORT_SAFEPOINT, IMPORT_SYSCALL_FORK } from "../abi.js";
+import {
+  bumpMemoryMaximum,
+  type MemoryLimits,
+  readMemoryLimits,
+  WASM32_MAX_PAGES,
+} from "./wasm-sections.js";
+
+/**
+ * The WebAssembly features CommonAssembly allows (core 2.0 + threads). Binaryen reads and writes
+ * modules with exactly these, so it never emits an instruction V8 on Node 20 cannot run.
+ */
+export const CA_FEATURES: number =
+  binaryen.Features.Atomics |
+  binaryen.Features.MutableGlobals |
+  binaryen.Features.NontrappingFPToInt |
+  binaryen.Features.SIMD128 |
+  binaryen.Features.BulkMemory |
+  binaryen.Features.BulkMemoryOpt |
+  binaryen.Features.SignExt |
+  binaryen.Features.ReferenceTypes |
+  binaryen.Features.Multivalue |
+  binaryen.Features.CallIndirectOverlong;
+
+/** Export name of the one-page memory added to modules that have no memory (not ABI programs). */
+export const CTL_MEMORY_EXPORT = "__nightos_ctl_memory";
+/** Prefix of the exports the AOT step adds for every internal mutable global of a fork-capable module. */
+export const FORK_GLOBAL_EXPORT_PREFIX = "__nightos_global_";
+
+export type PollMode = "entry-and-loops" | "none";
+
+export interface InstrumentOptions {
+  /** Where polls go. "none" is for measuring the cost of polls only (bench); the AOT step always polls. */
+  polls?: PollMode;
+  /** Binaryen optimize level after instrumentation (0 = no optimization). Default DEFAULT_OPT_LEVEL. */
+  optimizeLevel?: 0 | 1 | 2 | 3;
+  /** Binaryen shrink level. Default 0. */
+  shrinkLevel?: 0 | 1 | 2;
+  /**
+   * Raise the memory maximum by one page for the control block the runtime adds (default true: an ABI
+   * program). The spec-test runner turns it off: it changes what memory.grow may do, by design.
+   */
+  reserveControlPage?: boolean;
+}
+
+/** The default optimization level, chosen by measurement (docs/commonassembly-aot.md, "Optimization"). */
+export const DEFAULT_OPT_LEVEL = 1;
+
+export interface StepTiming {
+  step: string;
+  ms: number;
+}
+
+export interface InstrumentReport {
+  functions: number;
+  /** Polls inserted at function entries. */
+  entryPolls: number;
+  /** Polls inserted at loop headers. */
+  loopPolls: number;
+  /** Expressions whose operands Binaryen's JS API cannot reach (table.fill/copy/init): not searched for loops. */
+  opaqueExpressions: number;
+  /** True when the module imports nightos.syscall_fork and Asyncify was applied. */
+  asyncify: boolean;
+  /** The memory limits after the step (undefined: the module has no memory of its own). */
+  memory: MemoryLimits | undefined;
+  /** True when the memory maximum was raised by one page for the control block. */
+  memoryMaxBumped: boolean;
+  /** True when a memory was added because the module had none (never for ABI programs). */
+  memoryAdded: boolean;
+  /** Names of the internal mutable globals exported for fork (index order). */
+  forkGlobals: string[];
+  optimizeLevel: number;
+}
+
+export interface InstrumentResult {
+  wasm: Uint8Array;
+  report: InstrumentReport;
+  steps: StepTiming[];
+}
+
+type Getter = (expr: number) => number;
+type ChildrenOf = (expr: number, out: number[]) => void;
+
+function fields(...getters: Getter[]): ChildrenOf {
+  return (expr, out) => {
+    for (const g of getters) {
+      const c = g(expr);
+      if (c !== 0) out.push(c);
+    }
+  };
+}
+
+function operands(
+  count: (e: number) => number,
+  at: (e: number, i: number) => number,
+  ...first: Getter[]
+): ChildrenOf {
+  return (expr, out) => {
+    for (const g of first) {
+      const c = g(expr);
+      if (c !== 0) out.push(c);
+    }
+    const n = count(expr);
+    for (let i = 0; i < n; i++) out.push(at(expr, i));
+  };
+}
+
+const b = binaryen;
+
+type Accessor = (expr: number, arg?: number) => number;
+const CLASSES = binaryen as unknown as Record<
+  string,
+  Record<string, Accessor | undefined> | undefined
+>;
+
+/** An expression accessor of Binaryen's JS API (untyped in its .d.ts), checked to exist at load time. */
+function g(cls: string, name: string): Accessor {
+  const f = CLASSES[cls]?.[name];
+  if (typeof f !== "function") throw new Error(`binaryen.js lacks ${cls}.${name}`);
+  return f;
+}
+const h = g;
+const LEAF: ChildrenOf = () => {};
+
+/** How to reach the children of every expression kind of core 2.0 + threads. */
+const CHILDREN: ReadonlyMap<number, ChildrenOf> = new Map<number, ChildrenOf>([
+  [b.NopId, LEAF],
+  [b.BlockId, operands(g("Block", "getNumChildren"), g("Block", "getChildAt"))],
+  [b.IfId, fields(g("If", "getCondition"), g("If", "getIfTrue"), g("If", "getIfFalse"))],
+  [b.LoopId, fields(g("Loop", "getBody"))],
+  [b.BreakId, fields(g("Break", "getCondition"), g("Break", "getValue"))],
+  [b.SwitchId, fields(g("Switch", "getCondition"), g("Switch", "getValue"))],
+  [b.CallId, operands(g("Call", "getNumOperands"), g("Call", "getOperandAt"))],
+  [
+    b.CallIndirectId,
+    operands(
+      g("CallIndirect", "getNumOperands"),
+      g("CallIndirect", "getOperandAt"),
+      g("CallIndirect", "getTarget"),
+    ),
+  ],
+  [b.LocalGetId, LEAF],
+  [b.LocalSetId, fields(g("LocalSet", "getValue"))],
+  [b.GlobalGetId, LEAF],
+  [b.GlobalSetId, fields(g("GlobalSet", "getValue"))],
+  [b.LoadId, fields(g("Load", "getPtr"))],
+  [b.StoreId, fields(g("Store", "getPtr"), g("Store", "getValue"))],
+  [b.AtomicRMWId, fields(g("AtomicRMW", "getPtr"), g("AtomicRMW", "getValue"))],
+  [
+    b.AtomicCmpxchgId,
+    fields(
+      g("AtomicCmpxchg", "getPtr"),
+      g("AtomicCmpxchg", "getExpected"),
+      g("AtomicCmpxchg", "getReplacement"),
+    ),
+  ],
+  [
+    b.AtomicWaitId,
+    fields(
+      g("AtomicWait", "getPtr"),
+      g("AtomicWait", "getExpected"),
+      g("AtomicWait", "getTimeout"),
+    ),
+  ],
+  [b.AtomicNotifyId, fields(g("AtomicNotify", "getPtr"), g("AtomicNotify", "getNotifyCount"))],
+  [b.AtomicFenceId, LEAF],
+  [b.SIMDExtractId, fields(g("SIMDExtract", "getVec"))],
+  [b.SIMDReplaceId, fields(g("SIMDReplace", "getVec"), g("SIMDReplace", "getValue"))],
+  [b.SIMDShuffleId, fields(g("SIMDShuffle", "getLeft"), g("SIMDShuffle", "getRight"))],
+  [
+    b.SIMDTernaryId,
+    fields(g("SIMDTernary", "getA"), g("SIMDTernary", "getB"), g("SIMDTernary", "getC")),
+  ],
+  [b.SIMDShiftId, fields(g("SIMDShift", "getVec"), g("SIMDShift", "getShift"))],
+  [b.SIMDLoadId, fields(g("SIMDLoad", "getPtr"))],
+  [
+    b.SIMDLoadStoreLaneId,
+    fields(g("SIMDLoadStoreLane", "getPtr"), g("SIMDLoadStoreLane", "getVec")),
+  ],
+  [
+    b.MemoryInitId,
+    fields(g("MemoryInit", "getDest"), g("MemoryInit", "getOffset"), g("MemoryInit", "getSize")),
+  ],
+  [b.DataDropId, LEAF],
+  [
+    b.MemoryCopyId,
+    fields(g("MemoryCopy", "getDest"), g("MemoryCopy", "getSource"), g("MemoryCopy", "getSize")),
+  ],
+  [
+    b.MemoryFillId,
+    fields(g("MemoryFill", "getDest"), g("MemoryFill", "getValue"), g("MemoryFill", "getSize")),
+  ],
+  [b.ConstId, LEAF],
+  [b.UnaryId, fields(g("Unary", "getValue"))],
+  [b.BinaryId, fields(g("Binary", "getLeft"), g("Binary", "getRight"))],
+  [
+    b.SelectId,
+    fields(g("Select", "getIfTrue"), g("Select", "getIfFalse"), g("Select", "getCondition")),
+  ],
+  [b.DropId, fields(g("Drop", "getValue"))],
+  [b.ReturnId, fields(g("Return", "getValue"))],
+  [b.MemorySizeId, LEAF],
+  [b.MemoryGrowId, fields(g("MemoryGrow", "getDelta"))],
+  [b.UnreachableId, LEAF],
+  [b.PopId, LEAF],
+  [b.RefNullId, LEAF],
+  [b.RefIsNullId, fields(g("RefIsNull", "getValue"))],
+  [b.RefFuncId, LEAF],
+  [b.RefEqId, fields(g("RefEq", "getLeft"), g("RefEq", "getRight"))],
+  [b.RefAsId, fields(g("RefAs", "getValue"))],
+  [b.TableGetId, fields(g("TableGet", "getIndex"))],
+  [b.TableSetId, fields(g("TableSet", "getIndex"), g("TableSet", "getValue"))],
+  [b.TableSizeId, LEAF],
+  [b.TableGrowId, fields(g("TableGrow", "getValue"), g("TableGrow", "getDelta"))],
+  [b.ElemDropId, LEAF],
+  [b.TupleMakeId, operands(g("TupleMake", "getNumOperands"), g("TupleMake", "getOperandAt"))],
+  [b.TupleExtractId, fields(g("TupleExtract", "getTuple"))],
+]);
+
+/** Binaryen's JS API has no accessors for these; their operands are not searched (see report). */
+const OPAQUE: ReadonlySet<number> = new Set([b.TableFillId, b.TableCopyId, b.TableInitId]);
+
+/** Collects every Loop expression under `root` (iteratively: bodies can be deep). */
+function collectLoops(root: number, loops: number[]): number {
+  let opaque = 0;
+  const stack: number[] = [root];
+  const kids: number[] = [];
+  while (stack.length > 0) {
+    const e = stack.pop() as number;
+    const id = binaryen.getExpressionId(e);
+    if (id === b.LoopId) loops.push(e);
+    const of = CHILDREN.get(id);
+    if (of === undefined) {
+      if (OPAQUE.has(id)) {
+        opaque++;
+        continue;
+      }
+      throw new NcwError(
+        "data",
+        `the module uses an instruction outside CommonAssembly (Binaryen expression id ${id})`,
+        {
+          code: "AOT_UNSUPPORTED_INSTRUCTION",
+          hint: "CommonAssembly is WebAssembly core 2.0 plus threads; rebuild without GC, exceptions or other proposals",
+        },
+      );
+    }
+    kids.length = 0;
+    of(e, kids);
+    for (const k of kids) stack.push(k);
+  }
+  return opaque;
+}
+
+function findImport(mod: binaryen.Module, moduleName: string, base: string): string | undefined {
+  const n = mod.getNumFunctions();
+  for (let i = 0; i < n; i++) {
+    const info = binaryen.getFunctionInfo(mod.getFunctionByIndex(i));
+    if (info.module === moduleName && info.base === base) return info.name;
+  }
+  return undefined;
+}
+
+function uniqueName(taken: (name: string) => boolean, base: string): string {
+  let name = base;
+  for (let i = 1; taken(name); i++) name = `${base}_${i}`;
+  return name;
+}
+
+function hasExport(mod: binaryen.Module, name: string): boolean {
+  const n = mod.getNumExports();
+  for (let i = 0; i < n; i++) {
+    if (binaryen.getExportInfo(mod.getExportByIndex(i)).name === name) return true;
+  }
+  return false;
+}
+
+function time<T>(steps: StepTiming[], step: string, fn: () => T): T {
+  const t0 = performance.now();
+  const r = fn();
+  steps.push({ step, ms: performance.now() - t0 });
+  return r;
+}
+
+/**
+ * Reads a module with Binaryen (CommonAssembly features only), or explains why it cannot.
+ * Binaryen aborts the process on some malformed input, so callers validate first (aotCompile does).
+ */
+function readModule(wasm: Uint8Array): binaryen.Module {
+  try {
+    return (binaryen.readBinary as (data: Uint8Array, features?: number) => binaryen.Module)(
+      wasm,
+      CA_FEATURES,
+    );
+  } catch (e) {
+    throw new NcwError("data", `Binaryen cannot read the module: ${(e as Error).message}`, {
+      code: "AOT_READ_FAILED",
+      hint: "run `ncw ca validate` on the program to see what is wrong with it",
+      cause: e,
+    });
+  }
+}
+
+/**
+ * Instruments a (valid) WebAssembly module for NCW. The result imports `nightos.safepoint`, exports the
+ * mutable i32 global `__nightos_ctl`, and polls `if ctl != 0 && atomic.load(ctl) != 0 then safepoint()`
+ * at every function entry and loop header. See docs/commonassembly-aot.md for the whole contract.
+ */
+export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): InstrumentResult {
+  const steps: StepTiming[] = [];
+  const polls = options.polls ?? "entry-and-loops";
+  const optimizeLevel = options.optimizeLevel ?? DEFAULT_OPT_LEVEL;
+  const before = time(steps, "read-limits", () => readMemoryLimits(wasm));
+  if (before?.is64 === true) {
+    throw new NcwError(
+      "data",
+      "the module uses a 64-bit memory (memory64), which CommonAssembly does not allow",
+      {
+        code: "AOT_MEMORY64",
+      },
+    );
+  }
+  const mod = time(steps, "read", () => readModule(wasm));
+  try {
+    const report: InstrumentReport = {
+      functions: 0,
+      entryPolls: 0,
+      loopPolls: 0,
+      opaqueExpressions: 0,
+      asyncify: false,
+      memory: undefined,
+      memoryMaxBumped: false,
+      memoryAdded: false,
+      forkGlobals: [],
+      optimizeLevel,
+    };
+    time(steps, "instrument", () => {
+      let memoryAdded = false;
+      if (!mod.hasMemory()) {
+        // Not an ABI program (those must export a memory): give the poll a word to read.
+        mod.setMemory(1, 1, CTL_MEMORY_EXPORT, [], true, false, "__nightos_ctl_memory");
+        memoryAdded = true;
+      }
+      report.memoryAdded = memoryAdded;
+      const globalTaken = (n: string): boolean => {
+        try {
+          return mod.getGlobal(n) !== 0;
+        } catch {
+          return false;
+        }
+      };
+      if (hasExport(mod, CTL_GLOBAL)) {
+        throw new NcwError(
+          "data",
+          `the module already exports "${CTL_GLOBAL}", a name reserved for the AOT step`,
+          {
+            code: "AOT_RESERVED_EXPORT",
+          },
+        );
+      }
+      const ctl = uniqueName(globalTaken, CTL_GLOBAL);
+      mod.addGlobal(ctl, binaryen.i32, true, mod.i32.const(0));
+      mod.addGlobalExport(ctl, CTL_GLOBAL);
+      let safepoint = findImport(mod, ABI_IMPORT_MODULE, IMPORT_SAFEPOINT);
+      if (safepoint === undefined) {
+        const funcTaken = (n: string): boolean => {
+          try {
+            return mod.getFunction(n) !== 0;
+          } catch {
+            return false;
+          }
+        };
+        safepoint = uniqueName(funcTaken, "__nightos_safepoint");
+        mod.addFunctionImport(
+          safepoint,
+          ABI_IMPORT_MODULE,
+          IMPORT_SAFEPOINT,
+          binaryen.none,
+          binaryen.none,
+        );
+      }
+      const sp = safepoint;
+      const poll = (): number =>
+        mod.if(
+          mod.global.get(ctl, binaryen.i32),
+          mod.if(
+            mod.i32.atomic.load(0, mod.global.get(ctl, binaryen.i32)),
+            mod.call(sp, [], binaryen.none),
+          ),
+        );
+      const n = mod.getNumFunctions();
+      const loops: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const f = mod.getFunctionByIndex(i);
+        const info = binaryen.getFunctionInfo(f);
+        if (info.module !== null && info.module !== "") continue; // imported
+        report.functions++;
+        if (polls === "none") continue;
+        loops.length = 0;
+        report.opaqueExpressions += collectLoops(info.body, loops);
+        for (const loop of loops) {
+          const body = h("Loop", "getBody")(loop);
+          h("Loop", "setBody")(
+            loop,
+            mod.block(null, [poll(), body], binaryen.getExpressionType(body)),
+          );
+          report.loopPolls++;
+        }
+        h("Function", "setBody")(
+          f,
+          mod.block(null, [poll(), info.body], binaryen.getExpressionType(info.body)),
+        );
+        report.entryPolls++;
+      }
+    });
+
+    const fork = findImport(mod, ABI_IMPORT_MODULE, IMPORT_SYSCALL_FORK);
+    if (fork !== undefined) {
+      time(steps, "asyncify", () => {
+        // The child of a fork needs the parent's globals too (e.g. clang's __stack_pointer): export them.
+        const ng = mod.getNumGlobals();
+        for (let i = 0; i < ng; i++) {
+          const g = binaryen.getGlobalInfo(mod.getGlobalByIndex(i));
+          if (!g.mutable || g.name === ctl_name(mod) || (g.module !== null && g.module !== ""))
+            continue;
+          const exportName = `${FORK_GLOBAL_EXPORT_PREFIX}${report.forkGlobals.length}`;
+          mod.addGlobalExport(g.name, exportName);
+          report.forkGlobals.push(g.name);
+        }
+        binaryen.setOptimizeLevel(optimizeLevel);
+        binaryen.setShrinkLevel(options.shrinkLevel ?? 0);
+        binaryen.setPassArgument("asyncify-imports", `${ABI_IMPORT_MODULE}.${IMPORT_SYSCALL_FORK}`);
+        try {
+          mod.runPasses(["asyncify"]);
+        } finally {
+          binaryen.setPassArgument("asyncify-imports", null);
+        }
+        report.asyncify = true;
+      });
+    }
+    if (optimizeLevel > 0) {
+      time(steps, "optimize", () => {
+        binaryen.setOptimizeLevel(optimizeLevel);
+        binaryen.setShrinkLevel(options.shrinkLevel ?? 0);
+        mod.optimize();
+      });
+    }
+    const out = time(steps, "emit", () => mod.emitBinary());
+    const limits = readMemoryLimits(out);
+    let final = out;
+    if (
+      (options.reserveControlPage ?? true) &&
+      limits !== undefined &&
+      !limits.imported &&
+      limits.max !== undefined &&
+      limits.max < WASM32_MAX_PAGES &&
+      !report.memoryAdded
+    ) {
+      final = time(steps, "memory-max", () => bumpMemoryMaximum(out));
+      report.memoryMaxBumped = true;
+      report.memory = readMemoryLimits(final);
+    } else {
+      report.memory = limits;
+    }
+    return { wasm: final, report, steps };
+  } finally {
+    mod.dispose();
+  }
+}
+
+/** The internal name of the control global (it is the one exported as CTL_GLOBAL). */
+function ctl_name(mod: binaryen.Module): string | undefined {
+  const n = mod.getNumExports();
+  for (let i = 0; i < n; i++) {
+    const e = binaryen.getExportInfo(mod.getExportByIndex(i));
+    if (e.name === CTL_GLOBAL) return e.value;
+  }
+  return undefined;
+}

@@ -1,0 +1,182 @@
+// Minimal WebAssembly binary section access for the AOT step (WebAssembly core spec, "Binary Format"):
+// finds memory 0's limits and rewrites the memory section to raise its maximum by one page.
+
+import { NcwError } from "../../ncw/errors.js";
+
+export interface MemoryLimits {
+  initial: number;
+  max: number | undefined;
+  shared: boolean;
+  is64: boolean;
+  /** True when memory 0 is imported rather than defined by the module. */
+  imported: boolean;
+}
+
+/** The largest memory a wasm32 module may declare, in 64 KiB pages. */
+export const WASM32_MAX_PAGES = 65536;
+
+function bad(what: string): NcwError {
+  return new NcwError("data", `malformed WebAssembly module: ${what}`, {
+    code: "AOT_MALFORMED_MODULE",
+  });
+}
+
+class Reader {
+  constructor(
+    readonly bytes: Uint8Array,
+    public pos: number,
+    readonly end: number,
+  ) {}
+
+  byte(): number {
+    if (this.pos >= this.end) throw bad(`unexpected end at offset ${this.pos}`);
+    return this.bytes[this.pos++] as number;
+  }
+
+  /** Unsigned LEB128 up to 64 bits, returned as a number (exact up to 2^53). */
+  uleb(): number {
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 10; i++) {
+      const b = this.byte();
+      result += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) return result;
+      mul *= 128;
+    }
+    throw bad(`LEB128 too long at offset ${this.pos}`);
+  }
+
+  skip(n: number): void {
+    if (n < 0 || this.pos + n > this.end)
+      throw bad(`length ${n} runs past the end at offset ${this.pos}`);
+    this.pos += n;
+  }
+
+  name(): string {
+    const len = this.uleb();
+    const start = this.pos;
+    this.skip(len);
+    return new TextDecoder().decode(this.bytes.subarray(start, start + len));
+  }
+}
+
+interface Section {
+  id: number;
+  /** Offset of the section id byte. */
+  start: number;
+  contentStart: number;
+  end: number;
+}
+
+function sections(bytes: Uint8Array): Section[] {
+  if (
+    bytes.length < 8 ||
+    bytes[0] !== 0 ||
+    bytes[1] !== 0x61 ||
+    bytes[2] !== 0x73 ||
+    bytes[3] !== 0x6d
+  ) {
+    throw bad("missing the \\0asm magic");
+  }
+  const r = new Reader(bytes, 8, bytes.length);
+  const out: Section[] = [];
+  while (r.pos < bytes.length) {
+    const start = r.pos;
+    const id = r.byte();
+    const size = r.uleb();
+    const contentStart = r.pos;
+    r.skip(size);
+    out.push({ id, start, contentStart, end: r.pos });
+  }
+  return out;
+}
+
+function readLimits(r: Reader): {
+  initial: number;
+  max: number | undefined;
+  shared: boolean;
+  is64: boolean;
+} {
+  const flags = r.byte();
+  if (flags > 0x07) throw bad(`memory limits flags 0x${flags.toString(16)}`);
+  const initial = r.uleb();
+  const max = (flags & 1) !== 0 ? r.uleb() : undefined;
+  return { initial, max, shared: (flags & 2) !== 0, is64: (flags & 4) !== 0 };
+}
+
+function skipTableType(r: Reader): void {
+  r.byte(); // reftype
+  const flags = r.byte();
+  r.uleb();
+  if ((flags & 1) !== 0) r.uleb();
+}
+
+/** The limits of memory 0, or undefined when the module has no memory. */
+export function readMemoryLimits(bytes: Uint8Array): MemoryLimits | undefined {
+  const secs = sections(bytes);
+  const imp = secs.find((s) => s.id === 2);
+  if (imp !== undefined) {
+    const r = new Reader(bytes, imp.contentStart, imp.end);
+    const count = r.uleb();
+    for (let i = 0; i < count; i++) {
+      r.name();
+      r.name();
+      const kind = r.byte();
+      if (kind === 0) r.uleb();
+      else if (kind === 1) skipTableType(r);
+      else if (kind === 2) return { ...readLimits(r), imported: true };
+      else if (kind === 3) {
+        r.byte();
+        r.byte();
+      } else if (kind === 4) {
+        r.byte();
+        r.uleb();
+      } else throw bad(`import kind ${kind}`);
+    }
+  }
+  const mem = secs.find((s) => s.id === 5);
+  if (mem === undefined) return undefined;
+  const r = new Reader(bytes, mem.contentStart, mem.end);
+  if (r.uleb() === 0) return undefined;
+  return { ...readLimits(r), imported: false };
+}
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  let v = n;
+  do {
+    let byte = v % 128;
+    v = Math.floor(v / 128);
+    if (v !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0);
+  return out;
+}
+
+/**
+ * Returns the module with the maximum of its defined memory 0 raised by one page (capped at the wasm32
+ * limit), so the runtime can grow the memory by the page that holds the control block. Modules whose
+ * memory has no maximum, is imported, or is already at the limit come back unchanged.
+ */
+export function bumpMemoryMaximum(bytes: Uint8Array): Uint8Array {
+  const secs = sections(bytes);
+  const mem = secs.find((s) => s.id === 5);
+  if (mem === undefined) return bytes;
+  const r = new Reader(bytes, mem.contentStart, mem.end);
+  const count = r.uleb();
+  if (count === 0) return bytes;
+  const entryStart = r.pos;
+  const lim = readLimits(r);
+  const entryEnd = r.pos;
+  if (lim.max === undefined || lim.is64 || lim.max >= WASM32_MAX_PAGES) return bytes;
+  const flags = bytes[entryStart] as number;
+  const entry = [flags, ...uleb(lim.initial), ...uleb(lim.max + 1)];
+  const content = [...uleb(count), ...entry, ...bytes.subarray(entryEnd, mem.end)];
+  const header = [5, ...uleb(content.length)];
+  const out = new Uint8Array(mem.start + header.length + content.length + (bytes.length - mem.end));
+  out.set(bytes.subarray(0, mem.start), 0);
+  out.set(header, mem.start);
+  out.set(content, mem.start + header.length);
+  out.set(bytes.subarray(mem.end), mem.start + header.length + content.length);
+  return out;
+}
