@@ -1,0 +1,171 @@
+// Linux implementation of HostNative (native/types.ts) through koffi: memfd_create + mmap(MAP_SHARED)
+// for segments (opened by other processes through /proc/<pid>/fd/<n>), futex(2) for wait/wake,
+// prctl(PR_SET_PDEATHSIG) so runners die with the kernel server.
+
+import { closeSync, openSync } from "node:fs";
+import koffi from "koffi";
+import { NcwError } from "../ncw/errors.js";
+import type { HostNative, SharedSegment, WaitResult } from "./types.js";
+
+const SYS_FUTEX: Partial<Record<string, number>> = { x64: 202, arm64: 98, ia32: 240, arm: 240 };
+const FUTEX_WAIT = 0;
+const FUTEX_WAKE = 1;
+const PROT_READ_WRITE = 0x1 | 0x2;
+const MAP_SHARED = 0x01;
+const MFD_CLOEXEC = 0x0001;
+const PR_SET_PDEATHSIG = 1;
+const SIGKILL = 9;
+const EAGAIN = 11;
+const ETIMEDOUT = 110;
+const EINTR = 4;
+const PAGE = 4096;
+
+interface Libc {
+  memfdCreate(name: string, flags: number): number;
+  ftruncate(fd: number, len: number): number;
+  mmap(addr: null, len: number, prot: number, flags: number, fd: number, off: number): unknown;
+  munmap(addr: unknown, len: number): number;
+  futex(
+    nr: number,
+    addr: bigint,
+    op: number,
+    val: number,
+    ts: Buffer | null,
+    a2: null,
+    v3: number,
+  ): number;
+  prctl(option: number, arg: number, a3: number, a4: number, a5: number): number;
+}
+
+let libc: Libc | undefined;
+function load(): Libc {
+  if (libc) return libc;
+  try {
+    const lib = koffi.load("libc.so.6");
+    libc = {
+      memfdCreate: lib.func("int memfd_create(const char *name, unsigned int flags)"),
+      ftruncate: lib.func("int ftruncate(int fd, int64_t len)"),
+      mmap: lib.func(
+        "void *mmap(void *addr, size_t len, int prot, int flags, int fd, int64_t off)",
+      ),
+      munmap: lib.func("int munmap(void *addr, size_t len)"),
+      // syscall(2) is variadic; declaring its integer-only futex form avoids koffi's slow variadic path.
+      futex: lib.func(
+        "long syscall(long nr, uint64_t addr, int op, int val, void *ts, void *a2, int v3)",
+      ),
+      prctl: lib.func(
+        "int prctl(int option, unsigned long arg2, unsigned long a3, unsigned long a4, unsigned long a5)",
+      ),
+    } as Libc;
+    return libc;
+  } catch (e) {
+    throw new NcwError(
+      "unavailable",
+      `cannot load the C library through koffi: ${(e as Error).message}`,
+      {
+        code: "NATIVE_UNAVAILABLE",
+        cause: e,
+      },
+    );
+  }
+}
+
+function hostError(call: string): NcwError {
+  const errno = koffi.errno();
+  return new NcwError("io", `${call} failed (errno ${errno})`, { code: "NATIVE_HOST_ERROR" });
+}
+
+function mapFd(fd: number, size: number, name: string, closeFd: boolean): SharedSegment {
+  const c = load();
+  const ptr = c.mmap(null, size, PROT_READ_WRITE, MAP_SHARED, fd, 0);
+  const address = koffi.address(ptr) as bigint;
+  if (address === 0xffff_ffff_ffff_ffffn || address === 0n) throw hostError("mmap");
+  const buffer = koffi.view(ptr, size) as ArrayBuffer;
+  let open = true;
+  return {
+    name,
+    size,
+    buffer,
+    address,
+    close() {
+      if (!open) return;
+      open = false;
+      c.munmap(ptr, size);
+      if (closeFd) closeSync(fd);
+    },
+  };
+}
+
+function roundUp(size: number): number {
+  if (!Number.isInteger(size) || size <= 0)
+    throw new RangeError(`segment size must be a positive integer, got ${size}`);
+  return Math.ceil(size / PAGE) * PAGE;
+}
+
+export const linuxNative: HostNative = {
+  platform: "linux",
+  createSegment(size, label) {
+    const c = load();
+    const len = roundUp(size);
+    const fd = c.memfdCreate(`ncw:${label}`, MFD_CLOEXEC);
+    if (fd < 0) throw hostError("memfd_create");
+    if (c.ftruncate(fd, len) !== 0) {
+      closeSync(fd);
+      throw hostError("ftruncate");
+    }
+    return mapFd(fd, len, `/proc/${process.pid}/fd/${fd}`, true);
+  },
+  openSegment(name, size) {
+    if (!/^\/proc\/\d+\/fd\/\d+$/.test(name)) {
+      throw new NcwError("data", `not a shared segment name: ${name}`, {
+        code: "NATIVE_BAD_SEGMENT",
+      });
+    }
+    let fd: number;
+    try {
+      fd = openSync(name, "r+");
+    } catch (e) {
+      throw new NcwError(
+        "not-found",
+        `cannot open shared segment ${name}: ${(e as Error).message}`,
+        {
+          code: "NATIVE_SEGMENT_GONE",
+          hint: "the process that created it has exited",
+        },
+      );
+    }
+    return mapFd(fd, roundUp(size), name, true);
+  },
+  wait(address, expected, timeoutMs): WaitResult {
+    const c = load();
+    const nr = SYS_FUTEX[process.arch];
+    if (nr === undefined)
+      throw new NcwError("unavailable", `futex: unknown syscall number on ${process.arch}`);
+    let ts: Buffer | null = null;
+    if (timeoutMs !== undefined) {
+      ts = Buffer.alloc(16);
+      ts.writeBigInt64LE(BigInt(Math.floor(timeoutMs / 1000)), 0);
+      ts.writeBigInt64LE(BigInt(Math.round((timeoutMs % 1000) * 1e6)), 8);
+    }
+    for (;;) {
+      const r = c.futex(nr, address, FUTEX_WAIT, expected | 0, ts, null, 0);
+      if (r === 0) return "woken";
+      const errno = koffi.errno();
+      if (errno === EAGAIN) return "not-equal";
+      if (errno === ETIMEDOUT) return "timeout";
+      if (errno !== EINTR) throw hostError("futex(FUTEX_WAIT)");
+    }
+  },
+  wake(address, count) {
+    const c = load();
+    const nr = SYS_FUTEX[process.arch];
+    if (nr === undefined)
+      throw new NcwError("unavailable", `futex: unknown syscall number on ${process.arch}`);
+    const r = c.futex(nr, address, FUTEX_WAKE, count, null, null, 0);
+    if (r < 0) throw hostError("futex(FUTEX_WAKE)");
+    return r;
+  },
+  dieWithParent() {
+    return load().prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) === 0;
+  },
+};
