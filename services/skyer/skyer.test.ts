@@ -241,7 +241,7 @@ describe("Skyer", () => {
     expect((err as Error).message).toContain("sys::lib ^2 (installed: 1.0.0)");
     // The version in use cannot go; the others can.
     const inUse = await sk.uninstall("dev::maths", USER, "1.4.2").catch((e: Error) => e);
-    expect((inUse as { code: string }).code).toBe("SKYER_LIBRARY_IN_USE");
+    expect((inUse as unknown as { code: string }).code).toBe("SKYER_LIBRARY_IN_USE");
     expect((inUse as Error).message).toContain("dev::calc 1.0.0 (user user) uses dev::maths 1.4.2");
     await sk.uninstall("dev::maths", USER, "2.0.0");
     expect((await fs.readdir("/apps/dev.maths")).map((e) => e.name)).toEqual(["1.0.0", "1.4.2"]);
