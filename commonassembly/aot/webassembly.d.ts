@@ -2,9 +2,11 @@
 // `WebAssembly`; tsconfig's lib has no DOM and @types/node 20 does not declare it).
 
 declare namespace WebAssembly {
-  type ImportValue = Function | Global | Memory | Table | number | bigint;
+  /** Any function (callers cast to the signature they know). */
+  type HostFunction = (...args: never[]) => unknown;
+  type ImportValue = HostFunction | Global | Memory | Table | number | bigint;
   type Imports = Record<string, Record<string, ImportValue>>;
-  type Exports = Record<string, Function | Global | Memory | Table>;
+  type Exports = Record<string, HostFunction | Global | Memory | Table>;
   type ValueType = "i32" | "i64" | "f32" | "f64" | "v128" | "externref" | "anyfunc" | "funcref";
 
   interface ModuleImportDescriptor {

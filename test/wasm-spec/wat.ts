@@ -32,7 +32,7 @@ export async function wat(
   const m = w.parseWat("module.wat", text, features);
   try {
     m.resolveNames();
-    m.validate(features);
+    (m.validate as (f: Record<string, boolean>) => void)(features);
     return m.toBinary({}).buffer;
   } finally {
     m.destroy();
