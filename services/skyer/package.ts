@@ -1,5 +1,6 @@
 // The bridge from the package reader (ncw/package, ncw/manifest) to Skyer's PackageInfo.
 
+import { parseManifestBytes } from "../../ncw/manifest/manifest.js";
 import type { Manifest } from "../../ncw/manifest/types.js";
 import type { EventFlags, PackageInfo } from "./model.js";
 
@@ -49,4 +50,9 @@ export function packageInfo(pkg: ReadPackage, bytes: Uint8Array): PackageInfo {
     symlinks: pkg.symlinks,
     bytes,
   };
+}
+
+/** Skyer's ManifestReader: the real parser and validator (ncw/manifest). */
+export function readInstalledManifest(bytes: Uint8Array) {
+  return manifestInfo(parseManifestBytes(bytes, "content/manifest.toml"));
 }

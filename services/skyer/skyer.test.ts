@@ -1,6 +1,5 @@
 // Skyer's core on the in-memory tree: layout, ANIDs, update path, libraries, events, rollback.
 
-import { parse as parseToml } from "smol-toml";
 import { describe, expect, it } from "vitest";
 import type { FsLayer } from "../fs/layer.js";
 import { MemoryFs } from "../fs/memory.js";
@@ -8,6 +7,7 @@ import { readDb } from "./db.js";
 import { RecordingEventRunner } from "./events.js";
 import { EVENT_NAMES, type EventFlags, type PackageInfo, type Scope } from "./model.js";
 import { diffPackages } from "./nau.js";
+import { readInstalledManifest as readManifest } from "./package.js";
 import { Skyer } from "./skyer.js";
 import { recover } from "./txn.js";
 
@@ -33,12 +33,32 @@ function manifestText(
   version: string,
   libs: Record<string, string>,
   lib: boolean,
+  events: EventFlags,
 ): string {
   const [did, slug] = aid.split("::");
   const deps = Object.entries(libs)
     .map(([a, r]) => `"${a}" = "${r}"`)
     .join("\n");
-  return `type = "${lib ? "library" : "application"}"\n[infos]\nname = "${slug}"\ndid = "${did}"\nslug = "${slug}"\nversion = "${version}"\n[dependencies.libraries]\n${deps}\n`;
+  const app = lib
+    ? ""
+    : `[sysfeatures]\ncrash_saves_support = false\n[events]\n${Object.entries(events)
+        .map(([k, v]) => `${k} = ${v}`)
+        .join("\n")}\n`;
+  return `type = "${lib ? "library" : "application"}"
+[infos]
+name = "${slug}"
+slug = "${slug}"
+did = "${did}"
+description = "test"
+version = "${version}"
+authors = [{ name = "Ada" }]
+icon = "icon-%{}.png"
+license = "MIT"
+[content.program]
+precomp = "main.npp"
+[dependencies.libraries]
+${deps}
+${app}`;
 }
 
 function pkg(
@@ -53,7 +73,10 @@ function pkg(
 ): PackageInfo {
   const [did, slug] = aid.split("::") as [string, string];
   const files = new Map<string, Uint8Array>([
-    ["manifest.toml", enc(manifestText(aid, version, o.libs ?? {}, o.lib ?? false))],
+    [
+      "manifest.toml",
+      enc(manifestText(aid, version, o.libs ?? {}, o.lib ?? false, o.events ?? noEvents)),
+    ],
     ["main.npp", enc(`program ${version}`)],
   ]);
   for (const [k, v] of Object.entries(o.extra ?? {})) files.set(k, enc(v));
@@ -71,23 +94,6 @@ function pkg(
     dirs: [],
     symlinks: new Map(),
     bytes: enc(`package bytes ${aid} ${version}`),
-  };
-}
-
-/** A test reader of the minimal manifests above (the real one lives in ncw/manifest). */
-function readManifest(bytes: Uint8Array) {
-  const t = parseToml(dec(bytes)) as {
-    type: string;
-    infos: { did: string; slug: string; version: string; name: string };
-    dependencies: { libraries: Record<string, string> };
-  };
-  return {
-    aid: `${t.infos.did}::${t.infos.slug}`,
-    version: t.infos.version,
-    name: t.infos.name,
-    libraries: t.dependencies.libraries,
-    events: allEvents,
-    isLibrary: t.type === "library",
   };
 }
 
