@@ -1,0 +1,286 @@
+// The AOT step's public API (DIRECTION.md §1, docs/commonassembly-aot.md): decompress, validate, check
+// the ABI, instrument, optimize, store — with the artifact cache in the NCW home's cache folder.
+
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { NcwError } from "../../ncw/errors.js";
+import { ABI_VERSION } from "../abi.js";
+import { NPP_MAGIC } from "../npp.js";
+import { validateModule, validateNpp, validateWasm } from "../validate.js";
+import { readModule } from "../wasm/reader.js";
+import {
+  ARTIFACT_EXTENSION,
+  type ArtifactHeader,
+  ArtifactRejected,
+  type ArtifactTarget,
+  cpuId,
+  decodeArtifact,
+  encodeArtifact,
+  engineId,
+  mismatch,
+  ncwVersion,
+  sha256Hex,
+} from "./artifact.js";
+import {
+  DEFAULT_OPT_LEVEL,
+  type InstrumentOptions,
+  type InstrumentReport,
+  instrument,
+  type StepTiming,
+} from "./instrument.js";
+
+export type { StepTiming } from "./instrument.js";
+
+export interface AotOptions {
+  /** Folder for artifacts (the NCW home's `cache`); artifacts go in its `aot/` subfolder. */
+  cacheDir: string;
+  /**
+   * For a raw .wasm input: check the NightOS ABI too (default true). The spec-test runner passes false
+   * (its modules are plain WebAssembly); NPP inputs are always checked.
+   */
+  abi?: boolean;
+  /** Instrumentation options (the defaults are what `ncw ca aot` uses). */
+  instrument?: InstrumentOptions;
+  /** Rebuild even when a valid artifact exists. */
+  force?: boolean;
+}
+
+export interface AotResult {
+  artifactPath: string;
+  module: WebAssembly.Module;
+  header: ArtifactHeader;
+  /** Every step with its duration in milliseconds, in order. */
+  steps: StepTiming[];
+  /** True when a valid cached artifact was used. */
+  cached: boolean;
+  /** Why an existing artifact was not used (stale, foreign or corrupt), when one was there. */
+  rejected?: string;
+  report: InstrumentReport;
+}
+
+function timed<T>(steps: StepTiming[], step: string, fn: () => T): T {
+  const t0 = performance.now();
+  const r = fn();
+  steps.push({ step, ms: performance.now() - t0 });
+  return r;
+}
+
+async function timedAsync<T>(steps: StepTiming[], step: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  const r = await fn();
+  steps.push({ step, ms: performance.now() - t0 });
+  return r;
+}
+
+function optionsTag(o: InstrumentOptions | undefined): string {
+  return [
+    `polls=${o?.polls ?? "entry-and-loops"}`,
+    `opt=${o?.optimizeLevel ?? DEFAULT_OPT_LEVEL}`,
+    `shrink=${o?.shrinkLevel ?? 0}`,
+    `reserve=${(o?.reserveControlPage ?? true) ? 1 : 0}`,
+  ].join(" ");
+}
+
+function isNpp(bytes: Uint8Array): boolean {
+  return bytes.length >= NPP_MAGIC.length && NPP_MAGIC.every((b, i) => bytes[i] === b);
+}
+
+function readInput(input: Uint8Array | string): Uint8Array {
+  if (typeof input !== "string") return input;
+  try {
+    return new Uint8Array(readFileSync(input));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new NcwError(
+      code === "ENOENT" ? "not-found" : "io",
+      `cannot read ${input}: ${(e as Error).message}`,
+      {
+        code: code === "ENOENT" ? "AOT_INPUT_NOT_FOUND" : "AOT_INPUT_UNREADABLE",
+        cause: e,
+      },
+    );
+  }
+}
+
+/** The current host's target for an input: what a cached artifact must have been built for. */
+export function currentTarget(
+  inputHash: string,
+  abiVersion: number,
+  options?: InstrumentOptions,
+): ArtifactTarget {
+  return {
+    ncwVersion: ncwVersion(),
+    engine: engineId(),
+    cpu: cpuId(),
+    inputHash,
+    abiVersion,
+    options: optionsTag(options),
+  };
+}
+
+/** Where the artifact for an input with this hash and these options lives. */
+export function artifactPathFor(
+  cacheDir: string,
+  inputHash: string,
+  options?: InstrumentOptions,
+): string {
+  const tag = sha256Hex(new TextEncoder().encode(optionsTag(options))).slice(0, 8);
+  return path.join(cacheDir, "aot", `${inputHash}-${tag}${ARTIFACT_EXTENSION}`);
+}
+
+function compile(bytes: Uint8Array): WebAssembly.Module {
+  try {
+    return new WebAssembly.Module(bytes);
+  } catch (e) {
+    throw new NcwError("failure", `V8 rejects the instrumented module: ${(e as Error).message}`, {
+      code: "AOT_ENGINE_REJECTED",
+      hint: "this is a bug in NCW's AOT step; please report it with the program",
+      cause: e,
+    });
+  }
+}
+
+/** Writes a file so that readers see either the old file or the complete new one, never a mix. */
+function writeAtomically(file: string, bytes: Uint8Array): void {
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+  } catch (e) {
+    throw new NcwError(
+      "cant-create",
+      `cannot create the AOT cache folder ${path.dirname(file)}: ${(e as Error).message}`,
+      {
+        code: "AOT_CACHE_UNWRITABLE",
+        cause: e,
+      },
+    );
+  }
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  try {
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new NcwError(
+      "cant-create",
+      `cannot write the AOT artifact ${file}: ${(e as Error).message}`,
+      {
+        code: "AOT_CACHE_UNWRITABLE",
+        cause: e,
+      },
+    );
+  }
+}
+
+/**
+ * Reads an artifact for `want`, or says why it cannot be used. Returns undefined when there is none.
+ * Throws nothing for a bad artifact: a bad artifact is a reason to rebuild, reported in `rejected`.
+ */
+function tryCached(
+  file: string,
+  want: ArtifactTarget,
+  steps: StepTiming[],
+): { header: ArtifactHeader; module: WebAssembly.Module } | { rejected: string } | undefined {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(file));
+  } catch {
+    return undefined;
+  }
+  try {
+    const a = timed(steps, "artifact-check", () => decodeArtifact(bytes));
+    const why = mismatch(a.header, want);
+    if (why !== undefined) return { rejected: `stale or foreign artifact: ${why}` };
+    return { header: a.header, module: timed(steps, "engine-compile", () => compile(a.module)) };
+  } catch (e) {
+    if (e instanceof ArtifactRejected) return { rejected: e.message };
+    throw e;
+  }
+}
+
+/**
+ * AOT-compiles a program (an NPP file, or a raw WebAssembly module) and caches the artifact; reuses a
+ * valid cached artifact. Accepts the file's bytes or its path.
+ */
+export async function aotCompile(
+  input: Uint8Array | string,
+  options: AotOptions,
+): Promise<AotResult> {
+  const steps: StepTiming[] = [];
+  const bytes = timed(steps, "read", () => readInput(input));
+  const inputHash = timed(steps, "hash", () => sha256Hex(bytes));
+  const npp = isNpp(bytes);
+  // An NPP names its ABI version; a raw module checked against the ABI gets this NCW's; unchecked ones 0.
+  const abiChecked = npp || options.abi !== false;
+  let abiVersion = 0;
+  let moduleBytes: Uint8Array | undefined;
+  if (npp) {
+    const { npp: decoded } = await timedAsync(steps, "decode+validate", () => validateNpp(bytes));
+    abiVersion = decoded.header.abiVersion;
+    moduleBytes = decoded.module;
+  }
+  if (!npp && abiChecked) abiVersion = ABI_VERSION;
+  const want = currentTarget(inputHash, abiVersion, options.instrument);
+  const artifactPath = artifactPathFor(options.cacheDir, inputHash, options.instrument);
+
+  let rejected: string | undefined;
+  if (options.force !== true) {
+    const hit = tryCached(artifactPath, want, steps);
+    if (hit !== undefined && "module" in hit) {
+      return {
+        artifactPath,
+        module: hit.module,
+        header: hit.header,
+        steps,
+        cached: true,
+        report: hit.header.report,
+      };
+    }
+    rejected = hit?.rejected;
+  }
+
+  if (moduleBytes === undefined) {
+    const raw = bytes;
+    if (abiChecked) await timedAsync(steps, "validate", () => validateModule(raw));
+    else await timedAsync(steps, "validate", () => validateWasm(raw, readModule(raw)));
+    moduleBytes = raw;
+  }
+  const result = instrument(moduleBytes, options.instrument);
+  steps.push(...result.steps);
+  const header: ArtifactHeader = {
+    ...want,
+    built: new Date().toISOString(),
+    flags: {
+      polls: (options.instrument?.polls ?? "entry-and-loops") !== "none",
+      asyncify: result.report.asyncify,
+    },
+    report: result.report,
+    moduleLength: result.wasm.length,
+  };
+  const module = timed(steps, "engine-compile", () => compile(result.wasm));
+  const file = timed(steps, "encode", () => encodeArtifact({ header, module: result.wasm }));
+  timed(steps, "store", () => writeAtomically(artifactPath, file));
+  return {
+    artifactPath,
+    module,
+    header,
+    steps,
+    cached: false,
+    report: result.report,
+    ...(rejected === undefined ? {} : { rejected }),
+  };
+}
+
+/**
+ * Loads an artifact file and compiles it for V8. Throws ArtifactRejected (with a readable reason) when
+ * it is corrupt, or was built by another NCW version, engine or CPU than this one.
+ */
+export function loadArtifact(file: string): { header: ArtifactHeader; module: WebAssembly.Module } {
+  const bytes = readInput(file);
+  const a = decodeArtifact(bytes);
+  const here = currentTarget(a.header.inputHash, a.header.abiVersion, undefined);
+  const why = mismatch({ ...a.header, options: here.options }, here);
+  if (why !== undefined)
+    throw new ArtifactRejected("stale", `${file}: stale or foreign AOT artifact: ${why}`);
+  return { header: a.header, module: compile(a.module) };
+}
