@@ -3,7 +3,9 @@
 
 import type { CommandModule } from "yargs";
 import type { GlobalArgs } from "../context.js";
+import { caCommand } from "./ca.js";
 import { homeCommand } from "./home.js";
+import { skyerCommand } from "./skyer.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: yargs command modules are heterogeneous by design
-export const commands: CommandModule<GlobalArgs, any>[] = [homeCommand];
+export const commands: CommandModule<GlobalArgs, any>[] = [homeCommand, skyerCommand, caCommand];

@@ -1,7 +1,9 @@
 // The bridge from the package reader (ncw/package, ncw/manifest) to Skyer's PackageInfo.
 
-import { parseManifestBytes } from "../../ncw/manifest/manifest.js";
+import { MANIFEST_FILE, parseManifestBytes } from "../../ncw/manifest/manifest.js";
 import type { Manifest } from "../../ncw/manifest/types.js";
+import { encodeHashFile, HASH_FILE } from "../../ncw/package/hashfile.js";
+import { readPackageBytes } from "../../ncw/package/package.js";
 import type { EventFlags, PackageInfo } from "./model.js";
 
 /** What Skyer needs of a read package (the shape of ncw/package's AppPackage). */
@@ -55,4 +57,16 @@ export function packageInfo(pkg: ReadPackage, bytes: Uint8Array): PackageInfo {
 /** Skyer's ManifestReader: the real parser and validator (ncw/manifest). */
 export function readInstalledManifest(bytes: Uint8Array) {
   return manifestInfo(parseManifestBytes(bytes, "content/manifest.toml"));
+}
+
+/**
+ * Read a package with the package reader (every malformed case is its error) and add back the
+ * manifest.toml and hash.md5 files the reader keeps apart, so content/ is self-verifying.
+ */
+export async function loadPackage(name: string, bytes: Uint8Array): Promise<PackageInfo> {
+  const pkg = await readPackageBytes(bytes, { name });
+  const files = new Map(pkg.files);
+  files.set(MANIFEST_FILE, new TextEncoder().encode(pkg.rawManifest));
+  files.set(HASH_FILE, new TextEncoder().encode(encodeHashFile(files)));
+  return packageInfo({ ...pkg, files }, bytes);
 }
