@@ -1,8 +1,68 @@
 // Transactions over a Btrfs image: the engine opened on a device, and the unit of change
 // (copy-on-write of nodes, delayed extent references, commit writing all superblock copies last).
 
-import type { DataAllocator, SpaceInfo } from "./alloc/index.js";
-import type { TreeReader, TreeWriter } from "./tree/index.js";
+import { NcwError } from "../../../ncw/errors.js";
+import type { SpaceManager } from "./alloc/allocator.js";
+import type { DataAllocator, DataRef, Extent, SpaceInfo } from "./alloc/index.js";
+import { DelayedRefs, type Ref } from "./alloc/refs.js";
+import { type BlockGroup, blockGroupUsed } from "./alloc/space.js";
+import { readLogical, writeLogical } from "./chunks.js";
+import type { BtrfsEngine } from "./engine.js";
+import { MAX_KEY, MIN_KEY, noTree } from "./engine-keys.js";
+import {
+  BLOCK_FLAG_FULL_BACKREF,
+  decodeBlockGroupItem,
+  decodeFileExtentItem,
+  decodeFreeSpaceInfo,
+  encodeBlockGroupItem,
+  encodeFreeSpaceInfo,
+  encodeRootItem,
+  FILE_EXTENT_INLINE,
+  FREE_SPACE_USING_BITMAPS,
+  type RootItem,
+} from "./format/items.js";
+import {
+  BLOCK_GROUP_ITEM_KEY,
+  CHUNK_TREE_OBJECTID,
+  CSUM_TREE_OBJECTID,
+  DATA_RELOC_TREE_OBJECTID,
+  DEV_TREE_OBJECTID,
+  EXTENT_CSUM_KEY,
+  EXTENT_CSUM_OBJECTID,
+  EXTENT_DATA_KEY,
+  EXTENT_DATA_REF_KEY,
+  EXTENT_TREE_OBJECTID,
+  FIRST_FREE_OBJECTID,
+  FREE_SPACE_BITMAP_KEY,
+  FREE_SPACE_EXTENT_KEY,
+  FREE_SPACE_INFO_KEY,
+  FREE_SPACE_TREE_OBJECTID,
+  FS_TREE_OBJECTID,
+  type Key,
+  LAST_FREE_OBJECTID,
+  ROOT_ITEM_KEY,
+  ROOT_TREE_OBJECTID,
+  SHARED_BLOCK_REF_KEY,
+  SHARED_DATA_REF_KEY,
+  TREE_BLOCK_REF_KEY,
+  U64_MAX,
+} from "./format/key.js";
+import {
+  DEFAULT_HEADER_FLAGS,
+  encodeNode,
+  ITEM_SIZE,
+  type KeyPtr,
+  maxItemSize,
+  type TreeNode,
+} from "./format/node.js";
+import {
+  encodeSuperblock,
+  SUPER_INFO_SIZE,
+  SUPER_MIRROR_OFFSETS,
+  type Superblock,
+} from "./format/superblock.js";
+import { BTree, type NodeStore } from "./tree/ctree.js";
+import type { Item, SearchOptions, TreePath, TreeReader, TreeWriter } from "./tree/index.js";
 
 /** What fs.ts and subvol.ts use to change an image. Only one transaction is open at a time. */
 export interface Transaction extends TreeWriter, DataAllocator {
@@ -19,6 +79,14 @@ export interface Transaction extends TreeWriter, DataAllocator {
   commit(): void;
   /** Forget every change of this transaction (nothing on disk that the last commit reaches changed). */
   abort(): void;
+  /** A tree's ROOT_ITEM as it will be written (throws BTRFS_NO_TREE). */
+  rootItem(objectid: bigint): RootItem;
+  /** Replace a tree's ROOT_ITEM fields (bytenr, level and generations are set at commit). */
+  setRootItem(objectid: bigint, item: RootItem, key?: Key): void;
+  /** Make `dst` a snapshot of `src`: a copy of src's root node, sharing everything below. */
+  copyRoot(src: bigint, dst: bigint, item: RootItem, itemKey: Key): void;
+  /** Delete a whole tree and its ROOT_ITEM, freeing the blocks and data only it references. */
+  dropTree(rootId: bigint): void;
 }
 
 /** An opened image. */
@@ -33,4 +101,890 @@ export interface Engine {
   begin(): Transaction;
   space(): SpaceInfo;
   close(): void;
+}
+
+// ------------------------------------------------------------------------------------------------
+// The implementation.
+
+interface RootState {
+  node: TreeNode;
+  /** The ROOT_ITEM as it should be stored (undefined for the root tree and chunk tree). */
+  item?: RootItem;
+  itemKey?: Key;
+  /** The item must be (re)written at commit. */
+  itemDirty: boolean;
+  /** The root node changed (CoW, split, collapse) since the transaction began. */
+  nodeChanged: boolean;
+}
+
+function isShareable(rootId: bigint): boolean {
+  return (
+    rootId === FS_TREE_OBJECTID ||
+    (rootId >= FIRST_FREE_OBJECTID && rootId <= LAST_FREE_OBJECTID) ||
+    rootId === DATA_RELOC_TREE_OBJECTID
+  );
+}
+
+function cloneNode(n: TreeNode): TreeNode {
+  const header = { ...n.header };
+  if (n.items) {
+    return { header, items: n.items.map((it) => ({ key: it.key, data: it.data })) };
+  }
+  return {
+    header,
+    ptrs: n.ptrs.map((p) => ({ key: p.key, blockptr: p.blockptr, generation: p.generation })),
+  };
+}
+
+function noSpace(kind: string): NcwError {
+  return new NcwError("failure", `the Btrfs image has no ${kind} space left`, {
+    code: "BTRFS_NO_SPACE",
+    hint: "Delete files or snapshots, or create a larger image.",
+  });
+}
+
+export class TransactionImpl implements Transaction, NodeStore {
+  readonly generation: bigint;
+  readonly nodesize: number;
+  private readonly tree: BTree;
+  private readonly refs: DelayedRefs;
+  private readonly sm: SpaceManager;
+  /** Nodes allocated in this transaction, to be written at commit. */
+  private readonly dirty = new Map<bigint, TreeNode>();
+  /** Of those, the ones that may still be changed in place. */
+  private readonly modifiable = new Set<bigint>();
+  private readonly roots = new Map<bigint, RootState>();
+  /** Data extents allocated in this transaction: start -> length (for writeData checks). */
+  private readonly dataAllocated = new Map<number, number>();
+  /** Data extents allocated and not yet referenced. */
+  private readonly reserved = new Map<number, number>();
+  private ended = false;
+
+  constructor(
+    private readonly engine: BtrfsEngine,
+    private readonly onEnd: () => void,
+  ) {
+    this.generation = engine.sb.generation + 1n;
+    this.nodesize = engine.nodesize;
+    this.sm = engine.spaceMgr;
+    this.tree = new BTree(this);
+    this.refs = new DelayedRefs(this.tree, engine.nodesize);
+  }
+
+  private live(): void {
+    if (this.ended) {
+      throw new NcwError("usage", "this Btrfs transaction has already been committed or aborted", {
+        code: "BTRFS_TXN_ENDED",
+      });
+    }
+  }
+
+  // ------------------------------------------------------------------ NodeStore
+
+  private state(rootId: bigint): RootState {
+    let st = this.roots.get(rootId);
+    if (!st) {
+      const loc = this.engine.locateRoot(rootId, this.tree, this.engine.sb);
+      if (!loc) throw noTree(rootId);
+      const node = this.engine.readNode(loc.bytenr, loc.level);
+      st = { node, item: loc.item, itemKey: loc.itemKey, itemDirty: false, nodeChanged: false };
+      this.roots.set(rootId, st);
+    }
+    return st;
+  }
+
+  rootNode(rootId: bigint): TreeNode {
+    return this.state(rootId).node;
+  }
+
+  readNode(ptr: KeyPtr, level: number): TreeNode {
+    const d = this.dirty.get(ptr.blockptr);
+    if (d) return d;
+    return this.engine.readNode(ptr.blockptr, level, ptr.generation);
+  }
+
+  private allocTreeBlock(rootId: bigint, level: number): bigint {
+    const kind = rootId === CHUNK_TREE_OBJECTID ? "system" : "metadata";
+    const s = this.sm.alloc(kind, this.nodesize);
+    if (s === undefined) throw noSpace(kind);
+    const bytenr = BigInt(s);
+    this.refs.modify(
+      bytenr,
+      true,
+      BigInt(this.nodesize),
+      level,
+      { type: TREE_BLOCK_REF_KEY, root: rootId },
+      1,
+    );
+    return bytenr;
+  }
+
+  private freeTreeBlock(rootId: bigint, node: TreeNode): void {
+    this.refs.modify(
+      node.header.bytenr,
+      true,
+      BigInt(this.nodesize),
+      node.header.level,
+      { type: TREE_BLOCK_REF_KEY, root: rootId },
+      -1,
+    );
+  }
+
+  newNode(rootId: bigint, level: number): TreeNode {
+    const bytenr = this.allocTreeBlock(rootId, level);
+    const header = {
+      csum: new Uint8Array(32),
+      fsid: this.engine.fsid,
+      bytenr,
+      flags: DEFAULT_HEADER_FLAGS,
+      chunkTreeUuid: this.engine.chunkTreeUuid,
+      generation: this.generation,
+      owner: rootId,
+      nritems: 0,
+      level,
+    };
+    const node: TreeNode = level === 0 ? { header, items: [] } : { header, ptrs: [] };
+    this.dirty.set(bytenr, node);
+    this.modifiable.add(bytenr);
+    return node;
+  }
+
+  freeNode(rootId: bigint, node: TreeNode): void {
+    this.freeTreeBlock(rootId, node);
+    this.dirty.delete(node.header.bytenr);
+    this.modifiable.delete(node.header.bytenr);
+  }
+
+  setRoot(rootId: bigint, node: TreeNode): void {
+    const st = this.state(rootId);
+    st.node = node;
+    st.nodeChanged = true;
+  }
+
+  cowNode(rootId: bigint, node: TreeNode, parent: TreeNode | undefined, slot: number): TreeNode {
+    const bytenr = node.header.bytenr;
+    if (this.modifiable.has(bytenr) && this.dirty.get(bytenr) === node) return node;
+    const level = node.header.level;
+    const cow = cloneNode(node);
+    const newBytenr = this.allocTreeBlock(rootId, level);
+    cow.header.bytenr = newBytenr;
+    cow.header.generation = this.generation;
+    cow.header.owner = rootId;
+    cow.header.flags = DEFAULT_HEADER_FLAGS;
+    cow.header.fsid = this.engine.fsid;
+    cow.header.chunkTreeUuid = this.engine.chunkTreeUuid;
+    this.updateRefForCow(rootId, node, cow);
+    if (parent) {
+      const p = parent.ptrs![slot]!;
+      p.blockptr = newBytenr;
+      p.generation = this.generation;
+    } else {
+      const st = this.state(rootId);
+      st.node = cow;
+      st.nodeChanged = true;
+    }
+    this.freeTreeBlock(rootId, node);
+    this.dirty.set(newBytenr, cow);
+    this.modifiable.add(newBytenr);
+    return cow;
+  }
+
+  /** Whether a block of this tree may be shared with a snapshot (btrfs_block_can_be_shared). */
+  private canBeShared(rootId: bigint, node: TreeNode): boolean {
+    if (!isShareable(rootId)) return false;
+    const st = this.state(rootId);
+    if (st.node === node) return false;
+    return node.header.generation <= (st.item?.lastSnapshot ?? 0n);
+  }
+
+  /** Reference bookkeeping when `buf` is copied to `cow` in tree `rootId` (update_ref_for_cow). */
+  private updateRefForCow(rootId: bigint, buf: TreeNode, cow: TreeNode): void {
+    let refs = 1n;
+    let flags = 0n;
+    if (this.canBeShared(rootId, buf)) {
+      const info = this.refs.lookupInfo(buf.header.bytenr, buf.header.level, BigInt(this.nodesize));
+      refs = info.refs;
+      flags = info.flags;
+      if (refs === 0n) {
+        throw new NcwError("data", `btrfs tree block ${buf.header.bytenr} has no references`, {
+          code: "BTRFS_BAD_REFCOUNT",
+          hint: "The extent tree is inconsistent; run `btrfs check`.",
+        });
+      }
+    }
+    if (refs > 1n) {
+      if (buf.header.owner === rootId && (flags & BLOCK_FLAG_FULL_BACKREF) === 0n) {
+        this.modChildRefs(rootId, buf, true, 1);
+        this.refs.setFlags(
+          buf.header.bytenr,
+          BigInt(this.nodesize),
+          buf.header.level,
+          BLOCK_FLAG_FULL_BACKREF,
+        );
+      } else {
+        this.modChildRefs(rootId, cow, false, 1);
+      }
+    } else if ((flags & BLOCK_FLAG_FULL_BACKREF) !== 0n) {
+      this.modChildRefs(rootId, cow, false, 1);
+      this.modChildRefs(rootId, buf, true, -1);
+    }
+  }
+
+  /**
+   * Add or drop the references `node` holds on its children (btrfs_inc_ref / btrfs_dec_ref):
+   * tree blocks for a node, data extents of file extent items for a leaf of a subvolume tree.
+   * `full`: by parent bytenr (shared refs), else by the node's owner root.
+   */
+  private modChildRefs(rootId: bigint, node: TreeNode, full: boolean, delta: number): void {
+    const parent = node.header.bytenr;
+    const owner = node.header.owner;
+    if (node.ptrs) {
+      const ref = full
+        ? { type: SHARED_BLOCK_REF_KEY, parent }
+        : { type: TREE_BLOCK_REF_KEY, root: owner };
+      for (const p of node.ptrs) {
+        this.refs.modify(
+          p.blockptr,
+          true,
+          BigInt(this.nodesize),
+          node.header.level - 1,
+          ref as Ref,
+          delta,
+        );
+      }
+      return;
+    }
+    if (!isShareable(rootId)) return;
+    for (const it of node.items) {
+      if (it.key.type !== EXTENT_DATA_KEY) continue;
+      const fe = decodeFileExtentItem(it.data);
+      if (fe.type === FILE_EXTENT_INLINE || fe.diskBytenr === 0n) continue;
+      const ref: Ref = full
+        ? { type: SHARED_DATA_REF_KEY, parent, count: 1 }
+        : {
+            type: EXTENT_DATA_REF_KEY,
+            root: owner,
+            objectid: it.key.objectid,
+            offset: (it.key.offset - fe.offset) & U64_MAX,
+            count: 1,
+          };
+      this.refs.modify(fe.diskBytenr, false, fe.diskNumBytes, 0, ref, delta);
+    }
+  }
+
+  // ------------------------------------------------------------------ TreeWriter
+
+  lookup(rootId: bigint, key: Key): Uint8Array | undefined {
+    this.live();
+    return this.tree.lookup(rootId, key);
+  }
+  items(rootId: bigint, from: Key, to: Key, limit?: number): Item[] {
+    this.live();
+    return this.tree.items(rootId, from, to, limit);
+  }
+  firstAtOrAfter(rootId: bigint, key: Key): Item | undefined {
+    this.live();
+    return this.tree.firstAtOrAfter(rootId, key);
+  }
+  lastAtOrBefore(rootId: bigint, key: Key): Item | undefined {
+    this.live();
+    return this.tree.lastAtOrBefore(rootId, key);
+  }
+  hasTree(rootId: bigint): boolean {
+    this.live();
+    if (this.roots.has(rootId)) return true;
+    return this.engine.locateRoot(rootId, this.tree, this.engine.sb) !== undefined;
+  }
+  search(rootId: bigint, key: Key, opts?: SearchOptions): TreePath {
+    this.live();
+    return this.tree.search(rootId, key, opts);
+  }
+  insertItem(rootId: bigint, key: Key, data: Uint8Array): void {
+    this.live();
+    this.tree.insertItem(rootId, key, data);
+  }
+  updateItem(rootId: bigint, key: Key, data: Uint8Array): void {
+    this.live();
+    this.tree.updateItem(rootId, key, data);
+  }
+  putItem(rootId: bigint, key: Key, data: Uint8Array): void {
+    this.live();
+    this.tree.putItem(rootId, key, data);
+  }
+  deleteItem(rootId: bigint, key: Key): boolean {
+    this.live();
+    return this.tree.deleteItem(rootId, key);
+  }
+  deleteRange(rootId: bigint, from: Key, to: Key): number {
+    this.live();
+    return this.tree.deleteRange(rootId, from, to);
+  }
+
+  // ------------------------------------------------------------------ trees
+
+  createTree(objectid: bigint): void {
+    this.live();
+    if (this.hasTree(objectid)) {
+      throw new NcwError("conflict", `btrfs tree ${objectid} already exists`, {
+        code: "BTRFS_TREE_EXISTS",
+      });
+    }
+    const node = this.newNode(objectid, 0);
+    const item = emptyRootItem(this.generation);
+    this.roots.set(objectid, {
+      node,
+      item,
+      itemKey: { objectid, type: ROOT_ITEM_KEY, offset: 0n },
+      itemDirty: true,
+      nodeChanged: true,
+    });
+  }
+
+  rootItem(objectid: bigint): RootItem {
+    this.live();
+    const st = this.state(objectid);
+    if (!st.item) throw noTree(objectid);
+    return { ...st.item };
+  }
+
+  setRootItem(objectid: bigint, item: RootItem, key?: Key): void {
+    this.live();
+    const st = this.state(objectid);
+    if (!st.item) throw noTree(objectid);
+    st.item = { ...item };
+    if (key) st.itemKey = key;
+    st.itemDirty = true;
+  }
+
+  nextTreeId(): bigint {
+    this.live();
+    let max = FIRST_FREE_OBJECTID - 1n;
+    const last = this.tree.lastAtOrBefore(ROOT_TREE_OBJECTID, MAX_KEY(LAST_FREE_OBJECTID));
+    if (last && last.key.objectid > max) max = last.key.objectid;
+    for (const id of this.roots.keys()) if (id <= LAST_FREE_OBJECTID && id > max) max = id;
+    return max + 1n;
+  }
+
+  /**
+   * Make a snapshot's root: `dst` becomes a tree whose root is a copy of `src`'s root node
+   * (btrfs_copy_root); both then share every block below. The source is frozen for the rest of the
+   * transaction so later changes to either side copy-on-write shared blocks.
+   */
+  copyRoot(src: bigint, dst: bigint, item: RootItem, itemKey: Key): void {
+    this.live();
+    if (this.hasTree(dst)) {
+      throw new NcwError("conflict", `btrfs tree ${dst} already exists`, {
+        code: "BTRFS_TREE_EXISTS",
+      });
+    }
+    const srcRoot = this.tree.search(src, MIN_KEY(0n), { cow: true }).levels.at(-1)!.node;
+    const level = srcRoot.header.level;
+    const copy = cloneNode(srcRoot);
+    const bytenr = this.allocTreeBlock(dst, level);
+    copy.header.bytenr = bytenr;
+    copy.header.generation = this.generation;
+    copy.header.owner = dst;
+    copy.header.flags = DEFAULT_HEADER_FLAGS;
+    this.modChildRefs(dst, copy, false, 1);
+    this.dirty.set(bytenr, copy);
+    this.modifiable.add(bytenr);
+    // Freeze the source's blocks written so far: they are shared from now on.
+    for (const [b, n] of this.dirty) {
+      if (n.header.owner === src) this.modifiable.delete(b);
+    }
+    const sst = this.state(src);
+    if (sst.item) {
+      sst.item = { ...sst.item, lastSnapshot: this.generation };
+      sst.itemDirty = true;
+    }
+    this.roots.set(dst, {
+      node: copy,
+      item: { ...item, bytenr, level, generation: this.generation, generationV2: this.generation },
+      itemKey,
+      itemDirty: true,
+      nodeChanged: true,
+    });
+  }
+
+  /** Drop a whole tree (subvolume delete): every block only it references is freed. */
+  dropTree(rootId: bigint): void {
+    this.live();
+    const st = this.state(rootId);
+    this.dropSubtree(rootId, st.node, { type: TREE_BLOCK_REF_KEY, root: rootId });
+    if (st.itemKey) this.tree.deleteItem(ROOT_TREE_OBJECTID, st.itemKey);
+    this.roots.delete(rootId);
+  }
+
+  /**
+   * Release this tree's reference `ref` on `node`; where it was the last one, first release what
+   * the node references (btrfs_drop_snapshot's walk, without its resumable progress).
+   */
+  private dropSubtree(rootId: bigint, node: TreeNode, ref: Ref): void {
+    const h = node.header;
+    const info = this.refs.lookupInfo(h.bytenr, h.level, BigInt(this.nodesize));
+    if (info.refs === 1n) {
+      const full = (info.flags & BLOCK_FLAG_FULL_BACKREF) !== 0n;
+      if (node.ptrs) {
+        for (const p of node.ptrs) {
+          const child = this.readNode(p, h.level - 1);
+          this.dropSubtree(
+            rootId,
+            child,
+            full
+              ? { type: SHARED_BLOCK_REF_KEY, parent: h.bytenr }
+              : { type: TREE_BLOCK_REF_KEY, root: h.owner },
+          );
+        }
+      } else {
+        this.modChildRefs(rootId, node, full, -1);
+      }
+      this.dirty.delete(h.bytenr);
+      this.modifiable.delete(h.bytenr);
+    }
+    this.refs.modify(h.bytenr, true, BigInt(this.nodesize), h.level, ref, -1);
+  }
+
+  // ------------------------------------------------------------------ data
+
+  allocDataExtent(len: number): Extent {
+    this.live();
+    const ss = this.engine.sectorsize;
+    const n = Math.ceil(len / ss) * ss;
+    if (n <= 0)
+      throw new NcwError("usage", "a data extent must be at least one byte", {
+        code: "BTRFS_BAD_EXTENT",
+      });
+    const s = this.sm.alloc("data", n);
+    if (s === undefined) throw noSpace("data");
+    this.dataAllocated.set(s, n);
+    this.reserved.set(s, n);
+    return { bytenr: BigInt(s), len: n };
+  }
+
+  freeReserved(ext: Extent): void {
+    this.live();
+    const s = Number(ext.bytenr);
+    const n = this.reserved.get(s);
+    if (n === undefined) {
+      throw new NcwError("usage", `data extent ${ext.bytenr} is not reserved in this transaction`, {
+        code: "BTRFS_NOT_RESERVED",
+      });
+    }
+    this.reserved.delete(s);
+    this.dataAllocated.delete(s);
+    this.sm.unreserve(s, n);
+  }
+
+  writeData(bytenr: bigint, data: Uint8Array): void {
+    this.live();
+    const b = Number(bytenr);
+    let ok = false;
+    for (const [s, n] of this.dataAllocated) {
+      if (b >= s && b + data.length <= s + n) {
+        ok = true;
+        break;
+      }
+    }
+    if (!ok) {
+      throw new NcwError(
+        "usage",
+        `refusing to write ${data.length} bytes at ${bytenr}: not inside a data extent allocated by this transaction`,
+        { code: "BTRFS_WRITE_OUTSIDE_EXTENT" },
+      );
+    }
+    writeLogical(this.engine.dev, this.engine.chunkMap, bytenr, data);
+  }
+
+  readData(bytenr: bigint, len: number): Uint8Array {
+    this.live();
+    return readLogical(this.engine.dev, this.engine.chunkMap, bytenr, len);
+  }
+
+  addDataRef(ref: DataRef): void {
+    this.live();
+    this.reserved.delete(Number(ref.bytenr));
+    this.refs.modify(ref.bytenr, false, ref.numBytes, 0, dataRefOf(ref), 1);
+  }
+
+  dropDataRef(ref: DataRef): void {
+    this.live();
+    this.refs.modify(ref.bytenr, false, ref.numBytes, 0, dataRefOf(ref), -1);
+  }
+
+  private maxCsumsPerItem(): number {
+    return Math.floor((maxItemSize(this.nodesize) - ITEM_SIZE) / 4) - 1;
+  }
+
+  insertCsums(bytenr: bigint, csums: Uint8Array): void {
+    this.live();
+    const ss = BigInt(this.engine.sectorsize);
+    const per = this.maxCsumsPerItem() * 4;
+    for (let off = 0; off < csums.length; off += per) {
+      const part = csums.subarray(off, Math.min(csums.length, off + per));
+      const at = bytenr + BigInt(off / 4) * ss;
+      this.tree.insertItem(CSUM_TREE_OBJECTID, csumKey(at), part);
+    }
+  }
+
+  deleteCsums(bytenr: bigint, len: bigint): void {
+    this.live();
+    const ss = BigInt(this.engine.sectorsize);
+    const end = bytenr + len;
+    const found: Item[] = [];
+    const before = this.tree.lastAtOrBefore(CSUM_TREE_OBJECTID, csumKey(bytenr));
+    if (
+      before &&
+      before.key.objectid === EXTENT_CSUM_OBJECTID &&
+      before.key.type === EXTENT_CSUM_KEY
+    ) {
+      found.push(before);
+    }
+    for (const it of this.tree.items(CSUM_TREE_OBJECTID, csumKey(bytenr), csumKey(end - 1n))) {
+      if (!found.some((f) => f.key.offset === it.key.offset)) found.push(it);
+    }
+    for (const it of found) {
+      const s = it.key.offset;
+      const e = s + BigInt(it.data.length / 4) * ss;
+      if (e <= bytenr || s >= end) continue;
+      this.tree.deleteItem(CSUM_TREE_OBJECTID, it.key);
+      if (s < bytenr) {
+        const n = Number((bytenr - s) / ss) * 4;
+        this.tree.insertItem(CSUM_TREE_OBJECTID, csumKey(s), it.data.slice(0, n));
+      }
+      if (e > end) {
+        const n = Number((end - s) / ss) * 4;
+        this.tree.insertItem(CSUM_TREE_OBJECTID, csumKey(end), it.data.slice(n));
+      }
+    }
+  }
+
+  lookupCsums(bytenr: bigint, len: bigint): (Uint8Array | undefined)[] {
+    this.live();
+    return lookupCsumsIn(this.tree, this.engine.sectorsize, bytenr, len);
+  }
+
+  // ------------------------------------------------------------------ commit
+
+  private extentFreed = (bytenr: bigint, numBytes: bigint, isData: boolean): void => {
+    this.sm.pin(Number(bytenr), Number(numBytes));
+    if (isData) this.deleteCsums(bytenr, numBytes);
+  };
+
+  /** Write the ROOT_ITEMs of trees whose root moved or whose item changed. */
+  private updateRootItems(): boolean {
+    let changed = false;
+    for (const [id, st] of this.roots) {
+      if (id === ROOT_TREE_OBJECTID || id === CHUNK_TREE_OBJECTID || !st.item || !st.itemKey)
+        continue;
+      const n = st.node.header;
+      if (
+        !st.itemDirty &&
+        st.item.bytenr === n.bytenr &&
+        st.item.level === n.level &&
+        st.item.generation === n.generation
+      ) {
+        continue;
+      }
+      st.item = {
+        ...st.item,
+        bytenr: n.bytenr,
+        level: n.level,
+        generation: this.generation,
+        generationV2: this.generation,
+      };
+      st.itemDirty = false;
+      this.tree.putItem(ROOT_TREE_OBJECTID, st.itemKey, encodeRootItem(st.item));
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** Block group items and free space tree entries of the groups whose space changed. */
+  private syncBlockGroups(): boolean {
+    let changed = false;
+    for (const g of this.sm.groups) {
+      if (!g.dirty) continue;
+      g.dirty = false;
+      const bgKey = {
+        objectid: BigInt(g.start),
+        type: BLOCK_GROUP_ITEM_KEY,
+        offset: BigInt(g.length),
+      };
+      const used = BigInt(blockGroupUsed(g));
+      const cur = this.tree.lookup(this.engine.blockGroupRoot, bgKey);
+      if (!cur) {
+        throw new NcwError("data", `btrfs block group item ${g.start} is missing`, {
+          code: "BTRFS_NO_BLOCK_GROUP",
+        });
+      }
+      const bgi = decodeBlockGroupItem(cur);
+      if (bgi.used !== used) {
+        this.tree.updateItem(
+          this.engine.blockGroupRoot,
+          bgKey,
+          encodeBlockGroupItem({ ...bgi, used }),
+        );
+        changed = true;
+      }
+      if (this.engine.hasFreeSpaceTree && syncFreeSpace(this.tree, g)) changed = true;
+    }
+    return changed;
+  }
+
+  commit(): void {
+    this.live();
+    try {
+      for (const [s, n] of this.reserved) this.sm.unreserve(s, n);
+      this.reserved.clear();
+      for (let pass = 0; ; pass++) {
+        if (pass > 64) throw new Error("btrfs engine: commit did not converge");
+        this.refs.run({
+          tree: this.tree,
+          generation: this.generation,
+          nodesize: this.nodesize,
+          extentFreed: this.extentFreed,
+        });
+        const a = this.updateRootItems();
+        const b = this.syncBlockGroups();
+        if (!a && !b && this.refs.heads.size === 0) break;
+      }
+      this.writeOut();
+    } catch (e) {
+      this.abort();
+      throw e;
+    }
+    this.ended = true;
+    this.onEnd();
+  }
+
+  private rootLoc(id: bigint): { bytenr: bigint; level: number; gen: bigint } {
+    const st = this.roots.get(id);
+    if (st)
+      return {
+        bytenr: st.node.header.bytenr,
+        level: st.node.header.level,
+        gen: st.node.header.generation,
+      };
+    const loc = this.engine.locateRoot(id, this.tree, this.engine.sb);
+    return loc
+      ? { bytenr: loc.bytenr, level: loc.level, gen: loc.generation }
+      : { bytenr: 0n, level: 0, gen: 0n };
+  }
+
+  private writeOut(): void {
+    const e = this.engine;
+    for (const node of this.dirty.values()) {
+      writeLogical(e.dev, e.chunkMap, node.header.bytenr, encodeNode(node, this.nodesize));
+    }
+    e.dev.sync();
+    const root = this.rootLoc(ROOT_TREE_OBJECTID);
+    const chunk = this.rootLoc(CHUNK_TREE_OBJECTID);
+    const sb: Superblock = {
+      ...e.sb,
+      generation: this.generation,
+      root: root.bytenr,
+      rootLevel: root.level,
+      bytesUsed: this.sm.totalUsed(),
+    };
+    if (this.roots.get(CHUNK_TREE_OBJECTID)?.nodeChanged) {
+      sb.chunkRoot = chunk.bytenr;
+      sb.chunkRootLevel = chunk.level;
+      sb.chunkRootGeneration = this.generation;
+    }
+    if (e.sb.uuidTreeGeneration === e.sb.generation) sb.uuidTreeGeneration = this.generation;
+    const ext = this.rootLoc(EXTENT_TREE_OBJECTID);
+    const fs = this.rootLoc(FS_TREE_OBJECTID);
+    const dev = this.rootLoc(DEV_TREE_OBJECTID);
+    const csum = this.rootLoc(CSUM_TREE_OBJECTID);
+    const backups = e.sb.backups.slice();
+    backups[Number(this.generation % 4n)] = {
+      treeRoot: root.bytenr,
+      treeRootGen: this.generation,
+      chunkRoot: sb.chunkRoot,
+      chunkRootGen: sb.chunkRootGeneration,
+      extentRoot: ext.bytenr,
+      extentRootGen: ext.gen,
+      fsRoot: fs.bytenr,
+      fsRootGen: fs.gen,
+      devRoot: dev.bytenr,
+      devRootGen: dev.gen,
+      csumRoot: csum.bytenr,
+      csumRootGen: csum.gen,
+      totalBytes: sb.totalBytes,
+      bytesUsed: sb.bytesUsed,
+      numDevices: sb.numDevices,
+      treeRootLevel: root.level,
+      chunkRootLevel: sb.chunkRootLevel,
+      extentRootLevel: ext.level,
+      fsRootLevel: fs.level,
+      devRootLevel: dev.level,
+      csumRootLevel: csum.level,
+    };
+    sb.backups = backups;
+    for (const off of SUPER_MIRROR_OFFSETS) {
+      if (off + BigInt(SUPER_INFO_SIZE) > e.dev.size) continue;
+      e.dev.write(off, encodeSuperblock({ ...sb, bytenr: off }));
+    }
+    e.dev.sync();
+    e.sb = sb;
+    e.cacheNodes(this.dirty.values());
+    this.sm.committed();
+  }
+
+  abort(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.sm.restore();
+    this.onEnd();
+  }
+}
+
+function dataRefOf(ref: DataRef): Ref {
+  return {
+    type: EXTENT_DATA_REF_KEY,
+    root: ref.root,
+    objectid: ref.inode,
+    offset: ref.offset & U64_MAX,
+    count: 1,
+  };
+}
+
+function csumKey(bytenr: bigint): Key {
+  return { objectid: EXTENT_CSUM_OBJECTID, type: EXTENT_CSUM_KEY, offset: bytenr };
+}
+
+/** Checksums stored for each sector of [bytenr, bytenr+len). */
+export function lookupCsumsIn(
+  tree: {
+    lastAtOrBefore(r: bigint, k: Key): Item | undefined;
+    items(r: bigint, f: Key, t: Key): Item[];
+  },
+  sectorsize: number,
+  bytenr: bigint,
+  len: bigint,
+): (Uint8Array | undefined)[] {
+  const ss = BigInt(sectorsize);
+  const n = Number((len + ss - 1n) / ss);
+  const out: (Uint8Array | undefined)[] = new Array(n).fill(undefined);
+  const end = bytenr + len;
+  const cands: Item[] = [];
+  const before = tree.lastAtOrBefore(CSUM_TREE_OBJECTID, csumKey(bytenr));
+  if (
+    before &&
+    before.key.objectid === EXTENT_CSUM_OBJECTID &&
+    before.key.type === EXTENT_CSUM_KEY
+  ) {
+    cands.push(before);
+  }
+  if (end > bytenr)
+    cands.push(...tree.items(CSUM_TREE_OBJECTID, csumKey(bytenr), csumKey(end - 1n)));
+  for (const it of cands) {
+    const count = it.data.length / 4;
+    for (let i = 0; i < count; i++) {
+      const at = it.key.offset + BigInt(i) * ss;
+      if (at < bytenr || at >= end) continue;
+      out[Number((at - bytenr) / ss)] = it.data.slice(i * 4, i * 4 + 4);
+    }
+  }
+  return out;
+}
+
+/** A ROOT_ITEM for a new empty tree. */
+export function emptyRootItem(generation: bigint): RootItem {
+  const zero = { sec: 0n, nsec: 0 };
+  return {
+    inode: {
+      generation: 0n,
+      transid: 0n,
+      size: 0n,
+      nbytes: 0n,
+      blockGroup: 0n,
+      nlink: 0,
+      uid: 0,
+      gid: 0,
+      mode: 0,
+      rdev: 0n,
+      flags: 0n,
+      sequence: 0n,
+      atime: zero,
+      ctime: zero,
+      mtime: zero,
+      otime: zero,
+    },
+    generation,
+    rootDirid: 0n,
+    bytenr: 0n,
+    byteLimit: 0n,
+    bytesUsed: 0n,
+    lastSnapshot: 0n,
+    flags: 0n,
+    refs: 1,
+    dropProgress: { objectid: 0n, type: 0, offset: 0n },
+    dropLevel: 0,
+    level: 0,
+    generationV2: generation,
+    uuid: new Uint8Array(16),
+    parentUuid: new Uint8Array(16),
+    receivedUuid: new Uint8Array(16),
+    ctransid: 0n,
+    otransid: 0n,
+    stransid: 0n,
+    rtransid: 0n,
+    ctime: zero,
+    otime: zero,
+    stime: zero,
+    rtime: zero,
+  };
+}
+
+/**
+ * Rewrite a block group's free space tree entries to match its free space (free + pinned), as
+ * extents; a group kept as bitmaps is converted. Returns whether anything was written.
+ */
+function syncFreeSpace(tree: BTree, g: BlockGroup): boolean {
+  const F = FREE_SPACE_TREE_OBJECTID;
+  const start = BigInt(g.start);
+  const end = BigInt(g.start + g.length);
+  const infoKey = { objectid: start, type: FREE_SPACE_INFO_KEY, offset: BigInt(g.length) };
+  const desired = g.free.union(g.pinned).ranges();
+  const infoData = tree.lookup(F, infoKey);
+  const info = infoData ? decodeFreeSpaceInfo(infoData) : { extentCount: 0, flags: 0 };
+  const existing = tree.items(
+    F,
+    { objectid: start, type: FREE_SPACE_EXTENT_KEY, offset: 0n },
+    { objectid: end - 1n, type: FREE_SPACE_BITMAP_KEY, offset: U64_MAX },
+  );
+  let changed = false;
+  const have = new Set<string>();
+  const hasBitmaps = existing.some((it) => it.key.type === FREE_SPACE_BITMAP_KEY);
+  for (const it of existing) {
+    if (it.key.type === FREE_SPACE_BITMAP_KEY || hasBitmaps) {
+      tree.deleteItem(F, it.key);
+      changed = true;
+    } else if (it.key.type === FREE_SPACE_EXTENT_KEY)
+      have.add(`${it.key.objectid}:${it.key.offset}`);
+  }
+  const want = new Set(desired.map(([s, l]) => `${s}:${l}`));
+  for (const it of existing) {
+    if (it.key.type !== FREE_SPACE_EXTENT_KEY || hasBitmaps) continue;
+    if (!want.has(`${it.key.objectid}:${it.key.offset}`)) {
+      tree.deleteItem(F, it.key);
+      changed = true;
+    }
+  }
+  for (const [s, l] of desired) {
+    if (have.has(`${s}:${l}`)) continue;
+    tree.insertItem(
+      F,
+      { objectid: BigInt(s), type: FREE_SPACE_EXTENT_KEY, offset: BigInt(l) },
+      new Uint8Array(0),
+    );
+    changed = true;
+  }
+  const newInfo = { extentCount: desired.length, flags: info.flags & ~FREE_SPACE_USING_BITMAPS };
+  if (!infoData || newInfo.extentCount !== info.extentCount || newInfo.flags !== info.flags) {
+    tree.putItem(F, infoKey, encodeFreeSpaceInfo(newInfo));
+    changed = true;
+  }
+  return changed;
 }

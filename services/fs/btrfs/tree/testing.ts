@@ -1,0 +1,154 @@
+// Test helpers for the engine's own tests: minimal, semantically valid filesystem items (empty files
+// and small data files in a directory) so `btrfs check` can judge the trees the engine writes.
+// fs.ts is the real filesystem layer; these exist so the engine is tested without it.
+
+import { btrfsNameHash, crc32c } from "../format/crc32c.js";
+import {
+  decodeInodeItem,
+  encodeDirItems,
+  encodeFileExtentItem,
+  encodeInodeItem,
+  encodeInodeRefs,
+  FILE_EXTENT_REG,
+  FT_REG_FILE,
+  type InodeItem,
+  S_IFREG,
+} from "../format/items.js";
+import {
+  DIR_INDEX_KEY,
+  DIR_ITEM_KEY,
+  EXTENT_DATA_KEY,
+  INODE_ITEM_KEY,
+  INODE_REF_KEY,
+  type Key,
+} from "../format/key.js";
+import type { Transaction } from "../transaction.js";
+
+const te = new TextEncoder();
+
+function inodeKey(ino: bigint): Key {
+  return { objectid: ino, type: INODE_ITEM_KEY, offset: 0n };
+}
+
+function fileInode(gen: bigint, size: bigint, nbytes: bigint): InodeItem {
+  const t = { sec: 1700000000n, nsec: 0 };
+  return {
+    generation: gen,
+    transid: gen,
+    size,
+    nbytes,
+    blockGroup: 0n,
+    nlink: 1,
+    uid: 0,
+    gid: 0,
+    mode: S_IFREG | 0o644,
+    rdev: 0n,
+    flags: 0n,
+    sequence: 0n,
+    atime: t,
+    ctime: t,
+    mtime: t,
+    otime: t,
+  };
+}
+
+function adjustDir(txn: Transaction, root: bigint, dir: bigint, delta: number): void {
+  const d = decodeInodeItem(txn.lookup(root, inodeKey(dir))!);
+  d.size += BigInt(delta);
+  d.transid = txn.generation;
+  txn.updateItem(root, inodeKey(dir), encodeInodeItem(d));
+}
+
+/**
+ * Create a file `name` (inode `ino`, dir index `ino`) in directory `dir` of tree `root`; with
+ * `data`, one regular extent holding it (with checksums).
+ */
+export function addFile(
+  txn: Transaction,
+  root: bigint,
+  dir: bigint,
+  name: string,
+  ino: bigint,
+  data?: Uint8Array,
+): void {
+  const n = te.encode(name);
+  const gen = txn.generation;
+  let size = 0n;
+  let nbytes = 0n;
+  if (data && data.length > 0) {
+    const ext = txn.allocDataExtent(data.length);
+    const buf = new Uint8Array(ext.len);
+    buf.set(data);
+    txn.writeData(ext.bytenr, buf);
+    const ss = ext.len / 4096;
+    const sums = new Uint8Array(ss * 4);
+    const dv = new DataView(sums.buffer);
+    for (let i = 0; i < ss; i++) dv.setUint32(i * 4, crc32c(buf, i * 4096, (i + 1) * 4096), true);
+    txn.insertCsums(ext.bytenr, sums);
+    txn.insertItem(
+      root,
+      { objectid: ino, type: EXTENT_DATA_KEY, offset: 0n },
+      encodeFileExtentItem({
+        type: FILE_EXTENT_REG,
+        generation: gen,
+        ramBytes: BigInt(ext.len),
+        compression: 0,
+        encryption: 0,
+        otherEncoding: 0,
+        diskBytenr: ext.bytenr,
+        diskNumBytes: BigInt(ext.len),
+        offset: 0n,
+        numBytes: BigInt(ext.len),
+      }),
+    );
+    txn.addDataRef({ bytenr: ext.bytenr, numBytes: BigInt(ext.len), root, inode: ino, offset: 0n });
+    size = BigInt(data.length);
+    nbytes = BigInt(ext.len);
+  }
+  txn.insertItem(root, inodeKey(ino), encodeInodeItem(fileInode(gen, size, nbytes)));
+  txn.insertItem(
+    root,
+    { objectid: ino, type: INODE_REF_KEY, offset: dir },
+    encodeInodeRefs([{ index: ino, name: n }]),
+  );
+  const entry = {
+    location: inodeKey(ino),
+    transid: gen,
+    type: FT_REG_FILE,
+    name: n,
+    data: new Uint8Array(0),
+  };
+  const hashKey = { objectid: dir, type: DIR_ITEM_KEY, offset: BigInt(btrfsNameHash(n)) };
+  if (txn.lookup(root, hashKey)) throw new Error(`test helper: name hash collision for ${name}`);
+  txn.insertItem(root, hashKey, encodeDirItems([entry]));
+  txn.insertItem(
+    root,
+    { objectid: dir, type: DIR_INDEX_KEY, offset: ino },
+    encodeDirItems([entry]),
+  );
+  adjustDir(txn, root, dir, n.length * 2);
+}
+
+/** Remove a file made by addFile (dropping its data reference). */
+export function removeFile(
+  txn: Transaction,
+  root: bigint,
+  dir: bigint,
+  name: string,
+  ino: bigint,
+): void {
+  const n = te.encode(name);
+  const ext = txn.lookup(root, { objectid: ino, type: EXTENT_DATA_KEY, offset: 0n });
+  if (ext) {
+    const dv = new DataView(ext.buffer, ext.byteOffset, ext.byteLength);
+    const bytenr = dv.getBigUint64(21, true);
+    const numBytes = dv.getBigUint64(29, true);
+    txn.deleteItem(root, { objectid: ino, type: EXTENT_DATA_KEY, offset: 0n });
+    txn.dropDataRef({ bytenr, numBytes, root, inode: ino, offset: 0n });
+  }
+  txn.deleteItem(root, inodeKey(ino));
+  txn.deleteItem(root, { objectid: ino, type: INODE_REF_KEY, offset: dir });
+  txn.deleteItem(root, { objectid: dir, type: DIR_ITEM_KEY, offset: BigInt(btrfsNameHash(n)) });
+  txn.deleteItem(root, { objectid: dir, type: DIR_INDEX_KEY, offset: ino });
+  adjustDir(txn, root, dir, -n.length * 2);
+}
