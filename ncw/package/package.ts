@@ -1,0 +1,484 @@
+// NightOS application/library packages (.nap, .nva): read (bounded, verified) and pack (deterministic).
+// Spec: specs/applications.md "Application package"; DIRECTION §4; format and decisions: docs/packages.md.
+
+import { randomBytes } from "node:crypto";
+import { promises as fsp } from "node:fs";
+import path from "node:path";
+import { NcwError } from "../errors.js";
+import { MANIFEST_FILE, parseManifestBytes } from "../manifest/manifest.js";
+import type { Manifest } from "../manifest/types.js";
+import { ICON_PLACEHOLDER, ICON_SIZES } from "../manifest/validate.js";
+import { encodeHashFile, HASH_FILE, isListablePath, verifyHashFile } from "./hashfile.js";
+import { type PackageLimits, resolveLimits } from "./limits.js";
+import {
+  readTar,
+  resolveSymlinkTarget,
+  type TarEntry,
+  type TarWriteEntry,
+  writeTar,
+} from "./tar.js";
+import { compressPackage, decompressBounded } from "./zstd.js";
+
+export { DEFAULT_LIMITS, type PackageLimits, resolveLimits } from "./limits.js";
+export {
+  normalizeEntryPath,
+  readTar,
+  type TarEntry,
+  type TarEntryType,
+  type TarReadLimits,
+  type TarWriteEntry,
+  type TarWriteOptions,
+  writeTar,
+} from "./tar.js";
+
+export type PackageKind = "nap" | "nva";
+
+export interface AppPackage {
+  kind: PackageKind;
+  manifest: Manifest;
+  /** Every regular file except manifest.toml and hash.md5, keyed by relative POSIX path (hard links resolved). */
+  files: Map<string, Uint8Array>;
+  /** Every folder (declared or implied by a file path), sorted. */
+  dirs: string[];
+  /** Symlink path → target as stored (already checked to resolve inside the package). */
+  symlinks: Map<string, string>;
+  rawManifest: string;
+}
+
+export interface ReadPackageOptions {
+  limits?: Partial<PackageLimits>;
+  /** File name of the package (decides .nap/.nva and prefixes error messages). */
+  name?: string;
+}
+
+function pkgError(code: string, message: string, hint?: string): NcwError {
+  return new NcwError("data", message, hint === undefined ? { code } : { code, hint });
+}
+
+/** The package kind from a file name: ".nva" is volatile, anything else is a regular package. */
+export function kindFromName(name: string | undefined): PackageKind {
+  return name?.toLowerCase().endsWith(".nva") ? "nva" : "nap";
+}
+
+/** Read a package held in memory: decompress within limits, read the tar strictly, verify hash.md5, validate the manifest and the files it names. */
+export async function readPackageBytes(
+  bytes: Uint8Array,
+  opts: ReadPackageOptions = {},
+): Promise<AppPackage> {
+  try {
+    return await readPackageInner(bytes, opts);
+  } catch (e) {
+    if (e instanceof NcwError && opts.name !== undefined && !e.message.startsWith(opts.name)) {
+      throw new NcwError(e.kind, `${opts.name}: ${e.message}`, {
+        code: e.code,
+        ...(e.hint === undefined ? {} : { hint: e.hint }),
+        cause: e,
+      });
+    }
+    throw e;
+  }
+}
+
+async function readPackageInner(bytes: Uint8Array, opts: ReadPackageOptions): Promise<AppPackage> {
+  const limits = resolveLimits(opts.limits);
+  const tar = await decompressBounded(bytes, limits);
+  const entries = readTar(tar, limits);
+  const all = new Map<string, Uint8Array>();
+  const dirs = new Set<string>();
+  const symlinks = new Map<string, string>();
+  const byPath = new Map<string, TarEntry>();
+  for (const e of entries) byPath.set(e.path, e);
+  for (const e of entries) {
+    if (e.type === "file") all.set(e.path, e.data);
+    else if (e.type === "hardlink")
+      all.set(e.path, byPath.get(e.linkTarget ?? "")?.data ?? new Uint8Array(0));
+    else if (e.type === "dir") dirs.add(e.path);
+    else symlinks.set(e.path, e.linkTarget ?? "");
+    const segs = e.path.split("/");
+    for (let i = 1; i < segs.length; i++) dirs.add(segs.slice(0, i).join("/"));
+  }
+  const manifestEntry = byPath.get(MANIFEST_FILE);
+  if (manifestEntry === undefined || manifestEntry.type !== "file") {
+    throw pkgError(
+      "PKG_MANIFEST_MISSING",
+      manifestEntry === undefined
+        ? "the package has no manifest.toml at its root"
+        : `manifest.toml is a ${manifestEntry.type}, not a regular file`,
+      "A package is built from a folder holding manifest.toml: use `ncw pack <dir>`.",
+    );
+  }
+  const hashEntry = byPath.get(HASH_FILE);
+  if (hashEntry === undefined || hashEntry.type !== "file") {
+    throw pkgError(
+      "PKG_HASH_MISSING",
+      hashEntry === undefined
+        ? "the package has no hash.md5 at its root"
+        : `hash.md5 is a ${hashEntry.type}, not a regular file`,
+      "Rebuild the package with `ncw pack`, which writes hash.md5.",
+    );
+  }
+  let hashText: string;
+  try {
+    hashText = new TextDecoder("utf-8", { fatal: true }).decode(hashEntry.data);
+  } catch {
+    throw pkgError("PKG_HASH_SYNTAX", "hash.md5 is not UTF-8 text");
+  }
+  verifyHashFile(hashText, all);
+  const manifest = parseManifestBytes(manifestEntry.data);
+  const rawManifest = new TextDecoder().decode(manifestEntry.data);
+  all.delete(MANIFEST_FILE);
+  all.delete(HASH_FILE);
+  checkReferences(manifest, { files: all, dirs, symlinks });
+  const kind = kindFromName(opts.name);
+  if (kind === "nva" && manifest.type === "library") {
+    throw pkgError(
+      "PKG_KIND_MISMATCH",
+      "a library cannot be a volatile (.nva) package",
+      "Name it .nap.",
+    );
+  }
+  return {
+    kind,
+    manifest,
+    files: all,
+    dirs: [...dirs].sort(),
+    symlinks,
+    rawManifest,
+  };
+}
+
+/** Read a package file from the host. */
+export async function readPackageFile(
+  file: string,
+  opts: ReadPackageOptions = {},
+): Promise<AppPackage> {
+  const limits = resolveLimits(opts.limits);
+  let st: Awaited<ReturnType<typeof fsp.stat>>;
+  try {
+    st = await fsp.stat(file);
+  } catch (e) {
+    throw hostError(e, file);
+  }
+  if (st.isDirectory()) {
+    throw new NcwError("usage", `${file} is a folder, not a package file`, {
+      code: "PKG_IS_DIRECTORY",
+      hint: "Build a package from it first: `ncw pack <dir>`.",
+    });
+  }
+  if (st.size > limits.maxCompressedSize) {
+    throw pkgError(
+      "PKG_TOO_LARGE",
+      `${file}: ${st.size} bytes, over the package limit of ${limits.maxCompressedSize}`,
+    );
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await fsp.readFile(file);
+  } catch (e) {
+    throw hostError(e, file);
+  }
+  return readPackageBytes(bytes, { ...opts, name: opts.name ?? file });
+}
+
+function hostError(e: unknown, file: string): NcwError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") {
+    return new NcwError("not-found", `${file} does not exist`, { code: "PKG_NOT_FOUND" });
+  }
+  return new NcwError("io", `cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`, {
+    code: "PKG_IO",
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// References: the files the manifest names must exist in the package.
+
+export interface PackageTree {
+  files: ReadonlyMap<string, Uint8Array>;
+  dirs: ReadonlySet<string> | readonly string[];
+  symlinks: ReadonlyMap<string, string>;
+}
+
+/** The icon files that exist for each size of the manifest's icon pattern. */
+export function iconPaths(m: Manifest): { size: number; path: string }[] {
+  const pattern = m.infos.icon
+    .split("/")
+    .filter((s) => s !== "" && s !== ".")
+    .join("/");
+  return ICON_SIZES.map((size) => ({
+    size,
+    path: pattern.replace(ICON_PLACEHOLDER, String(size)),
+  }));
+}
+
+/** PNG width and height from its IHDR chunk, or undefined when the bytes are not a PNG. */
+export function pngSize(data: Uint8Array): { width: number; height: number } | undefined {
+  const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (data.length < 24 || sig.some((b, i) => data[i] !== b)) return undefined;
+  if (String.fromCharCode(...data.subarray(12, 16)) !== "IHDR") return undefined;
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  return { width: dv.getUint32(16), height: dv.getUint32(20) };
+}
+
+/**
+ * Check that the program, assets and icons the manifest names are in the package: precomp is a
+ * file, assets are files or folders, at least one icon size exists and PNG icons are square and
+ * of the size their name says.
+ */
+export function checkReferences(m: Manifest, tree: PackageTree): void {
+  const dirs = tree.dirs instanceof Set ? tree.dirs : new Set(tree.dirs as readonly string[]);
+  const exists = (p: string): boolean => tree.files.has(p) || dirs.has(p) || tree.symlinks.has(p);
+  const missing = (field: string, p: string, what: string): NcwError =>
+    pkgError(
+      "PKG_MISSING_FILE",
+      `${field} names ${JSON.stringify(p)}, which is not ${what} in the package`,
+      "Add the file to the package folder or fix the manifest.",
+    );
+  const precomp = m.content.program.precomp;
+  if (precomp !== undefined && !tree.files.has(precomp) && !tree.symlinks.has(precomp)) {
+    throw missing("content.program.precomp", precomp, "a file");
+  }
+  const assetLists: [string, string[] | undefined][] = [["content.assets", m.content.assets]];
+  for (const [name, f] of Object.entries(m.features?.list ?? {}))
+    assetLists.push([`features.${name}.assets`, f.assets]);
+  for (const [field, list] of assetLists) {
+    (list ?? []).forEach((a, i) => {
+      if (a !== "" && !exists(a)) throw missing(`${field}[${i}]`, a, "a file or folder");
+    });
+  }
+  const icons = iconPaths(m);
+  const present = icons.filter((i) => tree.files.has(i.path));
+  if (present.length === 0) {
+    throw pkgError(
+      "PKG_ICON_MISSING",
+      `infos.icon = ${JSON.stringify(m.infos.icon)}: no icon exists for any size (looked for ${icons.map((i) => i.path).join(", ")})`,
+      "Add at least one square icon of 16, 32, 64, 128 or 256 pixels.",
+    );
+  }
+  for (const icon of present) {
+    if (!icon.path.toLowerCase().endsWith(".png")) continue;
+    const size = pngSize(tree.files.get(icon.path) ?? new Uint8Array(0));
+    if (size === undefined) {
+      throw pkgError("PKG_ICON_INVALID", `icon ${JSON.stringify(icon.path)} is not a PNG image`);
+    }
+    if (size.width !== icon.size || size.height !== icon.size) {
+      throw pkgError(
+        "PKG_ICON_INVALID",
+        `icon ${JSON.stringify(icon.path)} is ${size.width}x${size.height}; it must be square, ${icon.size}x${icon.size}`,
+      );
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Packing
+
+export interface PackOptions {
+  /** Build a volatile application package (.nva). */
+  volatile?: boolean;
+  /** zstd level (default 9). */
+  level?: number;
+  /** Limits the result must respect (it is read back with them). */
+  limits?: Partial<PackageLimits>;
+  /** Absolute host paths to leave out (e.g. the output file when it lies inside the folder). */
+  exclude?: string[];
+  /** Called as files are read. */
+  onProgress?: (done: number, total: number, file: string) => void;
+}
+
+/** Folder names never packed: version-control metadata. */
+export const PACK_SKIPPED_DIRS: readonly string[] = [".git", ".hg", ".svn"];
+
+interface Collected {
+  entries: TarWriteEntry[];
+  files: Map<string, Uint8Array>;
+  dirs: Set<string>;
+  symlinks: Map<string, string>;
+}
+
+async function collect(root: string, opts: PackOptions): Promise<Collected> {
+  const exclude = new Set((opts.exclude ?? []).map((p) => path.resolve(p)));
+  const found: { rel: string; abs: string; kind: "file" | "dir" | "symlink"; mode: number }[] = [];
+  const walk = async (absDir: string, relDir: string): Promise<void> => {
+    let names: string[];
+    try {
+      names = (await fsp.readdir(absDir)).sort();
+    } catch (e) {
+      throw new NcwError("io", `cannot list ${absDir}: ${(e as Error).message}`, {
+        code: "PKG_IO",
+      });
+    }
+    for (const name of names) {
+      const abs = path.join(absDir, name);
+      const rel = relDir === "" ? name : `${relDir}/${name}`;
+      if (exclude.has(abs)) continue;
+      if (relDir === "" && name === HASH_FILE) continue; // regenerated
+      if (!isListablePath(rel) || name.includes("/")) {
+        throw pkgError(
+          "PKG_PATH_INVALID",
+          `${JSON.stringify(rel)}: backslashes and line breaks are not allowed in package paths`,
+          "Rename it.",
+        );
+      }
+      const st = await fsp.lstat(abs);
+      if (st.isDirectory()) {
+        if (PACK_SKIPPED_DIRS.includes(name)) continue;
+        found.push({ rel, abs, kind: "dir", mode: 0o755 });
+        await walk(abs, rel);
+      } else if (st.isFile()) {
+        found.push({ rel, abs, kind: "file", mode: (st.mode & 0o111) !== 0 ? 0o755 : 0o644 });
+      } else if (st.isSymbolicLink()) {
+        found.push({ rel, abs, kind: "symlink", mode: 0o777 });
+      } else {
+        throw pkgError(
+          "PKG_SPECIAL_FILE",
+          `${JSON.stringify(rel)} is a socket, FIFO or device; packages hold only files, folders and symlinks`,
+          "Remove it from the folder.",
+        );
+      }
+    }
+  };
+  await walk(root, "");
+  const out: Collected = { entries: [], files: new Map(), dirs: new Set(), symlinks: new Map() };
+  const total = found.filter((f) => f.kind === "file").length;
+  let done = 0;
+  for (const f of found) {
+    if (f.kind === "dir") {
+      out.entries.push({ path: f.rel, type: "dir", mode: f.mode });
+      out.dirs.add(f.rel);
+    } else if (f.kind === "symlink") {
+      const target = (await fsp.readlink(f.abs)).split(path.sep).join("/");
+      out.entries.push({ path: f.rel, type: "symlink", linkTarget: target, mode: f.mode });
+      out.symlinks.set(f.rel, target);
+    } else {
+      const data = await fsp.readFile(f.abs);
+      out.entries.push({ path: f.rel, type: "file", data, mode: f.mode });
+      out.files.set(f.rel, data);
+      done++;
+      opts.onProgress?.(done, total, f.rel);
+    }
+  }
+  return out;
+}
+
+export interface PackResult {
+  bytes: Uint8Array;
+  manifest: Manifest;
+  kind: PackageKind;
+  /** Number of regular files, manifest.toml and hash.md5 included. */
+  fileCount: number;
+  /** Sum of the files' sizes (uncompressed). */
+  contentSize: number;
+}
+
+/** Pack a folder holding manifest.toml into package bytes (see packDirectory). */
+export async function packDirectoryDetailed(
+  dir: string,
+  opts: PackOptions = {},
+): Promise<PackResult> {
+  const root = path.resolve(dir);
+  let st: Awaited<ReturnType<typeof fsp.stat>>;
+  try {
+    st = await fsp.stat(root);
+  } catch {
+    throw new NcwError("not-found", `${dir} does not exist`, { code: "PKG_NOT_FOUND" });
+  }
+  if (!st.isDirectory()) {
+    throw new NcwError("usage", `${dir} is not a folder`, {
+      code: "PKG_NOT_DIRECTORY",
+      hint: "`ncw pack` takes the folder holding manifest.toml.",
+    });
+  }
+  const c = await collect(root, opts);
+  const manifestBytes = c.files.get(MANIFEST_FILE);
+  if (manifestBytes === undefined) {
+    throw pkgError(
+      "PKG_MANIFEST_MISSING",
+      `${dir} has no manifest.toml`,
+      "Write one (docs/packages.md has the schema and a full example; examples/hello is a working package).",
+    );
+  }
+  const manifest = parseManifestBytes(manifestBytes, path.join(dir, MANIFEST_FILE));
+  const kind: PackageKind = opts.volatile === true ? "nva" : "nap";
+  if (kind === "nva" && manifest.type === "library") {
+    throw pkgError(
+      "PKG_KIND_MISMATCH",
+      "a library cannot be packed as a volatile (.nva) package",
+      "Drop --volatile.",
+    );
+  }
+  for (const [link, target] of c.symlinks) {
+    if (resolveSymlinkTarget(link, target) === undefined) {
+      throw pkgError(
+        "PKG_LINK_OUTSIDE",
+        `symlink ${JSON.stringify(link)} points to ${JSON.stringify(target)}, outside the package folder`,
+        "Packages may only hold symlinks to their own content: copy the target in instead.",
+      );
+    }
+  }
+  const tree = { files: c.files, dirs: c.dirs, symlinks: c.symlinks };
+  const others = new Map(c.files);
+  others.delete(MANIFEST_FILE);
+  checkReferences(manifest, { ...tree, files: others });
+  const hash = new TextEncoder().encode(encodeHashFile(c.files));
+  c.entries.push({ path: HASH_FILE, type: "file", data: hash, mode: 0o644 });
+  const tar = writeTar(c.entries, { first: [MANIFEST_FILE, HASH_FILE] });
+  const bytes = await compressPackage(tar, opts.level ?? 9);
+  // Read the result back with the reader's own checks and limits: pack never produces a
+  // package that `ncw inspect` or Skyer would refuse.
+  await readPackageBytes(bytes, opts.limits === undefined ? {} : { limits: opts.limits });
+  let contentSize = hash.length;
+  for (const d of c.files.values()) contentSize += d.length;
+  return { bytes, manifest, kind, fileCount: c.files.size + 1, contentSize };
+}
+
+/**
+ * Pack a folder holding manifest.toml: validates the manifest, checks the files it names exist,
+ * writes hash.md5 and returns the deterministic .nap/.nva bytes.
+ */
+export async function packDirectory(dir: string, opts: PackOptions = {}): Promise<Uint8Array> {
+  return (await packDirectoryDetailed(dir, opts)).bytes;
+}
+
+/** Write bytes to `outPath` atomically: a temporary file beside it, fsync, then rename. */
+export async function writeFileAtomic(outPath: string, bytes: Uint8Array): Promise<void> {
+  const dir = path.dirname(path.resolve(outPath));
+  const tmp = path.join(
+    dir,
+    `.${path.basename(outPath)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`,
+  );
+  let handle: Awaited<ReturnType<typeof fsp.open>> | undefined;
+  try {
+    handle = await fsp.open(tmp, "wx", 0o644);
+    await handle.writeFile(bytes);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await fsp.rename(tmp, outPath);
+  } catch (e) {
+    await handle?.close().catch(() => {});
+    await fsp.rm(tmp, { force: true }).catch(() => {});
+    throw new NcwError(
+      "cant-create",
+      `cannot write ${outPath}: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        code: "PKG_WRITE_FAILED",
+        hint: "Check that the destination folder exists and is writable.",
+      },
+    );
+  }
+}
+
+/** Pack `dir` into the package file `outPath`, atomically: on any failure nothing is written. */
+export async function writePackageFile(
+  dir: string,
+  outPath: string,
+  opts: PackOptions = {},
+): Promise<PackResult> {
+  const result = await packDirectoryDetailed(dir, {
+    ...opts,
+    exclude: [...(opts.exclude ?? []), path.resolve(outPath)],
+  });
+  await writeFileAtomic(outPath, result.bytes);
+  return result;
+}
