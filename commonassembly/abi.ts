@@ -113,11 +113,11 @@ export function decodeStatus(
   return undefined;
 }
 
-/** Formats a signature like the WebAssembly text format: `(param i32 i32) (result i64)`. */
+/** Formats a signature like the WebAssembly text format: `(func (param i32 i32) (result i64))`. */
 export function formatSig(sig: FuncSig): string {
-  const p = sig.params.length ? `(param ${sig.params.join(" ")})` : "";
-  const r = sig.results.length ? `(result ${sig.results.join(" ")})` : "";
-  return [p, r].filter((s) => s !== "").join(" ") || "(no params, no results)";
+  const p = sig.params.length ? ` (param ${sig.params.join(" ")})` : "";
+  const r = sig.results.length ? ` (result ${sig.results.join(" ")})` : "";
+  return `(func${p}${r})`;
 }
 
 export function sameSig(a: FuncSig, b: FuncSig): boolean {
