@@ -1,13 +1,17 @@
-// Engine tests against images made by mkfs.btrfs, judged by `btrfs check` (btrfs-progs).
+// Engine tests against images made by mkfs.btrfs, judged by `btrfs check` (btrfs-progs) and, where
+// loop mounts work, by the Linux kernel reading what the engine wrote.
 
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   btrfsCheck,
   btrfsProgsMissing,
+  loopMountMissing,
   mkfsBtrfs,
   skipUnless,
   tempDir,
+  withLoopMount,
 } from "../../../test/btrfs-oracle.js";
 import { FileDevice } from "./device.js";
 import { openEngine } from "./engine.js";
@@ -15,10 +19,12 @@ import { FS_TREE_OBJECTID } from "./format/key.js";
 import { addFile, removeFile } from "./tree/testing.js";
 
 const skip = skipUnless(btrfsProgsMissing());
+const FS = FS_TREE_OBJECTID;
+const DIR = 256n;
 
-function freshImage(): string {
+function freshImage(args: string[] = []): string {
   const img = path.join(tempDir(), "e.img");
-  mkfsBtrfs(img, 256 << 20);
+  mkfsBtrfs(img, 256 << 20, args);
   return img;
 }
 
@@ -28,22 +34,85 @@ function expectClean(img: string): void {
   expect(r.ok).toBe(true);
 }
 
+const nameOf = (i: number): string => `file-${i}-${"x".repeat(i % 50)}`;
+
+function contentOf(i: number): Uint8Array {
+  const b = new Uint8Array(1 + ((i * 7919) % 9000));
+  for (let k = 0; k < b.length; k++) b[k] = (i * 31 + k) & 0xff;
+  return b;
+}
+
 describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
   it("inserts thousands of items (multi-level splits), deletes them (merges), stays clean", () => {
     const img = freshImage();
     let e = openEngine(FileDevice.open(img));
     let t = e.begin();
     const N = 3000;
-    for (let i = 0; i < N; i++)
-      addFile(t, FS_TREE_OBJECTID, 256n, `file-${i}-${"x".repeat(i % 50)}`, 257n + BigInt(i));
+    for (let i = 0; i < N; i++) addFile(t, FS, DIR, nameOf(i), 257n + BigInt(i));
     t.commit();
+    expect(e.rootLevel(FS)).toBeGreaterThanOrEqual(1);
     e.close();
     expectClean(img);
     e = openEngine(FileDevice.open(img));
     t = e.begin();
-    for (let i = 0; i < N; i++)
-      if (i % 10 !== 0)
-        removeFile(t, FS_TREE_OBJECTID, 256n, `file-${i}-${"x".repeat(i % 50)}`, 257n + BigInt(i));
+    for (let i = 0; i < N; i++) {
+      if (i % 10 !== 0) removeFile(t, FS, DIR, nameOf(i), 257n + BigInt(i));
+    }
+    t.commit();
+    e.close();
+    expectClean(img);
+  });
+
+  it("grows a 4 KiB-node tree to three levels with data files and shrinks it back", () => {
+    const img = freshImage(["-n", "4096"]);
+    const e = openEngine(FileDevice.open(img));
+    const N = 2500;
+    for (let batch = 0; batch < 5; batch++) {
+      const t = e.begin();
+      for (let i = batch * (N / 5); i < (batch + 1) * (N / 5); i++) {
+        addFile(t, FS, DIR, nameOf(i), 257n + BigInt(i), i % 3 === 0 ? contentOf(i) : undefined);
+      }
+      t.commit();
+    }
+    expect(e.rootLevel(FS)).toBeGreaterThanOrEqual(2);
+    e.close();
+    expectClean(img);
+    const e2 = openEngine(FileDevice.open(img));
+    const t2 = e2.begin();
+    for (let i = 0; i < N; i++) if (i % 7 !== 0) removeFile(t2, FS, DIR, nameOf(i), 257n + BigInt(i));
+    t2.commit();
+    e2.close();
+    expectClean(img);
+    if (!skipUnless(loopMountMissing())) {
+      withLoopMount(
+        img,
+        (mnt) => {
+          const names = fs.readdirSync(mnt).sort();
+          const want = [];
+          for (let i = 0; i < N; i += 7) want.push(nameOf(i));
+          expect(names).toEqual(want.sort());
+          for (let i = 0; i < N; i += 7) {
+            const got = fs.readFileSync(path.join(mnt, nameOf(i)));
+            const exp = i % 3 === 0 ? contentOf(i) : new Uint8Array(0);
+            expect(Buffer.compare(got, Buffer.from(exp))).toBe(0);
+          }
+        },
+        ["ro"],
+      );
+    }
+  });
+
+  it("abort leaves the committed state untouched", () => {
+    const img = freshImage();
+    const e = openEngine(FileDevice.open(img));
+    let t = e.begin();
+    addFile(t, FS, DIR, "kept", 257n, contentOf(1));
+    t.commit();
+    t = e.begin();
+    for (let i = 0; i < 500; i++) addFile(t, FS, DIR, nameOf(i), 300n + BigInt(i), contentOf(i));
+    t.abort();
+    t = e.begin();
+    addFile(t, FS, DIR, "after", 1000n, contentOf(2));
     t.commit();
     e.close();
     expectClean(img);

@@ -194,6 +194,13 @@ export class BtrfsEngine implements Engine {
     };
   }
 
+  /** Level of a tree's root node in the committed state (0: a single leaf). */
+  rootLevel(rootId: bigint): number {
+    const loc = this.locateRoot(rootId, this.committedTree, this.sb);
+    if (!loc) throw noTree(rootId);
+    return loc.level;
+  }
+
   private committedStore(): NodeStore {
     const readOnly = (): never => {
       throw new Error("btrfs engine: the committed state is read-only");
