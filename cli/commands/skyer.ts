@@ -21,7 +21,8 @@ interface ScopeArgs extends GlobalArgs {
 }
 
 function userOf(argv: ScopeArgs): string {
-  return checkUserName(argv.user ?? process.env.NCW_USER ?? DEFAULT_USER);
+  const env = process.env.NCW_USER;
+  return checkUserName(argv.user ?? (env !== undefined && env !== "" ? env : DEFAULT_USER));
 }
 
 function scopeOf(argv: ScopeArgs): Scope {

@@ -1,0 +1,332 @@
+// Black-box tests of `ncw skyer`: the whole life of an app (pack, install, list, info, update,
+// uninstall), scopes, sideloading modes, libraries, downgrades, the home lock. Each test has its
+// own temporary home.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ncw as run } from "./helpers/ncw.js";
+import { makePackage, snapshot, tempDir } from "./skyer-fixtures.js";
+
+const work = tempDir("ncw-skyer-cli-");
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+let homeN = 0;
+function newHome(): string {
+  return path.join(work, `home-${++homeN}`);
+}
+function ncw(home: string, args: string[], env: Record<string, string> = {}) {
+  return run(["--home", home, ...args], { env: { NCW_USER: "", ...env } });
+}
+function json<T>(r: { stdout: string }): T {
+  return JSON.parse(r.stdout) as T;
+}
+function errorOf(r: { stdout: string }): { code: string; message: string; hint?: string } {
+  return json<{ error: { code: string; message: string; hint?: string } }>(r).error;
+}
+
+let notes1: string;
+let notes2: string;
+let notes3: string;
+
+beforeAll(async () => {
+  const ev = { postinstall: true, preupdate: true, postupdate: true, preuninstall: true };
+  notes1 = await makePackage(work, {
+    aid: "dev::notes",
+    version: "1.0.0",
+    events: ev,
+    files: { "old.txt": "old" },
+  });
+  notes2 = await makePackage(work, {
+    aid: "dev::notes",
+    version: "1.1.0",
+    events: ev,
+    files: { "assets/new.txt": "new" },
+  });
+  notes3 = await makePackage(work, { aid: "dev::notes", version: "1.2.0", events: ev });
+});
+
+describe("ncw skyer", () => {
+  it("has help for every subcommand", () => {
+    const r = run(["skyer", "--help"]);
+    expect(r.status).toBe(0);
+    for (const c of [
+      "install",
+      "uninstall",
+      "update",
+      "list",
+      "info",
+      "sideloading",
+      "make-update",
+    ]) {
+      expect(r.stdout).toContain(`ncw skyer ${c}`);
+      expect(run(["skyer", c, "--help"]).status).toBe(0);
+    }
+  });
+
+  it("installs, lists, shows, updates with a .nau and uninstalls an app", () => {
+    const home = newHome();
+    const tree = path.join(home, "tree");
+    const inst = ncw(home, ["skyer", "install", notes1, "--json"]);
+    expect(inst.status, inst.stderr).toBe(0);
+    expect(inst.stderr).toContain("unsecure");
+    const rep = json<{ action: string; anid: number; dir: string; events: { note: string }[] }>(
+      inst,
+    );
+    expect(rep.action).toBe("installed");
+    expect(rep.anid).toBeGreaterThan(0);
+    expect(rep.dir).toBe("/home/user/apps/dev.notes");
+    expect(rep.events.map((e) => e.note)).toEqual([
+      expect.stringMatching(/^would start dev::notes with reason 0x1/),
+    ]);
+    const dir = path.join(tree, "home/user/apps/dev.notes");
+    for (const sub of ["content", "data", "packages", "crashsaves", "sandboxes"]) {
+      expect(existsSync(path.join(dir, sub))).toBe(true);
+    }
+    expect(readFileSync(path.join(dir, "content/old.txt"), "utf8")).toBe("old");
+    expect(existsSync(path.join(dir, "packages/dev.notes-1.0.0.nap"))).toBe(true);
+    // content/ verifies with md5sum -c, as a package does.
+    const md5 = spawnSync("md5sum", ["-c", "hash.md5"], {
+      cwd: path.join(dir, "content"),
+      encoding: "utf8",
+    });
+    if (md5.error === undefined) expect(md5.status, md5.stdout).toBe(0);
+
+    const list = json<{ aid: string; versions: string[]; anid: number | null }[]>(
+      ncw(home, ["skyer", "list", "--json"]),
+    );
+    expect(list.map((i) => [i.aid, i.versions])).toEqual([
+      ["sys::lib", ["1.0.0"]],
+      ["dev::notes", ["1.0.0"]],
+    ]);
+    const human = ncw(home, ["skyer", "list"]);
+    expect(human.stdout).toMatch(/dev::notes\s+1\.0\.0\s+app\s+user user\s+0x[0-9a-f]{8}/);
+
+    writeFileSync(path.join(dir, "data/db"), "user data");
+    const nau = path.join(work, "notes-1.0.0-to-1.1.0.nau");
+    const mk = ncw(home, ["skyer", "make-update", notes1, notes2, "-o", nau]);
+    expect(mk.status, mk.stderr).toBe(0);
+    const up = ncw(home, ["skyer", "update", "dev::notes", nau, "--json"]);
+    expect(up.status, up.stderr).toBe(0);
+    const upRep = json<{
+      version: string;
+      anid: number;
+      events: { event: string; reason: number }[];
+    }>(up);
+    expect(upRep.version).toBe("1.1.0");
+    expect(upRep.anid).toBe(rep.anid);
+    expect(upRep.events.map((e) => [e.event, e.reason])).toEqual([
+      ["preupdate", 2],
+      ["postupdate", 3],
+    ]);
+    expect(readFileSync(path.join(dir, "data/db"), "utf8")).toBe("user data");
+    expect(existsSync(path.join(dir, "content/old.txt"))).toBe(false);
+    expect(readFileSync(path.join(dir, "content/assets/new.txt"), "utf8")).toBe("new");
+    expect(existsSync(path.join(dir, "packages/dev.notes-1.0.0-to-1.1.0.nau"))).toBe(true);
+
+    // The same update again names the version problem.
+    const again = ncw(home, ["skyer", "update", "dev::notes", nau, "--json"]);
+    expect(again.status).toBe(80);
+    expect(errorOf(again).code).toBe("NAU_WRONG_VERSION");
+
+    const info = json<{ anid: number; versions: { version: string; packages: string[] }[] }>(
+      ncw(home, ["skyer", "info", "dev::notes", "--json"]),
+    );
+    expect(info.anid).toBe(rep.anid);
+    expect(info.versions[0]).toMatchObject({
+      version: "1.1.0",
+      packages: ["dev.notes-1.0.0.nap", "dev.notes-1.0.0-to-1.1.0.nau"],
+    });
+    const infoHuman = ncw(home, ["skyer", "info", "dev::notes"]);
+    expect(infoHuman.stdout).toContain(
+      "events:     postinstall, preupdate, postupdate, preuninstall",
+    );
+
+    const un = ncw(home, ["skyer", "uninstall", "dev::notes", "--json"]);
+    expect(un.status, un.stderr).toBe(0);
+    expect(json<{ events: { event: string; reason: number }[] }>(un).events).toMatchObject([
+      { event: "preuninstall", reason: 4 },
+    ]);
+    expect(existsSync(dir)).toBe(false);
+    const gone = ncw(home, ["skyer", "info", "dev::notes"]);
+    expect(gone.status).toBe(66);
+    expect(gone.stderr).toContain("dev::notes is not installed");
+    expect(gone.stderr).toContain("ncw skyer list");
+    expect(gone.stderr).not.toMatch(/\bat .*\.js:\d+/);
+  });
+
+  it("reinstalling an AID updates it in place (same ANID); older versions need --force", () => {
+    const home = newHome();
+    const a = json<{ anid: number }>(ncw(home, ["skyer", "install", notes2, "--json"]));
+    const b = ncw(home, ["skyer", "install", notes3, "--json"]);
+    expect(json<{ action: string; anid: number; previousVersion: string }>(b)).toMatchObject({
+      action: "updated",
+      anid: a.anid,
+      previousVersion: "1.1.0",
+    });
+    const down = ncw(home, ["skyer", "install", notes1, "--json"]);
+    expect(down.status).toBe(80);
+    expect(errorOf(down)).toMatchObject({ code: "SKYER_DOWNGRADE" });
+    expect(errorOf(down).hint).toContain("--force");
+    const forced = ncw(home, ["skyer", "install", notes1, "--force", "--json"]);
+    expect(forced.status).toBe(0);
+    const list = json<{ aid: string }[]>(ncw(home, ["skyer", "list", "--json"]));
+    expect(list.filter((i) => i.aid === "dev::notes")).toHaveLength(1);
+  });
+
+  it("installs globally with the user's appdata, and per user", () => {
+    const home = newHome();
+    const tree = path.join(home, "tree");
+    expect(ncw(home, ["skyer", "install", notes1, "--global"]).status).toBe(0);
+    expect(existsSync(path.join(tree, "apps/dev.notes/content/main.npp"))).toBe(true);
+    expect(existsSync(path.join(tree, "home/user/appdata/dev.notes/data"))).toBe(true);
+    const clash = ncw(home, ["skyer", "install", notes1, "--user", "bob", "--json"]);
+    expect(errorOf(clash).code).toBe("SKYER_AID_CONFLICT");
+    expect(ncw(home, ["skyer", "uninstall", "dev::notes", "--global"]).status).toBe(0);
+    expect(existsSync(path.join(tree, "apps/dev.notes"))).toBe(false);
+    expect(existsSync(path.join(tree, "home/user/appdata/dev.notes"))).toBe(true);
+    // Two users may each have the same AID.
+    expect(ncw(home, ["skyer", "install", notes1, "--user", "alice"]).status).toBe(0);
+    expect(ncw(home, [], {}).status).toBe(2);
+    expect(ncw(home, ["skyer", "install", notes1], { NCW_USER: "bob" }).status).toBe(0);
+    expect(existsSync(path.join(tree, "home/alice/apps/dev.notes"))).toBe(true);
+    expect(existsSync(path.join(tree, "home/bob/apps/dev.notes"))).toBe(true);
+    const all = json<{ user: string; anid: number }[]>(
+      ncw(home, ["skyer", "list", "--all", "--json"]),
+    );
+    const users = all.filter((i) => i.user !== null);
+    expect(users.map((i) => i.user).sort()).toEqual(["alice", "bob"]);
+    expect(users[0]!.anid).not.toBe(users[1]!.anid);
+    const bad = ncw(home, ["skyer", "list", "--user", "Bad Name"]);
+    expect(bad.status).toBe(2);
+  });
+
+  it("applies the sideloading mode from the registry or the flag", () => {
+    const home = newHome();
+    expect(
+      json<{ mode: string; default: boolean }>(ncw(home, ["skyer", "sideloading", "--json"])),
+    ).toEqual({
+      mode: "unsecure",
+      default: true,
+    });
+    expect(ncw(home, ["skyer", "sideloading", "disabled"]).status).toBe(0);
+    const reg = JSON.parse(readFileSync(path.join(home, "tree/etc/sys/registry"), "utf8")) as {
+      nodes: Record<string, { value: string }>;
+    };
+    expect(reg.nodes["system.applications.sideloading"]?.value).toBe("disabled");
+    const before = snapshot(path.join(home, "tree"));
+    const off = ncw(home, ["skyer", "install", notes1]);
+    expect(off.status).toBe(77);
+    expect(off.stderr).toContain("sideloading is disabled");
+    expect(off.stderr).toContain("--sideloading unsecure");
+    const sc = ncw(home, ["skyer", "install", notes1, "--sideloading", "store-checking", "--json"]);
+    expect(sc.status).toBe(77);
+    expect(errorOf(sc).code).toBe("SKYER_SIDELOADING_OFFLINE");
+    expect(errorOf(sc).message).toContain("no Store is reachable from NCW");
+    expect(snapshot(path.join(home, "tree"))).toEqual(before);
+    const ok = ncw(home, ["skyer", "install", notes1, "--sideloading", "unsecure"]);
+    expect(ok.status).toBe(0);
+    expect(ok.stderr).toContain("warning: sideloading in unsecure mode");
+    expect(ncw(home, ["skyer", "sideloading", "wide-open"]).status).toBe(2);
+  });
+
+  it("refuses volatile packages", async () => {
+    const home = newHome();
+    const nva = await makePackage(work, { aid: "dev::vol", version: "1.0.0" }, true);
+    const r = ncw(home, ["skyer", "install", nva, "--json"]);
+    expect(r.status).toBe(2);
+    expect(errorOf(r).code).toBe("SKYER_VOLATILE");
+    expect(errorOf(r).hint).toContain("ncw run");
+  });
+
+  it("installs library versions side by side, resolves by semver and protects used ones", async () => {
+    const home = newHome();
+    const tree = path.join(home, "tree");
+    for (const v of ["1.0.0", "1.3.0", "2.0.0"]) {
+      const lib = await makePackage(work, { aid: "acme::maths", version: v, lib: true });
+      const r = ncw(home, ["skyer", "install", lib, "--global"]);
+      expect(r.status, r.stderr).toBe(0);
+    }
+    expect(existsSync(path.join(tree, "apps/acme.maths/1.3.0/content/main.npp"))).toBe(true);
+    const calc = await makePackage(work, {
+      aid: "dev::calc",
+      version: "1.0.0",
+      libs: { "acme::maths": "^1.1.0", "sys::lib": "^1.0.0" },
+    });
+    const ok = ncw(home, ["skyer", "install", calc, "--json"]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(json<{ resolved: Record<string, string> }>(ok).resolved).toEqual({
+      "acme::maths": "1.3.0",
+      "sys::lib": "1.0.0",
+    });
+    const needy = await makePackage(work, {
+      aid: "dev::needy",
+      version: "1.0.0",
+      libs: { "acme::maths": "^3.0.0", "acme::plot": "~1.2.0" },
+    });
+    const miss = ncw(home, ["skyer", "install", needy]);
+    expect(miss.status).toBe(66);
+    expect(miss.stderr).toContain("acme::maths ^3.0.0 (installed: 1.0.0, 1.3.0, 2.0.0)");
+    expect(miss.stderr).toContain("acme::plot ~1.2.0 (not installed)");
+    const inUse = ncw(home, [
+      "skyer",
+      "uninstall",
+      "acme::maths",
+      "--global",
+      "--lib-version",
+      "1.3.0",
+    ]);
+    expect(inUse.status).toBe(80);
+    expect(inUse.stderr).toContain("dev::calc 1.0.0 (user user) uses acme::maths 1.3.0");
+    expect(
+      ncw(home, ["skyer", "uninstall", "acme::maths", "--global", "--lib-version", "2.0.0"]).status,
+    ).toBe(0);
+    expect(existsSync(path.join(tree, "apps/acme.maths/2.0.0"))).toBe(false);
+    expect(ncw(home, ["skyer", "uninstall", "dev::calc"]).status).toBe(0);
+    expect(ncw(home, ["skyer", "uninstall", "acme::maths", "--global"]).status).toBe(0);
+    expect(existsSync(path.join(tree, "apps/acme.maths"))).toBe(false);
+    const sys = ncw(home, ["skyer", "uninstall", "sys::lib", "--json"]);
+    expect(sys.status).toBe(77);
+    expect(errorOf(sys).code).toBe("SKYER_BUILTIN");
+  });
+
+  it("refuses a second writer with TEMP_FAIL and takes a dead process's lock over", () => {
+    const home = newHome();
+    expect(ncw(home, ["skyer", "list"]).status).toBe(0);
+    const lock = path.join(home, "run", "tree.lock");
+    // A live holder: this test process.
+    writeFileSync(
+      lock,
+      JSON.stringify({
+        pid: process.pid,
+        host: os.hostname(),
+        command: "test holder",
+        since: "now",
+      }),
+    );
+    const busy = ncw(home, ["skyer", "install", notes1]);
+    expect(busy.status).toBe(75);
+    expect(busy.stderr).toContain("in use by another ncw command");
+    expect(busy.stderr).toContain("test holder");
+    // Readers still see the last committed state.
+    expect(ncw(home, ["skyer", "list"]).status).toBe(0);
+    // A dead holder: a process that has exited.
+    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], {
+      encoding: "utf8",
+    });
+    writeFileSync(
+      lock,
+      JSON.stringify({
+        pid: Number(dead.stdout),
+        host: os.hostname(),
+        command: "dead",
+        since: "then",
+      }),
+    );
+    const r = ncw(home, ["skyer", "install", notes1]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(lock)).toBe(false);
+  });
+});

@@ -1,0 +1,108 @@
+// Fixtures for Skyer's black-box tests: package folders written from a few parameters, packed
+// with the real package writer, and snapshots of a home's NightOS tree to prove it is untouched.
+
+import { createHash } from "node:crypto";
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { writePackageFile } from "../ncw/package/package.js";
+
+export interface AppSpec {
+  aid: string;
+  version: string;
+  lib?: boolean;
+  libs?: Record<string, string>;
+  events?: Partial<Record<"postinstall" | "preupdate" | "postupdate" | "preuninstall", boolean>>;
+  /** Extra files (relative path -> text). */
+  files?: Record<string, string>;
+}
+
+export function manifestToml(s: AppSpec): string {
+  const [did, slug] = s.aid.split("::");
+  const deps = Object.entries(s.libs ?? {})
+    .map(([a, r]) => `"${a}" = "${r}"`)
+    .join("\n");
+  const events = Object.entries(s.events ?? {})
+    .map(([k, v]) => `${k} = ${v}`)
+    .join("\n");
+  return [
+    `type = "${s.lib ? "library" : "application"}"`,
+    "[infos]",
+    `name = "${slug} app"`,
+    `slug = "${slug}"`,
+    `did = "${did}"`,
+    `description = "test package"`,
+    `version = "${s.version}"`,
+    `authors = [{ name = "Ada" }]`,
+    `icon = "icon-%{}.svg"`,
+    `license = "MIT"`,
+    "[content.program]",
+    `precomp = "main.npp"`,
+    "[dependencies.libraries]",
+    deps,
+    ...(s.lib ? [] : ["[sysfeatures]", "crash_saves_support = false", "[events]", events]),
+    "",
+  ].join("\n");
+}
+
+/** Write a package folder for `spec` under `root` and return its path. */
+export function makeAppDir(root: string, spec: AppSpec): string {
+  const dir = path.join(
+    root,
+    `${spec.aid.replace("::", ".")}-${spec.version}-${Math.random().toString(36).slice(2, 8)}`,
+  );
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, "manifest.toml"), manifestToml(spec));
+  writeFileSync(path.join(dir, "main.npp"), `program of ${spec.aid} ${spec.version}\n`);
+  writeFileSync(path.join(dir, "icon-16.svg"), "<svg/>\n");
+  for (const [p, text] of Object.entries(spec.files ?? {})) {
+    mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
+    writeFileSync(path.join(dir, p), text);
+  }
+  return dir;
+}
+
+/** Build a .nap (or .nva) for `spec` in `root` with the real package writer. */
+export async function makePackage(root: string, spec: AppSpec, volatile = false): Promise<string> {
+  const dir = makeAppDir(root, spec);
+  const out = `${dir}.${volatile ? "nva" : "nap"}`;
+  await writePackageFile(dir, out, { volatile });
+  return out;
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Every item of a host folder: path -> "dir", "-> target" or the file's md5. */
+export function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string, rel: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(dir).sort();
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const abs = path.join(dir, name);
+      const r = rel === "" ? name : `${rel}/${name}`;
+      const st = lstatSync(abs);
+      if (st.isSymbolicLink()) out[r] = `-> ${readlinkSync(abs)}`;
+      else if (st.isDirectory()) {
+        out[r] = "dir";
+        walk(abs, r);
+      } else out[r] = createHash("md5").update(readFileSync(abs)).digest("hex");
+    }
+  };
+  walk(root, "");
+  return out;
+}
