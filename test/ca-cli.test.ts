@@ -119,6 +119,26 @@ describe("ncw ca", () => {
     expect(ncw(["ca", "validate", f("junk.bin")]).status).toBe(65);
   });
 
+  it("AOT-compiles a program, then reuses the cached artifact", () => {
+    const home = f("home");
+    const first = ncw(["--home", home, "ca", "aot", f("good.npp"), "--json"]);
+    expect(first.stderr).toBe("");
+    expect(first.status).toBe(0);
+    const a = JSON.parse(first.stdout) as {
+      artifact: string;
+      cached: boolean;
+      steps: { step: string }[];
+    };
+    expect(a.cached).toBe(false);
+    expect(a.artifact.startsWith(path.join(home, "cache"))).toBe(true);
+    expect(a.steps.map((s) => s.step)).toContain("instrument");
+    const second = ncw(["--home", home, "ca", "aot", f("good.npp")]);
+    expect(second.status).toBe(0);
+    expect(second.stdout).toContain("(cached)");
+    expect(second.stdout).toMatch(/total\s+[\d.]+ ms/);
+    expect(ncw(["--home", home, "ca", "aot", f("good.wat")]).status).toBe(2);
+  });
+
   it("documents every subcommand in --help", () => {
     const top = ncw(["ca", "--help"]);
     expect(top.status).toBe(0);

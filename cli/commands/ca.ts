@@ -3,6 +3,7 @@
 
 import path from "node:path";
 import type { Argv, CommandModule } from "yargs";
+import { aotCompile } from "../../commonassembly/aot/cache.js";
 import { ModuleError } from "../../commonassembly/errors.js";
 import {
   assembleProgram,
@@ -264,62 +265,61 @@ function printInfo(out: Output, d: ProgramInfo): void {
   row("sections", d.sections.map((s) => `${s.name}(${s.size})`).join(" "));
 }
 
-interface AotStep {
-  step: string;
-  ms: number;
-}
-interface AotApi {
-  aotCompile(
-    input: Uint8Array | string,
-    opts: { cacheDir: string },
-  ): Promise<{ artifactPath: string; cached: boolean; steps: AotStep[]; reason?: string }>;
+interface AotArgs extends FileArgs {
+  force?: boolean;
 }
 
-/** Helper B's AOT API (commonassembly/aot/index.ts), loaded when `ncw ca aot` runs. */
-async function loadAot(): Promise<AotApi> {
-  const spec = "../../commonassembly/aot/index.js";
-  let mod: Partial<AotApi>;
-  try {
-    mod = (await import(spec)) as Partial<AotApi>;
-  } catch {
-    mod = {};
-  }
-  if (typeof mod.aotCompile !== "function")
-    throw new NcwError("unavailable", "the AOT compiler is not available in this build of NCW", {
-      code: "CA_AOT_UNAVAILABLE",
-    });
-  return mod as AotApi;
-}
-
-const aot: CommandModule<GlobalArgs, FileArgs> = {
+const aot: CommandModule<GlobalArgs, AotArgs> = {
   command: "aot <input>",
   describe: "AOT-compile a program for this machine (validate, instrument, optimize, cache)",
   builder: (y) =>
     y
-      .positional("input", { type: "string", demandOption: true, describe: "The .npp program" })
+      .positional("input", {
+        type: "string",
+        demandOption: true,
+        describe: "The .npp program (a .wasm module is accepted too)",
+      })
+      .option("force", {
+        type: "boolean",
+        describe: "Rebuild even if a valid cached artifact exists",
+      })
       .epilogue(
         "The artifact is cached in the NCW home's cache folder, keyed by NCW version, engine, host CPU and " +
-          "the program's hash; a cached artifact is reused. Prints the artifact's path and each step's time.",
-      ) as Argv<FileArgs>,
+          "the program's hash; a cached artifact is reused, a stale or corrupt one rebuilt (the reason is printed). " +
+          "Prints the artifact's path, the instrumentation done and each step's time. See docs/commonassembly-aot.md.",
+      ) as Argv<AotArgs>,
   handler: (argv) =>
     runCommand(argv, async ({ out, home }) => {
-      const api = await loadAot();
       const p = await loadProgram(argv.input);
-      if (p.npp === undefined)
-        throw new NcwError("usage", `${argv.input} is not an NPP file`, {
+      if (p.kind === "wat")
+        throw new NcwError("usage", `${argv.input} is WebAssembly text, not a program`, {
           code: "CA_AOT_NEEDS_NPP",
           hint: `package it first: ncw ca asm ${argv.input} -o prog.npp`,
         });
-      await validateNpp(p.file);
       const started = performance.now();
-      const r = await api.aotCompile(p.file, { cacheDir: home().cache });
+      const r = await aotCompile(p.file, {
+        cacheDir: home().cache,
+        ...(argv.force ? { force: true } : {}),
+      });
       const total = performance.now() - started;
       if (out.json) {
-        out.data({ artifact: r.artifactPath, cached: r.cached, steps: r.steps, totalMs: total });
+        out.data({
+          artifact: r.artifactPath,
+          cached: r.cached,
+          ...(r.rejected ? { rejected: r.rejected } : {}),
+          steps: r.steps,
+          totalMs: total,
+          report: r.report,
+        });
         return;
       }
       out.info(`artifact: ${r.artifactPath}${r.cached ? " (cached)" : ""}`);
-      if (r.reason) out.info(`rebuilt:  ${r.reason}`);
+      if (r.rejected) out.info(`rebuilt:  ${r.rejected}`);
+      const rep = r.report;
+      out.info(
+        `polls:    ${rep.entryPolls} at function entries, ${rep.loopPolls} at loop headers; ` +
+          `asyncify: ${rep.asyncify ? "yes (syscall_fork)" : "no"}`,
+      );
       for (const s of r.steps) out.info(`  ${s.step.padEnd(22)} ${s.ms.toFixed(1).padStart(9)} ms`);
       out.info(`  ${"total".padEnd(22)} ${total.toFixed(1).padStart(9)} ms`);
     }),
