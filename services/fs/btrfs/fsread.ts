@@ -1,0 +1,407 @@
+// Reading a Btrfs filesystem at the inode level: directory lookups (DIR_ITEM by name hash),
+// listings (DIR_INDEX order), inodes, file data (inline / regular / prealloc extents, holes,
+// zlib/zstd/lzo compression) with crc32c data checksums verified, symlinks, xattrs, hard links.
+// Works on any TreeReader: the read-only Volume or a transaction of the engine.
+
+import { NcwError } from "../../../ncw/errors.js";
+import { fsErrors, MAX_SYMLINK_HOPS, resolveLinkTarget, splitPath } from "../layer.js";
+import { decompressExtent } from "./compression.js";
+import { btrfsNameHash, crc32c } from "./format/crc32c.js";
+import {
+  COMPRESS_NONE,
+  type DirItem,
+  decodeCsumItem,
+  decodeDirItems,
+  decodeFileExtentItem,
+  decodeInodeExtrefs,
+  decodeInodeItem,
+  decodeInodeRefs,
+  decodeRootItem,
+  FILE_EXTENT_INLINE,
+  FILE_EXTENT_PREALLOC,
+  type FileExtentItem,
+  FT_DIR,
+  FT_SYMLINK,
+  INODE_NODATASUM,
+  type InodeItem,
+} from "./format/items.js";
+import {
+  CSUM_TREE_OBJECTID,
+  DIR_INDEX_KEY,
+  DIR_ITEM_KEY,
+  EXTENT_CSUM_KEY,
+  EXTENT_CSUM_OBJECTID,
+  EXTENT_DATA_KEY,
+  INODE_EXTREF_KEY,
+  INODE_ITEM_KEY,
+  INODE_REF_KEY,
+  type Key,
+  ROOT_ITEM_KEY,
+  ROOT_TREE_OBJECTID,
+  U64_MAX,
+  XATTR_ITEM_KEY,
+} from "./format/key.js";
+import type { TreeReader } from "./tree/index.js";
+
+/** Reads data at logical addresses (Volume, or an engine transaction). */
+export interface DataReader {
+  readData(bytenr: bigint, len: number): Uint8Array;
+}
+
+/** An inode of one subvolume: (tree id, inode number). */
+export interface InodeId {
+  root: bigint;
+  ino: bigint;
+}
+
+export interface DirEntryInfo {
+  name: Uint8Array;
+  /** Where the entry points: an inode of the same tree, or the top directory of another subvolume. */
+  target: InodeId;
+  /** FT_* file type stored in the entry. */
+  type: number;
+  /** The DIR_INDEX sequence number. */
+  index: bigint;
+  /** True when the entry is a subvolume (its location is a ROOT_ITEM key). */
+  subvolume: boolean;
+}
+
+export interface FileExtentAt {
+  /** File offset (the EXTENT_DATA key offset). */
+  fileOffset: bigint;
+  item: FileExtentItem;
+}
+
+const dataError = (msg: string, code: string) =>
+  new NcwError("data", msg, { code, hint: "The image is damaged; run `ncw fs check` on it." });
+
+export class FsReader {
+  /** When false, data checksums are not verified (for damaged images). */
+  verifyCsums = true;
+
+  constructor(
+    readonly trees: TreeReader,
+    readonly data: DataReader,
+    readonly sectorsize: number,
+  ) {}
+
+  inode(id: InodeId): InodeItem | undefined {
+    const b = this.trees.lookup(id.root, { objectid: id.ino, type: INODE_ITEM_KEY, offset: 0n });
+    return b ? decodeInodeItem(b) : undefined;
+  }
+
+  /** The top directory inode of a subvolume (its ROOT_ITEM's root_dirid, normally 256). */
+  subvolumeTop(root: bigint): InodeId {
+    const it = this.trees.lastAtOrBefore(ROOT_TREE_OBJECTID, {
+      objectid: root,
+      type: ROOT_ITEM_KEY,
+      offset: U64_MAX,
+    });
+    if (!it || it.key.objectid !== root || it.key.type !== ROOT_ITEM_KEY) {
+      throw new NcwError("not-found", `subvolume ${root} does not exist`, {
+        code: "BTRFS_NO_SUBVOL",
+      });
+    }
+    return { root, ino: decodeRootItem(it.data).rootDirid };
+  }
+
+  /** Looks up `name` in directory `dir` through its DIR_ITEM (name hash); crosses into subvolumes. */
+  lookup(dir: InodeId, name: Uint8Array): DirEntryInfo | undefined {
+    const b = this.trees.lookup(dir.root, {
+      objectid: dir.ino,
+      type: DIR_ITEM_KEY,
+      offset: BigInt(btrfsNameHash(name)),
+    });
+    if (!b) return undefined;
+    const d = decodeDirItems(b).find((x) => sameBytes(x.name, name));
+    if (!d) return undefined;
+    return this.entry(dir, d, -1n);
+  }
+
+  private entry(dir: InodeId, d: DirItem, index: bigint): DirEntryInfo {
+    if (d.location.type === ROOT_ITEM_KEY) {
+      return {
+        name: d.name,
+        target: this.subvolumeTop(d.location.objectid),
+        type: d.type,
+        index,
+        subvolume: true,
+      };
+    }
+    return {
+      name: d.name,
+      target: { root: dir.root, ino: d.location.objectid },
+      type: d.type,
+      index,
+      subvolume: false,
+    };
+  }
+
+  /**
+   * Resolves an absolute path from the top of subvolume `top` (default: the FS tree, 5), following
+   * symlinks in the middle and, if `followLast`, at the end. Undefined when something is missing.
+   */
+  resolve(path: string, opts: { top?: InodeId; followLast?: boolean } = {}): InodeId | undefined {
+    const top = opts.top ?? this.subvolumeTop(5n);
+    let pending = splitPath(path);
+    let dir = top;
+    let dirParts: string[] = [];
+    let hops = 0;
+    while (pending.length > 0) {
+      const name = pending[0]!;
+      pending = pending.slice(1);
+      const e = this.lookup(dir, new TextEncoder().encode(name));
+      if (!e) return undefined;
+      const isLast = pending.length === 0;
+      if (e.type === FT_SYMLINK && (!isLast || opts.followLast !== false)) {
+        if (++hops > MAX_SYMLINK_HOPS) throw fsErrors.loop(path);
+        const target = new TextDecoder().decode(this.readInlineSync(e.target));
+        pending = [...resolveLinkTarget(dirParts, target), ...pending];
+        dir = top;
+        dirParts = [];
+        continue;
+      }
+      if (isLast) return e.target;
+      if (e.type !== FT_DIR) throw fsErrors.notDir(path);
+      dir = e.target;
+      dirParts = [...dirParts, name];
+    }
+    return dir;
+  }
+
+  /** A symlink's target bytes (an uncompressed inline extent, as every btrfs symlink has). */
+  readInlineSync(id: InodeId): Uint8Array {
+    const ext = this.extents(id)[0];
+    if (!ext || ext.item.type !== FILE_EXTENT_INLINE || ext.item.compression !== COMPRESS_NONE) {
+      throw dataError(
+        `symlink inode ${id.ino} of tree ${id.root} has no plain inline extent`,
+        "BTRFS_BAD_SYMLINK",
+      );
+    }
+    return ext.item.inlineData;
+  }
+
+  /** Directory entries in DIR_INDEX (creation) order. */
+  readdir(dir: InodeId): DirEntryInfo[] {
+    const out: DirEntryInfo[] = [];
+    for (const it of this.trees.items(
+      dir.root,
+      { objectid: dir.ino, type: DIR_INDEX_KEY, offset: 0n },
+      { objectid: dir.ino, type: DIR_INDEX_KEY, offset: U64_MAX },
+    )) {
+      for (const d of decodeDirItems(it.data)) out.push(this.entry(dir, d, it.key.offset));
+    }
+    return out;
+  }
+
+  /** Every (parent inode, name, index) naming this inode: INODE_REF and INODE_EXTREF items. */
+  names(id: InodeId): { parent: bigint; name: Uint8Array; index: bigint }[] {
+    const out: { parent: bigint; name: Uint8Array; index: bigint }[] = [];
+    for (const it of this.trees.items(
+      id.root,
+      { objectid: id.ino, type: INODE_REF_KEY, offset: 0n },
+      { objectid: id.ino, type: INODE_EXTREF_KEY, offset: U64_MAX },
+    )) {
+      if (it.key.type === INODE_REF_KEY) {
+        for (const r of decodeInodeRefs(it.data))
+          out.push({ parent: it.key.offset, name: r.name, index: r.index });
+      } else {
+        for (const r of decodeInodeExtrefs(it.data))
+          out.push({ parent: r.parent, name: r.name, index: r.index });
+      }
+    }
+    return out;
+  }
+
+  /** The file extent items of an inode overlapping [from, to), in file order. */
+  extents(id: InodeId, from = 0n, to = U64_MAX): FileExtentAt[] {
+    const out: FileExtentAt[] = [];
+    const start =
+      from === 0n
+        ? { objectid: id.ino, type: EXTENT_DATA_KEY, offset: 0n }
+        : (this.trees.lastAtOrBefore(id.root, {
+            objectid: id.ino,
+            type: EXTENT_DATA_KEY,
+            offset: from,
+          })?.key ?? {
+            objectid: id.ino,
+            type: EXTENT_DATA_KEY,
+            offset: 0n,
+          });
+    const first: Key =
+      start.objectid === id.ino && start.type === EXTENT_DATA_KEY
+        ? start
+        : { objectid: id.ino, type: EXTENT_DATA_KEY, offset: 0n };
+    for (const it of this.trees.items(id.root, first, {
+      objectid: id.ino,
+      type: EXTENT_DATA_KEY,
+      offset: to === U64_MAX ? U64_MAX : to - 1n,
+    })) {
+      out.push({ fileOffset: it.key.offset, item: decodeFileExtentItem(it.data) });
+    }
+    return out;
+  }
+
+  /** Reads [offset, offset+len) of a file (clipped to its size); holes read as zeros. */
+  async read(id: InodeId, offset: bigint, len: number, inode?: InodeItem): Promise<Uint8Array> {
+    const ino = inode ?? this.inode(id);
+    if (!ino)
+      throw new NcwError("not-found", `inode ${id.ino} of tree ${id.root} does not exist`, {
+        code: "BTRFS_NO_INODE",
+      });
+    const end = minBig(offset + BigInt(len), ino.size);
+    if (end <= offset) return new Uint8Array(0);
+    const out = new Uint8Array(Number(end - offset));
+    const checkSums = this.verifyCsums && (ino.flags & INODE_NODATASUM) === 0n;
+    for (const { fileOffset, item } of this.extents(id, offset, end)) {
+      if (item.type === FILE_EXTENT_INLINE) {
+        const plain =
+          item.compression === COMPRESS_NONE
+            ? item.inlineData
+            : await decompressExtent(item.compression, item.inlineData, Number(item.ramBytes));
+        copyRange(out, offset, plain, fileOffset);
+        continue;
+      }
+      const extLen = item.numBytes;
+      const extEnd = fileOffset + extLen;
+      if (extEnd <= offset || fileOffset >= end) continue;
+      if (item.diskBytenr === 0n || item.type === FILE_EXTENT_PREALLOC) continue; // hole / unwritten: zeros
+      if (item.compression !== COMPRESS_NONE) {
+        const raw = this.data.readData(item.diskBytenr, Number(item.diskNumBytes));
+        if (checkSums) this.verify(item.diskBytenr, raw, id);
+        const plain = await decompressExtent(item.compression, raw, Number(item.ramBytes));
+        copyRange(
+          out,
+          offset,
+          plain.subarray(Number(item.offset), Number(item.offset + item.numBytes)),
+          fileOffset,
+        );
+        continue;
+      }
+      // Uncompressed: read only the sectors the range needs.
+      const ss = BigInt(this.sectorsize);
+      const wantFrom = maxBig(offset, fileOffset);
+      const wantTo = minBig(end, extEnd);
+      const relFrom = ((wantFrom - fileOffset + item.offset) / ss) * ss;
+      const relTo = minBig(
+        ((wantTo - fileOffset + item.offset + ss - 1n) / ss) * ss,
+        item.offset + item.numBytes,
+      );
+      const relToAligned = ((relTo + ss - 1n) / ss) * ss;
+      const raw = this.data.readData(item.diskBytenr + relFrom, Number(relToAligned - relFrom));
+      if (checkSums) this.verify(item.diskBytenr + relFrom, raw, id);
+      copyRange(out, offset, raw, fileOffset - item.offset + relFrom);
+    }
+    return out;
+  }
+
+  async readAll(id: InodeId): Promise<Uint8Array> {
+    const ino = this.inode(id);
+    if (!ino)
+      throw new NcwError("not-found", `inode ${id.ino} of tree ${id.root} does not exist`, {
+        code: "BTRFS_NO_INODE",
+      });
+    return this.read(id, 0n, Number(ino.size), ino);
+  }
+
+  /** A symlink's target (stored as its inline extent). */
+  async readlink(id: InodeId): Promise<string> {
+    return new TextDecoder().decode(await this.readAll(id));
+  }
+
+  /** Checksums stored for the sectors of [bytenr, bytenr+len): undefined where none is stored. */
+  csums(bytenr: bigint, len: number): (number | undefined)[] {
+    const ss = BigInt(this.sectorsize);
+    const n = Math.ceil(len / this.sectorsize);
+    const out: (number | undefined)[] = new Array(n).fill(undefined);
+    if (!this.trees.hasTree(CSUM_TREE_OBJECTID)) return out;
+    const end = bytenr + BigInt(len);
+    const first = this.trees.lastAtOrBefore(CSUM_TREE_OBJECTID, {
+      objectid: EXTENT_CSUM_OBJECTID,
+      type: EXTENT_CSUM_KEY,
+      offset: bytenr,
+    });
+    const from: Key =
+      first && first.key.objectid === EXTENT_CSUM_OBJECTID && first.key.type === EXTENT_CSUM_KEY
+        ? first.key
+        : { objectid: EXTENT_CSUM_OBJECTID, type: EXTENT_CSUM_KEY, offset: 0n };
+    for (const it of this.trees.items(CSUM_TREE_OBJECTID, from, {
+      objectid: EXTENT_CSUM_OBJECTID,
+      type: EXTENT_CSUM_KEY,
+      offset: end - 1n,
+    })) {
+      const sums = decodeCsumItem(it.data);
+      for (let i = 0; i < sums.length; i++) {
+        const at = it.key.offset + BigInt(i) * ss;
+        if (at < bytenr) continue;
+        if (at >= end) break;
+        out[Number((at - bytenr) / ss)] = sums[i];
+      }
+    }
+    return out;
+  }
+
+  /** Verifies sector checksums of data read at `bytenr` (sector-aligned, whole sectors). */
+  verify(bytenr: bigint, data: Uint8Array, id: InodeId): void {
+    const ss = this.sectorsize;
+    const sums = this.csums(bytenr, data.length);
+    for (let i = 0; i < sums.length; i++) {
+      const want = sums[i];
+      const at = bytenr + BigInt(i * ss);
+      if (want === undefined) {
+        throw dataError(
+          `no data checksum stored for logical ${at} (inode ${id.ino} of tree ${id.root})`,
+          "BTRFS_CSUM_MISSING",
+        );
+      }
+      const got = crc32c(data, i * ss, Math.min(data.length, (i + 1) * ss));
+      if (got !== want) {
+        throw dataError(
+          `data checksum mismatch at logical ${at} (inode ${id.ino} of tree ${id.root}): stored 0x${want.toString(16)}, computed 0x${got.toString(16)}`,
+          "BTRFS_DATA_CSUM",
+        );
+      }
+    }
+  }
+
+  /** Names of an inode's extended attributes. */
+  listXattrs(id: InodeId): string[] {
+    const out: string[] = [];
+    for (const it of this.trees.items(
+      id.root,
+      { objectid: id.ino, type: XATTR_ITEM_KEY, offset: 0n },
+      { objectid: id.ino, type: XATTR_ITEM_KEY, offset: U64_MAX },
+    )) {
+      for (const d of decodeDirItems(it.data)) out.push(new TextDecoder().decode(d.name));
+    }
+    return out.sort();
+  }
+
+  getXattr(id: InodeId, name: string): Uint8Array | undefined {
+    const n = new TextEncoder().encode(name);
+    const b = this.trees.lookup(id.root, {
+      objectid: id.ino,
+      type: XATTR_ITEM_KEY,
+      offset: BigInt(btrfsNameHash(n)),
+    });
+    if (!b) return undefined;
+    return decodeDirItems(b).find((d) => sameBytes(d.name, n))?.data;
+  }
+}
+
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Copies `src`, which holds file bytes starting at file offset `srcAt`, into `out` (file offset `outAt`). */
+function copyRange(out: Uint8Array, outAt: bigint, src: Uint8Array, srcAt: bigint): void {
+  const from = maxBig(outAt, srcAt);
+  const to = minBig(outAt + BigInt(out.length), srcAt + BigInt(src.length));
+  if (to <= from) return;
+  out.set(src.subarray(Number(from - srcAt), Number(to - srcAt)), Number(from - outAt));
+}
+
+const minBig = (a: bigint, b: bigint) => (a < b ? a : b);
+const maxBig = (a: bigint, b: bigint) => (a > b ? a : b);
