@@ -161,7 +161,7 @@ export function lzo1xDecompress(src: Uint8Array, maxOut: number): Uint8Array {
     for (let i = 0; i < n; i++) out[op + i] = out[from + i]!;
     op += n;
   };
-  const longLen = (base: number, mask: number, t: number): number => {
+  const longLen = (base: number, t: number): number => {
     if (t !== 0) return t;
     let n = base;
     need(1);
@@ -178,7 +178,7 @@ export function lzo1xDecompress(src: Uint8Array, maxOut: number): Uint8Array {
   if (t > 17) {
     ip++;
     literal(t - 17);
-    state = t - 17 < 4 ? t - 17 : 4;
+    state = Math.min(t - 17, 4);
   }
   for (;;) {
     need(1);
@@ -186,7 +186,7 @@ export function lzo1xDecompress(src: Uint8Array, maxOut: number): Uint8Array {
     if (t < 16) {
       if (state === 0) {
         // literal run
-        const n = longLen(15, 0, t) + 3;
+        const n = longLen(15, t) + 3;
         literal(n);
         state = 4;
         continue;
@@ -212,14 +212,14 @@ export function lzo1xDecompress(src: Uint8Array, maxOut: number): Uint8Array {
       len = (t >> 5) - 1 + 2;
       dist = 1 + ((t >> 2) & 7) + (src[ip++]! << 3);
     } else if (t >= 32) {
-      len = longLen(31, 0, t & 31) + 2;
+      len = longLen(31, t & 31) + 2;
       need(2);
       const ds = src[ip]! | (src[ip + 1]! << 8);
       ip += 2;
       dist = 1 + (ds >> 2);
       t = ds;
     } else {
-      len = longLen(7, 0, t & 7) + 2;
+      len = longLen(7, t & 7) + 2;
       need(2);
       const ds = src[ip]! | (src[ip + 1]! << 8);
       ip += 2;
