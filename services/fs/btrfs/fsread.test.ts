@@ -146,7 +146,7 @@ describe.skipIf(skipUnless(btrfsProgsMissing()))("reading mkfs.btrfs images", ()
     expect(vol.chunks.all().length).toBe(3);
     for (const id of [1n, 2n, 3n, 4n, 5n, 7n, 9n, 10n]) {
       let n = 0;
-      for (const node of vol.blocks(id)) n += node.items?.length ?? (node.ptrs?.length ?? 0);
+      for (const node of vol.blocks(id)) n += node.items?.length ?? node.ptrs?.length ?? 0;
       expect(n).toBeGreaterThanOrEqual(0);
     }
     expect(r.readdir({ root: 5n, ino: 256n })).toEqual([]);
