@@ -5,7 +5,15 @@ import type { CommandModule } from "yargs";
 import type { GlobalArgs } from "../context.js";
 import { caCommand } from "./ca.js";
 import { homeCommand } from "./home.js";
+import { inspectCommand } from "./inspect.js";
+import { packCommand } from "./pack.js";
 import { skyerCommand } from "./skyer.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: yargs command modules are heterogeneous by design
-export const commands: CommandModule<GlobalArgs, any>[] = [homeCommand, skyerCommand, caCommand];
+export const commands: CommandModule<GlobalArgs, any>[] = [
+  homeCommand,
+  packCommand,
+  inspectCommand,
+  skyerCommand,
+  caCommand,
+];

@@ -440,6 +440,39 @@ export async function packDirectory(dir: string, opts: PackOptions = {}): Promis
   return (await packDirectoryDetailed(dir, opts)).bytes;
 }
 
+/** Read and validate the manifest of a package folder (before packing it). */
+export async function readDirManifest(dir: string): Promise<Manifest> {
+  const file = path.join(dir, MANIFEST_FILE);
+  if (
+    !(await fsp.stat(dir).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    throw new NcwError("not-found", `${dir} does not exist`, { code: "PKG_NOT_FOUND" });
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await fsp.readFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") {
+      throw pkgError(
+        "PKG_MANIFEST_MISSING",
+        `${dir} has no manifest.toml`,
+        "Write one (docs/packages.md has the schema and a full example; examples/hello is a working package).",
+      );
+    }
+    throw hostError(e, file);
+  }
+  return parseManifestBytes(bytes, file);
+}
+
+/** The default package file name: `<slug>-<version>.nap` (or `.nva`). */
+export function defaultPackageName(m: Manifest, volatile = false): string {
+  return `${m.infos.slug}-${m.infos.version}.${volatile ? "nva" : "nap"}`;
+}
+
 /** Write bytes to `outPath` atomically: a temporary file beside it, fsync, then rename. */
 export async function writeFileAtomic(outPath: string, bytes: Uint8Array): Promise<void> {
   const dir = path.dirname(path.resolve(outPath));

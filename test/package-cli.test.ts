@@ -1,0 +1,138 @@
+// Black-box tests of `ncw pack` and `ncw inspect`, run the way a user would (dist/cli/ncw.js).
+
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { ncw } from "./helpers/ncw.js";
+
+const HELLO = path.resolve(import.meta.dirname, "../examples/hello");
+const tmp = mkdtempSync(path.join(os.tmpdir(), "ncw-pack-cli-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const home = path.join(tmp, "home");
+const env = { NCW_HOME: home };
+const run = (args: string[], cwd = tmp) => ncw(args, { env, cwd });
+
+describe("ncw pack / ncw inspect", () => {
+  it("packs the hello example to <slug>-<version>.nap and inspects it", () => {
+    const p = run(["pack", HELLO]);
+    expect(p.stderr).toBe("");
+    expect(p.status).toBe(0);
+    expect(p.stdout).toMatch(
+      /packed ncwdemo::hello 0\.1\.0 \(application\) → hello-0\.1\.0\.nap: 7 files/,
+    );
+    const file = path.join(tmp, "hello-0.1.0.nap");
+    expect(existsSync(file)).toBe(true);
+
+    const i = run(["inspect", file]);
+    expect(i.status).toBe(0);
+    expect(i.stdout).toMatch(/aid\s+ncwdemo::hello/);
+    expect(i.stdout).toMatch(/163 B\s+main\.npp/);
+    expect(i.stdout).toMatch(/manifest\.toml/);
+    expect(i.stdout).toMatch(/integrity ok/);
+    expect(run(["inspect", file, "--manifest"]).stdout).toBe(
+      readFileSync(path.join(HELLO, "manifest.toml"), "utf8"),
+    );
+    // Neither command needs the home.
+    expect(existsSync(home)).toBe(false);
+  });
+
+  it("gives JSON summaries", () => {
+    const out = path.join(tmp, "j.nva");
+    const p = run(["pack", HELLO, "-o", out, "--volatile", "--json"]);
+    expect(p.status).toBe(0);
+    const s = JSON.parse(p.stdout) as Record<string, unknown>;
+    expect(s).toMatchObject({
+      output: out,
+      aid: "ncwdemo::hello",
+      kind: "nva",
+      type: "application",
+      files: 7,
+    });
+    const i = run(["inspect", out, "--json"]);
+    const d = JSON.parse(i.stdout) as {
+      kind: string;
+      aid: string;
+      files: { path: string; size: number; md5: string }[];
+      integrity: { ok: boolean };
+      manifest: { infos: { slug: string } };
+    };
+    expect(d.kind).toBe("nva");
+    expect(d.manifest.infos.slug).toBe("hello");
+    expect(d.files.find((f) => f.path === "main.npp")?.size).toBe(163);
+    expect(d.integrity.ok).toBe(true);
+  });
+
+  it("is deterministic across runs", () => {
+    run(["pack", HELLO, "-o", "a.nap"]);
+    run(["pack", HELLO, "-o", "b.nap"]);
+    expect(
+      readFileSync(path.join(tmp, "a.nap")).equals(readFileSync(path.join(tmp, "b.nap"))),
+    ).toBe(true);
+  });
+
+  it("refuses an invalid manifest with the field, value and rule, writing nothing", () => {
+    const src = path.join(tmp, "bad");
+    cpSync(HELLO, src, { recursive: true });
+    const m = readFileSync(path.join(src, "manifest.toml"), "utf8").replace(
+      'slug = "hello"',
+      'slug = "ls"',
+    );
+    writeFileSync(path.join(src, "manifest.toml"), m);
+    const before = readdirSync(tmp).sort();
+    const p = run(["pack", src, "-o", "bad.nap"]);
+    expect(p.status).toBe(65);
+    expect(p.stderr).toContain(
+      'infos.slug = "ls": slug must not be the name of a native shell command',
+    );
+    expect(p.stderr).not.toMatch(/at .*\.js:\d+/);
+    expect(readdirSync(tmp).sort()).toEqual(before);
+    const j = run(["pack", src, "-o", "bad.nap", "--json"]);
+    expect(JSON.parse(j.stdout)).toMatchObject({
+      error: { code: "MANIFEST_INVALID", kind: "data" },
+    });
+  });
+
+  it("exit codes: missing folder 66, not a package 65, missing package 66, usage 2", () => {
+    expect(run(["pack", path.join(tmp, "nope")]).status).toBe(66);
+    expect(run(["pack", HELLO.replace("hello", "")]).status).toBe(65); // a folder without manifest.toml
+    expect(run(["pack", path.join(tmp, "nope"), "-o", "x.nap"]).status).toBe(66);
+    writeFileSync(path.join(tmp, "junk.nap"), "junk");
+    const j = run(["inspect", "junk.nap", "--json"]);
+    expect(j.status).toBe(65);
+    expect(JSON.parse(j.stdout)).toMatchObject({ error: { code: "PKG_NOT_ZSTD" } });
+    const h = run(["inspect", "junk.nap"]);
+    expect(h.stderr).toMatch(/^error: junk\.nap: not a zstd-compressed package/);
+    expect(h.stderr).toMatch(/hint: /);
+    expect(run(["inspect", "absent.nap"]).status).toBe(66);
+    expect(run(["inspect"]).status).toBe(2);
+    expect(run(["pack", HELLO, "--level", "99"]).status).toBe(2);
+  });
+
+  it("reports a tampered package and leaves it alone", () => {
+    run(["pack", HELLO, "-o", "t.nap"]);
+    const file = path.join(tmp, "t.nap");
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 10] = (bytes[bytes.length - 10] ?? 0) ^ 0x01;
+    writeFileSync(file, bytes);
+    const i = run(["inspect", file, "--json"]);
+    expect(i.status).toBe(65);
+    const e = JSON.parse(i.stdout) as { error: { code: string; message: string } };
+    expect(e.error.code).toMatch(/^PKG_/);
+    expect(readFileSync(file).equals(bytes)).toBe(true);
+  });
+
+  it("has help texts", () => {
+    expect(run(["pack", "--help"]).stdout).toMatch(/Build a NightOS package/);
+    expect(run(["inspect", "--help"]).stdout).toMatch(/integrity/);
+    expect(run(["--help"]).stdout).toMatch(/pack <dir>/);
+  });
+});
