@@ -79,7 +79,8 @@ describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
     expectClean(img);
     const e2 = openEngine(FileDevice.open(img));
     const t2 = e2.begin();
-    for (let i = 0; i < N; i++) if (i % 7 !== 0) removeFile(t2, FS, DIR, nameOf(i), 257n + BigInt(i));
+    for (let i = 0; i < N; i++)
+      if (i % 7 !== 0) removeFile(t2, FS, DIR, nameOf(i), 257n + BigInt(i));
     t2.commit();
     e2.close();
     expectClean(img);

@@ -68,6 +68,8 @@ import type { Item, SearchOptions, TreePath, TreeReader, TreeWriter } from "./tr
 export interface Transaction extends TreeWriter, DataAllocator {
   /** This transaction's generation (last committed generation + 1). */
   readonly generation: bigint;
+  /** Tree block size of the image. */
+  readonly nodesize: number;
   /** Create an empty tree (one empty leaf) with a ROOT_ITEM in the root tree. */
   createTree(objectid: bigint): void;
   /** A free objectid for a new subvolume/tree (>= 256, above every existing ROOT_ITEM). */
@@ -540,8 +542,35 @@ export class TransactionImpl implements Transaction, NodeStore {
       }
       this.dirty.delete(h.bytenr);
       this.modifiable.delete(h.bytenr);
+    } else if (h.owner === rootId) {
+      this.convertToFullBackref(rootId, node, info.flags);
     }
     this.refs.modify(h.bytenr, true, BigInt(this.nodesize), h.level, ref, -1);
+  }
+
+  /**
+   * A block this dropped tree owns stays in use by others: switch it, and every block below it
+   * that the tree owns, to references by parent bytenr (FULL_BACKREF) so nothing still names the
+   * dropped tree (the UPDATE_BACKREF stage of btrfs_drop_snapshot).
+   */
+  private convertToFullBackref(rootId: bigint, node: TreeNode, flags: bigint): void {
+    const h = node.header;
+    if ((flags & BLOCK_FLAG_FULL_BACKREF) === 0n) {
+      this.modChildRefs(rootId, node, true, 1);
+      this.modChildRefs(rootId, node, false, -1);
+      this.refs.setFlags(h.bytenr, BigInt(this.nodesize), h.level, BLOCK_FLAG_FULL_BACKREF);
+    }
+    if (!node.ptrs) return;
+    for (const p of node.ptrs) {
+      const child = this.readNode(p, h.level - 1);
+      if (child.header.owner !== rootId) continue;
+      const info = this.refs.lookupInfo(
+        child.header.bytenr,
+        child.header.level,
+        BigInt(this.nodesize),
+      );
+      this.convertToFullBackref(rootId, child, info.flags);
+    }
   }
 
   // ------------------------------------------------------------------ data
