@@ -6,7 +6,10 @@ import type { GlobalArgs } from "../context.js";
 import { caCommand } from "./ca.js";
 import { homeCommand } from "./home.js";
 import { inspectCommand } from "./inspect.js";
+import { killCommand } from "./kill.js";
 import { packCommand } from "./pack.js";
+import { psCommand } from "./ps.js";
+import { runCommand_ } from "./run.js";
 import { skyerCommand } from "./skyer.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: yargs command modules are heterogeneous by design
@@ -16,4 +19,7 @@ export const commands: CommandModule<GlobalArgs, any>[] = [
   inspectCommand,
   skyerCommand,
   caCommand,
+  runCommand_,
+  psCommand,
+  killCommand,
 ];

@@ -1,0 +1,76 @@
+// `ncw kill`: end a NightOS process the way the kernel does (WILL_TERMINATE and the registry's delay),
+// send it another signal, or kill it at once.
+
+import type { CommandModule } from "yargs";
+import { Sig, type SigName } from "../../kernel-compat/abi/numbers.js";
+import { NcwError } from "../../ncw/errors.js";
+import { connectKernel } from "../../ncw/kernel-client.js";
+import { type GlobalArgs, runCommand } from "../context.js";
+
+interface KillArgs extends GlobalArgs {
+  pid: number;
+  signal?: string;
+  force?: boolean;
+}
+
+export const killCommand: CommandModule<GlobalArgs, KillArgs> = {
+  command: "kill <pid>",
+  describe: "Terminate a NightOS process (WILL_TERMINATE, then killed after the terminate delay)",
+  builder: (y) =>
+    y
+      .positional("pid", {
+        type: "number",
+        describe: "The NightOS PID (see `ncw ps`)",
+        demandOption: true,
+      })
+      .option("signal", {
+        type: "string",
+        describe: "Send this signal instead, by name (e.g. TERMINATE, SUSPEND, WILL_SUSPEND)",
+      })
+      .option("force", { type: "boolean", describe: "Kill at once, without a signal" })
+      .conflicts("signal", "force"),
+  handler: (argv) =>
+    runCommand(argv, async ({ out, home }) => {
+      if (!Number.isInteger(argv.pid) || argv.pid < 1) {
+        throw new NcwError("usage", `not a PID: ${argv.pid}`, { code: "KILL_BAD_PID" });
+      }
+      let signal: number = Sig.WILL_TERMINATE;
+      if (argv.signal !== undefined) {
+        const name = argv.signal.toUpperCase() as SigName;
+        if (!(name in Sig)) {
+          throw new NcwError("usage", `unknown signal ${argv.signal}`, {
+            code: "KILL_BAD_SIGNAL",
+            hint: `one of ${Object.keys(Sig).join(", ")}`,
+          });
+        }
+        signal = Sig[name];
+      }
+      const conn = await connectKernel(home(), { start: false });
+      if (conn === undefined) {
+        throw new NcwError(
+          "not-found",
+          `no process ${argv.pid}: no kernel is running for this home`,
+          {
+            code: "KERNEL_NO_SUCH_PROCESS",
+          },
+        );
+      }
+      try {
+        const msg = argv.force
+          ? { t: "kill" as const, pid: argv.pid }
+          : { t: "signal" as const, pid: argv.pid, signal };
+        await conn
+          .request(msg, (m) => (m.t === "ok" ? true : undefined))
+          .catch((e: NcwError) => {
+            throw new NcwError("not-found", e.message, { code: e.code });
+          });
+      } finally {
+        conn.close();
+      }
+      out.info(
+        argv.force
+          ? `killed process ${argv.pid}`
+          : `sent ${argv.signal?.toUpperCase() ?? "WILL_TERMINATE"} to process ${argv.pid}`,
+      );
+    }),
+};

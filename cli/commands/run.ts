@@ -1,0 +1,145 @@
+// `ncw run`: run a NightOS program or app on the home's kernel server and follow it to its end
+// (docs/kernel.md, "ncw run"). Ctrl-C sends TERMINATE (twice: WILL_TERMINATE, three times: kill);
+// a host SIGTERM sends WILL_TERMINATE. The host exit code is the app's exit data (see docs).
+
+import { createWriteStream, type WriteStream } from "node:fs";
+import type { CommandModule } from "yargs";
+import { commandContext, encodeExecutionContext } from "../../kernel-compat/abi/context.js";
+import { Sig } from "../../kernel-compat/abi/numbers.js";
+import type { Outcome } from "../../kernel-compat/protocol.js";
+import { connectKernel, startRun } from "../../ncw/kernel-client.js";
+import { type GlobalArgs, runCommand } from "../context.js";
+
+interface RunArgs extends GlobalArgs {
+  program: string;
+  args?: (string | number)[];
+  trace?: boolean;
+  "trace-file"?: string;
+  _: (string | number)[];
+}
+
+/** Host exit code for a killed process (128 + SIGKILL, as shells report a killed program). */
+export const EXIT_KILLED = 137;
+
+/** The app's exit data as a host exit code: 0–255 as is, anything larger as 255 (with a note). */
+export function hostExitCode(o: Outcome): number {
+  if (o.kind === "killed") return EXIT_KILLED;
+  return o.exitData <= 255n ? Number(o.exitData) : 255;
+}
+
+export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
+  command: "run <program> [args..]",
+  describe: "Run a NightOS program (.npp, .wasm, .wat) or app package (.nap, .nva)",
+  builder: (y) =>
+    y
+      .positional("program", {
+        type: "string",
+        describe: "The program or package to run",
+        demandOption: true,
+      })
+      .positional("args", {
+        type: "string",
+        array: true,
+        describe: "Arguments passed to the app (as strings)",
+      })
+      .option("trace", {
+        type: "boolean",
+        describe: "Print every syscall and signal of the app, decoded, to stderr",
+      })
+      .option("trace-file", {
+        type: "string",
+        describe: "Write the trace to this file instead of stderr",
+      })
+      .epilogue(
+        "Put `--` before app arguments that start with a dash. Ctrl-C sends TERMINATE to the app, a second " +
+          "Ctrl-C WILL_TERMINATE, a third kills it; SIGTERM sends WILL_TERMINATE. The exit code is the app's " +
+          "exit data (0–255; larger values give 255); 137 means the kernel killed it.",
+      ),
+  handler: (argv) =>
+    runCommand(argv, async ({ home }) => {
+      const h = home();
+      const appArgs = [...(argv.args ?? []), ...argv._.slice(1)].map(String);
+      const { resolveRunnable } = await import("../../kernel-compat/program.js");
+      const runnable = await resolveRunnable(argv.program, h);
+      const anid = 1 + Math.floor(Math.random() * 0xfffffffe);
+      const ctx = commandContext({
+        anid,
+        callerAnid: 0,
+        args: appArgs.map((value) => ({ type: "string", value })),
+      });
+      const traceOn = argv.trace === true || argv["trace-file"] !== undefined;
+      let traceOut: WriteStream | undefined;
+      if (argv["trace-file"] !== undefined) traceOut = createWriteStream(argv["trace-file"]);
+      const writeTrace = (line: string) => {
+        if (traceOut) traceOut.write(`${line}\n`);
+        else process.stderr.write(`${line}\n`);
+      };
+      if (traceOn)
+        writeTrace(
+          `[ncw] ${runnable.name}: AOT ${runnable.aot.cached ? "cached" : "compiled"} in ${runnable.aot.ms.toFixed(1)} ms`,
+        );
+      const conn = await connectKernel(h, { start: true });
+      if (conn === undefined) throw new Error("unreachable: connectKernel with start");
+      const run = startRun(
+        conn,
+        {
+          name: runnable.name,
+          wasm: runnable.wasm,
+          context: encodeExecutionContext(ctx),
+          anid,
+          trace: traceOn,
+        },
+        {
+          started: (pid) => traceOn && writeTrace(`[pid ${pid}] started (${runnable.name})`),
+          trace: (pid, line) => writeTrace(`[pid ${pid}] ${line}`),
+        },
+      );
+      let interrupts = 0;
+      const onInt = () => {
+        interrupts++;
+        const pid = run.pid();
+        if (interrupts === 1) {
+          run.signal(Sig.TERMINATE);
+          process.stderr.write(
+            `\nncw: sent TERMINATE to process ${pid} (Ctrl-C again to force it)\n`,
+          );
+        } else if (interrupts === 2) {
+          run.signal(Sig.WILL_TERMINATE);
+          process.stderr.write(
+            `\nncw: sent WILL_TERMINATE to process ${pid} (Ctrl-C again to kill it now)\n`,
+          );
+        } else {
+          run.kill();
+          process.stderr.write(`\nncw: killing process ${pid}\n`);
+        }
+      };
+      const onTerm = () => {
+        run.signal(Sig.WILL_TERMINATE);
+        process.stderr.write(
+          `ncw: SIGTERM received: sent WILL_TERMINATE to process ${run.pid()}\n`,
+        );
+      };
+      process.on("SIGINT", onInt);
+      process.on("SIGTERM", onTerm);
+      try {
+        const outcome = await run.done;
+        if (outcome.kind === "killed") {
+          process.stderr.write(
+            `ncw: process ${run.pid() ?? "?"} (${runnable.name}) was killed: ${outcome.reason}\n`,
+          );
+        } else if (outcome.exitData > 255n) {
+          process.stderr.write(
+            `ncw: ${runnable.name} exited with exit data ${outcome.exitData} (host exit code 255)\n`,
+          );
+        } else if (interrupts > 0 || traceOn) {
+          process.stderr.write(`ncw: ${runnable.name} exited with exit data ${outcome.exitData}\n`);
+        }
+        return hostExitCode(outcome);
+      } finally {
+        process.off("SIGINT", onInt);
+        process.off("SIGTERM", onTerm);
+        conn.close();
+        await new Promise<void>((r) => (traceOut ? traceOut.end(r) : r()));
+      }
+    }),
+};

@@ -1,0 +1,123 @@
+// The kernel server's control protocol (docs/kernel.md, "Control protocol"): messages between the CLI
+// and the kernel over a Unix socket / named pipe, and between the kernel and its runners over the
+// runner's IPC channel. Frames on the socket: u32 LE length, then a V8-serialized message (structured
+// clone: BigInt and Uint8Array travel as themselves).
+
+import { deserialize, serialize } from "node:v8";
+
+export const PROTOCOL_VERSION = 1;
+/** Largest frame accepted on the socket (a program's bytes travel inside `run`). */
+export const MAX_FRAME = 512 * 1024 * 1024;
+
+/** How a NightOS process ended. */
+export type Outcome =
+  | { kind: "exit"; exitData: bigint }
+  | { kind: "killed"; reason: string; signal?: number };
+
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  name: string;
+  kind: "system" | "app";
+  state: "reserved" | "starting" | "running" | "suspended" | "terminating" | "exited";
+  user: number;
+  anid: number;
+  hostPid: number | undefined;
+  startedAt: number;
+}
+
+/** CLI → kernel. */
+export type ClientMessage =
+  | { t: "hello"; version: number }
+  | {
+      t: "run";
+      /** What the user named (for messages and `ps`). */
+      name: string;
+      /** The program's WebAssembly bytes, already AOT-instrumented. */
+      wasm: Uint8Array;
+      /** The execution context bytes (header + arguments). */
+      context: Uint8Array;
+      anid: number;
+      trace: boolean;
+    }
+  | { t: "signal"; pid: number; signal: number }
+  | { t: "kill"; pid: number }
+  | { t: "ps" }
+  | { t: "shutdown" };
+
+/** Kernel → CLI. */
+export type KernelMessage =
+  | { t: "hello"; version: number; kernelPid: number; startedAt: number }
+  | { t: "started"; pid: number; hostPid: number }
+  | { t: "trace"; pid: number; line: string }
+  | { t: "exited"; pid: number; outcome: Outcome }
+  | { t: "ps"; processes: ProcessInfo[] }
+  | { t: "ok" }
+  | { t: "error"; code: string; message: string };
+
+/** Kernel → runner (IPC channel). */
+export type ToRunner =
+  | {
+      t: "start";
+      pid: number;
+      ppid: number;
+      wasm: Uint8Array;
+      context: Uint8Array;
+      trace: boolean;
+      /** The registry values the runner needs (system.processes.*), in ms. */
+      delays: { suspend: number; terminate: number };
+      /** For a forked child: the parent's memory and globals to start from. */
+      fork?: ForkImage;
+    }
+  | { t: "signal"; signal: number; datafield: Uint8Array }
+  | { t: "reply"; id: number; errcode: number | null; ret: Uint8Array }
+  | { t: "suspend" }
+  | { t: "resume" };
+
+export interface ForkImage {
+  memory: Uint8Array;
+  globals: Record<string, number | bigint>;
+  initData: bigint;
+}
+
+/** Runner → kernel. */
+export type FromRunner =
+  | { t: "ready" }
+  | { t: "syscall"; id: number; req: Uint8Array; fork?: ForkImage }
+  | { t: "trace"; line: string }
+  | { t: "handled"; signals: number[] }
+  | { t: "exit"; outcome: Outcome };
+
+export function encodeFrame(msg: ClientMessage | KernelMessage): Buffer {
+  const body = serialize(msg);
+  const head = Buffer.alloc(4);
+  head.writeUInt32LE(body.length, 0);
+  return Buffer.concat([head, body]);
+}
+
+/** Accumulates socket bytes and yields whole messages; throws on an oversize or undecodable frame. */
+export class FrameReader<T> {
+  private buf: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): T[] {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    const out: T[] = [];
+    while (this.buf.length >= 4) {
+      const len = this.buf.readUInt32LE(0);
+      if (len > MAX_FRAME) throw new Error(`control frame of ${len} bytes exceeds the limit`);
+      if (this.buf.length < 4 + len) break;
+      const body = this.buf.subarray(4, 4 + len);
+      this.buf = this.buf.subarray(4 + len);
+      const msg = deserialize(body) as unknown;
+      if (
+        typeof msg !== "object" ||
+        msg === null ||
+        typeof (msg as { t?: unknown }).t !== "string"
+      ) {
+        throw new Error("control frame is not a message");
+      }
+      out.push(msg as T);
+    }
+    return out;
+  }
+}

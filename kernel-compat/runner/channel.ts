@@ -1,0 +1,106 @@
+// Shared-memory channels between a runner's main thread (which talks to the kernel) and the worker
+// thread that executes the module (docs/kernel.md, "Runner"): a one-slot syscall mailbox the worker
+// blocks on with Atomics.wait, and a single-producer/single-consumer signal ring.
+
+import { DATAFIELD_SIZE } from "../abi/signals.js";
+
+// ---- syscall mailbox: [state, errcode, retLen, reserved] then up to RET_MAX bytes of return value ----
+export const MAILBOX_IDLE = 0;
+export const MAILBOX_WAITING = 1;
+export const MAILBOX_ANSWERED = 2;
+const RET_MAX = 64;
+export const MAILBOX_BYTES = 16 + RET_MAX;
+
+export class Mailbox {
+  readonly words: Int32Array;
+  readonly bytes: Uint8Array;
+  constructor(readonly sab: SharedArrayBuffer) {
+    this.words = new Int32Array(sab, 0, 4);
+    this.bytes = new Uint8Array(sab, 16, RET_MAX);
+  }
+  static create(): Mailbox {
+    return new Mailbox(new SharedArrayBuffer(MAILBOX_BYTES));
+  }
+  /** Worker side: mark the request sent; then `waitAnswer`. */
+  arm(): void {
+    Atomics.store(this.words, 0, MAILBOX_WAITING);
+  }
+  /** Worker side: block until the main thread answers; returns errcode (null = success) and the return bytes. */
+  waitAnswer(): { errcode: number | null; ret: Uint8Array } {
+    while (Atomics.load(this.words, 0) === MAILBOX_WAITING)
+      Atomics.wait(this.words, 0, MAILBOX_WAITING);
+    const err = Atomics.load(this.words, 1);
+    const len = Atomics.load(this.words, 2);
+    const ret = this.bytes.slice(0, len);
+    Atomics.store(this.words, 0, MAILBOX_IDLE);
+    return { errcode: err < 0 ? null : err, ret };
+  }
+  /** Main side: deliver the kernel's answer and wake the worker. */
+  answer(errcode: number | null, ret: Uint8Array): void {
+    if (ret.length > RET_MAX) throw new Error("syscall return value too large for the mailbox");
+    this.bytes.set(ret, 0);
+    Atomics.store(this.words, 1, errcode === null ? -1 : errcode);
+    Atomics.store(this.words, 2, ret.length);
+    Atomics.store(this.words, 0, MAILBOX_ANSWERED);
+    Atomics.notify(this.words, 0);
+  }
+}
+
+// ---- signal ring: [write, read, suspended, resumeSeq] then SLOTS entries of (signal u32 + 32 bytes) ----
+const HEAD_WORDS = 4;
+const SLOT_WORDS = 1 + DATAFIELD_SIZE / 4;
+export const RING_SLOTS = 256;
+
+export class SignalRing {
+  readonly words: Int32Array;
+  constructor(readonly sab: SharedArrayBuffer) {
+    this.words = new Int32Array(sab);
+  }
+  static create(): SignalRing {
+    return new SignalRing(new SharedArrayBuffer((HEAD_WORDS + RING_SLOTS * SLOT_WORDS) * 4));
+  }
+  /** Main side. Returns false when the ring is full (the kernel then retries later). */
+  push(signal: number, datafield: Uint8Array): boolean {
+    const w = Atomics.load(this.words, 0);
+    const r = Atomics.load(this.words, 1);
+    if (w - r >= RING_SLOTS) return false;
+    const at = HEAD_WORDS + (w % RING_SLOTS) * SLOT_WORDS;
+    this.words[at] = signal;
+    new Uint8Array(this.sab, (at + 1) * 4, DATAFIELD_SIZE).set(datafield);
+    Atomics.store(this.words, 0, w + 1);
+    return true;
+  }
+  /** Worker side: take every queued signal, in order. */
+  drain(): { signal: number; datafield: Uint8Array }[] {
+    const out: { signal: number; datafield: Uint8Array }[] = [];
+    let r = Atomics.load(this.words, 1);
+    const w = Atomics.load(this.words, 0);
+    while (r < w) {
+      const at = HEAD_WORDS + (r % RING_SLOTS) * SLOT_WORDS;
+      out.push({
+        signal: this.words[at] as number,
+        datafield: new Uint8Array(this.sab, (at + 1) * 4, DATAFIELD_SIZE).slice(),
+      });
+      r++;
+    }
+    Atomics.store(this.words, 1, r);
+    return out;
+  }
+  pending(): boolean {
+    return Atomics.load(this.words, 0) !== Atomics.load(this.words, 1);
+  }
+  setSuspended(on: boolean): void {
+    Atomics.store(this.words, 2, on ? 1 : 0);
+    if (!on) {
+      Atomics.add(this.words, 3, 1);
+      Atomics.notify(this.words, 2);
+    }
+  }
+  get suspended(): boolean {
+    return Atomics.load(this.words, 2) === 1;
+  }
+  /** Worker side: block while suspended (the process is not scheduled). */
+  waitWhileSuspended(): void {
+    while (Atomics.load(this.words, 2) === 1) Atomics.wait(this.words, 2, 1, 1000);
+  }
+}

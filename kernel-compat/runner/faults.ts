@@ -1,0 +1,50 @@
+// Turning a WebAssembly trap into the spec's MEM_FAULT datafield (specs/kernel/signals.md 0x02). V8
+// reports the trapping instruction's byte offset in the stack trace but not the address it touched:
+// NCW decodes the instruction to tell read from write, and reports the address as unknown
+// (all bits set). docs/kernel.md, "MEM_FAULT".
+
+import { MemAccess } from "../abi/signals.js";
+
+export const UNKNOWN_FAULT_ADDRESS = 0xffff_ffff_ffff_ffffn;
+
+export function isOutOfBounds(e: unknown): boolean {
+  return (
+    e instanceof WebAssembly.RuntimeError &&
+    /memory access out of bounds|out of bounds memory access/.test(e.message)
+  );
+}
+
+/** The byte offset (in the module) of the innermost wasm frame of a trap, if the stack shows one. */
+export function trapOffset(e: Error): number | undefined {
+  const m = /wasm-function\[\d+\]:0x([0-9a-f]+)/.exec(e.stack ?? "");
+  return m?.[1] === undefined ? undefined : Number.parseInt(m[1], 16);
+}
+
+function leb(b: Uint8Array, at: number): number {
+  let r = 0;
+  let shift = 0;
+  for (let i = at; i < b.length && i < at + 5; i++) {
+    const x = b[i] as number;
+    r |= (x & 0x7f) << shift;
+    if ((x & 0x80) === 0) break;
+    shift += 7;
+  }
+  return r >>> 0;
+}
+
+/** Read or write, from the opcode at `offset` of the module bytes. */
+export function accessKind(wasm: Uint8Array, offset: number | undefined): number {
+  if (offset === undefined) return MemAccess.READ;
+  const op = wasm[offset];
+  if (op === undefined) return MemAccess.READ;
+  if (op >= 0x36 && op <= 0x3e) return MemAccess.WRITE;
+  if (op === 0xfc) {
+    const sub = leb(wasm, offset + 1);
+    return sub === 8 || sub === 10 || sub === 11 ? MemAccess.WRITE : MemAccess.READ;
+  }
+  if (op === 0xfe) {
+    const sub = leb(wasm, offset + 1);
+    return sub >= 0x17 ? MemAccess.WRITE : MemAccess.READ;
+  }
+  return MemAccess.READ;
+}

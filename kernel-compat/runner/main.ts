@@ -1,0 +1,113 @@
+// A runner: the host process that executes one NightOS process (DIRECTION.md §2, docs/kernel.md
+// "Runner"). Started by the kernel server ahead of need (the warm pool) with its worker thread already
+// loaded; on `start` it runs the module in the worker and relays syscalls, signals and traces between
+// the worker and the kernel. It exits when its process ends, and at once if the kernel goes away
+// (IPC channel closed, and on Linux also PR_SET_PDEATHSIG), so no runner outlives its kernel.
+
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { hostNative } from "../../native/index.js";
+import type { FromRunner, ToRunner } from "../protocol.js";
+import { Mailbox, SignalRing } from "./channel.js";
+import type { FromWorker, WorkerStart } from "./worker.js";
+
+const CTL_POLL = 0;
+
+function send(m: FromRunner): void {
+  if (process.connected) process.send?.(m);
+}
+
+function main(): void {
+  if (!process.send) {
+    process.stderr.write("ncw runner: started without an IPC channel to the kernel; exiting\n");
+    process.exit(2);
+  }
+  hostNative().dieWithParent();
+  process.on("disconnect", () => process.exit(0));
+
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const worker = new Worker(path.join(here, "worker.js"));
+  const mailbox = Mailbox.create();
+  const ring = SignalRing.create();
+  let memory: WebAssembly.Memory | undefined;
+  let ctlAddr = 0;
+  let nextId = 1;
+  let waiting = -1;
+
+  const poke = () => {
+    if (memory) Atomics.store(new Int32Array(memory.buffer), (ctlAddr + CTL_POLL) >> 2, 1);
+  };
+
+  worker.on("message", (m: FromWorker) => {
+    switch (m.t) {
+      case "warm":
+        send({ t: "ready" });
+        return;
+      case "memory":
+        memory = m.memory;
+        ctlAddr = m.ctlAddr;
+        if (ring.pending()) poke();
+        return;
+      case "syscall":
+        waiting = nextId++;
+        send({ t: "syscall", id: waiting, req: m.req });
+        return;
+      case "trace":
+        send({ t: "trace", line: m.line });
+        return;
+      case "handled":
+        send({ t: "handled", signals: m.signals });
+        return;
+      case "exit":
+        send({ t: "exit", outcome: m.outcome });
+        // Let the IPC message flush, then leave: a runner serves exactly one process.
+        setImmediate(() => process.exit(0));
+        return;
+    }
+  });
+  worker.on("error", (e) => {
+    send({ t: "exit", outcome: { kind: "killed", reason: `runner crashed: ${e.message}` } });
+    setImmediate(() => process.exit(1));
+  });
+
+  process.on("message", (m: ToRunner) => {
+    switch (m.t) {
+      case "start": {
+        const start: WorkerStart = {
+          t: "start",
+          pid: m.pid,
+          ppid: m.ppid,
+          wasm: m.wasm,
+          context: m.context,
+          trace: m.trace,
+          mailbox: mailbox.sab,
+          ring: ring.sab,
+        };
+        worker.postMessage(start);
+        return;
+      }
+      case "signal":
+        if (!ring.push(m.signal, m.datafield)) {
+          send({ t: "trace", line: "signal queue full: signal dropped" });
+        }
+        poke();
+        return;
+      case "reply":
+        if (m.id === waiting) {
+          waiting = -1;
+          mailbox.answer(m.errcode, m.ret);
+        }
+        return;
+      case "suspend":
+        ring.setSuspended(true);
+        poke();
+        return;
+      case "resume":
+        ring.setSuspended(false);
+        return;
+    }
+  });
+}
+
+main();

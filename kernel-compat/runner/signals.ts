@@ -1,0 +1,112 @@
+// A process' signal machinery (specs/kernel/signals.md): the signal handler table (SHT), the queue and
+// the readiness indicator, and delivery: nothing before READY, one handler at a time, queued signals
+// in order, an invalid handler turned into HANDLER_FAULT, a double fault or an unhandled fatal signal
+// killing the process. Runs in the runner's worker thread, at safepoints and after syscalls.
+
+import { Sig, signalName } from "../abi/numbers.js";
+import { DATAFIELD_SIZE, Datafield, defaultAction, encodeDatafield } from "../abi/signals.js";
+
+/** Thrown through the module's stack to end the process (EXIT, default kill, double fault). */
+export class ProcessEnd extends Error {
+  constructor(
+    readonly outcome:
+      | { kind: "exit"; exitData: bigint }
+      | { kind: "killed"; reason: string; signal?: number },
+  ) {
+    super(outcome.kind === "exit" ? `exit ${outcome.exitData}` : `killed: ${outcome.reason}`);
+  }
+}
+
+export interface HandlerEnv {
+  /** The module's handler table (`__indirect_function_table`), if it has one. */
+  table: WebAssembly.Table | undefined;
+  /** True if function index `fn` has the handler signature (i32, i32) -> i64. */
+  hasHandlerSig(fnIndex: number): boolean;
+  /** Where the 32-byte datafield copy is written before the call (inside the control block). */
+  datafieldAddress: number;
+  memory: WebAssembly.Memory;
+  trace(line: string): void;
+}
+
+export class SignalState {
+  /** The SHT: signal code → handler "pointer" (a table index). */
+  readonly handlers = new Map<number, bigint>();
+  ready = false;
+  private readonly queue: { signal: number; datafield: Uint8Array }[] = [];
+  private inHandler = false;
+  /** Answers read back from handlers, by signal (for the signals that expect one). */
+  readonly answers: { signal: number; answer: bigint }[] = [];
+
+  enqueue(signal: number, datafield: Uint8Array): void {
+    this.queue.push({ signal, datafield });
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Deliver every queued signal, in order, if the process is ready and no handler is running. */
+  deliverPending(env: HandlerEnv): void {
+    if (!this.ready || this.inHandler) return;
+    for (let s = this.queue.shift(); s !== undefined; s = this.queue.shift())
+      this.deliver(env, s.signal, s.datafield);
+  }
+
+  private resolve(
+    env: HandlerEnv,
+    pointer: bigint,
+  ): ((sig: number, df: number) => unknown) | undefined {
+    const t = env.table;
+    if (t === undefined || pointer >= BigInt(t.length)) return undefined;
+    const fn = t.get(Number(pointer)) as ((sig: number, df: number) => unknown) | null;
+    if (typeof fn !== "function") return undefined;
+    const index = Number.parseInt(fn.name, 10);
+    if (!Number.isInteger(index) || !env.hasHandlerSig(index)) return undefined;
+    return fn;
+  }
+
+  private deliver(env: HandlerEnv, signal: number, datafield: Uint8Array): void {
+    const pointer = this.handlers.get(signal);
+    if (pointer === undefined) {
+      if (defaultAction(signal) === "kill") {
+        env.trace(`signal ${signalName(signal)}: no handler, default action kills the process`);
+        throw new ProcessEnd({
+          kind: "killed",
+          reason: `${signalName(signal)} (no handler)`,
+          signal,
+        });
+      }
+      env.trace(`signal ${signalName(signal)}: no handler, ignored`);
+      return;
+    }
+    const fn = this.resolve(env, pointer);
+    if (fn === undefined) {
+      if (signal === Sig.HANDLER_FAULT) {
+        env.trace(
+          `signal HANDLER_FAULT: handler ${pointer} is not a valid function: double handler fault`,
+        );
+        throw new ProcessEnd({ kind: "killed", reason: "double handler fault", signal });
+      }
+      env.trace(
+        `signal ${signalName(signal)}: handler ${pointer} is not a valid function: HANDLER_FAULT`,
+      );
+      this.deliver(
+        env,
+        Sig.HANDLER_FAULT,
+        encodeDatafield(Datafield[Sig.HANDLER_FAULT], { faultySignal: BigInt(signal) }),
+      );
+      return;
+    }
+    new Uint8Array(env.memory.buffer, env.datafieldAddress, DATAFIELD_SIZE).set(datafield);
+    env.trace(`signal ${signalName(signal)} -> handler ${pointer}`);
+    this.inHandler = true;
+    let answer: unknown;
+    try {
+      answer = fn(signal, env.datafieldAddress);
+    } finally {
+      this.inHandler = false;
+    }
+    if (typeof answer === "bigint") this.answers.push({ signal, answer });
+    env.trace(`signal ${signalName(signal)} handled, answer ${String(answer)}`);
+  }
+}

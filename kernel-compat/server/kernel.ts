@@ -1,0 +1,355 @@
+// The kernel server's core (DIRECTION.md §2, docs/kernel.md): the process table (system services at
+// their fixed PIDs, apps from 100, PIDs never reused), the runners executing processes, signal sending
+// with the registry's delays, the syscalls runners forward, and the CLI sessions that started processes.
+
+import type { ChildProcess } from "node:child_process";
+import { randomInt } from "node:crypto";
+import { viewOf } from "../abi/codec.js";
+import {
+  FIRST_APP_PID,
+  GenericErr,
+  RegistryDefaults,
+  Sig,
+  SystemPid,
+  signalName,
+} from "../abi/numbers.js";
+import { Datafield, encodeDatafield } from "../abi/signals.js";
+import { syscallByCode, syscallName } from "../abi/syscalls.js";
+import type { FromRunner, Outcome, ProcessInfo, ToRunner } from "../protocol.js";
+import { decodeArgs, formatErr, formatValue } from "../syscalls/dispatch.js";
+import type { RunnerPool } from "./pool.js";
+import { KERNEL_HANDLERS } from "./process-syscalls.js";
+
+/** Who receives a process' trace lines and its end: the CLI session that started it. */
+export interface SessionSink {
+  started(pid: number, hostPid: number): void;
+  trace(pid: number, line: string): void;
+  exited(pid: number, outcome: Outcome): void;
+}
+
+export interface KProcess {
+  pid: number;
+  ppid: number;
+  name: string;
+  anid: number;
+  user: number;
+  state: ProcessInfo["state"];
+  startedAt: number;
+  runner: ChildProcess | undefined;
+  session: SessionSink | undefined;
+  trace: boolean;
+  wasm: Uint8Array;
+  context: Uint8Array;
+  children: Set<number>;
+  /** Signals the process has a handler for (mirrored from its runner). */
+  handled: Set<number>;
+  waiters: Array<() => void>;
+  outcome: Outcome | undefined;
+  suspendedAt: number | undefined;
+  /** A syscall reply held back while the process suspends itself. */
+  selfSuspendReply: ((durationMs: bigint) => void) | undefined;
+  timers: Set<NodeJS.Timeout>;
+}
+
+export interface Delays {
+  suspend: number;
+  terminate: number;
+}
+
+/** The registry's system.processes.* delays; NCW_SUSPEND_DELAY_MS / NCW_TERMINATE_DELAY_MS override them (tests). */
+export function readDelays(env: NodeJS.ProcessEnv = process.env): Delays {
+  const pick = (name: string, dflt: number) => {
+    const v = env[name];
+    const n = v === undefined ? Number.NaN : Number(v);
+    return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : dflt;
+  };
+  return {
+    suspend: pick("NCW_SUSPEND_DELAY_MS", RegistryDefaults["system.processes.suspend_delay"]),
+    terminate: pick("NCW_TERMINATE_DELAY_MS", RegistryDefaults["system.processes.terminate_delay"]),
+  };
+}
+
+export class Kernel {
+  readonly processes = new Map<number, KProcess>();
+  private nextPid = FIRST_APP_PID;
+  readonly delays: Delays;
+  /** Called whenever the number of live processes may have dropped (idle detection). */
+  onChange: () => void = () => {};
+
+  constructor(
+    readonly pool: RunnerPool,
+    readonly log: (line: string) => void,
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.delays = readDelays(env);
+  }
+
+  /** The system services' fixed PIDs (specs/services/system/README.md); NCW implements them natively. */
+  systemServices(): ProcessInfo[] {
+    return Object.entries(SystemPid).map(([name, pid]) => ({
+      pid,
+      ppid: 0,
+      name,
+      kind: "system" as const,
+      state: "reserved" as const,
+      user: 0,
+      anid: 0,
+      hostPid: undefined,
+      startedAt: 0,
+    }));
+  }
+
+  live(): KProcess[] {
+    return [...this.processes.values()].filter((p) => p.state !== "exited");
+  }
+
+  info(p: KProcess): ProcessInfo {
+    return {
+      pid: p.pid,
+      ppid: p.ppid,
+      name: p.name,
+      kind: "app",
+      state: p.state,
+      user: p.user,
+      anid: p.anid,
+      hostPid: p.runner?.pid,
+      startedAt: p.startedAt,
+    };
+  }
+
+  /** Start a process on a warm runner. */
+  spawn(opts: {
+    name: string;
+    wasm: Uint8Array;
+    context: Uint8Array;
+    anid: number;
+    ppid: number;
+    trace: boolean;
+    session: SessionSink | undefined;
+  }): KProcess {
+    const pid = this.nextPid++;
+    const runner = this.pool.take();
+    const p: KProcess = {
+      pid,
+      ppid: opts.ppid,
+      name: opts.name,
+      anid: opts.anid,
+      user: 1,
+      state: "starting",
+      startedAt: Date.now(),
+      runner: runner.child,
+      session: opts.session,
+      trace: opts.trace,
+      wasm: opts.wasm,
+      context: opts.context,
+      children: new Set(),
+      handled: new Set(),
+      waiters: [],
+      outcome: undefined,
+      suspendedAt: undefined,
+      selfSuspendReply: undefined,
+      timers: new Set(),
+    };
+    this.processes.set(pid, p);
+    this.processes.get(opts.ppid)?.children.add(pid);
+    const child = runner.child;
+    child.on("message", (m: FromRunner) => this.fromRunner(p, m));
+    child.on("exit", (code, signal) => {
+      if (p.state !== "exited") {
+        this.finish(p, {
+          kind: "killed",
+          reason: `runner host process died (${signal ?? `exit code ${code}`})`,
+        });
+      }
+    });
+    runner.ready.then(
+      () => {
+        if (p.state !== "starting") return;
+        p.state = "running";
+        this.toRunner(p, {
+          t: "start",
+          pid,
+          ppid: p.ppid,
+          wasm: p.wasm,
+          context: p.context,
+          trace: p.trace,
+          delays: this.delays,
+        });
+        p.session?.started(pid, child.pid ?? 0);
+      },
+      (e: Error) =>
+        this.finish(p, { kind: "killed", reason: `could not start a runner: ${e.message}` }),
+    );
+    return p;
+  }
+
+  toRunner(p: KProcess, m: ToRunner): void {
+    if (p.runner?.connected) p.runner.send(m);
+  }
+
+  private fromRunner(p: KProcess, m: FromRunner): void {
+    switch (m.t) {
+      case "ready":
+        return;
+      case "trace":
+        p.session?.trace(p.pid, m.line);
+        return;
+      case "handled":
+        p.handled = new Set(m.signals);
+        return;
+      case "exit":
+        this.finish(p, m.outcome);
+        return;
+      case "syscall":
+        void this.syscall(p, m.id, m.req);
+        return;
+    }
+  }
+
+  /** A syscall the runner forwarded: decode with the table, run the kernel handler, encode. */
+  private async syscall(p: KProcess, id: number, req: Uint8Array): Promise<void> {
+    const code = req[0] ?? -1;
+    const def = syscallByCode(code);
+    const handler = KERNEL_HANDLERS.get(code);
+    let errcode: number | null = GenericErr.NO_SUCH_SYSCALL;
+    let ret = new Uint8Array(0);
+    let args: unknown = {};
+    if (def !== undefined && handler !== undefined) {
+      const d = decodeArgs(def, req.subarray(1));
+      if (!d.ok) errcode = d.errcode;
+      else {
+        args = d.args;
+        const r = await handler(this, p, args);
+        if (r.ok) {
+          errcode = null;
+          ret = new Uint8Array(def.ret.size);
+          def.ret.encode(viewOf(ret), 0, r.value);
+        } else errcode = r.errcode;
+      }
+    }
+    if (p.state === "exited") return;
+    if (p.trace) {
+      const res =
+        errcode === null
+          ? `ok ${formatValue(def?.ret.decode(viewOf(ret), 0))}`
+          : formatErr(def, errcode);
+      p.session?.trace(p.pid, `${syscallName(code)} ${formatValue(args)} -> ${res} (kernel)`);
+    }
+    this.toRunner(p, { t: "reply", id, errcode, ret });
+  }
+
+  /** Send a signal to a process; WILL_SUSPEND / WILL_TERMINATE arm their registry delays. */
+  signal(p: KProcess, signal: number, opts: { delayMs?: number } = {}): void {
+    if (p.state === "exited") return;
+    let datafield: Uint8Array = new Uint8Array(32);
+    if (signal === Sig.WILL_TERMINATE) {
+      const delay = opts.delayMs ?? this.delays.terminate;
+      datafield = encodeDatafield(Datafield[Sig.WILL_TERMINATE], { delay: Math.min(delay, 65535) });
+      this.timer(p, delay, () =>
+        this.kill(p, `did not exit within the terminate delay (${delay} ms)`, Sig.WILL_TERMINATE),
+      );
+      if (p.state === "suspended") this.unsuspend(p);
+    } else if (signal === Sig.WILL_SUSPEND) {
+      const delay = opts.delayMs ?? this.delays.suspend;
+      datafield = encodeDatafield(Datafield[Sig.WILL_SUSPEND], { delay: Math.min(delay, 65535) });
+      this.timer(p, delay, () => this.suspend(p));
+    }
+    p.session?.trace(p.pid, `kernel sends ${signalName(signal)}`);
+    this.toRunner(p, { t: "signal", signal, datafield });
+  }
+
+  private timer(p: KProcess, ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      p.timers.delete(t);
+      if (p.state !== "exited") fn();
+    }, ms);
+    p.timers.add(t);
+  }
+
+  suspend(p: KProcess): void {
+    if (p.state !== "running") return;
+    p.state = "suspended";
+    p.suspendedAt = Date.now();
+    this.toRunner(p, { t: "suspend" });
+  }
+
+  /** Resume a suspended process; returns how long it was suspended, in ms. */
+  unsuspend(p: KProcess): bigint {
+    if (p.state !== "suspended" || p.suspendedAt === undefined) return 0n;
+    const ms = Date.now() - p.suspendedAt;
+    p.state = "running";
+    p.suspendedAt = undefined;
+    this.toRunner(p, { t: "resume" });
+    const reply = p.selfSuspendReply;
+    p.selfSuspendReply = undefined;
+    reply?.(BigInt(ms));
+    p.session?.trace(p.pid, `kernel sends UNSUSPENDED (suspended ${ms} ms)`);
+    const df = encodeDatafield(Datafield[Sig.UNSUSPENDED], { duration: BigInt(ms) * 1000n });
+    this.toRunner(p, { t: "signal", signal: Sig.UNSUSPENDED, datafield: df });
+    return BigInt(ms);
+  }
+
+  /** Kill a process at once (no signal): its runner is killed and the table cleaned up. */
+  kill(p: KProcess, reason: string, signal?: number): void {
+    if (p.state === "exited") return;
+    p.runner?.kill("SIGKILL");
+    this.finish(
+      p,
+      signal === undefined ? { kind: "killed", reason } : { kind: "killed", reason, signal },
+    );
+  }
+
+  /** Wait until `p` ends or `timeoutMs` elapses (0 = no timeout); resolves true if it ended. */
+  waitFor(p: KProcess, timeoutMs: number): Promise<boolean> {
+    if (p.state === "exited") return Promise.resolve(true);
+    return new Promise((resolve) => {
+      let t: NodeJS.Timeout | undefined;
+      const done = () => {
+        if (t) clearTimeout(t);
+        resolve(true);
+      };
+      p.waiters.push(done);
+      if (timeoutMs > 0) {
+        t = setTimeout(() => {
+          p.waiters = p.waiters.filter((w) => w !== done);
+          resolve(false);
+        }, timeoutMs);
+      }
+    });
+  }
+
+  private finish(p: KProcess, outcome: Outcome): void {
+    if (p.state === "exited") return;
+    p.state = "exited";
+    p.outcome = outcome;
+    for (const t of p.timers) clearTimeout(t);
+    p.timers.clear();
+    if (p.runner && p.runner.exitCode === null && p.runner.signalCode === null) {
+      // The runner exits by itself after reporting; make sure of it.
+      const r = p.runner;
+      setTimeout(() => r.kill("SIGKILL"), 2000).unref();
+    }
+    // "Children are killed when their parent exits" (specs/kernel/syscalls.md, EXIT).
+    for (const c of p.children) {
+      const child = this.processes.get(c);
+      if (child) this.kill(child, `its parent process ${p.pid} ended`);
+    }
+    for (const w of p.waiters.splice(0)) w();
+    this.log(
+      `process ${p.pid} (${p.name}) ended: ${outcome.kind === "exit" ? `exit ${outcome.exitData}` : outcome.reason}`,
+    );
+    p.session?.exited(p.pid, outcome);
+    p.wasm = new Uint8Array(0);
+    this.onChange();
+  }
+
+  /** A session (terminal) went away: its processes go with it. */
+  dropSession(s: SessionSink): void {
+    for (const p of this.live())
+      if (p.session === s) this.kill(p, "the ncw command that started it went away");
+  }
+
+  newAnid(): number {
+    return randomInt(1, 0xffff_ffff);
+  }
+}

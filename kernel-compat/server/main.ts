@@ -1,0 +1,211 @@
+// The kernel server's entry point (DIRECTION.md §2): one per NCW home, started detached by the CLI
+// (ncw/kernel-client.ts), listening on the home's socket, exiting when idle. Usage:
+//   node dist/kernel-compat/server/main.js --home <dir>
+
+import { appendFileSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { openHome } from "../../ncw/home.js";
+import { kernelLogPath, kernelPidPath, kernelSocketPath } from "../paths.js";
+import {
+  type ClientMessage,
+  encodeFrame,
+  FrameReader,
+  type KernelMessage,
+  PROTOCOL_VERSION,
+} from "../protocol.js";
+import { Kernel, type SessionSink } from "./kernel.js";
+import { DEFAULT_POOL_SIZE, RunnerPool } from "./pool.js";
+
+/** Exit after this long with no process and no client (NCW_KERNEL_IDLE_MS overrides). */
+export const DEFAULT_IDLE_MS = 30_000;
+
+function argValue(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function envInt(name: string, dflt: number, min: number, max: number): number {
+  const n = Number(process.env[name]);
+  return process.env[name] !== undefined && Number.isInteger(n) && n >= min && n <= max ? n : dflt;
+}
+
+function tryConnect(sock: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.connect(sock);
+    c.once("connect", () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once("error", () => resolve(false));
+  });
+}
+
+function listen(server: net.Server, sock: string): Promise<NodeJS.ErrnoException | undefined> {
+  return new Promise((resolve) => {
+    server.once("error", (e: NodeJS.ErrnoException) => resolve(e));
+    server.listen(sock, () => resolve(undefined));
+  });
+}
+
+async function main(): Promise<void> {
+  const homeArg = argValue("--home");
+  if (homeArg === undefined) {
+    process.stderr.write("usage: main.js --home <dir>\n");
+    process.exit(2);
+  }
+  const home = openHome(homeArg);
+  const sock = kernelSocketPath(home);
+  const logFile = kernelLogPath(home);
+  const log = (line: string) => {
+    try {
+      appendFileSync(logFile, `${new Date().toISOString()} [${process.pid}] ${line}\n`);
+    } catch {
+      // logging must never take the kernel down
+    }
+  };
+  const idleMs = envInt("NCW_KERNEL_IDLE_MS", DEFAULT_IDLE_MS, 100, 24 * 3600 * 1000);
+  const poolSize = envInt("NCW_RUNNER_POOL", DEFAULT_POOL_SIZE, 0, 16);
+
+  const server = net.createServer();
+  let err = await listen(server, sock);
+  if (err?.code === "EADDRINUSE") {
+    if (await tryConnect(sock)) {
+      log("another kernel already serves this home; exiting");
+      process.exit(0);
+    }
+    rmSync(sock, { force: true }); // stale socket of a kernel that died
+    err = await listen(server, sock);
+  }
+  if (err) {
+    log(`cannot listen on ${sock}: ${err.message}`);
+    process.stderr.write(`ncw kernel: cannot listen on ${sock}: ${err.message}\n`);
+    process.exit(69);
+  }
+  writeFileSync(kernelPidPath(home), `${process.pid}\n`);
+  log(`kernel started on ${sock} (pool ${poolSize}, idle exit ${idleMs} ms)`);
+
+  const pool = new RunnerPool(poolSize, log);
+  const kernel = new Kernel(pool, log);
+  const startedAt = Date.now();
+  let clients = 0;
+  let idleTimer: NodeJS.Timeout | undefined;
+  let stopping = false;
+
+  const stop = (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`kernel stopping: ${why}`);
+    pool.close();
+    for (const p of kernel.live()) kernel.kill(p, "the kernel is stopping");
+    server.close();
+    rmSync(sock, { force: true });
+    rmSync(kernelPidPath(home), { force: true });
+    setTimeout(() => process.exit(0), 50);
+  };
+  const checkIdle = () => {
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = undefined;
+    if (clients === 0 && kernel.live().length === 0) {
+      idleTimer = setTimeout(() => stop(`idle for ${idleMs} ms`), idleMs);
+    }
+  };
+  kernel.onChange = checkIdle;
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+
+  server.on("connection", (conn) => {
+    clients++;
+    checkIdle();
+    const reader = new FrameReader<ClientMessage>();
+    const send = (m: KernelMessage) => {
+      if (!conn.destroyed) conn.write(encodeFrame(m));
+    };
+    const session: SessionSink = {
+      started: (pid, hostPid) => send({ t: "started", pid, hostPid }),
+      trace: (pid, line) => send({ t: "trace", pid, line }),
+      exited: (pid, outcome) => send({ t: "exited", pid, outcome }),
+    };
+    conn.on("data", (chunk) => {
+      let msgs: ClientMessage[];
+      try {
+        msgs = reader.push(chunk);
+      } catch (e) {
+        send({ t: "error", code: "KERNEL_BAD_FRAME", message: (e as Error).message });
+        conn.destroy();
+        return;
+      }
+      for (const m of msgs) handle(m);
+    });
+    const handle = (m: ClientMessage) => {
+      switch (m.t) {
+        case "hello":
+          send({ t: "hello", version: PROTOCOL_VERSION, kernelPid: process.pid, startedAt });
+          return;
+        case "run": {
+          kernel.spawn({
+            name: m.name,
+            wasm: m.wasm,
+            context: m.context,
+            anid: m.anid,
+            ppid: 0,
+            trace: m.trace,
+            session,
+          });
+          return;
+        }
+        case "signal": {
+          const p = kernel.processes.get(m.pid);
+          if (p === undefined || p.state === "exited") {
+            send({
+              t: "error",
+              code: "KERNEL_NO_SUCH_PROCESS",
+              message: `no running process with PID ${m.pid}`,
+            });
+            return;
+          }
+          kernel.signal(p, m.signal);
+          send({ t: "ok" });
+          return;
+        }
+        case "kill": {
+          const p = kernel.processes.get(m.pid);
+          if (p === undefined || p.state === "exited") {
+            send({
+              t: "error",
+              code: "KERNEL_NO_SUCH_PROCESS",
+              message: `no running process with PID ${m.pid}`,
+            });
+            return;
+          }
+          kernel.kill(p, "killed with ncw kill");
+          send({ t: "ok" });
+          return;
+        }
+        case "ps":
+          send({
+            t: "ps",
+            processes: [...kernel.systemServices(), ...kernel.live().map((p) => kernel.info(p))],
+          });
+          return;
+        case "shutdown":
+          send({ t: "ok" });
+          stop("asked by ncw");
+          return;
+      }
+    };
+    conn.on("error", () => {});
+    conn.on("close", () => {
+      clients--;
+      kernel.dropSession(session);
+      checkIdle();
+    });
+  });
+
+  pool.fill();
+  checkIdle();
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`ncw kernel: ${e.stack ?? e.message}\n`);
+  process.exit(70);
+});

@@ -1,0 +1,75 @@
+// Process syscalls the kernel server answers (specs/kernel/syscalls.md 0x50–0x55): they involve other
+// processes, so the runner forwards them. Same uniform shape as the runner's handlers: decoded
+// arguments in, the spec's result out.
+
+import { Sig } from "../abi/numbers.js";
+import {
+  type ArgsOf,
+  KILL_CHILD_PROCESS,
+  type RetOf,
+  SUSPEND,
+  type SyscallDef,
+  UNSUSPEND,
+  WAIT_CHILD_PROCESS,
+} from "../abi/syscalls.js";
+import { fail, ok, type SysResult } from "../syscalls/result.js";
+import type { Kernel, KProcess } from "./kernel.js";
+
+export type KernelHandler<D extends SyscallDef> = (
+  k: Kernel,
+  caller: KProcess,
+  args: ArgsOf<D>,
+) => Promise<SysResult<RetOf<D>>>;
+type AnyKernelHandler = (k: Kernel, caller: KProcess, args: unknown) => Promise<SysResult<unknown>>;
+
+function bind<D extends SyscallDef>(def: D, h: KernelHandler<D>): [number, AnyKernelHandler] {
+  return [def.code, h as unknown as AnyKernelHandler];
+}
+
+/** A child of `caller` (created by it), or undefined. */
+function childOf(k: Kernel, caller: KProcess, pid: bigint): KProcess | undefined {
+  const p = k.processes.get(Number(pid));
+  return p !== undefined && p.ppid === caller.pid ? p : undefined;
+}
+
+export const KERNEL_HANDLERS: ReadonlyMap<number, AnyKernelHandler> = new Map([
+  bind(WAIT_CHILD_PROCESS, async (k, caller, a) => {
+    const child = k.processes.get(Number(a.pid));
+    // "does not exist or does not belong to the current application"
+    if (child === undefined || child.anid !== caller.anid || child.pid === caller.pid) {
+      return fail(WAIT_CHILD_PROCESS.errors.NO_SUCH_CHILD);
+    }
+    const ended = await k.waitFor(child, a.timeout);
+    return ok({ terminated: ended ? 1 : 0 });
+  }),
+  bind(KILL_CHILD_PROCESS, async (k, caller, a) => {
+    const child = childOf(k, caller, a.pid);
+    if (child === undefined) return fail(0x02);
+    if (child.state !== "exited") {
+      const delay = a.timeout === 0 ? k.delays.terminate : a.timeout;
+      k.signal(child, Sig.WILL_TERMINATE, { delayMs: delay });
+      await k.waitFor(child, 0);
+    }
+    const o = child.outcome;
+    return ok({ exitData: o?.kind === "exit" ? o.exitData : 0n });
+  }),
+  bind(SUSPEND, async (k, caller, a) => {
+    if (a.pid === 0n) {
+      // Suspending oneself: the call returns when someone unsuspends the process.
+      return new Promise((resolve) => {
+        caller.selfSuspendReply = (ms) => resolve(ok({ duration: ms }));
+        k.suspend(caller);
+      });
+    }
+    const child = childOf(k, caller, a.pid);
+    if (child === undefined || child.state === "exited") return fail(SUSPEND.errors.NO_SUCH_CHILD);
+    k.suspend(child);
+    return ok({ duration: 0n });
+  }),
+  bind(UNSUSPEND, async (k, caller, a) => {
+    const child = a.pid === 0n ? undefined : childOf(k, caller, a.pid);
+    if (child === undefined || child.state === "exited")
+      return fail(UNSUSPEND.errors.NO_SUCH_CHILD);
+    return ok({ duration: k.unsuspend(child) });
+  }),
+]);

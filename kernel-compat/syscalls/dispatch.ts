@@ -1,0 +1,172 @@
+// The syscall entry point of a runner (commonassembly ABI 1.0, docs/commonassembly.md): reads the request
+// from linear memory, looks the code up in the declarative table (abi/syscalls.ts), decodes the
+// arguments with its codec, runs the handler (in-process) or forwards the request to the kernel server,
+// writes the return value and returns 0 or 0x100 | errcode. Every call is traced when asked.
+
+import {
+  errorStatus,
+  FORK_SYSCALLS,
+  SYSCALL_RET_SIZE,
+  SYSCALL_STATUS_OK,
+} from "../../commonassembly/abi.js";
+import { type Codec, viewOf } from "../abi/codec.js";
+import { GenericErr } from "../abi/numbers.js";
+import { SYSCALLS, type SyscallDef, syscallByCode, syscallName } from "../abi/syscalls.js";
+import type { Proc } from "../runner/process.js";
+import { ProcessEnd } from "../runner/signals.js";
+import { memoryHandlers } from "./memory.js";
+import { processHandlers } from "./process.js";
+import { refuse } from "./refused.js";
+import type { BoundHandler, SysResult } from "./result.js";
+import { signalHandlers } from "./signals.js";
+import { threadHandlers } from "./threads.js";
+
+/** Every in-process handler, by code. */
+export const RUNNER_HANDLERS: ReadonlyMap<number, BoundHandler> = new Map(
+  [...signalHandlers, ...memoryHandlers, ...threadHandlers, ...processHandlers].map((h) => [
+    h.def.code,
+    h,
+  ]),
+);
+
+/** Sanity: every syscall the table says the runner implements has a handler, and no other. */
+export function checkRunnerTable(): string[] {
+  const problems: string[] = [];
+  for (const d of SYSCALLS) {
+    const has = RUNNER_HANDLERS.has(d.code);
+    const wants = d.support.kind === "implemented" && d.support.where === "runner";
+    if (has !== wants)
+      problems.push(
+        `${d.name}: table says ${JSON.stringify(d.support)}, handler ${has ? "present" : "missing"}`,
+      );
+  }
+  return problems;
+}
+
+export function formatValue(v: unknown): string {
+  if (typeof v === "bigint") return v > 0xffffn ? `0x${v.toString(16)}` : v.toString();
+  if (typeof v === "number") return String(v);
+  if (v instanceof Uint8Array) return `<${Buffer.from(v).toString("hex")}>`;
+  if (typeof v === "object" && v !== null) {
+    const entries = Object.entries(v).map(([k, x]) => `${k}: ${formatValue(x)}`);
+    return `{${entries.join(", ")}}`;
+  }
+  return String(v);
+}
+
+function errName(def: SyscallDef | undefined, code: number): string {
+  const generic = Object.entries(GenericErr).find(([, c]) => c === code)?.[0];
+  if (code <= 0x04 && generic) return generic;
+  const names = def
+    ? Object.entries(def.errors)
+        .filter(([, c]) => c === code)
+        .map(([n]) => n)
+    : [];
+  return names.length ? names.join("|") : "?";
+}
+
+export function formatErr(def: SyscallDef | undefined, code: number): string {
+  return `err 0x${code.toString(16).padStart(2, "0")} ${errName(def, code)}`;
+}
+
+/** Decode a request's arguments; the errcode for a request that does not fit the layout. */
+export function decodeArgs(
+  def: SyscallDef,
+  argBytes: Uint8Array,
+): { ok: true; args: unknown } | { ok: false; errcode: number } {
+  if (def.args.size < 0) return { ok: true, args: argBytes.slice() };
+  const codec = def.args as Codec<unknown>;
+  if (argBytes.length < codec.size) return { ok: false, errcode: GenericErr.MEMORY_READ };
+  if (argBytes.length > codec.size) return { ok: false, errcode: GenericErr.INVALID_ARGUMENT };
+  return { ok: true, args: codec.decode(viewOf(argBytes), 0) };
+}
+
+/** Run `nightos.syscall` (or `syscall_fork` with `viaFork`) for process `p`. */
+export function dispatch(
+  p: Proc,
+  req: number,
+  reqLen: number,
+  ret: number,
+  viaFork: boolean,
+): number {
+  const status = dispatchInner(p, req, reqLen, ret, viaFork);
+  // Queued signals are delivered as the syscall returns (and at safepoints).
+  p.pullSignals();
+  p.signals.deliverPending(p.handlerEnv);
+  return status;
+}
+
+function dispatchInner(
+  p: Proc,
+  req: number,
+  reqLen: number,
+  ret: number,
+  viaFork: boolean,
+): number {
+  const mem = p.bytes();
+  const trace = p.trace;
+  if (reqLen < 1 || req < 0 || req + reqLen > mem.length) {
+    trace?.(
+      `syscall at ${req} (${reqLen} bytes): unreadable -> ${formatErr(undefined, GenericErr.MEMORY_READ)}`,
+    );
+    return errorStatus(GenericErr.MEMORY_READ);
+  }
+  const code = mem[req] as number;
+  const def = syscallByCode(code);
+  const name = syscallName(code);
+  const done = (r: SysResult<unknown>, args: unknown): number => {
+    if (!r.ok) {
+      trace?.(`${name} ${formatValue(args)} -> ${formatErr(def, r.errcode)}`);
+      return errorStatus(r.errcode);
+    }
+    trace?.(`${name} ${formatValue(args)} -> ok ${formatValue(r.value)}`);
+    return SYSCALL_STATUS_OK;
+  };
+  if (def === undefined) return done({ ok: false, errcode: GenericErr.NO_SUCH_SYSCALL }, {});
+  if (FORK_SYSCALLS.includes(code) !== viaFork)
+    return done({ ok: false, errcode: GenericErr.INVALID_ARGUMENT }, {});
+  if (ret === 0) return done({ ok: false, errcode: GenericErr.INVALID_ARGUMENT }, {});
+  if (ret < 0 || ret + SYSCALL_RET_SIZE > mem.length)
+    return done({ ok: false, errcode: GenericErr.UNMAPPED_POINTER }, {});
+  const decoded = decodeArgs(def, mem.subarray(req + 1, req + reqLen));
+  if (!decoded.ok) return done(decoded, {});
+  const args = decoded.args;
+
+  let r: SysResult<unknown>;
+  switch (def.support.kind) {
+    case "later":
+      trace?.(`${name}: not implemented in this NCW version (${def.support.issue})`);
+      r = { ok: false, errcode: GenericErr.NO_SUCH_SYSCALL };
+      break;
+    case "refused":
+      r = refuse(def, args);
+      break;
+    case "implemented":
+      if (def.support.where === "runner") {
+        const h = RUNNER_HANDLERS.get(code);
+        if (h === undefined) throw new Error(`no runner handler for ${name}`);
+        try {
+          r = h.run(p, args);
+        } catch (e) {
+          if (e instanceof ProcessEnd) trace?.(`${name} ${formatValue(args)} -> process ends`);
+          throw e;
+        }
+      } else {
+        const answer = p.toKernel(mem.slice(req, req + reqLen));
+        if (answer.errcode !== null) r = { ok: false, errcode: answer.errcode };
+        else {
+          const out = p.bytes();
+          out.fill(0, ret, ret + SYSCALL_RET_SIZE);
+          out.set(answer.ret, ret);
+          return done({ ok: true, value: def.ret.decode(viewOf(answer.ret), 0) }, args);
+        }
+      }
+      break;
+  }
+  if (r.ok) {
+    const out = p.bytes();
+    out.fill(0, ret, ret + SYSCALL_RET_SIZE);
+    def.ret.encode(new DataView(out.buffer, out.byteOffset + ret, SYSCALL_RET_SIZE), 0, r.value);
+  }
+  return done(r, args);
+}

@@ -1,0 +1,38 @@
+// Syscalls that cannot exist for an app on a host (specs/kernel/syscalls.md 0x70–0x74, 0xD0–0xD7):
+// the spec's constant argument checks (0x10–0x1F) run first, exactly as they would on NightOS, then
+// the spec's own refusal errcode (the caller drives no device / is not the reserved system service).
+
+import {
+  DEVICE_AMS,
+  SET_DMA_MEM_ACCESS,
+  SYS_MANAGE_PROCESS,
+  type SyscallDef,
+} from "../abi/syscalls.js";
+import { PAGE_SIZE } from "../runner/memory.js";
+import { fail, type SysResult } from "./result.js";
+
+const P = BigInt(PAGE_SIZE);
+
+function rangeChecks(address: bigint, length: bigint): number | undefined {
+  if (address % P !== 0n) return 0x10;
+  if (length % P !== 0n) return 0x11;
+  if (length === 0n) return 0x12;
+  return undefined;
+}
+
+/** Runs a refused syscall: constant checks, then the refusal. */
+export function refuse(def: SyscallDef, args: unknown): SysResult<never> {
+  if (def.support.kind !== "refused") throw new Error(`${def.name} is not a refused syscall`);
+  const a = args as Record<string, bigint | number>;
+  let e: number | undefined;
+  if (def.code === DEVICE_AMS.code) e = rangeChecks(a.address as bigint, a.length as bigint);
+  if (def.code === SET_DMA_MEM_ACCESS.code) {
+    e = rangeChecks(a.address as bigint, a.length as bigint);
+    if (e === undefined && (a.authorization as number) > 1) e = 0x02;
+  }
+  if (def.code === SYS_MANAGE_PROCESS.code) {
+    const action = a.action as number;
+    if (action < 0x01 || action > 0x05) e = SYS_MANAGE_PROCESS.errors.INVALID_ACTION;
+  }
+  return fail(e ?? def.support.refusal);
+}

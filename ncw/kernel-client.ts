@@ -1,0 +1,227 @@
+// The CLI's side of the kernel server (docs/kernel.md, "Kernel server"): connect to the home's running
+// kernel over its Unix socket / named pipe, or start one (detached) on demand and connect to it.
+
+import { spawn } from "node:child_process";
+import { openSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { kernelLogPath, kernelSocketPath } from "../kernel-compat/paths.js";
+import {
+  type ClientMessage,
+  encodeFrame,
+  FrameReader,
+  type KernelMessage,
+  PROTOCOL_VERSION,
+} from "../kernel-compat/protocol.js";
+import { NcwError } from "./errors.js";
+import type { HomeLayout } from "./home.js";
+
+const serverMain = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "kernel-compat",
+  "server",
+  "main.js",
+);
+const START_TIMEOUT_MS = 10_000;
+
+export class KernelConnection {
+  private readonly reader = new FrameReader<KernelMessage>();
+  private readonly listeners = new Set<(m: KernelMessage) => void>();
+  private closeHandlers: Array<() => void> = [];
+  closed = false;
+
+  constructor(
+    private readonly sock: net.Socket,
+    readonly kernelPid: number,
+  ) {
+    sock.on("data", (chunk) => {
+      for (const m of this.reader.push(chunk)) for (const l of this.listeners) l(m);
+    });
+    sock.on("close", () => {
+      this.closed = true;
+      for (const h of this.closeHandlers.splice(0)) h();
+    });
+    sock.on("error", () => {});
+  }
+
+  send(m: ClientMessage): void {
+    this.sock.write(encodeFrame(m));
+  }
+
+  onMessage(l: (m: KernelMessage) => void): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  onClose(h: () => void): void {
+    if (this.closed) h();
+    else this.closeHandlers.push(h);
+  }
+
+  /** Send a request and wait for the first answer that `pick` accepts. */
+  request<T>(m: ClientMessage, pick: (r: KernelMessage) => T | undefined): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const off = this.onMessage((r) => {
+        if (r.t === "error") {
+          off();
+          reject(new NcwError("failure", r.message, { code: r.code }));
+          return;
+        }
+        const v = pick(r);
+        if (v !== undefined) {
+          off();
+          resolve(v);
+        }
+      });
+      this.onClose(() => reject(kernelGone()));
+      this.send(m);
+    });
+  }
+
+  close(): void {
+    this.sock.end();
+  }
+}
+
+export function kernelGone(): NcwError {
+  return new NcwError(
+    "unavailable",
+    "the NCW kernel server closed the connection (it stopped or crashed)",
+    {
+      code: "KERNEL_GONE",
+      hint: "run the command again (a new kernel starts on demand); its log is in the home's logs/kernel.log",
+    },
+  );
+}
+
+function connectOnce(sock: string): Promise<net.Socket | undefined> {
+  return new Promise((resolve) => {
+    const c = net.connect(sock);
+    c.once("connect", () => {
+      c.removeAllListeners("error");
+      resolve(c);
+    });
+    c.once("error", () => resolve(undefined));
+  });
+}
+
+async function handshake(s: net.Socket): Promise<KernelConnection> {
+  const reader = new FrameReader<KernelMessage>();
+  const hello = await new Promise<KernelMessage>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      const [m] = reader.push(chunk);
+      if (m) {
+        s.off("data", onData);
+        resolve(m);
+      }
+    };
+    s.on("data", onData);
+    s.once("close", () => reject(kernelGone()));
+    s.write(encodeFrame({ t: "hello", version: PROTOCOL_VERSION }));
+  });
+  if (hello.t !== "hello" || hello.version !== PROTOCOL_VERSION) {
+    s.destroy();
+    throw new NcwError("unavailable", "the running kernel server speaks another protocol version", {
+      code: "KERNEL_VERSION",
+      hint: "wait for it to exit when idle (no processes), then retry",
+    });
+  }
+  return new KernelConnection(s, hello.kernelPid);
+}
+
+/** Connect to the home's kernel; start one first when none runs and `start` is true. */
+export async function connectKernel(
+  home: HomeLayout,
+  opts: { start: boolean } = { start: true },
+): Promise<KernelConnection | undefined> {
+  const sock = kernelSocketPath(home);
+  const existing = await connectOnce(sock);
+  if (existing) return handshake(existing);
+  if (!opts.start) return undefined;
+  const log = openSync(kernelLogPath(home), "a");
+  const child = spawn(process.execPath, [serverMain, "--home", home.root], {
+    detached: true,
+    stdio: ["ignore", log, log],
+    env: process.env,
+  });
+  child.unref();
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const s = await connectOnce(sock);
+    if (s) return handshake(s);
+    await new Promise((r) => setTimeout(r, 15));
+  }
+  throw new NcwError(
+    "unavailable",
+    `the NCW kernel server did not start within ${START_TIMEOUT_MS / 1000} s`,
+    {
+      code: "KERNEL_START_TIMEOUT",
+      hint: `see ${kernelLogPath(home)}`,
+    },
+  );
+}
+
+// ---- ncw run: start a process and follow it to its end ------------------------------------------
+
+export interface RunRequest {
+  name: string;
+  wasm: Uint8Array;
+  context: Uint8Array;
+  anid: number;
+  trace: boolean;
+}
+
+export interface RunEvents {
+  started(pid: number): void;
+  trace(pid: number, line: string): void;
+}
+
+export interface RunHandle {
+  /** Resolves with the process' outcome. */
+  done: Promise<import("../kernel-compat/protocol.js").Outcome>;
+  /** The PID, once started. */
+  pid(): number | undefined;
+  /** Send a signal to the process (Ctrl-C → TERMINATE, SIGTERM → WILL_TERMINATE). */
+  signal(signal: number): void;
+  /** Kill it at once. */
+  kill(): void;
+}
+
+export function startRun(conn: KernelConnection, req: RunRequest, ev: RunEvents): RunHandle {
+  let pid: number | undefined;
+  const done = new Promise<import("../kernel-compat/protocol.js").Outcome>((resolve, reject) => {
+    conn.onMessage((m) => {
+      switch (m.t) {
+        case "started":
+          pid = m.pid;
+          ev.started(m.pid);
+          return;
+        case "trace":
+          ev.trace(m.pid, m.line);
+          return;
+        case "exited":
+          if (pid === undefined || m.pid === pid) resolve(m.outcome);
+          return;
+        case "error":
+          reject(new NcwError("failure", m.message, { code: m.code }));
+          return;
+        default:
+          return;
+      }
+    });
+    conn.onClose(() => reject(kernelGone()));
+  });
+  conn.send({ t: "run", ...req });
+  return {
+    done,
+    pid: () => pid,
+    signal: (signal) => {
+      if (pid !== undefined) conn.send({ t: "signal", pid, signal });
+    },
+    kill: () => {
+      if (pid !== undefined) conn.send({ t: "kill", pid });
+    },
+  };
+}
