@@ -43,15 +43,23 @@ export const START_SIG: FuncSig = { params: [], results: [] };
 
 /** Export-name prefixes reserved for what the AOT step adds (the control global, Asyncify's exports). */
 export const RESERVED_EXPORT_PREFIXES: readonly string[] = ["__nightos_", "asyncify_"];
-/** The global the AOT step adds and exports: address of the 64-byte control block (word 0 = poll flag). */
-export const CTL_GLOBAL = "__nightos_ctl";
+/**
+ * The NightOS control block: linear-memory addresses [0, 64). Modules must not place data there.
+ * Word 0 is the poll flag (non-zero: call `nightos.safepoint`); bytes 32..63 receive the datafield of the
+ * signal being handled; the rest belongs to the runtime. (ABI 1.0 decision, docs/commonassembly.md.)
+ */
+export const CONTROL_BLOCK_ADDRESS = 0;
 export const CONTROL_BLOCK_SIZE = 64;
+export const CTL_POLL_FLAG_OFFSET = 0;
+export const CTL_DATAFIELD_OFFSET = 32;
+/** The global the AOT step adds and exports; it holds CONTROL_BLOCK_ADDRESS. */
+export const CTL_GLOBAL = "__nightos_ctl";
 
 /** WebAssembly page size in bytes. */
 export const WASM_PAGE_SIZE = 65536;
 /**
- * NCW's limit on the declared memory maximum, in pages. One below the wasm32 limit (65536) so the
- * runtime can always grow the memory by the one page that holds the control block.
+ * NCW's limit on the declared memory maximum, in pages: one below the wasm32 limit (65536), so the
+ * AOT step can always raise the maximum by one page (kept from the first draft of ABI 1.0).
  */
 export const MAX_MEMORY_PAGES = 65535;
 /** NCW's limit on the initial size of the signal-handler table (entries). */

@@ -17,6 +17,7 @@ import {
 import { type AssembleOptions, watToWasm } from "./text.js";
 import { type ValidatedModule, validateModule, validateNpp } from "./validate.js";
 import { funcSig, WASM_MAGIC, type WasmModuleInfo } from "./wasm/reader.js";
+import { renameExports } from "./wasm/rewrite.js";
 
 export type ProgramKind = "npp" | "wasm" | "wat";
 
@@ -95,16 +96,20 @@ export interface AsmResult {
 export async function assembleProgram(
   input: string,
   output: string,
-  opts: AssembleOptions & { metadata?: NppMetadata } = {},
+  opts: AssembleOptions & {
+    metadata?: NppMetadata;
+    renameExports?: ReadonlyMap<string, string>;
+  } = {},
 ): Promise<AsmResult> {
   const p = await loadProgram(input, opts);
-  const module = await validateModule(p.module);
+  const bytes = renameExports(p.module, opts.renameExports ?? new Map());
+  const module = await validateModule(bytes);
   const metadata: NppMetadata = {
     name: path.basename(input).replace(/\.(wat|wast|wasm|npp)$/i, ""),
     ...(p.npp?.metadata ?? {}),
     ...(opts.metadata ?? {}),
   };
-  const npp = await encodeNpp(p.module, { metadata });
+  const npp = await encodeNpp(bytes, { metadata });
   await writeAtomically(output, npp);
   return { output, npp, module, metadata };
 }

@@ -59,6 +59,16 @@ describe("wasm reader", () => {
       ["h", "func", 2],
     ]);
     expect(info.codeBodies).toHaveLength(2);
+    const withData = readModule(
+      await watToWasm(
+        wat({ extra: '(data (i32.const 4096) "xyz") (data "p") (data (i32.const -1) "")' }),
+      ),
+    );
+    expect(withData.dataSegments.map((d) => [d.active, d.address, d.size])).toEqual([
+      [true, 4096, 3],
+      [false, undefined, 1],
+      [true, 0xffffffff, 0],
+    ]);
     const body1 = info.codeBodies[1]!;
     expect(functionAtOffset(info, body1.bodyOffset)).toBe(2);
     expect(functionAtOffset(info, 3)).toBeUndefined();
@@ -226,6 +236,18 @@ describe("validation", () => {
         }),
       ),
     ).toEqual(["ABI_START_SECTION"]);
+    // The control block [0, 64) must stay free of active data.
+    expect(await problemsOf(wat({ extra: '(data (i32.const 60) "abcd")' }))).toEqual([
+      "ABI_CONTROL_BLOCK",
+    ]);
+    expect(await problemsOf(wat({ extra: '(data (i32.const 0) "a")' }))).toEqual([
+      "ABI_CONTROL_BLOCK",
+    ]);
+    expect(
+      await problemsOf(
+        wat({ extra: '(data (i32.const 64) "abcd") (data (i32.const 0) "") (data "passive")' }),
+      ),
+    ).toEqual([]);
     // A start section naming a module function is allowed (clang's __wasm_init_memory).
     expect(await problemsOf(wat({ extra: "(func $init) (start $init)" }))).toEqual([]);
   });

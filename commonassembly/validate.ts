@@ -5,6 +5,8 @@ import wabtInit from "wabt";
 import {
   ABI_IMPORT_MODULE,
   ABI_IMPORTS,
+  CONTROL_BLOCK_ADDRESS,
+  CONTROL_BLOCK_SIZE,
   EXPORT_MEMORY,
   EXPORT_START,
   EXPORT_TABLE,
@@ -67,6 +69,7 @@ export const AbiRule = {
   TABLE_TYPE: "ABI_TABLE_TYPE",
   RESERVED_EXPORT: "ABI_RESERVED_EXPORT",
   START_SECTION: "ABI_START_SECTION",
+  CONTROL_BLOCK: "ABI_CONTROL_BLOCK",
 } as const;
 
 export interface ValidatedModule {
@@ -316,7 +319,7 @@ export function checkAbi(info: WasmModuleInfo, problems: ModuleError[]): Validat
           `the module must export a ${kind} named "${name}"`,
           {},
           name === EXPORT_TABLE
-            ? "clang: link with -Wl,--export-table; AssemblyScript: --exportTable"
+            ? "clang: link with -Wl,--export-table; AssemblyScript: --exportTable, then `ncw ca asm --rename-export table=__indirect_function_table`"
             : name === EXPORT_START
               ? "clang: -Wl,--export=_start (or define _start); AssemblyScript: --exportStart _start"
               : undefined,
@@ -411,6 +414,25 @@ export function checkAbi(info: WasmModuleInfo, problems: ModuleError[]): Validat
         { ...(sec ? { offset: sec.contentOffset } : {}), funcIndex: info.start },
       ),
     );
+  }
+
+  for (const seg of info.dataSegments) {
+    if (!seg.active || seg.size === 0) continue;
+    const overlaps =
+      seg.address === undefined ||
+      (seg.address < CONTROL_BLOCK_ADDRESS + CONTROL_BLOCK_SIZE &&
+        seg.address + seg.size > CONTROL_BLOCK_ADDRESS);
+    if (overlaps)
+      problems.push(
+        new ModuleError(
+          AbiRule.CONTROL_BLOCK,
+          seg.address === undefined
+            ? "an active data segment has a computed address; its address must be an i32.const outside the control block [0, 64)"
+            : `an active data segment writes bytes ${seg.address}..${seg.address + seg.size - 1}, inside the NightOS control block [0, 64)`,
+          { offset: seg.offset },
+          "place data at address 64 or above (clang does by default; AssemblyScript: --memoryBase 1024)",
+        ),
+      );
   }
 
   return {

@@ -25,20 +25,21 @@ interface AsmArgs extends GlobalArgs {
   input: string;
   output?: string;
   meta?: string[];
+  renameExport?: string[];
   debugNames?: boolean;
 }
 
-function parseMeta(items: string[] | undefined): Record<string, string> {
-  const meta: Record<string, string> = {};
+function parsePairs(option: string, items: string[] | undefined): Map<string, string> {
+  const pairs = new Map<string, string>();
   for (const item of items ?? []) {
     const eq = item.indexOf("=");
     if (eq <= 0)
-      throw new NcwError("usage", `--meta expects key=value, got "${item}"`, {
-        code: "CA_META_SYNTAX",
+      throw new NcwError("usage", `--${option} expects a=b, got "${item}"`, {
+        code: option === "meta" ? "CA_META_SYNTAX" : "CA_RENAME_SYNTAX",
       });
-    meta[item.slice(0, eq)] = item.slice(eq + 1);
+    pairs.set(item.slice(0, eq), item.slice(eq + 1));
   }
-  return meta;
+  return pairs;
 }
 
 const asm: CommandModule<GlobalArgs, AsmArgs> = {
@@ -61,12 +62,21 @@ const asm: CommandModule<GlobalArgs, AsmArgs> = {
         array: true,
         describe: "Add a metadata entry key=value (repeatable; keys: a-z 0-9 _ . -)",
       })
+      .option("rename-export", {
+        type: "string",
+        array: true,
+        describe: "Rename an export old=new before validating (repeatable)",
+      })
       .option("debug-names", {
         type: "boolean",
         describe: "Keep the text's $names as a name section (text input only)",
       })
       .example("$0 ca asm hello.wat -o hello.npp", "assemble WebAssembly text")
-      .example("$0 ca asm prog.wasm --meta version=1.2", "package a module built by clang or asc")
+      .example("$0 ca asm prog.wasm --meta version=1.2", "package a module built by clang")
+      .example(
+        "$0 ca asm as.wasm --rename-export table=__indirect_function_table",
+        'package an AssemblyScript module (asc exports its table as "table")',
+      )
       .epilogue(
         "The module must pass full WebAssembly validation (core 2.0 + threads) and the NightOS ABI " +
           '(imports only from "nightos", a shared exported memory, _start, __indirect_function_table); ' +
@@ -81,7 +91,8 @@ const asm: CommandModule<GlobalArgs, AsmArgs> = {
           hint: "choose another name with -o",
         });
       const r = await assembleProgram(argv.input, output, {
-        metadata: parseMeta(argv.meta),
+        metadata: Object.fromEntries(parsePairs("meta", argv.meta)),
+        renameExports: parsePairs("rename-export", argv.renameExport),
         debugNames: argv.debugNames === true,
       });
       if (out.json)

@@ -107,6 +107,15 @@ export interface CodeBody {
   size: number;
 }
 
+export interface DataSegment {
+  /** Offset of the segment in the module. */
+  offset: number;
+  active: boolean;
+  /** For active segments whose offset is an `i32.const`: the address it is written to. */
+  address: number | undefined;
+  size: number;
+}
+
 export interface WasmModuleInfo {
   byteLength: number;
   sections: Section[];
@@ -123,6 +132,7 @@ export interface WasmModuleInfo {
   start: number | undefined;
   codeBodies: CodeBody[];
   dataCount: number | undefined;
+  dataSegments: DataSegment[];
   /** Counts of imported entities (they come first in each index space). */
   importedFuncs: number;
   importedTables: number;
@@ -299,6 +309,7 @@ export function readModule(bytes: Uint8Array): WasmModuleInfo {
     start: undefined,
     codeBodies: [],
     dataCount: undefined,
+    dataSegments: [],
     importedFuncs: 0,
     importedTables: 0,
     importedMemories: 0,
@@ -488,9 +499,27 @@ function readSection(id: number, s: Cursor, info: WasmModuleInfo): void {
       info.start = s.u32("start function index");
       return;
     case SectionId.element:
-    case SectionId.data:
       s.pos = s.end; // contents are checked by full validation (validate.ts)
       return;
+    case SectionId.data: {
+      const n = s.u32("data segment count");
+      for (let i = 0; i < n; i++) {
+        const offset = s.pos;
+        const flags = s.u32("data segment flags");
+        if (flags > 2) s.fail(`data segment ${i}: invalid flags ${flags}`, offset);
+        let address: number | undefined;
+        if (flags !== 1) {
+          if (flags === 2) s.u32("data segment memory index");
+          const exprAt = s.pos;
+          s.constExpr("data segment offset");
+          address = i32ConstValue(s.bytes.subarray(exprAt, s.pos));
+        }
+        const size = s.u32("data segment size");
+        s.skip(size, `data segment ${i}`);
+        info.dataSegments.push({ offset, active: flags !== 1, address, size });
+      }
+      return;
+    }
     case SectionId.dataCount:
       info.dataCount = s.u32("data count");
       return;
@@ -515,6 +544,23 @@ function readSection(id: number, s: Cursor, info: WasmModuleInfo): void {
       return;
     }
   }
+}
+
+/** The value of a constant expression that is exactly `i32.const N end`, as an unsigned address. */
+function i32ConstValue(expr: Uint8Array): number | undefined {
+  if (expr[0] !== 0x41 || expr[expr.length - 1] !== 0x0b) return undefined;
+  let result = 0;
+  let shift = 0;
+  let i = 1;
+  let b = 0;
+  do {
+    b = expr[i++]!;
+    result |= (b & 0x7f) << shift;
+    shift += 7;
+  } while (b & 0x80 && i < expr.length - 1);
+  if (i !== expr.length - 1) return undefined;
+  if (shift < 32 && b & 0x40) result |= -1 << shift;
+  return result >>> 0;
 }
 
 /** The signature of function `index` (imports first, then defined functions), if it exists. */
