@@ -226,6 +226,12 @@ describe("tar reader", () => {
     expect(errCode(() => readTar(new Uint8Array(0)))).toMatch(/^PKG_TAR_TRUNCATED: /);
   });
 
+  it("rejects an extended header with no entry after it", () => {
+    const gnu = enc.encode("long-name\0");
+    const bytes = cat(rawHeader({ name: "././@LongLink", type: "L", size: gnu.length }), content(gnu), END);
+    expect(errCode(() => readTar(bytes))).toMatch(/^PKG_TAR_TRUNCATED: .*not followed by its entry/);
+  });
+
   it("accepts zero padding after the end marker but rejects trailing garbage", () => {
     const base = cat(rawHeader({ name: "a", size: 0 }), END);
     expect(readTar(cat(base, new Uint8Array(8192)))).toHaveLength(1);

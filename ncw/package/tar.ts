@@ -275,6 +275,12 @@ export function readTar(bytes: Uint8Array, limits: TarReadLimits = DEFAULT_TAR_L
           `tar archive: a zero block at offset ${off} is not followed by the second end-of-archive block`,
         );
       }
+      if (Object.keys(pax).length > 0 || gnuLongName !== undefined || gnuLongLink !== undefined) {
+        throw tarError(
+          "PKG_TAR_TRUNCATED",
+          `tar archive: the extended header before offset ${off} is not followed by its entry`,
+        );
+      }
       sawEnd = true;
       off += 2 * TAR_BLOCK_SIZE;
       break;

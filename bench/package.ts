@@ -1,0 +1,122 @@
+// Benchmark: packing and reading NightOS packages (ncw/package) against the host-native anchor
+// (GNU tar + zstd CLI + md5sum doing the same work). Run: npx tsc && node dist/bench/package.js [MiB]
+
+import { execFileSync, spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { packDirectory, readPackageBytes } from "../ncw/package/package.js";
+
+const HELLO = fileURLToPath(new URL("../../examples/hello", import.meta.url));
+const totalMiB = Number(process.argv[2] ?? 64);
+const FILES = 2000;
+
+function hasCli(name: string): boolean {
+  return spawnSync(name, ["--version"], { stdio: "ignore" }).status === 0;
+}
+
+/** A package folder: the hello example plus FILES files of compressible, text-like content. */
+function makeTree(root: string): number {
+  cpSync(HELLO, root, { recursive: true });
+  const per = Math.floor((totalMiB * 1024 * 1024) / FILES);
+  const words = [
+    "night",
+    "os",
+    "app",
+    "kernel",
+    "pipe",
+    "signal",
+    "btrfs",
+    "package",
+    "zstd",
+    "tar",
+  ];
+  let seed = 12345;
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed;
+  };
+  let total = 0;
+  for (let i = 0; i < FILES; i++) {
+    const dir = path.join(root, "assets", `d${i % 40}`);
+    mkdirSync(dir, { recursive: true });
+    const parts: string[] = [];
+    let len = 0;
+    while (len < per) {
+      const w = `${words[rnd() % words.length]}${rnd() % 1000} `;
+      parts.push(w);
+      len += w.length;
+    }
+    const data = parts.join("");
+    writeFileSync(path.join(dir, `f${i}.txt`), data);
+    total += data.length;
+  }
+  return total;
+}
+
+function time<T>(f: () => T): [T, number] {
+  const t = process.hrtime.bigint();
+  const r = f();
+  return [r, Number(process.hrtime.bigint() - t) / 1e6];
+}
+
+async function timeAsync<T>(f: () => Promise<T>): Promise<[T, number]> {
+  const t = process.hrtime.bigint();
+  const r = await f();
+  return [r, Number(process.hrtime.bigint() - t) / 1e6];
+}
+
+function report(what: string, ours: number, anchor: number | undefined, anchorName: string): void {
+  const ratio = anchor === undefined ? "n/a" : `${(ours / anchor).toFixed(2)}x`;
+  const a = anchor === undefined ? "n/a (missing tool)" : `${anchor.toFixed(0)} ms`;
+  console.log(
+    `${what.padEnd(34)} ncw ${ours.toFixed(0).padStart(6)} ms | ${anchorName} ${a} | ratio ${ratio}`,
+  );
+}
+
+async function main(): Promise<void> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), "ncw-bench-pkg-"));
+  try {
+    const src = path.join(tmp, "src");
+    const size = makeTree(src);
+    console.log(
+      `package folder: ${FILES + 7} files, ${(size / 1024 / 1024).toFixed(1)} MiB (text-like content)`,
+    );
+    const native = hasCli("zstd") && hasCli("tar") && hasCli("md5sum");
+
+    const [bytes, packMs] = await timeAsync(() => packDirectory(src));
+    const pkgFile = path.join(tmp, "bench.nap");
+    writeFileSync(pkgFile, bytes);
+    let packAnchor: number | undefined;
+    if (native) {
+      [, packAnchor] = time(() =>
+        execFileSync("sh", [
+          "-c",
+          `cd "${src}" && find . -type f ! -name hash.md5 -printf '%P\\0' | sort -z | xargs -0 md5sum > hash.md5 && ` +
+            `tar --sort=name -cf - . | zstd -9 -q -o "${path.join(tmp, "anchor.tar.zst")}"`,
+        ]),
+      );
+    }
+    report("pack (md5 + tar + zstd -9)", packMs, packAnchor, "md5sum+tar+zstd -9");
+    console.log(`  package size: ${(bytes.length / 1024 / 1024).toFixed(2)} MiB`);
+
+    const [, readMs] = await timeAsync(() => readPackageBytes(readFileSync(pkgFile)));
+    let readAnchor: number | undefined;
+    if (native) {
+      const x = path.join(tmp, "x");
+      mkdirSync(x);
+      [, readAnchor] = time(() =>
+        execFileSync("sh", [
+          "-c",
+          `zstd -dc "${pkgFile}" | tar -xf - -C "${x}" && cd "${x}" && md5sum -c --quiet hash.md5`,
+        ]),
+      );
+    }
+    report("read + verify (unzstd, tar, md5)", readMs, readAnchor, "zstd -d|tar -x + md5sum -c");
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+await main();
