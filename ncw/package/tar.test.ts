@@ -228,8 +228,14 @@ describe("tar reader", () => {
 
   it("rejects an extended header with no entry after it", () => {
     const gnu = enc.encode("long-name\0");
-    const bytes = cat(rawHeader({ name: "././@LongLink", type: "L", size: gnu.length }), content(gnu), END);
-    expect(errCode(() => readTar(bytes))).toMatch(/^PKG_TAR_TRUNCATED: .*not followed by its entry/);
+    const bytes = cat(
+      rawHeader({ name: "././@LongLink", type: "L", size: gnu.length }),
+      content(gnu),
+      END,
+    );
+    expect(errCode(() => readTar(bytes))).toMatch(
+      /^PKG_TAR_TRUNCATED: .*not followed by its entry/,
+    );
   });
 
   it("accepts zero padding after the end marker but rejects trailing garbage", () => {
