@@ -1,0 +1,181 @@
+// Helpers for the kernel's black-box tests (test/kernel-*.test.ts): CommonAssembly test programs in
+// the WebAssembly text format with small syscall wrappers, and running them through `ncw run`.
+
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const NCW = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "dist",
+  "cli",
+  "ncw.js",
+);
+
+/** Request buffer at 0x1000, return area at 0x2000, scratch from 0x3000. */
+export const REQ = 0x1000;
+export const RET = 0x2000;
+
+/**
+ * A test program: `body` is the body of `_start`; `funcs` more functions (signal handlers go in the
+ * table with `(elem (i32.const N) $f)` in `extra`). Exits with exit data 0 when `_start` returns.
+ */
+export function program(body: string, extra = ""): string {
+  return `(module
+  (import "nightos" "syscall" (func $sys (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 2 64 shared)
+  (table (export "__indirect_function_table") 16 funcref)
+  (func $b (param $off i32) (param $v i32) (i32.store8 (i32.add (i32.const ${REQ}) (local.get $off)) (local.get $v)))
+  (func $h (param $off i32) (param $v i32) (i32.store16 (i32.add (i32.const ${REQ}) (local.get $off)) (local.get $v)))
+  (func $q (param $off i32) (param $v i64) (i64.store (i32.add (i32.const ${REQ}) (local.get $off)) (local.get $v)))
+  (func $call (param $code i32) (param $len i32) (result i32)
+    (call $b (i32.const 0) (local.get $code))
+    (call $sys (i32.const ${REQ}) (local.get $len) (i32.const ${RET})))
+  (func $r64 (param $off i32) (result i64) (i64.load (i32.add (i32.const ${RET}) (local.get $off))))
+  (func $r8 (param $off i32) (result i32) (i32.load8_u (i32.add (i32.const ${RET}) (local.get $off))))
+  (func $exit (param $v i64)
+    (call $q (i32.const 1) (local.get $v))
+    (drop (call $call (i32.const 0x5f) (i32.const 9)))
+    unreachable)
+  ;; exit with $id if $got != $want
+  (func $check (param $id i32) (param $got i32) (param $want i32)
+    (if (i32.ne (local.get $got) (local.get $want)) (then (call $exit (i64.extend_i32_u (local.get $id))))))
+  (func $check64 (param $id i32) (param $got i64) (param $want i64)
+    (if (i64.ne (local.get $got) (local.get $want)) (then (call $exit (i64.extend_i32_u (local.get $id))))))
+  ;; syscall shapes: no args, one u8, one u64, u8+u64, u64+u16, u64+u64, u64+bufptr
+  (func $s0 (param $c i32) (result i32) (call $call (local.get $c) (i32.const 1)))
+  (func $s8 (param $c i32) (param $a i32) (result i32)
+    (call $b (i32.const 1) (local.get $a)) (call $call (local.get $c) (i32.const 2)))
+  (func $s64 (param $c i32) (param $a i64) (result i32)
+    (call $q (i32.const 1) (local.get $a)) (call $call (local.get $c) (i32.const 9)))
+  (func $s8_64 (param $c i32) (param $a i32) (param $x i64) (result i32)
+    (call $b (i32.const 1) (local.get $a)) (call $q (i32.const 2) (local.get $x)) (call $call (local.get $c) (i32.const 10)))
+  (func $s64_16 (param $c i32) (param $a i64) (param $x i32) (result i32)
+    (call $q (i32.const 1) (local.get $a)) (call $h (i32.const 9) (local.get $x)) (call $call (local.get $c) (i32.const 11)))
+  (func $s64_64 (param $c i32) (param $a i64) (param $x i64) (result i32)
+    (call $q (i32.const 1) (local.get $a)) (call $q (i32.const 9) (local.get $x)) (call $call (local.get $c) (i32.const 17)))
+  (func $s64_buf (param $c i32) (param $a i64) (param $addr i64) (param $len i64) (result i32)
+    (call $q (i32.const 1) (local.get $a)) (call $q (i32.const 9) (local.get $addr)) (call $q (i32.const 17) (local.get $len))
+    (call $call (local.get $c) (i32.const 25)))
+  ${extra}
+  (func (export "_start") ${body}))`;
+}
+
+export const OK = 0;
+/** The status value of an errcode (0x100 | code), for `$check`. */
+export const E = (code: number) => 0x100 | code;
+
+export interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export class TestHome {
+  readonly dir = mkdtempSync(path.join(os.tmpdir(), "ncw-kernel-test-"));
+  readonly home = path.join(this.dir, "home");
+  constructor(readonly env: Record<string, string> = {}) {}
+
+  envFor(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      NCW_HOME: this.home,
+      NCW_KERNEL_IDLE_MS: "4000",
+      NO_COLOR: "1",
+      ...this.env,
+      ...extra,
+    };
+  }
+
+  write(name: string, text: string): string {
+    const f = path.join(this.dir, name);
+    writeFileSync(f, text);
+    return f;
+  }
+
+  ncw(args: string[], extra: Record<string, string> = {}): Result {
+    const r = spawnSync(process.execPath, [NCW, ...args], {
+      env: this.envFor(extra),
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** `ncw run --trace <program>`: the exit code and the trace. */
+  run(wat: string, args: string[] = [], extra: Record<string, string> = {}): Result {
+    const f = this.write(`p${Math.random().toString(36).slice(2)}.wat`, wat);
+    return this.ncw(["run", "--trace", f, ...args], extra);
+  }
+
+  spawnRun(
+    wat: string,
+    args: string[] = [],
+    extra: Record<string, string> = {},
+  ): ChildProcess & { output: () => string } {
+    const f = this.write(`p${Math.random().toString(36).slice(2)}.wat`, wat);
+    const child = spawn(process.execPath, [NCW, "run", "--trace", f, ...args], {
+      env: this.envFor(extra),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout?.on("data", (d) => {
+      out += d;
+    });
+    child.stderr?.on("data", (d) => {
+      out += d;
+    });
+    return Object.assign(child, { output: () => out });
+  }
+
+  kernelPid(): number | undefined {
+    try {
+      return Number(readFileSync(path.join(this.home, "run", "kernel.pid"), "utf8").trim());
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Stop the kernel (if any) and remove the folder. */
+  cleanup(): void {
+    const pid = this.kernelPid();
+    if (pid) {
+      try {
+        process.kill(pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export async function waitFor(cond: () => boolean, ms = 10_000, step = 25): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, step));
+  }
+  return cond();
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Host PIDs whose parent is `ppid` (Linux /proc). */
+export function childrenOf(ppid: number): number[] {
+  const r = spawnSync("ps", ["-o", "pid=", "--ppid", String(ppid)], { encoding: "utf8" });
+  return r.stdout
+    .split("\n")
+    .map((s) => Number(s.trim()))
+    .filter((n) => n > 0);
+}
