@@ -118,6 +118,36 @@ describe("zstd frames", () => {
     );
   });
 
+  it("bounds frames without a declared size: a block may not expand past Block_Maximum_Size", async () => {
+    // A hand-written compressed block (RFC 8878 §3.1.1.3): RLE literals "a" x n, then n sequences
+    // with RLE tables (LL code 1 = 1 literal, OF code 0 = repeat offset 1, ML code 52 = 65539 when
+    // its 16 extra bits are 0). The bitstream is n*16 zero bits and the end marker.
+    const frame = (n: number): Uint8Array => {
+      const lit = [0x01 | (1 << 2) | ((n & 0xf) << 4), n >> 4, 0x61];
+      const seqHeader = n < 128 ? [n] : [(n >> 8) + 128, n & 0xff];
+      const content = [...lit, ...seqHeader, 0x54, 1, 0, 52, ...new Array(n * 2).fill(0), 0x01];
+      const bh = (content.length << 3) | (2 << 1) | 1;
+      // magic, FHD 0 (no FCS), window descriptor 0x38 (128 KiB), block header
+      return new Uint8Array([
+        0x28,
+        0xb5,
+        0x2f,
+        0xfd,
+        0x00,
+        0x38,
+        bh & 0xff,
+        (bh >> 8) & 0xff,
+        bh >> 16,
+        ...content,
+      ]);
+    };
+    expect(scanZstdFrames(frame(1))[0]?.bound).toBe(128 * 1024);
+    expect((await decompressBounded(frame(1), DEFAULT_LIMITS)).length).toBe(65540);
+    // 2 sequences = 131080 bytes > 128 KiB; 30000 would be ~2 GB: the decoder refuses both.
+    expect(await code(decompressBounded(frame(2), DEFAULT_LIMITS))).toBe("PKG_ZSTD_CORRUPT");
+    expect(await code(decompressBounded(frame(30000), DEFAULT_LIMITS))).toBe("PKG_ZSTD_CORRUPT");
+  });
+
   it("rejects non-zstd, truncated and corrupt input with clear codes", async () => {
     expect(await code(decompressBounded(Buffer.from("hello world"), DEFAULT_LIMITS))).toBe(
       "PKG_NOT_ZSTD",
