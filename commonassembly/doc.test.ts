@@ -1,0 +1,172 @@
+// docs/commonassembly.md is the ABI contract SDK writers follow: this test parses its tables and
+// worked examples and checks them against the code (abi.ts, npp.ts, validate.ts, the syscall table).
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { SYSCALLS } from "../kernel-compat/abi/syscalls.js";
+import * as abi from "./abi.js";
+import * as npp from "./npp.js";
+import { AbiRule } from "./validate.js";
+
+const DOC = readFileSync(new URL("../docs/commonassembly.md", import.meta.url), "utf8");
+const source = (f: string) => readFileSync(new URL(f, import.meta.url), "utf8");
+
+/** The rows of the markdown table that follows `marker` (header and separator skipped). */
+function tableAfter(marker: string): string[][] {
+  const at = DOC.indexOf(marker);
+  expect(at, `marker ${marker} in the doc`).toBeGreaterThanOrEqual(0);
+  const lines = DOC.slice(at + marker.length).split("\n");
+  const rows: string[][] = [];
+  let started = false;
+  for (const line of lines) {
+    if (line.startsWith("|")) {
+      started = true;
+      const cells = line
+        .slice(1, -1)
+        .split(/(?<!\\)\|/)
+        .map((c) => c.trim().replaceAll("\\|", "|"));
+      rows.push(cells);
+    } else if (started) break;
+  }
+  return rows.slice(2);
+}
+
+/** The hex bytes of the first code block after `marker` ("(then N zero bytes)" expands). */
+function hexAfter(marker: string): number[] {
+  const at = DOC.indexOf(marker);
+  const block = /```\n([\s\S]*?)```/.exec(DOC.slice(at))![1]!;
+  const bytes = block
+    .split("(")[0]!
+    .trim()
+    .split(/\s+/)
+    .map((h) => Number.parseInt(h, 16));
+  const zeros = /\(then (\d+) zero bytes\)/.exec(block);
+  return zeros ? [...bytes, ...new Array<number>(Number(zeros[1])).fill(0)] : bytes;
+}
+
+const num = (s: string) => Number(s.replaceAll("`", "").replace(/\s.*/, ""));
+const exported: Record<string, unknown> = { ...abi, ...npp };
+
+describe("docs/commonassembly.md matches the code", () => {
+  it("NPP header table", () => {
+    const rows = tableAfter("<!-- table:npp-header -->");
+    let expectedOffset = 0;
+    for (const [offset, size, , field] of rows) {
+      expect(Number(offset), field).toBe(expectedOffset);
+      expect(npp.NppOffset[field as keyof typeof npp.NppOffset], field).toBe(Number(offset));
+      expectedOffset += Number(size);
+    }
+    expect(expectedOffset).toBe(npp.NPP_HEADER_SIZE);
+    expect(rows.map((r) => r[3])).toEqual(Object.keys(npp.NppOffset));
+    const magic = rows[0]![4]!
+      .match(/`([0-9A-F ]+)`/)![1]!
+      .split(" ")
+      .map((h) => Number.parseInt(h, 16));
+    expect(magic).toEqual([...npp.NPP_MAGIC]);
+  });
+
+  it("NPP flags table", () => {
+    const rows = tableAfter("<!-- table:npp-flags -->");
+    expect(Object.fromEntries(rows.map(([bit, name]) => [name, 1 << Number(bit)]))).toEqual(
+      npp.NppFlag,
+    );
+  });
+
+  it("NPP error codes are exactly the ones the decoder raises", () => {
+    const doc = tableAfter("<!-- table:npp-errors -->").map((r) => r[0]!);
+    const code = new Set(
+      [
+        ...source("./npp.ts").matchAll(/"(NPP_[A-Z_]+)"/g),
+        ...source("./validate.ts").matchAll(/"(NPP_[A-Z_]+)"/g),
+      ].map((m) => m[1]!),
+    );
+    expect(new Set(doc)).toEqual(code);
+  });
+
+  it("imports table", () => {
+    const rows = tableAfter("<!-- table:imports -->");
+    const doc = Object.fromEntries(
+      rows.map(([imp, sig]) => [imp!.replaceAll("`", ""), sig!.replaceAll("`", "")]),
+    );
+    const code = Object.fromEntries(
+      Object.entries(abi.ABI_IMPORTS).map(([name, sig]) => [
+        `${abi.ABI_IMPORT_MODULE}.${name}`,
+        abi.formatSig(sig),
+      ]),
+    );
+    expect(doc).toEqual(code);
+  });
+
+  it("required exports table", () => {
+    const rows = tableAfter("<!-- table:exports -->");
+    expect(rows.map((r) => r[0]!.replaceAll("`", ""))).toEqual([
+      abi.EXPORT_MEMORY,
+      abi.EXPORT_START,
+      abi.EXPORT_TABLE,
+    ]);
+    expect(DOC).toContain(
+      `\`${abi.formatSig(abi.SIGNAL_HANDLER_SIG).replace("(param i32 i32)", "(param $signal i32) (param $datafield i32)")}\``,
+    );
+  });
+
+  it("validation rules table", () => {
+    const doc = tableAfter("<!-- table:rules -->").map((r) => r[0]!);
+    expect(new Set(doc)).toEqual(
+      new Set(["WASM_MALFORMED", "WASM_INVALID", ...Object.values(AbiRule), "NPP_FLAGS_MISMATCH"]),
+    );
+  });
+
+  it("generic errcodes table", () => {
+    const doc = tableAfter("<!-- table:abi-errcodes -->").map((r) => Number(r[0]));
+    expect(doc).toEqual(Object.values(abi.Errcode));
+  });
+
+  it("control block table", () => {
+    const rows = tableAfter("<!-- table:control-block -->");
+    expect(rows.map((r) => [Number(r[0]), Number(r[1])])).toEqual([
+      [abi.CTL_POLL_FLAG_OFFSET, 4],
+      [4, 28],
+      [abi.CTL_DATAFIELD_OFFSET, abi.SIGNAL_DATAFIELD_SIZE],
+    ]);
+    expect(abi.CTL_DATAFIELD_OFFSET + abi.SIGNAL_DATAFIELD_SIZE).toBe(abi.CONTROL_BLOCK_SIZE);
+  });
+
+  it("constants table", () => {
+    const rows = tableAfter("<!-- table:constants -->");
+    expect(rows.length).toBeGreaterThan(20);
+    for (const [name, value] of rows) {
+      const key = name!.replaceAll("`", "");
+      expect(exported[key], key).toBe(num(value!));
+    }
+  });
+
+  it("worked examples pack to the bytes shown and match the syscall table", () => {
+    const markers = [...DOC.matchAll(/<!-- example:(request|return) ([A-Z_]+) -->/g)];
+    expect(markers.length).toBeGreaterThanOrEqual(8);
+    for (const m of markers) {
+      const [marker, kind, name] = m as unknown as [string, string, string];
+      const rows = tableAfter(marker);
+      const packed: number[] = [];
+      for (const [offset, size, field, value] of rows) {
+        expect(Number(offset), `${name} ${field}`).toBe(packed.length);
+        let v = BigInt(value!.replaceAll("`", ""));
+        for (let i = 0; i < Number(size); i++) {
+          packed.push(Number(v & 0xffn));
+          v >>= 8n;
+        }
+        expect(v, `${name} ${field} fits in ${size} bytes`).toBe(0n);
+      }
+      const shown = hexAfter(marker);
+      const def = SYSCALLS.find((d) => d.name === name);
+      expect(def, name).toBeDefined();
+      if (kind === "request") {
+        expect(shown, name).toEqual(packed);
+        expect(packed[0], name).toBe(def!.code);
+        expect(packed.length - 1, `${name} argument size`).toBe(def!.args.size);
+      } else {
+        expect(shown.length, name).toBe(abi.SYSCALL_RET_SIZE);
+        expect(shown.slice(0, packed.length), name).toEqual(packed);
+        expect(packed.length, `${name} return size`).toBe(def!.ret.size);
+      }
+    }
+  });
+});
