@@ -254,6 +254,15 @@ describe("packages", () => {
     expect(await code(readPackageBytes(await build(badManifest)))).toBe("MANIFEST_INVALID");
   });
 
+  it("accepts a manifest with a UTF-8 BOM and keeps rawManifest byte-exact", async () => {
+    const files = helloFiles();
+    const text = `\uFEFF${new TextDecoder().decode(files.get("manifest.toml"))}`;
+    files.set("manifest.toml", enc.encode(text));
+    const pkg = await readPackageBytes(await build(files));
+    expect(pkg.rawManifest).toBe(text);
+    expect(pkg.manifest.infos.slug).toBe("hello");
+  });
+
   it("names the package file in errors", async () => {
     const dir = tmp();
     const f = path.join(dir, "broken.nap");

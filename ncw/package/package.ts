@@ -125,7 +125,7 @@ async function readPackageInner(bytes: Uint8Array, opts: ReadPackageOptions): Pr
   }
   verifyHashFile(hashText, all);
   const manifest = parseManifestBytes(manifestEntry.data);
-  const rawManifest = new TextDecoder().decode(manifestEntry.data);
+  const rawManifest = new TextDecoder("utf-8", { ignoreBOM: true }).decode(manifestEntry.data);
   all.delete(MANIFEST_FILE);
   all.delete(HASH_FILE);
   checkReferences(manifest, { files: all, dirs, symlinks });
