@@ -103,6 +103,33 @@ describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
     }
   });
 
+  it("adds data and metadata chunks when block groups fill", () => {
+    const img = freshImage();
+    const e = openEngine(FileDevice.open(img));
+    const groupsBefore = e.spaceMgr.groups.length;
+    const big = new Uint8Array(1 << 20);
+    for (let k = 0; k < big.length; k++) big[k] = (k * 7) & 0xff;
+    for (let batch = 0; batch < 4; batch++) {
+      const t = e.begin();
+      for (let i = 0; i < 10; i++) addFile(t, FS, DIR, `big${batch}-${i}`, 257n + BigInt(batch * 10 + i), big);
+      for (let i = 0; i < 1500; i++) addFile(t, FS, DIR, `s${batch}-${i}`, 1000n + BigInt(batch * 2000 + i));
+      t.commit();
+    }
+    expect(e.spaceMgr.groups.length).toBeGreaterThan(groupsBefore);
+    e.close();
+    expectClean(img);
+    if (!skipUnless(loopMountMissing())) {
+      withLoopMount(
+        img,
+        (mnt) => {
+          expect(Buffer.compare(fs.readFileSync(path.join(mnt, "big3-9")), Buffer.from(big))).toBe(0);
+          expect(fs.readdirSync(mnt).length).toBe(40 + 6000);
+        },
+        ["ro"],
+      );
+    }
+  });
+
   it("abort leaves the committed state untouched", () => {
     const img = freshImage();
     const e = openEngine(FileDevice.open(img));

@@ -28,6 +28,7 @@ import {
   FEATURE_INCOMPAT_SKINNY_METADATA,
   SUPER_INFO_OFFSET,
   SUPER_INFO_SIZE,
+  SUPER_MIRROR_OFFSETS,
   type Superblock,
 } from "./format/superblock.js";
 import { type Engine, type Transaction, TransactionImpl } from "./transaction.js";
@@ -131,6 +132,20 @@ export class BtrfsEngine implements Engine {
       } else if (it.key.type === EXTENT_ITEM_KEY) {
         this.spaceMgr.markUsed(Number(it.key.objectid), Number(it.key.offset));
       }
+    }
+    for (const g of this.spaceMgr.groups) {
+      const c = this.chunkMap.find(BigInt(g.start));
+      if (!c) {
+        throw new NcwError("data", `btrfs block group ${g.start} has no chunk`, {
+          code: "BTRFS_NO_CHUNK",
+          hint: "The image is damaged; run `btrfs check` on it.",
+        });
+      }
+      this.spaceMgr.excludeSuperStripes(
+        g,
+        c.chunk.stripes.map((st) => st.offset),
+        SUPER_MIRROR_OFFSETS,
+      );
     }
   }
 

@@ -5,33 +5,47 @@ import { NcwError } from "../../../ncw/errors.js";
 import type { SpaceManager } from "./alloc/allocator.js";
 import type { DataAllocator, DataRef, Extent, SpaceInfo } from "./alloc/index.js";
 import { DelayedRefs, type Ref } from "./alloc/refs.js";
-import { type BlockGroup, blockGroupUsed } from "./alloc/space.js";
+import { type BlockGroup, blockGroupUsed, freeSpaceOnDisk } from "./alloc/space.js";
 import { readLogical, writeLogical } from "./chunks.js";
 import type { BtrfsEngine } from "./engine.js";
 import { MAX_KEY, MIN_KEY, noTree } from "./engine-keys.js";
 import {
   BLOCK_FLAG_FULL_BACKREF,
+  BLOCK_GROUP_DATA,
+  BLOCK_GROUP_DUP,
+  BLOCK_GROUP_METADATA,
   decodeBlockGroupItem,
+  decodeDevExtent,
+  decodeDevItem,
   decodeFileExtentItem,
   decodeFreeSpaceInfo,
   encodeBlockGroupItem,
+  encodeChunkItem,
+  encodeDevExtent,
+  encodeDevItem,
   encodeFreeSpaceInfo,
   encodeRootItem,
   FILE_EXTENT_INLINE,
   FREE_SPACE_USING_BITMAPS,
   type RootItem,
+  STRIPE_LEN,
 } from "./format/items.js";
 import {
   BLOCK_GROUP_ITEM_KEY,
+  CHUNK_ITEM_KEY,
   CHUNK_TREE_OBJECTID,
   CSUM_TREE_OBJECTID,
   DATA_RELOC_TREE_OBJECTID,
+  DEV_EXTENT_KEY,
+  DEV_ITEM_KEY,
+  DEV_ITEMS_OBJECTID,
   DEV_TREE_OBJECTID,
   EXTENT_CSUM_KEY,
   EXTENT_CSUM_OBJECTID,
   EXTENT_DATA_KEY,
   EXTENT_DATA_REF_KEY,
   EXTENT_TREE_OBJECTID,
+  FIRST_CHUNK_TREE_OBJECTID,
   FIRST_FREE_OBJECTID,
   FREE_SPACE_BITMAP_KEY,
   FREE_SPACE_EXTENT_KEY,
@@ -399,26 +413,32 @@ export class TransactionImpl implements Transaction, NodeStore {
   }
   search(rootId: bigint, key: Key, opts?: SearchOptions): TreePath {
     this.live();
+    if (opts?.cow || opts?.insertLen !== undefined || opts?.forDelete) this.ensureMetadataSpace();
     return this.tree.search(rootId, key, opts);
   }
   insertItem(rootId: bigint, key: Key, data: Uint8Array): void {
     this.live();
+    this.ensureMetadataSpace();
     this.tree.insertItem(rootId, key, data);
   }
   updateItem(rootId: bigint, key: Key, data: Uint8Array): void {
     this.live();
+    this.ensureMetadataSpace();
     this.tree.updateItem(rootId, key, data);
   }
   putItem(rootId: bigint, key: Key, data: Uint8Array): void {
     this.live();
+    this.ensureMetadataSpace();
     this.tree.putItem(rootId, key, data);
   }
   deleteItem(rootId: bigint, key: Key): boolean {
     this.live();
+    this.ensureMetadataSpace();
     return this.tree.deleteItem(rootId, key);
   }
   deleteRange(rootId: bigint, from: Key, to: Key): number {
     this.live();
+    this.ensureMetadataSpace();
     return this.tree.deleteRange(rootId, from, to);
   }
 
@@ -426,6 +446,7 @@ export class TransactionImpl implements Transaction, NodeStore {
 
   createTree(objectid: bigint): void {
     this.live();
+    this.ensureMetadataSpace();
     if (this.hasTree(objectid)) {
       throw new NcwError("conflict", `btrfs tree ${objectid} already exists`, {
         code: "BTRFS_TREE_EXISTS",
@@ -474,6 +495,7 @@ export class TransactionImpl implements Transaction, NodeStore {
    */
   copyRoot(src: bigint, dst: bigint, item: RootItem, itemKey: Key): void {
     this.live();
+    this.ensureMetadataSpace();
     if (this.hasTree(dst)) {
       throw new NcwError("conflict", `btrfs tree ${dst} already exists`, {
         code: "BTRFS_TREE_EXISTS",
@@ -511,6 +533,7 @@ export class TransactionImpl implements Transaction, NodeStore {
   /** Drop a whole tree (subvolume delete): every block only it references is freed. */
   dropTree(rootId: bigint): void {
     this.live();
+    this.ensureMetadataSpace();
     const st = this.state(rootId);
     this.dropSubtree(rootId, st.node, { type: TREE_BLOCK_REF_KEY, root: rootId });
     if (st.itemKey) this.tree.deleteItem(ROOT_TREE_OBJECTID, st.itemKey);
@@ -583,6 +606,7 @@ export class TransactionImpl implements Transaction, NodeStore {
       throw new NcwError("usage", "a data extent must be at least one byte", {
         code: "BTRFS_BAD_EXTENT",
       });
+    if (!this.sm.canFit("data", n)) this.allocChunk("data", n);
     const s = this.sm.alloc("data", n);
     if (s === undefined) throw noSpace("data");
     this.dataAllocated.set(s, n);
@@ -646,6 +670,7 @@ export class TransactionImpl implements Transaction, NodeStore {
 
   insertCsums(bytenr: bigint, csums: Uint8Array): void {
     this.live();
+    this.ensureMetadataSpace();
     const ss = BigInt(this.engine.sectorsize);
     const per = this.maxCsumsPerItem() * 4;
     for (let off = 0; off < csums.length; off += per) {
@@ -657,6 +682,7 @@ export class TransactionImpl implements Transaction, NodeStore {
 
   deleteCsums(bytenr: bigint, len: bigint): void {
     this.live();
+    this.ensureMetadataSpace();
     const ss = BigInt(this.engine.sectorsize);
     const end = bytenr + len;
     const found: Item[] = [];
@@ -690,6 +716,141 @@ export class TransactionImpl implements Transaction, NodeStore {
   lookupCsums(bytenr: bigint, len: bigint): (Uint8Array | undefined)[] {
     this.live();
     return lookupCsumsIn(this.tree, this.engine.sectorsize, bytenr, len);
+  }
+
+  // ------------------------------------------------------------------ chunks
+
+  /** Device bytes given to new chunks by this transaction. */
+  private devBytesAdded = 0n;
+  private inChunkAlloc = false;
+
+  /**
+   * Keep a reserve of free metadata space, adding a metadata chunk when it runs low. Called only
+   * between tree operations (never while a path is held), since a chunk means new items.
+   */
+  private ensureMetadataSpace(): void {
+    if (this.inChunkAlloc) return;
+    const reserve = 128 * this.nodesize;
+    if (this.sm.freeBytes("metadata") >= reserve) return;
+    try {
+      this.allocChunk("metadata", reserve);
+    } catch (e) {
+      // Out of device space: carry on with what is left; allocation fails cleanly if it runs out.
+      if (!(e instanceof NcwError && e.code === "BTRFS_NO_SPACE")) throw e;
+    }
+  }
+
+  /** Free ranges of the device not used by any chunk stripe (from the dev tree), MiB-aligned. */
+  private deviceHoles(): Array<[number, number]> {
+    const MiB = 1 << 20;
+    const devid = this.engine.sb.devItem.devid;
+    const total = Number(this.engine.sb.devItem.totalBytes);
+    const holes: Array<[number, number]> = [];
+    let pos = MiB;
+    const exts = this.tree.items(
+      DEV_TREE_OBJECTID,
+      { objectid: devid, type: DEV_EXTENT_KEY, offset: 0n },
+      { objectid: devid, type: DEV_EXTENT_KEY, offset: U64_MAX },
+    );
+    for (const it of exts) {
+      const start = Number(it.key.offset);
+      const len = Number(decodeDevExtent(it.data).length);
+      if (start > pos) holes.push([pos, start - pos]);
+      pos = Math.max(pos, Math.ceil((start + len) / MiB) * MiB);
+    }
+    if (total > pos) holes.push([pos, Math.floor((total - pos) / MiB) * MiB]);
+    return holes.filter(([, l]) => l > 0);
+  }
+
+  /** Add a chunk (and its block group) for `kind` with room for at least `minLen` bytes. */
+  private allocChunk(kind: "data" | "metadata", minLen: number): void {
+    const MiB = 1 << 20;
+    const e = this.engine;
+    const flags =
+      this.sm.flagsOf(kind) ??
+      (kind === "data" ? BLOCK_GROUP_DATA : BLOCK_GROUP_METADATA | BLOCK_GROUP_DUP);
+    const copies = (flags & BLOCK_GROUP_DUP) !== 0n ? 2 : 1;
+    const total = Number(e.sb.totalBytes);
+    const cap = kind === "data" ? 1024 * MiB : 256 * MiB;
+    const need = Math.ceil(minLen / MiB) * MiB;
+    let size = Math.max(need, Math.min(cap, Math.max(8 * MiB, Math.floor(total / 10 / MiB) * MiB)));
+    const holes = this.deviceHoles();
+    const place = (sz: number): number[] | undefined => {
+      const out: number[] = [];
+      for (const [s, l] of holes) {
+        let at = s;
+        while (out.length < copies && at + sz <= s + l) {
+          out.push(at);
+          at += sz;
+        }
+      }
+      return out.length === copies ? out : undefined;
+    };
+    let offsets = place(size);
+    while (!offsets && size > need) {
+      size = Math.max(need, Math.floor(size / 2 / MiB) * MiB);
+      offsets = place(size);
+    }
+    if (!offsets) throw noSpace(kind);
+    this.inChunkAlloc = true;
+    try {
+      let logical = 0n;
+      for (const c of e.chunkMap.all()) {
+        const end = c.logical + c.chunk.length;
+        if (end > logical) logical = end;
+      }
+      const devid = e.sb.devItem.devid;
+      const chunk = {
+        length: BigInt(size),
+        owner: EXTENT_TREE_OBJECTID,
+        stripeLen: STRIPE_LEN,
+        type: flags,
+        ioAlign: 65536,
+        ioWidth: 65536,
+        sectorSize: e.sectorsize,
+        subStripes: 1,
+        stripes: offsets.map((o) => ({ devid, offset: BigInt(o), devUuid: e.sb.devItem.uuid })),
+      };
+      e.chunkMap.add(logical, chunk);
+      const g = this.sm.addGroup(Number(logical), size, flags, FIRST_CHUNK_TREE_OBJECTID, 0n);
+      this.sm.excludeSuperStripes(
+        g,
+        chunk.stripes.map((st) => st.offset),
+        SUPER_MIRROR_OFFSETS,
+      );
+      g.dirty = true;
+      this.tree.insertItem(
+        CHUNK_TREE_OBJECTID,
+        { objectid: FIRST_CHUNK_TREE_OBJECTID, type: CHUNK_ITEM_KEY, offset: logical },
+        encodeChunkItem(chunk),
+      );
+      for (const o of offsets) {
+        this.tree.insertItem(
+          DEV_TREE_OBJECTID,
+          { objectid: devid, type: DEV_EXTENT_KEY, offset: BigInt(o) },
+          encodeDevExtent({
+            chunkTree: CHUNK_TREE_OBJECTID,
+            chunkObjectid: FIRST_CHUNK_TREE_OBJECTID,
+            chunkOffset: logical,
+            length: BigInt(size),
+            chunkTreeUuid: e.chunkTreeUuid,
+          }),
+        );
+      }
+      const devKey = { objectid: DEV_ITEMS_OBJECTID, type: DEV_ITEM_KEY, offset: devid };
+      const dev = decodeDevItem(this.tree.lookup(CHUNK_TREE_OBJECTID, devKey)!);
+      const added = BigInt(size * copies);
+      dev.bytesUsed += added;
+      this.tree.updateItem(CHUNK_TREE_OBJECTID, devKey, encodeDevItem(dev));
+      this.devBytesAdded += added;
+      this.tree.insertItem(
+        e.blockGroupRoot,
+        { objectid: logical, type: BLOCK_GROUP_ITEM_KEY, offset: BigInt(size) },
+        encodeBlockGroupItem({ used: 0n, chunkObjectid: FIRST_CHUNK_TREE_OBJECTID, flags }),
+      );
+    } finally {
+      this.inChunkAlloc = false;
+    }
   }
 
   // ------------------------------------------------------------------ commit
@@ -731,8 +892,9 @@ export class TransactionImpl implements Transaction, NodeStore {
   /** Block group items and free space tree entries of the groups whose space changed. */
   private syncBlockGroups(): boolean {
     let changed = false;
-    for (const g of this.sm.groups) {
+    for (const g of [...this.sm.groups]) {
       if (!g.dirty) continue;
+      this.ensureMetadataSpace();
       g.dirty = false;
       const bgKey = {
         objectid: BigInt(g.start),
@@ -767,11 +929,13 @@ export class TransactionImpl implements Transaction, NodeStore {
       this.reserved.clear();
       for (let pass = 0; ; pass++) {
         if (pass > 64) throw new Error("btrfs engine: commit did not converge");
+        this.ensureMetadataSpace();
         this.refs.run({
           tree: this.tree,
           generation: this.generation,
           nodesize: this.nodesize,
           extentFreed: this.extentFreed,
+          between: () => this.ensureMetadataSpace(),
         });
         const a = this.updateRootItems();
         const b = this.syncBlockGroups();
@@ -814,6 +978,7 @@ export class TransactionImpl implements Transaction, NodeStore {
       root: root.bytenr,
       rootLevel: root.level,
       bytesUsed: this.sm.totalUsed(),
+      devItem: { ...e.sb.devItem, bytesUsed: e.sb.devItem.bytesUsed + this.devBytesAdded },
     };
     if (this.roots.get(CHUNK_TREE_OBJECTID)?.nodeChanged) {
       sb.chunkRoot = chunk.bytenr;
@@ -975,7 +1140,7 @@ function syncFreeSpace(tree: BTree, g: BlockGroup): boolean {
   const start = BigInt(g.start);
   const end = BigInt(g.start + g.length);
   const infoKey = { objectid: start, type: FREE_SPACE_INFO_KEY, offset: BigInt(g.length) };
-  const desired = g.free.union(g.pinned).ranges();
+  const desired = freeSpaceOnDisk(g).ranges();
   const infoData = tree.lookup(F, infoKey);
   const info = infoData ? decodeFreeSpaceInfo(infoData) : { extentCount: 0, flags: 0 };
   const existing = tree.items(

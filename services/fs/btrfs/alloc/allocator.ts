@@ -18,7 +18,13 @@ function kindOf(flags: bigint): SpaceKind | undefined {
 export class SpaceManager {
   /** Sorted by start. */
   readonly groups: BlockGroup[] = [];
-  private saved: Array<{ free: ExtentSet; pinned: ExtentSet; dirty: boolean; cursor: number }> = [];
+  private saved: Array<{
+    bg: BlockGroup;
+    free: ExtentSet;
+    pinned: ExtentSet;
+    dirty: boolean;
+    cursor: number;
+  }> = [];
 
   constructor(
     readonly nodesize: number,
@@ -42,6 +48,7 @@ export class SpaceManager {
       chunkObjectid,
       free,
       pinned: new ExtentSet(),
+      excluded: new ExtentSet(),
       storedUsed,
       dirty: false,
       cursor: start,
@@ -66,6 +73,26 @@ export class SpaceManager {
       code: "BTRFS_NO_BLOCK_GROUP",
       hint: "The extent tree references space outside every block group; run `btrfs check`.",
     });
+  }
+
+  /**
+   * Keep the superblock copies out of reach: for every stripe of the group's chunk holding a
+   * superblock offset, the 64 KiB stripe unit around it is excluded from allocation.
+   */
+  excludeSuperStripes(
+    bg: BlockGroup,
+    stripeOffsets: readonly bigint[],
+    superOffsets: readonly bigint[],
+  ): void {
+    const unit = 65536;
+    for (const so of superOffsets) {
+      for (const st of stripeOffsets) {
+        if (so < st || so >= st + BigInt(bg.length)) continue;
+        const rel = Math.floor(Number(so - st) / unit) * unit;
+        const len = Math.min(unit, bg.length - rel);
+        for (const [a, l] of bg.free.subtract(bg.start + rel, len)) bg.excluded.add(a, l);
+      }
+    }
   }
 
   /** At open: an extent recorded in the extent tree is in use. */
@@ -106,6 +133,7 @@ export class SpaceManager {
   /** Remember the state at the start of a transaction (for abort). */
   save(): void {
     this.saved = this.groups.map((g) => ({
+      bg: g,
       free: g.free.clone(),
       pinned: g.pinned.clone(),
       dirty: g.dirty,
@@ -114,9 +142,13 @@ export class SpaceManager {
   }
 
   restore(): void {
-    this.groups.forEach((g, i) => {
-      const s = this.saved[i];
-      if (!s) return;
+    // Groups created by the aborted transaction disappear again.
+    const keep = new Set(this.saved.map((s) => s.bg));
+    for (let i = this.groups.length - 1; i >= 0; i--) {
+      if (!keep.has(this.groups[i]!)) this.groups.splice(i, 1);
+    }
+    this.saved.forEach((s) => {
+      const g = s.bg;
       g.free = s.free;
       g.pinned = s.pinned;
       g.dirty = s.dirty;
@@ -132,6 +164,26 @@ export class SpaceManager {
       g.dirty = false;
       g.storedUsed = BigInt(blockGroupUsed(g));
     }
+  }
+
+  /** Free (allocatable) bytes in groups of this kind. */
+  freeBytes(kind: SpaceKind): number {
+    let t = 0;
+    for (const g of this.groups) if (kindOf(g.flags) === kind) t += g.free.total();
+    return t;
+  }
+
+  /** Whether `len` contiguous bytes can be allocated from groups of this kind. */
+  canFit(kind: SpaceKind, len: number): boolean {
+    const align = kind === "data" ? this.sectorsize : this.nodesize;
+    return this.groups.some(
+      (g) => kindOf(g.flags) === kind && g.free.findFit(len, g.start, align) >= 0,
+    );
+  }
+
+  /** The flags (type and profile) existing groups of this kind use, if any. */
+  flagsOf(kind: SpaceKind): bigint | undefined {
+    return this.groups.find((g) => kindOf(g.flags) === kind)?.flags;
   }
 
   totalUsed(): bigint {

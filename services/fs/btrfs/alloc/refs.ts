@@ -130,6 +130,8 @@ export interface RefRunContext {
   nodesize: number;
   /** The extent reached zero references: give its space back (after commit) and, for data, drop csums. */
   extentFreed(bytenr: bigint, numBytes: bigint, isData: boolean): void;
+  /** Called between two extents' updates (no tree operation in progress). */
+  between?(): void;
 }
 
 /** Delayed reference changes of a transaction, applied to the extent tree by run(). */
@@ -245,7 +247,10 @@ export class DelayedRefs {
         a.bytenr < b.bytenr ? -1 : a.bytenr > b.bytenr ? 1 : 0,
       );
       this.heads = new Map();
-      for (const h of batch) this.apply(ctx, h);
+      for (const h of batch) {
+        ctx.between?.();
+        this.apply(ctx, h);
+      }
     }
   }
 

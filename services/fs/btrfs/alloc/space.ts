@@ -100,6 +100,19 @@ export class ExtentSet {
     return this.starts.map((s, i) => [s, this.ends[i]! - s]);
   }
 
+  /** Remove whatever part of [start, start+len) is in the set; returns the removed ranges. */
+  subtract(start: number, len: number): Array<[number, number]> {
+    const end = start + len;
+    const removed: Array<[number, number]> = [];
+    for (const [s, l] of this.ranges()) {
+      const a = Math.max(s, start);
+      const b = Math.min(s + l, end);
+      if (a < b) removed.push([a, b - a]);
+    }
+    for (const [a, l] of removed) this.remove(a, l);
+    return removed;
+  }
+
   clone(): ExtentSet {
     const c = new ExtentSet();
     c.starts = this.starts.slice();
@@ -133,6 +146,11 @@ export interface BlockGroup {
   free: ExtentSet;
   /** Space freed by the running transaction: free once it commits, not reusable before. */
   pinned: ExtentSet;
+  /**
+   * Free space never handed out because a superblock copy lives there (btrfs excludes the 64 KiB
+   * stripe holding it); the free space tree still lists it as free, as btrfs does.
+   */
+  excluded: ExtentSet;
   /** `used` as last written in the block group item. */
   storedUsed: bigint;
   /** Needs its block group item and free space tree entries rewritten at commit. */
@@ -141,7 +159,12 @@ export interface BlockGroup {
   cursor: number;
 }
 
-/** Bytes in use in a block group (everything neither free nor pinned). */
+/** Bytes in use in a block group (everything neither free, pinned nor excluded). */
 export function blockGroupUsed(bg: BlockGroup): number {
-  return bg.length - bg.free.total() - bg.pinned.total();
+  return bg.length - bg.free.total() - bg.pinned.total() - bg.excluded.total();
+}
+
+/** What the free space tree must list for a block group. */
+export function freeSpaceOnDisk(bg: BlockGroup): ExtentSet {
+  return bg.free.union(bg.pinned).union(bg.excluded);
 }

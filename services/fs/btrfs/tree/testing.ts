@@ -2,13 +2,18 @@
 // and small data files in a directory) so `btrfs check` can judge the trees the engine writes.
 // fs.ts is the real filesystem layer; these exist so the engine is tested without it.
 
+import { readLogical } from "../chunks.js";
+import type { BtrfsEngine } from "../engine.js";
 import { btrfsNameHash, crc32c } from "../format/crc32c.js";
 import {
+  decodeDirItems,
+  decodeFileExtentItem,
   decodeInodeItem,
   encodeDirItems,
   encodeFileExtentItem,
   encodeInodeItem,
   encodeInodeRefs,
+  FILE_EXTENT_INLINE,
   FILE_EXTENT_REG,
   FT_REG_FILE,
   type InodeItem,
@@ -21,10 +26,13 @@ import {
   INODE_ITEM_KEY,
   INODE_REF_KEY,
   type Key,
+  U64_MAX,
 } from "../format/key.js";
 import type { Transaction } from "../transaction.js";
+import type { TreeReader } from "./index.js";
 
 const te = new TextEncoder();
+const td = new TextDecoder();
 
 function inodeKey(ino: bigint): Key {
   return { objectid: ino, type: INODE_ITEM_KEY, offset: 0n };
@@ -151,4 +159,36 @@ export function removeFile(
   txn.deleteItem(root, { objectid: dir, type: DIR_ITEM_KEY, offset: BigInt(btrfsNameHash(n)) });
   txn.deleteItem(root, { objectid: dir, type: DIR_INDEX_KEY, offset: ino });
   adjustDir(txn, root, dir, -n.length * 2);
+}
+
+/** Names in directory `dir` of tree `root` (from its DIR_INDEX items), in index order. */
+export function listDir(r: TreeReader, root: bigint, dir: bigint): string[] {
+  return r
+    .items(
+      root,
+      { objectid: dir, type: DIR_INDEX_KEY, offset: 0n },
+      { objectid: dir, type: DIR_INDEX_KEY, offset: U64_MAX },
+    )
+    .map((it) => td.decode(decodeDirItems(it.data)[0]!.name));
+}
+
+/** Content of a file made by addFile (its single extent, cut to the inode size). */
+export function readTestFile(
+  e: BtrfsEngine,
+  r: TreeReader,
+  root: bigint,
+  dir: bigint,
+  name: string,
+): Uint8Array | undefined {
+  const n = te.encode(name);
+  const d = r.lookup(root, { objectid: dir, type: DIR_ITEM_KEY, offset: BigInt(btrfsNameHash(n)) });
+  if (!d) return undefined;
+  const ino = decodeDirItems(d)[0]!.location.objectid;
+  const inode = decodeInodeItem(r.lookup(root, inodeKey(ino))!);
+  const ext = r.lookup(root, { objectid: ino, type: EXTENT_DATA_KEY, offset: 0n });
+  if (!ext) return new Uint8Array(0);
+  const fe = decodeFileExtentItem(ext);
+  if (fe.type === FILE_EXTENT_INLINE) return fe.inlineData.slice(0, Number(inode.size));
+  const data = readLogical(e.dev, e.chunkMap, fe.diskBytenr, Number(fe.diskNumBytes));
+  return data.slice(0, Number(inode.size));
 }
