@@ -44,14 +44,24 @@ export const START_SIG: FuncSig = { params: [], results: [] };
 /** Export-name prefixes reserved for what the AOT step adds (the control global, Asyncify's exports). */
 export const RESERVED_EXPORT_PREFIXES: readonly string[] = ["__nightos_", "asyncify_"];
 /**
- * The NightOS control block: linear-memory addresses [0, 64). Modules must not place data there.
- * Word 0 is the poll flag (non-zero: call `nightos.safepoint`); bytes 32..63 receive the datafield of the
- * signal being handled; the rest belongs to the runtime. (ABI 1.0 decision, docs/commonassembly.md.)
+ * NightOS low memory: linear-memory addresses [0, 1024) belong to the runtime; modules must not place
+ * data there (clang and optimized AssemblyScript start data at 1024). It holds the control block
+ * [0, 64) and the runtime's scratch area [64, 1024) (Asyncify data during syscall_fork).
+ * ABI 1.0 decision, docs/commonassembly.md §7.
  */
+export const RESERVED_LOW_MEMORY = 1024;
+/** The control block: word 0 is the poll flag (non-zero: call `nightos.safepoint`). */
 export const CONTROL_BLOCK_ADDRESS = 0;
 export const CONTROL_BLOCK_SIZE = 64;
 export const CTL_POLL_FLAG_OFFSET = 0;
+/** Optional fork buffer chosen by the program (u32 address, u32 length); 0 = use the scratch area. */
+export const CTL_FORK_BUFFER_OFFSET = 8;
+export const CTL_FORK_BUFFER_LENGTH_OFFSET = 12;
+/** Where the runtime copies the datafield of the signal being handled. */
 export const CTL_DATAFIELD_OFFSET = 32;
+/** The runtime's scratch area, after the control block. */
+export const RUNTIME_SCRATCH_ADDRESS = 64;
+export const RUNTIME_SCRATCH_SIZE = 960;
 /** The global the AOT step adds and exports; it holds CONTROL_BLOCK_ADDRESS. */
 export const CTL_GLOBAL = "__nightos_ctl";
 

@@ -124,9 +124,14 @@ describe("docs/commonassembly.md matches the code", () => {
     const rows = tableAfter("<!-- table:control-block -->");
     expect(rows.map((r) => [Number(r[0]), Number(r[1])])).toEqual([
       [abi.CTL_POLL_FLAG_OFFSET, 4],
-      [4, 28],
+      [4, 4],
+      [abi.CTL_FORK_BUFFER_OFFSET, 4],
+      [abi.CTL_FORK_BUFFER_LENGTH_OFFSET, 4],
+      [16, 16],
       [abi.CTL_DATAFIELD_OFFSET, abi.SIGNAL_DATAFIELD_SIZE],
     ]);
+    expect(abi.RUNTIME_SCRATCH_ADDRESS).toBe(abi.CONTROL_BLOCK_SIZE);
+    expect(abi.RUNTIME_SCRATCH_ADDRESS + abi.RUNTIME_SCRATCH_SIZE).toBe(abi.RESERVED_LOW_MEMORY);
     expect(abi.CTL_DATAFIELD_OFFSET + abi.SIGNAL_DATAFIELD_SIZE).toBe(abi.CONTROL_BLOCK_SIZE);
   });
 

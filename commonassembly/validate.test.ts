@@ -236,16 +236,16 @@ describe("validation", () => {
         }),
       ),
     ).toEqual(["ABI_START_SECTION"]);
-    // The control block [0, 64) must stay free of active data.
-    expect(await problemsOf(wat({ extra: '(data (i32.const 60) "abcd")' }))).toEqual([
-      "ABI_CONTROL_BLOCK",
+    // NightOS low memory [0, 1024) must stay free of active data.
+    expect(await problemsOf(wat({ extra: '(data (i32.const 1020) "abcd")' }))).toEqual([
+      "ABI_LOW_MEMORY",
     ]);
     expect(await problemsOf(wat({ extra: '(data (i32.const 0) "a")' }))).toEqual([
-      "ABI_CONTROL_BLOCK",
+      "ABI_LOW_MEMORY",
     ]);
     expect(
       await problemsOf(
-        wat({ extra: '(data (i32.const 64) "abcd") (data (i32.const 0) "") (data "passive")' }),
+        wat({ extra: '(data (i32.const 1024) "abcd") (data (i32.const 0) "") (data "passive")' }),
       ),
     ).toEqual([]);
     // A start section naming a module function is allowed (clang's __wasm_init_memory).

@@ -5,8 +5,6 @@ import wabtInit from "wabt";
 import {
   ABI_IMPORT_MODULE,
   ABI_IMPORTS,
-  CONTROL_BLOCK_ADDRESS,
-  CONTROL_BLOCK_SIZE,
   EXPORT_MEMORY,
   EXPORT_START,
   EXPORT_TABLE,
@@ -17,6 +15,7 @@ import {
   MAX_MEMORY_PAGES,
   MAX_TABLE_SIZE,
   RESERVED_EXPORT_PREFIXES,
+  RESERVED_LOW_MEMORY,
   START_SIG,
   sameSig,
 } from "./abi.js";
@@ -69,7 +68,7 @@ export const AbiRule = {
   TABLE_TYPE: "ABI_TABLE_TYPE",
   RESERVED_EXPORT: "ABI_RESERVED_EXPORT",
   START_SECTION: "ABI_START_SECTION",
-  CONTROL_BLOCK: "ABI_CONTROL_BLOCK",
+  LOW_MEMORY: "ABI_LOW_MEMORY",
 } as const;
 
 export interface ValidatedModule {
@@ -418,19 +417,16 @@ export function checkAbi(info: WasmModuleInfo, problems: ModuleError[]): Validat
 
   for (const seg of info.dataSegments) {
     if (!seg.active || seg.size === 0) continue;
-    const overlaps =
-      seg.address === undefined ||
-      (seg.address < CONTROL_BLOCK_ADDRESS + CONTROL_BLOCK_SIZE &&
-        seg.address + seg.size > CONTROL_BLOCK_ADDRESS);
+    const overlaps = seg.address === undefined || seg.address < RESERVED_LOW_MEMORY;
     if (overlaps)
       problems.push(
         new ModuleError(
-          AbiRule.CONTROL_BLOCK,
+          AbiRule.LOW_MEMORY,
           seg.address === undefined
-            ? "an active data segment has a computed address; its address must be an i32.const outside the control block [0, 64)"
-            : `an active data segment writes bytes ${seg.address}..${seg.address + seg.size - 1}, inside the NightOS control block [0, 64)`,
+            ? `an active data segment has a computed address; it must be an i32.const of at least ${RESERVED_LOW_MEMORY}`
+            : `an active data segment writes at address ${seg.address}, inside NightOS low memory [0, ${RESERVED_LOW_MEMORY})`,
           { offset: seg.offset },
-          "place data at address 64 or above (clang does by default; AssemblyScript: --memoryBase 1024)",
+          "place data at address 1024 or above (clang does by default; AssemblyScript: -O2 or --memoryBase 1024)",
         ),
       );
   }

@@ -13,8 +13,8 @@ const GOOD = `(module
   (import "nightos" "syscall" (func $sys (param i32 i32 i32) (result i32)))
   (memory (export "memory") 1 16 shared)
   (table (export "__indirect_function_table") 2 funcref)
-  (data (i32.const 64) "\\5f\\2a\\00\\00\\00\\00\\00\\00\\00")
-  (func (export "_start") (drop (call $sys (i32.const 64) (i32.const 9) (i32.const 128)))))
+  (data (i32.const 1024) "\\5f\\2a\\00\\00\\00\\00\\00\\00\\00")
+  (func (export "_start") (drop (call $sys (i32.const 1024) (i32.const 9) (i32.const 1088)))))
 `;
 // Not shared, imports from "env", no table: three ABI problems at once.
 const BAD = `(module
