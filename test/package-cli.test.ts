@@ -12,6 +12,7 @@ import {
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { compressPackage } from "../ncw/package/zstd.js";
 import { ncw } from "./helpers/ncw.js";
 
 const HELLO = path.resolve(import.meta.dirname, "../examples/hello");
@@ -128,6 +129,39 @@ describe("ncw pack / ncw inspect", () => {
     const e = JSON.parse(i.stdout) as { error: { code: string; message: string } };
     expect(e.error.code).toMatch(/^PKG_/);
     expect(readFileSync(file).equals(bytes)).toBe(true);
+  });
+
+  it("reports a path-traversal entry by name and writes nothing", async () => {
+    // One ustar header for "../evil" (the writer refuses such paths, so it is built by hand).
+    const h = new Uint8Array(512);
+    const put = (off: number, v: string) => h.set(new TextEncoder().encode(v), off);
+    put(0, "../evil");
+    put(100, "0000644\0");
+    put(124, "00000000004\0");
+    put(148, "        ");
+    put(156, "0");
+    put(257, "ustar\0");
+    put(263, "00");
+    put(
+      148,
+      `${h
+        .reduce((a, b) => a + b, 0)
+        .toString(8)
+        .padStart(6, "0")}\0 `,
+    );
+    const body = new Uint8Array(512);
+    body.set(new TextEncoder().encode("evil"));
+    const tar = new Uint8Array([...h, ...body, ...new Uint8Array(1024)]);
+    const file = path.join(tmp, "evil.nap");
+    writeFileSync(file, await compressPackage(tar));
+    const before = readdirSync(tmp).sort();
+    const i = run(["inspect", file, "--json"]);
+    expect(i.status).toBe(65);
+    expect(JSON.parse(i.stdout)).toMatchObject({
+      error: { code: "PKG_PATH_TRAVERSAL", message: expect.stringContaining('"../evil"') },
+    });
+    expect(existsSync(path.join(path.dirname(tmp), "evil"))).toBe(false);
+    expect(readdirSync(tmp).sort()).toEqual(before);
   });
 
   it("has help texts", () => {
