@@ -49,6 +49,22 @@ export function zstdFrameLength(b: Uint8Array): number {
   return pos;
 }
 
+/**
+ * The kernel decompresses btrfs zstd extents with a window of at most 128 KiB (ZSTD_BTRFS_MAX_WINDOWLOG
+ * 17) and refuses larger window descriptors. A frame of ≤128 KiB of content never references further
+ * back than that, so a larger descriptor written by a streaming compressor is lowered to 2^17.
+ */
+export function clampZstdWindow(frame: Uint8Array): Uint8Array {
+  const fhd = frame[4]!;
+  const singleSegment = (fhd >> 5) & 1;
+  if (!singleSegment) {
+    const wd = frame[5]!;
+    const windowLog = 10 + (wd >> 3);
+    if (windowLog > 17 || (windowLog === 17 && (wd & 7) !== 0)) frame[5] = (17 - 10) << 3;
+  }
+  return frame;
+}
+
 /** Decompresses one extent's stored bytes to exactly `ramBytes` bytes (shorter output is zero-padded). */
 export async function decompressExtent(
   type: number,
@@ -96,8 +112,18 @@ export async function compressExtent(
   switch (type) {
     case COMPRESS_ZLIB:
       return zlib.deflateSync(data, { level: level ?? 3 });
-    case COMPRESS_ZSTD:
-      return zstdCompress(Buffer.from(data.buffer, data.byteOffset, data.byteLength), level ?? 3);
+    case COMPRESS_ZSTD: {
+      if (data.length > 128 * 1024) {
+        throw new NcwError("failure", "internal: zstd extents hold at most 128 KiB", {
+          code: "BTRFS_INTERNAL",
+        });
+      }
+      const c = await zstdCompress(
+        Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+        level ?? 3,
+      );
+      return clampZstdWindow(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+    }
     default:
       throw new NcwError("usage", `NCW writes zlib or zstd compression, not type ${type}`, {
         code: "BTRFS_COMPRESS_TYPE",

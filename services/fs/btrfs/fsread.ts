@@ -98,6 +98,8 @@ export class FsReader {
       offset: U64_MAX,
     });
     if (!it || it.key.objectid !== root || it.key.type !== ROOT_ITEM_KEY) {
+      // A subvolume created in the open transaction has its ROOT_ITEM written at commit.
+      if (this.trees.hasTree(root)) return { root, ino: 256n };
       throw new NcwError("not-found", `subvolume ${root} does not exist`, {
         code: "BTRFS_NO_SUBVOL",
       });

@@ -1,0 +1,251 @@
+// File-level writes through the engine, verified by btrfs check, our reader and the Linux kernel.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  btrfsCheck,
+  btrfsProgsMissing,
+  loopMountMissing,
+  mkfsBtrfs,
+  skipUnless,
+  tempDir,
+  withLoopMount,
+} from "../../../test/btrfs-oracle.js";
+import { FileDevice } from "./device.js";
+import { COMPRESS_ZSTD } from "./format/items.js";
+import { BtrfsFs, createSubvolume, feidOf, feidParts, listSubvolumes, snapshot } from "./fs.js";
+import { FsReader } from "./fsread.js";
+import { Volume } from "./volume.js";
+
+const MiB = 1 << 20;
+
+function pattern(seed: number, len: number): Uint8Array {
+  const out = new Uint8Array(len);
+  let x = seed * 2654435761 + 1;
+  for (let i = 0; i < len; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+function same(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+  );
+}
+function expectClean(img: string): void {
+  const r = btrfsCheck(img);
+  if (!r.ok || /error|warning|wrong|mismatch/i.test(r.output.replace("no error found", ""))) {
+    throw new Error(`btrfs check failed:\n${r.output}`);
+  }
+}
+function readBack(img: string): { vol: Volume; r: FsReader } {
+  const vol = new Volume(FileDevice.open(img, { readOnly: true }));
+  return { vol, r: new FsReader(vol, vol, vol.sectorsize) };
+}
+
+const progs = skipUnless(btrfsProgsMissing());
+
+describe.skipIf(progs)("BtrfsFs writes that btrfs check accepts", () => {
+  const dir = tempDir();
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("creates files, dirs, symlinks, hard links and xattrs", async () => {
+    const img = path.join(dir, "a.img");
+    const f = BtrfsFs.create(img, 128n * BigInt(MiB));
+    const top = f.top();
+    const apps = f.create(top, "apps", "dir");
+    const small = f.create(apps, "small.txt", "file");
+    await f.writeFile(small, new TextEncoder().encode("hello"));
+    const big = f.create(apps, "big.bin", "file");
+    const data = pattern(1, 3 * MiB + 77);
+    await f.writeFile(big, data);
+    f.create(top, "link", "symlink", { target: "apps/big.bin" });
+    f.link(big, top, "hard.bin");
+    f.setXattr(small, "user.nightos.perm", new TextEncoder().encode("rw"));
+    f.close();
+    expectClean(img);
+    const { vol, r } = readBack(img);
+    expect(new TextDecoder().decode(await r.readAll(r.resolve("/apps/small.txt")!))).toBe("hello");
+    expect(same(await r.readAll(r.resolve("/apps/big.bin")!), data)).toBe(true);
+    expect(same(await r.readAll(r.resolve("/link")!), data)).toBe(true);
+    expect(r.resolve("/hard.bin")).toEqual(r.resolve("/apps/big.bin"));
+    expect(r.inode(r.resolve("/hard.bin")!)?.nlink).toBe(2);
+    expect(
+      new TextDecoder().decode(r.getXattr(r.resolve("/apps/small.txt")!, "user.nightos.perm")),
+    ).toBe("rw");
+    vol.dev.close();
+  });
+
+  it("overwrites, truncates, punches, renames and deletes (CoW extents, split references)", async () => {
+    const img = path.join(dir, "b.img");
+    const f = BtrfsFs.create(img, 128n * BigInt(MiB));
+    const top = f.top();
+    const id = f.create(top, "f.bin", "file");
+    const model = new Uint8Array(2 * MiB);
+    model.set(pattern(2, 2 * MiB));
+    await f.writeFile(id, model);
+    f.commit();
+    // Overwrite the middle (unaligned): splits the old extent into two referenced pieces.
+    const patch = pattern(3, 10_000);
+    await f.write(id, 100_001n, patch);
+    model.set(patch, 100_001);
+    // Punch a hole (unaligned edges).
+    await f.punch(id, 500_123n, 300_000n);
+    model.fill(0, 500_123, 800_123);
+    // Extend with a hole, then truncate back to an unaligned size.
+    await f.truncate(id, BigInt(3 * MiB));
+    await f.truncate(id, 1_500_007n);
+    const expected = model.slice(0, 1_500_007);
+    // Grow again: the bytes after the old end must read as zeros.
+    await f.truncate(id, 1_600_000n);
+    const grown = new Uint8Array(1_600_000);
+    grown.set(expected);
+    expect(same(await f.reader().readAll(id), grown)).toBe(true);
+    // Renames and deletes.
+    const d = f.create(top, "d", "dir");
+    const g = f.create(d, "g.txt", "file");
+    await f.writeFile(g, new TextEncoder().encode("gee"));
+    f.rename(d, "g.txt", top, "g2.txt");
+    const h = f.create(top, "h.txt", "file");
+    await f.writeFile(h, pattern(4, 50_000));
+    f.rename(top, "h.txt", top, "g2.txt", { replace: true });
+    expect(() => f.unlink(top, "nope")).toThrow(/does not exist/);
+    expect(() => f.create(top, "d", "dir")).toThrow(/exists/);
+    f.create(d, "inner", "file");
+    expect(() => f.unlink(top, "d")).toThrow(/not empty/);
+    f.unlink(d, "inner");
+    f.unlink(top, "d");
+    f.close();
+    expectClean(img);
+    const { vol, r } = readBack(img);
+    expect(same(await r.readAll(r.resolve("/f.bin")!), grown)).toBe(true);
+    expect(same(await r.readAll(r.resolve("/g2.txt")!), pattern(4, 50_000))).toBe(true);
+    expect(r.resolve("/d")).toBeUndefined();
+    expect(r.readdir(f.top()).map((e) => new TextDecoder().decode(e.name))).toEqual([
+      "f.bin",
+      "g2.txt",
+    ]);
+    vol.dev.close();
+  });
+
+  it("writes zstd-compressed extents, works on mkfs.btrfs images, and keeps inline files inline", async () => {
+    const img = path.join(dir, "c.img");
+    mkfsBtrfs(img, 128 * MiB);
+    const f = BtrfsFs.open(img);
+    f.compression = "zstd";
+    const text = new TextEncoder().encode("NightOS ".repeat(100_000));
+    const id = f.create(f.top(), "z.txt", "file");
+    await f.writeFile(id, text);
+    const tiny = f.create(f.top(), "tiny", "file");
+    await f.writeFile(tiny, new TextEncoder().encode("x".repeat(1000)));
+    await f.write(tiny, 1000n, new TextEncoder().encode("y".repeat(500)));
+    f.close();
+    expectClean(img);
+    const { vol, r } = readBack(img);
+    const zid = r.resolve("/z.txt")!;
+    expect(r.extents(zid).every((e) => e.item.compression === COMPRESS_ZSTD)).toBe(true);
+    expect(same(await r.readAll(zid), text)).toBe(true);
+    expect(new TextDecoder().decode(await r.readAll(r.resolve("/tiny")!))).toBe(
+      "x".repeat(1000) + "y".repeat(500),
+    );
+    expect(r.extents(r.resolve("/tiny")!)[0]?.item.type).toBe(0);
+    vol.dev.close();
+  });
+
+  it("snapshots a subvolume cheaply; both sides stay correct after writes", async () => {
+    const img = path.join(dir, "s.img");
+    const f = BtrfsFs.create(img, 128n * BigInt(MiB));
+    const sub = createSubvolume(f, f.top(), "home");
+    const home = f.reader().resolve("/home")!;
+    expect(home.root).toBe(sub);
+    for (let i = 0; i < 200; i++) {
+      const id = f.create(home, `f${i}`, "file");
+      await f.writeFile(id, new TextEncoder().encode(`file ${i}`));
+    }
+    const big = f.create(home, "big", "file");
+    await f.writeFile(big, pattern(5, 300_000));
+    f.commit();
+    const snap = snapshot(f, sub, f.top(), "home-snap");
+    f.commit();
+    await f.writeFile(f.reader().resolve("/home/f7")!, new TextEncoder().encode("changed"));
+    await f.write(f.reader().resolve("/home-snap/big")!, 0n, new TextEncoder().encode("SNAP"));
+    f.unlink(f.reader().resolve("/home")!, "f8");
+    f.close();
+    expectClean(img);
+    const { vol, r } = readBack(img);
+    expect(new TextDecoder().decode(await r.readAll(r.resolve("/home/f7")!))).toBe("changed");
+    expect(new TextDecoder().decode(await r.readAll(r.resolve("/home-snap/f7")!))).toBe("file 7");
+    expect(r.resolve("/home/f8")).toBeUndefined();
+    expect(r.resolve("/home-snap/f8")?.root).toBe(snap);
+    const sb = await r.readAll(r.resolve("/home-snap/big")!);
+    expect(new TextDecoder().decode(sb.subarray(0, 4))).toBe("SNAP");
+    expect(same(sb.subarray(4), pattern(5, 300_000).subarray(4))).toBe(true);
+    expect(same(await r.readAll(r.resolve("/home/big")!), pattern(5, 300_000))).toBe(true);
+    vol.dev.close();
+    const g = BtrfsFs.open(img, { readOnly: true });
+    expect(
+      listSubvolumes(g)
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(["home", "home-snap"]);
+    g.close();
+    const feid = feidOf({ root: 300n, ino: 1234n });
+    expect(feidParts(feid)).toEqual({ root: 300n, ino: 1234n });
+    expect(feid < 1n << 64n).toBe(true);
+  });
+
+  it("a failed operation before any change keeps earlier uncommitted work", async () => {
+    const img = path.join(dir, "e.img");
+    const f = BtrfsFs.create(img, 64n * BigInt(MiB), { metadata: "single" });
+    const a = f.create(f.top(), "a", "file");
+    await f.writeFile(a, new TextEncoder().encode("kept"));
+    expect(() => f.create(f.top(), "a", "file")).toThrow(/exists/);
+    f.close();
+    expectClean(img);
+    const { vol, r } = readBack(img);
+    expect(new TextDecoder().decode(await r.readAll(r.resolve("/a")!))).toBe("kept");
+    vol.dev.close();
+  });
+});
+
+describe.skipIf(skipUnless(loopMountMissing()))("the Linux kernel reads what BtrfsFs wrote", () => {
+  const dir = tempDir();
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("mounts an NCW image and sees the same content", async () => {
+    const img = path.join(dir, "k.img");
+    const f = BtrfsFs.create(img, 256n * BigInt(MiB), { label: "ncw" });
+    const top = f.top();
+    const d = f.create(top, "docs", "dir");
+    const files: [string, Uint8Array][] = [];
+    for (let i = 0; i < 50; i++) {
+      const data = pattern(10 + i, i * 9973);
+      files.push([`docs/n${i}`, data]);
+      await f.writeFile(f.create(d, `n${i}`, "file"), data);
+    }
+    f.create(top, "ln", "symlink", { target: "docs/n3" });
+    f.setXattr(f.reader().resolve("/docs/n1")!, "user.k", new TextEncoder().encode("v"));
+    f.compression = "zstd";
+    const text = new TextEncoder().encode("compress me ".repeat(50_000));
+    await f.writeFile(f.create(top, "z", "file"), text);
+    createSubvolume(f, top, "sub");
+    f.close();
+    expectClean(img);
+    withLoopMount(img, (mnt) => {
+      for (const [p, data] of files)
+        expect(same(fs.readFileSync(path.join(mnt, p)), data)).toBe(true);
+      expect(fs.readlinkSync(path.join(mnt, "ln"))).toBe("docs/n3");
+      expect(same(fs.readFileSync(path.join(mnt, "z")), text)).toBe(true);
+      expect(fs.statSync(path.join(mnt, "sub")).ino).toBe(256);
+      // and the kernel can write into it
+      fs.writeFileSync(path.join(mnt, "docs/from-kernel"), "k");
+    });
+    expectClean(img);
+    const { vol, r } = readBack(img);
+    expect(new TextDecoder().decode(await r.readAll(r.resolve("/docs/from-kernel")!))).toBe("k");
+    vol.dev.close();
+  });
+});
