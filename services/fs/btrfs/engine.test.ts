@@ -1,6 +1,7 @@
 // Engine tests against images made by mkfs.btrfs, judged by `btrfs check` (btrfs-progs) and, where
 // loop mounts work, by the Linux kernel reading what the engine wrote.
 
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -16,6 +17,8 @@ import {
 import { FileDevice } from "./device.js";
 import { openEngine } from "./engine.js";
 import { FS_TREE_OBJECTID } from "./format/key.js";
+import { mkfs } from "./mkfs.js";
+import { createSnapshot } from "./subvol.js";
 import { addFile, removeFile } from "./tree/testing.js";
 
 const skip = skipUnless(btrfsProgsMissing());
@@ -111,8 +114,10 @@ describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
     for (let k = 0; k < big.length; k++) big[k] = (k * 7) & 0xff;
     for (let batch = 0; batch < 4; batch++) {
       const t = e.begin();
-      for (let i = 0; i < 10; i++) addFile(t, FS, DIR, `big${batch}-${i}`, 257n + BigInt(batch * 10 + i), big);
-      for (let i = 0; i < 1500; i++) addFile(t, FS, DIR, `s${batch}-${i}`, 1000n + BigInt(batch * 2000 + i));
+      for (let i = 0; i < 10; i++)
+        addFile(t, FS, DIR, `big${batch}-${i}`, 257n + BigInt(batch * 10 + i), big);
+      for (let i = 0; i < 1500; i++)
+        addFile(t, FS, DIR, `s${batch}-${i}`, 1000n + BigInt(batch * 2000 + i));
       t.commit();
     }
     expect(e.spaceMgr.groups.length).toBeGreaterThan(groupsBefore);
@@ -122,12 +127,94 @@ describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
       withLoopMount(
         img,
         (mnt) => {
-          expect(Buffer.compare(fs.readFileSync(path.join(mnt, "big3-9")), Buffer.from(big))).toBe(0);
+          expect(Buffer.compare(fs.readFileSync(path.join(mnt, "big3-9")), Buffer.from(big))).toBe(
+            0,
+          );
           expect(fs.readdirSync(mnt).length).toBe(40 + 6000);
         },
         ["ro"],
       );
     }
+  });
+
+  it("works on images made by NCW's own mkfs (data, snapshot, writes on both sides)", () => {
+    const img = path.join(tempDir(), "n.img");
+    const dev = FileDevice.create(img, 128n << 20n);
+    mkfs(dev);
+    dev.close();
+    const e = openEngine(FileDevice.open(img));
+    let t = e.begin();
+    for (let i = 0; i < 800; i++)
+      addFile(t, FS, DIR, nameOf(i), 257n + BigInt(i), i % 5 === 0 ? contentOf(i) : undefined);
+    t.commit();
+    t = e.begin();
+    const snap = createSnapshot(t, FS, FS, DIR, "snap");
+    removeFile(t, FS, DIR, nameOf(5), 262n);
+    t.commit();
+    t = e.begin();
+    removeFile(t, snap, DIR, nameOf(10), 267n);
+    addFile(t, snap, DIR, "only-in-snap", 5000n, contentOf(3));
+    t.commit();
+    e.close();
+    expectClean(img);
+    if (!skipUnless(loopMountMissing())) {
+      withLoopMount(
+        img,
+        (mnt) => {
+          expect(fs.existsSync(path.join(mnt, nameOf(5)))).toBe(false);
+          expect(fs.existsSync(path.join(mnt, "snap", nameOf(5)))).toBe(true);
+          expect(fs.existsSync(path.join(mnt, "snap", nameOf(10)))).toBe(false);
+          expect(
+            Buffer.compare(
+              fs.readFileSync(path.join(mnt, "snap", "only-in-snap")),
+              Buffer.from(contentOf(3)),
+            ),
+          ).toBe(0);
+        },
+        ["ro"],
+      );
+    }
+  });
+
+  it("continues images written by the kernel (fragmented free space, many extents)", () => {
+    if (skipUnless(loopMountMissing())) return;
+    const img = freshImage();
+    withLoopMount(img, (mnt) => {
+      for (let i = 0; i < 400; i++) fs.writeFileSync(path.join(mnt, `k${i}`), contentOf(i));
+      fs.mkdirSync(path.join(mnt, "d"));
+      for (let i = 0; i < 400; i += 2) fs.rmSync(path.join(mnt, `k${i}`));
+      execFileSync("btrfs", ["subvolume", "snapshot", mnt, path.join(mnt, "ksnap")], {
+        stdio: "pipe",
+      });
+      for (let i = 1; i < 400; i += 4) fs.rmSync(path.join(mnt, `k${i}`));
+    });
+    expectClean(img);
+    const e = openEngine(FileDevice.open(img));
+    let t = e.begin();
+    for (let i = 0; i < 300; i++)
+      addFile(t, FS, DIR, `n${i}`, 10000n + BigInt(i), contentOf(i + 1));
+    t.commit();
+    t = e.begin();
+    const s2 = createSnapshot(t, FS, FS, DIR, "nsnap");
+    addFile(t, s2, DIR, "extra", 20000n, contentOf(9));
+    t.commit();
+    e.close();
+    expectClean(img);
+    withLoopMount(img, (mnt) => {
+      expect(Buffer.compare(fs.readFileSync(path.join(mnt, "n7")), Buffer.from(contentOf(8)))).toBe(
+        0,
+      );
+      expect(
+        Buffer.compare(fs.readFileSync(path.join(mnt, "ksnap", "k1")), Buffer.from(contentOf(1))),
+      ).toBe(0);
+      expect(
+        Buffer.compare(fs.readFileSync(path.join(mnt, "nsnap", "k3")), Buffer.from(contentOf(3))),
+      ).toBe(0);
+      expect(fs.existsSync(path.join(mnt, "nsnap", "extra"))).toBe(true);
+      // The kernel can keep writing after NCW.
+      fs.writeFileSync(path.join(mnt, "after-ncw"), contentOf(11));
+    });
+    expectClean(img);
   });
 
   it("abort leaves the committed state untouched", () => {

@@ -25,6 +25,7 @@ import {
   decodeSuperblock,
   FEATURE_COMPAT_RO_BLOCK_GROUP_TREE,
   FEATURE_COMPAT_RO_FREE_SPACE_TREE,
+  FEATURE_INCOMPAT_METADATA_UUID,
   FEATURE_INCOMPAT_SKINNY_METADATA,
   SUPER_INFO_OFFSET,
   SUPER_INFO_SIZE,
@@ -69,7 +70,8 @@ export class BtrfsEngine implements Engine {
     this.sb = sb;
     this.nodesize = sb.nodesize;
     this.sectorsize = sb.sectorsize;
-    this.fsid = sb.metadataUuid.some((b) => b !== 0) ? sb.metadataUuid : sb.fsid;
+    this.fsid =
+      (sb.incompatFlags & FEATURE_INCOMPAT_METADATA_UUID) !== 0n ? sb.metadataUuid : sb.fsid;
     this.chunkTreeUuid = new Uint8Array(16);
     this.hasFreeSpaceTree = (sb.compatRoFlags & FEATURE_COMPAT_RO_FREE_SPACE_TREE) !== 0n;
     this.blockGroupRoot =
