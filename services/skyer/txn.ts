@@ -2,6 +2,7 @@
 // open. The database replace is the commit point. Design and proof sketch: docs/skyer.md "Atomicity".
 
 import { randomBytes } from "node:crypto";
+import { appendFileSync } from "node:fs";
 import { NcwError } from "../../ncw/errors.js";
 import type { FsLayer } from "../fs/layer.js";
 import { parentPath } from "../fs/layer.js";
@@ -28,10 +29,13 @@ export interface Journal {
 }
 
 /**
- * Test-only hook: when NCW_TEST_CRASH_AT names this step, the process kills itself with SIGKILL,
+ * Test-only hooks: NCW_TEST_TRACE_STEPS=<host file> appends each step's name to that file; when
+ * NCW_TEST_CRASH_AT names this step, the process kills itself with SIGKILL,
  * as a power cut or `kill -9` would. Used by test/skyer-crash.test.ts; inert otherwise.
  */
 export function crashPoint(step: string): void {
+  const trace = process.env.NCW_TEST_TRACE_STEPS;
+  if (trace !== undefined && trace !== "") appendFileSync(trace, `${step}\n`);
   if (process.env.NCW_TEST_CRASH_AT === step) process.kill(process.pid, "SIGKILL");
 }
 
@@ -189,10 +193,12 @@ export async function recover(fs: FsLayer): Promise<Recovery | null> {
     if (db.lastTx === journal.txid) {
       result = { txid: journal.txid, op: journal.op, aid: journal.aid, outcome: "completed" };
     } else {
+      let undone = 0;
       for (const m of [...journal.moves].reverse()) {
         if ((await exists(fs, m.to)) && !(await exists(fs, m.from))) {
           await fs.mkdir(parentPath(m.from), { recursive: true });
           await fs.rename(m.to, m.from);
+          crashPoint(`rollback:${++undone}`);
         }
       }
       for (const d of [...journal.createdDirs].reverse()) {
