@@ -1,0 +1,221 @@
+// The Btrfs backend of the FsLayer: the same behaviour and error codes as the memory backend
+// (services/fs/backends.test.ts), plus images that btrfs check accepts after every scenario.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { btrfsCheck, btrfsProgsMissing, skipUnless, tempDir } from "../../../test/btrfs-oracle.js";
+import { MemoryFs } from "../memory.js";
+import { BtrfsLayer } from "./layer.js";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return (e as { code: string }).code;
+  }
+  return "no error";
+}
+
+const dir = tempDir();
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const images: string[] = [];
+function make(): BtrfsLayer {
+  const img = path.join(dir, `l${n++}.img`);
+  images.push(img);
+  return BtrfsLayer.create(img, 64n << 20n, { metadata: "single" });
+}
+const progs = btrfsProgsMissing();
+function expectClean(img: string | undefined): void {
+  if (!img || progs) return;
+  const r = btrfsCheck(img);
+  expect(r.ok, r.output).toBe(true);
+}
+
+describe("FsLayer backend btrfs", () => {
+  it("creates folders and files, reads them back, lists sorted", async () => {
+    const fs = make();
+    await fs.mkdir("/apps/x/content", { recursive: true });
+    await fs.writeFile("/apps/x/content/b.txt", enc("bee"));
+    await fs.writeFile("/apps/x/content/a.txt", enc("a"));
+    await fs.mkdir("/apps/x/content/sub");
+    expect(dec(await fs.readFile("/apps/x/content/b.txt"))).toBe("bee");
+    expect(await fs.readdir("/apps/x/content")).toEqual([
+      { name: "a.txt", kind: "file" },
+      { name: "b.txt", kind: "file" },
+      { name: "sub", kind: "dir" },
+    ]);
+    const st = await fs.stat("/apps/x/content/b.txt");
+    expect(st?.kind).toBe("file");
+    expect(st?.size).toBe(3);
+    expect(typeof st?.feid).toBe("bigint");
+    expect((await fs.stat("/apps"))?.kind).toBe("dir");
+    expect(await fs.stat("/nope/deeper")).toBeNull();
+    await fs.writeFile("/apps/x/content/b.txt", enc("replaced"));
+    expect(dec(await fs.readFile("/apps/x/content/b.txt"))).toBe("replaced");
+    await fs.close();
+    expectClean(images.at(-1));
+  });
+
+  it("raises the layer's error codes", async () => {
+    const fs = make();
+    await fs.mkdir("/d");
+    await fs.writeFile("/d/f", enc("x"));
+    expect(await codeOf(fs.readFile("/d/missing"))).toBe("FS_NOT_FOUND");
+    expect(await codeOf(fs.writeFile("/missing/f", enc("x")))).toBe("FS_NOT_FOUND");
+    expect(await codeOf(fs.mkdir("/d"))).toBe("FS_EXISTS");
+    expect(await codeOf(fs.mkdir("/d/f/sub", { recursive: true }))).toBe("FS_NOT_DIR");
+    expect(await codeOf(fs.readFile("/d"))).toBe("FS_IS_DIR");
+    expect(await codeOf(fs.writeFile("/d", enc("x")))).toBe("FS_IS_DIR");
+    expect(await codeOf(fs.rm("/d"))).toBe("FS_NOT_EMPTY");
+    expect(await codeOf(fs.rm("/d/missing"))).toBe("FS_NOT_FOUND");
+    expect(await codeOf(fs.readdir("/d/f"))).toBe("FS_NOT_DIR");
+    expect(await codeOf(fs.readlink("/d/f"))).toBe("FS_NOT_SYMLINK");
+    await fs.rm("/d/missing", { force: true });
+    await fs.rm("/nowhere/at/all", { force: true });
+    await expect(fs.stat("relative")).rejects.toThrow(/absolute/);
+    await expect(fs.stat("/a/../b")).rejects.toThrow(/invalid NightOS path/);
+    // the errors above changed nothing: the file is still there after commit
+    await fs.close();
+    expectClean(images.at(-1));
+    const again = BtrfsLayer.open(images.at(-1)!);
+    expect(dec(await again.readFile("/d/f"))).toBe("x");
+    await again.close();
+  });
+
+  it("renames atomically with the documented replace rules", async () => {
+    const fs = make();
+    await fs.mkdir("/a/b", { recursive: true });
+    await fs.writeFile("/a/f1", enc("one"));
+    await fs.writeFile("/a/f2", enc("two"));
+    expect(await codeOf(fs.rename("/a/f1", "/a/f2"))).toBe("FS_EXISTS");
+    await fs.rename("/a/f1", "/a/f2", { replace: true });
+    expect(dec(await fs.readFile("/a/f2"))).toBe("one");
+    expect(await fs.stat("/a/f1")).toBeNull();
+    await fs.mkdir("/e");
+    expect(await codeOf(fs.rename("/a/b", "/e", { replace: true }))).toBe("FS_EXISTS");
+    expect(await codeOf(fs.rename("/a", "/a/b/c"))).toBe("FS_INTO_SELF");
+    await fs.rename("/a", "/moved");
+    expect(dec(await fs.readFile("/moved/f2"))).toBe("one");
+    expect(await codeOf(fs.rename("/missing", "/x"))).toBe("FS_NOT_FOUND");
+    await fs.close();
+    expectClean(images.at(-1));
+  });
+
+  it("removes trees recursively", async () => {
+    const fs = make();
+    await fs.mkdir("/t/u/v", { recursive: true });
+    await fs.writeFile("/t/u/v/f", enc("x"));
+    await fs.rm("/t", { recursive: true });
+    expect(await fs.stat("/t")).toBeNull();
+    await fs.mkdir("/empty");
+    await fs.rm("/empty");
+    expect(await fs.stat("/empty")).toBeNull();
+    await fs.close();
+    expectClean(images.at(-1));
+  });
+
+  it("resolves symlinks inside the tree only", async () => {
+    const fs = make();
+    await fs.mkdir("/data/inner", { recursive: true });
+    await fs.writeFile("/data/inner/f", enc("hello"));
+    await fs.symlink("/data/inner", "/abs");
+    await fs.symlink("inner/f", "/data/rel");
+    await fs.symlink("../../../../data/inner/f", "/data/inner/up");
+    expect((await fs.stat("/abs"))?.kind).toBe("symlink");
+    expect(await fs.readlink("/abs")).toBe("/data/inner");
+    expect(dec(await fs.readFile("/abs/f"))).toBe("hello");
+    expect(dec(await fs.readFile("/data/rel"))).toBe("hello");
+    expect(dec(await fs.readFile("/data/inner/up"))).toBe("hello");
+    await fs.writeFile("/abs/g", enc("via link"));
+    expect(dec(await fs.readFile("/data/inner/g"))).toBe("via link");
+    await fs.rm("/abs");
+    expect((await fs.stat("/data/inner/f"))?.kind).toBe("file");
+    await fs.symlink("/cyc2", "/cyc1");
+    await fs.symlink("/cyc1", "/cyc2");
+    expect(await codeOf(fs.readFile("/cyc1"))).toBe("FS_SYMLINK_LOOP");
+    await fs.close();
+    expectClean(images.at(-1));
+  });
+
+  it("refuses to work once closed", async () => {
+    const fs = make();
+    await fs.close();
+    expect(await codeOf(fs.stat("/x"))).toBe("FS_CLOSED");
+  });
+
+  it("matches the memory backend on a random sequence of operations", async () => {
+    const b = make();
+    const m = new MemoryFs();
+    let seed = 12345;
+    const rnd = (k: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % k;
+    };
+    const names = ["a", "b", "c", "d"];
+    const randPath = () => {
+      const depth = 1 + rnd(3);
+      return `/${Array.from({ length: depth }, () => names[rnd(names.length)]).join("/")}`;
+    };
+    for (let step = 0; step < 400; step++) {
+      const p = randPath();
+      const q = randPath();
+      const op = rnd(6);
+      const data = enc(`${step}:`.repeat(rnd(3) === 0 ? 3000 : 3));
+      const both = async (f: (x: BtrfsLayer | MemoryFs) => Promise<unknown>) => {
+        const [x, y] = [await codeOf(f(b)), await codeOf(f(m))];
+        expect(x, `step ${step} op ${op} ${p} ${q}`).toBe(y);
+      };
+      if (op === 0) await both((x) => x.writeFile(p, data));
+      else if (op === 1) await both((x) => x.mkdir(p, { recursive: rnd(2) === 0 }));
+      else if (op === 2) await both((x) => x.rm(p, { recursive: true }));
+      else if (op === 3) await both((x) => x.rename(p, q, { replace: rnd(2) === 0 }));
+      else if (op === 4) await both((x) => x.readFile(p));
+      else {
+        await b.sync();
+      }
+    }
+    // Compare the whole trees.
+    const walk = async (x: BtrfsLayer | MemoryFs, at: string, out: string[]) => {
+      for (const e of await x.readdir(at)) {
+        const p = `${at === "/" ? "" : at}/${e.name}`;
+        if (e.kind === "dir") {
+          out.push(`${p}/`);
+          await walk(x, p, out);
+        } else out.push(`${p}=${dec(await x.readFile(p))}`);
+      }
+      return out;
+    };
+    expect(await walk(b, "/", [])).toEqual(await walk(m, "/", []));
+    await b.close();
+    expectClean(images.at(-1));
+  });
+
+  it("snapshots and serves a subvolume as its root", async () => {
+    const fs = make();
+    const sub = await fs.createSubvolume("/home");
+    await fs.writeFile("/home/a.txt", enc("A"));
+    await fs.snapshot("/home", "/home.snap");
+    await fs.writeFile("/home/a.txt", enc("B"));
+    expect(dec(await fs.readFile("/home.snap/a.txt"))).toBe("A");
+    await fs.setXattr("/home/a.txt", "user.perm", enc("r"));
+    expect(dec((await fs.getXattr("/home/a.txt", "user.perm"))!)).toBe("r");
+    expect(await codeOf(fs.snapshot("/home/a.txt", "/x"))).toBe("BTRFS_NOT_SUBVOL");
+    await fs.close();
+    expectClean(images.at(-1));
+    const inner = BtrfsLayer.open(images.at(-1)!, { subvolume: sub });
+    expect(await inner.readdir("/")).toEqual([{ name: "a.txt", kind: "file" }]);
+    expect(dec(await inner.readFile("/a.txt"))).toBe("B");
+    await inner.rm("/a.txt");
+    await inner.close();
+    expectClean(images.at(-1));
+  });
+});
+
+describe.skipIf(skipUnless(progs))("btrfs-progs available", () => {
+  it("is used above to check every image", () => {
+    expect(progs).toBeUndefined();
+  });
+});

@@ -1,0 +1,384 @@
+// The Btrfs image as a NightOS filesystem (services/fs/layer.ts FsLayer): path resolution with
+// symlinks, the layer's error codes, FEIDs (subvolume + inode), xattrs and subvolume snapshots.
+// Changes collect in one Btrfs transaction; sync() commits it, and it commits by itself every few
+// thousand operations. Operations run one at a time (a queue), as the engine allows one transaction.
+
+import { NcwError } from "../../../ncw/errors.js";
+import {
+  type DirEntry,
+  type FsLayer,
+  fsErrors,
+  MAX_SYMLINK_HOPS,
+  type NodeKind,
+  type NodeStat,
+  resolveLinkTarget,
+  splitPath,
+} from "../layer.js";
+import {
+  FT_DIR,
+  FT_SYMLINK,
+  type InodeItem,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFMT,
+  timespecToMs,
+} from "./format/items.js";
+import {
+  BtrfsFs,
+  type Compression,
+  createSubvolume,
+  deleteSubvolume,
+  feidOf,
+  nameBytes,
+  snapshot,
+} from "./fs.js";
+import type { DirEntryInfo, InodeId } from "./fsread.js";
+import type { MkfsOptions } from "./mkfs.js";
+
+interface Slot {
+  parent: InodeId;
+  parentParts: string[];
+  name: string;
+  entry: DirEntryInfo | undefined;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function kindOf(mode: number): NodeKind {
+  const t = mode & S_IFMT;
+  return t === S_IFDIR ? "dir" : t === S_IFLNK ? "symlink" : "file";
+}
+
+export interface BtrfsLayerOptions {
+  readOnly?: boolean;
+  /** Serve this subvolume as "/" (default: the top-level FS tree, 5). */
+  subvolume?: bigint;
+  compression?: Compression;
+}
+
+export class BtrfsLayer implements FsLayer {
+  readonly backend = "btrfs";
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  readonly top: InodeId;
+
+  constructor(
+    readonly fs: BtrfsFs,
+    opts: BtrfsLayerOptions = {},
+  ) {
+    this.top = opts.subvolume === undefined ? fs.top() : { root: opts.subvolume, ino: 256n };
+    if (opts.compression) fs.compression = opts.compression;
+  }
+
+  static open(image: string, opts: BtrfsLayerOptions = {}): BtrfsLayer {
+    return new BtrfsLayer(BtrfsFs.open(image, { readOnly: opts.readOnly === true }), opts);
+  }
+
+  static create(
+    image: string,
+    size: bigint,
+    mkfsOpts: MkfsOptions = {},
+    opts: BtrfsLayerOptions = {},
+  ): BtrfsLayer {
+    return new BtrfsLayer(BtrfsFs.create(image, size, mkfsOpts), opts);
+  }
+
+  /** Runs operations one after another. */
+  private run<T>(fn: () => Promise<T> | T): Promise<T> {
+    const p = this.queue.then(async () => {
+      if (this.closed) throw fsErrors.closed();
+      return fn();
+    });
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  // ---------------------------------------------------------------- resolution
+
+  private lookup(path: string, followLast: boolean): Slot | null {
+    const r = this.fs.reader();
+    let pending = splitPath(path);
+    if (pending.length === 0) return null;
+    let dir = this.top;
+    let dirParts: string[] = [];
+    let hops = 0;
+    for (;;) {
+      const name = pending[0]!;
+      const rest = pending.slice(1);
+      const entry = r.lookup(dir, enc.encode(name));
+      const isLast = rest.length === 0;
+      if (entry?.type === FT_SYMLINK && (!isLast || followLast)) {
+        if (++hops > MAX_SYMLINK_HOPS) throw fsErrors.loop(path);
+        const target = dec.decode(r.readInlineSync(entry.target));
+        pending = [...resolveLinkTarget(dirParts, target), ...rest];
+        dir = this.top;
+        dirParts = [];
+        if (pending.length === 0) return null;
+        continue;
+      }
+      if (isLast) return { parent: dir, parentParts: dirParts, name, entry };
+      if (entry === undefined) throw fsErrors.notFound(path);
+      if (entry.type !== FT_DIR) throw fsErrors.notDir(path);
+      dir = entry.target;
+      dirParts = [...dirParts, name];
+      pending = rest;
+    }
+  }
+
+  /** The inode at a path (following symlinks), undefined when missing. */
+  private idAt(path: string, followLast: boolean): InodeId | undefined {
+    const slot = this.lookup(path, followLast);
+    return slot === null ? this.top : slot.entry?.target;
+  }
+
+  private inodeOf(id: InodeId): InodeItem {
+    const v = this.fs.inode(id);
+    if (!v)
+      throw new NcwError("data", `inode ${id.ino} of subvolume ${id.root} is missing`, {
+        code: "BTRFS_NO_INODE",
+      });
+    return v;
+  }
+
+  // ---------------------------------------------------------------- FsLayer
+
+  stat(path: string): Promise<NodeStat | null> {
+    return this.run(() => {
+      let id: InodeId | undefined;
+      try {
+        id = this.idAt(path, false);
+      } catch (e) {
+        if ((e as { code?: string }).code === "FS_NOT_FOUND") return null;
+        throw e;
+      }
+      if (!id) return null;
+      const v = this.inodeOf(id);
+      return {
+        kind: kindOf(v.mode),
+        size: Number(v.size),
+        mtimeMs: timespecToMs(v.mtime),
+        feid: feidOf(id),
+      };
+    });
+  }
+
+  readFile(path: string): Promise<Uint8Array> {
+    return this.run(async () => {
+      const id = this.idAt(path, true);
+      if (!id) throw fsErrors.notFound(path);
+      const v = this.inodeOf(id);
+      if (kindOf(v.mode) === "dir") throw fsErrors.isDir(path);
+      return this.fs.reader().read(id, 0n, Number(v.size), v);
+    });
+  }
+
+  writeFile(path: string, data: Uint8Array): Promise<void> {
+    return this.run(async () => {
+      const slot = this.lookup(path, true);
+      if (slot === null) throw fsErrors.isDir(path);
+      if (slot.entry) {
+        if (slot.entry.type === FT_DIR) throw fsErrors.isDir(path);
+        await this.fs.writeFile(slot.entry.target, data);
+        return;
+      }
+      const id = this.fs.create(slot.parent, slot.name, "file");
+      await this.fs.writeFile(id, data);
+    });
+  }
+
+  mkdir(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
+    return this.run(() => {
+      const parts = splitPath(path);
+      if (opts.recursive) {
+        for (let i = 1; i <= parts.length; i++) {
+          const sub = `/${parts.slice(0, i).join("/")}`;
+          const slot = this.lookup(sub, true)!;
+          if (slot.entry === undefined) this.fs.create(slot.parent, slot.name, "dir");
+          else if (slot.entry.type !== FT_DIR) throw fsErrors.notDir(sub);
+        }
+        return;
+      }
+      const slot = this.lookup(path, false);
+      if (slot === null || slot.entry !== undefined) throw fsErrors.exists(path);
+      this.fs.create(slot.parent, slot.name, "dir");
+    });
+  }
+
+  readdir(path: string): Promise<DirEntry[]> {
+    return this.run(() => {
+      const id = this.idAt(path, true);
+      if (!id) throw fsErrors.notFound(path);
+      const v = this.inodeOf(id);
+      if (kindOf(v.mode) !== "dir") throw fsErrors.notDir(path);
+      return this.fs
+        .reader()
+        .readdir(id)
+        .map((e) => ({
+          name: dec.decode(e.name),
+          kind: (e.type === FT_DIR
+            ? "dir"
+            : e.type === FT_SYMLINK
+              ? "symlink"
+              : "file") as NodeKind,
+        }))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    });
+  }
+
+  rm(path: string, opts: { recursive?: boolean; force?: boolean } = {}): Promise<void> {
+    return this.run(() => {
+      let slot: Slot | null;
+      try {
+        slot = this.lookup(path, false);
+      } catch (e) {
+        if (opts.force && (e as { code?: string }).code === "FS_NOT_FOUND") return;
+        throw e;
+      }
+      if (slot === null) throw fsErrors.isDir(path);
+      if (!slot.entry) {
+        if (opts.force) return;
+        throw fsErrors.notFound(path);
+      }
+      this.removeEntry(slot.parent, slot.name, slot.entry, path, opts.recursive === true);
+    });
+  }
+
+  private removeEntry(
+    parent: InodeId,
+    name: string,
+    entry: DirEntryInfo,
+    path: string,
+    recursive: boolean,
+  ): void {
+    if (entry.type === FT_DIR) {
+      const children = this.fs.reader().readdir(entry.target);
+      if (children.length > 0 && !recursive) throw fsErrors.notEmpty(path);
+      for (const c of children) {
+        const cn = dec.decode(c.name);
+        this.removeEntry(entry.target, cn, c, `${path}/${cn}`, true);
+      }
+      if (entry.subvolume) {
+        deleteSubvolume(this.fs, parent, name);
+        return;
+      }
+    }
+    this.fs.unlink(parent, name);
+  }
+
+  rename(from: string, to: string, opts: { replace?: boolean } = {}): Promise<void> {
+    return this.run(() => {
+      const src = this.lookup(from, false);
+      const dst = this.lookup(to, false);
+      if (src === null || dst === null) throw fsErrors.isDir(src === null ? from : to);
+      if (!src.entry) throw fsErrors.notFound(from);
+      if (src.entry.type === FT_DIR) {
+        const dstFull = [...dst.parentParts, dst.name];
+        const srcFull = [...src.parentParts, src.name];
+        if (dstFull.length > srcFull.length && srcFull.every((p, i) => dstFull[i] === p)) {
+          throw fsErrors.intoItself(from, to);
+        }
+      }
+      if (dst.entry) {
+        if (
+          dst.entry.target.root === src.entry.target.root &&
+          dst.entry.target.ino === src.entry.target.ino
+        )
+          return;
+        if (dst.entry.type === FT_DIR || src.entry.type === FT_DIR || !opts.replace)
+          throw fsErrors.exists(to);
+      }
+      this.fs.rename(src.parent, src.name, dst.parent, dst.name, {
+        replace: opts.replace === true,
+      });
+    });
+  }
+
+  symlink(target: string, path: string): Promise<void> {
+    return this.run(() => {
+      const slot = this.lookup(path, false);
+      if (slot === null || slot.entry !== undefined) throw fsErrors.exists(path);
+      this.fs.create(slot.parent, slot.name, "symlink", { target });
+    });
+  }
+
+  readlink(path: string): Promise<string> {
+    return this.run(() => {
+      const slot = this.lookup(path, false);
+      if (slot === null) throw fsErrors.notLink(path);
+      if (!slot.entry) throw fsErrors.notFound(path);
+      if (slot.entry.type !== FT_SYMLINK) throw fsErrors.notLink(path);
+      return dec.decode(this.fs.reader().readInlineSync(slot.entry.target));
+    });
+  }
+
+  sync(): Promise<void> {
+    return this.run(() => this.fs.commit());
+  }
+
+  close(): Promise<void> {
+    return this.run(() => {
+      this.closed = true;
+      this.fs.close();
+    });
+  }
+
+  // ---------------------------------------------------------------- Btrfs extras
+
+  /** Extended attribute of an item (storage permission maps live here). */
+  getXattr(path: string, name: string): Promise<Uint8Array | undefined> {
+    return this.run(() => {
+      const id = this.idAt(path, true);
+      if (!id) throw fsErrors.notFound(path);
+      return this.fs.reader().getXattr(id, name);
+    });
+  }
+
+  setXattr(path: string, name: string, value: Uint8Array): Promise<void> {
+    return this.run(() => {
+      const id = this.idAt(path, true);
+      if (!id) throw fsErrors.notFound(path);
+      this.fs.setXattr(id, name, value);
+    });
+  }
+
+  /** Creates an empty subvolume at `path` (its parent must exist). */
+  createSubvolume(path: string): Promise<bigint> {
+    return this.run(() => {
+      const slot = this.lookup(path, false);
+      if (slot === null || slot.entry) throw fsErrors.exists(path);
+      nameBytes(slot.name);
+      return createSubvolume(this.fs, slot.parent, slot.name);
+    });
+  }
+
+  /** Snapshots the subvolume at `src` (its top directory) as `dest`. */
+  snapshot(src: string, dest: string, opts: { readOnly?: boolean } = {}): Promise<bigint> {
+    return this.run(() => {
+      const id = src === "/" ? this.top : this.idAt(src, true);
+      if (!id) throw fsErrors.notFound(src);
+      if (id.ino !== 256n) {
+        throw new NcwError(
+          "usage",
+          `${src} is not a subvolume (only subvolumes can be snapshotted)`,
+          {
+            code: "BTRFS_NOT_SUBVOL",
+            hint: 'Create one with `ncw fs subvolume create`, or snapshot "/".',
+          },
+        );
+      }
+      const slot = this.lookup(dest, false);
+      if (slot === null || slot.entry) throw fsErrors.exists(dest);
+      return snapshot(this.fs, id.root, slot.parent, slot.name, opts.readOnly === true);
+    });
+  }
+
+  /** The FEID of the item at a path (no symlink following at the end). */
+  feid(path: string): Promise<bigint> {
+    return this.run(() => {
+      const id = this.idAt(path, false);
+      if (!id) throw fsErrors.notFound(path);
+      return feidOf(id);
+    });
+  }
+}
