@@ -2,7 +2,7 @@
 // (ncw/kernel-client.ts), listening on the home's socket, exiting when idle. Usage:
 //   node dist/kernel-compat/server/main.js --home <dir>
 
-import { appendFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { openHome } from "../../ncw/home.js";
 import { kernelLogPath, kernelPidPath, kernelSocketPath } from "../paths.js";
@@ -91,18 +91,33 @@ async function main(): Promise<void> {
   let idleTimer: NodeJS.Timeout | undefined;
   let stopping = false;
 
-  const stop = (why: string) => {
-    if (stopping) return;
-    stopping = true;
-    log(`kernel stopping: ${why}`);
+  /**
+   * Stop: first stop accepting (and free the socket path for a new kernel), then finish serving the
+   * clients already connected, so a CLI that connected just as the idle timer fired is never dropped.
+   */
+  const stop = (why: string, force = false) => {
+    if (!stopping) {
+      stopping = true;
+      log(`kernel stopping: ${why}`);
+      server.close();
+      rmSync(sock, { force: true });
+      try {
+        if (readFileSync(kernelPidPath(home), "utf8").trim() === String(process.pid))
+          rmSync(kernelPidPath(home));
+      } catch {
+        // already gone
+      }
+    }
+    if (!force && (clients > 0 || kernel.live().length > 0)) return;
     pool.close();
     for (const p of kernel.live()) kernel.kill(p, "the kernel is stopping");
-    server.close();
-    rmSync(sock, { force: true });
-    rmSync(kernelPidPath(home), { force: true });
     setTimeout(() => process.exit(0), 50);
   };
   const checkIdle = () => {
+    if (stopping) {
+      stop("finishing");
+      return;
+    }
     if (idleTimer) clearTimeout(idleTimer);
     idleTimer = undefined;
     if (clients === 0 && kernel.live().length === 0) {
@@ -110,8 +125,8 @@ async function main(): Promise<void> {
     }
   };
   kernel.onChange = checkIdle;
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM", true));
+  process.on("SIGINT", () => stop("SIGINT", true));
 
   server.on("connection", (conn) => {
     clients++;
@@ -189,7 +204,7 @@ async function main(): Promise<void> {
           return;
         case "shutdown":
           send({ t: "ok" });
-          stop("asked by ncw");
+          stop("asked by ncw", true);
           return;
       }
     };

@@ -1,0 +1,104 @@
+// Black-box tests of the kernel server's life (DIRECTION.md §2): one kernel per home shared by every
+// ncw command, idle exit, and no orphan host process when anything is killed with SIGKILL.
+
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { alive, childrenOf, program, TestHome, waitFor } from "./kernel-helpers.js";
+
+const onLinux = process.platform === "linux";
+const SPIN = program(`(drop (call $s0 (i32.const 0x04))) (loop $spin (br $spin))`);
+const homes: TestHome[] = [];
+function newHome(env: Record<string, string> = {}): TestHome {
+  const h = new TestHome(env);
+  homes.push(h);
+  return h;
+}
+afterAll(() => {
+  for (const h of homes) h.cleanup();
+});
+
+async function startSpin(h: TestHome) {
+  const child = h.spawnRun(SPIN);
+  const exited = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+  expect(await waitFor(() => /READY \{\} -> ok/.test(child.output()), 20_000)).toBe(true);
+  const ps = JSON.parse(h.ncw(["ps", "--json"]).stdout) as {
+    kernel: { hostPid: number };
+    processes: { pid: number; hostPid: number; state: string }[];
+  };
+  const proc = ps.processes[0];
+  if (proc === undefined) throw new Error("ps shows no process");
+  return { child, exited, kernelPid: ps.kernel.hostPid, runnerPid: proc.hostPid, pid: proc.pid };
+}
+
+describe.skipIf(!onLinux)("kernel server lifecycle", () => {
+  it("a second ncw command talks to the running kernel", async () => {
+    const h = newHome();
+    const s = await startSpin(h);
+    expect(s.kernelPid).toBe(h.kernelPid());
+    expect(childrenOf(s.kernelPid)).toContain(s.runnerPid);
+    const table = h.ncw(["ps"]).stdout;
+    expect(table).toMatch(new RegExp(`${s.pid}\\s+0\\s+running\\s+${s.runnerPid}`));
+    expect(h.ncw(["kill", String(s.pid), "--force"]).code).toBe(0);
+    expect(await s.exited).toBe(137);
+    expect(s.child.output()).toMatch(/killed with ncw kill/);
+  });
+
+  it("kill -9 of the kernel takes every runner with it and the CLI says so", async () => {
+    const h = newHome();
+    const s = await startSpin(h);
+    const runners = childrenOf(s.kernelPid);
+    expect(runners.length).toBeGreaterThanOrEqual(2); // the busy one and the warm pool
+    process.kill(s.kernelPid, "SIGKILL");
+    expect(await s.exited).toBe(69);
+    expect(s.child.output()).toMatch(/kernel server closed the connection/);
+    expect(await waitFor(() => runners.every((p) => !alive(p)), 5000)).toBe(true);
+    // The next command starts a fresh kernel over the stale socket.
+    expect(h.run(program("")).code).toBe(0);
+    expect(h.kernelPid()).not.toBe(s.kernelPid);
+  });
+
+  it("kill -9 of a runner: the kernel cleans up and reports the process killed", async () => {
+    const h = newHome();
+    const s = await startSpin(h);
+    process.kill(s.runnerPid, "SIGKILL");
+    expect(await s.exited).toBe(137);
+    expect(s.child.output()).toMatch(/runner host process died \(SIGKILL\)/);
+    const ps = JSON.parse(h.ncw(["ps", "--json"]).stdout) as { processes: unknown[] };
+    expect(ps.processes).toEqual([]);
+    expect(alive(s.kernelPid)).toBe(true);
+  });
+
+  it("kill -9 of the ncw run command: the kernel ends its process", async () => {
+    const h = newHome();
+    const s = await startSpin(h);
+    s.child.kill("SIGKILL");
+    expect(await waitFor(() => !alive(s.runnerPid), 5000)).toBe(true);
+    const ps = JSON.parse(h.ncw(["ps", "--json"]).stdout) as { processes: unknown[] };
+    expect(ps.processes).toEqual([]);
+  });
+
+  it("the kernel exits when idle and leaves nothing behind", async () => {
+    const h = newHome({ NCW_KERNEL_IDLE_MS: "300" });
+    expect(h.run(program("")).code).toBe(0);
+    const k = h.kernelPid();
+    expect(k).toBeDefined();
+    const runners = childrenOf(k as number);
+    expect(await waitFor(() => !alive(k as number), 10_000)).toBe(true);
+    expect(await waitFor(() => runners.every((p) => !alive(p)), 5000)).toBe(true);
+    expect(existsSync(path.join(h.home, "run", "kernel.sock"))).toBe(false);
+    expect(h.ncw(["ps"]).stdout).toMatch(/no kernel is running/);
+  });
+
+  it("two commands starting at once on a fresh home share one kernel", async () => {
+    const h = newHome();
+    const a = h.spawnRun(program(""));
+    const b = h.spawnRun(program(""));
+    const codes = await Promise.all(
+      [a, b].map((c) => new Promise<number | null>((r) => c.on("exit", (x) => r(x)))),
+    );
+    expect(codes).toEqual([0, 0]);
+    const pids = [a, b].map((c) => Number(/\[pid (\d+)\] started/.exec(c.output())?.[1]));
+    expect(new Set(pids).size).toBe(2);
+  });
+});
