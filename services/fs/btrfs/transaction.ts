@@ -5,7 +5,7 @@ import { NcwError } from "../../../ncw/errors.js";
 import type { SpaceManager } from "./alloc/allocator.js";
 import type { DataAllocator, DataRef, Extent, SpaceInfo } from "./alloc/index.js";
 import { DelayedRefs, type Ref } from "./alloc/refs.js";
-import { type BlockGroup, blockGroupUsed, freeSpaceOnDisk } from "./alloc/space.js";
+import { type BlockGroup, blockGroupUsed, ExtentSet, freeSpaceOnDisk } from "./alloc/space.js";
 import { readLogical, writeLogical } from "./chunks.js";
 import type { BtrfsEngine } from "./engine.js";
 import { MAX_KEY, MIN_KEY, noTree } from "./engine-keys.js";
@@ -170,8 +170,8 @@ export class TransactionImpl implements Transaction, NodeStore {
   /** Of those, the ones that may still be changed in place. */
   private readonly modifiable = new Set<bigint>();
   private readonly roots = new Map<bigint, RootState>();
-  /** Data extents allocated in this transaction: start -> length (for writeData checks). */
-  private readonly dataAllocated = new Map<number, number>();
+  /** Data extents allocated in this transaction (writeData may only write there). */
+  private readonly dataAllocated = new ExtentSet();
   /** Data extents allocated and not yet referenced. */
   private readonly reserved = new Map<number, number>();
   private ended = false;
@@ -609,7 +609,7 @@ export class TransactionImpl implements Transaction, NodeStore {
     if (!this.sm.canFit("data", n)) this.allocChunk("data", n);
     const s = this.sm.alloc("data", n);
     if (s === undefined) throw noSpace("data");
-    this.dataAllocated.set(s, n);
+    this.dataAllocated.add(s, n);
     this.reserved.set(s, n);
     return { bytenr: BigInt(s), len: n };
   }
@@ -624,21 +624,13 @@ export class TransactionImpl implements Transaction, NodeStore {
       });
     }
     this.reserved.delete(s);
-    this.dataAllocated.delete(s);
+    this.dataAllocated.remove(s, n);
     this.sm.unreserve(s, n);
   }
 
   writeData(bytenr: bigint, data: Uint8Array): void {
     this.live();
-    const b = Number(bytenr);
-    let ok = false;
-    for (const [s, n] of this.dataAllocated) {
-      if (b >= s && b + data.length <= s + n) {
-        ok = true;
-        break;
-      }
-    }
-    if (!ok) {
+    if (!this.dataAllocated.contains(Number(bytenr), data.length)) {
       throw new NcwError(
         "usage",
         `refusing to write ${data.length} bytes at ${bytenr}: not inside a data extent allocated by this transaction`,
