@@ -268,6 +268,16 @@ export class BtrfsEngine implements Engine {
   }
 
   begin(): Transaction {
+    if (this.sb.logRoot !== 0n) {
+      throw new NcwError(
+        "unavailable",
+        "this Btrfs image has an unreplayed tree log (it was not unmounted cleanly by Linux); NCW will not write to it",
+        {
+          code: "BTRFS_LOG_TREE",
+          hint: "Mount it once with Linux (`mount -o loop`) and unmount it, then retry.",
+        },
+      );
+    }
     if (this.open) {
       throw new NcwError("temp-fail", "a Btrfs transaction is already open on this image", {
         code: "BTRFS_TXN_OPEN",
