@@ -137,6 +137,30 @@ describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
     }
   });
 
+  it("adds a DUP metadata chunk when metadata fills", () => {
+    const img = freshImage();
+    const e = openEngine(FileDevice.open(img));
+    const TREE = 100n; // a plain tree: only its structure and references are checked
+    const meta0 = e.space().metadataTotal;
+    let t = e.begin();
+    t.createTree(TREE);
+    t.commit();
+    const item = new Uint8Array(7000).fill(1);
+    for (let batch = 0; batch < 4; batch++) {
+      t = e.begin();
+      for (let i = 0; i < 1500; i++) {
+        t.insertItem(TREE, { objectid: BigInt(batch * 1500 + i), type: 1, offset: 0n }, item);
+      }
+      t.commit();
+    }
+    expect(e.space().metadataTotal).toBeGreaterThan(meta0);
+    t = e.begin();
+    for (let i = 0; i < 6000; i += 2) t.deleteItem(TREE, { objectid: BigInt(i), type: 1, offset: 0n });
+    t.commit();
+    e.close();
+    expectClean(img);
+  });
+
   it("works on images made by NCW's own mkfs (data, snapshot, writes on both sides)", () => {
     const img = path.join(tempDir(), "n.img");
     const dev = FileDevice.create(img, 128n << 20n);
