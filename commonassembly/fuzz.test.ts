@@ -37,7 +37,10 @@ function mutants(base: Uint8Array, count: number, seed: number): Uint8Array[] {
   for (let i = 0; i < count; i++) {
     const m = Uint8Array.from(base);
     const flips = 1 + Math.floor(r() * 3);
-    for (let k = 0; k < flips; k++) m[Math.floor(r() * m.length)] ^= 1 << Math.floor(r() * 8);
+    for (let k = 0; k < flips; k++) {
+      const at = Math.floor(r() * m.length);
+      m[at] = m[at]! ^ (1 << Math.floor(r() * 8));
+    }
     if (!m.every((b, j) => b === base[j])) out.push(m); // two flips of one bit cancel out
   }
   return out;
