@@ -6,6 +6,7 @@ import binaryen from "binaryen";
 import { NcwError } from "../../ncw/errors.js";
 import { ABI_IMPORT_MODULE, CTL_GLOBAL, IMPORT_SAFEPOINT, IMPORT_SYSCALL_FORK } from "../abi.js";
 import {
+  addMemorySection,
   bumpMemoryMaximum,
   type MemoryLimits,
   readMemoryLimits,
@@ -127,6 +128,8 @@ function g(cls: string, name: string): Accessor {
 }
 const h = g;
 const LEAF: ChildrenOf = () => {};
+/** elem.drop: a leaf, numbered after table.init (binaryen.js does not export its id). */
+const ELEM_DROP_ID = b.TableGrowId + 4;
 
 /** How to reach the children of every expression kind of core 2.0 + threads. */
 const CHILDREN: ReadonlyMap<number, ChildrenOf> = new Map<number, ChildrenOf>([
@@ -218,13 +221,22 @@ const CHILDREN: ReadonlyMap<number, ChildrenOf> = new Map<number, ChildrenOf>([
   [b.TableSetId, fields(g("TableSet", "getIndex"), g("TableSet", "getValue"))],
   [b.TableSizeId, LEAF],
   [b.TableGrowId, fields(g("TableGrow", "getValue"), g("TableGrow", "getDelta"))],
-  [b.ElemDropId, LEAF],
+  [ELEM_DROP_ID, LEAF],
   [b.TupleMakeId, operands(g("TupleMake", "getNumOperands"), g("TupleMake", "getOperandAt"))],
   [b.TupleExtractId, fields(g("TupleExtract", "getTuple"))],
 ]);
 
 /** Binaryen's JS API has no accessors for these; their operands are not searched (see report). */
-const OPAQUE: ReadonlySet<number> = new Set([b.TableFillId, b.TableCopyId, b.TableInitId]);
+const OPAQUE: ReadonlySet<number> = opaqueIds();
+
+/** The ids of table.fill/copy/init, which binaryen.js numbers after TableGrow but does not export. */
+function opaqueIds(): ReadonlySet<number> {
+  const grow = b.TableGrowId;
+  const ids = b as unknown as Record<string, number | undefined>;
+  if (ids.TryId !== grow + 5)
+    throw new Error("binaryen.js expression ids changed: update OPAQUE in instrument.ts");
+  return new Set([grow + 1, grow + 2, grow + 3]);
+}
 
 /** Collects every Loop expression under `root` (iteratively: bodies can be deep). */
 function collectLoops(root: number, loops: number[]): number {
@@ -325,7 +337,10 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): I
       },
     );
   }
-  const mod = time(steps, "read", () => readModule(wasm));
+  // A module without memory (never an ABI program) gets a one-page memory for the poll word.
+  const memoryAdded = before === undefined;
+  const input = memoryAdded ? addMemorySection(wasm, 1, 1, true) : wasm;
+  const mod = time(steps, "read", () => readModule(input));
   try {
     const report: InstrumentReport = {
       functions: 0,
@@ -340,12 +355,7 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): I
       optimizeLevel,
     };
     time(steps, "instrument", () => {
-      let memoryAdded = false;
-      if (!mod.hasMemory()) {
-        // Not an ABI program (those must export a memory): give the poll a word to read.
-        mod.setMemory(1, 1, CTL_MEMORY_EXPORT, [], true, false, "__nightos_ctl_memory");
-        memoryAdded = true;
-      }
+      if (memoryAdded) mod.addMemoryExport("0", CTL_MEMORY_EXPORT);
       report.memoryAdded = memoryAdded;
       const globalTaken = (n: string): boolean => {
         try {
@@ -402,6 +412,8 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): I
         report.functions++;
         if (polls === "none") continue;
         loops.length = 0;
+        // table.fill/copy/init operands are out of binaryen.js's reach (no accessors); a loop nested
+        // inside one of them gets no header poll (the function entry poll remains). Counted in the report.
         report.opaqueExpressions += collectLoops(info.body, loops);
         for (const loop of loops) {
           const body = h("Loop", "getBody")(loop);
@@ -447,7 +459,14 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): I
       time(steps, "optimize", () => {
         binaryen.setOptimizeLevel(optimizeLevel);
         binaryen.setShrinkLevel(options.shrinkLevel ?? 0);
-        mod.optimize();
+        // Function-level passes only: Binaryen's module-level passes remove unused imports, which would
+        // change what instantiation checks (a missing import must still fail to link).
+        const nf = mod.getNumFunctions();
+        for (let i = 0; i < nf; i++) {
+          const f = mod.getFunctionByIndex(i);
+          const fi = binaryen.getFunctionInfo(f);
+          if (fi.module === null || fi.module === "") mod.optimizeFunction(f);
+        }
       });
     }
     const out = time(steps, "emit", () => mod.emitBinary());

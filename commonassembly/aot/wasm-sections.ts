@@ -180,3 +180,45 @@ export function bumpMemoryMaximum(bytes: Uint8Array): Uint8Array {
   out.set(bytes.subarray(mem.end), mem.start + header.length + content.length);
   return out;
 }
+
+/** Logical order of the known sections (the data-count section 12 comes before code 10). */
+const SECTION_ORDER: Record<number, number> = {
+  1: 1,
+  2: 2,
+  3: 3,
+  4: 4,
+  5: 5,
+  13: 5.5,
+  6: 6,
+  7: 7,
+  8: 8,
+  9: 9,
+  12: 9.5,
+  10: 10,
+  11: 11,
+};
+
+/**
+ * Returns the module with a memory section declaring one memory (`flags initial [max]`), inserted at its
+ * place in section order. Only for modules without any memory (checked by the caller).
+ */
+export function addMemorySection(
+  bytes: Uint8Array,
+  initial: number,
+  max: number,
+  shared: boolean,
+): Uint8Array {
+  const secs = sections(bytes);
+  const content = [1, shared ? 0x03 : 0x01, ...uleb(initial), ...uleb(max)];
+  const sec = [5, ...uleb(content.length), ...content];
+  // An empty memory section (count 0) is replaced; otherwise the new one goes at its place in order.
+  const empty = secs.find((s) => s.id === 5);
+  const before = secs.find((s) => s.id !== 0 && (SECTION_ORDER[s.id] ?? 0) > 5);
+  const at = empty?.start ?? before?.start ?? bytes.length;
+  const resume = empty?.end ?? at;
+  const out = new Uint8Array(at + sec.length + (bytes.length - resume));
+  out.set(bytes.subarray(0, at), 0);
+  out.set(sec, at);
+  out.set(bytes.subarray(resume), at + sec.length);
+  return out;
+}

@@ -29,7 +29,7 @@ export async function wat(
   features: Record<string, boolean> = CA_WABT_FEATURES,
 ): Promise<Uint8Array> {
   const w = await loadWabt();
-  const m = w.parseWat("module.wat", text, features);
+  const m = w.parseWat("module.wat", new TextEncoder().encode(text), features);
   try {
     m.resolveNames();
     (m.validate as (f: Record<string, boolean>) => void)(features);
