@@ -16,7 +16,12 @@ import {
 } from "../../../test/btrfs-oracle.js";
 import { FileDevice } from "./device.js";
 import { openEngine } from "./engine.js";
-import { FS_TREE_OBJECTID } from "./format/key.js";
+import {
+  FREE_SPACE_BITMAP_KEY,
+  FREE_SPACE_TREE_OBJECTID,
+  FS_TREE_OBJECTID,
+  U64_MAX,
+} from "./format/key.js";
 import { mkfs } from "./mkfs.js";
 import { createSnapshot } from "./subvol.js";
 import { addFile, removeFile } from "./tree/testing.js";
@@ -155,7 +160,8 @@ describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
     }
     expect(e.space().metadataTotal).toBeGreaterThan(meta0);
     t = e.begin();
-    for (let i = 0; i < 6000; i += 2) t.deleteItem(TREE, { objectid: BigInt(i), type: 1, offset: 0n });
+    for (let i = 0; i < 6000; i += 2)
+      t.deleteItem(TREE, { objectid: BigInt(i), type: 1, offset: 0n });
     t.commit();
     e.close();
     expectClean(img);
@@ -239,6 +245,32 @@ describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
       fs.writeFileSync(path.join(mnt, "after-ncw"), contentOf(11));
     });
     expectClean(img);
+  });
+
+  it("keeps fragmented free space as free space tree bitmaps, as the kernel does", () => {
+    const img = freshImage();
+    const e = openEngine(FileDevice.open(img));
+    let t = e.begin();
+    const five = new Uint8Array(5000).fill(1);
+    for (let i = 0; i < 200; i++) addFile(t, FS, DIR, `f${i}`, 300n + BigInt(i), five);
+    t.commit();
+    t = e.begin();
+    for (let i = 0; i < 200; i += 2) removeFile(t, FS, DIR, `f${i}`, 300n + BigInt(i));
+    t.commit();
+    const bitmaps = e.committed.items(
+      FREE_SPACE_TREE_OBJECTID,
+      { objectid: 0n, type: 0, offset: 0n },
+      { objectid: U64_MAX, type: 255, offset: U64_MAX },
+    );
+    expect(bitmaps.some((it) => it.key.type === FREE_SPACE_BITMAP_KEY)).toBe(true);
+    e.close();
+    expectClean(img);
+    if (!skipUnless(loopMountMissing())) {
+      withLoopMount(img, (mnt) => {
+        for (let i = 0; i < 30; i++) fs.writeFileSync(path.join(mnt, `x${i}`), contentOf(i));
+      });
+      expectClean(img);
+    }
   });
 
   it("abort leaves the committed state untouched", () => {

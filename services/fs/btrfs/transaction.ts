@@ -3,9 +3,10 @@
 
 import { NcwError } from "../../../ncw/errors.js";
 import type { SpaceManager } from "./alloc/allocator.js";
+import { syncFreeSpace } from "./alloc/fst.js";
 import type { DataAllocator, DataRef, Extent, SpaceInfo } from "./alloc/index.js";
 import { DelayedRefs, type Ref } from "./alloc/refs.js";
-import { type BlockGroup, blockGroupUsed, ExtentSet, freeSpaceOnDisk } from "./alloc/space.js";
+import { blockGroupUsed, ExtentSet } from "./alloc/space.js";
 import { readLogical, writeLogical } from "./chunks.js";
 import type { BtrfsEngine } from "./engine.js";
 import { MAX_KEY, MIN_KEY, noTree } from "./engine-keys.js";
@@ -18,15 +19,12 @@ import {
   decodeDevExtent,
   decodeDevItem,
   decodeFileExtentItem,
-  decodeFreeSpaceInfo,
   encodeBlockGroupItem,
   encodeChunkItem,
   encodeDevExtent,
   encodeDevItem,
-  encodeFreeSpaceInfo,
   encodeRootItem,
   FILE_EXTENT_INLINE,
-  FREE_SPACE_USING_BITMAPS,
   type RootItem,
   STRIPE_LEN,
 } from "./format/items.js";
@@ -47,10 +45,6 @@ import {
   EXTENT_TREE_OBJECTID,
   FIRST_CHUNK_TREE_OBJECTID,
   FIRST_FREE_OBJECTID,
-  FREE_SPACE_BITMAP_KEY,
-  FREE_SPACE_EXTENT_KEY,
-  FREE_SPACE_INFO_KEY,
-  FREE_SPACE_TREE_OBJECTID,
   FS_TREE_OBJECTID,
   type Key,
   LAST_FREE_OBJECTID,
@@ -909,7 +903,9 @@ export class TransactionImpl implements Transaction, NodeStore {
         );
         changed = true;
       }
-      if (this.engine.hasFreeSpaceTree && syncFreeSpace(this.tree, g)) changed = true;
+      if (this.engine.hasFreeSpaceTree && syncFreeSpace(this.tree, g, this.engine.sectorsize)) {
+        changed = true;
+      }
     }
     return changed;
   }
@@ -1121,56 +1117,4 @@ export function emptyRootItem(generation: bigint): RootItem {
     stime: zero,
     rtime: zero,
   };
-}
-
-/**
- * Rewrite a block group's free space tree entries to match its free space (free + pinned), as
- * extents; a group kept as bitmaps is converted. Returns whether anything was written.
- */
-function syncFreeSpace(tree: BTree, g: BlockGroup): boolean {
-  const F = FREE_SPACE_TREE_OBJECTID;
-  const start = BigInt(g.start);
-  const end = BigInt(g.start + g.length);
-  const infoKey = { objectid: start, type: FREE_SPACE_INFO_KEY, offset: BigInt(g.length) };
-  const desired = freeSpaceOnDisk(g).ranges();
-  const infoData = tree.lookup(F, infoKey);
-  const info = infoData ? decodeFreeSpaceInfo(infoData) : { extentCount: 0, flags: 0 };
-  const existing = tree.items(
-    F,
-    { objectid: start, type: FREE_SPACE_EXTENT_KEY, offset: 0n },
-    { objectid: end - 1n, type: FREE_SPACE_BITMAP_KEY, offset: U64_MAX },
-  );
-  let changed = false;
-  const have = new Set<string>();
-  const hasBitmaps = existing.some((it) => it.key.type === FREE_SPACE_BITMAP_KEY);
-  for (const it of existing) {
-    if (it.key.type === FREE_SPACE_BITMAP_KEY || hasBitmaps) {
-      tree.deleteItem(F, it.key);
-      changed = true;
-    } else if (it.key.type === FREE_SPACE_EXTENT_KEY)
-      have.add(`${it.key.objectid}:${it.key.offset}`);
-  }
-  const want = new Set(desired.map(([s, l]) => `${s}:${l}`));
-  for (const it of existing) {
-    if (it.key.type !== FREE_SPACE_EXTENT_KEY || hasBitmaps) continue;
-    if (!want.has(`${it.key.objectid}:${it.key.offset}`)) {
-      tree.deleteItem(F, it.key);
-      changed = true;
-    }
-  }
-  for (const [s, l] of desired) {
-    if (have.has(`${s}:${l}`)) continue;
-    tree.insertItem(
-      F,
-      { objectid: BigInt(s), type: FREE_SPACE_EXTENT_KEY, offset: BigInt(l) },
-      new Uint8Array(0),
-    );
-    changed = true;
-  }
-  const newInfo = { extentCount: desired.length, flags: info.flags & ~FREE_SPACE_USING_BITMAPS };
-  if (!infoData || newInfo.extentCount !== info.extentCount || newInfo.flags !== info.flags) {
-    tree.putItem(F, infoKey, encodeFreeSpaceInfo(newInfo));
-    changed = true;
-  }
-  return changed;
 }
