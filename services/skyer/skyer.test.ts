@@ -8,7 +8,7 @@ import { RecordingEventRunner } from "./events.js";
 import { EVENT_NAMES, type EventFlags, type PackageInfo, type Scope } from "./model.js";
 import { diffPackages } from "./nau.js";
 import { readInstalledManifest as readManifest } from "./package.js";
-import { Skyer } from "./skyer.js";
+import { linkStaysInside, Skyer } from "./skyer.js";
 import { recover } from "./txn.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -339,5 +339,37 @@ describe("Skyer", () => {
     );
     expect((await readDb(mem)).items[0]!.versions[0]!.version).toBe("1.0.0");
     expect(await mem.stat("/etc/sys/skyer/staging")).toBeNull();
+  });
+
+  it("never writes through a symlink or creates one that leaves content/", async () => {
+    expect(linkStaysInside("a/b", "c")).toBe(true);
+    expect(linkStaysInside("a/b", "../c")).toBe(true);
+    expect(linkStaysInside("a/b", "../../c")).toBe(false);
+    expect(linkStaysInside("b", "/apps/x")).toBe(false);
+    const fs = new MemoryFs();
+    const sk = await open(fs);
+    const v1 = pkg("dev::notes", "1.0.0");
+    v1.symlinks.set("assets", "real");
+    v1.dirs.push("real");
+    await sk.install(v1, { ...opts, scope: USER });
+    const before = await readDb(fs);
+    const v2 = pkg("dev::notes", "1.1.0");
+    v2.symlinks.set("assets", "real");
+    v2.dirs.push("real");
+    const through = diffPackages("dev::notes", v1, v2);
+    through.files.set("assets/evil.txt", enc("x"));
+    const err = await sk
+      .update("dev::notes", through, enc("x"), { scope: USER, sideloading: "unsecure" })
+      .catch((e: unknown) => e);
+    expect((err as { code: string }).code).toBe("SKYER_UNSAFE_PATH");
+    const escaping = diffPackages("dev::notes", v1, v2);
+    escaping.symlinks.set("up", "../../data");
+    expect(
+      await codeOf(
+        sk.update("dev::notes", escaping, enc("x"), { scope: USER, sideloading: "unsecure" }),
+      ),
+    ).toBe("SKYER_UNSAFE_PATH");
+    expect(await readDb(fs)).toEqual(before);
+    expect(await fs.stat("/etc/sys/skyer/staging")).toBeNull();
   });
 });

@@ -110,6 +110,27 @@ function pkgFileName(aid: string, version: string): string {
   return `${appDirName(aid)}-${version}.nap`;
 }
 
+function unsafePath(rel: string, why: string): NcwError {
+  return new NcwError("data", `refusing to write ${JSON.stringify(rel)} in content/: ${why}`, {
+    code: "SKYER_UNSAFE_PATH",
+    hint: "a package or update may not write through or create links that leave the application's content/",
+  });
+}
+
+/** Whether a relative symlink at `rel` (inside content/) with `target` resolves inside content/. */
+export function linkStaysInside(rel: string, target: string): boolean {
+  if (target.startsWith("/") || target.includes("\\")) return false;
+  const at = rel.split("/").slice(0, -1);
+  for (const part of target.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (at.length === 0) return false;
+      at.pop();
+    } else at.push(part);
+  }
+  return true;
+}
+
 export class Skyer {
   readonly events: EventRunner;
 
@@ -197,10 +218,14 @@ export class Skyer {
   ): Promise<void> {
     const fs = this.fs;
     await fs.mkdir(root, { recursive: true });
-    for (const d of [...p.dirs].sort()) await fs.mkdir(`${root}/${d}`, { recursive: true });
+    for (const d of [...p.dirs].sort()) {
+      await this.checkNoLinkOnPath(root, `${d}/.`);
+      await fs.mkdir(`${root}/${d}`, { recursive: true });
+    }
     const total = p.files.size + p.symlinks.size;
     let done = 0;
     for (const [rel, data] of p.files) {
+      await this.checkNoLinkOnPath(root, rel);
       const dest = `${root}/${rel}`;
       await fs.mkdir(parentPath(dest), { recursive: true });
       const st = await fs.stat(dest);
@@ -211,12 +236,27 @@ export class Skyer {
       if (done === 1) crashPoint("staging");
     }
     for (const [rel, target] of p.symlinks) {
+      if (!linkStaysInside(rel, target))
+        throw unsafePath(rel, `its target ${JSON.stringify(target)} leaves content/`);
+      await this.checkNoLinkOnPath(root, rel);
       const dest = `${root}/${rel}`;
       await fs.mkdir(parentPath(dest), { recursive: true });
       await fs.rm(dest, { recursive: true, force: true });
       await fs.symlink(target, dest);
       done++;
       this.opts.progress?.(label, done, total);
+    }
+  }
+
+  /** Refuse to write through a symlink: every folder on the way to `rel` must be a real folder. */
+  private async checkNoLinkOnPath(root: string, rel: string): Promise<void> {
+    const parts = rel.split("/");
+    let p = root;
+    for (const part of parts.slice(0, -1)) {
+      p = `${p}/${part}`;
+      const st = await this.fs.stat(p);
+      if (st === null) return;
+      if (st.kind === "symlink") throw unsafePath(rel, `${p.slice(root.length + 1)} is a symlink`);
     }
   }
 
@@ -352,7 +392,7 @@ export class Skyer {
       let packages: string[];
       if (isUpdate) {
         // Replace content/ and add the package; data/, crashsaves/, sandboxes/ stay.
-        tx.trash(`${dir}/content`);
+        if (await this.fs.stat(`${dir}/content`)) tx.trash(`${dir}/content`);
         tx.move(`${stagedItem}/content`, `${dir}/content`);
         if (await this.fs.stat(`${dir}/packages/${pkgName}`))
           tx.trash(`${dir}/packages/${pkgName}`);
@@ -568,6 +608,7 @@ export class Skyer {
     try {
       const staged = `${tx.staging}/content`;
       await this.copyTree(`${dir}/content`, staged);
+      for (const r of m.remove) await this.checkNoLinkOnPath(staged, r);
       for (const r of m.remove)
         await this.fs.rm(`${staged}/${r}`, { recursive: true, force: true });
       await this.writeTree(staged, nau, `updating ${aid}`);
@@ -613,7 +654,7 @@ export class Skyer {
         events,
       );
       await this.fs.writeFile(`${tx.staging}/${nauName}`, nauBytes);
-      tx.trash(`${dir}/content`);
+      if (await this.fs.stat(`${dir}/content`)) tx.trash(`${dir}/content`);
       tx.move(staged, `${dir}/content`);
       if (await this.fs.stat(`${dir}/packages/${nauName}`)) tx.trash(`${dir}/packages/${nauName}`);
       tx.move(`${tx.staging}/${nauName}`, `${dir}/packages/${nauName}`);
