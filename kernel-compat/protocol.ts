@@ -78,6 +78,8 @@ export interface ForkImage {
   memory: Uint8Array;
   globals: Record<string, number | bigint>;
   initData: bigint;
+  /** MEM_ALLOC's bookkeeping, so the child can free what the parent allocated. */
+  pages: { allocated: [number, number][]; free: number[] };
 }
 
 /** Runner → kernel. */

@@ -195,7 +195,8 @@ export function startRun(conn: KernelConnection, req: RunRequest, ev: RunEvents)
     conn.onMessage((m) => {
       switch (m.t) {
         case "started":
-          pid = m.pid;
+          // The first process started is ours; later ones are its children (CREATE_PROCESS).
+          pid ??= m.pid;
           ev.started(m.pid);
           return;
         case "trace":

@@ -452,7 +452,7 @@ export const CREATE_PROCESS = def(
   struct([["initData", u64]]),
   forked,
   { NOT_AN_APPLICATION: 0x30, HARDWARE: 0x40 },
-  { kind: "later", issue: "processes: fork through syscall_fork (this issue, not yet done)" },
+  kernel,
 );
 /**
  * The spec's return value is empty and says nothing of what a timeout returns: NCW writes one byte,

@@ -7,12 +7,11 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import { CTL_POLL_FLAG_OFFSET } from "../../commonassembly/abi.js";
 import { hostNative } from "../../native/index.js";
 import type { FromRunner, ToRunner } from "../protocol.js";
 import { Mailbox, SignalRing } from "./channel.js";
 import type { FromWorker, WorkerStart } from "./worker.js";
-
-const CTL_POLL = 0;
 
 function send(m: FromRunner): void {
   if (process.connected) process.send?.(m);
@@ -36,7 +35,8 @@ function main(): void {
   let waiting = -1;
 
   const poke = () => {
-    if (memory) Atomics.store(new Int32Array(memory.buffer), (ctlAddr + CTL_POLL) >> 2, 1);
+    if (memory)
+      Atomics.store(new Int32Array(memory.buffer), (ctlAddr + CTL_POLL_FLAG_OFFSET) >> 2, 1);
   };
 
   worker.on("message", (m: FromWorker) => {
@@ -51,7 +51,11 @@ function main(): void {
         return;
       case "syscall":
         waiting = nextId++;
-        send({ t: "syscall", id: waiting, req: m.req });
+        send(
+          m.fork
+            ? { t: "syscall", id: waiting, req: m.req, fork: m.fork }
+            : { t: "syscall", id: waiting, req: m.req },
+        );
         return;
       case "trace":
         send({ t: "trace", line: m.line });
@@ -83,6 +87,7 @@ function main(): void {
           trace: m.trace,
           mailbox: mailbox.sab,
           ring: ring.sab,
+          fork: m.fork,
         };
         worker.postMessage(start);
         return;

@@ -8,6 +8,11 @@ export const PAGE_SIZE = 4096;
 const WASM_PAGE = 65536;
 const PER_WASM_PAGE = WASM_PAGE / PAGE_SIZE;
 
+export interface PagesImage {
+  allocated: [number, number][];
+  free: number[];
+}
+
 export type AllocResult = { ok: true; address: number } | { ok: false; reason: "no-space" };
 export type FreeError =
   | "unaligned"
@@ -67,6 +72,18 @@ export class PageAllocator {
       this.free.add(p);
     }
     return undefined;
+  }
+
+  /** The allocator's state, for a CREATE_PROCESS child (whose memory is a copy of this one). */
+  snapshot(): PagesImage {
+    return { allocated: [...this.allocated.entries()], free: [...this.free] };
+  }
+
+  restore(image: PagesImage): void {
+    this.allocated.clear();
+    this.free.clear();
+    for (const [p, perm] of image.allocated) this.allocated.set(p, perm);
+    for (const p of image.free) this.free.add(p);
   }
 
   private findRun(pages: number): number | undefined {

@@ -41,6 +41,11 @@ export class SignalState {
     this.queue.push({ signal, datafield });
   }
 
+  /** True while a handler runs (syscall_fork is refused there: Asyncify cannot unwind through it). */
+  get handling(): boolean {
+    return this.inHandler;
+  }
+
   get queued(): number {
     return this.queue.length;
   }

@@ -6,23 +6,39 @@
 import { parentPort } from "node:worker_threads";
 import {
   ABI_IMPORT_MODULE,
+  CONTROL_BLOCK_ADDRESS,
+  CTL_DATAFIELD_OFFSET,
   CTL_GLOBAL,
+  CTL_POLL_FLAG_OFFSET,
   EXPORT_MEMORY,
   EXPORT_START,
   EXPORT_TABLE,
+  errorStatus,
   IMPORT_SAFEPOINT,
   IMPORT_SYSCALL,
   IMPORT_SYSCALL_FORK,
   SIGNAL_HANDLER_SIG,
+  SYSCALL_RET_SIZE,
   sameSig,
 } from "../../commonassembly/abi.js";
 import { funcSig, readModule } from "../../commonassembly/wasm/reader.js";
+import { encode } from "../abi/codec.js";
 import { Sig, signalName } from "../abi/numbers.js";
 import { Datafield, encodeDatafield } from "../abi/signals.js";
-import type { Outcome } from "../protocol.js";
-import { dispatch } from "../syscalls/dispatch.js";
+import { CREATE_PROCESS } from "../abi/syscalls.js";
+import type { ForkImage, Outcome } from "../protocol.js";
+import { dispatch, formatErr, validateRequest } from "../syscalls/dispatch.js";
 import { Mailbox, SignalRing } from "./channel.js";
 import { accessKind, isOutOfBounds, trapOffset, UNKNOWN_FAULT_ADDRESS } from "./faults.js";
+import {
+  ASYNCIFY_REWINDING,
+  ASYNCIFY_UNWINDING,
+  asyncifyOf,
+  forkBufferAddress,
+  forkGlobals,
+  prepareForkBuffer,
+  restoreGlobals,
+} from "./fork.js";
 import { Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd } from "./signals.js";
 
@@ -35,20 +51,19 @@ export interface WorkerStart {
   trace: boolean;
   mailbox: SharedArrayBuffer;
   ring: SharedArrayBuffer;
+  /** For a child made by CREATE_PROCESS: the parent's memory and globals at the call. */
+  fork: ForkImage | undefined;
 }
 
 export type FromWorker =
   | { t: "warm" }
   | { t: "memory"; memory: WebAssembly.Memory; ctlAddr: number }
-  | { t: "syscall"; req: Uint8Array }
+  | { t: "syscall"; req: Uint8Array; fork?: ForkImage }
   | { t: "trace"; line: string }
   | { t: "handled"; signals: number[] }
   | { t: "exit"; outcome: Outcome };
 
 const WASM_PAGE = 65536;
-/** Control block layout (64 bytes at the start of the control page): word 0 = poll flag, bytes 32–63 = datafield copy. */
-export const CTL_POLL = 0;
-export const CTL_DATAFIELD = 32;
 
 const port = parentPort;
 if (port === null) throw new Error("runner worker started outside a worker thread");
@@ -60,19 +75,60 @@ function run(msg: WorkerStart): Outcome {
   const trace = msg.trace ? (line: string) => post({ t: "trace", line }) : undefined;
   const info = readModule(msg.wasm);
   const module = new WebAssembly.Module(msg.wasm);
+  const ctl = CONTROL_BLOCK_ADDRESS;
   let proc: Proc | undefined;
-  const fault = (): number => 0x100;
+  /** The fork in progress: set when syscall_fork starts unwinding, consumed when _start has returned. */
+  let forkCall:
+    | { req: number; len: number; ret: number; data: number; initData: bigint }
+    | undefined;
+  /** What syscall_fork returns when the stack has been rewound into it. */
+  let rewind: { status: number; ret: Uint8Array } | undefined;
+  let asyncify: ReturnType<typeof asyncifyOf>;
+
+  const syscallFork = (req: number, len: number, ret: number): number => {
+    if (proc === undefined) return errorStatus(0x00);
+    if (asyncify?.getState() === ASYNCIFY_REWINDING) {
+      asyncify.stopRewind();
+      const r = rewind ?? { status: errorStatus(0x40), ret: new Uint8Array(0) };
+      rewind = undefined;
+      const mem = proc.bytes();
+      mem.fill(0, ret, ret + SYSCALL_RET_SIZE);
+      mem.set(r.ret, ret);
+      return r.status;
+    }
+    const v = validateRequest(proc, req, len, ret, true);
+    if (
+      !v.ok ||
+      v.def.code !== CREATE_PROCESS.code ||
+      asyncify === undefined ||
+      proc.signals.handling
+    ) {
+      // Everything but a well-formed CREATE_PROCESS outside a handler goes the ordinary way (errors, CREATE_THREAD).
+      return dispatch(proc, req, len, ret, true);
+    }
+    const data = prepareForkBuffer(proc.memory);
+    if (data === undefined) {
+      trace?.(
+        `CREATE_PROCESS: the fork buffer named in the control block is unusable -> ${formatErr(v.def, 0x40)}`,
+      );
+      return errorStatus(CREATE_PROCESS.errors.HARDWARE);
+    }
+    forkCall = { req, len, ret, data, initData: (v.args as { initData: bigint }).initData };
+    asyncify.startUnwind(data);
+    return 0; // ignored while unwinding
+  };
+
   const nightos = {
     [IMPORT_SYSCALL]: (req: number, len: number, ret: number) =>
-      proc === undefined ? fault() : dispatch(proc, req, len, ret, false),
-    [IMPORT_SYSCALL_FORK]: (req: number, len: number, ret: number) =>
-      proc === undefined ? fault() : dispatch(proc, req, len, ret, true),
+      proc === undefined ? errorStatus(0x00) : dispatch(proc, req, len, ret, false),
+    [IMPORT_SYSCALL_FORK]: syscallFork,
     [IMPORT_SAFEPOINT]: () => {
       if (proc !== undefined) safepoint(proc, ring, ctl);
     },
   };
   const instance = new WebAssembly.Instance(module, { [ABI_IMPORT_MODULE]: nightos });
   const ex = instance.exports as Record<string, unknown>;
+  asyncify = asyncifyOf(ex);
   const memory = ex[EXPORT_MEMORY];
   const start = ex[EXPORT_START];
   const table = ex[EXPORT_TABLE];
@@ -83,9 +139,25 @@ function run(msg: WorkerStart): Outcome {
       reason: "the module does not export `memory` and `_start` (run `ncw ca validate`)",
     };
   }
-  // The runtime's reservation: one page past the module's memory holds the control block.
-  const ctl = memory.grow(1) * WASM_PAGE;
   if (ctlGlobal instanceof WebAssembly.Global) ctlGlobal.value = ctl;
+  if (msg.fork) {
+    // A forked child: the parent's memory and globals, then rewind into syscall_fork with identity 1.
+    const have = memory.buffer.byteLength / WASM_PAGE;
+    const want = msg.fork.memory.length / WASM_PAGE;
+    if (want > have) memory.grow(want - have);
+    new Uint8Array(memory.buffer).set(msg.fork.memory);
+    restoreGlobals(ex, msg.fork.globals);
+    Atomics.store(new Int32Array(memory.buffer), (ctl + CTL_POLL_FLAG_OFFSET) >> 2, 0);
+    rewind = {
+      status: 0,
+      ret: encode(CREATE_PROCESS.ret, {
+        id: BigInt(msg.pid),
+        identity: 1,
+        initData: msg.fork.initData,
+      }),
+    };
+    asyncify?.startRewind(forkBufferAddress(memory));
+  }
   post({ t: "memory", memory, ctlAddr: ctl });
   const env: HandlerEnv = {
     table: table instanceof WebAssembly.Table ? table : undefined,
@@ -93,9 +165,14 @@ function run(msg: WorkerStart): Outcome {
       const s = funcSig(info, i);
       return s !== undefined && sameSig(s, SIGNAL_HANDLER_SIG);
     },
-    datafieldAddress: ctl + CTL_DATAFIELD,
+    datafieldAddress: ctl + CTL_DATAFIELD_OFFSET,
     memory,
     trace: (line) => trace?.(line),
+  };
+  const toKernel = (req: Uint8Array, fork?: ForkImage) => {
+    mailbox.arm();
+    post(fork ? { t: "syscall", req, fork } : { t: "syscall", req });
+    return mailbox.waitAnswer();
   };
   proc = new Proc({
     pid: msg.pid,
@@ -103,11 +180,7 @@ function run(msg: WorkerStart): Outcome {
     context: msg.context,
     memory,
     handlerEnv: env,
-    toKernel: (req) => {
-      mailbox.arm();
-      post({ t: "syscall", req });
-      return mailbox.waitAnswer();
-    },
+    toKernel,
     onHandledChange: (signals) => post({ t: "handled", signals }),
     trace,
     pullSignals: () => {
@@ -115,14 +188,40 @@ function run(msg: WorkerStart): Outcome {
       for (const s of ring.drain()) proc.signals.enqueue(s.signal, s.datafield);
     },
   });
+  if (msg.fork) proc.pages.restore(msg.fork.pages);
   try {
-    (start as () => void)();
+    for (;;) {
+      (start as () => void)();
+      if (asyncify === undefined || asyncify.getState() !== ASYNCIFY_UNWINDING) break;
+      // syscall_fork unwound the stack to here: snapshot, ask the kernel for the child, rewind.
+      asyncify.stopUnwind();
+      const f = forkCall;
+      forkCall = undefined;
+      if (f === undefined) throw new Error("Asyncify unwound without a fork in progress");
+      const image: ForkImage = {
+        memory: new Uint8Array(memory.buffer).slice(),
+        globals: forkGlobals(ex),
+        initData: f.initData,
+        pages: proc.pages.snapshot(),
+      };
+      const req = proc.bytes().slice(f.req, f.req + f.len);
+      const answer = toKernel(req, image);
+      rewind =
+        answer.errcode === null
+          ? { status: 0, ret: answer.ret }
+          : { status: errorStatus(answer.errcode), ret: new Uint8Array(0) };
+      asyncify.startRewind(f.data);
+    }
     return { kind: "exit", exitData: 0n };
   } catch (e) {
     if (e instanceof ProcessEnd) return e.outcome;
     if (isOutOfBounds(e)) return memFault(proc, e as Error, msg.wasm);
     if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) {
-      return { kind: "killed", reason: `trap: ${(e as Error).message}` };
+      const during =
+        asyncify?.getState() === ASYNCIFY_UNWINDING
+          ? " (while saving the stack for CREATE_PROCESS: the fork buffer is too small)"
+          : "";
+      return { kind: "killed", reason: `trap: ${(e as Error).message}${during}` };
     }
     throw e;
   }
@@ -157,7 +256,7 @@ function memFault(p: Proc, e: Error, wasm: Uint8Array): Outcome {
 
 function safepoint(p: Proc, ring: SignalRing, ctl: number): void {
   const words = new Int32Array(p.memory.buffer);
-  Atomics.store(words, (ctl + CTL_POLL) >> 2, 0);
+  Atomics.store(words, (ctl + CTL_POLL_FLAG_OFFSET) >> 2, 0);
   for (const s of ring.drain()) {
     p.trace?.(`signal ${signalName(s.signal)} queued`);
     p.signals.enqueue(s.signal, s.datafield);

@@ -15,7 +15,7 @@ import {
 } from "../abi/numbers.js";
 import { Datafield, encodeDatafield } from "../abi/signals.js";
 import { syscallByCode, syscallName } from "../abi/syscalls.js";
-import type { FromRunner, Outcome, ProcessInfo, ToRunner } from "../protocol.js";
+import type { ForkImage, FromRunner, Outcome, ProcessInfo, ToRunner } from "../protocol.js";
 import { decodeArgs, formatErr, formatValue } from "../syscalls/dispatch.js";
 import type { RunnerPool } from "./pool.js";
 import { KERNEL_HANDLERS } from "./process-syscalls.js";
@@ -126,6 +126,7 @@ export class Kernel {
     ppid: number;
     trace: boolean;
     session: SessionSink | undefined;
+    fork?: ForkImage;
   }): KProcess {
     const pid = this.nextPid++;
     const runner = this.pool.take();
@@ -174,6 +175,7 @@ export class Kernel {
           context: p.context,
           trace: p.trace,
           delays: this.delays,
+          ...(opts.fork ? { fork: opts.fork } : {}),
         });
         p.session?.started(pid, child.pid ?? 0);
       },
@@ -201,13 +203,18 @@ export class Kernel {
         this.finish(p, m.outcome);
         return;
       case "syscall":
-        void this.syscall(p, m.id, m.req);
+        void this.syscall(p, m.id, m.req, m.fork);
         return;
     }
   }
 
   /** A syscall the runner forwarded: decode with the table, run the kernel handler, encode. */
-  private async syscall(p: KProcess, id: number, req: Uint8Array): Promise<void> {
+  private async syscall(
+    p: KProcess,
+    id: number,
+    req: Uint8Array,
+    fork: ForkImage | undefined,
+  ): Promise<void> {
     const code = req[0] ?? -1;
     const def = syscallByCode(code);
     const handler = KERNEL_HANDLERS.get(code);
@@ -219,7 +226,7 @@ export class Kernel {
       if (!d.ok) errcode = d.errcode;
       else {
         args = d.args;
-        const r = await handler(this, p, args);
+        const r = await handler(this, p, args, { fork });
         if (r.ok) {
           errcode = null;
           ret = new Uint8Array(def.ret.size);

@@ -5,6 +5,7 @@
 import { Sig } from "../abi/numbers.js";
 import {
   type ArgsOf,
+  CREATE_PROCESS,
   KILL_CHILD_PROCESS,
   type RetOf,
   SUSPEND,
@@ -12,15 +13,27 @@ import {
   UNSUSPEND,
   WAIT_CHILD_PROCESS,
 } from "../abi/syscalls.js";
+import type { ForkImage } from "../protocol.js";
 import { fail, ok, type SysResult } from "../syscalls/result.js";
 import type { Kernel, KProcess } from "./kernel.js";
+
+/** What a forwarded request carries besides its bytes: CREATE_PROCESS' memory image. */
+export interface KernelExtra {
+  fork: ForkImage | undefined;
+}
 
 export type KernelHandler<D extends SyscallDef> = (
   k: Kernel,
   caller: KProcess,
   args: ArgsOf<D>,
+  extra: KernelExtra,
 ) => Promise<SysResult<RetOf<D>>>;
-type AnyKernelHandler = (k: Kernel, caller: KProcess, args: unknown) => Promise<SysResult<unknown>>;
+type AnyKernelHandler = (
+  k: Kernel,
+  caller: KProcess,
+  args: unknown,
+  extra: KernelExtra,
+) => Promise<SysResult<unknown>>;
 
 function bind<D extends SyscallDef>(def: D, h: KernelHandler<D>): [number, AnyKernelHandler] {
   return [def.code, h as unknown as AnyKernelHandler];
@@ -33,6 +46,26 @@ function childOf(k: Kernel, caller: KProcess, pid: bigint): KProcess | undefined
 }
 
 export const KERNEL_HANDLERS: ReadonlyMap<number, AnyKernelHandler> = new Map([
+  bind(CREATE_PROCESS, async (k, caller, _a, { fork }) => {
+    // The runner sends the image only for a well-formed call through syscall_fork (runner/fork.ts).
+    if (fork === undefined) return fail(0x02);
+    let child: KProcess;
+    try {
+      child = k.spawn({
+        name: caller.name,
+        wasm: caller.wasm,
+        context: caller.context,
+        anid: caller.anid,
+        ppid: caller.pid,
+        trace: caller.trace,
+        session: caller.session,
+        fork,
+      });
+    } catch {
+      return fail(CREATE_PROCESS.errors.HARDWARE);
+    }
+    return ok({ id: BigInt(child.pid), identity: 0, initData: 0n });
+  }),
   bind(WAIT_CHILD_PROCESS, async (k, caller, a) => {
     const child = k.processes.get(Number(a.pid));
     // "does not exist or does not belong to the current application"

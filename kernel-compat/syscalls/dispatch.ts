@@ -96,6 +96,35 @@ export function dispatch(
   return status;
 }
 
+export type Validated =
+  | { ok: true; def: SyscallDef; args: unknown; name: string }
+  | { ok: false; errcode: number; def: SyscallDef | undefined; name: string };
+
+/** The ABI checks every request passes before its handler runs (docs/commonassembly.md, §4). */
+export function validateRequest(
+  p: Proc,
+  req: number,
+  reqLen: number,
+  ret: number,
+  viaFork: boolean,
+): Validated {
+  const mem = p.bytes();
+  if (reqLen < 1 || req < 0 || req + reqLen > mem.length) {
+    return { ok: false, errcode: GenericErr.MEMORY_READ, def: undefined, name: "" };
+  }
+  const code = mem[req] as number;
+  const def = syscallByCode(code);
+  const name = syscallName(code);
+  const bad = (errcode: number): Validated => ({ ok: false, errcode, def, name });
+  if (def === undefined) return bad(GenericErr.NO_SUCH_SYSCALL);
+  if (FORK_SYSCALLS.includes(code) !== viaFork) return bad(GenericErr.INVALID_ARGUMENT);
+  if (ret === 0) return bad(GenericErr.INVALID_ARGUMENT);
+  if (ret < 0 || ret + SYSCALL_RET_SIZE > mem.length) return bad(GenericErr.UNMAPPED_POINTER);
+  const decoded = decodeArgs(def, mem.subarray(req + 1, req + reqLen));
+  if (!decoded.ok) return bad(decoded.errcode);
+  return { ok: true, def, args: decoded.args, name };
+}
+
 function dispatchInner(
   p: Proc,
   req: number,
@@ -103,17 +132,15 @@ function dispatchInner(
   ret: number,
   viaFork: boolean,
 ): number {
-  const mem = p.bytes();
   const trace = p.trace;
-  if (reqLen < 1 || req < 0 || req + reqLen > mem.length) {
+  const v = validateRequest(p, req, reqLen, ret, viaFork);
+  if (!v.ok && v.name === "") {
     trace?.(
-      `syscall at ${req} (${reqLen} bytes): unreadable -> ${formatErr(undefined, GenericErr.MEMORY_READ)}`,
+      `syscall at ${req} (${reqLen} bytes): unreadable -> ${formatErr(undefined, v.errcode)}`,
     );
-    return errorStatus(GenericErr.MEMORY_READ);
+    return errorStatus(v.errcode);
   }
-  const code = mem[req] as number;
-  const def = syscallByCode(code);
-  const name = syscallName(code);
+  const { def, name } = v;
   const done = (r: SysResult<unknown>, args: unknown): number => {
     if (!r.ok) {
       trace?.(`${name} ${formatValue(args)} -> ${formatErr(def, r.errcode)}`);
@@ -122,15 +149,23 @@ function dispatchInner(
     trace?.(`${name} ${formatValue(args)} -> ok ${formatValue(r.value)}`);
     return SYSCALL_STATUS_OK;
   };
-  if (def === undefined) return done({ ok: false, errcode: GenericErr.NO_SUCH_SYSCALL }, {});
-  if (FORK_SYSCALLS.includes(code) !== viaFork)
-    return done({ ok: false, errcode: GenericErr.INVALID_ARGUMENT }, {});
-  if (ret === 0) return done({ ok: false, errcode: GenericErr.INVALID_ARGUMENT }, {});
-  if (ret < 0 || ret + SYSCALL_RET_SIZE > mem.length)
-    return done({ ok: false, errcode: GenericErr.UNMAPPED_POINTER }, {});
-  const decoded = decodeArgs(def, mem.subarray(req + 1, req + reqLen));
-  if (!decoded.ok) return done(decoded, {});
-  const args = decoded.args;
+  if (!v.ok) return done({ ok: false, errcode: v.errcode }, {});
+  return run(p, v.def, v.args, req, reqLen, ret, done);
+}
+
+function run(
+  p: Proc,
+  def: SyscallDef,
+  args: unknown,
+  req: number,
+  reqLen: number,
+  ret: number,
+  done: (r: SysResult<unknown>, args: unknown) => number,
+): number {
+  const code = def.code;
+  const name = def.name;
+  const trace = p.trace;
+  const mem = p.bytes();
 
   let r: SysResult<unknown>;
   switch (def.support.kind) {
@@ -152,14 +187,13 @@ function dispatchInner(
           throw e;
         }
       } else {
+        // The kernel traces what it answers (marked "(kernel)"), so nothing is traced twice here.
         const answer = p.toKernel(mem.slice(req, req + reqLen));
-        if (answer.errcode !== null) r = { ok: false, errcode: answer.errcode };
-        else {
-          const out = p.bytes();
-          out.fill(0, ret, ret + SYSCALL_RET_SIZE);
-          out.set(answer.ret, ret);
-          return done({ ok: true, value: def.ret.decode(viewOf(answer.ret), 0) }, args);
-        }
+        if (answer.errcode !== null) return errorStatus(answer.errcode);
+        const out = p.bytes();
+        out.fill(0, ret, ret + SYSCALL_RET_SIZE);
+        out.set(answer.ret, ret);
+        return SYSCALL_STATUS_OK;
       }
       break;
   }
