@@ -373,6 +373,29 @@ export class BtrfsLayer implements FsLayer {
     });
   }
 
+  /** The inode at a path (following symlinks), or undefined. */
+  inodeAt(path: string): Promise<InodeId | undefined> {
+    return this.run(() => this.idAt(path, true));
+  }
+
+  /** The file at `path`, created empty when missing (its folder must exist). */
+  ensureFile(path: string): Promise<InodeId> {
+    return this.run(() => {
+      const slot = this.lookup(path, true);
+      if (slot === null) throw fsErrors.isDir(path);
+      if (slot.entry) {
+        if (slot.entry.type === FT_DIR) throw fsErrors.isDir(path);
+        return slot.entry.target;
+      }
+      return this.fs.create(slot.parent, slot.name, "file");
+    });
+  }
+
+  /** Runs `fn` on the underlying BtrfsFs in the operation queue. */
+  exclusive<T>(fn: (fs: BtrfsFs) => Promise<T> | T): Promise<T> {
+    return this.run(() => fn(this.fs));
+  }
+
   /** The FEID of the item at a path (no symlink following at the end). */
   feid(path: string): Promise<bigint> {
     return this.run(() => {

@@ -1,0 +1,417 @@
+// `ncw fs`: tools for people on NightOS Btrfs images (docs/btrfs.md) — mkfs, ls, cat, put, get,
+// mkdir, rm, snapshot, subvolume, info, check. Thin: parse, call services/fs/btrfs, print.
+
+import * as fs from "node:fs";
+import type { Argv, CommandModule } from "yargs";
+import { NcwError } from "../../ncw/errors.js";
+import { checkImage, formatCheckReport } from "../../services/fs/btrfs/check.js";
+import { FileDevice } from "../../services/fs/btrfs/device.js";
+
+import { type Compression, feidOf, listSubvolumes } from "../../services/fs/btrfs/fs.js";
+import {
+  defaultImagePath,
+  getToHost,
+  imageInfo,
+  parseSize,
+  putHostFile,
+} from "../../services/fs/btrfs/image.js";
+import { BtrfsLayer } from "../../services/fs/btrfs/layer.js";
+import { mkfs } from "../../services/fs/btrfs/mkfs.js";
+import { type CommandContext, type GlobalArgs, runCommand } from "../context.js";
+
+interface ImageArgs extends GlobalArgs {
+  image?: string;
+}
+
+function imagePath(ctx: CommandContext, argv: ImageArgs): string {
+  return argv.image ?? defaultImagePath(ctx.home());
+}
+
+const imageOption = <T>(y: Argv<T>) =>
+  y.option("image", {
+    type: "string",
+    describe: "The Btrfs image file (default: nightos.img in the NCW home)",
+  });
+
+/** Opens the image, runs `fn`, commits and closes (also on failure, keeping the last commit). */
+async function withImage<T>(
+  ctx: CommandContext,
+  argv: ImageArgs,
+  write: boolean,
+  fn: (l: BtrfsLayer) => Promise<T>,
+  compression?: Compression,
+): Promise<T> {
+  const img = imagePath(ctx, argv);
+  const layer = BtrfsLayer.open(img, { readOnly: !write, ...(compression ? { compression } : {}) });
+  let ok = false;
+  try {
+    const r = await fn(layer);
+    ok = true;
+    return r;
+  } finally {
+    if (ok) await layer.close();
+    else {
+      layer.fs.abort();
+      await layer.close();
+    }
+  }
+}
+
+function cmd<A>(def: {
+  command: string;
+  describe: string;
+  builder: (y: Argv<ImageArgs>) => Argv<A>;
+  handler: (ctx: CommandContext, argv: A & ImageArgs) => Promise<number | undefined | void>;
+}): CommandModule<ImageArgs, A & ImageArgs> {
+  return {
+    command: def.command,
+    describe: def.describe,
+    builder: (y) =>
+      def.builder(imageOption(y) as Argv<ImageArgs>) as unknown as Argv<A & ImageArgs>,
+    handler: (argv) =>
+      runCommand(argv, (ctx) => def.handler(ctx, argv as unknown as A & ImageArgs)),
+  };
+}
+
+const mkfsCmd = cmd({
+  command: "mkfs [file]",
+  describe: "Create a Btrfs image (btrfs check and Linux accept it)",
+  builder: (y) =>
+    y
+      .positional("file", {
+        type: "string",
+        describe: "Image file to create (default: the home's image)",
+      })
+      .option("size", { type: "string", default: "256M", describe: "Image size, e.g. 256M, 4G" })
+      .option("label", { type: "string", default: "nightos", describe: "Filesystem label" })
+      .option("metadata", {
+        choices: ["dup", "single"] as const,
+        default: "dup" as const,
+        describe: "Metadata profile",
+      })
+      .option("nodesize", {
+        type: "number",
+        default: 16384,
+        describe: "Tree block size (4096..65536)",
+      })
+      .option("force", { type: "boolean", default: false, describe: "Overwrite an existing file" }),
+  handler: async (ctx, argv) => {
+    const file = argv.file ?? imagePath(ctx, argv);
+    if (fs.existsSync(file) && !argv.force) {
+      throw new NcwError("conflict", `${file} already exists`, {
+        code: "BTRFS_IMAGE_EXISTS",
+        hint: "Pass --force to overwrite it.",
+      });
+    }
+    const size = parseSize(argv.size);
+    const dev = FileDevice.create(file, size);
+    try {
+      const r = mkfs(dev, { label: argv.label, metadata: argv.metadata, nodesize: argv.nodesize });
+      if (ctx.out.json)
+        ctx.out.data({ image: file, size: r.size, nodesize: r.nodesize, chunks: r.chunks.length });
+      else
+        ctx.out.info(
+          `created ${file}: ${r.size} bytes, ${r.chunks.length} chunks, metadata ${argv.metadata}`,
+        );
+    } finally {
+      dev.close();
+    }
+  },
+});
+
+const lsCmd = cmd({
+  command: "ls [path]",
+  describe: "List a folder of the image",
+  builder: (y) =>
+    y
+      .positional("path", { type: "string", default: "/", describe: "NightOS path" })
+      .option("long", {
+        alias: "l",
+        type: "boolean",
+        default: false,
+        describe: "Show kind, size, time and FEID",
+      }),
+  handler: (ctx, argv) =>
+    withImage(ctx, argv, false, async (l) => {
+      const entries = await l.readdir(argv.path);
+      const rows = [];
+      for (const e of entries) {
+        const p = `${argv.path.replace(/\/$/, "")}/${e.name}`;
+        const st = await l.stat(p);
+        rows.push({
+          name: e.name,
+          kind: e.kind,
+          size: st?.size ?? 0,
+          mtimeMs: st?.mtimeMs ?? 0,
+          feid: st?.feid ?? 0n,
+        });
+      }
+      if (ctx.out.json) ctx.out.data(rows);
+      else if (argv.long) {
+        for (const r of rows) {
+          ctx.out.info(
+            `${r.kind.padEnd(7)} ${String(r.size).padStart(12)} ${new Date(r.mtimeMs).toISOString()} ${`0x${r.feid.toString(16)}`.padStart(14)} ${r.name}`,
+          );
+        }
+      } else for (const r of rows) ctx.out.info(r.kind === "dir" ? `${r.name}/` : r.name);
+    }),
+});
+
+const catCmd = cmd({
+  command: "cat <path>",
+  describe: "Print a file of the image",
+  builder: (y) =>
+    y.positional("path", { type: "string", demandOption: true, describe: "NightOS path" }),
+  handler: (ctx, argv) =>
+    withImage(ctx, argv, false, async (l) => {
+      const id = await l.inodeAt(argv.path);
+      const st = await l.stat(argv.path);
+      if (!id || !st)
+        throw new NcwError("not-found", `no such file in the image: ${argv.path}`, {
+          code: "FS_NOT_FOUND",
+        });
+      if (st.kind === "dir")
+        throw new NcwError("conflict", `${argv.path} is a folder`, { code: "FS_IS_DIR" });
+      await l.exclusive((f) => getToHost(f, id, 1));
+    }),
+});
+
+const putCmd = cmd({
+  command: "put <source> <path>",
+  describe: "Copy a host file into the image (created or replaced)",
+  builder: (y) =>
+    y
+      .positional("source", { type: "string", demandOption: true, describe: "Host file" })
+      .positional("path", { type: "string", demandOption: true, describe: "NightOS path" })
+      .option("compress", {
+        choices: ["none", "zlib", "zstd"] as const,
+        default: "none" as const,
+        describe: "Compress the data extents",
+      }),
+  handler: (ctx, argv) =>
+    withImage(
+      ctx,
+      argv,
+      true,
+      async (l) => {
+        if (!fs.existsSync(argv.source))
+          throw new NcwError("not-found", `host file ${argv.source} does not exist`, {
+            code: "FS_HOST_MISSING",
+          });
+        const id = await l.ensureFile(argv.path);
+        const n = await l.exclusive((f) => putHostFile(f, id, argv.source));
+        if (ctx.out.json) ctx.out.data({ path: argv.path, bytes: n, feid: feidOf(id) });
+        else ctx.out.info(`${argv.path}: ${n} bytes`);
+      },
+      argv.compress,
+    ),
+});
+
+const getCmd = cmd({
+  command: "get <path> <dest>",
+  describe: "Copy a file of the image to the host",
+  builder: (y) =>
+    y
+      .positional("path", { type: "string", demandOption: true, describe: "NightOS path" })
+      .positional("dest", { type: "string", demandOption: true, describe: "Host file to write" }),
+  handler: (ctx, argv) =>
+    withImage(ctx, argv, false, async (l) => {
+      const id = await l.inodeAt(argv.path);
+      const st = await l.stat(argv.path);
+      if (!id || !st)
+        throw new NcwError("not-found", `no such file in the image: ${argv.path}`, {
+          code: "FS_NOT_FOUND",
+        });
+      if (st.kind === "dir")
+        throw new NcwError("conflict", `${argv.path} is a folder`, { code: "FS_IS_DIR" });
+      const fd = fs.openSync(argv.dest, "w");
+      try {
+        const n = await l.exclusive((f) => getToHost(f, id, fd));
+        if (ctx.out.json) ctx.out.data({ path: argv.path, dest: argv.dest, bytes: n });
+        else ctx.out.info(`${argv.dest}: ${n} bytes`);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }),
+});
+
+const mkdirCmd = cmd({
+  command: "mkdir <path>",
+  describe: "Create a folder in the image",
+  builder: (y) =>
+    y
+      .positional("path", { type: "string", demandOption: true, describe: "NightOS path" })
+      .option("parents", {
+        alias: "p",
+        type: "boolean",
+        default: false,
+        describe: "Create missing parents; no error if it exists",
+      }),
+  handler: (ctx, argv) =>
+    withImage(ctx, argv, true, (l) => l.mkdir(argv.path, { recursive: argv.parents })),
+});
+
+const rmCmd = cmd({
+  command: "rm <path>",
+  describe: "Remove a file, symlink, folder or subvolume from the image",
+  builder: (y) =>
+    y
+      .positional("path", { type: "string", demandOption: true, describe: "NightOS path" })
+      .option("recursive", {
+        alias: "r",
+        type: "boolean",
+        default: false,
+        describe: "Remove folders and what they hold",
+      })
+      .option("force", {
+        alias: "f",
+        type: "boolean",
+        default: false,
+        describe: "No error when missing",
+      }),
+  handler: (ctx, argv) =>
+    withImage(ctx, argv, true, (l) =>
+      l.rm(argv.path, { recursive: argv.recursive, force: argv.force }),
+    ),
+});
+
+const snapshotCmd = cmd({
+  command: "snapshot <source> <dest>",
+  describe: 'Snapshot a subvolume ("/" for the whole tree) — instant, shares all data',
+  builder: (y) =>
+    y
+      .positional("source", { type: "string", demandOption: true, describe: "Subvolume path" })
+      .positional("dest", {
+        type: "string",
+        demandOption: true,
+        describe: "Where the snapshot appears",
+      })
+      .option("readonly", {
+        type: "boolean",
+        default: false,
+        describe: "Make the snapshot read-only",
+      }),
+  handler: (ctx, argv) =>
+    withImage(ctx, argv, true, async (l) => {
+      const t0 = performance.now();
+      const id = await l.snapshot(argv.source, argv.dest, { readOnly: argv.readonly });
+      await l.sync();
+      const ms = performance.now() - t0;
+      if (ctx.out.json) ctx.out.data({ id, dest: argv.dest, ms });
+      else ctx.out.info(`snapshot ${argv.dest} (subvolume ${id}) in ${ms.toFixed(1)} ms`);
+    }),
+});
+
+const subvolumeCmd = cmd({
+  command: "subvolume <action> [path]",
+  describe: "Create or list subvolumes",
+  builder: (y) =>
+    y
+      .positional("action", {
+        choices: ["create", "list"] as const,
+        demandOption: true,
+        describe: "What to do",
+      })
+      .positional("path", { type: "string", describe: "Path of the new subvolume (create)" }),
+  handler: (ctx, argv) =>
+    withImage(ctx, argv, argv.action === "create", async (l) => {
+      if (argv.action === "create") {
+        if (!argv.path)
+          throw new NcwError("usage", "say where to create the subvolume", {
+            code: "BTRFS_SUBVOL_PATH",
+          });
+        const id = await l.createSubvolume(argv.path);
+        if (ctx.out.json) ctx.out.data({ id, path: argv.path });
+        else ctx.out.info(`subvolume ${id} at ${argv.path}`);
+        return;
+      }
+      const list = await l.exclusive((f) => listSubvolumes(f));
+      if (ctx.out.json)
+        ctx.out.data(
+          list.map((s) => ({ id: s.id, name: s.name, parent: s.parent, readOnly: s.readOnly })),
+        );
+      else
+        for (const s of list)
+          ctx.out.info(`${s.id}\t${s.name}${s.readOnly ? "\t(read-only)" : ""}`);
+    }),
+});
+
+const infoCmd = cmd({
+  command: "info",
+  describe: "Show the image's superblock, features, space and subvolumes",
+  builder: (y) => y,
+  handler: (ctx, argv) =>
+    withImage(ctx, argv, false, async (l) => {
+      const img = imagePath(ctx, argv);
+      const dev = FileDevice.open(img, { readOnly: true });
+      try {
+        const info = await l.exclusive((f) => imageInfo(dev, f));
+        const top = await l.stat("/");
+        if (ctx.out.json) ctx.out.data({ image: img, ...info, rootMtimeMs: top?.mtimeMs });
+        else {
+          ctx.out.info(`image:      ${img}`);
+          ctx.out.info(
+            `label:      ${info.label}   fsid ${info.fsid}   generation ${info.generation}`,
+          );
+          ctx.out.info(`size:       ${info.totalBytes} bytes, ${info.bytesUsed} used`);
+          ctx.out.info(`blocks:     node ${info.nodesize}, sector ${info.sectorsize}`);
+          ctx.out.info(`features:   ${info.features.join(", ")}`);
+          for (const c of info.chunks)
+            ctx.out.info(
+              `chunk:      ${c.type.padEnd(16)} at ${c.logical}, ${c.used}/${c.length} used`,
+            );
+          for (const s of info.subvolumes)
+            ctx.out.info(`subvolume:  ${s.id} ${s.name}${s.readOnly ? " (read-only)" : ""}`);
+        }
+      } finally {
+        dev.close();
+      }
+    }),
+});
+
+const checkCmd = cmd({
+  command: "check",
+  describe: "Check the image's consistency (NCW's own walk; read-only)",
+  builder: (y) =>
+    y.option("data", {
+      type: "boolean",
+      default: true,
+      describe: "Verify every data checksum (--no-data to skip)",
+    }),
+  handler: async (ctx, argv) => {
+    const dev = FileDevice.open(imagePath(ctx, argv), { readOnly: true });
+    try {
+      const r = checkImage(dev, { dataCsums: argv.data });
+      if (ctx.out.json) ctx.out.data(r);
+      else for (const line of formatCheckReport(r)) ctx.out.info(line);
+      return r.ok ? 0 : 1;
+    } finally {
+      dev.close();
+    }
+  },
+});
+
+export const fsCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: "fs <command>",
+  describe:
+    "Work with NightOS Btrfs images (mkfs, ls, cat, put, get, mkdir, rm, snapshot, info, check)",
+  builder: (y) =>
+    y
+      .command(mkfsCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
+      .command(lsCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
+      .command(catCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
+      .command(putCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
+      .command(getCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
+      .command(mkdirCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
+      .command(rmCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
+      .command(snapshotCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
+      .command(subvolumeCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
+      .command(infoCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
+      .command(checkCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
+      .demandCommand(1, "Say which fs command to run: see `ncw fs --help`.")
+      .epilogue(
+        "Images are genuine Btrfs: `btrfs check` accepts them and Linux mounts them. " +
+          "Without --image, commands use nightos.img in the NCW home. See docs/btrfs.md.",
+      ),
+  handler: () => {},
+};

@@ -1,0 +1,78 @@
+// Black-box tests of `ncw fs` (run as a user would: node dist/cli/ncw.js fs …), with btrfs check
+// as the oracle on what it leaves behind.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { btrfsCheck, btrfsProgsMissing, skipUnless } from "./btrfs-oracle.js";
+import { ncw } from "./helpers/ncw.js";
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), "ncw-fs-cli-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const img = path.join(tmp, "n.img");
+const home = path.join(tmp, "home");
+const fsx = (...args: string[]) => ncw(["--home", home, "fs", ...args, "--image", img]);
+
+describe("ncw fs", () => {
+  it("makes an image, fills it, lists, reads, snapshots, removes and checks it", () => {
+    expect(fsx("mkfs", "--size", "96M").status).toBe(0);
+    expect(fsx("mkfs", "--size", "96M").status).toBe(80); // exists: conflict
+    const host = path.join(tmp, "data.bin");
+    const data = Buffer.alloc(3 * 1024 * 1024 + 5, 7);
+    data.write("NightOS", 1000);
+    writeFileSync(host, data);
+    expect(fsx("mkdir", "-p", "/home/user/docs").status).toBe(0);
+    expect(fsx("put", host, "/home/user/docs/data.bin").status).toBe(0);
+    writeFileSync(path.join(tmp, "t.txt"), "text ".repeat(20000));
+    expect(
+      fsx("put", path.join(tmp, "t.txt"), "/home/user/t.txt", "--compress", "zstd").status,
+    ).toBe(0);
+    const ls = fsx("ls", "/home/user", "--json");
+    expect(ls.status).toBe(0);
+    const rows = JSON.parse(ls.stdout) as { name: string; kind: string; size: number }[];
+    expect(rows.map((r) => [r.name, r.kind])).toEqual([
+      ["docs", "dir"],
+      ["t.txt", "file"],
+    ]);
+    expect(fsx("cat", "/home/user/t.txt").stdout).toBe("text ".repeat(20000));
+    const out = path.join(tmp, "back.bin");
+    expect(fsx("get", "/home/user/docs/data.bin", out).status).toBe(0);
+    expect(readFileSync(out).equals(data)).toBe(true);
+    const snap = fsx("snapshot", "/", "/snap", "--json");
+    expect(snap.status).toBe(0);
+    expect(JSON.parse(snap.stdout).id).toBe("256");
+    expect(fsx("rm", "-r", "/home").status).toBe(0);
+    expect(fsx("cat", "/snap/home/user/t.txt").stdout).toBe("text ".repeat(20000));
+    const missing = fsx("cat", "/home/user/t.txt");
+    expect(missing.status).toBe(66);
+    expect(missing.stderr).toContain("error:");
+    const info = JSON.parse(fsx("info", "--json").stdout) as {
+      features: string[];
+      subvolumes: { name: string }[];
+    };
+    expect(info.features).toContain("free_space_tree");
+    expect(info.subvolumes.map((s) => s.name)).toEqual(["snap"]);
+    const check = fsx("check");
+    expect(check.stdout).toContain("no problems found");
+    expect(check.status).toBe(0);
+  });
+
+  it("explains bad input without a stack trace", () => {
+    const r = ncw(["fs", "ls", "/", "--image", path.join(tmp, "nope.img")]);
+    expect(r.status).toBe(66);
+    expect(r.stderr).toContain("ncw fs mkfs");
+    const notBtrfs = path.join(tmp, "junk.img");
+    writeFileSync(notBtrfs, Buffer.alloc(1 << 20, 1));
+    const j = ncw(["fs", "info", "--image", notBtrfs]);
+    expect(j.status).toBe(65);
+    expect(j.stderr).toMatch(/superblock|Btrfs/);
+    expect(j.stderr).not.toMatch(/\bat .*\.js:\d+/);
+    expect(ncw(["fs", "mkfs", path.join(tmp, "x.img"), "--size", "12Q"]).status).toBe(2);
+    expect(ncw(["fs", "--help"]).stdout).toContain("snapshot");
+  });
+
+  it.skipIf(skipUnless(btrfsProgsMissing()))("leaves an image btrfs check accepts", () => {
+    const r = btrfsCheck(img);
+    expect(r.ok, r.output).toBe(true);
+  });
+});
