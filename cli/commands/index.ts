@@ -4,6 +4,7 @@
 import type { CommandModule } from "yargs";
 import type { GlobalArgs } from "../context.js";
 import { caCommand } from "./ca.js";
+import { fsCommand } from "./fs.js";
 import { homeCommand } from "./home.js";
 import { inspectCommand } from "./inspect.js";
 import { killCommand } from "./kill.js";
@@ -22,4 +23,5 @@ export const commands: CommandModule<GlobalArgs, any>[] = [
   runCommand_,
   psCommand,
   killCommand,
+  fsCommand,
 ];
