@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { EXPORT_TABLE } from "../commonassembly/abi.js";
 import { aotCompile } from "../commonassembly/aot/cache.js";
+import { generateAsBindings } from "../commonassembly/sdk/as-bindings.js";
 import { generateCHeader } from "../commonassembly/sdk/c-header.js";
 import { TestProcess } from "./ca-exec.js";
 import { ncw } from "./helpers/ncw.js";
@@ -88,8 +89,16 @@ function checkHello(res: { requests: number[][]; exit: bigint; proc: TestProcess
 }
 
 describe("real toolchains", () => {
-  it("sdk/c/nightos.h is the generated header", () => {
+  it("sdk/c/nightos.h and sdk/as/nightos.ts are the generated files", () => {
     expect(readFileSync(path.join(ROOT, "sdk/c/nightos.h"), "utf8")).toBe(generateCHeader());
+    // The AssemblyScript file is committed as biome formats it.
+    const formatted = spawnSync(
+      path.join(ROOT, "node_modules/.bin/biome"),
+      ["format", "--stdin-file-path=sdk/as/nightos.ts"],
+      { input: generateAsBindings(), encoding: "utf8", cwd: ROOT },
+    );
+    expect(formatted.status).toBe(0);
+    expect(readFileSync(path.join(ROOT, "sdk/as/nightos.ts"), "utf8")).toBe(formatted.stdout);
   });
 
   it.skipIf(!clangOk)(
@@ -159,44 +168,46 @@ describe("real toolchains", () => {
     expect(JSON.parse(v.stdout)).toMatchObject({ valid: true });
   });
 
-  it("AssemblyScript: a program built with asc runs under the ABI", async () => {
-    const wasm = path.join(tmp, "hello-as.wasm");
-    const npp = path.join(tmp, "hello-as.npp");
-    run(process.execPath, [
-      path.join(ROOT, "node_modules/assemblyscript/bin/asc.js"),
-      path.join(FIXTURES, "hello.ts"),
-      "-o",
-      wasm,
-      "--enable",
-      "threads",
-      "--sharedMemory",
-      "--maximumMemory",
-      "256",
-      "--exportTable",
-      "--exportStart",
-      "_start",
-      "--memoryBase",
-      "1024",
-      "--runtime",
-      "stub",
-      "-O2",
-    ]);
-    const raw = ncw(["ca", "validate", wasm, "--json"]);
-    expect(JSON.parse(raw.stdout).problems.map((p: { code: string }) => p.code)).toEqual([
-      "ABI_EXPORT_MISSING",
-    ]);
-    const asm = ncw([
-      "ca",
-      "asm",
-      wasm,
-      "-o",
-      npp,
-      "--rename-export",
-      "table=__indirect_function_table",
-    ]);
-    expect(asm.stderr).toBe("");
-    expect(asm.status).toBe(0);
-    expect(ncw(["ca", "validate", npp]).status).toBe(0);
-    checkHello(await execute(npp));
-  });
+  for (const fixture of ["hello.ts", "hello-sdk.ts"]) {
+    it(`AssemblyScript: ${fixture} built with asc runs under the ABI`, async () => {
+      const wasm = path.join(tmp, fixture.replace(".ts", ".wasm"));
+      const npp = path.join(tmp, fixture.replace(".ts", ".npp"));
+      run(process.execPath, [
+        path.join(ROOT, "node_modules/assemblyscript/bin/asc.js"),
+        path.join(FIXTURES, fixture),
+        "-o",
+        wasm,
+        "--enable",
+        "threads",
+        "--sharedMemory",
+        "--maximumMemory",
+        "256",
+        "--exportTable",
+        "--exportStart",
+        "_start",
+        "--memoryBase",
+        "1024",
+        "--runtime",
+        "stub",
+        "-O2",
+      ]);
+      const raw = ncw(["ca", "validate", wasm, "--json"]);
+      expect(JSON.parse(raw.stdout).problems.map((p: { code: string }) => p.code)).toEqual([
+        "ABI_EXPORT_MISSING",
+      ]);
+      const asm = ncw([
+        "ca",
+        "asm",
+        wasm,
+        "-o",
+        npp,
+        "--rename-export",
+        "table=__indirect_function_table",
+      ]);
+      expect(asm.stderr).toBe("");
+      expect(asm.status).toBe(0);
+      expect(ncw(["ca", "validate", npp]).status).toBe(0);
+      checkHello(await execute(npp));
+    });
+  }
 });
