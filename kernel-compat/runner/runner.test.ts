@@ -1,0 +1,154 @@
+// Unit tests of the runner's in-process kernel objects: signal queue/delivery rules (signals.md), the
+// MEM_ALLOC page allocator, the worker↔main channels, trap decoding, and the dispatch table's coverage.
+
+import { describe, expect, it } from "vitest";
+import { FORK_GLOBAL_EXPORT_PREFIX } from "../../commonassembly/aot/instrument.js";
+import { watToWasm } from "../../commonassembly/text.js";
+import { Sig } from "../abi/numbers.js";
+import { checkRunnerTable } from "../syscalls/dispatch.js";
+import { Mailbox, RING_SLOTS, SignalRing } from "./channel.js";
+import { accessKind } from "./faults.js";
+import { FORK_GLOBAL_PREFIX } from "./fork.js";
+import { PAGE_SIZE, PageAllocator } from "./memory.js";
+import { type HandlerEnv, ProcessEnd, SignalState } from "./signals.js";
+
+async function handlerModule(): Promise<{ env: HandlerEnv; calls: number[][] }> {
+  const calls: number[][] = [];
+  const wasm = await watToWasm(`(module
+    (import "t" "log" (func $log (param i32 i32)))
+    (memory (export "memory") 1 1 shared)
+    (table (export "t") 4 funcref)
+    (elem (i32.const 1) $ok $bad $nested)
+    (func $ok (param i32 i32) (result i64) (call $log (local.get 0) (i32.load8_u (local.get 1))) (i64.const 9))
+    (func $bad (param i32) (result i32) (i32.const 0))
+    (func $nested (param i32 i32) (result i64) (call $log (local.get 0) (i32.const 255)) (i64.const 0)))`);
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(wasm), {
+    t: { log: (a: number, b: number) => calls.push([a, b]) },
+  });
+  const ex = inst.exports as { memory: WebAssembly.Memory; t: WebAssembly.Table };
+  const env: HandlerEnv = {
+    table: ex.t,
+    // function indices: 0 = import, 1 = $ok, 2 = $bad, 3 = $nested
+    hasHandlerSig: (i) => i === 1 || i === 3,
+    datafieldAddress: 32,
+    memory: ex.memory,
+    trace: () => {},
+  };
+  return { env, calls };
+}
+
+const df = (b: number) => {
+  const d = new Uint8Array(32);
+  d[0] = b;
+  return d;
+};
+
+describe("SignalState", () => {
+  it("queues everything until READY, then delivers in order with the datafield copy", async () => {
+    const { env, calls } = await handlerModule();
+    const s = new SignalState();
+    s.handlers.set(Sig.TERMINATE, 1n);
+    s.handlers.set(Sig.SUSPEND, 1n);
+    s.enqueue(Sig.TERMINATE, df(7));
+    s.enqueue(Sig.SUSPEND, df(8));
+    s.deliverPending(env);
+    expect(calls).toEqual([]);
+    s.ready = true;
+    s.deliverPending(env);
+    expect(calls).toEqual([
+      [Sig.TERMINATE, 7],
+      [Sig.SUSPEND, 8],
+    ]);
+    expect(s.answers).toEqual([
+      { signal: Sig.TERMINATE, answer: 9n },
+      { signal: Sig.SUSPEND, answer: 9n },
+    ]);
+    expect(s.queued).toBe(0);
+  });
+
+  it("ignores or kills by default, and turns a bad handler into HANDLER_FAULT", async () => {
+    const { env, calls } = await handlerModule();
+    const s = new SignalState();
+    s.ready = true;
+    s.enqueue(Sig.SUSPEND, df(0));
+    s.deliverPending(env); // ignored
+    s.handlers.set(Sig.TERMINATE, 2n); // wrong signature
+    s.handlers.set(Sig.HANDLER_FAULT, 1n);
+    s.enqueue(Sig.TERMINATE, df(0));
+    s.deliverPending(env);
+    expect(calls).toEqual([[Sig.HANDLER_FAULT, Sig.TERMINATE]]);
+    s.handlers.set(Sig.HANDLER_FAULT, 0n); // null entry: double fault
+    s.enqueue(Sig.TERMINATE, df(0));
+    expect(() => s.deliverPending(env)).toThrow(ProcessEnd);
+    const t = new SignalState();
+    t.ready = true;
+    t.enqueue(Sig.WILL_TERMINATE, df(0));
+    expect(() => t.deliverPending(env)).toThrow(/WILL_TERMINATE \(no handler\)/);
+    t.handlers.set(Sig.TERMINATE, 99n); // out of the table
+    t.enqueue(Sig.TERMINATE, df(0));
+    expect(() => t.deliverPending(env)).toThrow(/HANDLER_FAULT \(no handler\)/);
+  });
+});
+
+describe("PageAllocator", () => {
+  it("hands out page runs from grown memory, refuses unknown pages and reuses freed ones", () => {
+    const mem = new WebAssembly.Memory({ initial: 1, maximum: 4, shared: true });
+    const a = new PageAllocator(mem);
+    const r1 = a.alloc(1, 3, false);
+    expect(r1).toEqual({ ok: true, address: 65536 });
+    const r2 = a.alloc(PAGE_SIZE * 15, 1, true);
+    expect(r2).toEqual({ ok: true, address: 65536 + PAGE_SIZE });
+    expect(a.free_(0, 1)).toBe("not-allocated");
+    expect(a.free_(65536 + 1, 1)).toBe("unaligned");
+    expect(a.free_(65536, 1)).toBeUndefined();
+    expect(a.free_(65536, 1)).toBe("not-allocated");
+    expect(a.alloc(10, 3, false)).toEqual({ ok: true, address: 65536 });
+    expect(a.alloc(PAGE_SIZE * 16 * 4, 3, false)).toEqual({ ok: false, reason: "no-space" });
+    const copy = new PageAllocator(mem);
+    copy.restore(a.snapshot());
+    expect(copy.allocatedPages).toBe(a.allocatedPages);
+  });
+});
+
+describe("channels", () => {
+  it("the signal ring keeps order, reports full, and carries suspension", () => {
+    const r = SignalRing.create();
+    for (let i = 0; i < RING_SLOTS; i++) expect(r.push(i & 0xff, df(i & 0xff))).toBe(true);
+    expect(r.push(1, df(1))).toBe(false);
+    const got = r.drain();
+    expect(got.length).toBe(RING_SLOTS);
+    expect(got[5]?.signal).toBe(5);
+    expect(got[5]?.datafield[0]).toBe(5);
+    expect(r.pending()).toBe(false);
+    r.setSuspended(true);
+    expect(r.suspended).toBe(true);
+    r.setSuspended(false);
+    r.waitWhileSuspended();
+  });
+  it("the mailbox returns the answer and the errcode", () => {
+    const m = Mailbox.create();
+    m.arm();
+    m.answer(null, Uint8Array.of(1, 2, 3));
+    expect(m.waitAnswer()).toEqual({ errcode: null, ret: Uint8Array.of(1, 2, 3) });
+    m.arm();
+    m.answer(0x30, new Uint8Array(0));
+    expect(m.waitAnswer().errcode).toBe(0x30);
+  });
+});
+
+describe("trap decoding and tables", () => {
+  it("tells loads from stores at the trapping offset", () => {
+    expect(accessKind(Uint8Array.of(0x28), 0)).toBe(1);
+    expect(accessKind(Uint8Array.of(0x36), 0)).toBe(2);
+    expect(accessKind(Uint8Array.of(0xfc, 11), 0)).toBe(2);
+    expect(accessKind(Uint8Array.of(0xfe, 0x10), 0)).toBe(1);
+    expect(accessKind(Uint8Array.of(0xfe, 0x1e), 0)).toBe(2);
+    expect(accessKind(Uint8Array.of(0x36), undefined)).toBe(1);
+  });
+  it("has a runner handler for exactly the syscalls the table says the runner implements", () => {
+    expect(checkRunnerTable()).toEqual([]);
+  });
+  it("agrees with the AOT step on the fork-global export prefix", () => {
+    expect(FORK_GLOBAL_PREFIX).toBe(FORK_GLOBAL_EXPORT_PREFIX);
+  });
+});

@@ -1,0 +1,56 @@
+// Unit tests of the kernel server's pieces: the control protocol's frames, socket paths, the delays.
+
+import { describe, expect, it } from "vitest";
+import { homeLayout } from "../../ncw/home.js";
+import { SYSCALLS } from "../abi/syscalls.js";
+import { kernelSocketPath } from "../paths.js";
+import { encodeFrame, FrameReader, type KernelMessage } from "../protocol.js";
+import { readDelays } from "./kernel.js";
+import { KERNEL_HANDLERS } from "./process-syscalls.js";
+
+describe("control protocol", () => {
+  it("frames messages with BigInt and bytes, split across chunks", () => {
+    const f = encodeFrame({
+      t: "exited",
+      pid: 101,
+      outcome: { kind: "exit", exitData: 2n ** 63n },
+    });
+    const g = encodeFrame({ t: "trace", pid: 1, line: "x" });
+    const all = Buffer.concat([f, g]);
+    const r = new FrameReader<KernelMessage>();
+    expect(r.push(all.subarray(0, 3))).toEqual([]);
+    const got = [...r.push(all.subarray(3, f.length + 2)), ...r.push(all.subarray(f.length + 2))];
+    expect(got).toEqual([
+      { t: "exited", pid: 101, outcome: { kind: "exit", exitData: 2n ** 63n } },
+      { t: "trace", pid: 1, line: "x" },
+    ]);
+  });
+  it("rejects an oversize frame", () => {
+    const b = Buffer.alloc(8);
+    b.writeUInt32LE(0xffffffff, 0);
+    expect(() => new FrameReader().push(b)).toThrow(/exceeds the limit/);
+  });
+});
+
+describe("kernel configuration", () => {
+  it("puts the socket in the home, or in the temp folder when the path is too long", () => {
+    expect(kernelSocketPath(homeLayout("/h"), "linux")).toBe("/h/run/kernel.sock");
+    expect(kernelSocketPath(homeLayout(`/${"x".repeat(120)}`), "linux")).toMatch(
+      /ncw-kernel-[0-9a-f]{16}\.sock$/,
+    );
+    expect(kernelSocketPath(homeLayout("/h"), "win32")).toMatch(/^\\\\\.\\pipe\\ncw-kernel-/);
+  });
+  it("reads the registry's delays with the spec's defaults", () => {
+    expect(readDelays({})).toEqual({ suspend: 500, terminate: 2000 });
+    expect(readDelays({ NCW_TERMINATE_DELAY_MS: "250", NCW_SUSPEND_DELAY_MS: "x" })).toEqual({
+      suspend: 500,
+      terminate: 250,
+    });
+  });
+  it("has a kernel handler for exactly the syscalls the table sends to the kernel", () => {
+    const want = SYSCALLS.filter(
+      (d) => d.support.kind === "implemented" && d.support.where === "kernel",
+    ).map((d) => d.code);
+    expect([...KERNEL_HANDLERS.keys()].sort()).toEqual(want.sort());
+  });
+});
