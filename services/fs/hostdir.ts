@@ -54,11 +54,32 @@ function translate(e: unknown, p: string): Error {
   }
 }
 
+async function fsyncPath(host: string): Promise<void> {
+  let fh: fsp.FileHandle | undefined;
+  try {
+    fh = await fsp.open(host, fsc.O_RDONLY);
+    await fh.sync();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // Gone since, or a folder on a host that cannot fsync folders (Windows): nothing to do.
+    if (code !== "ENOENT" && code !== "EISDIR" && code !== "EPERM" && code !== "EACCES") {
+      throw translate(e, host);
+    }
+  } finally {
+    await fh?.close();
+  }
+}
+
 export class HostDirFs implements FsLayer {
   readonly backend = "hostdir";
   private closed = false;
   /** Host files and folders written since the last sync(), fsynced by it. */
   private readonly dirty = new Set<string>();
+  /**
+   * Host paths known to be real folders (not symlinks), so resolving a deep path does not lstat
+   * every component every time. Cleared by anything that can remove or move a folder.
+   */
+  private readonly knownDirs = new Set<string>();
 
   /** `root` is the host folder holding the tree; it is created if missing. */
   constructor(readonly root: string) {}
@@ -99,10 +120,15 @@ export class HostDirFs implements FsLayer {
       const name = pending[0]!;
       const rest = pending.slice(1);
       const here = [...done, name];
+      const isLast = rest.length === 0;
+      if (!isLast && this.knownDirs.has(this.hostOf(here))) {
+        done = here;
+        pending = rest;
+        continue;
+      }
       const kind = await this.lkind(this.hostOf(here)).catch((e) => {
         throw translate(e, p);
       });
-      const isLast = rest.length === 0;
       if (kind === "symlink" && (!isLast || followLast)) {
         if (++hops > MAX_SYMLINK_HOPS) throw fsErrors.loop(p);
         const target = await fsp.readlink(this.hostOf(here));
@@ -113,6 +139,7 @@ export class HostDirFs implements FsLayer {
       if (!isLast) {
         if (kind === null) throw fsErrors.notFound(p);
         if (kind !== "dir") throw fsErrors.notDir(p);
+        this.knownDirs.add(this.hostOf(here));
       }
       done = here;
       pending = rest;
@@ -183,6 +210,7 @@ export class HostDirFs implements FsLayer {
   async mkdir(p: string, opts: { recursive?: boolean } = {}): Promise<void> {
     if (opts.recursive) {
       const parts = splitPath(p);
+      if (this.knownDirs.has(this.hostOf(parts))) return;
       for (let i = 1; i <= parts.length; i++) {
         const sub = `/${parts.slice(0, i).join("/")}`;
         const r = await this.resolve(sub, true);
@@ -191,6 +219,7 @@ export class HostDirFs implements FsLayer {
           await this.run(sub, () => fsp.mkdir(r.host));
           this.touch(r.host);
         } else if (kind !== "dir") throw fsErrors.notDir(sub);
+        this.knownDirs.add(r.host);
       }
       return;
     }
@@ -222,6 +251,7 @@ export class HostDirFs implements FsLayer {
       throw e;
     }
     if (r.parts.length === 0) throw fsErrors.isDir(p);
+    this.knownDirs.clear();
     await this.run(p, async () => {
       const kind = await this.lkind(r.host);
       if (kind === null) {
@@ -241,6 +271,7 @@ export class HostDirFs implements FsLayer {
     const src = await this.resolve(from, false);
     const dst = await this.resolve(to, false);
     if (src.parts.length === 0 || dst.parts.length === 0) throw fsErrors.isDir("/");
+    this.knownDirs.clear();
     await this.run(from, async () => {
       const sk = await this.lkind(src.host);
       if (sk === null) throw fsErrors.notFound(from);
@@ -283,20 +314,15 @@ export class HostDirFs implements FsLayer {
     if (this.closed) throw fsErrors.closed();
     const items = [...this.dirty];
     this.dirty.clear();
-    for (const host of items) {
-      let fh: fsp.FileHandle | undefined;
-      try {
-        fh = await fsp.open(host, fsc.O_RDONLY);
-        await fh.sync();
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        // Gone since, or a folder on a host that cannot fsync folders (Windows): nothing to do.
-        if (code !== "ENOENT" && code !== "EISDIR" && code !== "EPERM" && code !== "EACCES") {
-          throw translate(e, host);
-        }
-      } finally {
-        await fh?.close();
-      }
+    // Files first, then folders (so new entries are durable after their content); in parallel.
+    const dirs = items.filter((h) => this.knownDirs.has(h));
+    const files = items.filter((h) => !this.knownDirs.has(h));
+    for (const batch of [files, dirs]) {
+      let next = 0;
+      const worker = async () => {
+        while (next < batch.length) await fsyncPath(batch[next++]!);
+      };
+      await Promise.all(Array.from({ length: Math.min(16, batch.length) }, worker));
     }
   }
 
