@@ -9,6 +9,7 @@ import {
   decodeDirItems,
   decodeFileExtentItem,
   decodeInodeItem,
+  decodeInodeRefs,
   encodeDirItems,
   encodeFileExtentItem,
   encodeInodeItem,
@@ -146,19 +147,42 @@ export function removeFile(
   ino: bigint,
 ): void {
   const n = te.encode(name);
-  const ext = txn.lookup(root, { objectid: ino, type: EXTENT_DATA_KEY, offset: 0n });
-  if (ext) {
-    const dv = new DataView(ext.buffer, ext.byteOffset, ext.byteLength);
-    const bytenr = dv.getBigUint64(21, true);
-    const numBytes = dv.getBigUint64(29, true);
-    txn.deleteItem(root, { objectid: ino, type: EXTENT_DATA_KEY, offset: 0n });
-    txn.dropDataRef({ bytenr, numBytes, root, inode: ino, offset: 0n });
+  // Every extent of the file (files written by the kernel may have several).
+  for (const it of txn.items(
+    root,
+    { objectid: ino, type: EXTENT_DATA_KEY, offset: 0n },
+    { objectid: ino, type: EXTENT_DATA_KEY, offset: U64_MAX },
+  )) {
+    const fe = decodeFileExtentItem(it.data);
+    txn.deleteItem(root, it.key);
+    if (fe.type === FILE_EXTENT_INLINE || fe.diskBytenr === 0n) continue;
+    txn.dropDataRef({
+      bytenr: fe.diskBytenr,
+      numBytes: fe.diskNumBytes,
+      root,
+      inode: ino,
+      offset: it.key.offset - fe.offset,
+    });
   }
   txn.deleteItem(root, inodeKey(ino));
-  txn.deleteItem(root, { objectid: ino, type: INODE_REF_KEY, offset: dir });
+  const refKey = { objectid: ino, type: INODE_REF_KEY, offset: dir };
+  const index = decodeInodeRefs(txn.lookup(root, refKey)!)[0]!.index;
+  txn.deleteItem(root, refKey);
   txn.deleteItem(root, { objectid: dir, type: DIR_ITEM_KEY, offset: BigInt(btrfsNameHash(n)) });
-  txn.deleteItem(root, { objectid: dir, type: DIR_INDEX_KEY, offset: ino });
+  txn.deleteItem(root, { objectid: dir, type: DIR_INDEX_KEY, offset: index });
   adjustDir(txn, root, dir, -n.length * 2);
+}
+
+/** The inode number of `name` in directory `dir`, if it exists. */
+export function inodeOf(
+  r: TreeReader,
+  root: bigint,
+  dir: bigint,
+  name: string,
+): bigint | undefined {
+  const n = te.encode(name);
+  const d = r.lookup(root, { objectid: dir, type: DIR_ITEM_KEY, offset: BigInt(btrfsNameHash(n)) });
+  return d ? decodeDirItems(d)[0]!.location.objectid : undefined;
 }
 
 /** Names in directory `dir` of tree `root` (from its DIR_INDEX items), in index order. */
