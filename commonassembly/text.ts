@@ -1,7 +1,6 @@
 // The CommonAssembly text form, which is the WebAssembly text format (DIRECTION.md §1): wat -> wasm
 // and wasm -> wat with wabt, with CommonAssembly's feature set (core 2.0 + threads) enabled.
 
-import wabtInit from "wabt";
 import { NcwError } from "../ncw/errors.js";
 import { CA_FEATURES } from "./validate.js";
 
@@ -27,7 +26,7 @@ interface WabtText {
 
 let wabtPromise: Promise<WabtText> | undefined;
 function wabt(): Promise<WabtText> {
-  wabtPromise ??= wabtInit() as Promise<WabtText>;
+  wabtPromise ??= import("wabt").then((m) => m.default() as Promise<WabtText>);
   return wabtPromise;
 }
 

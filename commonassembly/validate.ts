@@ -1,7 +1,6 @@
 // Validation of a CommonAssembly module: WebAssembly core 2.0 + threads validation (wabt with exactly
 // that feature set, then V8, the engine that runs it) and the NightOS ABI rules of docs/commonassembly.md.
 
-import wabtInit from "wabt";
 import {
   ABI_IMPORT_MODULE,
   ABI_IMPORTS,
@@ -90,7 +89,8 @@ interface WabtReader {
 }
 let wabtPromise: Promise<WabtReader> | undefined;
 function wabt(): Promise<WabtReader> {
-  wabtPromise ??= wabtInit() as Promise<WabtReader>;
+  // Loaded on first use, so commands that never validate do not pay for it.
+  wabtPromise ??= import("wabt").then((m) => m.default() as Promise<WabtReader>);
   return wabtPromise;
 }
 

@@ -3,7 +3,6 @@
 
 import path from "node:path";
 import type { Argv, CommandModule } from "yargs";
-import { aotCompile } from "../../commonassembly/aot/cache.js";
 import { ModuleError } from "../../commonassembly/errors.js";
 import {
   assembleProgram,
@@ -307,6 +306,8 @@ const aot: CommandModule<GlobalArgs, AotArgs> = {
           code: "CA_AOT_NEEDS_NPP",
           hint: `package it first: ncw ca asm ${argv.input} -o prog.npp`,
         });
+      // Loaded here, not at start-up: Binaryen alone takes ~0.7 s to load, and no other command needs it.
+      const { aotCompile } = await import("../../commonassembly/aot/cache.js");
       const started = performance.now();
       const r = await aotCompile(p.file, {
         cacheDir: home().cache,
