@@ -121,7 +121,7 @@ describe("NPP container", () => {
     const module = new Uint8Array(200_000);
     module.set(EMPTY_WASM);
     for (let i = 8; i < module.length; i++) module[i] = (i * 7) & 0xff;
-    const meta = { name: "prog", "producer.tool": "clang 14 ünïcode", empty: "" };
+    const meta = { name: "prog", "producer.tool": "clang 14 ünïcode", empty: "", bom: "\ufeffx" };
     const file = await encodeNpp(module, { metadata: meta, flags: 0 });
     const back = await decodeNpp(file);
     expect(back.metadata).toEqual(meta);

@@ -315,7 +315,7 @@ export function encodeMetadata(meta: NppMetadata): Uint8Array {
 }
 
 export function decodeMetadata(b: Uint8Array): NppMetadata {
-  const dec = new TextDecoder("utf-8", { fatal: true });
+  const dec = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   const meta: NppMetadata = {};
   let pos = 0;
   while (pos < b.length) {

@@ -74,6 +74,13 @@ describe("wasm reader", () => {
     expect(functionAtOffset(info, 3)).toBeUndefined();
   });
 
+  it('keeps a leading byte-order mark in names (names.wast: "\\ef\\bb\\bf" and "" differ)', async () => {
+    const info = readModule(
+      await watToWasm('(module (func (export "\\ef\\bb\\bf")) (func (export "")))'),
+    );
+    expect(info.exports.map((e) => e.name)).toEqual(["\ufeff", ""]);
+  });
+
   it("rejects malformed binaries with an offset", () => {
     const malformed = (b: Uint8Array) => {
       try {

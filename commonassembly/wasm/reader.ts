@@ -150,7 +150,7 @@ const VALTYPES: Record<number, ValType> = {
   111: "externref",
 };
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** A bounds-checked cursor over the module bytes; every failure is a WASM_MALFORMED ModuleError. */
 class Cursor {
