@@ -13,6 +13,7 @@ import {
 } from "../../../test/btrfs-oracle.js";
 import { FileDevice } from "./device.js";
 import {
+  COMPRESS_LZO,
   COMPRESS_ZLIB,
   COMPRESS_ZSTD,
   decodeBlockGroupItem,
@@ -205,6 +206,17 @@ describe.skipIf(skipUnless(loopMountMissing()))("reading what the Linux kernel w
       },
       ["compress-force=zlib"],
     );
+    withLoopMount(
+      img,
+      (mnt) => {
+        fs.writeFileSync(path.join(mnt, "z/lzo.txt"), text);
+        fs.writeFileSync(
+          path.join(mnt, "z/lzo-mixed.bin"),
+          Buffer.concat([text.subarray(0, 200_000), big.subarray(0, 300_000)]),
+        );
+      },
+      ["compress-force=lzo"],
+    );
   }, 120_000);
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -267,7 +279,7 @@ describe.skipIf(skipUnless(loopMountMissing()))("reading what the Linux kernel w
     vol.dev.close();
   });
 
-  it("reads zstd- and zlib-compressed extents", async () => {
+  it("reads zstd-, zlib- and lzo-compressed extents", async () => {
     const { vol, r } = open(img);
     const zs = r.resolve("/z/zstd.txt")!;
     const zl = r.resolve("/z/zlib.txt")!;
@@ -279,6 +291,11 @@ describe.skipIf(skipUnless(loopMountMissing()))("reading what the Linux kernel w
     expectBytes(await r.readAll(zs), text);
     expectBytes(await r.readAll(zl), text);
     expectBytes(await r.read(zs, 300_000n, 5000), text.subarray(300_000, 305_000));
+    const lz = r.resolve("/z/lzo.txt")!;
+    expect(kinds(lz)).toEqual(new Set([COMPRESS_LZO]));
+    expectBytes(await r.readAll(lz), text);
+    const mixed = Buffer.concat([text.subarray(0, 200_000), big.subarray(0, 300_000)]);
+    expectBytes(await r.readAll(r.resolve("/z/lzo-mixed.bin")!), mixed);
     const small = r.resolve("/z/zlib-small.txt")!;
     expect(r.extents(small)[0]?.item.type).toBe(FILE_EXTENT_INLINE);
     expectBytes(await r.readAll(small), text.subarray(0, 2000));
