@@ -248,4 +248,34 @@ describe.skipIf(skipUnless(loopMountMissing()))("the Linux kernel reads what Btr
     expect(new TextDecoder().decode(await r.readAll(r.resolve("/docs/from-kernel")!))).toBe("k");
     vol.dev.close();
   });
+
+  it("modifies an image the kernel filled (multi-level trees), and the kernel reads NCW's changes", async () => {
+    const img = path.join(dir, "kk.img");
+    mkfsBtrfs(img, 256 * MiB);
+    withLoopMount(img, (mnt) => {
+      fs.mkdirSync(path.join(mnt, "many"));
+      for (let i = 0; i < 2000; i++)
+        fs.writeFileSync(path.join(mnt, "many", `k${i}`), `kernel ${i}\n`);
+      fs.writeFileSync(path.join(mnt, "big"), pattern(77, 5 * MiB));
+    });
+    const f = BtrfsFs.open(img);
+    const many = f.reader().resolve("/many")!;
+    for (let i = 0; i < 2000; i += 3) f.unlink(many, `k${i}`);
+    for (let i = 0; i < 500; i++)
+      await f.writeFile(f.create(many, `n${i}`, "file"), new TextEncoder().encode(`ncw ${i}`));
+    await f.write(f.reader().resolve("/big")!, 1_000_000n, pattern(78, 200_000));
+    f.close();
+    expectClean(img);
+    const expectBig = pattern(77, 5 * MiB);
+    expectBig.set(pattern(78, 200_000), 1_000_000);
+    withLoopMount(img, (mnt) => {
+      const names = fs.readdirSync(path.join(mnt, "many"));
+      expect(names.length).toBe(2000 - 667 + 500);
+      expect(fs.readFileSync(path.join(mnt, "many", "k1"), "utf8")).toBe("kernel 1\n");
+      expect(fs.existsSync(path.join(mnt, "many", "k3"))).toBe(false);
+      expect(fs.readFileSync(path.join(mnt, "many", "n499"), "utf8")).toBe("ncw 499");
+      expect(same(fs.readFileSync(path.join(mnt, "big")), expectBig)).toBe(true);
+    });
+    expectClean(img);
+  });
 });
