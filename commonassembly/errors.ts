@@ -8,6 +8,8 @@ export interface ModuleErrorLocation {
   offset?: number;
   /** Index of the function in the module's function index space (imports first). */
   funcIndex?: number;
+  /** The function's name, when the module has a name section. */
+  funcName?: string;
 }
 
 /** A module that breaks a WebAssembly or NightOS ABI rule. `code` names the rule. */
@@ -34,7 +36,10 @@ export function hex(n: number): string {
 
 function describeLocation(where: ModuleErrorLocation): string {
   const parts: string[] = [];
-  if (where.funcIndex !== undefined) parts.push(`function ${where.funcIndex}`);
+  if (where.funcIndex !== undefined)
+    parts.push(
+      `function ${where.funcIndex}${where.funcName === undefined ? "" : ` "${where.funcName}"`}`,
+    );
   if (where.offset !== undefined) parts.push(`byte offset ${hex(where.offset)}`);
   return parts.length ? ` (at ${parts.join(", ")})` : "";
 }

@@ -273,6 +273,22 @@ describe("validation", () => {
     expect(e.message).toMatch(/type mismatch.*function 0, byte offset 0x1a/);
   });
 
+  it("names the function when the module has a name section", async () => {
+    const names = [4, ...Buffer.from("name"), 1, 6, 1, 0, 3, ...Buffer.from("bad")];
+    const bytes = bin(
+      sec(1, [1, 0x60, 0, 1, 0x7f]),
+      sec(3, [1, 0]),
+      sec(10, [1, 4, 0, 0x42, 0, 0x0b]),
+      sec(0, names),
+    );
+    expect(readModule(bytes).functionNames).toEqual(new Map([[0, "bad"]]));
+    const e = await errorOf(validateModule(bytes));
+    expect(e.message).toContain('(at function 0 "bad", byte offset 0x1a)');
+    // A malformed name section is ignored, as custom sections must be.
+    const broken = bin(sec(1, [1, 0x60, 0, 0]), sec(0, [4, ...Buffer.from("name"), 1, 9, 1]));
+    expect(readModule(broken).functionNames.size).toBe(0);
+  });
+
   it("rejects features outside core 2.0 + threads", async () => {
     // return_call (tail calls) — V8 accepts it, CommonAssembly does not.
     const tail = bin(sec(1, [1, 0x60, 0, 0]), sec(3, [1, 0]), sec(10, [1, 4, 0, 0x12, 0, 0x0b]));

@@ -155,10 +155,15 @@ export async function validateWasm(bytes: Uint8Array, info: WasmModuleInfo): Pro
     if (m) {
       const offset = Number.parseInt(m[1]!, 16);
       const funcIndex = functionAtOffset(info, offset);
+      const funcName = funcIndex === undefined ? undefined : info.functionNames.get(funcIndex);
       throw new ModuleError(
         "WASM_INVALID",
         `invalid WebAssembly: ${m[2]!.trim()}`,
-        funcIndex === undefined ? { offset } : { offset, funcIndex },
+        {
+          offset,
+          ...(funcIndex === undefined ? {} : { funcIndex }),
+          ...(funcName === undefined ? {} : { funcName }),
+        },
         featureHint(m[2]!),
       );
     }

@@ -133,6 +133,8 @@ export interface WasmModuleInfo {
   codeBodies: CodeBody[];
   dataCount: number | undefined;
   dataSegments: DataSegment[];
+  /** Function names from the "name" custom section, if it has a valid function-names subsection. */
+  functionNames: Map<number, string>;
   /** Counts of imported entities (they come first in each index space). */
   importedFuncs: number;
   importedTables: number;
@@ -310,6 +312,7 @@ export function readModule(bytes: Uint8Array): WasmModuleInfo {
     codeBodies: [],
     dataCount: undefined,
     dataSegments: [],
+    functionNames: new Map(),
     importedFuncs: 0,
     importedTables: 0,
     importedMemories: 0,
@@ -339,6 +342,7 @@ export function readModule(bytes: Uint8Array): WasmModuleInfo {
     let name = SECTION_NAMES[id] ?? "";
     if (id === SectionId.custom) {
       name = s.name("custom section name");
+      if (name === "name") info.functionNames = readFunctionNames(s);
     } else {
       const order = SECTION_ORDER[id];
       if (order === undefined) c.fail(`unknown section id ${id}`, offset);
@@ -544,6 +548,31 @@ function readSection(id: number, s: Cursor, info: WasmModuleInfo): void {
       return;
     }
   }
+}
+
+/**
+ * The function-names subsection (id 1) of a "name" section. Custom sections never make a module
+ * invalid, so a malformed one just yields no names.
+ */
+function readFunctionNames(s: Cursor): Map<number, string> {
+  const names = new Map<number, string>();
+  try {
+    while (s.pos < s.end) {
+      const id = s.byte("name subsection id");
+      const size = s.u32("name subsection size");
+      const end = s.pos + size;
+      if (id === 1) {
+        for (let n = s.u32("name count"); n > 0; n--) {
+          const index = s.u32("function index");
+          names.set(index, s.name("function name"));
+        }
+      }
+      s.pos = end;
+    }
+  } catch {
+    return new Map();
+  }
+  return names;
 }
 
 /** The value of a constant expression that is exactly `i32.const N end`, as an unsigned address. */
