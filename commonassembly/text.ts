@@ -24,6 +24,10 @@ interface WabtText {
   readWasm(buffer: Uint8Array, options: Record<string, boolean>): WabtTextModule;
 }
 
+const ALL_FEATURES: Record<string, boolean> = Object.fromEntries(
+  Object.keys(CA_FEATURES).map((k) => [k, true]),
+);
+
 let wabtPromise: Promise<WabtText> | undefined;
 function wabt(): Promise<WabtText> {
   wabtPromise ??= import("wabt").then((m) => m.default() as Promise<WabtText>);
@@ -76,7 +80,13 @@ export async function wasmToWat(bytes: Uint8Array, opts: DisassembleOptions = {}
   const w = await wabt();
   let mod: WabtTextModule | undefined;
   try {
-    mod = w.readWasm(Uint8Array.from(bytes), { ...CA_FEATURES, readDebugNames: true, check: true });
+    // Every feature wabt knows is on: disassembly also serves to look at modules that are not valid
+    // CommonAssembly (e.g. to see the tail call that validation rejected).
+    mod = w.readWasm(Uint8Array.from(bytes), {
+      ...ALL_FEATURES,
+      readDebugNames: true,
+      check: true,
+    });
     mod.generateNames();
     mod.applyNames();
     return mod.toText({ foldExprs: opts.foldExprs === true, inlineExport: false });

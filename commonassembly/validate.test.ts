@@ -303,6 +303,8 @@ describe("validation", () => {
       sec(10, [1, 5, 0, 0x06, 0x40, 0x0b, 0x0b]),
     );
     expect((await errorOf(validateModule(exc))).code).toBe("WASM_INVALID");
+    // …but it can still be disassembled, to see what validation rejected.
+    expect(await wasmToWat(tail)).toContain("return_call $f0");
   });
 
   it("parses V8's located messages", () => {
