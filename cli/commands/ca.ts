@@ -142,10 +142,13 @@ const disasm: CommandModule<GlobalArgs, DisasmArgs> = {
       .option("fold", { type: "boolean", describe: "Fold instructions into nested S-expressions" })
       .epilogue("The text can be assembled back with `ncw ca asm`.") as Argv<DisasmArgs>,
   handler: (argv) =>
-    runCommand(argv, async () => {
+    runCommand(argv, async ({ out }) => {
       const p = await loadProgram(argv.input);
       const text = await wasmToWat(p.module, { foldExprs: argv.fold === true });
-      if (argv.output !== undefined) await writeAtomically(argv.output, text);
+      if (argv.output !== undefined) {
+        await writeAtomically(argv.output, text);
+        if (out.json) out.data({ output: argv.output });
+      } else if (out.json) out.data({ text });
       else process.stdout.write(text);
     }),
 };
