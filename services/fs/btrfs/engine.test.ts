@@ -280,6 +280,55 @@ describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
     }
   });
 
+  it("runs out of metadata space cleanly and can still delete and commit", () => {
+    const img = path.join(tempDir(), "full.img");
+    const dev = FileDevice.create(img, 64n << 20n);
+    mkfs(dev); // NCW's mkfs gives the whole device to chunks: no room for another one
+    dev.close();
+    const e = openEngine(FileDevice.open(img));
+    const TREE = 100n;
+    let t = e.begin();
+    t.createTree(TREE);
+    t.commit();
+    const item = new Uint8Array(7000).fill(2);
+    let n = 0;
+    let full = false;
+    while (!full) {
+      t = e.begin();
+      try {
+        for (let i = 0; i < 200; i++) {
+          t.insertItem(TREE, { objectid: BigInt(n), type: 1, offset: 0n }, item);
+          n++;
+        }
+      } catch (err) {
+        expect((err as { code?: string }).code).toBe("BTRFS_NO_SPACE");
+        full = true;
+      }
+      t.commit(); // the refused insert changed nothing: everything before it commits
+    }
+    expect(
+      e.committed.items(
+        TREE,
+        { objectid: 0n, type: 0, offset: 0n },
+        { objectid: U64_MAX, type: 255, offset: U64_MAX },
+      ).length,
+    ).toBe(n);
+    // Deleting copies leaves too; space freed is usable after each commit, so delete in steps.
+    for (let start = 0; start < n / 2; start += 60) {
+      t = e.begin();
+      for (let i = start; i < Math.min(n / 2, start + 60); i++) {
+        t.deleteItem(TREE, { objectid: BigInt(i), type: 1, offset: 0n });
+      }
+      t.commit();
+    }
+    t = e.begin();
+    for (let i = 0; i < 100; i++)
+      t.insertItem(TREE, { objectid: BigInt(i * 2), type: 1, offset: 0n }, item);
+    t.commit();
+    e.close();
+    expectClean(img);
+  });
+
   it("abort leaves the committed state untouched", () => {
     const img = freshImage();
     const e = openEngine(FileDevice.open(img));

@@ -146,11 +146,16 @@ function cloneNode(n: TreeNode): TreeNode {
   };
 }
 
-function noSpace(kind: string): NcwError {
-  return new NcwError("failure", `the Btrfs image has no ${kind} space left`, {
+/** Errors raised before anything in the transaction changed (it stays usable). */
+const UNCHANGED = new WeakSet<Error>();
+
+function noSpace(kind: string, unchanged: boolean): NcwError {
+  const e = new NcwError("failure", `the Btrfs image has no ${kind} space left`, {
     code: "BTRFS_NO_SPACE",
     hint: "Delete files or snapshots, or create a larger image.",
   });
+  if (unchanged) UNCHANGED.add(e);
+  return e;
 }
 
 export class TransactionImpl implements Transaction, NodeStore {
@@ -187,6 +192,44 @@ export class TransactionImpl implements Transaction, NodeStore {
         code: "BTRFS_TXN_ENDED",
       });
     }
+    if (this.broken) {
+      throw new NcwError(
+        "failure",
+        `this Btrfs transaction cannot continue: an earlier change failed half-way (${this.broken.message})`,
+        {
+          code: "BTRFS_TXN_BROKEN",
+          hint: "Abort the transaction; the image still holds its last commit.",
+        },
+      );
+    }
+  }
+
+  /** The error that left this transaction's trees half-changed, if any. */
+  private broken: Error | undefined;
+
+  /**
+   * Run a change. Errors raised before anything changed (bad arguments, existing or missing items)
+   * leave the transaction usable; any other error (no space in the middle of a split, a corrupt
+   * block) marks it broken: it can only be aborted, so half a change is never committed.
+   */
+  private mutate<T>(fn: () => T, space: "grow" | "shrink" | "none" = "grow"): T {
+    this.live();
+    try {
+      if (space !== "none") this.ensureMetadataSpace(space === "grow");
+      return fn();
+    } catch (e) {
+      const safe =
+        e instanceof NcwError &&
+        (e.code === "BTRFS_ITEM_EXISTS" ||
+          e.code === "BTRFS_ITEM_MISSING" ||
+          e.code === "BTRFS_ITEM_TOO_LARGE" ||
+          e.code === "BTRFS_TREE_EXISTS" ||
+          e.code === "BTRFS_NO_TREE" ||
+          e.code === "BTRFS_BAD_EXTENT" ||
+          UNCHANGED.has(e));
+      if (!safe) this.broken = e instanceof Error ? e : new Error(String(e));
+      throw e;
+    }
   }
 
   // ------------------------------------------------------------------ NodeStore
@@ -216,7 +259,7 @@ export class TransactionImpl implements Transaction, NodeStore {
   private allocTreeBlock(rootId: bigint, level: number): bigint {
     const kind = rootId === CHUNK_TREE_OBJECTID ? "system" : "metadata";
     const s = this.sm.alloc(kind, this.nodesize);
-    if (s === undefined) throw noSpace(kind);
+    if (s === undefined) throw noSpace(kind, false);
     const bytenr = BigInt(s);
     this.refs.modify(
       bytenr,
@@ -411,36 +454,28 @@ export class TransactionImpl implements Transaction, NodeStore {
     return this.tree.search(rootId, key, opts);
   }
   insertItem(rootId: bigint, key: Key, data: Uint8Array): void {
-    this.live();
-    this.ensureMetadataSpace();
-    this.tree.insertItem(rootId, key, data);
+    this.mutate(() => this.tree.insertItem(rootId, key, data));
   }
   updateItem(rootId: bigint, key: Key, data: Uint8Array): void {
-    this.live();
-    this.ensureMetadataSpace();
-    this.tree.updateItem(rootId, key, data);
+    this.mutate(() => this.tree.updateItem(rootId, key, data), "shrink");
   }
   putItem(rootId: bigint, key: Key, data: Uint8Array): void {
-    this.live();
-    this.ensureMetadataSpace();
-    this.tree.putItem(rootId, key, data);
+    this.mutate(() => this.tree.putItem(rootId, key, data));
   }
   deleteItem(rootId: bigint, key: Key): boolean {
-    this.live();
-    this.ensureMetadataSpace();
-    return this.tree.deleteItem(rootId, key);
+    return this.mutate(() => this.tree.deleteItem(rootId, key), "shrink");
   }
   deleteRange(rootId: bigint, from: Key, to: Key): number {
-    this.live();
-    this.ensureMetadataSpace();
-    return this.tree.deleteRange(rootId, from, to);
+    return this.mutate(() => this.tree.deleteRange(rootId, from, to), "shrink");
   }
 
   // ------------------------------------------------------------------ trees
 
   createTree(objectid: bigint): void {
-    this.live();
-    this.ensureMetadataSpace();
+    this.mutate(() => this.createTreeImpl(objectid));
+  }
+
+  private createTreeImpl(objectid: bigint): void {
     if (this.hasTree(objectid)) {
       throw new NcwError("conflict", `btrfs tree ${objectid} already exists`, {
         code: "BTRFS_TREE_EXISTS",
@@ -488,8 +523,10 @@ export class TransactionImpl implements Transaction, NodeStore {
    * transaction so later changes to either side copy-on-write shared blocks.
    */
   copyRoot(src: bigint, dst: bigint, item: RootItem, itemKey: Key): void {
-    this.live();
-    this.ensureMetadataSpace();
+    this.mutate(() => this.copyRootImpl(src, dst, item, itemKey));
+  }
+
+  private copyRootImpl(src: bigint, dst: bigint, item: RootItem, itemKey: Key): void {
     if (this.hasTree(dst)) {
       throw new NcwError("conflict", `btrfs tree ${dst} already exists`, {
         code: "BTRFS_TREE_EXISTS",
@@ -526,8 +563,10 @@ export class TransactionImpl implements Transaction, NodeStore {
 
   /** Drop a whole tree (subvolume delete): every block only it references is freed. */
   dropTree(rootId: bigint): void {
-    this.live();
-    this.ensureMetadataSpace();
+    this.mutate(() => this.dropTreeImpl(rootId), "shrink");
+  }
+
+  private dropTreeImpl(rootId: bigint): void {
     const st = this.state(rootId);
     this.dropSubtree(rootId, st.node, { type: TREE_BLOCK_REF_KEY, root: rootId });
     if (st.itemKey) this.tree.deleteItem(ROOT_TREE_OBJECTID, st.itemKey);
@@ -593,7 +632,10 @@ export class TransactionImpl implements Transaction, NodeStore {
   // ------------------------------------------------------------------ data
 
   allocDataExtent(len: number): Extent {
-    this.live();
+    return this.mutate(() => this.allocDataExtentImpl(len), "none");
+  }
+
+  private allocDataExtentImpl(len: number): Extent {
     const ss = this.engine.sectorsize;
     const n = Math.ceil(len / ss) * ss;
     if (n <= 0)
@@ -602,7 +644,7 @@ export class TransactionImpl implements Transaction, NodeStore {
       });
     if (!this.sm.canFit("data", n)) this.allocChunk("data", n);
     const s = this.sm.alloc("data", n);
-    if (s === undefined) throw noSpace("data");
+    if (s === undefined) throw noSpace("data", true);
     this.dataAllocated.add(s, n);
     this.reserved.set(s, n);
     return { bytenr: BigInt(s), len: n };
@@ -655,8 +697,10 @@ export class TransactionImpl implements Transaction, NodeStore {
   }
 
   insertCsums(bytenr: bigint, csums: Uint8Array): void {
-    this.live();
-    this.ensureMetadataSpace();
+    this.mutate(() => this.insertCsumsImpl(bytenr, csums));
+  }
+
+  private insertCsumsImpl(bytenr: bigint, csums: Uint8Array): void {
     const ss = BigInt(this.engine.sectorsize);
     const per = this.maxCsumsPerItem() * 4;
     for (let off = 0; off < csums.length; off += per) {
@@ -667,8 +711,10 @@ export class TransactionImpl implements Transaction, NodeStore {
   }
 
   deleteCsums(bytenr: bigint, len: bigint): void {
-    this.live();
-    this.ensureMetadataSpace();
+    this.mutate(() => this.deleteCsumsImpl(bytenr, len), "shrink");
+  }
+
+  private deleteCsumsImpl(bytenr: bigint, len: bigint): void {
     const ss = BigInt(this.engine.sectorsize);
     const end = bytenr + len;
     const found: Item[] = [];
@@ -713,17 +759,22 @@ export class TransactionImpl implements Transaction, NodeStore {
   /**
    * Keep a reserve of free metadata space, adding a metadata chunk when it runs low. Called only
    * between tree operations (never while a path is held), since a chunk means new items.
+   * With `grow`, refuse (cleanly, before any change) when the device is full and less than the
+   * reserve is left: the reserve is kept for deletions and commits, as btrfs' global reserve is.
    */
-  private ensureMetadataSpace(): void {
+  private ensureMetadataSpace(grow = false): void {
     if (this.inChunkAlloc) return;
-    const reserve = 128 * this.nodesize;
-    if (this.sm.freeBytes("metadata") >= reserve) return;
+    const want = 128 * this.nodesize;
+    if (this.sm.freeBytes("metadata") >= want) return;
     try {
-      this.allocChunk("metadata", reserve);
+      this.allocChunk("metadata", want);
     } catch (e) {
-      // Out of device space: carry on with what is left; allocation fails cleanly if it runs out.
-      if (!(e instanceof NcwError && e.code === "BTRFS_NO_SPACE")) throw e;
+      if (!(e instanceof Error && UNCHANGED.has(e))) throw e;
     }
+    if (!grow) return;
+    const total = Number(this.sm.figures("metadata").total);
+    const reserve = Math.min(want, Math.floor(total / 8));
+    if (this.sm.freeBytes("metadata") < reserve) throw noSpace("metadata", true);
   }
 
   /** Free ranges of the device not used by any chunk stripe (from the dev tree), MiB-aligned. */
@@ -777,7 +828,7 @@ export class TransactionImpl implements Transaction, NodeStore {
       size = Math.max(need, Math.floor(size / 2 / MiB) * MiB);
       offsets = place(size);
     }
-    if (!offsets) throw noSpace(kind);
+    if (!offsets) throw noSpace(kind, true);
     this.inChunkAlloc = true;
     try {
       let logical = 0n;
@@ -843,7 +894,7 @@ export class TransactionImpl implements Transaction, NodeStore {
 
   private extentFreed = (bytenr: bigint, numBytes: bigint, isData: boolean): void => {
     this.sm.pin(Number(bytenr), Number(numBytes));
-    if (isData) this.deleteCsums(bytenr, numBytes);
+    if (isData) this.deleteCsumsImpl(bytenr, numBytes);
   };
 
   /** Write the ROOT_ITEMs of trees whose root moved or whose item changed. */
