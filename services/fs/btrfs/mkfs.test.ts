@@ -39,7 +39,7 @@ function makeImage(
 describe("ncw mkfs", () => {
   it("lays out system and metadata DUP and data single, avoiding the superblock mirrors", () => {
     const dev = new MemoryDevice(256n * BigInt(MiB));
-    const r = mkfs(dev, { label: "x" });
+    const r = mkfs(dev, { label: "x", preallocate: true });
     const sys = r.chunks.find((c) => c.type & BLOCK_GROUP_SYSTEM)!;
     const meta = r.chunks.find((c) => c.type & BLOCK_GROUP_METADATA)!;
     expect(sys.type).toBe(BLOCK_GROUP_SYSTEM | BLOCK_GROUP_DUP);
@@ -64,6 +64,14 @@ describe("ncw mkfs", () => {
     expect(vol.chunks.all().length).toBe(r.chunks.length);
   });
 
+  it("by default makes first chunks only (the engine adds more on demand), as mkfs.btrfs does", () => {
+    const r = mkfs(new MemoryDevice(1024n * BigInt(MiB)));
+    const meta = r.chunks.find((c) => c.type & BLOCK_GROUP_METADATA)!;
+    const data = r.chunks.filter((c) => c.type === BLOCK_GROUP_DATA);
+    expect(meta.length).toBe(64n * BigInt(MiB));
+    expect(data.map((c) => c.length)).toEqual([64n * BigInt(MiB)]);
+  });
+
   it("refuses sizes that are too small and bad node sizes with clear errors", () => {
     expect(() => mkfs(new MemoryDevice(32n * BigInt(MiB)))).toThrow(/too small/);
     expect(() => mkfs(new MemoryDevice(128n * BigInt(MiB)), { nodesize: 12288 })).toThrow(
@@ -82,6 +90,7 @@ describe("ncw mkfs", () => {
       ["dup-128M", 128 * MiB, {}],
       ["single-64M", 64 * MiB, { metadata: "single" as const }],
       ["dup-1G-4k-nodes", 1024 * MiB, { nodesize: 4096 }],
+      ["dup-512M-preallocated", 512 * MiB, { preallocate: true }],
     ] as const) {
       it(`btrfs check passes on ${name}`, () => {
         const img = makeImage(dir, `${name}.img`, size, opts);

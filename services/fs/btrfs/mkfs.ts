@@ -1,7 +1,8 @@
 // Creating a Btrfs filesystem (what mkfs.btrfs does), written directly as the first committed
 // state: chunks, device extents, block groups, every tree as one leaf, free space tree, superblocks.
 // Decisions (docs/btrfs.md): metadata and system DUP by default (single on request), data single;
-// the whole device is divided into chunks up front, so no chunk allocation is ever needed later.
+// first chunks sized like mkfs.btrfs' (the engine adds chunks on demand), or the whole device
+// divided up front with `preallocate`.
 
 import { NcwError } from "../../../ncw/errors.js";
 import { ChunkMap, writeLogical } from "./chunks.js";
@@ -101,8 +102,12 @@ export interface MkfsOptions {
   sectorsize?: number;
   /** Metadata/system profile: "dup" (the default, as mkfs.btrfs on a single disk) or "single". */
   metadata?: "dup" | "single";
-  /** Metadata block group size (default: size/8 clamped to 16 MiB..1 GiB). */
+  /** First metadata block group size (default: size/16 clamped to 16 MiB..256 MiB). */
   metadataSize?: bigint;
+  /** First data block group size (default: size/16 clamped to 16 MiB..1 GiB). */
+  dataSize?: bigint;
+  /** Divide the whole device into chunks now (data takes everything after metadata). */
+  preallocate?: boolean;
   /** For reproducible images (tests): fixed uuids and time. */
   fsid?: Uint8Array;
   devUuid?: Uint8Array;
@@ -138,7 +143,12 @@ function reservedRanges(size: bigint): [bigint, bigint][] {
 }
 
 /** Lays out chunks on the device: SYSTEM, METADATA (each DUP or single), then DATA in ≤1 GiB chunks. */
-function planChunks(size: bigint, metaSize: bigint, dup: boolean): PlannedChunk[] {
+function planChunks(
+  size: bigint,
+  metaSize: bigint,
+  dup: boolean,
+  dataSize: bigint | "all",
+): PlannedChunk[] {
   // Free physical segments: the device minus the reserved ranges, first-fit.
   const free: [bigint, bigint][] = [];
   let at = 0n;
@@ -175,11 +185,24 @@ function planChunks(size: bigint, metaSize: bigint, dup: boolean): PlannedChunk[
       stripes: second === undefined ? [first] : [first, second],
     });
   }
-  // Data: every free segment left, in chunks of at most 1 GiB (at least 4 MiB).
+  // Data: one chunk of dataSize, or every free segment left in chunks of at most 1 GiB (≥ 4 MiB).
+  let want = dataSize === "all" ? size : dataSize;
+  const whole = dataSize === "all" ? undefined : place(dataSize);
+  if (whole !== undefined) {
+    chunks.push({
+      logical: whole,
+      length: dataSize as bigint,
+      type: BLOCK_GROUP_DATA,
+      stripes: [whole],
+    });
+    want = 0n;
+  }
   for (const seg of free) {
-    while (seg[1] - seg[0] >= 4n * MiB) {
+    while (seg[1] - seg[0] >= 4n * MiB && want >= 4n * MiB) {
       let len = seg[1] - seg[0];
       if (len > GiB) len = GiB;
+      if (len > want) len = want;
+      want -= len;
       len -= len % MiB;
       chunks.push({ logical: seg[0], length: len, type: BLOCK_GROUP_DATA, stripes: [seg[0]] });
       seg[0] += len;
@@ -240,10 +263,19 @@ export function mkfs(dev: BlockDevice, opts: MkfsOptions = {}): MkfsResult {
     );
   }
   const dup = (opts.metadata ?? "dup") === "dup";
-  let metaSize = opts.metadataSize ?? size / 8n;
-  if (metaSize < 16n * MiB) metaSize = 16n * MiB;
-  if (metaSize > GiB) metaSize = GiB;
-  metaSize -= metaSize % MiB;
+  const clampSize = (v: bigint, lo: bigint, hi: bigint) => {
+    const x = v < lo ? lo : v > hi ? hi : v;
+    return x - (x % MiB);
+  };
+  const preallocate = opts.preallocate === true;
+  const metaSize = clampSize(
+    opts.metadataSize ?? size / (preallocate ? 8n : 16n),
+    16n * MiB,
+    preallocate ? GiB : 256n * MiB,
+  );
+  const dataSize = preallocate
+    ? ("all" as const)
+    : clampSize(opts.dataSize ?? size / 16n, 16n * MiB, GiB);
   const label = opts.label ?? "";
   if (new TextEncoder().encode(label).length > 255)
     throw usage("the label is longer than 255 bytes", "BTRFS_MKFS_LABEL");
@@ -257,7 +289,7 @@ export function mkfs(dev: BlockDevice, opts: MkfsOptions = {}): MkfsResult {
   const gen = 1n;
   const nodeLen = BigInt(nodesize);
 
-  const plan = planChunks(size, metaSize, dup);
+  const plan = planChunks(size, metaSize, dup, dataSize);
   const system = plan.find((c) => (c.type & BLOCK_GROUP_SYSTEM) !== 0n)!;
   const meta = plan.find((c) => (c.type & BLOCK_GROUP_METADATA) !== 0n)!;
 
