@@ -20,10 +20,18 @@ function newHome(): string {
 function ncw(home: string, args: string[], env: Record<string, string> = {}) {
   return run(["--home", home, ...args], { env: { NCW_USER: "", ...env } });
 }
-function json<T>(r: { stdout: string }): T {
-  return JSON.parse(r.stdout) as T;
+function json<T>(r: { stdout: string; stderr: string; status: number | null }): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`not JSON (exit ${r.status}): ${r.stdout}\n${r.stderr}`);
+  }
 }
-function errorOf(r: { stdout: string }): { code: string; message: string; hint?: string } {
+function errorOf(r: { stdout: string; stderr: string; status: number | null }): {
+  code: string;
+  message: string;
+  hint?: string;
+} {
   return json<{ error: { code: string; message: string; hint?: string } }>(r).error;
 }
 
