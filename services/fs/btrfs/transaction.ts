@@ -3,6 +3,8 @@
 
 import { NcwError } from "../../../ncw/errors.js";
 import type { SpaceManager } from "./alloc/allocator.js";
+import { addChunk, planChunk } from "./alloc/chunk-alloc.js";
+import { deleteCsums, insertCsums, lookupCsumsIn } from "./alloc/csum.js";
 import { syncFreeSpace } from "./alloc/fst.js";
 import type { DataAllocator, DataRef, Extent, SpaceInfo } from "./alloc/index.js";
 import { DelayedRefs, type Ref } from "./alloc/refs.js";
@@ -12,38 +14,22 @@ import type { BtrfsEngine } from "./engine.js";
 import { MAX_KEY, MIN_KEY, noTree } from "./engine-keys.js";
 import {
   BLOCK_FLAG_FULL_BACKREF,
-  BLOCK_GROUP_DATA,
-  BLOCK_GROUP_DUP,
-  BLOCK_GROUP_METADATA,
   decodeBlockGroupItem,
-  decodeDevExtent,
-  decodeDevItem,
   decodeFileExtentItem,
   encodeBlockGroupItem,
-  encodeChunkItem,
-  encodeDevExtent,
-  encodeDevItem,
   encodeRootItem,
   FILE_EXTENT_INLINE,
   type RootItem,
-  STRIPE_LEN,
 } from "./format/items.js";
 import {
   BLOCK_GROUP_ITEM_KEY,
-  CHUNK_ITEM_KEY,
   CHUNK_TREE_OBJECTID,
   CSUM_TREE_OBJECTID,
   DATA_RELOC_TREE_OBJECTID,
-  DEV_EXTENT_KEY,
-  DEV_ITEM_KEY,
-  DEV_ITEMS_OBJECTID,
   DEV_TREE_OBJECTID,
-  EXTENT_CSUM_KEY,
-  EXTENT_CSUM_OBJECTID,
   EXTENT_DATA_KEY,
   EXTENT_DATA_REF_KEY,
   EXTENT_TREE_OBJECTID,
-  FIRST_CHUNK_TREE_OBJECTID,
   FIRST_FREE_OBJECTID,
   FS_TREE_OBJECTID,
   type Key,
@@ -55,14 +41,7 @@ import {
   TREE_BLOCK_REF_KEY,
   U64_MAX,
 } from "./format/key.js";
-import {
-  DEFAULT_HEADER_FLAGS,
-  encodeNode,
-  ITEM_SIZE,
-  type KeyPtr,
-  maxItemSize,
-  type TreeNode,
-} from "./format/node.js";
+import { DEFAULT_HEADER_FLAGS, encodeNode, type KeyPtr, type TreeNode } from "./format/node.js";
 import {
   encodeSuperblock,
   SUPER_INFO_SIZE,
@@ -692,57 +671,12 @@ export class TransactionImpl implements Transaction, NodeStore {
     this.refs.modify(ref.bytenr, false, ref.numBytes, 0, dataRefOf(ref), -1);
   }
 
-  private maxCsumsPerItem(): number {
-    return Math.floor((maxItemSize(this.nodesize) - ITEM_SIZE) / 4) - 1;
-  }
-
   insertCsums(bytenr: bigint, csums: Uint8Array): void {
-    this.mutate(() => this.insertCsumsImpl(bytenr, csums));
-  }
-
-  private insertCsumsImpl(bytenr: bigint, csums: Uint8Array): void {
-    const ss = BigInt(this.engine.sectorsize);
-    const per = this.maxCsumsPerItem() * 4;
-    for (let off = 0; off < csums.length; off += per) {
-      const part = csums.subarray(off, Math.min(csums.length, off + per));
-      const at = bytenr + BigInt(off / 4) * ss;
-      this.tree.insertItem(CSUM_TREE_OBJECTID, csumKey(at), part);
-    }
+    this.mutate(() => insertCsums(this.tree, this.engine.sectorsize, bytenr, csums));
   }
 
   deleteCsums(bytenr: bigint, len: bigint): void {
-    this.mutate(() => this.deleteCsumsImpl(bytenr, len), "shrink");
-  }
-
-  private deleteCsumsImpl(bytenr: bigint, len: bigint): void {
-    const ss = BigInt(this.engine.sectorsize);
-    const end = bytenr + len;
-    const found: Item[] = [];
-    const before = this.tree.lastAtOrBefore(CSUM_TREE_OBJECTID, csumKey(bytenr));
-    if (
-      before &&
-      before.key.objectid === EXTENT_CSUM_OBJECTID &&
-      before.key.type === EXTENT_CSUM_KEY
-    ) {
-      found.push(before);
-    }
-    for (const it of this.tree.items(CSUM_TREE_OBJECTID, csumKey(bytenr), csumKey(end - 1n))) {
-      if (!found.some((f) => f.key.offset === it.key.offset)) found.push(it);
-    }
-    for (const it of found) {
-      const s = it.key.offset;
-      const e = s + BigInt(it.data.length / 4) * ss;
-      if (e <= bytenr || s >= end) continue;
-      this.tree.deleteItem(CSUM_TREE_OBJECTID, it.key);
-      if (s < bytenr) {
-        const n = Number((bytenr - s) / ss) * 4;
-        this.tree.insertItem(CSUM_TREE_OBJECTID, csumKey(s), it.data.slice(0, n));
-      }
-      if (e > end) {
-        const n = Number((end - s) / ss) * 4;
-        this.tree.insertItem(CSUM_TREE_OBJECTID, csumKey(end), it.data.slice(n));
-      }
-    }
+    this.mutate(() => deleteCsums(this.tree, this.engine.sectorsize, bytenr, len), "shrink");
   }
 
   lookupCsums(bytenr: bigint, len: bigint): (Uint8Array | undefined)[] {
@@ -755,6 +689,19 @@ export class TransactionImpl implements Transaction, NodeStore {
   /** Device bytes given to new chunks by this transaction. */
   private devBytesAdded = 0n;
   private inChunkAlloc = false;
+
+  /** Add a chunk for `kind` (see alloc/chunk-alloc.ts), never re-entering itself. */
+  private allocChunk(kind: "data" | "metadata", minLen: number): void {
+    if (this.inChunkAlloc) return;
+    const placed = planChunk(this.engine, this.tree, this.sm, kind, minLen);
+    if (!placed) throw noSpace(kind, true);
+    this.inChunkAlloc = true;
+    try {
+      this.devBytesAdded += addChunk(this.engine, this.tree, this.sm, placed);
+    } finally {
+      this.inChunkAlloc = false;
+    }
+  }
 
   /**
    * Keep a reserve of free metadata space, adding a metadata chunk when it runs low. Called only
@@ -777,124 +724,11 @@ export class TransactionImpl implements Transaction, NodeStore {
     if (this.sm.freeBytes("metadata") < reserve) throw noSpace("metadata", true);
   }
 
-  /** Free ranges of the device not used by any chunk stripe (from the dev tree), MiB-aligned. */
-  private deviceHoles(): Array<[number, number]> {
-    const MiB = 1 << 20;
-    const devid = this.engine.sb.devItem.devid;
-    const total = Number(this.engine.sb.devItem.totalBytes);
-    const holes: Array<[number, number]> = [];
-    let pos = MiB;
-    const exts = this.tree.items(
-      DEV_TREE_OBJECTID,
-      { objectid: devid, type: DEV_EXTENT_KEY, offset: 0n },
-      { objectid: devid, type: DEV_EXTENT_KEY, offset: U64_MAX },
-    );
-    for (const it of exts) {
-      const start = Number(it.key.offset);
-      const len = Number(decodeDevExtent(it.data).length);
-      if (start > pos) holes.push([pos, start - pos]);
-      pos = Math.max(pos, Math.ceil((start + len) / MiB) * MiB);
-    }
-    if (total > pos) holes.push([pos, Math.floor((total - pos) / MiB) * MiB]);
-    return holes.filter(([, l]) => l > 0);
-  }
-
-  /** Add a chunk (and its block group) for `kind` with room for at least `minLen` bytes. */
-  private allocChunk(kind: "data" | "metadata", minLen: number): void {
-    const MiB = 1 << 20;
-    const e = this.engine;
-    const flags =
-      this.sm.flagsOf(kind) ??
-      (kind === "data" ? BLOCK_GROUP_DATA : BLOCK_GROUP_METADATA | BLOCK_GROUP_DUP);
-    const copies = (flags & BLOCK_GROUP_DUP) !== 0n ? 2 : 1;
-    const total = Number(e.sb.totalBytes);
-    const cap = kind === "data" ? 1024 * MiB : 256 * MiB;
-    const need = Math.ceil(minLen / MiB) * MiB;
-    let size = Math.max(need, Math.min(cap, Math.max(8 * MiB, Math.floor(total / 10 / MiB) * MiB)));
-    const holes = this.deviceHoles();
-    const place = (sz: number): number[] | undefined => {
-      const out: number[] = [];
-      for (const [s, l] of holes) {
-        let at = s;
-        while (out.length < copies && at + sz <= s + l) {
-          out.push(at);
-          at += sz;
-        }
-      }
-      return out.length === copies ? out : undefined;
-    };
-    let offsets = place(size);
-    while (!offsets && size > need) {
-      size = Math.max(need, Math.floor(size / 2 / MiB) * MiB);
-      offsets = place(size);
-    }
-    if (!offsets) throw noSpace(kind, true);
-    this.inChunkAlloc = true;
-    try {
-      let logical = 0n;
-      for (const c of e.chunkMap.all()) {
-        const end = c.logical + c.chunk.length;
-        if (end > logical) logical = end;
-      }
-      const devid = e.sb.devItem.devid;
-      const chunk = {
-        length: BigInt(size),
-        owner: EXTENT_TREE_OBJECTID,
-        stripeLen: STRIPE_LEN,
-        type: flags,
-        ioAlign: 65536,
-        ioWidth: 65536,
-        sectorSize: e.sectorsize,
-        subStripes: 1,
-        stripes: offsets.map((o) => ({ devid, offset: BigInt(o), devUuid: e.sb.devItem.uuid })),
-      };
-      e.chunkMap.add(logical, chunk);
-      const g = this.sm.addGroup(Number(logical), size, flags, FIRST_CHUNK_TREE_OBJECTID, 0n);
-      this.sm.excludeSuperStripes(
-        g,
-        chunk.stripes.map((st) => st.offset),
-        SUPER_MIRROR_OFFSETS,
-      );
-      g.dirty = true;
-      this.tree.insertItem(
-        CHUNK_TREE_OBJECTID,
-        { objectid: FIRST_CHUNK_TREE_OBJECTID, type: CHUNK_ITEM_KEY, offset: logical },
-        encodeChunkItem(chunk),
-      );
-      for (const o of offsets) {
-        this.tree.insertItem(
-          DEV_TREE_OBJECTID,
-          { objectid: devid, type: DEV_EXTENT_KEY, offset: BigInt(o) },
-          encodeDevExtent({
-            chunkTree: CHUNK_TREE_OBJECTID,
-            chunkObjectid: FIRST_CHUNK_TREE_OBJECTID,
-            chunkOffset: logical,
-            length: BigInt(size),
-            chunkTreeUuid: e.chunkTreeUuid,
-          }),
-        );
-      }
-      const devKey = { objectid: DEV_ITEMS_OBJECTID, type: DEV_ITEM_KEY, offset: devid };
-      const dev = decodeDevItem(this.tree.lookup(CHUNK_TREE_OBJECTID, devKey)!);
-      const added = BigInt(size * copies);
-      dev.bytesUsed += added;
-      this.tree.updateItem(CHUNK_TREE_OBJECTID, devKey, encodeDevItem(dev));
-      this.devBytesAdded += added;
-      this.tree.insertItem(
-        e.blockGroupRoot,
-        { objectid: logical, type: BLOCK_GROUP_ITEM_KEY, offset: BigInt(size) },
-        encodeBlockGroupItem({ used: 0n, chunkObjectid: FIRST_CHUNK_TREE_OBJECTID, flags }),
-      );
-    } finally {
-      this.inChunkAlloc = false;
-    }
-  }
-
   // ------------------------------------------------------------------ commit
 
   private extentFreed = (bytenr: bigint, numBytes: bigint, isData: boolean): void => {
     this.sm.pin(Number(bytenr), Number(numBytes));
-    if (isData) this.deleteCsumsImpl(bytenr, numBytes);
+    if (isData) deleteCsums(this.tree, this.engine.sectorsize, bytenr, numBytes);
   };
 
   /** Write the ROOT_ITEMs of trees whose root moved or whose item changed. */
@@ -1080,46 +914,6 @@ function dataRefOf(ref: DataRef): Ref {
     offset: ref.offset & U64_MAX,
     count: 1,
   };
-}
-
-function csumKey(bytenr: bigint): Key {
-  return { objectid: EXTENT_CSUM_OBJECTID, type: EXTENT_CSUM_KEY, offset: bytenr };
-}
-
-/** Checksums stored for each sector of [bytenr, bytenr+len). */
-export function lookupCsumsIn(
-  tree: {
-    lastAtOrBefore(r: bigint, k: Key): Item | undefined;
-    items(r: bigint, f: Key, t: Key): Item[];
-  },
-  sectorsize: number,
-  bytenr: bigint,
-  len: bigint,
-): (Uint8Array | undefined)[] {
-  const ss = BigInt(sectorsize);
-  const n = Number((len + ss - 1n) / ss);
-  const out: (Uint8Array | undefined)[] = new Array(n).fill(undefined);
-  const end = bytenr + len;
-  const cands: Item[] = [];
-  const before = tree.lastAtOrBefore(CSUM_TREE_OBJECTID, csumKey(bytenr));
-  if (
-    before &&
-    before.key.objectid === EXTENT_CSUM_OBJECTID &&
-    before.key.type === EXTENT_CSUM_KEY
-  ) {
-    cands.push(before);
-  }
-  if (end > bytenr)
-    cands.push(...tree.items(CSUM_TREE_OBJECTID, csumKey(bytenr), csumKey(end - 1n)));
-  for (const it of cands) {
-    const count = it.data.length / 4;
-    for (let i = 0; i < count; i++) {
-      const at = it.key.offset + BigInt(i) * ss;
-      if (at < bytenr || at >= end) continue;
-      out[Number((at - bytenr) / ss)] = it.data.slice(i * 4, i * 4 + 4);
-    }
-  }
-  return out;
 }
 
 /** A ROOT_ITEM for a new empty tree. */
