@@ -3,10 +3,11 @@
 // (NCW_TEST_CRASH_AT, docs/skyer.md "Atomicity"); the home must then hold exactly the old state
 // (before the commit point) or the new one (after it), and the next command recovers and works.
 
+import { spawn } from "node:child_process";
 import { cpSync, existsSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ncw as run } from "./helpers/ncw.js";
+import { NCW_JS, ncw as run } from "./helpers/ncw.js";
 import { makePackage, snapshot, tempDir } from "./skyer-fixtures.js";
 
 const work = tempDir("ncw-skyer-crash-");
@@ -206,5 +207,52 @@ describe("Skyer survives kill -9 at every step", () => {
     expect(list.stderr).toContain("rolled back");
     expect(snapshot(path.join(home, "tree"))).toEqual(oldTree);
     expect(versionOf(home, "dev::notes")).toBe("1.0.0");
+  });
+});
+
+describe("two ncw commands at once", () => {
+  it("the second writer gets TEMP_FAIL while the first holds the home; readers see the committed state", async () => {
+    const home = path.join(work, "concurrent");
+    expect(ncw(home, ["skyer", "install", pk.other!]).status).toBe(0);
+    const trace = path.join(work, "concurrent-trace");
+    const env = {
+      ...process.env,
+      NCW_USER: "",
+      NCW_TEST_CRASH_AT: "",
+      NCW_TEST_PAUSE_AT: "move:1",
+      NCW_TEST_PAUSE_MS: "8000",
+      NCW_TEST_TRACE_STEPS: trace,
+    };
+    const first = spawn(
+      process.execPath,
+      [NCW_JS, "--home", home, "skyer", "install", pk.notes1!],
+      { env },
+    );
+    const exited = new Promise<number | null>((resolve) =>
+      first.on("exit", (code) => resolve(code)),
+    );
+    // Wait until the first command is paused in the middle of its commit.
+    for (
+      let i = 0;
+      i < 600 && !(existsSync(trace) && readFileSync(trace, "utf8").includes("paused"));
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(readFileSync(trace, "utf8")).toContain("paused");
+    const second = ncw(home, ["skyer", "install", pk.lib!, "--global", "--json"]);
+    expect(second.status).toBe(75);
+    expect((JSON.parse(second.stdout) as { error: { code: string } }).error.code).toBe(
+      "SKYER_LOCKED",
+    );
+    const list = ncw(home, ["skyer", "list", "--json"]);
+    expect(list.status, list.stderr).toBe(0);
+    expect((JSON.parse(list.stdout) as { aid: string }[]).map((i) => i.aid)).toEqual([
+      "sys::lib",
+      "dev::other",
+    ]);
+    expect(await exited).toBe(0);
+    expect(versionOf(home, "dev::notes")).toBe("1.0.0");
+    expect(ncw(home, ["skyer", "install", pk.lib!, "--global"]).status).toBe(0);
   });
 });

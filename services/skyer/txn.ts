@@ -30,13 +30,20 @@ export interface Journal {
 
 /**
  * Test-only hooks: NCW_TEST_TRACE_STEPS=<host file> appends each step's name to that file; when
- * NCW_TEST_CRASH_AT names this step, the process kills itself with SIGKILL,
- * as a power cut or `kill -9` would. Used by test/skyer-crash.test.ts; inert otherwise.
+ * NCW_TEST_CRASH_AT names this step, the process kills itself with SIGKILL, as a power cut or
+ * `kill -9` would; when NCW_TEST_PAUSE_AT names it, the process stops for NCW_TEST_PAUSE_MS.
+ * Used by test/skyer-crash.test.ts; inert otherwise.
  */
 export function crashPoint(step: string): void {
   const trace = process.env.NCW_TEST_TRACE_STEPS;
   if (trace !== undefined && trace !== "") appendFileSync(trace, `${step}\n`);
   if (process.env.NCW_TEST_CRASH_AT === step) process.kill(process.pid, "SIGKILL");
+  if (process.env.NCW_TEST_PAUSE_AT === step) {
+    // Hold everything (the lock included) for a while, saying so in the trace file.
+    if (trace !== undefined && trace !== "") appendFileSync(trace, "paused\n");
+    const ms = Number(process.env.NCW_TEST_PAUSE_MS ?? "3000");
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  }
 }
 
 async function exists(fs: FsLayer, p: string): Promise<boolean> {
