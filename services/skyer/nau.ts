@@ -4,7 +4,7 @@
 
 import { gunzipSync, gzipSync } from "node:zlib";
 import semver from "semver";
-import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
+import { parse as parseToml } from "smol-toml";
 import { NcwError } from "../../ncw/errors.js";
 import { readTar, type TarWriteEntry, writeTar } from "../../ncw/package/tar.js";
 
@@ -95,10 +95,12 @@ export function decodeNauMetadata(text: string): NauMetadata {
   return { aid, from, to, remove };
 }
 
+/** Encode metadata as TOML (basic strings; JSON string escapes are valid TOML escapes). */
 export function encodeNauMetadata(m: NauMetadata): string {
-  const o: Record<string, unknown> = { aid: m.aid, from_version: m.from, to_version: m.to };
-  if (m.remove.length > 0) o["remove"] = m.remove;
-  return `${stringifyToml(o)}\n`;
+  const q = (v: string) => JSON.stringify(v);
+  let out = `aid = ${q(m.aid)}\nfrom_version = ${q(m.from)}\nto_version = ${q(m.to)}\n`;
+  if (m.remove.length > 0) out += `remove = [${m.remove.map(q).join(", ")}]\n`;
+  return out;
 }
 
 /** Decode a .nau archive's bytes (gzip, then strict tar). */

@@ -186,7 +186,12 @@ export async function recover(fs: FsLayer): Promise<Recovery | null> {
         hint: "an interrupted operation cannot be recovered automatically; inspect the home",
       });
     }
-    if (journal.format !== JOURNAL_FORMAT || !Array.isArray(journal.moves)) {
+    const validMoves =
+      Array.isArray(journal.moves) &&
+      journal.moves.every((m) => typeof m?.from === "string" && typeof m.to === "string");
+    const validDirs =
+      Array.isArray(journal.createdDirs) && journal.createdDirs.every((d) => typeof d === "string");
+    if (journal.format !== JOURNAL_FORMAT || !validMoves || !validDirs) {
       throw new NcwError("config", `Skyer's journal (${JOURNAL_PATH}) is invalid`, {
         code: "SKYER_JOURNAL_CORRUPT",
       });
