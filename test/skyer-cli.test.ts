@@ -197,7 +197,6 @@ describe("ncw skyer", () => {
     expect(existsSync(path.join(tree, "home/user/appdata/dev.notes"))).toBe(true);
     // Two users may each have the same AID.
     expect(ncw(home, ["skyer", "install", notes1, "--user", "alice"]).status).toBe(0);
-    expect(ncw(home, [], {}).status).toBe(2);
     expect(ncw(home, ["skyer", "install", notes1], { NCW_USER: "bob" }).status).toBe(0);
     expect(existsSync(path.join(tree, "home/alice/apps/dev.notes"))).toBe(true);
     expect(existsSync(path.join(tree, "home/bob/apps/dev.notes"))).toBe(true);

@@ -75,18 +75,24 @@ async function session(
         : `an interrupted ${r.op} of ${r.aid} had committed; its clean-up is now finished`,
     );
   }
-  return { s, done: () => (bar as Progress | null)?.done() };
+  return {
+    s,
+    done: () => {
+      (bar as Progress | null)?.done();
+      bar = null;
+    },
+  };
 }
 
 async function withSession<T>(
   ctx: CommandContext,
   command: string,
   write: boolean,
-  body: (s: SkyerSession) => Promise<T>,
+  body: (s: SkyerSession, endProgress: () => void) => Promise<T>,
 ): Promise<T> {
   const { s, done } = await session(ctx, command, write);
   try {
-    return await body(s);
+    return await body(s, done);
   } finally {
     done();
     await s.close();
@@ -161,13 +167,14 @@ const install: CommandModule<GlobalArgs, InstallArgs> = {
         );
       });
       const pkg = await loadPackage(argv.package, new Uint8Array(bytes));
-      await withSession(ctx, `skyer install ${argv.package}`, true, async (s) => {
+      await withSession(ctx, `skyer install ${argv.package}`, true, async (s, endProgress) => {
         const report = await s.skyer.install(pkg, {
           scope,
           sideloading: await sideloadingMode(s, argv.sideloading),
           force: argv.force === true,
           user: userOf(argv),
         });
+        endProgress();
         printReport(ctx.out, report);
       });
     }),
@@ -239,11 +246,12 @@ const update: CommandModule<GlobalArgs, UpdateArgs> = {
         );
       });
       const nau = readNau(new Uint8Array(bytes));
-      await withSession(ctx, `skyer update ${argv.aid}`, true, async (s) => {
+      await withSession(ctx, `skyer update ${argv.aid}`, true, async (s, endProgress) => {
         const report = await s.skyer.update(argv.aid, nau, new Uint8Array(bytes), {
           scope,
           sideloading: await sideloadingMode(s, argv.sideloading),
         });
+        endProgress();
         printReport(ctx.out, report);
       });
     }),
