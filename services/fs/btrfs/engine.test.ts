@@ -40,6 +40,13 @@ function expectClean(img: string): void {
   const r = btrfsCheck(img);
   if (!r.ok) console.error(r.output);
   expect(r.ok).toBe(true);
+  // Free space is loaded from the free space tree; it must agree with the extent tree.
+  const e = openEngine(FileDevice.open(img, { readOnly: true }));
+  try {
+    expect(e.freeSpaceFromFst()).toEqual(e.freeSpaceFromExtentTree());
+  } finally {
+    e.close();
+  }
 }
 
 const nameOf = (i: number): string => `file-${i}-${"x".repeat(i % 50)}`;

@@ -4,6 +4,7 @@
 import { NcwError } from "../../../ncw/errors.js";
 import { SpaceManager } from "./alloc/allocator.js";
 import type { SpaceInfo } from "./alloc/index.js";
+import { ExtentSet } from "./alloc/space.js";
 import { ChunkMap, readLogical } from "./chunks.js";
 import type { BlockDevice } from "./device.js";
 import { MAX_KEY, MIN_KEY, noTree } from "./engine-keys.js";
@@ -14,6 +15,9 @@ import {
   CHUNK_TREE_OBJECTID,
   EXTENT_ITEM_KEY,
   EXTENT_TREE_OBJECTID,
+  FREE_SPACE_BITMAP_KEY,
+  FREE_SPACE_EXTENT_KEY,
+  FREE_SPACE_TREE_OBJECTID,
   type Key,
   METADATA_ITEM_KEY,
   ROOT_ITEM_KEY,
@@ -25,6 +29,7 @@ import {
   decodeSuperblock,
   FEATURE_COMPAT_RO_BLOCK_GROUP_TREE,
   FEATURE_COMPAT_RO_FREE_SPACE_TREE,
+  FEATURE_COMPAT_RO_FREE_SPACE_TREE_VALID,
   FEATURE_INCOMPAT_METADATA_UUID,
   FEATURE_INCOMPAT_SKINNY_METADATA,
   SUPER_INFO_OFFSET,
@@ -52,7 +57,8 @@ export class BtrfsEngine implements Engine {
   readonly nodesize: number;
   readonly sectorsize: number;
   readonly chunkMap: ChunkMap;
-  readonly spaceMgr: SpaceManager;
+  private readonly space_: SpaceManager;
+  private spaceLoaded = false;
   /** The uuid stamped in every tree block header (metadata_uuid). */
   readonly fsid: Uint8Array;
   chunkTreeUuid: Uint8Array;
@@ -89,7 +95,7 @@ export class BtrfsEngine implements Engine {
       );
     }
     this.chunkMap = ChunkMap.fromSuperblock(sb);
-    this.spaceMgr = new SpaceManager(sb.nodesize, sb.sectorsize);
+    this.space_ = new SpaceManager(sb.nodesize, sb.sectorsize);
     const store = this.committedStore();
     this.committedTree = new BTree(store);
     this.committed = this.readerOf(this.committedTree);
@@ -113,42 +119,118 @@ export class BtrfsEngine implements Engine {
     this.chunkMap.addChunkTreeItems(
       this.committedTree.items(CHUNK_TREE_OBJECTID, MIN_KEY(0n), MAX_KEY(U64_MAX)),
     );
-    for (const it of this.committedTree.items(this.blockGroupRoot, MIN_KEY(0n), MAX_KEY(U64_MAX))) {
-      if (it.key.type !== BLOCK_GROUP_ITEM_KEY) continue;
-      const bg = decodeBlockGroupItem(it.data);
-      this.spaceMgr.addGroup(
-        Number(it.key.objectid),
-        Number(it.key.offset),
-        bg.flags,
-        bg.chunkObjectid,
-        bg.used,
+  }
+
+  /** Block groups and their free space: loaded on first need (a transaction, space figures). */
+  get spaceMgr(): SpaceManager {
+    if (!this.spaceLoaded) {
+      this.loadSpace();
+      this.spaceLoaded = true;
+    }
+    return this.space_;
+  }
+
+  private loadSpace(): void {
+    const sm = this.space_;
+    // One BLOCK_GROUP_ITEM per chunk, looked up by key (not by scanning the extent tree).
+    for (const c of this.chunkMap.all()) {
+      const key = { objectid: c.logical, type: BLOCK_GROUP_ITEM_KEY, offset: c.chunk.length };
+      const data = this.committedTree.lookup(this.blockGroupRoot, key);
+      if (!data) {
+        throw new NcwError("data", `btrfs chunk ${c.logical} has no block group item`, {
+          code: "BTRFS_NO_BLOCK_GROUP",
+          hint: "The image is damaged; run `btrfs check` on it.",
+        });
+      }
+      const bg = decodeBlockGroupItem(data);
+      sm.addGroup(Number(c.logical), Number(c.chunk.length), bg.flags, bg.chunkObjectid, bg.used);
+    }
+    const fstValid =
+      this.hasFreeSpaceTree &&
+      (this.sb.compatRoFlags & FEATURE_COMPAT_RO_FREE_SPACE_TREE_VALID) !== 0n;
+    const free = fstValid ? this.freeSpaceFromFst() : this.freeSpaceFromExtentTree();
+    for (const g of sm.groups) {
+      g.free = new ExtentSet();
+      for (const [s, l] of free.get(g.start) ?? []) g.free.add(s, l);
+      const c = this.chunkMap.find(BigInt(g.start))!;
+      sm.excludeSuperStripes(
+        g,
+        c.chunk.stripes.map((st) => st.offset),
+        SUPER_MIRROR_OFFSETS,
       );
     }
+  }
+
+  /**
+   * Free ranges of every block group as the free space tree records them (extents or bitmaps),
+   * superblock stripes included (they are excluded from allocation afterwards).
+   */
+  freeSpaceFromFst(): Map<number, Array<[number, number]>> {
+    const out = new Map<number, Array<[number, number]>>();
+    const ss = this.sectorsize;
+    for (const c of this.chunkMap.all()) {
+      const start = c.logical;
+      const end = c.logical + c.chunk.length;
+      const set = new ExtentSet();
+      const items = this.committedTree.items(
+        FREE_SPACE_TREE_OBJECTID,
+        { objectid: start, type: FREE_SPACE_EXTENT_KEY, offset: 0n },
+        { objectid: end - 1n, type: FREE_SPACE_BITMAP_KEY, offset: U64_MAX },
+      );
+      for (const it of items) {
+        if (it.key.type === FREE_SPACE_EXTENT_KEY) {
+          set.add(Number(it.key.objectid), Number(it.key.offset));
+        } else if (it.key.type === FREE_SPACE_BITMAP_KEY) {
+          const base = Number(it.key.objectid);
+          const sectors = Number(it.key.offset) / ss;
+          let run = -1;
+          for (let i = 0; i <= sectors; i++) {
+            const bit = i < sectors && ((it.data[i >> 3] ?? 0) & (1 << (i & 7))) !== 0;
+            if (bit && run < 0) run = i;
+            if (!bit && run >= 0) {
+              set.add(base + run * ss, (i - run) * ss);
+              run = -1;
+            }
+          }
+        }
+      }
+      out.set(Number(start), set.ranges());
+    }
+    return out;
+  }
+
+  /** Free ranges of every block group computed from the extent tree (every extent is in use). */
+  freeSpaceFromExtentTree(): Map<number, Array<[number, number]>> {
+    const sets = new Map<number, ExtentSet>();
+    const starts: number[] = [];
+    for (const c of this.chunkMap.all()) {
+      const s = new ExtentSet();
+      s.add(Number(c.logical), Number(c.chunk.length));
+      sets.set(Number(c.logical), s);
+      starts.push(Number(c.logical));
+    }
+    const setOf = (bytenr: number): ExtentSet => {
+      let lo = 0;
+      let hi = starts.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (starts[mid]! <= bytenr) lo = mid;
+        else hi = mid - 1;
+      }
+      return sets.get(starts[lo]!)!;
+    };
     for (const it of this.committedTree.items(
       EXTENT_TREE_OBJECTID,
       MIN_KEY(0n),
       MAX_KEY(U64_MAX),
     )) {
       if (it.key.type === METADATA_ITEM_KEY) {
-        this.spaceMgr.markUsed(Number(it.key.objectid), this.nodesize);
+        setOf(Number(it.key.objectid)).remove(Number(it.key.objectid), this.nodesize);
       } else if (it.key.type === EXTENT_ITEM_KEY) {
-        this.spaceMgr.markUsed(Number(it.key.objectid), Number(it.key.offset));
+        setOf(Number(it.key.objectid)).remove(Number(it.key.objectid), Number(it.key.offset));
       }
     }
-    for (const g of this.spaceMgr.groups) {
-      const c = this.chunkMap.find(BigInt(g.start));
-      if (!c) {
-        throw new NcwError("data", `btrfs block group ${g.start} has no chunk`, {
-          code: "BTRFS_NO_CHUNK",
-          hint: "The image is damaged; run `btrfs check` on it.",
-        });
-      }
-      this.spaceMgr.excludeSuperStripes(
-        g,
-        c.chunk.stripes.map((st) => st.offset),
-        SUPER_MIRROR_OFFSETS,
-      );
-    }
+    return new Map([...sets].map(([k, v]) => [k, v.ranges()]));
   }
 
   /** A committed tree block (cached, checksum and header verified). */
