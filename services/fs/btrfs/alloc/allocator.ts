@@ -31,7 +31,7 @@ export class SpaceManager {
     readonly sectorsize: number,
   ) {}
 
-  /** Registers a block group as entirely free; used extents are then removed with markUsed. */
+  /** Registers a block group as entirely free (the caller then sets its real free space). */
   addGroup(
     start: number,
     length: number,
@@ -93,11 +93,6 @@ export class SpaceManager {
         for (const [a, l] of bg.free.subtract(bg.start + rel, len)) bg.excluded.add(a, l);
       }
     }
-  }
-
-  /** At open: an extent recorded in the extent tree is in use. */
-  markUsed(bytenr: number, len: number): void {
-    this.groupOf(bytenr).free.remove(bytenr, len);
   }
 
   /** Allocate `len` bytes from a group of this kind (first fit from the group's cursor). */
