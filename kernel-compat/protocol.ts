@@ -85,6 +85,8 @@ export interface ForkImage {
 /** Runner → kernel. */
 export type FromRunner =
   | { t: "ready" }
+  /** The module is instantiated (and, for a fork child, its image copied): `_start` runs next. */
+  | { t: "running" }
   | { t: "syscall"; id: number; req: Uint8Array; fork?: ForkImage }
   | { t: "trace"; line: string }
   | { t: "handled"; signals: number[] }

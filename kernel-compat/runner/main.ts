@@ -60,6 +60,9 @@ function main(): void {
       case "trace":
         send({ t: "trace", line: m.line });
         return;
+      case "running":
+        send({ t: "running" });
+        return;
       case "handled":
         send({ t: "handled", signals: m.signals });
         return;

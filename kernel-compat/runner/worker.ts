@@ -61,6 +61,7 @@ export type FromWorker =
   | { t: "syscall"; req: Uint8Array; fork?: ForkImage }
   | { t: "trace"; line: string }
   | { t: "handled"; signals: number[] }
+  | { t: "running" }
   | { t: "exit"; outcome: Outcome };
 
 const WASM_PAGE = 65536;
@@ -189,6 +190,7 @@ function run(msg: WorkerStart): Outcome {
     },
   });
   if (msg.fork) proc.pages.restore(msg.fork.pages);
+  post({ t: "running" });
   try {
     for (;;) {
       (start as () => void)();

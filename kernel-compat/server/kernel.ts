@@ -49,6 +49,8 @@ export interface KProcess {
   /** A syscall reply held back while the process suspends itself. */
   selfSuspendReply: ((durationMs: bigint) => void) | undefined;
   timers: Set<NodeJS.Timeout>;
+  /** performance.now() when the kernel created the process (for "running … ms after"). */
+  spawnedAt: number;
 }
 
 export interface Delays {
@@ -150,6 +152,7 @@ export class Kernel {
       suspendedAt: undefined,
       selfSuspendReply: undefined,
       timers: new Set(),
+      spawnedAt: performance.now(),
     };
     this.processes.set(pid, p);
     this.processes.get(opts.ppid)?.children.add(pid);
@@ -192,6 +195,13 @@ export class Kernel {
   private fromRunner(p: KProcess, m: FromRunner): void {
     switch (m.t) {
       case "ready":
+        return;
+      case "running":
+        if (p.trace)
+          p.session?.trace(
+            p.pid,
+            `running ${(performance.now() - p.spawnedAt).toFixed(2)} ms after the kernel created it`,
+          );
         return;
       case "trace":
         p.session?.trace(p.pid, m.line);
