@@ -228,6 +228,36 @@ describe.skipIf(skip)("subvolumes and snapshots", () => {
     expectClean(img);
   });
 
+  it("the kernel relocates (full balance) and scrubs NCW's shared snapshot trees", () => {
+    if (skipUnless(loopMountMissing())) return;
+    const img = freshImage(["-n", "4096"]);
+    const e = openEngine(FileDevice.open(img));
+    let t = e.begin();
+    const sv = createSubvolume(t, FS, DIR, "vol");
+    for (let i = 0; i < 2000; i++) {
+      addFile(t, sv, 256n, `f${i}`, 300n + BigInt(i), i % 4 === 0 ? contentOf(i) : undefined);
+    }
+    t.commit();
+    t = e.begin();
+    const snap = createSnapshot(t, sv, FS, DIR, "snap");
+    t.commit();
+    t = e.begin();
+    for (let i = 0; i < 2000; i += 9) removeFile(t, sv, 256n, `f${i}`, 300n + BigInt(i));
+    removeFile(t, snap, 256n, "f2", 302n);
+    t.commit();
+    e.close();
+    expectClean(img);
+    // Balance reads every tree block (through the kernel's tree-checker) and every extent's refs.
+    withLoopMount(img, (mnt) => {
+      execFileSync("btrfs", ["balance", "start", "--full-balance", mnt], { stdio: "pipe" });
+      const scrub = execFileSync("btrfs", ["scrub", "start", "-B", mnt], { encoding: "utf8" });
+      expect(scrub).toContain("no errors found");
+      expect(fs.readFileSync(`${mnt}/snap/f0`)).toEqual(Buffer.from(contentOf(0)));
+      expect(fs.existsSync(`${mnt}/vol/f0`)).toBe(false);
+    });
+    expectClean(img);
+  });
+
   it("snapshot cost does not grow with the tree", () => {
     const img = freshImage();
     const e = openEngine(FileDevice.open(img));
