@@ -256,6 +256,15 @@ describe.skipIf(skip)("subvolumes and snapshots", () => {
       expect(fs.existsSync(`${mnt}/vol/f0`)).toBe(false);
     });
     expectClean(img);
+    // NCW continues on the relocated image (new chunk addresses, relocated shared blocks).
+    const e2 = openEngine(FileDevice.open(img));
+    t = e2.begin();
+    for (let i = 1; i < 2000; i += 9) removeFile(t, snap, 256n, `f${i}`, 300n + BigInt(i));
+    addFile(t, sv, 256n, "after-balance", 90000n, contentOf(4));
+    createSnapshot(t, snap, FS, DIR, "snap2");
+    t.commit();
+    e2.close();
+    expectClean(img);
   });
 
   it("snapshot cost does not grow with the tree", () => {
