@@ -41,7 +41,13 @@ import {
   TREE_BLOCK_REF_KEY,
   U64_MAX,
 } from "./format/key.js";
-import { DEFAULT_HEADER_FLAGS, encodeNode, type KeyPtr, type TreeNode } from "./format/node.js";
+import {
+  DEFAULT_HEADER_FLAGS,
+  encodeNode,
+  HEADER_FLAG_RELOC,
+  type KeyPtr,
+  type TreeNode,
+} from "./format/node.js";
 import {
   encodeSuperblock,
   SUPER_INFO_SIZE,
@@ -326,6 +332,8 @@ export class TransactionImpl implements Transaction, NodeStore {
     if (!isShareable(rootId)) return false;
     const st = this.state(rootId);
     if (st.node === node) return false;
+    // Blocks written by the kernel's relocation (balance) may be shared whatever their generation.
+    if ((node.header.flags & HEADER_FLAG_RELOC) !== 0n) return true;
     return node.header.generation <= (st.item?.lastSnapshot ?? 0n);
   }
 
