@@ -18,7 +18,7 @@ import { FileDevice } from "./device.js";
 import { openEngine } from "./engine.js";
 import { FS_TREE_OBJECTID } from "./format/key.js";
 import { createSnapshot, createSubvolume, deleteSubvolume, listSubvolumes } from "./subvol.js";
-import { addFile, inodeOf, removeFile } from "./tree/testing.js";
+import { addFile, inodeOf, listDir, removeFile } from "./tree/testing.js";
 
 const skip = skipUnless(btrfsProgsMissing());
 const FS = FS_TREE_OBJECTID;
@@ -264,6 +264,68 @@ describe.skipIf(skip)("subvolumes and snapshots", () => {
     createSnapshot(t, snap, FS, DIR, "snap2");
     t.commit();
     e2.close();
+    expectClean(img);
+  });
+
+  it("continues kernel images with reflinks, compression, snapshots and a balance", () => {
+    if (skipUnless(loopMountMissing())) return;
+    const img = freshImage(["-n", "4096"]);
+    withLoopMount(
+      img,
+      (mnt) => {
+        execFileSync("btrfs", ["subvolume", "create", `${mnt}/vol`], { stdio: "pipe" });
+        for (let i = 0; i < 600; i++) {
+          fs.writeFileSync(`${mnt}/vol/f${i}`, Buffer.alloc(i % 3 === 0 ? 20000 : 100, i));
+        }
+        execFileSync("sync");
+        for (let i = 0; i < 600; i += 5) {
+          execFileSync("cp", ["--reflink=always", `${mnt}/vol/f${i}`, `${mnt}/vol/r${i}`]);
+        }
+        execFileSync("btrfs", ["subvolume", "snapshot", `${mnt}/vol`, `${mnt}/s1`], {
+          stdio: "pipe",
+        });
+        for (let i = 0; i < 600; i += 7) fs.rmSync(`${mnt}/vol/f${i}`);
+        execFileSync("btrfs", ["balance", "start", "--full-balance", mnt], { stdio: "pipe" });
+        for (let i = 1; i < 600; i += 7) fs.rmSync(`${mnt}/s1/f${i}`);
+      },
+      ["compress=zstd"],
+    );
+    const e = openEngine(FileDevice.open(img));
+    const subs = listSubvolumes(e.committed);
+    const vol = subs.find((s) => s.name === "vol")!.id;
+    const s1 = subs.find((s) => s.name === "s1")!.id;
+    let t = e.begin();
+    // Reflinked copies share data extents with their originals (EXTENT_DATA_REF per inode).
+    for (let i = 0; i < 600; i += 10)
+      removeFile(t, vol, 256n, `r${i}`, inodeOf(t, vol, 256n, `r${i}`)!);
+    for (let i = 3; i < 600; i += 11) {
+      const ino = inodeOf(t, s1, 256n, `f${i}`);
+      if (ino) removeFile(t, s1, 256n, `f${i}`, ino);
+    }
+    addFile(t, s1, 256n, "ncw", 90000n, contentOf(6));
+    const s2 = createSnapshot(t, s1, FS, DIR, "s2");
+    t.commit();
+    expectClean(img);
+    expectCleanLowmem(img);
+    t = e.begin();
+    deleteSubvolume(t, FS, DIR, "vol");
+    removeFile(t, s2, 256n, "r5", inodeOf(t, s2, 256n, "r5")!);
+    t.commit();
+    t = e.begin();
+    deleteSubvolume(t, FS, DIR, "s1");
+    t.commit();
+    const left = listDir(e.committed, s2, 256n).length;
+    e.close();
+    expectClean(img);
+    expectCleanLowmem(img);
+    withLoopMount(img, (mnt) => {
+      expect(fs.readdirSync(`${mnt}/s2`).length).toBe(left);
+      expect(fs.readFileSync(`${mnt}/s2/r30`)).toEqual(Buffer.alloc(20000, 30));
+      execFileSync("btrfs", ["balance", "start", "--full-balance", mnt], { stdio: "pipe" });
+      expect(execFileSync("btrfs", ["scrub", "start", "-B", mnt], { encoding: "utf8" })).toContain(
+        "no errors found",
+      );
+    });
     expectClean(img);
   });
 
