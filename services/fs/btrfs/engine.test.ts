@@ -336,15 +336,20 @@ describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
     expectClean(img);
   });
 
-  it("abort leaves the committed state untouched", () => {
+  it("abort leaves the committed state untouched (also after adding chunks)", () => {
     const img = freshImage();
     const e = openEngine(FileDevice.open(img));
     let t = e.begin();
     addFile(t, FS, DIR, "kept", 257n, contentOf(1));
     t.commit();
+    const chunks = e.chunkMap.all().length;
     t = e.begin();
     for (let i = 0; i < 500; i++) addFile(t, FS, DIR, nameOf(i), 300n + BigInt(i), contentOf(i));
+    for (let i = 0; i < 12; i++)
+      addFile(t, FS, DIR, `big${i}`, 900n + BigInt(i), new Uint8Array(1 << 20));
+    expect(e.chunkMap.all().length).toBeGreaterThan(chunks);
     t.abort();
+    expect(e.chunkMap.all().length).toBe(chunks);
     t = e.begin();
     addFile(t, FS, DIR, "after", 1000n, contentOf(2));
     t.commit();

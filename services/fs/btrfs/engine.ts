@@ -56,7 +56,7 @@ export class BtrfsEngine implements Engine {
   sb: Superblock;
   readonly nodesize: number;
   readonly sectorsize: number;
-  readonly chunkMap: ChunkMap;
+  chunkMap: ChunkMap;
   private readonly space_: SpaceManager;
   private spaceLoaded = false;
   /** The uuid stamped in every tree block header (metadata_uuid). */
@@ -119,6 +119,12 @@ export class BtrfsEngine implements Engine {
     this.chunkMap.addChunkTreeItems(
       this.committedTree.items(CHUNK_TREE_OBJECTID, MIN_KEY(0n), MAX_KEY(U64_MAX)),
     );
+  }
+
+  /** Rebuild the chunk map from the committed state (after an aborted transaction added chunks). */
+  reloadChunkMap(): void {
+    this.chunkMap = ChunkMap.fromSuperblock(this.sb);
+    this.load();
   }
 
   /** Block groups and their free space: loaded on first need (a transaction, space figures). */

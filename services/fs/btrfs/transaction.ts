@@ -910,6 +910,7 @@ export class TransactionImpl implements Transaction, NodeStore {
     if (this.ended) return;
     this.ended = true;
     this.sm.restore();
+    if (this.devBytesAdded > 0n) this.engine.reloadChunkMap();
     this.onEnd();
   }
 }
