@@ -437,7 +437,7 @@ export class TransactionImpl implements Transaction, NodeStore {
   }
   search(rootId: bigint, key: Key, opts?: SearchOptions): TreePath {
     this.live();
-    if (opts?.cow || opts?.insertLen !== undefined || opts?.forDelete) this.ensureMetadataSpace();
+    if (opts?.cow) this.ensureMetadataSpace();
     return this.tree.search(rootId, key, opts);
   }
   insertItem(rootId: bigint, key: Key, data: Uint8Array): void {

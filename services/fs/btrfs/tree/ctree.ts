@@ -88,7 +88,7 @@ export class BTree {
   // ---------------------------------------------------------------- search and reads
 
   search(rootId: bigint, key: Key, opts: SearchOptions = {}): TreePath {
-    const cow = opts.cow === true || opts.insertLen !== undefined || opts.forDelete === true;
+    const cow = opts.cow === true;
     let node = this.store.rootNode(rootId);
     if (cow) node = this.store.cowNode(rootId, node, undefined, 0);
     const down: PathLevel[] = [];

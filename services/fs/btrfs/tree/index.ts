@@ -23,12 +23,11 @@ export interface TreePath {
 }
 
 export interface SearchOptions {
-  /** Copy-on-write every node on the path (they become modifiable in this transaction). */
+  /**
+   * Copy-on-write every node on the path (they become modifiable in this transaction). Splits
+   * and merges happen after a change (insertItem/updateItem/deleteItem), not during the search.
+   */
   cow?: boolean;
-  /** Make room so an item of this many data bytes can be inserted at the found slot (implies cow). */
-  insertLen?: number;
-  /** Rebalance on the way down so the key can be deleted without underflow (implies cow). */
-  forDelete?: boolean;
 }
 
 /** A leaf item as returned by reads: its own copy of the key and data. */
