@@ -22,6 +22,7 @@ export interface ProcessInfo {
   state: "reserved" | "starting" | "running" | "suspended" | "terminating" | "exited";
   user: number;
   anid: number;
+  priority: number;
   hostPid: number | undefined;
   startedAt: number;
 }
@@ -39,6 +40,8 @@ export type ClientMessage =
       context: Uint8Array;
       anid: number;
       trace: boolean;
+      /** Initial priority 0–10 (docs/kernel.md, "Priorities"). */
+      priority: number;
     }
   | { t: "signal"; pid: number; signal: number }
   | { t: "kill"; pid: number }
@@ -66,13 +69,15 @@ export type ToRunner =
       trace: boolean;
       /** The registry values the runner needs (system.processes.*), in ms. */
       delays: { suspend: number; terminate: number };
+      priority: number;
       /** For a forked child: the parent's memory and globals to start from. */
       fork?: ForkImage;
     }
   | { t: "signal"; signal: number; datafield: Uint8Array }
   | { t: "reply"; id: number; errcode: number | null; ret: Uint8Array }
   | { t: "suspend" }
-  | { t: "resume" };
+  | { t: "resume" }
+  | { t: "priority"; priority: number };
 
 export interface ForkImage {
   memory: Uint8Array;

@@ -171,6 +171,7 @@ export interface RunRequest {
   context: Uint8Array;
   anid: number;
   trace: boolean;
+  priority: number;
 }
 
 export interface RunEvents {

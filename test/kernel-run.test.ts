@@ -1,10 +1,11 @@
 // Black-box tests of `ncw run` as a user meets it: app packages, the trace file, bad input, self-suspension.
 
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { OK, program, TestHome } from "./kernel-helpers.js";
+import { NCW, OK, program, TestHome, waitFor } from "./kernel-helpers.js";
 
 const home = new TestHome();
 const homes = [home];
@@ -74,4 +75,53 @@ describe("ncw run", () => {
     expect(r.stderr).not.toMatch(/EXIT \{exitData: 2\}/);
     expect(r.code).toBe(4);
   });
+
+  it("--priority 1–9 holds a busy process back at its safepoints; 0 starts it suspended", async () => {
+    const busy = program(
+      `(local $i i32) (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (i32.const 100000000)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))`,
+    );
+    const f = home.write("busy.wat", busy);
+    const full = home.ncw(["run", "--trace", f]);
+    expect(full.code).toBe(0);
+    expect(full.stderr).not.toMatch(/held back/);
+    const slow = home.ncw(["run", "--trace", "--priority", "1", f]);
+    expect(slow.code).toBe(0);
+    const held = Number(/priority: held back (\d+) ms/.exec(slow.stderr)?.[1]);
+    expect(held).toBeGreaterThanOrEqual(50);
+    expect(home.ncw(["run", "--priority", "11", f]).code).toBe(2);
+
+    const paused = spawnRunWith(["--priority", "0"], f);
+    const exited = new Promise<number | null>((r) => paused.on("exit", (c) => r(c)));
+    expect(await waitFor(() => /\[pid \d+\] started/.test(paused.output()), 20_000)).toBe(true);
+    const pid = Number(/\[pid (\d+)\] started/.exec(paused.output())?.[1]);
+    expect(
+      await waitFor(() => {
+        const l = JSON.parse(home.ncw(["ps", "--json"]).stdout).processes as {
+          pid: number;
+          state: string;
+          priority: number;
+        }[];
+        const p = l.find((x) => x.pid === pid);
+        return p?.state === "suspended" && p.priority === 0;
+      }),
+    ).toBe(true);
+    expect(home.ncw(["kill", String(pid), "--force"]).code).toBe(0);
+    expect(await exited).toBe(137);
+  });
 });
+
+function spawnRunWith(flags: string[], file: string) {
+  const c = spawn(process.execPath, [NCW, "run", "--trace", ...flags, file], {
+    env: home.envFor(),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  c.stdout?.on("data", (d) => {
+    out += d;
+  });
+  c.stderr?.on("data", (d) => {
+    out += d;
+  });
+  return Object.assign(c, { output: () => out });
+}

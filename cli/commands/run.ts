@@ -7,6 +7,7 @@ import type { CommandModule } from "yargs";
 import { commandContext, encodeExecutionContext } from "../../kernel-compat/abi/context.js";
 import { Sig } from "../../kernel-compat/abi/numbers.js";
 import type { Outcome } from "../../kernel-compat/protocol.js";
+import { NcwError } from "../../ncw/errors.js";
 import { connectKernel, startRun } from "../../ncw/kernel-client.js";
 import { type GlobalArgs, runCommand } from "../context.js";
 
@@ -50,6 +51,11 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
         type: "string",
         describe: "Write the trace to this file instead of stderr",
       })
+      .option("priority", {
+        type: "number",
+        describe:
+          "Priority 0–10: 10 runs at full speed (default), 1–9 get that share of the CPU, 0 starts suspended",
+      })
       .epilogue(
         "Put `--` before app arguments that start with a dash. Ctrl-C sends TERMINATE to the app, a second " +
           "Ctrl-C WILL_TERMINATE, a third kills it; SIGTERM sends WILL_TERMINATE. The exit code is the app's " +
@@ -57,6 +63,16 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
       ),
   handler: (argv) =>
     runCommand(argv, async ({ home }) => {
+      const priority: number = typeof argv.priority === "number" ? argv.priority : 10;
+      if (!Number.isInteger(priority) || priority < 0 || priority > 10) {
+        throw new NcwError(
+          "usage",
+          `--priority must be an integer from 0 to 10, got ${argv.priority}`,
+          {
+            code: "RUN_BAD_PRIORITY",
+          },
+        );
+      }
       const h = home();
       const appArgs = [...(argv.args ?? []), ...argv._.slice(1)].map(String);
       const { resolveRunnable } = await import("../../kernel-compat/program.js");
@@ -88,6 +104,7 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
           context: encodeExecutionContext(ctx),
           anid,
           trace: traceOn,
+          priority,
         },
         {
           started: (pid) => traceOn && writeTrace(`[pid ${pid}] started (${runnable.name})`),

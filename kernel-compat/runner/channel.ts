@@ -46,8 +46,13 @@ export class Mailbox {
   }
 }
 
-// ---- signal ring: [write, read, suspended, resumeSeq] then SLOTS entries of (signal u32 + 32 bytes) ----
-const HEAD_WORDS = 4;
+// ---- signal ring: [write, read, suspended, resumeSeq, priority, throttle-wait, -, -] then SLOTS entries
+// of (signal u32 + 32 bytes) ----
+const HEAD_WORDS = 8;
+const W_PRIORITY = 4;
+const W_THROTTLE = 5;
+/** A priority-p process (1–9) runs p ms of every SLICE_MS and sleeps the rest (docs/kernel.md, "Priorities"). */
+export const SLICE_MS = 10;
 const SLOT_WORDS = 1 + DATAFIELD_SIZE / 4;
 export const RING_SLOTS = 256;
 
@@ -99,6 +104,17 @@ export class SignalRing {
   get suspended(): boolean {
     return Atomics.load(this.words, 2) === 1;
   }
+  get priority(): number {
+    return Atomics.load(this.words, W_PRIORITY);
+  }
+  set priority(p: number) {
+    Atomics.store(this.words, W_PRIORITY, p);
+  }
+  /** Worker side: sleep `ms` (the throttled part of a slice). */
+  throttle(ms: number): void {
+    Atomics.wait(this.words, W_THROTTLE, 0, ms);
+  }
+
   /** Worker side: block while suspended (the process is not scheduled). */
   waitWhileSuspended(): void {
     while (Atomics.load(this.words, 2) === 1) Atomics.wait(this.words, 2, 1, 1000);

@@ -38,6 +38,16 @@ function main(): void {
     if (memory)
       Atomics.store(new Int32Array(memory.buffer), (ctlAddr + CTL_POLL_FLAG_OFFSET) >> 2, 1);
   };
+  // Priorities 1–9 are enforced at safepoints: keep the poll flag raised often enough to throttle.
+  let ticker: NodeJS.Timeout | undefined;
+  const setPriority = (p: number) => {
+    ring.priority = p;
+    if (p > 0 && p < 10) ticker ??= setInterval(poke, 1);
+    else if (ticker) {
+      clearInterval(ticker);
+      ticker = undefined;
+    }
+  };
 
   worker.on("message", (m: FromWorker) => {
     switch (m.t) {
@@ -81,6 +91,7 @@ function main(): void {
   process.on("message", (m: ToRunner) => {
     switch (m.t) {
       case "start": {
+        setPriority(m.priority);
         const start: WorkerStart = {
           t: "start",
           pid: m.pid,
@@ -113,6 +124,9 @@ function main(): void {
         return;
       case "resume":
         ring.setSuspended(false);
+        return;
+      case "priority":
+        setPriority(m.priority);
         return;
     }
   });

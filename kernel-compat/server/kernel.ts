@@ -49,9 +49,14 @@ export interface KProcess {
   /** A syscall reply held back while the process suspends itself. */
   selfSuspendReply: ((durationMs: bigint) => void) | undefined;
   timers: Set<NodeJS.Timeout>;
+  /** 0–10: 0 suspends, 1–9 throttle at safepoints, 10 runs freely (docs/kernel.md, "Priorities"). */
+  priority: number;
   /** performance.now() when the kernel created the process (for "running … ms after"). */
   spawnedAt: number;
 }
+
+/** Processes run at full speed unless asked otherwise: the host's scheduler already shares the CPUs. */
+export const DEFAULT_PRIORITY = 10;
 
 export interface Delays {
   suspend: number;
@@ -96,6 +101,7 @@ export class Kernel {
       state: "reserved" as const,
       user: 0,
       anid: 0,
+      priority: 10,
       hostPid: undefined,
       startedAt: 0,
     }));
@@ -114,6 +120,7 @@ export class Kernel {
       state: p.state,
       user: p.user,
       anid: p.anid,
+      priority: p.state === "suspended" ? 0 : p.priority,
       hostPid: p.runner?.pid,
       startedAt: p.startedAt,
     };
@@ -129,6 +136,7 @@ export class Kernel {
     trace: boolean;
     session: SessionSink | undefined;
     fork?: ForkImage;
+    priority?: number;
   }): KProcess {
     const pid = this.nextPid++;
     const runner = this.pool.take();
@@ -153,6 +161,7 @@ export class Kernel {
       selfSuspendReply: undefined,
       timers: new Set(),
       spawnedAt: performance.now(),
+      priority: opts.priority ?? DEFAULT_PRIORITY,
     };
     this.processes.set(pid, p);
     this.processes.get(opts.ppid)?.children.add(pid);
@@ -178,9 +187,11 @@ export class Kernel {
           context: p.context,
           trace: p.trace,
           delays: this.delays,
+          priority: Math.max(1, p.priority),
           ...(opts.fork ? { fork: opts.fork } : {}),
         });
         p.session?.started(pid, child.pid ?? 0);
+        if (p.priority === 0) this.suspend(p);
       },
       (e: Error) =>
         this.finish(p, { kind: "killed", reason: `could not start a runner: ${e.message}` }),

@@ -165,6 +165,7 @@ async function main(): Promise<void> {
             ppid: 0,
             trace: m.trace,
             session,
+            priority: m.priority,
           });
           return;
         }

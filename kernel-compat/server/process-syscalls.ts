@@ -60,6 +60,7 @@ export const KERNEL_HANDLERS: ReadonlyMap<number, AnyKernelHandler> = new Map([
         trace: caller.trace,
         session: caller.session,
         fork,
+        priority: caller.priority,
       });
     } catch {
       return fail(CREATE_PROCESS.errors.HARDWARE);
