@@ -11,7 +11,7 @@ import { DelayedRefs, type Ref } from "./alloc/refs.js";
 import { blockGroupUsed, ExtentSet } from "./alloc/space.js";
 import { readLogical, writeLogical } from "./chunks.js";
 import type { BtrfsEngine } from "./engine.js";
-import { MAX_KEY, MIN_KEY, noTree } from "./engine-keys.js";
+import { MAX_KEY, noTree } from "./engine-keys.js";
 import {
   BLOCK_FLAG_FULL_BACKREF,
   decodeBlockGroupItem,
@@ -519,7 +519,7 @@ export class TransactionImpl implements Transaction, NodeStore {
         code: "BTRFS_TREE_EXISTS",
       });
     }
-    const srcRoot = this.tree.search(src, MIN_KEY(0n), { cow: true }).levels.at(-1)!.node;
+    const srcRoot = this.cowNode(src, this.state(src).node, undefined, 0);
     const level = srcRoot.header.level;
     const copy = cloneNode(srcRoot);
     const bytenr = this.allocTreeBlock(dst, level);
