@@ -6,7 +6,7 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { ExitCode } from "../ncw/errors.js";
 import { colorEnabled, makeStyle } from "../ncw/output.js";
-import { commands } from "./commands/index.js";
+import { commandModule, commands } from "./commands/index.js";
 import type { GlobalArgs } from "./context.js";
 
 function version(): string {
@@ -49,7 +49,13 @@ export async function main(args: string[]): Promise<void> {
       process.stderr.write(`${style.dim("hint:")} run with --help to see the usage\n`);
       process.exit(ExitCode.USAGE);
     });
-  for (const c of commands) parser = parser.command(c) as typeof parser;
+  // Only the command being run is loaded; the others are listed for --help and for suggestions.
+  const names = new Set(commands.map((c) => c.name));
+  const first = args.find((a) => names.has(a));
+  for (const entry of commands) {
+    const mod = await commandModule(entry, entry.name === first);
+    parser = parser.command(mod) as typeof parser;
+  }
   await parser.parseAsync();
 }
 

@@ -1,27 +1,74 @@
-// Every top-level `ncw` command, in the order `ncw --help` lists them.
-// A command module lives in its own file under cli/commands/ and stays thin: parse, call ncw/, print.
+// Every top-level `ncw` command, in the order `ncw --help` lists them, loaded lazily: only the
+// command being run is imported (importing them all cost ~0.3–1 s on every start). A command module
+// lives in its own file under cli/commands/ and stays thin: parse, call ncw/, print.
 
 import type { CommandModule } from "yargs";
 import type { GlobalArgs } from "../context.js";
-import { caCommand } from "./ca.js";
-import { fsCommand } from "./fs.js";
-import { homeCommand } from "./home.js";
-import { inspectCommand } from "./inspect.js";
-import { killCommand } from "./kill.js";
-import { packCommand } from "./pack.js";
-import { psCommand } from "./ps.js";
-import { runCommand_ } from "./run.js";
-import { skyerCommand } from "./skyer.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: yargs command modules are heterogeneous by design
-export const commands: CommandModule<GlobalArgs, any>[] = [
-  homeCommand,
-  packCommand,
-  inspectCommand,
-  skyerCommand,
-  caCommand,
-  runCommand_,
-  psCommand,
-  killCommand,
-  fsCommand,
+export type AnyCommand = CommandModule<GlobalArgs, any>;
+
+export interface CommandEntry {
+  /** The command's name as typed (the first word of its yargs `command` string). */
+  name: string;
+  /** One line for `ncw --help`. */
+  describe: string;
+  load(): Promise<AnyCommand>;
+}
+
+export const commands: CommandEntry[] = [
+  {
+    name: "run",
+    describe: "Run a NightOS app (.nap, .nva, installed AID) or program (.npp)",
+    load: async () => (await import("./run.js")).runCommand_,
+  },
+  {
+    name: "ps",
+    describe: "List the running NightOS processes",
+    load: async () => (await import("./ps.js")).psCommand,
+  },
+  {
+    name: "kill",
+    describe: "Terminate a NightOS process",
+    load: async () => (await import("./kill.js")).killCommand,
+  },
+  {
+    name: "skyer",
+    describe: "Install, update, list and remove apps and libraries (Skyer, the app manager)",
+    load: async () => (await import("./skyer.js")).skyerCommand,
+  },
+  {
+    name: "pack",
+    describe: "Build an application package (.nap / .nva) from a folder",
+    load: async () => (await import("./pack.js")).packCommand,
+  },
+  {
+    name: "inspect",
+    describe: "Show a package's manifest, files and integrity",
+    load: async () => (await import("./inspect.js")).inspectCommand,
+  },
+  {
+    name: "ca",
+    describe: "CommonAssembly toolchain: assemble, disassemble, validate, inspect, AOT-compile",
+    load: async () => (await import("./ca.js")).caCommand,
+  },
+  {
+    name: "fs",
+    describe: "Work with NightOS Btrfs filesystem images",
+    load: async () => (await import("./fs.js")).fsCommand,
+  },
+  {
+    name: "home",
+    describe: "Show the NCW home in use (created on first use)",
+    load: async () => (await import("./home.js")).homeCommand,
+  },
 ];
+
+/** The yargs module for a command: the real one when it is the one being run, else a help-only entry. */
+export async function commandModule(entry: CommandEntry, selected: boolean): Promise<AnyCommand> {
+  if (selected) {
+    const mod = await entry.load();
+    return { ...mod, describe: entry.describe };
+  }
+  return { command: entry.name, describe: entry.describe, handler: () => {} };
+}
