@@ -11,6 +11,8 @@ export type AnyCommand = CommandModule<GlobalArgs, any>;
 export interface CommandEntry {
   /** The command's name as typed (the first word of its yargs `command` string). */
   name: string;
+  /** The command with its positionals, as `ncw --help` shows it. */
+  usage: string;
   /** One line for `ncw --help`. */
   describe: string;
   load(): Promise<AnyCommand>;
@@ -19,46 +21,55 @@ export interface CommandEntry {
 export const commands: CommandEntry[] = [
   {
     name: "run",
+    usage: "run <program> [args..]",
     describe: "Run a NightOS app (.nap, .nva, installed AID) or program (.npp)",
     load: async () => (await import("./run.js")).runCommand_,
   },
   {
     name: "ps",
+    usage: "ps",
     describe: "List the running NightOS processes",
     load: async () => (await import("./ps.js")).psCommand,
   },
   {
     name: "kill",
+    usage: "kill <pid>",
     describe: "Terminate a NightOS process",
     load: async () => (await import("./kill.js")).killCommand,
   },
   {
     name: "skyer",
+    usage: "skyer <command>",
     describe: "Install, update, list and remove apps and libraries (Skyer, the app manager)",
     load: async () => (await import("./skyer.js")).skyerCommand,
   },
   {
     name: "pack",
+    usage: "pack <dir>",
     describe: "Build an application package (.nap / .nva) from a folder",
     load: async () => (await import("./pack.js")).packCommand,
   },
   {
     name: "inspect",
+    usage: "inspect <pkg>",
     describe: "Show a package's manifest, files and integrity",
     load: async () => (await import("./inspect.js")).inspectCommand,
   },
   {
     name: "ca",
+    usage: "ca <command>",
     describe: "CommonAssembly toolchain: assemble, disassemble, validate, inspect, AOT-compile",
     load: async () => (await import("./ca.js")).caCommand,
   },
   {
     name: "fs",
+    usage: "fs <command>",
     describe: "Work with NightOS Btrfs filesystem images",
     load: async () => (await import("./fs.js")).fsCommand,
   },
   {
     name: "home",
+    usage: "home",
     describe: "Show the NCW home in use (created on first use)",
     load: async () => (await import("./home.js")).homeCommand,
   },
@@ -67,8 +78,7 @@ export const commands: CommandEntry[] = [
 /** The yargs module for a command: the real one when it is the one being run, else a help-only entry. */
 export async function commandModule(entry: CommandEntry, selected: boolean): Promise<AnyCommand> {
   if (selected) {
-    const mod = await entry.load();
-    return { ...mod, describe: entry.describe };
+    return entry.load();
   }
-  return { command: entry.name, describe: entry.describe, handler: () => {} };
+  return { command: entry.usage, describe: entry.describe, handler: () => {} };
 }
