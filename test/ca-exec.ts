@@ -32,7 +32,7 @@ export type SyscallHandler = (
 ) => number;
 
 export interface TestProcessOptions {
-  /** Called for every safepoint (the poll flag was set). */
+  /** Called for every safepoint, after the flag was cleared (it may request another). */
   onSafepoint?: (proc: TestProcess) => void;
   /** Handles `nightos.syscall`. Default: returns 0x100 | 0x01 (no such syscall). */
   syscall?: SyscallHandler;
@@ -110,6 +110,8 @@ export class TestProcess {
       [IMPORT_SAFEPOINT]: () => {
         if (this === undefined) return undefined;
         this.safepoints++;
+        // What the kernel does: handle the requests, then clear the flag word (docs/commonassembly-aot.md).
+        this.setPollFlag(false);
         options.onSafepoint?.(this);
         return undefined;
       },
@@ -134,9 +136,11 @@ export class TestProcess {
     return new Int32Array(this.memory.buffer);
   }
 
-  /** Sets or clears the poll flag (what the kernel does to interrupt the process). */
+  private requests = 0;
+
+  /** Requests a safepoint (a new non-zero flag value each time) or clears the request. */
   setPollFlag(on: boolean): void {
-    Atomics.store(this.i32, (this.ctlAddr + CTL_POLL_FLAG) >> 2, on ? 1 : 0);
+    Atomics.store(this.i32, (this.ctlAddr + CTL_POLL_FLAG) >> 2, on ? ++this.requests : 0);
   }
 
   /** Runs `_start` (to completion, or until an unwind for fork returns control to the runtime). */

@@ -49,34 +49,86 @@ describe("instrument", () => {
     expect(exports.some((e) => e.includes("asyncify"))).toBe(false);
   });
 
-  it("keeps semantics and calls safepoint only while the flag is set (unoptimized and optimized)", async () => {
+  it("keeps semantics and calls safepoint once per request, at the next poll (unoptimized and optimized)", async () => {
     for (const optimizeLevel of [0, 1, 2] as const) {
       const { wasm } = instrument(await wat(LOOPS), { optimizeLevel });
-      const p = TestProcess.create(new WebAssembly.Module(wasm));
+      let rearm = 0;
+      const p = TestProcess.create(new WebAssembly.Module(wasm), {
+        onSafepoint: (proc) => {
+          if (rearm-- > 0) proc.setPollFlag(true);
+        },
+      });
       const sum = p.instance.exports.sum as (n: number) => number;
       expect(sum(300)).toBe(sumRef(300));
       expect(p.safepoints).toBe(0);
       p.setPollFlag(true);
       expect(sum(10)).toBe(sumRef(10));
-      // At least: entry of sum, 11 outer iterations, 10 inner entries, 45 inner iterations (+ exits).
-      expect(p.safepoints).toBeGreaterThanOrEqual(1 + 11 + 10 + 45);
-      p.setPollFlag(false);
-      const before = p.safepoints;
-      sum(5);
-      expect(p.safepoints).toBe(before);
+      expect(p.safepoints).toBe(1); // the entry poll of sum; the handler cleared the flag
+      // Each handler run makes a new request, which every frame takes once at its next poll: the entry
+      // of sum, the entries of the 10 calls of inner, and sum's loop header after each of those calls.
+      rearm = 1000;
+      p.setPollFlag(true);
+      expect(sum(10)).toBe(sumRef(10));
+      expect(p.safepoints).toBe(1 + 1 + 10 + 10);
     }
   });
 
-  it("polls nothing while __nightos_ctl is 0 (before the runtime sets it, e.g. in a start function)", async () => {
-    const { wasm } = instrument(await wat(LOOPS));
+  it("polls at loop headers: a request made inside a loop is taken at its next iteration", async () => {
+    const src = await wat(`(module
+      (import "env" "tick" (func $tick (param i32)))
+      (memory (export "memory") 1 1 shared)
+      (global $iter (export "iter") (mut i32) (i32.const 0))
+      (func (export "run") (param $n i32) (result i32) (local $s i32)
+        (loop $l
+          (global.set $iter (i32.add (global.get $iter) (i32.const 1)))
+          (call $tick (global.get $iter))
+          (local.set $s (i32.add (local.get $s) (global.get $iter)))
+          (br_if $l (i32.lt_u (global.get $iter) (local.get $n))))
+        (local.get $s)))`);
+    const { wasm } = instrument(src);
+    let flagWord: Int32Array | undefined;
+    let ctl = 0;
+    let seenAt = -1;
+    let iter: WebAssembly.Global | undefined;
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(wasm), {
+      nightos: {
+        safepoint: () => {
+          seenAt = iter?.value as number;
+          if (flagWord) Atomics.store(flagWord, ctl >> 2, 0);
+        },
+      },
+      env: {
+        tick: (i: number) => {
+          if (i === 5 && flagWord) Atomics.store(flagWord, ctl >> 2, 1);
+        },
+      },
+    });
+    iter = inst.exports.iter as WebAssembly.Global;
+    const mem = inst.exports.memory as WebAssembly.Memory;
+    ctl = mem.grow(1) * 65536;
+    flagWord = new Int32Array(mem.buffer);
+    (inst.exports.__nightos_ctl as WebAssembly.Global).value = ctl;
+    expect((inst.exports.run as (n: number) => number)(10)).toBe(55);
+    expect(seenAt).toBe(5); // requested during iteration 5, taken at the header of iteration 6
+  });
+
+  it("guards the polls of a module whose memory may be empty, while __nightos_ctl is 0", async () => {
+    // A plain module (not a NightOS program) with a zero-page memory: an unguarded poll would trap.
+    const src = await wat(`(module (memory 0)
+      (func (export "f") (param $n i32) (result i32) (local $s i32)
+        (loop $l (local.set $s (i32.add (local.get $s) (local.get $n)))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+        (local.get $s)))`);
+    const { wasm, report } = instrument(src, { reserveControlPage: false });
+    expect(report.guardedPolls).toBe(true);
     let calls = 0;
     const inst = new WebAssembly.Instance(new WebAssembly.Module(wasm), {
       nightos: { safepoint: () => void calls++ },
     });
-    const mem = inst.exports.memory as WebAssembly.Memory;
-    new Int32Array(mem.buffer).fill(-1, 0, 1024); // every word non-zero, including address 0
-    expect((inst.exports.sum as (n: number) => number)(20)).toBe(sumRef(20));
+    expect((inst.exports.f as (n: number) => number)(10)).toBe(55);
     expect(calls).toBe(0);
+    // NightOS programs get unguarded polls: the runtime sets __nightos_ctl before any code runs.
+    expect(instrument(await wat(LOOPS)).report.guardedPolls).toBe(false);
   });
 
   it("raises the memory maximum by one page for the control block, and only when asked", async () => {

@@ -74,6 +74,8 @@ export interface InstrumentReport {
   memoryMaxBumped: boolean;
   /** True when a memory was added because the module had none (never for ABI programs). */
   memoryAdded: boolean;
+  /** True when polls also test that __nightos_ctl is non-zero (modules whose memory may be empty). */
+  guardedPolls: boolean;
   /** Names of the internal mutable globals exported for fork (index order). */
   forkGlobals: string[];
   optimizeLevel: number;
@@ -269,6 +271,11 @@ function collectLoops(root: number, loops: number[]): number {
   return opaque;
 }
 
+/** Adds a local of `type` to a function and returns its index (binaryen.js has the C call, not a wrapper). */
+const addVar = (
+  binaryen as unknown as { _BinaryenFunctionAddVar: (f: number, t: number) => number }
+)._BinaryenFunctionAddVar;
+
 function findImport(mod: binaryen.Module, moduleName: string, base: string): string | undefined {
   const n = mod.getNumFunctions();
   for (let i = 0; i < n; i++) {
@@ -340,6 +347,12 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): I
   // A module without memory (never an ABI program) gets a one-page memory for the poll word.
   const memoryAdded = before === undefined;
   const input = memoryAdded ? addMemorySection(wasm, 1, 1, true) : wasm;
+  // Unguarded polls read memory 0 at __nightos_ctl (initially 0) from the first instruction on, so memory 0
+  // must hold at least a page whenever code runs. NightOS programs always do: the runtime adds the control
+  // page before any code runs (and NPPs have no start function). Other modules whose memory may be empty
+  // (the spec tests) get guarded polls that skip the load while __nightos_ctl is 0.
+  const needsGuard =
+    !(options.reserveControlPage ?? true) && before !== undefined && before.initial === 0;
   const mod = time(steps, "read", () => readModule(input));
   try {
     const report: InstrumentReport = {
@@ -351,6 +364,7 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): I
       memory: undefined,
       memoryMaxBumped: false,
       memoryAdded: false,
+      guardedPolls: false,
       forkGlobals: [],
       optimizeLevel,
     };
@@ -395,13 +409,37 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): I
         );
       }
       const sp = safepoint;
-      const poll = (): number =>
-        mod.if(
-          mod.global.get(ctl, binaryen.i32),
-          mod.if(
-            mod.i32.atomic.load(0, mod.global.get(ctl, binaryen.i32)),
-            mod.call(sp, [], binaryen.none),
+      // The poll (docs/commonassembly-aot.md, "The poll"): the control-block address is read from the
+      // global once per call into a local; the flag word is read with an atomic load.
+      const guarded = needsGuard;
+      report.guardedPolls = guarded;
+      let ctlLocal = -1;
+      let seenLocal = -1;
+      const addr = (): number => mod.local.get(ctlLocal, binaryen.i32);
+      const flag = (): number => mod.i32.atomic.load(0, addr());
+      const guard = (e: number, otherwise: number): number =>
+        guarded ? mod.if(addr(), e, otherwise) : e;
+      /** True when the flag word differs from what this frame last saw (guarded: and the address is set). */
+      const cond = (): number =>
+        guard(mod.i32.ne(flag(), mod.local.get(seenLocal, binaryen.i32)), mod.i32.const(0));
+      /** Calls the safepoint, then records the flag word as seen (the handler normally clears it to 0). */
+      const take = (): number =>
+        mod.block(
+          null,
+          [mod.call(sp, [], binaryen.none), mod.local.set(seenLocal, flag())],
+          binaryen.none,
+        );
+      const entryPoll = (): number =>
+        guard(
+          mod.block(
+            null,
+            [
+              mod.local.set(seenLocal, flag()),
+              mod.if(mod.local.get(seenLocal, binaryen.i32), take()),
+            ],
+            binaryen.none,
           ),
+          mod.nop(),
         );
       const n = mod.getNumFunctions();
       const loops: number[] = [];
@@ -412,21 +450,21 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): I
         report.functions++;
         if (polls === "none") continue;
         loops.length = 0;
+        ctlLocal = addVar(f, binaryen.i32);
+        seenLocal = addVar(f, binaryen.i32);
         // table.fill/copy/init operands are out of binaryen.js's reach (no accessors); a loop nested
         // inside one of them gets no header poll (the function entry poll remains). Counted in the report.
         report.opaqueExpressions += collectLoops(info.body, loops);
         for (const loop of loops) {
-          const body = h("Loop", "getBody")(loop);
-          h("Loop", "setBody")(
-            loop,
-            mod.block(null, [poll(), body], binaryen.getExpressionType(body)),
-          );
+          outlineLoopPoll(mod, loop, report.loopPolls, cond(), take());
           report.loopPolls++;
         }
-        h("Function", "setBody")(
-          f,
-          mod.block(null, [poll(), info.body], binaryen.getExpressionType(info.body)),
-        );
+        const entry = [
+          mod.local.set(ctlLocal, mod.global.get(ctl, binaryen.i32)),
+          entryPoll(),
+          info.body,
+        ];
+        h("Function", "setBody")(f, mod.block(null, entry, binaryen.getExpressionType(info.body)));
         report.entryPolls++;
       }
     });
@@ -490,6 +528,45 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): I
   } finally {
     mod.dispose();
   }
+}
+
+/**
+ * Turns `(loop $L body)` into a poll whose slow path is outside the loop, so the hot loop holds no call:
+ *   (loop $re (block $done (block $take (br $done (loop $L (br_if $take COND) body))) (call $sp) (br $re)))
+ * The original Loop node becomes the outer `$re` loop; branches to $L still reach the (new) inner loop's
+ * header, which polls. After the safepoint the loop is re-entered at its header: no iteration is lost or
+ * repeated, since the poll comes before the body.
+ */
+function outlineLoopPoll(
+  mod: binaryen.Module,
+  loop: number,
+  k: number,
+  cond: number,
+  take: number,
+): void {
+  const body = h("Loop", "getBody")(loop);
+  const name = binaryen.getExpressionInfo(loop) as unknown as { name: string };
+  const type = binaryen.getExpressionType(loop);
+  const re = `__nightos_re${k}`;
+  const takeLabel = `__nightos_take${k}`;
+  const done = `__nightos_done${k}`;
+  const inner = mod.loop(
+    name.name,
+    mod.block(null, [mod.br_if(takeLabel, cond), body], binaryen.getExpressionType(body)),
+  );
+  const exit =
+    type === binaryen.none
+      ? mod.block(null, [inner, mod.br(done)], binaryen.unreachable)
+      : type === binaryen.unreachable
+        ? inner
+        : mod.br(done, 0, inner);
+  const slow = mod.block(
+    done,
+    [mod.block(takeLabel, [exit], binaryen.none), take, mod.br(re)],
+    type,
+  );
+  h("Loop", "setName")(loop, re as unknown as number);
+  h("Loop", "setBody")(loop, slow);
 }
 
 /** The internal name of the control global (it is the one exported as CTL_GLOBAL). */

@@ -170,7 +170,7 @@ function parseModuleCmd(src: string, n: SList): ModuleCmd {
       source:
         mode === "binary"
           ? { kind: "binary", bytes }
-          : { kind: "quote", text: new TextDecoder().decode(bytes) },
+          : { kind: "quote", text: new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes) },
     };
   }
   let text = src.slice(n.start, n.end);

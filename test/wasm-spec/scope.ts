@@ -88,12 +88,6 @@ export const KNOWN_FAILURES: readonly { file: string; line: number; reason: stri
     line: 26,
     reason: 'the assembler (wabt 1.0.39) accepts the malformed empty identifier `$""`',
   },
-  {
-    file: "names.wast",
-    line: 19,
-    reason:
-      'commonassembly/wasm/reader.ts decodes names with a TextDecoder that strips a leading BOM, so the export names "\\ef\\bb\\bf" and "" collide (reported to its owner; fix: ignoreBOM: true)',
-  },
 ];
 
 /**

@@ -149,7 +149,9 @@ export function headOf(n: SNode | undefined): string | undefined {
 }
 
 export function stringText(n: SNode | undefined): string | undefined {
-  return n?.kind === "string" ? new TextDecoder().decode(n.bytes) : undefined;
+  return n?.kind === "string"
+    ? new TextDecoder("utf-8", { ignoreBOM: true }).decode(n.bytes)
+    : undefined;
 }
 
 /** 1-based line number of an offset. */
