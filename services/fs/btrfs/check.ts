@@ -4,7 +4,7 @@
 // entries against inode back-references, link counts, directory sizes, inode byte counts, and
 // every data checksum. A subset of `btrfs check`, written from the on-disk rules.
 
-import { NcwError } from "../../../ncw/errors.js";
+import { isNcwError, NcwError } from "../../../ncw/errors.js";
 import type { BlockDevice } from "./device.js";
 import { crc32c } from "./format/crc32c.js";
 import {
@@ -49,7 +49,7 @@ import {
   ROOT_TREE_OBJECTID,
   SHARED_DATA_REF_KEY,
 } from "./format/key.js";
-import { FsReader } from "./fsread.js";
+import { checkFileExtent, FsReader } from "./fsread.js";
 import { MAX_KEY, MIN_KEY, Volume } from "./volume.js";
 
 export interface CheckReport {
@@ -132,6 +132,7 @@ export function checkImage(dev: BlockDevice, opts: { dataCsums?: boolean } = {})
         }
       }
     } catch (e) {
+      if (!isNcwError(e)) throw e;
       err(`tree ${id}: ${(e as Error).message}`);
     }
   }
@@ -165,6 +166,7 @@ export function checkImage(dev: BlockDevice, opts: { dataCsums?: boolean } = {})
         if (d) d.counted += new DataView(it.data.buffer, it.data.byteOffset).getUint32(0, true);
       }
     } catch (e) {
+      if (!isNcwError(e)) throw e;
       err(`extent tree item ${formatKey(k)}: ${(e as Error).message}`);
     }
   }
@@ -236,6 +238,16 @@ export function checkImage(dev: BlockDevice, opts: { dataCsums?: boolean } = {})
           const ss = BigInt(vol.sectorsize);
           let runStart: bigint | undefined;
           const bits = Number(it.key.offset / ss);
+          if (
+            it.key.offset % ss !== 0n ||
+            it.key.offset > g.len ||
+            it.data.length !== Math.ceil(bits / 8)
+          ) {
+            err(
+              `free space bitmap ${formatKey(it.key)}: ${it.data.length} bytes do not describe ${it.key.offset} bytes`,
+            );
+            continue;
+          }
           for (let i = 0; i <= bits; i++) {
             const set = i < bits && ((it.data[i >> 3] ?? 0) & (1 << (i & 7))) !== 0;
             const at = it.key.objectid + BigInt(i) * ss;
@@ -275,6 +287,7 @@ export function checkImage(dev: BlockDevice, opts: { dataCsums?: boolean } = {})
     try {
       checkFsTree(vol, reader, root, err, stats, opts.dataCsums !== false);
     } catch (e) {
+      if (!isNcwError(e)) throw e;
       err(`subvolume ${root}: ${(e as Error).message}`);
     }
   }
@@ -347,6 +360,7 @@ function checkFsTree(
         break;
       case EXTENT_DATA_KEY: {
         const fe = decodeFileExtentItem(it.data);
+        checkFileExtent(fe, vol.sectorsize, `${formatKey(k)} of tree ${root}`);
         const ino = inodes.get(k.objectid);
         if (!ino) {
           err(`subvolume ${root}: file extent ${formatKey(k)} of a missing inode`);

@@ -12,6 +12,9 @@ import {
 import { CHUNK_ITEM_KEY, type Key } from "./format/key.js";
 import type { Superblock } from "./format/superblock.js";
 
+/** Largest single read (a data extent is at most 128 MiB). */
+const MAX_READ = 256 * 1024 * 1024;
+
 export interface ChunkMapping {
   /** Logical start of the chunk. */
   logical: bigint;
@@ -70,6 +73,19 @@ export class ChunkMap {
         );
       }
     }
+    const copies = profile === BLOCK_GROUP_DUP ? 2 : 1;
+    if (
+      chunk.length <= 0n ||
+      chunk.length % 4096n !== 0n ||
+      chunk.stripes.length !== copies ||
+      logical % 4096n !== 0n
+    ) {
+      throw new NcwError(
+        "data",
+        `chunk at ${logical} is malformed (length ${chunk.length}, ${chunk.stripes.length} stripes for flags 0x${chunk.type.toString(16)})`,
+        { code: "BTRFS_BAD_CHUNK", hint: "The image is damaged; run `ncw fs check` on it." },
+      );
+    }
     let lo = 0;
     let hi = this.chunks.length;
     while (lo < hi) {
@@ -78,8 +94,21 @@ export class ChunkMap {
       else hi = mid;
     }
     const existing = this.chunks[lo];
-    if (existing && existing.logical === logical) this.chunks[lo] = { logical, chunk };
-    else this.chunks.splice(lo, 0, { logical, chunk });
+    if (existing && existing.logical === logical) {
+      this.chunks[lo] = { logical, chunk };
+      return;
+    }
+    const prev = this.chunks[lo - 1];
+    if (
+      (prev && prev.logical + prev.chunk.length > logical) ||
+      (existing && logical + chunk.length > existing.logical)
+    ) {
+      throw new NcwError("data", `chunk at ${logical} overlaps another chunk`, {
+        code: "BTRFS_BAD_CHUNK",
+        hint: "The image is damaged; run `ncw fs check` on it.",
+      });
+    }
+    this.chunks.splice(lo, 0, { logical, chunk });
   }
 
   all(): readonly ChunkMapping[] {
@@ -128,6 +157,16 @@ export function readLogical(
   len: number,
   verify?: (data: Uint8Array) => boolean,
 ): Uint8Array {
+  if (len < 0 || len > MAX_READ) {
+    throw new NcwError(
+      "data",
+      `a read of ${len} bytes at logical ${logical} is larger than any Btrfs extent`,
+      {
+        code: "BTRFS_BAD_LENGTH",
+        hint: "The image is damaged; run `ncw fs check` on it.",
+      },
+    );
+  }
   const c = map.find(logical);
   if (c && logical + BigInt(len) <= c.logical + c.chunk.length) {
     const copies = map.map(logical, len);
@@ -147,6 +186,7 @@ export function readLogical(
     const cc = map.find(at);
     if (!cc) map.map(at, 1); // throws the unmapped error
     const n = Math.min(len - done, Number(cc!.logical + cc!.chunk.length - at));
+    if (n <= 0) map.map(at, 1);
     out.set(readLogical(dev, map, at, n), done);
     done += n;
   }

@@ -110,6 +110,17 @@ export class FileDevice implements BlockDevice {
 
 const PAGE = 65536;
 
+function isZero(b: Uint8Array): boolean {
+  if ((b.byteOffset & 3) === 0) {
+    const w = new Int32Array(b.buffer, b.byteOffset, b.length >>> 2);
+    for (let i = 0; i < w.length; i++) if (w[i] !== 0) return false;
+    for (let i = w.length << 2; i < b.length; i++) if (b[i] !== 0) return false;
+    return true;
+  }
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
 /** A device in memory, stored as sparse 64 KiB pages (unwritten ranges read as zeros). */
 export class MemoryDevice implements BlockDevice {
   private readonly pages = new Map<number, Uint8Array>();
@@ -117,6 +128,17 @@ export class MemoryDevice implements BlockDevice {
   writes = 0;
 
   constructor(readonly size: bigint) {}
+
+  /** A device holding a copy of `bytes` (e.g. an image file read into memory). */
+  static fromBytes(bytes: Uint8Array): MemoryDevice {
+    const d = new MemoryDevice(BigInt(bytes.length));
+    for (let off = 0; off < bytes.length; off += PAGE) {
+      const page = bytes.subarray(off, Math.min(off + PAGE, bytes.length));
+      if (!isZero(page)) d.write(BigInt(off), page);
+    }
+    d.writes = 0;
+    return d;
+  }
 
   read(off: bigint, len: number): Uint8Array {
     checkRange(this, off, len, "read");

@@ -75,6 +75,39 @@ export interface FileExtentAt {
 const dataError = (msg: string, code: string) =>
   new NcwError("data", msg, { code, hint: "The image is damaged; run `ncw fs check` on it." });
 
+/** BTRFS_MAX_EXTENT_SIZE and BTRFS_MAX_UNCOMPRESSED: the largest extents btrfs writes. */
+const MAX_EXTENT_BYTES = 128n * 1024n * 1024n;
+const MAX_COMPRESSED_RAM = 128n * 1024n;
+
+/** Rejects file extent items no btrfs writes (sizes, alignment), before anything is allocated for them. */
+export function checkFileExtent(fe: FileExtentItem, sectorsize: number, where: string): void {
+  const ss = BigInt(sectorsize);
+  const bad = (why: string) => dataError(`file extent ${where}: ${why}`, "BTRFS_BAD_FILE_EXTENT");
+  if (fe.type === FILE_EXTENT_INLINE) {
+    if (
+      fe.compression !== COMPRESS_NONE
+        ? fe.ramBytes > MAX_COMPRESSED_RAM
+        : BigInt(fe.inlineData.length) !== fe.ramBytes
+    ) {
+      throw bad(`inline extent of ${fe.inlineData.length} bytes claims ${fe.ramBytes}`);
+    }
+    return;
+  }
+  if (fe.diskBytenr === 0n) return;
+  const compressed = fe.compression !== COMPRESS_NONE;
+  if (fe.diskNumBytes === 0n || fe.diskNumBytes % ss !== 0n || fe.diskNumBytes > MAX_EXTENT_BYTES) {
+    throw bad(`disk length ${fe.diskNumBytes}`);
+  }
+  if (compressed && fe.ramBytes > MAX_COMPRESSED_RAM)
+    throw bad(`compressed extent of ${fe.ramBytes} bytes`);
+  if (
+    fe.offset + fe.numBytes > (compressed ? fe.ramBytes : fe.diskNumBytes) ||
+    fe.numBytes === 0n
+  ) {
+    throw bad(`range ${fe.offset}+${fe.numBytes} outside the extent`);
+  }
+}
+
 export class FsReader {
   /** When false, data checksums are not verified (for damaged images). */
   verifyCsums = true;
@@ -239,7 +272,13 @@ export class FsReader {
       type: EXTENT_DATA_KEY,
       offset: to === U64_MAX ? U64_MAX : to - 1n,
     })) {
-      out.push({ fileOffset: it.key.offset, item: decodeFileExtentItem(it.data) });
+      const item = decodeFileExtentItem(it.data);
+      checkFileExtent(
+        item,
+        this.sectorsize,
+        `(${id.ino} EXTENT_DATA ${it.key.offset}) of tree ${id.root}`,
+      );
+      out.push({ fileOffset: it.key.offset, item });
     }
     return out;
   }
