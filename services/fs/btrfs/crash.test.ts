@@ -94,7 +94,7 @@ describe.skipIf(skip)("crash safety", () => {
     t.commit();
     const gen0 = e.generation;
     e.close();
-    let seed = 12345;
+    let seed = Number(process.env.NCW_CRASH_SEED ?? 12345);
     const rnd = (): number => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       return seed / 0x7fffffff;
