@@ -75,6 +75,9 @@ export interface FileExtentAt {
 const dataError = (msg: string, code: string) =>
   new NcwError("data", msg, { code, hint: "The image is damaged; run `ncw fs check` on it." });
 
+/** The most one read() returns (an in-memory buffer). */
+const MAX_READ_AT_ONCE = 1n << 31n;
+
 /** BTRFS_MAX_EXTENT_SIZE and BTRFS_MAX_UNCOMPRESSED: the largest extents btrfs writes. */
 const MAX_EXTENT_BYTES = 128n * 1024n * 1024n;
 const MAX_COMPRESSED_RAM = 128n * 1024n;
@@ -292,6 +295,16 @@ export class FsReader {
       });
     const end = minBig(offset + BigInt(len), ino.size);
     if (end <= offset) return new Uint8Array(0);
+    if (end - offset > MAX_READ_AT_ONCE) {
+      throw new NcwError(
+        "failure",
+        `cannot read ${end - offset} bytes at once (inode ${id.ino} of tree ${id.root})`,
+        {
+          code: "BTRFS_READ_TOO_LARGE",
+          hint: "Read large files in ranges (e.g. `ncw fs get`, which streams).",
+        },
+      );
+    }
     const out = new Uint8Array(Number(end - offset));
     const checkSums = this.verifyCsums && (ino.flags & INODE_NODATASUM) === 0n;
     for (const { fileOffset, item } of this.extents(id, offset, end)) {
