@@ -136,6 +136,21 @@ export async function connectKernel(
   home: HomeLayout,
   opts: { start: boolean } = { start: true },
 ): Promise<KernelConnection | undefined> {
+  // A kernel that is stopping (idle) may accept a connection and close it before answering: the
+  // handshake then fails, and a new kernel is started (the stopping one has freed the socket path).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connectOrStart(home, opts);
+    } catch (e) {
+      if (!(e instanceof NcwError) || e.code !== "KERNEL_GONE" || attempt >= 3) throw e;
+    }
+  }
+}
+
+async function connectOrStart(
+  home: HomeLayout,
+  opts: { start: boolean },
+): Promise<KernelConnection | undefined> {
   const sock = kernelSocketPath(home);
   const existing = await connectOnce(sock);
   if (existing) return handshake(existing);

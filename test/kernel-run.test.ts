@@ -78,7 +78,7 @@ describe("ncw run", () => {
 
   it("--priority 1–9 holds a busy process back at its safepoints; 0 starts it suspended", async () => {
     const busy = program(
-      `(local $i i32) (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (i32.const 100000000)))
+      `(local $i i32) (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (i32.const 300000000)))
         (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))`,
     );
     const f = home.write("busy.wat", busy);

@@ -51,6 +51,7 @@ export class Mailbox {
 const HEAD_WORDS = 8;
 const W_PRIORITY = 4;
 const W_THROTTLE = 5;
+const W_SUSPEND_ACK = 6;
 /** A priority-p process (1–9) runs p ms of every SLICE_MS and sleeps the rest (docs/kernel.md, "Priorities"). */
 export const SLICE_MS = 10;
 const SLOT_WORDS = 1 + DATAFIELD_SIZE / 4;
@@ -117,6 +118,13 @@ export class SignalRing {
 
   /** Worker side: block while suspended (the process is not scheduled). */
   waitWhileSuspended(): void {
+    Atomics.store(this.words, W_SUSPEND_ACK, 1);
     while (Atomics.load(this.words, 2) === 1) Atomics.wait(this.words, 2, 1, 1000);
+    Atomics.store(this.words, W_SUSPEND_ACK, 0);
+  }
+
+  /** True while the main thread still needs the worker to reach a safepoint (signals queued, suspension not yet taken). */
+  needsSafepoint(): boolean {
+    return this.pending() || (this.suspended && Atomics.load(this.words, W_SUSPEND_ACK) === 0);
   }
 }

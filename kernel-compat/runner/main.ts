@@ -34,9 +34,26 @@ function main(): void {
   let nextId = 1;
   let waiting = -1;
 
+  // Raise the poll flag by changing it (an increment), and keep raising it until the worker has taken
+  // what is queued: the AOT-optimized poll may test "flag changed" instead of "flag non-zero" (see
+  // docs/kernel.md, "Safepoints"), and a single raise can race with the worker clearing the flag.
+  let repoking = false;
   const poke = () => {
     if (memory)
-      Atomics.store(new Int32Array(memory.buffer), (ctlAddr + CTL_POLL_FLAG_OFFSET) >> 2, 1);
+      Atomics.add(new Int32Array(memory.buffer), (ctlAddr + CTL_POLL_FLAG_OFFSET) >> 2, 1);
+    if (!repoking && ring.needsSafepoint()) {
+      repoking = true;
+      const again = () => {
+        if (!ring.needsSafepoint()) {
+          repoking = false;
+          return;
+        }
+        if (memory)
+          Atomics.add(new Int32Array(memory.buffer), (ctlAddr + CTL_POLL_FLAG_OFFSET) >> 2, 1);
+        setTimeout(again, 2);
+      };
+      setTimeout(again, 2);
+    }
   };
   // Priorities 1–9 are enforced at safepoints: keep the poll flag raised often enough to throttle.
   let ticker: NodeJS.Timeout | undefined;

@@ -257,12 +257,13 @@ function memFault(p: Proc, e: Error, wasm: Uint8Array): Outcome {
 }
 
 /** Time this process was held back by its priority (ms), and when its current slice began. */
-const throttling = { total: 0, sliceStart: performance.now() };
+const throttling = { total: 0, sliceStart: performance.now(), sleeps: 0, safepoints: 0 };
 
 /** Priorities 1–9 get that many ms of every SLICE_MS; 10 runs freely; 0 is suspension (the kernel's). */
 function throttle(ring: SignalRing): void {
   const pr = ring.priority;
   const now = performance.now();
+  throttling.safepoints++;
   if (pr >= 10 || pr <= 0) {
     throttling.sliceStart = now;
     return;
@@ -271,6 +272,7 @@ function throttle(ring: SignalRing): void {
   const sleep = (SLICE_MS * (10 - pr)) / 10;
   ring.throttle(sleep);
   throttling.total += sleep;
+  throttling.sleeps++;
   throttling.sliceStart = performance.now();
 }
 
@@ -300,7 +302,10 @@ port.on("message", (msg: WorkerStart) => {
     outcome = { kind: "killed", reason: `runner error: ${(e as Error).message}` };
   }
   if (msg.trace && throttling.total > 0) {
-    post({ t: "trace", line: `priority: held back ${throttling.total.toFixed(0)} ms in all` });
+    post({
+      t: "trace",
+      line: `priority: held back ${throttling.total.toFixed(0)} ms in all (${throttling.sleeps} pauses, ${throttling.safepoints} safepoints)`,
+    });
   }
   post({ t: "exit", outcome });
 });
