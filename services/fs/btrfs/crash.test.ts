@@ -10,9 +10,11 @@ import { describe, expect, it } from "vitest";
 import {
   btrfsCheck,
   btrfsProgsMissing,
+  loopMountMissing,
   mkfsBtrfs,
   skipUnless,
   tempDir,
+  withLoopMount,
 } from "../../../test/btrfs-oracle.js";
 import { DATA_SUBVOL, fileContent, filesAfter, snapshotsAfter } from "./crash-workload.js";
 import { FileDevice } from "./device.js";
@@ -106,5 +108,15 @@ describe.skipIf(skip)("crash safety", () => {
       if (process.env.NCW_CRASH_LOG) console.log("round", round, "reported", last, "on disk", k);
     }
     expect(k).toBeGreaterThan(5);
+    // The kernel mounts the crashed image and sees the last commit.
+    if (!skipUnless(loopMountMissing())) {
+      withLoopMount(
+        img,
+        (mnt) => {
+          expect(fs.readdirSync(path.join(mnt, "data")).sort()).toEqual([...filesAfter(k)].sort());
+        },
+        ["ro"],
+      );
+    }
   }, 120_000);
 });
