@@ -202,3 +202,18 @@ export function writeLogical(
 ): void {
   for (const p of map.map(logical, data.length)) dev.write(p.physical, data);
 }
+
+/** Reads [logical, logical + dest.length) of one chunk's first copy straight into `dest` (data reads). */
+export function readLogicalInto(
+  dev: BlockDevice,
+  map: ChunkMap,
+  logical: bigint,
+  dest: Uint8Array,
+): void {
+  const c = map.find(logical);
+  if (dev.readInto && c && logical + BigInt(dest.length) <= c.logical + c.chunk.length) {
+    dev.readInto(map.map(logical, dest.length)[0]!.physical, dest);
+    return;
+  }
+  dest.set(readLogical(dev, map, logical, dest.length));
+}

@@ -8,6 +8,8 @@ export interface BlockDevice {
   /** Size in bytes. */
   readonly size: bigint;
   read(off: bigint, len: number): Uint8Array;
+  /** Optional: read `dest.length` bytes at `off` into `dest`. */
+  readInto?(off: bigint, dest: Uint8Array): void;
   write(off: bigint, data: Uint8Array): void;
   /** Make every write so far durable. */
   sync(): void;
@@ -72,15 +74,23 @@ export class FileDevice implements BlockDevice {
   }
 
   read(off: bigint, len: number): Uint8Array {
-    checkRange(this, off, len, "read");
     const buf = new Uint8Array(len);
+    this.readInto(off, buf);
+    return buf;
+  }
+
+  readInto(off: bigint, dest: Uint8Array): void {
+    const len = dest.length;
+    checkRange(this, off, len, "read");
     let done = 0;
     while (done < len) {
-      const n = fs.readSync(this.fd, buf, done, len - done, Number(off) + done);
-      if (n === 0) break; // past EOF of a sparse file: zeros
+      const n = fs.readSync(this.fd, dest, done, len - done, Number(off) + done);
+      if (n === 0) {
+        dest.fill(0, done); // past EOF of a sparse file: zeros
+        break;
+      }
       done += n;
     }
-    return buf;
   }
 
   write(off: bigint, data: Uint8Array): void {

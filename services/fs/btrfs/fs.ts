@@ -3,7 +3,7 @@
 // checksums, optional zlib/zstd compression, xattrs, timestamps, inode numbers and FEIDs.
 
 import { NcwError } from "../../../ncw/errors.js";
-import { readLogical } from "./chunks.js";
+import { readLogical, readLogicalInto } from "./chunks.js";
 import { compressExtent } from "./compression.js";
 import { FileDevice } from "./device.js";
 import { openEngine } from "./engine.js";
@@ -182,7 +182,10 @@ export class BtrfsFs {
   private get data(): DataReader {
     if (this.txn) return this.txn;
     const e = this.engine as unknown as { dev: import("./device.js").BlockDevice };
-    return { readData: (b, l) => readLogical(e.dev, this.engine.chunkMap, b, l) };
+    return {
+      readData: (b, l) => readLogical(e.dev, this.engine.chunkMap, b, l),
+      readDataInto: (b, d) => readLogicalInto(e.dev, this.engine.chunkMap, b, d),
+    };
   }
 
   reader(): FsReader {

@@ -46,6 +46,8 @@ import type { TreeReader } from "./tree/index.js";
 /** Reads data at logical addresses (Volume, or an engine transaction). */
 export interface DataReader {
   readData(bytenr: bigint, len: number): Uint8Array;
+  /** Optional: read `dest.length` bytes at `bytenr` straight into `dest`. */
+  readDataInto?(bytenr: bigint, dest: Uint8Array): void;
 }
 
 /** An inode of one subvolume: (tree id, inode number). */
@@ -342,9 +344,19 @@ export class FsReader {
         item.offset + item.numBytes,
       );
       const relToAligned = ((relTo + ss - 1n) / ss) * ss;
-      const raw = this.data.readData(item.diskBytenr + relFrom, Number(relToAligned - relFrom));
+      const rawAt = fileOffset - item.offset + relFrom; // file offset of the first byte read
+      const rawLen = Number(relToAligned - relFrom);
+      const into = rawAt - offset;
+      if (this.data.readDataInto && into >= 0n && into + BigInt(rawLen) <= BigInt(out.length)) {
+        // Whole sectors land inside the result: read them in place (no extra buffer, no copy).
+        const dest = out.subarray(Number(into), Number(into) + rawLen);
+        this.data.readDataInto(item.diskBytenr + relFrom, dest);
+        if (checkSums) this.verify(item.diskBytenr + relFrom, dest, id);
+        continue;
+      }
+      const raw = this.data.readData(item.diskBytenr + relFrom, rawLen);
       if (checkSums) this.verify(item.diskBytenr + relFrom, raw, id);
-      copyRange(out, offset, raw, fileOffset - item.offset + relFrom);
+      copyRange(out, offset, raw, rawAt);
     }
     return out;
   }

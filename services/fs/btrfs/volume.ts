@@ -3,7 +3,7 @@
 // read-only TreeReader over the trees of the last committed state. Writes go through the engine.
 
 import { NcwError } from "../../../ncw/errors.js";
-import { ChunkMap, readLogical } from "./chunks.js";
+import { ChunkMap, readLogical, readLogicalInto } from "./chunks.js";
 import type { BlockDevice } from "./device.js";
 import { decodeRootItem, type RootItem } from "./format/items.js";
 import {
@@ -330,6 +330,10 @@ export class Volume implements TreeReader {
   /** Reads data at a logical address (first copy). */
   readData(bytenr: bigint, len: number): Uint8Array {
     return readLogical(this.dev, this.chunks, bytenr, len);
+  }
+
+  readDataInto(bytenr: bigint, dest: Uint8Array): void {
+    readLogicalInto(this.dev, this.chunks, bytenr, dest);
   }
 }
 
