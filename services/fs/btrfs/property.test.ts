@@ -1,14 +1,17 @@
 // Property tests of the engine: random operation sequences applied to an image and to an in-memory
 // model, compared after every commit (and after aborts), then judged by `btrfs check`.
 
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   btrfsCheck,
   btrfsProgsMissing,
+  loopMountMissing,
   mkfsBtrfs,
   skipUnless,
   tempDir,
+  withLoopMount,
 } from "../../../test/btrfs-oracle.js";
 import { FileDevice } from "./device.js";
 import { openEngine } from "./engine.js";
@@ -224,5 +227,21 @@ describe.skipIf(skip)("engine property tests", () => {
     }
     e.close();
     expectClean(img);
+    // The kernel sees the same files in every subvolume.
+    if (!skipUnless(loopMountMissing())) {
+      withLoopMount(
+        img,
+        (mnt) => {
+          for (const [vol, files] of model) {
+            const dir = path.join(mnt, names.get(vol)!);
+            expect(fs.readdirSync(dir).sort()).toEqual([...files.keys()].sort());
+            for (const [n, c] of files) {
+              expect(Buffer.compare(fs.readFileSync(path.join(dir, n)), Buffer.from(c))).toBe(0);
+            }
+          }
+        },
+        ["ro"],
+      );
+    }
   });
 });
