@@ -1,23 +1,25 @@
 // A minimal executor for AOT-instrumented CommonAssembly modules, for tests only (the real runtime is the
-// kernel's): reserves the control page, answers safepoints, and drives Asyncify for syscall_fork
-// exactly as docs/commonassembly-aot.md ("How the runtime drives syscall_fork") describes.
+// kernel's): sets up the control block, answers safepoints, and drives Asyncify for syscall_fork exactly
+// as docs/commonassembly-aot.md ("How the runtime drives syscall_fork") describes.
 
 import {
   ABI_IMPORT_MODULE,
+  CONTROL_BLOCK_ADDRESS,
   CTL_GLOBAL,
+  CTL_POLL_FLAG_OFFSET,
   IMPORT_SAFEPOINT,
   IMPORT_SYSCALL,
   IMPORT_SYSCALL_FORK,
+  RESERVED_LOW_MEMORY,
+  RUNTIME_SCRATCH_ADDRESS,
 } from "../commonassembly/abi.js";
 import { FORK_GLOBAL_EXPORT_PREFIX } from "../commonassembly/aot/instrument.js";
 
 const PAGE = 65536;
-/** Layout of the runtime's control page (docs/commonassembly-aot.md). */
-export const CTL_POLL_FLAG = 0;
-/** Offset in the control page of Asyncify's data struct {stack start, stack end}. */
-export const CTL_ASYNCIFY_DATA = 64;
-/** Offset in the control page where Asyncify's unwind stack begins; it runs to the end of the page. */
-export const CTL_ASYNCIFY_STACK = 72;
+/** Asyncify's data struct {stack start, stack end} at the start of the runtime scratch area (ABI §7). */
+export const CTL_ASYNCIFY_DATA = RUNTIME_SCRATCH_ADDRESS;
+/** Asyncify's saved call stack follows it, up to the end of NightOS low memory. */
+export const CTL_ASYNCIFY_STACK = RUNTIME_SCRATCH_ADDRESS + 8;
 
 /** Asyncify's states (binaryen src/passes/Asyncify.cpp). */
 const ASYNCIFY_NORMAL = 0;
@@ -123,8 +125,8 @@ export class TestProcess {
     this.instance = new WebAssembly.Instance(module, { [ABI_IMPORT_MODULE]: nightos });
     this.ex = exportsOf(this.instance);
     this.memory = this.ex.memory;
-    // The runtime's reservation: one page past the module's own memory holds the control block.
-    this.ctlAddr = this.memory.grow(1) * PAGE;
+    // ABI 1.0: the control block is NightOS low memory at address 0 (docs/commonassembly.md §7).
+    this.ctlAddr = CONTROL_BLOCK_ADDRESS;
     this.ex.ctl.value = this.ctlAddr;
   }
 
@@ -140,7 +142,7 @@ export class TestProcess {
 
   /** Requests a safepoint (a new non-zero flag value each time) or clears the request. */
   setPollFlag(on: boolean): void {
-    Atomics.store(this.i32, (this.ctlAddr + CTL_POLL_FLAG) >> 2, on ? ++this.requests : 0);
+    Atomics.store(this.i32, (this.ctlAddr + CTL_POLL_FLAG_OFFSET) >> 2, on ? ++this.requests : 0);
   }
 
   /** Runs `_start` (to completion, or until an unwind for fork returns control to the runtime). */
@@ -174,9 +176,9 @@ export class TestProcess {
     }
     if (state !== ASYNCIFY_NORMAL) throw new Error(`syscall_fork in Asyncify state ${state}`);
     this.forkCalls++;
-    const data = this.ctlAddr + CTL_ASYNCIFY_DATA;
-    this.i32[data >> 2] = this.ctlAddr + CTL_ASYNCIFY_STACK;
-    this.i32[(data >> 2) + 1] = this.ctlAddr + PAGE;
+    const data = CTL_ASYNCIFY_DATA;
+    this.i32[data >> 2] = CTL_ASYNCIFY_STACK;
+    this.i32[(data >> 2) + 1] = RESERVED_LOW_MEMORY;
     this.forkRequest = { req, len, ret };
     a.startUnwind(data);
     return 0; // ignored while unwinding
@@ -208,7 +210,7 @@ export class TestProcess {
     child.pendingForkStatus = 0;
     this.pendingForkStatus = status;
     this.children.push(child);
-    const data = this.ctlAddr + CTL_ASYNCIFY_DATA;
+    const data = CTL_ASYNCIFY_DATA;
     child.ex.asyncify?.startRewind(data);
     child.runStart();
     a.startRewind(data);

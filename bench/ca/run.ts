@@ -78,7 +78,10 @@ async function variant(wasm: Uint8Array, cacheDir: string, v: Variant): Promise<
     const inst = new WebAssembly.Instance(new WebAssembly.Module(wasm), {});
     return { variant: v, call: exportsOf(inst) };
   }
-  const instrument: InstrumentOptions = v === "instrumented" ? {} : { polls: "none" };
+  const level = process.env.NCW_BENCH_OPT;
+  const opt: InstrumentOptions =
+    level === undefined ? {} : { optimizeLevel: Number(level) as 0 | 1 | 2 | 3 };
+  const instrument: InstrumentOptions = v === "instrumented" ? opt : { ...opt, polls: "none" };
   const r = await aotCompile(wasm, { cacheDir, instrument });
   // As the runtime runs it: control page reserved, __nightos_ctl set, poll flag clear.
   const p = TestProcess.create(r.module);
@@ -207,7 +210,7 @@ async function main(): Promise<void> {
 
     // AOT time for a large module, cold (empty cache) and cached.
     console.log("");
-    const count = Number(process.env.NCW_BENCH_AOT_FUNCS ?? 30000);
+    const count = Number(process.env.NCW_BENCH_AOT_FUNCS ?? 60000);
     const big = await wat(largeModuleText(count));
     const bigFile = path.join(tmp, "big.wasm");
     writeFileSync(bigFile, big);

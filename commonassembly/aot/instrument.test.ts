@@ -143,8 +143,9 @@ describe("instrument", () => {
     const full = instrument(
       await wat(`(module (memory (export "memory") 2 2 shared) (func (export "_start")))`),
     );
+    expect(readMemoryLimits(full.wasm)).toMatchObject({ initial: 2, max: 3 });
     const p = TestProcess.create(new WebAssembly.Module(full.wasm));
-    expect(p.ctlAddr).toBe(2 * 65536);
+    expect(p.memory.grow(1)).toBe(2);
   });
 
   it("gives a memoryless module a one-page control memory", async () => {
@@ -212,17 +213,17 @@ describe("Asyncify for syscall_fork", () => {
       (if (local.get $depth)
         (then (return (i32.add (i32.const 1000) (call $deep (i32.sub (local.get $depth) (i32.const 1)))))))
       (global.set $sp (i32.const 8192))
-      (i32.store8 (i32.const 200) (i32.const 0x50))
-      (local.set $status (call $fork (i32.const 200) (i32.const 1) (i32.const 208)))
+      (i32.store8 (i32.const 4200) (i32.const 0x50))
+      (local.set $status (call $fork (i32.const 4200) (i32.const 1) (i32.const 4208)))
       ;; what each side saw: status and the return value's low word
-      (i32.store (i32.const 100) (local.get $status))
-      (i32.store (i32.const 104) (i32.load (i32.const 208)))
-      (i32.store (i32.const 108) (global.get $sp))
+      (i32.store (i32.const 4100) (local.get $status))
+      (i32.store (i32.const 4104) (i32.load (i32.const 4208)))
+      (i32.store (i32.const 4108) (global.get $sp))
       (i32.const 7))
     (func (export "_start") (local $x i32)
       (local.set $x (i32.const 41))
-      (i32.store (i32.const 112) (call $deep (i32.const 3)))
-      (i32.store (i32.const 116) (i32.add (local.get $x) (i32.const 1)))))`;
+      (i32.store (i32.const 4112) (call $deep (i32.const 3)))
+      (i32.store (i32.const 4116) (i32.add (local.get $x) (i32.const 1)))))`;
 
   it("applies Asyncify only to modules that import syscall_fork", async () => {
     const { report, wasm } = instrument(await wat(FORK));
@@ -251,7 +252,7 @@ describe("Asyncify for syscall_fork", () => {
     expect(parent.forkCalls).toBe(1);
     expect(parent.children).toHaveLength(1);
     const child = parent.children[0] as TestProcess;
-    const view = (p: TestProcess): number[] => Array.from(new Int32Array(p.memory.buffer, 100, 5));
+    const view = (p: TestProcess): number[] => Array.from(new Int32Array(p.memory.buffer, 4100, 5));
     // status, return value, the global copied across, deep()'s result through 3 frames, the local of _start
     expect(view(parent)).toEqual([0, 123, 8192, 3007, 42]);
     expect(view(child)).toEqual([0, 0, 8192, 3007, 42]);

@@ -51,7 +51,7 @@ export interface InstrumentOptions {
 }
 
 /** The default optimization level, chosen by measurement (docs/commonassembly-aot.md, "Optimization"). */
-export const DEFAULT_OPT_LEVEL = 1;
+export const DEFAULT_OPT_LEVEL = 0;
 
 export interface StepTiming {
   step: string;
@@ -347,10 +347,10 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): I
   // A module without memory (never an ABI program) gets a one-page memory for the poll word.
   const memoryAdded = before === undefined;
   const input = memoryAdded ? addMemorySection(wasm, 1, 1, true) : wasm;
-  // Unguarded polls read memory 0 at __nightos_ctl (initially 0) from the first instruction on, so memory 0
-  // must hold at least a page whenever code runs. NightOS programs always do: the runtime adds the control
-  // page before any code runs (and NPPs have no start function). Other modules whose memory may be empty
-  // (the spec tests) get guarded polls that skip the load while __nightos_ctl is 0.
+  // Unguarded polls read memory 0 at __nightos_ctl (0 until the runtime sets it: the ABI 1.0 control block
+  // is at address 0) from the first instruction on, even in a start function, so memory 0 must hold at
+  // least a page from instantiation on. A module whose memory starts empty gets guarded polls, which skip
+  // the load while __nightos_ctl is 0.
   const needsGuard =
     !(options.reserveControlPage ?? true) && before !== undefined && before.initial === 0;
   const mod = time(steps, "read", () => readModule(input));
@@ -482,7 +482,8 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): I
           mod.addGlobalExport(g.name, exportName);
           report.forkGlobals.push(g.name);
         }
-        binaryen.setOptimizeLevel(optimizeLevel);
+        // Asyncify's own clean-up of the code it generates needs an optimize level of at least 1.
+        binaryen.setOptimizeLevel(Math.max(1, optimizeLevel));
         binaryen.setShrinkLevel(options.shrinkLevel ?? 0);
         binaryen.setPassArgument("asyncify-imports", `${ABI_IMPORT_MODULE}.${IMPORT_SYSCALL_FORK}`);
         try {
