@@ -138,4 +138,25 @@ describe("CREATE_PROCESS", () => {
     );
     expect(r.code).toBe(0);
   });
+
+  it("a signal runs its handler while the process is blocked in WAIT_CHILD_PROCESS", async () => {
+    const child = home.spawnRun(
+      forking(
+        `
+        (if ${IS_CHILD} (then ${SPIN}))
+        (local.set $child (call $r64 (i32.const 0)))
+        (drop (call $s8_64 (i32.const 0x01) (i32.const 0x4e) (i64.const 1)))
+        (drop (call $s0 (i32.const 0x04)))
+        (drop (call $s64_16 (i32.const 0x51) (local.get $child) (i32.const 0)))
+        (call $exit (i64.const 1))`,
+        "(elem (i32.const 1) $t) (func $t (param i32 i32) (result i64) (call $exit (i64.const 12)) (i64.const 0))",
+      ),
+    );
+    const exited = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    expect(await waitFor(() => /READY \{\} -> ok/.test(child.output()), 20_000)).toBe(true);
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill("SIGINT");
+    expect(await exited).toBe(12);
+    expect(child.output()).toMatch(/signal TERMINATE -> handler 1/);
+  });
 });

@@ -4,7 +4,9 @@
 
 import { DATAFIELD_SIZE } from "../abi/signals.js";
 
-// ---- syscall mailbox: [state, errcode, retLen, reserved] then up to RET_MAX bytes of return value ----
+// ---- syscall mailbox: [state, errcode, retLen, interrupt] then up to RET_MAX bytes of return value ----
+/** Mailboxes per runner: one for the program's code, one for a signal handler's own kernel calls. */
+export const MAILBOX_DEPTH = 2;
 export const MAILBOX_IDLE = 0;
 export const MAILBOX_WAITING = 1;
 export const MAILBOX_ANSWERED = 2;
@@ -25,16 +27,29 @@ export class Mailbox {
   arm(): void {
     Atomics.store(this.words, 0, MAILBOX_WAITING);
   }
-  /** Worker side: block until the main thread answers; returns errcode (null = success) and the return bytes. */
-  waitAnswer(): { errcode: number | null; ret: Uint8Array } {
-    while (Atomics.load(this.words, 0) === MAILBOX_WAITING)
+  /**
+   * Worker side: block until the main thread answers; returns errcode (null = success) and the return
+   * bytes. While blocked, `onInterrupt` runs each time the main thread signals an interruption (a
+   * signal arrived): the process' handlers run during a blocking syscall, as on NightOS.
+   */
+  waitAnswer(onInterrupt?: () => void): { errcode: number | null; ret: Uint8Array } {
+    while (Atomics.load(this.words, 0) === MAILBOX_WAITING) {
       Atomics.wait(this.words, 0, MAILBOX_WAITING);
+      if (Atomics.exchange(this.words, 3, 0) !== 0) onInterrupt?.();
+    }
     const err = Atomics.load(this.words, 1);
     const len = Atomics.load(this.words, 2);
     const ret = this.bytes.slice(0, len);
     Atomics.store(this.words, 0, MAILBOX_IDLE);
     return { errcode: err < 0 ? null : err, ret };
   }
+  /** Main side: wake a blocked worker to run signal handlers; it goes back to waiting afterwards. */
+  interrupt(): void {
+    if (Atomics.load(this.words, 0) !== MAILBOX_WAITING) return;
+    Atomics.store(this.words, 3, 1);
+    Atomics.notify(this.words, 0);
+  }
+
   /** Main side: deliver the kernel's answer and wake the worker. */
   answer(errcode: number | null, ret: Uint8Array): void {
     if (ret.length > RET_MAX) throw new Error("syscall return value too large for the mailbox");

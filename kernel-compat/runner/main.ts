@@ -10,7 +10,7 @@ import { Worker } from "node:worker_threads";
 import { CTL_POLL_FLAG_OFFSET } from "../../commonassembly/abi.js";
 import { hostNative } from "../../native/index.js";
 import type { FromRunner, ToRunner } from "../protocol.js";
-import { Mailbox, SignalRing } from "./channel.js";
+import { MAILBOX_DEPTH, Mailbox, SignalRing } from "./channel.js";
 import type { FromWorker, WorkerStart } from "./worker.js";
 
 function send(m: FromRunner): void {
@@ -27,12 +27,13 @@ function main(): void {
 
   const here = path.dirname(fileURLToPath(import.meta.url));
   const worker = new Worker(path.join(here, "worker.js"));
-  const mailbox = Mailbox.create();
+  const mailboxes = Array.from({ length: MAILBOX_DEPTH }, () => Mailbox.create());
+  /** Kernel requests in flight: request id → the mailbox its answer goes to. */
+  const inFlight = new Map<number, Mailbox>();
   const ring = SignalRing.create();
   let memory: WebAssembly.Memory | undefined;
   let ctlAddr = 0;
   let nextId = 1;
-  let waiting = -1;
 
   // Raise the poll flag by changing it (an increment), and keep raising it until the worker has taken
   // what is queued: the AOT-optimized poll may test "flag changed" instead of "flag non-zero" (see
@@ -76,14 +77,17 @@ function main(): void {
         ctlAddr = m.ctlAddr;
         if (ring.pending()) poke();
         return;
-      case "syscall":
-        waiting = nextId++;
+      case "syscall": {
+        const id = nextId++;
+        const box = mailboxes[m.depth];
+        if (box) inFlight.set(id, box);
         send(
           m.fork
-            ? { t: "syscall", id: waiting, req: m.req, fork: m.fork }
-            : { t: "syscall", id: waiting, req: m.req },
+            ? { t: "syscall", id, req: m.req, fork: m.fork }
+            : { t: "syscall", id, req: m.req },
         );
         return;
+      }
       case "trace":
         send({ t: "trace", line: m.line });
         return;
@@ -116,7 +120,7 @@ function main(): void {
           wasm: m.wasm,
           context: m.context,
           trace: m.trace,
-          mailbox: mailbox.sab,
+          mailboxes: mailboxes.map((b) => b.sab),
           ring: ring.sab,
           fork: m.fork,
         };
@@ -128,12 +132,12 @@ function main(): void {
           send({ t: "trace", line: "signal queue full: signal dropped" });
         }
         poke();
+        // A worker blocked in a kernel syscall runs its handlers now (the program's mailbox only).
+        mailboxes[0]?.interrupt();
         return;
       case "reply":
-        if (m.id === waiting) {
-          waiting = -1;
-          mailbox.answer(m.errcode, m.ret);
-        }
+        inFlight.get(m.id)?.answer(m.errcode, m.ret);
+        inFlight.delete(m.id);
         return;
       case "suspend":
         ring.setSuspended(true);

@@ -49,7 +49,7 @@ export interface WorkerStart {
   wasm: Uint8Array;
   context: Uint8Array;
   trace: boolean;
-  mailbox: SharedArrayBuffer;
+  mailboxes: SharedArrayBuffer[];
   ring: SharedArrayBuffer;
   /** For a child made by CREATE_PROCESS: the parent's memory and globals at the call. */
   fork: ForkImage | undefined;
@@ -58,7 +58,7 @@ export interface WorkerStart {
 export type FromWorker =
   | { t: "warm" }
   | { t: "memory"; memory: WebAssembly.Memory; ctlAddr: number }
-  | { t: "syscall"; req: Uint8Array; fork?: ForkImage }
+  | { t: "syscall"; req: Uint8Array; depth: number; fork?: ForkImage }
   | { t: "trace"; line: string }
   | { t: "handled"; signals: number[] }
   | { t: "running" }
@@ -71,7 +71,8 @@ if (port === null) throw new Error("runner worker started outside a worker threa
 const post = (m: FromWorker) => port.postMessage(m);
 
 function run(msg: WorkerStart): Outcome {
-  const mailbox = new Mailbox(msg.mailbox);
+  const mailboxes = msg.mailboxes.map((m) => new Mailbox(m));
+  let depth = 0;
   const ring = new SignalRing(msg.ring);
   const trace = msg.trace ? (line: string) => post({ t: "trace", line }) : undefined;
   const info = readModule(msg.wasm);
@@ -171,9 +172,21 @@ function run(msg: WorkerStart): Outcome {
     trace: (line) => trace?.(line),
   };
   const toKernel = (req: Uint8Array, fork?: ForkImage) => {
-    mailbox.arm();
-    post(fork ? { t: "syscall", req, fork } : { t: "syscall", req });
-    return mailbox.waitAnswer();
+    const mailbox = mailboxes[depth];
+    if (mailbox === undefined) return { errcode: 0x02, ret: new Uint8Array(0) };
+    const d = depth++;
+    try {
+      mailbox.arm();
+      post(fork ? { t: "syscall", req, depth: d, fork } : { t: "syscall", req, depth: d });
+      // Signals that arrive while the call blocks are delivered meanwhile (not inside a handler).
+      return mailbox.waitAnswer(() => {
+        if (proc === undefined) return;
+        proc.pullSignals();
+        proc.signals.deliverPending(proc.handlerEnv);
+      });
+    } finally {
+      depth--;
+    }
   };
   proc = new Proc({
     pid: msg.pid,
