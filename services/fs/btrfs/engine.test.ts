@@ -310,6 +310,14 @@ describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
     }
   });
 
+  it("refuses to write mixed-block-group images (reads them)", () => {
+    const img = freshImage(["--mixed"]);
+    const e = openEngine(FileDevice.open(img));
+    expect(e.committed.lookup(FS, { objectid: DIR, type: 1, offset: 0n })).toBeDefined();
+    expect(() => e.begin()).toThrow(/mixes data and metadata/);
+    e.close();
+  });
+
   it("runs out of metadata space cleanly and can still delete and commit", () => {
     const img = path.join(tempDir(), "full.img");
     const dev = FileDevice.create(img, 64n << 20n);

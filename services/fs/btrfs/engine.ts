@@ -31,6 +31,7 @@ import {
   FEATURE_COMPAT_RO_FREE_SPACE_TREE,
   FEATURE_COMPAT_RO_FREE_SPACE_TREE_VALID,
   FEATURE_INCOMPAT_METADATA_UUID,
+  FEATURE_INCOMPAT_MIXED_GROUPS,
   FEATURE_INCOMPAT_SKINNY_METADATA,
   SUPER_INFO_OFFSET,
   SUPER_INFO_SIZE,
@@ -364,6 +365,13 @@ export class BtrfsEngine implements Engine {
           code: "BTRFS_LOG_TREE",
           hint: "Mount it once with Linux (`mount -o loop`) and unmount it, then retry.",
         },
+      );
+    }
+    if ((this.sb.incompatFlags & FEATURE_INCOMPAT_MIXED_GROUPS) !== 0n) {
+      throw new NcwError(
+        "unavailable",
+        "this Btrfs image mixes data and metadata in the same block groups (mkfs.btrfs --mixed); NCW reads it but does not write it",
+        { code: "BTRFS_MIXED_GROUPS", hint: "Create the image without --mixed." },
       );
     }
     if (this.open) {
