@@ -1,6 +1,7 @@
 // Fixtures for Skyer's black-box tests: package folders written from a few parameters, packed
 // with the real package writer, and snapshots of a home's NightOS tree to prove it is untouched.
 
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   lstatSync,
@@ -14,6 +15,7 @@ import {
 import os from "node:os";
 import path from "node:path";
 import { writePackageFile } from "../ncw/package/package.js";
+import { NCW_JS } from "./helpers/ncw.js";
 
 export interface AppSpec {
   aid: string;
@@ -23,7 +25,17 @@ export interface AppSpec {
   events?: Partial<Record<"postinstall" | "preupdate" | "postupdate" | "preuninstall", boolean>>;
   /** Extra files (relative path -> text). */
   files?: Record<string, string>;
+  /**
+   * main.npp's bytes, named by content.program.precomp so that installing runs the AOT step. By
+   * default the package is a source package (content.program.source) and main.npp is a plain file.
+   */
+  npp?: Uint8Array;
 }
+
+/** A valid NPP program (the hello example's), for packages whose install runs the AOT step. */
+export const VALID_NPP: Uint8Array = new Uint8Array(
+  readFileSync(new URL("../examples/hello/main.npp", import.meta.url)),
+);
 
 export function manifestToml(s: AppSpec): string {
   const [did, slug] = s.aid.split("::");
@@ -45,7 +57,9 @@ export function manifestToml(s: AppSpec): string {
     `icon = "icon-%{}.svg"`,
     `license = "MIT"`,
     "[content.program]",
-    `precomp = "main.npp"`,
+    ...(s.npp !== undefined
+      ? [`precomp = "main.npp"`]
+      : ["[content.program.source]", `toolchain = "wat"`, `build = { entry = "src/main.wat" }`]),
     "[dependencies.libraries]",
     deps,
     ...(s.lib ? [] : ["[sysfeatures]", "crash_saves_support = false", "[events]", events]),
@@ -61,7 +75,7 @@ export function makeAppDir(root: string, spec: AppSpec): string {
   );
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, "manifest.toml"), manifestToml(spec));
-  writeFileSync(path.join(dir, "main.npp"), `program of ${spec.aid} ${spec.version}\n`);
+  writeFileSync(path.join(dir, "main.npp"), spec.npp ?? `program of ${spec.aid} ${spec.version}\n`);
   writeFileSync(path.join(dir, "icon-16.svg"), "<svg/>\n");
   for (const [p, text] of Object.entries(spec.files ?? {})) {
     mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
@@ -105,4 +119,51 @@ export function snapshot(root: string): Record<string, string> {
   };
   walk(root, "");
   return out;
+}
+
+export interface NcwResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+const PARALLEL = Math.max(2, Math.min(4, os.availableParallelism()));
+let running = 0;
+const waiting: (() => void)[] = [];
+
+/**
+ * Run the built `ncw` asynchronously (like test/helpers/ncw.ts, without blocking), at most
+ * PARALLEL at once across the test file, so independent homes are worked on concurrently.
+ */
+export async function ncwAsync(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<NcwResult> {
+  while (running >= PARALLEL) await new Promise<void>((r) => waiting.push(r));
+  running++;
+  try {
+    const e: Record<string, string | undefined> = { ...process.env, ...env };
+    delete e.FORCE_COLOR;
+    delete e.NO_COLOR;
+    const child = spawn(process.execPath, [NCW_JS, ...args], { env: e as NodeJS.ProcessEnv });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+    });
+    const [status, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(
+      (resolve, reject) => {
+        child.on("error", reject);
+        child.on("close", (code, sig) => resolve([code, sig]));
+      },
+    );
+    return { status, signal, stdout, stderr };
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
 }

@@ -61,7 +61,8 @@ async function pkgOf(
 }
 
 const GOOD = {
-  "manifest.toml": manifestToml({ aid: "dev::notes", version: "1.0.0" }),
+  // Names main.npp as its pre-compiled program (whose bytes here are not an NPP).
+  "manifest.toml": manifestToml({ aid: "dev::notes", version: "1.0.0", npp: new Uint8Array() }),
   "main.npp": "program",
   "icon-16.svg": "<svg/>",
 };
@@ -167,6 +168,9 @@ describe("malformed packages leave the home untouched", () => {
   it("a program the manifest names but the package lacks", async () => {
     const { "main.npp": _p, ...rest } = GOOD;
     await install(await pkgOf(rest), 65, "PKG_MISSING_FILE", "main.npp");
+  });
+  it("a pre-compiled program that fails the AOT step", async () => {
+    await install(await pkgOf(GOOD), 65, "NPP_BAD_MAGIC", "main.npp");
   });
   it("a decompression bomb", async () => {
     const bomb = await compressPackage(

@@ -117,6 +117,11 @@ function printReport(out: Output, r: OperationReport): void {
   out.info(`  folder: ${r.dir}`);
   const libs = Object.entries(r.resolved ?? {});
   if (libs.length > 0) out.info(`  libraries: ${libs.map(([a, v]) => `${a} ${v}`).join(", ")}`);
+  if (r.aot !== undefined) {
+    out.info(
+      `  AOT: ${r.aot.program} ${r.aot.cached ? "already compiled (cached)" : "compiled"} in ${r.aot.ms.toFixed(0)} ms -> ${r.aot.artifact}`,
+    );
+  }
   for (const e of r.events) out.info(`  event ${e.event}: ${e.note}`);
 }
 

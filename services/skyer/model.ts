@@ -27,6 +27,8 @@ export interface PackageInfo {
   /** dependencies.libraries: AID -> semver range. */
   libraries: Record<string, string>;
   events: EventFlags;
+  /** content.program.precomp: the pre-compiled program Skyer AOT-compiles at install. */
+  precomp?: string;
   /** Every file of the archive (manifest.toml and hash.md5 included), by relative path. */
   files: Map<string, Uint8Array>;
   dirs: string[];

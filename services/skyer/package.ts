@@ -29,8 +29,9 @@ export function manifestInfo(
   m: Manifest,
 ): Pick<
   PackageInfo,
-  "aid" | "did" | "slug" | "name" | "version" | "libraries" | "events" | "isLibrary"
+  "aid" | "did" | "slug" | "name" | "version" | "libraries" | "events" | "isLibrary" | "precomp"
 > {
+  const precomp = m.content.program.precomp;
   return {
     aid: `${m.infos.did}::${m.infos.slug}`,
     did: m.infos.did,
@@ -40,6 +41,7 @@ export function manifestInfo(
     libraries: { ...m.dependencies.libraries },
     events: eventFlags(m),
     isLibrary: m.type === "library",
+    ...(precomp === undefined ? {} : { precomp }),
   };
 }
 

@@ -6,6 +6,7 @@ import type { HomeLayout } from "../../ncw/home.js";
 import type { FsLayer } from "../fs/layer.js";
 import { openTree } from "../fs/open.js";
 import { Registry } from "../registry/registry.js";
+import { aotPrecompiler } from "./aot.js";
 import { acquireHomeLock, type HomeLock } from "./lock.js";
 import { Skyer, type SkyerOptions } from "./skyer.js";
 import { type Recovery, recover } from "./txn.js";
@@ -38,7 +39,10 @@ export async function openSkyerSession(
       lock = null;
     }
     const registry = await Registry.open(fs);
-    const skyer = await Skyer.open(fs, opts);
+    const skyer = await Skyer.open(fs, {
+      ...opts,
+      precompile: opts.precompile ?? aotPrecompiler(home.cache),
+    });
     const opened = fs;
     const held = lock;
     return {

@@ -54,8 +54,9 @@ version = "${version}"
 authors = [{ name = "Ada" }]
 icon = "icon-%{}.png"
 license = "MIT"
-[content.program]
-precomp = "main.npp"
+[content.program.source]
+toolchain = "wat"
+build = { entry = "src/main.wat" }
 [dependencies.libraries]
 ${deps}
 ${app}`;

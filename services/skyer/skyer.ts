@@ -10,6 +10,7 @@ import { verifyHashFile } from "../../ncw/package/hashfile.js";
 import type { FsLayer } from "../fs/layer.js";
 import { parentPath } from "../fs/layer.js";
 import type { SideloadingMode } from "../registry/keys.js";
+import { type AotReport, type Precompiler, precompMissing } from "./aot.js";
 import { readDb, type SkyerDb } from "./db.js";
 import { type EventOutcome, type EventRunner, makeEvent, RecordingEventRunner } from "./events.js";
 import {
@@ -36,7 +37,10 @@ import { crashPoint, Transaction } from "./txn.js";
 /** Reads a manifest found in an installed content/ folder (the package reader's parser). */
 export type ManifestReader = (
   manifestToml: Uint8Array,
-) => Pick<PackageInfo, "aid" | "version" | "libraries" | "events" | "isLibrary" | "name">;
+) => Pick<
+  PackageInfo,
+  "aid" | "version" | "libraries" | "events" | "isLibrary" | "name" | "precomp"
+>;
 
 export interface SkyerOptions {
   events?: EventRunner;
@@ -44,6 +48,11 @@ export interface SkyerOptions {
   progress?: (label: string, done: number, total: number) => void;
   /** Parses manifest.toml for updates; required by update(). */
   readManifest?: ManifestReader;
+  /**
+   * The AOT step for content.program.precomp, run before the commit point (services/skyer/aot.ts);
+   * required to install or update an application that has one.
+   */
+  precompile?: Precompiler;
 }
 
 export interface InstallOptions {
@@ -65,6 +74,8 @@ export interface OperationReport {
   previousVersion?: string;
   dir: string;
   resolved?: Record<string, string>;
+  /** The AOT step of the application's pre-compiled program, when it has one. */
+  aot?: AotReport;
   events: EventOutcome[];
   warnings: string[];
 }
@@ -204,6 +215,21 @@ export class Skyer {
   ): Promise<void> {
     if (!flags[event]) return;
     out.push(await this.events.run(makeEvent(event, it)));
+  }
+
+  /** Run the AOT step on an application's pre-compiled program (none for libraries). */
+  private async precompile(
+    aid: string,
+    precomp: string | undefined,
+    bytes: Uint8Array | undefined,
+    missingCode: string,
+  ): Promise<AotReport | undefined> {
+    if (precomp === undefined) return undefined;
+    if (bytes === undefined) throw precompMissing(aid, precomp, missingCode);
+    const compile = this.opts.precompile;
+    if (compile === undefined)
+      throw new Error("Skyer needs a precompiler for content.program.precomp");
+    return compile({ aid, path: precomp, bytes });
   }
 
   /** Write a package's files (or an update's) under `root`, reporting progress. */
@@ -369,6 +395,16 @@ export class Skyer {
       ),
       `${pkg.aid} ${pkg.version}`,
     );
+    // The AOT step, before anything is written to the tree: a program that fails it fails the install.
+    const aot =
+      kind === "app"
+        ? await this.precompile(
+            pkg.aid,
+            pkg.precomp,
+            pkg.precomp === undefined ? undefined : pkg.files.get(pkg.precomp),
+            "SKYER_PRECOMP_MISSING",
+          )
+        : undefined;
     const anid = prev?.anid ?? this.newAnid();
     const dir = versionDir(scope, pkg.aid, kind, pkg.version);
     const events: EventOutcome[] = [];
@@ -467,6 +503,7 @@ export class Skyer {
       ...(isUpdate ? { previousVersion: prevVersion.version } : {}),
       dir,
       resolved,
+      ...(aot === undefined ? {} : { aot }),
       events,
       warnings,
     };
@@ -604,6 +641,7 @@ export class Skyer {
     const tx = await Transaction.begin(this.fs, "update", aid);
     let newInfo: ReturnType<ManifestReader>;
     let resolved: Record<string, string>;
+    let aot: AotReport | undefined;
     const nauName = `${appDirName(aid)}-${m.from}-to-${m.to}.nau`;
     try {
       const staged = `${tx.staging}/content`;
@@ -646,6 +684,16 @@ export class Skyer {
         newInfo.libraries,
         availableLibraries(this.db.items, itScope),
         `${aid} ${m.to}`,
+      );
+      // The AOT step on the updated program, before the commit point.
+      const precomp = newInfo.precomp;
+      aot = await this.precompile(
+        aid,
+        precomp,
+        precomp !== undefined && (await this.fs.stat(`${staged}/${precomp}`))?.kind === "file"
+          ? await this.fs.readFile(`${staged}/${precomp}`)
+          : undefined,
+        "NAU_PRECOMP_MISSING",
       );
       await this.runEvent(
         cur.events,
@@ -696,6 +744,7 @@ export class Skyer {
       previousVersion: m.from,
       dir,
       resolved,
+      ...(aot === undefined ? {} : { aot }),
       events,
       warnings,
     };
