@@ -310,6 +310,27 @@ describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
     }
   });
 
+  it("marks quota groups inconsistent (NCW does not account them); a kernel rescan repairs them", () => {
+    if (skipUnless(loopMountMissing())) return;
+    const img = freshImage();
+    withLoopMount(img, (mnt) => {
+      execFileSync("btrfs", ["quota", "enable", mnt], { stdio: "pipe" });
+      fs.writeFileSync(path.join(mnt, "k"), contentOf(1));
+    });
+    const e = openEngine(FileDevice.open(img));
+    const t = e.begin();
+    for (let i = 0; i < 50; i++) addFile(t, FS, DIR, nameOf(i), 1000n + BigInt(i), contentOf(i));
+    t.commit();
+    e.close();
+    expectClean(img);
+    withLoopMount(img, (mnt) => {
+      execFileSync("btrfs", ["quota", "rescan", "-w", mnt], { stdio: "pipe" });
+    });
+    const r = btrfsCheck(img);
+    expect(r.ok).toBe(true);
+    expect(r.output).not.toContain("are different");
+  });
+
   it("refuses to write mixed-block-group images (reads them)", () => {
     const img = freshImage(["--mixed"]);
     const e = openEngine(FileDevice.open(img));

@@ -34,6 +34,8 @@ import {
   FS_TREE_OBJECTID,
   type Key,
   LAST_FREE_OBJECTID,
+  QGROUP_STATUS_KEY,
+  QUOTA_TREE_OBJECTID,
   ROOT_ITEM_KEY,
   ROOT_TREE_OBJECTID,
   SHARED_BLOCK_REF_KEY,
@@ -111,6 +113,10 @@ interface RootState {
   /** The root node changed (CoW, split, collapse) since the transaction began. */
   nodeChanged: boolean;
 }
+
+/** btrfs_qgroup_status_item.flags bits. */
+const QGROUP_STATUS_FLAG_ON = 1n;
+const QGROUP_STATUS_FLAG_INCONSISTENT = 4n;
 
 function isShareable(rootId: bigint): boolean {
   return (
@@ -808,6 +814,7 @@ export class TransactionImpl implements Transaction, NodeStore {
     try {
       for (const [s, n] of this.reserved) this.sm.unreserve(s, n);
       this.reserved.clear();
+      this.markQgroupsInconsistent();
       for (let pass = 0; ; pass++) {
         if (pass > 64) throw new Error("btrfs engine: commit did not converge");
         this.ensureMetadataSpace();
@@ -829,6 +836,27 @@ export class TransactionImpl implements Transaction, NodeStore {
     }
     this.ended = true;
     this.onEnd();
+  }
+
+  /**
+   * NCW does not account quota groups. If quotas are on, flag them inconsistent (as btrfs does when
+   * it cannot keep them exact) so the kernel asks for `btrfs quota rescan` and checkers skip them.
+   */
+  private markQgroupsInconsistent(): void {
+    if (!this.hasTree(QUOTA_TREE_OBJECTID)) return;
+    const key = { objectid: 0n, type: QGROUP_STATUS_KEY, offset: 0n };
+    const cur = this.tree.lookup(QUOTA_TREE_OBJECTID, key);
+    if (!cur || cur.length < 24) return;
+    const dv = new DataView(cur.buffer, cur.byteOffset, cur.byteLength);
+    const flags = dv.getBigUint64(16, true);
+    if (
+      (flags & QGROUP_STATUS_FLAG_ON) === 0n ||
+      (flags & QGROUP_STATUS_FLAG_INCONSISTENT) !== 0n
+    ) {
+      return;
+    }
+    dv.setBigUint64(16, flags | QGROUP_STATUS_FLAG_INCONSISTENT, true);
+    this.tree.updateItem(QUOTA_TREE_OBJECTID, key, cur);
   }
 
   private rootLoc(id: bigint): { bytenr: bigint; level: number; gen: bigint } {
