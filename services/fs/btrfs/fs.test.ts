@@ -278,4 +278,41 @@ describe.skipIf(skipUnless(loopMountMissing()))("the Linux kernel reads what Btr
     });
     expectClean(img);
   });
+
+  it("changes kernel-compressed files (inline and regular zstd/zlib extents) correctly", async () => {
+    const img = path.join(dir, "kc.img");
+    mkfsBtrfs(img, 256 * MiB);
+    const text = new TextEncoder().encode("kernel compressed text. ".repeat(40_000));
+    const small = new TextEncoder().encode("tiny tiny tiny tiny ".repeat(40));
+    withLoopMount(
+      img,
+      (mnt) => {
+        fs.writeFileSync(path.join(mnt, "big.txt"), text);
+        fs.writeFileSync(path.join(mnt, "small.txt"), small);
+        fs.writeFileSync(path.join(mnt, "small2.txt"), small);
+      },
+      ["compress-force=zstd"],
+    );
+    const f = BtrfsFs.open(img);
+    const r0 = f.reader();
+    expect(r0.extents(r0.resolve("/small.txt")!)[0]?.item.compression).not.toBe(0);
+    const big = r0.resolve("/big.txt")!;
+    await f.write(big, 300_001n, new TextEncoder().encode("NCW WAS HERE"));
+    await f.punch(big, 500_000n, 70_000n);
+    await f.truncate(big, 900_003n);
+    await f.truncate(r0.resolve("/small.txt")!, 100n);
+    await f.write(r0.resolve("/small2.txt")!, 700n, new TextEncoder().encode("+appended"));
+    f.close();
+    expectClean(img);
+    const expBig = text.slice(0, 900_003);
+    expBig.set(new TextEncoder().encode("NCW WAS HERE"), 300_001);
+    expBig.fill(0, 500_000, 570_000);
+    const expSmall2 = small.slice();
+    expSmall2.set(new TextEncoder().encode("+appended"), 700);
+    withLoopMount(img, (mnt) => {
+      expect(same(fs.readFileSync(path.join(mnt, "big.txt")), expBig)).toBe(true);
+      expect(same(fs.readFileSync(path.join(mnt, "small.txt")), small.subarray(0, 100))).toBe(true);
+      expect(same(fs.readFileSync(path.join(mnt, "small2.txt")), expSmall2)).toBe(true);
+    });
+  });
 });

@@ -1071,7 +1071,11 @@ export class BtrfsFs {
           id.root,
           key,
           encodeFileExtentItem(
-            inlineExtent(t.generation, inline.inlineData.slice(0, Number(size))),
+            // (a compressed inline extent, as the kernel writes, is decompressed first)
+            inlineExtent(
+              t.generation,
+              (await this.inlineBytes(t, id, v.size)).slice(0, Number(size)),
+            ),
           ),
         );
       const v2 = this.getInode(t, id);
