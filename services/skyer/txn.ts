@@ -2,7 +2,7 @@
 // open. The database replace is the commit point. Design and proof sketch: docs/skyer.md "Atomicity".
 
 import { randomBytes } from "node:crypto";
-import { appendFileSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 import { NcwError } from "../../ncw/errors.js";
 import type { FsLayer } from "../fs/layer.js";
 import { parentPath } from "../fs/layer.js";
@@ -31,7 +31,8 @@ export interface Journal {
 /**
  * Test-only hooks: NCW_TEST_TRACE_STEPS=<host file> appends each step's name to that file; when
  * NCW_TEST_CRASH_AT names this step, the process kills itself with SIGKILL, as a power cut or
- * `kill -9` would; when NCW_TEST_PAUSE_AT names it, the process stops for NCW_TEST_PAUSE_MS.
+ * `kill -9` would; when NCW_TEST_PAUSE_AT names it, the process stops for NCW_TEST_PAUSE_MS (or
+ * until the file <NCW_TEST_TRACE_STEPS>.resume exists).
  * Used by test/skyer-crash.test.ts; inert otherwise.
  */
 export function crashPoint(step: string): void {
@@ -41,8 +42,11 @@ export function crashPoint(step: string): void {
   if (process.env.NCW_TEST_PAUSE_AT === step) {
     // Hold everything (the lock included) for a while, saying so in the trace file.
     if (trace !== undefined && trace !== "") appendFileSync(trace, "paused\n");
-    const ms = Number(process.env.NCW_TEST_PAUSE_MS ?? "3000");
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    // Until NCW_TEST_PAUSE_MS elapse, or sooner when the test creates <trace>.resume.
+    const until = Date.now() + Number(process.env.NCW_TEST_PAUSE_MS ?? "3000");
+    const cell = new Int32Array(new SharedArrayBuffer(4));
+    while (Date.now() < until && !(trace !== undefined && existsSync(`${trace}.resume`)))
+      Atomics.wait(cell, 0, 0, 20);
   }
 }
 
