@@ -26,6 +26,7 @@ import {
 } from "./format/key.js";
 import { blockChecksum, decodeNode, type KeyPtr, type TreeNode } from "./format/node.js";
 import {
+  COMPAT_RO_NAMES,
   decodeSuperblock,
   FEATURE_COMPAT_RO_BLOCK_GROUP_TREE,
   FEATURE_COMPAT_RO_FREE_SPACE_TREE,
@@ -33,9 +34,13 @@ import {
   FEATURE_INCOMPAT_METADATA_UUID,
   FEATURE_INCOMPAT_MIXED_GROUPS,
   FEATURE_INCOMPAT_SKINNY_METADATA,
+  featureNames,
+  INCOMPAT_NAMES,
   SUPER_INFO_OFFSET,
   SUPER_INFO_SIZE,
   SUPER_MIRROR_OFFSETS,
+  SUPPORTED_COMPAT_RO,
+  SUPPORTED_INCOMPAT,
   type Superblock,
 } from "./format/superblock.js";
 import { type Engine, type Transaction, TransactionImpl } from "./transaction.js";
@@ -372,6 +377,22 @@ export class BtrfsEngine implements Engine {
         "unavailable",
         "this Btrfs image mixes data and metadata in the same block groups (mkfs.btrfs --mixed); NCW reads it but does not write it",
         { code: "BTRFS_MIXED_GROUPS", hint: "Create the image without --mixed." },
+      );
+    }
+    const incompat = this.sb.incompatFlags & ~(SUPPORTED_INCOMPAT | FEATURE_INCOMPAT_METADATA_UUID);
+    const compatRo = this.sb.compatRoFlags & ~SUPPORTED_COMPAT_RO;
+    if (incompat !== 0n || compatRo !== 0n) {
+      const names = [
+        ...featureNames(incompat, INCOMPAT_NAMES),
+        ...featureNames(compatRo, COMPAT_RO_NAMES),
+      ];
+      throw new NcwError(
+        "unavailable",
+        `this Btrfs image uses features NCW cannot write: ${names.join(", ")}`,
+        {
+          code: "BTRFS_UNSUPPORTED_FEATURE",
+          hint: "NCW can still read it; use Linux to change it.",
+        },
       );
     }
     if (this.open) {
