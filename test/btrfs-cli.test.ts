@@ -1,6 +1,6 @@
 // Black-box tests of `ncw fs` (run as a user would: node dist/cli/ncw.js fs …), with btrfs check
 // as the oracle on what it leaves behind.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -52,6 +52,17 @@ describe("ncw fs", () => {
     };
     expect(info.features).toContain("free_space_tree");
     expect(info.subvolumes.map((s) => s.name)).toEqual(["snap"]);
+    // a host folder, recursively
+    const tree = path.join(tmp, "tree");
+    mkdirSync(path.join(tree, "a/b"), { recursive: true });
+    writeFileSync(path.join(tree, "a/b/c.txt"), "deep");
+    writeFileSync(path.join(tree, "top.txt"), "top");
+    symlinkSync("a/b/c.txt", path.join(tree, "ln"));
+    expect(fsx("put", tree, "/imported").status).toBe(2);
+    const put = fsx("put", "-r", tree, "/imported", "--json");
+    expect(put.status).toBe(0);
+    expect(JSON.parse(put.stdout)).toMatchObject({ files: 2, dirs: 2, links: 1 });
+    expect(fsx("cat", "/imported/ln").stdout).toBe("deep");
     const check = fsx("check");
     expect(check.stdout).toContain("no problems found");
     expect(check.status).toBe(0);

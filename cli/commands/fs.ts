@@ -14,6 +14,7 @@ import {
   imageInfo,
   parseSize,
   putHostFile,
+  putHostTree,
 } from "../../services/fs/btrfs/image.js";
 import { BtrfsLayer } from "../../services/fs/btrfs/layer.js";
 import { mkfs } from "../../services/fs/btrfs/mkfs.js";
@@ -178,11 +179,17 @@ const catCmd = cmd({
 
 const putCmd = cmd({
   command: "put <source> <path>",
-  describe: "Copy a host file into the image (created or replaced)",
+  describe: "Copy a host file (or, with -r, a folder) into the image",
   builder: (y) =>
     y
-      .positional("source", { type: "string", demandOption: true, describe: "Host file" })
+      .positional("source", { type: "string", demandOption: true, describe: "Host file or folder" })
       .positional("path", { type: "string", demandOption: true, describe: "NightOS path" })
+      .option("recursive", {
+        alias: "r",
+        type: "boolean",
+        default: false,
+        describe: "Copy a folder with everything in it",
+      })
       .option("compress", {
         choices: ["none", "zlib", "zstd"] as const,
         default: "none" as const,
@@ -194,10 +201,27 @@ const putCmd = cmd({
       argv,
       true,
       async (l) => {
-        if (!fs.existsSync(argv.source))
+        if (!fs.existsSync(argv.source)) {
           throw new NcwError("not-found", `host file ${argv.source} does not exist`, {
             code: "FS_HOST_MISSING",
           });
+        }
+        if (fs.statSync(argv.source).isDirectory()) {
+          if (!argv.recursive) {
+            throw new NcwError("usage", `${argv.source} is a folder`, {
+              code: "FS_HOST_IS_DIR",
+              hint: "Pass -r to copy a folder.",
+            });
+          }
+          const r = await putHostTree(l, argv.source, argv.path);
+          for (const s of r.skipped) ctx.out.warn(`skipped ${s} (not a file, folder or symlink)`);
+          if (ctx.out.json) ctx.out.data({ path: argv.path, ...r });
+          else
+            ctx.out.info(
+              `${argv.path}: ${r.files} files, ${r.dirs} folders, ${r.links} symlinks, ${r.bytes} bytes`,
+            );
+          return;
+        }
         const id = await l.ensureFile(argv.path);
         const n = await l.exclusive((f) => putHostFile(f, id, argv.source));
         if (ctx.out.json) ctx.out.data({ path: argv.path, bytes: n, feid: feidOf(id) });

@@ -18,6 +18,7 @@ import { BLOCK_GROUP_ITEM_KEY, EXTENT_TREE_OBJECTID } from "./format/key.js";
 import { COMPAT_RO_NAMES, featureNames, INCOMPAT_NAMES } from "./format/superblock.js";
 import { type BtrfsFs, listSubvolumes } from "./fs.js";
 import type { InodeId } from "./fsread.js";
+import type { BtrfsLayer } from "./layer.js";
 import { MAX_KEY, MIN_KEY, Volume } from "./volume.js";
 
 /** Where a home keeps its NightOS image (beside the host-directory tree, not inside it). */
@@ -130,4 +131,39 @@ export async function getToHost(fsys: BtrfsFs, id: InodeId, fd: number): Promise
     while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done);
   }
   return ino.size;
+}
+
+/**
+ * Copies a host folder into the image under `dest` (created when missing): folders, files and
+ * symlinks (their target text as is). Returns the counts. Other host file types are skipped.
+ */
+export async function putHostTree(
+  layer: BtrfsLayer,
+  hostDir: string,
+  dest: string,
+): Promise<{ files: number; dirs: number; links: number; bytes: bigint; skipped: string[] }> {
+  const out = { files: 0, dirs: 0, links: 0, bytes: 0n, skipped: [] as string[] };
+  await layer.mkdir(dest, { recursive: true });
+  const walk = async (host: string, at: string) => {
+    for (const e of fs
+      .readdirSync(host, { withFileTypes: true })
+      .sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const h = path.join(host, e.name);
+      const p = `${at === "/" ? "" : at}/${e.name}`;
+      if (e.isDirectory()) {
+        await layer.mkdir(p, { recursive: true });
+        out.dirs++;
+        await walk(h, p);
+      } else if (e.isSymbolicLink()) {
+        if (!(await layer.stat(p))) await layer.symlink(fs.readlinkSync(h), p);
+        out.links++;
+      } else if (e.isFile()) {
+        const id = await layer.ensureFile(p);
+        out.bytes += await layer.exclusive((f) => putHostFile(f, id, h));
+        out.files++;
+      } else out.skipped.push(h);
+    }
+  };
+  await walk(hostDir, dest);
+  return out;
 }
