@@ -158,6 +158,36 @@ describe("manifest", () => {
     expect(issuesAfter((d) => (t(d, "infos").license = "LicenseRef-Acme-EULA"))).toEqual([]);
   });
 
+  it("accepts SPDX license expressions and names what is wrong in a bad one", () => {
+    for (const ok of [
+      "MIT OR Apache-2.0",
+      "(MIT OR Apache-2.0) AND BSD-3-Clause",
+      "GPL-2.0-or-later WITH Classpath-exception-2.0",
+      "Apache-2.0 WITH LLVM-exception OR MIT",
+      "LGPL-2.1-only+ AND LicenseRef-Acme",
+      "((MIT))",
+    ]) {
+      expect(
+        issuesAfter((d) => (t(d, "infos").license = ok)),
+        ok,
+      ).toEqual([]);
+    }
+    const bad: [string, string][] = [
+      ["MIT or Apache-2.0", 'writes the operator "or" in lower case (use OR)'],
+      ["MIT OR GPL", 'names "GPL", which is not an SPDX license identifier'],
+      ["MIT OR", "ends where a license was expected"],
+      ["(MIT OR Apache-2.0", 'has a "(" without its ")"'],
+      ["MIT Apache-2.0", 'has "Apache-2.0" after a complete expression'],
+      ["MIT WITH Nope-exception", 'names "Nope-exception" after WITH'],
+      ["AND MIT", 'has "AND" where a license was expected'],
+    ];
+    for (const [expr, why] of bad) {
+      const issues = issuesAfter((d) => (t(d, "infos").license = expr));
+      expect(issues[0], expr).toMatch(/^infos\.license: must be an SPDX/);
+      expect(issues[0], expr).toContain(why);
+    }
+  });
+
   it("checks the program: source/precomp present, paths inside the package", () => {
     expect(issuesAfter((d) => (t(d, "content").program = {}))[0]).toMatch(
       /^content.program: needs `source`/,

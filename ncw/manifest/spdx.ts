@@ -1,6 +1,7 @@
 // SPDX license identifiers accepted in `infos.license` and `commands.*.license`
 // (specs/applications-libraries.md: "must be in a list of available licenses"). A curated subset of
-// the SPDX License List 3.x: the licenses packages actually use. `LicenseRef-<id>` is accepted too.
+// the SPDX License List 3.x: the licenses packages actually use. `LicenseRef-<id>` is accepted too,
+// and so are SPDX license expressions (`MIT OR Apache-2.0`, `GPL-2.0-or-later WITH Classpath-exception-2.0`).
 
 export const SPDX_LICENSE_IDS: ReadonlySet<string> = new Set([
   "0BSD",
@@ -126,4 +127,93 @@ export const SPDX_LICENSE_IDS: ReadonlySet<string> = new Set([
 /** True for a listed SPDX id or a `LicenseRef-<idstring>` (SPDX's form for licenses not on the list). */
 export function isKnownLicense(id: string): boolean {
   return SPDX_LICENSE_IDS.has(id) || /^LicenseRef-[A-Za-z0-9.-]+$/.test(id);
+}
+
+/** SPDX license exceptions accepted after `WITH` (a curated subset of the SPDX exceptions list). */
+export const SPDX_EXCEPTION_IDS: ReadonlySet<string> = new Set([
+  "Autoconf-exception-3.0",
+  "Bison-exception-2.2",
+  "Bootloader-exception",
+  "Classpath-exception-2.0",
+  "FLTK-exception",
+  "Font-exception-2.0",
+  "GCC-exception-2.0",
+  "GCC-exception-3.1",
+  "GPL-3.0-linking-exception",
+  "LGPL-3.0-linking-exception",
+  "LLVM-exception",
+  "OCaml-LGPL-linking-exception",
+  "OpenJDK-assembly-exception-1.0",
+  "Qt-GPL-exception-1.0",
+  "Qt-LGPL-exception-1.1",
+  "Swift-exception",
+  "u-boot-exception-2.0",
+  "Universal-FOSS-exception-1.0",
+  "WxWindows-exception-3.1",
+]);
+
+/**
+ * Checks an SPDX license expression (SPDX spec 2.3, annex D): license ids (optionally with `+`)
+ * or `LicenseRef-<id>`, joined by `AND` / `OR`, with `WITH <exception>` and parentheses. Operators
+ * are upper case. Returns null when valid, else what is wrong.
+ */
+export function licenseExpressionProblem(expr: string): string | null {
+  const tokens = expr.match(/\(|\)|[^\s()]+/g) ?? [];
+  let i = 0;
+  const peek = () => tokens[i];
+  // compound := and ("OR" and)* ; and := with ("AND" with)* ; with := simple ("WITH" exception)?
+  // simple := id["+"] | "(" compound ")"
+  const simple = (): string | null => {
+    const t = tokens[i++];
+    if (t === undefined) return "ends where a license was expected";
+    if (t === "(") {
+      const inner = compound();
+      if (inner !== null) return inner;
+      if (tokens[i++] !== ")") return 'has a "(" without its ")"';
+      return null;
+    }
+    if (t === ")" || t === "AND" || t === "OR" || t === "WITH")
+      return `has "${t}" where a license was expected`;
+    if (/^(and|or|with)$/i.test(t))
+      return `writes the operator "${t}" in lower case (use ${t.toUpperCase()})`;
+    const id = t.endsWith("+") ? t.slice(0, -1) : t;
+    if (!isKnownLicense(id)) return `names "${id}", which is not an SPDX license identifier`;
+    return null;
+  };
+  const withExpr = (): string | null => {
+    const e = simple();
+    if (e !== null) return e;
+    if (peek() === "WITH") {
+      i++;
+      const ex = tokens[i++];
+      if (ex === undefined || !SPDX_EXCEPTION_IDS.has(ex))
+        return `names "${ex ?? ""}" after WITH, which is not an SPDX license exception`;
+    }
+    return null;
+  };
+  const andExpr = (): string | null => {
+    let e = withExpr();
+    while (e === null && peek() === "AND") {
+      i++;
+      e = withExpr();
+    }
+    return e;
+  };
+  const compound = (): string | null => {
+    let e = andExpr();
+    while (e === null && peek() === "OR") {
+      i++;
+      e = andExpr();
+    }
+    return e;
+  };
+  const e = compound();
+  if (e !== null) return e;
+  const rest = tokens[i];
+  if (rest !== undefined) {
+    if (/^(and|or|with)$/i.test(rest))
+      return `writes the operator "${rest}" in lower case (use ${rest.toUpperCase()})`;
+    return `has "${rest}" after a complete expression`;
+  }
+  return null;
 }

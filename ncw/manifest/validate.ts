@@ -17,7 +17,7 @@ import {
   typeContains,
   valueFitsType,
 } from "./rules.js";
-import { isKnownLicense } from "./spdx.js";
+import { licenseExpressionProblem } from "./spdx.js";
 import type {
   Additional,
   ApplicationManifest,
@@ -357,11 +357,12 @@ function checkInfos(c: Checker, root: Table): Infos | undefined {
     } else c.packagePath(icon, "infos.icon");
   }
   const license = c.str(t, "license", p, true);
-  if (license !== undefined && !isKnownLicense(license)) {
+  const licenseProblem = license === undefined ? null : licenseExpressionProblem(license);
+  if (licenseProblem !== null) {
     c.issue(
       "infos.license",
       license,
-      "must be an SPDX license identifier (e.g. MIT, Apache-2.0) or LicenseRef-<id>",
+      `must be an SPDX license identifier (e.g. MIT, Apache-2.0), LicenseRef-<id> or an SPDX expression (MIT OR Apache-2.0); it ${licenseProblem}`,
     );
   }
   if (
@@ -610,8 +611,13 @@ function checkCommands(c: Checker, root: Table): Record<string, CommandSpec> | u
     const help = c.str(v, "help", p, true);
     const author = c.str(v, "author", p, false);
     const license = c.str(v, "license", p, false);
-    if (license !== undefined && !isKnownLicense(license)) {
-      c.issue(`${p}.license`, license, "must be an SPDX license identifier or LicenseRef-<id>");
+    const problem = license === undefined ? null : licenseExpressionProblem(license);
+    if (problem !== null) {
+      c.issue(
+        `${p}.license`,
+        license,
+        `must be an SPDX license identifier, LicenseRef-<id> or an SPDX expression; it ${problem}`,
+      );
     }
     const ret = v.return === undefined ? "void" : checkType(c, v.return, `${p}.return`, true);
     const cmdin = v.cmdin === undefined ? undefined : checkType(c, v.cmdin, `${p}.cmdin`, false);
