@@ -155,7 +155,7 @@ describe("malformed packages leave the home untouched", () => {
   });
   it("a corrupt tar header (bad checksum)", async () => {
     const tar = rawTar(Object.entries(GOOD).map(([name, v]) => ({ name, data: enc(v) })));
-    tar[0] ^= 0x20; // the first header's name changes, its checksum no longer matches
+    tar[0] = tar[0]! ^ 0x20; // the first header's name changes, its checksum no longer matches
     await install(await compressPackage(tar), 65, "PKG_TAR_BAD_CHECKSUM");
   });
   it("corrupt zstd data: a reserved block type", async () => {
