@@ -17,6 +17,7 @@ import {
   putHostTree,
 } from "../../services/fs/btrfs/image.js";
 import { BtrfsLayer } from "../../services/fs/btrfs/layer.js";
+import { lockImage } from "../../services/fs/btrfs/lock.js";
 import { mkfs } from "../../services/fs/btrfs/mkfs.js";
 import { type CommandContext, type GlobalArgs, runCommand } from "../context.js";
 
@@ -105,7 +106,14 @@ const mkfsCmd = cmd({
       });
     }
     const size = parseSize(argv.size);
-    const dev = FileDevice.create(file, size);
+    const lock = lockImage(file);
+    let dev: FileDevice;
+    try {
+      dev = FileDevice.create(file, size);
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
     try {
       const r = mkfs(dev, { label: argv.label, metadata: argv.metadata, nodesize: argv.nodesize });
       if (ctx.out.json)
@@ -116,6 +124,7 @@ const mkfsCmd = cmd({
         );
     } finally {
       dev.close();
+      lock.release();
     }
   },
 });

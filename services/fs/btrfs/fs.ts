@@ -50,6 +50,7 @@ import {
 } from "./format/key.js";
 import { maxItemSize } from "./format/node.js";
 import { type DataReader, type DirEntryInfo, FsReader, type InodeId, sameBytes } from "./fsread.js";
+import { type ImageLock, lockImage } from "./lock.js";
 import { type MkfsOptions, mkfs } from "./mkfs.js";
 import {
   createSubvolume as engineCreateSubvolume,
@@ -148,27 +149,41 @@ export class BtrfsFs {
     readonly readOnly = false,
   ) {}
 
+  /** Opens an image file; for writing, takes its lock (one writer per image, see lock.ts). */
   static open(path: string, opts: { readOnly?: boolean } = {}): BtrfsFs {
-    const dev = FileDevice.open(path, { readOnly: opts.readOnly === true });
+    const readOnly = opts.readOnly === true;
+    const lock = readOnly ? undefined : lockImage(path);
+    let dev: FileDevice | undefined;
     try {
-      return new BtrfsFs(openEngine(dev), opts.readOnly === true);
+      dev = FileDevice.open(path, { readOnly });
+      const f = new BtrfsFs(openEngine(dev), readOnly);
+      f.lock = lock;
+      return f;
     } catch (e) {
-      dev.close();
+      dev?.close();
+      lock?.release();
       throw e;
     }
   }
 
   /** Creates (or overwrites) an image file of `size` bytes, formats it and opens it. */
   static create(path: string, size: bigint, opts: MkfsOptions = {}): BtrfsFs {
-    const dev = FileDevice.create(path, size);
+    const lock = lockImage(path);
+    let dev: FileDevice | undefined;
     try {
+      dev = FileDevice.create(path, size);
       mkfs(dev, opts);
-      return new BtrfsFs(openEngine(dev));
+      const f = new BtrfsFs(openEngine(dev));
+      f.lock = lock;
+      return f;
     } catch (e) {
-      dev.close();
+      dev?.close();
+      lock.release();
       throw e;
     }
   }
+
+  private lock: ImageLock | undefined;
 
   get sectorsize(): number {
     return this.engine.sectorsize;
@@ -249,9 +264,13 @@ export class BtrfsFs {
 
   close(): void {
     if (this.closed) return;
-    this.commit();
-    this.closed = true;
-    this.engine.close();
+    try {
+      this.commit();
+    } finally {
+      this.closed = true;
+      this.engine.close();
+      this.lock?.release();
+    }
   }
 
   /** Runs `fn` in the transaction; on failure the whole transaction is aborted (nothing half-done stays). */
