@@ -176,11 +176,18 @@ describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
 
   it("works on images made by NCW's own mkfs (data, snapshot, writes on both sides)", () => {
     const img = path.join(tempDir(), "n.img");
-    const dev = FileDevice.create(img, 128n << 20n);
+    const dev = FileDevice.create(img, 256n << 20n);
     mkfs(dev);
     dev.close();
     const e = openEngine(FileDevice.open(img));
+    const chunks = e.chunkMap.all().length;
     let t = e.begin();
+    // More data than the first data chunk holds: the engine adds chunks.
+    for (let i = 0; i < 40; i++)
+      addFile(t, FS, DIR, `big${i}`, 9000n + BigInt(i), new Uint8Array(1 << 20).fill(i));
+    t.commit();
+    expect(e.chunkMap.all().length).toBeGreaterThan(chunks);
+    t = e.begin();
     for (let i = 0; i < 800; i++)
       addFile(t, FS, DIR, nameOf(i), 257n + BigInt(i), i % 5 === 0 ? contentOf(i) : undefined);
     t.commit();

@@ -113,6 +113,8 @@ describe.skipIf(skip)("subvolumes and snapshots", () => {
     const e = openEngine(FileDevice.open(img));
     let t = e.begin();
     const sv = createSubvolume(t, FS, DIR, "vol");
+    // Visible inside the transaction already (ROOT_ITEM written at once, as btrfs does).
+    expect(listSubvolumes(t).map((s) => s.name)).toEqual(["vol"]);
     for (let i = 0; i < 300; i++) addFile(t, sv, 256n, `g${i}`, 257n + BigInt(i), contentOf(i));
     t.commit();
     const usedBefore = e.space().bytesUsed;

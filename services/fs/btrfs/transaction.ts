@@ -25,6 +25,7 @@ import {
   BLOCK_GROUP_ITEM_KEY,
   CHUNK_TREE_OBJECTID,
   CSUM_TREE_OBJECTID,
+  compareKeys,
   DATA_RELOC_TREE_OBJECTID,
   DEV_TREE_OBJECTID,
   EXTENT_DATA_KEY,
@@ -475,14 +476,11 @@ export class TransactionImpl implements Transaction, NodeStore {
       });
     }
     const node = this.newNode(objectid, 0);
-    const item = emptyRootItem(this.generation);
-    this.roots.set(objectid, {
-      node,
-      item,
-      itemKey: { objectid, type: ROOT_ITEM_KEY, offset: 0n },
-      itemDirty: true,
-      nodeChanged: true,
-    });
+    const item = { ...emptyRootItem(this.generation), bytenr: node.header.bytenr };
+    const itemKey = { objectid, type: ROOT_ITEM_KEY, offset: 0n };
+    this.roots.set(objectid, { node, item, itemKey, itemDirty: true, nodeChanged: true });
+    // Visible to lookups at once (bytenr and level are refreshed at commit), as btrfs does.
+    this.tree.insertItem(ROOT_TREE_OBJECTID, itemKey, encodeRootItem(item));
   }
 
   rootItem(objectid: bigint): RootItem {
@@ -493,12 +491,18 @@ export class TransactionImpl implements Transaction, NodeStore {
   }
 
   setRootItem(objectid: bigint, item: RootItem, key?: Key): void {
-    this.live();
-    const st = this.state(objectid);
-    if (!st.item) throw noTree(objectid);
-    st.item = { ...item };
-    if (key) st.itemKey = key;
-    st.itemDirty = true;
+    this.mutate(() => {
+      const st = this.state(objectid);
+      if (!st.item || !st.itemKey) throw noTree(objectid);
+      const n = st.node.header;
+      st.item = { ...item, bytenr: n.bytenr, level: n.level };
+      if (key && compareKeys(key, st.itemKey) !== 0) {
+        this.tree.deleteItem(ROOT_TREE_OBJECTID, st.itemKey);
+        st.itemKey = key;
+      }
+      st.itemDirty = true;
+      this.tree.putItem(ROOT_TREE_OBJECTID, st.itemKey, encodeRootItem(st.item));
+    });
   }
 
   nextTreeId(): bigint {
@@ -545,13 +549,15 @@ export class TransactionImpl implements Transaction, NodeStore {
       sst.item = { ...sst.item, lastSnapshot: this.generation };
       sst.itemDirty = true;
     }
-    this.roots.set(dst, {
-      node: copy,
-      item: { ...item, bytenr, level, generation: this.generation, generationV2: this.generation },
-      itemKey,
-      itemDirty: true,
-      nodeChanged: true,
-    });
+    const dstItem = {
+      ...item,
+      bytenr,
+      level,
+      generation: this.generation,
+      generationV2: this.generation,
+    };
+    this.roots.set(dst, { node: copy, item: dstItem, itemKey, itemDirty: true, nodeChanged: true });
+    this.tree.insertItem(ROOT_TREE_OBJECTID, itemKey, encodeRootItem(dstItem));
   }
 
   /** Drop a whole tree (subvolume delete): every block only it references is freed. */
