@@ -17,6 +17,7 @@ import {
   decodeInodeItem,
   decodeInodeRefs,
   decodeRootItem,
+  decodeRootRef,
   FILE_EXTENT_INLINE,
   FILE_EXTENT_PREALLOC,
   type FileExtentItem,
@@ -36,6 +37,7 @@ import {
   INODE_ITEM_KEY,
   INODE_REF_KEY,
   type Key,
+  ROOT_BACKREF_KEY,
   ROOT_ITEM_KEY,
   ROOT_TREE_OBJECTID,
   U64_MAX,
@@ -251,6 +253,39 @@ export class FsReader {
       }
     }
     return out;
+  }
+
+  /**
+   * The path of an inode from `top` (default: the FS tree's top directory), following INODE_REF
+   * back-references and, at a subvolume's top, its ROOT_BACKREF. For an inode with several names
+   * (hard links) the first is used. Undefined when the inode does not exist or is not below `top`.
+   */
+  pathOf(id: InodeId, top: InodeId = { root: 5n, ino: 256n }): string | undefined {
+    const parts: string[] = [];
+    let cur = id;
+    for (let guard = 0; guard < 4096; guard++) {
+      if (cur.root === top.root && cur.ino === top.ino) return `/${parts.reverse().join("/")}`;
+      if (!this.trees.hasTree(cur.root) || !this.inode(cur)) return undefined;
+      const isSubvolTop = cur.ino === 256n && cur.root !== 5n;
+      if (isSubvolTop) {
+        const back = this.trees.firstAtOrAfter(ROOT_TREE_OBJECTID, {
+          objectid: cur.root,
+          type: ROOT_BACKREF_KEY,
+          offset: 0n,
+        });
+        if (!back || back.key.objectid !== cur.root || back.key.type !== ROOT_BACKREF_KEY)
+          return undefined;
+        const ref = decodeRootRef(back.data);
+        parts.push(new TextDecoder().decode(ref.name));
+        cur = { root: back.key.offset, ino: ref.dirid };
+        continue;
+      }
+      const name = this.names(cur).find((n) => n.parent !== cur.ino);
+      if (!name) return undefined;
+      parts.push(new TextDecoder().decode(name.name));
+      cur = { root: cur.root, ino: name.parent };
+    }
+    return undefined;
   }
 
   /** The file extent items of an inode overlapping [from, to), in file order. */

@@ -203,6 +203,12 @@ describe("FsLayer backend btrfs", () => {
     await fs.setXattr("/home/a.txt", "user.perm", enc("r"));
     expect(dec((await fs.getXattr("/home/a.txt", "user.perm"))!)).toBe("r");
     expect(await codeOf(fs.snapshot("/home/a.txt", "/x"))).toBe("BTRFS_NOT_SUBVOL");
+    await fs.mkdir("/home/deep/er", { recursive: true });
+    await fs.writeFile("/home/deep/er/f", enc("f"));
+    for (const p of ["/home/deep/er/f", "/home", "/home.snap/a.txt", "/"]) {
+      expect(await fs.pathOfFeid(await fs.feid(p))).toBe(p);
+    }
+    expect(await fs.pathOfFeid((999n << 40n) | 5n)).toBeNull();
     await fs.close();
     expectClean(images.at(-1));
     const inner = BtrfsLayer.open(images.at(-1)!, { subvolume: sub });

@@ -29,6 +29,7 @@ import {
   createSubvolume,
   deleteSubvolume,
   feidOf,
+  feidParts,
   nameBytes,
   snapshot,
 } from "./fs.js";
@@ -394,6 +395,11 @@ export class BtrfsLayer implements FsLayer {
   /** Runs `fn` on the underlying BtrfsFs in the operation queue. */
   exclusive<T>(fn: (fs: BtrfsFs) => Promise<T> | T): Promise<T> {
     return this.run(() => fn(this.fs));
+  }
+
+  /** The path of the item with this FEID (the spec's FEID_TO_SPLIT), or null when none has it. */
+  pathOfFeid(feid: bigint): Promise<string | null> {
+    return this.run(() => this.fs.reader().pathOf(feidParts(feid), this.top) ?? null);
   }
 
   /** The FEID of the item at a path (no symlink following at the end). */
