@@ -212,7 +212,11 @@ describe("FsLayer backend btrfs", () => {
     await fs.close();
     expectClean(images.at(-1));
     const inner = BtrfsLayer.open(images.at(-1)!, { subvolume: sub });
-    expect(await inner.readdir("/")).toEqual([{ name: "a.txt", kind: "file" }]);
+    expect(await inner.readdir("/")).toEqual([
+      { name: "a.txt", kind: "file" },
+      { name: "deep", kind: "dir" },
+    ]);
+    expect(await inner.pathOfFeid(await inner.feid("/deep/er/f"))).toBe("/deep/er/f");
     expect(dec(await inner.readFile("/a.txt"))).toBe("B");
     await inner.rm("/a.txt");
     await inner.close();
