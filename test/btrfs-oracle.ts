@@ -5,6 +5,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import koffi from "koffi";
 
 function which(cmd: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
@@ -103,4 +104,14 @@ export function withLoopMount<T>(img: string, fn: (mnt: string) => T, opts: stri
     execFileSync("umount", [mnt], { stdio: "pipe" });
     fs.rmdirSync(mnt);
   }
+}
+
+/** setxattr(2) through koffi (no attr/python tools needed on the test machine). Linux only. */
+export function setXattr(file: string, name: string, value: Uint8Array): void {
+  const libc = koffi.load("libc.so.6");
+  const setxattr = libc.func(
+    "int setxattr(const char *path, const char *name, const void *value, size_t size, int flags)",
+  );
+  const rc = setxattr(file, name, Buffer.from(value), value.length, 0) as number;
+  if (rc !== 0) throw new Error(`setxattr(${file}, ${name}) failed`);
 }

@@ -7,6 +7,7 @@ import {
   btrfsProgsMissing,
   loopMountMissing,
   mkfsBtrfs,
+  setXattr,
   skipUnless,
   tempDir,
   withLoopMount,
@@ -177,11 +178,11 @@ describe.skipIf(skipUnless(loopMountMissing()))("reading what the Linux kernel w
       fs.writeSync(fd, content(4, 8192), 0, 8192, 5 * 1024 * 1024);
       fs.ftruncateSync(fd, 8 * 1024 * 1024);
       fs.closeSync(fd);
-      execFileSync("python3", [
-        "-c",
-        "import os,sys; os.setxattr(sys.argv[1], 'user.nightos.perm', b'rw-app')",
+      setXattr(
         path.join(mnt, "small.txt"),
-      ]);
+        "user.nightos.perm",
+        new TextEncoder().encode("rw-app"),
+      );
       for (let i = 0; i < 300; i++) fs.writeFileSync(path.join(mnt, "d1", `f${i}`), `file ${i}\n`);
       execFileSync("btrfs", ["subvolume", "create", path.join(mnt, "sub")], { stdio: "pipe" });
       fs.writeFileSync(path.join(mnt, "sub/in-sub.txt"), "inside a subvolume");
