@@ -45,6 +45,7 @@ export type ClientMessage =
     }
   | { t: "signal"; pid: number; signal: number }
   | { t: "kill"; pid: number }
+  | { t: "priority"; pid: number; priority: number }
   | { t: "ps" }
   | { t: "shutdown" };
 

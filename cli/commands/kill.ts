@@ -11,11 +11,13 @@ interface KillArgs extends GlobalArgs {
   pid: number;
   signal?: string;
   force?: boolean;
+  priority?: number;
 }
 
 export const killCommand: CommandModule<GlobalArgs, KillArgs> = {
   command: "kill <pid>",
-  describe: "Terminate a NightOS process (WILL_TERMINATE, then killed after the terminate delay)",
+  describe:
+    "Terminate a NightOS process (WILL_TERMINATE, then killed after the terminate delay), signal it or set its priority",
   builder: (y) =>
     y
       .positional("pid", {
@@ -28,7 +30,12 @@ export const killCommand: CommandModule<GlobalArgs, KillArgs> = {
         describe: "Send this signal instead, by name (e.g. TERMINATE, SUSPEND, WILL_SUSPEND)",
       })
       .option("force", { type: "boolean", describe: "Kill at once, without a signal" })
-      .conflicts("signal", "force"),
+      .option("priority", {
+        type: "number",
+        describe: "Instead, set the process' priority: 0 suspends, 1–9 throttle, 10 full speed",
+      })
+      .conflicts("signal", "force")
+      .conflicts("priority", ["signal", "force"]),
   handler: (argv) =>
     runCommand(argv, async ({ out, home }) => {
       if (!Number.isInteger(argv.pid) || argv.pid < 1) {
@@ -55,10 +62,23 @@ export const killCommand: CommandModule<GlobalArgs, KillArgs> = {
           },
         );
       }
+      const priority = argv.priority;
+      if (
+        priority !== undefined &&
+        (!Number.isInteger(priority) || priority < 0 || priority > 10)
+      ) {
+        conn.close();
+        throw new NcwError("usage", `--priority must be an integer from 0 to 10, got ${priority}`, {
+          code: "KILL_BAD_PRIORITY",
+        });
+      }
       try {
-        const msg = argv.force
-          ? { t: "kill" as const, pid: argv.pid }
-          : { t: "signal" as const, pid: argv.pid, signal };
+        const msg =
+          priority !== undefined
+            ? { t: "priority" as const, pid: argv.pid, priority }
+            : argv.force
+              ? { t: "kill" as const, pid: argv.pid }
+              : { t: "signal" as const, pid: argv.pid, signal };
         await conn
           .request(msg, (m) => (m.t === "ok" ? true : undefined))
           .catch((e: NcwError) => {
@@ -68,9 +88,11 @@ export const killCommand: CommandModule<GlobalArgs, KillArgs> = {
         conn.close();
       }
       out.info(
-        argv.force
-          ? `killed process ${argv.pid}`
-          : `sent ${argv.signal?.toUpperCase() ?? "WILL_TERMINATE"} to process ${argv.pid}`,
+        priority !== undefined
+          ? `set the priority of process ${argv.pid} to ${priority}`
+          : argv.force
+            ? `killed process ${argv.pid}`
+            : `sent ${argv.signal?.toUpperCase() ?? "WILL_TERMINATE"} to process ${argv.pid}`,
       );
     }),
 };

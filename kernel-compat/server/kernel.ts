@@ -317,6 +317,17 @@ export class Kernel {
     return BigInt(ms);
   }
 
+  /** Change a process' priority: 0 suspends it, 1–10 (un)throttle it (resuming it if it was suspended). */
+  setPriority(p: KProcess, priority: number): void {
+    if (priority === 0) {
+      this.suspend(p);
+      return;
+    }
+    if (p.state === "suspended") this.unsuspend(p);
+    p.priority = priority;
+    this.toRunner(p, { t: "priority", priority });
+  }
+
   /** Kill a process at once (no signal): its runner is killed and the table cleaned up. */
   kill(p: KProcess, reason: string, signal?: number): void {
     if (p.state === "exited") return;

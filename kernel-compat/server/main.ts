@@ -197,6 +197,20 @@ async function main(): Promise<void> {
           send({ t: "ok" });
           return;
         }
+        case "priority": {
+          const p = kernel.processes.get(m.pid);
+          if (p === undefined || p.state === "exited") {
+            send({
+              t: "error",
+              code: "KERNEL_NO_SUCH_PROCESS",
+              message: `no running process with PID ${m.pid}`,
+            });
+            return;
+          }
+          kernel.setPriority(p, m.priority);
+          send({ t: "ok" });
+          return;
+        }
         case "ps":
           send({
             t: "ps",
