@@ -67,9 +67,14 @@ async function main(): Promise<void> {
     "`assert_invalid` / `assert_malformed` pass when the assembler or the AOT step's validation rejects.",
   );
   out.push(
-    "The AOT step runs here with `reserveControlPage: false`: the ABI's one-page memory-maximum bump is",
+    "The AOT step runs here with `reserveControlPage: false`: the one-page memory-maximum bump",
   );
-  out.push("an intended change of what `memory.grow` may do, applied to NightOS programs only.");
+  out.push(
+    "(docs/commonassembly-aot.md) changes what `memory.grow` may do, on purpose, for NightOS programs.",
+  );
+  out.push(
+    "Modules whose memory starts empty get guarded polls (no load while `__nightos_ctl` is 0).",
+  );
   out.push("");
   out.push(
     `Suite: shared/wasm-testsuite (see its SOURCE.txt). Result: **${summary(r)}**, in ${secs} s on this machine.`,
@@ -117,10 +122,9 @@ async function main(): Promise<void> {
     const rel = path.relative(dir, x.file);
     const byReason = new Map<string, number[]>();
     for (const s of x.skipped) {
-      const reason = s.detail
-        .replace(/\s*\(.*$/s, "")
+      const reason = (s.detail.split(", which CommonAssembly does not include")[0] ?? "")
         .replace(/\n/g, " ")
-        .slice(0, 160);
+        .slice(0, 200);
       byReason.set(reason, [...(byReason.get(reason) ?? []), s.line]);
     }
     for (const [reason, ns] of byReason)

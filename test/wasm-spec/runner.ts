@@ -174,6 +174,7 @@ function parseModuleCmd(src: string, n: SList): ModuleCmd {
     };
   }
   let text = src.slice(n.start, n.end);
+  if ((n as SList & { inline?: boolean }).inline === true) text = `(module ${text})`;
   if (definition) text = text.replace(/^\(\s*module\s+definition/, "(module");
   return { id, definition, source: { kind: "text", text } };
 }
@@ -190,6 +191,8 @@ export class ScriptRunner {
   private readonly result: ScriptResult;
   private spectest: Record<string, unknown> | undefined;
   private unloadedReason = "no module loaded";
+  /** Named modules that were not loaded, with why. */
+  private readonly unloadedById = new Map<string, string>();
   /** Registered names whose module was not loaded, with why. */
   private readonly unregistered = new Map<string, string>();
   /** Bit wrappers bound to each exported function already called. */
@@ -234,7 +237,7 @@ export class ScriptRunner {
       return this.result;
     }
     await this.prepareConsts(nodes);
-    for (const n of nodes) {
+    for (const n of inlineModules(nodes)) {
       if (n.kind !== "list") continue;
       const head = headOf(n) ?? "?";
       const line = lineOf(this.src, n.start);
@@ -249,6 +252,8 @@ export class ScriptRunner {
         if (head === "module") {
           this.current = undefined;
           this.unloadedReason = e instanceof Skip ? detail : `its module failed: ${detail}`;
+          const id = parseModuleCmd(this.src, n).id;
+          if (id !== undefined) this.unloadedById.set(id, this.unloadedReason);
         }
       }
     }
@@ -409,7 +414,8 @@ export class ScriptRunner {
   private moduleById(id: string | undefined): Loaded {
     if (id !== undefined) {
       const m = this.modules.get(id);
-      if (m === undefined) throw new Skip(`module ${id} was not loaded`);
+      if (m === undefined)
+        throw new Skip(this.unloadedById.get(id) ?? `module ${id} was not loaded`);
       return m;
     }
     if (this.current === undefined) throw new Skip(this.unloadedReason);
@@ -701,6 +707,48 @@ export class ScriptRunner {
     const entries = [...texts.entries()];
     this.constBits = await evaluate(entries);
   }
+}
+
+/** Module fields that may stand at the top of a script: a run of them is an inline module (spec "Scripts"). */
+const MODULE_FIELDS = new Set([
+  "type",
+  "import",
+  "func",
+  "table",
+  "memory",
+  "global",
+  "export",
+  "start",
+  "elem",
+  "data",
+]);
+
+/** Replaces each run of top-level module fields by one synthetic `(module ...)` list spanning them. */
+function inlineModules(nodes: SNode[]): SNode[] {
+  const out: SNode[] = [];
+  let run: SList[] = [];
+  const flush = (): void => {
+    const first = run[0];
+    const last = run[run.length - 1];
+    if (first && last)
+      out.push({
+        kind: "list",
+        items: [{ kind: "atom", text: "module", start: first.start, end: first.start }, ...run],
+        start: first.start,
+        end: last.end,
+        inline: true,
+      } as SList);
+    run = [];
+  };
+  for (const n of nodes) {
+    if (n.kind === "list" && MODULE_FIELDS.has(headOf(n) ?? "")) run.push(n);
+    else {
+      flush();
+      out.push(n);
+    }
+  }
+  flush();
+  return out;
 }
 
 class AssembleError extends Error {
