@@ -56,7 +56,14 @@ describe("aotCompile", () => {
     expect(first.rejected).toBeUndefined();
     expect(first.artifactPath).toBe(artifactPathFor(cacheDir, sha256Hex(npp)));
     expect(first.steps.map((s) => s.step)).toEqual(
-      expect.arrayContaining(["decode+validate", "read", "instrument", "engine-compile", "store"]),
+      expect.arrayContaining([
+        "npp-header",
+        "decode+validate",
+        "read",
+        "instrument",
+        "engine-compile",
+        "store",
+      ]),
     );
     const bytes = new Uint8Array(readFileSync(first.artifactPath));
     expect(Array.from(bytes.subarray(0, 8))).toEqual(ARTIFACT_MAGIC);
@@ -76,6 +83,11 @@ describe("aotCompile", () => {
     const second = await aotCompile(npp, { cacheDir });
     expect(second.cached).toBe(true);
     expect(second.steps.map((s) => s.step)).not.toContain("instrument");
+    expect(second.steps.map((s) => s.step)).not.toContain("decode+validate");
+    // A damaged NPP is refused even though an artifact exists for the intact file.
+    const damaged = Uint8Array.from(npp);
+    damaged[damaged.length - 1] = (damaged[damaged.length - 1] as number) ^ 1;
+    await expect(aotCompile(damaged, { cacheDir })).rejects.toMatchObject({ kind: "data" });
     const again = TestProcess.create(second.module);
     again.runStart();
     expect(again.i32[512]).toBe(4950);

@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node
 import path from "node:path";
 import { NcwError } from "../../ncw/errors.js";
 import { ABI_VERSION } from "../abi.js";
-import { NPP_MAGIC } from "../npp.js";
+import { decodeNppHeader, NPP_MAGIC } from "../npp.js";
 import { validateModule, validateNpp, validateWasm } from "../validate.js";
 import { readModule } from "../wasm/reader.js";
 import {
@@ -213,11 +213,11 @@ export async function aotCompile(
   // An NPP names its ABI version; a raw module checked against the ABI gets this NCW's; unchecked ones 0.
   const abiChecked = npp || options.abi !== false;
   let abiVersion = 0;
-  let moduleBytes: Uint8Array | undefined;
+  let moduleBytes: Uint8Array;
   if (npp) {
-    const { npp: decoded } = await timedAsync(steps, "decode+validate", () => validateNpp(bytes));
-    abiVersion = decoded.header.abiVersion;
-    moduleBytes = decoded.module;
+    // The header alone (container checks and integrity, no decompression) names the ABI version; the
+    // module is decompressed and validated only when no valid artifact exists for this exact file.
+    abiVersion = timed(steps, "npp-header", () => decodeNppHeader(bytes)).header.abiVersion;
   }
   if (!npp && abiChecked) abiVersion = ABI_VERSION;
   const want = currentTarget(inputHash, abiVersion, options.instrument);
@@ -239,7 +239,10 @@ export async function aotCompile(
     rejected = hit?.rejected;
   }
 
-  if (moduleBytes === undefined) {
+  if (npp) {
+    const { npp: decoded } = await timedAsync(steps, "decode+validate", () => validateNpp(bytes));
+    moduleBytes = decoded.module;
+  } else {
     const raw = bytes;
     if (abiChecked) await timedAsync(steps, "validate", () => validateModule(raw));
     else await timedAsync(steps, "validate", () => validateWasm(raw, readModule(raw)));
