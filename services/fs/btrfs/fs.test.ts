@@ -12,6 +12,7 @@ import {
   withLoopMount,
 } from "../../../test/btrfs-oracle.js";
 import { FileDevice } from "./device.js";
+import { btrfsNameHash } from "./format/crc32c.js";
 import { COMPRESS_ZSTD } from "./format/items.js";
 import { BtrfsFs, createSubvolume, feidOf, feidParts, listSubvolumes, snapshot } from "./fs.js";
 import { FsReader } from "./fsread.js";
@@ -195,6 +196,29 @@ describe.skipIf(progs)("BtrfsFs writes that btrfs check accepts", () => {
     const feid = feidOf({ root: 300n, ino: 1234n });
     expect(feidParts(feid)).toEqual({ root: 300n, ino: 1234n });
     expect(feid < 1n << 64n).toBe(true);
+  });
+
+  it("keeps two names with the same DIR_ITEM hash apart (one item holds both)", async () => {
+    const [a, b] = ["298f94b53f200ce2", "919cb91616ff720e"];
+    expect(btrfsNameHash(new TextEncoder().encode(a))).toBe(
+      btrfsNameHash(new TextEncoder().encode(b)),
+    );
+    const img = path.join(dir, "h.img");
+    const f = BtrfsFs.create(img, 64n * BigInt(MiB), { metadata: "single" });
+    await f.writeFile(f.create(f.top(), a, "file"), new TextEncoder().encode("A"));
+    await f.writeFile(f.create(f.top(), b, "file"), new TextEncoder().encode("B"));
+    f.setXattr(f.reader().resolve(`/${a}`)!, `user.${a}`, new TextEncoder().encode("1"));
+    f.setXattr(f.reader().resolve(`/${a}`)!, `user.${b}`, new TextEncoder().encode("2"));
+    expect(() => f.create(f.top(), b, "file")).toThrow(/exists/);
+    f.commit();
+    expectClean(img);
+    f.unlink(f.top(), a);
+    f.close();
+    expectClean(img);
+    const { vol, r } = readBack(img);
+    expect(r.resolve(`/${a}`)).toBeUndefined();
+    expect(new TextDecoder().decode(await r.readAll(r.resolve(`/${b}`)!))).toBe("B");
+    vol.dev.close();
   });
 
   it("a failed operation before any change keeps earlier uncommitted work", async () => {
