@@ -32,10 +32,11 @@ export type ClientMessage =
   | { t: "hello"; version: number }
   | {
       t: "run";
-      /** What the user named (for messages and `ps`). */
-      name: string;
-      /** The program's WebAssembly bytes, already AOT-instrumented. */
-      wasm: Uint8Array;
+      /**
+       * The program or package to run, as an absolute host path: the kernel resolves and AOT-compiles
+       * it (it keeps the compiler loaded, so a warm `ncw run` does not pay for loading it).
+       */
+      path: string;
       /** The execution context bytes (header + arguments). */
       context: Uint8Array;
       anid: number;
@@ -52,12 +53,12 @@ export type ClientMessage =
 /** Kernel → CLI. */
 export type KernelMessage =
   | { t: "hello"; version: number; kernelPid: number; startedAt: number }
-  | { t: "started"; pid: number; hostPid: number }
+  | { t: "started"; pid: number; hostPid: number; name: string }
   | { t: "trace"; pid: number; line: string }
   | { t: "exited"; pid: number; outcome: Outcome }
   | { t: "ps"; processes: ProcessInfo[] }
   | { t: "ok" }
-  | { t: "error"; code: string; message: string };
+  | { t: "error"; code: string; message: string; kind?: string; hint?: string };
 
 /** Kernel → runner (IPC channel). */
 export type ToRunner =

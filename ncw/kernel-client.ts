@@ -14,7 +14,25 @@ import {
   type KernelMessage,
   PROTOCOL_VERSION,
 } from "../kernel-compat/protocol.js";
-import { NcwError } from "./errors.js";
+import { type ErrorKind, NcwError } from "./errors.js";
+
+const ERROR_KINDS: readonly ErrorKind[] = [
+  "usage",
+  "data",
+  "not-found",
+  "unavailable",
+  "cant-create",
+  "io",
+  "temp-fail",
+  "no-perm",
+  "config",
+  "conflict",
+  "failure",
+];
+function isErrorKind(k: string | undefined): k is ErrorKind {
+  return ERROR_KINDS.includes(k as ErrorKind);
+}
+
 import type { HomeLayout } from "./home.js";
 
 const serverMain = path.join(
@@ -181,8 +199,8 @@ async function connectOrStart(
 // ---- ncw run: start a process and follow it to its end ------------------------------------------
 
 export interface RunRequest {
-  name: string;
-  wasm: Uint8Array;
+  /** Absolute path of the program or package. */
+  path: string;
   context: Uint8Array;
   anid: number;
   trace: boolean;
@@ -190,7 +208,7 @@ export interface RunRequest {
 }
 
 export interface RunEvents {
-  started(pid: number): void;
+  started(pid: number, name: string): void;
   trace(pid: number, line: string): void;
 }
 
@@ -213,7 +231,7 @@ export function startRun(conn: KernelConnection, req: RunRequest, ev: RunEvents)
         case "started":
           // The first process started is ours; later ones are its children (CREATE_PROCESS).
           pid ??= m.pid;
-          ev.started(m.pid);
+          ev.started(m.pid, m.name);
           return;
         case "trace":
           ev.trace(m.pid, m.line);
@@ -222,7 +240,12 @@ export function startRun(conn: KernelConnection, req: RunRequest, ev: RunEvents)
           if (pid === undefined || m.pid === pid) resolve(m.outcome);
           return;
         case "error":
-          reject(new NcwError("failure", m.message, { code: m.code }));
+          reject(
+            new NcwError(isErrorKind(m.kind) ? m.kind : "failure", m.message, {
+              code: m.code,
+              ...(m.hint ? { hint: m.hint } : {}),
+            }),
+          );
           return;
         default:
           return;

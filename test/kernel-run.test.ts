@@ -32,12 +32,15 @@ describe("ncw run", () => {
     expect(readFileSync(trace, "utf8")).toMatch(/GET_PID \{\} -> ok \{pid: \d+\}/);
   });
 
-  it("says what is wrong with a missing or invalid program, without starting anything", () => {
+  it("says what is wrong with a missing or invalid program", () => {
     const home = new TestHome();
     homes.push(home);
     const missing = home.ncw(["run", path.join(home.dir, "nope.npp")]);
     expect(missing.code).toBe(66);
-    expect(missing.stderr).toMatch(/error: .*nope\.npp/);
+    expect(missing.stderr).toMatch(/error: cannot run .*nope\.npp: no such file/);
+    // A missing file is caught before any kernel starts.
+    expect(existsSync(path.join(home.home, "run", "kernel.pid"))).toBe(false);
+    // Invalid programs are refused by the kernel's AOT step, with the validator's message.
     const bad = home.ncw([
       "run",
       home.write("bad.wat", '(module (func (export "_start") i32.add))'),
@@ -47,7 +50,9 @@ describe("ncw run", () => {
     const noAbi = home.ncw(["run", home.write("noabi.wat", '(module (func (export "_start")))')]);
     expect(noAbi.code).toBe(65);
     expect(noAbi.stderr).toMatch(/memory/);
-    expect(existsSync(path.join(home.home, "run", "kernel.pid"))).toBe(false);
+    const aid = home.ncw(["run", "ncwdemo::hello"]);
+    expect(aid.code).toBe(66);
+    expect(aid.stderr).toMatch(/by AID .* not supported yet/);
   });
 
   it("SUSPEND(0) blocks the caller until its parent unsuspends it, and returns the duration", () => {

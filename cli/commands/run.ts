@@ -2,7 +2,8 @@
 // (docs/kernel.md, "ncw run"). Ctrl-C sends TERMINATE (twice: WILL_TERMINATE, three times: kill);
 // a host SIGTERM sends WILL_TERMINATE. The host exit code is the app's exit data (see docs).
 
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createWriteStream, existsSync, type WriteStream } from "node:fs";
+import path from "node:path";
 import type { CommandModule } from "yargs";
 import { commandContext, encodeExecutionContext } from "../../kernel-compat/abi/context.js";
 import { Sig } from "../../kernel-compat/abi/numbers.js";
@@ -18,6 +19,9 @@ interface RunArgs extends GlobalArgs {
   "trace-file"?: string;
   _: (string | number)[];
 }
+
+/** An installed app's AID (`<did>::<slug>`), as opposed to a file path. */
+const AID_PATTERN = /^[a-z_][a-z0-9_]*::[a-z_][a-z0-9_]*$/;
 
 /** Host exit code for a killed process (128 + SIGKILL, as shells report a killed program). */
 export const EXIT_KILLED = 137;
@@ -75,8 +79,14 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
       }
       const h = home();
       const appArgs = [...(argv.args ?? []), ...argv._.slice(1)].map(String);
-      const { resolveRunnable } = await import("../../kernel-compat/program.js");
-      const runnable = await resolveRunnable(argv.program, h);
+      const target = path.resolve(argv.program);
+      let name = path.basename(argv.program);
+      if (!AID_PATTERN.test(argv.program) && !existsSync(target)) {
+        throw new NcwError("not-found", `cannot run ${argv.program}: no such file`, {
+          code: "RUN_NOT_FOUND",
+          hint: "give a .npp, .wasm or .wat program, a .nap/.nva package, or an installed app's AID",
+        });
+      }
       const anid = 1 + Math.floor(Math.random() * 0xfffffffe);
       const ctx = commandContext({
         anid,
@@ -90,25 +100,23 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
         if (traceOut) traceOut.write(`${line}\n`);
         else process.stderr.write(`${line}\n`);
       };
-      if (traceOn)
-        writeTrace(
-          `[ncw] ${runnable.name}: AOT ${runnable.aot.cached ? "cached" : "compiled"} in ${runnable.aot.ms.toFixed(1)} ms`,
-        );
       const conn = await connectKernel(h, { start: true });
       if (conn === undefined) throw new Error("unreachable: connectKernel with start");
       const run = startRun(
         conn,
         {
-          name: runnable.name,
-          wasm: runnable.wasm,
+          path: AID_PATTERN.test(argv.program) ? argv.program : target,
           context: encodeExecutionContext(ctx),
           anid,
           trace: traceOn,
           priority,
         },
         {
-          started: (pid) => traceOn && writeTrace(`[pid ${pid}] started (${runnable.name})`),
-          trace: (pid, line) => writeTrace(`[pid ${pid}] ${line}`),
+          started: (pid, started) => {
+            name = started;
+            if (traceOn) writeTrace(`[pid ${pid}] started (${started})`);
+          },
+          trace: (pid, line) => writeTrace(pid === 0 ? `[ncw] ${line}` : `[pid ${pid}] ${line}`),
         },
       );
       let interrupts = 0;
@@ -142,14 +150,14 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
         const outcome = await run.done;
         if (outcome.kind === "killed") {
           process.stderr.write(
-            `ncw: process ${run.pid() ?? "?"} (${runnable.name}) was killed: ${outcome.reason}\n`,
+            `ncw: process ${run.pid() ?? "?"} (${name}) was killed: ${outcome.reason}\n`,
           );
         } else if (outcome.exitData > 255n) {
           process.stderr.write(
-            `ncw: ${runnable.name} exited with exit data ${outcome.exitData} (host exit code 255)\n`,
+            `ncw: ${name} exited with exit data ${outcome.exitData} (host exit code 255)\n`,
           );
         } else if (interrupts > 0 || traceOn) {
-          process.stderr.write(`ncw: ${runnable.name} exited with exit data ${outcome.exitData}\n`);
+          process.stderr.write(`ncw: ${name} exited with exit data ${outcome.exitData}\n`);
         }
         return hostExitCode(outcome);
       } finally {

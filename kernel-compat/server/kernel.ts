@@ -22,7 +22,7 @@ import { KERNEL_HANDLERS } from "./process-syscalls.js";
 
 /** Who receives a process' trace lines and its end: the CLI session that started it. */
 export interface SessionSink {
-  started(pid: number, hostPid: number): void;
+  started(pid: number, hostPid: number, name: string): void;
   trace(pid: number, line: string): void;
   exited(pid: number, outcome: Outcome): void;
 }
@@ -190,7 +190,7 @@ export class Kernel {
           priority: Math.max(1, p.priority),
           ...(opts.fork ? { fork: opts.fork } : {}),
         });
-        p.session?.started(pid, child.pid ?? 0);
+        p.session?.started(pid, child.pid ?? 0, p.name);
         if (p.priority === 0) this.suspend(p);
       },
       (e: Error) =>

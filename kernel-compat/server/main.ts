@@ -4,8 +4,10 @@
 
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
+import type { NcwError } from "../../ncw/errors.js";
 import { openHome } from "../../ncw/home.js";
 import { kernelLogPath, kernelPidPath, kernelSocketPath } from "../paths.js";
+import type { Runnable } from "../program.js";
 import {
   type ClientMessage,
   encodeFrame,
@@ -15,6 +17,13 @@ import {
 } from "../protocol.js";
 import { Kernel, type SessionSink } from "./kernel.js";
 import { DEFAULT_POOL_SIZE, RunnerPool } from "./pool.js";
+
+/** The AOT path (Binaryen, wabt) loads once per kernel, in the background after start-up. */
+let programModule: Promise<typeof import("../program.js")> | undefined;
+function loadProgramModule(): Promise<typeof import("../program.js")> {
+  programModule ??= import("../program.js");
+  return programModule;
+}
 
 /** Exit after this long with no process and no client (NCW_KERNEL_IDLE_MS overrides). */
 export const DEFAULT_IDLE_MS = 30_000;
@@ -136,7 +145,7 @@ async function main(): Promise<void> {
       if (!conn.destroyed) conn.write(encodeFrame(m));
     };
     const session: SessionSink = {
-      started: (pid, hostPid) => send({ t: "started", pid, hostPid }),
+      started: (pid, hostPid, name) => send({ t: "started", pid, hostPid, name }),
       trace: (pid, line) => send({ t: "trace", pid, line }),
       exited: (pid, outcome) => send({ t: "exited", pid, outcome }),
     };
@@ -157,16 +166,42 @@ async function main(): Promise<void> {
           send({ t: "hello", version: PROTOCOL_VERSION, kernelPid: process.pid, startedAt });
           return;
         case "run": {
-          kernel.spawn({
-            name: m.name,
-            wasm: m.wasm,
-            context: m.context,
-            anid: m.anid,
-            ppid: 0,
-            trace: m.trace,
-            session,
-            priority: m.priority,
-          });
+          void (async () => {
+            let runnable: Runnable;
+            try {
+              const { resolveRunnable } = await loadProgramModule();
+              runnable = await resolveRunnable(m.path, home);
+            } catch (e) {
+              const err = e as Partial<NcwError> & Error;
+              send({
+                t: "error",
+                code: err.code ?? "RUN_UNEXPECTED",
+                message: err.message,
+                ...(err.kind ? { kind: err.kind } : {}),
+                ...(err.hint ? { hint: err.hint } : {}),
+              });
+              return;
+            }
+            if (conn.destroyed) return;
+            if (m.trace) {
+              const how = runnable.aot.cached ? "cached" : "compiled";
+              send({
+                t: "trace",
+                pid: 0,
+                line: `${runnable.name}: AOT ${how} in ${runnable.aot.ms.toFixed(1)} ms`,
+              });
+            }
+            kernel.spawn({
+              name: runnable.name,
+              wasm: runnable.wasm,
+              context: m.context,
+              anid: m.anid,
+              ppid: 0,
+              trace: m.trace,
+              session,
+              priority: m.priority,
+            });
+          })();
           return;
         }
         case "signal": {
@@ -233,6 +268,7 @@ async function main(): Promise<void> {
 
   pool.fill();
   checkIdle();
+  setTimeout(() => void loadProgramModule().catch(() => {}), 50);
 }
 
 main().catch((e: Error) => {
