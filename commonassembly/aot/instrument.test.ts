@@ -160,6 +160,22 @@ describe("instrument", () => {
     expect(inst.exports.__nightos_ctl_memory).toBeInstanceOf(WebAssembly.Memory);
   });
 
+  it("rejects memory64 and counts loops it cannot reach (inside table.fill operands)", async () => {
+    const m64 = await wat(`(module (memory i64 1))`, { memory64: true });
+    expect(() => instrument(m64)).toThrow(expect.objectContaining({ code: "AOT_MEMORY64" }));
+    const opaque = await wat(`(module (table $t 4 externref)
+      (func (export "f") (table.fill $t (i32.const 0) (ref.null extern)
+        (loop $l (result i32) (i32.const 1)))))`);
+    const { report, wasm } = instrument(opaque);
+    expect(report.opaqueExpressions).toBe(1);
+    expect(report.loopPolls).toBe(0); // documented limitation: the entry poll remains
+    expect(report.entryPolls).toBe(1);
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(wasm), {
+      nightos: { safepoint: () => {} },
+    });
+    (inst.exports.f as () => void)();
+  });
+
   it("rejects a module that already exports the reserved __nightos_ctl name", async () => {
     const src = await wat(`(module (global (export "__nightos_ctl") i32 (i32.const 0)))`);
     expect(() => instrument(src)).toThrow(/reserved/);
