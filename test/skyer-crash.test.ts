@@ -1,5 +1,5 @@
 // Skyer's atomicity under real `kill -9`: for every step of install, reinstall, update, uninstall
-// and a fresh library install, a real `ncw` process SIGKILLs itself at that step
+// an install with an embedded library, and a fresh library install, a real `ncw` process SIGKILLs itself at that step
 // (NCW_TEST_CRASH_AT, docs/skyer.md "Atomicity"); the home must then hold exactly the old state
 // (before the commit point) or the new one (after it), and the next command recovers and works.
 // Speed: the two starting states are built once and copied; the crash at each step runs in its own
@@ -52,6 +52,12 @@ beforeAll(async () => {
     files: { "a/one.txt": "one", "b/three.txt": "3" },
   });
   pk.lib = await makePackage(work, { aid: "acme::maths", version: "1.0.0", lib: true });
+  pk.withLib = await makePackage(work, {
+    aid: "dev::cli",
+    version: "1.0.0",
+    libs: { "acme::strutils": "^2.0.0" },
+    embed: [{ aid: "acme::strutils", version: "2.1.0", lib: true, files: { "w.txt": "w" } }],
+  });
   nau = path.join(work, "notes.nau");
   bases.other = path.join(work, "base-other");
   bases.notes = path.join(work, "base-notes");
@@ -106,6 +112,13 @@ const scenarios: Scenario[] = [
     op: () => ["skyer", "uninstall", "dev::notes"],
     aid: "dev::notes",
     after: null,
+  },
+  {
+    name: "install with an embedded library (two items, one transaction)",
+    base: "other",
+    op: () => ["skyer", "install", pk.withLib!],
+    aid: "dev::cli",
+    after: "1.0.0",
   },
   {
     name: "first library version (creates /apps)",

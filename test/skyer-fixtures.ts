@@ -30,6 +30,8 @@ export interface AppSpec {
    * default the package is a source package (content.program.source) and main.npp is a plain file.
    */
   npp?: Uint8Array;
+  /** Libraries to embed, each in libs/<slug>/ ([embedded] libraries). */
+  embed?: AppSpec[];
 }
 
 /** A valid NPP program (the hello example's), for packages whose install runs the AOT step. */
@@ -63,6 +65,12 @@ export function manifestToml(s: AppSpec): string {
     "[dependencies.libraries]",
     deps,
     ...(s.lib ? [] : ["[sysfeatures]", "crash_saves_support = false", "[events]", events]),
+    ...(s.embed === undefined
+      ? []
+      : [
+          "[embedded]",
+          `libraries = [${s.embed.map((l) => `"libs/${l.aid.split("::")[1]}"`).join(", ")}]`,
+        ]),
     "",
   ].join("\n");
 }
@@ -73,6 +81,11 @@ export function makeAppDir(root: string, spec: AppSpec): string {
     root,
     `${spec.aid.replace("::", ".")}-${spec.version}-${Math.random().toString(36).slice(2, 8)}`,
   );
+  writeItem(dir, spec);
+  return dir;
+}
+
+function writeItem(dir: string, spec: AppSpec): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, "manifest.toml"), manifestToml(spec));
   writeFileSync(path.join(dir, "main.npp"), spec.npp ?? `program of ${spec.aid} ${spec.version}\n`);
@@ -81,7 +94,8 @@ export function makeAppDir(root: string, spec: AppSpec): string {
     mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
     writeFileSync(path.join(dir, p), text);
   }
-  return dir;
+  for (const lib of spec.embed ?? [])
+    writeItem(path.join(dir, "libs", lib.aid.split("::")[1]!), lib);
 }
 
 /** Build a .nap (or .nva) for `spec` in `root` with the real package writer. */

@@ -8,7 +8,7 @@ import type { Output, Progress } from "../../ncw/output.js";
 import { SIDELOADING_MODES, type SideloadingMode } from "../../services/registry/keys.js";
 import { checkUserName, DEFAULT_USER } from "../../services/skyer/layout.js";
 import { SYS_LIB_AID, SYS_LIB_VERSION } from "../../services/skyer/libs.js";
-import type { InstalledItem, Scope } from "../../services/skyer/model.js";
+import type { InstalledItem, PackageInfo, Scope } from "../../services/skyer/model.js";
 import { diffPackages, readNau, writeNau } from "../../services/skyer/nau.js";
 import { loadPackage, readInstalledManifest } from "../../services/skyer/package.js";
 import { openSkyerSession, type SkyerSession } from "../../services/skyer/session.js";
@@ -117,6 +117,8 @@ function printReport(out: Output, r: OperationReport): void {
   out.info(`  folder: ${r.dir}`);
   const libs = Object.entries(r.resolved ?? {});
   if (libs.length > 0) out.info(`  libraries: ${libs.map(([a, v]) => `${a} ${v}`).join(", ")}`);
+  for (const e of r.embedded ?? [])
+    out.info(`  embedded library: ${e.aid} ${e.version} ${e.action} (${e.dir})`);
   if (r.aot !== undefined) {
     out.info(
       `  AOT: ${r.aot.program} ${r.aot.cached ? "already compiled (cached)" : "compiled"} in ${r.aot.ms.toFixed(0)} ms -> ${r.aot.artifact}`,
@@ -137,6 +139,7 @@ interface InstallArgs extends ScopeArgs {
   package: string;
   sideloading?: string;
   force?: boolean;
+  library?: string;
 }
 
 const install: CommandModule<GlobalArgs, InstallArgs> = {
@@ -154,8 +157,14 @@ const install: CommandModule<GlobalArgs, InstallArgs> = {
         type: "boolean",
         describe: "Allow installing an older version over a newer one",
       })
+      .option("library", {
+        type: "string",
+        describe:
+          "Install only this library embedded in the application package (its AID), not the application",
+      })
       .epilogue(
-        "Applications go to /home/<user>/apps/<did>.<slug> (or /apps/... with --global) with content/, data/, " +
+        "An application package's embedded libraries ([embedded] in its manifest) are installed with it. " +
+          "Applications go to /home/<user>/apps/<did>.<slug> (or /apps/... with --global) with content/, data/, " +
           "packages/, crashsaves/, sandboxes/; libraries to .../<did>.<slug>/<version>/. See docs/skyer.md.",
       ) as Argv<InstallArgs>,
   handler: (argv) =>
@@ -171,7 +180,8 @@ const install: CommandModule<GlobalArgs, InstallArgs> = {
           },
         );
       });
-      const pkg = await loadPackage(argv.package, new Uint8Array(bytes));
+      const whole = await loadPackage(argv.package, new Uint8Array(bytes));
+      const pkg = argv.library === undefined ? whole : embeddedLibrary(whole, argv.library);
       await withSession(ctx, `skyer install ${argv.package}`, true, async (s, endProgress) => {
         const report = await s.skyer.install(pkg, {
           scope,
@@ -184,6 +194,22 @@ const install: CommandModule<GlobalArgs, InstallArgs> = {
       });
     }),
 };
+
+/** `--library <aid>`: one library embedded in an application package, to install on its own. */
+function embeddedLibrary(app: PackageInfo, aid: string): PackageInfo {
+  const lib = app.embedded?.find((e) => e.aid === aid);
+  if (lib === undefined) {
+    const has = (app.embedded ?? []).map((e) => e.aid);
+    throw new NcwError("not-found", `${app.aid}'s package embeds no library ${aid}`, {
+      code: "SKYER_NOT_EMBEDDED",
+      hint:
+        has.length === 0
+          ? "this package embeds no library: install it without --library"
+          : `it embeds: ${has.join(", ")}`,
+    });
+  }
+  return lib;
+}
 
 interface UninstallArgs extends ScopeArgs {
   aid: string;

@@ -158,6 +158,30 @@ describe("manifest", () => {
     expect(issuesAfter((d) => (t(d, "infos").license = "LicenseRef-Acme-EULA"))).toEqual([]);
   });
 
+  it("checks [embedded] libraries: folders of the package, none inside another, apps only", () => {
+    expect(issuesAfter((d) => (d.embedded = { libraries: ["libs/a", "./libs/b/"] }))).toEqual([]);
+    const m = parseManifest(`${FULL}\n[embedded]\nlibraries = ["./libs/a/"]\n`);
+    expect(m.type === "application" && m.embedded).toEqual({ libraries: ["libs/a"] });
+    expect(issuesAfter((d) => (d.embedded = { libraries: [] }))).toEqual([
+      "embedded.libraries: must name at least one folder",
+    ]);
+    expect(issuesAfter((d) => (d.embedded = { libraries: ["libs", "libs/a"] }))).toEqual([
+      'embedded.libraries[1]: overlaps the embedded library folder "libs"',
+    ]);
+    expect(issuesAfter((d) => (d.embedded = { libraries: ["../x"] }))[0]).toMatch(
+      /^embedded.libraries\[0\]: must stay inside the package/,
+    );
+    expect(issuesAfter((d) => (d.embedded = { libraries: ["."] }))[0]).toMatch(
+      /^embedded.libraries\[0\]: must name a file of the package/,
+    );
+    expect(issuesAfter((d) => (d.embedded = {}))).toEqual([
+      "embedded.libraries: required list is missing",
+    ]);
+    expect(() => parseManifest(`${MINIMAL_LIB}[embedded]\nlibraries = ["x"]\n`)).toThrow(
+      /embedded/,
+    );
+  });
+
   it("accepts SPDX license expressions and names what is wrong in a bad one", () => {
     for (const ok of [
       "MIT OR Apache-2.0",

@@ -156,8 +156,17 @@ interface ManifestCommon {
   extensions?: Record<string, Extension>;
 }
 
+/**
+ * Libraries embedded in an application package (specs/applications.md "Libraries embedding"; NCW's
+ * form, docs/packages.md): folders of the package, each holding a library's own manifest.toml.
+ */
+export interface Embedded {
+  libraries: string[];
+}
+
 export interface ApplicationManifest extends ManifestCommon {
   type: "application";
+  embedded?: Embedded;
   events?: Events;
   commands?: Record<string, CommandSpec>;
   services?: Services;

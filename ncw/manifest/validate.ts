@@ -28,6 +28,7 @@ import type {
   CommandSpec,
   Content,
   Dependencies,
+  Embedded,
   Events,
   Extension,
   Feature,
@@ -197,6 +198,7 @@ const TOP_APP = [
   "services",
   "sysfeatures",
   "additional",
+  "embedded",
 ];
 const TOP_LIB = ["type", "infos", "content", "dependencies", "features", "extensions"];
 const NAME_RULE = /^[a-z_][a-z0-9_-]*$/;
@@ -259,6 +261,7 @@ export function checkManifest(obj: unknown): { manifest?: Manifest; issues: Mani
   const services = checkServices(c, obj);
   const sysfeatures = checkSysFeatures(c, obj);
   const additional = checkAdditional(c, obj);
+  const embedded = checkEmbedded(c, obj);
   if (sysfeatures === undefined) return { issues: c.issues };
   const app: ApplicationManifest = {
     type,
@@ -268,6 +271,7 @@ export function checkManifest(obj: unknown): { manifest?: Manifest; issues: Mani
     ...(services === undefined ? {} : { services }),
     sysfeatures,
     ...(additional === undefined ? {} : { additional }),
+    ...(embedded === undefined ? {} : { embedded }),
   };
   return { manifest: app, issues: c.issues };
 }
@@ -859,4 +863,24 @@ function checkAdditional(c: Checker, root: Table): Additional | undefined {
   c.known(t, "additional", ["languages"]);
   const langs = c.languages(t, "languages", "additional");
   return langs === undefined ? {} : { languages: langs };
+}
+
+/** [embedded] libraries = ["libs/x", …]: distinct folders of the package, none inside another. */
+function checkEmbedded(c: Checker, root: Table): Embedded | undefined {
+  const t = c.table(root, "embedded", "", false);
+  if (t === undefined) return undefined;
+  c.known(t, "embedded", ["libraries"]);
+  const list = c.strArray(t, "libraries", "embedded", true);
+  if (list === undefined) return undefined;
+  if (list.length === 0) c.issue("embedded.libraries", list, "must name at least one folder");
+  const folders: string[] = [];
+  list.forEach((v, i) => {
+    const f = c.packagePath(v, `embedded.libraries[${i}]`);
+    if (f === undefined) return;
+    const clash = folders.find((o) => o === f || f.startsWith(`${o}/`) || o.startsWith(`${f}/`));
+    if (clash !== undefined)
+      c.issue(`embedded.libraries[${i}]`, v, `overlaps the embedded library folder "${clash}"`);
+    folders.push(f);
+  });
+  return { libraries: folders };
 }

@@ -254,6 +254,71 @@ describe("packages", () => {
     expect(await code(readPackageBytes(await build(badManifest)))).toBe("MANIFEST_INVALID");
   });
 
+  it("reads embedded libraries and rejects broken ones with the folder named", async () => {
+    const dec = new TextDecoder();
+    const appManifest = `${dec.decode(helloFiles().get("manifest.toml"))}\n[embedded]\nlibraries = ["libs/str"]\n`;
+    const libManifest = (did: string, slug: string, type = "library") =>
+      [
+        `type = "${type}"`,
+        "[infos]",
+        `name = "Str"\nslug = "${slug}"\ndid = "${did}"\ndescription = "strings"`,
+        `version = "2.0.0"\nauthors = [{ name = "Ada" }]\nicon = "i-%{}.svg"\nlicense = "MIT"`,
+        '[content.program]\nprecomp = "lib.npp"',
+        "[dependencies.libraries]",
+        ...(type === "application" ? ["[sysfeatures]\ncrash_saves_support = false"] : []),
+        "",
+      ].join("\n");
+    const withLib = (lib: Record<string, string>) => {
+      const files = helloFiles();
+      files.set("manifest.toml", enc.encode(appManifest));
+      for (const [p, v] of Object.entries(lib)) files.set(`libs/str/${p}`, enc.encode(v));
+      return build(files);
+    };
+    const good = {
+      "manifest.toml": libManifest("acme", "str"),
+      "lib.npp": "x",
+      "i-16.svg": "<svg/>",
+    };
+    const pkg = await readPackageBytes(await withLib(good));
+    expect(pkg.embedded).toHaveLength(1);
+    const e = pkg.embedded[0]!;
+    expect(e.folder).toBe("libs/str");
+    expect(`${e.manifest.infos.did}::${e.manifest.infos.slug}`).toBe("acme::str");
+    expect([...e.files.keys()].sort()).toEqual(["i-16.svg", "lib.npp"]);
+    expect(e.rawManifest).toBe(good["manifest.toml"]);
+    // The whole package (library folder included) is covered by the root hash.md5.
+    expect(pkg.files.has("libs/str/lib.npp")).toBe(true);
+
+    const { "manifest.toml": _m, ...noManifest } = good;
+    expect(await code(readPackageBytes(await withLib(noManifest)))).toBe(
+      "PKG_EMBEDDED_MANIFEST_MISSING",
+    );
+    expect(
+      await code(
+        readPackageBytes(
+          await withLib({ ...good, "manifest.toml": libManifest("acme", "str", "application") }),
+        ),
+      ),
+    ).toBe("PKG_EMBEDDED_NOT_LIBRARY");
+    expect(
+      await code(
+        readPackageBytes(
+          await withLib({ ...good, "manifest.toml": libManifest("ncwdemo", "hello") }),
+        ),
+      ),
+    ).toBe("PKG_EMBEDDED_DUPLICATE");
+    const { "lib.npp": _p, ...noProgram } = good;
+    const err = await readPackageBytes(await withLib(noProgram)).catch((x: NcwError) => x);
+    expect(err).toBeInstanceOf(NcwError);
+    expect((err as NcwError).code).toBe("PKG_MISSING_FILE");
+    expect((err as NcwError).message).toMatch(
+      /^libs\/str\/manifest\.toml: content\.program\.precomp/,
+    );
+    expect(
+      await code(readPackageBytes(await withLib({ ...good, "manifest.toml": "type = 1" }))),
+    ).toBe("MANIFEST_INVALID");
+  });
+
   it("accepts a manifest with a UTF-8 BOM and keeps rawManifest byte-exact", async () => {
     const files = helloFiles();
     const text = `\uFEFF${new TextDecoder().decode(files.get("manifest.toml"))}`;

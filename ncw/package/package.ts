@@ -6,7 +6,7 @@ import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { NcwError } from "../errors.js";
 import { MANIFEST_FILE, parseManifestBytes } from "../manifest/manifest.js";
-import type { Manifest } from "../manifest/types.js";
+import type { LibraryManifest, Manifest } from "../manifest/types.js";
 import { ICON_PLACEHOLDER, ICON_SIZES } from "../manifest/validate.js";
 import { encodeHashFile, HASH_FILE, isListablePath, verifyHashFile } from "./hashfile.js";
 import { type PackageLimits, resolveLimits } from "./limits.js";
@@ -43,6 +43,20 @@ export interface AppPackage {
   /** Symlink path → target as stored (already checked to resolve inside the package). */
   symlinks: Map<string, string>;
   rawManifest: string;
+  /** The libraries the application embeds ([embedded] libraries), checked like packages. */
+  embedded: EmbeddedLibrary[];
+}
+
+/** A library embedded in an application package (docs/packages.md "Embedded libraries"). */
+export interface EmbeddedLibrary {
+  /** Its folder in the package. */
+  folder: string;
+  manifest: LibraryManifest;
+  rawManifest: string;
+  /** The folder's files except its manifest.toml (and any hash.md5), relative to the folder. */
+  files: Map<string, Uint8Array>;
+  dirs: string[];
+  symlinks: Map<string, string>;
 }
 
 export interface ReadPackageOptions {
@@ -129,6 +143,7 @@ async function readPackageInner(bytes: Uint8Array, opts: ReadPackageOptions): Pr
   all.delete(MANIFEST_FILE);
   all.delete(HASH_FILE);
   checkReferences(manifest, { files: all, dirs, symlinks });
+  const embedded = embeddedLibraries(manifest, { files: all, dirs, symlinks });
   const kind = kindFromName(opts.name);
   if (kind === "nva" && manifest.type === "library") {
     throw pkgError(
@@ -144,6 +159,7 @@ async function readPackageInner(bytes: Uint8Array, opts: ReadPackageOptions): Pr
     dirs: [...dirs].sort(),
     symlinks,
     rawManifest,
+    embedded,
   };
 }
 
@@ -268,6 +284,78 @@ export function checkReferences(m: Manifest, tree: PackageTree): void {
       );
     }
   }
+}
+
+/**
+ * The libraries an application embeds (docs/packages.md "Embedded libraries"): each folder named in
+ * [embedded] libraries holds a library manifest.toml whose program, assets and icons are checked
+ * like a package's, relative to that folder; AIDs are distinct from the application's and each other's.
+ */
+export function embeddedLibraries(m: Manifest, tree: PackageTree): EmbeddedLibrary[] {
+  if (m.type !== "application" || m.embedded === undefined) return [];
+  const aids = new Map([[`${m.infos.did}::${m.infos.slug}`, "the application"]]);
+  const out: EmbeddedLibrary[] = [];
+  for (const folder of m.embedded.libraries) {
+    const prefix = `${folder}/`;
+    const inside = <T>(entries: Iterable<[string, T]>) => {
+      const sub = new Map<string, T>();
+      for (const [p, v] of entries) if (p.startsWith(prefix)) sub.set(p.slice(prefix.length), v);
+      return sub;
+    };
+    const files = inside(tree.files);
+    const symlinks = inside(tree.symlinks);
+    const dirs = [...inside([...tree.dirs].map((d): [string, true] => [d, true])).keys()].sort();
+    const where = `${folder}/${MANIFEST_FILE}`;
+    const raw = files.get(MANIFEST_FILE);
+    if (raw === undefined) {
+      throw pkgError(
+        "PKG_EMBEDDED_MANIFEST_MISSING",
+        `embedded.libraries names ${JSON.stringify(folder)}, but the package has no ${where}`,
+        'Each embedded library is a folder holding the library\'s own manifest.toml (type = "library").',
+      );
+    }
+    const manifest = parseManifestBytes(raw, where);
+    if (manifest.type !== "library") {
+      throw pkgError(
+        "PKG_EMBEDDED_NOT_LIBRARY",
+        `${where} is an ${manifest.type} manifest; only libraries can be embedded`,
+        'Set type = "library" in it, or package the application separately.',
+      );
+    }
+    const aid = `${manifest.infos.did}::${manifest.infos.slug}`;
+    const clash = aids.get(aid);
+    if (clash !== undefined) {
+      throw pkgError(
+        "PKG_EMBEDDED_DUPLICATE",
+        `${where} declares ${aid}, which is already ${clash}'s AID`,
+        "Every embedded library needs its own AID.",
+      );
+    }
+    aids.set(aid, where);
+    for (const [link, target] of symlinks) {
+      if (resolveSymlinkTarget(link, target) === undefined) {
+        throw pkgError(
+          "PKG_LINK_OUTSIDE",
+          `symlink ${JSON.stringify(`${prefix}${link}`)} points to ${JSON.stringify(target)}, outside the embedded library ${folder}`,
+          "An embedded library's links must stay inside its folder.",
+        );
+      }
+    }
+    files.delete(MANIFEST_FILE);
+    files.delete(HASH_FILE);
+    try {
+      checkReferences(manifest, { files, dirs, symlinks });
+    } catch (e) {
+      if (!(e instanceof NcwError)) throw e;
+      throw new NcwError(e.kind, `${where}: ${e.message}`, {
+        code: e.code,
+        ...(e.hint === undefined ? {} : { hint: e.hint }),
+      });
+    }
+    const rawManifest = new TextDecoder("utf-8", { ignoreBOM: true }).decode(raw);
+    out.push({ folder, manifest, rawManifest, files, dirs, symlinks });
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -420,6 +508,7 @@ export async function packDirectoryDetailed(
   const others = new Map(c.files);
   others.delete(MANIFEST_FILE);
   checkReferences(manifest, { ...tree, files: others });
+  embeddedLibraries(manifest, { ...tree, files: others });
   const hash = new TextEncoder().encode(encodeHashFile(c.files));
   c.entries.push({ path: HASH_FILE, type: "file", data: hash, mode: 0o644 });
   const tar = writeTar(c.entries, { first: [MANIFEST_FILE, HASH_FILE] });

@@ -35,6 +35,10 @@ export interface PackageInfo {
   symlinks: Map<string, string>;
   /** The package file's bytes, kept in packages/. */
   bytes: Uint8Array;
+  /** The name they are kept under (default `<did>.<slug>-<version>.nap`). */
+  packageName?: string;
+  /** Libraries embedded in this application package, installed with it. */
+  embedded?: PackageInfo[];
 }
 
 export type Scope = { kind: "global" } | { kind: "user"; user: string };

@@ -5,6 +5,7 @@ import type { Manifest } from "../../ncw/manifest/types.js";
 import { encodeHashFile, HASH_FILE } from "../../ncw/package/hashfile.js";
 import { readPackageBytes } from "../../ncw/package/package.js";
 import type { EventFlags, PackageInfo } from "./model.js";
+import { pkgFileName } from "./skyer.js";
 
 /** What Skyer needs of a read package (the shape of ncw/package's AppPackage). */
 export interface ReadPackage {
@@ -61,14 +62,73 @@ export function readInstalledManifest(bytes: Uint8Array) {
   return manifestInfo(parseManifestBytes(bytes, "content/manifest.toml"));
 }
 
+/** A content/ file set: the files plus manifest.toml and a hash.md5 over them (self-verifying). */
+function withManifestAndHash(
+  files: ReadonlyMap<string, Uint8Array>,
+  rawManifest: string,
+): Map<string, Uint8Array> {
+  const out = new Map(files);
+  out.set(MANIFEST_FILE, new TextEncoder().encode(rawManifest));
+  out.set(HASH_FILE, new TextEncoder().encode(encodeHashFile(out)));
+  return out;
+}
+
+/**
+ * The application's folders once its embedded libraries' folders leave: a parent of an embedded
+ * folder (`libs` of `libs/str`) stays only if something of the application's own is under it.
+ */
+function appDirs(
+  dirs: readonly string[],
+  embeddedFolders: readonly string[],
+  own: (p: string) => boolean,
+  kept: readonly string[],
+): string[] {
+  const mine = dirs.filter(own);
+  const onlyParent = (d: string) => embeddedFolders.some((f) => f.startsWith(`${d}/`));
+  const plain = mine.filter((d) => !onlyParent(d));
+  return mine.filter(
+    (d) => !onlyParent(d) || [...kept, ...plain].some((p) => p.startsWith(`${d}/`)),
+  );
+}
+
 /**
  * Read a package with the package reader (every malformed case is its error) and add back the
- * manifest.toml and hash.md5 files the reader keeps apart, so content/ is self-verifying.
+ * manifest.toml and hash.md5 files the reader keeps apart, so content/ is self-verifying. The
+ * libraries an application embeds become their own PackageInfo (their folders leave the
+ * application's content/), kept in packages/ under the application package's name.
  */
 export async function loadPackage(name: string, bytes: Uint8Array): Promise<PackageInfo> {
   const pkg = await readPackageBytes(bytes, { name });
-  const files = new Map(pkg.files);
-  files.set(MANIFEST_FILE, new TextEncoder().encode(pkg.rawManifest));
-  files.set(HASH_FILE, new TextEncoder().encode(encodeHashFile(files)));
-  return packageInfo({ ...pkg, files }, bytes);
+  const app = manifestInfo(pkg.manifest);
+  const folders = pkg.embedded.map((e) => `${e.folder}/`);
+  const own = (p: string) => !folders.some((f) => p.startsWith(f) || `${p}/` === f);
+  const keep = <T>(m: ReadonlyMap<string, T>) => new Map([...m].filter(([p]) => own(p)));
+  const embedded = pkg.embedded.map((e) => ({
+    ...packageInfo(
+      {
+        kind: "nap" as const,
+        manifest: e.manifest,
+        files: withManifestAndHash(e.files, e.rawManifest),
+        dirs: e.dirs,
+        symlinks: e.symlinks,
+      },
+      bytes,
+    ),
+    packageName: pkgFileName(app.aid, app.version),
+  }));
+  return {
+    ...packageInfo(
+      {
+        ...pkg,
+        files: withManifestAndHash(keep(pkg.files), pkg.rawManifest),
+        dirs: appDirs(pkg.dirs, folders, own, [
+          ...keep(pkg.files).keys(),
+          ...keep(pkg.symlinks).keys(),
+        ]),
+        symlinks: keep(pkg.symlinks),
+      },
+      bytes,
+    ),
+    ...(embedded.length === 0 ? {} : { embedded }),
+  };
 }

@@ -74,6 +74,8 @@ export interface OperationReport {
   previousVersion?: string;
   dir: string;
   resolved?: Record<string, string>;
+  /** Libraries embedded in the application package, installed with it. */
+  embedded?: { aid: string; version: string; action: string; dir: string }[];
   /** The AOT step of the application's pre-compiled program, when it has one. */
   aot?: AotReport;
   events: EventOutcome[];
@@ -117,8 +119,29 @@ function sameScope(it: InstalledItem, scope: Scope): boolean {
     : it.scope === "user" && it.user === scope.user;
 }
 
-function pkgFileName(aid: string, version: string): string {
+export function pkgFileName(aid: string, version: string): string {
   return `${appDirName(aid)}-${version}.nap`;
+}
+
+/** One item of an install, checked and planned (Skyer.plan), not yet written. */
+interface InstallPlan {
+  pkg: PackageInfo;
+  kind: "app" | "lib";
+  prev: InstalledItem | null;
+  prevVersion: InstalledVersion | undefined;
+  resolved: Record<string, string>;
+  anid: number;
+  dir: string;
+  /** The file name the package is kept under in packages/. */
+  pkgName: string;
+  next: InstalledItem;
+}
+
+function actionOf(
+  prev: InstalledVersion | undefined,
+  version: string,
+): "installed" | "updated" | "reinstalled" {
+  return prev === undefined ? "installed" : prev.version === version ? "reinstalled" : "updated";
 }
 
 function unsafePath(rel: string, why: string): NcwError {
@@ -199,8 +222,7 @@ export class Skyer {
     });
   }
 
-  private newAnid(): number {
-    const used = new Set(this.db.items.map((it) => it.anid));
+  private newAnid(used: ReadonlySet<number>): number {
     for (;;) {
       const n = randomBytes(4).readUInt32LE(0);
       if (n !== 0 && !used.has(n)) return n;
@@ -314,19 +336,14 @@ export class Skyer {
     return { ...this.db, items };
   }
 
-  /** Install a package (or update/reinstall it when the same AID is installed in the scope). */
-  async install(pkg: PackageInfo, opts: InstallOptions): Promise<OperationReport> {
+  /** Checks one item of an install and works out its new state; writes nothing. */
+  private plan(
+    pkg: PackageInfo,
+    opts: InstallOptions,
+    alsoInstalled: readonly InstalledItem[],
+    usedAnids: Set<number>,
+  ): InstallPlan {
     const { scope } = opts;
-    if (pkg.kind === "nva") {
-      throw new NcwError(
-        "usage",
-        `${pkg.aid} is a volatile application (.nva): volatile apps are run, not installed`,
-        {
-          code: "SKYER_VOLATILE",
-          hint: "run it with `ncw run <app.nva>`, or pack it as a .nap to install it",
-        },
-      );
-    }
     if (pkg.did === "sys" || pkg.did === "sysl") {
       throw new NcwError(
         "no-perm",
@@ -337,7 +354,6 @@ export class Skyer {
         },
       );
     }
-    const warnings = sideloadingCheck(opts.sideloading, `installing ${pkg.aid}`);
     const kind = pkg.isLibrary ? "lib" : "app";
     const clash = this.db.items.find(
       (it) =>
@@ -390,11 +406,117 @@ export class Skyer {
     const resolved = resolveLibraries(
       pkg.libraries,
       availableLibraries(
-        this.db.items.filter((it) => it.aid !== pkg.aid),
+        [...this.db.items.filter((it) => it.aid !== pkg.aid), ...alsoInstalled],
         scope,
       ),
       `${pkg.aid} ${pkg.version}`,
     );
+    const anid = prev?.anid ?? this.newAnid(usedAnids);
+    usedAnids.add(anid);
+    const dir = versionDir(scope, pkg.aid, kind, pkg.version);
+    const pkgName = pkg.packageName ?? pkgFileName(pkg.aid, pkg.version);
+    const version: InstalledVersion = {
+      version: pkg.version,
+      dir,
+      installedAt: prevVersion?.installedAt ?? nowIso(),
+      updatedAt: nowIso(),
+      packages:
+        prevVersion === undefined
+          ? [pkgName]
+          : [...prevVersion.packages.filter((p) => p !== pkgName), pkgName],
+      requires: { ...pkg.libraries },
+      resolved,
+      events: { ...pkg.events },
+    };
+    const next: InstalledItem = {
+      aid: pkg.aid,
+      anid,
+      kind,
+      name: pkg.name,
+      scope: scope.kind,
+      user: scope.kind === "user" ? scope.user : null,
+      versions:
+        kind === "app"
+          ? [version]
+          : [...(prev?.versions ?? []).filter((v) => v.version !== pkg.version), version].sort(
+              (a, b) => semver.compare(a.version, b.version),
+            ),
+    };
+    return { pkg, kind, prev, prevVersion, resolved, anid, dir, pkgName, next };
+  }
+
+  /** Stage one planned item in `tx` and queue the renames that put it in place. */
+  private async stage(p: InstallPlan, tx: Transaction, n: number, opts: InstallOptions) {
+    const { pkg, dir, pkgName } = p;
+    const stagedItem = `${tx.staging}/item-${n}`;
+    await this.writeTree(`${stagedItem}/content`, pkg, `installing ${pkg.aid}`);
+    await this.fs.mkdir(`${stagedItem}/packages`, { recursive: true });
+    await this.fs.writeFile(`${stagedItem}/packages/${pkgName}`, pkg.bytes);
+    if (p.prevVersion !== undefined) {
+      // Replace content/ and add the package; data/, crashsaves/, sandboxes/ stay.
+      if (await this.fs.stat(`${dir}/content`)) tx.trash(`${dir}/content`);
+      tx.move(`${stagedItem}/content`, `${dir}/content`);
+      if (await this.fs.stat(`${dir}/packages/${pkgName}`)) tx.trash(`${dir}/packages/${pkgName}`);
+      tx.move(`${stagedItem}/packages/${pkgName}`, `${dir}/packages/${pkgName}`);
+      for (const sub of APP_SUBDIRS) {
+        if (!(await this.fs.stat(`${dir}/${sub}`))) {
+          await this.fs.mkdir(`${stagedItem}/${sub}`, { recursive: true });
+          if (sub !== "content" && sub !== "packages")
+            tx.move(`${stagedItem}/${sub}`, `${dir}/${sub}`);
+        }
+      }
+    } else {
+      for (const sub of APP_SUBDIRS)
+        await this.fs.mkdir(`${stagedItem}/${sub}`, { recursive: true });
+      tx.move(stagedItem, dir);
+    }
+    if (opts.scope.kind === "global" && p.kind === "app") {
+      const appdata = appDataDir(checkUserName(opts.user), pkg.aid);
+      if (!(await this.fs.stat(appdata))) {
+        for (const sub of APPDATA_SUBDIRS)
+          await this.fs.mkdir(`${tx.staging}/appdata/${sub}`, { recursive: true });
+        tx.move(`${tx.staging}/appdata`, appdata);
+      }
+    }
+  }
+
+  /**
+   * Install a package (or update/reinstall it when the same AID is installed in the scope), with
+   * the libraries it embeds, all in one transaction.
+   */
+  async install(pkg: PackageInfo, opts: InstallOptions): Promise<OperationReport> {
+    const { scope } = opts;
+    if (pkg.kind === "nva") {
+      throw new NcwError(
+        "usage",
+        `${pkg.aid} is a volatile application (.nva): volatile apps are run, not installed`,
+        {
+          code: "SKYER_VOLATILE",
+          hint: "run it with `ncw run <app.nva>`, or pack it as a .nap to install it",
+        },
+      );
+    }
+    const warnings = sideloadingCheck(opts.sideloading, `installing ${pkg.aid}`);
+    // Embedded libraries first: the application's dependencies may resolve to them.
+    const usedAnids = new Set(this.db.items.map((it) => it.anid));
+    const plans: InstallPlan[] = [];
+    for (const lib of pkg.embedded ?? [])
+      plans.push(
+        this.plan(
+          lib,
+          opts,
+          plans.map((q) => q.next),
+          usedAnids,
+        ),
+      );
+    const main = this.plan(
+      pkg,
+      opts,
+      plans.map((q) => q.next),
+      usedAnids,
+    );
+    plans.push(main);
+    const { kind, anid, dir, prevVersion } = main;
     // The AOT step, before anything is written to the tree: a program that fails it fails the install.
     const aot =
       kind === "app"
@@ -405,8 +527,6 @@ export class Skyer {
             "SKYER_PRECOMP_MISSING",
           )
         : undefined;
-    const anid = prev?.anid ?? this.newAnid();
-    const dir = versionDir(scope, pkg.aid, kind, pkg.version);
     const events: EventOutcome[] = [];
     const isUpdate = prevVersion !== undefined;
     if (isUpdate && kind === "app") {
@@ -420,66 +540,12 @@ export class Skyer {
 
     const tx = await Transaction.begin(this.fs, isUpdate ? "reinstall" : "install", pkg.aid);
     try {
-      const stagedItem = `${tx.staging}/item`;
-      await this.writeTree(`${stagedItem}/content`, pkg, `installing ${pkg.aid}`);
-      const pkgName = pkgFileName(pkg.aid, pkg.version);
-      await this.fs.mkdir(`${stagedItem}/packages`, { recursive: true });
-      await this.fs.writeFile(`${stagedItem}/packages/${pkgName}`, pkg.bytes);
-      let packages: string[];
-      if (isUpdate) {
-        // Replace content/ and add the package; data/, crashsaves/, sandboxes/ stay.
-        if (await this.fs.stat(`${dir}/content`)) tx.trash(`${dir}/content`);
-        tx.move(`${stagedItem}/content`, `${dir}/content`);
-        if (await this.fs.stat(`${dir}/packages/${pkgName}`))
-          tx.trash(`${dir}/packages/${pkgName}`);
-        tx.move(`${stagedItem}/packages/${pkgName}`, `${dir}/packages/${pkgName}`);
-        for (const sub of APP_SUBDIRS) {
-          if (!(await this.fs.stat(`${dir}/${sub}`))) {
-            await this.fs.mkdir(`${stagedItem}/${sub}`, { recursive: true });
-            if (sub !== "content" && sub !== "packages")
-              tx.move(`${stagedItem}/${sub}`, `${dir}/${sub}`);
-          }
-        }
-        packages = [...prevVersion.packages.filter((p) => p !== pkgName), pkgName];
-      } else {
-        for (const sub of APP_SUBDIRS)
-          await this.fs.mkdir(`${stagedItem}/${sub}`, { recursive: true });
-        tx.move(stagedItem, dir);
-        packages = [pkgName];
-      }
-      if (scope.kind === "global" && kind === "app") {
-        const appdata = appDataDir(checkUserName(opts.user), pkg.aid);
-        if (!(await this.fs.stat(appdata))) {
-          for (const sub of APPDATA_SUBDIRS)
-            await this.fs.mkdir(`${tx.staging}/appdata/${sub}`, { recursive: true });
-          tx.move(`${tx.staging}/appdata`, appdata);
-        }
-      }
-      const version: InstalledVersion = {
-        version: pkg.version,
-        dir,
-        installedAt: prevVersion?.installedAt ?? nowIso(),
-        updatedAt: nowIso(),
-        packages,
-        requires: { ...pkg.libraries },
-        resolved,
-        events: { ...pkg.events },
+      for (const [n, p] of plans.entries()) await this.stage(p, tx, n, opts);
+      const replaced = new Set(plans.map((p) => p.prev));
+      const nextDb: SkyerDb = {
+        ...this.db,
+        items: [...this.db.items.filter((it) => !replaced.has(it)), ...plans.map((p) => p.next)],
       };
-      const next: InstalledItem = {
-        aid: pkg.aid,
-        anid,
-        kind,
-        name: pkg.name,
-        scope: scope.kind,
-        user: scope.kind === "user" ? scope.user : null,
-        versions:
-          kind === "app"
-            ? [version]
-            : [...(prev?.versions ?? []).filter((v) => v.version !== pkg.version), version].sort(
-                (a, b) => semver.compare(a.version, b.version),
-              ),
-      };
-      const nextDb = this.replaceItem(next, prev);
       await tx.commit(nextDb);
       this.db = { ...nextDb, lastTx: tx.txid };
     } catch (e) {
@@ -489,12 +555,14 @@ export class Skyer {
     const ev = { aid: pkg.aid, anid, version: pkg.version, dir };
     if (kind === "app")
       await this.runEvent(pkg.events, isUpdate ? "postupdate" : "postinstall", ev, events);
+    const embedded = plans.slice(0, -1).map((p) => ({
+      aid: p.pkg.aid,
+      version: p.pkg.version,
+      action: actionOf(p.prevVersion, p.pkg.version),
+      dir: p.dir,
+    }));
     return {
-      action: !isUpdate
-        ? "installed"
-        : prevVersion.version === pkg.version
-          ? "reinstalled"
-          : "updated",
+      action: actionOf(prevVersion, pkg.version),
       aid: pkg.aid,
       anid,
       kind,
@@ -502,7 +570,8 @@ export class Skyer {
       version: pkg.version,
       ...(isUpdate ? { previousVersion: prevVersion.version } : {}),
       dir,
-      resolved,
+      resolved: main.resolved,
+      ...(embedded.length === 0 ? {} : { embedded }),
       ...(aot === undefined ? {} : { aot }),
       events,
       warnings,
