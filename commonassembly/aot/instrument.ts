@@ -129,6 +129,8 @@ function g(cls: string, name: string): Accessor {
   return f;
 }
 const h = g;
+/** binaryen.Loop.setName (it takes a string, unlike the other accessors). */
+const setLoopName = g("Loop", "setName") as unknown as (expr: number, name: string) => void;
 const LEAF: ChildrenOf = () => {};
 /** elem.drop: a leaf, numbered after table.init (binaryen.js does not export its id). */
 const ELEM_DROP_ID = b.TableGrowId + 4;
@@ -327,8 +329,9 @@ function readModule(wasm: Uint8Array): binaryen.Module {
 
 /**
  * Instruments a (valid) WebAssembly module for NCW. The result imports `nightos.safepoint`, exports the
- * mutable i32 global `__nightos_ctl`, and polls `if ctl != 0 && atomic.load(ctl) != 0 then safepoint()`
- * at every function entry and loop header. See docs/commonassembly-aot.md for the whole contract.
+ * mutable i32 global `__nightos_ctl` (the control block's address), and polls the flag word there at
+ * every function entry and loop header, calling safepoint() when it changed to a new non-zero value.
+ * See docs/commonassembly-aot.md ("The poll") for the exact code and the contract with the runtime.
  */
 export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): InstrumentResult {
   const steps: StepTiming[] = [];
@@ -351,8 +354,7 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): I
   // is at address 0) from the first instruction on, even in a start function, so memory 0 must hold at
   // least a page from instantiation on. A module whose memory starts empty gets guarded polls, which skip
   // the load while __nightos_ctl is 0.
-  const needsGuard =
-    !(options.reserveControlPage ?? true) && before !== undefined && before.initial === 0;
+  const needsGuard = before !== undefined && before.initial === 0;
   const mod = time(steps, "read", () => readModule(input));
   try {
     const report: InstrumentReport = {
@@ -476,7 +478,11 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): I
         const ng = mod.getNumGlobals();
         for (let i = 0; i < ng; i++) {
           const g = binaryen.getGlobalInfo(mod.getGlobalByIndex(i));
-          if (!g.mutable || g.name === ctl_name(mod) || (g.module !== null && g.module !== ""))
+          if (
+            !g.mutable ||
+            g.name === ctlInternalName(mod) ||
+            (g.module !== null && g.module !== "")
+          )
             continue;
           const exportName = `${FORK_GLOBAL_EXPORT_PREFIX}${report.forkGlobals.length}`;
           mod.addGlobalExport(g.name, exportName);
@@ -566,12 +572,12 @@ function outlineLoopPoll(
     [mod.block(takeLabel, [exit], binaryen.none), take, mod.br(re)],
     type,
   );
-  h("Loop", "setName")(loop, re as unknown as number);
+  setLoopName(loop, re);
   h("Loop", "setBody")(loop, slow);
 }
 
 /** The internal name of the control global (it is the one exported as CTL_GLOBAL). */
-function ctl_name(mod: binaryen.Module): string | undefined {
+function ctlInternalName(mod: binaryen.Module): string | undefined {
   const n = mod.getNumExports();
   for (let i = 0; i < n; i++) {
     const e = binaryen.getExportInfo(mod.getExportByIndex(i));
