@@ -126,6 +126,16 @@ describe("embedded libraries", () => {
     json(ncw(home, ["skyer", "uninstall", "acme::strutils"]));
   });
 
+  it("`ncw inspect` lists them", () => {
+    const r = run(["inspect", app, "--json"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).embedded).toEqual([
+      { folder: "libs/strutils", aid: "acme::strutils", version: "2.1.0" },
+    ]);
+    const text = run(["inspect", app]);
+    expect(text.stdout).toMatch(/embeds\s+acme::strutils 2\.1\.0 \(library, in libs\/strutils\/\)/);
+  });
+
   it("reinstalling the application reinstalls its embedded library version", () => {
     const home = path.join(work, "home-2");
     json(ncw(home, ["skyer", "install", app, "--global"]));

@@ -61,6 +61,11 @@ export const inspectCommand: CommandModule<GlobalArgs, InspectArgs> = {
           files,
           dirs: pkg.dirs,
           symlinks: Object.fromEntries(pkg.symlinks),
+          embedded: pkg.embedded.map((e) => ({
+            folder: e.folder,
+            aid: manifestAid(e.manifest),
+            version: e.manifest.infos.version,
+          })),
           integrity: { ok: true, checked: files.length + 1 },
         });
         return;
@@ -95,6 +100,11 @@ export const inspectCommand: CommandModule<GlobalArgs, InspectArgs> = {
         if (m.services?.main) row("services", "main");
         row("crash saves", m.sysfeatures.crash_saves_support ? "supported" : "not supported");
       }
+      for (const e of pkg.embedded)
+        row(
+          "embeds",
+          `${manifestAid(e.manifest)} ${e.manifest.infos.version} (library, in ${e.folder}/)`,
+        );
       out.info("");
       const manifestSize = Buffer.byteLength(pkg.rawManifest);
       out.info(
