@@ -228,6 +228,17 @@ describe("malformed packages leave the home untouched", () => {
       66,
       "SKYER_PACKAGE_UNREADABLE",
     );
+    expectRejected(
+      ["skyer", "update", "dev::notes", path.join(work, "nope.nau")],
+      66,
+      "SKYER_PACKAGE_UNREADABLE",
+    );
+    expectRejected(
+      ["skyer", "make-update", installed, path.join(work, "nope.nap")],
+      66,
+      "SKYER_PACKAGE_UNREADABLE",
+      "nope.nap",
+    );
   });
 });
 

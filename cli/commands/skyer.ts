@@ -99,6 +99,25 @@ async function withSession<T>(
   }
 }
 
+/** Read a package or update file given on the command line, with a clear error if it cannot be. */
+async function readInput(file: string, what: "package" | "update"): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(file));
+  } catch (e) {
+    throw new NcwError(
+      "not-found",
+      `cannot read the ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      {
+        code: "SKYER_PACKAGE_UNREADABLE",
+        hint:
+          what === "package"
+            ? "check the path; build a package with `ncw pack <folder>`"
+            : "check the path; build an update with `ncw skyer make-update old.nap new.nap`",
+      },
+    );
+  }
+}
+
 function hexAnid(anid: number): string {
   return `0x${anid.toString(16).padStart(8, "0")}`;
 }
@@ -170,17 +189,8 @@ const install: CommandModule<GlobalArgs, InstallArgs> = {
   handler: (argv) =>
     runCommand(argv, async (ctx) => {
       const scope = scopeOf(argv);
-      const bytes = await readFile(argv.package).catch((e: NodeJS.ErrnoException) => {
-        throw new NcwError(
-          "not-found",
-          `cannot read the package ${argv.package}: ${e.code ?? e.message}`,
-          {
-            code: "SKYER_PACKAGE_UNREADABLE",
-            hint: "check the path; build a package with `ncw pack <folder>`",
-          },
-        );
-      });
-      const whole = await loadPackage(argv.package, new Uint8Array(bytes));
+      const bytes = await readInput(argv.package, "package");
+      const whole = await loadPackage(argv.package, bytes);
       const pkg = argv.library === undefined ? whole : embeddedLibrary(whole, argv.library);
       await withSession(ctx, `skyer install ${argv.package}`, true, async (s, endProgress) => {
         const report = await s.skyer.install(pkg, {
@@ -267,18 +277,10 @@ const update: CommandModule<GlobalArgs, UpdateArgs> = {
   handler: (argv) =>
     runCommand(argv, async (ctx) => {
       const scope = scopeOf(argv);
-      const bytes = await readFile(argv.update).catch((e: NodeJS.ErrnoException) => {
-        throw new NcwError(
-          "not-found",
-          `cannot read the update ${argv.update}: ${e.code ?? e.message}`,
-          {
-            code: "SKYER_PACKAGE_UNREADABLE",
-          },
-        );
-      });
-      const nau = readNau(new Uint8Array(bytes));
+      const bytes = await readInput(argv.update, "update");
+      const nau = readNau(bytes);
       await withSession(ctx, `skyer update ${argv.aid}`, true, async (s, endProgress) => {
-        const report = await s.skyer.update(argv.aid, nau, new Uint8Array(bytes), {
+        const report = await s.skyer.update(argv.aid, nau, bytes, {
           scope,
           sideloading: await sideloadingMode(s, argv.sideloading),
         });
@@ -463,7 +465,7 @@ const makeUpdate: CommandModule<GlobalArgs, MakeUpdateArgs> = {
       }) as Argv<MakeUpdateArgs>,
   handler: (argv) =>
     runCommand(argv, async ({ out }) => {
-      const read = async (p: string) => loadPackage(p, new Uint8Array(await readFile(p)));
+      const read = async (p: string) => loadPackage(p, await readInput(p, "package"));
       const a = await read(argv.old);
       const b = await read(argv.new);
       if (a.aid !== b.aid) {

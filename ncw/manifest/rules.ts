@@ -126,19 +126,10 @@ export type ShellType =
   | { kind: "struct"; fields: { name: string; type: ShellType }[] }
   | { kind: "nullable"; inner: ShellType };
 
-const BASE_TYPES = new Set([
-  "void",
-  "bool",
-  "int",
-  "float",
-  "char",
-  "string",
-  "path",
-  "command",
-  "stream",
-  "any",
-  "anystr",
-]);
+/** The shell types that take no parameters (the others are parsed with their own syntax below). */
+const BASE_TYPES = new Set(
+  SHELL_TYPE_NAMES.filter((n) => !["list", "map", "enum", "struct", "fallible"].includes(n)),
+);
 
 export class ShellTypeError extends Error {}
 

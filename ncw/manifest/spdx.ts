@@ -191,22 +191,17 @@ export function licenseExpressionProblem(expr: string): string | null {
     }
     return null;
   };
-  const andExpr = (): string | null => {
-    let e = withExpr();
-    while (e === null && peek() === "AND") {
+  /** inner (op inner)* */
+  const joined = (op: string, inner: () => string | null) => (): string | null => {
+    let e = inner();
+    while (e === null && peek() === op) {
       i++;
-      e = withExpr();
+      e = inner();
     }
     return e;
   };
-  const compound = (): string | null => {
-    let e = andExpr();
-    while (e === null && peek() === "OR") {
-      i++;
-      e = andExpr();
-    }
-    return e;
-  };
+  const andExpr = joined("AND", withExpr);
+  const compound = joined("OR", andExpr);
   const e = compound();
   if (e !== null) return e;
   const rest = tokens[i];

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import semver from "semver";
 import { NcwError } from "../../ncw/errors.js";
 import { verifyHashFile } from "../../ncw/package/hashfile.js";
+import { resolveSymlinkTarget } from "../../ncw/package/tar.js";
 import type { FsLayer } from "../fs/layer.js";
 import { parentPath } from "../fs/layer.js";
 import type { SideloadingMode } from "../registry/keys.js";
@@ -153,16 +154,7 @@ function unsafePath(rel: string, why: string): NcwError {
 
 /** Whether a relative symlink at `rel` (inside content/) with `target` resolves inside content/. */
 export function linkStaysInside(rel: string, target: string): boolean {
-  if (target.startsWith("/") || target.includes("\\")) return false;
-  const at = rel.split("/").slice(0, -1);
-  for (const part of target.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") {
-      if (at.length === 0) return false;
-      at.pop();
-    } else at.push(part);
-  }
-  return true;
+  return resolveSymlinkTarget(rel, target) !== undefined;
 }
 
 export class Skyer {
