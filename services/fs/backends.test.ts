@@ -1,10 +1,11 @@
-// One conformance suite for every FsLayer backend (memory, hostdir): same calls, same results,
-// same error codes. The Btrfs backend is expected to pass it too.
+// One conformance suite for every FsLayer backend (memory, hostdir, btrfs): same calls, same
+// results, same error codes.
 
 import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { BtrfsLayer } from "./btrfs/layer.js";
 import { HostDirFs } from "./hostdir.js";
 import type { FsLayer } from "./layer.js";
 import { MemoryFs } from "./memory.js";
@@ -34,6 +35,14 @@ const backends: [string, () => Promise<FsLayer>][] = [
       const d = mkdtempSync(path.join(os.tmpdir(), "ncw-fs-"));
       tmpDirs.push(d);
       return HostDirFs.open(path.join(d, "tree"));
+    },
+  ],
+  [
+    "btrfs",
+    async () => {
+      const d = mkdtempSync(path.join(os.tmpdir(), "ncw-fs-"));
+      tmpDirs.push(d);
+      return BtrfsLayer.create(path.join(d, "nightos.img"), 64n << 20n, { metadata: "single" });
     },
   ],
 ];

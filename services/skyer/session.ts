@@ -52,6 +52,8 @@ export async function openSkyerSession(
       recovery,
       async close() {
         try {
+          // A writer's last steps (the clean-up after a commit) are made durable too.
+          if (held !== null) await opened.sync();
           await opened.close();
         } finally {
           await held?.release();
