@@ -182,7 +182,9 @@ const install: CommandModule<GlobalArgs, InstallArgs> = {
           "Install only this library embedded in the application package (its AID), not the application",
       })
       .epilogue(
-        "An application package's embedded libraries ([embedded] in its manifest) are installed with it. " +
+        "An application's pre-compiled program (content.program.precomp) is AOT-compiled into the home's " +
+          "cache before the install commits; a program that fails makes the install fail. " +
+          "An application package's embedded libraries ([embedded] in its manifest) are installed with it. " +
           "Applications go to /home/<user>/apps/<did>.<slug> (or /apps/... with --global) with content/, data/, " +
           "packages/, crashsaves/, sandboxes/; libraries to .../<did>.<slug>/<version>/. See docs/skyer.md.",
       ) as Argv<InstallArgs>,
