@@ -75,7 +75,7 @@ function main(): void {
       case "memory":
         memory = m.memory;
         ctlAddr = m.ctlAddr;
-        if (ring.pending()) poke();
+        if (ring.needsSafepoint()) poke();
         return;
       case "syscall": {
         const id = nextId++;

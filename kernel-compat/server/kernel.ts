@@ -177,8 +177,9 @@ export class Kernel {
     });
     runner.ready.then(
       () => {
-        if (p.state !== "starting") return;
-        p.state = "running";
+        if (p.state === "exited") return;
+        // A process suspended before its runner was ready stays suspended (the runner got "suspend" first).
+        if (p.state === "starting") p.state = "running";
         this.toRunner(p, {
           t: "start",
           pid,
@@ -295,7 +296,7 @@ export class Kernel {
   }
 
   suspend(p: KProcess): void {
-    if (p.state !== "running") return;
+    if (p.state !== "running" && p.state !== "starting") return;
     p.state = "suspended";
     p.suspendedAt = Date.now();
     this.toRunner(p, { t: "suspend" });
