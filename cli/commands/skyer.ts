@@ -6,6 +6,7 @@ import type { Argv, CommandModule } from "yargs";
 import { NcwError } from "../../ncw/errors.js";
 import type { Output, Progress } from "../../ncw/output.js";
 import { SIDELOADING_MODES, type SideloadingMode } from "../../services/registry/keys.js";
+import { KernelEventRunner } from "../../services/skyer/kernel-events.js";
 import { checkUserName, DEFAULT_USER } from "../../services/skyer/layout.js";
 import { SYS_LIB_AID, SYS_LIB_VERSION } from "../../services/skyer/libs.js";
 import type { InstalledItem, PackageInfo, Scope } from "../../services/skyer/model.js";
@@ -58,6 +59,7 @@ async function session(
     command,
     write,
     readManifest: readInstalledManifest,
+    events: new KernelEventRunner(ctx.home()),
     progress: (l, done, total) => {
       if (bar === null || l !== label) {
         bar?.done();

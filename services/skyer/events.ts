@@ -1,6 +1,6 @@
 // Application events (specs/applications.md "Application manifest" events, "Startup Reason"):
-// Skyer asks an EventRunner to start the app with the matching reason. Until the runtime can run
-// apps, the default runner records what it would do and starts nothing.
+// Skyer asks an EventRunner to start the app with the matching reason. The CLI's runner starts it
+// through the kernel (services/skyer/kernel-events.ts); this one only records (unit tests).
 
 import { type EventName, STARTUP_REASON } from "./model.js";
 
@@ -13,6 +13,8 @@ export interface AppEvent {
   dir: string;
   /** The startup reason byte (bits 0-3 of the context header's first byte). */
   reason: number;
+  /** The application's pre-compiled program (content.program.precomp), when it has one. */
+  program?: Uint8Array;
 }
 
 export interface EventOutcome {
@@ -31,9 +33,20 @@ export interface EventRunner {
 
 export function makeEvent(
   event: EventName,
-  it: { aid: string; anid: number; version: string; dir: string },
+  it: { aid: string; anid: number; version: string; dir: string; program?: Uint8Array },
 ): AppEvent {
   return { event, ...it, reason: STARTUP_REASON[event] };
+}
+
+/** The outcome of an event whose application is not started, saying why. */
+export function notStarted(ev: AppEvent, why: string): EventOutcome {
+  return {
+    event: ev.event,
+    aid: ev.aid,
+    reason: ev.reason,
+    started: false,
+    note: `would start ${ev.aid} with reason 0x${ev.reason.toString(16)} (${ev.event}); skipped: ${why}`,
+  };
 }
 
 /** The default runner: records "would start <aid> with reason 0xN" and starts nothing. */
@@ -41,13 +54,6 @@ export class RecordingEventRunner implements EventRunner {
   readonly log: AppEvent[] = [];
   async run(ev: AppEvent): Promise<EventOutcome> {
     this.log.push(ev);
-    const hex = `0x${ev.reason.toString(16)}`;
-    return {
-      event: ev.event,
-      aid: ev.aid,
-      reason: ev.reason,
-      started: false,
-      note: `would start ${ev.aid} with reason ${hex} (${ev.event}); skipped: NCW cannot run apps from Skyer yet`,
-    };
+    return notStarted(ev, "this runner only records events");
   }
 }

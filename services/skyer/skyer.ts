@@ -228,7 +228,25 @@ export class Skyer {
     out: EventOutcome[],
   ): Promise<void> {
     if (!flags[event]) return;
-    out.push(await this.events.run(makeEvent(event, it)));
+    const program = await this.installedProgram(it.dir);
+    out.push(await this.events.run(makeEvent(event, { ...it, ...(program ? { program } : {}) })));
+  }
+
+  /**
+   * The pre-compiled program of the application whose content/ is in `dir` (the installed one:
+   * the old version before an update's commit, the new one after it), or undefined.
+   */
+  private async installedProgram(dir: string): Promise<Uint8Array | undefined> {
+    const read = this.opts.readManifest;
+    if (read === undefined) return undefined;
+    let precomp: string | undefined;
+    try {
+      precomp = read(await this.fs.readFile(`${dir}/content/manifest.toml`)).precomp;
+    } catch {
+      return undefined;
+    }
+    if (precomp === undefined) return undefined;
+    return this.fs.readFile(`${dir}/content/${precomp}`).catch(() => undefined);
   }
 
   /** Run the AOT step on an application's pre-compiled program (none for libraries). */
