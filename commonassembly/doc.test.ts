@@ -4,7 +4,9 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { SYSCALLS } from "../kernel-compat/abi/syscalls.js";
 import * as abi from "./abi.js";
+import { instrument } from "./aot/instrument.js";
 import * as npp from "./npp.js";
+import { watToWasm } from "./text.js";
 import { AbiRule } from "./validate.js";
 
 const DOC = readFileSync(new URL("../docs/commonassembly.md", import.meta.url), "utf8");
@@ -173,5 +175,74 @@ describe("docs/commonassembly.md matches the code", () => {
         expect(packed.length, `${name} return size`).toBe(def!.ret.size);
       }
     }
+  });
+
+  it("poll-flag protocol: every rule in the table holds for the code the AOT step emits", async () => {
+    const rules = tableAfter("<!-- table:poll-protocol -->").map((r) => r[0]!);
+    expect(rules).toEqual(["request", "entry", "loop", "clear", "at-most-once"]);
+    // A loop whose body calls an import (imports do not poll, so the header poll stays).
+    const { wasm } = instrument(
+      await watToWasm(`(module
+        (import "env" "tick" (func $tick (param i32)))
+        (memory (export "memory") 1 1 shared)
+        (func (export "run") (param $n i32) (local $i i32)
+          (loop $l
+            (call $tick (local.get $i))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $l (i32.lt_u (local.get $i) (local.get $n))))))`),
+    );
+    const mod = new WebAssembly.Module(wasm);
+    /** Runs 10 iterations; returns after which tick each safepoint call came (-1: at entry). */
+    const run = (o: {
+      before?: number;
+      at?: Record<number, number>;
+      clears: boolean;
+    }): { calls: number[] } => {
+      let lastTick = -1;
+      const calls: number[] = [];
+      let flag: Int32Array | undefined;
+      const inst = new WebAssembly.Instance(mod, {
+        nightos: {
+          safepoint: () => {
+            calls.push(lastTick);
+            if (o.clears && flag) Atomics.store(flag, abi.CTL_POLL_FLAG_OFFSET >> 2, 0);
+          },
+        },
+        env: {
+          tick: (i: number) => {
+            lastTick = i;
+            const v = o.at?.[i];
+            if (v !== undefined && flag) Atomics.store(flag, abi.CTL_POLL_FLAG_OFFSET >> 2, v);
+          },
+        },
+      });
+      const ctl = inst.exports[abi.CTL_GLOBAL] as WebAssembly.Global;
+      expect(ctl.value).toBe(abi.CONTROL_BLOCK_ADDRESS); // the global says where the block is: 0
+      flag = new Int32Array((inst.exports.memory as WebAssembly.Memory).buffer);
+      if (o.before !== undefined) Atomics.store(flag, abi.CTL_POLL_FLAG_OFFSET >> 2, o.before);
+      (inst.exports.run as (n: number) => void)(10);
+      return { calls };
+    };
+    // request: nothing while word 0 is 0; a new non-zero value is taken at the next poll.
+    expect(run({ clears: true }).calls).toEqual([]);
+    expect(run({ clears: true, at: { 3: 1 } }).calls).toEqual([3]);
+    // entry: a non-zero word at function entry calls safepoint there.
+    expect(run({ clears: true, before: 7 }).calls).toEqual([-1]);
+    // loop: each change to a new value is taken at the next loop header.
+    expect(run({ clears: true, at: { 2: 5, 6: 6 } }).calls).toEqual([2, 6]);
+    // at-most-once: a value left set (safepoint did not clear it) is taken once by this call...
+    const left = run({ clears: false, at: { 2: 9 } });
+    expect(left.calls).toEqual([2]);
+    // ...and a call that finds it set at entry takes it there only, not at every loop header.
+    expect(run({ clears: false, before: 9 }).calls).toEqual([-1]);
+    // clear / request on the runtime's side (the kernel runner): safepoint stores 0 first, and requests
+    // are increments (a new value each time).
+    const kernel = (f: string) =>
+      readFileSync(new URL(`../kernel-compat/runner/${f}`, import.meta.url), "utf8");
+    const sp = /function safepoint\([^)]*\)[^{]*\{\s*([^\n]*)\n\s*([^\n]*)/.exec(
+      kernel("worker.ts"),
+    );
+    expect(sp?.[2]).toMatch(/Atomics\.store\(words, \(ctl \+ CTL_POLL_FLAG_OFFSET\) >> 2, 0\)/);
+    expect(kernel("main.ts")).toMatch(/Atomics\.add\(.*CTL_POLL_FLAG_OFFSET\) >> 2, 1\)/);
   });
 });

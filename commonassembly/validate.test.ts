@@ -190,6 +190,10 @@ describe("validation", () => {
     expect(await problemsOf(wat({ memory: '(memory (export "memory") 1 65536 shared)' }))).toEqual([
       "ABI_MEMORY_LIMIT",
     ]);
+    // The polls read the control block at address 0 from the first instruction on (§7).
+    expect(await problemsOf(wat({ memory: '(memory (export "memory") 0 16 shared)' }))).toEqual([
+      "ABI_MEMORY_EMPTY",
+    ]);
     expect(
       await problemsOf(
         wat({

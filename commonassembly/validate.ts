@@ -61,6 +61,7 @@ export const AbiRule = {
   MEMORY_COUNT: "ABI_MEMORY_COUNT",
   MEMORY_NOT_SHARED: "ABI_MEMORY_NOT_SHARED",
   MEMORY_LIMIT: "ABI_MEMORY_LIMIT",
+  MEMORY_EMPTY: "ABI_MEMORY_EMPTY",
   EXPORT_MISSING: "ABI_EXPORT_MISSING",
   EXPORT_KIND: "ABI_EXPORT_KIND",
   START_SIGNATURE: "ABI_START_SIGNATURE",
@@ -309,6 +310,15 @@ export function checkAbi(info: WasmModuleInfo, problems: ModuleError[]): Validat
           AbiRule.MEMORY_LIMIT,
           `the memory maximum is ${memory.max} pages; NCW allows at most ${MAX_MEMORY_PAGES} (one page is kept for the control block)`,
           where,
+        ),
+      );
+    if (memory.min < 1)
+      problems.push(
+        new ModuleError(
+          AbiRule.MEMORY_EMPTY,
+          "the memory starts with 0 pages; NightOS programs must declare at least 1 (the control block at address 0 is read from the first instruction on)",
+          where,
+          "clang and AssemblyScript always declare at least one page; wat: (memory 1 16 shared)",
         ),
       );
   }

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { aotCompile } from "../../commonassembly/aot/cache.js";
-import type { InstrumentOptions } from "../../commonassembly/aot/instrument.js";
+import type { InstrumentOptions, PollShape } from "../../commonassembly/aot/instrument.js";
 import { TestProcess } from "../../test/ca-exec.js";
 import { wat } from "../../test/wasm-spec/wat.js";
 
@@ -81,6 +81,8 @@ async function variant(wasm: Uint8Array, cacheDir: string, v: Variant): Promise<
   const level = process.env.NCW_BENCH_OPT;
   const opt: InstrumentOptions =
     level === undefined ? {} : { optimizeLevel: Number(level) as 0 | 1 | 2 | 3 };
+  const shape = process.env.NCW_BENCH_POLL;
+  if (shape !== undefined) opt.pollShape = shape as PollShape;
   const instrument: InstrumentOptions = v === "instrumented" ? opt : { ...opt, polls: "none" };
   const r = await aotCompile(wasm, { cacheDir, instrument });
   // As the runtime runs it: control page reserved, __nightos_ctl set, poll flag clear.
@@ -208,9 +210,10 @@ async function main(): Promise<void> {
       `targets: NCW/native <= 1.5x: ${g1 <= 1.5 ? "met" : "NOT met"}; instrumentation <= 5%: ${g2 <= 1.05 ? "met" : "NOT met"} (${((g2 - 1) * 100).toFixed(1)}%)`,
     );
 
-    // AOT time for a large module, cold (empty cache) and cached.
+    // AOT time for a large module, cold (empty cache) and cached (NCW_BENCH_AOT_FUNCS=0 skips it).
     console.log("");
     const count = Number(process.env.NCW_BENCH_AOT_FUNCS ?? 60000);
+    if (count <= 0) return;
     const big = await wat(largeModuleText(count));
     const bigFile = path.join(tmp, "big.wasm");
     writeFileSync(bigFile, big);

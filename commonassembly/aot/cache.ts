@@ -24,6 +24,7 @@ import {
 } from "./artifact.js";
 import {
   DEFAULT_OPT_LEVEL,
+  DEFAULT_POLL_SHAPE,
   type InstrumentOptions,
   type InstrumentReport,
   instrument,
@@ -76,6 +77,7 @@ async function timedAsync<T>(steps: StepTiming[], step: string, fn: () => Promis
 function optionsTag(o: InstrumentOptions | undefined): string {
   return [
     `polls=${o?.polls ?? "entry-and-loops"}`,
+    `shape=${o?.pollShape ?? DEFAULT_POLL_SHAPE}`,
     `opt=${o?.optimizeLevel ?? DEFAULT_OPT_LEVEL}`,
     `shrink=${o?.shrinkLevel ?? 0}`,
     `reserve=${(o?.reserveControlPage ?? true) ? 1 : 0}`,

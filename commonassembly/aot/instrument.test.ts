@@ -38,7 +38,8 @@ describe("instrument", () => {
     const { wasm, report } = instrument(await wat(LOOPS), { optimizeLevel: 0 });
     expect(report.functions).toBe(3);
     expect(report.entryPolls).toBe(3);
-    expect(report.loopPolls).toBe(2);
+    expect(report.loopPolls).toBe(1);
+    expect(report.elidedLoopPolls).toBe(1); // sum's loop calls inner (which polls) on every iteration
     expect(report.asyncify).toBe(false);
     const mod = new WebAssembly.Module(wasm);
     expect(WebAssembly.Module.imports(mod)).toEqual([
@@ -65,11 +66,12 @@ describe("instrument", () => {
       expect(sum(10)).toBe(sumRef(10));
       expect(p.safepoints).toBe(1); // the entry poll of sum; the handler cleared the flag
       // Each handler run makes a new request, which every frame takes once at its next poll: the entry
-      // of sum, the entries of the 10 calls of inner, and sum's loop header after each of those calls.
+      // of sum and the entries of the 10 calls of inner (sum's loop calls inner on every iteration, so
+      // its header poll is elided; inner's loop headers see the value their frame already took).
       rearm = 1000;
       p.setPollFlag(true);
       expect(sum(10)).toBe(sumRef(10));
-      expect(p.safepoints).toBe(1 + 1 + 10 + 10);
+      expect(p.safepoints).toBe(1 + 1 + 10);
     }
   });
 
@@ -105,9 +107,8 @@ describe("instrument", () => {
     });
     iter = inst.exports.iter as WebAssembly.Global;
     const mem = inst.exports.memory as WebAssembly.Memory;
-    ctl = mem.grow(1) * 65536;
+    ctl = 0; // ABI 1.0: the control block is at address 0
     flagWord = new Int32Array(mem.buffer);
-    (inst.exports.__nightos_ctl as WebAssembly.Global).value = ctl;
     expect((inst.exports.run as (n: number) => number)(10)).toBe(55);
     expect(seenAt).toBe(5); // requested during iteration 5, taken at the header of iteration 6
   });
@@ -186,39 +187,88 @@ describe("instrument", () => {
       (memory (export "memory") 1 1 shared)
       (func (export "spin") (local $i i32)
         (loop $forever (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $forever))))`;
-    const { wasm } = instrument(await wat(spin));
-    // The worker runs the busy loop; its safepoint throws to leave the loop and reports the interruption.
-    const worker = new Worker(
-      `const { parentPort, workerData } = require("node:worker_threads");
-       let inst;
-       const mod = new WebAssembly.Module(workerData);
-       inst = new WebAssembly.Instance(mod, { nightos: { safepoint: () => { throw new Error("interrupted"); } } });
-       const mem = inst.exports.memory;
-       const ctl = mem.grow(1) * 65536;
-       inst.exports.__nightos_ctl.value = ctl;
-       parentPort.postMessage({ buffer: mem.buffer, ctl });
-       try { inst.exports.spin(); parentPort.postMessage("returned"); }
-       catch (e) { parentPort.postMessage(String(e.message)); }`,
-      { eval: true, workerData: wasm },
-    );
-    try {
-      const result = await new Promise<string>((resolve, reject) => {
-        worker.on("error", reject);
-        worker.on("message", (m: unknown) => {
-          if (typeof m === "string") resolve(m);
-          else {
-            const { buffer, ctl } = m as { buffer: SharedArrayBuffer; ctl: number };
-            // Let the worker enter the loop, then raise the flag from this thread.
-            setTimeout(() => Atomics.store(new Int32Array(buffer), ctl >> 2, 1), 50);
-          }
-        });
-      });
-      expect(result).toBe("interrupted");
-    } finally {
-      await worker.terminate();
+    const { wasm, report } = instrument(await wat(spin));
+    expect(report.loopPolls).toBe(1);
+    expect(await interruptedByWorker(wasm)).toBe("interrupted");
+  });
+
+  it("elides the header poll of a loop that calls a polling function on every iteration; still interruptible", async () => {
+    const spin = `(module
+      (memory (export "memory") 1 1 shared)
+      (global $g (mut i32) (i32.const 0))
+      (func $work (result i32) (global.set $g (i32.add (global.get $g) (i32.const 1))) (global.get $g))
+      (func (export "spin") (local $i i32)
+        (loop $forever
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (block (drop (call $work)))
+          (br $forever))))`;
+    const { wasm, report } = instrument(await wat(spin));
+    expect(report.elidedLoopPolls).toBe(1);
+    expect(report.loopPolls).toBe(0);
+    expect(await interruptedByWorker(wasm)).toBe("interrupted");
+  });
+
+  it("keeps the header poll when some iteration can skip the call, or the callee does not poll", async () => {
+    const cases = [
+      // a branch back to the header before the call
+      `(loop $l (br_if $l (local.get $n)) (call $work) (br $l))`,
+      // the call is conditional
+      `(loop $l (if (local.get $n) (then (call $work))) (br $l))`,
+      // the call's own operand branches back
+      `(loop $l (call $take (br_if $l (i32.const 1) (local.get $n))) (br $l))`,
+      // an imported function does not poll at its entry
+      `(loop $l (call $imported) (br $l))`,
+      // a named block can be left before the call
+      `(loop $l (block $b (br_if $b (local.get $n)) (call $work)) (br $l))`,
+    ];
+    for (const loop of cases) {
+      const src = await wat(`(module
+        (import "env" "imported" (func $imported))
+        (memory (export "memory") 1 1 shared)
+        (func $work)
+        (func $take (param i32))
+        (func (export "f") (param $n i32) ${loop}))`);
+      const { report } = instrument(src);
+      expect(report.elidedLoopPolls, loop).toBe(0);
+      expect(report.loopPolls, loop).toBe(1);
     }
   });
 });
+
+/**
+ * Runs the module's `spin` export in a worker whose safepoint throws, raises the poll flag (address 0,
+ * ABI 1.0) from this thread after 50 ms, and resolves with what the worker reports.
+ */
+async function interruptedByWorker(wasm: Uint8Array): Promise<string> {
+  const worker = new Worker(
+    `const { parentPort, workerData } = require("node:worker_threads");
+     const mod = new WebAssembly.Module(workerData);
+     const inst = new WebAssembly.Instance(mod, { nightos: { safepoint: () => { throw new Error("interrupted"); } } });
+     const mem = inst.exports.memory;
+     parentPort.postMessage({ buffer: mem.buffer });
+     try { inst.exports.spin(); parentPort.postMessage("returned"); }
+     catch (e) { parentPort.postMessage(String(e.message)); }`,
+    { eval: true, workerData: wasm },
+  );
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => resolve("not interrupted within 10 s"), 10_000);
+      worker.on("error", reject);
+      worker.on("message", (m: unknown) => {
+        if (typeof m === "string") {
+          clearTimeout(timer);
+          resolve(m);
+        } else {
+          const { buffer } = m as { buffer: SharedArrayBuffer };
+          // Let the worker enter the loop, then raise the flag from this thread.
+          setTimeout(() => Atomics.add(new Int32Array(buffer), 0, 1), 50);
+        }
+      });
+    });
+  } finally {
+    await worker.terminate();
+  }
+}
 
 describe("Asyncify for syscall_fork", () => {
   const FORK = `(module

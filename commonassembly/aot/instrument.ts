@@ -48,7 +48,18 @@ export interface InstrumentOptions {
    * program). The spec-test runner turns it off: it changes what memory.grow may do, by design.
    */
   reserveControlPage?: boolean;
+  /** Poll shape (bench/ca measures the alternatives; docs/commonassembly-aot.md). Default DEFAULT_POLL_SHAPE. */
+  pollShape?: PollShape;
 }
+
+/**
+ * "cached": address from __nightos_ctl cached in a local, flag compared with the value this call last saw.
+ * "const": atomic load of the ABI 1.0 address 0, compared with 0. "const-seen": address 0, compared with
+ * the value last seen. "const-plain": like "const" with a non-atomic load (measurement only: unsound).
+ * Modules whose memory starts empty always get the guarded "cached" form.
+ */
+export type PollShape = "cached" | "const" | "const-seen" | "const-plain";
+export const DEFAULT_POLL_SHAPE: PollShape = "const-seen";
 
 /** The default optimization level, chosen by measurement (docs/commonassembly-aot.md, "Optimization"). */
 export const DEFAULT_OPT_LEVEL = 0;
@@ -64,6 +75,8 @@ export interface InstrumentReport {
   entryPolls: number;
   /** Polls inserted at loop headers. */
   loopPolls: number;
+  /** Loops left without a header poll because every iteration calls a function that polls at entry. */
+  elidedLoopPolls: number;
   /** Expressions whose operands Binaryen's JS API cannot reach (table.fill/copy/init): not searched for loops. */
   opaqueExpressions: number;
   /** True when the module imports nightos.syscall_fork and Asyncify was applied. */
@@ -361,6 +374,7 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): I
       functions: 0,
       entryPolls: 0,
       loopPolls: 0,
+      elidedLoopPolls: 0,
       opaqueExpressions: 0,
       asyncify: false,
       memory: undefined,
@@ -415,34 +429,45 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): I
       // global once per call into a local; the flag word is read with an atomic load.
       const guarded = needsGuard;
       report.guardedPolls = guarded;
+      const shape: PollShape = guarded ? "cached" : (options.pollShape ?? DEFAULT_POLL_SHAPE);
+      const constAddr = shape !== "cached";
+      const useSeen = shape === "cached" || shape === "const-seen";
       let ctlLocal = -1;
       let seenLocal = -1;
-      const addr = (): number => mod.local.get(ctlLocal, binaryen.i32);
-      const flag = (): number => mod.i32.atomic.load(0, addr());
+      const addr = (): number =>
+        constAddr ? mod.i32.const(0) : mod.local.get(ctlLocal, binaryen.i32);
+      const flag = (): number =>
+        shape === "const-plain" ? mod.i32.load(0, 4, addr()) : mod.i32.atomic.load(0, addr());
       const guard = (e: number, otherwise: number): number =>
         guarded ? mod.if(addr(), e, otherwise) : e;
       /** True when the flag word differs from what this frame last saw (guarded: and the address is set). */
       const cond = (): number =>
-        guard(mod.i32.ne(flag(), mod.local.get(seenLocal, binaryen.i32)), mod.i32.const(0));
+        useSeen
+          ? guard(mod.i32.ne(flag(), mod.local.get(seenLocal, binaryen.i32)), mod.i32.const(0))
+          : flag();
       /** Calls the safepoint, then records the flag word as seen (the handler normally clears it to 0). */
       const take = (): number =>
-        mod.block(
-          null,
-          [mod.call(sp, [], binaryen.none), mod.local.set(seenLocal, flag())],
-          binaryen.none,
-        );
+        useSeen
+          ? mod.block(
+              null,
+              [mod.call(sp, [], binaryen.none), mod.local.set(seenLocal, flag())],
+              binaryen.none,
+            )
+          : mod.call(sp, [], binaryen.none);
       const entryPoll = (): number =>
-        guard(
-          mod.block(
-            null,
-            [
-              mod.local.set(seenLocal, flag()),
-              mod.if(mod.local.get(seenLocal, binaryen.i32), take()),
-            ],
-            binaryen.none,
-          ),
-          mod.nop(),
-        );
+        useSeen
+          ? guard(
+              mod.block(
+                null,
+                [
+                  mod.local.set(seenLocal, flag()),
+                  mod.if(mod.local.get(seenLocal, binaryen.i32), take()),
+                ],
+                binaryen.none,
+              ),
+              mod.nop(),
+            )
+          : mod.if(flag(), take());
       const n = mod.getNumFunctions();
       const loops: number[] = [];
       for (let i = 0; i < n; i++) {
@@ -452,17 +477,21 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): I
         report.functions++;
         if (polls === "none") continue;
         loops.length = 0;
-        ctlLocal = addVar(f, binaryen.i32);
-        seenLocal = addVar(f, binaryen.i32);
+        if (!constAddr) ctlLocal = addVar(f, binaryen.i32);
+        if (useSeen) seenLocal = addVar(f, binaryen.i32);
         // table.fill/copy/init operands are out of binaryen.js's reach (no accessors); a loop nested
         // inside one of them gets no header poll (the function entry poll remains). Counted in the report.
         report.opaqueExpressions += collectLoops(info.body, loops);
         for (const loop of loops) {
+          if (alwaysCallsPollingFunction(mod, loop)) {
+            report.elidedLoopPolls++;
+            continue;
+          }
           outlineLoopPoll(mod, loop, report.loopPolls, cond(), take());
           report.loopPolls++;
         }
         const entry = [
-          mod.local.set(ctlLocal, mod.global.get(ctl, binaryen.i32)),
+          ...(constAddr ? [] : [mod.local.set(ctlLocal, mod.global.get(ctl, binaryen.i32))]),
           entryPoll(),
           info.body,
         ];
@@ -535,6 +564,118 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): I
   } finally {
     mod.dispose();
   }
+}
+
+/** Expression kinds that evaluate every operand (unnamed blocks: every child) before completing. */
+const EAGER: ReadonlySet<number> = new Set([
+  b.BlockId,
+  b.CallId,
+  b.CallIndirectId,
+  b.DropId,
+  b.LocalSetId,
+  b.GlobalSetId,
+  b.LoadId,
+  b.StoreId,
+  b.UnaryId,
+  b.BinaryId,
+  b.SelectId,
+]);
+
+const exprName = (e: number): string | null =>
+  (binaryen.getExpressionInfo(e) as unknown as { name?: string | null }).name ?? null;
+
+/** True when `root` contains a branch (br, br_if, br_table) to the label `label`. */
+function branchesTo(root: number, label: string): boolean {
+  const stack: number[] = [root];
+  const kids: number[] = [];
+  while (stack.length > 0) {
+    const e = stack.pop() as number;
+    const id = binaryen.getExpressionId(e);
+    if (id === b.BreakId && exprName(e) === label) return true;
+    if (id === b.SwitchId) {
+      const info = binaryen.getExpressionInfo(e) as unknown as {
+        names: string[];
+        defaultName: string;
+      };
+      if (info.defaultName === label || info.names.includes(label)) return true;
+    }
+    const of = CHILDREN.get(id);
+    if (of === undefined) {
+      if (OPAQUE.has(id)) continue; // table.fill/copy/init operands: treated by the caller
+      return true; // unknown: assume the worst
+    }
+    kids.length = 0;
+    of(e, kids);
+    for (const k of kids) stack.push(k);
+  }
+  return false;
+}
+
+/** True when `root` holds a table.fill/copy/init whose operands cannot be searched. */
+function hasOpaque(root: number): boolean {
+  const stack: number[] = [root];
+  const kids: number[] = [];
+  while (stack.length > 0) {
+    const e = stack.pop() as number;
+    const id = binaryen.getExpressionId(e);
+    if (OPAQUE.has(id)) return true;
+    const of = CHILDREN.get(id);
+    if (of === undefined) return true;
+    kids.length = 0;
+    of(e, kids);
+    for (const k of kids) stack.push(k);
+  }
+  return false;
+}
+
+/**
+ * Elision rule (docs/commonassembly-aot.md, "Elided loop polls"): a loop needs no header poll when every
+ * path from its header back to its header runs a direct call to a function defined in the module (which
+ * polls at its entry). Checked conservatively on the loop body's statement sequence (unnamed blocks
+ * flattened): some statement is such a call (bare, or the value of drop / local.set / local.tee /
+ * global.set), and nothing before it, nor its operands, can branch back to the loop's label.
+ */
+function alwaysCallsPollingFunction(mod: binaryen.Module, loop: number): boolean {
+  const label = exprName(loop);
+  const seq: number[] = [];
+  const flatten = (e: number): void => {
+    if (binaryen.getExpressionId(e) === b.BlockId && !exprName(e)) {
+      const n = (g("Block", "getNumChildren") as (x: number) => number)(e);
+      for (let i = 0; i < n; i++) flatten((g("Block", "getChildAt") as Accessor)(e, i));
+    } else seq.push(e);
+  };
+  flatten(h("Loop", "getBody")(loop));
+  const isDefined = (call: number): boolean => {
+    const target = (binaryen.getExpressionInfo(call) as unknown as { target: string }).target;
+    const info = binaryen.getFunctionInfo(mod.getFunction(target));
+    return info.module === null || info.module === "";
+  };
+  // Descends only through expressions that evaluate all their operands (and unnamed blocks), so a call
+  // found this way runs unless something branches out first; the only branch that stays in the loop is
+  // one to its own label, excluded below. Named blocks, ifs and loops are not entered.
+  const kids: number[] = [];
+  const definedCall = (root: number): boolean => {
+    const stack: number[] = [root];
+    while (stack.length > 0) {
+      const e = stack.pop() as number;
+      const id = binaryen.getExpressionId(e);
+      if (id === b.CallId && isDefined(e)) return true;
+      if (id === b.BlockId && exprName(e)) continue;
+      if (!EAGER.has(id)) continue;
+      const of = CHILDREN.get(id);
+      if (of === undefined) continue;
+      kids.length = 0;
+      of(e, kids);
+      for (const k of kids) stack.push(k);
+    }
+    return false;
+  };
+  for (const e of seq) {
+    if (hasOpaque(e)) return false;
+    if (label !== null && branchesTo(e, label)) return false;
+    if (definedCall(e)) return true;
+  }
+  return false;
 }
 
 /**

@@ -49,10 +49,10 @@ async function main(): Promise<void> {
     "header, Binaryen optimization, artifact cache) → instantiate and run in V8. Polls are live: the",
   );
   out.push(
-    "harness points `__nightos_ctl` at a word of memory 0 whenever the module has one of at least a page,",
+    "polls of a module whose memory 0 starts with at least a page load its word at address 0 (the ABI 1.0",
   );
   out.push(
-    "so the polls load it on every entry and loop iteration (and call the safepoint when it is non-zero).",
+    "control block) on every entry and loop iteration, and call the safepoint when it changed to non-zero.",
   );
   out.push(
     "Values cross into JS through generated wasm wrappers that pass floats as bits and v128 as two i64,",
@@ -73,8 +73,9 @@ async function main(): Promise<void> {
     "(docs/commonassembly-aot.md) changes what `memory.grow` may do, on purpose, for NightOS programs.",
   );
   out.push(
-    "Modules whose memory starts empty get guarded polls (no load while `__nightos_ctl` is 0).",
+    "Modules whose memory starts empty get guarded polls (no load while `__nightos_ctl` is 0, where the",
   );
+  out.push("harness leaves it: their memory may have no page).");
   out.push("");
   out.push(
     `Suite: shared/wasm-testsuite (see its SOURCE.txt). Result: **${summary(r)}**, in ${secs} s on this machine.`,
