@@ -57,7 +57,7 @@ beforeAll(() => {
 });
 
 describe("the AOT step runs at install time", () => {
-  it("a valid program is compiled into the home's cache, and `ncw ca aot` (as `ncw run`) reuses it", async () => {
+  it("a valid program is compiled into the home's cache, and `ncw ca aot` reuses it", async () => {
     const pkg = await makePackage(work, { aid: "dev::calc", version: "1.0.0", npp: VALID_NPP });
     const r = ok(["skyer", "install", pkg]);
     expect(r.action).toBe("installed");
@@ -141,5 +141,15 @@ describe("the AOT step runs at install time", () => {
     expect(r.version).toBe("1.1.0");
     expect(r.aot).toMatchObject({ program: "main.npp", cached: false });
     expect(existsSync(r.aot!.artifact)).toBe(true);
+  });
+
+  // Last: the kernel `ncw run` starts lives on briefly in the home, which the tests above snapshot.
+  it("`ncw run` of an installed package finds its artifact in the cache", async () => {
+    const pkg = await makePackage(work, { aid: "dev::calc", version: "1.0.1", npp: VALID_NPP });
+    const ran = run(["--home", home, "run", "--trace", pkg], {
+      env: { NCW_USER: "", NCW_KERNEL_IDLE_MS: "1000" },
+    });
+    expect(ran.status, ran.stderr).toBe(0);
+    expect(ran.stderr).toMatch(/\[ncw\] dev::calc: AOT cached in [\d.]+ ms/);
   });
 });
