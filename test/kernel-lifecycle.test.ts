@@ -1,7 +1,7 @@
 // Black-box tests of the kernel server's life (DIRECTION.md §2): one kernel per home shared by every
 // ncw command, idle exit, and no orphan host process when anything is killed with SIGKILL.
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { alive, childrenOf, program, TestHome, waitFor } from "./kernel-helpers.js";
@@ -100,5 +100,10 @@ describe.skipIf(!onLinux)("kernel server lifecycle", () => {
     expect(codes).toEqual([0, 0]);
     const pids = [a, b].map((c) => Number(/\[pid (\d+)\] started/.exec(c.output())?.[1]));
     expect(new Set(pids).size).toBe(2);
+    // Both processes came from one kernel: it numbered them 100 and 101; any second kernel that was
+    // started saw the socket taken and left without serving.
+    expect(pids.sort()).toEqual([100, 101]);
+    const log = readFileSync(path.join(h.home, "logs", "kernel.log"), "utf8");
+    expect(log.match(/kernel started on/g)?.length).toBe(1);
   });
 });
