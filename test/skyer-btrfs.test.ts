@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { HomeLayout } from "../ncw/home.js";
+import { homeLayout } from "../ncw/home.js";
 import { defaultImagePath } from "../services/fs/btrfs/image.js";
 import { imagePath, treeBackendOf } from "../services/fs/open.js";
 import { btrfsCheck, btrfsProgsMissing } from "./btrfs-oracle.js";
@@ -18,19 +18,9 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 const progs = btrfsProgsMissing();
 if (progs !== undefined && process.env.CI) throw new Error(`required in CI: ${progs}`);
 
-function layout(root: string): HomeLayout {
-  return {
-    root,
-    tree: path.join(root, "tree"),
-    cache: path.join(root, "cache"),
-    run: path.join(root, "run"),
-    logs: path.join(root, "logs"),
-  } as HomeLayout;
-}
-
 describe("tree backends", () => {
   it("the image is where `ncw fs` looks; a home's backend follows what it holds", () => {
-    const h = layout(path.join(work, "h0"));
+    const h = homeLayout(path.join(work, "h0"));
     expect(imagePath(h)).toBe(defaultImagePath(h));
     expect(treeBackendOf(h, {})).toBe("hostdir");
     expect(treeBackendOf(h, { NCW_TREE_BACKEND: "btrfs" })).toBe("btrfs");
