@@ -265,3 +265,32 @@ export function startRun(conn: KernelConnection, req: RunRequest, ev: RunEvents)
     },
   };
 }
+
+/**
+ * Run a program or package to its end on the home's kernel (starting it if needed) with a given
+ * execution context, e.g. Skyer's install events (abi/context.ts `eventContext` with POST_INSTALL…).
+ * Returns the outcome; the caller decides what a failure means for it.
+ */
+export async function runToEnd(
+  home: HomeLayout,
+  req: { path: string; context: Uint8Array; anid: number; priority?: number },
+): Promise<import("../kernel-compat/protocol.js").Outcome> {
+  const conn = await connectKernel(home, { start: true });
+  if (conn === undefined) throw new Error("unreachable: connectKernel with start");
+  try {
+    const run = startRun(
+      conn,
+      {
+        path: req.path,
+        context: req.context,
+        anid: req.anid,
+        trace: false,
+        priority: req.priority ?? 10,
+      },
+      { started: () => {}, trace: () => {} },
+    );
+    return await run.done;
+  } finally {
+    conn.close();
+  }
+}

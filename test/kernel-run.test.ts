@@ -122,6 +122,41 @@ describe("ncw run", () => {
   });
 });
 
+describe("runToEnd (for Skyer's install events)", () => {
+  it("starts a program with an event's startup reason and returns its outcome", async () => {
+    const f = home.write(
+      "event.wat",
+      program(`(drop (call $s8_64 (i32.const 0xa0) (i32.const 1) (i64.const 0x3000)))
+        (call $exit (i64.extend_i32_u (i32.load8_u (i32.const 0x3000))))`),
+    );
+    const dist = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dist");
+    const client = (await import(
+      path.join(dist, "ncw", "kernel-client.js")
+    )) as typeof import("../ncw/kernel-client.js");
+    const ctx = (await import(
+      path.join(dist, "kernel-compat", "abi", "context.js")
+    )) as typeof import("../kernel-compat/abi/context.js");
+    const { openHome } = (await import(
+      path.join(dist, "ncw", "home.js")
+    )) as typeof import("../ncw/home.js");
+    const prev = process.env.NCW_KERNEL_IDLE_MS;
+    process.env.NCW_KERNEL_IDLE_MS = "4000";
+    try {
+      const outcome = await client.runToEnd(openHome(home.home), {
+        path: f,
+        context: ctx.encodeExecutionContext(
+          ctx.eventContext({ code: ctx.StartupCode.POST_INSTALL, anid: 9 }),
+        ),
+        anid: 9,
+      });
+      expect(outcome).toEqual({ kind: "exit", exitData: 0x10n });
+    } finally {
+      if (prev === undefined) delete process.env.NCW_KERNEL_IDLE_MS;
+      else process.env.NCW_KERNEL_IDLE_MS = prev;
+    }
+  });
+});
+
 function spawnRunWith(flags: string[], file: string) {
   const c = spawn(process.execPath, [NCW, "run", "--trace", ...flags, file], {
     env: home.envFor(),

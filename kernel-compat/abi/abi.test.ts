@@ -14,6 +14,7 @@ import {
   encodeExecutionContext,
   encodeStartupReason,
   encodeValue,
+  eventContext,
   StartupCode,
   type Value,
 } from "./context.js";
@@ -162,6 +163,11 @@ describe("execution context", () => {
     expect(() => decodeContextHeader(h.subarray(0, 100))).toThrow(/command fields/);
     const all = encodeExecutionContext(ctx);
     expect(all.length).toBe(267 + 19);
+  });
+  it("builds a 16-byte, argument-less context for event starts", () => {
+    const c = eventContext({ code: StartupCode.POST_INSTALL, anid: 5, ambient: 0x80 });
+    expect(encodeExecutionContext(c)).toEqual(hex("10 80 00 00 0000000000000000 05000000"));
+    expect(() => eventContext({ code: StartupCode.COMMAND, anid: 1 })).toThrow(/commandContext/);
   });
   it("encodes values: length of what follows (8 bytes), type code, representation", () => {
     expect(encodeValue({ type: "string", value: "hi" })).toEqual(

@@ -485,4 +485,29 @@ export function commandContext(opts: {
   };
 }
 
+/**
+ * The context of a start that is not a command: an install/update/uninstall event (StartupCode
+ * POST_INSTALL … PRE_UNINSTALL), a start by the desktop environment, by itself, by another app…
+ * The header is 16 bytes and there are no arguments.
+ */
+export function eventContext(opts: {
+  code: number;
+  anid: number;
+  ambient?: number;
+}): ExecutionContext {
+  if (opts.code === StartupCode.COMMAND)
+    throw new RangeError("use commandContext for a command start");
+  return {
+    header: {
+      startupReason: { code: opts.code, afterCrash: false, rawOutputRead: false },
+      ambient: opts.ambient ?? 0,
+      special: 0,
+      serviceType: ServiceType.NONE,
+      scopeName: new Uint8Array(8),
+      anid: opts.anid,
+    },
+    args: new Uint8Array(0),
+  };
+}
+
 export { u64 };
