@@ -221,6 +221,34 @@ describe.skipIf(progs)("BtrfsFs writes that btrfs check accepts", () => {
     vol.dev.close();
   });
 
+  it("runs out of space with a clear error, keeps what was written before, and stays usable", async () => {
+    const img = path.join(dir, "full.img");
+    const f = BtrfsFs.create(img, 64n * BigInt(MiB), { metadata: "single" });
+    const keep = f.create(f.top(), "keep.txt", "file");
+    await f.writeFile(keep, new TextEncoder().encode("kept"));
+    let code = "";
+    let n = 0;
+    try {
+      for (; n < 100; n++)
+        await f.writeFile(f.create(f.top(), `fill${n}`, "file"), pattern(n, 4 * MiB));
+    } catch (e) {
+      code = (e as { code: string }).code;
+    }
+    expect(code).toBe("BTRFS_NO_SPACE");
+    expect(n).toBeGreaterThan(3);
+    // Still usable: free some space, write again.
+    for (let i = 0; i < n; i += 2) f.unlink(f.top(), `fill${i}`);
+    f.commit();
+    await f.writeFile(f.create(f.top(), "after.txt", "file"), new TextEncoder().encode("after"));
+    f.close();
+    expectClean(img);
+    const { vol, r } = readBack(img);
+    expect(new TextDecoder().decode(await r.readAll(r.resolve("/keep.txt")!))).toBe("kept");
+    expect(new TextDecoder().decode(await r.readAll(r.resolve("/after.txt")!))).toBe("after");
+    expect(same(await r.readAll(r.resolve("/fill1")!), pattern(1, 4 * MiB))).toBe(true);
+    vol.dev.close();
+  });
+
   it("a failed operation before any change keeps earlier uncommitted work", async () => {
     const img = path.join(dir, "e.img");
     const f = BtrfsFs.create(img, 64n * BigInt(MiB), { metadata: "single" });

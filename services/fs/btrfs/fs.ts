@@ -2,7 +2,7 @@
 // unlink, rename, hard links, symlinks, write/truncate/punch with copy-on-write extents and data
 // checksums, optional zlib/zstd compression, xattrs, timestamps, inode numbers and FEIDs.
 
-import { NcwError } from "../../../ncw/errors.js";
+import { isNcwError, NcwError } from "../../../ncw/errors.js";
 import { readLogical, readLogicalInto } from "./chunks.js";
 import { compressExtent } from "./compression.js";
 import { FileDevice } from "./device.js";
@@ -90,6 +90,20 @@ const WRITE_METHODS = new Set([
   "copyRoot",
   "dropTree",
 ]);
+
+/** Engine errors raised before anything changed (NOTES-B-to-A.md): the transaction stays usable. */
+const UNCHANGED_ON_ERROR = new Set([
+  "BTRFS_NO_SPACE",
+  "BTRFS_ITEM_EXISTS",
+  "BTRFS_ITEM_MISSING",
+  "BTRFS_ITEM_TOO_LARGE",
+  "BTRFS_TREE_EXISTS",
+  "BTRFS_NO_TREE",
+]);
+
+/** Writes of at least this many bytes first commit what is pending, so running out of space
+ * while writing them can only lose that one write (see mutate). */
+const COMMIT_BEFORE_LARGE_WRITE = 1 << 20;
 
 /** FEID (8 bytes, NightOS filesystem.md): subvolume id in the top 24 bits, inode number in the low 40. */
 export function feidOf(id: InodeId): bigint {
@@ -230,8 +244,15 @@ export class BtrfsFs {
           const f = v as (...a: unknown[]) => unknown;
           if (typeof prop === "string" && WRITE_METHODS.has(prop)) {
             return (...a: unknown[]) => {
-              this.wrote = true;
-              return f.apply(target, a);
+              try {
+                const r = f.apply(target, a);
+                this.wrote = true;
+                return r;
+              } catch (e) {
+                // The engine leaves the transaction unchanged for these; anything else counts as a change.
+                if (!(isNcwError(e) && UNCHANGED_ON_ERROR.has(e.code))) this.wrote = true;
+                throw e;
+              }
             };
           }
           return f.bind(target);
@@ -797,6 +818,7 @@ export class BtrfsFs {
 
   /** Replaces a file's whole content. */
   async writeFile(id: InodeId, data: Uint8Array, nowMs = Date.now()): Promise<void> {
+    if (data.length >= COMMIT_BEFORE_LARGE_WRITE && this.depth === 0) this.commit();
     await this.mutateAsync(async (t) => {
       await this.truncateIn(t, id, 0n);
       await this.writeIn(t, id, 0n, data);
@@ -808,6 +830,7 @@ export class BtrfsFs {
 
   /** Writes `data` at `offset` (extending the file as needed). */
   async write(id: InodeId, offset: bigint, data: Uint8Array, nowMs = Date.now()): Promise<void> {
+    if (data.length >= COMMIT_BEFORE_LARGE_WRITE && this.depth === 0) this.commit();
     await this.mutateAsync(async (t) => {
       await this.writeIn(t, id, offset, data);
       const v = this.getInode(t, id);
@@ -1014,8 +1037,9 @@ export class BtrfsFs {
           : COMPRESS_ZSTD;
     const step = compress === COMPRESS_NONE ? MAX_EXTENT : MAX_COMPRESSED_CHUNK;
     let pos = 0;
+    let maxPiece = step; // shrinks when no contiguous free run is that large
     while (pos < buf.length) {
-      let len = Math.min(step, buf.length - pos);
+      const len = Math.min(maxPiece, buf.length - pos);
       const piece = buf.subarray(pos, pos + len);
       let disk = piece;
       let type = COMPRESS_NONE;
@@ -1040,7 +1064,7 @@ export class BtrfsFs {
           e.code !== "BTRFS_NO_SPACE"
         )
           throw e;
-        len = Math.max(ss, Math.floor(len / 2 / ss) * ss);
+        maxPiece = Math.max(ss, Math.floor(len / 2 / ss) * ss);
         continue;
       }
       t.writeData(ext.bytenr, disk);

@@ -22,6 +22,8 @@ import { mkfs } from "./mkfs.js";
 import { Volume } from "./volume.js";
 
 const MiB = 1 << 20;
+const kernelDir = tempDir();
+afterAll(() => fs.rmSync(kernelDir, { recursive: true, force: true }));
 
 function makeImage(
   dir: string,
@@ -103,8 +105,7 @@ describe("ncw mkfs", () => {
   });
 
   describe.skipIf(skipUnless(loopMountMissing()))("mounted by the Linux kernel", () => {
-    const dir = tempDir();
-    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const dir = kernelDir;
 
     it("mounts, takes writes, and still checks clean", () => {
       const img = makeImage(dir, "k.img", 256 * MiB, { label: "nightos" });
