@@ -221,6 +221,15 @@ describe("FsLayer backend btrfs", () => {
     await inner.rm("/a.txt");
     await inner.close();
     expectClean(images.at(-1));
+    // rm -r removes subvolumes (nested ones first) and snapshots like folders
+    const again = BtrfsLayer.open(images.at(-1)!);
+    await again.createSubvolume("/home/nested");
+    await again.writeFile("/home/nested/n.txt", enc("n"));
+    await again.rm("/home", { recursive: true });
+    await again.rm("/home.snap", { recursive: true });
+    expect(await again.readdir("/")).toEqual([]);
+    await again.close();
+    expectClean(images.at(-1));
   });
 });
 
