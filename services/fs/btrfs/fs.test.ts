@@ -367,4 +367,31 @@ describe.skipIf(skipUnless(loopMountMissing()))("the Linux kernel reads what Btr
       expect(same(fs.readFileSync(path.join(mnt, "small2.txt")), expSmall2)).toBe(true);
     });
   });
+
+  it("the kernel lists and reads 3,000 files NCW created (multi-level subvolume tree)", async () => {
+    const img = path.join(dir, "many.img");
+    const f = BtrfsFs.create(img, 256n * BigInt(MiB));
+    let d = f.top();
+    for (let i = 0; i < 3000; i++) {
+      if (i % 150 === 0) d = f.create(f.top(), `dir${i / 150}`, "dir");
+      await f.writeFile(
+        f.create(d, `file-${i}.txt`, "file"),
+        new TextEncoder().encode(`content of ${i}\n`.repeat(1 + (i % 300))),
+      );
+    }
+    f.close();
+    expectClean(img);
+    withLoopMount(img, (mnt) => {
+      let count = 0;
+      for (const sub of fs.readdirSync(mnt)) count += fs.readdirSync(path.join(mnt, sub)).length;
+      expect(count).toBe(3000);
+      for (const i of [0, 1, 149, 150, 1234, 2999]) {
+        const got = fs.readFileSync(
+          path.join(mnt, `dir${Math.floor(i / 150)}`, `file-${i}.txt`),
+          "utf8",
+        );
+        expect(got).toBe(`content of ${i}\n`.repeat(1 + (i % 300)));
+      }
+    });
+  });
 });
