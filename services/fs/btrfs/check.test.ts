@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -112,6 +113,14 @@ describe("ncw fs check", () => {
           fs.linkSync(path.join(mnt, "f5"), path.join(mnt, "f5-link"));
           fs.symlinkSync("f1", path.join(mnt, "ln"));
           fs.writeFileSync(path.join(mnt, "big"), Buffer.alloc(4 * MiB, 1));
+          execFileSync("btrfs", ["subvolume", "snapshot", mnt, path.join(mnt, "snap")], {
+            stdio: "pipe",
+          });
+          for (let i = 0; i < 100; i += 3)
+            fs.writeFileSync(path.join(mnt, `f${i}`), Buffer.alloc(2000, 9));
+          fs.rmSync(path.join(mnt, "f50"));
+          execFileSync("btrfs", ["subvolume", "create", path.join(mnt, "sub")], { stdio: "pipe" });
+          fs.writeFileSync(path.join(mnt, "sub", "x"), Buffer.alloc(70_000, 3));
         },
         ["compress-force=zstd"],
       );
