@@ -264,6 +264,7 @@ export class BtrfsFs {
 
   /** Makes every change durable: commits the open transaction (no-op when nothing changed). */
   commit(): void {
+    this.inodeCache.clear();
     if (this.txn) {
       const t = this.txn;
       this.txn = undefined;
@@ -274,6 +275,7 @@ export class BtrfsFs {
 
   /** Forgets every change since the last commit. */
   abort(): void {
+    this.inodeCache.clear();
     if (this.txn) {
       const t = this.txn;
       this.txn = undefined;
@@ -315,7 +317,12 @@ export class BtrfsFs {
   }
   /** Runs a change in the open transaction with BtrfsFs' failure rules (for subvolume operations). */
   run<T>(fn: (t: Transaction) => T): T {
-    return this.mutate(fn);
+    this.inodeCache.clear(); // the subvolume code writes directory inodes itself
+    try {
+      return this.mutate(fn);
+    } finally {
+      this.inodeCache.clear();
+    }
   }
 
   private mutate<T>(fn: (t: Transaction) => T): T {
@@ -381,17 +388,28 @@ export class BtrfsFs {
     return next;
   }
 
+  /** Decoded inodes of the open transaction (every write goes through putInode; cleared on commit/abort). */
+  private readonly inodeCache = new Map<string, InodeItem>();
+
   private getInode(t: TreeReader, id: InodeId): InodeItem {
+    const k = `${id.root}:${id.ino}`;
+    const hit = t === this.txn ? this.inodeCache.get(k) : undefined;
+    if (hit) return cloneInode(hit);
     const b = t.lookup(id.root, inodeKey(id.ino));
     if (!b)
       throw new NcwError("not-found", `inode ${id.ino} of subvolume ${id.root} does not exist`, {
         code: "BTRFS_NO_INODE",
       });
-    return decodeInodeItem(b);
+    const v = decodeInodeItem(b);
+    if (t === this.txn) this.inodeCache.set(k, cloneInode(v));
+    return v;
   }
 
   private putInode(t: Transaction, id: InodeId, v: InodeItem): void {
+    const k = `${id.root}:${id.ino}`;
+    this.inodeCache.delete(k);
     t.updateItem(id.root, inodeKey(id.ino), encodeInodeItem(v));
+    if (t === this.txn) this.inodeCache.set(k, cloneInode(v));
   }
 
   private touch(t: Transaction, v: InodeItem, now: Timespec, what: "m" | "c" | "mc"): void {
@@ -668,6 +686,7 @@ export class BtrfsFs {
     for (const it of items) {
       if (it.key.type === EXTENT_DATA_KEY) this.dropExtentRef(t, id, it.key.offset, it.data);
     }
+    this.inodeCache.delete(`${id.root}:${id.ino}`);
     t.deleteRange(
       id.root,
       { objectid: id.ino, type: 0, offset: 0n },
@@ -1246,4 +1265,14 @@ export function deleteSubvolume(fs: BtrfsFs, dir: InodeId, name: string): void {
 
 export function listSubvolumes(fs: BtrfsFs): SubvolumeInfo[] {
   return engineListSubvolumes(fs.trees);
+}
+
+function cloneInode(v: InodeItem): InodeItem {
+  return {
+    ...v,
+    atime: { ...v.atime },
+    ctime: { ...v.ctime },
+    mtime: { ...v.mtime },
+    otime: { ...v.otime },
+  };
 }
