@@ -379,6 +379,21 @@ describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
         { objectid: U64_MAX, type: 255, offset: U64_MAX },
       ).length,
     ).toBe(n);
+    // Deletions may use the reserve, but deleting everything in one transaction copies every leaf:
+    // the space runs out inside an operation, the transaction is broken and can only be aborted.
+    const committedGen = e.generation;
+    t = e.begin();
+    let failure: unknown;
+    try {
+      for (let i = 0; i < n; i++) t.deleteItem(TREE, { objectid: BigInt(i), type: 1, offset: 0n });
+    } catch (err) {
+      failure = err;
+    }
+    expect((failure as { code?: string }).code).toBe("BTRFS_NO_SPACE");
+    expect(t.isBroken).toBe(true);
+    expect(() => t.lookup(TREE, { objectid: 0n, type: 1, offset: 0n })).toThrow(/half-way/);
+    t.abort();
+    expect(e.generation).toBe(committedGen);
     // Deleting copies leaves too; space freed is usable after each commit, so delete in steps.
     for (let start = 0; start < n / 2; start += 60) {
       t = e.begin();

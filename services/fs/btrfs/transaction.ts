@@ -77,6 +77,11 @@ export interface Transaction extends TreeWriter, DataAllocator {
   commit(): void;
   /** Forget every change of this transaction (nothing on disk that the last commit reaches changed). */
   abort(): void;
+  /**
+   * True once a change failed half-way (e.g. BTRFS_NO_SPACE inside a split): every later call
+   * throws BTRFS_TXN_BROKEN and only abort() is possible.
+   */
+  readonly isBroken: boolean;
   /** A tree's ROOT_ITEM as it will be written (throws BTRFS_NO_TREE). */
   rootItem(objectid: bigint): RootItem;
   /** Replace a tree's ROOT_ITEM fields (bytenr, level and generations are set at commit). */
@@ -198,6 +203,10 @@ export class TransactionImpl implements Transaction, NodeStore {
 
   /** The error that left this transaction's trees half-changed, if any. */
   private broken: Error | undefined;
+
+  get isBroken(): boolean {
+    return this.broken !== undefined;
+  }
 
   /**
    * Run a change. Errors raised before anything changed (bad arguments, existing or missing items)
