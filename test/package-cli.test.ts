@@ -7,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import os from "node:os";
@@ -16,6 +17,7 @@ import { compressPackage } from "../ncw/package/zstd.js";
 import { ncw } from "./helpers/ncw.js";
 
 const HELLO = path.resolve(import.meta.dirname, "../examples/hello");
+const HELLO_NPP_SIZE = statSync(path.join(HELLO, "main.npp")).size;
 const tmp = mkdtempSync(path.join(os.tmpdir(), "ncw-pack-cli-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const home = path.join(tmp, "home");
@@ -36,7 +38,7 @@ describe("ncw pack / ncw inspect", () => {
     const i = run(["inspect", file]);
     expect(i.status).toBe(0);
     expect(i.stdout).toMatch(/aid\s+ncwdemo::hello/);
-    expect(i.stdout).toMatch(/163 B\s+main\.npp/);
+    expect(i.stdout).toMatch(new RegExp(`${HELLO_NPP_SIZE} B\\s+main\\.npp`));
     expect(i.stdout).toMatch(/manifest\.toml/);
     expect(i.stdout).toMatch(/integrity ok/);
     expect(run(["inspect", file, "--manifest"]).stdout).toBe(
@@ -68,7 +70,7 @@ describe("ncw pack / ncw inspect", () => {
     };
     expect(d.kind).toBe("nva");
     expect(d.manifest.infos.slug).toBe("hello");
-    expect(d.files.find((f) => f.path === "main.npp")?.size).toBe(163);
+    expect(d.files.find((f) => f.path === "main.npp")?.size).toBe(HELLO_NPP_SIZE);
     expect(d.integrity.ok).toBe(true);
   });
 
