@@ -237,18 +237,28 @@ describe("two ncw commands at once", () => {
       [NCW_JS, "--home", home, "skyer", "install", pk.notes1!],
       { env },
     );
+    let firstErr = "";
+    first.stderr.setEncoding("utf8").on("data", (d: string) => {
+      firstErr += d;
+    });
+    let firstDone = false;
     const exited = new Promise<number | null>((resolve) =>
-      first.on("exit", (code) => resolve(code)),
+      first.on("exit", (code) => {
+        firstDone = true;
+        resolve(code);
+      }),
     );
-    // Wait until the first command is paused in the middle of its commit.
+    // Wait until the first command is paused in the middle of its commit (or has failed).
     for (
       let i = 0;
-      i < 600 && !(existsSync(trace) && readFileSync(trace, "utf8").includes("paused"));
+      i < 600 &&
+      !firstDone &&
+      !(existsSync(trace) && readFileSync(trace, "utf8").includes("paused"));
       i++
     ) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    expect(readFileSync(trace, "utf8")).toContain("paused");
+    expect(existsSync(trace) ? readFileSync(trace, "utf8") : "", firstErr).toContain("paused");
     try {
       const second = await ncw(home, ["skyer", "install", pk.lib!, "--global", "--json"]);
       expect(second.status).toBe(75);

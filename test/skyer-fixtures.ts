@@ -14,6 +14,8 @@ import {
 } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { encodeNpp } from "../commonassembly/npp.js";
+import { watToWasm } from "../commonassembly/text.js";
 import { writePackageFile } from "../ncw/package/package.js";
 import { NCW_JS } from "./helpers/ncw.js";
 
@@ -34,9 +36,16 @@ export interface AppSpec {
   embed?: AppSpec[];
 }
 
-/** A valid NPP program (the hello example's), for packages whose install runs the AOT step. */
-export const VALID_NPP: Uint8Array = new Uint8Array(
-  readFileSync(new URL("../examples/hello/main.npp", import.meta.url)),
+/**
+ * A valid NPP program (the smallest CommonAssembly module: it returns from _start, exit data 0),
+ * built with the toolchain, for packages whose install runs the AOT step.
+ */
+export const VALID_NPP: Uint8Array = await encodeNpp(
+  await watToWasm(
+    `(module (memory (export "memory") 1 16 shared)
+       (table (export "__indirect_function_table") 0 funcref)
+       (func (export "_start")))`,
+  ),
 );
 
 export function manifestToml(s: AppSpec): string {
