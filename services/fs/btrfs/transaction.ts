@@ -82,6 +82,11 @@ export interface Transaction extends TreeWriter, DataAllocator {
    * throws BTRFS_TXN_BROKEN and only abort() is possible.
    */
   readonly isBroken: boolean;
+  /**
+   * True when free metadata space is down to the reserve and the device has no room for another
+   * chunk: commit soon (space freed by this transaction becomes reusable only after its commit).
+   */
+  needsCommit(): boolean;
   /** A tree's ROOT_ITEM as it will be written (throws BTRFS_NO_TREE). */
   rootItem(objectid: bigint): RootItem;
   /** Replace a tree's ROOT_ITEM fields (bytenr, level and generations are set at commit). */
@@ -206,6 +211,13 @@ export class TransactionImpl implements Transaction, NodeStore {
 
   get isBroken(): boolean {
     return this.broken !== undefined;
+  }
+
+  needsCommit(): boolean {
+    if (!this.deviceFull) return false;
+    const total = Number(this.sm.figures("metadata").total);
+    const reserve = Math.min(128 * this.nodesize, Math.floor(total / 8));
+    return this.sm.freeBytes("metadata") < 2 * reserve;
   }
 
   /**
@@ -718,6 +730,8 @@ export class TransactionImpl implements Transaction, NodeStore {
   /** Device bytes given to new chunks by this transaction. */
   private devBytesAdded = 0n;
   private inChunkAlloc = false;
+  /** No room on the device for another metadata chunk (seen in this transaction). */
+  private deviceFull = false;
 
   /** Add a chunk for `kind` (see alloc/chunk-alloc.ts), never re-entering itself. */
   private allocChunk(kind: "data" | "metadata", minLen: number): void {
@@ -746,6 +760,7 @@ export class TransactionImpl implements Transaction, NodeStore {
       this.allocChunk("metadata", want);
     } catch (e) {
       if (!(e instanceof Error && UNCHANGED.has(e))) throw e;
+      this.deviceFull = true;
     }
     if (!grow) return;
     const total = Number(this.sm.figures("metadata").total);
