@@ -123,12 +123,11 @@ describe("CREATE_PROCESS", () => {
     ).toBe(true);
   });
 
-  it("CREATE_PROCESS through syscall is refused; CREATE_THREAD through syscall_fork is not there yet", () => {
+  it("CREATE_PROCESS and CREATE_THREAD through syscall are refused; other codes through syscall_fork too", () => {
     const r = home.run(
       program(
         `(call $check (i32.const 1) (call $s64 (i32.const 0x50) (i64.const 0)) (i32.const ${E(0x02)}))
-         (call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x60))
-         (call $check (i32.const 2) (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)) (i32.const ${E(0x01)}))
+         (call $check (i32.const 2) (call $s64 (i32.const 0x60) (i64.const 0)) (i32.const ${E(0x02)}))
          (call $b (i32.const 0) (i32.const 0x53))
          (call $check (i32.const 3) (call $fork (i32.const 0x1000) (i32.const 1) (i32.const 0x2000)) (i32.const ${E(0x02)}))`,
       ).replace(

@@ -30,6 +30,7 @@ import {
   instrument,
   type StepTiming,
 } from "./instrument.js";
+import { importMemory } from "./shared-memory.js";
 
 export type { StepTiming } from "./instrument.js";
 
@@ -252,6 +253,13 @@ export async function aotCompile(
   }
   const result = instrument(moduleBytes, options.instrument);
   steps.push(...result.steps);
+  // Threads: a module that can fork gets its memory imported (kernel helper; shared-memory.ts).
+  if (result.report.asyncify)
+    result.wasm = timed(
+      steps,
+      "import-memory",
+      () => importMemory(result.wasm)?.wasm ?? result.wasm,
+    );
   const header: ArtifactHeader = {
     ...want,
     built: new Date().toISOString(),

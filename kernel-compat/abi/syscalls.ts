@@ -504,7 +504,7 @@ export const CREATE_THREAD = def(
   struct([["initData", u64]]),
   forked,
   { HARDWARE: 0x40 },
-  { kind: "later", issue: "threads (this issue, not yet done)" },
+  runner,
 );
 export const CREATE_TLS_SLOT = def(
   "CREATE_TLS_SLOT",

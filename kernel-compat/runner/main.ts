@@ -6,11 +6,12 @@
 
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import { type MessagePort, Worker } from "node:worker_threads";
 import { CTL_POLL_FLAG_OFFSET } from "../../commonassembly/abi.js";
 import { hostNative } from "../../native/index.js";
 import type { FromRunner, ToRunner } from "../protocol.js";
 import { MAILBOX_DEPTH, Mailbox, SignalRing } from "./channel.js";
+import type { FromThread } from "./thread.js";
 import type { FromWorker, WorkerStart } from "./worker.js";
 
 function send(m: FromRunner): void {
@@ -67,6 +68,31 @@ function main(): void {
     }
   };
 
+  // A thread's port (kernel-compat/runner/thread.ts): its traces, kernel syscalls and a process end.
+  const onThreadPort = (p: MessagePort) => {
+    p.on("message", (m: FromThread) => {
+      switch (m.t) {
+        case "trace":
+          send({ t: "trace", line: m.line });
+          return;
+        case "syscall": {
+          const id = nextId++;
+          inFlight.set(id, new Mailbox(m.box));
+          send({ t: "syscall", id, req: m.req });
+          return;
+        }
+        case "port":
+          onThreadPort(m.port);
+          return;
+        case "exit":
+          send({ t: "exit", outcome: m.outcome });
+          setImmediate(() => process.exit(0));
+          return;
+      }
+    });
+    p.unref();
+  };
+
   worker.on("message", (m: FromWorker) => {
     switch (m.t) {
       case "warm":
@@ -96,6 +122,9 @@ function main(): void {
         return;
       case "handled":
         send({ t: "handled", signals: m.signals });
+        return;
+      case "port":
+        onThreadPort(m.port);
         return;
       case "exit":
         send({ t: "exit", outcome: m.outcome });

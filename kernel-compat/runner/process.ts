@@ -27,6 +27,14 @@ export interface ProcOptions {
   trace: ((line: string) => void) | undefined;
   /** Move signals the kernel sent into the process' queue (called before each delivery point). */
   pullSignals(): void;
+  /** This thread's identifier (1 = the main thread) and the process' shared TLS slot table. */
+  tid?: number;
+  tlsSlots?: SharedArrayBuffer;
+}
+
+/** The process-wide TLS slot table shared by its threads: [generation counter, state of slot 1..N]. */
+export function createTlsSlots(): SharedArrayBuffer {
+  return new SharedArrayBuffer(4 * (TLS_MAX_SLOTS + 1));
 }
 
 export class Proc {
@@ -36,8 +44,11 @@ export class Proc {
   readonly memory: WebAssembly.Memory;
   readonly signals = new SignalState();
   readonly pages: PageAllocator;
-  readonly tls = new Map<bigint, Uint8Array>();
-  private nextTls = 1n;
+  /** This thread's values: slot → {generation of the slot it was written for, data}. */
+  private readonly tlsValues = new Map<bigint, { gen: number; data: Uint8Array }>();
+  /** Slot identifiers are process-wide (technical/processes.md): 0 = free, else the slot's generation. */
+  private readonly tlsSlots: Int32Array;
+  readonly tid: number;
   readonly handlerEnv: HandlerEnv;
   readonly toKernel: (req: Uint8Array) => KernelAnswer;
   readonly onHandledChange: (signals: number[]) => void;
@@ -55,13 +66,52 @@ export class Proc {
     this.onHandledChange = o.onHandledChange;
     this.trace = o.trace;
     this.pullSignals = o.pullSignals;
+    this.tid = o.tid ?? 1;
+    this.tlsSlots = new Int32Array(o.tlsSlots ?? createTlsSlots());
+  }
+
+  get isMainThread(): boolean {
+    return this.tid === 1;
   }
 
   newTlsSlot(): bigint | undefined {
-    if (this.tls.size >= TLS_MAX_SLOTS) return undefined;
-    const id = this.nextTls++;
-    this.tls.set(id, new Uint8Array(0));
-    return id;
+    for (let i = 1; i <= TLS_MAX_SLOTS; i++) {
+      if (Atomics.load(this.tlsSlots, i) !== 0) continue;
+      const gen = Atomics.add(this.tlsSlots, 0, 1) + 1;
+      if (Atomics.compareExchange(this.tlsSlots, i, 0, gen) === 0) return BigInt(i);
+    }
+    return undefined;
+  }
+
+  private slotGen(slot: bigint): number {
+    if (slot < 1n || slot > BigInt(TLS_MAX_SLOTS)) return 0;
+    return Atomics.load(this.tlsSlots, Number(slot));
+  }
+
+  tlsExists(slot: bigint): boolean {
+    return this.slotGen(slot) !== 0;
+  }
+
+  /** This thread's value of a slot (empty if it never wrote it); undefined if the slot does not exist. */
+  tlsRead(slot: bigint): Uint8Array | undefined {
+    const gen = this.slotGen(slot);
+    if (gen === 0) return undefined;
+    const v = this.tlsValues.get(slot);
+    return v !== undefined && v.gen === gen ? v.data : new Uint8Array(0);
+  }
+
+  tlsWrite(slot: bigint, data: Uint8Array): boolean {
+    const gen = this.slotGen(slot);
+    if (gen === 0) return false;
+    this.tlsValues.set(slot, { gen, data });
+    return true;
+  }
+
+  tlsDelete(slot: bigint): boolean {
+    const gen = this.slotGen(slot);
+    if (gen === 0) return false;
+    this.tlsValues.delete(slot);
+    return Atomics.compareExchange(this.tlsSlots, Number(slot), gen, 0) === gen;
   }
 
   /** The memory's current bytes (a fresh view: the memory may have grown). */

@@ -17,6 +17,13 @@ export class ProcessEnd extends Error {
   }
 }
 
+/** EXIT_THREAD on a thread other than the main one: that thread (and its children) end. */
+export class ThreadEnd extends Error {
+  constructor(readonly exitData: number) {
+    super(`thread exit ${exitData}`);
+  }
+}
+
 export interface HandlerEnv {
   /** The module's handler table (`__indirect_function_table`), if it has one. */
   table: WebAssembly.Table | undefined;

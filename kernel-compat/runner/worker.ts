@@ -3,7 +3,7 @@
 // instantiating its module. Syscalls answered in-process never leave this thread; the others block
 // on the mailbox while the runner's main thread asks the kernel.
 
-import { parentPort } from "node:worker_threads";
+import { type MessagePort, parentPort, type Worker } from "node:worker_threads";
 import {
   ABI_IMPORT_MODULE,
   CONTROL_BLOCK_ADDRESS,
@@ -25,7 +25,7 @@ import { funcSig, readModule } from "../../commonassembly/wasm/reader.js";
 import { encode } from "../abi/codec.js";
 import { Sig, signalName } from "../abi/numbers.js";
 import { Datafield, encodeDatafield } from "../abi/signals.js";
-import { CREATE_PROCESS } from "../abi/syscalls.js";
+import { CREATE_PROCESS, CREATE_THREAD } from "../abi/syscalls.js";
 import type { ForkImage, Outcome } from "../protocol.js";
 import { dispatch, formatErr, validateRequest } from "../syscalls/dispatch.js";
 import { Mailbox, SignalRing, SLICE_MS } from "./channel.js";
@@ -39,8 +39,15 @@ import {
   prepareForkBuffer,
   restoreGlobals,
 } from "./fork.js";
-import { Proc } from "./process.js";
+import { createTlsSlots, Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd } from "./signals.js";
+import {
+  INIT_MEMORY_EXPORT,
+  parentReturn,
+  SHARED_MEMORY_IMPORT,
+  spawnThread,
+  type ThreadHost,
+} from "./thread.js";
 
 export interface WorkerStart {
   t: "start";
@@ -62,7 +69,8 @@ export type FromWorker =
   | { t: "trace"; line: string }
   | { t: "handled"; signals: number[] }
   | { t: "running" }
-  | { t: "exit"; outcome: Outcome };
+  | { t: "exit"; outcome: Outcome }
+  | { t: "port"; port: MessagePort };
 
 const WASM_PAGE = 65536;
 
@@ -81,8 +89,21 @@ function run(msg: WorkerStart): Outcome {
   let proc: Proc | undefined;
   /** The fork in progress: set when syscall_fork starts unwinding, consumed when _start has returned. */
   let forkCall:
-    | { req: number; len: number; ret: number; data: number; initData: bigint }
+    | { req: number; len: number; ret: number; data: number; initData: bigint; thread: boolean }
     | undefined;
+  // Threads need the memory imported (the AOT step does it for modules that import syscall_fork).
+  const memImport = info.imports.find(
+    (i) => i.kind === "memory" && i.module === ABI_IMPORT_MODULE && i.name === SHARED_MEMORY_IMPORT,
+  );
+  const sharedMemory =
+    memImport?.kind === "memory"
+      ? new WebAssembly.Memory({
+          initial: memImport.memory.min,
+          ...(memImport.memory.max === undefined ? {} : { maximum: memImport.memory.max }),
+          shared: memImport.memory.shared,
+        } as WebAssembly.MemoryDescriptor)
+      : undefined;
+  const threads: Worker[] = [];
   /** What syscall_fork returns when the stack has been rewound into it. */
   let rewind: { status: number; ret: Uint8Array } | undefined;
   let asyncify: ReturnType<typeof asyncifyOf>;
@@ -99,9 +120,10 @@ function run(msg: WorkerStart): Outcome {
       return r.status;
     }
     const v = validateRequest(proc, req, len, ret, true);
+    const thread = v.ok && v.def.code === CREATE_THREAD.code && sharedMemory !== undefined;
     if (
       !v.ok ||
-      v.def.code !== CREATE_PROCESS.code ||
+      (v.def.code !== CREATE_PROCESS.code && !thread) ||
       asyncify === undefined ||
       proc.signals.handling
     ) {
@@ -115,7 +137,14 @@ function run(msg: WorkerStart): Outcome {
       );
       return errorStatus(CREATE_PROCESS.errors.HARDWARE);
     }
-    forkCall = { req, len, ret, data, initData: (v.args as { initData: bigint }).initData };
+    forkCall = {
+      req,
+      len,
+      ret,
+      data,
+      initData: (v.args as { initData: bigint }).initData,
+      thread,
+    };
     asyncify.startUnwind(data);
     return 0; // ignored while unwinding
   };
@@ -128,7 +157,10 @@ function run(msg: WorkerStart): Outcome {
       if (proc !== undefined) safepoint(proc, ring, ctl);
     },
   };
-  const instance = new WebAssembly.Instance(module, { [ABI_IMPORT_MODULE]: nightos });
+  const instance = new WebAssembly.Instance(module, {
+    [ABI_IMPORT_MODULE]:
+      sharedMemory === undefined ? nightos : { ...nightos, [SHARED_MEMORY_IMPORT]: sharedMemory },
+  });
   const ex = instance.exports as Record<string, unknown>;
   asyncify = asyncifyOf(ex);
   const memory = ex[EXPORT_MEMORY];
@@ -142,6 +174,8 @@ function run(msg: WorkerStart): Outcome {
     };
   }
   if (ctlGlobal instanceof WebAssembly.Global) ctlGlobal.value = ctl;
+  const initMemory = ex[INIT_MEMORY_EXPORT];
+  if (!msg.fork && typeof initMemory === "function") (initMemory as () => void)();
   if (msg.fork) {
     // A forked child: the parent's memory and globals, then rewind into syscall_fork with identity 1.
     const have = memory.buffer.byteLength / WASM_PAGE;
@@ -188,7 +222,9 @@ function run(msg: WorkerStart): Outcome {
       depth--;
     }
   };
+  const tlsSlots = createTlsSlots();
   proc = new Proc({
+    tlsSlots,
     pid: msg.pid,
     ppid: msg.ppid,
     context: msg.context,
@@ -203,6 +239,23 @@ function run(msg: WorkerStart): Outcome {
     },
   });
   if (msg.fork) proc.pages.restore(msg.fork.pages);
+  const threadHost: ThreadHost = {
+    pid: msg.pid,
+    ppid: msg.ppid,
+    context: msg.context,
+    trace: msg.trace,
+    module,
+    memory,
+    tids: (() => {
+      const t = new SharedArrayBuffer(4);
+      new Int32Array(t)[0] = 1; // the main thread is thread 1
+      return t;
+    })(),
+    tlsSlots: tlsSlots,
+    ring: msg.ring,
+    sendPort: (p) => port?.postMessage({ t: "port", port: p }, [p]),
+    children: threads,
+  };
   post({ t: "running" });
   try {
     for (;;) {
@@ -213,6 +266,13 @@ function run(msg: WorkerStart): Outcome {
       const f = forkCall;
       forkCall = undefined;
       if (f === undefined) throw new Error("Asyncify unwound without a fork in progress");
+      if (f.thread) {
+        const r = spawnThread(threadHost, proc, ex, f.data, f.initData);
+        if ("tid" in r) trace?.(`CREATE_THREAD: thread ${r.tid} started`);
+        rewind = parentReturn(r);
+        asyncify.startRewind(f.data);
+        continue;
+      }
       const image: ForkImage = {
         memory: new Uint8Array(memory.buffer).slice(),
         globals: forkGlobals(ex),

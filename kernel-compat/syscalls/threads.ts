@@ -1,8 +1,9 @@
-// Thread-local storage syscalls 0x61–0x64 and EXIT_THREAD 0x6F (specs/kernel/syscalls.md). NCW runs a
-// process' main thread only for now, so TLS slots belong to it and EXIT_THREAD ends the process
-// ("the main thread's exit ends the process").
+// Thread-local storage syscalls 0x61–0x64 and EXIT_THREAD 0x6F (specs/kernel/syscalls.md). Slot
+// identifiers are process-wide, values are per thread (docs/kernel.md "Threads"); EXIT_THREAD ends the
+// calling thread and its children, and on the main thread the whole process.
 
 import {
+  CREATE_THREAD,
   CREATE_TLS_SLOT,
   DELETE_TLS_SLOT,
   EXIT_THREAD,
@@ -10,17 +11,27 @@ import {
   WRITE_TLS_SLOT,
 } from "../abi/syscalls.js";
 import { TLS_MAX_BYTES } from "../runner/process.js";
-import { ProcessEnd } from "../runner/signals.js";
+import { ProcessEnd, ThreadEnd } from "../runner/signals.js";
 import { bind, fail, ok } from "./result.js";
 
 export const threadHandlers = [
+  // Reached only when the thread cannot be made: inside a signal handler, or a module the AOT step
+  // gave no Asyncify / imported memory (runner/thread.ts does the real work through syscall_fork).
+  bind(CREATE_THREAD, (p) => {
+    p.trace?.(
+      p.signals.handling
+        ? "CREATE_THREAD: not possible inside a signal handler"
+        : "CREATE_THREAD: this module cannot share its memory (not AOT-compiled for threads)",
+    );
+    return fail(CREATE_THREAD.errors.HARDWARE);
+  }),
   bind(CREATE_TLS_SLOT, (p) => {
     const id = p.newTlsSlot();
     if (id === undefined) return fail(CREATE_TLS_SLOT.errors.MAX_SLOTS);
     return ok({ slot: id });
   }),
   bind(READ_TLS_SLOT, (p, a) => {
-    const data = p.tls.get(a.slot);
+    const data = p.tlsRead(a.slot);
     if (data === undefined) return fail(READ_TLS_SLOT.errors.NO_SUCH_SLOT);
     // A 0-byte length means "read the entire data at once".
     const n = a.buffer.len === 0n ? data.length : Math.min(data.length, Number(a.buffer.len));
@@ -30,19 +41,20 @@ export const threadHandlers = [
     return ok({ written: BigInt(n) });
   }),
   bind(WRITE_TLS_SLOT, (p, a) => {
-    if (!p.tls.has(a.slot)) return fail(WRITE_TLS_SLOT.errors.NO_SUCH_SLOT);
+    if (!p.tlsExists(a.slot)) return fail(WRITE_TLS_SLOT.errors.NO_SUCH_SLOT);
     const bad = p.checkBuffer(a.buffer.addr, a.buffer.len);
     if (bad !== undefined) return fail(bad);
     if (a.buffer.len > BigInt(TLS_MAX_BYTES)) return fail(WRITE_TLS_SLOT.errors.NO_MEMORY);
     const at = Number(a.buffer.addr);
-    p.tls.set(a.slot, p.bytes().slice(at, at + Number(a.buffer.len)));
+    p.tlsWrite(a.slot, p.bytes().slice(at, at + Number(a.buffer.len)));
     return ok({});
   }),
   bind(DELETE_TLS_SLOT, (p, a) => {
-    if (!p.tls.delete(a.slot)) return fail(DELETE_TLS_SLOT.errors.NO_SUCH_SLOT);
+    if (!p.tlsDelete(a.slot)) return fail(DELETE_TLS_SLOT.errors.NO_SUCH_SLOT);
     return ok({});
   }),
-  bind(EXIT_THREAD, (_p, a) => {
+  bind(EXIT_THREAD, (p, a) => {
+    if (!p.isMainThread) throw new ThreadEnd(a.exitData);
     throw new ProcessEnd({ kind: "exit", exitData: BigInt(a.exitData) });
   }),
 ];
