@@ -63,23 +63,33 @@ export interface Delays {
   terminate: number;
 }
 
-/** The registry's system.processes.* delays; NCW_SUSPEND_DELAY_MS / NCW_TERMINATE_DELAY_MS override them (tests). */
-export function readDelays(env: NodeJS.ProcessEnv = process.env): Delays {
+/**
+ * The system.processes.* delays: the registry's values (`stored`, read by registry-delays.ts), else the
+ * spec's defaults; NCW_SUSPEND_DELAY_MS / NCW_TERMINATE_DELAY_MS override both (tests).
+ */
+export function readDelays(env: NodeJS.ProcessEnv = process.env, stored?: Delays): Delays {
   const pick = (name: string, dflt: number) => {
     const v = env[name];
     const n = v === undefined ? Number.NaN : Number(v);
     return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : dflt;
   };
   return {
-    suspend: pick("NCW_SUSPEND_DELAY_MS", RegistryDefaults["system.processes.suspend_delay"]),
-    terminate: pick("NCW_TERMINATE_DELAY_MS", RegistryDefaults["system.processes.terminate_delay"]),
+    suspend: pick(
+      "NCW_SUSPEND_DELAY_MS",
+      stored?.suspend ?? RegistryDefaults["system.processes.suspend_delay"],
+    ),
+    terminate: pick(
+      "NCW_TERMINATE_DELAY_MS",
+      stored?.terminate ?? RegistryDefaults["system.processes.terminate_delay"],
+    ),
   };
 }
 
 export class Kernel {
   readonly processes = new Map<number, KProcess>();
   private nextPid = FIRST_APP_PID;
-  readonly delays: Delays;
+  /** Refreshed from the registry at each `run` (main.ts). */
+  delays: Delays;
   /** Called whenever the number of live processes may have dropped (idle detection). */
   onChange: () => void = () => {};
 

@@ -15,7 +15,7 @@ import {
   type KernelMessage,
   PROTOCOL_VERSION,
 } from "../protocol.js";
-import { Kernel, type SessionSink } from "./kernel.js";
+import { Kernel, readDelays, type SessionSink } from "./kernel.js";
 import { DEFAULT_POOL_SIZE, RunnerPool } from "./pool.js";
 
 /** The AOT path (Binaryen, wabt) loads once per kernel, in the background after start-up. */
@@ -183,6 +183,14 @@ async function main(): Promise<void> {
               return;
             }
             if (conn.destroyed) return;
+            try {
+              const { registryDelays } = await import("./registry-delays.js");
+              kernel.delays = readDelays(process.env, await registryDelays(home));
+            } catch (e) {
+              log(
+                `registry unreadable, keeping the delays ${JSON.stringify(kernel.delays)}: ${(e as Error).message}`,
+              );
+            }
             if (m.trace) {
               const how = runnable.aot.cached ? "cached" : "compiled";
               send({

@@ -23,6 +23,18 @@ export const REGISTRY_KEYS = {
       "How Skyer treats packages installed from a file: disabled, store-checking (needs the Store: " +
       "offline, so it behaves as disabled) or unsecure (no check; AID spoofing possible)",
   },
+  // The kernel's signal delays (kernel helper; docs/kernel.md "Signals"), read at each process start.
+  "system.processes.suspend_delay": {
+    type: "time(ms)",
+    default: 500,
+    describe: "Delay between WILL_SUSPEND and the suspension of a process, in ms (0–65535)",
+  },
+  "system.processes.terminate_delay": {
+    type: "time(ms)",
+    default: 2000,
+    describe:
+      "Delay between WILL_TERMINATE and the kill of a process that has not exited, in ms (0–65535)",
+  },
 } as const satisfies Record<string, RegistryKeyDecl>;
 
 export type RegistryKey = keyof typeof REGISTRY_KEYS;

@@ -66,6 +66,16 @@ export function checkValue(key: string, type: string, value: RegistryValue): Reg
     if (n < min || n > max) throw badValue(key, type, value, `out of range ${min}..${max}`);
     return bytes === 8 ? n.toString() : Number(n);
   }
+  if (type === "time(ms)") {
+    // A duration in ms: an integer or "<n>ms" (the spec's default notation); the kernel's datafields
+    // carry it in 2 bytes, so 0..65535.
+    const m = typeof value === "string" ? /^(\d+)(?:ms)?$/.exec(value) : null;
+    const n =
+      typeof value === "number" || typeof value === "bigint" ? Number(value) : Number(m?.[1]);
+    if (!Number.isInteger(n) || n < 0 || n > 65535)
+      throw badValue(key, type, value, "expected a whole number of milliseconds, 0..65535");
+    return n;
+  }
   const str = /^(string|asciistr)(?:\{(\d+)\})?$/.exec(type);
   if (str) {
     if (typeof value !== "string") throw badValue(key, type, value, "expected a string");
