@@ -63,6 +63,10 @@ describe("ncw fs", () => {
     expect(put.status).toBe(0);
     expect(JSON.parse(put.stdout)).toMatchObject({ files: 2, dirs: 2, links: 1 });
     expect(fsx("cat", "/imported/ln").stdout).toBe("deep");
+    const back = path.join(tmp, "back");
+    expect(fsx("get", "-r", "/imported", back).status).toBe(0);
+    expect(readFileSync(path.join(back, "a/b/c.txt"), "utf8")).toBe("deep");
+    expect(readFileSync(path.join(back, "ln"), "utf8")).toBe("deep");
     const check = fsx("check");
     expect(check.stdout).toContain("no problems found");
     expect(check.status).toBe(0);

@@ -10,6 +10,7 @@ import { FileDevice } from "../../services/fs/btrfs/device.js";
 import { type Compression, feidOf, listSubvolumes } from "../../services/fs/btrfs/fs.js";
 import {
   defaultImagePath,
+  getHostTree,
   getToHost,
   imageInfo,
   parseSize,
@@ -242,21 +243,45 @@ const putCmd = cmd({
 
 const getCmd = cmd({
   command: "get <path> <dest>",
-  describe: "Copy a file of the image to the host",
+  describe: "Copy a file (or, with -r, a folder) of the image to the host",
   builder: (y) =>
     y
       .positional("path", { type: "string", demandOption: true, describe: "NightOS path" })
-      .positional("dest", { type: "string", demandOption: true, describe: "Host file to write" }),
+      .positional("dest", {
+        type: "string",
+        demandOption: true,
+        describe: "Host file or folder to write",
+      })
+      .option("recursive", {
+        alias: "r",
+        type: "boolean",
+        default: false,
+        describe: "Copy a folder with everything in it",
+      }),
   handler: (ctx, argv) =>
     withImage(ctx, argv, false, async (l) => {
       const id = await l.inodeAt(argv.path);
       const st = await l.stat(argv.path);
-      if (!id || !st)
+      if (!id || !st) {
         throw new NcwError("not-found", `no such file in the image: ${argv.path}`, {
           code: "FS_NOT_FOUND",
         });
-      if (st.kind === "dir")
-        throw new NcwError("conflict", `${argv.path} is a folder`, { code: "FS_IS_DIR" });
+      }
+      if (st.kind === "dir") {
+        if (!argv.recursive) {
+          throw new NcwError("conflict", `${argv.path} is a folder`, {
+            code: "FS_IS_DIR",
+            hint: "Pass -r to copy a folder.",
+          });
+        }
+        const r = await getHostTree(l, argv.path, argv.dest);
+        if (ctx.out.json) ctx.out.data({ path: argv.path, dest: argv.dest, ...r });
+        else
+          ctx.out.info(
+            `${argv.dest}: ${r.files} files, ${r.dirs} folders, ${r.links} symlinks, ${r.bytes} bytes`,
+          );
+        return;
+      }
       const fd = fs.openSync(argv.dest, "w");
       try {
         const n = await l.exclusive((f) => getToHost(f, id, fd));

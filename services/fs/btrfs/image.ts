@@ -167,3 +167,40 @@ export async function putHostTree(
   await walk(hostDir, dest);
   return out;
 }
+
+/** Copies a folder of the image to a host folder (created): folders, files and symlinks. */
+export async function getHostTree(
+  layer: BtrfsLayer,
+  src: string,
+  hostDir: string,
+): Promise<{ files: number; dirs: number; links: number; bytes: bigint }> {
+  const out = { files: 0, dirs: 0, links: 0, bytes: 0n };
+  fs.mkdirSync(hostDir, { recursive: true });
+  const walk = async (at: string, host: string) => {
+    for (const e of await layer.readdir(at)) {
+      const p = `${at === "/" ? "" : at}/${e.name}`;
+      const h = path.join(host, e.name);
+      if (e.kind === "dir") {
+        fs.mkdirSync(h, { recursive: true });
+        out.dirs++;
+        await walk(p, h);
+      } else if (e.kind === "symlink") {
+        fs.rmSync(h, { force: true });
+        fs.symlinkSync(await layer.readlink(p), h);
+        out.links++;
+      } else {
+        const id = await layer.inodeAt(p);
+        if (!id) continue;
+        const fd = fs.openSync(h, "w");
+        try {
+          out.bytes += await layer.exclusive((f) => getToHost(f, id, fd));
+        } finally {
+          fs.closeSync(fd);
+        }
+        out.files++;
+      }
+    }
+  };
+  await walk(src, hostDir);
+  return out;
+}
