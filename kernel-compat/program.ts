@@ -1,5 +1,6 @@
-// What `ncw run` starts: a program file (.npp, .wasm, .wat) or an app package (.nap / .nva, whose
-// manifest names the pre-compiled program), AOT-compiled through the cache (commonassembly/aot).
+// What `ncw run` starts: a program file (.npp, .wasm, .wat), an app package (.nap / .nva, whose
+// manifest names the pre-compiled program) or an installed app by AID (Skyer's database and content/
+// in the home's NightOS tree), AOT-compiled through the cache (commonassembly/aot).
 
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -9,6 +10,11 @@ import { loadProgram } from "../commonassembly/program.js";
 import { NcwError } from "../ncw/errors.js";
 import type { HomeLayout } from "../ncw/home.js";
 import { readPackageFile } from "../ncw/package/package.js";
+import { openTree } from "../services/fs/open.js";
+import { readDb } from "../services/skyer/db.js";
+import { DEFAULT_USER } from "../services/skyer/layout.js";
+import { readInstalledManifest } from "../services/skyer/package.js";
+import { ContextBase } from "./abi/context.js";
 
 export interface Runnable {
   /** Shown in `ncw ps` and messages. */
@@ -17,6 +23,70 @@ export interface Runnable {
   wasm: Uint8Array;
   /** How long the AOT step took and whether the cache served it. */
   aot: { cached: boolean; ms: number };
+  /** For an installed app: its ANID (replaces the one the CLI put in the execution context). */
+  anid?: number;
+}
+
+/** The context with another ANID (the u32 at the end of the 16-byte base header). */
+export function withAnid(context: Uint8Array, anid: number): Uint8Array {
+  const out = context.slice();
+  if (out.length >= ContextBase.size)
+    new DataView(out.buffer, out.byteOffset).setUint32(ContextBase.size - 4, anid, true);
+  return out;
+}
+
+/**
+ * An installed application by AID: the user's install (NCW_USER or the default user) before the
+ * global one; its content.program.precomp, compiled through the cache (the artifact Skyer made at
+ * install time is reused).
+ */
+async function resolveInstalled(aid: string, home: HomeLayout): Promise<Runnable> {
+  const user = process.env.NCW_USER || DEFAULT_USER;
+  const fs = await openTree(home);
+  let bytes: Uint8Array;
+  let anid: number;
+  try {
+    const db = await readDb(fs);
+    const apps = db.items.filter(
+      (i) => i.aid === aid && i.kind === "app" && (i.scope === "global" || i.user === user),
+    );
+    const item = apps.find((i) => i.scope === "user") ?? apps[0];
+    const version = item?.versions[0];
+    if (item === undefined || version === undefined) {
+      const lib = db.items.some((i) => i.aid === aid && i.kind === "lib");
+      throw new NcwError(
+        "not-found",
+        lib
+          ? `${aid} is an installed library, not an application: it cannot be run`
+          : `no application ${aid} is installed (for user ${user} or globally)`,
+        {
+          code: lib ? "RUN_AID_IS_LIBRARY" : "RUN_AID_NOT_INSTALLED",
+          hint: "list installed apps with `ncw skyer list`; install one with `ncw skyer install <pkg.nap>`",
+        },
+      );
+    }
+    const manifest = readInstalledManifest(
+      await fs.readFile(`${version.dir}/content/manifest.toml`),
+    );
+    if (manifest.precomp === undefined) {
+      throw new NcwError("data", `${aid} has no pre-compiled program (content.program.precomp)`, {
+        code: "RUN_NO_PRECOMP",
+        hint: "its package must name an .npp in content.program.precomp",
+      });
+    }
+    const file = `${version.dir}/content/${manifest.precomp}`;
+    bytes = await fs.readFile(file).catch(() => {
+      throw new NcwError("data", `${aid}: its program ${file} is missing from the NightOS tree`, {
+        code: "RUN_PRECOMP_MISSING",
+        hint: "reinstall the application (`ncw skyer install`)",
+      });
+    });
+    anid = item.anid;
+  } finally {
+    await fs.close();
+  }
+  const c = await compile(bytes, home);
+  return { name: aid, wasm: c.wasm, aot: { cached: c.cached, ms: c.ms }, anid };
 }
 
 async function compile(
@@ -59,14 +129,7 @@ export async function resolveRunnable(target: string, home: HomeLayout): Promise
     return { name: aid, wasm: c.wasm, aot: { cached: c.cached, ms: c.ms } };
   }
   if (ext === "" && /^[a-z_][a-z0-9_]*::[a-z_][a-z0-9_]*$/.test(target)) {
-    throw new NcwError(
-      "not-found",
-      `running an installed app by AID (${target}) is not supported yet`,
-      {
-        code: "RUN_AID_UNSUPPORTED",
-        hint: "run its package file instead: ncw run <pkg.nap>",
-      },
-    );
+    return resolveInstalled(target, home);
   }
   const program = await loadProgram(target);
   const c = await compile(program.kind === "npp" ? program.file : program.module, home);

@@ -54,7 +54,7 @@ describe("ncw run", () => {
     expect(noAbi.stderr).toMatch(/memory/);
     const aid = home.ncw(["run", "ncwdemo::hello"]);
     expect(aid.code).toBe(66);
-    expect(aid.stderr).toMatch(/by AID .* not supported yet/);
+    expect(aid.stderr).toMatch(/no application ncwdemo::hello is installed/);
   });
 
   it("SUSPEND(0) blocks the caller until its parent unsuspends it, and returns the duration", () => {

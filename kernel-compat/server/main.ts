@@ -168,8 +168,10 @@ async function main(): Promise<void> {
         case "run": {
           void (async () => {
             let runnable: Runnable;
+            let withAnid: (c: Uint8Array, anid: number) => Uint8Array = (c) => c;
             try {
-              const { resolveRunnable } = await loadProgramModule();
+              const { resolveRunnable, withAnid: setAnid } = await loadProgramModule();
+              withAnid = setAnid;
               runnable = await resolveRunnable(m.path, home);
             } catch (e) {
               const err = e as Partial<NcwError> & Error;
@@ -202,8 +204,8 @@ async function main(): Promise<void> {
             kernel.spawn({
               name: runnable.name,
               wasm: runnable.wasm,
-              context: m.context,
-              anid: m.anid,
+              context: runnable.anid === undefined ? m.context : withAnid(m.context, runnable.anid),
+              anid: runnable.anid ?? m.anid,
               ppid: 0,
               trace: m.trace,
               session,
