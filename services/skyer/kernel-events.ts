@@ -1,6 +1,7 @@
 // Skyer's events run for real (specs/applications.md "Application manifest" events, "Startup
 // Reason"): the application's pre-compiled program is started through the home's kernel server
-// (ncw/kernel-client.ts, as `ncw run` does) with the event's startup reason. Decisions: docs/skyer.md.
+// (ncw/kernel-client.ts startRun, kernel-compat eventContext) with the event's startup reason;
+// unlike runToEnd, it kills a process that outlives the time limit. Decisions: docs/skyer.md.
 
 import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -25,7 +26,7 @@ export class KernelEventRunner implements EventRunner {
       );
     // Loaded only when an event really starts an app.
     const { connectKernel, startRun } = await import("../../ncw/kernel-client.js");
-    const { encodeExecutionContext, ServiceType } = await import(
+    const { encodeExecutionContext, eventContext } = await import(
       "../../kernel-compat/abi/context.js"
     );
     // The kernel reads programs from host files; the AOT cache already holds this one's artifact.
@@ -33,17 +34,7 @@ export class KernelEventRunner implements EventRunner {
     mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `${randomBytes(6).toString("hex")}.npp`);
     writeFileSync(file, ev.program);
-    const context = encodeExecutionContext({
-      header: {
-        startupReason: { code: ev.reason, afterCrash: false, rawOutputRead: false },
-        ambient: 0,
-        special: 0,
-        serviceType: ServiceType.NONE,
-        scopeName: new Uint8Array(8),
-        anid: ev.anid,
-      },
-      args: new Uint8Array(0),
-    });
+    const context = encodeExecutionContext(eventContext({ code: ev.reason, anid: ev.anid }));
     const conn = await connectKernel(this.home, { start: true });
     if (conn === undefined) throw new Error("unreachable: connectKernel with start");
     try {
