@@ -39,12 +39,67 @@ export interface AssembleOptions {
   debugNames?: boolean;
 }
 
+const ID_CHARS = /[0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~]/;
+
+/**
+ * Finds what wabt 1.0.39 accepts but the text format forbids: an empty identifier, `$` alone or `$""`
+ * (WebAssembly 2.0 text format, identifiers; spec test id.wast). Comments and strings are skipped.
+ * Returns the 1-based line and column of the first one, or undefined.
+ */
+export function findEmptyIdentifier(source: string): { line: number; column: number } | undefined {
+  const n = source.length;
+  let i = 0;
+  const at = (k: number) => {
+    const before = source.slice(0, k);
+    const line = before.split("\n").length;
+    return { line, column: k - before.lastIndexOf("\n") };
+  };
+  while (i < n) {
+    const c = source[i] as string;
+    if (c === ";" && source[i + 1] === ";") {
+      const nl = source.indexOf("\n", i);
+      i = nl < 0 ? n : nl + 1;
+    } else if (c === "(" && source[i + 1] === ";") {
+      let depth = 1;
+      i += 2;
+      while (i < n && depth > 0) {
+        if (source[i] === "(" && source[i + 1] === ";") {
+          depth++;
+          i += 2;
+        } else if (source[i] === ";" && source[i + 1] === ")") {
+          depth--;
+          i += 2;
+        } else i++;
+      }
+    } else if (c === '"') {
+      i++;
+      while (i < n && source[i] !== '"') i += source[i] === "\\" ? 2 : 1;
+      i++;
+    } else if (ID_CHARS.test(c)) {
+      // A whole token (keyword, number or identifier): only a token that is just "$" matters.
+      const start = i;
+      while (i < n && ID_CHARS.test(source[i] as string)) i++;
+      if (i - start === 1 && c === "$") {
+        if (source[i] !== '"' || source[i + 1] === '"') return at(start);
+      }
+    } else i++;
+  }
+  return undefined;
+}
+
 /** Assembles WebAssembly text into a binary module. Syntax and type errors give file:line:column. */
 export async function watToWasm(
   source: string,
   filename = "input.wat",
   opts: AssembleOptions = {},
 ): Promise<Uint8Array> {
+  const empty = findEmptyIdentifier(source);
+  if (empty !== undefined)
+    throw new NcwError(
+      "data",
+      `cannot assemble ${filename}: ${filename}:${empty.line}:${empty.column}: error: empty identifier`,
+      { code: "WAT_INVALID", hint: 'an identifier needs at least one character: $"a" or $a' },
+    );
   const w = await wabt();
   let mod: WabtTextModule | undefined;
   try {

@@ -83,6 +83,7 @@ async function variant(wasm: Uint8Array, cacheDir: string, v: Variant): Promise<
     level === undefined ? {} : { optimizeLevel: Number(level) as 0 | 1 | 2 | 3 };
   const shape = process.env.NCW_BENCH_POLL;
   if (shape !== undefined) opt.pollShape = shape as PollShape;
+  if (process.env.NCW_BENCH_ENGINE === "binaryen") opt.engine = "binaryen";
   const instrument: InstrumentOptions = v === "instrumented" ? opt : { ...opt, polls: "none" };
   const r = await aotCompile(wasm, { cacheDir, instrument });
   // As the runtime runs it: control page reserved, __nightos_ctl set, poll flag clear.

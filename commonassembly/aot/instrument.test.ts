@@ -167,10 +167,14 @@ describe("instrument", () => {
     const opaque = await wat(`(module (table $t 4 externref)
       (func (export "f") (table.fill $t (i32.const 0) (ref.null extern)
         (loop $l (result i32) (i32.const 1)))))`);
-    const { report, wasm } = instrument(opaque);
+    const { report } = instrument(opaque, { engine: "binaryen" });
     expect(report.opaqueExpressions).toBe(1);
     expect(report.loopPolls).toBe(0); // documented limitation: the entry poll remains
     expect(report.entryPolls).toBe(1);
+    // The own rewriter (the default for such modules) sees every instruction, that loop included.
+    const fast = instrument(opaque);
+    expect(fast.report).toMatchObject({ engine: "rewriter", opaqueExpressions: 0, loopPolls: 1 });
+    const wasm = fast.wasm;
     const inst = new WebAssembly.Instance(new WebAssembly.Module(wasm), {
       nightos: { safepoint: () => {} },
     });
@@ -187,9 +191,11 @@ describe("instrument", () => {
       (memory (export "memory") 1 1 shared)
       (func (export "spin") (local $i i32)
         (loop $forever (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $forever))))`;
-    const { wasm, report } = instrument(await wat(spin));
-    expect(report.loopPolls).toBe(1);
-    expect(await interruptedByWorker(wasm)).toBe("interrupted");
+    for (const engine of ["auto", "binaryen"] as const) {
+      const { wasm, report } = instrument(await wat(spin), { engine });
+      expect(report.loopPolls).toBe(1);
+      expect(await interruptedByWorker(wasm), engine).toBe("interrupted");
+    }
   });
 
   it("elides the header poll of a loop that calls a polling function on every iteration; still interruptible", async () => {
@@ -202,10 +208,12 @@ describe("instrument", () => {
           (local.set $i (i32.add (local.get $i) (i32.const 1)))
           (block (drop (call $work)))
           (br $forever))))`;
-    const { wasm, report } = instrument(await wat(spin));
-    expect(report.elidedLoopPolls).toBe(1);
-    expect(report.loopPolls).toBe(0);
-    expect(await interruptedByWorker(wasm)).toBe("interrupted");
+    for (const engine of ["auto", "binaryen"] as const) {
+      const { wasm, report } = instrument(await wat(spin), { engine });
+      expect(report.elidedLoopPolls, engine).toBe(1);
+      expect(report.loopPolls, engine).toBe(0);
+      expect(await interruptedByWorker(wasm), engine).toBe("interrupted");
+    }
   });
 
   it("keeps the header poll when some iteration can skip the call, or the callee does not poll", async () => {
@@ -228,9 +236,11 @@ describe("instrument", () => {
         (func $work)
         (func $take (param i32))
         (func (export "f") (param $n i32) ${loop}))`);
-      const { report } = instrument(src);
-      expect(report.elidedLoopPolls, loop).toBe(0);
-      expect(report.loopPolls, loop).toBe(1);
+      for (const engine of ["auto", "binaryen"] as const) {
+        const { report } = instrument(src, { engine });
+        expect(report.elidedLoopPolls, `${engine}: ${loop}`).toBe(0);
+        expect(report.loopPolls, `${engine}: ${loop}`).toBe(1);
+      }
     }
   });
 });

@@ -5,6 +5,8 @@
 import binaryen from "binaryen";
 import { NcwError } from "../../ncw/errors.js";
 import { ABI_IMPORT_MODULE, CTL_GLOBAL, IMPORT_SAFEPOINT, IMPORT_SYSCALL_FORK } from "../abi.js";
+import { PollRewriteUnsupported, rewritePolls } from "../wasm/polls.js";
+import { readModule as readWasm } from "../wasm/reader.js";
 import {
   addMemorySection,
   bumpMemoryMaximum,
@@ -50,6 +52,12 @@ export interface InstrumentOptions {
   reserveControlPage?: boolean;
   /** Poll shape (bench/ca measures the alternatives; docs/commonassembly-aot.md). Default DEFAULT_POLL_SHAPE. */
   pollShape?: PollShape;
+  /**
+   * "auto" (default): modules that need no Asyncify, have a memory of at least a page and use the default
+   * poll shape and optimize level 0 are rewritten by commonassembly/wasm/polls.ts (fast); the others, or
+   * "binaryen", go through Binaryen.
+   */
+  engine?: "auto" | "binaryen";
 }
 
 /**
@@ -89,6 +97,10 @@ export interface InstrumentReport {
   memoryAdded: boolean;
   /** True when polls also test that __nightos_ctl is non-zero (modules whose memory may be empty). */
   guardedPolls: boolean;
+  /** Which engine inserted the polls ("rewriter": commonassembly/wasm/polls.ts). */
+  engine: "rewriter" | "binaryen";
+  /** Why the rewriter was not used (when engine is "binaryen" under "auto"). */
+  engineReason?: string;
   /** Names of the internal mutable globals exported for fork (index order). */
   forkGlobals: string[];
   optimizeLevel: number;
@@ -368,6 +380,8 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): I
   // least a page from instantiation on. A module whose memory starts empty gets guarded polls, which skip
   // the load while __nightos_ctl is 0.
   const needsGuard = before !== undefined && before.initial === 0;
+  const fast = tryRewriter(input, options, optimizeLevel, needsGuard, memoryAdded, steps);
+  if ("wasm" in fast) return fast;
   const mod = time(steps, "read", () => readModule(input));
   try {
     const report: InstrumentReport = {
@@ -381,6 +395,8 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): I
       memoryMaxBumped: false,
       memoryAdded: false,
       guardedPolls: false,
+      engine: "binaryen",
+      ...(fast.reason === undefined ? {} : { engineReason: fast.reason }),
       forkGlobals: [],
       optimizeLevel,
     };
@@ -544,23 +560,7 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): I
       });
     }
     const out = time(steps, "emit", () => mod.emitBinary());
-    const limits = readMemoryLimits(out);
-    let final = out;
-    if (
-      (options.reserveControlPage ?? true) &&
-      limits !== undefined &&
-      !limits.imported &&
-      limits.max !== undefined &&
-      limits.max < WASM32_MAX_PAGES &&
-      !report.memoryAdded
-    ) {
-      final = time(steps, "memory-max", () => bumpMemoryMaximum(out));
-      report.memoryMaxBumped = true;
-      report.memory = readMemoryLimits(final);
-    } else {
-      report.memory = limits;
-    }
-    return { wasm: final, report, steps };
+    return { wasm: reserve(out, options, report, steps), report, steps };
   } finally {
     mod.dispose();
   }
@@ -676,6 +676,82 @@ function alwaysCallsPollingFunction(mod: binaryen.Module, loop: number): boolean
     if (definedCall(e)) return true;
   }
   return false;
+}
+
+/** Raises the memory maximum by a page when asked and possible (see InstrumentOptions.reserveControlPage). */
+function reserve(
+  out: Uint8Array,
+  options: InstrumentOptions,
+  report: InstrumentReport,
+  steps: StepTiming[],
+): Uint8Array {
+  const limits = readMemoryLimits(out);
+  if (
+    (options.reserveControlPage ?? true) &&
+    limits !== undefined &&
+    !limits.imported &&
+    limits.max !== undefined &&
+    limits.max < WASM32_MAX_PAGES &&
+    !report.memoryAdded
+  ) {
+    const final = time(steps, "memory-max", () => bumpMemoryMaximum(out));
+    report.memoryMaxBumped = true;
+    report.memory = readMemoryLimits(final);
+    return final;
+  }
+  report.memory = limits;
+  return out;
+}
+
+/** The fast path (commonassembly/wasm/polls.ts), or why it does not apply. */
+function tryRewriter(
+  wasm: Uint8Array,
+  options: InstrumentOptions,
+  optimizeLevel: number,
+  needsGuard: boolean,
+  memoryAdded: boolean,
+  steps: StepTiming[],
+): InstrumentResult | { reason: string | undefined } {
+  if (options.engine === "binaryen") return { reason: undefined };
+  if (optimizeLevel > 0) return { reason: "optimization needs Binaryen" };
+  if ((options.pollShape ?? DEFAULT_POLL_SHAPE) !== DEFAULT_POLL_SHAPE)
+    return { reason: "non-default poll shape" };
+  if (needsGuard) return { reason: "guarded polls (memory starts empty)" };
+  const info = time(steps, "read", () => readWasm(wasm));
+  if (info.imports.some((i) => i.module === ABI_IMPORT_MODULE && i.name === IMPORT_SYSCALL_FORK))
+    return { reason: "Asyncify (syscall_fork) needs Binaryen" };
+  try {
+    const r = time(steps, "instrument", () =>
+      rewritePolls(
+        wasm,
+        {
+          polls: (options.polls ?? "entry-and-loops") !== "none",
+          ...(memoryAdded ? { exportMemory: CTL_MEMORY_EXPORT } : {}),
+        },
+        info,
+      ),
+    );
+    const report: InstrumentReport = {
+      functions: r.functions,
+      entryPolls: r.entryPolls,
+      loopPolls: r.loopPolls,
+      elidedLoopPolls: r.elidedLoopPolls,
+      opaqueExpressions: 0,
+      asyncify: false,
+      memory: undefined,
+      memoryMaxBumped: false,
+      memoryAdded,
+      guardedPolls: false,
+      engine: "rewriter",
+      forkGlobals: [],
+      optimizeLevel,
+    };
+    const final = reserve(r.wasm, options, report, steps);
+    return { wasm: final, report, steps };
+  } catch (e) {
+    if (e instanceof PollRewriteUnsupported) return { reason: e.message };
+    throw e;
+  }
 }
 
 /**

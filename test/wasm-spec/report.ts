@@ -43,10 +43,13 @@ async function main(): Promise<void> {
     "Every assertion runs the full path: assemble the module text with wabt (CommonAssembly features:",
   );
   out.push(
-    "core 2.0 + threads) → `aotCompile` (validation, safepoint polls at every function entry and loop",
+    "core 2.0 + threads; plus NCW's own check for empty identifiers) → `aotCompile` (validation,",
   );
   out.push(
-    "header, Binaryen optimization, artifact cache) → instantiate and run in V8. Polls are live: the",
+    "safepoint polls at every function entry and loop header by NCW's own binary rewriter, or by",
+  );
+  out.push(
+    "Binaryen for modules it does not handle, artifact cache) → instantiate and run in V8. Polls are live: the",
   );
   out.push(
     "polls of a module whose memory 0 starts with at least a page load its word at address 0 (the ABI 1.0",
@@ -139,6 +142,7 @@ async function main(): Promise<void> {
   out.push("## Known failures");
   out.push("");
   for (const k of KNOWN_FAILURES) out.push(`- ${k.file}:${k.line}: ${k.reason}`);
+  if (KNOWN_FAILURES.length === 0) out.push("None.");
   out.push("");
   if (process.argv.includes("--write")) {
     const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");

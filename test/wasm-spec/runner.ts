@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import type { ValType } from "../../commonassembly/abi.js";
 import { aotCompile } from "../../commonassembly/aot/cache.js";
 import type { InstrumentReport } from "../../commonassembly/aot/instrument.js";
+import { findEmptyIdentifier } from "../../commonassembly/text.js";
 import { readModule, type WasmModuleInfo } from "../../commonassembly/wasm/reader.js";
 import {
   atomText,
@@ -267,6 +268,10 @@ export class ScriptRunner {
     const text = m.source.kind === "quote" ? `(module ${m.source.text})` : m.source.text;
     const w = await loadWabt();
     try {
+      // wabt accepts the empty identifier $"": the text front end's own check (commonassembly/text.ts).
+      const empty = findEmptyIdentifier(text);
+      if (empty !== undefined)
+        throw new Error(`spec.wat:${empty.line}:${empty.column}: empty identifier`);
       const mod = w.parseWat("spec.wat", utf8(text), CA_WABT_FEATURES);
       try {
         mod.resolveNames();

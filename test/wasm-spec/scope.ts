@@ -76,19 +76,7 @@ export const OUT_OF_SCOPE: readonly { pattern: RegExp; reason: string }[] = [
  * Assertions in in-scope files that are known to fail, with why. The spec test fails on any other
  * failure; a known failure that starts passing is reported so the entry can be removed.
  */
-export const KNOWN_FAILURES: readonly { file: string; line: number; reason: string }[] = [
-  {
-    file: "elem.wast",
-    line: 708,
-    reason:
-      "Binaryen (the AOT step's instrumenter) cannot read a module whose table.init uses a declarative element segment: it drops declarative segments when reading",
-  },
-  {
-    file: "id.wast",
-    line: 26,
-    reason: 'the assembler (wabt 1.0.39) accepts the malformed empty identifier `$""`',
-  },
-];
+export const KNOWN_FAILURES: readonly { file: string; line: number; reason: string }[] = [];
 
 /**
  * Assertions whose expectation WebAssembly 2.0 itself reversed: the threads proposal's files predate

@@ -1,0 +1,158 @@
+// Tests of the Binaryen-free poll rewriter (commonassembly/wasm/polls.ts): same behaviour as the
+// uninstrumented module and as the Binaryen path, indices shifted everywhere, fallbacks named.
+
+import { describe, expect, it } from "vitest";
+import { wat } from "../../test/wasm-spec/wat.js";
+import { instrument } from "../aot/instrument.js";
+import { watToWasm } from "../text.js";
+import { readModule } from "./reader.js";
+
+/** Imports, a table with every kind of element segment, ref.func in a global, a start function, names. */
+const INDICES = `(module
+  (import "env" "add" (func $add (param i32 i32) (result i32)))
+  (import "env" "g" (global $imp i32))
+  (memory (export "memory") 1 2 shared)
+  (table $t 8 funcref)
+  (global $fref funcref (ref.func $seven))
+  (global $count (mut i32) (i32.const 0))
+  (elem (i32.const 0) $seven $eight)
+  (elem $passive funcref (ref.func $eight) (ref.func $seven))
+  (elem declare func $nine)
+  (type $v_i (func (result i32)))
+  (func $seven (result i32) (i32.const 7))
+  (func $eight (result i32) (i32.const 8))
+  (func $nine (result i32) (i32.const 9))
+  (func $init (global.set $count (i32.const 100)))
+  (start $init)
+  (func (export "viaTable") (param $i i32) (result i32) (call_indirect (type $v_i) (local.get $i)))
+  (func (export "viaPassive") (result i32)
+    (table.init $t $passive (i32.const 4) (i32.const 0) (i32.const 2))
+    (i32.add (call_indirect (type $v_i) (i32.const 4)) (call_indirect (type $v_i) (i32.const 5))))
+  (func (export "viaGlobal") (result i32)
+    (table.set $t (i32.const 6) (global.get $fref))
+    (call_indirect (type $v_i) (i32.const 6)))
+  (func (export "viaRef") (result i32)
+    (table.set $t (i32.const 7) (ref.func $nine))
+    (call_indirect (type $v_i) (i32.const 7)))
+  (func (export "direct") (result i32) (call $add (call $seven) (global.get $imp)))
+  (func (export "count") (result i32) (global.get $count))
+  (func (export "_start")))`;
+
+/** Branches across polled loops: br, br_if, br_table to outer labels, loops with results, nesting. */
+const BRANCHES = `(module
+  (import "env" "tick" (func $tick))
+  (memory (export "memory") 1 1 shared)
+  (func (export "f") (param $n i32) (result i32) (local $i i32) (local $s i32) (local $j i32)
+    (block $out (result i32)
+      (loop $outer
+        (local.set $j (i32.const 0))
+        (block $skip
+          (loop $inner
+            (br_if $skip (i32.ge_u (local.get $j) (local.get $i)))
+            (local.set $s (i32.add (local.get $s) (local.get $j)))
+            (call $tick)
+            (br_table $inner $skip $outer
+              (i32.rem_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 3)))))
+        (if (i32.gt_u (local.get $s) (i32.const 100000)) (then (br $out (i32.const -1))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $outer (i32.lt_u (local.get $i) (local.get $n))))
+      (loop $r (result i32)
+        (local.set $s (i32.add (local.get $s) (i32.const 1)))
+        (br_if $r (i32.and (local.get $s) (i32.const 3)))
+        (local.get $s))))
+  (func (export "_start")))`;
+
+const IMPORTS = {
+  env: { add: (a: number, b: number) => a + b, g: new WebAssembly.Global({ value: "i32" }, 30) },
+};
+
+function instantiate(
+  wasm: Uint8Array,
+  onSafepoint = () => {},
+  tick = () => {},
+): WebAssembly.Instance {
+  return new WebAssembly.Instance(new WebAssembly.Module(wasm), {
+    env: { ...IMPORTS.env, tick },
+    nightos: { safepoint: onSafepoint },
+  } as WebAssembly.Imports);
+}
+
+describe("poll rewriter", () => {
+  it("shifts function indices everywhere (calls, exports, start, elements, ref.func, globals, names)", async () => {
+    const src = await watToWasm(INDICES, "indices.wat", { debugNames: true });
+    const fast = instrument(src);
+    expect(fast.report.engine).toBe("rewriter");
+    const slow = instrument(src, { engine: "binaryen" });
+    expect(slow.report.engine).toBe("binaryen");
+    for (const { wasm } of [{ wasm: src }, fast, slow]) {
+      const ex = instantiate(wasm).exports as Record<string, (...a: number[]) => number>;
+      expect([0, 1].map((i) => ex.viaTable!(i))).toEqual([7, 8]);
+      expect(ex.viaPassive!()).toBe(15);
+      expect(ex.viaGlobal!()).toBe(7);
+      expect(ex.viaRef!()).toBe(9);
+      expect(ex.direct!()).toBe(37);
+      expect(ex.count!()).toBe(100);
+    }
+    // The imported function keeps index 0; safepoint is the new import; names follow their functions.
+    const info = readModule(fast.wasm);
+    expect(info.imports.map((i) => `${i.module}.${i.name}`)).toEqual([
+      "env.add",
+      "env.g",
+      "nightos.safepoint",
+    ]);
+    expect(info.functionNames.get(2)).toBe("seven");
+    expect(info.functionNames.get(5)).toBe("init");
+    expect(info.start).toBe(5);
+    expect(fast.report).toMatchObject({ entryPolls: 11, loopPolls: 0, functions: 11 });
+  });
+
+  it("keeps branch targets across the loops it wraps, for every input", async () => {
+    const src = await wat(BRANCHES);
+    const fast = instrument(src);
+    expect(fast.report.engine).toBe("rewriter");
+    expect(fast.report.loopPolls).toBe(3);
+    const plain = instantiate(src).exports.f as (n: number) => number;
+    let calls = 0;
+    const inst = instantiate(fast.wasm, () => {
+      calls++;
+      Atomics.store(flag, 0, 0);
+    });
+    const flag = new Int32Array((inst.exports.memory as WebAssembly.Memory).buffer);
+    const f = inst.exports.f as (n: number) => number;
+    for (let n = 0; n < 200; n += 7) expect(f(n), `f(${n})`).toBe(plain(n));
+    expect(calls).toBe(0);
+    // With a new request at every inner iteration (taken at the next header) the results stay the same.
+    let n = 0;
+    let ticks = 0;
+    const again = instantiate(
+      fast.wasm,
+      () => {
+        calls++;
+        Atomics.store(flag2, 0, 0);
+      },
+      () => {
+        ticks++;
+        Atomics.store(flag2, 0, ++n);
+      },
+    );
+    const flag2 = new Int32Array((again.exports.memory as WebAssembly.Memory).buffer);
+    expect((again.exports.f as (n: number) => number)(50)).toBe(plain(50));
+    expect(ticks).toBeGreaterThan(40);
+    expect(calls).toBe(ticks);
+  });
+
+  it("falls back to Binaryen, with the reason, for what it does not handle", async () => {
+    const typed = await wat(`(module (memory 1 1 shared) (type $t (func (param i32) (result i32)))
+      (func (export "f") (param i32) (result i32)
+        (local.get 0) (loop (type $t) (i32.add (i32.const 1)))))`);
+    const r = instrument(typed);
+    expect(r.report.engine).toBe("binaryen");
+    expect(r.report.engineReason).toMatch(/type-index block type/);
+    const fork = await wat(`(module
+      (import "nightos" "syscall_fork" (func (param i32 i32 i32) (result i32)))
+      (memory 1 1 shared) (func (export "_start")))`);
+    expect(instrument(fork).report.engineReason).toMatch(/Asyncify/);
+    const empty = await wat(`(module (memory 0) (func (export "f")))`);
+    expect(instrument(empty).report.engineReason).toMatch(/guarded/);
+  });
+});
