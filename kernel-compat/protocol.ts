@@ -79,7 +79,9 @@ export type ToRunner =
   | { t: "reply"; id: number; errcode: number | null; ret: Uint8Array }
   | { t: "suspend" }
   | { t: "resume" }
-  | { t: "priority"; priority: number };
+  | { t: "priority"; priority: number }
+  /** An idle pool runner compiles this module ahead of a likely CREATE_PROCESS (docs/kernel.md). */
+  | { t: "precompile"; wasm: Uint8Array };
 
 export interface ForkImage {
   memory: Uint8Array;

@@ -178,6 +178,9 @@ function main(): void {
       case "priority":
         setPriority(m.priority);
         return;
+      case "precompile":
+        worker.postMessage({ t: "precompile", wasm: m.wasm });
+        return;
     }
   });
 }

@@ -83,8 +83,13 @@ function run(msg: WorkerStart): Outcome {
   let depth = 0;
   const ring = new SignalRing(msg.ring);
   const trace = msg.trace ? (line: string) => post({ t: "trace", line }) : undefined;
+  const t0 = performance.now();
   const info = readModule(msg.wasm);
-  const module = new WebAssembly.Module(msg.wasm);
+  const ahead =
+    precompiled !== undefined && Buffer.from(precompiled.wasm).equals(Buffer.from(msg.wasm));
+  const module = ahead && precompiled ? precompiled.module : new WebAssembly.Module(msg.wasm);
+  precompiled = undefined;
+  const compiledMs = performance.now() - t0;
   const ctl = CONTROL_BLOCK_ADDRESS;
   let proc: Proc | undefined;
   /** The fork in progress: set when syscall_fork starts unwinding, consumed when _start has returned. */
@@ -256,6 +261,9 @@ function run(msg: WorkerStart): Outcome {
     sendPort: (p) => port?.postMessage({ t: "port", port: p }, [p]),
     children: threads,
   };
+  trace?.(
+    `runner: module ${ahead ? "compiled ahead" : `compiled in ${compiledMs.toFixed(1)} ms`}, ready to run ${(performance.now() - t0).toFixed(1)} ms after start`,
+  );
   post({ t: "running" });
   try {
     for (;;) {
@@ -366,7 +374,18 @@ function safepoint(p: Proc, ring: SignalRing, ctl: number): void {
   p.signals.deliverPending(p.handlerEnv);
 }
 
-port.on("message", (msg: WorkerStart) => {
+/** A module compiled ahead while this runner waited in the pool (the kernel's guess for a fork). */
+let precompiled: { wasm: Uint8Array; module: WebAssembly.Module } | undefined;
+
+port.on("message", (msg: WorkerStart | { t: "precompile"; wasm: Uint8Array }) => {
+  if (msg.t === "precompile") {
+    try {
+      precompiled = { wasm: msg.wasm, module: new WebAssembly.Module(msg.wasm) };
+    } catch {
+      precompiled = undefined;
+    }
+    return;
+  }
   if (msg.t !== "start") return;
   let outcome: Outcome;
   try {

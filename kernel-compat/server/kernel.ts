@@ -149,7 +149,7 @@ export class Kernel {
     priority?: number;
   }): KProcess {
     const pid = this.nextPid++;
-    const runner = this.pool.take();
+    const runner = this.pool.take(opts.wasm);
     const p: KProcess = {
       pid,
       ppid: opts.ppid,
@@ -175,6 +175,7 @@ export class Kernel {
     };
     this.processes.set(pid, p);
     this.processes.get(opts.ppid)?.children.add(pid);
+    this.pool.prepare(opts.wasm);
     const child = runner.child;
     child.on("message", (m: FromRunner) => this.fromRunner(p, m));
     child.on("exit", (code, signal) => {

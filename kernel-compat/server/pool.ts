@@ -8,10 +8,14 @@ import type { FromRunner } from "../protocol.js";
 
 /** Two warm runners: one for the next `ncw run`, one for a CREATE_PROCESS right after it (see docs). */
 export const DEFAULT_POOL_SIZE = 2;
+/** How long after a runner is taken the pool starts its replacement (see take()). */
+export const REFILL_DELAY_MS = 40;
 
 export interface Runner {
   readonly child: ChildProcess;
   readonly ready: Promise<void>;
+  /** The module this idle runner has compiled ahead (prepare()). */
+  prepared?: Uint8Array;
 }
 
 const runnerMain = path.join(
@@ -24,6 +28,8 @@ const runnerMain = path.join(
 export class RunnerPool {
   private readonly idle: Runner[] = [];
   private closed = false;
+  /** The module of the last process started: idle runners compile it ahead of a fork. */
+  private hot: Uint8Array | undefined;
 
   constructor(
     readonly size: number,
@@ -31,14 +37,41 @@ export class RunnerPool {
   ) {}
 
   fill(): void {
-    while (!this.closed && this.idle.length < this.size) this.idle.push(this.spawn());
+    while (!this.closed && this.idle.length < this.size) {
+      const r = this.spawn();
+      this.idle.push(r);
+      if (this.hot) this.precompile(r, this.hot);
+    }
   }
 
-  /** A warm runner if one is idle (else a fresh one); the pool refills behind it. */
-  take(): Runner {
-    const r = this.idle.shift() ?? this.spawn();
+  /**
+   * Have idle runners compile `wasm` ahead: a CREATE_PROCESS child of a process running it then
+   * skips V8's compile (Node cannot share a compiled module between processes).
+   */
+  prepare(wasm: Uint8Array): void {
+    this.hot = wasm;
+    for (const r of this.idle) this.precompile(r, wasm);
+  }
+
+  private precompile(r: Runner, wasm: Uint8Array): void {
+    if (r.prepared === wasm) return;
+    r.prepared = wasm;
+    r.ready.then(
+      () => {
+        if (r.prepared === wasm && r.child.connected) r.child.send({ t: "precompile", wasm });
+      },
+      () => {},
+    );
+  }
+
+  /** A warm runner if one is idle (preferably one that compiled `wasm`), else a fresh one; the pool refills behind it. */
+  take(wasm?: Uint8Array): Runner {
+    const i = wasm === undefined ? -1 : this.idle.findIndex((x) => x.prepared === wasm);
+    const r = (i >= 0 ? this.idle.splice(i, 1)[0] : this.idle.shift()) ?? this.spawn();
     r.child.removeAllListeners("exit");
-    setImmediate(() => this.fill());
+    // Refill a little later: starting Node takes a core for ~0.1 s, which would slow the process
+    // just started (and a fork burst) on a 2-core machine.
+    setTimeout(() => this.fill(), REFILL_DELAY_MS);
     return r;
   }
 
