@@ -6,7 +6,6 @@
 
 import { isNcwError, NcwError } from "../../../ncw/errors.js";
 import type { BlockDevice } from "./device.js";
-import { crc32c } from "./format/crc32c.js";
 import {
   decodeBlockGroupItem,
   decodeDirItems,
@@ -371,22 +370,12 @@ function checkFsTree(
           ino.extentBytes += fe.numBytes;
           if (dataCsums && (ino.flags & INODE_NODATASUM) === 0n && fe.type !== 2) {
             const raw = vol.readData(fe.diskBytenr, Number(fe.diskNumBytes));
-            const sums = reader.csums(fe.diskBytenr, raw.length);
-            for (let i = 0; i < sums.length; i++) {
-              const want = sums[i];
-              const got = crc32c(
-                raw,
-                i * vol.sectorsize,
-                Math.min(raw.length, (i + 1) * vol.sectorsize),
+            for (const bad of reader.badSectors(fe.diskBytenr, raw)) {
+              err(
+                bad.want === undefined
+                  ? `subvolume ${root} inode ${k.objectid}: no checksum for data at ${bad.at}`
+                  : `subvolume ${root} inode ${k.objectid}: data checksum mismatch at ${bad.at}`,
               );
-              if (want === undefined)
-                err(
-                  `subvolume ${root} inode ${k.objectid}: no checksum for data at ${fe.diskBytenr + BigInt(i * vol.sectorsize)}`,
-                );
-              else if (want !== got)
-                err(
-                  `subvolume ${root} inode ${k.objectid}: data checksum mismatch at ${fe.diskBytenr + BigInt(i * vol.sectorsize)}`,
-                );
             }
             stats.dataBytesChecked += raw.length;
           }

@@ -7,6 +7,7 @@ import { NcwError } from "../../../ncw/errors.js";
 import { fsErrors, MAX_SYMLINK_HOPS, resolveLinkTarget, splitPath } from "../layer.js";
 import { decompressExtent } from "./compression.js";
 import { btrfsNameHash, crc32c } from "./format/crc32c.js";
+import { crc32cBlocks } from "./format/crc32c-wasm.js";
 import {
   COMPRESS_NONE,
   type DirItem,
@@ -342,7 +343,14 @@ export class FsReader {
         },
       );
     }
-    const out = new Uint8Array(Number(end - offset));
+    // Not zero-filled: every byte is written by an extent below or zeroed as a gap (hole) at `filled`.
+    const n = Number(end - offset);
+    const un = Buffer.allocUnsafe(n);
+    const out = new Uint8Array(un.buffer, un.byteOffset, n);
+    let filled = offset; // file offset up to which `out` holds the final bytes
+    const upTo = (to: bigint) => {
+      if (to > filled) out.fill(0, Number(filled - offset), Number(to - offset));
+    };
     const checkSums = this.verifyCsums && (ino.flags & INODE_NODATASUM) === 0n;
     for (const { fileOffset, item } of this.extents(id, offset, end)) {
       if (item.type === FILE_EXTENT_INLINE) {
@@ -350,29 +358,31 @@ export class FsReader {
           item.compression === COMPRESS_NONE
             ? item.inlineData
             : await decompressExtent(item.compression, item.inlineData, Number(item.ramBytes));
+        upTo(fileOffset);
         copyRange(out, offset, plain, fileOffset);
+        filled = maxBig(filled, minBig(end, fileOffset + BigInt(plain.length)));
         continue;
       }
       const extLen = item.numBytes;
       const extEnd = fileOffset + extLen;
       if (extEnd <= offset || fileOffset >= end) continue;
       if (item.diskBytenr === 0n || item.type === FILE_EXTENT_PREALLOC) continue; // hole / unwritten: zeros
+      const wantFrom = maxBig(offset, fileOffset);
+      const wantTo = minBig(end, extEnd);
+      upTo(wantFrom);
       if (item.compression !== COMPRESS_NONE) {
         const raw = this.data.readData(item.diskBytenr, Number(item.diskNumBytes));
         if (checkSums) this.verify(item.diskBytenr, raw, id);
         const plain = await decompressExtent(item.compression, raw, Number(item.ramBytes));
-        copyRange(
-          out,
-          offset,
-          plain.subarray(Number(item.offset), Number(item.offset + item.numBytes)),
-          fileOffset,
-        );
+        const part = plain.subarray(Number(item.offset), Number(item.offset + item.numBytes));
+        copyRange(out, offset, part, fileOffset);
+        filled = maxBig(filled, minBig(wantTo, fileOffset + BigInt(part.length)));
+        upTo(wantTo); // a short decompressed extent reads as zeros past its end
+        filled = maxBig(filled, wantTo);
         continue;
       }
-      // Uncompressed: read only the sectors the range needs.
+      // Uncompressed: the sectors the range needs, in one device read, verified in place.
       const ss = BigInt(this.sectorsize);
-      const wantFrom = maxBig(offset, fileOffset);
-      const wantTo = minBig(end, extEnd);
       const relFrom = ((wantFrom - fileOffset + item.offset) / ss) * ss;
       const relTo = minBig(
         ((wantTo - fileOffset + item.offset + ss - 1n) / ss) * ss,
@@ -384,15 +394,18 @@ export class FsReader {
       const into = rawAt - offset;
       if (this.data.readDataInto && into >= 0n && into + BigInt(rawLen) <= BigInt(out.length)) {
         // Whole sectors land inside the result: read them in place (no extra buffer, no copy).
+        // Bytes past wantTo (a sector's tail) are overwritten by the next extent or zeroed as a gap.
         const dest = out.subarray(Number(into), Number(into) + rawLen);
         this.data.readDataInto(item.diskBytenr + relFrom, dest);
         if (checkSums) this.verify(item.diskBytenr + relFrom, dest, id);
-        continue;
+      } else {
+        const raw = this.data.readData(item.diskBytenr + relFrom, rawLen);
+        if (checkSums) this.verify(item.diskBytenr + relFrom, raw, id);
+        copyRange(out, offset, raw, rawAt);
       }
-      const raw = this.data.readData(item.diskBytenr + relFrom, rawLen);
-      if (checkSums) this.verify(item.diskBytenr + relFrom, raw, id);
-      copyRange(out, offset, raw, rawAt);
+      filled = maxBig(filled, wantTo);
     }
+    upTo(end);
     return out;
   }
 
@@ -410,12 +423,17 @@ export class FsReader {
     return new TextDecoder().decode(await this.readAll(id));
   }
 
-  /** Checksums stored for the sectors of [bytenr, bytenr+len): undefined where none is stored. */
-  csums(bytenr: bigint, len: number): (number | undefined)[] {
-    const ss = BigInt(this.sectorsize);
-    const n = Math.ceil(len / this.sectorsize);
-    const out: (number | undefined)[] = new Array(n).fill(undefined);
-    if (!this.trees.hasTree(CSUM_TREE_OBJECTID)) return out;
+  /**
+   * Checksums stored for the sectors of [bytenr, bytenr+len) (one csum-tree range scan):
+   * sums[i] is sector i's, valid where has[i] is 1.
+   */
+  csums(bytenr: bigint, len: number): { sums: Uint32Array; has: Uint8Array } {
+    const ss = this.sectorsize;
+    const ssB = BigInt(ss);
+    const n = Math.ceil(len / ss);
+    const sums = new Uint32Array(n);
+    const has = new Uint8Array(n);
+    if (!this.trees.hasTree(CSUM_TREE_OBJECTID)) return { sums, has };
     const end = bytenr + BigInt(len);
     const first = this.trees.lastAtOrBefore(CSUM_TREE_OBJECTID, {
       objectid: EXTENT_CSUM_OBJECTID,
@@ -431,38 +449,57 @@ export class FsReader {
       type: EXTENT_CSUM_KEY,
       offset: end - 1n,
     })) {
-      const sums = decodeCsumItem(it.data);
-      for (let i = 0; i < sums.length; i++) {
-        const at = it.key.offset + BigInt(i) * ss;
-        if (at < bytenr) continue;
-        if (at >= end) break;
-        out[Number((at - bytenr) / ss)] = sums[i];
+      const item = decodeCsumItem(it.data);
+      const at = it.key.offset;
+      // First sum of the item at or after bytenr, and the sector of the range it covers.
+      const skip = at < bytenr ? Number((bytenr - at + ssB - 1n) / ssB) : 0;
+      const rel = at + BigInt(skip) * ssB - bytenr;
+      if (rel % ssB !== 0n) continue; // not on this range's sector grid: covers none of its sectors
+      for (let i = skip, j = Number(rel / ssB); i < item.length && j < n; i++, j++) {
+        sums[j] = item[i]!;
+        has[j] = 1;
       }
     }
-    return out;
+    return { sums, has };
+  }
+
+  /**
+   * Sectors of data read at `bytenr` (sector-aligned) whose checksum is missing or differs, with
+   * the stored and computed values; empty when all match. Sums whole sectors in WebAssembly.
+   */
+  badSectors(
+    bytenr: bigint,
+    data: Uint8Array,
+  ): { at: bigint; want: number | undefined; got: number }[] {
+    const ss = this.sectorsize;
+    const { sums, has } = this.csums(bytenr, data.length);
+    const n = sums.length;
+    const got = new Uint32Array(n);
+    const whole = Math.floor(data.length / ss);
+    crc32cBlocks(data, 0, whole, ss, got);
+    if (whole < n) got[whole] = crc32c(data, whole * ss, data.length);
+    const bad: { at: bigint; want: number | undefined; got: number }[] = [];
+    for (let i = 0; i < n; i++) {
+      if (has[i] === 1 && sums[i] === got[i]) continue;
+      bad.push({ at: bytenr + BigInt(i * ss), want: has[i] ? sums[i] : undefined, got: got[i]! });
+    }
+    return bad;
   }
 
   /** Verifies sector checksums of data read at `bytenr` (sector-aligned, whole sectors). */
   verify(bytenr: bigint, data: Uint8Array, id: InodeId): void {
-    const ss = this.sectorsize;
-    const sums = this.csums(bytenr, data.length);
-    for (let i = 0; i < sums.length; i++) {
-      const want = sums[i];
-      const at = bytenr + BigInt(i * ss);
-      if (want === undefined) {
-        throw dataError(
-          `no data checksum stored for logical ${at} (inode ${id.ino} of tree ${id.root})`,
-          "BTRFS_CSUM_MISSING",
-        );
-      }
-      const got = crc32c(data, i * ss, Math.min(data.length, (i + 1) * ss));
-      if (got !== want) {
-        throw dataError(
-          `data checksum mismatch at logical ${at} (inode ${id.ino} of tree ${id.root}): stored 0x${want.toString(16)}, computed 0x${got.toString(16)}`,
-          "BTRFS_DATA_CSUM",
-        );
-      }
+    const bad = this.badSectors(bytenr, data)[0];
+    if (!bad) return;
+    if (bad.want === undefined) {
+      throw dataError(
+        `no data checksum stored for logical ${bad.at} (inode ${id.ino} of tree ${id.root})`,
+        "BTRFS_CSUM_MISSING",
+      );
     }
+    throw dataError(
+      `data checksum mismatch at logical ${bad.at} (inode ${id.ino} of tree ${id.root}): stored 0x${bad.want.toString(16)}, computed 0x${bad.got.toString(16)}`,
+      "BTRFS_DATA_CSUM",
+    );
   }
 
   /** Names of an inode's extended attributes. */
