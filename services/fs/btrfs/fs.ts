@@ -6,6 +6,7 @@ import { isNcwError, NcwError } from "../../../ncw/errors.js";
 import { readLogical, readLogicalInto } from "./chunks.js";
 import { compressExtent } from "./compression.js";
 import { FileDevice } from "./device.js";
+import { addDirEntry, type InodeAccess, removeDirEntry, touchInode } from "./dirents.js";
 import { openEngine } from "./engine.js";
 import { btrfsNameHash, crc32c } from "./format/crc32c.js";
 import {
@@ -37,7 +38,6 @@ import {
 } from "./format/items.js";
 import {
   DIR_INDEX_KEY,
-  DIR_ITEM_KEY,
   EXTENT_DATA_KEY,
   FIRST_FREE_OBJECTID,
   FS_TREE_OBJECTID,
@@ -413,24 +413,16 @@ export class BtrfsFs {
   }
 
   private touch(t: Transaction, v: InodeItem, now: Timespec, what: "m" | "c" | "mc"): void {
-    v.transid = t.generation;
-    v.sequence += 1n;
-    if (what.includes("m")) v.mtime = now;
-    v.ctime = now;
+    touchInode(v, t.generation, now, what);
   }
 
-  // ------------------------------------------------------------------ directory entries
+  /** Inode reads/writes through this filesystem's per-transaction cache (for dirents.ts, subvol.ts). */
+  readonly inodes: InodeAccess = {
+    get: (t, id) => this.getInode(t, id),
+    put: (t, id, v) => this.putInode(t, id, v),
+  };
 
-  private nextDirIndex(t: Transaction, dir: InodeId): bigint {
-    const last = t.lastAtOrBefore(dir.root, {
-      objectid: dir.ino,
-      type: DIR_INDEX_KEY,
-      offset: U64_MAX,
-    });
-    return last && last.key.objectid === dir.ino && last.key.type === DIR_INDEX_KEY
-      ? last.key.offset + 1n
-      : 2n;
-  }
+  // ------------------------------------------------------------------ directory entries (dirents.ts)
 
   /** Adds the DIR_ITEM and DIR_INDEX of `name` in `dir` pointing at `location`; returns the index. */
   addDirEntry(
@@ -441,34 +433,7 @@ export class BtrfsFs {
     type: number,
     now: Timespec,
   ): bigint {
-    const dinode = this.getInode(t, dir);
-    if ((dinode.mode & S_IFMT) !== S_IFDIR) {
-      throw new NcwError("conflict", `inode ${dir.ino} is not a directory`, { code: "FS_NOT_DIR" });
-    }
-    const index = this.nextDirIndex(t, dir);
-    const entry: DirItem = { location, transid: t.generation, type, name, data: new Uint8Array(0) };
-    const hashKey = { objectid: dir.ino, type: DIR_ITEM_KEY, offset: BigInt(btrfsNameHash(name)) };
-    const existing = t.lookup(dir.root, hashKey);
-    if (existing) {
-      const list = decodeDirItems(existing);
-      if (list.some((d) => sameBytes(d.name, name))) {
-        throw new NcwError("conflict", `${new TextDecoder().decode(name)} already exists`, {
-          code: "FS_EXISTS",
-        });
-      }
-      t.updateItem(dir.root, hashKey, encodeDirItems([...list, entry]));
-    } else {
-      t.insertItem(dir.root, hashKey, encodeDirItems([entry]));
-    }
-    t.insertItem(
-      dir.root,
-      { objectid: dir.ino, type: DIR_INDEX_KEY, offset: index },
-      encodeDirItems([entry]),
-    );
-    dinode.size += BigInt(name.length * 2);
-    this.touch(t, dinode, now, "mc");
-    this.putInode(t, dir, dinode);
-    return index;
+    return addDirEntry(t, dir, name, location, type, now, this.inodes);
   }
 
   /** Removes the DIR_ITEM and DIR_INDEX of `name` in `dir`. */
@@ -479,18 +444,7 @@ export class BtrfsFs {
     index: bigint,
     now: Timespec,
   ): void {
-    const hashKey = { objectid: dir.ino, type: DIR_ITEM_KEY, offset: BigInt(btrfsNameHash(name)) };
-    const existing = t.lookup(dir.root, hashKey);
-    if (existing) {
-      const rest = decodeDirItems(existing).filter((d) => !sameBytes(d.name, name));
-      if (rest.length > 0) t.updateItem(dir.root, hashKey, encodeDirItems(rest));
-      else t.deleteItem(dir.root, hashKey);
-    }
-    t.deleteItem(dir.root, { objectid: dir.ino, type: DIR_INDEX_KEY, offset: index });
-    const dinode = this.getInode(t, dir);
-    dinode.size -= BigInt(name.length * 2);
-    this.touch(t, dinode, now, "mc");
-    this.putInode(t, dir, dinode);
+    removeDirEntry(t, dir, name, index, now, this.inodes);
   }
 
   private findIndex(t: Transaction, dir: InodeId, name: Uint8Array, ino: bigint): bigint {
@@ -874,7 +828,7 @@ export class BtrfsFs {
   async punch(id: InodeId, offset: bigint, len: bigint, nowMs = Date.now()): Promise<void> {
     await this.mutateAsync(async (t) => {
       const v0 = this.getInode(t, id);
-      const end = offset + len < v0.size ? offset + len : v0.size;
+      const end = minBig(offset + len, v0.size);
       if (end <= offset) return;
       if (this.inlineOf(t, id)) {
         await this.writeIn(t, id, offset, new Uint8Array(Number(end - offset)));
@@ -889,7 +843,7 @@ export class BtrfsFs {
           this.putInode(t, id, v);
         }
         if (offset < a)
-          await this.writeIn(t, id, offset, new Uint8Array(Number((a < end ? a : end) - offset)));
+          await this.writeIn(t, id, offset, new Uint8Array(Number(minBig(a, end) - offset)));
         if (b < end && b >= a) await this.writeIn(t, id, b, new Uint8Array(Number(end - b)));
       }
       const v = this.getInode(t, id);
@@ -1239,7 +1193,7 @@ export function createSubvolume(fs: BtrfsFs, dir: InodeId, name: string): bigint
   if (fs.reader().lookup(dir, nameBytes(name))) {
     throw new NcwError("conflict", `${name} already exists`, { code: "FS_EXISTS" });
   }
-  return fs.run((t) => engineCreateSubvolume(t, dir.root, dir.ino, name));
+  return fs.run((t) => engineCreateSubvolume(t, dir.root, dir.ino, name, fs.inodes));
 }
 
 /** Snapshots subvolume `src` as `name` in directory `dir` (cost proportional to the root node). */
@@ -1253,14 +1207,16 @@ export function snapshot(
   if (fs.reader().lookup(dir, nameBytes(name))) {
     throw new NcwError("conflict", `${name} already exists`, { code: "FS_EXISTS" });
   }
-  return fs.run((t) => engineSnapshot(t, src, dir.root, dir.ino, name, { readOnly }));
+  return fs.run((t) =>
+    engineSnapshot(t, src, dir.root, dir.ino, name, { readOnly, inodes: fs.inodes }),
+  );
 }
 
 export function deleteSubvolume(fs: BtrfsFs, dir: InodeId, name: string): void {
   const e = fs.reader().lookup(dir, nameBytes(name));
   if (!e?.subvolume)
     throw new NcwError("not-found", `${name} is not a subvolume`, { code: "BTRFS_NO_SUBVOL" });
-  fs.run((t) => engineDeleteSubvolume(t, dir.root, dir.ino, name));
+  fs.run((t) => engineDeleteSubvolume(t, dir.root, dir.ino, name, fs.inodes));
 }
 
 export function listSubvolumes(fs: BtrfsFs): SubvolumeInfo[] {
@@ -1275,4 +1231,9 @@ function cloneInode(v: InodeItem): InodeItem {
     mtime: { ...v.mtime },
     otime: { ...v.otime },
   };
+}
+
+/** The smaller of two bigints (Math.min does not take them). */
+function minBig(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
 }

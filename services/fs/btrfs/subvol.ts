@@ -4,16 +4,18 @@
 
 import { randomBytes } from "node:crypto";
 import { NcwError } from "../../../ncw/errors.js";
-import { MAX_KEY } from "./engine-keys.js";
-import { btrfsNameHash } from "./format/crc32c.js";
 import {
-  type DirItem,
-  decodeDirItems,
-  decodeInodeItem,
+  addDirEntry,
+  findDirEntry,
+  type InodeAccess,
+  removeDirEntry,
+  treeInodes,
+} from "./dirents.js";
+import { MAX_KEY } from "./engine-keys.js";
+import {
   decodeRootItem,
   decodeRootRef,
   decodeUuidItem,
-  encodeDirItems,
   encodeInodeItem,
   encodeInodeRefs,
   encodeRootRef,
@@ -27,8 +29,6 @@ import {
   uuidKeyParts,
 } from "./format/items.js";
 import {
-  DIR_INDEX_KEY,
-  DIR_ITEM_KEY,
   FIRST_FREE_OBJECTID,
   INODE_ITEM_KEY,
   INODE_REF_KEY,
@@ -84,109 +84,19 @@ function nowTs(): { sec: bigint; nsec: number } {
   return timespecFromMs(Date.now());
 }
 
-/** The directory entry `name` in directory `dir` of tree `root`, if any. */
-export function findDirEntry(
-  r: TreeReader,
-  root: bigint,
-  dir: bigint,
-  name: Uint8Array,
-): DirItem | undefined {
-  const data = r.lookup(root, {
-    objectid: dir,
-    type: DIR_ITEM_KEY,
-    offset: BigInt(btrfsNameHash(name)),
-  });
-  if (!data) return undefined;
-  return decodeDirItems(data).find(
-    (d) => d.name.length === name.length && d.name.every((b, i) => b === name[i]),
-  );
-}
+export { findDirEntry };
 
-function nextDirIndex(txn: Transaction, root: bigint, dir: bigint): bigint {
-  const last = txn.lastAtOrBefore(root, MAX_KEY(dir, DIR_INDEX_KEY));
-  if (last && last.key.objectid === dir && last.key.type === DIR_INDEX_KEY) {
-    return last.key.offset + 1n;
-  }
-  return 2n;
-}
-
-/** Add the entry `name` -> subvolume `id` in `dir` of `root`; returns its dir index. */
+/** The entry `name` -> subvolume `id` in `dir` of `root` (dirents.ts); returns its dir index. */
 function addSubvolEntry(
   txn: Transaction,
   root: bigint,
   dir: bigint,
   name: Uint8Array,
   id: bigint,
+  inodes: InodeAccess,
 ): bigint {
-  const dirData = txn.lookup(root, inodeKey(dir));
-  if (!dirData) {
-    throw new NcwError("not-found", `directory inode ${dir} does not exist in tree ${root}`, {
-      code: "BTRFS_NO_DIR",
-    });
-  }
-  const dinode = decodeInodeItem(dirData);
-  if ((dinode.mode & 0o170000) !== S_IFDIR) {
-    throw new NcwError("usage", `inode ${dir} of tree ${root} is not a directory`, {
-      code: "BTRFS_NOT_DIR",
-    });
-  }
-  if (findDirEntry(txn, root, dir, name)) {
-    throw new NcwError("conflict", `"${td.decode(name)}" already exists in that directory`, {
-      code: "BTRFS_EXISTS",
-    });
-  }
-  const index = nextDirIndex(txn, root, dir);
-  const entry: DirItem = {
-    location: { objectid: id, type: ROOT_ITEM_KEY, offset: U64_MAX },
-    transid: txn.generation,
-    type: FT_DIR,
-    name,
-    data: new Uint8Array(0),
-  };
-  const hashKey = { objectid: dir, type: DIR_ITEM_KEY, offset: BigInt(btrfsNameHash(name)) };
-  const existing = txn.lookup(root, hashKey);
-  const list = existing ? [...decodeDirItems(existing), entry] : [entry];
-  txn.putItem(root, hashKey, encodeDirItems(list));
-  txn.insertItem(
-    root,
-    { objectid: dir, type: DIR_INDEX_KEY, offset: index },
-    encodeDirItems([entry]),
-  );
-  const t = nowTs();
-  dinode.size += BigInt(name.length * 2);
-  dinode.transid = txn.generation;
-  dinode.mtime = t;
-  dinode.ctime = t;
-  dinode.sequence += 1n;
-  txn.updateItem(root, inodeKey(dir), encodeInodeItem(dinode));
-  return index;
-}
-
-function removeSubvolEntry(
-  txn: Transaction,
-  root: bigint,
-  dir: bigint,
-  name: Uint8Array,
-  index: bigint,
-): void {
-  const hashKey = { objectid: dir, type: DIR_ITEM_KEY, offset: BigInt(btrfsNameHash(name)) };
-  const existing = txn.lookup(root, hashKey);
-  if (existing) {
-    const rest = decodeDirItems(existing).filter(
-      (d) => !(d.name.length === name.length && d.name.every((b, i) => b === name[i])),
-    );
-    if (rest.length > 0) txn.updateItem(root, hashKey, encodeDirItems(rest));
-    else txn.deleteItem(root, hashKey);
-  }
-  txn.deleteItem(root, { objectid: dir, type: DIR_INDEX_KEY, offset: index });
-  const dinode = decodeInodeItem(txn.lookup(root, inodeKey(dir))!);
-  const t = nowTs();
-  dinode.size -= BigInt(name.length * 2);
-  dinode.transid = txn.generation;
-  dinode.mtime = t;
-  dinode.ctime = t;
-  dinode.sequence += 1n;
-  txn.updateItem(root, inodeKey(dir), encodeInodeItem(dinode));
+  const location = { objectid: id, type: ROOT_ITEM_KEY, offset: U64_MAX };
+  return addDirEntry(txn, { root, ino: dir }, name, location, FT_DIR, nowTs(), inodes);
 }
 
 function addRootRefs(
@@ -254,6 +164,7 @@ export function createSubvolume(
   parent: bigint,
   dir: bigint,
   name: string,
+  inodes: InodeAccess = treeInodes,
 ): bigint {
   const n = checkName(name);
   const id = txn.nextTreeId();
@@ -278,7 +189,7 @@ export function createSubvolume(
     otime: t,
   };
   txn.setRootItem(id, item);
-  const index = addSubvolEntry(txn, parent, dir, n, id);
+  const index = addSubvolEntry(txn, parent, dir, n, id, inodes);
   addRootRefs(txn, parent, id, dir, index, n);
   addUuidItem(txn, item.uuid, id);
   return id;
@@ -294,7 +205,7 @@ export function createSnapshot(
   parent: bigint,
   dir: bigint,
   name: string,
-  opts: { readOnly?: boolean } = {},
+  opts: { readOnly?: boolean; inodes?: InodeAccess } = {},
 ): bigint {
   const n = checkName(name);
   if (!(src === 5n || (src >= FIRST_FREE_OBJECTID && src <= LAST_FREE_OBJECTID))) {
@@ -329,7 +240,7 @@ export function createSnapshot(
     dropLevel: 0,
   };
   txn.copyRoot(src, id, item, { objectid: id, type: ROOT_ITEM_KEY, offset: gen });
-  const index = addSubvolEntry(txn, parent, dir, n, id);
+  const index = addSubvolEntry(txn, parent, dir, n, id, opts.inodes ?? treeInodes);
   addRootRefs(txn, parent, id, dir, index, n);
   addUuidItem(txn, item.uuid, id);
   return id;
@@ -372,7 +283,13 @@ export function listSubvolumes(r: TreeReader): SubvolumeInfo[] {
  * Delete the subvolume `name` in directory `dir` of subvolume `parent`, with every block and data
  * extent only it references. Refuses while it contains other subvolumes.
  */
-export function deleteSubvolume(txn: Transaction, parent: bigint, dir: bigint, name: string): void {
+export function deleteSubvolume(
+  txn: Transaction,
+  parent: bigint,
+  dir: bigint,
+  name: string,
+  inodes: InodeAccess = treeInodes,
+): void {
   const n = checkName(name);
   const entry = findDirEntry(txn, parent, dir, n);
   if (!entry || entry.location.type !== ROOT_ITEM_KEY) {
@@ -402,7 +319,7 @@ export function deleteSubvolume(txn: Transaction, parent: bigint, dir: bigint, n
   }
   const rr = decodeRootRef(refData);
   const item = txn.rootItem(id);
-  removeSubvolEntry(txn, parent, dir, n, rr.sequence);
+  removeDirEntry(txn, { root: parent, ino: dir }, n, rr.sequence, nowTs(), inodes);
   txn.deleteItem(ROOT_TREE_OBJECTID, refKey);
   txn.deleteItem(ROOT_TREE_OBJECTID, { objectid: id, type: ROOT_BACKREF_KEY, offset: parent });
   removeUuidItem(txn, item.uuid, id);
