@@ -62,6 +62,49 @@ describe("CREATE_THREAD", () => {
     expect(r.code).toBe(15);
   });
 
+  it("a thread's children die with it (EXIT_THREAD); the main thread goes on", () => {
+    const r = home.run(
+      threaded(
+        `;; thread 2 creates thread 3 with its own request/return areas
+        (i32.store8 (i32.const 0x1800) (i32.const 0x60)) (call $cq (i32.const 1) (i64.const 0))
+        (drop (call $fork (i32.const 0x1800) (i32.const 9) (i32.const 0x2800)))
+        (if (i32.eq (i32.load8_u (i32.const 0x2808)) (i32.const 1)) (then
+          ;; thread 3: counts forever
+          (loop $count (drop (i32.atomic.rmw.add (i32.const 0x3010) (i32.const 1))) (br $count))))
+        ;; thread 2: once thread 3 counts, report and EXIT_THREAD
+        (drop (call $wait_nonzero (i32.const 0x3010)))
+        (i32.atomic.store (i32.const 0x3004) (i32.const 1))
+        (i32.store (i32.const 0x1801) (i32.const 0))
+        (drop (call $csys (i32.const 0x6f) (i32.const 5)))
+        (i32.atomic.store (i32.const 0x3004) (i32.const 99))
+        ${SPIN}`,
+        `;; main: the counter must stop moving (thread 3 died with thread 2): 3 rounds in a row without a
+        ;; change (a live but descheduled thread could miss one round on a loaded machine); at most 200
+        ;; rounds. $v counts rounds, the word at 0x3024 the stable rounds in a row.
+        (drop (call $wait_nonzero (i32.const 0x3004)))
+        (local.set $v (i32.const 0))
+        (block $stopped
+          (loop $again
+            (local.set $tid (i64.extend_i32_u (i32.atomic.load (i32.const 0x3010))))
+            ;; a busy wait of 30 M iterations (tens of ms): a live thread 3 counts meanwhile
+            (i32.store (i32.const 0x3020) (i32.const 0))
+            (loop $busy
+              (i32.store (i32.const 0x3020) (i32.add (i32.load (i32.const 0x3020)) (i32.const 1)))
+              (br_if $busy (i32.lt_u (i32.load (i32.const 0x3020)) (i32.const 30000000))))
+            (if (i64.eq (local.get $tid) (i64.extend_i32_u (i32.atomic.load (i32.const 0x3010))))
+              (then (i32.store (i32.const 0x3024) (i32.add (i32.load (i32.const 0x3024)) (i32.const 1))))
+              (else (i32.store (i32.const 0x3024) (i32.const 0))))
+            (br_if $stopped (i32.ge_u (i32.load (i32.const 0x3024)) (i32.const 3)))
+            (local.set $v (i32.add (local.get $v) (i32.const 1)))
+            (br_if $again (i32.lt_u (local.get $v) (i32.const 200)))
+            (call $exit (i64.const 71))))
+        (call $check (i32.const 72) (i32.atomic.load (i32.const 0x3004)) (i32.const 1))
+        (call $exit (i64.const 3))`,
+      ),
+    );
+    expect(r.code).toBe(3);
+  });
+
   it("EXIT_THREAD ends the thread and its children; TLS ids are shared and values per thread", () => {
     const r = home.run(
       threaded(
