@@ -20,6 +20,7 @@ import {
 } from "./abi.js";
 import { ModuleError } from "./errors.js";
 import { decodeNpp, flagsForModule, type Npp } from "./npp.js";
+import { findNonCaInstruction } from "./wasm/polls.js";
 import {
   funcSig,
   functionAtOffset,
@@ -145,6 +146,10 @@ const V8_FUNCTION = /function #(\d+)/;
 /** WebAssembly validation with CommonAssembly's feature set (wabt), then by V8 itself. */
 export async function validateWasm(bytes: Uint8Array, info: WasmModuleInfo): Promise<void> {
   const copy = Uint8Array.from(bytes); // wabt needs an unshared, zero-offset buffer
+  // Fast path: V8 validates the module and every instruction is core 2.0 + threads (V8 also accepts
+  // some proposals; the reader already refused their sections, types and constant expressions). wabt,
+  // 20-50x slower on large modules, then runs only to explain a rejection.
+  if (WebAssembly.validate(copy) && findNonCaInstruction(copy, info) === undefined) return;
   const w = await wabt();
   let mod: WabtValidatable | undefined;
   try {

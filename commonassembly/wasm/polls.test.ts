@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { wat } from "../../test/wasm-spec/wat.js";
 import { instrument } from "../aot/instrument.js";
 import { watToWasm } from "../text.js";
+import { findNonCaInstruction } from "./polls.js";
 import { readModule } from "./reader.js";
 
 /** Imports, a table with every kind of element segment, ref.func in a global, a start function, names. */
@@ -154,5 +155,22 @@ describe("poll rewriter", () => {
     expect(instrument(fork).report.engineReason).toMatch(/Asyncify/);
     const empty = await wat(`(module (memory 0) (func (export "f")))`);
     expect(instrument(empty).report.engineReason).toMatch(/guarded/);
+  });
+
+  it("finds the first instruction outside core 2.0 + threads (validation's fast-path check)", async () => {
+    const pre = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+    const sec = (id: number, body: number[]) => [id, body.length, ...body];
+    // return_call 0 (tail calls; V8 accepts it): its opcode is at offset 0x17, in function 0
+    const tail = Uint8Array.from([
+      ...pre,
+      ...sec(1, [1, 0x60, 0, 0]),
+      ...sec(3, [1, 0]),
+      ...sec(10, [1, 4, 0, 0x12, 0, 0x0b]),
+    ]);
+    expect(findNonCaInstruction(tail, readModule(tail))).toEqual({ offset: 0x17, funcIndex: 0 });
+    for (const text of [INDICES, BRANCHES]) {
+      const ok = await wat(text);
+      expect(findNonCaInstruction(ok, readModule(ok))).toBeUndefined();
+    }
   });
 });

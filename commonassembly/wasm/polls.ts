@@ -345,6 +345,11 @@ function rewriteBody(
     for (let i = top; i > top - d; i--) extra += (frames[i] as Frame).extra;
     return d + extra;
   };
+  // Runs of instructions that need no change are copied in one piece (from `run` up to the next change).
+  let run = r.pos;
+  const flush = (upTo: number): void => {
+    if (upTo > run) body.bytes(b.subarray(run, upTo));
+  };
   while (r.pos < end) {
     const at = r.pos;
     const op = r.byte();
@@ -352,25 +357,23 @@ function rewriteBody(
       case 0x02:
       case 0x04:
         r.blockType();
-        body.bytes(b.subarray(at, r.pos));
         frames.push({ extra: 0, loopPoll: false });
         break;
       case 0x03: {
         const bt = r.blockType();
-        const btBytes = b.subarray(at + 1, r.pos);
         if (bt >= 0) throw new PollRewriteUnsupported("a loop with a type-index block type");
         if (!ctx.polls) {
-          body.bytes(b.subarray(at, r.pos));
           frames.push({ extra: 0, loopPoll: false });
           break;
         }
         if (loopAlwaysCalls(b, r.pos, end, ctx.definedFrom)) {
           counts.elided++;
-          body.bytes(b.subarray(at, r.pos));
           frames.push({ extra: 0, loopPoll: false });
           break;
         }
         counts.loops++;
+        flush(at);
+        const btBytes = b.subarray(at + 1, r.pos);
         // (loop $re BT (block $done BT (block $take (loop $L BT (br_if $take changed) body…
         body.byte(0x03);
         body.bytes(btBytes);
@@ -382,13 +385,14 @@ function rewriteBody(
         body.byte(0x20);
         body.bytes(seenBytes);
         body.bytes([0x47, 0x0d, 0x01]);
+        run = r.pos;
         frames.push({ extra: 3, loopPoll: true });
         break;
       }
       case 0x0b: {
         const f = frames.pop();
-        body.byte(0x0b);
         if (f?.loopPoll === true) {
+          flush(r.pos);
           // …) (br $done)) (call $safepoint) (local.set $seen load) (br $re)))
           body.bytes([0x0c, 0x01, 0x0b, 0x10]);
           body.bytes(spBytes);
@@ -396,31 +400,58 @@ function rewriteBody(
           body.byte(0x21);
           body.bytes(seenBytes);
           body.bytes([0x0c, 0x01, 0x0b, 0x0b]);
+          run = r.pos;
         }
         break;
       }
       case 0x0c:
-      case 0x0d:
-        body.byte(op);
-        body.uleb(depth(r.u32()));
+      case 0x0d: {
+        const d = r.u32();
+        const nd = depth(d);
+        if (nd !== d) {
+          flush(at);
+          body.byte(op);
+          body.uleb(nd);
+          run = r.pos;
+        }
         break;
+      }
       case 0x0e: {
         const n = r.u32();
-        body.byte(op);
-        body.uleb(n);
-        for (let i = 0; i <= n; i++) body.uleb(depth(r.u32()));
+        const labels: number[] = [];
+        let changed = false;
+        for (let i = 0; i <= n; i++) {
+          const d = r.u32();
+          const nd = depth(d);
+          if (nd !== d) changed = true;
+          labels.push(nd);
+        }
+        if (changed) {
+          flush(at);
+          body.byte(op);
+          body.uleb(n);
+          for (const l of labels) body.uleb(l);
+          run = r.pos;
+        }
         break;
       }
       case 0x10:
-      case 0xd2:
-        body.byte(op);
-        body.uleb(fidx(ctx, r.u32()));
+      case 0xd2: {
+        const i = r.u32();
+        const ni = fidx(ctx, i);
+        if (ni !== i) {
+          flush(at);
+          body.byte(op);
+          body.uleb(ni);
+          run = r.pos;
+        }
         break;
+      }
       default:
         skipImmediates(r, op);
-        body.bytes(b.subarray(at, r.pos));
     }
   }
+  flush(end);
   if (frames.length !== 0) throw new PollRewriteUnsupported("unbalanced function body");
   const code = body.result();
   out.uleb(code.length);
@@ -732,4 +763,59 @@ function rewriteNameSection(
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The first instruction outside CommonAssembly (core 2.0 + threads) in the module's code, if any: the
+ * feature check that lets validation trust V8 (which also accepts e.g. tail calls and exceptions) for
+ * modules without one. Constant expressions are checked by the reader; `info` must come from it.
+ */
+export function findNonCaInstruction(
+  bytes: Uint8Array,
+  info: WasmModuleInfo,
+): { offset: number; funcIndex: number } | undefined {
+  for (let f = 0; f < info.codeBodies.length; f++) {
+    const body = info.codeBodies[f] as { bodyOffset: number; size: number };
+    const end = body.bodyOffset + body.size;
+    const r = new In(bytes, body.bodyOffset, end);
+    let at = r.pos;
+    try {
+      const groups = r.u32();
+      for (let i = 0; i < groups; i++) {
+        r.u32();
+        r.byte();
+      }
+      while (r.pos < end) {
+        at = r.pos;
+        const op = r.byte();
+        switch (op) {
+          case 0x02:
+          case 0x03:
+          case 0x04:
+            r.blockType();
+            break;
+          case 0x0b:
+            break;
+          case 0x0c:
+          case 0x0d:
+          case 0x10:
+          case 0xd2:
+            r.u32();
+            break;
+          case 0x0e: {
+            const n = r.u32();
+            for (let i = 0; i <= n; i++) r.u32();
+            break;
+          }
+          default:
+            skipImmediates(r, op);
+        }
+      }
+    } catch (e) {
+      if (e instanceof PollRewriteUnsupported)
+        return { offset: at, funcIndex: info.importedFuncs + f };
+      throw e;
+    }
+  }
+  return undefined;
 }
