@@ -1,21 +1,34 @@
-// Directory entries (Btrfs DIR_ITEM by name hash + DIR_INDEX by sequence, spec: filesystem.md on
-// Btrfs): adding and removing one entry with the directory inode kept in step (isize = name bytes
-// x 2, transid, sequence, mtime/ctime). Shared by files (fs.ts) and subvolume entries (subvol.ts).
+// Names in directories (Btrfs DIR_ITEM by name hash + DIR_INDEX by sequence, and the inode's back
+// references INODE_REF / INODE_EXTREF): adding and removing an entry with the directory inode kept in
+// step (isize = name bytes x 2, transid, sequence, mtime/ctime). Used by fs.ts and subvol.ts.
 
 import { NcwError } from "../../../ncw/errors.js";
 import { btrfsNameHash } from "./format/crc32c.js";
 import {
   type DirItem,
   decodeDirItems,
+  decodeInodeExtrefs,
   decodeInodeItem,
+  decodeInodeRefs,
   encodeDirItems,
+  encodeInodeExtrefs,
   encodeInodeItem,
+  encodeInodeRefs,
+  extrefHash,
   type InodeItem,
   S_IFDIR,
   S_IFMT,
   type Timespec,
 } from "./format/items.js";
-import { DIR_INDEX_KEY, DIR_ITEM_KEY, INODE_ITEM_KEY, type Key, U64_MAX } from "./format/key.js";
+import {
+  DIR_INDEX_KEY,
+  DIR_ITEM_KEY,
+  INODE_EXTREF_KEY,
+  INODE_ITEM_KEY,
+  INODE_REF_KEY,
+  type Key,
+  U64_MAX,
+} from "./format/key.js";
 import type { InodeId } from "./fsread.js";
 import type { Transaction } from "./transaction.js";
 import type { TreeReader } from "./tree/index.js";
@@ -153,4 +166,105 @@ export function removeDirEntry(
   dinode.size -= BigInt(name.length * 2);
   touchInode(dinode, t.generation, now, "mc");
   inodes.put(t, dir, dinode);
+}
+
+// ------------------------------------------------------------------ inode back references
+
+const refKey = (ino: bigint, parent: bigint): Key => ({
+  objectid: ino,
+  type: INODE_REF_KEY,
+  offset: parent,
+});
+const extrefKey = (ino: bigint, parent: bigint, name: Uint8Array): Key => ({
+  objectid: ino,
+  type: INODE_EXTREF_KEY,
+  offset: extrefHash(parent, name),
+});
+
+const noRef = (ino: bigint, parent: bigint) =>
+  new NcwError("data", `inode ${ino} has no back reference for its name in directory ${parent}`, {
+    code: "BTRFS_NO_INODE_REF",
+    hint: "The image is inconsistent; run `btrfs check`.",
+  });
+
+/** The dir index of the name `name` of inode `ino` in `dir` (from its INODE_REF or INODE_EXTREF). */
+export function findInodeRef(t: TreeReader, dir: InodeId, name: Uint8Array, ino: bigint): bigint {
+  const b = t.lookup(dir.root, refKey(ino, dir.ino));
+  const ref = b ? decodeInodeRefs(b).find((r) => sameName(r.name, name)) : undefined;
+  if (ref) return ref.index;
+  const x = t.lookup(dir.root, extrefKey(ino, dir.ino, name));
+  const ext = x
+    ? decodeInodeExtrefs(x).find((r) => r.parent === dir.ino && sameName(r.name, name))
+    : undefined;
+  if (ext) return ext.index;
+  throw noRef(ino, dir.ino);
+}
+
+/**
+ * Records the name `name` (dir index `index`) of inode `id` in directory `parent`. As the kernel
+ * (btrfs_insert_inode_ref): appended to the INODE_REF item of (inode, parent); when that item would
+ * outgrow a leaf and the image has the EXTENDED_IREF feature, an INODE_EXTREF keyed by the hash of
+ * parent and name is used instead (appended to on a hash collision). Without the feature: EMLINK.
+ */
+export function addInodeRef(
+  t: Transaction,
+  id: InodeId,
+  parent: bigint,
+  name: Uint8Array,
+  index: bigint,
+  maxItem: number,
+  extendedIref: boolean,
+): void {
+  const key = refKey(id.ino, parent);
+  const cur = t.lookup(id.root, key);
+  const refs = cur ? [...decodeInodeRefs(cur), { index, name }] : [{ index, name }];
+  const enc = encodeInodeRefs(refs);
+  if (enc.length <= maxItem) {
+    if (cur) t.updateItem(id.root, key, enc);
+    else t.insertItem(id.root, key, enc);
+    return;
+  }
+  if (!extendedIref) {
+    throw new NcwError("failure", "too many hard links to one file in one directory", {
+      code: "BTRFS_TOO_MANY_LINKS",
+      hint: "Images made with the extended_iref feature (the default) allow more.",
+    });
+  }
+  const xkey = extrefKey(id.ino, parent, name);
+  const xcur = t.lookup(id.root, xkey);
+  const xrefs = xcur ? decodeInodeExtrefs(xcur) : [];
+  xrefs.push({ parent, index, name });
+  const xenc = encodeInodeExtrefs(xrefs);
+  if (xenc.length > maxItem) {
+    throw new NcwError("failure", "too many hard links with colliding name hashes", {
+      code: "BTRFS_TOO_MANY_LINKS",
+    });
+  }
+  if (xcur) t.updateItem(id.root, xkey, xenc);
+  else t.insertItem(id.root, xkey, xenc);
+}
+
+/** Removes the name `name` of inode `id` in `parent` from its INODE_REF or INODE_EXTREF. */
+export function removeInodeRef(
+  t: Transaction,
+  id: InodeId,
+  parent: bigint,
+  name: Uint8Array,
+): void {
+  const key = refKey(id.ino, parent);
+  const cur = t.lookup(id.root, key);
+  const refs = cur ? decodeInodeRefs(cur) : [];
+  const rest = refs.filter((r) => !sameName(r.name, name));
+  if (rest.length < refs.length) {
+    if (rest.length > 0) t.updateItem(id.root, key, encodeInodeRefs(rest));
+    else t.deleteItem(id.root, key);
+    return;
+  }
+  const xkey = extrefKey(id.ino, parent, name);
+  const xcur = t.lookup(id.root, xkey);
+  if (!xcur) return;
+  const xrefs = decodeInodeExtrefs(xcur);
+  const xrest = xrefs.filter((r) => !(r.parent === parent && sameName(r.name, name)));
+  if (xrest.length > 0) t.updateItem(id.root, xkey, encodeInodeExtrefs(xrest));
+  else t.deleteItem(id.root, xkey);
 }

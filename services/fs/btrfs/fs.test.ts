@@ -263,6 +263,56 @@ describe.skipIf(progs)("BtrfsFs writes that btrfs check accepts", () => {
   });
 });
 
+describe.skipIf(progs)("hard links past one INODE_REF item (INODE_EXTREF)", () => {
+  const dir = tempDir();
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("stores the names that do not fit as INODE_EXTREFs, finds, lists and removes them", async () => {
+    const img = path.join(dir, "extref.img");
+    const f = BtrfsFs.create(img, 128n * BigInt(MiB), { nodesize: 4096 });
+    const top = f.top();
+    const d = f.create(top, "d", "dir");
+    const target = f.create(d, "target", "file");
+    await f.writeFile(target, pattern(3, 5000));
+    // 4 KiB nodes: an INODE_REF item holds at most 3970 bytes = 16 refs of 10 + 240 bytes.
+    const long = (i: number) => `${String(i).padStart(4, "0")}${"x".repeat(236)}`;
+    const N = 40;
+    for (let i = 0; i < N; i++) f.link(target, d, long(i));
+    f.commit();
+    const types = (id: { root: bigint; ino: bigint }) =>
+      f.trees
+        .items(
+          id.root,
+          { objectid: id.ino, type: 0, offset: 0n },
+          { objectid: id.ino, type: 255, offset: 2n ** 64n - 1n },
+        )
+        .map((it) => it.key.type);
+    const extrefs = types(target).filter((t) => t === 13).length;
+    expect(extrefs).toBeGreaterThan(20); // names 16.. went to INODE_EXTREF items
+    expect(types(target).filter((t) => t === 12)).toHaveLength(1);
+    const r = f.reader();
+    expect(r.inode(target)?.nlink).toBe(N + 1);
+    expect(r.names(target)).toHaveLength(N + 1);
+    for (let i = 0; i < N; i++) expect(r.resolve(`/d/${long(i)}`)).toEqual(target);
+    // Remove names held in both kinds of item, and rename one held in an INODE_EXTREF.
+    for (const i of [0, 5, 20, 39]) f.unlink(d, long(i));
+    f.rename(d, long(30), top, "moved");
+    f.commit();
+    expect(f.reader().inode(target)?.nlink).toBe(N - 3);
+    expect(f.reader().resolve(`/d/${long(20)}`)).toBeUndefined();
+    expect(f.reader().resolve("/moved")).toEqual(target);
+    f.close();
+    expectClean(img);
+    if (!loopMountMissing()) {
+      withLoopMount(img, (mnt) => {
+        expect(fs.statSync(path.join(mnt, "moved")).nlink).toBe(N - 3);
+        expect(fs.readdirSync(path.join(mnt, "d"))).toHaveLength(N - 5 + 1);
+        expect(same(fs.readFileSync(path.join(mnt, "d", long(25))), pattern(3, 5000))).toBe(true);
+      });
+    }
+  });
+});
+
 describe.skipIf(skipUnless(loopMountMissing()))("the Linux kernel reads what BtrfsFs wrote", () => {
   const dir = tempDir();
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

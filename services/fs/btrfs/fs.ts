@@ -6,7 +6,15 @@ import { isNcwError, NcwError } from "../../../ncw/errors.js";
 import { readLogical, readLogicalInto } from "./chunks.js";
 import { compressExtent } from "./compression.js";
 import { FileDevice } from "./device.js";
-import { addDirEntry, type InodeAccess, removeDirEntry, touchInode } from "./dirents.js";
+import {
+  addDirEntry,
+  addInodeRef,
+  findInodeRef,
+  type InodeAccess,
+  removeDirEntry,
+  removeInodeRef,
+  touchInode,
+} from "./dirents.js";
 import { openEngine } from "./engine.js";
 import { btrfsNameHash, crc32c } from "./format/crc32c.js";
 import {
@@ -49,6 +57,7 @@ import {
   XATTR_ITEM_KEY,
 } from "./format/key.js";
 import { maxItemSize } from "./format/node.js";
+import { FEATURE_INCOMPAT_EXTENDED_IREF } from "./format/superblock.js";
 import { type DataReader, type DirEntryInfo, FsReader, type InodeId, sameBytes } from "./fsread.js";
 import { type ImageLock, lockImage } from "./lock.js";
 import { type MkfsOptions, mkfs } from "./mkfs.js";
@@ -159,7 +168,11 @@ export class BtrfsFs {
   private closed = false;
 
   constructor(
-    readonly engine: Engine & { dev: { close(): void }; chunkMap: import("./chunks.js").ChunkMap },
+    readonly engine: Engine & {
+      dev: { close(): void };
+      chunkMap: import("./chunks.js").ChunkMap;
+      sb: { incompatFlags: bigint };
+    },
     readonly readOnly = false,
   ) {}
 
@@ -448,19 +461,7 @@ export class BtrfsFs {
   }
 
   private findIndex(t: Transaction, dir: InodeId, name: Uint8Array, ino: bigint): bigint {
-    const b = t.lookup(dir.root, { objectid: ino, type: INODE_REF_KEY, offset: dir.ino });
-    const ref = b ? decodeInodeRefs(b).find((r) => sameBytes(r.name, name)) : undefined;
-    if (!ref) {
-      throw new NcwError(
-        "data",
-        `inode ${ino} has no back reference for its name in directory ${dir.ino}`,
-        {
-          code: "BTRFS_NO_INODE_REF",
-          hint: "The image is inconsistent; run `btrfs check`.",
-        },
-      );
-    }
-    return ref.index;
+    return findInodeRef(t, dir, name, ino);
   }
 
   private addInodeRef(
@@ -471,17 +472,8 @@ export class BtrfsFs {
     name: Uint8Array,
     index: bigint,
   ): void {
-    const key = { objectid: ino, type: INODE_REF_KEY, offset: parent };
-    const cur = t.lookup(root, key);
-    const refs = cur ? [...decodeInodeRefs(cur), { index, name }] : [{ index, name }];
-    const enc = encodeInodeRefs(refs);
-    if (enc.length > maxItemSize(this.engine.nodesize)) {
-      throw new NcwError("failure", "too many hard links to one file in one directory", {
-        code: "BTRFS_TOO_MANY_LINKS",
-      });
-    }
-    if (cur) t.updateItem(root, key, enc);
-    else t.insertItem(root, key, enc);
+    const extended = (this.engine.sb.incompatFlags & FEATURE_INCOMPAT_EXTENDED_IREF) !== 0n;
+    addInodeRef(t, { root, ino }, parent, name, index, maxItemSize(this.engine.nodesize), extended);
   }
 
   private removeInodeRef(
@@ -491,12 +483,7 @@ export class BtrfsFs {
     parent: bigint,
     name: Uint8Array,
   ): void {
-    const key = { objectid: ino, type: INODE_REF_KEY, offset: parent };
-    const cur = t.lookup(root, key);
-    if (!cur) return;
-    const rest = decodeInodeRefs(cur).filter((r) => !sameBytes(r.name, name));
-    if (rest.length > 0) t.updateItem(root, key, encodeInodeRefs(rest));
-    else t.deleteItem(root, key);
+    removeInodeRef(t, { root, ino }, parent, name);
   }
 
   // ------------------------------------------------------------------ create / link / unlink
