@@ -153,7 +153,7 @@ export class TestHome {
   }
 }
 
-export async function waitFor(cond: () => boolean, ms = 10_000, step = 25): Promise<boolean> {
+export async function waitFor(cond: () => boolean, ms = 30_000, step = 25): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (cond()) return true;

@@ -52,7 +52,7 @@ describe.skipIf(!onLinux)("kernel server lifecycle", () => {
     process.kill(s.kernelPid, "SIGKILL");
     expect(await s.exited).toBe(69);
     expect(s.child.output()).toMatch(/kernel server closed the connection/);
-    expect(await waitFor(() => runners.every((p) => !alive(p)), 5000)).toBe(true);
+    expect(await waitFor(() => runners.every((p) => !alive(p)), 20_000)).toBe(true);
     // The next command starts a fresh kernel over the stale socket.
     expect(h.run(program("")).code).toBe(0);
     expect(h.kernelPid()).not.toBe(s.kernelPid);
@@ -73,7 +73,7 @@ describe.skipIf(!onLinux)("kernel server lifecycle", () => {
     const h = newHome();
     const s = await startSpin(h);
     s.child.kill("SIGKILL");
-    expect(await waitFor(() => !alive(s.runnerPid), 5000)).toBe(true);
+    expect(await waitFor(() => !alive(s.runnerPid), 20_000)).toBe(true);
     const ps = JSON.parse(h.ncw(["ps", "--json"]).stdout) as { processes: unknown[] };
     expect(ps.processes).toEqual([]);
   });
@@ -85,7 +85,7 @@ describe.skipIf(!onLinux)("kernel server lifecycle", () => {
     expect(k).toBeDefined();
     const runners = childrenOf(k as number);
     expect(await waitFor(() => !alive(k as number), 10_000)).toBe(true);
-    expect(await waitFor(() => runners.every((p) => !alive(p)), 5000)).toBe(true);
+    expect(await waitFor(() => runners.every((p) => !alive(p)), 20_000)).toBe(true);
     expect(existsSync(path.join(h.home, "run", "kernel.sock"))).toBe(false);
     expect(h.ncw(["ps"]).stdout).toMatch(/no kernel is running/);
   });

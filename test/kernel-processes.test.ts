@@ -109,8 +109,9 @@ describe("CREATE_PROCESS", () => {
         (call $check64 (i32.const 85) (call $r64 (i32.const 0)) (i64.const 0))
         (call $exit (i64.const 8))`),
     );
+    // The exit code first, with the trace as the message: a failure then says which check failed.
+    expect(r.code, r.stderr).toBe(8);
     expect(r.stderr).toMatch(/kernel sends UNSUSPENDED \(suspended \d+ ms\)/);
-    expect(r.code).toBe(8);
   });
 
   it("a parent's exit kills its children", async () => {
