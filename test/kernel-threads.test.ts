@@ -57,7 +57,9 @@ describe("CREATE_THREAD", () => {
         (call $exit (i64.extend_i32_u (i32.and (call $wait_nonzero (i32.const 0x3004)) (i32.const 0xff))))`,
       ),
     );
-    expect(r.stderr).toMatch(/CREATE_THREAD: thread 2 started/);
+    expect(r.stderr).toMatch(
+      /CREATE_THREAD \{initData: 42\} -> ok \{id: 2, identity: 0, initData: 0\}: thread 2 started/,
+    );
     // The main thread's exit ends the process while the thread still spins.
     expect(r.code).toBe(15);
   });

@@ -27,7 +27,7 @@ import {
 import { encode } from "../abi/codec.js";
 import { CREATE_THREAD } from "../abi/syscalls.js";
 import type { Outcome } from "../protocol.js";
-import { dispatch, validateRequest } from "../syscalls/dispatch.js";
+import { dispatch, formatErr, formatValue, validateRequest } from "../syscalls/dispatch.js";
 import { Mailbox, SignalRing } from "./channel.js";
 import {
   ASYNCIFY_REWINDING,
@@ -260,7 +260,15 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
       threadCall = undefined;
       if (f === undefined)
         throw new Error("Asyncify unwound without a thread creation in progress");
-      pending = parentReturn(spawnThread(host, proc, ex, f.data, f.initData));
+      const r = spawnThread(host, proc, ex, f.data, f.initData);
+      trace?.(
+        `CREATE_THREAD ${formatValue({ initData: f.initData })} -> ${
+          "tid" in r
+            ? `ok ${formatValue({ id: r.tid, identity: 0, initData: 0 })}: thread ${r.tid} started`
+            : formatErr(CREATE_THREAD, r.errcode)
+        }`,
+      );
+      pending = parentReturn(r);
       asyncify.startRewind(f.data);
     }
     return { thread: 0 };

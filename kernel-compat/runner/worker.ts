@@ -27,7 +27,7 @@ import { Sig, signalName } from "../abi/numbers.js";
 import { Datafield, encodeDatafield } from "../abi/signals.js";
 import { CREATE_PROCESS, CREATE_THREAD } from "../abi/syscalls.js";
 import type { ForkImage, Outcome } from "../protocol.js";
-import { dispatch, formatErr, validateRequest } from "../syscalls/dispatch.js";
+import { dispatch, formatErr, formatValue, validateRequest } from "../syscalls/dispatch.js";
 import { Mailbox, SignalRing, SLICE_MS } from "./channel.js";
 import { accessKind, isOutOfBounds, trapOffset, UNKNOWN_FAULT_ADDRESS } from "./faults.js";
 import {
@@ -276,7 +276,13 @@ function run(msg: WorkerStart): Outcome {
       if (f === undefined) throw new Error("Asyncify unwound without a fork in progress");
       if (f.thread) {
         const r = spawnThread(threadHost, proc, ex, f.data, f.initData);
-        if ("tid" in r) trace?.(`CREATE_THREAD: thread ${r.tid} started`);
+        trace?.(
+          `CREATE_THREAD ${formatValue({ initData: f.initData })} -> ${
+            "tid" in r
+              ? `ok ${formatValue({ id: r.tid, identity: 0, initData: 0 })}: thread ${r.tid} started`
+              : formatErr(CREATE_THREAD, r.errcode)
+          }`,
+        );
         rewind = parentReturn(r);
         asyncify.startRewind(f.data);
         continue;
