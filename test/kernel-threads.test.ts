@@ -3,7 +3,7 @@
 // identifiers, per-thread TLS values under process-wide slot ids, EXIT_THREAD and the hierarchy rule.
 
 import { afterAll, describe, expect, it } from "vitest";
-import { OK, program, TestHome } from "./kernel-helpers.js";
+import { OK, program, TestHome, waitFor } from "./kernel-helpers.js";
 
 const home = new TestHome();
 afterAll(() => home.cleanup());
@@ -149,5 +149,24 @@ describe("CREATE_THREAD", () => {
         ),
     );
     expect(r.code).toBe(7);
+  });
+
+  it("a handler a thread registers (and its READY) serve the process: the signal runs on the main thread", async () => {
+    const child = home.spawnRun(
+      threaded(
+        `;; thread: HANDLE_SIGNAL(TERMINATE -> handler 1), then READY, then spin
+        (i32.store8 (i32.const 0x1801) (i32.const 0x4e)) (call $cq (i32.const 2) (i64.const 1))
+        (if (i32.ne (call $csys (i32.const 0x01) (i32.const 10)) (i32.const ${OK})) (then (unreachable)))
+        (if (i32.ne (call $csys (i32.const 0x04) (i32.const 1)) (i32.const ${OK})) (then (unreachable)))
+        ${SPIN}`,
+        SPIN,
+        "(elem (i32.const 1) $t) (func $t (param i32 i32) (result i64) (call $exit (i64.const 7)) (i64.const 0))",
+      ),
+    );
+    const exited = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    expect(await waitFor(() => /\[thread 2\] READY \{\} -> ok/.test(child.output()))).toBe(true);
+    child.kill("SIGINT");
+    expect(await exited, child.output()).toBe(7);
+    expect(child.output()).toMatch(/\[pid \d+\] signal TERMINATE -> handler 1/);
   });
 });

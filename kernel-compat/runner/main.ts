@@ -84,6 +84,9 @@ function main(): void {
         case "port":
           onThreadPort(m.port);
           return;
+        case "handled":
+          send({ t: "handled", signals: m.signals });
+          return;
         case "exit":
           send({ t: "exit", outcome: m.outcome });
           setImmediate(() => process.exit(0));

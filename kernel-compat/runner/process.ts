@@ -30,6 +30,8 @@ export interface ProcOptions {
   /** This thread's identifier (1 = the main thread) and the process' shared TLS slot table. */
   tid?: number;
   tlsSlots?: SharedArrayBuffer;
+  /** The process' SHT and readiness indicator (runner/signals.ts SharedSht), shared by its threads. */
+  sht?: SharedArrayBuffer;
 }
 
 /** The process-wide TLS slot table shared by its threads: [generation counter, state of slot 1..N]. */
@@ -42,7 +44,7 @@ export class Proc {
   readonly ppid: number;
   readonly context: Uint8Array;
   readonly memory: WebAssembly.Memory;
-  readonly signals = new SignalState();
+  readonly signals: SignalState;
   readonly pages: PageAllocator;
   /** This thread's values: slot → {generation of the slot it was written for, data}. */
   private readonly tlsValues = new Map<bigint, { gen: number; data: Uint8Array }>();
@@ -67,6 +69,7 @@ export class Proc {
     this.trace = o.trace;
     this.pullSignals = o.pullSignals;
     this.tid = o.tid ?? 1;
+    this.signals = new SignalState(o.sht);
     this.tlsSlots = new Int32Array(o.tlsSlots ?? createTlsSlots());
   }
 

@@ -35,10 +35,63 @@ export interface HandlerEnv {
   trace(line: string): void;
 }
 
+/**
+ * The SHT (signal code → handler "pointer", a table index) and the readiness indicator, in a
+ * SharedArrayBuffer so every thread of the process sees the same ones (docs/kernel.md "Threads"):
+ * [ready flag + 256 present flags as i32][256 pointers as i64].
+ */
+export class SharedSht {
+  static readonly SIGNALS = 256;
+  private readonly flags: Int32Array;
+  private readonly pointers: BigUint64Array;
+  constructor(readonly sab: SharedArrayBuffer = SharedSht.create()) {
+    this.flags = new Int32Array(sab, 0, 1 + SharedSht.SIGNALS);
+    this.pointers = new BigUint64Array(sab, 8 * (SharedSht.SIGNALS / 2 + 1), SharedSht.SIGNALS);
+  }
+  static create(): SharedArrayBuffer {
+    return new SharedArrayBuffer(4 * (1 + SharedSht.SIGNALS) + 4 + 8 * SharedSht.SIGNALS);
+  }
+  get ready(): boolean {
+    return Atomics.load(this.flags, 0) !== 0;
+  }
+  set ready(on: boolean) {
+    Atomics.store(this.flags, 0, on ? 1 : 0);
+  }
+  get(signal: number): bigint | undefined {
+    if (signal < 0 || signal >= SharedSht.SIGNALS || Atomics.load(this.flags, 1 + signal) === 0)
+      return undefined;
+    return Atomics.load(this.pointers, signal);
+  }
+  has(signal: number): boolean {
+    return this.get(signal) !== undefined;
+  }
+  set(signal: number, pointer: bigint): void {
+    Atomics.store(this.pointers, signal, BigInt.asUintN(64, pointer));
+    Atomics.store(this.flags, 1 + signal, 1);
+  }
+  delete(signal: number): boolean {
+    return Atomics.exchange(this.flags, 1 + signal, 0) !== 0;
+  }
+  keys(): number[] {
+    const out: number[] = [];
+    for (let s = 0; s < SharedSht.SIGNALS; s++)
+      if (Atomics.load(this.flags, 1 + s) !== 0) out.push(s);
+    return out;
+  }
+}
+
 export class SignalState {
-  /** The SHT: signal code → handler "pointer" (a table index). */
-  readonly handlers = new Map<number, bigint>();
-  ready = false;
+  /** The SHT and readiness indicator, shared by the process' threads. */
+  readonly handlers: SharedSht;
+  constructor(sht?: SharedArrayBuffer) {
+    this.handlers = new SharedSht(sht);
+  }
+  get ready(): boolean {
+    return this.handlers.ready;
+  }
+  set ready(on: boolean) {
+    this.handlers.ready = on;
+  }
   private readonly queue: { signal: number; datafield: Uint8Array }[] = [];
   private inHandler = false;
   /** Answers read back from handlers, by signal (for the signals that expect one). */

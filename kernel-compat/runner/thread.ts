@@ -60,6 +60,7 @@ export interface ThreadStart {
   initData: bigint;
   tids: SharedArrayBuffer;
   tlsSlots: SharedArrayBuffer;
+  sht: SharedArrayBuffer;
   ring: SharedArrayBuffer;
   /** To the runner's relay thread (traces, kernel syscalls, the process' end). */
   relay: MessagePort;
@@ -70,6 +71,7 @@ export type FromThread =
   | { t: "trace"; line: string }
   | { t: "syscall"; req: Uint8Array; box: SharedArrayBuffer }
   | { t: "port"; port: MessagePort }
+  | { t: "handled"; signals: number[] }
   | { t: "exit"; outcome: Outcome };
 
 export interface ThreadHost {
@@ -81,6 +83,7 @@ export interface ThreadHost {
   memory: WebAssembly.Memory;
   tids: SharedArrayBuffer;
   tlsSlots: SharedArrayBuffer;
+  sht: SharedArrayBuffer;
   ring: SharedArrayBuffer;
   /** Give the relay a port for a new thread. */
   sendPort(port: MessagePort): void;
@@ -130,6 +133,7 @@ export function spawnThread(
     initData,
     tids: host.tids,
     tlsSlots: host.tlsSlots,
+    sht: host.sht,
     ring: host.ring,
     relay: ch.port1,
   };
@@ -230,11 +234,12 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
       post({ t: "syscall", req, box: box.sab });
       return box.waitAnswer();
     },
-    onHandledChange: () => {},
+    onHandledChange: (signals) => post({ t: "handled", signals }),
     trace,
     pullSignals: () => {},
     tid: msg.tid,
     tlsSlots: msg.tlsSlots,
+    sht: msg.sht,
   });
   const host: ThreadHost = {
     pid: msg.pid,
@@ -245,6 +250,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     memory: msg.memory,
     tids: msg.tids,
     tlsSlots: msg.tlsSlots,
+    sht: msg.sht,
     ring: msg.ring,
     sendPort: (port) => relay.postMessage({ t: "port", port }, [port]),
     children,

@@ -257,6 +257,7 @@ function run(msg: WorkerStart): Outcome {
       return t;
     })(),
     tlsSlots: tlsSlots,
+    sht: proc.signals.handlers.sab,
     ring: msg.ring,
     sendPort: (p) => port?.postMessage({ t: "port", port: p }, [p]),
     children: threads,
