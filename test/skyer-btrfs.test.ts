@@ -1,13 +1,13 @@
-// Skyer on the Btrfs image backend (services/fs/open.ts, docs/skyer.md "Tree backends"): the same
-// commands, unchanged, install into a genuine Btrfs image in the home, which `ncw fs` reads and
-// btrfs-progs checks clean after every operation (mandatory in CI, skipped elsewhere without it).
+// Skyer on the Btrfs image backend (services/fs/open.ts, docs/skyer.md "Tree backends"): a new home's
+// tree is a genuine Btrfs image, which `ncw fs` reads and btrfs-progs checks clean after every
+// operation (mandatory in CI, skipped elsewhere without it); host-directory homes keep their backend.
 
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { homeLayout } from "../ncw/home.js";
 import { defaultImagePath } from "../services/fs/btrfs/image.js";
-import { imagePath, treeBackendOf } from "../services/fs/open.js";
+import { IMAGE_SIZE, imagePath, imageSizeOf, treeBackendOf } from "../services/fs/open.js";
 import { btrfsCheck, btrfsProgsMissing } from "./btrfs-oracle.js";
 import { ncw as run } from "./helpers/ncw.js";
 import { makePackage, tempDir, VALID_NPP } from "./skyer-fixtures.js";
@@ -22,9 +22,48 @@ describe("tree backends", () => {
   it("the image is where `ncw fs` looks; a home's backend follows what it holds", () => {
     const h = homeLayout(path.join(work, "h0"));
     expect(imagePath(h)).toBe(defaultImagePath(h));
+    // A new home (or one whose tree/ is empty) gets the image.
+    expect(treeBackendOf(h, {})).toBe("btrfs");
+    mkdirSync(h.tree, { recursive: true });
+    expect(treeBackendOf(h, {})).toBe("btrfs");
+    expect(treeBackendOf(h, { NCW_TREE_BACKEND: "hostdir" })).toBe("hostdir");
+    expect(() => treeBackendOf(h, { NCW_TREE_BACKEND: "zfs" })).toThrow(/not a tree backend/);
+    // A host-directory tree that holds anything is never switched, even with an image beside it.
+    mkdirSync(path.join(h.tree, "etc"));
+    writeFileSync(imagePath(h), "");
     expect(treeBackendOf(h, {})).toBe("hostdir");
     expect(treeBackendOf(h, { NCW_TREE_BACKEND: "btrfs" })).toBe("btrfs");
-    expect(() => treeBackendOf(h, { NCW_TREE_BACKEND: "zfs" })).toThrow(/not a tree backend/);
+  });
+
+  it("a new image is 8 GiB and sparse unless NCW_IMAGE_SIZE says otherwise", () => {
+    expect(imageSizeOf({})).toBe(IMAGE_SIZE);
+    expect(IMAGE_SIZE).toBe(8n << 30n);
+    expect(imageSizeOf({ NCW_IMAGE_SIZE: "512M" })).toBe(512n << 20n);
+    expect(() => imageSizeOf({ NCW_IMAGE_SIZE: "1M" })).toThrow(/not a usable image size/);
+    expect(() => imageSizeOf({ NCW_IMAGE_SIZE: "big" })).toThrow(/not a usable image size/);
+    const home = path.join(work, "h-size");
+    const r = run(["--home", home, "skyer", "list"], { env: { NCW_TREE_BACKEND: "" } });
+    expect(r.status, r.stderr).toBe(0);
+    const st = statSync(path.join(home, "nightos.img"));
+    expect(BigInt(st.size)).toBe(IMAGE_SIZE);
+    // Sparse: what the new filesystem wrote, a few MiB at most, not 8 GiB.
+    if (process.platform !== "win32") expect(st.blocks * 512).toBeLessThan(64 << 20);
+  });
+
+  it("a home created with NCW_TREE_BACKEND=hostdir keeps its host-directory tree", async () => {
+    const home = path.join(work, "h-host");
+    const pkg = await makePackage(work, { aid: "dev::hosted", version: "1.0.0" });
+    const first = run(["--home", home, "skyer", "install", pkg], {
+      env: { NCW_USER: "", NCW_TREE_BACKEND: "hostdir" },
+    });
+    expect(first.status, first.stderr).toBe(0);
+    expect(existsSync(path.join(home, "nightos.img"))).toBe(false);
+    expect(existsSync(path.join(home, "tree/home/user/apps/dev.hosted/content"))).toBe(true);
+    const list = run(["--home", home, "skyer", "list", "--json"], {
+      env: { NCW_USER: "", NCW_TREE_BACKEND: "" },
+    });
+    expect(list.stdout).toContain("dev::hosted");
+    expect(existsSync(path.join(home, "nightos.img"))).toBe(false);
   });
 });
 
@@ -56,8 +95,8 @@ describe("Skyer on the Btrfs image", () => {
     });
     const lib = await makePackage(work, { aid: "acme::maths", version: "2.0.0", lib: true });
 
-    // The first command on a fresh home asks for the image; later ones find it by themselves.
-    ncw(["skyer", "install", v1], { NCW_TREE_BACKEND: "btrfs" });
+    // The first command on a fresh home creates the image; later ones find it by themselves.
+    ncw(["skyer", "install", v1]);
     expect(existsSync(path.join(home, "nightos.img"))).toBe(true);
     expect(readdirSync(path.join(home, "tree"))).toEqual([]);
     clean();

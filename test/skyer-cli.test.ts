@@ -3,12 +3,19 @@
 // own temporary home.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ncw as run } from "./helpers/ncw.js";
-import { makePackage, snapshot, tempDir } from "./skyer-fixtures.js";
+import {
+  makePackage,
+  readTreeText,
+  tempDir,
+  treeHas,
+  treeSnapshot,
+  writeTreeText,
+} from "./skyer-fixtures.js";
 
 const work = tempDir("ncw-skyer-cli-");
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -74,9 +81,8 @@ describe("ncw skyer", () => {
     }
   });
 
-  it("installs, lists, shows, updates with a .nau and uninstalls an app", () => {
+  it("installs, lists, shows, updates with a .nau and uninstalls an app", async () => {
     const home = newHome();
-    const tree = path.join(home, "tree");
     const inst = ncw(home, ["skyer", "install", notes1, "--json"]);
     expect(inst.status, inst.stderr).toBe(0);
     expect(inst.stderr).toContain("unsecure");
@@ -89,15 +95,21 @@ describe("ncw skyer", () => {
     expect(rep.events.map((e) => e.note)).toEqual([
       expect.stringMatching(/^would start dev::notes with reason 0x1/),
     ]);
-    const dir = path.join(tree, "home/user/apps/dev.notes");
+    const dir = "/home/user/apps/dev.notes";
     for (const sub of ["content", "data", "packages", "crashsaves", "sandboxes"]) {
-      expect(existsSync(path.join(dir, sub))).toBe(true);
+      expect(await treeHas(home, `${dir}/${sub}`)).toBe(true);
     }
-    expect(readFileSync(path.join(dir, "content/old.txt"), "utf8")).toBe("old");
-    expect(existsSync(path.join(dir, "packages/dev.notes-1.0.0.nap"))).toBe(true);
-    // content/ verifies with md5sum -c, as a package does.
+    expect(await readTreeText(home, `${dir}/content/old.txt`)).toBe("old");
+    expect(await treeHas(home, `${dir}/packages/dev.notes-1.0.0.nap`)).toBe(true);
+    // content/ (copied out of the tree with `ncw fs get -r` when it is an image) verifies with
+    // md5sum -c, as a package does.
+    const hostContent = path.join(work, `content-${homeN}`);
+    if (existsSync(path.join(home, "nightos.img"))) {
+      const got = ncw(home, ["fs", "get", "-r", `${dir}/content`, hostContent]);
+      expect(got.status, got.stderr).toBe(0);
+    }
     const md5 = spawnSync("md5sum", ["-c", "hash.md5"], {
-      cwd: path.join(dir, "content"),
+      cwd: existsSync(hostContent) ? hostContent : path.join(home, "tree", dir, "content"),
       encoding: "utf8",
     });
     if (md5.error === undefined) expect(md5.status, md5.stdout).toBe(0);
@@ -112,7 +124,7 @@ describe("ncw skyer", () => {
     const human = ncw(home, ["skyer", "list"]);
     expect(human.stdout).toMatch(/dev::notes\s+1\.0\.0\s+app\s+user user\s+0x[0-9a-f]{8}/);
 
-    writeFileSync(path.join(dir, "data/db"), "user data");
+    await writeTreeText(home, `${dir}/data/db`, "user data");
     const nau = path.join(work, "notes-1.0.0-to-1.1.0.nau");
     const mk = ncw(home, ["skyer", "make-update", notes1, notes2, "-o", nau]);
     expect(mk.status, mk.stderr).toBe(0);
@@ -129,10 +141,10 @@ describe("ncw skyer", () => {
       ["preupdate", 2],
       ["postupdate", 3],
     ]);
-    expect(readFileSync(path.join(dir, "data/db"), "utf8")).toBe("user data");
-    expect(existsSync(path.join(dir, "content/old.txt"))).toBe(false);
-    expect(readFileSync(path.join(dir, "content/assets/new.txt"), "utf8")).toBe("new");
-    expect(existsSync(path.join(dir, "packages/dev.notes-1.0.0-to-1.1.0.nau"))).toBe(true);
+    expect(await readTreeText(home, `${dir}/data/db`)).toBe("user data");
+    expect(await treeHas(home, `${dir}/content/old.txt`)).toBe(false);
+    expect(await readTreeText(home, `${dir}/content/assets/new.txt`)).toBe("new");
+    expect(await treeHas(home, `${dir}/packages/dev.notes-1.0.0-to-1.1.0.nau`)).toBe(true);
 
     // The same update again names the version problem.
     const again = ncw(home, ["skyer", "update", "dev::notes", nau, "--json"]);
@@ -157,7 +169,7 @@ describe("ncw skyer", () => {
     expect(json<{ events: { event: string; reason: number }[] }>(un).events).toMatchObject([
       { event: "preuninstall", reason: 4 },
     ]);
-    expect(existsSync(dir)).toBe(false);
+    expect(await treeHas(home, dir)).toBe(false);
     const gone = ncw(home, ["skyer", "info", "dev::notes"]);
     expect(gone.status).toBe(66);
     expect(gone.stderr).toContain("dev::notes is not installed");
@@ -184,22 +196,21 @@ describe("ncw skyer", () => {
     expect(list.filter((i) => i.aid === "dev::notes")).toHaveLength(1);
   });
 
-  it("installs globally with the user's appdata, and per user", () => {
+  it("installs globally with the user's appdata, and per user", async () => {
     const home = newHome();
-    const tree = path.join(home, "tree");
     expect(ncw(home, ["skyer", "install", notes1, "--global"]).status).toBe(0);
-    expect(existsSync(path.join(tree, "apps/dev.notes/content/main.npp"))).toBe(true);
-    expect(existsSync(path.join(tree, "home/user/appdata/dev.notes/data"))).toBe(true);
+    expect(await treeHas(home, "/apps/dev.notes/content/main.npp")).toBe(true);
+    expect(await treeHas(home, "/home/user/appdata/dev.notes/data")).toBe(true);
     const clash = ncw(home, ["skyer", "install", notes1, "--user", "bob", "--json"]);
     expect(errorOf(clash).code).toBe("SKYER_AID_CONFLICT");
     expect(ncw(home, ["skyer", "uninstall", "dev::notes", "--global"]).status).toBe(0);
-    expect(existsSync(path.join(tree, "apps/dev.notes"))).toBe(false);
-    expect(existsSync(path.join(tree, "home/user/appdata/dev.notes"))).toBe(true);
+    expect(await treeHas(home, "/apps/dev.notes")).toBe(false);
+    expect(await treeHas(home, "/home/user/appdata/dev.notes")).toBe(true);
     // Two users may each have the same AID.
     expect(ncw(home, ["skyer", "install", notes1, "--user", "alice"]).status).toBe(0);
     expect(ncw(home, ["skyer", "install", notes1], { NCW_USER: "bob" }).status).toBe(0);
-    expect(existsSync(path.join(tree, "home/alice/apps/dev.notes"))).toBe(true);
-    expect(existsSync(path.join(tree, "home/bob/apps/dev.notes"))).toBe(true);
+    expect(await treeHas(home, "/home/alice/apps/dev.notes")).toBe(true);
+    expect(await treeHas(home, "/home/bob/apps/dev.notes")).toBe(true);
     const all = json<{ user: string; anid: number }[]>(
       ncw(home, ["skyer", "list", "--all", "--json"]),
     );
@@ -210,7 +221,7 @@ describe("ncw skyer", () => {
     expect(bad.status).toBe(2);
   });
 
-  it("applies the sideloading mode from the registry or the flag", () => {
+  it("applies the sideloading mode from the registry or the flag", async () => {
     const home = newHome();
     expect(
       json<{ mode: string; default: boolean }>(ncw(home, ["skyer", "sideloading", "--json"])),
@@ -219,11 +230,11 @@ describe("ncw skyer", () => {
       default: true,
     });
     expect(ncw(home, ["skyer", "sideloading", "disabled"]).status).toBe(0);
-    const reg = JSON.parse(readFileSync(path.join(home, "tree/etc/sys/registry"), "utf8")) as {
+    const reg = JSON.parse((await readTreeText(home, "/etc/sys/registry")) ?? "{}") as {
       nodes: Record<string, { value: string }>;
     };
     expect(reg.nodes["system.applications.sideloading"]?.value).toBe("disabled");
-    const before = snapshot(path.join(home, "tree"));
+    const before = await treeSnapshot(home);
     const off = ncw(home, ["skyer", "install", notes1]);
     expect(off.status).toBe(77);
     expect(off.stderr).toContain("sideloading is disabled");
@@ -232,7 +243,7 @@ describe("ncw skyer", () => {
     expect(sc.status).toBe(77);
     expect(errorOf(sc).code).toBe("SKYER_SIDELOADING_OFFLINE");
     expect(errorOf(sc).message).toContain("no Store is reachable from NCW");
-    expect(snapshot(path.join(home, "tree"))).toEqual(before);
+    expect(await treeSnapshot(home)).toEqual(before);
     const ok = ncw(home, ["skyer", "install", notes1, "--sideloading", "unsecure"]);
     expect(ok.status).toBe(0);
     expect(ok.stderr).toContain("warning: sideloading in unsecure mode");
@@ -250,13 +261,12 @@ describe("ncw skyer", () => {
 
   it("installs library versions side by side, resolves by semver and protects used ones", async () => {
     const home = newHome();
-    const tree = path.join(home, "tree");
     for (const v of ["1.0.0", "1.3.0", "2.0.0"]) {
       const lib = await makePackage(work, { aid: "acme::maths", version: v, lib: true });
       const r = ncw(home, ["skyer", "install", lib, "--global"]);
       expect(r.status, r.stderr).toBe(0);
     }
-    expect(existsSync(path.join(tree, "apps/acme.maths/1.3.0/content/main.npp"))).toBe(true);
+    expect(await treeHas(home, "/apps/acme.maths/1.3.0/content/main.npp")).toBe(true);
     const calc = await makePackage(work, {
       aid: "dev::calc",
       version: "1.0.0",
@@ -290,10 +300,10 @@ describe("ncw skyer", () => {
     expect(
       ncw(home, ["skyer", "uninstall", "acme::maths", "--global", "--lib-version", "2.0.0"]).status,
     ).toBe(0);
-    expect(existsSync(path.join(tree, "apps/acme.maths/2.0.0"))).toBe(false);
+    expect(await treeHas(home, "/apps/acme.maths/2.0.0")).toBe(false);
     expect(ncw(home, ["skyer", "uninstall", "dev::calc"]).status).toBe(0);
     expect(ncw(home, ["skyer", "uninstall", "acme::maths", "--global"]).status).toBe(0);
-    expect(existsSync(path.join(tree, "apps/acme.maths"))).toBe(false);
+    expect(await treeHas(home, "/apps/acme.maths")).toBe(false);
     const sys = ncw(home, ["skyer", "uninstall", "sys::lib", "--json"]);
     expect(sys.status).toBe(77);
     expect(errorOf(sys).code).toBe("SKYER_BUILTIN");

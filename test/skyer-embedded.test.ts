@@ -10,7 +10,15 @@ import { encodeHashFile } from "../ncw/package/hashfile.js";
 import { type TarWriteEntry, writeTar } from "../ncw/package/tar.js";
 import { compressPackage } from "../ncw/package/zstd.js";
 import { ncw as run } from "./helpers/ncw.js";
-import { makeAppDir, manifestToml, snapshot, tempDir } from "./skyer-fixtures.js";
+import {
+  expectUntouched,
+  homeState,
+  makeAppDir,
+  manifestToml,
+  readTreeText,
+  tempDir,
+  treeHas,
+} from "./skyer-fixtures.js";
 
 const work = tempDir("ncw-skyer-embedded-");
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -80,7 +88,7 @@ beforeAll(() => {
 });
 
 describe("embedded libraries", () => {
-  it("are installed with the application, which resolves its dependency to them", () => {
+  it("are installed with the application, which resolves its dependency to them", async () => {
     const home = path.join(work, "home-1");
     const rep = json<{
       action: string;
@@ -105,19 +113,17 @@ describe("embedded libraries", () => {
       "acme::strutils lib 2.1.0",
       "dev::cli app 1.0.0",
     ]);
-    const tree = path.join(home, "tree/home/user/apps");
+    const tree = "/home/user/apps";
     // The library's content/ is its folder, with its manifest and its own hash.md5.
-    const lib = path.join(tree, "acme.strutils/2.1.0");
-    expect(readFileSync(path.join(lib, "content/words.txt"), "utf8")).toBe("a b c");
-    expect(readFileSync(path.join(lib, "content/manifest.toml"), "utf8")).toContain(
-      'slug = "strutils"',
-    );
-    expect(readFileSync(path.join(lib, "content/hash.md5"), "utf8")).toContain("  words.txt");
+    const lib = `${tree}/acme.strutils/2.1.0`;
+    expect(await readTreeText(home, `${lib}/content/words.txt`)).toBe("a b c");
+    expect(await readTreeText(home, `${lib}/content/manifest.toml`)).toContain('slug = "strutils"');
+    expect(await readTreeText(home, `${lib}/content/hash.md5`)).toContain("  words.txt");
     // It came from the application's package, kept under that name.
-    expect(existsSync(path.join(lib, "packages/dev.cli-1.0.0.nap"))).toBe(true);
+    expect(await treeHas(home, `${lib}/packages/dev.cli-1.0.0.nap`)).toBe(true);
     // The application's content/ no longer holds the library folder.
-    expect(existsSync(path.join(tree, "dev.cli/content/main.npp"))).toBe(true);
-    expect(existsSync(path.join(tree, "dev.cli/content/libs"))).toBe(false);
+    expect(await treeHas(home, `${tree}/dev.cli/content/main.npp`)).toBe(true);
+    expect(await treeHas(home, `${tree}/dev.cli/content/libs`)).toBe(false);
     // The library is an item of its own: in use by the app, free once the app is gone.
     const inUse = ncw(home, ["skyer", "uninstall", "acme::strutils"]);
     expect(inUse.status).toBe(80);
@@ -146,7 +152,7 @@ describe("embedded libraries", () => {
     expect(again.embedded.map((e) => e.action)).toEqual(["reinstalled"]);
   });
 
-  it("--library installs only that library; an AID it does not embed is refused", () => {
+  it("--library installs only that library; an AID it does not embed is refused", async () => {
     const home = path.join(work, "home-3");
     const rep = json<{ aid: string; kind: string; dir: string }>(
       ncw(home, ["skyer", "install", app, "--library", "acme::strutils"]),
@@ -158,13 +164,13 @@ describe("embedded libraries", () => {
     });
     const list = json<{ aid: string }[]>(ncw(home, ["skyer", "list"]));
     expect(list.map((i) => i.aid)).toEqual(["sys::lib", "acme::strutils"]);
-    const before = snapshot(home);
+    const before = await homeState(home);
     const r = ncw(home, ["skyer", "install", app, "--library", "acme::nope"]);
     expect(r.status).toBe(66);
     const err = JSON.parse(r.stdout).error as { code: string; hint: string };
     expect(err.code).toBe("SKYER_NOT_EMBEDDED");
     expect(err.hint).toContain("acme::strutils");
-    expect(snapshot(home)).toEqual(before);
+    await expectUntouched(home, before);
   });
 
   it("a package whose embedded library is broken is refused by pack and install; the home is untouched", async () => {
@@ -191,11 +197,11 @@ describe("embedded libraries", () => {
       // The same folder archived by hand (no pack checks) is refused by install.
       const raw = path.join(work, `raw-${n}.nap`);
       writeFileSync(raw, await archive(dir));
-      const before = snapshot(home);
+      const before = await homeState(home);
       const r = ncw(home, ["skyer", "install", raw]);
       expect(r.status, r.stdout).toBe(65);
       expect(JSON.parse(r.stdout).error.code).toBe(code);
-      expect(snapshot(home)).toEqual(before);
+      await expectUntouched(home, before);
     }
   });
 });

@@ -1,22 +1,34 @@
 // Fixtures for Skyer's black-box tests: package folders written from a few parameters, packed
-// with the real package writer, and snapshots of a home's NightOS tree to prove it is untouched.
+// with the real package writer, and snapshots of a home's NightOS tree (on either backend: host
+// folders or the Btrfs image, read through the FsLayer) to prove it is untouched.
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
+  closeSync,
+  cpSync,
+  existsSync,
+  ftruncateSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
   readlinkSync,
+  readSync,
   writeFileSync,
+  writeSync,
 } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { expect } from "vitest";
 import { encodeNpp } from "../commonassembly/npp.js";
 import { watToWasm } from "../commonassembly/text.js";
+import { homeLayout } from "../ncw/home.js";
 import { writePackageFile } from "../ncw/package/package.js";
+import type { FsLayer } from "../services/fs/layer.js";
+import { openTree, type TreeBackend, treeBackendOf } from "../services/fs/open.js";
 import { NCW_JS } from "./helpers/ncw.js";
 
 export interface AppSpec {
@@ -119,7 +131,28 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** Every item of a host folder: path -> "dir", "-> target" or the file's md5. */
+/**
+ * A home's Btrfs image, summarised without reading its gigabytes of holes: size, modification time
+ * and the md5 of its first 1 MiB + 4 KiB (boot area and primary superblock, whose generation and
+ * root pointers change with every commit). Equal summaries mean nothing was committed or written.
+ */
+function imageSummary(file: string): string {
+  const st = lstatSync(file);
+  const fd = openSync(file, "r");
+  try {
+    const head = Buffer.alloc((1 << 20) + 4096);
+    const n = readSync(fd, head, 0, head.length, 0);
+    const md5 = createHash("md5").update(head.subarray(0, n)).digest("hex");
+    return `image ${st.size} bytes, mtime ${st.mtimeMs}, head ${md5}`;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Every item of a host folder: path -> "dir", "-> target" or the file's md5 (a Btrfs image
+ * `nightos.img`: its summary, see imageSummary).
+ */
 export function snapshot(root: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (dir: string, rel: string) => {
@@ -137,11 +170,145 @@ export function snapshot(root: string): Record<string, string> {
       else if (st.isDirectory()) {
         out[r] = "dir";
         walk(abs, r);
-      } else out[r] = createHash("md5").update(readFileSync(abs)).digest("hex");
+      } else if (name === "nightos.img") out[r] = imageSummary(abs);
+      else out[r] = createHash("md5").update(readFileSync(abs)).digest("hex");
     }
   };
   walk(root, "");
   return out;
+}
+
+/** The backend a home's tree uses (what `ncw` would pick, without NCW_TREE_BACKEND). */
+export function backendOf(home: string): TreeBackend {
+  return treeBackendOf(homeLayout(home), {});
+}
+
+/** Runs `fn` on a home's NightOS tree, opened read-only (the last committed state). */
+export async function withTree<T>(home: string, fn: (fs: FsLayer) => Promise<T>): Promise<T> {
+  const fs = await openTree(homeLayout(home), { backend: backendOf(home), access: "read" });
+  try {
+    return await fn(fs);
+  } finally {
+    await fs.close();
+  }
+}
+
+/**
+ * Every item of a home's NightOS tree, on whichever backend it uses, in snapshot()'s format
+ * (relative path -> "dir", "-> target" or md5): the content, not the image's bytes.
+ */
+export function treeSnapshot(home: string): Promise<Record<string, string>> {
+  return withTree(home, async (fs) => {
+    const out: Record<string, string> = {};
+    const walk = async (dir: string, rel: string) => {
+      const entries = (await fs.readdir(dir)).sort((a, b) => (a.name < b.name ? -1 : 1));
+      for (const e of entries) {
+        const p = `${dir === "/" ? "" : dir}/${e.name}`;
+        const r = rel === "" ? e.name : `${rel}/${e.name}`;
+        if (e.kind === "symlink") out[r] = `-> ${await fs.readlink(p)}`;
+        else if (e.kind === "dir") {
+          out[r] = "dir";
+          await walk(p, r);
+        } else
+          out[r] = createHash("md5")
+            .update(await fs.readFile(p))
+            .digest("hex");
+      }
+    };
+    await walk("/", "");
+    return out;
+  });
+}
+
+/** A file of a home's NightOS tree as text (undefined when missing). */
+export function readTreeText(home: string, p: string): Promise<string | undefined> {
+  return withTree(home, async (fs) =>
+    (await fs.stat(p)) ? new TextDecoder().decode(await fs.readFile(p)) : undefined,
+  );
+}
+
+/**
+ * What "the home is untouched" means after a refused command (docs/skyer.md "Tree backends"):
+ * `bytes`: nothing was written at all, every host file of the home is identical, the Btrfs image
+ * included (same size, mtime and superblock: no commit); for failures found before anything is
+ * written (the package reader, sideloading, AID and library checks, the AOT step of an install).
+ * `content`: the NightOS tree's content, walked through the FsLayer, is identical, and so is every
+ * host file of the home except the image's bytes; for failures found after an operation started
+ * writing (a .nau's staged content failing its checks): the rollback is itself committed, so the
+ * image has a new generation holding the old tree.
+ */
+export type Untouched = "bytes" | "content";
+
+export interface HomeState {
+  files: Record<string, string>;
+  tree: Record<string, string>;
+}
+
+export async function homeState(home: string): Promise<HomeState> {
+  return { files: snapshot(home), tree: await treeSnapshot(home) };
+}
+
+/** Checks a home against its state before a refused command. */
+export async function expectUntouched(
+  home: string,
+  before: HomeState,
+  how: Untouched = "bytes",
+): Promise<void> {
+  const now = await homeState(home);
+  if (how === "bytes") expect(now.files).toEqual(before.files);
+  else {
+    const noImage = (f: Record<string, string>) => {
+      const out = { ...f };
+      delete out["nightos.img"];
+      return out;
+    };
+    expect(noImage(now.files)).toEqual(noImage(before.files));
+  }
+  expect(now.tree).toEqual(before.tree);
+}
+
+/** Writes a file of a home's NightOS tree (as an app would write its data), committed. */
+export async function writeTreeText(home: string, p: string, text: string): Promise<void> {
+  const fs = await openTree(homeLayout(home), { backend: backendOf(home), access: "write" });
+  try {
+    await fs.writeFile(p, new TextEncoder().encode(text));
+    await fs.sync();
+  } finally {
+    await fs.close();
+  }
+}
+
+/** Whether a path exists in a home's NightOS tree. */
+export function treeHas(home: string, p: string): Promise<boolean> {
+  return withTree(home, async (fs) => (await fs.stat(p)) !== null);
+}
+
+/**
+ * Copies a home, keeping its Btrfs image sparse (Node's cpSync writes every hole of an 8 GiB image
+ * out as zeros): GNU cp --sparse=always where there is one, else a copy that skips zero blocks.
+ */
+export function copyHome(from: string, to: string): void {
+  cpSync(from, to, { recursive: true, filter: (src) => path.basename(src) !== "nightos.img" });
+  const img = path.join(from, "nightos.img");
+  if (!existsSync(img)) return;
+  const dest = path.join(to, "nightos.img");
+  if (spawnSync("cp", ["--sparse=always", img, dest]).status === 0) return;
+  const src = openSync(img, "r");
+  const out = openSync(dest, "w");
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    let off = 0;
+    for (;;) {
+      const n = readSync(src, buf, 0, buf.length, off);
+      if (n === 0) break;
+      if (buf.subarray(0, n).some((b) => b !== 0)) writeSync(out, buf, 0, n, off);
+      off += n;
+    }
+    ftruncateSync(out, off);
+  } finally {
+    closeSync(src);
+    closeSync(out);
+  }
 }
 
 export interface NcwResult {

@@ -1,6 +1,6 @@
-// Opens the NightOS tree of an NCW home (DIRECTION.md §3). The backend is chosen here and only
-// here, so the Btrfs image can become the default without any caller (Skyer, services) changing.
-// Decisions (which backend a home uses, where its image is): docs/skyer.md "Tree backends".
+// Opens the NightOS tree of an NCW home (DIRECTION.md §3): by default one Btrfs image file,
+// `<home>/nightos.img`, read and written by NCW's own Btrfs code. The backend is chosen here and
+// only here. Decisions (default, detection, image size, readers): docs/skyer.md "Tree backends".
 
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import path from "node:path";
@@ -13,6 +13,9 @@ import type { FsLayer } from "./layer.js";
 export type TreeBackend = "hostdir" | "btrfs";
 export const TREE_BACKENDS: readonly TreeBackend[] = ["hostdir", "btrfs"];
 
+/** The backend of a new home (one that holds neither a host-directory tree nor an image). */
+export const DEFAULT_TREE_BACKEND: TreeBackend = "btrfs";
+
 /**
  * The Btrfs image of a home: `nightos.img` in the home's root, where `ncw fs` looks by default
  * (services/fs/btrfs/image.ts defaultImagePath; a test checks they agree).
@@ -21,13 +24,35 @@ export function imagePath(home: HomeLayout): string {
   return path.join(home.root, "nightos.img");
 }
 
-/** Size of a new image (a sparse file: only what is written takes space). */
-export const IMAGE_SIZE = 4n << 30n;
+/**
+ * Size of a new image: 8 GiB, a sparse file (only what is written takes space on Linux and macOS;
+ * on NTFS a file is not sparse unless marked, see docs/skyer.md). The engine cannot grow a
+ * filesystem, so the size is chosen once, large. NCW_IMAGE_SIZE ("2G", "512M", bytes) overrides it
+ * for a new home.
+ */
+export const IMAGE_SIZE = 8n << 30n;
+/** Smallest size NCW_IMAGE_SIZE may ask for (room for the system and metadata chunks). */
+export const MIN_IMAGE_SIZE = 256n << 20n;
+
+export function imageSizeOf(env: NodeJS.ProcessEnv = process.env): bigint {
+  const s = env.NCW_IMAGE_SIZE;
+  if (s === undefined || s === "") return IMAGE_SIZE;
+  const m = /^(\d+)\s*([KMGT]?)(i?B)?$/i.exec(s.trim());
+  const shift = { "": 0n, K: 10n, M: 20n, G: 30n, T: 40n }[(m?.[2] ?? "").toUpperCase()] ?? 0n;
+  const size = m ? BigInt(m[1]!) << shift : -1n;
+  if (size < MIN_IMAGE_SIZE) {
+    throw new NcwError("config", `NCW_IMAGE_SIZE=${s} is not a usable image size`, {
+      code: "FS_BAD_IMAGE_SIZE",
+      hint: "write a size of at least 256M, with a unit: 512M, 2G, 8G (or unset it for 8G)",
+    });
+  }
+  return size;
+}
 
 /**
  * The backend a home's tree is opened with: NCW_TREE_BACKEND when set; else the host-directory
- * tree when it holds anything (it was written by that backend); else the image when the home has
- * one; else hostdir, the default until the image becomes it.
+ * tree when it holds anything (a home written by that backend is never switched, even if an image
+ * appears beside it); else the image (which a new home gets on first use).
  */
 export function treeBackendOf(home: HomeLayout, env: NodeJS.ProcessEnv = process.env): TreeBackend {
   const asked = env.NCW_TREE_BACKEND;
@@ -40,16 +65,30 @@ export function treeBackendOf(home: HomeLayout, env: NodeJS.ProcessEnv = process
     }
     return asked as TreeBackend;
   }
-  const hostTree = existsSync(home.tree) && readdirSync(home.tree).length > 0;
-  if (!hostTree && existsSync(imagePath(home))) return "btrfs";
-  return "hostdir";
+  if (existsSync(home.tree) && readdirSync(home.tree).length > 0) return "hostdir";
+  return DEFAULT_TREE_BACKEND;
+}
+
+/**
+ * How the tree is opened. `write`: for changing it (the image's one-writer lock is taken; another
+ * writer makes it fail with BTRFS_IMAGE_LOCKED). `read`: the last committed state, read-only, which
+ * never waits for a writer. `auto` (default): write when the image is free, else read.
+ */
+export type TreeAccess = "write" | "read" | "auto";
+
+export interface OpenTreeOptions {
+  backend?: TreeBackend;
+  access?: TreeAccess;
 }
 
 /** Open the NightOS tree of a home (created on first use). */
 export async function openTree(
   home: HomeLayout,
-  backend: TreeBackend = treeBackendOf(home),
+  opts: TreeBackend | OpenTreeOptions = {},
 ): Promise<FsLayer> {
+  const o = typeof opts === "string" ? { backend: opts } : opts;
+  const backend = o.backend ?? treeBackendOf(home);
+  const access = o.access ?? "auto";
   switch (backend) {
     case "hostdir":
       return HostDirFs.open(home.tree);
@@ -57,8 +96,23 @@ export async function openTree(
       // Loaded only for homes that use it.
       const { BtrfsLayer } = await import("./btrfs/layer.js");
       const img = imagePath(home);
-      mkdirSync(home.root, { recursive: true });
-      return existsSync(img) ? BtrfsLayer.open(img) : BtrfsLayer.create(img, IMAGE_SIZE);
+      if (!existsSync(img)) {
+        if (access === "read") {
+          // Nothing was ever written: an empty tree, without creating anything.
+          const { MemoryFs } = await import("./memory.js");
+          return new MemoryFs();
+        }
+        mkdirSync(home.root, { recursive: true });
+        return BtrfsLayer.create(img, imageSizeOf());
+      }
+      if (access === "read") return BtrfsLayer.open(img, { readOnly: true });
+      try {
+        return BtrfsLayer.open(img);
+      } catch (e) {
+        if (access === "auto" && (e as { code?: string }).code === "BTRFS_IMAGE_LOCKED")
+          return BtrfsLayer.open(img, { readOnly: true });
+        throw e;
+      }
     }
   }
 }

@@ -32,7 +32,9 @@ export async function openSkyerSession(
   }
   let fs: FsLayer | null = null;
   try {
-    fs = await openTree(home);
+    // A lock holder may write (recovery, the operation); a reader without the lock reads the last
+    // committed state and never waits for the writer.
+    fs = await openTree(home, { access: lock !== null ? "write" : "read" });
     const recovery = lock !== null ? await recover(fs) : null;
     if (lock !== null && !opts.write) {
       await lock.release();
