@@ -64,12 +64,18 @@ async function instrumented(wat: string): Promise<Uint8Array> {
 async function withRunner(
   wasm: Uint8Array,
   onRunning: (send: (m: ToRunner) => void) => void,
+  ahead = false,
 ): Promise<{ runningAt: number; exitAt: number; sentAt: number }> {
   const child = fork(RUNNER, [], {
     serialization: "advanced",
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
   await new Promise<void>((r) => child.on("message", (m: FromRunner) => m.t === "ready" && r()));
+  if (ahead) {
+    // As the kernel does for idle pool runners: compile the module (and start a thread worker) ahead.
+    child.send({ t: "precompile", wasm });
+    await new Promise((r) => setTimeout(r, 500));
+  }
   const ctx = encodeExecutionContext(commandContext({ anid: 1, callerAnid: 0, args: [] }));
   let runningAt = 0;
   let sentAt = 0;
@@ -220,6 +226,51 @@ printf("%f\\n",tot/n);(void)best;return 0;}`,
     "fork(2) to child running",
     cFork,
     "< 10 ms",
+  );
+
+  // 3b. CREATE_THREAD to thread running (the thread's EXIT ends the process) vs pthread_create in C
+  const threadWasm = await instrumented(
+    program(`(call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x60))
+      (drop (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)))
+      (if (i32.eq (call $r8 (i32.const 8)) (i32.const 1)) (then (call $exit (i64.const 0))))
+      (loop $spin (br $spin))`).replace(
+      "(memory",
+      '(import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))\n  (memory',
+    ),
+  );
+  const threadMs: number[] = [];
+  const threadAheadMs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const r = await withRunner(threadWasm, () => {});
+    threadMs.push(r.exitAt - r.runningAt);
+    const a = await withRunner(threadWasm, () => {}, true);
+    threadAheadMs.push(a.exitAt - a.runningAt);
+  }
+  const cThread = Number(
+    cAnchor(
+      "thread",
+      `#include <stdio.h>
+#include <time.h>
+#include <pthread.h>
+static struct timespec b; static void *f(void *x){clock_gettime(CLOCK_MONOTONIC,&b);return x;}
+int main(void){int n=50;double tot=0;for(int k=0;k<n;k++){struct timespec a;pthread_t t;
+clock_gettime(CLOCK_MONOTONIC,&a);pthread_create(&t,0,f,0);pthread_join(t,0);
+tot+=((b.tv_sec-a.tv_sec)*1e3+(b.tv_nsec-a.tv_nsec)/1e6);}printf("%f\\n",tot/n);return 0;}`,
+    ),
+  );
+  row(
+    "CREATE_THREAD to the thread's EXIT",
+    median(threadMs),
+    "ms",
+    "pthread_create to running",
+    cThread,
+  );
+  row(
+    "  same, thread worker started ahead",
+    median(threadAheadMs),
+    "ms",
+    "pthread_create to running",
+    cThread,
   );
 
   // 4. signal delivery into a busy loop

@@ -93,6 +93,21 @@ export interface ThreadHost {
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
+function newThreadWorker(): Worker {
+  return new Worker(path.join(here, "thread.js"), { workerData: { ncwThread: true } });
+}
+
+/**
+ * A thread worker started ahead (its isolate up and this file loaded), nested in this thread, for the
+ * next CREATE_THREAD this thread makes: a worker takes tens of ms to start (docs/kernel.md "Threads").
+ */
+let spare: Worker | undefined;
+
+/** Start the spare now (the main thread does it when the process can create threads). */
+export function prestartThread(): void {
+  spare ??= newThreadWorker();
+}
+
 /**
  * The creator's side, after Asyncify unwound its stack into the fork buffer at `data`: copy that
  * stack to pages of the thread's own, start the thread, return its identifier (or an errcode).
@@ -118,7 +133,9 @@ export function spawnThread(
   const tid = Atomics.add(new Int32Array(host.tids), 0, 1) + 1;
   const ch = new MessageChannel();
   host.sendPort(ch.port2);
-  const w = new Worker(path.join(here, "thread.js"), { workerData: { ncwThread: true } });
+  const w = spare ?? newThreadWorker();
+  // The next one starts now, in parallel (the creator's event loop is busy running wasm).
+  spare = newThreadWorker();
   const start: ThreadStart = {
     t: "thread",
     pid: host.pid,
@@ -286,6 +303,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     throw e;
   } finally {
     for (const c of children) void c.terminate();
+    if (spare !== undefined) void spare.terminate();
   }
 }
 

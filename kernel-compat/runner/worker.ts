@@ -44,6 +44,7 @@ import { type HandlerEnv, ProcessEnd } from "./signals.js";
 import {
   INIT_MEMORY_EXPORT,
   parentReturn,
+  prestartThread,
   SHARED_MEMORY_IMPORT,
   spawnThread,
   type ThreadHost,
@@ -109,6 +110,8 @@ function run(msg: WorkerStart): Outcome {
         } as WebAssembly.MemoryDescriptor)
       : undefined;
   const threads: Worker[] = [];
+  // A module with an imported memory may create threads: have a thread worker ready for the first.
+  if (sharedMemory !== undefined) prestartThread();
   /** What syscall_fork returns when the stack has been rewound into it. */
   let rewind: { status: number; ret: Uint8Array } | undefined;
   let asyncify: ReturnType<typeof asyncifyOf>;
@@ -388,6 +391,10 @@ port.on("message", (msg: WorkerStart | { t: "precompile"; wasm: Uint8Array }) =>
   if (msg.t === "precompile") {
     try {
       precompiled = { wasm: msg.wasm, module: new WebAssembly.Module(msg.wasm) };
+      // A module that can create threads: start a thread worker ahead too.
+      const imports = WebAssembly.Module.imports(precompiled.module);
+      if (imports.some((i) => i.kind === "memory" && i.name === SHARED_MEMORY_IMPORT))
+        prestartThread();
     } catch {
       precompiled = undefined;
     }
