@@ -115,3 +115,13 @@ export function setXattr(file: string, name: string, value: Uint8Array): void {
   const rc = setxattr(file, name, Buffer.from(value), value.length, 0) as number;
   if (rc !== 0) throw new Error(`setxattr(${file}, ${name}) failed`);
 }
+
+/**
+ * NCW_BTRFS_LONG=1 runs the randomized btrfs tests (crash, property, fuzz) with many more rounds and
+ * seeds than the default CI run: `NCW_BTRFS_LONG=1 npx vitest run services/fs/btrfs`.
+ */
+export const LONG_TESTS = process.env.NCW_BTRFS_LONG === "1";
+/** `normal` in default runs, `long` with NCW_BTRFS_LONG=1. */
+export const scaled = (normal: number, long: number): number => (LONG_TESTS ? long : normal);
+/** A test timeout for the long mode (ms), undefined (the config's) otherwise. */
+export const longTimeout = (ms: number): number | undefined => (LONG_TESTS ? ms : undefined);

@@ -10,8 +10,10 @@ import { describe, expect, it } from "vitest";
 import {
   btrfsCheck,
   btrfsProgsMissing,
+  longTimeout,
   loopMountMissing,
   mkfsBtrfs,
+  scaled,
   skipUnless,
   tempDir,
   withLoopMount,
@@ -84,39 +86,45 @@ function verify(img: string, gen0: bigint, lastReported: number): number {
 }
 
 describe.skipIf(skip)("crash safety", () => {
-  it("survives SIGKILL at random points during a stream of commits", async () => {
-    if (!fs.existsSync(child)) {
-      throw new Error(`${child} is missing: build first with \`npx tsc -p tsconfig.json\``);
-    }
-    const img = path.join(tempDir(), "c.img");
-    mkfsBtrfs(img, 256 << 20);
-    const e = openEngine(FileDevice.open(img));
-    const t = e.begin();
-    createSubvolume(t, FS_TREE_OBJECTID, 256n, "data");
-    t.commit();
-    const gen0 = e.generation;
-    e.close();
-    let seed = Number(process.env.NCW_CRASH_SEED ?? 12345);
-    const rnd = (): number => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed / 0x7fffffff;
-    };
-    let k = 0;
-    for (let round = 0; round < 8; round++) {
-      const last = await runAndKill(img, gen0, 250 + Math.floor(rnd() * 900));
-      k = verify(img, gen0, Math.max(last, k));
-      if (process.env.NCW_CRASH_LOG) console.log("round", round, "reported", last, "on disk", k);
-    }
-    expect(k).toBeGreaterThan(5);
-    // The kernel mounts the crashed image and sees the last commit.
-    if (!skipUnless(loopMountMissing())) {
-      withLoopMount(
-        img,
-        (mnt) => {
-          expect(fs.readdirSync(path.join(mnt, "data")).sort()).toEqual([...filesAfter(k)].sort());
-        },
-        ["ro"],
-      );
-    }
-  }, 120_000);
+  it(
+    "survives SIGKILL at random points during a stream of commits",
+    async () => {
+      if (!fs.existsSync(child)) {
+        throw new Error(`${child} is missing: build first with \`npx tsc -p tsconfig.json\``);
+      }
+      const img = path.join(tempDir(), "c.img");
+      mkfsBtrfs(img, 256 << 20);
+      const e = openEngine(FileDevice.open(img));
+      const t = e.begin();
+      createSubvolume(t, FS_TREE_OBJECTID, 256n, "data");
+      t.commit();
+      const gen0 = e.generation;
+      e.close();
+      let seed = Number(process.env.NCW_CRASH_SEED ?? 12345);
+      const rnd = (): number => {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        return seed / 0x7fffffff;
+      };
+      let k = 0;
+      for (let round = 0; round < scaled(8, 60); round++) {
+        const last = await runAndKill(img, gen0, 250 + Math.floor(rnd() * 900));
+        k = verify(img, gen0, Math.max(last, k));
+        if (process.env.NCW_CRASH_LOG) console.log("round", round, "reported", last, "on disk", k);
+      }
+      expect(k).toBeGreaterThan(5);
+      // The kernel mounts the crashed image and sees the last commit.
+      if (!skipUnless(loopMountMissing())) {
+        withLoopMount(
+          img,
+          (mnt) => {
+            expect(fs.readdirSync(path.join(mnt, "data")).sort()).toEqual(
+              [...filesAfter(k)].sort(),
+            );
+          },
+          ["ro"],
+        );
+      }
+    },
+    longTimeout(900_000) ?? 120_000,
+  );
 });

@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { btrfsCheck, btrfsProgsMissing, tempDir } from "../../../test/btrfs-oracle.js";
+import { btrfsCheck, btrfsProgsMissing, scaled, tempDir } from "../../../test/btrfs-oracle.js";
 import { checkImage } from "./check.js";
 import { FileDevice } from "./device.js";
 import { BtrfsFs, createSubvolume, snapshot } from "./fs.js";
@@ -21,7 +21,7 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
 
 describe("BtrfsFs data operations against a model", () => {
   // More seeds: NCW_BTRFS_SEEDS=20 npx vitest run services/fs/btrfs/fs.property.test.ts
-  const seeds = Number(process.env.NCW_BTRFS_SEEDS ?? 3);
+  const seeds = Number(process.env.NCW_BTRFS_SEEDS ?? scaled(3, 20));
   for (let seed = 1; seed <= seeds; seed++) {
     it(`seed ${seed}: 150 random operations on 4 files stay equal to the model`, async () => {
       let s = seed * 7919;

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { isNcwError } from "../../../ncw/errors.js";
-import { tempDir } from "../../../test/btrfs-oracle.js";
+import { longTimeout, scaled, tempDir } from "../../../test/btrfs-oracle.js";
 import { checkImage } from "./check.js";
 import { MemoryDevice } from "./device.js";
 import { blockChecksum } from "./format/node.js";
@@ -34,7 +34,9 @@ async function walkAll(dev: MemoryDevice): Promise<void> {
 }
 
 describe("damaged images", () => {
-  it("give NcwErrors, never crashes, for 150 random corruptions", async () => {
+  it("give NcwErrors, never crashes, for random corruptions (150; 3,000 in the long mode)", {
+    timeout: longTimeout(900_000),
+  }, async () => {
     const img = path.join(dir, "f.img");
     const f = BtrfsFs.create(img, 64n << 20n, { metadata: "single", nodesize: 4096 });
     const top = f.top();
@@ -58,7 +60,7 @@ describe("damaged images", () => {
     let ncwErrors = 0;
     const dev = MemoryDevice.fromBytes(pristine);
     // More rounds: NCW_BTRFS_FUZZ=3000
-    const rounds = Number(process.env.NCW_BTRFS_FUZZ ?? 150);
+    const rounds = Number(process.env.NCW_BTRFS_FUZZ ?? scaled(150, 3000));
     for (let round = 0; round < rounds; round++) {
       const phys = Number(blocks[rnd(blocks.length)]!);
       const bytes = pristine.slice(phys, phys + 4096);

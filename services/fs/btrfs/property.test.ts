@@ -7,8 +7,10 @@ import { describe, expect, it } from "vitest";
 import {
   btrfsCheck,
   btrfsProgsMissing,
+  longTimeout,
   loopMountMissing,
   mkfsBtrfs,
+  scaled,
   skipUnless,
   tempDir,
   withLoopMount,
@@ -42,7 +44,9 @@ function expectClean(img: string): void {
 const keyStr = (k: Key): string => `${k.objectid}:${k.type}:${k.offset}`;
 
 describe.skipIf(skip)("engine property tests", () => {
-  it("random inserts, updates, deletes and range deletes on a tree match a Map model", () => {
+  it("random inserts, updates, deletes and range deletes on a tree match a Map model", {
+    timeout: longTimeout(900_000),
+  }, () => {
     const img = path.join(tempDir(), "p.img");
     mkfsBtrfs(img, 128 << 20, ["-n", "4096"]);
     const e = openEngine(FileDevice.open(img));
@@ -82,7 +86,7 @@ describe.skipIf(skip)("engine property tests", () => {
         { objectid: U64_MAX, type: 255, offset: U64_MAX },
       );
     let maxLevel = 0;
-    for (let round = 0; round < 40; round++) {
+    for (let round = 0; round < scaled(40, 200); round++) {
       t = e.begin();
       const work = new Map(model);
       const ops = 100 + Math.floor(rnd() * (round < 25 ? 600 : 200));
@@ -146,7 +150,9 @@ describe.skipIf(skip)("engine property tests", () => {
     expectClean(img);
   });
 
-  it("random file writes, snapshots and deletions across subvolumes match a model", () => {
+  it("random file writes, snapshots and deletions across subvolumes match a model", {
+    timeout: longTimeout(900_000),
+  }, () => {
     const img = path.join(tempDir(), "q.img");
     mkfsBtrfs(img, 256 << 20, ["-n", "4096"]);
     const e = openEngine(FileDevice.open(img));
@@ -168,7 +174,7 @@ describe.skipIf(skip)("engine property tests", () => {
       return b;
     };
     let snapNo = 0;
-    for (let round = 0; round < 25; round++) {
+    for (let round = 0; round < scaled(25, 120); round++) {
       t = e.begin();
       const work = new Map([...model].map(([k, v]) => [k, new Map(v)]));
       const workNames = new Map(names);
