@@ -37,6 +37,7 @@ import {
   fileTypeOfMode,
   INODE_NODATASUM,
   type InodeItem,
+  newInodeItem,
   S_IFDIR,
   S_IFLNK,
   S_IFMT,
@@ -504,24 +505,10 @@ export class BtrfsFs {
       const ino = this.allocIno(t, dir.root);
       const type = kind === "dir" ? S_IFDIR : kind === "symlink" ? S_IFLNK : S_IFREG;
       const perm = opts.mode ?? (kind === "dir" ? 0o755 : kind === "symlink" ? 0o777 : 0o644);
-      const item: InodeItem = {
-        generation: t.generation,
-        transid: t.generation,
-        size: 0n,
-        nbytes: 0n,
-        blockGroup: 0n,
-        nlink: 1,
+      const item = newInodeItem(t.generation, type | (perm & 0o7777), now, {
         uid: opts.uid ?? 0,
         gid: opts.gid ?? 0,
-        mode: type | (perm & 0o7777),
-        rdev: 0n,
-        flags: 0n,
-        sequence: 0n,
-        atime: now,
-        ctime: now,
-        mtime: now,
-        otime: now,
-      };
+      });
       const id = { root: dir.root, ino };
       if (kind === "symlink") {
         const target = te.encode(opts.target ?? "");

@@ -17,6 +17,7 @@ import {
   type ChunkItem,
   type DevItem,
   EXTENT_FLAG_TREE_BLOCK,
+  emptyRootItem,
   encodeBlockGroupItem,
   encodeChunkItem,
   encodeDevExtent,
@@ -30,6 +31,7 @@ import {
   encodeUuidItem,
   FT_DIR,
   type InodeItem,
+  newInodeItem,
   type RootItem,
   S_IFDIR,
   STRIPE_LEN,
@@ -219,24 +221,7 @@ function planChunks(
 }
 
 function dirInode(now: Timespec, generation: bigint, nbytes: bigint, size = 0n): InodeItem {
-  return {
-    generation,
-    transid: generation,
-    size,
-    nbytes,
-    blockGroup: 0n,
-    nlink: 1,
-    uid: 0,
-    gid: 0,
-    mode: S_IFDIR | 0o755,
-    rdev: 0n,
-    flags: 0n,
-    sequence: 0n,
-    atime: now,
-    ctime: now,
-    mtime: now,
-    otime: now,
-  };
+  return newInodeItem(generation, S_IFDIR | 0o755, now, { size, nbytes });
 }
 
 /** Formats `dev` as a fresh Btrfs filesystem and returns what it made. */
@@ -444,30 +429,15 @@ export function mkfs(dev: BlockDevice, opts: MkfsOptions = {}): MkfsResult {
   const rootItem = (id: bigint): RootItem => {
     const isSubvol = id === FS_TREE_OBJECTID || id === DATA_RELOC_TREE_OBJECTID;
     return {
+      ...emptyRootItem(gen),
       inode: legacyInode,
-      generation: gen,
       rootDirid: isSubvol ? 256n : 0n,
       bytenr: blockOf.get(id)!,
-      byteLimit: 0n,
       bytesUsed: nodeLen,
-      lastSnapshot: 0n,
-      flags: 0n,
-      refs: 1,
-      dropProgress: { objectid: 0n, type: 0, offset: 0n },
-      dropLevel: 0,
-      level: 0,
-      generationV2: gen,
       uuid: id === FS_TREE_OBJECTID ? fsTreeUuid : zero16,
-      parentUuid: zero16,
-      receivedUuid: zero16,
       ctransid: id === FS_TREE_OBJECTID ? gen : 0n,
-      otransid: 0n,
-      stransid: 0n,
-      rtransid: 0n,
       ctime: id === FS_TREE_OBJECTID ? now : ZERO_TIME,
       otime: id === FS_TREE_OBJECTID ? now : ZERO_TIME,
-      stime: ZERO_TIME,
-      rtime: ZERO_TIME,
     };
   };
   for (const id of metaTrees) {

@@ -22,6 +22,7 @@ import {
   encodeUuidItem,
   FT_DIR,
   type InodeItem,
+  newInodeItem,
   ROOT_SUBVOL_RDONLY,
   type RootItem,
   S_IFDIR,
@@ -134,25 +135,7 @@ function removeUuidItem(txn: Transaction, uuid: Uint8Array, id: bigint): void {
 }
 
 function dirInode(generation: bigint, nbytes: bigint): InodeItem {
-  const t = nowTs();
-  return {
-    generation,
-    transid: generation,
-    size: 0n,
-    nbytes,
-    blockGroup: 0n,
-    nlink: 1,
-    uid: 0,
-    gid: 0,
-    mode: S_IFDIR | 0o755,
-    rdev: 0n,
-    flags: 0n,
-    sequence: 0n,
-    atime: t,
-    ctime: t,
-    mtime: t,
-    otime: t,
-  };
+  return newInodeItem(generation, S_IFDIR | 0o755, nowTs(), { nbytes });
 }
 
 /**

@@ -12,10 +12,14 @@ import { blockGroupUsed, ExtentSet } from "./alloc/space.js";
 import { readLogical, writeLogical } from "./chunks.js";
 import type { BtrfsEngine } from "./engine.js";
 import { MAX_KEY, noTree } from "./engine-keys.js";
+
+export { emptyRootItem };
+
 import {
   BLOCK_FLAG_FULL_BACKREF,
   decodeBlockGroupItem,
   decodeFileExtentItem,
+  emptyRootItem,
   encodeBlockGroupItem,
   encodeRootItem,
   FILE_EXTENT_INLINE,
@@ -980,53 +984,5 @@ function dataRefOf(ref: DataRef): Ref {
     objectid: ref.inode,
     offset: ref.offset & U64_MAX,
     count: 1,
-  };
-}
-
-/** A ROOT_ITEM for a new empty tree. */
-export function emptyRootItem(generation: bigint): RootItem {
-  const zero = { sec: 0n, nsec: 0 };
-  return {
-    inode: {
-      generation: 0n,
-      transid: 0n,
-      size: 0n,
-      nbytes: 0n,
-      blockGroup: 0n,
-      nlink: 0,
-      uid: 0,
-      gid: 0,
-      mode: 0,
-      rdev: 0n,
-      flags: 0n,
-      sequence: 0n,
-      atime: zero,
-      ctime: zero,
-      mtime: zero,
-      otime: zero,
-    },
-    generation,
-    rootDirid: 0n,
-    bytenr: 0n,
-    byteLimit: 0n,
-    bytesUsed: 0n,
-    lastSnapshot: 0n,
-    flags: 0n,
-    refs: 1,
-    dropProgress: { objectid: 0n, type: 0, offset: 0n },
-    dropLevel: 0,
-    level: 0,
-    generationV2: generation,
-    uuid: new Uint8Array(16),
-    parentUuid: new Uint8Array(16),
-    receivedUuid: new Uint8Array(16),
-    ctransid: 0n,
-    otransid: 0n,
-    stransid: 0n,
-    rtransid: 0n,
-    ctime: zero,
-    otime: zero,
-    stime: zero,
-    rtime: zero,
   };
 }

@@ -19,6 +19,7 @@ import {
   decodeHeader,
   decodeNode,
   type KeyPtr,
+  ptrSlot,
   type TreeNode,
 } from "./format/node.js";
 import {
@@ -335,19 +336,4 @@ export class Volume implements TreeReader {
   readDataInto(bytenr: bigint, dest: Uint8Array): void {
     readLogicalInto(this.dev, this.chunks, bytenr, dest);
   }
-}
-
-/** Slot of the last key pointer with key <= `key` (0 if all are greater). */
-function ptrSlot(ptrs: readonly KeyPtr[], key: Key): number {
-  let lo = 0;
-  let hi = ptrs.length - 1;
-  let ans = 0;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (compareKeys(ptrs[mid]!.key, key) <= 0) {
-      ans = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
-  return ans;
 }

@@ -120,6 +120,34 @@ export function encodeInodeItem(v: InodeItem): Uint8Array {
   return w.done();
 }
 
+/** A new inode: nlink 1, every time `now`, uid/gid/size/flags 0 unless `fields` says otherwise. */
+export function newInodeItem(
+  generation: bigint,
+  mode: number,
+  now: Timespec,
+  fields: Partial<InodeItem> = {},
+): InodeItem {
+  return {
+    generation,
+    transid: generation,
+    size: 0n,
+    nbytes: 0n,
+    blockGroup: 0n,
+    nlink: 1,
+    uid: 0,
+    gid: 0,
+    mode,
+    rdev: 0n,
+    flags: 0n,
+    sequence: 0n,
+    atime: now,
+    ctime: now,
+    mtime: now,
+    otime: now,
+    ...fields,
+  };
+}
+
 // ---------------------------------------------------------------- inode ref / extref
 /** One name of an inode in a parent directory. INODE_REF key: (inode, INODE_REF, parent). */
 export interface InodeRef {
@@ -919,4 +947,52 @@ function checkNameLen(name: Uint8Array): number {
 }
 function emptyItem(what: string): NcwError {
   return new NcwError("data", `btrfs ${what} is empty`, { code: "BTRFS_ITEM_TRUNCATED" });
+}
+
+/** A ROOT_ITEM for a new empty tree (refs 1, every other field empty) in transaction `generation`. */
+export function emptyRootItem(generation: bigint): RootItem {
+  const zero = { sec: 0n, nsec: 0 };
+  return {
+    inode: {
+      generation: 0n,
+      transid: 0n,
+      size: 0n,
+      nbytes: 0n,
+      blockGroup: 0n,
+      nlink: 0,
+      uid: 0,
+      gid: 0,
+      mode: 0,
+      rdev: 0n,
+      flags: 0n,
+      sequence: 0n,
+      atime: zero,
+      ctime: zero,
+      mtime: zero,
+      otime: zero,
+    },
+    generation,
+    rootDirid: 0n,
+    bytenr: 0n,
+    byteLimit: 0n,
+    bytesUsed: 0n,
+    lastSnapshot: 0n,
+    flags: 0n,
+    refs: 1,
+    dropProgress: { objectid: 0n, type: 0, offset: 0n },
+    dropLevel: 0,
+    level: 0,
+    generationV2: generation,
+    uuid: new Uint8Array(16),
+    parentUuid: new Uint8Array(16),
+    receivedUuid: new Uint8Array(16),
+    ctransid: 0n,
+    otransid: 0n,
+    stransid: 0n,
+    rtransid: 0n,
+    ctime: zero,
+    otime: zero,
+    stime: zero,
+    rtime: zero,
+  };
 }

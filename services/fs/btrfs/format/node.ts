@@ -278,3 +278,18 @@ function encodeError(message: string): NcwError {
     code: "BTRFS_NODE_ENCODE",
   });
 }
+
+/** Slot of the last key pointer with key <= `key` (0 if all are greater): the child to descend into. */
+export function ptrSlot(ptrs: readonly KeyPtr[], key: Key): number {
+  let lo = 0;
+  let hi = ptrs.length - 1;
+  let ans = 0;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareKeys(ptrs[mid]!.key, key) <= 0) {
+      ans = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return ans;
+}

@@ -11,6 +11,7 @@ import {
   maxItemSize,
   maxKeyPtrs,
   maxLeafData,
+  ptrSlot,
   type TreeNode,
 } from "../format/node.js";
 import type { Item, PathLevel, SearchOptions, TreePath } from "./index.js";
@@ -43,21 +44,6 @@ function firstKey(node: TreeNode): Key {
 
 function copyKey(k: Key): Key {
   return { objectid: k.objectid, type: k.type, offset: k.offset };
-}
-
-/** Slot of the last key pointer with key <= `key` (0 if all are greater). */
-function ptrSlot(ptrs: readonly KeyPtr[], key: Key): number {
-  let lo = 0;
-  let hi = ptrs.length - 1;
-  let ans = 0;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (compareKeys(ptrs[mid]!.key, key) <= 0) {
-      ans = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
-  return ans;
 }
 
 /** Exact slot of `key` in the items, or the slot where it would be inserted. */

@@ -18,6 +18,7 @@ import {
   FILE_EXTENT_REG,
   FT_REG_FILE,
   type InodeItem,
+  newInodeItem,
   S_IFREG,
 } from "../format/items.js";
 import {
@@ -40,25 +41,7 @@ function inodeKey(ino: bigint): Key {
 }
 
 function fileInode(gen: bigint, size: bigint, nbytes: bigint): InodeItem {
-  const t = { sec: 1700000000n, nsec: 0 };
-  return {
-    generation: gen,
-    transid: gen,
-    size,
-    nbytes,
-    blockGroup: 0n,
-    nlink: 1,
-    uid: 0,
-    gid: 0,
-    mode: S_IFREG | 0o644,
-    rdev: 0n,
-    flags: 0n,
-    sequence: 0n,
-    atime: t,
-    ctime: t,
-    mtime: t,
-    otime: t,
-  };
+  return newInodeItem(gen, S_IFREG | 0o644, { sec: 1700000000n, nsec: 0 }, { size, nbytes });
 }
 
 function adjustDir(txn: Transaction, root: bigint, dir: bigint, delta: number): void {
