@@ -3,7 +3,7 @@
 // identifiers, per-thread TLS values under process-wide slot ids, EXIT_THREAD and the hierarchy rule.
 
 import { afterAll, describe, expect, it } from "vitest";
-import { OK, program, TestHome, waitFor } from "./kernel-helpers.js";
+import { E, OK, program, TestHome, waitFor } from "./kernel-helpers.js";
 
 const home = new TestHome();
 afterAll(() => home.cleanup());
@@ -168,5 +168,19 @@ describe("CREATE_THREAD", () => {
     child.kill("SIGINT");
     expect(await exited, child.output()).toBe(7);
     expect(child.output()).toMatch(/\[pid \d+\] signal TERMINATE -> handler 1/);
+  });
+
+  it("CREATE_PROCESS from a thread other than the main one is refused with 0x02", () => {
+    const r = home.run(
+      threaded(
+        `(i32.store8 (i32.const 0x1800) (i32.const 0x50)) (call $cq (i32.const 1) (i64.const 0))
+        (i32.atomic.store (i32.const 0x3004)
+          (i32.or (i32.const 0x10000) (call $fork (i32.const 0x1800) (i32.const 9) (i32.const 0x2800))))
+        ${SPIN}`,
+        `(call $check (i32.const 90) (call $wait_nonzero (i32.const 0x3004)) (i32.const ${0x10000 | E(0x02)}))
+        (call $exit (i64.const 4))`,
+      ),
+    );
+    expect(r.code, r.stderr).toBe(4);
   });
 });
