@@ -1,14 +1,16 @@
 // One conformance suite for every FsLayer backend (memory, hostdir, btrfs): same calls, same
 // results, same error codes.
 
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { homeLayout } from "../../ncw/home.js";
 import { BtrfsLayer } from "./btrfs/layer.js";
 import { HostDirFs } from "./hostdir.js";
 import type { FsLayer } from "./layer.js";
 import { MemoryFs } from "./memory.js";
+import { imagePath, openTree } from "./open.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -160,5 +162,50 @@ describe("hostdir backend", () => {
     expect(await codeOf(fs.readFile("/evil"))).toBe("FS_NOT_FOUND");
     await fs.sync();
     await fs.close();
+  });
+});
+
+describe("openTree on a home's image", () => {
+  const env = process.env.NCW_TREE_BACKEND;
+  const size = process.env.NCW_IMAGE_SIZE;
+  afterEach(() => {
+    process.env.NCW_TREE_BACKEND = env;
+    process.env.NCW_IMAGE_SIZE = size;
+    if (env === undefined) delete process.env.NCW_TREE_BACKEND;
+    if (size === undefined) delete process.env.NCW_IMAGE_SIZE;
+  });
+
+  it("reads without creating, writes on first use, and reads the last commit while a writer holds it", async () => {
+    delete process.env.NCW_TREE_BACKEND;
+    process.env.NCW_IMAGE_SIZE = "256M";
+    const d = mkdtempSync(path.join(os.tmpdir(), "ncw-fs-"));
+    tmpDirs.push(d);
+    const home = homeLayout(path.join(d, "home"));
+    // A reader on a new home sees an empty tree and creates nothing.
+    const empty = await openTree(home, { access: "read" });
+    expect(await empty.readdir("/")).toEqual([]);
+    await empty.close();
+    expect(existsSync(imagePath(home))).toBe(false);
+    // The first writer creates the image (the default backend).
+    const w = await openTree(home);
+    expect(w.backend).toBe("btrfs");
+    await w.writeFile("/committed", enc("1"));
+    await w.sync();
+    await w.writeFile("/pending", enc("2"));
+    // Another writer is refused; `auto` and `read` get the last commit, read-only.
+    expect(await codeOf(openTree(home, { access: "write" }))).toBe("BTRFS_IMAGE_LOCKED");
+    for (const access of ["auto", "read"] as const) {
+      const r = await openTree(home, { access });
+      expect(dec(await r.readFile("/committed"))).toBe("1");
+      expect(await r.stat("/pending")).toBeNull();
+      expect(await codeOf(r.writeFile("/x", enc("x")))).toBe("BTRFS_READ_ONLY");
+      await r.close();
+    }
+    await w.close();
+    // Free again: `auto` writes.
+    const again = await openTree(home);
+    expect(dec(await again.readFile("/pending"))).toBe("2");
+    await again.writeFile("/x", enc("x"));
+    await again.close();
   });
 });
