@@ -83,6 +83,31 @@ export function btrfsCheck(img: string): CheckResult {
   return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
 }
 
+/**
+ * Throws with btrfs check's output unless it passes and reports no error or warning
+ * (`btrfs check --readonly --check-data-csum`, the issue's oracle).
+ */
+export function expectCheckClean(img: string): void {
+  const r = btrfsCheck(img);
+  if (!r.ok || /error|warning|wrong|mismatch/i.test(r.output.replace("no error found", ""))) {
+    throw new Error(`btrfs check failed on ${img}:\n${r.output}`);
+  }
+}
+
+/** A new 256 MiB image made by mkfs.btrfs (its defaults unless `args` says otherwise) in a temp dir. */
+export function freshMkfsImage(args: string[] = [], name = "t.img"): string {
+  const img = path.join(tempDir(), name);
+  mkfsBtrfs(img, 256 << 20, args);
+  return img;
+}
+
+/** Byte-for-byte equality of two buffers. */
+export function sameContent(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+  );
+}
+
 export function dumpTree(img: string, args: string[] = []): string {
   return execFileSync("btrfs", ["inspect-internal", "dump-tree", ...args, img], {
     encoding: "utf8",

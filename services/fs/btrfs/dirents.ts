@@ -29,7 +29,7 @@ import {
   type Key,
   U64_MAX,
 } from "./format/key.js";
-import type { InodeId } from "./fsread.js";
+import { type InodeId, sameBytes } from "./fsread.js";
 import type { Transaction } from "./transaction.js";
 import type { TreeReader } from "./tree/index.js";
 
@@ -70,12 +70,6 @@ export function touchInode(
   v.ctime = now;
 }
 
-export function sameName(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 const hashKey = (dir: bigint, name: Uint8Array): Key => ({
   objectid: dir,
   type: DIR_ITEM_KEY,
@@ -90,7 +84,7 @@ export function findDirEntry(
   name: Uint8Array,
 ): DirItem | undefined {
   const data = r.lookup(root, hashKey(dir, name));
-  return data ? decodeDirItems(data).find((d) => sameName(d.name, name)) : undefined;
+  return data ? decodeDirItems(data).find((d) => sameBytes(d.name, name)) : undefined;
 }
 
 /** The DIR_INDEX the next entry of `dir` gets (2 in an empty directory, as btrfs). */
@@ -125,7 +119,7 @@ export function addDirEntry(
   const existing = t.lookup(dir.root, key);
   if (existing) {
     const list = decodeDirItems(existing);
-    if (list.some((d) => sameName(d.name, name))) {
+    if (list.some((d) => sameBytes(d.name, name))) {
       throw new NcwError("conflict", `${new TextDecoder().decode(name)} already exists`, {
         code: "FS_EXISTS",
       });
@@ -157,7 +151,7 @@ export function removeDirEntry(
   const key = hashKey(dir.ino, name);
   const existing = t.lookup(dir.root, key);
   if (existing) {
-    const rest = decodeDirItems(existing).filter((d) => !sameName(d.name, name));
+    const rest = decodeDirItems(existing).filter((d) => !sameBytes(d.name, name));
     if (rest.length > 0) t.updateItem(dir.root, key, encodeDirItems(rest));
     else t.deleteItem(dir.root, key);
   }
@@ -190,11 +184,11 @@ const noRef = (ino: bigint, parent: bigint) =>
 /** The dir index of the name `name` of inode `ino` in `dir` (from its INODE_REF or INODE_EXTREF). */
 export function findInodeRef(t: TreeReader, dir: InodeId, name: Uint8Array, ino: bigint): bigint {
   const b = t.lookup(dir.root, refKey(ino, dir.ino));
-  const ref = b ? decodeInodeRefs(b).find((r) => sameName(r.name, name)) : undefined;
+  const ref = b ? decodeInodeRefs(b).find((r) => sameBytes(r.name, name)) : undefined;
   if (ref) return ref.index;
   const x = t.lookup(dir.root, extrefKey(ino, dir.ino, name));
   const ext = x
-    ? decodeInodeExtrefs(x).find((r) => r.parent === dir.ino && sameName(r.name, name))
+    ? decodeInodeExtrefs(x).find((r) => r.parent === dir.ino && sameBytes(r.name, name))
     : undefined;
   if (ext) return ext.index;
   throw noRef(ino, dir.ino);
@@ -254,7 +248,7 @@ export function removeInodeRef(
   const key = refKey(id.ino, parent);
   const cur = t.lookup(id.root, key);
   const refs = cur ? decodeInodeRefs(cur) : [];
-  const rest = refs.filter((r) => !sameName(r.name, name));
+  const rest = refs.filter((r) => !sameBytes(r.name, name));
   if (rest.length < refs.length) {
     if (rest.length > 0) t.updateItem(id.root, key, encodeInodeRefs(rest));
     else t.deleteItem(id.root, key);
@@ -264,7 +258,7 @@ export function removeInodeRef(
   const xcur = t.lookup(id.root, xkey);
   if (!xcur) return;
   const xrefs = decodeInodeExtrefs(xcur);
-  const xrest = xrefs.filter((r) => !(r.parent === parent && sameName(r.name, name)));
+  const xrest = xrefs.filter((r) => !(r.parent === parent && sameBytes(r.name, name)));
   if (xrest.length > 0) t.updateItem(id.root, xkey, encodeInodeExtrefs(xrest));
   else t.deleteItem(id.root, xkey);
 }

@@ -8,8 +8,9 @@ import { describe, expect, it } from "vitest";
 import {
   btrfsCheck,
   btrfsProgsMissing,
+  expectCheckClean,
+  freshMkfsImage,
   loopMountMissing,
-  mkfsBtrfs,
   skipUnless,
   tempDir,
   withLoopMount,
@@ -30,16 +31,8 @@ const skip = skipUnless(btrfsProgsMissing());
 const FS = FS_TREE_OBJECTID;
 const DIR = 256n;
 
-function freshImage(args: string[] = []): string {
-  const img = path.join(tempDir(), "e.img");
-  mkfsBtrfs(img, 256 << 20, args);
-  return img;
-}
-
 function expectClean(img: string): void {
-  const r = btrfsCheck(img);
-  if (!r.ok) console.error(r.output);
-  expect(r.ok).toBe(true);
+  expectCheckClean(img);
   // Free space is loaded from the free space tree; it must agree with the extent tree.
   const e = openEngine(FileDevice.open(img, { readOnly: true }));
   try {
@@ -59,7 +52,7 @@ function contentOf(i: number): Uint8Array {
 
 describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
   it("inserts thousands of items (multi-level splits), deletes them (merges), stays clean", () => {
-    const img = freshImage();
+    const img = freshMkfsImage();
     let e = openEngine(FileDevice.open(img));
     let t = e.begin();
     const N = 3000;
@@ -79,7 +72,7 @@ describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
   });
 
   it("grows a 4 KiB-node tree to three levels with data files and shrinks it back", () => {
-    const img = freshImage(["-n", "4096"]);
+    const img = freshMkfsImage(["-n", "4096"]);
     const e = openEngine(FileDevice.open(img));
     const N = 2500;
     for (let batch = 0; batch < 5; batch++) {
@@ -119,7 +112,7 @@ describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
   });
 
   it("adds data and metadata chunks when block groups fill", () => {
-    const img = freshImage();
+    const img = freshMkfsImage();
     const e = openEngine(FileDevice.open(img));
     const groupsBefore = e.spaceMgr.groups.length;
     const big = new Uint8Array(1 << 20);
@@ -150,7 +143,7 @@ describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
   });
 
   it("adds a DUP metadata chunk when metadata fills", () => {
-    const img = freshImage();
+    const img = freshMkfsImage();
     const e = openEngine(FileDevice.open(img));
     const TREE = 100n; // a plain tree: only its structure and references are checked
     const meta0 = e.space().metadataTotal;
@@ -222,7 +215,7 @@ describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
 
   it("continues images written by the kernel (fragmented free space, many extents)", () => {
     if (skipUnless(loopMountMissing())) return;
-    const img = freshImage();
+    const img = freshMkfsImage();
     withLoopMount(img, (mnt) => {
       for (let i = 0; i < 400; i++) fs.writeFileSync(path.join(mnt, `k${i}`), contentOf(i));
       fs.mkdirSync(path.join(mnt, "d"));
@@ -269,7 +262,7 @@ describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
   });
 
   it("keeps fragmented free space as free space tree bitmaps, as the kernel does", () => {
-    const img = freshImage();
+    const img = freshMkfsImage();
     const e = openEngine(FileDevice.open(img));
     let t = e.begin();
     const five = new Uint8Array(5000).fill(1);
@@ -295,7 +288,7 @@ describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
   });
 
   it("writes images that use the old v1 space cache (left stale on purpose: the kernel rebuilds it)", () => {
-    const img = freshImage(["-R", "^free-space-tree"]);
+    const img = freshMkfsImage(["-R", "^free-space-tree"]);
     const e = openEngine(FileDevice.open(img));
     const t = e.begin();
     for (let i = 0; i < 100; i++) addFile(t, FS, DIR, nameOf(i), 300n + BigInt(i), contentOf(i));
@@ -319,7 +312,7 @@ describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
 
   it("marks quota groups inconsistent (NCW does not account them); a kernel rescan repairs them", () => {
     if (skipUnless(loopMountMissing())) return;
-    const img = freshImage();
+    const img = freshMkfsImage();
     withLoopMount(img, (mnt) => {
       execFileSync("btrfs", ["quota", "enable", mnt], { stdio: "pipe" });
       fs.writeFileSync(path.join(mnt, "k"), contentOf(1));
@@ -339,7 +332,7 @@ describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
   });
 
   it("refuses to write mixed-block-group images (reads them)", () => {
-    const img = freshImage(["--mixed"]);
+    const img = freshMkfsImage(["--mixed"]);
     const e = openEngine(FileDevice.open(img));
     expect(e.committed.lookup(FS, { objectid: DIR, type: 1, offset: 0n })).toBeDefined();
     expect(() => e.begin()).toThrow(/mixes data and metadata/);
@@ -416,7 +409,7 @@ describe.skipIf(skip)("engine on mkfs.btrfs images", () => {
   });
 
   it("abort leaves the committed state untouched (also after adding chunks)", () => {
-    const img = freshImage();
+    const img = freshMkfsImage();
     const e = openEngine(FileDevice.open(img));
     let t = e.begin();
     addFile(t, FS, DIR, "kept", 257n, contentOf(1));

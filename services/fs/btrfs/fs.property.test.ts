@@ -4,7 +4,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { btrfsCheck, btrfsProgsMissing, scaled, tempDir } from "../../../test/btrfs-oracle.js";
+import {
+  btrfsCheck,
+  btrfsProgsMissing,
+  sameContent,
+  scaled,
+  tempDir,
+} from "../../../test/btrfs-oracle.js";
 import { checkImage } from "./check.js";
 import { FileDevice } from "./device.js";
 import { BtrfsFs, createSubvolume, snapshot } from "./fs.js";
@@ -12,12 +18,6 @@ import type { InodeId } from "./fsread.js";
 
 const dir = tempDir();
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-function same(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
-    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
-  );
-}
 
 describe("BtrfsFs data operations against a model", () => {
   // More seeds: NCW_BTRFS_SEEDS=20 npx vitest run services/fs/btrfs/fs.property.test.ts
@@ -41,7 +41,7 @@ describe("BtrfsFs data operations against a model", () => {
         for (const [i, x] of files.entries()) {
           const got = await f.reader().readAll(x.id);
           expect(got.length, `${when} f${i} size`).toBe(x.model.length);
-          expect(same(got, x.model), `${when} f${i} content`).toBe(true);
+          expect(sameContent(got, x.model), `${when} f${i} content`).toBe(true);
         }
       };
       for (let step = 0; step < 150; step++) {
@@ -82,13 +82,13 @@ describe("BtrfsFs data operations against a model", () => {
       f.close();
       const g = BtrfsFs.open(img, { readOnly: true });
       for (const [i, x] of files.entries())
-        expect(same(await g.reader().readAll(g.reader().resolve(`/vol/f${i}`)!), x.model)).toBe(
-          true,
-        );
+        expect(
+          sameContent(await g.reader().readAll(g.reader().resolve(`/vol/f${i}`)!), x.model),
+        ).toBe(true);
       for (const sn of snaps) {
         for (let i = 0; i < files.length; i++) {
           const got = await g.reader().readAll(g.reader().resolve(`/${sn.name}/f${i}`)!);
-          expect(same(got, sn.models[i]!), `${sn.name}/f${i}`).toBe(true);
+          expect(sameContent(got, sn.models[i]!), `${sn.name}/f${i}`).toBe(true);
         }
       }
       g.close();

@@ -3,10 +3,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  btrfsCheck,
   btrfsProgsMissing,
+  expectCheckClean,
   loopMountMissing,
   mkfsBtrfs,
+  sameContent,
   skipUnless,
   tempDir,
   withLoopMount,
@@ -30,17 +31,6 @@ function pattern(seed: number, len: number): Uint8Array {
     out[i] = x & 0xff;
   }
   return out;
-}
-function same(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
-    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
-  );
-}
-function expectClean(img: string): void {
-  const r = btrfsCheck(img);
-  if (!r.ok || /error|warning|wrong|mismatch/i.test(r.output.replace("no error found", ""))) {
-    throw new Error(`btrfs check failed:\n${r.output}`);
-  }
 }
 function readBack(img: string): { vol: Volume; r: FsReader } {
   const vol = new Volume(FileDevice.open(img, { readOnly: true }));
@@ -67,11 +57,11 @@ describe.skipIf(progs)("BtrfsFs writes that btrfs check accepts", () => {
     f.link(big, top, "hard.bin");
     f.setXattr(small, "user.nightos.perm", new TextEncoder().encode("rw"));
     f.close();
-    expectClean(img);
+    expectCheckClean(img);
     const { vol, r } = readBack(img);
     expect(new TextDecoder().decode(await r.readAll(r.resolve("/apps/small.txt")!))).toBe("hello");
-    expect(same(await r.readAll(r.resolve("/apps/big.bin")!), data)).toBe(true);
-    expect(same(await r.readAll(r.resolve("/link")!), data)).toBe(true);
+    expect(sameContent(await r.readAll(r.resolve("/apps/big.bin")!), data)).toBe(true);
+    expect(sameContent(await r.readAll(r.resolve("/link")!), data)).toBe(true);
     expect(r.resolve("/hard.bin")).toEqual(r.resolve("/apps/big.bin"));
     expect(r.inode(r.resolve("/hard.bin")!)?.nlink).toBe(2);
     expect(
@@ -104,7 +94,7 @@ describe.skipIf(progs)("BtrfsFs writes that btrfs check accepts", () => {
     await f.truncate(id, 1_600_000n);
     const grown = new Uint8Array(1_600_000);
     grown.set(expected);
-    expect(same(await f.reader().readAll(id), grown)).toBe(true);
+    expect(sameContent(await f.reader().readAll(id), grown)).toBe(true);
     // Renames and deletes.
     const d = f.create(top, "d", "dir");
     const g = f.create(d, "g.txt", "file");
@@ -120,10 +110,10 @@ describe.skipIf(progs)("BtrfsFs writes that btrfs check accepts", () => {
     f.unlink(d, "inner");
     f.unlink(top, "d");
     f.close();
-    expectClean(img);
+    expectCheckClean(img);
     const { vol, r } = readBack(img);
-    expect(same(await r.readAll(r.resolve("/f.bin")!), grown)).toBe(true);
-    expect(same(await r.readAll(r.resolve("/g2.txt")!), pattern(4, 50_000))).toBe(true);
+    expect(sameContent(await r.readAll(r.resolve("/f.bin")!), grown)).toBe(true);
+    expect(sameContent(await r.readAll(r.resolve("/g2.txt")!), pattern(4, 50_000))).toBe(true);
     expect(r.resolve("/d")).toBeUndefined();
     expect(r.readdir(f.top()).map((e) => new TextDecoder().decode(e.name))).toEqual([
       "f.bin",
@@ -144,11 +134,11 @@ describe.skipIf(progs)("BtrfsFs writes that btrfs check accepts", () => {
     await f.writeFile(tiny, new TextEncoder().encode("x".repeat(1000)));
     await f.write(tiny, 1000n, new TextEncoder().encode("y".repeat(500)));
     f.close();
-    expectClean(img);
+    expectCheckClean(img);
     const { vol, r } = readBack(img);
     const zid = r.resolve("/z.txt")!;
     expect(r.extents(zid).every((e) => e.item.compression === COMPRESS_ZSTD)).toBe(true);
-    expect(same(await r.readAll(zid), text)).toBe(true);
+    expect(sameContent(await r.readAll(zid), text)).toBe(true);
     expect(new TextDecoder().decode(await r.readAll(r.resolve("/tiny")!))).toBe(
       "x".repeat(1000) + "y".repeat(500),
     );
@@ -175,7 +165,7 @@ describe.skipIf(progs)("BtrfsFs writes that btrfs check accepts", () => {
     await f.write(f.reader().resolve("/home-snap/big")!, 0n, new TextEncoder().encode("SNAP"));
     f.unlink(f.reader().resolve("/home")!, "f8");
     f.close();
-    expectClean(img);
+    expectCheckClean(img);
     const { vol, r } = readBack(img);
     expect(new TextDecoder().decode(await r.readAll(r.resolve("/home/f7")!))).toBe("changed");
     expect(new TextDecoder().decode(await r.readAll(r.resolve("/home-snap/f7")!))).toBe("file 7");
@@ -183,8 +173,8 @@ describe.skipIf(progs)("BtrfsFs writes that btrfs check accepts", () => {
     expect(r.resolve("/home-snap/f8")?.root).toBe(snap);
     const sb = await r.readAll(r.resolve("/home-snap/big")!);
     expect(new TextDecoder().decode(sb.subarray(0, 4))).toBe("SNAP");
-    expect(same(sb.subarray(4), pattern(5, 300_000).subarray(4))).toBe(true);
-    expect(same(await r.readAll(r.resolve("/home/big")!), pattern(5, 300_000))).toBe(true);
+    expect(sameContent(sb.subarray(4), pattern(5, 300_000).subarray(4))).toBe(true);
+    expect(sameContent(await r.readAll(r.resolve("/home/big")!), pattern(5, 300_000))).toBe(true);
     vol.dev.close();
     const g = BtrfsFs.open(img, { readOnly: true });
     expect(
@@ -211,10 +201,10 @@ describe.skipIf(progs)("BtrfsFs writes that btrfs check accepts", () => {
     f.setXattr(f.reader().resolve(`/${a}`)!, `user.${b}`, new TextEncoder().encode("2"));
     expect(() => f.create(f.top(), b, "file")).toThrow(/exists/);
     f.commit();
-    expectClean(img);
+    expectCheckClean(img);
     f.unlink(f.top(), a);
     f.close();
-    expectClean(img);
+    expectCheckClean(img);
     const { vol, r } = readBack(img);
     expect(r.resolve(`/${a}`)).toBeUndefined();
     expect(new TextDecoder().decode(await r.readAll(r.resolve(`/${b}`)!))).toBe("B");
@@ -241,11 +231,11 @@ describe.skipIf(progs)("BtrfsFs writes that btrfs check accepts", () => {
     f.commit();
     await f.writeFile(f.create(f.top(), "after.txt", "file"), new TextEncoder().encode("after"));
     f.close();
-    expectClean(img);
+    expectCheckClean(img);
     const { vol, r } = readBack(img);
     expect(new TextDecoder().decode(await r.readAll(r.resolve("/keep.txt")!))).toBe("kept");
     expect(new TextDecoder().decode(await r.readAll(r.resolve("/after.txt")!))).toBe("after");
-    expect(same(await r.readAll(r.resolve("/fill1")!), pattern(1, 4 * MiB))).toBe(true);
+    expect(sameContent(await r.readAll(r.resolve("/fill1")!), pattern(1, 4 * MiB))).toBe(true);
     vol.dev.close();
   });
 
@@ -256,7 +246,7 @@ describe.skipIf(progs)("BtrfsFs writes that btrfs check accepts", () => {
     await f.writeFile(a, new TextEncoder().encode("kept"));
     expect(() => f.create(f.top(), "a", "file")).toThrow(/exists/);
     f.close();
-    expectClean(img);
+    expectCheckClean(img);
     const { vol, r } = readBack(img);
     expect(new TextDecoder().decode(await r.readAll(r.resolve("/a")!))).toBe("kept");
     vol.dev.close();
@@ -302,12 +292,14 @@ describe.skipIf(progs)("hard links past one INODE_REF item (INODE_EXTREF)", () =
     expect(f.reader().resolve(`/d/${long(20)}`)).toBeUndefined();
     expect(f.reader().resolve("/moved")).toEqual(target);
     f.close();
-    expectClean(img);
+    expectCheckClean(img);
     if (!loopMountMissing()) {
       withLoopMount(img, (mnt) => {
         expect(fs.statSync(path.join(mnt, "moved")).nlink).toBe(N - 3);
         expect(fs.readdirSync(path.join(mnt, "d"))).toHaveLength(N - 5 + 1);
-        expect(same(fs.readFileSync(path.join(mnt, "d", long(25))), pattern(3, 5000))).toBe(true);
+        expect(sameContent(fs.readFileSync(path.join(mnt, "d", long(25))), pattern(3, 5000))).toBe(
+          true,
+        );
       });
     }
   });
@@ -335,17 +327,17 @@ describe.skipIf(skipUnless(loopMountMissing()))("the Linux kernel reads what Btr
     await f.writeFile(f.create(top, "z", "file"), text);
     createSubvolume(f, top, "sub");
     f.close();
-    expectClean(img);
+    expectCheckClean(img);
     withLoopMount(img, (mnt) => {
       for (const [p, data] of files)
-        expect(same(fs.readFileSync(path.join(mnt, p)), data)).toBe(true);
+        expect(sameContent(fs.readFileSync(path.join(mnt, p)), data)).toBe(true);
       expect(fs.readlinkSync(path.join(mnt, "ln"))).toBe("docs/n3");
-      expect(same(fs.readFileSync(path.join(mnt, "z")), text)).toBe(true);
+      expect(sameContent(fs.readFileSync(path.join(mnt, "z")), text)).toBe(true);
       expect(fs.statSync(path.join(mnt, "sub")).ino).toBe(256);
       // and the kernel can write into it
       fs.writeFileSync(path.join(mnt, "docs/from-kernel"), "k");
     });
-    expectClean(img);
+    expectCheckClean(img);
     const { vol, r } = readBack(img);
     expect(new TextDecoder().decode(await r.readAll(r.resolve("/docs/from-kernel")!))).toBe("k");
     vol.dev.close();
@@ -367,7 +359,7 @@ describe.skipIf(skipUnless(loopMountMissing()))("the Linux kernel reads what Btr
       await f.writeFile(f.create(many, `n${i}`, "file"), new TextEncoder().encode(`ncw ${i}`));
     await f.write(f.reader().resolve("/big")!, 1_000_000n, pattern(78, 200_000));
     f.close();
-    expectClean(img);
+    expectCheckClean(img);
     const expectBig = pattern(77, 5 * MiB);
     expectBig.set(pattern(78, 200_000), 1_000_000);
     withLoopMount(img, (mnt) => {
@@ -376,9 +368,9 @@ describe.skipIf(skipUnless(loopMountMissing()))("the Linux kernel reads what Btr
       expect(fs.readFileSync(path.join(mnt, "many", "k1"), "utf8")).toBe("kernel 1\n");
       expect(fs.existsSync(path.join(mnt, "many", "k3"))).toBe(false);
       expect(fs.readFileSync(path.join(mnt, "many", "n499"), "utf8")).toBe("ncw 499");
-      expect(same(fs.readFileSync(path.join(mnt, "big")), expectBig)).toBe(true);
+      expect(sameContent(fs.readFileSync(path.join(mnt, "big")), expectBig)).toBe(true);
     });
-    expectClean(img);
+    expectCheckClean(img);
   });
 
   it("changes kernel-compressed files (inline and regular zstd/zlib extents) correctly", async () => {
@@ -405,16 +397,18 @@ describe.skipIf(skipUnless(loopMountMissing()))("the Linux kernel reads what Btr
     await f.truncate(r0.resolve("/small.txt")!, 100n);
     await f.write(r0.resolve("/small2.txt")!, 700n, new TextEncoder().encode("+appended"));
     f.close();
-    expectClean(img);
+    expectCheckClean(img);
     const expBig = text.slice(0, 900_003);
     expBig.set(new TextEncoder().encode("NCW WAS HERE"), 300_001);
     expBig.fill(0, 500_000, 570_000);
     const expSmall2 = small.slice();
     expSmall2.set(new TextEncoder().encode("+appended"), 700);
     withLoopMount(img, (mnt) => {
-      expect(same(fs.readFileSync(path.join(mnt, "big.txt")), expBig)).toBe(true);
-      expect(same(fs.readFileSync(path.join(mnt, "small.txt")), small.subarray(0, 100))).toBe(true);
-      expect(same(fs.readFileSync(path.join(mnt, "small2.txt")), expSmall2)).toBe(true);
+      expect(sameContent(fs.readFileSync(path.join(mnt, "big.txt")), expBig)).toBe(true);
+      expect(
+        sameContent(fs.readFileSync(path.join(mnt, "small.txt")), small.subarray(0, 100)),
+      ).toBe(true);
+      expect(sameContent(fs.readFileSync(path.join(mnt, "small2.txt")), expSmall2)).toBe(true);
     });
   });
 
@@ -430,7 +424,7 @@ describe.skipIf(skipUnless(loopMountMissing()))("the Linux kernel reads what Btr
       );
     }
     f.close();
-    expectClean(img);
+    expectCheckClean(img);
     withLoopMount(img, (mnt) => {
       let count = 0;
       for (const sub of fs.readdirSync(mnt)) count += fs.readdirSync(path.join(mnt, sub)).length;

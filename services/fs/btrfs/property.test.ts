@@ -5,8 +5,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-  btrfsCheck,
   btrfsProgsMissing,
+  expectCheckClean,
   longTimeout,
   loopMountMissing,
   mkfsBtrfs,
@@ -33,12 +33,6 @@ function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function expectClean(img: string): void {
-  const r = btrfsCheck(img);
-  if (!r.ok) console.error(r.output);
-  expect(r.ok).toBe(true);
 }
 
 const keyStr = (k: Key): string => `${k.objectid}:${k.type}:${k.offset}`;
@@ -147,7 +141,7 @@ describe.skipIf(skip)("engine property tests", () => {
     expect(all(e.committed)).toEqual([]);
     expect(e.rootLevel(TREE)).toBe(0);
     e.close();
-    expectClean(img);
+    expectCheckClean(img);
   });
 
   it("random file writes, snapshots and deletions across subvolumes match a model", {
@@ -229,10 +223,10 @@ describe.skipIf(skip)("engine property tests", () => {
           expect(Buffer.compare(Buffer.from(got), Buffer.from(c))).toBe(0);
         }
       }
-      if (round % 8 === 7) expectClean(img);
+      if (round % 8 === 7) expectCheckClean(img);
     }
     e.close();
-    expectClean(img);
+    expectCheckClean(img);
     // The kernel sees the same files in every subvolume.
     if (!skipUnless(loopMountMissing())) {
       withLoopMount(

@@ -6,12 +6,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-  btrfsCheck,
   btrfsProgsMissing,
+  expectCheckClean,
+  freshMkfsImage,
   loopMountMissing,
-  mkfsBtrfs,
   skipUnless,
-  tempDir,
   withLoopMount,
 } from "../../../test/btrfs-oracle.js";
 import { FileDevice } from "./device.js";
@@ -23,18 +22,6 @@ import { addFile, inodeOf, listDir, removeFile } from "./tree/testing.js";
 const skip = skipUnless(btrfsProgsMissing());
 const FS = FS_TREE_OBJECTID;
 const DIR = 256n;
-
-function freshImage(args: string[] = []): string {
-  const img = path.join(tempDir(), "s.img");
-  mkfsBtrfs(img, 256 << 20, args);
-  return img;
-}
-
-function expectClean(img: string): void {
-  const r = btrfsCheck(img);
-  if (!r.ok) console.error(r.output);
-  expect(r.ok).toBe(true);
-}
 
 /** The second oracle: btrfs check's lowmem mode walks the trees in a different way. */
 function expectCleanLowmem(img: string): void {
@@ -53,7 +40,7 @@ function contentOf(i: number): Uint8Array {
 
 describe.skipIf(skip)("subvolumes and snapshots", () => {
   it("snapshots a multi-level tree, then writes on both sides; both stay correct", () => {
-    const img = freshImage(["-n", "4096"]);
+    const img = freshMkfsImage(["-n", "4096"]);
     const e = openEngine(FileDevice.open(img));
     let t = e.begin();
     for (let i = 0; i < 1500; i++)
@@ -65,7 +52,7 @@ describe.skipIf(skip)("subvolumes and snapshots", () => {
     const snap = createSnapshot(t, FS, FS, DIR, "snap");
     t.commit();
     e.close();
-    expectClean(img);
+    expectCheckClean(img);
 
     const e2 = openEngine(FileDevice.open(img));
     t = e2.begin();
@@ -78,7 +65,7 @@ describe.skipIf(skip)("subvolumes and snapshots", () => {
       addFile(t, snap, DIR, `snapnew${i}`, 9000n + BigInt(i), contentOf(i + 3));
     t.commit();
     e2.close();
-    expectClean(img);
+    expectCheckClean(img);
 
     if (!skipUnless(loopMountMissing())) {
       withLoopMount(
@@ -109,7 +96,7 @@ describe.skipIf(skip)("subvolumes and snapshots", () => {
   });
 
   it("creates, lists and deletes subvolumes and snapshots; deleting frees their blocks", () => {
-    const img = freshImage();
+    const img = freshMkfsImage();
     const e = openEngine(FileDevice.open(img));
     let t = e.begin();
     const sv = createSubvolume(t, FS, DIR, "vol");
@@ -124,7 +111,7 @@ describe.skipIf(skip)("subvolumes and snapshots", () => {
     t = e.begin();
     for (let i = 0; i < 300; i += 2) removeFile(t, sv, 256n, `g${i}`, 257n + BigInt(i));
     t.commit();
-    expectClean(img);
+    expectCheckClean(img);
     const list = listSubvolumes(e.committed);
     expect(list.map((s) => [s.id, s.name, s.readOnly])).toEqual([
       [sv, "vol", false],
@@ -133,18 +120,18 @@ describe.skipIf(skip)("subvolumes and snapshots", () => {
     t = e.begin();
     deleteSubvolume(t, FS, DIR, "vol-snap");
     t.commit();
-    expectClean(img);
+    expectCheckClean(img);
     expect(listSubvolumes(e.committed).map((s) => s.id)).toEqual([sv]);
     t = e.begin();
     deleteSubvolume(t, FS, DIR, "vol");
     t.commit();
     expect(e.space().bytesUsed).toBeLessThan(usedBefore);
     e.close();
-    expectClean(img);
+    expectCheckClean(img);
   });
 
   it("keeps shared subtrees (full backrefs) through small writes, nested snapshots and deletes", () => {
-    const img = freshImage(["-n", "4096"]);
+    const img = freshMkfsImage(["-n", "4096"]);
     const e = openEngine(FileDevice.open(img));
     let t = e.begin();
     const sv = createSubvolume(t, FS, DIR, "vol");
@@ -160,39 +147,39 @@ describe.skipIf(skip)("subvolumes and snapshots", () => {
     t = e.begin();
     removeFile(t, sv, 256n, "f100", 400n);
     t.commit();
-    expectClean(img);
+    expectCheckClean(img);
     t = e.begin();
     removeFile(t, snap, 256n, "f2000", 2300n);
     removeFile(t, snap, 256n, "f100", 400n);
     t.commit();
-    expectClean(img);
+    expectCheckClean(img);
     t = e.begin();
     const snap2 = createSnapshot(t, snap, FS, DIR, "snap2");
     addFile(t, snap2, 256n, "zz", 99999n, contentOf(5));
     removeFile(t, sv, 256n, "f2004", 2304n);
     t.commit();
-    expectClean(img);
+    expectCheckClean(img);
     // Deleting the origin must leave nothing that names it: shared blocks go to full backrefs.
     t = e.begin();
     deleteSubvolume(t, FS, DIR, "vol");
     t.commit();
-    expectClean(img);
+    expectCheckClean(img);
     t = e.begin();
     removeFile(t, snap2, 256n, "f8", 308n);
     deleteSubvolume(t, FS, DIR, "snap");
     t.commit();
-    expectClean(img);
+    expectCheckClean(img);
     expectCleanLowmem(img);
     t = e.begin();
     deleteSubvolume(t, FS, DIR, "snap2");
     t.commit();
     e.close();
-    expectClean(img);
+    expectCheckClean(img);
   });
 
   it("continues subvolumes and snapshots made by the kernel, deleting the origin", () => {
     if (skipUnless(loopMountMissing())) return;
-    const img = freshImage(["-n", "4096"]);
+    const img = freshMkfsImage(["-n", "4096"]);
     withLoopMount(img, (mnt) => {
       execFileSync("btrfs", ["subvolume", "create", `${mnt}/vol`], { stdio: "pipe" });
       for (let i = 0; i < 2000; i++) {
@@ -215,24 +202,24 @@ describe.skipIf(skip)("subvolumes and snapshots", () => {
     }
     addFile(t, snap, 256n, "ncw", 50000n, contentOf(1));
     t.commit();
-    expectClean(img);
+    expectCheckClean(img);
     t = e.begin();
     deleteSubvolume(t, FS, DIR, "vol");
     t.commit();
     e.close();
-    expectClean(img);
+    expectCheckClean(img);
     expectCleanLowmem(img);
     withLoopMount(img, (mnt) => {
       expect(fs.readdirSync(`${mnt}/snap`).length).toBe(2000 - 400 + 2);
       expect(fs.readFileSync(`${mnt}/snap/f3`)).toEqual(Buffer.alloc(5000, 3));
       fs.writeFileSync(`${mnt}/snap/after`, "y");
     });
-    expectClean(img);
+    expectCheckClean(img);
   });
 
   it("the kernel relocates (full balance) and scrubs NCW's shared snapshot trees", () => {
     if (skipUnless(loopMountMissing())) return;
-    const img = freshImage(["-n", "4096"]);
+    const img = freshMkfsImage(["-n", "4096"]);
     const e = openEngine(FileDevice.open(img));
     let t = e.begin();
     const sv = createSubvolume(t, FS, DIR, "vol");
@@ -248,7 +235,7 @@ describe.skipIf(skip)("subvolumes and snapshots", () => {
     removeFile(t, snap, 256n, "f2", 302n);
     t.commit();
     e.close();
-    expectClean(img);
+    expectCheckClean(img);
     // Balance reads every tree block (through the kernel's tree-checker) and every extent's refs.
     withLoopMount(img, (mnt) => {
       execFileSync("btrfs", ["balance", "start", "--full-balance", mnt], { stdio: "pipe" });
@@ -257,7 +244,7 @@ describe.skipIf(skip)("subvolumes and snapshots", () => {
       expect(fs.readFileSync(`${mnt}/snap/f0`)).toEqual(Buffer.from(contentOf(0)));
       expect(fs.existsSync(`${mnt}/vol/f0`)).toBe(false);
     });
-    expectClean(img);
+    expectCheckClean(img);
     // NCW continues on the relocated image (new chunk addresses, relocated shared blocks).
     const e2 = openEngine(FileDevice.open(img));
     t = e2.begin();
@@ -266,12 +253,12 @@ describe.skipIf(skip)("subvolumes and snapshots", () => {
     createSnapshot(t, snap, FS, DIR, "snap2");
     t.commit();
     e2.close();
-    expectClean(img);
+    expectCheckClean(img);
   });
 
   it("continues kernel images with reflinks, compression, snapshots and a balance", () => {
     if (skipUnless(loopMountMissing())) return;
-    const img = freshImage(["-n", "4096"]);
+    const img = freshMkfsImage(["-n", "4096"]);
     withLoopMount(
       img,
       (mnt) => {
@@ -307,7 +294,7 @@ describe.skipIf(skip)("subvolumes and snapshots", () => {
     addFile(t, s1, 256n, "ncw", 90000n, contentOf(6));
     const s2 = createSnapshot(t, s1, FS, DIR, "s2");
     t.commit();
-    expectClean(img);
+    expectCheckClean(img);
     expectCleanLowmem(img);
     t = e.begin();
     deleteSubvolume(t, FS, DIR, "vol");
@@ -318,7 +305,7 @@ describe.skipIf(skip)("subvolumes and snapshots", () => {
     t.commit();
     const left = listDir(e.committed, s2, 256n).length;
     e.close();
-    expectClean(img);
+    expectCheckClean(img);
     expectCleanLowmem(img);
     withLoopMount(img, (mnt) => {
       expect(fs.readdirSync(`${mnt}/s2`).length).toBe(left);
@@ -328,11 +315,11 @@ describe.skipIf(skip)("subvolumes and snapshots", () => {
         "no errors found",
       );
     });
-    expectClean(img);
+    expectCheckClean(img);
   });
 
   it("snapshot cost does not grow with the tree", () => {
-    const img = freshImage();
+    const img = freshMkfsImage();
     const e = openEngine(FileDevice.open(img));
     let t = e.begin();
     for (let i = 0; i < 4000; i++) addFile(t, FS, DIR, `h${i}`, 300n + BigInt(i));
@@ -344,6 +331,6 @@ describe.skipIf(skip)("subvolumes and snapshots", () => {
     // Root copy + CoW of the source root and a handful of root/extent/fst/uuid blocks.
     expect(Number(e.space().metadataUsed - dirtyBefore)).toBeLessThan(16 * 16384);
     e.close();
-    expectClean(img);
+    expectCheckClean(img);
   });
 });

@@ -18,7 +18,6 @@ import {
   blockChecksum,
   decodeHeader,
   decodeNode,
-  type KeyPtr,
   ptrSlot,
   type TreeNode,
 } from "./format/node.js";
