@@ -83,6 +83,7 @@ try {
     fs.closeSync(rfd);
     return bytes / 1e6 / ((now() - t) / 1000);
   };
+  console.log("reads: NCW keeps no cache of file data; every read verifies each sector's crc32c");
   await readOurs(); // first pass: brings the image into the page cache like the host file
   const oursR = await readOurs();
   const hostR = readHost();
