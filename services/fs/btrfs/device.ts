@@ -1,6 +1,7 @@
 // The block device a Btrfs image lives on: an image file (positioned reads/writes, fsync) or memory
 // (sparse pages, for tests). Offsets are physical byte offsets on the device.
 
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import { NcwError } from "../../../ncw/errors.js";
 
@@ -63,6 +64,7 @@ export class FileDevice implements BlockDevice {
   static create(path: string, size: bigint): FileDevice {
     try {
       const fd = fs.openSync(path, "w+");
+      markSparse(path);
       fs.ftruncateSync(fd, Number(size));
       return new FileDevice(path, fd, false);
     } catch (e) {
@@ -189,4 +191,18 @@ export class MemoryDevice implements BlockDevice {
 
   sync(): void {}
   close(): void {}
+}
+
+/**
+ * On Windows, marks a new (empty) image file sparse so that extending it does not reserve the whole
+ * size on NTFS (`fsutil sparse setflag`). Best effort: where it fails the image works the same and
+ * only takes its full size on disk. Linux and macOS files are sparse when extended by ftruncate.
+ */
+function markSparse(path: string): void {
+  if (process.platform !== "win32") return;
+  try {
+    execFileSync("fsutil", ["sparse", "setflag", path], { stdio: "ignore", windowsHide: true });
+  } catch {
+    // not sparse: correct, only larger on disk
+  }
 }
