@@ -28,7 +28,6 @@ import {
   encodeDirItems,
   encodeFileExtentItem,
   encodeInodeItem,
-  encodeInodeRefs,
   FILE_EXTENT_INLINE,
   FILE_EXTENT_REG,
   type FileExtentItem,

@@ -14,13 +14,7 @@ import {
   ROOT_TREE_OBJECTID,
   U64_MAX,
 } from "./format/key.js";
-import {
-  blockChecksum,
-  decodeHeader,
-  decodeNode,
-  ptrSlot,
-  type TreeNode,
-} from "./format/node.js";
+import { blockChecksum, decodeHeader, decodeNode, ptrSlot, type TreeNode } from "./format/node.js";
 import {
   decodeSuperblock,
   FEATURE_INCOMPAT_METADATA_UUID,
