@@ -1,10 +1,11 @@
 // Black-box tests of the kernel server's life (DIRECTION.md §2): one kernel per home shared by every
 // ncw command, idle exit, and no orphan host process when anything is killed with SIGKILL.
 
+import { fork } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { alive, childrenOf, program, TestHome, waitFor } from "./kernel-helpers.js";
+import { alive, childrenOf, NCW, program, TestHome, waitFor } from "./kernel-helpers.js";
 
 const onLinux = process.platform === "linux";
 const SPIN = program(`(drop (call $s0 (i32.const 0x04))) (loop $spin (br $spin))`);
@@ -105,5 +106,21 @@ describe.skipIf(!onLinux)("kernel server lifecycle", () => {
     expect(pids.sort()).toEqual([100, 101]);
     const log = readFileSync(path.join(h.home, "logs", "kernel.log"), "utf8");
     expect(log.match(/kernel started on/g)?.length).toBe(1);
+  });
+
+  it("a runner whose kernel went away while it was still loading exits too", async () => {
+    // The kernel's IPC channel closes during the runner's start (before it can listen for it).
+    const runnerMain = path.join(path.dirname(NCW), "..", "kernel-compat", "runner", "main.js");
+    const pids: number[] = [];
+    for (const delay of [1, 20, 60]) {
+      const c = fork(runnerMain, [], {
+        serialization: "advanced",
+        stdio: ["ignore", "ignore", "ignore", "ipc"],
+      });
+      await new Promise((r) => setTimeout(r, delay));
+      c.disconnect();
+      if (c.pid) pids.push(c.pid);
+    }
+    expect(await waitFor(() => pids.every((p) => !alive(p)), 20_000)).toBe(true);
   });
 });

@@ -25,6 +25,9 @@ function main(): void {
   }
   hostNative().dieWithParent();
   process.on("disconnect", () => process.exit(0));
+  // The kernel may have died while this runner was still loading its modules: the channel's
+  // 'disconnect' was then emitted before the listener existed, and PR_SET_PDEATHSIG came too late.
+  if (!process.connected) process.exit(0);
 
   const here = path.dirname(fileURLToPath(import.meta.url));
   const worker = new Worker(path.join(here, "worker.js"));
