@@ -7,10 +7,16 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { homeLayout } from "../ncw/home.js";
 import { defaultImagePath } from "../services/fs/btrfs/image.js";
-import { IMAGE_SIZE, imagePath, imageSizeOf, treeBackendOf } from "../services/fs/open.js";
+import {
+  IMAGE_SIZE,
+  imagePath,
+  imageSizeOf,
+  openTree,
+  treeBackendOf,
+} from "../services/fs/open.js";
 import { btrfsCheck, btrfsProgsMissing } from "./btrfs-oracle.js";
 import { ncw as run } from "./helpers/ncw.js";
-import { makePackage, tempDir, VALID_NPP } from "./skyer-fixtures.js";
+import { makePackage, ncwAsync, tempDir, VALID_NPP } from "./skyer-fixtures.js";
 
 const work = tempDir("ncw-skyer-btrfs-");
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -48,6 +54,25 @@ describe("tree backends", () => {
     expect(BigInt(st.size)).toBe(IMAGE_SIZE);
     // Sparse: what the new filesystem wrote, a few MiB at most, not 8 GiB.
     if (process.platform !== "win32") expect(st.blocks * 512).toBeLessThan(64 << 20);
+  });
+
+  it("a writer waits while another process holds the image for a moment; readers do not wait", async () => {
+    const home = path.join(work, "h-wait");
+    const env = { NCW_USER: "", NCW_TREE_BACKEND: "" };
+    const pkg = await makePackage(work, { aid: "dev::waiter", version: "1.0.0" });
+    const first = await ncwAsync(["--home", home, "skyer", "list"], env);
+    expect(first.status, first.stderr).toBe(0);
+    // This process holds the image's write lock (as `ncw run <AID>` does while it reads).
+    const held = await openTree(homeLayout(home), { access: "write" });
+    const list = await ncwAsync(["--home", home, "skyer", "list", "--json"], env);
+    expect(list.status, list.stderr).toBe(0);
+    const install = ncwAsync(["--home", home, "skyer", "install", pkg], env);
+    await new Promise((r) => setTimeout(r, 1000));
+    await held.close();
+    const r = await install;
+    expect(r.status, r.stderr).toBe(0);
+    const after = await ncwAsync(["--home", home, "skyer", "list", "--json"], env);
+    expect(after.stdout).toContain("dev::waiter");
   });
 
   it("a home created with NCW_TREE_BACKEND=hostdir keeps its host-directory tree", async () => {

@@ -20,6 +20,26 @@ export interface SkyerSession {
   close(): Promise<void>;
 }
 
+/** How long a lock holder waits for another process' brief hold on the image (a reader in `auto`). */
+const IMAGE_WAIT_MS = 5000;
+
+/**
+ * The tree for the home lock's holder. Other processes may hold the image's own lock for a moment
+ * (`ncw run <AID>` or the kernel reading the registry open it for writing when it is free), so a
+ * BTRFS_IMAGE_LOCKED is retried for a few seconds before it is reported.
+ */
+async function openForWriting(home: HomeLayout): Promise<FsLayer> {
+  const until = Date.now() + IMAGE_WAIT_MS;
+  for (;;) {
+    try {
+      return await openTree(home, { access: "write" });
+    } catch (e) {
+      if ((e as { code?: string }).code !== "BTRFS_IMAGE_LOCKED" || Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
 export async function openSkyerSession(
   home: HomeLayout,
   opts: SkyerOptions & { command: string; write: boolean },
@@ -32,10 +52,21 @@ export async function openSkyerSession(
   }
   let fs: FsLayer | null = null;
   try {
-    // A lock holder may write (recovery, the operation); a reader without the lock reads the last
-    // committed state and never waits for the writer.
-    fs = await openTree(home, { access: lock !== null ? "write" : "read" });
-    const recovery = lock !== null ? await recover(fs) : null;
+    // A writer needs the image; a reader with the home lock opens it for writing to recover, and
+    // reads the last commit instead when another process holds the image for a moment (the next
+    // command recovers then). Without the home lock a reader only reads.
+    let writable = lock !== null;
+    if (opts.write) fs = await openForWriting(home);
+    else if (lock !== null) {
+      try {
+        fs = await openTree(home, { access: "write" });
+      } catch (e) {
+        if ((e as { code?: string }).code !== "BTRFS_IMAGE_LOCKED") throw e;
+        fs = await openTree(home, { access: "read" });
+        writable = false;
+      }
+    } else fs = await openTree(home, { access: "read" });
+    const recovery = writable ? await recover(fs) : null;
     if (lock !== null && !opts.write) {
       await lock.release();
       lock = null;
