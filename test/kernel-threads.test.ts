@@ -2,8 +2,9 @@
 // "Threads") through `ncw run`: CREATE_THREAD returning twice with the memory shared, thread
 // identifiers, per-thread TLS values under process-wide slot ids, EXIT_THREAD and the hierarchy rule.
 
+import { spawn } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
-import { E, OK, program, TestHome, waitFor } from "./kernel-helpers.js";
+import { E, NCW, OK, program, TestHome, waitFor } from "./kernel-helpers.js";
 
 const home = new TestHome();
 afterAll(() => home.cleanup());
@@ -15,12 +16,17 @@ afterAll(() => home.cleanup());
  */
 function threaded(child: string, parent: string, extra = ""): string {
   return program(
-    `(local $tid i64) (local $v i32)
+    `${LOCALS}
     (i32.store (i32.const 0x3000) (i32.const 0x5eed))
     (call $q (i32.const 1) (i64.const 42)) (call $b (i32.const 0) (i32.const 0x60))
-    (call $check (i32.const 50) (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)) (i32.const ${OK}))
-    (local.set $tid (call $r64 (i32.const 0)))
-    (if (i32.eq (call $r8 (i32.const 8)) (i32.const 1)) (then ${child}))
+    ;; Both threads get their answer in the same (shared) return area: read it at once, without a call
+    ;; (a function entry is a safepoint, where a throttled thread sleeps while the other one writes).
+    (local.set $v (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)))
+    (local.set $tid (i64.load (i32.const 0x2000)))
+    (local.set $id (i32.load8_u (i32.const 0x2008)))
+    (local.set $initData (i64.load (i32.const 0x2009)))
+    (call $check (i32.const 50) (local.get $v) (i32.const ${OK}))
+    (if (i32.eq (local.get $id) (i32.const 1)) (then ${child}))
     ${parent}`,
     `(data (i32.const 0x4000) "\\2a")
     ;; syscall with the child's own areas: request at 0x1800, return at 0x2800
@@ -37,6 +43,7 @@ function threaded(child: string, parent: string, extra = ""): string {
     '(import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))\n  (memory',
   );
 }
+const LOCALS = "(local $tid i64) (local $v i32) (local $id i32) (local $initData i64)";
 const SPIN = "(loop $spin (br $spin))";
 
 describe("CREATE_THREAD", () => {
@@ -45,7 +52,7 @@ describe("CREATE_THREAD", () => {
       threaded(
         `;; child: bit 0 init data, bit 1 parent's write seen, bit 2 data segment, bit 3 id 2, bit 4 identity
         (local.set $v (i32.const 0x100))
-        (if (i64.eq (call $r64 (i32.const 9)) (i64.const 42)) (then (local.set $v (i32.or (local.get $v) (i32.const 1)))))
+        (if (i64.eq (local.get $initData) (i64.const 42)) (then (local.set $v (i32.or (local.get $v) (i32.const 1)))))
         (if (i32.eq (i32.load (i32.const 0x3000)) (i32.const 0x5eed)) (then (local.set $v (i32.or (local.get $v) (i32.const 2)))))
         (if (i32.eq (i32.load8_u (i32.const 0x4000)) (i32.const 0x2a)) (then (local.set $v (i32.or (local.get $v) (i32.const 4)))))
         (if (i64.eq (local.get $tid) (i64.const 2)) (then (local.set $v (i32.or (local.get $v) (i32.const 8)))))
@@ -53,7 +60,7 @@ describe("CREATE_THREAD", () => {
         ${SPIN}`,
         `;; parent: its own id for the thread is 2, init data 0; then wait for the thread's report
         (call $check64 (i32.const 60) (local.get $tid) (i64.const 2))
-        (call $check64 (i32.const 61) (call $r64 (i32.const 9)) (i64.const 0))
+        (call $check64 (i32.const 61) (local.get $initData) (i64.const 0))
         (call $exit (i64.extend_i32_u (i32.and (call $wait_nonzero (i32.const 0x3004)) (i32.const 0xff))))`,
       ),
     );
@@ -129,8 +136,8 @@ describe("CREATE_THREAD", () => {
         (call $exit (i64.extend_i32_u (i32.and (call $wait_nonzero (i32.const 0x3008)) (i32.const 0xff))))`,
       )
         .replace(
-          "(local $tid i64) (local $v i32)",
-          `(local $tid i64) (local $v i32)
+          LOCALS,
+          `${LOCALS}
         ;; a TLS slot with the value 0x55 (4 bytes) in the main thread, its id at 0x3100
         (call $check (i32.const 40) (call $s0 (i32.const 0x61)) (i32.const ${OK}))
         (i64.store (i32.const 0x3100) (call $r64 (i32.const 0)))
@@ -183,4 +190,89 @@ describe("CREATE_THREAD", () => {
     );
     expect(r.code, r.stderr).toBe(4);
   });
+
+  it("MEM_FREE frees pages another thread of the process allocated (allocation is per process)", () => {
+    const r = home.run(
+      threaded(
+        `;; thread: MEM_ALLOC one page (read+write), its address to 0x3008, then report
+        (call $cq (i32.const 1) (i64.const 4096))
+        (i32.store8 (i32.const 0x1809) (i32.const 3)) (i32.store8 (i32.const 0x180a) (i32.const 0))
+        (if (i32.ne (call $csys (i32.const 0x30) (i32.const 11)) (i32.const ${OK})) (then (i32.atomic.store (i32.const 0x3004) (i32.const 0x1f1)) ${SPIN}))
+        (i32.store (i32.const 0x3008) (i32.wrap_i64 (i64.load (i32.const 0x2800))))
+        (i32.atomic.store (i32.const 0x3004) (i32.const 1))
+        ${SPIN}`,
+        `(call $check (i32.const 80) (call $wait_nonzero (i32.const 0x3004)) (i32.const 1))
+        ;; the main thread frees the thread's page: ok, then a second time: not allocated
+        (call $check (i32.const 81) (call $s64_64 (i32.const 0x31) (i64.extend_i32_u (i32.load (i32.const 0x3008))) (i64.const 1)) (i32.const ${OK}))
+        (call $check (i32.const 82) (call $s64_64 (i32.const 0x31) (i64.extend_i32_u (i32.load (i32.const 0x3008))) (i64.const 1)) (i32.const ${E(0x32)}))
+        (call $exit (i64.const 5))`,
+      ),
+    );
+    expect(r.code, r.stderr).toBe(5);
+  });
+
+  it("the pages holding the thread's copy of its creator's stack are freed once the thread has rewound", () => {
+    const r = home.run(
+      threaded(
+        `(i32.atomic.store (i32.const 0x3004) (i32.const 1))
+        ${SPIN}`,
+        `(call $check (i32.const 83) (call $wait_nonzero (i32.const 0x3004)) (i32.const 1))
+        ;; the lowest free page is the one the stack copy used: MEM_ALLOC hands it out again
+        (call $q (i32.const 1) (i64.const 4096)) (call $b (i32.const 9) (i32.const 3)) (call $b (i32.const 10) (i32.const 0))
+        (call $check (i32.const 84) (call $call (i32.const 0x30) (i32.const 11)) (i32.const ${OK}))
+        (call $check64 (i32.const 85) (call $r64 (i32.const 0)) (i64.extend_i32_u (i32.load (i32.const 0x3100))))
+        (call $exit (i64.const 6))`,
+      ).replace(
+        LOCALS,
+        `${LOCALS}
+        ;; MEM_ALLOC then MEM_FREE one page: its address (0x3100) is the lowest free page
+        (call $q (i32.const 1) (i64.const 4096)) (call $b (i32.const 9) (i32.const 3)) (call $b (i32.const 10) (i32.const 0))
+        (call $check (i32.const 86) (call $call (i32.const 0x30) (i32.const 11)) (i32.const ${OK}))
+        (i32.store (i32.const 0x3100) (i32.wrap_i64 (call $r64 (i32.const 0))))
+        (call $check (i32.const 87) (call $s64_64 (i32.const 0x31) (i64.extend_i32_u (i32.load (i32.const 0x3100))) (i64.const 1)) (i32.const ${OK}))`,
+      ),
+    );
+    expect(r.stderr).toMatch(/MEM_ALLOC .* -> ok/);
+    expect(r.code, r.stderr).toBe(6);
+  });
+
+  it("priorities 1–9 hold back every thread at its safepoints, not only the main one", async () => {
+    const f = home.write(
+      "busy-thread.wat",
+      threaded(
+        `;; thread: a busy loop of 100 M rounds (safepoints at its header), then EXIT_THREAD
+        (local.set $v (i32.const 0))
+        (block $d (loop $l (br_if $d (i32.ge_u (local.get $v) (i32.const 100000000)))
+          (local.set $v (i32.add (local.get $v) (i32.const 1))) (br $l)))
+        (i32.store (i32.const 0x1801) (i32.const 0))
+        (drop (call $csys (i32.const 0x6f) (i32.const 5)))
+        ${SPIN}`,
+        `;; main: TERMINATE ends the process with 7 (the test's Ctrl-C), then spin
+        (call $check (i32.const 91) (call $s8_64 (i32.const 0x01) (i32.const 0x4e) (i64.const 1)) (i32.const ${OK}))
+        (call $check (i32.const 92) (call $s0 (i32.const 0x04)) (i32.const ${OK}))
+        ${SPIN}`,
+        "(elem (i32.const 1) $t) (func $t (param i32 i32) (result i64) (call $exit (i64.const 7)) (i64.const 0))",
+      ),
+    );
+    const c = spawn(process.execPath, [NCW, "run", "--trace", "--priority", "1", f], {
+      env: home.envFor(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    c.stdout?.on("data", (d) => {
+      out += d;
+    });
+    c.stderr?.on("data", (d) => {
+      out += d;
+    });
+    const exited = new Promise<number | null>((r) => c.on("exit", (code) => r(code)));
+    try {
+      expect(await waitFor(() => /\[thread 2\] exited with 0/.test(out), 90_000), out).toBe(true);
+      const held = Number(/\[thread 2\] priority: held back (\d+) ms/.exec(out)?.[1]);
+      expect(held, out).toBeGreaterThanOrEqual(50);
+    } finally {
+      c.kill("SIGINT");
+    }
+    expect(await exited, out).toBe(7);
+  }, 120_000);
 });

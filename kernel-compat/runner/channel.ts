@@ -143,3 +143,38 @@ export class SignalRing {
     return this.pending() || (this.suspended && Atomics.load(this.words, W_SUSPEND_ACK) === 0);
   }
 }
+
+/**
+ * A thread's priority throttle (specs/kernel/scheduling.md; docs/kernel.md "Priorities"): every thread of
+ * the process (the main one and each created thread) keeps a slice of its own and is held back at its
+ * safepoints. Priorities 1–9 get that many ms of every SLICE_MS; 10 runs freely; 0 is the kernel's
+ * suspension (the ring's flag, honoured by every thread's safepoint).
+ */
+export class Throttle {
+  total = 0;
+  sleeps = 0;
+  safepoints = 0;
+  private sliceStart = performance.now();
+
+  at(ring: SignalRing): void {
+    const pr = ring.priority;
+    const now = performance.now();
+    this.safepoints++;
+    if (pr >= 10 || pr <= 0) {
+      this.sliceStart = now;
+      return;
+    }
+    if (now - this.sliceStart < (SLICE_MS * pr) / 10) return;
+    const sleep = (SLICE_MS * (10 - pr)) / 10;
+    ring.throttle(sleep);
+    this.total += sleep;
+    this.sleeps++;
+    this.sliceStart = performance.now();
+  }
+
+  /** The trace line a thread writes at its end, if it was held back at all. */
+  report(): string | undefined {
+    if (this.total <= 0) return undefined;
+    return `priority: held back ${this.total.toFixed(0)} ms in all (${this.sleeps} pauses, ${this.safepoints} safepoints)`;
+  }
+}

@@ -2,7 +2,8 @@
 // specs/kernel/memory.md). NightOS pages are 4 KiB; the allocator obtains them by growing the wasm
 // memory (64 KiB at a time) and hands out page runs from what it grew. Pages the module's own code
 // uses (data, stack, its own heap) are never "allocated" in this sense. Permissions are recorded,
-// not enforced: WebAssembly has no page protection (docs/kernel.md, "Memory").
+// not enforced: WebAssembly has no page protection (docs/kernel.md, "Memory"). Allocation is per
+// process (memory.md): the state lives in a SharedArrayBuffer the process' threads share, under a lock.
 
 export const PAGE_SIZE = 4096;
 const WASM_PAGE = 65536;
@@ -20,42 +21,62 @@ export type FreeError =
   | "size-out-of-range"
   | "not-allocated";
 
-export class PageAllocator {
-  /** Page index → permission bits, for allocated pages. */
-  private readonly allocated = new Map<number, number>();
-  /** Pages the allocator grew and that are currently free, as a sorted-on-demand set. */
-  private readonly free = new Set<number>();
+/** Pages of a 4 GiB wasm32 memory. */
+const MAX_PAGES = 0x100000;
+/** Page state bytes: 0 = not the allocator's, FREE = grown and free, ALLOCATED | permissions. */
+const FREE = 0x01;
+const ALLOCATED = 0x80;
+/** The state: a lock word, an allocated-page count, then one byte per page. */
+const HEADER = 8;
 
-  constructor(private readonly memory: WebAssembly.Memory) {}
+/** The allocator state a process' threads share (the OS commits the zero pages on first write only). */
+export function createPagesState(): SharedArrayBuffer {
+  return new SharedArrayBuffer(HEADER + MAX_PAGES);
+}
+
+export class PageAllocator {
+  private readonly words: Int32Array;
+  private readonly state: Uint8Array;
+
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    readonly sab: SharedArrayBuffer = createPagesState(),
+  ) {
+    this.words = new Int32Array(sab, 0, 2);
+    this.state = new Uint8Array(sab, HEADER);
+  }
 
   get allocatedPages(): number {
-    return this.allocated.size;
+    return Atomics.load(this.words, 1);
   }
 
   permissionsOf(address: number): number | undefined {
-    return this.allocated.get(Math.floor(address / PAGE_SIZE));
+    const b = this.state[Math.floor(address / PAGE_SIZE)] ?? 0;
+    return b & ALLOCATED ? b & 0x7f : undefined;
   }
 
   alloc(size: number, permissions: number, zero: boolean): AllocResult {
     const pages = Math.ceil(size / PAGE_SIZE);
-    let start = this.findRun(pages);
-    if (start === undefined) {
-      // Grow: the new wasm pages go to the free set; a run may join free pages at the old end.
-      const need = Math.ceil(pages / PER_WASM_PAGE);
-      let old: number;
-      try {
-        old = this.memory.grow(need);
-      } catch {
-        return { ok: false, reason: "no-space" };
+    const start = this.locked(() => {
+      let at = this.findRun(pages);
+      if (at === undefined) {
+        // Grow: the new wasm pages become free; a run may join free pages at the old end.
+        const need = Math.ceil(pages / PER_WASM_PAGE);
+        let old: number;
+        try {
+          old = this.memory.grow(need);
+        } catch {
+          return undefined;
+        }
+        this.state.fill(FREE, old * PER_WASM_PAGE, (old + need) * PER_WASM_PAGE);
+        at = this.findRun(pages);
+        if (at === undefined) return undefined;
       }
-      for (let p = old * PER_WASM_PAGE; p < (old + need) * PER_WASM_PAGE; p++) this.free.add(p);
-      start = this.findRun(pages);
-      if (start === undefined) return { ok: false, reason: "no-space" };
-    }
-    for (let p = start; p < start + pages; p++) {
-      this.free.delete(p);
-      this.allocated.set(p, permissions);
-    }
+      this.state.fill(ALLOCATED | (permissions & 0x7f), at, at + pages);
+      this.words[1] = (this.words[1] ?? 0) + pages;
+      return at;
+    });
+    if (start === undefined) return { ok: false, reason: "no-space" };
     if (zero) new Uint8Array(this.memory.buffer, start * PAGE_SIZE, pages * PAGE_SIZE).fill(0);
     return { ok: true, address: start * PAGE_SIZE };
   }
@@ -66,37 +87,60 @@ export class PageAllocator {
     if (address >= size) return "address-out-of-range";
     if (address + pages * PAGE_SIZE > size) return "size-out-of-range";
     const first = address / PAGE_SIZE;
-    for (let p = first; p < first + pages; p++) if (!this.allocated.has(p)) return "not-allocated";
-    for (let p = first; p < first + pages; p++) {
-      this.allocated.delete(p);
-      this.free.add(p);
-    }
-    return undefined;
+    return this.locked(() => {
+      for (let p = first; p < first + pages; p++)
+        if (((this.state[p] ?? 0) & ALLOCATED) === 0) return "not-allocated";
+      this.state.fill(FREE, first, first + pages);
+      this.words[1] = (this.words[1] ?? 0) - pages;
+      return undefined;
+    });
   }
 
   /** The allocator's state, for a CREATE_PROCESS child (whose memory is a copy of this one). */
   snapshot(): PagesImage {
-    return { allocated: [...this.allocated.entries()], free: [...this.free] };
+    return this.locked(() => {
+      const allocated: [number, number][] = [];
+      const free: number[] = [];
+      const n = Math.min(MAX_PAGES, this.memory.buffer.byteLength / PAGE_SIZE);
+      for (let p = 0; p < n; p++) {
+        const b = this.state[p] ?? 0;
+        if (b & ALLOCATED) allocated.push([p, b & 0x7f]);
+        else if (b === FREE) free.push(p);
+      }
+      return { allocated, free };
+    });
   }
 
   restore(image: PagesImage): void {
-    this.allocated.clear();
-    this.free.clear();
-    for (const [p, perm] of image.allocated) this.allocated.set(p, perm);
-    for (const p of image.free) this.free.add(p);
+    this.locked(() => {
+      this.state.fill(0);
+      for (const [p, perm] of image.allocated) this.state[p] = ALLOCATED | (perm & 0x7f);
+      for (const p of image.free) this.state[p] = FREE;
+      this.words[1] = image.allocated.length;
+    });
+  }
+
+  private locked<T>(f: () => T): T {
+    while (Atomics.compareExchange(this.words, 0, 0, 1) !== 0) Atomics.wait(this.words, 0, 1, 1);
+    try {
+      return f();
+    } finally {
+      Atomics.store(this.words, 0, 0);
+      Atomics.notify(this.words, 0, 1);
+    }
   }
 
   private findRun(pages: number): number | undefined {
-    if (this.free.size < pages) return undefined;
-    const sorted = [...this.free].sort((a, b) => a - b);
-    let runStart = -1;
+    const n = Math.min(MAX_PAGES, this.memory.buffer.byteLength / PAGE_SIZE);
+    let runStart = 0;
     let runLen = 0;
-    for (const p of sorted) {
-      if (runLen > 0 && p === runStart + runLen) runLen++;
-      else {
-        runStart = p;
-        runLen = 1;
+    for (let p = 0; p < n; p++) {
+      if (this.state[p] !== FREE) {
+        runLen = 0;
+        continue;
       }
+      if (runLen === 0) runStart = p;
+      runLen++;
       if (runLen >= pages) return runStart;
     }
     return undefined;

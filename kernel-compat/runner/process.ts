@@ -32,6 +32,8 @@ export interface ProcOptions {
   tlsSlots?: SharedArrayBuffer;
   /** The process' SHT and readiness indicator (runner/signals.ts SharedSht), shared by its threads. */
   sht?: SharedArrayBuffer;
+  /** The page allocator's state, shared by the process' threads (memory.ts). */
+  pages?: SharedArrayBuffer;
 }
 
 /** The process-wide TLS slot table shared by its threads: [generation counter, state of slot 1..N]. */
@@ -62,7 +64,7 @@ export class Proc {
     this.ppid = o.ppid;
     this.context = o.context;
     this.memory = o.memory;
-    this.pages = new PageAllocator(o.memory);
+    this.pages = new PageAllocator(o.memory, o.pages);
     this.handlerEnv = o.handlerEnv;
     this.toKernel = o.toKernel;
     this.onHandledChange = o.onHandledChange;

@@ -108,6 +108,24 @@ describe("PageAllocator", () => {
     copy.restore(a.snapshot());
     expect(copy.allocatedPages).toBe(a.allocatedPages);
   });
+
+  it("threads share one allocation state: pages one allocates, another frees; grown pages are not handed out twice", () => {
+    const mem = new WebAssembly.Memory({ initial: 1, maximum: 8, shared: true });
+    const a = new PageAllocator(mem);
+    const b = new PageAllocator(mem, a.sab);
+    const r1 = a.alloc(PAGE_SIZE, 3, false);
+    const r2 = b.alloc(PAGE_SIZE, 1, false);
+    expect(r1).toEqual({ ok: true, address: 65536 });
+    expect(r2).toEqual({ ok: true, address: 65536 + PAGE_SIZE });
+    expect(b.permissionsOf(65536)).toBe(3);
+    expect(b.free_(65536, 1)).toBeUndefined();
+    expect(a.free_(65536, 1)).toBe("not-allocated");
+    expect(a.allocatedPages).toBe(1);
+    // A run larger than what is free grows the memory (joining the free pages at the old end), for both.
+    expect(b.alloc(PAGE_SIZE * 20, 3, true)).toEqual({ ok: true, address: 65536 + 2 * PAGE_SIZE });
+    expect(a.alloc(PAGE_SIZE, 3, false)).toEqual({ ok: true, address: 65536 });
+    expect(mem.buffer.byteLength).toBe(4 * 65536);
+  });
 });
 
 describe("channels", () => {

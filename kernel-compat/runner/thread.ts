@@ -28,7 +28,7 @@ import { encode } from "../abi/codec.js";
 import { CREATE_THREAD } from "../abi/syscalls.js";
 import type { Outcome } from "../protocol.js";
 import { dispatch, formatErr, formatValue, validateRequest } from "../syscalls/dispatch.js";
-import { Mailbox, SignalRing } from "./channel.js";
+import { Mailbox, SignalRing, Throttle } from "./channel.js";
 import {
   ASYNCIFY_REWINDING,
   ASYNCIFY_UNWINDING,
@@ -37,6 +37,7 @@ import {
   prepareForkBuffer,
   restoreGlobals,
 } from "./fork.js";
+import { PAGE_SIZE } from "./memory.js";
 import { Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd, ThreadEnd } from "./signals.js";
 
@@ -54,13 +55,16 @@ export interface ThreadStart {
   trace: boolean;
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
-  /** Where the copy of the creator's unwound stack is, in the shared memory. */
+  /** Where the copy of the creator's unwound stack is, in the shared memory (MEM_ALLOC pages). */
   rewindAt: number;
+  /** How many pages that copy holds: freed once the thread has rewound. */
+  rewindPages: number;
   globals: Record<string, number | bigint>;
   initData: bigint;
   tids: SharedArrayBuffer;
   tlsSlots: SharedArrayBuffer;
   sht: SharedArrayBuffer;
+  pages: SharedArrayBuffer;
   ring: SharedArrayBuffer;
   /** To the runner's relay thread (traces, kernel syscalls, the process' end). */
   relay: MessagePort;
@@ -84,6 +88,7 @@ export interface ThreadHost {
   tids: SharedArrayBuffer;
   tlsSlots: SharedArrayBuffer;
   sht: SharedArrayBuffer;
+  pages: SharedArrayBuffer;
   ring: SharedArrayBuffer;
   /** Give the relay a port for a new thread. */
   sendPort(port: MessagePort): void;
@@ -146,11 +151,13 @@ export function spawnThread(
     module: host.module,
     memory: host.memory,
     rewindAt: at,
+    rewindPages: Math.ceil(Math.max(used, 16) / PAGE_SIZE),
     globals: forkGlobals(ex),
     initData,
     tids: host.tids,
     tlsSlots: host.tlsSlots,
     sht: host.sht,
+    pages: host.pages,
     ring: host.ring,
     relay: ch.port1,
   };
@@ -175,8 +182,15 @@ export function parentReturn(r: { tid: number } | { errcode: number }): {
   };
 }
 
-/** A thread's safepoint: suspension only (signals are the main thread's; it clears the poll flag). */
+/** This thread's priority throttle (each thread worker runs one thread). */
+const throttling = new Throttle();
+
+/**
+ * A thread's safepoint: its priority and suspension (signals are the main thread's; it clears the poll
+ * flag).
+ */
 function threadSafepoint(ring: SignalRing): void {
+  throttling.at(ring);
   if (ring.suspended) ring.waitWhileSuspended();
 }
 
@@ -196,10 +210,20 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     ret: encode(CREATE_THREAD.ret, { id: BigInt(msg.tid), identity: 1, initData: msg.initData }),
   };
   let threadCall: { data: number; initData: bigint } | undefined;
+  /** The pages of the creator's stack copy, until the thread has rewound out of them. */
+  let stackCopy: { at: number; pages: number } | undefined = {
+    at: msg.rewindAt,
+    pages: msg.rewindPages,
+  };
+  const freeStackCopy = () => {
+    if (stackCopy !== undefined) proc?.pages.free_(stackCopy.at, stackCopy.pages);
+    stackCopy = undefined;
+  };
   const syscallFork = (req: number, len: number, ret: number): number => {
     if (proc === undefined) return errorStatus(0x00);
     if (asyncify?.getState() === ASYNCIFY_REWINDING) {
       asyncify.stopRewind();
+      freeStackCopy();
       const r = pending ?? { status: errorStatus(0x40), ret: new Uint8Array(0) };
       pending = undefined;
       const mem = proc.bytes();
@@ -257,6 +281,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     tid: msg.tid,
     tlsSlots: msg.tlsSlots,
     sht: msg.sht,
+    pages: msg.pages,
   });
   const host: ThreadHost = {
     pid: msg.pid,
@@ -268,6 +293,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     tids: msg.tids,
     tlsSlots: msg.tlsSlots,
     sht: msg.sht,
+    pages: msg.pages,
     ring: msg.ring,
     sendPort: (port) => relay.postMessage({ t: "port", port }, [port]),
     children,
@@ -302,6 +328,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
       return { kind: "killed", reason: `trap in thread ${msg.tid}: ${(e as Error).message}` };
     throw e;
   } finally {
+    freeStackCopy();
     for (const c of children) void c.terminate();
     if (spare !== undefined) void spare.terminate();
   }
@@ -316,6 +343,9 @@ if (parentPort !== null && (workerData as { ncwThread?: boolean } | null)?.ncwTh
     } catch (e) {
       r = { kind: "killed", reason: `runner error in thread ${msg.tid}: ${(e as Error).message}` };
     }
+    const held = throttling.report();
+    if (msg.trace && held !== undefined)
+      msg.relay.postMessage({ t: "trace", line: `[thread ${msg.tid}] ${held}` });
     if ("thread" in r) {
       if (msg.trace)
         msg.relay.postMessage({ t: "trace", line: `[thread ${msg.tid}] exited with ${r.thread}` });

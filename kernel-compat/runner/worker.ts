@@ -28,7 +28,7 @@ import { Datafield, encodeDatafield } from "../abi/signals.js";
 import { CREATE_PROCESS, CREATE_THREAD } from "../abi/syscalls.js";
 import type { ForkImage, Outcome } from "../protocol.js";
 import { dispatch, formatErr, formatValue, validateRequest } from "../syscalls/dispatch.js";
-import { Mailbox, SignalRing, SLICE_MS } from "./channel.js";
+import { Mailbox, SignalRing, Throttle } from "./channel.js";
 import { accessKind, isOutOfBounds, trapOffset, UNKNOWN_FAULT_ADDRESS } from "./faults.js";
 import {
   ASYNCIFY_REWINDING,
@@ -261,6 +261,7 @@ function run(msg: WorkerStart): Outcome {
     })(),
     tlsSlots: tlsSlots,
     sht: proc.signals.handlers.sab,
+    pages: proc.pages.sab,
     ring: msg.ring,
     sendPort: (p) => port?.postMessage({ t: "port", port: p }, [p]),
     children: threads,
@@ -347,30 +348,13 @@ function memFault(p: Proc, e: Error, wasm: Uint8Array): Outcome {
   return { kind: "killed", reason: `MEM_FAULT (out-of-bounds ${what})`, signal: Sig.MEM_FAULT };
 }
 
-/** Time this process was held back by its priority (ms), and when its current slice began. */
-const throttling = { total: 0, sliceStart: performance.now(), sleeps: 0, safepoints: 0 };
-
-/** Priorities 1–9 get that many ms of every SLICE_MS; 10 runs freely; 0 is suspension (the kernel's). */
-function throttle(ring: SignalRing): void {
-  const pr = ring.priority;
-  const now = performance.now();
-  throttling.safepoints++;
-  if (pr >= 10 || pr <= 0) {
-    throttling.sliceStart = now;
-    return;
-  }
-  if (now - throttling.sliceStart < (SLICE_MS * pr) / 10) return;
-  const sleep = (SLICE_MS * (10 - pr)) / 10;
-  ring.throttle(sleep);
-  throttling.total += sleep;
-  throttling.sleeps++;
-  throttling.sliceStart = performance.now();
-}
+/** This (main) thread's priority throttle. */
+const throttling = new Throttle();
 
 function safepoint(p: Proc, ring: SignalRing, ctl: number): void {
   const words = new Int32Array(p.memory.buffer);
   Atomics.store(words, (ctl + CTL_POLL_FLAG_OFFSET) >> 2, 0);
-  throttle(ring);
+  throttling.at(ring);
   for (const s of ring.drain()) {
     p.trace?.(`signal ${signalName(s.signal)} queued`);
     p.signals.enqueue(s.signal, s.datafield);
@@ -407,12 +391,8 @@ port.on("message", (msg: WorkerStart | { t: "precompile"; wasm: Uint8Array }) =>
   } catch (e) {
     outcome = { kind: "killed", reason: `runner error: ${(e as Error).message}` };
   }
-  if (msg.trace && throttling.total > 0) {
-    post({
-      t: "trace",
-      line: `priority: held back ${throttling.total.toFixed(0)} ms in all (${throttling.sleeps} pauses, ${throttling.safepoints} safepoints)`,
-    });
-  }
+  const held = throttling.report();
+  if (msg.trace && held !== undefined) post({ t: "trace", line: held });
   post({ t: "exit", outcome });
 });
 
