@@ -285,14 +285,16 @@ export function treeHas(home: string, p: string): Promise<boolean> {
 
 /**
  * Copies a home, keeping its Btrfs image sparse (Node's cpSync writes every hole of an 8 GiB image
- * out as zeros): GNU cp --sparse=always where there is one, else a copy that skips zero blocks.
+ * out as zeros): GNU cp --sparse=always where there is one, a clone (cp -c) on macOS, else a copy
+ * that skips zero blocks.
  */
 export function copyHome(from: string, to: string): void {
   cpSync(from, to, { recursive: true, filter: (src) => path.basename(src) !== "nightos.img" });
   const img = path.join(from, "nightos.img");
   if (!existsSync(img)) return;
   const dest = path.join(to, "nightos.img");
-  if (spawnSync("cp", ["--sparse=always", img, dest]).status === 0) return;
+  if (spawnSync("cp", ["--sparse=always", img, dest]).status === 0) return; // GNU
+  if (process.platform === "darwin" && spawnSync("cp", ["-c", img, dest]).status === 0) return; // APFS clone
   const src = openSync(img, "r");
   const out = openSync(dest, "w");
   try {
