@@ -177,18 +177,46 @@ describe("CREATE_THREAD", () => {
     expect(child.output()).toMatch(/\[pid \d+\] signal TERMINATE -> handler 1/);
   });
 
-  it("CREATE_PROCESS from a thread other than the main one is refused with 0x02", () => {
+  it("CREATE_PROCESS from a thread: the child's only (main) thread continues the calling thread", () => {
     const r = home.run(
       threaded(
-        `(i32.store8 (i32.const 0x1800) (i32.const 0x50)) (call $cq (i32.const 1) (i64.const 0))
-        (i32.atomic.store (i32.const 0x3004)
-          (i32.or (i32.const 0x10000) (call $fork (i32.const 0x1800) (i32.const 9) (i32.const 0x2800))))
+        `;; thread 2: CREATE_PROCESS with init data 77 (its own areas), the answer read at once
+        (i32.store8 (i32.const 0x1800) (i32.const 0x50)) (call $cq (i32.const 1) (i64.const 77))
+        (local.set $v (call $fork (i32.const 0x1800) (i32.const 9) (i32.const 0x2800)))
+        (local.set $tid (i64.load (i32.const 0x2800)))
+        (local.set $id (i32.load8_u (i32.const 0x2808)))
+        (local.set $initData (i64.load (i32.const 0x2809)))
+        (if (i32.ne (local.get $v) (i32.const ${OK})) (then
+          (i32.atomic.store (i32.const 0x3004) (i32.or (i32.const 0x10000) (local.get $v))) ${SPIN}))
+        (if (i32.eq (local.get $id) (i32.const 1)) (then
+          ;; the new process: init data, a copy of the memory, its own PID as the identifier
+          (call $check64 (i32.const 61) (local.get $initData) (i64.const 77))
+          (call $check (i32.const 62) (i32.load (i32.const 0x3000)) (i32.const 0x5eed))
+          (call $check (i32.const 63) (call $csys (i32.const 0x53) (i32.const 1)) (i32.const ${OK}))
+          (call $check64 (i32.const 64) (i64.load (i32.const 0x2800)) (local.get $tid))
+          (i32.store (i32.const 0x3000) (i32.const 1))
+          ;; it is the process' main thread: EXIT_THREAD ends the process
+          (i32.store (i32.const 0x1801) (i32.const 33))
+          (drop (call $csys (i32.const 0x6f) (i32.const 5)))
+          (call $exit (i64.const 65))))
+        ;; thread 2 in the parent: init data 0, then WAIT_CHILD_PROCESS (no timeout): terminated
+        (if (i64.ne (local.get $initData) (i64.const 0)) (then (i32.atomic.store (i32.const 0x3004) (i32.const 0x1f2)) ${SPIN}))
+        (call $cq (i32.const 1) (local.get $tid)) (i32.store16 (i32.const 0x1809) (i32.const 0))
+        (if (i32.ne (call $csys (i32.const 0x51) (i32.const 11)) (i32.const ${OK})) (then (i32.atomic.store (i32.const 0x3004) (i32.const 0x1f3)) ${SPIN}))
+        (if (i32.ne (i32.load8_u (i32.const 0x2800)) (i32.const 1)) (then (i32.atomic.store (i32.const 0x3004) (i32.const 0x1f4)) ${SPIN}))
+        (i32.atomic.store (i32.const 0x3004) (i32.const 1))
         ${SPIN}`,
-        `(call $check (i32.const 90) (call $wait_nonzero (i32.const 0x3004)) (i32.const ${0x10000 | E(0x02)}))
+        `(call $check (i32.const 90) (call $wait_nonzero (i32.const 0x3004)) (i32.const 1))
+        ;; the child's write did not reach this process' memory
+        (call $check (i32.const 91) (i32.load (i32.const 0x3000)) (i32.const 0x5eed))
         (call $exit (i64.const 4))`,
       ),
     );
     expect(r.code, r.stderr).toBe(4);
+    const parent = /\[pid (\d+)\] started/.exec(r.stderr)?.[1];
+    const child = /\[pid (\d+)\] EXIT_THREAD \{exitData: 33\} -> process ends/.exec(r.stderr)?.[1];
+    expect(child, r.stderr).toBeDefined();
+    expect(child).not.toBe(parent);
   });
 
   it("MEM_FREE frees pages another thread of the process allocated (allocation is per process)", () => {

@@ -81,7 +81,11 @@ function main(): void {
         case "syscall": {
           const id = nextId++;
           inFlight.set(id, new Mailbox(m.box));
-          send({ t: "syscall", id, req: m.req });
+          send(
+            m.fork
+              ? { t: "syscall", id, req: m.req, fork: m.fork }
+              : { t: "syscall", id, req: m.req },
+          );
           return;
         }
         case "port":

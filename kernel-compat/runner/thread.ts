@@ -25,8 +25,8 @@ import {
   SYSCALL_RET_SIZE,
 } from "../../commonassembly/abi.js";
 import { encode } from "../abi/codec.js";
-import { CREATE_THREAD } from "../abi/syscalls.js";
-import type { Outcome } from "../protocol.js";
+import { CREATE_PROCESS, CREATE_THREAD } from "../abi/syscalls.js";
+import type { ForkImage, Outcome } from "../protocol.js";
 import { dispatch, formatErr, formatValue, validateRequest } from "../syscalls/dispatch.js";
 import { Mailbox, SignalRing, Throttle } from "./channel.js";
 import {
@@ -73,7 +73,7 @@ export interface ThreadStart {
 /** Messages a thread sends to the relay over its port. */
 export type FromThread =
   | { t: "trace"; line: string }
-  | { t: "syscall"; req: Uint8Array; box: SharedArrayBuffer }
+  | { t: "syscall"; req: Uint8Array; box: SharedArrayBuffer; fork?: ForkImage }
   | { t: "port"; port: MessagePort }
   | { t: "handled"; signals: number[] }
   | { t: "exit"; outcome: Outcome };
@@ -209,7 +209,10 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     status: 0,
     ret: encode(CREATE_THREAD.ret, { id: BigInt(msg.tid), identity: 1, initData: msg.initData }),
   };
-  let threadCall: { data: number; initData: bigint } | undefined;
+  /** The CREATE_THREAD or CREATE_PROCESS in progress (its stack unwound into the fork buffer at `data`). */
+  let threadCall:
+    | { data: number; initData: bigint; process?: { req: number; len: number } }
+    | undefined;
   /** The pages of the creator's stack copy, until the thread has rewound out of them. */
   let stackCopy: { at: number; pages: number } | undefined = {
     at: msg.rewindAt,
@@ -232,11 +235,16 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
       return r.status;
     }
     const v = validateRequest(proc, req, len, ret, true);
-    if (!v.ok || v.def.code !== CREATE_THREAD.code || asyncify === undefined)
+    const isProcess = v.ok && v.def.code === CREATE_PROCESS.code;
+    if (!v.ok || (v.def.code !== CREATE_THREAD.code && !isProcess) || asyncify === undefined)
       return dispatch(proc, req, len, ret, true);
     const data = prepareForkBuffer(proc.memory);
-    if (data === undefined) return errorStatus(CREATE_THREAD.errors.HARDWARE);
-    threadCall = { data, initData: (v.args as { initData: bigint }).initData };
+    if (data === undefined) return errorStatus(v.def.errors.HARDWARE ?? 0x40);
+    threadCall = {
+      data,
+      initData: (v.args as { initData: bigint }).initData,
+      ...(isProcess ? { process: { req, len } } : {}),
+    };
     asyncify.startUnwind(data);
     return 0;
   };
@@ -309,6 +317,25 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
       threadCall = undefined;
       if (f === undefined)
         throw new Error("Asyncify unwound without a thread creation in progress");
+      if (f.process !== undefined) {
+        // CREATE_PROCESS from this thread: the child's only (main) thread continues this one's stack.
+        const image: ForkImage = {
+          memory: new Uint8Array(msg.memory.buffer).slice(),
+          globals: forkGlobals(ex),
+          initData: f.initData,
+          pages: proc.pages.snapshot(),
+        };
+        const req = proc.bytes().slice(f.process.req, f.process.req + f.process.len);
+        box.arm();
+        post({ t: "syscall", req, box: box.sab, fork: image });
+        const answer = box.waitAnswer();
+        pending =
+          answer.errcode === null
+            ? { status: 0, ret: answer.ret }
+            : { status: errorStatus(answer.errcode), ret: new Uint8Array(0) };
+        asyncify.startRewind(f.data);
+        continue;
+      }
       const r = spawnThread(host, proc, ex, f.data, f.initData);
       trace?.(
         `CREATE_THREAD ${formatValue({ initData: f.initData })} -> ${
