@@ -42,9 +42,12 @@ describe("ncw CLI", () => {
     const home = path.join(tmp, "fresh-home");
     const r = ncw(["home", "--json"], { env: { NCW_HOME: home } });
     expect(r.status).toBe(0);
-    const data = JSON.parse(r.stdout) as { root: string; tree: string };
+    const data = JSON.parse(r.stdout) as { root: string; tree: string; backend: string };
     expect(data.root).toBe(home);
-    expect(spawnSync("test", ["-d", data.tree]).status).toBe(0);
+    expect(spawnSync("test", ["-d", data.root]).status).toBe(0);
+    // A new home keeps its NightOS tree in a Btrfs image (created when the tree is first opened).
+    expect(data.backend).toBe("btrfs");
+    expect(data.tree).toBe(path.join(home, "nightos.img"));
   });
 
   it("--home wins over NCW_HOME", () => {

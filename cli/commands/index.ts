@@ -70,7 +70,7 @@ export const commands: CommandEntry[] = [
   {
     name: "home",
     usage: "home",
-    describe: "Show the NCW home in use (created on first use)",
+    describe: "Show the NCW home in use (created on first use) and where its NightOS tree lives",
     load: async () => (await import("./home.js")).homeCommand,
   },
 ];
