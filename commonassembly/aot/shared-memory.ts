@@ -3,35 +3,11 @@
 // share it, and turns its active data segments into passive ones written once by an added export
 // `__nightos_init_memory` that the runtime calls on the process' first instance only.
 
+import { sleb32, uleb } from "../wasm/leb.js";
 import { readModule, SectionId } from "../wasm/reader.js";
 
 export const SHARED_MEMORY_IMPORT = "memory";
 export const INIT_MEMORY_EXPORT = "__nightos_init_memory";
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb32(n: number): number[] {
-  const out: number[] = [];
-  let v = n | 0;
-  for (;;) {
-    const b = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
 
 function name(s: string): number[] {
   const b = Buffer.from(s, "utf8");

@@ -2,6 +2,7 @@
 // finds memory 0's limits and rewrites the memory section to raise its maximum by one page.
 
 import { NcwError } from "../../ncw/errors.js";
+import { uleb } from "../wasm/leb.js";
 
 export interface MemoryLimits {
   initial: number;
@@ -139,18 +140,6 @@ export function readMemoryLimits(bytes: Uint8Array): MemoryLimits | undefined {
   const r = new Reader(bytes, mem.contentStart, mem.end);
   if (r.uleb() === 0) return undefined;
   return { ...readLimits(r), imported: false };
-}
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  let v = n;
-  do {
-    let byte = v % 128;
-    v = Math.floor(v / 128);
-    if (v !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (v !== 0);
-  return out;
 }
 
 /**

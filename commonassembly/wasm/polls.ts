@@ -3,6 +3,7 @@
 // the binary's sections directly. Used for modules that need no Asyncify; valid input is assumed (validated first).
 
 import { ABI_IMPORT_MODULE, CTL_GLOBAL, IMPORT_SAFEPOINT } from "../abi.js";
+import { uleb } from "./leb.js";
 import { readModule, SectionId, type WasmModuleInfo } from "./reader.js";
 
 /** Why the fast path cannot handle a module (the caller falls back to Binaryen). */
@@ -57,17 +58,6 @@ class Out {
   result(): Uint8Array {
     return this.buf.subarray(0, this.len);
   }
-}
-
-function ulebBytes(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
 }
 
 /** A cursor over valid WebAssembly bytes (the module was validated before; bounds are still checked). */
@@ -337,8 +327,8 @@ function rewriteBody(
     body.bytes(localsBytes);
   }
   const frames: Frame[] = [{ extra: 0, loopPoll: false }];
-  const seenBytes = ulebBytes(seen);
-  const spBytes = ulebBytes(ctx.safepoint);
+  const seenBytes = uleb(seen);
+  const spBytes = uleb(ctx.safepoint);
   const depth = (d: number): number => {
     let extra = 0;
     const top = frames.length - 1;
@@ -486,7 +476,7 @@ function section(out: Out, id: number, content: Uint8Array): void {
 const enc = new TextEncoder();
 const name = (s: string): number[] => {
   const bytes = enc.encode(s);
-  return [...ulebBytes(bytes.length), ...bytes];
+  return [...uleb(bytes.length), ...bytes];
 };
 
 /** Order of the known sections in a module (custom sections are kept where they are). */
@@ -538,7 +528,7 @@ export function rewritePolls(
   const newExports = [
     ...name(CTL_GLOBAL),
     0x03,
-    ...ulebBytes(globalIndex),
+    ...uleb(globalIndex),
     ...(options.exportMemory === undefined ? [] : [...name(options.exportMemory), 0x02, 0x00]),
   ];
   const newExportCount = options.exportMemory === undefined ? 1 : 2;
@@ -559,7 +549,7 @@ export function rewritePolls(
         ...name(ABI_IMPORT_MODULE),
         ...name(IMPORT_SAFEPOINT),
         0x00,
-        ...ulebBytes(voidType),
+        ...uleb(voidType),
       ]);
     if (id === SectionId.global) return Uint8Array.from([1, 0x7f, 0x01, 0x41, 0x00, 0x0b]);
     if (id === SectionId.export) return Uint8Array.from([newExportCount, ...newExports]);
@@ -602,12 +592,7 @@ export function rewritePolls(
         const n = r.u32();
         o.uleb(n + 1);
         o.bytes(bytes.subarray(r.pos, r.end));
-        o.bytes([
-          ...name(ABI_IMPORT_MODULE),
-          ...name(IMPORT_SAFEPOINT),
-          0x00,
-          ...ulebBytes(voidType),
-        ]);
+        o.bytes([...name(ABI_IMPORT_MODULE), ...name(IMPORT_SAFEPOINT), 0x00, ...uleb(voidType)]);
         section(out, s.id, o.result());
         break;
       }

@@ -2,18 +2,8 @@
 // AssemblyScript's "table" to the ABI's "__indirect_function_table"; docs/commonassembly.md).
 
 import { NcwError } from "../../ncw/errors.js";
+import { uleb } from "./leb.js";
 import { readModule, SectionId } from "./reader.js";
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
 
 /** Returns a copy of `module` with exports renamed (old name -> new name). Other bytes are unchanged. */
 export function renameExports(

@@ -1,0 +1,20 @@
+import { describe, expect, it } from "vitest";
+import { sleb32, uleb } from "./leb.js";
+
+describe("LEB128", () => {
+  it("encodes unsigned values as the WebAssembly spec's examples", () => {
+    expect(uleb(0)).toEqual([0x00]);
+    expect(uleb(127)).toEqual([0x7f]);
+    expect(uleb(128)).toEqual([0x80, 0x01]);
+    expect(uleb(624485)).toEqual([0xe5, 0x8e, 0x26]);
+    expect(uleb(0xffffffff)).toEqual([0xff, 0xff, 0xff, 0xff, 0x0f]);
+  });
+  it("encodes signed 32-bit values", () => {
+    expect(sleb32(0)).toEqual([0x00]);
+    expect(sleb32(63)).toEqual([0x3f]);
+    expect(sleb32(64)).toEqual([0xc0, 0x00]);
+    expect(sleb32(-1)).toEqual([0x7f]);
+    expect(sleb32(-123456)).toEqual([0xc0, 0xbb, 0x78]);
+    expect(sleb32(-0x80000000)).toEqual([0x80, 0x80, 0x80, 0x80, 0x78]);
+  });
+});
