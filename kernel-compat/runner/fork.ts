@@ -90,3 +90,37 @@ export function restoreGlobals(
     if (g instanceof WebAssembly.Global) g.value = value;
   }
 }
+
+/**
+ * The process' fork buffer is one (the control block names it) and its threads share it: a thread
+ * holds this lock from the start of its unwind into the buffer until its rewind out of it has ended
+ * (docs/kernel.md "Threads"). Word 1 of the process' thread-identifier SharedArrayBuffer.
+ */
+export class ForkLock {
+  private readonly words: Int32Array;
+  private held = false;
+
+  constructor(sab: SharedArrayBuffer) {
+    this.words = new Int32Array(sab, 0, 2);
+  }
+
+  acquire(): void {
+    while (Atomics.compareExchange(this.words, 1, 0, 1) !== 0) Atomics.wait(this.words, 1, 1, 50);
+    this.held = true;
+  }
+
+  /** Release it if this thread holds it (idempotent). */
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    Atomics.store(this.words, 1, 0);
+    Atomics.notify(this.words, 1, 1);
+  }
+}
+
+/** The SharedArrayBuffer of a process' thread identifiers (word 0: the last given) and fork lock (word 1). */
+export function createThreadIds(): SharedArrayBuffer {
+  const t = new SharedArrayBuffer(8);
+  new Int32Array(t)[0] = 1; // the main thread is thread 1
+  return t;
+}

@@ -113,7 +113,8 @@ export class PageAllocator {
 
   restore(image: PagesImage): void {
     this.locked(() => {
-      this.state.fill(0);
+      // Only the pages the memory has (a fresh state is zero: its other pages stay uncommitted).
+      this.state.fill(0, 0, Math.min(MAX_PAGES, this.memory.buffer.byteLength / PAGE_SIZE));
       for (const [p, perm] of image.allocated) this.state[p] = ALLOCATED | (perm & 0x7f);
       for (const p of image.free) this.state[p] = FREE;
       this.words[1] = image.allocated.length;

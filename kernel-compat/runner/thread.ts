@@ -33,6 +33,7 @@ import {
   ASYNCIFY_REWINDING,
   ASYNCIFY_UNWINDING,
   asyncifyOf,
+  ForkLock,
   forkGlobals,
   prepareForkBuffer,
   restoreGlobals,
@@ -202,6 +203,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     : undefined;
   const ring = new SignalRing(msg.ring);
   const box = Mailbox.create();
+  const forkLock = new ForkLock(msg.tids);
   const children: Worker[] = [];
   let proc: Proc | undefined;
   let asyncify: ReturnType<typeof asyncifyOf>;
@@ -227,6 +229,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     if (asyncify?.getState() === ASYNCIFY_REWINDING) {
       asyncify.stopRewind();
       freeStackCopy();
+      forkLock.release();
       const r = pending ?? { status: errorStatus(0x40), ret: new Uint8Array(0) };
       pending = undefined;
       const mem = proc.bytes();
@@ -238,8 +241,12 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     const isProcess = v.ok && v.def.code === CREATE_PROCESS.code;
     if (!v.ok || (v.def.code !== CREATE_THREAD.code && !isProcess) || asyncify === undefined)
       return dispatch(proc, req, len, ret, true);
+    forkLock.acquire();
     const data = prepareForkBuffer(proc.memory);
-    if (data === undefined) return errorStatus(v.def.errors.HARDWARE ?? 0x40);
+    if (data === undefined) {
+      forkLock.release();
+      return errorStatus(v.def.errors.HARDWARE ?? 0x40);
+    }
     threadCall = {
       data,
       initData: (v.args as { initData: bigint }).initData,

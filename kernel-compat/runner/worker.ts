@@ -34,6 +34,8 @@ import {
   ASYNCIFY_REWINDING,
   ASYNCIFY_UNWINDING,
   asyncifyOf,
+  createThreadIds,
+  ForkLock,
   forkBufferAddress,
   forkGlobals,
   prepareForkBuffer,
@@ -110,6 +112,8 @@ function run(msg: WorkerStart): Outcome {
         } as WebAssembly.MemoryDescriptor)
       : undefined;
   const threads: Worker[] = [];
+  const tids = createThreadIds();
+  const forkLock = new ForkLock(tids);
   // A module with an imported memory may create threads: have a thread worker ready for the first.
   if (sharedMemory !== undefined) prestartThread();
   /** What syscall_fork returns when the stack has been rewound into it. */
@@ -120,6 +124,7 @@ function run(msg: WorkerStart): Outcome {
     if (proc === undefined) return errorStatus(0x00);
     if (asyncify?.getState() === ASYNCIFY_REWINDING) {
       asyncify.stopRewind();
+      forkLock.release();
       const r = rewind ?? { status: errorStatus(0x40), ret: new Uint8Array(0) };
       rewind = undefined;
       const mem = proc.bytes();
@@ -138,8 +143,10 @@ function run(msg: WorkerStart): Outcome {
       // Everything but a well-formed CREATE_PROCESS outside a handler goes the ordinary way (errors, CREATE_THREAD).
       return dispatch(proc, req, len, ret, true);
     }
+    forkLock.acquire();
     const data = prepareForkBuffer(proc.memory);
     if (data === undefined) {
+      forkLock.release();
       trace?.(
         `CREATE_PROCESS: the fork buffer named in the control block is unusable -> ${formatErr(v.def, 0x40)}`,
       );
@@ -254,11 +261,7 @@ function run(msg: WorkerStart): Outcome {
     trace: msg.trace,
     module,
     memory,
-    tids: (() => {
-      const t = new SharedArrayBuffer(4);
-      new Int32Array(t)[0] = 1; // the main thread is thread 1
-      return t;
-    })(),
+    tids,
     tlsSlots: tlsSlots,
     sht: proc.signals.handlers.sab,
     pages: proc.pages.sab,
