@@ -42,7 +42,8 @@ export function withAnid(context: Uint8Array, anid: number): Uint8Array {
  */
 async function resolveInstalled(aid: string, home: HomeLayout): Promise<Runnable> {
   const user = process.env.NCW_USER || DEFAULT_USER;
-  const fs = await openTree(home);
+  // Read only: the kernel never writes the tree here, and must not create or lock the image.
+  const fs = await openTree(home, { access: "read" });
   let bytes: Uint8Array;
   let anid: number;
   try {

@@ -8,7 +8,8 @@ import type { Delays } from "./kernel.js";
 
 /** The stored delays (defaults where unset); undefined when the tree cannot be read (logged by the caller). */
 export async function registryDelays(home: HomeLayout): Promise<Delays> {
-  const fs = await openTree(home);
+  // Read only: the kernel never writes the tree here, and must not create or lock the image.
+  const fs = await openTree(home, { access: "read" });
   try {
     const r = await Registry.open(fs);
     return {
