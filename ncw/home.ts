@@ -9,7 +9,7 @@ import { NcwError } from "./errors.js";
 export interface HomeLayout {
   /** The home's root folder. */
   readonly root: string;
-  /** The NightOS tree (host-directory backend) or the folder holding the image. */
+  /** The NightOS tree when it is kept in host folders (the hostdir backend; the default is an image). */
   readonly tree: string;
   /** Compiled-artifact cache (AOT output). */
   readonly cache: string;
@@ -61,7 +61,9 @@ export function homeLayout(root: string): HomeLayout {
 export function openHome(root: string): HomeLayout {
   const layout = homeLayout(root);
   try {
-    for (const dir of [layout.root, layout.tree, layout.cache, layout.run, layout.logs]) {
+    // The tree folder is not made here: a new home keeps its NightOS tree in a Btrfs image, and the
+    // host-folder backend creates tree/ itself when chosen (services/fs/open.ts).
+    for (const dir of [layout.root, layout.cache, layout.run, layout.logs]) {
       mkdirSync(dir, { recursive: true });
     }
   } catch (e) {
