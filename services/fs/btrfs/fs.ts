@@ -98,7 +98,7 @@ const WRITE_METHODS = new Set([
   "dropTree",
 ]);
 
-/** Engine errors raised before anything changed (NOTES-B-to-A.md): the transaction stays usable. */
+/** Engine errors raised before anything changed (docs/btrfs.md, "Engine"): the transaction stays usable. */
 const UNCHANGED_ON_ERROR = new Set([
   "BTRFS_NO_SPACE",
   "BTRFS_ITEM_EXISTS",
