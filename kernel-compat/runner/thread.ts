@@ -171,8 +171,31 @@ export function spawnThread(
   return { tid };
 }
 
+/**
+ * CREATE_THREAD once the creator's stack is unwound (main thread or another thread): starts the thread,
+ * traces the call, and returns what the creator resumes with.
+ */
+export function createThread(
+  host: ThreadHost,
+  proc: Proc,
+  ex: Record<string, unknown>,
+  data: number,
+  initData: bigint,
+  trace: ((line: string) => void) | undefined,
+): { status: number; ret: Uint8Array } {
+  const r = spawnThread(host, proc, ex, data, initData);
+  trace?.(
+    `CREATE_THREAD ${formatValue({ initData })} -> ${
+      "tid" in r
+        ? `ok ${formatValue({ id: r.tid, identity: 0, initData: 0 })}: thread ${r.tid} started`
+        : formatErr(CREATE_THREAD, r.errcode)
+    }`,
+  );
+  return parentReturn(r);
+}
+
 /** The creator resumes CREATE_THREAD with identity 0 and the child's identifier. */
-export function parentReturn(r: { tid: number } | { errcode: number }): {
+function parentReturn(r: { tid: number } | { errcode: number }): {
   status: number;
   ret: Uint8Array;
 } {
@@ -343,15 +366,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
         asyncify.startRewind(f.data);
         continue;
       }
-      const r = spawnThread(host, proc, ex, f.data, f.initData);
-      trace?.(
-        `CREATE_THREAD ${formatValue({ initData: f.initData })} -> ${
-          "tid" in r
-            ? `ok ${formatValue({ id: r.tid, identity: 0, initData: 0 })}: thread ${r.tid} started`
-            : formatErr(CREATE_THREAD, r.errcode)
-        }`,
-      );
-      pending = parentReturn(r);
+      pending = createThread(host, proc, ex, f.data, f.initData, trace);
       asyncify.startRewind(f.data);
     }
     return { thread: 0 };

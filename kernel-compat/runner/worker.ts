@@ -27,7 +27,7 @@ import { Sig, signalName } from "../abi/numbers.js";
 import { Datafield, encodeDatafield } from "../abi/signals.js";
 import { CREATE_PROCESS, CREATE_THREAD } from "../abi/syscalls.js";
 import type { ForkImage, Outcome } from "../protocol.js";
-import { dispatch, formatErr, formatValue, validateRequest } from "../syscalls/dispatch.js";
+import { dispatch, formatErr, validateRequest } from "../syscalls/dispatch.js";
 import { Mailbox, SignalRing, Throttle } from "./channel.js";
 import { accessKind, isOutOfBounds, trapOffset, UNKNOWN_FAULT_ADDRESS } from "./faults.js";
 import {
@@ -44,11 +44,10 @@ import {
 import { createTlsSlots, Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd } from "./signals.js";
 import {
+  createThread,
   INIT_MEMORY_EXPORT,
-  parentReturn,
   prestartThread,
   SHARED_MEMORY_IMPORT,
-  spawnThread,
   type ThreadHost,
 } from "./thread.js";
 
@@ -283,15 +282,7 @@ function run(msg: WorkerStart): Outcome {
       forkCall = undefined;
       if (f === undefined) throw new Error("Asyncify unwound without a fork in progress");
       if (f.thread) {
-        const r = spawnThread(threadHost, proc, ex, f.data, f.initData);
-        trace?.(
-          `CREATE_THREAD ${formatValue({ initData: f.initData })} -> ${
-            "tid" in r
-              ? `ok ${formatValue({ id: r.tid, identity: 0, initData: 0 })}: thread ${r.tid} started`
-              : formatErr(CREATE_THREAD, r.errcode)
-          }`,
-        );
-        rewind = parentReturn(r);
+        rewind = createThread(threadHost, proc, ex, f.data, f.initData, trace);
         asyncify.startRewind(f.data);
         continue;
       }

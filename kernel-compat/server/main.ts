@@ -15,7 +15,7 @@ import {
   type KernelMessage,
   PROTOCOL_VERSION,
 } from "../protocol.js";
-import { Kernel, readDelays, type SessionSink } from "./kernel.js";
+import { Kernel, type KProcess, readDelays, type SessionSink } from "./kernel.js";
 import { DEFAULT_POOL_SIZE, RunnerPool } from "./pool.js";
 
 /** The AOT path (Binaryen, wabt) loads once per kernel, in the background after start-up. */
@@ -160,6 +160,20 @@ async function main(): Promise<void> {
       }
       for (const m of msgs) handle(m);
     });
+    /** Acts on a running process, or answers KERNEL_NO_SUCH_PROCESS. */
+    const onLiveProcess = (pid: number, act: (p: KProcess) => void) => {
+      const p = kernel.processes.get(pid);
+      if (p === undefined || p.state === "exited") {
+        send({
+          t: "error",
+          code: "KERNEL_NO_SUCH_PROCESS",
+          message: `no running process with PID ${pid}`,
+        });
+        return;
+      }
+      act(p);
+      send({ t: "ok" });
+    };
     const handle = (m: ClientMessage) => {
       switch (m.t) {
         case "hello":
@@ -215,45 +229,15 @@ async function main(): Promise<void> {
           return;
         }
         case "signal": {
-          const p = kernel.processes.get(m.pid);
-          if (p === undefined || p.state === "exited") {
-            send({
-              t: "error",
-              code: "KERNEL_NO_SUCH_PROCESS",
-              message: `no running process with PID ${m.pid}`,
-            });
-            return;
-          }
-          kernel.signal(p, m.signal);
-          send({ t: "ok" });
+          onLiveProcess(m.pid, (p) => kernel.signal(p, m.signal));
           return;
         }
         case "kill": {
-          const p = kernel.processes.get(m.pid);
-          if (p === undefined || p.state === "exited") {
-            send({
-              t: "error",
-              code: "KERNEL_NO_SUCH_PROCESS",
-              message: `no running process with PID ${m.pid}`,
-            });
-            return;
-          }
-          kernel.kill(p, "killed with ncw kill");
-          send({ t: "ok" });
+          onLiveProcess(m.pid, (p) => kernel.kill(p, "killed with ncw kill"));
           return;
         }
         case "priority": {
-          const p = kernel.processes.get(m.pid);
-          if (p === undefined || p.state === "exited") {
-            send({
-              t: "error",
-              code: "KERNEL_NO_SUCH_PROCESS",
-              message: `no running process with PID ${m.pid}`,
-            });
-            return;
-          }
-          kernel.setPriority(p, m.priority);
-          send({ t: "ok" });
+          onLiveProcess(m.pid, (p) => kernel.setPriority(p, m.priority));
           return;
         }
         case "ps":
