@@ -99,6 +99,65 @@ export function resolveLinkTarget(linkParent: readonly string[], target: string)
   return out;
 }
 
+/** What a backend tells `walkPath` about its folders and entries (D: a folder, E: an entry in one). */
+export interface PathWalker<D, E> {
+  readonly root: D;
+  /** The entry called `name` in `dir`, if any. */
+  entry(dir: D, name: string): E | undefined;
+  /** The target of a symlink entry; undefined for anything else. */
+  symlinkTarget(entry: E): string | undefined;
+  /** The folder an entry is; undefined when it is not a folder. */
+  asDir(entry: E): D | undefined;
+}
+
+/** Where a path ends: its parent folder (and that folder's split path), its name and its entry if any. */
+export interface WalkSlot<D, E> {
+  parent: D;
+  parentParts: string[];
+  name: string;
+  entry: E | undefined;
+}
+
+/**
+ * Walk a NightOS path to its last component, following symlinks in the middle (and at the end when
+ * `followLast`), at most MAX_SYMLINK_HOPS of them. Returns null for the root itself (it has no slot);
+ * throws fsErrors.notFound / notDir / loop.
+ */
+export function walkPath<D, E>(
+  path: string,
+  w: PathWalker<D, E>,
+  followLast: boolean,
+): WalkSlot<D, E> | null {
+  let pending = splitPath(path);
+  if (pending.length === 0) return null;
+  let dir = w.root;
+  let dirParts: string[] = [];
+  let hops = 0;
+  for (;;) {
+    const name = pending[0]!;
+    const rest = pending.slice(1);
+    const entry = w.entry(dir, name);
+    const isLast = rest.length === 0;
+    const target =
+      entry !== undefined && (!isLast || followLast) ? w.symlinkTarget(entry) : undefined;
+    if (target !== undefined) {
+      if (++hops > MAX_SYMLINK_HOPS) throw fsErrors.loop(path);
+      pending = [...resolveLinkTarget(dirParts, target), ...rest];
+      dir = w.root;
+      dirParts = [];
+      if (pending.length === 0) return null;
+      continue;
+    }
+    if (isLast) return { parent: dir, parentParts: dirParts, name, entry };
+    if (entry === undefined) throw fsErrors.notFound(path);
+    const next = w.asDir(entry);
+    if (next === undefined) throw fsErrors.notDir(path);
+    dir = next;
+    dirParts = [...dirParts, name];
+    pending = rest;
+  }
+}
+
 /** The errors every backend raises, so callers can tell them apart by code whatever the backend. */
 export const fsErrors = {
   notFound: (p: string) =>

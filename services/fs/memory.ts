@@ -5,10 +5,9 @@ import {
   type DirEntry,
   type FsLayer,
   fsErrors,
-  MAX_SYMLINK_HOPS,
   type NodeStat,
-  resolveLinkTarget,
   splitPath,
+  walkPath,
 } from "./layer.js";
 
 interface Base {
@@ -54,31 +53,24 @@ export class MemoryFs implements FsLayer {
   /** Walk to a path's folder, following symlinks in the middle (and at the end if asked). */
   private lookup(path: string, followLast: boolean): Slot | null {
     if (this.closed) throw fsErrors.closed();
-    let pending = splitPath(path);
-    if (pending.length === 0) return null; // the root itself has no slot
-    let dir = this.root;
-    let dirParts: string[] = [];
-    let hops = 0;
-    for (;;) {
-      const name = pending[0]!;
-      const rest = pending.slice(1);
-      const node = dir.children.get(name);
-      const isLast = rest.length === 0;
-      if (node?.kind === "symlink" && (!isLast || followLast)) {
-        if (++hops > MAX_SYMLINK_HOPS) throw fsErrors.loop(path);
-        pending = [...resolveLinkTarget(dirParts, node.target), ...rest];
-        dir = this.root;
-        dirParts = [];
-        if (pending.length === 0) return null;
-        continue;
+    const slot = walkPath<DirNode, MemNode>(
+      path,
+      {
+        root: this.root,
+        entry: (dir, name) => dir.children.get(name),
+        symlinkTarget: (node) => (node.kind === "symlink" ? node.target : undefined),
+        asDir: (node) => (node.kind === "dir" ? node : undefined),
+      },
+      followLast,
+    );
+    return (
+      slot && {
+        parent: slot.parent,
+        parentParts: slot.parentParts,
+        name: slot.name,
+        node: slot.entry,
       }
-      if (isLast) return { parent: dir, parentParts: dirParts, name, node };
-      if (node === undefined) throw fsErrors.notFound(path);
-      if (node.kind !== "dir") throw fsErrors.notDir(path);
-      dir = node;
-      dirParts = [...dirParts, name];
-      pending = rest;
-    }
+    );
   }
 
   /** The node at a path (following every symlink), or the root for "/". */

@@ -8,11 +8,11 @@ import {
   type DirEntry,
   type FsLayer,
   fsErrors,
-  MAX_SYMLINK_HOPS,
   type NodeKind,
   type NodeStat,
-  resolveLinkTarget,
   splitPath,
+  type WalkSlot,
+  walkPath,
 } from "../layer.js";
 import {
   FT_DIR,
@@ -36,12 +36,7 @@ import {
 import type { DirEntryInfo, InodeId } from "./fsread.js";
 import type { MkfsOptions } from "./mkfs.js";
 
-interface Slot {
-  parent: InodeId;
-  parentParts: string[];
-  name: string;
-  entry: DirEntryInfo | undefined;
-}
+type Slot = WalkSlot<InodeId, DirEntryInfo>;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -99,32 +94,17 @@ export class BtrfsLayer implements FsLayer {
 
   private lookup(path: string, followLast: boolean): Slot | null {
     const r = this.fs.reader();
-    let pending = splitPath(path);
-    if (pending.length === 0) return null;
-    let dir = this.top;
-    let dirParts: string[] = [];
-    let hops = 0;
-    for (;;) {
-      const name = pending[0]!;
-      const rest = pending.slice(1);
-      const entry = r.lookup(dir, enc.encode(name));
-      const isLast = rest.length === 0;
-      if (entry?.type === FT_SYMLINK && (!isLast || followLast)) {
-        if (++hops > MAX_SYMLINK_HOPS) throw fsErrors.loop(path);
-        const target = dec.decode(r.readInlineSync(entry.target));
-        pending = [...resolveLinkTarget(dirParts, target), ...rest];
-        dir = this.top;
-        dirParts = [];
-        if (pending.length === 0) return null;
-        continue;
-      }
-      if (isLast) return { parent: dir, parentParts: dirParts, name, entry };
-      if (entry === undefined) throw fsErrors.notFound(path);
-      if (entry.type !== FT_DIR) throw fsErrors.notDir(path);
-      dir = entry.target;
-      dirParts = [...dirParts, name];
-      pending = rest;
-    }
+    return walkPath<InodeId, DirEntryInfo>(
+      path,
+      {
+        root: this.top,
+        entry: (dir, name) => r.lookup(dir, enc.encode(name)),
+        symlinkTarget: (e) =>
+          e.type === FT_SYMLINK ? dec.decode(r.readInlineSync(e.target)) : undefined,
+        asDir: (e) => (e.type === FT_DIR ? e.target : undefined),
+      },
+      followLast,
+    );
   }
 
   /** The inode at a path (following symlinks), undefined when missing. */
