@@ -6,6 +6,7 @@ import { SpaceManager } from "./alloc/allocator.js";
 import type { SpaceInfo } from "./alloc/index.js";
 import { ExtentSet } from "./alloc/space.js";
 import { ChunkMap, readLogical } from "./chunks.js";
+import { DataCache } from "./datacache.js";
 import type { BlockDevice } from "./device.js";
 import { MAX_KEY, MIN_KEY, noTree } from "./engine-keys.js";
 import { decodeBlockGroupItem, decodeRootItem, type RootItem } from "./format/items.js";
@@ -73,6 +74,8 @@ export class BtrfsEngine implements Engine {
   private readonly cache = new Map<bigint, TreeNode>();
   private open: TransactionImpl | undefined;
   readonly committed: TreeReader;
+  /** File data verified or written by this process, by logical address (datacache.ts). */
+  readonly dataCache: DataCache;
   private readonly committedTree: BTree;
 
   private constructor(
@@ -102,6 +105,7 @@ export class BtrfsEngine implements Engine {
     }
     this.chunkMap = ChunkMap.fromSuperblock(sb);
     this.space_ = new SpaceManager(sb.nodesize, sb.sectorsize);
+    this.dataCache = new DataCache(sb.sectorsize);
     const store = this.committedStore();
     this.committedTree = new BTree(store);
     this.committed = this.readerOf(this.committedTree);

@@ -225,6 +225,7 @@ export class BtrfsFs {
     return {
       readData: (b, l) => readLogical(e.dev, this.engine.chunkMap, b, l),
       readDataInto: (b, d) => readLogicalInto(e.dev, this.engine.chunkMap, b, d),
+      dataCache: this.engine.dataCache,
     };
   }
 

@@ -6,8 +6,8 @@
 import { NcwError } from "../../../ncw/errors.js";
 import { fsErrors, MAX_SYMLINK_HOPS, resolveLinkTarget, splitPath } from "../layer.js";
 import { decompressExtent } from "./compression.js";
-import { btrfsNameHash, crc32c } from "./format/crc32c.js";
-import { crc32cBlocks } from "./format/crc32c-wasm.js";
+import type { DataCache } from "./datacache.js";
+import { btrfsNameHash, crc32c, crc32cSectors } from "./format/crc32c.js";
 import {
   COMPRESS_NONE,
   type DirItem,
@@ -51,6 +51,8 @@ export interface DataReader {
   readData(bytenr: bigint, len: number): Uint8Array;
   /** Optional: read `dest.length` bytes at `bytenr` straight into `dest`. */
   readDataInto?(bytenr: bigint, dest: Uint8Array): void;
+  /** Optional: verified data kept by the engine (reads check it before the device). */
+  readonly dataCache?: DataCache;
 }
 
 /** An inode of one subvolume: (tree id, inode number). */
@@ -326,27 +328,34 @@ export class FsReader {
 
   /** Reads [offset, offset+len) of a file (clipped to its size); holes read as zeros. */
   async read(id: InodeId, offset: bigint, len: number, inode?: InodeItem): Promise<Uint8Array> {
-    const ino = inode ?? this.inode(id);
-    if (!ino)
-      throw new NcwError("not-found", `inode ${id.ino} of tree ${id.root} does not exist`, {
-        code: "BTRFS_NO_INODE",
-      });
+    const ino = this.inodeOrThrow(id, inode);
     const end = minBig(offset + BigInt(len), ino.size);
     if (end <= offset) return new Uint8Array(0);
-    if (end - offset > MAX_READ_AT_ONCE) {
-      throw new NcwError(
-        "failure",
-        `cannot read ${end - offset} bytes at once (inode ${id.ino} of tree ${id.root})`,
-        {
-          code: "BTRFS_READ_TOO_LARGE",
-          hint: "Read large files in ranges (e.g. `ncw fs get`, which streams).",
-        },
-      );
-    }
-    // Not zero-filled: every byte is written by an extent below or zeroed as a gap (hole) at `filled`.
+    this.checkReadSize(id, end - offset);
+    // Not zero-filled: readInto writes every byte (extents, or zeros for holes and gaps).
     const n = Number(end - offset);
     const un = Buffer.allocUnsafe(n);
     const out = new Uint8Array(un.buffer, un.byteOffset, n);
+    await this.readInto(id, offset, out, ino);
+    return out;
+  }
+
+  /**
+   * Reads the file from `offset` into `dest` (as read(2) does: the caller's buffer) and returns
+   * how many bytes it wrote: dest.length, or fewer at the end of the file.
+   */
+  async readInto(
+    id: InodeId,
+    offset: bigint,
+    dest: Uint8Array,
+    inode?: InodeItem,
+  ): Promise<number> {
+    const ino = this.inodeOrThrow(id, inode);
+    const end = minBig(offset + BigInt(dest.length), ino.size);
+    if (end <= offset) return 0;
+    this.checkReadSize(id, end - offset);
+    const n = Number(end - offset);
+    const out = n === dest.length ? dest : dest.subarray(0, n);
     let filled = offset; // file offset up to which `out` holds the final bytes
     const upTo = (to: bigint) => {
       if (to > filled) out.fill(0, Number(filled - offset), Number(to - offset));
@@ -371,8 +380,8 @@ export class FsReader {
       const wantTo = minBig(end, extEnd);
       upTo(wantFrom);
       if (item.compression !== COMPRESS_NONE) {
-        const raw = this.data.readData(item.diskBytenr, Number(item.diskNumBytes));
-        if (checkSums) this.verify(item.diskBytenr, raw, id);
+        const raw = new Uint8Array(Number(item.diskNumBytes));
+        this.readSectors(item.diskBytenr, raw, checkSums, id);
         const plain = await decompressExtent(item.compression, raw, Number(item.ramBytes));
         const part = plain.subarray(Number(item.offset), Number(item.offset + item.numBytes));
         copyRange(out, offset, part, fileOffset);
@@ -392,21 +401,58 @@ export class FsReader {
       const rawAt = fileOffset - item.offset + relFrom; // file offset of the first byte read
       const rawLen = Number(relToAligned - relFrom);
       const into = rawAt - offset;
-      if (this.data.readDataInto && into >= 0n && into + BigInt(rawLen) <= BigInt(out.length)) {
+      if (into >= 0n && into + BigInt(rawLen) <= BigInt(out.length)) {
         // Whole sectors land inside the result: read them in place (no extra buffer, no copy).
         // Bytes past wantTo (a sector's tail) are overwritten by the next extent or zeroed as a gap.
         const dest = out.subarray(Number(into), Number(into) + rawLen);
-        this.data.readDataInto(item.diskBytenr + relFrom, dest);
-        if (checkSums) this.verify(item.diskBytenr + relFrom, dest, id);
+        this.readSectors(item.diskBytenr + relFrom, dest, checkSums, id);
       } else {
-        const raw = this.data.readData(item.diskBytenr + relFrom, rawLen);
-        if (checkSums) this.verify(item.diskBytenr + relFrom, raw, id);
+        const raw = new Uint8Array(rawLen);
+        this.readSectors(item.diskBytenr + relFrom, raw, checkSums, id);
         copyRange(out, offset, raw, rawAt);
       }
       filled = maxBig(filled, wantTo);
     }
     upTo(end);
-    return out;
+    return n;
+  }
+
+  private inodeOrThrow(id: InodeId, inode?: InodeItem): InodeItem {
+    const ino = inode ?? this.inode(id);
+    if (!ino)
+      throw new NcwError("not-found", `inode ${id.ino} of tree ${id.root} does not exist`, {
+        code: "BTRFS_NO_INODE",
+      });
+    return ino;
+  }
+
+  private checkReadSize(id: InodeId, len: bigint): void {
+    if (len > MAX_READ_AT_ONCE) {
+      throw new NcwError(
+        "failure",
+        `cannot read ${len} bytes at once (inode ${id.ino} of tree ${id.root})`,
+        {
+          code: "BTRFS_READ_TOO_LARGE",
+          hint: "Read large files in ranges (e.g. `ncw fs get`, which streams).",
+        },
+      );
+    }
+  }
+
+  /**
+   * Whole sectors at `bytenr` into `dest`: from the engine's data cache when it holds all of them,
+   * else from the device, with their checksums verified (`checkSums`), then kept in the cache.
+   * With verification turned off (damaged images) the cache is neither read nor filled.
+   */
+  private readSectors(bytenr: bigint, dest: Uint8Array, checkSums: boolean, id: InodeId): void {
+    const cache = this.verifyCsums ? this.data.dataCache : undefined;
+    if (cache?.readInto(bytenr, dest)) return;
+    if (this.data.readDataInto) this.data.readDataInto(bytenr, dest);
+    else dest.set(this.data.readData(bytenr, dest.length));
+    if (checkSums) {
+      this.verify(bytenr, dest, id);
+      cache?.put(bytenr, dest);
+    }
   }
 
   async readAll(id: InodeId): Promise<Uint8Array> {
@@ -465,7 +511,7 @@ export class FsReader {
 
   /**
    * Sectors of data read at `bytenr` (sector-aligned) whose checksum is missing or differs, with
-   * the stored and computed values; empty when all match. Sums whole sectors in WebAssembly.
+   * the stored and computed values; empty when all match.
    */
   badSectors(
     bytenr: bigint,
@@ -476,7 +522,7 @@ export class FsReader {
     const n = sums.length;
     const got = new Uint32Array(n);
     const whole = Math.floor(data.length / ss);
-    crc32cBlocks(data, 0, whole, ss, got);
+    crc32cSectors(data, 0, whole, ss, got);
     if (whole < n) got[whole] = crc32c(data, whole * ss, data.length);
     const bad: { at: bigint; want: number | undefined; got: number }[] = [];
     for (let i = 0; i < n; i++) {

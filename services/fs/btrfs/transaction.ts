@@ -9,7 +9,8 @@ import { syncFreeSpace } from "./alloc/fst.js";
 import type { DataAllocator, DataRef, Extent, SpaceInfo } from "./alloc/index.js";
 import { DelayedRefs, type Ref } from "./alloc/refs.js";
 import { blockGroupUsed, ExtentSet } from "./alloc/space.js";
-import { readLogical, writeLogical } from "./chunks.js";
+import { readLogical, readLogicalInto, writeLogical } from "./chunks.js";
+import type { DataCache } from "./datacache.js";
 import type { BtrfsEngine } from "./engine.js";
 import { MAX_KEY, noTree } from "./engine-keys.js";
 
@@ -109,6 +110,8 @@ export interface Engine {
   readonly generation: bigint;
   /** Read access to the last committed state. */
   readonly committed: TreeReader;
+  /** File data verified or written by this process (datacache.ts). */
+  readonly dataCache: DataCache;
   /** Start a transaction (throws BTRFS_TXN_OPEN if one is already open). */
   begin(): Transaction;
   space(): SpaceInfo;
@@ -698,11 +701,21 @@ export class TransactionImpl implements Transaction, NodeStore {
       );
     }
     writeLogical(this.engine.dev, this.engine.chunkMap, bytenr, data);
+    this.engine.dataCache.put(bytenr, data);
   }
 
   readData(bytenr: bigint, len: number): Uint8Array {
     this.live();
     return readLogical(this.engine.dev, this.engine.chunkMap, bytenr, len);
+  }
+
+  readDataInto(bytenr: bigint, dest: Uint8Array): void {
+    this.live();
+    readLogicalInto(this.engine.dev, this.engine.chunkMap, bytenr, dest);
+  }
+
+  get dataCache(): DataCache {
+    return this.engine.dataCache;
   }
 
   addDataRef(ref: DataRef): void {
@@ -776,7 +789,10 @@ export class TransactionImpl implements Transaction, NodeStore {
 
   private extentFreed = (bytenr: bigint, numBytes: bigint, isData: boolean): void => {
     this.sm.pin(Number(bytenr), Number(numBytes));
-    if (isData) deleteCsums(this.tree, this.engine.sectorsize, bytenr, numBytes);
+    if (isData) {
+      deleteCsums(this.tree, this.engine.sectorsize, bytenr, numBytes);
+      this.engine.dataCache.drop(bytenr, numBytes);
+    }
   };
 
   /** Write the ROOT_ITEMs of trees whose root moved or whose item changed. */
@@ -972,6 +988,8 @@ export class TransactionImpl implements Transaction, NodeStore {
     if (this.ended) return;
     this.ended = true;
     this.sm.restore();
+    // Written sectors stay what the device holds, but chunks this transaction added go away.
+    this.engine.dataCache.clear();
     if (this.devBytesAdded > 0n) this.engine.reloadChunkMap();
     this.onEnd();
   }

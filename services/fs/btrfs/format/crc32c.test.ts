@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { btrfsNameHash, crc32c, crc32cUpdate } from "./crc32c.js";
+import {
+  btrfsNameHash,
+  type Crc32cBackend,
+  crc32c,
+  crc32cBackend,
+  crc32cBackends,
+  crc32cSectors,
+  crc32cUpdate,
+  useCrc32cBackend,
+} from "./crc32c.js";
+import { nativeCrc32c } from "./crc32c-native.js";
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 
@@ -41,5 +51,44 @@ describe("crc32c", () => {
   it("computes the name hash btrfs stores in DIR_ITEM keys", () => {
     // mkfs.btrfs: (ROOT_TREE_DIR DIR_ITEM 2378154706) for the name "default".
     expect(btrfsNameHash(ascii("default"))).toBe(2378154706);
+  });
+});
+
+describe("crc32c backends", () => {
+  const data = new Uint8Array(3 * 4096 + 100).map((_, i) => (i * 2654435761) >>> 27);
+
+  it.each(crc32cBackends)("%s agrees with the bitwise reference around every threshold", (b) => {
+    const was = crc32cBackend();
+    useCrc32cBackend(b);
+    try {
+      for (const len of [0, 1, 15, 63, 64, 65, 511, 512, 513, 4096, 4100]) {
+        for (const start of [0, 1, 3]) {
+          expect(crc32c(data, start, start + len)).toBe(slowCrc(data.subarray(start, start + len)));
+        }
+      }
+      expect(btrfsNameHash(ascii("default"))).toBe(2378154706);
+      const long = data.subarray(0, 200);
+      const mid = crc32cUpdate(0xfffffffe, long, 0, 70);
+      expect(crc32cUpdate(mid, long, 70)).toBe(crc32cUpdate(0xfffffffe, long));
+      const out = new Uint32Array(3);
+      crc32cSectors(data, 100, 3, 4096, out);
+      for (let i = 0; i < 3; i++) {
+        expect(out[i]).toBe(slowCrc(data.subarray(100 + i * 4096, 100 + (i + 1) * 4096)));
+      }
+    } finally {
+      useCrc32cBackend(was);
+    }
+  });
+
+  it("prefers the CPU's instruction where the prebuilt module loads", () => {
+    // CI runs on linux-x64, which @node-rs/crc32 ships a binary for: there it must load.
+    if (process.env.CI) expect(nativeCrc32c, "@node-rs/crc32 must load in CI").toBeDefined();
+    expect(crc32cBackends[0]).toBe(nativeCrc32c ? "native" : "wasm");
+    expect(() => useCrc32cBackend("nope" as Crc32cBackend)).toThrow(/not available/);
+  });
+
+  it("refuses sector sizes the sector code cannot take", () => {
+    expect(() => crc32cSectors(data, 0, 1, 4100, new Uint32Array(1))).toThrow(/multiple of 8/);
+    expect(() => crc32cSectors(data, 4096, 3, 4096, new Uint32Array(3))).toThrow(/outside/);
   });
 });
