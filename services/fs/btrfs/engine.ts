@@ -123,6 +123,19 @@ export class BtrfsEngine implements Engine {
     return this.sb.generation;
   }
 
+  /**
+   * The generation of the last commit on the device now (the primary superblock read again).
+   * Past `generation` when another process (the image's writer) has committed since this engine
+   * opened; undefined when the superblock cannot be read.
+   */
+  diskGeneration(): bigint | undefined {
+    try {
+      return decodeSuperblock(this.dev.read(SUPER_INFO_OFFSET, SUPER_INFO_SIZE)).generation;
+    } catch {
+      return undefined;
+    }
+  }
+
   private load(): void {
     const chunkRoot = this.readNode(this.sb.chunkRoot, this.sb.chunkRootLevel);
     this.chunkTreeUuid = chunkRoot.header.chunkTreeUuid;

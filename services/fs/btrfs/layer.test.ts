@@ -3,8 +3,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import type { NcwError } from "../../../ncw/errors.js";
 import { btrfsCheck, btrfsProgsMissing, skipUnless, tempDir } from "../../../test/btrfs-oracle.js";
 import { MemoryFs } from "../memory.js";
+import { BtrfsFs } from "./fs.js";
 import { BtrfsLayer } from "./layer.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -236,5 +238,85 @@ describe("FsLayer backend btrfs", () => {
 describe.skipIf(skipUnless(progs))("btrfs-progs available", () => {
   it("is used above to check every image", () => {
     expect(progs).toBeUndefined();
+  });
+});
+
+describe("a read-only layer beside the image's writer", () => {
+  const version = (file: number, v: number) => {
+    const out = new Uint8Array(64 * 1024);
+    let x = file * 7919 + v * 104729 + 1;
+    for (let i = 0; i < out.length; i++) {
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      out[i] = x >>> 16;
+    }
+    return out;
+  };
+  const FILES = 48;
+
+  it("moves to the writer's newer commit when the blocks of its own were reused", async () => {
+    const img = path.join(dir, "rw.img");
+    images.push(img);
+    const w = BtrfsLayer.create(img, 64n << 20n);
+    await w.mkdir("/d");
+    for (let f = 0; f < FILES; f++) {
+      await w.writeFile(`/d/f${f}`, version(f, 0));
+    }
+    await w.sync();
+    const r = BtrfsLayer.open(img, { readOnly: true }); // sees version 0 of everything
+    const raw = BtrfsFs.open(img, { readOnly: true }); // the same commit, read only at the end
+    // The writer rewrites every file in each commit: the blocks and extents version 0 used are
+    // freed, then reused once the data chunk's allocator wraps around.
+    let next = 0;
+    let moves = 0;
+    let seen = 0;
+    for (let commit = 1; commit <= 12; commit++) {
+      for (let f = 0; f < FILES; f++) {
+        await w.writeFile(`/d/f${f}`, version(f, commit));
+      }
+      await w.sync();
+      // Each round the reader reads one file it has not read yet (nothing of it is cached).
+      const f = next++;
+      const got = await r.readFile(`/d/f${f}`);
+      // The reader sees one whole commit: version 0, or the one it moved to (all files move together).
+      if (r.viewMoves > moves) {
+        moves = r.viewMoves;
+        seen = commit;
+      }
+      const want = version(f, seen);
+      expect(Buffer.from(got).equals(Buffer.from(want)), `f${f} after commit ${commit}`).toBe(true);
+    }
+    expect(r.viewMoves, "the reader had to move at least once").toBeGreaterThan(0);
+    // A reader that stays on the old commit cannot read everything any more: without the move,
+    // `r` would have failed the same way (an error, never wrong bytes).
+    let failed = 0;
+    for (let f = next; f < FILES; f++) {
+      try {
+        const got = await raw.reader().readAll(raw.reader().resolve(`/d/f${f}`)!);
+        expect(Buffer.from(got).equals(Buffer.from(version(f, 0)))).toBe(true);
+      } catch (e) {
+        expect((e as NcwError).kind).toBe("data");
+        failed++;
+      }
+    }
+    expect(failed, "the old commit's blocks were overwritten").toBeGreaterThan(0);
+    raw.close();
+    await r.close();
+    await w.close();
+  });
+
+  it("reports real damage when there is no newer commit to move to", async () => {
+    const img = path.join(dir, "damaged.img");
+    const w = BtrfsLayer.create(img, 64n << 20n);
+    await w.writeFile("/a", version(1, 1));
+    const ext = w.fs.reader().extents(w.fs.reader().resolve("/a")!)[0]!.item;
+    const phys = Number(w.fs.engine.chunkMap.map(ext.diskBytenr, 4096)[0]!.physical);
+    await w.close();
+    const fd = fs.openSync(img, "r+");
+    fs.writeSync(fd, new Uint8Array([0xde, 0xad]), 0, 2, phys + 100);
+    fs.closeSync(fd);
+    const r = BtrfsLayer.open(img, { readOnly: true });
+    expect(await codeOf(r.readFile("/a"))).toBe("BTRFS_DATA_CSUM");
+    expect(r.viewMoves).toBe(0);
+    await r.close();
   });
 });

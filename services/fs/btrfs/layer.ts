@@ -53,22 +53,34 @@ export interface BtrfsLayerOptions {
   compression?: Compression;
 }
 
+/** How many times a read-only layer moves to a newer commit for one operation before giving up. */
+const MAX_VIEW_MOVES = 4;
+
 export class BtrfsLayer implements FsLayer {
   readonly backend = "btrfs";
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   readonly top: InodeId;
+  private fs_: BtrfsFs;
+  /** How often this read-only layer moved to a newer commit of the image (see moveToNewerCommit). */
+  viewMoves = 0;
+  /** The image file, for a read-only layer that moves to the writer's newer commits. */
+  private readonly image: string | undefined;
 
-  constructor(
-    readonly fs: BtrfsFs,
-    opts: BtrfsLayerOptions = {},
-  ) {
+  constructor(fs: BtrfsFs, opts: BtrfsLayerOptions = {}, image?: string) {
+    this.fs_ = fs;
+    this.image = fs.readOnly ? image : undefined;
     this.top = opts.subvolume === undefined ? fs.top() : { root: opts.subvolume, ino: 256n };
     if (opts.compression) fs.compression = opts.compression;
   }
 
+  /** The image underneath (a read-only layer replaces it when it moves to a newer commit). */
+  get fs(): BtrfsFs {
+    return this.fs_;
+  }
+
   static open(image: string, opts: BtrfsLayerOptions = {}): BtrfsLayer {
-    return new BtrfsLayer(BtrfsFs.open(image, { readOnly: opts.readOnly === true }), opts);
+    return new BtrfsLayer(BtrfsFs.open(image, { readOnly: opts.readOnly === true }), opts, image);
   }
 
   static create(
@@ -84,10 +96,36 @@ export class BtrfsLayer implements FsLayer {
   private run<T>(fn: () => Promise<T> | T): Promise<T> {
     const p = this.queue.then(async () => {
       if (this.closed) throw fsErrors.closed();
-      return fn();
+      for (let moves = 0; ; moves++) {
+        try {
+          return await fn();
+        } catch (e) {
+          if (moves >= MAX_VIEW_MOVES || !this.moveToNewerCommit(e)) throw e;
+        }
+      }
     });
     this.queue = p.catch(() => undefined);
     return p;
+  }
+
+  /**
+   * A read-only layer reads the commit that was last when it opened, while the image's writer
+   * (another process) goes on committing. Blocks that commit used are freed by the writer's next
+   * commit and may be overwritten after the one after it, so a long-lived reader can meet a tree
+   * block or data sector that fails its checks. When an operation fails that way ("data" errors)
+   * and the device holds a newer commit, the layer reopens the image at that commit and runs the
+   * operation again, so it sees one consistent, newer state. A "data" error with no newer commit
+   * is real damage and is reported. docs/btrfs.md, "Readers beside a writer".
+   */
+  private moveToNewerCommit(e: unknown): boolean {
+    if (!this.image || !(e instanceof NcwError) || e.kind !== "data") return false;
+    const now = this.fs_.engine.diskGeneration();
+    if (now === undefined || now <= this.fs_.engine.generation) return false;
+    const next = BtrfsFs.open(this.image, { readOnly: true });
+    this.fs_.close();
+    this.fs_ = next;
+    this.viewMoves++;
+    return true;
   }
 
   // ---------------------------------------------------------------- resolution

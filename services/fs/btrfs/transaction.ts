@@ -112,6 +112,8 @@ export interface Engine {
   readonly committed: TreeReader;
   /** File data verified or written by this process (datacache.ts). */
   readonly dataCache: DataCache;
+  /** The generation of the last commit on the device now (another process may have committed). */
+  diskGeneration(): bigint | undefined;
   /** Start a transaction (throws BTRFS_TXN_OPEN if one is already open). */
   begin(): Transaction;
   space(): SpaceInfo;
