@@ -39,7 +39,7 @@ export function makeContext(argv: GlobalArgs): CommandContext {
  */
 export async function runCommand(
   argv: GlobalArgs,
-  body: (ctx: CommandContext) => Promise<number | undefined | void>,
+  body: (ctx: CommandContext) => Promise<number | undefined> | Promise<void>,
 ): Promise<void> {
   const ctx = makeContext(argv);
   try {

@@ -2,7 +2,7 @@
 // tree is a genuine Btrfs image, which `ncw fs` reads and btrfs-progs checks clean after every
 // operation (mandatory in CI, skipped elsewhere without it); host-directory homes keep their backend.
 
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { homeLayout } from "../ncw/home.js";

@@ -64,7 +64,10 @@ function cmd<A>(def: {
   command: string;
   describe: string;
   builder: (y: Argv<ImageArgs>) => Argv<A>;
-  handler: (ctx: CommandContext, argv: A & ImageArgs) => Promise<number | undefined | void>;
+  handler: (
+    ctx: CommandContext,
+    argv: A & ImageArgs,
+  ) => Promise<number | undefined> | Promise<void>;
 }): CommandModule<ImageArgs, A & ImageArgs> {
   return {
     command: def.command,
