@@ -72,6 +72,30 @@ describe("ncw fs", () => {
     expect(check.status).toBe(0);
   });
 
+  it("creates, lists and deletes subvolumes, nested ones with them", () => {
+    expect(fsx("subvolume", "create", "/vols").status).toBe(0);
+    expect(fsx("subvolume", "create", "/vols/inner").status).toBe(0);
+    writeFileSync(path.join(tmp, "in.txt"), "inside");
+    expect(fsx("put", path.join(tmp, "in.txt"), "/vols/inner/in.txt").status).toBe(0);
+    expect(fsx("mkdir", "/plain").status).toBe(0);
+    const names = () =>
+      (JSON.parse(fsx("subvolume", "list", "--json").stdout) as { name: string }[])
+        .map((s) => s.name)
+        .sort();
+    expect(names()).toEqual(["inner", "snap", "vols"]);
+    const plain = fsx("subvolume", "delete", "/plain");
+    expect(plain.status).toBe(2);
+    expect(plain.stderr).toContain("rm -r");
+    expect(fsx("subvolume", "delete").status).toBe(2);
+    expect(fsx("subvolume", "delete", "/nope").status).toBe(66);
+    const del = fsx("subvolume", "delete", "/vols", "--json");
+    expect(del.status).toBe(0);
+    expect(JSON.parse(del.stdout).deleted).toBe("/vols");
+    expect(names()).toEqual(["snap"]);
+    expect(fsx("ls", "/vols").status).toBe(66);
+    expect(fsx("check").status).toBe(0);
+  });
+
   it("explains bad input without a stack trace", () => {
     const r = ncw(["fs", "ls", "/", "--image", path.join(tmp, "nope.img")]);
     expect(r.status).toBe(66);

@@ -365,25 +365,39 @@ const snapshotCmd = cmd({
 
 const subvolumeCmd = cmd({
   command: "subvolume <action> [path]",
-  describe: "Create or list subvolumes",
+  describe: "Create, delete or list subvolumes",
   builder: (y) =>
     y
       .positional("action", {
-        choices: ["create", "list"] as const,
+        choices: ["create", "delete", "list"] as const,
         demandOption: true,
         describe: "What to do",
       })
-      .positional("path", { type: "string", describe: "Path of the new subvolume (create)" }),
+      .positional("path", {
+        type: "string",
+        describe: "The subvolume (create, delete; delete also removes subvolumes inside it)",
+      }),
   handler: (ctx, argv) =>
-    withImage(ctx, argv, argv.action === "create", async (l) => {
+    withImage(ctx, argv, argv.action !== "list", async (l) => {
+      if (argv.action !== "list" && !argv.path) {
+        throw new NcwError("usage", `say which subvolume to ${argv.action}`, {
+          code: "BTRFS_SUBVOL_PATH",
+          hint: `ncw fs subvolume ${argv.action} /path/of/subvolume`,
+        });
+      }
       if (argv.action === "create") {
-        if (!argv.path)
-          throw new NcwError("usage", "say where to create the subvolume", {
-            code: "BTRFS_SUBVOL_PATH",
-          });
-        const id = await l.createSubvolume(argv.path);
+        const id = await l.createSubvolume(argv.path!);
         if (ctx.out.json) ctx.out.data({ id, path: argv.path });
         else ctx.out.info(`subvolume ${id} at ${argv.path}`);
+        return;
+      }
+      if (argv.action === "delete") {
+        const t0 = performance.now();
+        await l.deleteSubvolume(argv.path!);
+        await l.sync();
+        const ms = performance.now() - t0;
+        if (ctx.out.json) ctx.out.data({ deleted: argv.path, ms });
+        else ctx.out.info(`deleted subvolume ${argv.path} in ${ms.toFixed(1)} ms`);
         return;
       }
       const list = await l.exclusive((f) => listSubvolumes(f));

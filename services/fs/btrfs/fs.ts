@@ -25,6 +25,7 @@ import {
   decodeDirItems,
   decodeFileExtentItem,
   decodeInodeItem,
+  decodeRootRef,
   encodeDirItems,
   encodeFileExtentItem,
   encodeInodeItem,
@@ -51,6 +52,8 @@ import {
   INODE_ITEM_KEY,
   type Key,
   LAST_FREE_OBJECTID,
+  ROOT_REF_KEY,
+  ROOT_TREE_OBJECTID,
   U64_MAX,
   XATTR_ITEM_KEY,
 } from "./format/key.js";
@@ -1189,6 +1192,29 @@ export function deleteSubvolume(fs: BtrfsFs, dir: InodeId, name: string): void {
   if (!e?.subvolume)
     throw new NcwError("not-found", `${name} is not a subvolume`, { code: "BTRFS_NO_SUBVOL" });
   fs.run((t) => engineDeleteSubvolume(t, dir.root, dir.ino, name, fs.inodes));
+}
+
+/**
+ * Deletes a subvolume together with every subvolume nested in it, innermost first (`rm -r`,
+ * `ncw fs subvolume delete`). Each one is dropped whole: no file inside is unlinked one by one, and
+ * blocks still shared with a snapshot only lose a reference.
+ */
+export function deleteSubvolumeTree(fs: BtrfsFs, dir: InodeId, name: string): void {
+  const e = fs.reader().lookup(dir, nameBytes(name));
+  if (!e?.subvolume)
+    throw new NcwError("not-found", `${name} is not a subvolume`, { code: "BTRFS_NO_SUBVOL" });
+  const id = e.target.root;
+  const nested = [
+    ...fs.trees.items(
+      ROOT_TREE_OBJECTID,
+      { objectid: id, type: ROOT_REF_KEY, offset: 0n },
+      { objectid: id, type: ROOT_REF_KEY, offset: U64_MAX },
+    ),
+  ].map((it) => decodeRootRef(it.data));
+  for (const ref of nested) {
+    deleteSubvolumeTree(fs, { root: id, ino: ref.dirid }, new TextDecoder().decode(ref.name));
+  }
+  deleteSubvolume(fs, dir, name);
 }
 
 export function listSubvolumes(fs: BtrfsFs): SubvolumeInfo[] {

@@ -27,7 +27,7 @@ import {
   BtrfsFs,
   type Compression,
   createSubvolume,
-  deleteSubvolume,
+  deleteSubvolumeTree,
   feidOf,
   feidParts,
   nameBytes,
@@ -273,13 +273,14 @@ export class BtrfsLayer implements FsLayer {
     if (entry.type === FT_DIR) {
       const children = this.fs.reader().readdir(entry.target);
       if (children.length > 0 && !recursive) throw fsErrors.notEmpty(path);
+      if (entry.subvolume) {
+        // Dropped whole (with subvolumes nested in it), not emptied file by file.
+        deleteSubvolumeTree(this.fs, parent, name);
+        return;
+      }
       for (const c of children) {
         const cn = dec.decode(c.name);
         this.removeEntry(entry.target, cn, c, `${path}/${cn}`, true);
-      }
-      if (entry.subvolume) {
-        deleteSubvolume(this.fs, parent, name);
-        return;
       }
     }
     this.fs.unlink(parent, name);
@@ -368,6 +369,26 @@ export class BtrfsLayer implements FsLayer {
       if (slot === null || slot.entry) throw fsErrors.exists(path);
       nameBytes(slot.name);
       return createSubvolume(this.fs, slot.parent, slot.name);
+    });
+  }
+
+  /** Deletes the subvolume at `path`, with the subvolumes nested in it; a plain folder is refused. */
+  deleteSubvolume(path: string): Promise<void> {
+    return this.run(() => {
+      const slot = this.lookup(path, false);
+      if (slot === null) {
+        throw new NcwError("usage", "the top of the tree is not a subvolume that can be deleted", {
+          code: "BTRFS_TOP_SUBVOL",
+        });
+      }
+      if (!slot.entry) throw fsErrors.notFound(path);
+      if (!slot.entry.subvolume) {
+        throw new NcwError("usage", `${path} is not a subvolume`, {
+          code: "BTRFS_NOT_SUBVOL",
+          hint: "Remove folders with `ncw fs rm -r`.",
+        });
+      }
+      deleteSubvolumeTree(this.fs, slot.parent, slot.name);
     });
   }
 
