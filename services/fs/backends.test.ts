@@ -1,11 +1,13 @@
 // One conformance suite for every FsLayer backend (memory, hostdir, btrfs): same calls, same
-// results, same error codes.
+// results, same error codes. Every Btrfs image a test leaves is closed (committed) and must then
+// pass btrfs check (mandatory in CI). Btrfs-only behaviour: services/fs/btrfs/layer.test.ts.
 
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { homeLayout } from "../../ncw/home.js";
+import { btrfsCheck, btrfsProgsMissing, skipUnless } from "../../test/btrfs-oracle.js";
 import { BtrfsLayer } from "./btrfs/layer.js";
 import { HostDirFs } from "./hostdir.js";
 import type { FsLayer } from "./layer.js";
@@ -25,7 +27,17 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 }
 
 const tmpDirs: string[] = [];
-afterEach(() => {
+/** Btrfs images made by the test that runs now, checked after it. */
+const btrfsImages: { layer: BtrfsLayer; image: string }[] = [];
+const checkImages = !skipUnless(btrfsProgsMissing());
+afterEach(async () => {
+  for (const { layer, image } of btrfsImages.splice(0)) {
+    await layer.close().catch(() => undefined); // already closed by the test: nothing to commit
+    if (checkImages) {
+      const r = btrfsCheck(image);
+      expect(r.ok, r.output).toBe(true);
+    }
+  }
   for (const d of tmpDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
@@ -44,7 +56,10 @@ const backends: [string, () => Promise<FsLayer>][] = [
     async () => {
       const d = mkdtempSync(path.join(os.tmpdir(), "ncw-fs-"));
       tmpDirs.push(d);
-      return BtrfsLayer.create(path.join(d, "nightos.img"), 64n << 20n, { metadata: "single" });
+      const image = path.join(d, "nightos.img");
+      const layer = BtrfsLayer.create(image, 64n << 20n, { metadata: "single" });
+      btrfsImages.push({ layer, image });
+      return layer;
     },
   ],
 ];

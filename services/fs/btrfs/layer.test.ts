@@ -36,116 +36,23 @@ function expectClean(img: string | undefined): void {
   expect(r.ok, r.output).toBe(true);
 }
 
+// The calls every backend shares (and their error codes) are in services/fs/backends.test.ts,
+// which also runs btrfs check on each image it leaves. Here: what only the Btrfs backend does.
 describe("FsLayer backend btrfs", () => {
-  it("creates folders and files, reads them back, lists sorted", async () => {
-    const fs = make();
-    await fs.mkdir("/apps/x/content", { recursive: true });
-    await fs.writeFile("/apps/x/content/b.txt", enc("bee"));
-    await fs.writeFile("/apps/x/content/a.txt", enc("a"));
-    await fs.mkdir("/apps/x/content/sub");
-    expect(dec(await fs.readFile("/apps/x/content/b.txt"))).toBe("bee");
-    expect(await fs.readdir("/apps/x/content")).toEqual([
-      { name: "a.txt", kind: "file" },
-      { name: "b.txt", kind: "file" },
-      { name: "sub", kind: "dir" },
-    ]);
-    const st = await fs.stat("/apps/x/content/b.txt");
-    expect(st?.kind).toBe("file");
-    expect(st?.size).toBe(3);
-    expect(typeof st?.feid).toBe("bigint");
-    expect((await fs.stat("/apps"))?.kind).toBe("dir");
-    expect(await fs.stat("/nope/deeper")).toBeNull();
-    await fs.writeFile("/apps/x/content/b.txt", enc("replaced"));
-    expect(dec(await fs.readFile("/apps/x/content/b.txt"))).toBe("replaced");
-    await fs.close();
-    expectClean(images.at(-1));
-  });
-
-  it("raises the layer's error codes", async () => {
+  it("keeps the transaction as it was after operations that failed", async () => {
     const fs = make();
     await fs.mkdir("/d");
     await fs.writeFile("/d/f", enc("x"));
-    expect(await codeOf(fs.readFile("/d/missing"))).toBe("FS_NOT_FOUND");
-    expect(await codeOf(fs.writeFile("/missing/f", enc("x")))).toBe("FS_NOT_FOUND");
     expect(await codeOf(fs.mkdir("/d"))).toBe("FS_EXISTS");
-    expect(await codeOf(fs.mkdir("/d/f/sub", { recursive: true }))).toBe("FS_NOT_DIR");
-    expect(await codeOf(fs.readFile("/d"))).toBe("FS_IS_DIR");
     expect(await codeOf(fs.writeFile("/d", enc("x")))).toBe("FS_IS_DIR");
     expect(await codeOf(fs.rm("/d"))).toBe("FS_NOT_EMPTY");
-    expect(await codeOf(fs.rm("/d/missing"))).toBe("FS_NOT_FOUND");
-    expect(await codeOf(fs.readdir("/d/f"))).toBe("FS_NOT_DIR");
-    expect(await codeOf(fs.readlink("/d/f"))).toBe("FS_NOT_SYMLINK");
-    await fs.rm("/d/missing", { force: true });
-    await fs.rm("/nowhere/at/all", { force: true });
-    await expect(fs.stat("relative")).rejects.toThrow(/absolute/);
-    await expect(fs.stat("/a/../b")).rejects.toThrow(/invalid NightOS path/);
+    expect(await codeOf(fs.rename("/d/f", "/nowhere/f"))).toBe("FS_NOT_FOUND");
     // the errors above changed nothing: the file is still there after commit
     await fs.close();
     expectClean(images.at(-1));
     const again = BtrfsLayer.open(images.at(-1)!);
     expect(dec(await again.readFile("/d/f"))).toBe("x");
     await again.close();
-  });
-
-  it("renames atomically with the documented replace rules", async () => {
-    const fs = make();
-    await fs.mkdir("/a/b", { recursive: true });
-    await fs.writeFile("/a/f1", enc("one"));
-    await fs.writeFile("/a/f2", enc("two"));
-    expect(await codeOf(fs.rename("/a/f1", "/a/f2"))).toBe("FS_EXISTS");
-    await fs.rename("/a/f1", "/a/f2", { replace: true });
-    expect(dec(await fs.readFile("/a/f2"))).toBe("one");
-    expect(await fs.stat("/a/f1")).toBeNull();
-    await fs.mkdir("/e");
-    expect(await codeOf(fs.rename("/a/b", "/e", { replace: true }))).toBe("FS_EXISTS");
-    expect(await codeOf(fs.rename("/a", "/a/b/c"))).toBe("FS_INTO_SELF");
-    await fs.rename("/a", "/moved");
-    expect(dec(await fs.readFile("/moved/f2"))).toBe("one");
-    expect(await codeOf(fs.rename("/missing", "/x"))).toBe("FS_NOT_FOUND");
-    await fs.close();
-    expectClean(images.at(-1));
-  });
-
-  it("removes trees recursively", async () => {
-    const fs = make();
-    await fs.mkdir("/t/u/v", { recursive: true });
-    await fs.writeFile("/t/u/v/f", enc("x"));
-    await fs.rm("/t", { recursive: true });
-    expect(await fs.stat("/t")).toBeNull();
-    await fs.mkdir("/empty");
-    await fs.rm("/empty");
-    expect(await fs.stat("/empty")).toBeNull();
-    await fs.close();
-    expectClean(images.at(-1));
-  });
-
-  it("resolves symlinks inside the tree only", async () => {
-    const fs = make();
-    await fs.mkdir("/data/inner", { recursive: true });
-    await fs.writeFile("/data/inner/f", enc("hello"));
-    await fs.symlink("/data/inner", "/abs");
-    await fs.symlink("inner/f", "/data/rel");
-    await fs.symlink("../../../../data/inner/f", "/data/inner/up");
-    expect((await fs.stat("/abs"))?.kind).toBe("symlink");
-    expect(await fs.readlink("/abs")).toBe("/data/inner");
-    expect(dec(await fs.readFile("/abs/f"))).toBe("hello");
-    expect(dec(await fs.readFile("/data/rel"))).toBe("hello");
-    expect(dec(await fs.readFile("/data/inner/up"))).toBe("hello");
-    await fs.writeFile("/abs/g", enc("via link"));
-    expect(dec(await fs.readFile("/data/inner/g"))).toBe("via link");
-    await fs.rm("/abs");
-    expect((await fs.stat("/data/inner/f"))?.kind).toBe("file");
-    await fs.symlink("/cyc2", "/cyc1");
-    await fs.symlink("/cyc1", "/cyc2");
-    expect(await codeOf(fs.readFile("/cyc1"))).toBe("FS_SYMLINK_LOOP");
-    await fs.close();
-    expectClean(images.at(-1));
-  });
-
-  it("refuses to work once closed", async () => {
-    const fs = make();
-    await fs.close();
-    expect(await codeOf(fs.stat("/x"))).toBe("FS_CLOSED");
   });
 
   it("matches the memory backend on a random sequence of operations", async () => {
