@@ -2,18 +2,17 @@
 // on the host (the NCW home's tree/), kept for debugging. Symlinks are resolved by NCW inside the
 // tree, never by the host, so no link in the tree can reach a host file outside it.
 
-import { constants as fsc, promises as fsp } from "node:fs";
+import { constants as fsc, promises as fsp, lstatSync, readlinkSync } from "node:fs";
 import path from "node:path";
 import { NcwError } from "../../ncw/errors.js";
 import {
   type DirEntry,
   type FsLayer,
   fsErrors,
-  MAX_SYMLINK_HOPS,
   type NodeKind,
   type NodeStat,
-  resolveLinkTarget,
   splitPath,
+  walkPath,
 } from "./layer.js";
 
 interface Resolved {
@@ -110,41 +109,50 @@ export class HostDirFs implements FsLayer {
     }
   }
 
-  /** Resolve a NightOS path to a host path, following symlinks inside the tree only. */
+  /**
+   * Resolve a NightOS path to a host path, following symlinks inside the tree only (the walk every
+   * backend shares, services/fs/layer.ts walkPath; here an entry is an lstat of the host path).
+   */
   private async resolve(p: string, followLast: boolean): Promise<Resolved> {
     if (this.closed) throw fsErrors.closed();
-    let pending = splitPath(p);
-    let done: string[] = [];
-    let hops = 0;
-    while (pending.length > 0) {
-      const name = pending[0]!;
-      const rest = pending.slice(1);
-      const here = [...done, name];
-      const isLast = rest.length === 0;
-      if (!isLast && this.knownDirs.has(this.hostOf(here))) {
-        done = here;
-        pending = rest;
-        continue;
-      }
-      const kind = await this.lkind(this.hostOf(here)).catch((e) => {
-        throw translate(e, p);
-      });
-      if (kind === "symlink" && (!isLast || followLast)) {
-        if (++hops > MAX_SYMLINK_HOPS) throw fsErrors.loop(p);
-        const target = await fsp.readlink(this.hostOf(here));
-        pending = [...resolveLinkTarget(done, target), ...rest];
-        done = [];
-        continue;
-      }
-      if (!isLast) {
-        if (kind === null) throw fsErrors.notFound(p);
-        if (kind !== "dir") throw fsErrors.notDir(p);
-        this.knownDirs.add(this.hostOf(here));
-      }
-      done = here;
-      pending = rest;
+    type Entry = { parts: string[]; kind: NodeKind | "other" };
+    let slot: ReturnType<typeof walkPath<string[], Entry>>;
+    try {
+      slot = walkPath<string[], Entry>(
+        p,
+        {
+          root: [],
+          entry: (dir, name) => {
+            const parts = [...dir, name];
+            const host = this.hostOf(parts);
+            if (this.knownDirs.has(host)) return { parts, kind: "dir" };
+            const kind = this.lkindSync(host);
+            return kind === null ? undefined : { parts, kind };
+          },
+          symlinkTarget: (e) =>
+            e.kind === "symlink" ? readlinkSync(this.hostOf(e.parts)) : undefined,
+          asDir: (e) => {
+            if (e.kind !== "dir") return undefined;
+            this.knownDirs.add(this.hostOf(e.parts));
+            return e.parts;
+          },
+        },
+        followLast,
+      );
+    } catch (e) {
+      throw translate(e, p);
     }
-    return { parts: done, host: this.hostOf(done) };
+    const parts = slot === null ? [] : [...slot.parentParts, slot.name];
+    return { parts, host: this.hostOf(parts) };
+  }
+
+  private lkindSync(host: string): NodeKind | null | "other" {
+    try {
+      return kindOf(lstatSync(host)) ?? "other";
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw e;
+    }
   }
 
   private async run<T>(p: string, op: () => Promise<T>): Promise<T> {
