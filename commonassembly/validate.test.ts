@@ -103,6 +103,9 @@ describe("wasm reader", () => {
     expect(malformed(bin(sec(5, [0]), sec(1, [0])))[0]).toBe("WASM_MALFORMED");
     // duplicate section
     expect(malformed(bin(sec(1, [0]), sec(1, [0])))[0]).toBe("WASM_MALFORMED");
+    // a tag section (exception handling, out of CommonAssembly) and an unknown section id
+    expect(malformed(bin(sec(13, [0])))).toEqual(["WASM_MALFORMED", 8]);
+    expect(malformed(bin(sec(14, [0])))).toEqual(["WASM_MALFORMED", 8]);
     // 6-byte LEB
     expect(malformed(bin([1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00]))[0]).toBe("WASM_MALFORMED");
     // left-over bytes in a section

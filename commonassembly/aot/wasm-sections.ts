@@ -3,6 +3,7 @@
 
 import { NcwError } from "../../ncw/errors.js";
 import { uleb } from "../wasm/leb.js";
+import { SECTION_ORDER } from "../wasm/reader.js";
 
 export interface MemoryLimits {
   initial: number;
@@ -169,23 +170,6 @@ export function bumpMemoryMaximum(bytes: Uint8Array): Uint8Array {
   out.set(bytes.subarray(mem.end), mem.start + header.length + content.length);
   return out;
 }
-
-/** Logical order of the known sections (the data-count section 12 comes before code 10). */
-const SECTION_ORDER: Record<number, number> = {
-  1: 1,
-  2: 2,
-  3: 3,
-  4: 4,
-  5: 5,
-  13: 5.5,
-  6: 6,
-  7: 7,
-  8: 8,
-  9: 9,
-  12: 9.5,
-  10: 10,
-  11: 11,
-};
 
 /**
  * Returns the module with a memory section declaring one memory (`flags initial [max]`), inserted at its

@@ -23,6 +23,8 @@ export const SectionId = {
   code: 10,
   data: 11,
   dataCount: 12,
+  /** Exception handling's tag section: ordered here, refused by the reader (out of scope). */
+  tag: 13,
 } as const;
 const SECTION_NAMES = [
   "custom",
@@ -38,21 +40,27 @@ const SECTION_NAMES = [
   "code",
   "data",
   "data count",
+  "tag",
 ];
-/** Position of each known section id in the required order (data count comes before code). */
-const SECTION_ORDER: Record<number, number> = {
+/**
+ * Position of each known section id in the required order: data count (12) comes before code (10),
+ * tag (13) between memory and global. Custom sections (0) may appear anywhere. The one table for the
+ * reader and for the AOT rewriters that insert sections (aot/wasm-sections.ts).
+ */
+export const SECTION_ORDER: Readonly<Record<number, number>> = {
   1: 1,
   2: 2,
   3: 3,
   4: 4,
   5: 5,
+  13: 5.5,
   6: 6,
   7: 7,
   8: 8,
   9: 9,
-  12: 10,
-  10: 11,
-  11: 12,
+  12: 9.5,
+  10: 10,
+  11: 11,
 };
 
 export type ExternKind = "func" | "table" | "memory" | "global";
@@ -346,6 +354,8 @@ export function readModule(bytes: Uint8Array): WasmModuleInfo {
     } else {
       const order = SECTION_ORDER[id];
       if (order === undefined) c.fail(`unknown section id ${id}`, offset);
+      if (id === SectionId.tag)
+        c.fail("tag section (exception handling) is not supported by CommonAssembly 1.0", offset);
       if (order <= lastOrder) c.fail(`${name} section is out of order or appears twice`, offset);
       lastOrder = order;
       readSection(id, s, info);
