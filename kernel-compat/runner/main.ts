@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { type MessagePort, Worker } from "node:worker_threads";
 import { CTL_POLL_FLAG_OFFSET } from "../../commonassembly/abi.js";
 import { hostNative } from "../../native/index.js";
-import type { FromRunner, ToRunner } from "../protocol.js";
+import type { ForkImage, FromRunner, ToRunner } from "../protocol.js";
 import { MAILBOX_DEPTH, Mailbox, SignalRing } from "./channel.js";
 import type { FromThread } from "./thread.js";
 import type { FromWorker, WorkerStart } from "./worker.js";
@@ -71,6 +71,13 @@ function main(): void {
     }
   };
 
+  /** Sends a syscall of the main thread or of a thread to the kernel; the answer goes to `box`. */
+  const forwardSyscall = (box: Mailbox | undefined, req: Uint8Array, fork?: ForkImage) => {
+    const id = nextId++;
+    if (box) inFlight.set(id, box);
+    send(fork ? { t: "syscall", id, req, fork } : { t: "syscall", id, req });
+  };
+
   // A thread's port (kernel-compat/runner/thread.ts): its traces, kernel syscalls and a process end.
   const onThreadPort = (p: MessagePort) => {
     p.on("message", (m: FromThread) => {
@@ -78,16 +85,9 @@ function main(): void {
         case "trace":
           send({ t: "trace", line: m.line });
           return;
-        case "syscall": {
-          const id = nextId++;
-          inFlight.set(id, new Mailbox(m.box));
-          send(
-            m.fork
-              ? { t: "syscall", id, req: m.req, fork: m.fork }
-              : { t: "syscall", id, req: m.req },
-          );
+        case "syscall":
+          forwardSyscall(new Mailbox(m.box), m.req, m.fork);
           return;
-        }
         case "port":
           onThreadPort(m.port);
           return;
@@ -113,17 +113,9 @@ function main(): void {
         ctlAddr = m.ctlAddr;
         if (ring.needsSafepoint()) poke();
         return;
-      case "syscall": {
-        const id = nextId++;
-        const box = mailboxes[m.depth];
-        if (box) inFlight.set(id, box);
-        send(
-          m.fork
-            ? { t: "syscall", id, req: m.req, fork: m.fork }
-            : { t: "syscall", id, req: m.req },
-        );
+      case "syscall":
+        forwardSyscall(mailboxes[m.depth], m.req, m.fork);
         return;
-      }
       case "trace":
         send({ t: "trace", line: m.line });
         return;
