@@ -49,8 +49,12 @@ describe("ncw fs", () => {
     const info = JSON.parse(fsx("info", "--json").stdout) as {
       features: string[];
       subvolumes: { name: string }[];
+      crc32c: string;
+      dataCacheBytes: number;
     };
     expect(info.features).toContain("free_space_tree");
+    expect(["native", "wasm", "js"]).toContain(info.crc32c);
+    expect(info.dataCacheBytes).toBeGreaterThan(0);
     expect(info.subvolumes.map((s) => s.name)).toEqual(["snap"]);
     // a host folder, recursively
     const tree = path.join(tmp, "tree");

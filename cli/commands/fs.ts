@@ -6,6 +6,7 @@ import type { Argv, CommandModule } from "yargs";
 import { NcwError } from "../../ncw/errors.js";
 import { checkImage, formatCheckReport } from "../../services/fs/btrfs/check.js";
 import { FileDevice } from "../../services/fs/btrfs/device.js";
+import { crc32cBackend } from "../../services/fs/btrfs/format/crc32c.js";
 
 import { type Compression, feidOf, listSubvolumes } from "../../services/fs/btrfs/fs.js";
 import {
@@ -422,7 +423,12 @@ const infoCmd = cmd({
       try {
         const info = await l.exclusive((f) => imageInfo(dev, f));
         const top = await l.stat("/");
-        if (ctx.out.json) ctx.out.data({ image: img, ...info, rootMtimeMs: top?.mtimeMs });
+        // How this NCW handles the image: the CRC-32C code in use and the data cache's bound.
+        const host = {
+          crc32c: crc32cBackend(),
+          dataCacheBytes: await l.exclusive((f) => f.engine.dataCache.capacity),
+        };
+        if (ctx.out.json) ctx.out.data({ image: img, ...info, rootMtimeMs: top?.mtimeMs, ...host });
         else {
           ctx.out.info(`image:      ${img}`);
           ctx.out.info(
@@ -437,6 +443,9 @@ const infoCmd = cmd({
             );
           for (const s of info.subvolumes)
             ctx.out.info(`subvolume:  ${s.id} ${s.name}${s.readOnly ? " (read-only)" : ""}`);
+          ctx.out.info(
+            `this host: crc32c ${host.crc32c === "native" ? "native (CPU instruction)" : host.crc32c}, data cache up to ${Math.round(host.dataCacheBytes / 2 ** 20)} MiB`,
+          );
         }
       } finally {
         dev.close();
