@@ -702,6 +702,8 @@ export class TransactionImpl implements Transaction, NodeStore {
         { code: "BTRFS_WRITE_OUTSIDE_EXTENT" },
       );
     }
+    // Dropped first: a write that fails half-way must not leave older bytes cached for it.
+    this.engine.dataCache.drop(bytenr, data.length);
     writeLogical(this.engine.dev, this.engine.chunkMap, bytenr, data);
     this.engine.dataCache.put(bytenr, data);
   }
