@@ -4,7 +4,7 @@
 
 import { ABI_IMPORT_MODULE, CTL_GLOBAL, IMPORT_SAFEPOINT } from "../abi.js";
 import { uleb } from "./leb.js";
-import { readModule, SectionId, type WasmModuleInfo } from "./reader.js";
+import { readModule, SECTION_ORDER, SectionId, type WasmModuleInfo } from "./reader.js";
 
 /** Why the fast path cannot handle a module (the caller falls back to Binaryen). */
 export class PollRewriteUnsupported extends Error {}
@@ -479,23 +479,6 @@ const name = (s: string): number[] => {
   return [...uleb(bytes.length), ...bytes];
 };
 
-/** Order of the known sections in a module (custom sections are kept where they are). */
-const ORDER: Record<number, number> = {
-  1: 1,
-  2: 2,
-  3: 3,
-  4: 4,
-  5: 5,
-  13: 6,
-  6: 7,
-  7: 8,
-  8: 9,
-  9: 10,
-  12: 11,
-  10: 12,
-  11: 13,
-};
-
 /**
  * Adds polls to a valid module that needs no Asyncify. Throws PollRewriteUnsupported for what it does not
  * handle (a loop with a type-index block type, or anything unexpected): the caller then uses Binaryen.
@@ -557,7 +540,7 @@ export function rewritePolls(
   };
   const flushMissing = (beforeOrder: number): void => {
     for (const id of [SectionId.type, SectionId.import, SectionId.global, SectionId.export]) {
-      const order = ORDER[id] as number;
+      const order = SECTION_ORDER[id] as number;
       if (order >= beforeOrder || emitted.has(id) || has(id)) continue;
       const content = missing(id);
       emitted.add(id);
@@ -567,7 +550,7 @@ export function rewritePolls(
 
   for (const s of info.sections) {
     const content = bytes.subarray(s.contentOffset, s.contentOffset + s.size);
-    if (s.id !== 0) flushMissing(ORDER[s.id] ?? 99);
+    if (s.id !== 0) flushMissing(SECTION_ORDER[s.id] ?? 99);
     emitted.add(s.id);
     const r = new In(bytes, s.contentOffset, s.contentOffset + s.size);
     const o = new Out(s.size + 64);

@@ -45,7 +45,7 @@ const SECTION_NAMES = [
 /**
  * Position of each known section id in the required order: data count (12) comes before code (10),
  * tag (13) between memory and global. Custom sections (0) may appear anywhere. The one table for the
- * reader and for the AOT rewriters that insert sections (aot/wasm-sections.ts).
+ * reader and for the rewriters that insert sections (wasm/polls.ts, aot/wasm-sections.ts).
  */
 export const SECTION_ORDER: Readonly<Record<number, number>> = {
   1: 1,
