@@ -49,8 +49,8 @@ import type { TreeReader } from "./tree/index.js";
 /** Reads data at logical addresses (Volume, or an engine transaction). */
 export interface DataReader {
   readData(bytenr: bigint, len: number): Uint8Array;
-  /** Optional: read `dest.length` bytes at `bytenr` straight into `dest`. */
-  readDataInto?(bytenr: bigint, dest: Uint8Array): void;
+  /** Reads `dest.length` bytes at `bytenr` straight into `dest`. */
+  readDataInto(bytenr: bigint, dest: Uint8Array): void;
   /** Optional: verified data kept by the engine (reads check it before the device). */
   readonly dataCache?: DataCache;
 }
@@ -447,8 +447,7 @@ export class FsReader {
   private readSectors(bytenr: bigint, dest: Uint8Array, checkSums: boolean, id: InodeId): void {
     const cache = this.verifyCsums ? this.data.dataCache : undefined;
     if (cache?.readInto(bytenr, dest)) return;
-    if (this.data.readDataInto) this.data.readDataInto(bytenr, dest);
-    else dest.set(this.data.readData(bytenr, dest.length));
+    this.data.readDataInto(bytenr, dest);
     if (checkSums) {
       this.verify(bytenr, dest, id);
       cache?.put(bytenr, dest);

@@ -69,6 +69,8 @@ import type { Item, SearchOptions, TreePath, TreeReader, TreeWriter } from "./tr
 export interface Transaction extends TreeWriter, DataAllocator {
   /** This transaction's generation (last committed generation + 1). */
   readonly generation: bigint;
+  /** The engine's data cache (datacache.ts): FsReader reads through it. */
+  readonly dataCache: DataCache;
   /** Tree block size of the image. */
   readonly nodesize: number;
   /** Create an empty tree (one empty leaf) with a ROOT_ITEM in the root tree. */

@@ -38,6 +38,8 @@ export interface DataAllocator {
   writeData(bytenr: bigint, data: Uint8Array): void;
   /** Read data at a logical address (first mirror). */
   readData(bytenr: bigint, len: number): Uint8Array;
+  /** Read `dest.length` bytes at a logical address (first mirror) straight into `dest`. */
+  readDataInto(bytenr: bigint, dest: Uint8Array): void;
   /** Add one reference (creates the EXTENT_ITEM on the first one). */
   addDataRef(ref: DataRef): void;
   /**
