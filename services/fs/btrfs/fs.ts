@@ -16,7 +16,7 @@ import {
   touchInode,
 } from "./dirents.js";
 import { openEngine } from "./engine.js";
-import { btrfsNameHash, crc32c } from "./format/crc32c.js";
+import { btrfsNameHash, crc32cOfSectors } from "./format/crc32c.js";
 import {
   COMPRESS_NONE,
   COMPRESS_ZLIB,
@@ -1143,18 +1143,12 @@ function inlineExtent(generation: bigint, data: Uint8Array): FileExtentItem {
   };
 }
 
-/** crc32c of every sector of `data` (whole sectors), 4 bytes each little-endian. */
+/** crc32c of every sector of `data` (the last may be shorter), 4 bytes each little-endian. */
 export function sectorCsums(data: Uint8Array, sectorsize: number): Uint8Array {
-  const n = Math.ceil(data.length / sectorsize);
-  const out = new Uint8Array(n * 4);
+  const sums = crc32cOfSectors(data, sectorsize);
+  const out = new Uint8Array(sums.length * 4);
   const dv = new DataView(out.buffer);
-  for (let i = 0; i < n; i++) {
-    dv.setUint32(
-      i * 4,
-      crc32c(data, i * sectorsize, Math.min(data.length, (i + 1) * sectorsize)),
-      true,
-    );
-  }
+  for (let i = 0; i < sums.length; i++) dv.setUint32(i * 4, sums[i]!, true);
   return out;
 }
 

@@ -7,7 +7,7 @@ import { NcwError } from "../../../ncw/errors.js";
 import { fsErrors, MAX_SYMLINK_HOPS, resolveLinkTarget, splitPath } from "../layer.js";
 import { decompressExtent } from "./compression.js";
 import type { DataCache } from "./datacache.js";
-import { btrfsNameHash, crc32c, crc32cSectors } from "./format/crc32c.js";
+import { btrfsNameHash, crc32cOfSectors } from "./format/crc32c.js";
 import {
   COMPRESS_NONE,
   type DirItem,
@@ -519,10 +519,7 @@ export class FsReader {
     const ss = this.sectorsize;
     const { sums, has } = this.csums(bytenr, data.length);
     const n = sums.length;
-    const got = new Uint32Array(n);
-    const whole = Math.floor(data.length / ss);
-    crc32cSectors(data, 0, whole, ss, got);
-    if (whole < n) got[whole] = crc32c(data, whole * ss, data.length);
+    const got = crc32cOfSectors(data, ss);
     const bad: { at: bigint; want: number | undefined; got: number }[] = [];
     for (let i = 0; i < n; i++) {
       if (has[i] === 1 && sums[i] === got[i]) continue;

@@ -5,6 +5,7 @@ import {
   crc32c,
   crc32cBackend,
   crc32cBackends,
+  crc32cOfSectors,
   crc32cSectors,
   crc32cUpdate,
   useCrc32cBackend,
@@ -74,6 +75,13 @@ describe("crc32c backends", () => {
       crc32cSectors(data, 100, 3, 4096, out);
       for (let i = 0; i < 3; i++) {
         expect(out[i]).toBe(slowCrc(data.subarray(100 + i * 4096, 100 + (i + 1) * 4096)));
+      }
+      const all = crc32cOfSectors(data, 4096); // 3 whole sectors and a short one of 100 bytes
+      expect(all.length).toBe(4);
+      for (let i = 0; i < 4; i++) {
+        expect(all[i]).toBe(
+          slowCrc(data.subarray(i * 4096, Math.min(data.length, (i + 1) * 4096))),
+        );
       }
     } finally {
       useCrc32cBackend(was);

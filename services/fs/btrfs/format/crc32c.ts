@@ -118,6 +118,15 @@ export function crc32cSectors(
   for (let i = 0, at = start; i < count; i++, at += size) out[i] = crc32c(data, at, at + size);
 }
 
+/** Standard CRC-32C of every `size`-byte sector of `data`; the last one may be shorter. */
+export function crc32cOfSectors(data: Uint8Array, size: number): Uint32Array {
+  const whole = Math.floor(data.length / size);
+  const out = new Uint32Array(Math.ceil(data.length / size));
+  crc32cSectors(data, 0, whole, size, out);
+  if (whole < out.length) out[whole] = crc32c(data, whole * size, data.length);
+  return out;
+}
+
 /** crc32cUpdate with the JS tables only (short inputs; and the reference the wasm code is tested against). */
 export function crc32cUpdateJs(
   crc: number,
