@@ -100,15 +100,6 @@ export class HostDirFs implements FsLayer {
     return parts.length === 0 ? this.root : path.join(this.root, ...parts);
   }
 
-  private async lkind(host: string): Promise<NodeKind | null | "other"> {
-    try {
-      return kindOf(await fsp.lstat(host)) ?? "other";
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
-      throw e;
-    }
-  }
-
   /**
    * Resolve a NightOS path to a host path, following symlinks inside the tree only (the walk every
    * backend shares, services/fs/layer.ts walkPath; here an entry is an lstat of the host path).
@@ -126,7 +117,7 @@ export class HostDirFs implements FsLayer {
             const parts = [...dir, name];
             const host = this.hostOf(parts);
             if (this.knownDirs.has(host)) return { parts, kind: "dir" };
-            const kind = this.lkindSync(host);
+            const kind = this.lkind(host);
             return kind === null ? undefined : { parts, kind };
           },
           symlinkTarget: (e) =>
@@ -146,7 +137,8 @@ export class HostDirFs implements FsLayer {
     return { parts, host: this.hostOf(parts) };
   }
 
-  private lkindSync(host: string): NodeKind | null | "other" {
+  /** What is at a host path, without following a symlink; null when nothing is. */
+  private lkind(host: string): NodeKind | null | "other" {
     try {
       return kindOf(lstatSync(host)) ?? "other";
     } catch (e) {
@@ -198,7 +190,7 @@ export class HostDirFs implements FsLayer {
   async readFile(p: string): Promise<Uint8Array> {
     const r = await this.resolve(p, true);
     return this.run(p, async () => {
-      const kind = await this.lkind(r.host);
+      const kind = this.lkind(r.host);
       if (kind === null) throw fsErrors.notFound(p);
       if (kind === "dir") throw fsErrors.isDir(p);
       return new Uint8Array(await fsp.readFile(r.host));
@@ -209,7 +201,7 @@ export class HostDirFs implements FsLayer {
     const r = await this.resolve(p, true);
     if (r.parts.length === 0) throw fsErrors.isDir(p);
     await this.run(p, async () => {
-      if ((await this.lkind(r.host)) === "dir") throw fsErrors.isDir(p);
+      if (this.lkind(r.host) === "dir") throw fsErrors.isDir(p);
       await fsp.writeFile(r.host, data);
       this.touch(r.host);
     });
@@ -222,7 +214,7 @@ export class HostDirFs implements FsLayer {
       for (let i = 1; i <= parts.length; i++) {
         const sub = `/${parts.slice(0, i).join("/")}`;
         const r = await this.resolve(sub, true);
-        const kind = await this.run(sub, () => this.lkind(r.host));
+        const kind = await this.run(sub, async () => this.lkind(r.host));
         if (kind === null) {
           await this.run(sub, () => fsp.mkdir(r.host));
           this.touch(r.host);
@@ -261,7 +253,7 @@ export class HostDirFs implements FsLayer {
     if (r.parts.length === 0) throw fsErrors.isDir(p);
     this.knownDirs.clear();
     await this.run(p, async () => {
-      const kind = await this.lkind(r.host);
+      const kind = this.lkind(r.host);
       if (kind === null) {
         if (opts.force) return;
         throw fsErrors.notFound(p);
@@ -281,7 +273,7 @@ export class HostDirFs implements FsLayer {
     if (src.parts.length === 0 || dst.parts.length === 0) throw fsErrors.isDir("/");
     this.knownDirs.clear();
     await this.run(from, async () => {
-      const sk = await this.lkind(src.host);
+      const sk = this.lkind(src.host);
       if (sk === null) throw fsErrors.notFound(from);
       if (
         sk === "dir" &&
@@ -291,7 +283,7 @@ export class HostDirFs implements FsLayer {
         throw fsErrors.intoItself(from, to);
       }
       if (src.host === dst.host) return;
-      const dk = await this.lkind(dst.host);
+      const dk = this.lkind(dst.host);
       if (dk !== null && (dk === "dir" || sk === "dir" || !opts.replace)) {
         throw fsErrors.exists(to);
       }
@@ -311,7 +303,7 @@ export class HostDirFs implements FsLayer {
   async readlink(p: string): Promise<string> {
     const r = await this.resolve(p, false);
     return this.run(p, async () => {
-      const kind = await this.lkind(r.host);
+      const kind = this.lkind(r.host);
       if (kind === null) throw fsErrors.notFound(p);
       if (kind !== "symlink") throw fsErrors.notLink(p);
       return fsp.readlink(r.host);
