@@ -3,16 +3,11 @@
 // share it, and turns its active data segments into passive ones written once by an added export
 // `__nightos_init_memory` that the runtime calls on the process' first instance only.
 
-import { sleb32, uleb } from "../wasm/leb.js";
+import { sleb32, uleb, wasmName } from "../wasm/leb.js";
 import { readModule, SectionId } from "../wasm/reader.js";
 
 export const SHARED_MEMORY_IMPORT = "memory";
 export const INIT_MEMORY_EXPORT = "__nightos_init_memory";
-
-function name(s: string): number[] {
-  const b = Buffer.from(s, "utf8");
-  return [...uleb(b.length), ...b];
-}
 
 class Cursor {
   constructor(
@@ -137,8 +132,8 @@ export function importMemory(wasm: Uint8Array): SharedMemoryResult | undefined {
   const typeIndex = info.types.length;
   const limitsFlag = (mem.shared ? 2 : 0) | (mem.max !== undefined ? 1 : 0);
   const memImport = [
-    ...name("nightos"),
-    ...name(SHARED_MEMORY_IMPORT),
+    ...wasmName("nightos"),
+    ...wasmName(SHARED_MEMORY_IMPORT),
     2,
     limitsFlag,
     ...uleb(mem.min),
@@ -158,7 +153,7 @@ export function importMemory(wasm: Uint8Array): SharedMemoryResult | undefined {
   replaced.set(SectionId.memory, null);
   replaced.set(
     SectionId.export,
-    vec(SectionId.export, [[...name(INIT_MEMORY_EXPORT), 0, ...uleb(initFunc)]]),
+    vec(SectionId.export, [[...wasmName(INIT_MEMORY_EXPORT), 0, ...uleb(initFunc)]]),
   );
   replaced.set(SectionId.code, vec(SectionId.code, [[...uleb(body.length), ...body]]));
   if (dataContent !== undefined) replaced.set(SectionId.data, dataContent);

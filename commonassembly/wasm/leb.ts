@@ -1,5 +1,5 @@
-// LEB128 encoders for the small WebAssembly binary writers of the AOT step and `ncw ca asm`
-// (WebAssembly core spec, "Binary format > Values > Integers").
+// LEB128 and name encoders for the small WebAssembly binary writers of the AOT step and `ncw ca asm`
+// (WebAssembly core spec, "Binary format > Values > Integers" and "Names").
 
 /** Unsigned LEB128 of a non-negative integer up to 2^53. */
 export function uleb(n: number): number[] {
@@ -26,4 +26,12 @@ export function sleb32(n: number): number[] {
     }
     out.push(b | 0x80);
   }
+}
+
+const utf8 = new TextEncoder();
+
+/** A name as the binary format stores it: its UTF-8 length (unsigned LEB128), then the bytes. */
+export function wasmName(s: string): number[] {
+  const bytes = utf8.encode(s);
+  return [...uleb(bytes.length), ...bytes];
 }

@@ -3,7 +3,7 @@
 // the binary's sections directly. Used for modules that need no Asyncify; valid input is assumed (validated first).
 
 import { ABI_IMPORT_MODULE, CTL_GLOBAL, IMPORT_SAFEPOINT } from "../abi.js";
-import { uleb } from "./leb.js";
+import { uleb, wasmName } from "./leb.js";
 import { readModule, SECTION_ORDER, SectionId, type WasmModuleInfo } from "./reader.js";
 
 /** Why the fast path cannot handle a module (the caller falls back to Binaryen). */
@@ -473,12 +473,6 @@ function section(out: Out, id: number, content: Uint8Array): void {
   out.bytes(content);
 }
 
-const enc = new TextEncoder();
-const name = (s: string): number[] => {
-  const bytes = enc.encode(s);
-  return [...uleb(bytes.length), ...bytes];
-};
-
 /**
  * Adds polls to a valid module that needs no Asyncify. Throws PollRewriteUnsupported for what it does not
  * handle (a loop with a type-index block type, or anything unexpected): the caller then uses Binaryen.
@@ -509,10 +503,10 @@ export function rewritePolls(
   if (addType) voidType = info.types.length;
   const globalIndex = info.importedGlobals + info.globals.length;
   const newExports = [
-    ...name(CTL_GLOBAL),
+    ...wasmName(CTL_GLOBAL),
     0x03,
     ...uleb(globalIndex),
-    ...(options.exportMemory === undefined ? [] : [...name(options.exportMemory), 0x02, 0x00]),
+    ...(options.exportMemory === undefined ? [] : [...wasmName(options.exportMemory), 0x02, 0x00]),
   ];
   const newExportCount = options.exportMemory === undefined ? 1 : 2;
 
@@ -529,8 +523,8 @@ export function rewritePolls(
     if (id === SectionId.import && addImport)
       return Uint8Array.from([
         1,
-        ...name(ABI_IMPORT_MODULE),
-        ...name(IMPORT_SAFEPOINT),
+        ...wasmName(ABI_IMPORT_MODULE),
+        ...wasmName(IMPORT_SAFEPOINT),
         0x00,
         ...uleb(voidType),
       ]);
@@ -575,7 +569,12 @@ export function rewritePolls(
         const n = r.u32();
         o.uleb(n + 1);
         o.bytes(bytes.subarray(r.pos, r.end));
-        o.bytes([...name(ABI_IMPORT_MODULE), ...name(IMPORT_SAFEPOINT), 0x00, ...uleb(voidType)]);
+        o.bytes([
+          ...wasmName(ABI_IMPORT_MODULE),
+          ...wasmName(IMPORT_SAFEPOINT),
+          0x00,
+          ...uleb(voidType),
+        ]);
         section(out, s.id, o.result());
         break;
       }
