@@ -1,0 +1,317 @@
+// Tests of the byte ring (docs/ipc.md, "The byte ring"): the header bytes written out by hand, one
+// producer and one consumer in threads and in host processes, wrap-around, full and empty in each
+// mode, message boundaries, locking, closing, and a producer killed with SIGKILL mid-stream.
+
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { describe, expect, it } from "vitest";
+import { hostNative } from "../../native/index.js";
+import {
+  hostRingMemory,
+  initRing,
+  MAX_MESSAGE_SIZE,
+  RING_HEADER_SIZE,
+  RingField,
+  RingFlag,
+  RingFormatError,
+  RingReader,
+  RingState,
+  RingWriter,
+  ringSegmentSize,
+  sharedArrayRingMemory,
+} from "./ring.js";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const distRing = path.join(here, "..", "..", "dist", "kernel-compat", "ipc", "ring.js");
+const distNative = path.join(here, "..", "..", "dist", "native", "index.js");
+
+function pattern(n: number, from = 0): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = ((from + i) * 31 + 7) & 0xff;
+  return b;
+}
+
+function ring(capacity: number, flags = 0) {
+  const sab = new SharedArrayBuffer(ringSegmentSize(capacity));
+  const mem = sharedArrayRingMemory(sab);
+  initRing(mem, capacity, flags);
+  return { sab, mem, w: new RingWriter(mem), r: new RingReader(mem) };
+}
+
+describe("ring layout", () => {
+  it("writes the header exactly as docs/ipc.md lays it out", () => {
+    const { sab } = ring(65536, RingFlag.message);
+    const b = new Uint8Array(sab, 0, RING_HEADER_SIZE);
+    // magic "NCWR", version 1 (u16), flags 0x0001 (u16), capacity 65536 (u32), all LE.
+    expect([...b.subarray(0, 12)]).toEqual([
+      0x4e, 0x43, 0x57, 0x52, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00,
+    ]);
+    expect(b.subarray(12).every((x) => x === 0)).toBe(true);
+    expect(RingField).toMatchObject({ state: 16, tail: 64, head: 128, writeLock: 192 });
+  });
+
+  it("refuses memory that holds no ring, or too little memory", () => {
+    const sab = new SharedArrayBuffer(4096);
+    expect(() => new RingReader(sharedArrayRingMemory(sab))).toThrow(RingFormatError);
+    expect(() => initRing(sharedArrayRingMemory(sab), 8192)).toThrow(/needs 8448 bytes/);
+    expect(() => initRing(sharedArrayRingMemory(sab), 0)).toThrow(/capacity/);
+  });
+});
+
+describe("ring in one thread", () => {
+  it("wraps around, keeps full and empty apart, and answers mode 0x01 and 0x02 at once", () => {
+    const { w, r } = ring(10);
+    expect(w.writeAll(pattern(7), false)).toEqual({ ok: true, written: 7 });
+    const out = new Uint8Array(5);
+    expect(r.readExact(out, false)).toEqual({ ok: true, read: 5 });
+    expect(out).toEqual(pattern(5));
+    // 2 pending; 8 free: this write wraps around the end of the data area.
+    expect(w.writeAll(pattern(8, 7), false)).toEqual({ ok: true, written: 8 });
+    expect(w.free()).toBe(0);
+    expect(w.used()).toBe(10);
+    expect(w.writeAll(pattern(1), false)).toMatchObject({ ok: false, reason: "full" });
+    expect(w.writeSome(pattern(3), false)).toEqual({ ok: true, written: 0 });
+    const all = new Uint8Array(10);
+    expect(r.readExact(all, false)).toEqual({ ok: true, read: 10 });
+    expect(all).toEqual(pattern(10, 5));
+    expect(r.readExact(new Uint8Array(1), false)).toMatchObject({ ok: false, reason: "empty" });
+    expect(w.writeSome(pattern(25), false)).toEqual({ ok: true, written: 10 });
+    const some = new Uint8Array(4);
+    expect(r.readSome(some, false)).toEqual({ ok: true, read: 4 });
+    expect(r.used()).toBe(6);
+  });
+
+  it("returns at once for a zero-byte write, even when full or locked", () => {
+    const { w, sab } = ring(4);
+    w.writeAll(pattern(4), false);
+    new Int32Array(sab)[RingField.writeLock >> 2] = 1;
+    expect(w.writeAll(new Uint8Array(0), false)).toEqual({ ok: true, written: 0 });
+    expect(w.writeAll(new Uint8Array(0))).toEqual({ ok: true, written: 0 });
+  });
+
+  it("reports a held lock, and pending requests while others wait for it", () => {
+    const { w, r, sab } = ring(64);
+    const i32 = new Int32Array(sab);
+    i32[RingField.writeLock >> 2] = 1;
+    expect(w.writeAll(pattern(1), false)).toMatchObject({ ok: false, reason: "locked" });
+    expect(w.lockInfo()).toEqual({
+      writeLocked: true,
+      readLocked: false,
+      writePending: false,
+      readPending: false,
+    });
+    const t0 = performance.now();
+    expect(w.writeAll(pattern(1), { timeoutMs: 30, spin: 10 })).toMatchObject({
+      ok: false,
+      reason: "timeout",
+    });
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(25);
+    expect(i32[RingField.writeLockWaiters >> 2]).toBe(0);
+    i32[RingField.readLock >> 2] = 1;
+    expect(r.readSome(new Uint8Array(1), false)).toMatchObject({ ok: false, reason: "locked" });
+  });
+
+  it("keeps message boundaries, refuses a message over 64 KB, and leaves a too-long one pending", () => {
+    const { w, r } = ring(MAX_MESSAGE_SIZE + 4, RingFlag.message);
+    expect(w.writeAll(pattern(MAX_MESSAGE_SIZE + 1), false)).toMatchObject({
+      ok: false,
+      reason: "too-large",
+    });
+    // A 64 KB message fits a 64 KB pipe: its header is the 4 extra bytes.
+    expect(w.writeAll(pattern(MAX_MESSAGE_SIZE), false)).toEqual({
+      ok: true,
+      written: MAX_MESSAGE_SIZE,
+    });
+    const big = new Uint8Array(MAX_MESSAGE_SIZE);
+    expect(r.readExact(big, false)).toEqual({ ok: true, read: MAX_MESSAGE_SIZE });
+    expect(big).toEqual(pattern(MAX_MESSAGE_SIZE));
+    for (const n of [3, 1, 200]) w.writeAll(pattern(n, n), false);
+    const buf = new Uint8Array(100);
+    expect(r.readExact(buf, false)).toEqual({ ok: true, read: 3 });
+    expect(buf.subarray(0, 3)).toEqual(pattern(3, 3));
+    expect(r.readExact(buf, false)).toEqual({ ok: true, read: 1 });
+    expect(r.readExact(buf, false)).toEqual({ ok: false, reason: "too-small", read: 200 });
+    expect(r.peekMessageLength()).toBe(200);
+    const fits = new Uint8Array(200);
+    expect(r.readExact(fits, false)).toEqual({ ok: true, read: 200 });
+    expect(fits).toEqual(pattern(200, 200));
+    expect(() => w.writeSome(pattern(1))).toThrow(/message ring/);
+  });
+
+  it("lets the reader drain after the writer closed, then answers closed; writes after a close fail", () => {
+    const { w, r } = ring(32);
+    w.writeAll(pattern(5), false);
+    w.close("writer");
+    expect(w.writeAll(pattern(1), false)).toMatchObject({ ok: false, reason: "closed" });
+    const out = new Uint8Array(8);
+    expect(r.readExact(out)).toEqual({ ok: false, reason: "closed", read: 5 });
+    expect(out.subarray(0, 5)).toEqual(pattern(5));
+    expect(r.readSome(out, false)).toMatchObject({ ok: false, reason: "closed" });
+    expect(r.state() & RingState.brutal).toBe(0);
+  });
+
+  it("ends a blocked wait when interrupted (a signal to deliver)", () => {
+    const { r } = ring(16);
+    let asks = 0;
+    const res = r.readExact(new Uint8Array(1), {
+      spin: 10,
+      sliceMs: 5,
+      interrupted: () => ++asks >= 3,
+    });
+    expect(res).toMatchObject({ ok: false, reason: "interrupted" });
+    expect(asks).toBe(3);
+  });
+});
+
+describe("ring across threads", () => {
+  it("streams 8 MiB through a 64 KiB ring in uneven chunks, byte for byte", async () => {
+    const { sab, r } = ring(65536);
+    const total = 8 * 1024 * 1024;
+    const worker = new Worker(
+      `
+      const { workerData } = require("node:worker_threads");
+      import(${JSON.stringify(distRing)}).then(({ RingWriter, sharedArrayRingMemory }) => {
+        const w = new RingWriter(sharedArrayRingMemory(workerData.sab));
+        let at = 0, k = 0;
+        while (at < workerData.total) {
+          const n = Math.min(1 + ((k++ * 7919) % 70000), workerData.total - at);
+          const b = new Uint8Array(n);
+          for (let i = 0; i < n; i++) b[i] = ((at + i) * 31 + 7) & 0xff;
+          const res = w.writeAll(b);
+          if (!res.ok) throw new Error("write failed: " + res.reason);
+          at += n;
+        }
+        w.close("writer");
+      });
+      `,
+      { eval: true, workerData: { sab, total } },
+    );
+    const done = new Promise<void>((resolve, reject) => {
+      worker.on("error", reject);
+      worker.on("exit", () => resolve());
+    });
+    await new Promise((res) => setTimeout(res, 20));
+    let got = 0;
+    let bad = -1;
+    const buf = new Uint8Array(50000);
+    for (;;) {
+      const res = r.readExact(buf, { timeoutMs: 10_000 });
+      const n = res.read;
+      for (let i = 0; i < n && bad < 0; i++) {
+        if (buf[i] !== (((got + i) * 31 + 7) & 0xff)) bad = got + i;
+      }
+      got += n;
+      if (!res.ok) {
+        expect(res.reason).toBe("closed");
+        break;
+      }
+    }
+    await done;
+    expect(bad).toBe(-1);
+    expect(got).toBe(total);
+  });
+});
+
+describe.skipIf(process.platform !== "linux")("ring across host processes", () => {
+  const host = hostNative();
+
+  it("keeps every published byte and invents none when the producer is killed mid-stream", async () => {
+    const capacity = 65536;
+    const seg = host.createSegment(ringSegmentSize(capacity), "ring-test");
+    const mem = hostRingMemory(seg, host);
+    initRing(mem, capacity);
+    const r = new RingReader(mem);
+    const script = `
+      import { hostNative } from ${JSON.stringify(distNative)};
+      import { RingWriter, hostRingMemory } from ${JSON.stringify(distRing)};
+      const host = hostNative();
+      const seg = host.openSegment(${JSON.stringify(seg.name)}, ${seg.size});
+      const w = new RingWriter(hostRingMemory(seg, host));
+      let at = 0;
+      for (;;) {
+        const n = 1 + (at % 4093);
+        const b = new Uint8Array(n);
+        for (let i = 0; i < n; i++) b[i] = ((at + i) * 31 + 7) & 0xff;
+        w.writeAll(b);
+        at += n;
+      }
+    `;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    const exited = new Promise((res) => child.on("exit", res));
+    let got = 0;
+    let bad = -1;
+    const buf = new Uint8Array(30000);
+    const check = (n: number) => {
+      for (let i = 0; i < n && bad < 0; i++) {
+        if (buf[i] !== (((got + i) * 31 + 7) & 0xff)) bad = got + i;
+      }
+      got += n;
+    };
+    // Read a few MiB while it streams, then kill it while it is writing.
+    while (got < 4 * 1024 * 1024) {
+      const res = r.readSome(buf, { timeoutMs: 5000 });
+      check(res.read);
+      if (res.read === 0) await new Promise((res2) => setTimeout(res2, 1));
+    }
+    child.kill("SIGKILL");
+    await exited;
+    // The kernel's part when a process dies: close its side, brutally.
+    r.close("writer", true);
+    for (;;) {
+      const res = r.readExact(buf, { timeoutMs: 5000 });
+      check(res.read);
+      if (!res.ok) {
+        expect(res.reason).toBe("closed");
+        break;
+      }
+    }
+    expect(bad).toBe(-1);
+    expect(r.used()).toBe(0);
+    expect(r.state() & RingState.brutal).toBe(RingState.brutal);
+    seg.close();
+  });
+
+  it("wakes a consumer sleeping in another process", async () => {
+    const seg = host.createSegment(ringSegmentSize(4096), "ring-wake");
+    const mem = hostRingMemory(seg, host);
+    initRing(mem, 4096, RingFlag.message);
+    const w = new RingWriter(mem);
+    const script = `
+      import { hostNative } from ${JSON.stringify(distNative)};
+      import { RingReader, hostRingMemory } from ${JSON.stringify(distRing)};
+      const host = hostNative();
+      const seg = host.openSegment(${JSON.stringify(seg.name)}, ${seg.size});
+      const r = new RingReader(hostRingMemory(seg, host));
+      const out = new Uint8Array(100);
+      const t = performance.now();
+      const res = r.readExact(out, { timeoutMs: 5000, spin: 0, sliceMs: 5000 });
+      process.stdout.write(JSON.stringify({ res, text: Buffer.from(out.subarray(0, res.read)).toString(), ms: performance.now() - t }));
+    `;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    // Wait until it sleeps, then send.
+    const i32 = new Int32Array(seg.buffer);
+    const deadline = Date.now() + 5000;
+    while (Atomics.load(i32, RingField.readerSleeping >> 2) === 0 && Date.now() < deadline) {
+      await new Promise((res) => setTimeout(res, 5));
+    }
+    await new Promise((res) => setTimeout(res, 30));
+    expect(w.writeAll(new TextEncoder().encode("hello"), false)).toEqual({ ok: true, written: 5 });
+    await new Promise((res) => child.on("exit", res));
+    const got = JSON.parse(out) as { res: { ok: boolean; read: number }; text: string; ms: number };
+    expect(got.res).toEqual({ ok: true, read: 5 });
+    expect(got.text).toBe("hello");
+    // Woken, not found by the 5 s slice.
+    expect(got.ms).toBeLessThan(4000);
+    seg.close();
+  });
+});

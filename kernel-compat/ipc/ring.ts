@@ -1,0 +1,537 @@
+// The byte ring every NightOS data path runs on (docs/ipc.md, "The byte ring"): one producer and one
+// consumer sharing a segment of host memory, for pipes (specs/kernel/ipc.md, "Pipes") and later
+// service-socket messages and command pipes. The kernel, runners and the CLI map the same layout.
+//
+// Bytes never travel through the kernel server: a producer copies into the data area, then publishes
+// its position; a consumer that finds nothing spins briefly, then sleeps on a wait word the producer
+// wakes. A producer killed mid-copy never publishes, so a consumer sees only whole writes.
+
+import type { WaitResult } from "../../native/types.js";
+
+/** "NCWR", little-endian. */
+export const RING_MAGIC = 0x5257_434e;
+export const RING_LAYOUT_VERSION = 1;
+
+/** Offsets of the header fields, in bytes. Hot fields of each side sit on their own cache line. */
+export const RingField = {
+  magic: 0,
+  version: 4,
+  flags: 6,
+  capacity: 8,
+  /** RingState bits, set by either side or by the kernel (close, peer death). */
+  state: 16,
+  /** Producer-owned: the write position, modulo 2 × capacity. */
+  tail: 64,
+  /** Bumped by the producer after each publish and by every close: the consumer sleeps on it. */
+  dataSeq: 68,
+  /** 1 while the consumer sleeps (or is about to), so the producer wakes only when needed. */
+  readerSleeping: 72,
+  /** Consumer-owned: the read position, modulo 2 × capacity. */
+  head: 128,
+  /** Bumped by the consumer after each read and by every close: the producer sleeps on it. */
+  spaceSeq: 132,
+  writerSleeping: 136,
+  /** Pipe locking (ipc.md, "Pipes locking"): 0 free, 1 held, for each side. */
+  writeLock: 192,
+  /** How many writers wait for the write lock (PIPE_INFO bit 4, "writing request pending"). */
+  writeLockWaiters: 196,
+  readLock: 200,
+  readLockWaiters: 204,
+} as const;
+
+export const RING_HEADER_SIZE = 256;
+
+export const RingFlag = {
+  /** Message pipe: every write is one length-prefixed record, read whole. */
+  message: 1 << 0,
+} as const;
+
+export const RingState = {
+  writerClosed: 1 << 0,
+  readerClosed: 1 << 1,
+  /** The side that closed died instead of closing (PIPE_CLOSED's "brutally terminated"). */
+  brutal: 1 << 2,
+} as const;
+
+/** A message's length prefix (u32 LE), stored in the ring before its bytes. */
+export const MESSAGE_HEADER_SIZE = 4;
+/** ipc.md, "Message pipes": at most 64 KB, the pipes' buffer's minimal capacity. */
+export const MAX_MESSAGE_SIZE = 64 * 1024;
+/** The largest data area (16 MiB is the pipes' maximum, plus a message header). */
+export const MAX_RING_CAPACITY = 16 * 1024 * 1024 + MESSAGE_HEADER_SIZE;
+
+/** Bytes of segment a ring with `capacity` data bytes needs. */
+export function ringSegmentSize(capacity: number): number {
+  return RING_HEADER_SIZE + capacity;
+}
+
+/**
+ * The memory a ring lives in, with the wait/wake that works for whoever maps it: futex on a host
+ * segment shared by processes (native/), Atomics.wait/notify on a SharedArrayBuffer shared by threads.
+ */
+export interface RingMemory {
+  readonly bytes: Uint8Array;
+  /** Sleep while the i32 at `offset` (from the ring's start) equals `expected`, at most `timeoutMs`. */
+  wait(offset: number, expected: number, timeoutMs: number): WaitResult;
+  wake(offset: number, count: number): void;
+}
+
+/** A ring in a SharedArrayBuffer (threads of one process, and unit tests). */
+export function sharedArrayRingMemory(sab: SharedArrayBuffer, byteOffset = 0): RingMemory {
+  if (byteOffset % 4 !== 0) throw new RangeError("a ring starts on a 4-byte boundary");
+  const i32 = new Int32Array(sab, byteOffset, RING_HEADER_SIZE >> 2);
+  return {
+    bytes: new Uint8Array(sab, byteOffset),
+    wait(offset, expected, timeoutMs) {
+      const r = Atomics.wait(i32, offset >> 2, expected, timeoutMs);
+      return r === "ok" ? "woken" : r === "timed-out" ? "timeout" : "not-equal";
+    },
+    wake(offset, count) {
+      Atomics.notify(i32, offset >> 2, count);
+    },
+  };
+}
+
+/** A ring in a host segment mapped by several processes (the host's futex-like wait/wake). */
+export function hostRingMemory(
+  segment: { readonly buffer: ArrayBuffer; readonly address: bigint },
+  host: {
+    wait(address: bigint, expected: number, timeoutMs?: number): WaitResult;
+    wake(address: bigint, count: number): number;
+  },
+): RingMemory {
+  return {
+    bytes: new Uint8Array(segment.buffer),
+    wait: (offset, expected, timeoutMs) =>
+      host.wait(segment.address + BigInt(offset), expected, timeoutMs),
+    wake: (offset, count) => {
+      host.wake(segment.address + BigInt(offset), count);
+    },
+  };
+}
+
+export class RingFormatError extends Error {}
+
+/** Write a fresh ring header into `memory` (zeroed positions, no lock held, open on both sides). */
+export function initRing(memory: RingMemory, capacity: number, flags = 0): void {
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_RING_CAPACITY) {
+    throw new RangeError(`ring capacity must be 1..${MAX_RING_CAPACITY} bytes, got ${capacity}`);
+  }
+  if (memory.bytes.byteLength < ringSegmentSize(capacity)) {
+    throw new RangeError(
+      `a ring of ${capacity} bytes needs ${ringSegmentSize(capacity)} bytes of memory, got ${memory.bytes.byteLength}`,
+    );
+  }
+  memory.bytes.fill(0, 0, RING_HEADER_SIZE);
+  const dv = view(memory);
+  dv.setUint16(RingField.version, RING_LAYOUT_VERSION, true);
+  dv.setUint16(RingField.flags, flags, true);
+  dv.setUint32(RingField.capacity, capacity, true);
+  // The magic last: a peer that maps the segment early sees either no ring or a whole header.
+  Atomics.store(words(memory), RingField.magic >> 2, RING_MAGIC | 0);
+}
+
+function view(memory: RingMemory): DataView {
+  return new DataView(memory.bytes.buffer, memory.bytes.byteOffset, memory.bytes.byteLength);
+}
+
+function words(memory: RingMemory): Int32Array {
+  return new Int32Array(memory.bytes.buffer, memory.bytes.byteOffset, RING_HEADER_SIZE >> 2);
+}
+
+/** How long a side spins re-reading the other side's position before it sleeps. */
+export const DEFAULT_SPIN = 2000;
+/**
+ * A sleeping side wakes at least this often to ask `interrupted()` (signals must run while a PIPE_READ
+ * or PIPE_WRITE blocks, docs/kernel.md). A deliverer that calls `interrupt()` wakes it at once.
+ */
+export const DEFAULT_SLICE_MS = 50;
+
+export interface WaitOptions {
+  /** Give up after this long (ms); undefined waits until the condition, a close or an interrupt. */
+  timeoutMs?: number;
+  /** Asked between sleeps; true ends the wait with "interrupted". */
+  interrupted?: () => boolean;
+  spin?: number;
+  sliceMs?: number;
+}
+
+export type WaitOutcome = "ready" | "closed" | "timeout" | "interrupted";
+
+/** Either side's view of a ring. Positions run modulo 2 × capacity, so full and empty differ. */
+abstract class RingSide {
+  protected readonly w: Int32Array;
+  readonly capacity: number;
+  readonly flags: number;
+
+  constructor(protected readonly memory: RingMemory) {
+    this.w = words(memory);
+    const magic = Atomics.load(this.w, RingField.magic >> 2) >>> 0;
+    if (magic !== RING_MAGIC) throw new RingFormatError("not an NCW ring (bad magic)");
+    const dv = view(memory);
+    const version = dv.getUint16(RingField.version, true);
+    if (version !== RING_LAYOUT_VERSION) {
+      throw new RingFormatError(`ring layout ${version} is not ${RING_LAYOUT_VERSION}`);
+    }
+    this.flags = dv.getUint16(RingField.flags, true);
+    this.capacity = dv.getUint32(RingField.capacity, true);
+    if (this.capacity < 1 || this.capacity > MAX_RING_CAPACITY) {
+      throw new RingFormatError(`ring capacity ${this.capacity} is out of range`);
+    }
+    if (memory.bytes.byteLength < ringSegmentSize(this.capacity)) {
+      throw new RingFormatError("ring memory is smaller than its header says");
+    }
+  }
+
+  get isMessage(): boolean {
+    return (this.flags & RingFlag.message) !== 0;
+  }
+
+  protected load(field: number): number {
+    return Atomics.load(this.w, field >> 2) >>> 0;
+  }
+
+  protected store(field: number, value: number): void {
+    Atomics.store(this.w, field >> 2, value | 0);
+  }
+
+  state(): number {
+    return this.load(RingField.state);
+  }
+
+  /** Bytes written and not yet read. */
+  used(): number {
+    const n = this.load(RingField.tail) - this.load(RingField.head);
+    return n < 0 ? n + 2 * this.capacity : n;
+  }
+
+  free(): number {
+    return this.capacity - this.used();
+  }
+
+  /** Mark the ring closed from this side (or for it, by the kernel when its process died). */
+  close(side: "writer" | "reader", brutal = false): void {
+    const bit = side === "writer" ? RingState.writerClosed : RingState.readerClosed;
+    Atomics.or(this.w, RingField.state >> 2, bit | (brutal ? RingState.brutal : 0));
+    this.interrupt();
+  }
+
+  /** Wake every sleeper on both sides (a close, or a signal to deliver): they re-check and return. */
+  interrupt(): void {
+    Atomics.add(this.w, RingField.dataSeq >> 2, 1);
+    Atomics.add(this.w, RingField.spaceSeq >> 2, 1);
+    this.memory.wake(RingField.dataSeq, 0x7fff_ffff);
+    this.memory.wake(RingField.spaceSeq, 0x7fff_ffff);
+  }
+
+  /** Whether the ring's lock for this side is held (PIPE_INFO bit 3), and whether others wait for it. */
+  lockInfo(): {
+    writeLocked: boolean;
+    readLocked: boolean;
+    writePending: boolean;
+    readPending: boolean;
+  } {
+    return {
+      writeLocked: this.load(RingField.writeLock) !== 0,
+      readLocked: this.load(RingField.readLock) !== 0,
+      writePending: this.load(RingField.writeLockWaiters) !== 0,
+      readPending: this.load(RingField.readLockWaiters) !== 0,
+    };
+  }
+
+  /**
+   * Take this side's lock. `wait: false` answers at once (PIPE_* mode 0x01 "fail if locked");
+   * otherwise waits, counted as a pending request, until the lock is free.
+   */
+  protected acquire(lock: number, waiters: number, opts: WaitOptions | false): WaitOutcome {
+    if (Atomics.compareExchange(this.w, lock >> 2, 0, 1) === 0) return "ready";
+    if (opts === false) return "timeout";
+    Atomics.add(this.w, waiters >> 2, 1);
+    try {
+      return this.sleepUntil(
+        lock,
+        () => Atomics.compareExchange(this.w, lock >> 2, 0, 1) === 0,
+        opts,
+      );
+    } finally {
+      Atomics.sub(this.w, waiters >> 2, 1);
+    }
+  }
+
+  /** Free the lock; wake a waiter only if one announced itself (it counts before it sleeps). */
+  protected release(lock: number, waiters: number): void {
+    Atomics.store(this.w, lock >> 2, 0);
+    if (this.load(waiters) !== 0) this.memory.wake(lock, 1);
+  }
+
+  /** Spin, then sleep on `word` until `ready()` holds, the ring closes, or the options end the wait. */
+  protected sleepUntil(
+    word: number,
+    ready: () => boolean,
+    opts: WaitOptions,
+    sleepingFlag?: number,
+    closedBit = 0,
+  ): WaitOutcome {
+    const spin = opts.spin ?? DEFAULT_SPIN;
+    const slice = opts.sliceMs ?? DEFAULT_SLICE_MS;
+    const deadline = opts.timeoutMs === undefined ? Infinity : performance.now() + opts.timeoutMs;
+    for (let i = 0; i < spin; i++) {
+      if (ready()) return "ready";
+      if (closedBit && (this.state() & closedBit) !== 0) return ready() ? "ready" : "closed";
+    }
+    for (;;) {
+      const seq = this.load(word);
+      if (sleepingFlag !== undefined) this.store(sleepingFlag, 1);
+      // Re-check after announcing the sleep: the other side reads the flag after publishing.
+      if (ready()) return this.awake(sleepingFlag, "ready");
+      if (closedBit && (this.state() & closedBit) !== 0) {
+        return this.awake(sleepingFlag, ready() ? "ready" : "closed");
+      }
+      if (opts.interrupted?.()) return this.awake(sleepingFlag, "interrupted");
+      const left = deadline - performance.now();
+      if (left <= 0) return this.awake(sleepingFlag, "timeout");
+      this.memory.wait(word, seq | 0, Math.min(slice, left));
+      if (sleepingFlag !== undefined) this.store(sleepingFlag, 0);
+    }
+  }
+
+  private awake(flag: number | undefined, outcome: WaitOutcome): WaitOutcome {
+    if (flag !== undefined) this.store(flag, 0);
+    return outcome;
+  }
+
+  protected copyIn(pos: number, src: Uint8Array): void {
+    const at = pos % this.capacity;
+    const first = Math.min(src.length, this.capacity - at);
+    const data = this.memory.bytes;
+    data.set(src.subarray(0, first), RING_HEADER_SIZE + at);
+    if (first < src.length) data.set(src.subarray(first), RING_HEADER_SIZE);
+  }
+
+  protected copyOut(pos: number, dst: Uint8Array): void {
+    const at = pos % this.capacity;
+    const first = Math.min(dst.length, this.capacity - at);
+    const data = this.memory.bytes;
+    dst.set(data.subarray(RING_HEADER_SIZE + at, RING_HEADER_SIZE + at + first));
+    if (first < dst.length) {
+      dst.set(data.subarray(RING_HEADER_SIZE, RING_HEADER_SIZE + dst.length - first), first);
+    }
+  }
+
+  protected advance(pos: number, n: number): number {
+    return (pos + n) % (2 * this.capacity);
+  }
+}
+
+export type WriteResult =
+  | { ok: true; written: number }
+  | {
+      ok: false;
+      reason: "locked" | "full" | "closed" | "too-large" | "timeout" | "interrupted";
+      /** Bytes already published before the write stopped (raw rings write progressively). */
+      written: number;
+    };
+
+export type ReadResult =
+  | { ok: true; read: number }
+  | {
+      ok: false;
+      reason: "locked" | "empty" | "closed" | "too-small" | "timeout" | "interrupted";
+      /** Bytes already taken (raw), or the pending message's length ("too-small"). */
+      read: number;
+    };
+
+type Stop = "closed" | "timeout" | "interrupted";
+function stopReason(r: WaitOutcome): Stop {
+  return r === "ready" ? "timeout" : r;
+}
+
+/** The producer side. In a message ring every write is one record; `writeSome` is raw-only. */
+export class RingWriter extends RingSide {
+  private closedForWriting(): boolean {
+    return (this.state() & (RingState.writerClosed | RingState.readerClosed)) !== 0;
+  }
+
+  /**
+   * Write all of `src`. With `opts` it waits for the lock and for room; a raw ring is filled
+   * progressively (so `src` may exceed the capacity), a message ring takes one whole record. With
+   * `false` (mode 0x01) it answers at once: "locked", or "full" when all of `src` does not fit now.
+   */
+  writeAll(src: Uint8Array, opts: WaitOptions | false = {}): WriteResult {
+    if (src.length === 0) return { ok: true, written: 0 };
+    const need = this.isMessage ? src.length + MESSAGE_HEADER_SIZE : src.length;
+    if (this.isMessage && (src.length > MAX_MESSAGE_SIZE || need > this.capacity)) {
+      return { ok: false, reason: "too-large", written: 0 };
+    }
+    if (this.closedForWriting()) return { ok: false, reason: "closed", written: 0 };
+    const locked = this.acquire(RingField.writeLock, RingField.writeLockWaiters, opts);
+    if (locked !== "ready") {
+      return { ok: false, reason: opts === false ? "locked" : stopReason(locked), written: 0 };
+    }
+    try {
+      if (opts === false) {
+        if (this.free() < need) return { ok: false, reason: "full", written: 0 };
+        this.put(src);
+        return { ok: true, written: src.length };
+      }
+      let done = 0;
+      while (done < src.length) {
+        const want = this.isMessage ? need : 1;
+        const r = this.sleepUntil(
+          RingField.spaceSeq,
+          () => this.free() >= want || this.closedForWriting(),
+          opts,
+          RingField.writerSleeping,
+        );
+        if (r !== "ready") return { ok: false, reason: stopReason(r), written: done };
+        if (this.closedForWriting()) return { ok: false, reason: "closed", written: done };
+        const n = this.isMessage ? src.length : Math.min(this.free(), src.length - done);
+        this.put(src.subarray(done, done + n));
+        done += n;
+      }
+      return { ok: true, written: done };
+    } finally {
+      this.release(RingField.writeLock, RingField.writeLockWaiters);
+    }
+  }
+
+  /** Write as much of `src` as fits now (mode 0x02, raw rings only); never waits for room. */
+  writeSome(src: Uint8Array, opts: WaitOptions | false = {}): WriteResult {
+    if (this.isMessage) throw new RangeError("writeSome on a message ring");
+    if (src.length === 0) return { ok: true, written: 0 };
+    if (this.closedForWriting()) return { ok: false, reason: "closed", written: 0 };
+    const locked = this.acquire(RingField.writeLock, RingField.writeLockWaiters, opts);
+    if (locked !== "ready") {
+      return { ok: false, reason: opts === false ? "locked" : stopReason(locked), written: 0 };
+    }
+    try {
+      const n = Math.min(src.length, this.free());
+      if (n > 0) this.put(src.subarray(0, n));
+      return { ok: true, written: n };
+    } finally {
+      this.release(RingField.writeLock, RingField.writeLockWaiters);
+    }
+  }
+
+  /** Copy, then publish: until the tail moves, the consumer cannot see any of these bytes. */
+  private put(src: Uint8Array): void {
+    let tail = this.load(RingField.tail);
+    if (this.isMessage) {
+      const head = new Uint8Array(MESSAGE_HEADER_SIZE);
+      new DataView(head.buffer).setUint32(0, src.length, true);
+      this.copyIn(tail, head);
+      tail = this.advance(tail, MESSAGE_HEADER_SIZE);
+    }
+    this.copyIn(tail, src);
+    this.store(RingField.tail, this.advance(tail, src.length));
+    Atomics.add(this.w, RingField.dataSeq >> 2, 1);
+    if (this.load(RingField.readerSleeping) !== 0) this.memory.wake(RingField.dataSeq, 1);
+  }
+}
+
+/** The consumer side. */
+export class RingReader extends RingSide {
+  private writerGone(): boolean {
+    return (this.state() & RingState.writerClosed) !== 0;
+  }
+
+  /** The length of the next message, or undefined when none is pending (message rings). */
+  peekMessageLength(): number | undefined {
+    if (!this.isMessage) throw new RangeError("peekMessageLength on a raw ring");
+    if (this.used() < MESSAGE_HEADER_SIZE) return undefined;
+    const h = new Uint8Array(MESSAGE_HEADER_SIZE);
+    this.copyOut(this.load(RingField.head), h);
+    return new DataView(h.buffer).getUint32(0, true);
+  }
+
+  /**
+   * Fill `dst` (raw: progressively, waiting for more), or read one whole message into it (message:
+   * `read` is its length; a message longer than `dst` stays pending, "too-small"). With `false`
+   * (mode 0x01) it answers at once: "locked", or "empty" when `dst` cannot be filled now. After the
+   * writer closed, what is left can still be read; then "closed".
+   */
+  readExact(dst: Uint8Array, opts: WaitOptions | false = {}): ReadResult {
+    const locked = this.acquire(RingField.readLock, RingField.readLockWaiters, opts);
+    if (locked !== "ready") {
+      return { ok: false, reason: opts === false ? "locked" : stopReason(locked), read: 0 };
+    }
+    try {
+      if (this.isMessage) return this.readMessage(dst, opts);
+      if (opts === false) {
+        if (this.used() < dst.length) {
+          return { ok: false, reason: this.writerGone() ? "closed" : "empty", read: 0 };
+        }
+        this.take(dst);
+        return { ok: true, read: dst.length };
+      }
+      let done = 0;
+      while (done < dst.length) {
+        const r = this.sleepUntil(
+          RingField.dataSeq,
+          () => this.used() > 0,
+          opts,
+          RingField.readerSleeping,
+          RingState.writerClosed,
+        );
+        if (r !== "ready") return { ok: false, reason: stopReason(r), read: done };
+        const n = Math.min(this.used(), dst.length - done);
+        this.take(dst.subarray(done, done + n));
+        done += n;
+      }
+      return { ok: true, read: done };
+    } finally {
+      this.release(RingField.readLock, RingField.readLockWaiters);
+    }
+  }
+
+  private readMessage(dst: Uint8Array, opts: WaitOptions | false): ReadResult {
+    if (this.used() === 0) {
+      if (this.writerGone()) return { ok: false, reason: "closed", read: 0 };
+      if (opts === false) return { ok: false, reason: "empty", read: 0 };
+      const r = this.sleepUntil(
+        RingField.dataSeq,
+        () => this.used() > 0,
+        opts,
+        RingField.readerSleeping,
+        RingState.writerClosed,
+      );
+      if (r !== "ready") return { ok: false, reason: stopReason(r), read: 0 };
+    }
+    // A writer publishes a record's header and bytes together, so a pending header means a whole record.
+    const len = this.peekMessageLength() ?? 0;
+    if (len > dst.length) return { ok: false, reason: "too-small", read: len };
+    const at = this.advance(this.load(RingField.head), MESSAGE_HEADER_SIZE);
+    this.copyOut(at, dst.subarray(0, len));
+    this.consume(this.advance(at, len));
+    return { ok: true, read: len };
+  }
+
+  /** Read what is pending now, up to `dst.length` (mode 0x02, raw rings); never waits for data. */
+  readSome(dst: Uint8Array, opts: WaitOptions | false = {}): ReadResult {
+    if (this.isMessage) throw new RangeError("readSome on a message ring");
+    const locked = this.acquire(RingField.readLock, RingField.readLockWaiters, opts);
+    if (locked !== "ready") {
+      return { ok: false, reason: opts === false ? "locked" : stopReason(locked), read: 0 };
+    }
+    try {
+      const n = Math.min(dst.length, this.used());
+      if (n === 0 && this.writerGone()) return { ok: false, reason: "closed", read: 0 };
+      if (n > 0) this.take(dst.subarray(0, n));
+      return { ok: true, read: n };
+    } finally {
+      this.release(RingField.readLock, RingField.readLockWaiters);
+    }
+  }
+
+  private take(dst: Uint8Array): void {
+    const head = this.load(RingField.head);
+    this.copyOut(head, dst);
+    this.consume(this.advance(head, dst.length));
+  }
+
+  private consume(head: number): void {
+    this.store(RingField.head, head);
+    Atomics.add(this.w, RingField.spaceSeq >> 2, 1);
+    if (this.load(RingField.writerSleeping) !== 0) this.memory.wake(RingField.spaceSeq, 1);
+  }
+}
