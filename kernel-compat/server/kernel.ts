@@ -365,6 +365,9 @@ export class Kernel {
     if (p.state === "exited") return;
     let datafield: Uint8Array = new Uint8Array(32);
     if (signal === Sig.WILL_TERMINATE) {
+      // Divergence, decided (docs/kernel.md "Decisions in the syscall table"): signals.md names the
+      // registry's terminate_delay as this datafield; a KILL_CHILD_PROCESS timeout replaces it, since the
+      // field tells the process the delay after which it is killed.
       const delay = opts.delayMs ?? this.delays.terminate;
       datafield = encodeDatafield(Datafield[Sig.WILL_TERMINATE], { delay: Math.min(delay, 65535) });
       this.timer(p, delay, () =>
