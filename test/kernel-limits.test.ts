@@ -66,6 +66,15 @@ describe("system.processes.max_memory", () => {
     );
     expect(r.code).toBe(7);
     expect(kernelLog()).toMatch(/MEM_ALLOC refused/);
+    // 0 is no limit (the spec's "0 = disabled" convention): the same 2 MiB is given.
+    await setKey("system.processes.max_memory", 0);
+    const big = home.run(
+      program(
+        `(call $check (i32.const 2) (call $s64_16 (i32.const 0x30) (i64.const 0x200000) (i32.const 3)) (i32.const ${OK}))
+        (call $exit (i64.const 8))`,
+      ),
+    );
+    expect(big.code).toBe(8);
     await setKey("system.processes.max_memory", 2048);
   }, 60_000);
 });
@@ -88,6 +97,7 @@ describe.skipIf(!onLinux)("system.processes.max_processes", () => {
     const again = home.run(program("(call $exit (i64.const 0))"));
     expect(again.stderr).toMatch(/cannot start .*: 4 NightOS processes are running/);
     expect(again.stderr).toMatch(/system\.processes\.max_processes/);
+    expect(again.stderr).toMatch(/ncw fs put r\.json \/etc\/sys\/registry/);
     expect(again.code).toBe(75);
     expect(kernelLog()).toMatch(/refused: 4 NightOS processes are running/);
 

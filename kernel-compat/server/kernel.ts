@@ -162,7 +162,8 @@ export class Kernel {
   /** Why a new process with `memoryBytes` of memory cannot start now (the home's limits), or undefined. */
   admit(memoryBytes: number): string | undefined {
     const live = this.live().length;
-    if (live >= this.limits.processes)
+    // 0 disables a limit, as the spec's freeze_prevention keys do ("0 = disabled", specs/registry.md).
+    if (this.limits.processes > 0 && live >= this.limits.processes)
       return `${live} NightOS processes are running in this NCW home, the limit (registry system.processes.max_processes) is ${this.limits.processes}`;
     return this.memoryRefusal(memoryBytes);
   }
@@ -170,7 +171,7 @@ export class Kernel {
   /** Why `more` bytes of NightOS memory do not fit in the home's limit, or undefined. */
   private memoryRefusal(more: number): string | undefined {
     const used = this.memoryInUse();
-    if (used + more <= this.limits.memoryBytes) return undefined;
+    if (this.limits.memoryBytes === 0 || used + more <= this.limits.memoryBytes) return undefined;
     const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
     return `${mib(more)} more NightOS memory would exceed this NCW home's limit (registry system.processes.max_memory) of ${mib(this.limits.memoryBytes)}: ${mib(used)} in use`;
   }

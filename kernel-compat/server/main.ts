@@ -226,7 +226,10 @@ async function main(): Promise<void> {
                 code: "RUN_LIMIT_REACHED",
                 message: `cannot start ${runnable.name}: ${refused}`,
                 kind: "temp-fail",
-                hint: 'wait for processes to end (`ncw ps`), or raise the limit in the home\'s registry (docs/kernel.md "Limits")',
+                hint:
+                  "wait for processes to end (`ncw ps`), or raise the limit in the home's registry: " +
+                  "`ncw fs get /etc/sys/registry r.json`, edit it, `ncw fs put r.json /etc/sys/registry` " +
+                  '(docs/kernel.md "Limits")',
               });
               return;
             }

@@ -42,14 +42,14 @@ export const REGISTRY_KEYS = {
     default: 32,
     describe:
       "Most NightOS processes running at once in this NCW home (each is a host process of ~40 MB); " +
-      "CREATE_PROCESS beyond it fails with 0x40 and `ncw run` with RUN_LIMIT_REACHED",
+      "CREATE_PROCESS beyond it fails with 0x40 and `ncw run` with RUN_LIMIT_REACHED; 0 = no limit",
   },
   "system.processes.max_memory": {
     type: "MB",
     default: 2048,
     describe:
       "Most NightOS memory (the processes' WebAssembly memories, in MiB) of this NCW home at once; " +
-      "CREATE_PROCESS and MEM_ALLOC beyond it fail with 0x40",
+      "CREATE_PROCESS and MEM_ALLOC beyond it fail with 0x40; 0 = no limit",
   },
 } as const satisfies Record<string, RegistryKeyDecl>;
 
