@@ -140,7 +140,7 @@ describe("docs/commonassembly.md matches the code", () => {
     const kernel = readFileSync(new URL("../docs/kernel.md", import.meta.url), "utf8");
     const k = [
       ...kernel.matchAll(
-        /CREATE_THREAD and CREATE_PROCESS inside a\s+signal handler return (0x[0-9a-f]{2})/g,
+        /CREATE_THREAD and\s+CREATE_PROCESS inside a\s+signal handler return (0x[0-9a-f]{2})/g,
       ),
     ];
     expect(k.length, "docs/kernel.md states it once").toBe(1);
