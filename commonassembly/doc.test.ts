@@ -122,6 +122,40 @@ describe("docs/commonassembly.md matches the code", () => {
     expect(doc).toEqual(Object.values(abi.Errcode));
   });
 
+  it("syscall_fork from a signal handler: §4.4, §5 and docs/kernel.md give the same errcode", () => {
+    // The contract SDK writers follow and the kernel's page must not contradict each other (NCW
+    // issue #19); the runtime's answer is tested black-box in test/kernel-contract.test.ts.
+    const want = abi.Errcode.INVALID_ARGUMENT;
+    const row = tableAfter("<!-- table:abi-errcodes -->").filter((r) =>
+      /`syscall_fork` from a signal handler/.test(r[1]!),
+    );
+    expect(row.map((r) => Number(r[0]))).toEqual([want]);
+    const section5 = DOC.slice(DOC.indexOf("## 5. Fork-like calls"), DOC.indexOf("## 6. Signals"));
+    const s5 =
+      /must not be called from a signal handler: both CREATE_PROCESS and CREATE_THREAD fail\s+there with errcode (0x[0-9a-f]{2})/.exec(
+        section5,
+      );
+    expect(s5, "§5 states the errcode for both calls").not.toBeNull();
+    expect(Number(s5![1])).toBe(want);
+    const kernel = readFileSync(new URL("../docs/kernel.md", import.meta.url), "utf8");
+    const k = [
+      ...kernel.matchAll(
+        /CREATE_THREAD and\s+CREATE_PROCESS inside a\s+signal handler return (0x[0-9a-f]{2})/g,
+      ),
+    ];
+    expect(k.length, "docs/kernel.md states it once").toBe(1);
+    expect(Number(k[0]![1])).toBe(want);
+    // No other statement of a different errcode for a fork-like call in a handler survives in either page.
+    for (const text of [DOC, kernel]) {
+      for (const m of text.matchAll(
+        /signal handler[^.]{0,40}?(?:returns?|fails?|errcode) (0x[0-9a-f]{2})/gi,
+      ))
+        expect(Number(m[1]), m[0]).toBe(want);
+    }
+    // The request-size limit is in the same row, and SYSCALL_REQ_MAX is the number it gives.
+    expect(row[0]![1]).toContain(`than ${abi.SYSCALL_REQ_MAX} bytes`);
+  });
+
   it("control block table", () => {
     const rows = tableAfter("<!-- table:control-block -->");
     expect(rows.map((r) => [Number(r[0]), Number(r[1])])).toEqual([

@@ -89,6 +89,15 @@ export interface ForkImage {
   initData: bigint;
   /** MEM_ALLOC's bookkeeping, so the child can free what the parent allocated. */
   pages: { allocated: [number, number][]; free: number[] };
+  /** The TLS slot table and the calling thread's values (docs/kernel.md "CREATE_PROCESS"). */
+  tls?: TlsImage;
+}
+
+export interface TlsImage {
+  /** The process-wide slot table: [generation counter, state of slot 1..N]. */
+  slots: Int32Array;
+  /** The calling thread's values: slot, generation it was written for, bytes. */
+  values: [bigint, number, Uint8Array][];
 }
 
 /** Runner → kernel. */

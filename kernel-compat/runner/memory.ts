@@ -55,13 +55,20 @@ export class PageAllocator {
     return b & ALLOCATED ? b & 0x7f : undefined;
   }
 
-  alloc(size: number, permissions: number, zero: boolean): AllocResult {
+  /** `reserve(bytes)` is asked before the memory grows (the kernel's home memory limit); false refuses. */
+  alloc(
+    size: number,
+    permissions: number,
+    zero: boolean,
+    reserve?: (bytes: number) => boolean,
+  ): AllocResult {
     const pages = Math.ceil(size / PAGE_SIZE);
     const start = this.locked(() => {
       let at = this.findRun(pages);
       if (at === undefined) {
         // Grow: the new wasm pages become free; a run may join free pages at the old end.
         const need = Math.ceil(pages / PER_WASM_PAGE);
+        if (reserve !== undefined && !reserve(need * WASM_PAGE)) return undefined;
         let old: number;
         try {
           old = this.memory.grow(need);

@@ -2,6 +2,7 @@
 // context, signal state, page allocator and TLS slots, plus the bridge to the kernel server for the
 // syscalls the runner cannot answer itself.
 
+import type { TlsImage } from "../protocol.js";
 import { PageAllocator } from "./memory.js";
 import { type HandlerEnv, SignalState } from "./signals.js";
 
@@ -117,6 +118,21 @@ export class Proc {
     if (gen === 0) return false;
     this.tlsValues.delete(slot);
     return Atomics.compareExchange(this.tlsSlots, Number(slot), gen, 0) === gen;
+  }
+
+  /** A fork child's copy: the slot table and this thread's values (processes.md: a 1:1 copy). */
+  tlsImage(): TlsImage {
+    const values: TlsImage["values"] = [];
+    for (const [slot, v] of this.tlsValues)
+      if (this.slotGen(slot) === v.gen) values.push([slot, v.gen, v.data]);
+    return { slots: Int32Array.from(this.tlsSlots), values };
+  }
+
+  /** Start from a parent's TLS image (a fork child's main thread, before `_start` resumes). */
+  restoreTls(img: TlsImage): void {
+    for (let i = 0; i < this.tlsSlots.length; i++)
+      Atomics.store(this.tlsSlots, i, img.slots[i] ?? 0);
+    for (const [slot, gen, data] of img.values) this.tlsValues.set(slot, { gen, data });
   }
 
   /** The memory's current bytes (a fresh view: the memory may have grown). */

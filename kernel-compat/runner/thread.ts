@@ -354,6 +354,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
           globals: forkGlobals(ex),
           initData: f.initData,
           pages: proc.pages.snapshot(),
+          tls: proc.tlsImage(),
         };
         const req = proc.bytes().slice(f.process.req, f.process.req + f.process.len);
         box.arm();

@@ -253,6 +253,7 @@ function run(msg: WorkerStart): Outcome {
     },
   });
   if (msg.fork) proc.pages.restore(msg.fork.pages);
+  if (msg.fork?.tls) proc.restoreTls(msg.fork.tls);
   const threadHost: ThreadHost = {
     pid: msg.pid,
     ppid: msg.ppid,
@@ -291,6 +292,7 @@ function run(msg: WorkerStart): Outcome {
         globals: forkGlobals(ex),
         initData: f.initData,
         pages: proc.pages.snapshot(),
+        tls: proc.tlsImage(),
       };
       const req = proc.bytes().slice(f.req, f.req + f.len);
       const answer = toKernel(req, image);

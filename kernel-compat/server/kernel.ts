@@ -4,6 +4,8 @@
 
 import type { ChildProcess } from "node:child_process";
 import { randomInt } from "node:crypto";
+import { readModule } from "../../commonassembly/wasm/reader.js";
+import { REGISTRY_KEYS } from "../../services/registry/keys.js";
 import { viewOf } from "../abi/codec.js";
 import {
   FIRST_APP_PID,
@@ -14,11 +16,11 @@ import {
   signalName,
 } from "../abi/numbers.js";
 import { Datafield, encodeDatafield } from "../abi/signals.js";
-import { syscallByCode, syscallName } from "../abi/syscalls.js";
+import { MEM_ALLOC, syscallByCode, syscallName } from "../abi/syscalls.js";
 import type { ForkImage, FromRunner, Outcome, ProcessInfo, ToRunner } from "../protocol.js";
 import { decodeArgs, formatErr, formatValue } from "../syscalls/dispatch.js";
 import type { RunnerPool } from "./pool.js";
-import { KERNEL_HANDLERS } from "./process-syscalls.js";
+import { KERNEL_HANDLERS, MEMORY_RESERVATION } from "./process-syscalls.js";
 
 /** Who receives a process' trace lines and its end: the CLI session that started it. */
 export interface SessionSink {
@@ -53,6 +55,8 @@ export interface KProcess {
   priority: number;
   /** performance.now() when the kernel created the process (for "running … ms after"). */
   spawnedAt: number;
+  /** Its NightOS memory as the kernel counts it for the home's limit (docs/kernel.md "Limits"). */
+  memoryBytes: number;
 }
 
 /** Processes run at full speed unless asked otherwise: the host's scheduler already shares the CPUs. */
@@ -62,6 +66,20 @@ export interface Delays {
   suspend: number;
   terminate: number;
 }
+
+/**
+ * The home's resource limits (NCW's registry keys system.processes.max_processes / max_memory,
+ * docs/kernel.md "Limits"): live processes, and the sum of their NightOS (WebAssembly) memories.
+ */
+export interface Limits {
+  processes: number;
+  memoryBytes: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  processes: REGISTRY_KEYS["system.processes.max_processes"].default,
+  memoryBytes: REGISTRY_KEYS["system.processes.max_memory"].default * 1024 * 1024,
+};
 
 /**
  * The system.processes.* delays: the registry's values (`stored`, read by registry-delays.ts), else the
@@ -90,6 +108,7 @@ export class Kernel {
   private nextPid = FIRST_APP_PID;
   /** Refreshed from the registry at each `run` (main.ts). */
   delays: Delays;
+  limits: Limits = { ...DEFAULT_LIMITS };
   /** Called whenever the number of live processes may have dropped (idle detection). */
   onChange: () => void = () => {};
 
@@ -121,6 +140,62 @@ export class Kernel {
     return [...this.processes.values()].filter((p) => p.state !== "exited");
   }
 
+  /** The NightOS memory of the home's live processes, in bytes. */
+  memoryInUse(): number {
+    let n = 0;
+    for (const p of this.live()) n += p.memoryBytes;
+    return n;
+  }
+
+  /** A new process' initial memory: its module's memory minimum (defined or imported). */
+  initialMemory(wasm: Uint8Array): number {
+    try {
+      const m = readModule(wasm);
+      const imported = m.imports.find((i) => i.kind === "memory");
+      const min = imported?.kind === "memory" ? imported.memory.min : (m.memories[0]?.min ?? 0);
+      return min * 65536;
+    } catch {
+      return 0; // the runner reports an unusable module itself
+    }
+  }
+
+  /** Why a new process with `memoryBytes` of memory cannot start now (the home's limits), or undefined. */
+  admit(memoryBytes: number): string | undefined {
+    const live = this.live().length;
+    // 0 disables a limit, as the spec's freeze_prevention keys do ("0 = disabled", specs/registry.md).
+    if (this.limits.processes > 0 && live >= this.limits.processes)
+      return `${live} NightOS processes are running in this NCW home, the limit (registry system.processes.max_processes) is ${this.limits.processes}`;
+    return this.memoryRefusal(memoryBytes);
+  }
+
+  /** Why `more` bytes of NightOS memory do not fit in the home's limit, or undefined. */
+  private memoryRefusal(more: number): string | undefined {
+    const used = this.memoryInUse();
+    if (this.limits.memoryBytes === 0 || used + more <= this.limits.memoryBytes) return undefined;
+    const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+    return `${mib(more)} more NightOS memory would exceed this NCW home's limit (registry system.processes.max_memory) of ${mib(this.limits.memoryBytes)}: ${mib(used)} in use`;
+  }
+
+  /**
+   * MEM_ALLOC is about to grow `p`'s memory by `bytes`: count them, or refuse (the kernel log and the
+   * process' terminal say why). The runner asks through its mailbox (syscalls/memory.ts).
+   */
+  reserveMemory(p: KProcess, bytes: number): boolean {
+    const refused = this.memoryRefusal(bytes);
+    if (refused !== undefined) {
+      this.refusedLine(p, `MEM_ALLOC refused: ${refused}`);
+      return false;
+    }
+    p.memoryBytes += bytes;
+    return true;
+  }
+
+  /** A limit refused something to `p`: tell its terminal (always, not only with --trace) and the log. */
+  refusedLine(p: KProcess, line: string): void {
+    this.log(`process ${p.pid} (${p.name}): ${line}`);
+    p.session?.trace(p.pid, line);
+  }
+
   info(p: KProcess): ProcessInfo {
     return {
       pid: p.pid,
@@ -147,6 +222,8 @@ export class Kernel {
     session: SessionSink | undefined;
     fork?: ForkImage;
     priority?: number;
+    /** Its initial memory if the caller computed it already (admit()). */
+    memoryBytes?: number;
   }): KProcess {
     const pid = this.nextPid++;
     const runner = this.pool.take(opts.wasm);
@@ -172,6 +249,9 @@ export class Kernel {
       timers: new Set(),
       spawnedAt: performance.now(),
       priority: opts.priority ?? DEFAULT_PRIORITY,
+      memoryBytes: opts.fork
+        ? opts.fork.memory.length
+        : (opts.memoryBytes ?? this.initialMemory(opts.wasm)),
     };
     this.processes.set(pid, p);
     this.processes.get(opts.ppid)?.children.add(pid);
@@ -250,7 +330,8 @@ export class Kernel {
   ): Promise<void> {
     const code = req[0] ?? -1;
     const def = syscallByCode(code);
-    const handler = KERNEL_HANDLERS.get(code);
+    const handler =
+      code === MEMORY_RESERVATION[0] ? MEMORY_RESERVATION[1] : KERNEL_HANDLERS.get(code);
     let errcode: number | null = GenericErr.NO_SUCH_SYSCALL;
     let ret = new Uint8Array(0);
     let args: unknown = {};
@@ -273,7 +354,9 @@ export class Kernel {
         errcode === null
           ? `ok ${formatValue(def?.ret.decode(viewOf(ret), 0))}`
           : formatErr(def, errcode);
-      p.session?.trace(p.pid, `${syscallName(code)} ${formatValue(args)} -> ${res} (kernel)`);
+      // MEM_ALLOC reaches the kernel only to count a growth against the home's memory limit.
+      const what = code === MEM_ALLOC.code ? "kernel: home memory limit" : "kernel";
+      p.session?.trace(p.pid, `${syscallName(code)} ${formatValue(args)} -> ${res} (${what})`);
     }
     this.toRunner(p, { t: "reply", id, errcode, ret });
   }
@@ -283,6 +366,9 @@ export class Kernel {
     if (p.state === "exited") return;
     let datafield: Uint8Array = new Uint8Array(32);
     if (signal === Sig.WILL_TERMINATE) {
+      // Divergence, decided (docs/kernel.md "Decisions in the syscall table"): signals.md names the
+      // registry's terminate_delay as this datafield; a KILL_CHILD_PROCESS timeout replaces it, since the
+      // field tells the process the delay after which it is killed.
       const delay = opts.delayMs ?? this.delays.terminate;
       datafield = encodeDatafield(Datafield[Sig.WILL_TERMINATE], { delay: Math.min(delay, 65535) });
       this.timer(p, delay, () =>

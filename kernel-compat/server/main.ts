@@ -200,11 +200,13 @@ async function main(): Promise<void> {
             }
             if (conn.destroyed) return;
             try {
-              const { registryDelays } = await import("./registry-delays.js");
-              kernel.delays = readDelays(process.env, await registryDelays(home));
+              const { registrySettings } = await import("./registry-delays.js");
+              const stored = await registrySettings(home);
+              kernel.delays = readDelays(process.env, stored.delays);
+              kernel.limits = stored.limits;
             } catch (e) {
               log(
-                `registry unreadable, keeping the delays ${JSON.stringify(kernel.delays)}: ${(e as Error).message}`,
+                `registry unreadable, keeping the delays ${JSON.stringify(kernel.delays)} and limits ${JSON.stringify(kernel.limits)}: ${(e as Error).message}`,
               );
             }
             if (m.trace) {
@@ -215,6 +217,22 @@ async function main(): Promise<void> {
                 line: `${runnable.name}: AOT ${how} in ${runnable.aot.ms.toFixed(1)} ms`,
               });
             }
+            const memoryBytes = kernel.initialMemory(runnable.wasm);
+            const refused = kernel.admit(memoryBytes);
+            if (refused !== undefined) {
+              log(`ncw run ${runnable.name} refused: ${refused}`);
+              send({
+                t: "error",
+                code: "RUN_LIMIT_REACHED",
+                message: `cannot start ${runnable.name}: ${refused}`,
+                kind: "temp-fail",
+                hint:
+                  "wait for processes to end (`ncw ps`), or raise the limit in the home's registry: " +
+                  "`ncw fs get /etc/sys/registry r.json`, edit it, `ncw fs put r.json /etc/sys/registry` " +
+                  '(docs/kernel.md "Limits")',
+              });
+              return;
+            }
             kernel.spawn({
               name: runnable.name,
               wasm: runnable.wasm,
@@ -224,6 +242,7 @@ async function main(): Promise<void> {
               trace: m.trace,
               session,
               priority: m.priority,
+              memoryBytes,
             });
           })();
           return;

@@ -7,6 +7,7 @@ import {
   type ArgsOf,
   CREATE_PROCESS,
   KILL_CHILD_PROCESS,
+  MEM_ALLOC,
   type RetOf,
   SUSPEND,
   type SyscallDef,
@@ -45,10 +46,34 @@ function childOf(k: Kernel, caller: KProcess, pid: bigint): KProcess | undefined
   return p !== undefined && p.ppid === caller.pid ? p : undefined;
 }
 
+/** True if `p` is `caller`'s parent, its parent's parent, … (its end kills `caller`: processes.md). */
+function isAncestorOf(k: Kernel, p: KProcess, caller: KProcess): boolean {
+  for (let q = k.processes.get(caller.ppid); q !== undefined; q = k.processes.get(q.ppid)) {
+    if (q === p) return true;
+  }
+  return false;
+}
+
+/**
+ * Not a syscall handler: MEM_ALLOC's runner handler sends its request here, with the size of the
+ * growth it needs, only to count it against the home's memory limit (syscalls/memory.ts).
+ */
+export const MEMORY_RESERVATION = bind(MEM_ALLOC, async (k, caller, a) =>
+  k.reserveMemory(caller, Number(a.size))
+    ? ok({ address: 0n })
+    : fail(MEM_ALLOC.errors.NO_CONTIGUOUS_BLOCK),
+);
+
 export const KERNEL_HANDLERS: ReadonlyMap<number, AnyKernelHandler> = new Map([
   bind(CREATE_PROCESS, async (k, caller, _a, { fork }) => {
     // The runner sends the image only for a well-formed call through syscall_fork (runner/fork.ts).
     if (fork === undefined) return fail(0x02);
+    // The home's limits are a lack of resources: the spec's 0x40 (docs/kernel.md "Limits").
+    const refused = k.admit(fork.memory.length);
+    if (refused !== undefined) {
+      k.refusedLine(caller, `CREATE_PROCESS refused: ${refused}`);
+      return fail(CREATE_PROCESS.errors.HARDWARE);
+    }
     let child: KProcess;
     try {
       child = k.spawn({
@@ -69,8 +94,14 @@ export const KERNEL_HANDLERS: ReadonlyMap<number, AnyKernelHandler> = new Map([
   }),
   bind(WAIT_CHILD_PROCESS, async (k, caller, a) => {
     const child = k.processes.get(Number(a.pid));
-    // "does not exist or does not belong to the current application"
-    if (child === undefined || child.anid !== caller.anid || child.pid === caller.pid) {
+    // "does not exist or does not belong to the current application"; _decision_ (docs/kernel.md): not
+    // the caller itself nor one of its ancestors, whose end kills the caller before the wait could end.
+    if (
+      child === undefined ||
+      child.anid !== caller.anid ||
+      child.pid === caller.pid ||
+      isAncestorOf(k, child, caller)
+    ) {
       return fail(WAIT_CHILD_PROCESS.errors.NO_SUCH_CHILD);
     }
     const ended = await k.waitFor(child, a.timeout);

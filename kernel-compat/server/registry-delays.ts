@@ -1,20 +1,29 @@
-// The kernel's signal delays from the home's NightOS registry (specs/registry.md `system.processes`,
-// services/registry/): read at each process start, so a changed value applies to the next process.
+// The kernel's settings from the home's NightOS registry (specs/registry.md `system.processes`,
+// services/registry/): the signal delays and NCW's resource limits (docs/kernel.md "Limits"), read at
+// each process start, so a changed value applies to the next process.
 
 import type { HomeLayout } from "../../ncw/home.js";
 import { openTree } from "../../services/fs/open.js";
 import { Registry } from "../../services/registry/registry.js";
-import type { Delays } from "./kernel.js";
+import type { Delays, Limits } from "./kernel.js";
 
-/** The stored delays (defaults where unset); undefined when the tree cannot be read (logged by the caller). */
-export async function registryDelays(home: HomeLayout): Promise<Delays> {
+/** The stored values (defaults where unset); throws when the tree cannot be read (logged by the caller). */
+export async function registrySettings(
+  home: HomeLayout,
+): Promise<{ delays: Delays; limits: Limits }> {
   // Read only: the kernel never writes the tree here, and must not create or lock the image.
   const fs = await openTree(home, { access: "read" });
   try {
     const r = await Registry.open(fs);
     return {
-      suspend: Number(r.get("system.processes.suspend_delay")),
-      terminate: Number(r.get("system.processes.terminate_delay")),
+      delays: {
+        suspend: Number(r.get("system.processes.suspend_delay")),
+        terminate: Number(r.get("system.processes.terminate_delay")),
+      },
+      limits: {
+        processes: Number(r.get("system.processes.max_processes")),
+        memoryBytes: Number(r.get("system.processes.max_memory")) * 1024 * 1024,
+      },
     };
   } finally {
     await fs.close();

@@ -6,6 +6,7 @@
 import {
   errorStatus,
   FORK_SYSCALLS,
+  SYSCALL_REQ_MAX,
   SYSCALL_RET_SIZE,
   SYSCALL_STATUS_OK,
 } from "../../commonassembly/abi.js";
@@ -116,6 +117,8 @@ export function validateRequest(
   const def = syscallByCode(code);
   const name = syscallName(code);
   const bad = (errcode: number): Validated => ({ ok: false, errcode, def, name });
+  // Longer than any request the ABI allows, whatever the code (docs/commonassembly.md §4.4).
+  if (reqLen > SYSCALL_REQ_MAX) return bad(GenericErr.INVALID_ARGUMENT);
   if (def === undefined) return bad(GenericErr.NO_SUCH_SYSCALL);
   if (FORK_SYSCALLS.includes(code) !== viaFork) return bad(GenericErr.INVALID_ARGUMENT);
   if (ret === 0) return bad(GenericErr.INVALID_ARGUMENT);

@@ -1,6 +1,8 @@
 // Memory syscalls 0x30–0x31 (specs/kernel/syscalls.md): MEM_ALLOC, MEM_FREE, page-granular inside the
 // process' WebAssembly memory (runner/memory.ts). Permission bits: docs/kernel.md, "Memory".
 
+import { encode } from "../abi/codec.js";
+import { GenericErr } from "../abi/numbers.js";
 import { MEM_ALLOC, MEM_FREE } from "../abi/syscalls.js";
 import { PAGE_SIZE } from "../runner/memory.js";
 import { bind, fail, ok } from "./result.js";
@@ -14,13 +16,19 @@ export const memoryHandlers = [
     if (!ACCEPTED_PERMISSIONS.has(a.permissions)) return fail(MEM_ALLOC.errors.INVALID_PERMISSION);
     if (a.zeroed > 1 || a.size === 0n) return fail(0x02);
     if (a.size > WASM32_LIMIT) return fail(MEM_ALLOC.errors.NO_CONTIGUOUS_BLOCK);
-    const r = p.pages.alloc(Number(a.size), a.permissions, a.zeroed === 1);
+    // A growth is counted against the home's memory limit first (server/process-syscalls.ts).
+    const reserve = (bytes: number) =>
+      p.toKernel(
+        new Uint8Array([MEM_ALLOC.code, ...encode(MEM_ALLOC.args, { ...a, size: BigInt(bytes) })]),
+      ).errcode === null;
+    const r = p.pages.alloc(Number(a.size), a.permissions, a.zeroed === 1, reserve);
     if (!r.ok) return fail(MEM_ALLOC.errors.NO_CONTIGUOUS_BLOCK);
     return ok({ address: BigInt(r.address) });
   }),
   bind(MEM_FREE, (p, a) => {
     if (a.address % BigInt(PAGE_SIZE) !== 0n) return fail(MEM_FREE.errors.UNALIGNED);
-    if (a.pages === 0n) return fail(0x02);
+    // Address 0 is the spec's example of an invalid argument (syscalls.md "0x02"); 0 pages frees nothing.
+    if (a.address === 0n || a.pages === 0n) return fail(GenericErr.INVALID_ARGUMENT);
     const size = BigInt(p.memory.buffer.byteLength);
     if (a.address >= size) return fail(MEM_FREE.errors.ADDRESS_OUT_OF_RANGE);
     if (a.address + a.pages * BigInt(PAGE_SIZE) > size)

@@ -2,6 +2,7 @@
 // identifiers are process-wide, values are per thread (docs/kernel.md "Threads"); EXIT_THREAD ends the
 // calling thread and its children, and on the main thread the whole process.
 
+import { GenericErr } from "../abi/numbers.js";
 import {
   CREATE_THREAD,
   CREATE_TLS_SLOT,
@@ -15,14 +16,15 @@ import { ProcessEnd, ThreadEnd } from "../runner/signals.js";
 import { bind, fail, ok } from "./result.js";
 
 export const threadHandlers = [
-  // Reached only when the thread cannot be made: inside a signal handler, or a module the AOT step
-  // gave no Asyncify / imported memory (runner/thread.ts does the real work through syscall_fork).
+  // Reached only when the thread cannot be made: inside a signal handler (a calling-convention error,
+  // 0x02 like CREATE_PROCESS there: docs/commonassembly.md §5), or a module the AOT step gave no
+  // Asyncify / imported memory (runner/thread.ts does the real work through syscall_fork).
   bind(CREATE_THREAD, (p) => {
-    p.trace?.(
-      p.signals.handling
-        ? "CREATE_THREAD: not possible inside a signal handler"
-        : "CREATE_THREAD: this module cannot share its memory (not AOT-compiled for threads)",
-    );
+    if (p.signals.handling) {
+      p.trace?.("CREATE_THREAD: syscall_fork is not possible inside a signal handler");
+      return fail(GenericErr.INVALID_ARGUMENT);
+    }
+    p.trace?.("CREATE_THREAD: this module cannot share its memory (not AOT-compiled for threads)");
     return fail(CREATE_THREAD.errors.HARDWARE);
   }),
   bind(CREATE_TLS_SLOT, (p) => {

@@ -35,6 +35,22 @@ export const REGISTRY_KEYS = {
     describe:
       "Delay between WILL_TERMINATE and the kill of a process that has not exited, in ms (0–65535)",
   },
+  // NCW-specific (not in the spec's default registry; docs/registry.md, docs/kernel.md "Limits"): the
+  // kernel's per-home resource limits, read at each `ncw run`. A fork bomb stops at them.
+  "system.processes.max_processes": {
+    type: "uint{4}",
+    default: 32,
+    describe:
+      "Most NightOS processes running at once in this NCW home (each is a host process of ~40 MB); " +
+      "CREATE_PROCESS beyond it fails with 0x40 and `ncw run` with RUN_LIMIT_REACHED; 0 = no limit",
+  },
+  "system.processes.max_memory": {
+    type: "MB",
+    default: 2048,
+    describe:
+      "Most NightOS memory (the processes' WebAssembly memories, in MiB) of this NCW home at once; " +
+      "CREATE_PROCESS and MEM_ALLOC beyond it fail with 0x40; 0 = no limit",
+  },
 } as const satisfies Record<string, RegistryKeyDecl>;
 
 export type RegistryKey = keyof typeof REGISTRY_KEYS;

@@ -57,4 +57,21 @@ describe("registry", () => {
     );
     expect(decodeRegistry(encodeRegistry(file))).toEqual(file);
   });
+  it("checks the MB type (the spec's `reserved_memory(MB): 16MB`): whole MiB, with or without the unit", () => {
+    expect(checkValue("k", "MB", 16)).toBe(16);
+    expect(checkValue("k", "MB", "2048MB")).toBe(2048);
+    expect(checkValue("k", "MB", "7")).toBe(7);
+    expect(() => checkValue("k", "MB", "1.5MB")).toThrow(/whole number of MB/);
+    expect(() => checkValue("k", "MB", -1)).toThrow(/whole number of MB/);
+    expect(() => checkValue("k", "MB", "16GB")).toThrow(/whole number of MB/);
+  });
+
+  it("declares the kernel's NCW-specific limits with their defaults", async () => {
+    const reg = await Registry.open(new MemoryFs());
+    expect(reg.get("system.processes.max_processes")).toBe(32);
+    expect(reg.get("system.processes.max_memory")).toBe(2048);
+    await reg.set("system.processes.max_memory", "512MB");
+    expect(reg.get("system.processes.max_memory")).toBe(512);
+    await expect(reg.set("system.processes.max_processes", -1)).rejects.toThrow(/out of range/);
+  });
 });

@@ -35,7 +35,7 @@ function badValue(key: string, type: string, value: unknown, why: string): NcwEr
 
 /**
  * Check `value` against an HFFR type and return its canonical stored form. Supported leaf types:
- * bool, enum:(a,b,...), int{x}, uint{x}, string, string{x}, asciistr, asciistr{x}.
+ * bool, enum:(a,b,...), int{x}, uint{x}, string, string{x}, asciistr, asciistr{x}, time(ms), MB.
  */
 export function checkValue(key: string, type: string, value: RegistryValue): RegistryNode["value"] {
   if (type === "bool") {
@@ -74,6 +74,15 @@ export function checkValue(key: string, type: string, value: RegistryValue): Reg
       typeof value === "number" || typeof value === "bigint" ? Number(value) : Number(m?.[1]);
     if (!Number.isInteger(n) || n < 0 || n > 65535)
       throw badValue(key, type, value, "expected a whole number of milliseconds, 0..65535");
+    return n;
+  }
+  if (type === "MB") {
+    // An amount of memory in MiB (the spec's `reserved_memory(MB): 16MB`): an integer or "<n>MB".
+    const m = typeof value === "string" ? /^(\d+)(?:MB)?$/.exec(value) : null;
+    const n =
+      typeof value === "number" || typeof value === "bigint" ? Number(value) : Number(m?.[1]);
+    if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff)
+      throw badValue(key, type, value, "expected a whole number of MB (MiB), 0..4294967295");
     return n;
   }
   const str = /^(string|asciistr)(?:\{(\d+)\})?$/.exec(type);
