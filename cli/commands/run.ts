@@ -96,12 +96,14 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
       const traceOn = argv.trace === true || argv["trace-file"] !== undefined;
       let traceOut: WriteStream | undefined;
       if (argv["trace-file"] !== undefined) traceOut = createWriteStream(argv["trace-file"]);
-      const writeTrace = (line: string) => {
-        if (traceOut) traceOut.write(`${line}\n`);
-        else process.stderr.write(`${line}\n`);
-      };
       const conn = await connectKernel(h, { start: true });
       if (conn === undefined) throw new Error("unreachable: connectKernel with start");
+      // A trace writer that falls behind stops the CLI reading from the kernel, which holds the
+      // traced process back (docs/kernel.md, "Tracing and back-pressure"): no line is dropped.
+      const writeTrace = (line: string) => {
+        const out = traceOut ?? process.stderr;
+        if (!out.write(`${line}\n`)) conn.holdUntilDrained(out);
+      };
       const run = startRun(
         conn,
         {

@@ -25,6 +25,12 @@ export interface SessionSink {
   started(pid: number, hostPid: number, name: string): void;
   trace(pid: number, line: string): void;
   exited(pid: number, outcome: Outcome): void;
+  /**
+   * Run `go` once the session's socket takes more (at once when it is not backed up; never if the
+   * session closes): the kernel acknowledges trace lines and answers traced kernel syscalls through it,
+   * so a slow reader holds the traced process back instead of filling the kernel's memory.
+   */
+  whenWritable(go: () => void): void;
 }
 
 export interface KProcess {
@@ -53,6 +59,8 @@ export interface KProcess {
   priority: number;
   /** performance.now() when the kernel created the process (for "running … ms after"). */
   spawnedAt: number;
+  /** Trace lines passed to the session and not yet acknowledged to the runner (its trace window). */
+  traceUnacked: number;
 }
 
 /** Processes run at full speed unless asked otherwise: the host's scheduler already shares the CPUs. */
@@ -172,13 +180,16 @@ export class Kernel {
       timers: new Set(),
       spawnedAt: performance.now(),
       priority: opts.priority ?? DEFAULT_PRIORITY,
+      traceUnacked: 0,
     };
     this.processes.set(pid, p);
     this.processes.get(opts.ppid)?.children.add(pid);
     this.pool.prepare(opts.wasm);
     const child = runner.child;
     child.on("message", (m: FromRunner) => this.fromRunner(p, m));
-    child.on("exit", (code, signal) => {
+    // "close", not "exit": Node may emit a child's last IPC messages after its "exit" event; "close"
+    // comes once the channel is closed too, so every message the runner sent has been handled by then.
+    child.on("close", (code, signal) => {
       if (p.state !== "exited") {
         this.finish(p, {
           kind: "killed",
@@ -216,6 +227,8 @@ export class Kernel {
   }
 
   private fromRunner(p: KProcess, m: FromRunner): void {
+    // Nothing follows a process' end on its session (a killed runner may still have messages queued).
+    if (p.state === "exited") return;
     switch (m.t) {
       case "ready":
         return;
@@ -228,6 +241,10 @@ export class Kernel {
         return;
       case "trace":
         p.session?.trace(p.pid, m.line);
+        this.acknowledgeTrace(p);
+        return;
+      case "note":
+        p.session?.trace(p.pid, m.line);
         return;
       case "handled":
         p.handled = new Set(m.signals);
@@ -239,6 +256,25 @@ export class Kernel {
         void this.syscall(p, m.id, m.req, m.fork);
         return;
     }
+  }
+
+  /**
+   * Count a trace line of `p` passed to its session and acknowledge it to the runner, in one batch per
+   * turn of the event loop, as soon as the session's socket is not backed up: the runner's threads may
+   * have TRACE_WINDOW lines unacknowledged (runner/channel.ts), so a slow CLI slows the process down.
+   */
+  private acknowledgeTrace(p: KProcess): void {
+    p.traceUnacked++;
+    if (p.traceUnacked > 1) return; // a batch is already scheduled
+    setImmediate(() => {
+      const ack = () => {
+        const n = p.traceUnacked;
+        p.traceUnacked = 0;
+        if (n > 0 && p.state !== "exited") this.toRunner(p, { t: "trace-ack", n });
+      };
+      if (p.session) p.session.whenWritable(ack);
+      else ack();
+    });
   }
 
   /** A syscall the runner forwarded: decode with the table, run the kernel handler, encode. */
@@ -274,6 +310,11 @@ export class Kernel {
           ? `ok ${formatValue(def?.ret.decode(viewOf(ret), 0))}`
           : formatErr(def, errcode);
       p.session?.trace(p.pid, `${syscallName(code)} ${formatValue(args)} -> ${res} (kernel)`);
+      // A traced kernel syscall returns once its line can go on: the trace never piles up here.
+      if (p.session) {
+        p.session.whenWritable(() => this.toRunner(p, { t: "reply", id, errcode, ret }));
+        return;
+      }
     }
     this.toRunner(p, { t: "reply", id, errcode, ret });
   }
