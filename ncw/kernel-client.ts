@@ -78,10 +78,17 @@ export class KernelConnection {
     if (this.holds.has(out)) return;
     this.holds.add(out);
     this.sock.pause();
-    out.once("drain", () => {
+    const release = () => {
+      out.off("drain", release);
+      out.off("error", release);
+      out.off("close", release);
       this.holds.delete(out);
       if (this.holds.size === 0) this.sock.resume();
-    });
+    };
+    // A writable that failed or closed never drains: reading goes on (what it would get is lost).
+    out.on("drain", release);
+    out.on("error", release);
+    out.on("close", release);
   }
 
   onMessage(l: (m: KernelMessage) => void): () => void {

@@ -81,6 +81,27 @@ describe("tracing never changes what a program does", () => {
   }, 30_000);
 });
 
+describe("--trace-file errors", () => {
+  it("a trace file that cannot be created is an error before the program starts (exit 73)", () => {
+    const f = home.write("exit7.wat", program("(call $exit (i64.const 7))"));
+    const r = home.ncw(["run", "--trace-file", path.join(home.dir, "no", "such", "dir.txt"), f]);
+    expect(r.stderr).toMatch(/error: cannot write the trace file: ENOENT/);
+    expect(r.code).toBe(73);
+  });
+
+  it.skipIf(process.platform !== "linux")(
+    "a trace file failing mid-run is reported once; the program still ends as it would",
+    () => {
+      const f = home.write("many.wat", MANY);
+      const r = home.ncw(["run", "--trace-file", "/dev/full", f]);
+      expect(r.stderr.match(/the trace file failed, its rest is lost: ENOSPC/g)).toHaveLength(1);
+      expect(r.stderr).toMatch(/many\.wat exited with exit data 42/);
+      expect(r.code).toBe(42);
+    },
+    30_000,
+  );
+});
+
 describe("the runner's queues are bounded", () => {
   it.skipIf(process.platform !== "linux")(
     "a program toggling HANDLE_SIGNAL / UNHANDLE_SIGNAL keeps its runner under 300 MB",
