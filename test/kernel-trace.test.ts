@@ -57,7 +57,7 @@ describe("tracing never changes what a program does", () => {
     }
   }, 40_000);
 
-  it("a reader that stops for 2 s holds the program back; no line is lost", async () => {
+  it("a reader that stops for 3 s holds the program back; no line is lost", async () => {
     const f = home.write("many.wat", MANY);
     const child = spawn(process.execPath, [NCW, "run", "--trace", f], {
       env: home.envFor(),
@@ -68,7 +68,14 @@ describe("tracing never changes what a program does", () => {
     const stderr = child.stderr;
     if (stderr === null) throw new Error("no stderr pipe");
     stderr.pause();
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, 3000));
+    // Held back, not finished: the kernel stopped acknowledging its lines while the CLI was stuck.
+    const ps = JSON.parse(home.ncw(["ps", "--json"]).stdout) as {
+      processes: { name: string; state: string }[];
+    };
+    expect(ps.processes.filter((p) => p.name === "many.wat").map((p) => p.state)).toEqual([
+      "running",
+    ]);
     let out = "";
     stderr.setEncoding("utf8");
     stderr.on("data", (d: string) => {
