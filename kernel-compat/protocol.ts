@@ -80,6 +80,8 @@ export type ToRunner =
   | { t: "suspend" }
   | { t: "resume" }
   | { t: "priority"; priority: number }
+  /** The kernel passed `n` more of the runner's `trace` lines to the CLI's socket (the trace window). */
+  | { t: "trace-ack"; n: number }
   /** An idle pool runner compiles this module ahead of a likely CREATE_PROCESS (docs/kernel.md). */
   | { t: "precompile"; wasm: Uint8Array };
 
@@ -106,8 +108,12 @@ export type FromRunner =
   /** The module is instantiated (and, for a fork child, its image copied): `_start` runs next. */
   | { t: "running" }
   | { t: "syscall"; id: number; req: Uint8Array; fork?: ForkImage }
+  /** A trace line of the process' threads: counted in its trace window until the kernel acknowledges it. */
   | { t: "trace"; line: string }
+  /** A trace line of the runner itself (not counted, never acknowledged). */
+  | { t: "note"; line: string }
   | { t: "handled"; signals: number[] }
+  /** The last message: sent once every trace line before it is on the channel. */
   | { t: "exit"; outcome: Outcome };
 
 export function encodeFrame(msg: ClientMessage | KernelMessage): Buffer {

@@ -48,6 +48,8 @@ export class KernelConnection {
   private readonly reader = new FrameReader<KernelMessage>();
   private readonly listeners = new Set<(m: KernelMessage) => void>();
   private closeHandlers: Array<() => void> = [];
+  /** Writables the CLI is waiting on before it reads more from the kernel (holdUntilDrained). */
+  private readonly holds = new Set<NodeJS.WritableStream>();
   closed = false;
 
   constructor(
@@ -66,6 +68,27 @@ export class KernelConnection {
 
   send(m: ClientMessage): void {
     this.sock.write(encodeFrame(m));
+  }
+
+  /**
+   * Stop reading from the kernel until `out` (where the CLI writes what it reads: the trace) has
+   * drained. The kernel's socket then backs up and the kernel holds the traced process back.
+   */
+  holdUntilDrained(out: NodeJS.WritableStream): void {
+    if (this.holds.has(out)) return;
+    this.holds.add(out);
+    this.sock.pause();
+    const release = () => {
+      out.off("drain", release);
+      out.off("error", release);
+      out.off("close", release);
+      this.holds.delete(out);
+      if (this.holds.size === 0) this.sock.resume();
+    };
+    // A writable that failed or closed never drains: reading goes on (what it would get is lost).
+    out.on("drain", release);
+    out.on("error", release);
+    out.on("close", release);
   }
 
   onMessage(l: (m: KernelMessage) => void): () => void {
@@ -226,7 +249,8 @@ export interface RunHandle {
 export function startRun(conn: KernelConnection, req: RunRequest, ev: RunEvents): RunHandle {
   let pid: number | undefined;
   const done = new Promise<import("../kernel-compat/protocol.js").Outcome>((resolve, reject) => {
-    conn.onMessage((m) => {
+    // Nothing is reported after the end: the kernel sends every trace line before `exited`.
+    const off = conn.onMessage((m) => {
       switch (m.t) {
         case "started":
           // The first process started is ours; later ones are its children (CREATE_PROCESS).
@@ -237,9 +261,13 @@ export function startRun(conn: KernelConnection, req: RunRequest, ev: RunEvents)
           ev.trace(m.pid, m.line);
           return;
         case "exited":
-          if (pid === undefined || m.pid === pid) resolve(m.outcome);
+          if (pid === undefined || m.pid === pid) {
+            off();
+            resolve(m.outcome);
+          }
           return;
         case "error":
+          off();
           reject(
             new NcwError(isErrorKind(m.kind) ? m.kind : "failure", m.message, {
               code: m.code,

@@ -2,7 +2,7 @@
 // (docs/kernel.md, "ncw run"). Ctrl-C sends TERMINATE (twice: WILL_TERMINATE, three times: kill);
 // a host SIGTERM sends WILL_TERMINATE. The host exit code is the app's exit data (see docs).
 
-import { createWriteStream, existsSync, type WriteStream } from "node:fs";
+import { createWriteStream, existsSync, openSync, type WriteStream } from "node:fs";
 import path from "node:path";
 import type { CommandModule } from "yargs";
 import { commandContext, encodeExecutionContext } from "../../kernel-compat/abi/context.js";
@@ -95,13 +95,38 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
       });
       const traceOn = argv.trace === true || argv["trace-file"] !== undefined;
       let traceOut: WriteStream | undefined;
-      if (argv["trace-file"] !== undefined) traceOut = createWriteStream(argv["trace-file"]);
-      const writeTrace = (line: string) => {
-        if (traceOut) traceOut.write(`${line}\n`);
-        else process.stderr.write(`${line}\n`);
-      };
+      let traceLost: string | undefined;
+      const traceFile = argv["trace-file"];
+      if (traceFile !== undefined) {
+        let fd: number;
+        try {
+          fd = openSync(traceFile, "w");
+        } catch (e) {
+          throw new NcwError(
+            "cant-create",
+            `cannot write the trace file: ${(e as Error).message}`,
+            {
+              code: "RUN_TRACE_FILE",
+            },
+          );
+        }
+        traceOut = createWriteStream(traceFile, { fd });
+        traceOut.on("error", (e) => {
+          // The program goes on (tracing never changes what it does); the user is told once.
+          if (traceLost === undefined)
+            process.stderr.write(`ncw: the trace file failed, its rest is lost: ${e.message}\n`);
+          traceLost = e.message;
+        });
+      }
       const conn = await connectKernel(h, { start: true });
       if (conn === undefined) throw new Error("unreachable: connectKernel with start");
+      // A trace writer that falls behind stops the CLI reading from the kernel, which holds the
+      // traced process back (docs/kernel.md, "Tracing and back-pressure"): no line is dropped.
+      const writeTrace = (line: string) => {
+        if (traceLost !== undefined) return;
+        const out = traceOut ?? process.stderr;
+        if (!out.write(`${line}\n`)) conn.holdUntilDrained(out);
+      };
       const run = startRun(
         conn,
         {

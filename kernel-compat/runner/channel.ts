@@ -1,6 +1,7 @@
 // Shared-memory channels between a runner's main thread (which talks to the kernel) and the worker
 // thread that executes the module (docs/kernel.md, "Runner"): a one-slot syscall mailbox the worker
-// blocks on with Atomics.wait, and a single-producer/single-consumer signal ring.
+// blocks on with Atomics.wait, a single-producer/single-consumer signal ring, and the outbox that bounds
+// what the process' threads send the kernel (the trace window, the coalesced handler-set change).
 
 import { DATAFIELD_SIZE } from "../abi/signals.js";
 
@@ -176,5 +177,62 @@ export class Throttle {
   report(): string | undefined {
     if (this.total <= 0) return undefined;
     return `priority: held back ${this.total.toFixed(0)} ms in all (${this.sleeps} pauses, ${this.safepoints} safepoints)`;
+  }
+}
+
+// ---- outbox: [trace lines posted, trace lines the kernel acknowledged, handler set changed] ----
+/**
+ * Trace lines a process may have on their way to the CLI (posted by its threads, not yet acknowledged
+ * by the kernel): a thread that would exceed it blocks until the kernel acknowledges lines, which it
+ * does only while the CLI's socket takes them (docs/kernel.md, "Tracing and back-pressure").
+ */
+export const TRACE_WINDOW = 256;
+const O_POSTED = 0;
+const O_ACKED = 1;
+const O_HANDLED = 2;
+
+export class Outbox {
+  readonly words: Int32Array;
+  constructor(readonly sab: SharedArrayBuffer) {
+    this.words = new Int32Array(sab);
+  }
+  static create(): Outbox {
+    return new Outbox(new SharedArrayBuffer(4 * 4));
+  }
+  /**
+   * Thread side: wait until the window has room for one more trace line, then take its sequence
+   * number (lines are numbered from 0 in the order they were admitted, across the process' threads).
+   */
+  admitTrace(): number {
+    for (;;) {
+      const posted = Atomics.load(this.words, O_POSTED);
+      const acked = Atomics.load(this.words, O_ACKED);
+      if (posted - acked < TRACE_WINDOW) {
+        if (Atomics.compareExchange(this.words, O_POSTED, posted, posted + 1) === posted)
+          return posted;
+        continue;
+      }
+      Atomics.wait(this.words, O_ACKED, acked);
+    }
+  }
+  /** Main side: how many trace lines the threads have admitted so far. */
+  get posted(): number {
+    return Atomics.load(this.words, O_POSTED);
+  }
+  /** Main side: the kernel acknowledged `n` lines; blocked threads go on. */
+  ack(n: number): void {
+    Atomics.add(this.words, O_ACKED, n);
+    Atomics.notify(this.words, O_ACKED);
+  }
+  /**
+   * Thread side: the handler set changed. True if the relay must be told; false if a notice is already
+   * on its way (the relay reads the set when it takes the notice, so one notice covers every change).
+   */
+  markHandledChanged(): boolean {
+    return Atomics.exchange(this.words, O_HANDLED, 1) === 0;
+  }
+  /** Main side: take the notice (before reading the handler set). */
+  takeHandledChanged(): void {
+    Atomics.store(this.words, O_HANDLED, 0);
   }
 }

@@ -1,7 +1,8 @@
 // A runner: the host process that executes one NightOS process (DIRECTION.md §2, docs/kernel.md
 // "Runner"). Started by the kernel server ahead of need (the warm pool) with its worker thread already
 // loaded; on `start` it runs the module in the worker and relays syscalls, signals and traces between
-// the worker and the kernel. It exits when its process ends, and at once if the kernel goes away
+// the worker and the kernel, every queue bounded (docs/kernel.md, "Tracing and back-pressure"). It exits
+// when its process ends, once its last messages are on the channel, and at once if the kernel goes away
 // (IPC channel closed, and on Linux also PR_SET_PDEATHSIG), so no runner outlives its kernel.
 
 import path from "node:path";
@@ -9,13 +10,25 @@ import { fileURLToPath } from "node:url";
 import { type MessagePort, Worker } from "node:worker_threads";
 import { CTL_POLL_FLAG_OFFSET } from "../../commonassembly/abi.js";
 import { hostNative } from "../../native/index.js";
-import type { ForkImage, FromRunner, ToRunner } from "../protocol.js";
-import { MAILBOX_DEPTH, Mailbox, SignalRing } from "./channel.js";
+import type { ForkImage, FromRunner, Outcome, ToRunner } from "../protocol.js";
+import { MAILBOX_DEPTH, Mailbox, Outbox, SignalRing } from "./channel.js";
+import { SharedSht } from "./signals.js";
 import type { FromThread } from "./thread.js";
 import type { FromWorker, WorkerStart } from "./worker.js";
 
-function send(m: FromRunner): void {
-  if (process.connected) process.send?.(m);
+/**
+ * How long the end waits for trace lines already admitted by a thread to reach the relay. They are
+ * posted right after admission, so they arrive at once; only a thread terminated between the two (a
+ * nested thread killed with its creator) leaves a number never posted, and the end must not hang on it.
+ */
+const END_FLUSH_MS = 1000;
+
+/** Send to the kernel; `written` runs once the message is on the channel (or the channel is gone). */
+function send(m: FromRunner, written?: () => void): void {
+  if (process.connected && process.send) {
+    if (written) process.send(m, undefined, undefined, () => written());
+    else process.send(m);
+  } else written?.();
 }
 
 function main(): void {
@@ -35,6 +48,9 @@ function main(): void {
   /** Kernel requests in flight: request id → the mailbox its answer goes to. */
   const inFlight = new Map<number, Mailbox>();
   const ring = SignalRing.create();
+  const outbox = Outbox.create();
+  /** The process' SHT, created here so the relay can read the handler set the kernel mirrors. */
+  const sht = new SharedSht();
   let memory: WebAssembly.Memory | undefined;
   let ctlAddr = 0;
   let nextId = 1;
@@ -71,6 +87,53 @@ function main(): void {
     }
   };
 
+  // The handler set: the threads raise the outbox's flag and post one notice (Outbox.markHandledChanged);
+  // the relay reads the set when it takes the notice and keeps at most one `handled` on the channel,
+  // sending the latest set after it when it changed meanwhile. A program toggling a handler in a loop
+  // thus costs the channel nothing per toggle.
+  let handledOnChannel = false;
+  let handledAgain = false;
+  const relayHandled = () => {
+    outbox.takeHandledChanged();
+    if (handledOnChannel) {
+      handledAgain = true;
+      return;
+    }
+    handledOnChannel = true;
+    send({ t: "handled", signals: sht.keys() }, () => {
+      handledOnChannel = false;
+      if (handledAgain) {
+        handledAgain = false;
+        relayHandled();
+      }
+    });
+  };
+
+  // Trace lines and the end. Every line a thread admitted (Outbox.admitTrace) before the process ended
+  // is relayed before `exit`; `exit` is sent last and the runner leaves only once it is on the channel
+  // (leaving with messages still queued lost them, and the kernel saw a runner dying "with exit code 0").
+  let relayed = 0;
+  let ending: { outcome: Outcome; upTo: number; code: number; sent: boolean } | undefined;
+  const sendExit = () => {
+    if (ending === undefined || ending.sent) return;
+    ending.sent = true;
+    const code = ending.code;
+    send({ t: "exit", outcome: ending.outcome }, () => process.exit(code));
+  };
+  const relayTrace = (line: string, seq: number) => {
+    // A line admitted after the end (another thread still running) is not part of the process' trace.
+    if (ending !== undefined && seq >= ending.upTo) return;
+    relayed++;
+    send({ t: "trace", line });
+    if (ending !== undefined && relayed >= ending.upTo) sendExit();
+  };
+  const end = (outcome: Outcome, code = 0) => {
+    if (ending !== undefined) return;
+    ending = { outcome, upTo: outbox.posted, code, sent: false };
+    if (relayed >= ending.upTo) sendExit();
+    else setTimeout(sendExit, END_FLUSH_MS);
+  };
+
   /** Sends a syscall of the main thread or of a thread to the kernel; the answer goes to `box`. */
   const forwardSyscall = (box: Mailbox | undefined, req: Uint8Array, fork?: ForkImage) => {
     const id = nextId++;
@@ -83,7 +146,7 @@ function main(): void {
     p.on("message", (m: FromThread) => {
       switch (m.t) {
         case "trace":
-          send({ t: "trace", line: m.line });
+          relayTrace(m.line, m.seq);
           return;
         case "syscall":
           forwardSyscall(new Mailbox(m.box), m.req, m.fork);
@@ -92,11 +155,10 @@ function main(): void {
           onThreadPort(m.port);
           return;
         case "handled":
-          send({ t: "handled", signals: m.signals });
+          relayHandled();
           return;
         case "exit":
-          send({ t: "exit", outcome: m.outcome });
-          setImmediate(() => process.exit(0));
+          end(m.outcome);
           return;
       }
     });
@@ -117,27 +179,25 @@ function main(): void {
         forwardSyscall(mailboxes[m.depth], m.req, m.fork);
         return;
       case "trace":
-        send({ t: "trace", line: m.line });
+        relayTrace(m.line, m.seq);
         return;
       case "running":
         send({ t: "running" });
         return;
       case "handled":
-        send({ t: "handled", signals: m.signals });
+        relayHandled();
         return;
       case "port":
         onThreadPort(m.port);
         return;
       case "exit":
-        send({ t: "exit", outcome: m.outcome });
-        // Let the IPC message flush, then leave: a runner serves exactly one process.
-        setImmediate(() => process.exit(0));
+        // A runner serves exactly one process: it leaves once the end is on the channel.
+        end(m.outcome);
         return;
     }
   });
   worker.on("error", (e) => {
-    send({ t: "exit", outcome: { kind: "killed", reason: `runner crashed: ${e.message}` } });
-    setImmediate(() => process.exit(1));
+    end({ kind: "killed", reason: `runner crashed: ${e.message}` }, 1);
   });
 
   process.on("message", (m: ToRunner) => {
@@ -153,6 +213,8 @@ function main(): void {
           trace: m.trace,
           mailboxes: mailboxes.map((b) => b.sab),
           ring: ring.sab,
+          outbox: outbox.sab,
+          sht: sht.sab,
           fork: m.fork,
         };
         worker.postMessage(start);
@@ -160,7 +222,7 @@ function main(): void {
       }
       case "signal":
         if (!ring.push(m.signal, m.datafield)) {
-          send({ t: "trace", line: "signal queue full: signal dropped" });
+          send({ t: "note", line: "signal queue full: signal dropped" });
         }
         poke();
         // A worker blocked in a kernel syscall runs its handlers now (the program's mailbox only).
@@ -179,6 +241,9 @@ function main(): void {
         return;
       case "priority":
         setPriority(m.priority);
+        return;
+      case "trace-ack":
+        outbox.ack(m.n);
         return;
       case "precompile":
         worker.postMessage({ t: "precompile", wasm: m.wasm });

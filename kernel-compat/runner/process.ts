@@ -23,8 +23,8 @@ export interface ProcOptions {
   handlerEnv: HandlerEnv;
   /** Send a raw syscall request to the kernel server and block until it answers. */
   toKernel(req: Uint8Array): KernelAnswer;
-  /** Tell the kernel which signals now have a handler (it needs it for IPC checks). */
-  onHandledChange(signals: number[]): void;
+  /** Tell the kernel the handler set changed (the relay reads it from the shared SHT and sends it). */
+  onHandledChange(): void;
   trace: ((line: string) => void) | undefined;
   /** Move signals the kernel sent into the process' queue (called before each delivery point). */
   pullSignals(): void;
@@ -56,7 +56,7 @@ export class Proc {
   readonly tid: number;
   readonly handlerEnv: HandlerEnv;
   readonly toKernel: (req: Uint8Array) => KernelAnswer;
-  readonly onHandledChange: (signals: number[]) => void;
+  readonly onHandledChange: () => void;
   readonly trace: ((line: string) => void) | undefined;
   readonly pullSignals: () => void;
 

@@ -6,7 +6,7 @@ import { FORK_GLOBAL_EXPORT_PREFIX } from "../../commonassembly/aot/instrument.j
 import { watToWasm } from "../../commonassembly/text.js";
 import { Sig } from "../abi/numbers.js";
 import { checkRunnerTable } from "../syscalls/dispatch.js";
-import { Mailbox, RING_SLOTS, SignalRing } from "./channel.js";
+import { Mailbox, Outbox, RING_SLOTS, SignalRing, TRACE_WINDOW } from "./channel.js";
 import { accessKind } from "./faults.js";
 import { FORK_GLOBAL_PREFIX } from "./fork.js";
 import { PAGE_SIZE, PageAllocator } from "./memory.js";
@@ -142,6 +142,18 @@ describe("channels", () => {
     expect(r.suspended).toBe(true);
     r.setSuspended(false);
     r.waitWhileSuspended();
+  });
+  it("the outbox numbers trace lines within the window and coalesces handler-set notices", () => {
+    const o = Outbox.create();
+    for (let i = 0; i < TRACE_WINDOW; i++) expect(o.admitTrace()).toBe(i);
+    expect(o.posted).toBe(TRACE_WINDOW);
+    // The window is full: the next admission would wait; one acknowledgement makes room for one.
+    o.ack(1);
+    expect(o.admitTrace()).toBe(TRACE_WINDOW);
+    expect(o.markHandledChanged()).toBe(true);
+    expect(o.markHandledChanged()).toBe(false);
+    o.takeHandledChanged();
+    expect(o.markHandledChanged()).toBe(true);
   });
   it("the mailbox returns the answer and the errcode", () => {
     const m = Mailbox.create();

@@ -28,7 +28,7 @@ import { encode } from "../abi/codec.js";
 import { CREATE_PROCESS, CREATE_THREAD } from "../abi/syscalls.js";
 import type { ForkImage, Outcome } from "../protocol.js";
 import { dispatch, formatErr, formatValue, validateRequest } from "../syscalls/dispatch.js";
-import { Mailbox, SignalRing, Throttle } from "./channel.js";
+import { Mailbox, Outbox, SignalRing, Throttle } from "./channel.js";
 import {
   ASYNCIFY_REWINDING,
   ASYNCIFY_UNWINDING,
@@ -67,16 +67,20 @@ export interface ThreadStart {
   sht: SharedArrayBuffer;
   pages: SharedArrayBuffer;
   ring: SharedArrayBuffer;
+  /** The process' trace window and handler-set notice (channel.ts Outbox). */
+  outbox: SharedArrayBuffer;
   /** To the runner's relay thread (traces, kernel syscalls, the process' end). */
   relay: MessagePort;
 }
 
 /** Messages a thread sends to the relay over its port. */
 export type FromThread =
-  | { t: "trace"; line: string }
+  /** `seq`: the line's number in the process' trace window (Outbox.admitTrace). */
+  | { t: "trace"; line: string; seq: number }
   | { t: "syscall"; req: Uint8Array; box: SharedArrayBuffer; fork?: ForkImage }
   | { t: "port"; port: MessagePort }
-  | { t: "handled"; signals: number[] }
+  /** The handler set changed (the relay reads it from the SHT). */
+  | { t: "handled" }
   | { t: "exit"; outcome: Outcome };
 
 export interface ThreadHost {
@@ -91,6 +95,7 @@ export interface ThreadHost {
   sht: SharedArrayBuffer;
   pages: SharedArrayBuffer;
   ring: SharedArrayBuffer;
+  outbox: SharedArrayBuffer;
   /** Give the relay a port for a new thread. */
   sendPort(port: MessagePort): void;
   /** The creator's live child threads (terminated when it ends). */
@@ -160,6 +165,7 @@ export function spawnThread(
     sht: host.sht,
     pages: host.pages,
     ring: host.ring,
+    outbox: host.outbox,
     relay: ch.port1,
   };
   w.postMessage(start, [ch.port1]);
@@ -221,9 +227,8 @@ function threadSafepoint(ring: SignalRing): void {
 function runThread(msg: ThreadStart): Outcome | { thread: number } {
   const relay = msg.relay;
   const post = (m: FromThread) => relay.postMessage(m);
-  const trace = msg.trace
-    ? (line: string) => post({ t: "trace", line: `[thread ${msg.tid}] ${line}` })
-    : undefined;
+  const outbox = new Outbox(msg.outbox);
+  const trace = msg.trace ? threadTrace(msg) : undefined;
   const ring = new SignalRing(msg.ring);
   const box = Mailbox.create();
   const forkLock = new ForkLock(msg.tids);
@@ -313,7 +318,9 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
       post({ t: "syscall", req, box: box.sab });
       return box.waitAnswer();
     },
-    onHandledChange: (signals) => post({ t: "handled", signals }),
+    onHandledChange: () => {
+      if (outbox.markHandledChanged()) post({ t: "handled" });
+    },
     trace,
     pullSignals: () => {},
     tid: msg.tid,
@@ -333,6 +340,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     sht: msg.sht,
     pages: msg.pages,
     ring: msg.ring,
+    outbox: msg.outbox,
     sendPort: (port) => relay.postMessage({ t: "port", port }, [port]),
     children,
   };
@@ -384,6 +392,16 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
   }
 }
 
+/** A thread's trace function: each line waits for room in the process' trace window, then goes to the relay. */
+function threadTrace(msg: ThreadStart): (line: string) => void {
+  const outbox = new Outbox(msg.outbox);
+  return (line) => {
+    const seq = outbox.admitTrace();
+    const m: FromThread = { t: "trace", line: `[thread ${msg.tid}] ${line}`, seq };
+    msg.relay.postMessage(m);
+  };
+}
+
 if (parentPort !== null && (workerData as { ncwThread?: boolean } | null)?.ncwThread === true) {
   parentPort.once("message", (msg: ThreadStart) => {
     if (msg.t !== "thread") return;
@@ -394,11 +412,10 @@ if (parentPort !== null && (workerData as { ncwThread?: boolean } | null)?.ncwTh
       r = { kind: "killed", reason: `runner error in thread ${msg.tid}: ${(e as Error).message}` };
     }
     const held = throttling.report();
-    if (msg.trace && held !== undefined)
-      msg.relay.postMessage({ t: "trace", line: `[thread ${msg.tid}] ${held}` });
+    const trace = msg.trace ? threadTrace(msg) : undefined;
+    if (held !== undefined) trace?.(held);
     if ("thread" in r) {
-      if (msg.trace)
-        msg.relay.postMessage({ t: "trace", line: `[thread ${msg.tid}] exited with ${r.thread}` });
+      trace?.(`exited with ${r.thread}`);
     } else {
       // EXIT, or a trap: the whole process ends (the relay reports it and leaves).
       msg.relay.postMessage({ t: "exit", outcome: r });

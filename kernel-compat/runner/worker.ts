@@ -1,7 +1,8 @@
 // The runner's worker thread: executes one NightOS process' module (docs/kernel.md, "Runner"). It is
 // started (and its modules loaded) before any process is assigned, so a new process only pays for
 // instantiating its module. Syscalls answered in-process never leave this thread; the others block
-// on the mailbox while the runner's main thread asks the kernel.
+// on the mailbox while the runner's main thread asks the kernel. A trace line waits for room in the
+// process' trace window (channel.ts Outbox), so tracing slows a program down but never loses a line.
 
 import { type MessagePort, parentPort, type Worker } from "node:worker_threads";
 import {
@@ -28,7 +29,7 @@ import { Datafield, encodeDatafield } from "../abi/signals.js";
 import { CREATE_PROCESS, CREATE_THREAD } from "../abi/syscalls.js";
 import type { ForkImage, Outcome } from "../protocol.js";
 import { dispatch, formatErr, validateRequest } from "../syscalls/dispatch.js";
-import { Mailbox, SignalRing, Throttle } from "./channel.js";
+import { Mailbox, Outbox, SignalRing, Throttle } from "./channel.js";
 import { accessKind, isOutOfBounds, trapOffset, UNKNOWN_FAULT_ADDRESS } from "./faults.js";
 import {
   ASYNCIFY_REWINDING,
@@ -60,6 +61,10 @@ export interface WorkerStart {
   trace: boolean;
   mailboxes: SharedArrayBuffer[];
   ring: SharedArrayBuffer;
+  /** The trace window and the handler-set notice (channel.ts Outbox). */
+  outbox: SharedArrayBuffer;
+  /** The process' SHT (signals.ts SharedSht), which the relay reads for the kernel. */
+  sht: SharedArrayBuffer;
   /** For a child made by CREATE_PROCESS: the parent's memory and globals at the call. */
   fork: ForkImage | undefined;
 }
@@ -68,8 +73,10 @@ export type FromWorker =
   | { t: "warm" }
   | { t: "memory"; memory: WebAssembly.Memory; ctlAddr: number }
   | { t: "syscall"; req: Uint8Array; depth: number; fork?: ForkImage }
-  | { t: "trace"; line: string }
-  | { t: "handled"; signals: number[] }
+  /** `seq`: the line's number in the trace window (Outbox.admitTrace). */
+  | { t: "trace"; line: string; seq: number }
+  /** The handler set changed (the relay reads it from the SHT). */
+  | { t: "handled" }
   | { t: "running" }
   | { t: "exit"; outcome: Outcome }
   | { t: "port"; port: MessagePort };
@@ -84,7 +91,8 @@ function run(msg: WorkerStart): Outcome {
   const mailboxes = msg.mailboxes.map((m) => new Mailbox(m));
   let depth = 0;
   const ring = new SignalRing(msg.ring);
-  const trace = msg.trace ? (line: string) => post({ t: "trace", line }) : undefined;
+  const outbox = new Outbox(msg.outbox);
+  const trace = msg.trace ? traceTo(outbox) : undefined;
   const t0 = performance.now();
   const info = readModule(msg.wasm);
   const ahead =
@@ -245,8 +253,11 @@ function run(msg: WorkerStart): Outcome {
     memory,
     handlerEnv: env,
     toKernel,
-    onHandledChange: (signals) => post({ t: "handled", signals }),
+    onHandledChange: () => {
+      if (outbox.markHandledChanged()) post({ t: "handled" });
+    },
     trace,
+    sht: msg.sht,
     pullSignals: () => {
       if (!ring.pending() || proc === undefined) return;
       for (const s of ring.drain()) proc.signals.enqueue(s.signal, s.datafield);
@@ -266,6 +277,7 @@ function run(msg: WorkerStart): Outcome {
     sht: proc.signals.handlers.sab,
     pages: proc.pages.sab,
     ring: msg.ring,
+    outbox: msg.outbox,
     sendPort: (p) => port?.postMessage({ t: "port", port: p }, [p]),
     children: threads,
   };
@@ -344,6 +356,14 @@ function memFault(p: Proc, e: Error, wasm: Uint8Array): Outcome {
   return { kind: "killed", reason: `MEM_FAULT (out-of-bounds ${what})`, signal: Sig.MEM_FAULT };
 }
 
+/** A trace function: each line waits for room in the trace window, then goes to the relay. */
+function traceTo(outbox: Outbox): (line: string) => void {
+  return (line) => {
+    const seq = outbox.admitTrace();
+    post({ t: "trace", line, seq });
+  };
+}
+
 /** This (main) thread's priority throttle. */
 const throttling = new Throttle();
 
@@ -388,7 +408,7 @@ port.on("message", (msg: WorkerStart | { t: "precompile"; wasm: Uint8Array }) =>
     outcome = { kind: "killed", reason: `runner error: ${(e as Error).message}` };
   }
   const held = throttling.report();
-  if (msg.trace && held !== undefined) post({ t: "trace", line: held });
+  if (msg.trace && held !== undefined) traceTo(new Outbox(msg.outbox))(held);
   post({ t: "exit", outcome });
 });
 

@@ -27,6 +27,12 @@ export interface SessionSink {
   started(pid: number, hostPid: number, name: string): void;
   trace(pid: number, line: string): void;
   exited(pid: number, outcome: Outcome): void;
+  /**
+   * Run `go` once the session's socket takes more (at once when it is not backed up; never if the
+   * session closes): the kernel acknowledges trace lines and answers traced kernel syscalls through it,
+   * so a slow reader holds the traced process back instead of filling the kernel's memory.
+   */
+  whenWritable(go: () => void): void;
 }
 
 export interface KProcess {
@@ -57,6 +63,8 @@ export interface KProcess {
   spawnedAt: number;
   /** Its NightOS memory as the kernel counts it for the home's limit (docs/kernel.md "Limits"). */
   memoryBytes: number;
+  /** Trace lines passed to the session and not yet acknowledged to the runner (its trace window). */
+  traceUnacked: number;
 }
 
 /** Processes run at full speed unless asked otherwise: the host's scheduler already shares the CPUs. */
@@ -252,13 +260,16 @@ export class Kernel {
       memoryBytes: opts.fork
         ? opts.fork.memory.length
         : (opts.memoryBytes ?? this.initialMemory(opts.wasm)),
+      traceUnacked: 0,
     };
     this.processes.set(pid, p);
     this.processes.get(opts.ppid)?.children.add(pid);
     this.pool.prepare(opts.wasm);
     const child = runner.child;
     child.on("message", (m: FromRunner) => this.fromRunner(p, m));
-    child.on("exit", (code, signal) => {
+    // "close", not "exit": Node may emit a child's last IPC messages after its "exit" event; "close"
+    // comes once the channel is closed too, so every message the runner sent has been handled by then.
+    child.on("close", (code, signal) => {
       if (p.state !== "exited") {
         this.finish(p, {
           kind: "killed",
@@ -296,6 +307,8 @@ export class Kernel {
   }
 
   private fromRunner(p: KProcess, m: FromRunner): void {
+    // Nothing follows a process' end on its session (a killed runner may still have messages queued).
+    if (p.state === "exited") return;
     switch (m.t) {
       case "ready":
         return;
@@ -308,6 +321,10 @@ export class Kernel {
         return;
       case "trace":
         p.session?.trace(p.pid, m.line);
+        this.acknowledgeTrace(p);
+        return;
+      case "note":
+        p.session?.trace(p.pid, m.line);
         return;
       case "handled":
         p.handled = new Set(m.signals);
@@ -319,6 +336,25 @@ export class Kernel {
         void this.syscall(p, m.id, m.req, m.fork);
         return;
     }
+  }
+
+  /**
+   * Count a trace line of `p` passed to its session and acknowledge it to the runner, in one batch per
+   * turn of the event loop, as soon as the session's socket is not backed up: the runner's threads may
+   * have TRACE_WINDOW lines unacknowledged (runner/channel.ts), so a slow CLI slows the process down.
+   */
+  private acknowledgeTrace(p: KProcess): void {
+    p.traceUnacked++;
+    if (p.traceUnacked > 1) return; // a batch is already scheduled
+    setImmediate(() => {
+      const ack = () => {
+        const n = p.traceUnacked;
+        p.traceUnacked = 0;
+        if (n > 0 && p.state !== "exited") this.toRunner(p, { t: "trace-ack", n });
+      };
+      if (p.session) p.session.whenWritable(ack);
+      else ack();
+    });
   }
 
   /** A syscall the runner forwarded: decode with the table, run the kernel handler, encode. */
@@ -357,6 +393,11 @@ export class Kernel {
       // MEM_ALLOC reaches the kernel only to count a growth against the home's memory limit.
       const what = code === MEM_ALLOC.code ? "kernel: home memory limit" : "kernel";
       p.session?.trace(p.pid, `${syscallName(code)} ${formatValue(args)} -> ${res} (${what})`);
+      // A traced kernel syscall returns once its line can go on: the trace never piles up here.
+      if (p.session) {
+        p.session.whenWritable(() => this.toRunner(p, { t: "reply", id, errcode, ret }));
+        return;
+      }
     }
     this.toRunner(p, { t: "reply", id, errcode, ret });
   }

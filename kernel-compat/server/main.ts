@@ -144,10 +144,21 @@ async function main(): Promise<void> {
     const send = (m: KernelMessage) => {
       if (!conn.destroyed) conn.write(encodeFrame(m));
     };
+    // The socket's back-pressure: while it is backed up (write returned false, no 'drain' yet), the
+    // kernel holds back the acknowledgements and replies of this session's traced processes.
+    let writable: Array<() => void> = [];
+    conn.on("drain", () => {
+      for (const go of writable.splice(0)) go();
+    });
     const session: SessionSink = {
       started: (pid, hostPid, name) => send({ t: "started", pid, hostPid, name }),
       trace: (pid, line) => send({ t: "trace", pid, line }),
       exited: (pid, outcome) => send({ t: "exited", pid, outcome }),
+      whenWritable: (go) => {
+        if (conn.destroyed) return;
+        if (conn.writableNeedDrain) writable.push(go);
+        else go();
+      },
     };
     conn.on("data", (chunk) => {
       let msgs: ClientMessage[];
@@ -273,6 +284,7 @@ async function main(): Promise<void> {
     };
     conn.on("error", () => {});
     conn.on("close", () => {
+      writable = [];
       clients--;
       kernel.dropSession(session);
       checkIdle();

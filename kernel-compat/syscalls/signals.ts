@@ -9,13 +9,13 @@ export const signalHandlers = [
   bind(HANDLE_SIGNAL, (p, a) => {
     if (!isSignalCode(a.signal)) return fail(HANDLE_SIGNAL.errors.NO_SUCH_SIGNAL);
     p.signals.handlers.set(a.signal, a.handler);
-    p.onHandledChange(p.signals.handlers.keys());
+    p.onHandledChange();
     return ok({});
   }),
   bind(UNHANDLE_SIGNAL, (p, a) => {
     if (!isSignalCode(a.signal)) return fail(UNHANDLE_SIGNAL.errors.NO_SUCH_SIGNAL);
     if (!p.signals.handlers.delete(a.signal)) return fail(UNHANDLE_SIGNAL.errors.NOT_HANDLED);
-    p.onHandledChange(p.signals.handlers.keys());
+    p.onHandledChange();
     return ok({});
   }),
   bind(IS_SIGNAL_HANDLED, (p, a) => {
