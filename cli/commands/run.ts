@@ -10,6 +10,7 @@ import { Sig } from "../../kernel-compat/abi/numbers.js";
 import type { Outcome } from "../../kernel-compat/protocol.js";
 import { NcwError } from "../../ncw/errors.js";
 import { connectKernel, startRun } from "../../ncw/kernel-client.js";
+import { safeText } from "../../ncw/output.js";
 import { type GlobalArgs, runCommand } from "../context.js";
 
 interface RunArgs extends GlobalArgs {
@@ -96,9 +97,11 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
       const traceOn = argv.trace === true || argv["trace-file"] !== undefined;
       let traceOut: WriteStream | undefined;
       if (argv["trace-file"] !== undefined) traceOut = createWriteStream(argv["trace-file"]);
+      // Trace lines quote the app (its strings, names, paths): made safe on the terminal; a trace
+      // file gets them as they are.
       const writeTrace = (line: string) => {
         if (traceOut) traceOut.write(`${line}\n`);
-        else process.stderr.write(`${line}\n`);
+        else process.stderr.write(`${safeText(line)}\n`);
       };
       const conn = await connectKernel(h, { start: true });
       if (conn === undefined) throw new Error("unreachable: connectKernel with start");
@@ -113,7 +116,7 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
         },
         {
           started: (pid, started) => {
-            name = started;
+            name = safeText(started);
             if (traceOn) writeTrace(`[pid ${pid}] started (${started})`);
           },
           trace: (pid, line) => writeTrace(pid === 0 ? `[ncw] ${line}` : `[pid ${pid}] ${line}`),
@@ -150,7 +153,7 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
         const outcome = await run.done;
         if (outcome.kind === "killed") {
           process.stderr.write(
-            `ncw: process ${run.pid() ?? "?"} (${name}) was killed: ${outcome.reason}\n`,
+            `ncw: process ${run.pid() ?? "?"} (${name}) was killed: ${safeText(outcome.reason)}\n`,
           );
         } else if (outcome.exitData > 255n) {
           process.stderr.write(
