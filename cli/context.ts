@@ -4,7 +4,7 @@
 
 import { ExitCode, isNcwError } from "../ncw/errors.js";
 import { type HomeLayout, openHome, resolveHomePath } from "../ncw/home.js";
-import { makeOutput, type Output, StdoutClosed, safeText, stdoutClosed } from "../ncw/output.js";
+import { makeOutput, type Output, StdoutClosed, safeLines, stdoutClosed } from "../ncw/output.js";
 
 /** Options every command accepts (declared once in cli/ncw.ts). */
 export interface GlobalArgs {
@@ -59,9 +59,10 @@ export function reportError(ctx: CommandContext, e: unknown): number {
     if (out.json) {
       out.data({ error: { code: e.code, kind: e.kind, message: e.message, hint: e.hint } });
     } else {
-      // Messages quote packages, images and apps: made safe for the terminal (one line each).
-      process.stderr.write(`${out.style.red("error:")} ${safeText(e.message)}\n`);
-      if (e.hint) process.stderr.write(`${out.style.dim("hint:")} ${safeText(e.hint)}\n`);
+      // Messages quote packages, images and apps: each line is made safe for the terminal (the
+      // line breaks of a multi-line message, e.g. a manifest's list of problems, stay).
+      process.stderr.write(`${out.style.red("error:")} ${safeLines(e.message)}\n`);
+      if (e.hint) process.stderr.write(`${out.style.dim("hint:")} ${safeLines(e.hint)}\n`);
     }
     return e.exitCode;
   }
@@ -70,14 +71,9 @@ export function reportError(ctx: CommandContext, e: unknown): number {
     out.data({ error: { code: "INTERNAL", kind: "internal", message: err.message } });
   } else {
     process.stderr.write(
-      `${out.style.red("internal error:")} ${safeText(err.message)}\n${safeLines(err.stack ?? "")}\n` +
+      `${out.style.red("internal error:")} ${safeLines(err.message)}\n${safeLines(err.stack ?? "")}\n` +
         "This is a bug in NCW; please report it with the command you ran.\n",
     );
   }
   return ExitCode.INTERNAL;
-}
-
-/** A stack trace's lines, each made safe with safeText (its line breaks stay). */
-function safeLines(text: string): string {
-  return text.split("\n").map(safeText).join("\n");
 }

@@ -155,6 +155,11 @@ export function safeText(text: string | Uint8Array): string {
   return s.replace(UNSAFE, escapeChar);
 }
 
+/** Multi-line untrusted text (an error message listing problems): each line made safe, the breaks kept. */
+export function safeLines(text: string): string {
+  return text.split("\n").map(safeText).join("\n");
+}
+
 /** What JSON.stringify leaves raw but a terminal acts on: DEL, C1 controls, format characters. */
 const JSON_UNSAFE = /[\u007f-\u009f\p{Cf}\u2028\u2029]/gu;
 

@@ -15,7 +15,7 @@ import { wasmToWat } from "../../commonassembly/text.js";
 import { checkModule, validateNpp } from "../../commonassembly/validate.js";
 import { readModule } from "../../commonassembly/wasm/reader.js";
 import { ExitCode, isNcwError, NcwError } from "../../ncw/errors.js";
-import { type Output, safeText } from "../../ncw/output.js";
+import { type Output, safeLines, safeText } from "../../ncw/output.js";
 import { type GlobalArgs, runCommand } from "../context.js";
 
 const INPUT_KINDS = "a .npp file, a WebAssembly binary (.wasm) or WebAssembly text (.wat)";
@@ -224,8 +224,8 @@ function printProblems(out: Output, input: string, problems: NcwError[]): void {
   process.stderr.write(`${input}: ${problems.length} problem(s)\n`);
   // Messages quote the module (export and import names): made safe for the terminal.
   for (const e of problems) {
-    process.stderr.write(`${out.style.red("error")} [${e.code}] ${safeText(e.message)}\n`);
-    if (e.hint) process.stderr.write(`  ${out.style.dim("hint:")} ${safeText(e.hint)}\n`);
+    process.stderr.write(`${out.style.red("error")} [${e.code}] ${safeLines(e.message)}\n`);
+    if (e.hint) process.stderr.write(`  ${out.style.dim("hint:")} ${safeLines(e.hint)}\n`);
   }
 }
 
