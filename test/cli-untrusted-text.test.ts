@@ -2,7 +2,7 @@
 // packages, images and apps reaches the terminal escaped, while --json keeps it exact.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writePackageFile } from "../ncw/package/package.js";
@@ -160,7 +160,19 @@ describe("untrusted text on the terminal", () => {
       mkdirSync(root, { recursive: true });
       // Raw byte names (a Linux file name is any bytes): invalid UTF-8, and an 8-bit CSI.
       writeFileSync(
-        Buffer.from([...Buffer.from(root), 0x2f, 0x62, 0xff, 0xfe, 0x9b, 0x32, 0x4a]),
+        Buffer.from([
+          ...Buffer.from(root),
+          0x2f,
+          0x62,
+          0xff,
+          0xfe,
+          0x9b,
+          0x32,
+          0x4a,
+          0x1b,
+          0x5b,
+          0x48,
+        ]),
         "",
       );
       const img = path.join(work, "progs.img");
@@ -175,10 +187,22 @@ describe("untrusted text on the terminal", () => {
         expect(r.status).toBe(0);
         const out = new TextDecoder("utf-8", { fatal: true }).decode(r.stdout);
         expectTerminalSafe(out);
-        expect(out).toContain("b\ufffd\ufffd\ufffd2J");
+        expect(out).toContain("b\ufffd\ufffd\ufffd2J\\x1b[H");
       }
     },
   );
+
+  it("a manifest's problems are listed one per line, each escaped", () => {
+    const dir = path.join(work, "badlicense");
+    mkdirSync(dir, { recursive: true });
+    const toml = readFileSync(path.join(work, "evil", "manifest.toml"), "utf8");
+    writeFileSync(path.join(dir, "manifest.toml"), toml.replace(`"MIT"`, `"MIT\\u2066\\u001b[2J"`));
+    const r = run(["pack", dir, "-o", path.join(work, "bad.nap")]);
+    expect(r.status).toBe(65);
+    expectTerminalSafe(r.stderr);
+    expect(r.stderr).toContain(String.raw`MIT\u2066\x1b[2J`);
+    expect(r.stderr.split("\n").length).toBeGreaterThan(3); // error, problem line(s), hint
+  });
 
   it("error messages quoting a path are escaped", () => {
     const r = run(["fs", "cat", "--image", image, "/no\u001b[2Jsuch\u202e"]);
