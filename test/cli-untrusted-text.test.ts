@@ -204,6 +204,28 @@ describe("untrusted text on the terminal", () => {
     expect(r.stderr.split("\n").length).toBeGreaterThan(3); // error, problem line(s), hint
   });
 
+  it("ncw ca info and validate show the program's names and metadata escaped", () => {
+    const table = `(memory (export "memory") 1 1 shared) (table (export "__indirect_function_table") 0 funcref) (func (export "_start"))`;
+    const good = path.join(work, "names.wat");
+    writeFileSync(good, `(module ${table} (func (export "ev\\1b[2J\\e2\\80\\aeil")))`);
+    const npp = path.join(work, "names.npp");
+    expect(run(["ca", "asm", good, "-o", npp, "--meta", "k=v\u001b]0;t\u0007"]).status).toBe(0);
+    const info = run(["ca", "info", npp]);
+    expect(info.status).toBe(0);
+    expectTerminalSafe(info.stdout);
+    expect(info.stdout).toContain(String.raw`k = v\x1b]0;t\x07`);
+    expect(info.stdout).toContain(String.raw`ev\x1b[2J\u202eil func`);
+    const j = run(["ca", "info", npp, "--json"]);
+    expect(JSON.parse(j.stdout).npp.metadata.k).toBe("v\u001b]0;t\u0007");
+
+    const bad = path.join(work, "badimport.wat");
+    writeFileSync(bad, `(module (func (import "m\\1b[2J" "f\\e2\\80\\ae")) ${table})`);
+    const v = run(["ca", "validate", bad]);
+    expect(v.status).toBe(65);
+    expectTerminalSafe(v.stdout + v.stderr);
+    expect(v.stderr).toContain(String.raw`m\x1b[2J`);
+  });
+
   it("error messages quoting a path are escaped", () => {
     const r = run(["fs", "cat", "--image", image, "/no\u001b[2Jsuch\u202e"]);
     expect(r.status).toBe(66);
