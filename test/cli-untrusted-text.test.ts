@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writePackageFile } from "../ncw/package/package.js";
 import { btrfsProgsMissing, skipUnless } from "./btrfs-oracle.js";
 import { NCW_JS, ncw } from "./helpers/ncw.js";
+import { program, TestHome } from "./kernel-helpers.js";
 import { tempDir } from "./skyer-fixtures.js";
 
 const work = tempDir("ncw-cli-text-");
@@ -224,6 +225,20 @@ describe("untrusted text on the terminal", () => {
     expect(v.status).toBe(65);
     expectTerminalSafe(v.stdout + v.stderr);
     expect(v.stderr).toContain(String.raw`m\x1b[2J`);
+  });
+
+  it("ncw run --trace shows the program's name escaped in the trace and the exit line", () => {
+    const h = new TestHome();
+    try {
+      const f = h.write("pe\u001b[2J\u202e.wat", program("(drop (call $s0 (i32.const 0x53)))"));
+      const r = h.ncw(["run", "--trace", f]);
+      expect(r.code).toBe(0);
+      expectTerminalSafe(r.stderr);
+      expect(r.stderr).toContain(String.raw`started (pe\x1b[2J\u202e.wat)`);
+      expect(r.stderr).toContain(String.raw`ncw: pe\x1b[2J\u202e.wat exited with exit data 0`);
+    } finally {
+      h.cleanup();
+    }
   });
 
   it("error messages quoting a path are escaped", () => {
