@@ -1,9 +1,10 @@
 // What every command handler receives: the resolved home, the output, and a runner that turns
-// thrown errors into messages and exit codes (user errors never print a stack trace).
+// thrown errors into messages and exit codes (user errors never print a stack trace; a closed
+// stdout ends the command quietly with BROKEN_PIPE, docs/cli.md).
 
 import { ExitCode, isNcwError } from "../ncw/errors.js";
 import { type HomeLayout, openHome, resolveHomePath } from "../ncw/home.js";
-import { makeOutput, type Output } from "../ncw/output.js";
+import { makeOutput, type Output, StdoutClosed, safeLines, stdoutClosed } from "../ncw/output.js";
 
 /** Options every command accepts (declared once in cli/ncw.ts). */
 export interface GlobalArgs {
@@ -35,7 +36,8 @@ export function makeContext(argv: GlobalArgs): CommandContext {
 
 /**
  * Run a command body: its return value (if any) becomes the exit code; an NcwError is printed
- * as "error: …" plus its hint; anything else is reported as an internal error (a bug).
+ * as "error: …" plus its hint; anything else is reported as an internal error (a bug). When stdout
+ * was closed under a command that succeeded (its reader went away), the exit code is BROKEN_PIPE.
  */
 export async function runCommand(
   argv: GlobalArgs,
@@ -44,9 +46,10 @@ export async function runCommand(
   const ctx = makeContext(argv);
   try {
     const code = await body(ctx);
-    process.exitCode = typeof code === "number" ? code : ExitCode.OK;
+    const status = typeof code === "number" ? code : ExitCode.OK;
+    process.exitCode = status === ExitCode.OK && stdoutClosed() ? ExitCode.BROKEN_PIPE : status;
   } catch (e) {
-    process.exitCode = reportError(ctx, e);
+    process.exitCode = e instanceof StdoutClosed ? ExitCode.BROKEN_PIPE : reportError(ctx, e);
   }
 }
 
@@ -56,8 +59,10 @@ export function reportError(ctx: CommandContext, e: unknown): number {
     if (out.json) {
       out.data({ error: { code: e.code, kind: e.kind, message: e.message, hint: e.hint } });
     } else {
-      process.stderr.write(`${out.style.red("error:")} ${e.message}\n`);
-      if (e.hint) process.stderr.write(`${out.style.dim("hint:")} ${e.hint}\n`);
+      // Messages quote packages, images and apps: each line is made safe for the terminal (the
+      // line breaks of a multi-line message, e.g. a manifest's list of problems, stay).
+      process.stderr.write(`${out.style.red("error:")} ${safeLines(e.message)}\n`);
+      if (e.hint) process.stderr.write(`${out.style.dim("hint:")} ${safeLines(e.hint)}\n`);
     }
     return e.exitCode;
   }
@@ -66,7 +71,7 @@ export function reportError(ctx: CommandContext, e: unknown): number {
     out.data({ error: { code: "INTERNAL", kind: "internal", message: err.message } });
   } else {
     process.stderr.write(
-      `${out.style.red("internal error:")} ${err.message}\n${err.stack ?? ""}\n` +
+      `${out.style.red("internal error:")} ${safeLines(err.message)}\n${safeLines(err.stack ?? "")}\n` +
         "This is a bug in NCW; please report it with the command you ran.\n",
     );
   }

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { ExitCode } from "../ncw/errors.js";
-import { colorEnabled, makeStyle } from "../ncw/output.js";
+import { colorEnabled, guardStdio, makeStyle } from "../ncw/output.js";
 import { commandModule, commands } from "./commands/index.js";
 import type { GlobalArgs } from "./context.js";
 
@@ -17,6 +17,8 @@ function version(): string {
 }
 
 export async function main(args: string[]): Promise<void> {
+  // A closed stdout (`ncw … | head -1`) ends the command quietly with BROKEN_PIPE, not a stack trace.
+  guardStdio();
   const style = makeStyle(colorEnabled(process.env, process.stderr.isTTY === true));
   let parser = yargs(args)
     .scriptName("ncw")

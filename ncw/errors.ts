@@ -29,6 +29,11 @@ export const ExitCode = {
   CONFIG: 78,
   /** Something already exists (an app with the same AID, a destination file). */
   CONFLICT: 80,
+  /**
+   * stdout was closed before all output was written (`ncw … | head -1`): 128 + SIGPIPE, the status
+   * a shell reports for a program ended by SIGPIPE. The command ends quietly.
+   */
+  BROKEN_PIPE: 141,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

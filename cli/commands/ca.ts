@@ -15,7 +15,7 @@ import { wasmToWat } from "../../commonassembly/text.js";
 import { checkModule, validateNpp } from "../../commonassembly/validate.js";
 import { readModule } from "../../commonassembly/wasm/reader.js";
 import { ExitCode, isNcwError, NcwError } from "../../ncw/errors.js";
-import type { Output } from "../../ncw/output.js";
+import { type Output, safeLines, safeText } from "../../ncw/output.js";
 import { type GlobalArgs, runCommand } from "../context.js";
 
 const INPUT_KINDS = "a .npp file, a WebAssembly binary (.wasm) or WebAssembly text (.wat)";
@@ -149,7 +149,7 @@ const disasm: CommandModule<GlobalArgs, DisasmArgs> = {
         await writeAtomically(argv.output, text);
         if (out.json) out.data({ output: argv.output });
       } else if (out.json) out.data({ text });
-      else process.stdout.write(text);
+      else await out.write(text);
     }),
 };
 
@@ -222,9 +222,10 @@ async function allProblems(module: Uint8Array, extra?: NcwError): Promise<NcwErr
 
 function printProblems(out: Output, input: string, problems: NcwError[]): void {
   process.stderr.write(`${input}: ${problems.length} problem(s)\n`);
+  // Messages quote the module (export and import names): made safe for the terminal.
   for (const e of problems) {
-    process.stderr.write(`${out.style.red("error")} [${e.code}] ${e.message}\n`);
-    if (e.hint) process.stderr.write(`  ${out.style.dim("hint:")} ${e.hint}\n`);
+    process.stderr.write(`${out.style.red("error")} [${e.code}] ${safeLines(e.message)}\n`);
+    if (e.hint) process.stderr.write(`  ${out.style.dim("hint:")} ${safeLines(e.hint)}\n`);
   }
 }
 
@@ -251,7 +252,8 @@ const info: CommandModule<GlobalArgs, FileArgs> = {
 };
 
 function printInfo(out: Output, d: ProgramInfo): void {
-  const row = (k: string, v: string) => out.info(`${out.style.bold(k.padEnd(11))} ${v}`);
+  // Names, metadata and signatures come from the program: made safe for the terminal.
+  const row = (k: string, v: string) => out.info(`${out.style.bold(k.padEnd(11))} ${safeText(v)}`);
   row("file", `${d.path} (${d.kind}, ${d.fileSize} bytes)`);
   if (d.npp) {
     row("format", `NPP v${d.npp.formatVersion}, NightOS ABI ${d.npp.abiVersion}`);

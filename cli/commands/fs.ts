@@ -4,6 +4,7 @@
 import * as fs from "node:fs";
 import type { Argv, CommandModule } from "yargs";
 import { NcwError } from "../../ncw/errors.js";
+import { safeText } from "../../ncw/output.js";
 import { checkImage, formatCheckReport } from "../../services/fs/btrfs/check.js";
 import { FileDevice } from "../../services/fs/btrfs/device.js";
 import { crc32cBackend } from "../../services/fs/btrfs/format/crc32c.js";
@@ -17,6 +18,7 @@ import {
   parseSize,
   putHostFile,
   putHostTree,
+  streamFile,
 } from "../../services/fs/btrfs/image.js";
 import { BtrfsLayer } from "../../services/fs/btrfs/layer.js";
 import { lockImage } from "../../services/fs/btrfs/lock.js";
@@ -161,14 +163,16 @@ const lsCmd = cmd({
           feid: st?.feid ?? 0n,
         });
       }
+      // Names come from the image: exact in --json, made safe for the terminal otherwise.
       if (ctx.out.json) ctx.out.data(rows);
       else if (argv.long) {
         for (const r of rows) {
           ctx.out.info(
-            `${r.kind.padEnd(7)} ${String(r.size).padStart(12)} ${new Date(r.mtimeMs).toISOString()} ${`0x${r.feid.toString(16)}`.padStart(14)} ${r.name}`,
+            `${r.kind.padEnd(7)} ${String(r.size).padStart(12)} ${new Date(r.mtimeMs).toISOString()} ${`0x${r.feid.toString(16)}`.padStart(14)} ${safeText(r.name)}`,
           );
         }
-      } else for (const r of rows) ctx.out.info(r.kind === "dir" ? `${r.name}/` : r.name);
+      } else
+        for (const r of rows) ctx.out.info(`${safeText(r.name)}${r.kind === "dir" ? "/" : ""}`);
     }),
 });
 
@@ -187,7 +191,9 @@ const catCmd = cmd({
         });
       if (st.kind === "dir")
         throw new NcwError("conflict", `${argv.path} is a folder`, { code: "FS_IS_DIR" });
-      await l.exclusive((f) => getToHost(f, id, 1));
+      // Through stdout's stream, waiting for each chunk to be taken: stdout may be a non-blocking
+      // pipe (a synchronous write would fail with EAGAIN when the reader is slower than us).
+      await l.exclusive((f) => streamFile(f, id, (chunk) => ctx.out.write(chunk)));
     }),
 });
 
@@ -408,7 +414,7 @@ const subvolumeCmd = cmd({
         );
       else
         for (const s of list)
-          ctx.out.info(`${s.id}\t${s.name}${s.readOnly ? "\t(read-only)" : ""}`);
+          ctx.out.info(`${s.id}\t${safeText(s.name)}${s.readOnly ? "\t(read-only)" : ""}`);
     }),
 });
 
@@ -432,7 +438,7 @@ const infoCmd = cmd({
         else {
           ctx.out.info(`image:      ${img}`);
           ctx.out.info(
-            `label:      ${info.label}   fsid ${info.fsid}   generation ${info.generation}`,
+            `label:      ${safeText(info.label)}   fsid ${info.fsid}   generation ${info.generation}`,
           );
           ctx.out.info(`size:       ${info.totalBytes} bytes, ${info.bytesUsed} used`);
           ctx.out.info(`blocks:     node ${info.nodesize}, sector ${info.sectorsize}`);
@@ -442,7 +448,9 @@ const infoCmd = cmd({
               `chunk:      ${c.type.padEnd(16)} at ${c.logical}, ${c.used}/${c.length} used`,
             );
           for (const s of info.subvolumes)
-            ctx.out.info(`subvolume:  ${s.id} ${s.name}${s.readOnly ? " (read-only)" : ""}`);
+            ctx.out.info(
+              `subvolume:  ${s.id} ${safeText(s.name)}${s.readOnly ? " (read-only)" : ""}`,
+            );
           ctx.out.info(
             `this host: crc32c ${host.crc32c === "native" ? "native (CPU instruction)" : host.crc32c}, data cache up to ${Math.round(host.dataCacheBytes / 2 ** 20)} MiB`,
           );
@@ -467,7 +475,7 @@ const checkCmd = cmd({
     try {
       const r = checkImage(dev, { dataCsums: argv.data });
       if (ctx.out.json) ctx.out.data(r);
-      else for (const line of formatCheckReport(r)) ctx.out.info(line);
+      else for (const line of formatCheckReport(r)) ctx.out.info(safeText(line));
       return r.ok ? 0 : 1;
     } finally {
       dev.close();

@@ -4,6 +4,7 @@
 import type { CommandModule } from "yargs";
 import { manifestAid, manifestToToml } from "../../ncw/manifest/manifest.js";
 import type { Manifest } from "../../ncw/manifest/types.js";
+import { safeText } from "../../ncw/output.js";
 import { md5Hex } from "../../ncw/package/hashfile.js";
 import { readPackageFile } from "../../ncw/package/package.js";
 import { type GlobalArgs, runCommand } from "../context.js";
@@ -44,7 +45,8 @@ export const inspectCommand: CommandModule<GlobalArgs, InspectArgs> = {
       const pkg = await readPackageFile(argv.pkg);
       const m = pkg.manifest;
       if (argv.manifest === true) {
-        process.stdout.write(pkg.rawManifest);
+        // The manifest as stored, byte for byte (content, like `ncw fs cat`: not escaped).
+        await out.write(pkg.rawManifest);
         return;
       }
       const files = [...pkg.files]
@@ -71,9 +73,10 @@ export const inspectCommand: CommandModule<GlobalArgs, InspectArgs> = {
         return;
       }
       const s = out.style;
-      const row = (k: string, v: string) => out.info(`${s.dim(k.padEnd(13))}${v}`);
+      // Every value comes from the package: made safe for the terminal before it is styled.
+      const row = (k: string, v: string) => out.info(`${s.dim(k.padEnd(13))}${safeText(v)}`);
       row("package", `${argv.pkg} (${pkg.kind === "nva" ? "volatile application" : m.type})`);
-      row("aid", s.bold(manifestAid(m)));
+      out.info(`${s.dim("aid".padEnd(13))}${s.bold(safeText(manifestAid(m)))}`);
       row("name", `${m.infos.name} ${m.infos.version}`);
       row("description", m.infos.description);
       row(
@@ -111,8 +114,9 @@ export const inspectCommand: CommandModule<GlobalArgs, InspectArgs> = {
         s.bold(`files (${files.length + 1}, ${formatSize(total + manifestSize)}, hash.md5 aside):`),
       );
       out.info(`  ${formatSize(manifestSize).padStart(10)}  manifest.toml`);
-      for (const f of files) out.info(`  ${formatSize(f.size).padStart(10)}  ${f.path}`);
-      for (const [l, t] of pkg.symlinks) out.info(`  ${"link".padStart(10)}  ${l} -> ${t}`);
+      for (const f of files) out.info(`  ${formatSize(f.size).padStart(10)}  ${safeText(f.path)}`);
+      for (const [l, t] of pkg.symlinks)
+        out.info(`  ${"link".padStart(10)}  ${safeText(l)} -> ${safeText(t)}`);
       out.info("");
       out.info(
         `${s.green("integrity ok")}: hash.md5 lists all ${files.length + 1} files and every digest matches`,

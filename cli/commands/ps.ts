@@ -3,6 +3,7 @@
 import type { CommandModule } from "yargs";
 import type { ProcessInfo } from "../../kernel-compat/protocol.js";
 import { connectKernel } from "../../ncw/kernel-client.js";
+import { safeText } from "../../ncw/output.js";
 import { type GlobalArgs, runCommand } from "../context.js";
 
 interface PsArgs extends GlobalArgs {
@@ -47,7 +48,7 @@ export const psCommand: CommandModule<GlobalArgs, PsArgs> = {
         p.state,
         p.hostPid === undefined ? "-" : String(p.hostPid),
         p.startedAt ? `${((Date.now() - p.startedAt) / 1000).toFixed(1)}s` : "-",
-        p.name,
+        safeText(p.name), // from the kernel socket (the app's name): made safe
       ]);
       const head = ["PID", "PPID", "STATE", "HOST-PID", "AGE", "NAME"];
       const widths = head.map((h, i) =>

@@ -10,6 +10,7 @@ import { Sig } from "../../kernel-compat/abi/numbers.js";
 import type { Outcome } from "../../kernel-compat/protocol.js";
 import { NcwError } from "../../ncw/errors.js";
 import { connectKernel, startRun } from "../../ncw/kernel-client.js";
+import { safeText } from "../../ncw/output.js";
 import { type GlobalArgs, runCommand } from "../context.js";
 
 interface RunArgs extends GlobalArgs {
@@ -124,8 +125,12 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
       // traced process back (docs/kernel.md, "Tracing and back-pressure"): no line is dropped.
       const writeTrace = (line: string) => {
         if (traceLost !== undefined) return;
-        const out = traceOut ?? process.stderr;
-        if (!out.write(`${line}\n`)) conn.holdUntilDrained(out);
+        // Trace lines quote the app (its strings, names, paths): made safe on the terminal; a trace
+        // file gets them as they are.
+        const ok = traceOut
+          ? traceOut.write(`${line}\n`)
+          : process.stderr.write(`${safeText(line)}\n`);
+        if (!ok) conn.holdUntilDrained(traceOut ?? process.stderr);
       };
       const run = startRun(
         conn,
@@ -138,7 +143,7 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
         },
         {
           started: (pid, started) => {
-            name = started;
+            name = safeText(started);
             if (traceOn) writeTrace(`[pid ${pid}] started (${started})`);
           },
           trace: (pid, line) => writeTrace(pid === 0 ? `[ncw] ${line}` : `[pid ${pid}] ${line}`),
@@ -175,7 +180,7 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
         const outcome = await run.done;
         if (outcome.kind === "killed") {
           process.stderr.write(
-            `ncw: process ${run.pid() ?? "?"} (${name}) was killed: ${outcome.reason}\n`,
+            `ncw: process ${run.pid() ?? "?"} (${name}) was killed: ${safeText(outcome.reason)}\n`,
           );
         } else if (outcome.exitData > 255n) {
           process.stderr.write(

@@ -4,7 +4,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import type { Argv, CommandModule } from "yargs";
 import { NcwError } from "../../ncw/errors.js";
-import type { Output, Progress } from "../../ncw/output.js";
+import { type Output, type Progress, safeText } from "../../ncw/output.js";
 import { SIDELOADING_MODES, type SideloadingMode } from "../../services/registry/keys.js";
 import { KernelEventRunner } from "../../services/skyer/kernel-events.js";
 import { checkUserName, DEFAULT_USER } from "../../services/skyer/layout.js";
@@ -130,22 +130,24 @@ function printReport(out: Output, r: OperationReport): void {
     out.data(r);
     return;
   }
+  // Everything in a report came from a package or an app (its events' notes): made safe.
   const s = out.style;
-  const from = r.previousVersion !== undefined ? ` (was ${r.previousVersion})` : "";
+  const t = safeText;
+  const from = r.previousVersion !== undefined ? ` (was ${t(r.previousVersion)})` : "";
   out.info(
-    `${s.green(r.action)} ${s.bold(r.aid)} ${r.version}${from} — ${r.kind === "lib" ? "library" : "application"}, ${r.scope}, ANID ${hexAnid(r.anid)}`,
+    `${s.green(r.action)} ${s.bold(t(r.aid))} ${t(r.version)}${from} — ${r.kind === "lib" ? "library" : "application"}, ${r.scope}, ANID ${hexAnid(r.anid)}`,
   );
-  out.info(`  folder: ${r.dir}`);
+  out.info(`  folder: ${t(r.dir)}`);
   const libs = Object.entries(r.resolved ?? {});
-  if (libs.length > 0) out.info(`  libraries: ${libs.map(([a, v]) => `${a} ${v}`).join(", ")}`);
+  if (libs.length > 0) out.info(`  libraries: ${t(libs.map(([a, v]) => `${a} ${v}`).join(", "))}`);
   for (const e of r.embedded ?? [])
-    out.info(`  embedded library: ${e.aid} ${e.version} ${e.action} (${e.dir})`);
+    out.info(`  embedded library: ${t(`${e.aid} ${e.version} ${e.action} (${e.dir})`)}`);
   if (r.aot !== undefined) {
     out.info(
-      `  AOT: ${r.aot.program} ${r.aot.cached ? "already compiled (cached)" : "compiled"} in ${r.aot.ms.toFixed(0)} ms -> ${r.aot.artifact}`,
+      `  AOT: ${t(r.aot.program)} ${r.aot.cached ? "already compiled (cached)" : "compiled"} in ${r.aot.ms.toFixed(0)} ms -> ${t(r.aot.artifact)}`,
     );
   }
-  for (const e of r.events) out.info(`  event ${e.event}: ${e.note}`);
+  for (const e of r.events) out.info(`  event ${t(e.event)}: ${t(e.note)}`);
 }
 
 async function sideloadingMode(
@@ -340,11 +342,12 @@ const list: CommandModule<GlobalArgs, ListArgs> = {
           ctx.out.data(rows);
           return;
         }
+        // Cells come from installed manifests: made safe before their widths are measured.
         const table = rows.map((r) => [
-          r.aid,
-          r.versions.join(", "),
+          safeText(r.aid),
+          safeText(r.versions.join(", ")),
           r.kind === "lib" ? "library" : "app",
-          r.scope === "user" ? `user ${r.user}` : r.scope,
+          r.scope === "user" ? `user ${safeText(r.user ?? "")}` : r.scope,
           r.anid === null ? "-" : hexAnid(r.anid),
         ]);
         const head = ["AID", "VERSION", "KIND", "SCOPE", "ANID"];
@@ -393,25 +396,27 @@ const info: CommandModule<GlobalArgs, InfoArgs> = {
           ctx.out.data(it);
           return;
         }
+        // Names, versions, folders and libraries come from the installed manifest: made safe.
         const o = ctx.out;
-        o.info(`${o.style.bold(it.aid)} — ${it.name}`);
+        const t = safeText;
+        o.info(`${o.style.bold(t(it.aid))} — ${t(it.name)}`);
         o.info(`  kind:  ${it.kind === "lib" ? "library" : "application"}`);
-        o.info(`  scope: ${it.scope === "user" ? `user ${it.user}` : "global"}`);
+        o.info(`  scope: ${it.scope === "user" ? `user ${t(it.user ?? "")}` : "global"}`);
         o.info(`  ANID:  ${hexAnid(it.anid)} (${it.anid})`);
         for (const v of it.versions) {
-          o.info(`  version ${o.style.bold(v.version)}`);
-          o.info(`    folder:     ${v.dir}`);
-          o.info(`    installed:  ${v.installedAt}   updated: ${v.updatedAt}`);
-          o.info(`    packages:   ${v.packages.join(", ")}`);
+          o.info(`  version ${o.style.bold(t(v.version))}`);
+          o.info(`    folder:     ${t(v.dir)}`);
+          o.info(`    installed:  ${t(v.installedAt)}   updated: ${t(v.updatedAt)}`);
+          o.info(`    packages:   ${t(v.packages.join(", "))}`);
           const libs = Object.entries(v.requires);
           o.info(
-            `    libraries:  ${libs.length === 0 ? "none" : libs.map(([a, r]) => `${a} ${r} -> ${v.resolved[a] ?? "?"}`).join(", ")}`,
+            `    libraries:  ${libs.length === 0 ? "none" : t(libs.map(([a, r]) => `${a} ${r} -> ${v.resolved[a] ?? "?"}`).join(", "))}`,
           );
           const ev = Object.entries(v.events)
             .filter(([, on]) => on)
             .map(([e]) => e);
           if (it.kind === "app")
-            o.info(`    events:     ${ev.length === 0 ? "none" : ev.join(", ")}`);
+            o.info(`    events:     ${ev.length === 0 ? "none" : t(ev.join(", "))}`);
         }
       });
     }),
@@ -497,7 +502,9 @@ const makeUpdate: CommandModule<GlobalArgs, MakeUpdateArgs> = {
       if (out.json) out.data({ output: dest, ...nau.metadata, files: [...nau.files.keys()] });
       else
         out.info(
-          `wrote ${dest}: ${a.aid} ${a.version} -> ${b.version}, ${nau.files.size} file(s) replaced, ${nau.metadata.remove.length} removed`,
+          safeText(
+            `wrote ${dest}: ${a.aid} ${a.version} -> ${b.version}, ${nau.files.size} file(s) replaced, ${nau.metadata.remove.length} removed`,
+          ),
         );
     }),
 };

@@ -121,15 +121,27 @@ export async function putHostFile(fsys: BtrfsFs, id: InodeId, hostPath: string):
 
 /** Streams a file of the image to a host file descriptor in 8 MiB reads. */
 export async function getToHost(fsys: BtrfsFs, id: InodeId, fd: number): Promise<bigint> {
+  return streamFile(fsys, id, async (data) => {
+    let done = 0;
+    while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done);
+  });
+}
+
+/**
+ * Reads a file of the image in 8 MiB chunks, handing each to `sink` and waiting for it before the
+ * next (a sink that waits for a slow reader keeps memory bounded). Returns the file's size.
+ */
+export async function streamFile(
+  fsys: BtrfsFs,
+  id: InodeId,
+  sink: (chunk: Uint8Array) => Promise<void>,
+): Promise<bigint> {
   const ino = fsys.inode(id);
   if (!ino) throw new NcwError("not-found", "the file vanished", { code: "FS_NOT_FOUND" });
   const CHUNK = 8n << 20n;
   const r = fsys.reader();
-  for (let off = 0n; off < ino.size; off += CHUNK) {
-    const data = await r.read(id, off, Number(CHUNK), ino);
-    let done = 0;
-    while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done);
-  }
+  for (let off = 0n; off < ino.size; off += CHUNK)
+    await sink(await r.read(id, off, Number(CHUNK), ino));
   return ino.size;
 }
 
