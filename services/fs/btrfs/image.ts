@@ -15,6 +15,7 @@ import {
   BLOCK_GROUP_METADATA,
   BLOCK_GROUP_SYSTEM,
   decodeBlockGroupItem,
+  NAME_LEN,
   S_IFDIR,
   S_IFLNK,
   S_IFMT,
@@ -188,9 +189,6 @@ export async function putHostTree(
   return out;
 }
 
-/** Longest name Btrfs stores (BTRFS_NAME_LEN), the image's own limit beside the spec's rules. */
-const BTRFS_NAME_MAX = 255;
-
 /** What getHostTree copied, and what it refused with the reason. */
 export interface HostTreeCopy {
   files: number;
@@ -242,8 +240,9 @@ export async function getHostTree(
         continue;
       }
       const name = d.name;
-      if (e.name.length > BTRFS_NAME_MAX) {
-        skip(shown, `not a valid file name: longer than Btrfs' ${BTRFS_NAME_MAX} bytes`);
+      if (e.name.length > NAME_LEN) {
+        // The image's own limit beside the spec's rules (BTRFS_NAME_LEN).
+        skip(shown, `not a valid file name: longer than Btrfs' ${NAME_LEN} bytes`);
         continue;
       }
       if (used.has(name)) {
