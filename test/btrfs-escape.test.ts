@@ -20,6 +20,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { btrfsNameHash } from "../services/fs/btrfs/format/crc32c.js";
 import {
+  decodeDirItems,
   encodeDirItems,
   FT_DIR,
   FT_REG_FILE,
@@ -39,7 +40,8 @@ const enc = (s: string) => new TextEncoder().encode(s);
 let nextIndex = 1000n;
 /**
  * Adds a directory entry `name` in `dir` pointing at `target` straight into the trees, bypassing
- * every name check (test code only): a DIR_INDEX, and a DIR_ITEM that lookups by name then find.
+ * every name check (test code only): a DIR_INDEX, and the name in its DIR_ITEM (after any entry of
+ * the same name already there, which lookups by name then find first).
  */
 function rawEntry(f: BtrfsFs, dir: InodeId, name: Uint8Array, target: InodeId, type: number) {
   const t = f.tx();
@@ -55,11 +57,9 @@ function rawEntry(f: BtrfsFs, dir: InodeId, name: Uint8Array, target: InodeId, t
     { objectid: dir.ino, type: DIR_INDEX_KEY, offset: nextIndex++ },
     encodeDirItems([entry]),
   );
-  t.putItem(
-    dir.root,
-    { objectid: dir.ino, type: DIR_ITEM_KEY, offset: BigInt(btrfsNameHash(name)) },
-    encodeDirItems([entry]),
-  );
+  const key = { objectid: dir.ino, type: DIR_ITEM_KEY, offset: BigInt(btrfsNameHash(name)) };
+  const had = t.lookup(dir.root, key);
+  t.putItem(dir.root, key, encodeDirItems([...(had ? decodeDirItems(had) : []), entry]));
 }
 
 /** Where each case copies to, and the sentinels beside it (`<case>/sentinel*`, `<case>/a/`). */
@@ -86,10 +86,10 @@ beforeAll(async () => {
 
   // Names that climb out of the destination.
   const climb = mk("climb");
-  rawEntry(f, climb, enc("../sentinel.txt"), link("climb", "l", "x"), FT_SYMLINK);
+  rawEntry(f, climb, enc("..//beside.txt"), link("climb", "l", "x"), FT_SYMLINK);
   rawEntry(f, climb, enc("../made-outside"), emptyDir, FT_DIR);
   rawEntry(f, climb, enc("x/../../slash-made"), emptyDir, FT_DIR);
-  rawEntry(f, climb, enc("../../climbed.txt"), file, FT_REG_FILE);
+  rawEntry(f, climb, enc("z/../../climbed.txt"), file, FT_REG_FILE);
 
   // Names the spec (or Btrfs) forbids.
   const names = mk("names");
@@ -107,23 +107,14 @@ beforeAll(async () => {
     rawEntry(f, names, bad, file, FT_REG_FILE);
   rawEntry(f, names, enc("again"), names, FT_DIR); // a folder that contains itself
 
-  // The same name twice: a symlink out of the destination, then a folder or a file.
+  // The same name twice: a symlink out of the destination, then a folder or a file. (The targets
+  // also lead, inside the image, to a folder and a file, which an NCW that looked names up again
+  // by path would then have copied through the host link.)
   const dups = mk("dups");
-  rawEntry(
-    f,
-    dups,
-    enc("evil"),
-    link("dups", "evil", path.join(caseRoot("dups"), "sentinel-dir")),
-    FT_SYMLINK,
-  );
+  await f.writeFile(f.create(cases, "victim.txt", "file"), enc("through the link"));
+  rawEntry(f, dups, enc("evil"), link("dups", "evil", "../../store/pwn"), FT_SYMLINK);
   rawEntry(f, dups, enc("evil"), pwn, FT_DIR);
-  rawEntry(
-    f,
-    dups,
-    enc("evil2"),
-    link("dups", "evil2", path.join(caseRoot("dups"), "victim.txt")),
-    FT_SYMLINK,
-  );
+  rawEntry(f, dups, enc("evil2"), link("dups", "evil2", "../victim.txt"), FT_SYMLINK);
   rawEntry(f, dups, enc("evil2"), file, FT_REG_FILE);
 
   // Valid names, met by host links out of the destination; and links whose targets point out.
@@ -141,6 +132,9 @@ beforeAll(async () => {
     mkdirSync(path.join(caseRoot(c), "sentinel-dir"));
     writeFileSync(path.join(caseRoot(c), "sentinel-dir", "inner.txt"), "inner");
     writeFileSync(path.join(caseRoot(c), "a", "beside.txt"), "beside");
+    writeFileSync(path.join(caseRoot(c), "a", "victim.txt"), "victim");
+    mkdirSync(path.join(caseRoot(c), "store", "pwn"), { recursive: true });
+    writeFileSync(path.join(caseRoot(c), "store", "pwn", "inner.txt"), "inner");
   }
 });
 
@@ -183,7 +177,7 @@ describe("ncw fs get -r on a hostile image", () => {
     expect(r.status).toBe(65);
     expect(r.entries).toEqual(["ok.txt"]);
     expect(r.stderr.match(/skipped .*: not a valid file name: it contains '\/'/g)).toHaveLength(4);
-    expect(readFileSync(path.join(caseRoot("climb"), "sentinel.txt"), "utf8")).toBe("sentinel");
+    expect(readFileSync(path.join(caseRoot("climb"), "a", "beside.txt"), "utf8")).toBe("beside");
   });
 
   it("refuses names the spec forbids, and a folder that contains itself", () => {
@@ -213,8 +207,9 @@ describe("ncw fs get -r on a hostile image", () => {
     expect(r.entries).toEqual(["evil", "evil2", "ok.txt"]);
     expect(lstatSync(path.join(r.dest, "evil")).isSymbolicLink()).toBe(true);
     expect(r.stderr.match(/a second entry with the same name/g)).toHaveLength(2);
-    expect(readdirSync(path.join(caseRoot("dups"), "sentinel-dir"))).toEqual(["inner.txt"]);
-    expect(readFileSync(path.join(caseRoot("dups"), "victim.txt"), "utf8")).toBe("victim");
+    expect(readlinkSync(path.join(r.dest, "evil"))).toBe("../../store/pwn");
+    expect(readdirSync(path.join(caseRoot("dups"), "store", "pwn"))).toEqual(["inner.txt"]);
+    expect(readFileSync(path.join(caseRoot("dups"), "a", "victim.txt"), "utf8")).toBe("victim");
   });
 
   it("never writes through host symlinks or hard links already in the destination", () => {
