@@ -110,6 +110,14 @@ describe("ncw fs", () => {
     expect(j.status).toBe(65);
     expect(j.stderr).toMatch(/superblock|Btrfs/);
     expect(j.stderr).not.toMatch(/\bat .*\.js:\d+/);
+    // All zeros where the superblock goes: what an interrupted image creation of an older NCW left.
+    const zeros = path.join(tmp, "zeros.img");
+    writeFileSync(zeros, Buffer.alloc(1 << 20));
+    const z = ncw(["fs", "ls", "/", "--image", zeros]);
+    expect(z.status).toBe(65);
+    expect(z.stderr).toMatch(/all zeros/);
+    expect(z.stderr).toMatch(/interrupted/);
+    expect(z.stderr).not.toMatch(/btrfs rescue/);
     expect(ncw(["fs", "mkfs", path.join(tmp, "x.img"), "--size", "12Q"]).status).toBe(2);
     expect(ncw(["fs", "--help"]).stdout).toContain("snapshot");
   });

@@ -3,7 +3,7 @@
 
 import * as fs from "node:fs";
 import type { Argv, CommandModule } from "yargs";
-import { NcwError } from "../../ncw/errors.js";
+import { ExitCode, NcwError } from "../../ncw/errors.js";
 import { safeText } from "../../ncw/output.js";
 import { checkImage, formatCheckReport } from "../../services/fs/btrfs/check.js";
 import { FileDevice } from "../../services/fs/btrfs/device.js";
@@ -22,7 +22,7 @@ import {
 } from "../../services/fs/btrfs/image.js";
 import { BtrfsLayer } from "../../services/fs/btrfs/layer.js";
 import { lockImage } from "../../services/fs/btrfs/lock.js";
-import { mkfs } from "../../services/fs/btrfs/mkfs.js";
+import { mkfsImageFile } from "../../services/fs/btrfs/mkfs.js";
 import { type CommandContext, type GlobalArgs, runCommand } from "../context.js";
 
 interface ImageArgs extends GlobalArgs {
@@ -114,15 +114,12 @@ const mkfsCmd = cmd({
     }
     const size = parseSize(argv.size);
     const lock = lockImage(file);
-    let dev: FileDevice;
     try {
-      dev = FileDevice.create(file, size);
-    } catch (e) {
-      lock.release();
-      throw e;
-    }
-    try {
-      const r = mkfs(dev, { label: argv.label, metadata: argv.metadata, nodesize: argv.nodesize });
+      const r = mkfsImageFile(file, size, {
+        label: argv.label,
+        metadata: argv.metadata,
+        nodesize: argv.nodesize,
+      });
       if (ctx.out.json)
         ctx.out.data({ image: file, size: r.size, nodesize: r.nodesize, chunks: r.chunks.length });
       else
@@ -130,7 +127,6 @@ const mkfsCmd = cmd({
           `created ${file}: ${r.size} bytes, ${r.chunks.length} chunks, metadata ${argv.metadata}`,
         );
     } finally {
-      dev.close();
       lock.release();
     }
   },
@@ -242,10 +238,9 @@ const putCmd = cmd({
             );
           return;
         }
-        const id = await l.ensureFile(argv.path);
-        const n = await l.exclusive((f) => putHostFile(f, id, argv.source));
-        if (ctx.out.json) ctx.out.data({ path: argv.path, bytes: n, feid: feidOf(id) });
-        else ctx.out.info(`${argv.path}: ${n} bytes`);
+        const { bytes, id } = await putHostFile(l, argv.source, argv.path);
+        if (ctx.out.json) ctx.out.data({ path: argv.path, bytes, feid: feidOf(id) });
+        else ctx.out.info(`${argv.path}: ${bytes} bytes`);
       },
       argv.compress,
     ),
@@ -285,12 +280,14 @@ const getCmd = cmd({
           });
         }
         const r = await getHostTree(l, argv.path, argv.dest);
+        for (const s of r.skipped) ctx.out.warn(`skipped ${s.path}: ${s.reason}`);
         if (ctx.out.json) ctx.out.data({ path: argv.path, dest: argv.dest, ...r });
         else
           ctx.out.info(
             `${argv.dest}: ${r.files} files, ${r.dirs} folders, ${r.links} symlinks, ${r.bytes} bytes`,
           );
-        return;
+        // An incomplete copy is not a success (docs/btrfs.md "Copying out of an image").
+        return r.skipped.length > 0 ? ExitCode.DATA : 0;
       }
       const fd = fs.openSync(argv.dest, "w");
       try {

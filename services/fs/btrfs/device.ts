@@ -3,6 +3,7 @@
 
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import { dirname as pathDirname } from "node:path";
 import { NcwError } from "../../../ncw/errors.js";
 
 export interface BlockDevice {
@@ -117,6 +118,29 @@ export class FileDevice implements BlockDevice {
       fs.closeSync(this.fd);
       this.fd = -1;
     }
+  }
+}
+
+/**
+ * Renames the whole, durable file `from` to `to` (replacing a file there) and makes the rename
+ * durable: the folder is fsynced where the host allows opening one (not Windows, where the rename
+ * itself is written through). Both paths are in the same folder.
+ */
+export function renameIntoPlace(from: string, to: string): void {
+  try {
+    fs.renameSync(from, to);
+  } catch (e) {
+    throw new NcwError("cant-create", `cannot rename ${from} to ${to}: ${(e as Error).message}`, {
+      code: "BTRFS_IMAGE_CREATE",
+      cause: e,
+    });
+  }
+  if (process.platform === "win32") return;
+  const dir = fs.openSync(pathDirname(to), "r");
+  try {
+    fs.fsyncSync(dir);
+  } finally {
+    fs.closeSync(dir);
   }
 }
 

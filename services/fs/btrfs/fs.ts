@@ -52,6 +52,8 @@ import {
   INODE_ITEM_KEY,
   type Key,
   LAST_FREE_OBJECTID,
+  ORPHAN_ITEM_KEY,
+  ORPHAN_OBJECTID,
   ROOT_REF_KEY,
   ROOT_TREE_OBJECTID,
   U64_MAX,
@@ -61,7 +63,7 @@ import { maxItemSize } from "./format/node.js";
 import { FEATURE_INCOMPAT_EXTENDED_IREF } from "./format/superblock.js";
 import { type DataReader, type DirEntryInfo, FsReader, type InodeId, sameBytes } from "./fsread.js";
 import { type ImageLock, lockImage } from "./lock.js";
-import { type MkfsOptions, mkfs } from "./mkfs.js";
+import { type MkfsOptions, mkfsImageFile } from "./mkfs.js";
 import {
   createSubvolume as engineCreateSubvolume,
   deleteSubvolume as engineDeleteSubvolume,
@@ -147,6 +149,11 @@ function inodeKey(ino: bigint): Key {
   return { objectid: ino, type: INODE_ITEM_KEY, offset: 0n };
 }
 
+/** The ORPHAN item recording that inode `ino` has no name yet (or any more) and is to be deleted. */
+function orphanKey(ino: bigint): Key {
+  return { objectid: ORPHAN_OBJECTID, type: ORPHAN_ITEM_KEY, offset: ino };
+}
+
 const alignUp = (v: bigint, a: bigint) => ((v + a - 1n) / a) * a;
 const alignDown = (v: bigint, a: bigint) => (v / a) * a;
 
@@ -186,6 +193,7 @@ export class BtrfsFs {
       dev = FileDevice.open(path, { readOnly });
       const f = new BtrfsFs(openEngine(dev), readOnly);
       f.lock = lock;
+      if (!readOnly) f.removeLeftOrphans();
       return f;
     } catch (e) {
       dev?.close();
@@ -194,13 +202,16 @@ export class BtrfsFs {
     }
   }
 
-  /** Creates (or overwrites) an image file of `size` bytes, formats it and opens it. */
+  /**
+   * Creates (or overwrites) an image file of `size` bytes, formats it and opens it. The image takes
+   * its name only once whole (mkfsImageFile), so a kill never leaves a half-made one there.
+   */
   static create(path: string, size: bigint, opts: MkfsOptions = {}): BtrfsFs {
     const lock = lockImage(path);
     let dev: FileDevice | undefined;
     try {
-      dev = FileDevice.create(path, size);
-      mkfs(dev, opts);
+      mkfsImageFile(path, size, opts);
+      dev = FileDevice.open(path);
       const f = new BtrfsFs(openEngine(dev));
       f.lock = lock;
       return f;
@@ -212,6 +223,20 @@ export class BtrfsFs {
   }
 
   private lock: ImageLock | undefined;
+
+  /**
+   * At open for writing: the orphans a killed writer left (a `put` that did not finish) go. Best
+   * effort — an image NCW cannot write (begin() refuses it) keeps them: btrfs check accepts them
+   * and the kernel deletes them at mount.
+   */
+  private removeLeftOrphans(): void {
+    try {
+      this.removeOrphans();
+    } catch (e) {
+      if (!isNcwError(e)) throw e;
+      this.abort();
+    }
+  }
 
   get sectorsize(): number {
     return this.engine.sectorsize;
@@ -635,6 +660,127 @@ export class BtrfsFs {
     });
   }
 
+  // ------------------------------------------------------------------ orphans (atomic replacement)
+
+  /**
+   * Creates an empty regular file in subvolume `root` that no folder names (link count 0), recorded
+   * with an ORPHAN item as btrfs records a file that is to be deleted: btrfs check accepts it, the
+   * kernel deletes it at mount, and so does the next BtrfsFs opened for writing (removeOrphans)
+   * unless linkOrphan gave it a name first. Content written into it may be committed at any time
+   * without becoming visible. docs/btrfs.md "Replacing a file".
+   */
+  createOrphan(root: bigint, opts: CreateOptions = {}): InodeId {
+    return this.mutate((t) => {
+      const now = timespecFromMs(opts.nowMs ?? Date.now());
+      const ino = this.allocIno(t, root);
+      const item = newInodeItem(t.generation, S_IFREG | ((opts.mode ?? 0o644) & 0o7777), now, {
+        uid: opts.uid ?? 0,
+        gid: opts.gid ?? 0,
+        nlink: 0,
+      });
+      t.insertItem(root, inodeKey(ino), encodeInodeItem(item));
+      t.insertItem(root, orphanKey(ino), new Uint8Array(0));
+      return { root, ino };
+    });
+  }
+
+  /**
+   * Gives the orphan file `id` the name `name` in `dir`, in one operation. An existing entry there
+   * is replaced only with `replace` and only when it is not a folder: the new file takes its
+   * permission bits, owner and xattrs (storage permission maps), then the old name goes (the old
+   * inode with it unless it has other hard links).
+   */
+  linkOrphan(
+    id: InodeId,
+    dir: InodeId,
+    name: string,
+    opts: { replace?: boolean; nowMs?: number } = {},
+  ): void {
+    const n = nameBytes(name);
+    if (id.root !== dir.root) {
+      throw new NcwError("conflict", "a file cannot be placed in another subvolume", {
+        code: "BTRFS_CROSS_SUBVOL",
+      });
+    }
+    this.mutate((t) => {
+      if (!t.lookup(id.root, orphanKey(id.ino))) {
+        throw new NcwError("failure", `internal: inode ${id.ino} is not an orphan`, {
+          code: "BTRFS_INTERNAL",
+        });
+      }
+      const old = this.reader().lookup(dir, n);
+      if (old) {
+        if (!opts.replace)
+          throw new NcwError("conflict", `${name} already exists`, { code: "FS_EXISTS" });
+        if (old.subvolume || (this.getInode(t, old.target).mode & S_IFMT) === S_IFDIR) {
+          throw new NcwError("conflict", `${name} is a folder and is never replaced`, {
+            code: "FS_IS_DIR",
+          });
+        }
+        this.copyAttributes(t, old.target, id);
+        this.unlink(dir, name, opts.nowMs);
+      }
+      const now = timespecFromMs(opts.nowMs ?? Date.now());
+      const v = this.getInode(t, id);
+      const index = this.addDirEntry(t, dir, n, inodeKey(id.ino), fileTypeOfMode(v.mode), now);
+      this.addInodeRef(t, dir.root, id.ino, dir.ino, n, index);
+      const v2 = this.getInode(t, id);
+      v2.nlink = 1;
+      this.touch(t, v2, now, "c");
+      this.putInode(t, id, v2);
+      t.deleteItem(id.root, orphanKey(id.ino));
+    });
+  }
+
+  /** Permission bits, owner and xattrs of regular file `from` onto `to` (a replacement of it). */
+  private copyAttributes(t: Transaction, from: InodeId, to: InodeId): void {
+    const src = this.getInode(t, from);
+    if ((src.mode & S_IFMT) !== S_IFREG) return;
+    const v = this.getInode(t, to);
+    v.mode = (v.mode & S_IFMT) | (src.mode & 0o7777);
+    v.uid = src.uid;
+    v.gid = src.gid;
+    this.putInode(t, to, v);
+    const xattrs = t.items(
+      from.root,
+      { objectid: from.ino, type: XATTR_ITEM_KEY, offset: 0n },
+      { objectid: from.ino, type: XATTR_ITEM_KEY, offset: U64_MAX },
+    );
+    for (const it of xattrs) t.putItem(to.root, { ...it.key, objectid: to.ino }, it.data);
+  }
+
+  /**
+   * Deletes the files a killed writer left without a name: for each ORPHAN item of a writable
+   * subvolume whose inode has no link, the inode with its data, then the item (an orphan item of a
+   * linked inode is the kernel's and is left to it). Commits when it removed any. Returns how many.
+   */
+  removeOrphans(): number {
+    const roots = [
+      FS_TREE_OBJECTID,
+      ...engineListSubvolumes(this.trees)
+        .filter((s) => !s.readOnly)
+        .map((s) => s.id),
+    ];
+    let removed = 0;
+    for (const root of roots) {
+      const found = [...this.trees.items(root, orphanKey(0n), orphanKey(U64_MAX))].map(
+        (it) => it.key.offset,
+      );
+      if (found.length === 0) continue;
+      this.mutate((t) => {
+        for (const ino of found) {
+          const b = t.lookup(root, inodeKey(ino));
+          if (b && decodeInodeItem(b).nlink > 0) continue;
+          if (b) this.destroyInode(t, { root, ino });
+          t.deleteItem(root, orphanKey(ino));
+          removed++;
+        }
+      });
+    }
+    if (removed > 0) this.commit();
+    return removed;
+  }
+
   /**
    * Moves entry `name` of `fromDir` to `toName` in `toDir` (same subvolume). An existing
    * destination is replaced only when `replace` is set and it is not a directory.
@@ -773,6 +919,24 @@ export class BtrfsFs {
       const v = this.getInode(t, id);
       this.touch(t, v, timespecFromMs(nowMs), "mc");
       this.putInode(t, id, v);
+    });
+  }
+
+  /**
+   * Creates file `name` in `dir` holding `data`, as one operation: a commit never holds the name
+   * without the content (writeFile on a new file of 1 MiB or more would commit the empty file first).
+   */
+  async createFile(
+    dir: InodeId,
+    name: string,
+    data: Uint8Array,
+    opts: CreateOptions = {},
+  ): Promise<InodeId> {
+    if (data.length >= COMMIT_BEFORE_LARGE_WRITE && this.depth === 0) this.commit();
+    return this.mutateAsync(async () => {
+      const id = this.create(dir, name, "file", opts);
+      await this.writeFile(id, data, opts.nowMs);
+      return id;
     });
   }
 

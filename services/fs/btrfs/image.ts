@@ -5,6 +5,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { NcwError } from "../../../ncw/errors.js";
 import type { HomeLayout } from "../../../ncw/home.js";
+import { fsErrors } from "../layer.js";
+import { decodeFileName } from "../names.js";
 import type { BlockDevice } from "./device.js";
 import { formatUuid } from "./format/bytes.js";
 import {
@@ -13,6 +15,11 @@ import {
   BLOCK_GROUP_METADATA,
   BLOCK_GROUP_SYSTEM,
   decodeBlockGroupItem,
+  NAME_LEN,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
 } from "./format/items.js";
 import { BLOCK_GROUP_ITEM_KEY, EXTENT_TREE_OBJECTID } from "./format/key.js";
 import { COMPAT_RO_NAMES, featureNames, INCOMPAT_NAMES } from "./format/superblock.js";
@@ -99,24 +106,39 @@ export function imageInfo(dev: BlockDevice, fsys?: BtrfsFs): ImageInfo {
   };
 }
 
-/** Streams a host file into a file of the image (created or replaced), in 8 MiB writes. */
-export async function putHostFile(fsys: BtrfsFs, id: InodeId, hostPath: string): Promise<bigint> {
-  await fsys.truncate(id, 0n);
-  const CHUNK = 8 << 20;
+/**
+ * Copies host file `hostPath` to `dest` in the image, replacing an existing file atomically: the
+ * content goes into a new file, in 8 MiB writes that may commit, which takes the old one's place
+ * only when it is whole (BtrfsLayer.replaceFile). Returns the bytes copied and the new file.
+ */
+export async function putHostFile(
+  layer: BtrfsLayer,
+  hostPath: string,
+  dest: string,
+): Promise<{ bytes: bigint; id: InodeId }> {
   const fd = fs.openSync(hostPath, "r");
   try {
-    let off = 0n;
-    const buf = new Uint8Array(CHUNK);
-    for (;;) {
-      const n = fs.readSync(fd, buf, 0, CHUNK, null);
-      if (n === 0) break;
-      await fsys.write(id, off, buf.subarray(0, n));
-      off += BigInt(n);
-    }
-    return off;
+    return await layer.replaceFile(dest, async (f, id) => ({
+      bytes: await streamHostFile(f, id, fd),
+      id,
+    }));
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** Streams an open host file into the (new, empty) file `id` of the image in 8 MiB writes. */
+async function streamHostFile(fsys: BtrfsFs, id: InodeId, fd: number): Promise<bigint> {
+  const CHUNK = 8 << 20;
+  let off = 0n;
+  const buf = new Uint8Array(CHUNK);
+  for (;;) {
+    const n = fs.readSync(fd, buf, 0, CHUNK, null);
+    if (n === 0) break;
+    await fsys.write(id, off, buf.subarray(0, n));
+    off += BigInt(n);
+  }
+  return off;
 }
 
 /** Streams a file of the image to a host file descriptor in 8 MiB reads. */
@@ -170,8 +192,7 @@ export async function putHostTree(
         if (!(await layer.stat(p))) await layer.symlink(fs.readlinkSync(h), p);
         out.links++;
       } else if (e.isFile()) {
-        const id = await layer.ensureFile(p);
-        out.bytes += await layer.exclusive((f) => putHostFile(f, id, h));
+        out.bytes += (await putHostFile(layer, h, p)).bytes;
         out.files++;
       } else out.skipped.push(h);
     }
@@ -180,39 +201,151 @@ export async function putHostTree(
   return out;
 }
 
-/** Copies a folder of the image to a host folder (created): folders, files and symlinks. */
+/** What getHostTree copied, and what it refused with the reason. */
+export interface HostTreeCopy {
+  files: number;
+  dirs: number;
+  links: number;
+  bytes: bigint;
+  skipped: { path: string; reason: string }[];
+}
+
+/** O_NOFOLLOW where the host has it (not on Windows, whose symlinks the unlink before removes). */
+const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
+
+/**
+ * Copies a folder of the image to a host folder (created): folders, files and symlinks (their
+ * target text as is). The image is not trusted (docs/btrfs.md "Copying out of an image"): a name
+ * is used only when it is a valid NightOS file name (names.ts) of at most 255 bytes that the host
+ * takes as one name inside the folder being filled; a second entry with a name already used in
+ * its folder, and a folder met a second time, are skipped; nothing is written through a host
+ * symlink or hard link — what is in the way of an entry (not a folder) is unlinked and the entry
+ * made anew, files with O_EXCL | O_NOFOLLOW. Whatever was skipped is listed with the reason.
+ */
 export async function getHostTree(
   layer: BtrfsLayer,
   src: string,
   hostDir: string,
-): Promise<{ files: number; dirs: number; links: number; bytes: bigint }> {
-  const out = { files: 0, dirs: 0, links: 0, bytes: 0n };
+): Promise<HostTreeCopy> {
+  const out: HostTreeCopy = { files: 0, dirs: 0, links: 0, bytes: 0n, skipped: [] };
+  const top = await layer.inodeAt(src);
+  if (!top) throw fsErrors.notFound(src);
   fs.mkdirSync(hostDir, { recursive: true });
-  const walk = async (at: string, host: string) => {
-    for (const e of await layer.readdir(at)) {
-      const p = `${at === "/" ? "" : at}/${e.name}`;
-      const h = path.join(host, e.name);
-      if (e.kind === "dir") {
-        fs.mkdirSync(h, { recursive: true });
+  const root = fs.realpathSync(hostDir);
+  const seenDirs = new Set<string>();
+  const skip = (p: string, reason: string) => out.skipped.push({ path: p, reason });
+
+  const walk = async (dir: InodeId, at: string, host: string): Promise<void> => {
+    seenDirs.add(`${dir.root}:${dir.ino}`);
+    const entries = await layer.exclusive((f) =>
+      f
+        .reader()
+        .readdir(dir)
+        .map((e) => ({ e, inode: f.inode(e.target) })),
+    );
+    const used = new Set<string>();
+    for (const { e, inode } of entries) {
+      const d = decodeFileName(e.name);
+      const shown = `${at === "/" ? "" : at}/${d.name ?? JSON.stringify(lossy.decode(e.name))}`;
+      if (d.problem !== undefined) {
+        skip(shown, `not a valid file name: ${d.problem}`);
+        continue;
+      }
+      const name = d.name;
+      if (e.name.length > NAME_LEN) {
+        // The image's own limit beside the spec's rules (BTRFS_NAME_LEN).
+        skip(shown, `not a valid file name: longer than Btrfs' ${NAME_LEN} bytes`);
+        continue;
+      }
+      if (used.has(name)) {
+        skip(shown, "a second entry with the same name in its folder");
+        continue;
+      }
+      used.add(name);
+      const h = path.join(host, name);
+      if (path.dirname(h) !== host || path.basename(h) !== name || !isInside(root, h)) {
+        skip(shown, "the host does not take it as one file name");
+        continue;
+      }
+      if (!inode) {
+        skip(shown, "its inode is missing");
+        continue;
+      }
+      const type = inode.mode & S_IFMT;
+      if (type === S_IFDIR) {
+        const key = `${e.target.root}:${e.target.ino}`;
+        if (seenDirs.has(key)) {
+          skip(shown, "a folder met a second time (the image names it twice or loops)");
+          continue;
+        }
+        makeHostDir(h);
         out.dirs++;
-        await walk(p, h);
-      } else if (e.kind === "symlink") {
-        fs.rmSync(h, { force: true });
-        fs.symlinkSync(await layer.readlink(p), h);
+        await walk(e.target, shown, h);
+      } else if (type === S_IFLNK) {
+        const target = await layer.exclusive((f) => f.reader().readInlineSync(e.target));
+        if (target.length === 0 || target.includes(0)) {
+          skip(shown, "its target is empty or holds a NUL byte");
+          continue;
+        }
+        if (!clearForNonDir(h)) {
+          skip(shown, "a host folder is in the way");
+          continue;
+        }
+        fs.symlinkSync(Buffer.from(target), h);
         out.links++;
-      } else {
-        const id = await layer.inodeAt(p);
-        if (!id) continue;
-        const fd = fs.openSync(h, "w");
+      } else if (type === S_IFREG) {
+        if (!clearForNonDir(h)) {
+          skip(shown, "a host folder is in the way");
+          continue;
+        }
+        const fd = fs.openSync(
+          h,
+          fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | O_NOFOLLOW,
+          0o644,
+        );
         try {
-          out.bytes += await layer.exclusive((f) => getToHost(f, id, fd));
+          out.bytes += await layer.exclusive((f) => getToHost(f, e.target, fd));
         } finally {
           fs.closeSync(fd);
         }
         out.files++;
-      }
+      } else skip(shown, "not a file, folder or symlink");
     }
   };
-  await walk(src, hostDir);
+  await walk(top, src, root);
   return out;
+}
+
+const lossy = new TextDecoder();
+
+/** Whether host path `p` is `root` or inside it (both resolved). */
+function isInside(root: string, p: string): boolean {
+  const rel = path.relative(root, p);
+  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
+}
+
+/** The host item at `h` without following a symlink there, or undefined when there is none. */
+function lstatOrNone(h: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(h);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+}
+
+/** Makes `h` a real folder: kept when it is one, else what is there (not a folder) is unlinked. */
+function makeHostDir(h: string): void {
+  const st = lstatOrNone(h);
+  if (st?.isDirectory()) return;
+  if (st) fs.unlinkSync(h);
+  fs.mkdirSync(h);
+}
+
+/** Frees `h` for a new file or symlink: unlinks a non-folder there; false when a folder is. */
+function clearForNonDir(h: string): boolean {
+  const st = lstatOrNone(h);
+  if (st?.isDirectory()) return false;
+  if (st) fs.unlinkSync(h);
+  return true;
 }

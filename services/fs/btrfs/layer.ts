@@ -201,8 +201,7 @@ export class BtrfsLayer implements FsLayer {
         await this.fs.writeFile(slot.entry.target, data);
         return;
       }
-      const id = this.fs.create(slot.parent, slot.name, "file");
-      await this.fs.writeFile(id, data);
+      await this.fs.createFile(slot.parent, slot.name, data);
     });
   }
 
@@ -416,6 +415,25 @@ export class BtrfsLayer implements FsLayer {
   /** The inode at a path (following symlinks), or undefined. */
   inodeAt(path: string): Promise<InodeId | undefined> {
     return this.run(() => this.idAt(path, true));
+  }
+
+  /**
+   * Replaces (or creates) the file at `path` (a final symlink followed) atomically: `fill` writes the
+   * new content into a new file that no folder names yet — an orphan (BtrfsFs.createOrphan), so it
+   * may commit along the way — and one operation then puts it in place of the old name. A kill
+   * before that leaves the old file (or no file) and an orphan the next writer deletes.
+   * docs/btrfs.md "Replacing a file".
+   */
+  replaceFile<T>(path: string, fill: (fs: BtrfsFs, id: InodeId) => Promise<T>): Promise<T> {
+    return this.run(async () => {
+      const slot = this.lookup(path, true);
+      if (slot === null || slot.entry?.type === FT_DIR) throw fsErrors.isDir(path);
+      nameBytes(slot.name);
+      const id = this.fs.createOrphan(slot.parent.root);
+      const r = await fill(this.fs, id);
+      this.fs.linkOrphan(id, slot.parent, slot.name, { replace: true });
+      return r;
+    });
   }
 
   /** The file at `path`, created empty when missing (its folder must exist). */

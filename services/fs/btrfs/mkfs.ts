@@ -4,9 +4,10 @@
 // first chunks sized like mkfs.btrfs' (the engine adds chunks on demand), or the whole device
 // divided up front with `preallocate`.
 
+import { unlinkSync } from "node:fs";
 import { NcwError } from "../../../ncw/errors.js";
 import { ChunkMap, writeLogical } from "./chunks.js";
-import type { BlockDevice } from "./device.js";
+import { type BlockDevice, FileDevice, renameIntoPlace } from "./device.js";
 import { randomUuid } from "./format/bytes.js";
 import { btrfsNameHash } from "./format/crc32c.js";
 import {
@@ -603,4 +604,36 @@ export function mkfs(dev: BlockDevice, opts: MkfsOptions = {}): MkfsResult {
       stripes: c.stripes,
     })),
   };
+}
+
+/** Where `mkfsImageFile` formats an image before it takes its name (beside it, same filesystem). */
+export function partialImagePath(image: string): string {
+  return `${image}.partial`;
+}
+
+/**
+ * Creates the image file `path` of `size` bytes and formats it, atomically: the image is written and
+ * made durable as `<path>.partial`, then renamed into place (replacing a file there), so a kill
+ * leaves no image (or the one that was there) or a whole one — never a half-made image under its
+ * name. A `.partial` left by a kill is overwritten by the next attempt. The caller holds the
+ * image's lock (lock.ts). docs/btrfs.md "Creating images".
+ */
+export function mkfsImageFile(path: string, size: bigint, opts: MkfsOptions = {}): MkfsResult {
+  const tmp = partialImagePath(path);
+  const dev = FileDevice.create(tmp, size);
+  let r: MkfsResult;
+  try {
+    r = mkfs(dev, opts); // ends with the superblocks written and synced
+  } catch (e) {
+    dev.close();
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone
+    }
+    throw e;
+  }
+  dev.close();
+  renameIntoPlace(tmp, path);
+  return r;
 }

@@ -254,8 +254,16 @@ export function decodeSuperblock(
   const bytenr = r.u64();
   const flags = r.u64();
   const magic = r.u64();
-  if (magic !== SUPER_MAGIC)
+  if (magic !== SUPER_MAGIC) {
+    if (buf.every((b) => b === 0)) {
+      // What an image whose making was killed holds (NCW before mkfsImageFile wrote in place).
+      throw new NcwError("data", "btrfs superblock: all zeros, no Btrfs magic (_BHRfS_M)", {
+        code: "BTRFS_NO_MAGIC",
+        hint: "The file is not a Btrfs image: never written, or its creation was interrupted. If it holds nothing you need, remove it (a home's image is made again on next use) or run `ncw fs mkfs --force`.",
+      });
+    }
     throw corrupt("no Btrfs magic (_BHRfS_M) at offset 0x40", "BTRFS_NO_MAGIC");
+  }
   const s0 = {
     csum,
     fsid,
