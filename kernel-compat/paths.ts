@@ -1,23 +1,23 @@
-// Where a home's kernel server listens: a Unix socket in the home's run folder (or, when that path is
-// too long for sun_path, in the temp folder under a name derived from the home), a named pipe on Windows.
+// Where a home's kernel server listens (docs/kernel.md, "The kernel server"; docs/security.md): a Unix
+// socket in the home's run folder, or, when that path is too long for sun_path, in the user's private
+// runtime folder under a name derived from the home; a named pipe on Windows (native/ decides).
 
 import { createHash } from "node:crypto";
-import os from "node:os";
 import path from "node:path";
+import type { ControlEndpoint, HostNative } from "../native/types.js";
 import type { HomeLayout } from "../ncw/home.js";
 
-/** sun_path is 108 bytes on Linux, 104 on macOS; keep a margin. */
-const MAX_SOCKET_PATH = 100;
-
-export function kernelSocketPath(
+/**
+ * The home's kernel endpoint (pure: `native.secureEndpoint` checks its folder before use). `native` is
+ * passed in so the CLI loads the host layer (koffi) only when it talks to a kernel.
+ */
+export function kernelEndpoint(
   home: HomeLayout,
-  platform: NodeJS.Platform = process.platform,
-): string {
+  native: HostNative,
+  env: NodeJS.ProcessEnv = process.env,
+): ControlEndpoint {
   const tag = createHash("sha256").update(home.root).digest("hex").slice(0, 16);
-  if (platform === "win32") return `\\\\.\\pipe\\ncw-kernel-${tag}`;
-  const inHome = path.join(home.run, "kernel.sock");
-  if (Buffer.byteLength(inHome) <= MAX_SOCKET_PATH) return inHome;
-  return path.join(os.tmpdir(), `ncw-kernel-${tag}.sock`);
+  return native.controlEndpoint(path.join(home.run, "kernel.sock"), `ncw-kernel-${tag}`, env);
 }
 
 /** The file holding the running kernel's host PID (for `ncw ps` and for tests). */

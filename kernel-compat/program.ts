@@ -12,7 +12,7 @@ import type { HomeLayout } from "../ncw/home.js";
 import { readPackageFile } from "../ncw/package/package.js";
 import { openTree } from "../services/fs/open.js";
 import { readDb } from "../services/skyer/db.js";
-import { DEFAULT_USER } from "../services/skyer/layout.js";
+import { checkUserName } from "../services/skyer/layout.js";
 import { readInstalledManifest } from "../services/skyer/package.js";
 import { ContextBase } from "./abi/context.js";
 
@@ -36,12 +36,12 @@ export function withAnid(context: Uint8Array, anid: number): Uint8Array {
 }
 
 /**
- * An installed application by AID: the user's install (NCW_USER or the default user) before the
- * global one; its content.program.precomp, compiled through the cache (the artifact Skyer made at
- * install time is reused).
+ * An installed application by AID: the install of the request's NightOS user before the global one;
+ * its content.program.precomp, compiled through the cache (the artifact Skyer made at install time is
+ * reused). The user comes with each request, never from the kernel's environment (docs/security.md).
  */
-async function resolveInstalled(aid: string, home: HomeLayout): Promise<Runnable> {
-  const user = process.env.NCW_USER || DEFAULT_USER;
+async function resolveInstalled(aid: string, home: HomeLayout, user: string): Promise<Runnable> {
+  checkUserName(user);
   // Read only: the kernel never writes the tree here, and must not create or lock the image.
   const fs = await openTree(home, { access: "read" });
   let bytes: Uint8Array;
@@ -100,7 +100,12 @@ async function compile(
   return { wasm: artifact.module, cached: r.cached, ms: performance.now() - t0 };
 }
 
-export async function resolveRunnable(target: string, home: HomeLayout): Promise<Runnable> {
+/** What a `run` request names, for the NightOS user `user` (who matters for an installed app's AID). */
+export async function resolveRunnable(
+  target: string,
+  home: HomeLayout,
+  user: string,
+): Promise<Runnable> {
   const ext = path.extname(target).toLowerCase();
   if (ext === ".nap" || ext === ".nva") {
     const pkg = await readPackageFile(target);
@@ -130,7 +135,7 @@ export async function resolveRunnable(target: string, home: HomeLayout): Promise
     return { name: aid, wasm: c.wasm, aot: { cached: c.cached, ms: c.ms } };
   }
   if (ext === "" && /^[a-z_][a-z0-9_]*::[a-z_][a-z0-9_]*$/.test(target)) {
-    return resolveInstalled(target, home);
+    return resolveInstalled(target, home, user);
   }
   const program = await loadProgram(target);
   const c = await compile(program.kind === "npp" ? program.file : program.module, home);

@@ -5,7 +5,8 @@
 
 import { deserialize, serialize } from "node:v8";
 
-export const PROTOCOL_VERSION = 1;
+/** 2: `run` carries the NightOS user (a kernel speaking 1 would use its own NCW_USER). */
+export const PROTOCOL_VERSION = 2;
 /** Largest frame accepted on the socket (a program's bytes travel inside `run`). */
 export const MAX_FRAME = 512 * 1024 * 1024;
 
@@ -37,6 +38,12 @@ export type ClientMessage =
        * it (it keeps the compiler loaded, so a warm `ncw run` does not pay for loading it).
        */
       path: string;
+      /**
+       * The NightOS user the request acts for (the caller's NCW_USER, else the default user): whose
+       * install an AID names. The kernel trusts it because the connection's host user, checked on
+       * connect, owns the home and every NightOS user in it (docs/security.md).
+       */
+      user: string;
       /** The execution context bytes (header + arguments). */
       context: Uint8Array;
       anid: number;

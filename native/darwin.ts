@@ -1,8 +1,18 @@
-// macOS (shm_open + mmap, os_sync_wait_on_address) implementation of HostNative (native/types.ts).
-// Not written yet: every call raises a documented NcwError instead of pretending (docs/kernel.md, "Hosts").
+// macOS implementation of HostNative (native/types.ts). Shared memory (shm_open + mmap) and
+// os_sync_wait_on_address are not written yet: those calls raise a documented NcwError instead of
+// pretending (docs/kernel.md, "Host layer"). The control socket's peer check uses getpeereid(3) from
+// libSystem through koffi (the rest is shared with Linux in posix.ts). Written without a Mac to run it
+// on: CI runs Linux only, so this file is type-checked but untested (docs/security.md says so).
 // Parent-death protection falls back to the runner's IPC channel, which works on every host.
 
+import koffi from "koffi";
 import { NcwError } from "../ncw/errors.js";
+import {
+  type PeerUid,
+  posixCheckPeer,
+  posixControlEndpoint,
+  posixSecureEndpoint,
+} from "./posix.js";
 import type { HostNative } from "./types.js";
 
 function unavailable(what: string): never {
@@ -12,6 +22,21 @@ function unavailable(what: string): never {
   });
 }
 
+type GetPeerEid = (fd: number, euid: Buffer, egid: Buffer) => number;
+let getpeereid: GetPeerEid | undefined;
+
+/** getpeereid(3): the peer's effective uid and gid (uid_t and gid_t are 32-bit on macOS). */
+function peerUid(fd: number): PeerUid {
+  getpeereid ??= koffi
+    .load("/usr/lib/libSystem.B.dylib")
+    .func("int getpeereid(int s, void *euid, void *egid)") as GetPeerEid;
+  const uid = Buffer.alloc(4);
+  const gid = Buffer.alloc(4);
+  if (getpeereid(fd, uid, gid) !== 0)
+    return { ok: false, reason: `getpeereid failed (errno ${koffi.errno()})` };
+  return { ok: true, uid: uid.readUInt32LE(0) };
+}
+
 export const darwinNative: HostNative = {
   platform: "darwin",
   createSegment: () => unavailable("host shared memory"),
@@ -19,4 +44,7 @@ export const darwinNative: HostNative = {
   wait: () => unavailable("wait-on-address"),
   wake: () => unavailable("wait-on-address"),
   dieWithParent: () => false,
+  controlEndpoint: posixControlEndpoint,
+  secureEndpoint: posixSecureEndpoint,
+  checkPeer: (sock) => posixCheckPeer(sock, peerUid),
 };

@@ -5,7 +5,13 @@ import { linuxNative } from "./linux.js";
 import type { HostNative } from "./types.js";
 import { win32Native } from "./win32.js";
 
-export type { HostNative, SharedSegment, WaitResult } from "./types.js";
+export type {
+  ControlEndpoint,
+  HostNative,
+  PeerCheck,
+  SharedSegment,
+  WaitResult,
+} from "./types.js";
 
 export function hostNative(platform: NodeJS.Platform = process.platform): HostNative {
   if (platform === "linux") return linuxNative;

@@ -1,10 +1,17 @@
 // Linux implementation of HostNative (native/types.ts) through koffi: memfd_create + mmap(MAP_SHARED)
 // for segments (opened by other processes through /proc/<pid>/fd/<n>), futex(2) for wait/wake,
-// prctl(PR_SET_PDEATHSIG) so runners die with the kernel server.
+// prctl(PR_SET_PDEATHSIG) so runners die with the kernel server, getsockopt(SO_PEERCRED) for the peer
+// check of the control socket (the rest of it is shared with macOS in posix.ts).
 
 import { closeSync, openSync } from "node:fs";
 import koffi from "koffi";
 import { NcwError } from "../ncw/errors.js";
+import {
+  type PeerUid,
+  posixCheckPeer,
+  posixControlEndpoint,
+  posixSecureEndpoint,
+} from "./posix.js";
 import type { HostNative, SharedSegment, WaitResult } from "./types.js";
 
 const SYS_FUTEX: Partial<Record<string, number>> = { x64: 202, arm64: 98, ia32: 240, arm: 240 };
@@ -19,6 +26,23 @@ const EAGAIN = 11;
 const ETIMEDOUT = 110;
 const EINTR = 4;
 const PAGE = 4096;
+const SOL_SOCKET = 1;
+/** SO_PEERCRED's value differs on a few architectures (asm-generic/socket.h and the arch overrides). */
+const SO_PEERCRED: Partial<Record<string, number>> = {
+  x64: 17,
+  arm64: 17,
+  ia32: 17,
+  arm: 17,
+  riscv64: 17,
+  s390x: 17,
+  loong64: 17,
+  ppc64: 21,
+  ppc: 21,
+  mips: 18,
+  mipsel: 18,
+};
+/** struct ucred: pid_t pid, uid_t uid, gid_t gid. */
+const UCRED_SIZE = 12;
 
 interface Libc {
   memfdCreate(name: string, flags: number): number;
@@ -35,6 +59,7 @@ interface Libc {
     v3: number,
   ): number;
   prctl(option: number, arg: number, a3: number, a4: number, a5: number): number;
+  getsockopt(fd: number, level: number, name: number, val: Buffer, len: Buffer): number;
 }
 
 let libc: Libc | undefined;
@@ -56,6 +81,7 @@ function load(): Libc {
       prctl: lib.func(
         "int prctl(int option, unsigned long arg2, unsigned long a3, unsigned long a4, unsigned long a5)",
       ),
+      getsockopt: lib.func("int getsockopt(int fd, int level, int name, void *val, void *len)"),
     } as Libc;
     return libc;
   } catch (e) {
@@ -100,6 +126,21 @@ function roundUp(size: number): number {
   if (!Number.isInteger(size) || size <= 0)
     throw new RangeError(`segment size must be a positive integer, got ${size}`);
   return Math.ceil(size / PAGE) * PAGE;
+}
+
+/** SO_PEERCRED: the credentials the peer had when it connected (or listened), as the kernel recorded them. */
+function peerUid(fd: number): PeerUid {
+  const opt = SO_PEERCRED[process.arch];
+  if (opt === undefined)
+    return { ok: false, reason: `SO_PEERCRED is not known on ${process.arch}` };
+  const cred = Buffer.alloc(UCRED_SIZE);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(UCRED_SIZE, 0);
+  if (load().getsockopt(fd, SOL_SOCKET, opt, cred, len) !== 0)
+    return { ok: false, reason: `getsockopt(SO_PEERCRED) failed (errno ${koffi.errno()})` };
+  if (len.readUInt32LE(0) !== UCRED_SIZE)
+    return { ok: false, reason: `getsockopt(SO_PEERCRED) returned ${len.readUInt32LE(0)} bytes` };
+  return { ok: true, uid: cred.readUInt32LE(4) };
 }
 
 export const linuxNative: HostNative = {
@@ -168,4 +209,7 @@ export const linuxNative: HostNative = {
   dieWithParent() {
     return load().prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) === 0;
   },
+  controlEndpoint: posixControlEndpoint,
+  secureEndpoint: posixSecureEndpoint,
+  checkPeer: (sock) => posixCheckPeer(sock, peerUid),
 };

@@ -1,6 +1,9 @@
 // The host interface the kernel needs beyond Node's own API: shared-memory segments mappable by
-// several host processes, wait/wake on an address in them, and parent-death protection for runners.
+// several host processes, wait/wake on an address in them, parent-death protection for runners, and the
+// per-user control endpoint with its peer check (docs/security.md).
 // One implementation per platform (linux.ts, darwin.ts, win32.ts); index.ts picks one.
+
+import type { Socket } from "node:net";
 
 /** A shared-memory segment mapped into this process. */
 export interface SharedSegment {
@@ -16,6 +19,25 @@ export interface SharedSegment {
 }
 
 export type WaitResult = "woken" | "timeout" | "not-equal";
+
+/**
+ * A control endpoint private to this host user (docs/security.md, "The control socket"): what to listen
+ * on or connect to, and the folder holding it when it is a Unix socket (none for a Windows named pipe).
+ */
+export interface ControlEndpoint {
+  readonly path: string;
+  /**
+   * "home": NCW's own run folder in the home (made private, 0700, when it is not);
+   * "runtime": the user's private runtime folder (created 0700 when missing, refused when not private).
+   */
+  readonly folder?: { readonly path: string; readonly kind: "home" | "runtime" };
+}
+
+/** Whether the host user at the other end of a connected control socket is this process' user. */
+export type PeerCheck =
+  | { ok: true; uid: number }
+  | { ok: false; code: "NATIVE_PEER_OTHER_USER"; uid: number; reason: string }
+  | { ok: false; code: "NATIVE_PEER_UNKNOWN"; reason: string };
 
 export interface HostNative {
   readonly platform: NodeJS.Platform;
@@ -33,4 +55,18 @@ export interface HostNative {
   wake(address: bigint, count: number): number;
   /** Ask the host to kill this process when its parent dies (Linux prctl); false where the host has no such call. */
   dieWithParent(): boolean;
+  /**
+   * Where the control endpoint `name` of this host user lives: the Unix socket `preferred` when it fits
+   * in sun_path, else `<name>.sock` in the user's private runtime folder ($XDG_RUNTIME_DIR, else
+   * <TMPDIR>/ncw-<uid>); on Windows the named pipe `\\.\pipe\<name>`. Creates and checks nothing.
+   */
+  controlEndpoint(preferred: string, name: string, env?: NodeJS.ProcessEnv): ControlEndpoint;
+  /**
+   * Make sure no other host user can create, replace or reach what lives in the endpoint's folder
+   * before listening on or connecting to it: the folder is a real folder (not a link) owned by this
+   * user and closed to others. Throws NcwError NATIVE_UNSAFE_ENDPOINT when it is not and cannot be.
+   */
+  secureEndpoint(endpoint: ControlEndpoint): void;
+  /** Check the host user at the other end of a connected control socket; fails closed when the host cannot tell. */
+  checkPeer(sock: Socket): PeerCheck;
 }

@@ -1,5 +1,7 @@
 // Windows (CreateFileMapping, WaitOnAddress/named events) implementation of HostNative (native/types.ts).
 // Not written yet: every call raises a documented NcwError instead of pretending (docs/kernel.md, "Hosts").
+// The control endpoint is a named pipe; its peer check is not implemented and refuses every peer
+// (docs/security.md, "Windows"): NCW never talks to a pipe whose owner it cannot tell.
 // Parent-death protection falls back to the runner's IPC channel, which works on every host.
 
 import { NcwError } from "../ncw/errors.js";
@@ -19,4 +21,16 @@ export const win32Native: HostNative = {
   wait: () => unavailable("wait-on-address"),
   wake: () => unavailable("wait-on-address"),
   dieWithParent: () => false,
+  // Named pipes live in one namespace for the whole machine: there is no folder to make private.
+  controlEndpoint: (_preferred, name) => ({ path: `\\\\.\\pipe\\${name}` }),
+  secureEndpoint: () => {},
+  // Node does not expose the pipe's HANDLE (a net.Socket's `_handle.fd` is -1 here), so neither
+  // GetNamedPipeClientProcessId / GetNamedPipeServerProcessId nor ImpersonateNamedPipeClient can be
+  // called on it; docs/security.md says what an implementation needs. Until then: refuse.
+  checkPeer: () => ({
+    ok: false,
+    code: "NATIVE_PEER_UNKNOWN",
+    reason:
+      "checking which Windows user is at the other end of the kernel's named pipe is not implemented yet",
+  }),
 };

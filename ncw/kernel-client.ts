@@ -1,12 +1,13 @@
 // The CLI's side of the kernel server (docs/kernel.md, "Kernel server"): connect to the home's running
-// kernel over its Unix socket / named pipe, or start one (detached) on demand and connect to it.
+// kernel over its Unix socket / named pipe, or start one (detached) on demand and connect to it. The
+// kernel must be this host user's (docs/security.md): the peer is checked before a byte is sent.
 
 import { spawn } from "node:child_process";
 import { openSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { kernelLogPath, kernelSocketPath } from "../kernel-compat/paths.js";
+import { kernelEndpoint, kernelLogPath } from "../kernel-compat/paths.js";
 import {
   type ClientMessage,
   encodeFrame,
@@ -14,6 +15,8 @@ import {
   type KernelMessage,
   PROTOCOL_VERSION,
 } from "../kernel-compat/protocol.js";
+import type { HostNative } from "../native/types.js";
+import { DEFAULT_USER } from "../services/skyer/layout.js";
 import { type ErrorKind, NcwError } from "./errors.js";
 
 const ERROR_KINDS: readonly ErrorKind[] = [
@@ -137,12 +140,31 @@ export function kernelGone(): NcwError {
   );
 }
 
-function connectOnce(sock: string): Promise<net.Socket | undefined> {
-  return new Promise((resolve) => {
+/** Connect to `sock`; undefined when nobody listens. A listener of another host user is refused. */
+function connectOnce(sock: string, native: HostNative): Promise<net.Socket | undefined> {
+  return new Promise((resolve, reject) => {
     const c = net.connect(sock);
     c.once("connect", () => {
       c.removeAllListeners("error");
-      resolve(c);
+      const peer = native.checkPeer(c);
+      if (peer.ok) {
+        resolve(c);
+        return;
+      }
+      c.destroy();
+      reject(
+        new NcwError(
+          "no-perm",
+          `refusing to talk to ${sock}: it is not your kernel (${peer.reason}); nothing was sent to it`,
+          {
+            code: "KERNEL_PEER_REFUSED",
+            hint:
+              peer.code === "NATIVE_PEER_OTHER_USER"
+                ? `another host user is listening there; remove ${sock} and run the command again`
+                : "see docs/security.md, section The control socket",
+          },
+        ),
+      );
     });
     c.once("error", () => resolve(undefined));
   });
@@ -192,20 +214,28 @@ async function connectOrStart(
   home: HomeLayout,
   opts: { start: boolean },
 ): Promise<KernelConnection | undefined> {
-  const sock = kernelSocketPath(home);
-  const existing = await connectOnce(sock);
+  // Loaded here, not at start-up: only commands that talk to a kernel pay for koffi.
+  const { hostNative } = await import("../native/index.js");
+  const native = hostNative();
+  const ep = kernelEndpoint(home, native);
+  native.secureEndpoint(ep);
+  const sock = ep.path;
+  const existing = await connectOnce(sock, native);
   if (existing) return handshake(existing);
   if (!opts.start) return undefined;
   const log = openSync(kernelLogPath(home), "a");
+  // The NightOS user travels with each request: the kernel must not see (and serve everyone as)
+  // the user of whoever happened to start it.
+  const { NCW_USER: _user, ...env } = process.env;
   const child = spawn(process.execPath, [serverMain, "--home", home.root], {
     detached: true,
     stdio: ["ignore", log, log],
-    env: process.env,
+    env,
   });
   child.unref();
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    const s = await connectOnce(sock);
+    const s = await connectOnce(sock, native);
     if (s) return handshake(s);
     await new Promise((r) => setTimeout(r, 15));
   }
@@ -222,8 +252,10 @@ async function connectOrStart(
 // ---- ncw run: start a process and follow it to its end ------------------------------------------
 
 export interface RunRequest {
-  /** Absolute path of the program or package. */
+  /** Absolute path of the program or package, or an installed app's AID. */
   path: string;
+  /** The NightOS user the run is for (whose install an AID names); default: `requestUser()`. */
+  user?: string;
   context: Uint8Array;
   anid: number;
   trace: boolean;
@@ -244,6 +276,12 @@ export interface RunHandle {
   signal(signal: number): void;
   /** Kill it at once. */
   kill(): void;
+}
+
+/** The NightOS user of this command: NCW_USER, else the default user (as `ncw skyer` chooses it). */
+export function requestUser(env: NodeJS.ProcessEnv = process.env): string {
+  const u = env.NCW_USER;
+  return u !== undefined && u !== "" ? u : DEFAULT_USER;
 }
 
 export function startRun(conn: KernelConnection, req: RunRequest, ev: RunEvents): RunHandle {
@@ -281,7 +319,7 @@ export function startRun(conn: KernelConnection, req: RunRequest, ev: RunEvents)
     });
     conn.onClose(() => reject(kernelGone()));
   });
-  conn.send({ t: "run", ...req });
+  conn.send({ t: "run", ...req, user: req.user ?? requestUser() });
   return {
     done,
     pid: () => pid,

@@ -2,11 +2,15 @@
 // (ncw/kernel-client.ts), listening on the home's socket, exiting when idle. Usage:
 //   node dist/kernel-compat/server/main.js --home <dir>
 
-import { appendFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { appendFileSync, linkSync, lstatSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
+import path from "node:path";
+import { hostNative } from "../../native/index.js";
+import type { ControlEndpoint, HostNative } from "../../native/types.js";
 import type { NcwError } from "../../ncw/errors.js";
 import { openHome } from "../../ncw/home.js";
-import { kernelLogPath, kernelPidPath, kernelSocketPath } from "../paths.js";
+import { kernelEndpoint, kernelLogPath, kernelPidPath } from "../paths.js";
 import type { Runnable } from "../program.js";
 import {
   type ClientMessage,
@@ -38,22 +42,109 @@ function envInt(name: string, dflt: number, min: number, max: number): number {
   return process.env[name] !== undefined && Number.isInteger(n) && n >= min && n <= max ? n : dflt;
 }
 
-function tryConnect(sock: string): Promise<boolean> {
+/** A file's identity, to tell the socket this kernel created from one that replaced it. */
+interface FileId {
+  dev: bigint;
+  ino: bigint;
+}
+function fileId(p: string): FileId | undefined {
+  try {
+    const st = lstatSync(p, { bigint: true });
+    return { dev: st.dev, ino: st.ino };
+  } catch {
+    return undefined;
+  }
+}
+const sameFile = (a: FileId | undefined, b: FileId | undefined) =>
+  a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
+
+/** Who answers on `sock`: a kernel of this host user, another user's process, nobody, or cannot tell. */
+function probe(
+  sock: string,
+  native: HostNative,
+): Promise<"ours" | "other-user" | "unknown" | "dead"> {
   return new Promise((resolve) => {
     const c = net.connect(sock);
     c.once("connect", () => {
+      const peer = native.checkPeer(c);
       c.destroy();
-      resolve(true);
+      resolve(peer.ok ? "ours" : peer.code === "NATIVE_PEER_OTHER_USER" ? "other-user" : "unknown");
     });
-    c.once("error", () => resolve(false));
+    c.once("error", () => resolve("dead"));
   });
 }
 
-function listen(server: net.Server, sock: string): Promise<NodeJS.ErrnoException | undefined> {
+/** Bind and listen; the socket file gets mode 0600 whatever the umask the kernel inherited. */
+function bind(server: net.Server, sock: string): Promise<NodeJS.ErrnoException | undefined> {
   return new Promise((resolve) => {
     server.once("error", (e: NodeJS.ErrnoException) => resolve(e));
-    server.listen(sock, () => resolve(undefined));
+    // Node binds synchronously inside listen(): the umask covers exactly the socket's creation.
+    const umask = process.umask(0o177);
+    try {
+      server.listen(sock, () => resolve(undefined));
+    } finally {
+      process.umask(umask);
+    }
   });
+}
+
+type Listening =
+  | { ok: true; id: FileId | undefined }
+  | { ok: false; served: true; why: string }
+  | { ok: false; served: false; why: string };
+
+/**
+ * Listen on the home's endpoint so that its path is this kernel's alone to remove (docs/security.md,
+ * "The control socket"). A Unix socket is bound at a temporary name in the endpoint's private folder
+ * and hard-linked to the endpoint's path: link() fails when the path exists, so a live kernel is
+ * never replaced (a stale socket, or one another host user left, is checked and replaced). The
+ * temporary name goes at once. Why not bind the path itself: libuv unlinks the path a listening socket
+ * was bound to when it closes, even when another kernel owns that path by then.
+ */
+async function listenOnce(
+  server: net.Server,
+  ep: ControlEndpoint,
+  native: HostNative,
+  log: (line: string) => void,
+): Promise<Listening> {
+  if (ep.folder === undefined) {
+    // A named pipe: the host removes it with its last handle; a second kernel cannot create it.
+    const err = await bind(server, ep.path);
+    if (err?.code === "EADDRINUSE") return { ok: false, served: true, why: "the pipe is in use" };
+    return err ? { ok: false, served: false, why: err.message } : { ok: true, id: undefined };
+  }
+  // Short enough for sun_path whenever the endpoint's own name is ("kernel.sock", "ncw-kernel-….sock").
+  const temp = path.join(ep.folder.path, `.${randomBytes(4).toString("hex")}`);
+  const err = await bind(server, temp);
+  if (err) return { ok: false, served: false, why: err.message };
+  const id = fileId(temp);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        linkSync(temp, ep.path);
+        return { ok: true, id };
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== "EEXIST" || attempt >= 4)
+          return { ok: false, served: false, why: (e as Error).message };
+      }
+      const before = fileId(ep.path);
+      const who = await probe(ep.path, native);
+      if (who === "ours")
+        return { ok: false, served: true, why: "another kernel serves this home" };
+      if (who === "unknown")
+        return { ok: false, served: false, why: `cannot tell who listens on ${ep.path}` };
+      log(
+        who === "dead"
+          ? `replacing the stale socket ${ep.path} (nobody listens on it)`
+          : `replacing ${ep.path}: another host user listens on it`,
+      );
+      // Only the file just probed: a kernel that won the race in between keeps its socket.
+      if (sameFile(fileId(ep.path), before)) rmSync(ep.path, { force: true });
+    }
+  } finally {
+    rmSync(temp, { force: true });
+  }
 }
 
 async function main(): Promise<void> {
@@ -63,7 +154,9 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const home = openHome(homeArg);
-  const sock = kernelSocketPath(home);
+  const native = hostNative();
+  const ep = kernelEndpoint(home, native);
+  const sock = ep.path;
   const logFile = kernelLogPath(home);
   const log = (line: string) => {
     try {
@@ -75,21 +168,30 @@ async function main(): Promise<void> {
   const idleMs = envInt("NCW_KERNEL_IDLE_MS", DEFAULT_IDLE_MS, 100, 24 * 3600 * 1000);
   const poolSize = envInt("NCW_RUNNER_POOL", DEFAULT_POOL_SIZE, 0, 16);
 
-  const server = net.createServer();
-  let err = await listen(server, sock);
-  if (err?.code === "EADDRINUSE") {
-    if (await tryConnect(sock)) {
-      log("another kernel already serves this home; exiting");
-      process.exit(0);
-    }
-    rmSync(sock, { force: true }); // stale socket of a kernel that died
-    err = await listen(server, sock);
+  try {
+    native.secureEndpoint(ep);
+  } catch (e) {
+    log(`refusing to listen on ${sock}: ${(e as Error).message}`);
+    process.stderr.write(`ncw kernel: ${(e as Error).message}\n`);
+    process.exit(77);
   }
-  if (err) {
-    log(`cannot listen on ${sock}: ${err.message}`);
-    process.stderr.write(`ncw kernel: cannot listen on ${sock}: ${err.message}\n`);
+  const server = net.createServer();
+  const listening = await listenOnce(server, ep, native, log);
+  if (!listening.ok && listening.served) {
+    log(`${listening.why}; exiting`);
+    process.exit(0);
+  }
+  if (!listening.ok) {
+    log(`cannot listen on ${sock}: ${listening.why}`);
+    process.stderr.write(`ncw kernel: cannot listen on ${sock}: ${listening.why}\n`);
     process.exit(69);
   }
+  /** Remove the endpoint only while it is still the socket this kernel created. */
+  const removeOwnSocket = () => {
+    if (listening.id === undefined) return;
+    if (sameFile(fileId(sock), listening.id)) rmSync(sock, { force: true });
+    else log(`${sock} is no longer this kernel's socket: left in place`);
+  };
   writeFileSync(kernelPidPath(home), `${process.pid}\n`);
   log(`kernel started on ${sock} (pool ${poolSize}, idle exit ${idleMs} ms)`);
 
@@ -108,8 +210,10 @@ async function main(): Promise<void> {
     if (!stopping) {
       stopping = true;
       log(`kernel stopping: ${why}`);
+      // Removed while still listening: no other kernel takes a live socket's path, so the path
+      // checked is the path removed.
+      removeOwnSocket();
       server.close();
-      rmSync(sock, { force: true });
       try {
         if (readFileSync(kernelPidPath(home), "utf8").trim() === String(process.pid))
           rmSync(kernelPidPath(home));
@@ -138,6 +242,14 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT", true));
 
   server.on("connection", (conn) => {
+    // Only this host user's processes may talk to its kernel (docs/security.md), whatever the
+    // socket's mode: another user could run programs as this one, or shut the kernel down.
+    const peer = native.checkPeer(conn);
+    if (!peer.ok) {
+      log(`refused a connection: ${peer.reason}`);
+      conn.destroy();
+      return;
+    }
     clients++;
     checkIdle();
     const reader = new FrameReader<ClientMessage>();
@@ -197,7 +309,7 @@ async function main(): Promise<void> {
             try {
               const { resolveRunnable, withAnid: setAnid } = await loadProgramModule();
               withAnid = setAnid;
-              runnable = await resolveRunnable(m.path, home);
+              runnable = await resolveRunnable(m.path, home, m.user);
             } catch (e) {
               const err = e as Partial<NcwError> & Error;
               send({

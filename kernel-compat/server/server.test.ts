@@ -1,9 +1,10 @@
 // Unit tests of the kernel server's pieces: the control protocol's frames, socket paths, the delays.
 
 import { describe, expect, it } from "vitest";
+import { hostNative } from "../../native/index.js";
 import { homeLayout } from "../../ncw/home.js";
 import { SYSCALLS } from "../abi/syscalls.js";
-import { kernelSocketPath } from "../paths.js";
+import { kernelEndpoint } from "../paths.js";
 import { encodeFrame, FrameReader, type KernelMessage } from "../protocol.js";
 import { readDelays } from "./kernel.js";
 import { KERNEL_HANDLERS } from "./process-syscalls.js";
@@ -33,12 +34,23 @@ describe("control protocol", () => {
 });
 
 describe("kernel configuration", () => {
-  it("puts the socket in the home, or in the temp folder when the path is too long", () => {
-    expect(kernelSocketPath(homeLayout("/h"), "linux")).toBe("/h/run/kernel.sock");
-    expect(kernelSocketPath(homeLayout(`/${"x".repeat(120)}`), "linux")).toMatch(
-      /ncw-kernel-[0-9a-f]{16}\.sock$/,
-    );
-    expect(kernelSocketPath(homeLayout("/h"), "win32")).toMatch(/^\\\\\.\\pipe\\ncw-kernel-/);
+  it("puts the socket in the home, or in the user's runtime folder when the path is too long", () => {
+    const linux = hostNative("linux");
+    expect(kernelEndpoint(homeLayout("/h"), linux, {})).toEqual({
+      path: "/h/run/kernel.sock",
+      folder: { path: "/h/run", kind: "home" },
+    });
+    const long = homeLayout(`/${"x".repeat(120)}`);
+    const xdg = kernelEndpoint(long, linux, { XDG_RUNTIME_DIR: "/run/user/7" });
+    expect(xdg.path).toMatch(/^\/run\/user\/7\/ncw-kernel-[0-9a-f]{16}\.sock$/);
+    expect(xdg.folder).toEqual({ path: "/run/user/7", kind: "runtime" });
+    const uid = process.geteuid?.() ?? 0;
+    const tmp = kernelEndpoint(long, linux, { TMPDIR: "/var/tmp/" });
+    expect(tmp.path).toMatch(new RegExp(`^/var/tmp/ncw-${uid}/ncw-kernel-[0-9a-f]{16}\\.sock$`));
+    expect(kernelEndpoint(long, linux, {}).folder?.path).toBe(`/tmp/ncw-${uid}`);
+    const win = kernelEndpoint(homeLayout("/h"), hostNative("win32"));
+    expect(win.path).toMatch(/^\\\\\.\\pipe\\ncw-kernel-/);
+    expect(win.folder).toBeUndefined();
   });
   it("reads the registry's delays with the spec's defaults", () => {
     expect(readDelays({})).toEqual({ suspend: 500, terminate: 2000 });
