@@ -2,8 +2,8 @@
 // worked examples and checks them against the code (abi.ts, npp.ts, validate.ts, the syscall table).
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { SYSCALLS } from "../kernel-compat/abi/syscalls.js";
-import * as abi from "./abi.js";
+import { SYSCALLS } from "./abi/syscalls.js";
+import * as abi from "./abi/wasm-names.js";
 import { instrument } from "./aot/instrument.js";
 import * as npp from "./npp.js";
 import { watToWasm } from "./text.js";

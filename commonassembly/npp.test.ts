@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { NcwError } from "../ncw/errors.js";
-import { ABI_VERSION } from "./abi.js";
+import { ABI_VERSION } from "./abi/wasm-names.js";
 import {
   decodeMetadata,
   decodeNpp,

@@ -12,7 +12,7 @@ import {
   IMPORT_SYSCALL_FORK,
   RESERVED_LOW_MEMORY,
   RUNTIME_SCRATCH_ADDRESS,
-} from "../commonassembly/abi.js";
+} from "../commonassembly/abi/wasm-names.js";
 import { FORK_GLOBAL_EXPORT_PREFIX } from "../commonassembly/aot/instrument.js";
 
 const PAGE = 65536;

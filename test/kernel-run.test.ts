@@ -137,7 +137,7 @@ describe("runToEnd (for Skyer's install events)", () => {
     )) as typeof import("../ncw/kernel-client.js");
     const ctx = (await import(
       path.join(dist, "kernel-compat", "abi", "context.js")
-    )) as typeof import("../kernel-compat/abi/context.js");
+    )) as typeof import("../commonassembly/abi/context.js");
     const { openHome } = (await import(
       path.join(dist, "ncw", "home.js")
     )) as typeof import("../ncw/home.js");

@@ -4,7 +4,12 @@
 
 import binaryen from "binaryen";
 import { NcwError } from "../../ncw/errors.js";
-import { ABI_IMPORT_MODULE, CTL_GLOBAL, IMPORT_SAFEPOINT, IMPORT_SYSCALL_FORK } from "../abi.js";
+import {
+  ABI_IMPORT_MODULE,
+  CTL_GLOBAL,
+  IMPORT_SAFEPOINT,
+  IMPORT_SYSCALL_FORK,
+} from "../abi/wasm-names.js";
 import { PollRewriteUnsupported, rewritePolls } from "../wasm/polls.js";
 import { readModule as readWasm } from "../wasm/reader.js";
 import {

@@ -4,9 +4,9 @@
 // Regenerate: node dist/commonassembly/sdk/as-bindings.js | npx biome format --stdin-file-path=sdk/as/nightos.ts > sdk/as/nightos.ts
 
 import { pathToFileURL } from "node:url";
-import type { Codec } from "../../kernel-compat/abi/codec.js";
-import { Sig } from "../../kernel-compat/abi/numbers.js";
-import { SYSCALLS, type SyscallDef } from "../../kernel-compat/abi/syscalls.js";
+import type { Codec } from "../abi/codec.js";
+import { Sig } from "../abi/numbers.js";
+import { SYSCALLS, type SyscallDef } from "../abi/syscalls.js";
 import {
   ABI_VERSION_MAJOR,
   ABI_VERSION_MINOR,
@@ -14,7 +14,7 @@ import {
   SYSCALL_ERROR_FLAG,
   SYSCALL_REQ_MAX,
   SYSCALL_RET_SIZE,
-} from "../abi.js";
+} from "../abi/wasm-names.js";
 
 interface Field {
   name: string;

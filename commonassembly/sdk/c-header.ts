@@ -4,9 +4,9 @@
 // Regenerate: node dist/commonassembly/sdk/c-header.js > sdk/c/nightos.h
 
 import { pathToFileURL } from "node:url";
-import type { Codec } from "../../kernel-compat/abi/codec.js";
-import { GenericErr, Sig } from "../../kernel-compat/abi/numbers.js";
-import { SYSCALLS, type SyscallDef } from "../../kernel-compat/abi/syscalls.js";
+import type { Codec } from "../abi/codec.js";
+import { GenericErr, Sig } from "../abi/numbers.js";
+import { SYSCALLS, type SyscallDef } from "../abi/syscalls.js";
 import {
   ABI_VERSION_MAJOR,
   ABI_VERSION_MINOR,
@@ -16,7 +16,7 @@ import {
   SIGNAL_DATAFIELD_SIZE,
   SYSCALL_ERROR_FLAG,
   SYSCALL_RET_SIZE,
-} from "../abi.js";
+} from "../abi/wasm-names.js";
 
 interface CField {
   name: string;

@@ -2,7 +2,7 @@
 // thread that executes the module (docs/kernel.md, "Runner"): a one-slot syscall mailbox the worker
 // blocks on with Atomics.wait, and a single-producer/single-consumer signal ring.
 
-import { DATAFIELD_SIZE } from "../abi/signals.js";
+import { DATAFIELD_SIZE } from "../../commonassembly/abi/signals.js";
 
 // ---- syscall mailbox: [state, errcode, retLen, interrupt] then up to RET_MAX bytes of return value ----
 /** Mailboxes per runner: one for the program's code, one for a signal handler's own kernel calls. */

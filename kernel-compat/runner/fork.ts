@@ -9,7 +9,7 @@ import {
   CTL_FORK_BUFFER_OFFSET,
   RUNTIME_SCRATCH_ADDRESS,
   RUNTIME_SCRATCH_SIZE,
-} from "../../commonassembly/abi.js";
+} from "../../commonassembly/abi/wasm-names.js";
 
 /** Must equal commonassembly/aot/instrument.ts FORK_GLOBAL_EXPORT_PREFIX (checked by a test); kept here so runners never load binaryen. */
 export const FORK_GLOBAL_PREFIX = "__nightos_global_";

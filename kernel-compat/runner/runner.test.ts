@@ -2,9 +2,9 @@
 // MEM_ALLOC page allocator, the worker↔main channels, trap decoding, and the dispatch table's coverage.
 
 import { describe, expect, it } from "vitest";
+import { Sig } from "../../commonassembly/abi/numbers.js";
 import { FORK_GLOBAL_EXPORT_PREFIX } from "../../commonassembly/aot/instrument.js";
 import { watToWasm } from "../../commonassembly/text.js";
-import { Sig } from "../abi/numbers.js";
 import { checkRunnerTable } from "../syscalls/dispatch.js";
 import { Mailbox, RING_SLOTS, SignalRing } from "./channel.js";
 import { accessKind } from "./faults.js";

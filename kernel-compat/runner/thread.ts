@@ -14,6 +14,8 @@ import {
   Worker,
   workerData,
 } from "node:worker_threads";
+import { encode } from "../../commonassembly/abi/codec.js";
+import { CREATE_PROCESS, CREATE_THREAD } from "../../commonassembly/abi/syscalls.js";
 import {
   ABI_IMPORT_MODULE,
   CONTROL_BLOCK_ADDRESS,
@@ -23,9 +25,7 @@ import {
   IMPORT_SYSCALL,
   IMPORT_SYSCALL_FORK,
   SYSCALL_RET_SIZE,
-} from "../../commonassembly/abi.js";
-import { encode } from "../abi/codec.js";
-import { CREATE_PROCESS, CREATE_THREAD } from "../abi/syscalls.js";
+} from "../../commonassembly/abi/wasm-names.js";
 import type { ForkImage, Outcome } from "../protocol.js";
 import { dispatch, formatErr, formatValue, validateRequest } from "../syscalls/dispatch.js";
 import { Mailbox, SignalRing, Throttle } from "./channel.js";

@@ -4,6 +4,10 @@
 // on the mailbox while the runner's main thread asks the kernel.
 
 import { type MessagePort, parentPort, type Worker } from "node:worker_threads";
+import { encode } from "../../commonassembly/abi/codec.js";
+import { Sig, signalName } from "../../commonassembly/abi/numbers.js";
+import { Datafield, encodeDatafield } from "../../commonassembly/abi/signals.js";
+import { CREATE_PROCESS, CREATE_THREAD } from "../../commonassembly/abi/syscalls.js";
 import {
   ABI_IMPORT_MODULE,
   CONTROL_BLOCK_ADDRESS,
@@ -20,12 +24,8 @@ import {
   SIGNAL_HANDLER_SIG,
   SYSCALL_RET_SIZE,
   sameSig,
-} from "../../commonassembly/abi.js";
+} from "../../commonassembly/abi/wasm-names.js";
 import { funcSig, readModule } from "../../commonassembly/wasm/reader.js";
-import { encode } from "../abi/codec.js";
-import { Sig, signalName } from "../abi/numbers.js";
-import { Datafield, encodeDatafield } from "../abi/signals.js";
-import { CREATE_PROCESS, CREATE_THREAD } from "../abi/syscalls.js";
 import type { ForkImage, Outcome } from "../protocol.js";
 import { dispatch, formatErr, validateRequest } from "../syscalls/dispatch.js";
 import { Mailbox, SignalRing, Throttle } from "./channel.js";

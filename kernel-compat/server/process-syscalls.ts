@@ -2,7 +2,7 @@
 // processes, so the runner forwards them. Same uniform shape as the runner's handlers: decoded
 // arguments in, the spec's result out.
 
-import { Sig } from "../abi/numbers.js";
+import { Sig } from "../../commonassembly/abi/numbers.js";
 import {
   type ArgsOf,
   CREATE_PROCESS,
@@ -12,7 +12,7 @@ import {
   type SyscallDef,
   UNSUSPEND,
   WAIT_CHILD_PROCESS,
-} from "../abi/syscalls.js";
+} from "../../commonassembly/abi/syscalls.js";
 import type { ForkImage } from "../protocol.js";
 import { fail, ok, type SysResult } from "../syscalls/result.js";
 import type { Kernel, KProcess } from "./kernel.js";

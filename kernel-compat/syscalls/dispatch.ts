@@ -3,15 +3,20 @@
 // arguments with its codec, runs the handler (in-process) or forwards the request to the kernel server,
 // writes the return value and returns 0 or 0x100 | errcode. Every call is traced when asked.
 
+import { type Codec, viewOf } from "../../commonassembly/abi/codec.js";
+import { GenericErr } from "../../commonassembly/abi/numbers.js";
+import {
+  SYSCALLS,
+  type SyscallDef,
+  syscallByCode,
+  syscallName,
+} from "../../commonassembly/abi/syscalls.js";
 import {
   errorStatus,
   FORK_SYSCALLS,
   SYSCALL_RET_SIZE,
   SYSCALL_STATUS_OK,
-} from "../../commonassembly/abi.js";
-import { type Codec, viewOf } from "../abi/codec.js";
-import { GenericErr } from "../abi/numbers.js";
-import { SYSCALLS, type SyscallDef, syscallByCode, syscallName } from "../abi/syscalls.js";
+} from "../../commonassembly/abi/wasm-names.js";
 import type { Proc } from "../runner/process.js";
 import { ProcessEnd } from "../runner/signals.js";
 import { memoryHandlers } from "./memory.js";

@@ -1,7 +1,7 @@
 // Memory syscalls 0x30–0x31 (specs/kernel/syscalls.md): MEM_ALLOC, MEM_FREE, page-granular inside the
 // process' WebAssembly memory (runner/memory.ts). Permission bits: docs/kernel.md, "Memory".
 
-import { MEM_ALLOC, MEM_FREE } from "../abi/syscalls.js";
+import { MEM_ALLOC, MEM_FREE } from "../../commonassembly/abi/syscalls.js";
 import { PAGE_SIZE } from "../runner/memory.js";
 import { bind, fail, ok } from "./result.js";
 

@@ -7,7 +7,7 @@ import {
   SET_DMA_MEM_ACCESS,
   SYS_MANAGE_PROCESS,
   type SyscallDef,
-} from "../abi/syscalls.js";
+} from "../../commonassembly/abi/syscalls.js";
 import { PAGE_SIZE } from "../runner/memory.js";
 import { fail, type SysResult } from "./result.js";
 

@@ -1,6 +1,6 @@
 // The uniform handler result: the spec's return value or one of its errcodes (never a bare integer).
 
-import type { ArgsOf, RetOf, SyscallDef } from "../abi/syscalls.js";
+import type { ArgsOf, RetOf, SyscallDef } from "../../commonassembly/abi/syscalls.js";
 import type { Proc } from "../runner/process.js";
 
 export type SysResult<R> = { ok: true; value: R } | { ok: false; errcode: number };

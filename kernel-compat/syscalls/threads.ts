@@ -9,7 +9,7 @@ import {
   EXIT_THREAD,
   READ_TLS_SLOT,
   WRITE_TLS_SLOT,
-} from "../abi/syscalls.js";
+} from "../../commonassembly/abi/syscalls.js";
 import { TLS_MAX_BYTES } from "../runner/process.js";
 import { ProcessEnd, ThreadEnd } from "../runner/signals.js";
 import { bind, fail, ok } from "./result.js";

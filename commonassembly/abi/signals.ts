@@ -1,10 +1,10 @@
 // Signal datafield codecs (specs/kernel/signals.md): each signal's fields packed little-endian at the
 // start of the 32-byte datafield, the rest zero. Answers (READ/WRITE_BACKED_AMS) come back as the i64.
 
-import { SIGNAL_DATAFIELD_SIZE } from "../../commonassembly/abi.js";
 import { NcwError } from "../../ncw/errors.js";
 import { type Codec, empty, struct, u8, u16, u32, u64, viewOf } from "./codec.js";
 import { Sig } from "./numbers.js";
+import { SIGNAL_DATAFIELD_SIZE } from "./wasm-names.js";
 
 export const DATAFIELD_SIZE = SIGNAL_DATAFIELD_SIZE;
 

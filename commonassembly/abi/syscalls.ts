@@ -1,7 +1,6 @@
 // The declarative syscall table: every syscall of specs/kernel/syscalls.md with its argument and
 // return layouts (typed codecs), its specific errcodes and how fully NCW supports it.
 
-import { SYSCALL_RET_SIZE } from "../../commonassembly/abi.js";
 import {
   bufptr,
   bytes,
@@ -16,6 +15,7 @@ import {
   u64,
 } from "./codec.js";
 import { Sys } from "./numbers.js";
+import { SYSCALL_RET_SIZE } from "./wasm-names.js";
 
 /**
  * How NCW supports a syscall:

@@ -1,7 +1,7 @@
 // The Cosmos kernel's numbers, once: syscall codes (specs/kernel/syscalls.md), signal codes
 // (specs/kernel/signals.md) and the generic syscall errcodes 0x00–0x04 (syscalls.md "Technical overview").
 
-import { Errcode as AbiErrcode } from "../../commonassembly/abi.js";
+import { Errcode as AbiErrcode } from "./wasm-names.js";
 
 /** Generic errcodes every syscall may return (shared with the ABI definition in commonassembly/abi.ts). */
 export const GenericErr = AbiErrcode;
