@@ -1,5 +1,5 @@
 // docs/commonassembly.md is the ABI contract SDK writers follow: this test parses its tables and
-// worked examples and checks them against the code (abi.ts, npp.ts, validate.ts, the syscall table).
+// worked examples and checks them against the code (abi/wasm-names.ts, npp.ts, validate.ts, the syscall table).
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { SYSCALLS } from "./abi/syscalls.js";

@@ -3,7 +3,7 @@
 
 import { Errcode as AbiErrcode } from "./wasm-names.js";
 
-/** Generic errcodes every syscall may return (shared with the ABI definition in commonassembly/abi.ts). */
+/** Generic errcodes every syscall may return (shared with the ABI definition in wasm-names.ts). */
 export const GenericErr = AbiErrcode;
 
 /** Every syscall code of syscalls.md, by the spec's name. */
