@@ -1,7 +1,8 @@
 // docs/commonassembly.md is the ABI contract SDK writers follow: this test parses its tables and
 // worked examples and checks them against the code (abi/wasm-names.ts, npp.ts, validate.ts, the syscall table).
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { GenericErr } from "./abi/numbers.js";
 import { SYSCALLS } from "./abi/syscalls.js";
 import * as abi from "./abi/wasm-names.js";
 import { instrument } from "./aot/instrument.js";
@@ -119,7 +120,16 @@ describe("docs/commonassembly.md matches the code", () => {
 
   it("generic errcodes table", () => {
     const doc = tableAfter("<!-- table:abi-errcodes -->").map((r) => Number(r[0]));
-    expect(doc).toEqual(Object.values(abi.Errcode));
+    expect(doc).toEqual(Object.values(GenericErr));
+  });
+
+  it("ABI leaf file map (§13) lists every file of commonassembly/abi/", () => {
+    const doc = tableAfter("<!-- table:abi-leaf -->").map((r) => r[0]!.replaceAll("`", ""));
+    const files = readdirSync(new URL("./abi/", import.meta.url), { recursive: true })
+      .map(String)
+      .map((f) => f.replaceAll("\\", "/"))
+      .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"));
+    expect(new Set(doc)).toEqual(new Set(files));
   });
 
   it("control block table", () => {

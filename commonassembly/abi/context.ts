@@ -3,8 +3,8 @@
 // argument block of encoded values ("Values encoding"). Bit 0 is the strongest bit (0x80) throughout,
 // as the spec's PIPE_INFO states; see docs/kernel.md "Decisions".
 
-import { NcwError } from "../../ncw/errors.js";
 import { bytes, decodeExact, encode, struct, u8, u16, u32, u64, viewOf } from "./codec.js";
+import { AbiError } from "./error.js";
 
 /** Startup reason codes (bits 0–3 = the high nibble). Pre-uninstall and service share 0x4 in the spec. */
 export const StartupCode = {
@@ -40,7 +40,7 @@ export function encodeStartupReason(r: StartupReason): number {
 export function decodeStartupReason(byte: number): StartupReason {
   const code = byte >> 4;
   if (code < 0x1 || code > 0x9 || (byte & 0x03) !== 0) {
-    throw new NcwError(
+    throw new AbiError(
       "data",
       `invalid startup reason byte 0x${byte.toString(16).padStart(2, "0")}`,
       {
@@ -150,7 +150,7 @@ export function encodeContextHeader(h: ContextHeader): Uint8Array {
 
 export function decodeContextHeader(b: Uint8Array): ContextHeader {
   if (b.length < CONTEXT_BASE_SIZE) {
-    throw new NcwError(
+    throw new AbiError(
       "data",
       `context header: expected at least ${CONTEXT_BASE_SIZE} bytes, got ${b.length}`,
       {
@@ -288,7 +288,7 @@ class Reader {
   ) {}
   need(n: number): number {
     if (this.off + n > this.b.length) {
-      throw new NcwError("data", `${this.what}: truncated at byte ${this.off} (need ${n} more)`, {
+      throw new AbiError("data", `${this.what}: truncated at byte ${this.off} (need ${n} more)`, {
         code: "ABI_TRUNCATED",
       });
     }
@@ -305,7 +305,7 @@ class Reader {
   count(): number {
     const n = this.u64();
     if (n > BigInt(this.b.length)) {
-      throw new NcwError("data", `${this.what}: length ${n} exceeds the data`, {
+      throw new AbiError("data", `${this.what}: length ${n} exceeds the data`, {
         code: "ABI_TRUNCATED",
       });
     }
@@ -322,7 +322,7 @@ function decodeRepr(r: Reader, type: number): Value {
     case "bool": {
       const x = r.u8();
       if (x > 1)
-        throw new NcwError("data", `${r.what}: bool byte must be 0x00 or 0x01, got ${x}`, {
+        throw new AbiError("data", `${r.what}: bool byte must be 0x00 or 0x01, got ${x}`, {
           code: "ABI_BAD_VALUE",
         });
       return { type: "bool", value: x === 1 };
@@ -334,7 +334,7 @@ function decodeRepr(r: Reader, type: number): Value {
     case "char": {
       const cp = view.getUint32(r.need(4), true);
       if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        throw new NcwError("data", `${r.what}: invalid UTF-32 character 0x${cp.toString(16)}`, {
+        throw new AbiError("data", `${r.what}: invalid UTF-32 character 0x${cp.toString(16)}`, {
           code: "ABI_BAD_VALUE",
         });
       }
@@ -349,7 +349,7 @@ function decodeRepr(r: Reader, type: number): Value {
       try {
         value = new TextDecoder("utf-8", { fatal: true }).decode(r.b.subarray(at, at + n));
       } catch {
-        throw new NcwError("data", `${r.what}: ${name} is not valid UTF-8`, {
+        throw new AbiError("data", `${r.what}: ${name} is not valid UTF-8`, {
           code: "ABI_BAD_VALUE",
         });
       }
@@ -364,7 +364,7 @@ function decodeRepr(r: Reader, type: number): Value {
     case "stream":
       return { type: "stream", rc: r.u64() };
     default:
-      throw new NcwError("data", `${r.what}: unknown value type code 0x${type.toString(16)}`, {
+      throw new AbiError("data", `${r.what}: unknown value type code 0x${type.toString(16)}`, {
         code: "ABI_BAD_VALUE",
       });
   }
@@ -384,7 +384,7 @@ export function decodeValueAt(
   const inner = new Reader(b.subarray(start, start + len), what);
   const value = decodeRepr(inner, inner.u8());
   if (inner.off !== len) {
-    throw new NcwError(
+    throw new AbiError(
       "data",
       `${what}: ${len - inner.off} trailing bytes inside the value's length`,
       {
@@ -400,7 +400,7 @@ export function encodeArguments(values: readonly Value[]): Uint8Array {
   const parts = values.map(encodeValue);
   const size = parts.reduce((n, p) => n + p.length, 0);
   if (size > MAX_ARGS_SIZE) {
-    throw new NcwError(
+    throw new AbiError(
       "usage",
       `the arguments take ${size} bytes; NightOS allows at most ${MAX_ARGS_SIZE}`,
       {
@@ -410,7 +410,7 @@ export function encodeArguments(values: readonly Value[]): Uint8Array {
     );
   }
   if (values.length > 255) {
-    throw new NcwError("usage", `${values.length} arguments given; NightOS allows at most 255`, {
+    throw new AbiError("usage", `${values.length} arguments given; NightOS allows at most 255`, {
       code: "CTX_TOO_MANY_ARGS",
     });
   }

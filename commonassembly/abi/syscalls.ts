@@ -760,6 +760,9 @@ export const SYSCALLS: readonly SyscallDef[] = [
   DESTROY_CONTAINER,
 ] as SyscallDef[];
 
+/** Syscalls that must go through `syscall_fork`, and only those (docs/commonassembly.md §5). */
+export const FORK_SYSCALLS: readonly number[] = [CREATE_PROCESS.code, CREATE_THREAD.code];
+
 const BY_CODE = new Map<number, SyscallDef>(SYSCALLS.map((d) => [d.code, d]));
 
 export function syscallByCode(code: number): SyscallDef | undefined {

@@ -6,11 +6,10 @@
 import { pathToFileURL } from "node:url";
 import type { Codec } from "../abi/codec.js";
 import { Sig } from "../abi/numbers.js";
-import { SYSCALLS, type SyscallDef } from "../abi/syscalls.js";
+import { FORK_SYSCALLS, SYSCALLS, type SyscallDef } from "../abi/syscalls.js";
 import {
   ABI_VERSION_MAJOR,
   ABI_VERSION_MINOR,
-  FORK_SYSCALLS,
   SYSCALL_ERROR_FLAG,
   SYSCALL_REQ_MAX,
   SYSCALL_RET_SIZE,

@@ -6,13 +6,12 @@
 import { pathToFileURL } from "node:url";
 import type { Codec } from "../abi/codec.js";
 import { GenericErr, Sig } from "../abi/numbers.js";
-import { SYSCALLS, type SyscallDef } from "../abi/syscalls.js";
+import { FORK_SYSCALLS, SYSCALLS, type SyscallDef } from "../abi/syscalls.js";
 import {
   ABI_VERSION_MAJOR,
   ABI_VERSION_MINOR,
   CTL_FORK_BUFFER_LENGTH_OFFSET,
   CTL_FORK_BUFFER_OFFSET,
-  FORK_SYSCALLS,
   SIGNAL_DATAFIELD_SIZE,
   SYSCALL_ERROR_FLAG,
   SYSCALL_RET_SIZE,

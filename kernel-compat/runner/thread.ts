@@ -24,6 +24,7 @@ import {
   IMPORT_SAFEPOINT,
   IMPORT_SYSCALL,
   IMPORT_SYSCALL_FORK,
+  SHARED_MEMORY_IMPORT,
   SYSCALL_RET_SIZE,
 } from "../../commonassembly/abi/wasm-names.js";
 import type { ForkImage, Outcome } from "../protocol.js";
@@ -41,10 +42,6 @@ import {
 import { PAGE_SIZE } from "./memory.js";
 import { Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd, ThreadEnd } from "./signals.js";
-
-/** The import the AOT step gives a module whose memory threads share (shared-memory.ts). */
-export const SHARED_MEMORY_IMPORT = "memory";
-export const INIT_MEMORY_EXPORT = "__nightos_init_memory";
 
 /** What a thread worker receives. */
 export interface ThreadStart {

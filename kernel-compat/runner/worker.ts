@@ -21,6 +21,8 @@ import {
   IMPORT_SAFEPOINT,
   IMPORT_SYSCALL,
   IMPORT_SYSCALL_FORK,
+  INIT_MEMORY_EXPORT,
+  SHARED_MEMORY_IMPORT,
   SIGNAL_HANDLER_SIG,
   SYSCALL_RET_SIZE,
   sameSig,
@@ -43,13 +45,7 @@ import {
 } from "./fork.js";
 import { createTlsSlots, Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd } from "./signals.js";
-import {
-  createThread,
-  INIT_MEMORY_EXPORT,
-  prestartThread,
-  SHARED_MEMORY_IMPORT,
-  type ThreadHost,
-} from "./thread.js";
+import { createThread, prestartThread, type ThreadHost } from "./thread.js";
 
 export interface WorkerStart {
   t: "start";

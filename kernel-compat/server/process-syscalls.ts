@@ -3,6 +3,7 @@
 // arguments in, the spec's result out.
 
 import { Sig } from "../../commonassembly/abi/numbers.js";
+import { fail, ok, type SysResult } from "../../commonassembly/abi/result.js";
 import {
   type ArgsOf,
   CREATE_PROCESS,
@@ -14,7 +15,6 @@ import {
   WAIT_CHILD_PROCESS,
 } from "../../commonassembly/abi/syscalls.js";
 import type { ForkImage } from "../protocol.js";
-import { fail, ok, type SysResult } from "../syscalls/result.js";
 import type { Kernel, KProcess } from "./kernel.js";
 
 /** What a forwarded request carries besides its bytes: CREATE_PROCESS' memory image. */

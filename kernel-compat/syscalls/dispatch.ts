@@ -5,7 +5,9 @@
 
 import { type Codec, viewOf } from "../../commonassembly/abi/codec.js";
 import { GenericErr } from "../../commonassembly/abi/numbers.js";
+import type { SysResult } from "../../commonassembly/abi/result.js";
 import {
+  FORK_SYSCALLS,
   SYSCALLS,
   type SyscallDef,
   syscallByCode,
@@ -13,7 +15,6 @@ import {
 } from "../../commonassembly/abi/syscalls.js";
 import {
   errorStatus,
-  FORK_SYSCALLS,
   SYSCALL_RET_SIZE,
   SYSCALL_STATUS_OK,
 } from "../../commonassembly/abi/wasm-names.js";
@@ -22,7 +23,7 @@ import { ProcessEnd } from "../runner/signals.js";
 import { memoryHandlers } from "./memory.js";
 import { processHandlers } from "./process.js";
 import { refuse } from "./refused.js";
-import type { BoundHandler, SysResult } from "./result.js";
+import type { BoundHandler } from "./result.js";
 import { signalHandlers } from "./signals.js";
 import { threadHandlers } from "./threads.js";
 

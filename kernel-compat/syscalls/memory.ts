@@ -1,9 +1,10 @@
 // Memory syscalls 0x30–0x31 (specs/kernel/syscalls.md): MEM_ALLOC, MEM_FREE, page-granular inside the
 // process' WebAssembly memory (runner/memory.ts). Permission bits: docs/kernel.md, "Memory".
 
+import { fail, ok } from "../../commonassembly/abi/result.js";
 import { MEM_ALLOC, MEM_FREE } from "../../commonassembly/abi/syscalls.js";
 import { PAGE_SIZE } from "../runner/memory.js";
-import { bind, fail, ok } from "./result.js";
+import { bind } from "./result.js";
 
 /** Read-only, write-only, read-write. Exec-only (0b100) is refused: linear memory never executes. */
 const ACCEPTED_PERMISSIONS = new Set([0b001, 0b010, 0b011]);

@@ -7,9 +7,10 @@ import {
   CONTEXT_COMMAND_HEADER_SIZE,
   StartupCode,
 } from "../../commonassembly/abi/context.js";
+import { fail, ok } from "../../commonassembly/abi/result.js";
 import { EXECUTION_CONTEXT, EXIT, GET_PID, HAND_OVER } from "../../commonassembly/abi/syscalls.js";
 import { ProcessEnd } from "../runner/signals.js";
-import { bind, fail, ok } from "./result.js";
+import { bind } from "./result.js";
 
 /** EXECUTION_CONTEXT information codes. */
 export const ContextInfo = {

@@ -2,6 +2,7 @@
 // the spec's constant argument checks (0x10–0x1F) run first, exactly as they would on NightOS, then
 // the spec's own refusal errcode (the caller drives no device / is not the reserved system service).
 
+import { fail, type SysResult } from "../../commonassembly/abi/result.js";
 import {
   DEVICE_AMS,
   SET_DMA_MEM_ACCESS,
@@ -9,7 +10,6 @@ import {
   type SyscallDef,
 } from "../../commonassembly/abi/syscalls.js";
 import { PAGE_SIZE } from "../runner/memory.js";
-import { fail, type SysResult } from "./result.js";
 
 const P = BigInt(PAGE_SIZE);
 

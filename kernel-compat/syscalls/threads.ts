@@ -2,6 +2,7 @@
 // identifiers are process-wide, values are per thread (docs/kernel.md "Threads"); EXIT_THREAD ends the
 // calling thread and its children, and on the main thread the whole process.
 
+import { fail, ok } from "../../commonassembly/abi/result.js";
 import {
   CREATE_THREAD,
   CREATE_TLS_SLOT,
@@ -12,7 +13,7 @@ import {
 } from "../../commonassembly/abi/syscalls.js";
 import { TLS_MAX_BYTES } from "../runner/process.js";
 import { ProcessEnd, ThreadEnd } from "../runner/signals.js";
-import { bind, fail, ok } from "./result.js";
+import { bind } from "./result.js";
 
 export const threadHandlers = [
   // Reached only when the thread cannot be made: inside a signal handler, or a module the AOT step
