@@ -1,11 +1,13 @@
 // The Cosmos kernel's numbers, once: syscall codes (specs/kernel/syscalls.md), signal codes
 // (specs/kernel/signals.md) and the generic syscall errcodes 0x00–0x04 (syscalls.md "Technical overview").
 
+import { errcodes } from "./result.js";
+
 /**
  * The spec's general syscall errcodes (syscalls.md, "Technical overview"): every syscall may return them,
  * and the calling convention itself produces them (docs/commonassembly.md §4.4).
  */
-export const GenericErr = {
+export const GenericErr = errcodes("*", {
   /** Cannot read the syscall's code or arguments (request out of bounds, req_len 0). */
   MEMORY_READ: 0x00,
   /** The requested syscall does not exist. */
@@ -16,7 +18,7 @@ export const GenericErr = {
   UNMAPPED_POINTER: 0x03,
   /** Memory permission error. */
   MEMORY_PERMISSION: 0x04,
-} as const;
+});
 
 /** Every syscall code of syscalls.md, by the spec's name. */
 export const Sys = {

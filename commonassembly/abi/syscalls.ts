@@ -14,7 +14,8 @@ import {
   u32,
   u64,
 } from "./codec.js";
-import { Sys } from "./numbers.js";
+import { Sys, type SysName } from "./numbers.js";
+import { type Errcode, type Errcodes, errcodes, type SysResult } from "./result.js";
 import { SYSCALL_RET_SIZE } from "./wasm-names.js";
 
 /**
@@ -27,7 +28,7 @@ import { SYSCALL_RET_SIZE } from "./wasm-names.js";
  */
 export type Support =
   | { kind: "implemented"; where: "runner" | "kernel" }
-  | { kind: "refused"; refusal: number; why: string }
+  | { kind: "refused"; refusal: Errcode; why: string }
   | { kind: "later"; issue: string };
 
 /** Argument layouts of variable length (system-reserved calls) are not decoded: `raw`. */
@@ -37,10 +38,11 @@ export type RawArgs = typeof raw;
 export interface SyscallDef<
   A extends Codec<unknown> | RawArgs = Codec<unknown> | RawArgs,
   R extends Codec<unknown> = Codec<unknown>,
-  E extends Record<string, number> = Record<string, number>,
+  E extends Record<string, Errcode> = Record<string, Errcode>,
+  N extends string = string,
 > {
   readonly code: number;
-  readonly name: string;
+  readonly name: N;
   readonly args: A;
   readonly ret: R;
   /** The syscall's specific errcodes, by a descriptive name (the generic 0x00–0x04 apply to all). */
@@ -48,25 +50,26 @@ export interface SyscallDef<
   readonly support: Support;
 }
 
-export type ArgsOf<D> =
-  D extends SyscallDef<infer A, Codec<unknown>, Record<string, number>>
-    ? A extends Codec<unknown>
-      ? Infer<A>
-      : Uint8Array
-    : never;
-export type RetOf<D> =
-  D extends SyscallDef<Codec<unknown> | RawArgs, infer R, Record<string, number>>
-    ? Infer<R>
-    : never;
+export type ArgsOf<D> = D extends { args: infer A }
+  ? A extends Codec<unknown>
+    ? Infer<A>
+    : Uint8Array
+  : never;
+export type RetOf<D> = D extends { ret: infer R extends Codec<unknown> } ? Infer<R> : never;
+/** The syscall's name as a type: what its errcodes are branded with. */
+export type NameOf<D> = D extends { name: infer N extends string } ? N : string;
+/** What a handler of syscall D returns: D's return value, or D's own or a generic errcode. */
+export type ResultOf<D> = SysResult<RetOf<D>, NameOf<D>>;
 
 function def<
+  const N extends SysName,
   const A extends Codec<unknown> | RawArgs,
   const R extends Codec<unknown>,
   const E extends Record<string, number>,
->(name: keyof typeof Sys, args: A, ret: R, errors: E, support: Support): SyscallDef<A, R, E> {
+>(name: N, args: A, ret: R, errors: E, support: Support): SyscallDef<A, R, Errcodes<E, N>, N> {
   if (ret.size > SYSCALL_RET_SIZE)
     throw new Error(`${name}: return value larger than the ABI's ret area`);
-  return { code: Sys[name], name, args, ret, errors, support };
+  return { code: Sys[name], name, args, ret, errors: errcodes(name, errors), support };
 }
 
 const runner: Support = { kind: "implemented", where: "runner" };
@@ -75,12 +78,12 @@ const ipc: Support = { kind: "later", issue: "IPC (pipes, service sockets)" };
 const ams: Support = { kind: "later", issue: "IPC (abstract memory segments)" };
 const hw = (refusal: number): Support => ({
   kind: "refused",
-  refusal,
+  refusal: errcodes("*", { refusal }).refusal,
   why: "an app on a host drives no hardware: its drivable-devices attribute is empty",
 });
 const sysOnly = (refusal: number, service: string): Support => ({
   kind: "refused",
-  refusal,
+  refusal: errcodes("*", { refusal }).refusal,
   why: `reserved to the ${service} service, which NCW implements natively, not as a NightOS process`,
 });
 

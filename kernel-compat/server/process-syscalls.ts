@@ -2,13 +2,13 @@
 // processes, so the runner forwards them. Same uniform shape as the runner's handlers: decoded
 // arguments in, the spec's result out.
 
-import { Sig } from "../../commonassembly/abi/numbers.js";
+import { GenericErr, Sig } from "../../commonassembly/abi/numbers.js";
 import { fail, ok, type SysResult } from "../../commonassembly/abi/result.js";
 import {
   type ArgsOf,
   CREATE_PROCESS,
   KILL_CHILD_PROCESS,
-  type RetOf,
+  type ResultOf,
   SUSPEND,
   type SyscallDef,
   UNSUSPEND,
@@ -27,7 +27,7 @@ export type KernelHandler<D extends SyscallDef> = (
   caller: KProcess,
   args: ArgsOf<D>,
   extra: KernelExtra,
-) => Promise<SysResult<RetOf<D>>>;
+) => Promise<ResultOf<D>>;
 type AnyKernelHandler = (
   k: Kernel,
   caller: KProcess,
@@ -48,7 +48,7 @@ function childOf(k: Kernel, caller: KProcess, pid: bigint): KProcess | undefined
 export const KERNEL_HANDLERS: ReadonlyMap<number, AnyKernelHandler> = new Map([
   bind(CREATE_PROCESS, async (k, caller, _a, { fork }) => {
     // The runner sends the image only for a well-formed call through syscall_fork (runner/fork.ts).
-    if (fork === undefined) return fail(0x02);
+    if (fork === undefined) return fail(GenericErr.INVALID_ARGUMENT);
     let child: KProcess;
     try {
       child = k.spawn({
@@ -78,7 +78,7 @@ export const KERNEL_HANDLERS: ReadonlyMap<number, AnyKernelHandler> = new Map([
   }),
   bind(KILL_CHILD_PROCESS, async (k, caller, a) => {
     const child = childOf(k, caller, a.pid);
-    if (child === undefined) return fail(0x02);
+    if (child === undefined) return fail(GenericErr.INVALID_ARGUMENT);
     if (child.state !== "exited") {
       const delay = a.timeout === 0 ? k.delays.terminate : a.timeout;
       k.signal(child, Sig.WILL_TERMINATE, { delayMs: delay });

@@ -5,7 +5,7 @@
 
 import { type Codec, viewOf } from "../../commonassembly/abi/codec.js";
 import { GenericErr } from "../../commonassembly/abi/numbers.js";
-import type { SysResult } from "../../commonassembly/abi/result.js";
+import type { Errcode, SysResult } from "../../commonassembly/abi/result.js";
 import {
   FORK_SYSCALLS,
   SYSCALLS,
@@ -79,7 +79,7 @@ export function formatErr(def: SyscallDef | undefined, code: number): string {
 export function decodeArgs(
   def: SyscallDef,
   argBytes: Uint8Array,
-): { ok: true; args: unknown } | { ok: false; errcode: number } {
+): { ok: true; args: unknown } | { ok: false; errcode: Errcode } {
   if (def.args.size < 0) return { ok: true, args: argBytes.slice() };
   const codec = def.args as Codec<unknown>;
   if (argBytes.length < codec.size) return { ok: false, errcode: GenericErr.MEMORY_READ };
@@ -104,7 +104,7 @@ export function dispatch(
 
 export type Validated =
   | { ok: true; def: SyscallDef; args: unknown; name: string }
-  | { ok: false; errcode: number; def: SyscallDef | undefined; name: string };
+  | { ok: false; errcode: Errcode; def: SyscallDef | undefined; name: string };
 
 /** The ABI checks every request passes before its handler runs (docs/commonassembly.md, §4). */
 export function validateRequest(
@@ -121,7 +121,7 @@ export function validateRequest(
   const code = mem[req] as number;
   const def = syscallByCode(code);
   const name = syscallName(code);
-  const bad = (errcode: number): Validated => ({ ok: false, errcode, def, name });
+  const bad = (errcode: Errcode): Validated => ({ ok: false, errcode, def, name });
   if (def === undefined) return bad(GenericErr.NO_SUCH_SYSCALL);
   if (FORK_SYSCALLS.includes(code) !== viaFork) return bad(GenericErr.INVALID_ARGUMENT);
   if (ret === 0) return bad(GenericErr.INVALID_ARGUMENT);

@@ -1,6 +1,7 @@
 // Memory syscalls 0x30–0x31 (specs/kernel/syscalls.md): MEM_ALLOC, MEM_FREE, page-granular inside the
 // process' WebAssembly memory (runner/memory.ts). Permission bits: docs/kernel.md, "Memory".
 
+import { GenericErr } from "../../commonassembly/abi/numbers.js";
 import { fail, ok } from "../../commonassembly/abi/result.js";
 import { MEM_ALLOC, MEM_FREE } from "../../commonassembly/abi/syscalls.js";
 import { PAGE_SIZE } from "../runner/memory.js";
@@ -13,7 +14,7 @@ const WASM32_LIMIT = 2n ** 32n;
 export const memoryHandlers = [
   bind(MEM_ALLOC, (p, a) => {
     if (!ACCEPTED_PERMISSIONS.has(a.permissions)) return fail(MEM_ALLOC.errors.INVALID_PERMISSION);
-    if (a.zeroed > 1 || a.size === 0n) return fail(0x02);
+    if (a.zeroed > 1 || a.size === 0n) return fail(GenericErr.INVALID_ARGUMENT);
     if (a.size > WASM32_LIMIT) return fail(MEM_ALLOC.errors.NO_CONTIGUOUS_BLOCK);
     const r = p.pages.alloc(Number(a.size), a.permissions, a.zeroed === 1);
     if (!r.ok) return fail(MEM_ALLOC.errors.NO_CONTIGUOUS_BLOCK);
@@ -21,14 +22,14 @@ export const memoryHandlers = [
   }),
   bind(MEM_FREE, (p, a) => {
     if (a.address % BigInt(PAGE_SIZE) !== 0n) return fail(MEM_FREE.errors.UNALIGNED);
-    if (a.pages === 0n) return fail(0x02);
+    if (a.pages === 0n) return fail(GenericErr.INVALID_ARGUMENT);
     const size = BigInt(p.memory.buffer.byteLength);
     if (a.address >= size) return fail(MEM_FREE.errors.ADDRESS_OUT_OF_RANGE);
     if (a.address + a.pages * BigInt(PAGE_SIZE) > size)
       return fail(MEM_FREE.errors.SIZE_OUT_OF_RANGE);
     const e = p.pages.free_(Number(a.address), Number(a.pages));
     if (e === "not-allocated") return fail(MEM_FREE.errors.NOT_ALLOCATED);
-    if (e !== undefined) return fail(0x02);
+    if (e !== undefined) return fail(GenericErr.INVALID_ARGUMENT);
     return ok({});
   }),
 ];

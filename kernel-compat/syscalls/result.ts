@@ -2,11 +2,11 @@
 // SysResult (commonassembly/abi/result.ts) out; dispatch.ts decodes and encodes around it.
 
 import type { SysResult } from "../../commonassembly/abi/result.js";
-import type { ArgsOf, RetOf, SyscallDef } from "../../commonassembly/abi/syscalls.js";
+import type { ArgsOf, ResultOf, SyscallDef } from "../../commonassembly/abi/syscalls.js";
 import type { Proc } from "../runner/process.js";
 
-/** A handler answered inside the runner: decoded arguments in, spec result out. */
-export type RunnerHandler<D extends SyscallDef> = (p: Proc, args: ArgsOf<D>) => SysResult<RetOf<D>>;
+/** A handler answered inside the runner: decoded arguments in, spec result (D's own errcodes) out. */
+export type RunnerHandler<D extends SyscallDef> = (p: Proc, args: ArgsOf<D>) => ResultOf<D>;
 
 export interface BoundHandler {
   def: SyscallDef;
