@@ -12,10 +12,8 @@ import {
   encodeContextHeader,
   encodeExecutionContext,
   encodeStartupReason,
-  encodeValue,
   eventContext,
   StartupCode,
-  type Value,
 } from "./context.js";
 import { isSignalCode, Sig, Sys, signalName } from "./numbers.js";
 import { Datafield, decodeDatafield, encodeDatafield, MemAccess } from "./signals.js";
@@ -30,6 +28,7 @@ import {
   SYSCALLS,
   syscallByCode,
 } from "./syscalls.js";
+import { encodeValue, type Value } from "./values.js";
 import { SYSCALL_RET_SIZE } from "./wasm-names.js";
 
 const hex = (s: string) =>
