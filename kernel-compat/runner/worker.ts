@@ -26,6 +26,7 @@ import {
   SIGNAL_HANDLER_SIG,
   SYSCALL_RET_SIZE,
   sameSig,
+  WASM_PAGE_SIZE,
 } from "../../commonassembly/abi/wasm-names.js";
 import { funcSig, readModule } from "../../commonassembly/wasm/reader.js";
 import type { ForkImage, Outcome } from "../protocol.js";
@@ -69,8 +70,6 @@ export type FromWorker =
   | { t: "running" }
   | { t: "exit"; outcome: Outcome }
   | { t: "port"; port: MessagePort };
-
-const WASM_PAGE = 65536;
 
 const port = parentPort;
 if (port === null) throw new Error("runner worker started outside a worker thread");
@@ -188,8 +187,8 @@ function run(msg: WorkerStart): Outcome {
   if (!msg.fork && typeof initMemory === "function") (initMemory as () => void)();
   if (msg.fork) {
     // A forked child: the parent's memory and globals, then rewind into syscall_fork with identity 1.
-    const have = memory.buffer.byteLength / WASM_PAGE;
-    const want = msg.fork.memory.length / WASM_PAGE;
+    const have = memory.buffer.byteLength / WASM_PAGE_SIZE;
+    const want = msg.fork.memory.length / WASM_PAGE_SIZE;
     if (want > have) memory.grow(want - have);
     new Uint8Array(memory.buffer).set(msg.fork.memory);
     restoreGlobals(ex, msg.fork.globals);
