@@ -55,13 +55,16 @@ describe("syscall table", () => {
     }
     expect(syscallByCode(0xd3)).toBeUndefined();
   });
-  it("returns twice for CREATE_PROCESS and CREATE_THREAD only (ABI 1.0), through syscall_fork", () => {
-    // syscalls.md: both return "Identity: 0x00 if the current [process|thread] is the parent, 0x01 for the child".
+  it("returns twice for CREATE_PROCESS, CREATE_THREAD and (ABI 1.1) ACCEPT_SERVICE_CONN only", () => {
+    // syscalls.md: CREATE_PROCESS and CREATE_THREAD return "Identity: 0x00 if the current [process|thread]
+    // is the parent, 0x01 for the child"; ACCEPT_SERVICE_CONN "0x00 if the current process is now the
+    // associated client's thread, 0x01 else" (services.md: "a new thread is then created").
     expect(SYSCALLS.filter((d) => d.returnsTwice).map((d) => d.name)).toEqual([
+      "ACCEPT_SERVICE_CONN",
       "CREATE_PROCESS",
       "CREATE_THREAD",
     ]);
-    expect(FORK_SYSCALLS).toEqual([0x50, 0x60]);
+    expect(FORK_SYSCALLS).toEqual([0x2c, 0x50, 0x60]);
   });
   it("lists the buffers in the caller's memory, written out from syscalls.md's arguments", () => {
     // "Pointer to a readable buffer" / "Readable buffer" -> read; "writable buffer" -> written; SEND_SOCK_MSG's

@@ -379,6 +379,10 @@ const answerErrors = {
   REQUESTER_TERMINATED: 0x40,
   ANSWER_TOO_LATE: 0x41,
 } as const;
+/**
+ * ABI 1.1: returns twice, like CREATE_THREAD: the call creates a client thread in the service's process
+ * and returns in both, `notClientThread` 0x00 in the new thread (specs/services.md "Connections").
+ */
 export const ACCEPT_SERVICE_CONN = def(
   "ACCEPT_SERVICE_CONN",
   struct([["request", u64]]),
@@ -388,6 +392,7 @@ export const ACCEPT_SERVICE_CONN = def(
   ]),
   answerErrors,
   ipc,
+  { returnsTwice: true },
 );
 export const REJECT_SERVICE_CONN = def(
   "REJECT_SERVICE_CONN",

@@ -1,4 +1,4 @@
-// The NightOS ABI for CommonAssembly modules, version 1.0: imports, required exports, the syscall
+// The NightOS ABI for CommonAssembly modules, version 1.1: imports, required exports, the syscall
 // request/return convention and signal handlers (DIRECTION.md §1; documented in docs/commonassembly.md).
 
 /** A WebAssembly value type as it appears in a function signature. */
@@ -11,15 +11,15 @@ export interface FuncSig {
 
 /** The ABI version this NCW implements, stored in the NPP header as u16 (major << 8) | minor. */
 export const ABI_VERSION_MAJOR = 1;
-export const ABI_VERSION_MINOR = 0;
+export const ABI_VERSION_MINOR = 1;
 export const ABI_VERSION = (ABI_VERSION_MAJOR << 8) | ABI_VERSION_MINOR;
 
 /** The only module name a CommonAssembly module may import from. */
 export const ABI_IMPORT_MODULE = "nightos";
 
-/** `syscall(req, req_len, ret) -> status`: every syscall except CREATE_PROCESS and CREATE_THREAD. */
+/** `syscall(req, req_len, ret) -> status`: every syscall that returns once. */
 export const IMPORT_SYSCALL = "syscall";
-/** `syscall_fork(req, req_len, ret) -> status`: exactly CREATE_PROCESS and CREATE_THREAD ("return twice"). */
+/** `syscall_fork(req, req_len, ret) -> status`: exactly the calls that return twice (`FORK_SYSCALLS`). */
 export const IMPORT_SYSCALL_FORK = "syscall_fork";
 /** `safepoint()`: called by AOT-instrumented code when the poll flag is set; allowed but not needed in NPPs. */
 export const IMPORT_SAFEPOINT = "safepoint";

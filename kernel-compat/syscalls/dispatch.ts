@@ -1,4 +1,4 @@
-// The syscall entry point of a runner (commonassembly ABI 1.0, docs/commonassembly.md): reads the request
+// The syscall entry point of a runner (commonassembly ABI 1.1, docs/commonassembly.md): reads the request
 // from linear memory, looks the code up in the declarative table (commonassembly/abi/syscalls.ts), decodes the
 // arguments with its codec, runs the handler (in-process) or forwards the request to the kernel server,
 // writes the return value and returns 0 or 0x100 | errcode. Every call is traced when asked.
