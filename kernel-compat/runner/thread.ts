@@ -15,6 +15,7 @@ import {
   workerData,
 } from "node:worker_threads";
 import { encode } from "../../commonassembly/abi/codec.js";
+import { GenericErr } from "../../commonassembly/abi/numbers.js";
 import { CREATE_PROCESS, CREATE_THREAD } from "../../commonassembly/abi/syscalls.js";
 import {
   ABI_IMPORT_MODULE,
@@ -245,12 +246,15 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     stackCopy = undefined;
   };
   const syscallFork = (req: number, len: number, ret: number): number => {
-    if (proc === undefined) return errorStatus(0x00);
+    if (proc === undefined) return errorStatus(GenericErr.MEMORY_READ);
     if (asyncify?.getState() === ASYNCIFY_REWINDING) {
       asyncify.stopRewind();
       freeStackCopy();
       forkLock.release();
-      const r = pending ?? { status: errorStatus(0x40), ret: new Uint8Array(0) };
+      const r = pending ?? {
+        status: errorStatus(CREATE_THREAD.errors.HARDWARE),
+        ret: new Uint8Array(0),
+      };
       pending = undefined;
       const mem = proc.bytes();
       mem.fill(0, ret, ret + SYSCALL_RET_SIZE);
@@ -265,7 +269,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     const data = prepareForkBuffer(proc.memory);
     if (data === undefined) {
       forkLock.release();
-      return errorStatus(v.def.errors.HARDWARE ?? 0x40);
+      return errorStatus(v.def.errors.HARDWARE ?? CREATE_THREAD.errors.HARDWARE);
     }
     threadCall = {
       data,
@@ -278,7 +282,9 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
   const instance = new WebAssembly.Instance(msg.module, {
     [ABI_IMPORT_MODULE]: {
       [IMPORT_SYSCALL]: (req: number, len: number, ret: number) =>
-        proc === undefined ? errorStatus(0x00) : dispatch(proc, req, len, ret, false),
+        proc === undefined
+          ? errorStatus(GenericErr.MEMORY_READ)
+          : dispatch(proc, req, len, ret, false),
       [IMPORT_SYSCALL_FORK]: syscallFork,
       [IMPORT_SAFEPOINT]: () => threadSafepoint(ring),
       [SHARED_MEMORY_IMPORT]: msg.memory,

@@ -5,7 +5,7 @@
 
 import { type MessagePort, parentPort, type Worker } from "node:worker_threads";
 import { encode } from "../../commonassembly/abi/codec.js";
-import { Sig, signalName } from "../../commonassembly/abi/numbers.js";
+import { GenericErr, Sig, signalName } from "../../commonassembly/abi/numbers.js";
 import { Datafield, encodeDatafield } from "../../commonassembly/abi/signals.js";
 import { CREATE_PROCESS, CREATE_THREAD } from "../../commonassembly/abi/syscalls.js";
 import {
@@ -115,11 +115,14 @@ function run(msg: WorkerStart): Outcome {
   let asyncify: ReturnType<typeof asyncifyOf>;
 
   const syscallFork = (req: number, len: number, ret: number): number => {
-    if (proc === undefined) return errorStatus(0x00);
+    if (proc === undefined) return errorStatus(GenericErr.MEMORY_READ);
     if (asyncify?.getState() === ASYNCIFY_REWINDING) {
       asyncify.stopRewind();
       forkLock.release();
-      const r = rewind ?? { status: errorStatus(0x40), ret: new Uint8Array(0) };
+      const r = rewind ?? {
+        status: errorStatus(CREATE_PROCESS.errors.HARDWARE),
+        ret: new Uint8Array(0),
+      };
       rewind = undefined;
       const mem = proc.bytes();
       mem.fill(0, ret, ret + SYSCALL_RET_SIZE);
@@ -142,7 +145,7 @@ function run(msg: WorkerStart): Outcome {
     if (data === undefined) {
       forkLock.release();
       trace?.(
-        `CREATE_PROCESS: the fork buffer named in the control block is unusable -> ${formatErr(v.def, 0x40)}`,
+        `CREATE_PROCESS: the fork buffer named in the control block is unusable -> ${formatErr(v.def, CREATE_PROCESS.errors.HARDWARE)}`,
       );
       return errorStatus(CREATE_PROCESS.errors.HARDWARE);
     }
@@ -160,7 +163,9 @@ function run(msg: WorkerStart): Outcome {
 
   const nightos = {
     [IMPORT_SYSCALL]: (req: number, len: number, ret: number) =>
-      proc === undefined ? errorStatus(0x00) : dispatch(proc, req, len, ret, false),
+      proc === undefined
+        ? errorStatus(GenericErr.MEMORY_READ)
+        : dispatch(proc, req, len, ret, false),
     [IMPORT_SYSCALL_FORK]: syscallFork,
     [IMPORT_SAFEPOINT]: () => {
       if (proc !== undefined) safepoint(proc, ring, ctl);
