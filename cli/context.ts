@@ -2,7 +2,8 @@
 // thrown errors into messages and exit codes (user errors never print a stack trace; a closed
 // stdout ends the command quietly with BROKEN_PIPE, docs/cli.md).
 
-import { ExitCode, isNcwError } from "../ncw/errors.js";
+import { AbiError } from "../commonassembly/abi/error.js";
+import { ExitCode, isNcwError, NcwError } from "../ncw/errors.js";
 import { type HomeLayout, openHome, resolveHomePath } from "../ncw/home.js";
 import { makeOutput, type Output, StdoutClosed, safeLines, stdoutClosed } from "../ncw/output.js";
 
@@ -53,8 +54,17 @@ export async function runCommand(
   }
 }
 
-export function reportError(ctx: CommandContext, e: unknown): number {
+export function reportError(ctx: CommandContext, thrown: unknown): number {
   const { out } = ctx;
+  // The ABI leaf imports nothing of NCW, so its errors arrive as AbiError: the user sees them as NcwErrors.
+  const e =
+    thrown instanceof AbiError
+      ? new NcwError(thrown.kind, thrown.message, {
+          code: thrown.code,
+          hint: thrown.hint,
+          cause: thrown,
+        })
+      : thrown;
   if (isNcwError(e)) {
     if (out.json) {
       out.data({ error: { code: e.code, kind: e.kind, message: e.message, hint: e.hint } });

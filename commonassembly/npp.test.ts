@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { NcwError } from "../ncw/errors.js";
-import { ABI_VERSION } from "./abi.js";
+import { ABI_VERSION } from "./abi/wasm-names.js";
 import {
   decodeMetadata,
   decodeNpp,
@@ -48,8 +48,8 @@ function handWrittenNpp(
     0x0a, // magic
     over.formatLo ?? 0x01,
     0x00, // format version 1
-    over.abiLo ?? 0x00,
-    over.abiHi ?? 0x01, // ABI 1.0 = 0x0100
+    over.abiLo ?? 0x01,
+    over.abiHi ?? 0x01, // ABI 1.1 = 0x0101
     over.flags ?? 0x00,
     0x00,
     0x00,
@@ -97,10 +97,15 @@ describe("NPP container", () => {
   it("decodes a file written byte by byte from the spec table", async () => {
     const npp = await decodeNpp(handWrittenNpp());
     expect(npp.header.formatVersion).toBe(1);
-    expect(npp.header.abiVersion).toBe(0x0100);
+    expect(npp.header.abiVersion).toBe(0x0101);
     expect(npp.header.flags).toBe(0);
     expect(npp.metadata).toEqual({ name: "hello" });
     expect([...npp.module]).toEqual([...EMPTY_WASM]);
+  });
+
+  it("still reads ABI 1.0 programs (a minor version only adds, §10)", async () => {
+    const npp = await decodeNpp(handWrittenNpp({ abiLo: 0 }));
+    expect(npp.header.abiVersion).toBe(0x0100);
   });
 
   it("encodes the header bytes exactly as the table says", async () => {
@@ -176,7 +181,7 @@ describe("NPP container", () => {
     expect(await codeOf(decodeNpp(handWrittenNpp({ formatLo: 2 })))).toBe("NPP_FORMAT_VERSION");
     expect(await codeOf(decodeNpp(handWrittenNpp({ formatLo: 0 })))).toBe("NPP_FORMAT_VERSION");
     expect(await codeOf(decodeNpp(handWrittenNpp({ abiHi: 2 })))).toBe("NPP_ABI_VERSION");
-    expect(await codeOf(decodeNpp(handWrittenNpp({ abiLo: 1 })))).toBe("NPP_ABI_VERSION");
+    expect(await codeOf(decodeNpp(handWrittenNpp({ abiLo: 2 })))).toBe("NPP_ABI_VERSION");
     expect(await codeOf(decodeNpp(handWrittenNpp({ abiHi: 0 })))).toBe("NPP_ABI_VERSION");
     expect(await codeOf(decodeNpp(handWrittenNpp({ flags: 0x04 })))).toBe("NPP_UNKNOWN_FLAGS");
 

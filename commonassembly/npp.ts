@@ -3,7 +3,7 @@
 
 import { createHash } from "node:crypto";
 import { compress, decompress } from "@mongodb-js/zstd";
-import { ABI_IMPORT_MODULE, ABI_VERSION, IMPORT_SYSCALL_FORK } from "./abi.js";
+import { ABI_IMPORT_MODULE, ABI_VERSION, IMPORT_SYSCALL_FORK } from "./abi/wasm-names.js";
 import { hex, nppError } from "./errors.js";
 import { hasNameSection, readModule } from "./wasm/reader.js";
 

@@ -4,7 +4,7 @@
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { NcwError } from "../ncw/errors.js";
-import { formatSig } from "./abi.js";
+import { formatSig } from "./abi/wasm-names.js";
 import {
   abiVersionString,
   decodeNpp,

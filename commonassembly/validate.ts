@@ -17,7 +17,7 @@ import {
   RESERVED_LOW_MEMORY,
   START_SIG,
   sameSig,
-} from "./abi.js";
+} from "./abi/wasm-names.js";
 import { ModuleError } from "./errors.js";
 import { decodeNpp, flagsForModule, type Npp } from "./npp.js";
 import { findNonCaInstruction } from "./wasm/polls.js";

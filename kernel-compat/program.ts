@@ -4,6 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { ContextBase } from "../commonassembly/abi/context.js";
 import { decodeArtifact } from "../commonassembly/aot/artifact.js";
 import { aotCompile } from "../commonassembly/aot/cache.js";
 import { loadProgram } from "../commonassembly/program.js";
@@ -14,7 +15,6 @@ import { openTree } from "../services/fs/open.js";
 import { readDb } from "../services/skyer/db.js";
 import { checkUserName } from "../services/skyer/layout.js";
 import { readInstalledManifest } from "../services/skyer/package.js";
-import { ContextBase } from "./abi/context.js";
 
 export interface Runnable {
   /** Shown in `ncw ps` and messages. */

@@ -334,7 +334,7 @@ export function startRun(conn: KernelConnection, req: RunRequest, ev: RunEvents)
 
 /**
  * Run a program or package to its end on the home's kernel (starting it if needed) with a given
- * execution context, e.g. Skyer's install events (abi/context.ts `eventContext` with POST_INSTALL…).
+ * execution context, e.g. Skyer's install events (commonassembly/abi/context.ts `eventContext` with POST_INSTALL…).
  * Returns the outcome; the caller decides what a failure means for it.
  */
 export async function runToEnd(

@@ -42,7 +42,7 @@ describe("ncw ca", () => {
       imports: { name: string; signature: string }[];
       memory: { shared: boolean; max: number }[];
     };
-    expect(d.npp.abiVersion).toBe("1.0");
+    expect(d.npp.abiVersion).toBe("1.1");
     expect(d.npp.metadata).toEqual({ name: "good", version: "1.0" });
     expect(d.imports).toEqual([
       {
@@ -54,7 +54,7 @@ describe("ncw ca", () => {
     ]);
     expect(d.memory).toEqual([{ min: 1, max: 16, shared: true }]);
     const human = ncw(["ca", "info", f("good.npp")]);
-    expect(human.stdout).toMatch(/NightOS ABI 1\.0/);
+    expect(human.stdout).toMatch(/NightOS ABI 1\.1/);
     expect(human.stdout).toMatch(/memory\s+1\.\.16 pages, shared/);
 
     const v = ncw(["ca", "validate", f("good.npp")]);

@@ -7,13 +7,13 @@ import {
   CONTROL_BLOCK_ADDRESS,
   CTL_GLOBAL,
   CTL_POLL_FLAG_OFFSET,
+  FORK_GLOBAL_EXPORT_PREFIX,
   IMPORT_SAFEPOINT,
   IMPORT_SYSCALL,
   IMPORT_SYSCALL_FORK,
   RESERVED_LOW_MEMORY,
   RUNTIME_SCRATCH_ADDRESS,
-} from "../commonassembly/abi.js";
-import { FORK_GLOBAL_EXPORT_PREFIX } from "../commonassembly/aot/instrument.js";
+} from "../commonassembly/abi/wasm-names.js";
 
 const PAGE = 65536;
 /** Asyncify's data struct {stack start, stack end} at the start of the runtime scratch area (ABI §7). */

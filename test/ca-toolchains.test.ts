@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { EXPORT_TABLE } from "../commonassembly/abi.js";
+import { EXPORT_TABLE } from "../commonassembly/abi/wasm-names.js";
 import { aotCompile } from "../commonassembly/aot/cache.js";
 import { generateAsBindings } from "../commonassembly/sdk/as-bindings.js";
 import { generateCHeader } from "../commonassembly/sdk/c-header.js";

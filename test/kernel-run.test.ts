@@ -136,8 +136,8 @@ describe("runToEnd (for Skyer's install events)", () => {
       path.join(dist, "ncw", "kernel-client.js")
     )) as typeof import("../ncw/kernel-client.js");
     const ctx = (await import(
-      path.join(dist, "kernel-compat", "abi", "context.js")
-    )) as typeof import("../kernel-compat/abi/context.js");
+      path.join(dist, "commonassembly", "abi", "context.js")
+    )) as typeof import("../commonassembly/abi/context.js");
     const { openHome } = (await import(
       path.join(dist, "ncw", "home.js")
     )) as typeof import("../ncw/home.js");

@@ -8,11 +8,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { commandContext, encodeExecutionContext } from "../../commonassembly/abi/context.js";
+import { Sig } from "../../commonassembly/abi/numbers.js";
 import { decodeArtifact } from "../../commonassembly/aot/artifact.js";
 import { aotCompile } from "../../commonassembly/aot/cache.js";
 import { watToWasm } from "../../commonassembly/text.js";
-import { commandContext, encodeExecutionContext } from "../../kernel-compat/abi/context.js";
-import { Sig } from "../../kernel-compat/abi/numbers.js";
 import type { FromRunner, ToRunner } from "../../kernel-compat/protocol.js";
 import { program } from "../../test/kernel-helpers.js";
 

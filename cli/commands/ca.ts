@@ -3,6 +3,11 @@
 
 import path from "node:path";
 import type { Argv, CommandModule } from "yargs";
+import {
+  IMPORT_SAFEPOINT,
+  IMPORT_SYSCALL,
+  IMPORT_SYSCALL_FORK,
+} from "../../commonassembly/abi/wasm-names.js";
 import { ModuleError } from "../../commonassembly/errors.js";
 import {
   assembleProgram,
@@ -111,9 +116,9 @@ const asm: CommandModule<GlobalArgs, AsmArgs> = {
 
 function importList(i: { syscall: boolean; syscallFork: boolean; safepoint: boolean }): string {
   const names = [
-    ...(i.syscall ? ["syscall"] : []),
-    ...(i.syscallFork ? ["syscall_fork"] : []),
-    ...(i.safepoint ? ["safepoint"] : []),
+    ...(i.syscall ? [IMPORT_SYSCALL] : []),
+    ...(i.syscallFork ? [IMPORT_SYSCALL_FORK] : []),
+    ...(i.safepoint ? [IMPORT_SAFEPOINT] : []),
   ];
   return names.length ? names.join(", ") : "none";
 }

@@ -2,7 +2,7 @@
 // send it another signal, or kill it at once.
 
 import type { CommandModule } from "yargs";
-import { Sig, type SigName } from "../../kernel-compat/abi/numbers.js";
+import { Sig, type SigName } from "../../commonassembly/abi/numbers.js";
 import { NcwError } from "../../ncw/errors.js";
 import { connectKernel } from "../../ncw/kernel-client.js";
 import { type GlobalArgs, runCommand } from "../context.js";

@@ -5,8 +5,8 @@
 import { createWriteStream, existsSync, openSync, type WriteStream } from "node:fs";
 import path from "node:path";
 import type { CommandModule } from "yargs";
-import { commandContext, encodeExecutionContext } from "../../kernel-compat/abi/context.js";
-import { Sig } from "../../kernel-compat/abi/numbers.js";
+import { commandContext, encodeExecutionContext } from "../../commonassembly/abi/context.js";
+import { Sig } from "../../commonassembly/abi/numbers.js";
 import type { Outcome } from "../../kernel-compat/protocol.js";
 import { NcwError } from "../../ncw/errors.js";
 import { connectKernel, startRun } from "../../ncw/kernel-client.js";

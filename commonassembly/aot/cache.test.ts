@@ -71,7 +71,7 @@ describe("aotCompile", () => {
     expect(header).toMatchObject({
       engine: `node ${process.version} / V8 ${process.versions.v8}`,
       inputHash: sha256Hex(npp),
-      abiVersion: 0x0100,
+      abiVersion: 0x0101,
       flags: { polls: true, asyncify: false },
     });
     expect(header.cpu).toContain(process.arch);
@@ -99,7 +99,7 @@ describe("aotCompile", () => {
     const file = path.join(tmp, "prog.wasm");
     writeFileSync(file, await wat(PROGRAM));
     const r = await aotCompile(file, { cacheDir });
-    expect(r.header.abiVersion).toBe(0x0100);
+    expect(r.header.abiVersion).toBe(0x0101);
     await expect(aotCompile(path.join(tmp, "missing.npp"), { cacheDir })).rejects.toMatchObject({
       kind: "not-found",
       code: "AOT_INPUT_NOT_FOUND",

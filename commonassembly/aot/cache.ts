@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { NcwError } from "../../ncw/errors.js";
-import { ABI_VERSION } from "../abi.js";
+import { ABI_VERSION } from "../abi/wasm-names.js";
 import { decodeNppHeader, NPP_MAGIC } from "../npp.js";
 import { validateModule, validateNpp, validateWasm } from "../validate.js";
 import { readModule } from "../wasm/reader.js";

@@ -4,7 +4,14 @@
 
 import binaryen from "binaryen";
 import { NcwError } from "../../ncw/errors.js";
-import { ABI_IMPORT_MODULE, CTL_GLOBAL, IMPORT_SAFEPOINT, IMPORT_SYSCALL_FORK } from "../abi.js";
+import {
+  ABI_IMPORT_MODULE,
+  CTL_GLOBAL,
+  CTL_MEMORY_EXPORT,
+  FORK_GLOBAL_EXPORT_PREFIX,
+  IMPORT_SAFEPOINT,
+  IMPORT_SYSCALL_FORK,
+} from "../abi/wasm-names.js";
 import { PollRewriteUnsupported, rewritePolls } from "../wasm/polls.js";
 import { readModule as readWasm } from "../wasm/reader.js";
 import {
@@ -30,11 +37,6 @@ export const CA_FEATURES: number =
   binaryen.Features.ReferenceTypes |
   binaryen.Features.Multivalue |
   binaryen.Features.CallIndirectOverlong;
-
-/** Export name of the one-page memory added to modules that have no memory (not ABI programs). */
-export const CTL_MEMORY_EXPORT = "__nightos_ctl_memory";
-/** Prefix of the exports the AOT step adds for every internal mutable global of a fork-capable module. */
-export const FORK_GLOBAL_EXPORT_PREFIX = "__nightos_global_";
 
 export type PollMode = "entry-and-loops" | "none";
 

@@ -2,9 +2,10 @@
 // segments become passive and are written once by `__nightos_init_memory`, two instances share memory.
 
 import { describe, expect, it } from "vitest";
+import { INIT_MEMORY_EXPORT } from "../abi/wasm-names.js";
 import { watToWasm } from "../text.js";
 import { readModule } from "../wasm/reader.js";
-import { INIT_MEMORY_EXPORT, importMemory } from "./shared-memory.js";
+import { importMemory } from "./shared-memory.js";
 
 const WAT = `(module
   (import "nightos" "syscall" (func $sys (param i32 i32 i32) (result i32)))

@@ -3,11 +3,9 @@
 // share it, and turns its active data segments into passive ones written once by an added export
 // `__nightos_init_memory` that the runtime calls on the process' first instance only.
 
+import { INIT_MEMORY_EXPORT, SHARED_MEMORY_IMPORT } from "../abi/wasm-names.js";
 import { sleb32, uleb, wasmName } from "../wasm/leb.js";
 import { readModule, SectionId } from "../wasm/reader.js";
-
-export const SHARED_MEMORY_IMPORT = "memory";
-export const INIT_MEMORY_EXPORT = "__nightos_init_memory";
 
 class Cursor {
   constructor(

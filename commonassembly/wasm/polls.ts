@@ -2,7 +2,7 @@
 // `nightos.safepoint` import, the `__nightos_ctl` global and export, and the ABI 1.0 polls, by rewriting
 // the binary's sections directly. Used for modules that need no Asyncify; valid input is assumed (validated first).
 
-import { ABI_IMPORT_MODULE, CTL_GLOBAL, IMPORT_SAFEPOINT } from "../abi.js";
+import { ABI_IMPORT_MODULE, CTL_GLOBAL, IMPORT_SAFEPOINT } from "../abi/wasm-names.js";
 import { uleb, wasmName } from "./leb.js";
 import { readModule, SECTION_ORDER, SectionId, type WasmModuleInfo } from "./reader.js";
 

@@ -2,7 +2,7 @@
 // structure — sections, types, imports, functions, tables, memories, globals, exports, start,
 // code-body offsets. Instruction bodies are not decoded (full validation is validate.ts' job).
 
-import type { FuncSig, ValType } from "../abi.js";
+import type { FuncSig, ValType } from "../abi/wasm-names.js";
 import { hex, ModuleError } from "../errors.js";
 
 export const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d] as const;

@@ -3,7 +3,7 @@
 // blocks on with Atomics.wait, a single-producer/single-consumer signal ring, and the outbox that bounds
 // what the process' threads send the kernel (the trace window, the coalesced handler-set change).
 
-import { DATAFIELD_SIZE } from "../abi/signals.js";
+import { DATAFIELD_SIZE } from "../../commonassembly/abi/signals.js";
 
 // ---- syscall mailbox: [state, errcode, retLen, interrupt] then up to RET_MAX bytes of return value ----
 /** Mailboxes per runner: one for the program's code, one for a signal handler's own kernel calls. */

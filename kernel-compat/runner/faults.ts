@@ -3,7 +3,7 @@
 // NCW decodes the instruction to tell read from write, and reports the address as unknown
 // (all bits set). docs/kernel.md, "MEM_FAULT".
 
-import { MemAccess } from "../abi/signals.js";
+import { MemAccess } from "../../commonassembly/abi/signals.js";
 
 export const UNKNOWN_FAULT_ADDRESS = 0xffff_ffff_ffff_ffffn;
 

@@ -7,12 +7,10 @@ import {
   CONTROL_BLOCK_ADDRESS,
   CTL_FORK_BUFFER_LENGTH_OFFSET,
   CTL_FORK_BUFFER_OFFSET,
+  FORK_GLOBAL_EXPORT_PREFIX,
   RUNTIME_SCRATCH_ADDRESS,
   RUNTIME_SCRATCH_SIZE,
-} from "../../commonassembly/abi.js";
-
-/** Must equal commonassembly/aot/instrument.ts FORK_GLOBAL_EXPORT_PREFIX (checked by a test); kept here so runners never load binaryen. */
-export const FORK_GLOBAL_PREFIX = "__nightos_global_";
+} from "../../commonassembly/abi/wasm-names.js";
 
 /** Asyncify's states (binaryen src/passes/Asyncify.cpp). */
 export const ASYNCIFY_NORMAL = 0;
@@ -75,7 +73,7 @@ export function forkBufferAddress(memory: WebAssembly.Memory): number {
 export function forkGlobals(ex: Record<string, unknown>): Record<string, number | bigint> {
   const out: Record<string, number | bigint> = {};
   for (const [name, g] of Object.entries(ex)) {
-    if (name.startsWith(FORK_GLOBAL_PREFIX) && g instanceof WebAssembly.Global)
+    if (name.startsWith(FORK_GLOBAL_EXPORT_PREFIX) && g instanceof WebAssembly.Global)
       out[name] = g.value as number | bigint;
   }
   return out;

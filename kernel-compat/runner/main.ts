@@ -8,7 +8,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type MessagePort, Worker } from "node:worker_threads";
-import { CTL_POLL_FLAG_OFFSET } from "../../commonassembly/abi.js";
+import { CTL_POLL_FLAG_OFFSET } from "../../commonassembly/abi/wasm-names.js";
 import { hostNative } from "../../native/index.js";
 import type { ForkImage, FromRunner, Outcome, ToRunner } from "../protocol.js";
 import { MAILBOX_DEPTH, Mailbox, Outbox, SignalRing } from "./channel.js";

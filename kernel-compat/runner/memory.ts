@@ -5,9 +5,10 @@
 // not enforced: WebAssembly has no page protection (docs/kernel.md, "Memory"). Allocation is per
 // process (memory.md): the state lives in a SharedArrayBuffer the process' threads share, under a lock.
 
+import { WASM_PAGE_SIZE } from "../../commonassembly/abi/wasm-names.js";
+
 export const PAGE_SIZE = 4096;
-const WASM_PAGE = 65536;
-const PER_WASM_PAGE = WASM_PAGE / PAGE_SIZE;
+const PER_WASM_PAGE = WASM_PAGE_SIZE / PAGE_SIZE;
 
 export interface PagesImage {
   allocated: [number, number][];
@@ -68,7 +69,7 @@ export class PageAllocator {
       if (at === undefined) {
         // Grow: the new wasm pages become free; a run may join free pages at the old end.
         const need = Math.ceil(pages / PER_WASM_PAGE);
-        if (reserve !== undefined && !reserve(need * WASM_PAGE)) return undefined;
+        if (reserve !== undefined && !reserve(need * WASM_PAGE_SIZE)) return undefined;
         let old: number;
         try {
           old = this.memory.grow(need);

@@ -2,6 +2,8 @@
 // context, signal state, page allocator and TLS slots, plus the bridge to the kernel server for the
 // syscalls the runner cannot answer itself.
 
+import { GenericErr } from "../../commonassembly/abi/numbers.js";
+import type { Errcode } from "../../commonassembly/abi/result.js";
 import type { TlsImage } from "../protocol.js";
 import { PageAllocator } from "./memory.js";
 import { type HandlerEnv, SignalState } from "./signals.js";
@@ -144,9 +146,9 @@ export class Proc {
    * Check a buffer the kernel will read or write: address 0 is an invalid argument (0x02), a range
    * past the memory's end is an unmapped pointer (0x03). Returns the errcode, or undefined if usable.
    */
-  checkBuffer(addr: bigint, len: bigint): number | undefined {
-    if (addr === 0n) return 0x02;
-    if (addr + len > BigInt(this.memory.buffer.byteLength)) return 0x03;
+  checkBuffer(addr: bigint, len: bigint): Errcode<"*"> | undefined {
+    if (addr === 0n) return GenericErr.INVALID_ARGUMENT;
+    if (addr + len > BigInt(this.memory.buffer.byteLength)) return GenericErr.UNMAPPED_POINTER;
     return undefined;
   }
 }

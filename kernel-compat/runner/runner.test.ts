@@ -2,13 +2,14 @@
 // MEM_ALLOC page allocator, the worker↔main channels, trap decoding, and the dispatch table's coverage.
 
 import { describe, expect, it } from "vitest";
-import { FORK_GLOBAL_EXPORT_PREFIX } from "../../commonassembly/aot/instrument.js";
+import { Sig } from "../../commonassembly/abi/numbers.js";
+import { FORK_GLOBAL_EXPORT_PREFIX } from "../../commonassembly/abi/wasm-names.js";
+import { instrument } from "../../commonassembly/aot/instrument.js";
 import { watToWasm } from "../../commonassembly/text.js";
-import { Sig } from "../abi/numbers.js";
 import { checkRunnerTable } from "../syscalls/dispatch.js";
 import { Mailbox, Outbox, RING_SLOTS, SignalRing, TRACE_WINDOW } from "./channel.js";
 import { accessKind } from "./faults.js";
-import { FORK_GLOBAL_PREFIX } from "./fork.js";
+import { forkGlobals } from "./fork.js";
 import { PAGE_SIZE, PageAllocator } from "./memory.js";
 import { type HandlerEnv, ProcessEnd, SignalState } from "./signals.js";
 
@@ -178,7 +179,26 @@ describe("trap decoding and tables", () => {
   it("has a runner handler for exactly the syscalls the table says the runner implements", () => {
     expect(checkRunnerTable()).toEqual([]);
   });
-  it("agrees with the AOT step on the fork-global export prefix", () => {
-    expect(FORK_GLOBAL_PREFIX).toBe(FORK_GLOBAL_EXPORT_PREFIX);
+  it("agrees with the AOT step on the fork-global exports (one name, in the ABI leaf)", async () => {
+    const { wasm, report } = instrument(
+      await watToWasm(`(module
+        (import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))
+        (memory (export "memory") 1 2 shared)
+        (global $a (mut i32) (i32.const 7))
+        (global $b (mut i64) (i64.const 9))
+        (func (export "_start")
+          (global.set $a (i32.add (global.get $a) (i32.const 1)))
+          (global.set $b (i64.add (global.get $b) (i64.const 1)))
+          (drop (call $fork (i32.const 4096) (i32.const 1) (i32.const 4104)))))`),
+      { optimizeLevel: 0 },
+    );
+    expect(report.forkGlobals).toHaveLength(2);
+    const nightos = { syscall_fork: () => 0, safepoint: () => {} };
+    const { exports } = new WebAssembly.Instance(new WebAssembly.Module(wasm), { nightos });
+    const globals = forkGlobals(exports as Record<string, unknown>);
+    expect(Object.keys(globals)).toHaveLength(2);
+    for (const name of Object.keys(globals))
+      expect(name.startsWith(FORK_GLOBAL_EXPORT_PREFIX)).toBe(true);
+    expect(Object.values(globals).sort()).toEqual([7, 9n]);
   });
 });

@@ -3,8 +3,13 @@
 // in order, an invalid handler turned into HANDLER_FAULT, a double fault or an unhandled fatal signal
 // killing the process. Runs in the runner's worker thread, at safepoints and after syscalls.
 
-import { Sig, signalName } from "../abi/numbers.js";
-import { DATAFIELD_SIZE, Datafield, defaultAction, encodeDatafield } from "../abi/signals.js";
+import { Sig, signalName } from "../../commonassembly/abi/numbers.js";
+import {
+  DATAFIELD_SIZE,
+  Datafield,
+  defaultAction,
+  encodeDatafield,
+} from "../../commonassembly/abi/signals.js";
 
 /** Thrown through the module's stack to end the process (EXIT, default kill, double fault). */
 export class ProcessEnd extends Error {

@@ -14,6 +14,9 @@ import {
   Worker,
   workerData,
 } from "node:worker_threads";
+import { encode } from "../../commonassembly/abi/codec.js";
+import { GenericErr } from "../../commonassembly/abi/numbers.js";
+import { CREATE_PROCESS, CREATE_THREAD } from "../../commonassembly/abi/syscalls.js";
 import {
   ABI_IMPORT_MODULE,
   CONTROL_BLOCK_ADDRESS,
@@ -22,10 +25,9 @@ import {
   IMPORT_SAFEPOINT,
   IMPORT_SYSCALL,
   IMPORT_SYSCALL_FORK,
+  SHARED_MEMORY_IMPORT,
   SYSCALL_RET_SIZE,
-} from "../../commonassembly/abi.js";
-import { encode } from "../abi/codec.js";
-import { CREATE_PROCESS, CREATE_THREAD } from "../abi/syscalls.js";
+} from "../../commonassembly/abi/wasm-names.js";
 import type { ForkImage, Outcome } from "../protocol.js";
 import { dispatch, formatErr, formatValue, validateRequest } from "../syscalls/dispatch.js";
 import { Mailbox, Outbox, SignalRing, Throttle } from "./channel.js";
@@ -41,10 +43,6 @@ import {
 import { PAGE_SIZE } from "./memory.js";
 import { Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd, ThreadEnd } from "./signals.js";
-
-/** The import the AOT step gives a module whose memory threads share (shared-memory.ts). */
-export const SHARED_MEMORY_IMPORT = "memory";
-export const INIT_MEMORY_EXPORT = "__nightos_init_memory";
 
 /** What a thread worker receives. */
 export interface ThreadStart {
@@ -253,12 +251,15 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     stackCopy = undefined;
   };
   const syscallFork = (req: number, len: number, ret: number): number => {
-    if (proc === undefined) return errorStatus(0x00);
+    if (proc === undefined) return errorStatus(GenericErr.MEMORY_READ);
     if (asyncify?.getState() === ASYNCIFY_REWINDING) {
       asyncify.stopRewind();
       freeStackCopy();
       forkLock.release();
-      const r = pending ?? { status: errorStatus(0x40), ret: new Uint8Array(0) };
+      const r = pending ?? {
+        status: errorStatus(CREATE_THREAD.errors.HARDWARE),
+        ret: new Uint8Array(0),
+      };
       pending = undefined;
       const mem = proc.bytes();
       mem.fill(0, ret, ret + SYSCALL_RET_SIZE);
@@ -273,7 +274,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     const data = prepareForkBuffer(proc.memory);
     if (data === undefined) {
       forkLock.release();
-      return errorStatus(v.def.errors.HARDWARE ?? 0x40);
+      return errorStatus(v.def.errors.HARDWARE ?? CREATE_THREAD.errors.HARDWARE);
     }
     threadCall = {
       data,
@@ -286,7 +287,9 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
   const instance = new WebAssembly.Instance(msg.module, {
     [ABI_IMPORT_MODULE]: {
       [IMPORT_SYSCALL]: (req: number, len: number, ret: number) =>
-        proc === undefined ? errorStatus(0x00) : dispatch(proc, req, len, ret, false),
+        proc === undefined
+          ? errorStatus(GenericErr.MEMORY_READ)
+          : dispatch(proc, req, len, ret, false),
       [IMPORT_SYSCALL_FORK]: syscallFork,
       [IMPORT_SAFEPOINT]: () => threadSafepoint(ring),
       [SHARED_MEMORY_IMPORT]: msg.memory,

@@ -5,6 +5,10 @@
 // process' trace window (channel.ts Outbox), so tracing slows a program down but never loses a line.
 
 import { type MessagePort, parentPort, type Worker } from "node:worker_threads";
+import { encode } from "../../commonassembly/abi/codec.js";
+import { GenericErr, Sig, signalName } from "../../commonassembly/abi/numbers.js";
+import { Datafield, encodeDatafield } from "../../commonassembly/abi/signals.js";
+import { CREATE_PROCESS, CREATE_THREAD } from "../../commonassembly/abi/syscalls.js";
 import {
   ABI_IMPORT_MODULE,
   CONTROL_BLOCK_ADDRESS,
@@ -18,15 +22,14 @@ import {
   IMPORT_SAFEPOINT,
   IMPORT_SYSCALL,
   IMPORT_SYSCALL_FORK,
+  INIT_MEMORY_EXPORT,
+  SHARED_MEMORY_IMPORT,
   SIGNAL_HANDLER_SIG,
   SYSCALL_RET_SIZE,
   sameSig,
-} from "../../commonassembly/abi.js";
+  WASM_PAGE_SIZE,
+} from "../../commonassembly/abi/wasm-names.js";
 import { funcSig, readModule } from "../../commonassembly/wasm/reader.js";
-import { encode } from "../abi/codec.js";
-import { Sig, signalName } from "../abi/numbers.js";
-import { Datafield, encodeDatafield } from "../abi/signals.js";
-import { CREATE_PROCESS, CREATE_THREAD } from "../abi/syscalls.js";
 import type { ForkImage, Outcome } from "../protocol.js";
 import { dispatch, formatErr, validateRequest } from "../syscalls/dispatch.js";
 import { Mailbox, Outbox, SignalRing, Throttle } from "./channel.js";
@@ -44,13 +47,7 @@ import {
 } from "./fork.js";
 import { createTlsSlots, Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd } from "./signals.js";
-import {
-  createThread,
-  INIT_MEMORY_EXPORT,
-  prestartThread,
-  SHARED_MEMORY_IMPORT,
-  type ThreadHost,
-} from "./thread.js";
+import { createThread, prestartThread, type ThreadHost } from "./thread.js";
 
 export interface WorkerStart {
   t: "start";
@@ -80,8 +77,6 @@ export type FromWorker =
   | { t: "running" }
   | { t: "exit"; outcome: Outcome }
   | { t: "port"; port: MessagePort };
-
-const WASM_PAGE = 65536;
 
 const port = parentPort;
 if (port === null) throw new Error("runner worker started outside a worker thread");
@@ -128,11 +123,14 @@ function run(msg: WorkerStart): Outcome {
   let asyncify: ReturnType<typeof asyncifyOf>;
 
   const syscallFork = (req: number, len: number, ret: number): number => {
-    if (proc === undefined) return errorStatus(0x00);
+    if (proc === undefined) return errorStatus(GenericErr.MEMORY_READ);
     if (asyncify?.getState() === ASYNCIFY_REWINDING) {
       asyncify.stopRewind();
       forkLock.release();
-      const r = rewind ?? { status: errorStatus(0x40), ret: new Uint8Array(0) };
+      const r = rewind ?? {
+        status: errorStatus(CREATE_PROCESS.errors.HARDWARE),
+        ret: new Uint8Array(0),
+      };
       rewind = undefined;
       const mem = proc.bytes();
       mem.fill(0, ret, ret + SYSCALL_RET_SIZE);
@@ -155,7 +153,7 @@ function run(msg: WorkerStart): Outcome {
     if (data === undefined) {
       forkLock.release();
       trace?.(
-        `CREATE_PROCESS: the fork buffer named in the control block is unusable -> ${formatErr(v.def, 0x40)}`,
+        `CREATE_PROCESS: the fork buffer named in the control block is unusable -> ${formatErr(v.def, CREATE_PROCESS.errors.HARDWARE)}`,
       );
       return errorStatus(CREATE_PROCESS.errors.HARDWARE);
     }
@@ -173,7 +171,9 @@ function run(msg: WorkerStart): Outcome {
 
   const nightos = {
     [IMPORT_SYSCALL]: (req: number, len: number, ret: number) =>
-      proc === undefined ? errorStatus(0x00) : dispatch(proc, req, len, ret, false),
+      proc === undefined
+        ? errorStatus(GenericErr.MEMORY_READ)
+        : dispatch(proc, req, len, ret, false),
     [IMPORT_SYSCALL_FORK]: syscallFork,
     [IMPORT_SAFEPOINT]: () => {
       if (proc !== undefined) safepoint(proc, ring, ctl);
@@ -200,8 +200,8 @@ function run(msg: WorkerStart): Outcome {
   if (!msg.fork && typeof initMemory === "function") (initMemory as () => void)();
   if (msg.fork) {
     // A forked child: the parent's memory and globals, then rewind into syscall_fork with identity 1.
-    const have = memory.buffer.byteLength / WASM_PAGE;
-    const want = msg.fork.memory.length / WASM_PAGE;
+    const have = memory.buffer.byteLength / WASM_PAGE_SIZE;
+    const want = msg.fork.memory.length / WASM_PAGE_SIZE;
     if (want > have) memory.grow(want - have);
     new Uint8Array(memory.buffer).set(msg.fork.memory);
     restoreGlobals(ex, msg.fork.globals);

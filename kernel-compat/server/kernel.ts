@@ -4,9 +4,7 @@
 
 import type { ChildProcess } from "node:child_process";
 import { randomInt } from "node:crypto";
-import { readModule } from "../../commonassembly/wasm/reader.js";
-import { REGISTRY_KEYS } from "../../services/registry/keys.js";
-import { viewOf } from "../abi/codec.js";
+import { viewOf } from "../../commonassembly/abi/codec.js";
 import {
   FIRST_APP_PID,
   GenericErr,
@@ -14,9 +12,11 @@ import {
   Sig,
   SystemPid,
   signalName,
-} from "../abi/numbers.js";
-import { Datafield, encodeDatafield } from "../abi/signals.js";
-import { MEM_ALLOC, syscallByCode, syscallName } from "../abi/syscalls.js";
+} from "../../commonassembly/abi/numbers.js";
+import { Datafield, encodeDatafield } from "../../commonassembly/abi/signals.js";
+import { MEM_ALLOC, syscallByCode, syscallName } from "../../commonassembly/abi/syscalls.js";
+import { readModule } from "../../commonassembly/wasm/reader.js";
+import { REGISTRY_KEYS } from "../../services/registry/keys.js";
 import type { ForkImage, FromRunner, Outcome, ProcessInfo, ToRunner } from "../protocol.js";
 import { decodeArgs, formatErr, formatValue } from "../syscalls/dispatch.js";
 import type { RunnerPool } from "./pool.js";

@@ -2,20 +2,20 @@
 // processes, so the runner forwards them. Same uniform shape as the runner's handlers: decoded
 // arguments in, the spec's result out.
 
-import { Sig } from "../abi/numbers.js";
+import { GenericErr, Sig } from "../../commonassembly/abi/numbers.js";
+import { fail, ok, type SysResult } from "../../commonassembly/abi/result.js";
 import {
   type ArgsOf,
   CREATE_PROCESS,
   KILL_CHILD_PROCESS,
   MEM_ALLOC,
-  type RetOf,
+  type ResultOf,
   SUSPEND,
   type SyscallDef,
   UNSUSPEND,
   WAIT_CHILD_PROCESS,
-} from "../abi/syscalls.js";
+} from "../../commonassembly/abi/syscalls.js";
 import type { ForkImage } from "../protocol.js";
-import { fail, ok, type SysResult } from "../syscalls/result.js";
 import type { Kernel, KProcess } from "./kernel.js";
 
 /** What a forwarded request carries besides its bytes: CREATE_PROCESS' memory image. */
@@ -28,7 +28,7 @@ export type KernelHandler<D extends SyscallDef> = (
   caller: KProcess,
   args: ArgsOf<D>,
   extra: KernelExtra,
-) => Promise<SysResult<RetOf<D>>>;
+) => Promise<ResultOf<D>>;
 type AnyKernelHandler = (
   k: Kernel,
   caller: KProcess,
@@ -67,7 +67,7 @@ export const MEMORY_RESERVATION = bind(MEM_ALLOC, async (k, caller, a) =>
 export const KERNEL_HANDLERS: ReadonlyMap<number, AnyKernelHandler> = new Map([
   bind(CREATE_PROCESS, async (k, caller, _a, { fork }) => {
     // The runner sends the image only for a well-formed call through syscall_fork (runner/fork.ts).
-    if (fork === undefined) return fail(0x02);
+    if (fork === undefined) return fail(GenericErr.INVALID_ARGUMENT);
     // The home's limits are a lack of resources: the spec's 0x40 (docs/kernel.md "Limits").
     const refused = k.admit(fork.memory.length);
     if (refused !== undefined) {
@@ -109,7 +109,7 @@ export const KERNEL_HANDLERS: ReadonlyMap<number, AnyKernelHandler> = new Map([
   }),
   bind(KILL_CHILD_PROCESS, async (k, caller, a) => {
     const child = childOf(k, caller, a.pid);
-    if (child === undefined) return fail(0x02);
+    if (child === undefined) return fail(GenericErr.INVALID_ARGUMENT);
     if (child.state !== "exited") {
       const delay = a.timeout === 0 ? k.delays.terminate : a.timeout;
       k.signal(child, Sig.WILL_TERMINATE, { delayMs: delay });

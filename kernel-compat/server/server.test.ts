@@ -1,9 +1,9 @@
 // Unit tests of the kernel server's pieces: the control protocol's frames, socket paths, the delays.
 
 import { describe, expect, it } from "vitest";
+import { SYSCALLS } from "../../commonassembly/abi/syscalls.js";
 import { hostNative } from "../../native/index.js";
 import { homeLayout } from "../../ncw/home.js";
-import { SYSCALLS } from "../abi/syscalls.js";
 import { kernelEndpoint } from "../paths.js";
 import { encodeFrame, FrameReader, type KernelMessage } from "../protocol.js";
 import { readDelays } from "./kernel.js";

@@ -1,24 +1,30 @@
-// The syscall entry point of a runner (commonassembly ABI 1.0, docs/commonassembly.md): reads the request
-// from linear memory, looks the code up in the declarative table (abi/syscalls.ts), decodes the
+// The syscall entry point of a runner (commonassembly ABI 1.1, docs/commonassembly.md): reads the request
+// from linear memory, looks the code up in the declarative table (commonassembly/abi/syscalls.ts), decodes the
 // arguments with its codec, runs the handler (in-process) or forwards the request to the kernel server,
 // writes the return value and returns 0 or 0x100 | errcode. Every call is traced when asked.
 
+import { type Codec, viewOf } from "../../commonassembly/abi/codec.js";
+import { GenericErr } from "../../commonassembly/abi/numbers.js";
+import type { Errcode, SysResult } from "../../commonassembly/abi/result.js";
+import {
+  FORK_SYSCALLS,
+  SYSCALLS,
+  type SyscallDef,
+  syscallByCode,
+  syscallName,
+} from "../../commonassembly/abi/syscalls.js";
 import {
   errorStatus,
-  FORK_SYSCALLS,
   SYSCALL_REQ_MAX,
   SYSCALL_RET_SIZE,
   SYSCALL_STATUS_OK,
-} from "../../commonassembly/abi.js";
-import { type Codec, viewOf } from "../abi/codec.js";
-import { GenericErr } from "../abi/numbers.js";
-import { SYSCALLS, type SyscallDef, syscallByCode, syscallName } from "../abi/syscalls.js";
+} from "../../commonassembly/abi/wasm-names.js";
 import type { Proc } from "../runner/process.js";
 import { ProcessEnd } from "../runner/signals.js";
 import { memoryHandlers } from "./memory.js";
 import { processHandlers } from "./process.js";
 import { refuse } from "./refused.js";
-import type { BoundHandler, SysResult } from "./result.js";
+import type { BoundHandler } from "./result.js";
 import { signalHandlers } from "./signals.js";
 import { threadHandlers } from "./threads.js";
 
@@ -74,7 +80,7 @@ export function formatErr(def: SyscallDef | undefined, code: number): string {
 export function decodeArgs(
   def: SyscallDef,
   argBytes: Uint8Array,
-): { ok: true; args: unknown } | { ok: false; errcode: number } {
+): { ok: true; args: unknown } | { ok: false; errcode: Errcode } {
   if (def.args.size < 0) return { ok: true, args: argBytes.slice() };
   const codec = def.args as Codec<unknown>;
   if (argBytes.length < codec.size) return { ok: false, errcode: GenericErr.MEMORY_READ };
@@ -99,7 +105,7 @@ export function dispatch(
 
 export type Validated =
   | { ok: true; def: SyscallDef; args: unknown; name: string }
-  | { ok: false; errcode: number; def: SyscallDef | undefined; name: string };
+  | { ok: false; errcode: Errcode; def: SyscallDef | undefined; name: string };
 
 /** The ABI checks every request passes before its handler runs (docs/commonassembly.md, §4). */
 export function validateRequest(
@@ -116,7 +122,7 @@ export function validateRequest(
   const code = mem[req] as number;
   const def = syscallByCode(code);
   const name = syscallName(code);
-  const bad = (errcode: number): Validated => ({ ok: false, errcode, def, name });
+  const bad = (errcode: Errcode): Validated => ({ ok: false, errcode, def, name });
   // Longer than any request the ABI allows, whatever the code (docs/commonassembly.md §4.4).
   if (reqLen > SYSCALL_REQ_MAX) return bad(GenericErr.INVALID_ARGUMENT);
   if (def === undefined) return bad(GenericErr.NO_SUCH_SYSCALL);

@@ -1,11 +1,12 @@
 // Memory syscalls 0x30–0x31 (specs/kernel/syscalls.md): MEM_ALLOC, MEM_FREE, page-granular inside the
 // process' WebAssembly memory (runner/memory.ts). Permission bits: docs/kernel.md, "Memory".
 
-import { encode } from "../abi/codec.js";
-import { GenericErr } from "../abi/numbers.js";
-import { MEM_ALLOC, MEM_FREE } from "../abi/syscalls.js";
+import { encode } from "../../commonassembly/abi/codec.js";
+import { GenericErr } from "../../commonassembly/abi/numbers.js";
+import { fail, ok } from "../../commonassembly/abi/result.js";
+import { MEM_ALLOC, MEM_FREE } from "../../commonassembly/abi/syscalls.js";
 import { PAGE_SIZE } from "../runner/memory.js";
-import { bind, fail, ok } from "./result.js";
+import { bind } from "./result.js";
 
 /** Read-only, write-only, read-write. Exec-only (0b100) is refused: linear memory never executes. */
 const ACCEPTED_PERMISSIONS = new Set([0b001, 0b010, 0b011]);
@@ -14,7 +15,7 @@ const WASM32_LIMIT = 2n ** 32n;
 export const memoryHandlers = [
   bind(MEM_ALLOC, (p, a) => {
     if (!ACCEPTED_PERMISSIONS.has(a.permissions)) return fail(MEM_ALLOC.errors.INVALID_PERMISSION);
-    if (a.zeroed > 1 || a.size === 0n) return fail(0x02);
+    if (a.zeroed > 1 || a.size === 0n) return fail(GenericErr.INVALID_ARGUMENT);
     if (a.size > WASM32_LIMIT) return fail(MEM_ALLOC.errors.NO_CONTIGUOUS_BLOCK);
     // A growth is counted against the home's memory limit first (server/process-syscalls.ts).
     const reserve = (bytes: number) =>
@@ -35,7 +36,7 @@ export const memoryHandlers = [
       return fail(MEM_FREE.errors.SIZE_OUT_OF_RANGE);
     const e = p.pages.free_(Number(a.address), Number(a.pages));
     if (e === "not-allocated") return fail(MEM_FREE.errors.NOT_ALLOCATED);
-    if (e !== undefined) return fail(0x02);
+    if (e !== undefined) return fail(GenericErr.INVALID_ARGUMENT);
     return ok({});
   }),
 ];

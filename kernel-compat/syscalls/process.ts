@@ -2,10 +2,15 @@
 // application syscall EXECUTION_CONTEXT (0xA0). The others of 0x50–0x5F go to the kernel server
 // (server/process-syscalls.ts).
 
-import { CONTEXT_BASE_SIZE, CONTEXT_COMMAND_HEADER_SIZE, StartupCode } from "../abi/context.js";
-import { EXECUTION_CONTEXT, EXIT, GET_PID, HAND_OVER } from "../abi/syscalls.js";
+import {
+  CONTEXT_BASE_SIZE,
+  CONTEXT_COMMAND_HEADER_SIZE,
+  StartupCode,
+} from "../../commonassembly/abi/context.js";
+import { fail, ok } from "../../commonassembly/abi/result.js";
+import { EXECUTION_CONTEXT, EXIT, GET_PID, HAND_OVER } from "../../commonassembly/abi/syscalls.js";
 import { ProcessEnd } from "../runner/signals.js";
-import { bind, fail, ok } from "./result.js";
+import { bind } from "./result.js";
 
 /** EXECUTION_CONTEXT information codes. */
 export const ContextInfo = {

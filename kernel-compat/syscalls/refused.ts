@@ -2,21 +2,27 @@
 // the spec's constant argument checks (0x10–0x1F) run first, exactly as they would on NightOS, then
 // the spec's own refusal errcode (the caller drives no device / is not the reserved system service).
 
+import { GenericErr } from "../../commonassembly/abi/numbers.js";
+import { type Errcode, fail, type SysResult } from "../../commonassembly/abi/result.js";
 import {
   DEVICE_AMS,
   SET_DMA_MEM_ACCESS,
   SYS_MANAGE_PROCESS,
   type SyscallDef,
-} from "../abi/syscalls.js";
+} from "../../commonassembly/abi/syscalls.js";
 import { PAGE_SIZE } from "../runner/memory.js";
-import { fail, type SysResult } from "./result.js";
 
 const P = BigInt(PAGE_SIZE);
 
-function rangeChecks(address: bigint, length: bigint): number | undefined {
-  if (address % P !== 0n) return 0x10;
-  if (length % P !== 0n) return 0x11;
-  if (length === 0n) return 0x12;
+/** DEVICE_AMS' and SET_DMA_MEM_ACCESS' range checks (the same errcodes 0x10–0x12 in both). */
+function rangeChecks(
+  errors: typeof DEVICE_AMS.errors | typeof SET_DMA_MEM_ACCESS.errors,
+  address: bigint,
+  length: bigint,
+): Errcode | undefined {
+  if (address % P !== 0n) return errors.UNALIGNED_ADDRESS;
+  if (length % P !== 0n) return errors.UNALIGNED_LENGTH;
+  if (length === 0n) return errors.ZERO_LENGTH;
   return undefined;
 }
 
@@ -24,11 +30,12 @@ function rangeChecks(address: bigint, length: bigint): number | undefined {
 export function refuse(def: SyscallDef, args: unknown): SysResult<never> {
   if (def.support.kind !== "refused") throw new Error(`${def.name} is not a refused syscall`);
   const a = args as Record<string, bigint | number>;
-  let e: number | undefined;
-  if (def.code === DEVICE_AMS.code) e = rangeChecks(a.address as bigint, a.length as bigint);
+  let e: Errcode | undefined;
+  if (def.code === DEVICE_AMS.code)
+    e = rangeChecks(DEVICE_AMS.errors, a.address as bigint, a.length as bigint);
   if (def.code === SET_DMA_MEM_ACCESS.code) {
-    e = rangeChecks(a.address as bigint, a.length as bigint);
-    if (e === undefined && (a.authorization as number) > 1) e = 0x02;
+    e = rangeChecks(SET_DMA_MEM_ACCESS.errors, a.address as bigint, a.length as bigint);
+    if (e === undefined && (a.authorization as number) > 1) e = GenericErr.INVALID_ARGUMENT;
   }
   if (def.code === SYS_MANAGE_PROCESS.code) {
     const action = a.action as number;

@@ -1,19 +1,12 @@
-// The uniform handler result: the spec's return value or one of its errcodes (never a bare integer).
+// The runner's handler type: a handler bound to its syscall table entry, decoded arguments in and a
+// SysResult (commonassembly/abi/result.ts) out; dispatch.ts decodes and encodes around it.
 
-import type { ArgsOf, RetOf, SyscallDef } from "../abi/syscalls.js";
+import type { SysResult } from "../../commonassembly/abi/result.js";
+import type { ArgsOf, ResultOf, SyscallDef } from "../../commonassembly/abi/syscalls.js";
 import type { Proc } from "../runner/process.js";
 
-export type SysResult<R> = { ok: true; value: R } | { ok: false; errcode: number };
-
-export function ok<R>(value: R): SysResult<R> {
-  return { ok: true, value };
-}
-export function fail(errcode: number): { ok: false; errcode: number } {
-  return { ok: false, errcode };
-}
-
-/** A handler answered inside the runner: decoded arguments in, spec result out. */
-export type RunnerHandler<D extends SyscallDef> = (p: Proc, args: ArgsOf<D>) => SysResult<RetOf<D>>;
+/** A handler answered inside the runner: decoded arguments in, spec result (D's own errcodes) out. */
+export type RunnerHandler<D extends SyscallDef> = (p: Proc, args: ArgsOf<D>) => ResultOf<D>;
 
 export interface BoundHandler {
   def: SyscallDef;

@@ -1,9 +1,15 @@
 // Signal syscalls 0x01–0x04 (specs/kernel/syscalls.md): HANDLE_SIGNAL, UNHANDLE_SIGNAL,
 // IS_SIGNAL_HANDLED, READY. The SHT lives in the runner (runner/signals.ts).
 
-import { isSignalCode } from "../abi/numbers.js";
-import { HANDLE_SIGNAL, IS_SIGNAL_HANDLED, READY, UNHANDLE_SIGNAL } from "../abi/syscalls.js";
-import { bind, fail, ok } from "./result.js";
+import { isSignalCode } from "../../commonassembly/abi/numbers.js";
+import { fail, ok } from "../../commonassembly/abi/result.js";
+import {
+  HANDLE_SIGNAL,
+  IS_SIGNAL_HANDLED,
+  READY,
+  UNHANDLE_SIGNAL,
+} from "../../commonassembly/abi/syscalls.js";
+import { bind } from "./result.js";
 
 export const signalHandlers = [
   bind(HANDLE_SIGNAL, (p, a) => {

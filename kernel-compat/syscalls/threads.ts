@@ -2,7 +2,8 @@
 // identifiers are process-wide, values are per thread (docs/kernel.md "Threads"); EXIT_THREAD ends the
 // calling thread and its children, and on the main thread the whole process.
 
-import { GenericErr } from "../abi/numbers.js";
+import { GenericErr } from "../../commonassembly/abi/numbers.js";
+import { fail, ok } from "../../commonassembly/abi/result.js";
 import {
   CREATE_THREAD,
   CREATE_TLS_SLOT,
@@ -10,10 +11,10 @@ import {
   EXIT_THREAD,
   READ_TLS_SLOT,
   WRITE_TLS_SLOT,
-} from "../abi/syscalls.js";
+} from "../../commonassembly/abi/syscalls.js";
 import { TLS_MAX_BYTES } from "../runner/process.js";
 import { ProcessEnd, ThreadEnd } from "../runner/signals.js";
-import { bind, fail, ok } from "./result.js";
+import { bind } from "./result.js";
 
 export const threadHandlers = [
   // Reached only when the thread cannot be made: inside a signal handler (a calling-convention error,

@@ -27,7 +27,7 @@ export class KernelEventRunner implements EventRunner {
     // Loaded only when an event really starts an app.
     const { connectKernel, startRun } = await import("../../ncw/kernel-client.js");
     const { encodeExecutionContext, eventContext } = await import(
-      "../../kernel-compat/abi/context.js"
+      "../../commonassembly/abi/context.js"
     );
     // The kernel reads programs from host files; the AOT cache already holds this one's artifact.
     const dir = path.join(this.home.run, "events");

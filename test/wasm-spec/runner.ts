@@ -3,7 +3,7 @@
 // What is in scope and why: docs/conformance.md.
 
 import { readFileSync } from "node:fs";
-import type { ValType } from "../../commonassembly/abi.js";
+import type { ValType } from "../../commonassembly/abi/wasm-names.js";
 import { aotCompile } from "../../commonassembly/aot/cache.js";
 import type { InstrumentReport } from "../../commonassembly/aot/instrument.js";
 import { findEmptyIdentifier } from "../../commonassembly/text.js";

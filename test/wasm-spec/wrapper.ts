@@ -2,7 +2,7 @@
 // passing floats as their bit patterns and v128 as two i64, so NaN payloads and vectors cross into JS
 // exactly (JS numbers cannot carry f32 NaN payloads reliably, and v128 cannot cross at all).
 
-import type { ValType } from "../../commonassembly/abi.js";
+import type { ValType } from "../../commonassembly/abi/wasm-names.js";
 
 const CODE: Record<ValType, number> = {
   i32: 0x7f,

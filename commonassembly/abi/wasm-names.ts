@@ -1,4 +1,4 @@
-// The NightOS ABI for CommonAssembly modules, version 1.0: imports, required exports, the syscall
+// The NightOS ABI for CommonAssembly modules, version 1.1: imports, required exports, the syscall
 // request/return convention and signal handlers (DIRECTION.md §1; documented in docs/commonassembly.md).
 
 /** A WebAssembly value type as it appears in a function signature. */
@@ -11,15 +11,15 @@ export interface FuncSig {
 
 /** The ABI version this NCW implements, stored in the NPP header as u16 (major << 8) | minor. */
 export const ABI_VERSION_MAJOR = 1;
-export const ABI_VERSION_MINOR = 0;
+export const ABI_VERSION_MINOR = 1;
 export const ABI_VERSION = (ABI_VERSION_MAJOR << 8) | ABI_VERSION_MINOR;
 
 /** The only module name a CommonAssembly module may import from. */
 export const ABI_IMPORT_MODULE = "nightos";
 
-/** `syscall(req, req_len, ret) -> status`: every syscall except CREATE_PROCESS and CREATE_THREAD. */
+/** `syscall(req, req_len, ret) -> status`: every syscall that returns once. */
 export const IMPORT_SYSCALL = "syscall";
-/** `syscall_fork(req, req_len, ret) -> status`: exactly CREATE_PROCESS and CREATE_THREAD ("return twice"). */
+/** `syscall_fork(req, req_len, ret) -> status`: exactly the calls that return twice (`FORK_SYSCALLS`). */
 export const IMPORT_SYSCALL_FORK = "syscall_fork";
 /** `safepoint()`: called by AOT-instrumented code when the poll flag is set; allowed but not needed in NPPs. */
 export const IMPORT_SAFEPOINT = "safepoint";
@@ -64,6 +64,17 @@ export const RUNTIME_SCRATCH_ADDRESS = 64;
 export const RUNTIME_SCRATCH_SIZE = 960;
 /** The global the AOT step adds and exports; it holds CONTROL_BLOCK_ADDRESS. */
 export const CTL_GLOBAL = "__nightos_ctl";
+/** Export name of the one-page memory the AOT step adds to modules that have no memory (not ABI programs). */
+export const CTL_MEMORY_EXPORT = "__nightos_ctl_memory";
+/**
+ * Prefix of the exports the AOT step adds for every internal mutable global of a fork-capable module;
+ * the runner copies the globals so named from the parent into the child (docs/commonassembly-aot.md).
+ */
+export const FORK_GLOBAL_EXPORT_PREFIX = "__nightos_global_";
+/** The memory import the AOT step gives a module whose memory the threads of one process share. */
+export const SHARED_MEMORY_IMPORT = "memory";
+/** The export the AOT step adds to write the data segments, called on a process' first instance only. */
+export const INIT_MEMORY_EXPORT = "__nightos_init_memory";
 
 /** WebAssembly page size in bytes. */
 export const WASM_PAGE_SIZE = 65536;
@@ -88,34 +99,6 @@ export const SYSCALL_ERROR_FLAG = 0x100;
 export const SYSCALL_RET_SIZE = 40;
 /** The largest request NCW accepts (code + arguments), in bytes. */
 export const SYSCALL_REQ_MAX = 4096;
-
-/** The spec's general syscall errcodes (syscalls.md, "Technical overview") the ABI itself produces. */
-export const Errcode = {
-  /** Cannot read the syscall's code or arguments (request out of bounds, req_len 0). */
-  MEMORY_READ: 0x00,
-  /** The requested syscall does not exist. */
-  NO_SUCH_SYSCALL: 0x01,
-  /** An argument is invalid (incl. wrong length, or a fork-like call through the wrong import). */
-  INVALID_ARGUMENT: 0x02,
-  /** Unmapped memory pointer (pointer or return area outside the linear memory). */
-  UNMAPPED_POINTER: 0x03,
-  /** Memory permission error. */
-  MEMORY_PERMISSION: 0x04,
-} as const;
-
-/** Syscall codes the ABI treats specially (syscalls.md). */
-export const SyscallCode = {
-  CREATE_PROCESS: 0x50,
-  EXIT: 0x5f,
-  CREATE_THREAD: 0x60,
-  EXIT_THREAD: 0x6f,
-} as const;
-
-/** Syscalls that must go through `syscall_fork`, and only those. */
-export const FORK_SYSCALLS: readonly number[] = [
-  SyscallCode.CREATE_PROCESS,
-  SyscallCode.CREATE_THREAD,
-];
 
 /** The status value for an errcode, as returned by the syscall imports. */
 export function errorStatus(errcode: number): number {

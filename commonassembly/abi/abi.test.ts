@@ -1,7 +1,6 @@
 // Tests of the kernel ABI codecs against bytes written out by hand from the spec's tables.
 
 import { describe, expect, it } from "vitest";
-import { SYSCALL_RET_SIZE } from "../../commonassembly/abi.js";
 import { decodeExact, encode } from "./codec.js";
 import {
   CONTEXT_BASE_SIZE,
@@ -13,10 +12,8 @@ import {
   encodeContextHeader,
   encodeExecutionContext,
   encodeStartupReason,
-  encodeValue,
   eventContext,
   StartupCode,
-  type Value,
 } from "./context.js";
 import { isSignalCode, Sig, Sys, signalName } from "./numbers.js";
 import { Datafield, decodeDatafield, encodeDatafield, MemAccess } from "./signals.js";
@@ -24,12 +21,15 @@ import {
   CONNECT_SERVICE,
   CREATE_PROCESS,
   EXECUTION_CONTEXT,
+  FORK_SYSCALLS,
   HANDLE_SIGNAL,
   MEM_ALLOC,
   OPEN_PIPE,
   SYSCALLS,
   syscallByCode,
 } from "./syscalls.js";
+import { encodeValue, type Value } from "./values.js";
+import { SYSCALL_RET_SIZE } from "./wasm-names.js";
 
 const hex = (s: string) =>
   Uint8Array.from(s.replace(/\s+/g, "").match(/../g) ?? [], (h) => Number.parseInt(h, 16));
@@ -54,6 +54,76 @@ describe("syscall table", () => {
         expect(Object.values(d.errors)).toContain(d.support.refusal);
     }
     expect(syscallByCode(0xd3)).toBeUndefined();
+  });
+  it("returns twice for CREATE_PROCESS, CREATE_THREAD and (ABI 1.1) ACCEPT_SERVICE_CONN only", () => {
+    // syscalls.md: CREATE_PROCESS and CREATE_THREAD return "Identity: 0x00 if the current [process|thread]
+    // is the parent, 0x01 for the child"; ACCEPT_SERVICE_CONN "0x00 if the current process is now the
+    // associated client's thread, 0x01 else" (services.md: "a new thread is then created").
+    expect(SYSCALLS.filter((d) => d.returnsTwice).map((d) => d.name)).toEqual([
+      "ACCEPT_SERVICE_CONN",
+      "CREATE_PROCESS",
+      "CREATE_THREAD",
+    ]);
+    expect(FORK_SYSCALLS).toEqual([0x2c, 0x50, 0x60]);
+  });
+  it("lists the buffers in the caller's memory, written out from syscalls.md's arguments", () => {
+    // "Pointer to a readable buffer" / "Readable buffer" -> read; "writable buffer" -> written; SEND_SOCK_MSG's
+    // "Buffer pointer to the message's content" is read. PIPE_READ's "Readable buffer pointer" is
+    // written (the call writes the data read into it: a spec slip). MAP_AMS' "Mapped buffer pointer"
+    // is a range to map, not bytes copied; SYS_PROCESS_ATTRIBUTES' arguments are not decoded (raw).
+    const fromSpec: Record<string, string> = {
+      PIPE_WRITE: "buffer read count",
+      PIPE_READ: "buffer written bufptr",
+      SEND_SOCK_MSG: "content read bufptr",
+      READ_SOCK_MSG: "buffer written call",
+      READ_TLS_SLOT: "buffer written bufptr",
+      WRITE_TLS_SLOT: "buffer read bufptr",
+      READ_IO_PORT: "buffer written bufptr",
+      WRITE_IO_PORT: "buffer read bufptr",
+      EXECUTION_CONTEXT: "buffer written call",
+      SYS_ENUM_DEVICES: "buffer written bufptr",
+    };
+    const table: Record<string, string> = {};
+    for (const d of SYSCALLS) {
+      for (const b of d.buffers) {
+        const len = typeof b.length === "string" ? b.length : b.length.field;
+        table[d.name] = `${b.field} ${b.access} ${len}`;
+        // The field exists, is a bufptr exactly when its length is the bufptr's, else a u64 address.
+        const layout = d.args.layout;
+        expect(layout, d.name).toContain(`${b.field}:${b.length === "bufptr" ? "bufptr" : "u64"}`);
+        if (typeof b.length === "object")
+          expect(layout, d.name).toMatch(new RegExp(`\\b${b.length.field}:`));
+      }
+    }
+    expect(table).toEqual(fromSpec);
+  });
+  it("records what a call requires: the drivable-devices attribute, or being one system service", () => {
+    const req = (n: string) => SYSCALLS.find((d) => d.name === n)?.requires;
+    for (const n of [
+      "READ_IO_PORT",
+      "WRITE_IO_PORT",
+      "DEVICE_INTERRUPT",
+      "DEVICE_AMS",
+      "SET_DMA_MEM_ACCESS",
+    ])
+      expect(req(n), n).toEqual({ kind: "drivable-device" });
+    // syscalls.md: "Caller process is not the sys::process service" (sys::proc for the containers).
+    for (const n of [
+      "SYS_CREATE_PROCESS",
+      "SYS_MANAGE_PROCESS",
+      "SYS_PROCESS_ATTRIBUTES",
+      "CREATE_CONTAINER",
+      "LINK_CONTAINER_DEVICE",
+      "DESTROY_CONTAINER",
+    ])
+      expect(req(n), n).toEqual({ kind: "system-service", service: "sys::process" });
+    expect(req("SYS_ENUM_DEVICES")).toEqual({ kind: "system-service", service: "sys::hw" });
+    // The spec names no permissions.md permission for any syscall; the others are open to all.
+    const gated = SYSCALLS.filter((d) => d.requires.kind !== "none");
+    expect(gated.map((d) => d.code)).toEqual([
+      0x70, 0x71, 0x72, 0x73, 0x74, 0xd0, 0xd1, 0xd2, 0xd4, 0xd5, 0xd6, 0xd7,
+    ]);
+    for (const d of gated) expect(d.support.kind, d.name).toBe("refused");
   });
   it("decodes HANDLE_SIGNAL arguments: signal (1 byte), handler pointer (8 bytes)", () => {
     const args = decodeExact(HANDLE_SIGNAL.args, hex("4f 07 00 00 00 00 00 00 00"), "args");

@@ -1,7 +1,7 @@
 // Typed little-endian codecs for the spec's packed byte layouts (syscall arguments and return values,
 // signal datafields, the execution context). Bounds-checked; `decodeExact` rejects trailing bytes.
 
-import { NcwError } from "../../ncw/errors.js";
+import { AbiError } from "./error.js";
 
 /** A fixed-size field or structure: `size` bytes at an offset of a DataView, little-endian. */
 export interface Codec<T> {
@@ -135,7 +135,7 @@ export function viewOf(b: Uint8Array): DataView {
 /** Decode exactly `codec.size` bytes; shorter or longer input is an error naming `what`. */
 export function decodeExact<T>(codec: Codec<T>, b: Uint8Array, what: string): T {
   if (b.length !== codec.size) {
-    throw new NcwError("data", `${what}: expected ${codec.size} bytes, got ${b.length}`, {
+    throw new AbiError("data", `${what}: expected ${codec.size} bytes, got ${b.length}`, {
       code: b.length < codec.size ? "ABI_TRUNCATED" : "ABI_TRAILING_BYTES",
     });
   }

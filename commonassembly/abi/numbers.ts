@@ -1,10 +1,24 @@
 // The Cosmos kernel's numbers, once: syscall codes (specs/kernel/syscalls.md), signal codes
 // (specs/kernel/signals.md) and the generic syscall errcodes 0x00–0x04 (syscalls.md "Technical overview").
 
-import { Errcode as AbiErrcode } from "../../commonassembly/abi.js";
+import { errcodes } from "./result.js";
 
-/** Generic errcodes every syscall may return (shared with the ABI definition in commonassembly/abi.ts). */
-export const GenericErr = AbiErrcode;
+/**
+ * The spec's general syscall errcodes (syscalls.md, "Technical overview"): every syscall may return them,
+ * and the calling convention itself produces them (docs/commonassembly.md §4.4).
+ */
+export const GenericErr = errcodes("*", {
+  /** Cannot read the syscall's code or arguments (request out of bounds, req_len 0). */
+  MEMORY_READ: 0x00,
+  /** The requested syscall does not exist. */
+  NO_SUCH_SYSCALL: 0x01,
+  /** An argument is invalid (incl. wrong length, or a fork-like call through the wrong import). */
+  INVALID_ARGUMENT: 0x02,
+  /** Unmapped memory pointer (pointer or return area outside the linear memory). */
+  UNMAPPED_POINTER: 0x03,
+  /** Memory permission error. */
+  MEMORY_PERMISSION: 0x04,
+});
 
 /** Every syscall code of syscalls.md, by the spec's name. */
 export const Sys = {

@@ -1,7 +1,6 @@
 // The declarative syscall table: every syscall of specs/kernel/syscalls.md with its argument and
 // return layouts (typed codecs), its specific errcodes and how fully NCW supports it.
 
-import { SYSCALL_RET_SIZE } from "../../commonassembly/abi.js";
 import {
   bufptr,
   bytes,
@@ -15,7 +14,9 @@ import {
   u32,
   u64,
 } from "./codec.js";
-import { Sys } from "./numbers.js";
+import { Sys, type SysName } from "./numbers.js";
+import { type Errcode, type Errcodes, errcodes, type SysResult } from "./result.js";
+import { SYSCALL_RET_SIZE } from "./wasm-names.js";
 
 /**
  * How NCW supports a syscall:
@@ -27,8 +28,37 @@ import { Sys } from "./numbers.js";
  */
 export type Support =
   | { kind: "implemented"; where: "runner" | "kernel" }
-  | { kind: "refused"; refusal: number; why: string }
+  | { kind: "refused"; refusal: Errcode; why: string }
   | { kind: "later"; issue: string };
+
+/**
+ * An argument that points into the caller's memory (data-structures.md, "Buffer pointers"): a `bufptr`
+ * field (address and length) or a u64 address whose length another argument gives or the call decides.
+ */
+export interface BufferArg {
+  /** The argument field holding the address (or the bufptr). */
+  readonly field: string;
+  /** "read": the kernel reads the caller's bytes; "written": the kernel writes into the caller's memory. */
+  readonly access: "read" | "written";
+  /**
+   * How many bytes: "bufptr" (the field's own length), `{ field }` (another argument's value), or
+   * "call" (as many as the call writes; its return value says how many).
+   */
+  readonly length: "bufptr" | { readonly field: string } | "call";
+}
+
+/**
+ * What the caller must have for the call to do anything (specs/permissions.md, specs/kernel/syscalls.md).
+ * The spec names no permissions.md permission for any syscall (permissions are asked of services): a
+ * syscall is either open to every process, or needs the process' drivable-devices attribute
+ * (processes.md), or is reserved to one system service. Service methods name permissions
+ * (services/*.ts).
+ */
+export type Requirement =
+  | { readonly kind: "none" }
+  | { readonly kind: "permission"; readonly permission: string }
+  | { readonly kind: "drivable-device" }
+  | { readonly kind: "system-service"; readonly service: "sys::process" | "sys::hw" };
 
 /** Argument layouts of variable length (system-reserved calls) are not decoded: `raw`. */
 export const raw = { size: -1, layout: "raw" } as const;
@@ -37,37 +67,86 @@ export type RawArgs = typeof raw;
 export interface SyscallDef<
   A extends Codec<unknown> | RawArgs = Codec<unknown> | RawArgs,
   R extends Codec<unknown> = Codec<unknown>,
-  E extends Record<string, number> = Record<string, number>,
+  E extends Record<string, Errcode> = Record<string, Errcode>,
+  N extends string = string,
 > {
   readonly code: number;
-  readonly name: string;
+  readonly name: N;
   readonly args: A;
   readonly ret: R;
   /** The syscall's specific errcodes, by a descriptive name (the generic 0x00–0x04 apply to all). */
   readonly errors: E;
   readonly support: Support;
+  /**
+   * The call returns twice (once in the caller, once in a new process or thread), so it goes through
+   * `nightos.syscall_fork` and Asyncify (docs/commonassembly.md §5); `FORK_SYSCALLS` is made from it.
+   */
+  readonly returnsTwice: boolean;
+  /** The arguments that are buffers in the caller's memory. */
+  readonly buffers: readonly BufferArg[];
+  readonly requires: Requirement;
 }
 
-export type ArgsOf<D> =
-  D extends SyscallDef<infer A, Codec<unknown>, Record<string, number>>
-    ? A extends Codec<unknown>
-      ? Infer<A>
-      : Uint8Array
-    : never;
-export type RetOf<D> =
-  D extends SyscallDef<Codec<unknown> | RawArgs, infer R, Record<string, number>>
-    ? Infer<R>
-    : never;
+/** What a table entry may add to its layouts: all optional, the defaults are the common case. */
+interface More {
+  returnsTwice?: boolean;
+  buffers?: readonly BufferArg[];
+  requires?: Requirement;
+}
+
+export type ArgsOf<D> = D extends { args: infer A }
+  ? A extends Codec<unknown>
+    ? Infer<A>
+    : Uint8Array
+  : never;
+export type RetOf<D> = D extends { ret: infer R extends Codec<unknown> } ? Infer<R> : never;
+/** The syscall's name as a type: what its errcodes are branded with. */
+export type NameOf<D> = D extends { name: infer N extends string } ? N : string;
+/** What a handler of syscall D returns: D's return value, or D's own or a generic errcode. */
+export type ResultOf<D> = SysResult<RetOf<D>, NameOf<D>>;
 
 function def<
+  const N extends SysName,
   const A extends Codec<unknown> | RawArgs,
   const R extends Codec<unknown>,
   const E extends Record<string, number>,
->(name: keyof typeof Sys, args: A, ret: R, errors: E, support: Support): SyscallDef<A, R, E> {
+>(
+  name: N,
+  args: A,
+  ret: R,
+  errors: E,
+  support: Support,
+  more: More = {},
+): SyscallDef<A, R, Errcodes<E, N>, N> {
   if (ret.size > SYSCALL_RET_SIZE)
     throw new Error(`${name}: return value larger than the ABI's ret area`);
-  return { code: Sys[name], name, args, ret, errors, support };
+  return {
+    code: Sys[name],
+    name,
+    args,
+    ret,
+    errors: errcodes(name, errors),
+    support,
+    returnsTwice: more.returnsTwice ?? false,
+    buffers: more.buffers ?? [],
+    requires: more.requires ?? { kind: "none" },
+  };
 }
+
+const read = (field: string, length: BufferArg["length"] = "bufptr"): BufferArg => ({
+  field,
+  access: "read",
+  length,
+});
+const written = (field: string, length: BufferArg["length"] = "bufptr"): BufferArg => ({
+  field,
+  access: "written",
+  length,
+});
+const driver: More = { requires: { kind: "drivable-device" } };
+const service = (name: "sys::process" | "sys::hw"): More => ({
+  requires: { kind: "system-service", service: name },
+});
 
 const runner: Support = { kind: "implemented", where: "runner" };
 const kernel: Support = { kind: "implemented", where: "kernel" };
@@ -75,12 +154,12 @@ const ipc: Support = { kind: "later", issue: "IPC (pipes, service sockets)" };
 const ams: Support = { kind: "later", issue: "IPC (abstract memory segments)" };
 const hw = (refusal: number): Support => ({
   kind: "refused",
-  refusal,
+  refusal: errcodes("*", { refusal }).refusal,
   why: "an app on a host drives no hardware: its drivable-devices attribute is empty",
 });
 const sysOnly = (refusal: number, service: string): Support => ({
   kind: "refused",
-  refusal,
+  refusal: errcodes("*", { refusal }).refusal,
   why: `reserved to the ${service} service, which NCW implements natively, not as a NightOS process`,
 });
 
@@ -166,7 +245,9 @@ export const PIPE_WRITE = def(
     NOT_ENOUGH_SPACE: 0x40,
   },
   ipc,
+  { buffers: [read("buffer", { field: "count" })] },
 );
+/** The spec calls the buffer "readable", but the call writes the data it reads into it: a written buffer. */
 export const PIPE_READ = def(
   "PIPE_READ",
   struct([
@@ -183,6 +264,7 @@ export const PIPE_READ = def(
     PARTIAL_MODE_ON_MESSAGE_PIPE: 0x33,
   },
   ipc,
+  { buffers: [written("buffer")] },
 );
 export const PIPE_INFO = def(
   "PIPE_INFO",
@@ -234,6 +316,7 @@ export const SEND_SOCK_MSG = def(
   ]),
   sockErrors,
   ipc,
+  { buffers: [read("content")] },
 );
 export const READ_SOCK_MSG = def(
   "READ_SOCK_MSG",
@@ -248,6 +331,7 @@ export const READ_SOCK_MSG = def(
   ]),
   sockErrors,
   ipc,
+  { buffers: [written("buffer", "call")] },
 );
 export const CLOSE_SERV_SOCK = def(
   "CLOSE_SERV_SOCK",
@@ -295,6 +379,10 @@ const answerErrors = {
   REQUESTER_TERMINATED: 0x40,
   ANSWER_TOO_LATE: 0x41,
 } as const;
+/**
+ * ABI 1.1: returns twice, like CREATE_THREAD: the call creates a client thread in the service's process
+ * and returns in both, `notClientThread` 0x00 in the new thread (specs/services.md "Connections").
+ */
 export const ACCEPT_SERVICE_CONN = def(
   "ACCEPT_SERVICE_CONN",
   struct([["request", u64]]),
@@ -304,6 +392,7 @@ export const ACCEPT_SERVICE_CONN = def(
   ]),
   answerErrors,
   ipc,
+  { returnsTwice: true },
 );
 export const REJECT_SERVICE_CONN = def(
   "REJECT_SERVICE_CONN",
@@ -419,6 +508,7 @@ export const UNSHARE_AMS = def(
   { NO_SUCH_AMS: 0x30, EXCLUSIVE: 0x21, NOT_SHARED_WITH: 0x32 },
   ams,
 );
+/** `mapping` is a range of the caller's memory the AMS is mapped onto, not bytes the call copies: no buffer. */
 export const MAP_AMS = def(
   "MAP_AMS",
   struct([
@@ -453,6 +543,7 @@ export const CREATE_PROCESS = def(
   forked,
   { NOT_AN_APPLICATION: 0x30, HARDWARE: 0x40 },
   kernel,
+  { returnsTwice: true },
 );
 /**
  * The spec's return value is empty and says nothing of what a timeout returns: NCW writes one byte,
@@ -505,6 +596,7 @@ export const CREATE_THREAD = def(
   forked,
   { HARDWARE: 0x40 },
   runner,
+  { returnsTwice: true },
 );
 export const CREATE_TLS_SLOT = def(
   "CREATE_TLS_SLOT",
@@ -522,6 +614,7 @@ export const READ_TLS_SLOT = def(
   struct([["written", u64]]),
   { NO_SUCH_SLOT: 0x30 },
   runner,
+  { buffers: [written("buffer")] },
 );
 export const WRITE_TLS_SLOT = def(
   "WRITE_TLS_SLOT",
@@ -532,6 +625,7 @@ export const WRITE_TLS_SLOT = def(
   none,
   { NO_SUCH_SLOT: 0x30, NO_MEMORY: 0x40 },
   runner,
+  { buffers: [read("buffer")] },
 );
 export const DELETE_TLS_SLOT = def(
   "DELETE_TLS_SLOT",
@@ -560,6 +654,7 @@ export const READ_IO_PORT = def(
   struct([["count", u64]]),
   ioErrors,
   hw(0x30),
+  { ...driver, buffers: [written("buffer")] },
 );
 export const WRITE_IO_PORT = def(
   "WRITE_IO_PORT",
@@ -567,6 +662,7 @@ export const WRITE_IO_PORT = def(
   struct([["count", u64]]),
   ioErrors,
   hw(0x30),
+  { ...driver, buffers: [read("buffer")] },
 );
 export const DEVICE_INTERRUPT = def(
   "DEVICE_INTERRUPT",
@@ -578,6 +674,7 @@ export const DEVICE_INTERRUPT = def(
   none,
   ioErrors,
   hw(0x30),
+  driver,
 );
 export const DEVICE_AMS = def(
   "DEVICE_AMS",
@@ -597,6 +694,7 @@ export const DEVICE_AMS = def(
     NO_MMIO: 0x32,
   },
   hw(0x30),
+  driver,
 );
 export const SET_DMA_MEM_ACCESS = def(
   "SET_DMA_MEM_ACCESS",
@@ -616,6 +714,7 @@ export const SET_DMA_MEM_ACCESS = def(
     NO_DMA: 0x32,
   },
   hw(0x30),
+  driver,
 );
 
 // ---- applications (0xA0–0xAF) ---------------------------------------------------------------------
@@ -628,6 +727,7 @@ export const EXECUTION_CONTEXT = def(
   struct([["written", u64]]),
   { INVALID_INFO: 0x10, SYSTEM_SERVICE: 0x30 },
   runner,
+  { buffers: [written("buffer", "call")] },
 );
 
 // ---- reserved to system services (0xD0–0xDF): refused ---------------------------------------------
@@ -637,6 +737,7 @@ export const SYS_CREATE_PROCESS = def(
   struct([["pid", u64]]),
   { NOT_SYS_PROCESS: 0x30, TOKEN_REFUSED: 0x31, INVALID_CONTEXT: 0x32 },
   sysOnly(0x30, "sys::process"),
+  service("sys::process"),
 );
 export const SYS_MANAGE_PROCESS = def(
   "SYS_MANAGE_PROCESS",
@@ -647,6 +748,7 @@ export const SYS_MANAGE_PROCESS = def(
   none,
   { INVALID_ACTION: 0x10, NOT_SYS_PROCESS: 0x30, NO_SUCH_PID: 0x31, ALREADY_IN_STATE: 0x32 },
   sysOnly(0x30, "sys::process"),
+  service("sys::process"),
 );
 export const SYS_PROCESS_ATTRIBUTES = def(
   "SYS_PROCESS_ATTRIBUTES",
@@ -664,6 +766,7 @@ export const SYS_PROCESS_ATTRIBUTES = def(
     INDEX_OUT_OF_BOUNDS: 0x32,
   },
   sysOnly(0x30, "sys::process"),
+  service("sys::process"),
 );
 export const SYS_ENUM_DEVICES = def(
   "SYS_ENUM_DEVICES",
@@ -678,6 +781,7 @@ export const SYS_ENUM_DEVICES = def(
   ]),
   { INVALID_CONNECTION_TYPE: 0x10, NOT_SYS_HW: 0x30 },
   sysOnly(0x30, "sys::hw"),
+  { ...service("sys::hw"), buffers: [written("buffer")] },
 );
 export const CREATE_CONTAINER = def(
   "CREATE_CONTAINER",
@@ -685,6 +789,7 @@ export const CREATE_CONTAINER = def(
   struct([["container", u64]]),
   { NOT_SYS_PROCESS: 0x30 },
   sysOnly(0x30, "sys::process"),
+  service("sys::process"),
 );
 export const LINK_CONTAINER_DEVICE = def(
   "LINK_CONTAINER_DEVICE",
@@ -692,6 +797,7 @@ export const LINK_CONTAINER_DEVICE = def(
   none,
   { NOT_SYS_PROCESS: 0x30, UNKNOWN_KDI: 0x31 },
   sysOnly(0x30, "sys::process"),
+  service("sys::process"),
 );
 export const DESTROY_CONTAINER = def(
   "DESTROY_CONTAINER",
@@ -699,6 +805,7 @@ export const DESTROY_CONTAINER = def(
   none,
   { NOT_SYS_PROCESS: 0x30, UNKNOWN_CONTAINER: 0x31 },
   sysOnly(0x30, "sys::process"),
+  service("sys::process"),
 );
 
 /** Every syscall, in code order. */
@@ -759,6 +866,11 @@ export const SYSCALLS: readonly SyscallDef[] = [
   LINK_CONTAINER_DEVICE,
   DESTROY_CONTAINER,
 ] as SyscallDef[];
+
+/** Syscalls that must go through `syscall_fork`, and only those (docs/commonassembly.md §5). */
+export const FORK_SYSCALLS: readonly number[] = SYSCALLS.filter((d) => d.returnsTwice).map(
+  (d) => d.code,
+);
 
 const BY_CODE = new Map<number, SyscallDef>(SYSCALLS.map((d) => [d.code, d]));
 

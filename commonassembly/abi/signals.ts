@@ -1,10 +1,10 @@
 // Signal datafield codecs (specs/kernel/signals.md): each signal's fields packed little-endian at the
 // start of the 32-byte datafield, the rest zero. Answers (READ/WRITE_BACKED_AMS) come back as the i64.
 
-import { SIGNAL_DATAFIELD_SIZE } from "../../commonassembly/abi.js";
-import { NcwError } from "../../ncw/errors.js";
 import { type Codec, empty, struct, u8, u16, u32, u64, viewOf } from "./codec.js";
+import { AbiError } from "./error.js";
 import { Sig } from "./numbers.js";
+import { SIGNAL_DATAFIELD_SIZE } from "./wasm-names.js";
 
 export const DATAFIELD_SIZE = SIGNAL_DATAFIELD_SIZE;
 
@@ -113,7 +113,7 @@ export function encodeDatafield<C extends Codec<unknown>>(
 
 export function decodeDatafield<T>(codec: Codec<T>, b: Uint8Array): T {
   if (b.length !== DATAFIELD_SIZE) {
-    throw new NcwError(
+    throw new AbiError(
       "data",
       `signal datafield: expected ${DATAFIELD_SIZE} bytes, got ${b.length}`,
       {
