@@ -10,6 +10,7 @@ import type { LibraryManifest, Manifest } from "../manifest/types.js";
 import { ICON_PLACEHOLDER, ICON_SIZES } from "../manifest/validate.js";
 import { encodeHashFile, HASH_FILE, isListablePath, verifyHashFile } from "./hashfile.js";
 import { type PackageLimits, resolveLimits } from "./limits.js";
+import { checkInstallNames } from "./names.js";
 import {
   readTar,
   resolveSymlinkTarget,
@@ -65,6 +66,12 @@ export interface ReadPackageOptions {
   name?: string;
 }
 
+/** The parent of a relative path ("" for a top-level name). */
+function parentOf(p: string): string {
+  const i = p.lastIndexOf("/");
+  return i < 0 ? "" : p.slice(0, i);
+}
+
 function pkgError(code: string, message: string, hint?: string): NcwError {
   return new NcwError("data", message, hint === undefined ? { code } : { code, hint });
 }
@@ -108,8 +115,9 @@ async function readPackageInner(bytes: Uint8Array, opts: ReadPackageOptions): Pr
       all.set(e.path, byPath.get(e.linkTarget ?? "")?.data ?? new Uint8Array(0));
     else if (e.type === "dir") dirs.add(e.path);
     else symlinks.set(e.path, e.linkTarget ?? "");
-    const segs = e.path.split("/");
-    for (let i = 1; i < segs.length; i++) dirs.add(segs.slice(0, i).join("/"));
+    // The folders the path implies, from the nearest up, stopping at one already known (so each
+    // folder is added once, not once per entry below it).
+    for (let p = parentOf(e.path); p !== "" && !dirs.has(p); p = parentOf(p)) dirs.add(p);
   }
   const manifestEntry = byPath.get(MANIFEST_FILE);
   if (manifestEntry === undefined || manifestEntry.type !== "file") {
@@ -139,6 +147,7 @@ async function readPackageInner(bytes: Uint8Array, opts: ReadPackageOptions): Pr
   }
   verifyHashFile(hashText, all);
   const manifest = parseManifestBytes(manifestEntry.data);
+  checkInstallNames(manifest);
   const rawManifest = new TextDecoder("utf-8", { ignoreBOM: true }).decode(manifestEntry.data);
   all.delete(MANIFEST_FILE);
   all.delete(HASH_FILE);
@@ -251,7 +260,14 @@ export function checkReferences(m: Manifest, tree: PackageTree): void {
       "Add the file to the package folder or fix the manifest.",
     );
   const precomp = m.content.program.precomp;
-  if (precomp !== undefined && !tree.files.has(precomp) && !tree.symlinks.has(precomp)) {
+  if (precomp !== undefined && tree.symlinks.has(precomp)) {
+    throw pkgError(
+      "PKG_PRECOMP_NOT_FILE",
+      `content.program.precomp names ${JSON.stringify(precomp)}, which is a symlink in the package; the pre-compiled program must be a regular file`,
+      "Put the program itself at that path (installing compiles that file), or point precomp at it.",
+    );
+  }
+  if (precomp !== undefined && !tree.files.has(precomp)) {
     throw missing("content.program.precomp", precomp, "a file");
   }
   const assetLists: [string, string[] | undefined][] = [["content.assets", m.content.assets]];
@@ -315,6 +331,7 @@ export function embeddedLibraries(m: Manifest, tree: PackageTree): EmbeddedLibra
       );
     }
     const manifest = parseManifestBytes(raw, where);
+    checkInstallNames(manifest, where);
     if (manifest.type !== "library") {
       throw pkgError(
         "PKG_EMBEDDED_NOT_LIBRARY",
@@ -487,6 +504,7 @@ export async function packDirectoryDetailed(
     );
   }
   const manifest = parseManifestBytes(manifestBytes, path.join(dir, MANIFEST_FILE));
+  checkInstallNames(manifest, path.join(dir, MANIFEST_FILE));
   const kind: PackageKind = opts.volatile === true ? "nva" : "nap";
   if (kind === "nva" && manifest.type === "library") {
     throw pkgError(
@@ -554,7 +572,9 @@ export async function readDirManifest(dir: string): Promise<Manifest> {
     }
     throw hostError(e, file);
   }
-  return parseManifestBytes(bytes, file);
+  const manifest = parseManifestBytes(bytes, file);
+  checkInstallNames(manifest, file);
+  return manifest;
 }
 
 /** The default package file name: `<slug>-<version>.nap` (or `.nva`). */
