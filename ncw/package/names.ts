@@ -22,8 +22,7 @@ const bytes = (s: string): number => utf8.encode(s).length;
 
 /** A path or name for a message: quoted, shortened in the middle when long. */
 export function quotePath(p: string): string {
-  if (p.length <= 120) return JSON.stringify(p);
-  return `${JSON.stringify(`${p.slice(0, 60)}…${p.slice(-40)}`)} (${bytes(p)} bytes)`;
+  return JSON.stringify(p.length <= 120 ? p : `${p.slice(0, 60)}…${p.slice(-40)}`);
 }
 
 function tooLong(code: string, message: string, hint: string): NcwError {

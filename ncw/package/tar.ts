@@ -2,7 +2,7 @@
 // tar inside .nau updates). Spec: specs/applications.md "Content"; DIRECTION §4; format: POSIX ustar + pax.
 
 import { NcwError } from "../errors.js";
-import { checkEntryPath, checkLinkTarget, PATH_MAX_BYTES } from "./names.js";
+import { checkEntryPath, checkLinkTarget, PATH_MAX_BYTES, quotePath } from "./names.js";
 
 export const TAR_BLOCK_SIZE = 512;
 
@@ -393,7 +393,7 @@ export function readTar(bytes: Uint8Array, limits: TarReadLimits = DEFAULT_TAR_L
       }
       continue;
     }
-    checkEntryPath(path, `tar entry ${label}`, limits.maxPathBytes);
+    checkEntryPath(path, `tar entry ${quotePath(fullName)}`, limits.maxPathBytes);
     if (entries.length >= limits.maxEntries) {
       throw tarError(
         "PKG_TOO_MANY_ENTRIES",
@@ -435,7 +435,7 @@ export function readTar(bytes: Uint8Array, limits: TarReadLimits = DEFAULT_TAR_L
       if (rawLink.length === 0) {
         throw tarError("PKG_LINK_DANGLING", `tar entry ${label}: symlink with an empty target`);
       }
-      checkLinkTarget(rawLink, `tar entry ${label}`);
+      checkLinkTarget(rawLink, `tar entry ${quotePath(fullName)}`);
       entry.linkTarget = rawLink;
     } else if (type === "hardlink") {
       const target = normalizeEntryPath(rawLink, fullName);

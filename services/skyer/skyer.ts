@@ -145,6 +145,21 @@ function actionOf(
   return prev === undefined ? "installed" : prev.version === version ? "reinstalled" : "updated";
 }
 
+/**
+ * An error without the transaction's staging folder in its message: paths below it are shown as
+ * the item's own (`content/main.npp`), the names the package and the update use.
+ */
+function withoutStaging(e: unknown, staging: string): unknown {
+  if (!(e instanceof NcwError) || !e.message.includes(staging)) return e;
+  const esc = staging.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const message = e.message.replace(new RegExp(`${esc}/(?:item-[0-9]+/)?`, "g"), "");
+  return new NcwError(e.kind, message, {
+    code: e.code,
+    ...(e.hint === undefined ? {} : { hint: e.hint }),
+    cause: e,
+  });
+}
+
 function unsafePath(rel: string, why: string): NcwError {
   return new NcwError("data", `refusing to write ${JSON.stringify(rel)} in content/: ${why}`, {
     code: "SKYER_UNSAFE_PATH",
@@ -604,7 +619,7 @@ export class Skyer {
       this.db = { ...nextDb, lastTx: tx.txid };
     } catch (e) {
       await tx.abort();
-      throw e;
+      throw withoutStaging(e, tx.staging);
     }
     const ev = { aid: pkg.aid, anid, version: pkg.version, dir };
     if (kind === "app")
@@ -701,7 +716,7 @@ export class Skyer {
       this.db = { ...nextDb, lastTx: tx.txid };
     } catch (e) {
       await tx.abort();
-      throw e;
+      throw withoutStaging(e, tx.staging);
     }
     return {
       action: "uninstalled",
@@ -855,7 +870,7 @@ export class Skyer {
       this.db = { ...nextDb, lastTx: tx.txid };
     } catch (e) {
       await tx.abort();
-      throw e;
+      throw withoutStaging(e, tx.staging);
     }
     await this.runEvent(
       newInfo.events,
