@@ -235,6 +235,18 @@ describe("deep packages install in time linear in their size", () => {
   });
 });
 
+describe("long lists in a manifest are checked in time linear in their length", () => {
+  it("60,000 embedded library folders: refused in seconds (each compared with each: minutes)", async () => {
+    const list = Array.from({ length: 60_000 }, (_, i) => `"libs/l${i}"`).join(", ");
+    const m = `${SOURCE_APP["manifest.toml"]}\n[embedded]\nlibraries = [${list}]\n`;
+    const file = await packageOf({ ...SOURCE_APP, "manifest.toml": m });
+    const t0 = performance.now();
+    const r = refused(["inspect", file]);
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expectClear([r], "PKG_EMBEDDED_MANIFEST_MISSING", '"libs/l0"');
+  });
+});
+
 describe(".nau errors name the update's entries, never the staging folder", () => {
   const meta = enc(
     encodeNauMetadata({ aid: "dev::notes", from: "1.0.0", to: "1.1.0", remove: [] }),
