@@ -19,6 +19,8 @@ export const PATH_MAX_BYTES = 2048;
 
 const utf8 = new TextEncoder();
 const bytes = (s: string): number => utf8.encode(s).length;
+/** Whether `s` is over `max` bytes in UTF-8 (encoded only when it could be: ≤ 3 bytes per unit). */
+const over = (s: string, max: number): boolean => s.length * 3 > max && bytes(s) > max;
 
 /** A path or name for a message: quoted, shortened in the middle when long. */
 export function quotePath(p: string): string {
@@ -35,8 +37,8 @@ function tooLong(code: string, message: string, hint: string): NcwError {
  */
 export function checkEntryPath(path: string, label: string, maxPathBytes = PATH_MAX_BYTES): void {
   for (const name of path.split("/")) {
-    const n = bytes(name);
-    if (n > NAME_MAX_BYTES) {
+    if (over(name, NAME_MAX_BYTES)) {
+      const n = bytes(name);
       throw tooLong(
         "PKG_NAME_TOO_LONG",
         `${label}: the name ${quotePath(name)} is ${n} bytes; file and folder names are at most ${NAME_MAX_BYTES} bytes`,
@@ -44,8 +46,8 @@ export function checkEntryPath(path: string, label: string, maxPathBytes = PATH_
       );
     }
   }
-  const n = bytes(path);
-  if (n > maxPathBytes) {
+  if (over(path, maxPathBytes)) {
+    const n = bytes(path);
     throw tooLong(
       "PKG_PATH_TOO_LONG",
       `${label}: the path is ${n} bytes; package paths are at most ${maxPathBytes} bytes`,
@@ -56,8 +58,8 @@ export function checkEntryPath(path: string, label: string, maxPathBytes = PATH_
 
 /** Check a symlink's target (as stored) is at most LINK_TARGET_MAX_BYTES. */
 export function checkLinkTarget(target: string, label: string): void {
-  const n = bytes(target);
-  if (n > LINK_TARGET_MAX_BYTES) {
+  if (over(target, LINK_TARGET_MAX_BYTES)) {
+    const n = bytes(target);
     throw tooLong(
       "PKG_LINK_TOO_LONG",
       `${label}: the symlink target ${quotePath(target)} is ${n} bytes; symlink targets are at most ${LINK_TARGET_MAX_BYTES} bytes`,
@@ -67,7 +69,7 @@ export function checkLinkTarget(target: string, label: string): void {
 }
 
 /**
- * Check the names Skyer creates for a manifest fit the tree (docs/skyer.md "Layout"): the item's
+ * Check the names Skyer creates for a manifest fit the tree (docs/skyer.md "Tree layout"): the item's
  * folder `<did>.<slug>` (in /apps, a user's apps/ and appdata/) and the package file
  * `<did>.<slug>-<version>.nap` in packages/ (for a library, the version is also a folder name,
  * which the package file name's limit covers). `where` names the manifest in the message.
