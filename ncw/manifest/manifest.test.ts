@@ -323,6 +323,35 @@ describe("manifest", () => {
     );
   });
 
+  it("bounds every nesting the input controls (docs/packages.md Nesting limits)", () => {
+    // 16 levels deep is accepted, 17 is MANIFEST_TOO_DEEP, whether as dotted keys or arrays.
+    const at = (depth: number) =>
+      `${FULL}\n[extensions.deep]\nname = "D"\ndescription = "d"\n${Array.from({ length: depth - 2 }, (_, i) => `k${i}`).join(".")} = 1\n`;
+    expect(() => parseManifest(at(16))).toThrow(ManifestError); // deep, but only an unknown field
+    expect(() => parseManifest(at(17))).toThrow(
+      expect.objectContaining({ code: "MANIFEST_TOO_DEEP" }),
+    );
+    const arrays = (k: number) => `${FULL}\nx = ${"[".repeat(k)}${"]".repeat(k)}\n`;
+    expect(() => parseManifest(arrays(15))).toThrow(ManifestError); // x + 15 arrays = 16
+    expect(() => parseManifest(arrays(16))).toThrow(
+      expect.objectContaining({ code: "MANIFEST_TOO_DEEP" }),
+    );
+    expect(() => parseManifest(arrays(100_000))).toThrow(
+      expect.objectContaining({ code: "MANIFEST_TOO_DEEP" }),
+    );
+    // Shell types and license parentheses: an issue on the field, never a stack overflow.
+    // 16 levels: 15 lists and the int.
+    expect(() => parseShellType(`${"list[".repeat(15)}int${"]".repeat(15)}`)).not.toThrow();
+    expect(() => parseShellType(`${"list[".repeat(16)}int${"]".repeat(16)}`)).toThrow(/deeper/);
+    expect(() => parseShellType(`${"list[".repeat(100_000)}int${"]".repeat(100_000)}`)).toThrow(
+      /deeper than 16 levels/,
+    );
+    const license = `${"(".repeat(100_000)}MIT${")".repeat(100_000)}`;
+    expect(issuesAfter((d) => (t(d, "infos").license = license))[0]).toMatch(
+      /^infos.license: .*nests parentheses deeper than 16 levels/,
+    );
+  });
+
   it("reports all problems at once", () => {
     const issues = issuesAfter((d) => {
       t(d, "infos").slug = "1x";

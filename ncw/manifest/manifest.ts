@@ -10,6 +10,15 @@ import { validateManifest } from "./validate.js";
 export const MANIFEST_FILE = "manifest.toml";
 /** Largest manifest accepted, in bytes. */
 export const MANIFEST_MAX_BYTES = 1024 * 1024;
+/**
+ * Deepest nesting accepted in a manifest (NCW decision, docs/packages.md "Nesting limits"): the
+ * keys and indices on the way to any value, whether written as tables, dotted keys, arrays or
+ * inline tables (`a.b.c = 1` and `a = [{ b = 1 }]` are both 3 deep). The schema needs 7.
+ */
+export const MANIFEST_MAX_DEPTH = 16;
+
+const TOO_DEEP_HINT =
+  "No manifest field needs that many levels of tables, dotted keys or arrays; the schema is in docs/packages.md.";
 
 export type { ManifestIssue } from "./types.js";
 export { checkManifest, formatIssue, ManifestError, validateManifest } from "./validate.js";
@@ -23,10 +32,18 @@ export function parseManifest(text: string, source = MANIFEST_FILE): Manifest {
   }
   let doc: unknown;
   try {
-    doc = parse(text, { unsafeKeyBehaviour: "throw", maxDepth: 32 });
+    doc = parse(text, { unsafeKeyBehaviour: "throw", maxDepth: MANIFEST_MAX_DEPTH });
   } catch (e) {
     if (e instanceof TomlError) {
       const first = e.message.split("\n")[0] ?? e.message;
+      if (first.includes("excessively nested")) {
+        // smol-toml's own bound on nested inline arrays and tables, which MANIFEST_MAX_DEPTH implies.
+        throw new NcwError(
+          "data",
+          `${source} nests deeper than ${MANIFEST_MAX_DEPTH} levels (line ${e.line}, column ${e.column})`,
+          { code: "MANIFEST_TOO_DEEP", hint: TOO_DEEP_HINT },
+        );
+      }
       throw new NcwError(
         "data",
         `${source} is not valid TOML: line ${e.line}, column ${e.column}: ${first}`,
@@ -44,7 +61,39 @@ export function parseManifest(text: string, source = MANIFEST_FILE): Manifest {
       },
     );
   }
+  const deep = tooDeep(doc, MANIFEST_MAX_DEPTH);
+  if (deep !== undefined) {
+    throw new NcwError(
+      "data",
+      `${source} nests deeper than ${MANIFEST_MAX_DEPTH} levels (at ${deep})`,
+      {
+        code: "MANIFEST_TOO_DEEP",
+        hint: TOO_DEEP_HINT,
+      },
+    );
+  }
   return validateManifest(doc, source);
+}
+
+/**
+ * The key path (its first `max` + 1 keys) of a value nested deeper than `max` levels, or
+ * undefined. Walks with an explicit stack: the depth to check is what the input controls.
+ */
+function tooDeep(doc: unknown, max: number): string | undefined {
+  const stack: { v: unknown; path: string[] }[] = [{ v: doc, path: [] }];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const { v, path } = top;
+    if (path.length > max) return `${path.join("")}…`;
+    if (typeof v !== "object" || v === null || v instanceof Date) continue;
+    const children: [string, unknown][] = Array.isArray(v)
+      ? v.map((x, i) => [`[${i}]`, x])
+      : Object.entries(v).map(([k, x]) => [
+          `${path.length === 0 ? "" : "."}${/^[A-Za-z0-9_-]{1,40}$/.test(k) ? k : JSON.stringify(k.length > 40 ? `${k.slice(0, 40)}…` : k)}`,
+          x,
+        ]);
+    for (const [k, x] of children) stack.push({ v: x, path: [...path, k] });
+  }
+  return undefined;
 }
 
 /** Decode manifest bytes as strict UTF-8, then parse. */

@@ -98,6 +98,20 @@ export function makeAid(did: string, slug: string): string {
   return `${did}::${slug}`;
 }
 
+/**
+ * The folder name of an item in the NightOS tree: "<did>.<slug>". NCW decision (docs/skyer.md): the
+ * AID's "::" cannot appear in a host file name on Windows, and DIDs and slugs never contain ".",
+ * so the encoding is reversible and collision-free.
+ */
+export function aidFolderName(did: string, slug: string): string {
+  return `${did}.${slug}`;
+}
+
+/** The file name a package is kept under in an item's packages/ folder: "<did>.<slug>-<version>.nap". */
+export function packageFileName(folder: string, version: string): string {
+  return `${folder}-${version}.nap`;
+}
+
 /** Parse an AID into its DID and slug, or undefined when it is not `<did>::<slug>` with valid parts. */
 export function parseAid(aid: string): { did: string; slug: string } | undefined {
   const m = /^([^:]+)::([^:]+)$/.exec(aid);
@@ -133,9 +147,24 @@ const BASE_TYPES = new Set(
 
 export class ShellTypeError extends Error {}
 
+/** Deepest nesting of shell types accepted (`list[list[...]]`; NCW decision, docs/packages.md). */
+export const SHELL_TYPE_MAX_DEPTH = 16;
+
+const IDENT_AT = /[A-Za-z_][A-Za-z0-9_]*/y;
+const DOUBLE_QUOTED_AT = /"((?:[^"\\]|\\.)*)"/y;
+const SINGLE_QUOTED_AT = /'((?:[^'\\]|\\.))'/y;
+const NUMBER_AT = /-?[0-9]+(\.[0-9]+)?/y;
+
+/** A sticky regex's match at offset `i` of `text` (no copy of the rest of the text). */
+function matchAt(re: RegExp, text: string, i: number): RegExpExecArray | null {
+  re.lastIndex = i;
+  return re.exec(text);
+}
+
 /** Parse a shell type expression; throws ShellTypeError saying what is wrong. */
 export function parseShellType(text: string): ShellType {
   let i = 0;
+  let depth = 0;
   const ws = (): void => {
     while (i < text.length && /\s/.test(text[i] ?? "")) i++;
   };
@@ -146,20 +175,19 @@ export function parseShellType(text: string): ShellType {
   };
   const ident = (): string => {
     ws();
-    const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i));
+    const m = matchAt(IDENT_AT, text, i);
     if (m === null) throw new ShellTypeError(`expected a type name at column ${i + 1}`);
     i += m[0].length;
     return m[0];
   };
   const constant = (): string | number => {
     ws();
-    const rest = text.slice(i);
-    const str = /^"((?:[^"\\]|\\.)*)"/.exec(rest) ?? /^'((?:[^'\\]|\\.))'/.exec(rest);
+    const str = matchAt(DOUBLE_QUOTED_AT, text, i) ?? matchAt(SINGLE_QUOTED_AT, text, i);
     if (str !== null) {
       i += str[0].length;
       return str[1] ?? "";
     }
-    const num = /^-?[0-9]+(\.[0-9]+)?/.exec(rest);
+    const num = matchAt(NUMBER_AT, text, i);
     if (num !== null) {
       i += num[0].length;
       return Number(num[0]);
@@ -167,6 +195,8 @@ export function parseShellType(text: string): ShellType {
     throw new ShellTypeError(`expected a constant (number or quoted string) at column ${i + 1}`);
   };
   const type = (): ShellType => {
+    if (++depth > SHELL_TYPE_MAX_DEPTH)
+      throw new ShellTypeError(`types nest deeper than ${SHELL_TYPE_MAX_DEPTH} levels`);
     const name = ident();
     let t: ShellType;
     if (name === "list") {
@@ -216,6 +246,7 @@ export function parseShellType(text: string): ShellType {
       i++;
       t = { kind: "nullable", inner: t };
     }
+    depth--;
     return t;
   };
   const t = type();

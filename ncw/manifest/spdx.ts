@@ -152,6 +152,9 @@ export const SPDX_EXCEPTION_IDS: ReadonlySet<string> = new Set([
   "WxWindows-exception-3.1",
 ]);
 
+/** Deepest parenthesis nesting accepted in a license expression (NCW decision, docs/packages.md). */
+export const LICENSE_MAX_DEPTH = 16;
+
 /**
  * Checks an SPDX license expression (SPDX spec 2.3, annex D): license ids (optionally with `+`)
  * or `LicenseRef-<id>`, joined by `AND` / `OR`, with `WITH <exception>` and parentheses. Operators
@@ -160,6 +163,7 @@ export const SPDX_EXCEPTION_IDS: ReadonlySet<string> = new Set([
 export function licenseExpressionProblem(expr: string): string | null {
   const tokens = expr.match(/\(|\)|[^\s()]+/g) ?? [];
   let i = 0;
+  let depth = 0;
   const peek = () => tokens[i];
   // compound := and ("OR" and)* ; and := with ("AND" with)* ; with := simple ("WITH" exception)?
   // simple := id["+"] | "(" compound ")"
@@ -167,7 +171,10 @@ export function licenseExpressionProblem(expr: string): string | null {
     const t = tokens[i++];
     if (t === undefined) return "ends where a license was expected";
     if (t === "(") {
+      if (++depth > LICENSE_MAX_DEPTH)
+        return `nests parentheses deeper than ${LICENSE_MAX_DEPTH} levels`;
       const inner = compound();
+      depth--;
       if (inner !== null) return inner;
       if (tokens[i++] !== ")") return 'has a "(" without its ")"';
       return null;

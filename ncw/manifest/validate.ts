@@ -874,13 +874,35 @@ function checkEmbedded(c: Checker, root: Table): Embedded | undefined {
   if (list === undefined) return undefined;
   if (list.length === 0) c.issue("embedded.libraries", list, "must name at least one folder");
   const folders: string[] = [];
+  const at: number[] = []; // each folder's index in the list
   list.forEach((v, i) => {
     const f = c.packagePath(v, `embedded.libraries[${i}]`);
     if (f === undefined) return;
-    const clash = folders.find((o) => o === f || f.startsWith(`${o}/`) || o.startsWith(`${f}/`));
-    if (clash !== undefined)
-      c.issue(`embedded.libraries[${i}]`, v, `overlaps the embedded library folder "${clash}"`);
     folders.push(f);
+    at.push(i);
+  });
+  // Overlaps, in O(n log n) (the list's length is the input's): sorted with "/" before every other
+  // character, the folders inside a folder come right after it, so each is compared with the first
+  // folder of the run it is in. The later one in the list is reported, naming the earlier.
+  const keyed = folders.map((f, j) => ({ key: `${f.replaceAll("/", "\0")}\0`, j }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.j - b.j));
+  const clash = new Map<number, string>();
+  let outer = keyed[0];
+  for (const k of keyed.slice(1)) {
+    if (outer !== undefined && k.key.startsWith(outer.key)) {
+      const [early, late] = outer.j < k.j ? [outer.j, k.j] : [k.j, outer.j];
+      if (!clash.has(late)) clash.set(late, folders[early] ?? "");
+    } else outer = k;
+  }
+  folders.forEach((_, j) => {
+    const other = clash.get(j);
+    const i = at[j] ?? 0;
+    if (other !== undefined)
+      c.issue(
+        `embedded.libraries[${i}]`,
+        list[i],
+        `overlaps the embedded library folder "${other}"`,
+      );
   });
   return { libraries: folders };
 }

@@ -1,6 +1,7 @@
 // Decompression-bomb protection for packages: the size, ratio and entry limits every package read
 // obeys (DIRECTION §4; issue 2 "hostile packages never hurt the host"). Documented in docs/packages.md.
 
+import { PATH_MAX_BYTES } from "./names.js";
 import type { TarReadLimits } from "./tar.js";
 
 export interface PackageLimits extends TarReadLimits {
@@ -17,6 +18,7 @@ export const DEFAULT_LIMITS: PackageLimits = {
   maxTotalSize: 1024 * 1024 * 1024,
   maxFileSize: 512 * 1024 * 1024,
   maxEntries: 65_536,
+  maxPathBytes: PATH_MAX_BYTES,
   maxRatio: 1000,
   ratioFloor: 16 * 1024 * 1024,
 };

@@ -10,6 +10,7 @@ import type { LibraryManifest, Manifest } from "../manifest/types.js";
 import { ICON_PLACEHOLDER, ICON_SIZES } from "../manifest/validate.js";
 import { encodeHashFile, HASH_FILE, isListablePath, verifyHashFile } from "./hashfile.js";
 import { type PackageLimits, resolveLimits } from "./limits.js";
+import { checkInstallNames } from "./names.js";
 import {
   readTar,
   resolveSymlinkTarget,
@@ -65,6 +66,12 @@ export interface ReadPackageOptions {
   name?: string;
 }
 
+/** The parent of a relative path ("" for a top-level name). */
+function parentOf(p: string): string {
+  const i = p.lastIndexOf("/");
+  return i < 0 ? "" : p.slice(0, i);
+}
+
 function pkgError(code: string, message: string, hint?: string): NcwError {
   return new NcwError("data", message, hint === undefined ? { code } : { code, hint });
 }
@@ -108,8 +115,9 @@ async function readPackageInner(bytes: Uint8Array, opts: ReadPackageOptions): Pr
       all.set(e.path, byPath.get(e.linkTarget ?? "")?.data ?? new Uint8Array(0));
     else if (e.type === "dir") dirs.add(e.path);
     else symlinks.set(e.path, e.linkTarget ?? "");
-    const segs = e.path.split("/");
-    for (let i = 1; i < segs.length; i++) dirs.add(segs.slice(0, i).join("/"));
+    // The folders the path implies, from the nearest up, stopping at one already known (so each
+    // folder is added once, not once per entry below it).
+    for (let p = parentOf(e.path); p !== "" && !dirs.has(p); p = parentOf(p)) dirs.add(p);
   }
   const manifestEntry = byPath.get(MANIFEST_FILE);
   if (manifestEntry === undefined || manifestEntry.type !== "file") {
@@ -139,6 +147,7 @@ async function readPackageInner(bytes: Uint8Array, opts: ReadPackageOptions): Pr
   }
   verifyHashFile(hashText, all);
   const manifest = parseManifestBytes(manifestEntry.data);
+  checkInstallNames(manifest);
   const rawManifest = new TextDecoder("utf-8", { ignoreBOM: true }).decode(manifestEntry.data);
   all.delete(MANIFEST_FILE);
   all.delete(HASH_FILE);
@@ -251,7 +260,14 @@ export function checkReferences(m: Manifest, tree: PackageTree): void {
       "Add the file to the package folder or fix the manifest.",
     );
   const precomp = m.content.program.precomp;
-  if (precomp !== undefined && !tree.files.has(precomp) && !tree.symlinks.has(precomp)) {
+  if (precomp !== undefined && tree.symlinks.has(precomp)) {
+    throw pkgError(
+      "PKG_PRECOMP_NOT_FILE",
+      `content.program.precomp names ${JSON.stringify(precomp)}, which is a symlink in the package; the pre-compiled program must be a regular file`,
+      "Put the program itself at that path (installing compiles that file), or point precomp at it.",
+    );
+  }
+  if (precomp !== undefined && !tree.files.has(precomp)) {
     throw missing("content.program.precomp", precomp, "a file");
   }
   const assetLists: [string, string[] | undefined][] = [["content.assets", m.content.assets]];
@@ -286,6 +302,53 @@ export function checkReferences(m: Manifest, tree: PackageTree): void {
   }
 }
 
+interface FolderContent {
+  files: Map<string, Uint8Array>;
+  symlinks: Map<string, string>;
+  dirs: string[];
+}
+
+/**
+ * What each of the (non-overlapping) embedded folders holds, paths relative to it. One sort of the
+ * folders and the package's paths together, "/" ordered before every other character, so what is
+ * inside a folder comes right after it: O(n log n), not folders times entries.
+ */
+function embeddedContents(
+  folders: readonly string[],
+  tree: PackageTree,
+): Map<string, FolderContent> {
+  const out = new Map<string, FolderContent>();
+  type Item = { key: string; folder?: string; path?: string; kind?: "file" | "symlink" | "dir" };
+  const items: Item[] = folders.map((f) => ({ key: `${f.replaceAll("/", "\0")}\0`, folder: f }));
+  const add = (path: string, kind: Item["kind"]) =>
+    items.push({ key: path.replaceAll("/", "\0"), path, kind });
+  for (const p of tree.files.keys()) add(p, "file");
+  for (const p of tree.symlinks.keys()) add(p, "symlink");
+  for (const p of tree.dirs) add(p, "dir");
+  items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  let open: { key: string; folder: string; content: FolderContent } | undefined;
+  for (const it of items) {
+    if (it.folder !== undefined) {
+      const content: FolderContent = { files: new Map(), symlinks: new Map(), dirs: [] };
+      out.set(it.folder, content);
+      open = { key: it.key, folder: it.folder, content };
+      continue;
+    }
+    if (open === undefined || !it.key.startsWith(open.key)) {
+      open = undefined;
+      continue;
+    }
+    const rel = (it.path ?? "").slice(open.folder.length + 1);
+    if (it.kind === "file")
+      open.content.files.set(rel, tree.files.get(it.path ?? "") ?? new Uint8Array());
+    else if (it.kind === "symlink")
+      open.content.symlinks.set(rel, tree.symlinks.get(it.path ?? "") ?? "");
+    else open.content.dirs.push(rel);
+  }
+  for (const c of out.values()) c.dirs.sort();
+  return out;
+}
+
 /**
  * The libraries an application embeds (docs/packages.md "Embedded libraries"): each folder named in
  * [embedded] libraries holds a library manifest.toml whose program, assets and icons are checked
@@ -295,16 +358,14 @@ export function embeddedLibraries(m: Manifest, tree: PackageTree): EmbeddedLibra
   if (m.type !== "application" || m.embedded === undefined) return [];
   const aids = new Map([[`${m.infos.did}::${m.infos.slug}`, "the application"]]);
   const out: EmbeddedLibrary[] = [];
+  const contents = embeddedContents(m.embedded.libraries, tree);
   for (const folder of m.embedded.libraries) {
     const prefix = `${folder}/`;
-    const inside = <T>(entries: Iterable<[string, T]>) => {
-      const sub = new Map<string, T>();
-      for (const [p, v] of entries) if (p.startsWith(prefix)) sub.set(p.slice(prefix.length), v);
-      return sub;
+    const { files, symlinks, dirs } = contents.get(folder) ?? {
+      files: new Map<string, Uint8Array>(),
+      symlinks: new Map<string, string>(),
+      dirs: [],
     };
-    const files = inside(tree.files);
-    const symlinks = inside(tree.symlinks);
-    const dirs = [...inside([...tree.dirs].map((d): [string, true] => [d, true])).keys()].sort();
     const where = `${folder}/${MANIFEST_FILE}`;
     const raw = files.get(MANIFEST_FILE);
     if (raw === undefined) {
@@ -315,6 +376,7 @@ export function embeddedLibraries(m: Manifest, tree: PackageTree): EmbeddedLibra
       );
     }
     const manifest = parseManifestBytes(raw, where);
+    checkInstallNames(manifest, where);
     if (manifest.type !== "library") {
       throw pkgError(
         "PKG_EMBEDDED_NOT_LIBRARY",
@@ -487,6 +549,7 @@ export async function packDirectoryDetailed(
     );
   }
   const manifest = parseManifestBytes(manifestBytes, path.join(dir, MANIFEST_FILE));
+  checkInstallNames(manifest, path.join(dir, MANIFEST_FILE));
   const kind: PackageKind = opts.volatile === true ? "nva" : "nap";
   if (kind === "nva" && manifest.type === "library") {
     throw pkgError(
@@ -554,7 +617,9 @@ export async function readDirManifest(dir: string): Promise<Manifest> {
     }
     throw hostError(e, file);
   }
-  return parseManifestBytes(bytes, file);
+  const manifest = parseManifestBytes(bytes, file);
+  checkInstallNames(manifest, file);
+  return manifest;
 }
 
 /** The default package file name: `<slug>-<version>.nap` (or `.nva`). */

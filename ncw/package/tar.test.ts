@@ -246,9 +246,18 @@ describe("tar reader", () => {
   });
 
   it("enforces the entry, file-size and total-size limits", () => {
-    const limits: TarReadLimits = { maxEntries: 2, maxFileSize: 10, maxTotalSize: 15 };
+    const limits: TarReadLimits = {
+      maxEntries: 2,
+      maxFileSize: 10,
+      maxTotalSize: 15,
+      maxPathBytes: 2048,
+    };
     const many = cat(...["a", "b", "c"].map((name) => rawHeader({ name })), END);
     expect(errCode(() => readTar(many, limits))).toMatch(/^PKG_TOO_MANY_ENTRIES: .*"c"/);
+    // Folders a path implies count: one file three folders deep is four entries.
+    const deep = cat(rawHeader({ name: "a/b/c/f" }), END);
+    expect(errCode(() => readTar(deep, limits))).toMatch(/^PKG_TOO_MANY_ENTRIES: .*"a\/b\/c\/f"/);
+    expect(readTar(cat(rawHeader({ name: "a/f" }), END), limits)).toHaveLength(1);
     const big = cat(rawHeader({ name: "big", size: 11 }), content(new Uint8Array(11)), END);
     expect(errCode(() => readTar(big, limits))).toMatch(/^PKG_FILE_TOO_LARGE: .*"big"/);
     const total = cat(

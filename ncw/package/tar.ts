@@ -2,6 +2,7 @@
 // tar inside .nau updates). Spec: specs/applications.md "Content"; DIRECTION §4; format: POSIX ustar + pax.
 
 import { NcwError } from "../errors.js";
+import { checkEntryPath, checkLinkTarget, PATH_MAX_BYTES, quotePath } from "./names.js";
 
 export const TAR_BLOCK_SIZE = 512;
 
@@ -40,18 +41,24 @@ export interface TarEntry {
 }
 
 export interface TarReadLimits {
-  /** Maximum number of entries (pax/GNU meta headers not counted). */
+  /**
+   * Maximum number of entries (pax/GNU meta headers not counted), folders implied by a path
+   * (`a/` of `a/b`) included: the folders and files installing the archive creates.
+   */
   maxEntries: number;
   /** Maximum size of one file's content in bytes. */
   maxFileSize: number;
   /** Maximum sum of all file sizes in bytes. */
   maxTotalSize: number;
+  /** Longest entry path in bytes (ncw/package/names.ts PATH_MAX_BYTES). */
+  maxPathBytes: number;
 }
 
 export const DEFAULT_TAR_LIMITS: TarReadLimits = {
   maxEntries: 65_536,
   maxFileSize: 512 * 1024 * 1024,
   maxTotalSize: 1024 * 1024 * 1024,
+  maxPathBytes: PATH_MAX_BYTES,
 };
 
 const MAX_LINK_DEPTH = 40;
@@ -386,6 +393,7 @@ export function readTar(bytes: Uint8Array, limits: TarReadLimits = DEFAULT_TAR_L
       }
       continue;
     }
+    checkEntryPath(path, `tar entry ${quotePath(fullName)}`, limits.maxPathBytes);
     if (entries.length >= limits.maxEntries) {
       throw tarError(
         "PKG_TOO_MANY_ENTRIES",
@@ -427,6 +435,7 @@ export function readTar(bytes: Uint8Array, limits: TarReadLimits = DEFAULT_TAR_L
       if (rawLink.length === 0) {
         throw tarError("PKG_LINK_DANGLING", `tar entry ${label}: symlink with an empty target`);
       }
+      checkLinkTarget(rawLink, `tar entry ${quotePath(fullName)}`);
       entry.linkTarget = rawLink;
     } else if (type === "hardlink") {
       const target = normalizeEntryPath(rawLink, fullName);
@@ -459,17 +468,61 @@ export function readTar(bytes: Uint8Array, limits: TarReadLimits = DEFAULT_TAR_L
       );
     }
   }
-  checkTree(entries, byPath);
+  checkTree(entries, limits.maxEntries);
   return entries;
 }
 
-/** Structural checks needing the whole archive: parents are dirs, symlinks resolve inside the root. */
-function checkTree(entries: TarEntry[], byPath: Map<string, TarEntry>): void {
+/** The archive as a tree of names: each path's entry, and the names below it. */
+interface PathNode {
+  entry?: TarEntry;
+  children?: Map<string, PathNode>;
+}
+
+/**
+ * Structural checks needing the whole archive: parents are dirs, symlinks resolve inside the root,
+ * and entries plus the folders their paths imply stay within `maxEntries`. Linear in the size of
+ * the paths: each path is walked once in a tree of names, never re-joined prefix by prefix.
+ */
+function checkTree(entries: TarEntry[], maxEntries: number): void {
+  const root: PathNode = {};
+  let nodes = 0;
+  for (const e of entries) {
+    let node = root;
+    for (const seg of e.path.split("/")) {
+      node.children ??= new Map();
+      let next = node.children.get(seg);
+      if (next === undefined) {
+        if (++nodes > maxEntries) {
+          throw tarError(
+            "PKG_TOO_MANY_ENTRIES",
+            `tar entry ${JSON.stringify(e.path)}: the archive's entries and the folders their paths imply are more than ${maxEntries}`,
+            "Packages are limited in entry count to protect the host; split the content or raise the limit.",
+          );
+        }
+        next = {};
+        node.children.set(seg, next);
+      }
+      node = next;
+    }
+    node.entry = e;
+  }
+  const find = (p: string): PathNode | undefined => {
+    let node: PathNode | undefined = root;
+    for (const seg of p.split("/")) {
+      node = node.children?.get(seg);
+      if (node === undefined) return undefined;
+    }
+    return node;
+  };
   for (const e of entries) {
     const segs = e.path.split("/");
-    for (let i = 1; i < segs.length; i++) {
-      const parent = segs.slice(0, i).join("/");
-      const p = byPath.get(parent);
+    let node = root;
+    let parent = "";
+    for (let i = 0; i < segs.length - 1; i++) {
+      const seg = segs[i] ?? "";
+      parent = i === 0 ? seg : `${parent}/${seg}`;
+      node = node.children?.get(seg) ?? {};
+      const p = node.entry;
       if (p === undefined || p.type === "dir") continue;
       if (p.type === "symlink") {
         throw tarError(
@@ -483,12 +536,10 @@ function checkTree(entries: TarEntry[], byPath: Map<string, TarEntry>): void {
       );
     }
   }
+  const byPath = (p: string): TarEntry | undefined => find(p)?.entry;
   const isDir = (p: string): boolean => {
-    const x = byPath.get(p);
-    if (x?.type === "dir") return true;
-    const prefix = `${p}/`;
-    for (const k of byPath.keys()) if (k.startsWith(prefix)) return true;
-    return false;
+    const x = find(p);
+    return x !== undefined && (x.entry?.type === "dir" || (x.children?.size ?? 0) > 0);
   };
   for (const e of entries) {
     if (e.type !== "symlink") continue;
@@ -513,7 +564,7 @@ export function resolveSymlinkTarget(linkPath: string, target: string): string |
 
 function resolveSymlink(
   e: TarEntry,
-  byPath: Map<string, TarEntry>,
+  byPath: (p: string) => TarEntry | undefined,
   isDir: (p: string) => boolean,
 ): void {
   let cur = e;
@@ -527,7 +578,7 @@ function resolveSymlink(
       );
     }
     if (resolved === "") return; // the package root
-    const next = byPath.get(resolved);
+    const next = byPath(resolved);
     if (next === undefined) {
       if (isDir(resolved)) return;
       throw tarError(

@@ -106,6 +106,16 @@ export class HostDirFs implements FsLayer {
    */
   private async resolve(p: string, followLast: boolean): Promise<Resolved> {
     if (this.closed) throw fsErrors.closed();
+    // A path whose folder is known to be real needs no walk (unless its last part is a symlink
+    // to follow): one join, not one per component.
+    const all = splitPath(p);
+    if (all.length > 1) {
+      const parent = this.hostOf(all.slice(0, -1));
+      if (this.knownDirs.has(parent)) {
+        const host = path.join(parent, all[all.length - 1]!);
+        if (!followLast || this.lkindAt(host, p) !== "symlink") return { parts: all, host };
+      }
+    }
     type Entry = { parts: string[]; kind: NodeKind | "other" };
     let slot: ReturnType<typeof walkPath<string[], Entry>>;
     try {
@@ -135,6 +145,15 @@ export class HostDirFs implements FsLayer {
     }
     const parts = slot === null ? [] : [...slot.parentParts, slot.name];
     return { parts, host: this.hostOf(parts) };
+  }
+
+  /** lkind, with host errors translated for the NightOS path `p` (the resolution's fast path). */
+  private lkindAt(host: string, p: string): NodeKind | null | "other" {
+    try {
+      return this.lkind(host);
+    } catch (e) {
+      throw translate(e, p);
+    }
   }
 
   /** What is at a host path, without following a symlink; null when nothing is. */
@@ -227,6 +246,7 @@ export class HostDirFs implements FsLayer {
     if (r.parts.length === 0) throw fsErrors.exists(p);
     await this.run(p, () => fsp.mkdir(r.host));
     this.touch(r.host);
+    this.knownDirs.add(r.host);
   }
 
   async readdir(p: string): Promise<DirEntry[]> {

@@ -128,21 +128,24 @@ export function walkPath<D, E>(
   w: PathWalker<D, E>,
   followLast: boolean,
 ): WalkSlot<D, E> | null {
+  // One pass over the components, each visited once (no re-slicing of the rest or re-copying of
+  // the folder's split path per step), so a walk costs time linear in the path's depth.
   let pending = splitPath(path);
+  let at = 0;
   if (pending.length === 0) return null;
   let dir = w.root;
   let dirParts: string[] = [];
   let hops = 0;
   for (;;) {
-    const name = pending[0]!;
-    const rest = pending.slice(1);
+    const name = pending[at]!;
     const entry = w.entry(dir, name);
-    const isLast = rest.length === 0;
+    const isLast = at === pending.length - 1;
     const target =
       entry !== undefined && (!isLast || followLast) ? w.symlinkTarget(entry) : undefined;
     if (target !== undefined) {
       if (++hops > MAX_SYMLINK_HOPS) throw fsErrors.loop(path);
-      pending = [...resolveLinkTarget(dirParts, target), ...rest];
+      pending = [...resolveLinkTarget(dirParts, target), ...pending.slice(at + 1)];
+      at = 0;
       dir = w.root;
       dirParts = [];
       if (pending.length === 0) return null;
@@ -153,8 +156,8 @@ export function walkPath<D, E>(
     const next = w.asDir(entry);
     if (next === undefined) throw fsErrors.notDir(path);
     dir = next;
-    dirParts = [...dirParts, name];
-    pending = rest;
+    dirParts.push(name);
+    at++;
   }
 }
 

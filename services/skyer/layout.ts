@@ -2,6 +2,7 @@
 // /home/<user>/apps/<app>, /home/<user>/appdata/<app>, and its own state under /etc/sys/skyer.
 
 import { NcwError } from "../../ncw/errors.js";
+import { aidFolderName } from "../../ncw/manifest/rules.js";
 import type { Scope } from "./model.js";
 
 /** Folders every installed application (or library version) has. */
@@ -30,11 +31,7 @@ export function checkUserName(user: string): string {
   return user;
 }
 
-/**
- * The folder name of an application in /apps: "<did>.<slug>". NCW decision (docs/skyer.md): the
- * AID's "::" cannot appear in a host file name on Windows, and DIDs and slugs never contain ".",
- * so the encoding is reversible and collision-free.
- */
+/** The folder name of an application in /apps: "<did>.<slug>" (ncw/manifest/rules.ts aidFolderName). */
 export function appDirName(aid: string): string {
   const m = /^([a-z_][a-z0-9_]*)::([a-z_][a-z0-9_]*)$/.exec(aid);
   if (!m) {
@@ -43,7 +40,7 @@ export function appDirName(aid: string): string {
       hint: "AIDs look like `superdev::utils`; see `ncw skyer list`",
     });
   }
-  return `${m[1]}.${m[2]}`;
+  return aidFolderName(m[1]!, m[2]!);
 }
 
 /** The folder that holds a scope's applications. */

@@ -6,7 +6,16 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import semver from "semver";
 import { parse as parseToml } from "smol-toml";
 import { NcwError } from "../../ncw/errors.js";
-import { readTar, type TarWriteEntry, writeTar } from "../../ncw/package/tar.js";
+import { checkEntryPath, PATH_MAX_BYTES, quotePath } from "../../ncw/package/names.js";
+import {
+  DEFAULT_TAR_LIMITS,
+  readTar,
+  type TarWriteEntry,
+  writeTar,
+} from "../../ncw/package/tar.js";
+
+/** Where an update's content sits in its archive: `files/<path in content/>`. */
+const FILES = "files/";
 
 export interface NauMetadata {
   /** The application the update is for. */
@@ -43,7 +52,7 @@ function bad(code: string, message: string, hint?: string): NcwError {
 export function decodeNauMetadata(text: string): NauMetadata {
   let raw: Record<string, unknown>;
   try {
-    raw = parseToml(text) as Record<string, unknown>;
+    raw = parseToml(text, { maxDepth: 4 }) as Record<string, unknown>;
   } catch (e) {
     throw bad(
       "NAU_BAD_METADATA",
@@ -86,6 +95,7 @@ export function decodeNauMetadata(text: string): NauMetadata {
         `the update's metadata removes ${JSON.stringify(r)}, which is not a plain relative path`,
       );
     }
+    checkEntryPath(r, `the update's metadata removes ${quotePath(r)}`);
   }
   for (const k of Object.keys(raw)) {
     if (!["aid", "from_version", "to_version", "remove"].includes(k)) {
@@ -134,7 +144,11 @@ export function readNau(bytes: Uint8Array): NauPackage {
       `the update package's gzip data is corrupt or truncated: ${(e as Error).message}`,
     );
   }
-  const entries = readTar(tar);
+  // Paths in content/ have the package limit; in the archive they are `files/` longer.
+  const entries = readTar(tar, {
+    ...DEFAULT_TAR_LIMITS,
+    maxPathBytes: PATH_MAX_BYTES + FILES.length,
+  });
   let metadata: NauMetadata | null = null;
   const files = new Map<string, Uint8Array>();
   const dirs: string[] = [];
@@ -145,13 +159,13 @@ export function readNau(bytes: Uint8Array): NauPackage {
       continue;
     }
     if (e.path === "files" && e.type === "dir") continue;
-    if (!e.path.startsWith("files/")) {
+    if (!e.path.startsWith(FILES)) {
       throw bad(
         "NAU_UNEXPECTED_ENTRY",
         `the update package has an unexpected entry "${e.path}": only "metadata" and "files/..." are allowed`,
       );
     }
-    const rel = e.path.slice("files/".length);
+    const rel = e.path.slice(FILES.length);
     if (e.type === "file") files.set(rel, e.data);
     else if (e.type === "dir") dirs.push(rel);
     else if (e.type === "symlink" && e.linkTarget !== undefined) symlinks.set(rel, e.linkTarget);

@@ -73,9 +73,19 @@ function withManifestAndHash(
   return out;
 }
 
+/** Add every ancestor folder of `p` to `set`, stopping at one already there (its own are too). */
+function addAncestors(set: Set<string>, p: string): void {
+  for (let i = p.lastIndexOf("/"); i > 0; i = p.lastIndexOf("/", i - 1)) {
+    const d = p.slice(0, i);
+    if (set.has(d)) return;
+    set.add(d);
+  }
+}
+
 /**
  * The application's folders once its embedded libraries' folders leave: a parent of an embedded
  * folder (`libs` of `libs/str`) stays only if something of the application's own is under it.
+ * Sets of ancestors, so the cost is linear in the paths, not folders times entries.
  */
 function appDirs(
   dirs: readonly string[],
@@ -84,11 +94,12 @@ function appDirs(
   kept: readonly string[],
 ): string[] {
   const mine = dirs.filter(own);
-  const onlyParent = (d: string) => embeddedFolders.some((f) => f.startsWith(`${d}/`));
-  const plain = mine.filter((d) => !onlyParent(d));
-  return mine.filter(
-    (d) => !onlyParent(d) || [...kept, ...plain].some((p) => p.startsWith(`${d}/`)),
-  );
+  const parentsOfEmbedded = new Set<string>();
+  for (const f of embeddedFolders) addAncestors(parentsOfEmbedded, `${f}/`);
+  const onlyParent = (d: string) => parentsOfEmbedded.has(d);
+  const holdsOwn = new Set<string>();
+  for (const p of [...kept, ...mine.filter((d) => !onlyParent(d))]) addAncestors(holdsOwn, p);
+  return mine.filter((d) => !onlyParent(d) || holdsOwn.has(d));
 }
 
 /**
@@ -100,8 +111,21 @@ function appDirs(
 export async function loadPackage(name: string, bytes: Uint8Array): Promise<PackageInfo> {
   const pkg = await readPackageBytes(bytes, { name });
   const app = manifestInfo(pkg.manifest);
-  const folders = pkg.embedded.map((e) => `${e.folder}/`);
-  const own = (p: string) => !folders.some((f) => p.startsWith(f) || `${p}/` === f);
+  // Everything at or below an embedded library's folder is the library's, not the application's
+  // (the reader has shared the package's paths out between those folders already).
+  const embeddedFolders = pkg.embedded.map((e) => e.folder);
+  const theirs = new Set<string>(embeddedFolders);
+  for (const e of pkg.embedded) {
+    for (const rel of [
+      MANIFEST_FILE,
+      HASH_FILE,
+      ...e.files.keys(),
+      ...e.symlinks.keys(),
+      ...e.dirs,
+    ])
+      theirs.add(`${e.folder}/${rel}`);
+  }
+  const own = (p: string) => !theirs.has(p);
   const keep = <T>(m: ReadonlyMap<string, T>) => new Map([...m].filter(([p]) => own(p)));
   const embedded = pkg.embedded.map((e) => ({
     ...packageInfo(
@@ -121,7 +145,7 @@ export async function loadPackage(name: string, bytes: Uint8Array): Promise<Pack
       {
         ...pkg,
         files: withManifestAndHash(keep(pkg.files), pkg.rawManifest),
-        dirs: appDirs(pkg.dirs, folders, own, [
+        dirs: appDirs(pkg.dirs, embeddedFolders, own, [
           ...keep(pkg.files).keys(),
           ...keep(pkg.symlinks).keys(),
         ]),

@@ -6,10 +6,10 @@
 import { randomBytes } from "node:crypto";
 import semver from "semver";
 import { NcwError } from "../../ncw/errors.js";
+import { packageFileName } from "../../ncw/manifest/rules.js";
 import { verifyHashFile } from "../../ncw/package/hashfile.js";
 import { resolveSymlinkTarget } from "../../ncw/package/tar.js";
-import type { FsLayer } from "../fs/layer.js";
-import { parentPath } from "../fs/layer.js";
+import type { FsLayer, NodeKind } from "../fs/layer.js";
 import type { SideloadingMode } from "../registry/keys.js";
 import { type AotReport, type Precompiler, precompMissing } from "./aot.js";
 import { readDb, type SkyerDb } from "./db.js";
@@ -121,7 +121,7 @@ function sameScope(it: InstalledItem, scope: Scope): boolean {
 }
 
 export function pkgFileName(aid: string, version: string): string {
-  return `${appDirName(aid)}-${version}.nap`;
+  return packageFileName(appDirName(aid), version);
 }
 
 /** One item of an install, checked and planned (Skyer.plan), not yet written. */
@@ -145,6 +145,21 @@ function actionOf(
   return prev === undefined ? "installed" : prev.version === version ? "reinstalled" : "updated";
 }
 
+/**
+ * An error without the transaction's staging folder in its message: paths below it are shown as
+ * the item's own (`content/main.npp`), the names the package and the update use.
+ */
+function withoutStaging(e: unknown, staging: string): unknown {
+  if (!(e instanceof NcwError) || !e.message.includes(staging)) return e;
+  const esc = staging.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const message = e.message.replace(new RegExp(`${esc}/(?:item-[0-9]+/)?`, "g"), "");
+  return new NcwError(e.kind, message, {
+    code: e.code,
+    ...(e.hint === undefined ? {} : { hint: e.hint }),
+    cause: e,
+  });
+}
+
 function unsafePath(rel: string, why: string): NcwError {
   return new NcwError("data", `refusing to write ${JSON.stringify(rel)} in content/: ${why}`, {
     code: "SKYER_UNSAFE_PATH",
@@ -155,6 +170,67 @@ function unsafePath(rel: string, why: string): NcwError {
 /** Whether a relative symlink at `rel` (inside content/) with `target` resolves inside content/. */
 export function linkStaysInside(rel: string, target: string): boolean {
   return resolveSymlinkTarget(rel, target) !== undefined;
+}
+
+/** The parent of a path relative to content/ ("" for a top-level name). */
+function parentOf(rel: string): string {
+  const i = rel.lastIndexOf("/");
+  return i < 0 ? "" : rel.slice(0, i);
+}
+
+/**
+ * The folders under a content/ root (relative paths) known to be real folders, never symlinks:
+ * each folder on the way to an entry is checked (or created) once, so writing a package costs a
+ * few tree operations per entry whatever its depth, instead of one per folder on its path.
+ */
+class ContentFolders {
+  private readonly real = new Set<string>([""]);
+
+  constructor(
+    private readonly fs: FsLayer,
+    readonly root: string,
+  ) {}
+
+  /**
+   * Make sure `dir` is a real folder, as every folder on the way to it: a symlink on the way is
+   * refused (nothing is written through links); with `create`, a missing folder is created and a
+   * file in the way replaced. Without it, returns false at the first one missing. `entry` names
+   * what is being written, for the error.
+   */
+  async reach(dir: string, entry: string, create: boolean): Promise<boolean> {
+    const todo: string[] = [];
+    for (let d = dir; !this.real.has(d); d = parentOf(d)) todo.push(d);
+    for (const d of todo.reverse()) {
+      const abs = `${this.root}/${d}`;
+      const st = await this.fs.stat(abs);
+      if (st?.kind === "symlink") throw unsafePath(entry, `${d} is a symlink`);
+      if (st?.kind !== "dir") {
+        if (!create) return false;
+        if (st !== null) await this.fs.rm(abs);
+        await this.fs.mkdir(abs);
+      }
+      this.real.add(d);
+    }
+    return true;
+  }
+
+  /** What is at `rel` (without following a final symlink), or null when it or a folder on the way is missing. */
+  async kindOf(rel: string): Promise<NodeKind | null> {
+    if (!(await this.reach(parentOf(rel), rel, false))) return null;
+    return (await this.fs.stat(`${this.root}/${rel}`))?.kind ?? null;
+  }
+
+  /** Remove whatever is at `rel` (nothing when missing), through real folders only. */
+  async remove(rel: string): Promise<void> {
+    if (!(await this.reach(parentOf(rel), rel, false))) return;
+    const abs = `${this.root}/${rel}`;
+    const st = await this.fs.stat(abs);
+    if (st === null) return;
+    await this.fs.rm(abs, { recursive: true });
+    if (st.kind !== "dir") return;
+    const below = `${rel}/`;
+    for (const d of this.real) if (d === rel || d.startsWith(below)) this.real.delete(d);
+  }
 }
 
 export class Skyer {
@@ -273,21 +349,18 @@ export class Skyer {
       symlinks: ReadonlyMap<string, string>;
     },
     label: string,
+    folders: ContentFolders = new ContentFolders(this.fs, root),
   ): Promise<void> {
     const fs = this.fs;
     await fs.mkdir(root, { recursive: true });
-    for (const d of [...p.dirs].sort()) {
-      await this.checkNoLinkOnPath(root, `${d}/.`);
-      await fs.mkdir(`${root}/${d}`, { recursive: true });
-    }
+    for (const d of p.dirs) await folders.reach(d, d, true);
     const total = p.files.size + p.symlinks.size;
     let done = 0;
     for (const [rel, data] of p.files) {
-      await this.checkNoLinkOnPath(root, rel);
+      await folders.reach(parentOf(rel), rel, true);
       const dest = `${root}/${rel}`;
-      await fs.mkdir(parentPath(dest), { recursive: true });
       const st = await fs.stat(dest);
-      if (st !== null && st.kind !== "file") await fs.rm(dest, { recursive: true });
+      if (st !== null && st.kind !== "file") await folders.remove(rel);
       await fs.writeFile(dest, data);
       done++;
       this.opts.progress?.(label, done, total);
@@ -296,25 +369,11 @@ export class Skyer {
     for (const [rel, target] of p.symlinks) {
       if (!linkStaysInside(rel, target))
         throw unsafePath(rel, `its target ${JSON.stringify(target)} leaves content/`);
-      await this.checkNoLinkOnPath(root, rel);
-      const dest = `${root}/${rel}`;
-      await fs.mkdir(parentPath(dest), { recursive: true });
-      await fs.rm(dest, { recursive: true, force: true });
-      await fs.symlink(target, dest);
+      await folders.reach(parentOf(rel), rel, true);
+      await folders.remove(rel);
+      await fs.symlink(target, `${root}/${rel}`);
       done++;
       this.opts.progress?.(label, done, total);
-    }
-  }
-
-  /** Refuse to write through a symlink: every folder on the way to `rel` must be a real folder. */
-  private async checkNoLinkOnPath(root: string, rel: string): Promise<void> {
-    const parts = rel.split("/");
-    let p = root;
-    for (const part of parts.slice(0, -1)) {
-      p = `${p}/${part}`;
-      const st = await this.fs.stat(p);
-      if (st === null) return;
-      if (st.kind === "symlink") throw unsafePath(rel, `${p.slice(root.length + 1)} is a symlink`);
     }
   }
 
@@ -560,7 +619,7 @@ export class Skyer {
       this.db = { ...nextDb, lastTx: tx.txid };
     } catch (e) {
       await tx.abort();
-      throw e;
+      throw withoutStaging(e, tx.staging);
     }
     const ev = { aid: pkg.aid, anid, version: pkg.version, dir };
     if (kind === "app")
@@ -657,7 +716,7 @@ export class Skyer {
       this.db = { ...nextDb, lastTx: tx.txid };
     } catch (e) {
       await tx.abort();
-      throw e;
+      throw withoutStaging(e, tx.staging);
     }
     return {
       action: "uninstalled",
@@ -725,11 +784,17 @@ export class Skyer {
     try {
       const staged = `${tx.staging}/content`;
       await this.copyTree(`${dir}/content`, staged);
-      for (const r of m.remove) await this.checkNoLinkOnPath(staged, r);
-      for (const r of m.remove)
-        await this.fs.rm(`${staged}/${r}`, { recursive: true, force: true });
-      await this.writeTree(staged, nau, `updating ${aid}`);
+      const folders = new ContentFolders(this.fs, staged);
+      for (const r of m.remove) await folders.reach(parentOf(r), r, false);
+      for (const r of m.remove) await folders.remove(r);
+      await this.writeTree(staged, nau, `updating ${aid}`, folders);
       const manifestPath = `${staged}/manifest.toml`;
+      if ((await this.fs.stat(manifestPath))?.kind !== "file") {
+        throw new NcwError("data", "after the update, content/ has no manifest.toml file", {
+          code: "NAU_MANIFEST_MISMATCH",
+          hint: "an update must keep (or carry the new) manifest.toml; build it with `ncw skyer make-update`",
+        });
+      }
       newInfo = readManifest(await this.fs.readFile(manifestPath));
       if (newInfo.aid !== aid || newInfo.version !== m.to || newInfo.isLibrary) {
         throw new NcwError(
@@ -769,7 +834,7 @@ export class Skyer {
       aot = await this.precompile(
         aid,
         precomp,
-        precomp !== undefined && (await this.fs.stat(`${staged}/${precomp}`))?.kind === "file"
+        precomp !== undefined && (await folders.kindOf(precomp)) === "file"
           ? await this.fs.readFile(`${staged}/${precomp}`)
           : undefined,
         "NAU_PRECOMP_MISSING",
@@ -805,7 +870,7 @@ export class Skyer {
       this.db = { ...nextDb, lastTx: tx.txid };
     } catch (e) {
       await tx.abort();
-      throw e;
+      throw withoutStaging(e, tx.staging);
     }
     await this.runEvent(
       newInfo.events,

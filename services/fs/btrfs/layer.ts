@@ -62,6 +62,12 @@ export class BtrfsLayer implements FsLayer {
   private closed = false;
   readonly top: InodeId;
   private fs_: BtrfsFs;
+  /**
+   * Folders resolved by earlier walks (split path joined with "/" → inode), so operations on the
+   * entries of a deep folder do not walk every folder of their path again. Dropped by any operation
+   * that can remove, move or replace a folder, and by any error (see run).
+   */
+  private readonly knownDirs = new Map<string, InodeId>();
   /** How often this read-only layer moved to a newer commit of the image (see moveToNewerCommit). */
   viewMoves = 0;
   /** The image file, for a read-only layer that moves to the writer's newer commits. */
@@ -92,15 +98,22 @@ export class BtrfsLayer implements FsLayer {
     return new BtrfsLayer(BtrfsFs.create(image, size, mkfsOpts), opts);
   }
 
-  /** Runs operations one after another. */
-  private run<T>(fn: () => Promise<T> | T): Promise<T> {
+  /**
+   * Runs operations one after another. Only those that `keepDirs` (they never remove, move or
+   * replace a folder) keep the folders resolved so far (knownDirs); any error drops them.
+   */
+  private run<T>(fn: () => Promise<T> | T, keepDirs = false): Promise<T> {
     const p = this.queue.then(async () => {
       if (this.closed) throw fsErrors.closed();
+      if (!keepDirs) this.knownDirs.clear();
       for (let moves = 0; ; moves++) {
         try {
           return await fn();
         } catch (e) {
+          this.knownDirs.clear();
           if (moves >= MAX_VIEW_MOVES || !this.moveToNewerCommit(e)) throw e;
+        } finally {
+          if (!keepDirs) this.knownDirs.clear();
         }
       }
     });
@@ -132,14 +145,37 @@ export class BtrfsLayer implements FsLayer {
 
   private lookup(path: string, followLast: boolean): Slot | null {
     const r = this.fs.reader();
+    const parts = splitPath(path);
+    const name = parts[parts.length - 1];
+    const parentParts = parts.slice(0, -1);
+    const parent = parentParts.length === 0 ? undefined : this.knownDirs.get(parentParts.join("/"));
+    if (parent !== undefined && name !== undefined) {
+      const entry = r.lookup(parent, enc.encode(name));
+      if (!followLast || entry?.type !== FT_SYMLINK) return { parent, parentParts, name, entry };
+    }
+    // A whole walk, remembering each folder it enters under its path (after a symlink the walk
+    // starts again from the root, so that path is always the folder's own).
+    let at = "";
+    let step = "";
     return walkPath<InodeId, DirEntryInfo>(
       path,
       {
         root: this.top,
-        entry: (dir, name) => r.lookup(dir, enc.encode(name)),
-        symlinkTarget: (e) =>
-          e.type === FT_SYMLINK ? dec.decode(r.readInlineSync(e.target)) : undefined,
-        asDir: (e) => (e.type === FT_DIR ? e.target : undefined),
+        entry: (dir, n) => {
+          step = n;
+          return r.lookup(dir, enc.encode(n));
+        },
+        symlinkTarget: (e) => {
+          if (e.type !== FT_SYMLINK) return undefined;
+          at = "";
+          return dec.decode(r.readInlineSync(e.target));
+        },
+        asDir: (e) => {
+          if (e.type !== FT_DIR) return undefined;
+          at = at === "" ? step : `${at}/${step}`;
+          this.knownDirs.set(at, e.target);
+          return e.target;
+        },
       },
       followLast,
     );
@@ -179,7 +215,7 @@ export class BtrfsLayer implements FsLayer {
         mtimeMs: timespecToMs(v.mtime),
         feid: feidOf(id),
       };
-    });
+    }, true);
   }
 
   readFile(path: string): Promise<Uint8Array> {
@@ -189,7 +225,7 @@ export class BtrfsLayer implements FsLayer {
       const v = this.inodeOf(id);
       if (kindOf(v.mode) === "dir") throw fsErrors.isDir(path);
       return this.fs.reader().read(id, 0n, Number(v.size), v);
-    });
+    }, true);
   }
 
   writeFile(path: string, data: Uint8Array): Promise<void> {
@@ -202,25 +238,43 @@ export class BtrfsLayer implements FsLayer {
         return;
       }
       await this.fs.createFile(slot.parent, slot.name, data);
-    });
+    }, true);
   }
 
   mkdir(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
     return this.run(() => {
       const parts = splitPath(path);
       if (opts.recursive) {
-        for (let i = 1; i <= parts.length; i++) {
-          const sub = `/${parts.slice(0, i).join("/")}`;
-          const slot = this.lookup(sub, true)!;
-          if (slot.entry === undefined) this.fs.create(slot.parent, slot.name, "dir");
-          else if (slot.entry.type !== FT_DIR) throw fsErrors.notDir(sub);
+        // One walk down the path, creating each missing folder in the one before it: linear in
+        // the path's depth (a symlink on the way is resolved like any path, from the root).
+        let dir = this.top;
+        let own = true; // no symlink on the way yet: `key` is the folder's own path
+        let key = "";
+        for (let i = 0; i < parts.length; i++) {
+          const name = parts[i]!;
+          key = i === 0 ? name : `${key}/${name}`;
+          const e = this.fs.reader().lookup(dir, enc.encode(name));
+          if (e === undefined) dir = this.fs.create(dir, name, "dir");
+          else if (e.type === FT_DIR) dir = e.target;
+          else {
+            own = false;
+            const sub = `/${parts.slice(0, i + 1).join("/")}`;
+            const slot = e.type === FT_SYMLINK ? this.lookup(sub, true) : undefined;
+            if (slot === null) dir = this.top;
+            else if (slot !== undefined && slot.entry === undefined)
+              dir = this.fs.create(slot.parent, slot.name, "dir");
+            else if (slot?.entry?.type === FT_DIR) dir = slot.entry.target;
+            else throw fsErrors.notDir(sub);
+          }
+          if (own) this.knownDirs.set(key, dir);
         }
         return;
       }
       const slot = this.lookup(path, false);
       if (slot === null || slot.entry !== undefined) throw fsErrors.exists(path);
-      this.fs.create(slot.parent, slot.name, "dir");
-    });
+      const id = this.fs.create(slot.parent, slot.name, "dir");
+      this.knownDirs.set([...slot.parentParts, slot.name].join("/"), id);
+    }, true);
   }
 
   readdir(path: string): Promise<DirEntry[]> {
@@ -241,7 +295,7 @@ export class BtrfsLayer implements FsLayer {
               : "file") as NodeKind,
         }))
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    });
+    }, true);
   }
 
   rm(path: string, opts: { recursive?: boolean; force?: boolean } = {}): Promise<void> {
@@ -318,7 +372,7 @@ export class BtrfsLayer implements FsLayer {
       const slot = this.lookup(path, false);
       if (slot === null || slot.entry !== undefined) throw fsErrors.exists(path);
       this.fs.create(slot.parent, slot.name, "symlink", { target });
-    });
+    }, true);
   }
 
   readlink(path: string): Promise<string> {
@@ -328,7 +382,7 @@ export class BtrfsLayer implements FsLayer {
       if (!slot.entry) throw fsErrors.notFound(path);
       if (slot.entry.type !== FT_SYMLINK) throw fsErrors.notLink(path);
       return dec.decode(this.fs.reader().readInlineSync(slot.entry.target));
-    });
+    }, true);
   }
 
   sync(): Promise<void> {
@@ -350,7 +404,7 @@ export class BtrfsLayer implements FsLayer {
       const id = this.idAt(path, true);
       if (!id) throw fsErrors.notFound(path);
       return this.fs.reader().getXattr(id, name);
-    });
+    }, true);
   }
 
   setXattr(path: string, name: string, value: Uint8Array): Promise<void> {
@@ -358,7 +412,7 @@ export class BtrfsLayer implements FsLayer {
       const id = this.idAt(path, true);
       if (!id) throw fsErrors.notFound(path);
       this.fs.setXattr(id, name, value);
-    });
+    }, true);
   }
 
   /** Creates an empty subvolume at `path` (its parent must exist). */
@@ -414,7 +468,7 @@ export class BtrfsLayer implements FsLayer {
 
   /** The inode at a path (following symlinks), or undefined. */
   inodeAt(path: string): Promise<InodeId | undefined> {
-    return this.run(() => this.idAt(path, true));
+    return this.run(() => this.idAt(path, true), true);
   }
 
   /**
@@ -446,7 +500,7 @@ export class BtrfsLayer implements FsLayer {
         return slot.entry.target;
       }
       return this.fs.create(slot.parent, slot.name, "file");
-    });
+    }, true);
   }
 
   /** Runs `fn` on the underlying BtrfsFs in the operation queue. */
@@ -456,7 +510,7 @@ export class BtrfsLayer implements FsLayer {
 
   /** The path of the item with this FEID (the spec's FEID_TO_SPLIT), or null when none has it. */
   pathOfFeid(feid: bigint): Promise<string | null> {
-    return this.run(() => this.fs.reader().pathOf(feidParts(feid), this.top) ?? null);
+    return this.run(() => this.fs.reader().pathOf(feidParts(feid), this.top) ?? null, true);
   }
 
   /** The FEID of the item at a path (no symlink following at the end). */
@@ -465,6 +519,6 @@ export class BtrfsLayer implements FsLayer {
       const id = this.idAt(path, false);
       if (!id) throw fsErrors.notFound(path);
       return feidOf(id);
-    });
+    }, true);
   }
 }
