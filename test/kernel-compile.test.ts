@@ -1,0 +1,95 @@
+// Black-box tests of compiling off the kernel's event loop (docs/commonassembly-aot.md, "Compiling off
+// the kernel's thread"): while one client's program compiles, others are served, and a compile whose
+// client went away is cancelled.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { alive, NCW, TestHome, waitFor } from "./kernel-helpers.js";
+
+/**
+ * A valid program that takes seconds to AOT-compile: `n` functions that can reach syscall_fork, so
+ * Binaryen's Asyncify transforms them all.
+ */
+function slowProgram(n: number): string {
+  const fs: string[] = [];
+  for (let i = 0; i < n; i++)
+    fs.push(`(func $f${i} (param $x i32) (result i32) (local $i i32) (local $s i32)
+      (loop $l (local.set $s (i32.add (local.get $s) (i32.mul (local.get $i) (local.get $x))))
+        (if (i32.eq (local.get $s) (i32.const 12345))
+          (then (drop (call $fork (i32.const 0) (i32.const 0) (i32.const 0)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $l (i32.lt_u (local.get $i) (local.get $x))))
+      (i32.add (local.get $s) (call $f${(i + 1) % n} (i32.const 0))))`);
+  return `(module
+    (import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))
+    (memory (export "memory") 2 64 shared)
+    (table (export "__indirect_function_table") 16 funcref)
+    ${fs.join("\n")}
+    (func (export "_start")))`;
+}
+
+function artifacts(h: TestHome): string[] {
+  const dir = path.join(h.home, "cache", "aot");
+  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".ncwa")) : [];
+}
+
+/** CPU seconds (user + system) the process has used so far (Linux /proc). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Starts `ncw run` on the slow program; resolves once the kernel has spent `cpu` s compiling it. */
+async function startCompile(h: TestHome, cpu: number) {
+  const run = h.spawnRun(slowProgram(150));
+  expect(await waitFor(() => h.kernelPid() !== undefined, 20_000)).toBe(true);
+  const kernel = h.kernelPid()!;
+  expect(await waitFor(() => cpuSeconds(kernel) >= cpu, 30_000, 50)).toBe(true);
+  expect(artifacts(h)).toEqual([]); // still compiling
+  return { run, kernel };
+}
+
+let home: TestHome | undefined;
+afterEach(() => {
+  home?.cleanup();
+  home = undefined;
+});
+
+describe.skipIf(process.platform !== "linux")("compiling in the kernel", () => {
+  it("answers `ncw ps` while a big program compiles", async () => {
+    home = new TestHome({ NCW_KERNEL_IDLE_MS: "20000" });
+    const h = home;
+    const { run } = await startCompile(h, 2.5);
+    const t0 = Date.now();
+    const ps = spawnSync(process.execPath, [NCW, "ps"], { env: h.envFor(), encoding: "utf8" });
+    const ms = Date.now() - t0;
+    expect(ps.status, ps.stderr).toBe(0);
+    // The compile is still going on: ps was not queued behind it.
+    expect(artifacts(h), `ps took ${ms} ms`).toEqual([]);
+    expect(ms).toBeLessThan(3000);
+    const code = await new Promise<number | null>((r) => run.on("exit", r));
+    expect(code, run.output()).toBe(0);
+    expect(artifacts(h)).toHaveLength(1);
+  }, 90_000);
+
+  it("cancels the compile when the `ncw run` client is killed", async () => {
+    home = new TestHome({ NCW_KERNEL_IDLE_MS: "20000" });
+    const h = home;
+    const { run, kernel } = await startCompile(h, 2.5);
+    run.kill("SIGKILL");
+    await new Promise((r) => run.on("exit", r));
+    await new Promise((r) => setTimeout(r, 500)); // the kernel sees the client go
+    // The kernel goes idle: no compile burns CPU for a client that is gone.
+    const before = cpuSeconds(kernel);
+    await new Promise((r) => setTimeout(r, 2000));
+    const used = cpuSeconds(kernel) - before;
+    expect(used).toBeLessThan(0.3);
+    expect(alive(kernel)).toBe(true);
+    expect(artifacts(h)).toEqual([]);
+    // And it still serves: ps answers.
+    const ps = h.ncw(["ps"]);
+    expect(ps.code, ps.stderr).toBe(0);
+  }, 90_000);
+});
