@@ -1,8 +1,7 @@
-// The AOT compile worker's entry (docs/commonassembly-aot.md, "Compiling off the kernel's thread"): one
-// worker thread per compile, started by off-thread.ts; it compiles into the cache, reports, and exits,
-// so the memory it used (Binaryen's heap included) goes back to the OS with it.
+// The AOT compile worker's entry (docs/commonassembly-aot.md, "Compiling off the kernel's thread"): a
+// child process per compile, started by off-thread.ts; it compiles into the cache, answers, and exits,
+// so all the memory it used (Binaryen's heap included) goes back to the OS with it.
 
-import { parentPort, workerData } from "node:worker_threads";
 import { aotCompile } from "./cache.js";
 import type { CompileReply, CompileRequest } from "./off-thread.js";
 
@@ -22,4 +21,8 @@ async function run(req: CompileRequest): Promise<CompileReply> {
   }
 }
 
-void run(workerData as CompileRequest).then((reply) => parentPort?.postMessage(reply));
+process.once("message", (req: CompileRequest) => {
+  void run(req).then((reply) => process.send?.(reply, () => process.disconnect()));
+});
+// The kernel went away (its IPC channel closed): nobody wants the result.
+process.once("disconnect", () => process.exit(0));

@@ -1,9 +1,9 @@
 // AOT compilation off the caller's event loop (docs/commonassembly-aot.md, "Compiling off the kernel's
-// thread"): a fresh worker thread per compile (compile-worker.ts), terminated when the caller gives up.
+// thread"): a fresh child process per compile (compile-worker.ts), killed when the caller gives up.
 
+import { fork } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
 import { type ErrorKind, NcwError } from "../../ncw/errors.js";
 
 /** What the worker is given. */
@@ -19,16 +19,11 @@ export type CompileReply =
 
 const workerMain = path.join(path.dirname(fileURLToPath(import.meta.url)), "compile-worker.js");
 
-/** Compiles workers running now (the kernel's `ncw ps` does not list them; tests and logs read this). */
-let running = 0;
-export function compilesRunning(): number {
-  return running;
-}
-
 /**
- * AOT-compiles `input` into the cache in a new worker thread and resolves with the artifact's path.
- * Aborting `signal` terminates the worker at once (even inside Binaryen) and rejects with
- * AOT_CANCELLED; the worker also ends after a normal compile, so nothing it loaded stays resident.
+ * AOT-compiles `input` into the cache in a new child process and resolves with the artifact's path.
+ * Aborting `signal` kills it at once (even inside Binaryen) and rejects with AOT_CANCELLED. It exits
+ * after a normal compile too, so nothing it loaded stays resident, and a crash of Binaryen (an abort,
+ * running out of memory) cannot take the caller down.
  */
 export function aotCompileOffThread(
   input: Uint8Array,
@@ -45,12 +40,12 @@ export function aotCompileOffThread(
       return;
     }
     const request: CompileRequest = { input, cacheDir };
-    // Deeply nested code recurses in Binaryen: give the compile a roomy stack of its own.
-    const worker = new Worker(workerMain, {
-      workerData: request,
-      resourceLimits: { stackSizeMb: 64 },
+    const worker = fork(workerMain, [], {
+      serialization: "advanced",
+      stdio: ["ignore", "ignore", "inherit", "ipc"],
+      execArgv: [],
     });
-    running++;
+    worker.send(request);
     let settled = false;
     const settle = (fn: () => void) => {
       if (settled) return;
@@ -60,7 +55,7 @@ export function aotCompileOffThread(
     };
     const onAbort = () => {
       settle(() => reject(cancelled()));
-      void worker.terminate();
+      worker.kill("SIGKILL");
     };
     signal?.addEventListener("abort", onAbort, { once: true });
     worker.once("message", (reply: CompileReply) => {
@@ -87,7 +82,6 @@ export function aotCompileOffThread(
       ),
     );
     worker.once("exit", (code) => {
-      running--;
       settle(() =>
         reject(
           new NcwError(
