@@ -271,9 +271,37 @@ function hasExport(mod: binaryen.Module, name: string): boolean {
 
 function time<T>(steps: StepTiming[], step: string, fn: () => T): T {
   const t0 = performance.now();
-  const r = fn();
+  let r: T;
+  try {
+    r = fn();
+  } catch (e) {
+    throw binaryenFailure(step, e);
+  }
   steps.push({ step, ms: performance.now() - t0 });
   return r;
+}
+
+/**
+ * A failure inside Binaryen (an Emscripten abort, "Aborted(). Build with -sASSERTIONS…", or a stack
+ * overflow) as an error naming the AOT step it happened in; NCW's own errors pass through unchanged.
+ * After an abort this process' Binaryen is unusable: the kernel compiles in a child process per
+ * program (off-thread.ts), so only that compile fails.
+ */
+export function binaryenFailure(step: string, e: unknown): unknown {
+  if (e instanceof NcwError) return e;
+  const text = e instanceof Error ? e.message : String(e);
+  let why: string;
+  if (/^Aborted\(/.test(text))
+    why = "Binaryen aborted (an internal error, or it ran out of memory)";
+  else if (e instanceof RangeError && /call stack/i.test(text))
+    why = "Binaryen ran out of stack (the code nests too deeply for it)";
+  else if (e instanceof WebAssembly.RuntimeError) why = `Binaryen crashed (${text})`;
+  else return e;
+  return new NcwError("failure", `the AOT step "${step}" failed: ${why}`, {
+    code: "AOT_BINARYEN_FAILED",
+    hint: "the program is valid WebAssembly but NCW's optimizer cannot process it; please report it with the program",
+    cause: e,
+  });
 }
 
 /**
@@ -287,6 +315,8 @@ function readModule(wasm: Uint8Array): binaryen.Module {
       CA_FEATURES,
     );
   } catch (e) {
+    const failure = binaryenFailure("read", e);
+    if (failure !== e) throw failure;
     throw new NcwError("data", `Binaryen cannot read the module: ${(e as Error).message}`, {
       code: "AOT_READ_FAILED",
       hint: "run `ncw ca validate` on the program to see what is wrong with it",
