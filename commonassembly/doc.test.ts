@@ -7,6 +7,7 @@ import * as abi from "./abi.js";
 import { instrument } from "./aot/instrument.js";
 import * as npp from "./npp.js";
 import { watToWasm } from "./text.js";
+import { LimitRule } from "./limits.js";
 import { AbiRule } from "./validate.js";
 
 const DOC = readFileSync(new URL("../docs/commonassembly.md", import.meta.url), "utf8");
@@ -115,6 +116,11 @@ describe("docs/commonassembly.md matches the code", () => {
     expect(new Set(doc)).toEqual(
       new Set(["WASM_MALFORMED", "WASM_INVALID", ...Object.values(AbiRule), "NPP_FLAGS_MISMATCH"]),
     );
+  });
+
+  it("engine limits table", () => {
+    const doc = tableAfter("<!-- table:limits -->").map((r) => r[0]!);
+    expect(doc).toEqual(Object.values(LimitRule));
   });
 
   it("generic errcodes table", () => {
