@@ -2,9 +2,10 @@
 // limits"): V8's WebAssembly implementation limits, less the room the AOT step needs for what it adds,
 // and the bounds an active data segment must fit at instantiation. Checked by validate.ts.
 
-import { EXPORT_TABLE } from "./abi.js";
+import { ABI_IMPORT_MODULE, EXPORT_TABLE, IMPORT_SYSCALL_FORK } from "./abi.js";
 import { ModuleError } from "./errors.js";
 import { WasmCursor } from "./wasm/cursor.js";
+import { skipImmediates } from "./wasm/instructions.js";
 import type { WasmModuleInfo } from "./wasm/reader.js";
 
 /** V8's limits (src/wasm/wasm-limits.h), the engine NCW runs programs on. */
@@ -53,7 +54,16 @@ export const LimitRule = {
   TABLES: "LIMIT_TABLES",
   TABLE_SIZE: "LIMIT_TABLE_SIZE",
   DATA_BOUNDS: "LIMIT_DATA_BOUNDS",
+  NESTING: "LIMIT_NESTING",
 } as const;
+
+/**
+ * How deep blocks, loops and ifs may nest in a program that imports `syscall_fork`: its AOT step runs
+ * Binaryen (Asyncify), which recurses once per level and wraps each polled loop in three more; 1,500
+ * nested loops already overflow its stack (measured), 1,000 do not. Programs without fork take the
+ * rewriter, which has no such limit.
+ */
+export const BINARYEN_MAX_NESTING = 1_000;
 
 const PAGE = 65_536;
 const n = (x: number): string => x.toLocaleString("en-US");
@@ -110,7 +120,9 @@ export function checkLimits(
     AOT_RESERVE.imports,
     section(2),
   );
-  const canFork = info.imports.some((i) => i.module === "nightos" && i.name === "syscall_fork");
+  const canFork = info.imports.some(
+    (i) => i.module === ABI_IMPORT_MODULE && i.name === IMPORT_SYSCALL_FORK,
+  );
   const forkExports = canFork ? info.globals.filter((g) => g.mutable).length : 0;
   count(
     LimitRule.EXPORTS,
@@ -185,6 +197,7 @@ export function checkLimits(
     ...info.memories,
   ][0];
   checkBodies(bytes, info, problems);
+  if (canFork) checkNesting(bytes, info, problems);
 
   // An active segment is written at instantiation: it must fit in the memory's initial size, or the
   // program can never start ("data segment is out of bounds").
@@ -247,3 +260,42 @@ function checkBodies(bytes: Uint8Array, info: WasmModuleInfo, problems: ModuleEr
       );
   });
 }
+
+/** For a fork-capable program: the deepest nesting of blocks, loops and ifs per function. */
+function checkNesting(bytes: Uint8Array, info: WasmModuleInfo, problems: ModuleError[]): void {
+  // Malformed or unknown code is validation's to report (WASM_INVALID); here it just ends the walk.
+  const stop = (): never => {
+    throw stopWalk;
+  };
+  info.codeBodies.forEach((body, i) => {
+    const c = new WasmCursor(bytes, body.bodyOffset, body.bodyOffset + body.size, stop);
+    let depth = 0;
+    let deepest = 0;
+    try {
+      for (let g = c.u32(); g > 0; g--) {
+        c.u32();
+        c.byte();
+      }
+      while (c.pos < c.end) {
+        const op = c.byte();
+        if (op === 0x02 || op === 0x03 || op === 0x04) deepest = Math.max(deepest, ++depth);
+        else if (op === 0x0b) depth--;
+        skipImmediates(c, op);
+      }
+    } catch (e) {
+      if (e !== stopWalk) throw e;
+    }
+    if (deepest <= BINARYEN_MAX_NESTING) return;
+    const funcIndex = info.importedFuncs + i;
+    const funcName = info.functionNames.get(funcIndex);
+    problems.push(
+      new ModuleError(
+        LimitRule.NESTING,
+        `function ${funcIndex}${funcName === undefined ? "" : ` (${funcName})`} nests blocks, loops and ifs ${n(deepest)} deep; a program that imports syscall_fork goes through Binaryen, which allows ${n(BINARYEN_MAX_NESTING)}`,
+        { offset: body.offset, funcIndex, ...(funcName === undefined ? {} : { funcName }) },
+        "flatten the code, or do without syscall_fork (programs without it have no nesting limit)",
+      ),
+    );
+  });
+}
+const stopWalk = new Error("stop");

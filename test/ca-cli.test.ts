@@ -171,23 +171,23 @@ describe("ncw ca", () => {
     const r = JSON.parse(d.stdout) as { problems: { code: string; message: string }[] };
     expect(r.problems.map((p) => p.code)).toEqual(["LIMIT_DATA_BOUNDS"]);
     expect(r.problems[0]!.message).toMatch(/\[65,534, 65,543\) but the initial memory is 1 page/);
+    // 1,500 nested loops: fine for the rewriter, past Binaryen's stack for a program that can fork.
+    const loops = [0, ...Array(1500).fill([0x03, 0x40]).flat(), ...Array(1501).fill(0x0b)];
+    writeFileSync(f("nested.wasm"), abiModule(loops, false));
+    const plain = ncw(["ca", "validate", f("nested.wasm")]);
+    expect(plain.status, plain.stderr).toBe(0);
+    writeFileSync(f("nested-fork.wasm"), abiModule(loops, true));
+    const n = ncw(["ca", "validate", f("nested-fork.wasm")]);
+    expect(n.status).toBe(65);
+    expect(n.stderr).toContain("[LIMIT_NESTING]");
+    expect(n.stderr).toMatch(
+      /nests blocks, loops and ifs 1,500 deep; .*Binaryen, which allows 1,000/,
+    );
   });
 
   it("reports a Binaryen failure as the AOT step it happened in, never as a bare abort", () => {
     // A valid program whose one expression nests 20,000 deep, through the Binaryen path (Asyncify, for
     // syscall_fork): Binaryen recurses that deep and runs out of stack.
-    const uleb = (n: number): number[] => {
-      const out: number[] = [];
-      do {
-        let b = n & 0x7f;
-        n = Math.floor(n / 128);
-        if (n !== 0) b |= 0x80;
-        out.push(b);
-      } while (n !== 0);
-      return out;
-    };
-    const sec = (id: number, c: number[]) => [id, ...uleb(c.length), ...c];
-    const name = (t: string) => [t.length, ...Buffer.from(t)];
     const depth = 20_000;
     const body = [
       0,
@@ -197,27 +197,7 @@ describe("ncw ca", () => {
       ...Array(depth).fill(0x6a),
     ];
     body.push(0x1a, 0x0b); // drop, end
-    const wasm = Uint8Array.from([
-      ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-      ...sec(1, [2, 0x60, 0, 0, 0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f]),
-      ...sec(2, [1, ...name("nightos"), ...name("syscall_fork"), 0x00, 1]),
-      ...sec(3, [1, 0]),
-      ...sec(4, [1, 0x70, 0x00, 1]),
-      ...sec(5, [1, 0x03, 1, 16]),
-      ...sec(7, [
-        3,
-        ...name("memory"),
-        0x02,
-        0,
-        ...name("_start"),
-        0x00,
-        1,
-        ...name("__indirect_function_table"),
-        0x01,
-        0,
-      ]),
-      ...sec(10, [1, ...uleb(body.length), ...body]),
-    ]);
+    const wasm = abiModule(body, true);
     writeFileSync(f("deep.wasm"), wasm);
     expect(ncw(["ca", "validate", f("deep.wasm")]).status).toBe(0);
     const home = f("deep-home");
@@ -227,3 +207,41 @@ describe("ncw ca", () => {
     expect(a.stderr).not.toMatch(/Aborted\(|Maximum call stack/);
   });
 });
+
+/** A valid ABI program whose `_start` has this body (locals included), importing syscall_fork or not. */
+function abiModule(body: number[], fork: boolean): Uint8Array {
+  const uleb = (n: number): number[] => {
+    const out: number[] = [];
+    do {
+      let b = n & 0x7f;
+      n = Math.floor(n / 128);
+      if (n !== 0) b |= 0x80;
+      out.push(b);
+    } while (n !== 0);
+    return out;
+  };
+  const sec = (id: number, c: number[]) => [id, ...uleb(c.length), ...c];
+  const name = (t: string) => [t.length, ...Buffer.from(t)];
+  const start = fork ? 1 : 0;
+  return Uint8Array.from([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...sec(1, [2, 0x60, 0, 0, 0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f]),
+    ...(fork ? sec(2, [1, ...name("nightos"), ...name("syscall_fork"), 0x00, 1]) : []),
+    ...sec(3, [1, 0]),
+    ...sec(4, [1, 0x70, 0x00, 1]),
+    ...sec(5, [1, 0x03, 1, 16]),
+    ...sec(7, [
+      3,
+      ...name("memory"),
+      0x02,
+      0,
+      ...name("_start"),
+      0x00,
+      start,
+      ...name("__indirect_function_table"),
+      0x01,
+      0,
+    ]),
+    ...sec(10, [1, ...uleb(body.length), ...body]),
+  ]);
+}
