@@ -54,6 +54,7 @@ export const LimitRule = {
   TABLES: "LIMIT_TABLES",
   TABLE_SIZE: "LIMIT_TABLE_SIZE",
   DATA_BOUNDS: "LIMIT_DATA_BOUNDS",
+  ELEM_BOUNDS: "LIMIT_ELEM_BOUNDS",
   NESTING: "LIMIT_NESTING",
 } as const;
 
@@ -198,6 +199,7 @@ export function checkLimits(
   ][0];
   checkBodies(bytes, info, problems);
   if (canFork) checkNesting(bytes, info, problems);
+  checkElements(bytes, info, tables, problems);
 
   // An active segment is written at instantiation: it must fit in the memory's initial size, or the
   // program can never start ("data segment is out of bounds").
@@ -299,3 +301,65 @@ function checkNesting(bytes: Uint8Array, info: WasmModuleInfo, problems: ModuleE
   });
 }
 const stopWalk = new Error("stop");
+
+/**
+ * Active element segments at an `i32.const` offset must fit in their table's initial size, or the
+ * program can never be instantiated ("table initializer is out of bounds"). The element section is
+ * read here (the reader skips it); anything malformed is validation's to report.
+ */
+function checkElements(
+  bytes: Uint8Array,
+  info: WasmModuleInfo,
+  tables: readonly { min: number }[],
+  problems: ModuleError[],
+): void {
+  const sec = info.sections.find((x) => x.id === 9);
+  if (sec === undefined) return;
+  const stop = (): never => {
+    throw stopWalk;
+  };
+  const c = new WasmCursor(bytes, sec.contentOffset, sec.contentOffset + sec.size, stop);
+  /** Skips a constant expression; returns its value when it is exactly `i32.const N`. */
+  const expr = (): number | undefined => {
+    const first = c.pos;
+    let value: number | undefined;
+    for (;;) {
+      const op = c.byte();
+      if (op === 0x0b) return value;
+      if (op === 0x41 && c.pos === first + 1) {
+        value = c.s32() >>> 0;
+        continue;
+      }
+      value = undefined;
+      skipImmediates(c, op);
+    }
+  };
+  try {
+    for (let i = 0, count = c.u32(); i < count; i++) {
+      const at = c.pos;
+      const flags = c.u32();
+      const active = (flags & 1) === 0;
+      const table = (flags & 2) !== 0 && active ? c.u32() : 0;
+      const offset = active ? expr() : undefined;
+      if ((flags & 3) !== 0) c.byte(); // elemkind or reftype
+      const entries = c.u32();
+      for (let j = 0; j < entries; j++) {
+        if ((flags & 4) !== 0) expr();
+        else c.u32();
+      }
+      const size = tables[table]?.min;
+      if (!active || offset === undefined || size === undefined || offset + entries <= size)
+        continue;
+      problems.push(
+        new ModuleError(
+          LimitRule.ELEM_BOUNDS,
+          `active element segment ${i} fills table ${table} entries [${n(offset)}, ${n(offset + entries)}) but the table starts with ${n(size)}: the program could never be instantiated`,
+          { offset: at },
+          "raise the table's initial size, or place the elements lower",
+        ),
+      );
+    }
+  } catch (e) {
+    if (e !== stopWalk) throw e;
+  }
+}

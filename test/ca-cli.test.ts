@@ -171,6 +171,16 @@ describe("ncw ca", () => {
     const r = JSON.parse(d.stdout) as { problems: { code: string; message: string }[] };
     expect(r.problems.map((p) => p.code)).toEqual(["LIMIT_DATA_BOUNDS"]);
     expect(r.problems[0]!.message).toMatch(/\[65,534, 65,543\) but the initial memory is 1 page/);
+    // The same for an active element segment past the table's initial size.
+    const elem = GOOD.replace(
+      '(func (export "_start")',
+      '(elem (i32.const 1) $f $f) (func $f) (func (export "_start")',
+    );
+    writeFileSync(f("elem.wat"), elem);
+    const e = ncw(["ca", "validate", f("elem.wat")]);
+    expect(e.status).toBe(65);
+    expect(e.stderr).toContain("[LIMIT_ELEM_BOUNDS]");
+    expect(e.stderr).toMatch(/entries \[1, 3\) but the table starts with 2/);
     // 1,500 nested loops: fine for the rewriter, past Binaryen's stack for a program that can fork.
     const loops = [0, ...Array(1500).fill([0x03, 0x40]).flat(), ...Array(1501).fill(0x0b)];
     writeFileSync(f("nested.wasm"), abiModule(loops, false));
