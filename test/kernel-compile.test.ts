@@ -106,7 +106,7 @@ describe.skipIf(process.platform !== "linux")("compiling in the kernel", () => {
   it("answers `ncw ps` while a big program compiles", async () => {
     home = new TestHome({ NCW_KERNEL_IDLE_MS: "20000" });
     const h = home;
-    const { run, kernel } = await startCompile(h, 1);
+    const { run } = await startCompile(h, 1);
     const t0 = Date.now();
     const ps = spawnSync(process.execPath, [NCW, "ps"], { env: h.envFor(), encoding: "utf8" });
     const ms = Date.now() - t0;
