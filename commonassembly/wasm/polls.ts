@@ -78,6 +78,8 @@ interface Frame {
   extra: number;
   /** For a polled loop: the block type bytes, re-emitted after its end. */
   loopPoll: boolean;
+  /** `extra` summed over this frame and every frame around it (a branch's shift in O(1)). */
+  below: number;
 }
 
 /**
@@ -223,16 +225,20 @@ function rewriteBody(
     body.uleb(groups);
     body.bytes(localsBytes);
   }
-  const frames: Frame[] = [{ extra: 0, loopPoll: false }];
+  const frames: Frame[] = [{ extra: 0, loopPoll: false, below: 0 }];
+  const push = (extra: number, loopPoll: boolean): void => {
+    const below = (frames[frames.length - 1] as Frame).below + extra;
+    frames.push({ extra, loopPoll, below });
+  };
   const elide = ctx.polls ? loopsAlwaysCalling(b, r.pos, end, ctx.definedFrom) : [];
   let loopIndex = 0;
   const seenBytes = uleb(seen);
   const spBytes = uleb(ctx.safepoint);
   const depth = (d: number): number => {
-    let extra = 0;
-    const top = frames.length - 1;
-    for (let i = top; i > top - d; i--) extra += (frames[i] as Frame).extra;
-    return d + extra;
+    // The labels the rewrite inserted between the branch and its target: the frames it leaves.
+    const top = frames[frames.length - 1] as Frame;
+    const target = frames[frames.length - 1 - d];
+    return d + top.below - (target?.below ?? 0);
   };
   // Runs of instructions that need no change are copied in one piece (from `run` up to the next change).
   let run = r.pos;
@@ -246,18 +252,18 @@ function rewriteBody(
       case 0x02:
       case 0x04:
         blockType(r);
-        frames.push({ extra: 0, loopPoll: false });
+        push(0, false);
         break;
       case 0x03: {
         const bt = blockType(r);
         if (bt >= 0) throw new PollRewriteUnsupported("a loop with a type-index block type");
         if (!ctx.polls) {
-          frames.push({ extra: 0, loopPoll: false });
+          push(0, false);
           break;
         }
         if (elide[loopIndex++] === true) {
           counts.elided++;
-          frames.push({ extra: 0, loopPoll: false });
+          push(0, false);
           break;
         }
         counts.loops++;
@@ -275,7 +281,7 @@ function rewriteBody(
         body.bytes(seenBytes);
         body.bytes([0x47, 0x0d, 0x01]);
         run = r.pos;
-        frames.push({ extra: 3, loopPoll: true });
+        push(3, true);
         break;
       }
       case 0x0b: {
