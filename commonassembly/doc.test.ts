@@ -5,9 +5,9 @@ import { describe, expect, it } from "vitest";
 import { SYSCALLS } from "../kernel-compat/abi/syscalls.js";
 import * as abi from "./abi.js";
 import { instrument } from "./aot/instrument.js";
+import { LimitRule } from "./limits.js";
 import * as npp from "./npp.js";
 import { watToWasm } from "./text.js";
-import { LimitRule } from "./limits.js";
 import { AbiRule } from "./validate.js";
 
 const DOC = readFileSync(new URL("../docs/commonassembly.md", import.meta.url), "utf8");

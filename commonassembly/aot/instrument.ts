@@ -20,7 +20,6 @@ import {
 import {
   addMemorySection,
   bumpMemoryMaximum,
-  type MemoryLimits,
   readMemoryLimits,
   WASM32_MAX_PAGES,
 } from "./wasm-sections.js";
