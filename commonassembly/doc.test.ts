@@ -6,6 +6,7 @@ import { GenericErr } from "./abi/numbers.js";
 import { SYSCALLS } from "./abi/syscalls.js";
 import * as abi from "./abi/wasm-names.js";
 import { instrument } from "./aot/instrument.js";
+import { LimitRule } from "./limits.js";
 import * as npp from "./npp.js";
 import { watToWasm } from "./text.js";
 import { AbiRule } from "./validate.js";
@@ -116,6 +117,11 @@ describe("docs/commonassembly.md matches the code", () => {
     expect(new Set(doc)).toEqual(
       new Set(["WASM_MALFORMED", "WASM_INVALID", ...Object.values(AbiRule), "NPP_FLAGS_MISMATCH"]),
     );
+  });
+
+  it("engine limits table", () => {
+    const doc = tableAfter("<!-- table:limits -->").map((r) => r[0]!);
+    expect(doc).toEqual(Object.values(LimitRule));
   });
 
   it("generic errcodes table", () => {

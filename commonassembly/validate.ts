@@ -19,6 +19,7 @@ import {
   sameSig,
 } from "./abi/wasm-names.js";
 import { ModuleError } from "./errors.js";
+import { checkLimits } from "./limits.js";
 import { decodeNpp, flagsForModule, type Npp } from "./npp.js";
 import { findNonCaInstruction } from "./wasm/polls.js";
 import {
@@ -111,13 +112,18 @@ export async function validateModule(bytes: Uint8Array): Promise<ValidatedModule
   return module!;
 }
 
-/** Like validateModule but returns every ABI problem found (WebAssembly errors stop at the first). */
+/**
+ * Like validateModule but returns every ABI and engine-limit problem found (WebAssembly errors stop
+ * at the first). Limits come first: V8 would refuse some of those modules, less clearly, so a module
+ * past one gets the ABI checks but no WebAssembly validation.
+ */
 export async function checkModule(
   bytes: Uint8Array,
 ): Promise<{ module: ValidatedModule | undefined; problems: ModuleError[] }> {
   const info = readModule(bytes);
-  await validateWasm(bytes, info);
   const problems: ModuleError[] = [];
+  checkLimits(bytes, info, problems);
+  if (problems.length === 0) await validateWasm(bytes, info);
   const module = checkAbi(info, problems);
   return { module: problems.length === 0 ? module : undefined, problems };
 }

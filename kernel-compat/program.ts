@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { ContextBase } from "../commonassembly/abi/context.js";
 import { decodeArtifact } from "../commonassembly/aot/artifact.js";
-import { aotCompile } from "../commonassembly/aot/cache.js";
+import { aotCached } from "../commonassembly/aot/cache.js";
+import { aotCompileOffThread } from "../commonassembly/aot/off-thread.js";
 import { loadProgram } from "../commonassembly/program.js";
 import { NcwError } from "../ncw/errors.js";
 import type { HomeLayout } from "../ncw/home.js";
@@ -40,7 +41,12 @@ export function withAnid(context: Uint8Array, anid: number): Uint8Array {
  * its content.program.precomp, compiled through the cache (the artifact Skyer made at install time is
  * reused). The user comes with each request, never from the kernel's environment (docs/security.md).
  */
-async function resolveInstalled(aid: string, home: HomeLayout, user: string): Promise<Runnable> {
+async function resolveInstalled(
+  aid: string,
+  home: HomeLayout,
+  user: string,
+  signal: AbortSignal | undefined,
+): Promise<Runnable> {
   checkUserName(user);
   // Read only: the kernel never writes the tree here, and must not create or lock the image.
   const fs = await openTree(home, { access: "read" });
@@ -86,25 +92,35 @@ async function resolveInstalled(aid: string, home: HomeLayout, user: string): Pr
   } finally {
     await fs.close();
   }
-  const c = await compile(bytes, home);
+  const c = await compile(bytes, home, signal);
   return { name: aid, wasm: c.wasm, aot: { cached: c.cached, ms: c.ms }, anid };
 }
 
+/**
+ * The program's artifact: from the cache on this thread (no Binaryen), else compiled by a worker thread
+ * so the kernel's event loop keeps serving other clients; `signal` (the client went away) cancels it.
+ */
 async function compile(
   bytes: Uint8Array,
   home: HomeLayout,
+  signal: AbortSignal | undefined,
 ): Promise<{ wasm: Uint8Array; cached: boolean; ms: number }> {
   const t0 = performance.now();
-  const r = await aotCompile(bytes, { cacheDir: home.cache });
+  const hit = aotCached(bytes, { cacheDir: home.cache });
+  const r = hit ?? (await aotCompileOffThread(bytes, home.cache, signal));
   const artifact = decodeArtifact(new Uint8Array(readFileSync(r.artifactPath)));
   return { wasm: artifact.module, cached: r.cached, ms: performance.now() - t0 };
 }
 
-/** What a `run` request names, for the NightOS user `user` (who matters for an installed app's AID). */
+/**
+ * What a `run` request names, for the NightOS user `user` (who matters for an installed app's AID);
+ * aborting `signal` cancels a compile in progress.
+ */
 export async function resolveRunnable(
   target: string,
   home: HomeLayout,
   user: string,
+  signal?: AbortSignal,
 ): Promise<Runnable> {
   const ext = path.extname(target).toLowerCase();
   if (ext === ".nap" || ext === ".nva") {
@@ -130,14 +146,14 @@ export async function resolveRunnable(
         },
       );
     }
-    const c = await compile(npp, home);
+    const c = await compile(npp, home, signal);
     const aid = `${pkg.manifest.infos.did}::${pkg.manifest.infos.slug}`;
     return { name: aid, wasm: c.wasm, aot: { cached: c.cached, ms: c.ms } };
   }
   if (ext === "" && /^[a-z_][a-z0-9_]*::[a-z_][a-z0-9_]*$/.test(target)) {
-    return resolveInstalled(target, home, user);
+    return resolveInstalled(target, home, user, signal);
   }
   const program = await loadProgram(target);
-  const c = await compile(program.kind === "npp" ? program.file : program.module, home);
+  const c = await compile(program.kind === "npp" ? program.file : program.module, home, signal);
   return { name: path.basename(target), wasm: c.wasm, aot: { cached: c.cached, ms: c.ms } };
 }

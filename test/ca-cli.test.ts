@@ -151,4 +151,107 @@ describe("ncw ca", () => {
     }
     expect(ncw(["ca"]).status).toBe(2);
   });
+
+  it("refuses programs past the engine's limits, naming the limit", () => {
+    // 50,000 locals: V8 accepts them, but not once the AOT step adds its poll local.
+    const locals = GOOD.replace(
+      '(func (export "_start")',
+      `(func $big (local ${"i32 ".repeat(50_000)})) (func (export "_start")`,
+    );
+    writeFileSync(f("locals.wat"), locals);
+    const l = ncw(["ca", "validate", f("locals.wat")]);
+    expect(l.status).toBe(65);
+    expect(l.stderr).toContain("[LIMIT_LOCALS]");
+    expect(l.stderr).toMatch(/50,000 locals .*V8\) allows 50,000 .*at most 49,984/);
+    // An active data segment past the initial memory: the program could never be instantiated.
+    const data = GOOD.replace("(data (i32.const 1024)", "(data (i32.const 65534)");
+    writeFileSync(f("data.wat"), data);
+    const d = ncw(["ca", "validate", f("data.wat"), "--json"]);
+    expect(d.status).toBe(65);
+    const r = JSON.parse(d.stdout) as { problems: { code: string; message: string }[] };
+    expect(r.problems.map((p) => p.code)).toEqual(["LIMIT_DATA_BOUNDS"]);
+    expect(r.problems[0]!.message).toMatch(/\[65,534, 65,543\) but the initial memory is 1 page/);
+    // The same for an active element segment past the table's initial size.
+    const elem = GOOD.replace(
+      '(func (export "_start")',
+      '(elem (i32.const 1) $f $f) (func $f) (func (export "_start")',
+    );
+    writeFileSync(f("elem.wat"), elem);
+    const e = ncw(["ca", "validate", f("elem.wat")]);
+    expect(e.status).toBe(65);
+    expect(e.stderr).toContain("[LIMIT_ELEM_BOUNDS]");
+    expect(e.stderr).toMatch(/entries \[1, 3\) but the table starts with 2/);
+    // 1,500 nested loops: fine for the rewriter, past Binaryen's stack for a program that can fork.
+    const loops = [0, ...Array(1500).fill([0x03, 0x40]).flat(), ...Array(1501).fill(0x0b)];
+    writeFileSync(f("nested.wasm"), abiModule(loops, false));
+    const plain = ncw(["ca", "validate", f("nested.wasm")]);
+    expect(plain.status, plain.stderr).toBe(0);
+    writeFileSync(f("nested-fork.wasm"), abiModule(loops, true));
+    const n = ncw(["ca", "validate", f("nested-fork.wasm")]);
+    expect(n.status).toBe(65);
+    expect(n.stderr).toContain("[LIMIT_NESTING]");
+    expect(n.stderr).toMatch(
+      /nests blocks, loops and ifs 1,500 deep; .*Binaryen, which allows 1,000/,
+    );
+  });
+
+  it("reports a Binaryen failure as the AOT step it happened in, never as a bare abort", () => {
+    // A valid program whose one expression nests 20,000 deep, through the Binaryen path (Asyncify, for
+    // syscall_fork): Binaryen recurses that deep and runs out of stack.
+    const depth = 20_000;
+    const body = [
+      0,
+      ...Array(depth + 1)
+        .fill([0x41, 0])
+        .flat(),
+      ...Array(depth).fill(0x6a),
+    ];
+    body.push(0x1a, 0x0b); // drop, end
+    const wasm = abiModule(body, true);
+    writeFileSync(f("deep.wasm"), wasm);
+    expect(ncw(["ca", "validate", f("deep.wasm")]).status).toBe(0);
+    const home = f("deep-home");
+    const a = ncw(["--home", home, "ca", "aot", f("deep.wasm")]);
+    expect(a.status).not.toBe(0);
+    expect(a.stderr).toMatch(/the AOT step "[a-z-]+" failed: Binaryen ran out of stack/);
+    expect(a.stderr).not.toMatch(/Aborted\(|Maximum call stack/);
+  });
 });
+
+/** A valid ABI program whose `_start` has this body (locals included), importing syscall_fork or not. */
+function abiModule(body: number[], fork: boolean): Uint8Array {
+  const uleb = (n: number): number[] => {
+    const out: number[] = [];
+    do {
+      let b = n & 0x7f;
+      n = Math.floor(n / 128);
+      if (n !== 0) b |= 0x80;
+      out.push(b);
+    } while (n !== 0);
+    return out;
+  };
+  const sec = (id: number, c: number[]) => [id, ...uleb(c.length), ...c];
+  const name = (t: string) => [t.length, ...Buffer.from(t)];
+  const start = fork ? 1 : 0;
+  return Uint8Array.from([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...sec(1, [2, 0x60, 0, 0, 0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f]),
+    ...(fork ? sec(2, [1, ...name("nightos"), ...name("syscall_fork"), 0x00, 1]) : []),
+    ...sec(3, [1, 0]),
+    ...sec(4, [1, 0x70, 0x00, 1]),
+    ...sec(5, [1, 0x03, 1, 16]),
+    ...sec(7, [
+      3,
+      ...name("memory"),
+      0x02,
+      0,
+      ...name("_start"),
+      0x00,
+      start,
+      ...name("__indirect_function_table"),
+      0x01,
+      0,
+    ]),
+    ...sec(10, [1, ...uleb(body.length), ...body]),
+  ]);
+}

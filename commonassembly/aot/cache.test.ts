@@ -194,4 +194,35 @@ describe("aotCompile", () => {
     const r = await aotCompile(nppFile, { cacheDir });
     expect(r.cached).toBe(true);
   });
+
+  it("serves a cache hit without loading Binaryen", async () => {
+    const dist = path.join(ROOT, "dist/commonassembly/aot/cache.js");
+    if (!existsSync(dist)) {
+      if (process.env.CI)
+        throw new Error("dist/ is missing: run `npx tsc -p tsconfig.json` before the tests");
+      await run("npx", ["tsc", "-p", "tsconfig.json"], { cwd: ROOT }).catch(() => undefined);
+    }
+    const cacheDir = freshDir("no-binaryen");
+    const nppFile = path.join(tmp, "hit.npp");
+    writeFileSync(nppFile, await programNpp());
+    expect((await aotCompile(nppFile, { cacheDir })).cached).toBe(false);
+    // A resolve hook that refuses the "binaryen" package: loading it would fail the child.
+    const hook = `data:text/javascript,${encodeURIComponent(
+      `export async function resolve(s, c, next) {
+         if (s === "binaryen") throw new Error("binaryen was loaded");
+         return next(s, c);
+       }`,
+    )}`;
+    const script = `
+      import { register } from "node:module";
+      register(${JSON.stringify(hook)});
+      const { aotCached, aotCompile } = await import(${JSON.stringify(dist)});
+      const o = { cacheDir: ${JSON.stringify(cacheDir)} };
+      console.log(aotCached(${JSON.stringify(nppFile)}, o)?.cached, (await aotCompile(${JSON.stringify(nppFile)}, o)).cached);`;
+    const out = await run(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: ROOT,
+      timeout: 60_000,
+    });
+    expect(out.stdout.trim()).toBe("true true");
+  });
 });

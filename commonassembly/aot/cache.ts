@@ -27,12 +27,11 @@ import {
   DEFAULT_POLL_SHAPE,
   type InstrumentOptions,
   type InstrumentReport,
-  instrument,
   type StepTiming,
-} from "./instrument.js";
+} from "./options.js";
 import { importMemory } from "./shared-memory.js";
 
-export type { StepTiming } from "./instrument.js";
+export type { StepTiming } from "./options.js";
 
 export interface AotOptions {
   /** Folder for artifacts (the NCW home's `cache`); artifacts go in its `aot/` subfolder. */
@@ -201,14 +200,21 @@ function tryCached(
   }
 }
 
-/**
- * AOT-compiles a program (an NPP file, or a raw WebAssembly module) and caches the artifact; reuses a
- * valid cached artifact. Accepts the file's bytes or its path.
- */
-export async function aotCompile(
-  input: Uint8Array | string,
-  options: AotOptions,
-): Promise<AotResult> {
+interface Lookup {
+  steps: StepTiming[];
+  bytes: Uint8Array;
+  npp: boolean;
+  abiChecked: boolean;
+  want: ArtifactTarget;
+  artifactPath: string;
+  /** The valid cached artifact, when there is one (and `force` is off). */
+  hit?: AotResult;
+  /** Why an existing artifact was not used. */
+  rejected?: string;
+}
+
+/** Reads the input and looks its artifact up in the cache (cheap: no validation, no Binaryen). */
+function lookup(input: Uint8Array | string, options: AotOptions): Lookup {
   const steps: StepTiming[] = [];
   const bytes = timed(steps, "read", () => readInput(input));
   const inputHash = timed(steps, "hash", () => sha256Hex(bytes));
@@ -216,7 +222,6 @@ export async function aotCompile(
   // An NPP names its ABI version; a raw module checked against the ABI gets this NCW's; unchecked ones 0.
   const abiChecked = npp || options.abi !== false;
   let abiVersion = 0;
-  let moduleBytes: Uint8Array;
   if (npp) {
     // The header alone (container checks and integrity, no decompression) names the ABI version; the
     // module is decompressed and validated only when no valid artifact exists for this exact file.
@@ -225,23 +230,42 @@ export async function aotCompile(
   if (!npp && abiChecked) abiVersion = ABI_VERSION;
   const want = currentTarget(inputHash, abiVersion, options.instrument);
   const artifactPath = artifactPathFor(options.cacheDir, inputHash, options.instrument);
+  const l: Lookup = { steps, bytes, npp, abiChecked, want, artifactPath };
+  if (options.force === true) return l;
+  const hit = tryCached(artifactPath, want, steps);
+  if (hit !== undefined && "module" in hit)
+    l.hit = {
+      artifactPath,
+      module: hit.module,
+      header: hit.header,
+      steps,
+      cached: true,
+      report: hit.header.report,
+    };
+  else if (hit !== undefined) l.rejected = hit.rejected;
+  return l;
+}
 
-  let rejected: string | undefined;
-  if (options.force !== true) {
-    const hit = tryCached(artifactPath, want, steps);
-    if (hit !== undefined && "module" in hit) {
-      return {
-        artifactPath,
-        module: hit.module,
-        header: hit.header,
-        steps,
-        cached: true,
-        report: hit.header.report,
-      };
-    }
-    rejected = hit?.rejected;
-  }
+/**
+ * The valid cached artifact for a program, or undefined when it must be compiled. Never loads Binaryen
+ * or validates: what the kernel asks before handing a compile to a worker (kernel-compat/program.ts).
+ */
+export function aotCached(input: Uint8Array | string, options: AotOptions): AotResult | undefined {
+  return lookup(input, options).hit;
+}
 
+/**
+ * AOT-compiles a program (an NPP file, or a raw WebAssembly module) and caches the artifact; reuses a
+ * valid cached artifact. Accepts the file's bytes or its path.
+ */
+export async function aotCompile(
+  input: Uint8Array | string,
+  options: AotOptions,
+): Promise<AotResult> {
+  const l = lookup(input, options);
+  if (l.hit !== undefined) return l.hit;
+  const { steps, bytes, npp, abiChecked, want, artifactPath, rejected } = l;
+  let moduleBytes: Uint8Array;
   if (npp) {
     const { npp: decoded } = await timedAsync(steps, "decode+validate", () => validateNpp(bytes));
     moduleBytes = decoded.module;
@@ -251,6 +275,8 @@ export async function aotCompile(
     else await timedAsync(steps, "validate", () => validateWasm(raw, readModule(raw)));
     moduleBytes = raw;
   }
+  // Binaryen loads only here, on a miss: a cache hit never pays for it (nor keeps it in memory).
+  const { instrument } = await import("./instrument.js");
   const result = instrument(moduleBytes, options.instrument);
   steps.push(...result.steps);
   // Threads: a module that can fork gets its memory imported (kernel helper; shared-memory.ts).

@@ -15,9 +15,17 @@ import {
 import { PollRewriteUnsupported, rewritePolls } from "../wasm/polls.js";
 import { readModule as readWasm } from "../wasm/reader.js";
 import {
+  DEFAULT_OPT_LEVEL,
+  DEFAULT_POLL_SHAPE,
+  type InstrumentOptions,
+  type InstrumentReport,
+  type InstrumentResult,
+  type PollShape,
+  type StepTiming,
+} from "./options.js";
+import {
   addMemorySection,
   bumpMemoryMaximum,
-  type MemoryLimits,
   readMemoryLimits,
   WASM32_MAX_PAGES,
 } from "./wasm-sections.js";
@@ -38,81 +46,16 @@ export const CA_FEATURES: number =
   binaryen.Features.Multivalue |
   binaryen.Features.CallIndirectOverlong;
 
-export type PollMode = "entry-and-loops" | "none";
-
-export interface InstrumentOptions {
-  /** Where polls go. "none" is for measuring the cost of polls only (bench); the AOT step always polls. */
-  polls?: PollMode;
-  /** Binaryen optimize level after instrumentation (0 = no optimization). Default DEFAULT_OPT_LEVEL. */
-  optimizeLevel?: 0 | 1 | 2 | 3;
-  /** Binaryen shrink level. Default 0. */
-  shrinkLevel?: 0 | 1 | 2;
-  /**
-   * Raise the memory maximum by one page for the control block the runtime adds (default true: an ABI
-   * program). The spec-test runner turns it off: it changes what memory.grow may do, by design.
-   */
-  reserveControlPage?: boolean;
-  /** Poll shape (bench/ca measures the alternatives; docs/commonassembly-aot.md). Default DEFAULT_POLL_SHAPE. */
-  pollShape?: PollShape;
-  /**
-   * "auto" (default): modules that need no Asyncify, have a memory of at least a page and use the default
-   * poll shape and optimize level 0 are rewritten by commonassembly/wasm/polls.ts (fast); the others, or
-   * "binaryen", go through Binaryen.
-   */
-  engine?: "auto" | "binaryen";
-}
-
-/**
- * "cached": address from __nightos_ctl cached in a local, flag compared with the value this call last saw.
- * "const": atomic load of the ABI 1.0 address 0, compared with 0. "const-seen": address 0, compared with
- * the value last seen. "const-plain": like "const" with a non-atomic load (measurement only: unsound).
- * Modules whose memory starts empty always get the guarded "cached" form.
- */
-export type PollShape = "cached" | "const" | "const-seen" | "const-plain";
-export const DEFAULT_POLL_SHAPE: PollShape = "const-seen";
-
-/** The default optimization level, chosen by measurement (docs/commonassembly-aot.md, "Optimization"). */
-export const DEFAULT_OPT_LEVEL = 0;
-
-export interface StepTiming {
-  step: string;
-  ms: number;
-}
-
-export interface InstrumentReport {
-  functions: number;
-  /** Polls inserted at function entries. */
-  entryPolls: number;
-  /** Polls inserted at loop headers. */
-  loopPolls: number;
-  /** Loops left without a header poll because every iteration calls a function that polls at entry. */
-  elidedLoopPolls: number;
-  /** Expressions whose operands Binaryen's JS API cannot reach (table.fill/copy/init): not searched for loops. */
-  opaqueExpressions: number;
-  /** True when the module imports nightos.syscall_fork and Asyncify was applied. */
-  asyncify: boolean;
-  /** The memory limits after the step (undefined: the module has no memory of its own). */
-  memory: MemoryLimits | undefined;
-  /** True when the memory maximum was raised by one page for the control block. */
-  memoryMaxBumped: boolean;
-  /** True when a memory was added because the module had none (never for ABI programs). */
-  memoryAdded: boolean;
-  /** True when polls also test that __nightos_ctl is non-zero (modules whose memory may be empty). */
-  guardedPolls: boolean;
-  /** Which engine inserted the polls ("rewriter": commonassembly/wasm/polls.ts). */
-  engine: "rewriter" | "binaryen";
-  /** Why the rewriter was not used (when engine is "binaryen" under "auto"). */
-  engineReason?: string;
-  /** Names of the internal mutable globals exported for fork (index order). */
-  forkGlobals: string[];
-  optimizeLevel: number;
-}
-
-export interface InstrumentResult {
-  wasm: Uint8Array;
-  report: InstrumentReport;
-  steps: StepTiming[];
-}
+export {
+  DEFAULT_OPT_LEVEL,
+  DEFAULT_POLL_SHAPE,
+  type InstrumentOptions,
+  type InstrumentReport,
+  type InstrumentResult,
+  type PollMode,
+  type PollShape,
+  type StepTiming,
+} from "./options.js";
 
 type Getter = (expr: number) => number;
 type ChildrenOf = (expr: number, out: number[]) => void;
@@ -330,9 +273,37 @@ function hasExport(mod: binaryen.Module, name: string): boolean {
 
 function time<T>(steps: StepTiming[], step: string, fn: () => T): T {
   const t0 = performance.now();
-  const r = fn();
+  let r: T;
+  try {
+    r = fn();
+  } catch (e) {
+    throw binaryenFailure(step, e);
+  }
   steps.push({ step, ms: performance.now() - t0 });
   return r;
+}
+
+/**
+ * A failure inside Binaryen (an Emscripten abort, "Aborted(). Build with -sASSERTIONS…", or a stack
+ * overflow) as an error naming the AOT step it happened in; NCW's own errors pass through unchanged.
+ * After an abort this process' Binaryen is unusable: the kernel compiles in a child process per
+ * program (off-thread.ts), so only that compile fails.
+ */
+export function binaryenFailure(step: string, e: unknown): unknown {
+  if (e instanceof NcwError) return e;
+  const text = e instanceof Error ? e.message : String(e);
+  let why: string;
+  if (/^Aborted\(/.test(text))
+    why = "Binaryen aborted (an internal error, or it ran out of memory)";
+  else if (e instanceof RangeError && /call stack/i.test(text))
+    why = "Binaryen ran out of stack (the code nests too deeply for it)";
+  else if (e instanceof WebAssembly.RuntimeError) why = `Binaryen crashed (${text})`;
+  else return e;
+  return new NcwError("failure", `the AOT step "${step}" failed: ${why}`, {
+    code: "AOT_BINARYEN_FAILED",
+    hint: "the program is valid WebAssembly but NCW's optimizer cannot process it; please report it with the program",
+    cause: e,
+  });
 }
 
 /**
@@ -346,6 +317,8 @@ function readModule(wasm: Uint8Array): binaryen.Module {
       CA_FEATURES,
     );
   } catch (e) {
+    const failure = binaryenFailure("read", e);
+    if (failure !== e) throw failure;
     throw new NcwError("data", `Binaryen cannot read the module: ${(e as Error).message}`, {
       code: "AOT_READ_FAILED",
       hint: "run `ncw ca validate` on the program to see what is wrong with it",

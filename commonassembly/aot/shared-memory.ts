@@ -4,42 +4,15 @@
 // `__nightos_init_memory` that the runtime calls on the process' first instance only.
 
 import { INIT_MEMORY_EXPORT, SHARED_MEMORY_IMPORT } from "../abi/wasm-names.js";
+import { WasmCursor } from "../wasm/cursor.js";
 import { sleb32, uleb, wasmName } from "../wasm/leb.js";
 import { readModule, SectionId } from "../wasm/reader.js";
 
-class Cursor {
-  constructor(
-    readonly bytes: Uint8Array,
-    public pos: number,
-  ) {}
-  u8(): number {
-    const b = this.bytes[this.pos++];
-    if (b === undefined) throw new Error("shared-memory: unexpected end of section");
-    return b;
-  }
-  uleb(): number {
-    let result = 0;
-    let mul = 1;
-    for (;;) {
-      const b = this.u8();
-      result += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) return result;
-      mul *= 128;
-    }
-  }
-  sleb32(): number {
-    let result = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      b = this.u8();
-      result |= (b & 0x7f) << shift;
-      shift += 7;
-    } while (b & 0x80);
-    if (shift < 32 && b & 0x40) result |= -1 << shift;
-    return result | 0;
-  }
-}
+/** The shared cursor over one section's content; the module was validated, so a failure is a bug. */
+const cursor = (bytes: Uint8Array, start: number, size: number): WasmCursor =>
+  new WasmCursor(bytes, start, start + size, (message, at) => {
+    throw new Error(`shared-memory: ${message} at offset ${at}`);
+  });
 
 type Part = Uint8Array | number[];
 
@@ -61,8 +34,8 @@ function appendVector(
   size: number,
   extra: number[][],
 ): Uint8Array {
-  const c = new Cursor(bytes, contentOffset);
-  const count = c.uleb();
+  const c = cursor(bytes, contentOffset, size);
+  const count = c.u32();
   return concat([
     uleb(count + extra.length),
     bytes.subarray(c.pos, contentOffset + size),
@@ -93,25 +66,23 @@ export function importMemory(wasm: Uint8Array): SharedMemoryResult | undefined {
   let dataContent: Uint8Array | undefined;
   const data = sec(SectionId.data);
   if (data !== undefined) {
-    const c = new Cursor(wasm, data.contentOffset);
-    const n = c.uleb();
+    const c = cursor(wasm, data.contentOffset, data.size);
+    const n = c.u32();
     const out: Part[] = [uleb(n)];
     for (let i = 0; i < n; i++) {
-      const flag = c.uleb();
+      const flag = c.u32();
       if (flag === 1) {
-        const len = c.uleb();
-        out.push([1, ...uleb(len)], wasm.subarray(c.pos, c.pos + len));
-        c.pos += len;
+        const len = c.u32();
+        out.push([1, ...uleb(len)], c.take(len));
         continue;
       }
-      if (flag === 2 && c.uleb() !== 0) return undefined;
+      if (flag === 2 && c.u32() !== 0) return undefined;
       if (flag !== 0 && flag !== 2) return undefined;
-      if (c.u8() !== 0x41) return undefined; // i32.const
-      const address = c.sleb32() >>> 0;
-      if (c.u8() !== 0x0b) return undefined; // end
-      const len = c.uleb();
-      out.push([1, ...uleb(len)], wasm.subarray(c.pos, c.pos + len));
-      c.pos += len;
+      if (c.byte() !== 0x41) return undefined; // i32.const
+      const address = c.s32() >>> 0;
+      if (c.byte() !== 0x0b) return undefined; // end
+      const len = c.u32();
+      out.push([1, ...uleb(len)], c.take(len));
       inits.push({ index: i, address, size: len });
     }
     dataContent = concat(out);

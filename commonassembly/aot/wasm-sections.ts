@@ -2,6 +2,7 @@
 // finds memory 0's limits and rewrites the memory section to raise its maximum by one page.
 
 import { NcwError } from "../../ncw/errors.js";
+import { WasmCursor } from "../wasm/cursor.js";
 import { uleb } from "../wasm/leb.js";
 import { SECTION_ORDER } from "../wasm/reader.js";
 
@@ -23,44 +24,11 @@ function bad(what: string): NcwError {
   });
 }
 
-class Reader {
-  constructor(
-    readonly bytes: Uint8Array,
-    public pos: number,
-    readonly end: number,
-  ) {}
-
-  byte(): number {
-    if (this.pos >= this.end) throw bad(`unexpected end at offset ${this.pos}`);
-    return this.bytes[this.pos++] as number;
-  }
-
-  /** Unsigned LEB128 up to 64 bits, returned as a number (exact up to 2^53). */
-  uleb(): number {
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      const b = this.byte();
-      result += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) return result;
-      mul *= 128;
-    }
-    throw bad(`LEB128 too long at offset ${this.pos}`);
-  }
-
-  skip(n: number): void {
-    if (n < 0 || this.pos + n > this.end)
-      throw bad(`length ${n} runs past the end at offset ${this.pos}`);
-    this.pos += n;
-  }
-
-  name(): string {
-    const len = this.uleb();
-    const start = this.pos;
-    this.skip(len);
-    return new TextDecoder().decode(this.bytes.subarray(start, start + len));
-  }
-}
+type Reader = WasmCursor;
+const reader = (bytes: Uint8Array, pos: number, end: number): Reader =>
+  new WasmCursor(bytes, pos, end, (message, at) => {
+    throw bad(`${message} at offset ${at}`);
+  });
 
 interface Section {
   id: number;
@@ -80,12 +48,12 @@ function sections(bytes: Uint8Array): Section[] {
   ) {
     throw bad("missing the \\0asm magic");
   }
-  const r = new Reader(bytes, 8, bytes.length);
+  const r = reader(bytes, 8, bytes.length);
   const out: Section[] = [];
   while (r.pos < bytes.length) {
     const start = r.pos;
     const id = r.byte();
-    const size = r.uleb();
+    const size = r.u32();
     const contentStart = r.pos;
     r.skip(size);
     out.push({ id, start, contentStart, end: r.pos });
@@ -101,16 +69,17 @@ function readLimits(r: Reader): {
 } {
   const flags = r.byte();
   if (flags > 0x07) throw bad(`memory limits flags 0x${flags.toString(16)}`);
-  const initial = r.uleb();
-  const max = (flags & 1) !== 0 ? r.uleb() : undefined;
+  const bits = (flags & 4) !== 0 ? 64 : 32; // memory64 limits are u64
+  const initial = r.uleb(bits);
+  const max = (flags & 1) !== 0 ? r.uleb(bits) : undefined;
   return { initial, max, shared: (flags & 2) !== 0, is64: (flags & 4) !== 0 };
 }
 
 function skipTableType(r: Reader): void {
   r.byte(); // reftype
   const flags = r.byte();
-  r.uleb();
-  if ((flags & 1) !== 0) r.uleb();
+  r.u32();
+  if ((flags & 1) !== 0) r.u32();
 }
 
 /** The limits of memory 0, or undefined when the module has no memory. */
@@ -118,13 +87,13 @@ export function readMemoryLimits(bytes: Uint8Array): MemoryLimits | undefined {
   const secs = sections(bytes);
   const imp = secs.find((s) => s.id === 2);
   if (imp !== undefined) {
-    const r = new Reader(bytes, imp.contentStart, imp.end);
-    const count = r.uleb();
+    const r = reader(bytes, imp.contentStart, imp.end);
+    const count = r.u32();
     for (let i = 0; i < count; i++) {
       r.name();
       r.name();
       const kind = r.byte();
-      if (kind === 0) r.uleb();
+      if (kind === 0) r.u32();
       else if (kind === 1) skipTableType(r);
       else if (kind === 2) return { ...readLimits(r), imported: true };
       else if (kind === 3) {
@@ -132,14 +101,14 @@ export function readMemoryLimits(bytes: Uint8Array): MemoryLimits | undefined {
         r.byte();
       } else if (kind === 4) {
         r.byte();
-        r.uleb();
+        r.u32();
       } else throw bad(`import kind ${kind}`);
     }
   }
   const mem = secs.find((s) => s.id === 5);
   if (mem === undefined) return undefined;
-  const r = new Reader(bytes, mem.contentStart, mem.end);
-  if (r.uleb() === 0) return undefined;
+  const r = reader(bytes, mem.contentStart, mem.end);
+  if (r.u32() === 0) return undefined;
   return { ...readLimits(r), imported: false };
 }
 
@@ -152,8 +121,8 @@ export function bumpMemoryMaximum(bytes: Uint8Array): Uint8Array {
   const secs = sections(bytes);
   const mem = secs.find((s) => s.id === 5);
   if (mem === undefined) return bytes;
-  const r = new Reader(bytes, mem.contentStart, mem.end);
-  const count = r.uleb();
+  const r = reader(bytes, mem.contentStart, mem.end);
+  const count = r.u32();
   if (count === 0) return bytes;
   const entryStart = r.pos;
   const lim = readLimits(r);

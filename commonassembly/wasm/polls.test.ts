@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { wat } from "../../test/wasm-spec/wat.js";
 import { instrument } from "../aot/instrument.js";
 import { watToWasm } from "../text.js";
-import { findNonCaInstruction } from "./polls.js";
+import { uleb } from "./leb.js";
+import { findNonCaInstruction, rewritePolls } from "./polls.js";
 import { readModule } from "./reader.js";
 
 /** Imports, a table with every kind of element segment, ref.func in a global, a start function, names. */
@@ -171,6 +172,102 @@ describe("poll rewriter", () => {
     for (const text of [INDICES, BRANCHES]) {
       const ok = await wat(text);
       expect(findNonCaInstruction(ok, readModule(ok))).toBeUndefined();
+    }
+  });
+});
+
+/**
+ * A valid module whose one function nests `n` empty loops (3n + a few bytes of code); with `labels`,
+ * the innermost loop holds a br_table of that many labels, all to the outermost loop.
+ */
+function nestedLoops(n: number, labels = 0): Uint8Array {
+  const table =
+    labels === 0
+      ? []
+      : [
+          0x41,
+          0x00,
+          0x0e,
+          ...uleb(labels - 1),
+          ...Array(labels)
+            .fill(uleb(n - 1))
+            .flat(),
+        ];
+  const body = new Uint8Array(3 * n + 2 + table.length); // no locals, n × (loop void), n + 1 × end
+  body.fill(0x03, 1, 2 * n + 1);
+  for (let i = 0; i < n; i++) body[2 * i + 2] = 0x40;
+  body.set(table, 2 * n + 1);
+  body.fill(0x0b, 2 * n + 1 + table.length);
+  const code = [...uleb(body.length), ...body];
+  const sec = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
+  return Uint8Array.from([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...sec(1, [1, 0x60, 0, 0]),
+    ...sec(3, [1, 0]),
+    ...sec(5, [1, 0x03, 1, 1]),
+    ...sec(10, [1, ...code]),
+  ]);
+}
+
+describe("loop analysis", () => {
+  it("instruments 50,000 nested loops in linear time (a doubling costs about twice, not four times)", () => {
+    const time = (n: number): number => {
+      const src = nestedLoops(n);
+      expect(WebAssembly.validate(src)).toBe(true);
+      const t0 = performance.now();
+      const r = rewritePolls(src, { polls: true });
+      const ms = performance.now() - t0;
+      expect(r.loopPolls).toBe(n);
+      return ms;
+    };
+    time(1000); // warm-up
+    const t50 = time(50_000);
+    expect(t50).toBeLessThan(3000);
+    const t100 = Math.min(time(100_000), time(100_000));
+    const t200 = Math.min(time(200_000), time(200_000));
+    // Quadratic growth would make this 4; allow generous noise on a shared machine.
+    expect(t200 / t100).toBeLessThan(3);
+  });
+
+  it("shifts the labels of a br_table deep inside nested loops in linear time", () => {
+    const src = nestedLoops(50_000, 60_000);
+    expect(WebAssembly.validate(src)).toBe(true);
+    const t0 = performance.now();
+    const r = rewritePolls(src, { polls: true });
+    expect(performance.now() - t0).toBeLessThan(3000);
+    // Every label now also leaves the three structures of each of the 49,999 polled loops inside.
+    expect(WebAssembly.validate(r.wasm)).toBe(true);
+  });
+
+  it("elides exactly what the Binaryen path elides, across nesting", async () => {
+    const cases: [string, number][] = [
+      // the inner loop calls; the outer one calls only inside the inner loop (not at its level)
+      [`(loop $o (loop $i (call $work) (br_if $i (local.get $n))) (br_if $o (local.get $n)))`, 1],
+      // both call at their level
+      [`(loop $o (loop $i (call $work) (br_if $i (local.get $n))) (call $work) (br $o))`, 2],
+      // the outer block is left from inside the inner loop before the outer call
+      [
+        `(loop $o (block $b (loop $i (br_if $b (local.get $n)) (call $work) (br $i)) (call $work)) (br $o))`,
+        1,
+      ],
+      // a branch to the outer loop from inside the inner one, before the outer call
+      [`(loop $o (loop $i (br_if $o (local.get $n)) (call $work) (br $i)) (call $work))`, 1],
+      // a branch out of an if inside the loop does not skip the later call
+      [`(loop $o (if (local.get $n) (then (br 0))) (call $work) (br $o))`, 1],
+      // a block left early, closed, then the call
+      [`(loop $o (block $b (br_if $b (local.get $n))) (call $work) (br $o))`, 1],
+      // the call inside the block that can be left early
+      [`(loop $o (block $b (br_if $b (local.get $n)) (call $work)) (br $o))`, 0],
+      // a br_table to the loop among its labels
+      [`(loop $o (block $b (br_table $b $o (local.get $n))) (call $work))`, 0],
+    ];
+    for (const [loop, elided] of cases) {
+      const src = await wat(`(module (memory (export "memory") 1 1 shared) (func $work)
+        (func (export "f") (param $n i32) ${loop}))`);
+      for (const engine of ["auto", "binaryen"] as const) {
+        const { report } = instrument(src, { engine, optimizeLevel: 0 });
+        expect(report.elidedLoopPolls, `${engine}: ${loop}`).toBe(elided);
+      }
     }
   });
 });

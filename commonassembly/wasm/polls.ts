@@ -3,6 +3,8 @@
 // the binary's sections directly. Used for modules that need no Asyncify; valid input is assumed (validated first).
 
 import { ABI_IMPORT_MODULE, CTL_GLOBAL, IMPORT_SAFEPOINT } from "../abi/wasm-names.js";
+import { WasmCursor } from "./cursor.js";
+import { blockType, skipImmediates } from "./instructions.js";
 import { uleb, wasmName } from "./leb.js";
 import { readModule, SECTION_ORDER, SectionId, type WasmModuleInfo } from "./reader.js";
 
@@ -60,57 +62,13 @@ class Out {
   }
 }
 
-/** A cursor over valid WebAssembly bytes (the module was validated before; bounds are still checked). */
-class In {
-  constructor(
-    readonly b: Uint8Array,
-    public pos: number,
-    readonly end: number,
-  ) {}
-  byte(): number {
-    if (this.pos >= this.end) throw new PollRewriteUnsupported("unexpected end of input");
-    return this.b[this.pos++] as number;
-  }
-  u32(): number {
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; i < 5; i++) {
-      const b = this.byte();
-      result += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) return result;
-      mul *= 128;
-    }
-    throw new PollRewriteUnsupported("LEB128 too long");
-  }
-  /** Skips a signed LEB128 of any length. */
-  skipLeb(): void {
-    while ((this.byte() & 0x80) !== 0) {}
-  }
-  /** A block type: -1 for empty (0x40) or a value type, else the type index. */
-  blockType(): number {
-    const first = this.b[this.pos] as number;
-    if (first === 0x40 || (first >= 0x6f && first <= 0x7f && first !== 0x7a)) {
-      this.pos++;
-      return first === 0x40 ? -1 : -2;
-    }
-    let result = 0;
-    let mul = 1;
-    for (;;) {
-      const b = this.byte();
-      result += (b & 0x7f) * mul;
-      mul *= 128;
-      if ((b & 0x80) === 0) {
-        if ((b & 0x40) !== 0) throw new PollRewriteUnsupported("negative block type index");
-        return result;
-      }
-    }
-  }
-  memarg(): void {
-    const align = this.u32();
-    if ((align & 0x40) !== 0) this.u32(); // memory index (multi-memory encoding)
-    this.u32();
-  }
-}
+/** A cursor over valid WebAssembly bytes (validated before; bounds are still checked). */
+const failUnsupported = (message: string, offset: number): never => {
+  throw new PollRewriteUnsupported(`${message} (at byte ${offset})`);
+};
+type In = WasmCursor;
+const cursor = (b: Uint8Array, pos: number, end: number): In =>
+  new WasmCursor(b, pos, end, failUnsupported);
 
 /** The ABI 1.0 flag load: `i32.const 0` `i32.atomic.load align=4 offset=0`. */
 const LOAD = [0x41, 0x00, 0xfe, 0x10, 0x02, 0x00];
@@ -120,159 +78,100 @@ interface Frame {
   extra: number;
   /** For a polled loop: the block type bytes, re-emitted after its end. */
   loopPoll: boolean;
-}
-
-/** Skips the immediates of the instruction whose opcode byte was just read (non-control kinds). */
-function skipImmediates(r: In, op: number): void {
-  if (op >= 0x28 && op <= 0x3e) {
-    r.memarg();
-    return;
-  }
-  switch (op) {
-    case 0x11:
-      r.u32();
-      r.u32();
-      return;
-    case 0x1c: {
-      const n = r.u32();
-      for (let i = 0; i < n; i++) r.byte();
-      return;
-    }
-    case 0x20:
-    case 0x21:
-    case 0x22:
-    case 0x23:
-    case 0x24:
-    case 0x25:
-    case 0x26:
-    case 0x3f:
-    case 0x40:
-      r.u32();
-      return;
-    case 0x41:
-    case 0x42:
-      r.skipLeb();
-      return;
-    case 0x43:
-      r.pos += 4;
-      return;
-    case 0x44:
-      r.pos += 8;
-      return;
-    case 0xd0:
-      r.byte();
-      return;
-    case 0xfc: {
-      const sub = r.u32();
-      if (sub <= 7) return;
-      if (sub === 8 || sub === 10 || sub === 12 || sub === 14) {
-        r.u32();
-        r.u32();
-        return;
-      }
-      if (sub <= 17) {
-        r.u32();
-        return;
-      }
-      throw new PollRewriteUnsupported(`unknown instruction 0xfc ${sub}`);
-    }
-    case 0xfd: {
-      const sub = r.u32();
-      if (sub <= 11 || sub === 92 || sub === 93) {
-        r.memarg();
-        return;
-      }
-      if (sub === 12 || sub === 13) {
-        r.pos += 16;
-        return;
-      }
-      if (sub >= 21 && sub <= 34) {
-        r.byte();
-        return;
-      }
-      if (sub >= 84 && sub <= 91) {
-        r.memarg();
-        r.byte();
-        return;
-      }
-      if (sub > 0xff) throw new PollRewriteUnsupported(`unknown instruction 0xfd ${sub}`);
-      return;
-    }
-    case 0xfe: {
-      const sub = r.u32();
-      if (sub === 0x03) {
-        r.byte();
-        return;
-      }
-      if (sub <= 0x02 || (sub >= 0x10 && sub <= 0x4e)) {
-        r.memarg();
-        return;
-      }
-      throw new PollRewriteUnsupported(`unknown instruction 0xfe ${sub}`);
-    }
-    default:
-      if (op <= 0x01 || op === 0x05 || op === 0x0f || op === 0x1a || op === 0x1b) return;
-      if ((op >= 0x45 && op <= 0xc4) || op === 0xd1) return;
-      throw new PollRewriteUnsupported(`unknown opcode 0x${op.toString(16)}`);
-  }
+  /** `extra` summed over this frame and every frame around it (a branch's shift in O(1)). */
+  below: number;
 }
 
 /**
- * Decides whether the loop whose body starts at `pos` needs no header poll: a direct call to a defined
- * function (which polls at its entry) is reached on every path from the header back to it. Same rule as
- * the Binaryen path: the call sits at the loop's level or inside plain blocks only (not an if or a nested
- * loop), no branch before it targets the loop, and no branch before it jumps to the end of a structure
- * that encloses it.
+ * For each loop of the function body at `[pos, end)` (after its locals), in order: true when the loop
+ * needs no header poll, because a direct call to a defined function (which polls at its entry) is
+ * reached on every path from the header back to it. Same rule as the Binaryen path: the call sits at the
+ * loop's level or inside plain blocks only (not an if or a nested loop), no branch before it targets the
+ * loop, and no branch before it jumps to the end of a block inside the loop that encloses it.
+ *
+ * One pass, constant work per instruction (a loop is decided by what happens at its own level, so only
+ * the nearest enclosing non-block structure is ever looked at): linear in the body's size whatever the
+ * nesting (docs/commonassembly-aot.md, "Loop polls").
  */
-function loopAlwaysCalls(b: Uint8Array, pos: number, end: number, definedFrom: number): boolean {
-  const r = new In(b, pos, end);
-  /** Kinds of the structures open inside the loop (0x02 block, 0x03 loop, 0x04 if). */
-  const open: number[] = [];
-  let nonBlock = 0;
-  /** Depth (1-based) of the outermost open structure a branch may leave early; Infinity: none. */
-  let poison = Number.POSITIVE_INFINITY;
-  const branch = (label: number): boolean => {
-    const target = open.length - label; // 0: the loop itself; < 0: outside it
-    if (target === 0) return true;
-    if (target > 0 && open[target - 1] !== 0x03) poison = Math.min(poison, target);
-    return false;
-  };
+export function loopsAlwaysCalling(
+  b: Uint8Array,
+  pos: number,
+  end: number,
+  definedFrom: number,
+): boolean[] {
+  const r = cursor(b, pos, end);
+  const decisions: boolean[] = [];
+  // One entry per open structure, the function body first (index 0).
+  /** 0x02 block, 0x03 loop, 0x04 if; 0 for the function body. */
+  const kind: number[] = [0];
+  /** The nearest structure at or below this one that is not a plain block. */
+  const level: number[] = [0];
+  /** For an undecided loop, its index in `decisions`; -1 otherwise (not a loop, or decided). */
+  const pending: number[] = [-1];
+  /** For a loop: the outermost open block inside it that a branch has left early (Infinity: none). */
+  const poison: number[] = [Number.POSITIVE_INFINITY];
   while (r.pos < end) {
     const op = r.byte();
     switch (op) {
       case 0x02:
       case 0x03:
-      case 0x04:
-        r.blockType();
-        open.push(op);
-        if (op !== 0x02) nonBlock++;
+      case 0x04: {
+        blockType(r);
+        const i = kind.length;
+        kind.push(op);
+        level.push(op === 0x02 ? (level[i - 1] as number) : i);
+        pending.push(op === 0x03 ? decisions.push(false) - 1 : -1);
+        poison.push(Number.POSITIVE_INFINITY);
         break;
+      }
       case 0x0b: {
-        if (open.length === 0) return false; // the loop's end
-        if (poison >= open.length) poison = Number.POSITIVE_INFINITY;
-        if (open.pop() !== 0x02) nonBlock--;
+        const i = kind.length - 1;
+        if (i === 0) return decisions; // the function's end
+        // Leaving structure i: a poison it carried for the loop around it is over.
+        const around = kind[i] === 0x02 ? (level[i] as number) : (level[i - 1] as number);
+        if ((poison[around] as number) >= i) poison[around] = Number.POSITIVE_INFINITY;
+        kind.pop();
+        level.pop();
+        pending.pop();
+        poison.pop();
         break;
       }
       case 0x0c:
       case 0x0d:
-        if (branch(r.u32())) return false;
+        branch(r.u32());
         break;
       case 0x0e: {
         const n = r.u32();
-        for (let i = 0; i <= n; i++) if (branch(r.u32())) return false;
+        for (let i = 0; i <= n; i++) branch(r.u32());
         break;
       }
-      case 0x10:
-        if (r.u32() >= definedFrom && nonBlock === 0 && poison > open.length) return true;
+      case 0x10: {
+        if (r.u32() < definedFrom) break;
+        const l = level[kind.length - 1] as number;
+        const d = pending[l] as number;
+        if (d >= 0 && poison[l] === Number.POSITIVE_INFINITY) {
+          decisions[d] = true;
+          pending[l] = -1;
+        }
         break;
-      case 0xd2:
-        r.u32();
-        break;
+      }
       default:
         skipImmediates(r, op);
     }
   }
-  return false;
+  throw new PollRewriteUnsupported("function body without its end");
+
+  function branch(label: number): void {
+    const t = kind.length - 1 - label;
+    if (t <= 0) return; // the function body (a return) or outside it (invalid)
+    if (kind[t] === 0x03) {
+      pending[t] = -1; // a loop continued before any call: it keeps its poll
+      return;
+    }
+    // Leaving a block or if early: the loop around it (if any) may skip its call on this iteration.
+    const around = kind[t] === 0x02 ? (level[t] as number) : (level[t - 1] as number);
+    if (kind[around] === 0x03 && (poison[around] as number) > t) poison[around] = t;
+  }
 }
 
 interface CodeContext {
@@ -297,7 +196,7 @@ function rewriteBody(
   out: Out,
   counts: { loops: number; elided: number },
 ): void {
-  const r = new In(b, start, end);
+  const r = cursor(b, start, end);
   const groups = r.u32();
   let locals = params;
   const localsStart = r.pos;
@@ -326,14 +225,20 @@ function rewriteBody(
     body.uleb(groups);
     body.bytes(localsBytes);
   }
-  const frames: Frame[] = [{ extra: 0, loopPoll: false }];
+  const frames: Frame[] = [{ extra: 0, loopPoll: false, below: 0 }];
+  const push = (extra: number, loopPoll: boolean): void => {
+    const below = (frames[frames.length - 1] as Frame).below + extra;
+    frames.push({ extra, loopPoll, below });
+  };
+  const elide = ctx.polls ? loopsAlwaysCalling(b, r.pos, end, ctx.definedFrom) : [];
+  let loopIndex = 0;
   const seenBytes = uleb(seen);
   const spBytes = uleb(ctx.safepoint);
   const depth = (d: number): number => {
-    let extra = 0;
-    const top = frames.length - 1;
-    for (let i = top; i > top - d; i--) extra += (frames[i] as Frame).extra;
-    return d + extra;
+    // The labels the rewrite inserted between the branch and its target: the frames it leaves.
+    const top = frames[frames.length - 1] as Frame;
+    const target = frames[frames.length - 1 - d];
+    return d + top.below - (target?.below ?? 0);
   };
   // Runs of instructions that need no change are copied in one piece (from `run` up to the next change).
   let run = r.pos;
@@ -346,19 +251,19 @@ function rewriteBody(
     switch (op) {
       case 0x02:
       case 0x04:
-        r.blockType();
-        frames.push({ extra: 0, loopPoll: false });
+        blockType(r);
+        push(0, false);
         break;
       case 0x03: {
-        const bt = r.blockType();
+        const bt = blockType(r);
         if (bt >= 0) throw new PollRewriteUnsupported("a loop with a type-index block type");
         if (!ctx.polls) {
-          frames.push({ extra: 0, loopPoll: false });
+          push(0, false);
           break;
         }
-        if (loopAlwaysCalls(b, r.pos, end, ctx.definedFrom)) {
+        if (elide[loopIndex++] === true) {
           counts.elided++;
-          frames.push({ extra: 0, loopPoll: false });
+          push(0, false);
           break;
         }
         counts.loops++;
@@ -376,7 +281,7 @@ function rewriteBody(
         body.bytes(seenBytes);
         body.bytes([0x47, 0x0d, 0x01]);
         run = r.pos;
-        frames.push({ extra: 3, loopPoll: true });
+        push(3, true);
         break;
       }
       case 0x0b: {
@@ -463,7 +368,7 @@ function rewriteConstExpr(r: In, ctx: CodeContext, out: Out): void {
       continue;
     }
     skipImmediates(r, op);
-    out.bytes(r.b.subarray(at, r.pos));
+    out.bytes(r.bytes.subarray(at, r.pos));
   }
 }
 
@@ -546,7 +451,7 @@ export function rewritePolls(
     const content = bytes.subarray(s.contentOffset, s.contentOffset + s.size);
     if (s.id !== 0) flushMissing(SECTION_ORDER[s.id] ?? 99);
     emitted.add(s.id);
-    const r = new In(bytes, s.contentOffset, s.contentOffset + s.size);
+    const r = cursor(bytes, s.contentOffset, s.contentOffset + s.size);
     const o = new Out(s.size + 64);
     switch (s.id) {
       case SectionId.type: {
@@ -681,7 +586,7 @@ function rewriteNameSection(
   ctx: CodeContext,
 ): Uint8Array | undefined {
   try {
-    const r = new In(b, start, end);
+    const r = cursor(b, start, end);
     const o = new Out(end - start + 16);
     const nameLen = r.u32();
     r.pos += nameLen;
@@ -744,7 +649,7 @@ export function findNonCaInstruction(
   for (let f = 0; f < info.codeBodies.length; f++) {
     const body = info.codeBodies[f] as { bodyOffset: number; size: number };
     const end = body.bodyOffset + body.size;
-    const r = new In(bytes, body.bodyOffset, end);
+    const r = cursor(bytes, body.bodyOffset, end);
     let at = r.pos;
     try {
       const groups = r.u32();
@@ -759,7 +664,7 @@ export function findNonCaInstruction(
           case 0x02:
           case 0x03:
           case 0x04:
-            r.blockType();
+            blockType(r);
             break;
           case 0x0b:
             break;

@@ -4,6 +4,7 @@
 
 import type { FuncSig, ValType } from "../abi/wasm-names.js";
 import { hex, ModuleError } from "../errors.js";
+import { WasmCursor } from "./cursor.js";
 
 export const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d] as const;
 export const WASM_VERSION = 1;
@@ -160,67 +161,14 @@ const VALTYPES: Record<number, ValType> = {
   111: "externref",
 };
 
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const malformed = (message: string, offset: number): never => {
+  throw new ModuleError("WASM_MALFORMED", message, { offset });
+};
 
-/** A bounds-checked cursor over the module bytes; every failure is a WASM_MALFORMED ModuleError. */
-class Cursor {
-  pos: number;
-  constructor(
-    readonly bytes: Uint8Array,
-    start: number,
-    readonly end: number,
-  ) {
-    this.pos = start;
-  }
-
-  fail(message: string, at = this.pos): never {
-    throw new ModuleError("WASM_MALFORMED", message, { offset: at });
-  }
-
-  byte(what: string): number {
-    if (this.pos >= this.end) this.fail(`unexpected end of ${what}`);
-    return this.bytes[this.pos++]!;
-  }
-
-  u32(what: string): number {
-    const start = this.pos;
-    let result = 0;
-    let shift = 0;
-    for (let i = 0; i < 5; i++) {
-      const b = this.byte(what);
-      if (i === 4 && (b & 0xf0) !== 0)
-        this.fail(`${what}: LEB128 u32 out of range or has unused bits set`, start);
-      result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return result;
-      shift += 7;
-    }
-    return this.fail(`${what}: LEB128 u32 longer than 5 bytes`, start);
-  }
-
-  /** Skips a signed LEB128 of at most `bits` bits (bounds and length checked). */
-  skipSleb(bits: number, what: string): void {
-    const maxBytes = Math.ceil(bits / 7);
-    const start = this.pos;
-    for (let i = 0; i < maxBytes; i++) {
-      if ((this.byte(what) & 0x80) === 0) return;
-    }
-    this.fail(`${what}: signed LEB128 longer than ${maxBytes} bytes`, start);
-  }
-
-  skip(n: number, what: string): void {
-    if (this.end - this.pos < n) this.fail(`unexpected end of ${what}`);
-    this.pos += n;
-  }
-
-  name(what: string): string {
-    const len = this.u32(`${what} length`);
-    const start = this.pos;
-    this.skip(len, what);
-    try {
-      return utf8.decode(this.bytes.subarray(start, start + len));
-    } catch {
-      return this.fail(`${what} is not valid UTF-8`, start);
-    }
+/** The shared cursor (cursor.ts) with the module-level types; every failure is WASM_MALFORMED. */
+class Cursor extends WasmCursor {
+  constructor(bytes: Uint8Array, start: number, end: number) {
+    super(bytes, start, end, malformed);
   }
 
   valType(what: string): ValType {
@@ -272,10 +220,10 @@ class Cursor {
         case 0x0b:
           return;
         case 0x41:
-          this.skipSleb(32, what);
+          this.sleb(32, what);
           break;
         case 0x42:
-          this.skipSleb(64, what);
+          this.sleb(64, what);
           break;
         case 0x43:
           this.skip(4, what);
@@ -587,19 +535,10 @@ function readFunctionNames(s: Cursor): Map<number, string> {
 
 /** The value of a constant expression that is exactly `i32.const N end`, as an unsigned address. */
 function i32ConstValue(expr: Uint8Array): number | undefined {
-  if (expr[0] !== 0x41 || expr[expr.length - 1] !== 0x0b) return undefined;
-  let result = 0;
-  let shift = 0;
-  let i = 1;
-  let b = 0;
-  do {
-    b = expr[i++]!;
-    result |= (b & 0x7f) << shift;
-    shift += 7;
-  } while (b & 0x80 && i < expr.length - 1);
-  if (i !== expr.length - 1) return undefined;
-  if (shift < 32 && b & 0x40) result |= -1 << shift;
-  return result >>> 0;
+  if (expr[0] !== 0x41) return undefined;
+  const c = new WasmCursor(expr, 1, expr.length, malformed);
+  const value = c.s32("i32.const");
+  return c.pos === expr.length - 1 && expr[c.pos] === 0x0b ? value >>> 0 : undefined;
 }
 
 /** The signature of function `index` (imports first, then defined functions), if it exists. */

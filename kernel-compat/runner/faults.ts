@@ -4,6 +4,7 @@
 // (all bits set). docs/kernel.md, "MEM_FAULT".
 
 import { MemAccess } from "../../commonassembly/abi/signals.js";
+import { WasmCursor } from "../../commonassembly/wasm/cursor.js";
 
 export const UNKNOWN_FAULT_ADDRESS = 0xffff_ffff_ffff_ffffn;
 
@@ -20,16 +21,16 @@ export function trapOffset(e: Error): number | undefined {
   return m?.[1] === undefined ? undefined : Number.parseInt(m[1], 16);
 }
 
-function leb(b: Uint8Array, at: number): number {
-  let r = 0;
-  let shift = 0;
-  for (let i = at; i < b.length && i < at + 5; i++) {
-    const x = b[i] as number;
-    r |= (x & 0x7f) << shift;
-    if ((x & 0x80) === 0) break;
-    shift += 7;
+/** The sub-opcode (a u32, the shared decoder's) after a prefix byte, or undefined if none is there. */
+function subOpcode(wasm: Uint8Array, at: number): number | undefined {
+  const c = new WasmCursor(wasm, at, wasm.length, (message) => {
+    throw new RangeError(message);
+  });
+  try {
+    return c.u32("sub-opcode");
+  } catch {
+    return undefined;
   }
-  return r >>> 0;
 }
 
 /** Read or write, from the opcode at `offset` of the module bytes. */
@@ -39,12 +40,12 @@ export function accessKind(wasm: Uint8Array, offset: number | undefined): number
   if (op === undefined) return MemAccess.READ;
   if (op >= 0x36 && op <= 0x3e) return MemAccess.WRITE;
   if (op === 0xfc) {
-    const sub = leb(wasm, offset + 1);
+    const sub = subOpcode(wasm, offset + 1);
     return sub === 8 || sub === 10 || sub === 11 ? MemAccess.WRITE : MemAccess.READ;
   }
   if (op === 0xfe) {
-    const sub = leb(wasm, offset + 1);
-    return sub >= 0x17 ? MemAccess.WRITE : MemAccess.READ;
+    const sub = subOpcode(wasm, offset + 1);
+    return sub !== undefined && sub >= 0x17 ? MemAccess.WRITE : MemAccess.READ;
   }
   return MemAccess.READ;
 }

@@ -22,7 +22,8 @@ import {
 import { Kernel, type KProcess, readDelays, type SessionSink } from "./kernel.js";
 import { DEFAULT_POOL_SIZE, RunnerPool } from "./pool.js";
 
-/** The AOT path (Binaryen, wabt) loads once per kernel, in the background after start-up. */
+/** The program resolver loads once per kernel, in the background after start-up (Binaryen is not part
+ * of it: compiles run in worker threads, commonassembly/aot/off-thread.ts). */
 let programModule: Promise<typeof import("../program.js")> | undefined;
 function loadProgramModule(): Promise<typeof import("../program.js")> {
   programModule ??= import("../program.js");
@@ -253,6 +254,8 @@ async function main(): Promise<void> {
     clients++;
     checkIdle();
     const reader = new FrameReader<ClientMessage>();
+    /** Aborted when this client disconnects: its `run` compiles are cancelled (compile workers end). */
+    const gone = new AbortController();
     const send = (m: KernelMessage) => {
       if (!conn.destroyed) conn.write(encodeFrame(m));
     };
@@ -309,8 +312,9 @@ async function main(): Promise<void> {
             try {
               const { resolveRunnable, withAnid: setAnid } = await loadProgramModule();
               withAnid = setAnid;
-              runnable = await resolveRunnable(m.path, home, m.user);
+              runnable = await resolveRunnable(m.path, home, m.user, gone.signal);
             } catch (e) {
+              if (conn.destroyed) return;
               const err = e as Partial<NcwError> & Error;
               send({
                 t: "error",
@@ -397,6 +401,7 @@ async function main(): Promise<void> {
     conn.on("error", () => {});
     conn.on("close", () => {
       writable = [];
+      gone.abort(); // cancels this client's compiles
       clients--;
       kernel.dropSession(session);
       checkIdle();
