@@ -12,12 +12,14 @@ import { NcwError } from "../../ncw/errors.js";
 import { connectKernel, startRun } from "../../ncw/kernel-client.js";
 import { safeText } from "../../ncw/output.js";
 import { type GlobalArgs, runCommand } from "../context.js";
+import { intArg } from "../usage.js";
 
 interface RunArgs extends GlobalArgs {
   program: string;
   args?: (string | number)[];
   trace?: boolean;
   "trace-file"?: string;
+  priority?: string;
   _: (string | number)[];
 }
 
@@ -57,7 +59,7 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
         describe: "Write the trace to this file instead of stderr",
       })
       .option("priority", {
-        type: "number",
+        type: "string",
         describe:
           "Priority 0–10: 10 runs at full speed (default), 1–9 get that share of the CPU, 0 starts suspended",
       })
@@ -68,16 +70,10 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
       ),
   handler: (argv) =>
     runCommand(argv, async ({ home }) => {
-      const priority: number = typeof argv.priority === "number" ? argv.priority : 10;
-      if (!Number.isInteger(priority) || priority < 0 || priority > 10) {
-        throw new NcwError(
-          "usage",
-          `--priority must be an integer from 0 to 10, got ${argv.priority}`,
-          {
-            code: "RUN_BAD_PRIORITY",
-          },
-        );
-      }
+      const priority =
+        argv.priority === undefined
+          ? 10
+          : intArg(argv.priority, "--priority", { min: 0, max: 10 }, "RUN_BAD_PRIORITY");
       const h = home();
       const appArgs = [...(argv.args ?? []), ...argv._.slice(1)].map(String);
       const target = path.resolve(argv.program);
