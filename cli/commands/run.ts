@@ -69,7 +69,7 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
           "exit data (0–255; larger values give 255); 137 means the kernel killed it.",
       ),
   handler: (argv) =>
-    runCommand(argv, async ({ home }) => {
+    runCommand(argv, async ({ home, out }) => {
       const priority =
         argv.priority === undefined
           ? 10
@@ -78,6 +78,7 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
       const appArgs = [...(argv.args ?? []), ...argv._.slice(1)].map(String);
       const target = path.resolve(argv.program);
       let name = path.basename(argv.program);
+      let rawName = name;
       if (!AID_PATTERN.test(argv.program) && !existsSync(target)) {
         throw new NcwError("not-found", `cannot run ${argv.program}: no such file`, {
           code: "RUN_NOT_FOUND",
@@ -139,6 +140,7 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
         },
         {
           started: (pid, started) => {
+            rawName = started;
             name = safeText(started);
             if (traceOn) writeTrace(`[pid ${pid}] started (${started})`);
           },
@@ -174,7 +176,19 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
       process.on("SIGTERM", onTerm);
       try {
         const outcome = await run.done;
-        if (outcome.kind === "killed") {
+        if (out.json) {
+          // The outcome as one document (docs/cli.md, "ncw run --json"); the exit code is the same.
+          out.data({
+            program: argv.program,
+            name: rawName,
+            pid: run.pid() ?? null,
+            outcome: outcome.kind === "killed" ? "killed" : "exited",
+            exitData: outcome.kind === "exit" ? outcome.exitData : null,
+            reason: outcome.kind === "killed" ? outcome.reason : null,
+            signal: outcome.kind === "killed" ? (outcome.signal ?? null) : null,
+            exitCode: hostExitCode(outcome),
+          });
+        } else if (outcome.kind === "killed") {
           process.stderr.write(
             `ncw: process ${run.pid() ?? "?"} (${name}) was killed: ${safeText(outcome.reason)}\n`,
           );
