@@ -10,6 +10,9 @@ import { commandModule, commands } from "./commands/index.js";
 import { type GlobalArgs, makeContext, reportError } from "./context.js";
 import { type ParserIntrospection, usageError, wantsJson } from "./usage.js";
 
+/** The hidden command yargs' `.completion()` registers (it would print yargs' own bash script). */
+export const YARGS_COMPLETION = "__yargs-completion";
+
 /** Thrown from yargs' failure callback to stop parsing; reported once parsing has unwound. */
 class UsageFailure extends Error {
   constructor(readonly error: NcwError) {
@@ -48,6 +51,9 @@ export async function main(args: string[]): Promise<void> {
     .help()
     .alias("help", "h")
     .strict()
+    // yargs' completion machinery (`--get-yargs-completions`), used by `ncw completion`'s scripts;
+    // the script command yargs would add is hidden and replaced by `ncw completion <shell>`.
+    .completion(YARGS_COMPLETION, false)
     .demandCommand(1)
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .epilogue("Exit codes and every command are documented in docs/cli.md.")

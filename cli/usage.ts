@@ -148,7 +148,11 @@ export function usageError(msg: string, args: string[], p: ParserIntrospection):
         : `its options are ${spellings.join(", ")}; ${helpHint}`,
     );
   }
-  const subcommands = internals.getCommandInstance().getCommands();
+  // Hidden commands (yargs' completion-script command) start with "__" and are never suggested.
+  const subcommands = internals
+    .getCommandInstance()
+    .getCommands()
+    .filter((c) => !c.startsWith("__"));
   const isGroup = subcommands.length > 0;
   const what = context.commands.length === 0 ? "command" : `${context.commands.join(" ")} command`;
   // A command word that is not one: yargs says "Unknown argument: x" (or "Did you mean …").
