@@ -13,6 +13,7 @@ export interface ParserIntrospection {
   getInternalMethods(): {
     getContext(): { commands: string[]; fullCommands: string[] };
     getCommandInstance(): { getCommands(): string[] };
+    getUsageInstance(): { cacheHelpMessage(): void };
   };
 }
 
