@@ -46,6 +46,12 @@ describe("usage errors name what is wrong", () => {
     expect(level.status).toBe(2);
     expect(level.stderr).toContain('--level must be an integer from 1 to 22, got "abc"');
     expect(level.stderr).not.toContain("NaN");
+    const nodesize = run(["fs", "mkfs", path.join(tmp, "n.img"), "--nodesize", "big"]);
+    expect(nodesize.status).toBe(2);
+    expect(nodesize.stderr).toContain(
+      '--nodesize must be an integer from 4096 to 65536, got "big"',
+    );
+    expect(existsSync(path.join(tmp, "n.img"))).toBe(false);
     const prio = run(["run", "--priority", "high", "x.npp"]);
     expect(prio.stderr).toContain('--priority must be an integer from 0 to 10, got "high"');
   });
