@@ -2,12 +2,21 @@
 // The `ncw` command line: global options, the command list and yargs' usage errors.
 
 import { readFileSync } from "node:fs";
-import yargs from "yargs";
-import { hideBin } from "yargs/helpers";
-import { ExitCode } from "../ncw/errors.js";
-import { colorEnabled, guardStdio, makeStyle } from "../ncw/output.js";
+import type { NcwError } from "../ncw/errors.js";
+import { guardStdio } from "../ncw/output.js";
 import { commandModule, commands } from "./commands/index.js";
-import type { GlobalArgs } from "./context.js";
+import { type GlobalArgs, makeContext, reportError } from "./context.js";
+import { type ParserIntrospection, usageError, wantsJson } from "./usage.js";
+
+/** The hidden command yargs' `.completion()` registers (it would print yargs' own bash script). */
+export const YARGS_COMPLETION = "__yargs-completion";
+
+/** Thrown from yargs' failure callback to stop parsing; reported once parsing has unwound. */
+class UsageFailure extends Error {
+  constructor(readonly error: NcwError) {
+    super(error.message);
+  }
+}
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -19,7 +28,12 @@ function version(): string {
 export async function main(args: string[]): Promise<void> {
   // A closed stdout (`ncw … | head -1`) ends the command quietly with BROKEN_PIPE, not a stack trace.
   guardStdio();
-  const style = makeStyle(colorEnabled(process.env, process.stderr.isTTY === true));
+  // `ncw --version` needs nothing else: yargs (about 40 modules) is not even loaded.
+  if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+    process.stdout.write(`${version()}\n`);
+    return;
+  }
+  const { default: yargs } = await import("yargs");
   let parser = yargs(args)
     .scriptName("ncw")
     .usage(
@@ -41,15 +55,15 @@ export async function main(args: string[]): Promise<void> {
     .help()
     .alias("help", "h")
     .strict()
-    .demandCommand(1, "Say which command to run: see `ncw --help`.")
-    .recommendCommands()
+    // yargs' completion machinery (`--get-yargs-completions`), used by `ncw completion`'s scripts;
+    // the script command yargs would add is hidden and replaced by `ncw completion <shell>`.
+    .completion(YARGS_COMPLETION, false)
+    .demandCommand(1)
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .epilogue("Exit codes and every command are documented in docs/cli.md.")
     .fail((msg, err) => {
       if (err) throw err;
-      process.stderr.write(`${style.red("error:")} ${msg}\n`);
-      process.stderr.write(`${style.dim("hint:")} run with --help to see the usage\n`);
-      process.exit(ExitCode.USAGE);
+      throw new UsageFailure(usageError(msg, args, parser as unknown as ParserIntrospection));
     });
   // Only the command being run is loaded; the others are listed for --help and for suggestions.
   const names = new Set(commands.map((c) => c.name));
@@ -58,9 +72,22 @@ export async function main(args: string[]): Promise<void> {
     const mod = await commandModule(entry, entry.name === first);
     parser = parser.command(mod) as typeof parser;
   }
-  await parser.parseAsync();
+  // yargs renders the command's whole help text after starting its handler, in case the handler
+  // asks for it (ncw's never do); `--help` renders its own. Skipping it saves ~10–80 ms a command.
+  (parser as unknown as ParserIntrospection)
+    .getInternalMethods()
+    .getUsageInstance().cacheHelpMessage = () => {};
+  try {
+    await parser.parseAsync();
+  } catch (e) {
+    if (!(e instanceof UsageFailure)) throw e;
+    const noColor = args.includes("--no-color") || args.includes("--color=false");
+    const ctx = makeContext({ json: wantsJson(args), ...(noColor ? { color: false } : {}) });
+    process.exitCode = reportError(ctx, e.error);
+  }
 }
 
-await main(hideBin(process.argv));
+// What yargs/helpers' hideBin does, without loading it: the words after `node ncw.js`.
+await main(process.argv.slice(2));
 
 export type { GlobalArgs };

@@ -1,7 +1,7 @@
 // The NCW home: where installed apps, the NightOS filesystem image and caches live.
 // Chosen by --home, else NCW_HOME, else the platform's convention; created on first use.
 
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { NcwError } from "./errors.js";
@@ -57,15 +57,40 @@ export function homeLayout(root: string): HomeLayout {
   };
 }
 
+/**
+ * `mkdir -p`: creates `dir` and its missing parents, one level at a time, and returns the topmost
+ * folder it created (undefined if `dir` existed). Node's `mkdirSync(…, {recursive: true})` is not
+ * used: where mkdir keeps answering ENOENT (under /proc) it retries forever.
+ */
+export function makeDirs(dir: string): string | undefined {
+  const missing: string[] = [];
+  let d = path.resolve(dir);
+  while (!existsSync(d)) {
+    missing.push(d);
+    const up = path.dirname(d);
+    if (up === d) break;
+    d = up;
+  }
+  for (const m of missing.reverse()) {
+    try {
+      mkdirSync(m);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+  }
+  if (!statSync(path.resolve(dir)).isDirectory()) {
+    throw Object.assign(new Error(`${dir} is not a folder`), { code: "ENOTDIR" });
+  }
+  return missing[0];
+}
+
 /** Create the home's folders if they are missing (no questions asked) and return its layout. */
 export function openHome(root: string): HomeLayout {
   const layout = homeLayout(root);
   try {
     // The tree folder is not made here: a new home keeps its NightOS tree in a Btrfs image, and the
     // host-folder backend creates tree/ itself when chosen (services/fs/open.ts).
-    for (const dir of [layout.root, layout.cache, layout.run, layout.logs]) {
-      mkdirSync(dir, { recursive: true });
-    }
+    for (const dir of [layout.root, layout.cache, layout.run, layout.logs]) makeDirs(dir);
   } catch (e) {
     throw new NcwError(
       "cant-create",

@@ -116,8 +116,20 @@ export function makeOutput(opts: OutputOptions = {}): Output {
   };
 }
 
+/**
+ * Marks a bigint beyond 2^53 in JSON.stringify's output, where its digits then replace the string
+ * (a random tag, so that no string from outside can look like one).
+ */
+const BIG_TAG = Math.random().toString(36).slice(2);
+const BIG = `\u0000bigint-${BIG_TAG}:`;
+const BIG_IN_JSON = new RegExp(`"\\\\u0000bigint-${BIG_TAG}:(-?\\d+)"`, "g");
+
 function jsonReplacer(_key: string, value: unknown): unknown {
-  if (typeof value === "bigint") return value.toString();
+  // Numbers are numbers (docs/cli.md, "--json"): a bigint (sizes, addresses, IDs) is a JSON number,
+  // written with all its digits even beyond 2^53 (a plain JSON.parse then rounds it).
+  if (typeof value === "bigint") {
+    return Number.isSafeInteger(Number(value)) ? Number(value) : `${BIG}${value}`;
+  }
   if (value instanceof Uint8Array) return Buffer.from(value).toString("hex");
   if (value instanceof Map) return Object.fromEntries(value);
   return value;
@@ -169,7 +181,8 @@ const JSON_UNSAFE = /[\u007f-\u009f\p{Cf}\u2028\u2029]/gu;
  * (UTF-16 units), so parsing gives back exactly the original strings.
  */
 export function safeJson(value: unknown): string {
-  return JSON.stringify(value, jsonReplacer, 2).replace(JSON_UNSAFE, (c) => {
+  const json = JSON.stringify(value, jsonReplacer, 2).replace(BIG_IN_JSON, "$1");
+  return json.replace(JSON_UNSAFE, (c) => {
     let r = "";
     for (let i = 0; i < c.length; i++) r += `\\u${c.charCodeAt(i).toString(16).padStart(4, "0")}`;
     return r;

@@ -40,7 +40,7 @@ describe("ncw fs", () => {
     expect(readFileSync(out).equals(data)).toBe(true);
     const snap = fsx("snapshot", "/", "/snap", "--json");
     expect(snap.status).toBe(0);
-    expect(JSON.parse(snap.stdout).id).toBe("256");
+    expect(JSON.parse(snap.stdout).id).toBe(256);
     expect(fsx("rm", "-r", "/home").status).toBe(0);
     expect(fsx("cat", "/snap/home/user/t.txt").stdout).toBe("text ".repeat(20000));
     const missing = fsx("cat", "/home/user/t.txt");

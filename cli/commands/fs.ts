@@ -24,6 +24,7 @@ import { BtrfsLayer } from "../../services/fs/btrfs/layer.js";
 import { lockImage } from "../../services/fs/btrfs/lock.js";
 import { mkfsImageFile } from "../../services/fs/btrfs/mkfs.js";
 import { type CommandContext, type GlobalArgs, runCommand } from "../context.js";
+import { intArg } from "../usage.js";
 
 interface ImageArgs extends GlobalArgs {
   image?: string;
@@ -99,8 +100,8 @@ const mkfsCmd = cmd({
         describe: "Metadata profile",
       })
       .option("nodesize", {
-        type: "number",
-        default: 16384,
+        type: "string",
+        default: "16384",
         describe: "Tree block size (4096..65536)",
       })
       .option("force", { type: "boolean", default: false, describe: "Overwrite an existing file" }),
@@ -113,12 +114,18 @@ const mkfsCmd = cmd({
       });
     }
     const size = parseSize(argv.size);
+    const nodesize = intArg(
+      argv.nodesize,
+      "--nodesize",
+      { min: 4096, max: 65536 },
+      "BTRFS_BAD_NODESIZE",
+    );
     const lock = lockImage(file);
     try {
       const r = mkfsImageFile(file, size, {
         label: argv.label,
         metadata: argv.metadata,
-        nodesize: argv.nodesize,
+        nodesize,
       });
       if (ctx.out.json)
         ctx.out.data({ image: file, size: r.size, nodesize: r.nodesize, chunks: r.chunks.length });

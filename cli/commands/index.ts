@@ -68,6 +68,12 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./fs.js")).fsCommand,
   },
   {
+    name: "completion",
+    usage: "completion <shell>",
+    describe: "Print a shell completion script (bash, zsh or fish)",
+    load: async () => (await import("./completion.js")).completionCommand,
+  },
+  {
     name: "home",
     usage: "home",
     describe: "Show the NCW home in use (created on first use) and where its NightOS tree lives",

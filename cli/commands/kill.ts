@@ -6,12 +6,13 @@ import { Sig, type SigName } from "../../commonassembly/abi/numbers.js";
 import { NcwError } from "../../ncw/errors.js";
 import { connectKernel } from "../../ncw/kernel-client.js";
 import { type GlobalArgs, runCommand } from "../context.js";
+import { intArg } from "../usage.js";
 
 interface KillArgs extends GlobalArgs {
-  pid: number;
+  pid: string;
   signal?: string;
   force?: boolean;
-  priority?: number;
+  priority?: string;
 }
 
 export const killCommand: CommandModule<GlobalArgs, KillArgs> = {
@@ -21,7 +22,7 @@ export const killCommand: CommandModule<GlobalArgs, KillArgs> = {
   builder: (y) =>
     y
       .positional("pid", {
-        type: "number",
+        type: "string",
         describe: "The NightOS PID (see `ncw ps`)",
         demandOption: true,
       })
@@ -31,16 +32,24 @@ export const killCommand: CommandModule<GlobalArgs, KillArgs> = {
       })
       .option("force", { type: "boolean", describe: "Kill at once, without a signal" })
       .option("priority", {
-        type: "number",
+        type: "string",
         describe: "Instead, set the process' priority: 0 suspends, 1–9 throttle, 10 full speed",
       })
       .conflicts("signal", "force")
       .conflicts("priority", ["signal", "force"]),
   handler: (argv) =>
     runCommand(argv, async ({ out, home }) => {
-      if (!Number.isInteger(argv.pid) || argv.pid < 1) {
-        throw new NcwError("usage", `not a PID: ${argv.pid}`, { code: "KILL_BAD_PID" });
-      }
+      const pid = intArg(
+        argv.pid,
+        "the PID",
+        { min: 1, max: Number.MAX_SAFE_INTEGER },
+        "KILL_BAD_PID",
+        "`ncw ps` lists the running processes and their PIDs",
+      );
+      const priority =
+        argv.priority === undefined
+          ? undefined
+          : intArg(argv.priority, "--priority", { min: 0, max: 10 }, "KILL_BAD_PRIORITY");
       let signal: number = Sig.WILL_TERMINATE;
       if (argv.signal !== undefined) {
         const name = argv.signal.toUpperCase() as SigName;
@@ -54,31 +63,17 @@ export const killCommand: CommandModule<GlobalArgs, KillArgs> = {
       }
       const conn = await connectKernel(home(), { start: false });
       if (conn === undefined) {
-        throw new NcwError(
-          "not-found",
-          `no process ${argv.pid}: no kernel is running for this home`,
-          {
-            code: "KERNEL_NO_SUCH_PROCESS",
-          },
-        );
-      }
-      const priority = argv.priority;
-      if (
-        priority !== undefined &&
-        (!Number.isInteger(priority) || priority < 0 || priority > 10)
-      ) {
-        conn.close();
-        throw new NcwError("usage", `--priority must be an integer from 0 to 10, got ${priority}`, {
-          code: "KILL_BAD_PRIORITY",
+        throw new NcwError("not-found", `no process ${pid}: no kernel is running for this home`, {
+          code: "KERNEL_NO_SUCH_PROCESS",
         });
       }
       try {
         const msg =
           priority !== undefined
-            ? { t: "priority" as const, pid: argv.pid, priority }
+            ? { t: "priority" as const, pid, priority }
             : argv.force
-              ? { t: "kill" as const, pid: argv.pid }
-              : { t: "signal" as const, pid: argv.pid, signal };
+              ? { t: "kill" as const, pid }
+              : { t: "signal" as const, pid, signal };
         await conn
           .request(msg, (m) => (m.t === "ok" ? true : undefined))
           .catch((e: NcwError) => {
@@ -89,10 +84,10 @@ export const killCommand: CommandModule<GlobalArgs, KillArgs> = {
       }
       out.info(
         priority !== undefined
-          ? `set the priority of process ${argv.pid} to ${priority}`
+          ? `set the priority of process ${pid} to ${priority}`
           : argv.force
-            ? `killed process ${argv.pid}`
-            : `sent ${argv.signal?.toUpperCase() ?? "WILL_TERMINATE"} to process ${argv.pid}`,
+            ? `killed process ${pid}`
+            : `sent ${argv.signal?.toUpperCase() ?? "WILL_TERMINATE"} to process ${pid}`,
       );
     }),
 };

@@ -1,10 +1,11 @@
 // `ncw pack <dir>`: build a .nap/.nva package from a folder holding manifest.toml
 // (specs/applications.md "Application package"; format: docs/packages.md).
 
-import { existsSync, statSync } from "node:fs";
+import { existsSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import type { CommandModule } from "yargs";
 import { NcwError } from "../../ncw/errors.js";
+import { makeDirs } from "../../ncw/home.js";
 import { manifestAid } from "../../ncw/manifest/manifest.js";
 import {
   defaultPackageName,
@@ -12,12 +13,13 @@ import {
   writePackageFile,
 } from "../../ncw/package/package.js";
 import { type GlobalArgs, runCommand } from "../context.js";
+import { intArg } from "../usage.js";
 
 interface PackArgs extends GlobalArgs {
   dir: string;
   output?: string;
   volatile?: boolean;
-  level?: number;
+  level?: string;
 }
 
 export function formatSize(n: number): string {
@@ -25,6 +27,22 @@ export function formatSize(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
   return `${(n / 1024 / 1024 / 1024).toFixed(2)} GiB`;
+}
+
+/** Creates the output's folder if it is missing; returns the topmost folder created, if any. */
+function makeParent(output: string): string | undefined {
+  const dir = path.dirname(path.resolve(output));
+  try {
+    return makeDirs(dir);
+  } catch (e) {
+    const reason = ["EEXIST", "ENOTDIR"].includes((e as NodeJS.ErrnoException).code ?? "")
+      ? "a file is in the way"
+      : (e as Error).message;
+    throw new NcwError("cant-create", `cannot create the folder ${dir} for ${output}: ${reason}`, {
+      code: "PKG_OUTPUT_DIR",
+      hint: "give -o a path in a folder that exists or can be created",
+    });
+  }
 }
 
 export const packCommand: CommandModule<GlobalArgs, PackArgs> = {
@@ -48,7 +66,7 @@ export const packCommand: CommandModule<GlobalArgs, PackArgs> = {
         describe: "Build a volatile application package (.nva)",
       })
       .option("level", {
-        type: "number",
+        type: "string",
         describe: "zstd compression level, 1-22 (default 9)",
       })
       .example("$0 pack examples/hello", "write hello-0.1.0.nap")
@@ -60,12 +78,10 @@ export const packCommand: CommandModule<GlobalArgs, PackArgs> = {
       ),
   handler: (argv) =>
     runCommand(argv, async ({ out }) => {
-      const level = argv.level;
-      if (level !== undefined && (!Number.isInteger(level) || level < 1 || level > 22)) {
-        throw new NcwError("usage", `--level must be an integer from 1 to 22, got ${level}`, {
-          code: "PKG_BAD_LEVEL",
-        });
-      }
+      const level =
+        argv.level === undefined
+          ? undefined
+          : intArg(argv.level, "--level", { min: 1, max: 22 }, "PKG_BAD_LEVEL");
       const volatile = argv.volatile === true;
       let output = argv.output;
       if (output === undefined) {
@@ -73,13 +89,23 @@ export const packCommand: CommandModule<GlobalArgs, PackArgs> = {
       } else if (existsSync(output) && statSync(output).isDirectory()) {
         output = path.join(output, defaultPackageName(await readDirManifest(argv.dir), volatile));
       }
+      // A missing destination folder is created (docs/cli.md, "ncw pack -o"), and removed again
+      // if the package cannot be built, so a failed pack leaves nothing behind.
+      const created = makeParent(output);
       const progress = out.progress("packing");
-      const r = await writePackageFile(argv.dir, output, {
-        volatile,
-        ...(level === undefined ? {} : { level }),
-        onProgress: (done, total, file) => progress.update(done, `${done}/${total} ${file}`),
-      });
-      progress.done();
+      let r: Awaited<ReturnType<typeof writePackageFile>>;
+      try {
+        r = await writePackageFile(argv.dir, output, {
+          volatile,
+          ...(level === undefined ? {} : { level }),
+          onProgress: (done, total, file) => progress.update(done, `${done}/${total} ${file}`),
+        });
+      } catch (e) {
+        if (created !== undefined) rmSync(created, { recursive: true, force: true });
+        throw e;
+      } finally {
+        progress.done();
+      }
       const summary = {
         output,
         aid: manifestAid(r.manifest),

@@ -12,12 +12,14 @@ import { NcwError } from "../../ncw/errors.js";
 import { connectKernel, startRun } from "../../ncw/kernel-client.js";
 import { safeText } from "../../ncw/output.js";
 import { type GlobalArgs, runCommand } from "../context.js";
+import { intArg } from "../usage.js";
 
 interface RunArgs extends GlobalArgs {
   program: string;
   args?: (string | number)[];
   trace?: boolean;
   "trace-file"?: string;
+  priority?: string;
   _: (string | number)[];
 }
 
@@ -57,7 +59,7 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
         describe: "Write the trace to this file instead of stderr",
       })
       .option("priority", {
-        type: "number",
+        type: "string",
         describe:
           "Priority 0–10: 10 runs at full speed (default), 1–9 get that share of the CPU, 0 starts suspended",
       })
@@ -67,21 +69,16 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
           "exit data (0–255; larger values give 255); 137 means the kernel killed it.",
       ),
   handler: (argv) =>
-    runCommand(argv, async ({ home }) => {
-      const priority: number = typeof argv.priority === "number" ? argv.priority : 10;
-      if (!Number.isInteger(priority) || priority < 0 || priority > 10) {
-        throw new NcwError(
-          "usage",
-          `--priority must be an integer from 0 to 10, got ${argv.priority}`,
-          {
-            code: "RUN_BAD_PRIORITY",
-          },
-        );
-      }
+    runCommand(argv, async ({ home, out }) => {
+      const priority =
+        argv.priority === undefined
+          ? 10
+          : intArg(argv.priority, "--priority", { min: 0, max: 10 }, "RUN_BAD_PRIORITY");
       const h = home();
       const appArgs = [...(argv.args ?? []), ...argv._.slice(1)].map(String);
       const target = path.resolve(argv.program);
       let name = path.basename(argv.program);
+      let rawName = name;
       if (!AID_PATTERN.test(argv.program) && !existsSync(target)) {
         throw new NcwError("not-found", `cannot run ${argv.program}: no such file`, {
           code: "RUN_NOT_FOUND",
@@ -143,6 +140,7 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
         },
         {
           started: (pid, started) => {
+            rawName = started;
             name = safeText(started);
             if (traceOn) writeTrace(`[pid ${pid}] started (${started})`);
           },
@@ -178,7 +176,19 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
       process.on("SIGTERM", onTerm);
       try {
         const outcome = await run.done;
-        if (outcome.kind === "killed") {
+        if (out.json) {
+          // The outcome as one document (docs/cli.md, "ncw run --json"); the exit code is the same.
+          out.data({
+            program: argv.program,
+            name: rawName,
+            pid: run.pid() ?? null,
+            outcome: outcome.kind === "killed" ? "killed" : "exited",
+            exitData: outcome.kind === "exit" ? outcome.exitData : null,
+            reason: outcome.kind === "killed" ? outcome.reason : null,
+            signal: outcome.kind === "killed" ? (outcome.signal ?? null) : null,
+            exitCode: hostExitCode(outcome),
+          });
+        } else if (outcome.kind === "killed") {
           process.stderr.write(
             `ncw: process ${run.pid() ?? "?"} (${name}) was killed: ${safeText(outcome.reason)}\n`,
           );

@@ -127,7 +127,9 @@ function hexAnid(anid: number): string {
 function printReport(out: Output, r: OperationReport): void {
   for (const w of r.warnings) out.warn(w);
   if (out.json) {
-    out.data(r);
+    // The scope as `ncw skyer list/info` give it: "global" or "user", with the user apart.
+    const [scope, user] = r.scope.split(" ");
+    out.data({ ...r, scope, user: scope === "user" ? user : null });
     return;
   }
   // Everything in a report came from a package or an app (its events' notes): made safe.

@@ -1,0 +1,68 @@
+// Black-box tests of what `ncw` does at start-up (docs/cli.md, "Start-up"): `ncw --version` loads
+// no argument parser, and no command renders help text it was not asked for.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { NCW_JS } from "./helpers/ncw.js";
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), "ncw-startup-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const env = { ...process.env, NCW_HOME: path.join(tmp, "home"), NO_COLOR: "1" };
+
+/** The modules (file URLs) `ncw args` loads, from a module-resolution hook. */
+function modulesLoaded(args: string[]): string[] {
+  const hooks = path.join(tmp, "hooks.mjs");
+  const log = path.join(tmp, "modules.log");
+  writeFileSync(
+    hooks,
+    `import { appendFileSync } from "node:fs";
+export async function resolve(spec, ctx, next) {
+  const r = await next(spec, ctx);
+  appendFileSync(${JSON.stringify(log)}, r.url + "\\n");
+  return r;
+}`,
+  );
+  const reg = path.join(tmp, "register.mjs");
+  writeFileSync(
+    reg,
+    `import { register } from "node:module"; register(${JSON.stringify(pathToFileURL(hooks).href)});`,
+  );
+  rmSync(log, { force: true });
+  const r = spawnSync(process.execPath, ["--import", reg, NCW_JS, ...args], {
+    env,
+    encoding: "utf8",
+  });
+  expect(r.status, r.stderr).toBe(0);
+  return readFileSync(log, "utf8").trim().split("\n");
+}
+
+/** The names of the functions sampled (every 50 µs) while `ncw args` ran, with their files. */
+function functionsRun(args: string[]): string[] {
+  const dir = mkdtempSync(path.join(tmp, "prof-"));
+  const r = spawnSync(
+    process.execPath,
+    ["--cpu-prof", "--cpu-prof-interval", "50", "--cpu-prof-dir", dir, NCW_JS, ...args],
+    { env, encoding: "utf8" },
+  );
+  expect(r.status, r.stderr).toBe(0);
+  const profile = JSON.parse(readFileSync(path.join(dir, readdirSync(dir)[0]!), "utf8")) as {
+    nodes: { callFrame: { functionName: string; url: string } }[];
+  };
+  return profile.nodes.map((n) => `${n.callFrame.functionName} ${n.callFrame.url}`);
+}
+
+describe("start-up", () => {
+  it("ncw --version loads no argument parser", () => {
+    const mods = modulesLoaded(["--version"]);
+    expect(mods.some((m) => m.endsWith("/cli/ncw.js"))).toBe(true);
+    expect(mods.filter((m) => m.includes("/node_modules/"))).toEqual([]);
+  });
+
+  it("a command does not render its help text unless asked", () => {
+    const fns = functionsRun(["home"]);
+    expect(fns.filter((f) => /cacheHelpMessage|^help .*usage\.js$/.test(f))).toEqual([]);
+  });
+});
