@@ -90,7 +90,23 @@ export type ToRunner =
   /** The kernel passed `n` more of the runner's `trace` lines to the CLI's socket (the trace window). */
   | { t: "trace-ack"; n: number }
   /** An idle pool runner compiles this module ahead of a likely CREATE_PROCESS (docs/kernel.md). */
-  | { t: "precompile"; wasm: Uint8Array };
+  | { t: "precompile"; wasm: Uint8Array }
+  /**
+   * Map the kernel's host shared-memory segment `id` (kernel/segments.ts) by its host `name`; answered
+   * by `answer` `req` (docs/kernel.md "Kernel objects").
+   */
+  | { t: "map-segment"; req: number; id: number; name: string; size: number }
+  | { t: "unmap-segment"; req: number; id: number }
+  /**
+   * Start a thread of the process at function `index` of its table, called with `arg` (docs/kernel.md
+   * "Threads started by the kernel"); the answer carries the thread's identifier.
+   */
+  | { t: "start-thread"; req: number; index: number; arg: bigint };
+
+/** What a runner answers to a kernel request (`map-segment`, `unmap-segment`, `start-thread`). */
+export type RunnerAnswer =
+  /** `tid`: the started thread; `sha256`: of the segment's bytes as the runner sees them once mapped. */
+  { ok: true; tid?: number; sha256?: string } | { ok: false; error: string };
 
 export interface ForkImage {
   memory: Uint8Array;
@@ -120,6 +136,7 @@ export type FromRunner =
   /** A trace line of the runner itself (not counted, never acknowledged). */
   | { t: "note"; line: string }
   | { t: "handled"; signals: number[] }
+  | { t: "answer"; req: number; answer: RunnerAnswer }
   /** The last message: sent once every trace line before it is on the channel. */
   | { t: "exit"; outcome: Outcome };
 

@@ -29,6 +29,7 @@ function proc(pid: number, ppid: number): KProcess {
     spawnedAt: 0,
     memoryBytes: 0,
     traceUnacked: 0,
+    requests: new Map(),
   };
 }
 

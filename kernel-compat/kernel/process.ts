@@ -4,7 +4,7 @@
 
 import type { ChildProcess } from "node:child_process";
 import { FIRST_APP_PID } from "../../commonassembly/abi/numbers.js";
-import type { Outcome, ProcessInfo } from "../protocol.js";
+import type { Outcome, ProcessInfo, RunnerAnswer } from "../protocol.js";
 
 /** Who receives a process' trace lines and its end: the CLI session that started it. */
 export interface SessionSink {
@@ -49,6 +49,8 @@ export interface KProcess {
   memoryBytes: number;
   /** Trace lines passed to the session and not yet acknowledged to the runner (its trace window). */
   traceUnacked: number;
+  /** Kernel requests to its runner (map-segment, start-thread, …) not answered yet, by request number. */
+  requests: Map<number, (answer: RunnerAnswer) => void>;
 }
 
 /**

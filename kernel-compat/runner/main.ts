@@ -5,15 +5,17 @@
 // when its process ends, once its last messages are on the channel, and at once if the kernel goes away
 // (IPC channel closed, and on Linux also PR_SET_PDEATHSIG), so no runner outlives its kernel.
 
+import { createHash } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type MessagePort, Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { CTL_POLL_FLAG_OFFSET } from "../../commonassembly/abi/wasm-names.js";
 import { hostNative } from "../../native/index.js";
-import type { ForkImage, FromRunner, Outcome, ToRunner } from "../protocol.js";
+import type { SharedSegment } from "../../native/types.js";
+import type { ForkImage, FromRunner, Outcome, RunnerAnswer, ToRunner } from "../protocol.js";
 import { MAILBOX_DEPTH, Mailbox, Outbox, SignalRing } from "./channel.js";
 import { SharedSht } from "./signals.js";
-import type { FromThread } from "./thread.js";
+import { type FromThread, newThreadWorker, type ThreadShare, type ThreadStart } from "./thread.js";
 import type { FromWorker, WorkerStart } from "./worker.js";
 
 /**
@@ -54,6 +56,15 @@ function main(): void {
   let memory: WebAssembly.Memory | undefined;
   let ctlAddr = 0;
   let nextId = 1;
+  /** The kernel's segments this runner mapped, by the kernel's identifier. */
+  const segments = new Map<number, SharedSegment>();
+  /**
+   * What a thread the kernel starts needs of the process (the worker sends it once instantiated; null:
+   * the module cannot have threads); start-thread requests wait for it.
+   */
+  let share: ThreadShare | null | undefined;
+  const waitingThreads: Extract<ToRunner, { t: "start-thread" }>[] = [];
+  const answer = (req: number, a: RunnerAnswer) => send({ t: "answer", req, answer: a });
 
   // Raise the poll flag by changing it (an increment), and keep raising it until the worker has taken
   // what is queued: the AOT-optimized poll may test "flag changed" instead of "flag non-zero" (see
@@ -190,12 +201,52 @@ function main(): void {
       case "port":
         onThreadPort(m.port);
         return;
+      case "share":
+        share = m.share;
+        for (const r of waitingThreads.splice(0)) startThread(r);
+        return;
       case "exit":
         // A runner serves exactly one process: it leaves once the end is on the channel.
         end(m.outcome);
         return;
     }
   });
+  /** A thread the kernel asked for: a new thread worker, entering the table function (thread.ts). */
+  const startThread = (r: Extract<ToRunner, { t: "start-thread" }>) => {
+    if (share === undefined) {
+      waitingThreads.push(r);
+      return;
+    }
+    if (share === null || ending !== undefined) {
+      answer(r.req, {
+        ok: false,
+        error:
+          share === null
+            ? "the process cannot have threads (its module does not import nightos.memory)"
+            : "the process is ending",
+      });
+      return;
+    }
+    const tid = Atomics.add(new Int32Array(share.tids), 0, 1) + 1;
+    const ch = new MessageChannel();
+    onThreadPort(ch.port2);
+    const start: ThreadStart = {
+      ...share,
+      t: "thread",
+      tid,
+      rewindAt: 0,
+      rewindPages: 0,
+      globals: {},
+      initData: r.arg,
+      entry: { index: r.index },
+      relay: ch.port1,
+    };
+    const w = newThreadWorker();
+    w.postMessage(start, [ch.port1]);
+    w.unref();
+    answer(r.req, { ok: true, tid });
+  };
+
   worker.on("error", (e) => {
     end({ kind: "killed", reason: `runner crashed: ${e.message}` }, 1);
   });
@@ -247,6 +298,31 @@ function main(): void {
         return;
       case "precompile":
         worker.postMessage({ t: "precompile", wasm: m.wasm });
+        return;
+      case "map-segment": {
+        if (segments.has(m.id)) {
+          answer(m.req, { ok: false, error: `segment ${m.id} is mapped already` });
+          return;
+        }
+        try {
+          const seg = hostNative().openSegment(m.name, m.size);
+          segments.set(m.id, seg);
+          const sha256 = createHash("sha256").update(new Uint8Array(seg.buffer)).digest("hex");
+          answer(m.req, { ok: true, sha256 });
+        } catch (e) {
+          answer(m.req, { ok: false, error: (e as Error).message });
+        }
+        return;
+      }
+      case "unmap-segment": {
+        const seg = segments.get(m.id);
+        segments.delete(m.id);
+        seg?.close();
+        answer(m.req, seg ? { ok: true } : { ok: false, error: `segment ${m.id} is not mapped` });
+        return;
+      }
+      case "start-thread":
+        startThread(m);
         return;
     }
   });

@@ -21,7 +21,9 @@ import {
   ABI_IMPORT_MODULE,
   CONTROL_BLOCK_ADDRESS,
   CTL_GLOBAL,
+  EXPORT_TABLE,
   errorStatus,
+  FORK_GLOBAL_EXPORT_PREFIX,
   IMPORT_SAFEPOINT,
   IMPORT_SYSCALL,
   IMPORT_SYSCALL_FORK,
@@ -44,6 +46,27 @@ import { PAGE_SIZE } from "./memory.js";
 import { Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd, ThreadEnd } from "./signals.js";
 
+/** What every thread of a process shares: what the worker gives the relay for kernel-started threads. */
+export interface ThreadShare {
+  pid: number;
+  ppid: number;
+  context: Uint8Array;
+  trace: boolean;
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  tids: SharedArrayBuffer;
+  tlsSlots: SharedArrayBuffer;
+  sht: SharedArrayBuffer;
+  pages: SharedArrayBuffer;
+  ring: SharedArrayBuffer;
+  outbox: SharedArrayBuffer;
+}
+
+/** Bytes of MEM_ALLOC pages a thread the kernel starts gets as its stack (docs/kernel.md). */
+export const ENTRY_STACK_BYTES = 64 * 1024;
+/** The AOT step's export of the module's first mutable global: clang's __stack_pointer. */
+const STACK_POINTER_EXPORT = `${FORK_GLOBAL_EXPORT_PREFIX}0`;
+
 /** What a thread worker receives. */
 export interface ThreadStart {
   t: "thread";
@@ -54,6 +77,11 @@ export interface ThreadStart {
   trace: boolean;
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
+  /**
+   * A thread the kernel starts (ToRunner start-thread): it calls the table's function `index` with
+   * `initData` on a stack of its own, instead of rewinding a creator's stack.
+   */
+  entry?: { index: number };
   /** Where the copy of the creator's unwound stack is, in the shared memory (MEM_ALLOC pages). */
   rewindAt: number;
   /** How many pages that copy holds: freed once the thread has rewound. */
@@ -102,7 +130,7 @@ export interface ThreadHost {
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-function newThreadWorker(): Worker {
+export function newThreadWorker(): Worker {
   return new Worker(path.join(here, "thread.js"), { workerData: { ncwThread: true } });
 }
 
@@ -233,19 +261,25 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
   const children: Worker[] = [];
   let proc: Proc | undefined;
   let asyncify: ReturnType<typeof asyncifyOf>;
-  let pending: { status: number; ret: Uint8Array } | undefined = {
-    status: 0,
-    ret: encode(CREATE_THREAD.ret, { id: BigInt(msg.tid), identity: 1, initData: msg.initData }),
-  };
+  const entry = msg.entry;
+  let pending: { status: number; ret: Uint8Array } | undefined =
+    entry !== undefined
+      ? undefined
+      : {
+          status: 0,
+          ret: encode(CREATE_THREAD.ret, {
+            id: BigInt(msg.tid),
+            identity: 1,
+            initData: msg.initData,
+          }),
+        };
   /** The CREATE_THREAD or CREATE_PROCESS in progress (its stack unwound into the fork buffer at `data`). */
   let threadCall:
     | { data: number; initData: bigint; process?: { req: number; len: number } }
     | undefined;
   /** The pages of the creator's stack copy, until the thread has rewound out of them. */
-  let stackCopy: { at: number; pages: number } | undefined = {
-    at: msg.rewindAt,
-    pages: msg.rewindPages,
-  };
+  let stackCopy: { at: number; pages: number } | undefined =
+    entry !== undefined ? undefined : { at: msg.rewindAt, pages: msg.rewindPages };
   const freeStackCopy = () => {
     if (stackCopy !== undefined) proc?.pages.free_(stackCopy.at, stackCopy.pages);
     stackCopy = undefined;
@@ -300,7 +334,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
   const start = ex._start;
   const ctlGlobal = ex[CTL_GLOBAL];
   if (ctlGlobal instanceof WebAssembly.Global) ctlGlobal.value = CONTROL_BLOCK_ADDRESS;
-  if (asyncify === undefined || typeof start !== "function")
+  if (entry === undefined && (asyncify === undefined || typeof start !== "function"))
     return { kind: "killed", reason: "thread: the module has no Asyncify exports or _start" };
   restoreGlobals(ex, msg.globals);
   const env: HandlerEnv = {
@@ -347,12 +381,36 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     sendPort: (port) => relay.postMessage({ t: "port", port }, [port]),
     children,
   };
-  trace?.("started");
-  asyncify.startRewind(msg.rewindAt);
+  let run = start as () => void;
+  let entryStack: number | undefined;
+  if (entry !== undefined) {
+    const fn =
+      ex[EXPORT_TABLE] instanceof WebAssembly.Table ? ex[EXPORT_TABLE].get(entry.index) : null;
+    // An exported wasm function's `length` is its parameter count: the entry takes the one u64.
+    if (typeof fn !== "function" || fn.length !== 1) {
+      trace?.(`not started: table index ${entry.index} is not a function of one parameter`);
+      return { thread: 0 };
+    }
+    const stack = proc.pages.alloc(ENTRY_STACK_BYTES, 0b011, true);
+    if (!stack.ok) {
+      trace?.("not started: no memory for its stack");
+      return { thread: 0 };
+    }
+    entryStack = stack.address;
+    const sp = ex[STACK_POINTER_EXPORT];
+    if (sp instanceof WebAssembly.Global && typeof sp.value === "number")
+      sp.value = stack.address + ENTRY_STACK_BYTES;
+    const arg = msg.initData;
+    run = () => (fn as (a: bigint) => void)(arg);
+    trace?.(`started by the kernel at table index ${entry.index}`);
+  } else {
+    trace?.("started");
+    asyncify?.startRewind(msg.rewindAt);
+  }
   try {
     for (;;) {
-      (start as () => void)();
-      if (asyncify.getState() !== ASYNCIFY_UNWINDING) break;
+      run();
+      if (asyncify === undefined || asyncify.getState() !== ASYNCIFY_UNWINDING) break;
       asyncify.stopUnwind();
       const f = threadCall;
       threadCall = undefined;
@@ -390,6 +448,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     throw e;
   } finally {
     freeStackCopy();
+    if (entryStack !== undefined) proc.pages.free_(entryStack, ENTRY_STACK_BYTES / PAGE_SIZE);
     for (const c of children) void c.terminate();
     if (spare !== undefined) void spare.terminate();
   }

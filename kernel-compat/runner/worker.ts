@@ -47,7 +47,7 @@ import {
 } from "./fork.js";
 import { createTlsSlots, Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd } from "./signals.js";
-import { createThread, prestartThread, type ThreadHost } from "./thread.js";
+import { createThread, prestartThread, type ThreadHost, type ThreadShare } from "./thread.js";
 
 export interface WorkerStart {
   t: "start";
@@ -76,7 +76,9 @@ export type FromWorker =
   | { t: "handled" }
   | { t: "running" }
   | { t: "exit"; outcome: Outcome }
-  | { t: "port"; port: MessagePort };
+  | { t: "port"; port: MessagePort }
+  /** What the relay needs to start threads the kernel asks for; null: the module cannot have threads. */
+  | { t: "share"; share: ThreadShare | null };
 
 const port = parentPort;
 if (port === null) throw new Error("runner worker started outside a worker thread");
@@ -281,6 +283,8 @@ function run(msg: WorkerStart): Outcome {
     sendPort: (p) => port?.postMessage({ t: "port", port: p }, [p]),
     children: threads,
   };
+  const { sendPort: _s, children: _c, ...share } = threadHost;
+  post({ t: "share", share: sharedMemory === undefined ? null : share });
   trace?.(
     `runner: module ${ahead ? "compiled ahead" : `compiled in ${compiledMs.toFixed(1)} ms`}, ready to run ${(performance.now() - t0).toFixed(1)} ms after start`,
   );

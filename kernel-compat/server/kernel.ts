@@ -14,11 +14,20 @@ import {
 import { Datafield, encodeDatafield } from "../../commonassembly/abi/signals.js";
 import { MEM_ALLOC, syscallByCode, syscallName } from "../../commonassembly/abi/syscalls.js";
 import { readModule } from "../../commonassembly/wasm/reader.js";
+import { hostNative } from "../../native/index.js";
 import { REGISTRY_KEYS } from "../../services/registry/keys.js";
 import type { KernelApi } from "../kernel/api.js";
 import { type KProcess, ProcessTable, type SessionSink } from "../kernel/process.js";
+import { type KSegment, SegmentTable } from "../kernel/segments.js";
 import { kernelHandler } from "../kernel/syscalls.js";
-import type { ForkImage, FromRunner, Outcome, ProcessInfo, ToRunner } from "../protocol.js";
+import type {
+  ForkImage,
+  FromRunner,
+  Outcome,
+  ProcessInfo,
+  RunnerAnswer,
+  ToRunner,
+} from "../protocol.js";
 import { decodeArgs, formatErr, formatValue } from "../syscalls/dispatch.js";
 import type { RunnerPool } from "./pool.js";
 
@@ -70,6 +79,9 @@ export function readDelays(env: NodeJS.ProcessEnv = process.env, stored?: Delays
 
 export class Kernel implements KernelApi {
   readonly processes = new ProcessTable();
+  /** Host shared-memory segments, each released when the process it was made for exits. */
+  readonly segments = new SegmentTable(hostNative());
+  private nextRequest = 1;
   /** Refreshed from the registry at each `run` (main.ts). */
   delays: Delays;
   limits: Limits = { ...DEFAULT_LIMITS };
@@ -217,6 +229,7 @@ export class Kernel implements KernelApi {
         ? opts.fork.memory.length
         : (opts.memoryBytes ?? this.initialMemory(opts.wasm)),
       traceUnacked: 0,
+      requests: new Map(),
     };
     this.processes.add(p);
     this.pool.prepare(opts.wasm);
@@ -305,7 +318,43 @@ export class Kernel implements KernelApi {
       case "syscall":
         void this.syscall(p, m.id, m.req, m.fork);
         return;
+      case "answer": {
+        const done = p.requests.get(m.req);
+        p.requests.delete(m.req);
+        done?.(m.answer);
+        return;
+      }
     }
+  }
+
+  /** Ask `p`'s runner to do something for the kernel; resolves with its answer (or the process' end). */
+  private ask(
+    p: KProcess,
+    m:
+      | Omit<Extract<ToRunner, { t: "map-segment" }>, "req">
+      | Omit<Extract<ToRunner, { t: "unmap-segment" }>, "req">
+      | Omit<Extract<ToRunner, { t: "start-thread" }>, "req">,
+  ): Promise<RunnerAnswer> {
+    if (p.state === "exited") return Promise.resolve({ ok: false, error: "the process has ended" });
+    const req = this.nextRequest++;
+    return new Promise((resolve) => {
+      p.requests.set(req, resolve);
+      this.toRunner(p, { ...m, req } as ToRunner);
+    });
+  }
+
+  /** Have `p`'s runner map segment `seg` (made by this kernel: this.segments). */
+  mapSegment(p: KProcess, seg: KSegment): Promise<RunnerAnswer> {
+    return this.ask(p, { t: "map-segment", id: seg.id, name: seg.name, size: seg.size });
+  }
+
+  unmapSegment(p: KProcess, id: number): Promise<RunnerAnswer> {
+    return this.ask(p, { t: "unmap-segment", id });
+  }
+
+  /** Start a thread in `p` at its table's function `index`, called with `arg`; the answer has its tid. */
+  startThread(p: KProcess, index: number, arg: bigint): Promise<RunnerAnswer> {
+    return this.ask(p, { t: "start-thread", index, arg });
   }
 
   /**
@@ -482,6 +531,9 @@ export class Kernel implements KernelApi {
       if (child) this.kill(child, `its parent process ${p.pid} ended`);
     }
     for (const w of p.waiters.splice(0)) w();
+    for (const done of p.requests.values()) done({ ok: false, error: "the process has ended" });
+    p.requests.clear();
+    this.segments.releaseOwner(p.pid);
     this.log(
       `process ${p.pid} (${p.name}) ended: ${outcome.kind === "exit" ? `exit ${outcome.exitData}` : outcome.reason}`,
     );
