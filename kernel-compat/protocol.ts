@@ -83,7 +83,8 @@ export type ToRunner =
       fork?: ForkImage;
     }
   | { t: "signal"; signal: number; datafield: Uint8Array }
-  | { t: "reply"; id: number; errcode: number | null; ret: Uint8Array }
+  /** `written`: the bytes for the call's written buffers, in the table's order (syscalls/buffers.ts). */
+  | { t: "reply"; id: number; errcode: number | null; ret: Uint8Array; written?: Uint8Array[] }
   | { t: "suspend" }
   | { t: "resume" }
   | { t: "priority"; priority: number }
@@ -130,7 +131,8 @@ export type FromRunner =
   | { t: "ready" }
   /** The module is instantiated (and, for a fork child, its image copied): `_start` runs next. */
   | { t: "running" }
-  | { t: "syscall"; id: number; req: Uint8Array; fork?: ForkImage }
+  /** `read`: the bytes of the call's read buffers, in the table's order (syscalls/buffers.ts). */
+  | { t: "syscall"; id: number; req: Uint8Array; fork?: ForkImage; read?: Uint8Array[] }
   /** A trace line of the process' threads: counted in its trace window until the kernel acknowledges it. */
   | { t: "trace"; line: string }
   /** A trace line of the runner itself (not counted, never acknowledged). */

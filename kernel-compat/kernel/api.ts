@@ -29,9 +29,14 @@ export interface KernelApi {
   unsuspend(p: KProcess): bigint;
 }
 
-/** What a forwarded request carries besides its bytes: CREATE_PROCESS' memory image. */
+/**
+ * What a forwarded request carries besides its bytes: CREATE_PROCESS' memory image, the bytes of its
+ * read buffers; `written` takes what the handler writes into its written buffers (table order).
+ */
 export interface KernelExtra {
   fork: ForkImage | undefined;
+  read: readonly Uint8Array[];
+  written: Uint8Array[];
 }
 
 /** A kernel-side handler: decoded arguments in, the spec's result (D's own errcodes) out. */

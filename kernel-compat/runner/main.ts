@@ -13,6 +13,7 @@ import { CTL_POLL_FLAG_OFFSET } from "../../commonassembly/abi/wasm-names.js";
 import { hostNative } from "../../native/index.js";
 import type { SharedSegment } from "../../native/types.js";
 import type { ForkImage, FromRunner, Outcome, RunnerAnswer, ToRunner } from "../protocol.js";
+import { type BufferArea, scatter } from "../syscalls/buffers.js";
 import { MAILBOX_DEPTH, Mailbox, Outbox, SignalRing } from "./channel.js";
 import { SharedSht } from "./signals.js";
 import { type FromThread, newThreadWorker, type ThreadShare, type ThreadStart } from "./thread.js";
@@ -47,8 +48,8 @@ function main(): void {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const worker = new Worker(path.join(here, "worker.js"));
   const mailboxes = Array.from({ length: MAILBOX_DEPTH }, () => Mailbox.create());
-  /** Kernel requests in flight: request id → the mailbox its answer goes to. */
-  const inFlight = new Map<number, Mailbox>();
+  /** Kernel requests in flight: request id → the mailbox its answer goes to, where its written buffers go. */
+  const inFlight = new Map<number, { box: Mailbox; out: BufferArea[] }>();
   const ring = SignalRing.create();
   const outbox = Outbox.create();
   /** The process' SHT, created here so the relay can read the handler set the kernel mirrors. */
@@ -146,10 +147,16 @@ function main(): void {
   };
 
   /** Sends a syscall of the main thread or of a thread to the kernel; the answer goes to `box`. */
-  const forwardSyscall = (box: Mailbox | undefined, req: Uint8Array, fork?: ForkImage) => {
+  const forwardSyscall = (
+    box: Mailbox | undefined,
+    req: Uint8Array,
+    fork?: ForkImage,
+    read?: Uint8Array[],
+    out: BufferArea[] = [],
+  ) => {
     const id = nextId++;
-    if (box) inFlight.set(id, box);
-    send(fork ? { t: "syscall", id, req, fork } : { t: "syscall", id, req });
+    if (box) inFlight.set(id, { box, out });
+    send({ t: "syscall", id, req, ...(fork ? { fork } : {}), ...(read ? { read } : {}) });
   };
 
   // A thread's port (kernel-compat/runner/thread.ts): its traces, kernel syscalls and a process end.
@@ -160,7 +167,7 @@ function main(): void {
           relayTrace(m.line, m.seq);
           return;
         case "syscall":
-          forwardSyscall(new Mailbox(m.box), m.req, m.fork);
+          forwardSyscall(new Mailbox(m.box), m.req, m.fork, m.read, m.out);
           return;
         case "port":
           onThreadPort(m.port);
@@ -187,7 +194,7 @@ function main(): void {
         if (ring.needsSafepoint()) poke();
         return;
       case "syscall":
-        forwardSyscall(mailboxes[m.depth], m.req, m.fork);
+        forwardSyscall(mailboxes[m.depth], m.req, m.fork, m.read, m.out);
         return;
       case "trace":
         relayTrace(m.line, m.seq);
@@ -279,10 +286,16 @@ function main(): void {
         // A worker blocked in a kernel syscall runs its handlers now (the program's mailbox only).
         mailboxes[0]?.interrupt();
         return;
-      case "reply":
-        inFlight.get(m.id)?.answer(m.errcode, m.ret);
+      case "reply": {
+        const f = inFlight.get(m.id);
         inFlight.delete(m.id);
+        if (f === undefined) return;
+        // The runner, not the kernel, writes into the process' (shared) memory, while the caller waits.
+        if (m.written !== undefined && memory !== undefined)
+          scatter(f.out, m.written, new Uint8Array(memory.buffer));
+        f.box.answer(m.errcode, m.ret);
         return;
+      }
       case "suspend":
         ring.setSuspended(true);
         poke();

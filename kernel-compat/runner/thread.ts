@@ -15,8 +15,7 @@ import {
   workerData,
 } from "node:worker_threads";
 import { encode } from "../../commonassembly/abi/codec.js";
-import { GenericErr } from "../../commonassembly/abi/numbers.js";
-import { CREATE_PROCESS, CREATE_THREAD } from "../../commonassembly/abi/syscalls.js";
+import { CREATE_THREAD } from "../../commonassembly/abi/syscalls.js";
 import {
   ABI_IMPORT_MODULE,
   CONTROL_BLOCK_ADDRESS,
@@ -28,20 +27,13 @@ import {
   IMPORT_SYSCALL,
   IMPORT_SYSCALL_FORK,
   SHARED_MEMORY_IMPORT,
-  SYSCALL_RET_SIZE,
 } from "../../commonassembly/abi/wasm-names.js";
 import type { ForkImage, Outcome } from "../protocol.js";
-import { dispatch, formatErr, formatValue, validateRequest } from "../syscalls/dispatch.js";
+import type { BufferArea } from "../syscalls/buffers.js";
+import { formatErr, formatValue } from "../syscalls/dispatch.js";
 import { Mailbox, Outbox, SignalRing, Throttle } from "./channel.js";
-import {
-  ASYNCIFY_REWINDING,
-  ASYNCIFY_UNWINDING,
-  asyncifyOf,
-  ForkLock,
-  forkGlobals,
-  prepareForkBuffer,
-  restoreGlobals,
-} from "./fork.js";
+import { asyncifyOf, ForkLock, forkGlobals, restoreGlobals } from "./fork.js";
+import { InstanceHost } from "./instance.js";
 import { PAGE_SIZE } from "./memory.js";
 import { Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd, ThreadEnd } from "./signals.js";
@@ -103,7 +95,14 @@ export interface ThreadStart {
 export type FromThread =
   /** `seq`: the line's number in the process' trace window (Outbox.admitTrace). */
   | { t: "trace"; line: string; seq: number }
-  | { t: "syscall"; req: Uint8Array; box: SharedArrayBuffer; fork?: ForkImage }
+  | {
+      t: "syscall";
+      req: Uint8Array;
+      box: SharedArrayBuffer;
+      fork?: ForkImage;
+      read?: Uint8Array[];
+      out?: BufferArea[];
+    }
   | { t: "port"; port: MessagePort }
   /** The handler set changed (the relay reads it from the SHT). */
   | { t: "handled" }
@@ -260,23 +259,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
   const forkLock = new ForkLock(msg.tids);
   const children: Worker[] = [];
   let proc: Proc | undefined;
-  let asyncify: ReturnType<typeof asyncifyOf>;
   const entry = msg.entry;
-  let pending: { status: number; ret: Uint8Array } | undefined =
-    entry !== undefined
-      ? undefined
-      : {
-          status: 0,
-          ret: encode(CREATE_THREAD.ret, {
-            id: BigInt(msg.tid),
-            identity: 1,
-            initData: msg.initData,
-          }),
-        };
-  /** The CREATE_THREAD or CREATE_PROCESS in progress (its stack unwound into the fork buffer at `data`). */
-  let threadCall:
-    | { data: number; initData: bigint; process?: { req: number; len: number } }
-    | undefined;
   /** The pages of the creator's stack copy, until the thread has rewound out of them. */
   let stackCopy: { at: number; pages: number } | undefined =
     entry !== undefined ? undefined : { at: msg.rewindAt, pages: msg.rewindPages };
@@ -284,53 +267,18 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     if (stackCopy !== undefined) proc?.pages.free_(stackCopy.at, stackCopy.pages);
     stackCopy = undefined;
   };
-  const syscallFork = (req: number, len: number, ret: number): number => {
-    if (proc === undefined) return errorStatus(GenericErr.MEMORY_READ);
-    if (asyncify?.getState() === ASYNCIFY_REWINDING) {
-      asyncify.stopRewind();
-      freeStackCopy();
-      forkLock.release();
-      const r = pending ?? {
-        status: errorStatus(CREATE_THREAD.errors.HARDWARE),
-        ret: new Uint8Array(0),
-      };
-      pending = undefined;
-      const mem = proc.bytes();
-      mem.fill(0, ret, ret + SYSCALL_RET_SIZE);
-      mem.set(r.ret, ret);
-      return r.status;
-    }
-    const v = validateRequest(proc, req, len, ret, true);
-    const isProcess = v.ok && v.def.code === CREATE_PROCESS.code;
-    if (!v.ok || (v.def.code !== CREATE_THREAD.code && !isProcess) || asyncify === undefined)
-      return dispatch(proc, req, len, ret, true);
-    forkLock.acquire();
-    const data = prepareForkBuffer(proc.memory);
-    if (data === undefined) {
-      forkLock.release();
-      return errorStatus(v.def.errors.HARDWARE ?? CREATE_THREAD.errors.HARDWARE);
-    }
-    threadCall = {
-      data,
-      initData: (v.args as { initData: bigint }).initData,
-      ...(isProcess ? { process: { req, len } } : {}),
-    };
-    asyncify.startUnwind(data);
-    return 0;
-  };
+  const iHost = new InstanceHost({ canThread: true, forkLock, trace, onRewound: freeStackCopy });
   const instance = new WebAssembly.Instance(msg.module, {
     [ABI_IMPORT_MODULE]: {
-      [IMPORT_SYSCALL]: (req: number, len: number, ret: number) =>
-        proc === undefined
-          ? errorStatus(GenericErr.MEMORY_READ)
-          : dispatch(proc, req, len, ret, false),
-      [IMPORT_SYSCALL_FORK]: syscallFork,
+      [IMPORT_SYSCALL]: iHost.syscall,
+      [IMPORT_SYSCALL_FORK]: iHost.syscallFork,
       [IMPORT_SAFEPOINT]: () => threadSafepoint(ring),
       [SHARED_MEMORY_IMPORT]: msg.memory,
     },
   });
   const ex = instance.exports as Record<string, unknown>;
-  asyncify = asyncifyOf(ex);
+  const asyncify = asyncifyOf(ex);
+  iHost.asyncify = asyncify;
   const start = ex._start;
   const ctlGlobal = ex[CTL_GLOBAL];
   if (ctlGlobal instanceof WebAssembly.Global) ctlGlobal.value = CONTROL_BLOCK_ADDRESS;
@@ -350,9 +298,14 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     context: msg.context,
     memory: msg.memory,
     handlerEnv: env,
-    toKernel: (req) => {
+    toKernel: (req, buffers) => {
       box.arm();
-      post({ t: "syscall", req, box: box.sab });
+      post({
+        t: "syscall",
+        req,
+        box: box.sab,
+        ...(buffers ? { read: buffers.read, out: buffers.out } : {}),
+      });
       return box.waitAnswer();
     },
     onHandledChange: () => {
@@ -365,6 +318,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     sht: msg.sht,
     pages: msg.pages,
   });
+  iHost.proc = proc;
   const host: ThreadHost = {
     pid: msg.pid,
     ppid: msg.ppid,
@@ -405,40 +359,24 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     trace?.(`started by the kernel at table index ${entry.index}`);
   } else {
     trace?.("started");
-    asyncify?.startRewind(msg.rewindAt);
+    const ret = encode(CREATE_THREAD.ret, {
+      id: BigInt(msg.tid),
+      identity: 1,
+      initData: msg.initData,
+    });
+    iHost.rewindWith({ status: 0, ret }, msg.rewindAt);
   }
   try {
-    for (;;) {
-      run();
-      if (asyncify === undefined || asyncify.getState() !== ASYNCIFY_UNWINDING) break;
-      asyncify.stopUnwind();
-      const f = threadCall;
-      threadCall = undefined;
-      if (f === undefined)
-        throw new Error("Asyncify unwound without a thread creation in progress");
-      if (f.process !== undefined) {
-        // CREATE_PROCESS from this thread: the child's only (main) thread continues this one's stack.
-        const image: ForkImage = {
-          memory: new Uint8Array(msg.memory.buffer).slice(),
-          globals: forkGlobals(ex),
-          initData: f.initData,
-          pages: proc.pages.snapshot(),
-          tls: proc.tlsImage(),
-        };
-        const req = proc.bytes().slice(f.process.req, f.process.req + f.process.len);
+    const p = proc;
+    iHost.run(run, ex, {
+      startThread: (data, initData) => createThread(host, p, ex, data, initData, trace),
+      // CREATE_PROCESS from this thread: the child's only (main) thread continues this one's stack.
+      forkToKernel: (req, image) => {
         box.arm();
         post({ t: "syscall", req, box: box.sab, fork: image });
-        const answer = box.waitAnswer();
-        pending =
-          answer.errcode === null
-            ? { status: 0, ret: answer.ret }
-            : { status: errorStatus(answer.errcode), ret: new Uint8Array(0) };
-        asyncify.startRewind(f.data);
-        continue;
-      }
-      pending = createThread(host, proc, ex, f.data, f.initData, trace);
-      asyncify.startRewind(f.data);
-    }
+        return box.waitAnswer();
+      },
+    });
     return { thread: 0 };
   } catch (e) {
     if (e instanceof ThreadEnd) return { thread: e.exitData };

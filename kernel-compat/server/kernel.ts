@@ -316,7 +316,7 @@ export class Kernel implements KernelApi {
         this.finish(p, m.outcome);
         return;
       case "syscall":
-        void this.syscall(p, m.id, m.req, m.fork);
+        void this.syscall(p, m.id, m.req, m.fork, m.read ?? []);
         return;
       case "answer": {
         const done = p.requests.get(m.req);
@@ -382,6 +382,7 @@ export class Kernel implements KernelApi {
     id: number,
     req: Uint8Array,
     fork: ForkImage | undefined,
+    read: readonly Uint8Array[],
   ): Promise<void> {
     const code = req[0] ?? -1;
     const def = syscallByCode(code);
@@ -389,12 +390,13 @@ export class Kernel implements KernelApi {
     let errcode: number | null = GenericErr.NO_SUCH_SYSCALL;
     let ret = new Uint8Array(0);
     let args: unknown = {};
+    const written: Uint8Array[] = [];
     if (def !== undefined && handler !== undefined) {
       const d = decodeArgs(def, req.subarray(1));
       if (!d.ok) errcode = d.errcode;
       else {
         args = d.args;
-        const r = await handler.run(this, p, args, { fork });
+        const r = await handler.run(this, p, args, { fork, read, written });
         if (r.ok) {
           errcode = null;
           ret = new Uint8Array(def.ret.size);
@@ -403,6 +405,10 @@ export class Kernel implements KernelApi {
       }
     }
     if (p.state === "exited") return;
+    const reply: ToRunner =
+      errcode === null && written.length > 0
+        ? { t: "reply", id, errcode, ret, written }
+        : { t: "reply", id, errcode, ret };
     if (p.trace) {
       const res =
         errcode === null
@@ -413,11 +419,11 @@ export class Kernel implements KernelApi {
       p.session?.trace(p.pid, `${syscallName(code)} ${formatValue(args)} -> ${res} (${what})`);
       // A traced kernel syscall returns once its line can go on: the trace never piles up here.
       if (p.session) {
-        p.session.whenWritable(() => this.toRunner(p, { t: "reply", id, errcode, ret }));
+        p.session.whenWritable(() => this.toRunner(p, reply));
         return;
       }
     }
-    this.toRunner(p, { t: "reply", id, errcode, ret });
+    this.toRunner(p, reply);
   }
 
   /** Send a signal to a process; WILL_SUSPEND / WILL_TERMINATE arm their registry delays. */
