@@ -2,7 +2,7 @@
 // the two worker files it starts by path), every module it imports at run time is followed, and none is
 // in kernel-compat/server/ or kernel-compat/kernel/; type-only imports are erased, so they may point there.
 
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -78,6 +78,25 @@ const m = () => import("./f.js");`;
     const bad = [...graph]
       .filter(([f]) => KERNEL_ONLY.some((k) => f.startsWith(k)))
       .map(([f, from]) => `${f} (imported by ${from})`);
+    expect(bad).toEqual([]);
+  });
+});
+
+describe("the syscall families", () => {
+  it("name the kernel only through kernel/api.ts and kernel/process.ts, never server/ (not even as a type)", () => {
+    const dir = path.join(root, "kernel-compat", "syscalls");
+    const bad: string[] = [];
+    for (const f of readdirSync(dir).filter((n) => n.endsWith(".ts") && !n.endsWith(".test.ts"))) {
+      const text = readFileSync(path.join(dir, f), "utf8");
+      for (const m of text.matchAll(/from\s+"([^"]+)"/g)) {
+        const spec = m[1] ?? "";
+        if (
+          spec.includes("/server/") ||
+          (spec.includes("/kernel/") && !/kernel\/(api|process)\.js$/.test(spec))
+        )
+          bad.push(`${f}: ${spec}`);
+      }
+    }
     expect(bad).toEqual([]);
   });
 });

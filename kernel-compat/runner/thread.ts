@@ -2,8 +2,10 @@
 // docs/kernel.md "Threads"). A thread is a nested worker thread of the runner, instantiating the same
 // compiled module on the process' shared memory (imported: commonassembly/aot/shared-memory.ts). It is
 // started like a fork child: the creator's stack, unwound by Asyncify into the fork buffer, is copied to
-// pages of its own and rewound there with identity 1. A thread's children are nested workers of its own,
-// terminated when it ends; the main thread's end ends the runner, hence every thread.
+// pages of its own and rewound there with identity 1; or, started by the kernel (ToRunner start-thread),
+// it calls a table function on a stack of its own. Every thread runs on the instance host (instance.ts).
+// A thread's children are nested workers of its own, terminated when it ends; the main thread's end ends
+// the runner, hence every thread.
 
 import path from "node:path";
 import { fileURLToPath } from "node:url";

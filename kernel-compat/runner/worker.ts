@@ -3,6 +3,7 @@
 // instantiating its module. Syscalls answered in-process never leave this thread; the others block
 // on the mailbox while the runner's main thread asks the kernel. A trace line waits for room in the
 // process' trace window (channel.ts Outbox), so tracing slows a program down but never loses a line.
+// It runs the main thread on the instance host (instance.ts), as the thread workers run the others.
 
 import { type MessagePort, parentPort, type Worker } from "node:worker_threads";
 import { encode } from "../../commonassembly/abi/codec.js";
