@@ -7,9 +7,15 @@ import type { ArgsOf, ResultOf, SyscallDef } from "../../commonassembly/abi/sysc
 import type { ForkImage } from "../protocol.js";
 import type { KProcess, ProcessTable } from "./process.js";
 
+/** The process table as handlers see it: looked up, never changed (only the kernel adds processes). */
+export type ProcessView = Pick<
+  ProcessTable,
+  "get" | "live" | "childrenOf" | "childOf" | "isAncestorOf"
+>;
+
 /** What the kernel offers its syscall handlers. */
 export interface KernelApi {
-  readonly processes: ProcessTable;
+  readonly processes: ProcessView;
   /** The registry's system.processes.* delays, in ms. */
   readonly delays: { readonly suspend: number; readonly terminate: number };
   /** Why a new process with `memoryBytes` of memory cannot start now (the home's limits), or undefined. */
