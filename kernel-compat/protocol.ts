@@ -83,14 +83,31 @@ export type ToRunner =
       fork?: ForkImage;
     }
   | { t: "signal"; signal: number; datafield: Uint8Array }
-  | { t: "reply"; id: number; errcode: number | null; ret: Uint8Array }
+  /** `written`: the bytes for the call's written buffers, in the table's order (syscalls/buffers.ts). */
+  | { t: "reply"; id: number; errcode: number | null; ret: Uint8Array; written?: Uint8Array[] }
   | { t: "suspend" }
   | { t: "resume" }
   | { t: "priority"; priority: number }
   /** The kernel passed `n` more of the runner's `trace` lines to the CLI's socket (the trace window). */
   | { t: "trace-ack"; n: number }
   /** An idle pool runner compiles this module ahead of a likely CREATE_PROCESS (docs/kernel.md). */
-  | { t: "precompile"; wasm: Uint8Array };
+  | { t: "precompile"; wasm: Uint8Array }
+  /**
+   * Map the kernel's host shared-memory segment `id` (kernel/segments.ts) by its host `name`; answered
+   * by `answer` `req` (docs/kernel.md "Kernel objects").
+   */
+  | { t: "map-segment"; req: number; id: number; name: string; size: number }
+  | { t: "unmap-segment"; req: number; id: number }
+  /**
+   * Start a thread of the process at function `index` of its table, called with `arg` (docs/kernel.md
+   * "Threads started by the kernel"); the answer carries the thread's identifier.
+   */
+  | { t: "start-thread"; req: number; index: number; arg: bigint };
+
+/** What a runner answers to a kernel request (`map-segment`, `unmap-segment`, `start-thread`). */
+export type RunnerAnswer =
+  /** `tid`: the started thread; `sha256`: of the segment's bytes as the runner sees them once mapped. */
+  { ok: true; tid?: number; sha256?: string } | { ok: false; error: string };
 
 export interface ForkImage {
   memory: Uint8Array;
@@ -114,12 +131,14 @@ export type FromRunner =
   | { t: "ready" }
   /** The module is instantiated (and, for a fork child, its image copied): `_start` runs next. */
   | { t: "running" }
-  | { t: "syscall"; id: number; req: Uint8Array; fork?: ForkImage }
+  /** `read`: the bytes of the call's read buffers, in the table's order (syscalls/buffers.ts). */
+  | { t: "syscall"; id: number; req: Uint8Array; fork?: ForkImage; read?: Uint8Array[] }
   /** A trace line of the process' threads: counted in its trace window until the kernel acknowledges it. */
   | { t: "trace"; line: string }
   /** A trace line of the runner itself (not counted, never acknowledged). */
   | { t: "note"; line: string }
   | { t: "handled"; signals: number[] }
+  | { t: "answer"; req: number; answer: RunnerAnswer }
   /** The last message: sent once every trace line before it is on the channel. */
   | { t: "exit"; outcome: Outcome };
 

@@ -4,14 +4,16 @@
 // what the process' threads send the kernel (the trace window, the coalesced handler-set change).
 
 import { DATAFIELD_SIZE } from "../../commonassembly/abi/signals.js";
+import { SYSCALL_RET_SIZE } from "../../commonassembly/abi/wasm-names.js";
 
-// ---- syscall mailbox: [state, errcode, retLen, interrupt] then up to RET_MAX bytes of return value ----
+// ---- syscall mailbox: [state, errcode, retLen, interrupt] then up to RET_MAX bytes of return value: the
+// ABI's return area (a call's buffers travel beside it, syscalls/buffers.ts) ----
 /** Mailboxes per runner: one for the program's code, one for a signal handler's own kernel calls. */
 export const MAILBOX_DEPTH = 2;
 export const MAILBOX_IDLE = 0;
 export const MAILBOX_WAITING = 1;
 export const MAILBOX_ANSWERED = 2;
-const RET_MAX = 64;
+const RET_MAX = SYSCALL_RET_SIZE;
 export const MAILBOX_BYTES = 16 + RET_MAX;
 
 export class Mailbox {

@@ -5,15 +5,18 @@
 // when its process ends, once its last messages are on the channel, and at once if the kernel goes away
 // (IPC channel closed, and on Linux also PR_SET_PDEATHSIG), so no runner outlives its kernel.
 
+import { createHash } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type MessagePort, Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { CTL_POLL_FLAG_OFFSET } from "../../commonassembly/abi/wasm-names.js";
 import { hostNative } from "../../native/index.js";
-import type { ForkImage, FromRunner, Outcome, ToRunner } from "../protocol.js";
+import type { SharedSegment } from "../../native/types.js";
+import type { ForkImage, FromRunner, Outcome, RunnerAnswer, ToRunner } from "../protocol.js";
+import { type BufferArea, scatter } from "../syscalls/buffers.js";
 import { MAILBOX_DEPTH, Mailbox, Outbox, SignalRing } from "./channel.js";
 import { SharedSht } from "./signals.js";
-import type { FromThread } from "./thread.js";
+import { type FromThread, newThreadWorker, type ThreadShare, type ThreadStart } from "./thread.js";
 import type { FromWorker, WorkerStart } from "./worker.js";
 
 /**
@@ -45,8 +48,8 @@ function main(): void {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const worker = new Worker(path.join(here, "worker.js"));
   const mailboxes = Array.from({ length: MAILBOX_DEPTH }, () => Mailbox.create());
-  /** Kernel requests in flight: request id → the mailbox its answer goes to. */
-  const inFlight = new Map<number, Mailbox>();
+  /** Kernel requests in flight: request id → the mailbox its answer goes to, where its written buffers go. */
+  const inFlight = new Map<number, { box: Mailbox; out: BufferArea[] }>();
   const ring = SignalRing.create();
   const outbox = Outbox.create();
   /** The process' SHT, created here so the relay can read the handler set the kernel mirrors. */
@@ -54,6 +57,15 @@ function main(): void {
   let memory: WebAssembly.Memory | undefined;
   let ctlAddr = 0;
   let nextId = 1;
+  /** The kernel's segments this runner mapped, by the kernel's identifier. */
+  const segments = new Map<number, SharedSegment>();
+  /**
+   * What a thread the kernel starts needs of the process (the worker sends it once instantiated; null:
+   * the module cannot have threads); start-thread requests wait for it.
+   */
+  let share: ThreadShare | null | undefined;
+  const waitingThreads: Extract<ToRunner, { t: "start-thread" }>[] = [];
+  const answer = (req: number, a: RunnerAnswer) => send({ t: "answer", req, answer: a });
 
   // Raise the poll flag by changing it (an increment), and keep raising it until the worker has taken
   // what is queued: the AOT-optimized poll may test "flag changed" instead of "flag non-zero" (see
@@ -135,10 +147,16 @@ function main(): void {
   };
 
   /** Sends a syscall of the main thread or of a thread to the kernel; the answer goes to `box`. */
-  const forwardSyscall = (box: Mailbox | undefined, req: Uint8Array, fork?: ForkImage) => {
+  const forwardSyscall = (
+    box: Mailbox | undefined,
+    req: Uint8Array,
+    fork?: ForkImage,
+    read?: Uint8Array[],
+    out: BufferArea[] = [],
+  ) => {
     const id = nextId++;
-    if (box) inFlight.set(id, box);
-    send(fork ? { t: "syscall", id, req, fork } : { t: "syscall", id, req });
+    if (box) inFlight.set(id, { box, out });
+    send({ t: "syscall", id, req, ...(fork ? { fork } : {}), ...(read ? { read } : {}) });
   };
 
   // A thread's port (kernel-compat/runner/thread.ts): its traces, kernel syscalls and a process end.
@@ -149,7 +167,7 @@ function main(): void {
           relayTrace(m.line, m.seq);
           return;
         case "syscall":
-          forwardSyscall(new Mailbox(m.box), m.req, m.fork);
+          forwardSyscall(new Mailbox(m.box), m.req, m.fork, m.read, m.out);
           return;
         case "port":
           onThreadPort(m.port);
@@ -176,7 +194,7 @@ function main(): void {
         if (ring.needsSafepoint()) poke();
         return;
       case "syscall":
-        forwardSyscall(mailboxes[m.depth], m.req, m.fork);
+        forwardSyscall(mailboxes[m.depth], m.req, m.fork, m.read, m.out);
         return;
       case "trace":
         relayTrace(m.line, m.seq);
@@ -190,12 +208,52 @@ function main(): void {
       case "port":
         onThreadPort(m.port);
         return;
+      case "share":
+        share = m.share;
+        for (const r of waitingThreads.splice(0)) startThread(r);
+        return;
       case "exit":
         // A runner serves exactly one process: it leaves once the end is on the channel.
         end(m.outcome);
         return;
     }
   });
+  /** A thread the kernel asked for: a new thread worker, entering the table function (thread.ts). */
+  const startThread = (r: Extract<ToRunner, { t: "start-thread" }>) => {
+    if (share === undefined) {
+      waitingThreads.push(r);
+      return;
+    }
+    if (share === null || ending !== undefined) {
+      answer(r.req, {
+        ok: false,
+        error:
+          share === null
+            ? "the process cannot have threads (its module does not import nightos.memory)"
+            : "the process is ending",
+      });
+      return;
+    }
+    const tid = Atomics.add(new Int32Array(share.tids), 0, 1) + 1;
+    const ch = new MessageChannel();
+    onThreadPort(ch.port2);
+    const start: ThreadStart = {
+      ...share,
+      t: "thread",
+      tid,
+      rewindAt: 0,
+      rewindPages: 0,
+      globals: {},
+      initData: r.arg,
+      entry: { index: r.index },
+      relay: ch.port1,
+    };
+    const w = newThreadWorker();
+    w.postMessage(start, [ch.port1]);
+    w.unref();
+    answer(r.req, { ok: true, tid });
+  };
+
   worker.on("error", (e) => {
     end({ kind: "killed", reason: `runner crashed: ${e.message}` }, 1);
   });
@@ -228,10 +286,16 @@ function main(): void {
         // A worker blocked in a kernel syscall runs its handlers now (the program's mailbox only).
         mailboxes[0]?.interrupt();
         return;
-      case "reply":
-        inFlight.get(m.id)?.answer(m.errcode, m.ret);
+      case "reply": {
+        const f = inFlight.get(m.id);
         inFlight.delete(m.id);
+        if (f === undefined) return;
+        // The runner, not the kernel, writes into the process' (shared) memory, while the caller waits.
+        if (m.written !== undefined && memory !== undefined)
+          scatter(f.out, m.written, new Uint8Array(memory.buffer));
+        f.box.answer(m.errcode, m.ret);
         return;
+      }
       case "suspend":
         ring.setSuspended(true);
         poke();
@@ -247,6 +311,31 @@ function main(): void {
         return;
       case "precompile":
         worker.postMessage({ t: "precompile", wasm: m.wasm });
+        return;
+      case "map-segment": {
+        if (segments.has(m.id)) {
+          answer(m.req, { ok: false, error: `segment ${m.id} is mapped already` });
+          return;
+        }
+        try {
+          const seg = hostNative().openSegment(m.name, m.size);
+          segments.set(m.id, seg);
+          const sha256 = createHash("sha256").update(new Uint8Array(seg.buffer)).digest("hex");
+          answer(m.req, { ok: true, sha256 });
+        } catch (e) {
+          answer(m.req, { ok: false, error: (e as Error).message });
+        }
+        return;
+      }
+      case "unmap-segment": {
+        const seg = segments.get(m.id);
+        segments.delete(m.id);
+        seg?.close();
+        answer(m.req, seg ? { ok: true } : { ok: false, error: `segment ${m.id} is not mapped` });
+        return;
+      }
+      case "start-thread":
+        startThread(m);
         return;
     }
   });

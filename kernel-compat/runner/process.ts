@@ -5,12 +5,19 @@
 import { GenericErr } from "../../commonassembly/abi/numbers.js";
 import type { Errcode } from "../../commonassembly/abi/result.js";
 import type { TlsImage } from "../protocol.js";
+import type { BufferArea } from "../syscalls/buffers.js";
 import { PageAllocator } from "./memory.js";
 import { type HandlerEnv, SignalState } from "./signals.js";
 
 /** TLS limits NCW chooses (the spec gives none): slots per thread and bytes per slot. */
 export const TLS_MAX_SLOTS = 1024;
 export const TLS_MAX_BYTES = 1 << 20;
+
+/** A kernel syscall's buffers (syscalls/buffers.ts): the bytes the kernel reads, where it writes. */
+export interface KernelBuffers {
+  read: Uint8Array[];
+  out: BufferArea[];
+}
 
 export interface KernelAnswer {
   errcode: number | null;
@@ -24,7 +31,7 @@ export interface ProcOptions {
   memory: WebAssembly.Memory;
   handlerEnv: HandlerEnv;
   /** Send a raw syscall request to the kernel server and block until it answers. */
-  toKernel(req: Uint8Array): KernelAnswer;
+  toKernel(req: Uint8Array, buffers?: KernelBuffers): KernelAnswer;
   /** Tell the kernel the handler set changed (the relay reads it from the shared SHT and sends it). */
   onHandledChange(): void;
   trace: ((line: string) => void) | undefined;
@@ -57,7 +64,7 @@ export class Proc {
   private readonly tlsSlots: Int32Array;
   readonly tid: number;
   readonly handlerEnv: HandlerEnv;
-  readonly toKernel: (req: Uint8Array) => KernelAnswer;
+  readonly toKernel: (req: Uint8Array, buffers?: KernelBuffers) => KernelAnswer;
   readonly onHandledChange: () => void;
   readonly trace: ((line: string) => void) | undefined;
   readonly pullSignals: () => void;

@@ -3,7 +3,10 @@
 
 import { describe, expect, it } from "vitest";
 import { Sig } from "../../commonassembly/abi/numbers.js";
-import { FORK_GLOBAL_EXPORT_PREFIX } from "../../commonassembly/abi/wasm-names.js";
+import {
+  FORK_GLOBAL_EXPORT_PREFIX,
+  SYSCALL_RET_SIZE,
+} from "../../commonassembly/abi/wasm-names.js";
 import { instrument } from "../../commonassembly/aot/instrument.js";
 import { watToWasm } from "../../commonassembly/text.js";
 import { checkRunnerTable } from "../syscalls/dispatch.js";
@@ -164,6 +167,14 @@ describe("channels", () => {
     m.arm();
     m.answer(0x30, new Uint8Array(0));
     expect(m.waitAnswer().errcode).toBe(0x30);
+  });
+  it("the mailbox holds the ABI's return area, no more (buffers travel beside it)", () => {
+    const m = Mailbox.create();
+    m.arm();
+    const full = Uint8Array.from({ length: SYSCALL_RET_SIZE }, (_, i) => i);
+    m.answer(null, full);
+    expect(m.waitAnswer().ret).toEqual(full);
+    expect(() => m.answer(null, new Uint8Array(SYSCALL_RET_SIZE + 1))).toThrow(/too large/);
   });
 });
 

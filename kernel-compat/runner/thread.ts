@@ -2,8 +2,10 @@
 // docs/kernel.md "Threads"). A thread is a nested worker thread of the runner, instantiating the same
 // compiled module on the process' shared memory (imported: commonassembly/aot/shared-memory.ts). It is
 // started like a fork child: the creator's stack, unwound by Asyncify into the fork buffer, is copied to
-// pages of its own and rewound there with identity 1. A thread's children are nested workers of its own,
-// terminated when it ends; the main thread's end ends the runner, hence every thread.
+// pages of its own and rewound there with identity 1; or, started by the kernel (ToRunner start-thread),
+// it calls a table function on a stack of its own. Every thread runs on the instance host (instance.ts).
+// A thread's children are nested workers of its own, terminated when it ends; the main thread's end ends
+// the runner, hence every thread.
 
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,34 +17,49 @@ import {
   workerData,
 } from "node:worker_threads";
 import { encode } from "../../commonassembly/abi/codec.js";
-import { GenericErr } from "../../commonassembly/abi/numbers.js";
-import { CREATE_PROCESS, CREATE_THREAD } from "../../commonassembly/abi/syscalls.js";
+import { CREATE_THREAD } from "../../commonassembly/abi/syscalls.js";
 import {
   ABI_IMPORT_MODULE,
   CONTROL_BLOCK_ADDRESS,
   CTL_GLOBAL,
+  EXPORT_TABLE,
   errorStatus,
+  FORK_GLOBAL_EXPORT_PREFIX,
   IMPORT_SAFEPOINT,
   IMPORT_SYSCALL,
   IMPORT_SYSCALL_FORK,
   SHARED_MEMORY_IMPORT,
-  SYSCALL_RET_SIZE,
 } from "../../commonassembly/abi/wasm-names.js";
 import type { ForkImage, Outcome } from "../protocol.js";
-import { dispatch, formatErr, formatValue, validateRequest } from "../syscalls/dispatch.js";
+import type { BufferArea } from "../syscalls/buffers.js";
+import { formatErr, formatValue } from "../syscalls/dispatch.js";
 import { Mailbox, Outbox, SignalRing, Throttle } from "./channel.js";
-import {
-  ASYNCIFY_REWINDING,
-  ASYNCIFY_UNWINDING,
-  asyncifyOf,
-  ForkLock,
-  forkGlobals,
-  prepareForkBuffer,
-  restoreGlobals,
-} from "./fork.js";
+import { asyncifyOf, ForkLock, forkGlobals, restoreGlobals } from "./fork.js";
+import { InstanceHost } from "./instance.js";
 import { PAGE_SIZE } from "./memory.js";
 import { Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd, ThreadEnd } from "./signals.js";
+
+/** What every thread of a process shares: what the worker gives the relay for kernel-started threads. */
+export interface ThreadShare {
+  pid: number;
+  ppid: number;
+  context: Uint8Array;
+  trace: boolean;
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  tids: SharedArrayBuffer;
+  tlsSlots: SharedArrayBuffer;
+  sht: SharedArrayBuffer;
+  pages: SharedArrayBuffer;
+  ring: SharedArrayBuffer;
+  outbox: SharedArrayBuffer;
+}
+
+/** Bytes of MEM_ALLOC pages a thread the kernel starts gets as its stack (docs/kernel.md). */
+export const ENTRY_STACK_BYTES = 64 * 1024;
+/** The AOT step's export of the module's first mutable global: clang's __stack_pointer. */
+const STACK_POINTER_EXPORT = `${FORK_GLOBAL_EXPORT_PREFIX}0`;
 
 /** What a thread worker receives. */
 export interface ThreadStart {
@@ -54,6 +71,11 @@ export interface ThreadStart {
   trace: boolean;
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
+  /**
+   * A thread the kernel starts (ToRunner start-thread): it calls the table's function `index` with
+   * `initData` on a stack of its own, instead of rewinding a creator's stack.
+   */
+  entry?: { index: number };
   /** Where the copy of the creator's unwound stack is, in the shared memory (MEM_ALLOC pages). */
   rewindAt: number;
   /** How many pages that copy holds: freed once the thread has rewound. */
@@ -75,7 +97,14 @@ export interface ThreadStart {
 export type FromThread =
   /** `seq`: the line's number in the process' trace window (Outbox.admitTrace). */
   | { t: "trace"; line: string; seq: number }
-  | { t: "syscall"; req: Uint8Array; box: SharedArrayBuffer; fork?: ForkImage }
+  | {
+      t: "syscall";
+      req: Uint8Array;
+      box: SharedArrayBuffer;
+      fork?: ForkImage;
+      read?: Uint8Array[];
+      out?: BufferArea[];
+    }
   | { t: "port"; port: MessagePort }
   /** The handler set changed (the relay reads it from the SHT). */
   | { t: "handled" }
@@ -102,7 +131,7 @@ export interface ThreadHost {
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-function newThreadWorker(): Worker {
+export function newThreadWorker(): Worker {
   return new Worker(path.join(here, "thread.js"), { workerData: { ncwThread: true } });
 }
 
@@ -232,75 +261,30 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
   const forkLock = new ForkLock(msg.tids);
   const children: Worker[] = [];
   let proc: Proc | undefined;
-  let asyncify: ReturnType<typeof asyncifyOf>;
-  let pending: { status: number; ret: Uint8Array } | undefined = {
-    status: 0,
-    ret: encode(CREATE_THREAD.ret, { id: BigInt(msg.tid), identity: 1, initData: msg.initData }),
-  };
-  /** The CREATE_THREAD or CREATE_PROCESS in progress (its stack unwound into the fork buffer at `data`). */
-  let threadCall:
-    | { data: number; initData: bigint; process?: { req: number; len: number } }
-    | undefined;
+  const entry = msg.entry;
   /** The pages of the creator's stack copy, until the thread has rewound out of them. */
-  let stackCopy: { at: number; pages: number } | undefined = {
-    at: msg.rewindAt,
-    pages: msg.rewindPages,
-  };
+  let stackCopy: { at: number; pages: number } | undefined =
+    entry !== undefined ? undefined : { at: msg.rewindAt, pages: msg.rewindPages };
   const freeStackCopy = () => {
     if (stackCopy !== undefined) proc?.pages.free_(stackCopy.at, stackCopy.pages);
     stackCopy = undefined;
   };
-  const syscallFork = (req: number, len: number, ret: number): number => {
-    if (proc === undefined) return errorStatus(GenericErr.MEMORY_READ);
-    if (asyncify?.getState() === ASYNCIFY_REWINDING) {
-      asyncify.stopRewind();
-      freeStackCopy();
-      forkLock.release();
-      const r = pending ?? {
-        status: errorStatus(CREATE_THREAD.errors.HARDWARE),
-        ret: new Uint8Array(0),
-      };
-      pending = undefined;
-      const mem = proc.bytes();
-      mem.fill(0, ret, ret + SYSCALL_RET_SIZE);
-      mem.set(r.ret, ret);
-      return r.status;
-    }
-    const v = validateRequest(proc, req, len, ret, true);
-    const isProcess = v.ok && v.def.code === CREATE_PROCESS.code;
-    if (!v.ok || (v.def.code !== CREATE_THREAD.code && !isProcess) || asyncify === undefined)
-      return dispatch(proc, req, len, ret, true);
-    forkLock.acquire();
-    const data = prepareForkBuffer(proc.memory);
-    if (data === undefined) {
-      forkLock.release();
-      return errorStatus(v.def.errors.HARDWARE ?? CREATE_THREAD.errors.HARDWARE);
-    }
-    threadCall = {
-      data,
-      initData: (v.args as { initData: bigint }).initData,
-      ...(isProcess ? { process: { req, len } } : {}),
-    };
-    asyncify.startUnwind(data);
-    return 0;
-  };
+  const iHost = new InstanceHost({ canThread: true, forkLock, trace, onRewound: freeStackCopy });
   const instance = new WebAssembly.Instance(msg.module, {
     [ABI_IMPORT_MODULE]: {
-      [IMPORT_SYSCALL]: (req: number, len: number, ret: number) =>
-        proc === undefined
-          ? errorStatus(GenericErr.MEMORY_READ)
-          : dispatch(proc, req, len, ret, false),
-      [IMPORT_SYSCALL_FORK]: syscallFork,
+      [IMPORT_SYSCALL]: iHost.syscall,
+      [IMPORT_SYSCALL_FORK]: iHost.syscallFork,
       [IMPORT_SAFEPOINT]: () => threadSafepoint(ring),
       [SHARED_MEMORY_IMPORT]: msg.memory,
     },
   });
   const ex = instance.exports as Record<string, unknown>;
-  asyncify = asyncifyOf(ex);
+  const asyncify = asyncifyOf(ex);
+  iHost.asyncify = asyncify;
   const start = ex._start;
   const ctlGlobal = ex[CTL_GLOBAL];
   if (ctlGlobal instanceof WebAssembly.Global) ctlGlobal.value = CONTROL_BLOCK_ADDRESS;
-  if (asyncify === undefined || typeof start !== "function")
+  if (entry === undefined && (asyncify === undefined || typeof start !== "function"))
     return { kind: "killed", reason: "thread: the module has no Asyncify exports or _start" };
   restoreGlobals(ex, msg.globals);
   const env: HandlerEnv = {
@@ -316,9 +300,14 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     context: msg.context,
     memory: msg.memory,
     handlerEnv: env,
-    toKernel: (req) => {
+    toKernel: (req, buffers) => {
       box.arm();
-      post({ t: "syscall", req, box: box.sab });
+      post({
+        t: "syscall",
+        req,
+        box: box.sab,
+        ...(buffers ? { read: buffers.read, out: buffers.out } : {}),
+      });
       return box.waitAnswer();
     },
     onHandledChange: () => {
@@ -331,6 +320,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     sht: msg.sht,
     pages: msg.pages,
   });
+  iHost.proc = proc;
   const host: ThreadHost = {
     pid: msg.pid,
     ppid: msg.ppid,
@@ -347,40 +337,48 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     sendPort: (port) => relay.postMessage({ t: "port", port }, [port]),
     children,
   };
-  trace?.("started");
-  asyncify.startRewind(msg.rewindAt);
+  let run = start as () => void;
+  let entryStack: number | undefined;
+  if (entry !== undefined) {
+    const fn =
+      ex[EXPORT_TABLE] instanceof WebAssembly.Table ? ex[EXPORT_TABLE].get(entry.index) : null;
+    // An exported wasm function's `length` is its parameter count: the entry takes the one u64.
+    if (typeof fn !== "function" || fn.length !== 1) {
+      trace?.(`not started: table index ${entry.index} is not a function of one parameter`);
+      return { thread: 0 };
+    }
+    const stack = proc.pages.alloc(ENTRY_STACK_BYTES, 0b011, true);
+    if (!stack.ok) {
+      trace?.("not started: no memory for its stack");
+      return { thread: 0 };
+    }
+    entryStack = stack.address;
+    const sp = ex[STACK_POINTER_EXPORT];
+    if (sp instanceof WebAssembly.Global && typeof sp.value === "number")
+      sp.value = stack.address + ENTRY_STACK_BYTES;
+    const arg = msg.initData;
+    run = () => (fn as (a: bigint) => void)(arg);
+    trace?.(`started by the kernel at table index ${entry.index}`);
+  } else {
+    trace?.("started");
+    const ret = encode(CREATE_THREAD.ret, {
+      id: BigInt(msg.tid),
+      identity: 1,
+      initData: msg.initData,
+    });
+    iHost.rewindWith({ status: 0, ret }, msg.rewindAt);
+  }
   try {
-    for (;;) {
-      (start as () => void)();
-      if (asyncify.getState() !== ASYNCIFY_UNWINDING) break;
-      asyncify.stopUnwind();
-      const f = threadCall;
-      threadCall = undefined;
-      if (f === undefined)
-        throw new Error("Asyncify unwound without a thread creation in progress");
-      if (f.process !== undefined) {
-        // CREATE_PROCESS from this thread: the child's only (main) thread continues this one's stack.
-        const image: ForkImage = {
-          memory: new Uint8Array(msg.memory.buffer).slice(),
-          globals: forkGlobals(ex),
-          initData: f.initData,
-          pages: proc.pages.snapshot(),
-          tls: proc.tlsImage(),
-        };
-        const req = proc.bytes().slice(f.process.req, f.process.req + f.process.len);
+    const p = proc;
+    iHost.run(run, ex, {
+      startThread: (data, initData) => createThread(host, p, ex, data, initData, trace),
+      // CREATE_PROCESS from this thread: the child's only (main) thread continues this one's stack.
+      forkToKernel: (req, image) => {
         box.arm();
         post({ t: "syscall", req, box: box.sab, fork: image });
-        const answer = box.waitAnswer();
-        pending =
-          answer.errcode === null
-            ? { status: 0, ret: answer.ret }
-            : { status: errorStatus(answer.errcode), ret: new Uint8Array(0) };
-        asyncify.startRewind(f.data);
-        continue;
-      }
-      pending = createThread(host, proc, ex, f.data, f.initData, trace);
-      asyncify.startRewind(f.data);
-    }
+        return box.waitAnswer();
+      },
+    });
     return { thread: 0 };
   } catch (e) {
     if (e instanceof ThreadEnd) return { thread: e.exitData };
@@ -390,6 +388,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     throw e;
   } finally {
     freeStackCopy();
+    if (entryStack !== undefined) proc.pages.free_(entryStack, ENTRY_STACK_BYTES / PAGE_SIZE);
     for (const c of children) void c.terminate();
     if (spare !== undefined) void spare.terminate();
   }

@@ -3,12 +3,13 @@
 // instantiating its module. Syscalls answered in-process never leave this thread; the others block
 // on the mailbox while the runner's main thread asks the kernel. A trace line waits for room in the
 // process' trace window (channel.ts Outbox), so tracing slows a program down but never loses a line.
+// It runs the main thread on the instance host (instance.ts), as the thread workers run the others.
 
 import { type MessagePort, parentPort, type Worker } from "node:worker_threads";
 import { encode } from "../../commonassembly/abi/codec.js";
-import { GenericErr, Sig, signalName } from "../../commonassembly/abi/numbers.js";
+import { Sig, signalName } from "../../commonassembly/abi/numbers.js";
 import { Datafield, encodeDatafield } from "../../commonassembly/abi/signals.js";
-import { CREATE_PROCESS, CREATE_THREAD } from "../../commonassembly/abi/syscalls.js";
+import { CREATE_PROCESS } from "../../commonassembly/abi/syscalls.js";
 import {
   ABI_IMPORT_MODULE,
   CONTROL_BLOCK_ADDRESS,
@@ -18,36 +19,32 @@ import {
   EXPORT_MEMORY,
   EXPORT_START,
   EXPORT_TABLE,
-  errorStatus,
   IMPORT_SAFEPOINT,
   IMPORT_SYSCALL,
   IMPORT_SYSCALL_FORK,
   INIT_MEMORY_EXPORT,
   SHARED_MEMORY_IMPORT,
   SIGNAL_HANDLER_SIG,
-  SYSCALL_RET_SIZE,
   sameSig,
   WASM_PAGE_SIZE,
 } from "../../commonassembly/abi/wasm-names.js";
 import { funcSig, readModule } from "../../commonassembly/wasm/reader.js";
 import type { ForkImage, Outcome } from "../protocol.js";
-import { dispatch, formatErr, validateRequest } from "../syscalls/dispatch.js";
+import type { BufferArea } from "../syscalls/buffers.js";
 import { Mailbox, Outbox, SignalRing, Throttle } from "./channel.js";
 import { accessKind, isOutOfBounds, trapOffset, UNKNOWN_FAULT_ADDRESS } from "./faults.js";
 import {
-  ASYNCIFY_REWINDING,
   ASYNCIFY_UNWINDING,
   asyncifyOf,
   createThreadIds,
   ForkLock,
   forkBufferAddress,
-  forkGlobals,
-  prepareForkBuffer,
   restoreGlobals,
 } from "./fork.js";
-import { createTlsSlots, Proc } from "./process.js";
+import { InstanceHost } from "./instance.js";
+import { createTlsSlots, type KernelBuffers, Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd } from "./signals.js";
-import { createThread, prestartThread, type ThreadHost } from "./thread.js";
+import { createThread, prestartThread, type ThreadHost, type ThreadShare } from "./thread.js";
 
 export interface WorkerStart {
   t: "start";
@@ -69,14 +66,23 @@ export interface WorkerStart {
 export type FromWorker =
   | { t: "warm" }
   | { t: "memory"; memory: WebAssembly.Memory; ctlAddr: number }
-  | { t: "syscall"; req: Uint8Array; depth: number; fork?: ForkImage }
+  | {
+      t: "syscall";
+      req: Uint8Array;
+      depth: number;
+      fork?: ForkImage;
+      read?: Uint8Array[];
+      out?: BufferArea[];
+    }
   /** `seq`: the line's number in the trace window (Outbox.admitTrace). */
   | { t: "trace"; line: string; seq: number }
   /** The handler set changed (the relay reads it from the SHT). */
   | { t: "handled" }
   | { t: "running" }
   | { t: "exit"; outcome: Outcome }
-  | { t: "port"; port: MessagePort };
+  | { t: "port"; port: MessagePort }
+  /** What the relay needs to start threads the kernel asks for; null: the module cannot have threads. */
+  | { t: "share"; share: ThreadShare | null };
 
 const port = parentPort;
 if (port === null) throw new Error("runner worker started outside a worker thread");
@@ -97,10 +103,6 @@ function run(msg: WorkerStart): Outcome {
   const compiledMs = performance.now() - t0;
   const ctl = CONTROL_BLOCK_ADDRESS;
   let proc: Proc | undefined;
-  /** The fork in progress: set when syscall_fork starts unwinding, consumed when _start has returned. */
-  let forkCall:
-    | { req: number; len: number; ret: number; data: number; initData: bigint; thread: boolean }
-    | undefined;
   // Threads need the memory imported (the AOT step does it for modules that import syscall_fork).
   const memImport = info.imports.find(
     (i) => i.kind === "memory" && i.module === ABI_IMPORT_MODULE && i.name === SHARED_MEMORY_IMPORT,
@@ -118,63 +120,14 @@ function run(msg: WorkerStart): Outcome {
   const forkLock = new ForkLock(tids);
   // A module with an imported memory may create threads: have a thread worker ready for the first.
   if (sharedMemory !== undefined) prestartThread();
-  /** What syscall_fork returns when the stack has been rewound into it. */
-  let rewind: { status: number; ret: Uint8Array } | undefined;
-  let asyncify: ReturnType<typeof asyncifyOf>;
-
-  const syscallFork = (req: number, len: number, ret: number): number => {
-    if (proc === undefined) return errorStatus(GenericErr.MEMORY_READ);
-    if (asyncify?.getState() === ASYNCIFY_REWINDING) {
-      asyncify.stopRewind();
-      forkLock.release();
-      const r = rewind ?? {
-        status: errorStatus(CREATE_PROCESS.errors.HARDWARE),
-        ret: new Uint8Array(0),
-      };
-      rewind = undefined;
-      const mem = proc.bytes();
-      mem.fill(0, ret, ret + SYSCALL_RET_SIZE);
-      mem.set(r.ret, ret);
-      return r.status;
-    }
-    const v = validateRequest(proc, req, len, ret, true);
-    const thread = v.ok && v.def.code === CREATE_THREAD.code && sharedMemory !== undefined;
-    if (
-      !v.ok ||
-      (v.def.code !== CREATE_PROCESS.code && !thread) ||
-      asyncify === undefined ||
-      proc.signals.handling
-    ) {
-      // Everything but a well-formed CREATE_PROCESS outside a handler goes the ordinary way (errors, CREATE_THREAD).
-      return dispatch(proc, req, len, ret, true);
-    }
-    forkLock.acquire();
-    const data = prepareForkBuffer(proc.memory);
-    if (data === undefined) {
-      forkLock.release();
-      trace?.(
-        `CREATE_PROCESS: the fork buffer named in the control block is unusable -> ${formatErr(v.def, CREATE_PROCESS.errors.HARDWARE)}`,
-      );
-      return errorStatus(CREATE_PROCESS.errors.HARDWARE);
-    }
-    forkCall = {
-      req,
-      len,
-      ret,
-      data,
-      initData: (v.args as { initData: bigint }).initData,
-      thread,
-    };
-    asyncify.startUnwind(data);
-    return 0; // ignored while unwinding
-  };
-
+  const host = new InstanceHost({
+    canThread: sharedMemory !== undefined,
+    forkLock,
+    trace,
+  });
   const nightos = {
-    [IMPORT_SYSCALL]: (req: number, len: number, ret: number) =>
-      proc === undefined
-        ? errorStatus(GenericErr.MEMORY_READ)
-        : dispatch(proc, req, len, ret, false),
-    [IMPORT_SYSCALL_FORK]: syscallFork,
+    [IMPORT_SYSCALL]: host.syscall,
+    [IMPORT_SYSCALL_FORK]: host.syscallFork,
     [IMPORT_SAFEPOINT]: () => {
       if (proc !== undefined) safepoint(proc, ring, ctl);
     },
@@ -184,7 +137,7 @@ function run(msg: WorkerStart): Outcome {
       sharedMemory === undefined ? nightos : { ...nightos, [SHARED_MEMORY_IMPORT]: sharedMemory },
   });
   const ex = instance.exports as Record<string, unknown>;
-  asyncify = asyncifyOf(ex);
+  host.asyncify = asyncifyOf(ex);
   const memory = ex[EXPORT_MEMORY];
   const start = ex[EXPORT_START];
   const table = ex[EXPORT_TABLE];
@@ -206,15 +159,17 @@ function run(msg: WorkerStart): Outcome {
     new Uint8Array(memory.buffer).set(msg.fork.memory);
     restoreGlobals(ex, msg.fork.globals);
     Atomics.store(new Int32Array(memory.buffer), (ctl + CTL_POLL_FLAG_OFFSET) >> 2, 0);
-    rewind = {
-      status: 0,
-      ret: encode(CREATE_PROCESS.ret, {
-        id: BigInt(msg.pid),
-        identity: 1,
-        initData: msg.fork.initData,
-      }),
-    };
-    asyncify?.startRewind(forkBufferAddress(memory));
+    host.rewindWith(
+      {
+        status: 0,
+        ret: encode(CREATE_PROCESS.ret, {
+          id: BigInt(msg.pid),
+          identity: 1,
+          initData: msg.fork.initData,
+        }),
+      },
+      forkBufferAddress(memory),
+    );
   }
   post({ t: "memory", memory, ctlAddr: ctl });
   const env: HandlerEnv = {
@@ -227,13 +182,19 @@ function run(msg: WorkerStart): Outcome {
     memory,
     trace: (line) => trace?.(line),
   };
-  const toKernel = (req: Uint8Array, fork?: ForkImage) => {
+  const toKernel = (req: Uint8Array, buffers?: KernelBuffers, fork?: ForkImage) => {
     const mailbox = mailboxes[depth];
     if (mailbox === undefined) return { errcode: 0x02, ret: new Uint8Array(0) };
     const d = depth++;
     try {
       mailbox.arm();
-      post(fork ? { t: "syscall", req, depth: d, fork } : { t: "syscall", req, depth: d });
+      post({
+        t: "syscall",
+        req,
+        depth: d,
+        ...(fork ? { fork } : {}),
+        ...(buffers ? { read: buffers.read, out: buffers.out } : {}),
+      });
       // Signals that arrive while the call blocks are delivered meanwhile (not inside a handler).
       return mailbox.waitAnswer(() => {
         if (proc === undefined) return;
@@ -263,6 +224,8 @@ function run(msg: WorkerStart): Outcome {
       for (const s of ring.drain()) proc.signals.enqueue(s.signal, s.datafield);
     },
   });
+  host.proc = proc;
+  const p = proc;
   if (msg.fork) proc.pages.restore(msg.fork.pages);
   if (msg.fork?.tls) proc.restoreTls(msg.fork.tls);
   const threadHost: ThreadHost = {
@@ -281,46 +244,24 @@ function run(msg: WorkerStart): Outcome {
     sendPort: (p) => port?.postMessage({ t: "port", port: p }, [p]),
     children: threads,
   };
+  const { sendPort: _s, children: _c, ...share } = threadHost;
+  post({ t: "share", share: sharedMemory === undefined ? null : share });
   trace?.(
     `runner: module ${ahead ? "compiled ahead" : `compiled in ${compiledMs.toFixed(1)} ms`}, ready to run ${(performance.now() - t0).toFixed(1)} ms after start`,
   );
   post({ t: "running" });
   try {
-    for (;;) {
-      (start as () => void)();
-      if (asyncify === undefined || asyncify.getState() !== ASYNCIFY_UNWINDING) break;
-      // syscall_fork unwound the stack to here: snapshot, ask the kernel for the child, rewind.
-      asyncify.stopUnwind();
-      const f = forkCall;
-      forkCall = undefined;
-      if (f === undefined) throw new Error("Asyncify unwound without a fork in progress");
-      if (f.thread) {
-        rewind = createThread(threadHost, proc, ex, f.data, f.initData, trace);
-        asyncify.startRewind(f.data);
-        continue;
-      }
-      const image: ForkImage = {
-        memory: new Uint8Array(memory.buffer).slice(),
-        globals: forkGlobals(ex),
-        initData: f.initData,
-        pages: proc.pages.snapshot(),
-        tls: proc.tlsImage(),
-      };
-      const req = proc.bytes().slice(f.req, f.req + f.len);
-      const answer = toKernel(req, image);
-      rewind =
-        answer.errcode === null
-          ? { status: 0, ret: answer.ret }
-          : { status: errorStatus(answer.errcode), ret: new Uint8Array(0) };
-      asyncify.startRewind(f.data);
-    }
+    host.run(start as () => void, ex, {
+      startThread: (data, initData) => createThread(threadHost, p, ex, data, initData, trace),
+      forkToKernel: (req, image) => toKernel(req, undefined, image),
+    });
     return { kind: "exit", exitData: 0n };
   } catch (e) {
     if (e instanceof ProcessEnd) return e.outcome;
     if (isOutOfBounds(e)) return memFault(proc, e as Error, msg.wasm);
     if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) {
       const during =
-        asyncify?.getState() === ASYNCIFY_UNWINDING
+        host.asyncify?.getState() === ASYNCIFY_UNWINDING
           ? " (while saving the stack for CREATE_PROCESS: the fork buffer is too small)"
           : "";
       return { kind: "killed", reason: `trap: ${(e as Error).message}${during}` };

@@ -1,12 +1,10 @@
-// The kernel server's core (DIRECTION.md §2, docs/kernel.md): the process table (system services at
-// their fixed PIDs, apps from 100, PIDs never reused), the runners executing processes, signal sending
-// with the registry's delays, the syscalls runners forward, and the CLI sessions that started processes.
+// The kernel server's core (DIRECTION.md §2, docs/kernel.md): the runners executing processes (the
+// process table is kernel/process.ts), signal sending with the registry's delays, the syscalls runners
+// forward (answered by the families' kernel halves, kernel/syscalls.ts), and the CLI sessions.
 
-import type { ChildProcess } from "node:child_process";
 import { randomInt } from "node:crypto";
 import { viewOf } from "../../commonassembly/abi/codec.js";
 import {
-  FIRST_APP_PID,
   GenericErr,
   RegistryDefaults,
   Sig,
@@ -16,56 +14,24 @@ import {
 import { Datafield, encodeDatafield } from "../../commonassembly/abi/signals.js";
 import { MEM_ALLOC, syscallByCode, syscallName } from "../../commonassembly/abi/syscalls.js";
 import { readModule } from "../../commonassembly/wasm/reader.js";
+import { hostNative } from "../../native/index.js";
 import { REGISTRY_KEYS } from "../../services/registry/keys.js";
-import type { ForkImage, FromRunner, Outcome, ProcessInfo, ToRunner } from "../protocol.js";
+import type { KernelApi } from "../kernel/api.js";
+import { type KProcess, ProcessTable, type SessionSink } from "../kernel/process.js";
+import { type KSegment, SegmentTable } from "../kernel/segments.js";
+import { kernelHandler } from "../kernel/syscalls.js";
+import type {
+  ForkImage,
+  FromRunner,
+  Outcome,
+  ProcessInfo,
+  RunnerAnswer,
+  ToRunner,
+} from "../protocol.js";
 import { decodeArgs, formatErr, formatValue } from "../syscalls/dispatch.js";
 import type { RunnerPool } from "./pool.js";
-import { KERNEL_HANDLERS, MEMORY_RESERVATION } from "./process-syscalls.js";
 
-/** Who receives a process' trace lines and its end: the CLI session that started it. */
-export interface SessionSink {
-  started(pid: number, hostPid: number, name: string): void;
-  trace(pid: number, line: string): void;
-  exited(pid: number, outcome: Outcome): void;
-  /**
-   * Run `go` once the session's socket takes more (at once when it is not backed up; never if the
-   * session closes): the kernel acknowledges trace lines and answers traced kernel syscalls through it,
-   * so a slow reader holds the traced process back instead of filling the kernel's memory.
-   */
-  whenWritable(go: () => void): void;
-}
-
-export interface KProcess {
-  pid: number;
-  ppid: number;
-  name: string;
-  anid: number;
-  user: number;
-  state: ProcessInfo["state"];
-  startedAt: number;
-  runner: ChildProcess | undefined;
-  session: SessionSink | undefined;
-  trace: boolean;
-  wasm: Uint8Array;
-  context: Uint8Array;
-  children: Set<number>;
-  /** Signals the process has a handler for (mirrored from its runner). */
-  handled: Set<number>;
-  waiters: Array<() => void>;
-  outcome: Outcome | undefined;
-  suspendedAt: number | undefined;
-  /** A syscall reply held back while the process suspends itself. */
-  selfSuspendReply: ((durationMs: bigint) => void) | undefined;
-  timers: Set<NodeJS.Timeout>;
-  /** 0–10: 0 suspends, 1–9 throttle at safepoints, 10 runs freely (docs/kernel.md, "Priorities"). */
-  priority: number;
-  /** performance.now() when the kernel created the process (for "running … ms after"). */
-  spawnedAt: number;
-  /** Its NightOS memory as the kernel counts it for the home's limit (docs/kernel.md "Limits"). */
-  memoryBytes: number;
-  /** Trace lines passed to the session and not yet acknowledged to the runner (its trace window). */
-  traceUnacked: number;
-}
+export type { KProcess, SessionSink } from "../kernel/process.js";
 
 /** Processes run at full speed unless asked otherwise: the host's scheduler already shares the CPUs. */
 export const DEFAULT_PRIORITY = 10;
@@ -111,9 +77,11 @@ export function readDelays(env: NodeJS.ProcessEnv = process.env, stored?: Delays
   };
 }
 
-export class Kernel {
-  readonly processes = new Map<number, KProcess>();
-  private nextPid = FIRST_APP_PID;
+export class Kernel implements KernelApi {
+  readonly processes = new ProcessTable();
+  /** Host shared-memory segments, each released when the process it was made for exits. */
+  readonly segments = new SegmentTable(hostNative());
+  private nextRequest = 1;
   /** Refreshed from the registry at each `run` (main.ts). */
   delays: Delays;
   limits: Limits = { ...DEFAULT_LIMITS };
@@ -145,7 +113,7 @@ export class Kernel {
   }
 
   live(): KProcess[] {
-    return [...this.processes.values()].filter((p) => p.state !== "exited");
+    return this.processes.live();
   }
 
   /** The NightOS memory of the home's live processes, in bytes. */
@@ -233,7 +201,7 @@ export class Kernel {
     /** Its initial memory if the caller computed it already (admit()). */
     memoryBytes?: number;
   }): KProcess {
-    const pid = this.nextPid++;
+    const pid = this.processes.nextPid();
     const runner = this.pool.take(opts.wasm);
     const p: KProcess = {
       pid,
@@ -261,9 +229,9 @@ export class Kernel {
         ? opts.fork.memory.length
         : (opts.memoryBytes ?? this.initialMemory(opts.wasm)),
       traceUnacked: 0,
+      requests: new Map(),
     };
-    this.processes.set(pid, p);
-    this.processes.get(opts.ppid)?.children.add(pid);
+    this.processes.add(p);
     this.pool.prepare(opts.wasm);
     const child = runner.child;
     child.on("message", (m: FromRunner) => this.fromRunner(p, m));
@@ -302,6 +270,21 @@ export class Kernel {
     return p;
   }
 
+  /** CREATE_PROCESS: `parent`'s fork child, in its session, from the image its runner sent. */
+  spawnFork(parent: KProcess, fork: ForkImage): KProcess {
+    return this.spawn({
+      name: parent.name,
+      wasm: parent.wasm,
+      context: parent.context,
+      anid: parent.anid,
+      ppid: parent.pid,
+      trace: parent.trace,
+      session: parent.session,
+      fork,
+      priority: parent.priority,
+    });
+  }
+
   toRunner(p: KProcess, m: ToRunner): void {
     if (p.runner?.connected) p.runner.send(m);
   }
@@ -333,9 +316,45 @@ export class Kernel {
         this.finish(p, m.outcome);
         return;
       case "syscall":
-        void this.syscall(p, m.id, m.req, m.fork);
+        void this.syscall(p, m.id, m.req, m.fork, m.read ?? []);
         return;
+      case "answer": {
+        const done = p.requests.get(m.req);
+        p.requests.delete(m.req);
+        done?.(m.answer);
+        return;
+      }
     }
+  }
+
+  /** Ask `p`'s runner to do something for the kernel; resolves with its answer (or the process' end). */
+  private ask(
+    p: KProcess,
+    m:
+      | Omit<Extract<ToRunner, { t: "map-segment" }>, "req">
+      | Omit<Extract<ToRunner, { t: "unmap-segment" }>, "req">
+      | Omit<Extract<ToRunner, { t: "start-thread" }>, "req">,
+  ): Promise<RunnerAnswer> {
+    if (p.state === "exited") return Promise.resolve({ ok: false, error: "the process has ended" });
+    const req = this.nextRequest++;
+    return new Promise((resolve) => {
+      p.requests.set(req, resolve);
+      this.toRunner(p, { ...m, req } as ToRunner);
+    });
+  }
+
+  /** Have `p`'s runner map segment `seg` (made by this kernel: this.segments). */
+  mapSegment(p: KProcess, seg: KSegment): Promise<RunnerAnswer> {
+    return this.ask(p, { t: "map-segment", id: seg.id, name: seg.name, size: seg.size });
+  }
+
+  unmapSegment(p: KProcess, id: number): Promise<RunnerAnswer> {
+    return this.ask(p, { t: "unmap-segment", id });
+  }
+
+  /** Start a thread in `p` at its table's function `index`, called with `arg`; the answer has its tid. */
+  startThread(p: KProcess, index: number, arg: bigint): Promise<RunnerAnswer> {
+    return this.ask(p, { t: "start-thread", index, arg });
   }
 
   /**
@@ -363,20 +382,21 @@ export class Kernel {
     id: number,
     req: Uint8Array,
     fork: ForkImage | undefined,
+    read: readonly Uint8Array[],
   ): Promise<void> {
     const code = req[0] ?? -1;
     const def = syscallByCode(code);
-    const handler =
-      code === MEMORY_RESERVATION[0] ? MEMORY_RESERVATION[1] : KERNEL_HANDLERS.get(code);
+    const handler = kernelHandler(code);
     let errcode: number | null = GenericErr.NO_SUCH_SYSCALL;
     let ret = new Uint8Array(0);
     let args: unknown = {};
+    const written: Uint8Array[] = [];
     if (def !== undefined && handler !== undefined) {
       const d = decodeArgs(def, req.subarray(1));
       if (!d.ok) errcode = d.errcode;
       else {
         args = d.args;
-        const r = await handler(this, p, args, { fork });
+        const r = await handler.run(this, p, args, { fork, read, written });
         if (r.ok) {
           errcode = null;
           ret = new Uint8Array(def.ret.size);
@@ -385,6 +405,10 @@ export class Kernel {
       }
     }
     if (p.state === "exited") return;
+    const reply: ToRunner =
+      errcode === null && written.length > 0
+        ? { t: "reply", id, errcode, ret, written }
+        : { t: "reply", id, errcode, ret };
     if (p.trace) {
       const res =
         errcode === null
@@ -395,11 +419,11 @@ export class Kernel {
       p.session?.trace(p.pid, `${syscallName(code)} ${formatValue(args)} -> ${res} (${what})`);
       // A traced kernel syscall returns once its line can go on: the trace never piles up here.
       if (p.session) {
-        p.session.whenWritable(() => this.toRunner(p, { t: "reply", id, errcode, ret }));
+        p.session.whenWritable(() => this.toRunner(p, reply));
         return;
       }
     }
-    this.toRunner(p, { t: "reply", id, errcode, ret });
+    this.toRunner(p, reply);
   }
 
   /** Send a signal to a process; WILL_SUSPEND / WILL_TERMINATE arm their registry delays. */
@@ -513,6 +537,9 @@ export class Kernel {
       if (child) this.kill(child, `its parent process ${p.pid} ended`);
     }
     for (const w of p.waiters.splice(0)) w();
+    for (const done of p.requests.values()) done({ ok: false, error: "the process has ended" });
+    p.requests.clear();
+    this.segments.releaseOwner(p.pid);
     this.log(
       `process ${p.pid} (${p.name}) ended: ${outcome.kind === "exit" ? `exit ${outcome.exitData}` : outcome.reason}`,
     );

@@ -4,10 +4,10 @@ import { describe, expect, it } from "vitest";
 import { SYSCALLS } from "../../commonassembly/abi/syscalls.js";
 import { hostNative } from "../../native/index.js";
 import { homeLayout } from "../../ncw/home.js";
+import { KERNEL_HANDLERS } from "../kernel/syscalls.js";
 import { kernelEndpoint } from "../paths.js";
 import { encodeFrame, FrameReader, type KernelMessage } from "../protocol.js";
 import { readDelays } from "./kernel.js";
-import { KERNEL_HANDLERS } from "./process-syscalls.js";
 
 describe("control protocol", () => {
   it("frames messages with BigInt and bytes, split across chunks", () => {

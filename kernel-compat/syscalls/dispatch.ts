@@ -21,6 +21,7 @@ import {
 } from "../../commonassembly/abi/wasm-names.js";
 import type { Proc } from "../runner/process.js";
 import { ProcessEnd } from "../runner/signals.js";
+import { bufferAreas, gather, writtenAreas } from "./buffers.js";
 import { memoryHandlers } from "./memory.js";
 import { processHandlers } from "./process.js";
 import { refuse } from "./refused.js";
@@ -196,8 +197,14 @@ function run(
           throw e;
         }
       } else {
-        // The kernel traces what it answers (marked "(kernel)"), so nothing is traced twice here.
-        const answer = p.toKernel(mem.slice(req, req + reqLen));
+        // The kernel reads and writes no process memory: the buffers travel with the request and its
+        // answer (syscalls/buffers.ts). The kernel traces what it answers (marked "(kernel)").
+        const areas = bufferAreas(def, args, mem.length);
+        if (typeof areas === "number") return done({ ok: false, errcode: areas }, args);
+        const answer = p.toKernel(
+          mem.slice(req, req + reqLen),
+          areas.length === 0 ? undefined : { read: gather(areas, mem), out: writtenAreas(areas) },
+        );
         if (answer.errcode !== null) return errorStatus(answer.errcode);
         const out = p.bytes();
         out.fill(0, ret, ret + SYSCALL_RET_SIZE);

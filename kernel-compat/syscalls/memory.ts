@@ -1,12 +1,13 @@
 // Memory syscalls 0x30–0x31 (specs/kernel/syscalls.md): MEM_ALLOC, MEM_FREE, page-granular inside the
-// process' WebAssembly memory (runner/memory.ts). Permission bits: docs/kernel.md, "Memory".
+// process' WebAssembly memory (runner/memory.ts), answered in the runner; the kernel's half only counts
+// a MEM_ALLOC growth against the home's memory limit. Permission bits: docs/kernel.md, "Memory".
 
 import { encode } from "../../commonassembly/abi/codec.js";
 import { GenericErr } from "../../commonassembly/abi/numbers.js";
 import { fail, ok } from "../../commonassembly/abi/result.js";
 import { MEM_ALLOC, MEM_FREE } from "../../commonassembly/abi/syscalls.js";
 import { PAGE_SIZE } from "../runner/memory.js";
-import { bind } from "./result.js";
+import { bind, bindKernel } from "./result.js";
 
 /** Read-only, write-only, read-write. Exec-only (0b100) is refused: linear memory never executes. */
 const ACCEPTED_PERMISSIONS = new Set([0b001, 0b010, 0b011]);
@@ -17,7 +18,7 @@ export const memoryHandlers = [
     if (!ACCEPTED_PERMISSIONS.has(a.permissions)) return fail(MEM_ALLOC.errors.INVALID_PERMISSION);
     if (a.zeroed > 1 || a.size === 0n) return fail(GenericErr.INVALID_ARGUMENT);
     if (a.size > WASM32_LIMIT) return fail(MEM_ALLOC.errors.NO_CONTIGUOUS_BLOCK);
-    // A growth is counted against the home's memory limit first (server/process-syscalls.ts).
+    // A growth is counted against the home's memory limit first (memoryReservation below).
     const reserve = (bytes: number) =>
       p.toKernel(
         new Uint8Array([MEM_ALLOC.code, ...encode(MEM_ALLOC.args, { ...a, size: BigInt(bytes) })]),
@@ -40,3 +41,15 @@ export const memoryHandlers = [
     return ok({});
   }),
 ];
+
+// ---- the kernel's half ----
+
+/**
+ * Not a syscall handler of the table: MEM_ALLOC's runner handler sends its request to the kernel, with
+ * the size of the growth it needs, only to count it against the home's memory limit.
+ */
+export const memoryReservation = bindKernel(MEM_ALLOC, async (k, caller, a) =>
+  k.reserveMemory(caller, Number(a.size))
+    ? ok({ address: 0n })
+    : fail(MEM_ALLOC.errors.NO_CONTIGUOUS_BLOCK),
+);

@@ -1,0 +1,64 @@
+// The narrow interface kernel-side syscall handlers reach the kernel through (docs/kernel.md
+// "Architecture"): what a family's kernel half may ask of the kernel, and nothing of its runners, IPC or
+// sessions. Family files import it as a type only, so the runner that loads them loads no kernel code.
+
+import type { SysResult } from "../../commonassembly/abi/result.js";
+import type { ArgsOf, ResultOf, SyscallDef } from "../../commonassembly/abi/syscalls.js";
+import type { ForkImage } from "../protocol.js";
+import type { KProcess, ProcessTable } from "./process.js";
+
+/** The process table as handlers see it: looked up, never changed (only the kernel adds processes). */
+export type ProcessView = Pick<
+  ProcessTable,
+  "get" | "live" | "childrenOf" | "childOf" | "isAncestorOf"
+>;
+
+/** What the kernel offers its syscall handlers. */
+export interface KernelApi {
+  readonly processes: ProcessView;
+  /** The registry's system.processes.* delays, in ms. */
+  readonly delays: { readonly suspend: number; readonly terminate: number };
+  /** Why a new process with `memoryBytes` of memory cannot start now (the home's limits), or undefined. */
+  admit(memoryBytes: number): string | undefined;
+  /** Count a growth of `p`'s memory against the home's limit; false (and said why) when refused. */
+  reserveMemory(p: KProcess, bytes: number): boolean;
+  /** A limit refused something to `p`: tell its terminal and the kernel log. */
+  refusedLine(p: KProcess, line: string): void;
+  /** Start `parent`'s fork child from `fork` (CREATE_PROCESS); throws when no runner can start. */
+  spawnFork(parent: KProcess, fork: ForkImage): KProcess;
+  /** Wait until `p` ends or `timeoutMs` elapses (0 = no timeout); true if it ended. */
+  waitFor(p: KProcess, timeoutMs: number): Promise<boolean>;
+  /** Send a signal; WILL_TERMINATE / WILL_SUSPEND arm their delays (`delayMs` replaces the registry's). */
+  signal(p: KProcess, signal: number, opts?: { delayMs?: number }): void;
+  suspend(p: KProcess): void;
+  /** Resume a suspended process; how long it was suspended, in ms. */
+  unsuspend(p: KProcess): bigint;
+}
+
+/**
+ * What a forwarded request carries besides its bytes: CREATE_PROCESS' memory image, the bytes of its
+ * read buffers; `written` takes what the handler writes into its written buffers (table order).
+ */
+export interface KernelExtra {
+  fork: ForkImage | undefined;
+  read: readonly Uint8Array[];
+  written: Uint8Array[];
+}
+
+/** A kernel-side handler: decoded arguments in, the spec's result (D's own errcodes) out. */
+export type KernelHandler<D extends SyscallDef> = (
+  k: KernelApi,
+  caller: KProcess,
+  args: ArgsOf<D>,
+  extra: KernelExtra,
+) => Promise<ResultOf<D>>;
+
+export interface BoundKernelHandler {
+  def: SyscallDef;
+  run: (
+    k: KernelApi,
+    caller: KProcess,
+    args: unknown,
+    extra: KernelExtra,
+  ) => Promise<SysResult<unknown>>;
+}

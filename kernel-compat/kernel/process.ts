@@ -1,0 +1,108 @@
+// The kernel's process objects (specs/kernel/processes.md; docs/kernel.md "Processes"): a process as the
+// kernel server knows it, and the process table: app PIDs from FIRST_APP_PID, never reused; the records
+// of exited processes stay (their outcome answers WAIT/KILL_CHILD_PROCESS); each process' children.
+
+import type { ChildProcess } from "node:child_process";
+import { FIRST_APP_PID } from "../../commonassembly/abi/numbers.js";
+import type { Outcome, ProcessInfo, RunnerAnswer } from "../protocol.js";
+
+/** Who receives a process' trace lines and its end: the CLI session that started it. */
+export interface SessionSink {
+  started(pid: number, hostPid: number, name: string): void;
+  trace(pid: number, line: string): void;
+  exited(pid: number, outcome: Outcome): void;
+  /**
+   * Run `go` once the session's socket takes more (at once when it is not backed up; never if the
+   * session closes): the kernel acknowledges trace lines and answers traced kernel syscalls through it,
+   * so a slow reader holds the traced process back instead of filling the kernel's memory.
+   */
+  whenWritable(go: () => void): void;
+}
+
+export interface KProcess {
+  pid: number;
+  ppid: number;
+  name: string;
+  anid: number;
+  user: number;
+  state: ProcessInfo["state"];
+  startedAt: number;
+  runner: ChildProcess | undefined;
+  session: SessionSink | undefined;
+  trace: boolean;
+  wasm: Uint8Array;
+  context: Uint8Array;
+  children: Set<number>;
+  /** Signals the process has a handler for (mirrored from its runner). */
+  handled: Set<number>;
+  waiters: Array<() => void>;
+  outcome: Outcome | undefined;
+  suspendedAt: number | undefined;
+  /** A syscall reply held back while the process suspends itself. */
+  selfSuspendReply: ((durationMs: bigint) => void) | undefined;
+  timers: Set<NodeJS.Timeout>;
+  /** 0–10: 0 suspends, 1–9 throttle at safepoints, 10 runs freely (docs/kernel.md, "Priorities"). */
+  priority: number;
+  /** performance.now() when the kernel created the process (for "running … ms after"). */
+  spawnedAt: number;
+  /** Its NightOS memory as the kernel counts it for the home's limit (docs/kernel.md "Limits"). */
+  memoryBytes: number;
+  /** Trace lines passed to the session and not yet acknowledged to the runner (its trace window). */
+  traceUnacked: number;
+  /** Kernel requests to its runner (map-segment, start-thread, …) not answered yet, by request number. */
+  requests: Map<number, (answer: RunnerAnswer) => void>;
+}
+
+/**
+ * Every app process the kernel created, live or exited, by PID. PIDs are handed out from
+ * FIRST_APP_PID up and never reused, so a PID names one process for the kernel's whole life.
+ */
+export class ProcessTable {
+  private readonly byPid = new Map<number, KProcess>();
+  private next = FIRST_APP_PID;
+
+  /** The PID the next process gets (taken by `add`). */
+  nextPid(): number {
+    return this.next;
+  }
+
+  /** Enter a new process under the next PID (its `pid` must be `nextPid()`), child of its parent. */
+  add(p: KProcess): void {
+    if (p.pid !== this.next)
+      throw new Error(`process ${p.pid} added out of order (next ${this.next})`);
+    this.next++;
+    this.byPid.set(p.pid, p);
+    this.byPid.get(p.ppid)?.children.add(p.pid);
+  }
+
+  /** A process by PID, live or exited (its record), or undefined. */
+  get(pid: number): KProcess | undefined {
+    return this.byPid.get(pid);
+  }
+
+  /** The processes not exited yet. */
+  live(): KProcess[] {
+    return [...this.byPid.values()].filter((p) => p.state !== "exited");
+  }
+
+  /** `pid`'s children (created by it), live or exited. */
+  childrenOf(pid: number): KProcess[] {
+    const p = this.byPid.get(pid);
+    if (p === undefined) return [];
+    return [...p.children].flatMap((c) => this.byPid.get(c) ?? []);
+  }
+
+  /** A child of `parent` (created by it) by PID, or undefined. */
+  childOf(parent: KProcess, pid: number): KProcess | undefined {
+    const p = this.byPid.get(pid);
+    return p !== undefined && p.ppid === parent.pid ? p : undefined;
+  }
+
+  /** True if `p` is `q`'s parent, its parent's parent, … */
+  isAncestorOf(p: KProcess, q: KProcess): boolean {
+    for (let a = this.byPid.get(q.ppid); a !== undefined; a = this.byPid.get(a.ppid)) {
+      if (a === p) return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,146 @@
+// The instance host every thread of a process runs on (docs/kernel.md "Runner", "Threads"): the worker
+// running the main thread and those running created threads share it. It provides the module's
+// `nightos.syscall` and `nightos.syscall_fork`, and serves the calls that return twice (CREATE_PROCESS,
+// CREATE_THREAD: docs/commonassembly.md §5): Asyncify unwinds the caller's stack into the fork buffer,
+// `run` takes the call, and the caller rewinds into syscall_fork with its answer.
+
+import { GenericErr } from "../../commonassembly/abi/numbers.js";
+import { CREATE_PROCESS, CREATE_THREAD } from "../../commonassembly/abi/syscalls.js";
+import { errorStatus, SYSCALL_RET_SIZE } from "../../commonassembly/abi/wasm-names.js";
+import type { ForkImage } from "../protocol.js";
+import { dispatch, formatErr, validateRequest } from "../syscalls/dispatch.js";
+import {
+  ASYNCIFY_REWINDING,
+  ASYNCIFY_UNWINDING,
+  type Asyncify,
+  type ForkLock,
+  forkGlobals,
+  prepareForkBuffer,
+} from "./fork.js";
+import type { KernelAnswer, Proc } from "./process.js";
+
+/** What syscall_fork returns once the stack has been rewound into it. */
+export interface Resume {
+  status: number;
+  ret: Uint8Array;
+}
+
+/** How a thread's worker carries out a call that returns twice. */
+export interface ForkServices {
+  /** CREATE_THREAD, once the creator's stack is unwound into the fork buffer at `data`. */
+  startThread(data: number, initData: bigint): Resume;
+  /** CREATE_PROCESS: send the request and the process' image to the kernel; its answer. */
+  forkToKernel(req: Uint8Array, image: ForkImage): KernelAnswer;
+}
+
+export class InstanceHost {
+  /** Set once the module is instantiated (undefined: the AOT step gave it no Asyncify). */
+  asyncify: Asyncify | undefined;
+  /** Set once the thread's Proc exists. */
+  proc: Proc | undefined;
+  /** The call in progress: set when syscall_fork starts unwinding, taken by `run`. */
+  private call:
+    | { req: number; len: number; data: number; initData: bigint; thread: boolean }
+    | undefined;
+  private resume: Resume | undefined;
+
+  constructor(
+    private readonly o: {
+      /** The module shares its memory (imports nightos.memory): CREATE_THREAD can be made. */
+      canThread: boolean;
+      forkLock: ForkLock;
+      trace: ((line: string) => void) | undefined;
+      /** Runs when a rewind into syscall_fork has ended (a thread frees its copy of the creator's stack). */
+      onRewound?: () => void;
+    },
+  ) {}
+
+  /** `nightos.syscall`. */
+  readonly syscall = (req: number, len: number, ret: number): number =>
+    this.proc === undefined
+      ? errorStatus(GenericErr.MEMORY_READ)
+      : dispatch(this.proc, req, len, ret, false);
+
+  /** `nightos.syscall_fork`. */
+  readonly syscallFork = (req: number, len: number, ret: number): number => {
+    const proc = this.proc;
+    const asyncify = this.asyncify;
+    if (proc === undefined) return errorStatus(GenericErr.MEMORY_READ);
+    if (asyncify?.getState() === ASYNCIFY_REWINDING) {
+      asyncify.stopRewind();
+      this.o.onRewound?.();
+      this.o.forkLock.release();
+      const r = this.resume ?? {
+        status: errorStatus(CREATE_PROCESS.errors.HARDWARE),
+        ret: new Uint8Array(0),
+      };
+      this.resume = undefined;
+      const mem = proc.bytes();
+      mem.fill(0, ret, ret + SYSCALL_RET_SIZE);
+      mem.set(r.ret, ret);
+      return r.status;
+    }
+    const v = validateRequest(proc, req, len, ret, true);
+    const thread = v.ok && v.def.code === CREATE_THREAD.code && this.o.canThread;
+    if (
+      !v.ok ||
+      (v.def.code !== CREATE_PROCESS.code && !thread) ||
+      asyncify === undefined ||
+      proc.signals.handling
+    ) {
+      // Everything but a well-formed call that can be made outside a handler goes the ordinary way
+      // (its errors, CREATE_THREAD in a module that cannot share its memory).
+      return dispatch(proc, req, len, ret, true);
+    }
+    this.o.forkLock.acquire();
+    const data = prepareForkBuffer(proc.memory);
+    if (data === undefined) {
+      this.o.forkLock.release();
+      this.o.trace?.(
+        `${v.name}: the fork buffer named in the control block is unusable -> ${formatErr(v.def, CREATE_PROCESS.errors.HARDWARE)}`,
+      );
+      return errorStatus(CREATE_PROCESS.errors.HARDWARE);
+    }
+    this.call = { req, len, data, initData: (v.args as { initData: bigint }).initData, thread };
+    asyncify.startUnwind(data);
+    return 0; // ignored while unwinding
+  };
+
+  /** Have the next `run` rewind from the fork buffer at `at` into syscall_fork, which returns `r`. */
+  rewindWith(r: Resume, at: number): void {
+    this.resume = r;
+    this.asyncify?.startRewind(at);
+  }
+
+  /** Call `entry` until it returns with no call in progress, serving each call that unwound it. */
+  run(entry: () => void, ex: Record<string, unknown>, services: ForkServices): void {
+    for (;;) {
+      entry();
+      const asyncify = this.asyncify;
+      if (asyncify === undefined || asyncify.getState() !== ASYNCIFY_UNWINDING) return;
+      asyncify.stopUnwind();
+      const f = this.call;
+      this.call = undefined;
+      const proc = this.proc;
+      if (f === undefined || proc === undefined)
+        throw new Error("Asyncify unwound without a fork in progress");
+      if (f.thread) {
+        this.resume = services.startThread(f.data, f.initData);
+      } else {
+        const image: ForkImage = {
+          memory: new Uint8Array(proc.memory.buffer).slice(),
+          globals: forkGlobals(ex),
+          initData: f.initData,
+          pages: proc.pages.snapshot(),
+          tls: proc.tlsImage(),
+        };
+        const answer = services.forkToKernel(proc.bytes().slice(f.req, f.req + f.len), image);
+        this.resume =
+          answer.errcode === null
+            ? { status: 0, ret: answer.ret }
+            : { status: errorStatus(answer.errcode), ret: new Uint8Array(0) };
+      }
+      asyncify.startRewind(f.data);
+    }
+  }
+}
