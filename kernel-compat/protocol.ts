@@ -78,6 +78,8 @@ export type ToRunner =
       trace: boolean;
       /** The registry values the runner needs (system.processes.*), in ms. */
       delays: { suspend: number; terminate: number };
+      /** The most threads the process may have at once, its main thread included (0: no limit). */
+      maxThreads: number;
       priority: number;
       /** For a forked child: the parent's memory and globals to start from. */
       fork?: ForkImage;

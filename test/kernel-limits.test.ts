@@ -111,3 +111,44 @@ describe.skipIf(!onLinux)("system.processes.max_processes", () => {
     expect(home.run(program("(call $exit (i64.const 5))")).code).toBe(5);
   }, 120_000);
 });
+
+/**
+ * The main thread creates threads (each spins) until CREATE_THREAD answers 0x40, then exits with how
+ * many it made; any other status exits with 100 + the attempt. At most `tries` attempts.
+ */
+function threadBomb(tries: number): string {
+  return program(
+    `(local $s i32) (local $n i32) (local $i i32)
+    (loop $bomb
+      (call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x60))
+      (local.set $s (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)))
+      ;; The thread (identity 1, read at once from the shared return area) spins.
+      (if (i32.and (i32.eq (local.get $s) (i32.const ${OK})) (i32.eq (i32.load8_u (i32.const 0x2008)) (i32.const 1)))
+        (then (loop $spin (br $spin))))
+      (if (i32.eq (local.get $s) (i32.const ${E(0x40)})) (then (call $exit (i64.extend_i32_u (local.get $n)))))
+      (if (i32.ne (local.get $s) (i32.const ${OK}))
+        (then (call $exit (i64.extend_i32_u (i32.add (i32.const 100) (local.get $i))))))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $bomb (i32.lt_u (local.get $i) (i32.const ${tries}))))
+    (call $exit (i64.extend_i32_u (local.get $n)))`,
+  ).replace(
+    "(memory",
+    '(import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))\n  (memory',
+  );
+}
+
+describe.skipIf(!onLinux)("system.processes.max_threads", () => {
+  it("a thread bomb stops at the process' limit with 0x40 and the terminal says why; 0 is no limit", async () => {
+    await setKey("system.processes.max_threads", 4);
+    // The main thread counts: 3 more threads, then 0x40.
+    const r = home.run(threadBomb(20));
+    expect(r.stderr).toMatch(
+      /CREATE_THREAD refused: this process has 4 threads, the limit \(registry system\.processes\.max_threads\)/,
+    );
+    expect(r.code).toBe(3);
+    await setKey("system.processes.max_threads", 0);
+    expect(home.run(threadBomb(8)).code).toBe(8);
+    await setKey("system.processes.max_threads", 64);
+  }, 120_000);
+});

@@ -116,9 +116,81 @@ export class ForkLock {
   }
 }
 
-/** The SharedArrayBuffer of a process' thread identifiers (word 0: the last given) and fork lock (word 1). */
-export function createThreadIds(): SharedArrayBuffer {
-  const t = new SharedArrayBuffer(8);
-  new Int32Array(t)[0] = 1; // the main thread is thread 1
+/**
+ * The SharedArrayBuffer of a process' threads: word 0 the last thread identifier given, word 1 the fork
+ * lock, word 2 the most threads the process may have at once (the home's registry key
+ * system.processes.max_threads; 0: no limit), then one pair of words per slot: the identifier of the
+ * live thread holding it (0: free) and the slot of the thread that created it (-1: none). Slot 0 is
+ * the main thread's (docs/kernel.md "Limits").
+ */
+export function createThreadIds(maxThreads = 0): SharedArrayBuffer {
+  const slots = Math.max(0, Math.floor(maxThreads));
+  const t = new SharedArrayBuffer(12 + 8 * slots);
+  const w = new Int32Array(t);
+  w[0] = 1; // the main thread is thread 1
+  w[2] = slots;
+  if (slots > 0) {
+    w[3] = 1;
+    w[4] = -1;
+  }
   return t;
+}
+
+/** The slot of a thread in a process without a thread limit, and of the main thread. */
+export const UNCOUNTED_SLOT = -1;
+export const MAIN_THREAD_SLOT = 0;
+
+/**
+ * A slot for new thread `tid` made by the thread holding slot `creator` (UNCOUNTED_SLOT for a thread
+ * the kernel starts); undefined when the process already has its limit of live threads.
+ */
+export function takeThreadSlot(
+  threads: SharedArrayBuffer,
+  tid: number,
+  creator: number,
+): number | undefined {
+  const w = new Int32Array(threads);
+  const n = w[2] ?? 0;
+  if (n === 0) return UNCOUNTED_SLOT;
+  for (let i = 0; i < n; i++) {
+    if (Atomics.compareExchange(w, 3 + 2 * i, 0, tid) === 0) {
+      Atomics.store(w, 4 + 2 * i, creator);
+      return i;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Thread `slot` ended: free its slot and those of the threads it created, and theirs (they end with it,
+ * terminated without running any code of theirs, so their creator frees them).
+ */
+export function releaseThreadSlots(threads: SharedArrayBuffer, slot: number): void {
+  if (slot < 0) return;
+  const w = new Int32Array(threads);
+  const n = w[2] ?? 0;
+  const ended = new Set([slot]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (let i = 0; i < n; i++) {
+      if (ended.has(i) || Atomics.load(w, 3 + 2 * i) === 0) continue;
+      if (ended.has(Atomics.load(w, 4 + 2 * i))) {
+        ended.add(i);
+        grew = true;
+      }
+    }
+  }
+  for (const i of ended) {
+    Atomics.store(w, 4 + 2 * i, -1);
+    Atomics.store(w, 3 + 2 * i, 0);
+  }
+}
+
+/** Live threads of the process (counted only when it has a limit), and the limit. */
+export function threadCount(threads: SharedArrayBuffer): { live: number; limit: number } {
+  const w = new Int32Array(threads);
+  const n = w[2] ?? 0;
+  let live = 0;
+  for (let i = 0; i < n; i++) if (Atomics.load(w, 3 + 2 * i) !== 0) live++;
+  return { live, limit: n };
 }

@@ -15,6 +15,7 @@ import type { SharedSegment } from "../../native/types.js";
 import type { ForkImage, FromRunner, Outcome, RunnerAnswer, ToRunner } from "../protocol.js";
 import { type BufferArea, scatter } from "../syscalls/buffers.js";
 import { MAILBOX_DEPTH, Mailbox, Outbox, SignalRing } from "./channel.js";
+import { takeThreadSlot, threadCount, UNCOUNTED_SLOT } from "./fork.js";
 import { SharedSht } from "./signals.js";
 import { type FromThread, newThreadWorker, type ThreadShare, type ThreadStart } from "./thread.js";
 import type { FromWorker, WorkerStart } from "./worker.js";
@@ -175,6 +176,9 @@ function main(): void {
         case "handled":
           relayHandled();
           return;
+        case "note":
+          send({ t: "note", line: m.line });
+          return;
         case "exit":
           end(m.outcome);
           return;
@@ -187,6 +191,9 @@ function main(): void {
     switch (m.t) {
       case "warm":
         send({ t: "ready" });
+        return;
+      case "note":
+        send({ t: "note", line: m.line });
         return;
       case "memory":
         memory = m.memory;
@@ -235,6 +242,15 @@ function main(): void {
       return;
     }
     const tid = Atomics.add(new Int32Array(share.tids), 0, 1) + 1;
+    const slot = takeThreadSlot(share.tids, tid, UNCOUNTED_SLOT);
+    if (slot === undefined) {
+      const { limit } = threadCount(share.tids);
+      answer(r.req, {
+        ok: false,
+        error: `the process has ${limit} threads, the limit (registry system.processes.max_threads)`,
+      });
+      return;
+    }
     const ch = new MessageChannel();
     onThreadPort(ch.port2);
     const start: ThreadStart = {
@@ -247,6 +263,7 @@ function main(): void {
       initData: r.arg,
       entry: { index: r.index },
       relay: ch.port1,
+      slot,
     };
     const w = newThreadWorker();
     w.postMessage(start, [ch.port1]);
@@ -266,6 +283,7 @@ function main(): void {
           t: "start",
           pid: m.pid,
           ppid: m.ppid,
+          maxThreads: m.maxThreads,
           wasm: m.wasm,
           context: m.context,
           trace: m.trace,

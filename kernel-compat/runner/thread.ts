@@ -34,7 +34,15 @@ import type { ForkImage, Outcome } from "../protocol.js";
 import type { BufferArea } from "../syscalls/buffers.js";
 import { formatErr, formatValue } from "../syscalls/dispatch.js";
 import { Mailbox, Outbox, SignalRing, Throttle } from "./channel.js";
-import { asyncifyOf, ForkLock, forkGlobals, restoreGlobals } from "./fork.js";
+import {
+  asyncifyOf,
+  ForkLock,
+  forkGlobals,
+  releaseThreadSlots,
+  restoreGlobals,
+  takeThreadSlot,
+  threadCount,
+} from "./fork.js";
 import { InstanceHost } from "./instance.js";
 import { PAGE_SIZE } from "./memory.js";
 import { Proc } from "./process.js";
@@ -91,6 +99,8 @@ export interface ThreadStart {
   outbox: SharedArrayBuffer;
   /** To the runner's relay thread (traces, kernel syscalls, the process' end). */
   relay: MessagePort;
+  /** Its slot in `tids` (fork.ts takeThreadSlot), freed with its descendants' when it ends. */
+  slot: number;
 }
 
 /** Messages a thread sends to the relay over its port. */
@@ -108,6 +118,8 @@ export type FromThread =
   | { t: "port"; port: MessagePort }
   /** The handler set changed (the relay reads it from the SHT). */
   | { t: "handled" }
+  /** A line for the process' terminal, traced or not (a limit refused something). */
+  | { t: "note"; line: string }
   | { t: "exit"; outcome: Outcome };
 
 export interface ThreadHost {
@@ -127,6 +139,10 @@ export interface ThreadHost {
   sendPort(port: MessagePort): void;
   /** The creator's live child threads (terminated when it ends). */
   children: Worker[];
+  /** The creator's slot in `tids` (fork.ts takeThreadSlot). */
+  slot: number;
+  /** A line for the process' terminal, traced or not (a limit refused something). */
+  note(line: string): void;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -148,7 +164,8 @@ export function prestartThread(): void {
 
 /**
  * The creator's side, after Asyncify unwound its stack into the fork buffer at `data`: copy that
- * stack to pages of the thread's own, start the thread, return its identifier (or an errcode).
+ * stack to pages of the thread's own, start the thread, return its identifier (or an errcode, and
+ * why when a limit refused it).
  */
 export function spawnThread(
   host: ThreadHost,
@@ -156,7 +173,7 @@ export function spawnThread(
   ex: Record<string, unknown>,
   data: number,
   initData: bigint,
-): { tid: number } | { errcode: number } {
+): { tid: number } | { errcode: number; refused?: string } {
   const v = new DataView(host.memory.buffer);
   const top = v.getUint32(data, true);
   const used = top - data;
@@ -169,6 +186,15 @@ export function spawnThread(
   w32.setUint32(at, at + used, true);
   w32.setUint32(at + 4, at + used, true);
   const tid = Atomics.add(new Int32Array(host.tids), 0, 1) + 1;
+  const slot = takeThreadSlot(host.tids, tid, host.slot);
+  if (slot === undefined) {
+    proc.pages.free_(at, Math.ceil(Math.max(used, 16) / PAGE_SIZE));
+    const { limit } = threadCount(host.tids);
+    return {
+      errcode: CREATE_THREAD.errors.HARDWARE,
+      refused: `CREATE_THREAD refused: this process has ${limit} threads, the limit (registry system.processes.max_threads)`,
+    };
+  }
   const ch = new MessageChannel();
   host.sendPort(ch.port2);
   const w = spare ?? newThreadWorker();
@@ -194,6 +220,7 @@ export function spawnThread(
     ring: host.ring,
     outbox: host.outbox,
     relay: ch.port1,
+    slot,
   };
   w.postMessage(start, [ch.port1]);
   host.children.push(w);
@@ -217,6 +244,7 @@ export function createThread(
   trace: ((line: string) => void) | undefined,
 ): { status: number; ret: Uint8Array } {
   const r = spawnThread(host, proc, ex, data, initData);
+  if ("refused" in r && r.refused !== undefined) host.note(r.refused);
   trace?.(
     `CREATE_THREAD ${formatValue({ initData })} -> ${
       "tid" in r
@@ -336,6 +364,8 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     outbox: msg.outbox,
     sendPort: (port) => relay.postMessage({ t: "port", port }, [port]),
     children,
+    slot: msg.slot,
+    note: (line) => relay.postMessage({ t: "note", line } satisfies FromThread),
   };
   let run = start as () => void;
   let entryStack: number | undefined;
@@ -390,6 +420,8 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     freeStackCopy();
     if (entryStack !== undefined) proc.pages.free_(entryStack, ENTRY_STACK_BYTES / PAGE_SIZE);
     for (const c of children) void c.terminate();
+    // Its children end with it: their slots go with its own (they run no code once terminated).
+    releaseThreadSlots(msg.tids, msg.slot);
     if (spare !== undefined) void spare.terminate();
   }
 }

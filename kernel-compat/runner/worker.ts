@@ -39,6 +39,7 @@ import {
   createThreadIds,
   ForkLock,
   forkBufferAddress,
+  MAIN_THREAD_SLOT,
   restoreGlobals,
 } from "./fork.js";
 import { InstanceHost } from "./instance.js";
@@ -50,6 +51,8 @@ export interface WorkerStart {
   t: "start";
   pid: number;
   ppid: number;
+  /** The most threads the process may have at once, its main thread included (0: no limit). */
+  maxThreads: number;
   wasm: Uint8Array;
   context: Uint8Array;
   trace: boolean;
@@ -78,6 +81,8 @@ export type FromWorker =
   | { t: "trace"; line: string; seq: number }
   /** The handler set changed (the relay reads it from the SHT). */
   | { t: "handled" }
+  /** A line for the process' terminal, traced or not (a limit refused something). */
+  | { t: "note"; line: string }
   | { t: "running" }
   | { t: "exit"; outcome: Outcome }
   | { t: "port"; port: MessagePort }
@@ -116,7 +121,7 @@ function run(msg: WorkerStart): Outcome {
         } as WebAssembly.MemoryDescriptor)
       : undefined;
   const threads: Worker[] = [];
-  const tids = createThreadIds();
+  const tids = createThreadIds(msg.maxThreads);
   const forkLock = new ForkLock(tids);
   // A module with an imported memory may create threads: have a thread worker ready for the first.
   if (sharedMemory !== undefined) prestartThread();
@@ -243,8 +248,10 @@ function run(msg: WorkerStart): Outcome {
     outbox: msg.outbox,
     sendPort: (p) => port?.postMessage({ t: "port", port: p }, [p]),
     children: threads,
+    slot: MAIN_THREAD_SLOT,
+    note: (line) => post({ t: "note", line }),
   };
-  const { sendPort: _s, children: _c, ...share } = threadHost;
+  const { sendPort: _s, children: _c, slot: _l, note: _n, ...share } = threadHost;
   post({ t: "share", share: sharedMemory === undefined ? null : share });
   trace?.(
     `runner: module ${ahead ? "compiled ahead" : `compiled in ${compiledMs.toFixed(1)} ms`}, ready to run ${(performance.now() - t0).toFixed(1)} ms after start`,

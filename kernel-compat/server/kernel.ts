@@ -48,11 +48,14 @@ export interface Delays {
 export interface Limits {
   processes: number;
   memoryBytes: number;
+  /** Threads of one process at once, its main thread included (counted in its runner). */
+  threadsPerProcess: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
   processes: REGISTRY_KEYS["system.processes.max_processes"].default,
   memoryBytes: REGISTRY_KEYS["system.processes.max_memory"].default * 1024 * 1024,
+  threadsPerProcess: REGISTRY_KEYS["system.processes.max_threads"].default,
 };
 
 /**
@@ -258,6 +261,7 @@ export class Kernel implements KernelApi {
           context: p.context,
           trace: p.trace,
           delays: this.delays,
+          maxThreads: this.limits.threadsPerProcess,
           priority: Math.max(1, p.priority),
           ...(opts.fork ? { fork: opts.fork } : {}),
         });

@@ -23,6 +23,7 @@ export async function registrySettings(
       limits: {
         processes: Number(r.get("system.processes.max_processes")),
         memoryBytes: Number(r.get("system.processes.max_memory")) * 1024 * 1024,
+        threadsPerProcess: Number(r.get("system.processes.max_threads")),
       },
     };
   } finally {

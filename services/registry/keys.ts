@@ -51,6 +51,13 @@ export const REGISTRY_KEYS = {
       "Most NightOS memory (the processes' WebAssembly memories, in MiB) of this NCW home at once; " +
       "CREATE_PROCESS and MEM_ALLOC beyond it fail with 0x40; 0 = no limit",
   },
+  "system.processes.max_threads": {
+    type: "uint{4}",
+    default: 64,
+    describe:
+      "Most threads one NightOS process may have at once, its main thread included (each is a host " +
+      "thread with a V8 isolate of its own, ~5 MB); CREATE_THREAD beyond it fails with 0x40; 0 = no limit",
+  },
 } as const satisfies Record<string, RegistryKeyDecl>;
 
 export type RegistryKey = keyof typeof REGISTRY_KEYS;
