@@ -342,13 +342,13 @@ async function aotFigures(tmp: string, env: NodeJS.ProcessEnv, count: number): P
     return { wall, inside: r.totalMs, steps: r.steps };
   };
   const colds = [aot(true), aot(true)];
-  const cacheds = [aot(false), aot(false), aot(false), aot(false), aot(false)];
+  const cacheds = [aot(false), aot(false), aot(false)];
   // Anchor: a fresh process that reads the plain module and has V8 compile it (no AOT at all).
   const v8Script = `const t=performance.now();new WebAssembly.Module(require("fs").readFileSync(${JSON.stringify(bigWasm)}));console.log(performance.now()-t)`;
   const v8Inside: number[] = [];
   const v8Wall: number[] = [];
   const nodeWall: number[] = [];
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
     v8Inside.push(Number(execFileSync(process.execPath, ["-e", v8Script], { encoding: "utf8" })));
     v8Wall.push(performance.now() - t0);
