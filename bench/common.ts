@@ -95,7 +95,7 @@ export function wallOf(
 }
 
 export interface StampedLine {
-  /** performance.now() of this process when the line arrived on the child's stderr pipe. */
+  /** Wall clock (ms since the epoch) when the line arrived on the child's stderr pipe. */
   at: number;
   line: string;
 }
@@ -116,31 +116,40 @@ export function runTraced(
     let rest = "";
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => {
-      const at = performance.now();
+      const at = performance.timeOrigin + performance.now();
       const parts = (rest + chunk).split("\n");
       rest = parts.pop() ?? "";
       for (const line of parts) lines.push({ at, line });
     });
     child.on("error", reject);
     child.on("close", (status) => {
-      if (rest !== "") lines.push({ at: performance.now(), line: rest });
+      if (rest !== "") lines.push({ at: performance.timeOrigin + performance.now(), line: rest });
       resolve({ lines, status, wallMs: performance.now() - t0 });
     });
   });
 }
 
+/** Environment for `ncw run --trace`: runners stamp each trace line with the host clock (NCW_TRACE_CLOCK). */
+export const TRACE_CLOCK_ENV = { NCW_TRACE_CLOCK: "1" };
+
+/** A trace line's own stamp (`[pid P] @<ms> …`, written by the runner under NCW_TRACE_CLOCK=1), else its arrival. */
+export function lineTime(l: StampedLine): number {
+  const m = /^\[pid \d+\] @(\d+\.\d+) /.exec(l.line);
+  return m ? Number(m[1]) : l.at;
+}
+
 /**
- * The arrival times of `[pid P] GET_PID …` trace lines (the markers), in order, keyed by "P" for a
- * process' main thread and "P/T" for its thread T.
+ * The times of `[pid P] GET_PID …` trace lines (the markers), in order, keyed by "P" for a process'
+ * main thread and "P/T" for its thread T: the runner's stamp when there is one, else the arrival time.
  */
 export function getPidMarkers(lines: readonly StampedLine[]): Map<string, number[]> {
   const out = new Map<string, number[]>();
   for (const l of lines) {
-    const m = /^\[pid (\d+)\] (?:\[thread (\d+)\] )?GET_PID /.exec(l.line);
+    const m = /^\[pid (\d+)\] (?:@[\d.]+ )?(?:\[thread (\d+)\] )?GET_PID /.exec(l.line);
     if (!m) continue;
     const key = m[2] === undefined ? (m[1] as string) : `${m[1]}/${m[2]}`;
     const list = out.get(key) ?? [];
-    list.push(l.at);
+    list.push(lineTime(l));
     out.set(key, list);
   }
   return out;

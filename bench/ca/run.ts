@@ -13,7 +13,15 @@ import { aotCompile } from "../../commonassembly/aot/cache.js";
 import type { InstrumentOptions, PollShape } from "../../commonassembly/aot/instrument.js";
 import { TestProcess } from "../../test/ca-exec.js";
 import { wat } from "../../test/wasm-spec/wat.js";
-import { getPidMarkers, median, NCW_JS, processTimer, runTraced, sleepMs } from "../common.js";
+import {
+  getPidMarkers,
+  median,
+  NCW_JS,
+  processTimer,
+  runTraced,
+  sleepMs,
+  TRACE_CLOCK_ENV,
+} from "../common.js";
 
 const KERNELS = ["matmul", "sha256", "nbody", "sieve", "quicksort", "crc32"] as const;
 type Kernel = (typeof KERNELS)[number];
@@ -162,7 +170,12 @@ function largeModuleText(count: number): string {
 
 async function main(): Promise<void> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), "ncw-bench-ca-"));
-  const env = { ...process.env, NCW_HOME: path.join(tmp, "home"), NCW_KERNEL_IDLE_MS: "60000" };
+  const env = {
+    ...process.env,
+    ...TRACE_CLOCK_ENV,
+    NCW_HOME: path.join(tmp, "home"),
+    NCW_KERNEL_IDLE_MS: "60000",
+  };
   try {
     const kd = kernelsDir();
     const sdk = path.resolve(kd, "../../../sdk/c");

@@ -25,6 +25,7 @@ import {
   rssKiB,
   runTraced,
   sleepMs,
+  TRACE_CLOCK_ENV,
 } from "../common.js";
 import { FORK_C, GETPID_C, SIGNAL_C, THREAD_C } from "./anchors.js";
 
@@ -33,7 +34,7 @@ const RUNNER = path.join(root, "kernel-compat", "runner", "main.js");
 const HELLO_NPP = path.join(root, "..", "examples", "hello", "main.npp");
 const dir = mkdtempSync(path.join(os.tmpdir(), "ncw-kbench-"));
 const home = path.join(dir, "home");
-const env = { ...process.env, NCW_HOME: home, NCW_KERNEL_IDLE_MS: "60000" };
+const env = { ...process.env, ...TRACE_CLOCK_ENV, NCW_HOME: home, NCW_KERNEL_IDLE_MS: "60000" };
 const timer = processTimer(dir);
 /** Spec code of the TERMINATE signal (specs/kernel/signals.md). */
 const SIG_TERMINATE = 0x4e;
@@ -57,7 +58,8 @@ function npp(name: string, wat: string): string {
 const ncwRun = (file: string) => timer(process.execPath, [NCW_JS, "run", file], env);
 
 /**
- * A program that forks `n` times. Before each CREATE_PROCESS it calls GET_PID (the parent's marker);
+ * A program that forks `n` times. Before each CREATE_PROCESS it calls GET_PID twice (the second is the
+ * parent's marker; the gap between the two is what one marker costs);
  * each child's first act is GET_PID (the child's marker), then EXIT. `wait`: the parent waits for
  * each child before the next fork ("in a row"); otherwise it forks `n` times back to back and waits
  * afterwards ("burst"). `bigPages`: the parent's memory, written before the first fork.
@@ -78,7 +80,7 @@ function forker(n: number, wait: boolean, bigPages = 0): string {
       : "";
   let text = program(`(local $i i32) ${fill}
     (block $done (loop $l (br_if $done (i32.ge_u (local.get $i) (i32.const ${n})))
-      (drop (call $s0 (i32.const 0x53)))
+      (drop (call $s0 (i32.const 0x53))) (drop (call $s0 (i32.const 0x53)))
       (call $q (i32.const 1) (i64.const 1)) (call $b (i32.const 0) (i32.const 0x50))
       (drop (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)))
       (if (i32.eq (i32.load8_u (i32.const 0x2008)) (i32.const 1)) (then (drop (call $s0 (i32.const 0x53))) (call $exit (i64.const 0))))
@@ -92,6 +94,9 @@ function forker(n: number, wait: boolean, bigPages = 0): string {
     );
   return text;
 }
+
+/** Gaps between two back-to-back markers of one process (ms): what one marker costs. */
+const markerGaps: number[] = [];
 
 /** call → child running windows of one traced run of a forker, in fork order (ms). */
 async function forkWindows(file: string): Promise<{ windows: number[]; span: number }> {
@@ -108,19 +113,22 @@ async function forkWindows(file: string): Promise<{ windows: number[]; span: num
   const children = r.lines
     .map(
       (l) =>
-        new RegExp(`^\\[pid ${parent}\\] CREATE_PROCESS .*-> ok \\{id: (\\d+)`).exec(l.line)?.[1],
+        new RegExp(`^\\[pid ${parent}\\] (?:@[\\d.]+ )?CREATE_PROCESS .*-> ok \\{id: (\\d+)`).exec(
+          l.line,
+        )?.[1],
     )
     .filter((c): c is string => c !== undefined);
   const windows: number[] = [];
   let last = 0;
   children.forEach((c, i) => {
     const running = markers.get(c)?.[0];
-    const call = calls[i];
+    const call = calls[2 * i + 1];
+    markerGaps.push((call ?? Number.NaN) - (calls[2 * i] ?? Number.NaN));
     if (running === undefined || call === undefined) throw new Error(`no marker for child ${c}`);
     windows.push(running - call);
     last = Math.max(last, running);
   });
-  return { windows, span: last - (calls[0] ?? Number.NaN) };
+  return { windows, span: last - (calls[1] ?? Number.NaN) };
 }
 
 /** A program whose main thread calls GET_PID then CREATE_THREAD; the thread's first act is GET_PID, then EXIT. */
@@ -351,7 +359,7 @@ async function main(): Promise<void> {
   );
   row("  64 MiB parent", median(big), "ms", "fork(2), 64 MiB parent", cf.big);
   console.log(
-    `  (worst of the 20 in a row: ${Math.max(...inRow).toFixed(1)} ms; single runs 0.5 s apart; markers: bench/README.md)`,
+    `  (worst of the 20 in a row: ${Math.max(...inRow).toFixed(1)} ms; two back-to-back markers are ${median(markerGaps).toFixed(3)} ms apart (median, max ${Math.max(...markerGaps).toFixed(2)}): the markers' own cost; bench/README.md "Markers")`,
   );
 
   // 5. CREATE_THREAD: the caller's call to the thread running, vs pthread_create in C

@@ -41,6 +41,7 @@ import {
 import { PAGE_SIZE } from "./memory.js";
 import { Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd, ThreadEnd } from "./signals.js";
+import { stamped } from "./trace-clock.js";
 
 /** The import the AOT step gives a module whose memory threads share (shared-memory.ts). */
 export const SHARED_MEMORY_IMPORT = "memory";
@@ -222,7 +223,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
   const relay = msg.relay;
   const post = (m: FromThread) => relay.postMessage(m);
   const trace = msg.trace
-    ? (line: string) => post({ t: "trace", line: `[thread ${msg.tid}] ${line}` })
+    ? (line: string) => post({ t: "trace", line: stamped(`[thread ${msg.tid}] ${line}`) })
     : undefined;
   const ring = new SignalRing(msg.ring);
   const box = Mailbox.create();

@@ -50,6 +50,7 @@ import {
   SHARED_MEMORY_IMPORT,
   type ThreadHost,
 } from "./thread.js";
+import { stamped } from "./trace-clock.js";
 
 export interface WorkerStart {
   t: "start";
@@ -84,7 +85,7 @@ function run(msg: WorkerStart): Outcome {
   const mailboxes = msg.mailboxes.map((m) => new Mailbox(m));
   let depth = 0;
   const ring = new SignalRing(msg.ring);
-  const trace = msg.trace ? (line: string) => post({ t: "trace", line }) : undefined;
+  const trace = msg.trace ? (line: string) => post({ t: "trace", line: stamped(line) }) : undefined;
   const t0 = performance.now();
   const info = readModule(msg.wasm);
   const ahead =
