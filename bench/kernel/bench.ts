@@ -273,7 +273,7 @@ async function main(): Promise<void> {
   );
 
   // 3. GET_PID per call through `ncw run` (a real runner): a loop of N calls vs the same program with 0
-  const N = 3_000_000;
+  const N = 2_000_000;
   const loopProgram = (n: number) =>
     program(`(local $i i32) (call $b (i32.const 0) (i32.const 0x53))
       (block $done (loop $l (br_if $done (i32.ge_u (local.get $i) (i32.const ${n})))
@@ -285,7 +285,7 @@ async function main(): Promise<void> {
   ncwRun(pN);
   const base: number[] = [];
   const full: number[] = [];
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 4; i++) {
     sleepMs(300);
     base.push(ncwRun(p0).wallMs);
     sleepMs(300);
@@ -308,18 +308,16 @@ async function main(): Promise<void> {
   for (let i = 0; i < 7; i++) {
     sleepMs(500);
     single.push(...(await forkWindows(f1)).windows);
-    if (i < 5) {
+    if (i < 3) {
       sleepMs(500);
       big.push(...(await forkWindows(fBig)).windows);
     }
   }
   sleepMs(500);
   const inRow = [...(await forkWindows(f20)).windows];
-  sleepMs(500);
-  inRow.push(...(await forkWindows(f20)).windows);
   const bursts: number[] = [];
   const spans: number[] = [];
-  for (let i = 0; i < 2; i++) {
+  for (let i = 0; i < 1; i++) {
     sleepMs(800);
     const b = await forkWindows(fBurst);
     bursts.push(...b.windows);
