@@ -6,7 +6,7 @@
 // Run: npm run bench:skyer (or node dist/bench/skyer.js [files] [MiB] [rounds])
 
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { median, NCW_JS, processTimer, wallOf } from "./common.js";
@@ -102,11 +102,16 @@ async function main(): Promise<void> {
         f.reinstall.push(skyer("install", "--sideloading", "unsecure", nap2));
         f.list.push(skyer("list"));
         if (backend === "hostdir" && db === "") {
-          db = execFileSync("find", [home, "-path", "*etc/sys/skyer/installed.json"], {
+          // The database as it stands with the app installed, copied aside for the list anchor.
+          const found = execFileSync("find", [home, "-path", "*etc/sys/skyer/installed.json"], {
             encoding: "utf8",
           })
             .trim()
-            .split("\n")[0] as string;
+            .split("\n")[0];
+          if (found) {
+            db = path.join(work, "installed.json");
+            copyFileSync(found, db);
+          }
         }
         f.uninstall.push(skyer("uninstall", "ncw::bench"));
       }
