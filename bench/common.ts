@@ -132,24 +132,33 @@ export function runTraced(
 /** Environment for `ncw run --trace`: runners stamp each trace line with the host clock (NCW_TRACE_CLOCK). */
 export const TRACE_CLOCK_ENV = { NCW_TRACE_CLOCK: "1" };
 
-/** A trace line's own stamp (`[pid P] @<ms> …`, written by the runner under NCW_TRACE_CLOCK=1), else its arrival. */
+/** A trace line's own stamp (`[pid P] @<wall>/<cpu> …`, written by the runner under NCW_TRACE_CLOCK=1). */
+function stampOf(l: StampedLine): { wall: number; cpu: number } | undefined {
+  const m = /^\[pid \d+\] @(\d+\.\d+)\/(\d+\.\d+) /.exec(l.line);
+  return m ? { wall: Number(m[1]), cpu: Number(m[2]) } : undefined;
+}
+
+/** A trace line's wall time: the runner's stamp, else its arrival. */
 export function lineTime(l: StampedLine): number {
-  const m = /^\[pid \d+\] @(\d+\.\d+) /.exec(l.line);
-  return m ? Number(m[1]) : l.at;
+  return stampOf(l)?.wall ?? l.at;
 }
 
 /**
- * The times of `[pid P] GET_PID …` trace lines (the markers), in order, keyed by "P" for a process'
- * main thread and "P/T" for its thread T: the runner's stamp when there is one, else the arrival time.
+ * The `[pid P] GET_PID …` trace lines (the markers), in order, keyed by "P" for a process' main thread
+ * and "P/T" for its thread T. `which`: their wall times (the runner's stamp, else the arrival time), or
+ * the runner's CPU time at each (NaN without a stamp).
  */
-export function getPidMarkers(lines: readonly StampedLine[]): Map<string, number[]> {
+export function getPidMarkers(
+  lines: readonly StampedLine[],
+  which: "wall" | "cpu" = "wall",
+): Map<string, number[]> {
   const out = new Map<string, number[]>();
   for (const l of lines) {
-    const m = /^\[pid (\d+)\] (?:@[\d.]+ )?(?:\[thread (\d+)\] )?GET_PID /.exec(l.line);
+    const m = /^\[pid (\d+)\] (?:@[\d./]+ )?(?:\[thread (\d+)\] )?GET_PID /.exec(l.line);
     if (!m) continue;
     const key = m[2] === undefined ? (m[1] as string) : `${m[1]}/${m[2]}`;
     const list = out.get(key) ?? [];
-    list.push(lineTime(l));
+    list.push(which === "wall" ? lineTime(l) : (stampOf(l)?.cpu ?? Number.NaN));
     out.set(key, list);
   }
   return out;

@@ -113,7 +113,7 @@ async function forkWindows(file: string): Promise<{ windows: number[]; span: num
   const children = r.lines
     .map(
       (l) =>
-        new RegExp(`^\\[pid ${parent}\\] (?:@[\\d.]+ )?CREATE_PROCESS .*-> ok \\{id: (\\d+)`).exec(
+        new RegExp(`^\\[pid ${parent}\\] (?:@[\\d./]+ )?CREATE_PROCESS .*-> ok \\{id: (\\d+)`).exec(
           l.line,
         )?.[1],
     )
