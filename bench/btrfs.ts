@@ -111,6 +111,9 @@ function hostSnapshotAnchor(
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ncw-bench-btrfs-"));
 try {
+  console.log(
+    `NCW Btrfs benchmark — ${MIB} MiB, ${FILES} files, load ${os.loadavg()[0]?.toFixed(2)}; what each side times: bench/README.md "Btrfs"`,
+  );
   const data = new Uint8Array(CHUNK);
   for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
   const bytes = MIB * 1024 * 1024;

@@ -92,7 +92,7 @@ async function main(): Promise<void> {
     const src = path.join(tmp, "src");
     const size = makeTree(src);
     console.log(
-      `package folder: ${FILES + 7} files, ${(size / 1024 / 1024).toFixed(1)} MiB (text-like content)`,
+      `package folder: ${FILES + 7} files, ${(size / 1024 / 1024).toFixed(1)} MiB (text-like content); medians of 3; load ${os.loadavg()[0]?.toFixed(2)}`,
     );
     const native = hasCli("zstd") && hasCli("tar") && hasCli("md5sum");
 
