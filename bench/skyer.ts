@@ -1,37 +1,49 @@
-// Benchmark: Skyer install / reinstall / list / uninstall of a package (services/skyer) on both tree
-// backends (the Btrfs image, the default, and the host-directory tree), against the host-native
-// anchor (GNU tar + zstd extracting the same .nap; rm -rf; `ls`), plus what a CLI command pays to open
-// the tree (a whole `ncw skyer list` process, against `node -e 0`).
-// Run: npx tsc && node dist/bench/skyer.js [files] [MiB]
+// Benchmark: Skyer from the CLI (issues 6 and 18; what each side times: bench/README.md "Skyer"): each
+// operation is a fresh `ncw skyer …` process on both tree backends (the Btrfs image, the default, and
+// host folders), its package carrying a real pre-compiled program (the install AOT-compiles it), against
+// fresh host processes doing the equivalent: `tar --zstd -xf` + `md5sum -c`, `rm -rf`, `cat` of the
+// same installed-apps database. Medians of ROUNDS, anchors in the same run.
+// Run: npm run bench:skyer (or node dist/bench/skyer.js [files] [MiB] [rounds])
 
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { homeLayout } from "../ncw/home.js";
-import { packDirectory } from "../ncw/package/package.js";
-import { type TreeBackend, treeBackendOf } from "../services/fs/open.js";
-import { loadPackage } from "../services/skyer/package.js";
-import { openSkyerSession } from "../services/skyer/session.js";
-
-/** The built CLI beside this script (dist/bench/skyer.js → dist/cli/ncw.js). */
-const NCW_JS = fileURLToPath(new URL("../cli/ncw.js", import.meta.url));
+import { median, NCW_JS, processTimer, wallOf } from "./common.js";
 
 const FILES = Number(process.argv[2] ?? 2000);
 const MIB = Number(process.argv[3] ?? 32);
+const ROUNDS = Number(process.argv[4] ?? 3);
 
-function ms(t0: bigint): number {
-  return Number(process.hrtime.bigint() - t0) / 1e6;
+/** A program of `funcs` functions, each with a loop (so the AOT step has real work): a .wat text. */
+function programText(funcs: number, salt: number): string {
+  const fs: string[] = [];
+  for (let i = 0; i < funcs; i++)
+    fs.push(`(func $f${i} (param $n i32) (result i32) (local $i i32) (local $a i32)
+      (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $a (i32.add (i32.mul (local.get $a) (i32.const ${salt + i})) (local.get $i)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
+      (local.get $a))`);
+  return `(module
+  (import "nightos" "syscall" (func $sys (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 2 64 shared)
+  (table (export "__indirect_function_table") 1 funcref)
+  ${fs.join("\n  ")}
+  (func (export "_start") (drop (call $f${funcs - 1} (i32.const 3)))))`;
 }
 
-function makeApp(dir: string, version: string): void {
+function makeApp(work: string, dir: string, version: string, salt: number): void {
   mkdirSync(path.join(dir, "assets"), { recursive: true });
   writeFileSync(
     path.join(dir, "manifest.toml"),
-    `type = "application"\n[infos]\nname = "Bench"\nslug = "bench"\ndid = "ncw"\ndescription = "bench"\nversion = "${version}"\nauthors = [{ name = "NCW" }]\nicon = "icon-%{}.svg"\nlicense = "MIT"\n[content.program.source]\ntoolchain = "wat"\nbuild = { entry = "main.npp" }\n[dependencies.libraries]\n[sysfeatures]\ncrash_saves_support = false\n`,
+    `type = "application"\n[infos]\nname = "Bench"\nslug = "bench"\ndid = "ncw"\ndescription = "bench"\nversion = "${version}"\nauthors = [{ name = "NCW" }]\nicon = "icon-%{}.svg"\nlicense = "MIT"\n[content.program]\nprecomp = "main.npp"\n[content.program.source]\ntoolchain = "wat"\nbuild = { entry = "main.wat" }\n[dependencies.libraries]\n[sysfeatures]\ncrash_saves_support = false\n`,
   );
-  writeFileSync(path.join(dir, "main.npp"), "program (not compiled: the bench measures the tree)");
+  const wat = path.join(work, `main-${version}.wat`);
+  writeFileSync(wat, programText(2000, salt));
+  writeFileSync(path.join(dir, "main.wat"), "(module)");
+  execFileSync(process.execPath, [NCW_JS, "ca", "asm", wat, "-o", path.join(dir, "main.npp")], {
+    stdio: "ignore",
+  });
   writeFileSync(path.join(dir, "icon-16.svg"), "<svg/>");
   const per = Math.floor((MIB * 1024 * 1024) / FILES);
   let seed = 7;
@@ -46,154 +58,109 @@ function makeApp(dir: string, version: string): void {
 }
 
 interface Figures {
-  install: number;
-  reinstall: number;
-  list: number;
-  uninstall: number;
-  open: number;
-  cliList: number;
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-async function measure(
-  work: string,
-  backend: TreeBackend,
-  bytes1: Uint8Array,
-  bytes2: Uint8Array,
-): Promise<Figures> {
-  process.env.NCW_TREE_BACKEND = backend;
-  const home = homeLayout(path.join(work, `home-${backend}`));
-  const opts = {
-    scope: { kind: "user" as const, user: "user" },
-    sideloading: "unsecure" as const,
-    user: "user",
-  };
-
-  let t = process.hrtime.bigint();
-  const p1 = await loadPackage("v1.nap", bytes1);
-  let s = await openSkyerSession(home, { command: "bench", write: true });
-  await s.skyer.install(p1, opts);
-  await s.close();
-  const install = ms(t);
-  if (treeBackendOf(home, {}) !== backend) throw new Error(`the home is not on ${backend}`);
-
-  t = process.hrtime.bigint();
-  const p2 = await loadPackage("v2.nap", bytes2);
-  s = await openSkyerSession(home, { command: "bench", write: true });
-  await s.skyer.install(p2, opts);
-  await s.close();
-  const reinstall = ms(t);
-
-  // A reader's whole session (lock, open, recovery check, database, list, close), median of 5.
-  const lists: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    t = process.hrtime.bigint();
-    s = await openSkyerSession(home, { command: "bench", write: false });
-    if (!s.skyer.list("all").some((i) => i.aid === "ncw::bench"))
-      throw new Error("list: no ncw::bench");
-    await s.close();
-    lists.push(ms(t));
-  }
-  // A whole CLI process: `ncw skyer list`, median of 3.
-  const clis: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    t = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, [NCW_JS, "--home", home.root, "skyer", "list"], {
-      env: { ...process.env, NCW_TREE_BACKEND: "" },
-    });
-    clis.push(ms(t));
-    if (r.status !== 0) throw new Error(`ncw skyer list: ${r.stderr}`);
-  }
-
-  t = process.hrtime.bigint();
-  s = await openSkyerSession(home, { command: "bench", write: true });
-  await s.skyer.uninstall("ncw::bench", opts.scope);
-  await s.close();
-  const uninstall = ms(t);
-
-  // Opening and closing the tree alone (the write lock, the superblock, the roots), median of 5.
-  const { openTree } = await import("../services/fs/open.js");
-  const opens: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    t = process.hrtime.bigint();
-    const fs = await openTree(home, { access: "write" });
-    await fs.stat("/etc/sys/skyer/installed.json");
-    await fs.close();
-    opens.push(ms(t));
-  }
-  return {
-    install,
-    reinstall,
-    list: median(lists),
-    uninstall,
-    open: median(opens),
-    cliList: median(clis),
-  };
+  install: number[];
+  reinstall: number[];
+  list: number[];
+  uninstall: number[];
 }
 
 async function main(): Promise<void> {
   const work = mkdtempSync(path.join(os.tmpdir(), "ncw-bench-skyer-"));
   try {
-    makeApp(path.join(work, "v1"), "1.0.0");
-    makeApp(path.join(work, "v2"), "1.1.0");
+    const timer = processTimer(work);
+    makeApp(work, path.join(work, "v1"), "1.0.0", 7);
+    makeApp(work, path.join(work, "v2"), "1.1.0", 11);
     const nap1 = path.join(work, "v1.nap");
-    const bytes1 = await packDirectory(path.join(work, "v1"));
-    writeFileSync(nap1, bytes1);
-    const bytes2 = await packDirectory(path.join(work, "v2"));
+    const nap2 = path.join(work, "v2.nap");
+    execFileSync(process.execPath, [NCW_JS, "pack", path.join(work, "v1"), "-o", nap1], {
+      stdio: "ignore",
+    });
+    execFileSync(process.execPath, [NCW_JS, "pack", path.join(work, "v2"), "-o", nap2], {
+      stdio: "ignore",
+    });
 
-    const figures: Record<TreeBackend, Figures> = {
-      btrfs: await measure(work, "btrfs", bytes1, bytes2),
-      hostdir: await measure(work, "hostdir", bytes1, bytes2),
+    const figures: Record<"btrfs" | "hostdir", Figures> = {
+      btrfs: { install: [], reinstall: [], list: [], uninstall: [] },
+      hostdir: { install: [], reinstall: [], list: [], uninstall: [] },
     };
+    const anchors = {
+      install: [] as number[],
+      list: [] as number[],
+      rm: [] as number[],
+      node: [] as number[],
+    };
+    let db = "";
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const backend of ["btrfs", "hostdir"] as const) {
+        const home = path.join(work, `home-${backend}-${r}`);
+        const env = { ...process.env, NCW_TREE_BACKEND: backend === "btrfs" ? "" : "hostdir" };
+        const skyer = (...args: string[]) =>
+          wallOf(timer, process.execPath, [NCW_JS, "--home", home, "skyer", ...args], env);
+        skyer("list"); // creates the home (and its image): not part of the install
+        const f = figures[backend];
+        f.install.push(skyer("install", "--sideloading", "unsecure", nap1));
+        f.reinstall.push(skyer("install", "--sideloading", "unsecure", nap2));
+        f.list.push(skyer("list"));
+        if (backend === "hostdir" && db === "") {
+          // The database as it stands with the app installed, copied aside for the list anchor.
+          const found = execFileSync("find", [home, "-path", "*etc/sys/skyer/installed.json"], {
+            encoding: "utf8",
+          })
+            .trim()
+            .split("\n")[0];
+          if (found) {
+            db = path.join(work, "installed.json");
+            copyFileSync(found, db);
+          }
+        }
+        f.uninstall.push(skyer("uninstall", "ncw::bench"));
+      }
+      // The anchors, fresh host processes, in the same round.
+      const out = path.join(work, `anchor-${r}`);
+      mkdirSync(out);
+      anchors.install.push(
+        wallOf(timer, "sh", [
+          "-c",
+          `tar --zstd -xf "${nap1}" -C "${out}" && cd "${out}" && md5sum -c --quiet hash.md5`,
+        ]),
+      );
+      if (db !== "") anchors.list.push(wallOf(timer, "cat", [db]));
+      anchors.rm.push(wallOf(timer, "rm", ["-rf", out]));
+      anchors.node.push(wallOf(timer, process.execPath, ["-e", "0"]));
+    }
 
-    const out = path.join(work, "anchor");
-    mkdirSync(out);
-    let t = process.hrtime.bigint();
-    const tar = spawnSync("tar", ["-I", "zstd", "-xf", nap1, "-C", out]);
-    const anchorExtract = ms(t);
-    const md5 = spawnSync("md5sum", ["-c", "--quiet", "hash.md5"], { cwd: out });
-    const anchorInstall = ms(t);
-    t = process.hrtime.bigint();
-    spawnSync("ls", ["-lR", out], { stdio: "ignore" });
-    const anchorLs = ms(t);
-    t = process.hrtime.bigint();
-    spawnSync("rm", ["-rf", out]);
-    const anchorRm = ms(t);
-    const anchored = tar.status === 0 && md5.status === 0;
-    t = process.hrtime.bigint();
-    spawnSync(process.execPath, ["-e", "0"]);
-    const nodeStart = ms(t);
-
-    const row = (name: string, v: number, anchor: number | null, anchorName: string) =>
+    const row = (name: string, v: number[], anchor: number[], anchorName: string) => {
+      const a = median(anchor);
       console.log(
-        `${name.padEnd(40)} ${v.toFixed(1).padStart(9)} ms   ${anchorName.padEnd(28)} ${
-          anchor === null
-            ? "n/a (tar/zstd/md5sum missing)"
-            : `${anchor.toFixed(1).padStart(8)} ms   ratio ${(v / anchor).toFixed(2)}x`
+        `${name.padEnd(48)} ${median(v).toFixed(0).padStart(7)} ms   ${anchorName.padEnd(40)} ${
+          anchor.length === 0
+            ? "n/a"
+            : `${a.toFixed(1).padStart(7)} ms   ncw/host ${(median(v) / a).toFixed(2)}x`
         }`,
       );
-    console.log(`Skyer: ${FILES} files, ${MIB} MiB (${bytes1.length} bytes packed)`);
+    };
+    console.log(
+      `Skyer from the CLI: ${FILES} files, ${MIB} MiB, a 2000-function program; each figure a fresh process, median of ${ROUNDS} rounds (load ${os.loadavg()[0]?.toFixed(2)})`,
+    );
     for (const backend of ["btrfs", "hostdir"] as const) {
       const f = figures[backend];
-      const a = (v: number) => (anchored ? v : null);
       console.log(`-- ${backend === "btrfs" ? "Btrfs image (default)" : "host-directory tree"}`);
       row(
-        "install (read+verify+stage+commit)",
+        "`ncw skyer install` (incl. AOT of the program)",
         f.install,
-        a(anchorInstall),
-        "tar -I zstd -x + md5sum -c",
+        anchors.install,
+        "tar --zstd -xf + md5sum -c",
       );
-      row("reinstall (update path)", f.reinstall, a(anchorInstall), "tar -I zstd -x + md5sum -c");
-      row("list (reader session)", f.list, anchorLs, "ls -lR of the extracted app");
-      row("uninstall", f.uninstall, a(anchorRm), "rm -rf");
-      row("open + stat + close the tree", f.open, anchorLs, "ls -lR of the extracted app");
-      row("`ncw skyer list` process", f.cliList, nodeStart, "node -e 0");
+      row(
+        "`ncw skyer install` of v2 (update)",
+        f.reinstall,
+        anchors.install,
+        "tar --zstd -xf + md5sum -c",
+      );
+      row("`ncw skyer list`", f.list, anchors.list, "cat of the same installed.json");
+      row("`ncw skyer uninstall`", f.uninstall, anchors.rm, "rm -rf of the extracted app");
     }
-    console.log(
-      `image vs hostdir: install ${(figures.btrfs.install / figures.hostdir.install).toFixed(2)}x, reinstall ${(figures.btrfs.reinstall / figures.hostdir.reinstall).toFixed(2)}x, list ${(figures.btrfs.list / figures.hostdir.list).toFixed(2)}x, uninstall ${(figures.btrfs.uninstall / figures.hostdir.uninstall).toFixed(2)}x`,
-    );
-    if (anchored) console.log(`(anchor extraction alone: ${anchorExtract.toFixed(1)} ms)`);
+    console.log(`(node -e 0, the floor of any ncw process: ${median(anchors.node).toFixed(0)} ms)`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -1,6 +1,8 @@
-// CommonAssembly benchmark (issue 3): C kernels built with clang for wasm32 and with gcc -O2 natively,
-// run in one invocation; prints NCW/native and instrumented/uninstrumented ratios with geometric means,
-// then AOT time for a several-MB module, cold and cached. Run: `npm run bench:ca`.
+// CommonAssembly benchmark (issues 3 and 18; what each side times: bench/README.md "CommonAssembly"):
+// C kernels built with clang for wasm32 and gcc -O2 natively, each run as a fresh process on both sides
+// (`ncw run` in a runner, interleaved with its native twin), first call and steady state printed apart;
+// instrumentation cost (both variants in this process); AOT of a several-MB module, cold and cached,
+// each in a fresh `ncw ca aot` process. Run: `npm run bench:ca`.
 
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -11,11 +13,23 @@ import { aotCompile } from "../../commonassembly/aot/cache.js";
 import type { InstrumentOptions, PollShape } from "../../commonassembly/aot/instrument.js";
 import { TestProcess } from "../../test/ca-exec.js";
 import { wat } from "../../test/wasm-spec/wat.js";
+import {
+  getPidMarkers,
+  median,
+  NCW_JS,
+  processTimer,
+  runTraced,
+  sleepMs,
+  TRACE_CLOCK_ENV,
+} from "../common.js";
 
 const KERNELS = ["matmul", "sha256", "nbody", "sieve", "quicksort", "crc32"] as const;
 type Kernel = (typeof KERNELS)[number];
 
-const REPS = Number(process.env.NCW_BENCH_REPS ?? 5);
+/** Calls per process, rounds (fresh process pairs) per kernel, in-process reps for the instrumentation table. */
+const CALLS = Number(process.env.NCW_BENCH_CALLS ?? 8);
+const ROUNDS = Number(process.env.NCW_BENCH_ROUNDS ?? 3);
+const REPS = Number(process.env.NCW_BENCH_REPS ?? 3);
 
 /** bench/ca/kernels in the source tree (this file runs from dist/bench/ca). */
 function kernelsDir(): string {
@@ -46,20 +60,52 @@ function geomean(xs: number[]): number {
   return Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
 }
 
-interface NativeResult {
-  kernel: Kernel;
-  ns: number;
+const WASM_FLAGS = [
+  "--target=wasm32",
+  "-O2",
+  "-nostdlib",
+  "-matomics",
+  "-mbulk-memory",
+  "-Wl,--shared-memory",
+  "-Wl,--max-memory=67108864",
+  "-Wl,--export-table",
+  "-Wl,-z,stack-size=1048576",
+];
+
+interface NativeCalls {
+  /** Wall and CPU time of each call, ns. */
+  ns: number[];
+  cpu: number[];
   checksum: string;
 }
 
-function runNative(exe: string): Map<Kernel, NativeResult> {
-  const out = execFileSync(exe, [String(REPS)], { encoding: "utf8" });
-  const m = new Map<Kernel, NativeResult>();
-  for (const line of out.trim().split("\n")) {
-    const r = JSON.parse(line) as NativeResult;
-    m.set(r.kernel, r);
-  }
-  return m;
+/** One fresh native process: CALLS calls of kernel k, each call's wall time. */
+function runNative(exe: string, k: Kernel): NativeCalls {
+  return JSON.parse(execFileSync(exe, [String(CALLS), k], { encoding: "utf8" })) as NativeCalls;
+}
+
+/** One fresh `ncw run` of the kernel's program: each call's wall and CPU time between its markers (ms). */
+async function runNcw(
+  npp: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ wall: number[]; cpu: number[] }> {
+  const r = await runTraced(npp, env);
+  if (r.status !== 0)
+    throw new Error(
+      `ncw run ${path.basename(npp)} exited with ${r.status} (1 = wrong checksum):\n${r.lines.map((l) => l.line).join("\n")}`,
+    );
+  const diffs = (which: "wall" | "cpu") => {
+    const marks = [...getPidMarkers(r.lines, which).values()][0] ?? [];
+    if (marks.length !== CALLS + 1)
+      throw new Error(`expected ${CALLS + 1} markers, got ${marks.length}`);
+    return marks.slice(1).map((t, i) => t - (marks[i] as number));
+  };
+  return { wall: diffs("wall"), cpu: diffs("cpu") };
+}
+
+/** The steady state of one process: the median of its last third of calls. */
+function steady(ms: number[]): number {
+  return median(ms.slice(Math.floor((ms.length * 2) / 3)));
 }
 
 type Variant = "instrumented" | "uninstrumented" | "clang-only";
@@ -132,119 +178,246 @@ function largeModuleText(count: number): string {
 
 async function main(): Promise<void> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), "ncw-bench-ca-"));
+  const env = {
+    ...process.env,
+    ...TRACE_CLOCK_ENV,
+    NCW_HOME: path.join(tmp, "home"),
+    NCW_KERNEL_IDLE_MS: "60000",
+  };
   try {
     const kd = kernelsDir();
+    const sdk = path.resolve(kd, "../../../sdk/c");
     const exe = path.join(tmp, "native");
-    const wasmFile = path.join(tmp, "kernels.wasm");
     tool("gcc", ["-O2", "-o", exe, path.join(kd, "native-main.c"), path.join(kd, "kernels.c")]);
-    tool("clang", [
-      "--target=wasm32",
-      "-O2",
-      "-nostdlib",
-      "-matomics",
-      "-mbulk-memory",
-      "-Wl,--no-entry",
-      "-Wl,--shared-memory",
-      "-Wl,--max-memory=67108864",
-      "-Wl,--export-table",
-      "-Wl,-z,stack-size=1048576",
-      "-o",
-      wasmFile,
-      path.join(kd, "wasm-entry.c"),
-      path.join(kd, "kernels.c"),
-    ]);
-    const wasm = new Uint8Array(readFileSync(wasmFile));
-    const cacheDir = path.join(tmp, "cache");
 
     console.log(
-      `CommonAssembly benchmark — node ${process.version}, V8 ${process.versions.v8}, ${os.cpus()[0]?.model ?? "?"}`,
+      `CommonAssembly benchmark — node ${process.version}, V8 ${process.versions.v8}, ${os.cpus()[0]?.model ?? "?"}, load ${os.loadavg()[0]?.toFixed(2)}`,
     );
     console.log(
-      `best of ${REPS} interleaved runs after 2 warm-up runs, process CPU time; native = gcc -O2, wasm = clang --target=wasm32 -O2`,
+      `each kernel: ${ROUNDS} rounds of one fresh native process then one fresh \`ncw run\`, ${CALLS} calls each; medians over rounds`,
+    );
+    console.log(
+      "first = the process' first call; steady = median of its last third of calls; native = gcc -O2, NCW = clang --target=wasm32 -O2 through the AOT path",
     );
     console.log("");
-    const native = runNative(exe);
-    const variants = [
-      await variant(wasm, cacheDir, "instrumented"),
-      await variant(wasm, cacheDir, "uninstrumented"),
-      await variant(wasm, cacheDir, "clang-only"),
-    ];
-    const ncwRatios: number[] = [];
-    const instrRatios: number[] = [];
-    console.log(
-      `${pad("kernel", 10)}${lpad("native ms", 11)}${lpad("NCW ms", 10)}${lpad("NCW/native", 12)}${lpad("uninstr ms", 12)}${lpad("instr/uninstr", 15)}${lpad("clang-only ms", 15)}`,
-    );
+
+    // One program per kernel, its expected checksum built in (from the native twin).
+    const npps = new Map<Kernel, string>();
     for (const k of KERNELS) {
-      const nat = native.get(k);
-      if (nat === undefined) throw new Error(`native run lacks ${k}`);
-      const best = new Map<Variant, number>();
-      for (const v of variants) {
-        for (let w = 0; w < 2; w++) v.call(k);
-      }
-      for (let r = 0; r < REPS; r++) {
-        for (const v of variants) {
-          const { ms, sum } = timeOnce(() => v.call(k));
-          if (BigInt.asUintN(64, sum).toString() !== nat.checksum) {
-            throw new Error(
-              `${k} (${v.variant}): checksum ${BigInt.asUintN(64, sum)} != native ${nat.checksum}`,
-            );
-          }
-          best.set(v.variant, Math.min(best.get(v.variant) ?? Number.POSITIVE_INFINITY, ms));
+      const sum = runNative(exe, k).checksum;
+      const wasmFile = path.join(tmp, `${k}.wasm`);
+      tool("clang", [
+        ...WASM_FLAGS,
+        "-Wl,--import-undefined",
+        `-DKERNEL=k_${k}`,
+        `-DCALLS=${CALLS}`,
+        `-DEXPECT=${sum}ULL`,
+        "-I",
+        sdk,
+        "-o",
+        wasmFile,
+        path.join(kd, "ncw-main.c"),
+        path.join(kd, "kernels.c"),
+      ]);
+      const npp = path.join(tmp, `${k}.npp`);
+      execFileSync(process.execPath, [NCW_JS, "ca", "asm", wasmFile, "-o", npp], {
+        env,
+        stdio: "ignore",
+      });
+      npps.set(k, npp);
+    }
+    // AOT-compile each once (the cache is then warm, as for an installed program) and start the kernel.
+    for (const k of KERNELS) await runNcw(npps.get(k) as string, env);
+
+    // Per kernel and round: [native first, NCW first, native steady, NCW steady], wall and CPU.
+    const figs = new Map<Kernel, Record<"wall" | "cpu", number[][]>>();
+    for (const k of KERNELS) {
+      const f = { wall: [[], [], [], []] as number[][], cpu: [[], [], [], []] as number[][] };
+      for (let r = 0; r < ROUNDS; r++) {
+        const nat = runNative(exe, k);
+        sleepMs(300); // the pool refills
+        const ours = await runNcw(npps.get(k) as string, env);
+        for (const [which, n, o] of [
+          ["wall", nat.ns.map((x) => x / 1e6), ours.wall],
+          ["cpu", nat.cpu.map((x) => x / 1e6), ours.cpu],
+        ] as const) {
+          f[which][0]?.push(n[0] as number);
+          f[which][1]?.push(o[0] as number);
+          f[which][2]?.push(steady([...n]));
+          f[which][3]?.push(steady([...o]));
         }
       }
-      const nativeMs = nat.ns / 1e6;
-      const ncw = best.get("instrumented") as number;
-      const un = best.get("uninstrumented") as number;
-      const raw = best.get("clang-only") as number;
-      ncwRatios.push(ncw / nativeMs);
-      instrRatios.push(ncw / un);
-      console.log(
-        `${pad(k, 10)}${lpad(nativeMs.toFixed(1), 11)}${lpad(ncw.toFixed(1), 10)}${lpad(`${(ncw / nativeMs).toFixed(2)}x`, 12)}${lpad(un.toFixed(1), 12)}${lpad(`${(ncw / un).toFixed(3)}x`, 15)}${lpad(raw.toFixed(1), 15)}`,
-      );
+      figs.set(k, f);
     }
-    const g1 = geomean(ncwRatios);
-    const g2 = geomean(instrRatios);
-    console.log(
-      `${pad("geomean", 10)}${lpad("", 21)}${lpad(`${g1.toFixed(2)}x`, 12)}${lpad("", 12)}${lpad(`${g2.toFixed(3)}x`, 15)}`,
-    );
-    console.log(
-      `targets: NCW/native <= 1.5x: ${g1 <= 1.5 ? "met" : "NOT met"}; instrumentation <= 5%: ${g2 <= 1.05 ? "met" : "NOT met"} (${((g2 - 1) * 100).toFixed(1)}%)`,
-    );
+    for (const which of ["wall", "cpu"] as const) {
+      console.log(
+        which === "wall"
+          ? "wall time per call (ms): what a user waits for; moves with the machine's load"
+          : "CPU time per call (ms): native = the process' CPU clock; NCW = the runner process' CPU (all its threads, V8's compiler threads included) between the markers",
+      );
+      console.log(
+        `${pad("kernel", 10)}${lpad("native first", 14)}${lpad("NCW first", 11)}${lpad("first ratio", 13)}${lpad("native steady", 15)}${lpad("NCW steady", 12)}${lpad("steady ratio", 14)}`,
+      );
+      const firstRatios: number[] = [];
+      const steadyRatios: number[] = [];
+      for (const k of KERNELS) {
+        const f = (figs.get(k) as Record<"wall" | "cpu", number[][]>)[which];
+        const [a, b, c, d] = f.map((xs) => median(xs)) as [number, number, number, number];
+        firstRatios.push(b / a);
+        steadyRatios.push(d / c);
+        console.log(
+          `${pad(k, 10)}${lpad(a.toFixed(1), 14)}${lpad(b.toFixed(1), 11)}${lpad(`${(b / a).toFixed(2)}x`, 13)}${lpad(c.toFixed(1), 15)}${lpad(d.toFixed(1), 12)}${lpad(`${(d / c).toFixed(2)}x`, 14)}`,
+        );
+      }
+      const gFirst = geomean(firstRatios);
+      const gSteady = geomean(steadyRatios);
+      console.log(
+        `${pad("geomean", 10)}${lpad("", 25)}${lpad(`${gFirst.toFixed(2)}x`, 13)}${lpad("", 27)}${lpad(`${gSteady.toFixed(2)}x`, 14)}`,
+      );
+      console.log(
+        `target NCW/native <= 1.5x (${which}): first call ${gFirst <= 1.5 ? "met" : "NOT met"}, steady state ${gSteady <= 1.5 ? "met" : "NOT met"}`,
+      );
+      console.log("");
+    }
 
-    // AOT time for a large module, cold (empty cache) and cached (NCW_BENCH_AOT_FUNCS=0 skips it).
+    // Instrumentation cost: the same module instrumented and not, both in this process (relative figure).
+    if (REPS > 0) await instrumentationTable(kd, tmp, exe);
+
+    // AOT of a large module, each in a fresh process (NCW_BENCH_AOT_FUNCS=0 skips it).
     console.log("");
     const count = Number(process.env.NCW_BENCH_AOT_FUNCS ?? 60000);
-    if (count <= 0) return;
-    const big = await wat(largeModuleText(count));
-    const bigFile = path.join(tmp, "big.wasm");
-    writeFileSync(bigFile, big);
-    const bigCache = path.join(tmp, "big-cache");
-    const t0 = performance.now();
-    const cold = await aotCompile(bigFile, { cacheDir: bigCache });
-    const coldMs = performance.now() - t0;
-    const t1 = performance.now();
-    const warm = await aotCompile(bigFile, { cacheDir: bigCache });
-    const warmMs = performance.now() - t1;
-    if (!warm.cached) throw new Error("second AOT of the large module did not hit the cache");
-    const mb = (n: number): string => (n / 1048576).toFixed(1);
-    console.log(
-      `AOT of a ${mb(big.length)} MB module (${count} functions, ${cold.report.loopPolls} loop polls): cold ${coldMs.toFixed(0)} ms, cached ${warmMs.toFixed(0)} ms (cached/cold ${(warmMs / coldMs).toFixed(3)})`,
-    );
-    console.log(
-      `  cold steps: ${cold.steps.map((s) => `${s.step} ${s.ms.toFixed(0)}`).join(", ")} (ms)`,
-    );
-    console.log(
-      `  cached steps: ${warm.steps.map((s) => `${s.step} ${s.ms.toFixed(0)}`).join(", ")} (ms)`,
-    );
-    const v8t0 = performance.now();
-    new WebAssembly.Module(big);
-    const v8Ms = performance.now() - v8t0;
-    console.log(
-      `  anchor: V8 alone compiles the uninstrumented module in ${v8Ms.toFixed(0)} ms (cached/anchor ${(warmMs / v8Ms).toFixed(2)}, cold/anchor ${(coldMs / v8Ms).toFixed(0)})`,
-    );
+    if (count > 0) await aotFigures(tmp, env, count);
   } finally {
+    try {
+      const pid = Number(readFileSync(path.join(env.NCW_HOME, "run", "kernel.pid"), "utf8"));
+      process.kill(pid, "SIGTERM");
+    } catch {
+      // no kernel
+    }
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** instrumented vs uninstrumented (and clang's module as is), best of REPS after 2 warm-up calls, CPU time. */
+async function instrumentationTable(kd: string, tmp: string, exe: string): Promise<void> {
+  const wasmFile = path.join(tmp, "kernels.wasm");
+  tool("clang", [
+    ...WASM_FLAGS,
+    "-Wl,--no-entry",
+    "-o",
+    wasmFile,
+    path.join(kd, "wasm-entry.c"),
+    path.join(kd, "kernels.c"),
+  ]);
+  const wasm = new Uint8Array(readFileSync(wasmFile));
+  const cacheDir = path.join(tmp, "cache");
+  const variants = [
+    await variant(wasm, cacheDir, "instrumented"),
+    await variant(wasm, cacheDir, "uninstrumented"),
+    await variant(wasm, cacheDir, "clang-only"),
+  ];
+  console.log(
+    `instrumentation cost (all three variants in this one process, best of ${REPS} interleaved calls after 2 warm-up calls, process CPU time; a relative figure, not NCW vs native)`,
+  );
+  console.log(
+    `${pad("kernel", 10)}${lpad("instr ms", 10)}${lpad("uninstr ms", 12)}${lpad("instr/uninstr", 15)}${lpad("clang-only ms", 15)}`,
+  );
+  const ratios: number[] = [];
+  for (const k of KERNELS) {
+    const want = runNative(exe, k).checksum;
+    const best = new Map<Variant, number>();
+    for (const v of variants) for (let w = 0; w < 2; w++) v.call(k);
+    for (let r = 0; r < REPS; r++) {
+      for (const v of variants) {
+        const { ms, sum } = timeOnce(() => v.call(k));
+        if (BigInt.asUintN(64, sum).toString() !== want)
+          throw new Error(
+            `${k} (${v.variant}): checksum ${BigInt.asUintN(64, sum)} != native ${want}`,
+          );
+        best.set(v.variant, Math.min(best.get(v.variant) ?? Number.POSITIVE_INFINITY, ms));
+      }
+    }
+    const ins = best.get("instrumented") as number;
+    const un = best.get("uninstrumented") as number;
+    ratios.push(ins / un);
+    console.log(
+      `${pad(k, 10)}${lpad(ins.toFixed(1), 10)}${lpad(un.toFixed(1), 12)}${lpad(`${(ins / un).toFixed(3)}x`, 15)}${lpad((best.get("clang-only") as number).toFixed(1), 15)}`,
+    );
+  }
+  const g = geomean(ratios);
+  console.log(
+    `${pad("geomean", 10)}${lpad("", 22)}${lpad(`${g.toFixed(3)}x`, 15)}   target <= 5%: ${g <= 1.05 ? "met" : "NOT met"} (${((g - 1) * 100).toFixed(1)}%)`,
+  );
+}
+
+/** AOT of a generated large module: cold and cached, each in a fresh `ncw ca aot --json` process. */
+async function aotFigures(tmp: string, env: NodeJS.ProcessEnv, count: number): Promise<void> {
+  const big = await wat(largeModuleText(count));
+  const bigWasm = path.join(tmp, "big.wasm");
+  writeFileSync(bigWasm, big);
+  const bigNpp = path.join(tmp, "big.npp");
+  execFileSync(process.execPath, [NCW_JS, "ca", "asm", bigWasm, "-o", bigNpp], {
+    env,
+    stdio: "ignore",
+  });
+  const timer = processTimer(tmp);
+  const aot = (force: boolean) => {
+    const t0 = performance.now();
+    const out = execFileSync(
+      process.execPath,
+      [NCW_JS, "--json", "ca", "aot", bigNpp, ...(force ? ["--force"] : [])],
+      { env, encoding: "utf8" },
+    );
+    const wall = performance.now() - t0;
+    const r = JSON.parse(out) as {
+      cached: boolean;
+      totalMs: number;
+      steps: { step: string; ms: number }[];
+    };
+    if (r.cached === force) throw new Error(`ncw ca aot: cached ${r.cached} with --force ${force}`);
+    return { wall, inside: r.totalMs, steps: r.steps };
+  };
+  const colds = [aot(true), aot(true)];
+  const cacheds = [aot(false), aot(false), aot(false)];
+  // Anchor: a fresh process that reads the plain module and has V8 compile it (no AOT at all).
+  const v8Script = `const t=performance.now();new WebAssembly.Module(require("fs").readFileSync(${JSON.stringify(bigWasm)}));console.log(performance.now()-t)`;
+  const v8Inside: number[] = [];
+  const v8Wall: number[] = [];
+  const nodeWall: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    v8Inside.push(Number(execFileSync(process.execPath, ["-e", v8Script], { encoding: "utf8" })));
+    v8Wall.push(performance.now() - t0);
+    nodeWall.push(timer(process.execPath, ["-e", "0"]).wallMs);
+  }
+  const mb = (n: number): string => (n / 1048576).toFixed(1);
+  const m = (xs: { wall: number; inside: number }[], f: "wall" | "inside") =>
+    median(xs.map((x) => x[f]));
+  console.log(
+    `AOT of a ${mb(big.length)} MB module (${count} functions), each a fresh \`ncw ca aot\` process:`,
+  );
+  console.log(
+    `  cold (--force), median of ${colds.length}:  aotCompile ${m(colds, "inside").toFixed(0)} ms, whole process ${m(colds, "wall").toFixed(0)} ms`,
+  );
+  console.log(
+    `  cached, median of ${cacheds.length}:        aotCompile ${m(cacheds, "inside").toFixed(0)} ms, whole process ${m(cacheds, "wall").toFixed(0)} ms`,
+  );
+  console.log(
+    `  anchor, a fresh node process compiling the plain module with V8: compile ${median(v8Inside).toFixed(0)} ms, whole process ${median(v8Wall).toFixed(0)} ms (node -e 0: ${median(nodeWall).toFixed(0)} ms)`,
+  );
+  const c0 = colds[0];
+  const h0 = cacheds[cacheds.length - 1];
+  if (c0)
+    console.log(
+      `  cold steps: ${c0.steps.map((s) => `${s.step} ${s.ms.toFixed(0)}`).join(", ")} (ms)`,
+    );
+  if (h0)
+    console.log(
+      `  cached steps: ${h0.steps.map((s) => `${s.step} ${s.ms.toFixed(0)}`).join(", ")} (ms)`,
+    );
+  console.log(
+    `  ratios: cached/anchor compile ${(m(cacheds, "inside") / median(v8Inside)).toFixed(2)}x, cold/anchor compile ${(m(colds, "inside") / median(v8Inside)).toFixed(0)}x`,
+  );
 }
 
 await main();

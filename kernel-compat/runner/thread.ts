@@ -47,6 +47,7 @@ import { InstanceHost } from "./instance.js";
 import { PAGE_SIZE } from "./memory.js";
 import { Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd, ThreadEnd } from "./signals.js";
+import { stamped } from "./trace-clock.js";
 
 /** What every thread of a process shares: what the worker gives the relay for kernel-started threads. */
 export interface ThreadShare {
@@ -431,7 +432,7 @@ function threadTrace(msg: ThreadStart): (line: string) => void {
   const outbox = new Outbox(msg.outbox);
   return (line) => {
     const seq = outbox.admitTrace();
-    const m: FromThread = { t: "trace", line: `[thread ${msg.tid}] ${line}`, seq };
+    const m: FromThread = { t: "trace", line: stamped(`[thread ${msg.tid}] ${line}`), seq };
     msg.relay.postMessage(m);
   };
 }

@@ -46,6 +46,7 @@ import { InstanceHost } from "./instance.js";
 import { createTlsSlots, type KernelBuffers, Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd } from "./signals.js";
 import { createThread, prestartThread, type ThreadHost, type ThreadShare } from "./thread.js";
+import { stamped } from "./trace-clock.js";
 
 export interface WorkerStart {
   t: "start";
@@ -308,7 +309,7 @@ function memFault(p: Proc, e: Error, wasm: Uint8Array): Outcome {
 function traceTo(outbox: Outbox): (line: string) => void {
   return (line) => {
     const seq = outbox.admitTrace();
-    post({ t: "trace", line, seq });
+    post({ t: "trace", line: stamped(line), seq });
   };
 }
 
