@@ -1,5 +1,5 @@
 // The kernel server's entry point (DIRECTION.md §2): one per NCW home, started detached by the CLI
-// (ncw/kernel-client.ts), listening on the home's socket, exiting when idle. Usage:
+// (kernel-compat/client.ts), listening on the home's socket, exiting when idle. Usage:
 //   node dist/kernel-compat/server/main.js --home <dir>
 
 import { randomBytes } from "node:crypto";
@@ -14,13 +14,15 @@ import { kernelEndpoint, kernelLogPath, kernelPidPath } from "../paths.js";
 import type { Runnable } from "../program.js";
 import {
   type ClientMessage,
-  encodeFrame,
   FrameReader,
   type KernelMessage,
   PROTOCOL_VERSION,
 } from "../protocol.js";
+import { isStdio, StdioProtocolError } from "../stdio.js";
 import { Kernel, type KProcess, readDelays, type SessionSink } from "./kernel.js";
 import { DEFAULT_POOL_SIZE, RunnerPool } from "./pool.js";
+import { runContext } from "./run-context.js";
+import { ClientSession } from "./session.js";
 
 /** The AOT path (Binaryen, wabt) loads once per kernel, in the background after start-up. */
 let programModule: Promise<typeof import("../program.js")> | undefined;
@@ -253,9 +255,8 @@ async function main(): Promise<void> {
     clients++;
     checkIdle();
     const reader = new FrameReader<ClientMessage>();
-    const send = (m: KernelMessage) => {
-      if (!conn.destroyed) conn.write(encodeFrame(m));
-    };
+    const client = new ClientSession(conn, log);
+    const send = (m: KernelMessage) => client.send(m);
     // The socket's back-pressure: while it is backed up (write returned false, no 'drain' yet), the
     // kernel holds back the acknowledgements and replies of this session's traced processes.
     let writable: Array<() => void> = [];
@@ -281,7 +282,13 @@ async function main(): Promise<void> {
         conn.destroy();
         return;
       }
-      for (const m of msgs) handle(m);
+      try {
+        for (const m of msgs) handle(m);
+      } catch (e) {
+        if (!(e instanceof StdioProtocolError)) throw e;
+        send({ t: "error", code: "KERNEL_BAD_FRAME", message: e.message });
+        conn.destroy();
+      }
     });
     /** Acts on a running process, or answers KERNEL_NO_SUCH_PROCESS. */
     const onLiveProcess = (pid: number, act: (p: KProcess) => void) => {
@@ -300,16 +307,21 @@ async function main(): Promise<void> {
     const handle = (m: ClientMessage) => {
       switch (m.t) {
         case "hello":
+          client.terminal = m.terminal === true;
           send({ t: "hello", version: PROTOCOL_VERSION, kernelPid: process.pid, startedAt });
           return;
         case "run": {
           void (async () => {
             let runnable: Runnable;
-            let withAnid: (c: Uint8Array, anid: number) => Uint8Array = (c) => c;
+            let context: { bytes: Uint8Array; anid: number };
             try {
-              const { resolveRunnable, withAnid: setAnid } = await loadProgramModule();
-              withAnid = setAnid;
-              runnable = await resolveRunnable(m.path, home, m.user);
+              const build = runContext(m);
+              const { resolveRunnable } = await loadProgramModule();
+              const { withSkyerQuery } = await import("../../services/skyer/query.js");
+              runnable = await resolveRunnable(m.path, home, m.user, (f) =>
+                withSkyerQuery(home, f),
+              );
+              context = build(runnable.anid);
             } catch (e) {
               const err = e as Partial<NcwError> & Error;
               send({
@@ -359,8 +371,8 @@ async function main(): Promise<void> {
             kernel.spawn({
               name: runnable.name,
               wasm: runnable.wasm,
-              context: runnable.anid === undefined ? m.context : withAnid(m.context, runnable.anid),
-              anid: runnable.anid ?? m.anid,
+              context: context.bytes,
+              anid: context.anid,
               ppid: 0,
               trace: m.trace,
               session,
@@ -392,11 +404,18 @@ async function main(): Promise<void> {
           send({ t: "ok" });
           stop("asked by ncw", true);
           return;
+        case "answer":
+          client.answer(m.id, m.choice);
+          return;
+        default:
+          if (isStdio(m)) client.stdio.handle(m);
+          return;
       }
     };
     conn.on("error", () => {});
     conn.on("close", () => {
       writable = [];
+      client.close();
       clients--;
       kernel.dropSession(session);
       checkIdle();
