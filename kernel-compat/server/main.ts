@@ -18,7 +18,7 @@ import {
   type KernelMessage,
   PROTOCOL_VERSION,
 } from "../protocol.js";
-import { isStdio, StdioProtocolError } from "../stdio.js";
+import { StdioProtocolError } from "../stdio.js";
 import { Kernel, type KProcess, readDelays, type SessionSink } from "./kernel.js";
 import { DEFAULT_POOL_SIZE, RunnerPool } from "./pool.js";
 import { runContext } from "./run-context.js";
@@ -305,6 +305,8 @@ async function main(): Promise<void> {
       send({ t: "ok" });
     };
     const handle = (m: ClientMessage) => {
+      // Answers to the kernel's questions and stdio frames belong to the session.
+      if (client.receive(m)) return;
       switch (m.t) {
         case "hello":
           client.terminal = m.terminal === true;
@@ -403,12 +405,6 @@ async function main(): Promise<void> {
         case "shutdown":
           send({ t: "ok" });
           stop("asked by ncw", true);
-          return;
-        case "answer":
-          client.answer(m.id, m.choice);
-          return;
-        default:
-          if (isStdio(m)) client.stdio.handle(m);
           return;
       }
     };

@@ -4,13 +4,14 @@
 
 import type net from "node:net";
 import {
+  type ClientMessage,
   DENY,
   encodeFrame,
   type KernelMessage,
   type QuestionKind,
   type StdioMessage,
 } from "../protocol.js";
-import { StdioMux } from "../stdio.js";
+import { isStdio, StdioMux } from "../stdio.js";
 
 /** Questions a session may have waiting for an answer at once; one more is denied at once. */
 export const MAX_PENDING_ASKS = 16;
@@ -74,6 +75,22 @@ export class ClientSession {
   /** Questions still waiting for an answer. */
   get pendingAsks(): number {
     return this.asks.size;
+  }
+
+  /**
+   * Take the session's own messages off the socket (answers, stdio frames): true when `m` was one.
+   * Throws StdioProtocolError when a stdio frame breaks the rules (the caller ends the session).
+   */
+  receive(m: ClientMessage): boolean {
+    if (m.t === "answer") {
+      this.answer(m.id, m.choice);
+      return true;
+    }
+    if (isStdio(m)) {
+      this.stdio.handle(m);
+      return true;
+    }
+    return false;
   }
 
   /** The CLI's `answer`. An unknown id (already answered, never asked) is ignored. */
