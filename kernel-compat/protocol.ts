@@ -97,7 +97,15 @@ export type ClientMessage =
   | { t: "shutdown" }
   /** The answer to the kernel's `ask` with this id: one of its choices. */
   | { t: "answer"; id: number; choice: string }
-  | StdioMessage;
+  | StdioMessage
+  /**
+   * Test hooks, refused (KERNEL_NO_TEST_HOOKS) unless the kernel started with NCW_KERNEL_TEST_HOOKS=1:
+   * the session's pieces through the real server before a syscall uses them (docs/kernel.md).
+   * `test-ask`: the kernel asks this question and reports the answer (`test-answered`).
+   * `test-echo`: the kernel reads stdin of `pid` and writes it back as its stdout, then eof.
+   */
+  | { t: "test-ask"; text: string; choices: string[] }
+  | { t: "test-echo"; pid: number };
 
 /**
  * Stdio frames, both directions (docs/kernel.md, "The session"): the bytes of one stream of a
@@ -119,7 +127,9 @@ export type KernelMessage =
   | { t: "error"; code: string; message: string; kind?: string; hint?: string }
   /** A question for the user; the CLI answers with `answer` and the same id. */
   | { t: "ask"; id: number; kind: QuestionKind; text: string; choices: string[] }
-  | StdioMessage;
+  | StdioMessage
+  /** The answer a `test-ask` got. */
+  | { t: "test-answered"; choice: string };
 
 /** Kernel → runner (IPC channel). */
 export type ToRunner =

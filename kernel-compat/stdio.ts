@@ -178,6 +178,13 @@ export class StdioMux {
 
   /** An incoming stdio message; throws StdioProtocolError when it breaks the rules. */
   handle(m: StdioMessage): void {
+    // Off the socket, a message has any shape: checked before it is trusted.
+    const shapeOk =
+      Number.isInteger(m.pid) &&
+      (m.stream === "in" || m.stream === "out" || m.stream === "err") &&
+      (m.t !== "stdio" || m.bytes instanceof Uint8Array) &&
+      (m.t !== "stdio-credit" || typeof m.bytes === "number");
+    if (!shapeOk) throw new StdioProtocolError(`a malformed ${m.t} message`);
     const k = key(m.pid, m.stream);
     switch (m.t) {
       case "stdio":

@@ -169,6 +169,7 @@ async function main(): Promise<void> {
   };
   const idleMs = envInt("NCW_KERNEL_IDLE_MS", DEFAULT_IDLE_MS, 100, 24 * 3600 * 1000);
   const poolSize = envInt("NCW_RUNNER_POOL", DEFAULT_POOL_SIZE, 0, 16);
+  const testHooks = process.env.NCW_KERNEL_TEST_HOOKS === "1";
 
   try {
     native.secureEndpoint(ep);
@@ -405,6 +406,27 @@ async function main(): Promise<void> {
         case "shutdown":
           send({ t: "ok" });
           stop("asked by ncw", true);
+          return;
+        case "test-ask":
+        case "test-echo":
+          if (!testHooks) {
+            send({
+              t: "error",
+              code: "KERNEL_NO_TEST_HOOKS",
+              message: "this kernel was not started with NCW_KERNEL_TEST_HOOKS=1",
+            });
+          } else if (m.t === "test-ask") {
+            // A question the session refuses (no "deny" among the choices…) is an error, never a crash.
+            void Promise.resolve()
+              .then(() => client.ask({ kind: "permission", text: m.text, choices: m.choices }))
+              .then((choice) => send({ t: "test-answered", choice }))
+              .catch((e: Error) =>
+                send({ t: "error", code: "KERNEL_BAD_ASK", message: e.message }),
+              );
+          } else {
+            client.echo(m.pid);
+            send({ t: "ok" });
+          }
           return;
       }
     };

@@ -276,12 +276,14 @@ describe("the session: stdio frames with back-pressure", () => {
         p.client.send({ t: "stdio", pid: 3, stream: "in", bytes: new Uint8Array(MAX_STDIO_FRAME) });
       p.client.send({ t: "stdio", pid: 4, stream: "in", bytes: new Uint8Array(1) });
       p.client.send({ t: "stdio-credit", pid: 3, stream: "out", bytes: 10 });
-      await until(() => p.errors.length === 3);
+      p.client.send({ t: "stdio", pid: 3, stream: "in", bytes: "text" as unknown as Uint8Array });
+      await until(() => p.errors.length === 4);
       expect(p.errors.every((e) => e instanceof StdioProtocolError)).toBe(true);
       expect(p.errors.map((e) => e.message)).toEqual([
         expect.stringMatching(/overran its credit/),
         expect.stringMatching(/no such stream/),
         expect.stringMatching(/does not write/),
+        expect.stringMatching(/malformed stdio/),
       ]);
       // The direction is fixed: the kernel never writes stdin, the CLI never writes stdout.
       expect(() => p.kernel.stdio.sender(3, "in")).toThrow(RangeError);

@@ -107,6 +107,22 @@ export class ClientSession {
     }
   }
 
+  /**
+   * Echo stdin of `pid` back as its stdout (the `test-echo` hook): a chunk is released, and credit
+   * returned to the CLI, only once stdout has room for it, so back-pressure goes end to end as it
+   * will through a command pipe.
+   */
+  echo(pid: number): void {
+    const out = this.stdio.sender(pid, "out");
+    this.stdio.receive(pid, "in", {
+      data: (bytes, release) => {
+        if (out.write(bytes)) release();
+        else void out.drained().then(release);
+      },
+      eof: () => out.end(),
+    });
+  }
+
   /** The connection went away: every waiting question is denied, every stdin reader gets eof. */
   close(): void {
     if (this.closed) return;
