@@ -8,6 +8,12 @@ export const STDIO_WINDOW = 256 * 1024;
 /** Largest `bytes` of one `stdio` frame: a write larger than this travels as several frames. */
 export const MAX_STDIO_FRAME = 64 * 1024;
 
+/**
+ * Most bytes a sender queues beyond its credit: a writer that ignores `write()` returning false and
+ * writes past this gets a RangeError, so a stream never holds more than this much memory.
+ */
+export const MAX_STDIO_QUEUE = 4 * STDIO_WINDOW;
+
 /** A peer broke the stdio rules: the session ends (the caller answers KERNEL_BAD_FRAME). */
 export class StdioProtocolError extends Error {}
 
@@ -39,6 +45,10 @@ export class StdioSender {
   write(bytes: Uint8Array): boolean {
     if (this.ended)
       throw new StdioProtocolError(`stdio ${this.pid}/${this.stream}: write after eof`);
+    if (this.queued + bytes.length > MAX_STDIO_QUEUE)
+      throw new RangeError(
+        `stdio ${this.pid}/${this.stream}: ${this.queued} bytes wait for credit; the writer must wait for drained()`,
+      );
     if (bytes.length > 0) {
       this.queue.push(bytes.slice());
       this.queued += bytes.length;

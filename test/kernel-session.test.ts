@@ -6,6 +6,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import type { AskHandler } from "../kernel-compat/client.js";
 import { TestHome, waitFor } from "./kernel-helpers.js";
 
 const dist = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dist");
@@ -27,7 +28,7 @@ afterAll(() => {
 });
 
 /** Connect to the home's kernel, starting it with `env` (the kernel inherits the environment). */
-async function connect(h: TestHome, env: Record<string, string>, ask?: client.AskHandler) {
+async function connect(h: TestHome, env: Record<string, string>, ask?: AskHandler) {
   const saved = { ...process.env };
   Object.assign(process.env, { NCW_KERNEL_IDLE_MS: "4000", NCW_RUNNER_POOL: "0" }, env);
   try {

@@ -9,7 +9,13 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type AskHandler, KernelConnection } from "../client.js";
 import { type ClientMessage, DENY, FrameReader } from "../protocol.js";
-import { MAX_STDIO_FRAME, STDIO_WINDOW, StdioProtocolError } from "../stdio.js";
+import {
+  MAX_STDIO_FRAME,
+  MAX_STDIO_QUEUE,
+  STDIO_WINDOW,
+  StdioProtocolError,
+  StdioSender,
+} from "../stdio.js";
 import { ClientSession, MAX_PENDING_ASKS } from "./session.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "ncw-session-"));
@@ -261,6 +267,7 @@ describe("the session: stdio frames with back-pressure", () => {
       for (const r of held.splice(0)) r();
       await until(() => got === total);
       expect(stdin.pending).toBe(0);
+
       expect(p.errors).toEqual([]);
     } finally {
       p.close();
@@ -291,6 +298,19 @@ describe("the session: stdio frames with back-pressure", () => {
     } finally {
       p.close();
     }
+  });
+
+  it("a writer that ignores back-pressure cannot queue without bound", () => {
+    const sent: number[] = [];
+    const s = new StdioSender(1, "in", (m) => {
+      if (m.t === "stdio") sent.push(m.bytes.length);
+    });
+    expect(() => s.write(new Uint8Array(MAX_STDIO_QUEUE + 1))).toThrow(RangeError);
+    expect(s.write(new Uint8Array(MAX_STDIO_QUEUE))).toBe(false);
+    expect(sent.reduce((a, b) => a + b, 0)).toBe(STDIO_WINDOW);
+    expect(s.write(new Uint8Array(STDIO_WINDOW))).toBe(false);
+    expect(s.pending).toBe(MAX_STDIO_QUEUE);
+    expect(() => s.write(new Uint8Array(1))).toThrow(/must wait for drained/);
   });
 
   it("a session that ends gives every stdin reader its eof", async () => {
