@@ -7,7 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import type { AskHandler } from "../kernel-compat/client.js";
-import { TestHome, waitFor } from "./kernel-helpers.js";
+import { program, TestHome, waitFor } from "./kernel-helpers.js";
 
 const dist = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dist");
 const client = (await import(
@@ -153,5 +153,47 @@ describe("the session through the kernel server: stdio frames", () => {
     const c = await connect(hooked, HOOKS);
     expect(await testAsk(c)).toBe("deny");
     c.close();
+  });
+});
+
+describe("the run request: typed arguments, the kernel builds the context", () => {
+  it("a typed argument arrives as its type, with the ANID the request names", async () => {
+    // Reads the arguments (EXECUTION_CONTEXT 0x03) and the header (0x02): exits with the first value's
+    // type code, its low byte and the ANID's low byte.
+    const f = hooked.write(
+      "typed.wat",
+      program(`(drop (call $s8_64 (i32.const 0xa0) (i32.const 3) (i64.const 0x3000)))
+        (drop (call $s8_64 (i32.const 0xa0) (i32.const 2) (i64.const 0x4000)))
+        (call $exit (i64.or (i64.or
+          (i64.shl (i64.extend_i32_u (i32.load8_u (i32.const 0x3008))) (i64.const 16))
+          (i64.shl (i64.extend_i32_u (i32.load8_u (i32.const 0x3009))) (i64.const 8)))
+          (i64.extend_i32_u (i32.load8_u (i32.const 0x400c)))))`),
+    );
+    const saved = process.env.NCW_KERNEL_IDLE_MS;
+    process.env.NCW_KERNEL_IDLE_MS = "4000";
+    try {
+      const outcome = await client.runToEnd(openHome(hooked.home), {
+        path: f,
+        args: [{ type: "int", value: 42n }],
+        startup: { kind: "command", callerAnid: 0 },
+        anid: 0x1234_5677,
+      });
+      // 0x02 = int, 42 = 0x2a, ANID low byte 0x77.
+      expect(outcome).toEqual({ kind: "exit", exitData: 0x02_2a_77n });
+    } finally {
+      if (saved === undefined) delete process.env.NCW_KERNEL_IDLE_MS;
+      else process.env.NCW_KERNEL_IDLE_MS = saved;
+    }
+  });
+
+  it("a value of the wrong shape is refused before anything runs (RUN_BAD_ARGUMENTS)", async () => {
+    const f = hooked.write("never.wat", program("(call $exit (i64.const 0))"));
+    await expect(
+      client.runToEnd(openHome(hooked.home), {
+        path: f,
+        args: [{ type: "char", value: "two" }],
+        startup: { kind: "command", callerAnid: 0 },
+      }),
+    ).rejects.toMatchObject({ code: "RUN_BAD_ARGUMENTS", kind: "usage" });
   });
 });
