@@ -1,10 +1,9 @@
 // What `ncw run` starts: a program file (.npp, .wasm, .wat), an app package (.nap / .nva, whose
-// manifest names the pre-compiled program) or an installed app by AID (Skyer's database and content/
-// in the home's NightOS tree), AOT-compiled through the cache (commonassembly/aot).
+// manifest names the pre-compiled program) or an installed app by AID (asked of Skyer's query API,
+// services/skyer/query.ts), AOT-compiled through the cache (commonassembly/aot).
 
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { ContextBase } from "../commonassembly/abi/context.js";
 import { decodeArtifact } from "../commonassembly/aot/artifact.js";
 import { aotCached } from "../commonassembly/aot/cache.js";
 import { aotCompileOffThread } from "../commonassembly/aot/off-thread.js";
@@ -12,10 +11,7 @@ import { loadProgram } from "../commonassembly/program.js";
 import { NcwError } from "../ncw/errors.js";
 import type { HomeLayout } from "../ncw/home.js";
 import { readPackageFile } from "../ncw/package/package.js";
-import { openTree } from "../services/fs/open.js";
-import { readDb } from "../services/skyer/db.js";
-import { checkUserName } from "../services/skyer/layout.js";
-import { readInstalledManifest } from "../services/skyer/package.js";
+import type { SkyerQuery } from "../services/skyer/query.js";
 
 export interface Runnable {
   /** Shown in `ncw ps` and messages. */
@@ -24,43 +20,26 @@ export interface Runnable {
   wasm: Uint8Array;
   /** How long the AOT step took and whether the cache served it. */
   aot: { cached: boolean; ms: number };
-  /** For an installed app: its ANID (replaces the one the CLI put in the execution context). */
+  /** For an installed app: its ANID (the execution context carries it). */
   anid?: number;
 }
 
-/** The context with another ANID (the u32 at the end of the 16-byte base header). */
-export function withAnid(context: Uint8Array, anid: number): Uint8Array {
-  const out = context.slice();
-  if (out.length >= ContextBase.size)
-    new DataView(out.buffer, out.byteOffset).setUint32(ContextBase.size - 4, anid, true);
-  return out;
-}
+/**
+ * How the kernel asks Skyer about installed apps (services/skyer/query.ts): injected by the server,
+ * which opens the home's tree read-only for the questions `f` asks and closes it after.
+ */
+export type AppQuery = <T>(f: (q: SkyerQuery) => Promise<T>) => Promise<T>;
 
 /**
  * An installed application by AID: the install of the request's NightOS user before the global one;
  * its content.program.precomp, compiled through the cache (the artifact Skyer made at install time is
  * reused). The user comes with each request, never from the kernel's environment (docs/security.md).
  */
-async function resolveInstalled(
-  aid: string,
-  home: HomeLayout,
-  user: string,
-  signal: AbortSignal | undefined,
-): Promise<Runnable> {
-  checkUserName(user);
-  // Read only: the kernel never writes the tree here, and must not create or lock the image.
-  const fs = await openTree(home, { access: "read" });
-  let bytes: Uint8Array;
-  let anid: number;
-  try {
-    const db = await readDb(fs);
-    const apps = db.items.filter(
-      (i) => i.aid === aid && i.kind === "app" && (i.scope === "global" || i.user === user),
-    );
-    const item = apps.find((i) => i.scope === "user") ?? apps[0];
-    const version = item?.versions[0];
-    if (item === undefined || version === undefined) {
-      const lib = db.items.some((i) => i.aid === aid && i.kind === "lib");
+async function resolveInstalled(aid: string, user: string, apps: AppQuery): Promise<Installed> {
+  return apps(async (q) => {
+    const found = await q.installedApp(aid, user);
+    if (!found.ok) {
+      const lib = found.why === "library";
       throw new NcwError(
         "not-found",
         lib
@@ -72,40 +51,39 @@ async function resolveInstalled(
         },
       );
     }
-    const manifest = readInstalledManifest(
-      await fs.readFile(`${version.dir}/content/manifest.toml`),
-    );
-    if (manifest.precomp === undefined) {
+    const program = await q.program(found.app);
+    if (!program.ok && program.why === "no-precomp") {
       throw new NcwError("data", `${aid} has no pre-compiled program (content.program.precomp)`, {
         code: "RUN_NO_PRECOMP",
         hint: "its package must name an .npp in content.program.precomp",
       });
     }
-    const file = `${version.dir}/content/${manifest.precomp}`;
-    bytes = await fs.readFile(file).catch(() => {
-      throw new NcwError("data", `${aid}: its program ${file} is missing from the NightOS tree`, {
-        code: "RUN_PRECOMP_MISSING",
-        hint: "reinstall the application (`ncw skyer install`)",
-      });
-    });
-    anid = item.anid;
-  } finally {
-    await fs.close();
-  }
-  const c = await compile(bytes, home, signal);
-  return { name: aid, wasm: c.wasm, aot: { cached: c.cached, ms: c.ms }, anid };
+    if (!program.ok) {
+      throw new NcwError(
+        "data",
+        `${aid}: its program ${program.file} is missing from the NightOS tree`,
+        {
+          code: "RUN_PRECOMP_MISSING",
+          hint: "reinstall the application (`ncw skyer install`)",
+        },
+      );
+    }
+    return { bytes: program.bytes, anid: found.app.anid };
+  });
 }
 
-/**
- * The program's artifact: from the cache on this thread (no Binaryen), else compiled by a worker thread
- * so the kernel's event loop keeps serving other clients; `signal` (the client went away) cancels it.
- */
+interface Installed {
+  bytes: Uint8Array;
+  anid: number;
+}
+
 async function compile(
   bytes: Uint8Array,
   home: HomeLayout,
   signal: AbortSignal | undefined,
 ): Promise<{ wasm: Uint8Array; cached: boolean; ms: number }> {
   const t0 = performance.now();
+  // A cache hit never loads Binaryen; a miss compiles in a child process, cancelled with its client.
   const hit = aotCached(bytes, { cacheDir: home.cache });
   const r = hit ?? (await aotCompileOffThread(bytes, home.cache, signal));
   const artifact = decodeArtifact(new Uint8Array(readFileSync(r.artifactPath)));
@@ -120,6 +98,7 @@ export async function resolveRunnable(
   target: string,
   home: HomeLayout,
   user: string,
+  apps: AppQuery,
   signal?: AbortSignal,
 ): Promise<Runnable> {
   const ext = path.extname(target).toLowerCase();
@@ -151,7 +130,9 @@ export async function resolveRunnable(
     return { name: aid, wasm: c.wasm, aot: { cached: c.cached, ms: c.ms } };
   }
   if (ext === "" && /^[a-z_][a-z0-9_]*::[a-z_][a-z0-9_]*$/.test(target)) {
-    return resolveInstalled(target, home, user, signal);
+    const { bytes, anid } = await resolveInstalled(target, user, apps);
+    const c = await compile(bytes, home, signal);
+    return { name: target, wasm: c.wasm, aot: { cached: c.cached, ms: c.ms }, anid };
   }
   const program = await loadProgram(target);
   const c = await compile(program.kind === "npp" ? program.file : program.module, home, signal);

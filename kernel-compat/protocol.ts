@@ -4,9 +4,15 @@
 // clone: BigInt and Uint8Array travel as themselves).
 
 import { deserialize, serialize } from "node:v8";
+import type { Value } from "../commonassembly/abi/values.js";
 
-/** 2: `run` carries the NightOS user (a kernel speaking 1 would use its own NCW_USER). */
-export const PROTOCOL_VERSION = 2;
+/**
+ * 2: `run` carries the NightOS user (a kernel speaking 1 would use its own NCW_USER).
+ * 3: `run` carries typed arguments and the startup information, not context bytes (the kernel builds
+ * the execution context); the session is two-way (`ask`/`answer`) and streams stdio (`stdio`,
+ * `stdio-credit`, `eof`); `hello` says whether the client has a terminal to ask on.
+ */
+export const PROTOCOL_VERSION = 3;
 /** Largest frame accepted on the socket (a program's bytes travel inside `run`). */
 export const MAX_FRAME = 512 * 1024 * 1024;
 
@@ -28,9 +34,37 @@ export interface ProcessInfo {
   startedAt: number;
 }
 
+/**
+ * How the process starts (specs/applications.md "Startup Reason"): as a command (with arguments), or
+ * for another reason (an install event: StartupCode POST_INSTALL…, no arguments).
+ */
+export type Startup =
+  | {
+      kind: "command";
+      /** The ANID of the app that started the command (0: the user, from `ncw run`). */
+      callerAnid: number;
+      /** Bit 5 of the startup reason: the CMDRAW output will be read. */
+      rawOutputRead?: boolean;
+    }
+  | { kind: "event"; code: number };
+
+/** A question the kernel asks the CLI (docs/kernel.md, "The session"). Only kind so far: a permission. */
+export type QuestionKind = "permission";
+
+/** The answer of a session that cannot ask anyone (no terminal, or gone): DIRECTION.md §5. */
+export const DENY = "deny";
+
+/** A standard stream of a process: `in` flows CLI → kernel, `out` and `err` kernel → CLI. */
+export type StdioStream = "in" | "out" | "err";
+
 /** CLI → kernel. */
 export type ClientMessage =
-  | { t: "hello"; version: number }
+  | {
+      t: "hello";
+      version: number;
+      /** The CLI has a terminal it can ask the user on: without one, every `ask` is answered "deny". */
+      terminal?: boolean;
+    }
   | {
       t: "run";
       /**
@@ -44,9 +78,14 @@ export type ClientMessage =
        * connect, owns the home and every NightOS user in it (docs/security.md).
        */
       user: string;
-      /** The execution context bytes (header + arguments). */
-      context: Uint8Array;
-      anid: number;
+      /** The arguments, typed (shell values): the kernel encodes them into the execution context. */
+      args: Value[];
+      startup: Startup;
+      /**
+       * The ANID to run a program file under (Skyer's events run the installed app's program from a
+       * file). An installed app (by AID) always runs with its own; without either the kernel picks one.
+       */
+      anid?: number;
       trace: boolean;
       /** Initial priority 0–10 (docs/kernel.md, "Priorities"). */
       priority: number;
@@ -55,7 +94,27 @@ export type ClientMessage =
   | { t: "kill"; pid: number }
   | { t: "priority"; pid: number; priority: number }
   | { t: "ps" }
-  | { t: "shutdown" };
+  | { t: "shutdown" }
+  /** The answer to the kernel's `ask` with this id: one of its choices. */
+  | { t: "answer"; id: number; choice: string }
+  | StdioMessage
+  /**
+   * Test hooks, refused (KERNEL_NO_TEST_HOOKS) unless the kernel started with NCW_KERNEL_TEST_HOOKS=1:
+   * the session's pieces through the real server before a syscall uses them (docs/kernel.md).
+   * `test-ask`: the kernel asks this question and reports the answer (`test-answered`).
+   * `test-echo`: the kernel reads stdin of `pid` and writes it back as its stdout, then eof.
+   */
+  | { t: "test-ask"; text: string; choices: string[] }
+  | { t: "test-echo"; pid: number };
+
+/**
+ * Stdio frames, both directions (docs/kernel.md, "The session"): the bytes of one stream of a
+ * process, within the credit the receiver granted (`stdio-credit`); `eof` ends the stream.
+ */
+export type StdioMessage =
+  | { t: "stdio"; pid: number; stream: StdioStream; bytes: Uint8Array }
+  | { t: "stdio-credit"; pid: number; stream: StdioStream; bytes: number }
+  | { t: "eof"; pid: number; stream: StdioStream };
 
 /** Kernel → CLI. */
 export type KernelMessage =
@@ -65,7 +124,12 @@ export type KernelMessage =
   | { t: "exited"; pid: number; outcome: Outcome }
   | { t: "ps"; processes: ProcessInfo[] }
   | { t: "ok" }
-  | { t: "error"; code: string; message: string; kind?: string; hint?: string };
+  | { t: "error"; code: string; message: string; kind?: string; hint?: string }
+  /** A question for the user; the CLI answers with `answer` and the same id. */
+  | { t: "ask"; id: number; kind: QuestionKind; text: string; choices: string[] }
+  | StdioMessage
+  /** The answer a `test-ask` got. */
+  | { t: "test-answered"; choice: string };
 
 /** Kernel → runner (IPC channel). */
 export type ToRunner =

@@ -133,8 +133,8 @@ describe("runToEnd (for Skyer's install events)", () => {
     );
     const dist = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dist");
     const client = (await import(
-      path.join(dist, "ncw", "kernel-client.js")
-    )) as typeof import("../ncw/kernel-client.js");
+      path.join(dist, "kernel-compat", "client.js")
+    )) as typeof import("../kernel-compat/client.js");
     const ctx = (await import(
       path.join(dist, "commonassembly", "abi", "context.js")
     )) as typeof import("../commonassembly/abi/context.js");
@@ -146,9 +146,7 @@ describe("runToEnd (for Skyer's install events)", () => {
     try {
       const outcome = await client.runToEnd(openHome(home.home), {
         path: f,
-        context: ctx.encodeExecutionContext(
-          ctx.eventContext({ code: ctx.StartupCode.POST_INSTALL, anid: 9 }),
-        ),
+        startup: { kind: "event", code: ctx.StartupCode.POST_INSTALL },
         anid: 9,
       });
       expect(outcome).toEqual({ kind: "exit", exitData: 0x10n });

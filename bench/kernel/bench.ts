@@ -10,7 +10,6 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { commandContext, encodeExecutionContext } from "../../commonassembly/abi/context.js";
-import { Sig } from "../../commonassembly/abi/numbers.js";
 import { decodeArtifact } from "../../commonassembly/aot/artifact.js";
 import { aotCompile } from "../../commonassembly/aot/cache.js";
 import { watToWasm } from "../../commonassembly/text.js";

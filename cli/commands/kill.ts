@@ -3,8 +3,8 @@
 
 import type { CommandModule } from "yargs";
 import { Sig, type SigName } from "../../commonassembly/abi/numbers.js";
+import { connectKernel } from "../../kernel-compat/client.js";
 import { NcwError } from "../../ncw/errors.js";
-import { connectKernel } from "../../ncw/kernel-client.js";
 import { type GlobalArgs, runCommand } from "../context.js";
 import { intArg } from "../usage.js";
 

@@ -1,8 +1,8 @@
 // `ncw ps`: the processes of the home's kernel server (system services at their fixed PIDs with --all).
 
 import type { CommandModule } from "yargs";
+import { connectKernel } from "../../kernel-compat/client.js";
 import type { ProcessInfo } from "../../kernel-compat/protocol.js";
-import { connectKernel } from "../../ncw/kernel-client.js";
 import { safeText } from "../../ncw/output.js";
 import { type GlobalArgs, runCommand } from "../context.js";
 

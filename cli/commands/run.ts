@@ -5,11 +5,10 @@
 import { createWriteStream, existsSync, openSync, type WriteStream } from "node:fs";
 import path from "node:path";
 import type { CommandModule } from "yargs";
-import { commandContext, encodeExecutionContext } from "../../commonassembly/abi/context.js";
 import { Sig } from "../../commonassembly/abi/numbers.js";
+import { connectKernel, startRun } from "../../kernel-compat/client.js";
 import type { Outcome } from "../../kernel-compat/protocol.js";
 import { NcwError } from "../../ncw/errors.js";
-import { connectKernel, startRun } from "../../ncw/kernel-client.js";
 import { safeText } from "../../ncw/output.js";
 import { type GlobalArgs, runCommand } from "../context.js";
 import { intArg } from "../usage.js";
@@ -85,12 +84,6 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
           hint: "give a .npp, .wasm or .wat program, a .nap/.nva package, or an installed app's AID",
         });
       }
-      const anid = 1 + Math.floor(Math.random() * 0xfffffffe);
-      const ctx = commandContext({
-        anid,
-        callerAnid: 0,
-        args: appArgs.map((value) => ({ type: "string", value })),
-      });
       const traceOn = argv.trace === true || argv["trace-file"] !== undefined;
       let traceOut: WriteStream | undefined;
       let traceLost: string | undefined;
@@ -133,8 +126,9 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
         conn,
         {
           path: AID_PATTERN.test(argv.program) ? argv.program : target,
-          context: encodeExecutionContext(ctx),
-          anid,
+          // Typed arguments and the startup: the kernel builds the execution context (with the ANID).
+          args: appArgs.map((value) => ({ type: "string", value })),
+          startup: { kind: "command", callerAnid: 0 },
           trace: traceOn,
           priority,
         },

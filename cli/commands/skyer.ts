@@ -3,10 +3,10 @@
 
 import { readFile, writeFile } from "node:fs/promises";
 import type { Argv, CommandModule } from "yargs";
+import { KernelEventRunner } from "../../kernel-compat/skyer-events.js";
 import { NcwError } from "../../ncw/errors.js";
 import { type Output, type Progress, safeText } from "../../ncw/output.js";
 import { SIDELOADING_MODES, type SideloadingMode } from "../../services/registry/keys.js";
-import { KernelEventRunner } from "../../services/skyer/kernel-events.js";
 import { checkUserName, DEFAULT_USER } from "../../services/skyer/layout.js";
 import { SYS_LIB_AID, SYS_LIB_VERSION } from "../../services/skyer/libs.js";
 import type { InstalledItem, PackageInfo, Scope } from "../../services/skyer/model.js";

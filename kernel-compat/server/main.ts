@@ -1,5 +1,5 @@
 // The kernel server's entry point (DIRECTION.md §2): one per NCW home, started detached by the CLI
-// (ncw/kernel-client.ts), listening on the home's socket, exiting when idle. Usage:
+// (kernel-compat/client.ts), listening on the home's socket, exiting when idle. Usage:
 //   node dist/kernel-compat/server/main.js --home <dir>
 
 import { randomBytes } from "node:crypto";
@@ -14,13 +14,15 @@ import { kernelEndpoint, kernelLogPath, kernelPidPath } from "../paths.js";
 import type { Runnable } from "../program.js";
 import {
   type ClientMessage,
-  encodeFrame,
   FrameReader,
   type KernelMessage,
   PROTOCOL_VERSION,
 } from "../protocol.js";
+import { StdioProtocolError } from "../stdio.js";
 import { Kernel, type KProcess, readDelays, type SessionSink } from "./kernel.js";
 import { DEFAULT_POOL_SIZE, RunnerPool } from "./pool.js";
+import { runContext } from "./run-context.js";
+import { ClientSession } from "./session.js";
 
 /** The program resolver loads once per kernel, in the background after start-up (Binaryen is not part
  * of it: compiles run in worker threads, commonassembly/aot/off-thread.ts). */
@@ -168,6 +170,7 @@ async function main(): Promise<void> {
   };
   const idleMs = envInt("NCW_KERNEL_IDLE_MS", DEFAULT_IDLE_MS, 100, 24 * 3600 * 1000);
   const poolSize = envInt("NCW_RUNNER_POOL", DEFAULT_POOL_SIZE, 0, 16);
+  const testHooks = process.env.NCW_KERNEL_TEST_HOOKS === "1";
 
   try {
     native.secureEndpoint(ep);
@@ -256,9 +259,8 @@ async function main(): Promise<void> {
     const reader = new FrameReader<ClientMessage>();
     /** Aborted when this client disconnects: its `run` compiles are cancelled (compile workers end). */
     const gone = new AbortController();
-    const send = (m: KernelMessage) => {
-      if (!conn.destroyed) conn.write(encodeFrame(m));
-    };
+    const client = new ClientSession(conn, log);
+    const send = (m: KernelMessage) => client.send(m);
     // The socket's back-pressure: while it is backed up (write returned false, no 'drain' yet), the
     // kernel holds back the acknowledgements and replies of this session's traced processes.
     let writable: Array<() => void> = [];
@@ -284,7 +286,13 @@ async function main(): Promise<void> {
         conn.destroy();
         return;
       }
-      for (const m of msgs) handle(m);
+      try {
+        for (const m of msgs) handle(m);
+      } catch (e) {
+        if (!(e instanceof StdioProtocolError)) throw e;
+        send({ t: "error", code: "KERNEL_BAD_FRAME", message: e.message });
+        conn.destroy();
+      }
     });
     /** Acts on a running process, or answers KERNEL_NO_SUCH_PROCESS. */
     const onLiveProcess = (pid: number, act: (p: KProcess) => void) => {
@@ -301,18 +309,29 @@ async function main(): Promise<void> {
       send({ t: "ok" });
     };
     const handle = (m: ClientMessage) => {
+      // Answers to the kernel's questions and stdio frames belong to the session.
+      if (client.receive(m)) return;
       switch (m.t) {
         case "hello":
+          client.terminal = m.terminal === true;
           send({ t: "hello", version: PROTOCOL_VERSION, kernelPid: process.pid, startedAt });
           return;
         case "run": {
           void (async () => {
             let runnable: Runnable;
-            let withAnid: (c: Uint8Array, anid: number) => Uint8Array = (c) => c;
+            let context: { bytes: Uint8Array; anid: number };
             try {
-              const { resolveRunnable, withAnid: setAnid } = await loadProgramModule();
-              withAnid = setAnid;
-              runnable = await resolveRunnable(m.path, home, m.user, gone.signal);
+              const build = runContext(m);
+              const { resolveRunnable } = await loadProgramModule();
+              const { withSkyerQuery } = await import("../../services/skyer/query.js");
+              runnable = await resolveRunnable(
+                m.path,
+                home,
+                m.user,
+                (f) => withSkyerQuery(home, f),
+                gone.signal,
+              );
+              context = build(runnable.anid);
             } catch (e) {
               if (conn.destroyed) return;
               const err = e as Partial<NcwError> & Error;
@@ -363,8 +382,8 @@ async function main(): Promise<void> {
             kernel.spawn({
               name: runnable.name,
               wasm: runnable.wasm,
-              context: runnable.anid === undefined ? m.context : withAnid(m.context, runnable.anid),
-              anid: runnable.anid ?? m.anid,
+              context: context.bytes,
+              anid: context.anid,
               ppid: 0,
               trace: m.trace,
               session,
@@ -396,12 +415,34 @@ async function main(): Promise<void> {
           send({ t: "ok" });
           stop("asked by ncw", true);
           return;
+        case "test-ask":
+        case "test-echo":
+          if (!testHooks) {
+            send({
+              t: "error",
+              code: "KERNEL_NO_TEST_HOOKS",
+              message: "this kernel was not started with NCW_KERNEL_TEST_HOOKS=1",
+            });
+          } else if (m.t === "test-ask") {
+            // A question the session refuses (no "deny" among the choices…) is an error, never a crash.
+            void Promise.resolve()
+              .then(() => client.ask({ kind: "permission", text: m.text, choices: m.choices }))
+              .then((choice) => send({ t: "test-answered", choice }))
+              .catch((e: Error) =>
+                send({ t: "error", code: "KERNEL_BAD_ASK", message: e.message }),
+              );
+          } else {
+            client.echo(m.pid);
+            send({ t: "ok" });
+          }
+          return;
       }
     };
     conn.on("error", () => {});
     conn.on("close", () => {
       writable = [];
       gone.abort(); // cancels this client's compiles
+      client.close();
       clients--;
       kernel.dropSession(session);
       checkIdle();

@@ -1,6 +1,6 @@
 // Application events (specs/applications.md "Application manifest" events, "Startup Reason"):
 // Skyer asks an EventRunner to start the app with the matching reason. The CLI's runner starts it
-// through the kernel (services/skyer/kernel-events.ts); this one only records (unit tests).
+// through the kernel (kernel-compat/skyer-events.ts, injected by the CLI); this one only records (unit tests).
 
 import { type EventName, STARTUP_REASON } from "./model.js";
 

@@ -1,13 +1,20 @@
 // Skyer's events run for real (specs/applications.md "Application manifest" events, "Startup
 // Reason"): the application's pre-compiled program is started through the home's kernel server
-// (ncw/kernel-client.ts startRun, kernel-compat eventContext) with the event's startup reason;
-// unlike runToEnd, it kills a process that outlives the time limit. Decisions: docs/skyer.md.
+// (client.ts startRun; the kernel builds the event's execution context) with the event's startup
+// reason; unlike runToEnd, it kills a process that outlives the time limit. Decisions: docs/skyer.md.
+// It lives beside the kernel client, not in services/skyer: Skyer gets it injected as its EventRunner,
+// so the services never import the kernel (docs/kernel.md, "Layers").
 
 import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { HomeLayout } from "../../ncw/home.js";
-import { type AppEvent, type EventOutcome, type EventRunner, notStarted } from "./events.js";
+import type { HomeLayout } from "../ncw/home.js";
+import {
+  type AppEvent,
+  type EventOutcome,
+  type EventRunner,
+  notStarted,
+} from "../services/skyer/events.js";
 
 /** How long an event's process may run before Skyer kills it (NCW_EVENT_TIMEOUT_MS overrides). */
 export const EVENT_TIMEOUT_MS = 30_000;
@@ -25,22 +32,25 @@ export class KernelEventRunner implements EventRunner {
         "the application has no pre-compiled program (content.program.precomp)",
       );
     // Loaded only when an event really starts an app.
-    const { connectKernel, startRun } = await import("../../ncw/kernel-client.js");
-    const { encodeExecutionContext, eventContext } = await import(
-      "../../commonassembly/abi/context.js"
-    );
+    const { connectKernel, startRun } = await import("./client.js");
     // The kernel reads programs from host files; the AOT cache already holds this one's artifact.
     const dir = path.join(this.home.run, "events");
     mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `${randomBytes(6).toString("hex")}.npp`);
     writeFileSync(file, ev.program);
-    const context = encodeExecutionContext(eventContext({ code: ev.reason, anid: ev.anid }));
     const conn = await connectKernel(this.home, { start: true });
     if (conn === undefined) throw new Error("unreachable: connectKernel with start");
     try {
       const run = startRun(
         conn,
-        { path: file, context, anid: ev.anid, trace: false, priority: 10 },
+        {
+          path: file,
+          args: [],
+          startup: { kind: "event", code: ev.reason },
+          anid: ev.anid,
+          trace: false,
+          priority: 10,
+        },
         { started: () => undefined, trace: () => undefined },
       );
       let timer: NodeJS.Timeout | undefined;

@@ -1,23 +1,31 @@
-// The CLI's side of the kernel server (docs/kernel.md, "Kernel server"): connect to the home's running
-// kernel over its Unix socket / named pipe, or start one (detached) on demand and connect to it. The
-// kernel must be this host user's (docs/security.md): the peer is checked before a byte is sent.
+// The CLI's side of the kernel server (docs/kernel.md, "Kernel server", "The session"): connect to the
+// home's running kernel over its Unix socket / named pipe, or start one (detached) on demand and connect
+// to it; answer the kernel's questions; stream stdio. The kernel must be this host user's
+// (docs/security.md): the peer is checked before a byte is sent.
 
 import { spawn } from "node:child_process";
 import { openSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { kernelEndpoint, kernelLogPath } from "../kernel-compat/paths.js";
+import type { Value } from "../commonassembly/abi/values.js";
+import type { HostNative } from "../native/types.js";
+import { type ErrorKind, NcwError } from "../ncw/errors.js";
+import type { HomeLayout } from "../ncw/home.js";
+import { DEFAULT_USER } from "../services/skyer/layout.js";
+import { kernelEndpoint, kernelLogPath } from "./paths.js";
 import {
   type ClientMessage,
+  DENY,
   encodeFrame,
   FrameReader,
   type KernelMessage,
+  type Outcome,
   PROTOCOL_VERSION,
-} from "../kernel-compat/protocol.js";
-import type { HostNative } from "../native/types.js";
-import { DEFAULT_USER } from "../services/skyer/layout.js";
-import { type ErrorKind, NcwError } from "./errors.js";
+  type QuestionKind,
+  type Startup,
+} from "./protocol.js";
+import { isStdio, StdioMux, StdioProtocolError } from "./stdio.js";
 
 const ERROR_KINDS: readonly ErrorKind[] = [
   "usage",
@@ -36,15 +44,16 @@ function isErrorKind(k: string | undefined): k is ErrorKind {
   return ERROR_KINDS.includes(k as ErrorKind);
 }
 
-import type { HomeLayout } from "./home.js";
+const serverMain = path.join(path.dirname(fileURLToPath(import.meta.url)), "server", "main.js");
 
-const serverMain = path.join(
-  path.dirname(fileURLToPath(import.meta.url)),
-  "..",
-  "kernel-compat",
-  "server",
-  "main.js",
-);
+/** A question of the kernel, as the CLI's `ask` handler gets it. */
+export interface KernelQuestion {
+  kind: QuestionKind;
+  text: string;
+  choices: string[];
+}
+/** Asks the user (on the terminal) and resolves with one of the choices. */
+export type AskHandler = (q: KernelQuestion) => Promise<string>;
 const START_TIMEOUT_MS = 10_000;
 
 export class KernelConnection {
@@ -54,13 +63,24 @@ export class KernelConnection {
   /** Writables the CLI is waiting on before it reads more from the kernel (holdUntilDrained). */
   private readonly holds = new Set<NodeJS.WritableStream>();
   closed = false;
+  /** The session's stdio streams: this side writes `in`, reads `out` and `err`. */
+  readonly stdio: StdioMux;
 
   constructor(
     private readonly sock: net.Socket,
     readonly kernelPid: number,
+    /** Who answers the kernel's questions; without one (no terminal) every answer is "deny". */
+    private readonly askUser?: AskHandler,
   ) {
+    this.stdio = new StdioMux("client", (m) => this.send(m));
     sock.on("data", (chunk) => {
-      for (const m of this.reader.push(chunk)) for (const l of this.listeners) l(m);
+      try {
+        for (const m of this.reader.push(chunk)) this.dispatch(m);
+      } catch (e) {
+        // A kernel that breaks the protocol is not talked to any more.
+        if (!(e instanceof StdioProtocolError)) throw e;
+        sock.destroy();
+      }
     });
     sock.on("close", () => {
       this.closed = true;
@@ -70,7 +90,24 @@ export class KernelConnection {
   }
 
   send(m: ClientMessage): void {
-    this.sock.write(encodeFrame(m));
+    if (!this.sock.destroyed) this.sock.write(encodeFrame(m));
+  }
+
+  private dispatch(m: KernelMessage): void {
+    if (m.t === "ask") {
+      const choose = this.askUser ?? (async () => DENY);
+      void choose({ kind: m.kind, text: m.text, choices: m.choices })
+        .catch(() => DENY)
+        .then((c) =>
+          this.send({ t: "answer", id: m.id, choice: m.choices.includes(c) ? c : DENY }),
+        );
+      return;
+    }
+    if (isStdio(m)) {
+      this.stdio.handle(m);
+      return;
+    }
+    for (const l of this.listeners) l(m);
   }
 
   /**
@@ -170,7 +207,7 @@ function connectOnce(sock: string, native: HostNative): Promise<net.Socket | und
   });
 }
 
-async function handshake(s: net.Socket): Promise<KernelConnection> {
+async function handshake(s: net.Socket, ask: AskHandler | undefined): Promise<KernelConnection> {
   const reader = new FrameReader<KernelMessage>();
   const hello = await new Promise<KernelMessage>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -182,7 +219,7 @@ async function handshake(s: net.Socket): Promise<KernelConnection> {
     };
     s.on("data", onData);
     s.once("close", () => reject(kernelGone()));
-    s.write(encodeFrame({ t: "hello", version: PROTOCOL_VERSION }));
+    s.write(encodeFrame({ t: "hello", version: PROTOCOL_VERSION, terminal: ask !== undefined }));
   });
   if (hello.t !== "hello" || hello.version !== PROTOCOL_VERSION) {
     s.destroy();
@@ -191,13 +228,22 @@ async function handshake(s: net.Socket): Promise<KernelConnection> {
       hint: "wait for it to exit when idle (no processes), then retry",
     });
   }
-  return new KernelConnection(s, hello.kernelPid);
+  return new KernelConnection(s, hello.kernelPid, ask);
+}
+
+export interface ConnectOptions {
+  start: boolean;
+  /**
+   * Answers the kernel's questions: given only by a CLI with a terminal to ask on. Without it the
+   * session says it has no terminal, and every question is denied (DIRECTION.md §5).
+   */
+  ask?: AskHandler;
 }
 
 /** Connect to the home's kernel; start one first when none runs and `start` is true. */
 export async function connectKernel(
   home: HomeLayout,
-  opts: { start: boolean } = { start: true },
+  opts: ConnectOptions = { start: true },
 ): Promise<KernelConnection | undefined> {
   // A kernel that is stopping (idle) may accept a connection and close it before answering: the
   // handshake then fails, and a new kernel is started (the stopping one has freed the socket path).
@@ -212,7 +258,7 @@ export async function connectKernel(
 
 async function connectOrStart(
   home: HomeLayout,
-  opts: { start: boolean },
+  opts: ConnectOptions,
 ): Promise<KernelConnection | undefined> {
   // Loaded here, not at start-up: only commands that talk to a kernel pay for koffi.
   const { hostNative } = await import("../native/index.js");
@@ -221,7 +267,7 @@ async function connectOrStart(
   native.secureEndpoint(ep);
   const sock = ep.path;
   const existing = await connectOnce(sock, native);
-  if (existing) return handshake(existing);
+  if (existing) return handshake(existing, opts.ask);
   if (!opts.start) return undefined;
   const log = openSync(kernelLogPath(home), "a");
   // The NightOS user travels with each request: the kernel must not see (and serve everyone as)
@@ -236,7 +282,7 @@ async function connectOrStart(
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     const s = await connectOnce(sock, native);
-    if (s) return handshake(s);
+    if (s) return handshake(s, opts.ask);
     await new Promise((r) => setTimeout(r, 15));
   }
   throw new NcwError(
@@ -256,8 +302,11 @@ export interface RunRequest {
   path: string;
   /** The NightOS user the run is for (whose install an AID names); default: `requestUser()`. */
   user?: string;
-  context: Uint8Array;
-  anid: number;
+  /** The arguments, typed: the kernel builds the execution context from them and `startup`. */
+  args: Value[];
+  startup: Startup;
+  /** The ANID to run a program file under (Skyer's events); else the app's own or one the kernel picks. */
+  anid?: number;
   trace: boolean;
   priority: number;
 }
@@ -269,7 +318,7 @@ export interface RunEvents {
 
 export interface RunHandle {
   /** Resolves with the process' outcome. */
-  done: Promise<import("../kernel-compat/protocol.js").Outcome>;
+  done: Promise<Outcome>;
   /** The PID, once started. */
   pid(): number | undefined;
   /** Send a signal to the process (Ctrl-C → TERMINATE, SIGTERM → WILL_TERMINATE). */
@@ -286,7 +335,7 @@ export function requestUser(env: NodeJS.ProcessEnv = process.env): string {
 
 export function startRun(conn: KernelConnection, req: RunRequest, ev: RunEvents): RunHandle {
   let pid: number | undefined;
-  const done = new Promise<import("../kernel-compat/protocol.js").Outcome>((resolve, reject) => {
+  const done = new Promise<Outcome>((resolve, reject) => {
     // Nothing is reported after the end: the kernel sends every trace line before `exited`.
     const off = conn.onMessage((m) => {
       switch (m.t) {
@@ -333,14 +382,14 @@ export function startRun(conn: KernelConnection, req: RunRequest, ev: RunEvents)
 }
 
 /**
- * Run a program or package to its end on the home's kernel (starting it if needed) with a given
- * execution context, e.g. Skyer's install events (commonassembly/abi/context.ts `eventContext` with POST_INSTALL…).
+ * Run a program or package to its end on the home's kernel (starting it if needed) with the given
+ * arguments and startup, e.g. an install event (startup `{ kind: "event", code: POST_INSTALL }`).
  * Returns the outcome; the caller decides what a failure means for it.
  */
 export async function runToEnd(
   home: HomeLayout,
-  req: { path: string; context: Uint8Array; anid: number; priority?: number },
-): Promise<import("../kernel-compat/protocol.js").Outcome> {
+  req: { path: string; args?: Value[]; startup: Startup; anid?: number; priority?: number },
+): Promise<Outcome> {
   const conn = await connectKernel(home, { start: true });
   if (conn === undefined) throw new Error("unreachable: connectKernel with start");
   try {
@@ -348,8 +397,9 @@ export async function runToEnd(
       conn,
       {
         path: req.path,
-        context: req.context,
-        anid: req.anid,
+        args: req.args ?? [],
+        startup: req.startup,
+        ...(req.anid === undefined ? {} : { anid: req.anid }),
         trace: false,
         priority: req.priority ?? 10,
       },
