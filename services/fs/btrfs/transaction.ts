@@ -73,6 +73,12 @@ export interface Transaction extends TreeWriter, DataAllocator {
   readonly dataCache: DataCache;
   /** Tree block size of the image. */
   readonly nodesize: number;
+  /**
+   * How many calls so far may have changed this transaction: every write that succeeded, and every
+   * one that failed after it may have changed something (an error raised before any change, such as
+   * BTRFS_ITEM_EXISTS, does not count). Unchanged since a point means nothing to undo since then.
+   */
+  readonly changes: number;
   /** Create an empty tree (one empty leaf) with a ROOT_ITEM in the root tree. */
   createTree(objectid: bigint): void;
   /** A free objectid for a new subvolume/tree (>= 256, above every existing ROOT_ITEM). */
@@ -217,6 +223,11 @@ export class TransactionImpl implements Transaction, NodeStore {
     }
   }
 
+  private changeCount = 0;
+  get changes(): number {
+    return this.changeCount;
+  }
+
   /** The error that left this transaction's trees half-changed, if any. */
   private broken: Error | undefined;
 
@@ -240,7 +251,9 @@ export class TransactionImpl implements Transaction, NodeStore {
     this.live();
     try {
       if (space !== "none") this.ensureMetadataSpace(space === "grow");
-      return fn();
+      const r = fn();
+      this.changeCount++;
+      return r;
     } catch (e) {
       const safe =
         e instanceof NcwError &&
@@ -251,7 +264,10 @@ export class TransactionImpl implements Transaction, NodeStore {
           e.code === "BTRFS_NO_TREE" ||
           e.code === "BTRFS_BAD_EXTENT" ||
           UNCHANGED.has(e));
-      if (!safe) this.broken = e instanceof Error ? e : new Error(String(e));
+      if (!safe) {
+        this.broken = e instanceof Error ? e : new Error(String(e));
+        this.changeCount++;
+      }
       throw e;
     }
   }
@@ -476,7 +492,10 @@ export class TransactionImpl implements Transaction, NodeStore {
   }
   search(rootId: bigint, key: Key, opts?: SearchOptions): TreePath {
     this.live();
-    if (opts?.cow) this.ensureMetadataSpace();
+    if (opts?.cow) {
+      this.changeCount++;
+      this.ensureMetadataSpace();
+    }
     return this.tree.search(rootId, key, opts);
   }
   insertItem(rootId: bigint, key: Key, data: Uint8Array): void {
@@ -704,6 +723,7 @@ export class TransactionImpl implements Transaction, NodeStore {
         { code: "BTRFS_WRITE_OUTSIDE_EXTENT" },
       );
     }
+    this.changeCount++;
     // Dropped first: a write that fails half-way must not leave older bytes cached for it.
     this.engine.dataCache.drop(bytenr, data.length);
     writeLogical(this.engine.dev, this.engine.chunkMap, bytenr, data);
@@ -726,12 +746,14 @@ export class TransactionImpl implements Transaction, NodeStore {
 
   addDataRef(ref: DataRef): void {
     this.live();
+    this.changeCount++;
     this.reserved.delete(Number(ref.bytenr));
     this.refs.modify(ref.bytenr, false, ref.numBytes, 0, dataRefOf(ref), 1);
   }
 
   dropDataRef(ref: DataRef): void {
     this.live();
+    this.changeCount++;
     this.refs.modify(ref.bytenr, false, ref.numBytes, 0, dataRefOf(ref), -1);
   }
 
