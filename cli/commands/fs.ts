@@ -3,8 +3,8 @@
 
 import * as fs from "node:fs";
 import type { Argv, CommandModule } from "yargs";
-import { ExitCode, NcwError } from "../../ncw/errors.js";
-import { safeText } from "../../ncw/output.js";
+import { ExitCode, isNcwError, NcwError } from "../../ncw/errors.js";
+import { type Progress, safeText } from "../../ncw/output.js";
 import { checkImage, formatCheckReport } from "../../services/fs/btrfs/check.js";
 import { FileDevice } from "../../services/fs/btrfs/device.js";
 import { crc32cBackend } from "../../services/fs/btrfs/format/crc32c.js";
@@ -61,6 +61,23 @@ async function withImage<T>(
       await layer.close();
     }
   }
+}
+
+/** Files at least this large show progress while copied (on a terminal only: Output.progress). */
+const PROGRESS_FROM_BYTES = 8 << 20;
+
+/** Progress of one put/get on stderr, started at the first piece of a large file. */
+function copyProgress(ctx: CommandContext, label: string) {
+  let bar: Progress | undefined;
+  const mib = (n: number) => (n / (1 << 20)).toFixed(1);
+  return {
+    update: (done: number, total: number) => {
+      if (total < PROGRESS_FROM_BYTES) return;
+      bar ??= ctx.out.progress(label, total);
+      bar.update(done, `${mib(done)} / ${mib(total)} MiB`);
+    },
+    done: () => bar?.done(),
+  };
 }
 
 function cmd<A>(def: {
@@ -146,19 +163,16 @@ const lsCmd = cmd({
       }),
   handler: (ctx, argv) =>
     withImage(ctx, argv, false, async (l) => {
-      const entries = await l.readdir(argv.path);
-      const rows = [];
-      for (const e of entries) {
-        const p = `${argv.path.replace(/\/$/, "")}/${e.name}`;
-        const st = await l.stat(p);
-        rows.push({
-          name: e.name,
-          kind: e.kind,
-          size: st?.size ?? 0,
-          mtimeMs: st?.mtimeMs ?? 0,
-          feid: st?.feid ?? 0n,
-        });
-      }
+      // Each entry's stat comes with it (BtrfsLayer.list): a name that is not valid UTF-8 could
+      // not be looked up again by its text.
+      const rows = (await l.list(argv.path)).map((e) => ({
+        name: e.name,
+        ...(e.raw ? { nameHex: Buffer.from(e.raw).toString("hex") } : {}),
+        kind: e.kind,
+        size: e.stat?.size ?? 0,
+        mtimeMs: e.stat?.mtimeMs ?? 0,
+        feid: e.stat?.feid ?? 0n,
+      }));
       // Names come from the image: exact in --json, made safe for the terminal otherwise.
       if (ctx.out.json) ctx.out.data(rows);
       else if (argv.long) {
@@ -238,7 +252,10 @@ const putCmd = cmd({
             );
           return;
         }
-        const { bytes, id } = await putHostFile(l, argv.source, argv.path);
+        const bar = copyProgress(ctx, `put ${argv.path}`);
+        const { bytes, id } = await putHostFile(l, argv.source, argv.path, bar.update).finally(
+          bar.done,
+        );
         if (ctx.out.json) ctx.out.data({ path: argv.path, bytes, feid: feidOf(id) });
         else ctx.out.info(`${argv.path}: ${bytes} bytes`);
       },
@@ -291,7 +308,8 @@ const getCmd = cmd({
       }
       const fd = fs.openSync(argv.dest, "w");
       try {
-        const n = await l.exclusive((f) => getToHost(f, id, fd));
+        const bar = copyProgress(ctx, `get ${argv.path}`);
+        const n = await l.exclusive((f) => getToHost(f, id, fd, bar.update)).finally(bar.done);
         if (ctx.out.json) ctx.out.data({ path: argv.path, dest: argv.dest, bytes: n });
         else ctx.out.info(`${argv.dest}: ${n} bytes`);
       } finally {
@@ -313,7 +331,22 @@ const mkdirCmd = cmd({
         describe: "Create missing parents; no error if it exists",
       }),
   handler: (ctx, argv) =>
-    withImage(ctx, argv, true, (l) => l.mkdir(argv.path, { recursive: argv.parents })),
+    withImage(ctx, argv, true, async (l) => {
+      try {
+        await l.mkdir(argv.path, { recursive: argv.parents });
+      } catch (e) {
+        // Without -p a missing parent is the likely mistake: say so, and how to go on.
+        if (argv.parents || !isNcwError(e) || e.code !== "FS_NOT_FOUND") throw e;
+        throw new NcwError(
+          "not-found",
+          `cannot create ${argv.path}: its parent folder is missing`,
+          {
+            code: "FS_NOT_FOUND",
+            hint: "Pass -p to create the missing parent folders too.",
+          },
+        );
+      }
+    }),
 });
 
 const rmCmd = cmd({

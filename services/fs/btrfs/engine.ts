@@ -47,6 +47,7 @@ import {
 import { type Engine, type Transaction, TransactionImpl } from "./transaction.js";
 import { BTree, type NodeStore } from "./tree/ctree.js";
 import type { Item, TreeReader } from "./tree/index.js";
+import { readPrimarySuperblock } from "./volume.js";
 
 const MAX_CACHED_NODES = 8192;
 
@@ -113,7 +114,7 @@ export class BtrfsEngine implements Engine {
 
   /** Opens the image on `dev` (the primary superblock), loading chunks and block groups. */
   static open(dev: BlockDevice): BtrfsEngine {
-    const sb = decodeSuperblock(dev.read(SUPER_INFO_OFFSET, SUPER_INFO_SIZE));
+    const sb = readPrimarySuperblock(dev);
     const e = new BtrfsEngine(dev, sb);
     e.load();
     return e;

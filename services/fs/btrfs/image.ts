@@ -115,11 +115,13 @@ export async function putHostFile(
   layer: BtrfsLayer,
   hostPath: string,
   dest: string,
+  onProgress?: CopyProgress,
 ): Promise<{ bytes: bigint; id: InodeId }> {
   const fd = fs.openSync(hostPath, "r");
   try {
+    const total = fs.fstatSync(fd).size;
     return await layer.replaceFile(dest, async (f, id) => ({
-      bytes: await streamHostFile(f, id, fd),
+      bytes: await streamHostFile(f, id, fd, (done) => onProgress?.(done, total)),
       id,
     }));
   } finally {
@@ -127,8 +129,16 @@ export async function putHostFile(
   }
 }
 
+/** Told the bytes copied so far and the whole size after each piece of a copy. */
+export type CopyProgress = (done: number, total: number) => void;
+
 /** Streams an open host file into the (new, empty) file `id` of the image in 8 MiB writes. */
-async function streamHostFile(fsys: BtrfsFs, id: InodeId, fd: number): Promise<bigint> {
+async function streamHostFile(
+  fsys: BtrfsFs,
+  id: InodeId,
+  fd: number,
+  onProgress: (done: number) => void,
+): Promise<bigint> {
   const CHUNK = 8 << 20;
   let off = 0n;
   const buf = new Uint8Array(CHUNK);
@@ -137,15 +147,25 @@ async function streamHostFile(fsys: BtrfsFs, id: InodeId, fd: number): Promise<b
     if (n === 0) break;
     await fsys.write(id, off, buf.subarray(0, n));
     off += BigInt(n);
+    onProgress(Number(off));
   }
   return off;
 }
 
 /** Streams a file of the image to a host file descriptor in 8 MiB reads. */
-export async function getToHost(fsys: BtrfsFs, id: InodeId, fd: number): Promise<bigint> {
+export async function getToHost(
+  fsys: BtrfsFs,
+  id: InodeId,
+  fd: number,
+  onProgress?: CopyProgress,
+): Promise<bigint> {
+  const total = Number(fsys.inode(id)?.size ?? 0n);
+  let copied = 0;
   return streamFile(fsys, id, async (data) => {
     let done = 0;
     while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done);
+    copied += data.length;
+    onProgress?.(copied, total);
   });
 }
 

@@ -40,6 +40,21 @@ type Slot = WalkSlot<InodeId, DirEntryInfo>;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+const strict = new TextDecoder("utf-8", { fatal: true });
+
+/** The name of an entry as DirEntry gives it: text, and the bytes when the text cannot spell them. */
+function entryName(bytes: Uint8Array): { name: string; raw?: Uint8Array } {
+  try {
+    return { name: strict.decode(bytes) };
+  } catch {
+    return { name: dec.decode(bytes), raw: bytes };
+  }
+}
+
+/** A listed entry with what stat would say of it (null when its inode is missing). */
+export interface ListedEntry extends DirEntry {
+  stat: NodeStat | null;
+}
 
 function kindOf(mode: number): NodeKind {
   const t = mode & S_IFMT;
@@ -224,6 +239,16 @@ export class BtrfsLayer implements FsLayer {
   }
 
   readdir(path: string): Promise<DirEntry[]> {
+    return this.list(path, false);
+  }
+
+  /**
+   * Lists a folder with each entry's stat, taken from the entry itself rather than by looking its
+   * name up again, so an entry whose name is not valid UTF-8 (DirEntry.raw) is described too.
+   */
+  list(path: string): Promise<ListedEntry[]>;
+  list(path: string, withStat: false): Promise<DirEntry[]>;
+  list(path: string, withStat = true): Promise<DirEntry[] | ListedEntry[]> {
     return this.run(() => {
       const id = this.idAt(path, true);
       if (!id) throw fsErrors.notFound(path);
@@ -232,16 +257,39 @@ export class BtrfsLayer implements FsLayer {
       return this.fs
         .reader()
         .readdir(id)
-        .map((e) => ({
-          name: dec.decode(e.name),
-          kind: (e.type === FT_DIR
-            ? "dir"
-            : e.type === FT_SYMLINK
-              ? "symlink"
-              : "file") as NodeKind,
-        }))
+        .map((e) => {
+          const entry: DirEntry = {
+            ...entryName(e.name),
+            kind: e.type === FT_DIR ? "dir" : e.type === FT_SYMLINK ? "symlink" : "file",
+          };
+          return withStat ? { ...entry, stat: this.statOf(e.target) } : entry;
+        })
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     });
+  }
+
+  /**
+   * Describes entry `name` (its bytes, as DirEntry.raw gives them) of folder `dir`, without
+   * following it; null when missing. For names a path string cannot spell.
+   */
+  statEntry(dir: string, name: Uint8Array): Promise<NodeStat | null> {
+    return this.run(() => {
+      const id = this.idAt(dir, true);
+      if (!id) return null;
+      const e = this.fs.reader().lookup(id, name);
+      return e ? this.statOf(e.target) : null;
+    });
+  }
+
+  private statOf(id: InodeId): NodeStat | null {
+    const v = this.fs.inode(id);
+    if (!v) return null;
+    return {
+      kind: kindOf(v.mode),
+      size: Number(v.size),
+      mtimeMs: timespecToMs(v.mtime),
+      feid: feidOf(id),
+    };
   }
 
   rm(path: string, opts: { recursive?: boolean; force?: boolean } = {}): Promise<void> {
