@@ -1,6 +1,6 @@
 // Linux implementation of HostNative (native/types.ts) through koffi: memfd_create + mmap(MAP_SHARED)
 // for segments (opened by other processes through /proc/<pid>/fd/<n>), futex(2) for wait/wake,
-// prctl(PR_SET_PDEATHSIG) so runners die with the kernel server.
+// prctl(PR_SET_PDEATHSIG) so runners die with the kernel server, fallocate(2) to punch holes.
 
 import { closeSync, openSync } from "node:fs";
 import koffi from "koffi";
@@ -19,6 +19,9 @@ const EAGAIN = 11;
 const ETIMEDOUT = 110;
 const EINTR = 4;
 const PAGE = 4096;
+const FALLOC_FL_KEEP_SIZE = 0x01;
+const FALLOC_FL_PUNCH_HOLE = 0x02;
+const EOPNOTSUPP = 95;
 
 interface Libc {
   memfdCreate(name: string, flags: number): number;
@@ -35,6 +38,7 @@ interface Libc {
     v3: number,
   ): number;
   prctl(option: number, arg: number, a3: number, a4: number, a5: number): number;
+  fallocate(fd: number, mode: number, offset: bigint, len: bigint): number;
 }
 
 let libc: Libc | undefined;
@@ -56,6 +60,7 @@ function load(): Libc {
       prctl: lib.func(
         "int prctl(int option, unsigned long arg2, unsigned long a3, unsigned long a4, unsigned long a5)",
       ),
+      fallocate: lib.func("int fallocate(int fd, int mode, int64_t offset, int64_t len)"),
     } as Libc;
     return libc;
   } catch (e) {
@@ -167,5 +172,20 @@ export const linuxNative: HostNative = {
   },
   dieWithParent() {
     return load().prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) === 0;
+  },
+  punchHole(fd, offset, length) {
+    if (length <= 0n) return;
+    const mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+    for (;;) {
+      if (load().fallocate(fd, mode, offset, length) === 0) return;
+      const errno = koffi.errno();
+      if (errno === EINTR) continue;
+      if (errno === EOPNOTSUPP) {
+        throw new NcwError("unavailable", "the host filesystem cannot punch holes in files", {
+          code: "NATIVE_PUNCH_UNSUPPORTED",
+        });
+      }
+      throw hostError("fallocate(FALLOC_FL_PUNCH_HOLE)");
+    }
   },
 };

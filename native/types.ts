@@ -1,5 +1,6 @@
 // The host interface the kernel needs beyond Node's own API: shared-memory segments mappable by
-// several host processes, wait/wake on an address in them, and parent-death protection for runners.
+// several host processes, wait/wake on an address in them, parent-death protection for runners, and
+// giving a sparse file's freed ranges back to the host filesystem (punching holes).
 // One implementation per platform (linux.ts, darwin.ts, win32.ts); index.ts picks one.
 
 /** A shared-memory segment mapped into this process. */
@@ -33,4 +34,12 @@ export interface HostNative {
   wake(address: bigint, count: number): number;
   /** Ask the host to kill this process when its parent dies (Linux prctl); false where the host has no such call. */
   dieWithParent(): boolean;
+  /**
+   * Deallocate [offset, offset+length) of the open file `fd`, keeping its size: the range reads as
+   * zeros and takes no space on the host disk any more (Linux fallocate(FALLOC_FL_PUNCH_HOLE |
+   * FALLOC_FL_KEEP_SIZE); macOS would use fcntl(F_PUNCHHOLE), Windows FSCTL_SET_ZERO_DATA on a
+   * sparse file). Throws NcwError "unavailable" (NATIVE_PUNCH_UNSUPPORTED) where the host or its
+   * filesystem cannot.
+   */
+  punchHole(fd: number, offset: bigint, length: bigint): void;
 }

@@ -1,5 +1,5 @@
 // `ncw fs`: tools for people on NightOS Btrfs images (docs/btrfs.md) — mkfs, ls, cat, put, get,
-// mkdir, rm, snapshot, subvolume, info, check. Thin: parse, call services/fs/btrfs, print.
+// mkdir, rm, snapshot, subvolume, info, check, trim. Thin: parse, call services/fs/btrfs, print.
 
 import * as fs from "node:fs";
 import type { Argv, CommandModule } from "yargs";
@@ -491,6 +491,34 @@ const infoCmd = cmd({
     }),
 });
 
+/** Bytes the image file takes on the host disk (allocated blocks; a sparse file takes less than its size). */
+function onDisk(file: string): number {
+  return fs.statSync(file).blocks * 512;
+}
+
+const trimCmd = cmd({
+  command: "trim",
+  describe: "Give the image's free space back to the host (punch it out of the sparse file)",
+  builder: (y) => y,
+  handler: (ctx, argv) =>
+    withImage(ctx, argv, true, async (l) => {
+      const img = imagePath(ctx, argv);
+      const before = onDisk(img);
+      const punched = await l.exclusive(async (f) => f.trim());
+      const after = onDisk(img);
+      if (ctx.out.json)
+        ctx.out.data({ image: img, punched, onDiskBefore: before, onDiskAfter: after });
+      else if (punched === 0n)
+        ctx.out.info(
+          `${img}: this host cannot punch holes in files; the image keeps its size on disk`,
+        );
+      else
+        ctx.out.info(
+          `${img}: ${(before / 2 ** 20).toFixed(1)} MiB on disk before, ${(after / 2 ** 20).toFixed(1)} MiB after`,
+        );
+    }),
+});
+
 const checkCmd = cmd({
   command: "check",
   describe: "Check the image's consistency (NCW's own walk; read-only)",
@@ -516,7 +544,7 @@ const checkCmd = cmd({
 export const fsCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: "fs <command>",
   describe:
-    "Work with NightOS Btrfs images (mkfs, ls, cat, put, get, mkdir, rm, snapshot, info, check)",
+    "Work with NightOS Btrfs images (mkfs, ls, cat, put, get, mkdir, rm, snapshot, info, check, trim)",
   builder: (y) =>
     y
       .command(mkfsCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
@@ -528,6 +556,7 @@ export const fsCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       .command(rmCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
       .command(snapshotCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
       .command(subvolumeCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
+      .command(trimCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
       .command(infoCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
       .command(checkCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
       .demandCommand(1, "Say which fs command to run: see `ncw fs --help`.")

@@ -3,9 +3,10 @@
 // the extent writer (extents.ts); attributes, xattrs, FEIDs (NightOS filesystem.md) and subvolumes.
 
 import { isNcwError, NcwError } from "../../../ncw/errors.js";
+import type { SpaceManager } from "./alloc/allocator.js";
 import { Batch } from "./batch.js";
-import { readLogical, readLogicalInto } from "./chunks.js";
-import { FileDevice } from "./device.js";
+import { type ChunkMap, readLogical, readLogicalInto } from "./chunks.js";
+import { type BlockDevice, FileDevice } from "./device.js";
 import { type InodeAccess, touchInode } from "./dirents.js";
 import { openEngine } from "./engine.js";
 import { type Compression, ExtentWriter } from "./extents.js";
@@ -43,6 +44,7 @@ import {
 } from "./subvol.js";
 import type { Engine, Transaction } from "./transaction.js";
 import type { TreeReader } from "./tree/index.js";
+import { trimFreeSpace } from "./trim.js";
 
 export {
   type Compression,
@@ -75,8 +77,9 @@ export class BtrfsFs {
 
   constructor(
     readonly engine: Engine & {
-      dev: { close(): void };
-      chunkMap: import("./chunks.js").ChunkMap;
+      dev: BlockDevice;
+      chunkMap: ChunkMap;
+      spaceMgr: SpaceManager;
       sb: { incompatFlags: bigint };
     },
     readonly readOnly = false,
@@ -170,7 +173,7 @@ export class BtrfsFs {
   private get data(): DataReader {
     const t = this.batch.current;
     if (t) return t;
-    const e = this.engine as unknown as { dev: import("./device.js").BlockDevice };
+    const e = this.engine;
     return {
       readData: (b, l) => readLogical(e.dev, this.engine.chunkMap, b, l),
       readDataInto: (b, d) => readLogicalInto(e.dev, this.engine.chunkMap, b, d),
@@ -201,6 +204,17 @@ export class BtrfsFs {
   /** Forgets every change since the last commit. */
   abort(): void {
     this.batch.abort();
+  }
+
+  /**
+   * Commits, then gives every byte the image does not use back to the host: the sparse file's free
+   * ranges are punched out (trim.ts). Returns the bytes punched (0 where the host cannot).
+   */
+  trim(): bigint {
+    this.checkOpen();
+    if (this.readOnly) this.tx(); // (refuses: BTRFS_READ_ONLY)
+    this.commit();
+    return trimFreeSpace(this.engine.dev, this.engine.chunkMap, this.engine.spaceMgr);
   }
 
   close(): void {

@@ -64,6 +64,7 @@ import {
 } from "./format/superblock.js";
 import { BTree, type NodeStore } from "./tree/ctree.js";
 import type { Item, SearchOptions, TreePath, TreeReader, TreeWriter } from "./tree/index.js";
+import { discardLogical } from "./trim.js";
 
 /** What fs.ts and subvol.ts use to change an image. Only one transaction is open at a time. */
 export interface Transaction extends TreeWriter, DataAllocator {
@@ -914,6 +915,9 @@ export class TransactionImpl implements Transaction, NodeStore {
     }
     this.ended = true;
     this.onEnd();
+    // The commit is durable and references none of it: the sparse image gives it back (trim.ts).
+    discardLogical(this.engine.dev, this.engine.chunkMap, this.freedByCommit);
+    this.freedByCommit = [];
   }
 
   /**
@@ -1009,8 +1013,12 @@ export class TransactionImpl implements Transaction, NodeStore {
     e.dev.sync();
     e.sb = sb;
     e.cacheNodes(this.dirty.values());
+    this.freedByCommit = this.sm.groups.flatMap((g) => g.pinned.ranges());
     this.sm.committed();
   }
+
+  /** Logical ranges this commit freed (the pinned space), punched out once it is durable. */
+  private freedByCommit: Array<[number, number]> = [];
 
   abort(): void {
     if (this.ended) return;
