@@ -5,7 +5,6 @@ import * as fs from "node:fs";
 import type { Argv, CommandModule } from "yargs";
 import { ExitCode, isNcwError, NcwError } from "../../ncw/errors.js";
 import { type Progress, safeText } from "../../ncw/output.js";
-import { checkImage, formatCheckReport } from "../../services/fs/btrfs/check.js";
 import { FileDevice } from "../../services/fs/btrfs/device.js";
 import { crc32cBackend } from "../../services/fs/btrfs/format/crc32c.js";
 
@@ -23,6 +22,7 @@ import {
 import { BtrfsLayer } from "../../services/fs/btrfs/layer.js";
 import { lockImage } from "../../services/fs/btrfs/lock.js";
 import { mkfsImageFile } from "../../services/fs/btrfs/mkfs.js";
+import { loadHolePunching } from "../../services/fs/btrfs/punch.js";
 import { type CommandContext, type GlobalArgs, runCommand } from "../context.js";
 
 interface ImageArgs extends GlobalArgs {
@@ -45,10 +45,16 @@ async function withImage<T>(
   argv: ImageArgs,
   write: boolean,
   fn: (l: BtrfsLayer) => Promise<T>,
-  compression?: Compression,
+  opts: { compression?: Compression; oneShot?: boolean } = {},
 ): Promise<T> {
   const img = imagePath(ctx, argv);
-  const layer = BtrfsLayer.open(img, { readOnly: !write, ...(compression ? { compression } : {}) });
+  if (write) await loadHolePunching(); // freed space goes back to the host (docs/btrfs.md)
+  const layer = BtrfsLayer.open(img, {
+    readOnly: !write,
+    ...(opts.compression ? { compression: opts.compression } : {}),
+    // A copy reads or writes each byte once: a data cache would only be filled and thrown away.
+    ...(opts.oneShot ? { dataCacheBytes: 0 } : {}),
+  });
   let ok = false;
   try {
     const r = await fn(layer);
@@ -192,19 +198,25 @@ const catCmd = cmd({
   builder: (y) =>
     y.positional("path", { type: "string", demandOption: true, describe: "NightOS path" }),
   handler: (ctx, argv) =>
-    withImage(ctx, argv, false, async (l) => {
-      const id = await l.inodeAt(argv.path);
-      const st = await l.stat(argv.path);
-      if (!id || !st)
-        throw new NcwError("not-found", `no such file in the image: ${argv.path}`, {
-          code: "FS_NOT_FOUND",
-        });
-      if (st.kind === "dir")
-        throw new NcwError("conflict", `${argv.path} is a folder`, { code: "FS_IS_DIR" });
-      // Through stdout's stream, waiting for each chunk to be taken: stdout may be a non-blocking
-      // pipe (a synchronous write would fail with EAGAIN when the reader is slower than us).
-      await l.exclusive((f) => streamFile(f, id, (chunk) => ctx.out.write(chunk)));
-    }),
+    withImage(
+      ctx,
+      argv,
+      false,
+      async (l) => {
+        const id = await l.inodeAt(argv.path);
+        const st = await l.stat(argv.path);
+        if (!id || !st)
+          throw new NcwError("not-found", `no such file in the image: ${argv.path}`, {
+            code: "FS_NOT_FOUND",
+          });
+        if (st.kind === "dir")
+          throw new NcwError("conflict", `${argv.path} is a folder`, { code: "FS_IS_DIR" });
+        // Through stdout's stream, waiting for each chunk to be taken: stdout may be a non-blocking
+        // pipe (a synchronous write would fail with EAGAIN when the reader is slower than us).
+        await l.exclusive((f) => streamFile(f, id, (chunk) => ctx.out.write(chunk)));
+      },
+      { oneShot: true },
+    ),
 });
 
 const putCmd = cmd({
@@ -259,7 +271,7 @@ const putCmd = cmd({
         if (ctx.out.json) ctx.out.data({ path: argv.path, bytes, feid: feidOf(id) });
         else ctx.out.info(`${argv.path}: ${bytes} bytes`);
       },
-      argv.compress,
+      { compression: argv.compress, oneShot: true },
     ),
 });
 
@@ -281,41 +293,47 @@ const getCmd = cmd({
         describe: "Copy a folder with everything in it",
       }),
   handler: (ctx, argv) =>
-    withImage(ctx, argv, false, async (l) => {
-      const id = await l.inodeAt(argv.path);
-      const st = await l.stat(argv.path);
-      if (!id || !st) {
-        throw new NcwError("not-found", `no such file in the image: ${argv.path}`, {
-          code: "FS_NOT_FOUND",
-        });
-      }
-      if (st.kind === "dir") {
-        if (!argv.recursive) {
-          throw new NcwError("conflict", `${argv.path} is a folder`, {
-            code: "FS_IS_DIR",
-            hint: "Pass -r to copy a folder.",
+    withImage(
+      ctx,
+      argv,
+      false,
+      async (l) => {
+        const id = await l.inodeAt(argv.path);
+        const st = await l.stat(argv.path);
+        if (!id || !st) {
+          throw new NcwError("not-found", `no such file in the image: ${argv.path}`, {
+            code: "FS_NOT_FOUND",
           });
         }
-        const r = await getHostTree(l, argv.path, argv.dest);
-        for (const s of r.skipped) ctx.out.warn(`skipped ${s.path}: ${s.reason}`);
-        if (ctx.out.json) ctx.out.data({ path: argv.path, dest: argv.dest, ...r });
-        else
-          ctx.out.info(
-            `${argv.dest}: ${r.files} files, ${r.dirs} folders, ${r.links} symlinks, ${r.bytes} bytes`,
-          );
-        // An incomplete copy is not a success (docs/btrfs.md "Copying out of an image").
-        return r.skipped.length > 0 ? ExitCode.DATA : 0;
-      }
-      const fd = fs.openSync(argv.dest, "w");
-      try {
-        const bar = copyProgress(ctx, `get ${argv.path}`);
-        const n = await l.exclusive((f) => getToHost(f, id, fd, bar.update)).finally(bar.done);
-        if (ctx.out.json) ctx.out.data({ path: argv.path, dest: argv.dest, bytes: n });
-        else ctx.out.info(`${argv.dest}: ${n} bytes`);
-      } finally {
-        fs.closeSync(fd);
-      }
-    }),
+        if (st.kind === "dir") {
+          if (!argv.recursive) {
+            throw new NcwError("conflict", `${argv.path} is a folder`, {
+              code: "FS_IS_DIR",
+              hint: "Pass -r to copy a folder.",
+            });
+          }
+          const r = await getHostTree(l, argv.path, argv.dest);
+          for (const s of r.skipped) ctx.out.warn(`skipped ${s.path}: ${s.reason}`);
+          if (ctx.out.json) ctx.out.data({ path: argv.path, dest: argv.dest, ...r });
+          else
+            ctx.out.info(
+              `${argv.dest}: ${r.files} files, ${r.dirs} folders, ${r.links} symlinks, ${r.bytes} bytes`,
+            );
+          // An incomplete copy is not a success (docs/btrfs.md "Copying out of an image").
+          return r.skipped.length > 0 ? ExitCode.DATA : 0;
+        }
+        const fd = fs.openSync(argv.dest, "w");
+        try {
+          const bar = copyProgress(ctx, `get ${argv.path}`);
+          const n = await l.exclusive((f) => getToHost(f, id, fd, bar.update)).finally(bar.done);
+          if (ctx.out.json) ctx.out.data({ path: argv.path, dest: argv.dest, bytes: n });
+          else ctx.out.info(`${argv.dest}: ${n} bytes`);
+        } finally {
+          fs.closeSync(fd);
+        }
+      },
+      { oneShot: true },
+    ),
 });
 
 const mkdirCmd = cmd({
@@ -529,6 +547,8 @@ const checkCmd = cmd({
       describe: "Verify every data checksum (--no-data to skip)",
     }),
   handler: async (ctx, argv) => {
+    // Loaded only here: the checker is large and no other command needs it.
+    const { checkImage, formatCheckReport } = await import("../../services/fs/btrfs/check.js");
     const dev = FileDevice.open(imagePath(ctx, argv), { readOnly: true });
     try {
       const r = checkImage(dev, { dataCsums: argv.data });

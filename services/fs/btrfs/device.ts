@@ -4,8 +4,8 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import { dirname as pathDirname } from "node:path";
-import { hostNative } from "../../../native/index.js";
 import { NcwError } from "../../../ncw/errors.js";
+import { holePuncher } from "./punch.js";
 
 export interface BlockDevice {
   /** Size in bytes. */
@@ -122,12 +122,16 @@ export class FileDevice implements BlockDevice {
   /** Set once the host refused to punch holes in this file (it will not start to later). */
   private cannotPunch = false;
 
-  /** Punches [off, off+len) out of the sparse image file (native/ HostNative.punchHole). */
+  /**
+   * Punches [off, off+len) out of the sparse image file (native/ HostNative.punchHole), once this
+   * process loaded the call (punch.ts loadHolePunching); false before, or where the host cannot.
+   */
   discard(off: bigint, len: bigint): boolean {
-    if (this.readOnly || this.cannotPunch) return false;
+    const punch = holePuncher();
+    if (this.readOnly || this.cannotPunch || !punch) return false;
     checkRange(this, off, Number(len), "discard");
     try {
-      hostNative().punchHole(this.fd, off, len);
+      punch(this.fd, off, len);
       return true;
     } catch (e) {
       if (!(e instanceof NcwError) || e.kind !== "unavailable") throw e;

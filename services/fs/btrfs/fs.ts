@@ -8,7 +8,7 @@ import { Batch } from "./batch.js";
 import { type ChunkMap, readLogical, readLogicalInto } from "./chunks.js";
 import { type BlockDevice, FileDevice } from "./device.js";
 import { type InodeAccess, touchInode } from "./dirents.js";
-import { openEngine } from "./engine.js";
+import { type EngineOptions, openEngine } from "./engine.js";
 import { type Compression, ExtentWriter } from "./extents.js";
 import { btrfsNameHash } from "./format/crc32c.js";
 import {
@@ -108,13 +108,13 @@ export class BtrfsFs {
   }
 
   /** Opens an image file; for writing, takes its lock (one writer per image, see lock.ts). */
-  static open(path: string, opts: { readOnly?: boolean } = {}): BtrfsFs {
+  static open(path: string, opts: { readOnly?: boolean } & EngineOptions = {}): BtrfsFs {
     const readOnly = opts.readOnly === true;
     const lock = readOnly ? undefined : lockImage(path);
     let dev: FileDevice | undefined;
     try {
       dev = FileDevice.open(path, { readOnly });
-      const f = new BtrfsFs(openEngine(dev), readOnly);
+      const f = new BtrfsFs(openEngine(dev, { dataCacheBytes: opts.dataCacheBytes }), readOnly);
       f.lock = lock;
       if (!readOnly) f.removeLeftOrphans();
       return f;

@@ -171,7 +171,9 @@ export async function getToHost(
 
 /**
  * Reads a file of the image in 8 MiB chunks, handing each to `sink` and waiting for it before the
- * next (a sink that waits for a slow reader keeps memory bounded). Returns the file's size.
+ * next (a sink that waits for a slow reader keeps memory bounded). The chunks share one buffer: a
+ * chunk is valid until its sink call resolves, so a sink must be done with it by then (a stream
+ * write whose callback has run is). Returns the file's size.
  */
 export async function streamFile(
   fsys: BtrfsFs,
@@ -180,10 +182,16 @@ export async function streamFile(
 ): Promise<bigint> {
   const ino = fsys.inode(id);
   if (!ino) throw new NcwError("not-found", "the file vanished", { code: "FS_NOT_FOUND" });
-  const CHUNK = 8n << 20n;
+  const CHUNK = 8 << 20;
   const r = fsys.reader();
-  for (let off = 0n; off < ino.size; off += CHUNK)
-    await sink(await r.read(id, off, Number(CHUNK), ino));
+  const b = Buffer.allocUnsafeSlow(Number(ino.size < BigInt(CHUNK) ? ino.size : BigInt(CHUNK)));
+  const buf = new Uint8Array(b.buffer, b.byteOffset, b.length);
+  for (let off = 0n; off < ino.size; ) {
+    const n = await r.readInto(id, off, buf, ino);
+    if (n === 0) break;
+    await sink(buf.subarray(0, n));
+    off += BigInt(n);
+  }
   return ino.size;
 }
 

@@ -66,6 +66,11 @@ export interface BtrfsLayerOptions {
   /** Serve this subvolume as "/" (default: the top-level FS tree, 5). */
   subvolume?: bigint;
   compression?: Compression;
+  /**
+   * Capacity of the data cache in bytes (default: datacache.ts defaultDataCacheBytes). 0 for a
+   * one-shot copy that reads or writes every byte once: caching them would only cost time.
+   */
+  dataCacheBytes?: number;
 }
 
 /** How many times a read-only layer moves to a newer commit for one operation before giving up. */
@@ -87,7 +92,10 @@ export class BtrfsLayer implements FsLayer {
     this.image = fs.readOnly ? image : undefined;
     this.top = opts.subvolume === undefined ? fs.top() : { root: opts.subvolume, ino: 256n };
     if (opts.compression) fs.compression = opts.compression;
+    this.dataCacheBytes = opts.dataCacheBytes;
   }
+
+  private readonly dataCacheBytes: number | undefined;
 
   /** The image underneath (a read-only layer replaces it when it moves to a newer commit). */
   get fs(): BtrfsFs {
@@ -95,7 +103,14 @@ export class BtrfsLayer implements FsLayer {
   }
 
   static open(image: string, opts: BtrfsLayerOptions = {}): BtrfsLayer {
-    return new BtrfsLayer(BtrfsFs.open(image, { readOnly: opts.readOnly === true }), opts, image);
+    return new BtrfsLayer(
+      BtrfsFs.open(image, {
+        readOnly: opts.readOnly === true,
+        dataCacheBytes: opts.dataCacheBytes,
+      }),
+      opts,
+      image,
+    );
   }
 
   static create(
@@ -136,7 +151,10 @@ export class BtrfsLayer implements FsLayer {
     if (!this.image || !(e instanceof NcwError) || e.kind !== "data") return false;
     const now = this.fs_.engine.diskGeneration();
     if (now === undefined || now <= this.fs_.engine.generation) return false;
-    const next = BtrfsFs.open(this.image, { readOnly: true });
+    const next = BtrfsFs.open(this.image, {
+      readOnly: true,
+      dataCacheBytes: this.dataCacheBytes,
+    });
     this.fs_.close();
     this.fs_ = next;
     this.viewMoves++;

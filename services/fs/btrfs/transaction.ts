@@ -18,6 +18,7 @@ export { emptyRootItem };
 
 import {
   BLOCK_FLAG_FULL_BACKREF,
+  BLOCK_GROUP_DATA,
   decodeBlockGroupItem,
   decodeFileExtentItem,
   emptyRootItem,
@@ -1013,11 +1014,14 @@ export class TransactionImpl implements Transaction, NodeStore {
     e.dev.sync();
     e.sb = sb;
     e.cacheNodes(this.dirty.values());
-    this.freedByCommit = this.sm.groups.flatMap((g) => g.pinned.ranges());
+    // Data only: freed tree blocks are few, scattered and soon reused (`ncw fs trim` takes them).
+    this.freedByCommit = this.sm.groups
+      .filter((g) => (g.flags & BLOCK_GROUP_DATA) !== 0n)
+      .flatMap((g) => g.pinned.ranges());
     this.sm.committed();
   }
 
-  /** Logical ranges this commit freed (the pinned space), punched out once it is durable. */
+  /** Data ranges this commit freed (the pinned space), punched out once it is durable. */
   private freedByCommit: Array<[number, number]> = [];
 
   abort(): void {
