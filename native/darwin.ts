@@ -47,4 +47,16 @@ export const darwinNative: HostNative = {
   controlEndpoint: posixControlEndpoint,
   secureEndpoint: posixSecureEndpoint,
   checkPeer: (sock) => posixCheckPeer(sock, peerUid),
+  // Not written yet: fcntl(F_PUNCHHOLE) with a struct fpunchhole {fp_flags, reserved, fp_offset, fp_length} would do it on APFS. Refused clearly, so a caller
+  // keeps the image correct and only larger on disk (docs/btrfs.md, "Giving space back").
+  punchHole: () => {
+    throw new NcwError(
+      "unavailable",
+      "punching holes in files is not implemented on this host (darwin) yet",
+      {
+        code: "NATIVE_PUNCH_UNSUPPORTED",
+        hint: "the image stays correct; it only keeps its size on disk (docs/btrfs.md, section Giving space back)",
+      },
+    );
+  },
 };

@@ -1,6 +1,16 @@
 // Tests of the Linux host layer: a segment shared by two host processes, futex wait/wake across them.
 
 import { spawn } from "node:child_process";
+import {
+  closeSync,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -60,6 +70,30 @@ describe.skipIf(!onLinux)("native (linux)", () => {
     expect(() => n.openSegment("/proc/1/fd/999999", 10)).toThrow(/cannot open shared segment/);
   });
 
+  it("punches a hole: the range reads as zeros, the size stays and the disk space goes", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "ncw-punch-"));
+    try {
+      const file = path.join(dir, "f.bin");
+      writeFileSync(file, Buffer.alloc(4 << 20, 0xab));
+      const fd = openSync(file, "r+");
+      try {
+        const before = fstatSync(fd).blocks;
+        n.punchHole(fd, 1n << 20n, 2n << 20n);
+        const st = fstatSync(fd);
+        expect(st.size).toBe(4 << 20);
+        expect(before - st.blocks).toBeGreaterThanOrEqual((2 << 20) / 512 - 16);
+        const back = readFileSync(file);
+        expect(back.subarray(1 << 20, 3 << 20).every((b) => b === 0)).toBe(true);
+        expect(back[(1 << 20) - 1]).toBe(0xab);
+        expect(back[3 << 20]).toBe(0xab);
+      } finally {
+        closeSync(fd);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("probes host processes", () => {
     expect(hostProcessAlive(process.pid)).toBe(true);
     expect(hostProcessAlive(2 ** 22 + 12345)).toBe(false);
@@ -73,5 +107,7 @@ describe("native (other hosts)", () => {
     );
     expect(() => hostNative("win32").wait(0n, 0)).toThrow(/not implemented on this host \(win32\)/);
     expect(hostNative("win32").dieWithParent()).toBe(false);
+    expect(() => hostNative("darwin").punchHole(0, 0n, 4096n)).toThrow(/punching holes/);
+    expect(() => hostNative("win32").punchHole(0, 0n, 4096n)).toThrow(/punching holes/);
   });
 });

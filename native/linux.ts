@@ -1,7 +1,8 @@
 // Linux implementation of HostNative (native/types.ts) through koffi: memfd_create + mmap(MAP_SHARED)
 // for segments (opened by other processes through /proc/<pid>/fd/<n>), futex(2) for wait/wake,
 // prctl(PR_SET_PDEATHSIG) so runners die with the kernel server, getsockopt(SO_PEERCRED) for the peer
-// check of the control socket (the rest of it is shared with macOS in posix.ts).
+// check of the control socket (the rest of it is shared with macOS in posix.ts), fallocate(2) to punch
+// holes.
 
 import { closeSync, openSync } from "node:fs";
 import koffi from "koffi";
@@ -43,6 +44,9 @@ const SO_PEERCRED: Partial<Record<string, number>> = {
 };
 /** struct ucred: pid_t pid, uid_t uid, gid_t gid. */
 const UCRED_SIZE = 12;
+const FALLOC_FL_KEEP_SIZE = 0x01;
+const FALLOC_FL_PUNCH_HOLE = 0x02;
+const EOPNOTSUPP = 95;
 
 interface Libc {
   memfdCreate(name: string, flags: number): number;
@@ -60,6 +64,7 @@ interface Libc {
   ): number;
   prctl(option: number, arg: number, a3: number, a4: number, a5: number): number;
   getsockopt(fd: number, level: number, name: number, val: Buffer, len: Buffer): number;
+  fallocate(fd: number, mode: number, offset: bigint, len: bigint): number;
 }
 
 let libc: Libc | undefined;
@@ -82,6 +87,7 @@ function load(): Libc {
         "int prctl(int option, unsigned long arg2, unsigned long a3, unsigned long a4, unsigned long a5)",
       ),
       getsockopt: lib.func("int getsockopt(int fd, int level, int name, void *val, void *len)"),
+      fallocate: lib.func("int fallocate(int fd, int mode, int64_t offset, int64_t len)"),
     } as Libc;
     return libc;
   } catch (e) {
@@ -212,4 +218,19 @@ export const linuxNative: HostNative = {
   controlEndpoint: posixControlEndpoint,
   secureEndpoint: posixSecureEndpoint,
   checkPeer: (sock) => posixCheckPeer(sock, peerUid),
+  punchHole(fd, offset, length) {
+    if (length <= 0n) return;
+    const mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+    for (;;) {
+      if (load().fallocate(fd, mode, offset, length) === 0) return;
+      const errno = koffi.errno();
+      if (errno === EINTR) continue;
+      if (errno === EOPNOTSUPP) {
+        throw new NcwError("unavailable", "the host filesystem cannot punch holes in files", {
+          code: "NATIVE_PUNCH_UNSUPPORTED",
+        });
+      }
+      throw hostError("fallocate(FALLOC_FL_PUNCH_HOLE)");
+    }
+  },
 };

@@ -1,6 +1,7 @@
 // The host interface the kernel needs beyond Node's own API: shared-memory segments mappable by
-// several host processes, wait/wake on an address in them, parent-death protection for runners, and the
-// per-user control endpoint with its peer check (docs/security.md).
+// several host processes, wait/wake on an address in them, parent-death protection for runners, the
+// per-user control endpoint with its peer check (docs/security.md), and giving a sparse file's freed
+// ranges back to the host filesystem (punching holes).
 // One implementation per platform (linux.ts, darwin.ts, win32.ts); index.ts picks one.
 
 import type { Socket } from "node:net";
@@ -69,4 +70,12 @@ export interface HostNative {
   secureEndpoint(endpoint: ControlEndpoint): void;
   /** Check the host user at the other end of a connected control socket; fails closed when the host cannot tell. */
   checkPeer(sock: Socket): PeerCheck;
+  /**
+   * Deallocate [offset, offset+length) of the open file `fd`, keeping its size: the range reads as
+   * zeros and takes no space on the host disk any more (Linux fallocate(FALLOC_FL_PUNCH_HOLE |
+   * FALLOC_FL_KEEP_SIZE); macOS would use fcntl(F_PUNCHHOLE), Windows FSCTL_SET_ZERO_DATA on a
+   * sparse file). Throws NcwError "unavailable" (NATIVE_PUNCH_UNSUPPORTED) where the host or its
+   * filesystem cannot.
+   */
+  punchHole(fd: number, offset: bigint, length: bigint): void;
 }

@@ -33,4 +33,16 @@ export const win32Native: HostNative = {
     reason:
       "checking which Windows user is at the other end of the kernel's named pipe is not implemented yet",
   }),
+  // Not written yet: DeviceIoControl(FSCTL_SET_ZERO_DATA) on a file marked sparse would do it on NTFS. Refused clearly, so a caller
+  // keeps the image correct and only larger on disk (docs/btrfs.md, "Giving space back").
+  punchHole: () => {
+    throw new NcwError(
+      "unavailable",
+      "punching holes in files is not implemented on this host (win32) yet",
+      {
+        code: "NATIVE_PUNCH_UNSUPPORTED",
+        hint: "the image stays correct; it only keeps its size on disk (docs/btrfs.md, section Giving space back)",
+      },
+    );
+  },
 };

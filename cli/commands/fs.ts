@@ -1,11 +1,10 @@
 // `ncw fs`: tools for people on NightOS Btrfs images (docs/btrfs.md) — mkfs, ls, cat, put, get,
-// mkdir, rm, snapshot, subvolume, info, check. Thin: parse, call services/fs/btrfs, print.
+// mkdir, rm, snapshot, subvolume, info, check, trim. Thin: parse, call services/fs/btrfs, print.
 
 import * as fs from "node:fs";
 import type { Argv, CommandModule } from "yargs";
-import { ExitCode, NcwError } from "../../ncw/errors.js";
-import { safeText } from "../../ncw/output.js";
-import { checkImage, formatCheckReport } from "../../services/fs/btrfs/check.js";
+import { ExitCode, isNcwError, NcwError } from "../../ncw/errors.js";
+import { type Progress, safeText } from "../../ncw/output.js";
 import { FileDevice } from "../../services/fs/btrfs/device.js";
 import { crc32cBackend } from "../../services/fs/btrfs/format/crc32c.js";
 
@@ -23,6 +22,7 @@ import {
 import { BtrfsLayer } from "../../services/fs/btrfs/layer.js";
 import { lockImage } from "../../services/fs/btrfs/lock.js";
 import { mkfsImageFile } from "../../services/fs/btrfs/mkfs.js";
+import { loadHolePunching } from "../../services/fs/btrfs/punch.js";
 import { type CommandContext, type GlobalArgs, runCommand } from "../context.js";
 import { intArg } from "../usage.js";
 
@@ -46,10 +46,16 @@ async function withImage<T>(
   argv: ImageArgs,
   write: boolean,
   fn: (l: BtrfsLayer) => Promise<T>,
-  compression?: Compression,
+  opts: { compression?: Compression; oneShot?: boolean } = {},
 ): Promise<T> {
   const img = imagePath(ctx, argv);
-  const layer = BtrfsLayer.open(img, { readOnly: !write, ...(compression ? { compression } : {}) });
+  if (write) await loadHolePunching(); // freed space goes back to the host (docs/btrfs.md)
+  const layer = BtrfsLayer.open(img, {
+    readOnly: !write,
+    ...(opts.compression ? { compression: opts.compression } : {}),
+    // A copy reads or writes each byte once: a data cache would only be filled and thrown away.
+    ...(opts.oneShot ? { dataCacheBytes: 0 } : {}),
+  });
   let ok = false;
   try {
     const r = await fn(layer);
@@ -62,6 +68,23 @@ async function withImage<T>(
       await layer.close();
     }
   }
+}
+
+/** Files at least this large show progress while copied (on a terminal only: Output.progress). */
+const PROGRESS_FROM_BYTES = 8 << 20;
+
+/** Progress of one put/get on stderr, started at the first piece of a large file. */
+function copyProgress(ctx: CommandContext, label: string) {
+  let bar: Progress | undefined;
+  const mib = (n: number) => (n / (1 << 20)).toFixed(1);
+  return {
+    update: (done: number, total: number) => {
+      if (total < PROGRESS_FROM_BYTES) return;
+      bar ??= ctx.out.progress(label, total);
+      bar.update(done, `${mib(done)} / ${mib(total)} MiB`);
+    },
+    done: () => bar?.done(),
+  };
 }
 
 function cmd<A>(def: {
@@ -153,19 +176,16 @@ const lsCmd = cmd({
       }),
   handler: (ctx, argv) =>
     withImage(ctx, argv, false, async (l) => {
-      const entries = await l.readdir(argv.path);
-      const rows = [];
-      for (const e of entries) {
-        const p = `${argv.path.replace(/\/$/, "")}/${e.name}`;
-        const st = await l.stat(p);
-        rows.push({
-          name: e.name,
-          kind: e.kind,
-          size: st?.size ?? 0,
-          mtimeMs: st?.mtimeMs ?? 0,
-          feid: st?.feid ?? 0n,
-        });
-      }
+      // Each entry's stat comes with it (BtrfsLayer.list): a name that is not valid UTF-8 could
+      // not be looked up again by its text.
+      const rows = (await l.list(argv.path)).map((e) => ({
+        name: e.name,
+        ...(e.raw ? { nameHex: Buffer.from(e.raw).toString("hex") } : {}),
+        kind: e.kind,
+        size: e.stat?.size ?? 0,
+        mtimeMs: e.stat?.mtimeMs ?? 0,
+        feid: e.stat?.feid ?? 0n,
+      }));
       // Names come from the image: exact in --json, made safe for the terminal otherwise.
       if (ctx.out.json) ctx.out.data(rows);
       else if (argv.long) {
@@ -185,19 +205,25 @@ const catCmd = cmd({
   builder: (y) =>
     y.positional("path", { type: "string", demandOption: true, describe: "NightOS path" }),
   handler: (ctx, argv) =>
-    withImage(ctx, argv, false, async (l) => {
-      const id = await l.inodeAt(argv.path);
-      const st = await l.stat(argv.path);
-      if (!id || !st)
-        throw new NcwError("not-found", `no such file in the image: ${argv.path}`, {
-          code: "FS_NOT_FOUND",
-        });
-      if (st.kind === "dir")
-        throw new NcwError("conflict", `${argv.path} is a folder`, { code: "FS_IS_DIR" });
-      // Through stdout's stream, waiting for each chunk to be taken: stdout may be a non-blocking
-      // pipe (a synchronous write would fail with EAGAIN when the reader is slower than us).
-      await l.exclusive((f) => streamFile(f, id, (chunk) => ctx.out.write(chunk)));
-    }),
+    withImage(
+      ctx,
+      argv,
+      false,
+      async (l) => {
+        const id = await l.inodeAt(argv.path);
+        const st = await l.stat(argv.path);
+        if (!id || !st)
+          throw new NcwError("not-found", `no such file in the image: ${argv.path}`, {
+            code: "FS_NOT_FOUND",
+          });
+        if (st.kind === "dir")
+          throw new NcwError("conflict", `${argv.path} is a folder`, { code: "FS_IS_DIR" });
+        // Through stdout's stream, waiting for each chunk to be taken: stdout may be a non-blocking
+        // pipe (a synchronous write would fail with EAGAIN when the reader is slower than us).
+        await l.exclusive((f) => streamFile(f, id, (chunk) => ctx.out.write(chunk)));
+      },
+      { oneShot: true },
+    ),
 });
 
 const putCmd = cmd({
@@ -245,11 +271,14 @@ const putCmd = cmd({
             );
           return;
         }
-        const { bytes, id } = await putHostFile(l, argv.source, argv.path);
+        const bar = copyProgress(ctx, `put ${argv.path}`);
+        const { bytes, id } = await putHostFile(l, argv.source, argv.path, bar.update).finally(
+          bar.done,
+        );
         if (ctx.out.json) ctx.out.data({ path: argv.path, bytes, feid: feidOf(id) });
         else ctx.out.info(`${argv.path}: ${bytes} bytes`);
       },
-      argv.compress,
+      { compression: argv.compress, oneShot: true },
     ),
 });
 
@@ -271,40 +300,47 @@ const getCmd = cmd({
         describe: "Copy a folder with everything in it",
       }),
   handler: (ctx, argv) =>
-    withImage(ctx, argv, false, async (l) => {
-      const id = await l.inodeAt(argv.path);
-      const st = await l.stat(argv.path);
-      if (!id || !st) {
-        throw new NcwError("not-found", `no such file in the image: ${argv.path}`, {
-          code: "FS_NOT_FOUND",
-        });
-      }
-      if (st.kind === "dir") {
-        if (!argv.recursive) {
-          throw new NcwError("conflict", `${argv.path} is a folder`, {
-            code: "FS_IS_DIR",
-            hint: "Pass -r to copy a folder.",
+    withImage(
+      ctx,
+      argv,
+      false,
+      async (l) => {
+        const id = await l.inodeAt(argv.path);
+        const st = await l.stat(argv.path);
+        if (!id || !st) {
+          throw new NcwError("not-found", `no such file in the image: ${argv.path}`, {
+            code: "FS_NOT_FOUND",
           });
         }
-        const r = await getHostTree(l, argv.path, argv.dest);
-        for (const s of r.skipped) ctx.out.warn(`skipped ${s.path}: ${s.reason}`);
-        if (ctx.out.json) ctx.out.data({ path: argv.path, dest: argv.dest, ...r });
-        else
-          ctx.out.info(
-            `${argv.dest}: ${r.files} files, ${r.dirs} folders, ${r.links} symlinks, ${r.bytes} bytes`,
-          );
-        // An incomplete copy is not a success (docs/btrfs.md "Copying out of an image").
-        return r.skipped.length > 0 ? ExitCode.DATA : 0;
-      }
-      const fd = fs.openSync(argv.dest, "w");
-      try {
-        const n = await l.exclusive((f) => getToHost(f, id, fd));
-        if (ctx.out.json) ctx.out.data({ path: argv.path, dest: argv.dest, bytes: n });
-        else ctx.out.info(`${argv.dest}: ${n} bytes`);
-      } finally {
-        fs.closeSync(fd);
-      }
-    }),
+        if (st.kind === "dir") {
+          if (!argv.recursive) {
+            throw new NcwError("conflict", `${argv.path} is a folder`, {
+              code: "FS_IS_DIR",
+              hint: "Pass -r to copy a folder.",
+            });
+          }
+          const r = await getHostTree(l, argv.path, argv.dest);
+          for (const s of r.skipped) ctx.out.warn(`skipped ${s.path}: ${s.reason}`);
+          if (ctx.out.json) ctx.out.data({ path: argv.path, dest: argv.dest, ...r });
+          else
+            ctx.out.info(
+              `${argv.dest}: ${r.files} files, ${r.dirs} folders, ${r.links} symlinks, ${r.bytes} bytes`,
+            );
+          // An incomplete copy is not a success (docs/btrfs.md "Copying out of an image").
+          return r.skipped.length > 0 ? ExitCode.DATA : 0;
+        }
+        const fd = fs.openSync(argv.dest, "w");
+        try {
+          const bar = copyProgress(ctx, `get ${argv.path}`);
+          const n = await l.exclusive((f) => getToHost(f, id, fd, bar.update)).finally(bar.done);
+          if (ctx.out.json) ctx.out.data({ path: argv.path, dest: argv.dest, bytes: n });
+          else ctx.out.info(`${argv.dest}: ${n} bytes`);
+        } finally {
+          fs.closeSync(fd);
+        }
+      },
+      { oneShot: true },
+    ),
 });
 
 const mkdirCmd = cmd({
@@ -320,7 +356,22 @@ const mkdirCmd = cmd({
         describe: "Create missing parents; no error if it exists",
       }),
   handler: (ctx, argv) =>
-    withImage(ctx, argv, true, (l) => l.mkdir(argv.path, { recursive: argv.parents })),
+    withImage(ctx, argv, true, async (l) => {
+      try {
+        await l.mkdir(argv.path, { recursive: argv.parents });
+      } catch (e) {
+        // Without -p a missing parent is the likely mistake: say so, and how to go on.
+        if (argv.parents || !isNcwError(e) || e.code !== "FS_NOT_FOUND") throw e;
+        throw new NcwError(
+          "not-found",
+          `cannot create ${argv.path}: its parent folder is missing`,
+          {
+            code: "FS_NOT_FOUND",
+            hint: "Pass -p to create the missing parent folders too.",
+          },
+        );
+      }
+    }),
 });
 
 const rmCmd = cmd({
@@ -465,6 +516,34 @@ const infoCmd = cmd({
     }),
 });
 
+/** Bytes the image file takes on the host disk (allocated blocks; a sparse file takes less than its size). */
+function onDisk(file: string): number {
+  return fs.statSync(file).blocks * 512;
+}
+
+const trimCmd = cmd({
+  command: "trim",
+  describe: "Give the image's free space back to the host (punch it out of the sparse file)",
+  builder: (y) => y,
+  handler: (ctx, argv) =>
+    withImage(ctx, argv, true, async (l) => {
+      const img = imagePath(ctx, argv);
+      const before = onDisk(img);
+      const punched = await l.exclusive(async (f) => f.trim());
+      const after = onDisk(img);
+      if (ctx.out.json)
+        ctx.out.data({ image: img, punched, onDiskBefore: before, onDiskAfter: after });
+      else if (punched === 0n)
+        ctx.out.info(
+          `${img}: this host cannot punch holes in files; the image keeps its size on disk`,
+        );
+      else
+        ctx.out.info(
+          `${img}: ${(before / 2 ** 20).toFixed(1)} MiB on disk before, ${(after / 2 ** 20).toFixed(1)} MiB after`,
+        );
+    }),
+});
+
 const checkCmd = cmd({
   command: "check",
   describe: "Check the image's consistency (NCW's own walk; read-only)",
@@ -475,6 +554,8 @@ const checkCmd = cmd({
       describe: "Verify every data checksum (--no-data to skip)",
     }),
   handler: async (ctx, argv) => {
+    // Loaded only here: the checker is large and no other command needs it.
+    const { checkImage, formatCheckReport } = await import("../../services/fs/btrfs/check.js");
     const dev = FileDevice.open(imagePath(ctx, argv), { readOnly: true });
     try {
       const r = checkImage(dev, { dataCsums: argv.data });
@@ -490,7 +571,7 @@ const checkCmd = cmd({
 export const fsCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: "fs <command>",
   describe:
-    "Work with NightOS Btrfs images (mkfs, ls, cat, put, get, mkdir, rm, snapshot, info, check)",
+    "Work with NightOS Btrfs images (mkfs, ls, cat, put, get, mkdir, rm, snapshot, info, check, trim)",
   builder: (y) =>
     y
       .command(mkfsCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
@@ -502,6 +583,7 @@ export const fsCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       .command(rmCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
       .command(snapshotCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
       .command(subvolumeCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
+      .command(trimCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
       .command(infoCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
       .command(checkCmd as unknown as CommandModule<GlobalArgs, GlobalArgs>)
       .demandCommand(1, "Say which fs command to run: see `ncw fs --help`.")

@@ -17,8 +17,11 @@ export interface NodeStat {
 }
 
 export interface DirEntry {
+  /** The name as text; a name that is not valid UTF-8 shows U+FFFD where its bad bytes are. */
   name: string;
   kind: NodeKind;
+  /** The name's bytes, given when `name` does not spell them (they are not valid UTF-8). */
+  raw?: Uint8Array;
 }
 
 /**

@@ -96,6 +96,8 @@ export async function openTree(
       // Loaded only for homes that use it.
       const { BtrfsLayer } = await import("./btrfs/layer.js");
       const img = imagePath(home);
+      // A writer gives freed space back to the host (docs/btrfs.md "Giving space back").
+      if (access !== "read") await (await import("./btrfs/punch.js")).loadHolePunching();
       if (!existsSync(img)) {
         if (access === "read") {
           // Nothing was ever written: an empty tree, without creating anything.

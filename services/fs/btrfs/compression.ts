@@ -2,9 +2,15 @@
 // to the sector size on disk) and lzo (btrfs' segmented LZO1X format; decompression only).
 
 import * as zlib from "node:zlib";
-import { compress as zstdCompress, decompress as zstdDecompress } from "@mongodb-js/zstd";
 import { NcwError } from "../../../ncw/errors.js";
 import { COMPRESS_LZO, COMPRESS_NONE, COMPRESS_ZLIB, COMPRESS_ZSTD } from "./format/items.js";
+
+/** The zstd binding, loaded on first use: loading its native code costs every start otherwise. */
+let zstdModule: Promise<typeof import("@mongodb-js/zstd")> | undefined;
+function zstd(): Promise<typeof import("@mongodb-js/zstd")> {
+  zstdModule ??= import("@mongodb-js/zstd");
+  return zstdModule;
+}
 
 export type CompressionName = "none" | "zlib" | "zstd" | "lzo";
 export const COMPRESSION_NAMES: Record<number, CompressionName> = {
@@ -85,7 +91,9 @@ export async function decompressExtent(
     case COMPRESS_ZSTD: {
       const frame = data.subarray(0, zstdFrameLength(data));
       try {
-        out = await zstdDecompress(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength));
+        out = await (await zstd()).decompress(
+          Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength),
+        );
       } catch (e) {
         throw bad("zstd", (e as Error).message);
       }
@@ -118,7 +126,7 @@ export async function compressExtent(
           code: "BTRFS_INTERNAL",
         });
       }
-      const c = await zstdCompress(
+      const c = await (await zstd()).compress(
         Buffer.from(data.buffer, data.byteOffset, data.byteLength),
         level ?? 3,
       );

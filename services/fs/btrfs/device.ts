@@ -5,6 +5,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import { dirname as pathDirname } from "node:path";
 import { NcwError } from "../../../ncw/errors.js";
+import { holePuncher } from "./punch.js";
 
 export interface BlockDevice {
   /** Size in bytes. */
@@ -15,6 +16,11 @@ export interface BlockDevice {
   write(off: bigint, data: Uint8Array): void;
   /** Make every write so far durable. */
   sync(): void;
+  /**
+   * Optional: give [off, off+len) back to the host (it then reads as zeros). Returns false where the
+   * device cannot (the range then keeps its bytes: correct, only not smaller).
+   */
+  discard?(off: bigint, len: bigint): boolean;
   close(): void;
 }
 
@@ -111,6 +117,27 @@ export class FileDevice implements BlockDevice {
 
   sync(): void {
     if (!this.readOnly) fs.fsyncSync(this.fd);
+  }
+
+  /** Set once the host refused to punch holes in this file (it will not start to later). */
+  private cannotPunch = false;
+
+  /**
+   * Punches [off, off+len) out of the sparse image file (native/ HostNative.punchHole), once this
+   * process loaded the call (punch.ts loadHolePunching); false before, or where the host cannot.
+   */
+  discard(off: bigint, len: bigint): boolean {
+    const punch = holePuncher();
+    if (this.readOnly || this.cannotPunch || !punch) return false;
+    checkRange(this, off, Number(len), "discard");
+    try {
+      punch(this.fd, off, len);
+      return true;
+    } catch (e) {
+      if (!(e instanceof NcwError) || e.kind !== "unavailable") throw e;
+      this.cannotPunch = true;
+      return false;
+    }
   }
 
   close(): void {
@@ -214,6 +241,28 @@ export class MemoryDevice implements BlockDevice {
   }
 
   sync(): void {}
+
+  /** Forgets [off, off+len): whole pages go, partial ones are zeroed. */
+  discard(off: bigint, len: bigint): boolean {
+    checkRange(this, off, Number(len), "discard");
+    let pos = Number(off);
+    const end = pos + Number(len);
+    while (pos < end) {
+      const page = Math.floor(pos / PAGE);
+      const inPage = pos - page * PAGE;
+      const n = Math.min(PAGE - inPage, end - pos);
+      if (n === PAGE) this.pages.delete(page);
+      else this.pages.get(page)?.fill(0, inPage, inPage + n);
+      pos += n;
+    }
+    return true;
+  }
+
+  /** Bytes held in memory (whole pages), for tests. */
+  get storedBytes(): number {
+    return this.pages.size * PAGE;
+  }
+
   close(): void {}
 }
 

@@ -47,6 +47,7 @@ import {
 import { type Engine, type Transaction, TransactionImpl } from "./transaction.js";
 import { BTree, type NodeStore } from "./tree/ctree.js";
 import type { Item, TreeReader } from "./tree/index.js";
+import { readPrimarySuperblock } from "./volume.js";
 
 const MAX_CACHED_NODES = 8192;
 
@@ -81,6 +82,7 @@ export class BtrfsEngine implements Engine {
   private constructor(
     readonly dev: BlockDevice,
     sb: Superblock,
+    dataCacheBytes?: number,
   ) {
     this.sb = sb;
     this.nodesize = sb.nodesize;
@@ -105,16 +107,19 @@ export class BtrfsEngine implements Engine {
     }
     this.chunkMap = ChunkMap.fromSuperblock(sb);
     this.space_ = new SpaceManager(sb.nodesize, sb.sectorsize);
-    this.dataCache = new DataCache(sb.sectorsize);
+    this.dataCache = new DataCache(sb.sectorsize, dataCacheBytes);
     const store = this.committedStore();
     this.committedTree = new BTree(store);
     this.committed = this.readerOf(this.committedTree);
   }
 
-  /** Opens the image on `dev` (the primary superblock), loading chunks and block groups. */
-  static open(dev: BlockDevice): BtrfsEngine {
-    const sb = decodeSuperblock(dev.read(SUPER_INFO_OFFSET, SUPER_INFO_SIZE));
-    const e = new BtrfsEngine(dev, sb);
+  /**
+   * Opens the image on `dev` (the primary superblock), loading chunks and block groups.
+   * `dataCacheBytes`: the data cache's capacity (default: defaultDataCacheBytes; 0 turns it off).
+   */
+  static open(dev: BlockDevice, opts: EngineOptions = {}): BtrfsEngine {
+    const sb = readPrimarySuperblock(dev);
+    const e = new BtrfsEngine(dev, sb, opts.dataCacheBytes);
     e.load();
     return e;
   }
@@ -447,6 +452,11 @@ export class BtrfsEngine implements Engine {
 export type { Item };
 
 /** Opens an image for reading and writing through transactions. */
-export function openEngine(dev: BlockDevice): Engine & BtrfsEngine {
-  return BtrfsEngine.open(dev);
+export interface EngineOptions {
+  /** Capacity of the data cache in bytes (default: defaultDataCacheBytes; 0: no cache). */
+  dataCacheBytes?: number;
+}
+
+export function openEngine(dev: BlockDevice, opts: EngineOptions = {}): Engine & BtrfsEngine {
+  return BtrfsEngine.open(dev, opts);
 }

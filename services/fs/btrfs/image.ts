@@ -115,11 +115,13 @@ export async function putHostFile(
   layer: BtrfsLayer,
   hostPath: string,
   dest: string,
+  onProgress?: CopyProgress,
 ): Promise<{ bytes: bigint; id: InodeId }> {
   const fd = fs.openSync(hostPath, "r");
   try {
+    const total = fs.fstatSync(fd).size;
     return await layer.replaceFile(dest, async (f, id) => ({
-      bytes: await streamHostFile(f, id, fd),
+      bytes: await streamHostFile(f, id, fd, (done) => onProgress?.(done, total)),
       id,
     }));
   } finally {
@@ -127,8 +129,16 @@ export async function putHostFile(
   }
 }
 
+/** Told the bytes copied so far and the whole size after each piece of a copy. */
+export type CopyProgress = (done: number, total: number) => void;
+
 /** Streams an open host file into the (new, empty) file `id` of the image in 8 MiB writes. */
-async function streamHostFile(fsys: BtrfsFs, id: InodeId, fd: number): Promise<bigint> {
+async function streamHostFile(
+  fsys: BtrfsFs,
+  id: InodeId,
+  fd: number,
+  onProgress: (done: number) => void,
+): Promise<bigint> {
   const CHUNK = 8 << 20;
   let off = 0n;
   const buf = new Uint8Array(CHUNK);
@@ -137,21 +147,33 @@ async function streamHostFile(fsys: BtrfsFs, id: InodeId, fd: number): Promise<b
     if (n === 0) break;
     await fsys.write(id, off, buf.subarray(0, n));
     off += BigInt(n);
+    onProgress(Number(off));
   }
   return off;
 }
 
 /** Streams a file of the image to a host file descriptor in 8 MiB reads. */
-export async function getToHost(fsys: BtrfsFs, id: InodeId, fd: number): Promise<bigint> {
+export async function getToHost(
+  fsys: BtrfsFs,
+  id: InodeId,
+  fd: number,
+  onProgress?: CopyProgress,
+): Promise<bigint> {
+  const total = Number(fsys.inode(id)?.size ?? 0n);
+  let copied = 0;
   return streamFile(fsys, id, async (data) => {
     let done = 0;
     while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done);
+    copied += data.length;
+    onProgress?.(copied, total);
   });
 }
 
 /**
  * Reads a file of the image in 8 MiB chunks, handing each to `sink` and waiting for it before the
- * next (a sink that waits for a slow reader keeps memory bounded). Returns the file's size.
+ * next (a sink that waits for a slow reader keeps memory bounded). The chunks share one buffer: a
+ * chunk is valid until its sink call resolves, so a sink must be done with it by then (a stream
+ * write whose callback has run is). Returns the file's size.
  */
 export async function streamFile(
   fsys: BtrfsFs,
@@ -160,10 +182,16 @@ export async function streamFile(
 ): Promise<bigint> {
   const ino = fsys.inode(id);
   if (!ino) throw new NcwError("not-found", "the file vanished", { code: "FS_NOT_FOUND" });
-  const CHUNK = 8n << 20n;
+  const CHUNK = 8 << 20;
   const r = fsys.reader();
-  for (let off = 0n; off < ino.size; off += CHUNK)
-    await sink(await r.read(id, off, Number(CHUNK), ino));
+  const b = Buffer.allocUnsafeSlow(Number(ino.size < BigInt(CHUNK) ? ino.size : BigInt(CHUNK)));
+  const buf = new Uint8Array(b.buffer, b.byteOffset, b.length);
+  for (let off = 0n; off < ino.size; ) {
+    const n = await r.readInto(id, off, buf, ino);
+    if (n === 0) break;
+    await sink(buf.subarray(0, n));
+    off += BigInt(n);
+  }
   return ino.size;
 }
 

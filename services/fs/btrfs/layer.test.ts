@@ -6,6 +6,10 @@ import { afterAll, describe, expect, it, vi } from "vitest";
 import type { NcwError } from "../../../ncw/errors.js";
 import { btrfsCheck, btrfsProgsMissing, skipUnless, tempDir } from "../../../test/btrfs-oracle.js";
 import { MemoryFs } from "../memory.js";
+import * as dirents from "./dirents.js";
+import { FT_REG_FILE } from "./format/items.js";
+import { INODE_ITEM_KEY } from "./format/key.js";
+import { maxItemSize } from "./format/node.js";
 import { BtrfsFs } from "./fs.js";
 import { BtrfsLayer } from "./layer.js";
 
@@ -263,6 +267,47 @@ describe("deleting subvolumes", () => {
     expect(await codeOf(l.deleteSubvolume("/plain"))).toBe("BTRFS_NOT_SUBVOL");
     expect(await codeOf(l.deleteSubvolume("/"))).toBe("BTRFS_TOP_SUBVOL");
     expect(await codeOf(l.deleteSubvolume("/none"))).toBe("FS_NOT_FOUND");
+    await l.close();
+  });
+});
+
+describe("names that are not valid UTF-8", () => {
+  it("are listed with their bytes and their stat, and statEntry finds them by their bytes", async () => {
+    const l = make();
+    await l.writeFile("/ok.txt", enc("fine"));
+    const raw = new Uint8Array([0x61, 0xc3, 0x28, 0x62]); // "a", a broken 2-byte sequence, "b"
+    await l.exclusive(async (f) => {
+      const id = f.create(f.top(), "placeholder", "file");
+      await f.writeFile(id, enc("twelve bytes"));
+      f.run((t) => {
+        // (no API takes a name as bytes: the rename below is done on the entry items directly)
+        const { addDirEntry, addInodeRef } = dirents;
+        const index = addDirEntry(
+          t,
+          f.top(),
+          raw,
+          { objectid: id.ino, type: INODE_ITEM_KEY, offset: 0n },
+          FT_REG_FILE,
+          f.inode(f.top())!.mtime,
+          f.inodes,
+        );
+        addInodeRef(t, id, 256n, raw, index, maxItemSize(t.nodesize), true);
+        const v = f.inodes.get(t, id);
+        v.nlink += 1;
+        f.inodes.put(t, id, v);
+      });
+      f.unlink(f.top(), "placeholder");
+    });
+    const listed = await l.list("/");
+    const odd = listed.find((e) => e.raw !== undefined);
+    expect(odd?.name).toBe("a\ufffd(b");
+    expect(odd?.raw).toEqual(raw);
+    expect(odd?.stat?.size).toBe(12);
+    expect(listed.find((e) => e.name === "ok.txt")?.raw).toBeUndefined();
+    // The text names nothing; the bytes do.
+    expect(await l.stat("/a\ufffd(b")).toBeNull();
+    expect((await l.statEntry("/", raw))?.size).toBe(12);
+    expect((await l.readdir("/")).map((e) => e.name).sort()).toEqual(["a\ufffd(b", "ok.txt"]);
     await l.close();
   });
 });

@@ -40,6 +40,21 @@ type Slot = WalkSlot<InodeId, DirEntryInfo>;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+const strict = new TextDecoder("utf-8", { fatal: true });
+
+/** The name of an entry as DirEntry gives it: text, and the bytes when the text cannot spell them. */
+function entryName(bytes: Uint8Array): { name: string; raw?: Uint8Array } {
+  try {
+    return { name: strict.decode(bytes) };
+  } catch {
+    return { name: dec.decode(bytes), raw: bytes };
+  }
+}
+
+/** A listed entry with what stat would say of it (null when its inode is missing). */
+export interface ListedEntry extends DirEntry {
+  stat: NodeStat | null;
+}
 
 function kindOf(mode: number): NodeKind {
   const t = mode & S_IFMT;
@@ -51,6 +66,11 @@ export interface BtrfsLayerOptions {
   /** Serve this subvolume as "/" (default: the top-level FS tree, 5). */
   subvolume?: bigint;
   compression?: Compression;
+  /**
+   * Capacity of the data cache in bytes (default: datacache.ts defaultDataCacheBytes). 0 for a
+   * one-shot copy that reads or writes every byte once: caching them would only cost time.
+   */
+  dataCacheBytes?: number;
 }
 
 /** How many times a read-only layer moves to a newer commit for one operation before giving up. */
@@ -78,7 +98,10 @@ export class BtrfsLayer implements FsLayer {
     this.image = fs.readOnly ? image : undefined;
     this.top = opts.subvolume === undefined ? fs.top() : { root: opts.subvolume, ino: 256n };
     if (opts.compression) fs.compression = opts.compression;
+    this.dataCacheBytes = opts.dataCacheBytes;
   }
+
+  private readonly dataCacheBytes: number | undefined;
 
   /** The image underneath (a read-only layer replaces it when it moves to a newer commit). */
   get fs(): BtrfsFs {
@@ -86,7 +109,14 @@ export class BtrfsLayer implements FsLayer {
   }
 
   static open(image: string, opts: BtrfsLayerOptions = {}): BtrfsLayer {
-    return new BtrfsLayer(BtrfsFs.open(image, { readOnly: opts.readOnly === true }), opts, image);
+    return new BtrfsLayer(
+      BtrfsFs.open(image, {
+        readOnly: opts.readOnly === true,
+        dataCacheBytes: opts.dataCacheBytes,
+      }),
+      opts,
+      image,
+    );
   }
 
   static create(
@@ -134,7 +164,10 @@ export class BtrfsLayer implements FsLayer {
     if (!this.image || !(e instanceof NcwError) || e.kind !== "data") return false;
     const now = this.fs_.engine.diskGeneration();
     if (now === undefined || now <= this.fs_.engine.generation) return false;
-    const next = BtrfsFs.open(this.image, { readOnly: true });
+    const next = BtrfsFs.open(this.image, {
+      readOnly: true,
+      dataCacheBytes: this.dataCacheBytes,
+    });
     this.fs_.close();
     this.fs_ = next;
     this.viewMoves++;
@@ -278,6 +311,16 @@ export class BtrfsLayer implements FsLayer {
   }
 
   readdir(path: string): Promise<DirEntry[]> {
+    return this.list(path, false);
+  }
+
+  /**
+   * Lists a folder with each entry's stat, taken from the entry itself rather than by looking its
+   * name up again, so an entry whose name is not valid UTF-8 (DirEntry.raw) is described too.
+   */
+  list(path: string): Promise<ListedEntry[]>;
+  list(path: string, withStat: false): Promise<DirEntry[]>;
+  list(path: string, withStat = true): Promise<DirEntry[] | ListedEntry[]> {
     return this.run(() => {
       const id = this.idAt(path, true);
       if (!id) throw fsErrors.notFound(path);
@@ -286,16 +329,39 @@ export class BtrfsLayer implements FsLayer {
       return this.fs
         .reader()
         .readdir(id)
-        .map((e) => ({
-          name: dec.decode(e.name),
-          kind: (e.type === FT_DIR
-            ? "dir"
-            : e.type === FT_SYMLINK
-              ? "symlink"
-              : "file") as NodeKind,
-        }))
+        .map((e) => {
+          const entry: DirEntry = {
+            ...entryName(e.name),
+            kind: e.type === FT_DIR ? "dir" : e.type === FT_SYMLINK ? "symlink" : "file",
+          };
+          return withStat ? { ...entry, stat: this.statOf(e.target) } : entry;
+        })
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     }, true);
+  }
+
+  /**
+   * Describes entry `name` (its bytes, as DirEntry.raw gives them) of folder `dir`, without
+   * following it; null when missing. For names a path string cannot spell.
+   */
+  statEntry(dir: string, name: Uint8Array): Promise<NodeStat | null> {
+    return this.run(() => {
+      const id = this.idAt(dir, true);
+      if (!id) return null;
+      const e = this.fs.reader().lookup(id, name);
+      return e ? this.statOf(e.target) : null;
+    });
+  }
+
+  private statOf(id: InodeId): NodeStat | null {
+    const v = this.fs.inode(id);
+    if (!v) return null;
+    return {
+      kind: kindOf(v.mode),
+      size: Number(v.size),
+      mtimeMs: timespecToMs(v.mtime),
+      feid: feidOf(id),
+    };
   }
 
   rm(path: string, opts: { recursive?: boolean; force?: boolean } = {}): Promise<void> {

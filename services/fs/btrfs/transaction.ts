@@ -18,6 +18,7 @@ export { emptyRootItem };
 
 import {
   BLOCK_FLAG_FULL_BACKREF,
+  BLOCK_GROUP_DATA,
   decodeBlockGroupItem,
   decodeFileExtentItem,
   emptyRootItem,
@@ -64,6 +65,7 @@ import {
 } from "./format/superblock.js";
 import { BTree, type NodeStore } from "./tree/ctree.js";
 import type { Item, SearchOptions, TreePath, TreeReader, TreeWriter } from "./tree/index.js";
+import { discardLogical } from "./trim.js";
 
 /** What fs.ts and subvol.ts use to change an image. Only one transaction is open at a time. */
 export interface Transaction extends TreeWriter, DataAllocator {
@@ -73,6 +75,12 @@ export interface Transaction extends TreeWriter, DataAllocator {
   readonly dataCache: DataCache;
   /** Tree block size of the image. */
   readonly nodesize: number;
+  /**
+   * How many calls so far may have changed this transaction: every write that succeeded, and every
+   * one that failed after it may have changed something (an error raised before any change, such as
+   * BTRFS_ITEM_EXISTS, does not count). Unchanged since a point means nothing to undo since then.
+   */
+  readonly changes: number;
   /** Create an empty tree (one empty leaf) with a ROOT_ITEM in the root tree. */
   createTree(objectid: bigint): void;
   /** A free objectid for a new subvolume/tree (>= 256, above every existing ROOT_ITEM). */
@@ -217,6 +225,11 @@ export class TransactionImpl implements Transaction, NodeStore {
     }
   }
 
+  private changeCount = 0;
+  get changes(): number {
+    return this.changeCount;
+  }
+
   /** The error that left this transaction's trees half-changed, if any. */
   private broken: Error | undefined;
 
@@ -240,7 +253,9 @@ export class TransactionImpl implements Transaction, NodeStore {
     this.live();
     try {
       if (space !== "none") this.ensureMetadataSpace(space === "grow");
-      return fn();
+      const r = fn();
+      this.changeCount++;
+      return r;
     } catch (e) {
       const safe =
         e instanceof NcwError &&
@@ -251,7 +266,10 @@ export class TransactionImpl implements Transaction, NodeStore {
           e.code === "BTRFS_NO_TREE" ||
           e.code === "BTRFS_BAD_EXTENT" ||
           UNCHANGED.has(e));
-      if (!safe) this.broken = e instanceof Error ? e : new Error(String(e));
+      if (!safe) {
+        this.broken = e instanceof Error ? e : new Error(String(e));
+        this.changeCount++;
+      }
       throw e;
     }
   }
@@ -476,7 +494,10 @@ export class TransactionImpl implements Transaction, NodeStore {
   }
   search(rootId: bigint, key: Key, opts?: SearchOptions): TreePath {
     this.live();
-    if (opts?.cow) this.ensureMetadataSpace();
+    if (opts?.cow) {
+      this.changeCount++;
+      this.ensureMetadataSpace();
+    }
     return this.tree.search(rootId, key, opts);
   }
   insertItem(rootId: bigint, key: Key, data: Uint8Array): void {
@@ -704,6 +725,7 @@ export class TransactionImpl implements Transaction, NodeStore {
         { code: "BTRFS_WRITE_OUTSIDE_EXTENT" },
       );
     }
+    this.changeCount++;
     // Dropped first: a write that fails half-way must not leave older bytes cached for it.
     this.engine.dataCache.drop(bytenr, data.length);
     writeLogical(this.engine.dev, this.engine.chunkMap, bytenr, data);
@@ -726,12 +748,14 @@ export class TransactionImpl implements Transaction, NodeStore {
 
   addDataRef(ref: DataRef): void {
     this.live();
+    this.changeCount++;
     this.reserved.delete(Number(ref.bytenr));
     this.refs.modify(ref.bytenr, false, ref.numBytes, 0, dataRefOf(ref), 1);
   }
 
   dropDataRef(ref: DataRef): void {
     this.live();
+    this.changeCount++;
     this.refs.modify(ref.bytenr, false, ref.numBytes, 0, dataRefOf(ref), -1);
   }
 
@@ -892,6 +916,9 @@ export class TransactionImpl implements Transaction, NodeStore {
     }
     this.ended = true;
     this.onEnd();
+    // The commit is durable and references none of it: the sparse image gives it back (trim.ts).
+    discardLogical(this.engine.dev, this.engine.chunkMap, this.freedByCommit);
+    this.freedByCommit = [];
   }
 
   /**
@@ -987,8 +1014,15 @@ export class TransactionImpl implements Transaction, NodeStore {
     e.dev.sync();
     e.sb = sb;
     e.cacheNodes(this.dirty.values());
+    // Data only: freed tree blocks are few, scattered and soon reused (`ncw fs trim` takes them).
+    this.freedByCommit = this.sm.groups
+      .filter((g) => (g.flags & BLOCK_GROUP_DATA) !== 0n)
+      .flatMap((g) => g.pinned.ranges());
     this.sm.committed();
   }
+
+  /** Data ranges this commit freed (the pinned space), punched out once it is durable. */
+  private freedByCommit: Array<[number, number]> = [];
 
   abort(): void {
     if (this.ended) return;

@@ -18,6 +18,7 @@ import { blockChecksum, decodeHeader, decodeNode, ptrSlot, type TreeNode } from 
 import {
   decodeSuperblock,
   FEATURE_INCOMPAT_METADATA_UUID,
+  SUPER_INFO_OFFSET,
   SUPER_INFO_SIZE,
   SUPER_MIRROR_OFFSETS,
   SUPPORTED_INCOMPAT,
@@ -25,8 +26,29 @@ import {
 } from "./format/superblock.js";
 import type { Item, TreeReader } from "./tree/index.js";
 
+/**
+ * Reads the primary superblock (64 KiB into the device). A file too short to hold one is not a
+ * Btrfs image, and is told so rather than with a device-range error.
+ */
+export function readPrimarySuperblock(dev: BlockDevice): Superblock {
+  if (dev.size < SUPER_INFO_OFFSET + BigInt(SUPER_INFO_SIZE)) throw noSuperblock(dev.size);
+  return decodeSuperblock(dev.read(SUPER_INFO_OFFSET, SUPER_INFO_SIZE));
+}
+
+function noSuperblock(size: bigint): NcwError {
+  return new NcwError(
+    "data",
+    `not a Btrfs image: no superblock at 64 KiB (the file is only ${size} bytes)`,
+    {
+      code: "BTRFS_NO_SUPER",
+      hint: "Point --image at a Btrfs image, or create one with `ncw fs mkfs <image> --size 256M`.",
+    },
+  );
+}
+
 /** Reads the newest valid superblock copy (the primary unless it is damaged). */
 export function readSuperblock(dev: BlockDevice): Superblock {
+  if (dev.size < SUPER_INFO_OFFSET + BigInt(SUPER_INFO_SIZE)) throw noSuperblock(dev.size);
   let firstError: unknown;
   for (const off of SUPER_MIRROR_OFFSETS) {
     if (off + BigInt(SUPER_INFO_SIZE) > dev.size) break;
