@@ -210,7 +210,10 @@ function nestedLoops(n: number, labels = 0): Uint8Array {
 }
 
 describe("loop analysis", () => {
-  it("instruments 50,000 nested loops in linear time (a doubling costs about twice, not four times)", () => {
+  // A complexity guard, not a speed figure: the quadratic analysis took ~30 s at 50,000 and would take
+  // minutes at 200,000; linear takes well under a second. Bounds leave 10x room for a loaded machine
+  // (a ratio between two timings was too noisy there).
+  it("instruments 50,000 and 200,000 nested loops in linear time", () => {
     const time = (n: number): number => {
       const src = nestedLoops(n);
       expect(WebAssembly.validate(src)).toBe(true);
@@ -221,12 +224,8 @@ describe("loop analysis", () => {
       return ms;
     };
     time(1000); // warm-up
-    const t50 = time(50_000);
-    expect(t50).toBeLessThan(3000);
-    const t100 = Math.min(time(100_000), time(100_000));
-    const t200 = Math.min(time(200_000), time(200_000));
-    // Quadratic growth would make this 4; allow generous noise on a shared machine.
-    expect(t200 / t100).toBeLessThan(3);
+    expect(time(50_000)).toBeLessThan(3000);
+    expect(time(200_000)).toBeLessThan(10_000);
   });
 
   it("shifts the labels of a br_table deep inside nested loops in linear time", () => {
