@@ -199,6 +199,16 @@ const lsCmd = cmd({
     }),
 });
 
+/** The inode and metadata of what `path` names in the image, or FS_NOT_FOUND. */
+async function entryAt(l: BtrfsLayer, path: string) {
+  const id = await l.inodeAt(path);
+  const st = await l.stat(path);
+  if (!id || !st) {
+    throw new NcwError("not-found", `no such file in the image: ${path}`, { code: "FS_NOT_FOUND" });
+  }
+  return { id, st };
+}
+
 const catCmd = cmd({
   command: "cat <path>",
   describe: "Print a file of the image",
@@ -210,12 +220,7 @@ const catCmd = cmd({
       argv,
       false,
       async (l) => {
-        const id = await l.inodeAt(argv.path);
-        const st = await l.stat(argv.path);
-        if (!id || !st)
-          throw new NcwError("not-found", `no such file in the image: ${argv.path}`, {
-            code: "FS_NOT_FOUND",
-          });
+        const { id, st } = await entryAt(l, argv.path);
         if (st.kind === "dir")
           throw new NcwError("conflict", `${argv.path} is a folder`, { code: "FS_IS_DIR" });
         // Through stdout's stream, waiting for each chunk to be taken: stdout may be a non-blocking
@@ -305,13 +310,7 @@ const getCmd = cmd({
       argv,
       false,
       async (l) => {
-        const id = await l.inodeAt(argv.path);
-        const st = await l.stat(argv.path);
-        if (!id || !st) {
-          throw new NcwError("not-found", `no such file in the image: ${argv.path}`, {
-            code: "FS_NOT_FOUND",
-          });
-        }
+        const { id, st } = await entryAt(l, argv.path);
         if (st.kind === "dir") {
           if (!argv.recursive) {
             throw new NcwError("conflict", `${argv.path} is a folder`, {

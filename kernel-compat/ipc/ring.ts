@@ -258,6 +258,29 @@ abstract class RingSide {
     }
   }
 
+  /**
+   * Run `body` holding this side's lock (`writer` or `reader`); when the lock cannot be had (`opts`
+   * false: it is held; else the wait ended), answer `refused(reason)` instead.
+   */
+  protected withLock<R>(
+    side: "writer" | "reader",
+    opts: WaitOptions | false,
+    refused: (reason: "locked" | Stop) => R,
+    body: () => R,
+  ): R {
+    const [lock, waiters] =
+      side === "writer"
+        ? [RingField.writeLock, RingField.writeLockWaiters]
+        : [RingField.readLock, RingField.readLockWaiters];
+    const got = this.acquire(lock, waiters, opts);
+    if (got !== "ready") return refused(opts === false ? "locked" : stopReason(got));
+    try {
+      return body();
+    } finally {
+      this.release(lock, waiters);
+    }
+  }
+
   /** Free the lock; wake a waiter only if one announced itself (it counts before it sleeps). */
   protected release(lock: number, waiters: number): void {
     Atomics.store(this.w, lock >> 2, 0);
@@ -364,35 +387,34 @@ export class RingWriter extends RingSide {
       return { ok: false, reason: "too-large", written: 0 };
     }
     if (this.closedForWriting()) return { ok: false, reason: "closed", written: 0 };
-    const locked = this.acquire(RingField.writeLock, RingField.writeLockWaiters, opts);
-    if (locked !== "ready") {
-      return { ok: false, reason: opts === false ? "locked" : stopReason(locked), written: 0 };
-    }
-    try {
-      if (opts === false) {
-        if (this.free() < need) return { ok: false, reason: "full", written: 0 };
-        this.put(src);
-        return { ok: true, written: src.length };
-      }
-      let done = 0;
-      while (done < src.length) {
-        const want = this.isMessage ? need : 1;
-        const r = this.sleepUntil(
-          RingField.spaceSeq,
-          () => this.free() >= want || this.closedForWriting(),
-          opts,
-          RingField.writerSleeping,
-        );
-        if (r !== "ready") return { ok: false, reason: stopReason(r), written: done };
-        if (this.closedForWriting()) return { ok: false, reason: "closed", written: done };
-        const n = this.isMessage ? src.length : Math.min(this.free(), src.length - done);
-        this.put(src.subarray(done, done + n));
-        done += n;
-      }
-      return { ok: true, written: done };
-    } finally {
-      this.release(RingField.writeLock, RingField.writeLockWaiters);
-    }
+    return this.withLock<WriteResult>(
+      "writer",
+      opts,
+      (reason) => ({ ok: false, reason, written: 0 }),
+      () => {
+        if (opts === false) {
+          if (this.free() < need) return { ok: false, reason: "full", written: 0 };
+          this.put(src);
+          return { ok: true, written: src.length };
+        }
+        let done = 0;
+        while (done < src.length) {
+          const want = this.isMessage ? need : 1;
+          const r = this.sleepUntil(
+            RingField.spaceSeq,
+            () => this.free() >= want || this.closedForWriting(),
+            opts,
+            RingField.writerSleeping,
+          );
+          if (r !== "ready") return { ok: false, reason: stopReason(r), written: done };
+          if (this.closedForWriting()) return { ok: false, reason: "closed", written: done };
+          const n = this.isMessage ? src.length : Math.min(this.free(), src.length - done);
+          this.put(src.subarray(done, done + n));
+          done += n;
+        }
+        return { ok: true, written: done };
+      },
+    );
   }
 
   /** Write as much of `src` as fits now (mode 0x02, raw rings only); never waits for room. */
@@ -400,17 +422,16 @@ export class RingWriter extends RingSide {
     if (this.isMessage) throw new RangeError("writeSome on a message ring");
     if (src.length === 0) return { ok: true, written: 0 };
     if (this.closedForWriting()) return { ok: false, reason: "closed", written: 0 };
-    const locked = this.acquire(RingField.writeLock, RingField.writeLockWaiters, opts);
-    if (locked !== "ready") {
-      return { ok: false, reason: opts === false ? "locked" : stopReason(locked), written: 0 };
-    }
-    try {
-      const n = Math.min(src.length, this.free());
-      if (n > 0) this.put(src.subarray(0, n));
-      return { ok: true, written: n };
-    } finally {
-      this.release(RingField.writeLock, RingField.writeLockWaiters);
-    }
+    return this.withLock<WriteResult>(
+      "writer",
+      opts,
+      (reason) => ({ ok: false, reason, written: 0 }),
+      () => {
+        const n = Math.min(src.length, this.free());
+        if (n > 0) this.put(src.subarray(0, n));
+        return { ok: true, written: n };
+      },
+    );
   }
 
   /** Copy, then publish: until the tail moves, the consumer cannot see any of these bytes. */
@@ -451,37 +472,36 @@ export class RingReader extends RingSide {
    * writer closed, what is left can still be read; then "closed".
    */
   readExact(dst: Uint8Array, opts: WaitOptions | false = {}): ReadResult {
-    const locked = this.acquire(RingField.readLock, RingField.readLockWaiters, opts);
-    if (locked !== "ready") {
-      return { ok: false, reason: opts === false ? "locked" : stopReason(locked), read: 0 };
-    }
-    try {
-      if (this.isMessage) return this.readMessage(dst, opts);
-      if (opts === false) {
-        if (this.used() < dst.length) {
-          return { ok: false, reason: this.writerGone() ? "closed" : "empty", read: 0 };
+    return this.withLock<ReadResult>(
+      "reader",
+      opts,
+      (reason) => ({ ok: false, reason, read: 0 }),
+      () => {
+        if (this.isMessage) return this.readMessage(dst, opts);
+        if (opts === false) {
+          if (this.used() < dst.length) {
+            return { ok: false, reason: this.writerGone() ? "closed" : "empty", read: 0 };
+          }
+          this.take(dst);
+          return { ok: true, read: dst.length };
         }
-        this.take(dst);
-        return { ok: true, read: dst.length };
-      }
-      let done = 0;
-      while (done < dst.length) {
-        const r = this.sleepUntil(
-          RingField.dataSeq,
-          () => this.used() > 0,
-          opts,
-          RingField.readerSleeping,
-          RingState.writerClosed,
-        );
-        if (r !== "ready") return { ok: false, reason: stopReason(r), read: done };
-        const n = Math.min(this.used(), dst.length - done);
-        this.take(dst.subarray(done, done + n));
-        done += n;
-      }
-      return { ok: true, read: done };
-    } finally {
-      this.release(RingField.readLock, RingField.readLockWaiters);
-    }
+        let done = 0;
+        while (done < dst.length) {
+          const r = this.sleepUntil(
+            RingField.dataSeq,
+            () => this.used() > 0,
+            opts,
+            RingField.readerSleeping,
+            RingState.writerClosed,
+          );
+          if (r !== "ready") return { ok: false, reason: stopReason(r), read: done };
+          const n = Math.min(this.used(), dst.length - done);
+          this.take(dst.subarray(done, done + n));
+          done += n;
+        }
+        return { ok: true, read: done };
+      },
+    );
   }
 
   private readMessage(dst: Uint8Array, opts: WaitOptions | false): ReadResult {
@@ -509,18 +529,17 @@ export class RingReader extends RingSide {
   /** Read what is pending now, up to `dst.length` (mode 0x02, raw rings); never waits for data. */
   readSome(dst: Uint8Array, opts: WaitOptions | false = {}): ReadResult {
     if (this.isMessage) throw new RangeError("readSome on a message ring");
-    const locked = this.acquire(RingField.readLock, RingField.readLockWaiters, opts);
-    if (locked !== "ready") {
-      return { ok: false, reason: opts === false ? "locked" : stopReason(locked), read: 0 };
-    }
-    try {
-      const n = Math.min(dst.length, this.used());
-      if (n === 0 && this.writerGone()) return { ok: false, reason: "closed", read: 0 };
-      if (n > 0) this.take(dst.subarray(0, n));
-      return { ok: true, read: n };
-    } finally {
-      this.release(RingField.readLock, RingField.readLockWaiters);
-    }
+    return this.withLock<ReadResult>(
+      "reader",
+      opts,
+      (reason) => ({ ok: false, reason, read: 0 }),
+      () => {
+        const n = Math.min(dst.length, this.used());
+        if (n === 0 && this.writerGone()) return { ok: false, reason: "closed", read: 0 };
+        if (n > 0) this.take(dst.subarray(0, n));
+        return { ok: true, read: n };
+      },
+    );
   }
 
   private take(dst: Uint8Array): void {

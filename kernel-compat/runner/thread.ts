@@ -123,19 +123,8 @@ export type FromThread =
   | { t: "note"; line: string }
   | { t: "exit"; outcome: Outcome };
 
-export interface ThreadHost {
-  pid: number;
-  ppid: number;
-  context: Uint8Array;
-  trace: boolean;
-  module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
-  tids: SharedArrayBuffer;
-  tlsSlots: SharedArrayBuffer;
-  sht: SharedArrayBuffer;
-  pages: SharedArrayBuffer;
-  ring: SharedArrayBuffer;
-  outbox: SharedArrayBuffer;
+/** What a thread that creates threads has: what the process' threads share, and its own links. */
+export interface ThreadHost extends ThreadShare {
   /** Give the relay a port for a new thread. */
   sendPort(port: MessagePort): void;
   /** The creator's live child threads (terminated when it ends). */
