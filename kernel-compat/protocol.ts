@@ -55,7 +55,8 @@ export type ClientMessage =
   | { t: "kill"; pid: number }
   | { t: "priority"; pid: number; priority: number }
   | { t: "ps" }
-  | { t: "shutdown" };
+  | { t: "shutdown" }
+  | TreeRequest;
 
 /** Kernel → CLI. */
 export type KernelMessage =
@@ -65,7 +66,48 @@ export type KernelMessage =
   | { t: "exited"; pid: number; outcome: Outcome }
   | { t: "ps"; processes: ProcessInfo[] }
   | { t: "ok" }
-  | { t: "error"; code: string; message: string; kind?: string; hint?: string };
+  | { t: "error"; code: string; message: string; kind?: string; hint?: string }
+  | TreeAnswer;
+
+// ---- The NightOS tree's one writer (docs/skyer.md "Writers and readers") ---------------------------
+// While a kernel runs it owns the home's tree for writing (server/tree.ts); the CLI's writers send it
+// these requests (services/fs/remote.ts). `id` pairs an answer with its request on one connection.
+
+/** An operation on the tree: the FsLayer methods, and `putHost` (a host file or folder the kernel reads). */
+export type TreeOp =
+  | { op: "stat"; path: string }
+  | { op: "readFile"; path: string }
+  | { op: "readdir"; path: string }
+  | { op: "readlink"; path: string }
+  | { op: "writeFile"; path: string; data: Uint8Array }
+  | { op: "mkdir"; path: string; recursive: boolean }
+  | { op: "rm"; path: string; recursive: boolean; force: boolean }
+  | { op: "rename"; from: string; to: string; replace: boolean }
+  | { op: "symlink"; target: string; path: string }
+  | { op: "sync" }
+  | {
+      op: "putHost";
+      /** Absolute host path the kernel reads itself (it runs as the same host user). */
+      hostPath: string;
+      path: string;
+      recursive: boolean;
+      compression: "none" | "zlib" | "zstd";
+    };
+
+export interface TreeRequest {
+  t: "tree";
+  id: number;
+  op: TreeOp;
+}
+
+export type TreeAnswer =
+  | { t: "tree"; id: number; ok: true; value: unknown }
+  | {
+      t: "tree";
+      id: number;
+      ok: false;
+      error: { code: string; message: string; kind: string; hint?: string };
+    };
 
 /** Kernel → runner (IPC channel). */
 export type ToRunner =

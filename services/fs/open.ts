@@ -8,6 +8,7 @@ import { NcwError } from "../../ncw/errors.js";
 import type { HomeLayout } from "../../ncw/home.js";
 import { HostDirFs } from "./hostdir.js";
 import type { FsLayer } from "./layer.js";
+import type { RemoteFs } from "./remote.js";
 
 /** The backends a home's tree can be opened with. */
 export type TreeBackend = "hostdir" | "btrfs";
@@ -70,15 +71,31 @@ export function treeBackendOf(home: HomeLayout, env: NodeJS.ProcessEnv = process
 }
 
 /**
- * How the tree is opened. `write`: for changing it (the image's one-writer lock is taken; another
- * writer makes it fail with BTRFS_IMAGE_LOCKED). `read`: the last committed state, read-only, which
- * never waits for a writer. `auto` (default): write when the image is free, else read.
+ * How the tree is opened. `write`: for changing it — through the home's kernel when one runs (it is
+ * then the tree's only writer, docs/skyer.md "Writers and readers"), else directly (the image's
+ * one-writer lock is taken; another writer makes it fail with BTRFS_IMAGE_LOCKED). `read`: the last
+ * committed state, read-only, which never waits for a writer. `auto` (default): write when the
+ * image is free and no kernel runs, else read.
  */
 export type TreeAccess = "write" | "read" | "auto";
 
 export interface OpenTreeOptions {
   backend?: TreeBackend;
   access?: TreeAccess;
+  /** The caller is the kernel that owns the tree (kernel-compat/server/tree.ts): always direct. */
+  owner?: boolean;
+}
+
+/**
+ * The home's running kernel as the tree's writer (services/fs/remote.ts), or undefined when no kernel
+ * runs. Never starts one: with no kernel, writers open the image themselves.
+ */
+export async function kernelTree(home: HomeLayout): Promise<RemoteFs | undefined> {
+  const { connectKernel } = await import("../../ncw/kernel-client.js");
+  const conn = await connectKernel(home, { start: false });
+  if (conn === undefined) return undefined;
+  const { RemoteFs } = await import("./remote.js");
+  return new RemoteFs(conn);
 }
 
 /** Open the NightOS tree of a home (created on first use). */
@@ -87,8 +104,31 @@ export async function openTree(
   opts: TreeBackend | OpenTreeOptions = {},
 ): Promise<FsLayer> {
   const o = typeof opts === "string" ? { backend: opts } : opts;
-  const backend = o.backend ?? treeBackendOf(home);
   const access = o.access ?? "auto";
+  if (o.owner === true || access === "read") return openDirect(home, o, access);
+  const remote = await kernelTree(home);
+  if (remote !== undefined) {
+    if (access === "write") return remote;
+    await remote.close();
+    return openDirect(home, o, "read");
+  }
+  try {
+    return await openDirect(home, o, access);
+  } catch (e) {
+    // A kernel that started meanwhile and took the image: it is the writer now.
+    if (access !== "write" || (e as { code?: string }).code !== "BTRFS_IMAGE_LOCKED") throw e;
+    const late = await kernelTree(home);
+    if (late === undefined) throw e;
+    return late;
+  }
+}
+
+async function openDirect(
+  home: HomeLayout,
+  o: OpenTreeOptions,
+  access: TreeAccess,
+): Promise<FsLayer> {
+  const backend = o.backend ?? treeBackendOf(home);
   switch (backend) {
     case "hostdir":
       return HostDirFs.open(home.tree);
