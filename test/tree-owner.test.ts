@@ -261,4 +261,25 @@ describe("the tree's writer", () => {
     expect(fs("cat", "/x/next.txt").stdout).toBe("next\n");
     expectClean(img, "after the next put");
   });
+
+  it("kill -9 of ncw skyer install mid-way through the kernel: the next command recovers, the image checks clean", async () => {
+    const { h, fs, img } = newHome();
+    const app = await startApp(h);
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 120; i++) files[`data/f${i}.txt`] = `file ${i}\n`.repeat(50);
+    const pkg = await makePackage(h.dir, { aid: "test::killed", version: "1.0.0", files });
+    const g0 = generation(img);
+    const install = spawnNcw(h, ["skyer", "install", pkg]);
+    // Several of its changes are committed (each tree request is), the install is not finished.
+    expect(await waitFor(() => generation(img) > g0 + 5n, 30_000, 1)).toBe(true);
+    install.kill("SIGKILL");
+    await install.exited;
+    const list = h.ncw(["skyer", "list", "--json"]);
+    expect(list.code, list.stderr).toBe(0);
+    const again = h.ncw(["skyer", "install", pkg, "--json"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(h.ncw(["skyer", "list", "--json"]).stdout).toContain("test::killed");
+    expect(fs("check").code).toBe(0);
+    app.kill("SIGKILL");
+  });
 });
