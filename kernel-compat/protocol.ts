@@ -5,8 +5,11 @@
 
 import { deserialize, serialize } from "node:v8";
 
-/** 2: `run` carries the NightOS user (a kernel speaking 1 would use its own NCW_USER). */
-export const PROTOCOL_VERSION = 2;
+/**
+ * 2: `run` carries the NightOS user (a kernel speaking 1 would use its own NCW_USER). 3: `tree`
+ * requests (a kernel speaking 2 would leave a CLI's write unanswered).
+ */
+export const PROTOCOL_VERSION = 3;
 /** Largest frame accepted on the socket (a program's bytes travel inside `run`). */
 export const MAX_FRAME = 512 * 1024 * 1024;
 

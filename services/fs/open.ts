@@ -74,8 +74,8 @@ export function treeBackendOf(home: HomeLayout, env: NodeJS.ProcessEnv = process
  * How the tree is opened. `write`: for changing it — through the home's kernel when one runs (it is
  * then the tree's only writer, docs/skyer.md "Writers and readers"), else directly (the image's
  * one-writer lock is taken; another writer makes it fail with BTRFS_IMAGE_LOCKED). `read`: the last
- * committed state, read-only, which never waits for a writer. `auto` (default): write when the
- * image is free and no kernel runs, else read.
+ * committed state, read-only, which never waits for a writer. `auto` (default): through the kernel
+ * when one runs, else write when the image is free, else read.
  */
 export type TreeAccess = "write" | "read" | "auto";
 
@@ -107,11 +107,7 @@ export async function openTree(
   const access = o.access ?? "auto";
   if (o.owner === true || access === "read") return openDirect(home, o, access);
   const remote = await kernelTree(home);
-  if (remote !== undefined) {
-    if (access === "write") return remote;
-    await remote.close();
-    return openDirect(home, o, "read");
-  }
+  if (remote !== undefined) return remote;
   try {
     return await openDirect(home, o, access);
   } catch (e) {
