@@ -253,6 +253,8 @@ describe("the tree's writer", () => {
     // The app's `ncw run` started the kernel: it sees it gone, reaps it and exits.
     await new Promise((r) => (app.exitCode !== null ? r(null) : app.once("exit", r)));
     expect(await waitFor(() => !alive(kpid!), 10_000)).toBe(true);
+    // Its PID file stays behind: removed, so that cleanup signals no process that reused the PID.
+    rmSync(path.join(h.home, "run", "kernel.pid"), { force: true });
     expect(await contentAt(img, "/x/f")).toBe(sha(oldData));
     expect(fs("cat", "/x/kept.txt").stdout).toBe("acknowledged\n");
     expectClean(img, "after the kernel was killed");
