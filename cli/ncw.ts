@@ -8,6 +8,7 @@ import { ExitCode } from "../ncw/errors.js";
 import { colorEnabled, guardStdio, makeStyle } from "../ncw/output.js";
 import { commandModule, commands } from "./commands/index.js";
 import type { GlobalArgs } from "./context.js";
+import { useKernelTree } from "./kernel-tree.js";
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -17,6 +18,7 @@ function version(): string {
 }
 
 export async function main(args: string[]): Promise<void> {
+  useKernelTree();
   // A closed stdout (`ncw … | head -1`) ends the command quietly with BROKEN_PIPE, not a stack trace.
   guardStdio();
   const style = makeStyle(colorEnabled(process.env, process.stderr.isTTY === true));

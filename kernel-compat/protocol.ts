@@ -74,7 +74,7 @@ export type KernelMessage =
 
 // ---- The NightOS tree's one writer (docs/skyer.md "Writers and readers") ---------------------------
 // While a kernel runs it owns the home's tree for writing (server/tree.ts); the CLI's writers send it
-// these requests (services/fs/remote.ts). `id` pairs an answer with its request on one connection.
+// these requests (tree-client.ts). `id` pairs an answer with its request on one connection.
 
 /** An operation on the tree: the FsLayer methods, and `putHost` (a host file or folder the kernel reads). */
 export type TreeOp =

@@ -10,6 +10,7 @@ import {
   closeSync,
   cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   openSync,
   readFileSync,
@@ -156,6 +157,12 @@ describe("the tree's writer", () => {
     expect(kernelLog(h)).toMatch(/the kernel owns the NightOS tree for writing/);
     expect(readFileSync(`${img}.lock`, "utf8").trim()).toBe(String(h.kernelPid()));
     expect(fs("cat", "/x/a.txt").stdout).toBe("through the kernel\n");
+    // A folder (-r), copied by the kernel from the host path.
+    mkdirSync(path.join(h.dir, "tree", "sub"), { recursive: true });
+    writeFileSync(path.join(h.dir, "tree", "sub", "t.txt"), "in a folder\n");
+    const r = fs("put", "-r", path.join(h.dir, "tree"), "/x/tree");
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs("cat", "/x/tree/sub/t.txt").stdout).toBe("in a folder\n");
     expect(fs("mkdir", "-p", "/x/d/e").code).toBe(0);
     expect(fs("rm", "-r", "/x/d").code).toBe(0);
     const missing = fs("rm", "/x/nothing");

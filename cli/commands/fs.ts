@@ -4,12 +4,12 @@
 import * as fs from "node:fs";
 import nodePath from "node:path";
 import type { Argv, CommandModule } from "yargs";
+import type { RemoteFs } from "../../kernel-compat/tree-client.js";
 import { ExitCode, NcwError } from "../../ncw/errors.js";
 import { safeText } from "../../ncw/output.js";
 import { checkImage, formatCheckReport } from "../../services/fs/btrfs/check.js";
 import { FileDevice } from "../../services/fs/btrfs/device.js";
 import { crc32cBackend } from "../../services/fs/btrfs/format/crc32c.js";
-
 import { type Compression, feidOf, listSubvolumes } from "../../services/fs/btrfs/fs.js";
 import {
   defaultImagePath,
@@ -24,9 +24,8 @@ import {
 import { BtrfsLayer } from "../../services/fs/btrfs/layer.js";
 import { lockImage } from "../../services/fs/btrfs/lock.js";
 import { mkfsImageFile } from "../../services/fs/btrfs/mkfs.js";
-import { kernelTree } from "../../services/fs/open.js";
-import type { RemoteFs } from "../../services/fs/remote.js";
 import { type CommandContext, type GlobalArgs, runCommand } from "../context.js";
+import { kernelTree } from "../kernel-tree.js";
 
 interface ImageArgs extends GlobalArgs {
   image?: string;

@@ -8,7 +8,6 @@ import { NcwError } from "../../ncw/errors.js";
 import type { HomeLayout } from "../../ncw/home.js";
 import { HostDirFs } from "./hostdir.js";
 import type { FsLayer } from "./layer.js";
-import type { RemoteFs } from "./remote.js";
 
 /** The backends a home's tree can be opened with. */
 export type TreeBackend = "hostdir" | "btrfs";
@@ -87,15 +86,15 @@ export interface OpenTreeOptions {
 }
 
 /**
- * The home's running kernel as the tree's writer (services/fs/remote.ts), or undefined when no kernel
- * runs. Never starts one: with no kernel, writers open the image themselves.
+ * Finds the home's running kernel as the tree's writer (an FsLayer over its tree requests), or
+ * undefined when none runs; never starts one. The CLI registers it (cli/kernel-tree.ts): this
+ * folder does not import the kernel's client. Without one, every open is direct.
  */
-export async function kernelTree(home: HomeLayout): Promise<RemoteFs | undefined> {
-  const { connectKernel } = await import("../../ncw/kernel-client.js");
-  const conn = await connectKernel(home, { start: false });
-  if (conn === undefined) return undefined;
-  const { RemoteFs } = await import("./remote.js");
-  return new RemoteFs(conn);
+export type KernelWriterFinder = (home: HomeLayout) => Promise<FsLayer | undefined>;
+let findKernelWriter: KernelWriterFinder = async () => undefined;
+
+export function useKernelWriter(find: KernelWriterFinder): void {
+  findKernelWriter = find;
 }
 
 /** Open the NightOS tree of a home (created on first use). */
@@ -106,14 +105,14 @@ export async function openTree(
   const o = typeof opts === "string" ? { backend: opts } : opts;
   const access = o.access ?? "auto";
   if (o.owner === true || access === "read") return openDirect(home, o, access);
-  const remote = await kernelTree(home);
+  const remote = await findKernelWriter(home);
   if (remote !== undefined) return remote;
   try {
     return await openDirect(home, o, access);
   } catch (e) {
     // A kernel that started meanwhile and took the image: it is the writer now.
     if (access !== "write" || (e as { code?: string }).code !== "BTRFS_IMAGE_LOCKED") throw e;
-    const late = await kernelTree(home);
+    const late = await findKernelWriter(home);
     if (late === undefined) throw e;
     return late;
   }

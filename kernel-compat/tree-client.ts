@@ -1,18 +1,29 @@
 // The NightOS tree as the home's running kernel holds it (docs/skyer.md "Writers and readers"): an
-// FsLayer whose every operation is a tree request to the kernel (kernel-compat/server/tree.ts), the
-// tree's one writer while it runs. services/fs/open.ts hands it to writers when a kernel runs.
+// FsLayer whose every operation is a tree request to the kernel (server/tree.ts), the tree's one
+// writer while it runs. services/fs/open.ts hands it to writers when a kernel runs (cli/kernel-tree.ts).
 
-import type { KernelMessage, TreeOp } from "../../kernel-compat/protocol.js";
-import { type ErrorKind, NcwError } from "../../ncw/errors.js";
-import type { KernelConnection } from "../../ncw/kernel-client.js";
-import { type DirEntry, type FsLayer, fsErrors, type NodeStat, splitPath } from "./layer.js";
+import { type ErrorKind, NcwError } from "../ncw/errors.js";
+import {
+  type DirEntry,
+  type FsLayer,
+  fsErrors,
+  type NodeStat,
+  splitPath,
+} from "../services/fs/layer.js";
+import type { ClientMessage, KernelMessage, TreeOp } from "./protocol.js";
+
+/** A connection to the kernel (ncw/kernel-client.ts KernelConnection is one). */
+export interface KernelChannel {
+  request<T>(m: ClientMessage, pick: (r: KernelMessage) => T | undefined): Promise<T>;
+  close(): void;
+}
 
 export class RemoteFs implements FsLayer {
   readonly backend = "kernel";
   private nextId = 1;
   private closed = false;
 
-  constructor(private readonly conn: KernelConnection) {}
+  constructor(private readonly conn: KernelChannel) {}
 
   /** Send one operation and wait for its answer; the kernel's error comes back as an NcwError. */
   request<T>(op: TreeOp): Promise<T> {
