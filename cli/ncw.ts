@@ -6,6 +6,7 @@ import type { NcwError } from "../ncw/errors.js";
 import { guardStdio } from "../ncw/output.js";
 import { commandModule, commands } from "./commands/index.js";
 import { type GlobalArgs, makeContext, reportError } from "./context.js";
+import { useKernelTree } from "./kernel-tree.js";
 import { type ParserIntrospection, usageError, wantsJson } from "./usage.js";
 
 /** The hidden command yargs' `.completion()` registers (it would print yargs' own bash script). */
@@ -26,6 +27,7 @@ function version(): string {
 }
 
 export async function main(args: string[]): Promise<void> {
+  useKernelTree();
   // A closed stdout (`ncw … | head -1`) ends the command quietly with BROKEN_PIPE, not a stack trace.
   guardStdio();
   // `ncw --version` needs nothing else: yargs (about 40 modules) is not even loaded.

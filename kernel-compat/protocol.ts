@@ -11,8 +11,10 @@ import type { Value } from "../commonassembly/abi/values.js";
  * 3: `run` carries typed arguments and the startup information, not context bytes (the kernel builds
  * the execution context); the session is two-way (`ask`/`answer`) and streams stdio (`stdio`,
  * `stdio-credit`, `eof`); `hello` says whether the client has a terminal to ask on.
+ * 4: `tree` requests (the kernel is the image's one writer; a kernel speaking 3 would leave a CLI's
+ * write unanswered).
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 /** Largest frame accepted on the socket (a program's bytes travel inside `run`). */
 export const MAX_FRAME = 512 * 1024 * 1024;
 
@@ -105,7 +107,8 @@ export type ClientMessage =
    * `test-echo`: the kernel reads stdin of `pid` and writes it back as its stdout, then eof.
    */
   | { t: "test-ask"; text: string; choices: string[] }
-  | { t: "test-echo"; pid: number };
+  | { t: "test-echo"; pid: number }
+  | TreeRequest;
 
 /**
  * Stdio frames, both directions (docs/kernel.md, "The session"): the bytes of one stream of a
@@ -129,7 +132,48 @@ export type KernelMessage =
   | { t: "ask"; id: number; kind: QuestionKind; text: string; choices: string[] }
   | StdioMessage
   /** The answer a `test-ask` got. */
-  | { t: "test-answered"; choice: string };
+  | { t: "test-answered"; choice: string }
+  | TreeAnswer;
+
+// ---- The NightOS tree's one writer (docs/skyer.md "Writers and readers") ---------------------------
+// While a kernel runs it owns the home's tree for writing (server/tree.ts); the CLI's writers send it
+// these requests (tree-client.ts). `id` pairs an answer with its request on one connection.
+
+/** An operation on the tree: the FsLayer methods, and `putHost` (a host file or folder the kernel reads). */
+export type TreeOp =
+  | { op: "stat"; path: string }
+  | { op: "readFile"; path: string }
+  | { op: "readdir"; path: string }
+  | { op: "readlink"; path: string }
+  | { op: "writeFile"; path: string; data: Uint8Array }
+  | { op: "mkdir"; path: string; recursive: boolean }
+  | { op: "rm"; path: string; recursive: boolean; force: boolean }
+  | { op: "rename"; from: string; to: string; replace: boolean }
+  | { op: "symlink"; target: string; path: string }
+  | { op: "sync" }
+  | {
+      op: "putHost";
+      /** Absolute host path the kernel reads itself (it runs as the same host user). */
+      hostPath: string;
+      path: string;
+      recursive: boolean;
+      compression: "none" | "zlib" | "zstd";
+    };
+
+export interface TreeRequest {
+  t: "tree";
+  id: number;
+  op: TreeOp;
+}
+
+export type TreeAnswer =
+  | { t: "tree"; id: number; ok: true; value: unknown }
+  | {
+      t: "tree";
+      id: number;
+      ok: false;
+      error: { code: string; message: string; kind: string; hint?: string };
+    };
 
 /** Kernel → runner (IPC channel). */
 export type ToRunner =

@@ -2,7 +2,9 @@
 // mkdir, rm, snapshot, subvolume, info, check, trim. Thin: parse, call services/fs/btrfs, print.
 
 import * as fs from "node:fs";
+import nodePath from "node:path";
 import type { Argv, CommandModule } from "yargs";
+import type { RemoteFs } from "../../kernel-compat/tree-client.js";
 import { ExitCode, isNcwError, NcwError } from "../../ncw/errors.js";
 import { type Progress, safeText } from "../../ncw/output.js";
 import { FileDevice } from "../../services/fs/btrfs/device.js";
@@ -24,6 +26,7 @@ import { lockImage } from "../../services/fs/btrfs/lock.js";
 import { mkfsImageFile } from "../../services/fs/btrfs/mkfs.js";
 import { loadHolePunching } from "../../services/fs/btrfs/punch.js";
 import { type CommandContext, type GlobalArgs, runCommand } from "../context.js";
+import { kernelTree } from "../kernel-tree.js";
 import { intArg } from "../usage.js";
 
 interface ImageArgs extends GlobalArgs {
@@ -66,6 +69,37 @@ async function withImage<T>(
     else {
       layer.fs.abort();
       await layer.close();
+    }
+  }
+}
+
+/**
+ * A change to the home's image: sent to the home's kernel when one runs (it is then the image's only
+ * writer, docs/skyer.md "Writers and readers"), else made on the image directly. An image named
+ * with `--image` is always opened directly (while a kernel holds it: BTRFS_IMAGE_LOCKED).
+ */
+async function viaKernel<T>(
+  ctx: CommandContext,
+  argv: ImageArgs,
+  remote: (k: RemoteFs) => Promise<T>,
+  direct: (l: BtrfsLayer) => Promise<T>,
+  opts: { compression?: Compression; oneShot?: boolean } = {},
+): Promise<T> {
+  const own = argv.image === undefined;
+  for (let attempt = 1; ; attempt++) {
+    const k = own ? await kernelTree(ctx.home()) : undefined;
+    if (k !== undefined) {
+      try {
+        return await remote(k);
+      } finally {
+        await k.close();
+      }
+    }
+    try {
+      return await withImage(ctx, argv, true, direct, opts);
+    } catch (e) {
+      // A kernel that started meanwhile took the image: ask it.
+      if (!own || attempt >= 2 || (e as { code?: string }).code !== "BTRFS_IMAGE_LOCKED") throw e;
     }
   }
 }
@@ -249,42 +283,53 @@ const putCmd = cmd({
         default: "none" as const,
         describe: "Compress the data extents",
       }),
-  handler: (ctx, argv) =>
-    withImage(
+  handler: async (ctx, argv) => {
+    if (!fs.existsSync(argv.source)) {
+      throw new NcwError("not-found", `host file ${argv.source} does not exist`, {
+        code: "FS_HOST_MISSING",
+      });
+    }
+    const recursive = fs.statSync(argv.source).isDirectory();
+    if (recursive && !argv.recursive) {
+      throw new NcwError("usage", `${argv.source} is a folder`, {
+        code: "FS_HOST_IS_DIR",
+        hint: "Pass -r to copy a folder.",
+      });
+    }
+    type Put = Awaited<ReturnType<typeof putHostTree>> | { bytes: bigint; feid: bigint };
+    const r: Put = await viaKernel(
       ctx,
       argv,
-      true,
+      (k) =>
+        k.request<Put>({
+          op: "putHost",
+          hostPath: nodePath.resolve(argv.source),
+          path: argv.path,
+          recursive,
+          compression: argv.compress,
+        }),
       async (l) => {
-        if (!fs.existsSync(argv.source)) {
-          throw new NcwError("not-found", `host file ${argv.source} does not exist`, {
-            code: "FS_HOST_MISSING",
-          });
-        }
-        if (fs.statSync(argv.source).isDirectory()) {
-          if (!argv.recursive) {
-            throw new NcwError("usage", `${argv.source} is a folder`, {
-              code: "FS_HOST_IS_DIR",
-              hint: "Pass -r to copy a folder.",
-            });
-          }
-          const r = await putHostTree(l, argv.source, argv.path);
-          for (const s of r.skipped) ctx.out.warn(`skipped ${s} (not a file, folder or symlink)`);
-          if (ctx.out.json) ctx.out.data({ path: argv.path, ...r });
-          else
-            ctx.out.info(
-              `${argv.path}: ${r.files} files, ${r.dirs} folders, ${r.links} symlinks, ${r.bytes} bytes`,
-            );
-          return;
-        }
+        if (recursive) return putHostTree(l, argv.source, argv.path);
         const bar = copyProgress(ctx, `put ${argv.path}`);
         const { bytes, id } = await putHostFile(l, argv.source, argv.path, bar.update).finally(
           bar.done,
         );
-        if (ctx.out.json) ctx.out.data({ path: argv.path, bytes, feid: feidOf(id) });
-        else ctx.out.info(`${argv.path}: ${bytes} bytes`);
+        return { bytes, feid: feidOf(id) };
       },
       { compression: argv.compress, oneShot: true },
-    ),
+    );
+    if ("files" in r) {
+      for (const s of r.skipped) ctx.out.warn(`skipped ${s} (not a file, folder or symlink)`);
+      if (ctx.out.json) ctx.out.data({ path: argv.path, ...r });
+      else
+        ctx.out.info(
+          `${argv.path}: ${r.files} files, ${r.dirs} folders, ${r.links} symlinks, ${r.bytes} bytes`,
+        );
+      return;
+    }
+    if (ctx.out.json) ctx.out.data({ path: argv.path, bytes: r.bytes, feid: r.feid });
+    else ctx.out.info(`${argv.path}: ${r.bytes} bytes`);
+  },
 });
 
 const getCmd = cmd({
@@ -354,25 +399,23 @@ const mkdirCmd = cmd({
         default: false,
         describe: "Create missing parents; no error if it exists",
       }),
-  handler: (ctx, argv) =>
-    withImage(ctx, argv, true, async (l) => {
-      try {
-        await l.mkdir(argv.path, { recursive: argv.parents });
-      } catch (e) {
-        // Without -p a missing parent is the likely mistake: say so, and how to go on.
-        if (argv.parents || !isNcwError(e) || e.code !== "FS_NOT_FOUND") throw e;
-        throw new NcwError(
-          "not-found",
-          `cannot create ${argv.path}: its parent folder is missing`,
-          {
-            code: "FS_NOT_FOUND",
-            hint: "Pass -p to create the missing parent folders too.",
-          },
-        );
-      }
-    }),
+  handler: (ctx, argv) => {
+    // Without -p a missing parent is the likely mistake: say so, and how to go on.
+    const missingParent = (e: unknown): never => {
+      if (argv.parents || !isNcwError(e) || e.code !== "FS_NOT_FOUND") throw e;
+      throw new NcwError("not-found", `cannot create ${argv.path}: its parent folder is missing`, {
+        code: "FS_NOT_FOUND",
+        hint: "Pass -p to create the missing parent folders too.",
+      });
+    };
+    return viaKernel(
+      ctx,
+      argv,
+      (k) => k.mkdir(argv.path, { recursive: argv.parents }).catch(missingParent),
+      (l) => l.mkdir(argv.path, { recursive: argv.parents }).catch(missingParent),
+    );
+  },
 });
-
 const rmCmd = cmd({
   command: "rm <path>",
   describe: "Remove a file, symlink, folder or subvolume from the image",
@@ -391,10 +434,15 @@ const rmCmd = cmd({
         default: false,
         describe: "No error when missing",
       }),
-  handler: (ctx, argv) =>
-    withImage(ctx, argv, true, (l) =>
-      l.rm(argv.path, { recursive: argv.recursive, force: argv.force }),
-    ),
+  handler: (ctx, argv) => {
+    const opts = { recursive: argv.recursive, force: argv.force };
+    return viaKernel(
+      ctx,
+      argv,
+      (k) => k.rm(argv.path, opts),
+      (l) => l.rm(argv.path, opts),
+    );
+  },
 });
 
 const snapshotCmd = cmd({

@@ -23,6 +23,7 @@ import { Kernel, type KProcess, readDelays, type SessionSink } from "./kernel.js
 import { DEFAULT_POOL_SIZE, RunnerPool } from "./pool.js";
 import { runContext } from "./run-context.js";
 import { ClientSession } from "./session.js";
+import { TreeOwner } from "./tree.js";
 
 /** The program resolver loads once per kernel, in the background after start-up (Binaryen is not part
  * of it: compiles run in worker threads, commonassembly/aot/off-thread.ts). */
@@ -201,6 +202,7 @@ async function main(): Promise<void> {
 
   const pool = new RunnerPool(poolSize, log);
   const kernel = new Kernel(pool, log);
+  const tree = new TreeOwner(home, log);
   const startedAt = Date.now();
   let clients = 0;
   let idleTimer: NodeJS.Timeout | undefined;
@@ -228,7 +230,8 @@ async function main(): Promise<void> {
     if (!force && (clients > 0 || kernel.live().length > 0)) return;
     pool.close();
     for (const p of kernel.live()) kernel.kill(p, "the kernel is stopping");
-    setTimeout(() => process.exit(0), 50);
+    const exit = setTimeout(() => process.exit(0), 50);
+    void tree.close().finally(() => exit.refresh());
   };
   const checkIdle = () => {
     if (stopping) {
@@ -410,6 +413,9 @@ async function main(): Promise<void> {
             t: "ps",
             processes: [...kernel.systemServices(), ...kernel.live().map((p) => kernel.info(p))],
           });
+          return;
+        case "tree":
+          void tree.handle(m.id, m.op).then(send);
           return;
         case "shutdown":
           send({ t: "ok" });

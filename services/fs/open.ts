@@ -70,15 +70,31 @@ export function treeBackendOf(home: HomeLayout, env: NodeJS.ProcessEnv = process
 }
 
 /**
- * How the tree is opened. `write`: for changing it (the image's one-writer lock is taken; another
- * writer makes it fail with BTRFS_IMAGE_LOCKED). `read`: the last committed state, read-only, which
- * never waits for a writer. `auto` (default): write when the image is free, else read.
+ * How the tree is opened. `write`: for changing it — through the home's kernel when one runs (it is
+ * then the tree's only writer, docs/skyer.md "Writers and readers"), else directly (the image's
+ * one-writer lock is taken; another writer makes it fail with BTRFS_IMAGE_LOCKED). `read`: the last
+ * committed state, read-only, which never waits for a writer. `auto` (default): through the kernel
+ * when one runs, else write when the image is free, else read.
  */
 export type TreeAccess = "write" | "read" | "auto";
 
 export interface OpenTreeOptions {
   backend?: TreeBackend;
   access?: TreeAccess;
+  /** The caller is the kernel that owns the tree (kernel-compat/server/tree.ts): always direct. */
+  owner?: boolean;
+}
+
+/**
+ * Finds the home's running kernel as the tree's writer (an FsLayer over its tree requests), or
+ * undefined when none runs; never starts one. The CLI registers it (cli/kernel-tree.ts): this
+ * folder does not import the kernel's client. Without one, every open is direct.
+ */
+export type KernelWriterFinder = (home: HomeLayout) => Promise<FsLayer | undefined>;
+let findKernelWriter: KernelWriterFinder = async () => undefined;
+
+export function useKernelWriter(find: KernelWriterFinder): void {
+  findKernelWriter = find;
 }
 
 /** Open the NightOS tree of a home (created on first use). */
@@ -87,8 +103,27 @@ export async function openTree(
   opts: TreeBackend | OpenTreeOptions = {},
 ): Promise<FsLayer> {
   const o = typeof opts === "string" ? { backend: opts } : opts;
-  const backend = o.backend ?? treeBackendOf(home);
   const access = o.access ?? "auto";
+  if (o.owner === true || access === "read") return openDirect(home, o, access);
+  const remote = await findKernelWriter(home);
+  if (remote !== undefined) return remote;
+  try {
+    return await openDirect(home, o, access);
+  } catch (e) {
+    // A kernel that started meanwhile and took the image: it is the writer now.
+    if (access !== "write" || (e as { code?: string }).code !== "BTRFS_IMAGE_LOCKED") throw e;
+    const late = await findKernelWriter(home);
+    if (late === undefined) throw e;
+    return late;
+  }
+}
+
+async function openDirect(
+  home: HomeLayout,
+  o: OpenTreeOptions,
+  access: TreeAccess,
+): Promise<FsLayer> {
+  const backend = o.backend ?? treeBackendOf(home);
   switch (backend) {
     case "hostdir":
       return HostDirFs.open(home.tree);

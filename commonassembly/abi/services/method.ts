@@ -79,6 +79,16 @@ export const ServiceErr = errcodes("service:*", {
   DEVICE: 0x0102,
 });
 
+/**
+ * DECISION (docs/kernel.md "System services"): the spec names no errcode for a method code the
+ * service does not have, nor for arguments that do not decode as the method's layout. NCW answers
+ * them with the top of the "invalid argument(s)" range (0x1000–0x1FFF), which no method page uses.
+ */
+export const ServiceCallErr = errcodes("service:*", {
+  UNKNOWN_METHOD: 0x1ffe,
+  BAD_ARGUMENTS: 0x1fff,
+});
+
 /** The conventional errcode ranges a method's own errcodes fall in (services/README.md). */
 export const ERROR_RANGES: readonly {
   readonly from: number;

@@ -1,0 +1,133 @@
+// The kernel's ownership of the home's NightOS tree (docs/skyer.md "Writers and readers"): while a
+// kernel runs it is the tree's only writer. CLI writers send it TreeOps (protocol.ts); they run here
+// one at a time, and each one that changes the tree is committed before it is answered.
+
+import { isNcwError } from "../../ncw/errors.js";
+import type { HomeLayout } from "../../ncw/home.js";
+import type { FsLayer } from "../../services/fs/layer.js";
+import { openTree } from "../../services/fs/open.js";
+import type { TreeAnswer, TreeOp } from "../protocol.js";
+
+/** How long the owner waits for a CLI that opened the image directly (before the kernel ran) to let go. */
+export const OWNER_WAIT_MS = 60_000;
+
+const READS = new Set<TreeOp["op"]>(["stat", "readFile", "readdir", "readlink"]);
+
+export class TreeOwner {
+  private layer: Promise<FsLayer> | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly home: HomeLayout,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** The tree, opened for writing on the first request and kept until the kernel stops. */
+  private open(): Promise<FsLayer> {
+    this.layer ??= (async () => {
+      const until = Date.now() + OWNER_WAIT_MS;
+      for (;;) {
+        try {
+          const l = await openTree(this.home, { access: "write", owner: true });
+          this.log(`the kernel owns the NightOS tree for writing (${l.backend})`);
+          return l;
+        } catch (e) {
+          if ((e as { code?: string }).code !== "BTRFS_IMAGE_LOCKED" || Date.now() > until) {
+            this.layer = undefined;
+            throw e;
+          }
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    })();
+    return this.layer;
+  }
+
+  /** Run one request after those before it; the answer carries the value or the error as a value. */
+  handle(id: number, op: TreeOp): Promise<TreeAnswer> {
+    const p = this.queue.then(async (): Promise<TreeAnswer> => {
+      try {
+        if (this.closed) throw new Error("the kernel is stopping");
+        const fs = await this.open();
+        const value = await this.apply(fs, op);
+        // An acknowledged change is committed: a kill of the kernel after the answer loses nothing,
+        // and a later request that fails (and aborts the open transaction) cannot take it back.
+        if (!READS.has(op.op)) await fs.sync();
+        return { t: "tree", id, ok: true, value };
+      } catch (e) {
+        const err = e as Error & { code?: string; kind?: string; hint?: string };
+        if (!isNcwError(e)) this.log(`tree request ${op.op} failed: ${err.stack ?? err.message}`);
+        return {
+          t: "tree",
+          id,
+          ok: false,
+          error: {
+            code: isNcwError(e) ? e.code : e instanceof TypeError ? "FS_BAD_PATH" : "FS_KERNEL",
+            message: err.message,
+            kind: isNcwError(e) ? e.kind : e instanceof TypeError ? "usage" : "failure",
+            ...(isNcwError(e) && e.hint !== undefined ? { hint: e.hint } : {}),
+          },
+        };
+      }
+    });
+    this.queue = p;
+    return p;
+  }
+
+  private async apply(fs: FsLayer, op: TreeOp): Promise<unknown> {
+    switch (op.op) {
+      case "stat":
+        return fs.stat(op.path);
+      case "readFile":
+        return fs.readFile(op.path);
+      case "readdir":
+        return fs.readdir(op.path);
+      case "readlink":
+        return fs.readlink(op.path);
+      case "writeFile":
+        return fs.writeFile(op.path, op.data);
+      case "mkdir":
+        return fs.mkdir(op.path, { recursive: op.recursive });
+      case "rm":
+        return fs.rm(op.path, { recursive: op.recursive, force: op.force });
+      case "rename":
+        return fs.rename(op.from, op.to, { replace: op.replace });
+      case "symlink":
+        return fs.symlink(op.target, op.path);
+      case "sync":
+        return undefined;
+      case "putHost":
+        return this.putHost(fs, op);
+    }
+  }
+
+  /** `ncw fs put` on the kernel's open image: the kernel reads the host file itself, 8 MiB at a time. */
+  private async putHost(fs: FsLayer, op: Extract<TreeOp, { op: "putHost" }>): Promise<unknown> {
+    const { BtrfsLayer } = await import("../../services/fs/btrfs/layer.js");
+    if (!(fs instanceof BtrfsLayer)) {
+      const { NcwError } = await import("../../ncw/errors.js");
+      throw new NcwError("usage", "the home's tree is not a Btrfs image", { code: "FS_NOT_BTRFS" });
+    }
+    const { putHostFile, putHostTree } = await import("../../services/fs/btrfs/image.js");
+    const { feidOf } = await import("../../services/fs/btrfs/fs.js");
+    const before = fs.fs.compression;
+    fs.fs.compression = op.compression;
+    try {
+      if (op.recursive) return await putHostTree(fs, op.hostPath, op.path);
+      const { bytes, id } = await putHostFile(fs, op.hostPath, op.path);
+      return { bytes, feid: feidOf(id) };
+    } finally {
+      fs.fs.compression = before;
+    }
+  }
+
+  /** Let the tree go (commit, release the image's lock) once the requests already queued are done. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.queue.catch(() => undefined);
+    const l = this.layer;
+    this.layer = undefined;
+    if (l !== undefined) await (await l.catch(() => undefined))?.close();
+  }
+}

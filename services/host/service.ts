@@ -1,0 +1,54 @@
+// The interface every native system service implements (docs/kernel.md "System services"): sys::fs,
+// sys::perm, sys::crashsave, sys::app, sys::process, … each one folder under services/, run by the
+// ServiceHost (host.ts) at its fixed PID (commonassembly/abi/numbers.ts SystemPid) from its method
+// table (commonassembly/abi/services/*.ts). Specs: specs/kernel/ipc.md "Services", specs/services/.
+
+import type { SystemPid } from "../../commonassembly/abi/numbers.js";
+import type { Fields } from "../../commonassembly/abi/services/fields.js";
+import type { MethodDef, ServiceDef } from "../../commonassembly/abi/services/method.js";
+
+/** The process on the other end of a connection or a call. */
+export interface Caller {
+  readonly pid: number;
+  /** Whether the caller holds a permission (the host's checker decides; for `when` conditions). */
+  has(permission: string): boolean;
+}
+
+/** What a handler answers: the answer's fields, or one of the method's (or the system) errcodes. */
+export type Answer = { ok: true; value: Fields } | { ok: false; errcode: number };
+
+/** A process the kernel started or that ended, as services see it (onProcessStart/onProcessExit). */
+export interface ProcessEvent {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly name: string;
+}
+
+/** What the host gives a service when it registers it. */
+export interface ServiceContext {
+  /** Send a notification of the service's table to a connected client. */
+  notify(clientPid: number, notification: string, data: Fields): void;
+  log(line: string): void;
+}
+
+export interface NativeService {
+  /** The service's name, e.g. "sys::process"; its table's name. */
+  readonly name: keyof typeof SystemPid;
+  /** Its fixed PID, SystemPid[name]. */
+  readonly pid: number;
+  readonly def: ServiceDef;
+  /** Called once, when the host registers the service. */
+  attach?(ctx: ServiceContext): void;
+  /** A client asks to connect: true accepts it; false rejects it (the default accepts). */
+  onConnect?(client: Caller): boolean | Promise<boolean>;
+  /** A connected client went away (it ended the connection, or it exited). */
+  onDisconnect?(clientPid: number): void;
+  /**
+   * Run a method of the table for a connected caller, with its arguments decoded from the table's
+   * layout and its `always` permissions already checked. May throw: the host answers
+   * ServiceErr.KERNEL and logs it.
+   */
+  handle(method: MethodDef, args: Fields, caller: Caller): Answer | Promise<Answer>;
+  onProcessStart?(p: ProcessEvent): void;
+  onProcessExit?(p: ProcessEvent): void;
+}
