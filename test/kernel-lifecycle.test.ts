@@ -45,6 +45,22 @@ describe.skipIf(!onLinux)("kernel server lifecycle", () => {
     expect(s.child.output()).toMatch(/killed with ncw kill/);
   });
 
+  it("ps --all shows sys::process hosted in the kernel at its fixed PID, the other services reserved", async () => {
+    const h = newHome();
+    const s = await startSpin(h);
+    const all = JSON.parse(h.ncw(["ps", "--all", "--json"]).stdout) as {
+      processes: { pid: number; name: string; state: string; hostPid?: number }[];
+    };
+    // specs/services/system/README.md: sys::process is PID 20 (commonassembly/abi/numbers.ts SystemPid).
+    const sysProcess = all.processes.find((p) => p.name === "sys::process");
+    expect(sysProcess).toMatchObject({ pid: 20, state: "running", hostPid: s.kernelPid });
+    const fs = all.processes.find((p) => p.name === "sys::fs");
+    expect(fs?.state).toBe("reserved");
+    expect(all.processes.some((p) => p.pid === s.pid && p.state === "running")).toBe(true);
+    expect(h.ncw(["kill", String(s.pid), "--force"]).code).toBe(0);
+    await s.exited;
+  });
+
   it("kill -9 of the kernel takes every runner with it and the CLI says so", async () => {
     const h = newHome();
     const s = await startSpin(h);

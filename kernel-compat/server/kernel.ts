@@ -15,6 +15,8 @@ import { Datafield, encodeDatafield } from "../../commonassembly/abi/signals.js"
 import { MEM_ALLOC, syscallByCode, syscallName } from "../../commonassembly/abi/syscalls.js";
 import { readModule } from "../../commonassembly/wasm/reader.js";
 import { hostNative } from "../../native/index.js";
+import { ServiceHost } from "../../services/host/host.js";
+import { SysProcess } from "../../services/process/service.js";
 import { REGISTRY_KEYS } from "../../services/registry/keys.js";
 import type { KernelApi } from "../kernel/api.js";
 import { type KProcess, ProcessTable, type SessionSink } from "../kernel/process.js";
@@ -91,12 +93,31 @@ export class Kernel implements KernelApi {
   /** Called whenever the number of live processes may have dropped (idle detection). */
   onChange: () => void = () => {};
 
+  /**
+   * The native system services, hosted here at their fixed PIDs (docs/kernel.md "System services"). No
+   * permission is granted until sys::perm exists: a method that names one is refused.
+   */
+  readonly services: ServiceHost;
+
   constructor(
     readonly pool: RunnerPool,
     readonly log: (line: string) => void,
     env: NodeJS.ProcessEnv = process.env,
   ) {
     this.delays = readDelays(env);
+    this.services = new ServiceHost({ checker: () => false, log });
+    this.services.register(
+      new SysProcess(() =>
+        [...this.systemServices(), ...this.live().map((p) => this.info(p))].map((i) => ({
+          pid: i.pid,
+          ppid: i.ppid,
+          name: i.name,
+          kind: i.kind,
+          state: i.state,
+          startedAt: i.startedAt,
+        })),
+      ),
+    );
   }
 
   /** The system services' fixed PIDs (specs/services/system/README.md); NCW implements them natively. */
@@ -106,11 +127,12 @@ export class Kernel implements KernelApi {
       ppid: 0,
       name,
       kind: "system" as const,
-      state: "reserved" as const,
+      // A service the kernel hosts runs (inside the kernel's host process); the others keep their PID.
+      state: this.services.hosts(pid) ? ("running" as const) : ("reserved" as const),
       user: 0,
       anid: 0,
       priority: 10,
-      hostPid: undefined,
+      hostPid: this.services.hosts(pid) ? process.pid : undefined,
       startedAt: 0,
     }));
   }
@@ -235,6 +257,7 @@ export class Kernel implements KernelApi {
       requests: new Map(),
     };
     this.processes.add(p);
+    this.services.processStarted({ pid, ppid: p.ppid, name: p.name });
     this.pool.prepare(opts.wasm);
     const child = runner.child;
     child.on("message", (m: FromRunner) => this.fromRunner(p, m));
@@ -541,6 +564,7 @@ export class Kernel implements KernelApi {
       if (child) this.kill(child, `its parent process ${p.pid} ended`);
     }
     for (const w of p.waiters.splice(0)) w();
+    this.services.processExited({ pid: p.pid, ppid: p.ppid, name: p.name });
     for (const done of p.requests.values()) done({ ok: false, error: "the process has ended" });
     p.requests.clear();
     this.segments.releaseOwner(p.pid);

@@ -57,6 +57,11 @@ export class ServiceHost {
     this.structures = opts.structures ?? {};
   }
 
+  /** Whether a service runs at `pid`. */
+  hosts(pid: number): boolean {
+    return this.byPid.has(pid);
+  }
+
   register(service: NativeService): void {
     const pid = SystemPid[service.name];
     if (service.pid !== pid)
