@@ -15,6 +15,7 @@ import { readPackageFile } from "../ncw/package/package.js";
 import { openTree } from "../services/fs/open.js";
 import { readDb } from "../services/skyer/db.js";
 import { checkUserName } from "../services/skyer/layout.js";
+import { SYS_LIB_AID } from "../services/skyer/libs.js";
 import { readInstalledManifest } from "../services/skyer/package.js";
 
 export interface Runnable {
@@ -60,7 +61,7 @@ async function resolveInstalled(
     const item = apps.find((i) => i.scope === "user") ?? apps[0];
     const version = item?.versions[0];
     if (item === undefined || version === undefined) {
-      const lib = db.items.some((i) => i.aid === aid && i.kind === "lib");
+      const lib = aid === SYS_LIB_AID || db.items.some((i) => i.aid === aid && i.kind === "lib");
       throw new NcwError(
         "not-found",
         lib
