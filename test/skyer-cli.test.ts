@@ -247,7 +247,22 @@ describe("ncw skyer", () => {
     const ok = ncw(home, ["skyer", "install", notes1, "--sideloading", "unsecure"]);
     expect(ok.status).toBe(0);
     expect(ok.stderr).toContain("warning: sideloading in unsecure mode");
+    expect(ok.stderr).toContain("shown once for this home");
     expect(ncw(home, ["skyer", "sideloading", "wide-open"]).status).toBe(2);
+    // Once per home: the next install says nothing, `skyer info` still tells.
+    expect(ncw(home, ["skyer", "sideloading", "unsecure"]).status).toBe(0);
+    const again = ncw(home, ["skyer", "install", notes2]);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).not.toContain("sideloading");
+    const info = ncw(home, ["skyer", "info", "dev::notes"]);
+    expect(info.stdout).toMatch(/source: sideloaded — its AID was not checked against the Store/);
+    // Another home warns again; --json still lists the warning in every report.
+    const other = ncw(newHome(), ["skyer", "install", notes1, "--json"]);
+    expect(other.stderr).toContain("warning: sideloading in unsecure mode");
+    expect(json<{ warnings: string[] }>(other).warnings[0]).toMatch(/^sideloading in unsecure/);
+    const twice = ncw(home, ["skyer", "install", notes3, "--json"]);
+    expect(twice.stderr).toBe("");
+    expect(json<{ warnings: string[] }>(twice).warnings).toHaveLength(1);
   });
 
   it("refuses volatile packages", async () => {

@@ -1,10 +1,14 @@
 // `ncw skyer`: Skyer, NightOS' application manager (applications/Skyer.md) — install, update,
 // uninstall, list and inspect applications and libraries in the home's NightOS tree (docs/skyer.md).
 
+import { writeFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
 import type { Argv, CommandModule } from "yargs";
+import type { StepTiming } from "../../commonassembly/aot/options.js";
 import { NcwError } from "../../ncw/errors.js";
-import { type Output, type Progress, safeText } from "../../ncw/output.js";
+import type { HomeLayout } from "../../ncw/home.js";
+import { type Progress, safeText } from "../../ncw/output.js";
 import { SIDELOADING_MODES, type SideloadingMode } from "../../services/registry/keys.js";
 import { KernelEventRunner } from "../../services/skyer/kernel-events.js";
 import { checkUserName, DEFAULT_USER } from "../../services/skyer/layout.js";
@@ -13,7 +17,7 @@ import type { InstalledItem, PackageInfo, Scope } from "../../services/skyer/mod
 import { diffPackages, readNau, writeNau } from "../../services/skyer/nau.js";
 import { loadPackage, readInstalledManifest } from "../../services/skyer/package.js";
 import { openSkyerSession, type SkyerSession } from "../../services/skyer/session.js";
-import type { OperationReport } from "../../services/skyer/skyer.js";
+import { type OperationReport, SIDELOADING_UNSECURE_WARNING } from "../../services/skyer/skyer.js";
 import { type CommandContext, type GlobalArgs, runCommand } from "../context.js";
 
 interface ScopeArgs extends GlobalArgs {
@@ -124,8 +128,36 @@ function hexAnid(anid: number): string {
   return `0x${anid.toString(16).padStart(8, "0")}`;
 }
 
-function printReport(out: Output, r: OperationReport): void {
-  for (const w of r.warnings) out.warn(w);
+/**
+ * Where a home records that the unsecure-sideloading warning was shown (docs/skyer.md "Sideloading":
+ * once per home, and in `ncw skyer info`). A host file beside the tree, not part of NightOS.
+ */
+export function sideloadingNoticeFile(home: HomeLayout): string {
+  return path.join(home.root, "sideloading-warned");
+}
+
+/** True the first time for a home (the notice file is created then); true too if it cannot be made. */
+function firstSideloadingWarning(home: HomeLayout): boolean {
+  try {
+    writeFileSync(
+      sideloadingNoticeFile(home),
+      `${SIDELOADING_UNSECURE_WARNING}\n(shown once for this home; \`ncw skyer info\` repeats it)\n`,
+      { flag: "wx" },
+    );
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== "EEXIST";
+  }
+}
+
+function printReport(ctx: CommandContext, r: OperationReport): void {
+  const out = ctx.out;
+  for (const w of r.warnings) {
+    if (w === SIDELOADING_UNSECURE_WARNING) {
+      if (!firstSideloadingWarning(ctx.home())) continue;
+      out.warn(`${w} (shown once for this home; \`ncw skyer info\` repeats it)`);
+    } else out.warn(w);
+  }
   if (out.json) {
     // The scope as `ncw skyer list/info` give it: "global" or "user", with the user apart.
     const [scope, user] = r.scope.split(" ");
@@ -145,11 +177,20 @@ function printReport(out: Output, r: OperationReport): void {
   for (const e of r.embedded ?? [])
     out.info(`  embedded library: ${t(`${e.aid} ${e.version} ${e.action} (${e.dir})`)}`);
   if (r.aot !== undefined) {
-    out.info(
-      `  AOT: ${t(r.aot.program)} ${r.aot.cached ? "already compiled (cached)" : "compiled"} in ${r.aot.ms.toFixed(0)} ms -> ${t(r.aot.artifact)}`,
-    );
+    const a = r.aot;
+    const what = a.cached
+      ? `already compiled (cached); loading the cached artifact took ${a.ms.toFixed(0)} ms`
+      : `compiled in ${a.ms.toFixed(0)} ms`;
+    out.info(`  AOT: ${t(a.program)} ${what}${aotSteps(a.steps)} -> ${t(a.artifact)}`);
   }
   for (const e of r.events) out.info(`  event ${t(e.event)}: ${t(e.note)}`);
+}
+
+/** The slowest steps of an AOT step, for the report: " (engine-compile 700 ms, read 3 ms)". */
+function aotSteps(steps: readonly StepTiming[]): string {
+  const top = [...steps].sort((a, b) => b.ms - a.ms).slice(0, 3);
+  if (top.length === 0) return "";
+  return ` (${top.map((x) => `${x.step} ${x.ms.toFixed(0)} ms`).join(", ")})`;
 }
 
 async function sideloadingMode(
@@ -208,7 +249,7 @@ const install: CommandModule<GlobalArgs, InstallArgs> = {
           user: userOf(argv),
         });
         endProgress();
-        printReport(ctx.out, report);
+        printReport(ctx, report);
       });
     }),
 };
@@ -252,7 +293,7 @@ const uninstall: CommandModule<GlobalArgs, UninstallArgs> = {
     runCommand(argv, async (ctx) => {
       const scope = scopeOf(argv);
       await withSession(ctx, `skyer uninstall ${argv.aid}`, true, async (s) => {
-        printReport(ctx.out, await s.skyer.uninstall(argv.aid, scope, argv.libVersion));
+        printReport(ctx, await s.skyer.uninstall(argv.aid, scope, argv.libVersion));
       });
     }),
 };
@@ -293,7 +334,7 @@ const update: CommandModule<GlobalArgs, UpdateArgs> = {
           sideloading: await sideloadingMode(s, argv.sideloading),
         });
         endProgress();
-        printReport(ctx.out, report);
+        printReport(ctx, report);
       });
     }),
 };
@@ -405,6 +446,10 @@ const info: CommandModule<GlobalArgs, InfoArgs> = {
         o.info(`  kind:  ${it.kind === "lib" ? "library" : "application"}`);
         o.info(`  scope: ${it.scope === "user" ? `user ${t(it.user ?? "")}` : "global"}`);
         o.info(`  ANID:  ${hexAnid(it.anid)} (${it.anid})`);
+        // NCW has no Store: every install came from a file, in unsecure mode (the others refuse).
+        o.info(
+          `  source: ${o.style.yellow("sideloaded")} — its AID was not checked against the Store (AID spoofing is possible)`,
+        );
         for (const v of it.versions) {
           o.info(`  version ${o.style.bold(t(v.version))}`);
           o.info(`    folder:     ${t(v.dir)}`);

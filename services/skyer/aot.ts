@@ -2,6 +2,7 @@
 // application's pre-compiled program (content.program.precomp) into the home's AOT cache before
 // the commit point, so a program that fails validation fails the install. Decisions: docs/skyer.md.
 
+import type { StepTiming } from "../../commonassembly/aot/options.js";
 import { decodeNppHeader } from "../../commonassembly/npp.js";
 import { NcwError } from "../../ncw/errors.js";
 
@@ -15,6 +16,8 @@ export interface AotReport {
   cached: boolean;
   /** Wall time of the AOT step, milliseconds. */
   ms: number;
+  /** Where that time went: the AOT cache's steps (read, hash, artifact-check, engine-compile, …). */
+  steps: StepTiming[];
 }
 
 export interface ProgramToCompile {
@@ -42,6 +45,7 @@ export function aotPrecompiler(cacheDir: string): Precompiler {
         artifact: r.artifactPath,
         cached: r.cached,
         ms: performance.now() - t0,
+        steps: r.steps,
       };
     } catch (e) {
       if (!(e instanceof NcwError)) throw e;
