@@ -51,17 +51,38 @@ const scopeOptions = <T>(y: Argv<T>) =>
       describe: `NightOS user (default: $NCW_USER, else "${DEFAULT_USER}")`,
     });
 
+interface WaitArgs {
+  wait?: boolean;
+}
+
+/** `--wait` for the commands that change the home (docs/skyer.md "Atomicity"). */
+const waitOption = <T>(y: Argv<T>) =>
+  y.option("wait", {
+    type: "boolean",
+    describe: "If another ncw command is changing the home, wait for it instead of failing",
+  });
+
 /** Open a session with a progress bar wired to Skyer's progress callback. */
 async function session(
   ctx: CommandContext,
   command: string,
   write: boolean,
+  wait: boolean,
 ): Promise<{ s: SkyerSession; done: () => void }> {
   let bar: Progress | null = null;
   let label = "";
   const s = await openSkyerSession(ctx.home(), {
     command,
     write,
+    // --wait: say once what the command waits for (the lock's holder), then wait for it.
+    ...(wait
+      ? {
+          wait: {
+            onWait: (what: string) =>
+              process.stderr.write(`ncw: waiting for ${safeText(what)}; Ctrl-C to give up\n`),
+          },
+        }
+      : {}),
     readManifest: readInstalledManifest,
     events: new KernelEventRunner(ctx.home()),
     progress: (l, done, total) => {
@@ -95,8 +116,9 @@ async function withSession<T>(
   command: string,
   write: boolean,
   body: (s: SkyerSession, endProgress: () => void) => Promise<T>,
+  wait = false,
 ): Promise<T> {
-  const { s, done } = await session(ctx, command, write);
+  const { s, done } = await session(ctx, command, write, wait);
   try {
     return await body(s, done);
   } finally {
@@ -201,7 +223,7 @@ async function sideloadingMode(
   return s.registry.get("system.applications.sideloading") as SideloadingMode;
 }
 
-interface InstallArgs extends ScopeArgs {
+interface InstallArgs extends ScopeArgs, WaitArgs {
   package: string;
   sideloading?: string;
   force?: boolean;
@@ -212,7 +234,7 @@ const install: CommandModule<GlobalArgs, InstallArgs> = {
   command: "install <package>",
   describe: "Install an application or library package (.nap); reinstalling an AID updates it",
   builder: (y) =>
-    scopeOptions(y)
+    waitOption(scopeOptions(y))
       .positional("package", { type: "string", demandOption: true, describe: "The .nap file" })
       .option("sideloading", {
         choices: SIDELOADING_MODES,
@@ -241,16 +263,22 @@ const install: CommandModule<GlobalArgs, InstallArgs> = {
       const bytes = await readInput(argv.package, "package");
       const whole = await loadPackage(argv.package, bytes);
       const pkg = argv.library === undefined ? whole : embeddedLibrary(whole, argv.library);
-      await withSession(ctx, `skyer install ${argv.package}`, true, async (s, endProgress) => {
-        const report = await s.skyer.install(pkg, {
-          scope,
-          sideloading: await sideloadingMode(s, argv.sideloading),
-          force: argv.force === true,
-          user: userOf(argv),
-        });
-        endProgress();
-        printReport(ctx, report);
-      });
+      await withSession(
+        ctx,
+        `skyer install ${argv.package}`,
+        true,
+        async (s, endProgress) => {
+          const report = await s.skyer.install(pkg, {
+            scope,
+            sideloading: await sideloadingMode(s, argv.sideloading),
+            force: argv.force === true,
+            user: userOf(argv),
+          });
+          endProgress();
+          printReport(ctx, report);
+        },
+        argv.wait === true,
+      );
     }),
 };
 
@@ -270,7 +298,7 @@ function embeddedLibrary(app: PackageInfo, aid: string): PackageInfo {
   return lib;
 }
 
-interface UninstallArgs extends ScopeArgs {
+interface UninstallArgs extends ScopeArgs, WaitArgs {
   aid: string;
   libVersion?: string;
 }
@@ -279,7 +307,7 @@ const uninstall: CommandModule<GlobalArgs, UninstallArgs> = {
   command: "uninstall <aid>",
   describe: "Uninstall an application or library (its appdata in /home/<user>/appdata is kept)",
   builder: (y) =>
-    scopeOptions(y)
+    waitOption(scopeOptions(y))
       .positional("aid", {
         type: "string",
         demandOption: true,
@@ -292,13 +320,19 @@ const uninstall: CommandModule<GlobalArgs, UninstallArgs> = {
   handler: (argv) =>
     runCommand(argv, async (ctx) => {
       const scope = scopeOf(argv);
-      await withSession(ctx, `skyer uninstall ${argv.aid}`, true, async (s) => {
-        printReport(ctx, await s.skyer.uninstall(argv.aid, scope, argv.libVersion));
-      });
+      await withSession(
+        ctx,
+        `skyer uninstall ${argv.aid}`,
+        true,
+        async (s) => {
+          printReport(ctx, await s.skyer.uninstall(argv.aid, scope, argv.libVersion));
+        },
+        argv.wait === true,
+      );
     }),
 };
 
-interface UpdateArgs extends ScopeArgs {
+interface UpdateArgs extends ScopeArgs, WaitArgs {
   aid: string;
   update: string;
   sideloading?: string;
@@ -308,7 +342,7 @@ const update: CommandModule<GlobalArgs, UpdateArgs> = {
   command: "update <aid> <update>",
   describe: "Apply an update package (.nau) to an installed application",
   builder: (y) =>
-    scopeOptions(y)
+    waitOption(scopeOptions(y))
       .positional("aid", {
         type: "string",
         demandOption: true,
@@ -328,14 +362,20 @@ const update: CommandModule<GlobalArgs, UpdateArgs> = {
       const scope = scopeOf(argv);
       const bytes = await readInput(argv.update, "update");
       const nau = readNau(bytes);
-      await withSession(ctx, `skyer update ${argv.aid}`, true, async (s, endProgress) => {
-        const report = await s.skyer.update(argv.aid, nau, bytes, {
-          scope,
-          sideloading: await sideloadingMode(s, argv.sideloading),
-        });
-        endProgress();
-        printReport(ctx, report);
-      });
+      await withSession(
+        ctx,
+        `skyer update ${argv.aid}`,
+        true,
+        async (s, endProgress) => {
+          const report = await s.skyer.update(argv.aid, nau, bytes, {
+            scope,
+            sideloading: await sideloadingMode(s, argv.sideloading),
+          });
+          endProgress();
+          printReport(ctx, report);
+        },
+        argv.wait === true,
+      );
     }),
 };
 
@@ -469,7 +509,7 @@ const info: CommandModule<GlobalArgs, InfoArgs> = {
     }),
 };
 
-interface SideloadingArgs extends GlobalArgs {
+interface SideloadingArgs extends GlobalArgs, WaitArgs {
   mode?: string;
 }
 
@@ -477,7 +517,7 @@ const sideloading: CommandModule<GlobalArgs, SideloadingArgs> = {
   command: "sideloading [mode]",
   describe: "Show or set the sideloading mode (registry key system.applications.sideloading)",
   builder: (y) =>
-    y
+    waitOption(y)
       .positional("mode", { choices: SIDELOADING_MODES, describe: "The new mode" })
       .epilogue(
         "disabled: no package can be installed from a file. store-checking: the AID must be checked with the " +
@@ -486,14 +526,20 @@ const sideloading: CommandModule<GlobalArgs, SideloadingArgs> = {
       ) as Argv<SideloadingArgs>,
   handler: (argv) =>
     runCommand(argv, async (ctx) => {
-      await withSession(ctx, "skyer sideloading", argv.mode !== undefined, async (s) => {
-        if (argv.mode !== undefined)
-          await s.registry.set("system.applications.sideloading", argv.mode);
-        const mode = s.registry.get("system.applications.sideloading");
-        const isDefault = !s.registry.isSet("system.applications.sideloading");
-        if (ctx.out.json) ctx.out.data({ mode, default: isDefault });
-        else ctx.out.info(`sideloading: ${mode}${isDefault ? " (default)" : ""}`);
-      });
+      await withSession(
+        ctx,
+        "skyer sideloading",
+        argv.mode !== undefined,
+        async (s) => {
+          if (argv.mode !== undefined)
+            await s.registry.set("system.applications.sideloading", argv.mode);
+          const mode = s.registry.get("system.applications.sideloading");
+          const isDefault = !s.registry.isSet("system.applications.sideloading");
+          if (ctx.out.json) ctx.out.data({ mode, default: isDefault });
+          else ctx.out.info(`sideloading: ${mode}${isDefault ? " (default)" : ""}`);
+        },
+        argv.wait === true,
+      );
     }),
 };
 
