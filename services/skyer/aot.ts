@@ -38,14 +38,16 @@ export function aotPrecompiler(cacheDir: string): Precompiler {
       // An NPP is required (DIRECTION.md §1): a raw module or anything else is NPP_BAD_MAGIC.
       decodeNppHeader(p.bytes);
       // Loaded only when needed: Binaryen takes ~0.5 s to load.
+      const t1 = performance.now();
       const { aotCompile } = await import("../../commonassembly/aot/cache.js");
+      const load = { step: "load-aot", ms: performance.now() - t1 };
       const r = await aotCompile(p.bytes, { cacheDir });
       return {
         program: p.path,
         artifact: r.artifactPath,
         cached: r.cached,
         ms: performance.now() - t0,
-        steps: r.steps,
+        steps: [load, ...r.steps],
       };
     } catch (e) {
       if (!(e instanceof NcwError)) throw e;
