@@ -23,7 +23,7 @@ export interface CommandContext {
 export function makeContext(argv: GlobalArgs): CommandContext {
   const out = makeOutput({
     json: argv.json === true,
-    ...(argv.color === false ? { color: false } : {}),
+    ...(argv.color === undefined ? {} : { color: argv.color }),
   });
   let home: HomeLayout | undefined;
   return {

@@ -84,7 +84,8 @@ export async function main(args: string[]): Promise<void> {
   } catch (e) {
     if (!(e instanceof UsageFailure)) throw e;
     const noColor = args.includes("--no-color") || args.includes("--color=false");
-    const ctx = makeContext({ json: wantsJson(args), ...(noColor ? { color: false } : {}) });
+    const color = noColor ? false : args.includes("--color") ? true : undefined;
+    const ctx = makeContext({ json: wantsJson(args), ...(color === undefined ? {} : { color }) });
     process.exitCode = reportError(ctx, e.error);
   }
 }

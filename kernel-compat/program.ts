@@ -11,6 +11,7 @@ import { loadProgram } from "../commonassembly/program.js";
 import { NcwError } from "../ncw/errors.js";
 import type { HomeLayout } from "../ncw/home.js";
 import { readPackageFile } from "../ncw/package/package.js";
+import { SYS_LIB_AID } from "../services/skyer/libs.js";
 import type { SkyerQuery } from "../services/skyer/query.js";
 
 export interface Runnable {
@@ -39,7 +40,8 @@ async function resolveInstalled(aid: string, user: string, apps: AppQuery): Prom
   return apps(async (q) => {
     const found = await q.installedApp(aid, user);
     if (!found.ok) {
-      const lib = found.why === "library";
+      // The built-in library (sys::lib) is no entry of Skyer's database, but it is a library all the same.
+      const lib = found.why === "library" || aid === SYS_LIB_AID;
       throw new NcwError(
         "not-found",
         lib

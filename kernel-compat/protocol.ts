@@ -5,6 +5,7 @@
 
 import { deserialize, serialize } from "node:v8";
 import type { Value } from "../commonassembly/abi/values.js";
+import type { WasmFrame } from "./runner/faults.js";
 
 /**
  * 2: `run` carries the NightOS user (a kernel speaking 1 would use its own NCW_USER).
@@ -21,7 +22,13 @@ export const MAX_FRAME = 512 * 1024 * 1024;
 /** How a NightOS process ended. */
 export type Outcome =
   | { kind: "exit"; exitData: bigint }
-  | { kind: "killed"; reason: string; signal?: number };
+  | {
+      kind: "killed";
+      reason: string;
+      signal?: number;
+      /** A trap's WebAssembly frames, innermost first (kernel-compat/runner/faults.ts). */
+      backtrace?: WasmFrame[];
+    };
 
 export interface ProcessInfo {
   pid: number;

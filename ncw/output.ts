@@ -2,6 +2,7 @@
 // only when it is a terminal, JSON output for commands whose result is data, text from outside NCW
 // made safe for the terminal, and a closed stdout (EPIPE) ending a command quietly (docs/cli.md).
 
+import util from "node:util";
 import { ExitCode } from "./errors.js";
 
 export interface Output {
@@ -41,11 +42,16 @@ export interface Style {
   cyan(s: string): string;
 }
 
-/** Colour is on when stdout is a TTY, unless NO_COLOR is set (any non-empty value); FORCE_COLOR wins. */
+/**
+ * Colour is on when stdout is a TTY, unless NO_COLOR is set (any non-empty value) or TERM=dumb;
+ * FORCE_COLOR (non-empty, not 0) forces it on; `--color` / `--no-color` (`flag`) win over all of them.
+ */
 export function colorEnabled(
   env: NodeJS.ProcessEnv = process.env,
   isTty = process.stdout.isTTY === true,
+  flag?: boolean,
 ): boolean {
+  if (flag !== undefined) return flag;
   if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0" && env.FORCE_COLOR !== "")
     return true;
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
@@ -53,16 +59,24 @@ export function colorEnabled(
   return isTty;
 }
 
+type StyleFormat = Parameters<typeof util.styleText>[0];
+
+/**
+ * The styles, through Node's `util.styleText` (Node >= 20.12; on an older Node 20 text stays plain).
+ * NCW has already decided whether to colour (`colorEnabled`), so styleText must not check the stream
+ * or the environment again: that would undo `--color` on a pipe.
+ */
 export function makeStyle(color: boolean): Style {
-  const wrap = (open: number, close: number) => (s: string) =>
-    color ? `\u001b[${open}m${s}\u001b[${close}m` : s;
+  const styleText = typeof util.styleText === "function" && color ? util.styleText : undefined;
+  const wrap = (format: StyleFormat) => (s: string) =>
+    styleText === undefined ? s : styleText(format, s, { validateStream: false });
   return {
-    bold: wrap(1, 22),
-    dim: wrap(2, 22),
-    red: wrap(31, 39),
-    green: wrap(32, 39),
-    yellow: wrap(33, 39),
-    cyan: wrap(36, 39),
+    bold: wrap("bold"),
+    dim: wrap("dim"),
+    red: wrap("red"),
+    green: wrap("green"),
+    yellow: wrap("yellow"),
+    cyan: wrap("cyan"),
   };
 }
 
@@ -77,7 +91,7 @@ export function makeOutput(opts: OutputOptions = {}): Output {
   const stdout = opts.stdout ?? process.stdout;
   const stderr = opts.stderr ?? process.stderr;
   const json = opts.json ?? false;
-  const color = opts.color ?? colorEnabled();
+  const color = colorEnabled(process.env, process.stdout.isTTY === true, opts.color);
   const style = makeStyle(color);
   const interactive = stderr.isTTY === true && !json;
   return {

@@ -65,4 +65,25 @@ describe("ncw CLI", () => {
     const r = ncw(["nope"], { env: { FORCE_COLOR: "1" } });
     expect(r.stderr).toContain("\u001b[31m");
   });
+
+  it("--color forces colours on a pipe, --no-color turns them off; both win over the environment", () => {
+    const list = (flags: string[], env: Record<string, string> = {}) =>
+      ncw(["skyer", "list", ...flags], { env: { NCW_HOME: path.join(tmp, "colors"), ...env } });
+    const plain = list([]);
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(plain.stdout).toContain("nothing installed yet");
+    expect(plain.stdout).not.toContain("\u001b[");
+    // Piped stdout, yet coloured: bold header, dim note.
+    expect(list(["--color"]).stdout).toContain("\u001b[1m");
+    expect(list(["--color"]).stdout).toContain("\u001b[2m");
+    expect(list(["--color"], { NO_COLOR: "1" }).stdout).toContain("\u001b[");
+    expect(list([], { FORCE_COLOR: "1" }).stdout).toContain("\u001b[1m");
+    expect(list(["--no-color"], { FORCE_COLOR: "1" }).stdout).not.toContain("\u001b[");
+    expect(list([], { NO_COLOR: "1" }).stdout).not.toContain("\u001b[");
+    // A usage error honours the flag too.
+    expect(ncw(["nope", "--color"]).stderr).toContain("\u001b[31m");
+    expect(ncw(["nope", "--no-color"], { env: { FORCE_COLOR: "1" } }).stderr).not.toContain(
+      "\u001b[",
+    );
+  });
 });

@@ -55,6 +55,10 @@ describe("ncw run <AID>", () => {
     const missing = home.ncw(["run", "ncwdemo::nothere"]);
     expect(missing.code).toBe(66);
     expect(missing.stderr).toMatch(/no application ncwdemo::nothere is installed/);
+    // The built-in system library is a library even though Skyer's database never lists it.
+    const lib = home.ncw(["run", "sys::lib"]);
+    expect(lib.code).toBe(66);
+    expect(lib.stderr).toMatch(/sys::lib is an installed library, not an application/);
     expect(readFileSync(path.join(home.dir, "hello.nap")).length).toBeGreaterThan(0);
   });
 

@@ -104,6 +104,38 @@ describe("ncw pack / ncw inspect", () => {
     });
   });
 
+  it("accepts any license of the SPDX lists and explains a deprecated or miscased one", () => {
+    const src = path.join(tmp, "licensed");
+    cpSync(HELLO, src, { recursive: true });
+    const manifest = readFileSync(path.join(src, "manifest.toml"), "utf8");
+    const pack = (license: string) => {
+      writeFileSync(
+        path.join(src, "manifest.toml"),
+        manifest.replace('license = "Apache-2.0"', `license = "${license}"`),
+      );
+      return run(["pack", src, "-o", path.join(tmp, "licensed.nap")]);
+    };
+    for (const ok of [
+      "curl",
+      "Beerware",
+      "BSD-3-Clause-LBNL",
+      "GPL-3.0-or-later WITH Bison-exception-1.24",
+    ]) {
+      const p = pack(ok);
+      expect(p.status, `${ok}: ${p.stderr}`).toBe(0);
+    }
+    const bad: [string, string][] = [
+      ["GPL-2.0", 'names "GPL-2.0", which the SPDX License List deprecates'],
+      ["mit", 'names "mit"; the SPDX identifier is spelled "MIT"'],
+      ["Nope-1.0", 'names "Nope-1.0", which is not an SPDX license identifier'],
+    ];
+    for (const [license, why] of bad) {
+      const p = pack(license);
+      expect(p.status, license).toBe(65);
+      expect(p.stderr, license).toContain(why);
+    }
+  });
+
   it("exit codes: missing folder 66, not a package 65, missing package 66, usage 2", () => {
     expect(run(["pack", path.join(tmp, "nope")]).status).toBe(66);
     expect(run(["pack", HELLO.replace("hello", "")]).status).toBe(65); // a folder without manifest.toml

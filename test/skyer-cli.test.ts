@@ -2,12 +2,12 @@
 // uninstall), scopes, sideloading modes, libraries, downgrades, the home lock. Each test has its
 // own temporary home.
 
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ncw as run } from "./helpers/ncw.js";
+import { NCW_JS, ncw as run } from "./helpers/ncw.js";
 import {
   makePackage,
   readTreeText,
@@ -247,7 +247,22 @@ describe("ncw skyer", () => {
     const ok = ncw(home, ["skyer", "install", notes1, "--sideloading", "unsecure"]);
     expect(ok.status).toBe(0);
     expect(ok.stderr).toContain("warning: sideloading in unsecure mode");
+    expect(ok.stderr).toContain("shown once for this home");
     expect(ncw(home, ["skyer", "sideloading", "wide-open"]).status).toBe(2);
+    // Once per home: the next install says nothing, `skyer info` still tells.
+    expect(ncw(home, ["skyer", "sideloading", "unsecure"]).status).toBe(0);
+    const again = ncw(home, ["skyer", "install", notes2]);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).not.toContain("sideloading");
+    const info = ncw(home, ["skyer", "info", "dev::notes"]);
+    expect(info.stdout).toMatch(/source: sideloaded — its AID was not checked against the Store/);
+    // Another home warns again; --json still lists the warning in every report.
+    const other = ncw(newHome(), ["skyer", "install", notes1, "--json"]);
+    expect(other.stderr).toContain("warning: sideloading in unsecure mode");
+    expect(json<{ warnings: string[] }>(other).warnings[0]).toMatch(/^sideloading in unsecure/);
+    const twice = ncw(home, ["skyer", "install", notes3, "--json"]);
+    expect(twice.stderr).toBe("");
+    expect(json<{ warnings: string[] }>(twice).warnings).toHaveLength(1);
   });
 
   it("refuses volatile packages", async () => {
@@ -346,4 +361,75 @@ describe("ncw skyer", () => {
     expect(r.status, r.stderr).toBe(0);
     expect(existsSync(lock)).toBe(false);
   });
+
+  it("--wait says what it waits for and goes on when the holder is done", async () => {
+    const home = newHome();
+    expect(ncw(home, ["skyer", "list"]).status).toBe(0);
+    const lock = path.join(home, "run", "tree.lock");
+    const holder = { pid: process.pid, host: os.hostname(), command: "test holder", since: "now" };
+    writeFileSync(lock, JSON.stringify(holder));
+    const busy = ncw(home, ["skyer", "install", notes1]);
+    expect(busy.status).toBe(75);
+    expect(busy.stderr).toContain("run this command with --wait");
+
+    const child = spawn(
+      process.execPath,
+      [NCW_JS, "--home", home, "skyer", "install", notes1, "--wait"],
+      {
+        env: { ...process.env, NCW_USER: "" },
+      },
+    );
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    // It says once what it waits for, and waits.
+    for (let i = 0; i < 200 && !stderr.includes("waiting for"); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(stderr).toMatch(
+      /ncw: waiting for the NCW home, which another ncw command holds \(pid \d+: test holder, since now\); Ctrl-C to give up/,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(child.exitCode).toBe(null);
+    expect(stderr.match(/waiting for/g)).toHaveLength(1);
+    // The holder is done: the waiting install takes the home and finishes.
+    rmSync(lock);
+    expect(await exited, stderr).toBe(0);
+    expect(
+      json<{ aid: string }[]>(ncw(home, ["skyer", "list", "--json"])).map((i) => i.aid),
+    ).toContain("dev::notes");
+  });
+
+  it("--wait waits for the NightOS image's own lock too, past the usual few seconds", async () => {
+    const home = newHome();
+    expect(ncw(home, ["skyer", "list"]).status).toBe(0);
+    const image = path.join(home, "nightos.img");
+    expect(existsSync(image)).toBe(true);
+    // Another live process (this test) holds the image open for writing.
+    writeFileSync(`${image}.lock`, `${process.pid}\n`);
+    const child = spawn(
+      process.execPath,
+      [NCW_JS, "--home", home, "skyer", "sideloading", "disabled", "--wait"],
+      { env: { ...process.env, NCW_USER: "" } },
+    );
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    for (let i = 0; i < 300 && !stderr.includes("waiting for"); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(stderr).toMatch(
+      new RegExp(
+        `ncw: waiting for the NightOS image: .* is being changed by process ${process.pid}`,
+      ),
+    );
+    expect(child.exitCode).toBe(null);
+    rmSync(`${image}.lock`);
+    expect(await exited, stderr).toBe(0);
+    expect(json<{ mode: string }>(ncw(home, ["skyer", "sideloading", "--json"])).mode).toBe(
+      "disabled",
+    );
+  }, 20_000);
 });

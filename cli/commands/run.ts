@@ -8,6 +8,7 @@ import type { CommandModule } from "yargs";
 import { Sig } from "../../commonassembly/abi/numbers.js";
 import { connectKernel, startRun } from "../../kernel-compat/client.js";
 import type { Outcome } from "../../kernel-compat/protocol.js";
+import type { WasmFrame } from "../../kernel-compat/runner/faults.js";
 import { NcwError } from "../../ncw/errors.js";
 import { safeText } from "../../ncw/output.js";
 import { type GlobalArgs, runCommand } from "../context.js";
@@ -26,6 +27,16 @@ interface RunArgs extends GlobalArgs {
 const AID_PATTERN = /^[a-z_][a-z0-9_]*::[a-z_][a-z0-9_]*$/;
 
 /** Host exit code for a killed process (128 + SIGKILL, as shells report a killed program). */
+
+/** A backtrace as wasmtime prints one: `    0:     0x5a - poke`, `<wasm function 3>` when unnamed. */
+function formatBacktrace(frames: readonly WasmFrame[]): string[] {
+  return frames.map((f, i) => {
+    const at = `0x${f.offset.toString(16)}`.padStart(8);
+    const fn = f.name === undefined ? `<wasm function ${f.func}>` : safeText(f.name);
+    return `${String(i).padStart(5)}: ${at} - ${fn}`;
+  });
+}
+
 export const EXIT_KILLED = 137;
 
 /** The app's exit data as a host exit code: 0–255 as is, anything larger as 255 (with a note). */
@@ -180,12 +191,19 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
             exitData: outcome.kind === "exit" ? outcome.exitData : null,
             reason: outcome.kind === "killed" ? outcome.reason : null,
             signal: outcome.kind === "killed" ? (outcome.signal ?? null) : null,
+            backtrace: outcome.kind === "killed" ? (outcome.backtrace ?? null) : null,
             exitCode: hostExitCode(outcome),
           });
         } else if (outcome.kind === "killed") {
           process.stderr.write(
             `ncw: process ${run.pid() ?? "?"} (${name}) was killed: ${safeText(outcome.reason)}\n`,
           );
+          // A trap's wasm frames, as wasmtime prints them (docs/kernel.md, "Backtraces").
+          const frames = outcome.backtrace ?? [];
+          if (frames.length > 0)
+            process.stderr.write(
+              `wasm backtrace (offsets in the AOT artifact):\n${formatBacktrace(frames).join("\n")}\n`,
+            );
         } else if (outcome.exitData > 255n) {
           process.stderr.write(
             `ncw: ${name} exited with exit data ${outcome.exitData} (host exit code 255)\n`,

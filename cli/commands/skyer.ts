@@ -1,11 +1,15 @@
 // `ncw skyer`: Skyer, NightOS' application manager (applications/Skyer.md) — install, update,
 // uninstall, list and inspect applications and libraries in the home's NightOS tree (docs/skyer.md).
 
+import { writeFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
 import type { Argv, CommandModule } from "yargs";
+import type { StepTiming } from "../../commonassembly/aot/options.js";
 import { KernelEventRunner } from "../../kernel-compat/skyer-events.js";
 import { NcwError } from "../../ncw/errors.js";
-import { type Output, type Progress, safeText } from "../../ncw/output.js";
+import type { HomeLayout } from "../../ncw/home.js";
+import { type Progress, safeText } from "../../ncw/output.js";
 import { SIDELOADING_MODES, type SideloadingMode } from "../../services/registry/keys.js";
 import { checkUserName, DEFAULT_USER } from "../../services/skyer/layout.js";
 import { SYS_LIB_AID, SYS_LIB_VERSION } from "../../services/skyer/libs.js";
@@ -13,7 +17,7 @@ import type { InstalledItem, PackageInfo, Scope } from "../../services/skyer/mod
 import { diffPackages, readNau, writeNau } from "../../services/skyer/nau.js";
 import { loadPackage, readInstalledManifest } from "../../services/skyer/package.js";
 import { openSkyerSession, type SkyerSession } from "../../services/skyer/session.js";
-import type { OperationReport } from "../../services/skyer/skyer.js";
+import { type OperationReport, SIDELOADING_UNSECURE_WARNING } from "../../services/skyer/skyer.js";
 import { type CommandContext, type GlobalArgs, runCommand } from "../context.js";
 
 interface ScopeArgs extends GlobalArgs {
@@ -47,17 +51,38 @@ const scopeOptions = <T>(y: Argv<T>) =>
       describe: `NightOS user (default: $NCW_USER, else "${DEFAULT_USER}")`,
     });
 
+interface WaitArgs {
+  wait?: boolean;
+}
+
+/** `--wait` for the commands that change the home (docs/skyer.md "Atomicity"). */
+const waitOption = <T>(y: Argv<T>) =>
+  y.option("wait", {
+    type: "boolean",
+    describe: "If another ncw command is changing the home, wait for it instead of failing",
+  });
+
 /** Open a session with a progress bar wired to Skyer's progress callback. */
 async function session(
   ctx: CommandContext,
   command: string,
   write: boolean,
+  wait: boolean,
 ): Promise<{ s: SkyerSession; done: () => void }> {
   let bar: Progress | null = null;
   let label = "";
   const s = await openSkyerSession(ctx.home(), {
     command,
     write,
+    // --wait: say once what the command waits for (the lock's holder), then wait for it.
+    ...(wait
+      ? {
+          wait: {
+            onWait: (what: string) =>
+              process.stderr.write(`ncw: waiting for ${safeText(what)}; Ctrl-C to give up\n`),
+          },
+        }
+      : {}),
     readManifest: readInstalledManifest,
     events: new KernelEventRunner(ctx.home()),
     progress: (l, done, total) => {
@@ -91,8 +116,9 @@ async function withSession<T>(
   command: string,
   write: boolean,
   body: (s: SkyerSession, endProgress: () => void) => Promise<T>,
+  wait = false,
 ): Promise<T> {
-  const { s, done } = await session(ctx, command, write);
+  const { s, done } = await session(ctx, command, write, wait);
   try {
     return await body(s, done);
   } finally {
@@ -124,8 +150,36 @@ function hexAnid(anid: number): string {
   return `0x${anid.toString(16).padStart(8, "0")}`;
 }
 
-function printReport(out: Output, r: OperationReport): void {
-  for (const w of r.warnings) out.warn(w);
+/**
+ * Where a home records that the unsecure-sideloading warning was shown (docs/skyer.md "Sideloading":
+ * once per home, and in `ncw skyer info`). A host file beside the tree, not part of NightOS.
+ */
+export function sideloadingNoticeFile(home: HomeLayout): string {
+  return path.join(home.root, "sideloading-warned");
+}
+
+/** True the first time for a home (the notice file is created then); true too if it cannot be made. */
+function firstSideloadingWarning(home: HomeLayout): boolean {
+  try {
+    writeFileSync(
+      sideloadingNoticeFile(home),
+      `${SIDELOADING_UNSECURE_WARNING}\n(shown once for this home; \`ncw skyer info\` repeats it)\n`,
+      { flag: "wx" },
+    );
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== "EEXIST";
+  }
+}
+
+function printReport(ctx: CommandContext, r: OperationReport): void {
+  const out = ctx.out;
+  for (const w of r.warnings) {
+    if (w === SIDELOADING_UNSECURE_WARNING) {
+      if (!firstSideloadingWarning(ctx.home())) continue;
+      out.warn(`${w} (shown once for this home; \`ncw skyer info\` repeats it)`);
+    } else out.warn(w);
+  }
   if (out.json) {
     // The scope as `ncw skyer list/info` give it: "global" or "user", with the user apart.
     const [scope, user] = r.scope.split(" ");
@@ -145,11 +199,20 @@ function printReport(out: Output, r: OperationReport): void {
   for (const e of r.embedded ?? [])
     out.info(`  embedded library: ${t(`${e.aid} ${e.version} ${e.action} (${e.dir})`)}`);
   if (r.aot !== undefined) {
-    out.info(
-      `  AOT: ${t(r.aot.program)} ${r.aot.cached ? "already compiled (cached)" : "compiled"} in ${r.aot.ms.toFixed(0)} ms -> ${t(r.aot.artifact)}`,
-    );
+    const a = r.aot;
+    const what = a.cached
+      ? `already compiled (cached); loading the cached artifact took ${a.ms.toFixed(0)} ms`
+      : `compiled in ${a.ms.toFixed(0)} ms`;
+    out.info(`  AOT: ${t(a.program)} ${what}${aotSteps(a.steps)} -> ${t(a.artifact)}`);
   }
   for (const e of r.events) out.info(`  event ${t(e.event)}: ${t(e.note)}`);
+}
+
+/** The slowest steps of an AOT step, for the report: " (engine-compile 700 ms, read 3 ms)". */
+function aotSteps(steps: readonly StepTiming[]): string {
+  const top = [...steps].sort((a, b) => b.ms - a.ms).slice(0, 3);
+  if (top.length === 0) return "";
+  return ` (${top.map((x) => `${x.step} ${x.ms.toFixed(0)} ms`).join(", ")})`;
 }
 
 async function sideloadingMode(
@@ -160,7 +223,7 @@ async function sideloadingMode(
   return s.registry.get("system.applications.sideloading") as SideloadingMode;
 }
 
-interface InstallArgs extends ScopeArgs {
+interface InstallArgs extends ScopeArgs, WaitArgs {
   package: string;
   sideloading?: string;
   force?: boolean;
@@ -171,7 +234,7 @@ const install: CommandModule<GlobalArgs, InstallArgs> = {
   command: "install <package>",
   describe: "Install an application or library package (.nap); reinstalling an AID updates it",
   builder: (y) =>
-    scopeOptions(y)
+    waitOption(scopeOptions(y))
       .positional("package", { type: "string", demandOption: true, describe: "The .nap file" })
       .option("sideloading", {
         choices: SIDELOADING_MODES,
@@ -200,16 +263,22 @@ const install: CommandModule<GlobalArgs, InstallArgs> = {
       const bytes = await readInput(argv.package, "package");
       const whole = await loadPackage(argv.package, bytes);
       const pkg = argv.library === undefined ? whole : embeddedLibrary(whole, argv.library);
-      await withSession(ctx, `skyer install ${argv.package}`, true, async (s, endProgress) => {
-        const report = await s.skyer.install(pkg, {
-          scope,
-          sideloading: await sideloadingMode(s, argv.sideloading),
-          force: argv.force === true,
-          user: userOf(argv),
-        });
-        endProgress();
-        printReport(ctx.out, report);
-      });
+      await withSession(
+        ctx,
+        `skyer install ${argv.package}`,
+        true,
+        async (s, endProgress) => {
+          const report = await s.skyer.install(pkg, {
+            scope,
+            sideloading: await sideloadingMode(s, argv.sideloading),
+            force: argv.force === true,
+            user: userOf(argv),
+          });
+          endProgress();
+          printReport(ctx, report);
+        },
+        argv.wait === true,
+      );
     }),
 };
 
@@ -229,7 +298,7 @@ function embeddedLibrary(app: PackageInfo, aid: string): PackageInfo {
   return lib;
 }
 
-interface UninstallArgs extends ScopeArgs {
+interface UninstallArgs extends ScopeArgs, WaitArgs {
   aid: string;
   libVersion?: string;
 }
@@ -238,7 +307,7 @@ const uninstall: CommandModule<GlobalArgs, UninstallArgs> = {
   command: "uninstall <aid>",
   describe: "Uninstall an application or library (its appdata in /home/<user>/appdata is kept)",
   builder: (y) =>
-    scopeOptions(y)
+    waitOption(scopeOptions(y))
       .positional("aid", {
         type: "string",
         demandOption: true,
@@ -251,13 +320,19 @@ const uninstall: CommandModule<GlobalArgs, UninstallArgs> = {
   handler: (argv) =>
     runCommand(argv, async (ctx) => {
       const scope = scopeOf(argv);
-      await withSession(ctx, `skyer uninstall ${argv.aid}`, true, async (s) => {
-        printReport(ctx.out, await s.skyer.uninstall(argv.aid, scope, argv.libVersion));
-      });
+      await withSession(
+        ctx,
+        `skyer uninstall ${argv.aid}`,
+        true,
+        async (s) => {
+          printReport(ctx, await s.skyer.uninstall(argv.aid, scope, argv.libVersion));
+        },
+        argv.wait === true,
+      );
     }),
 };
 
-interface UpdateArgs extends ScopeArgs {
+interface UpdateArgs extends ScopeArgs, WaitArgs {
   aid: string;
   update: string;
   sideloading?: string;
@@ -267,7 +342,7 @@ const update: CommandModule<GlobalArgs, UpdateArgs> = {
   command: "update <aid> <update>",
   describe: "Apply an update package (.nau) to an installed application",
   builder: (y) =>
-    scopeOptions(y)
+    waitOption(scopeOptions(y))
       .positional("aid", {
         type: "string",
         demandOption: true,
@@ -287,14 +362,20 @@ const update: CommandModule<GlobalArgs, UpdateArgs> = {
       const scope = scopeOf(argv);
       const bytes = await readInput(argv.update, "update");
       const nau = readNau(bytes);
-      await withSession(ctx, `skyer update ${argv.aid}`, true, async (s, endProgress) => {
-        const report = await s.skyer.update(argv.aid, nau, bytes, {
-          scope,
-          sideloading: await sideloadingMode(s, argv.sideloading),
-        });
-        endProgress();
-        printReport(ctx.out, report);
-      });
+      await withSession(
+        ctx,
+        `skyer update ${argv.aid}`,
+        true,
+        async (s, endProgress) => {
+          const report = await s.skyer.update(argv.aid, nau, bytes, {
+            scope,
+            sideloading: await sideloadingMode(s, argv.sideloading),
+          });
+          endProgress();
+          printReport(ctx, report);
+        },
+        argv.wait === true,
+      );
     }),
 };
 
@@ -405,6 +486,10 @@ const info: CommandModule<GlobalArgs, InfoArgs> = {
         o.info(`  kind:  ${it.kind === "lib" ? "library" : "application"}`);
         o.info(`  scope: ${it.scope === "user" ? `user ${t(it.user ?? "")}` : "global"}`);
         o.info(`  ANID:  ${hexAnid(it.anid)} (${it.anid})`);
+        // NCW has no Store: every install came from a file, in unsecure mode (the others refuse).
+        o.info(
+          `  source: ${o.style.yellow("sideloaded")} — its AID was not checked against the Store (AID spoofing is possible)`,
+        );
         for (const v of it.versions) {
           o.info(`  version ${o.style.bold(t(v.version))}`);
           o.info(`    folder:     ${t(v.dir)}`);
@@ -424,7 +509,7 @@ const info: CommandModule<GlobalArgs, InfoArgs> = {
     }),
 };
 
-interface SideloadingArgs extends GlobalArgs {
+interface SideloadingArgs extends GlobalArgs, WaitArgs {
   mode?: string;
 }
 
@@ -432,7 +517,7 @@ const sideloading: CommandModule<GlobalArgs, SideloadingArgs> = {
   command: "sideloading [mode]",
   describe: "Show or set the sideloading mode (registry key system.applications.sideloading)",
   builder: (y) =>
-    y
+    waitOption(y)
       .positional("mode", { choices: SIDELOADING_MODES, describe: "The new mode" })
       .epilogue(
         "disabled: no package can be installed from a file. store-checking: the AID must be checked with the " +
@@ -441,14 +526,20 @@ const sideloading: CommandModule<GlobalArgs, SideloadingArgs> = {
       ) as Argv<SideloadingArgs>,
   handler: (argv) =>
     runCommand(argv, async (ctx) => {
-      await withSession(ctx, "skyer sideloading", argv.mode !== undefined, async (s) => {
-        if (argv.mode !== undefined)
-          await s.registry.set("system.applications.sideloading", argv.mode);
-        const mode = s.registry.get("system.applications.sideloading");
-        const isDefault = !s.registry.isSet("system.applications.sideloading");
-        if (ctx.out.json) ctx.out.data({ mode, default: isDefault });
-        else ctx.out.info(`sideloading: ${mode}${isDefault ? " (default)" : ""}`);
-      });
+      await withSession(
+        ctx,
+        "skyer sideloading",
+        argv.mode !== undefined,
+        async (s) => {
+          if (argv.mode !== undefined)
+            await s.registry.set("system.applications.sideloading", argv.mode);
+          const mode = s.registry.get("system.applications.sideloading");
+          const isDefault = !s.registry.isSet("system.applications.sideloading");
+          if (ctx.out.json) ctx.out.data({ mode, default: isDefault });
+          else ctx.out.info(`sideloading: ${mode}${isDefault ? " (default)" : ""}`);
+        },
+        argv.wait === true,
+      );
     }),
 };
 

@@ -276,7 +276,7 @@ export async function aotCompile(
     moduleBytes = raw;
   }
   // Binaryen loads only here, on a miss: a cache hit never pays for it (nor keeps it in memory).
-  const { instrument } = await import("./instrument.js");
+  const { instrument } = await timedAsync(steps, "load-binaryen", () => import("./instrument.js"));
   const result = instrument(moduleBytes, options.instrument);
   steps.push(...result.steps);
   // Threads: a module that can fork gets its memory imported (kernel helper; shared-memory.ts).

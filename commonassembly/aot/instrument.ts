@@ -534,7 +534,17 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): I
         }
       });
     }
-    const out = time(steps, "emit", () => mod.emitBinary());
+    // The name section is kept (Binaryen writes it only with debug info on): a trap's backtrace names
+    // the artifact's functions (kernel-compat/runner/faults.ts, docs/kernel.md "Backtraces").
+    const out = time(steps, "emit", () => {
+      const debug = binaryen.getDebugInfo();
+      binaryen.setDebugInfo(true);
+      try {
+        return mod.emitBinary();
+      } finally {
+        binaryen.setDebugInfo(debug);
+      }
+    });
     return { wasm: reserve(out, options, report, steps), report, steps };
   } finally {
     mod.dispose();

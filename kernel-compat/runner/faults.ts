@@ -5,6 +5,8 @@
 
 import { MemAccess } from "../../commonassembly/abi/signals.js";
 import { WasmCursor } from "../../commonassembly/wasm/cursor.js";
+import type { WasmModuleInfo } from "../../commonassembly/wasm/reader.js";
+import type { Outcome } from "../protocol.js";
 
 export const UNKNOWN_FAULT_ADDRESS = 0xffff_ffff_ffff_ffffn;
 
@@ -48,4 +50,50 @@ export function accessKind(wasm: Uint8Array, offset: number | undefined): number
     return sub !== undefined && sub >= 0x17 ? MemAccess.WRITE : MemAccess.READ;
   }
   return MemAccess.READ;
+}
+
+/** One WebAssembly frame of a trap's backtrace, innermost first (docs/kernel.md, "Backtraces"). */
+export interface WasmFrame {
+  /** The function's index in the running module (the AOT artifact). */
+  func: number;
+  /** Its name from the module's name section, when it has one. */
+  name?: string;
+  /** Byte offset of the instruction in the running module. */
+  offset: number;
+}
+
+/** Most frames a backtrace keeps, and the longest name (the outcome crosses two IPC hops). */
+export const BACKTRACE_MAX_FRAMES = 64;
+const NAME_MAX = 256;
+
+// V8 records 10 frames by default; a trap's backtrace wants the whole (bounded) wasm stack.
+if (Error.stackTraceLimit < BACKTRACE_MAX_FRAMES + 16)
+  Error.stackTraceLimit = BACKTRACE_MAX_FRAMES + 16;
+
+/**
+ * The wasm frames of a trap, from V8's `error.stack` (`wasm://wasm/<hash>:wasm-function[<i>]:0x<off>`),
+ * named from the module's name section, else by the function's export name. JS frames are left out.
+ */
+export function wasmBacktrace(
+  e: Error,
+  module: Pick<WasmModuleInfo, "functionNames" | "exports">,
+): WasmFrame[] {
+  const frames: WasmFrame[] = [];
+  for (const m of (e.stack ?? "").matchAll(/wasm-function\[(\d+)\]:0x([0-9a-f]+)/g)) {
+    if (frames.length === BACKTRACE_MAX_FRAMES) break;
+    const func = Number(m[1]);
+    const offset = Number.parseInt(m[2] ?? "0", 16);
+    const name =
+      module.functionNames.get(func) ??
+      module.exports.find((x) => x.kind === "func" && x.index === func)?.name;
+    frames.push(
+      name === undefined ? { func, offset } : { func, name: name.slice(0, NAME_MAX), offset },
+    );
+  }
+  return frames;
+}
+
+/** A "killed" outcome with the trap's backtrace (an exit, e.g. from a MEM_FAULT handler, has none). */
+export function withBacktrace(o: Outcome, backtrace: WasmFrame[]): Outcome {
+  return o.kind === "killed" && backtrace.length > 0 ? { ...o, backtrace } : o;
 }

@@ -32,7 +32,14 @@ import { funcSig, readModule } from "../../commonassembly/wasm/reader.js";
 import type { ForkImage, Outcome } from "../protocol.js";
 import type { BufferArea } from "../syscalls/buffers.js";
 import { Mailbox, Outbox, SignalRing, Throttle } from "./channel.js";
-import { accessKind, isOutOfBounds, trapOffset, UNKNOWN_FAULT_ADDRESS } from "./faults.js";
+import {
+  accessKind,
+  isOutOfBounds,
+  trapOffset,
+  UNKNOWN_FAULT_ADDRESS,
+  wasmBacktrace,
+  withBacktrace,
+} from "./faults.js";
 import {
   ASYNCIFY_UNWINDING,
   asyncifyOf,
@@ -266,13 +273,17 @@ function run(msg: WorkerStart): Outcome {
     return { kind: "exit", exitData: 0n };
   } catch (e) {
     if (e instanceof ProcessEnd) return e.outcome;
-    if (isOutOfBounds(e)) return memFault(proc, e as Error, msg.wasm);
+    const backtrace = e instanceof Error ? wasmBacktrace(e, info) : [];
+    if (isOutOfBounds(e)) return withBacktrace(memFault(proc, e as Error, msg.wasm), backtrace);
     if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) {
       const during =
         host.asyncify?.getState() === ASYNCIFY_UNWINDING
           ? " (while saving the stack for CREATE_PROCESS: the fork buffer is too small)"
           : "";
-      return { kind: "killed", reason: `trap: ${(e as Error).message}${during}` };
+      return withBacktrace(
+        { kind: "killed", reason: `trap: ${(e as Error).message}${during}` },
+        backtrace,
+      );
     }
     throw e;
   }

@@ -1,156 +1,50 @@
-// SPDX license identifiers accepted in `infos.license` and `commands.*.license`
-// (specs/applications-libraries.md: "must be in a list of available licenses"). A curated subset of
-// the SPDX License List 3.x: the licenses packages actually use. `LicenseRef-<id>` is accepted too,
-// and so are SPDX license expressions (`MIT OR Apache-2.0`, `GPL-2.0-or-later WITH Classpath-exception-2.0`).
+// SPDX license identifiers and expressions accepted in `infos.license` and `commands.*.license`
+// (specs/applications-libraries.md: "must be in a list of available licenses"): the whole SPDX
+// License List and exceptions list, from the data-only packages `spdx-license-ids` and
+// `spdx-exceptions` (docs/packages.md, "license"); `LicenseRef-<id>` is accepted too, and so are SPDX
+// license expressions (`MIT OR Apache-2.0`, `GPL-2.0-or-later WITH Classpath-exception-2.0`).
 
-export const SPDX_LICENSE_IDS: ReadonlySet<string> = new Set([
-  "0BSD",
-  "AFL-3.0",
-  "AGPL-1.0-only",
-  "AGPL-1.0-or-later",
-  "AGPL-3.0-only",
-  "AGPL-3.0-or-later",
-  "Apache-1.0",
-  "Apache-1.1",
-  "Apache-2.0",
-  "APSL-2.0",
-  "Artistic-1.0",
-  "Artistic-2.0",
-  "BlueOak-1.0.0",
-  "BSD-1-Clause",
-  "BSD-2-Clause",
-  "BSD-2-Clause-Patent",
-  "BSD-3-Clause",
-  "BSD-3-Clause-Clear",
-  "BSD-4-Clause",
-  "BSL-1.0",
-  "BUSL-1.1",
-  "CAL-1.0",
-  "CC-BY-1.0",
-  "CC-BY-2.0",
-  "CC-BY-2.5",
-  "CC-BY-3.0",
-  "CC-BY-4.0",
-  "CC-BY-NC-4.0",
-  "CC-BY-NC-ND-4.0",
-  "CC-BY-NC-SA-4.0",
-  "CC-BY-ND-4.0",
-  "CC-BY-SA-3.0",
-  "CC-BY-SA-4.0",
-  "CC0-1.0",
-  "CDDL-1.0",
-  "CDDL-1.1",
-  "CECILL-2.1",
-  "CECILL-B",
-  "CECILL-C",
-  "CPAL-1.0",
-  "CPL-1.0",
-  "ECL-2.0",
-  "EFL-2.0",
-  "EPL-1.0",
-  "EPL-2.0",
-  "EUPL-1.1",
-  "EUPL-1.2",
-  "FSFAP",
-  "FTL",
-  "GFDL-1.3-only",
-  "GFDL-1.3-or-later",
-  "GPL-1.0-only",
-  "GPL-1.0-or-later",
-  "GPL-2.0-only",
-  "GPL-2.0-or-later",
-  "GPL-3.0-only",
-  "GPL-3.0-or-later",
-  "HPND",
-  "ICU",
-  "IJG",
-  "ImageMagick",
-  "IPL-1.0",
-  "ISC",
-  "LGPL-2.0-only",
-  "LGPL-2.0-or-later",
-  "LGPL-2.1-only",
-  "LGPL-2.1-or-later",
-  "LGPL-3.0-only",
-  "LGPL-3.0-or-later",
-  "LiLiQ-P-1.1",
-  "LPL-1.02",
-  "LPPL-1.3c",
-  "MirOS",
-  "MIT",
-  "MIT-0",
-  "MIT-CMU",
-  "MPL-1.0",
-  "MPL-1.1",
-  "MPL-2.0",
-  "MPL-2.0-no-copyleft-exception",
-  "MS-PL",
-  "MS-RL",
-  "MulanPSL-2.0",
-  "NCSA",
-  "NTP",
-  "ODbL-1.0",
-  "OFL-1.0",
-  "OFL-1.1",
-  "OGL-UK-3.0",
-  "OLDAP-2.8",
-  "OpenSSL",
-  "OSL-3.0",
-  "PHP-3.01",
-  "PostgreSQL",
-  "PSF-2.0",
-  "Python-2.0",
-  "QPL-1.0",
-  "Ruby",
-  "SGI-B-2.0",
-  "SISSL",
-  "Sleepycat",
-  "SMLNJ",
-  "SSPL-1.0",
-  "UCL-1.0",
-  "Unicode-3.0",
-  "Unicode-DFS-2016",
-  "Unlicense",
-  "UPL-1.0",
-  "Vim",
-  "W3C",
-  "WTFPL",
-  "X11",
-  "XFree86-1.1",
-  "Xnet",
-  "Zlib",
-  "zlib-acknowledgement",
-  "ZPL-2.0",
-  "ZPL-2.1",
-]);
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+
+/** A JSON list of strings from a data package (anything else is a broken install). */
+function stringList(name: string): readonly string[] {
+  const data: unknown = require(name);
+  if (!Array.isArray(data) || !data.every((x): x is string => typeof x === "string"))
+    throw new Error(`${name} is not a list of strings (a broken install of NCW)`);
+  return data;
+}
+
+/** Current SPDX license identifiers. */
+export const SPDX_LICENSE_IDS: ReadonlySet<string> = new Set(stringList("spdx-license-ids"));
+/** Identifiers the SPDX list deprecates (`GPL-2.0`, `LGPL-2.1`, …): rejected, with a hint. */
+export const SPDX_DEPRECATED_IDS: ReadonlySet<string> = new Set(
+  stringList("spdx-license-ids/deprecated.json"),
+);
+/** SPDX license exceptions accepted after `WITH`. */
+export const SPDX_EXCEPTION_IDS: ReadonlySet<string> = new Set(stringList("spdx-exceptions"));
 
 /** True for a listed SPDX id or a `LicenseRef-<idstring>` (SPDX's form for licenses not on the list). */
 export function isKnownLicense(id: string): boolean {
   return SPDX_LICENSE_IDS.has(id) || /^LicenseRef-[A-Za-z0-9.-]+$/.test(id);
 }
 
-/** SPDX license exceptions accepted after `WITH` (a curated subset of the SPDX exceptions list). */
-export const SPDX_EXCEPTION_IDS: ReadonlySet<string> = new Set([
-  "Autoconf-exception-3.0",
-  "Bison-exception-2.2",
-  "Bootloader-exception",
-  "Classpath-exception-2.0",
-  "FLTK-exception",
-  "Font-exception-2.0",
-  "GCC-exception-2.0",
-  "GCC-exception-3.1",
-  "GPL-3.0-linking-exception",
-  "LGPL-3.0-linking-exception",
-  "LLVM-exception",
-  "OCaml-LGPL-linking-exception",
-  "OpenJDK-assembly-exception-1.0",
-  "Qt-GPL-exception-1.0",
-  "Qt-LGPL-exception-1.1",
-  "Swift-exception",
-  "u-boot-exception-2.0",
-  "Universal-FOSS-exception-1.0",
-  "WxWindows-exception-3.1",
-]);
+/** The listed id or exception that `id` spells in another case (`mit` → `MIT`), if any. */
+function caseOf(id: string, list: ReadonlySet<string>): string | undefined {
+  const lower = id.toLowerCase();
+  for (const known of list) if (known.toLowerCase() === lower) return known;
+  return undefined;
+}
+
+/** Why `id` is not accepted as a license: unknown, deprecated or miscased. */
+function unknownLicense(id: string): string {
+  if (SPDX_DEPRECATED_IDS.has(id))
+    return `names "${id}", which the SPDX License List deprecates (use its -only or -or-later form, or the id that replaced it)`;
+  const known = caseOf(id, SPDX_LICENSE_IDS);
+  if (known !== undefined) return `names "${id}"; the SPDX identifier is spelled "${known}"`;
+  return `names "${id}", which is not an SPDX license identifier`;
+}
 
 /** Deepest parenthesis nesting accepted in a license expression (NCW decision, docs/packages.md). */
 export const LICENSE_MAX_DEPTH = 16;
@@ -184,7 +78,7 @@ export function licenseExpressionProblem(expr: string): string | null {
     if (/^(and|or|with)$/i.test(t))
       return `writes the operator "${t}" in lower case (use ${t.toUpperCase()})`;
     const id = t.endsWith("+") ? t.slice(0, -1) : t;
-    if (!isKnownLicense(id)) return `names "${id}", which is not an SPDX license identifier`;
+    if (!isKnownLicense(id)) return unknownLicense(id);
     return null;
   };
   const withExpr = (): string | null => {
@@ -193,8 +87,12 @@ export function licenseExpressionProblem(expr: string): string | null {
     if (peek() === "WITH") {
       i++;
       const ex = tokens[i++];
-      if (ex === undefined || !SPDX_EXCEPTION_IDS.has(ex))
-        return `names "${ex ?? ""}" after WITH, which is not an SPDX license exception`;
+      if (ex === undefined || !SPDX_EXCEPTION_IDS.has(ex)) {
+        const known = ex === undefined ? undefined : caseOf(ex, SPDX_EXCEPTION_IDS);
+        return known !== undefined
+          ? `names "${ex}" after WITH; the SPDX exception is spelled "${known}"`
+          : `names "${ex ?? ""}" after WITH, which is not an SPDX license exception`;
+      }
     }
     return null;
   };

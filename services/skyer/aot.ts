@@ -2,6 +2,7 @@
 // application's pre-compiled program (content.program.precomp) into the home's AOT cache before
 // the commit point, so a program that fails validation fails the install. Decisions: docs/skyer.md.
 
+import type { StepTiming } from "../../commonassembly/aot/options.js";
 import { decodeNppHeader } from "../../commonassembly/npp.js";
 import { NcwError } from "../../ncw/errors.js";
 
@@ -15,6 +16,8 @@ export interface AotReport {
   cached: boolean;
   /** Wall time of the AOT step, milliseconds. */
   ms: number;
+  /** Where that time went: the AOT cache's steps (read, hash, artifact-check, engine-compile, …). */
+  steps: StepTiming[];
 }
 
 export interface ProgramToCompile {
@@ -35,13 +38,16 @@ export function aotPrecompiler(cacheDir: string): Precompiler {
       // An NPP is required (DIRECTION.md §1): a raw module or anything else is NPP_BAD_MAGIC.
       decodeNppHeader(p.bytes);
       // Loaded only when needed: Binaryen takes ~0.5 s to load.
+      const t1 = performance.now();
       const { aotCompile } = await import("../../commonassembly/aot/cache.js");
+      const load = { step: "load-aot", ms: performance.now() - t1 };
       const r = await aotCompile(p.bytes, { cacheDir });
       return {
         program: p.path,
         artifact: r.artifactPath,
         cached: r.cached,
         ms: performance.now() - t0,
+        steps: [load, ...r.steps],
       };
     } catch (e) {
       if (!(e instanceof NcwError)) throw e;

@@ -53,8 +53,58 @@ function isStale(owner: LockOwner | null): boolean {
   return owner.host === os.hostname() && !alive(owner.pid);
 }
 
-/** Take the home lock or fail at once with TEMP_FAIL naming the holder. */
-export async function acquireHomeLock(runDir: string, command: string): Promise<HomeLock> {
+export interface LockWait {
+  /**
+   * Told once, when a live process holds the lock, what the wait is for: "the NCW home, which another
+   * ncw command holds (pid 123: skyer install x.nap, since …)".
+   */
+  onWait(what: string): void;
+  /** How often to look again, milliseconds (default 100). */
+  pollMs?: number;
+}
+
+/** "pid 123: skyer install x.nap, since …" */
+function describe(owner: LockOwner | null): string {
+  return `pid ${owner?.pid}: ${owner?.command}, since ${owner?.since}`;
+}
+
+/**
+ * Take the home lock. Held by a live process: fail at once with TEMP_FAIL naming the holder, or with
+ * `wait`, say once what it waits for and take the lock when the holder is done (or dies: its lock is
+ * then stale and taken over).
+ */
+export async function acquireHomeLock(
+  runDir: string,
+  command: string,
+  wait?: LockWait,
+): Promise<HomeLock> {
+  let told = false;
+  for (;;) {
+    try {
+      return await tryHomeLock(runDir, command);
+    } catch (e) {
+      if (wait === undefined || !(e instanceof HomeLocked)) throw e;
+      if (!told) wait.onWait(`the NCW home, which another ncw command holds (${e.holder})`);
+      told = true;
+      await new Promise((r) => setTimeout(r, wait.pollMs ?? 100));
+    }
+  }
+}
+
+/** SKYER_LOCKED for a lock a live process holds (`holder` describes it). */
+class HomeLocked extends NcwError {
+  constructor(
+    readonly holder: string,
+    lockPath: string,
+  ) {
+    super("temp-fail", `the NCW home is in use by another ncw command (${holder})`, {
+      code: "SKYER_LOCKED",
+      hint: `wait for it to finish and try again, or run this command with --wait; the lock is ${lockPath}`,
+    });
+  }
+}
+
+async function tryHomeLock(runDir: string, command: string): Promise<HomeLock> {
   await fsp.mkdir(runDir, { recursive: true });
   const lockPath = path.join(runDir, LOCK_FILE);
   const me: LockOwner = {
@@ -84,14 +134,7 @@ export async function acquireHomeLock(runDir: string, command: string): Promise<
       const owner = await readOwner(lockPath);
       if (owner === "missing") continue;
       if (!isStale(owner)) {
-        throw new NcwError(
-          "temp-fail",
-          `the NCW home is in use by another ncw command (pid ${owner?.pid}: ${owner?.command}, since ${owner?.since})`,
-          {
-            code: "SKYER_LOCKED",
-            hint: `wait for it to finish and try again; the lock is ${lockPath}`,
-          },
-        );
+        throw new HomeLocked(describe(owner), lockPath);
       }
       // Take a stale lock over: move it aside (only one contender wins the rename), check that
       // what we moved is the stale lock we saw, and drop it.

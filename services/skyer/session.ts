@@ -7,7 +7,7 @@ import type { FsLayer } from "../fs/layer.js";
 import { openTree } from "../fs/open.js";
 import { Registry } from "../registry/registry.js";
 import { aotPrecompiler } from "./aot.js";
-import { acquireHomeLock, type HomeLock } from "./lock.js";
+import { acquireHomeLock, type HomeLock, type LockWait } from "./lock.js";
 import { Skyer, type SkyerOptions } from "./skyer.js";
 import { type Recovery, recover } from "./txn.js";
 
@@ -28,13 +28,20 @@ const IMAGE_WAIT_MS = 5000;
  * (`ncw run <AID>` or the kernel reading the registry open it for writing when it is free), so a
  * BTRFS_IMAGE_LOCKED is retried for a few seconds before it is reported.
  */
-async function openForWriting(home: HomeLayout): Promise<FsLayer> {
+async function openForWriting(home: HomeLayout, wait: LockWait | undefined): Promise<FsLayer> {
   const until = Date.now() + IMAGE_WAIT_MS;
+  let told = false;
   for (;;) {
     try {
       return await openTree(home, { access: "write" });
     } catch (e) {
-      if ((e as { code?: string }).code !== "BTRFS_IMAGE_LOCKED" || Date.now() > until) throw e;
+      if ((e as { code?: string }).code !== "BTRFS_IMAGE_LOCKED") throw e;
+      if (Date.now() > until) {
+        // With --wait, as long as it takes (said once, after the usual grace period).
+        if (wait === undefined) throw e;
+        if (!told) wait.onWait(`the NightOS image: ${(e as Error).message}`);
+        told = true;
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -42,11 +49,12 @@ async function openForWriting(home: HomeLayout): Promise<FsLayer> {
 
 export async function openSkyerSession(
   home: HomeLayout,
-  opts: SkyerOptions & { command: string; write: boolean },
+  opts: SkyerOptions & { command: string; write: boolean; wait?: LockWait },
 ): Promise<SkyerSession> {
   let lock: HomeLock | null = null;
   try {
-    lock = await acquireHomeLock(home.run, opts.command);
+    // Only a writer waits (`--wait`): a reader without the lock reads the last commit.
+    lock = await acquireHomeLock(home.run, opts.command, opts.write ? opts.wait : undefined);
   } catch (e) {
     if (opts.write || (e as { code?: string }).code !== "SKYER_LOCKED") throw e;
   }
@@ -56,7 +64,7 @@ export async function openSkyerSession(
     // reads the last commit instead when another process holds the image for a moment (the next
     // command recovers then). Without the home lock a reader only reads.
     let writable = lock !== null;
-    if (opts.write) fs = await openForWriting(home);
+    if (opts.write) fs = await openForWriting(home, opts.wait);
     else if (lock !== null) {
       try {
         fs = await openTree(home, { access: "write" });

@@ -105,10 +105,12 @@ function sideloadingCheck(mode: SideloadingMode, what: string): string[] {
       { code: "SKYER_SIDELOADING_OFFLINE", hint },
     );
   }
-  return [
-    `sideloading in unsecure mode: the package's AID is not checked against the Store (AID spoofing is possible)`,
-  ];
+  return [SIDELOADING_UNSECURE_WARNING];
 }
+
+/** The warning of an install or update in `unsecure` mode (the CLI shows it once per home). */
+export const SIDELOADING_UNSECURE_WARNING =
+  "sideloading in unsecure mode: the package's AID is not checked against the Store (AID spoofing is possible)";
 
 function scopeOf(it: InstalledItem): Scope {
   return it.scope === "global" ? { kind: "global" } : { kind: "user", user: it.user! };
