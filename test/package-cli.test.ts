@@ -3,6 +3,7 @@
 import {
   cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -80,6 +81,52 @@ describe("ncw pack / ncw inspect", () => {
     expect(
       readFileSync(path.join(tmp, "a.nap")).equals(readFileSync(path.join(tmp, "b.nap"))),
     ).toBe(true);
+  });
+
+  it("leaves out what .napignore matches (gitignore syntax), lists what it packed, and says when the manifest names an ignored file", () => {
+    const src = path.join(tmp, "ignoring");
+    cpSync(HELLO, src, { recursive: true });
+    const put = (rel: string) => {
+      mkdirSync(path.dirname(path.join(src, rel)), { recursive: true });
+      writeFileSync(path.join(src, rel), rel);
+    };
+    for (const f of ["debug.log", "keep.log", "build/out.bin", "docs/build/page.txt", "src/x.tmp"])
+      put(f);
+    writeFileSync(
+      path.join(src, ".napignore"),
+      "# scratch\n*.log\n!keep.log\n/build/\nsrc/*.tmp\n",
+    );
+    const p = run(["pack", src, "-o", path.join(tmp, "ignoring.nap"), "--json"]);
+    expect(p.status, p.stderr).toBe(0);
+    const paths = (JSON.parse(p.stdout) as { entries: { path: string }[] }).entries.map(
+      (e) => e.path,
+    );
+    expect(paths).toContain("keep.log");
+    expect(paths).toContain("docs/build/page.txt"); // "/build/" is anchored to the folder's root
+    for (const gone of ["debug.log", "build", "build/out.bin", "src/x.tmp", ".napignore"])
+      expect(paths).not.toContain(gone);
+    // The package holds exactly what was listed (inspect lists the content, not its two own files).
+    const listed = JSON.parse(
+      run(["inspect", path.join(tmp, "ignoring.nap"), "--json"]).stdout,
+    ) as {
+      files: { path: string }[];
+    };
+    expect(listed.files.map((f) => f.path).sort()).toEqual(
+      (JSON.parse(p.stdout) as { entries: { path: string; type: string }[] }).entries
+        .filter((e) => e.type === "file" && e.path !== "manifest.toml" && e.path !== "hash.md5")
+        .map((e) => e.path)
+        .sort(),
+    );
+    // In text, each packed entry is a line.
+    const text = run(["pack", src, "-o", path.join(tmp, "ignoring2.nap")]);
+    expect(text.stdout).toMatch(/\n\s+\d+ B {2}keep\.log\n/);
+    // A file the manifest needs, left out by .napignore, is named with the reason.
+    writeFileSync(path.join(src, ".napignore"), "*.npp\n");
+    const bad = run(["pack", src, "-o", path.join(tmp, "ignoring3.nap")]);
+    expect(bad.status).toBe(65);
+    expect(bad.stderr).toContain(
+      'content.program.precomp names "main.npp", which .napignore leaves out of the package',
+    );
   });
 
   it("refuses an invalid manifest with the field, value and rule, writing nothing", () => {

@@ -7,6 +7,7 @@ import type { CommandModule } from "yargs";
 import { NcwError } from "../../ncw/errors.js";
 import { makeDirs } from "../../ncw/home.js";
 import { manifestAid } from "../../ncw/manifest/manifest.js";
+import { safeText } from "../../ncw/output.js";
 import {
   defaultPackageName,
   readDirManifest,
@@ -73,8 +74,10 @@ export const packCommand: CommandModule<GlobalArgs, PackArgs> = {
       .example("$0 pack app/ -o dist/app.nva --volatile", "build a volatile app")
       .epilogue(
         "The manifest is validated, the files it names (program, icons, assets) must exist, and hash.md5 " +
-          "is written over every other file. The same folder always gives the same bytes. The file is " +
-          "written atomically: on any error nothing is written. Format: docs/packages.md.",
+          "is written over every other file. A .napignore file in the folder (gitignore syntax) leaves " +
+          "paths out; .git, .hg and .svn never go in; the packed entries are listed. The same folder " +
+          "always gives the same bytes. The file is written atomically: on any error nothing is " +
+          "written. Format: docs/packages.md.",
       ),
   handler: (argv) =>
     runCommand(argv, async ({ out }) => {
@@ -116,6 +119,8 @@ export const packCommand: CommandModule<GlobalArgs, PackArgs> = {
         files: r.fileCount,
         contentSize: r.contentSize,
         packageSize: r.bytes.length,
+        // What was packed (after .napignore), as `npm pack` lists its tarball's contents.
+        entries: r.entries,
       };
       if (out.json) out.data(summary);
       else {
@@ -123,6 +128,10 @@ export const packCommand: CommandModule<GlobalArgs, PackArgs> = {
           `packed ${out.style.bold(summary.aid)} ${summary.version} (${summary.type}) → ${output}: ` +
             `${summary.files} files, ${formatSize(summary.contentSize)} → ${formatSize(summary.packageSize)}`,
         );
+        for (const e of r.entries) {
+          const size = e.type === "file" ? formatSize(e.size) : e.type;
+          out.info(`  ${size.padStart(10)}  ${safeText(e.path)}${e.type === "dir" ? "/" : ""}`);
+        }
       }
     }),
 };

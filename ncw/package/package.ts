@@ -4,6 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import path from "node:path";
+import ignore, { type Ignore } from "ignore";
 import { NcwError } from "../errors.js";
 import { MANIFEST_FILE, parseManifestBytes } from "../manifest/manifest.js";
 import type { LibraryManifest, Manifest } from "../manifest/types.js";
@@ -250,15 +251,26 @@ export function pngSize(data: Uint8Array): { width: number; height: number } | u
  * file, assets are files or folders, at least one icon size exists and PNG icons are square and
  * of the size their name says.
  */
-export function checkReferences(m: Manifest, tree: PackageTree): void {
+export function checkReferences(
+  m: Manifest,
+  tree: PackageTree,
+  /** Paths `ncw pack` left out by the folder's .napignore: a manifest naming one is told so. */
+  ignored?: (p: string) => boolean,
+): void {
   const dirs = tree.dirs instanceof Set ? tree.dirs : new Set(tree.dirs as readonly string[]);
   const exists = (p: string): boolean => tree.files.has(p) || dirs.has(p) || tree.symlinks.has(p);
   const missing = (field: string, p: string, what: string): NcwError =>
-    pkgError(
-      "PKG_MISSING_FILE",
-      `${field} names ${JSON.stringify(p)}, which is not ${what} in the package`,
-      "Add the file to the package folder or fix the manifest.",
-    );
+    ignored?.(p) === true
+      ? pkgError(
+          "PKG_MISSING_FILE",
+          `${field} names ${JSON.stringify(p)}, which ${IGNORE_FILE} leaves out of the package`,
+          `Remove the rule that matches it from ${IGNORE_FILE}, or fix the manifest.`,
+        )
+      : pkgError(
+          "PKG_MISSING_FILE",
+          `${field} names ${JSON.stringify(p)}, which is not ${what} in the package`,
+          "Add the file to the package folder or fix the manifest.",
+        );
   const precomp = m.content.program.precomp;
   if (precomp !== undefined && tree.symlinks.has(precomp)) {
     throw pkgError(
@@ -439,15 +451,39 @@ export interface PackOptions {
 /** Folder names never packed: version-control metadata. */
 export const PACK_SKIPPED_DIRS: readonly string[] = [".git", ".hg", ".svn"];
 
+/**
+ * The package folder's ignore file (docs/packages.md "Packing"): gitignore syntax, paths relative to
+ * the folder; what it matches is not packed, and the file itself is never packed.
+ */
+export const IGNORE_FILE = ".napignore";
+
 interface Collected {
   entries: TarWriteEntry[];
   files: Map<string, Uint8Array>;
   dirs: Set<string>;
   symlinks: Map<string, string>;
+  /** Whether the folder's .napignore leaves `rel` out (false without one). */
+  ignored: (rel: string) => boolean;
+}
+
+/** The folder's .napignore as a matcher, or undefined when it has none. */
+async function readIgnoreFile(root: string): Promise<Ignore | undefined> {
+  let text: string;
+  try {
+    text = await fsp.readFile(path.join(root, IGNORE_FILE), "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new NcwError("io", `cannot read ${IGNORE_FILE}: ${(e as Error).message}`, {
+      code: "PKG_IO",
+    });
+  }
+  return ignore().add(text);
 }
 
 async function collect(root: string, opts: PackOptions): Promise<Collected> {
   const exclude = new Set((opts.exclude ?? []).map((p) => path.resolve(p)));
+  const rules = await readIgnoreFile(root);
+  const ignored = (rel: string): boolean => rules?.ignores(rel) === true;
   const found: { rel: string; abs: string; kind: "file" | "dir" | "symlink"; mode: number }[] = [];
   const walk = async (absDir: string, relDir: string): Promise<void> => {
     let names: string[];
@@ -462,7 +498,7 @@ async function collect(root: string, opts: PackOptions): Promise<Collected> {
       const abs = path.join(absDir, name);
       const rel = relDir === "" ? name : `${relDir}/${name}`;
       if (exclude.has(abs)) continue;
-      if (relDir === "" && name === HASH_FILE) continue; // regenerated
+      if (relDir === "" && (name === HASH_FILE || name === IGNORE_FILE)) continue; // regenerated / ours
       if (!isListablePath(rel) || name.includes("/")) {
         throw pkgError(
           "PKG_PATH_INVALID",
@@ -471,6 +507,8 @@ async function collect(root: string, opts: PackOptions): Promise<Collected> {
         );
       }
       const st = await fsp.lstat(abs);
+      // gitignore semantics: a folder matches as `name/`; nothing below an ignored folder is packed.
+      if (ignored(st.isDirectory() ? `${rel}/` : rel)) continue;
       if (st.isDirectory()) {
         if (PACK_SKIPPED_DIRS.includes(name)) continue;
         found.push({ rel, abs, kind: "dir", mode: 0o755 });
@@ -489,7 +527,13 @@ async function collect(root: string, opts: PackOptions): Promise<Collected> {
     }
   };
   await walk(root, "");
-  const out: Collected = { entries: [], files: new Map(), dirs: new Set(), symlinks: new Map() };
+  const out: Collected = {
+    entries: [],
+    files: new Map(),
+    dirs: new Set(),
+    symlinks: new Map(),
+    ignored: (rel) => ignored(rel) || ignored(`${rel}/`),
+  };
   const total = found.filter((f) => f.kind === "file").length;
   let done = 0;
   for (const f of found) {
@@ -519,6 +563,8 @@ export interface PackResult {
   fileCount: number;
   /** Sum of the files' sizes (uncompressed). */
   contentSize: number;
+  /** What was packed, in the archive's order: every entry's path, kind and (files) size. */
+  entries: { path: string; type: "file" | "dir" | "symlink"; size: number }[];
 }
 
 /** Pack a folder holding manifest.toml into package bytes (see packDirectory). */
@@ -570,7 +616,7 @@ export async function packDirectoryDetailed(
   const tree = { files: c.files, dirs: c.dirs, symlinks: c.symlinks };
   const others = new Map(c.files);
   others.delete(MANIFEST_FILE);
-  checkReferences(manifest, { ...tree, files: others });
+  checkReferences(manifest, { ...tree, files: others }, c.ignored);
   embeddedLibraries(manifest, { ...tree, files: others });
   const hash = new TextEncoder().encode(encodeHashFile(c.files));
   c.entries.push({ path: HASH_FILE, type: "file", data: hash, mode: 0o644 });
@@ -581,7 +627,20 @@ export async function packDirectoryDetailed(
   await readPackageBytes(bytes, opts.limits === undefined ? {} : { limits: opts.limits });
   let contentSize = hash.length;
   for (const d of c.files.values()) contentSize += d.length;
-  return { bytes, manifest, kind, fileCount: c.files.size + 1, contentSize };
+  const order = [MANIFEST_FILE, HASH_FILE];
+  const entries = [...c.entries]
+    .sort((a, b) => {
+      const ia = order.indexOf(a.path);
+      const ib = order.indexOf(b.path);
+      if (ia >= 0 || ib >= 0) return (ia < 0 ? 2 : ia) - (ib < 0 ? 2 : ib);
+      return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+    })
+    .map((e) => ({
+      path: e.path,
+      type: e.type as "file" | "dir" | "symlink",
+      size: e.type === "file" ? (e.data?.length ?? 0) : 0,
+    }));
+  return { bytes, manifest, kind, fileCount: c.files.size + 1, contentSize, entries };
 }
 
 /**
