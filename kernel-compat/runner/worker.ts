@@ -40,6 +40,7 @@ import {
   ForkLock,
   forkBufferAddress,
   MAIN_THREAD_SLOT,
+  ownThreadAnswers,
   restoreGlobals,
 } from "./fork.js";
 import { InstanceHost } from "./instance.js";
@@ -128,6 +129,7 @@ function run(msg: WorkerStart): Outcome {
   if (sharedMemory !== undefined) prestartThread();
   const host = new InstanceHost({
     canThread: sharedMemory !== undefined,
+    ownThreadAnswers: ownThreadAnswers(module),
     forkLock,
     trace,
   });
