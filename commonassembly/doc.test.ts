@@ -21,7 +21,9 @@ function tableAfter(marker: string): string[][] {
   const lines = DOC.slice(at + marker.length).split("\n");
   const rows: string[][] = [];
   let started = false;
-  for (const line of lines) {
+  for (const raw of lines) {
+    // A table may sit in a list item (indented).
+    const line = raw.trimStart();
     if (line.startsWith("|")) {
       started = true;
       const cells = line
