@@ -37,7 +37,7 @@ export function retArea(): usize {
 }
 /** Where a thread's answer to a call that starts a thread is: the area's first half, or the new thread's. */
 export function answerOf(status: i32, area: usize = RET): usize {
-  return status == NEW_THREAD ? area + <usize>NEW_THREAD_RET_OFFSET : area;
+  return status === NEW_THREAD ? area + <usize>NEW_THREAD_RET_OFFSET : area;
 }
 export function retU8(offset: i32): u8 {
   return load<u8>(RET + <usize>offset);
