@@ -232,7 +232,7 @@ describe("docs/commonassembly.md matches the code", () => {
     const as = generateAsBindings();
     expect(as).toContain(`const RET: usize = memory.data(${abi.THREAD_RET_SIZE}, 8);`);
     expect(as).toContain(
-      "return status == NEW_THREAD ? area + <usize>NEW_THREAD_RET_OFFSET : area;",
+      "return status === NEW_THREAD ? area + <usize>NEW_THREAD_RET_OFFSET : area;",
     );
     for (const d of SYSCALLS.filter((x) => NEW_THREAD_SYSCALLS.includes(x.code))) {
       const lower = d.name.toLowerCase();
