@@ -3,11 +3,13 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { GenericErr } from "./abi/numbers.js";
-import { SYSCALLS } from "./abi/syscalls.js";
+import { FORK_SYSCALLS, NEW_THREAD_SYSCALLS, SYSCALLS } from "./abi/syscalls.js";
 import * as abi from "./abi/wasm-names.js";
 import { instrument } from "./aot/instrument.js";
 import { LimitRule } from "./limits.js";
 import * as npp from "./npp.js";
+import { generateAsBindings } from "./sdk/as-bindings.js";
+import { generateCHeader } from "./sdk/c-header.js";
 import { watToWasm } from "./text.js";
 import { AbiRule } from "./validate.js";
 
@@ -21,7 +23,9 @@ function tableAfter(marker: string): string[][] {
   const lines = DOC.slice(at + marker.length).split("\n");
   const rows: string[][] = [];
   let started = false;
-  for (const line of lines) {
+  for (const raw of lines) {
+    // A table may sit in a list item (indented).
+    const line = raw.trimStart();
     if (line.startsWith("|")) {
       started = true;
       const cells = line
@@ -170,6 +174,73 @@ describe("docs/commonassembly.md matches the code", () => {
     }
     // The request-size limit is in the same row, and SYSCALL_REQ_MAX is the number it gives.
     expect(row[0]![1]).toContain(`than ${abi.SYSCALL_REQ_MAX} bytes`);
+  });
+
+  it("per-thread answers (§5, ABI 1.1): the table, the constants, kernel.md and the SDKs agree", () => {
+    const rows = tableAfter("<!-- table:thread-answers -->");
+    expect(rows.map((r) => r[0])).toEqual(["the caller", "the new thread"]);
+    const status = (cell: string) => Number(/\((\d+)\)/.exec(cell)![1]);
+    const offset = (cell: string) => Number(/`ret \+ (\d+)`/.exec(cell)![1]);
+    expect(rows.map((r) => r[1]!.replaceAll("`", "").split(" ")[0])).toEqual([
+      "SYSCALL_STATUS_OK",
+      "SYSCALL_STATUS_NEW_THREAD",
+    ]);
+    expect(rows.map((r) => status(r[1]!))).toEqual([
+      abi.SYSCALL_STATUS_OK,
+      abi.SYSCALL_STATUS_NEW_THREAD,
+    ]);
+    expect(rows.map((r) => offset(r[2]!))).toEqual([0, abi.NEW_THREAD_RET_OFFSET]);
+    expect(rows.map((r) => Number(r[3]))).toEqual([0, 1]);
+    // Two halves that do not overlap, each a whole ordinary return area.
+    expect(abi.NEW_THREAD_RET_OFFSET).toBeGreaterThanOrEqual(abi.SYSCALL_RET_SIZE);
+    expect(abi.THREAD_RET_SIZE).toBe(abi.NEW_THREAD_RET_OFFSET + abi.SYSCALL_RET_SIZE);
+    expect(abi.decodeStatus(abi.SYSCALL_STATUS_NEW_THREAD)).toEqual({ ok: true });
+    expect(abi.ABI_VERSION).toBeGreaterThanOrEqual(abi.ABI_VERSION_THREAD_ANSWERS);
+    // The calls it applies to: every fork-like call but CREATE_PROCESS, named in §5.
+    const section5 = DOC.slice(DOC.indexOf("## 5. Fork-like calls"), DOC.indexOf("## 6. Signals"));
+    const forkNames = SYSCALLS.filter((d) => FORK_SYSCALLS.includes(d.code)).map((d) => d.name);
+    const threadNames = SYSCALLS.filter((d) => NEW_THREAD_SYSCALLS.includes(d.code)).map(
+      (d) => d.name,
+    );
+    expect(threadNames.sort()).toEqual(forkNames.filter((n) => n !== "CREATE_PROCESS").sort());
+    const applies = /\*\*Each thread's answer \(ABI 1\.1\)\.\*\*([\s\S]*?)<!--/.exec(section5)![1]!;
+    for (const n of threadNames) expect(applies, n).toContain(n);
+    expect(applies).toContain(`**${abi.THREAD_RET_SIZE}-byte return area**`);
+    expect(section5).toMatch(
+      /\*\*CREATE_PROCESS\*\* keeps one 40-byte area and status `0` in both/,
+    );
+    // The worked example shows the new thread's half, and §4.4's 0x03 names the 80 bytes.
+    const ex = DOC.slice(DOC.indexOf("<!-- example:request CREATE_THREAD -->"));
+    expect(ex.slice(0, ex.indexOf("<!-- example:return CREATE_THREAD -->"))).toContain(
+      `status \`${abi.SYSCALL_STATUS_NEW_THREAD}\` and its answer in the second half of the\n${abi.THREAD_RET_SIZE}-byte return area, at \`ret + ${abi.NEW_THREAD_RET_OFFSET}\``,
+    );
+    const e03 = tableAfter("<!-- table:abi-errcodes -->").find((r) => Number(r[0]) === 3)!;
+    expect(e03[1]).toContain(`${abi.THREAD_RET_SIZE} bytes for a call that starts a thread`);
+    // docs/kernel.md "Threads" states the same rule, and the 1.0 one.
+    const kernel = readFileSync(new URL("../docs/kernel.md", import.meta.url), "utf8");
+    const threads = kernel.slice(kernel.indexOf("## Threads"));
+    expect(threads).toContain(
+      `resumes with status ${abi.SYSCALL_STATUS_NEW_THREAD} (\`SYSCALL_STATUS_NEW_THREAD\`)`,
+    );
+    expect(threads).toContain(`written to \`ret + ${abi.NEW_THREAD_RET_OFFSET}\` when it rewinds`);
+    expect(threads).toContain("**ABI 1.0 programs keep the shared area**");
+    // The generated SDKs implement it: the thread-starting wrappers take the caller's area.
+    const c = generateCHeader();
+    expect(c).toContain(`#define NIGHTOS_NEW_THREAD ${abi.SYSCALL_STATUS_NEW_THREAD}\n`);
+    expect(c).toContain(`#define NIGHTOS_NEW_THREAD_RET_OFFSET ${abi.NEW_THREAD_RET_OFFSET}\n`);
+    expect(c).toContain(`#define NIGHTOS_THREAD_RET_SIZE ${abi.THREAD_RET_SIZE}\n`);
+    const as = generateAsBindings();
+    expect(as).toContain(`const RET: usize = memory.data(${abi.THREAD_RET_SIZE}, 8);`);
+    expect(as).toContain(
+      "return status === NEW_THREAD ? area + <usize>NEW_THREAD_RET_OFFSET : area;",
+    );
+    for (const d of SYSCALLS.filter((x) => NEW_THREAD_SYSCALLS.includes(x.code))) {
+      const lower = d.name.toLowerCase();
+      expect(c, d.name).toMatch(new RegExp(`int32_t nightos_${lower}\\([^)]*void \\*area\\)`));
+      expect(c, d.name).toContain(`return nightos_syscall_fork(req, 1 + ${d.args.size}, area);`);
+      const camel = lower.replace(/_([a-z])/g, (_, x: string) => x.toUpperCase());
+      expect(as, d.name).toMatch(new RegExp(`function ${camel}\\([^)]*area: usize = RET\\)`));
+    }
   });
 
   it("control block table", () => {

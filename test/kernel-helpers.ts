@@ -65,6 +65,8 @@ export function program(body: string, extra = ""): string {
 }
 
 export const OK = 0;
+/** ABI 1.1: the status the new thread of CREATE_THREAD gets (its answer at ret + 40). */
+export const NEW_THREAD = 1;
 /** The status value of an errcode (0x100 | code), for `$check`. */
 export const E = (code: number) => 0x100 | code;
 

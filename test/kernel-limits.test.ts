@@ -10,7 +10,7 @@ import { homeLayout } from "../ncw/home.js";
 import { openTree } from "../services/fs/open.js";
 import type { RegistryKey, RegistryValue } from "../services/registry/keys.js";
 import { Registry } from "../services/registry/registry.js";
-import { childrenOf, E, OK, program, TestHome, waitFor } from "./kernel-helpers.js";
+import { childrenOf, E, NEW_THREAD, OK, program, TestHome, waitFor } from "./kernel-helpers.js";
 
 const onLinux = process.platform === "linux";
 const home = new TestHome({ NCW_RUNNER_POOL: "1" });
@@ -122,9 +122,8 @@ function threadBomb(tries: number): string {
     (loop $bomb
       (call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x60))
       (local.set $s (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)))
-      ;; The thread (identity 1, read at once from the shared return area) spins.
-      (if (i32.and (i32.eq (local.get $s) (i32.const ${OK})) (i32.eq (i32.load8_u (i32.const 0x2008)) (i32.const 1)))
-        (then (loop $spin (br $spin))))
+      ;; The new thread (ABI 1.1: its own status) spins.
+      (if (i32.eq (local.get $s) (i32.const ${NEW_THREAD})) (then (loop $spin (br $spin))))
       (if (i32.eq (local.get $s) (i32.const ${E(0x40)})) (then (call $exit (i64.extend_i32_u (local.get $n)))))
       (if (i32.ne (local.get $s) (i32.const ${OK}))
         (then (call $exit (i64.extend_i32_u (i32.add (i32.const 100) (local.get $i))))))

@@ -4,7 +4,7 @@
 
 import { spawn } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
-import { E, NCW, OK, program, TestHome, waitFor } from "./kernel-helpers.js";
+import { E, NCW, NEW_THREAD, OK, program, TestHome, waitFor } from "./kernel-helpers.js";
 
 const home = new TestHome();
 afterAll(() => home.cleanup());
@@ -19,12 +19,14 @@ function threaded(child: string, parent: string, extra = ""): string {
     `${LOCALS}
     (i32.store (i32.const 0x3000) (i32.const 0x5eed))
     (call $q (i32.const 1) (i64.const 42)) (call $b (i32.const 0) (i32.const 0x60))
-    ;; Both threads get their answer in the same (shared) return area: read it at once, without a call
-    ;; (a function entry is a safepoint, where a throttled thread sleeps while the other one writes).
+    ;; ABI 1.1: the 80-byte return area at 0x2000 has the creator's answer (status 0) in its first half
+    ;; and the new thread's (status 1) in its second, at 0x2028.
     (local.set $v (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)))
-    (local.set $tid (i64.load (i32.const 0x2000)))
-    (local.set $id (i32.load8_u (i32.const 0x2008)))
-    (local.set $initData (i64.load (i32.const 0x2009)))
+    (local.set $id (select (i32.const 0x2028) (i32.const 0x2000) (i32.eq (local.get $v) (i32.const ${NEW_THREAD}))))
+    (local.set $tid (i64.load (local.get $id)))
+    (local.set $initData (i64.load offset=9 (local.get $id)))
+    (local.set $id (i32.load8_u offset=8 (local.get $id)))
+    (if (i32.eq (local.get $v) (i32.const ${NEW_THREAD})) (then (local.set $v (i32.const ${OK}))))
     (call $check (i32.const 50) (local.get $v) (i32.const ${OK}))
     (if (i32.eq (local.get $id) (i32.const 1)) (then ${child}))
     ${parent}`,
@@ -76,8 +78,7 @@ describe("CREATE_THREAD", () => {
       threaded(
         `;; thread 2 creates thread 3 with its own request/return areas
         (i32.store8 (i32.const 0x1800) (i32.const 0x60)) (call $cq (i32.const 1) (i64.const 0))
-        (drop (call $fork (i32.const 0x1800) (i32.const 9) (i32.const 0x2800)))
-        (if (i32.eq (i32.load8_u (i32.const 0x2808)) (i32.const 1)) (then
+        (if (i32.eq (call $fork (i32.const 0x1800) (i32.const 9) (i32.const 0x2800)) (i32.const ${NEW_THREAD})) (then
           ;; thread 3: counts forever
           (loop $count (drop (i32.atomic.rmw.add (i32.const 0x3010) (i32.const 1))) (br $count))))
         ;; thread 2: once thread 3 counts, report and EXIT_THREAD

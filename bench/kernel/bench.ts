@@ -135,8 +135,8 @@ async function forkWindows(file: string): Promise<{ windows: number[]; span: num
 function threader(): string {
   return program(`(drop (call $s0 (i32.const 0x53)))
     (call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x60))
-    (drop (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)))
-    (if (i32.eq (i32.load8_u (i32.const 0x2008)) (i32.const 1)) (then
+    ;; ABI 1.1: the new thread's status is 1 (docs/commonassembly.md §5)
+    (if (i32.eq (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)) (i32.const 1)) (then
       (i32.store8 (i32.const 0x1800) (i32.const 0x53))
       (drop (call $sys (i32.const 0x1800) (i32.const 1) (i32.const 0x2800)))
       (i32.store8 (i32.const 0x1800) (i32.const 0x5f)) (i64.store (i32.const 0x1801) (i64.const 0))

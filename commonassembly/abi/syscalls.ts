@@ -872,6 +872,15 @@ export const FORK_SYSCALLS: readonly number[] = SYSCALLS.filter((d) => d.returns
   (d) => d.code,
 );
 
+/**
+ * The fork-like calls that start a thread in the caller's own process (every one but CREATE_PROCESS,
+ * whose child is another process with its own copy of the memory): since ABI 1.1 the new thread gets
+ * SYSCALL_STATUS_NEW_THREAD and its own half of the return area (docs/commonassembly.md §5).
+ */
+export const NEW_THREAD_SYSCALLS: readonly number[] = FORK_SYSCALLS.filter(
+  (c) => c !== CREATE_PROCESS.code,
+);
+
 const BY_CODE = new Map<number, SyscallDef>(SYSCALLS.map((d) => [d.code, d]));
 
 export function syscallByCode(code: number): SyscallDef | undefined {

@@ -97,6 +97,26 @@ export const SYSCALL_STATUS_OK = 0;
 export const SYSCALL_ERROR_FLAG = 0x100;
 /** Size of the return area `ret` points to: the return fields packed, zero-filled to this size. */
 export const SYSCALL_RET_SIZE = 40;
+/**
+ * ABI 1.1, the calls that start a thread in the caller's process (CREATE_THREAD, ACCEPT_SERVICE_CONN;
+ * `NEW_THREAD_SYSCALLS`): the new thread's `syscall_fork` returns this success status, and its answer is
+ * in the second half of the return area, at `ret + NEW_THREAD_RET_OFFSET`; the caller gets
+ * SYSCALL_STATUS_OK and its answer at `ret`. Neither half is ever written for the other thread
+ * (docs/commonassembly.md §5).
+ */
+export const SYSCALL_STATUS_NEW_THREAD = 1;
+/** Where the new thread's half of the return area starts (ABI 1.1). */
+export const NEW_THREAD_RET_OFFSET = SYSCALL_RET_SIZE;
+/** The return area of a call that starts a thread (ABI 1.1): the caller's half, then the new thread's. */
+export const THREAD_RET_SIZE = 2 * SYSCALL_RET_SIZE;
+/**
+ * The custom section the AOT step adds to a fork-capable module: the program's ABI version, u16
+ * little-endian, so the runner knows whether a new thread gets its own half of the return area (1.1)
+ * or the shared area of 1.0 (docs/commonassembly-aot.md).
+ */
+export const ABI_VERSION_SECTION = "nightos.abi";
+/** The first ABI version whose new threads get their own half of the return area. */
+export const ABI_VERSION_THREAD_ANSWERS = 0x0101;
 /** The largest request NCW accepts (code + arguments), in bytes. */
 export const SYSCALL_REQ_MAX = 4096;
 
@@ -105,11 +125,11 @@ export function errorStatus(errcode: number): number {
   return SYSCALL_ERROR_FLAG | (errcode & 0xff);
 }
 
-/** Splits a syscall status into success or the spec's 8-bit errcode; undefined if not a valid status. */
+/** Splits a syscall status into success (either success status) or the spec's 8-bit errcode; undefined if not a valid status. */
 export function decodeStatus(
   status: number,
 ): { ok: true } | { ok: false; errcode: number } | undefined {
-  if (status === SYSCALL_STATUS_OK) return { ok: true };
+  if (status === SYSCALL_STATUS_OK || status === SYSCALL_STATUS_NEW_THREAD) return { ok: true };
   if ((status & ~0xff) === SYSCALL_ERROR_FLAG) return { ok: false, errcode: status & 0xff };
   return undefined;
 }

@@ -11,7 +11,7 @@ import type { InstrumentReport } from "./instrument.js";
 
 /** File magic: "\x89NCWAOT\n" (non-ASCII first byte, like PNG, so text tools do not take it for text). */
 export const ARTIFACT_MAGIC: readonly number[] = [0x89, 0x4e, 0x43, 0x57, 0x41, 0x4f, 0x54, 0x0a];
-export const ARTIFACT_FORMAT_VERSION = 2;
+export const ARTIFACT_FORMAT_VERSION = 3;
 /** magic (8) + format version u16 + header length u32. */
 export const ARTIFACT_PREFIX_SIZE = 14;
 /** SHA-256 of everything before it, at the end of the file. */

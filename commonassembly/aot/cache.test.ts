@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { TestProcess } from "../../test/ca-exec.js";
 import { wat } from "../../test/wasm-spec/wat.js";
+import { ABI_VERSION, ABI_VERSION_SECTION } from "../abi/wasm-names.js";
 import { encodeNpp } from "../npp.js";
 import { ARTIFACT_MAGIC, decodeArtifact, encodeArtifact, sha256Hex } from "./artifact.js";
 import { aotCompile, artifactPathFor, loadArtifact } from "./cache.js";
@@ -48,6 +49,26 @@ function rewriteHeader(file: string, change: (h: Record<string, unknown>) => voi
 }
 
 describe("aotCompile", () => {
+  it("records the NPP's ABI version in a fork-capable module (nightos.abi), not in others", async () => {
+    const forking = PROGRAM.replace(
+      "(memory",
+      '(import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))\n  (memory',
+    );
+    const cacheDir = freshDir("abi-section");
+    const section = (m: WebAssembly.Module) =>
+      WebAssembly.Module.customSections(m, ABI_VERSION_SECTION).map((b) => [...new Uint8Array(b)]);
+    const v10 = await aotCompile(await encodeNpp(await wat(forking), { abiVersion: 0x0100 }), {
+      cacheDir,
+    });
+    expect(section(v10.module)).toEqual([[0x00, 0x01]]);
+    const v11 = await aotCompile(await encodeNpp(await wat(forking)), { cacheDir });
+    expect(section(v11.module)).toEqual([[ABI_VERSION & 0xff, ABI_VERSION >> 8]]);
+    // Reused from the cache, the artifact's module still carries it.
+    expect(section(loadArtifact(v11.artifactPath).module)).toEqual([[0x01, 0x01]]);
+    const plain = await aotCompile(await programNpp(), { cacheDir });
+    expect(section(plain.module)).toEqual([]);
+  });
+
   it("compiles an NPP, stores a self-describing artifact, then reuses it", async () => {
     const cacheDir = freshDir("reuse");
     const npp = await programNpp();

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { NcwError } from "../../ncw/errors.js";
-import { ABI_VERSION } from "../abi/wasm-names.js";
+import { ABI_VERSION, ABI_VERSION_SECTION } from "../abi/wasm-names.js";
 import { decodeNppHeader, NPP_MAGIC } from "../npp.js";
 import { validateModule, validateNpp, validateWasm } from "../validate.js";
 import { readModule } from "../wasm/reader.js";
@@ -30,6 +30,7 @@ import {
   type StepTiming,
 } from "./options.js";
 import { importMemory } from "./shared-memory.js";
+import { appendCustomSection } from "./wasm-sections.js";
 
 export type { StepTiming } from "./options.js";
 
@@ -286,6 +287,11 @@ export async function aotCompile(
       "import-memory",
       () => importMemory(result.wasm)?.wasm ?? result.wasm,
     );
+  // A fork-capable module carries its ABI version: the runner gives 1.1 threads their own answer area.
+  if (result.report.asyncify) {
+    const v = Uint8Array.of(want.abiVersion & 0xff, want.abiVersion >> 8);
+    result.wasm = appendCustomSection(result.wasm, ABI_VERSION_SECTION, v);
+  }
   const header: ArtifactHeader = {
     ...want,
     built: new Date().toISOString(),

@@ -164,3 +164,19 @@ export function addMemorySection(
   out.set(bytes.subarray(resume), at + sec.length);
   return out;
 }
+
+/** `wasm` with a custom section `name` holding `payload` appended (a custom section may come last). */
+export function appendCustomSection(
+  wasm: Uint8Array,
+  name: string,
+  payload: Uint8Array,
+): Uint8Array {
+  const nameBytes = new TextEncoder().encode(name);
+  const content = [...uleb(nameBytes.length), ...nameBytes, ...payload];
+  const head = [0, ...uleb(content.length)];
+  const out = new Uint8Array(wasm.length + head.length + content.length);
+  out.set(wasm, 0);
+  out.set(head, wasm.length);
+  out.set(content, wasm.length + head.length);
+  return out;
+}

@@ -6,13 +6,16 @@
 import { pathToFileURL } from "node:url";
 import type { Codec } from "../abi/codec.js";
 import { Sig } from "../abi/numbers.js";
-import { FORK_SYSCALLS, SYSCALLS, type SyscallDef } from "../abi/syscalls.js";
+import { FORK_SYSCALLS, NEW_THREAD_SYSCALLS, SYSCALLS, type SyscallDef } from "../abi/syscalls.js";
 import {
   ABI_VERSION_MAJOR,
   ABI_VERSION_MINOR,
+  NEW_THREAD_RET_OFFSET,
   SYSCALL_ERROR_FLAG,
   SYSCALL_REQ_MAX,
   SYSCALL_RET_SIZE,
+  SYSCALL_STATUS_NEW_THREAD,
+  THREAD_RET_SIZE,
 } from "../abi/wasm-names.js";
 
 interface Field {
@@ -59,6 +62,9 @@ function wrapper(d: SyscallDef): string {
       else params.push(`${f.name}: usize`);
     }
   const call = FORK_SYSCALLS.includes(d.code) ? "syscall_fork" : "syscall";
+  // ABI 1.1, a call that starts a thread: an 80-byte area the caller may choose (docs §5).
+  const newThread = NEW_THREAD_SYSCALLS.includes(d.code);
+  if (newThread) params.push("area: usize = RET");
   lines.push(`export function ${camel(d.name)}(${params.join(", ")}): i32 {`);
   lines.push(`  store<u8>(REQ, ${code});`);
   let len = "1";
@@ -82,7 +88,7 @@ function wrapper(d: SyscallDef): string {
     }
     len = String(o);
   }
-  lines.push(`  return ${call}(REQ, ${len}, RET);`, "}");
+  lines.push(`  return ${call}(REQ, ${len}, ${newThread ? "area" : "RET"});`, "}");
   return lines.join("\n");
 }
 
@@ -98,6 +104,9 @@ export function generateAsBindings(): string {
 // Every wrapper returns the syscall status (0, else ERROR_FLAG | errcode); on success the return value
 // is in the return area: read it with retU8/retU16/retU32/retU64(<SYSCALL>_RET_<FIELD>).
 // The request and return areas are static: call syscalls from one thread at a time.
+// A call that starts a thread (ABI 1.1: createThread, acceptServiceConn) returns OK in the caller and
+// NEW_THREAD in the new thread, each with its own answer in its half of an 80-byte area: read it at
+// answerOf(status, area) (area: the static one unless you pass one that outlives both reads).
 
 // The imports: asc imports a declared function from the module named like its file, so this file
 // must stay named nightos.ts ("nightos"."syscall", …).
@@ -108,6 +117,10 @@ export declare function safepoint(): void;
 export const OK: i32 = 0;
 export const ERROR_FLAG: i32 = 0x${SYSCALL_ERROR_FLAG.toString(16)};
 export const RET_SIZE: i32 = ${SYSCALL_RET_SIZE};
+/** ABI 1.1: the new thread's status after a call that starts a thread; its answer is in the area's second half. */
+export const NEW_THREAD: i32 = ${SYSCALL_STATUS_NEW_THREAD};
+export const NEW_THREAD_RET_OFFSET: i32 = ${NEW_THREAD_RET_OFFSET};
+export const THREAD_RET_SIZE: i32 = ${THREAD_RET_SIZE};
 
 /** The spec's errcode of a failed status. */
 export function errcode(status: i32): u8 {
@@ -115,11 +128,15 @@ export function errcode(status: i32): u8 {
 }
 
 const REQ: usize = memory.data(${SYSCALL_REQ_MAX}, 8);
-const RET: usize = memory.data(${SYSCALL_RET_SIZE}, 8);
+const RET: usize = memory.data(${THREAD_RET_SIZE}, 8);
 
-/** Address of the return area (${SYSCALL_RET_SIZE} bytes) the last syscall wrote. */
+/** Address of the static return area the last syscall wrote (${SYSCALL_RET_SIZE} bytes; ${THREAD_RET_SIZE} for the calls that start a thread). */
 export function retArea(): usize {
   return RET;
+}
+/** Where a thread's answer to a call that starts a thread is: the area's first half, or the new thread's. */
+export function answerOf(status: i32, area: usize = RET): usize {
+  return status === NEW_THREAD ? area + <usize>NEW_THREAD_RET_OFFSET : area;
 }
 export function retU8(offset: i32): u8 {
   return load<u8>(RET + <usize>offset);

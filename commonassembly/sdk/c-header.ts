@@ -6,15 +6,18 @@
 import { pathToFileURL } from "node:url";
 import type { Codec } from "../abi/codec.js";
 import { GenericErr, Sig } from "../abi/numbers.js";
-import { FORK_SYSCALLS, SYSCALLS, type SyscallDef } from "../abi/syscalls.js";
+import { FORK_SYSCALLS, NEW_THREAD_SYSCALLS, SYSCALLS, type SyscallDef } from "../abi/syscalls.js";
 import {
   ABI_VERSION_MAJOR,
   ABI_VERSION_MINOR,
   CTL_FORK_BUFFER_LENGTH_OFFSET,
   CTL_FORK_BUFFER_OFFSET,
+  NEW_THREAD_RET_OFFSET,
   SIGNAL_DATAFIELD_SIZE,
   SYSCALL_ERROR_FLAG,
   SYSCALL_RET_SIZE,
+  SYSCALL_STATUS_NEW_THREAD,
+  THREAD_RET_SIZE,
 } from "../abi/wasm-names.js";
 
 interface CField {
@@ -38,6 +41,29 @@ function fieldsOf(codec: Codec<unknown>): CField[] | undefined {
 
 const ctype = (size: number) => `uint${size * 8}_t`;
 const lower = (s: string) => s.toLowerCase();
+
+/** The statements that copy the packed return fields at `ret` into `*out`. */
+function retFields(rets: CField[], indent: string): string[] {
+  const lines: string[] = [];
+  let off = 0;
+  for (const f of rets) {
+    if (f.kind === "uint")
+      lines.push(
+        `${indent}out->${f.name} = (${ctype(f.size)})nightos__get(ret + ${off}, ${f.size});`,
+      );
+    else if (f.kind === "bufptr")
+      lines.push(
+        `${indent}out->${f.name}_addr = nightos__get(ret + ${off}, 8);`,
+        `${indent}out->${f.name}_len = nightos__get(ret + ${off + 8}, 8);`,
+      );
+    else
+      lines.push(
+        `${indent}for (int i = 0; i < ${f.size}; i++) out->${f.name}[i] = ret[${off} + i];`,
+      );
+    off += f.size;
+  }
+  return lines;
+}
 
 function wrapper(d: SyscallDef): string {
   const args = d.args.size < 0 ? undefined : fieldsOf(d.args as Codec<unknown>);
@@ -71,7 +97,12 @@ function wrapper(d: SyscallDef): string {
       else params.push(`const uint8_t ${f.name}[${f.size}]`);
     }
   const hasRet = rets !== undefined && rets.length > 0;
-  if (hasRet) params.push(`nightos_${name}_ret *out`);
+  // ABI 1.1, a call that starts a thread: the caller passes the 80-byte area (both threads read their
+  // own half of it, after the call, with nightos_<name>_decode); nothing is copied into a struct that
+  // both threads would share.
+  const newThread = NEW_THREAD_SYSCALLS.includes(d.code);
+  if (newThread) params.push("void *area");
+  else if (hasRet) params.push(`nightos_${name}_ret *out`);
   const call = FORK_SYSCALLS.includes(d.code) ? "nightos_syscall_fork" : "nightos_syscall";
   lines.push(
     `static inline int32_t nightos_${name}(${params.length ? params.join(", ") : "void"}) {`,
@@ -82,7 +113,8 @@ function wrapper(d: SyscallDef): string {
       ? `  uint8_t req[1 + NIGHTOS_REQ_MAX_ARGS];\n  if (args_len < 0 || args_len > NIGHTOS_REQ_MAX_ARGS) return NIGHTOS_ERROR_FLAG | 0x02;`
       : `  uint8_t req[1 + ${argSize}];`,
   );
-  lines.push(`  uint8_t ret[NIGHTOS_RET_SIZE];`, `  req[0] = ${code};`);
+  if (!newThread) lines.push(`  uint8_t ret[NIGHTOS_RET_SIZE];`);
+  lines.push(`  req[0] = ${code};`);
   if (args === undefined) {
     lines.push(`  for (int32_t i = 0; i < args_len; i++) req[1 + i] = ((const uint8_t *)args)[i];`);
   } else {
@@ -98,23 +130,21 @@ function wrapper(d: SyscallDef): string {
       off += f.size;
     }
   }
+  if (newThread) {
+    lines.push(`  return ${call}(req, 1 + ${argSize}, area);`, "}");
+    if (hasRet) {
+      lines.push(
+        `/* Decodes one half of ${d.name}'s area: NIGHTOS_ANSWER(area, status) (docs §5). */`,
+        `static inline void nightos_${name}_decode(const uint8_t *ret, nightos_${name}_ret *out) {`,
+      );
+      lines.push(...retFields(rets!, "  "), "}");
+    }
+    return lines.join("\n");
+  }
   lines.push(`  int32_t status = ${call}(req, 1 + ${argSize}, ret);`);
   if (hasRet) {
     lines.push("  if (status == NIGHTOS_OK && out) {");
-    let off = 0;
-    for (const f of rets!) {
-      if (f.kind === "uint")
-        lines.push(`    out->${f.name} = (${ctype(f.size)})nightos__get(ret + ${off}, ${f.size});`);
-      else if (f.kind === "bufptr")
-        lines.push(
-          `    out->${f.name}_addr = nightos__get(ret + ${off}, 8);`,
-          `    out->${f.name}_len = nightos__get(ret + ${off + 8}, 8);`,
-        );
-      else
-        lines.push(`    for (int i = 0; i < ${f.size}; i++) out->${f.name}[i] = ret[${off} + i];`);
-      off += f.size;
-    }
-    lines.push("  }");
+    lines.push(...retFields(rets!, "    "), "  }");
   } else lines.push("  (void)ret;");
   lines.push("  return status;", "}");
   return lines.join("\n");
@@ -131,7 +161,10 @@ export function generateCHeader(): string {
  * Build: clang --target=wasm32 -O2 -nostdlib -matomics -mbulk-memory -Wl,--export-table
  *        -Wl,--shared-memory -Wl,--max-memory=16777216 -Wl,--import-undefined ...
  * Every wrapper returns the syscall status: NIGHTOS_OK (0), else NIGHTOS_ERROR_FLAG | errcode;
- * NIGHTOS_ERRCODE(status) gives the spec's errcode. */
+ * NIGHTOS_ERRCODE(status) gives the spec's errcode. A call that starts a thread (ABI 1.1: CREATE_THREAD,
+ * ACCEPT_SERVICE_CONN) takes the caller's NIGHTOS_THREAD_RET_SIZE-byte area, which must stay valid until
+ * both threads have read their half: NIGHTOS_OK in the caller (its answer at the area), NIGHTOS_NEW_THREAD
+ * in the new thread (its answer at area + NIGHTOS_NEW_THREAD_RET_OFFSET); NIGHTOS_ANSWER picks the half. */
 #ifndef NIGHTOS_H
 #define NIGHTOS_H
 
@@ -143,6 +176,12 @@ export function generateCHeader(): string {
 #define NIGHTOS_ERROR_FLAG 0x${SYSCALL_ERROR_FLAG.toString(16)}
 #define NIGHTOS_ERRCODE(status) ((status) & 0xFF)
 #define NIGHTOS_RET_SIZE ${SYSCALL_RET_SIZE}
+#define NIGHTOS_NEW_THREAD ${SYSCALL_STATUS_NEW_THREAD}
+#define NIGHTOS_NEW_THREAD_RET_OFFSET ${NEW_THREAD_RET_OFFSET}
+#define NIGHTOS_THREAD_RET_SIZE ${THREAD_RET_SIZE}
+#define NIGHTOS_SUCCEEDED(status) ((status) == NIGHTOS_OK || (status) == NIGHTOS_NEW_THREAD)
+#define NIGHTOS_ANSWER(area, status) \\
+  ((const uint8_t *)(area) + ((status) == NIGHTOS_NEW_THREAD ? NIGHTOS_NEW_THREAD_RET_OFFSET : 0))
 #define NIGHTOS_REQ_MAX_ARGS 4095
 #define NIGHTOS_DATAFIELD_SIZE ${SIGNAL_DATAFIELD_SIZE}
 /* Control block (addresses 0..63): the optional fork buffer for syscall_fork (docs §7). */

@@ -4,6 +4,8 @@
 // call: the parent with identity 0, the child with identity 1.
 
 import {
+  ABI_VERSION_SECTION,
+  ABI_VERSION_THREAD_ANSWERS,
   CONTROL_BLOCK_ADDRESS,
   CTL_FORK_BUFFER_LENGTH_OFFSET,
   CTL_FORK_BUFFER_OFFSET,
@@ -11,6 +13,25 @@ import {
   RUNTIME_SCRATCH_ADDRESS,
   RUNTIME_SCRATCH_SIZE,
 } from "../../commonassembly/abi/wasm-names.js";
+
+/**
+ * The ABI version the AOT step recorded in the module (its custom section), 0x0100 (1.0) when it has
+ * none: an artifact from before the section existed is rebuilt (artifact format 3), so only modules
+ * that cannot fork lack it, and for them the version does not matter.
+ */
+export function moduleAbiVersion(module: WebAssembly.Module): number {
+  const s = WebAssembly.Module.customSections(module, ABI_VERSION_SECTION)[0];
+  if (s === undefined || s.byteLength < 2) return 0x0100;
+  return new DataView(s).getUint16(0, true);
+}
+
+/**
+ * Whether a new thread gets SYSCALL_STATUS_NEW_THREAD and its own half of the return area (ABI 1.1),
+ * rather than the 1.0 area at `ret` that it shares with its creator (docs/commonassembly.md §5).
+ */
+export function ownThreadAnswers(module: WebAssembly.Module): boolean {
+  return moduleAbiVersion(module) >= ABI_VERSION_THREAD_ANSWERS;
+}
 
 /** Asyncify's states (binaryen src/passes/Asyncify.cpp). */
 export const ASYNCIFY_NORMAL = 0;

@@ -6,7 +6,13 @@
 
 import { GenericErr } from "../../commonassembly/abi/numbers.js";
 import { CREATE_PROCESS, CREATE_THREAD } from "../../commonassembly/abi/syscalls.js";
-import { errorStatus, SYSCALL_RET_SIZE } from "../../commonassembly/abi/wasm-names.js";
+import {
+  errorStatus,
+  NEW_THREAD_RET_OFFSET,
+  SYSCALL_RET_SIZE,
+  SYSCALL_STATUS_NEW_THREAD,
+  THREAD_RET_SIZE,
+} from "../../commonassembly/abi/wasm-names.js";
 import type { ForkImage } from "../protocol.js";
 import { dispatch, formatErr, validateRequest } from "../syscalls/dispatch.js";
 import {
@@ -19,7 +25,10 @@ import {
 } from "./fork.js";
 import type { KernelAnswer, Proc } from "./process.js";
 
-/** What syscall_fork returns once the stack has been rewound into it. */
+/**
+ * What syscall_fork returns once the stack has been rewound into it. A status of
+ * SYSCALL_STATUS_NEW_THREAD (an ABI 1.1 new thread) puts `ret` in the area's second half.
+ */
 export interface Resume {
   status: number;
   ret: Uint8Array;
@@ -48,6 +57,11 @@ export class InstanceHost {
     private readonly o: {
       /** The module shares its memory (imports nightos.memory): CREATE_THREAD can be made. */
       canThread: boolean;
+      /**
+       * ABI 1.1: CREATE_THREAD needs an 80-byte return area, the creator's half at `ret` and the new
+       * thread's at `ret + 40` (`ownThreadAnswers` in fork.ts); false for a 1.0 program.
+       */
+      ownThreadAnswers: boolean;
       forkLock: ForkLock;
       trace: ((line: string) => void) | undefined;
       /** Runs when a rewind into syscall_fork has ended (a thread frees its copy of the creator's stack). */
@@ -75,9 +89,12 @@ export class InstanceHost {
         ret: new Uint8Array(0),
       };
       this.resume = undefined;
+      // Each thread's answer goes to its own half (1.1: the new thread's status says it is the new
+      // one); the other half is never touched, so the other thread may read its own whenever it likes.
+      const at = r.status === SYSCALL_STATUS_NEW_THREAD ? ret + NEW_THREAD_RET_OFFSET : ret;
       const mem = proc.bytes();
-      mem.fill(0, ret, ret + SYSCALL_RET_SIZE);
-      mem.set(r.ret, ret);
+      mem.fill(0, at, at + SYSCALL_RET_SIZE);
+      mem.set(r.ret, at);
       return r.status;
     }
     const v = validateRequest(proc, req, len, ret, true);
@@ -91,6 +108,12 @@ export class InstanceHost {
       // Everything but a well-formed call that can be made outside a handler goes the ordinary way
       // (its errors, CREATE_THREAD in a module that cannot share its memory).
       return dispatch(proc, req, len, ret, true);
+    }
+    if (thread && this.o.ownThreadAnswers && ret + THREAD_RET_SIZE > proc.bytes().length) {
+      this.o.trace?.(
+        `${v.name}: the ${THREAD_RET_SIZE}-byte return area at ${ret} lies outside linear memory -> ${formatErr(v.def, GenericErr.UNMAPPED_POINTER)}`,
+      );
+      return errorStatus(GenericErr.UNMAPPED_POINTER);
     }
     this.o.forkLock.acquire();
     const data = prepareForkBuffer(proc.memory);

@@ -29,6 +29,7 @@ import {
   IMPORT_SYSCALL,
   IMPORT_SYSCALL_FORK,
   SHARED_MEMORY_IMPORT,
+  SYSCALL_STATUS_NEW_THREAD,
 } from "../../commonassembly/abi/wasm-names.js";
 import type { ForkImage, Outcome } from "../protocol.js";
 import type { BufferArea } from "../syscalls/buffers.js";
@@ -38,6 +39,7 @@ import {
   asyncifyOf,
   ForkLock,
   forkGlobals,
+  ownThreadAnswers,
   releaseThreadSlots,
   restoreGlobals,
   takeThreadSlot,
@@ -287,7 +289,14 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     if (stackCopy !== undefined) proc?.pages.free_(stackCopy.at, stackCopy.pages);
     stackCopy = undefined;
   };
-  const iHost = new InstanceHost({ canThread: true, forkLock, trace, onRewound: freeStackCopy });
+  const own = ownThreadAnswers(msg.module);
+  const iHost = new InstanceHost({
+    canThread: true,
+    ownThreadAnswers: own,
+    forkLock,
+    trace,
+    onRewound: freeStackCopy,
+  });
   const instance = new WebAssembly.Instance(msg.module, {
     [ABI_IMPORT_MODULE]: {
       [IMPORT_SYSCALL]: iHost.syscall,
@@ -386,7 +395,8 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
       identity: 1,
       initData: msg.initData,
     });
-    iHost.rewindWith({ status: 0, ret }, msg.rewindAt);
+    // ABI 1.1: the new thread's own status and half of the return area; 1.0: the creator's area.
+    iHost.rewindWith({ status: own ? SYSCALL_STATUS_NEW_THREAD : 0, ret }, msg.rewindAt);
   }
   try {
     const p = proc;

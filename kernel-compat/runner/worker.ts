@@ -47,6 +47,7 @@ import {
   ForkLock,
   forkBufferAddress,
   MAIN_THREAD_SLOT,
+  ownThreadAnswers,
   restoreGlobals,
 } from "./fork.js";
 import { InstanceHost } from "./instance.js";
@@ -135,6 +136,7 @@ function run(msg: WorkerStart): Outcome {
   if (sharedMemory !== undefined) prestartThread();
   const host = new InstanceHost({
     canThread: sharedMemory !== undefined,
+    ownThreadAnswers: ownThreadAnswers(module),
     forkLock,
     trace,
   });

@@ -5,6 +5,9 @@
 // Every wrapper returns the syscall status (0, else ERROR_FLAG | errcode); on success the return value
 // is in the return area: read it with retU8/retU16/retU32/retU64(<SYSCALL>_RET_<FIELD>).
 // The request and return areas are static: call syscalls from one thread at a time.
+// A call that starts a thread (ABI 1.1: createThread, acceptServiceConn) returns OK in the caller and
+// NEW_THREAD in the new thread, each with its own answer in its half of an 80-byte area: read it at
+// answerOf(status, area) (area: the static one unless you pass one that outlives both reads).
 
 // The imports: asc imports a declared function from the module named like its file, so this file
 // must stay named nightos.ts ("nightos"."syscall", …).
@@ -15,6 +18,10 @@ export declare function safepoint(): void;
 export const OK: i32 = 0;
 export const ERROR_FLAG: i32 = 0x100;
 export const RET_SIZE: i32 = 40;
+/** ABI 1.1: the new thread's status after a call that starts a thread; its answer is in the area's second half. */
+export const NEW_THREAD: i32 = 1;
+export const NEW_THREAD_RET_OFFSET: i32 = 40;
+export const THREAD_RET_SIZE: i32 = 80;
 
 /** The spec's errcode of a failed status. */
 export function errcode(status: i32): u8 {
@@ -22,11 +29,15 @@ export function errcode(status: i32): u8 {
 }
 
 const REQ: usize = memory.data(4096, 8);
-const RET: usize = memory.data(40, 8);
+const RET: usize = memory.data(80, 8);
 
-/** Address of the return area (40 bytes) the last syscall wrote. */
+/** Address of the static return area the last syscall wrote (40 bytes; 80 for the calls that start a thread). */
 export function retArea(): usize {
   return RET;
+}
+/** Where a thread's answer to a call that starts a thread is: the area's first half, or the new thread's. */
+export function answerOf(status: i32, area: usize = RET): usize {
+  return status === NEW_THREAD ? area + <usize>NEW_THREAD_RET_OFFSET : area;
 }
 export function retU8(offset: i32): u8 {
   return load<u8>(RET + <usize>offset);
@@ -247,10 +258,10 @@ export function endServiceConn(connection: u64): i32 {
 /** 0x2c ACCEPT_SERVICE_CONN: args {request:u64}, returns {notClientThread:u8, socket:u64}. */
 export const ACCEPT_SERVICE_CONN_RET_NOT_CLIENT_THREAD: i32 = 0;
 export const ACCEPT_SERVICE_CONN_RET_SOCKET: i32 = 1;
-export function acceptServiceConn(request: u64): i32 {
+export function acceptServiceConn(request: u64, area: usize = RET): i32 {
   store<u8>(REQ, 0x2c);
   store<u64>(REQ + 1, request);
-  return syscall_fork(REQ, 9, RET);
+  return syscall_fork(REQ, 9, area);
 }
 
 /** 0x2d REJECT_SERVICE_CONN: args {request:u64}, returns {}. */
@@ -423,10 +434,10 @@ export function exit(exitData: u64): i32 {
 export const CREATE_THREAD_RET_ID: i32 = 0;
 export const CREATE_THREAD_RET_IDENTITY: i32 = 8;
 export const CREATE_THREAD_RET_INIT_DATA: i32 = 9;
-export function createThread(initData: u64): i32 {
+export function createThread(initData: u64, area: usize = RET): i32 {
   store<u8>(REQ, 0x60);
   store<u64>(REQ + 1, initData);
-  return syscall_fork(REQ, 9, RET);
+  return syscall_fork(REQ, 9, area);
 }
 
 /** 0x61 CREATE_TLS_SLOT: args {}, returns {slot:u64}. */

@@ -3,7 +3,10 @@
  * Build: clang --target=wasm32 -O2 -nostdlib -matomics -mbulk-memory -Wl,--export-table
  *        -Wl,--shared-memory -Wl,--max-memory=16777216 -Wl,--import-undefined ...
  * Every wrapper returns the syscall status: NIGHTOS_OK (0), else NIGHTOS_ERROR_FLAG | errcode;
- * NIGHTOS_ERRCODE(status) gives the spec's errcode. */
+ * NIGHTOS_ERRCODE(status) gives the spec's errcode. A call that starts a thread (ABI 1.1: CREATE_THREAD,
+ * ACCEPT_SERVICE_CONN) takes the caller's NIGHTOS_THREAD_RET_SIZE-byte area, which must stay valid until
+ * both threads have read their half: NIGHTOS_OK in the caller (its answer at the area), NIGHTOS_NEW_THREAD
+ * in the new thread (its answer at area + NIGHTOS_NEW_THREAD_RET_OFFSET); NIGHTOS_ANSWER picks the half. */
 #ifndef NIGHTOS_H
 #define NIGHTOS_H
 
@@ -15,6 +18,12 @@
 #define NIGHTOS_ERROR_FLAG 0x100
 #define NIGHTOS_ERRCODE(status) ((status) & 0xFF)
 #define NIGHTOS_RET_SIZE 40
+#define NIGHTOS_NEW_THREAD 1
+#define NIGHTOS_NEW_THREAD_RET_OFFSET 40
+#define NIGHTOS_THREAD_RET_SIZE 80
+#define NIGHTOS_SUCCEEDED(status) ((status) == NIGHTOS_OK || (status) == NIGHTOS_NEW_THREAD)
+#define NIGHTOS_ANSWER(area, status) \
+  ((const uint8_t *)(area) + ((status) == NIGHTOS_NEW_THREAD ? NIGHTOS_NEW_THREAD_RET_OFFSET : 0))
 #define NIGHTOS_REQ_MAX_ARGS 4095
 #define NIGHTOS_DATAFIELD_SIZE 32
 /* Control block (addresses 0..63): the optional fork buffer for syscall_fork (docs §7). */
@@ -338,17 +347,16 @@ typedef struct nightos_accept_service_conn_ret {
   uint8_t not_client_thread;
   uint64_t socket;
 } nightos_accept_service_conn_ret;
-static inline int32_t nightos_accept_service_conn(uint64_t request, nightos_accept_service_conn_ret *out) {
+static inline int32_t nightos_accept_service_conn(uint64_t request, void *area) {
   uint8_t req[1 + 8];
-  uint8_t ret[NIGHTOS_RET_SIZE];
   req[0] = 0x2C;
   nightos__put(req + 1, request, 8);
-  int32_t status = nightos_syscall_fork(req, 1 + 8, ret);
-  if (status == NIGHTOS_OK && out) {
-    out->not_client_thread = (uint8_t)nightos__get(ret + 0, 1);
-    out->socket = (uint64_t)nightos__get(ret + 1, 8);
-  }
-  return status;
+  return nightos_syscall_fork(req, 1 + 8, area);
+}
+/* Decodes one half of ACCEPT_SERVICE_CONN's area: NIGHTOS_ANSWER(area, status) (docs §5). */
+static inline void nightos_accept_service_conn_decode(const uint8_t *ret, nightos_accept_service_conn_ret *out) {
+  out->not_client_thread = (uint8_t)nightos__get(ret + 0, 1);
+  out->socket = (uint64_t)nightos__get(ret + 1, 8);
 }
 
 /* 0x2D REJECT_SERVICE_CONN: args {request:u64}, returns {}; errors NO_SUCH_REQUEST=0x30, REQUESTER_TERMINATED=0x40, ANSWER_TOO_LATE=0x41 */
@@ -652,18 +660,17 @@ typedef struct nightos_create_thread_ret {
   uint8_t identity;
   uint64_t init_data;
 } nightos_create_thread_ret;
-static inline int32_t nightos_create_thread(uint64_t init_data, nightos_create_thread_ret *out) {
+static inline int32_t nightos_create_thread(uint64_t init_data, void *area) {
   uint8_t req[1 + 8];
-  uint8_t ret[NIGHTOS_RET_SIZE];
   req[0] = 0x60;
   nightos__put(req + 1, init_data, 8);
-  int32_t status = nightos_syscall_fork(req, 1 + 8, ret);
-  if (status == NIGHTOS_OK && out) {
-    out->id = (uint64_t)nightos__get(ret + 0, 8);
-    out->identity = (uint8_t)nightos__get(ret + 8, 1);
-    out->init_data = (uint64_t)nightos__get(ret + 9, 8);
-  }
-  return status;
+  return nightos_syscall_fork(req, 1 + 8, area);
+}
+/* Decodes one half of CREATE_THREAD's area: NIGHTOS_ANSWER(area, status) (docs §5). */
+static inline void nightos_create_thread_decode(const uint8_t *ret, nightos_create_thread_ret *out) {
+  out->id = (uint64_t)nightos__get(ret + 0, 8);
+  out->identity = (uint8_t)nightos__get(ret + 8, 1);
+  out->init_data = (uint64_t)nightos__get(ret + 9, 8);
 }
 
 /* 0x61 CREATE_TLS_SLOT: args {}, returns {slot:u64}; errors MAX_SLOTS=0x40, NO_MEMORY=0x41 */
