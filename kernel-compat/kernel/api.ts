@@ -8,6 +8,8 @@ import type { ForkImage } from "../protocol.js";
 import type { PipeEnd, PipeTable } from "./pipes.js";
 import type { KProcess, ProcessTable } from "./process.js";
 
+export type { KPipe, PipeEnd } from "./pipes.js";
+
 /** The process table as handlers see it: looked up, never changed (only the kernel adds processes). */
 export type ProcessView = Pick<
   ProcessTable,

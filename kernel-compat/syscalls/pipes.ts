@@ -14,8 +14,7 @@ import {
   SEND_PIPE,
 } from "../../commonassembly/abi/syscalls.js";
 import { MAX_MESSAGE_SIZE, MESSAGE_HEADER_SIZE, RingState, type WaitOptions } from "../ipc/ring.js";
-import type { KernelApi } from "../kernel/api.js";
-import type { KPipe, PipeEnd } from "../kernel/pipes.js";
+import type { KernelApi, KPipe, PipeEnd } from "../kernel/api.js";
 import type { KProcess } from "../kernel/process.js";
 import type { Proc } from "../runner/process.js";
 import { bind, bindKernel } from "./result.js";
