@@ -237,6 +237,39 @@ describe("message pipes", () => {
   });
 });
 
+describe("a peer killed mid-transfer", () => {
+  it("a writer blocked on a full pipe still takes its signals; killed, what it wrote stays readable and the reader gets a brutal PIPE_CLOSED", () => {
+    const r = home.run(
+      pair(
+        `;; child: 100 000 bytes into a 64 KiB read pipe of the parent's: blocks once it is full
+        (call $fill (i32.const 0x10000) (i32.const 100000))
+        (call $await (i32.const 0x5100))
+        (local.set $id (i64.load (i32.const 0x500c)))
+        (drop (call $write (local.get $id) (i32.const 100000) (i32.const 0x10000) (i32.const 0)))
+        (call $exit (i64.const 66))`,
+        `(local.set $id (call $openTo (local.get $child) (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 0) (i64.const 0)))
+        ;; wait until the pipe is full (PIPE_INFO bit 2, 0x20), then kill the writer (WILL_TERMINATE, no handler)
+        (loop $w
+          (call $check (i32.const 20) (call $s64 (i32.const 0x24) (local.get $id)) (i32.const ${OK}))
+          (br_if $w (i32.eqz (i32.and (call $r8 (i32.const 0)) (i32.const 0x20)))))
+        (call $check (i32.const 21) (call $s64_16 (i32.const 0x52) (local.get $child) (i32.const 0)) (i32.const ${OK}))
+        ;; the 64 KiB it had written are still there, then the pipe is unavailable
+        (call $check (i32.const 22) (call $read (local.get $id) (i32.const 2) (i32.const 0x20000) (i32.const 0)) (i32.const ${OK}))
+        (call $check (i32.const 23) (call $r32) (i32.const 65536))
+        (call $check (i32.const 24) (call $same (i32.const 0x20000) (i32.const 65536)) (i32.const 1))
+        (call $check (i32.const 25) (call $read (local.get $id) (i32.const 0) (i32.const 0x20000) (i32.const 1)) (i32.const ${E(0x31)}))
+        (call $await (i32.const 0x5300)) (call $dump (i32.const 0x5200))`,
+      ),
+    );
+    const { parent, child } = pids(r.stderr);
+    expect(r.stderr).toMatch(new RegExp(`\\[pid ${child}\\] signal WILL_TERMINATE: no handler`));
+    expect(r.stderr).not.toMatch(/exitData: 66/);
+    expect(r.code).toBe(5);
+    const [closed] = dumps(r.stderr, parent);
+    expect(closed).toBe(`01` + `00` + le(1, 8) + "00".repeat(22));
+  });
+});
+
 describe("OPEN_PIPE errcodes", () => {
   it("modes, pipe type and PIDs are checked", () => {
     const r = home.run(
