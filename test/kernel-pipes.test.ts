@@ -270,6 +270,40 @@ describe("a peer killed mid-transfer", () => {
   });
 });
 
+describe("threads", () => {
+  it("a thread writes through the SC, the main thread reads the RC (a pipe with itself, no notification)", () => {
+    const r = home.run(
+      program(
+        `(local $v i32)
+        (drop (call $s0 (i32.const 0x53)))
+        ;; a write pipe with itself: its SC is identifier 1, the RC it receives is 2
+        (call $check (i32.const 1) (call $open (call $r64 (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${OK}))
+        (call $check64 (i32.const 2) (call $r64 (i32.const 0)) (i64.const 1))
+        (call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x60))
+        (local.set $v (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)))
+        (if (i32.eq (i32.load8_u (i32.const 0x2008)) (i32.const 1)) (then
+          ;; the thread: PIPE_WRITE(1, 4 bytes at 0x4000, mode 0x00) with its own areas at 0x1800 / 0x2800
+          (i32.store8 (i32.const 0x1800) (i32.const 0x22)) (i64.store (i32.const 0x1801) (i64.const 1))
+          (i32.store (i32.const 0x1809) (i32.const 4)) (i64.store (i32.const 0x180d) (i64.const 0x4000))
+          (i32.store8 (i32.const 0x1815) (i32.const 0))
+          (i32.atomic.store (i32.const 0x3000) (i32.add (i32.const 1) (call $sys (i32.const 0x1800) (i32.const 22) (i32.const 0x2800))))
+          (loop $spin (br $spin))))
+        (call $check (i32.const 3) (call $read (i64.const 2) (i32.const 0) (i32.const 0x6000) (i32.const 4)) (i32.const ${OK}))
+        (call $check (i32.const 4) (i32.load (i32.const 0x6000)) (i32.load (i32.const 0x4000)))
+        (call $await (i32.const 0x3000))
+        (call $check (i32.const 5) (i32.atomic.load (i32.const 0x3000)) (i32.const 1))
+        (call $exit (i64.const 7))`,
+        `(data (i32.const 0x4000) "ping") ${HELPERS}`,
+      ).replace(
+        "(memory",
+        '(import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))\n  (memory',
+      ),
+    );
+    expect(r.stderr).toMatch(/PIPE_WRITE \{sc: 1, count: 4, buffer: 16384, mode: 0\} -> ok/);
+    expect(r.code).toBe(7);
+  });
+});
+
 describe("OPEN_PIPE errcodes", () => {
   it("modes, pipe type and PIDs are checked", () => {
     const r = home.run(

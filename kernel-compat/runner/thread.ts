@@ -45,6 +45,7 @@ import {
 } from "./fork.js";
 import { InstanceHost } from "./instance.js";
 import { PAGE_SIZE } from "./memory.js";
+import { PipeRings, PipeSlots } from "./pipes.js";
 import { Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd, ThreadEnd } from "./signals.js";
 import { stamped } from "./trace-clock.js";
@@ -61,6 +62,8 @@ export interface ThreadShare {
   tlsSlots: SharedArrayBuffer;
   sht: SharedArrayBuffer;
   pages: SharedArrayBuffer;
+  /** The process' pipe table (pipes.ts PipeSlots). */
+  pipes: SharedArrayBuffer;
   ring: SharedArrayBuffer;
   outbox: SharedArrayBuffer;
 }
@@ -95,6 +98,8 @@ export interface ThreadStart {
   tlsSlots: SharedArrayBuffer;
   sht: SharedArrayBuffer;
   pages: SharedArrayBuffer;
+  /** The process' pipe table (pipes.ts PipeSlots). */
+  pipes: SharedArrayBuffer;
   ring: SharedArrayBuffer;
   /** The process' trace window and handler-set notice (channel.ts Outbox). */
   outbox: SharedArrayBuffer;
@@ -134,6 +139,8 @@ export interface ThreadHost {
   tlsSlots: SharedArrayBuffer;
   sht: SharedArrayBuffer;
   pages: SharedArrayBuffer;
+  /** The process' pipe table (pipes.ts PipeSlots). */
+  pipes: SharedArrayBuffer;
   ring: SharedArrayBuffer;
   outbox: SharedArrayBuffer;
   /** Give the relay a port for a new thread. */
@@ -218,6 +225,7 @@ export function spawnThread(
     tlsSlots: host.tlsSlots,
     sht: host.sht,
     pages: host.pages,
+    pipes: host.pipes,
     ring: host.ring,
     outbox: host.outbox,
     relay: ch.port1,
@@ -348,6 +356,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     tlsSlots: msg.tlsSlots,
     sht: msg.sht,
     pages: msg.pages,
+    pipes: new PipeRings(new PipeSlots(msg.pipes)),
   });
   iHost.proc = proc;
   const host: ThreadHost = {
@@ -361,6 +370,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     tlsSlots: msg.tlsSlots,
     sht: msg.sht,
     pages: msg.pages,
+    pipes: msg.pipes,
     ring: msg.ring,
     outbox: msg.outbox,
     sendPort: (port) => relay.postMessage({ t: "port", port }, [port]),

@@ -249,6 +249,7 @@ function run(msg: WorkerStart): Outcome {
     tlsSlots: tlsSlots,
     sht: proc.signals.handlers.sab,
     pages: proc.pages.sab,
+    pipes: msg.pipes,
     ring: msg.ring,
     outbox: msg.outbox,
     sendPort: (p) => port?.postMessage({ t: "port", port: p }, [p]),
