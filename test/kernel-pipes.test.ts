@@ -4,7 +4,7 @@
 // proper and brutal closes, and the errcodes. Datafields are checked against bytes written out by hand.
 
 import { afterAll, describe, expect, it } from "vitest";
-import { E, OK, program, TestHome } from "./kernel-helpers.js";
+import { E, OK, program, TestHome, waitFor } from "./kernel-helpers.js";
 
 const home = new TestHome();
 afterAll(() => home.cleanup());
@@ -33,9 +33,9 @@ const HELPERS = `
     (i64.store offset=8 (local.get $to) (i64.load offset=8 (local.get $from)))
     (i64.store offset=16 (local.get $to) (i64.load offset=16 (local.get $from)))
     (i64.store offset=24 (local.get $to) (i64.load offset=24 (local.get $from))))
-  ;; RECV_PIPE's datafield goes to 0x5000 (flag 0x5100), PIPE_CLOSED's to 0x5200 (flag 0x5300)
+  ;; RECV_PIPE's datafield goes to 0x5000 (0x5100 counts them), PIPE_CLOSED's to 0x5200 (flag 0x5300)
   (func $onRecv (param $sig i32) (param $df i32) (result i64)
-    (call $copy32 (local.get $df) (i32.const 0x5000)) (i32.atomic.store (i32.const 0x5100) (i32.const 1)) (i64.const 0))
+    (call $copy32 (local.get $df) (i32.const 0x5000)) (drop (i32.atomic.rmw.add (i32.const 0x5100) (i32.const 1))) (i64.const 0))
   (func $onClosed (param $sig i32) (param $df i32) (result i64)
     (call $copy32 (local.get $df) (i32.const 0x5200)) (i32.atomic.store (i32.const 0x5300) (i32.const 1)) (i64.const 0))
   (elem (i32.const 1) $onRecv $onClosed)
@@ -301,6 +301,58 @@ describe("threads", () => {
     );
     expect(r.stderr).toMatch(/PIPE_WRITE \{sc: 1, count: 4, buffer: 16384, mode: 0\} -> ok/);
     expect(r.code).toBe(7);
+  });
+});
+
+describe("SEND_PIPE", () => {
+  it("shares the caller's SC: the target gets its own identifier for it with RECV_PIPE, and writes through it", () => {
+    const r = home.run(
+      pair(
+        `;; child: RC 1 from OPEN_PIPE, then the shared SC as identifier 2
+        (loop $w (br_if $w (i32.lt_u (i32.atomic.load (i32.const 0x5100)) (i32.const 2))))
+        (call $dump (i32.const 0x5000))
+        (call $fill (i32.const 0x10000) (i32.const 4))
+        (call $check (i32.const 10) (call $write (i64.const 2) (i32.const 4) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))
+        (call $check (i32.const 11) (call $read (i64.const 1) (i32.const 0) (i32.const 0x20000) (i32.const 4)) (i32.const ${OK}))
+        (call $check (i32.const 12) (call $same (i32.const 0x20000) (i32.const 4)) (i32.const 1))`,
+        `(local.set $id (call $openTo (local.get $child) (i32.const 9) (i32.const 0) (i32.const 0) (i32.const 0) (i64.const 0)))
+        (call $q (i32.const 1) (local.get $id)) (call $q (i32.const 9) (local.get $child)) (call $b (i32.const 17) (i32.const 0))
+        (call $check (i32.const 20) (call $call (i32.const 0x21) (i32.const 18)) (i32.const ${OK}))
+        (call $q (i32.const 1) (i64.const 99))
+        (call $check (i32.const 21) (call $call (i32.const 0x21) (i32.const 18)) (i32.const ${E(0x02)}))`,
+      ),
+    );
+    const { parent, child } = pids(r.stderr);
+    expect(r.stderr).toMatch(new RegExp(`\\[pid ${child}\\] EXIT \\{exitData: 42\\}`));
+    expect(r.code).toBe(5);
+    const [recv] = dumps(r.stderr, child);
+    // the SC (type 0x01), raw, command 0 for a shared end, the creator is still the parent
+    expect(recv).toMatch(
+      new RegExp(`^${le(parent, 8)}[0-9a-f]{8}${le(2, 8)}0000` + `01` + `00` + `${le(0, 8)}$`),
+    );
+  });
+});
+
+describe("same application and same user", () => {
+  it("a process of another application (another `ncw run`) is refused with 0x31", async () => {
+    const other = home.spawnRun(
+      program(`(drop (call $s0 (i32.const 0x04))) (loop $spin (br $spin))`),
+    );
+    try {
+      expect(await waitFor(() => /\[pid (\d+)\] READY/.test(other.output()), 20_000)).toBe(true);
+      const pid = Number(/\[pid (\d+)\] READY/.exec(other.output())?.[1]);
+      const r = home.run(
+        program(
+          `(call $check (i32.const 1) (call $open (i64.const ${pid}) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${E(0x31)}))
+          (call $exit (i64.const 3))`,
+          HELPERS,
+        ),
+      );
+      expect(r.stderr).toMatch(/OPEN_PIPE .* -> err 0x31 OTHER_APPLICATION/);
+      expect(r.code).toBe(3);
+    } finally {
+      other.kill("SIGKILL");
+    }
   });
 });
 

@@ -372,6 +372,7 @@ export class Kernel implements KernelApi {
       end: end.kind,
       creator: end.pipe.creator,
     });
+    if (!a.ok) this.log(`process ${p.pid}: pipe end ${handle} not granted: ${a.error}`);
     return a.ok;
   }
 
