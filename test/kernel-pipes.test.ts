@@ -35,7 +35,11 @@ const HELPERS = `
     (i64.store offset=24 (local.get $to) (i64.load offset=24 (local.get $from))))
   ;; RECV_PIPE's datafield goes to 0x5000 (0x5100 counts them), PIPE_CLOSED's to 0x5200 (flag 0x5300)
   (func $onRecv (param $sig i32) (param $df i32) (result i64)
-    (call $copy32 (local.get $df) (i32.const 0x5000)) (drop (i32.atomic.rmw.add (i32.const 0x5100) (i32.const 1))) (i64.const 0))
+    (call $copy32 (local.get $df) (i32.const 0x5000)) (drop (i32.atomic.rmw.add (i32.const 0x5100) (i32.const 1)))
+    ;; with 0x5400 set, a received SC is answered at once with one byte (0x5500) from inside the handler
+    (if (i32.and (i32.load (i32.const 0x5400)) (i32.eq (i32.load8_u (i32.add (local.get $df) (i32.const 22))) (i32.const 1)))
+      (then (i32.store (i32.const 0x5404) (call $write (i64.load (i32.add (local.get $df) (i32.const 12))) (i32.const 1) (i32.const 0x5500) (i32.const 0)))))
+    (i64.const 0))
   (func $onClosed (param $sig i32) (param $df i32) (result i64)
     (call $copy32 (local.get $df) (i32.const 0x5200)) (i32.atomic.store (i32.const 0x5300) (i32.const 1)) (i64.const 0))
   (elem (i32.const 1) $onRecv $onClosed)
@@ -353,6 +357,38 @@ describe("same application and same user", () => {
     } finally {
       other.kill("SIGKILL");
     }
+  });
+});
+
+describe("signals while a call waits", () => {
+  it("a PIPE_READ blocked on an empty pipe runs a RECV_PIPE handler meanwhile, which writes through another pipe", () => {
+    const r = home.run(
+      pair(
+        `(i32.store (i32.const 0x5400) (i32.const 1)) (i32.store8 (i32.const 0x5500) (i32.const 0x77))
+        (call $await (i32.const 0x5100))
+        (call $check (i32.const 10) (call $read (i64.const 1) (i32.const 0) (i32.const 0x20000) (i32.const 4)) (i32.const ${OK}))
+        (call $check (i32.const 11) (call $same (i32.const 0x20000) (i32.const 4)) (i32.const 1))
+        (call $check (i32.const 12) (i32.load (i32.const 0x5100)) (i32.const 2))
+        (call $check (i32.const 13) (i32.load (i32.const 0x5404)) (i32.const ${OK}))`,
+        `(call $fill (i32.const 0x10000) (i32.const 4))
+        (local.set $id (call $openTo (local.get $child) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i64.const 0)))
+        ;; let the child block in its read, then give it the SC of a read pipe of ours
+        (drop (call $s64_16 (i32.const 0x51) (local.get $child) (i32.const 300)))
+        (drop (call $openTo (local.get $child) (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 0) (i64.const 0)))
+        (call $check (i32.const 20) (call $read (i64.const 2) (i32.const 0) (i32.const 0x20000) (i32.const 1)) (i32.const ${OK}))
+        (call $check (i32.const 21) (i32.load8_u (i32.const 0x20000)) (i32.const 0x77))
+        ;; only now does the child's first read get its bytes
+        (call $check (i32.const 22) (call $write (local.get $id) (i32.const 4) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))`,
+      ),
+    );
+    const { child } = pids(r.stderr);
+    expect(r.stderr).toMatch(new RegExp(`\\[pid ${child}\\] EXIT \\{exitData: 42\\}`));
+    expect(r.code).toBe(5);
+    const lines = r.stderr.split("\n");
+    const handlerWrite = lines.findIndex((l) => l.startsWith(`[pid ${child}] PIPE_WRITE`));
+    const blockedRead = lines.findIndex((l) => l.startsWith(`[pid ${child}] PIPE_READ`));
+    expect(handlerWrite).toBeGreaterThan(0);
+    expect(blockedRead).toBeGreaterThan(handlerWrite);
   });
 });
 
