@@ -308,6 +308,46 @@ describe("threads", () => {
   });
 });
 
+describe("locking", () => {
+  it("a writer blocked on a full pipe holds its lock: PIPE_INFO says locked, mode 0x01 fails with cause 0x00", () => {
+    const r = home.run(
+      program(
+        `(local $v i32)
+        (drop (call $s0 (i32.const 0x53)))
+        (call $check (i32.const 1) (call $open (call $r64 (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${OK}))
+        (call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x60))
+        (local.set $v (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)))
+        (if (i32.eq (i32.load8_u (i32.const 0x2008)) (i32.const 1)) (then
+          ;; the thread: PIPE_WRITE(1, 100 000 bytes, mode 0x00) into the 64 KiB pipe: it waits, locked
+          (i32.store8 (i32.const 0x1800) (i32.const 0x22)) (i64.store (i32.const 0x1801) (i64.const 1))
+          (i32.store (i32.const 0x1809) (i32.const 100000)) (i64.store (i32.const 0x180d) (i64.const 0x10000))
+          (i32.store8 (i32.const 0x1815) (i32.const 0))
+          (drop (call $sys (i32.const 0x1800) (i32.const 22) (i32.const 0x2800)))
+          (loop $spin (br $spin))))
+        ;; full (0x20) and locked (0x10)
+        (loop $w
+          (call $check (i32.const 2) (call $s64 (i32.const 0x24) (i64.const 1)) (i32.const ${OK}))
+          (br_if $w (i32.ne (i32.and (call $r8 (i32.const 0)) (i32.const 0x30)) (i32.const 0x30))))
+        (call $check (i32.const 3) (call $write (i64.const 1) (i32.const 1) (i32.const 0x10000) (i32.const 1)) (i32.const ${E(0x40)}))
+        (call $check (i32.const 4) (call $r32) (i32.const 0))
+        ;; the RC side is not locked: it reads
+        (call $check (i32.const 5) (call $read (i64.const 2) (i32.const 1) (i32.const 0x30000) (i32.const 16)) (i32.const ${OK}))
+        (call $exit (i64.const 7))`,
+        HELPERS,
+      )
+        .replace("2 64 shared", "8 64 shared")
+        .replace(
+          "(memory",
+          '(import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))\n  (memory',
+        ),
+    );
+    expect(r.stderr).toMatch(
+      /PIPE_WRITE \{sc: 1, count: 1, buffer: 0x10000, mode: 1\} -> err 0x40 NOT_ENOUGH_SPACE \{result: 0\}/,
+    );
+    expect(r.code).toBe(7);
+  });
+});
+
 describe("SEND_PIPE", () => {
   it("shares the caller's SC: the target gets its own identifier for it with RECV_PIPE, and writes through it", () => {
     const r = home.run(
