@@ -432,8 +432,8 @@ describe("signals while a call waits", () => {
   });
 });
 
-describe("OPEN_PIPE errcodes", () => {
-  it("modes, pipe type and PIDs are checked", () => {
+describe("errcodes", () => {
+  it("modes, pipe type, PIDs and identifiers; mode 0x01 failing with cause 0x01; writing after the RC closed", () => {
     const r = home.run(
       program(
         `(call $check (i32.const 1) (call $open (i64.const 99999) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${E(0x30)}))
@@ -447,6 +447,24 @@ describe("OPEN_PIPE errcodes", () => {
         ;; a pipe with itself, without a RECV_PIPE handler: 0x33
         (drop (call $s0 (i32.const 0x53)))
         (call $check (i32.const 9) (call $open (call $r64 (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i64.const 0)) (i32.const ${E(0x33)}))
+        ;; without notification: SC 1, RC 2 in this process
+        (drop (call $s0 (i32.const 0x53)))
+        (call $check (i32.const 10) (call $open (call $r64 (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${OK}))
+        (call $check (i32.const 11) (call $read (i64.const 2) (i32.const 1) (i32.const 0x3000) (i32.const 4)) (i32.const ${E(0x32)}))
+        (call $check (i32.const 12) (call $r32) (i32.const 1))
+        (call $check (i32.const 13) (call $read (i64.const 2) (i32.const 3) (i32.const 0x3000) (i32.const 4)) (i32.const ${E(0x10)}))
+        (call $check (i32.const 14) (call $read (i64.const 1) (i32.const 0) (i32.const 0x3000) (i32.const 4)) (i32.const ${E(0x30)}))
+        (call $check (i32.const 15) (call $write (i64.const 2) (i32.const 4) (i32.const 0x3000) (i32.const 0)) (i32.const ${E(0x30)}))
+        (call $check (i32.const 16) (call $write (i64.const 1) (i32.const 4) (i32.const 0x3000) (i32.const 0)) (i32.const ${OK}))
+        (call $check (i32.const 17) (call $r32) (i32.const 65532))
+        (call $check (i32.const 18) (call $read (i64.const 2) (i32.const 1) (i32.const 0x3000) (i32.const 8)) (i32.const ${E(0x32)}))
+        (call $check (i32.const 19) (call $r32) (i32.const 1))
+        (call $check (i32.const 20) (call $read (i64.const 2) (i32.const 1) (i32.const 0x3000) (i32.const 3)) (i32.const ${OK}))
+        (call $check (i32.const 21) (call $r32) (i32.const 1))
+        (call $check (i32.const 22) (call $s64 (i32.const 0x24) (i64.const 2)) (i32.const ${OK}))
+        (call $check (i32.const 23) (call $r8 (i32.const 0)) (i32.const 0x80))
+        (call $check (i32.const 24) (call $s64 (i32.const 0x25) (i64.const 2)) (i32.const ${OK}))
+        (call $check (i32.const 25) (call $write (i64.const 1) (i32.const 4) (i32.const 0x3000) (i32.const 0)) (i32.const ${E(0x31)}))
         (call $exit (i64.const 3))`,
         HELPERS,
       ),
