@@ -240,11 +240,22 @@ export const pipeKernelHandlers = [
     if (refused === "user") return fail(E.OTHER_USER);
     const notify = a.notificationMode === 0;
     if (notify && !target.handled.has(Sig.RECV_PIPE)) return fail(E.NO_RECV_PIPE_HANDLER);
-    const pipe = k.pipes.create(caller, {
-      message: a.transmissionMode === 1,
-      multiplier: a.sizeMultiplier,
-      sizeHint: a.sizeHint,
-    });
+    let pipe: KPipe;
+    try {
+      pipe = k.pipes.create(caller, {
+        message: a.transmissionMode === 1,
+        multiplier: a.sizeMultiplier,
+        sizeHint: a.sizeHint,
+      });
+    } catch (e) {
+      // The host gave no shared memory (NATIVE_UNAVAILABLE_ON_HOST, or memfd/mmap failed): the spec has
+      // no errcode for it; 0x02, and the terminal says why (docs/ipc.md).
+      k.refusedLine(
+        caller,
+        `OPEN_PIPE refused: no shared memory for the pipe: ${(e as Error).message}`,
+      );
+      return fail(GenericErr.INVALID_ARGUMENT);
+    }
     // Decided (docs/ipc.md): a write pipe (0x00) leaves the caller the SC, a read pipe (0x01) the RC.
     const mine = a.pipeType === 0 ? pipe.sc : pipe.rc;
     const theirs = a.pipeType === 0 ? pipe.rc : pipe.sc;
