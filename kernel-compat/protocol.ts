@@ -216,12 +216,28 @@ export type ToRunner =
   | { t: "map-segment"; req: number; id: number; name: string; size: number }
   | { t: "unmap-segment"; req: number; id: number }
   /**
+   * The process now names an end of a pipe by `handle` (docs/ipc.md "Pipes"): the runner records it in
+   * its pipe table, and its thread maps the ring (segment `name`, `size` bytes) on first use. Answered
+   * by `answer` `req` before the kernel replies to OPEN_PIPE or sends RECV_PIPE.
+   */
+  | {
+      t: "pipe-grant";
+      req: number;
+      handle: bigint;
+      name: string;
+      size: number;
+      end: "sc" | "rc";
+      creator: number;
+    }
+  /** The process no longer names a pipe end by `handle` (its own CLOSE_PIPE). */
+  | { t: "pipe-revoke"; req: number; handle: bigint }
+  /**
    * Start a thread of the process at function `index` of its table, called with `arg` (docs/kernel.md
    * "Threads started by the kernel"); the answer carries the thread's identifier.
    */
   | { t: "start-thread"; req: number; index: number; arg: bigint };
 
-/** What a runner answers to a kernel request (`map-segment`, `unmap-segment`, `start-thread`). */
+/** What a runner answers to a kernel request (`map-segment`, `unmap-segment`, `start-thread`, `pipe-*`). */
 export type RunnerAnswer =
   /** `tid`: the started thread; `sha256`: of the segment's bytes as the runner sees them once mapped. */
   { ok: true; tid?: number; sha256?: string } | { ok: false; error: string };

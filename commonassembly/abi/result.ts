@@ -23,14 +23,25 @@ export function errcodes<const E extends Record<string, number>, const N extends
   return codes as unknown as Errcodes<E, N>;
 }
 
-/** What a handler of syscall `S` returns: its value, or its own or a generic errcode. */
+/**
+ * What a handler of syscall `S` returns: its value, or its own or a generic errcode. A failure may carry
+ * a value too, written into the return area beside the errcode (PIPE_WRITE / PIPE_READ mode 0x01 say
+ * why they failed in it, docs/ipc.md "Pipes"; the area is otherwise unspecified on error).
+ */
 export type SysResult<R, S extends string = string> =
   | { ok: true; value: R }
-  | { ok: false; errcode: Errcode<S | "*"> };
+  | { ok: false; errcode: Errcode<S | "*">; value?: R };
 
 export function ok<R>(value: R): { ok: true; value: R } {
   return { ok: true, value };
 }
 export function fail<S extends string>(errcode: Errcode<S>): { ok: false; errcode: Errcode<S> } {
   return { ok: false, errcode };
+}
+/** A failure whose return area still says something (see SysResult). */
+export function failWith<S extends string, R>(
+  errcode: Errcode<S>,
+  value: R,
+): { ok: false; errcode: Errcode<S>; value: R } {
+  return { ok: false, errcode, value };
 }

@@ -150,7 +150,7 @@ const service = (name: "sys::process" | "sys::hw"): More => ({
 
 const runner: Support = { kind: "implemented", where: "runner" };
 const kernel: Support = { kind: "implemented", where: "kernel" };
-const ipc: Support = { kind: "later", issue: "IPC (pipes, service sockets)" };
+const ipc: Support = { kind: "later", issue: "IPC (service sockets)" };
 const ams: Support = { kind: "later", issue: "IPC (abstract memory segments)" };
 const hw = (refusal: number): Support => ({
   kind: "refused",
@@ -214,7 +214,7 @@ export const OPEN_PIPE = def(
     OTHER_USER: 0x32,
     NO_RECV_PIPE_HANDLER: 0x33,
   },
-  ipc,
+  kernel,
 );
 export const SEND_PIPE = def(
   "SEND_PIPE",
@@ -225,7 +225,7 @@ export const SEND_PIPE = def(
   ]),
   none,
   { NO_RECV_PIPE_HANDLER: 0x30 },
-  ipc,
+  kernel,
 );
 export const PIPE_WRITE = def(
   "PIPE_WRITE",
@@ -244,7 +244,7 @@ export const PIPE_WRITE = def(
     PARTIAL_MODE_ON_MESSAGE_PIPE: 0x33,
     NOT_ENOUGH_SPACE: 0x40,
   },
-  ipc,
+  runner,
   { buffers: [read("buffer", { field: "count" })] },
 );
 /** The spec calls the buffer "readable", but the call writes the data it reads into it: a written buffer. */
@@ -263,7 +263,7 @@ export const PIPE_READ = def(
     NO_PENDING_DATA: 0x32,
     PARTIAL_MODE_ON_MESSAGE_PIPE: 0x33,
   },
-  ipc,
+  runner,
   { buffers: [written("buffer")] },
 );
 export const PIPE_INFO = def(
@@ -276,14 +276,14 @@ export const PIPE_INFO = def(
     ["creator", u64],
   ]),
   { NO_SUCH_PIPE: 0x30 },
-  ipc,
+  runner,
 );
 export const CLOSE_PIPE = def(
   "CLOSE_PIPE",
   struct([["id", u64]]),
   none,
   { NO_SUCH_PIPE: 0x30, TARGET_TERMINATED: 0x31, SERVICE_PIPE: 0x32 },
-  ipc,
+  kernel,
 );
 export const OPEN_SERV_SOCK = def(
   "OPEN_SERV_SOCK",

@@ -5,7 +5,10 @@
 import type { SysResult } from "../../commonassembly/abi/result.js";
 import type { ArgsOf, ResultOf, SyscallDef } from "../../commonassembly/abi/syscalls.js";
 import type { ForkImage } from "../protocol.js";
+import type { PipeEnd, PipeTable } from "./pipes.js";
 import type { KProcess, ProcessTable } from "./process.js";
+
+export type { KPipe, PipeEnd } from "./pipes.js";
 
 /** The process table as handlers see it: looked up, never changed (only the kernel adds processes). */
 export type ProcessView = Pick<
@@ -28,8 +31,20 @@ export interface KernelApi {
   spawnFork(parent: KProcess, fork: ForkImage): KProcess;
   /** Wait until `p` ends or `timeoutMs` elapses (0 = no timeout); true if it ended. */
   waitFor(p: KProcess, timeoutMs: number): Promise<boolean>;
-  /** Send a signal; WILL_TERMINATE / WILL_SUSPEND arm their delays (`delayMs` replaces the registry's). */
-  signal(p: KProcess, signal: number, opts?: { delayMs?: number }): void;
+  /**
+   * Send a signal; WILL_TERMINATE / WILL_SUSPEND arm their delays (`delayMs` replaces the registry's);
+   * `datafield` is the 32 bytes of another signal (RECV_PIPE, PIPE_CLOSED).
+   */
+  signal(p: KProcess, signal: number, opts?: { delayMs?: number; datafield?: Uint8Array }): void;
+  /** The pipes (kernel/pipes.ts). */
+  readonly pipes: PipeTable;
+  /**
+   * Have `p`'s runner record that it names `end` by `handle` (docs/ipc.md "Pipes"), before the caller is
+   * answered or RECV_PIPE sent; false when it could not (the process ended, its table is full).
+   */
+  grantPipe(p: KProcess, handle: bigint, end: PipeEnd): Promise<boolean>;
+  /** Have `p`'s runner forget `handle` (its own CLOSE_PIPE). */
+  revokePipe(p: KProcess, handle: bigint): Promise<void>;
   suspend(p: KProcess): void;
   /** Resume a suspended process; how long it was suspended, in ms. */
   unsuspend(p: KProcess): bigint;

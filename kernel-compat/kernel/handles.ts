@@ -67,6 +67,11 @@ export class Handles<T> {
     return this.tables.get(pid)?.remove(id);
   }
 
+  /** Process `pid`'s identifiers for `obj`, in the order they were given. */
+  idsOf(pid: number, obj: T): bigint[] {
+    return this.tables.get(pid)?.idsOf(obj) ?? [];
+  }
+
   /** The processes holding an identifier for `obj`. */
   holders(obj: T): number[] {
     return [...this.tables].filter(([, t]) => t.idsOf(obj).length > 0).map(([pid]) => pid);

@@ -15,6 +15,8 @@ export interface KSegment {
   readonly size: number;
   /** The kernel's own mapping. */
   readonly bytes: Uint8Array;
+  /** The host address of the kernel's mapping (wait/wake on its words: a ring's close, docs/ipc.md). */
+  readonly address: bigint;
 }
 
 export class SegmentTable {
@@ -32,6 +34,7 @@ export class SegmentTable {
       name: host.name,
       size: host.size,
       bytes: new Uint8Array(host.buffer),
+      address: host.address,
     };
     this.byId.set(seg.id, { seg, host });
     return seg;

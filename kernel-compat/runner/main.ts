@@ -16,6 +16,7 @@ import type { ForkImage, FromRunner, Outcome, RunnerAnswer, ToRunner } from "../
 import { type BufferArea, scatter } from "../syscalls/buffers.js";
 import { MAILBOX_DEPTH, Mailbox, Outbox, SignalRing } from "./channel.js";
 import { takeThreadSlot, threadCount, UNCOUNTED_SLOT } from "./fork.js";
+import { PipeSlots } from "./pipes.js";
 import { SharedSht } from "./signals.js";
 import { type FromThread, newThreadWorker, type ThreadShare, type ThreadStart } from "./thread.js";
 import type { FromWorker, WorkerStart } from "./worker.js";
@@ -55,6 +56,8 @@ function main(): void {
   const outbox = Outbox.create();
   /** The process' SHT, created here so the relay can read the handler set the kernel mirrors. */
   const sht = new SharedSht();
+  /** The pipe ends the process names (pipes.ts), filled on the kernel's grants. */
+  const pipes = new PipeSlots();
   let memory: WebAssembly.Memory | undefined;
   let ctlAddr = 0;
   let nextId = 1;
@@ -291,6 +294,7 @@ function main(): void {
           ring: ring.sab,
           outbox: outbox.sab,
           sht: sht.sab,
+          pipes: pipes.sab,
           fork: m.fork,
         };
         worker.postMessage(start);
@@ -354,6 +358,22 @@ function main(): void {
       }
       case "start-thread":
         startThread(m);
+        return;
+      case "pipe-grant":
+        answer(
+          m.req,
+          pipes.add(m)
+            ? { ok: true }
+            : { ok: false, error: "the process' pipe table is full (docs/ipc.md)" },
+        );
+        return;
+      case "pipe-revoke":
+        answer(
+          m.req,
+          pipes.remove(m.handle)
+            ? { ok: true }
+            : { ok: false, error: `pipe end ${m.handle} is not in the table` },
+        );
         return;
     }
   });

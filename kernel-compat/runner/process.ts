@@ -7,6 +7,7 @@ import type { Errcode } from "../../commonassembly/abi/result.js";
 import type { TlsImage } from "../protocol.js";
 import type { BufferArea } from "../syscalls/buffers.js";
 import { PageAllocator } from "./memory.js";
+import type { PipeRings } from "./pipes.js";
 import { type HandlerEnv, SignalState } from "./signals.js";
 
 /** TLS limits NCW chooses (the spec gives none): slots per thread and bytes per slot. */
@@ -44,6 +45,8 @@ export interface ProcOptions {
   sht?: SharedArrayBuffer;
   /** The page allocator's state, shared by the process' threads (memory.ts). */
   pages?: SharedArrayBuffer;
+  /** The pipe ends this thread can use (pipes.ts); none: every identifier names nothing. */
+  pipes?: PipeRings;
 }
 
 /** The process-wide TLS slot table shared by its threads: [generation counter, state of slot 1..N]. */
@@ -68,8 +71,10 @@ export class Proc {
   readonly onHandledChange: () => void;
   readonly trace: ((line: string) => void) | undefined;
   readonly pullSignals: () => void;
+  readonly pipes: PipeRings | undefined;
 
   constructor(o: ProcOptions) {
+    this.pipes = o.pipes;
     this.pid = o.pid;
     this.ppid = o.ppid;
     this.context = o.context;

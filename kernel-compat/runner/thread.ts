@@ -47,6 +47,7 @@ import {
 } from "./fork.js";
 import { InstanceHost } from "./instance.js";
 import { PAGE_SIZE } from "./memory.js";
+import { PipeRings, PipeSlots } from "./pipes.js";
 import { Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd, ThreadEnd } from "./signals.js";
 import { stamped } from "./trace-clock.js";
@@ -63,6 +64,8 @@ export interface ThreadShare {
   tlsSlots: SharedArrayBuffer;
   sht: SharedArrayBuffer;
   pages: SharedArrayBuffer;
+  /** The process' pipe table (pipes.ts PipeSlots). */
+  pipes: SharedArrayBuffer;
   ring: SharedArrayBuffer;
   outbox: SharedArrayBuffer;
 }
@@ -97,6 +100,8 @@ export interface ThreadStart {
   tlsSlots: SharedArrayBuffer;
   sht: SharedArrayBuffer;
   pages: SharedArrayBuffer;
+  /** The process' pipe table (pipes.ts PipeSlots). */
+  pipes: SharedArrayBuffer;
   ring: SharedArrayBuffer;
   /** The process' trace window and handler-set notice (channel.ts Outbox). */
   outbox: SharedArrayBuffer;
@@ -209,6 +214,7 @@ export function spawnThread(
     tlsSlots: host.tlsSlots,
     sht: host.sht,
     pages: host.pages,
+    pipes: host.pipes,
     ring: host.ring,
     outbox: host.outbox,
     relay: ch.port1,
@@ -346,6 +352,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     tlsSlots: msg.tlsSlots,
     sht: msg.sht,
     pages: msg.pages,
+    pipes: new PipeRings(new PipeSlots(msg.pipes)),
   });
   iHost.proc = proc;
   const host: ThreadHost = {
@@ -359,6 +366,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     tlsSlots: msg.tlsSlots,
     sht: msg.sht,
     pages: msg.pages,
+    pipes: msg.pipes,
     ring: msg.ring,
     outbox: msg.outbox,
     sendPort: (port) => relay.postMessage({ t: "port", port }, [port]),

@@ -51,6 +51,7 @@ import {
   restoreGlobals,
 } from "./fork.js";
 import { InstanceHost } from "./instance.js";
+import { PipeRings, PipeSlots } from "./pipes.js";
 import { createTlsSlots, type KernelBuffers, Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd } from "./signals.js";
 import { createThread, prestartThread, type ThreadHost, type ThreadShare } from "./thread.js";
@@ -71,6 +72,8 @@ export interface WorkerStart {
   outbox: SharedArrayBuffer;
   /** The process' SHT (signals.ts SharedSht), which the relay reads for the kernel. */
   sht: SharedArrayBuffer;
+  /** The process' pipe table (pipes.ts PipeSlots), filled by the relay. */
+  pipes: SharedArrayBuffer;
   /** For a child made by CREATE_PROCESS: the parent's memory and globals at the call. */
   fork: ForkImage | undefined;
 }
@@ -234,6 +237,7 @@ function run(msg: WorkerStart): Outcome {
     },
     trace,
     sht: msg.sht,
+    pipes: new PipeRings(new PipeSlots(msg.pipes)),
     pullSignals: () => {
       if (!ring.pending() || proc === undefined) return;
       for (const s of ring.drain()) proc.signals.enqueue(s.signal, s.datafield);
@@ -254,6 +258,7 @@ function run(msg: WorkerStart): Outcome {
     tlsSlots: tlsSlots,
     sht: proc.signals.handlers.sab,
     pages: proc.pages.sab,
+    pipes: msg.pipes,
     ring: msg.ring,
     outbox: msg.outbox,
     sendPort: (p) => port?.postMessage({ t: "port", port: p }, [p]),

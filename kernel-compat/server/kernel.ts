@@ -19,6 +19,7 @@ import { ServiceHost } from "../../services/host/host.js";
 import { SysProcess } from "../../services/process/service.js";
 import { REGISTRY_KEYS } from "../../services/registry/keys.js";
 import type { KernelApi } from "../kernel/api.js";
+import { type PipeEnd, PipeTable } from "../kernel/pipes.js";
 import { type KProcess, ProcessTable, type SessionSink } from "../kernel/process.js";
 import { type KSegment, SegmentTable } from "../kernel/segments.js";
 import { kernelHandler } from "../kernel/syscalls.js";
@@ -31,6 +32,7 @@ import type {
   ToRunner,
 } from "../protocol.js";
 import { decodeArgs, formatErr, formatValue } from "../syscalls/dispatch.js";
+import { notifyClosed } from "../syscalls/pipes.js";
 import type { RunnerPool } from "./pool.js";
 
 export type { KProcess, SessionSink } from "../kernel/process.js";
@@ -86,6 +88,8 @@ export class Kernel implements KernelApi {
   readonly processes = new ProcessTable();
   /** Host shared-memory segments, each released when the process it was made for exits. */
   readonly segments = new SegmentTable(hostNative());
+  /** Pipes (kernel/pipes.ts): their rings live in segments of the table above. */
+  readonly pipes = new PipeTable(this.segments, hostNative());
   private nextRequest = 1;
   /** Refreshed from the registry at each `run` (main.ts). */
   delays: Delays;
@@ -360,7 +364,9 @@ export class Kernel implements KernelApi {
     m:
       | Omit<Extract<ToRunner, { t: "map-segment" }>, "req">
       | Omit<Extract<ToRunner, { t: "unmap-segment" }>, "req">
-      | Omit<Extract<ToRunner, { t: "start-thread" }>, "req">,
+      | Omit<Extract<ToRunner, { t: "start-thread" }>, "req">
+      | Omit<Extract<ToRunner, { t: "pipe-grant" }>, "req">
+      | Omit<Extract<ToRunner, { t: "pipe-revoke" }>, "req">,
   ): Promise<RunnerAnswer> {
     if (p.state === "exited") return Promise.resolve({ ok: false, error: "the process has ended" });
     const req = this.nextRequest++;
@@ -377,6 +383,39 @@ export class Kernel implements KernelApi {
 
   unmapSegment(p: KProcess, id: number): Promise<RunnerAnswer> {
     return this.ask(p, { t: "unmap-segment", id });
+  }
+
+  async grantPipe(p: KProcess, handle: bigint, end: PipeEnd): Promise<boolean> {
+    const seg = end.pipe.segment;
+    const a = await this.ask(p, {
+      t: "pipe-grant",
+      handle,
+      name: seg.name,
+      size: seg.size,
+      end: end.kind,
+      creator: end.pipe.creator,
+    });
+    if (!a.ok) this.log(`process ${p.pid}: pipe end ${handle} not granted: ${a.error}`);
+    return a.ok;
+  }
+
+  async revokePipe(p: KProcess, handle: bigint): Promise<void> {
+    await this.ask(p, { t: "pipe-revoke", handle });
+  }
+
+  /**
+   * `p` ended: its identifiers go. An end nobody else names closes its pipe brutally, and every other
+   * holder gets PIPE_CLOSED "brutally terminated" (syscalls.md CLOSE_PIPE; docs/ipc.md "Pipes").
+   */
+  private closePipesOf(p: KProcess): void {
+    for (const end of this.pipes.dropProcess(p.pid)) {
+      const pipe = end.pipe;
+      if (pipe.state === "open" && this.pipes.ids.holders(end).length === 0) {
+        this.pipes.close(pipe, true);
+        notifyClosed(this, pipe, true);
+      }
+      this.pipes.releaseIfUnnamed(pipe);
+    }
   }
 
   /** Start a thread in `p` at its table's function `index`, called with `arg`; the answer has its tid. */
@@ -454,9 +493,13 @@ export class Kernel implements KernelApi {
   }
 
   /** Send a signal to a process; WILL_SUSPEND / WILL_TERMINATE arm their registry delays. */
-  signal(p: KProcess, signal: number, opts: { delayMs?: number } = {}): void {
+  signal(
+    p: KProcess,
+    signal: number,
+    opts: { delayMs?: number; datafield?: Uint8Array } = {},
+  ): void {
     if (p.state === "exited") return;
-    let datafield: Uint8Array = new Uint8Array(32);
+    let datafield: Uint8Array = opts.datafield ?? new Uint8Array(32);
     if (signal === Sig.WILL_TERMINATE) {
       // Divergence, decided (docs/kernel.md "Decisions in the syscall table"): signals.md names the
       // registry's terminate_delay as this datafield; a KILL_CHILD_PROCESS timeout replaces it, since the
@@ -567,6 +610,7 @@ export class Kernel implements KernelApi {
     this.services.processExited({ pid: p.pid, ppid: p.ppid, name: p.name });
     for (const done of p.requests.values()) done({ ok: false, error: "the process has ended" });
     p.requests.clear();
+    this.closePipesOf(p);
     this.segments.releaseOwner(p.pid);
     this.log(
       `process ${p.pid} (${p.name}) ended: ${outcome.kind === "exit" ? `exit ${outcome.exitData}` : outcome.reason}`,

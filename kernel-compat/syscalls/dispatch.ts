@@ -23,6 +23,7 @@ import type { Proc } from "../runner/process.js";
 import { ProcessEnd } from "../runner/signals.js";
 import { bufferAreas, gather, writtenAreas } from "./buffers.js";
 import { memoryHandlers } from "./memory.js";
+import { pipeHandlers } from "./pipes.js";
 import { processHandlers } from "./process.js";
 import { refuse } from "./refused.js";
 import type { BoundHandler } from "./result.js";
@@ -31,10 +32,13 @@ import { threadHandlers } from "./threads.js";
 
 /** Every in-process handler, by code. */
 export const RUNNER_HANDLERS: ReadonlyMap<number, BoundHandler> = new Map(
-  [...signalHandlers, ...memoryHandlers, ...threadHandlers, ...processHandlers].map((h) => [
-    h.def.code,
-    h,
-  ]),
+  [
+    ...signalHandlers,
+    ...pipeHandlers,
+    ...memoryHandlers,
+    ...threadHandlers,
+    ...processHandlers,
+  ].map((h) => [h.def.code, h]),
 );
 
 /** Sanity: every syscall the table says the runner implements has a handler, and no other. */
@@ -153,7 +157,8 @@ function dispatchInner(
   const { def, name } = v;
   const done = (r: SysResult<unknown>, args: unknown): number => {
     if (!r.ok) {
-      trace?.(`${name} ${formatValue(args)} -> ${formatErr(def, r.errcode)}`);
+      const v = r.value === undefined ? "" : ` ${formatValue(r.value)}`;
+      trace?.(`${name} ${formatValue(args)} -> ${formatErr(def, r.errcode)}${v}`);
       return errorStatus(r.errcode);
     }
     trace?.(`${name} ${formatValue(args)} -> ok ${formatValue(r.value)}`);
@@ -213,7 +218,7 @@ function run(
       }
       break;
   }
-  if (r.ok) {
+  if (r.ok || r.value !== undefined) {
     const out = p.bytes();
     out.fill(0, ret, ret + SYSCALL_RET_SIZE);
     def.ret.encode(new DataView(out.buffer, out.byteOffset + ret, SYSCALL_RET_SIZE), 0, r.value);

@@ -1,0 +1,124 @@
+// A runner's pipe table (docs/ipc.md "Pipes"; specs/kernel/ipc.md): the pipe ends its process names,
+// by the process' own identifier. The relay fills it when the kernel grants or revokes an end
+// (`pipe-grant`, `pipe-revoke`); the thread that executes PIPE_WRITE / PIPE_READ / PIPE_INFO maps each
+// ring once, on first use, and then works on it directly: the bytes never go through the kernel.
+
+import { hostNative } from "../../native/index.js";
+import type { SharedSegment } from "../../native/types.js";
+import { hostRingMemory, RingReader, RingWriter } from "../ipc/ring.js";
+
+/** Pipe ends one process may name at once (decided, docs/ipc.md): a grant past it is refused. */
+export const PIPE_SLOTS = 1024;
+const SLOT_BYTES = 128;
+const NAME_MAX = SLOT_BYTES - 33;
+// Slot layout: i32 state (0 free, 1 used) | u64 handle @8 | u32 size @16 | u8 end @20 (0 rc, 1 sc) |
+// u64 creator @24 | u8 name length @32 | name @33.
+
+/** The table in a SharedArrayBuffer: written by the relay only, read by the process' threads. */
+export class PipeSlots {
+  private readonly i32: Int32Array;
+  private readonly dv: DataView;
+  private readonly u8: Uint8Array;
+  constructor(readonly sab: SharedArrayBuffer = new SharedArrayBuffer(PIPE_SLOTS * SLOT_BYTES)) {
+    this.i32 = new Int32Array(sab);
+    this.dv = new DataView(sab);
+    this.u8 = new Uint8Array(sab);
+  }
+
+  /** Relay side: record an end; false when the table is full or the name does not fit. */
+  add(e: {
+    handle: bigint;
+    name: string;
+    size: number;
+    end: "sc" | "rc";
+    creator: number;
+  }): boolean {
+    const name = Buffer.from(e.name, "utf8");
+    if (name.length > NAME_MAX) return false;
+    for (let i = 0; i < PIPE_SLOTS; i++) {
+      const at = i * SLOT_BYTES;
+      if (Atomics.load(this.i32, at >> 2) !== 0) continue;
+      this.dv.setBigUint64(at + 8, e.handle, true);
+      this.dv.setUint32(at + 16, e.size, true);
+      this.u8[at + 20] = e.end === "sc" ? 1 : 0;
+      this.dv.setBigUint64(at + 24, BigInt(e.creator), true);
+      this.u8[at + 32] = name.length;
+      this.u8.set(name, at + 33);
+      Atomics.store(this.i32, at >> 2, 1);
+      return true;
+    }
+    return false;
+  }
+
+  /** Relay side: forget an end; false if it was not there. */
+  remove(handle: bigint): boolean {
+    const i = this.find(handle);
+    if (i < 0) return false;
+    Atomics.store(this.i32, (i * SLOT_BYTES) >> 2, 0);
+    return true;
+  }
+
+  /** The slot naming `handle`, or -1. */
+  find(handle: bigint): number {
+    for (let i = 0; i < PIPE_SLOTS; i++) if (this.holds(i, handle)) return i;
+    return -1;
+  }
+
+  holds(slot: number, handle: bigint): boolean {
+    const at = slot * SLOT_BYTES;
+    return Atomics.load(this.i32, at >> 2) === 1 && this.dv.getBigUint64(at + 8, true) === handle;
+  }
+
+  read(slot: number): { name: string; size: number; end: "sc" | "rc"; creator: number } {
+    const at = slot * SLOT_BYTES;
+    const len = this.u8[at + 32] ?? 0;
+    return {
+      size: this.dv.getUint32(at + 16, true),
+      end: this.u8[at + 20] === 1 ? "sc" : "rc",
+      creator: Number(this.dv.getBigUint64(at + 24, true)),
+      name: Buffer.from(this.u8.subarray(at + 33, at + 33 + len)).toString("utf8"),
+    };
+  }
+}
+
+/** One end as a thread uses it: its ring side, mapped in this thread. */
+export type PipeRing =
+  | { end: "sc"; creator: number; ring: RingWriter }
+  | { end: "rc"; creator: number; ring: RingReader };
+
+/** A thread's mapped rings, looked up by identifier; stale ones (revoked) are unmapped on the way. */
+export class PipeRings {
+  private readonly mapped = new Map<
+    bigint,
+    { slot: number; segment: SharedSegment; pipe: PipeRing }
+  >();
+  constructor(private readonly slots: PipeSlots) {}
+
+  /** The end `handle` names for this process, or undefined (never granted, or revoked). */
+  get(handle: bigint): PipeRing | undefined {
+    const m = this.mapped.get(handle);
+    if (m !== undefined) {
+      if (this.slots.holds(m.slot, handle)) return m.pipe;
+      m.segment.close();
+      this.mapped.delete(handle);
+      return undefined;
+    }
+    const slot = this.slots.find(handle);
+    if (slot < 0) return undefined;
+    const e = this.slots.read(slot);
+    const native = hostNative();
+    let segment: SharedSegment;
+    try {
+      segment = native.openSegment(e.name, e.size);
+    } catch {
+      return undefined; // the kernel released it meanwhile: the end is gone
+    }
+    const memory = hostRingMemory(segment, native);
+    const pipe: PipeRing =
+      e.end === "sc"
+        ? { end: "sc", creator: e.creator, ring: new RingWriter(memory) }
+        : { end: "rc", creator: e.creator, ring: new RingReader(memory) };
+    this.mapped.set(handle, { slot, segment, pipe });
+    return pipe;
+  }
+}

@@ -1,0 +1,475 @@
+// Black-box tests of pipes (specs/kernel/syscalls.md 0x20–0x25, specs/kernel/ipc.md "Pipes",
+// signals.md RECV_PIPE / PIPE_CLOSED; docs/ipc.md "Pipes") through `ncw run`: two NightOS processes of
+// one application (CREATE_PROCESS), bytes through raw and message pipes in each mode, full buffers,
+// proper and brutal closes, and the errcodes. Datafields are checked against bytes written out by hand.
+
+import { afterAll, describe, expect, it } from "vitest";
+import { E, OK, program, TestHome, waitFor } from "./kernel-helpers.js";
+
+const home = new TestHome();
+afterAll(() => home.cleanup());
+
+const HELPERS = `
+  (func $open (param $pid i64) (param $cmd i32) (param $type i32) (param $mult i32) (param $tmode i32) (param $nmode i32) (param $hint i64) (result i32)
+    (call $q (i32.const 1) (local.get $pid)) (call $h (i32.const 9) (local.get $cmd)) (call $b (i32.const 11) (local.get $type))
+    (call $b (i32.const 12) (local.get $mult)) (call $b (i32.const 13) (local.get $tmode)) (call $b (i32.const 14) (local.get $nmode))
+    (call $q (i32.const 15) (local.get $hint)) (call $call (i32.const 0x20) (i32.const 23)))
+  (func $write (param $sc i64) (param $count i32) (param $buf i32) (param $mode i32) (result i32)
+    (call $q (i32.const 1) (local.get $sc)) (i32.store (i32.const 0x1009) (local.get $count))
+    (call $q (i32.const 13) (i64.extend_i32_u (local.get $buf))) (call $b (i32.const 21) (local.get $mode))
+    (call $call (i32.const 0x22) (i32.const 22)))
+  (func $read (param $rc i64) (param $mode i32) (param $buf i32) (param $len i32) (result i32)
+    (call $q (i32.const 1) (local.get $rc)) (call $b (i32.const 9) (local.get $mode))
+    (call $q (i32.const 10) (i64.extend_i32_u (local.get $buf))) (call $q (i32.const 18) (i64.extend_i32_u (local.get $len)))
+    (call $call (i32.const 0x23) (i32.const 26)))
+  (func $r32 (result i32) (i32.load (i32.const 0x2000)))
+  ;; SYS_CREATE_PROCESS (refused) with the 32 bytes at $at as its raw arguments: the trace shows them
+  (func $dump (param $at i32)
+    (call $q (i32.const 1) (i64.load (local.get $at))) (call $q (i32.const 9) (i64.load offset=8 (local.get $at)))
+    (call $q (i32.const 17) (i64.load offset=16 (local.get $at))) (call $q (i32.const 25) (i64.load offset=24 (local.get $at)))
+    (drop (call $call (i32.const 0xd0) (i32.const 33))))
+  (func $copy32 (param $from i32) (param $to i32)
+    (i64.store (local.get $to) (i64.load (local.get $from)))
+    (i64.store offset=8 (local.get $to) (i64.load offset=8 (local.get $from)))
+    (i64.store offset=16 (local.get $to) (i64.load offset=16 (local.get $from)))
+    (i64.store offset=24 (local.get $to) (i64.load offset=24 (local.get $from))))
+  ;; RECV_PIPE's datafield goes to 0x5000 (0x5100 counts them), PIPE_CLOSED's to 0x5200 (flag 0x5300)
+  (func $onRecv (param $sig i32) (param $df i32) (result i64)
+    (call $copy32 (local.get $df) (i32.const 0x5000)) (drop (i32.atomic.rmw.add (i32.const 0x5100) (i32.const 1)))
+    ;; with 0x5400 set, a received SC is answered at once with one byte (0x5500) from inside the handler
+    (if (i32.and (i32.load (i32.const 0x5400)) (i32.eq (i32.load8_u (i32.add (local.get $df) (i32.const 22))) (i32.const 1)))
+      (then (i32.store (i32.const 0x5404) (call $write (i64.load (i32.add (local.get $df) (i32.const 12))) (i32.const 1) (i32.const 0x5500) (i32.const 0)))))
+    (i64.const 0))
+  (func $onClosed (param $sig i32) (param $df i32) (result i64)
+    (call $copy32 (local.get $df) (i32.const 0x5200)) (i32.atomic.store (i32.const 0x5300) (i32.const 1)) (i64.const 0))
+  (elem (i32.const 1) $onRecv $onClosed)
+  (func $await (param $a i32) (loop $w (br_if $w (i32.eqz (i32.atomic.load (local.get $a))))))
+  (func $handlers
+    (call $check (i32.const 90) (call $s8_64 (i32.const 0x01) (i32.const 0x20) (i64.const 1)) (i32.const ${OK}))
+    (call $check (i32.const 91) (call $s8_64 (i32.const 0x01) (i32.const 0x21) (i64.const 2)) (i32.const ${OK}))
+    (call $check (i32.const 92) (call $s0 (i32.const 0x04)) (i32.const ${OK})))
+  ;; bytes $at..$at+$n := (i * 7) & 0xff; $same checks them
+  (func $fill (param $at i32) (param $n i32) (local $i i32)
+    (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
+      (i32.store8 (i32.add (local.get $at) (local.get $i)) (i32.mul (local.get $i) (i32.const 7)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l))))
+  (func $same (param $at i32) (param $n i32) (result i32) (local $i i32)
+    (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
+      (if (i32.ne (i32.load8_u (i32.add (local.get $at) (local.get $i))) (i32.and (i32.mul (local.get $i) (i32.const 7)) (i32.const 0xff)))
+        (then (return (i32.const 0))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
+    (i32.const 1))
+  ;; OPEN_PIPE to $child, retried while it has no RECV_PIPE handler yet (0x33), 5 ms apart
+  (func $openTo (param $child i64) (param $cmd i32) (param $type i32) (param $mult i32) (param $tmode i32) (param $hint i64) (result i64)
+    (local $s i32)
+    (loop $again
+      (local.set $s (call $open (local.get $child) (local.get $cmd) (local.get $type) (local.get $mult) (local.get $tmode) (i32.const 0) (local.get $hint)))
+      (if (i32.eq (local.get $s) (i32.const ${E(0x33)})) (then
+        (drop (call $s64_16 (i32.const 0x51) (local.get $child) (i32.const 5))) (br $again))))
+    (call $check (i32.const 80) (local.get $s) (i32.const ${OK}))
+    (call $r64 (i32.const 0)))`;
+
+/** Parent and child of one application: `child` runs in the CREATE_PROCESS child, `parent` in the caller. */
+function pair(child: string, parent: string): string {
+  return program(
+    `(local $child i64) (local $id i64) (local $v i32)
+    (call $handlers)
+    (call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x50))
+    (call $check (i32.const 50) (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)) (i32.const ${OK}))
+    (local.set $child (call $r64 (i32.const 0)))
+    (if (i32.eq (call $r8 (i32.const 8)) (i32.const 1)) (then (call $handlers) ${child} (call $exit (i64.const 42))))
+    ${parent}
+    (drop (call $s64_16 (i32.const 0x51) (local.get $child) (i32.const 0)))
+    (call $exit (i64.const 5))`,
+    HELPERS,
+  )
+    .replace("2 64 shared", "8 64 shared")
+    .replace(
+      "(memory",
+      '(import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))\n  (memory',
+    );
+}
+
+const le = (v: bigint | number, bytes: number) =>
+  Buffer.from(
+    Array.from({ length: bytes }, (_, i) => Number((BigInt(v) >> BigInt(8 * i)) & 0xffn)),
+  ).toString("hex");
+
+/** The 32 bytes a process dumped (the n-th SYS_CREATE_PROCESS line of process `pid`). */
+function dumps(out: string, pid: number): string[] {
+  return [
+    ...out.matchAll(new RegExp(`\\[pid ${pid}\\] SYS_CREATE_PROCESS <([0-9a-f]{64})>`, "g")),
+  ].map((m) => m[1] as string);
+}
+
+function pids(out: string): { parent: number; child: number } {
+  const m = /\[pid (\d+)\] CREATE_PROCESS \{initData: 0\} -> ok \{id: (\d+), identity: 0/.exec(out);
+  if (m === null) throw new Error(`no CREATE_PROCESS in:\n${out}`);
+  return { parent: Number(m[1]), child: Number(m[2]) };
+}
+
+describe("raw pipes", () => {
+  it("100 000 bytes through a 64 KB write pipe in blocking mode; RECV_PIPE and a proper PIPE_CLOSED", () => {
+    const r = home.run(
+      pair(
+        `;; child: the RC arrives with RECV_PIPE
+        (call $await (i32.const 0x5100)) (call $dump (i32.const 0x5000))
+        (local.set $id (i64.load (i32.const 0x500c)))
+        (call $check (i32.const 10) (call $read (local.get $id) (i32.const 0) (i32.const 0x10000) (i32.const 100000)) (i32.const ${OK}))
+        (call $check (i32.const 11) (call $same (i32.const 0x10000) (i32.const 100000)) (i32.const 1))
+        ;; the writer closed: nothing is left, the pipe is unavailable
+        (call $check (i32.const 12) (call $read (local.get $id) (i32.const 0) (i32.const 0x10000) (i32.const 1)) (i32.const ${E(0x31)}))
+        (call $check (i32.const 13) (call $write (local.get $id) (i32.const 1) (i32.const 0x10000) (i32.const 0)) (i32.const ${E(0x30)}))
+        (call $await (i32.const 0x5300)) (call $dump (i32.const 0x5200))
+        ;; PIPE_INFO still knows the identifier: closed, raw, an RC
+        (call $check (i32.const 14) (call $s64 (i32.const 0x24) (local.get $id)) (i32.const ${OK}))
+        (call $check (i32.const 15) (call $r8 (i32.const 0)) (i32.const 0))
+        (call $check (i32.const 16) (call $s64 (i32.const 0x25) (local.get $id)) (i32.const ${OK}))
+        (call $check (i32.const 17) (call $s64 (i32.const 0x24) (local.get $id)) (i32.const ${E(0x30)}))`,
+        `(call $fill (i32.const 0x10000) (i32.const 100000))
+        (local.set $id (call $openTo (local.get $child) (i32.const 0x1234) (i32.const 0) (i32.const 0) (i32.const 0) (i64.const 100000)))
+        (call $check (i32.const 20) (call $write (local.get $id) (i32.const 100000) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))
+        (call $check (i32.const 21) (call $s64 (i32.const 0x24) (local.get $id)) (i32.const ${OK}))
+        ;; open, raw, an SC: 0x80 | 0x02 (bit 0 is the strongest); capacity 64 KiB; the creator is this process
+        (call $check (i32.const 22) (i32.and (call $r8 (i32.const 0)) (i32.const 0xc2)) (i32.const 0x82))
+        (call $check64 (i32.const 23) (call $r64 (i32.const 1)) (i64.const 65536))
+        (call $check (i32.const 24) (call $s64 (i32.const 0x25) (local.get $id)) (i32.const ${OK}))
+        (call $check (i32.const 25) (call $s64 (i32.const 0x25) (local.get $id)) (i32.const ${E(0x30)}))`,
+      ),
+    );
+    const { parent, child } = pids(r.stderr);
+    expect(r.stderr).toMatch(new RegExp(`\\[pid ${child}\\] EXIT \\{exitData: 42\\}`));
+    expect(r.code).toBe(5);
+    const [recv, closed] = dumps(r.stderr, child);
+    // RECV_PIPE: creator PID (8), creator's ANID (4), RC identifier (8), command (2), identifier type
+    // (1: 0x00 = RC), mode (1: 0x00 raw), size hint (8). The child's first identifier is 1.
+    expect(recv).toMatch(
+      new RegExp(`^${le(parent, 8)}[0-9a-f]{8}${le(1, 8)}3412` + `00` + `00` + `${le(100000, 8)}$`),
+    );
+    expect(recv?.slice(16, 24)).not.toBe("00000000");
+    // PIPE_CLOSED: closing type 0x00 (CLOSE_PIPE), identity 0x00 (this process held the RC), RC id 1.
+    expect(closed).toBe(`00` + `00` + le(1, 8) + "00".repeat(22));
+  });
+
+  it("full buffer in each mode, zero-byte writes, no notification; what is left is read after the close", () => {
+    const r = home.run(
+      pair(
+        `;; child: no RECV_PIPE (notification skipped); its first identifier is 1. Wait until the pipe closed.
+        (local.set $id (i64.const 1))
+        (loop $w
+          (local.set $v (call $s64 (i32.const 0x24) (local.get $id)))
+          (br_if $w (i32.eq (local.get $v) (i32.const ${E(0x30)})))
+          (br_if $w (i32.ne (i32.and (call $r8 (i32.const 0)) (i32.const 0x80)) (i32.const 0))))
+        ;; mode 0x02, length 0: everything pending (64 KiB), the value is how many
+        (call $check (i32.const 10) (call $read (local.get $id) (i32.const 2) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))
+        (call $check (i32.const 11) (call $r32) (i32.const 65536))
+        (call $check (i32.const 12) (call $same (i32.const 0x10000) (i32.const 65536)) (i32.const 1))
+        (call $check (i32.const 13) (call $read (local.get $id) (i32.const 1) (i32.const 0x10000) (i32.const 1)) (i32.const ${E(0x31)}))
+        (call $check (i32.const 14) (i32.atomic.load (i32.const 0x5100)) (i32.const 0))`,
+        `(call $fill (i32.const 0x10000) (i32.const 70000))
+        ;; notification mode 0x01: no handler needed, no signal
+        (call $check (i32.const 19) (call $open (local.get $child) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${OK}))
+        (local.set $id (call $r64 (i32.const 0)))
+        ;; mode 0x01: 70 000 bytes never fit: 0x40, and the value says why (0x01: no room)
+        (call $check (i32.const 20) (call $write (local.get $id) (i32.const 70000) (i32.const 0x10000) (i32.const 1)) (i32.const ${E(0x40)}))
+        (call $check (i32.const 21) (call $r32) (i32.const 1))
+        ;; mode 0x02: as much as possible
+        (call $check (i32.const 22) (call $write (local.get $id) (i32.const 70000) (i32.const 0x10000) (i32.const 2)) (i32.const ${OK}))
+        (call $check (i32.const 23) (call $r32) (i32.const 65536))
+        (call $check (i32.const 24) (call $write (local.get $id) (i32.const 1) (i32.const 0x10000) (i32.const 2)) (i32.const ${OK}))
+        (call $check (i32.const 25) (call $r32) (i32.const 0))
+        (call $check (i32.const 26) (call $write (local.get $id) (i32.const 1) (i32.const 0x10000) (i32.const 1)) (i32.const ${E(0x40)}))
+        ;; zero bytes: at once, even full, in mode 0x00 (remaining capacity 0)
+        (call $check (i32.const 27) (call $write (local.get $id) (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const ${OK}))
+        (call $check (i32.const 28) (call $r32) (i32.const 0))
+        (call $check (i32.const 29) (call $write (local.get $id) (i32.const 1) (i32.const 0x10000) (i32.const 3)) (i32.const ${E(0x10)}))
+        ;; PIPE_INFO: open | full | SC = 0x80 | 0x20 | 0x02, capacity 64 KiB, nothing remaining
+        (call $check (i32.const 30) (call $s64 (i32.const 0x24) (local.get $id)) (i32.const ${OK}))
+        (call $check (i32.const 31) (call $r8 (i32.const 0)) (i32.const 0xa2))
+        (call $check64 (i32.const 32) (call $r64 (i32.const 9)) (i64.const 0))
+        (call $check (i32.const 33) (call $s64 (i32.const 0x25) (local.get $id)) (i32.const ${OK}))`,
+      ),
+    );
+    const { child } = pids(r.stderr);
+    expect(r.stderr).toMatch(new RegExp(`\\[pid ${child}\\] EXIT \\{exitData: 42\\}`));
+    expect(r.stderr).not.toMatch(/kernel sends RECV_PIPE/);
+    expect(r.code).toBe(5);
+  });
+});
+
+describe("message pipes", () => {
+  it("whole messages with their lengths; over 64 KB and mode 0x02 refused; the writer dies: brutal PIPE_CLOSED, its messages still readable", () => {
+    const r = home.run(
+      pair(
+        `;; child: gets the SC of the parent's read pipe, writes two messages, exits without closing
+        (call $fill (i32.const 0x10000) (i32.const 8))
+        (call $await (i32.const 0x5100)) (call $dump (i32.const 0x5000))
+        (local.set $id (i64.load (i32.const 0x500c)))
+        (call $check (i32.const 10) (call $write (local.get $id) (i32.const 5) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))
+        (call $check (i32.const 11) (call $write (local.get $id) (i32.const 3) (i32.const 0x10005) (i32.const 1)) (i32.const ${OK}))
+        (call $check (i32.const 12) (call $write (local.get $id) (i32.const 65537) (i32.const 0x10000) (i32.const 0)) (i32.const ${E(0x32)}))
+        (call $check (i32.const 13) (call $write (local.get $id) (i32.const 3) (i32.const 0x10000) (i32.const 2)) (i32.const ${E(0x33)}))
+        (call $check (i32.const 14) (call $s64 (i32.const 0x24) (local.get $id)) (i32.const ${OK}))
+        ;; open | message | SC
+        (call $check (i32.const 15) (call $r8 (i32.const 0)) (i32.const 0xc2))`,
+        `
+        (local.set $id (call $openTo (local.get $child) (i32.const 7) (i32.const 1) (i32.const 1) (i32.const 1) (i64.const 0)))
+        (call $check (i32.const 20) (call $read (local.get $id) (i32.const 2) (i32.const 0x20000) (i32.const 100)) (i32.const ${E(0x33)}))
+        ;; one message per read, its length as the value, even into a larger buffer
+        (call $check (i32.const 21) (call $read (local.get $id) (i32.const 0) (i32.const 0x20000) (i32.const 100)) (i32.const ${OK}))
+        (call $check (i32.const 22) (call $r32) (i32.const 5))
+        (call $check (i32.const 23) (call $read (local.get $id) (i32.const 0) (i32.const 0x20005) (i32.const 100)) (i32.const ${OK}))
+        (call $check (i32.const 24) (call $r32) (i32.const 3))
+        (call $check (i32.const 25) (call $same (i32.const 0x20000) (i32.const 8)) (i32.const 1))
+        ;; the writer exited without CLOSE_PIPE: a blocked read wakes with 0x31
+        (call $check (i32.const 26) (call $read (local.get $id) (i32.const 0) (i32.const 0x20000) (i32.const 100)) (i32.const ${E(0x31)}))
+        (call $await (i32.const 0x5300)) (call $dump (i32.const 0x5200))
+        ;; closing a pipe whose peer terminated: 0x31
+        (call $check (i32.const 27) (call $s64 (i32.const 0x25) (local.get $id)) (i32.const ${E(0x31)}))`,
+      ),
+    );
+    const { parent, child } = pids(r.stderr);
+    expect(r.code).toBe(5);
+    const [recv] = dumps(r.stderr, child);
+    // identifier type 0x01 (an SC), mode 0x01 (message), command 7, no size hint
+    expect(recv).toMatch(
+      new RegExp(`^${le(parent, 8)}[0-9a-f]{8}${le(1, 8)}0700` + `01` + `01` + `${le(0, 8)}$`),
+    );
+    const [closed] = dumps(r.stderr, parent);
+    // closing type 0x01 (brutally terminated), identity 0x00 (the parent held the RC), the parent's RC id
+    expect(closed).toBe(`01` + `00` + le(1, 8) + "00".repeat(22));
+  });
+});
+
+describe("a peer killed mid-transfer", () => {
+  it("a writer blocked on a full pipe still takes its signals; killed, what it wrote stays readable and the reader gets a brutal PIPE_CLOSED", () => {
+    const r = home.run(
+      pair(
+        `;; child: 100 000 bytes into a 64 KiB read pipe of the parent's: blocks once it is full
+        (call $fill (i32.const 0x10000) (i32.const 100000))
+        (call $await (i32.const 0x5100))
+        (local.set $id (i64.load (i32.const 0x500c)))
+        (drop (call $write (local.get $id) (i32.const 100000) (i32.const 0x10000) (i32.const 0)))
+        (call $exit (i64.const 66))`,
+        `(local.set $id (call $openTo (local.get $child) (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 0) (i64.const 0)))
+        ;; wait until the pipe is full (PIPE_INFO bit 2, 0x20), then kill the writer (WILL_TERMINATE, no handler)
+        (loop $w
+          (call $check (i32.const 20) (call $s64 (i32.const 0x24) (local.get $id)) (i32.const ${OK}))
+          (br_if $w (i32.eqz (i32.and (call $r8 (i32.const 0)) (i32.const 0x20)))))
+        (call $check (i32.const 21) (call $s64_16 (i32.const 0x52) (local.get $child) (i32.const 0)) (i32.const ${OK}))
+        ;; the 64 KiB it had written are still there, then the pipe is unavailable
+        (call $check (i32.const 22) (call $read (local.get $id) (i32.const 2) (i32.const 0x20000) (i32.const 0)) (i32.const ${OK}))
+        (call $check (i32.const 23) (call $r32) (i32.const 65536))
+        (call $check (i32.const 24) (call $same (i32.const 0x20000) (i32.const 65536)) (i32.const 1))
+        (call $check (i32.const 25) (call $read (local.get $id) (i32.const 0) (i32.const 0x20000) (i32.const 1)) (i32.const ${E(0x31)}))
+        (call $await (i32.const 0x5300)) (call $dump (i32.const 0x5200))`,
+      ),
+    );
+    const { parent, child } = pids(r.stderr);
+    expect(r.stderr).toMatch(new RegExp(`\\[pid ${child}\\] signal WILL_TERMINATE: no handler`));
+    expect(r.stderr).not.toMatch(/exitData: 66/);
+    expect(r.code).toBe(5);
+    const [closed] = dumps(r.stderr, parent);
+    expect(closed).toBe(`01` + `00` + le(1, 8) + "00".repeat(22));
+  });
+});
+
+describe("threads", () => {
+  it("a thread writes through the SC, the main thread reads the RC (a pipe with itself, no notification)", () => {
+    const r = home.run(
+      program(
+        `(local $v i32)
+        (drop (call $s0 (i32.const 0x53)))
+        ;; a write pipe with itself: its SC is identifier 1, the RC it receives is 2
+        (call $check (i32.const 1) (call $open (call $r64 (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${OK}))
+        (call $check64 (i32.const 2) (call $r64 (i32.const 0)) (i64.const 1))
+        (call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x60))
+        (local.set $v (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)))
+        (if (i32.eq (i32.load8_u (i32.const 0x2008)) (i32.const 1)) (then
+          ;; the thread: PIPE_WRITE(1, 4 bytes at 0x4000, mode 0x00) with its own areas at 0x1800 / 0x2800
+          (i32.store8 (i32.const 0x1800) (i32.const 0x22)) (i64.store (i32.const 0x1801) (i64.const 1))
+          (i32.store (i32.const 0x1809) (i32.const 4)) (i64.store (i32.const 0x180d) (i64.const 0x4000))
+          (i32.store8 (i32.const 0x1815) (i32.const 0))
+          (i32.atomic.store (i32.const 0x3000) (i32.add (i32.const 1) (call $sys (i32.const 0x1800) (i32.const 22) (i32.const 0x2800))))
+          (loop $spin (br $spin))))
+        (call $check (i32.const 3) (call $read (i64.const 2) (i32.const 0) (i32.const 0x6000) (i32.const 4)) (i32.const ${OK}))
+        (call $check (i32.const 4) (i32.load (i32.const 0x6000)) (i32.load (i32.const 0x4000)))
+        (call $await (i32.const 0x3000))
+        (call $check (i32.const 5) (i32.atomic.load (i32.const 0x3000)) (i32.const 1))
+        (call $exit (i64.const 7))`,
+        `(data (i32.const 0x4000) "ping") ${HELPERS}`,
+      ).replace(
+        "(memory",
+        '(import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))\n  (memory',
+      ),
+    );
+    expect(r.stderr).toMatch(/PIPE_WRITE \{sc: 1, count: 4, buffer: 16384, mode: 0\} -> ok/);
+    expect(r.code).toBe(7);
+  });
+});
+
+describe("locking", () => {
+  it("a writer blocked on a full pipe holds its lock: PIPE_INFO says locked, mode 0x01 fails with cause 0x00", () => {
+    const r = home.run(
+      program(
+        `(local $v i32)
+        (drop (call $s0 (i32.const 0x53)))
+        (call $check (i32.const 1) (call $open (call $r64 (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${OK}))
+        (call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x60))
+        (local.set $v (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)))
+        (if (i32.eq (i32.load8_u (i32.const 0x2008)) (i32.const 1)) (then
+          ;; the thread: PIPE_WRITE(1, 100 000 bytes, mode 0x00) into the 64 KiB pipe: it waits, locked
+          (i32.store8 (i32.const 0x1800) (i32.const 0x22)) (i64.store (i32.const 0x1801) (i64.const 1))
+          (i32.store (i32.const 0x1809) (i32.const 100000)) (i64.store (i32.const 0x180d) (i64.const 0x10000))
+          (i32.store8 (i32.const 0x1815) (i32.const 0))
+          (drop (call $sys (i32.const 0x1800) (i32.const 22) (i32.const 0x2800)))
+          (loop $spin (br $spin))))
+        ;; full (0x20) and locked (0x10)
+        (loop $w
+          (call $check (i32.const 2) (call $s64 (i32.const 0x24) (i64.const 1)) (i32.const ${OK}))
+          (br_if $w (i32.ne (i32.and (call $r8 (i32.const 0)) (i32.const 0x30)) (i32.const 0x30))))
+        (call $check (i32.const 3) (call $write (i64.const 1) (i32.const 1) (i32.const 0x10000) (i32.const 1)) (i32.const ${E(0x40)}))
+        (call $check (i32.const 4) (call $r32) (i32.const 0))
+        ;; the RC side is not locked: it reads
+        (call $check (i32.const 5) (call $read (i64.const 2) (i32.const 1) (i32.const 0x30000) (i32.const 16)) (i32.const ${OK}))
+        (call $exit (i64.const 7))`,
+        HELPERS,
+      )
+        .replace("2 64 shared", "8 64 shared")
+        .replace(
+          "(memory",
+          '(import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))\n  (memory',
+        ),
+    );
+    expect(r.stderr).toMatch(
+      /PIPE_WRITE \{sc: 1, count: 1, buffer: 0x10000, mode: 1\} -> err 0x40 NOT_ENOUGH_SPACE \{result: 0\}/,
+    );
+    expect(r.code).toBe(7);
+  });
+});
+
+describe("SEND_PIPE", () => {
+  it("shares the caller's SC: the target gets its own identifier for it with RECV_PIPE, and writes through it", () => {
+    const r = home.run(
+      pair(
+        `;; child: RC 1 from OPEN_PIPE, then the shared SC as identifier 2
+        (loop $w (br_if $w (i32.lt_u (i32.atomic.load (i32.const 0x5100)) (i32.const 2))))
+        (call $dump (i32.const 0x5000))
+        (call $fill (i32.const 0x10000) (i32.const 4))
+        (call $check (i32.const 10) (call $write (i64.const 2) (i32.const 4) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))
+        (call $check (i32.const 11) (call $read (i64.const 1) (i32.const 0) (i32.const 0x20000) (i32.const 4)) (i32.const ${OK}))
+        (call $check (i32.const 12) (call $same (i32.const 0x20000) (i32.const 4)) (i32.const 1))`,
+        `(local.set $id (call $openTo (local.get $child) (i32.const 9) (i32.const 0) (i32.const 0) (i32.const 0) (i64.const 0)))
+        (call $q (i32.const 1) (local.get $id)) (call $q (i32.const 9) (local.get $child)) (call $b (i32.const 17) (i32.const 0))
+        (call $check (i32.const 20) (call $call (i32.const 0x21) (i32.const 18)) (i32.const ${OK}))
+        (call $q (i32.const 1) (i64.const 99))
+        (call $check (i32.const 21) (call $call (i32.const 0x21) (i32.const 18)) (i32.const ${E(0x02)}))`,
+      ),
+    );
+    const { parent, child } = pids(r.stderr);
+    expect(r.stderr).toMatch(new RegExp(`\\[pid ${child}\\] EXIT \\{exitData: 42\\}`));
+    expect(r.code).toBe(5);
+    const [recv] = dumps(r.stderr, child);
+    // the SC (type 0x01), raw, command 0 for a shared end, the creator is still the parent
+    expect(recv).toMatch(
+      new RegExp(`^${le(parent, 8)}[0-9a-f]{8}${le(2, 8)}0000` + `01` + `00` + `${le(0, 8)}$`),
+    );
+  });
+});
+
+describe("same application and same user", () => {
+  it("a process of another application (another `ncw run`) is refused with 0x31", async () => {
+    const other = home.spawnRun(
+      program(`(drop (call $s0 (i32.const 0x04))) (loop $spin (br $spin))`),
+    );
+    try {
+      expect(await waitFor(() => /\[pid (\d+)\] READY/.test(other.output()), 20_000)).toBe(true);
+      const pid = Number(/\[pid (\d+)\] READY/.exec(other.output())?.[1]);
+      const r = home.run(
+        program(
+          `(call $check (i32.const 1) (call $open (i64.const ${pid}) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${E(0x31)}))
+          (call $exit (i64.const 3))`,
+          HELPERS,
+        ),
+      );
+      expect(r.stderr).toMatch(/OPEN_PIPE .* -> err 0x31 OTHER_APPLICATION/);
+      expect(r.code).toBe(3);
+    } finally {
+      other.kill("SIGKILL");
+    }
+  });
+});
+
+describe("signals while a call waits", () => {
+  it("a PIPE_READ blocked on an empty pipe runs a RECV_PIPE handler meanwhile, which writes through another pipe", () => {
+    const r = home.run(
+      pair(
+        `(i32.store (i32.const 0x5400) (i32.const 1)) (i32.store8 (i32.const 0x5500) (i32.const 0x77))
+        (call $await (i32.const 0x5100))
+        (call $check (i32.const 10) (call $read (i64.const 1) (i32.const 0) (i32.const 0x20000) (i32.const 4)) (i32.const ${OK}))
+        (call $check (i32.const 11) (call $same (i32.const 0x20000) (i32.const 4)) (i32.const 1))
+        (call $check (i32.const 12) (i32.load (i32.const 0x5100)) (i32.const 2))
+        (call $check (i32.const 13) (i32.load (i32.const 0x5404)) (i32.const ${OK}))`,
+        `(call $fill (i32.const 0x10000) (i32.const 4))
+        (local.set $id (call $openTo (local.get $child) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i64.const 0)))
+        ;; let the child block in its read, then give it the SC of a read pipe of ours
+        (drop (call $s64_16 (i32.const 0x51) (local.get $child) (i32.const 300)))
+        (drop (call $openTo (local.get $child) (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 0) (i64.const 0)))
+        (call $check (i32.const 20) (call $read (i64.const 2) (i32.const 0) (i32.const 0x20000) (i32.const 1)) (i32.const ${OK}))
+        (call $check (i32.const 21) (i32.load8_u (i32.const 0x20000)) (i32.const 0x77))
+        ;; only now does the child's first read get its bytes
+        (call $check (i32.const 22) (call $write (local.get $id) (i32.const 4) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))`,
+      ),
+    );
+    const { child } = pids(r.stderr);
+    expect(r.stderr).toMatch(new RegExp(`\\[pid ${child}\\] EXIT \\{exitData: 42\\}`));
+    expect(r.code).toBe(5);
+    const lines = r.stderr.split("\n");
+    const handlerWrite = lines.findIndex((l) => l.startsWith(`[pid ${child}] PIPE_WRITE`));
+    const blockedRead = lines.findIndex((l) => l.startsWith(`[pid ${child}] PIPE_READ`));
+    expect(handlerWrite).toBeGreaterThan(0);
+    expect(blockedRead).toBeGreaterThan(handlerWrite);
+  });
+});
+
+describe("errcodes", () => {
+  it("modes, pipe type, PIDs and identifiers; mode 0x01 failing with cause 0x01; writing after the RC closed", () => {
+    const r = home.run(
+      program(
+        `(call $check (i32.const 1) (call $open (i64.const 99999) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${E(0x30)}))
+        (call $check (i32.const 2) (call $open (i64.const 99999) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 1) (i64.const 0)) (i32.const ${E(0x10)}))
+        (call $check (i32.const 3) (call $open (i64.const 99999) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 2) (i64.const 0)) (i32.const ${E(0x11)}))
+        (call $check (i32.const 4) (call $open (i64.const 99999) (i32.const 0) (i32.const 2) (i32.const 0) (i32.const 0) (i32.const 0) (i64.const 0)) (i32.const ${E(0x02)}))
+        (call $check (i32.const 5) (call $write (i64.const 77) (i32.const 1) (i32.const 0x3000) (i32.const 0)) (i32.const ${E(0x30)}))
+        (call $check (i32.const 6) (call $read (i64.const 77) (i32.const 0) (i32.const 0x3000) (i32.const 1)) (i32.const ${E(0x30)}))
+        (call $check (i32.const 7) (call $s64 (i32.const 0x24) (i64.const 77)) (i32.const ${E(0x30)}))
+        (call $check (i32.const 8) (call $s64 (i32.const 0x25) (i64.const 77)) (i32.const ${E(0x30)}))
+        ;; a pipe with itself, without a RECV_PIPE handler: 0x33
+        (drop (call $s0 (i32.const 0x53)))
+        (call $check (i32.const 9) (call $open (call $r64 (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i64.const 0)) (i32.const ${E(0x33)}))
+        ;; without notification: SC 1, RC 2 in this process
+        (drop (call $s0 (i32.const 0x53)))
+        (call $check (i32.const 10) (call $open (call $r64 (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${OK}))
+        (call $check (i32.const 11) (call $read (i64.const 2) (i32.const 1) (i32.const 0x3000) (i32.const 4)) (i32.const ${E(0x32)}))
+        (call $check (i32.const 12) (call $r32) (i32.const 1))
+        (call $check (i32.const 13) (call $read (i64.const 2) (i32.const 3) (i32.const 0x3000) (i32.const 4)) (i32.const ${E(0x10)}))
+        (call $check (i32.const 14) (call $read (i64.const 1) (i32.const 0) (i32.const 0x3000) (i32.const 4)) (i32.const ${E(0x30)}))
+        (call $check (i32.const 15) (call $write (i64.const 2) (i32.const 4) (i32.const 0x3000) (i32.const 0)) (i32.const ${E(0x30)}))
+        (call $check (i32.const 16) (call $write (i64.const 1) (i32.const 4) (i32.const 0x3000) (i32.const 0)) (i32.const ${OK}))
+        (call $check (i32.const 17) (call $r32) (i32.const 65532))
+        (call $check (i32.const 18) (call $read (i64.const 2) (i32.const 1) (i32.const 0x3000) (i32.const 8)) (i32.const ${E(0x32)}))
+        (call $check (i32.const 19) (call $r32) (i32.const 1))
+        (call $check (i32.const 20) (call $read (i64.const 2) (i32.const 1) (i32.const 0x3000) (i32.const 3)) (i32.const ${OK}))
+        (call $check (i32.const 21) (call $r32) (i32.const 1))
+        (call $check (i32.const 22) (call $s64 (i32.const 0x24) (i64.const 2)) (i32.const ${OK}))
+        (call $check (i32.const 23) (call $r8 (i32.const 0)) (i32.const 0x80))
+        (call $check (i32.const 24) (call $s64 (i32.const 0x25) (i64.const 2)) (i32.const ${OK}))
+        (call $check (i32.const 25) (call $write (i64.const 1) (i32.const 4) (i32.const 0x3000) (i32.const 0)) (i32.const ${E(0x31)}))
+        (call $exit (i64.const 3))`,
+        HELPERS,
+      ),
+    );
+    expect(r.stderr).toMatch(/OPEN_PIPE .* -> err 0x30 NO_SUCH_PID/);
+    expect(r.code).toBe(3);
+  });
+});
