@@ -4,7 +4,7 @@
 // proper and brutal closes, and the errcodes. Datafields are checked against bytes written out by hand.
 
 import { afterAll, describe, expect, it } from "vitest";
-import { E, OK, program, TestHome, waitFor } from "./kernel-helpers.js";
+import { E, NEW_THREAD, OK, program, TestHome, waitFor } from "./kernel-helpers.js";
 
 const home = new TestHome();
 afterAll(() => home.cleanup());
@@ -285,7 +285,7 @@ describe("threads", () => {
         (call $check64 (i32.const 2) (call $r64 (i32.const 0)) (i64.const 1))
         (call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x60))
         (local.set $v (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)))
-        (if (i32.eq (i32.load8_u (i32.const 0x2008)) (i32.const 1)) (then
+        (if (i32.eq (local.get $v) (i32.const ${NEW_THREAD})) (then
           ;; the thread: PIPE_WRITE(1, 4 bytes at 0x4000, mode 0x00) with its own areas at 0x1800 / 0x2800
           (i32.store8 (i32.const 0x1800) (i32.const 0x22)) (i64.store (i32.const 0x1801) (i64.const 1))
           (i32.store (i32.const 0x1809) (i32.const 4)) (i64.store (i32.const 0x180d) (i64.const 0x4000))
@@ -317,7 +317,7 @@ describe("locking", () => {
         (call $check (i32.const 1) (call $open (call $r64 (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${OK}))
         (call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x60))
         (local.set $v (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)))
-        (if (i32.eq (i32.load8_u (i32.const 0x2008)) (i32.const 1)) (then
+        (if (i32.eq (local.get $v) (i32.const ${NEW_THREAD})) (then
           ;; the thread: PIPE_WRITE(1, 100 000 bytes, mode 0x00) into the 64 KiB pipe: it waits, locked
           (i32.store8 (i32.const 0x1800) (i32.const 0x22)) (i64.store (i32.const 0x1801) (i64.const 1))
           (i32.store (i32.const 0x1809) (i32.const 100000)) (i64.store (i32.const 0x180d) (i64.const 0x10000))
