@@ -3,6 +3,7 @@
 
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { isHostError } from "../native/errors.js";
 import { NcwError } from "../ncw/errors.js";
 import { formatSig } from "./abi/wasm-names.js";
 import {
@@ -36,11 +37,11 @@ export async function readInput(file: string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await readFile(file));
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    const missing = isHostError(e, "not-found");
     throw new NcwError(
-      code === "ENOENT" ? "not-found" : "io",
-      `cannot read ${file}: ${code === "ENOENT" ? "no such file" : String((e as Error).message)}`,
-      { code: code === "ENOENT" ? "CA_INPUT_NOT_FOUND" : "CA_INPUT_UNREADABLE" },
+      missing ? "not-found" : "io",
+      `cannot read ${file}: ${missing ? "no such file" : String((e as Error).message)}`,
+      { code: missing ? "CA_INPUT_NOT_FOUND" : "CA_INPUT_UNREADABLE" },
     );
   }
 }

@@ -5,6 +5,9 @@ import { linuxNative } from "./linux.js";
 import type { HostNative } from "./types.js";
 import { win32Native } from "./win32.js";
 
+export type { HostErrorKind } from "./errors.js";
+export { hostErrorKind, hostProcessAlive, isHostError } from "./errors.js";
+
 export type {
   ControlEndpoint,
   HostNative,
@@ -18,14 +21,4 @@ export function hostNative(platform: NodeJS.Platform = process.platform): HostNa
   if (platform === "darwin") return darwinNative;
   if (platform === "win32") return win32Native;
   return { ...win32Native, platform };
-}
-
-/** True if a host process with this id exists (signal 0 probes without sending anything). */
-export function hostProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

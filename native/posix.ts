@@ -6,6 +6,7 @@ import { chmodSync, lstatSync, mkdirSync } from "node:fs";
 import type { Socket } from "node:net";
 import path from "node:path";
 import { NcwError } from "../ncw/errors.js";
+import { isHostError } from "./errors.js";
 import type { ControlEndpoint, PeerCheck } from "./types.js";
 
 /** sun_path is 108 bytes on Linux, 104 on macOS; keep a margin. */
@@ -62,7 +63,7 @@ export function posixSecureEndpoint(endpoint: ControlEndpoint): void {
       mkdirSync(dir, { mode: 0o700 });
       chmodSync(dir, 0o700);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST")
+      if (!isHostError(e, "exists"))
         throw unsafe(`cannot create the private folder ${dir}: ${(e as Error).message}`, fixHint);
     }
   }

@@ -2,8 +2,9 @@
 // Chosen by --home, else NCW_HOME, else the platform's convention; created on first use.
 
 import { existsSync, mkdirSync, statSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
+import { isHostError } from "../native/errors.js";
+import { platformDataHome } from "../native/host-info.js";
 import { NcwError } from "./errors.js";
 
 export interface HomeLayout {
@@ -20,22 +21,7 @@ export interface HomeLayout {
 }
 
 /** The platform's default home (XDG on Linux, Application Support on macOS, LocalAppData on Windows). */
-export function defaultHomePath(
-  env: NodeJS.ProcessEnv = process.env,
-  platform: NodeJS.Platform = process.platform,
-  userHome: string = os.homedir(),
-): string {
-  if (platform === "win32") {
-    const base = env.LOCALAPPDATA ?? path.win32.join(userHome, "AppData", "Local");
-    return path.win32.join(base, "ncw");
-  }
-  if (platform === "darwin") {
-    return path.posix.join(userHome, "Library", "Application Support", "ncw");
-  }
-  const xdg = env.XDG_DATA_HOME;
-  const base = xdg && path.isAbsolute(xdg) ? xdg : path.posix.join(userHome, ".local", "share");
-  return path.posix.join(base, "ncw");
-}
+export const defaultHomePath = platformDataHome;
 
 /** Resolve the home from the --home flag, NCW_HOME or the default. */
 export function resolveHomePath(
@@ -75,11 +61,11 @@ export function makeDirs(dir: string): string | undefined {
     try {
       mkdirSync(m);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      if (!isHostError(e, "exists")) throw e;
     }
   }
   if (!statSync(path.resolve(dir)).isDirectory()) {
-    throw Object.assign(new Error(`${dir} is not a folder`), { code: "ENOTDIR" });
+    throw new NcwError("conflict", `${dir} is not a folder`, { code: "HOME_NOT_A_FOLDER" });
   }
   return missing[0];
 }

@@ -3,6 +3,7 @@
 // made safe for the terminal, and a closed stdout (EPIPE) ending a command quietly (docs/cli.md).
 
 import util from "node:util";
+import { isHostError } from "../native/errors.js";
 import { ExitCode } from "./errors.js";
 
 export interface Output {
@@ -236,8 +237,7 @@ function writeStream(stream: NodeJS.WritableStream, chunk: string | Uint8Array):
 }
 
 function isPipeError(e: unknown): boolean {
-  const code = (e as NodeJS.ErrnoException | null)?.code;
-  return code === "EPIPE" || code === "ERR_STREAM_DESTROYED" || code === "ECONNRESET";
+  return isHostError(e, "broken-pipe");
 }
 
 /**

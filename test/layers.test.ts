@@ -7,7 +7,17 @@ import { importsOf, isTestFile, resolveRelative, sourceFiles } from "./helpers/i
 
 const TOP = ["cli", "ncw", "native", "kernel-compat", "services", "commonassembly"] as const;
 const LEAF = "commonassembly/abi/";
-const GROUND = ["ncw/errors.ts", "ncw/home.ts", "ncw/output.ts", "ncw/package/", "ncw/manifest/"];
+// native/errors.ts (host errors translated) and native/host-info.ts (the host's data folder, its CPU)
+// import nothing of NCW and sit on the ground floor: every floor asks them (docs/architecture.md).
+const GROUND = [
+  "ncw/errors.ts",
+  "ncw/home.ts",
+  "ncw/output.ts",
+  "ncw/package/",
+  "ncw/manifest/",
+  "native/errors.ts",
+  "native/host-info.ts",
+];
 
 /**
  * Known violations, file to file, each with why it is not fixed yet. The test fails when one goes away

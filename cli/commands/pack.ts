@@ -4,7 +4,8 @@
 import { existsSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import type { CommandModule } from "yargs";
-import { NcwError } from "../../ncw/errors.js";
+import { hostErrorKind } from "../../native/errors.js";
+import { isNcwError, NcwError } from "../../ncw/errors.js";
 import { makeDirs } from "../../ncw/home.js";
 import { manifestAid } from "../../ncw/manifest/manifest.js";
 import { safeText } from "../../ncw/output.js";
@@ -36,9 +37,10 @@ function makeParent(output: string): string | undefined {
   try {
     return makeDirs(dir);
   } catch (e) {
-    const reason = ["EEXIST", "ENOTDIR"].includes((e as NodeJS.ErrnoException).code ?? "")
-      ? "a file is in the way"
-      : (e as Error).message;
+    const kind = hostErrorKind(e);
+    const inTheWay =
+      kind === "exists" || kind === "not-dir" || (isNcwError(e) && e.code === "HOME_NOT_A_FOLDER");
+    const reason = inTheWay ? "a file is in the way" : (e as Error).message;
     throw new NcwError("cant-create", `cannot create the folder ${dir} for ${output}: ${reason}`, {
       code: "PKG_OUTPUT_DIR",
       hint: "give -o a path in a folder that exists or can be created",

@@ -7,6 +7,7 @@ import path from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import type { StepTiming } from "../../commonassembly/aot/options.js";
 import { KernelEventRunner } from "../../kernel-compat/skyer-events.js";
+import { isHostError } from "../../native/errors.js";
 import { NcwError } from "../../ncw/errors.js";
 import type { HomeLayout } from "../../ncw/home.js";
 import { type Progress, safeText } from "../../ncw/output.js";
@@ -168,7 +169,7 @@ function firstSideloadingWarning(home: HomeLayout): boolean {
     );
     return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== "EEXIST";
+    return !isHostError(e, "exists");
   }
 }
 

@@ -3,7 +3,6 @@
 
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { NcwError } from "../../ncw/errors.js";
@@ -183,23 +182,5 @@ export function engineId(): string {
   return `node ${process.version} / V8 ${process.versions.v8}`;
 }
 
-let cachedCpu: string | undefined;
-
-/** The host CPU: architecture, model and a hash of its feature flags (from /proc/cpuinfo on Linux). */
-export function cpuId(): string {
-  if (cachedCpu !== undefined) return cachedCpu;
-  const model = os.cpus()[0]?.model.trim() ?? "unknown";
-  let features = "";
-  try {
-    if (process.platform === "linux") {
-      const info = readFileSync("/proc/cpuinfo", "utf8");
-      features = /^(?:flags|Features)\s*:\s*(.*)$/m.exec(info)?.[1] ?? "";
-    }
-    // Elsewhere the model name stands for the feature set (V8 picks its instructions at run time anyway).
-  } catch {
-    features = "";
-  }
-  const fh = createHash("sha256").update(features).digest("hex").slice(0, 16);
-  cachedCpu = `${process.arch} ${model} / features sha256:${fh}`;
-  return cachedCpu;
-}
+/** The host CPU an artifact is built for (asked of the host in native/host-info.ts). */
+export { cpuId } from "../../native/host-info.js";

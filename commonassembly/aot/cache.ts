@@ -4,6 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { isHostError } from "../../native/errors.js";
 import { NcwError } from "../../ncw/errors.js";
 import { ABI_VERSION, ABI_VERSION_SECTION } from "../abi/wasm-names.js";
 import { decodeNppHeader, NPP_MAGIC } from "../npp.js";
@@ -94,12 +95,12 @@ function readInput(input: Uint8Array | string): Uint8Array {
   try {
     return new Uint8Array(readFileSync(input));
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    const missing = isHostError(e, "not-found");
     throw new NcwError(
-      code === "ENOENT" ? "not-found" : "io",
+      missing ? "not-found" : "io",
       `cannot read ${input}: ${(e as Error).message}`,
       {
-        code: code === "ENOENT" ? "AOT_INPUT_NOT_FOUND" : "AOT_INPUT_UNREADABLE",
+        code: missing ? "AOT_INPUT_NOT_FOUND" : "AOT_INPUT_UNREADABLE",
         cause: e,
       },
     );

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { appendFileSync, linkSync, lstatSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { hostErrorKind, isHostError } from "../../native/errors.js";
 import { hostNative } from "../../native/index.js";
 import type { ControlEndpoint, HostNative } from "../../native/types.js";
 import type { NcwError } from "../../ncw/errors.js";
@@ -114,7 +115,8 @@ async function listenOnce(
   if (ep.folder === undefined) {
     // A named pipe: the host removes it with its last handle; a second kernel cannot create it.
     const err = await bind(server, ep.path);
-    if (err?.code === "EADDRINUSE") return { ok: false, served: true, why: "the pipe is in use" };
+    if (hostErrorKind(err) === "in-use")
+      return { ok: false, served: true, why: "the pipe is in use" };
     return err ? { ok: false, served: false, why: err.message } : { ok: true, id: undefined };
   }
   // Short enough for sun_path whenever the endpoint's own name is ("kernel.sock", "ncw-kernel-….sock").
@@ -128,8 +130,7 @@ async function listenOnce(
         linkSync(temp, ep.path);
         return { ok: true, id };
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code !== "EEXIST" || attempt >= 4)
+        if (!isHostError(e, "exists") || attempt >= 4)
           return { ok: false, served: false, why: (e as Error).message };
       }
       const before = fileId(ep.path);

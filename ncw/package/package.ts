@@ -33,6 +33,8 @@ export {
   writeTar,
 } from "./tar.js";
 
+import { hostErrorKind, isHostError } from "../../native/errors.js";
+
 export type PackageKind = "nap" | "nva";
 
 export interface AppPackage {
@@ -207,8 +209,7 @@ export async function readPackageFile(
 }
 
 function hostError(e: unknown, file: string): NcwError {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === "ENOENT") {
+  if (isHostError(e, "not-found")) {
     return new NcwError("not-found", `${file} does not exist`, { code: "PKG_NOT_FOUND" });
   }
   return new NcwError("io", `cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`, {
@@ -472,7 +473,7 @@ async function readIgnoreFile(root: string): Promise<Ignore | undefined> {
   try {
     text = await fsp.readFile(path.join(root, IGNORE_FILE), "utf8");
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    if (isHostError(e, "not-found")) return undefined;
     throw new NcwError("io", `cannot read ${IGNORE_FILE}: ${(e as Error).message}`, {
       code: "PKG_IO",
     });
@@ -666,8 +667,8 @@ export async function readDirManifest(dir: string): Promise<Manifest> {
   try {
     bytes = await fsp.readFile(file);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") {
+    const kind = hostErrorKind(e);
+    if (kind === "not-found" || kind === "not-dir") {
       throw pkgError(
         "PKG_MANIFEST_MISSING",
         `${dir} has no manifest.toml`,

@@ -4,6 +4,7 @@
 
 import { constants as fsc, promises as fsp, lstatSync, readlinkSync } from "node:fs";
 import path from "node:path";
+import { hostErrorKind, isHostError } from "../../native/errors.js";
 import { NcwError } from "../../ncw/errors.js";
 import {
   type DirEntry,
@@ -30,19 +31,18 @@ function kindOf(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(
 
 /** Translate a host error on `p` (a NightOS path) into the layer's errors. */
 function translate(e: unknown, p: string): Error {
-  const code = (e as NodeJS.ErrnoException).code;
-  switch (code) {
-    case "ENOENT":
+  switch (hostErrorKind(e)) {
+    case "not-found":
       return fsErrors.notFound(p);
-    case "EEXIST":
+    case "exists":
       return fsErrors.exists(p);
-    case "ENOTDIR":
+    case "not-dir":
       return fsErrors.notDir(p);
-    case "EISDIR":
+    case "is-dir":
       return fsErrors.isDir(p);
-    case "ENOTEMPTY":
+    case "not-empty":
       return fsErrors.notEmpty(p);
-    case "ELOOP":
+    case "loop":
       return fsErrors.loop(p);
     default:
       if (e instanceof NcwError) return e;
@@ -59,9 +59,9 @@ async function fsyncPath(host: string): Promise<void> {
     fh = await fsp.open(host, fsc.O_RDONLY);
     await fh.sync();
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    const kind = hostErrorKind(e);
     // Gone since, or a folder on a host that cannot fsync folders (Windows): nothing to do.
-    if (code !== "ENOENT" && code !== "EISDIR" && code !== "EPERM" && code !== "EACCES") {
+    if (kind !== "not-found" && kind !== "is-dir" && kind !== "permission" && kind !== "busy") {
       throw translate(e, host);
     }
   } finally {
@@ -161,7 +161,7 @@ export class HostDirFs implements FsLayer {
     try {
       return kindOf(lstatSync(host)) ?? "other";
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+      if (isHostError(e, "not-found")) return null;
       throw e;
     }
   }
@@ -192,7 +192,7 @@ export class HostDirFs implements FsLayer {
       try {
         st = await fsp.lstat(r.host, { bigint: true });
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+        if (isHostError(e, "not-found")) return null;
         throw e;
       }
       const kind = kindOf(st);

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { hostProcessAlive as alive, isHostError } from "../../native/errors.js";
 import { NcwError } from "../../ncw/errors.js";
 
 export const LOCK_FILE = "tree.lock";
@@ -22,21 +23,12 @@ export interface HomeLock {
   release(): Promise<void>;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"; // exists, owned by someone else
-  }
-}
-
 async function readOwner(file: string): Promise<LockOwner | null | "missing"> {
   let text: string;
   try {
     text = await fsp.readFile(file, "utf8");
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return "missing";
+    if (isHostError(e, "not-found")) return "missing";
     throw e;
   }
   try {
@@ -129,7 +121,7 @@ async function tryHomeLock(runDir: string, command: string): Promise<HomeLock> {
           },
         };
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+        if (!isHostError(e, "exists")) throw e;
       }
       const owner = await readOwner(lockPath);
       if (owner === "missing") continue;
@@ -142,7 +134,7 @@ async function tryHomeLock(runDir: string, command: string): Promise<HomeLock> {
       try {
         await fsp.rename(lockPath, aside);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "ENOENT") continue;
+        if (isHostError(e, "not-found")) continue;
         throw e;
       }
       const moved = await readOwner(aside);

@@ -4,6 +4,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import { dirname as pathDirname } from "node:path";
+import { isHostError } from "../../../native/errors.js";
 import { NcwError } from "../../../ncw/errors.js";
 import { holePuncher } from "./punch.js";
 
@@ -53,8 +54,7 @@ export class FileDevice implements BlockDevice {
     try {
       return new FileDevice(path, fs.openSync(path, ro ? "r" : "r+"), ro);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") {
+      if (isHostError(e, "not-found")) {
         throw new NcwError("not-found", `image ${path} does not exist`, {
           code: "BTRFS_IMAGE_MISSING",
           hint: "Create one with `ncw fs mkfs <image> --size 256M`.",

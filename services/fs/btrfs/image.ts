@@ -3,6 +3,7 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { isHostError } from "../../../native/errors.js";
 import { NcwError } from "../../../ncw/errors.js";
 import type { HomeLayout } from "../../../ncw/home.js";
 import { fsErrors } from "../layer.js";
@@ -357,7 +358,7 @@ function lstatOrNone(h: string): fs.Stats | undefined {
   try {
     return fs.lstatSync(h);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    if (isHostError(e, "not-found")) return undefined;
     throw e;
   }
 }

@@ -2,20 +2,12 @@
 // the owner's pid). A lock left by a process that no longer exists is taken over.
 
 import * as fs from "node:fs";
+import { hostProcessAlive as alive, isHostError } from "../../../native/errors.js";
 import { NcwError } from "../../../ncw/errors.js";
 
 export interface ImageLock {
   readonly path: string;
   release(): void;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** Takes the write lock of `image`, or throws BTRFS_IMAGE_LOCKED (temp-fail) naming the holder. */
@@ -41,7 +33,7 @@ export function lockImage(image: string): ImageLock {
         },
       };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") {
+      if (!isHostError(e, "exists")) {
         throw new NcwError("io", `cannot create the lock ${lockPath}: ${(e as Error).message}`, {
           code: "BTRFS_LOCK_IO",
           cause: e,
