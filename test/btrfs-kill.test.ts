@@ -6,17 +6,7 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import {
-  closeSync,
-  existsSync,
-  type FSWatcher,
-  mkdirSync,
-  openSync,
-  readSync,
-  rmSync,
-  watch,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, type FSWatcher, mkdirSync, rmSync, watch, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkImage } from "../services/fs/btrfs/check.js";
@@ -25,6 +15,7 @@ import { ORPHAN_ITEM_KEY, ORPHAN_OBJECTID } from "../services/fs/btrfs/format/ke
 import { BtrfsFs } from "../services/fs/btrfs/fs.js";
 import { BtrfsLayer } from "../services/fs/btrfs/layer.js";
 import { btrfsCheck, btrfsProgsMissing, tempDir } from "./btrfs-oracle.js";
+import { superblockGeneration } from "./helpers/btrfs-image.js";
 import { NCW_JS, ncw } from "./helpers/ncw.js";
 
 const tmp = tempDir("ncw-fs-kill-");
@@ -55,17 +46,7 @@ async function killWhen(child: ChildProcess, when: () => boolean): Promise<boole
   return killed;
 }
 
-/** The generation of the image's primary superblock (u64 at 64 KiB + 72). */
-function generation(img: string): bigint {
-  const fd = openSync(img, "r");
-  try {
-    const b = Buffer.alloc(8);
-    readSync(fd, b, 0, 8, 65536 + 72);
-    return b.readBigUInt64LE(0);
-  } finally {
-    closeSync(fd);
-  }
-}
+const generation = superblockGeneration;
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 

@@ -7,14 +7,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
-  closeSync,
   cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
-  openSync,
   readFileSync,
-  readSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -25,6 +22,7 @@ import { checkImage } from "../services/fs/btrfs/check.js";
 import { FileDevice } from "../services/fs/btrfs/device.js";
 import { BtrfsLayer } from "../services/fs/btrfs/layer.js";
 import { btrfsCheck, btrfsProgsMissing } from "./btrfs-oracle.js";
+import { superblockGeneration } from "./helpers/btrfs-image.js";
 import { alive, NCW, TestHome, waitFor } from "./kernel-helpers.js";
 import { makePackage, ncwAsync } from "./skyer-fixtures.js";
 
@@ -48,17 +46,7 @@ function pattern(bytes: number, seed: number): Buffer {
   return b;
 }
 
-/** The generation of the image's primary superblock (u64 at 64 KiB + 72): it moves with each commit. */
-function generation(img: string): bigint {
-  const fd = openSync(img, "r");
-  try {
-    const b = Buffer.alloc(8);
-    readSync(fd, b, 0, 8, 65536 + 72);
-    return b.readBigUInt64LE(0);
-  } finally {
-    closeSync(fd);
-  }
-}
+const generation = superblockGeneration;
 
 /** What the image's last commit holds at `p`: the content's hash, or null when absent. */
 async function contentAt(img: string, p: string): Promise<string | null> {

@@ -67,6 +67,7 @@ export interface ThreadShare {
   /** The process' pipe table (pipes.ts PipeSlots). */
   pipes: SharedArrayBuffer;
   ring: SharedArrayBuffer;
+  /** The process' trace window and handler-set notice (channel.ts Outbox). */
   outbox: SharedArrayBuffer;
 }
 
@@ -75,16 +76,10 @@ export const ENTRY_STACK_BYTES = 64 * 1024;
 /** The AOT step's export of the module's first mutable global: clang's __stack_pointer. */
 const STACK_POINTER_EXPORT = `${FORK_GLOBAL_EXPORT_PREFIX}0`;
 
-/** What a thread worker receives. */
-export interface ThreadStart {
+/** What a thread worker receives: what every thread of the process shares, and its own start. */
+export interface ThreadStart extends ThreadShare {
   t: "thread";
-  pid: number;
-  ppid: number;
   tid: number;
-  context: Uint8Array;
-  trace: boolean;
-  module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
   /**
    * A thread the kernel starts (ToRunner start-thread): it calls the table's function `index` with
    * `initData` on a stack of its own, instead of rewinding a creator's stack.
@@ -96,15 +91,6 @@ export interface ThreadStart {
   rewindPages: number;
   globals: Record<string, number | bigint>;
   initData: bigint;
-  tids: SharedArrayBuffer;
-  tlsSlots: SharedArrayBuffer;
-  sht: SharedArrayBuffer;
-  pages: SharedArrayBuffer;
-  /** The process' pipe table (pipes.ts PipeSlots). */
-  pipes: SharedArrayBuffer;
-  ring: SharedArrayBuffer;
-  /** The process' trace window and handler-set notice (channel.ts Outbox). */
-  outbox: SharedArrayBuffer;
   /** To the runner's relay thread (traces, kernel syscalls, the process' end). */
   relay: MessagePort;
   /** Its slot in `tids` (fork.ts takeThreadSlot), freed with its descendants' when it ends. */

@@ -110,18 +110,12 @@ export class Kernel implements KernelApi {
   ) {
     this.delays = readDelays(env);
     this.services = new ServiceHost({ checker: () => false, log });
-    this.services.register(
-      new SysProcess(() =>
-        [...this.systemServices(), ...this.live().map((p) => this.info(p))].map((i) => ({
-          pid: i.pid,
-          ppid: i.ppid,
-          name: i.name,
-          kind: i.kind,
-          state: i.state,
-          startedAt: i.startedAt,
-        })),
-      ),
-    );
+    this.services.register(new SysProcess(() => this.processList()));
+  }
+
+  /** Every process the kernel knows of, the system services first (`ncw ps --all`, sys::process). */
+  processList(): ProcessInfo[] {
+    return [...this.systemServices(), ...this.live().map((p) => this.info(p))];
   }
 
   /** The system services' fixed PIDs (specs/services/system/README.md); NCW implements them natively. */

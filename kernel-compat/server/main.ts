@@ -412,7 +412,7 @@ async function main(): Promise<void> {
         case "ps":
           send({
             t: "ps",
-            processes: [...kernel.systemServices(), ...kernel.live().map((p) => kernel.info(p))],
+            processes: kernel.processList(),
           });
           return;
         case "tree":

@@ -62,7 +62,7 @@ async function tree() {
   const fs = new MemoryFs();
   const sk = await Skyer.open(fs, {
     readManifest: readInstalledManifest,
-    precompile: async (p) => ({ program: p.path, artifact: "", cached: false, ms: 0 }),
+    precompile: async (p) => ({ program: p.path, artifact: "", cached: false, ms: 0, steps: [] }),
   });
   const install = (p: PackageInfo, scope: Scope) =>
     sk.install(p, { scope, sideloading: "unsecure", user: "ada" });
