@@ -6,7 +6,6 @@ import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { NcwError } from "../../ncw/errors.js";
 import type { HomeLayout } from "../../ncw/home.js";
-import { HostDirFs } from "./hostdir.js";
 import type { FsLayer } from "./layer.js";
 
 /** The backends a home's tree can be opened with. */
@@ -125,8 +124,11 @@ async function openDirect(
 ): Promise<FsLayer> {
   const backend = o.backend ?? treeBackendOf(home);
   switch (backend) {
-    case "hostdir":
+    case "hostdir": {
+      // Loaded only for homes that use it, as the Btrfs layer below.
+      const { HostDirFs } = await import("./hostdir.js");
       return HostDirFs.open(home.tree);
+    }
     case "btrfs": {
       // Loaded only for homes that use it.
       const { BtrfsLayer } = await import("./btrfs/layer.js");
