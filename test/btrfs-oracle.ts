@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import koffi from "koffi";
+import type { FileExtentItem } from "../services/fs/btrfs/format/items.js";
 
 function which(cmd: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
@@ -102,6 +103,12 @@ export function freshMkfsImage(args: string[] = [], name = "t.img"): string {
 }
 
 /** Byte-for-byte equality of two buffers. */
+/** A file extent that has its data on disk (not inline): tests that look at extents' addresses. */
+export function onDisk(item: FileExtentItem): Extract<FileExtentItem, { diskBytenr: bigint }> {
+  if (!("diskBytenr" in item)) throw new Error("expected an extent on disk, got an inline one");
+  return item;
+}
+
 export function sameContent(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
     Buffer.from(b.buffer, b.byteOffset, b.byteLength),

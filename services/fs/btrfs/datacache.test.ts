@@ -3,7 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { expectCheckClean, sameContent, tempDir } from "../../../test/btrfs-oracle.js";
+import { expectCheckClean, onDisk, sameContent, tempDir } from "../../../test/btrfs-oracle.js";
 import { DataCache, defaultDataCacheBytes } from "./datacache.js";
 import { BtrfsFs } from "./fs.js";
 import type { InodeId } from "./fsread.js";
@@ -106,7 +106,7 @@ describe("the data cache in the engine", () => {
 
   /** Overwrites the first byte of a file's first data sector in the image file, behind NCW's back. */
   function corruptFirstSector(f: BtrfsFs, img: string, id: InodeId): void {
-    const ext = f.reader().extents(id)[0]!.item;
+    const ext = onDisk(f.reader().extents(id)[0]!.item);
     const phys = f.engine.chunkMap.map(ext.diskBytenr, SS)[0]!.physical;
     const fd = fs.openSync(img, "r+");
     const one = Buffer.alloc(1);
@@ -143,7 +143,7 @@ describe("the data cache in the engine", () => {
     const a = f.create(f.top(), "a", "file");
     await f.writeFile(a, sectors(1, 16));
     f.commit();
-    const first = f.reader().extents(a)[0]!.item.diskBytenr;
+    const first = onDisk(f.reader().extents(a)[0]!.item).diskBytenr;
     const probe = new Uint8Array(16 * SS);
     expect(f.engine.dataCache.readInto(first, probe)).toBe(true);
     f.unlink(f.top(), "a");
@@ -158,7 +158,8 @@ describe("the data cache in the engine", () => {
       reused = f
         .reader()
         .extents(b)
-        .some((e) => e.item.diskBytenr <= first && first < e.item.diskBytenr + e.item.diskNumBytes);
+        .map((e) => onDisk(e.item))
+        .some((x) => x.diskBytenr <= first && first < x.diskBytenr + x.diskNumBytes);
       expect(sameContent(await f.reader().readAll(b), sectors(100 + i, 16))).toBe(true);
     }
     expect(reused, "the allocator reused the freed extent").toBe(true);

@@ -4,7 +4,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import type { NcwError } from "../../../ncw/errors.js";
-import { btrfsCheck, btrfsProgsMissing, skipUnless, tempDir } from "../../../test/btrfs-oracle.js";
+import {
+  btrfsCheck,
+  btrfsProgsMissing,
+  onDisk,
+  skipUnless,
+  tempDir,
+} from "../../../test/btrfs-oracle.js";
 import { MemoryFs } from "../memory.js";
 import * as dirents from "./dirents.js";
 import { FT_REG_FILE } from "./format/items.js";
@@ -219,7 +225,7 @@ describe("a read-only layer beside the image's writer", () => {
     const img = path.join(dir, "damaged.img");
     const w = BtrfsLayer.create(img, 64n << 20n);
     await w.writeFile("/a", version(1, 1));
-    const ext = w.fs.reader().extents(w.fs.reader().resolve("/a")!)[0]!.item;
+    const ext = onDisk(w.fs.reader().extents(w.fs.reader().resolve("/a")!)[0]!.item);
     const phys = Number(w.fs.engine.chunkMap.map(ext.diskBytenr, 4096)[0]!.physical);
     await w.close();
     const fd = fs.openSync(img, "r+");
