@@ -41,6 +41,11 @@ export interface ProcessInfo {
   priority: number;
   hostPid: number | undefined;
   startedAt: number;
+  /** A service process (docs/services.md): what it serves ("main", "scoped:<name>") and its clients' PIDs. */
+  service?: string;
+  clients?: number[];
+  /** The PIDs of the services this process holds an open connection to. */
+  connectedTo?: number[];
 }
 
 /**
@@ -270,7 +275,13 @@ export type FromRunner =
   | { t: "trace"; line: string }
   /** A trace line of the runner itself (not counted, never acknowledged). */
   | { t: "note"; line: string }
-  | { t: "handled"; signals: number[] }
+  /** The handler set changed, or the process called READY (`ready`: its readiness indicator). */
+  | { t: "handled"; signals: number[]; ready?: boolean }
+  /**
+   * The client thread ACCEPT_SERVICE_CONN created for `connection` ended, or could not be created
+   * (docs/services.md): its client gets SERVICE_SERVER_QUITTED.
+   */
+  | { t: "client-thread-ended"; connection: bigint }
   | { t: "answer"; req: number; answer: RunnerAnswer }
   /** The last message: sent once every trace line before it is on the channel. */
   | { t: "exit"; outcome: Outcome };

@@ -55,8 +55,10 @@ export const Datafield = {
     ["command", u16],
     ["answerDelay", u16],
   ]),
-  [Sig.SERVICE_CLIENT_CLOSED]: empty,
-  [Sig.SERVICE_CLIENT_QUITTED]: empty,
+  // NCW extension (docs/services.md): the spec gives these two no datafield; NCW delivers them to the
+  // dispatcher thread (signals run on a process' main thread), so it names the connection.
+  [Sig.SERVICE_CLIENT_CLOSED]: struct([["connection", u64]]),
+  [Sig.SERVICE_CLIENT_QUITTED]: struct([["connection", u64]]),
   [Sig.SERVICE_SERVER_QUITTED]: struct([["request", u64]]),
   [Sig.READ_BACKED_AMS]: struct([
     ["ams", u64],

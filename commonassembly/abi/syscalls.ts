@@ -365,14 +365,14 @@ export const CONNECT_SERVICE = def(
     DOUBLE_HANDLER_FAULT: 0x40,
     REJECTED: 0x41,
   },
-  ipc,
+  kernel,
 );
 export const END_SERVICE_CONN = def(
   "END_SERVICE_CONN",
   struct([["connection", u64]]),
   none,
   { NO_SUCH_CONNECTION: 0x30, ALREADY_CLOSED: 0x40, SERVICE_THREAD_TERMINATED: 0x41 },
-  ipc,
+  kernel,
 );
 const answerErrors = {
   NO_SUCH_REQUEST: 0x30,
@@ -381,7 +381,8 @@ const answerErrors = {
 } as const;
 /**
  * ABI 1.1: returns twice, like CREATE_THREAD: the call creates a client thread in the service's process
- * and returns in both, `notClientThread` 0x00 in the new thread (specs/services.md "Connections").
+ * and returns in both, `notClientThread` 0x00 in the new thread (specs/services.md "Connections"). The
+ * runner makes the thread and asks the kernel (kernel-compat/syscalls/services.ts): "runner" here.
  */
 export const ACCEPT_SERVICE_CONN = def(
   "ACCEPT_SERVICE_CONN",
@@ -391,7 +392,7 @@ export const ACCEPT_SERVICE_CONN = def(
     ["socket", u64],
   ]),
   answerErrors,
-  ipc,
+  runner,
   { returnsTwice: true },
 );
 export const REJECT_SERVICE_CONN = def(
@@ -399,7 +400,7 @@ export const REJECT_SERVICE_CONN = def(
   struct([["request", u64]]),
   none,
   answerErrors,
-  ipc,
+  kernel,
 );
 export const HAS_SCOPED_SERVICE = def(
   "HAS_SCOPED_SERVICE",
@@ -409,7 +410,7 @@ export const HAS_SCOPED_SERVICE = def(
   ]),
   struct([["has", u8]]),
   { NO_SUCH_ANID: 0x30, SERVICE_NOT_EXPOSED: 0x31 },
-  ipc,
+  kernel,
 );
 
 // ---- memory (0x30–0x3F) ---------------------------------------------------------------------------

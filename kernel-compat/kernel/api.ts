@@ -7,6 +7,7 @@ import type { ArgsOf, ResultOf, SyscallDef } from "../../commonassembly/abi/sysc
 import type { ForkImage } from "../protocol.js";
 import type { PipeEnd, PipeTable } from "./pipes.js";
 import type { KProcess, ProcessTable } from "./process.js";
+import type { ServiceApp, ServiceTable } from "./services.js";
 
 export type { KPipe, PipeEnd } from "./pipes.js";
 
@@ -45,6 +46,10 @@ export interface KernelApi {
   grantPipe(p: KProcess, handle: bigint, end: PipeEnd): Promise<boolean>;
   /** Have `p`'s runner forget `handle` (its own CLOSE_PIPE). */
   revokePipe(p: KProcess, handle: bigint): Promise<void>;
+  /** The application services: instances, requests, connections (kernel/services.ts). */
+  readonly appServices: ServiceTable;
+  /** The installed app with `anid` as NightOS user `user` sees it, or undefined. */
+  findApp(anid: number, user: string): Promise<ServiceApp | undefined>;
   suspend(p: KProcess): void;
   /** Resume a suspended process; how long it was suspended, in ms. */
   unsuspend(p: KProcess): bigint;

@@ -116,7 +116,7 @@ function main(): void {
       return;
     }
     handledOnChannel = true;
-    send({ t: "handled", signals: sht.keys() }, () => {
+    send({ t: "handled", signals: sht.keys(), ready: sht.ready }, () => {
       handledOnChannel = false;
       if (handledAgain) {
         handledAgain = false;
@@ -164,7 +164,11 @@ function main(): void {
   };
 
   // A thread's port (kernel-compat/runner/thread.ts): its traces, kernel syscalls and a process end.
-  const onThreadPort = (p: MessagePort) => {
+  // A client thread's (ACCEPT_SERVICE_CONN, `connection`) port closes when it ends, however it ends
+  // (returned, EXIT_THREAD, terminated with its creator): the kernel then closes its connection.
+  const onThreadPort = (p: MessagePort, connection?: bigint) => {
+    if (connection !== undefined)
+      p.on("close", () => send({ t: "client-thread-ended", connection }));
     p.on("message", (m: FromThread) => {
       switch (m.t) {
         case "trace":
@@ -174,13 +178,16 @@ function main(): void {
           forwardSyscall(new Mailbox(m.box), m.req, m.fork, m.read, m.out);
           return;
         case "port":
-          onThreadPort(m.port);
+          onThreadPort(m.port, m.connection);
           return;
         case "handled":
           relayHandled();
           return;
         case "note":
           send({ t: "note", line: m.line });
+          return;
+        case "client-thread-ended":
+          send({ t: "client-thread-ended", connection: m.connection });
           return;
         case "exit":
           end(m.outcome);
@@ -216,7 +223,10 @@ function main(): void {
         relayHandled();
         return;
       case "port":
-        onThreadPort(m.port);
+        onThreadPort(m.port, m.connection);
+        return;
+      case "client-thread-ended":
+        send({ t: "client-thread-ended", connection: m.connection });
         return;
       case "share":
         share = m.share;

@@ -54,7 +54,13 @@ import { InstanceHost } from "./instance.js";
 import { PipeRings, PipeSlots } from "./pipes.js";
 import { createTlsSlots, type KernelBuffers, Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd } from "./signals.js";
-import { createThread, prestartThread, type ThreadHost, type ThreadShare } from "./thread.js";
+import {
+  acceptConnection,
+  createThread,
+  prestartThread,
+  type ThreadHost,
+  type ThreadShare,
+} from "./thread.js";
 import { stamped } from "./trace-clock.js";
 
 export interface WorkerStart {
@@ -97,7 +103,10 @@ export type FromWorker =
   | { t: "note"; line: string }
   | { t: "running" }
   | { t: "exit"; outcome: Outcome }
-  | { t: "port"; port: MessagePort }
+  /** A new thread's port; `connection`: it is that connection's client thread (ACCEPT_SERVICE_CONN). */
+  | { t: "port"; port: MessagePort; connection?: bigint }
+  /** ACCEPT_SERVICE_CONN could not create the client thread of `connection` (docs/services.md). */
+  | { t: "client-thread-ended"; connection: bigint }
   /** What the relay needs to start threads the kernel asks for; null: the module cannot have threads. */
   | { t: "share"; share: ThreadShare | null };
 
@@ -261,12 +270,24 @@ function run(msg: WorkerStart): Outcome {
     pipes: msg.pipes,
     ring: msg.ring,
     outbox: msg.outbox,
-    sendPort: (p) => port?.postMessage({ t: "port", port: p }, [p]),
+    sendPort: (p, connection) =>
+      port?.postMessage(
+        { t: "port", port: p, ...(connection === undefined ? {} : { connection }) },
+        [p],
+      ),
     children: threads,
     slot: MAIN_THREAD_SLOT,
     note: (line) => post({ t: "note", line }),
+    clientThreadFailed: (connection) => post({ t: "client-thread-ended", connection }),
   };
-  const { sendPort: _s, children: _c, slot: _l, note: _n, ...share } = threadHost;
+  const {
+    sendPort: _s,
+    children: _c,
+    slot: _l,
+    note: _n,
+    clientThreadFailed: _f,
+    ...share
+  } = threadHost;
   post({ t: "share", share: sharedMemory === undefined ? null : share });
   trace?.(
     `runner: module ${ahead ? "compiled ahead" : `compiled in ${compiledMs.toFixed(1)} ms`}, ready to run ${(performance.now() - t0).toFixed(1)} ms after start`,
@@ -275,6 +296,7 @@ function run(msg: WorkerStart): Outcome {
   try {
     host.run(start as () => void, ex, {
       startThread: (data, initData) => createThread(threadHost, p, ex, data, initData, trace),
+      acceptConnection: (data, req) => acceptConnection(threadHost, p, ex, data, req, trace),
       forkToKernel: (req, image) => toKernel(req, undefined, image),
     });
     return { kind: "exit", exitData: 0n };

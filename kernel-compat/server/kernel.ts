@@ -4,6 +4,7 @@
 
 import { randomInt } from "node:crypto";
 import { viewOf } from "../../commonassembly/abi/codec.js";
+import { encodeExecutionContext, serviceContext } from "../../commonassembly/abi/context.js";
 import {
   GenericErr,
   RegistryDefaults,
@@ -18,10 +19,19 @@ import { hostNative } from "../../native/index.js";
 import { ServiceHost } from "../../services/host/host.js";
 import { SysProcess } from "../../services/process/service.js";
 import { REGISTRY_KEYS } from "../../services/registry/keys.js";
+import { DEFAULT_USER } from "../../services/skyer/layout.js";
 import type { KernelApi } from "../kernel/api.js";
+import { StandInSockets } from "../kernel/connection-sockets.js";
 import { type PipeEnd, PipeTable } from "../kernel/pipes.js";
 import { type KProcess, ProcessTable, type SessionSink } from "../kernel/process.js";
 import { type KSegment, SegmentTable } from "../kernel/segments.js";
+import {
+  type ConnectionSockets,
+  type ServiceApp,
+  type ServiceName,
+  ServiceTable,
+  serviceLabel,
+} from "../kernel/services.js";
 import { kernelHandler } from "../kernel/syscalls.js";
 import type {
   ForkImage,
@@ -40,9 +50,21 @@ export type { KProcess, SessionSink } from "../kernel/process.js";
 /** Processes run at full speed unless asked otherwise: the host's scheduler already shares the CPUs. */
 export const DEFAULT_PRIORITY = 10;
 
+/**
+ * Where the kernel finds installed apps for their services (main.ts asks Skyer's query API and the AOT
+ * cache; unit tests give none: every ANID is unknown).
+ */
+export interface ServiceApps {
+  find(anid: number, user: string): Promise<ServiceApp | undefined>;
+  /** The app's program, AOT-compiled, as `ncw run <AID>` would run it for `user`. */
+  load(app: ServiceApp, user: string): Promise<{ name: string; wasm: Uint8Array }>;
+}
+
 export interface Delays {
   suspend: number;
   terminate: number;
+  /** system.processes.service_answer_delay (docs/services.md). */
+  serviceAnswer: number;
 }
 
 /**
@@ -64,7 +86,8 @@ export const DEFAULT_LIMITS: Limits = {
 
 /**
  * The system.processes.* delays: the registry's values (`stored`, read by registry-delays.ts), else the
- * spec's defaults; NCW_SUSPEND_DELAY_MS / NCW_TERMINATE_DELAY_MS override both (tests).
+ * spec's defaults; NCW_SUSPEND_DELAY_MS / NCW_TERMINATE_DELAY_MS / NCW_SERVICE_ANSWER_DELAY_MS override
+ * both (tests).
  */
 export function readDelays(env: NodeJS.ProcessEnv = process.env, stored?: Delays): Delays {
   const pick = (name: string, dflt: number) => {
@@ -80,6 +103,10 @@ export function readDelays(env: NodeJS.ProcessEnv = process.env, stored?: Delays
     terminate: pick(
       "NCW_TERMINATE_DELAY_MS",
       stored?.terminate ?? RegistryDefaults["system.processes.terminate_delay"],
+    ),
+    serviceAnswer: pick(
+      "NCW_SERVICE_ANSWER_DELAY_MS",
+      stored?.serviceAnswer ?? RegistryDefaults["system.processes.service_answer_delay"],
     ),
   };
 }
@@ -103,6 +130,13 @@ export class Kernel implements KernelApi {
    */
   readonly services: ServiceHost;
 
+  /** Installed apps, for their services (set by main.ts). */
+  serviceApps: ServiceApps | undefined;
+  /** The connections' service sockets (docs/services.md). */
+  readonly connectionSockets: ConnectionSockets = new StandInSockets();
+  /** The application services (kernel/services.ts). */
+  readonly appServices: ServiceTable;
+
   constructor(
     readonly pool: RunnerPool,
     readonly log: (line: string) => void,
@@ -111,6 +145,51 @@ export class Kernel implements KernelApi {
     this.delays = readDelays(env);
     this.services = new ServiceHost({ checker: () => false, log });
     this.services.register(new SysProcess(() => this.processList()));
+    this.appServices = new ServiceTable({
+      findApp: (anid, user) => this.findApp(anid, user),
+      startService: (app, name, user, starter) => this.startService(app, name, user, starter),
+      signal: (p, signal, opts) => this.signal(p, signal, opts),
+      answerDelay: () => this.delays.serviceAnswer,
+      log,
+      sockets: this.connectionSockets,
+    });
+  }
+
+  async findApp(anid: number, user: string): Promise<ServiceApp | undefined> {
+    if (this.serviceApps === undefined || anid === 0) return undefined;
+    return this.serviceApps.find(anid, user);
+  }
+
+  /** Start `app` as service `name` for `user` (startup reason: service), on `starter`'s terminal. */
+  private async startService(
+    app: ServiceApp,
+    name: ServiceName,
+    user: string,
+    starter: KProcess,
+  ): Promise<KProcess> {
+    if (this.serviceApps === undefined) throw new Error("this kernel knows no installed apps");
+    const program = await this.serviceApps.load(app, user);
+    const memoryBytes = this.initialMemory(program.wasm);
+    const refused = this.admit(memoryBytes);
+    if (refused !== undefined) {
+      this.refusedLine(starter, `service ${app.aid} not started: ${refused}`);
+      throw new Error(refused);
+    }
+    const context = encodeExecutionContext(
+      serviceContext({ anid: app.anid, serviceType: name.type, scopeName: name.scope }),
+    );
+    return this.spawn({
+      name: `${program.name} (${serviceLabel(name)})`,
+      wasm: program.wasm,
+      context,
+      anid: app.anid,
+      ppid: 0,
+      trace: starter.trace,
+      session: starter.session,
+      userName: user,
+      detached: true,
+      memoryBytes,
+    });
   }
 
   /** Every process the kernel knows of, the system services first (`ncw ps --all`, sys::process). */
@@ -207,6 +286,7 @@ export class Kernel implements KernelApi {
       priority: p.state === "suspended" ? 0 : p.priority,
       hostPid: p.runner?.pid,
       startedAt: p.startedAt,
+      ...this.appServices.describe(p),
     };
   }
 
@@ -223,6 +303,10 @@ export class Kernel implements KernelApi {
     priority?: number;
     /** Its initial memory if the caller computed it already (admit()). */
     memoryBytes?: number;
+    /** The NightOS user it runs for (DEFAULT_USER when the caller names none). */
+    userName?: string;
+    /** A service started on demand: it outlives its session (KProcess.detached). */
+    detached?: boolean;
   }): KProcess {
     const pid = this.processes.nextPid();
     const runner = this.pool.take(opts.wasm);
@@ -232,6 +316,8 @@ export class Kernel implements KernelApi {
       name: opts.name,
       anid: opts.anid,
       user: 1,
+      userName: opts.userName ?? DEFAULT_USER,
+      detached: opts.detached ?? false,
       state: "starting",
       startedAt: Date.now(),
       runner: runner.child,
@@ -307,6 +393,7 @@ export class Kernel implements KernelApi {
       session: parent.session,
       fork,
       priority: parent.priority,
+      userName: parent.userName,
     });
   }
 
@@ -336,6 +423,10 @@ export class Kernel implements KernelApi {
         return;
       case "handled":
         p.handled = new Set(m.signals);
+        if (m.ready === true) this.appServices.processReady(p);
+        return;
+      case "client-thread-ended":
+        this.appServices.clientThreadEnded(p, m.connection);
         return;
       case "exit":
         this.finish(p, m.outcome);
@@ -605,6 +696,7 @@ export class Kernel implements KernelApi {
     for (const done of p.requests.values()) done({ ok: false, error: "the process has ended" });
     p.requests.clear();
     this.closePipesOf(p);
+    this.appServices.processEnded(p);
     this.segments.releaseOwner(p.pid);
     this.log(
       `process ${p.pid} (${p.name}) ended: ${outcome.kind === "exit" ? `exit ${outcome.exitData}` : outcome.reason}`,
@@ -616,8 +708,12 @@ export class Kernel implements KernelApi {
 
   /** A session (terminal) went away: its processes go with it. */
   dropSession(s: SessionSink): void {
-    for (const p of this.live())
-      if (p.session === s) this.kill(p, "the ncw command that started it went away");
+    for (const p of this.live()) {
+      if (p.session !== s) continue;
+      // A service serves other clients too: it only stops reporting to that terminal.
+      if (p.detached) p.session = undefined;
+      else this.kill(p, "the ncw command that started it went away");
+    }
   }
 
   newAnid(): number {

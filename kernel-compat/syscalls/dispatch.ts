@@ -27,6 +27,7 @@ import { pipeHandlers } from "./pipes.js";
 import { processHandlers } from "./process.js";
 import { refuse } from "./refused.js";
 import type { BoundHandler } from "./result.js";
+import { serviceHandlers } from "./services.js";
 import { signalHandlers } from "./signals.js";
 import { threadHandlers } from "./threads.js";
 
@@ -35,6 +36,7 @@ export const RUNNER_HANDLERS: ReadonlyMap<number, BoundHandler> = new Map(
   [
     ...signalHandlers,
     ...pipeHandlers,
+    ...serviceHandlers,
     ...memoryHandlers,
     ...threadHandlers,
     ...processHandlers,
