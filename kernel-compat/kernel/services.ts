@@ -70,9 +70,11 @@ export interface ServiceInstance {
   process: KProcess | undefined;
   /** The start in progress or done: true once its process exists. */
   starting: Promise<boolean> | undefined;
+  /** Its module is instantiated and `_start` runs (the READY wait counts from then). */
+  running: boolean;
   /** The process called READY (specs/services.md: connections wait for it). */
   ready: boolean;
-  /** Run when it becomes ready or ends. */
+  /** Run when it starts running, becomes ready or ends. */
   readyWaiters: Array<() => void>;
   /** Its open connections. */
   connections: Set<Connection>;
@@ -252,6 +254,7 @@ export class ServiceTable {
       user,
       process: undefined,
       starting: undefined,
+      running: false,
       ready: false,
       readyWaiters: [],
       connections: new Set(),
@@ -286,15 +289,18 @@ export class ServiceTable {
   }
 
   /**
-   * Wait until the instance's process called READY, at most the answer delay counted from now
-   * (docs/services.md): true when ready, false when the delay elapsed or it ended.
+   * Wait until the instance's process called READY, at most the answer delay counted from when its
+   * `_start` runs (or from now if it already runs; docs/services.md): the host's start of a runner is
+   * not the app's to answer for. True when ready, false when the delay elapsed or it ended.
    */
   private async untilReady(inst: ServiceInstance): Promise<boolean> {
     if (inst.process === undefined && inst.starting !== undefined && !(await inst.starting))
       return false;
+    const alive = () => inst.process !== undefined && inst.process.state !== "exited";
+    while (!inst.running && !inst.ready && alive())
+      await new Promise<void>((resolve) => inst.readyWaiters.push(resolve));
     if (inst.ready) return true;
-    const p = inst.process;
-    if (p === undefined || p.state === "exited") return false;
+    if (!alive()) return false;
     const delay = this.k.answerDelay();
     return new Promise((resolve) => {
       const t = setTimeout(() => {
@@ -302,6 +308,10 @@ export class ServiceTable {
         resolve(false);
       }, delay);
       const done = () => {
+        if (!inst.ready && alive()) {
+          inst.readyWaiters.push(done);
+          return;
+        }
         clearTimeout(t);
         resolve(inst.ready);
       };
@@ -456,6 +466,14 @@ export class ServiceTable {
       });
     }
     this.drop(c);
+  }
+
+  /** The process' `_start` runs: the READY wait's delay starts. */
+  processRunning(p: KProcess): void {
+    const inst = this.byProcess.get(p.pid);
+    if (inst === undefined || inst.running) return;
+    inst.running = true;
+    for (const w of inst.readyWaiters.splice(0)) w();
   }
 
   /** The process called READY: the clients waiting for it go on. */

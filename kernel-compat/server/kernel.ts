@@ -408,6 +408,7 @@ export class Kernel implements KernelApi {
       case "ready":
         return;
       case "running":
+        this.appServices.processRunning(p);
         if (p.trace)
           p.session?.trace(
             p.pid,
@@ -701,6 +702,12 @@ export class Kernel implements KernelApi {
     this.log(
       `process ${p.pid} (${p.name}) ended: ${outcome.kind === "exit" ? `exit ${outcome.exitData}` : outcome.reason}`,
     );
+    // A service's end is no client's: its terminal (the client that started it) gets a line.
+    if (p.detached)
+      p.session?.trace(
+        p.pid,
+        `service process ended: ${outcome.kind === "exit" ? `exit ${outcome.exitData}` : `killed: ${outcome.reason}`}`,
+      );
     p.session?.exited(p.pid, outcome);
     p.wasm = new Uint8Array(0);
     this.onChange();
