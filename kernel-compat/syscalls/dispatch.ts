@@ -28,6 +28,7 @@ import { processHandlers } from "./process.js";
 import { refuse } from "./refused.js";
 import type { BoundHandler } from "./result.js";
 import { signalHandlers } from "./signals.js";
+import { socketHandlers } from "./sockets.js";
 import { threadHandlers } from "./threads.js";
 
 /** Every in-process handler, by code. */
@@ -35,6 +36,7 @@ export const RUNNER_HANDLERS: ReadonlyMap<number, BoundHandler> = new Map(
   [
     ...signalHandlers,
     ...pipeHandlers,
+    ...socketHandlers,
     ...memoryHandlers,
     ...threadHandlers,
     ...processHandlers,
