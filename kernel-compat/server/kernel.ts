@@ -3,7 +3,7 @@
 // forward (answered by the families' kernel halves, kernel/syscalls.ts), and the CLI sessions.
 
 import { randomInt } from "node:crypto";
-import { viewOf } from "../../commonassembly/abi/codec.js";
+import { type Codec, viewOf } from "../../commonassembly/abi/codec.js";
 import {
   GenericErr,
   RegistryDefaults,
@@ -11,7 +11,7 @@ import {
   SystemPid,
   signalName,
 } from "../../commonassembly/abi/numbers.js";
-import { Datafield, encodeDatafield } from "../../commonassembly/abi/signals.js";
+import { Datafield, decodeDatafield, encodeDatafield } from "../../commonassembly/abi/signals.js";
 import { syscallByCode, syscallName } from "../../commonassembly/abi/syscalls.js";
 import { readModule } from "../../commonassembly/wasm/reader.js";
 import { hostNative } from "../../native/index.js";
@@ -38,6 +38,16 @@ import { closeSocketsOf } from "../syscalls/sockets.js";
 import type { RunnerPool } from "./pool.js";
 
 export type { KProcess, SessionSink } from "../kernel/process.js";
+
+/**
+ * A datafield another subsystem wrote (RECV_PIPE, RECV_SOCK_MSG, …), decoded for the trace: ` {…}`, or
+ * nothing for a signal whose datafield the kernel fills itself or has no fields.
+ */
+function traced(signal: number, opts: { datafield?: Uint8Array }): string {
+  const codec = (Datafield as Record<number, Codec<unknown> | undefined>)[signal];
+  if (opts.datafield === undefined || codec === undefined || codec.size === 0) return "";
+  return ` ${formatValue(decodeDatafield(codec, opts.datafield))}`;
+}
 
 /** Processes run at full speed unless asked otherwise: the host's scheduler already shares the CPUs. */
 export const DEFAULT_PRIORITY = 10;
@@ -533,7 +543,8 @@ export class Kernel implements KernelApi {
       datafield = encodeDatafield(Datafield[Sig.WILL_SUSPEND], { delay: Math.min(delay, 65535) });
       this.timer(p, delay, () => this.suspend(p));
     }
-    p.session?.trace(p.pid, `kernel sends ${signalName(signal)}`);
+    if (p.session)
+      p.session.trace(p.pid, `kernel sends ${signalName(signal)}${traced(signal, opts)}`);
     this.toRunner(p, { t: "signal", signal, datafield });
   }
 
