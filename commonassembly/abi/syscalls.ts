@@ -293,7 +293,7 @@ export const OPEN_SERV_SOCK = def(
   ]),
   struct([["socket", u64]]),
   { NO_SUCH_PID: 0x30, NOT_ALLOWED: 0x31 },
-  ipc,
+  kernel,
 );
 const sockErrors = {
   NO_SUCH_SOCKET: 0x30,
@@ -301,12 +301,18 @@ const sockErrors = {
   NO_SUCH_EXCHANGE: 0x32,
   EXCHANGE_CONCLUDED: 0x40,
 } as const;
+/**
+ * Decided (docs/ipc.md "Service sockets"): the method code is 2 bytes, as ipc.md's exchange structure
+ * and the system services' method tables have it (syscalls.md says 1 byte); NOT_YOUR_TURN (0x41, NCW's)
+ * answers a second message before the peer answered, which the spec forbids without an errcode. The
+ * runner stages the bytes on the ring; the kernel keeps the exchange (syscalls/sockets.ts).
+ */
 export const SEND_SOCK_MSG = def(
   "SEND_SOCK_MSG",
   struct([
     ["socket", u64],
     ["exchange", u64],
-    ["method", u8],
+    ["method", u16],
     ["errorCode", u16],
     ["content", bufptr],
   ]),
@@ -314,8 +320,8 @@ export const SEND_SOCK_MSG = def(
     ["exchange", u64],
     ["counter", u32],
   ]),
-  sockErrors,
-  ipc,
+  { ...sockErrors, NOT_YOUR_TURN: 0x41 },
+  runner,
   { buffers: [read("content")] },
 );
 export const READ_SOCK_MSG = def(
@@ -330,7 +336,7 @@ export const READ_SOCK_MSG = def(
     ["status", u8],
   ]),
   sockErrors,
-  ipc,
+  runner,
   { buffers: [written("buffer", "call")] },
 );
 export const CLOSE_SERV_SOCK = def(
@@ -338,7 +344,7 @@ export const CLOSE_SERV_SOCK = def(
   struct([["socket", u64]]),
   none,
   { NO_SUCH_SOCKET: 0x30, SOCKET_CLOSED: 0x40 },
-  ipc,
+  kernel,
 );
 /** The spec lists "flexible mode" under the return value, but its errors treat it as an argument: NCW reads it as the last argument. */
 export const CONNECT_SERVICE = def(

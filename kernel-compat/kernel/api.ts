@@ -8,8 +8,10 @@ import type { ForkImage } from "../protocol.js";
 import type { PipeEnd, PipeTable } from "./pipes.js";
 import type { KProcess, ProcessTable } from "./process.js";
 import type { ServiceApp, ServiceTable } from "./services.js";
+import type { SocketEnd, SocketTable } from "./sockets.js";
 
 export type { KPipe, PipeEnd } from "./pipes.js";
+export type { KSocket, SocketEnd } from "./sockets.js";
 
 /** The process table as handlers see it: looked up, never changed (only the kernel adds processes). */
 export type ProcessView = Pick<
@@ -50,6 +52,15 @@ export interface KernelApi {
   readonly appServices: ServiceTable;
   /** The installed app with `anid` as NightOS user `user` sees it, or undefined. */
   findApp(anid: number, user: string): Promise<ServiceApp | undefined>;
+  /** The service sockets (kernel/sockets.ts). */
+  readonly sockets: SocketTable;
+  /**
+   * Have `p`'s runner record that it names `end` by `handle` (docs/ipc.md "Service sockets"), before the
+   * caller is answered or RECV_SERV_SOCK sent; false when it could not (the process ended, table full).
+   */
+  grantSocket(p: KProcess, handle: bigint, end: SocketEnd): Promise<boolean>;
+  /** Have `p`'s runner forget `handle` (its own CLOSE_SERV_SOCK, or a refused open). */
+  revokeSocket(p: KProcess, handle: bigint): Promise<void>;
   suspend(p: KProcess): void;
   /** Resume a suspended process; how long it was suspended, in ms. */
   unsuspend(p: KProcess): bigint;

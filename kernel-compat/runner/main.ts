@@ -18,6 +18,7 @@ import { MAILBOX_DEPTH, Mailbox, Outbox, SignalRing } from "./channel.js";
 import { takeThreadSlot, threadCount, UNCOUNTED_SLOT } from "./fork.js";
 import { PipeSlots } from "./pipes.js";
 import { SharedSht } from "./signals.js";
+import { SocketSlots } from "./sockets.js";
 import { type FromThread, newThreadWorker, type ThreadShare, type ThreadStart } from "./thread.js";
 import type { FromWorker, WorkerStart } from "./worker.js";
 
@@ -58,6 +59,8 @@ function main(): void {
   const sht = new SharedSht();
   /** The pipe ends the process names (pipes.ts), filled on the kernel's grants. */
   const pipes = new PipeSlots();
+  /** The service-socket ends the process names (sockets.ts), filled on the kernel's grants. */
+  const sockets = new SocketSlots();
   let memory: WebAssembly.Memory | undefined;
   let ctlAddr = 0;
   let nextId = 1;
@@ -305,6 +308,7 @@ function main(): void {
           outbox: outbox.sab,
           sht: sht.sab,
           pipes: pipes.sab,
+          sockets: sockets.sab,
           fork: m.fork,
         };
         worker.postMessage(start);
@@ -383,6 +387,22 @@ function main(): void {
           pipes.remove(m.handle)
             ? { ok: true }
             : { ok: false, error: `pipe end ${m.handle} is not in the table` },
+        );
+        return;
+      case "socket-grant":
+        answer(
+          m.req,
+          sockets.add(m)
+            ? { ok: true }
+            : { ok: false, error: "the process' socket table is full (docs/ipc.md)" },
+        );
+        return;
+      case "socket-revoke":
+        answer(
+          m.req,
+          sockets.remove(m.handle)
+            ? { ok: true }
+            : { ok: false, error: `socket end ${m.handle} is not in the table` },
         );
         return;
     }

@@ -54,6 +54,7 @@ import { PAGE_SIZE } from "./memory.js";
 import { PipeRings, PipeSlots } from "./pipes.js";
 import { Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd, ThreadEnd } from "./signals.js";
+import { SocketRings, SocketSlots } from "./sockets.js";
 import { stamped } from "./trace-clock.js";
 
 /** What every thread of a process shares: what the worker gives the relay for kernel-started threads. */
@@ -70,6 +71,8 @@ export interface ThreadShare {
   pages: SharedArrayBuffer;
   /** The process' pipe table (pipes.ts PipeSlots). */
   pipes: SharedArrayBuffer;
+  /** The process' socket table (sockets.ts SocketSlots). */
+  sockets: SharedArrayBuffer;
   ring: SharedArrayBuffer;
   /** The process' trace window and handler-set notice (channel.ts Outbox). */
   outbox: SharedArrayBuffer;
@@ -216,6 +219,7 @@ export function spawnThread(
     sht: host.sht,
     pages: host.pages,
     pipes: host.pipes,
+    sockets: host.sockets,
     ring: host.ring,
     outbox: host.outbox,
     relay: ch.port1,
@@ -390,6 +394,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     sht: msg.sht,
     pages: msg.pages,
     pipes: new PipeRings(new PipeSlots(msg.pipes)),
+    sockets: new SocketRings(new SocketSlots(msg.sockets)),
   });
   iHost.proc = proc;
   const host: ThreadHost = {
@@ -404,6 +409,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     sht: msg.sht,
     pages: msg.pages,
     pipes: msg.pipes,
+    sockets: msg.sockets,
     ring: msg.ring,
     outbox: msg.outbox,
     sendPort: (port, connection) =>

@@ -54,6 +54,7 @@ import { InstanceHost } from "./instance.js";
 import { PipeRings, PipeSlots } from "./pipes.js";
 import { createTlsSlots, type KernelBuffers, Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd } from "./signals.js";
+import { SocketRings, SocketSlots } from "./sockets.js";
 import {
   acceptConnection,
   createThread,
@@ -80,6 +81,8 @@ export interface WorkerStart {
   sht: SharedArrayBuffer;
   /** The process' pipe table (pipes.ts PipeSlots), filled by the relay. */
   pipes: SharedArrayBuffer;
+  /** The process' socket table (sockets.ts SocketSlots), filled by the relay. */
+  sockets: SharedArrayBuffer;
   /** For a child made by CREATE_PROCESS: the parent's memory and globals at the call. */
   fork: ForkImage | undefined;
 }
@@ -247,6 +250,7 @@ function run(msg: WorkerStart): Outcome {
     trace,
     sht: msg.sht,
     pipes: new PipeRings(new PipeSlots(msg.pipes)),
+    sockets: new SocketRings(new SocketSlots(msg.sockets)),
     pullSignals: () => {
       if (!ring.pending() || proc === undefined) return;
       for (const s of ring.drain()) proc.signals.enqueue(s.signal, s.datafield);
@@ -268,6 +272,7 @@ function run(msg: WorkerStart): Outcome {
     sht: proc.signals.handlers.sab,
     pages: proc.pages.sab,
     pipes: msg.pipes,
+    sockets: msg.sockets,
     ring: msg.ring,
     outbox: msg.outbox,
     sendPort: (p, connection) =>

@@ -3,7 +3,7 @@
 // forward (answered by the families' kernel halves, kernel/syscalls.ts), and the CLI sessions.
 
 import { randomInt } from "node:crypto";
-import { viewOf } from "../../commonassembly/abi/codec.js";
+import { type Codec, viewOf } from "../../commonassembly/abi/codec.js";
 import { encodeExecutionContext, serviceContext } from "../../commonassembly/abi/context.js";
 import {
   GenericErr,
@@ -12,8 +12,8 @@ import {
   SystemPid,
   signalName,
 } from "../../commonassembly/abi/numbers.js";
-import { Datafield, encodeDatafield } from "../../commonassembly/abi/signals.js";
-import { MEM_ALLOC, syscallByCode, syscallName } from "../../commonassembly/abi/syscalls.js";
+import { Datafield, decodeDatafield, encodeDatafield } from "../../commonassembly/abi/signals.js";
+import { syscallByCode, syscallName } from "../../commonassembly/abi/syscalls.js";
 import { readModule } from "../../commonassembly/wasm/reader.js";
 import { hostNative } from "../../native/index.js";
 import { ServiceHost } from "../../services/host/host.js";
@@ -32,7 +32,8 @@ import {
   ServiceTable,
   serviceLabel,
 } from "../kernel/services.js";
-import { kernelHandler } from "../kernel/syscalls.js";
+import { type SocketEnd, SocketTable } from "../kernel/sockets.js";
+import { KERNEL_HALVES, kernelHandler } from "../kernel/syscalls.js";
 import type {
   ForkImage,
   FromRunner,
@@ -43,9 +44,20 @@ import type {
 } from "../protocol.js";
 import { decodeArgs, formatErr, formatValue } from "../syscalls/dispatch.js";
 import { notifyClosed } from "../syscalls/pipes.js";
+import { closeSocketsOf } from "../syscalls/sockets.js";
 import type { RunnerPool } from "./pool.js";
 
 export type { KProcess, SessionSink } from "../kernel/process.js";
+
+/**
+ * A datafield another subsystem wrote (RECV_PIPE, RECV_SOCK_MSG, …), decoded for the trace: ` {…}`, or
+ * nothing for a signal whose datafield the kernel fills itself or has no fields.
+ */
+function traced(signal: number, opts: { datafield?: Uint8Array }): string {
+  const codec = (Datafield as Record<number, Codec<unknown> | undefined>)[signal];
+  if (opts.datafield === undefined || codec === undefined || codec.size === 0) return "";
+  return ` ${formatValue(decodeDatafield(codec, opts.datafield))}`;
+}
 
 /** Processes run at full speed unless asked otherwise: the host's scheduler already shares the CPUs. */
 export const DEFAULT_PRIORITY = 10;
@@ -117,6 +129,8 @@ export class Kernel implements KernelApi {
   readonly segments = new SegmentTable(hostNative());
   /** Pipes (kernel/pipes.ts): their rings live in segments of the table above. */
   readonly pipes = new PipeTable(this.segments, hostNative());
+  /** Service sockets (kernel/sockets.ts): two rings each, in segments of the table above. */
+  readonly sockets = new SocketTable(this.segments, hostNative());
   private nextRequest = 1;
   /** Refreshed from the registry at each `run` (main.ts). */
   delays: Delays;
@@ -452,7 +466,9 @@ export class Kernel implements KernelApi {
       | Omit<Extract<ToRunner, { t: "unmap-segment" }>, "req">
       | Omit<Extract<ToRunner, { t: "start-thread" }>, "req">
       | Omit<Extract<ToRunner, { t: "pipe-grant" }>, "req">
-      | Omit<Extract<ToRunner, { t: "pipe-revoke" }>, "req">,
+      | Omit<Extract<ToRunner, { t: "pipe-revoke" }>, "req">
+      | Omit<Extract<ToRunner, { t: "socket-grant" }>, "req">
+      | Omit<Extract<ToRunner, { t: "socket-revoke" }>, "req">,
   ): Promise<RunnerAnswer> {
     if (p.state === "exited") return Promise.resolve({ ok: false, error: "the process has ended" });
     const req = this.nextRequest++;
@@ -487,6 +503,23 @@ export class Kernel implements KernelApi {
 
   async revokePipe(p: KProcess, handle: bigint): Promise<void> {
     await this.ask(p, { t: "pipe-revoke", handle });
+  }
+
+  async grantSocket(p: KProcess, handle: bigint, end: SocketEnd): Promise<boolean> {
+    const rings = this.sockets.rings(end);
+    const a = await this.ask(p, {
+      t: "socket-grant",
+      handle,
+      out: { name: rings.out.name, size: rings.out.size },
+      in: { name: rings.in.name, size: rings.in.size },
+      maxMessage: end.socket.maxMessage,
+    });
+    if (!a.ok) this.log(`process ${p.pid}: socket end ${handle} not granted: ${a.error}`);
+    return a.ok;
+  }
+
+  async revokeSocket(p: KProcess, handle: bigint): Promise<void> {
+    await this.ask(p, { t: "socket-revoke", handle });
   }
 
   /**
@@ -566,8 +599,9 @@ export class Kernel implements KernelApi {
         errcode === null
           ? `ok ${formatValue(def?.ret.decode(viewOf(ret), 0))}`
           : formatErr(def, errcode);
-      // MEM_ALLOC reaches the kernel only to count a growth against the home's memory limit.
-      const what = code === MEM_ALLOC.code ? "kernel: home memory limit" : "kernel";
+      // MEM_ALLOC and SEND_SOCK_MSG reach the kernel only for their kernel half (kernel/syscalls.ts).
+      const half = KERNEL_HALVES.get(code);
+      const what = half === undefined ? "kernel" : `kernel: ${half.what}`;
       p.session?.trace(p.pid, `${syscallName(code)} ${formatValue(args)} -> ${res} (${what})`);
       // A traced kernel syscall returns once its line can go on: the trace never piles up here.
       if (p.session) {
@@ -601,7 +635,8 @@ export class Kernel implements KernelApi {
       datafield = encodeDatafield(Datafield[Sig.WILL_SUSPEND], { delay: Math.min(delay, 65535) });
       this.timer(p, delay, () => this.suspend(p));
     }
-    p.session?.trace(p.pid, `kernel sends ${signalName(signal)}`);
+    if (p.session)
+      p.session.trace(p.pid, `kernel sends ${signalName(signal)}${traced(signal, opts)}`);
     this.toRunner(p, { t: "signal", signal, datafield });
   }
 
@@ -698,6 +733,7 @@ export class Kernel implements KernelApi {
     p.requests.clear();
     this.closePipesOf(p);
     this.appServices.processEnded(p);
+    closeSocketsOf(this, p.pid);
     this.segments.releaseOwner(p.pid);
     this.log(
       `process ${p.pid} (${p.name}) ended: ${outcome.kind === "exit" ? `exit ${outcome.exitData}` : outcome.reason}`,

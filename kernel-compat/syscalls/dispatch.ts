@@ -29,6 +29,7 @@ import { refuse } from "./refused.js";
 import type { BoundHandler } from "./result.js";
 import { serviceHandlers } from "./services.js";
 import { signalHandlers } from "./signals.js";
+import { socketHandlers } from "./sockets.js";
 import { threadHandlers } from "./threads.js";
 
 /** Every in-process handler, by code. */
@@ -37,6 +38,7 @@ export const RUNNER_HANDLERS: ReadonlyMap<number, BoundHandler> = new Map(
     ...signalHandlers,
     ...pipeHandlers,
     ...serviceHandlers,
+    ...socketHandlers,
     ...memoryHandlers,
     ...threadHandlers,
     ...processHandlers,

@@ -1,0 +1,205 @@
+// Black-box tests of service sockets (specs/kernel/syscalls.md 0x26–0x29, specs/kernel/ipc.md "Service
+// sockets", signals.md RECV_SERV_SOCK / RECV_SOCK_MSG / SERV_SOCK_CLOSED; docs/ipc.md "Service sockets")
+// through `ncw run`: two NightOS processes of one application (CREATE_PROCESS), the parent opening the
+// socket (its service) to the child (its client). Exchanges, their rules and every errcode; datafields
+// are checked against bytes written out by hand.
+
+import { afterAll, describe, expect, it } from "vitest";
+import { dumps, E, forkPair, le, OK, pids, TestHome } from "./kernel-helpers.js";
+
+const home = new TestHome();
+afterAll(() => home.cleanup());
+
+const HELPERS = `
+  ;; OPEN_SERV_SOCK(pid u64, multiplier u16)
+  (func $open (param $pid i64) (param $mult i32) (result i32)
+    (call $q (i32.const 1) (local.get $pid)) (call $h (i32.const 9) (local.get $mult)) (call $call (i32.const 0x26) (i32.const 11)))
+  ;; SEND_SOCK_MSG(socket u64, exchange u64, method u16, error u16, content bufptr)
+  (func $send (param $s i64) (param $x i64) (param $m i32) (param $err i32) (param $buf i32) (param $len i32) (result i32)
+    (call $q (i32.const 1) (local.get $s)) (call $q (i32.const 9) (local.get $x)) (call $h (i32.const 17) (local.get $m))
+    (call $h (i32.const 19) (local.get $err)) (call $q (i32.const 21) (i64.extend_i32_u (local.get $buf)))
+    (call $q (i32.const 29) (i64.extend_i32_u (local.get $len))) (call $call (i32.const 0x27) (i32.const 37)))
+  ;; READ_SOCK_MSG(socket u64, buffer u64)
+  (func $read (param $s i64) (param $buf i32) (result i32)
+    (call $q (i32.const 1) (local.get $s)) (call $q (i32.const 9) (i64.extend_i32_u (local.get $buf))) (call $call (i32.const 0x28) (i32.const 17)))
+  (func $close (param $s i64) (result i32) (call $s64 (i32.const 0x29) (local.get $s)))
+  (func $r32 (param $off i32) (result i32) (i32.load (i32.add (i32.const 0x2000) (local.get $off))))
+  ;; SYS_CREATE_PROCESS (refused) with the 32 bytes at $at as its raw arguments: the trace shows them
+  (func $dump (param $at i32)
+    (call $q (i32.const 1) (i64.load (local.get $at))) (call $q (i32.const 9) (i64.load offset=8 (local.get $at)))
+    (call $q (i32.const 17) (i64.load offset=16 (local.get $at))) (call $q (i32.const 25) (i64.load offset=24 (local.get $at)))
+    (drop (call $call (i32.const 0xd0) (i32.const 33))))
+  (func $copy32 (param $from i32) (param $to i32)
+    (i64.store (local.get $to) (i64.load (local.get $from)))
+    (i64.store offset=8 (local.get $to) (i64.load offset=8 (local.get $from)))
+    (i64.store offset=16 (local.get $to) (i64.load offset=16 (local.get $from)))
+    (i64.store offset=24 (local.get $to) (i64.load offset=24 (local.get $from))))
+  ;; RECV_SERV_SOCK's datafield goes to 0x5000 (0x5100 counts them); the n-th RECV_SOCK_MSG's to
+  ;; 0x6000 + 32n (0x5104 counts them); SERV_SOCK_CLOSED's to 0x5200 (0x5300 counts them)
+  (func $onSock (param $sig i32) (param $df i32) (result i64)
+    (call $copy32 (local.get $df) (i32.const 0x5000)) (drop (i32.atomic.rmw.add (i32.const 0x5100) (i32.const 1))) (i64.const 0))
+  (func $onMsg (param $sig i32) (param $df i32) (result i64)
+    (call $copy32 (local.get $df) (i32.add (i32.const 0x6000) (i32.shl (i32.load (i32.const 0x5104)) (i32.const 5))))
+    (drop (i32.atomic.rmw.add (i32.const 0x5104) (i32.const 1))) (i64.const 0))
+  (func $onClosed (param $sig i32) (param $df i32) (result i64)
+    (call $copy32 (local.get $df) (i32.const 0x5200)) (drop (i32.atomic.rmw.add (i32.const 0x5300) (i32.const 1))) (i64.const 0))
+  (elem (i32.const 1) $onSock $onMsg $onClosed)
+  (func $handlers
+    (call $check (i32.const 90) (call $s8_64 (i32.const 0x01) (i32.const 0x26) (i64.const 1)) (i32.const ${OK}))
+    (call $check (i32.const 91) (call $s8_64 (i32.const 0x01) (i32.const 0x27) (i64.const 2)) (i32.const ${OK}))
+    (call $check (i32.const 92) (call $s8_64 (i32.const 0x01) (i32.const 0x29) (i64.const 3)) (i32.const ${OK}))
+    (call $check (i32.const 93) (call $s0 (i32.const 0x04)) (i32.const ${OK})))
+  ;; wait until the i32 at $a is at least $n
+  (func $awaitN (param $a i32) (param $n i32) (loop $w (br_if $w (i32.lt_u (i32.atomic.load (local.get $a)) (local.get $n)))))
+  ;; the n-th RECV_SOCK_MSG's datafield
+  (func $msg (param $n i32) (result i32) (i32.add (i32.const 0x6000) (i32.shl (local.get $n) (i32.const 5))))
+  ;; bytes $at..$at+$n := (i * 7 + $seed) & 0xff; $same checks them
+  (func $fill (param $at i32) (param $n i32) (param $seed i32) (local $i i32)
+    (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
+      (i32.store8 (i32.add (local.get $at) (local.get $i)) (i32.add (i32.mul (local.get $i) (i32.const 7)) (local.get $seed)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l))))
+  (func $same (param $at i32) (param $n i32) (param $seed i32) (result i32) (local $i i32)
+    (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
+      (if (i32.ne (i32.load8_u (i32.add (local.get $at) (local.get $i)))
+                  (i32.and (i32.add (i32.mul (local.get $i) (i32.const 7)) (local.get $seed)) (i32.const 0xff)))
+        (then (return (i32.const 0))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
+    (i32.const 1))
+  ;; check a SEND_SOCK_MSG's answer: exchange, counter
+  (func $sent (param $id i32) (param $x i64) (param $n i32)
+    (call $check64 (local.get $id) (call $r64 (i32.const 0)) (local.get $x))
+    (call $check (i32.add (local.get $id) (i32.const 100)) (call $r32 (i32.const 8)) (local.get $n)))
+  ;; check a READ_SOCK_MSG's answer: written, retrieved, status
+  (func $got (param $id i32) (param $len i32) (param $retrieved i32) (param $status i32)
+    (call $check (local.get $id) (call $r32 (i32.const 0)) (local.get $len))
+    (call $check (i32.add (local.get $id) (i32.const 100)) (call $r8 (i32.const 4)) (local.get $retrieved))
+    (call $check (i32.add (local.get $id) (i32.const 200)) (call $r8 (i32.const 5)) (local.get $status)))`;
+
+const pair = (child: string, parent: string) => forkPair(child, parent, HELPERS);
+
+describe("exchanges", () => {
+  it("a method, its answers and its conclusion; the turn rule, an unknown and a concluded exchange; datafields", () => {
+    const r = home.run(
+      pair(
+        `;; child, the client: the socket arrives with RECV_SERV_SOCK
+        (call $awaitN (i32.const 0x5100) (i32.const 1)) (call $dump (i32.const 0x5000))
+        (local.set $id (i64.load (i32.const 0x500c)))
+        ;; a method (code 0x0102) with 100 bytes of arguments creates exchange 1, message 1
+        (call $fill (i32.const 0x10000) (i32.const 100) (i32.const 3))
+        (call $check (i32.const 10) (call $send (local.get $id) (i64.const 0) (i32.const 0x0102) (i32.const 0) (i32.const 0x10000) (i32.const 100)) (i32.const ${OK}))
+        (call $sent (i32.const 11) (i64.const 1) (i32.const 1))
+        ;; a second message before the service answered: refused (NCW's 0x41)
+        (call $check (i32.const 12) (call $send (local.get $id) (i64.const 1) (i32.const 0) (i32.const 0) (i32.const 0x10000) (i32.const 1)) (i32.const ${E(0x41)}))
+        ;; the service's answer (message 2, 3 bytes)
+        (call $awaitN (i32.const 0x5104) (i32.const 1)) (call $dump (call $msg (i32.const 0)))
+        (call $check (i32.const 13) (call $read (local.get $id) (i32.const 0x20000)) (i32.const ${OK}))
+        (call $got (i32.const 14) (i32.const 3) (i32.const 1) (i32.const 0x00))
+        (call $check (i32.const 15) (call $same (i32.const 0x20000) (i32.const 3) (i32.const 9)) (i32.const 1))
+        ;; nothing else is pending
+        (call $check (i32.const 16) (call $read (local.get $id) (i32.const 0x20000)) (i32.const ${OK}))
+        (call $got (i32.const 17) (i32.const 0) (i32.const 0) (i32.const 0))
+        ;; an empty answer (message 3)
+        (call $check (i32.const 18) (call $send (local.get $id) (i64.const 1) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const ${OK}))
+        (call $sent (i32.const 19) (i64.const 1) (i32.const 3))
+        ;; the service concludes with a close indicator (message 4): no further message is accepted
+        (call $awaitN (i32.const 0x5104) (i32.const 2)) (call $dump (call $msg (i32.const 1)))
+        (call $check (i32.const 20) (call $read (local.get $id) (i32.const 0x20000)) (i32.const ${OK}))
+        (call $got (i32.const 21) (i32.const 5) (i32.const 1) (i32.const 0x04))
+        (call $check (i32.const 22) (call $send (local.get $id) (i64.const 1) (i32.const 0) (i32.const 0) (i32.const 0x10000) (i32.const 1)) (i32.const ${E(0x40)}))
+        ;; an exchange that was never created
+        (call $check (i32.const 23) (call $send (local.get $id) (i64.const 2) (i32.const 0) (i32.const 0) (i32.const 0x10000) (i32.const 1)) (i32.const ${E(0x32)}))
+        ;; a second method: the service answers it with an error code, which concludes it
+        (call $check (i32.const 24) (call $send (local.get $id) (i64.const 0) (i32.const 0xa000) (i32.const 0) (i32.const 0x10000) (i32.const 4)) (i32.const ${OK}))
+        (call $sent (i32.const 25) (i64.const 2) (i32.const 1))
+        (call $awaitN (i32.const 0x5104) (i32.const 3)) (call $dump (call $msg (i32.const 2)))
+        (call $check (i32.const 26) (call $read (local.get $id) (i32.const 0x20000)) (i32.const ${OK}))
+        (call $got (i32.const 27) (i32.const 2) (i32.const 1) (i32.const 0x06))
+        (call $check (i32.const 28) (call $send (local.get $id) (i64.const 2) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const ${E(0x40)}))
+        ;; a notification of the service's (exchange 3), answered once; then the service closes the socket
+        (call $awaitN (i32.const 0x5104) (i32.const 4)) (call $dump (call $msg (i32.const 3)))
+        (call $check (i32.const 29) (call $read (local.get $id) (i32.const 0x20000)) (i32.const ${OK}))
+        (call $got (i32.const 30) (i32.const 0) (i32.const 1) (i32.const 0x01))
+        (call $check (i32.const 31) (call $send (local.get $id) (i64.const 3) (i32.const 0) (i32.const 0) (i32.const 0x10000) (i32.const 1)) (i32.const ${OK}))
+        (call $sent (i32.const 32) (i64.const 3) (i32.const 2))
+        (call $awaitN (i32.const 0x5300) (i32.const 1)) (call $dump (i32.const 0x5200))
+        ;; closed by the service: sending and reading say so, closing too (0x40), then the identifier is gone
+        (call $check (i32.const 33) (call $send (local.get $id) (i64.const 0) (i32.const 1) (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const ${E(0x31)}))
+        (call $check (i32.const 34) (call $read (local.get $id) (i32.const 0x20000)) (i32.const ${E(0x31)}))
+        (call $check (i32.const 35) (call $close (local.get $id)) (i32.const ${E(0x40)}))
+        (call $check (i32.const 36) (call $close (local.get $id)) (i32.const ${E(0x30)}))
+        (call $check (i32.const 37) (call $read (local.get $id) (i32.const 0x20000)) (i32.const ${E(0x30)}))`,
+        `;; parent, the service
+        (call $check (i32.const 40) (call $open (local.get $child) (i32.const 0)) (i32.const ${OK}))
+        (local.set $id (call $r64 (i32.const 0)))
+        (call $check64 (i32.const 41) (local.get $id) (i64.const 1))
+        (call $awaitN (i32.const 0x5104) (i32.const 1)) (call $dump (call $msg (i32.const 0)))
+        (call $check (i32.const 42) (call $read (local.get $id) (i32.const 0x30000)) (i32.const ${OK}))
+        (call $got (i32.const 43) (i32.const 100) (i32.const 1) (i32.const 0x01))
+        (call $check (i32.const 44) (call $same (i32.const 0x30000) (i32.const 100) (i32.const 3)) (i32.const 1))
+        (call $fill (i32.const 0x10000) (i32.const 5) (i32.const 9))
+        (call $check (i32.const 45) (call $send (local.get $id) (i64.const 1) (i32.const 0) (i32.const 0) (i32.const 0x10000) (i32.const 3)) (i32.const ${OK}))
+        (call $sent (i32.const 46) (i64.const 1) (i32.const 2))
+        (call $check (i32.const 47) (call $send (local.get $id) (i64.const 1) (i32.const 0) (i32.const 0) (i32.const 0x10000) (i32.const 3)) (i32.const ${E(0x41)}))
+        (call $awaitN (i32.const 0x5104) (i32.const 2)) (call $dump (call $msg (i32.const 1)))
+        (call $check (i32.const 48) (call $read (local.get $id) (i32.const 0x30000)) (i32.const ${OK}))
+        (call $got (i32.const 49) (i32.const 0) (i32.const 1) (i32.const 0x00))
+        ;; conclude with a close indicator (the method field of an answer)
+        (call $check (i32.const 50) (call $send (local.get $id) (i64.const 1) (i32.const 1) (i32.const 0) (i32.const 0x10000) (i32.const 5)) (i32.const ${OK}))
+        (call $sent (i32.const 51) (i64.const 1) (i32.const 4))
+        (call $check (i32.const 52) (call $send (local.get $id) (i64.const 1) (i32.const 0) (i32.const 0) (i32.const 0x10000) (i32.const 1)) (i32.const ${E(0x40)}))
+        ;; the second method: answered with error code 0x3001
+        (call $awaitN (i32.const 0x5104) (i32.const 3)) (call $dump (call $msg (i32.const 2)))
+        (call $check (i32.const 53) (call $read (local.get $id) (i32.const 0x30000)) (i32.const ${OK}))
+        (call $got (i32.const 54) (i32.const 4) (i32.const 1) (i32.const 0x01))
+        (call $check (i32.const 55) (call $send (local.get $id) (i64.const 2) (i32.const 0) (i32.const 0x3001) (i32.const 0x10000) (i32.const 2)) (i32.const ${OK}))
+        (call $sent (i32.const 56) (i64.const 2) (i32.const 2))
+        ;; a notification (code 0x0007) with no data
+        (call $check (i32.const 57) (call $send (local.get $id) (i64.const 0) (i32.const 7) (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const ${OK}))
+        (call $sent (i32.const 58) (i64.const 3) (i32.const 1))
+        (call $awaitN (i32.const 0x5104) (i32.const 4)) (call $dump (call $msg (i32.const 3)))
+        (call $check (i32.const 59) (call $read (local.get $id) (i32.const 0x30000)) (i32.const ${OK}))
+        (call $got (i32.const 60) (i32.const 1) (i32.const 1) (i32.const 0x00))
+        (call $check (i32.const 61) (call $close (local.get $id)) (i32.const ${OK}))
+        (call $check (i32.const 62) (call $close (local.get $id)) (i32.const ${E(0x30)}))
+        (call $check (i32.const 63) (call $read (local.get $id) (i32.const 0x30000)) (i32.const ${E(0x30)}))`,
+      ),
+    );
+    if (process.env.SHOW) console.log(r.stderr);
+    const { parent, child } = pids(r.stderr);
+    expect(r.stderr).toMatch(new RegExp(`\\[pid ${child}\\] EXIT \\{exitData: 42\\}`));
+    expect(r.code).toBe(5);
+    const c = dumps(r.stderr, child);
+    const p = dumps(r.stderr, parent);
+    const rest = (used: number) => "00".repeat(32 - used);
+    // RECV_SERV_SOCK: creator PID (8), creator's ANID (4), socket identifier (8; the child's first is 1),
+    // buffer size multiplied by 4 KB (2: a multiplier of 0 is 1).
+    expect(c[0]).toMatch(
+      new RegExp(`^${le(parent, 8)}[0-9a-f]{8}${le(1, 8)}${le(1, 2)}${rest(22)}$`),
+    );
+    expect(c[0]?.slice(16, 24)).not.toBe("00000000");
+    // RECV_SOCK_MSG: socket (8), exchange (8), method (2, decided), size (4), status (1: bit 0 new
+    // exchange 0x01, bit 1 error 0x02, bit 2 concludes 0x04).
+    const msg = (sock: number, x: number, m: number, size: number, status: number) =>
+      le(sock, 8) + le(x, 8) + le(m, 2) + le(size, 4) + le(status, 1) + rest(23);
+    expect(p[0]).toBe(msg(1, 1, 0x0102, 100, 0x01));
+    expect(c[1]).toBe(msg(1, 1, 0x0102, 3, 0x00));
+    expect(p[1]).toBe(msg(1, 1, 0x0102, 0, 0x00));
+    expect(c[2]).toBe(msg(1, 1, 0x0102, 5, 0x04));
+    expect(p[2]).toBe(msg(1, 2, 0xa000, 4, 0x01));
+    expect(c[3]).toBe(msg(1, 2, 0xa000, 2, 0x06));
+    expect(c[4]).toBe(msg(1, 3, 0x0007, 0, 0x01));
+    expect(p[3]).toBe(msg(1, 3, 0x0007, 1, 0x00));
+    // SERV_SOCK_CLOSED: closing type 0x00 (CLOSE_SERV_SOCK), identity 0x00 (this process is the client),
+    // the child's socket identifier.
+    expect(c[5]).toBe(`00` + `00` + le(1, 8) + rest(10));
+    // The trace decodes the calls.
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `\\[pid ${child}\\] SEND_SOCK_MSG \\{socket: 1, exchange: 1, method: 0, errorCode: 0, content: \\{addr: 0x10000, len: 1\\}\\} -> err 0x41 NOT_YOUR_TURN`,
+      ),
+    );
+    expect(r.stderr).toMatch(
+      /READ_SOCK_MSG \{socket: 1, buffer: 0x30000\} -> ok \{written: 100, retrieved: 1, status: 1\}/,
+    );
+  });
+});
