@@ -1,30 +1,37 @@
 // The service socket of a connection (specs/services.md "Connections"; docs/services.md): what the
-// service table asks of the service sockets. Stand-in until kernel/sockets.ts (the socks branch) is
-// merged: it gives each side an identifier of its own and remembers the closed state, carrying no
-// message yet (OPEN_SERV_SOCK & co. are that branch's).
+// service table asks of the service sockets (kernel/sockets.ts, syscalls/sockets.ts), adapted. A
+// connection's socket is opened on ACCEPT_SERVICE_CONN with the default size (multiplier 0: 4 KiB
+// messages) and no RECV_SERV_SOCK (CONNECT_SERVICE and ACCEPT_SERVICE_CONN return its identifiers);
+// it is closed without SERV_SOCK_CLOSED, the connection's own signals (SERVICE_CLIENT_QUITTED,
+// SERVICE_CLIENT_CLOSED, SERVICE_SERVER_QUITTED) being the notice.
 
-import { Handles } from "./handles.js";
+import { openSocket } from "../syscalls/sockets.js";
+import type { KernelApi } from "./api.js";
 import type { KProcess } from "./process.js";
 import type { Connection, ConnectionSockets } from "./services.js";
 
-/** One connection's socket as the stand-in knows it. */
-interface StandInSocket {
-  state: "open" | "proper" | "brutal";
-}
+export class ServiceConnectionSockets implements ConnectionSockets {
+  constructor(private readonly k: KernelApi) {}
 
-export class StandInSockets implements ConnectionSockets {
-  readonly ids = new Handles<StandInSocket>();
-
-  async open(service: KProcess, client: KProcess): Promise<{ service: bigint; client: bigint }> {
-    const s: StandInSocket = { state: "open" };
-    return { service: this.ids.add(service.pid, s), client: this.ids.add(client.pid, s) };
+  async open(
+    service: KProcess,
+    client: KProcess,
+  ): Promise<{ service: bigint; client: bigint } | string> {
+    const r = await openSocket(this.k, service, client, {
+      multiplier: 0,
+      origin: "service-connection",
+      notify: false,
+    });
+    if (!r.ok) return `the service socket could not be opened (${r.reason})`;
+    return { service: r.serviceId, client: r.clientId };
   }
 
   close(c: Connection, brutal: boolean): void {
-    const s = this.ids.get(c.client.pid, c.clientSocket);
-    if (s !== undefined && s.state === "open") s.state = brutal ? "brutal" : "proper";
-    // The identifiers go with the connection's end: neither side may use the socket again.
-    this.ids.remove(c.client.pid, c.clientSocket);
-    this.ids.remove(c.service.pid, c.serviceSocket);
+    const end =
+      this.k.sockets.end(c.client.pid, c.clientSocket) ??
+      this.k.sockets.end(c.service.pid, c.serviceSocket);
+    // Both sides close at once; the identifiers stay (READ_SOCK_MSG then answers "closed") until
+    // their processes end.
+    if (end !== undefined && end.socket.state === "open") this.k.sockets.close(end.socket, brutal);
   }
 }

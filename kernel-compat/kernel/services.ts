@@ -33,7 +33,7 @@ export interface ServiceName {
 /**
  * A connection's service socket (specs/kernel/ipc.md "Service sockets"): opened on ACCEPT between the
  * client and the service, closed on END_SERVICE_CONN (proper) or when a peer dies (brutal). The service
- * sockets are kernel/sockets.ts's (the socks branch); kernel/connection-sockets.ts adapts them.
+ * sockets are kernel/sockets.ts's; kernel/connection-sockets.ts adapts them.
  */
 export interface ConnectionSockets {
   /** Open a socket between `service` and `client`; each side's identifier, or why it could not. */

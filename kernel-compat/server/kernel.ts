@@ -21,7 +21,7 @@ import { SysProcess } from "../../services/process/service.js";
 import { REGISTRY_KEYS } from "../../services/registry/keys.js";
 import { DEFAULT_USER } from "../../services/skyer/layout.js";
 import type { KernelApi } from "../kernel/api.js";
-import { StandInSockets } from "../kernel/connection-sockets.js";
+import { ServiceConnectionSockets } from "../kernel/connection-sockets.js";
 import { type PipeEnd, PipeTable } from "../kernel/pipes.js";
 import { type KProcess, ProcessTable, type SessionSink } from "../kernel/process.js";
 import { type KSegment, SegmentTable } from "../kernel/segments.js";
@@ -147,7 +147,7 @@ export class Kernel implements KernelApi {
   /** Installed apps, for their services (set by main.ts). */
   serviceApps: ServiceApps | undefined;
   /** The connections' service sockets (docs/services.md). */
-  readonly connectionSockets: ConnectionSockets = new StandInSockets();
+  readonly connectionSockets: ConnectionSockets = new ServiceConnectionSockets(this);
   /** The application services (kernel/services.ts). */
   readonly appServices: ServiceTable;
 
