@@ -292,3 +292,29 @@ describe("one instance per user", () => {
     }
   }, 90_000);
 });
+
+describe("a connection's service socket", () => {
+  it("carries a method call from the client to its client thread and the answer back", () => {
+    const r = home.run(
+      client(`
+      (local $sock i64) (local $conn i64)
+      (call $check (i32.const 1) (call $s8_64 (i32.const 0x01) (i32.const 0x27) (i64.const 2)) (i32.const ${OK}))
+      (call $check (i32.const 2) (call $s0 (i32.const 0x04)) (i32.const ${OK}))
+      (call $check (i32.const 3) ${main(Cmd.ACCEPT)} (i32.const ${OK}))
+      (local.set $conn (call $r64 (i32.const 0)))
+      (local.set $sock (call $r64 (i32.const 8)))
+      ;; method 7 with the number 0x0102030405060708; the client thread answers it + 1
+      (i64.store (i32.const 0x7000) (i64.const 0x0102030405060708))
+      (call $check (i32.const 4) (call $send8 (local.get $sock) (i64.const 0) (i32.const 7) (i32.const 0x7000)) (i32.const ${OK}))
+      (loop $wait (if (i32.eqz (i32.atomic.load (i32.const 0x3520))) (then (call $sleep (i32.const 5)) (br $wait))))
+      (call $check (i32.const 5) (call $read (local.get $sock) (i32.const 0x7100)) (i32.const ${OK}))
+      (call $check (i32.const 6) (call $r8 (i32.const 4)) (i32.const 1))
+      (call $check64 (i32.const 7) (i64.load (i32.const 0x7100)) (i64.const 0x0102030405060709))
+      (call $check (i32.const 8) (call $s64 (i32.const 0x2b) (local.get $conn)) (i32.const ${OK}))
+      ;; the socket closed with the connection: SEND_SOCK_MSG answers 0x31
+      (call $check (i32.const 9) (call $send8 (local.get $sock) (i64.const 0) (i32.const 7) (i32.const 0x7000)) (i32.const ${E(0x31)}))`),
+    );
+    if (process.env.DUMP) console.log(r.stderr);
+    expect(r.code, r.stderr).toBe(0);
+  }, 60_000);
+});

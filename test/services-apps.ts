@@ -51,7 +51,7 @@ export const SERVICE_WAT = `(module
   (import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))
   (memory (export "memory") 2 64 shared)
   (table (export "__indirect_function_table") 8 funcref)
-  (elem (i32.const 1) $onreq $onclosed $onquit)
+  (elem (i32.const 1) $onreq $onclosed $onquit $onmsg)
   (func $exit (param $v i64)
     (i32.store8 (i32.const ${REQ}) (i32.const 0x5f)) (i64.store (i32.const ${REQ + 1}) (local.get $v))
     (drop (call $sys (i32.const ${REQ}) (i32.const 9) (i32.const ${RET}))) unreachable)
@@ -77,14 +77,44 @@ export const SERVICE_WAT = `(module
       (i32.const 1)))
   (func $onclosed (param $sig i32) (param $df i32) (result i64) (call $mark (local.get $df)) (i64.const 0))
   (func $onquit (param $sig i32) (param $df i32) (result i64) (call $mark (local.get $df)) (i64.const 0))
+  ;; RECV_SOCK_MSG: the exchange ID for the socket's client thread, at 0x3600 + 8 × (socket mod 16)
+  (func $onmsg (param $sig i32) (param $df i32) (result i64)
+    (i64.atomic.store (i32.add (i32.const 0x3600)
+      (i32.shl (i32.wrap_i64 (i64.and (i64.load (local.get $df)) (i64.const 15))) (i32.const 3)))
+      (i64.load offset=8 (local.get $df)))
+    (i64.const 0))
   ${SLEEP}
-  ;; a client thread: until its connection is marked closed; its own syscall area
-  (func $client (param $id i64) (param $cmd i32)
-    (local $base i32)
+  ;; a client thread: answers each method call (an 8-byte number: the number + 1, method code 1, which
+  ;; concludes the exchange) until its connection is marked closed; its own syscall area at $base
+  (func $client (param $id i64) (param $cmd i32) (param $sock i64)
+    (local $base i32) (local $slot i32) (local $ex i64)
     (local.set $base (i32.add (i32.const 0x4000)
       (i32.shl (i32.wrap_i64 (i64.and (local.get $id) (i64.const 15))) (i32.const 8))))
+    (local.set $slot (i32.add (i32.const 0x3600)
+      (i32.shl (i32.wrap_i64 (i64.and (local.get $sock) (i64.const 15))) (i32.const 3))))
     (if (i32.eq (local.get $cmd) (i32.const ${Cmd.TRAP})) (then unreachable))
     (loop $wait
+      (local.set $ex (i64.atomic.rmw.xchg (local.get $slot) (i64.const 0)))
+      (if (i64.ne (local.get $ex) (i64.const 0))
+        (then
+          ;; READ_SOCK_MSG (0x28): socket, buffer at $base + 0xc0
+          (i32.store8 (local.get $base) (i32.const 0x28))
+          (i64.store (i32.add (local.get $base) (i32.const 1)) (local.get $sock))
+          (i64.store (i32.add (local.get $base) (i32.const 9)) (i64.extend_i32_u (i32.add (local.get $base) (i32.const 0xc0))))
+          (if (i32.ne (call $sys (local.get $base) (i32.const 17) (i32.add (local.get $base) (i32.const 0x80))) (i32.const 0))
+            (then unreachable))
+          (i64.store (i32.add (local.get $base) (i32.const 0xc0))
+            (i64.add (i64.load (i32.add (local.get $base) (i32.const 0xc0))) (i64.const 1)))
+          ;; SEND_SOCK_MSG (0x27): socket, exchange, method u16 1, error 0, content (bufptr)
+          (i32.store8 (local.get $base) (i32.const 0x27))
+          (i64.store (i32.add (local.get $base) (i32.const 1)) (local.get $sock))
+          (i64.store (i32.add (local.get $base) (i32.const 9)) (local.get $ex))
+          (i32.store16 (i32.add (local.get $base) (i32.const 17)) (i32.const 1))
+          (i32.store16 (i32.add (local.get $base) (i32.const 19)) (i32.const 0))
+          (i64.store (i32.add (local.get $base) (i32.const 21)) (i64.extend_i32_u (i32.add (local.get $base) (i32.const 0xc0))))
+          (i64.store (i32.add (local.get $base) (i32.const 29)) (i64.const 8))
+          (if (i32.ne (call $sys (local.get $base) (i32.const 37) (i32.add (local.get $base) (i32.const 0x80))) (i32.const 0))
+            (then unreachable))))
       (if (i32.eqz (i32.atomic.load (i32.add (i32.const 0x3200)
             (i32.shl (i32.wrap_i64 (i64.and (local.get $id) (i64.const 15))) (i32.const 2)))))
         (then (call $sleep (i32.const 10)) (br $wait))))
@@ -101,7 +131,7 @@ export const SERVICE_WAT = `(module
       (then
         ;; its answer at ret + 40: notClientThread 0x00
         (if (i32.ne (i32.load8_u (i32.const ${RET + 40})) (i32.const 0)) (then unreachable))
-        (call $client (local.get $id) (local.get $cmd))))
+        (call $client (local.get $id) (local.get $cmd) (i64.load (i32.const ${RET + 41})))))
     (if (i32.eq (local.get $st) (i32.const ${OK}))
       (then (if (i32.ne (i32.load8_u (i32.const ${RET})) (i32.const 1)) (then (call $exit (i64.const 74)))))))
   (func (export "_start")
@@ -118,6 +148,7 @@ export const SERVICE_WAT = `(module
     (call $handle (i32.const 0x2a) (i32.const 1))
     (call $handle (i32.const 0x2b) (i32.const 2))
     (call $handle (i32.const 0x2c) (i32.const 3))
+    (call $handle (i32.const 0x27) (i32.const 4))
     (if (i64.eq (i64.load (i32.const 0x3004)) (i64.const ${scopeI64("slow")})) (then (call $sleep (i32.const 300))))
     (if (i64.eq (i64.load (i32.const 0x3004)) (i64.const ${scopeI64("noready")}))
       (then (loop $never (call $sleep (i32.const 100)) (br $never))))
@@ -180,6 +211,18 @@ export const CLIENT_FUNCS = `
     (i32.store (i32.const ${REQ + 1}) (local.get $anid))
     (i64.store (i32.const ${REQ + 5}) (local.get $scope))
     (call $call (i32.const 0x2e) (i32.const 13)))
+  ;; SEND_SOCK_MSG (0x27): socket, exchange, method u16, error u16, content (8 bytes at $buf)
+  (func $send8 (param $s i64) (param $x i64) (param $m i32) (param $buf i32) (result i32)
+    (call $q (i32.const 1) (local.get $s)) (call $q (i32.const 9) (local.get $x)) (call $h (i32.const 17) (local.get $m))
+    (call $h (i32.const 19) (i32.const 0)) (call $q (i32.const 21) (i64.extend_i32_u (local.get $buf)))
+    (call $q (i32.const 29) (i64.const 8)) (call $call (i32.const 0x27) (i32.const 37)))
+  ;; READ_SOCK_MSG (0x28): socket, buffer
+  (func $read (param $s i64) (param $buf i32) (result i32)
+    (call $q (i32.const 1) (local.get $s)) (call $q (i32.const 9) (i64.extend_i32_u (local.get $buf)))
+    (call $call (i32.const 0x28) (i32.const 17)))
+  ;; RECV_SOCK_MSG's handler: a flag at 0x3520
+  (func $onmsg (param $sig i32) (param $df i32) (result i64)
+    (i32.atomic.store (i32.const 0x3520) (i32.const 1)) (i64.const 0))
   ;; SERVICE_SERVER_QUITTED's handler: the datafield's request ID at 0x3508, a flag at 0x3500
   (func $onserverquit (param $sig i32) (param $df i32) (result i64)
     (i64.store (i32.const 0x3508) (i64.load (local.get $df)))
@@ -189,7 +232,7 @@ export const CLIENT_FUNCS = `
 
 /** A client program: `body` with the client helpers ($connect, $has, $sleep; $s64 0x2b = END). */
 export function client(body: string): string {
-  return program(body, `(elem (i32.const 1) $onserverquit) ${CLIENT_FUNCS}`);
+  return program(body, `(elem (i32.const 1) $onserverquit $onmsg) ${CLIENT_FUNCS}`);
 }
 
 /** A client that connects to the main service with `cmd`, says so, and holds the connection. */
