@@ -7,7 +7,7 @@ import type { ArgsOf, ResultOf, SyscallDef } from "../../commonassembly/abi/sysc
 import type { ForkImage } from "../protocol.js";
 import type { PipeEnd, PipeTable } from "./pipes.js";
 import type { KProcess, ProcessTable } from "./process.js";
-import type { ServiceApp, ServiceTable } from "./services.js";
+import type { ServiceTable } from "./services.js";
 import type { SocketEnd, SocketTable } from "./sockets.js";
 
 export type { KPipe, PipeEnd } from "./pipes.js";
@@ -50,8 +50,6 @@ export interface KernelApi {
   revokePipe(p: KProcess, handle: bigint): Promise<void>;
   /** The application services: instances, requests, connections (kernel/services.ts). */
   readonly appServices: ServiceTable;
-  /** The installed app with `anid` as NightOS user `user` sees it, or undefined. */
-  findApp(anid: number, user: string): Promise<ServiceApp | undefined>;
   /** The service sockets (kernel/sockets.ts). */
   readonly sockets: SocketTable;
   /**

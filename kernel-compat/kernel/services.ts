@@ -192,6 +192,21 @@ export class ServiceTable {
     return this.byProcess.get(p.pid);
   }
 
+  /**
+   * HAS_SCOPED_SERVICE: whether the app with `anid` (as `caller`'s user sees it) exposes the scope (a
+   * zero scope: the main service), "no-service" when it exposes none at all.
+   */
+  async hasScoped(
+    caller: KProcess,
+    anid: number,
+    scope: Uint8Array,
+  ): Promise<boolean | "no-such-anid" | "no-service"> {
+    const app = await this.k.findApp(anid, caller.userName);
+    if (app === undefined) return "no-such-anid";
+    if (!exposesAny(app)) return "no-service";
+    return exposes(app, serviceName(ServiceTarget.SCOPED, scope));
+  }
+
   /** The open connections whose client is `p`. */
   connectionsOf(p: KProcess): Connection[] {
     return [...this.connections.values()].filter((c) => c.client === p && c.state === "open");
@@ -204,13 +219,14 @@ export class ServiceTable {
   /** CONNECT_SERVICE, once its constant checks passed: find or start the service, ask it, wait. */
   async connect(
     client: KProcess,
-    t: { anid: number; name: ServiceName; command: number; flexible: boolean },
+    t: { anid: number; targetType: number; scope: Uint8Array; command: number; flexible: boolean },
   ): Promise<ConnectResult> {
     const user = client.userName;
+    const name = serviceName(t.targetType, t.scope);
     const app = await this.k.findApp(t.anid, user);
     if (app === undefined) return { ok: false, why: "no-such-anid" };
-    if (!exposes(app, t.name)) return { ok: false, why: "not-exposed" };
-    const key = `${user}\0${app.anid}\0${t.name.type}\0${hex(t.name.scope)}`;
+    if (!exposes(app, name)) return { ok: false, why: "not-exposed" };
+    const key = `${user}\0${app.anid}\0${name.type}\0${hex(name.scope)}`;
     const active = this.connectionsOf(client).find((c) => c.instance.key === key);
     if (active !== undefined) {
       if (!t.flexible) return { ok: false, why: "already-connected" };
@@ -218,7 +234,7 @@ export class ServiceTable {
     }
     let inst = this.instances.get(key);
     if (inst === undefined || inst.retired) {
-      inst = this.newInstance(key, app, t.name, user);
+      inst = this.newInstance(key, app, name, user);
       if (!(await this.start(inst, client))) return { ok: false, why: "not-delivered" };
     }
     this.keep(inst);

@@ -12,7 +12,6 @@ import {
   HAS_SCOPED_SERVICE,
   REJECT_SERVICE_CONN,
 } from "../../commonassembly/abi/syscalls.js";
-import { exposes, exposesAny, serviceName } from "../kernel/services.js";
 import { bind, bindKernel } from "./result.js";
 
 // ---- the runner's half ----
@@ -43,7 +42,8 @@ export const serviceKernelHandlers = [
       return fail(E.NOT_A_SYSTEM_SERVICE);
     const r = await k.appServices.connect(caller, {
       anid: a.anid,
-      name: serviceName(a.targetType, a.scope),
+      targetType: a.targetType,
+      scope: a.scope,
       command: a.command,
       flexible: a.flexibleMode === 1,
     });
@@ -70,16 +70,6 @@ export const serviceKernelHandlers = [
     return fail(r.why === "closed" ? E.ALREADY_CLOSED : E.SERVICE_THREAD_TERMINATED);
   }),
 
-  // Forwarded by the runner before it creates the client thread (runner/thread.ts acceptConnection):
-  // the dispatcher's answer is `notClientThread` 0x01; the runner gives the new thread 0x00.
-  bindKernel(ACCEPT_SERVICE_CONN, async (k, caller, a) => {
-    const E = ACCEPT_SERVICE_CONN.errors;
-    const r = await k.appServices.accept(caller, a.request);
-    if (r.ok) return ok({ notClientThread: 0x01, socket: r.socket });
-    if (r.why === "no-such-request") return fail(E.NO_SUCH_REQUEST);
-    return fail(r.why === "requester-ended" ? E.REQUESTER_TERMINATED : E.ANSWER_TOO_LATE);
-  }),
-
   bindKernel(REJECT_SERVICE_CONN, async (k, caller, a) => {
     const E = REJECT_SERVICE_CONN.errors;
     const r = k.appServices.reject(caller, a.request);
@@ -90,10 +80,23 @@ export const serviceKernelHandlers = [
 
   bindKernel(HAS_SCOPED_SERVICE, async (k, caller, a) => {
     const E = HAS_SCOPED_SERVICE.errors;
-    const app = await k.findApp(a.anid, caller.userName);
-    if (app === undefined) return fail(E.NO_SUCH_ANID);
+    const r = await k.appServices.hasScoped(caller, a.anid, a.scope);
+    if (r === "no-such-anid") return fail(E.NO_SUCH_ANID);
     // Decided (docs/services.md): 0x31 when the app exposes no service at all, else 0x00 or 0x01.
-    if (!exposesAny(app)) return fail(E.SERVICE_NOT_EXPOSED);
-    return ok({ has: exposes(app, serviceName(ServiceTarget.SCOPED, a.scope)) ? 0x01 : 0x00 });
+    if (r === "no-service") return fail(E.SERVICE_NOT_EXPOSED);
+    return ok({ has: r ? 0x01 : 0x00 });
   }),
 ];
+
+/**
+ * ACCEPT_SERVICE_CONN's kernel half (not a handler of the table: the runner answers the call; it
+ * forwards the request before it creates the client thread, runner/thread.ts acceptConnection). The
+ * dispatcher's answer is `notClientThread` 0x01; the runner gives the new thread 0x00.
+ */
+export const acceptKernelHalf = bindKernel(ACCEPT_SERVICE_CONN, async (k, caller, a) => {
+  const E = ACCEPT_SERVICE_CONN.errors;
+  const r = await k.appServices.accept(caller, a.request);
+  if (r.ok) return ok({ notClientThread: 0x01, socket: r.socket });
+  if (r.why === "no-such-request") return fail(E.NO_SUCH_REQUEST);
+  return fail(r.why === "requester-ended" ? E.REQUESTER_TERMINATED : E.ANSWER_TOO_LATE);
+});
