@@ -150,7 +150,6 @@ const service = (name: "sys::process" | "sys::hw"): More => ({
 
 const runner: Support = { kind: "implemented", where: "runner" };
 const kernel: Support = { kind: "implemented", where: "kernel" };
-const ipc: Support = { kind: "later", issue: "IPC (service sockets)" };
 const ams: Support = { kind: "later", issue: "IPC (abstract memory segments)" };
 const hw = (refusal: number): Support => ({
   kind: "refused",
