@@ -508,17 +508,25 @@ export class ServiceTable {
     this.closeBrutally(c, "thread-died");
   }
 
-  /** `p` ended: its connections close brutally on whichever side it was, its requests fail. */
+  /**
+   * `p` ended: its connections close brutally on whichever side it was, its requests fail. What no
+   * live process can ask about any more is forgotten: the connections it was the client of (only a
+   * client asks END_SERVICE_CONN), those of a service whose client is gone, the requests sent to it.
+   */
   processEnded(p: KProcess): void {
     for (const c of this.connections.values()) {
       if (c.client === p) this.closeBrutally(c, "client-died");
       else if (c.service === p) this.closeBrutally(c, "service-died");
+      if (c.client === p || (c.service === p && c.client.state === "exited"))
+        this.connections.delete(c.id);
     }
     for (const req of this.requests.values()) {
-      if (req.instance.process === p && req.state === "pending") {
+      if (req.instance.process !== p) continue;
+      if (req.state === "pending") {
         req.state = "answered";
         req.settle({ kind: "service-ended" });
       }
+      this.requests.delete(req.id);
     }
     const inst = this.byProcess.get(p.pid);
     if (inst !== undefined) {

@@ -169,9 +169,15 @@ export class Kernel implements KernelApi {
     });
   }
 
+  /** The installed app with `anid` for `user`; undefined too when the tree cannot say (logged). */
   async findApp(anid: number, user: string): Promise<ServiceApp | undefined> {
     if (this.serviceApps === undefined || anid === 0) return undefined;
-    return this.serviceApps.find(anid, user);
+    try {
+      return await this.serviceApps.find(anid, user);
+    } catch (e) {
+      this.log(`no service app for ANID ${anid} (user ${user}): ${(e as Error).message}`);
+      return undefined;
+    }
   }
 
   /** Start `app` as service `name` for `user` (startup reason: service), on `starter`'s terminal. */
