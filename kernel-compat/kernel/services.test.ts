@@ -55,7 +55,8 @@ describe("service names", () => {
 
 // ---- the table's rules, with a fake kernel ----
 
-const DELAY = 40;
+// Long enough that a loaded machine answers within it, short enough for the tests that wait it out.
+const DELAY = 300;
 
 function fakeProcess(pid: number, userName = "u"): KProcess {
   return { pid, userName, state: "running", anid: 1 } as unknown as KProcess;
