@@ -65,6 +65,23 @@ const HELPERS = `
         (then (return (i32.const 0))))
       (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
     (i32.const 1))
+  ;; the same patterns, for large buffers: the pattern repeats every 256 bytes, so the first 256 bytes are
+  ;; made (checked) byte by byte, the rest copied (compared 8 bytes at a time) from them
+  (func $bigFill (param $at i32) (param $n i32) (param $seed i32) (local $done i32)
+    (call $fill (local.get $at) (i32.const 256) (local.get $seed))
+    (local.set $done (i32.const 256))
+    (block $d (loop $l (br_if $d (i32.ge_u (local.get $done) (local.get $n)))
+      (memory.copy (i32.add (local.get $at) (local.get $done)) (local.get $at)
+        (select (local.get $done) (i32.sub (local.get $n) (local.get $done)) (i32.le_u (local.get $done) (i32.sub (local.get $n) (local.get $done)))))
+      (local.set $done (i32.shl (local.get $done) (i32.const 1))) (br $l))))
+  (func $bigSame (param $at i32) (param $n i32) (param $seed i32) (result i32) (local $i i32)
+    (if (i32.eqz (call $same (local.get $at) (i32.const 256) (local.get $seed))) (then (return (i32.const 0))))
+    (local.set $i (i32.const 256))
+    (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
+      (if (i64.ne (i64.load (i32.add (local.get $at) (local.get $i))) (i64.load (i32.add (local.get $at) (i32.and (local.get $i) (i32.const 255)))))
+        (then (return (i32.const 0))))
+      (local.set $i (i32.add (local.get $i) (i32.const 8))) (br $l)))
+    (i32.const 1))
   ;; check a SEND_SOCK_MSG's answer: exchange, counter
   (func $sent (param $id i32) (param $x i64) (param $n i32)
     (call $check64 (local.get $id) (call $r64 (i32.const 0)) (local.get $x))
@@ -330,5 +347,91 @@ describe("messages sent at once", () => {
     expect(r.stderr).toMatch(new RegExp(`\\[pid ${child}\\] EXIT \\{exitData: 42\\}`));
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/SEND_SOCK_MSG .* -> err 0x31 SOCKET_CLOSED/);
+  });
+});
+
+describe("a peer killed with kill -9", () => {
+  it("the service gets SERV_SOCK_CLOSED with closing type 0x01; what the client sent is still readable", async () => {
+    const run = home.spawnRun(
+      pair(
+        `(call $awaitN (i32.const 0x5100) (i32.const 1))
+        (local.set $id (i64.load (i32.const 0x500c)))
+        (call $fill (i32.const 0x10000) (i32.const 10) (i32.const 4))
+        (call $check (i32.const 10) (call $send (local.get $id) (i64.const 0) (i32.const 0x0042) (i32.const 0) (i32.const 0x10000) (i32.const 10)) (i32.const ${OK}))
+        (loop $spin (br $spin))`,
+        `(call $check (i32.const 40) (call $open (local.get $child) (i32.const 0)) (i32.const ${OK}))
+        (local.set $id (call $r64 (i32.const 0)))
+        (call $awaitN (i32.const 0x5300) (i32.const 1)) (call $dump (i32.const 0x5200))
+        (call $check (i32.const 41) (call $read (local.get $id) (i32.const 0x30000)) (i32.const ${OK}))
+        (call $got (i32.const 42) (i32.const 10) (i32.const 1) (i32.const 0x01))
+        (call $check (i32.const 43) (call $same (i32.const 0x30000) (i32.const 10) (i32.const 4)) (i32.const 1))
+        (call $check (i32.const 44) (call $read (local.get $id) (i32.const 0x30000)) (i32.const ${E(0x31)}))
+        (call $check (i32.const 45) (call $send (local.get $id) (i64.const 0) (i32.const 1) (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const ${E(0x31)}))
+        (call $check (i32.const 46) (call $close (local.get $id)) (i32.const ${E(0x40)}))`,
+      ),
+    );
+    const exited = new Promise<number | null>((resolve) => run.on("close", resolve));
+    try {
+      const sent = /\[pid (\d+)\] SEND_SOCK_MSG \{[^\n]*len: 10\}\} -> ok/;
+      expect(await waitFor(() => sent.test(run.output()), 30_000)).toBe(true);
+      const childPid = Number(sent.exec(run.output())?.[1]);
+      const ps = JSON.parse(home.ncw(["ps", "--json"]).stdout) as {
+        processes: { pid: number; hostPid?: number }[];
+      };
+      const hostPid = ps.processes.find((p) => p.pid === childPid)?.hostPid;
+      expect(hostPid).toBeGreaterThan(0);
+      process.kill(hostPid as number, "SIGKILL");
+      expect(await exited).toBe(5);
+    } finally {
+      run.kill("SIGKILL");
+    }
+    const out = run.output();
+    const { parent } = pids(out);
+    // closing type 0x01 (the other process brutally terminated), identity 0x01 (the service), socket 1
+    expect(dumps(out, parent)).toEqual([`01` + `01` + le(1, 8) + "00".repeat(22)]);
+  });
+});
+
+/** The largest message: a multiplier of 65535, × 4 KiB. */
+const LARGEST = 0xffff * 4096;
+
+describe("the largest message", () => {
+  it(`${LARGEST} bytes (65535 × 4 KiB) there and back; one byte more is refused`, async () => {
+    // Both processes grow their memory after CREATE_PROCESS (the fork copies only 8 pages): 4200 pages.
+    const grow = `(call $check (i32.const 99) (i32.eq (memory.grow (i32.const 4200)) (i32.const -1)) (i32.const 0))`;
+    const wat = pair(
+      `${grow}
+        (call $awaitN (i32.const 0x5100) (i32.const 1)) (call $dump (i32.const 0x5000))
+        (local.set $id (i64.load (i32.const 0x500c)))
+        (call $bigFill (i32.const 0x100000) (i32.const ${LARGEST}) (i32.const 5))
+        (call $check (i32.const 10) (call $send (local.get $id) (i64.const 0) (i32.const 1) (i32.const 0) (i32.const 0x100000) (i32.const ${LARGEST + 1})) (i32.const ${E(0x02)}))
+        (call $check (i32.const 11) (call $send (local.get $id) (i64.const 0) (i32.const 1) (i32.const 0) (i32.const 0x100000) (i32.const ${LARGEST})) (i32.const ${OK}))
+        (call $sent (i32.const 12) (i64.const 1) (i32.const 1))
+        ;; the echo comes back into a cleared buffer
+        (memory.fill (i32.const 0x100000) (i32.const 0) (i32.const ${LARGEST}))
+        (call $awaitN (i32.const 0x5104) (i32.const 1)) (call $dump (call $msg (i32.const 0)))
+        (call $check (i32.const 13) (call $read (local.get $id) (i32.const 0x100000)) (i32.const ${OK}))
+        (call $got (i32.const 14) (i32.const ${LARGEST}) (i32.const 1) (i32.const 0x04))
+        (call $check (i32.const 15) (call $bigSame (i32.const 0x100000) (i32.const ${LARGEST}) (i32.const 5)) (i32.const 1))`,
+      `${grow}
+        (call $check (i32.const 40) (call $open (local.get $child) (i32.const 0xffff)) (i32.const ${OK}))
+        (local.set $id (call $r64 (i32.const 0)))
+        (call $awaitN (i32.const 0x5104) (i32.const 1))
+        (call $check (i32.const 41) (call $read (local.get $id) (i32.const 0x100000)) (i32.const ${OK}))
+        (call $got (i32.const 42) (i32.const ${LARGEST}) (i32.const 1) (i32.const 0x01))
+        (call $check (i32.const 43) (call $bigSame (i32.const 0x100000) (i32.const ${LARGEST}) (i32.const 5)) (i32.const 1))
+        ;; the answer echoes it and concludes the exchange
+        (call $check (i32.const 44) (call $send (local.get $id) (i64.const 1) (i32.const 1) (i32.const 0) (i32.const 0x100000) (i32.const ${LARGEST})) (i32.const ${OK}))
+        (call $sent (i32.const 45) (i64.const 1) (i32.const 2))`,
+    ).replace("8 64 shared", "8 4300 shared");
+    const r = home.run(wat);
+    const { parent, child } = pids(r.stderr);
+    expect(r.stderr).toMatch(new RegExp(`\\[pid ${child}\\] EXIT \\{exitData: 42\\}`));
+    expect(r.code).toBe(5);
+    const [recv, answer] = dumps(r.stderr, child);
+    expect(recv).toMatch(
+      new RegExp(`^${le(parent, 8)}[0-9a-f]{8}${le(1, 8)}ffff${"00".repeat(10)}$`),
+    );
+    expect(answer).toBe(le(1, 8) + le(1, 8) + le(1, 2) + le(LARGEST, 4) + "04" + "00".repeat(9));
   });
 });
