@@ -5,7 +5,18 @@
 // are checked against bytes written out by hand.
 
 import { afterAll, describe, expect, it } from "vitest";
-import { dumps, E, forkPair, le, OK, pids, program, TestHome, waitFor } from "./kernel-helpers.js";
+import {
+  dumps,
+  E,
+  forkPair,
+  le,
+  NEW_THREAD,
+  OK,
+  pids,
+  program,
+  TestHome,
+  waitFor,
+} from "./kernel-helpers.js";
 
 const home = new TestHome();
 afterAll(() => home.cleanup());
@@ -433,5 +444,59 @@ describe("the largest message", () => {
       new RegExp(`^${le(parent, 8)}[0-9a-f]{8}${le(1, 8)}ffff${"00".repeat(10)}$`),
     );
     expect(answer).toBe(le(1, 8) + le(1, 8) + le(1, 2) + le(LARGEST, 4) + "04" + "00".repeat(9));
+  });
+});
+
+describe("threads", () => {
+  it("a socket with itself: a thread sends a method on one end, the main thread answers on the other", () => {
+    const r = home.run(
+      program(
+        `(local $v i32)
+        (drop (call $s0 (i32.const 0x53)))
+        ;; a socket with itself: the service end is identifier 1, the client end 2
+        (call $check (i32.const 1) (call $open (call $r64 (i32.const 0)) (i32.const 0)) (i32.const ${OK}))
+        (call $check64 (i32.const 2) (call $r64 (i32.const 0)) (i64.const 1))
+        (call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x60))
+        (local.set $v (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)))
+        (if (i32.eq (local.get $v) (i32.const ${NEW_THREAD})) (then
+          ;; the thread, with its own areas: SEND_SOCK_MSG(2, new exchange, method 5, "ping")
+          (i32.store8 (i32.const 0x1800) (i32.const 0x27)) (i64.store (i32.const 0x1801) (i64.const 2))
+          (i64.store (i32.const 0x1809) (i64.const 0)) (i32.store16 (i32.const 0x1811) (i32.const 5))
+          (i32.store16 (i32.const 0x1813) (i32.const 0)) (i64.store (i32.const 0x1815) (i64.const 0x4000))
+          (i64.store (i32.const 0x181d) (i64.const 4))
+          (i32.atomic.store (i32.const 0x3000) (i32.add (i32.const 1) (call $sys (i32.const 0x1800) (i32.const 37) (i32.const 0x2800))))
+          ;; then READ_SOCK_MSG(2, 0x7000) until the answer is there
+          (i32.store8 (i32.const 0x1900) (i32.const 0x28)) (i64.store (i32.const 0x1901) (i64.const 2))
+          (i64.store (i32.const 0x1909) (i64.const 0x7000))
+          (loop $poll
+            (drop (call $sys (i32.const 0x1900) (i32.const 17) (i32.const 0x2900)))
+            (br_if $poll (i32.eqz (i32.load8_u (i32.const 0x2904)))))
+          (i32.store (i32.const 0x3004) (i32.load8_u (i32.const 0x2905))) (i32.store (i32.const 0x3008) (i32.load (i32.const 0x2900)))
+          (i32.atomic.store (i32.const 0x300c) (i32.const 1))
+          (loop $spin (br $spin))))
+        ;; the main thread: the method arrives on the service end
+        (loop $poll
+          (call $check (i32.const 3) (call $read (i64.const 1) (i32.const 0x6000)) (i32.const ${OK}))
+          (br_if $poll (i32.eqz (call $r8 (i32.const 4)))))
+        (call $got (i32.const 4) (i32.const 4) (i32.const 1) (i32.const 0x01))
+        (call $check (i32.const 5) (i32.load (i32.const 0x6000)) (i32.load (i32.const 0x4000)))
+        (call $check (i32.const 6) (call $send (i64.const 1) (i64.const 1) (i32.const 1) (i32.const 0) (i32.const 0x4004) (i32.const 4)) (i32.const ${OK}))
+        (call $sent (i32.const 7) (i64.const 1) (i32.const 2))
+        (loop $w (br_if $w (i32.eqz (i32.atomic.load (i32.const 0x300c)))))
+        (call $check (i32.const 8) (i32.load (i32.const 0x3000)) (i32.const 1))
+        (call $check (i32.const 9) (i32.load (i32.const 0x3004)) (i32.const 0x04))
+        (call $check (i32.const 10) (i32.load (i32.const 0x3008)) (i32.const 4))
+        (call $check (i32.const 11) (i32.load (i32.const 0x7000)) (i32.load (i32.const 0x4004)))
+        (call $exit (i64.const 7))`,
+        `(data (i32.const 0x4000) "pingpong") ${HELPERS}`,
+      ).replace(
+        "(memory",
+        '(import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))\n  (memory',
+      ),
+    );
+    expect(r.stderr).toMatch(
+      /SEND_SOCK_MSG \{socket: 2, exchange: 0, method: 5, errorCode: 0, content: \{addr: 16384, len: 4\}\} -> ok \{exchange: 1, counter: 1\}/,
+    );
+    expect(r.code).toBe(7);
   });
 });
