@@ -11,7 +11,7 @@ import type { ServiceTable } from "./services.js";
 import type { SocketEnd, SocketTable } from "./sockets.js";
 
 export type { KPipe, PipeEnd } from "./pipes.js";
-export type { KSocket, SocketEnd } from "./sockets.js";
+export type { KSocket, SendRefusal, SocketEnd, SocketParty } from "./sockets.js";
 
 /** The process table as handlers see it: looked up, never changed (only the kernel adds processes). */
 export type ProcessView = Pick<

@@ -16,9 +16,8 @@ import {
   SEND_SOCK_MSG,
 } from "../../commonassembly/abi/syscalls.js";
 import { decodeSockRecord, SOCK_RECORD_SIZE } from "../ipc/socket-record.js";
-import type { KernelApi, KSocket, SocketEnd } from "../kernel/api.js";
+import type { KernelApi, KSocket, SendRefusal, SocketEnd, SocketParty } from "../kernel/api.js";
 import type { KProcess } from "../kernel/process.js";
-import type { SendRefusal, SocketParty } from "../kernel/sockets.js";
 import { waiting } from "./pipes.js";
 import { bind, bindKernel } from "./result.js";
 
