@@ -41,6 +41,11 @@ export interface ProcessInfo {
   priority: number;
   hostPid: number | undefined;
   startedAt: number;
+  /** A service process (docs/services.md): what it serves ("main", "scoped:<name>") and its clients' PIDs. */
+  service?: string;
+  clients?: number[];
+  /** The PIDs of the services this process holds an open connection to. */
+  connectedTo?: number[];
 }
 
 /**
@@ -232,12 +237,31 @@ export type ToRunner =
   /** The process no longer names a pipe end by `handle` (its own CLOSE_PIPE). */
   | { t: "pipe-revoke"; req: number; handle: bigint }
   /**
+   * The process now names a service-socket end by `handle` (docs/ipc.md "Service sockets"): the runner
+   * records it in its socket table; a thread maps the two rings (`out`: the ring it writes, `in`: the one
+   * it reads) on first use. `maxMessage`: the socket's largest message. Answered by `answer` `req` before
+   * the kernel replies to OPEN_SERV_SOCK or sends RECV_SERV_SOCK.
+   */
+  | {
+      t: "socket-grant";
+      req: number;
+      handle: bigint;
+      out: { name: string; size: number };
+      in: { name: string; size: number };
+      maxMessage: number;
+    }
+  /** The process no longer names a socket end by `handle` (its own CLOSE_SERV_SOCK). */
+  | { t: "socket-revoke"; req: number; handle: bigint }
+  /**
    * Start a thread of the process at function `index` of its table, called with `arg` (docs/kernel.md
    * "Threads started by the kernel"); the answer carries the thread's identifier.
    */
   | { t: "start-thread"; req: number; index: number; arg: bigint };
 
-/** What a runner answers to a kernel request (`map-segment`, `unmap-segment`, `start-thread`, `pipe-*`). */
+/**
+ * What a runner answers to a kernel request (`map-segment`, `unmap-segment`, `start-thread`, `pipe-*`,
+ * `socket-*`).
+ */
 export type RunnerAnswer =
   /** `tid`: the started thread; `sha256`: of the segment's bytes as the runner sees them once mapped. */
   { ok: true; tid?: number; sha256?: string } | { ok: false; error: string };
@@ -270,7 +294,13 @@ export type FromRunner =
   | { t: "trace"; line: string }
   /** A trace line of the runner itself (not counted, never acknowledged). */
   | { t: "note"; line: string }
-  | { t: "handled"; signals: number[] }
+  /** The handler set changed, or the process called READY (`ready`: its readiness indicator). */
+  | { t: "handled"; signals: number[]; ready?: boolean }
+  /**
+   * The client thread ACCEPT_SERVICE_CONN created for `connection` ended, or could not be created
+   * (docs/services.md): its client gets SERVICE_SERVER_QUITTED.
+   */
+  | { t: "client-thread-ended"; connection: bigint }
   | { t: "answer"; req: number; answer: RunnerAnswer }
   /** The last message: sent once every trace line before it is on the channel. */
   | { t: "exit"; outcome: Outcome };

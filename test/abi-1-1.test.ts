@@ -1,6 +1,6 @@
 // ABI 1.1 (docs/commonassembly.md §5, §10): ACCEPT_SERVICE_CONN returns twice, so it goes through
-// `nightos.syscall_fork`; through `syscall` it fails with 0x02. Services are a later NCW issue, so through
-// `syscall_fork` it still answers 0x01 (does not exist in this NCW version).
+// `nightos.syscall_fork`; through `syscall` it fails with 0x02. Through `syscall_fork` it reaches the
+// kernel, which knows no request 1 (0x30; docs/services.md).
 
 import { afterAll, describe, expect, it } from "vitest";
 import { E, TestHome } from "./kernel-helpers.js";
@@ -27,14 +27,14 @@ const PROGRAM = `(module
     (if (i32.ne (call $sys (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)) (i32.const ${E(0x02)}))
       (then (call $exit (i64.const 1))))
     (call $accept_req)
-    (if (i32.ne (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)) (i32.const ${E(0x01)}))
+    (if (i32.ne (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)) (i32.const ${E(0x30)}))
       (then (call $exit (i64.const 2))))))`;
 
 describe("ABI 1.1: ACCEPT_SERVICE_CONN through syscall_fork", () => {
-  it("is refused through syscall (0x02) and reaches the table through syscall_fork (0x01 until services)", () => {
+  it("is refused through syscall (0x02) and reaches the table through syscall_fork (0x30: no such request)", () => {
     const r = home.run(PROGRAM);
     expect(r.stderr).toMatch(/ACCEPT_SERVICE_CONN .* -> err 0x02/);
-    expect(r.stderr).toMatch(/ACCEPT_SERVICE_CONN: not implemented in this NCW version/);
+    expect(r.stderr).toMatch(/ACCEPT_SERVICE_CONN {request: 1} -> err 0x30 NO_SUCH_REQUEST/);
     expect(r.code).toBe(0);
   });
 });

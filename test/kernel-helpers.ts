@@ -64,6 +64,50 @@ export function program(body: string, extra = ""): string {
   (func (export "_start") ${body}))`;
 }
 
+/**
+ * Parent and child of one application: `child` runs in the CREATE_PROCESS child, `parent` in the caller
+ * (both after `$handlers`, which `helpers` defines). The child exits with 42, the parent with 5 once the
+ * child ended. 8 pages of memory.
+ */
+export function forkPair(child: string, parent: string, helpers: string): string {
+  return program(
+    `(local $child i64) (local $id i64) (local $v i32)
+    (call $handlers)
+    (call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x50))
+    (call $check (i32.const 50) (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)) (i32.const ${OK}))
+    (local.set $child (call $r64 (i32.const 0)))
+    (if (i32.eq (call $r8 (i32.const 8)) (i32.const 1)) (then (call $handlers) ${child} (call $exit (i64.const 42))))
+    ${parent}
+    (drop (call $s64_16 (i32.const 0x51) (local.get $child) (i32.const 0)))
+    (call $exit (i64.const 5))`,
+    helpers,
+  )
+    .replace("2 64 shared", "8 64 shared")
+    .replace(
+      "(memory",
+      '(import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))\n  (memory',
+    );
+}
+
+/** `v` as `bytes` little-endian bytes, in hex. */
+export const le = (v: bigint | number, bytes: number) =>
+  Buffer.from(
+    Array.from({ length: bytes }, (_, i) => Number((BigInt(v) >> BigInt(8 * i)) & 0xffn)),
+  ).toString("hex");
+
+/** The 32-byte blocks process `pid` dumped (a `$dump` refuses SYS_CREATE_PROCESS with them as raw arguments). */
+export function dumps(out: string, pid: number): string[] {
+  return [
+    ...out.matchAll(new RegExp(`\\[pid ${pid}\\] SYS_CREATE_PROCESS <([0-9a-f]{64})>`, "g")),
+  ].map((m) => m[1] as string);
+}
+
+export function pids(out: string): { parent: number; child: number } {
+  const m = /\[pid (\d+)\] CREATE_PROCESS \{initData: 0\} -> ok \{id: (\d+), identity: 0/.exec(out);
+  if (m === null) throw new Error(`no CREATE_PROCESS in:\n${out}`);
+  return { parent: Number(m[1]), child: Number(m[2]) };
+}
+
 export const OK = 0;
 /** ABI 1.1: the status the new thread of CREATE_THREAD gets (its answer at ret + 40). */
 export const NEW_THREAD = 1;

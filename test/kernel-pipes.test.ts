@@ -4,7 +4,18 @@
 // proper and brutal closes, and the errcodes. Datafields are checked against bytes written out by hand.
 
 import { afterAll, describe, expect, it } from "vitest";
-import { E, NEW_THREAD, OK, program, TestHome, waitFor } from "./kernel-helpers.js";
+import {
+  dumps,
+  E,
+  forkPair,
+  le,
+  NEW_THREAD,
+  OK,
+  pids,
+  program,
+  TestHome,
+  waitFor,
+} from "./kernel-helpers.js";
 
 const home = new TestHome();
 afterAll(() => home.cleanup());
@@ -69,44 +80,7 @@ const HELPERS = `
     (call $check (i32.const 80) (local.get $s) (i32.const ${OK}))
     (call $r64 (i32.const 0)))`;
 
-/** Parent and child of one application: `child` runs in the CREATE_PROCESS child, `parent` in the caller. */
-function pair(child: string, parent: string): string {
-  return program(
-    `(local $child i64) (local $id i64) (local $v i32)
-    (call $handlers)
-    (call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x50))
-    (call $check (i32.const 50) (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)) (i32.const ${OK}))
-    (local.set $child (call $r64 (i32.const 0)))
-    (if (i32.eq (call $r8 (i32.const 8)) (i32.const 1)) (then (call $handlers) ${child} (call $exit (i64.const 42))))
-    ${parent}
-    (drop (call $s64_16 (i32.const 0x51) (local.get $child) (i32.const 0)))
-    (call $exit (i64.const 5))`,
-    HELPERS,
-  )
-    .replace("2 64 shared", "8 64 shared")
-    .replace(
-      "(memory",
-      '(import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))\n  (memory',
-    );
-}
-
-const le = (v: bigint | number, bytes: number) =>
-  Buffer.from(
-    Array.from({ length: bytes }, (_, i) => Number((BigInt(v) >> BigInt(8 * i)) & 0xffn)),
-  ).toString("hex");
-
-/** The 32 bytes a process dumped (the n-th SYS_CREATE_PROCESS line of process `pid`). */
-function dumps(out: string, pid: number): string[] {
-  return [
-    ...out.matchAll(new RegExp(`\\[pid ${pid}\\] SYS_CREATE_PROCESS <([0-9a-f]{64})>`, "g")),
-  ].map((m) => m[1] as string);
-}
-
-function pids(out: string): { parent: number; child: number } {
-  const m = /\[pid (\d+)\] CREATE_PROCESS \{initData: 0\} -> ok \{id: (\d+), identity: 0/.exec(out);
-  if (m === null) throw new Error(`no CREATE_PROCESS in:\n${out}`);
-  return { parent: Number(m[1]), child: Number(m[2]) };
-}
+const pair = (child: string, parent: string) => forkPair(child, parent, HELPERS);
 
 describe("raw pipes", () => {
   it("100 000 bytes through a 64 KB write pipe in blocking mode; RECV_PIPE and a proper PIPE_CLOSED", () => {

@@ -6,6 +6,19 @@ import type { ProcessInfo } from "../../kernel-compat/protocol.js";
 import { safeText } from "../../ncw/output.js";
 import { type GlobalArgs, runCommand } from "../context.js";
 
+/**
+ * The SERVICES column (docs/services.md): what a service process serves and its clients' PIDs
+ * ("main <- 101,102"), and the services a client is connected to ("-> 105").
+ */
+function services(p: ProcessInfo): string {
+  const parts: string[] = [];
+  if (p.service !== undefined)
+    parts.push(`${safeText(p.service)} <- ${(p.clients ?? []).join(",") || "(none)"}`);
+  if (p.connectedTo !== undefined && p.connectedTo.length > 0)
+    parts.push(`-> ${p.connectedTo.join(",")}`);
+  return parts.length === 0 ? "-" : parts.join(" ");
+}
+
 interface PsArgs extends GlobalArgs {
   all?: boolean;
 }
@@ -48,9 +61,10 @@ export const psCommand: CommandModule<GlobalArgs, PsArgs> = {
         p.state,
         p.hostPid === undefined ? "-" : String(p.hostPid),
         p.startedAt ? `${((Date.now() - p.startedAt) / 1000).toFixed(1)}s` : "-",
+        services(p),
         safeText(p.name), // from the kernel socket (the app's name): made safe
       ]);
-      const head = ["PID", "PPID", "STATE", "HOST-PID", "AGE", "NAME"];
+      const head = ["PID", "PPID", "STATE", "HOST-PID", "AGE", "SERVICES", "NAME"];
       const widths = head.map((h, i) =>
         Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)),
       );

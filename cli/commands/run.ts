@@ -145,8 +145,11 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
         },
         {
           started: (pid, started) => {
-            rawName = started;
-            name = safeText(started);
+            // Later processes on this terminal are its children or services it started: not its name.
+            if (pid === run.pid()) {
+              rawName = started;
+              name = safeText(started);
+            }
             if (traceOn) writeTrace(`[pid ${pid}] started (${started})`);
           },
           trace: (pid, line) => writeTrace(pid === 0 ? `[ncw] ${line}` : `[pid ${pid}] ${line}`),

@@ -299,3 +299,34 @@ export function eventContext(opts: {
 }
 
 export { u64 };
+
+/** A scope name as the context header and CONNECT_SERVICE carry it: its bytes, zero-padded to 8. */
+export const SCOPE_NAME_SIZE = 8;
+
+/**
+ * The context of a process the system starts as an application service (startup reason 0x4, service
+ * type MAIN or SCOPED, the scope's name for a scoped service; specs/applications.md, docs/services.md).
+ * The header is 16 bytes and there are no arguments.
+ */
+export function serviceContext(opts: {
+  anid: number;
+  serviceType: typeof ServiceType.MAIN | typeof ServiceType.SCOPED;
+  scopeName: Uint8Array;
+  ambient?: number;
+}): ExecutionContext {
+  if (opts.scopeName.length !== SCOPE_NAME_SIZE)
+    throw new RangeError(`a scope name is ${SCOPE_NAME_SIZE} bytes, got ${opts.scopeName.length}`);
+  if (opts.serviceType === ServiceType.MAIN && opts.scopeName.some((b) => b !== 0))
+    throw new RangeError("the main service has no scope name (8 zero bytes)");
+  return {
+    header: {
+      startupReason: { code: StartupCode.SERVICE, afterCrash: false, rawOutputRead: false },
+      ambient: opts.ambient ?? 0,
+      special: 0,
+      serviceType: opts.serviceType,
+      scopeName: opts.scopeName,
+      anid: opts.anid,
+    },
+    args: new Uint8Array(0),
+  };
+}

@@ -141,6 +141,9 @@ export const SystemPid = {
   "sys::process": 20,
 } as const;
 
+/** CONNECT_SERVICE's target types (specs/kernel/syscalls.md 0x2A). */
+export const ServiceTarget = { MAIN: 0x00, SCOPED: 0x01, INTEGRATION: 0x02, DRIVER: 0x03 } as const;
+
 /** The first PID given to a userland process (processes.md: userland PIDs are >= 100). */
 export const FIRST_APP_PID = 100;
 

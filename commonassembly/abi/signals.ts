@@ -37,17 +37,23 @@ export const Datafield = {
     ["socket", u64],
     ["sizeMultiplier", u16],
   ]),
+  /** Decided (docs/ipc.md): the method is 2 bytes, as SEND_SOCK_MSG's (signals.md says 1). */
   [Sig.RECV_SOCK_MSG]: struct([
     ["socket", u64],
     ["exchange", u64],
-    ["method", u8],
+    ["method", u16],
     ["size", u32],
     ["status", u8],
   ]),
+  /**
+   * signals.md copies PIPE_CLOSED's text; decided (docs/ipc.md): closing type 0x00 CLOSE_SERV_SOCK /
+   * 0x01 the peer ended, identity 0x00 this process is the socket's client / 0x01 its service, then the
+   * receiver's socket identifier.
+   */
   [Sig.SERV_SOCK_CLOSED]: struct([
     ["closing", u8],
     ["identity", u8],
-    ["pipe", u64],
+    ["socket", u64],
   ]),
   [Sig.SERVICE_CONN_REQUEST]: struct([
     ["callee", u64],
@@ -55,8 +61,10 @@ export const Datafield = {
     ["command", u16],
     ["answerDelay", u16],
   ]),
-  [Sig.SERVICE_CLIENT_CLOSED]: empty,
-  [Sig.SERVICE_CLIENT_QUITTED]: empty,
+  // NCW extension (docs/services.md): the spec gives these two no datafield; NCW delivers them to the
+  // dispatcher thread (signals run on a process' main thread), so it names the connection.
+  [Sig.SERVICE_CLIENT_CLOSED]: struct([["connection", u64]]),
+  [Sig.SERVICE_CLIENT_QUITTED]: struct([["connection", u64]]),
   [Sig.SERVICE_SERVER_QUITTED]: struct([["request", u64]]),
   [Sig.READ_BACKED_AMS]: struct([
     ["ams", u64],

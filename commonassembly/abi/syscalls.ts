@@ -150,7 +150,6 @@ const service = (name: "sys::process" | "sys::hw"): More => ({
 
 const runner: Support = { kind: "implemented", where: "runner" };
 const kernel: Support = { kind: "implemented", where: "kernel" };
-const ipc: Support = { kind: "later", issue: "IPC (service sockets)" };
 const ams: Support = { kind: "later", issue: "IPC (abstract memory segments)" };
 const hw = (refusal: number): Support => ({
   kind: "refused",
@@ -293,7 +292,7 @@ export const OPEN_SERV_SOCK = def(
   ]),
   struct([["socket", u64]]),
   { NO_SUCH_PID: 0x30, NOT_ALLOWED: 0x31 },
-  ipc,
+  kernel,
 );
 const sockErrors = {
   NO_SUCH_SOCKET: 0x30,
@@ -301,12 +300,18 @@ const sockErrors = {
   NO_SUCH_EXCHANGE: 0x32,
   EXCHANGE_CONCLUDED: 0x40,
 } as const;
+/**
+ * Decided (docs/ipc.md "Service sockets"): the method code is 2 bytes, as ipc.md's exchange structure
+ * and the system services' method tables have it (syscalls.md says 1 byte); NOT_YOUR_TURN (0x41, NCW's)
+ * answers a second message before the peer answered, which the spec forbids without an errcode. The
+ * runner stages the bytes on the ring; the kernel keeps the exchange (syscalls/sockets.ts).
+ */
 export const SEND_SOCK_MSG = def(
   "SEND_SOCK_MSG",
   struct([
     ["socket", u64],
     ["exchange", u64],
-    ["method", u8],
+    ["method", u16],
     ["errorCode", u16],
     ["content", bufptr],
   ]),
@@ -314,8 +319,8 @@ export const SEND_SOCK_MSG = def(
     ["exchange", u64],
     ["counter", u32],
   ]),
-  sockErrors,
-  ipc,
+  { ...sockErrors, NOT_YOUR_TURN: 0x41 },
+  runner,
   { buffers: [read("content")] },
 );
 export const READ_SOCK_MSG = def(
@@ -330,7 +335,7 @@ export const READ_SOCK_MSG = def(
     ["status", u8],
   ]),
   sockErrors,
-  ipc,
+  runner,
   { buffers: [written("buffer", "call")] },
 );
 export const CLOSE_SERV_SOCK = def(
@@ -338,7 +343,7 @@ export const CLOSE_SERV_SOCK = def(
   struct([["socket", u64]]),
   none,
   { NO_SUCH_SOCKET: 0x30, SOCKET_CLOSED: 0x40 },
-  ipc,
+  kernel,
 );
 /** The spec lists "flexible mode" under the return value, but its errors treat it as an argument: NCW reads it as the last argument. */
 export const CONNECT_SERVICE = def(
@@ -365,14 +370,14 @@ export const CONNECT_SERVICE = def(
     DOUBLE_HANDLER_FAULT: 0x40,
     REJECTED: 0x41,
   },
-  ipc,
+  kernel,
 );
 export const END_SERVICE_CONN = def(
   "END_SERVICE_CONN",
   struct([["connection", u64]]),
   none,
   { NO_SUCH_CONNECTION: 0x30, ALREADY_CLOSED: 0x40, SERVICE_THREAD_TERMINATED: 0x41 },
-  ipc,
+  kernel,
 );
 const answerErrors = {
   NO_SUCH_REQUEST: 0x30,
@@ -381,7 +386,8 @@ const answerErrors = {
 } as const;
 /**
  * ABI 1.1: returns twice, like CREATE_THREAD: the call creates a client thread in the service's process
- * and returns in both, `notClientThread` 0x00 in the new thread (specs/services.md "Connections").
+ * and returns in both, `notClientThread` 0x00 in the new thread (specs/services.md "Connections"). The
+ * runner makes the thread and asks the kernel (kernel-compat/syscalls/services.ts): "runner" here.
  */
 export const ACCEPT_SERVICE_CONN = def(
   "ACCEPT_SERVICE_CONN",
@@ -391,7 +397,7 @@ export const ACCEPT_SERVICE_CONN = def(
     ["socket", u64],
   ]),
   answerErrors,
-  ipc,
+  runner,
   { returnsTwice: true },
 );
 export const REJECT_SERVICE_CONN = def(
@@ -399,7 +405,7 @@ export const REJECT_SERVICE_CONN = def(
   struct([["request", u64]]),
   none,
   answerErrors,
-  ipc,
+  kernel,
 );
 export const HAS_SCOPED_SERVICE = def(
   "HAS_SCOPED_SERVICE",
@@ -409,7 +415,7 @@ export const HAS_SCOPED_SERVICE = def(
   ]),
   struct([["has", u8]]),
   { NO_SUCH_ANID: 0x30, SERVICE_NOT_EXPOSED: 0x31 },
-  ipc,
+  kernel,
 );
 
 // ---- memory (0x30–0x3F) ---------------------------------------------------------------------------

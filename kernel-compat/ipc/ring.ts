@@ -1,6 +1,7 @@
 // The byte ring every NightOS data path runs on (docs/ipc.md, "The byte ring"): one producer and one
-// consumer sharing a segment of host memory, for pipes (specs/kernel/ipc.md, "Pipes") and later
-// service-socket messages and command pipes. The kernel, runners and the CLI map the same layout.
+// consumer sharing a segment of host memory, for pipes (specs/kernel/ipc.md, "Pipes"), service-socket
+// messages (staged records, "Service sockets") and later command pipes. The kernel, runners and the CLI
+// map the same layout.
 //
 // Bytes never travel through the kernel server: a producer copies into the data area, then publishes
 // its position; a consumer that finds nothing spins briefly, then sleeps on a wait word the producer
@@ -57,8 +58,12 @@ export const RingState = {
 export const MESSAGE_HEADER_SIZE = 4;
 /** ipc.md, "Message pipes": at most 64 KB, the pipes' buffer's minimal capacity. */
 export const MAX_MESSAGE_SIZE = 64 * 1024;
-/** The largest data area (16 MiB is the pipes' maximum, plus a message header). */
-export const MAX_RING_CAPACITY = 16 * 1024 * 1024 + MESSAGE_HEADER_SIZE;
+/**
+ * The largest data area: a service socket's largest message (65535 × 4 KiB, docs/ipc.md "Service
+ * sockets") and its record header fit; pipes stay at 16 MiB + 4 (their multiplier is one byte). Positions
+ * run modulo 2 × capacity, well inside a u32.
+ */
+export const MAX_RING_CAPACITY = 256 * 1024 * 1024 + 64;
 
 /** Bytes of segment a ring with `capacity` data bytes needs. */
 export function ringSegmentSize(capacity: number): number {
@@ -434,6 +439,61 @@ export class RingWriter extends RingSide {
     );
   }
 
+  /**
+   * A record whose header another party writes (service sockets: the kernel, docs/ipc.md "Service
+   * sockets"). Holding the write lock, wait until `headerSize + body.length` bytes are free, copy `body`
+   * after a `headerSize`-byte gap at the tail without publishing, then run `commit` with the lock still
+   * held; only `publishStaged` (by whoever commits) makes the record visible. A refused commit leaves
+   * the bytes past the tail, where no reader looks. `refused` answers when the lock or the room cannot
+   * be had (`opts` false: at once; else the ring closed or the wait ended).
+   */
+  stage<R>(
+    headerSize: number,
+    body: Uint8Array,
+    opts: WaitOptions | false,
+    refused: (reason: "locked" | "full" | Stop) => R,
+    commit: () => R,
+  ): R {
+    const need = headerSize + body.length;
+    if (need > this.capacity) throw new RangeError(`a ${need}-byte record never fits this ring`);
+    if (this.closedForWriting()) return refused("closed");
+    return this.withLock<R>("writer", opts, refused, () => {
+      if (opts === false) {
+        if (this.free() < need) return refused("full");
+      } else {
+        const r = this.sleepUntil(
+          RingField.spaceSeq,
+          () => this.free() >= need || this.closedForWriting(),
+          opts,
+          RingField.writerSleeping,
+        );
+        if (r !== "ready") return refused(stopReason(r));
+      }
+      if (this.closedForWriting()) return refused("closed");
+      this.copyIn(this.advance(this.load(RingField.tail), headerSize), body);
+      return commit();
+    });
+  }
+
+  /**
+   * Publish the record staged at the tail: write `header` there and move the tail past `total` bytes
+   * (header and body). False, and nothing published, when `total` bytes are not free (no staged record
+   * of that size can be there).
+   */
+  publishStaged(header: Uint8Array, total: number): boolean {
+    if (total < header.length || total > this.free()) return false;
+    const tail = this.load(RingField.tail);
+    this.copyIn(tail, header);
+    this.publish(this.advance(tail, total));
+    return true;
+  }
+
+  private publish(tail: number): void {
+    this.store(RingField.tail, tail);
+    Atomics.add(this.w, RingField.dataSeq >> 2, 1);
+    if (this.load(RingField.readerSleeping) !== 0) this.memory.wake(RingField.dataSeq, 1);
+  }
+
   /** Copy, then publish: until the tail moves, the consumer cannot see any of these bytes. */
   private put(src: Uint8Array): void {
     let tail = this.load(RingField.tail);
@@ -444,9 +504,7 @@ export class RingWriter extends RingSide {
       tail = this.advance(tail, MESSAGE_HEADER_SIZE);
     }
     this.copyIn(tail, src);
-    this.store(RingField.tail, this.advance(tail, src.length));
-    Atomics.add(this.w, RingField.dataSeq >> 2, 1);
-    if (this.load(RingField.readerSleeping) !== 0) this.memory.wake(RingField.dataSeq, 1);
+    this.publish(this.advance(tail, src.length));
   }
 }
 
@@ -540,6 +598,38 @@ export class RingReader extends RingSide {
         return { ok: true, read: n };
       },
     );
+  }
+
+  /**
+   * Under the read lock (waited for), hand `fn` the pending record's first `headerSize` bytes, or
+   * undefined when none is pending, and a `take(dst, bodyLength)` that copies the record's body into
+   * `dst` and consumes the record. A record `fn` does not take stays pending.
+   */
+  withRecord<R>(
+    headerSize: number,
+    fn: (
+      header: Uint8Array | undefined,
+      take: (dst: Uint8Array, bodyLength: number) => void,
+      pending: number,
+    ) => R,
+    refused: (reason: "locked" | Stop) => R,
+  ): R {
+    return this.withLock<R>("reader", {}, refused, () => {
+      const used = this.used();
+      if (used < headerSize) return fn(undefined, () => {}, used);
+      const head = this.load(RingField.head);
+      const header = new Uint8Array(headerSize);
+      this.copyOut(head, header);
+      return fn(
+        header,
+        (dst, bodyLength) => {
+          const at = this.advance(head, headerSize);
+          this.copyOut(at, dst.subarray(0, bodyLength));
+          this.consume(this.advance(at, bodyLength));
+        },
+        used,
+      );
+    });
   }
 
   private take(dst: Uint8Array): void {

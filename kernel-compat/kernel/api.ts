@@ -7,8 +7,11 @@ import type { ArgsOf, ResultOf, SyscallDef } from "../../commonassembly/abi/sysc
 import type { ForkImage } from "../protocol.js";
 import type { PipeEnd, PipeTable } from "./pipes.js";
 import type { KProcess, ProcessTable } from "./process.js";
+import type { ServiceTable } from "./services.js";
+import type { SocketEnd, SocketTable } from "./sockets.js";
 
 export type { KPipe, PipeEnd } from "./pipes.js";
+export type { KSocket, SendRefusal, SocketEnd, SocketParty } from "./sockets.js";
 
 /** The process table as handlers see it: looked up, never changed (only the kernel adds processes). */
 export type ProcessView = Pick<
@@ -45,6 +48,17 @@ export interface KernelApi {
   grantPipe(p: KProcess, handle: bigint, end: PipeEnd): Promise<boolean>;
   /** Have `p`'s runner forget `handle` (its own CLOSE_PIPE). */
   revokePipe(p: KProcess, handle: bigint): Promise<void>;
+  /** The application services: instances, requests, connections (kernel/services.ts). */
+  readonly appServices: ServiceTable;
+  /** The service sockets (kernel/sockets.ts). */
+  readonly sockets: SocketTable;
+  /**
+   * Have `p`'s runner record that it names `end` by `handle` (docs/ipc.md "Service sockets"), before the
+   * caller is answered or RECV_SERV_SOCK sent; false when it could not (the process ended, table full).
+   */
+  grantSocket(p: KProcess, handle: bigint, end: SocketEnd): Promise<boolean>;
+  /** Have `p`'s runner forget `handle` (its own CLOSE_SERV_SOCK, or a refused open). */
+  revokeSocket(p: KProcess, handle: bigint): Promise<void>;
   suspend(p: KProcess): void;
   /** Resume a suspended process; how long it was suspended, in ms. */
   unsuspend(p: KProcess): bigint;

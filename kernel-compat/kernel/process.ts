@@ -25,6 +25,13 @@ export interface KProcess {
   name: string;
   anid: number;
   user: number;
+  /** The NightOS user it runs for (whose installs it sees, whose service instances it reaches). */
+  userName: string;
+  /**
+   * A service started on demand (docs/services.md): it reports to the terminal of the client that
+   * started it while that one lasts, but does not end with it.
+   */
+  detached: boolean;
   state: ProcessInfo["state"];
   startedAt: number;
   runner: ChildProcess | undefined;

@@ -2,18 +2,41 @@
 // (kernel-compat/syscalls/), by code, for the requests runners forward. The runner's table is
 // syscalls/dispatch.ts; the runner never loads this file.
 
-import { MEM_ALLOC } from "../../commonassembly/abi/syscalls.js";
+import {
+  ACCEPT_SERVICE_CONN,
+  MEM_ALLOC,
+  SEND_SOCK_MSG,
+} from "../../commonassembly/abi/syscalls.js";
 import { memoryReservation } from "../syscalls/memory.js";
 import { pipeKernelHandlers } from "../syscalls/pipes.js";
 import { processKernelHandlers } from "../syscalls/process.js";
+import { acceptKernelHalf, serviceKernelHandlers } from "../syscalls/services.js";
+import { socketKernelHandlers, socketSendBookkeeping } from "../syscalls/sockets.js";
 import type { BoundKernelHandler } from "./api.js";
 
 /** Every kernel-side handler of a syscall the table says the kernel answers, by code. */
 export const KERNEL_HANDLERS: ReadonlyMap<number, BoundKernelHandler> = new Map(
-  [...processKernelHandlers, ...pipeKernelHandlers].map((h) => [h.def.code, h]),
+  [
+    ...processKernelHandlers,
+    ...pipeKernelHandlers,
+    ...socketKernelHandlers,
+    ...serviceKernelHandlers,
+  ].map((h) => [h.def.code, h]),
 );
 
-/** The handler for a forwarded request with code `code`: MEM_ALLOC is the memory reservation. */
+/**
+ * The kernel halves of syscalls the runner answers, by code: MEM_ALLOC counts a growth against the
+ * home's memory limit, SEND_SOCK_MSG keeps the exchange of a message its runner staged,
+ * ACCEPT_SERVICE_CONN opens the connection before the runner creates the client thread.
+ */
+export const KERNEL_HALVES: ReadonlyMap<number, { handler: BoundKernelHandler; what: string }> =
+  new Map([
+    [MEM_ALLOC.code, { handler: memoryReservation, what: "home memory limit" }],
+    [SEND_SOCK_MSG.code, { handler: socketSendBookkeeping, what: "exchange bookkeeping" }],
+    [ACCEPT_SERVICE_CONN.code, { handler: acceptKernelHalf, what: "connection" }],
+  ]);
+
+/** The handler for a forwarded request with code `code`. */
 export function kernelHandler(code: number): BoundKernelHandler | undefined {
-  return code === MEM_ALLOC.code ? memoryReservation : KERNEL_HANDLERS.get(code);
+  return KERNEL_HALVES.get(code)?.handler ?? KERNEL_HANDLERS.get(code);
 }

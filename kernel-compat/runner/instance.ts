@@ -5,7 +5,11 @@
 // `run` takes the call, and the caller rewinds into syscall_fork with its answer.
 
 import { GenericErr } from "../../commonassembly/abi/numbers.js";
-import { CREATE_PROCESS, CREATE_THREAD } from "../../commonassembly/abi/syscalls.js";
+import {
+  ACCEPT_SERVICE_CONN,
+  CREATE_PROCESS,
+  CREATE_THREAD,
+} from "../../commonassembly/abi/syscalls.js";
 import {
   errorStatus,
   NEW_THREAD_RET_OFFSET,
@@ -38,6 +42,8 @@ export interface Resume {
 export interface ForkServices {
   /** CREATE_THREAD, once the creator's stack is unwound into the fork buffer at `data`. */
   startThread(data: number, initData: bigint): Resume;
+  /** ACCEPT_SERVICE_CONN (request bytes `req`), once the dispatcher's stack is unwound at `data`. */
+  acceptConnection(data: number, req: Uint8Array): Resume;
   /** CREATE_PROCESS: send the request and the process' image to the kernel; its answer. */
   forkToKernel(req: Uint8Array, image: ForkImage): KernelAnswer;
 }
@@ -49,7 +55,14 @@ export class InstanceHost {
   proc: Proc | undefined;
   /** The call in progress: set when syscall_fork starts unwinding, taken by `run`. */
   private call:
-    | { req: number; len: number; data: number; initData: bigint; thread: boolean }
+    | {
+        req: number;
+        len: number;
+        data: number;
+        initData: bigint;
+        /** What the call makes: a thread (CREATE_THREAD), a client thread (ACCEPT), a process. */
+        kind: "thread" | "accept" | "process";
+      }
     | undefined;
   private resume: Resume | undefined;
 
@@ -98,13 +111,18 @@ export class InstanceHost {
       return r.status;
     }
     const v = validateRequest(proc, req, len, ret, true);
-    const thread = v.ok && v.def.code === CREATE_THREAD.code && this.o.canThread;
-    if (
-      !v.ok ||
-      (v.def.code !== CREATE_PROCESS.code && !thread) ||
-      asyncify === undefined ||
-      proc.signals.handling
-    ) {
+    const code = v.ok ? v.def.code : -1;
+    // A call that starts a thread in this process needs a shared memory (else its runner handler fails).
+    const kind =
+      code === CREATE_PROCESS.code
+        ? "process"
+        : this.o.canThread && code === CREATE_THREAD.code
+          ? "thread"
+          : this.o.canThread && code === ACCEPT_SERVICE_CONN.code
+            ? "accept"
+            : undefined;
+    const thread = kind === "thread" || kind === "accept";
+    if (!v.ok || kind === undefined || asyncify === undefined || proc.signals.handling) {
       // Everything but a well-formed call that can be made outside a handler goes the ordinary way
       // (its errors, CREATE_THREAD in a module that cannot share its memory).
       return dispatch(proc, req, len, ret, true);
@@ -124,7 +142,8 @@ export class InstanceHost {
       );
       return errorStatus(CREATE_PROCESS.errors.HARDWARE);
     }
-    this.call = { req, len, data, initData: (v.args as { initData: bigint }).initData, thread };
+    const initData = kind === "accept" ? 0n : (v.args as { initData: bigint }).initData;
+    this.call = { req, len, data, initData, kind };
     asyncify.startUnwind(data);
     return 0; // ignored while unwinding
   };
@@ -147,8 +166,10 @@ export class InstanceHost {
       const proc = this.proc;
       if (f === undefined || proc === undefined)
         throw new Error("Asyncify unwound without a fork in progress");
-      if (f.thread) {
+      if (f.kind === "thread") {
         this.resume = services.startThread(f.data, f.initData);
+      } else if (f.kind === "accept") {
+        this.resume = services.acceptConnection(f.data, proc.bytes().slice(f.req, f.req + f.len));
       } else {
         const image: ForkImage = {
           memory: new Uint8Array(proc.memory.buffer).slice(),

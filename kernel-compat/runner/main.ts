@@ -18,6 +18,7 @@ import { MAILBOX_DEPTH, Mailbox, Outbox, SignalRing } from "./channel.js";
 import { takeThreadSlot, threadCount, UNCOUNTED_SLOT } from "./fork.js";
 import { PipeSlots } from "./pipes.js";
 import { SharedSht } from "./signals.js";
+import { SocketSlots } from "./sockets.js";
 import { type FromThread, newThreadWorker, type ThreadShare, type ThreadStart } from "./thread.js";
 import type { FromWorker, WorkerStart } from "./worker.js";
 
@@ -58,6 +59,8 @@ function main(): void {
   const sht = new SharedSht();
   /** The pipe ends the process names (pipes.ts), filled on the kernel's grants. */
   const pipes = new PipeSlots();
+  /** The service-socket ends the process names (sockets.ts), filled on the kernel's grants. */
+  const sockets = new SocketSlots();
   let memory: WebAssembly.Memory | undefined;
   let ctlAddr = 0;
   let nextId = 1;
@@ -116,7 +119,7 @@ function main(): void {
       return;
     }
     handledOnChannel = true;
-    send({ t: "handled", signals: sht.keys() }, () => {
+    send({ t: "handled", signals: sht.keys(), ready: sht.ready }, () => {
       handledOnChannel = false;
       if (handledAgain) {
         handledAgain = false;
@@ -164,7 +167,11 @@ function main(): void {
   };
 
   // A thread's port (kernel-compat/runner/thread.ts): its traces, kernel syscalls and a process end.
-  const onThreadPort = (p: MessagePort) => {
+  // A client thread's (ACCEPT_SERVICE_CONN, `connection`) port closes when it ends, however it ends
+  // (returned, EXIT_THREAD, terminated with its creator): the kernel then closes its connection.
+  const onThreadPort = (p: MessagePort, connection?: bigint) => {
+    if (connection !== undefined)
+      p.on("close", () => send({ t: "client-thread-ended", connection }));
     p.on("message", (m: FromThread) => {
       switch (m.t) {
         case "trace":
@@ -174,13 +181,16 @@ function main(): void {
           forwardSyscall(new Mailbox(m.box), m.req, m.fork, m.read, m.out);
           return;
         case "port":
-          onThreadPort(m.port);
+          onThreadPort(m.port, m.connection);
           return;
         case "handled":
           relayHandled();
           return;
         case "note":
           send({ t: "note", line: m.line });
+          return;
+        case "client-thread-ended":
+          send({ t: "client-thread-ended", connection: m.connection });
           return;
         case "exit":
           end(m.outcome);
@@ -216,7 +226,10 @@ function main(): void {
         relayHandled();
         return;
       case "port":
-        onThreadPort(m.port);
+        onThreadPort(m.port, m.connection);
+        return;
+      case "client-thread-ended":
+        send({ t: "client-thread-ended", connection: m.connection });
         return;
       case "share":
         share = m.share;
@@ -295,6 +308,7 @@ function main(): void {
           outbox: outbox.sab,
           sht: sht.sab,
           pipes: pipes.sab,
+          sockets: sockets.sab,
           fork: m.fork,
         };
         worker.postMessage(start);
@@ -373,6 +387,22 @@ function main(): void {
           pipes.remove(m.handle)
             ? { ok: true }
             : { ok: false, error: `pipe end ${m.handle} is not in the table` },
+        );
+        return;
+      case "socket-grant":
+        answer(
+          m.req,
+          sockets.add(m)
+            ? { ok: true }
+            : { ok: false, error: "the process' socket table is full (docs/ipc.md)" },
+        );
+        return;
+      case "socket-revoke":
+        answer(
+          m.req,
+          sockets.remove(m.handle)
+            ? { ok: true }
+            : { ok: false, error: `socket end ${m.handle} is not in the table` },
         );
         return;
     }

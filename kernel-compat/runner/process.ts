@@ -9,6 +9,7 @@ import type { BufferArea } from "../syscalls/buffers.js";
 import { PageAllocator } from "./memory.js";
 import type { PipeRings } from "./pipes.js";
 import { type HandlerEnv, SignalState } from "./signals.js";
+import type { SocketRings } from "./sockets.js";
 
 /** TLS limits NCW chooses (the spec gives none): slots per thread and bytes per slot. */
 export const TLS_MAX_SLOTS = 1024;
@@ -47,6 +48,8 @@ export interface ProcOptions {
   pages?: SharedArrayBuffer;
   /** The pipe ends this thread can use (pipes.ts); none: every identifier names nothing. */
   pipes?: PipeRings;
+  /** The service-socket ends this thread can use (sockets.ts); none: every identifier names nothing. */
+  sockets?: SocketRings;
 }
 
 /** The process-wide TLS slot table shared by its threads: [generation counter, state of slot 1..N]. */
@@ -72,9 +75,11 @@ export class Proc {
   readonly trace: ((line: string) => void) | undefined;
   readonly pullSignals: () => void;
   readonly pipes: PipeRings | undefined;
+  readonly sockets: SocketRings | undefined;
 
   constructor(o: ProcOptions) {
     this.pipes = o.pipes;
+    this.sockets = o.sockets;
     this.pid = o.pid;
     this.ppid = o.ppid;
     this.context = o.context;

@@ -17,7 +17,11 @@ import {
   workerData,
 } from "node:worker_threads";
 import { encode } from "../../commonassembly/abi/codec.js";
-import { CREATE_THREAD } from "../../commonassembly/abi/syscalls.js";
+import {
+  ACCEPT_SERVICE_CONN,
+  CREATE_THREAD,
+  syscallName,
+} from "../../commonassembly/abi/syscalls.js";
 import {
   ABI_IMPORT_MODULE,
   CONTROL_BLOCK_ADDRESS,
@@ -45,11 +49,12 @@ import {
   takeThreadSlot,
   threadCount,
 } from "./fork.js";
-import { InstanceHost } from "./instance.js";
+import { InstanceHost, type Resume } from "./instance.js";
 import { PAGE_SIZE } from "./memory.js";
 import { PipeRings, PipeSlots } from "./pipes.js";
 import { Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd, ThreadEnd } from "./signals.js";
+import { SocketRings, SocketSlots } from "./sockets.js";
 import { stamped } from "./trace-clock.js";
 
 /** What every thread of a process shares: what the worker gives the relay for kernel-started threads. */
@@ -66,6 +71,8 @@ export interface ThreadShare {
   pages: SharedArrayBuffer;
   /** The process' pipe table (pipes.ts PipeSlots). */
   pipes: SharedArrayBuffer;
+  /** The process' socket table (sockets.ts SocketSlots). */
+  sockets: SharedArrayBuffer;
   ring: SharedArrayBuffer;
   /** The process' trace window and handler-set notice (channel.ts Outbox). */
   outbox: SharedArrayBuffer;
@@ -95,6 +102,11 @@ export interface ThreadStart extends ThreadShare {
   relay: MessagePort;
   /** Its slot in `tids` (fork.ts takeThreadSlot), freed with its descendants' when it ends. */
   slot: number;
+  /**
+   * A client thread (ACCEPT_SERVICE_CONN): its own answer (the call's return value, in place of
+   * CREATE_THREAD's), and the connection it serves.
+   */
+  client?: { connection: bigint; answer: Uint8Array };
 }
 
 /** Messages a thread sends to the relay over its port. */
@@ -109,7 +121,10 @@ export type FromThread =
       read?: Uint8Array[];
       out?: BufferArea[];
     }
-  | { t: "port"; port: MessagePort }
+  /** A new thread's port; `connection`: it is that connection's client thread (ACCEPT_SERVICE_CONN). */
+  | { t: "port"; port: MessagePort; connection?: bigint }
+  /** ACCEPT_SERVICE_CONN could not create the client thread of `connection` (docs/services.md). */
+  | { t: "client-thread-ended"; connection: bigint }
   /** The handler set changed (the relay reads it from the SHT). */
   | { t: "handled" }
   /** A line for the process' terminal, traced or not (a limit refused something). */
@@ -118,8 +133,10 @@ export type FromThread =
 
 /** What a thread that creates threads has: what the process' threads share, and its own links. */
 export interface ThreadHost extends ThreadShare {
-  /** Give the relay a port for a new thread. */
-  sendPort(port: MessagePort): void;
+  /** Give the relay a port for a new thread (`connection`: a client thread's). */
+  sendPort(port: MessagePort, connection?: bigint): void;
+  /** Tell the kernel the client thread of `connection` could not be created. */
+  clientThreadFailed(connection: bigint): void;
   /** The creator's live child threads (terminated when it ends). */
   children: Worker[];
   /** The creator's slot in `tids` (fork.ts takeThreadSlot). */
@@ -156,6 +173,7 @@ export function spawnThread(
   ex: Record<string, unknown>,
   data: number,
   initData: bigint,
+  client?: ThreadStart["client"],
 ): { tid: number } | { errcode: number; refused?: string } {
   const v = new DataView(host.memory.buffer);
   const top = v.getUint32(data, true);
@@ -175,11 +193,11 @@ export function spawnThread(
     const { limit } = threadCount(host.tids);
     return {
       errcode: CREATE_THREAD.errors.HARDWARE,
-      refused: `CREATE_THREAD refused: this process has ${limit} threads, the limit (registry system.processes.max_threads)`,
+      refused: `${client ? "ACCEPT_SERVICE_CONN: no client thread" : "CREATE_THREAD refused"}: this process has ${limit} threads, the limit (registry system.processes.max_threads)`,
     };
   }
   const ch = new MessageChannel();
-  host.sendPort(ch.port2);
+  host.sendPort(ch.port2, client?.connection);
   const w = spare ?? newThreadWorker();
   // The next one starts now, in parallel (the creator's event loop is busy running wasm).
   spare = newThreadWorker();
@@ -201,10 +219,12 @@ export function spawnThread(
     sht: host.sht,
     pages: host.pages,
     pipes: host.pipes,
+    sockets: host.sockets,
     ring: host.ring,
     outbox: host.outbox,
     relay: ch.port1,
     slot,
+    ...(client === undefined ? {} : { client }),
   };
   w.postMessage(start, [ch.port1]);
   host.children.push(w);
@@ -237,6 +257,41 @@ export function createThread(
     }`,
   );
   return parentReturn(r);
+}
+
+/**
+ * ACCEPT_SERVICE_CONN once the dispatcher's stack is unwound (docs/services.md): the kernel checks the
+ * request and opens the connection's socket, then the client thread starts from the call with
+ * `notClientThread` 0x00 and the socket, and the dispatcher resumes with 0x01 and the same socket. A
+ * client thread that cannot be created (the thread limit) is told to the kernel as one that ended: its
+ * client gets SERVICE_SERVER_QUITTED.
+ */
+export function acceptConnection(
+  host: ThreadHost,
+  proc: Proc,
+  ex: Record<string, unknown>,
+  data: number,
+  req: Uint8Array,
+  trace: ((line: string) => void) | undefined,
+): Resume {
+  const answer = proc.toKernel(req);
+  if (answer.errcode !== null)
+    return { status: errorStatus(answer.errcode), ret: new Uint8Array(0) };
+  const mine = ACCEPT_SERVICE_CONN.ret.decode(
+    new DataView(answer.ret.buffer, answer.ret.byteOffset),
+    0,
+  );
+  const connection = new DataView(req.buffer, req.byteOffset + 1, 8).getBigUint64(0, true);
+  const theirs = encode(ACCEPT_SERVICE_CONN.ret, { notClientThread: 0x00, socket: mine.socket });
+  const r = spawnThread(host, proc, ex, data, 0n, { connection, answer: theirs });
+  if ("errcode" in r) {
+    host.note(
+      r.refused ?? `${syscallName(ACCEPT_SERVICE_CONN.code)}: the client thread could not start`,
+    );
+    host.clientThreadFailed(connection);
+  } else
+    trace?.(`${ACCEPT_SERVICE_CONN.name}: client thread ${r.tid} serves connection ${connection}`);
+  return { status: 0, ret: answer.ret };
 }
 
 /** The creator resumes CREATE_THREAD with identity 0 and the child's identifier. */
@@ -339,6 +394,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     sht: msg.sht,
     pages: msg.pages,
     pipes: new PipeRings(new PipeSlots(msg.pipes)),
+    sockets: new SocketRings(new SocketSlots(msg.sockets)),
   });
   iHost.proc = proc;
   const host: ThreadHost = {
@@ -353,12 +409,23 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     sht: msg.sht,
     pages: msg.pages,
     pipes: msg.pipes,
+    sockets: msg.sockets,
     ring: msg.ring,
     outbox: msg.outbox,
-    sendPort: (port) => relay.postMessage({ t: "port", port }, [port]),
+    sendPort: (port, connection) =>
+      relay.postMessage(
+        {
+          t: "port",
+          port,
+          ...(connection === undefined ? {} : { connection }),
+        } satisfies FromThread,
+        [port],
+      ),
     children,
     slot: msg.slot,
     note: (line) => relay.postMessage({ t: "note", line } satisfies FromThread),
+    clientThreadFailed: (connection) =>
+      relay.postMessage({ t: "client-thread-ended", connection } satisfies FromThread),
   };
   let run = start as () => void;
   let entryStack: number | undefined;
@@ -383,12 +450,16 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     run = () => (fn as (a: bigint) => void)(arg);
     trace?.(`started by the kernel at table index ${entry.index}`);
   } else {
-    trace?.("started");
-    const ret = encode(CREATE_THREAD.ret, {
-      id: BigInt(msg.tid),
-      identity: 1,
-      initData: msg.initData,
-    });
+    trace?.(
+      msg.client ? `started: client thread of connection ${msg.client.connection}` : "started",
+    );
+    const ret =
+      msg.client?.answer ??
+      encode(CREATE_THREAD.ret, {
+        id: BigInt(msg.tid),
+        identity: 1,
+        initData: msg.initData,
+      });
     // ABI 1.1: the new thread's own status and half of the return area; 1.0: the creator's area.
     iHost.rewindWith({ status: own ? SYSCALL_STATUS_NEW_THREAD : 0, ret }, msg.rewindAt);
   }
@@ -396,6 +467,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     const p = proc;
     iHost.run(run, ex, {
       startThread: (data, initData) => createThread(host, p, ex, data, initData, trace),
+      acceptConnection: (data, req) => acceptConnection(host, p, ex, data, req, trace),
       // CREATE_PROCESS from this thread: the child's only (main) thread continues this one's stack.
       forkToKernel: (req, image) => {
         box.arm();

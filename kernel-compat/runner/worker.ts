@@ -54,7 +54,14 @@ import { InstanceHost } from "./instance.js";
 import { PipeRings, PipeSlots } from "./pipes.js";
 import { createTlsSlots, type KernelBuffers, Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd } from "./signals.js";
-import { createThread, prestartThread, type ThreadHost, type ThreadShare } from "./thread.js";
+import { SocketRings, SocketSlots } from "./sockets.js";
+import {
+  acceptConnection,
+  createThread,
+  prestartThread,
+  type ThreadHost,
+  type ThreadShare,
+} from "./thread.js";
 import { stamped } from "./trace-clock.js";
 
 export interface WorkerStart {
@@ -74,6 +81,8 @@ export interface WorkerStart {
   sht: SharedArrayBuffer;
   /** The process' pipe table (pipes.ts PipeSlots), filled by the relay. */
   pipes: SharedArrayBuffer;
+  /** The process' socket table (sockets.ts SocketSlots), filled by the relay. */
+  sockets: SharedArrayBuffer;
   /** For a child made by CREATE_PROCESS: the parent's memory and globals at the call. */
   fork: ForkImage | undefined;
 }
@@ -97,7 +106,10 @@ export type FromWorker =
   | { t: "note"; line: string }
   | { t: "running" }
   | { t: "exit"; outcome: Outcome }
-  | { t: "port"; port: MessagePort }
+  /** A new thread's port; `connection`: it is that connection's client thread (ACCEPT_SERVICE_CONN). */
+  | { t: "port"; port: MessagePort; connection?: bigint }
+  /** ACCEPT_SERVICE_CONN could not create the client thread of `connection` (docs/services.md). */
+  | { t: "client-thread-ended"; connection: bigint }
   /** What the relay needs to start threads the kernel asks for; null: the module cannot have threads. */
   | { t: "share"; share: ThreadShare | null };
 
@@ -238,6 +250,7 @@ function run(msg: WorkerStart): Outcome {
     trace,
     sht: msg.sht,
     pipes: new PipeRings(new PipeSlots(msg.pipes)),
+    sockets: new SocketRings(new SocketSlots(msg.sockets)),
     pullSignals: () => {
       if (!ring.pending() || proc === undefined) return;
       for (const s of ring.drain()) proc.signals.enqueue(s.signal, s.datafield);
@@ -259,14 +272,27 @@ function run(msg: WorkerStart): Outcome {
     sht: proc.signals.handlers.sab,
     pages: proc.pages.sab,
     pipes: msg.pipes,
+    sockets: msg.sockets,
     ring: msg.ring,
     outbox: msg.outbox,
-    sendPort: (p) => port?.postMessage({ t: "port", port: p }, [p]),
+    sendPort: (p, connection) =>
+      port?.postMessage(
+        { t: "port", port: p, ...(connection === undefined ? {} : { connection }) },
+        [p],
+      ),
     children: threads,
     slot: MAIN_THREAD_SLOT,
     note: (line) => post({ t: "note", line }),
+    clientThreadFailed: (connection) => post({ t: "client-thread-ended", connection }),
   };
-  const { sendPort: _s, children: _c, slot: _l, note: _n, ...share } = threadHost;
+  const {
+    sendPort: _s,
+    children: _c,
+    slot: _l,
+    note: _n,
+    clientThreadFailed: _f,
+    ...share
+  } = threadHost;
   post({ t: "share", share: sharedMemory === undefined ? null : share });
   trace?.(
     `runner: module ${ahead ? "compiled ahead" : `compiled in ${compiledMs.toFixed(1)} ms`}, ready to run ${(performance.now() - t0).toFixed(1)} ms after start`,
@@ -275,6 +301,7 @@ function run(msg: WorkerStart): Outcome {
   try {
     host.run(start as () => void, ex, {
       startThread: (data, initData) => createThread(threadHost, p, ex, data, initData, trace),
+      acceptConnection: (data, req) => acceptConnection(threadHost, p, ex, data, req, trace),
       forkToKernel: (req, image) => toKernel(req, undefined, image),
     });
     return { kind: "exit", exitData: 0n };

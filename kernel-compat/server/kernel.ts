@@ -3,7 +3,8 @@
 // forward (answered by the families' kernel halves, kernel/syscalls.ts), and the CLI sessions.
 
 import { randomInt } from "node:crypto";
-import { viewOf } from "../../commonassembly/abi/codec.js";
+import { type Codec, viewOf } from "../../commonassembly/abi/codec.js";
+import { encodeExecutionContext, serviceContext } from "../../commonassembly/abi/context.js";
 import {
   GenericErr,
   RegistryDefaults,
@@ -11,18 +12,28 @@ import {
   SystemPid,
   signalName,
 } from "../../commonassembly/abi/numbers.js";
-import { Datafield, encodeDatafield } from "../../commonassembly/abi/signals.js";
-import { MEM_ALLOC, syscallByCode, syscallName } from "../../commonassembly/abi/syscalls.js";
+import { Datafield, decodeDatafield, encodeDatafield } from "../../commonassembly/abi/signals.js";
+import { syscallByCode, syscallName } from "../../commonassembly/abi/syscalls.js";
 import { readModule } from "../../commonassembly/wasm/reader.js";
 import { hostNative } from "../../native/index.js";
 import { ServiceHost } from "../../services/host/host.js";
 import { SysProcess } from "../../services/process/service.js";
 import { REGISTRY_KEYS } from "../../services/registry/keys.js";
+import { DEFAULT_USER } from "../../services/skyer/layout.js";
 import type { KernelApi } from "../kernel/api.js";
+import { ServiceConnectionSockets } from "../kernel/connection-sockets.js";
 import { type PipeEnd, PipeTable } from "../kernel/pipes.js";
 import { type KProcess, ProcessTable, type SessionSink } from "../kernel/process.js";
 import { type KSegment, SegmentTable } from "../kernel/segments.js";
-import { kernelHandler } from "../kernel/syscalls.js";
+import {
+  type ConnectionSockets,
+  type ServiceApp,
+  type ServiceName,
+  ServiceTable,
+  serviceLabel,
+} from "../kernel/services.js";
+import { type SocketEnd, SocketTable } from "../kernel/sockets.js";
+import { KERNEL_HALVES, kernelHandler } from "../kernel/syscalls.js";
 import type {
   ForkImage,
   FromRunner,
@@ -33,16 +44,39 @@ import type {
 } from "../protocol.js";
 import { decodeArgs, formatErr, formatValue } from "../syscalls/dispatch.js";
 import { notifyClosed } from "../syscalls/pipes.js";
+import { closeSocketsOf } from "../syscalls/sockets.js";
 import type { RunnerPool } from "./pool.js";
 
 export type { KProcess, SessionSink } from "../kernel/process.js";
 
+/**
+ * A datafield another subsystem wrote (RECV_PIPE, RECV_SOCK_MSG, …), decoded for the trace: ` {…}`, or
+ * nothing for a signal whose datafield the kernel fills itself or has no fields.
+ */
+function traced(signal: number, opts: { datafield?: Uint8Array }): string {
+  const codec = (Datafield as Record<number, Codec<unknown> | undefined>)[signal];
+  if (opts.datafield === undefined || codec === undefined || codec.size === 0) return "";
+  return ` ${formatValue(decodeDatafield(codec, opts.datafield))}`;
+}
+
 /** Processes run at full speed unless asked otherwise: the host's scheduler already shares the CPUs. */
 export const DEFAULT_PRIORITY = 10;
+
+/**
+ * Where the kernel finds installed apps for their services (main.ts asks Skyer's query API and the AOT
+ * cache; unit tests give none: every ANID is unknown).
+ */
+export interface ServiceApps {
+  find(anid: number, user: string): Promise<ServiceApp | undefined>;
+  /** The app's program, AOT-compiled, as `ncw run <AID>` would run it for `user`. */
+  load(app: ServiceApp, user: string): Promise<{ name: string; wasm: Uint8Array }>;
+}
 
 export interface Delays {
   suspend: number;
   terminate: number;
+  /** system.processes.service_answer_delay (docs/services.md). */
+  serviceAnswer: number;
 }
 
 /**
@@ -64,7 +98,8 @@ export const DEFAULT_LIMITS: Limits = {
 
 /**
  * The system.processes.* delays: the registry's values (`stored`, read by registry-delays.ts), else the
- * spec's defaults; NCW_SUSPEND_DELAY_MS / NCW_TERMINATE_DELAY_MS override both (tests).
+ * spec's defaults; NCW_SUSPEND_DELAY_MS / NCW_TERMINATE_DELAY_MS / NCW_SERVICE_ANSWER_DELAY_MS override
+ * both (tests).
  */
 export function readDelays(env: NodeJS.ProcessEnv = process.env, stored?: Delays): Delays {
   const pick = (name: string, dflt: number) => {
@@ -81,6 +116,10 @@ export function readDelays(env: NodeJS.ProcessEnv = process.env, stored?: Delays
       "NCW_TERMINATE_DELAY_MS",
       stored?.terminate ?? RegistryDefaults["system.processes.terminate_delay"],
     ),
+    serviceAnswer: pick(
+      "NCW_SERVICE_ANSWER_DELAY_MS",
+      stored?.serviceAnswer ?? RegistryDefaults["system.processes.service_answer_delay"],
+    ),
   };
 }
 
@@ -90,6 +129,8 @@ export class Kernel implements KernelApi {
   readonly segments = new SegmentTable(hostNative());
   /** Pipes (kernel/pipes.ts): their rings live in segments of the table above. */
   readonly pipes = new PipeTable(this.segments, hostNative());
+  /** Service sockets (kernel/sockets.ts): two rings each, in segments of the table above. */
+  readonly sockets = new SocketTable(this.segments, hostNative());
   private nextRequest = 1;
   /** Refreshed from the registry at each `run` (main.ts). */
   delays: Delays;
@@ -103,6 +144,13 @@ export class Kernel implements KernelApi {
    */
   readonly services: ServiceHost;
 
+  /** Installed apps, for their services (set by main.ts). */
+  serviceApps: ServiceApps | undefined;
+  /** The connections' service sockets (docs/services.md). */
+  readonly connectionSockets: ConnectionSockets = new ServiceConnectionSockets(this);
+  /** The application services (kernel/services.ts). */
+  readonly appServices: ServiceTable;
+
   constructor(
     readonly pool: RunnerPool,
     readonly log: (line: string) => void,
@@ -111,6 +159,57 @@ export class Kernel implements KernelApi {
     this.delays = readDelays(env);
     this.services = new ServiceHost({ checker: () => false, log });
     this.services.register(new SysProcess(() => this.processList()));
+    this.appServices = new ServiceTable({
+      findApp: (anid, user) => this.findApp(anid, user),
+      startService: (app, name, user, starter) => this.startService(app, name, user, starter),
+      signal: (p, signal, opts) => this.signal(p, signal, opts),
+      answerDelay: () => this.delays.serviceAnswer,
+      log,
+      sockets: this.connectionSockets,
+    });
+  }
+
+  /** The installed app with `anid` for `user`; undefined too when the tree cannot say (logged). */
+  async findApp(anid: number, user: string): Promise<ServiceApp | undefined> {
+    if (this.serviceApps === undefined || anid === 0) return undefined;
+    try {
+      return await this.serviceApps.find(anid, user);
+    } catch (e) {
+      this.log(`no service app for ANID ${anid} (user ${user}): ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Start `app` as service `name` for `user` (startup reason: service), on `starter`'s terminal. */
+  private async startService(
+    app: ServiceApp,
+    name: ServiceName,
+    user: string,
+    starter: KProcess,
+  ): Promise<KProcess> {
+    if (this.serviceApps === undefined) throw new Error("this kernel knows no installed apps");
+    const program = await this.serviceApps.load(app, user);
+    const memoryBytes = this.initialMemory(program.wasm);
+    const refused = this.admit(memoryBytes);
+    if (refused !== undefined) {
+      this.refusedLine(starter, `service ${app.aid} not started: ${refused}`);
+      throw new Error(refused);
+    }
+    const context = encodeExecutionContext(
+      serviceContext({ anid: app.anid, serviceType: name.type, scopeName: name.scope }),
+    );
+    return this.spawn({
+      name: `${program.name} (${serviceLabel(name)})`,
+      wasm: program.wasm,
+      context,
+      anid: app.anid,
+      ppid: 0,
+      trace: starter.trace,
+      session: starter.session,
+      userName: user,
+      detached: true,
+      memoryBytes,
+    });
   }
 
   /** Every process the kernel knows of, the system services first (`ncw ps --all`, sys::process). */
@@ -207,6 +306,7 @@ export class Kernel implements KernelApi {
       priority: p.state === "suspended" ? 0 : p.priority,
       hostPid: p.runner?.pid,
       startedAt: p.startedAt,
+      ...this.appServices.describe(p),
     };
   }
 
@@ -223,6 +323,10 @@ export class Kernel implements KernelApi {
     priority?: number;
     /** Its initial memory if the caller computed it already (admit()). */
     memoryBytes?: number;
+    /** The NightOS user it runs for (DEFAULT_USER when the caller names none). */
+    userName?: string;
+    /** A service started on demand: it outlives its session (KProcess.detached). */
+    detached?: boolean;
   }): KProcess {
     const pid = this.processes.nextPid();
     const runner = this.pool.take(opts.wasm);
@@ -232,6 +336,8 @@ export class Kernel implements KernelApi {
       name: opts.name,
       anid: opts.anid,
       user: 1,
+      userName: opts.userName ?? DEFAULT_USER,
+      detached: opts.detached ?? false,
       state: "starting",
       startedAt: Date.now(),
       runner: runner.child,
@@ -307,6 +413,7 @@ export class Kernel implements KernelApi {
       session: parent.session,
       fork,
       priority: parent.priority,
+      userName: parent.userName,
     });
   }
 
@@ -321,6 +428,7 @@ export class Kernel implements KernelApi {
       case "ready":
         return;
       case "running":
+        this.appServices.processRunning(p);
         if (p.trace)
           p.session?.trace(
             p.pid,
@@ -336,6 +444,10 @@ export class Kernel implements KernelApi {
         return;
       case "handled":
         p.handled = new Set(m.signals);
+        if (m.ready === true) this.appServices.processReady(p);
+        return;
+      case "client-thread-ended":
+        this.appServices.clientThreadEnded(p, m.connection);
         return;
       case "exit":
         this.finish(p, m.outcome);
@@ -360,7 +472,9 @@ export class Kernel implements KernelApi {
       | Omit<Extract<ToRunner, { t: "unmap-segment" }>, "req">
       | Omit<Extract<ToRunner, { t: "start-thread" }>, "req">
       | Omit<Extract<ToRunner, { t: "pipe-grant" }>, "req">
-      | Omit<Extract<ToRunner, { t: "pipe-revoke" }>, "req">,
+      | Omit<Extract<ToRunner, { t: "pipe-revoke" }>, "req">
+      | Omit<Extract<ToRunner, { t: "socket-grant" }>, "req">
+      | Omit<Extract<ToRunner, { t: "socket-revoke" }>, "req">,
   ): Promise<RunnerAnswer> {
     if (p.state === "exited") return Promise.resolve({ ok: false, error: "the process has ended" });
     const req = this.nextRequest++;
@@ -395,6 +509,23 @@ export class Kernel implements KernelApi {
 
   async revokePipe(p: KProcess, handle: bigint): Promise<void> {
     await this.ask(p, { t: "pipe-revoke", handle });
+  }
+
+  async grantSocket(p: KProcess, handle: bigint, end: SocketEnd): Promise<boolean> {
+    const rings = this.sockets.rings(end);
+    const a = await this.ask(p, {
+      t: "socket-grant",
+      handle,
+      out: { name: rings.out.name, size: rings.out.size },
+      in: { name: rings.in.name, size: rings.in.size },
+      maxMessage: end.socket.maxMessage,
+    });
+    if (!a.ok) this.log(`process ${p.pid}: socket end ${handle} not granted: ${a.error}`);
+    return a.ok;
+  }
+
+  async revokeSocket(p: KProcess, handle: bigint): Promise<void> {
+    await this.ask(p, { t: "socket-revoke", handle });
   }
 
   /**
@@ -474,8 +605,9 @@ export class Kernel implements KernelApi {
         errcode === null
           ? `ok ${formatValue(def?.ret.decode(viewOf(ret), 0))}`
           : formatErr(def, errcode);
-      // MEM_ALLOC reaches the kernel only to count a growth against the home's memory limit.
-      const what = code === MEM_ALLOC.code ? "kernel: home memory limit" : "kernel";
+      // MEM_ALLOC and SEND_SOCK_MSG reach the kernel only for their kernel half (kernel/syscalls.ts).
+      const half = KERNEL_HALVES.get(code);
+      const what = half === undefined ? "kernel" : `kernel: ${half.what}`;
       p.session?.trace(p.pid, `${syscallName(code)} ${formatValue(args)} -> ${res} (${what})`);
       // A traced kernel syscall returns once its line can go on: the trace never piles up here.
       if (p.session) {
@@ -509,7 +641,8 @@ export class Kernel implements KernelApi {
       datafield = encodeDatafield(Datafield[Sig.WILL_SUSPEND], { delay: Math.min(delay, 65535) });
       this.timer(p, delay, () => this.suspend(p));
     }
-    p.session?.trace(p.pid, `kernel sends ${signalName(signal)}`);
+    if (p.session)
+      p.session.trace(p.pid, `kernel sends ${signalName(signal)}${traced(signal, opts)}`);
     this.toRunner(p, { t: "signal", signal, datafield });
   }
 
@@ -605,10 +738,18 @@ export class Kernel implements KernelApi {
     for (const done of p.requests.values()) done({ ok: false, error: "the process has ended" });
     p.requests.clear();
     this.closePipesOf(p);
+    this.appServices.processEnded(p);
+    closeSocketsOf(this, p.pid);
     this.segments.releaseOwner(p.pid);
     this.log(
       `process ${p.pid} (${p.name}) ended: ${outcome.kind === "exit" ? `exit ${outcome.exitData}` : outcome.reason}`,
     );
+    // A service's end is no client's: its terminal (the client that started it) gets a line.
+    if (p.detached)
+      p.session?.trace(
+        p.pid,
+        `service process ended: ${outcome.kind === "exit" ? `exit ${outcome.exitData}` : `killed: ${outcome.reason}`}`,
+      );
     p.session?.exited(p.pid, outcome);
     p.wasm = new Uint8Array(0);
     this.onChange();
@@ -616,8 +757,12 @@ export class Kernel implements KernelApi {
 
   /** A session (terminal) went away: its processes go with it. */
   dropSession(s: SessionSink): void {
-    for (const p of this.live())
-      if (p.session === s) this.kill(p, "the ncw command that started it went away");
+    for (const p of this.live()) {
+      if (p.session !== s) continue;
+      // A service serves other clients too: it only stops reporting to that terminal.
+      if (p.detached) p.session = undefined;
+      else this.kill(p, "the ncw command that started it went away");
+    }
   }
 
   newAnid(): number {

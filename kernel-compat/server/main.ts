@@ -10,9 +10,9 @@ import { hostErrorKind, isHostError } from "../../native/errors.js";
 import { hostNative } from "../../native/index.js";
 import type { ControlEndpoint, HostNative } from "../../native/types.js";
 import type { NcwError } from "../../ncw/errors.js";
-import { openHome } from "../../ncw/home.js";
+import { type HomeLayout, openHome } from "../../ncw/home.js";
 import { kernelEndpoint, kernelLogPath, kernelPidPath } from "../paths.js";
-import type { Runnable } from "../program.js";
+import type { AppQuery, Runnable } from "../program.js";
 import {
   type ClientMessage,
   FrameReader,
@@ -20,7 +20,7 @@ import {
   PROTOCOL_VERSION,
 } from "../protocol.js";
 import { StdioProtocolError } from "../stdio.js";
-import { Kernel, type KProcess, readDelays, type SessionSink } from "./kernel.js";
+import { Kernel, type KProcess, readDelays, type ServiceApps, type SessionSink } from "./kernel.js";
 import { DEFAULT_POOL_SIZE, RunnerPool } from "./pool.js";
 import { runContext } from "./run-context.js";
 import { ClientSession } from "./session.js";
@@ -152,6 +152,35 @@ async function listenOnce(
   }
 }
 
+/**
+ * The installed apps the kernel starts as services (docs/services.md): found by ANID in Skyer's
+ * database for the client's NightOS user, their program compiled as `ncw run <AID>` does.
+ */
+function serviceApps(home: HomeLayout): ServiceApps {
+  const apps: AppQuery = async (f) => {
+    const { withSkyerQuery } = await import("../../services/skyer/query.js");
+    return withSkyerQuery(home, f);
+  };
+  return {
+    find: (anid, user) =>
+      apps(async (q) => {
+        const app = await q.appByAnid(anid, user);
+        if (app === undefined) return undefined;
+        const s = await q.services(app);
+        return {
+          aid: app.aid,
+          anid: app.anid,
+          services: s === undefined ? undefined : { main: s.main, scoped: s.scoped },
+        };
+      }),
+    load: async (app, user) => {
+      const { resolveRunnable } = await loadProgramModule();
+      const r = await resolveRunnable(app.aid, home, user, apps);
+      return { name: r.name, wasm: r.wasm };
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const homeArg = argValue("--home");
   if (homeArg === undefined) {
@@ -203,6 +232,7 @@ async function main(): Promise<void> {
 
   const pool = new RunnerPool(poolSize, log);
   const kernel = new Kernel(pool, log);
+  kernel.serviceApps = serviceApps(home);
   const tree = new TreeOwner(home, log);
   const startedAt = Date.now();
   let clients = 0;
@@ -393,6 +423,7 @@ async function main(): Promise<void> {
               session,
               priority: m.priority,
               memoryBytes,
+              userName: m.user,
             });
           })();
           return;

@@ -19,6 +19,7 @@ export async function registrySettings(
       delays: {
         suspend: Number(r.get("system.processes.suspend_delay")),
         terminate: Number(r.get("system.processes.terminate_delay")),
+        serviceAnswer: Number(r.get("system.processes.service_answer_delay")),
       },
       limits: {
         processes: Number(r.get("system.processes.max_processes")),

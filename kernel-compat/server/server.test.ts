@@ -53,10 +53,11 @@ describe("kernel configuration", () => {
     expect(win.folder).toBeUndefined();
   });
   it("reads the registry's delays with the spec's defaults", () => {
-    expect(readDelays({})).toEqual({ suspend: 500, terminate: 2000 });
+    expect(readDelays({})).toEqual({ suspend: 500, terminate: 2000, serviceAnswer: 2000 });
     expect(readDelays({ NCW_TERMINATE_DELAY_MS: "250", NCW_SUSPEND_DELAY_MS: "x" })).toEqual({
       suspend: 500,
       terminate: 250,
+      serviceAnswer: 2000,
     });
   });
   it("has a kernel handler for exactly the syscalls the table sends to the kernel", () => {

@@ -27,7 +27,9 @@ import { pipeHandlers } from "./pipes.js";
 import { processHandlers } from "./process.js";
 import { refuse } from "./refused.js";
 import type { BoundHandler } from "./result.js";
+import { serviceHandlers } from "./services.js";
 import { signalHandlers } from "./signals.js";
+import { socketHandlers } from "./sockets.js";
 import { threadHandlers } from "./threads.js";
 
 /** Every in-process handler, by code. */
@@ -35,6 +37,8 @@ export const RUNNER_HANDLERS: ReadonlyMap<number, BoundHandler> = new Map(
   [
     ...signalHandlers,
     ...pipeHandlers,
+    ...serviceHandlers,
+    ...socketHandlers,
     ...memoryHandlers,
     ...threadHandlers,
     ...processHandlers,

@@ -42,7 +42,7 @@ export const PipeStatus = {
  * A blocked PIPE_WRITE / PIPE_READ of the main thread runs the signals that arrive meanwhile (as a
  * blocking kernel syscall does, docs/kernel.md), between the ring's sleeps; it then waits on.
  */
-function waiting(p: Proc): WaitOptions {
+export function waiting(p: Proc): WaitOptions {
   if (!p.isMainThread) return {};
   return {
     interrupted: () => {

@@ -31,6 +31,8 @@ export const signalHandlers = [
   bind(READY, (p) => {
     if (p.signals.ready) return fail(READY.errors.ALREADY_READY);
     p.signals.ready = true; // queued signals are delivered as the syscall returns (dispatch.ts)
+    // The kernel learns it with the handler set (a service's clients wait for READY: docs/services.md).
+    p.onHandledChange();
     return ok({});
   }),
 ];

@@ -190,13 +190,13 @@ export function openServSock(pid: u64, sizeMultiplier: u16): i32 {
   return syscall(REQ, 11, RET);
 }
 
-/** 0x27 SEND_SOCK_MSG: args {socket:u64, exchange:u64, method:u8, errorCode:u16, content:bufptr}, returns {exchange:u64, counter:u32}. */
+/** 0x27 SEND_SOCK_MSG: args {socket:u64, exchange:u64, method:u16, errorCode:u16, content:bufptr}, returns {exchange:u64, counter:u32}. */
 export const SEND_SOCK_MSG_RET_EXCHANGE: i32 = 0;
 export const SEND_SOCK_MSG_RET_COUNTER: i32 = 8;
 export function sendSockMsg(
   socket: u64,
   exchange: u64,
-  method: u8,
+  method: u16,
   errorCode: u16,
   contentAddr: u64,
   contentLen: u64,
@@ -204,11 +204,11 @@ export function sendSockMsg(
   store<u8>(REQ, 0x27);
   store<u64>(REQ + 1, socket);
   store<u64>(REQ + 9, exchange);
-  store<u8>(REQ + 17, method);
-  store<u16>(REQ + 18, errorCode);
-  store<u64>(REQ + 20, contentAddr);
-  store<u64>(REQ + 28, contentLen);
-  return syscall(REQ, 36, RET);
+  store<u16>(REQ + 17, method);
+  store<u16>(REQ + 19, errorCode);
+  store<u64>(REQ + 21, contentAddr);
+  store<u64>(REQ + 29, contentLen);
+  return syscall(REQ, 37, RET);
 }
 
 /** 0x28 READ_SOCK_MSG: args {socket:u64, buffer:u64}, returns {written:u32, retrieved:u8, status:u8}. */

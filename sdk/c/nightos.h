@@ -254,22 +254,22 @@ static inline int32_t nightos_open_serv_sock(uint64_t pid, uint16_t size_multipl
   return status;
 }
 
-/* 0x27 SEND_SOCK_MSG: args {socket:u64, exchange:u64, method:u8, errorCode:u16, content:bufptr}, returns {exchange:u64, counter:u32}; errors NO_SUCH_SOCKET=0x30, SOCKET_CLOSED=0x31, NO_SUCH_EXCHANGE=0x32, EXCHANGE_CONCLUDED=0x40 */
+/* 0x27 SEND_SOCK_MSG: args {socket:u64, exchange:u64, method:u16, errorCode:u16, content:bufptr}, returns {exchange:u64, counter:u32}; errors NO_SUCH_SOCKET=0x30, SOCKET_CLOSED=0x31, NO_SUCH_EXCHANGE=0x32, EXCHANGE_CONCLUDED=0x40, NOT_YOUR_TURN=0x41 */
 typedef struct nightos_send_sock_msg_ret {
   uint64_t exchange;
   uint32_t counter;
 } nightos_send_sock_msg_ret;
-static inline int32_t nightos_send_sock_msg(uint64_t socket, uint64_t exchange, uint8_t method, uint16_t error_code, uint64_t content_addr, uint64_t content_len, nightos_send_sock_msg_ret *out) {
-  uint8_t req[1 + 35];
+static inline int32_t nightos_send_sock_msg(uint64_t socket, uint64_t exchange, uint16_t method, uint16_t error_code, uint64_t content_addr, uint64_t content_len, nightos_send_sock_msg_ret *out) {
+  uint8_t req[1 + 36];
   uint8_t ret[NIGHTOS_RET_SIZE];
   req[0] = 0x27;
   nightos__put(req + 1, socket, 8);
   nightos__put(req + 9, exchange, 8);
-  nightos__put(req + 17, method, 1);
-  nightos__put(req + 18, error_code, 2);
-  nightos__put(req + 20, content_addr, 8);
-  nightos__put(req + 28, content_len, 8);
-  int32_t status = nightos_syscall(req, 1 + 35, ret);
+  nightos__put(req + 17, method, 2);
+  nightos__put(req + 19, error_code, 2);
+  nightos__put(req + 21, content_addr, 8);
+  nightos__put(req + 29, content_len, 8);
+  int32_t status = nightos_syscall(req, 1 + 36, ret);
   if (status == NIGHTOS_OK && out) {
     out->exchange = (uint64_t)nightos__get(ret + 0, 8);
     out->counter = (uint32_t)nightos__get(ret + 8, 4);

@@ -35,6 +35,13 @@ export const REGISTRY_KEYS = {
     describe:
       "Delay between WILL_TERMINATE and the kill of a process that has not exited, in ms (0–65535)",
   },
+  "system.processes.service_answer_delay": {
+    type: "time(ms)",
+    default: 2000,
+    describe:
+      "How long a service has to answer a connection request (SERVICE_CONN_REQUEST), and a client " +
+      "waits for a service to call READY, in ms (0–65535; docs/services.md)",
+  },
   // NCW-specific (not in the spec's default registry; docs/registry.md, docs/kernel.md "Limits"): the
   // kernel's per-home resource limits, read at each `ncw run`. A fork bomb stops at them.
   "system.processes.max_processes": {

@@ -3,6 +3,8 @@
 // knowing where or how Skyer keeps them. Read only: it never writes, creates or locks the tree.
 
 import type { HomeLayout } from "../../ncw/home.js";
+import { parseManifestBytes } from "../../ncw/manifest/manifest.js";
+import type { Services } from "../../ncw/manifest/types.js";
 import type { FsLayer } from "../fs/layer.js";
 import { openTree } from "../fs/open.js";
 import { readDb } from "./db.js";
@@ -42,10 +44,37 @@ export class SkyerQuery {
    * name is checked: it names a folder).
    */
   async installedApp(aid: string, user: string): Promise<AppLookup> {
+    return this.lookup((i) => i.aid === aid, aid, user);
+  }
+
+  /**
+   * The application whose installation has ANID `anid`, as `user` sees it (their own install or the
+   * global one): what CONNECT_SERVICE and HAS_SCOPED_SERVICE name (docs/services.md).
+   */
+  async appByAnid(anid: number, user: string): Promise<InstalledApp | undefined> {
+    const db = await readDb(this.fs);
+    const item = db.items.find((i) => i.anid === anid && i.kind === "app");
+    if (item === undefined) return undefined;
+    const found = await this.lookup((i) => i.anid === anid, item.aid, user);
+    return found.ok ? found.app : undefined;
+  }
+
+  /** The services the installed application's manifest exposes (undefined: no `services` table). */
+  async services(app: InstalledApp): Promise<Services | undefined> {
+    const bytes = await this.fs.readFile(`${app.dir}/content/manifest.toml`);
+    const m = parseManifestBytes(bytes, "content/manifest.toml");
+    return m.type === "application" ? m.services : undefined;
+  }
+
+  private async lookup(
+    match: (i: { aid: string; anid: number }) => boolean,
+    aid: string,
+    user: string,
+  ): Promise<AppLookup> {
     checkUserName(user);
     const db = await readDb(this.fs);
     const mine = db.items.filter(
-      (i) => i.aid === aid && i.kind === "app" && (i.scope === "global" || i.user === user),
+      (i) => match(i) && i.kind === "app" && (i.scope === "global" || i.user === user),
     );
     const item = mine.find((i) => i.scope === "user") ?? mine[0];
     const version = item?.versions[0];

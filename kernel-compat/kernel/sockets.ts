@@ -1,0 +1,347 @@
+// Service sockets, the kernel object (specs/kernel/ipc.md "Service sockets"; docs/ipc.md "Service
+// sockets"): each socket joins a service (the process that opened it) and a client, with two message
+// rings in host segments the kernel owns (one per direction; the bytes never pass through the kernel)
+// and the exchange bookkeeping the kernel alone keeps: identifiers, counters, whose turn it is, what is
+// concluded. The kernel writes every record's header; the sender's runner only copies the body.
+//
+// ---- The API (stable: the services half, CONNECT_SERVICE / ACCEPT_SERVICE_CONN, builds on it; extend,
+// do not rename) ----
+//
+// This table (pure bookkeeping, no runner, no signal):
+//   table.open(service, client, { multiplier, serviceThread?, clientThread?, origin? })
+//       → { socket, serviceId, clientId }: a new open socket, named to both processes (`table.ids`).
+//   table.end(pid, id)          the end process `pid` names by `id` (undefined: unknown identifier)
+//   table.idOf(end)             the identifier its process names `end` by (undefined once forgotten)
+//   table.peer(end)             the other end
+//   table.send(end, message)    the exchange rules, then publication of the message the runner staged
+//   table.close(socket, brutal) both sides closed at once (blocked senders / readers wake)
+//   table.forget(pid, id)       drop an identifier; the rings go when neither end is named
+//   table.dropProcess(pid)      a process ended: its identifiers go; the ends it named
+//   table.endsOfThread(pid, tid) the open ends bound to thread `tid` of `pid` (a service's client thread)
+// With runners and signals (kernel-compat/syscalls/sockets.ts, reached with the KernelApi):
+//   openSocket(k, service, client, opts) → { ok: true, socket, serviceId, clientId } | { ok: false }:
+//       open + grant both runners + RECV_SERV_SOCK to the client (unless opts.notify === false).
+//   closeSocket(k, end, brutal)       close; SERV_SOCK_CLOSED to the peer (closing type 0x00 / 0x01)
+//   closeSocketsOf(k, pid)            the process-end hook (Kernel.finish calls it): brutal closes
+//   closeSocketsOfThread(k, pid, tid) the thread-end hook for a service's client thread: brutal closes
+
+import type { HostNative } from "../../native/types.js";
+import { hostRingMemory, initRing, RingWriter, ringSegmentSize } from "../ipc/ring.js";
+import { encodeSockRecord, SOCK_RECORD_SIZE, SockStatus } from "../ipc/socket-record.js";
+import { Handles } from "./handles.js";
+import type { KSegment, SegmentTable } from "./segments.js";
+
+/** syscalls.md OPEN_SERV_SOCK: "Buffer size multiplier by 4 KB" (decided: KiB); 0 falls back to 4 KB. */
+export const SOCKET_UNIT = 4 * 1024;
+/** The multiplier is 2 bytes: the largest message is 65535 × 4 KiB, "up to 256 MB" (ipc.md). */
+export const MAX_SOCKET_MULTIPLIER = 0xffff;
+/**
+ * A direction's ring holds at least this much, so several small messages (of several exchanges) can be
+ * pending at once. Host segments are sparse: pages the messages never reach cost nothing.
+ */
+export const SOCKET_MIN_RING = 64 * 1024;
+/** Exchanges open at once on one socket (decided, docs/ipc.md): past it a new one is refused. */
+export const MAX_OPEN_EXCHANGES = 4096;
+
+export type SocketSide = "service" | "client";
+
+export interface SocketParty {
+  readonly pid: number;
+  readonly anid: number;
+  /** The thread the socket belongs to on that side (a service's client thread), if any. */
+  readonly tid?: number;
+}
+
+export interface SocketEnd {
+  readonly socket: KSocket;
+  readonly side: SocketSide;
+}
+
+/** An exchange in progress (ipc.md "Exchanges and messages"): concluded ones are forgotten. */
+interface KExchange {
+  readonly id: bigint;
+  /** The method or notification code its first message gave. */
+  readonly method: number;
+  /** Whose message comes next: the other side of the last sender. */
+  next: SocketSide;
+  /** Messages sent in it so far. */
+  counter: number;
+}
+
+export interface KSocket {
+  readonly id: number;
+  /** The process that opened it (OPEN_SERV_SOCK's caller; a service). */
+  readonly service: SocketParty;
+  readonly client: SocketParty;
+  /** The size multiplier in effect (1–65535; OPEN_SERV_SOCK's 0 is 1). */
+  readonly multiplier: number;
+  /** The largest message, in bytes: multiplier × 4 KiB. */
+  readonly maxMessage: number;
+  /** How it was made: OPEN_SERV_SOCK, or a service connection (ACCEPT_SERVICE_CONN). */
+  readonly origin: "syscall" | "service-connection";
+  readonly serviceEnd: SocketEnd;
+  readonly clientEnd: SocketEnd;
+  /** The ring each side reads: toService carries the client's messages. */
+  readonly segments: { readonly toService: KSegment; readonly toClient: KSegment };
+  /** "open", closed with CLOSE_SERV_SOCK ("proper"), or because a side's process or thread ended. */
+  state: "open" | "proper" | "brutal";
+}
+
+/** What a sender asks (SEND_SOCK_MSG's arguments, but for the bytes, which its runner staged). */
+export interface SockMessage {
+  /** 0 creates an exchange. */
+  readonly exchange: bigint;
+  /** A new exchange's method / notification code; in an answer, non-zero concludes the exchange. */
+  readonly method: number;
+  /** Non-zero: an error message, which concludes the exchange. */
+  readonly errorCode: number;
+  readonly length: number;
+}
+
+export type SendRefusal =
+  | "closed"
+  | "too-large"
+  | "unknown-exchange"
+  | "concluded"
+  | "not-your-turn"
+  | "too-many-exchanges"
+  /** The runner did not stage the record (the ring has not the room): nothing was published. */
+  | "not-staged";
+
+export type SendOutcome =
+  | {
+      ok: true;
+      exchange: bigint;
+      counter: number;
+      /** SockStatus bits. */
+      status: number;
+      /** The exchange's method code (what RECV_SOCK_MSG carries). */
+      method: number;
+      receiver: SocketEnd;
+    }
+  | { ok: false; reason: SendRefusal };
+
+const other = (side: SocketSide): SocketSide => (side === "service" ? "client" : "service");
+
+interface SocketState {
+  exchanges: Map<bigint, KExchange>;
+  lastExchange: bigint;
+  /** The kernel's writer views: it publishes staged records and closes. */
+  toService: RingWriter;
+  toClient: RingWriter;
+}
+
+export class SocketTable {
+  /** Every process' identifiers for socket ends. */
+  readonly ids = new Handles<SocketEnd>();
+  private readonly state = new Map<KSocket, SocketState>();
+  private next = 1;
+
+  constructor(
+    private readonly segments: SegmentTable,
+    private readonly host: Pick<HostNative, "wait" | "wake">,
+  ) {}
+
+  /**
+   * A new open socket between `service` and `client` (either may be the same process), named to each
+   * by a new identifier. Throws a native error when the host gives no shared memory.
+   */
+  open(
+    service: SocketParty,
+    client: SocketParty,
+    opts: {
+      multiplier: number;
+      serviceThread?: number;
+      clientThread?: number;
+      origin?: KSocket["origin"];
+    },
+  ): { socket: KSocket; serviceId: bigint; clientId: bigint } {
+    const multiplier = Math.min(MAX_SOCKET_MULTIPLIER, Math.max(1, Math.trunc(opts.multiplier)));
+    const maxMessage = multiplier * SOCKET_UNIT;
+    const capacity = Math.max(SOCKET_MIN_RING, maxMessage + SOCK_RECORD_SIZE);
+    const id = this.next++;
+    const toService = this.segments.create(0, ringSegmentSize(capacity), `sock${id}s`);
+    let toClient: KSegment;
+    try {
+      toClient = this.segments.create(0, ringSegmentSize(capacity), `sock${id}c`);
+    } catch (e) {
+      this.segments.release(toService.id);
+      throw e;
+    }
+    const writer = (seg: KSegment) => {
+      const memory = hostRingMemory(
+        { buffer: seg.bytes.buffer as ArrayBuffer, address: seg.address },
+        this.host,
+      );
+      initRing(memory, capacity);
+      return new RingWriter(memory);
+    };
+    const withThread = (p: SocketParty, tid: number | undefined): SocketParty =>
+      tid === undefined ? { pid: p.pid, anid: p.anid } : { pid: p.pid, anid: p.anid, tid };
+    const socket = {
+      id,
+      service: withThread(service, opts.serviceThread ?? service.tid),
+      client: withThread(client, opts.clientThread ?? client.tid),
+      multiplier,
+      maxMessage,
+      origin: opts.origin ?? "syscall",
+      segments: { toService, toClient },
+      state: "open",
+    } as KSocket & { serviceEnd: SocketEnd; clientEnd: SocketEnd };
+    (socket as { serviceEnd: SocketEnd }).serviceEnd = { socket, side: "service" };
+    (socket as { clientEnd: SocketEnd }).clientEnd = { socket, side: "client" };
+    this.state.set(socket, {
+      exchanges: new Map(),
+      lastExchange: 0n,
+      toService: writer(toService),
+      toClient: writer(toClient),
+    });
+    const serviceId = this.ids.add(socket.service.pid, socket.serviceEnd);
+    const clientId = this.ids.add(socket.client.pid, socket.clientEnd);
+    return { socket, serviceId, clientId };
+  }
+
+  end(pid: number, id: bigint): SocketEnd | undefined {
+    return this.ids.get(pid, id);
+  }
+
+  /** The process that holds `end`. */
+  party(end: SocketEnd): SocketParty {
+    return end.side === "service" ? end.socket.service : end.socket.client;
+  }
+
+  idOf(end: SocketEnd): bigint | undefined {
+    return this.ids.idsOf(this.party(end).pid, end)[0];
+  }
+
+  peer(end: SocketEnd): SocketEnd {
+    return end.side === "service" ? end.socket.clientEnd : end.socket.serviceEnd;
+  }
+
+  /** The segment `end` writes into and the one it reads (what its runner maps). */
+  rings(end: SocketEnd): { out: KSegment; in: KSegment } {
+    const s = end.socket.segments;
+    return end.side === "service"
+      ? { out: s.toClient, in: s.toService }
+      : { out: s.toService, in: s.toClient };
+  }
+
+  /** How many exchanges are open on `socket` (ncw ps, tests). */
+  openExchanges(socket: KSocket): number {
+    return this.state.get(socket)?.exchanges.size ?? 0;
+  }
+
+  /**
+   * A message from `end`'s side (ipc.md "Exchanges and messages", "Concluding exchanges"): check the
+   * exchange rules, then write the record's header over the message its runner staged on the ring to
+   * the peer and publish it. Refused, nothing changes and nothing is published.
+   */
+  send(end: SocketEnd, m: SockMessage): SendOutcome {
+    const socket = end.socket;
+    const st = this.state.get(socket);
+    if (st === undefined || socket.state !== "open") return { ok: false, reason: "closed" };
+    if (m.length > socket.maxMessage) return { ok: false, reason: "too-large" };
+    let ex: KExchange;
+    let status = 0;
+    const creating = m.exchange === 0n;
+    if (creating) {
+      if (st.exchanges.size >= MAX_OPEN_EXCHANGES)
+        return { ok: false, reason: "too-many-exchanges" };
+      ex = { id: st.lastExchange + 1n, method: m.method, next: end.side, counter: 0 };
+      status |= SockStatus.NEW_EXCHANGE;
+    } else {
+      // Identifiers run from 1 per socket: one never given is unknown; one given and not open concluded.
+      if (m.exchange > st.lastExchange) return { ok: false, reason: "unknown-exchange" };
+      const open = st.exchanges.get(m.exchange);
+      if (open === undefined) return { ok: false, reason: "concluded" };
+      // "This also prevents a process to send two messages before the other one answers."
+      if (open.next !== end.side) return { ok: false, reason: "not-your-turn" };
+      ex = open;
+    }
+    // Decided (docs/ipc.md): the method field of an answer is the close indicator; an error concludes.
+    const concludes = m.errorCode !== 0 || (!creating && m.method !== 0);
+    if (m.errorCode !== 0) status |= SockStatus.ERROR;
+    if (concludes) status |= SockStatus.CONCLUDES;
+    const counter = ex.counter + 1;
+    const header = encodeSockRecord({
+      length: m.length,
+      status,
+      method: ex.method,
+      exchange: ex.id,
+      counter,
+      errorCode: m.errorCode,
+    });
+    const ring = end.side === "service" ? st.toClient : st.toService;
+    if (!ring.publishStaged(header, SOCK_RECORD_SIZE + m.length))
+      return { ok: false, reason: "not-staged" };
+    ex.counter = counter;
+    ex.next = other(end.side);
+    if (creating) {
+      st.lastExchange = ex.id;
+      st.exchanges.set(ex.id, ex);
+    }
+    if (concludes) st.exchanges.delete(ex.id);
+    return {
+      ok: true,
+      exchange: ex.id,
+      counter,
+      status,
+      method: ex.method,
+      receiver: this.peer(end),
+    };
+  }
+
+  /** Close both directions at once (ipc.md "Closing service sockets"); blocked sides wake. */
+  close(socket: KSocket, brutal: boolean): void {
+    if (socket.state !== "open") return;
+    socket.state = brutal ? "brutal" : "proper";
+    const st = this.state.get(socket);
+    if (st === undefined) return;
+    st.exchanges.clear();
+    for (const ring of [st.toService, st.toClient]) {
+      ring.close("writer", brutal);
+      ring.close("reader", brutal);
+    }
+  }
+
+  /** Forget process `pid`'s identifier `id`; the socket's rings go when neither end is named. */
+  forget(pid: number, id: bigint): SocketEnd | undefined {
+    const end = this.ids.remove(pid, id);
+    if (end !== undefined) this.releaseIfUnnamed(end.socket);
+    return end;
+  }
+
+  /** Process `pid` ended: its identifiers go; the ends it named (each once). */
+  dropProcess(pid: number): SocketEnd[] {
+    return this.ids.dropProcess(pid);
+  }
+
+  /** The open ends bound to thread `tid` of process `pid`. */
+  endsOfThread(pid: number, tid: number): SocketEnd[] {
+    const out: SocketEnd[] = [];
+    for (const socket of this.state.keys()) {
+      if (socket.state !== "open") continue;
+      for (const end of [socket.serviceEnd, socket.clientEnd]) {
+        const p = this.party(end);
+        if (p.pid === pid && p.tid === tid) out.push(end);
+      }
+    }
+    return out;
+  }
+
+  /** Every socket the table still holds (ncw ps, tests). */
+  all(): KSocket[] {
+    return [...this.state.keys()];
+  }
+
+  releaseIfUnnamed(socket: KSocket): void {
+    const st = this.state.get(socket);
+    if (st === undefined) return;
+    if (this.ids.holders(socket.serviceEnd).length > 0) return;
+    if (this.ids.holders(socket.clientEnd).length > 0) return;
+    this.close(socket, false);
+    this.state.delete(socket);
+    this.segments.release(socket.segments.toService.id);
+    this.segments.release(socket.segments.toClient.id);
+  }
+}

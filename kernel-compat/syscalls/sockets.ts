@@ -1,0 +1,270 @@
+// Service-socket syscalls 0x26–0x29 (specs/kernel/syscalls.md, specs/kernel/ipc.md "Service sockets",
+// signals.md RECV_SERV_SOCK / RECV_SOCK_MSG / SERV_SOCK_CLOSED; docs/ipc.md "Service sockets").
+// The runner answers READ_SOCK_MSG on the ring it mapped (runner/sockets.ts), and stages SEND_SOCK_MSG's
+// bytes on the ring to the peer; the kernel keeps the exchanges (kernel/sockets.ts): it checks the rules,
+// writes the record's header, publishes it and sends RECV_SOCK_MSG. It answers OPEN_SERV_SOCK and
+// CLOSE_SERV_SOCK, and exports the socket life cycle the services half (CONNECT_SERVICE) builds on.
+
+import { encode, viewOf } from "../../commonassembly/abi/codec.js";
+import { GenericErr, Sig } from "../../commonassembly/abi/numbers.js";
+import { type Errcode, fail, ok } from "../../commonassembly/abi/result.js";
+import { Datafield, encodeDatafield } from "../../commonassembly/abi/signals.js";
+import {
+  CLOSE_SERV_SOCK,
+  OPEN_SERV_SOCK,
+  READ_SOCK_MSG,
+  SEND_SOCK_MSG,
+} from "../../commonassembly/abi/syscalls.js";
+import { decodeSockRecord, SOCK_RECORD_SIZE } from "../ipc/socket-record.js";
+import type { KernelApi, KSocket, SendRefusal, SocketEnd, SocketParty } from "../kernel/api.js";
+import type { KProcess } from "../kernel/process.js";
+import { waiting } from "./pipes.js";
+import { bind, bindKernel } from "./result.js";
+
+export const socketHandlers = [
+  bind(SEND_SOCK_MSG, (p, a) => {
+    const E = SEND_SOCK_MSG.errors;
+    const s = p.sockets?.get(a.socket);
+    if (s === undefined) return fail(E.NO_SUCH_SOCKET);
+    if (s.closed()) return fail(E.SOCKET_CLOSED);
+    const { addr, len } = a.content;
+    // Decided (docs/ipc.md): longer than the socket's largest message is an invalid argument.
+    if (len > BigInt(s.maxMessage)) return fail(GenericErr.INVALID_ARGUMENT);
+    let body: Uint8Array = new Uint8Array(0);
+    if (len > 0n) {
+      const bad = p.checkBuffer(addr, len);
+      if (bad !== undefined) return fail(bad);
+      body = p.bytes().subarray(Number(addr), Number(addr + len));
+    }
+    // "sent at once": the whole message is staged (waiting for room, signals running meanwhile), then
+    // the kernel checks the exchange and publishes it, or refuses and nothing is published.
+    return s.out.stage(
+      SOCK_RECORD_SIZE,
+      body,
+      waiting(p),
+      () => fail(E.SOCKET_CLOSED),
+      () => {
+        const answer = p.toKernel(
+          new Uint8Array([SEND_SOCK_MSG.code, ...encode(SEND_SOCK_MSG.args, a)]),
+        );
+        if (answer.errcode !== null) return fail(answer.errcode as Errcode<"SEND_SOCK_MSG">);
+        return ok(SEND_SOCK_MSG.ret.decode(viewOf(answer.ret), 0));
+      },
+    );
+  }),
+
+  bind(READ_SOCK_MSG, (p, a) => {
+    const E = READ_SOCK_MSG.errors;
+    const s = p.sockets?.get(a.socket);
+    if (s === undefined) return fail(E.NO_SUCH_SOCKET);
+    // "Address of a writable buffer": 0 is the spec's invalid pointer, whatever is pending.
+    if (a.buffer === 0n) return fail(GenericErr.INVALID_ARGUMENT);
+    const mem = p.bytes();
+    return s.in.withRecord(
+      SOCK_RECORD_SIZE,
+      (bytes, take, pending) => {
+        // What was sent before a close can still be read; then the socket is closed (docs/ipc.md).
+        if (bytes === undefined) {
+          if (s.closed()) return fail(E.SOCKET_CLOSED);
+          return ok({ written: 0, retrieved: 0, status: 0 });
+        }
+        const h = decodeSockRecord(bytes);
+        // Only the kernel writes headers; one that does not hold is a broken ring, never read past.
+        if (h === undefined || h.length > pending - SOCK_RECORD_SIZE) return fail(E.SOCKET_CLOSED);
+        // The buffer has no length: the message must fit between its address and the memory's end.
+        // A message that does not fit stays pending (0x03), as a pipe message does.
+        const bad = p.checkBuffer(a.buffer, BigInt(h.length));
+        if (bad !== undefined) return fail(bad);
+        const at = Number(a.buffer);
+        take(mem.subarray(at, at + h.length), h.length);
+        return ok({ written: h.length, retrieved: 1, status: h.status });
+      },
+      () => fail(E.SOCKET_CLOSED),
+    );
+  }),
+];
+
+// ---- the kernel's half ----
+
+/** RECV_SERV_SOCK's datafield (signals.md 0x26) for the client, which names the socket by `id`. */
+function recvServSock(socket: KSocket, id: bigint): Uint8Array {
+  return encodeDatafield(Datafield[Sig.RECV_SERV_SOCK], {
+    creator: BigInt(socket.service.pid),
+    anid: socket.service.anid,
+    socket: id,
+    // Decided (docs/ipc.md): the multiplier in effect (an OPEN_SERV_SOCK multiplier of 0 is 1).
+    sizeMultiplier: socket.multiplier,
+  });
+}
+
+/** SERV_SOCK_CLOSED's datafield (signals.md 0x29, decided in docs/ipc.md) for the holder of `end`. */
+export function servSockClosed(brutal: boolean, end: SocketEnd, id: bigint): Uint8Array {
+  return encodeDatafield(Datafield[Sig.SERV_SOCK_CLOSED], {
+    closing: brutal ? 0x01 : 0x00,
+    identity: end.side === "service" ? 0x01 : 0x00,
+    socket: id,
+  });
+}
+
+export type OpenSocketResult =
+  | { ok: true; socket: KSocket; serviceId: bigint; clientId: bigint }
+  | { ok: false; reason: "no-memory" | "not-granted" };
+
+/**
+ * Open a socket between `service` and `client` (live processes), have both runners record their
+ * identifiers, then (unless `notify` is false) send RECV_SERV_SOCK to the client. OPEN_SERV_SOCK uses
+ * it; so does ACCEPT_SERVICE_CONN (services), which binds the service side to its client thread.
+ */
+export async function openSocket(
+  k: KernelApi,
+  service: KProcess,
+  client: KProcess,
+  opts: {
+    multiplier: number;
+    serviceThread?: number;
+    clientThread?: number;
+    origin?: KSocket["origin"];
+    notify?: boolean;
+  },
+): Promise<OpenSocketResult> {
+  const party = (p: KProcess): SocketParty => ({ pid: p.pid, anid: p.anid });
+  let opened: { socket: KSocket; serviceId: bigint; clientId: bigint };
+  try {
+    opened = k.sockets.open(party(service), party(client), opts);
+  } catch (e) {
+    k.refusedLine(service, `no shared memory for a service socket: ${(e as Error).message}`);
+    return { ok: false, reason: "no-memory" };
+  }
+  const { socket, serviceId, clientId } = opened;
+  const granted = await Promise.all([
+    k.grantSocket(service, serviceId, socket.serviceEnd),
+    k.grantSocket(client, clientId, socket.clientEnd),
+  ]);
+  if (!granted[0] || !granted[1]) {
+    k.sockets.close(socket, false);
+    k.sockets.forget(service.pid, serviceId);
+    k.sockets.forget(client.pid, clientId);
+    if (granted[0]) await k.revokeSocket(service, serviceId);
+    if (granted[1]) await k.revokeSocket(client, clientId);
+    return { ok: false, reason: "not-granted" };
+  }
+  if (opts.notify !== false)
+    k.signal(client, Sig.RECV_SERV_SOCK, { datafield: recvServSock(socket, clientId) });
+  return { ok: true, socket, serviceId, clientId };
+}
+
+/** Tell the holder of `end`'s peer that the socket closed (SERV_SOCK_CLOSED). */
+function notifyPeer(k: KernelApi, end: SocketEnd, brutal: boolean): void {
+  const peer = k.sockets.peer(end);
+  const id = k.sockets.idOf(peer);
+  const p = k.processes.get(k.sockets.party(peer).pid);
+  if (id !== undefined && p !== undefined)
+    k.signal(p, Sig.SERV_SOCK_CLOSED, { datafield: servSockClosed(brutal, peer, id) });
+}
+
+/**
+ * Close `end`'s socket from its side: both directions close at once and the peer gets SERV_SOCK_CLOSED
+ * (closing type 0x01 when `brutal`: its side ended). The identifiers stay until their holders drop them.
+ */
+export function closeSocket(k: KernelApi, end: SocketEnd, brutal: boolean): void {
+  if (end.socket.state !== "open") return;
+  k.sockets.close(end.socket, brutal);
+  notifyPeer(k, end, brutal);
+}
+
+/** Process `pid` ended (Kernel.finish): its identifiers go, its open sockets close brutally. */
+export function closeSocketsOf(k: KernelApi, pid: number): void {
+  for (const end of k.sockets.dropProcess(pid)) {
+    closeSocket(k, end, true);
+    k.sockets.releaseIfUnnamed(end.socket);
+  }
+}
+
+/** Thread `tid` of `pid` ended: the sockets bound to it (a service's client thread) close brutally. */
+export function closeSocketsOfThread(k: KernelApi, pid: number, tid: number): void {
+  for (const end of k.sockets.endsOfThread(pid, tid)) closeSocket(k, end, true);
+}
+
+/** Where a SEND_SOCK_MSG the kernel refuses goes (docs/ipc.md "Service sockets"). */
+function sendErrcode(reason: SendRefusal): Errcode<"SEND_SOCK_MSG" | "*"> {
+  const E = SEND_SOCK_MSG.errors;
+  switch (reason) {
+    case "closed":
+      return E.SOCKET_CLOSED;
+    case "unknown-exchange":
+      return E.NO_SUCH_EXCHANGE;
+    case "concluded":
+      return E.EXCHANGE_CONCLUDED;
+    case "not-your-turn":
+      return E.NOT_YOUR_TURN;
+    case "too-large":
+    case "too-many-exchanges":
+    case "not-staged":
+      return GenericErr.INVALID_ARGUMENT;
+  }
+}
+
+/**
+ * Not a syscall handler of the table (SEND_SOCK_MSG is answered by the runner): the runner's request
+ * once it staged the message. The exchange rules, the header, the publication and RECV_SOCK_MSG.
+ */
+export const socketSendBookkeeping = bindKernel(SEND_SOCK_MSG, async (k, caller, a) => {
+  const end = k.sockets.end(caller.pid, a.socket);
+  if (end === undefined) return fail(SEND_SOCK_MSG.errors.NO_SUCH_SOCKET);
+  const r = k.sockets.send(end, {
+    exchange: a.exchange,
+    method: a.method,
+    errorCode: a.errorCode,
+    length: Number(a.content.len),
+  });
+  if (!r.ok) {
+    if (r.reason === "too-many-exchanges")
+      k.refusedLine(
+        caller,
+        `SEND_SOCK_MSG refused: socket ${a.socket} has too many open exchanges`,
+      );
+    return fail(sendErrcode(r.reason));
+  }
+  const id = k.sockets.idOf(r.receiver);
+  const receiver = k.processes.get(k.sockets.party(r.receiver).pid);
+  if (id !== undefined && receiver !== undefined)
+    k.signal(receiver, Sig.RECV_SOCK_MSG, {
+      datafield: encodeDatafield(Datafield[Sig.RECV_SOCK_MSG], {
+        socket: id,
+        exchange: r.exchange,
+        method: r.method,
+        size: Number(a.content.len),
+        status: r.status,
+      }),
+    });
+  return ok({ exchange: r.exchange, counter: r.counter });
+});
+
+/** OPEN_SERV_SOCK's "allowed to communicate" (decided, docs/ipc.md): same application, same user. */
+function mayOpen(caller: KProcess, target: KProcess): boolean {
+  return target.anid === caller.anid && target.user === caller.user;
+}
+
+export const socketKernelHandlers = [
+  bindKernel(OPEN_SERV_SOCK, async (k, caller, a) => {
+    const E = OPEN_SERV_SOCK.errors;
+    const target = k.processes.get(Number(a.pid));
+    if (target === undefined || target.state === "exited") return fail(E.NO_SUCH_PID);
+    if (!mayOpen(caller, target)) return fail(E.NOT_ALLOWED);
+    const r = await openSocket(k, caller, target, { multiplier: a.sizeMultiplier });
+    if (!r.ok) return fail(r.reason === "no-memory" ? GenericErr.INVALID_ARGUMENT : E.NO_SUCH_PID);
+    return ok({ socket: r.serviceId });
+  }),
+
+  bindKernel(CLOSE_SERV_SOCK, async (k, caller, a) => {
+    const E = CLOSE_SERV_SOCK.errors;
+    const end = k.sockets.end(caller.pid, a.socket);
+    if (end === undefined) return fail(E.NO_SUCH_SOCKET);
+    const wasOpen = end.socket.state === "open";
+    closeSocket(k, end, false);
+    // Decided (docs/ipc.md): the caller's identifier goes in every case, even when the peer closed.
+    k.sockets.forget(caller.pid, a.socket);
+    await k.revokeSocket(caller, a.socket);
+    return wasOpen ? ok({}) : fail(E.SOCKET_CLOSED);
+  }),
+];
