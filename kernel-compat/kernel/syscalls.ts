@@ -3,6 +3,7 @@
 // syscalls/dispatch.ts; the runner never loads this file.
 
 import { MEM_ALLOC } from "../../commonassembly/abi/syscalls.js";
+import { amsKernelHandlers } from "../syscalls/ams.js";
 import { memoryReservation } from "../syscalls/memory.js";
 import { pipeKernelHandlers } from "../syscalls/pipes.js";
 import { processKernelHandlers } from "../syscalls/process.js";
@@ -10,7 +11,10 @@ import type { BoundKernelHandler } from "./api.js";
 
 /** Every kernel-side handler of a syscall the table says the kernel answers, by code. */
 export const KERNEL_HANDLERS: ReadonlyMap<number, BoundKernelHandler> = new Map(
-  [...processKernelHandlers, ...pipeKernelHandlers].map((h) => [h.def.code, h]),
+  [...processKernelHandlers, ...pipeKernelHandlers, ...amsKernelHandlers].map((h) => [
+    h.def.code,
+    h,
+  ]),
 );
 
 /** The handler for a forwarded request with code `code`: MEM_ALLOC is the memory reservation. */

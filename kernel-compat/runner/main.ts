@@ -14,8 +14,10 @@ import { hostNative } from "../../native/index.js";
 import type { SharedSegment } from "../../native/types.js";
 import type { ForkImage, FromRunner, Outcome, RunnerAnswer, ToRunner } from "../protocol.js";
 import { type BufferArea, scatter } from "../syscalls/buffers.js";
+import { AmsMapper, AmsTable } from "./ams.js";
 import { MAILBOX_DEPTH, Mailbox, Outbox, SignalRing } from "./channel.js";
 import { takeThreadSlot, threadCount, UNCOUNTED_SLOT } from "./fork.js";
+import { createPagesState, PageAllocator } from "./memory.js";
 import { PipeSlots } from "./pipes.js";
 import { SharedSht } from "./signals.js";
 import { type FromThread, newThreadWorker, type ThreadShare, type ThreadStart } from "./thread.js";
@@ -58,6 +60,10 @@ function main(): void {
   const sht = new SharedSht();
   /** The pipe ends the process names (pipes.ts), filled on the kernel's grants. */
   const pipes = new PipeSlots();
+  /** The page allocator's state and the AMS mappings (ams.ts): the relay maps AMS on the kernel's asking. */
+  const pages = createPagesState();
+  const amsTable = new AmsTable();
+  let amsMapper: AmsMapper | undefined;
   let memory: WebAssembly.Memory | undefined;
   let ctlAddr = 0;
   let nextId = 1;
@@ -200,6 +206,8 @@ function main(): void {
         return;
       case "memory":
         memory = m.memory;
+        if (memory.buffer instanceof SharedArrayBuffer)
+          amsMapper = new AmsMapper(amsTable, memory, new PageAllocator(memory, pages));
         ctlAddr = m.ctlAddr;
         if (ring.needsSafepoint()) poke();
         return;
@@ -295,6 +303,8 @@ function main(): void {
           outbox: outbox.sab,
           sht: sht.sab,
           pipes: pipes.sab,
+          pages,
+          ams: amsTable.sab,
           fork: m.fork,
         };
         worker.postMessage(start);
@@ -367,6 +377,38 @@ function main(): void {
             : { ok: false, error: "the process' pipe table is full (docs/ipc.md)" },
         );
         return;
+      case "ams-map": {
+        if (amsMapper === undefined) {
+          answer(m.req, {
+            ok: false,
+            error: "the process' memory is not a shared WebAssembly memory (docs/ipc.md)",
+          });
+          return;
+        }
+        try {
+          const r = amsMapper.map(m);
+          answer(
+            m.req,
+            r.ok
+              ? { ok: true, address: r.address }
+              : { ok: false, error: `AMS mapping refused (${r.refusal})`, refusal: r.refusal },
+          );
+        } catch (e) {
+          answer(m.req, { ok: false, error: (e as Error).message });
+        }
+        return;
+      }
+      case "ams-unmap": {
+        let done = false;
+        try {
+          done = amsMapper?.unmap(m.address, m.mode) ?? false;
+        } catch (e) {
+          answer(m.req, { ok: false, error: (e as Error).message });
+          return;
+        }
+        answer(m.req, done ? { ok: true } : { ok: false, error: `no AMS mapped at ${m.address}` });
+        return;
+      }
       case "pipe-revoke":
         answer(
           m.req,

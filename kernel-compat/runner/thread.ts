@@ -34,6 +34,7 @@ import {
 import type { ForkImage, Outcome } from "../protocol.js";
 import type { BufferArea } from "../syscalls/buffers.js";
 import { formatErr, formatValue } from "../syscalls/dispatch.js";
+import { AmsTable } from "./ams.js";
 import { Mailbox, Outbox, SignalRing, Throttle } from "./channel.js";
 import {
   asyncifyOf,
@@ -66,6 +67,8 @@ export interface ThreadShare {
   pages: SharedArrayBuffer;
   /** The process' pipe table (pipes.ts PipeSlots). */
   pipes: SharedArrayBuffer;
+  /** The process' AMS mappings (ams.ts AmsTable). */
+  ams: SharedArrayBuffer;
   ring: SharedArrayBuffer;
   /** The process' trace window and handler-set notice (channel.ts Outbox). */
   outbox: SharedArrayBuffer;
@@ -201,6 +204,7 @@ export function spawnThread(
     sht: host.sht,
     pages: host.pages,
     pipes: host.pipes,
+    ams: host.ams,
     ring: host.ring,
     outbox: host.outbox,
     relay: ch.port1,
@@ -338,6 +342,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     tlsSlots: msg.tlsSlots,
     sht: msg.sht,
     pages: msg.pages,
+    ams: new AmsTable(msg.ams),
     pipes: new PipeRings(new PipeSlots(msg.pipes)),
   });
   iHost.proc = proc;
@@ -353,6 +358,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     sht: msg.sht,
     pages: msg.pages,
     pipes: msg.pipes,
+    ams: msg.ams,
     ring: msg.ring,
     outbox: msg.outbox,
     sendPort: (port) => relay.postMessage({ t: "port", port }, [port]),

@@ -31,6 +31,7 @@ import {
 import { funcSig, readModule } from "../../commonassembly/wasm/reader.js";
 import type { ForkImage, Outcome } from "../protocol.js";
 import type { BufferArea } from "../syscalls/buffers.js";
+import { AmsTable } from "./ams.js";
 import { Mailbox, Outbox, SignalRing, Throttle } from "./channel.js";
 import {
   accessKind,
@@ -74,6 +75,10 @@ export interface WorkerStart {
   sht: SharedArrayBuffer;
   /** The process' pipe table (pipes.ts PipeSlots), filled by the relay. */
   pipes: SharedArrayBuffer;
+  /** The page allocator's state (memory.ts), which the relay also uses to place AMS mappings. */
+  pages: SharedArrayBuffer;
+  /** The process' AMS mappings (ams.ts AmsTable), kept by the relay. */
+  ams: SharedArrayBuffer;
   /** For a child made by CREATE_PROCESS: the parent's memory and globals at the call. */
   fork: ForkImage | undefined;
 }
@@ -237,6 +242,8 @@ function run(msg: WorkerStart): Outcome {
     },
     trace,
     sht: msg.sht,
+    pages: msg.pages,
+    ams: new AmsTable(msg.ams),
     pipes: new PipeRings(new PipeSlots(msg.pipes)),
     pullSignals: () => {
       if (!ring.pending() || proc === undefined) return;
@@ -259,6 +266,7 @@ function run(msg: WorkerStart): Outcome {
     sht: proc.signals.handlers.sab,
     pages: proc.pages.sab,
     pipes: msg.pipes,
+    ams: msg.ams,
     ring: msg.ring,
     outbox: msg.outbox,
     sendPort: (p) => port?.postMessage({ t: "port", port: p }, [p]),

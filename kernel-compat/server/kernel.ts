@@ -18,7 +18,8 @@ import { hostNative } from "../../native/index.js";
 import { ServiceHost } from "../../services/host/host.js";
 import { SysProcess } from "../../services/process/service.js";
 import { REGISTRY_KEYS } from "../../services/registry/keys.js";
-import type { KernelApi } from "../kernel/api.js";
+import { AmsTable } from "../kernel/ams.js";
+import type { AmsMapAnswer, AmsMapRequest, KernelApi } from "../kernel/api.js";
 import { type PipeEnd, PipeTable } from "../kernel/pipes.js";
 import { type KProcess, ProcessTable, type SessionSink } from "../kernel/process.js";
 import { type KSegment, SegmentTable } from "../kernel/segments.js";
@@ -31,6 +32,7 @@ import type {
   RunnerAnswer,
   ToRunner,
 } from "../protocol.js";
+import { amsProcessEnded } from "../syscalls/ams.js";
 import { decodeArgs, formatErr, formatValue } from "../syscalls/dispatch.js";
 import { notifyClosed } from "../syscalls/pipes.js";
 import type { RunnerPool } from "./pool.js";
@@ -90,6 +92,8 @@ export class Kernel implements KernelApi {
   readonly segments = new SegmentTable(hostNative());
   /** Pipes (kernel/pipes.ts): their rings live in segments of the table above. */
   readonly pipes = new PipeTable(this.segments, hostNative());
+  /** Abstract memory segments (kernel/ams.ts), each in a segment of the table above. */
+  readonly ams = new AmsTable(this.segments);
   private nextRequest = 1;
   /** Refreshed from the registry at each `run` (main.ts). */
   delays: Delays;
@@ -360,7 +364,9 @@ export class Kernel implements KernelApi {
       | Omit<Extract<ToRunner, { t: "unmap-segment" }>, "req">
       | Omit<Extract<ToRunner, { t: "start-thread" }>, "req">
       | Omit<Extract<ToRunner, { t: "pipe-grant" }>, "req">
-      | Omit<Extract<ToRunner, { t: "pipe-revoke" }>, "req">,
+      | Omit<Extract<ToRunner, { t: "pipe-revoke" }>, "req">
+      | Omit<Extract<ToRunner, { t: "ams-map" }>, "req">
+      | Omit<Extract<ToRunner, { t: "ams-unmap" }>, "req">,
   ): Promise<RunnerAnswer> {
     if (p.state === "exited") return Promise.resolve({ ok: false, error: "the process has ended" });
     const req = this.nextRequest++;
@@ -395,6 +401,19 @@ export class Kernel implements KernelApi {
 
   async revokePipe(p: KProcess, handle: bigint): Promise<void> {
     await this.ask(p, { t: "pipe-revoke", handle });
+  }
+
+  async mapAms(p: KProcess, m: AmsMapRequest): Promise<AmsMapAnswer> {
+    const a = await this.ask(p, { t: "ams-map", ...m });
+    if (!a.ok) return a;
+    if (a.address === undefined) return { ok: false, error: "the runner gave no address" };
+    return { ok: true, address: a.address };
+  }
+
+  async unmapAms(p: KProcess, address: number, mode: "keep" | "zero"): Promise<boolean> {
+    const a = await this.ask(p, { t: "ams-unmap", address, mode });
+    if (!a.ok) this.log(`process ${p.pid}: AMS mapping at ${address} not unmapped: ${a.error}`);
+    return a.ok;
   }
 
   /**
@@ -605,6 +624,7 @@ export class Kernel implements KernelApi {
     for (const done of p.requests.values()) done({ ok: false, error: "the process has ended" });
     p.requests.clear();
     this.closePipesOf(p);
+    void amsProcessEnded(this, p.pid);
     this.segments.releaseOwner(p.pid);
     this.log(
       `process ${p.pid} (${p.name}) ended: ${outcome.kind === "exit" ? `exit ${outcome.exitData}` : outcome.reason}`,
