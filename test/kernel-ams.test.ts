@@ -162,6 +162,7 @@ describe.skipIf(process.platform !== "linux")("mutual sharing", () => {
         (i32.atomic.store offset=8 (local.get $base) (i32.const 1))
         ;; the parent's store at +12 arrives with no syscall
         (loop $w (br_if $w (i32.ne (i32.atomic.load offset=12 (local.get $base)) (i32.const 0xbeef))))
+        (i32.atomic.store offset=16 (local.get $base) (i32.const 1))
         ;; UNSHARE_AMS from the parent: UNSHARED_AMS (proper), the mapping is gone, the AMS too
         (call $await (i32.const 0x5300)) (call $dump (i32.const 0x5200))
         (call $check (i32.const 12) (i32.load (local.get $base)) (i32.const 0))
@@ -176,6 +177,7 @@ describe.skipIf(process.platform !== "linux")("mutual sharing", () => {
         (loop $w (br_if $w (i32.eqz (i32.atomic.load (i32.const ${S + 8})))))
         (call $check (i32.const 23) (i32.atomic.load (i32.const ${S + 4})) (i32.const 200000))
         (i32.atomic.store (i32.const ${S + 12}) (i32.const 0xbeef))
+        (loop $w (br_if $w (i32.eqz (i32.atomic.load (i32.const ${S + 16})))))
         ;; the registered pages cannot be freed while they are an AMS (0x33)
         (call $check (i32.const 24) (call $free (i32.const ${S}) (i32.const 1)) (i32.const ${E(0x33)}))
         (call $check (i32.const 25) (call $unshare (local.get $ams) (local.get $child)) (i32.const ${OK}))
@@ -446,9 +448,9 @@ describe.skipIf(process.platform !== "linux")("errcodes", () => {
         (call $check (i32.const 22) ${SHARE(0x00)} (i32.const ${E(0x20)}))
         (call $check (i32.const 23) (call $share (local.get $child) (i64.const 999999) (i32.const 0) (i32.const 0) (i32.const 6)) (i32.const ${E(0x02)}))
         (call $check (i32.const 24) (call $share (i64.const 999999) (local.get $ams) (i32.const 0) (i32.const 0) (i32.const 6)) (i32.const ${E(0x02)}))
-        ;; a 3.5 MiB AMS cannot fit in the child's memory (64 pages at most)
+        ;; a 3.75 MiB AMS cannot fit in the child's memory (64 pages at most)
         (drop (memory.grow (i32.const 56)))
-        (call $check (i32.const 29) (call $virt (i32.const 0x80000) (i32.const 0x380000)) (i32.const ${OK}))
+        (call $check (i32.const 29) (call $virt (i32.const 0x40000) (i32.const 0x3c0000)) (i32.const ${OK}))
         (local.set $ams2 (call $r64 (i32.const 0)))
         (call $check (i32.const 30) (call $share (local.get $child) (local.get $ams2) (i32.const 0) (i32.const 1) (i32.const 6)) (i32.const ${E(0x40)}))
         (call $check (i32.const 25) ${SHARE(0x04, 1)} (i32.const ${OK}))

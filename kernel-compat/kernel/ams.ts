@@ -5,10 +5,8 @@
 // process (syscalls.md SHARE_AMS: "common for both the sender and the receiver"); a process names only
 // the AMS it made or was shared.
 
+import { AmsPermission } from "../../commonassembly/abi/signals.js";
 import type { KSegment, SegmentTable } from "./segments.js";
-
-/** The spec's permission bits as AMS_SHARING_INFO and RECV_SHARED_AMS carry them ("strongest bit"). */
-export const AmsPermission = { READ: 0x80, WRITE: 0x40, EXEC: 0x20 } as const;
 
 export interface KMapping {
   /** Where in the process' memory, how many bytes, from which byte of the AMS. */

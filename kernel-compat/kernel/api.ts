@@ -9,6 +9,7 @@ import type { AmsTable } from "./ams.js";
 import type { PipeEnd, PipeTable } from "./pipes.js";
 import type { KProcess, ProcessTable } from "./process.js";
 
+export type { KAms, KMapping, KSharing } from "./ams.js";
 export type { KPipe, PipeEnd } from "./pipes.js";
 
 /** The process table as handlers see it: looked up, never changed (only the kernel adds processes). */

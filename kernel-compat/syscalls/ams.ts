@@ -6,7 +6,7 @@
 
 import { GenericErr, Sig } from "../../commonassembly/abi/numbers.js";
 import { fail, ok } from "../../commonassembly/abi/result.js";
-import { Datafield, encodeDatafield } from "../../commonassembly/abi/signals.js";
+import { AmsPermission, Datafield, encodeDatafield } from "../../commonassembly/abi/signals.js";
 import {
   AMS_SHARING_INFO,
   BACKED_AMS,
@@ -16,8 +16,7 @@ import {
   UNSHARE_AMS,
   VIRT_MEM_AMS,
 } from "../../commonassembly/abi/syscalls.js";
-import { AmsPermission, type KAms, type KMapping, type KSharing } from "../kernel/ams.js";
-import type { KernelApi } from "../kernel/api.js";
+import type { KAms, KernelApi, KMapping, KSharing } from "../kernel/api.js";
 import type { KProcess } from "../kernel/process.js";
 import { bindKernel } from "./result.js";
 
@@ -197,11 +196,13 @@ export const amsKernelHandlers = [
     const ams = k.ams.named(caller.pid, a.ams);
     if (ams === undefined || ams.owner !== caller.pid) return fail(GenericErr.INVALID_ARGUMENT);
     const target = peer(k, caller, a.pid);
-    if (target === undefined || ams.sharings.some((s) => s.receiver === target.pid))
-      return fail(GenericErr.INVALID_ARGUMENT);
+    if (target === undefined) return fail(GenericErr.INVALID_ARGUMENT);
     // "only when sharing AMS made from existing memory pages", and shared with nobody else.
     if (mode.kind === "exclusive" && (ams.kind !== "virtual" || ams.sharings.length > 0))
       return fail(E.INVALID_EXCLUSIVE_MODE);
+    // Decided (docs/ipc.md): one sharing per receiver; a second SHARE_AMS to it is 0x02.
+    if (ams.sharings.some((s) => s.receiver === target.pid))
+      return fail(GenericErr.INVALID_ARGUMENT);
     const sharing: KSharing =
       mode.kind === "exclusive"
         ? {
