@@ -64,6 +64,8 @@ function main(): void {
   const pages = createPagesState();
   const amsTable = new AmsTable();
   let amsMapper: AmsMapper | undefined;
+  /** AMS requests that came before the worker posted the memory (a process just started). */
+  const waitingAms: Extract<ToRunner, { t: "ams-map" }>[] = [];
   let memory: WebAssembly.Memory | undefined;
   let ctlAddr = 0;
   let nextId = 1;
@@ -208,6 +210,7 @@ function main(): void {
         memory = m.memory;
         if (memory.buffer instanceof SharedArrayBuffer)
           amsMapper = new AmsMapper(amsTable, memory, new PageAllocator(memory, pages));
+        for (const r of waitingAms.splice(0)) mapAms(r);
         ctlAddr = m.ctlAddr;
         if (ring.needsSafepoint()) poke();
         return;
@@ -280,6 +283,28 @@ function main(): void {
     w.postMessage(start, [ch.port1]);
     w.unref();
     answer(r.req, { ok: true, tid });
+  };
+
+  /** Map an AMS for the kernel (runner/ams.ts), once the memory is known. */
+  const mapAms = (m: Extract<ToRunner, { t: "ams-map" }>) => {
+    if (amsMapper === undefined) {
+      answer(m.req, {
+        ok: false,
+        error: "the process' memory is not a shared WebAssembly memory (docs/ipc.md)",
+      });
+      return;
+    }
+    try {
+      const r = amsMapper.map(m);
+      answer(
+        m.req,
+        r.ok
+          ? { ok: true, address: r.address }
+          : { ok: false, error: `AMS mapping refused (${r.refusal})`, refusal: r.refusal },
+      );
+    } catch (e) {
+      answer(m.req, { ok: false, error: (e as Error).message });
+    }
   };
 
   worker.on("error", (e) => {
@@ -377,27 +402,10 @@ function main(): void {
             : { ok: false, error: "the process' pipe table is full (docs/ipc.md)" },
         );
         return;
-      case "ams-map": {
-        if (amsMapper === undefined) {
-          answer(m.req, {
-            ok: false,
-            error: "the process' memory is not a shared WebAssembly memory (docs/ipc.md)",
-          });
-          return;
-        }
-        try {
-          const r = amsMapper.map(m);
-          answer(
-            m.req,
-            r.ok
-              ? { ok: true, address: r.address }
-              : { ok: false, error: `AMS mapping refused (${r.refusal})`, refusal: r.refusal },
-          );
-        } catch (e) {
-          answer(m.req, { ok: false, error: (e as Error).message });
-        }
+      case "ams-map":
+        if (memory === undefined) waitingAms.push(m);
+        else mapAms(m);
         return;
-      }
       case "ams-unmap": {
         let done = false;
         try {
