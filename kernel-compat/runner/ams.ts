@@ -111,21 +111,25 @@ export class AmsTable {
    * them again (read-only, fresh from the segment: what the process wrote there meanwhile is dropped).
    */
   afterGrowth(memory: WebAssembly.Memory): void {
+    const seen = Atomics.load(this.i32, 1);
+    if (seen === memory.buffer.byteLength || seen === 0) return;
+    this.locked(() => this.reprotect(memory));
+  }
+
+  /** `afterGrowth`'s work, the table's lock held (the relay's own growths call it directly). */
+  reprotect(memory: WebAssembly.Memory): void {
     const size = memory.buffer.byteLength;
     const seen = Atomics.load(this.i32, 1);
     if (seen === size || seen === 0) return;
-    this.locked(() => {
-      if (Atomics.load(this.i32, 1) === size) return;
-      const native = hostNative();
-      const base = native.memoryAddress(memory.buffer);
-      for (const m of this.list())
-        if (m.readOnly)
-          native.mapSegmentAt(m.name, m.offset, base + BigInt(m.address), m.length, {
-            access: "read",
-            private: true,
-          });
-      Atomics.store(this.i32, 1, size);
-    });
+    const native = hostNative();
+    const base = native.memoryAddress(memory.buffer);
+    for (const m of this.list())
+      if (m.readOnly)
+        native.mapSegmentAt(m.name, m.offset, base + BigInt(m.address), m.length, {
+          access: "read",
+          private: true,
+        });
+    Atomics.store(this.i32, 1, size);
   }
 
   /** The memory's size the read-only mappings are right for (0: there are none to watch). */
@@ -174,6 +178,8 @@ export class AmsMapper {
       let allocated = false;
       if (at === 0) {
         const a = this.pages.alloc(r.length, 0b011, false);
+        // The allocator may have grown the memory: read-only mappings are read-write again (V8).
+        this.table.reprotect(this.memory);
         if (!a.ok) return { ok: false, refusal: "space" } as const;
         at = a.address;
         allocated = true;

@@ -148,9 +148,24 @@ function dispatchInner(
   ret: number,
   viaFork: boolean,
 ): number {
-  const trace = p.trace;
-  // The memory grew since the read-only AMS mappings were last put back: put them back (runner/ams.ts).
+  // The memory grew since the read-only AMS mappings were last put back: put them back (runner/ams.ts),
+  // before the call and after it (MEM_ALLOC grows it).
   p.ams?.afterGrowth(p.memory);
+  try {
+    return dispatchChecked(p, req, reqLen, ret, viaFork);
+  } finally {
+    p.ams?.afterGrowth(p.memory);
+  }
+}
+
+function dispatchChecked(
+  p: Proc,
+  req: number,
+  reqLen: number,
+  ret: number,
+  viaFork: boolean,
+): number {
+  const trace = p.trace;
   const v = validateRequest(p, req, reqLen, ret, viaFork);
   if (!v.ok && v.name === "") {
     trace?.(
