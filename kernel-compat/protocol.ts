@@ -256,15 +256,39 @@ export type ToRunner =
    * Start a thread of the process at function `index` of its table, called with `arg` (docs/kernel.md
    * "Threads started by the kernel"); the answer carries the thread's identifier.
    */
-  | { t: "start-thread"; req: number; index: number; arg: bigint };
+  | { t: "start-thread"; req: number; index: number; arg: bigint }
+  /**
+   * Map `length` bytes of the AMS segment `name` from byte `offset` over the process' memory at `at`
+   * (0: pages its allocator gives), read-only, copy-on-write, or as the VIRT_MEM_AMS source (the range's
+   * bytes go into the segment first) (docs/ipc.md "Shared memory", runner/ams.ts). The answer carries
+   * the address, or a `refusal` the kernel turns into the syscall's errcode.
+   */
+  | {
+      t: "ams-map";
+      req: number;
+      name: string;
+      offset: number;
+      at: number;
+      length: number;
+      readOnly: boolean;
+      private: boolean;
+      source: boolean;
+    }
+  /** Unmap the AMS mapping at `address`, leaving a private copy of its bytes ("keep") or zeros. */
+  | { t: "ams-unmap"; req: number; address: number; mode: "keep" | "zero" };
 
 /**
  * What a runner answers to a kernel request (`map-segment`, `unmap-segment`, `start-thread`, `pipe-*`,
- * `socket-*`).
+ * `socket-*`, `ams-*`).
  */
 export type RunnerAnswer =
-  /** `tid`: the started thread; `sha256`: of the segment's bytes as the runner sees them once mapped. */
-  { ok: true; tid?: number; sha256?: string } | { ok: false; error: string };
+  /**
+   * `tid`: the started thread; `sha256`: of the segment's bytes as the runner sees them once mapped;
+   * `address`: where an AMS was mapped.
+   */
+  | { ok: true; tid?: number; sha256?: string; address?: number }
+  /** `refusal`: why an `ams-map` was refused (runner/ams.ts MapRefusal). */
+  | { ok: false; error: string; refusal?: "range" | "overlap" | "space" };
 
 export interface ForkImage {
   memory: Uint8Array;

@@ -49,6 +49,11 @@ export const darwinNative: HostNative = {
   checkPeer: (sock) => posixCheckPeer(sock, peerUid),
   // Not written yet: fcntl(F_PUNCHHOLE) with a struct fpunchhole {fp_flags, reserved, fp_offset, fp_length} would do it on APFS. Refused clearly, so a caller
   // keeps the image correct and only larger on disk (docs/btrfs.md, "Giving space back").
+  // docs/ipc.md "Shared memory", "Hosts": macOS would take the same calls as Linux (shm_open, mmap
+  // MAP_FIXED | MAP_SHARED over the memory's pages); Windows cannot map a view over V8's reservation.
+  memoryAddress: () => unavailable("mapping shared memory into a WebAssembly memory"),
+  mapSegmentAt: () => unavailable("mapping shared memory into a WebAssembly memory"),
+  mapZeroAt: () => unavailable("mapping shared memory into a WebAssembly memory"),
   punchHole: () => {
     throw new NcwError(
       "unavailable",

@@ -2,7 +2,8 @@
 // for segments (opened by other processes through /proc/<pid>/fd/<n>), futex(2) for wait/wake,
 // prctl(PR_SET_PDEATHSIG) so runners die with the kernel server, getsockopt(SO_PEERCRED) for the peer
 // check of the control socket (the rest of it is shared with macOS in posix.ts), fallocate(2) to punch
-// holes.
+// holes; mmap(MAP_FIXED) of a segment over a WebAssembly memory's pages for AMS mappings (docs/ipc.md
+// "Shared memory").
 
 import { closeSync, openSync } from "node:fs";
 import koffi from "koffi";
@@ -19,8 +20,17 @@ const SYS_FUTEX: Partial<Record<string, number>> = { x64: 202, arm64: 98, ia32: 
 const FUTEX_WAIT = 0;
 const FUTEX_WAKE = 1;
 const PROT_READ_WRITE = 0x1 | 0x2;
+const PROT_READ = 0x1;
 const MAP_SHARED = 0x01;
+const MAP_PRIVATE = 0x02;
+const MAP_FIXED = 0x10;
+const MAP_ANONYMOUS = 0x20;
 const MFD_CLOEXEC = 0x0001;
+const MFD_ALLOW_SEALING = 0x0002;
+const F_ADD_SEALS = 1033;
+/** F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL: a mapped segment can never lose pages under a mapper (SIGBUS). */
+const SEGMENT_SEALS = 0x0002 | 0x0004 | 0x0001;
+const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 const PR_SET_PDEATHSIG = 1;
 const SIGKILL = 9;
 const EAGAIN = 11;
@@ -65,6 +75,11 @@ interface Libc {
   prctl(option: number, arg: number, a3: number, a4: number, a5: number): number;
   getsockopt(fd: number, level: number, name: number, val: Buffer, len: Buffer): number;
   fallocate(fd: number, mode: number, offset: bigint, len: bigint): number;
+  /** mmap with an integer address: MAP_FIXED at a given host address. */
+  mmapAt(addr: bigint, len: number, prot: number, flags: number, fd: number, off: number): unknown;
+  /** memmove(d, d, 0) returns d: the host address of a typed array's bytes, without copying. */
+  addressOf(d: Uint8Array, s: Uint8Array, n: number): unknown;
+  fcntl(fd: number, cmd: number, type: "int", arg: number): number;
 }
 
 let libc: Libc | undefined;
@@ -88,6 +103,11 @@ function load(): Libc {
       ),
       getsockopt: lib.func("int getsockopt(int fd, int level, int name, void *val, void *len)"),
       fallocate: lib.func("int fallocate(int fd, int mode, int64_t offset, int64_t len)"),
+      mmapAt: lib.func(
+        "void *mmap(uint64_t addr, size_t len, int prot, int flags, int fd, int64_t off)",
+      ),
+      addressOf: lib.func("void *memmove(void *d, const void *s, size_t n)"),
+      fcntl: lib.func("int fcntl(int fd, int cmd, ...)"),
     } as Libc;
     return libc;
   } catch (e) {
@@ -128,6 +148,32 @@ function mapFd(fd: number, size: number, name: string, closeFd: boolean): Shared
   };
 }
 
+/** A segment name this module made (`createSegment`): what `openSegment` / `mapSegmentAt` accept. */
+function checkName(name: string): void {
+  if (!/^\/proc\/\d+\/fd\/\d+$/.test(name)) {
+    throw new NcwError("data", `not a shared segment name: ${name}`, {
+      code: "NATIVE_BAD_SEGMENT",
+    });
+  }
+}
+
+function openNamed(name: string, flags: "r" | "r+"): number {
+  checkName(name);
+  try {
+    return openSync(name, flags);
+  } catch (e) {
+    throw new NcwError("not-found", `cannot open shared segment ${name}: ${(e as Error).message}`, {
+      code: "NATIVE_SEGMENT_GONE",
+      hint: "the process that created it has exited",
+    });
+  }
+}
+
+function pageAligned(what: string, v: number | bigint): void {
+  if (BigInt(v) % BigInt(PAGE) !== 0n)
+    throw new RangeError(`${what} must be a multiple of the host page (${PAGE}), got ${v}`);
+}
+
 function roundUp(size: number): number {
   if (!Number.isInteger(size) || size <= 0)
     throw new RangeError(`segment size must be a positive integer, got ${size}`);
@@ -154,34 +200,48 @@ export const linuxNative: HostNative = {
   createSegment(size, label) {
     const c = load();
     const len = roundUp(size);
-    const fd = c.memfdCreate(`ncw:${label}`, MFD_CLOEXEC);
+    const fd = c.memfdCreate(`ncw:${label}`, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) throw hostError("memfd_create");
-    if (c.ftruncate(fd, len) !== 0) {
+    if (c.ftruncate(fd, len) !== 0 || c.fcntl(fd, F_ADD_SEALS, "int", SEGMENT_SEALS) !== 0) {
+      const e = hostError("ftruncate / fcntl(F_ADD_SEALS)");
       closeSync(fd);
-      throw hostError("ftruncate");
+      throw e;
     }
     return mapFd(fd, len, `/proc/${process.pid}/fd/${fd}`, true);
   },
   openSegment(name, size) {
-    if (!/^\/proc\/\d+\/fd\/\d+$/.test(name)) {
-      throw new NcwError("data", `not a shared segment name: ${name}`, {
-        code: "NATIVE_BAD_SEGMENT",
-      });
-    }
-    let fd: number;
+    return mapFd(openNamed(name, "r+"), roundUp(size), name, true);
+  },
+  memoryAddress(buffer) {
+    const view = new Uint8Array(buffer, 0, 0);
+    return koffi.address(load().addressOf(view, view, 0)) as bigint;
+  },
+  mapSegmentAt(name, offset, address, length, opts) {
+    pageAligned("offset", offset);
+    pageAligned("address", address);
+    pageAligned("length", length);
+    // A read-only or copy-on-write mapping opens the segment read-only: no mprotect (V8 makes the whole
+    // memory read-write again when it grows) can then make a shared read-only page writable.
+    const fd = openNamed(name, opts.access === "read" || opts.private ? "r" : "r+");
     try {
-      fd = openSync(name, "r+");
-    } catch (e) {
-      throw new NcwError(
-        "not-found",
-        `cannot open shared segment ${name}: ${(e as Error).message}`,
-        {
-          code: "NATIVE_SEGMENT_GONE",
-          hint: "the process that created it has exited",
-        },
-      );
+      const prot = opts.access === "read" ? PROT_READ : PROT_READ_WRITE;
+      const flags = MAP_FIXED | (opts.private ? MAP_PRIVATE : MAP_SHARED);
+      const at = koffi.address(load().mmapAt(address, length, prot, flags, fd, offset)) as bigint;
+      if (at === MAP_FAILED) throw hostError("mmap(MAP_FIXED)");
+      if (at !== address) throw new Error(`mmap(MAP_FIXED) mapped at ${at}, not ${address}`);
+    } finally {
+      // The mapping holds the segment; the descriptor is not needed any more.
+      closeSync(fd);
     }
-    return mapFd(fd, roundUp(size), name, true);
+  },
+  mapZeroAt(address, length) {
+    pageAligned("address", address);
+    pageAligned("length", length);
+    const flags = MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS;
+    const at = koffi.address(
+      load().mmapAt(address, length, PROT_READ_WRITE, flags, -1, 0),
+    ) as bigint;
+    if (at === MAP_FAILED) throw hostError("mmap(MAP_FIXED | MAP_ANONYMOUS)");
   },
   wait(address, expected, timeoutMs): WaitResult {
     const c = load();

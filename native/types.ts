@@ -78,4 +78,25 @@ export interface HostNative {
    * filesystem cannot.
    */
   punchHole(fd: number, offset: bigint, length: bigint): void;
+  /**
+   * The host address of byte 0 of `buffer` (a WebAssembly memory's): where its pages are, for
+   * `mapSegmentAt` / `mapZeroAt` (docs/ipc.md "Shared memory"). Throws "unavailable" where the host
+   * cannot map a segment into a memory.
+   */
+  memoryAddress(buffer: ArrayBufferLike): bigint;
+  /**
+   * Map `length` bytes of segment `name` (another process' `SharedSegment.name`), from byte `offset`,
+   * over the host pages at `address` (MAP_FIXED: whatever was there is replaced). `access` "read" opens
+   * the segment read-only, so nothing in this process can make the pages writable; `private` maps it
+   * copy-on-write (MAP_PRIVATE). Page-aligned arguments only. Throws a native error.
+   */
+  mapSegmentAt(
+    name: string,
+    offset: number,
+    address: bigint,
+    length: number,
+    opts: { access: "read" | "read-write"; private: boolean },
+  ): void;
+  /** Replace the host pages at `address` by fresh zero-filled private read-write ones (MAP_FIXED). */
+  mapZeroAt(address: bigint, length: number): void;
 }

@@ -35,6 +35,11 @@ export const win32Native: HostNative = {
   }),
   // Not written yet: DeviceIoControl(FSCTL_SET_ZERO_DATA) on a file marked sparse would do it on NTFS. Refused clearly, so a caller
   // keeps the image correct and only larger on disk (docs/btrfs.md, "Giving space back").
+  // docs/ipc.md "Shared memory", "Hosts": macOS would take the same calls as Linux (shm_open, mmap
+  // MAP_FIXED | MAP_SHARED over the memory's pages); Windows cannot map a view over V8's reservation.
+  memoryAddress: () => unavailable("mapping shared memory into a WebAssembly memory"),
+  mapSegmentAt: () => unavailable("mapping shared memory into a WebAssembly memory"),
+  mapZeroAt: () => unavailable("mapping shared memory into a WebAssembly memory"),
   punchHole: () => {
     throw new NcwError(
       "unavailable",

@@ -11,6 +11,12 @@ export const DATAFIELD_SIZE = SIGNAL_DATAFIELD_SIZE;
 /** MEM_FAULT access error codes. */
 export const MemAccess = { READ: 0x01, WRITE: 0x02, EXECUTE: 0x03 } as const;
 
+/**
+ * AMS access permissions as RECV_SHARED_AMS and AMS_SHARING_INFO carry them: "strongest bit for read,
+ * next for write, next for exec" (signals.md 0x35, syscalls.md 0x43).
+ */
+export const AmsPermission = { READ: 0x80, WRITE: 0x40, EXEC: 0x20 } as const;
+
 export const Datafield = {
   [Sig.HANDLER_FAULT]: struct([["faultySignal", u64]]),
   [Sig.MEM_FAULT]: struct([

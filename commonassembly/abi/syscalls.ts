@@ -150,7 +150,6 @@ const service = (name: "sys::process" | "sys::hw"): More => ({
 
 const runner: Support = { kind: "implemented", where: "runner" };
 const kernel: Support = { kind: "implemented", where: "kernel" };
-const ams: Support = { kind: "later", issue: "IPC (abstract memory segments)" };
 const hw = (refusal: number): Support => ({
   kind: "refused",
   refusal: errcodes("*", { refusal }).refusal,
@@ -457,9 +456,13 @@ export const VIRT_MEM_AMS = def(
   ]),
   struct([["ams", u64]]),
   { UNALIGNED_ADDRESS: 0x10, UNALIGNED_LENGTH: 0x11, OUT_OF_RANGE: 0x30 },
-  ams,
+  kernel,
 );
-/** The spec gives no return value for BACKED_AMS; NCW returns the AMS ID, as every AMS-creating call. */
+/**
+ * The spec gives no return value for BACKED_AMS; NCW returns the AMS ID, as every AMS-creating call.
+ * Signal-backed segments are a known gap: the kernel checks the arguments, then answers 0x01
+ * (docs/ipc.md "Shared memory").
+ */
 export const BACKED_AMS = def(
   "BACKED_AMS",
   struct([
@@ -468,7 +471,7 @@ export const BACKED_AMS = def(
   ]),
   struct([["ams", u64]]),
   { INVALID_COW_MODE: 0x10, UNALIGNED_LENGTH: 0x11 },
-  ams,
+  kernel,
 );
 export const SHARE_AMS = def(
   "SHARE_AMS",
@@ -488,7 +491,7 @@ export const SHARE_AMS = def(
     EXCLUSIVE_WITH_PERMISSIONS: 0x21,
     NO_SPACE_IN_RECEIVER: 0x40,
   },
-  ams,
+  kernel,
 );
 export const AMS_SHARING_INFO = def(
   "AMS_SHARING_INFO",
@@ -502,7 +505,7 @@ export const AMS_SHARING_INFO = def(
     ["permissions", u8],
   ]),
   { NO_SUCH_AMS: 0x30 },
-  ams,
+  kernel,
 );
 export const UNSHARE_AMS = def(
   "UNSHARE_AMS",
@@ -512,7 +515,7 @@ export const UNSHARE_AMS = def(
   ]),
   none,
   { NO_SUCH_AMS: 0x30, EXCLUSIVE: 0x21, NOT_SHARED_WITH: 0x32 },
-  ams,
+  kernel,
 );
 /** `mapping` is a range of the caller's memory the AMS is mapped onto, not bytes the call copies: no buffer. */
 export const MAP_AMS = def(
@@ -524,7 +527,7 @@ export const MAP_AMS = def(
   ]),
   none,
   { NO_SUCH_AMS: 0x30, OUT_OF_AMS_RANGE: 0x31, OUT_OF_PROCESS_RANGE: 0x32 },
-  ams,
+  kernel,
 );
 export const UNMAP_AMS = def(
   "UNMAP_AMS",
@@ -534,7 +537,7 @@ export const UNMAP_AMS = def(
   ]),
   none,
   { NO_SUCH_AMS: 0x10, NOT_MAPPED_HERE: 0x30 },
-  ams,
+  kernel,
 );
 
 // ---- processes (0x50–0x5F) ------------------------------------------------------------------------

@@ -4,12 +4,14 @@
 
 import type { SysResult } from "../../commonassembly/abi/result.js";
 import type { ArgsOf, ResultOf, SyscallDef } from "../../commonassembly/abi/syscalls.js";
-import type { ForkImage } from "../protocol.js";
+import type { ForkImage, ToRunner } from "../protocol.js";
+import type { AmsTable } from "./ams.js";
 import type { PipeEnd, PipeTable } from "./pipes.js";
 import type { KProcess, ProcessTable } from "./process.js";
 import type { ServiceTable } from "./services.js";
 import type { SocketEnd, SocketTable } from "./sockets.js";
 
+export type { KAms, KMapping, KSharing } from "./ams.js";
 export type { KPipe, PipeEnd } from "./pipes.js";
 export type { KSocket, SendRefusal, SocketEnd, SocketParty } from "./sockets.js";
 
@@ -59,10 +61,22 @@ export interface KernelApi {
   grantSocket(p: KProcess, handle: bigint, end: SocketEnd): Promise<boolean>;
   /** Have `p`'s runner forget `handle` (its own CLOSE_SERV_SOCK, or a refused open). */
   revokeSocket(p: KProcess, handle: bigint): Promise<void>;
+  /** The abstract memory segments (kernel/ams.ts). */
+  readonly ams: AmsTable;
+  /** Have `p`'s runner map an AMS' segment over its memory (docs/ipc.md "Shared memory"). */
+  mapAms(p: KProcess, m: AmsMapRequest): Promise<AmsMapAnswer>;
+  /** Have `p`'s runner unmap the AMS mapping at `address`; false if it could not. */
+  unmapAms(p: KProcess, address: number, mode: "keep" | "zero"): Promise<boolean>;
   suspend(p: KProcess): void;
   /** Resume a suspended process; how long it was suspended, in ms. */
   unsuspend(p: KProcess): bigint;
 }
+
+/** An `ams-map` request (protocol.ts) without its request number. */
+export type AmsMapRequest = Omit<Extract<ToRunner, { t: "ams-map" }>, "req" | "t">;
+export type AmsMapAnswer =
+  | { ok: true; address: number }
+  | { ok: false; error: string; refusal?: "range" | "overlap" | "space" };
 
 /**
  * What a forwarded request carries besides its bytes: CREATE_PROCESS' memory image, the bytes of its

@@ -7,6 +7,7 @@ import {
   MEM_ALLOC,
   SEND_SOCK_MSG,
 } from "../../commonassembly/abi/syscalls.js";
+import { amsKernelHandlers } from "../syscalls/ams.js";
 import { memoryReservation } from "../syscalls/memory.js";
 import { pipeKernelHandlers } from "../syscalls/pipes.js";
 import { processKernelHandlers } from "../syscalls/process.js";
@@ -21,6 +22,7 @@ export const KERNEL_HANDLERS: ReadonlyMap<number, BoundKernelHandler> = new Map(
     ...pipeKernelHandlers,
     ...socketKernelHandlers,
     ...serviceKernelHandlers,
+    ...amsKernelHandlers,
   ].map((h) => [h.def.code, h]),
 );
 

@@ -14,8 +14,10 @@ import { hostNative } from "../../native/index.js";
 import type { SharedSegment } from "../../native/types.js";
 import type { ForkImage, FromRunner, Outcome, RunnerAnswer, ToRunner } from "../protocol.js";
 import { type BufferArea, scatter } from "../syscalls/buffers.js";
+import { AmsMapper, AmsTable } from "./ams.js";
 import { MAILBOX_DEPTH, Mailbox, Outbox, SignalRing } from "./channel.js";
 import { takeThreadSlot, threadCount, UNCOUNTED_SLOT } from "./fork.js";
+import { createPagesState, PageAllocator } from "./memory.js";
 import { PipeSlots } from "./pipes.js";
 import { SharedSht } from "./signals.js";
 import { SocketSlots } from "./sockets.js";
@@ -61,6 +63,12 @@ function main(): void {
   const pipes = new PipeSlots();
   /** The service-socket ends the process names (sockets.ts), filled on the kernel's grants. */
   const sockets = new SocketSlots();
+  /** The page allocator's state and the AMS mappings (ams.ts): the relay maps AMS on the kernel's asking. */
+  const pages = createPagesState();
+  const amsTable = new AmsTable();
+  let amsMapper: AmsMapper | undefined;
+  /** AMS requests that came before the worker posted the memory (a process just started). */
+  const waitingAms: Extract<ToRunner, { t: "ams-map" }>[] = [];
   let memory: WebAssembly.Memory | undefined;
   let ctlAddr = 0;
   let nextId = 1;
@@ -210,6 +218,9 @@ function main(): void {
         return;
       case "memory":
         memory = m.memory;
+        if (memory.buffer instanceof SharedArrayBuffer)
+          amsMapper = new AmsMapper(amsTable, memory, new PageAllocator(memory, pages));
+        for (const r of waitingAms.splice(0)) mapAms(r);
         ctlAddr = m.ctlAddr;
         if (ring.needsSafepoint()) poke();
         return;
@@ -287,6 +298,28 @@ function main(): void {
     answer(r.req, { ok: true, tid });
   };
 
+  /** Map an AMS for the kernel (runner/ams.ts), once the memory is known. */
+  const mapAms = (m: Extract<ToRunner, { t: "ams-map" }>) => {
+    if (amsMapper === undefined) {
+      answer(m.req, {
+        ok: false,
+        error: "the process' memory is not a shared WebAssembly memory (docs/ipc.md)",
+      });
+      return;
+    }
+    try {
+      const r = amsMapper.map(m);
+      answer(
+        m.req,
+        r.ok
+          ? { ok: true, address: r.address }
+          : { ok: false, error: `AMS mapping refused (${r.refusal})`, refusal: r.refusal },
+      );
+    } catch (e) {
+      answer(m.req, { ok: false, error: (e as Error).message });
+    }
+  };
+
   worker.on("error", (e) => {
     end({ kind: "killed", reason: `runner crashed: ${e.message}` }, 1);
   });
@@ -309,6 +342,8 @@ function main(): void {
           sht: sht.sab,
           pipes: pipes.sab,
           sockets: sockets.sab,
+          pages,
+          ams: amsTable.sab,
           fork: m.fork,
         };
         worker.postMessage(start);
@@ -381,6 +416,21 @@ function main(): void {
             : { ok: false, error: "the process' pipe table is full (docs/ipc.md)" },
         );
         return;
+      case "ams-map":
+        if (memory === undefined) waitingAms.push(m);
+        else mapAms(m);
+        return;
+      case "ams-unmap": {
+        let done = false;
+        try {
+          done = amsMapper?.unmap(m.address, m.mode) ?? false;
+        } catch (e) {
+          answer(m.req, { ok: false, error: (e as Error).message });
+          return;
+        }
+        answer(m.req, done ? { ok: true } : { ok: false, error: `no AMS mapped at ${m.address}` });
+        return;
+      }
       case "pipe-revoke":
         answer(
           m.req,

@@ -17,6 +17,8 @@ export interface PagesImage {
 
 export type AllocResult = { ok: true; address: number } | { ok: false; reason: "no-space" };
 export type FreeError =
+  | "shared"
+  | "mapped"
   | "unaligned"
   | "address-out-of-range"
   | "size-out-of-range"
@@ -24,9 +26,17 @@ export type FreeError =
 
 /** Pages of a 4 GiB wasm32 memory. */
 const MAX_PAGES = 0x100000;
-/** Page state bytes: 0 = not the allocator's, FREE = grown and free, ALLOCATED | permissions. */
+/**
+ * Page state bytes: 0 = not the allocator's, FREE = grown and free, ALLOCATED | permissions (3 bits),
+ * and the AMS marks (docs/ipc.md "Shared memory"), on any page: registered in an AMS by VIRT_MEM_AMS
+ * (MEM_FREE 0x33), an AMS mapped there (MEM_FREE 0x32), mapped read-only (the runner writes nothing
+ * there: 0x04, or a memory fault for a return area).
+ */
 const FREE = 0x01;
 const ALLOCATED = 0x80;
+const PERMISSIONS = 0x07;
+export const AmsMark = { SOURCE: 0x40, MAPPED: 0x20, READ_ONLY: 0x10 } as const;
+const MARKS = AmsMark.SOURCE | AmsMark.MAPPED | AmsMark.READ_ONLY;
 /** The state: a lock word, an allocated-page count, then one byte per page. */
 const HEADER = 8;
 
@@ -53,7 +63,7 @@ export class PageAllocator {
 
   permissionsOf(address: number): number | undefined {
     const b = this.state[Math.floor(address / PAGE_SIZE)] ?? 0;
-    return b & ALLOCATED ? b & 0x7f : undefined;
+    return b & ALLOCATED ? b & PERMISSIONS : undefined;
   }
 
   /** `reserve(bytes)` is asked before the memory grows (the kernel's home memory limit); false refuses. */
@@ -80,7 +90,7 @@ export class PageAllocator {
         at = this.findRun(pages);
         if (at === undefined) return undefined;
       }
-      this.state.fill(ALLOCATED | (permissions & 0x7f), at, at + pages);
+      this.state.fill(ALLOCATED | (permissions & PERMISSIONS), at, at + pages);
       this.words[1] = (this.words[1] ?? 0) + pages;
       return at;
     });
@@ -96,15 +106,51 @@ export class PageAllocator {
     if (address + pages * PAGE_SIZE > size) return "size-out-of-range";
     const first = address / PAGE_SIZE;
     return this.locked(() => {
-      for (let p = first; p < first + pages; p++)
-        if (((this.state[p] ?? 0) & ALLOCATED) === 0) return "not-allocated";
+      for (let p = first; p < first + pages; p++) {
+        const b = this.state[p] ?? 0;
+        // syscalls.md MEM_FREE: shared pages must be unshared, mapped pages unmapped first.
+        if (b & AmsMark.SOURCE) return "shared";
+        if (b & AmsMark.MAPPED) return "mapped";
+        if ((b & ALLOCATED) === 0) return "not-allocated";
+      }
       this.state.fill(FREE, first, first + pages);
       this.words[1] = (this.words[1] ?? 0) - pages;
       return undefined;
     });
   }
 
-  /** The allocator's state, for a CREATE_PROCESS child (whose memory is a copy of this one). */
+  /** Set AMS marks on the pages of [address, address + length). */
+  mark(address: number, length: number, marks: number): void {
+    this.locked(() => {
+      for (let p = address / PAGE_SIZE; p < (address + length) / PAGE_SIZE; p++)
+        this.state[p] = (this.state[p] ?? 0) | marks;
+    });
+  }
+
+  /** Clear AMS marks; `release`: the pages go back to the allocator (free) if they were its. */
+  unmark(address: number, length: number, marks: number, release = false): void {
+    this.locked(() => {
+      for (let p = address / PAGE_SIZE; p < (address + length) / PAGE_SIZE; p++) {
+        const b = (this.state[p] ?? 0) & ~marks;
+        if (release && b & ALLOCATED) this.words[1] = (this.words[1] ?? 0) - 1;
+        this.state[p] = release && b & ALLOCATED ? FREE : b;
+      }
+    });
+  }
+
+  /** Whether any page of [address, address + length) carries one of `marks`. */
+  anyMarked(address: number, length: number, marks: number): boolean {
+    if (length <= 0) return false;
+    const last = Math.floor((address + length - 1) / PAGE_SIZE);
+    for (let p = Math.floor(address / PAGE_SIZE); p <= last; p++)
+      if (((this.state[p] ?? 0) & marks) !== 0) return true;
+    return false;
+  }
+
+  /**
+   * The allocator's state, for a CREATE_PROCESS child (whose memory is a copy of this one). Decided
+   * (docs/ipc.md): the child inherits no AMS, so the marks are left out; its pages are private copies.
+   */
   snapshot(): PagesImage {
     return this.locked(() => {
       const allocated: [number, number][] = [];
@@ -112,8 +158,8 @@ export class PageAllocator {
       const n = Math.min(MAX_PAGES, this.memory.buffer.byteLength / PAGE_SIZE);
       for (let p = 0; p < n; p++) {
         const b = this.state[p] ?? 0;
-        if (b & ALLOCATED) allocated.push([p, b & 0x7f]);
-        else if (b === FREE) free.push(p);
+        if (b & ALLOCATED) allocated.push([p, b & PERMISSIONS]);
+        else if ((b & ~MARKS) === FREE) free.push(p);
       }
       return { allocated, free };
     });
@@ -123,7 +169,7 @@ export class PageAllocator {
     this.locked(() => {
       // Only the pages the memory has (a fresh state is zero: its other pages stay uncommitted).
       this.state.fill(0, 0, Math.min(MAX_PAGES, this.memory.buffer.byteLength / PAGE_SIZE));
-      for (const [p, perm] of image.allocated) this.state[p] = ALLOCATED | (perm & 0x7f);
+      for (const [p, perm] of image.allocated) this.state[p] = ALLOCATED | (perm & PERMISSIONS);
       for (const p of image.free) this.state[p] = FREE;
       this.words[1] = image.allocated.length;
     });

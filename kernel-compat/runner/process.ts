@@ -6,7 +6,8 @@ import { GenericErr } from "../../commonassembly/abi/numbers.js";
 import type { Errcode } from "../../commonassembly/abi/result.js";
 import type { TlsImage } from "../protocol.js";
 import type { BufferArea } from "../syscalls/buffers.js";
-import { PageAllocator } from "./memory.js";
+import type { AmsTable } from "./ams.js";
+import { AmsMark, PageAllocator } from "./memory.js";
 import type { PipeRings } from "./pipes.js";
 import { type HandlerEnv, SignalState } from "./signals.js";
 import type { SocketRings } from "./sockets.js";
@@ -50,6 +51,8 @@ export interface ProcOptions {
   pipes?: PipeRings;
   /** The service-socket ends this thread can use (sockets.ts); none: every identifier names nothing. */
   sockets?: SocketRings;
+  /** The process' AMS mappings (ams.ts), shared by its threads. */
+  ams?: AmsTable;
 }
 
 /** The process-wide TLS slot table shared by its threads: [generation counter, state of slot 1..N]. */
@@ -76,10 +79,12 @@ export class Proc {
   readonly pullSignals: () => void;
   readonly pipes: PipeRings | undefined;
   readonly sockets: SocketRings | undefined;
+  readonly ams: AmsTable | undefined;
 
   constructor(o: ProcOptions) {
     this.pipes = o.pipes;
     this.sockets = o.sockets;
+    this.ams = o.ams;
     this.pid = o.pid;
     this.ppid = o.ppid;
     this.context = o.context;
@@ -167,5 +172,13 @@ export class Proc {
     if (addr === 0n) return GenericErr.INVALID_ARGUMENT;
     if (addr + len > BigInt(this.memory.buffer.byteLength)) return GenericErr.UNMAPPED_POINTER;
     return undefined;
+  }
+
+  /**
+   * Whether the runner may write [addr, addr + len) of the memory: not where an AMS is mapped read-only
+   * (a store there from JavaScript would fault outside WebAssembly and kill the runner; docs/ipc.md).
+   */
+  writable(addr: number, len: number): boolean {
+    return !this.pages.anyMarked(addr, len, AmsMark.READ_ONLY);
   }
 }

@@ -38,6 +38,7 @@ import {
 import type { ForkImage, Outcome } from "../protocol.js";
 import type { BufferArea } from "../syscalls/buffers.js";
 import { formatErr, formatValue } from "../syscalls/dispatch.js";
+import { AmsTable } from "./ams.js";
 import { Mailbox, Outbox, SignalRing, Throttle } from "./channel.js";
 import {
   asyncifyOf,
@@ -73,6 +74,8 @@ export interface ThreadShare {
   pipes: SharedArrayBuffer;
   /** The process' socket table (sockets.ts SocketSlots). */
   sockets: SharedArrayBuffer;
+  /** The process' AMS mappings (ams.ts AmsTable). */
+  ams: SharedArrayBuffer;
   ring: SharedArrayBuffer;
   /** The process' trace window and handler-set notice (channel.ts Outbox). */
   outbox: SharedArrayBuffer;
@@ -220,6 +223,7 @@ export function spawnThread(
     pages: host.pages,
     pipes: host.pipes,
     sockets: host.sockets,
+    ams: host.ams,
     ring: host.ring,
     outbox: host.outbox,
     relay: ch.port1,
@@ -393,6 +397,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     tlsSlots: msg.tlsSlots,
     sht: msg.sht,
     pages: msg.pages,
+    ams: new AmsTable(msg.ams),
     pipes: new PipeRings(new PipeSlots(msg.pipes)),
     sockets: new SocketRings(new SocketSlots(msg.sockets)),
   });
@@ -410,6 +415,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     pages: msg.pages,
     pipes: msg.pipes,
     sockets: msg.sockets,
+    ams: msg.ams,
     ring: msg.ring,
     outbox: msg.outbox,
     sendPort: (port, connection) =>

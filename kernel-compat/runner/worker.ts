@@ -31,6 +31,7 @@ import {
 import { funcSig, readModule } from "../../commonassembly/wasm/reader.js";
 import type { ForkImage, Outcome } from "../protocol.js";
 import type { BufferArea } from "../syscalls/buffers.js";
+import { AmsTable } from "./ams.js";
 import { Mailbox, Outbox, SignalRing, Throttle } from "./channel.js";
 import {
   accessKind,
@@ -83,6 +84,10 @@ export interface WorkerStart {
   pipes: SharedArrayBuffer;
   /** The process' socket table (sockets.ts SocketSlots), filled by the relay. */
   sockets: SharedArrayBuffer;
+  /** The page allocator's state (memory.ts), which the relay also uses to place AMS mappings. */
+  pages: SharedArrayBuffer;
+  /** The process' AMS mappings (ams.ts AmsTable), kept by the relay. */
+  ams: SharedArrayBuffer;
   /** For a child made by CREATE_PROCESS: the parent's memory and globals at the call. */
   fork: ForkImage | undefined;
 }
@@ -249,6 +254,8 @@ function run(msg: WorkerStart): Outcome {
     },
     trace,
     sht: msg.sht,
+    pages: msg.pages,
+    ams: new AmsTable(msg.ams),
     pipes: new PipeRings(new PipeSlots(msg.pipes)),
     sockets: new SocketRings(new SocketSlots(msg.sockets)),
     pullSignals: () => {
@@ -273,6 +280,7 @@ function run(msg: WorkerStart): Outcome {
     pages: proc.pages.sab,
     pipes: msg.pipes,
     sockets: msg.sockets,
+    ams: msg.ams,
     ring: msg.ring,
     outbox: msg.outbox,
     sendPort: (p, connection) =>

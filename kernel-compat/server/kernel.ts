@@ -20,7 +20,8 @@ import { ServiceHost } from "../../services/host/host.js";
 import { SysProcess } from "../../services/process/service.js";
 import { REGISTRY_KEYS } from "../../services/registry/keys.js";
 import { DEFAULT_USER } from "../../services/skyer/layout.js";
-import type { KernelApi } from "../kernel/api.js";
+import { AmsTable } from "../kernel/ams.js";
+import type { AmsMapAnswer, AmsMapRequest, KernelApi } from "../kernel/api.js";
 import { ServiceConnectionSockets } from "../kernel/connection-sockets.js";
 import { type PipeEnd, PipeTable } from "../kernel/pipes.js";
 import { type KProcess, ProcessTable, type SessionSink } from "../kernel/process.js";
@@ -42,6 +43,7 @@ import type {
   RunnerAnswer,
   ToRunner,
 } from "../protocol.js";
+import { amsProcessEnded } from "../syscalls/ams.js";
 import { decodeArgs, formatErr, formatValue } from "../syscalls/dispatch.js";
 import { notifyClosed } from "../syscalls/pipes.js";
 import { closeSocketsOf } from "../syscalls/sockets.js";
@@ -131,6 +133,8 @@ export class Kernel implements KernelApi {
   readonly pipes = new PipeTable(this.segments, hostNative());
   /** Service sockets (kernel/sockets.ts): two rings each, in segments of the table above. */
   readonly sockets = new SocketTable(this.segments, hostNative());
+  /** Abstract memory segments (kernel/ams.ts), each in a segment of the table above. */
+  readonly ams = new AmsTable(this.segments);
   private nextRequest = 1;
   /** Refreshed from the registry at each `run` (main.ts). */
   delays: Delays;
@@ -474,7 +478,9 @@ export class Kernel implements KernelApi {
       | Omit<Extract<ToRunner, { t: "pipe-grant" }>, "req">
       | Omit<Extract<ToRunner, { t: "pipe-revoke" }>, "req">
       | Omit<Extract<ToRunner, { t: "socket-grant" }>, "req">
-      | Omit<Extract<ToRunner, { t: "socket-revoke" }>, "req">,
+      | Omit<Extract<ToRunner, { t: "socket-revoke" }>, "req">
+      | Omit<Extract<ToRunner, { t: "ams-map" }>, "req">
+      | Omit<Extract<ToRunner, { t: "ams-unmap" }>, "req">,
   ): Promise<RunnerAnswer> {
     if (p.state === "exited") return Promise.resolve({ ok: false, error: "the process has ended" });
     const req = this.nextRequest++;
@@ -526,6 +532,19 @@ export class Kernel implements KernelApi {
 
   async revokeSocket(p: KProcess, handle: bigint): Promise<void> {
     await this.ask(p, { t: "socket-revoke", handle });
+  }
+
+  async mapAms(p: KProcess, m: AmsMapRequest): Promise<AmsMapAnswer> {
+    const a = await this.ask(p, { t: "ams-map", ...m });
+    if (!a.ok) return a;
+    if (a.address === undefined) return { ok: false, error: "the runner gave no address" };
+    return { ok: true, address: a.address };
+  }
+
+  async unmapAms(p: KProcess, address: number, mode: "keep" | "zero"): Promise<boolean> {
+    const a = await this.ask(p, { t: "ams-unmap", address, mode });
+    if (!a.ok) this.log(`process ${p.pid}: AMS mapping at ${address} not unmapped: ${a.error}`);
+    return a.ok;
   }
 
   /**
@@ -740,6 +759,7 @@ export class Kernel implements KernelApi {
     this.closePipesOf(p);
     this.appServices.processEnded(p);
     closeSocketsOf(this, p.pid);
+    void amsProcessEnded(this, p.pid);
     this.segments.releaseOwner(p.pid);
     this.log(
       `process ${p.pid} (${p.name}) ended: ${outcome.kind === "exit" ? `exit ${outcome.exitData}` : outcome.reason}`,

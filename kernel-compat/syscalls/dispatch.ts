@@ -138,12 +138,31 @@ export function validateRequest(
   if (FORK_SYSCALLS.includes(code) !== viaFork) return bad(GenericErr.INVALID_ARGUMENT);
   if (ret === 0) return bad(GenericErr.INVALID_ARGUMENT);
   if (ret < 0 || ret + SYSCALL_RET_SIZE > mem.length) return bad(GenericErr.UNMAPPED_POINTER);
+  // A return area in a read-only AMS mapping: the runner cannot write the value there (docs/ipc.md).
+  if (!p.writable(ret, SYSCALL_RET_SIZE)) return bad(GenericErr.MEMORY_PERMISSION);
   const decoded = decodeArgs(def, mem.subarray(req + 1, req + reqLen));
   if (!decoded.ok) return bad(decoded.errcode);
   return { ok: true, def, args: decoded.args, name };
 }
 
 function dispatchInner(
+  p: Proc,
+  req: number,
+  reqLen: number,
+  ret: number,
+  viaFork: boolean,
+): number {
+  // The memory grew since the read-only AMS mappings were last put back: put them back (runner/ams.ts),
+  // before the call and after it (MEM_ALLOC grows it).
+  p.ams?.afterGrowth(p.memory);
+  try {
+    return dispatchChecked(p, req, reqLen, ret, viaFork);
+  } finally {
+    p.ams?.afterGrowth(p.memory);
+  }
+}
+
+function dispatchChecked(
   p: Proc,
   req: number,
   reqLen: number,
@@ -186,6 +205,15 @@ function run(
   const trace = p.trace;
   const mem = p.bytes();
 
+  // Nothing is written into a read-only AMS mapping: the spec's memory permission error (docs/ipc.md).
+  if (def.buffers.some((b) => b.access === "written")) {
+    const areas = bufferAreas(def, args, mem.length);
+    if (
+      typeof areas !== "number" &&
+      writtenAreas(areas).some((a) => !p.writable(a.address, a.length))
+    )
+      return done({ ok: false, errcode: GenericErr.MEMORY_PERMISSION }, args);
+  }
   let r: SysResult<unknown>;
   switch (def.support.kind) {
     case "later":

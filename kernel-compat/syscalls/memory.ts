@@ -36,7 +36,8 @@ export const memoryHandlers = [
     if (a.address + a.pages * BigInt(PAGE_SIZE) > size)
       return fail(MEM_FREE.errors.SIZE_OUT_OF_RANGE);
     const e = p.pages.free_(Number(a.address), Number(a.pages));
-    if (e === "not-allocated") return fail(MEM_FREE.errors.NOT_ALLOCATED);
+    if (e === "not-allocated" || e === "mapped") return fail(MEM_FREE.errors.NOT_ALLOCATED);
+    if (e === "shared") return fail(MEM_FREE.errors.SHARED);
     if (e !== undefined) return fail(GenericErr.INVALID_ARGUMENT);
     return ok({});
   }),

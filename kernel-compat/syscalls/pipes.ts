@@ -106,6 +106,7 @@ export const pipeHandlers = [
     const room = len === 0n ? BigInt(mem.length) - addr : len;
     const bad = p.checkBuffer(addr, room);
     if (bad !== undefined) return fail(bad);
+    if (!p.writable(Number(addr), Number(room))) return fail(GenericErr.MEMORY_PERMISSION);
     const dst = mem.subarray(Number(addr), Number(addr + room));
     const writerGone = () => (r.state() & RingState.writerClosed) !== 0;
     // What is left after a close can still be read; then the pipe is unavailable.
