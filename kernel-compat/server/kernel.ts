@@ -509,7 +509,7 @@ export class Kernel implements KernelApi {
       datafield = encodeDatafield(Datafield[Sig.WILL_SUSPEND], { delay: Math.min(delay, 65535) });
       this.timer(p, delay, () => this.suspend(p));
     }
-    p.session?.trace(p.pid, `kernel sends ${signalName(signal)}`);
+    if (p.trace) p.session?.trace(p.pid, `kernel sends ${signalName(signal)}`);
     this.toRunner(p, { t: "signal", signal, datafield });
   }
 

@@ -16,6 +16,7 @@ import {
 import { MAX_MESSAGE_SIZE, MESSAGE_HEADER_SIZE, RingState, type WaitOptions } from "../ipc/ring.js";
 import type { KernelApi, KPipe, PipeEnd } from "../kernel/api.js";
 import type { KProcess } from "../kernel/process.js";
+import { PIPE_SPIN } from "../runner/pipes.js";
 import type { Proc } from "../runner/process.js";
 import { bind, bindKernel } from "./result.js";
 
@@ -43,8 +44,9 @@ export const PipeStatus = {
  * blocking kernel syscall does, docs/kernel.md), between the ring's sleeps; it then waits on.
  */
 function waiting(p: Proc): WaitOptions {
-  if (!p.isMainThread) return {};
+  if (!p.isMainThread) return { spin: PIPE_SPIN };
   return {
+    spin: PIPE_SPIN,
     interrupted: () => {
       p.pullSignals();
       p.signals.deliverPending(p.handlerEnv);
