@@ -66,54 +66,82 @@ function npp(name: string, wat: string): string {
   return out;
 }
 
-/** One traced `ncw run`: its GET_PID markers by process, the parent (the started process) first. */
-async function markersOf(
-  file: string,
-  e: NodeJS.ProcessEnv,
-): Promise<{ parent: number[]; child: number[] }> {
+interface Markers {
+  /** Wall times (ms since the epoch) of the parent's (the started process') markers, and the child's. */
+  parent: number[];
+  child: number[];
+  /** The runner's CPU time (ms) at each of those markers. */
+  parentCpu: number[];
+  childCpu: number[];
+}
+
+/** One traced `ncw run`: its GET_PID markers by process. */
+async function markersOf(file: string, e: NodeJS.ProcessEnv): Promise<Markers> {
   const r = await runTraced(file, e);
   const dump = (lines: StampedLine[]) => lines.map((l) => l.line).join("\n");
   if (r.status !== 0) throw new Error(`${file} exited with ${r.status}:\n${dump(r.lines)}`);
   const started = r.lines.map((l) => /^\[pid (\d+)\] started/.exec(l.line)?.[1]).find((p) => p);
   const m = getPidMarkers(r.lines);
-  const childKey = [...m.keys()].find((k) => k !== started && !k.includes("/"));
-  return { parent: m.get(started ?? "") ?? [], child: m.get(childKey ?? "") ?? [] };
+  const cpu = getPidMarkers(r.lines, "cpu");
+  const childKey = [...m.keys()].find((k) => k !== started && !k.includes("/")) ?? "";
+  const parentKey = started ?? "";
+  return {
+    parent: m.get(parentKey) ?? [],
+    child: m.get(childKey) ?? [],
+    parentCpu: cpu.get(parentKey) ?? [],
+    childCpu: cpu.get(childKey) ?? [],
+  };
 }
 
-/** Throughput window (ms): the parent's marker before its first write → the child's after its last read. */
-async function ncwThroughput(file: string, e: NodeJS.ProcessEnv): Promise<number> {
+const span = (xs: number[]) => (xs[xs.length - 1] ?? Number.NaN) - (xs[0] ?? Number.NaN);
+
+/**
+ * Throughput: the window (ms) from the parent's marker before its first write to the child's after
+ * its last read, and both runners' CPU (ms) between each one's own two markers.
+ */
+async function ncwThroughput(
+  file: string,
+  e: NodeJS.ProcessEnv,
+): Promise<{ ms: number; cpuMs: number }> {
   const m = await markersOf(file, e);
-  const [t0] = m.parent;
-  const [t1] = m.child;
-  if (t0 === undefined || t1 === undefined) throw new Error("throughput markers missing");
-  return t1 - t0;
+  if (m.parent.length !== 2 || m.child.length !== 2)
+    throw new Error(`throughput markers: ${m.parent.length} + ${m.child.length}`);
+  return {
+    ms: (m.child[1] as number) - (m.parent[0] as number),
+    cpuMs: span(m.parentCpu) + span(m.childCpu),
+  };
 }
 
-/** µs per round trip of each block (the parent's two markers around it). */
-async function ncwRoundTrips(file: string, e: NodeJS.ProcessEnv): Promise<number[]> {
-  const { parent } = await markersOf(file, e);
-  if (parent.length !== 2 * RT_BLOCKS) throw new Error(`${parent.length} round-trip markers`);
-  const out: number[] = [];
+/** µs per round trip of each block (the parent's two markers around it); both runners' CPU per round trip. */
+async function ncwRoundTrips(
+  file: string,
+  e: NodeJS.ProcessEnv,
+): Promise<{ us: number[]; cpuUs: number }> {
+  const m = await markersOf(file, e);
+  if (m.parent.length !== 2 * RT_BLOCKS || m.child.length !== 2)
+    throw new Error(`round-trip markers: ${m.parent.length} + ${m.child.length}`);
+  const us: number[] = [];
   for (let i = 0; i < RT_BLOCKS; i++)
-    out.push((((parent[2 * i + 1] as number) - (parent[2 * i] as number)) * 1000) / RT_PER);
-  return out;
+    us.push((((m.parent[2 * i + 1] as number) - (m.parent[2 * i] as number)) * 1000) / RT_PER);
+  return { us, cpuUs: ((span(m.parentCpu) + span(m.childCpu)) * 1000) / (RT_BLOCKS * RT_PER) };
 }
 
-function hostThroughput(exe: string, pipeBytes: number): { ms: number; pipeBytes: number } {
+function hostThroughput(
+  exe: string,
+  pipeBytes: number,
+): { ms: number; cpuMs: number; pipeBytes: number } {
   const r = JSON.parse(
     execFileSync(exe, [String(TOTAL), String(BLOCK), "1", String(pipeBytes)], { encoding: "utf8" }),
-  ) as { ms: number[]; pipeBytes: number };
-  return { ms: r.ms[0] as number, pipeBytes: r.pipeBytes };
+  ) as { ms: number[]; cpuMs: number[]; pipeBytes: number };
+  return { ms: r.ms[0] as number, cpuMs: r.cpuMs[0] as number, pipeBytes: r.pipeBytes };
 }
 
-function hostRoundTrips(exe: string, spin: number): number[] {
-  return (
-    JSON.parse(
-      execFileSync(exe, [String(RT_BLOCKS), String(RT_PER), String(MSG), String(spin)], {
-        encoding: "utf8",
-      }),
-    ) as { us: number[] }
-  ).us;
+function hostRoundTrips(exe: string, spin: number): { us: number[]; cpuUs: number } {
+  return JSON.parse(
+    execFileSync(exe, [String(RT_BLOCKS), String(RT_PER), String(MSG), String(spin)], {
+      encoding: "utf8",
+    }),
+  ) as { us: number[]; cpuUs: number };
 }
 
 const gbps = (ms: number) => TOTAL / ms / 1e6;
@@ -136,19 +164,23 @@ async function main(): Promise<void> {
     await markersOf(warmTp, e);
     await markersOf(warmRt, e);
   }
-  for (const t of Object.values(tp)) await ncwThroughput(t.file, env.spin);
-  await ncwRoundTrips(rt, env.spin);
+  // (The timed programs' AOT compile happens in the kernel before each process starts: outside every window.)
 
   // 1. throughput, 64 KiB writes, TOTAL bytes; pipe buffers of 64 KiB (both defaults) and of 1 MiB
   for (const [label, t] of Object.entries(tp)) {
     const ncw: number[] = [];
     const host: number[] = [];
+    const ncwCpu: number[] = [];
+    const hostCpu: number[] = [];
     let hostBytes = 0;
     for (let i = 0; i < TP_ROUNDS; i++) {
       sleepMs(300);
-      ncw.push(await ncwThroughput(t.file, env.spin));
+      const n = await ncwThroughput(t.file, env.spin);
+      ncw.push(n.ms);
+      ncwCpu.push(n.cpuMs);
       const h = hostThroughput(tpC, t.hostBytes);
       host.push(h.ms);
+      hostCpu.push(h.cpuMs);
       hostBytes = h.pipeBytes;
     }
     row(
@@ -159,8 +191,9 @@ async function main(): Promise<void> {
       median(host),
       { target: "<= 1.0x" },
     );
+    row("  CPU, writer + reader", median(ncwCpu), "ms", "host, writer + reader", median(hostCpu));
     console.log(
-      `  ${gbps(median(ncw)).toFixed(2)} GB/s vs host ${gbps(median(host)).toFixed(2)} GB/s (${TP_ROUNDS} runs each; NCW runs: ${ncw.map((v) => v.toFixed(0)).join(", ")} ms)`,
+      `  ${gbps(median(ncw)).toFixed(2)} GB/s vs host ${gbps(median(host)).toFixed(2)} GB/s (${TP_ROUNDS} runs each; NCW runs: ${ncw.map((v) => v.toFixed(0)).join(", ")} ms; host: ${host.map((v) => v.toFixed(0)).join(", ")} ms)`,
     );
   }
 
@@ -172,10 +205,16 @@ async function main(): Promise<void> {
   for (const c of cases) {
     const ncw: number[] = [];
     const host: number[] = [];
+    const ncwCpu: number[] = [];
+    const hostCpu: number[] = [];
     for (let i = 0; i < RT_ROUNDS; i++) {
       sleepMs(300);
-      ncw.push(...(await ncwRoundTrips(rt, c.e)));
-      host.push(...hostRoundTrips(rtC, c.spin));
+      const n = await ncwRoundTrips(rt, c.e);
+      ncw.push(...n.us);
+      ncwCpu.push(n.cpuUs);
+      const h = hostRoundTrips(rtC, c.spin);
+      host.push(...h.us);
+      hostCpu.push(h.cpuUs);
     }
     row(
       `message round trip, 64 B, ${c.label}`,
@@ -185,6 +224,7 @@ async function main(): Promise<void> {
       median(host),
       { target: c.target },
     );
+    row("  CPU per round trip, both processes", median(ncwCpu), "µs", "host", median(hostCpu));
     console.log(
       `  (median of ${ncw.length} windows of ${RT_PER} round trips each side; NCW best window ${Math.min(...ncw).toFixed(2)} µs, host ${Math.min(...host).toFixed(2)} µs)`,
     );

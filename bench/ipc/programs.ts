@@ -71,7 +71,9 @@ function pair(child: string, parent: string, message: boolean, mult: number): st
  * Throughput: `total` bytes from the parent to the child in writes of `block` bytes (PIPE_WRITE mode
  * 0x00) through a raw pipe of `mult` × 64 KiB; the child reads `block` bytes at a time (PIPE_READ mode
  * 0x00). Markers: the parent's GET_PID right before its first write (after the child said it is
- * ready, blocked in its first read), the child's GET_PID right after its last read. Both processes
+ * ready, blocked in its first read) and after its last; the child's right before its first read and
+ * right after its last. The window is the parent's first → the child's last; each process' CPU time
+ * is between its own two (the runners' stamps, NCW_TRACE_CLOCK). Both processes
  * fill and check a block outside the window (each block carries its index in its first 4 bytes; the
  * last is checked whole), so a figure never comes from a transfer that lost or invented bytes.
  */
@@ -80,6 +82,7 @@ export function throughputProgram(total: number, block: number, mult: number): s
   return pair(
     `;; ready: one byte up, then read every block
     (call $check (i32.const 10) (call $write (local.get $up) (i32.const 1) (i32.const 0x3000)) (i32.const 0))
+    (call $marker)
     (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (i32.const ${n})))
       (call $check (i32.const 11) (call $read (local.get $down) (i32.const 0x10000) (i32.const ${block})) (i32.const 0))
       (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
@@ -92,7 +95,8 @@ export function throughputProgram(total: number, block: number, mult: number): s
     (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (i32.const ${n})))
       (i32.store (i32.const 0x10000) (local.get $i))
       (call $check (i32.const 21) (call $write (local.get $down) (i32.const ${block}) (i32.const 0x10000)) (i32.const 0))
-      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))`,
+      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
+    (call $marker)`,
     false,
     mult,
   );
@@ -102,15 +106,18 @@ export function throughputProgram(total: number, block: number, mult: number): s
  * Round trip: `blocks` × `per` ping-pongs of `size`-byte messages through two message pipes (the
  * parent writes down and reads the answer up; the child reads down and writes it back up, PIPE_*
  * mode 0x00). The parent calls GET_PID before and after each block of `per` round trips; the child
- * checks the last message it echoed (its first 4 bytes: the round trip's number).
+ * before its first read and after its last write (its CPU time); it checks the last message it
+ * echoed (its first 4 bytes: the round trip's number).
  */
 export function roundTripProgram(blocks: number, per: number, size: number): string {
   const n = blocks * per;
   return pair(
-    `(block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (i32.const ${n})))
+    `(call $marker)
+    (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (i32.const ${n})))
       (call $check (i32.const 11) (call $read (local.get $down) (i32.const 0x10000) (i32.const ${size})) (i32.const 0))
       (call $check (i32.const 12) (call $write (local.get $up) (i32.const ${size}) (i32.const 0x10000)) (i32.const 0))
       (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
+    (call $marker)
     (call $check (i32.const 13) (i32.load (i32.const 0x10000)) (i32.const ${n - 1}))`,
     `(block $d (loop $l (br_if $d (i32.ge_u (local.get $j) (i32.const ${blocks})))
       (call $marker)
