@@ -296,10 +296,9 @@ abstract class RingSide {
     refused: (reason: "locked" | Stop) => R,
     body: () => R,
   ): R {
-    const [lock, waiters] =
-      side === "writer"
-        ? [RingField.writeLock, RingField.writeLockWaiters]
-        : [RingField.readLock, RingField.readLockWaiters];
+    const writer = side === "writer";
+    const lock = writer ? RingField.writeLock : RingField.readLock;
+    const waiters = writer ? RingField.writeLockWaiters : RingField.readLockWaiters;
     const got = this.acquire(lock, waiters, opts);
     if (got !== "ready") return refused(opts === false ? "locked" : stopReason(got));
     try {

@@ -44,16 +44,24 @@ export const PipeStatus = {
  * blocking kernel syscall does, docs/kernel.md), between the ring's sleeps; it then waits on.
  */
 function waiting(p: Proc): WaitOptions {
-  if (!p.isMainThread) return { spin: PIPE_SPIN };
-  return {
-    spin: PIPE_SPIN,
-    interrupted: () => {
-      p.pullSignals();
-      p.signals.deliverPending(p.handlerEnv);
-      return false;
-    },
-  };
+  let o = waitOptions.get(p);
+  if (o === undefined) {
+    o = p.isMainThread
+      ? {
+          spin: PIPE_SPIN,
+          interrupted: () => {
+            p.pullSignals();
+            p.signals.deliverPending(p.handlerEnv);
+            return false;
+          },
+        }
+      : { spin: PIPE_SPIN };
+    waitOptions.set(p, o);
+  }
+  return o;
 }
+/** One WaitOptions per thread, made on its first PIPE_* call (they are on the pipes' hot path). */
+const waitOptions = new WeakMap<Proc, WaitOptions>();
 
 const header = (message: boolean) => (message ? MESSAGE_HEADER_SIZE : 0);
 
