@@ -348,6 +348,7 @@ abstract class RingSide {
    * where the other side is not running, spinning only takes the core it needs.
    */
   private spinUntil(ready: () => boolean, max: number): boolean {
+    if (max <= 0) return ready(); // asked not to spin: the adapted budget stays for later calls
     const budget = Math.min(this.spinBudget, max);
     for (let i = 0; i < budget; i++) {
       if (ready()) {
@@ -355,7 +356,7 @@ abstract class RingSide {
         return true;
       }
     }
-    this.spinBudget = max === 0 ? 0 : Math.max(MIN_SPIN, budget >> 1);
+    this.spinBudget = Math.max(MIN_SPIN, budget >> 1);
     return ready();
   }
 
