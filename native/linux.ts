@@ -83,6 +83,8 @@ interface Libc {
 }
 
 let libc: Libc | undefined;
+/** FUTEX_WAIT's relative timeout (struct timespec), reused: wait() is on the pipes' hot path. */
+const TIMESPEC = Buffer.alloc(16);
 function load(): Libc {
   if (libc) return libc;
   try {
@@ -250,9 +252,11 @@ export const linuxNative: HostNative = {
       throw new NcwError("unavailable", `futex: unknown syscall number on ${process.arch}`);
     let ts: Buffer | null = null;
     if (timeoutMs !== undefined) {
-      ts = Buffer.alloc(16);
-      ts.writeBigInt64LE(BigInt(Math.floor(timeoutMs / 1000)), 0);
-      ts.writeBigInt64LE(BigInt(Math.round((timeoutMs % 1000) * 1e6)), 8);
+      // One timespec per thread (each worker has its own copy of this module), filled per call.
+      ts = TIMESPEC;
+      const ms = Math.max(0, timeoutMs);
+      ts.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), 0);
+      ts.writeBigInt64LE(BigInt(Math.min(999_999_999, Math.floor((ms % 1000) * 1e6))), 8);
     }
     for (;;) {
       const r = c.futex(nr, address, FUTEX_WAIT, expected | 0, ts, null, 0);

@@ -447,3 +447,192 @@ describe("errcodes", () => {
     expect(r.code).toBe(3);
   });
 });
+
+/** The raw PIPE_WRITE request of a thread (its own areas at 0x1800 / 0x2800): status + 1 at 0x3000. */
+const threadWrite = (id: string, count: number, buf: number) => `
+  (i32.store8 (i32.const 0x1800) (i32.const 0x22)) (i64.store (i32.const 0x1801) ${id})
+  (i32.store (i32.const 0x1809) (i32.const ${count})) (i64.store (i32.const 0x180d) (i64.const ${buf}))
+  (i32.store8 (i32.const 0x1815) (i32.const 0))
+  (i32.atomic.store (i32.const 0x3000) (i32.add (i32.const 1) (call $sys (i32.const 0x1800) (i32.const 22) (i32.const 0x2800))))`;
+/** The raw PIPE_READ request (mode 0x00) of a thread, the same way. */
+const threadRead = (id: string, buf: number, len: number) => `
+  (i32.store8 (i32.const 0x1800) (i32.const 0x23)) (i64.store (i32.const 0x1801) ${id}) (i32.store8 (i32.const 0x1809) (i32.const 0))
+  (i64.store (i32.const 0x180a) (i64.const ${buf})) (i64.store (i32.const 0x1812) (i64.const ${len}))
+  (i32.atomic.store (i32.const 0x3000) (i32.add (i32.const 1) (call $sys (i32.const 0x1800) (i32.const 26) (i32.const 0x2800))))`;
+/** CREATE_THREAD: the new thread runs `body`, then spins until the process ends. */
+const thread = (body: string) => `
+  (call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x60))
+  (if (i32.eq (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)) (i32.const ${NEW_THREAD})) (then
+    ${body}
+    (loop $spin (br $spin))))`;
+/** Loop on PIPE_INFO($id) until (status & mask) == want; a failing PIPE_INFO exits with `fail`. */
+const infoUntil = (id: string, mask: number, want: number, fail: number) => `
+  (loop $until
+    (call $check (i32.const ${fail}) (call $s64 (i32.const 0x24) ${id}) (i32.const ${OK}))
+    (br_if $until (i32.ne (i32.and (call $r8 (i32.const 0)) (i32.const ${mask})) (i32.const ${want}))))`;
+/** Wait until identifier 1 of this process exists (an end given with notification mode 0x01). */
+const awaitFirstId = `(loop $w (br_if $w (i32.ne (call $s64 (i32.const 0x24) (i64.const 1)) (i32.const ${OK}))))`;
+
+describe("PIPE_INFO's pending-request bits, seen from the other process", () => {
+  it("write pending (0x08) while a writer waits for the write lock, clear once it has written", () => {
+    const r = home.run(
+      pair(
+        `;; child: the RC is identifier 1. Wait until a writer waits for the lock:
+        ${awaitFirstId}
+        ${infoUntil("(i64.const 1)", 0x08, 0x08, 10)}
+        ;; open | full | locked | write pending (0x80 | 0x20 | 0x10 | 0x08); not read pending, an RC
+        (call $check (i32.const 11) (call $r8 (i32.const 0)) (i32.const 0xb8))
+        ;; the lock holder's 100 000 bytes, then the waiter's 10, in that order
+        (call $check (i32.const 12) (call $read (i64.const 1) (i32.const 0) (i32.const 0x20000) (i32.const 100010)) (i32.const ${OK}))
+        (call $check (i32.const 13) (call $same (i32.const 0x20000) (i32.const 100000)) (i32.const 1))
+        (call $check (i32.const 14) (call $same (i32.const 0x386a0) (i32.const 10)) (i32.const 1))
+        ;; nobody waits for the lock any more: 0x08 is clear at once; the lock is free once the write returned
+        (call $check (i32.const 15) (call $s64 (i32.const 0x24) (i64.const 1)) (i32.const ${OK}))
+        (call $check (i32.const 16) (i32.and (call $r8 (i32.const 0)) (i32.const 0x0c)) (i32.const 0))
+        ${infoUntil("(i64.const 1)", 0x1c, 0, 17)}
+        (call $check (i32.const 18) (call $r8 (i32.const 0)) (i32.const 0x80))`,
+        `(call $fill (i32.const 0x10000) (i32.const 100000))
+        (call $check (i32.const 19) (call $open (local.get $child) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${OK}))
+        (local.set $id (call $r64 (i32.const 0)))
+        ;; a thread writes 100 000 bytes into the 64 KiB pipe: it fills it and waits for room, holding the lock
+        ${thread(threadWrite("(local.get $id)", 100000, 0x10000))}
+        ${infoUntil("(local.get $id)", 0x30, 0x30, 20)}
+        ;; this thread's write now waits for the lock: a pending request, until the child has read
+        (call $check (i32.const 21) (call $write (local.get $id) (i32.const 10) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))
+        (call $await (i32.const 0x3000))
+        (call $check (i32.const 22) (i32.atomic.load (i32.const 0x3000)) (i32.const 1))`,
+      ),
+    );
+    const { child } = pids(r.stderr);
+    expect(r.stderr).toMatch(new RegExp(`\\[pid ${child}\\] EXIT \\{exitData: 42\\}`));
+    expect(r.code).toBe(5);
+  });
+
+  it("read pending (0x04) while a reader waits for the read lock, clear once it has read", () => {
+    const r = home.run(
+      pair(
+        `;; child: the RC is identifier 1; a thread reads 10 bytes of the empty pipe, holding the read lock
+        ${awaitFirstId}
+        ${thread(threadRead("(i64.const 1)", 0x20000, 10))}
+        ${infoUntil("(i64.const 1)", 0x10, 0x10, 10)}
+        ;; this thread's read waits for the lock (the parent sees 0x04), then takes the next 10 bytes
+        (call $check (i32.const 11) (call $read (i64.const 1) (i32.const 0) (i32.const 0x2000a) (i32.const 10)) (i32.const ${OK}))
+        (call $await (i32.const 0x3000))
+        (call $check (i32.const 12) (i32.atomic.load (i32.const 0x3000)) (i32.const 1))
+        (call $check (i32.const 13) (call $same (i32.const 0x20000) (i32.const 20)) (i32.const 1))`,
+        `(call $fill (i32.const 0x10000) (i32.const 20))
+        (call $check (i32.const 19) (call $open (local.get $child) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${OK}))
+        (local.set $id (call $r64 (i32.const 0)))
+        ${infoUntil("(local.get $id)", 0x04, 0x04, 20)}
+        ;; open | locked | read pending | SC (0x80 | 0x10 | 0x04 | 0x02); not write pending
+        (call $check (i32.const 21) (call $r8 (i32.const 0)) (i32.const 0x96))
+        (call $check (i32.const 22) (call $write (local.get $id) (i32.const 20) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))
+        ;; both reads took their 10 bytes: no lock held, nobody waiting, the whole buffer free again
+        ${infoUntil("(local.get $id)", 0x1c, 0, 23)}
+        (call $check64 (i32.const 24) (call $r64 (i32.const 9)) (i64.const 65536))`,
+      ),
+    );
+    const { child } = pids(r.stderr);
+    expect(r.stderr).toMatch(new RegExp(`\\[pid ${child}\\] EXIT \\{exitData: 42\\}`));
+    expect(r.code).toBe(5);
+  });
+});
+
+describe("closing on the reading side, across processes", () => {
+  it("a writer waiting for room when the reader closes gets 0x31 with what it wrote, and a proper PIPE_CLOSED", () => {
+    const r = home.run(
+      pair(
+        `;; child: the RC is identifier 1; once the pipe is full, CLOSE_PIPE
+        ${awaitFirstId}
+        ${infoUntil("(i64.const 1)", 0x20, 0x20, 10)}
+        (call $check (i32.const 11) (call $s64 (i32.const 0x25) (i64.const 1)) (i32.const ${OK}))`,
+        `(call $fill (i32.const 0x10000) (i32.const 100000))
+        (call $check (i32.const 19) (call $open (local.get $child) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${OK}))
+        (local.set $id (call $r64 (i32.const 0)))
+        ;; 100 000 bytes into 64 KiB: the first 65 536 go in, then the reader closes
+        (call $check (i32.const 20) (call $write (local.get $id) (i32.const 100000) (i32.const 0x10000) (i32.const 0)) (i32.const ${E(0x31)}))
+        (call $check (i32.const 21) (call $r32) (i32.const 65536))
+        (call $await (i32.const 0x5300)) (call $dump (i32.const 0x5200))
+        (call $check (i32.const 22) (call $write (local.get $id) (i32.const 1) (i32.const 0x10000) (i32.const 1)) (i32.const ${E(0x31)}))
+        ;; PIPE_INFO: no longer open, still an SC
+        (call $check (i32.const 23) (call $s64 (i32.const 0x24) (local.get $id)) (i32.const ${OK}))
+        (call $check (i32.const 24) (i32.and (call $r8 (i32.const 0)) (i32.const 0x82)) (i32.const 0x02))
+        ;; the peer closed properly: CLOSE_PIPE succeeds
+        (call $check (i32.const 25) (call $s64 (i32.const 0x25) (local.get $id)) (i32.const ${OK}))`,
+      ),
+    );
+    const { parent, child } = pids(r.stderr);
+    expect(r.stderr).toMatch(new RegExp(`\\[pid ${child}\\] EXIT \\{exitData: 42\\}`));
+    expect(r.code).toBe(5);
+    // PIPE_CLOSED: closing type 0x00 (CLOSE_PIPE), identity 0x01 (the parent held the SC), its id 1
+    expect(dumps(r.stderr, parent)[0]).toBe(`00` + `01` + le(1, 8) + "00".repeat(22));
+  });
+});
+
+describe("a peer killed with kill -9 mid-transfer", () => {
+  it.skipIf(process.platform !== "linux")(
+    "the writer's runner SIGKILLed on a full pipe: its 64 KiB stay readable, nothing more, and a brutal PIPE_CLOSED",
+    async () => {
+      const run = home.spawnRun(
+        pair(
+          `;; child: the SC of the parent's read pipe is identifier 1; 100 000 bytes block once 64 KiB are in
+          ${awaitFirstId}
+          (call $fill (i32.const 0x10000) (i32.const 100000))
+          (drop (call $write (i64.const 1) (i32.const 100000) (i32.const 0x10000) (i32.const 0)))
+          (call $exit (i64.const 66))`,
+          `(call $check (i32.const 19) (call $open (local.get $child) (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${OK}))
+          (local.set $id (call $r64 (i32.const 0)))
+          ${infoUntil("(local.get $id)", 0x20, 0x20, 20)}
+          ;; tell the test the pipe is full (it kills the child's host process), then wait for the close
+          (drop (call $s0 (i32.const 0x53)))
+          ${infoUntil("(local.get $id)", 0x80, 0, 21)}
+          (call $check (i32.const 22) (call $read (local.get $id) (i32.const 2) (i32.const 0x20000) (i32.const 0)) (i32.const ${OK}))
+          (call $check (i32.const 23) (call $r32) (i32.const 65536))
+          (call $check (i32.const 24) (call $same (i32.const 0x20000) (i32.const 65536)) (i32.const 1))
+          (call $check (i32.const 25) (call $read (local.get $id) (i32.const 0) (i32.const 0x20000) (i32.const 1)) (i32.const ${E(0x31)}))
+          (call $await (i32.const 0x5300)) (call $dump (i32.const 0x5200))
+          (call $check (i32.const 26) (call $s64 (i32.const 0x25) (local.get $id)) (i32.const ${E(0x31)}))`,
+        ),
+      );
+      const exited = new Promise<number | null>((res) => run.on("exit", (c) => res(c)));
+      expect(await waitFor(() => /\] GET_PID /.test(run.output()), 30_000)).toBe(true);
+      const { parent, child } = pids(run.output());
+      const ps = JSON.parse(home.ncw(["ps", "--json"]).stdout) as {
+        processes: { pid: number; hostPid?: number }[];
+      };
+      const hostPid = ps.processes.find((p) => p.pid === child)?.hostPid;
+      expect(hostPid).toBeGreaterThan(0);
+      process.kill(hostPid as number, "SIGKILL");
+      expect(await exited).toBe(5);
+      const out = run.output();
+      expect(out).not.toMatch(/exitData: 66/);
+      // closing type 0x01 (brutally terminated), identity 0x00 (the parent held the RC), its id 1
+      expect(dumps(out, parent)[0]).toBe(`01` + `00` + le(1, 8) + "00".repeat(22));
+    },
+  );
+});
+
+describe("the 64 KB message limit does not depend on the buffer", () => {
+  it("a 1 MiB message pipe still refuses 65 537 bytes (0x32) and carries 65 536 whole", () => {
+    const r = home.run(
+      program(
+        `(drop (call $s0 (i32.const 0x53)))
+        ;; a message write pipe with itself, multiplier 16 (1 MiB), no notification: SC 1, RC 2
+        (call $check (i32.const 1) (call $open (call $r64 (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 1) (i64.const 0)) (i32.const ${OK}))
+        (call $check (i32.const 2) (call $s64 (i32.const 0x24) (i64.const 1)) (i32.const ${OK}))
+        (call $check64 (i32.const 3) (call $r64 (i32.const 1)) (i64.const 1048576))
+        (call $fill (i32.const 0x10000) (i32.const 65537))
+        (call $check (i32.const 4) (call $write (i64.const 1) (i32.const 65537) (i32.const 0x10000) (i32.const 0)) (i32.const ${E(0x32)}))
+        (call $check (i32.const 5) (call $write (i64.const 1) (i32.const 65537) (i32.const 0x10000) (i32.const 1)) (i32.const ${E(0x32)}))
+        (call $check (i32.const 6) (call $write (i64.const 1) (i32.const 65536) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))
+        (call $check (i32.const 7) (call $read (i64.const 2) (i32.const 0) (i32.const 0x30000) (i32.const 70000)) (i32.const ${OK}))
+        (call $check (i32.const 8) (call $r32) (i32.const 65536))
+        (call $check (i32.const 9) (call $same (i32.const 0x30000) (i32.const 65536)) (i32.const 1))
+        (call $exit (i64.const 3))`,
+        HELPERS,
+      ).replace("2 64 shared", "8 64 shared"),
+    );
+    expect(r.stderr).toMatch(/PIPE_WRITE \{sc: 1, count: 65537, .* -> err 0x32 MESSAGE_TOO_LARGE/);
+    expect(r.code).toBe(3);
+  });
+});

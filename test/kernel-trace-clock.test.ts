@@ -1,15 +1,17 @@
 // Black-box test of NCW_TRACE_CLOCK=1 (docs/kernel.md "`ncw run`"): runners stamp each trace line with
 // the host's wall clock and their CPU time when it was written (the benchmarks' markers,
-// bench/README.md); without it, no stamp.
+// bench/README.md); without it, no stamp. And NCW_TRACE_ONLY: only the named syscalls' lines.
 
 import { afterAll, describe, expect, it } from "vitest";
 import { program, TestHome } from "./kernel-helpers.js";
 
 const stamped = new TestHome({ NCW_TRACE_CLOCK: "1" });
 const plain = new TestHome();
+const only = new TestHome({ NCW_TRACE_ONLY: "GET_PID, no_such_call" });
 afterAll(() => {
   stamped.cleanup();
   plain.cleanup();
+  only.cleanup();
 });
 
 /** GET_PID, a busy loop of 30 million iterations, GET_PID. */
@@ -45,5 +47,22 @@ describe("NCW_TRACE_CLOCK", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/^\[pid \d+\] GET_PID \{\} -> ok/m);
     expect(r.stderr).not.toMatch(/@\d+\.\d{3} /);
+  });
+});
+
+describe("NCW_TRACE_ONLY", () => {
+  it("traces only the named syscalls; the kernel's own lines stay", () => {
+    const r = only.run(
+      program(`(drop (call $s0 (i32.const 0x53)))
+        (drop (call $s8_64 (i32.const 0x01) (i32.const 0x4e) (i64.const 1)))
+        (drop (call $s0 (i32.const 0x04)))
+        (drop (call $s0 (i32.const 0x53)))
+        (call $exit (i64.const 9))`),
+    );
+    expect(r.code).toBe(9);
+    expect(r.stderr.match(/^\[pid \d+\] GET_PID \{\} -> ok/gm)).toHaveLength(2);
+    // HANDLE_SIGNAL, READY and EXIT are runner syscalls too: not written
+    expect(r.stderr).not.toMatch(/HANDLE_SIGNAL|READY|EXIT \{/);
+    expect(r.stderr).toMatch(/\[pid \d+\] started/);
   });
 });

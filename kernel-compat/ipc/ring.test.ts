@@ -12,10 +12,12 @@ import {
   hostRingMemory,
   initRing,
   MAX_MESSAGE_SIZE,
+  RING_CHUNK,
   RING_HEADER_SIZE,
   RingField,
   RingFlag,
   RingFormatError,
+  type RingMemory,
   RingReader,
   RingState,
   RingWriter,
@@ -39,6 +41,92 @@ function ring(capacity: number, flags = 0) {
   initRing(mem, capacity, flags);
   return { sab, mem, w: new RingWriter(mem), r: new RingReader(mem) };
 }
+
+/** A ring whose memory counts the wake-up calls made on each word. */
+function countingRing(capacity: number, flags = 0) {
+  const base = ring(capacity, flags);
+  const wakes = new Map<number, number>();
+  const mem: RingMemory = {
+    bytes: base.mem.bytes,
+    wait: (o, e, t) => base.mem.wait(o, e, t),
+    wake: (o, c) => {
+      wakes.set(o, (wakes.get(o) ?? 0) + 1);
+      base.mem.wake(o, c);
+    },
+  };
+  const i32 = new Int32Array(base.sab, 0, RING_HEADER_SIZE >> 2);
+  return { i32, wakes, w: new RingWriter(mem), r: new RingReader(mem) };
+}
+
+describe('publishing and waking (docs/ipc.md, "Waiting")', () => {
+  it("publishes a raw write RING_CHUNK bytes at a time, a message in one go", () => {
+    const raw = countingRing(64 * 1024);
+    expect(raw.w.writeAll(pattern(2 * RING_CHUNK + 100), false)).toEqual({
+      ok: true,
+      written: 2 * RING_CHUNK + 100,
+    });
+    // three publishes: the data sequence moved three times
+    expect(Atomics.load(raw.i32, RingField.dataSeq >> 2)).toBe(3);
+    const msg = countingRing(64 * 1024 + 4, RingFlag.message);
+    expect(msg.w.writeAll(pattern(40_000), false).ok).toBe(true);
+    expect(Atomics.load(msg.i32, RingField.dataSeq >> 2)).toBe(1);
+  });
+
+  it("wakes a sleeping consumer once, when what it announced is there, not on every publish", () => {
+    const { i32, wakes, w, r } = countingRing(64 * 1024);
+    // a consumer sleeping for 100 bytes (what RingReader announces before it sleeps)
+    Atomics.store(i32, RingField.readerSleeping >> 2, 100);
+    for (let i = 0; i < 9; i++) w.writeAll(pattern(10), false);
+    expect(wakes.get(RingField.dataSeq) ?? 0).toBe(0);
+    w.writeAll(pattern(10), false);
+    expect(wakes.get(RingField.dataSeq)).toBe(1);
+    expect(Atomics.load(i32, RingField.readerSleeping >> 2)).toBe(0);
+    for (let i = 0; i < 5; i++) w.writeAll(pattern(10), false);
+    expect(wakes.get(RingField.dataSeq)).toBe(1);
+    // the same for a producer sleeping for 1 000 free bytes of a full ring
+    w.writeAll(pattern(64 * 1024 - 150), false);
+    Atomics.store(i32, RingField.writerSleeping >> 2, 1000);
+    r.readExact(new Uint8Array(999), false);
+    expect(wakes.get(RingField.spaceSeq) ?? 0).toBe(0);
+    r.readExact(new Uint8Array(1), false);
+    expect(wakes.get(RingField.spaceSeq)).toBe(1);
+  });
+
+  it("stops spinning on a busy host: a spin that ends in a sleep halves the next one", () => {
+    const { w } = countingRing(16);
+    let reads = 0;
+    const spins = () => {
+      reads = 0;
+      // nothing ever becomes ready: the wait spins, then sleeps once (1 ms) and times out
+      const side = w as unknown as {
+        sleepUntil(
+          word: number,
+          ready: () => boolean,
+          o: { spin: number; timeoutMs: number },
+        ): string;
+      };
+      expect(
+        side.sleepUntil(
+          RingField.spaceSeq,
+          () => {
+            reads++;
+            return false;
+          },
+          { spin: 2000, timeoutMs: 1 },
+        ),
+      ).toBe("timeout");
+      return reads;
+    };
+    const first = spins();
+    const second = spins();
+    expect(first).toBeGreaterThanOrEqual(2000);
+    expect(second).toBeLessThan(first);
+    expect(second).toBeGreaterThanOrEqual(1000);
+    for (let i = 0; i < 12; i++) spins();
+    // down to MIN_SPIN (32) re-reads, plus the few checks around the sleep itself
+    expect(spins()).toBeLessThan(60);
+  });
+});
 
 describe("ring layout", () => {
   it("writes the header exactly as docs/ipc.md lays it out", () => {

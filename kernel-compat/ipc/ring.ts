@@ -25,12 +25,16 @@ export const RingField = {
   tail: 64,
   /** Bumped by the producer after each publish and by every close: the consumer sleeps on it. */
   dataSeq: 68,
-  /** 1 while the consumer sleeps (or is about to), so the producer wakes only when needed. */
+  /**
+   * 0, or how many bytes the consumer sleeps (or is about to sleep) for: the producer wakes it only
+   * once that many are pending.
+   */
   readerSleeping: 72,
   /** Consumer-owned: the read position, modulo 2 × capacity. */
   head: 128,
   /** Bumped by the consumer after each read and by every close: the producer sleeps on it. */
   spaceSeq: 132,
+  /** 0, or how many free bytes the producer sleeps for: the consumer wakes it only once they are free. */
   writerSleeping: 136,
   /** Pipe locking (ipc.md, "Pipes locking"): 0 free, 1 held, for each side. */
   writeLock: 192,
@@ -105,12 +109,21 @@ export function hostRingMemory(
     wake(address: bigint, count: number): number;
   },
 ): RingMemory {
+  // The host addresses of the few words anyone waits on, computed once (no BigInt per call).
+  const addresses = new Map<number, bigint>();
+  const at = (offset: number): bigint => {
+    let a = addresses.get(offset);
+    if (a === undefined) {
+      a = segment.address + BigInt(offset);
+      addresses.set(offset, a);
+    }
+    return a;
+  };
   return {
     bytes: new Uint8Array(segment.buffer),
-    wait: (offset, expected, timeoutMs) =>
-      host.wait(segment.address + BigInt(offset), expected, timeoutMs),
+    wait: (offset, expected, timeoutMs) => host.wait(at(offset), expected, timeoutMs),
     wake: (offset, count) => {
-      host.wake(segment.address + BigInt(offset), count);
+      host.wake(at(offset), count);
     },
   };
 }
@@ -144,8 +157,18 @@ function words(memory: RingMemory): Int32Array {
   return new Int32Array(memory.bytes.buffer, memory.bytes.byteOffset, RING_HEADER_SIZE >> 2);
 }
 
-/** How long a side spins re-reading the other side's position before it sleeps. */
+/**
+ * How long a side spins at most re-reading the other side's position before it sleeps. Each side
+ * adapts its own spin below this (see `RingSide.spinFor`): a spin that ended in a sleep halves it.
+ */
 export const DEFAULT_SPIN = 2000;
+/** The least an adapted spin falls to (0 only when the caller asks for no spin at all). */
+export const MIN_SPIN = 32;
+/**
+ * A raw ring publishes (and frees) at most this many bytes at a time: the other side starts copying
+ * the first chunk while this one copies the next, instead of the two taking turns over whole writes.
+ */
+export const RING_CHUNK = 16 * 1024;
 /**
  * A sleeping side wakes at least this often to ask `interrupted()` (signals must run while a PIPE_READ
  * or PIPE_WRITE blocks, docs/kernel.md). A deliverer that calls `interrupt()` wakes it at once.
@@ -168,6 +191,11 @@ abstract class RingSide {
   protected readonly w: Int32Array;
   readonly capacity: number;
   readonly flags: number;
+  /** This side's adapted spin (re-reads before a sleep), at most the caller's `spin`. */
+  private spinBudget = Number.POSITIVE_INFINITY;
+  /** A message header's bytes, reused (one record at a time per side). */
+  protected readonly header = new Uint8Array(MESSAGE_HEADER_SIZE);
+  protected readonly headerView = new DataView(this.header.buffer);
 
   constructor(protected readonly memory: RingMemory) {
     this.w = words(memory);
@@ -273,10 +301,9 @@ abstract class RingSide {
     refused: (reason: "locked" | Stop) => R,
     body: () => R,
   ): R {
-    const [lock, waiters] =
-      side === "writer"
-        ? [RingField.writeLock, RingField.writeLockWaiters]
-        : [RingField.readLock, RingField.readLockWaiters];
+    const writer = side === "writer";
+    const lock = writer ? RingField.writeLock : RingField.readLock;
+    const waiters = writer ? RingField.writeLockWaiters : RingField.readLockWaiters;
     const got = this.acquire(lock, waiters, opts);
     if (got !== "ready") return refused(opts === false ? "locked" : stopReason(got));
     try {
@@ -292,35 +319,60 @@ abstract class RingSide {
     if (this.load(waiters) !== 0) this.memory.wake(lock, 1);
   }
 
-  /** Spin, then sleep on `word` until `ready()` holds, the ring closes, or the options end the wait. */
+  /**
+   * Spin, then sleep on `word` until `ready()` holds (a caller's `ready` includes the closes that end
+   * its wait), or the options end the wait. `sleeping` names the flag the other side reads before it
+   * wakes this one, and what this side announces in it: how many bytes it waits for.
+   */
   protected sleepUntil(
     word: number,
     ready: () => boolean,
     opts: WaitOptions,
-    sleepingFlag?: number,
-    closedBit = 0,
+    sleeping?: { flag: number; want: number },
   ): WaitOutcome {
-    const spin = opts.spin ?? DEFAULT_SPIN;
+    if (this.spinUntil(ready, opts.spin ?? DEFAULT_SPIN)) return "ready";
+    const flag = sleeping?.flag;
     const slice = opts.sliceMs ?? DEFAULT_SLICE_MS;
     const deadline = opts.timeoutMs === undefined ? Infinity : performance.now() + opts.timeoutMs;
-    for (let i = 0; i < spin; i++) {
-      if (ready()) return "ready";
-      if (closedBit && (this.state() & closedBit) !== 0) return ready() ? "ready" : "closed";
-    }
     for (;;) {
       const seq = this.load(word);
-      if (sleepingFlag !== undefined) this.store(sleepingFlag, 1);
+      if (sleeping !== undefined) this.store(sleeping.flag, Math.max(1, sleeping.want));
       // Re-check after announcing the sleep: the other side reads the flag after publishing.
-      if (ready()) return this.awake(sleepingFlag, "ready");
-      if (closedBit && (this.state() & closedBit) !== 0) {
-        return this.awake(sleepingFlag, ready() ? "ready" : "closed");
-      }
-      if (opts.interrupted?.()) return this.awake(sleepingFlag, "interrupted");
+      if (ready()) return this.awake(flag, "ready");
+      if (opts.interrupted?.()) return this.awake(flag, "interrupted");
       const left = deadline - performance.now();
-      if (left <= 0) return this.awake(sleepingFlag, "timeout");
+      if (left <= 0) return this.awake(flag, "timeout");
       this.memory.wait(word, seq | 0, Math.min(slice, left));
-      if (sleepingFlag !== undefined) this.store(sleepingFlag, 0);
+      if (flag !== undefined) this.store(flag, 0);
     }
+  }
+
+  /**
+   * Re-read `ready()` up to this side's adapted spin. A spin that succeeds keeps the budget (grown to
+   * four times what it needed); one that ends in a sleep halves it down to MIN_SPIN: on a busy host,
+   * where the other side is not running, spinning only takes the core it needs.
+   */
+  private spinUntil(ready: () => boolean, max: number): boolean {
+    if (max <= 0) return ready(); // asked not to spin: the adapted budget stays for later calls
+    const budget = Math.min(this.spinBudget, max);
+    for (let i = 0; i < budget; i++) {
+      if (ready()) {
+        this.spinBudget = Math.min(max, Math.max(this.spinBudget, 4 * i));
+        return true;
+      }
+    }
+    this.spinBudget = Math.max(MIN_SPIN, budget >> 1);
+    return ready();
+  }
+
+  /**
+   * Wake the other side sleeping on `word` if it announced, in `flag`, a wait that `enough(want)` now
+   * satisfies; clearing the flag first, so a stream of publishes makes one wake-up call, not one each.
+   */
+  protected wakeIf(flag: number, word: number, enough: (want: number) => boolean): void {
+    const want = this.load(flag);
+    if (want === 0 || !enough(want)) return;
+    if (Atomics.compareExchange(this.w, flag >> 2, want, 0) === want) this.memory.wake(word, 1);
   }
 
   private awake(flag: number | undefined, outcome: WaitOutcome): WaitOutcome {
@@ -374,6 +426,15 @@ function stopReason(r: WaitOutcome): Stop {
   return r === "ready" ? "timeout" : r;
 }
 
+/**
+ * How much a side that waits in the middle of a raw transfer asks for before it is woken: what it
+ * still needs, but at most a quarter of the ring, so a long stream wakes a sleeper a few times per
+ * ring, not once per byte.
+ */
+function lowWater(capacity: number, needed: number): number {
+  return Math.max(1, Math.min(needed, Math.ceil(capacity / 4)));
+}
+
 /** The producer side. In a message ring every write is one record; `writeSome` is raw-only. */
 export class RingWriter extends RingSide {
   private closedForWriting(): boolean {
@@ -404,12 +465,12 @@ export class RingWriter extends RingSide {
         }
         let done = 0;
         while (done < src.length) {
-          const want = this.isMessage ? need : 1;
+          const want = this.isMessage ? need : lowWater(this.capacity, src.length - done);
           const r = this.sleepUntil(
             RingField.spaceSeq,
             () => this.free() >= want || this.closedForWriting(),
             opts,
-            RingField.writerSleeping,
+            { flag: RingField.writerSleeping, want },
           );
           if (r !== "ready") return { ok: false, reason: stopReason(r), written: done };
           if (this.closedForWriting()) return { ok: false, reason: "closed", written: done };
@@ -465,7 +526,7 @@ export class RingWriter extends RingSide {
           RingField.spaceSeq,
           () => this.free() >= need || this.closedForWriting(),
           opts,
-          RingField.writerSleeping,
+          { flag: RingField.writerSleeping, want: need },
         );
         if (r !== "ready") return refused(stopReason(r));
       }
@@ -488,23 +549,33 @@ export class RingWriter extends RingSide {
     return true;
   }
 
-  private publish(tail: number): void {
-    this.store(RingField.tail, tail);
-    Atomics.add(this.w, RingField.dataSeq >> 2, 1);
-    if (this.load(RingField.readerSleeping) !== 0) this.memory.wake(RingField.dataSeq, 1);
-  }
-
-  /** Copy, then publish: until the tail moves, the consumer cannot see any of these bytes. */
+  /**
+   * Copy, then publish: until the tail moves, the consumer cannot see any of these bytes. A message
+   * is one record (its header and bytes published together); raw bytes are published RING_CHUNK at a
+   * time, each chunk once it is copied.
+   */
   private put(src: Uint8Array): void {
     let tail = this.load(RingField.tail);
     if (this.isMessage) {
-      const head = new Uint8Array(MESSAGE_HEADER_SIZE);
-      new DataView(head.buffer).setUint32(0, src.length, true);
-      this.copyIn(tail, head);
+      this.headerView.setUint32(0, src.length, true);
+      this.copyIn(tail, this.header);
       tail = this.advance(tail, MESSAGE_HEADER_SIZE);
+      this.copyIn(tail, src);
+      this.publish(this.advance(tail, src.length));
+      return;
     }
-    this.copyIn(tail, src);
-    this.publish(this.advance(tail, src.length));
+    for (let at = 0; at < src.length; at += RING_CHUNK) {
+      const chunk = src.subarray(at, at + RING_CHUNK);
+      this.copyIn(tail, chunk);
+      tail = this.advance(tail, chunk.length);
+      this.publish(tail);
+    }
+  }
+
+  private publish(tail: number): void {
+    this.store(RingField.tail, tail);
+    Atomics.add(this.w, RingField.dataSeq >> 2, 1);
+    this.wakeIf(RingField.readerSleeping, RingField.dataSeq, (want) => this.used() >= want);
   }
 }
 
@@ -518,9 +589,8 @@ export class RingReader extends RingSide {
   peekMessageLength(): number | undefined {
     if (!this.isMessage) throw new RangeError("peekMessageLength on a raw ring");
     if (this.used() < MESSAGE_HEADER_SIZE) return undefined;
-    const h = new Uint8Array(MESSAGE_HEADER_SIZE);
-    this.copyOut(this.load(RingField.head), h);
-    return new DataView(h.buffer).getUint32(0, true);
+    this.copyOut(this.load(RingField.head), this.header);
+    return this.headerView.getUint32(0, true);
   }
 
   /**
@@ -545,15 +615,17 @@ export class RingReader extends RingSide {
         }
         let done = 0;
         while (done < dst.length) {
+          const want = lowWater(this.capacity, dst.length - done);
           const r = this.sleepUntil(
             RingField.dataSeq,
-            () => this.used() > 0,
+            () => this.used() >= want || this.writerGone(),
             opts,
-            RingField.readerSleeping,
-            RingState.writerClosed,
+            { flag: RingField.readerSleeping, want },
           );
           if (r !== "ready") return { ok: false, reason: stopReason(r), read: done };
+          // After the writer closed, what is left is taken, then "closed".
           const n = Math.min(this.used(), dst.length - done);
+          if (n === 0) return { ok: false, reason: "closed", read: done };
           this.take(dst.subarray(done, done + n));
           done += n;
         }
@@ -568,12 +640,12 @@ export class RingReader extends RingSide {
       if (opts === false) return { ok: false, reason: "empty", read: 0 };
       const r = this.sleepUntil(
         RingField.dataSeq,
-        () => this.used() > 0,
+        () => this.used() > 0 || this.writerGone(),
         opts,
-        RingField.readerSleeping,
-        RingState.writerClosed,
+        { flag: RingField.readerSleeping, want: 1 },
       );
       if (r !== "ready") return { ok: false, reason: stopReason(r), read: 0 };
+      if (this.used() === 0) return { ok: false, reason: "closed", read: 0 };
     }
     // A writer publishes a record's header and bytes together, so a pending header means a whole record.
     const len = this.peekMessageLength() ?? 0;
@@ -632,15 +704,20 @@ export class RingReader extends RingSide {
     });
   }
 
+  /** Copy out, then free: RING_CHUNK at a time, so a producer waiting for room starts early. */
   private take(dst: Uint8Array): void {
-    const head = this.load(RingField.head);
-    this.copyOut(head, dst);
-    this.consume(this.advance(head, dst.length));
+    let head = this.load(RingField.head);
+    for (let at = 0; at < dst.length; at += RING_CHUNK) {
+      const chunk = dst.subarray(at, at + RING_CHUNK);
+      this.copyOut(head, chunk);
+      head = this.advance(head, chunk.length);
+      this.consume(head);
+    }
   }
 
   private consume(head: number): void {
     this.store(RingField.head, head);
     Atomics.add(this.w, RingField.spaceSeq >> 2, 1);
-    if (this.load(RingField.writerSleeping) !== 0) this.memory.wake(RingField.spaceSeq, 1);
+    this.wakeIf(RingField.writerSleeping, RingField.spaceSeq, (want) => this.free() >= want);
   }
 }

@@ -7,6 +7,19 @@ import { hostNative } from "../../native/index.js";
 import type { SharedSegment } from "../../native/types.js";
 import { hostRingMemory, RingReader, RingWriter } from "../ipc/ring.js";
 
+/**
+ * How long a PIPE_READ / PIPE_WRITE spins before it sleeps (ring.ts `WaitOptions.spin`), from
+ * NCW_RING_SPIN in the runner's environment (docs/ipc.md "Waiting"; a tuning and benchmark knob, as
+ * the kernel's environment reaches its runners): 0 sleeps at once ("blocking"); unset, the ring's default.
+ */
+export const PIPE_SPIN: number | undefined = spinFromEnv(process.env.NCW_RING_SPIN);
+
+function spinFromEnv(v: string | undefined): number | undefined {
+  if (v === undefined || v.trim() === "") return undefined;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
 /** Pipe ends one process may name at once (decided, docs/ipc.md): a grant past it is refused. */
 export const PIPE_SLOTS = 1024;
 const SLOT_BYTES = 128;

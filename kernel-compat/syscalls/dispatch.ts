@@ -21,6 +21,7 @@ import {
 } from "../../commonassembly/abi/wasm-names.js";
 import type { Proc } from "../runner/process.js";
 import { ProcessEnd } from "../runner/signals.js";
+import { tracesSyscall } from "../runner/trace-clock.js";
 import { bufferAreas, gather, writtenAreas } from "./buffers.js";
 import { memoryHandlers } from "./memory.js";
 import { pipeHandlers } from "./pipes.js";
@@ -169,8 +170,9 @@ function dispatchChecked(
   ret: number,
   viaFork: boolean,
 ): number {
-  const trace = p.trace;
   const v = validateRequest(p, req, reqLen, ret, viaFork);
+  // NCW_TRACE_ONLY (benchmarks): the line of a syscall it does not name is not even formatted.
+  const trace = v.def === undefined || tracesSyscall(v.def.code) ? p.trace : undefined;
   if (!v.ok && v.name === "") {
     trace?.(
       `syscall at ${req} (${reqLen} bytes): unreadable -> ${formatErr(undefined, v.errcode)}`,
@@ -202,7 +204,7 @@ function run(
 ): number {
   const code = def.code;
   const name = def.name;
-  const trace = p.trace;
+  const trace = tracesSyscall(code) ? p.trace : undefined;
   const mem = p.bytes();
 
   // Nothing is written into a read-only AMS mapping: the spec's memory permission error (docs/ipc.md).

@@ -16,6 +16,7 @@ import {
 import { MAX_MESSAGE_SIZE, MESSAGE_HEADER_SIZE, RingState, type WaitOptions } from "../ipc/ring.js";
 import type { KernelApi, KPipe, PipeEnd } from "../kernel/api.js";
 import type { KProcess } from "../kernel/process.js";
+import { PIPE_SPIN } from "../runner/pipes.js";
 import type { Proc } from "../runner/process.js";
 import { bind, bindKernel } from "./result.js";
 
@@ -43,15 +44,24 @@ export const PipeStatus = {
  * blocking kernel syscall does, docs/kernel.md), between the ring's sleeps; it then waits on.
  */
 export function waiting(p: Proc): WaitOptions {
-  if (!p.isMainThread) return {};
-  return {
-    interrupted: () => {
-      p.pullSignals();
-      p.signals.deliverPending(p.handlerEnv);
-      return false;
-    },
-  };
+  let o = waitOptions.get(p);
+  if (o === undefined) {
+    o = p.isMainThread
+      ? {
+          spin: PIPE_SPIN,
+          interrupted: () => {
+            p.pullSignals();
+            p.signals.deliverPending(p.handlerEnv);
+            return false;
+          },
+        }
+      : { spin: PIPE_SPIN };
+    waitOptions.set(p, o);
+  }
+  return o;
 }
+/** One WaitOptions per thread, made on its first PIPE_* call (they are on the pipes' hot path). */
+const waitOptions = new WeakMap<Proc, WaitOptions>();
 
 const header = (message: boolean) => (message ? MESSAGE_HEADER_SIZE : 0);
 
