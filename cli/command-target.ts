@@ -6,13 +6,17 @@ import path from "node:path";
 import type { Value } from "../commonassembly/abi/values.js";
 import { requestUser } from "../kernel-compat/client.js";
 import type { Startup } from "../kernel-compat/protocol.js";
+import { NcwError } from "../ncw/errors.js";
 import type { HomeLayout } from "../ncw/home.js";
 import type { CommandSpec } from "../ncw/manifest/types.js";
-import { readPackageFile } from "../ncw/package/package.js";
 import { parseCommandLine } from "../services/shell/arguments.js";
 import { findCommand, installedCommands, selectCommand } from "../services/shell/commands.js";
 import { commandHelp } from "../services/shell/help.js";
-import { withSkyerQuery } from "../services/skyer/query.js";
+
+// The package reader and the tree (with the manifest parser under them) load only for a run that
+// needs a manifest: `ncw run prog.wat` pays nothing for them (docs/cli.md "Start-up").
+const packages = () => import("../ncw/package/package.js");
+const skyerQuery = () => import("../services/skyer/query.js");
 
 /** An installed app's AID (`<did>::<slug>`), as opposed to a file path. */
 export const AID_PATTERN = /^[a-z_][a-z0-9_]*::[a-z_][a-z0-9_]*$/;
@@ -35,6 +39,28 @@ export interface RunTarget {
 
 export type Resolved = { kind: "run"; target: RunTarget } | { kind: "help"; text: string };
 
+/** ncw's options, which a user may put after the program by habit (`ncw run app.nap --json`). */
+const NCW_OPTIONS = [
+  "--json",
+  "--home",
+  "--color",
+  "--no-color",
+  "--trace",
+  "--trace-file",
+  "--priority",
+];
+
+/** An unknown dash argument that is one of ncw's options: say where ncw's options go. */
+function withNcwOptionHint(e: unknown): unknown {
+  if (!(e instanceof NcwError) || e.code !== "ARG_UNKNOWN") return e;
+  const opt = NCW_OPTIONS.find((o) => new RegExp(`has no argument ${o}$`).test(e.message));
+  if (opt === undefined) return e;
+  return new NcwError(e.kind, e.message, {
+    code: e.code,
+    hint: `${opt} is an option of ncw: ncw's options go before the program or command (\`ncw run ${opt} app.nap …\`)`,
+  });
+}
+
 /** Words typed against `spec`: the run, or the command's help for `--help`. */
 function typed(
   where: string,
@@ -43,7 +69,12 @@ function typed(
   spec: CommandSpec,
   words: readonly string[],
 ): Resolved {
-  const r = parseCommandLine(fullName, spec, words);
+  let r: ReturnType<typeof parseCommandLine>;
+  try {
+    r = parseCommandLine(fullName, spec, words);
+  } catch (e) {
+    throw withNcwOptionHint(e);
+  }
   if (r.kind === "help") return { kind: "help", text: commandHelp(fullName, spec) };
   return {
     kind: "run",
@@ -79,6 +110,7 @@ async function appCommands(
   program: string,
 ): Promise<{ aid: string; slug: string; commands: Record<string, CommandSpec> } | undefined> {
   if (AID_PATTERN.test(program)) {
+    const { withSkyerQuery } = await skyerQuery();
     return withSkyerQuery(home, async (q) => {
       const found = await q.installedApp(program, requestUser());
       // Not installed: the kernel reports it (RUN_AID_NOT_INSTALLED, RUN_AID_IS_LIBRARY).
@@ -89,7 +121,7 @@ async function appCommands(
   }
   const ext = path.extname(program).toLowerCase();
   if (ext !== ".nap" && ext !== ".nva") return undefined;
-  const { manifest } = await readPackageFile(program);
+  const { manifest } = await (await packages()).readPackageFile(program);
   if (manifest.type !== "application") return undefined;
   const aid = `${manifest.infos.did}::${manifest.infos.slug}`;
   return { aid, slug: manifest.infos.slug, commands: manifest.commands ?? {} };
@@ -114,6 +146,7 @@ export async function resolveExec(
   name: string,
   words: readonly string[],
 ): Promise<Resolved> {
+  const { withSkyerQuery } = await skyerQuery();
   const all = await withSkyerQuery(home, (q) => installedCommands(q, requestUser()));
   const c = findCommand(all, name);
   return typed(c.aid, c.name, c.command, c.spec, words);

@@ -183,6 +183,12 @@ describe("ncw run app.nap [command] [args…]", () => {
       /error: argument times \(-t, --times\) of `ncwtest::greeter.greet` expects int, got "many": not an integer/,
     );
     expect(bad.stderr).not.toMatch(/started/);
+    // An option of ncw after the program is the app's word: the error says where ncw's options go.
+    const late = home.ncw(["run", greeter, "greet", "Ada", "--json"]);
+    expect(late.code).toBe(2);
+    expect(late.stderr).toMatch(
+      /has no argument --json\nhint: --json is an option of ncw: .*before the program/,
+    );
     const cases: [string[], RegExp][] = [
       [["greet"], /needs the argument names \(list\[string\]\)/],
       [
