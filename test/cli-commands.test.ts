@@ -207,6 +207,12 @@ describe("ncw run app.nap [command] [args…]", () => {
       expect(e.message).toMatch(msg);
     }
   });
+  it("a damaged package is reported with the package reader's error, before any start", () => {
+    const bad = home.write("bad.nap", "not a package");
+    const r = home.ncw(["--json", "run", bad, "x"]);
+    expect(r.code).toBe(65);
+    expect((JSON.parse(r.stdout) as { error: { code: string } }).error.code).toBe("PKG_NOT_ZSTD");
+  });
   it("--help prints the command's help from the manifest and starts nothing", () => {
     const r = home.ncw(["run", "--trace", greeter, "greet", "--help"]);
     expect(r.code).toBe(0);
