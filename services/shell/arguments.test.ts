@@ -363,6 +363,17 @@ describe("defaults, requires, conflicts and $if", () => {
     expect(run(d, []).given.size).toBe(0);
     expect(values(d, ["-n", "5"])[0]).toEqual(int(5n));
   });
+  it("a default whose map keys do not fit the key type is the manifest's error (65), not a crash", () => {
+    const d = cmd({ m: { syntax: "dash", type: "map[path, int]", short: "m", default: { a: 1 } } });
+    expect(() => parseCommandLine("c", d, [])).toThrow(
+      /default of m \(-m\) is not a map\[path, int\]/,
+    );
+    try {
+      parseCommandLine("c", d, []);
+    } catch (e) {
+      expect((e as NcwError).exitCode).toBe(65);
+    }
+  });
   it("requires and conflicts", () => {
     const r = cmd({
       a: { syntax: "flag", short: "a", requires: ["b"] },
