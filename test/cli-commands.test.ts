@@ -291,6 +291,20 @@ describe("installed apps: ncw exec, ncw commands, ncw help", () => {
       "loud:flag",
     ]);
   });
+  it("shell completion offers the command names: unique short names and full names", () => {
+    const ask = (word: string) => home.ncw(["--get-yargs-completions", "ncw", "exec", word]);
+    expect(ask("").stdout.split("\n").filter(Boolean)).toEqual([
+      "greeter",
+      "ncwtest::greeter.greet",
+      "ncwtest::greeter.greeter",
+      "ncwtest::other.greet",
+      "ncwtest::other.pick",
+      "pick",
+    ]);
+    expect(ask("gre").stdout).toBe("greeter\n");
+    const help = home.ncw(["--get-yargs-completions", "ncw", "help", "ncwtest::o"]);
+    expect(help.stdout).toBe("ncwtest::other.greet\nncwtest::other.pick\n");
+  });
   it("ncw help <command> and ncw exec <command> --help print the manifest's help", () => {
     const h = home.ncw(["help", "ncwtest::greeter.greet"]);
     expect(h.code).toBe(0);
