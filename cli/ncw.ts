@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import type { NcwError } from "../ncw/errors.js";
 import { guardStdio } from "../ncw/output.js";
+import { separateAppWords } from "./app-args.js";
 import { commandModule, commands } from "./commands/index.js";
 import { type GlobalArgs, makeContext, reportError } from "./context.js";
 import { useKernelTree } from "./kernel-tree.js";
@@ -26,7 +27,9 @@ function version(): string {
   return pkg.version;
 }
 
-export async function main(args: string[]): Promise<void> {
+export async function main(given: string[]): Promise<void> {
+  // The words after `ncw run <program>` / `ncw exec <command>` are the app's, never ncw's options.
+  const args = separateAppWords(given);
   useKernelTree();
   // A closed stdout (`ncw … | head -1`) ends the command quietly with BROKEN_PIPE, not a stack trace.
   guardStdio();
@@ -34,6 +37,17 @@ export async function main(args: string[]): Promise<void> {
   if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
     process.stdout.write(`${version()}\n`);
     return;
+  }
+  // `ncw exec <TAB>`, `ncw help <TAB>`: the installed apps' command names, not yargs' (docs/cli.md).
+  const typed = args[0] === "--get-yargs-completions" ? args.slice(1) : [];
+  if (["exec", "help"].includes(typed[1] ?? "") && typed.length === 3) {
+    const { commandNames } = await import("./commands/completion.js");
+    const current = typed[2] as string;
+    if (!current.startsWith("-")) {
+      const names = await commandNames(undefined, current).catch(() => []);
+      process.stdout.write(names.map((n) => `${n}\n`).join(""));
+      return;
+    }
   }
   const { default: yargs } = await import("yargs");
   let parser = yargs(args)

@@ -5,6 +5,7 @@
 
 import { deserialize, serialize } from "node:v8";
 import type { Value } from "../commonassembly/abi/values.js";
+import type { InstalledCommand } from "../services/shell/commands.js";
 import type { WasmFrame } from "./runner/faults.js";
 
 /**
@@ -14,8 +15,10 @@ import type { WasmFrame } from "./runner/faults.js";
  * `stdio-credit`, `eof`); `hello` says whether the client has a terminal to ask on.
  * 4: `tree` requests (the kernel is the image's one writer; a kernel speaking 3 would leave a CLI's
  * write unanswered).
+ * 5: `commands` (the installed apps' commands, read by the kernel, which has the tree's reader loaded);
+ * a `run`'s startup names the manifest command.
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 /** Largest frame accepted on the socket (a program's bytes travel inside `run`). */
 export const MAX_FRAME = 512 * 1024 * 1024;
 
@@ -59,6 +62,11 @@ export type Startup =
       callerAnid: number;
       /** Bit 5 of the startup reason: the CMDRAW output will be read. */
       rawOutputRead?: boolean;
+      /**
+       * The manifest command started (`ncw run app.nap <command>`, `ncw exec`), written into the
+       * context's future-proof space (NCW addition, commonassembly/abi/context.ts); absent for a program.
+       */
+      command?: string;
     }
   | { kind: "event"; code: number };
 
@@ -108,6 +116,12 @@ export type ClientMessage =
   | { t: "kill"; pid: number }
   | { t: "priority"; pid: number; priority: number }
   | { t: "ps" }
+  /**
+   * The commands of the installed apps `user` sees (only those of `aid` when given), or those of the
+   * app package `package` (an absolute host path), for `ncw exec` and `ncw run` to type their arguments
+   * (docs/cli.md "Command arguments").
+   */
+  | { t: "commands"; user: string; aid?: string; package?: string }
   | { t: "shutdown" }
   /** The answer to the kernel's `ask` with this id: one of its choices. */
   | { t: "answer"; id: number; choice: string }
@@ -138,6 +152,7 @@ export type KernelMessage =
   | { t: "trace"; pid: number; line: string }
   | { t: "exited"; pid: number; outcome: Outcome }
   | { t: "ps"; processes: ProcessInfo[] }
+  | { t: "commands"; commands: InstalledCommand[] }
   | { t: "ok" }
   | { t: "error"; code: string; message: string; kind?: string; hint?: string }
   /** A question for the user; the CLI answers with `answer` and the same id. */

@@ -11,6 +11,8 @@ function proc(pid: number, ppid: number): KProcess {
     name: "t",
     anid: 1,
     user: 1,
+    userName: "user",
+    detached: false,
     state: "running",
     startedAt: 0,
     runner: undefined,

@@ -78,7 +78,7 @@ describe.skipIf(process.platform !== "linux")("SocketTable (linux)", () => {
     m: { exchange: bigint; method?: number; errorCode?: number },
     body = new Uint8Array(0),
   ) {
-    return view.out.stage(
+    return view.out.stage<{ ok: boolean; reason?: string }>(
       SOCK_RECORD_SIZE,
       body,
       false,

@@ -3,8 +3,8 @@
 // knowing where or how Skyer keeps them. Read only: it never writes, creates or locks the tree.
 
 import type { HomeLayout } from "../../ncw/home.js";
-import { parseManifestBytes } from "../../ncw/manifest/manifest.js";
-import type { Services } from "../../ncw/manifest/types.js";
+import { parseManifestBytes } from "../../ncw/manifest/index.js";
+import type { CommandSpec, Services } from "../../ncw/manifest/types.js";
 import type { FsLayer } from "../fs/layer.js";
 import { openTree } from "../fs/open.js";
 import { readDb } from "./db.js";
@@ -44,7 +44,8 @@ export class SkyerQuery {
    * name is checked: it names a folder).
    */
   async installedApp(aid: string, user: string): Promise<AppLookup> {
-    return this.lookup((i) => i.aid === aid, aid, user);
+    checkUserName(user);
+    return lookup(await readDb(this.fs), (i) => i.aid === aid, aid, user);
   }
 
   /**
@@ -52,47 +53,39 @@ export class SkyerQuery {
    * global one): what CONNECT_SERVICE and HAS_SCOPED_SERVICE name (docs/services.md).
    */
   async appByAnid(anid: number, user: string): Promise<InstalledApp | undefined> {
+    checkUserName(user);
     const db = await readDb(this.fs);
     const item = db.items.find((i) => i.anid === anid && i.kind === "app");
     if (item === undefined) return undefined;
-    const found = await this.lookup((i) => i.anid === anid, item.aid, user);
+    const found = lookup(db, (i) => i.anid === anid, item.aid, user);
     return found.ok ? found.app : undefined;
+  }
+
+  /** Every application `user` sees (their own install of an AID before the global one), by AID. */
+  async installedApps(user: string): Promise<InstalledApp[]> {
+    checkUserName(user);
+    const db = await readDb(this.fs);
+    const aids = [...new Set(db.items.filter((i) => i.kind === "app").map((i) => i.aid))].sort();
+    return aids.flatMap((aid) => {
+      const r = lookup(db, (i) => i.aid === aid, aid, user);
+      return r.ok ? [r.app] : [];
+    });
   }
 
   /** The services the installed application's manifest exposes (undefined: no `services` table). */
   async services(app: InstalledApp): Promise<Services | undefined> {
-    const bytes = await this.fs.readFile(`${app.dir}/content/manifest.toml`);
-    const m = parseManifestBytes(bytes, "content/manifest.toml");
-    return m.type === "application" ? m.services : undefined;
+    return (await this.appManifest(app))?.services;
   }
 
-  private async lookup(
-    match: (i: { aid: string; anid: number }) => boolean,
-    aid: string,
-    user: string,
-  ): Promise<AppLookup> {
-    checkUserName(user);
-    const db = await readDb(this.fs);
-    const mine = db.items.filter(
-      (i) => match(i) && i.kind === "app" && (i.scope === "global" || i.user === user),
-    );
-    const item = mine.find((i) => i.scope === "user") ?? mine[0];
-    const version = item?.versions[0];
-    if (item === undefined || version === undefined) {
-      const lib = db.items.some((i) => i.aid === aid && i.kind === "lib");
-      return { ok: false, why: lib ? "library" : "not-installed" };
-    }
-    return {
-      ok: true,
-      app: {
-        aid,
-        anid: item.anid,
-        scope: item.scope,
-        user: item.user,
-        version: version.version,
-        dir: version.dir,
-      },
-    };
+  /** The commands the installed application's manifest exposes (specs/applications.md "Commands"). */
+  async commands(app: InstalledApp): Promise<Record<string, CommandSpec>> {
+    return (await this.appManifest(app))?.commands ?? {};
+  }
+
+  private async appManifest(app: InstalledApp) {
+    const bytes = await this.fs.readFile(`${app.dir}/content/manifest.toml`);
+    const m = parseManifestBytes(bytes, "content/manifest.toml");
+    return m.type === "application" ? m : undefined;
   }
 
   /** The installed application's manifest (as validated at install time; throws when unreadable). */
@@ -124,4 +117,33 @@ export async function withSkyerQuery<T>(
   } finally {
     await fs.close();
   }
+}
+
+/** The application `match` picks (named `aid`) as `user` sees it in the database `db`. */
+function lookup(
+  db: Awaited<ReturnType<typeof readDb>>,
+  match: (i: { aid: string; anid: number }) => boolean,
+  aid: string,
+  user: string,
+): AppLookup {
+  const mine = db.items.filter(
+    (i) => match(i) && i.kind === "app" && (i.scope === "global" || i.user === user),
+  );
+  const item = mine.find((i) => i.scope === "user") ?? mine[0];
+  const version = item?.versions[0];
+  if (item === undefined || version === undefined) {
+    const lib = db.items.some((i) => i.aid === aid && i.kind === "lib");
+    return { ok: false, why: lib ? "library" : "not-installed" };
+  }
+  return {
+    ok: true,
+    app: {
+      aid,
+      anid: item.anid,
+      scope: item.scope,
+      user: item.user,
+      version: version.version,
+      dir: version.dir,
+    },
+  };
 }
