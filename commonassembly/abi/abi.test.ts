@@ -18,13 +18,16 @@ import {
 import { isSignalCode, Sig, Sys, signalName } from "./numbers.js";
 import { Datafield, decodeDatafield, encodeDatafield, MemAccess } from "./signals.js";
 import {
+  AMS_SHARING_INFO,
   CONNECT_SERVICE,
   CREATE_PROCESS,
   EXECUTION_CONTEXT,
   FORK_SYSCALLS,
   HANDLE_SIGNAL,
+  MAP_AMS,
   MEM_ALLOC,
   OPEN_PIPE,
+  SHARE_AMS,
   SYSCALLS,
   syscallByCode,
 } from "./syscalls.js";
@@ -180,6 +183,64 @@ describe("signals", () => {
     );
     expect(Datafield[Sig.RECV_PIPE].size).toBe(32);
     expect(() => decodeDatafield(Datafield[Sig.TERMINATE], new Uint8Array(31))).toThrow(/32 bytes/);
+  });
+  it("lays out SHARE_AMS, MAP_AMS and AMS_SHARING_INFO's answer (syscalls.md 0x42, 0x43, 0x45)", () => {
+    // SHARE_AMS: target PID (8), AMS ID (8), command (2), notification mode (1), mode (1)
+    expect(
+      encode(SHARE_AMS.args, {
+        pid: 0x65n,
+        ams: 3n,
+        command: 0x4321,
+        notificationMode: 1,
+        mode: 0x09,
+      }),
+    ).toEqual(hex("6500000000000000 0300000000000000 2143 01 09"));
+    // MAP_AMS: AMS ID (8), address in the AMS (8), buffer pointer (address 8, length 8)
+    expect(
+      encode(MAP_AMS.args, { ams: 3n, from: 0x1000n, mapping: { addr: 0x60000n, len: 0x2000n } }),
+    ).toEqual(hex("0300000000000000 0010000000000000 0000060000000000 0020000000000000"));
+    // AMS_SHARING_INFO: sharer (8), receiver (8), mode (1), buffer pointer (16), command (2), permissions (1)
+    const info = hex(
+      "6400000000000000 6500000000000000 00 0000020000000000 0000010000000000 2143 c0",
+    );
+    expect(AMS_SHARING_INFO.ret.size).toBe(36);
+    expect(decodeExact(AMS_SHARING_INFO.ret, info, "ret")).toEqual({
+      sharer: 0x64n,
+      receiver: 0x65n,
+      mode: 0,
+      buffer: { addr: 0x20000n, len: 0x10000n },
+      command: 0x4321,
+      permissions: 0xc0,
+    });
+  });
+  it("lays out the AMS signals (signals.md 0x33–0x37) as their tables list them", () => {
+    // RECV_SHARED_AMS: sender PID (8), command code (2), AMS ID (8), sharing mode (1), permissions (1)
+    const recv = encodeDatafield(Datafield[Sig.RECV_SHARED_AMS], {
+      sender: 0x64n,
+      command: 0x4321,
+      ams: 0x0102n,
+      mode: 0x01,
+      permissions: 0b1110_0000,
+    });
+    expect(recv).toEqual(hex(`6400000000000000 2143 0201000000000000 01 e0 ${"00".repeat(12)}`));
+    // UNSHARED_AMS: unsharing type (1)
+    expect(encodeDatafield(Datafield[Sig.UNSHARED_AMS], { unsharing: 1 })).toEqual(
+      hex(`01 ${"00".repeat(31)}`),
+    );
+    // READ_BACKED_AMS: AMS ID (8), relative address (8), access mode (1)
+    const read = hex(`0500000000000000 0010000000000000 01 ${"00".repeat(15)}`);
+    expect(decodeDatafield(Datafield[Sig.READ_BACKED_AMS], read)).toEqual({
+      ams: 5n,
+      address: 0x1000n,
+      access: 1,
+    });
+    // WRITE_BACKED_AMS: AMS ID (8), relative address (8), data to write (4)
+    const write = hex(`0500000000000000 0420000000000000 efbeadde ${"00".repeat(12)}`);
+    expect(decodeDatafield(Datafield[Sig.WRITE_BACKED_AMS], write)).toEqual({
+      ams: 5n,
+      address: 0x2004n,
+      data: 0xdeadbeef,
+    });
   });
 });
 

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { hostNative } from "../../native/index.js";
 import { wat } from "../../test/wasm-spec/wat.js";
-import { AmsMapper, AmsTable } from "./ams.js";
+import { AmsMapper, AmsMappings } from "./ams.js";
 import { PageAllocator } from "./memory.js";
 
 const ACCESSORS = await wat(`(module (import "m" "mem" (memory 2 16 shared))
@@ -29,7 +29,7 @@ describe.skipIf(process.platform !== "linux")("AmsMapper (linux)", () => {
   it("maps a segment over the memory: stores of either side are loads of the other", () => {
     const mem = new WebAssembly.Memory({ initial: 2, maximum: 16, shared: true });
     const seg = native.createSegment(65536, "amstest");
-    const m = new AmsMapper(new AmsTable(), mem, new PageAllocator(mem));
+    const m = new AmsMapper(new AmsMappings(), mem, new PageAllocator(mem));
     const x = accessors(mem);
     x.st(0x10000, 7);
     const r = m.map({
@@ -74,7 +74,7 @@ describe.skipIf(process.platform !== "linux")("AmsMapper (linux)", () => {
     const mem = new WebAssembly.Memory({ initial: 2, maximum: 16, shared: true });
     const seg = native.createSegment(65536, "amstest");
     new DataView(seg.buffer).setUint32(0, 42, true);
-    const table = new AmsTable();
+    const table = new AmsMappings();
     const m = new AmsMapper(table, mem, new PageAllocator(mem));
     const x = accessors(mem);
     expect(

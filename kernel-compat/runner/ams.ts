@@ -37,7 +37,7 @@ export interface AmsMapping {
 
 export type MapRefusal = "range" | "overlap" | "space";
 
-export class AmsTable {
+export class AmsMappings {
   private readonly i32: Int32Array;
   private readonly dv: DataView;
   private readonly u8: Uint8Array;
@@ -167,7 +167,7 @@ export type UnmapMode = "keep" | "zero";
 /** The relay's half: maps and unmaps on the kernel's request, on the process' memory and allocator. */
 export class AmsMapper {
   constructor(
-    readonly table: AmsTable,
+    readonly table: AmsMappings,
     private readonly memory: WebAssembly.Memory,
     private readonly pages: PageAllocator,
   ) {}

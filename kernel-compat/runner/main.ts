@@ -14,7 +14,7 @@ import { hostNative } from "../../native/index.js";
 import type { SharedSegment } from "../../native/types.js";
 import type { ForkImage, FromRunner, Outcome, RunnerAnswer, ToRunner } from "../protocol.js";
 import { type BufferArea, scatter } from "../syscalls/buffers.js";
-import { AmsMapper, AmsTable } from "./ams.js";
+import { AmsMapper, AmsMappings } from "./ams.js";
 import { MAILBOX_DEPTH, Mailbox, Outbox, SignalRing } from "./channel.js";
 import { takeThreadSlot, threadCount, UNCOUNTED_SLOT } from "./fork.js";
 import { createPagesState, PageAllocator } from "./memory.js";
@@ -65,7 +65,7 @@ function main(): void {
   const sockets = new SocketSlots();
   /** The page allocator's state and the AMS mappings (ams.ts): the relay maps AMS on the kernel's asking. */
   const pages = createPagesState();
-  const amsTable = new AmsTable();
+  const amsTable = new AmsMappings();
   let amsMapper: AmsMapper | undefined;
   /** AMS requests that came before the worker posted the memory (a process just started). */
   const waitingAms: Extract<ToRunner, { t: "ams-map" }>[] = [];

@@ -6,7 +6,7 @@ import { GenericErr } from "../../commonassembly/abi/numbers.js";
 import type { Errcode } from "../../commonassembly/abi/result.js";
 import type { TlsImage } from "../protocol.js";
 import type { BufferArea } from "../syscalls/buffers.js";
-import type { AmsTable } from "./ams.js";
+import type { AmsMappings } from "./ams.js";
 import { AmsMark, PageAllocator } from "./memory.js";
 import type { PipeRings } from "./pipes.js";
 import { type HandlerEnv, SignalState } from "./signals.js";
@@ -52,7 +52,7 @@ export interface ProcOptions {
   /** The service-socket ends this thread can use (sockets.ts); none: every identifier names nothing. */
   sockets?: SocketRings;
   /** The process' AMS mappings (ams.ts), shared by its threads. */
-  ams?: AmsTable;
+  ams?: AmsMappings;
 }
 
 /** The process-wide TLS slot table shared by its threads: [generation counter, state of slot 1..N]. */
@@ -79,7 +79,7 @@ export class Proc {
   readonly pullSignals: () => void;
   readonly pipes: PipeRings | undefined;
   readonly sockets: SocketRings | undefined;
-  readonly ams: AmsTable | undefined;
+  readonly ams: AmsMappings | undefined;
 
   constructor(o: ProcOptions) {
     this.pipes = o.pipes;

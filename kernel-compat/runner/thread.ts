@@ -38,7 +38,7 @@ import {
 import type { ForkImage, Outcome } from "../protocol.js";
 import type { BufferArea } from "../syscalls/buffers.js";
 import { formatErr, formatValue } from "../syscalls/dispatch.js";
-import { AmsTable } from "./ams.js";
+import { AmsMappings } from "./ams.js";
 import { Mailbox, Outbox, SignalRing, Throttle } from "./channel.js";
 import {
   asyncifyOf,
@@ -74,7 +74,7 @@ export interface ThreadShare {
   pipes: SharedArrayBuffer;
   /** The process' socket table (sockets.ts SocketSlots). */
   sockets: SharedArrayBuffer;
-  /** The process' AMS mappings (ams.ts AmsTable). */
+  /** The process' AMS mappings (ams.ts AmsMappings). */
   ams: SharedArrayBuffer;
   ring: SharedArrayBuffer;
   /** The process' trace window and handler-set notice (channel.ts Outbox). */
@@ -397,7 +397,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     tlsSlots: msg.tlsSlots,
     sht: msg.sht,
     pages: msg.pages,
-    ams: new AmsTable(msg.ams),
+    ams: new AmsMappings(msg.ams),
     pipes: new PipeRings(new PipeSlots(msg.pipes)),
     sockets: new SocketRings(new SocketSlots(msg.sockets)),
   });

@@ -31,7 +31,7 @@ import {
 import { funcSig, readModule } from "../../commonassembly/wasm/reader.js";
 import type { ForkImage, Outcome } from "../protocol.js";
 import type { BufferArea } from "../syscalls/buffers.js";
-import { AmsTable } from "./ams.js";
+import { AmsMappings } from "./ams.js";
 import { Mailbox, Outbox, SignalRing, Throttle } from "./channel.js";
 import {
   accessKind,
@@ -86,7 +86,7 @@ export interface WorkerStart {
   sockets: SharedArrayBuffer;
   /** The page allocator's state (memory.ts), which the relay also uses to place AMS mappings. */
   pages: SharedArrayBuffer;
-  /** The process' AMS mappings (ams.ts AmsTable), kept by the relay. */
+  /** The process' AMS mappings (ams.ts AmsMappings), kept by the relay. */
   ams: SharedArrayBuffer;
   /** For a child made by CREATE_PROCESS: the parent's memory and globals at the call. */
   fork: ForkImage | undefined;
@@ -255,7 +255,7 @@ function run(msg: WorkerStart): Outcome {
     trace,
     sht: msg.sht,
     pages: msg.pages,
-    ams: new AmsTable(msg.ams),
+    ams: new AmsMappings(msg.ams),
     pipes: new PipeRings(new PipeSlots(msg.pipes)),
     sockets: new SocketRings(new SocketSlots(msg.sockets)),
     pullSignals: () => {

@@ -114,15 +114,18 @@ export async function amsProcessEnded(
   k: Pick<KernelApi, "ams" | "processes" | "unmapAms" | "signal">,
   pid: number,
 ): Promise<void> {
+  // Every segment goes now (the caller reports the end right after); the receivers' runners after.
+  const ending: Promise<void>[] = [];
   for (const a of k.ams.namedBy(pid)) {
     a.mappings.delete(pid);
     if (a.owner === pid) {
       const sharings = a.sharings;
       a.sharings = [];
       k.ams.release(a);
-      await Promise.all(sharings.map((s) => endSharing(k, a, s, Unsharing.BRUTAL)));
+      for (const s of sharings) ending.push(endSharing(k, a, s, Unsharing.BRUTAL));
     } else a.sharings = a.sharings.filter((s) => s.receiver !== pid);
   }
+  await Promise.all(ending);
 }
 
 /** What AMS_SHARING_INFO describes for `pid`: its own sharing as receiver, or the owner's first. */
@@ -232,6 +235,11 @@ export const amsKernelHandlers = [
     if (!r.ok) {
       if (r.refusal === "space") return fail(E.NO_SPACE_IN_RECEIVER);
       k.refusedLine(caller, `SHARE_AMS refused: ${r.error}`);
+      return fail(GenericErr.INVALID_ARGUMENT);
+    }
+    // The sharer ended (and the AMS went) while the receiver mapped it: undo the mapping.
+    if (k.ams.named(caller.pid, a.ams) !== ams) {
+      await k.unmapAms(target, r.address, "zero");
       return fail(GenericErr.INVALID_ARGUMENT);
     }
     k.ams.addMapping(ams, target.pid, {
