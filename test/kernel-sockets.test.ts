@@ -113,10 +113,17 @@ const FLOOD = `
       (call $fill (i32.const 0x10000) (i32.const 4096) (local.get $n))
       (local.set $s (call $send (local.get $id) (i64.const 0) (i32.const 1) (i32.const 0) (i32.const 0x10000) (i32.const 4096)))
       (if (i32.eq (local.get $s) (i32.const ${OK})) (then
-        (call $sent (i32.const 10) (i64.extend_i32_u (i32.add (local.get $n) (i32.const 1))) (i32.const 1))
+        (call $check (i32.const 10) (call $r32 (i32.const 8)) (i32.const 1))
         (local.set $n (i32.add (local.get $n) (i32.const 1))) (br $more))))
     (call $check (i32.const 11) (local.get $s) (i32.const ${E(0x31)}))
     (local.get $n))
+  ;; RECV_SOCK_MSG while flooding: count it; a message on socket 2 is answered at once, with the close indicator
+  (func $floodMsg (param $sig i32) (param $df i32) (result i64)
+    (drop (call $onMsg (local.get $sig) (local.get $df)))
+    (if (i64.eq (i64.load (local.get $df)) (i64.const 2)) (then
+      (call $check (i32.const 17) (call $send (i64.const 2) (i64.load offset=8 (local.get $df)) (i32.const 1) (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const ${OK}))))
+    (i64.const 0))
+  (elem (i32.const 4) $floodMsg)
   ;; read $count of them, in order, polling
   (func $drain (param $id i64) (param $count i32) (local $i i32)
     (loop $each
@@ -336,20 +343,28 @@ describe("errcodes and sizes", () => {
 });
 
 describe("messages sent at once", () => {
-  it("a sender blocks while the ring is full, goes on as the peer reads, and a close ends its wait with 0x31", () => {
+  it("a sender blocks while the ring is full, runs its signals meanwhile, goes on as the peer reads; a close ends its wait with 0x31", () => {
     const r = home.run(
       pair(
-        `(call $awaitN (i32.const 0x5100) (i32.const 1))
-        (local.set $v (call $flood (i64.load (i32.const 0x500c))))
+        `;; two sockets, 1 and 2: floods the first; a notification on the second is answered by the handler
+        (call $check (i32.const 16) (call $s8_64 (i32.const 0x01) (i32.const 0x27) (i64.const 4)) (i32.const ${OK}))
+        (call $awaitN (i32.const 0x5100) (i32.const 2))
+        (local.set $v (call $flood (i64.const 1)))
         ;; the 20 the service read and the 15 more the ring took, at most
         (call $check (i32.const 12) (i32.lt_u (local.get $v) (i32.const 20)) (i32.const 0))
-        (call $check (i32.const 13) (i32.gt_u (local.get $v) (i32.const 35)) (i32.const 0))`,
+        (call $check (i32.const 13) (i32.gt_u (local.get $v) (i32.const 35)) (i32.const 0))
+        ;; the one notification, on the second socket
+        (call $check (i32.const 14) (i32.load (i32.const 0x5104)) (i32.const 1))`,
         `(call $check (i32.const 40) (call $open (local.get $child) (i32.const 0)) (i32.const ${OK}))
         (local.set $id (call $r64 (i32.const 0)))
+        (call $check (i32.const 39) (call $open (local.get $child) (i32.const 0)) (i32.const ${OK}))
         ;; a 64 KiB ring holds 15 records of 4 KiB: the child's 16th send waits
         (call $awaitN (i32.const 0x5104) (i32.const 15))
+        ;; a notification on the second socket: the blocked child's handler runs while its send waits,
+        ;; and its answer comes during this 300 ms wait (one message more), before anything is read
+        (call $check (i32.const 46) (call $send (i64.const 2) (i64.const 0) (i32.const 7) (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const ${OK}))
         (drop (call $s64_16 (i32.const 0x51) (local.get $child) (i32.const 300)))
-        (call $check (i32.const 41) (i32.load (i32.const 0x5104)) (i32.const 15))
+        (call $check (i32.const 41) (i32.load (i32.const 0x5104)) (i32.const 16))
         (call $drain (local.get $id) (i32.const 20))
         (call $check (i32.const 45) (call $close (local.get $id)) (i32.const ${OK}))`,
       ),
@@ -498,5 +513,37 @@ describe("threads", () => {
       /SEND_SOCK_MSG \{socket: 2, exchange: 0, method: 5, errorCode: 0, content: \{addr: 16384, len: 4\}\} -> ok \{exchange: 1, counter: 1\}/,
     );
     expect(r.code).toBe(7);
+  });
+});
+
+describe("a service that exits without closing", () => {
+  it("its client gets SERV_SOCK_CLOSED with closing type 0x01 and identity 0x00, and still reads its last message", () => {
+    const r = home.run(
+      pair(
+        `;; the child opens the socket to its parent (the child is the service), notifies, exits
+        (call $check (i32.const 10) (call $open (i64.load (i32.const 0x7f00)) (i32.const 0)) (i32.const ${OK}))
+        (local.set $id (call $r64 (i32.const 0)))
+        (call $check (i32.const 11) (call $send (local.get $id) (i64.const 0) (i32.const 0x0003) (i32.const 0) (i32.const 0x10000) (i32.const 8)) (i32.const ${OK}))`,
+        `(call $awaitN (i32.const 0x5300) (i32.const 1)) (call $dump (i32.const 0x5000)) (call $dump (i32.const 0x5200))
+        (local.set $id (i64.load (i32.const 0x500c)))
+        (call $check (i32.const 40) (call $read (local.get $id) (i32.const 0x30000)) (i32.const ${OK}))
+        (call $got (i32.const 41) (i32.const 8) (i32.const 1) (i32.const 0x01))
+        (call $check (i32.const 42) (call $read (local.get $id) (i32.const 0x30000)) (i32.const ${E(0x31)}))
+        (call $check (i32.const 43) (call $close (local.get $id)) (i32.const ${E(0x40)}))`,
+      ).replace(
+        // the parent's PID, where the fork child finds it
+        "(call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x50))",
+        "(drop (call $s0 (i32.const 0x53))) (i64.store (i32.const 0x7f00) (call $r64 (i32.const 0))) (call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x50))",
+      ),
+    );
+    const { parent, child } = pids(r.stderr);
+    expect(r.stderr).toMatch(new RegExp(`\\[pid ${child}\\] EXIT \\{exitData: 42\\}`));
+    expect(r.code).toBe(5);
+    const [recv, closed] = dumps(r.stderr, parent);
+    expect(recv).toMatch(
+      new RegExp(`^${le(child, 8)}[0-9a-f]{8}${le(1, 8)}${le(1, 2)}${"00".repeat(10)}$`),
+    );
+    // closing type 0x01 (the service ended without CLOSE_SERV_SOCK), identity 0x00 (the client), socket 1
+    expect(closed).toBe(`01` + `00` + le(1, 8) + "00".repeat(22));
   });
 });

@@ -660,6 +660,7 @@ export class Kernel implements KernelApi {
       datafield = encodeDatafield(Datafield[Sig.WILL_SUSPEND], { delay: Math.min(delay, 65535) });
       this.timer(p, delay, () => this.suspend(p));
     }
+    // Only with --trace: a busy socket sends a signal per message.
     if (p.trace)
       p.session?.trace(p.pid, `kernel sends ${signalName(signal)}${traced(signal, opts)}`);
     this.toRunner(p, { t: "signal", signal, datafield });
