@@ -135,6 +135,10 @@ describe("connecting", () => {
     expect(out).toMatch(new RegExp(`\\[pid ${sp}\\] .*started: client thread of connection \\d+`));
     // END_SERVICE_CONN: the service gets SERVICE_CLIENT_QUITTED, its client thread ends.
     expect(out).toMatch(new RegExp(`\\[pid ${sp}\\] .*kernel sends SERVICE_CLIENT_QUITTED`));
+    // to the client thread, which handles it itself
+    expect(out).toMatch(
+      new RegExp(`\\[pid ${sp}\\] \\[thread \\d+\\] signal SERVICE_CLIENT_QUITTED -> handler 3`),
+    );
     expect(out).toMatch(new RegExp(`\\[pid ${sp}\\] .*\\[thread \\d+\\] exited with 0`));
     expect(out).toMatch(
       new RegExp(`\\[pid ${sp}\\] .*REJECT_SERVICE_CONN \\{request: \\d+\\} -> ok`),
@@ -186,7 +190,7 @@ describe("the answer delay (system.processes.service_answer_delay)", () => {
 });
 
 describe("closing a connection", () => {
-  it("a client killed with kill -9: its client thread's service gets SERVICE_CLIENT_CLOSED, serves the others", async () => {
+  it("a client killed with kill -9: its client thread gets SERVICE_CLIENT_CLOSED, the service serves the others", async () => {
     const starter = home.spawnRun(holder(anid));
     const victim = home.spawnRun(holder(anid));
     try {
@@ -210,7 +214,10 @@ describe("closing a connection", () => {
       const hostPid = (list.find((p) => p.pid === vp) as { hostPid?: number }).hostPid;
       expect(hostPid).toBeGreaterThan(0);
       process.kill(hostPid as number, "SIGKILL");
-      const closed = new RegExp(`\\[pid ${svc?.pid}\\] signal SERVICE_CLIENT_CLOSED -> handler`);
+      // Delivered in the victim's client thread (its handler marks the connection closed).
+      const closed = new RegExp(
+        `\\[pid ${svc?.pid}\\] \\[thread \\d+\\] signal SERVICE_CLIENT_CLOSED -> handler`,
+      );
       expect(await waitFor(() => closed.test(starter.output())), starter.output()).toBe(true);
       // The victim's client thread ends; the service goes on serving.
       expect(

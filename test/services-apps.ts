@@ -69,8 +69,8 @@ export const SERVICE_WAT = `(module
     (i32.store (i32.const 0x3110) (i32.load16_u offset=16 (local.get $df)))
     (i32.store (i32.const 0x3100) (i32.const 1))
     (i64.const 0))
-  ;; SERVICE_CLIENT_CLOSED / SERVICE_CLIENT_QUITTED (NCW: the connection ID in the datafield): the
-  ;; connection's client thread may end
+  ;; SERVICE_CLIENT_CLOSED / SERVICE_CLIENT_QUITTED, run by the connection's client thread (NCW: the
+  ;; connection ID in the datafield): it may end
   (func $mark (param $df i32)
     (i32.atomic.store (i32.add (i32.const 0x3200)
       (i32.shl (i32.wrap_i64 (i64.and (i64.load (local.get $df)) (i64.const 15))) (i32.const 2)))

@@ -53,7 +53,12 @@ export interface ServiceKernel {
     user: string,
     starter: KProcess,
   ): Promise<KProcess>;
-  signal(p: KProcess, signal: number, opts?: { datafield?: Uint8Array }): void;
+  /** `clientThreadOf`: to the client thread of that connection, not the main thread. */
+  signal(
+    p: KProcess,
+    signal: number,
+    opts?: { datafield?: Uint8Array; clientThreadOf?: bigint },
+  ): void;
   /** system.processes.service_answer_delay, in ms. */
   answerDelay(): number;
   log(line: string): void;
@@ -457,6 +462,7 @@ export class ServiceTable {
     this.k.sockets.close(c, false);
     this.k.signal(c.service, Sig.SERVICE_CLIENT_QUITTED, {
       datafield: encodeDatafield(Datafield[Sig.SERVICE_CLIENT_QUITTED], { connection: c.id }),
+      clientThreadOf: c.id,
     });
     this.drop(c);
     return { ok: true };
@@ -475,6 +481,7 @@ export class ServiceTable {
     if (why === "client-died") {
       this.k.signal(c.service, Sig.SERVICE_CLIENT_CLOSED, {
         datafield: encodeDatafield(Datafield[Sig.SERVICE_CLIENT_CLOSED], { connection: c.id }),
+        clientThreadOf: c.id,
       });
     } else {
       this.k.signal(c.client, Sig.SERVICE_SERVER_QUITTED, {

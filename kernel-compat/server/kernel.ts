@@ -622,7 +622,7 @@ export class Kernel implements KernelApi {
   signal(
     p: KProcess,
     signal: number,
-    opts: { delayMs?: number; datafield?: Uint8Array } = {},
+    opts: { delayMs?: number; datafield?: Uint8Array; clientThreadOf?: bigint } = {},
   ): void {
     if (p.state === "exited") return;
     let datafield: Uint8Array = opts.datafield ?? new Uint8Array(32);
@@ -641,9 +641,18 @@ export class Kernel implements KernelApi {
       datafield = encodeDatafield(Datafield[Sig.WILL_SUSPEND], { delay: Math.min(delay, 65535) });
       this.timer(p, delay, () => this.suspend(p));
     }
+    const to = opts.clientThreadOf;
     if (p.session)
-      p.session.trace(p.pid, `kernel sends ${signalName(signal)}${traced(signal, opts)}`);
-    this.toRunner(p, { t: "signal", signal, datafield });
+      p.session.trace(
+        p.pid,
+        `kernel sends ${signalName(signal)}${traced(signal, opts)}${to === undefined ? "" : ` to the client thread of connection ${to}`}`,
+      );
+    this.toRunner(p, {
+      t: "signal",
+      signal,
+      datafield,
+      ...(to === undefined ? {} : { connection: to }),
+    });
   }
 
   private timer(p: KProcess, ms: number, fn: () => void): void {
