@@ -25,13 +25,8 @@ import { ServiceConnectionSockets } from "../kernel/connection-sockets.js";
 import { type PipeEnd, PipeTable } from "../kernel/pipes.js";
 import { type KProcess, ProcessTable, type SessionSink } from "../kernel/process.js";
 import { type KSegment, SegmentTable } from "../kernel/segments.js";
-import {
-  type ConnectionSockets,
-  type ServiceApp,
-  type ServiceName,
-  ServiceTable,
-  serviceLabel,
-} from "../kernel/services.js";
+import { type ServiceApp, type ServiceName, serviceLabel } from "../kernel/service-names.js";
+import { type ConnectionSockets, ServiceTable } from "../kernel/services.js";
 import { type SocketEnd, SocketTable } from "../kernel/sockets.js";
 import { KERNEL_HALVES, kernelHandler } from "../kernel/syscalls.js";
 import type {
