@@ -4,7 +4,6 @@
 
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { expect } from "vitest";
 import { E, NEW_THREAD, OK, program, REQ, RET, type TestHome } from "./kernel-helpers.js";
 
 /** The scoped services of the test app; each behaves as its name says (the process reads its context). */
@@ -46,7 +45,12 @@ const SLEEP = `
  * request from its loop as the command says. A client thread waits until its connection closes, then
  * ends with EXIT_THREAD; its syscalls use an area of its own (0x4000 + 0x100 × (id mod 16)).
  */
-export const SERVICE_WAT = `(module
+export const SERVICE_WAT = serviceWat(false);
+
+/** The service app's program; `busy`: its loops poll without sleeping (bench/services.ts). */
+export function serviceWat(busy: boolean): string {
+  const nap = busy ? "" : "(call $sleep (i32.const 10))";
+  return `(module
   (import "nightos" "syscall" (func $sys (param i32 i32 i32) (result i32)))
   (import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))
   (memory (export "memory") 2 64 shared)
@@ -93,6 +97,9 @@ export const SERVICE_WAT = `(module
     (local.set $slot (i32.add (i32.const 0x3600)
       (i32.shl (i32.wrap_i64 (i64.and (local.get $sock) (i64.const 15))) (i32.const 3))))
     (if (i32.eq (local.get $cmd) (i32.const ${Cmd.TRAP})) (then unreachable))
+    ;; GET_PID (0x53): a marker for the benchmark (the thread runs)
+    (i32.store8 (local.get $base) (i32.const 0x53))
+    (drop (call $sys (local.get $base) (i32.const 1) (i32.add (local.get $base) (i32.const 0x80))))
     (loop $wait
       (local.set $ex (i64.atomic.rmw.xchg (local.get $slot) (i64.const 0)))
       (if (i64.ne (local.get $ex) (i64.const 0))
@@ -117,7 +124,7 @@ export const SERVICE_WAT = `(module
             (then unreachable))))
       (if (i32.eqz (i32.atomic.load (i32.add (i32.const 0x3200)
             (i32.shl (i32.wrap_i64 (i64.and (local.get $id) (i64.const 15))) (i32.const 2)))))
-        (then (call $sleep (i32.const 10)) (br $wait))))
+        (then ${nap} (br $wait))))
     ;; EXIT_THREAD (0x6F) with exit data 0
     (i32.store8 (local.get $base) (i32.const 0x6f)) (i32.store (i32.add (local.get $base) (i32.const 1)) (i32.const 0))
     (drop (call $sys (local.get $base) (i32.const 5) (i32.add (local.get $base) (i32.const 0x80))))
@@ -156,7 +163,7 @@ export const SERVICE_WAT = `(module
     (i32.store8 (i32.const ${REQ}) (i32.const 0x04))
     (drop (call $sys (i32.const ${REQ}) (i32.const 1) (i32.const ${RET})))
     (loop $serve
-      (call $sleep (i32.const 10))
+      ${nap}
       (if (i32.load (i32.const 0x3100))
         (then
           (i32.store (i32.const 0x3100) (i32.const 0))
@@ -172,15 +179,20 @@ export const SERVICE_WAT = `(module
                 (i32.eq (local.get $cmd) (i32.const ${Cmd.LATE_THEN_ACCEPT})))
             (then (call $accept (local.get $id) (local.get $cmd))))))
       (br $serve))))`;
+}
 
 /** The package folder of the service app: the hello example's manifest with a `services` table. */
-export function serviceNap(h: TestHome, slug = "svc"): string {
+export function serviceNap(
+  h: Pick<TestHome, "dir" | "ncw">,
+  slug = "svc",
+  wat = SERVICE_WAT,
+): string {
   const dir = path.join(h.dir, slug);
   cpSync(path.resolve(import.meta.dirname, "../examples/hello"), dir, { recursive: true });
-  const wat = path.join(h.dir, `${slug}.wat`);
-  writeFileSync(wat, SERVICE_WAT);
-  const asm = h.ncw(["ca", "asm", wat, "-o", path.join(dir, "main.npp")]);
-  expect(asm.code, asm.stderr).toBe(0);
+  const watFile = path.join(h.dir, `${slug}.wat`);
+  writeFileSync(watFile, wat);
+  const asm = h.ncw(["ca", "asm", watFile, "-o", path.join(dir, "main.npp")]);
+  if (asm.code !== 0) throw new Error(`ncw ca asm: ${asm.stderr}`);
   const manifest = path.join(dir, "manifest.toml");
   const text = readFileSync(manifest, "utf8")
     .replace('slug = "hello"', `slug = "${slug}"`)
@@ -191,7 +203,7 @@ export function serviceNap(h: TestHome, slug = "svc"): string {
   );
   const nap = path.join(h.dir, `${slug}.nap`);
   const pack = h.ncw(["pack", dir, "-o", nap]);
-  expect(pack.code, pack.stderr).toBe(0);
+  if (pack.code !== 0) throw new Error(`ncw pack: ${pack.stderr}`);
   rmSync(dir, { recursive: true, force: true });
   return nap;
 }
