@@ -101,17 +101,26 @@ async function setupWindows(file: string, keeper: () => string): Promise<number[
     throw new Error(`the client failed:\n${r.lines.map((l) => l.line).join("\n")}`);
   const calls = [...getPidMarkers(r.lines).values()][0] ?? [];
   const first = calls[0] ?? Number.POSITIVE_INFINITY;
-  const served = getPidMarkers(
-    keeper()
-      .split("\n")
-      .map((line) => ({ at: Number.NaN, line })),
-  );
-  // Each client thread's first GET_PID after the run's first call, in time order (one per connection).
-  const threads = [...served.entries()]
-    .filter(([k]) => k.includes("/"))
-    .map(([, v]) => v[0] as number)
-    .filter((t) => t >= first)
-    .sort((a, b) => a - b);
+  // Each client thread's first GET_PID after the run's first call, in time order (one per connection);
+  // the keeper's terminal gets the lines a little later than they were written.
+  const threadMarkers = () =>
+    [
+      ...getPidMarkers(
+        keeper()
+          .split("\n")
+          .map((line) => ({ at: Number.NaN, line })),
+      ).entries(),
+    ]
+      .filter(([k]) => k.includes("/"))
+      .map(([, v]) => v[0] as number)
+      .filter((t) => t >= first)
+      .sort((a, b) => a - b);
+  let threads = threadMarkers();
+  for (let waited = 0; threads.length < calls.length && waited < 10_000; waited += 100) {
+    await new Promise((r) => setTimeout(r, 100));
+    threads = threadMarkers();
+  }
+  if (process.env.NCW_BENCH_DEBUG) console.log(keeper());
   if (calls.length !== CONNECTIONS || threads.length < CONNECTIONS)
     throw new Error(
       `expected ${CONNECTIONS} markers each, got ${calls.length} and ${threads.length}`,

@@ -2,7 +2,7 @@
 // docs/services.md): a NightOS application exposing a main service and scoped ones, installed with
 // Skyer, and client programs run with `ncw run`, in the WebAssembly text format.
 
-import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { E, NEW_THREAD, OK, program, REQ, RET, type TestHome } from "./kernel-helpers.js";
 
@@ -181,6 +181,12 @@ export function serviceWat(busy: boolean): string {
       (br $serve))))`;
 }
 
+/** The hello example (from test/ when vitest runs the sources, from dist/test/ for the benchmark). */
+const HELLO = [
+  path.resolve(import.meta.dirname, "../examples/hello"),
+  path.resolve(import.meta.dirname, "../../examples/hello"),
+].find((d) => existsSync(d)) as string;
+
 /** The package folder of the service app: the hello example's manifest with a `services` table. */
 export function serviceNap(
   h: Pick<TestHome, "dir" | "ncw">,
@@ -188,7 +194,7 @@ export function serviceNap(
   wat = SERVICE_WAT,
 ): string {
   const dir = path.join(h.dir, slug);
-  cpSync(path.resolve(import.meta.dirname, "../examples/hello"), dir, { recursive: true });
+  cpSync(HELLO, dir, { recursive: true });
   const watFile = path.join(h.dir, `${slug}.wat`);
   writeFileSync(watFile, wat);
   const asm = h.ncw(["ca", "asm", watFile, "-o", path.join(dir, "main.npp")]);
