@@ -67,11 +67,14 @@ export function serviceWat(busy: boolean): string {
   (func $answer (param $code i32) (param $id i64) (result i32)
     (i32.store8 (i32.const ${REQ}) (local.get $code)) (i64.store (i32.const ${REQ + 1}) (local.get $id))
     (call $sys (i32.const ${REQ}) (i32.const 9) (i32.const ${RET})))
-  ;; SERVICE_CONN_REQUEST: remember the request (ID, command) for the loop
+  ;; SERVICE_CONN_REQUEST: queue the request (ID, command) for the loop: 16 entries at 0x3800, the
+  ;; count queued at 0x3100, the count taken at 0x3104
   (func $onreq (param $sig i32) (param $df i32) (result i64)
-    (i64.store (i32.const 0x3108) (i64.load offset=8 (local.get $df)))
-    (i32.store (i32.const 0x3110) (i32.load16_u offset=16 (local.get $df)))
-    (i32.store (i32.const 0x3100) (i32.const 1))
+    (local $at i32)
+    (local.set $at (i32.add (i32.const 0x3800) (i32.shl (i32.and (i32.load (i32.const 0x3100)) (i32.const 15)) (i32.const 4))))
+    (i64.store (local.get $at) (i64.load offset=8 (local.get $df)))
+    (i32.store offset=8 (local.get $at) (i32.load16_u offset=16 (local.get $df)))
+    (i32.store (i32.const 0x3100) (i32.add (i32.load (i32.const 0x3100)) (i32.const 1)))
     (i64.const 0))
   ;; SERVICE_CLIENT_CLOSED / SERVICE_CLIENT_QUITTED, run by the connection's client thread (NCW: the
   ;; connection ID in the datafield): it may end
@@ -164,11 +167,13 @@ export function serviceWat(busy: boolean): string {
     (drop (call $sys (i32.const ${REQ}) (i32.const 1) (i32.const ${RET})))
     (loop $serve
       ${nap}
-      (if (i32.load (i32.const 0x3100))
+      (if (i32.ne (i32.load (i32.const 0x3100)) (i32.load (i32.const 0x3104)))
         (then
-          (i32.store (i32.const 0x3100) (i32.const 0))
-          (local.set $cmd (i32.load (i32.const 0x3110)))
-          (local.set $id (i64.load (i32.const 0x3108)))
+          (local.set $cmd (i32.load offset=8 (i32.add (i32.const 0x3800)
+            (i32.shl (i32.and (i32.load (i32.const 0x3104)) (i32.const 15)) (i32.const 4)))))
+          (local.set $id (i64.load (i32.add (i32.const 0x3800)
+            (i32.shl (i32.and (i32.load (i32.const 0x3104)) (i32.const 15)) (i32.const 4)))))
+          (i32.store (i32.const 0x3104) (i32.add (i32.load (i32.const 0x3104)) (i32.const 1)))
           (if (i32.eq (local.get $cmd) (i32.const ${Cmd.REJECT}))
             (then (drop (call $answer (i32.const 0x2d) (local.get $id)))))
           (if (i32.eq (local.get $cmd) (i32.const ${Cmd.HOLD}))
