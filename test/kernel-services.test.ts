@@ -127,6 +127,13 @@ describe("connecting", () => {
     const request = at(new RegExp(`\\[pid ${sp}\\] signal SERVICE_CONN_REQUEST -> handler`));
     expect(ready).toBeGreaterThan(0);
     expect(request).toBeGreaterThan(ready);
+    // The datafield: the client's PID, the request ID, its command code, the delay (2000 ms by default).
+    const clientPid = /\[pid (\d+)\] started \(p\w+\.wat\)/.exec(out)?.[1];
+    expect(out).toMatch(
+      new RegExp(
+        `\\[pid ${sp}\\] kernel sends SERVICE_CONN_REQUEST \\{callee: ${clientPid}, request: \\d+, command: 1, answerDelay: 2000\\}`,
+      ),
+    );
     expect(out).toMatch(
       new RegExp(
         `\\[pid ${sp}\\] .*ACCEPT_SERVICE_CONN \\{request: \\d+\\} -> ok \\{notClientThread: 1, socket: \\d+\\}`,
@@ -171,6 +178,9 @@ describe("the answer delay (system.processes.service_answer_delay)", () => {
       const svc = /\[pid (\d+)\] started \(ncwdemo::svc \(main\)\)/.exec(out)?.[1];
       expect(noready, out).toBeDefined();
       expect(svc, out).toBeDefined();
+      expect(out).toMatch(
+        new RegExp(`\\[pid ${svc}\\] kernel sends SERVICE_CONN_REQUEST \\{.*answerDelay: 400\\}`),
+      );
       // The request never reached the service that did not call READY.
       expect(out).not.toMatch(new RegExp(`\\[pid ${noready}\\] kernel sends SERVICE_CONN_REQUEST`));
       expect(out).toMatch(
