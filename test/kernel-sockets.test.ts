@@ -500,3 +500,35 @@ describe("threads", () => {
     expect(r.code).toBe(7);
   });
 });
+
+describe("a service that exits without closing", () => {
+  it("its client gets SERV_SOCK_CLOSED with closing type 0x01 and identity 0x00, and still reads its last message", () => {
+    const r = home.run(
+      pair(
+        `;; the child opens the socket to its parent (the child is the service), notifies, exits
+        (call $check (i32.const 10) (call $open (i64.load (i32.const 0x7f00)) (i32.const 0)) (i32.const ${OK}))
+        (local.set $id (call $r64 (i32.const 0)))
+        (call $check (i32.const 11) (call $send (local.get $id) (i64.const 0) (i32.const 0x0003) (i32.const 0) (i32.const 0x10000) (i32.const 8)) (i32.const ${OK}))`,
+        `(call $awaitN (i32.const 0x5300) (i32.const 1)) (call $dump (i32.const 0x5000)) (call $dump (i32.const 0x5200))
+        (local.set $id (i64.load (i32.const 0x500c)))
+        (call $check (i32.const 40) (call $read (local.get $id) (i32.const 0x30000)) (i32.const ${OK}))
+        (call $got (i32.const 41) (i32.const 8) (i32.const 1) (i32.const 0x01))
+        (call $check (i32.const 42) (call $read (local.get $id) (i32.const 0x30000)) (i32.const ${E(0x31)}))
+        (call $check (i32.const 43) (call $close (local.get $id)) (i32.const ${E(0x40)}))`,
+      ).replace(
+        // the parent's PID, where the fork child finds it
+        "(call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x50))",
+        "(drop (call $s0 (i32.const 0x53))) (i64.store (i32.const 0x7f00) (call $r64 (i32.const 0))) (call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x50))",
+      ),
+    );
+    const { parent, child } = pids(r.stderr);
+    expect(r.stderr).toMatch(new RegExp(`\\[pid ${child}\\] EXIT \\{exitData: 42\\}`));
+    expect(r.code).toBe(5);
+    const [recv, closed] = dumps(r.stderr, parent);
+    expect(recv).toMatch(
+      new RegExp(`^${le(child, 8)}[0-9a-f]{8}${le(1, 8)}${le(1, 2)}${"00".repeat(10)}$`),
+    );
+    // closing type 0x01 (the service ended without CLOSE_SERV_SOCK), identity 0x00 (the client), socket 1
+    expect(closed).toBe(`01` + `00` + le(1, 8) + "00".repeat(22));
+  });
+});

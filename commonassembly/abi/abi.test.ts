@@ -181,6 +181,31 @@ describe("signals", () => {
     expect(Datafield[Sig.RECV_PIPE].size).toBe(32);
     expect(() => decodeDatafield(Datafield[Sig.TERMINATE], new Uint8Array(31))).toThrow(/32 bytes/);
   });
+  it("lays out the service-socket signals (signals.md 0x26, 0x27, 0x29; decisions in docs/ipc.md)", () => {
+    // RECV_SERV_SOCK: creator PID (8), ANID (4), socket (8), size multiplier (2)
+    expect(
+      encodeDatafield(Datafield[Sig.RECV_SERV_SOCK], {
+        creator: 100n,
+        anid: 0xa1b2c3d4,
+        socket: 1n,
+        sizeMultiplier: 0xffff,
+      }),
+    ).toEqual(hex(`6400000000000000 d4c3b2a1 0100000000000000 ffff ${"00".repeat(10)}`));
+    // RECV_SOCK_MSG: socket (8), exchange (8), method (2: decided), size (4), status (1)
+    expect(
+      encodeDatafield(Datafield[Sig.RECV_SOCK_MSG], {
+        socket: 2n,
+        exchange: 3n,
+        method: 0x4002,
+        size: 268431360,
+        status: 0x05,
+      }),
+    ).toEqual(hex(`0200000000000000 0300000000000000 0240 00f0ff0f 05 ${"00".repeat(9)}`));
+    // SERV_SOCK_CLOSED: closing type (1), identity (1), socket (8)
+    expect(
+      encodeDatafield(Datafield[Sig.SERV_SOCK_CLOSED], { closing: 1, identity: 0, socket: 7n }),
+    ).toEqual(hex(`01 00 0700000000000000 ${"00".repeat(22)}`));
+  });
 });
 
 describe("execution context", () => {

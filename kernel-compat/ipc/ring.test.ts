@@ -315,3 +315,67 @@ describe.skipIf(process.platform !== "linux")("ring across host processes", () =
     seg.close();
   });
 });
+
+describe("staged records (service sockets)", () => {
+  const H = 4;
+  const stage = (w: RingWriter, body: Uint8Array, commit: () => boolean) =>
+    w.stage(
+      H,
+      body,
+      false,
+      (reason) => reason,
+      () => (commit() ? "published" : "refused"),
+    );
+  const read = (r: RingReader) =>
+    r.withRecord(
+      H,
+      (h, take) => {
+        if (h === undefined) return undefined;
+        const len = new DataView(h.buffer).getUint32(0, true);
+        const out = new Uint8Array(len);
+        take(out, len);
+        return [...out];
+      },
+      () => "locked",
+    );
+  const header = (len: number) => {
+    const h = new Uint8Array(H);
+    new DataView(h.buffer).setUint32(0, len, true);
+    return h;
+  };
+
+  it("a staged record is invisible until published; a refused one is never seen; records wrap", () => {
+    const { w, r } = ring(16);
+    // refused: the bytes stay past the tail
+    expect(stage(w, new Uint8Array([1, 2, 3]), () => false)).toBe("refused");
+    expect(r.used()).toBe(0);
+    expect(read(r)).toBeUndefined();
+    // published by "someone else" (the kernel), with the header it writes
+    expect(stage(w, new Uint8Array([4, 5, 6]), () => w.publishStaged(header(3), H + 3))).toBe(
+      "published",
+    );
+    expect(read(r)).toEqual([4, 5, 6]);
+    // the next records wrap around the 16-byte data area
+    for (const k of [7, 8, 9]) {
+      const body = new Uint8Array([k, k, k, k, k, k]);
+      expect(stage(w, body, () => w.publishStaged(header(6), H + 6))).toBe("published");
+      expect(read(r)).toEqual([...body]);
+    }
+  });
+
+  it("waits for room (or answers at once), and a record larger than the ring never fits", () => {
+    const { w, r } = ring(16);
+    expect(stage(w, new Uint8Array(10), () => w.publishStaged(header(10), H + 10))).toBe(
+      "published",
+    );
+    expect(stage(w, new Uint8Array(2), () => true)).toBe("full");
+    expect(w.publishStaged(header(2), H + 2 + 1)).toBe(false);
+    expect(() => stage(w, new Uint8Array(13), () => true)).toThrow(RangeError);
+    expect(read(r)).toHaveLength(10);
+    expect(stage(w, new Uint8Array(2), () => w.publishStaged(header(2), H + 2))).toBe("published");
+    w.close("writer");
+    expect(stage(w, new Uint8Array(1), () => true)).toBe("closed");
+    // what was published before the close is still read
+    expect(read(r)).toEqual([0, 0]);
+  });
+});

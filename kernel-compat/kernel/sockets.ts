@@ -12,12 +12,17 @@
 //       → { socket, serviceId, clientId }: a new open socket, named to both processes (`table.ids`).
 //   table.end(pid, id)          the end process `pid` names by `id` (undefined: unknown identifier)
 //   table.idOf(end)             the identifier its process names `end` by (undefined once forgotten)
+//   table.party(end)            the process (and thread) holding `end`
 //   table.peer(end)             the other end
+//   table.rings(end)            the segments `end` writes into and reads from (what its runner maps)
 //   table.send(end, message)    the exchange rules, then publication of the message the runner staged
 //   table.close(socket, brutal) both sides closed at once (blocked senders / readers wake)
 //   table.forget(pid, id)       drop an identifier; the rings go when neither end is named
 //   table.dropProcess(pid)      a process ended: its identifiers go; the ends it named
 //   table.endsOfThread(pid, tid) the open ends bound to thread `tid` of `pid` (a service's client thread)
+//   table.openExchanges(socket), table.all()   for `ncw ps` and tests
+// The KernelApi (kernel/api.ts) adds `sockets` (this table), `grantSocket(p, id, end)` and
+// `revokeSocket(p, id)` (the runner's table, protocol.ts `socket-grant` / `socket-revoke`).
 // With runners and signals (kernel-compat/syscalls/sockets.ts, reached with the KernelApi):
 //   openSocket(k, service, client, opts) → { ok: true, socket, serviceId, clientId } | { ok: false }:
 //       open + grant both runners + RECV_SERV_SOCK to the client (unless opts.notify === false).

@@ -637,8 +637,9 @@ export class Kernel implements KernelApi {
       this.timer(p, delay, () => this.suspend(p));
     }
     const to = opts.clientThreadOf;
-    if (p.session)
-      p.session.trace(
+    // Only with --trace: a busy socket sends a signal per message.
+    if (p.trace)
+      p.session?.trace(
         p.pid,
         `kernel sends ${signalName(signal)}${traced(signal, opts)}${to === undefined ? "" : ` to the client thread of connection ${to}`}`,
       );
