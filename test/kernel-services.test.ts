@@ -201,6 +201,9 @@ describe("the answer delay (system.processes.service_answer_delay)", () => {
 
 describe("closing a connection", () => {
   it("a client killed with kill -9: its client thread gets SERVICE_CLIENT_CLOSED, the service serves the others", async () => {
+    // The starter must start the main service (its terminal then shows the service's lines): wait
+    // until an earlier test's instance, left without clients, has been terminated.
+    expect(await waitFor(() => !ps().some((p) => p.service === "main"), 20_000)).toBe(true);
     const starter = home.spawnRun(holder(anid));
     const victim = home.spawnRun(holder(anid));
     try {
