@@ -219,7 +219,8 @@ export type ToRunner =
       /** For a forked child: the parent's memory and globals to start from. */
       fork?: ForkImage;
     }
-  | { t: "signal"; signal: number; datafield: Uint8Array }
+  /** `connection`: for that connection's client thread (docs/services.md), not the main thread. */
+  | { t: "signal"; signal: number; datafield: Uint8Array; connection?: bigint }
   /** `written`: the bytes for the call's written buffers, in the table's order (syscalls/buffers.ts). */
   | { t: "reply"; id: number; errcode: number | null; ret: Uint8Array; written?: Uint8Array[] }
   | { t: "suspend" }

@@ -127,6 +127,13 @@ describe("connecting", () => {
     const request = at(new RegExp(`\\[pid ${sp}\\] signal SERVICE_CONN_REQUEST -> handler`));
     expect(ready).toBeGreaterThan(0);
     expect(request).toBeGreaterThan(ready);
+    // The datafield: the client's PID, the request ID, its command code, the delay (2000 ms by default).
+    const clientPid = /\[pid (\d+)\] started \(p\w+\.wat\)/.exec(out)?.[1];
+    expect(out).toMatch(
+      new RegExp(
+        `\\[pid ${sp}\\] kernel sends SERVICE_CONN_REQUEST \\{callee: ${clientPid}, request: \\d+, command: 1, answerDelay: 2000\\}`,
+      ),
+    );
     expect(out).toMatch(
       new RegExp(
         `\\[pid ${sp}\\] .*ACCEPT_SERVICE_CONN \\{request: \\d+\\} -> ok \\{notClientThread: 1, socket: \\d+\\}`,
@@ -135,6 +142,10 @@ describe("connecting", () => {
     expect(out).toMatch(new RegExp(`\\[pid ${sp}\\] .*started: client thread of connection \\d+`));
     // END_SERVICE_CONN: the service gets SERVICE_CLIENT_QUITTED, its client thread ends.
     expect(out).toMatch(new RegExp(`\\[pid ${sp}\\] .*kernel sends SERVICE_CLIENT_QUITTED`));
+    // to the client thread, which handles it itself
+    expect(out).toMatch(
+      new RegExp(`\\[pid ${sp}\\] \\[thread \\d+\\] signal SERVICE_CLIENT_QUITTED -> handler 3`),
+    );
     expect(out).toMatch(new RegExp(`\\[pid ${sp}\\] .*\\[thread \\d+\\] exited with 0`));
     expect(out).toMatch(
       new RegExp(`\\[pid ${sp}\\] .*REJECT_SERVICE_CONN \\{request: \\d+\\} -> ok`),
@@ -167,6 +178,9 @@ describe("the answer delay (system.processes.service_answer_delay)", () => {
       const svc = /\[pid (\d+)\] started \(ncwdemo::svc \(main\)\)/.exec(out)?.[1];
       expect(noready, out).toBeDefined();
       expect(svc, out).toBeDefined();
+      expect(out).toMatch(
+        new RegExp(`\\[pid ${svc}\\] kernel sends SERVICE_CONN_REQUEST \\{.*answerDelay: 400\\}`),
+      );
       // The request never reached the service that did not call READY.
       expect(out).not.toMatch(new RegExp(`\\[pid ${noready}\\] kernel sends SERVICE_CONN_REQUEST`));
       expect(out).toMatch(
@@ -186,7 +200,10 @@ describe("the answer delay (system.processes.service_answer_delay)", () => {
 });
 
 describe("closing a connection", () => {
-  it("a client killed with kill -9: its client thread's service gets SERVICE_CLIENT_CLOSED, serves the others", async () => {
+  it("a client killed with kill -9: its client thread gets SERVICE_CLIENT_CLOSED, the service serves the others", async () => {
+    // The starter must start the main service (its terminal then shows the service's lines): wait
+    // until an earlier test's instance, left without clients, has been terminated.
+    expect(await waitFor(() => !ps().some((p) => p.service === "main"), 20_000)).toBe(true);
     const starter = home.spawnRun(holder(anid));
     const victim = home.spawnRun(holder(anid));
     try {
@@ -210,7 +227,10 @@ describe("closing a connection", () => {
       const hostPid = (list.find((p) => p.pid === vp) as { hostPid?: number }).hostPid;
       expect(hostPid).toBeGreaterThan(0);
       process.kill(hostPid as number, "SIGKILL");
-      const closed = new RegExp(`\\[pid ${svc?.pid}\\] signal SERVICE_CLIENT_CLOSED -> handler`);
+      // Delivered in the victim's client thread (its handler marks the connection closed).
+      const closed = new RegExp(
+        `\\[pid ${svc?.pid}\\] \\[thread \\d+\\] signal SERVICE_CLIENT_CLOSED -> handler`,
+      );
       expect(await waitFor(() => closed.test(starter.output())), starter.output()).toBe(true);
       // The victim's client thread ends; the service goes on serving.
       expect(

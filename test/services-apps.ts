@@ -2,9 +2,8 @@
 // docs/services.md): a NightOS application exposing a main service and scoped ones, installed with
 // Skyer, and client programs run with `ncw run`, in the WebAssembly text format.
 
-import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { expect } from "vitest";
 import { E, NEW_THREAD, OK, program, REQ, RET, type TestHome } from "./kernel-helpers.js";
 
 /** The scoped services of the test app; each behaves as its name says (the process reads its context). */
@@ -46,7 +45,12 @@ const SLEEP = `
  * request from its loop as the command says. A client thread waits until its connection closes, then
  * ends with EXIT_THREAD; its syscalls use an area of its own (0x4000 + 0x100 × (id mod 16)).
  */
-export const SERVICE_WAT = `(module
+export const SERVICE_WAT = serviceWat(false);
+
+/** The service app's program; `busy`: its loops poll without sleeping (bench/services.ts). */
+export function serviceWat(busy: boolean): string {
+  const nap = busy ? "" : "(call $sleep (i32.const 10))";
+  return `(module
   (import "nightos" "syscall" (func $sys (param i32 i32 i32) (result i32)))
   (import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))
   (memory (export "memory") 2 64 shared)
@@ -63,14 +67,17 @@ export const SERVICE_WAT = `(module
   (func $answer (param $code i32) (param $id i64) (result i32)
     (i32.store8 (i32.const ${REQ}) (local.get $code)) (i64.store (i32.const ${REQ + 1}) (local.get $id))
     (call $sys (i32.const ${REQ}) (i32.const 9) (i32.const ${RET})))
-  ;; SERVICE_CONN_REQUEST: remember the request (ID, command) for the loop
+  ;; SERVICE_CONN_REQUEST: queue the request (ID, command) for the loop: 16 entries at 0x3800, the
+  ;; count queued at 0x3100, the count taken at 0x3104
   (func $onreq (param $sig i32) (param $df i32) (result i64)
-    (i64.store (i32.const 0x3108) (i64.load offset=8 (local.get $df)))
-    (i32.store (i32.const 0x3110) (i32.load16_u offset=16 (local.get $df)))
-    (i32.store (i32.const 0x3100) (i32.const 1))
+    (local $at i32)
+    (local.set $at (i32.add (i32.const 0x3800) (i32.shl (i32.and (i32.load (i32.const 0x3100)) (i32.const 15)) (i32.const 4))))
+    (i64.store (local.get $at) (i64.load offset=8 (local.get $df)))
+    (i32.store offset=8 (local.get $at) (i32.load16_u offset=16 (local.get $df)))
+    (i32.store (i32.const 0x3100) (i32.add (i32.load (i32.const 0x3100)) (i32.const 1)))
     (i64.const 0))
-  ;; SERVICE_CLIENT_CLOSED / SERVICE_CLIENT_QUITTED (NCW: the connection ID in the datafield): the
-  ;; connection's client thread may end
+  ;; SERVICE_CLIENT_CLOSED / SERVICE_CLIENT_QUITTED, run by the connection's client thread (NCW: the
+  ;; connection ID in the datafield): it may end
   (func $mark (param $df i32)
     (i32.atomic.store (i32.add (i32.const 0x3200)
       (i32.shl (i32.wrap_i64 (i64.and (i64.load (local.get $df)) (i64.const 15))) (i32.const 2)))
@@ -93,6 +100,9 @@ export const SERVICE_WAT = `(module
     (local.set $slot (i32.add (i32.const 0x3600)
       (i32.shl (i32.wrap_i64 (i64.and (local.get $sock) (i64.const 15))) (i32.const 3))))
     (if (i32.eq (local.get $cmd) (i32.const ${Cmd.TRAP})) (then unreachable))
+    ;; GET_PID (0x53): a marker for the benchmark (the thread runs)
+    (i32.store8 (local.get $base) (i32.const 0x53))
+    (drop (call $sys (local.get $base) (i32.const 1) (i32.add (local.get $base) (i32.const 0x80))))
     (loop $wait
       (local.set $ex (i64.atomic.rmw.xchg (local.get $slot) (i64.const 0)))
       (if (i64.ne (local.get $ex) (i64.const 0))
@@ -117,7 +127,7 @@ export const SERVICE_WAT = `(module
             (then unreachable))))
       (if (i32.eqz (i32.atomic.load (i32.add (i32.const 0x3200)
             (i32.shl (i32.wrap_i64 (i64.and (local.get $id) (i64.const 15))) (i32.const 2)))))
-        (then (call $sleep (i32.const 10)) (br $wait))))
+        (then ${nap} (br $wait))))
     ;; EXIT_THREAD (0x6F) with exit data 0
     (i32.store8 (local.get $base) (i32.const 0x6f)) (i32.store (i32.add (local.get $base) (i32.const 1)) (i32.const 0))
     (drop (call $sys (local.get $base) (i32.const 5) (i32.add (local.get $base) (i32.const 0x80))))
@@ -156,12 +166,14 @@ export const SERVICE_WAT = `(module
     (i32.store8 (i32.const ${REQ}) (i32.const 0x04))
     (drop (call $sys (i32.const ${REQ}) (i32.const 1) (i32.const ${RET})))
     (loop $serve
-      (call $sleep (i32.const 10))
-      (if (i32.load (i32.const 0x3100))
+      ${nap}
+      (if (i32.ne (i32.load (i32.const 0x3100)) (i32.load (i32.const 0x3104)))
         (then
-          (i32.store (i32.const 0x3100) (i32.const 0))
-          (local.set $cmd (i32.load (i32.const 0x3110)))
-          (local.set $id (i64.load (i32.const 0x3108)))
+          (local.set $cmd (i32.load offset=8 (i32.add (i32.const 0x3800)
+            (i32.shl (i32.and (i32.load (i32.const 0x3104)) (i32.const 15)) (i32.const 4)))))
+          (local.set $id (i64.load (i32.add (i32.const 0x3800)
+            (i32.shl (i32.and (i32.load (i32.const 0x3104)) (i32.const 15)) (i32.const 4)))))
+          (i32.store (i32.const 0x3104) (i32.add (i32.load (i32.const 0x3104)) (i32.const 1)))
           (if (i32.eq (local.get $cmd) (i32.const ${Cmd.REJECT}))
             (then (drop (call $answer (i32.const 0x2d) (local.get $id)))))
           (if (i32.eq (local.get $cmd) (i32.const ${Cmd.HOLD}))
@@ -172,15 +184,26 @@ export const SERVICE_WAT = `(module
                 (i32.eq (local.get $cmd) (i32.const ${Cmd.LATE_THEN_ACCEPT})))
             (then (call $accept (local.get $id) (local.get $cmd))))))
       (br $serve))))`;
+}
+
+/** The hello example (from test/ when vitest runs the sources, from dist/test/ for the benchmark). */
+const HELLO = [
+  path.resolve(import.meta.dirname, "../examples/hello"),
+  path.resolve(import.meta.dirname, "../../examples/hello"),
+].find((d) => existsSync(d)) as string;
 
 /** The package folder of the service app: the hello example's manifest with a `services` table. */
-export function serviceNap(h: TestHome, slug = "svc"): string {
+export function serviceNap(
+  h: Pick<TestHome, "dir" | "ncw">,
+  slug = "svc",
+  wat = SERVICE_WAT,
+): string {
   const dir = path.join(h.dir, slug);
-  cpSync(path.resolve(import.meta.dirname, "../examples/hello"), dir, { recursive: true });
-  const wat = path.join(h.dir, `${slug}.wat`);
-  writeFileSync(wat, SERVICE_WAT);
-  const asm = h.ncw(["ca", "asm", wat, "-o", path.join(dir, "main.npp")]);
-  expect(asm.code, asm.stderr).toBe(0);
+  cpSync(HELLO, dir, { recursive: true });
+  const watFile = path.join(h.dir, `${slug}.wat`);
+  writeFileSync(watFile, wat);
+  const asm = h.ncw(["ca", "asm", watFile, "-o", path.join(dir, "main.npp")]);
+  if (asm.code !== 0) throw new Error(`ncw ca asm: ${asm.stderr}`);
   const manifest = path.join(dir, "manifest.toml");
   const text = readFileSync(manifest, "utf8")
     .replace('slug = "hello"', `slug = "${slug}"`)
@@ -191,7 +214,7 @@ export function serviceNap(h: TestHome, slug = "svc"): string {
   );
   const nap = path.join(h.dir, `${slug}.nap`);
   const pack = h.ncw(["pack", dir, "-o", nap]);
-  expect(pack.code, pack.stderr).toBe(0);
+  if (pack.code !== 0) throw new Error(`ncw pack: ${pack.stderr}`);
   rmSync(dir, { recursive: true, force: true });
   return nap;
 }

@@ -67,8 +67,8 @@ export const Datafield = {
     ["command", u16],
     ["answerDelay", u16],
   ]),
-  // NCW extension (docs/services.md): the spec gives these two no datafield; NCW delivers them to the
-  // dispatcher thread (signals run on a process' main thread), so it names the connection.
+  // NCW extension (docs/services.md): the spec gives these two no datafield; NCW names the connection,
+  // so one handler can serve every client thread.
   [Sig.SERVICE_CLIENT_CLOSED]: struct([["connection", u64]]),
   [Sig.SERVICE_CLIENT_QUITTED]: struct([["connection", u64]]),
   [Sig.SERVICE_SERVER_QUITTED]: struct([["request", u64]]),

@@ -40,7 +40,11 @@ export interface KernelApi {
    * Send a signal; WILL_TERMINATE / WILL_SUSPEND arm their delays (`delayMs` replaces the registry's);
    * `datafield` is the 32 bytes of another signal (RECV_PIPE, PIPE_CLOSED).
    */
-  signal(p: KProcess, signal: number, opts?: { delayMs?: number; datafield?: Uint8Array }): void;
+  signal(
+    p: KProcess,
+    signal: number,
+    opts?: { delayMs?: number; datafield?: Uint8Array; clientThreadOf?: bigint },
+  ): void;
   /** The pipes (kernel/pipes.ts). */
   readonly pipes: PipeTable;
   /**

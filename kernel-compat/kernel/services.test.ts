@@ -8,17 +8,15 @@ import { ServiceTarget, Sig } from "../../commonassembly/abi/numbers.js";
 import { Datafield, decodeDatafield } from "../../commonassembly/abi/signals.js";
 import type { KProcess } from "./process.js";
 import {
-  type Connection,
   exposes,
   exposesAny,
   type ServiceApp,
-  type ServiceKernel,
-  ServiceTable,
   scopeField,
   scopeText,
   serviceLabel,
   serviceName,
-} from "./services.js";
+} from "./service-names.js";
+import { type Connection, type ServiceKernel, ServiceTable } from "./services.js";
 
 const app = (services: ServiceApp["services"]): ServiceApp => ({ aid: "a::b", anid: 7, services });
 

@@ -3,32 +3,20 @@
 // demand and gated by READY —, the connection requests waiting for an answer within the registry's
 // service_answer_delay, and the connections (one service socket each) with their closing rules.
 
-import { ServiceType } from "../../commonassembly/abi/context.js";
 import { ServiceTarget, Sig } from "../../commonassembly/abi/numbers.js";
 import { Datafield, encodeDatafield } from "../../commonassembly/abi/signals.js";
 import type { KProcess } from "./process.js";
+import {
+  exposes,
+  exposesAny,
+  hex,
+  type ServiceApp,
+  type ServiceName,
+  serviceLabel,
+  serviceName,
+} from "./service-names.js";
 
-/** What an installed application exposes (its manifest's `services`; specs/applications.md). */
-export interface ExposedServices {
-  main: boolean;
-  /** Scoped service names (at most 8 bytes each, checked at install time). */
-  scoped: readonly string[];
-}
-
-/** An installed application as the service table needs it (services/skyer/query.ts answers). */
-export interface ServiceApp {
-  aid: string;
-  anid: number;
-  /** Undefined: the manifest has no `services` table (it exposes nothing). */
-  services: ExposedServices | undefined;
-}
-
-/** A service of an app, as CONNECT_SERVICE names it after its checks: main or one scope. */
-export interface ServiceName {
-  type: typeof ServiceType.MAIN | typeof ServiceType.SCOPED;
-  /** 8 bytes; zeroes for the main service. */
-  scope: Uint8Array;
-}
+export type { ExposedServices, ServiceApp, ServiceName } from "./service-names.js";
 
 /**
  * A connection's service socket (specs/kernel/ipc.md "Service sockets"): opened on ACCEPT between the
@@ -53,7 +41,12 @@ export interface ServiceKernel {
     user: string,
     starter: KProcess,
   ): Promise<KProcess>;
-  signal(p: KProcess, signal: number, opts?: { datafield?: Uint8Array }): void;
+  /** `clientThreadOf`: to the client thread of that connection, not the main thread. */
+  signal(
+    p: KProcess,
+    signal: number,
+    opts?: { datafield?: Uint8Array; clientThreadOf?: bigint },
+  ): void;
   /** system.processes.service_answer_delay, in ms. */
   answerDelay(): number;
   log(line: string): void;
@@ -130,52 +123,6 @@ export type ConnectResult =
   | { ok: false; why: ConnectFailure };
 
 export type AnswerFailure = "no-such-request" | "requester-ended" | "too-late";
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
-
-/** The 8-byte field of a scope name (extended ASCII: one byte per character, zero-padded). */
-export function scopeField(name: string): Uint8Array {
-  const out = new Uint8Array(8);
-  out.set(Buffer.from(name, "latin1").subarray(0, 8));
-  return out;
-}
-
-/** The scope name an 8-byte field holds (up to its first zero byte). */
-export function scopeText(field: Uint8Array): string {
-  const end = field.indexOf(0);
-  return Buffer.from(field.subarray(0, end < 0 ? field.length : end)).toString("latin1");
-}
-
-const isZero = (b: Uint8Array) => b.every((x) => x === 0);
-
-/**
- * The service a target names. Decided (docs/services.md): a zero scope names the main service (the
- * spec's "default service") whatever the target type.
- */
-export function serviceName(targetType: number, scope: Uint8Array): ServiceName {
-  if (targetType === ServiceTarget.MAIN || isZero(scope))
-    return { type: ServiceType.MAIN, scope: new Uint8Array(8) };
-  return { type: ServiceType.SCOPED, scope: scope.slice() };
-}
-
-/** Whether `app` exposes `name`. */
-export function exposes(app: ServiceApp, name: ServiceName): boolean {
-  const s = app.services;
-  if (s === undefined) return false;
-  if (name.type === ServiceType.MAIN) return s.main;
-  const want = hex(name.scope);
-  return s.scoped.some((n) => hex(scopeField(n)) === want);
-}
-
-/** Whether `app` exposes any service at all (HAS_SCOPED_SERVICE's 0x31). */
-export function exposesAny(app: ServiceApp): boolean {
-  return app.services !== undefined && (app.services.main || app.services.scoped.length > 0);
-}
-
-/** How a service is shown (`ncw ps`, traces): "main" or "scoped:<name>". */
-export function serviceLabel(name: ServiceName): string {
-  return name.type === ServiceType.MAIN ? "main" : `scoped:${scopeText(name.scope)}`;
-}
 
 export class ServiceTable {
   private readonly instances = new Map<string, ServiceInstance>();
@@ -457,6 +404,7 @@ export class ServiceTable {
     this.k.sockets.close(c, false);
     this.k.signal(c.service, Sig.SERVICE_CLIENT_QUITTED, {
       datafield: encodeDatafield(Datafield[Sig.SERVICE_CLIENT_QUITTED], { connection: c.id }),
+      clientThreadOf: c.id,
     });
     this.drop(c);
     return { ok: true };
@@ -475,6 +423,7 @@ export class ServiceTable {
     if (why === "client-died") {
       this.k.signal(c.service, Sig.SERVICE_CLIENT_CLOSED, {
         datafield: encodeDatafield(Datafield[Sig.SERVICE_CLIENT_CLOSED], { connection: c.id }),
+        clientThreadOf: c.id,
       });
     } else {
       this.k.signal(c.client, Sig.SERVICE_SERVER_QUITTED, {

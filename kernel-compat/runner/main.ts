@@ -21,7 +21,13 @@ import { createPagesState, PageAllocator } from "./memory.js";
 import { PipeSlots } from "./pipes.js";
 import { SharedSht } from "./signals.js";
 import { SocketSlots } from "./sockets.js";
-import { type FromThread, newThreadWorker, type ThreadShare, type ThreadStart } from "./thread.js";
+import {
+  type ClientThreadLink,
+  type FromThread,
+  newThreadWorker,
+  type ThreadShare,
+  type ThreadStart,
+} from "./thread.js";
 import type { FromWorker, WorkerStart } from "./worker.js";
 
 /**
@@ -56,6 +62,14 @@ function main(): void {
   /** Kernel requests in flight: request id → the mailbox its answer goes to, where its written buffers go. */
   const inFlight = new Map<number, { box: Mailbox; out: BufferArea[] }>();
   const ring = SignalRing.create();
+  /** The client threads' own signal rings, by connection (docs/services.md). */
+  const clientRings = new Map<bigint, SignalRing>();
+  /** Signals for a client thread whose port has not arrived yet (at most a few per connection). */
+  const early = new Map<bigint, { signal: number; datafield: Uint8Array }[]>();
+  const ownSignalsPending = () => {
+    for (const r of clientRings.values()) if (r.pending()) return true;
+    return false;
+  };
   const outbox = Outbox.create();
   /** The process' SHT, created here so the relay can read the handler set the kernel mirrors. */
   const sht = new SharedSht();
@@ -89,10 +103,10 @@ function main(): void {
   const poke = () => {
     if (memory)
       Atomics.add(new Int32Array(memory.buffer), (ctlAddr + CTL_POLL_FLAG_OFFSET) >> 2, 1);
-    if (!repoking && ring.needsSafepoint()) {
+    if (!repoking && (ring.needsSafepoint() || ownSignalsPending())) {
       repoking = true;
       const again = () => {
-        if (!ring.needsSafepoint()) {
+        if (!ring.needsSafepoint() && !ownSignalsPending()) {
           repoking = false;
           return;
         }
@@ -102,6 +116,18 @@ function main(): void {
       };
       setTimeout(again, 2);
     }
+  };
+  /** A signal for the client thread of `connection`: on its own ring (it takes it at a safepoint). */
+  const toClientThread = (connection: bigint, signal: number, datafield: Uint8Array) => {
+    const r = clientRings.get(connection);
+    if (r === undefined) {
+      const waiting = early.get(connection) ?? [];
+      if (waiting.length < 8) waiting.push({ signal, datafield });
+      early.set(connection, waiting);
+      return;
+    }
+    if (!r.push(signal, datafield)) send({ t: "note", line: "signal queue full: signal dropped" });
+    poke();
   };
   // Priorities 1–9 are enforced at safepoints: keep the poll flag raised often enough to throttle.
   let ticker: NodeJS.Timeout | undefined;
@@ -177,9 +203,18 @@ function main(): void {
   // A thread's port (kernel-compat/runner/thread.ts): its traces, kernel syscalls and a process end.
   // A client thread's (ACCEPT_SERVICE_CONN, `connection`) port closes when it ends, however it ends
   // (returned, EXIT_THREAD, terminated with its creator): the kernel then closes its connection.
-  const onThreadPort = (p: MessagePort, connection?: bigint) => {
-    if (connection !== undefined)
-      p.on("close", () => send({ t: "client-thread-ended", connection }));
+  const onThreadPort = (p: MessagePort, client?: ClientThreadLink) => {
+    if (client !== undefined) {
+      const connection = client.connection;
+      clientRings.set(connection, new SignalRing(client.signals));
+      for (const s of early.get(connection) ?? [])
+        toClientThread(connection, s.signal, s.datafield);
+      early.delete(connection);
+      p.on("close", () => {
+        clientRings.delete(connection);
+        send({ t: "client-thread-ended", connection });
+      });
+    }
     p.on("message", (m: FromThread) => {
       switch (m.t) {
         case "trace":
@@ -189,7 +224,7 @@ function main(): void {
           forwardSyscall(new Mailbox(m.box), m.req, m.fork, m.read, m.out);
           return;
         case "port":
-          onThreadPort(m.port, m.connection);
+          onThreadPort(m.port, m.client);
           return;
         case "handled":
           relayHandled();
@@ -198,6 +233,7 @@ function main(): void {
           send({ t: "note", line: m.line });
           return;
         case "client-thread-ended":
+          early.delete(m.connection);
           send({ t: "client-thread-ended", connection: m.connection });
           return;
         case "exit":
@@ -237,9 +273,10 @@ function main(): void {
         relayHandled();
         return;
       case "port":
-        onThreadPort(m.port, m.connection);
+        onThreadPort(m.port, m.client);
         return;
       case "client-thread-ended":
+        early.delete(m.connection);
         send({ t: "client-thread-ended", connection: m.connection });
         return;
       case "share":
@@ -350,6 +387,10 @@ function main(): void {
         return;
       }
       case "signal":
+        if (m.connection !== undefined) {
+          toClientThread(m.connection, m.signal, m.datafield);
+          return;
+        }
         if (!ring.push(m.signal, m.datafield)) {
           send({ t: "note", line: "signal queue full: signal dropped" });
         }

@@ -17,6 +17,8 @@ import {
   workerData,
 } from "node:worker_threads";
 import { encode } from "../../commonassembly/abi/codec.js";
+import { signalName } from "../../commonassembly/abi/numbers.js";
+import { DATAFIELD_SIZE } from "../../commonassembly/abi/signals.js";
 import {
   ACCEPT_SERVICE_CONN,
   CREATE_THREAD,
@@ -79,6 +81,11 @@ export interface ThreadShare {
   ring: SharedArrayBuffer;
   /** The process' trace window and handler-set notice (channel.ts Outbox). */
   outbox: SharedArrayBuffer;
+  /**
+   * Which functions have the signal handler signature (i32, i32) -> i64, by function index (1: yes):
+   * a client thread runs its own handlers (docs/services.md).
+   */
+  handlerFns: Uint8Array;
 }
 
 /** Bytes of MEM_ALLOC pages a thread the kernel starts gets as its stack (docs/kernel.md). */
@@ -109,7 +116,18 @@ export interface ThreadStart extends ThreadShare {
    * A client thread (ACCEPT_SERVICE_CONN): its own answer (the call's return value, in place of
    * CREATE_THREAD's), and the connection it serves.
    */
-  client?: { connection: bigint; answer: Uint8Array };
+  client?: {
+    connection: bigint;
+    answer: Uint8Array;
+    /** Its own signal ring (channel.ts SignalRing): the signals the kernel sends to this thread. */
+    signals: SharedArrayBuffer;
+  };
+}
+
+/** What the relay needs to know of a client thread: its connection and its signal ring. */
+export interface ClientThreadLink {
+  connection: bigint;
+  signals: SharedArrayBuffer;
 }
 
 /** Messages a thread sends to the relay over its port. */
@@ -124,8 +142,11 @@ export type FromThread =
       read?: Uint8Array[];
       out?: BufferArea[];
     }
-  /** A new thread's port; `connection`: it is that connection's client thread (ACCEPT_SERVICE_CONN). */
-  | { t: "port"; port: MessagePort; connection?: bigint }
+  /**
+   * A new thread's port; `client`: it is that connection's client thread (ACCEPT_SERVICE_CONN), with
+   * the signal ring the relay puts that thread's signals on.
+   */
+  | { t: "port"; port: MessagePort; client?: ClientThreadLink }
   /** ACCEPT_SERVICE_CONN could not create the client thread of `connection` (docs/services.md). */
   | { t: "client-thread-ended"; connection: bigint }
   /** The handler set changed (the relay reads it from the SHT). */
@@ -136,8 +157,8 @@ export type FromThread =
 
 /** What a thread that creates threads has: what the process' threads share, and its own links. */
 export interface ThreadHost extends ThreadShare {
-  /** Give the relay a port for a new thread (`connection`: a client thread's). */
-  sendPort(port: MessagePort, connection?: bigint): void;
+  /** Give the relay a port for a new thread (`client`: a client thread's). */
+  sendPort(port: MessagePort, client?: ClientThreadLink): void;
   /** Tell the kernel the client thread of `connection` could not be created. */
   clientThreadFailed(connection: bigint): void;
   /** The creator's live child threads (terminated when it ends). */
@@ -176,7 +197,7 @@ export function spawnThread(
   ex: Record<string, unknown>,
   data: number,
   initData: bigint,
-  client?: ThreadStart["client"],
+  client?: { connection: bigint; answer: Uint8Array },
 ): { tid: number } | { errcode: number; refused?: string } {
   const v = new DataView(host.memory.buffer);
   const top = v.getUint32(data, true);
@@ -200,7 +221,11 @@ export function spawnThread(
     };
   }
   const ch = new MessageChannel();
-  host.sendPort(ch.port2, client?.connection);
+  const link =
+    client === undefined
+      ? undefined
+      : { connection: client.connection, signals: SignalRing.create().sab };
+  host.sendPort(ch.port2, link);
   const w = spare ?? newThreadWorker();
   // The next one starts now, in parallel (the creator's event loop is busy running wasm).
   spare = newThreadWorker();
@@ -228,7 +253,10 @@ export function spawnThread(
     outbox: host.outbox,
     relay: ch.port1,
     slot,
-    ...(client === undefined ? {} : { client }),
+    handlerFns: host.handlerFns,
+    ...(client === undefined || link === undefined
+      ? {}
+      : { client: { ...client, signals: link.signals } }),
   };
   w.postMessage(start, [ch.port1]);
   host.children.push(w);
@@ -314,12 +342,25 @@ function parentReturn(r: { tid: number } | { errcode: number }): {
 const throttling = new Throttle();
 
 /**
- * A thread's safepoint: its priority and suspension (signals are the main thread's; it clears the poll
- * flag).
+ * A thread's safepoint: its priority and suspension (the process' signals are the main thread's; it
+ * clears the poll flag).
  */
 function threadSafepoint(ring: SignalRing): void {
   throttling.at(ring);
   if (ring.suspended) ring.waitWhileSuspended();
+}
+
+/**
+ * A client thread's own signals (SERVICE_CLIENT_CLOSED, SERVICE_CLIENT_QUITTED: docs/services.md),
+ * which the relay puts on its ring: queued, then delivered here with the process' handlers, as the main
+ * thread delivers its own (signals.ts), the datafield in a page of this thread's.
+ */
+function deliverOwnSignals(p: Proc, own: SignalRing, env: HandlerEnv): void {
+  for (const s of own.drain()) {
+    p.trace?.(`signal ${signalName(s.signal)} queued`);
+    p.signals.enqueue(s.signal, s.datafield);
+  }
+  p.signals.deliverPending(env);
 }
 
 function runThread(msg: ThreadStart): Outcome | { thread: number } {
@@ -340,10 +381,12 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     if (stackCopy !== undefined) proc?.pages.free_(stackCopy.at, stackCopy.pages);
     stackCopy = undefined;
   };
-  const own = ownThreadAnswers(msg.module);
+  const ownAnswers = ownThreadAnswers(msg.module);
+  /** A client thread's own signal ring. */
+  const own = msg.client === undefined ? undefined : new SignalRing(msg.client.signals);
   const iHost = new InstanceHost({
     canThread: true,
-    ownThreadAnswers: own,
+    ownThreadAnswers: ownAnswers,
     forkLock,
     trace,
     onRewound: freeStackCopy,
@@ -352,7 +395,11 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     [ABI_IMPORT_MODULE]: {
       [IMPORT_SYSCALL]: iHost.syscall,
       [IMPORT_SYSCALL_FORK]: iHost.syscallFork,
-      [IMPORT_SAFEPOINT]: () => threadSafepoint(ring),
+      [IMPORT_SAFEPOINT]: () => {
+        threadSafepoint(ring);
+        if (own !== undefined && proc !== undefined && env.table !== undefined)
+          deliverOwnSignals(proc, own, env);
+      },
       [SHARED_MEMORY_IMPORT]: msg.memory,
     },
   });
@@ -365,9 +412,10 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
   if (entry === undefined && (asyncify === undefined || typeof start !== "function"))
     return { kind: "killed", reason: "thread: the module has no Asyncify exports or _start" };
   restoreGlobals(ex, msg.globals);
+  // Only a client thread runs handlers (its own signals); it gets a datafield page once its Proc exists.
   const env: HandlerEnv = {
     table: undefined,
-    hasHandlerSig: () => false,
+    hasHandlerSig: (i) => msg.handlerFns[i] === 1,
     datafieldAddress: 0,
     memory: msg.memory,
     trace: (line) => trace?.(line),
@@ -402,6 +450,16 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     sockets: new SocketRings(new SocketSlots(msg.sockets)),
   });
   iHost.proc = proc;
+  let datafieldPage: number | undefined;
+  if (own !== undefined) {
+    const page = proc.pages.alloc(DATAFIELD_SIZE, 0b011, true);
+    const table = ex[EXPORT_TABLE];
+    if (page.ok && table instanceof WebAssembly.Table) {
+      datafieldPage = page.address;
+      env.datafieldAddress = page.address;
+      env.table = table;
+    } else trace?.("no memory for its signals' datafield: its signals are not delivered");
+  }
   const host: ThreadHost = {
     pid: msg.pid,
     ppid: msg.ppid,
@@ -418,12 +476,13 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     ams: msg.ams,
     ring: msg.ring,
     outbox: msg.outbox,
-    sendPort: (port, connection) =>
+    handlerFns: msg.handlerFns,
+    sendPort: (port, client) =>
       relay.postMessage(
         {
           t: "port",
           port,
-          ...(connection === undefined ? {} : { connection }),
+          ...(client === undefined ? {} : { client }),
         } satisfies FromThread,
         [port],
       ),
@@ -467,7 +526,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
         initData: msg.initData,
       });
     // ABI 1.1: the new thread's own status and half of the return area; 1.0: the creator's area.
-    iHost.rewindWith({ status: own ? SYSCALL_STATUS_NEW_THREAD : 0, ret }, msg.rewindAt);
+    iHost.rewindWith({ status: ownAnswers ? SYSCALL_STATUS_NEW_THREAD : 0, ret }, msg.rewindAt);
   }
   try {
     const p = proc;
@@ -491,6 +550,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
   } finally {
     freeStackCopy();
     if (entryStack !== undefined) proc.pages.free_(entryStack, ENTRY_STACK_BYTES / PAGE_SIZE);
+    if (datafieldPage !== undefined) proc.pages.free_(datafieldPage, 1);
     for (const c of children) void c.terminate();
     // Its children end with it: their slots go with its own (they run no code once terminated).
     releaseThreadSlots(msg.tids, msg.slot);

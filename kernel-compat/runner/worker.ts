@@ -58,6 +58,7 @@ import { type HandlerEnv, ProcessEnd } from "./signals.js";
 import { SocketRings, SocketSlots } from "./sockets.js";
 import {
   acceptConnection,
+  type ClientThreadLink,
   createThread,
   prestartThread,
   type ThreadHost,
@@ -111,8 +112,8 @@ export type FromWorker =
   | { t: "note"; line: string }
   | { t: "running" }
   | { t: "exit"; outcome: Outcome }
-  /** A new thread's port; `connection`: it is that connection's client thread (ACCEPT_SERVICE_CONN). */
-  | { t: "port"; port: MessagePort; connection?: bigint }
+  /** A new thread's port; `client`: it is a connection's client thread (ACCEPT_SERVICE_CONN). */
+  | { t: "port"; port: MessagePort; client?: ClientThreadLink }
   /** ACCEPT_SERVICE_CONN could not create the client thread of `connection` (docs/services.md). */
   | { t: "client-thread-ended"; connection: bigint }
   /** What the relay needs to start threads the kernel asks for; null: the module cannot have threads. */
@@ -283,11 +284,9 @@ function run(msg: WorkerStart): Outcome {
     ams: msg.ams,
     ring: msg.ring,
     outbox: msg.outbox,
-    sendPort: (p, connection) =>
-      port?.postMessage(
-        { t: "port", port: p, ...(connection === undefined ? {} : { connection }) },
-        [p],
-      ),
+    handlerFns: handlerFunctions(info),
+    sendPort: (p, client) =>
+      port?.postMessage({ t: "port", port: p, ...(client === undefined ? {} : { client }) }, [p]),
     children: threads,
     slot: MAIN_THREAD_SLOT,
     note: (line) => post({ t: "note", line }),
@@ -364,6 +363,17 @@ function traceTo(outbox: Outbox): (line: string) => void {
     const seq = outbox.admitTrace();
     post({ t: "trace", line: stamped(line), seq });
   };
+}
+
+/** Which functions have the signal handler signature, by function index (ThreadShare.handlerFns). */
+function handlerFunctions(info: ReturnType<typeof readModule>): Uint8Array {
+  const n = info.importedFuncs + info.functions.length;
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = funcSig(info, i);
+    if (s !== undefined && sameSig(s, SIGNAL_HANDLER_SIG)) out[i] = 1;
+  }
+  return out;
 }
 
 /** This (main) thread's priority throttle. */

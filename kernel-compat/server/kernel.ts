@@ -26,13 +26,8 @@ import { ServiceConnectionSockets } from "../kernel/connection-sockets.js";
 import { type PipeEnd, PipeTable } from "../kernel/pipes.js";
 import { type KProcess, ProcessTable, type SessionSink } from "../kernel/process.js";
 import { type KSegment, SegmentTable } from "../kernel/segments.js";
-import {
-  type ConnectionSockets,
-  type ServiceApp,
-  type ServiceName,
-  ServiceTable,
-  serviceLabel,
-} from "../kernel/services.js";
+import { type ServiceApp, type ServiceName, serviceLabel } from "../kernel/service-names.js";
+import { type ConnectionSockets, ServiceTable } from "../kernel/services.js";
 import { type SocketEnd, SocketTable } from "../kernel/sockets.js";
 import { KERNEL_HALVES, kernelHandler } from "../kernel/syscalls.js";
 import type {
@@ -641,7 +636,7 @@ export class Kernel implements KernelApi {
   signal(
     p: KProcess,
     signal: number,
-    opts: { delayMs?: number; datafield?: Uint8Array } = {},
+    opts: { delayMs?: number; datafield?: Uint8Array; clientThreadOf?: bigint } = {},
   ): void {
     if (p.state === "exited") return;
     let datafield: Uint8Array = opts.datafield ?? new Uint8Array(32);
@@ -660,10 +655,19 @@ export class Kernel implements KernelApi {
       datafield = encodeDatafield(Datafield[Sig.WILL_SUSPEND], { delay: Math.min(delay, 65535) });
       this.timer(p, delay, () => this.suspend(p));
     }
+    const to = opts.clientThreadOf;
     // Only with --trace: a busy socket sends a signal per message.
     if (p.trace)
-      p.session?.trace(p.pid, `kernel sends ${signalName(signal)}${traced(signal, opts)}`);
-    this.toRunner(p, { t: "signal", signal, datafield });
+      p.session?.trace(
+        p.pid,
+        `kernel sends ${signalName(signal)}${traced(signal, opts)}${to === undefined ? "" : ` to the client thread of connection ${to}`}`,
+      );
+    this.toRunner(p, {
+      t: "signal",
+      signal,
+      datafield,
+      ...(to === undefined ? {} : { connection: to }),
+    });
   }
 
   private timer(p: KProcess, ms: number, fn: () => void): void {
