@@ -216,12 +216,9 @@ describe("refused and not-yet-implemented syscalls", () => {
         (call $check (i32.const 8) (call $s0 (i32.const 0xd5)) (i32.const ${E(0x30)}))
         ;; SYS_CREATE_PROCESS takes variable arguments: refused whatever they are
         (call $check (i32.const 9) (call $call (i32.const 0xd0) (i32.const 7)) (i32.const ${E(0x30)}))
-        ;; AMS are a later issue: 0x01 until then (pipes and service sockets are implemented, test/kernel-pipes.test.ts, test/kernel-sockets.test.ts)
-        (call $check (i32.const 10) (call $s64_64 (i32.const 0x40) (i64.const 4096) (i64.const 4096)) (i32.const ${E(0x01)}))
       `,
       ),
     );
-    expect(r.stderr).toMatch(/VIRT_MEM_AMS: not implemented in this NCW version/);
     expect(r.stderr).toMatch(
       /SYS_MANAGE_PROCESS \{pid: 100, action: 9\} -> err 0x10 INVALID_ACTION/,
     );
