@@ -147,8 +147,10 @@ export class ServiceHost {
       return { ok: false, errcode: ServiceCallErr.BAD_ARGUMENTS };
     }
     const caller = this.caller(clientPid);
-    for (const p of m.permissions.always)
-      if (!caller.has(p)) return { ok: false, errcode: ServiceErr.PERMISSION };
+    // A service whose permissions are scoped (sys::fs: by path) checks them itself, with the scope.
+    if (h.service.scopedPermissions !== true)
+      for (const p of m.permissions.always)
+        if (!caller.has(p)) return { ok: false, errcode: ServiceErr.PERMISSION };
     let answer: Answer;
     try {
       answer = await h.service.handle(m, decoded, caller);

@@ -37,6 +37,12 @@ export interface NativeService {
   /** Its fixed PID, SystemPid[name]. */
   readonly pid: number;
   readonly def: ServiceDef;
+  /**
+   * True when the service checks its methods' permissions itself (`always` ones too) because they
+   * have a scope the host cannot see (specs/permissions.md "Filesystems": a path); the host then
+   * skips its own `always` check. docs/sysfs.md "Permissions".
+   */
+  readonly scopedPermissions?: boolean;
   /** Called once, when the host registers the service. */
   attach?(ctx: ServiceContext): void;
   /** A client asks to connect: true accepts it; false rejects it (the default accepts). */
