@@ -474,7 +474,6 @@ export class SysFs implements NativeService {
     if (tooLong(to)) fail(E.MAX_PATH_LENGTH);
     // Into itself, or onto an existing name: "cannot be moved".
     if (to.length > r.parts.length && r.parts.every((p, i) => to[i] === p)) fail(E.CANNOT_MOVE);
-    if (this.files.openAtOrUnder(r.path)) fail(E.CANNOT_MOVE);
     await this.relocate(r, to, {
       notFound: E.NOT_FOUND,
       exists: E.CANNOT_MOVE,
@@ -797,8 +796,8 @@ export class SysFs implements NativeService {
     this.ours(a.fsid, E.INVALID_FSID);
     const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
     c.need("fs.items.metadata", r.parts);
-    let ws = this.watches.get(c.caller.pid);
-    if (ws === undefined) this.watches.set(c.caller.pid, (ws = new Map()));
+    const ws = this.watches.get(c.caller.pid) ?? new Map<bigint, bigint>();
+    this.watches.set(c.caller.pid, ws);
     // A watch ID the client already uses now watches this item (docs/sysfs.md).
     ws.set(a.watch as bigint, feidOf(r.stat, r.path));
     return undefined;
