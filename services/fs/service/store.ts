@@ -99,3 +99,19 @@ class GenericStore implements ItemStore {
     return null;
   }
 }
+
+/** The FSID of a tree without a filesystem UUID (memory, host directory): "NCWTREE\0" read as u64. */
+export const FIXED_FSID = 0x0045_4552_5457_434en;
+
+/**
+ * The FSID of the home's tree (docs/sysfs.md "Identifiers"): the first 8 bytes, little-endian, of the
+ * Btrfs image's filesystem UUID (random per home: stable across restarts, different between
+ * computers); FIXED_FSID for other layers.
+ */
+export function fsidOfTree(layer: FsLayer): bigint {
+  if (layer.backend !== "btrfs") return FIXED_FSID;
+  // The engine (BtrfsEngine) carries the UUID its tree blocks are stamped with.
+  const uuid = ((layer as BtrfsLayer).fs.engine as { fsid?: Uint8Array }).fsid;
+  if (uuid === undefined || uuid.length < 8) return FIXED_FSID;
+  return new DataView(uuid.buffer, uuid.byteOffset, 8).getBigUint64(0, true);
+}
