@@ -108,11 +108,8 @@ async function setup(backend: "memory" | "btrfs") {
   await layer.writeFile("/home/alice/documents/diary", new TextEncoder().encode("dear"));
   const memory = new FakeMemory();
   const notes: OutgoingNotification[] = [];
-  const host = new ServiceHost({
-    checker: () => false,
-    structures: FS_STRUCTURES,
-    deliver: (n) => notes.push(n),
-  });
+  // The kernel's host: no structures of its own (sys::fs brings them), a checker granting nothing.
+  const host = new ServiceHost({ checker: () => false, deliver: (n) => notes.push(n) });
   const sysfs = new SysFs({ layer, fsid: FSID, identity: (p) => people[p], memory });
   host.register(sysfs);
   for (const p of [ALICE_NOTES, ALICE_OTHER, BOB_NOTES, SYSTEM])

@@ -11,6 +11,7 @@ import type { EnumValue, Fields } from "../../../commonassembly/abi/services/fie
 import * as T from "../../../commonassembly/abi/services/fs.js";
 import {
   type BufferPointer,
+  FS_STRUCTURES,
   FsCapability,
   type FsPath,
   ItemFlag,
@@ -109,6 +110,7 @@ export class SysFs implements NativeService {
   readonly pid = SystemPid["sys::fs"];
   readonly def = T.SYS_FS;
   readonly scopedPermissions = true;
+  readonly structures = FS_STRUCTURES;
 
   private readonly layer: FsLayer;
   private readonly store: ItemStore;
