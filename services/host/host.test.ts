@@ -138,7 +138,7 @@ describe("ServiceHost with sys::process", () => {
           encode: () => new Uint8Array(0),
         },
       },
-      handle: (m, args, caller) => {
+      handle: (_m, args, caller) => {
         calls.push(args.x);
         if (!caller.has("programs.running.processes")) return { ok: false, errcode: 0x0001 };
         return { ok: true, value: {} };

@@ -569,6 +569,38 @@ describe.each(["memory", "btrfs"] as const)("sys::fs on the %s tree", (backend) 
     expect(await t.err(ALICE_NOTES, T.FS_UNWATCH)).toBe(0);
   });
 
+  it("many clients at once: different files in parallel, one file under its lock, nothing lost", async () => {
+    const t = await setup(backend);
+    const clients = [ALICE_NOTES, ALICE_OTHER, BOB_NOTES];
+    const areas: Record<number, string> = {
+      [ALICE_NOTES]: AREA,
+      [ALICE_OTHER]: "/home/alice/appdata/other",
+      [BOB_NOTES]: "/home/bob/appdata/notes",
+    };
+    // Each client writes 20 files of its own, all the calls in flight together.
+    await Promise.all(
+      clients.map(async (pid) => {
+        for (let i = 0; i < 20; i++) {
+          const f = (await t.create(pid, areas[pid]!, `f${i}`)) as bigint;
+          expect(await t.write(pid, f, 0, enc(`${pid}:${i}`))).toBe(0);
+          expect(await t.err(pid, T.CLOSE_FILE, u64(f))).toBe(0);
+        }
+      }),
+    );
+    for (const pid of clients)
+      for (let i = 0; i < 20; i++)
+        expect(new TextDecoder().decode(await t.layer.readFile(`${areas[pid]}/f${i}`))).toBe(
+          `${pid}:${i}`,
+        );
+    // Two clients racing to open the same file for writing: exactly one wins.
+    await t.mkdir(SYSTEM, "/etc/public", "race");
+    const opens = await Promise.all(
+      [ALICE_NOTES, BOB_NOTES].map((pid) => t.create(pid, "/etc/public/race", "f")),
+    );
+    expect(opens.filter((o) => typeof o === "bigint")).toHaveLength(1);
+    expect(opens).toContain(T.OPEN_FILE.errors.ALREADY_OPEN);
+  });
+
   it("an unknown process is refused", async () => {
     const t = await setup(backend);
     expect(await t.host.connect(PID, 999)).toBe(false);
