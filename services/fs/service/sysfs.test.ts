@@ -607,6 +607,25 @@ describe.each(["memory", "btrfs"] as const)("sys::fs on the %s tree", (backend) 
   });
 });
 
+describe("sys::fs on Btrfs, as if killed", () => {
+  it("every answered change is on the image without a close: a copy taken then is checked and read", async () => {
+    if (skipUnless(btrfsProgsMissing())) return;
+    const t = await setup("btrfs");
+    const f = (await t.create(ALICE_NOTES, AREA, "kept")) as bigint;
+    expect(await t.write(ALICE_NOTES, f, 0, enc("acknowledged"))).toBe(0);
+    expect(await t.mkdir(ALICE_NOTES, AREA, "dir")).toBe(0);
+    // The layer stays open (the kernel was killed): copy the image file as it is on the disk.
+    const copy = path.join(dir, "killed.img");
+    fs.copyFileSync(images.at(-1)!, copy);
+    const r = btrfsCheck(copy);
+    expect(r.ok, r.output).toBe(true);
+    const back = BtrfsLayer.open(copy, { readOnly: true });
+    expect(new TextDecoder().decode(await back.readFile(`${AREA}/kept`))).toBe("acknowledged");
+    expect((await back.stat(`${AREA}/dir`))?.kind).toBe("dir");
+    await back.close();
+  });
+});
+
 describe("the Btrfs images sys::fs wrote", () => {
   it("pass btrfs check", async () => {
     for (const l of layers) await l.close();
