@@ -22,6 +22,7 @@ import type { FsLayer } from "../layer.js";
 import { MemoryFs } from "../memory.js";
 import type { FsIdentity } from "./access.js";
 import { symlinkChain } from "./paths.js";
+import { FIXED_FSID } from "./store.js";
 import { type ClientMemory, SysFs } from "./sysfs.js";
 
 // ---- encoders written from the spec's tables (data-structures.md, filesystem-interfaces.md) -------
@@ -604,6 +605,40 @@ describe.each(["memory", "btrfs"] as const)("sys::fs on the %s tree", (backend) 
   it("an unknown process is refused", async () => {
     const t = await setup(backend);
     expect(await t.host.connect(PID, 999)).toBe(false);
+  });
+});
+
+describe("sys::fs as the kernel wires it", () => {
+  it("opens a lazily given tree once, takes its FSID from it, and runs every call through the given serializer", async () => {
+    const layer = new MemoryFs();
+    let opens = 0;
+    let serialized = 0;
+    const host = new ServiceHost({ checker: () => false });
+    host.register(
+      new SysFs({
+        layer: async () => {
+          opens++;
+          return layer;
+        },
+        identity: async (p) => people[p],
+        memory: new FakeMemory(),
+        serialize: (fn) => {
+          serialized++;
+          return fn();
+        },
+      }),
+    );
+    expect(opens).toBe(0);
+    expect(await host.connect(PID, ALICE_NOTES)).toBe(true);
+    const r = await host.call(
+      PID,
+      ALICE_NOTES,
+      T.CREATE_DIRECTORY.code,
+      cat(u64(FIXED_FSID), split(AREA), str("d")),
+    );
+    expect(r).toEqual({ ok: true, answer: new Uint8Array(0) });
+    expect((await layer.stat(`${AREA}/d`))?.kind).toBe("dir");
+    expect([opens, serialized]).toEqual([1, 2]);
   });
 });
 

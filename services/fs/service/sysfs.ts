@@ -38,7 +38,7 @@ import {
   symlinkChain,
   tooLong,
 } from "./paths.js";
-import { feidOf, type ItemStore, storeOf } from "./store.js";
+import { feidOf, fsidOfTree, type ItemStore, storeOf } from "./store.js";
 
 /** A client's memory, where READ_FILE and WRITE_FILE's buffer pointers point. */
 export interface ClientMemory {
@@ -49,7 +49,7 @@ export interface ClientMemory {
 }
 
 /** Who a process is (its user and app), undefined for a PID the kernel does not know. */
-export type IdentityOf = (pid: number) => FsIdentity | undefined;
+export type IdentityOf = (pid: number) => FsIdentity | undefined | Promise<FsIdentity | undefined>;
 
 /** Whether `who` holds a scoped fs.* permission for `parts` (null: a filesystem-wide permission). */
 export type FsPermissionCheck = (
@@ -60,10 +60,16 @@ export type FsPermissionCheck = (
 ) => boolean;
 
 export interface SysFsOptions {
-  /** The home's tree (the kernel's TreeOwner layer). */
-  layer: FsLayer;
-  /** The FSID of the home's tree (the one filesystem; docs/sysfs.md "Filesystems"). */
-  fsid: bigint;
+  /** The home's tree (the kernel's TreeOwner layer), or how to open it on the first call. */
+  layer: FsLayer | (() => Promise<FsLayer>);
+  /** The FSID of the home's tree (docs/sysfs.md "Identifiers"); default: fsidOfTree(layer). */
+  fsid?: bigint;
+  /**
+   * Runs each call after the other writers' operations on the same layer (the kernel's tree
+   * requests): an operation that fails aborts the layer's open transaction, so no other writer's
+   * operation may fall between a call's change and its commit. Default: sys::fs's own queue.
+   */
+  serialize?: <R>(fn: () => Promise<R>) => Promise<R>;
   identity: IdentityOf;
   memory: ClientMemory;
   /**
@@ -112,8 +118,10 @@ export class SysFs implements NativeService {
   readonly scopedPermissions = true;
   readonly structures = FS_STRUCTURES;
 
-  private readonly layer: FsLayer;
-  private readonly store: ItemStore;
+  private layer!: FsLayer;
+  private store!: ItemStore;
+  private fsid!: bigint;
+  private opening: Promise<void> | undefined;
   private readonly permits: FsPermissionCheck;
   private readonly files = new OpenFiles();
   /** Item watches: client → its watch IDs → the FEID watched. */
@@ -125,10 +133,22 @@ export class SysFs implements NativeService {
   private readonly mountedAt: number;
 
   constructor(private readonly opts: SysFsOptions) {
-    this.layer = opts.layer;
-    this.store = storeOf(opts.layer);
     this.permits = opts.permits ?? defaultPermits;
     this.mountedAt = (opts.now ?? Date.now)();
+  }
+
+  /** The layer, its store and FSID, once (a lazily opened tree is opened by the first call). */
+  private ready(): Promise<void> {
+    this.opening ??= (async () => {
+      const l = this.opts.layer;
+      this.layer = typeof l === "function" ? await l() : l;
+      this.store = storeOf(this.layer);
+      this.fsid = this.opts.fsid ?? fsidOfTree(this.layer);
+    })();
+    this.opening.catch(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
   }
 
   attach(ctx: ServiceContext): void {
@@ -137,11 +157,12 @@ export class SysFs implements NativeService {
 
   /** A known process connects; an app's data area is created for it (docs/sysfs.md). */
   async onConnect(client: Caller): Promise<boolean> {
-    const who = this.opts.identity(client.pid);
+    const who = await this.opts.identity(client.pid);
     if (who === undefined) return false;
     const area = appDataArea(who);
     if (area !== undefined && who.system !== true)
       await this.serial(async () => {
+        await this.ready();
         const path = pathOf(area);
         if ((await this.layer.stat(path))?.kind !== "dir") {
           await this.layer.mkdir(path, { recursive: true });
@@ -159,8 +180,9 @@ export class SysFs implements NativeService {
 
   handle(method: MethodDef, args: Fields, caller: Caller): Promise<Answer> {
     return this.serial(async (): Promise<Answer> => {
-      const who = this.opts.identity(caller.pid);
+      const who = await this.opts.identity(caller.pid);
       if (who === undefined) return { ok: false, errcode: ServiceErr.PERMISSION };
+      await this.ready();
       try {
         const value = await this.run(method, args, new Call(this.permits, who, caller));
         return { ok: true, value: value ?? {} };
@@ -172,6 +194,7 @@ export class SysFs implements NativeService {
   }
 
   private serial<R>(fn: () => Promise<R>): Promise<R> {
+    if (this.opts.serialize !== undefined) return this.opts.serialize(fn);
     const p = this.queue.then(fn);
     this.queue = p.catch(() => undefined);
     return p;
@@ -243,7 +266,7 @@ export class SysFs implements NativeService {
 
   /** An FSID argument: the home's tree, or `errcode`. */
   private ours(fsid: unknown, errcode: number): void {
-    if (fsid !== this.opts.fsid) fail(errcode);
+    if (fsid !== this.fsid) fail(errcode);
   }
 
   /**
@@ -323,7 +346,7 @@ export class SysFs implements NativeService {
     for (const [client, ws] of this.watches)
       for (const watched of ws.values())
         if (watched === feid)
-          this.ctx?.notify(client, "ITEM_CHANGED", { fsid: this.opts.fsid, feid, event });
+          this.ctx?.notify(client, "ITEM_CHANGED", { fsid: this.fsid, feid, event });
   }
 
   /** The folder at `parts` changed its entries: its watchers hear "metadata changed". */
@@ -343,12 +366,12 @@ export class SysFs implements NativeService {
 
   private async isFsMounted(a: Fields, c: Call): Promise<Fields> {
     c.need("fs.filesystems.mounted", null);
-    return { mounted: a.fsid === this.opts.fsid ? 1 : 0 };
+    return { mounted: a.fsid === this.fsid ? 1 : 0 };
   }
 
   private async enumFs(c: Call): Promise<Fields> {
     c.need("fs.filesystems.list", null);
-    return { filesystems: [this.opts.fsid] };
+    return { filesystems: [this.fsid] };
   }
 
   private async fsMetadata(a: Fields, c: Call): Promise<Fields> {
@@ -704,7 +727,7 @@ export class SysFs implements NativeService {
     cross: number,
     missing: number,
   ): Promise<string> {
-    if (fsid !== this.opts.fsid) fail(cross);
+    if (fsid !== this.fsid) fail(cross);
     const r = await this.locate(p, false, missing);
     if (r.stat === null) fail(missing);
     c.need("fs.items.exists", r.parts);
@@ -788,7 +811,7 @@ export class SysFs implements NativeService {
       ...(target.startsWith("/") ? [] : r.parts.slice(0, -1)),
       ...target.split("/"),
     ]);
-    return { targetFsid: this.opts.fsid, target: { split: parts } satisfies FsPath };
+    return { targetFsid: this.fsid, target: { split: parts } satisfies FsPath };
   }
 
   // ---------------------------------------------------------------- watching
