@@ -387,6 +387,9 @@ describe.each(["memory", "btrfs"] as const)("sys::fs on the %s tree", (backend) 
     expect(await t.err(ALICE_NOTES, T.RENAME_ITEM, FS, split(`${AREA}/a/x`), str("y"))).toBe(
       R.NOT_FOUND,
     );
+    expect(
+      await t.err(ALICE_NOTES, T.RENAME_ITEM, FS, split(`${AREA}/a/g`), str("n".repeat(65535))),
+    ).toBe(R.INVALID_FILENAME);
     expect(await t.err(ALICE_NOTES, T.RENAME_ITEM, u64(2), split(`${AREA}/a/g`), str("y"))).toBe(
       R.INVALID_FSID,
     );

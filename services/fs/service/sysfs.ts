@@ -480,7 +480,8 @@ export class SysFs implements NativeService {
     c.need("fs.items.move", r.parts);
     if (r.parts.length === 0) fail(ServiceErr.PERMISSION);
     const to = [...r.parts.slice(0, -1), name];
-    if (tooLong(to)) fail(E.ALREADY_EXISTS);
+    // RENAME_ITEM has no path-length errcode: a name that makes the path too long is not valid here.
+    if (tooLong(to)) fail(E.INVALID_FILENAME);
     await this.relocate(r, to, { notFound: E.NOT_FOUND, exists: E.ALREADY_EXISTS });
     return undefined;
   }
