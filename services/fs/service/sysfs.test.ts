@@ -196,9 +196,10 @@ describe.each(["memory", "btrfs"] as const)("sys::fs on the %s tree", (backend) 
     expect(await t.mkdir(ALICE_NOTES, AREA, "d")).toBe(0);
     expect((await t.layer.stat(`${AREA}/d`))?.kind).toBe("dir");
     expect(await t.mkdir(ALICE_NOTES, AREA, "d")).toBe(E.ALREADY_EXISTS);
-    for (const bad of ["", "   ", "\u00a0 ", ".", "..", "a\0b"])
+    for (const bad of ["", "   ", "\u00a0 ", ".", "..", "a\0b", "a\\b"])
       expect(await t.mkdir(ALICE_NOTES, AREA, bad), JSON.stringify(bad)).toBe(E.INVALID_FILENAME);
     expect(await t.mkdir(ALICE_NOTES, `${AREA}/missing`, "d")).toBe(E.PARENT_NOT_FOUND);
+    expect(await t.mkdir(ALICE_NOTES, `${AREA}/a\\b`, "d")).toBe(E.PARENT_NOT_FOUND);
     expect(await t.err(ALICE_NOTES, T.CREATE_DIRECTORY, u64(1), split(AREA), str("e"))).toBe(
       E.INVALID_FSID,
     );

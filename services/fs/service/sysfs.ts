@@ -282,7 +282,8 @@ export class SysFs implements NativeService {
       parts = splitPath(path!);
     } else {
       parts = normalizeSplit(p.split);
-      if (tooLong(parts)) fail(notFound);
+      // No item can have a "\\" in its name (checkName), so such a path names nothing.
+      if (tooLong(parts) || parts.some((c) => c.includes("\\"))) fail(notFound);
     }
     try {
       return await resolve(this.layer, parts, follow);
@@ -357,8 +358,13 @@ export class SysFs implements NativeService {
     if (st) this.changed(feidOf(st, path), 0x01);
   }
 
+  /**
+   * A new item's name: the spec's filename rules, and no backslash, which NCW's tree paths refuse
+   * (services/fs/layer.ts splitPath; docs/sysfs.md "Paths").
+   */
   private checkName(name: unknown, errcode: number): string {
-    if (typeof name !== "string" || fileNameProblem(name) !== undefined) fail(errcode);
+    if (typeof name !== "string" || fileNameProblem(name) !== undefined || name.includes("\\"))
+      fail(errcode);
     return name as string;
   }
 
