@@ -612,6 +612,28 @@ describe.each(["memory", "btrfs"] as const)("sys::fs on the %s tree", (backend) 
   });
 });
 
+describe("sys::fs against hostile bytes", () => {
+  it("answers every method's random and mangled arguments with an errcode, never a kernel error", async () => {
+    const t = await setup("memory");
+    let seed = 13;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed;
+    };
+    // Valid-looking prefixes (an FSID, a path) followed by noise reach deeper than noise alone.
+    const prefixes = [new Uint8Array(0), FS, cat(FS, split(AREA)), cat(FS, u8(0), split(AREA))];
+    const lines: number[] = [];
+    for (const m of T.SYS_FS.methods)
+      for (let i = 0; i < 60; i++) {
+        const noise = Uint8Array.from({ length: rand() % 24 }, () => rand() & 0xff);
+        const args = cat(prefixes[i % prefixes.length]!, noise);
+        const r = await t.call(ALICE_NOTES, m, args);
+        if (!r.ok && r.errcode === ServiceErr.KERNEL) lines.push(m.code);
+      }
+    expect(lines).toEqual([]);
+  });
+});
+
 describe("sys::fs as the kernel wires it", () => {
   it("opens a lazily given tree once, takes its FSID from it, and runs every call through the given serializer", async () => {
     const layer = new MemoryFs();
