@@ -15,14 +15,20 @@ import {
   ServiceCallErr,
   ServiceErr,
 } from "../../../commonassembly/abi/services/method.js";
-import { btrfsCheck, btrfsProgsMissing, skipUnless, tempDir } from "../../../test/btrfs-oracle.js";
+import {
+  btrfsCheck,
+  btrfsProgsMissing,
+  dumpSuper,
+  skipUnless,
+  tempDir,
+} from "../../../test/btrfs-oracle.js";
 import { type OutgoingNotification, ServiceHost } from "../../host/host.js";
 import { BtrfsLayer } from "../btrfs/layer.js";
 import type { FsLayer } from "../layer.js";
 import { MemoryFs } from "../memory.js";
 import type { FsIdentity } from "./access.js";
 import { symlinkChain } from "./paths.js";
-import { FIXED_FSID } from "./store.js";
+import { FIXED_FSID, fsidOfTree } from "./store.js";
 import { type ClientMemory, SysFs } from "./sysfs.js";
 
 // ---- encoders written from the spec's tables (data-structures.md, filesystem-interfaces.md) -------
@@ -684,6 +690,20 @@ describe("sys::fs on Btrfs, as if killed", () => {
     expect(new TextDecoder().decode(await back.readFile(`${AREA}/kept`))).toBe("acknowledged");
     expect((await back.stat(`${AREA}/dir`))?.kind).toBe("dir");
     await back.close();
+  });
+});
+
+describe("the FSID of a Btrfs tree", () => {
+  it("is the first 8 bytes of the image's filesystem UUID, as btrfs-progs reads it", async () => {
+    if (skipUnless(btrfsProgsMissing())) return;
+    const img = path.join(dir, "fsid.img");
+    const layer = BtrfsLayer.create(img, 128n << 20n, { metadata: "single" });
+    const fsid = fsidOfTree(layer);
+    await layer.close();
+    const uuid = /^fsid\s+([0-9a-f-]{36})$/m.exec(dumpSuper(img))![1]!.replaceAll("-", "");
+    const first8 = Buffer.from(uuid.slice(0, 16), "hex");
+    expect(fsid).toBe(first8.readBigUInt64LE(0));
+    expect(fsid).not.toBe(FIXED_FSID);
   });
 });
 
