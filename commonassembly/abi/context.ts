@@ -22,6 +22,9 @@ export const StartupCode = {
   AS_DESKTOP_ENVIRONMENT: 0x9,
 } as const;
 
+/** The startup reason's flag bits: bit 4 (after a crash) and bit 5 (CMDRAW will be read). */
+export const StartupBit = { AFTER_CRASH: 0x08, RAW_OUTPUT_READ: 0x04 } as const;
+
 export interface StartupReason {
   /** 0x1–0x9 (StartupCode). */
   code: number;
@@ -35,7 +38,11 @@ export function encodeStartupReason(r: StartupReason): number {
   if (!Number.isInteger(r.code) || r.code < 0x1 || r.code > 0x9) {
     throw new RangeError(`startup reason code must be 0x1–0x9, got ${r.code}`);
   }
-  return (r.code << 4) | (r.afterCrash ? 0x08 : 0) | (r.rawOutputRead ? 0x04 : 0);
+  return (
+    (r.code << 4) |
+    (r.afterCrash ? StartupBit.AFTER_CRASH : 0) |
+    (r.rawOutputRead ? StartupBit.RAW_OUTPUT_READ : 0)
+  );
 }
 
 export function decodeStartupReason(byte: number): StartupReason {
@@ -49,7 +56,11 @@ export function decodeStartupReason(byte: number): StartupReason {
       },
     );
   }
-  return { code, afterCrash: (byte & 0x08) !== 0, rawOutputRead: (byte & 0x04) !== 0 };
+  return {
+    code,
+    afterCrash: (byte & StartupBit.AFTER_CRASH) !== 0,
+    rawOutputRead: (byte & StartupBit.RAW_OUTPUT_READ) !== 0,
+  };
 }
 
 /** Ambient information bits (bit 0 = 0x80). */

@@ -17,6 +17,7 @@ import {
   SYSCALL_STATUS_NEW_THREAD,
   THREAD_RET_SIZE,
 } from "../abi/wasm-names.js";
+import { SDK_CONSTANT_GROUPS } from "./constants.js";
 
 interface Field {
   name: string;
@@ -53,6 +54,8 @@ function wrapper(d: SyscallDef): string {
     lines.push(`export const ${c}: i32 = ${off};`);
     off += f.size;
   }
+  for (const [n, c] of Object.entries(d.errors))
+    lines.push(`export const ${d.name}_ERR_${n}: u8 = 0x${c.toString(16).padStart(2, "0")};`);
   const params: string[] = [];
   if (args === undefined) params.push("args: usize", "argsLen: i32");
   else
@@ -94,6 +97,15 @@ function wrapper(d: SyscallDef): string {
 
 /** The whole bindings file. */
 export function generateAsBindings(): string {
+  const commandConsts = SDK_CONSTANT_GROUPS.map(
+    (g) =>
+      `// ${g.comment}\n${g.constants
+        .map(
+          (c) =>
+            `export const ${c.name}: ${c.width === 1 ? "u8" : "i32"} = ${c.width === 1 ? `0x${c.value.toString(16).padStart(2, "0")}` : c.value};`,
+        )
+        .join("\n")}`,
+  ).join("\n\n");
   const sigs = Object.entries(Sig)
     .map(([k, v]) => `export const SIG_${k}: u8 = 0x${v.toString(16).padStart(2, "0")};`)
     .join("\n");
@@ -158,6 +170,8 @@ export function handlerIndex(handler: (signal: i32, datafield: usize) => i64): u
 
 // Signal codes (signals.md).
 ${sigs}
+
+${commandConsts}
 
 ${SYSCALLS.map(wrapper).join("\n\n")}
 `;

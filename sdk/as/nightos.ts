@@ -81,7 +81,97 @@ export const SIG_WILL_TERMINATE: u8 = 0x4f;
 export const SIG_DEVICE_CHANGED: u8 = 0xd4;
 export const SIG_DEVICE_INTERRUPT: u8 = 0xd4;
 
+// EXECUTION_CONTEXT's information codes (syscalls.md 0xA0).
+export const CONTEXT_INFO_ALL: u8 = 0x00;
+export const CONTEXT_INFO_STARTUP_REASON: u8 = 0x01;
+export const CONTEXT_INFO_HEADER: u8 = 0x02;
+export const CONTEXT_INFO_ARGUMENTS: u8 = 0x03;
+
+// The startup reason (applications.md): its code is the high nibble, then two flag bits.
+export const STARTUP_POST_INSTALL: u8 = 0x01;
+export const STARTUP_PRE_UPDATE: u8 = 0x02;
+export const STARTUP_POST_UPDATE: u8 = 0x03;
+export const STARTUP_PRE_UNINSTALL: u8 = 0x04;
+export const STARTUP_SERVICE: u8 = 0x04;
+export const STARTUP_DESKTOP_ENVIRONMENT: u8 = 0x05;
+export const STARTUP_SELF: u8 = 0x06;
+export const STARTUP_OTHER_APPLICATION: u8 = 0x07;
+export const STARTUP_COMMAND: u8 = 0x08;
+export const STARTUP_AS_DESKTOP_ENVIRONMENT: u8 = 0x09;
+export const STARTUP_AFTER_CRASH: u8 = 0x08;
+export const STARTUP_RAW_OUTPUT_READ: u8 = 0x04;
+
+// Offsets in the execution context header (applications.md, Context header).
+export const CTX_STARTUP_REASON: i32 = 0;
+export const CTX_AMBIENT: i32 = 1;
+export const CTX_SPECIAL: i32 = 2;
+export const CTX_SERVICE_TYPE: i32 = 3;
+export const CTX_SCOPE_NAME: i32 = 4;
+export const CTX_ANID: i32 = 12;
+export const CTX_CALLER_ANID: i32 = 16;
+export const CTX_ARG_COUNT: i32 = 20;
+export const CTX_ARGS_SIZE: i32 = 21;
+export const CTX_CMDIN: i32 = 23;
+export const CTX_CMDUSR: i32 = 31;
+export const CTX_CMDMSG: i32 = 39;
+export const CTX_CMDERR: i32 = 47;
+export const CTX_CMDRAW: i32 = 55;
+export const CTX_CMDOUT: i32 = 63;
+export const CTX_FUTURE_PROOF: i32 = 71;
+export const CTX_BASE_SIZE: i32 = 16;
+export const CTX_COMMAND_HEADER_SIZE: i32 = 267;
+export const CTX_MAX_ARGS_SIZE: i32 = 65024;
+
+// Value type codes (applications.md, Values encoding).
+export const VALUE_VOID: u8 = 0x00;
+export const VALUE_BOOL: u8 = 0x01;
+export const VALUE_INT: u8 = 0x02;
+export const VALUE_FLOAT: u8 = 0x03;
+export const VALUE_CHAR: u8 = 0x04;
+export const VALUE_STRING: u8 = 0x05;
+export const VALUE_LIST: u8 = 0x06;
+export const VALUE_PATH: u8 = 0x07;
+export const VALUE_COMMAND: u8 = 0x08;
+export const VALUE_STREAM: u8 = 0x09;
+
+// PIPE_WRITE / PIPE_READ modes (syscalls.md 0x22, 0x23).
+export const PIPE_MODE_BLOCK: u8 = 0x00;
+export const PIPE_MODE_FAIL: u8 = 0x01;
+export const PIPE_MODE_PARTIAL: u8 = 0x02;
+
+// A text message's style bits (shell.md, Text output; bit 0 = 0x80).
+export const STYLE_BOLD: u8 = 0x80;
+export const STYLE_ITALIC: u8 = 0x40;
+export const STYLE_UNDERLINE: u8 = 0x20;
+export const STYLE_OVERLINE: u8 = 0x10;
+export const STYLE_REVERSED: u8 = 0x08;
+
+// Control character codes of a text message (shell.md, Text output).
+export const CONTROL_NONE: u8 = 0x00;
+export const CONTROL_UP: u8 = 0x01;
+export const CONTROL_LEFT: u8 = 0x02;
+export const CONTROL_RIGHT: u8 = 0x03;
+export const CONTROL_DOWN: u8 = 0x04;
+export const CONTROL_LINE_START: u8 = 0x05;
+
+// A user input's modifier bits (shell.md, User inputs; bit 0 = 0x80).
+export const KEY_COMMAND: u8 = 0x80;
+export const KEY_CTRL: u8 = 0x40;
+export const KEY_ALT: u8 = 0x20;
+export const KEY_SHIFT: u8 = 0x10;
+export const KEY_FN: u8 = 0x08;
+export const KEY_NUM_LOCK: u8 = 0x04;
+export const KEY_CAPS_LOCK: u8 = 0x02;
+export const KEY_SCROLL_LOCK: u8 = 0x01;
+
+// The command pipes' sizes and the failure byte (shell.md; applications.md).
+export const MAX_PIPE_MESSAGE_SIZE: i32 = 65536;
+export const TEXT_MESSAGE_HEADER_SIZE: i32 = 8;
+export const USER_INPUT_SIZE: i32 = 6;
+export const COMMAND_FAILURE: i32 = 255;
+
 /** 0x01 HANDLE_SIGNAL: args {signal:u8, handler:u64}, returns {}. */
+export const HANDLE_SIGNAL_ERR_NO_SUCH_SIGNAL: u8 = 0x10;
 export function handleSignal(signal: u8, handler: u64): i32 {
   store<u8>(REQ, 0x01);
   store<u8>(REQ + 1, signal);
@@ -90,6 +180,8 @@ export function handleSignal(signal: u8, handler: u64): i32 {
 }
 
 /** 0x02 UNHANDLE_SIGNAL: args {signal:u8}, returns {}. */
+export const UNHANDLE_SIGNAL_ERR_NO_SUCH_SIGNAL: u8 = 0x10;
+export const UNHANDLE_SIGNAL_ERR_NOT_HANDLED: u8 = 0x30;
 export function unhandleSignal(signal: u8): i32 {
   store<u8>(REQ, 0x02);
   store<u8>(REQ + 1, signal);
@@ -98,6 +190,7 @@ export function unhandleSignal(signal: u8): i32 {
 
 /** 0x03 IS_SIGNAL_HANDLED: args {signal:u8}, returns {handled:u8}. */
 export const IS_SIGNAL_HANDLED_RET_HANDLED: i32 = 0;
+export const IS_SIGNAL_HANDLED_ERR_NO_SUCH_SIGNAL: u8 = 0x10;
 export function isSignalHandled(signal: u8): i32 {
   store<u8>(REQ, 0x03);
   store<u8>(REQ + 1, signal);
@@ -105,6 +198,7 @@ export function isSignalHandled(signal: u8): i32 {
 }
 
 /** 0x04 READY: args {}, returns {}. */
+export const READY_ERR_ALREADY_READY: u8 = 0x30;
 export function ready(): i32 {
   store<u8>(REQ, 0x04);
   return syscall(REQ, 1, RET);
@@ -112,6 +206,12 @@ export function ready(): i32 {
 
 /** 0x20 OPEN_PIPE: args {pid:u64, command:u16, pipeType:u8, sizeMultiplier:u8, transmissionMode:u8, notificationMode:u8, sizeHint:u64}, returns {sc:u64}. */
 export const OPEN_PIPE_RET_SC: i32 = 0;
+export const OPEN_PIPE_ERR_INVALID_TRANSMISSION_MODE: u8 = 0x10;
+export const OPEN_PIPE_ERR_INVALID_NOTIFICATION_MODE: u8 = 0x11;
+export const OPEN_PIPE_ERR_NO_SUCH_PID: u8 = 0x30;
+export const OPEN_PIPE_ERR_OTHER_APPLICATION: u8 = 0x31;
+export const OPEN_PIPE_ERR_OTHER_USER: u8 = 0x32;
+export const OPEN_PIPE_ERR_NO_RECV_PIPE_HANDLER: u8 = 0x33;
 export function openPipe(
   pid: u64,
   command: u16,
@@ -133,6 +233,7 @@ export function openPipe(
 }
 
 /** 0x21 SEND_PIPE: args {id:u64, pid:u64, notificationMode:u8}, returns {}. */
+export const SEND_PIPE_ERR_NO_RECV_PIPE_HANDLER: u8 = 0x30;
 export function sendPipe(id: u64, pid: u64, notificationMode: u8): i32 {
   store<u8>(REQ, 0x21);
   store<u64>(REQ + 1, id);
@@ -143,6 +244,12 @@ export function sendPipe(id: u64, pid: u64, notificationMode: u8): i32 {
 
 /** 0x22 PIPE_WRITE: args {sc:u64, count:u32, buffer:u64, mode:u8}, returns {result:u32}. */
 export const PIPE_WRITE_RET_RESULT: i32 = 0;
+export const PIPE_WRITE_ERR_INVALID_MODE: u8 = 0x10;
+export const PIPE_WRITE_ERR_NO_SUCH_SC: u8 = 0x30;
+export const PIPE_WRITE_ERR_SC_CLOSED: u8 = 0x31;
+export const PIPE_WRITE_ERR_MESSAGE_TOO_LARGE: u8 = 0x32;
+export const PIPE_WRITE_ERR_PARTIAL_MODE_ON_MESSAGE_PIPE: u8 = 0x33;
+export const PIPE_WRITE_ERR_NOT_ENOUGH_SPACE: u8 = 0x40;
 export function pipeWrite(sc: u64, count: u32, buffer: u64, mode: u8): i32 {
   store<u8>(REQ, 0x22);
   store<u64>(REQ + 1, sc);
@@ -154,6 +261,11 @@ export function pipeWrite(sc: u64, count: u32, buffer: u64, mode: u8): i32 {
 
 /** 0x23 PIPE_READ: args {rc:u64, mode:u8, buffer:bufptr}, returns {result:u32}. */
 export const PIPE_READ_RET_RESULT: i32 = 0;
+export const PIPE_READ_ERR_INVALID_MODE: u8 = 0x10;
+export const PIPE_READ_ERR_NO_SUCH_RC: u8 = 0x30;
+export const PIPE_READ_ERR_RC_CLOSED: u8 = 0x31;
+export const PIPE_READ_ERR_NO_PENDING_DATA: u8 = 0x32;
+export const PIPE_READ_ERR_PARTIAL_MODE_ON_MESSAGE_PIPE: u8 = 0x33;
 export function pipeRead(rc: u64, mode: u8, bufferAddr: u64, bufferLen: u64): i32 {
   store<u8>(REQ, 0x23);
   store<u64>(REQ + 1, rc);
@@ -168,6 +280,7 @@ export const PIPE_INFO_RET_STATUS: i32 = 0;
 export const PIPE_INFO_RET_CAPACITY: i32 = 1;
 export const PIPE_INFO_RET_REMAINING: i32 = 9;
 export const PIPE_INFO_RET_CREATOR: i32 = 17;
+export const PIPE_INFO_ERR_NO_SUCH_PIPE: u8 = 0x30;
 export function pipeInfo(id: u64): i32 {
   store<u8>(REQ, 0x24);
   store<u64>(REQ + 1, id);
@@ -175,6 +288,9 @@ export function pipeInfo(id: u64): i32 {
 }
 
 /** 0x25 CLOSE_PIPE: args {id:u64}, returns {}. */
+export const CLOSE_PIPE_ERR_NO_SUCH_PIPE: u8 = 0x30;
+export const CLOSE_PIPE_ERR_TARGET_TERMINATED: u8 = 0x31;
+export const CLOSE_PIPE_ERR_SERVICE_PIPE: u8 = 0x32;
 export function closePipe(id: u64): i32 {
   store<u8>(REQ, 0x25);
   store<u64>(REQ + 1, id);
@@ -183,6 +299,8 @@ export function closePipe(id: u64): i32 {
 
 /** 0x26 OPEN_SERV_SOCK: args {pid:u64, sizeMultiplier:u16}, returns {socket:u64}. */
 export const OPEN_SERV_SOCK_RET_SOCKET: i32 = 0;
+export const OPEN_SERV_SOCK_ERR_NO_SUCH_PID: u8 = 0x30;
+export const OPEN_SERV_SOCK_ERR_NOT_ALLOWED: u8 = 0x31;
 export function openServSock(pid: u64, sizeMultiplier: u16): i32 {
   store<u8>(REQ, 0x26);
   store<u64>(REQ + 1, pid);
@@ -193,6 +311,10 @@ export function openServSock(pid: u64, sizeMultiplier: u16): i32 {
 /** 0x27 SEND_SOCK_MSG: args {socket:u64, exchange:u64, method:u8, errorCode:u16, content:bufptr}, returns {exchange:u64, counter:u32}. */
 export const SEND_SOCK_MSG_RET_EXCHANGE: i32 = 0;
 export const SEND_SOCK_MSG_RET_COUNTER: i32 = 8;
+export const SEND_SOCK_MSG_ERR_NO_SUCH_SOCKET: u8 = 0x30;
+export const SEND_SOCK_MSG_ERR_SOCKET_CLOSED: u8 = 0x31;
+export const SEND_SOCK_MSG_ERR_NO_SUCH_EXCHANGE: u8 = 0x32;
+export const SEND_SOCK_MSG_ERR_EXCHANGE_CONCLUDED: u8 = 0x40;
 export function sendSockMsg(
   socket: u64,
   exchange: u64,
@@ -215,6 +337,10 @@ export function sendSockMsg(
 export const READ_SOCK_MSG_RET_WRITTEN: i32 = 0;
 export const READ_SOCK_MSG_RET_RETRIEVED: i32 = 4;
 export const READ_SOCK_MSG_RET_STATUS: i32 = 5;
+export const READ_SOCK_MSG_ERR_NO_SUCH_SOCKET: u8 = 0x30;
+export const READ_SOCK_MSG_ERR_SOCKET_CLOSED: u8 = 0x31;
+export const READ_SOCK_MSG_ERR_NO_SUCH_EXCHANGE: u8 = 0x32;
+export const READ_SOCK_MSG_ERR_EXCHANGE_CONCLUDED: u8 = 0x40;
 export function readSockMsg(socket: u64, buffer: u64): i32 {
   store<u8>(REQ, 0x28);
   store<u64>(REQ + 1, socket);
@@ -223,6 +349,8 @@ export function readSockMsg(socket: u64, buffer: u64): i32 {
 }
 
 /** 0x29 CLOSE_SERV_SOCK: args {socket:u64}, returns {}. */
+export const CLOSE_SERV_SOCK_ERR_NO_SUCH_SOCKET: u8 = 0x30;
+export const CLOSE_SERV_SOCK_ERR_SOCKET_CLOSED: u8 = 0x40;
 export function closeServSock(socket: u64): i32 {
   store<u8>(REQ, 0x29);
   store<u64>(REQ + 1, socket);
@@ -232,6 +360,15 @@ export function closeServSock(socket: u64): i32 {
 /** 0x2a CONNECT_SERVICE: args {anid:u32, targetType:u8, scope:bytes[8], command:u16, flexibleMode:u8}, returns {connection:u64, socket:u64}. */
 export const CONNECT_SERVICE_RET_CONNECTION: i32 = 0;
 export const CONNECT_SERVICE_RET_SOCKET: i32 = 8;
+export const CONNECT_SERVICE_ERR_INVALID_FLEXIBLE_MODE: u8 = 0x10;
+export const CONNECT_SERVICE_ERR_INVALID_TARGET_TYPE: u8 = 0x11;
+export const CONNECT_SERVICE_ERR_NOT_A_SYSTEM_SERVICE: u8 = 0x30;
+export const CONNECT_SERVICE_ERR_NO_SUCH_ANID: u8 = 0x31;
+export const CONNECT_SERVICE_ERR_SERVICE_NOT_EXPOSED: u8 = 0x32;
+export const CONNECT_SERVICE_ERR_ALREADY_CONNECTED: u8 = 0x32;
+export const CONNECT_SERVICE_ERR_FS_WRONG_SERVICE_TYPE: u8 = 0x3f;
+export const CONNECT_SERVICE_ERR_DOUBLE_HANDLER_FAULT: u8 = 0x40;
+export const CONNECT_SERVICE_ERR_REJECTED: u8 = 0x41;
 export function connectService(
   anid: u32,
   targetType: u8,
@@ -249,6 +386,9 @@ export function connectService(
 }
 
 /** 0x2b END_SERVICE_CONN: args {connection:u64}, returns {}. */
+export const END_SERVICE_CONN_ERR_NO_SUCH_CONNECTION: u8 = 0x30;
+export const END_SERVICE_CONN_ERR_ALREADY_CLOSED: u8 = 0x40;
+export const END_SERVICE_CONN_ERR_SERVICE_THREAD_TERMINATED: u8 = 0x41;
 export function endServiceConn(connection: u64): i32 {
   store<u8>(REQ, 0x2b);
   store<u64>(REQ + 1, connection);
@@ -258,6 +398,9 @@ export function endServiceConn(connection: u64): i32 {
 /** 0x2c ACCEPT_SERVICE_CONN: args {request:u64}, returns {notClientThread:u8, socket:u64}. */
 export const ACCEPT_SERVICE_CONN_RET_NOT_CLIENT_THREAD: i32 = 0;
 export const ACCEPT_SERVICE_CONN_RET_SOCKET: i32 = 1;
+export const ACCEPT_SERVICE_CONN_ERR_NO_SUCH_REQUEST: u8 = 0x30;
+export const ACCEPT_SERVICE_CONN_ERR_REQUESTER_TERMINATED: u8 = 0x40;
+export const ACCEPT_SERVICE_CONN_ERR_ANSWER_TOO_LATE: u8 = 0x41;
 export function acceptServiceConn(request: u64, area: usize = RET): i32 {
   store<u8>(REQ, 0x2c);
   store<u64>(REQ + 1, request);
@@ -265,6 +408,9 @@ export function acceptServiceConn(request: u64, area: usize = RET): i32 {
 }
 
 /** 0x2d REJECT_SERVICE_CONN: args {request:u64}, returns {}. */
+export const REJECT_SERVICE_CONN_ERR_NO_SUCH_REQUEST: u8 = 0x30;
+export const REJECT_SERVICE_CONN_ERR_REQUESTER_TERMINATED: u8 = 0x40;
+export const REJECT_SERVICE_CONN_ERR_ANSWER_TOO_LATE: u8 = 0x41;
 export function rejectServiceConn(request: u64): i32 {
   store<u8>(REQ, 0x2d);
   store<u64>(REQ + 1, request);
@@ -273,6 +419,8 @@ export function rejectServiceConn(request: u64): i32 {
 
 /** 0x2e HAS_SCOPED_SERVICE: args {anid:u32, scope:bytes[8]}, returns {has:u8}. */
 export const HAS_SCOPED_SERVICE_RET_HAS: i32 = 0;
+export const HAS_SCOPED_SERVICE_ERR_NO_SUCH_ANID: u8 = 0x30;
+export const HAS_SCOPED_SERVICE_ERR_SERVICE_NOT_EXPOSED: u8 = 0x31;
 export function hasScopedService(anid: u32, scope: usize): i32 {
   store<u8>(REQ, 0x2e);
   store<u32>(REQ + 1, anid);
@@ -282,6 +430,8 @@ export function hasScopedService(anid: u32, scope: usize): i32 {
 
 /** 0x30 MEM_ALLOC: args {size:u64, permissions:u8, zeroed:u8}, returns {address:u64}. */
 export const MEM_ALLOC_RET_ADDRESS: i32 = 0;
+export const MEM_ALLOC_ERR_INVALID_PERMISSION: u8 = 0x10;
+export const MEM_ALLOC_ERR_NO_CONTIGUOUS_BLOCK: u8 = 0x40;
 export function memAlloc(size: u64, permissions: u8, zeroed: u8): i32 {
   store<u8>(REQ, 0x30);
   store<u64>(REQ + 1, size);
@@ -291,6 +441,11 @@ export function memAlloc(size: u64, permissions: u8, zeroed: u8): i32 {
 }
 
 /** 0x31 MEM_FREE: args {address:u64, pages:u64}, returns {}. */
+export const MEM_FREE_ERR_UNALIGNED: u8 = 0x10;
+export const MEM_FREE_ERR_ADDRESS_OUT_OF_RANGE: u8 = 0x30;
+export const MEM_FREE_ERR_SIZE_OUT_OF_RANGE: u8 = 0x31;
+export const MEM_FREE_ERR_NOT_ALLOCATED: u8 = 0x32;
+export const MEM_FREE_ERR_SHARED: u8 = 0x33;
 export function memFree(address: u64, pages: u64): i32 {
   store<u8>(REQ, 0x31);
   store<u64>(REQ + 1, address);
@@ -300,6 +455,9 @@ export function memFree(address: u64, pages: u64): i32 {
 
 /** 0x40 VIRT_MEM_AMS: args {address:u64, length:u64}, returns {ams:u64}. */
 export const VIRT_MEM_AMS_RET_AMS: i32 = 0;
+export const VIRT_MEM_AMS_ERR_UNALIGNED_ADDRESS: u8 = 0x10;
+export const VIRT_MEM_AMS_ERR_UNALIGNED_LENGTH: u8 = 0x11;
+export const VIRT_MEM_AMS_ERR_OUT_OF_RANGE: u8 = 0x30;
 export function virtMemAms(address: u64, length: u64): i32 {
   store<u8>(REQ, 0x40);
   store<u64>(REQ + 1, address);
@@ -309,6 +467,8 @@ export function virtMemAms(address: u64, length: u64): i32 {
 
 /** 0x41 BACKED_AMS: args {length:u64, copyOnWrite:u8}, returns {ams:u64}. */
 export const BACKED_AMS_RET_AMS: i32 = 0;
+export const BACKED_AMS_ERR_INVALID_COW_MODE: u8 = 0x10;
+export const BACKED_AMS_ERR_UNALIGNED_LENGTH: u8 = 0x11;
 export function backedAms(length: u64, copyOnWrite: u8): i32 {
   store<u8>(REQ, 0x41);
   store<u64>(REQ + 1, length);
@@ -317,6 +477,12 @@ export function backedAms(length: u64, copyOnWrite: u8): i32 {
 }
 
 /** 0x42 SHARE_AMS: args {pid:u64, ams:u64, command:u16, notificationMode:u8, mode:u8}, returns {}. */
+export const SHARE_AMS_ERR_INVALID_NOTIFICATION_MODE: u8 = 0x10;
+export const SHARE_AMS_ERR_INVALID_MODE: u8 = 0x11;
+export const SHARE_AMS_ERR_INVALID_EXCLUSIVE_MODE: u8 = 0x12;
+export const SHARE_AMS_ERR_MUTUAL_WITHOUT_PERMISSIONS: u8 = 0x20;
+export const SHARE_AMS_ERR_EXCLUSIVE_WITH_PERMISSIONS: u8 = 0x21;
+export const SHARE_AMS_ERR_NO_SPACE_IN_RECEIVER: u8 = 0x40;
 export function shareAms(pid: u64, ams: u64, command: u16, notificationMode: u8, mode: u8): i32 {
   store<u8>(REQ, 0x42);
   store<u64>(REQ + 1, pid);
@@ -334,6 +500,7 @@ export const AMS_SHARING_INFO_RET_MODE: i32 = 16;
 export const AMS_SHARING_INFO_RET_BUFFER: i32 = 17;
 export const AMS_SHARING_INFO_RET_COMMAND: i32 = 33;
 export const AMS_SHARING_INFO_RET_PERMISSIONS: i32 = 35;
+export const AMS_SHARING_INFO_ERR_NO_SUCH_AMS: u8 = 0x30;
 export function amsSharingInfo(ams: u64): i32 {
   store<u8>(REQ, 0x43);
   store<u64>(REQ + 1, ams);
@@ -341,6 +508,9 @@ export function amsSharingInfo(ams: u64): i32 {
 }
 
 /** 0x44 UNSHARE_AMS: args {ams:u64, pid:u64}, returns {}. */
+export const UNSHARE_AMS_ERR_NO_SUCH_AMS: u8 = 0x30;
+export const UNSHARE_AMS_ERR_EXCLUSIVE: u8 = 0x21;
+export const UNSHARE_AMS_ERR_NOT_SHARED_WITH: u8 = 0x32;
 export function unshareAms(ams: u64, pid: u64): i32 {
   store<u8>(REQ, 0x44);
   store<u64>(REQ + 1, ams);
@@ -349,6 +519,9 @@ export function unshareAms(ams: u64, pid: u64): i32 {
 }
 
 /** 0x45 MAP_AMS: args {ams:u64, from:u64, mapping:bufptr}, returns {}. */
+export const MAP_AMS_ERR_NO_SUCH_AMS: u8 = 0x30;
+export const MAP_AMS_ERR_OUT_OF_AMS_RANGE: u8 = 0x31;
+export const MAP_AMS_ERR_OUT_OF_PROCESS_RANGE: u8 = 0x32;
 export function mapAms(ams: u64, from: u64, mappingAddr: u64, mappingLen: u64): i32 {
   store<u8>(REQ, 0x45);
   store<u64>(REQ + 1, ams);
@@ -359,6 +532,8 @@ export function mapAms(ams: u64, from: u64, mappingAddr: u64, mappingLen: u64): 
 }
 
 /** 0x46 UNMAP_AMS: args {ams:u64, address:u64}, returns {}. */
+export const UNMAP_AMS_ERR_NO_SUCH_AMS: u8 = 0x10;
+export const UNMAP_AMS_ERR_NOT_MAPPED_HERE: u8 = 0x30;
 export function unmapAms(ams: u64, address: u64): i32 {
   store<u8>(REQ, 0x46);
   store<u64>(REQ + 1, ams);
@@ -370,6 +545,8 @@ export function unmapAms(ams: u64, address: u64): i32 {
 export const CREATE_PROCESS_RET_ID: i32 = 0;
 export const CREATE_PROCESS_RET_IDENTITY: i32 = 8;
 export const CREATE_PROCESS_RET_INIT_DATA: i32 = 9;
+export const CREATE_PROCESS_ERR_NOT_AN_APPLICATION: u8 = 0x30;
+export const CREATE_PROCESS_ERR_HARDWARE: u8 = 0x40;
 export function createProcess(initData: u64): i32 {
   store<u8>(REQ, 0x50);
   store<u64>(REQ + 1, initData);
@@ -378,6 +555,7 @@ export function createProcess(initData: u64): i32 {
 
 /** 0x51 WAIT_CHILD_PROCESS: args {pid:u64, timeout:u16}, returns {terminated:u8}. */
 export const WAIT_CHILD_PROCESS_RET_TERMINATED: i32 = 0;
+export const WAIT_CHILD_PROCESS_ERR_NO_SUCH_CHILD: u8 = 0x30;
 export function waitChildProcess(pid: u64, timeout: u16): i32 {
   store<u8>(REQ, 0x51);
   store<u64>(REQ + 1, pid);
@@ -387,6 +565,7 @@ export function waitChildProcess(pid: u64, timeout: u16): i32 {
 
 /** 0x52 KILL_CHILD_PROCESS: args {pid:u64, timeout:u16}, returns {exitData:u64}. */
 export const KILL_CHILD_PROCESS_RET_EXIT_DATA: i32 = 0;
+export const KILL_CHILD_PROCESS_ERR_HARDWARE: u8 = 0x40;
 export function killChildProcess(pid: u64, timeout: u16): i32 {
   store<u8>(REQ, 0x52);
   store<u64>(REQ + 1, pid);
@@ -403,6 +582,8 @@ export function getPid(): i32 {
 
 /** 0x54 SUSPEND: args {pid:u64}, returns {duration:u64}. */
 export const SUSPEND_RET_DURATION: i32 = 0;
+export const SUSPEND_ERR_NOT_AN_APPLICATION: u8 = 0x30;
+export const SUSPEND_ERR_NO_SUCH_CHILD: u8 = 0x31;
 export function suspend(pid: u64): i32 {
   store<u8>(REQ, 0x54);
   store<u64>(REQ + 1, pid);
@@ -411,6 +592,8 @@ export function suspend(pid: u64): i32 {
 
 /** 0x55 UNSUSPEND: args {pid:u64}, returns {duration:u64}. */
 export const UNSUSPEND_RET_DURATION: i32 = 0;
+export const UNSUSPEND_ERR_NOT_AN_APPLICATION: u8 = 0x30;
+export const UNSUSPEND_ERR_NO_SUCH_CHILD: u8 = 0x31;
 export function unsuspend(pid: u64): i32 {
   store<u8>(REQ, 0x55);
   store<u64>(REQ + 1, pid);
@@ -434,6 +617,7 @@ export function exit(exitData: u64): i32 {
 export const CREATE_THREAD_RET_ID: i32 = 0;
 export const CREATE_THREAD_RET_IDENTITY: i32 = 8;
 export const CREATE_THREAD_RET_INIT_DATA: i32 = 9;
+export const CREATE_THREAD_ERR_HARDWARE: u8 = 0x40;
 export function createThread(initData: u64, area: usize = RET): i32 {
   store<u8>(REQ, 0x60);
   store<u64>(REQ + 1, initData);
@@ -442,6 +626,8 @@ export function createThread(initData: u64, area: usize = RET): i32 {
 
 /** 0x61 CREATE_TLS_SLOT: args {}, returns {slot:u64}. */
 export const CREATE_TLS_SLOT_RET_SLOT: i32 = 0;
+export const CREATE_TLS_SLOT_ERR_MAX_SLOTS: u8 = 0x40;
+export const CREATE_TLS_SLOT_ERR_NO_MEMORY: u8 = 0x41;
 export function createTlsSlot(): i32 {
   store<u8>(REQ, 0x61);
   return syscall(REQ, 1, RET);
@@ -449,6 +635,7 @@ export function createTlsSlot(): i32 {
 
 /** 0x62 READ_TLS_SLOT: args {slot:u64, buffer:bufptr}, returns {written:u64}. */
 export const READ_TLS_SLOT_RET_WRITTEN: i32 = 0;
+export const READ_TLS_SLOT_ERR_NO_SUCH_SLOT: u8 = 0x30;
 export function readTlsSlot(slot: u64, bufferAddr: u64, bufferLen: u64): i32 {
   store<u8>(REQ, 0x62);
   store<u64>(REQ + 1, slot);
@@ -458,6 +645,8 @@ export function readTlsSlot(slot: u64, bufferAddr: u64, bufferLen: u64): i32 {
 }
 
 /** 0x63 WRITE_TLS_SLOT: args {slot:u64, buffer:bufptr}, returns {}. */
+export const WRITE_TLS_SLOT_ERR_NO_SUCH_SLOT: u8 = 0x30;
+export const WRITE_TLS_SLOT_ERR_NO_MEMORY: u8 = 0x40;
 export function writeTlsSlot(slot: u64, bufferAddr: u64, bufferLen: u64): i32 {
   store<u8>(REQ, 0x63);
   store<u64>(REQ + 1, slot);
@@ -467,6 +656,7 @@ export function writeTlsSlot(slot: u64, bufferAddr: u64, bufferLen: u64): i32 {
 }
 
 /** 0x64 DELETE_TLS_SLOT: args {slot:u64}, returns {}. */
+export const DELETE_TLS_SLOT_ERR_NO_SUCH_SLOT: u8 = 0x30;
 export function deleteTlsSlot(slot: u64): i32 {
   store<u8>(REQ, 0x64);
   store<u64>(REQ + 1, slot);
@@ -482,6 +672,10 @@ export function exitThread(exitData: u32): i32 {
 
 /** 0x70 READ_IO_PORT: args {kdi:u64, port:u16, buffer:bufptr}, returns {count:u64}. */
 export const READ_IO_PORT_RET_COUNT: i32 = 0;
+export const READ_IO_PORT_ERR_NOT_DRIVABLE: u8 = 0x30;
+export const READ_IO_PORT_ERR_NO_SUCH_DEVICE: u8 = 0x31;
+export const READ_IO_PORT_ERR_NO_SUCH_PORT: u8 = 0x32;
+export const READ_IO_PORT_ERR_WRONG_DIRECTION: u8 = 0x33;
 export function readIoPort(kdi: u64, port: u16, bufferAddr: u64, bufferLen: u64): i32 {
   store<u8>(REQ, 0x70);
   store<u64>(REQ + 1, kdi);
@@ -493,6 +687,10 @@ export function readIoPort(kdi: u64, port: u16, bufferAddr: u64, bufferLen: u64)
 
 /** 0x71 WRITE_IO_PORT: args {kdi:u64, port:u16, buffer:bufptr}, returns {count:u64}. */
 export const WRITE_IO_PORT_RET_COUNT: i32 = 0;
+export const WRITE_IO_PORT_ERR_NOT_DRIVABLE: u8 = 0x30;
+export const WRITE_IO_PORT_ERR_NO_SUCH_DEVICE: u8 = 0x31;
+export const WRITE_IO_PORT_ERR_NO_SUCH_PORT: u8 = 0x32;
+export const WRITE_IO_PORT_ERR_WRONG_DIRECTION: u8 = 0x33;
 export function writeIoPort(kdi: u64, port: u16, bufferAddr: u64, bufferLen: u64): i32 {
   store<u8>(REQ, 0x71);
   store<u64>(REQ + 1, kdi);
@@ -503,6 +701,10 @@ export function writeIoPort(kdi: u64, port: u16, bufferAddr: u64, bufferLen: u64
 }
 
 /** 0x72 DEVICE_INTERRUPT: args {kdi:u64, port:u16, interrupt:u8}, returns {}. */
+export const DEVICE_INTERRUPT_ERR_NOT_DRIVABLE: u8 = 0x30;
+export const DEVICE_INTERRUPT_ERR_NO_SUCH_DEVICE: u8 = 0x31;
+export const DEVICE_INTERRUPT_ERR_NO_SUCH_PORT: u8 = 0x32;
+export const DEVICE_INTERRUPT_ERR_WRONG_DIRECTION: u8 = 0x33;
 export function deviceInterrupt(kdi: u64, port: u16, interrupt: u8): i32 {
   store<u8>(REQ, 0x72);
   store<u64>(REQ + 1, kdi);
@@ -513,6 +715,12 @@ export function deviceInterrupt(kdi: u64, port: u16, interrupt: u8): i32 {
 
 /** 0x73 DEVICE_AMS: args {kdi:u64, deviceAddress:u64, length:u64, address:u64}, returns {ams:u64}. */
 export const DEVICE_AMS_RET_AMS: i32 = 0;
+export const DEVICE_AMS_ERR_UNALIGNED_ADDRESS: u8 = 0x10;
+export const DEVICE_AMS_ERR_UNALIGNED_LENGTH: u8 = 0x11;
+export const DEVICE_AMS_ERR_ZERO_LENGTH: u8 = 0x12;
+export const DEVICE_AMS_ERR_NOT_DRIVABLE: u8 = 0x30;
+export const DEVICE_AMS_ERR_NO_SUCH_DEVICE: u8 = 0x31;
+export const DEVICE_AMS_ERR_NO_MMIO: u8 = 0x32;
 export function deviceAms(kdi: u64, deviceAddress: u64, length: u64, address: u64): i32 {
   store<u8>(REQ, 0x73);
   store<u64>(REQ + 1, kdi);
@@ -523,6 +731,12 @@ export function deviceAms(kdi: u64, deviceAddress: u64, length: u64, address: u6
 }
 
 /** 0x74 SET_DMA_MEM_ACCESS: args {kdi:u64, address:u64, length:u64, authorization:u8}, returns {}. */
+export const SET_DMA_MEM_ACCESS_ERR_UNALIGNED_ADDRESS: u8 = 0x10;
+export const SET_DMA_MEM_ACCESS_ERR_UNALIGNED_LENGTH: u8 = 0x11;
+export const SET_DMA_MEM_ACCESS_ERR_ZERO_LENGTH: u8 = 0x12;
+export const SET_DMA_MEM_ACCESS_ERR_NOT_DRIVABLE: u8 = 0x30;
+export const SET_DMA_MEM_ACCESS_ERR_NO_SUCH_DEVICE: u8 = 0x31;
+export const SET_DMA_MEM_ACCESS_ERR_NO_DMA: u8 = 0x32;
 export function setDmaMemAccess(kdi: u64, address: u64, length: u64, authorization: u8): i32 {
   store<u8>(REQ, 0x74);
   store<u64>(REQ + 1, kdi);
@@ -534,6 +748,8 @@ export function setDmaMemAccess(kdi: u64, address: u64, length: u64, authorizati
 
 /** 0xa0 EXECUTION_CONTEXT: args {info:u8, buffer:u64}, returns {written:u64}. */
 export const EXECUTION_CONTEXT_RET_WRITTEN: i32 = 0;
+export const EXECUTION_CONTEXT_ERR_INVALID_INFO: u8 = 0x10;
+export const EXECUTION_CONTEXT_ERR_SYSTEM_SERVICE: u8 = 0x30;
 export function executionContext(info: u8, buffer: u64): i32 {
   store<u8>(REQ, 0xa0);
   store<u8>(REQ + 1, info);
@@ -543,6 +759,9 @@ export function executionContext(info: u8, buffer: u64): i32 {
 
 /** 0xd0 SYS_CREATE_PROCESS: args (variable), returns {pid:u64}. */
 export const SYS_CREATE_PROCESS_RET_PID: i32 = 0;
+export const SYS_CREATE_PROCESS_ERR_NOT_SYS_PROCESS: u8 = 0x30;
+export const SYS_CREATE_PROCESS_ERR_TOKEN_REFUSED: u8 = 0x31;
+export const SYS_CREATE_PROCESS_ERR_INVALID_CONTEXT: u8 = 0x32;
 export function sysCreateProcess(args: usize, argsLen: i32): i32 {
   store<u8>(REQ, 0xd0);
   if (argsLen < 0 || argsLen > 4095) return ERROR_FLAG | 0x02;
@@ -551,6 +770,10 @@ export function sysCreateProcess(args: usize, argsLen: i32): i32 {
 }
 
 /** 0xd1 SYS_MANAGE_PROCESS: args {pid:u64, action:u8}, returns {}. */
+export const SYS_MANAGE_PROCESS_ERR_INVALID_ACTION: u8 = 0x10;
+export const SYS_MANAGE_PROCESS_ERR_NOT_SYS_PROCESS: u8 = 0x30;
+export const SYS_MANAGE_PROCESS_ERR_NO_SUCH_PID: u8 = 0x31;
+export const SYS_MANAGE_PROCESS_ERR_ALREADY_IN_STATE: u8 = 0x32;
 export function sysManageProcess(pid: u64, action: u8): i32 {
   store<u8>(REQ, 0xd1);
   store<u64>(REQ + 1, pid);
@@ -561,6 +784,12 @@ export function sysManageProcess(pid: u64, action: u8): i32 {
 /** 0xd2 SYS_PROCESS_ATTRIBUTES: args (variable), returns {written:u64, incomplete:u8}. */
 export const SYS_PROCESS_ATTRIBUTES_RET_WRITTEN: i32 = 0;
 export const SYS_PROCESS_ATTRIBUTES_RET_INCOMPLETE: i32 = 8;
+export const SYS_PROCESS_ATTRIBUTES_ERR_INVALID_ACTION: u8 = 0x10;
+export const SYS_PROCESS_ATTRIBUTES_ERR_INVALID_ATTRIBUTE: u8 = 0x11;
+export const SYS_PROCESS_ATTRIBUTES_ERR_READ_ONLY: u8 = 0x12;
+export const SYS_PROCESS_ATTRIBUTES_ERR_NOT_SYS_PROCESS: u8 = 0x30;
+export const SYS_PROCESS_ATTRIBUTES_ERR_ATTRIBUTE_NOT_ALLOWED: u8 = 0x31;
+export const SYS_PROCESS_ATTRIBUTES_ERR_INDEX_OUT_OF_BOUNDS: u8 = 0x32;
 export function sysProcessAttributes(args: usize, argsLen: i32): i32 {
   store<u8>(REQ, 0xd2);
   if (argsLen < 0 || argsLen > 4095) return ERROR_FLAG | 0x02;
@@ -571,6 +800,8 @@ export function sysProcessAttributes(args: usize, argsLen: i32): i32 {
 /** 0xd4 SYS_ENUM_DEVICES: args {patternType:u8, cii:u32, buffer:bufptr}, returns {count:u32, incomplete:u8}. */
 export const SYS_ENUM_DEVICES_RET_COUNT: i32 = 0;
 export const SYS_ENUM_DEVICES_RET_INCOMPLETE: i32 = 4;
+export const SYS_ENUM_DEVICES_ERR_INVALID_CONNECTION_TYPE: u8 = 0x10;
+export const SYS_ENUM_DEVICES_ERR_NOT_SYS_HW: u8 = 0x30;
 export function sysEnumDevices(patternType: u8, cii: u32, bufferAddr: u64, bufferLen: u64): i32 {
   store<u8>(REQ, 0xd4);
   store<u8>(REQ + 1, patternType);
@@ -582,12 +813,15 @@ export function sysEnumDevices(patternType: u8, cii: u32, bufferAddr: u64, buffe
 
 /** 0xd5 CREATE_CONTAINER: args {}, returns {container:u64}. */
 export const CREATE_CONTAINER_RET_CONTAINER: i32 = 0;
+export const CREATE_CONTAINER_ERR_NOT_SYS_PROCESS: u8 = 0x30;
 export function createContainer(): i32 {
   store<u8>(REQ, 0xd5);
   return syscall(REQ, 1, RET);
 }
 
 /** 0xd6 LINK_CONTAINER_DEVICE: args {kdi:u64}, returns {}. */
+export const LINK_CONTAINER_DEVICE_ERR_NOT_SYS_PROCESS: u8 = 0x30;
+export const LINK_CONTAINER_DEVICE_ERR_UNKNOWN_KDI: u8 = 0x31;
 export function linkContainerDevice(kdi: u64): i32 {
   store<u8>(REQ, 0xd6);
   store<u64>(REQ + 1, kdi);
@@ -595,6 +829,8 @@ export function linkContainerDevice(kdi: u64): i32 {
 }
 
 /** 0xd7 DESTROY_CONTAINER: args {container:u64}, returns {}. */
+export const DESTROY_CONTAINER_ERR_NOT_SYS_PROCESS: u8 = 0x30;
+export const DESTROY_CONTAINER_ERR_UNKNOWN_CONTAINER: u8 = 0x31;
 export function destroyContainer(container: u64): i32 {
   store<u8>(REQ, 0xd7);
   store<u64>(REQ + 1, container);
