@@ -54,6 +54,11 @@ export type Startup =
       callerAnid: number;
       /** Bit 5 of the startup reason: the CMDRAW output will be read. */
       rawOutputRead?: boolean;
+      /**
+       * The manifest command started (`ncw run app.nap <command>`, `ncw exec`), written into the
+       * context's future-proof space (NCW addition, commonassembly/abi/context.ts); absent for a program.
+       */
+      command?: string;
     }
   | { kind: "event"; code: number };
 

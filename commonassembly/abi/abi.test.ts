@@ -234,6 +234,30 @@ describe("execution context", () => {
     const all = encodeExecutionContext(ctx);
     expect(all.length).toBe(267 + 19);
   });
+  it("starts the future-proof space with the command's name: length byte, UTF-8 (NCW addition)", () => {
+    const ctx = commandContext({ anid: 7, callerAnid: 0, args: [], name: "say_hi" });
+    const h = encodeContextHeader(ctx.header);
+    expect(h.length).toBe(CONTEXT_COMMAND_HEADER_SIZE);
+    expect(h.subarray(CONTEXT_COMMAND_HEADER_SIZE - 196)).toEqual(
+      hex(`06 7361795f6869 ${"00".repeat(189)}`),
+    );
+    expect(h.subarray(16, 23)).toEqual(hex("00000000 00 0000"));
+    expect(decodeContextHeader(h).command?.name).toBe("say_hi");
+    // No name: the space is all zeros and the decoded header has none.
+    const plain = encodeContextHeader(commandContext({ anid: 7, callerAnid: 0, args: [] }).header);
+    expect(decodeContextHeader(plain).command).not.toHaveProperty("name");
+    expect(() =>
+      encodeContextHeader(
+        commandContext({ anid: 1, callerAnid: 0, args: [], name: "x".repeat(196) }).header,
+      ),
+    ).toThrow(/at most 195 bytes/);
+    const bad = Uint8Array.from(h);
+    bad[CONTEXT_COMMAND_HEADER_SIZE - 196] = 196;
+    expect(() => decodeContextHeader(bad)).toThrow(/command name length 196/);
+    bad[CONTEXT_COMMAND_HEADER_SIZE - 196] = 1;
+    bad[CONTEXT_COMMAND_HEADER_SIZE - 195] = 0xff;
+    expect(() => decodeContextHeader(bad)).toThrow(/not UTF-8/);
+  });
   it("builds a 16-byte, argument-less context for event starts", () => {
     const c = eventContext({ code: StartupCode.POST_INSTALL, anid: 5, ambient: 0x80 });
     expect(encodeExecutionContext(c)).toEqual(hex("10 80 00 00 0000000000000000 05000000"));

@@ -92,6 +92,12 @@ export const ContextBase = struct([
   ["anid", u32],
 ]);
 export const FUTURE_PROOF_SIZE = 196;
+/**
+ * NCW addition (the spec gives an app no way to know which of its commands it was started for):
+ * the future-proof space starts with the command's name, its length in bytes (1 byte, 0: no name)
+ * then its UTF-8 bytes; the rest stays zero. So the longest name is 195 bytes. docs/kernel.md.
+ */
+export const COMMAND_NAME_MAX = FUTURE_PROOF_SIZE - 1;
 /** The fields a command start adds (251 bytes, ending with the 196-byte future-proof space). */
 export const ContextCommand = struct([
   ["callerAnid", u32],
@@ -128,7 +134,40 @@ export interface ContextHeader {
     cmderr: bigint;
     cmdraw: bigint;
     cmdout: bigint;
+    /** NCW addition: the name of the manifest command started (COMMAND_NAME_MAX), "" for none. */
+    name?: string;
   };
+}
+
+/** The future-proof space of a command start: the command's name (NCW addition), then zeros. */
+function encodeFutureProof(name: string | undefined): Uint8Array {
+  const out = new Uint8Array(FUTURE_PROOF_SIZE);
+  const b = new TextEncoder().encode(name ?? "");
+  if (b.length > COMMAND_NAME_MAX)
+    throw new RangeError(`a command name takes at most ${COMMAND_NAME_MAX} bytes, got ${b.length}`);
+  out[0] = b.length;
+  out.set(b, 1);
+  return out;
+}
+
+function decodeFutureProof(b: Uint8Array): string {
+  const n = b[0] ?? 0;
+  if (n > COMMAND_NAME_MAX) {
+    throw new AbiError(
+      "data",
+      `context header: command name length ${n} exceeds ${COMMAND_NAME_MAX}`,
+      {
+        code: "CTX_BAD_COMMAND_NAME",
+      },
+    );
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(b.subarray(1, 1 + n));
+  } catch {
+    throw new AbiError("data", "context header: the command name is not UTF-8", {
+      code: "CTX_BAD_COMMAND_NAME",
+    });
+  }
 }
 
 export function contextHeaderSize(h: ContextHeader): number {
@@ -153,8 +192,9 @@ export function encodeContextHeader(h: ContextHeader): Uint8Array {
   if (!h.command) return base;
   const out = new Uint8Array(CONTEXT_COMMAND_HEADER_SIZE);
   out.set(base, 0);
+  const { name, ...fields } = h.command;
   out.set(
-    encode(ContextCommand, { ...h.command, futureProof: new Uint8Array(FUTURE_PROOF_SIZE) }),
+    encode(ContextCommand, { ...fields, futureProof: encodeFutureProof(name) }),
     CONTEXT_BASE_SIZE,
   );
   return out;
@@ -189,8 +229,9 @@ export function decodeContextHeader(b: Uint8Array): ContextHeader {
     b.subarray(CONTEXT_BASE_SIZE),
     "context header (command fields)",
   );
-  const { futureProof: _ignored, ...command } = cmd;
-  h.command = command;
+  const { futureProof, ...command } = cmd;
+  const name = decodeFutureProof(futureProof);
+  h.command = name === "" ? command : { ...command, name };
   return h;
 }
 
@@ -254,6 +295,8 @@ export function commandContext(opts: {
   args: readonly Value[];
   ambient?: number;
   rawOutputRead?: boolean;
+  /** The manifest command started (NCW addition, COMMAND_NAME_MAX). */
+  name?: string;
 }): ExecutionContext {
   const args = encodeArguments(opts.args);
   return {
@@ -278,6 +321,7 @@ export function commandContext(opts: {
         cmderr: 0n,
         cmdraw: 0n,
         cmdout: 0n,
+        ...(opts.name === undefined || opts.name === "" ? {} : { name: opts.name }),
       },
     },
     args,

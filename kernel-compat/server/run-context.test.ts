@@ -55,6 +55,21 @@ describe("runContext", () => {
     expect(c.args).toEqual(args);
   });
 
+  it("the command started goes into the header (NCW addition); a bad name is a bad request", () => {
+    const { bytes } = runContext({
+      args: [],
+      startup: { kind: "command", callerAnid: 0, command: "say_hello" },
+    })(9);
+    expect(decodeContextHeader(bytes.subarray(0, 267)).command?.name).toBe("say_hello");
+    const long = { kind: "command" as const, callerAnid: 0, command: "x".repeat(200) };
+    expect(() => runContext({ args: [], startup: long })).toThrow(/at most 195 bytes/);
+    const notText = { kind: "command", callerAnid: 0, command: 3 } as unknown as {
+      kind: "command";
+      callerAnid: number;
+    };
+    expect(() => runContext({ args: [], startup: notText })).toThrow(/not a string/);
+  });
+
   it("the ANID: the installed app's, else the request's (Skyer's events), else a random non-zero one", () => {
     const build = runContext({ args: [], startup: { kind: "command", callerAnid: 0 }, anid: 42 });
     expect(build(7).anid).toBe(7);

@@ -78,11 +78,14 @@ export function runContext(
       if (s?.kind === "command") {
         if (!Number.isInteger(s.callerAnid) || s.callerAnid < 0 || s.callerAnid > 0xffffffff)
           throw badArgs(`caller ANID ${s.callerAnid} is not 0–0xffffffff`);
+        if (s.command !== undefined && typeof s.command !== "string")
+          throw badArgs("the command name is not a string");
         const ctx = commandContext({
           anid,
           callerAnid: s.callerAnid,
           args,
           rawOutputRead: s.rawOutputRead === true,
+          ...(s.command === undefined ? {} : { name: s.command }),
         });
         return encodeExecutionContext(ctx);
       }
