@@ -57,7 +57,8 @@ const item = (encoded: number[]) => encoded.slice(8);
 const PIPES = { cmdin: 11n, cmdusr: 12n, cmdmsg: 13n, cmderr: 14n, cmdraw: 15n, cmdout: 16n };
 type PipeName = keyof typeof PIPES;
 
-function context(args: number[][], opts: { reason?: number } = {}): Uint8Array {
+function context(args: number[][], opts: { reason?: number; name?: string } = {}): Uint8Array {
+  const name = utf8(opts.name ?? "");
   const block = args.flat();
   const header = [
     opts.reason ?? 0x84, // command (0x8 in the high nibble), bit 5 set: CMDRAW will be read
@@ -75,7 +76,10 @@ function context(args: number[][], opts: { reason?: number } = {}): Uint8Array {
     ...le(PIPES.cmderr, 8),
     ...le(PIPES.cmdraw, 8),
     ...le(PIPES.cmdout, 8),
-    ...new Array(196).fill(0), // future-proof shift space
+    // future-proof shift space; NCW puts the command's name first (length byte, UTF-8)
+    name.length,
+    ...name,
+    ...new Array(196 - 1 - name.length).fill(0),
   ];
   expect(header).toHaveLength(267);
   return Uint8Array.from([...header, ...block]);
@@ -238,6 +242,13 @@ for (const toolchain of ["as", "c"] as const) {
         expect(o.of("cmdraw")).toEqual([0x8, 1, 0, 1, 4, 3, 2, 1, 0x0d, 0x0c, 0x0b, 0x0a, 2]);
         const crash = await runProgram(npp, context([V.string("startup")], { reason: 0x88 }));
         expect(crash.of("cmdraw").slice(0, 4)).toEqual([0x8, 1, 1, 0]);
+      });
+
+      it("reads the name of the command started (NCW's addition in the future-proof space)", async () => {
+        const o = await runProgram(npp, context([V.string("name")], { name: "say_hellö" }));
+        expect(o.of("cmdraw")).toEqual(utf8("say_hellö"));
+        const none = await run([V.string("name")]);
+        expect(none.of("cmdraw")).toEqual([]);
       });
 
       const echoes: [string, number[]][] = [

@@ -4,6 +4,7 @@
 
 import type { Codec } from "../abi/codec.js";
 import {
+  COMMAND_NAME_MAX,
   CONTEXT_BASE_SIZE,
   CONTEXT_COMMAND_HEADER_SIZE,
   ContextBase,
@@ -83,6 +84,8 @@ export const SDK_CONSTANT_GROUPS: readonly SdkConstantGroup[] = [
       BASE_SIZE: CONTEXT_BASE_SIZE,
       COMMAND_HEADER_SIZE: CONTEXT_COMMAND_HEADER_SIZE,
       MAX_ARGS_SIZE,
+      // NCW addition: the future-proof space starts with the command's name (length byte, UTF-8).
+      COMMAND_NAME_MAX,
     },
     4,
   ),

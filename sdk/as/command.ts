@@ -23,6 +23,8 @@ import {
   CTX_CMDRAW,
   CTX_CMDUSR,
   CTX_COMMAND_HEADER_SIZE,
+  CTX_COMMAND_NAME_MAX,
+  CTX_FUTURE_PROOF,
   CTX_STARTUP_REASON,
   executionContext,
   exit,
@@ -129,6 +131,18 @@ export function cmdrawId(): u64 {
 }
 export function cmdoutId(): u64 {
   return pipeId(CTX_CMDOUT);
+}
+
+/**
+ * The name of the manifest command the app was started for ("" if none): NCW's addition at the start
+ * of the context's future-proof space (docs/kernel.md), so an app that exposes several commands can
+ * tell them apart.
+ */
+export function commandName(): string {
+  if (!isCommand()) return "";
+  const n = load<u8>(ctx + <usize>CTX_FUTURE_PROOF);
+  if (<i32>n > CTX_COMMAND_NAME_MAX) return "";
+  return String.UTF8.decodeUnsafe(ctx + <usize>CTX_FUTURE_PROOF + 1, <usize>n);
 }
 
 /** How many arguments the command was given. */

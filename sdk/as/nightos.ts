@@ -121,6 +121,7 @@ export const CTX_FUTURE_PROOF: i32 = 71;
 export const CTX_BASE_SIZE: i32 = 16;
 export const CTX_COMMAND_HEADER_SIZE: i32 = 267;
 export const CTX_MAX_ARGS_SIZE: i32 = 65024;
+export const CTX_COMMAND_NAME_MAX: i32 = 195;
 
 // Value type codes (applications.md, Values encoding).
 export const VALUE_VOID: u8 = 0x00;

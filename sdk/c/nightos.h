@@ -101,6 +101,7 @@
 #define NIGHTOS_CTX_BASE_SIZE 16
 #define NIGHTOS_CTX_COMMAND_HEADER_SIZE 267
 #define NIGHTOS_CTX_MAX_ARGS_SIZE 65024
+#define NIGHTOS_CTX_COMMAND_NAME_MAX 195
 
 /* Value type codes (applications.md, Values encoding). */
 #define NIGHTOS_VALUE_VOID 0x00

@@ -25,6 +25,12 @@ static inline void nightos__copy(uint8_t *dst, const uint8_t *src, uint64_t n) {
 
 static void nightos_fatal(const char *message);
 
+/* A string, path or command value: UTF-8 bytes inside the context, not NUL-terminated. */
+typedef struct nightos_str {
+  const char *ptr;
+  uint64_t len;
+} nightos_str;
+
 /* ---- the execution context ---------------------------------------------------------------------- */
 
 typedef struct nightos_context_state {
@@ -91,6 +97,19 @@ static inline uint64_t nightos_cmderr_id(void) { return nightos__command_field(N
 static inline uint64_t nightos_cmdraw_id(void) { return nightos__command_field(NIGHTOS_CTX_CMDRAW, 8); }
 static inline uint64_t nightos_cmdout_id(void) { return nightos__command_field(NIGHTOS_CTX_CMDOUT, 8); }
 
+/* The name of the manifest command the app was started for (len 0 if none): NCW's addition at the
+ * start of the context's future-proof space (docs/kernel.md), so an app that exposes several commands
+ * can tell them apart. */
+static inline nightos_str nightos_command_name(void) {
+  nightos_str s = {0, 0};
+  if (!nightos_is_command()) return s;
+  const uint8_t *p = nightos__context()->bytes + NIGHTOS_CTX_FUTURE_PROOF;
+  if (p[0] > NIGHTOS_CTX_COMMAND_NAME_MAX) return s;
+  s.ptr = (const char *)p + 1;
+  s.len = p[0];
+  return s;
+}
+
 /* How many arguments the command was given. */
 static inline int nightos_arg_count(void) {
   return (int)nightos__command_field(NIGHTOS_CTX_ARG_COUNT, 1);
@@ -102,12 +121,6 @@ typedef struct nightos_value {
   const uint8_t *at;
   const uint8_t *end;
 } nightos_value;
-
-/* A string, path or command value: UTF-8 bytes inside the context, not NUL-terminated. */
-typedef struct nightos_str {
-  const char *ptr;
-  uint64_t len;
-} nightos_str;
 
 /* The size of the representation of a value of `type` at `at` (lists: their items, each typed). */
 static inline uint64_t nightos__repr_size(uint8_t type, const uint8_t *at, const uint8_t *end) {
