@@ -375,17 +375,19 @@ for (const toolchain of ["as", "c"] as const) {
         );
       });
 
-      it("fails with the failure byte 0xFF on CMDOUT", async () => {
+      // "send the 0xFF value": NCW reads it (docs/ipc.md) as a value of type code 0xFF, no representation.
+      const FAILURE = [1, 0, 0, 0, 0, 0, 0, 0, 0xff];
+      it("fails with the 0xFF value on CMDOUT", async () => {
         const o = await run([V.string("fail")]);
-        expect(o.of("cmdout")).toEqual([0xff]);
+        expect(o.of("cmdout")).toEqual(FAILURE);
         expect(o.exit).toBe(0n);
       });
 
-      it("a missing argument or a wrong type: a message on CMDERR, the failure byte, exit 1", async () => {
+      it("a missing argument or a wrong type: a message on CMDERR, the failure value, exit 1", async () => {
         for (const which of ["missing", "wrongtype"]) {
           const o = await run([V.string(which)]);
           expect(o.messages("cmderr").length).toBeGreaterThan(0);
-          expect(o.of("cmdout")).toEqual([0xff]);
+          expect(o.of("cmdout")).toEqual(FAILURE);
           expect(o.exit).toBe(1n);
         }
       });

@@ -59,7 +59,6 @@ import {
 } from "./nightos";
 
 // Static areas, declared first: asc initialises globals in file order.
-const FAILURE: usize = memory.data<u8>([<u8>COMMAND_FAILURE]);
 const KEY_BUF: usize = memory.data(8);
 
 // ---- the execution context ------------------------------------------------------------------------
@@ -628,9 +627,12 @@ export function returnList(v: List): bool {
   return sendValue(VALUE_LIST, w);
 }
 
-/** Fails the command: the failure byte on CMDOUT (the shell reports a failed, not a faulty, command). */
+/**
+ * Fails the command: "the 0xFF value" on CMDOUT, as NCW reads it (docs/ipc.md "Command pipes"): a value
+ * of type code 0xFF without representation. The shell reports a failed, not a faulty, command.
+ */
 export function fail(): bool {
-  return writeAll(cmdoutId(), FAILURE, 1);
+  return sendValue(<u8>COMMAND_FAILURE, null);
 }
 
 /** Prints `message` on CMDERR, fails the command and exits: what the SDK does when it cannot go on. */

@@ -524,10 +524,10 @@ static inline int nightos_return_list(const nightos_list *l) {
   return nightos__return(NIGHTOS_VALUE_LIST, l->buf, l->used);
 }
 
-/* Fails the command: the failure byte on CMDOUT (the shell reports a failed, not a faulty, command). */
+/* Fails the command: "the 0xFF value" on CMDOUT, as NCW reads it (docs/ipc.md "Command pipes"): a value
+ * of type code 0xFF without representation. The shell reports a failed, not a faulty, command. */
 static inline int nightos_fail(void) {
-  static const uint8_t failure = NIGHTOS_COMMAND_FAILURE;
-  return nightos__write_all(nightos_cmdout_id(), &failure, 1);
+  return nightos__return(NIGHTOS_COMMAND_FAILURE, 0, 0);
 }
 
 /* Prints `message` on CMDERR, fails the command and exits: what the SDK does when it cannot go on. */
