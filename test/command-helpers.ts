@@ -37,7 +37,10 @@ export const COMMAND_FUNCS = `
   (func $close (param $id i64) (result i32) (call $s64 (i32.const 0x25) (local.get $id)))
   (func $r32 (result i32) (i32.load (i32.const 0x2000)))`;
 
-/** A command app: `body` runs after `$ctx`; `extra` adds functions, data and table entries. */
-export function commandApp(body: string, extra = ""): string {
-  return program(`(call $ctx) ${body}`, `${COMMAND_FUNCS}\n${extra}`);
+/**
+ * A command app: `body` runs after `$ctx` (its locals, declared first, in `locals`); `extra` adds
+ * functions, data and table entries.
+ */
+export function commandApp(body: string, extra = "", locals = ""): string {
+  return program(`${locals} (call $ctx) ${body}`, `${COMMAND_FUNCS}\n${extra}`);
 }
