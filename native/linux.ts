@@ -47,6 +47,9 @@ const UCRED_SIZE = 12;
 const FALLOC_FL_KEEP_SIZE = 0x01;
 const FALLOC_FL_PUNCH_HOLE = 0x02;
 const EOPNOTSUPP = 95;
+/** poll(2): struct pollfd { int fd; short events; short revents; }, and the bits that end a wait. */
+const POLLIN = 0x001;
+const POLL_READY = POLLIN | 0x008 /* POLLERR */ | 0x010 /* POLLHUP */ | 0x020; /* POLLNVAL */
 
 interface Libc {
   memfdCreate(name: string, flags: number): number;
@@ -65,6 +68,7 @@ interface Libc {
   prctl(option: number, arg: number, a3: number, a4: number, a5: number): number;
   getsockopt(fd: number, level: number, name: number, val: Buffer, len: Buffer): number;
   fallocate(fd: number, mode: number, offset: bigint, len: bigint): number;
+  poll(fds: Buffer, nfds: number, timeout: number): number;
 }
 
 let libc: Libc | undefined;
@@ -88,6 +92,7 @@ function load(): Libc {
       ),
       getsockopt: lib.func("int getsockopt(int fd, int level, int name, void *val, void *len)"),
       fallocate: lib.func("int fallocate(int fd, int mode, int64_t offset, int64_t len)"),
+      poll: lib.func("int poll(void *fds, unsigned long nfds, int timeout)"),
     } as Libc;
     return libc;
   } catch (e) {
@@ -232,5 +237,13 @@ export const linuxNative: HostNative = {
       }
       throw hostError("fallocate(FALLOC_FL_PUNCH_HOLE)");
     }
+  },
+  waitReadable(fd, timeoutMs) {
+    const pfd = Buffer.alloc(8);
+    pfd.writeInt32LE(fd, 0);
+    pfd.writeInt16LE(POLLIN, 4);
+    const r = load().poll(pfd, 1, Math.max(0, Math.floor(timeoutMs)));
+    if (r < 0) return koffi.errno() !== EINTR; // an error: let the read report it
+    return r > 0 && (pfd.readInt16LE(6) & POLL_READY) !== 0;
   },
 };

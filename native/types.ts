@@ -78,4 +78,11 @@ export interface HostNative {
    * filesystem cannot.
    */
   punchHole(fd: number, offset: bigint, length: bigint): void;
+  /**
+   * Wait at most `timeoutMs` for the open file `fd` to be readable (data, its end, or an error): true
+   * when a read would not block. A thread that reads stdin for a command asks it between reads, so it
+   * can stop when the command ends instead of blocking the exit (Linux poll(2)). Where the host cannot
+   * tell, true (the read then blocks).
+   */
+  waitReadable(fd: number, timeoutMs: number): boolean;
 }

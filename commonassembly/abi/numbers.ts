@@ -163,42 +163,5 @@ export const ContextInfo = {
   ARGUMENTS: 0x03,
 } as const;
 
-// The command pipes' formats (specs/shell.md "User inputs", "Text output"; applications.md "Returning
-// and failing"). "Bit 0" is the strongest bit (0x80), as everywhere in NCW (docs/kernel.md "Decisions").
-
 /** The largest message a message pipe carries (ipc.md "Pipes": 64 KB, the buffer's minimal capacity). */
 export const MAX_PIPE_MESSAGE_SIZE = 64 * 1024;
-/** A text message (CMDMSG, CMDERR): foreground RGB, background RGB, style, control-character count. */
-export const TEXT_MESSAGE_HEADER_SIZE = 8;
-/** The style byte of a text message (bit 0 = 0x80 … bit 4 = 0x08). */
-export const TextStyle = {
-  BOLD: 0x80,
-  ITALIC: 0x40,
-  UNDERLINE: 0x20,
-  OVERLINE: 0x10,
-  REVERSED: 0x08,
-} as const;
-/** A control character's code (its strongest byte; the weakest is the data byte, the count). */
-export const ControlCode = {
-  NONE: 0x00,
-  UP: 0x01,
-  LEFT: 0x02,
-  RIGHT: 0x03,
-  DOWN: 0x04,
-  LINE_START: 0x05,
-} as const;
-/** A user input message (CMDUSR): modifiers, keycode, the UTF-8 character on 4 bytes (0 if none). */
-export const USER_INPUT_SIZE = 6;
-/** The modifier byte of a user input message (bit 0 = 0x80 … bit 7 = 0x01). */
-export const KeyModifier = {
-  COMMAND: 0x80,
-  CTRL: 0x40,
-  ALT: 0x20,
-  SHIFT: 0x10,
-  FN: 0x08,
-  NUM_LOCK: 0x04,
-  CAPS_LOCK: 0x02,
-  SCROLL_LOCK: 0x01,
-} as const;
-/** What a command sends through CMDOUT to fail (applications.md "Returning and failing"). */
-export const COMMAND_FAILURE = 0xff;

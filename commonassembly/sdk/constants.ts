@@ -13,18 +13,10 @@ import {
   StartupBit,
   StartupCode,
 } from "../abi/context.js";
-import {
-  COMMAND_FAILURE,
-  ContextInfo,
-  ControlCode,
-  KeyModifier,
-  MAX_PIPE_MESSAGE_SIZE,
-  PipeMode,
-  TEXT_MESSAGE_HEADER_SIZE,
-  TextStyle,
-  USER_INPUT_SIZE,
-} from "../abi/numbers.js";
-import { ValueType } from "../abi/values.js";
+import { ContextInfo, MAX_PIPE_MESSAGE_SIZE, PipeMode } from "../abi/numbers.js";
+import { TEXT_MESSAGE_HEADER_SIZE, TextControl, TextStyle } from "../abi/text-message.js";
+import { KeyCode, KeyModifier, USER_INPUT_SIZE } from "../abi/user-input.js";
+import { FAILURE_TYPE, ValueType } from "../abi/values.js";
 
 export interface SdkConstant {
   /** UPPER_SNAKE name without the language's prefix. */
@@ -97,9 +89,10 @@ export const SDK_CONSTANT_GROUPS: readonly SdkConstantGroup[] = [
   group(
     "Control character codes of a text message (shell.md, Text output).",
     "CONTROL_",
-    ControlCode,
+    TextControl,
   ),
   group("A user input's modifier bits (shell.md, User inputs; bit 0 = 0x80).", "KEY_", KeyModifier),
+  group("A user input's keycode: NCW's, the USB HID usage IDs (docs/ipc.md).", "KEYCODE_", KeyCode),
   group(
     "The command pipes' sizes and the failure byte (shell.md; applications.md).",
     "",
@@ -107,7 +100,8 @@ export const SDK_CONSTANT_GROUPS: readonly SdkConstantGroup[] = [
       MAX_PIPE_MESSAGE_SIZE,
       TEXT_MESSAGE_HEADER_SIZE,
       USER_INPUT_SIZE,
-      COMMAND_FAILURE,
+      // "the 0xFF value" of a failing command: NCW's reading is a value of this type code (docs/ipc.md).
+      COMMAND_FAILURE: FAILURE_TYPE,
     },
     4,
   ),

@@ -19,6 +19,12 @@ import { ServiceHost } from "../../services/host/host.js";
 import { SysProcess } from "../../services/process/service.js";
 import { REGISTRY_KEYS } from "../../services/registry/keys.js";
 import type { KernelApi } from "../kernel/api.js";
+import {
+  COMMAND_PIPES,
+  type CommandPipeName,
+  type CommandPipeSet,
+  commandPipeMappings,
+} from "../kernel/command-pipes.js";
 import { type PipeEnd, PipeTable } from "../kernel/pipes.js";
 import { type KProcess, ProcessTable, type SessionSink } from "../kernel/process.js";
 import { type KSegment, SegmentTable } from "../kernel/segments.js";
@@ -32,7 +38,7 @@ import type {
   ToRunner,
 } from "../protocol.js";
 import { decodeArgs, formatErr, formatValue } from "../syscalls/dispatch.js";
-import { notifyClosed } from "../syscalls/pipes.js";
+import { notifyClosed, pipeClosed } from "../syscalls/pipes.js";
 import type { RunnerPool } from "./pool.js";
 
 export type { KProcess, SessionSink } from "../kernel/process.js";
@@ -223,6 +229,8 @@ export class Kernel implements KernelApi {
     priority?: number;
     /** Its initial memory if the caller computed it already (admit()). */
     memoryBytes?: number;
+    /** A command run's pipes (created for `processes.nextPid()`): granted before it starts. */
+    commandPipes?: CommandPipeSet;
   }): KProcess {
     const pid = this.processes.nextPid();
     const runner = this.pool.take(opts.wasm);
@@ -253,8 +261,12 @@ export class Kernel implements KernelApi {
         : (opts.memoryBytes ?? this.initialMemory(opts.wasm)),
       traceUnacked: 0,
       requests: new Map(),
+      ...(opts.commandPipes ? { commandPipes: opts.commandPipes } : {}),
     };
+    if (opts.commandPipes !== undefined && opts.commandPipes.pid !== pid)
+      throw new Error(`command pipes made for ${opts.commandPipes.pid}, not ${pid}`);
     this.processes.add(p);
+    if (opts.commandPipes) opts.session?.commandPipes(pid, commandPipeMappings(opts.commandPipes));
     this.services.processStarted({ pid, ppid: p.ppid, name: p.name });
     this.pool.prepare(opts.wasm);
     const child = runner.child;
@@ -274,6 +286,12 @@ export class Kernel implements KernelApi {
         if (p.state === "exited") return;
         // A process suspended before its runner was ready stays suspended (the runner got "suspend" first).
         if (p.state === "starting") p.state = "running";
+        // The command pipes' ends are in the runner's table before `start` (same channel, in order):
+        // the app may write to CMDMSG as its first act.
+        const cmd = p.commandPipes;
+        if (cmd !== undefined)
+          for (const d of COMMAND_PIPES)
+            void this.grantPipe(p, cmd.app[d.name].id, cmd.app[d.name].end);
         this.toRunner(p, {
           t: "start",
           pid,
@@ -412,6 +430,29 @@ export class Kernel implements KernelApi {
     }
   }
 
+  /**
+   * The CLI closed its end of CMDIN or CMDUSR (the end of the input, docs/ipc.md "Command pipes"): the
+   * pipe is closed properly, and the app gets PIPE_CLOSED for it.
+   */
+  closeCommandPipe(p: KProcess, name: CommandPipeName): void {
+    const pipe = p.commandPipes?.pipes[name];
+    if (pipe === undefined || pipe.state !== "open") return;
+    this.pipes.close(pipe, false);
+    for (const h of this.pipes.holders(pipe))
+      if (h.pid === p.pid)
+        this.signal(p, Sig.PIPE_CLOSED, { datafield: pipeClosed(false, h.end, h.id), quiet: true });
+  }
+
+  /**
+   * The return value came whole through CMDOUT (shell.md: "all pipes are closed and the command is
+   * considered as finished"): the six pipes close, and the process, no longer the command, is left
+   * to end by itself, away from the session (decided, docs/ipc.md).
+   */
+  finishCommand(p: KProcess): void {
+    for (const d of COMMAND_PIPES) this.closeCommandPipe(p, d.name);
+    p.session = undefined;
+  }
+
   /** Start a thread in `p` at its table's function `index`, called with `arg`; the answer has its tid. */
   startThread(p: KProcess, index: number, arg: bigint): Promise<RunnerAnswer> {
     return this.ask(p, { t: "start-thread", index, arg });
@@ -490,7 +531,8 @@ export class Kernel implements KernelApi {
   signal(
     p: KProcess,
     signal: number,
-    opts: { delayMs?: number; datafield?: Uint8Array } = {},
+    /** `quiet`: the terminal hears of it only with --trace (the kernel's own bookkeeping signals). */
+    opts: { delayMs?: number; datafield?: Uint8Array; quiet?: boolean } = {},
   ): void {
     if (p.state === "exited") return;
     let datafield: Uint8Array = opts.datafield ?? new Uint8Array(32);
@@ -509,7 +551,8 @@ export class Kernel implements KernelApi {
       datafield = encodeDatafield(Datafield[Sig.WILL_SUSPEND], { delay: Math.min(delay, 65535) });
       this.timer(p, delay, () => this.suspend(p));
     }
-    p.session?.trace(p.pid, `kernel sends ${signalName(signal)}`);
+    if (p.trace || opts.quiet !== true)
+      p.session?.trace(p.pid, `kernel sends ${signalName(signal)}`);
     this.toRunner(p, { t: "signal", signal, datafield });
   }
 

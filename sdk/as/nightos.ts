@@ -165,6 +165,40 @@ export const KEY_NUM_LOCK: u8 = 0x04;
 export const KEY_CAPS_LOCK: u8 = 0x02;
 export const KEY_SCROLL_LOCK: u8 = 0x01;
 
+// A user input's keycode: NCW's, the USB HID usage IDs (docs/ipc.md).
+export const KEYCODE_NONE: u8 = 0x00;
+export const KEYCODE_A: u8 = 0x04;
+export const KEYCODE_Z: u8 = 0x1d;
+export const KEYCODE_DIGIT_1: u8 = 0x1e;
+export const KEYCODE_DIGIT_0: u8 = 0x27;
+export const KEYCODE_ENTER: u8 = 0x28;
+export const KEYCODE_ESCAPE: u8 = 0x29;
+export const KEYCODE_BACKSPACE: u8 = 0x2a;
+export const KEYCODE_TAB: u8 = 0x2b;
+export const KEYCODE_SPACE: u8 = 0x2c;
+export const KEYCODE_MINUS: u8 = 0x2d;
+export const KEYCODE_EQUAL: u8 = 0x2e;
+export const KEYCODE_LEFT_BRACKET: u8 = 0x2f;
+export const KEYCODE_RIGHT_BRACKET: u8 = 0x30;
+export const KEYCODE_BACKSLASH: u8 = 0x31;
+export const KEYCODE_SEMICOLON: u8 = 0x33;
+export const KEYCODE_QUOTE: u8 = 0x34;
+export const KEYCODE_BACKQUOTE: u8 = 0x35;
+export const KEYCODE_COMMA: u8 = 0x36;
+export const KEYCODE_PERIOD: u8 = 0x37;
+export const KEYCODE_SLASH: u8 = 0x38;
+export const KEYCODE_F1: u8 = 0x3a;
+export const KEYCODE_INSERT: u8 = 0x49;
+export const KEYCODE_HOME: u8 = 0x4a;
+export const KEYCODE_PAGE_UP: u8 = 0x4b;
+export const KEYCODE_DELETE: u8 = 0x4c;
+export const KEYCODE_END: u8 = 0x4d;
+export const KEYCODE_PAGE_DOWN: u8 = 0x4e;
+export const KEYCODE_RIGHT: u8 = 0x4f;
+export const KEYCODE_LEFT: u8 = 0x50;
+export const KEYCODE_DOWN: u8 = 0x51;
+export const KEYCODE_UP: u8 = 0x52;
+
 // The command pipes' sizes and the failure byte (shell.md; applications.md).
 export const MAX_PIPE_MESSAGE_SIZE: i32 = 65536;
 export const TEXT_MESSAGE_HEADER_SIZE: i32 = 8;
