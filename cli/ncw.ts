@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import type { NcwError } from "../ncw/errors.js";
 import { guardStdio } from "../ncw/output.js";
+import { separateAppWords } from "./app-args.js";
 import { commandModule, commands } from "./commands/index.js";
 import { type GlobalArgs, makeContext, reportError } from "./context.js";
 import { useKernelTree } from "./kernel-tree.js";
@@ -26,7 +27,9 @@ function version(): string {
   return pkg.version;
 }
 
-export async function main(args: string[]): Promise<void> {
+export async function main(given: string[]): Promise<void> {
+  // The words after `ncw run <program>` / `ncw exec <command>` are the app's, never ncw's options.
+  const args = separateAppWords(given);
   useKernelTree();
   // A closed stdout (`ncw … | head -1`) ends the command quietly with BROKEN_PIPE, not a stack trace.
   guardStdio();

@@ -62,7 +62,9 @@ describe("usage errors name what is wrong", () => {
     expect(ca.stderr).toContain("say which ca command to run: asm, disasm, validate, info, aot");
     const skyer = run(["skyer"]);
     expect(skyer.stderr).toContain("say which skyer command to run: install, uninstall");
-    expect(run([]).stderr).toContain("say which command to run: run, ps, kill");
+    expect(run([]).stderr).toContain(
+      "say which command to run: run, exec, commands, help, ps, kill",
+    );
   });
 
   it("a missing argument is named with the command's usage", () => {

@@ -47,7 +47,7 @@ describe("ncw run: a trap's wasm backtrace", () => {
       /wasm backtrace \(offsets in the AOT artifact\):\n {4}0: +0x[0-9a-f]+ - poke\n {4}1: +0x[0-9a-f]+ - middle\n {4}2: +0x[0-9a-f]+ - _start\n/,
     );
 
-    const j = home.ncw(["run", crash, "--json"]);
+    const j = home.ncw(["run", "--json", crash]);
     const frames = (JSON.parse(j.stdout) as { backtrace: Frame[] }).backtrace;
     expect(frames.map((f) => f.name)).toEqual(["poke", "middle", "_start"]);
     // The innermost offset is the i32.store (0x36) in the artifact `ncw run` ran.

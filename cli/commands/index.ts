@@ -26,6 +26,24 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./run.js")).runCommand_,
   },
   {
+    name: "exec",
+    usage: "exec <command> [args..]",
+    describe: "Run a command of an installed app, with typed arguments",
+    load: async () => (await import("./exec.js")).execCommand,
+  },
+  {
+    name: "commands",
+    usage: "commands",
+    describe: "List the commands of the installed apps, with their signatures",
+    load: async () => (await import("./commands.js")).commandsCommand,
+  },
+  {
+    name: "help",
+    usage: "help <command>",
+    describe: "Show the help of an installed app's command",
+    load: async () => (await import("./help.js")).helpCommand,
+  },
+  {
     name: "ps",
     usage: "ps",
     describe: "List the running NightOS processes",

@@ -12,7 +12,8 @@ import type { CommandReturn } from "../../kernel-compat/command-client.js";
 import type { Outcome } from "../../kernel-compat/protocol.js";
 import type { WasmFrame } from "../../kernel-compat/runner/faults.js";
 import { NcwError } from "../../ncw/errors.js";
-import { safeText } from "../../ncw/output.js";
+import { safeLines, safeText } from "../../ncw/output.js";
+import { AID_PATTERN, type Resolved, resolveRun } from "../command-target.js";
 import { type GlobalArgs, runCommand } from "../context.js";
 import { commandIo } from "../terminal/command-io.js";
 import { formatValue, valueJson } from "../terminal/values.js";
@@ -25,10 +26,9 @@ interface RunArgs extends GlobalArgs {
   "trace-file"?: string;
   priority?: string;
   _: (string | number)[];
+  /** Set by `ncw exec`, which resolved the command and typed its arguments already. */
+  resolved?: Resolved;
 }
-
-/** An installed app's AID (`<did>::<slug>`), as opposed to a file path. */
-const AID_PATTERN = /^[a-z_][a-z0-9_]*::[a-z_][a-z0-9_]*$/;
 
 /** Host exit code for a killed process (128 + SIGKILL, as shells report a killed program). */
 
@@ -56,6 +56,23 @@ export function hostExitCode(o: Outcome | undefined, ret?: CommandReturn): numbe
   return o.exitData <= 255n ? Number(o.exitData) : 255;
 }
 
+/** The options of a run, shared with `ncw exec`. */
+export const RUN_OPTIONS = {
+  trace: {
+    type: "boolean",
+    describe: "Print every syscall and signal of the app, decoded, to stderr",
+  },
+  "trace-file": {
+    type: "string",
+    describe: "Write the trace to this file instead of stderr",
+  },
+  priority: {
+    type: "string",
+    describe:
+      "Priority 0–10: 10 runs at full speed (default), 1–9 get that share of the CPU, 0 starts suspended",
+  },
+} as const;
+
 export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
   command: "run <program> [args..]",
   describe: "Run a NightOS program (.npp, .wasm, .wat) or app package (.nap, .nva)",
@@ -69,23 +86,16 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
       .positional("args", {
         type: "string",
         array: true,
-        describe: "Arguments passed to the app (as strings)",
-      })
-      .option("trace", {
-        type: "boolean",
-        describe: "Print every syscall and signal of the app, decoded, to stderr",
-      })
-      .option("trace-file", {
-        type: "string",
-        describe: "Write the trace to this file instead of stderr",
-      })
-      .option("priority", {
-        type: "string",
         describe:
-          "Priority 0–10: 10 runs at full speed (default), 1–9 get that share of the CPU, 0 starts suspended",
+          "The command to run (for an app that exposes several) and its arguments, typed as its manifest says",
       })
+      .options(RUN_OPTIONS)
+      // The app's words are its own: "0x10" stays "0x10" (docs/cli.md "Command arguments").
+      .parserConfiguration({ "parse-positional-numbers": false })
       .epilogue(
-        "Put `--` before app arguments that start with a dash. Ctrl-C sends TERMINATE to the app, a second " +
+        "ncw's options go before the program: every word after it is the app's (`ncw run app.nap greet Ada -r 2`); " +
+          "an app that exposes commands runs the one its first word names, else its default command " +
+          "(docs/cli.md). `ncw run app.nap --help` shows the command's help. Ctrl-C sends TERMINATE to the app, a second " +
           "Ctrl-C WILL_TERMINATE, a third kills it; SIGTERM sends WILL_TERMINATE. The exit code is the app's " +
           "exit data (0–255; larger values give 255); 137 means the kernel killed it.",
       ),
@@ -100,12 +110,20 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
       const target = path.resolve(argv.program);
       let name = path.basename(argv.program);
       let rawName = name;
-      if (!AID_PATTERN.test(argv.program) && !existsSync(target)) {
+      if (argv.resolved === undefined && !AID_PATTERN.test(argv.program) && !existsSync(target)) {
         throw new NcwError("not-found", `cannot run ${argv.program}: no such file`, {
           code: "RUN_NOT_FOUND",
           hint: "give a .npp, .wasm or .wat program, a .nap/.nva package, or an installed app's AID",
         });
       }
+      // The command and its typed arguments, checked before anything starts (docs/cli.md).
+      const resolved = argv.resolved ?? (await resolveRun(h, argv.program, appArgs));
+      if (resolved.kind === "help") {
+        if (out.json) out.data({ help: resolved.text });
+        else out.info(safeLines(resolved.text));
+        return 0;
+      }
+      const request = resolved.target;
       const traceOn = argv.trace === true || argv["trace-file"] !== undefined;
       let traceOut: WriteStream | undefined;
       let traceLost: string | undefined;
@@ -162,11 +180,11 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
       const run = startRun(
         conn,
         {
-          path: AID_PATTERN.test(argv.program) ? argv.program : target,
+          path: request.path,
           // Typed arguments and the startup: the kernel builds the execution context (with the ANID).
-          args: appArgs.map((value) => ({ type: "string", value })),
+          args: request.args,
           // Bit 5 of the startup reason: CMDRAW is read when stdout goes to a file or a pipe.
-          startup: { kind: "command", callerAnid: 0, rawOutputRead: process.stdout.isTTY !== true },
+          startup: { ...request.startup, rawOutputRead: process.stdout.isTTY !== true },
           trace: traceOn,
           priority,
         },

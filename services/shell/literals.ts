@@ -51,8 +51,9 @@ export function parseFloat64(text: string): number {
 }
 
 /** The Value of an enumeration's constant: integers are `int`, other numbers `float`, text `string`. */
-export function enumConstantValue(c: string | number): Value {
+export function enumConstantValue(c: string | number | bigint): Value {
   if (typeof c === "string") return { type: "string", value: c };
+  if (typeof c === "bigint") return { type: "int", value: c };
   return Number.isInteger(c) ? { type: "int", value: BigInt(c) } : { type: "float", value: c };
 }
 
@@ -272,7 +273,7 @@ export function defaultValue(v: unknown, t: ShellType): Value {
     case "nullable":
       return defaultValue(v, t.inner);
     case "enum":
-      return enumConstantValue(v as string | number);
+      return enumConstantValue(v as string | number | bigint);
     case "list":
       return { type: "list", items: (v as unknown[]).map((x) => defaultValue(x, t.item)) };
     case "map":

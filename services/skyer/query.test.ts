@@ -14,7 +14,7 @@ const noEvents = { postinstall: false, preupdate: false, postupdate: false, preu
 function pkg(
   aid: string,
   version: string,
-  o: { lib?: boolean; precomp?: string } = {},
+  o: { lib?: boolean; precomp?: string; commands?: string } = {},
 ): PackageInfo {
   const [did, slug] = aid.split("::") as [string, string];
   const manifest = `type = "${o.lib ? "library" : "application"}"
@@ -33,7 +33,8 @@ ${o.precomp ? `precomp = "${o.precomp}"` : ""}
 toolchain = "wat"
 build = { entry = "src/main.wat" }
 [dependencies.libraries]
-${o.lib ? "" : "[sysfeatures]\ncrash_saves_support = false\n"}`;
+${o.lib ? "" : "[sysfeatures]\ncrash_saves_support = false\n"}
+${o.commands ?? ""}`;
   return {
     kind: "nap",
     isLibrary: o.lib ?? false,
@@ -70,6 +71,24 @@ async function tree() {
 }
 
 describe("SkyerQuery", () => {
+  it("lists the applications a user sees (theirs and the global ones) and their commands", async () => {
+    const { fs, install } = await tree();
+    await install(pkg("dev::notes", "1.0.0", { commands: '[commands.add]\nhelp = "Add"' }), GLOBAL);
+    await install(pkg("dev::todo", "2.0.0"), USER("ada"));
+    await install(pkg("dev::todo", "1.0.0"), USER("bob"));
+    await install(pkg("dev::lib", "1.0.0", { lib: true }), GLOBAL);
+    const q = new SkyerQuery(fs);
+    const seen = async (user: string) =>
+      (await q.installedApps(user)).map((a) => `${a.aid} ${a.version} ${a.scope}`);
+    expect(await seen("ada")).toEqual(["dev::notes 1.0.0 global", "dev::todo 2.0.0 user"]);
+    expect(await seen("bob")).toEqual(["dev::notes 1.0.0 global", "dev::todo 1.0.0 user"]);
+    expect(await seen("cyd")).toEqual(["dev::notes 1.0.0 global"]);
+    const [notes, todo] = await q.installedApps("ada");
+    expect(await q.commands(notes!)).toEqual({ add: { help: "Add", return: "void", args: [] } });
+    expect(await q.commands(todo!)).toEqual({});
+    await expect(q.installedApps("Not A User")).rejects.toThrow();
+  });
+
   it("finds an application by AID with its ANID, version and program, as its user sees it", async () => {
     const { fs, install } = await tree();
     const g = await install(pkg("dev::notes", "1.0.0", { precomp: "main.npp" }), GLOBAL);

@@ -3,6 +3,8 @@
 // knowing where or how Skyer keeps them. Read only: it never writes, creates or locks the tree.
 
 import type { HomeLayout } from "../../ncw/home.js";
+import { parseManifestBytes } from "../../ncw/manifest/index.js";
+import type { CommandSpec } from "../../ncw/manifest/types.js";
 import type { FsLayer } from "../fs/layer.js";
 import { openTree } from "../fs/open.js";
 import { readDb } from "./db.js";
@@ -44,26 +46,25 @@ export class SkyerQuery {
   async installedApp(aid: string, user: string): Promise<AppLookup> {
     checkUserName(user);
     const db = await readDb(this.fs);
-    const mine = db.items.filter(
-      (i) => i.aid === aid && i.kind === "app" && (i.scope === "global" || i.user === user),
-    );
-    const item = mine.find((i) => i.scope === "user") ?? mine[0];
-    const version = item?.versions[0];
-    if (item === undefined || version === undefined) {
-      const lib = db.items.some((i) => i.aid === aid && i.kind === "lib");
-      return { ok: false, why: lib ? "library" : "not-installed" };
-    }
-    return {
-      ok: true,
-      app: {
-        aid,
-        anid: item.anid,
-        scope: item.scope,
-        user: item.user,
-        version: version.version,
-        dir: version.dir,
-      },
-    };
+    return lookup(db, aid, user);
+  }
+
+  /** Every application `user` sees (their own install of an AID before the global one), by AID. */
+  async installedApps(user: string): Promise<InstalledApp[]> {
+    checkUserName(user);
+    const db = await readDb(this.fs);
+    const aids = [...new Set(db.items.filter((i) => i.kind === "app").map((i) => i.aid))].sort();
+    return aids.flatMap((aid) => {
+      const r = lookup(db, aid, user);
+      return r.ok ? [r.app] : [];
+    });
+  }
+
+  /** The commands the installed application's manifest exposes (specs/applications.md "Commands"). */
+  async commands(app: InstalledApp): Promise<Record<string, CommandSpec>> {
+    const bytes = await this.fs.readFile(`${app.dir}/content/manifest.toml`);
+    const m = parseManifestBytes(bytes, "content/manifest.toml");
+    return m.type === "application" ? (m.commands ?? {}) : {};
   }
 
   /** The installed application's manifest (as validated at install time; throws when unreadable). */
@@ -95,4 +96,28 @@ export async function withSkyerQuery<T>(
   } finally {
     await fs.close();
   }
+}
+
+/** The application `aid` as `user` sees it in the database `db`. */
+function lookup(db: Awaited<ReturnType<typeof readDb>>, aid: string, user: string): AppLookup {
+  const mine = db.items.filter(
+    (i) => i.aid === aid && i.kind === "app" && (i.scope === "global" || i.user === user),
+  );
+  const item = mine.find((i) => i.scope === "user") ?? mine[0];
+  const version = item?.versions[0];
+  if (item === undefined || version === undefined) {
+    const lib = db.items.some((i) => i.aid === aid && i.kind === "lib");
+    return { ok: false, why: lib ? "library" : "not-installed" };
+  }
+  return {
+    ok: true,
+    app: {
+      aid,
+      anid: item.anid,
+      scope: item.scope,
+      user: item.user,
+      version: version.version,
+      dir: version.dir,
+    },
+  };
 }

@@ -1,0 +1,41 @@
+// The app's words after `ncw run <program>` / `ncw exec <command>` (docs/cli.md "Command arguments").
+
+import { describe, expect, it } from "vitest";
+import { separateAppWords } from "./app-args.js";
+
+describe("separateAppWords", () => {
+  it("puts -- after the program or command, after ncw's options and their values", () => {
+    expect(separateAppWords(["run", "app.nap", "greet", "-r", "2"])).toEqual([
+      "run",
+      "app.nap",
+      "--",
+      "greet",
+      "-r",
+      "2",
+    ]);
+    expect(
+      separateAppWords(["--home", "h", "exec", "--trace-file", "t", "--trace", "greet", "--json"]),
+    ).toEqual(["--home", "h", "exec", "--trace-file", "t", "--trace", "greet", "--", "--json"]);
+    expect(separateAppWords(["--json", "run", "--priority", "3", "p.wat", "x"])).toEqual([
+      "--json",
+      "run",
+      "--priority",
+      "3",
+      "p.wat",
+      "--",
+      "x",
+    ]);
+  });
+  it("leaves other command lines, an explicit --, a bare program and completions alone", () => {
+    for (const args of [
+      ["ps", "--all"],
+      ["skyer", "install", "a.nap", "--global"],
+      ["run", "p.wat", "--", "-x"],
+      ["run", "--", "p.wat"],
+      ["run", "p.wat"],
+      ["run", "--trace"],
+      ["--get-yargs-completions", "run", "p.wat", "x"],
+    ])
+      expect(separateAppWords(args)).toEqual(args);
+  });
+});

@@ -1,0 +1,153 @@
+// What `ncw run` / `ncw exec` ask the kernel to start (docs/cli.md "Command arguments"): the program,
+// and for an app that exposes commands, the command its words select and its arguments typed against
+// the manifest (services/shell/arguments.ts) before anything starts, so a wrong argument costs no start.
+
+import path from "node:path";
+import type { Value } from "../commonassembly/abi/values.js";
+import { requestUser } from "../kernel-compat/client.js";
+import type { Startup } from "../kernel-compat/protocol.js";
+import { NcwError } from "../ncw/errors.js";
+import type { HomeLayout } from "../ncw/home.js";
+import type { CommandSpec } from "../ncw/manifest/types.js";
+import { parseCommandLine } from "../services/shell/arguments.js";
+import { findCommand, installedCommands, selectCommand } from "../services/shell/commands.js";
+import { commandHelp } from "../services/shell/help.js";
+
+// The package reader and the tree (with the manifest parser under them) load only for a run that
+// needs a manifest: `ncw run prog.wat` pays nothing for them (docs/cli.md "Start-up").
+const packages = () => import("../ncw/package/package.js");
+const skyerQuery = () => import("../services/skyer/query.js");
+
+/** An installed app's AID (`<did>::<slug>`), as opposed to a file path. */
+export const AID_PATTERN = /^[a-z_][a-z0-9_]*::[a-z_][a-z0-9_]*$/;
+
+export interface RunTarget {
+  /** What the kernel runs: a program or package's absolute path, or an installed app's AID. */
+  path: string;
+  args: Value[];
+  startup: Extract<Startup, { kind: "command" }>;
+  /** The manifest command started; undefined for a program or an app that exposes none. */
+  command?: {
+    /** As the user sees it: `<aid>.<command>`. */
+    name: string;
+    spec: CommandSpec;
+    /** The return and CMDIN types once the `$if` conditionals are applied. */
+    returnType: string;
+    cmdin?: string;
+  };
+}
+
+export type Resolved = { kind: "run"; target: RunTarget } | { kind: "help"; text: string };
+
+/** ncw's options, which a user may put after the program by habit (`ncw run app.nap --json`). */
+const NCW_OPTIONS = [
+  "--json",
+  "--home",
+  "--color",
+  "--no-color",
+  "--trace",
+  "--trace-file",
+  "--priority",
+];
+
+/** An unknown dash argument that is one of ncw's options: say where ncw's options go. */
+function withNcwOptionHint(e: unknown): unknown {
+  if (!(e instanceof NcwError) || e.code !== "ARG_UNKNOWN") return e;
+  const opt = NCW_OPTIONS.find((o) => new RegExp(`has no argument ${o}$`).test(e.message));
+  if (opt === undefined) return e;
+  return new NcwError(e.kind, e.message, {
+    code: e.code,
+    hint: `${opt} is an option of ncw: ncw's options go before the program or command (\`ncw run ${opt} app.nap …\`)`,
+  });
+}
+
+/** Words typed against `spec`: the run, or the command's help for `--help`. */
+function typed(
+  where: string,
+  fullName: string,
+  command: string,
+  spec: CommandSpec,
+  words: readonly string[],
+): Resolved {
+  let r: ReturnType<typeof parseCommandLine>;
+  try {
+    r = parseCommandLine(fullName, spec, words);
+  } catch (e) {
+    throw withNcwOptionHint(e);
+  }
+  if (r.kind === "help") return { kind: "help", text: commandHelp(fullName, spec) };
+  return {
+    kind: "run",
+    target: {
+      path: where,
+      args: r.values,
+      startup: { kind: "command", callerAnid: 0, command },
+      command: {
+        name: fullName,
+        spec,
+        returnType: r.returnType,
+        ...(r.cmdin === undefined ? {} : { cmdin: r.cmdin }),
+      },
+    },
+  };
+}
+
+/** An untyped start: a program's words, as strings (what a program without a manifest gets). */
+function untyped(where: string, words: readonly string[]): Resolved {
+  return {
+    kind: "run",
+    target: {
+      path: where,
+      args: words.map((value) => ({ type: "string", value })),
+      startup: { kind: "command", callerAnid: 0 },
+    },
+  };
+}
+
+/** The commands of an app to run: a package file's manifest, or an installed app's (if installed). */
+async function appCommands(
+  home: HomeLayout,
+  program: string,
+): Promise<{ aid: string; slug: string; commands: Record<string, CommandSpec> } | undefined> {
+  if (AID_PATTERN.test(program)) {
+    const { withSkyerQuery } = await skyerQuery();
+    return withSkyerQuery(home, async (q) => {
+      const found = await q.installedApp(program, requestUser());
+      // Not installed: the kernel reports it (RUN_AID_NOT_INSTALLED, RUN_AID_IS_LIBRARY).
+      if (!found.ok) return undefined;
+      const slug = program.split("::")[1] as string;
+      return { aid: program, slug, commands: await q.commands(found.app) };
+    });
+  }
+  const ext = path.extname(program).toLowerCase();
+  if (ext !== ".nap" && ext !== ".nva") return undefined;
+  const { manifest } = await (await packages()).readPackageFile(program);
+  if (manifest.type !== "application") return undefined;
+  const aid = `${manifest.infos.did}::${manifest.infos.slug}`;
+  return { aid, slug: manifest.infos.slug, commands: manifest.commands ?? {} };
+}
+
+/** `ncw run <program> [command] [args…]`. */
+export async function resolveRun(
+  home: HomeLayout,
+  program: string,
+  words: readonly string[],
+): Promise<Resolved> {
+  const where = AID_PATTERN.test(program) ? program : path.resolve(program);
+  const app = await appCommands(home, where);
+  const chosen = app === undefined ? undefined : selectCommand(app, words);
+  if (app === undefined || chosen === undefined) return untyped(where, words);
+  return typed(where, `${app.aid}.${chosen.name}`, chosen.name, chosen.spec, chosen.words);
+}
+
+/** `ncw exec <command> [args…]`: an installed app's command, by full or short name. */
+export async function resolveExec(
+  home: HomeLayout,
+  name: string,
+  words: readonly string[],
+): Promise<Resolved> {
+  const { withSkyerQuery } = await skyerQuery();
+  const all = await withSkyerQuery(home, (q) => installedCommands(q, requestUser()));
+  const c = findCommand(all, name);
+  return typed(c.aid, c.name, c.command, c.spec, words);
+}
