@@ -2,8 +2,8 @@
 // a list[int], an enum["sum" | "product" | "min" | "max"] (default "sum") and a flag, and returns an
 // int on CMDOUT. The arguments come in the manifest's order, already checked against its typing.
 //   ncw run dist/examples/stat.nap stat 3 1 4 --op max -v    → prints "max(3, 1, 4) = 4", returns 4
-// With no integers, min and max have no answer: the command fails (an error message, then the failure
-// value on CMDOUT).
+// With no integers (`stat [] --op min`), min and max have no answer: the command fails (a message on
+// CMDERR, then the failure value on CMDOUT).
 import { arg, fail, println, printlnError, returnInt, Style } from "../../../sdk/as/command";
 
 const numbers = arg(0);
