@@ -361,6 +361,20 @@ for (const toolchain of ["as", "c"] as const) {
         ]);
       });
 
+      it("gives the six command pipes' identifiers of the context", async () => {
+        const o = await run([V.string("pipes")]);
+        expect(o.of("cmdraw")).toEqual([11, 12, 13, 14, 15, 16].flatMap((id) => le(id, 8)));
+      });
+
+      it.skipIf(toolchain === "c")("Key.has tells a modifier (Ctrl is bit 1, 0x40)", async () => {
+        const keys = [
+          [0x40, 0x04, 0, 0, 0, 0],
+          [0x10, 0x04, 0x41, 0, 0, 0],
+          [0x50, 0x06, 0, 0, 0, 0],
+        ];
+        expect((await run([V.string("ctrl")], { keys })).of("cmdraw")).toEqual(utf8("101"));
+      });
+
       it("returns a list built item by item", async () => {
         const o = await run([V.string("list")]);
         expect(o.of("cmdout")).toEqual(
