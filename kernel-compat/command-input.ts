@@ -29,6 +29,11 @@ export type CommandInputEnd =
 
 /** How long one wait for stdin lasts before the stop flag is looked at again. */
 const POLL_MS = 50;
+/**
+ * Most bytes read before they are published: the app reads one batch while the pump reads the next,
+ * instead of waiting for a whole ring's worth.
+ */
+const BATCH = 256 * 1024;
 /** The host pipe's buffer asked for (Linux's default pipe-max-size): fewer, larger reads. */
 const PIPE_BUFFER = 1024 * 1024;
 
@@ -47,8 +52,8 @@ function pump(start: CommandInputStart): CommandInputEnd {
   native.growPipe(start.fd, PIPE_BUFFER);
   let bytes = 0;
   let eof = false;
-  // The host's bytes are read straight into the ring's free span, as many as are there now, and
-  // published together: one copy, and one wake-up of the app per batch.
+  // The host's bytes are read straight into the ring's free span, as many as are there now (up to a
+  // batch), and published together: one copy, and one wake-up of the app per batch.
   const produce = (span: Uint8Array): number => {
     let got = 0;
     while (got < span.length) {
@@ -65,7 +70,7 @@ function pump(start: CommandInputStart): CommandInputEnd {
         break;
       }
       got += n;
-      if (!native.waitReadable(start.fd, 0)) break;
+      if (got >= BATCH || !native.waitReadable(start.fd, 0)) break;
     }
     return got;
   };
