@@ -169,7 +169,7 @@ export class CommandPipesClient {
     return started;
   }
 
-  /** Close CMDIN or CMDUSR from the CLI's side (no more input); the app gets PIPE_CLOSED. */
+  /** Close CMDIN or CMDUSR from the CLI's side (no more input); the kernel closes its pipe too. */
   closeInput(pipe: "cmdin" | "cmdusr"): void {
     this.rings[pipe].close("writer");
     this.conn.send({ t: "command-closed", pid: this.pid, pipe });

@@ -27,10 +27,15 @@ export type CommandInputEnd =
   | { t: "end"; how: "eof" | "closed" | "stopped"; bytes: number }
   | { t: "end"; how: "error"; bytes: number; message: string };
 
-/** Read size: more than a pipe's 64 KiB, so a file or a fast writer fills the ring in few calls. */
-const CHUNK = 1024 * 1024;
 /** How long one wait for stdin lasts before the stop flag is looked at again. */
 const POLL_MS = 50;
+/**
+ * Most bytes read before they are published: the app reads one batch while the pump reads the next,
+ * instead of waiting for a whole ring's worth.
+ */
+const BATCH = 256 * 1024;
+/** The host pipe's buffer asked for (Linux's default pipe-max-size): fewer, larger reads. */
+const PIPE_BUFFER = 1024 * 1024;
 
 function pump(start: CommandInputStart): CommandInputEnd {
   const native = hostNative();
@@ -44,27 +49,42 @@ function pump(start: CommandInputStart): CommandInputEnd {
   }
   const ring = new RingWriter(hostRingMemory(segment, native));
   parentPort?.postMessage({ t: "mapped" } satisfies CommandInputMessage);
-  const buf = new Uint8Array(CHUNK);
+  native.growPipe(start.fd, PIPE_BUFFER);
   let bytes = 0;
+  let eof = false;
+  // The host's bytes are read straight into the ring's free span, as many as are there now (up to a
+  // batch), and published together: one copy, and one wake-up of the app per batch.
+  const produce = (span: Uint8Array): number => {
+    let got = 0;
+    while (got < span.length) {
+      let n: number;
+      try {
+        n = readSync(start.fd, span, got, span.length - got, null);
+      } catch (e) {
+        // A non-blocking stdin with nothing to read yet: publish what there is, wait again.
+        if (isHostError(e, "would-block")) break;
+        throw e;
+      }
+      if (n === 0) {
+        eof = true;
+        break;
+      }
+      got += n;
+      if (got >= BATCH || !native.waitReadable(start.fd, 0)) break;
+    }
+    return got;
+  };
   try {
     for (;;) {
       if (stopped()) return { t: "end", how: "stopped", bytes };
       if (!native.waitReadable(start.fd, POLL_MS)) continue;
-      let n: number;
-      try {
-        n = readSync(start.fd, buf, 0, CHUNK, null);
-      } catch (e) {
-        // A non-blocking stdin with nothing to read yet: wait again.
-        if (isHostError(e, "would-block")) continue;
-        throw e;
-      }
-      if (n === 0) {
+      const r = ring.fill(produce, { interrupted: stopped });
+      bytes += r.written;
+      if (!r.ok) return { t: "end", how: r.reason === "interrupted" ? "stopped" : "closed", bytes };
+      if (eof) {
         ring.close("writer");
         return { t: "end", how: "eof", bytes };
       }
-      const r = ring.writeAll(buf.subarray(0, n), { interrupted: stopped });
-      bytes += r.written;
-      if (!r.ok) return { t: "end", how: r.reason === "interrupted" ? "stopped" : "closed", bytes };
     }
   } catch (e) {
     ring.close("writer");

@@ -128,7 +128,7 @@ export type ClientMessage =
 /**
  * The CLI's side of a command run's pipes (docs/ipc.md "Command pipes"), for a process of its session:
  * `command-mapped`: it mapped its ends (the kernel drops its pins); `command-closed`: it closed CMDIN or
- * CMDUSR (end of input: the app gets PIPE_CLOSED); `command-finished`: the return value came whole (the
+ * CMDUSR (end of input: the kernel's pipe closes too); `command-finished`: the return value came whole (the
  * pipes close, the command is over); `command-faulty`: CMDOUT closed before a whole value, or an
  * invalid one (the process is killed with `reason`).
  */

@@ -49,6 +49,7 @@ const FALLOC_FL_PUNCH_HOLE = 0x02;
 const EOPNOTSUPP = 95;
 /** poll(2): struct pollfd { int fd; short events; short revents; }, and the bits that end a wait. */
 const POLLIN = 0x001;
+const F_SETPIPE_SZ = 1031;
 const POLL_READY = POLLIN | 0x008 /* POLLERR */ | 0x010 /* POLLHUP */ | 0x020; /* POLLNVAL */
 
 interface Libc {
@@ -69,6 +70,7 @@ interface Libc {
   getsockopt(fd: number, level: number, name: number, val: Buffer, len: Buffer): number;
   fallocate(fd: number, mode: number, offset: bigint, len: bigint): number;
   poll(fds: Buffer, nfds: number, timeout: number): number;
+  fcntl(fd: number, cmd: number, arg: number): number;
 }
 
 let libc: Libc | undefined;
@@ -93,6 +95,8 @@ function load(): Libc {
       getsockopt: lib.func("int getsockopt(int fd, int level, int name, void *val, void *len)"),
       fallocate: lib.func("int fallocate(int fd, int mode, int64_t offset, int64_t len)"),
       poll: lib.func("int poll(void *fds, unsigned long nfds, int timeout)"),
+      // fcntl(2) is variadic; its int-argument form is what F_SETPIPE_SZ takes.
+      fcntl: lib.func("int fcntl(int fd, int cmd, int arg)"),
     } as Libc;
     return libc;
   } catch (e) {
@@ -245,5 +249,9 @@ export const linuxNative: HostNative = {
     const r = load().poll(pfd, 1, Math.max(0, Math.floor(timeoutMs)));
     if (r < 0) return koffi.errno() !== EINTR; // an error: let the read report it
     return r > 0 && (pfd.readInt16LE(6) & POLL_READY) !== 0;
+  },
+  growPipe(fd, bytes) {
+    const r = load().fcntl(fd, F_SETPIPE_SZ, bytes);
+    return r > 0 ? r : undefined;
   },
 };

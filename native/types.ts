@@ -85,4 +85,10 @@ export interface HostNative {
    * tell, true (the read then blocks).
    */
   waitReadable(fd: number, timeoutMs: number): boolean;
+  /**
+   * Ask for a larger kernel buffer on the pipe `fd` (Linux F_SETPIPE_SZ, up to the host's
+   * pipe-max-size): fewer, larger reads for a fast writer. The size the pipe has now, or undefined when
+   * `fd` is no pipe or the host has no such call.
+   */
+  growPipe(fd: number, bytes: number): number | undefined;
 }

@@ -309,4 +309,32 @@ describe("CMDUSR and the reserved keys on a pseudo-terminal", () => {
     expect(stty).toMatch(/(^|\s)echo(\s|$)/);
     expect(res.output).toContain("\x1b[<u");
   }, 150_000);
+
+  it("the kernel dying under a command on a terminal: ncw reports it and the terminal's mode is restored", () => {
+    const ready = at(0x6000, msg("<ready>"));
+    const wat = commandApp(
+      `${send("cmdmsg", ready)}
+      (loop $more (drop (call $read (call $cmdusr) (i32.const 0) (i32.const 0x7800) (i32.const 64))) (br $more))`,
+      ready.wat,
+    );
+    const app = file(wat);
+    const steps = [{ expect: "<ready>", kill: path.join(home.home, "run", "kernel.pid") }];
+    const r = spawnSync(
+      "python3",
+      [
+        PTY_DRIVER,
+        "sh",
+        "-c",
+        `"${process.execPath}" "${NCW}" run "${app}"; echo "exit=$?"; stty -a`,
+      ],
+      { env: home.envFor(), input: JSON.stringify(steps), timeout: 120_000 },
+    );
+    const res = JSON.parse(r.stdout.toString()) as { output: string; failed: string | null };
+    expect(res.failed, res.output).toBeNull();
+    expect(res.output).toMatch(/kernel server closed the connection/);
+    expect(res.output).toMatch(/exit=69/);
+    const stty = res.output.slice(res.output.indexOf("exit=69"));
+    expect(stty).toMatch(/(^|\s)icanon(\s|$)/);
+    expect(stty).toMatch(/(^|\s)echo(\s|$)/);
+  }, 150_000);
 });

@@ -4,8 +4,8 @@
 
 /** The pipes in the context's order, their type (shell.md's table) and which end the app holds. */
 export const COMMAND_PIPES = [
-  // Raw pipes that carry bulk bytes get 16 × 64 KiB (decided: 1 MiB rings keep a piped stream fast).
-  { name: "cmdin", message: false, multiplier: 16, app: "rc" },
+  // Raw pipes that carry bulk bytes get more than 64 KiB (decided, docs/ipc.md): CMDIN 4 MiB, CMDRAW 1 MiB.
+  { name: "cmdin", message: false, multiplier: 64, app: "rc" },
   { name: "cmdusr", message: true, multiplier: 1, app: "rc" },
   { name: "cmdmsg", message: true, multiplier: 1, app: "sc" },
   { name: "cmderr", message: true, multiplier: 1, app: "sc" },

@@ -38,7 +38,7 @@ import type {
   ToRunner,
 } from "../protocol.js";
 import { decodeArgs, formatErr, formatValue } from "../syscalls/dispatch.js";
-import { notifyClosed, pipeClosed } from "../syscalls/pipes.js";
+import { notifyClosed } from "../syscalls/pipes.js";
 import type { RunnerPool } from "./pool.js";
 
 export type { KProcess, SessionSink } from "../kernel/process.js";
@@ -431,21 +431,19 @@ export class Kernel implements KernelApi {
   }
 
   /**
-   * The CLI closed its end of CMDIN or CMDUSR (the end of the input, docs/ipc.md "Command pipes"): the
-   * pipe is closed properly, and the app gets PIPE_CLOSED for it.
+   * The CLI closed its end of CMDIN or CMDUSR (the end of the input), or the command is over: the pipe
+   * is closed properly. Decided (docs/ipc.md "Command pipes"): no PIPE_CLOSED, since the other end is no
+   * NightOS process; the app sees the close in its PIPE_READ / PIPE_WRITE (0x31) and PIPE_INFO.
    */
   closeCommandPipe(p: KProcess, name: CommandPipeName): void {
     const pipe = p.commandPipes?.pipes[name];
     if (pipe === undefined || pipe.state !== "open") return;
     this.pipes.close(pipe, false);
-    for (const h of this.pipes.holders(pipe))
-      if (h.pid === p.pid)
-        this.signal(p, Sig.PIPE_CLOSED, { datafield: pipeClosed(false, h.end, h.id), quiet: true });
   }
 
   /**
    * The return value came whole through CMDOUT (shell.md: "all pipes are closed and the command is
-   * considered as finished"): the six pipes close, and the process, no longer the command, is left
+   * considered as finished"): the six pipes close (without PIPE_CLOSED), and the process, no longer the command, is left
    * to end by itself, away from the session (decided, docs/ipc.md).
    */
   finishCommand(p: KProcess): void {
@@ -531,8 +529,7 @@ export class Kernel implements KernelApi {
   signal(
     p: KProcess,
     signal: number,
-    /** `quiet`: the terminal hears of it only with --trace (the kernel's own bookkeeping signals). */
-    opts: { delayMs?: number; datafield?: Uint8Array; quiet?: boolean } = {},
+    opts: { delayMs?: number; datafield?: Uint8Array } = {},
   ): void {
     if (p.state === "exited") return;
     let datafield: Uint8Array = opts.datafield ?? new Uint8Array(32);
@@ -551,8 +548,7 @@ export class Kernel implements KernelApi {
       datafield = encodeDatafield(Datafield[Sig.WILL_SUSPEND], { delay: Math.min(delay, 65535) });
       this.timer(p, delay, () => this.suspend(p));
     }
-    if (p.trace || opts.quiet !== true)
-      p.session?.trace(p.pid, `kernel sends ${signalName(signal)}`);
+    p.session?.trace(p.pid, `kernel sends ${signalName(signal)}`);
     this.toRunner(p, { t: "signal", signal, datafield });
   }
 

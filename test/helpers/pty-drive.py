@@ -1,6 +1,7 @@
 # Drive a command on a real pseudo-terminal (test/command-pipes.test.ts): run argv[1:] under a new
-# pty, then for each step of the JSON on stdin ({"send": hex, "expect": regex}) wait until the output
-# matches `expect` (15 s at most), send the bytes, and go on; print {"status", "output", "failed"}.
+# pty, then for each step of the JSON on stdin ({"send": hex, "expect": regex, "kill": pid file}) wait
+# until the output matches `expect` (15 s at most), send the bytes (or SIGKILL the process whose PID the
+# file holds), and go on; print {"status", "output", "failed"}.
 import json, os, pty, re, select, sys, time
 
 steps = json.load(sys.stdin)
@@ -42,6 +43,9 @@ for step in steps:
         break
     if "send" in step:
         os.write(fd, bytes.fromhex(step["send"]))
+    if "kill" in step:
+        with open(step["kill"]) as f:
+            os.kill(int(f.read().strip()), 9)
 
 if failed:
     os.kill(pid, 9)
