@@ -4,19 +4,32 @@
 
 import path from "node:path";
 import type { Value } from "../commonassembly/abi/values.js";
-import { requestUser } from "../kernel-compat/client.js";
+import { askInstalledCommands, connectKernel, requestUser } from "../kernel-compat/client.js";
 import type { Startup } from "../kernel-compat/protocol.js";
 import { NcwError } from "../ncw/errors.js";
 import type { HomeLayout } from "../ncw/home.js";
 import type { CommandSpec } from "../ncw/manifest/types.js";
 import { parseCommandLine } from "../services/shell/arguments.js";
-import { findCommand, installedCommands, selectCommand } from "../services/shell/commands.js";
+import { findCommand, type InstalledCommand, selectCommand } from "../services/shell/commands.js";
 import { commandHelp } from "../services/shell/help.js";
 
-// The package reader and the tree (with the manifest parser under them) load only for a run that
-// needs a manifest: `ncw run prog.wat` pays nothing for them (docs/cli.md "Start-up").
-const packages = () => import("../ncw/package/package.js");
-const skyerQuery = () => import("../services/skyer/query.js");
+/**
+ * The installed commands the user sees (of `aid` only, if given), or a package's, asked of the home's
+ * kernel, which the run needs anyway and which has the tree's and the package's readers loaded: the
+ * CLI never loads them (docs/cli.md "Command arguments").
+ */
+async function kernelCommands(
+  home: HomeLayout,
+  of: { aid?: string; package?: string } = {},
+): Promise<InstalledCommand[]> {
+  const conn = await connectKernel(home, { start: true });
+  if (conn === undefined) throw new Error("unreachable: connectKernel with start");
+  try {
+    return await askInstalledCommands(conn, requestUser(), of);
+  } finally {
+    conn.close();
+  }
+}
 
 /** An installed app's AID (`<did>::<slug>`), as opposed to a file path. */
 export const AID_PATTERN = /^[a-z_][a-z0-9_]*::[a-z_][a-z0-9_]*$/;
@@ -109,22 +122,19 @@ async function appCommands(
   home: HomeLayout,
   program: string,
 ): Promise<{ aid: string; slug: string; commands: Record<string, CommandSpec> } | undefined> {
-  if (AID_PATTERN.test(program)) {
-    const { withSkyerQuery } = await skyerQuery();
-    return withSkyerQuery(home, async (q) => {
-      const found = await q.installedApp(program, requestUser());
-      // Not installed: the kernel reports it (RUN_AID_NOT_INSTALLED, RUN_AID_IS_LIBRARY).
-      if (!found.ok) return undefined;
-      const slug = program.split("::")[1] as string;
-      return { aid: program, slug, commands: await q.commands(found.app) };
-    });
-  }
   const ext = path.extname(program).toLowerCase();
-  if (ext !== ".nap" && ext !== ".nva") return undefined;
-  const { manifest } = await (await packages()).readPackageFile(program);
-  if (manifest.type !== "application") return undefined;
-  const aid = `${manifest.infos.did}::${manifest.infos.slug}`;
-  return { aid, slug: manifest.infos.slug, commands: manifest.commands ?? {} };
+  const isPackage = ext === ".nap" || ext === ".nva";
+  if (!AID_PATTERN.test(program) && !isPackage) return undefined;
+  // An AID not installed, or an app exposing no command: an untyped run (the kernel reports the
+  // missing app). A bad package is reported here, as the run would.
+  const commands = await kernelCommands(home, isPackage ? { package: program } : { aid: program });
+  const first = commands[0];
+  if (first === undefined) return undefined;
+  return {
+    aid: first.aid,
+    slug: first.aid.split("::")[1] as string,
+    commands: Object.fromEntries(commands.map((c) => [c.command, c.spec])),
+  };
 }
 
 /** `ncw run <program> [command] [args…]`. */
@@ -146,8 +156,7 @@ export async function resolveExec(
   name: string,
   words: readonly string[],
 ): Promise<Resolved> {
-  const { withSkyerQuery } = await skyerQuery();
-  const all = await withSkyerQuery(home, (q) => installedCommands(q, requestUser()));
+  const all = await kernelCommands(home);
   const c = findCommand(all, name);
   return typed(c.aid, c.name, c.command, c.spec, words);
 }

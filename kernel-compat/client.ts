@@ -12,6 +12,7 @@ import type { Value } from "../commonassembly/abi/values.js";
 import type { HostNative } from "../native/types.js";
 import { type ErrorKind, NcwError } from "../ncw/errors.js";
 import type { HomeLayout } from "../ncw/home.js";
+import type { InstalledCommand } from "../services/shell/commands.js";
 import { DEFAULT_USER } from "../services/skyer/layout.js";
 import type { CommandPipeMapping } from "./ipc/command-pipes.js";
 import { kernelEndpoint, kernelLogPath } from "./paths.js";
@@ -148,7 +149,12 @@ export class KernelConnection {
       const off = this.onMessage((r) => {
         if (r.t === "error") {
           off();
-          reject(new NcwError("failure", r.message, { code: r.code }));
+          reject(
+            new NcwError(isErrorKind(r.kind) ? r.kind : "failure", r.message, {
+              code: r.code,
+              ...(r.hint ? { hint: r.hint } : {}),
+            }),
+          );
           return;
         }
         const v = pick(r);
@@ -331,6 +337,21 @@ export interface RunHandle {
 }
 
 /** The NightOS user of this command: NCW_USER, else the default user (as `ncw skyer` chooses it). */
+/**
+ * The commands of the installed apps `user` sees (those of `aid` only, if given) or of a package file,
+ * read by the running kernel: it has the tree's and the package's readers loaded, so the CLI does not
+ * load them (docs/cli.md "Command arguments").
+ */
+export function askInstalledCommands(
+  conn: KernelConnection,
+  user: string,
+  of: { aid?: string; package?: string } = {},
+): Promise<InstalledCommand[]> {
+  return conn.request({ t: "commands", user, ...of }, (m) =>
+    m.t === "commands" ? m.commands : undefined,
+  );
+}
+
 export function requestUser(env: NodeJS.ProcessEnv = process.env): string {
   const u = env.NCW_USER;
   return u !== undefined && u !== "" ? u : DEFAULT_USER;

@@ -5,6 +5,7 @@
 
 import { deserialize, serialize } from "node:v8";
 import type { Value } from "../commonassembly/abi/values.js";
+import type { InstalledCommand } from "../services/shell/commands.js";
 import type { CommandInputName, CommandPipeMapping } from "./ipc/command-pipes.js";
 import type { WasmFrame } from "./runner/faults.js";
 
@@ -15,7 +16,9 @@ import type { WasmFrame } from "./runner/faults.js";
  * `stdio-credit`, `eof`); `hello` says whether the client has a terminal to ask on.
  * 4: `tree` requests (the kernel is the image's one writer; a kernel speaking 3 would leave a CLI's
  * write unanswered).
- * 5: command pipes (`command-pipes` and the CLI's `command-*` messages, docs/ipc.md "Command pipes").
+ * 5: command pipes (`command-pipes` and the CLI's `command-*` messages, docs/ipc.md "Command pipes");
+ * `commands` (the installed apps' commands, read by the kernel, which has the tree's reader loaded);
+ * a `run`'s startup names the manifest command.
  */
 export const PROTOCOL_VERSION = 5;
 /** Largest frame accepted on the socket (a program's bytes travel inside `run`). */
@@ -110,6 +113,12 @@ export type ClientMessage =
   | { t: "kill"; pid: number }
   | { t: "priority"; pid: number; priority: number }
   | { t: "ps" }
+  /**
+   * The commands of the installed apps `user` sees (only those of `aid` when given), or those of the
+   * app package `package` (an absolute host path), for `ncw exec` and `ncw run` to type their arguments
+   * (docs/cli.md "Command arguments").
+   */
+  | { t: "commands"; user: string; aid?: string; package?: string }
   | { t: "shutdown" }
   /** The answer to the kernel's `ask` with this id: one of its choices. */
   | { t: "answer"; id: number; choice: string }
@@ -156,6 +165,7 @@ export type KernelMessage =
   /** A command run's pipes: the CLI maps its ends of them (sent before `started`). */
   | { t: "command-pipes"; pid: number; pipes: CommandPipeMapping[] }
   | { t: "ps"; processes: ProcessInfo[] }
+  | { t: "commands"; commands: InstalledCommand[] }
   | { t: "ok" }
   | { t: "error"; code: string; message: string; kind?: string; hint?: string }
   /** A question for the user; the CLI answers with `answer` and the same id. */

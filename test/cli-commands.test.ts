@@ -294,6 +294,9 @@ describe("installed apps: ncw exec, ncw commands, ncw help", () => {
     expect(e.code).toBe(0);
     expect(e.stdout).toBe(h.stdout);
     expect(home.ncw(["help", "nope"]).code).toBe(66);
+    const own = home.ncw(["help", "run"]);
+    expect(own.code).toBe(66);
+    expect(own.stderr).toMatch(/hint: `ncw run --help` shows ncw's own run command/);
     expect(home.ncw(["help", "greet"]).code).toBe(2);
   });
 });

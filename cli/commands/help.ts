@@ -3,6 +3,7 @@
 
 import type { CommandModule } from "yargs";
 import { requestUser } from "../../kernel-compat/client.js";
+import { NcwError } from "../../ncw/errors.js";
 import { safeLines } from "../../ncw/output.js";
 import { findCommand, installedCommands } from "../../services/shell/commands.js";
 import { commandHelp } from "../../services/shell/help.js";
@@ -27,7 +28,19 @@ export const helpCommand: CommandModule<GlobalArgs, HelpArgs> = {
   handler: (argv) =>
     runCommand(argv, async ({ home, out }) => {
       const all = await withSkyerQuery(home(), (q) => installedCommands(q, requestUser()));
-      const c = findCommand(all, argv.command);
+      let c: ReturnType<typeof findCommand>;
+      try {
+        c = findCommand(all, argv.command);
+      } catch (e) {
+        // `ncw help run`: the user may mean ncw's own command.
+        const { commands } = await import("./index.js");
+        if (e instanceof NcwError && commands.some((x) => x.name === argv.command))
+          throw new NcwError(e.kind, e.message, {
+            code: e.code,
+            hint: `\`ncw ${argv.command} --help\` shows ncw's own ${argv.command} command`,
+          });
+        throw e;
+      }
       const text = commandHelp(c.name, c.spec);
       if (out.json) out.data({ name: c.name, help: text });
       else out.info(safeLines(text));

@@ -12,6 +12,7 @@ import { hostNative } from "../../native/index.js";
 import type { ControlEndpoint, HostNative } from "../../native/types.js";
 import type { NcwError } from "../../ncw/errors.js";
 import { openHome } from "../../ncw/home.js";
+import type { InstalledCommand } from "../../services/shell/commands.js";
 import {
   type CommandPipeSet,
   createCommandPipes,
@@ -461,6 +462,35 @@ async function main(): Promise<void> {
             t: "ps",
             processes: kernel.processList(),
           });
+          return;
+        case "commands":
+          // Read-only, like a run's program lookup: the tree's reader is loaded here already.
+          void (async () => {
+            try {
+              const shell = await import("../../services/shell/commands.js");
+              let commands: InstalledCommand[];
+              if (m.package !== undefined) {
+                const { readPackageFile } = await import("../../ncw/package/package.js");
+                commands = shell.packageCommands((await readPackageFile(m.package)).manifest);
+              } else {
+                const { withSkyerQuery } = await import("../../services/skyer/query.js");
+                commands = await withSkyerQuery(home, (q) =>
+                  shell.installedCommands(q, m.user, m.aid),
+                );
+              }
+              if (!conn.destroyed) send({ t: "commands", commands });
+            } catch (e) {
+              if (conn.destroyed) return;
+              const err = e as Partial<NcwError> & Error;
+              send({
+                t: "error",
+                code: err.code ?? "KERNEL_COMMANDS",
+                message: err.message,
+                ...(err.kind ? { kind: err.kind } : {}),
+                ...(err.hint ? { hint: err.hint } : {}),
+              });
+            }
+          })();
           return;
         case "tree":
           void tree.handle(m.id, m.op).then(send);

@@ -4,25 +4,15 @@
 import { describe, expect, it } from "vitest";
 import { NcwError } from "../../ncw/errors.js";
 import type { CommandSpec } from "../../ncw/manifest/types.js";
-import type { InstalledApp } from "../skyer/query.js";
 import { findCommand, type InstalledCommand, selectCommand, splitCommandName } from "./commands.js";
 import { commandHelp, commandSignature } from "./help.js";
 
 const spec = (help: string): CommandSpec => ({ help, return: "void", args: [] });
-const app = (aid: string): InstalledApp => ({
-  aid,
-  anid: 1,
-  scope: "user",
-  user: "user",
-  version: "1.0.0",
-  dir: "/x",
-});
 const cmd = (aid: string, command: string): InstalledCommand => ({
   name: `${aid}.${command}`,
   aid,
   command,
   spec: spec(command),
-  app: app(aid),
 });
 const ALL = [cmd("a::one", "greet"), cmd("a::one", "pick"), cmd("b::two", "greet")];
 

@@ -5,8 +5,8 @@
 // Decisions: docs/cli.md "Commands of installed apps".
 
 import { NcwError } from "../../ncw/errors.js";
-import type { CommandSpec } from "../../ncw/manifest/types.js";
-import type { InstalledApp, SkyerQuery } from "../skyer/query.js";
+import type { CommandSpec, Manifest } from "../../ncw/manifest/types.js";
+import type { SkyerQuery } from "../skyer/query.js";
 
 /** A command of an installed application. */
 export interface InstalledCommand {
@@ -15,7 +15,6 @@ export interface InstalledCommand {
   aid: string;
   command: string;
   spec: CommandSpec;
-  app: InstalledApp;
 }
 
 export const fullCommandName = (aid: string, command: string) => `${aid}.${command}`;
@@ -26,14 +25,28 @@ export function splitCommandName(text: string): { aid?: string; command: string 
   return m === null ? { command: text } : { aid: m[1] as string, command: m[2] as string };
 }
 
-/** Every command of the applications `user` sees, sorted by full name. */
-export async function installedCommands(q: SkyerQuery, user: string): Promise<InstalledCommand[]> {
+/** Every command of the applications `user` sees (of the app `aid` only, if given), by full name. */
+export async function installedCommands(
+  q: SkyerQuery,
+  user: string,
+  aid?: string,
+): Promise<InstalledCommand[]> {
   const out: InstalledCommand[] = [];
   for (const app of await q.installedApps(user)) {
+    if (aid !== undefined && app.aid !== aid) continue;
     for (const [command, spec] of Object.entries(await q.commands(app)))
-      out.push({ name: fullCommandName(app.aid, command), aid: app.aid, command, spec, app });
+      out.push({ name: fullCommandName(app.aid, command), aid: app.aid, command, spec });
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The commands an app package's manifest exposes (none for a library), by full name. */
+export function packageCommands(m: Manifest): InstalledCommand[] {
+  if (m.type !== "application") return [];
+  const aid = `${m.infos.did}::${m.infos.slug}`;
+  return Object.entries(m.commands ?? {})
+    .map(([command, spec]) => ({ name: fullCommandName(aid, command), aid, command, spec }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /**
