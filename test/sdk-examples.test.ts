@@ -97,6 +97,15 @@ describe("the examples", () => {
     expect(r.stdout).toBe(`40000 200000 ${text.length}\n`);
   });
 
+  it("stat installed, called by its command's name with ncw exec", () => {
+    const inst = ncw(["skyer", "install", nap("stat")]);
+    expect(inst.code, inst.stderr).toBe(0);
+    const r = ncw(["exec", "stat", "10", "-2", "--op=min"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("-2\n");
+    expect(r.code).toBe(0);
+  });
+
   it("hello piped into wc through the host shell", () => {
     const sh = spawnSync(
       "sh",
