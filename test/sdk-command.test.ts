@@ -244,6 +244,15 @@ for (const toolchain of ["as", "c"] as const) {
         expect(crash.of("cmdraw").slice(0, 4)).toEqual([0x8, 1, 1, 0]);
       });
 
+      it("a start that is not a command: a 16-byte header, no arguments, no pipes", async () => {
+        // Post-install (0x1): startup reason, ambient, special, service type, scope name, ANID.
+        const header = Uint8Array.from([0x10, 0x80, 0, 0, ...new Array(8).fill(0), ...le(7, 4)]);
+        const o = await runProgram(npp, header);
+        // arg(0) does not exist: nothing can be said (no CMDERR), exit data 1.
+        expect(o.writes).toEqual([]);
+        expect(o.exit).toBe(1n);
+      });
+
       it("reads the name of the command started (NCW's addition in the future-proof space)", async () => {
         const o = await runProgram(npp, context([V.string("name")], { name: "say_hellö" }));
         expect(o.of("cmdraw")).toEqual(utf8("say_hellö"));
