@@ -63,7 +63,7 @@ const KEY_BUF: usize = memory.data(8);
 
 // ---- the execution context ------------------------------------------------------------------------
 
-/** The context as EXECUTION_CONTEXT gave it: header then arguments (null until first asked). */
+/** The context as EXECUTION_CONTEXT gave it: header then arguments (0 until first asked). */
 let ctx: usize = 0;
 let ctxHeaderSize: i32 = 0;
 let ctxArgsEnd: usize = 0;
@@ -423,7 +423,7 @@ function readSome(rc: u64, dst: usize, len: i32): i32 {
   return 1 + got;
 }
 
-/** Reads all of CMDIN (until it closes). */
+/** Reads all of CMDIN (until it closes), kept in memory: for a large input, read it with readInput. */
 export function readAllInput(): Uint8Array {
   let buf = new Uint8Array(65536);
   let used = 0;
