@@ -309,6 +309,15 @@ for (const toolchain of ["as", "c"] as const) {
         expect(o.of("cmdout")).toEqual(V.int(2n));
       });
 
+      it("reads a list's item by its index; out of range is fatal", async () => {
+        const list = V.list([item(V.string("a")), item(V.int(1n)), item(V.string("c"))]);
+        expect((await run([V.string("item"), list, V.int(2n)])).of("cmdout")).toEqual(
+          V.string("c"),
+        );
+        const out = await run([V.string("item"), list, V.int(3n)]);
+        expect(out.exit).toBe(1n);
+      });
+
       it("prints messages with colours, styles and control characters on CMDMSG and CMDERR", async () => {
         const o = await run([V.string("print")]);
         expect(o.messages("cmdmsg")).toEqual([

@@ -251,10 +251,24 @@ export class Value {
     const type = load<u8>(p);
     return new Value(type, p + 1, p + 1 + reprSize(type, p + 1, this.end));
   }
+  /** A list's items, in one pass (item(i) walks the list from its start each time). */
+  items(): Value[] {
+    const n = this.length;
+    const out = new Array<Value>(0);
+    let p = this.at + 8;
+    for (let k = 0; k < n; k++) {
+      const type = load<u8>(p);
+      const end = p + 1 + reprSize(type, p + 1, this.end);
+      out.push(new Value(type, p + 1, end));
+      p = end;
+    }
+    return out;
+  }
   /** A list of strings (or paths, commands) as an array. */
   asStrings(): string[] {
-    const out = new Array<string>(0);
-    for (let i = 0, n = this.length; i < n; i++) out.push(this.item(i).asString());
+    const items = this.items();
+    const out = new Array<string>(items.length);
+    for (let i = 0; i < items.length; i++) out[i] = items[i].asString();
     return out;
   }
 }

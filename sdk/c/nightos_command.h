@@ -219,6 +219,29 @@ static inline nightos_value nightos_value_item(nightos_value v, uint64_t i) {
   return item;
 }
 
+/* A list's items in one pass (nightos_value_item walks the list from its start each time):
+ *   nightos_list_iter it = nightos_list_items(v); nightos_value item;
+ *   while (nightos_list_next(&it, &item)) ... */
+typedef struct nightos_list_iter {
+  const uint8_t *p;
+  const uint8_t *end;
+  uint64_t left;
+} nightos_list_iter;
+static inline nightos_list_iter nightos_list_items(nightos_value v) {
+  nightos_list_iter it = {v.at + 8, v.end, nightos_value_length(v)};
+  return it;
+}
+static inline int nightos_list_next(nightos_list_iter *it, nightos_value *out) {
+  if (it->left == 0) return 0;
+  if (it->p >= it->end) nightos_fatal("a list value is truncated");
+  out->type = it->p[0];
+  out->at = it->p + 1;
+  out->end = out->at + nightos__repr_size(out->type, out->at, it->end);
+  it->p = out->end;
+  it->left--;
+  return 1;
+}
+
 /* ---- writing to the pipes ----------------------------------------------------------------------- */
 
 /* Writes all of `len` bytes to the pipe `sc`, blocking for room; 0 if the pipe is gone. */

@@ -10,15 +10,16 @@ const numbers = arg(0);
 const op = arg(1).asString();
 const verbose = arg(2).asBool();
 
-const n = numbers.length;
+const items = numbers.items();
+const n = items.length;
 if (n === 0 && (op === "min" || op === "max")) {
   printlnError(`stat: ${op} of no integers`);
   fail();
 } else {
-  let result: i64 = op === "product" ? 1 : op === "sum" ? 0 : numbers.item(0).asInt();
+  let result: i64 = op === "product" ? 1 : op === "sum" ? 0 : items[0].asInt();
   const shown = new Array<string>(0);
   for (let i = 0; i < n; i++) {
-    const x = numbers.item(i).asInt();
+    const x = items[i].asInt();
     shown.push(x.toString());
     if (op === "sum") result += x;
     else if (op === "product") result *= x;
