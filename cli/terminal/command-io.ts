@@ -11,6 +11,7 @@ import type {
   CommandSinks,
 } from "../../kernel-compat/command-client.js";
 import type { CommandPipeMapping } from "../../kernel-compat/ipc/command-pipes.js";
+import { stdoutClosed } from "../../ncw/output.js";
 import {
   KEYBOARD_PROTOCOL_OFF,
   KEYBOARD_PROTOCOL_ON,
@@ -85,12 +86,19 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
       ? process.stderr
       : undefined;
 
+  /** stdout's reader went away (`ncw … | head`): the app's writes to it fail from now on, as a pipe's. */
+  const stdoutGone = (): boolean => {
+    if (!stdoutClosed()) return false;
+    client?.closeOutput("cmdraw");
+    client?.closeOutput("cmdmsg");
+    return true;
+  };
   const sinks: CommandSinks = {
     message: (pipe, bytes) => {
-      if (pipe === "cmdmsg") stdout.write(renderMessage(bytes, msgMode));
-      else stderr.write(renderMessage(bytes, errMode, true));
+      if (pipe === "cmderr") stderr.write(renderMessage(bytes, errMode, true));
+      else if (!stdoutGone()) stdout.write(renderMessage(bytes, msgMode));
     },
-    raw: (bytes) => stdout.write(bytes),
+    raw: (bytes) => stdoutGone() || stdout.write(bytes),
     rawDrained: stdout.drained,
   };
 
