@@ -11,6 +11,7 @@ import type {
   CommandSinks,
 } from "../../kernel-compat/command-client.js";
 import type { CommandPipeMapping } from "../../kernel-compat/ipc/command-pipes.js";
+import type { Outcome } from "../../kernel-compat/protocol.js";
 import { stdoutClosed } from "../../ncw/output.js";
 import {
   KEYBOARD_PROTOCOL_OFF,
@@ -170,4 +171,22 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
       await client?.close();
     },
   };
+}
+
+/**
+ * Wait for a command's end (shell.md "Command pipes"): its process ends, or, earlier, its return value
+ * comes whole (then `outcome` is undefined: the process runs on, away from the session); a faulty one
+ * is killed by the kernel, whose end then follows. Every pending output is written and the pipes
+ * closed before it resolves.
+ */
+export async function commandEnd(
+  done: Promise<Outcome>,
+  io: CommandIo,
+): Promise<{ outcome: Outcome | undefined; ret: CommandReturn | undefined }> {
+  const first = await Promise.race([done.then((o) => ({ o })), io.returned.then((r) => ({ r }))]);
+  let outcome: Outcome | undefined = "o" in first ? first.o : undefined;
+  if ("r" in first && first.r.kind === "faulty") outcome = await done;
+  const ret = await io.finish();
+  await io.close();
+  return { outcome, ret };
 }
