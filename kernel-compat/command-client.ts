@@ -175,6 +175,14 @@ export class CommandPipesClient {
     this.conn.send({ t: "command-closed", pid: this.pid, pipe });
   }
 
+  /**
+   * Nobody reads this output any more (stdout closed: its reader went away): the pipe's reader side
+   * closes, so the app's next PIPE_WRITE to it answers 0x31 instead of filling the ring for nothing.
+   */
+  closeOutput(pipe: "cmdmsg" | "cmderr" | "cmdraw"): void {
+    this.rings[pipe].close("reader");
+  }
+
   /** Queue one user input message (6 bytes, user-input.ts) for CMDUSR. */
   sendUserInput(bytes: Uint8Array): void {
     this.usrQueue.push(bytes);

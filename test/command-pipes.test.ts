@@ -5,8 +5,9 @@
 // return values, a failing command, the faulty-process rule, two commands piped through the host
 // shell, and CMDUSR with the reserved keys on a real pseudo-terminal.
 
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { openSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
@@ -205,6 +206,20 @@ describe("command pipes through ncw run", () => {
     expect(ps).toMatch(new RegExp(`"pid": ${doc.pid}\\b`));
     expect(home.ncw(["kill", "--force", String(doc.pid)]).code).toBe(0);
   });
+
+  it("stdout closed under a command (its reader went away): its CMDRAW writes fail and ncw ends", async () => {
+    const big = home.write("big.bin", randomBytes(16 * 1024 * 1024));
+    const child = spawn(process.execPath, [NCW, "run", file(CAT)], {
+      env: home.envFor(),
+      stdio: [openSync(big, "r"), "pipe", "pipe"],
+    });
+    const first = await new Promise<Buffer>((res) => child.stdout?.once("data", res));
+    child.stdout?.destroy();
+    const code = await new Promise<number | null>((res) => child.on("exit", res));
+    expect(first.length).toBeGreaterThan(0);
+    // The app's PIPE_WRITE to CMDRAW answered 0x31, so its $check exits with 4.
+    expect(code).toBe(4);
+  }, 60_000);
 
   it("two commands piped through the host shell: cat | wc", () => {
     const input = randomBytes(200_000);

@@ -15,7 +15,7 @@ import { NcwError } from "../../ncw/errors.js";
 import { safeLines, safeText } from "../../ncw/output.js";
 import { AID_PATTERN, type Resolved, resolveRun } from "../command-target.js";
 import { type GlobalArgs, runCommand } from "../context.js";
-import { commandIo } from "../terminal/command-io.js";
+import { commandEnd, commandIo } from "../terminal/command-io.js";
 import { formatValue, valueJson } from "../terminal/values.js";
 import { intArg } from "../usage.js";
 
@@ -226,16 +226,7 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
       process.on("SIGINT", onInt);
       process.on("SIGTERM", onTerm);
       try {
-        // The command ends with its process, or earlier with a whole return value (shell.md); a
-        // faulty one is killed by the kernel, whose `exited` then follows.
-        const first = await Promise.race([
-          run.done.then((o) => ({ o })),
-          io.returned.then((r) => ({ r })),
-        ]);
-        let outcome: Outcome | undefined = "o" in first ? first.o : undefined;
-        if ("r" in first && first.r.kind === "faulty") outcome = await run.done;
-        const ret = await io.finish();
-        await io.close();
+        const { outcome, ret } = await commandEnd(run.done, io);
         if (ret?.kind === "faulty")
           process.stderr.write(
             `ncw: process ${run.pid() ?? "?"} (${name}) is faulty: ${safeText(ret.why)}; it was killed (specs/shell.md "Command pipes")\n`,

@@ -11,6 +11,8 @@ import type {
   CommandSinks,
 } from "../../kernel-compat/command-client.js";
 import type { CommandPipeMapping } from "../../kernel-compat/ipc/command-pipes.js";
+import type { Outcome } from "../../kernel-compat/protocol.js";
+import { stdoutClosed } from "../../ncw/output.js";
 import {
   KEYBOARD_PROTOCOL_OFF,
   KEYBOARD_PROTOCOL_ON,
@@ -85,12 +87,19 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
       ? process.stderr
       : undefined;
 
+  /** stdout's reader went away (`ncw … | head`): the app's writes to it fail from now on, as a pipe's. */
+  const stdoutGone = (): boolean => {
+    if (!stdoutClosed()) return false;
+    client?.closeOutput("cmdraw");
+    client?.closeOutput("cmdmsg");
+    return true;
+  };
   const sinks: CommandSinks = {
     message: (pipe, bytes) => {
-      if (pipe === "cmdmsg") stdout.write(renderMessage(bytes, msgMode));
-      else stderr.write(renderMessage(bytes, errMode, true));
+      if (pipe === "cmderr") stderr.write(renderMessage(bytes, errMode, true));
+      else if (!stdoutGone()) stdout.write(renderMessage(bytes, msgMode));
     },
-    raw: (bytes) => stdout.write(bytes),
+    raw: (bytes) => stdoutGone() || stdout.write(bytes),
     rawDrained: stdout.drained,
   };
 
@@ -162,4 +171,22 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
       await client?.close();
     },
   };
+}
+
+/**
+ * Wait for a command's end (shell.md "Command pipes"): its process ends, or, earlier, its return value
+ * comes whole (then `outcome` is undefined: the process runs on, away from the session); a faulty one
+ * is killed by the kernel, whose end then follows. Every pending output is written and the pipes
+ * closed before it resolves.
+ */
+export async function commandEnd(
+  done: Promise<Outcome>,
+  io: CommandIo,
+): Promise<{ outcome: Outcome | undefined; ret: CommandReturn | undefined }> {
+  const first = await Promise.race([done.then((o) => ({ o })), io.returned.then((r) => ({ r }))]);
+  let outcome: Outcome | undefined = "o" in first ? first.o : undefined;
+  if ("r" in first && first.r.kind === "faulty") outcome = await done;
+  const ret = await io.finish();
+  await io.close();
+  return { outcome, ret };
 }
