@@ -38,6 +38,17 @@ export async function main(given: string[]): Promise<void> {
     process.stdout.write(`${version()}\n`);
     return;
   }
+  // `ncw exec <TAB>`, `ncw help <TAB>`: the installed apps' command names, not yargs' (docs/cli.md).
+  const typed = args[0] === "--get-yargs-completions" ? args.slice(1) : [];
+  if (["exec", "help"].includes(typed[1] ?? "") && typed.length === 3) {
+    const { commandNames } = await import("./commands/completion.js");
+    const current = typed[2] as string;
+    if (!current.startsWith("-")) {
+      const names = await commandNames(undefined, current).catch(() => []);
+      process.stdout.write(names.map((n) => `${n}\n`).join(""));
+      return;
+    }
+  }
   const { default: yargs } = await import("yargs");
   let parser = yargs(args)
     .scriptName("ncw")

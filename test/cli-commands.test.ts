@@ -207,6 +207,12 @@ describe("ncw run app.nap [command] [args…]", () => {
       expect(e.message).toMatch(msg);
     }
   });
+  it("a damaged package is reported with the package reader's error, before any start", () => {
+    const bad = home.write("bad.nap", "not a package");
+    const r = home.ncw(["--json", "run", bad, "x"]);
+    expect(r.code).toBe(65);
+    expect((JSON.parse(r.stdout) as { error: { code: string } }).error.code).toBe("PKG_NOT_ZSTD");
+  });
   it("--help prints the command's help from the manifest and starts nothing", () => {
     const r = home.ncw(["run", "--trace", greeter, "greet", "--help"]);
     expect(r.code).toBe(0);
@@ -284,6 +290,20 @@ describe("installed apps: ncw exec, ncw commands, ncw help", () => {
       "style:dash",
       "loud:flag",
     ]);
+  });
+  it("shell completion offers the command names: unique short names and full names", () => {
+    const ask = (word: string) => home.ncw(["--get-yargs-completions", "ncw", "exec", word]);
+    expect(ask("").stdout.split("\n").filter(Boolean)).toEqual([
+      "greeter",
+      "ncwtest::greeter.greet",
+      "ncwtest::greeter.greeter",
+      "ncwtest::other.greet",
+      "ncwtest::other.pick",
+      "pick",
+    ]);
+    expect(ask("gre").stdout).toBe("greeter\n");
+    const help = home.ncw(["--get-yargs-completions", "ncw", "help", "ncwtest::o"]);
+    expect(help.stdout).toBe("ncwtest::other.greet\nncwtest::other.pick\n");
   });
   it("ncw help <command> and ncw exec <command> --help print the manifest's help", () => {
     const h = home.ncw(["help", "ncwtest::greeter.greet"]);

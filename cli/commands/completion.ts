@@ -2,7 +2,10 @@
 // Each script asks `ncw --get-yargs-completions <words>` (yargs' completion machinery, enabled in
 // cli/ncw.ts) for the commands, subcommands and options that fit the words typed so far.
 
+import { existsSync } from "node:fs";
 import type { Argv, CommandModule } from "yargs";
+import { requestUser } from "../../kernel-compat/client.js";
+import { homeLayout, resolveHomePath } from "../../ncw/home.js";
 import { type GlobalArgs, runCommand } from "../context.js";
 
 export const SHELLS = ["bash", "zsh", "fish"] as const;
@@ -72,3 +75,26 @@ export const completionCommand: CommandModule<GlobalArgs, CompletionArgs> = {
       await out.write(script(argv.shell));
     }),
 };
+
+/**
+ * The command names `ncw exec` / `ncw help` complete: each installed command's full name, and its short
+ * name when only one app exposes it. Read from the home's tree (read-only); a home that does not exist
+ * yet is not created and completes nothing.
+ */
+export async function commandNames(
+  homeFlag: string | undefined,
+  current: string,
+): Promise<string[]> {
+  const root = resolveHomePath(homeFlag);
+  if (!existsSync(root)) return [];
+  const { withSkyerQuery } = await import("../../services/skyer/query.js");
+  const { installedCommands } = await import("../../services/shell/commands.js");
+  const all = await withSkyerQuery(homeLayout(root), (q) => installedCommands(q, requestUser()));
+  const count = new Map<string, number>();
+  for (const c of all) count.set(c.command, (count.get(c.command) ?? 0) + 1);
+  const names = [
+    ...all.filter((c) => count.get(c.command) === 1).map((c) => c.command),
+    ...all.map((c) => c.name),
+  ];
+  return [...new Set(names)].filter((n) => n.startsWith(current)).sort();
+}

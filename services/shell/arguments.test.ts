@@ -200,6 +200,33 @@ describe("each type, as bytes", () => {
       },
     ]);
   });
+  it("literals: escapes, trailing commas, chars and nesting inside brackets", () => {
+    expect(values(one("list[string]"), ['["a\\nb", "t\\tq", "\\\\",]'])[0]).toEqual({
+      type: "list",
+      items: [str("a\nb"), str("t\tq"), str("\\")],
+    });
+    expect(values(one("list[char]"), ["['x', y, 'é']"])[0]).toEqual({
+      type: "list",
+      items: ["x", "y", "é"].map((value) => ({ type: "char", value })),
+    });
+    expect(values(one("map[int, list[bool]]"), ["{1: [true], 2: []}"])[0]).toEqual({
+      type: "list",
+      items: [
+        {
+          type: "list",
+          items: [int(1n), { type: "list", items: [{ type: "bool", value: true }] }],
+        },
+        { type: "list", items: [int(2n), { type: "list", items: [] }] },
+      ],
+    });
+    expect(values(one("any"), ["{a: 1}"])[0]).toEqual({
+      type: "list",
+      items: [{ type: "list", items: [str("a"), int(1n)] }],
+    });
+    fails(one("list[string]"), ['["a'], "ARG_BAD_VALUE", /unterminated/);
+    fails(one("list[int]"), ["[1] x"], "ARG_BAD_VALUE", /unexpected "x" after the value/);
+    fails(one("list[int]"), ["[1,,2]"], "ARG_BAD_VALUE", /expected a value/);
+  });
   it("stream: cannot be written on a command line", () => {
     fails(one("stream"), ["x"], "ARG_BAD_VALUE", /a stream cannot be written on a command line/);
   });
@@ -362,6 +389,17 @@ describe("defaults, requires, conflicts and $if", () => {
     ]);
     expect(run(d, []).given.size).toBe(0);
     expect(values(d, ["-n", "5"])[0]).toEqual(int(5n));
+  });
+  it("a default whose map keys do not fit the key type is the manifest's error (65), not a crash", () => {
+    const d = cmd({ m: { syntax: "dash", type: "map[path, int]", short: "m", default: { a: 1 } } });
+    expect(() => parseCommandLine("c", d, [])).toThrow(
+      /default of m \(-m\) is not a map\[path, int\]/,
+    );
+    try {
+      parseCommandLine("c", d, []);
+    } catch (e) {
+      expect((e as NcwError).exitCode).toBe(65);
+    }
   });
   it("requires and conflicts", () => {
     const r = cmd({

@@ -236,11 +236,26 @@ export function parseCommandLine(
     if (a.arg.syntax === "flag") return { type: "bool", value: given.has(a.name) };
     const vs = got.get(a.name);
     const t = a.type as ShellType;
-    if (vs === undefined)
-      return a.arg.default === undefined ? { type: "void" } : defaultValue(a.arg.default, t);
+    if (vs === undefined) return a.arg.default === undefined ? { type: "void" } : byDefault(a, t);
     return t.kind === "list" ? { type: "list", items: vs } : (vs[0] as Value);
   });
   return { kind: "run", values, given, ...conditionalTypes(args, values, given, spec) };
+}
+
+/** An absent argument's manifest `default` (the validator checked its shape, not a map's keys). */
+function byDefault(a: Arg, t: ShellType): Value {
+  try {
+    return defaultValue(a.arg.default, t);
+  } catch (e) {
+    if (!(e instanceof LiteralError)) throw e;
+    throw new NcwError(
+      "data",
+      `the manifest's default of ${argLabel(a)} is not a ${typeText(t)}: ${e.message}`,
+      {
+        code: "ARG_BAD_DEFAULT",
+      },
+    );
+  }
 }
 
 /**
