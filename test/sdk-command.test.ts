@@ -309,6 +309,19 @@ for (const toolchain of ["as", "c"] as const) {
         expect(o.of("cmdout")).toEqual(V.int(2n));
       });
 
+      it.skipIf(toolchain === "c")(
+        "a failed assertion goes through the SDK's abort handler: CMDERR, failure, exit 1",
+        async () => {
+          const o = await run([V.string("abort")]);
+          const [m] = o.messages("cmderr");
+          expect(Buffer.from(m!.slice(8)).toString("utf8")).toMatch(
+            /^boom \(.*command\.ts:\d+:\d+\)\n$/,
+          );
+          expect(o.of("cmdout")).toEqual([1, 0, 0, 0, 0, 0, 0, 0, 0xff]);
+          expect(o.exit).toBe(1n);
+        },
+      );
+
       it("reads a list's item by its index; out of range is fatal", async () => {
         const list = V.list([item(V.string("a")), item(V.int(1n)), item(V.string("c"))]);
         expect((await run([V.string("item"), list, V.int(2n)])).of("cmdout")).toEqual(
