@@ -203,26 +203,26 @@ export class Value {
   ) {}
 
   private expect(type: u8, what: string): void {
-    if (this.type !== type) fatal(`expected a ${what} value, got type code ${this.type}`);
+    if (this.type !== type) fatal(`expected ${what} value, got type code ${this.type}`);
   }
   isVoid(): bool {
     return this.type === VALUE_VOID;
   }
   asBool(): bool {
-    this.expect(VALUE_BOOL, "bool");
+    this.expect(VALUE_BOOL, "a bool");
     return load<u8>(this.at) !== 0;
   }
   asInt(): i64 {
-    this.expect(VALUE_INT, "int");
+    this.expect(VALUE_INT, "an int");
     return load<i64>(this.at);
   }
   asFloat(): f64 {
-    this.expect(VALUE_FLOAT, "float");
+    this.expect(VALUE_FLOAT, "a float");
     return load<f64>(this.at);
   }
   /** A char's Unicode code point (UTF-32). */
   asChar(): u32 {
-    this.expect(VALUE_CHAR, "char");
+    this.expect(VALUE_CHAR, "a char");
     return load<u32>(this.at);
   }
   /** A string, path or command value. */
@@ -234,12 +234,12 @@ export class Value {
   }
   /** A stream value: the RC identifier of the pipe to read. */
   asStream(): u64 {
-    this.expect(VALUE_STREAM, "stream");
+    this.expect(VALUE_STREAM, "a stream");
     return load<u64>(this.at);
   }
   /** A list's number of items. */
   get length(): i32 {
-    this.expect(VALUE_LIST, "list");
+    this.expect(VALUE_LIST, "a list");
     return <i32>load<u64>(this.at);
   }
   /** A list's item `i`. */
