@@ -335,10 +335,11 @@ export class Style {
 
 /**
  * Encodes one text message (shell.md "Text output"): fg RGB, bg RGB, style, control count, the controls
- * (code byte then data byte), then the UTF-8 text. Exported for tests; print() and printError() send it.
+ * (code byte then data byte), then the UTF-8 text; print() and printError() send it. At most 255
+ * control characters (the count is one byte): the rest are left out.
  */
 export function encodeMessage(style: Style, text: usize, textLen: usize): Uint8Array {
-  const n = style.controls.length;
+  const n = min(style.controls.length, 255);
   const out = new Uint8Array(TEXT_MESSAGE_HEADER_SIZE + 2 * n + <i32>textLen);
   out[0] = <u8>(style.fg >> 16);
   out[1] = <u8>(style.fg >> 8);
@@ -369,7 +370,7 @@ function sendText(sc: u64, text: string, given: Style | null): bool {
   const start = changetype<usize>(utf8);
   const total = <usize>utf8.byteLength;
   const room = <usize>(
-    (MAX_PIPE_MESSAGE_SIZE - TEXT_MESSAGE_HEADER_SIZE - 2 * style.controls.length)
+    (MAX_PIPE_MESSAGE_SIZE - TEXT_MESSAGE_HEADER_SIZE - 2 * min(style.controls.length, 255))
   );
   let off: usize = 0;
   do {
