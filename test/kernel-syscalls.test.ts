@@ -160,10 +160,10 @@ describe("EXECUTION_CONTEXT 0xA0", () => {
     const r = home.run(
       program(
         `
-        ;; 0x01 startup reason: command (0x8 in bits 0-3) = 0x80
+        ;; 0x01 startup reason: command (0x8 in bits 0-3), raw output read (bit 5: stdout is a pipe) = 0x84
         (call $check (i32.const 1) (call $s8_64 (i32.const 0xa0) (i32.const 1) (i64.const 0x3000)) (i32.const ${OK}))
         (call $check64 (i32.const 2) (call $r64 (i32.const 0)) (i64.const 1))
-        (call $check (i32.const 3) (i32.load8_u (i32.const 0x3000)) (i32.const 0x80))
+        (call $check (i32.const 3) (i32.load8_u (i32.const 0x3000)) (i32.const 0x84))
         ;; 0x02 header: 267 bytes; argument count at byte 20 = 2; arguments size at 21..22
         (call $check (i32.const 4) (call $s8_64 (i32.const 0xa0) (i32.const 2) (i64.const 0x3000)) (i32.const ${OK}))
         (call $check64 (i32.const 5) (call $r64 (i32.const 0)) (i64.const 267))
