@@ -159,7 +159,7 @@ function words(memory: RingMemory): Int32Array {
 
 /**
  * How long a side spins at most re-reading the other side's position before it sleeps. Each side
- * adapts its own spin below this (see `RingSide.spinFor`): a spin that ended in a sleep halves it.
+ * adapts its own spin below this (see `RingSide.spinUntil`): a spin that ended in a sleep halves it.
  */
 export const DEFAULT_SPIN = 2000;
 /** The least an adapted spin falls to (0 only when the caller asks for no spin at all). */

@@ -734,7 +734,7 @@ export class Kernel implements KernelApi {
     const reply = p.selfSuspendReply;
     p.selfSuspendReply = undefined;
     reply?.(BigInt(ms));
-    p.session?.trace(p.pid, `kernel sends UNSUSPENDED (suspended ${ms} ms)`);
+    if (p.trace) p.session?.trace(p.pid, `kernel sends UNSUSPENDED (suspended ${ms} ms)`);
     const df = encodeDatafield(Datafield[Sig.UNSUSPENDED], { duration: BigInt(ms) * 1000n });
     this.toRunner(p, { t: "signal", signal: Sig.UNSUSPENDED, datafield: df });
     return BigInt(ms);
