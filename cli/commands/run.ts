@@ -165,6 +165,7 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
       // The reserved keys on the terminal (Ctrl-C is the SIGINT path's first step, see onInt).
       const io = commandIo(conn, {
         color: out.color,
+        json: out.json,
         reserved: (key) => {
           if (key === "terminate") onInt();
           else

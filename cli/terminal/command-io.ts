@@ -1,7 +1,7 @@
 // A command run's pipes on the host terminal (docs/cli.md "Commands"; specs/shell.md "Interactivity"):
 // stdin piped into CMDIN, keystrokes into CMDUSR in raw mode (the reserved keys send their signals),
-// CMDMSG to stdout and CMDERR to stderr rendered for where they go, CMDRAW's bytes to stdout. The
-// terminal's mode is restored on every way out (the end, an error, the kernel going away, the exit).
+// CMDMSG to stdout and CMDERR to stderr rendered for where they go, CMDRAW's bytes to stdout (with
+// --json, stdout is the outcome's document only: CMDMSG and CMDRAW go to stderr too). The terminal's mode is restored on every way out (the end, an error, the kernel going away, the exit).
 
 import { encodeUserInput } from "../../commonassembly/abi/user-input.js";
 import type { KernelConnection } from "../../kernel-compat/client.js";
@@ -26,6 +26,8 @@ export interface CommandIoOptions {
   color: boolean;
   /** A reserved key was pressed (Ctrl-C, Ctrl-Shift-C, Ctrl-., Ctrl-Shift-.). */
   reserved(key: ReservedKey): void;
+  /** stdout carries one JSON document (`--json`): the app's messages and raw bytes go to stderr. */
+  json?: boolean;
   /** The CMDIN source: the host's stdin, unless it is a terminal (then keystrokes go to CMDUSR). */
   stdin?: NodeJS.ReadStream & { fd: 0 };
 }
@@ -66,9 +68,10 @@ function sinkOf(stream: NodeJS.WriteStream) {
 export function commandIo(conn: KernelConnection, opts: CommandIoOptions): CommandIo {
   const stdin = opts.stdin ?? (process.stdin as NodeJS.ReadStream & { fd: 0 });
   const interactive = stdin.isTTY === true;
-  const msgMode: RenderMode = renderMode(process.stdout.isTTY === true, opts.color);
+  const outStream = opts.json === true ? process.stderr : process.stdout;
+  const msgMode: RenderMode = renderMode(outStream.isTTY === true, opts.color);
   const errMode: RenderMode = renderMode(process.stderr.isTTY === true, opts.color);
-  const stdout = sinkOf(process.stdout);
+  const stdout = sinkOf(outStream);
   const stderr = sinkOf(process.stderr);
   let client: CommandPipesClient | undefined;
   let opening: Promise<void> | undefined;
@@ -89,7 +92,7 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
 
   /** stdout's reader went away (`ncw … | head`): the app's writes to it fail from now on, as a pipe's. */
   const stdoutGone = (): boolean => {
-    if (!stdoutClosed()) return false;
+    if (outStream !== process.stdout || !stdoutClosed()) return false;
     client?.closeOutput("cmdraw");
     client?.closeOutput("cmdmsg");
     return true;
