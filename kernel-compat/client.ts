@@ -15,6 +15,7 @@ import type { HomeLayout } from "../ncw/home.js";
 import type { InstalledCommand } from "../services/shell/commands.js";
 import { DEFAULT_USER } from "../services/skyer/layout.js";
 import { clockMark, clockMarksOn } from "./clock-marks.js";
+import type { CommandPipeMapping } from "./ipc/command-pipes.js";
 import { kernelEndpoint, kernelLogPath } from "./paths.js";
 import {
   type ClientMessage,
@@ -321,6 +322,8 @@ export interface RunRequest {
 export interface RunEvents {
   started(pid: number, name: string): void;
   trace(pid: number, line: string): void;
+  /** A command run's pipes, before `started` (docs/ipc.md "Command pipes"): the CLI maps its ends. */
+  commandPipes?(pid: number, pipes: CommandPipeMapping[]): void;
 }
 
 export interface RunHandle {
@@ -368,6 +371,11 @@ export function startRun(conn: KernelConnection, req: RunRequest, ev: RunEvents)
           return;
         case "trace":
           ev.trace(m.pid, m.line);
+          return;
+        case "command-pipes":
+          // Only the process the run started gets command pipes; they come before its `started`.
+          pid ??= m.pid;
+          if (m.pid === pid) ev.commandPipes?.(m.pid, m.pipes);
           return;
         case "exited":
           if (pid === undefined || m.pid === pid) {

@@ -6,6 +6,7 @@
 import { deserialize, serialize } from "node:v8";
 import type { Value } from "../commonassembly/abi/values.js";
 import type { InstalledCommand } from "../services/shell/commands.js";
+import type { CommandInputName, CommandPipeMapping } from "./ipc/command-pipes.js";
 import type { WasmFrame } from "./runner/faults.js";
 
 /**
@@ -15,7 +16,8 @@ import type { WasmFrame } from "./runner/faults.js";
  * `stdio-credit`, `eof`); `hello` says whether the client has a terminal to ask on.
  * 4: `tree` requests (the kernel is the image's one writer; a kernel speaking 3 would leave a CLI's
  * write unanswered).
- * 5: `commands` (the installed apps' commands, read by the kernel, which has the tree's reader loaded);
+ * 5: command pipes (`command-pipes` and the CLI's `command-*` messages, docs/ipc.md "Command pipes");
+ * `commands` (the installed apps' commands, read by the kernel, which has the tree's reader loaded);
  * a `run`'s startup names the manifest command.
  */
 export const PROTOCOL_VERSION = 5;
@@ -133,8 +135,22 @@ export type ClientMessage =
    * `test-echo`: the kernel reads stdin of `pid` and writes it back as its stdout, then eof.
    */
   | { t: "test-ask"; text: string; choices: string[] }
+  | CommandClientMessage
   | { t: "test-echo"; pid: number }
   | TreeRequest;
+
+/**
+ * The CLI's side of a command run's pipes (docs/ipc.md "Command pipes"), for a process of its session:
+ * `command-mapped`: it mapped its ends (the kernel drops its pins); `command-closed`: it closed CMDIN or
+ * CMDUSR (end of input: the kernel's pipe closes too); `command-finished`: the return value came whole (the
+ * pipes close, the command is over); `command-faulty`: CMDOUT closed before a whole value, or an
+ * invalid one (the process is killed with `reason`).
+ */
+export type CommandClientMessage =
+  | { t: "command-mapped"; pid: number }
+  | { t: "command-closed"; pid: number; pipe: CommandInputName }
+  | { t: "command-finished"; pid: number }
+  | { t: "command-faulty"; pid: number; reason: string };
 
 /**
  * Stdio frames, both directions (docs/kernel.md, "The session"): the bytes of one stream of a
@@ -151,6 +167,8 @@ export type KernelMessage =
   | { t: "started"; pid: number; hostPid: number; name: string }
   | { t: "trace"; pid: number; line: string }
   | { t: "exited"; pid: number; outcome: Outcome }
+  /** A command run's pipes: the CLI maps its ends of them (sent before `started`). */
+  | { t: "command-pipes"; pid: number; pipes: CommandPipeMapping[] }
   | { t: "ps"; processes: ProcessInfo[] }
   | { t: "commands"; commands: InstalledCommand[] }
   | { t: "ok" }

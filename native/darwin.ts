@@ -64,4 +64,7 @@ export const darwinNative: HostNative = {
       },
     );
   },
+  // Not written yet (poll(2) on macOS; PeekNamedPipe on Windows): a read of stdin then blocks.
+  waitReadable: () => true,
+  growPipe: () => undefined,
 };

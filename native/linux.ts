@@ -57,6 +57,10 @@ const UCRED_SIZE = 12;
 const FALLOC_FL_KEEP_SIZE = 0x01;
 const FALLOC_FL_PUNCH_HOLE = 0x02;
 const EOPNOTSUPP = 95;
+/** poll(2): struct pollfd { int fd; short events; short revents; }, and the bits that end a wait. */
+const POLLIN = 0x001;
+const F_SETPIPE_SZ = 1031;
+const POLL_READY = POLLIN | 0x008 /* POLLERR */ | 0x010 /* POLLHUP */ | 0x020; /* POLLNVAL */
 
 interface Libc {
   memfdCreate(name: string, flags: number): number;
@@ -79,6 +83,7 @@ interface Libc {
   mmapAt(addr: bigint, len: number, prot: number, flags: number, fd: number, off: number): unknown;
   /** memmove(d, d, 0) returns d: the host address of a typed array's bytes, without copying. */
   addressOf(d: Uint8Array, s: Uint8Array, n: number): unknown;
+  poll(fds: Buffer, nfds: number, timeout: number): number;
   fcntl(fd: number, cmd: number, type: "int", arg: number): number;
 }
 
@@ -109,6 +114,7 @@ function load(): Libc {
         "void *mmap(uint64_t addr, size_t len, int prot, int flags, int fd, int64_t off)",
       ),
       addressOf: lib.func("void *memmove(void *d, const void *s, size_t n)"),
+      poll: lib.func("int poll(void *fds, unsigned long nfds, int timeout)"),
       fcntl: lib.func("int fcntl(int fd, int cmd, ...)"),
     } as Libc;
     return libc;
@@ -296,5 +302,17 @@ export const linuxNative: HostNative = {
       }
       throw hostError("fallocate(FALLOC_FL_PUNCH_HOLE)");
     }
+  },
+  waitReadable(fd, timeoutMs) {
+    const pfd = Buffer.alloc(8);
+    pfd.writeInt32LE(fd, 0);
+    pfd.writeInt16LE(POLLIN, 4);
+    const r = load().poll(pfd, 1, Math.max(0, Math.floor(timeoutMs)));
+    if (r < 0) return koffi.errno() !== EINTR; // an error: let the read report it
+    return r > 0 && (pfd.readInt16LE(6) & POLL_READY) !== 0;
+  },
+  growPipe(fd, bytes) {
+    const r = load().fcntl(fd, F_SETPIPE_SZ, "int", bytes);
+    return r > 0 ? r : undefined;
   },
 };

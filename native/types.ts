@@ -99,4 +99,17 @@ export interface HostNative {
   ): void;
   /** Replace the host pages at `address` by fresh zero-filled private read-write ones (MAP_FIXED). */
   mapZeroAt(address: bigint, length: number): void;
+  /**
+   * Wait at most `timeoutMs` for the open file `fd` to be readable (data, its end, or an error): true
+   * when a read would not block. A thread that reads stdin for a command asks it between reads, so it
+   * can stop when the command ends instead of blocking the exit (Linux poll(2)). Where the host cannot
+   * tell, true (the read then blocks).
+   */
+  waitReadable(fd: number, timeoutMs: number): boolean;
+  /**
+   * Ask for a larger kernel buffer on the pipe `fd` (Linux F_SETPIPE_SZ, up to the host's
+   * pipe-max-size): fewer, larger reads for a fast writer. The size the pipe has now, or undefined when
+   * `fd` is no pipe or the host has no such call.
+   */
+  growPipe(fd: number, bytes: number): number | undefined;
 }

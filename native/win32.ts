@@ -50,4 +50,7 @@ export const win32Native: HostNative = {
       },
     );
   },
+  // Not written yet (poll(2) on macOS; PeekNamedPipe on Windows): a read of stdin then blocks.
+  waitReadable: () => true,
+  growPipe: () => undefined,
 };

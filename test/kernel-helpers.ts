@@ -136,7 +136,7 @@ export class TestHome {
     };
   }
 
-  write(name: string, text: string): string {
+  write(name: string, text: string | Uint8Array): string {
     const f = path.join(this.dir, name);
     writeFileSync(f, text);
     return f;

@@ -211,7 +211,7 @@ describe("message pipes", () => {
     );
     const [closed] = dumps(r.stderr, parent);
     // closing type 0x01 (brutally terminated), identity 0x00 (the parent held the RC), the parent's RC id
-    expect(closed).toBe(`01` + `00` + le(1, 8) + "00".repeat(22));
+    expect(closed).toBe(`01` + `00` + le(7, 8) + "00".repeat(22));
   });
 });
 
@@ -244,7 +244,7 @@ describe("a peer killed mid-transfer", () => {
     expect(r.stderr).not.toMatch(/exitData: 66/);
     expect(r.code).toBe(5);
     const [closed] = dumps(r.stderr, parent);
-    expect(closed).toBe(`01` + `00` + le(1, 8) + "00".repeat(22));
+    expect(closed).toBe(`01` + `00` + le(7, 8) + "00".repeat(22));
   });
 });
 
@@ -254,19 +254,19 @@ describe("threads", () => {
       program(
         `(local $v i32)
         (drop (call $s0 (i32.const 0x53)))
-        ;; a write pipe with itself: its SC is identifier 1, the RC it receives is 2
+        ;; a write pipe with itself: its SC is identifier 7, the RC it receives is 8 (1–6: its command pipes)
         (call $check (i32.const 1) (call $open (call $r64 (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${OK}))
-        (call $check64 (i32.const 2) (call $r64 (i32.const 0)) (i64.const 1))
+        (call $check64 (i32.const 2) (call $r64 (i32.const 0)) (i64.const 7))
         (call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x60))
         (local.set $v (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)))
         (if (i32.eq (local.get $v) (i32.const ${NEW_THREAD})) (then
-          ;; the thread: PIPE_WRITE(1, 4 bytes at 0x4000, mode 0x00) with its own areas at 0x1800 / 0x2800
-          (i32.store8 (i32.const 0x1800) (i32.const 0x22)) (i64.store (i32.const 0x1801) (i64.const 1))
+          ;; the thread: PIPE_WRITE(7, 4 bytes at 0x4000, mode 0x00) with its own areas at 0x1800 / 0x2800
+          (i32.store8 (i32.const 0x1800) (i32.const 0x22)) (i64.store (i32.const 0x1801) (i64.const 7))
           (i32.store (i32.const 0x1809) (i32.const 4)) (i64.store (i32.const 0x180d) (i64.const 0x4000))
           (i32.store8 (i32.const 0x1815) (i32.const 0))
           (i32.atomic.store (i32.const 0x3000) (i32.add (i32.const 1) (call $sys (i32.const 0x1800) (i32.const 22) (i32.const 0x2800))))
           (loop $spin (br $spin))))
-        (call $check (i32.const 3) (call $read (i64.const 2) (i32.const 0) (i32.const 0x6000) (i32.const 4)) (i32.const ${OK}))
+        (call $check (i32.const 3) (call $read (i64.const 8) (i32.const 0) (i32.const 0x6000) (i32.const 4)) (i32.const ${OK}))
         (call $check (i32.const 4) (i32.load (i32.const 0x6000)) (i32.load (i32.const 0x4000)))
         (call $await (i32.const 0x3000))
         (call $check (i32.const 5) (i32.atomic.load (i32.const 0x3000)) (i32.const 1))
@@ -277,7 +277,7 @@ describe("threads", () => {
         '(import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))\n  (memory',
       ),
     );
-    expect(r.stderr).toMatch(/PIPE_WRITE \{sc: 1, count: 4, buffer: 16384, mode: 0\} -> ok/);
+    expect(r.stderr).toMatch(/PIPE_WRITE \{sc: 7, count: 4, buffer: 16384, mode: 0\} -> ok/);
     expect(r.code).toBe(7);
   });
 });
@@ -292,20 +292,20 @@ describe("locking", () => {
         (call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x60))
         (local.set $v (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)))
         (if (i32.eq (local.get $v) (i32.const ${NEW_THREAD})) (then
-          ;; the thread: PIPE_WRITE(1, 100 000 bytes, mode 0x00) into the 64 KiB pipe: it waits, locked
-          (i32.store8 (i32.const 0x1800) (i32.const 0x22)) (i64.store (i32.const 0x1801) (i64.const 1))
+          ;; the thread: PIPE_WRITE(7, 100 000 bytes, mode 0x00) into the 64 KiB pipe: it waits, locked
+          (i32.store8 (i32.const 0x1800) (i32.const 0x22)) (i64.store (i32.const 0x1801) (i64.const 7))
           (i32.store (i32.const 0x1809) (i32.const 100000)) (i64.store (i32.const 0x180d) (i64.const 0x10000))
           (i32.store8 (i32.const 0x1815) (i32.const 0))
           (drop (call $sys (i32.const 0x1800) (i32.const 22) (i32.const 0x2800)))
           (loop $spin (br $spin))))
         ;; full (0x20) and locked (0x10)
         (loop $w
-          (call $check (i32.const 2) (call $s64 (i32.const 0x24) (i64.const 1)) (i32.const ${OK}))
+          (call $check (i32.const 2) (call $s64 (i32.const 0x24) (i64.const 7)) (i32.const ${OK}))
           (br_if $w (i32.ne (i32.and (call $r8 (i32.const 0)) (i32.const 0x30)) (i32.const 0x30))))
-        (call $check (i32.const 3) (call $write (i64.const 1) (i32.const 1) (i32.const 0x10000) (i32.const 1)) (i32.const ${E(0x40)}))
+        (call $check (i32.const 3) (call $write (i64.const 7) (i32.const 1) (i32.const 0x10000) (i32.const 1)) (i32.const ${E(0x40)}))
         (call $check (i32.const 4) (call $r32) (i32.const 0))
         ;; the RC side is not locked: it reads
-        (call $check (i32.const 5) (call $read (i64.const 2) (i32.const 1) (i32.const 0x30000) (i32.const 16)) (i32.const ${OK}))
+        (call $check (i32.const 5) (call $read (i64.const 8) (i32.const 1) (i32.const 0x30000) (i32.const 16)) (i32.const ${OK}))
         (call $exit (i64.const 7))`,
         HELPERS,
       )
@@ -316,7 +316,7 @@ describe("locking", () => {
         ),
     );
     expect(r.stderr).toMatch(
-      /PIPE_WRITE \{sc: 1, count: 1, buffer: 0x10000, mode: 1\} -> err 0x40 NOT_ENOUGH_SPACE \{result: 0\}/,
+      /PIPE_WRITE \{sc: 7, count: 1, buffer: 0x10000, mode: 1\} -> err 0x40 NOT_ENOUGH_SPACE \{result: 0\}/,
     );
     expect(r.code).toBe(7);
   });
@@ -389,7 +389,7 @@ describe("signals while a call waits", () => {
         ;; let the child block in its read, then give it the SC of a read pipe of ours
         (drop (call $s64_16 (i32.const 0x51) (local.get $child) (i32.const 300)))
         (drop (call $openTo (local.get $child) (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 0) (i64.const 0)))
-        (call $check (i32.const 20) (call $read (i64.const 2) (i32.const 0) (i32.const 0x20000) (i32.const 1)) (i32.const ${OK}))
+        (call $check (i32.const 20) (call $read (i64.const 8) (i32.const 0) (i32.const 0x20000) (i32.const 1)) (i32.const ${OK}))
         (call $check (i32.const 21) (i32.load8_u (i32.const 0x20000)) (i32.const 0x77))
         ;; only now does the child's first read get its bytes
         (call $check (i32.const 22) (call $write (local.get $id) (i32.const 4) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))`,
@@ -421,24 +421,24 @@ describe("errcodes", () => {
         ;; a pipe with itself, without a RECV_PIPE handler: 0x33
         (drop (call $s0 (i32.const 0x53)))
         (call $check (i32.const 9) (call $open (call $r64 (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i64.const 0)) (i32.const ${E(0x33)}))
-        ;; without notification: SC 1, RC 2 in this process
+        ;; without notification: SC 7, RC 8 in this process (1–6: its command pipes)
         (drop (call $s0 (i32.const 0x53)))
         (call $check (i32.const 10) (call $open (call $r64 (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${OK}))
-        (call $check (i32.const 11) (call $read (i64.const 2) (i32.const 1) (i32.const 0x3000) (i32.const 4)) (i32.const ${E(0x32)}))
+        (call $check (i32.const 11) (call $read (i64.const 8) (i32.const 1) (i32.const 0x3000) (i32.const 4)) (i32.const ${E(0x32)}))
         (call $check (i32.const 12) (call $r32) (i32.const 1))
-        (call $check (i32.const 13) (call $read (i64.const 2) (i32.const 3) (i32.const 0x3000) (i32.const 4)) (i32.const ${E(0x10)}))
-        (call $check (i32.const 14) (call $read (i64.const 1) (i32.const 0) (i32.const 0x3000) (i32.const 4)) (i32.const ${E(0x30)}))
-        (call $check (i32.const 15) (call $write (i64.const 2) (i32.const 4) (i32.const 0x3000) (i32.const 0)) (i32.const ${E(0x30)}))
-        (call $check (i32.const 16) (call $write (i64.const 1) (i32.const 4) (i32.const 0x3000) (i32.const 0)) (i32.const ${OK}))
+        (call $check (i32.const 13) (call $read (i64.const 8) (i32.const 3) (i32.const 0x3000) (i32.const 4)) (i32.const ${E(0x10)}))
+        (call $check (i32.const 14) (call $read (i64.const 7) (i32.const 0) (i32.const 0x3000) (i32.const 4)) (i32.const ${E(0x30)}))
+        (call $check (i32.const 15) (call $write (i64.const 8) (i32.const 4) (i32.const 0x3000) (i32.const 0)) (i32.const ${E(0x30)}))
+        (call $check (i32.const 16) (call $write (i64.const 7) (i32.const 4) (i32.const 0x3000) (i32.const 0)) (i32.const ${OK}))
         (call $check (i32.const 17) (call $r32) (i32.const 65532))
-        (call $check (i32.const 18) (call $read (i64.const 2) (i32.const 1) (i32.const 0x3000) (i32.const 8)) (i32.const ${E(0x32)}))
+        (call $check (i32.const 18) (call $read (i64.const 8) (i32.const 1) (i32.const 0x3000) (i32.const 8)) (i32.const ${E(0x32)}))
         (call $check (i32.const 19) (call $r32) (i32.const 1))
-        (call $check (i32.const 20) (call $read (i64.const 2) (i32.const 1) (i32.const 0x3000) (i32.const 3)) (i32.const ${OK}))
+        (call $check (i32.const 20) (call $read (i64.const 8) (i32.const 1) (i32.const 0x3000) (i32.const 3)) (i32.const ${OK}))
         (call $check (i32.const 21) (call $r32) (i32.const 1))
-        (call $check (i32.const 22) (call $s64 (i32.const 0x24) (i64.const 2)) (i32.const ${OK}))
+        (call $check (i32.const 22) (call $s64 (i32.const 0x24) (i64.const 8)) (i32.const ${OK}))
         (call $check (i32.const 23) (call $r8 (i32.const 0)) (i32.const 0x80))
-        (call $check (i32.const 24) (call $s64 (i32.const 0x25) (i64.const 2)) (i32.const ${OK}))
-        (call $check (i32.const 25) (call $write (i64.const 1) (i32.const 4) (i32.const 0x3000) (i32.const 0)) (i32.const ${E(0x31)}))
+        (call $check (i32.const 24) (call $s64 (i32.const 0x25) (i64.const 8)) (i32.const ${OK}))
+        (call $check (i32.const 25) (call $write (i64.const 7) (i32.const 4) (i32.const 0x3000) (i32.const 0)) (i32.const ${E(0x31)}))
         (call $exit (i64.const 3))`,
         HELPERS,
       ),

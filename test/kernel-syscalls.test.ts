@@ -160,10 +160,10 @@ describe("EXECUTION_CONTEXT 0xA0", () => {
     const r = home.run(
       program(
         `
-        ;; 0x01 startup reason: command (0x8 in bits 0-3) = 0x80
+        ;; 0x01 startup reason: command (0x8 in bits 0-3), raw output read (bit 5: stdout is a pipe) = 0x84
         (call $check (i32.const 1) (call $s8_64 (i32.const 0xa0) (i32.const 1) (i64.const 0x3000)) (i32.const ${OK}))
         (call $check64 (i32.const 2) (call $r64 (i32.const 0)) (i64.const 1))
-        (call $check (i32.const 3) (i32.load8_u (i32.const 0x3000)) (i32.const 0x80))
+        (call $check (i32.const 3) (i32.load8_u (i32.const 0x3000)) (i32.const 0x84))
         ;; 0x02 header: 267 bytes; argument count at byte 20 = 2; arguments size at 21..22
         (call $check (i32.const 4) (call $s8_64 (i32.const 0xa0) (i32.const 2) (i64.const 0x3000)) (i32.const ${OK}))
         (call $check64 (i32.const 5) (call $r64 (i32.const 0)) (i64.const 267))
@@ -216,12 +216,9 @@ describe("refused and not-yet-implemented syscalls", () => {
         (call $check (i32.const 8) (call $s0 (i32.const 0xd5)) (i32.const ${E(0x30)}))
         ;; SYS_CREATE_PROCESS takes variable arguments: refused whatever they are
         (call $check (i32.const 9) (call $call (i32.const 0xd0) (i32.const 7)) (i32.const ${E(0x30)}))
-        ;; AMS are a later issue: 0x01 until then (pipes and service sockets are implemented, test/kernel-pipes.test.ts, test/kernel-sockets.test.ts)
-        (call $check (i32.const 10) (call $s64_64 (i32.const 0x40) (i64.const 4096) (i64.const 4096)) (i32.const ${E(0x01)}))
       `,
       ),
     );
-    expect(r.stderr).toMatch(/VIRT_MEM_AMS: not implemented in this NCW version/);
     expect(r.stderr).toMatch(
       /SYS_MANAGE_PROCESS \{pid: 100, action: 9\} -> err 0x10 INVALID_ACTION/,
     );

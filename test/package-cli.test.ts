@@ -39,7 +39,10 @@ describe("ncw pack / ncw inspect", () => {
     const i = run(["inspect", file]);
     expect(i.status).toBe(0);
     expect(i.stdout).toMatch(/aid\s+ncwdemo::hello/);
-    expect(i.stdout).toMatch(new RegExp(`${HELLO_NPP_SIZE} B\\s+main\\.npp`));
+    // Sizes show as bytes under 1 KiB, else KiB with one decimal.
+    const shown =
+      HELLO_NPP_SIZE < 1024 ? `${HELLO_NPP_SIZE} B` : `${(HELLO_NPP_SIZE / 1024).toFixed(1)} KiB`;
+    expect(i.stdout).toMatch(new RegExp(`${shown.replace(".", "\\.")}\\s+main\\.npp`));
     expect(i.stdout).toMatch(/manifest\.toml/);
     expect(i.stdout).toMatch(/integrity ok/);
     expect(run(["inspect", file, "--manifest"]).stdout).toBe(

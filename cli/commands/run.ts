@@ -1,18 +1,22 @@
-// `ncw run`: run a NightOS program or app on the home's kernel server and follow it to its end
-// (docs/kernel.md, "ncw run"). Ctrl-C sends TERMINATE (twice: WILL_TERMINATE, three times: kill);
-// a host SIGTERM sends WILL_TERMINATE. The host exit code is the app's exit data (see docs).
+// `ncw run`: run a NightOS program or app on the home's kernel server as a command and follow it to its
+// end (docs/kernel.md, "ncw run"), its six command pipes on the host's terminal (docs/cli.md
+// "Commands"). Ctrl-C sends TERMINATE (twice: WILL_TERMINATE, three times: kill); a host SIGTERM sends
+// WILL_TERMINATE. The host exit code follows from the return value, else the exit data (see docs).
 
 import { createWriteStream, existsSync, openSync, type WriteStream } from "node:fs";
 import path from "node:path";
 import type { CommandModule } from "yargs";
 import { Sig } from "../../commonassembly/abi/numbers.js";
 import { connectKernel, startRun } from "../../kernel-compat/client.js";
+import type { CommandReturn } from "../../kernel-compat/command-client.js";
 import type { Outcome } from "../../kernel-compat/protocol.js";
 import type { WasmFrame } from "../../kernel-compat/runner/faults.js";
 import { NcwError } from "../../ncw/errors.js";
 import { safeLines, safeText } from "../../ncw/output.js";
 import { AID_PATTERN, type Resolved, resolveRun } from "../command-target.js";
 import { type GlobalArgs, runCommand } from "../context.js";
+import { commandEnd, commandIo } from "../terminal/command-io.js";
+import { formatValue, valueJson } from "../terminal/values.js";
 import { intArg } from "../usage.js";
 
 interface RunArgs extends GlobalArgs {
@@ -38,10 +42,17 @@ function formatBacktrace(frames: readonly WasmFrame[]): string[] {
 }
 
 export const EXIT_KILLED = 137;
+/** A command that failed (its CMDOUT carried the spec's failure value). */
+export const EXIT_FAILED = 1;
 
-/** The app's exit data as a host exit code: 0–255 as is, anything larger as 255 (with a note). */
-export function hostExitCode(o: Outcome): number {
-  if (o.kind === "killed") return EXIT_KILLED;
+/**
+ * The host exit code of a run (docs/cli.md "Commands"): a returned value 0, a failure 1, a faulty or
+ * killed process 137; without any CMDOUT byte, the app's exit data (0–255, larger values 255).
+ */
+export function hostExitCode(o: Outcome | undefined, ret?: CommandReturn): number {
+  if (ret?.kind === "value") return 0;
+  if (ret?.kind === "failure") return EXIT_FAILED;
+  if (ret?.kind === "faulty" || o === undefined || o.kind === "killed") return EXIT_KILLED;
   return o.exitData <= 255n ? Number(o.exitData) : 255;
 }
 
@@ -151,17 +162,34 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
           : process.stderr.write(`${safeText(line)}\n`);
         if (!ok) conn.holdUntilDrained(traceOut ?? process.stderr);
       };
+      // The reserved keys on the terminal (Ctrl-C is the SIGINT path's first step, see onInt).
+      const io = commandIo(conn, {
+        color: out.color,
+        reserved: (key) => {
+          if (key === "terminate") onInt();
+          else
+            run.signal(
+              key === "will-terminate"
+                ? Sig.WILL_TERMINATE
+                : key === "suspend"
+                  ? Sig.SUSPEND
+                  : Sig.WILL_SUSPEND,
+            );
+        },
+      });
       const run = startRun(
         conn,
         {
           path: request.path,
           // Typed arguments and the startup: the kernel builds the execution context (with the ANID).
           args: request.args,
-          startup: request.startup,
+          // Bit 5 of the startup reason: CMDRAW is read when stdout goes to a file or a pipe.
+          startup: { ...request.startup, rawOutputRead: process.stdout.isTTY !== true },
           trace: traceOn,
           priority,
         },
         {
+          commandPipes: (pid, pipes) => io.onPipes(pid, pipes),
           started: (pid, started) => {
             // Later processes on this terminal are its children or services it started: not its name.
             if (pid === run.pid()) {
@@ -201,30 +229,50 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
       process.on("SIGINT", onInt);
       process.on("SIGTERM", onTerm);
       try {
-        const outcome = await run.done;
+        const { outcome, ret } = await commandEnd(run.done, io);
+        if (ret?.kind === "faulty")
+          process.stderr.write(
+            `ncw: process ${run.pid() ?? "?"} (${name}) is faulty: ${safeText(ret.why)}; it was killed (specs/shell.md "Command pipes")\n`,
+          );
+        else if (ret?.kind === "failure" && !out.json)
+          process.stderr.write(`ncw: ${name} failed\n`);
+        else if (ret?.kind === "value" && !out.json) {
+          const text = formatValue(ret.value);
+          if (text !== "") await out.write(`${process.stdout.isTTY ? safeText(text) : text}\n`);
+        }
         if (out.json) {
           // The outcome as one document (docs/cli.md, "ncw run --json"); the exit code is the same.
+          const killed = outcome?.kind === "killed" ? outcome : undefined;
           out.data({
             program: argv.program,
             name: rawName,
             pid: run.pid() ?? null,
-            outcome: outcome.kind === "killed" ? "killed" : "exited",
-            exitData: outcome.kind === "exit" ? outcome.exitData : null,
-            reason: outcome.kind === "killed" ? outcome.reason : null,
-            signal: outcome.kind === "killed" ? (outcome.signal ?? null) : null,
-            backtrace: outcome.kind === "killed" ? (outcome.backtrace ?? null) : null,
-            exitCode: hostExitCode(outcome),
+            // "returned": the value came whole while the process ran on (the command is over).
+            outcome: outcome === undefined ? "returned" : killed ? "killed" : "exited",
+            exitData: outcome?.kind === "exit" ? outcome.exitData : null,
+            reason: killed ? killed.reason : null,
+            signal: killed ? (killed.signal ?? null) : null,
+            backtrace: killed ? (killed.backtrace ?? null) : null,
+            returned: ret?.kind === "value" ? valueJson(ret.value) : null,
+            failed: ret?.kind === "failure",
+            faulty: ret?.kind === "faulty" ? ret.why : null,
+            exitCode: hostExitCode(outcome, ret),
           });
+        } else if (outcome === undefined) {
+          // The command is over; its process, if it still runs, ends by itself.
         } else if (outcome.kind === "killed") {
-          process.stderr.write(
-            `ncw: process ${run.pid() ?? "?"} (${name}) was killed: ${safeText(outcome.reason)}\n`,
-          );
+          if (ret?.kind !== "faulty")
+            process.stderr.write(
+              `ncw: process ${run.pid() ?? "?"} (${name}) was killed: ${safeText(outcome.reason)}\n`,
+            );
           // A trap's wasm frames, as wasmtime prints them (docs/kernel.md, "Backtraces").
           const frames = outcome.backtrace ?? [];
           if (frames.length > 0)
             process.stderr.write(
               `wasm backtrace (offsets in the AOT artifact):\n${formatBacktrace(frames).join("\n")}\n`,
             );
+        } else if (ret !== undefined && ret.kind !== "none") {
+          // The return value says how the command went; the exit data is not the status then.
         } else if (outcome.exitData > 255n) {
           process.stderr.write(
             `ncw: ${name} exited with exit data ${outcome.exitData} (host exit code 255)\n`,
@@ -232,8 +280,9 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
         } else if (interrupts > 0 || traceOn) {
           process.stderr.write(`ncw: ${name} exited with exit data ${outcome.exitData}\n`);
         }
-        return hostExitCode(outcome);
+        return hostExitCode(outcome, ret);
       } finally {
+        await io.close();
         process.off("SIGINT", onInt);
         process.off("SIGTERM", onTerm);
         conn.close();

@@ -5,6 +5,7 @@ import { decodeExact, encode } from "./codec.js";
 import {
   CONTEXT_BASE_SIZE,
   CONTEXT_COMMAND_HEADER_SIZE,
+  CommandPipeOffset,
   commandContext,
   decodeArguments,
   decodeContextHeader,
@@ -385,5 +386,39 @@ describe("execution context", () => {
     expect(() => decodeArguments(hex("0200000000000000 01 05"))).toThrow(/bool byte/);
     expect(() => decodeArguments(hex("0100000000000000 0a"))).toThrow(/unknown value type/);
     expect(() => decodeArguments(hex("0900000000000000 02 00"))).toThrow(/truncated/);
+  });
+});
+
+describe("the command-pipe identifiers in the context header", () => {
+  it("sit at bytes 23, 31, 39, 47, 55, 63 (after the 16-byte base, caller ANID, count, size)", () => {
+    const ctx = commandContext({
+      anid: 0x01020304,
+      callerAnid: 0,
+      args: [],
+      pipes: {
+        cmdin: 1n,
+        cmdusr: 2n,
+        cmdmsg: 3n,
+        cmderr: 4n,
+        cmdraw: 5n,
+        cmdout: 0x0102030405060708n,
+      },
+    });
+    const b = encodeExecutionContext(ctx);
+    const hex = Buffer.from(b.subarray(16, 71)).toString("hex");
+    // caller ANID (4) | arg count (1) | args size (2) | six u64 LE
+    expect(hex).toBe(
+      "00000000" +
+        "00" +
+        "0000" +
+        "0100000000000000" +
+        "0200000000000000" +
+        "0300000000000000" +
+        "0400000000000000" +
+        "0500000000000000" +
+        "0807060504030201",
+    );
+    for (const [name, off] of Object.entries(CommandPipeOffset))
+      expect(Buffer.from(b).readBigUInt64LE(off)).toBe(ctx.header.command?.[name as "cmdin"]);
   });
 });

@@ -22,6 +22,9 @@ export const StartupCode = {
   AS_DESKTOP_ENVIRONMENT: 0x9,
 } as const;
 
+/** The startup reason's flag bits: bit 4 (after a crash) and bit 5 (CMDRAW will be read). */
+export const StartupBit = { AFTER_CRASH: 0x08, RAW_OUTPUT_READ: 0x04 } as const;
+
 export interface StartupReason {
   /** 0x1–0x9 (StartupCode). */
   code: number;
@@ -35,7 +38,11 @@ export function encodeStartupReason(r: StartupReason): number {
   if (!Number.isInteger(r.code) || r.code < 0x1 || r.code > 0x9) {
     throw new RangeError(`startup reason code must be 0x1–0x9, got ${r.code}`);
   }
-  return (r.code << 4) | (r.afterCrash ? 0x08 : 0) | (r.rawOutputRead ? 0x04 : 0);
+  return (
+    (r.code << 4) |
+    (r.afterCrash ? StartupBit.AFTER_CRASH : 0) |
+    (r.rawOutputRead ? StartupBit.RAW_OUTPUT_READ : 0)
+  );
 }
 
 export function decodeStartupReason(byte: number): StartupReason {
@@ -49,7 +56,11 @@ export function decodeStartupReason(byte: number): StartupReason {
       },
     );
   }
-  return { code, afterCrash: (byte & 0x08) !== 0, rawOutputRead: (byte & 0x04) !== 0 };
+  return {
+    code,
+    afterCrash: (byte & StartupBit.AFTER_CRASH) !== 0,
+    rawOutputRead: (byte & StartupBit.RAW_OUTPUT_READ) !== 0,
+  };
 }
 
 /** Ambient information bits (bit 0 = 0x80). */
@@ -277,7 +288,30 @@ export function encodeExecutionContext(c: ExecutionContext): Uint8Array {
   return out;
 }
 
-/** Build the context of a command start with string arguments (what `ncw run` passes). */
+/** The app's identifiers of its six command pipes (specs/shell.md "Command pipes"). */
+export interface CommandPipeIds {
+  cmdin: bigint;
+  cmdusr: bigint;
+  cmdmsg: bigint;
+  cmderr: bigint;
+  cmdraw: bigint;
+  cmdout: bigint;
+}
+
+/** Offset of each command-pipe identifier in the context header (8 bytes LE each). */
+export const CommandPipeOffset = {
+  cmdin: 23,
+  cmdusr: 31,
+  cmdmsg: 39,
+  cmderr: 47,
+  cmdraw: 55,
+  cmdout: 63,
+} as const;
+
+/**
+ * Build the context of a command start (what `ncw run` passes); `pipes`: the identifiers of the
+ * command pipes the kernel created, 0 without them.
+ */
 export function commandContext(opts: {
   anid: number;
   callerAnid: number;
@@ -286,6 +320,7 @@ export function commandContext(opts: {
   rawOutputRead?: boolean;
   /** The manifest command started (NCW addition, COMMAND_NAME_MAX). */
   name?: string;
+  pipes?: CommandPipeIds;
 }): ExecutionContext {
   const args = encodeArguments(opts.args);
   return {
@@ -304,12 +339,12 @@ export function commandContext(opts: {
         callerAnid: opts.callerAnid,
         argCount: opts.args.length,
         argsSize: args.length,
-        cmdin: 0n,
-        cmdusr: 0n,
-        cmdmsg: 0n,
-        cmderr: 0n,
-        cmdraw: 0n,
-        cmdout: 0n,
+        cmdin: opts.pipes?.cmdin ?? 0n,
+        cmdusr: opts.pipes?.cmdusr ?? 0n,
+        cmdmsg: opts.pipes?.cmdmsg ?? 0n,
+        cmderr: opts.pipes?.cmderr ?? 0n,
+        cmdraw: opts.pipes?.cmdraw ?? 0n,
+        cmdout: opts.pipes?.cmdout ?? 0n,
         ...(opts.name === undefined || opts.name === "" ? {} : { name: opts.name }),
       },
     },

@@ -154,3 +154,17 @@ export const RegistryDefaults = {
   "system.processes.service_answer_delay": 2000,
 } as const;
 export type RegistryKey = keyof typeof RegistryDefaults;
+
+/** PIPE_WRITE / PIPE_READ's mode byte (syscalls.md 0x22, 0x23). */
+export const PipeMode = { BLOCK: 0x00, FAIL: 0x01, PARTIAL: 0x02 } as const;
+
+/** EXECUTION_CONTEXT's information code (syscalls.md 0xA0). */
+export const ContextInfo = {
+  ALL: 0x00,
+  STARTUP_REASON: 0x01,
+  HEADER: 0x02,
+  ARGUMENTS: 0x03,
+} as const;
+
+/** The largest message a message pipe carries (ipc.md "Pipes": 64 KB, the buffer's minimal capacity). */
+export const MAX_PIPE_MESSAGE_SIZE = 64 * 1024;

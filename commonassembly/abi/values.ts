@@ -215,3 +215,46 @@ export function decodeValueAt(
   }
   return { value, next: start + len };
 }
+
+/**
+ * The failure of a command (applications.md "Returning and failing": "send the 0xFF value through the
+ * pipe"). Decided (docs/ipc.md "Command pipes"): a value whose type code is 0xFF and which has no
+ * representation (length 1: `01 00 00 00 00 00 00 00 FF`); a lone 0xFF byte followed by the end of
+ * CMDOUT is read the same way.
+ */
+export const FAILURE_TYPE = 0xff;
+/** The encoded failure. */
+export const FAILURE_BYTES: Uint8Array = Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0, FAILURE_TYPE);
+/** Largest return value NCW reads from CMDOUT (decided, docs/ipc.md): a longer one is invalid. */
+export const MAX_RETURN_SIZE = 64 * 1024 * 1024;
+
+/** What the bytes read from CMDOUT so far amount to. */
+export type ReturnState =
+  /** `need`: how many bytes the whole value takes, once the length field is in (else undefined). */
+  | { state: "incomplete"; need: number | undefined }
+  | { state: "value"; value: Value }
+  | { state: "failure" }
+  | { state: "invalid"; why: string };
+
+/**
+ * The state of a return value from the bytes read from CMDOUT so far (`ended`: no more will come, the
+ * pipe closed or the process ended). Bytes after a whole value are invalid: a reader stops at `need`.
+ */
+export function decodeReturn(b: Uint8Array, ended = false): ReturnState {
+  if (ended && b.length === 1 && b[0] === FAILURE_TYPE) return { state: "failure" };
+  if (b.length < 8) return { state: "incomplete", need: undefined };
+  const len = viewOf(b).getBigUint64(0, true);
+  if (len === 0n) return { state: "invalid", why: "the value's length is 0 (no type code)" };
+  if (len > BigInt(MAX_RETURN_SIZE - 8))
+    return { state: "invalid", why: `a value of ${len} bytes is over NCW's ${MAX_RETURN_SIZE}` };
+  const need = 8 + Number(len);
+  if (b.length < need) return { state: "incomplete", need };
+  if (b.length > need)
+    return { state: "invalid", why: `${b.length - need} bytes follow the value on CMDOUT` };
+  if (len === 1n && b[8] === FAILURE_TYPE) return { state: "failure" };
+  try {
+    return { state: "value", value: decodeValueAt(b, 0, "return value").value };
+  } catch (e) {
+    return { state: "invalid", why: (e as Error).message };
+  }
+}

@@ -19,6 +19,7 @@ import {
   SYSCALL_STATUS_NEW_THREAD,
   THREAD_RET_SIZE,
 } from "../abi/wasm-names.js";
+import { SDK_CONSTANT_GROUPS } from "./constants.js";
 
 interface CField {
   name: string;
@@ -77,6 +78,10 @@ function wrapper(d: SyscallDef): string {
   lines.push(
     `/* ${code} ${d.name}: args ${d.args.size < 0 ? "(variable)" : (d.args as Codec<unknown>).layout}, returns ${d.ret.layout}${errors ? `; errors ${errors}` : ""} */`,
   );
+  for (const [n, c] of Object.entries(d.errors))
+    lines.push(
+      `#define NIGHTOS_${d.name}_ERR_${n} 0x${c.toString(16).padStart(2, "0").toUpperCase()}`,
+    );
   if (rets !== undefined && rets.length > 0) {
     lines.push(`typedef struct nightos_${name}_ret {`);
     for (const f of rets) {
@@ -193,6 +198,16 @@ ${consts("NIGHTOS_ERR_", GenericErr)}
 
 /* Signal codes (signals.md). */
 ${consts("NIGHTOS_SIG_", Sig)}
+
+${SDK_CONSTANT_GROUPS.map(
+  (g) =>
+    `/* ${g.comment} */\n${g.constants
+      .map(
+        (c) =>
+          `#define NIGHTOS_${c.name} ${c.width === 1 ? `0x${c.value.toString(16).padStart(2, "0").toUpperCase()}` : c.value}`,
+      )
+      .join("\n")}`,
+).join("\n\n")}
 
 /* The imports (docs §3.1). */
 __attribute__((import_module("nightos"), import_name("syscall")))

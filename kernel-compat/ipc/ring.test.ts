@@ -467,3 +467,39 @@ describe("staged records (service sockets)", () => {
     expect(read(r)).toEqual([0, 0]);
   });
 });
+
+describe("fill: a producer that writes straight into the ring", () => {
+  it("gets the contiguous free span at the tail, publishes what it placed, wraps at the end", () => {
+    const { w, r } = ring(10);
+    const spans: number[] = [];
+    const put = (bytes: Uint8Array) =>
+      w.fill((span) => {
+        spans.push(span.length);
+        const n = Math.min(span.length, bytes.length);
+        span.set(bytes.subarray(0, n));
+        return n;
+      });
+    expect(put(pattern(7))).toEqual({ ok: true, written: 7 });
+    const out = new Uint8Array(7);
+    expect(r.readExact(out, false)).toEqual({ ok: true, read: 7 });
+    expect(out).toEqual(pattern(7));
+    // Tail at 7: the span is the 3 bytes up to the end, then the next call starts at 0.
+    expect(put(pattern(5, 7))).toEqual({ ok: true, written: 3 });
+    expect(put(pattern(2, 10))).toEqual({ ok: true, written: 2 });
+    expect(spans).toEqual([10, 3, 7]);
+    const rest = new Uint8Array(5);
+    expect(r.readExact(rest, false)).toEqual({ ok: true, read: 5 });
+    expect(rest).toEqual(pattern(5, 7));
+    // Nothing placed: nothing published.
+    expect(w.fill(() => 0)).toEqual({ ok: true, written: 0 });
+    expect(r.used()).toBe(0);
+  });
+
+  it("refuses a producer that claims more than its span; closed rings and message rings", () => {
+    const { w } = ring(8);
+    expect(() => w.fill((span) => span.length + 1)).toThrow(RangeError);
+    w.close("reader");
+    expect(w.fill(() => 1)).toEqual({ ok: false, reason: "closed", written: 0 });
+    expect(() => ring(16, RingFlag.message).w.fill(() => 0)).toThrow(RangeError);
+  });
+});

@@ -47,6 +47,8 @@ export class PipeTable {
   /** Every process' identifiers for pipe ends. */
   readonly ids = new Handles<PipeEnd>();
   private readonly rings = new Map<KPipe, KernelRing>();
+  /** Pipes held by someone who is not a NightOS process (the CLI's command-pipe ends), and how often. */
+  private readonly pins = new Map<KPipe, number>();
   private next = 1;
 
   constructor(
@@ -116,7 +118,25 @@ export class PipeTable {
     return this.ids.dropProcess(pid);
   }
 
+  /**
+   * Keep `pipe`'s segment while a holder outside the process table needs it: the CLI maps its ends of
+   * the command pipes (docs/ipc.md "Command pipes") and may do so after the app has ended.
+   */
+  pin(pipe: KPipe): void {
+    this.pins.set(pipe, (this.pins.get(pipe) ?? 0) + 1);
+  }
+
+  /** Undo one `pin`; the pipe goes if nobody names it any more. */
+  unpin(pipe: KPipe): void {
+    const n = this.pins.get(pipe);
+    if (n === undefined) return;
+    if (n > 1) this.pins.set(pipe, n - 1);
+    else this.pins.delete(pipe);
+    this.releaseIfUnnamed(pipe);
+  }
+
   releaseIfUnnamed(pipe: KPipe): void {
+    if (this.pins.has(pipe)) return;
     if (this.ids.holders(pipe.sc).length > 0 || this.ids.holders(pipe.rc).length > 0) return;
     this.close(pipe, false);
     this.rings.delete(pipe);

@@ -4,13 +4,17 @@
 
 import type { ChildProcess } from "node:child_process";
 import { FIRST_APP_PID } from "../../commonassembly/abi/numbers.js";
+import type { CommandPipeMapping } from "../ipc/command-pipes.js";
 import type { Outcome, ProcessInfo, RunnerAnswer } from "../protocol.js";
+import type { CommandPipeSet } from "./command-pipes.js";
 
 /** Who receives a process' trace lines and its end: the CLI session that started it. */
 export interface SessionSink {
   started(pid: number, hostPid: number, name: string): void;
   trace(pid: number, line: string): void;
   exited(pid: number, outcome: Outcome): void;
+  /** The command pipes of `pid`: the segments the CLI maps for its ends (docs/ipc.md "Command pipes"). */
+  commandPipes(pid: number, pipes: CommandPipeMapping[]): void;
   /**
    * Run `go` once the session's socket takes more (at once when it is not backed up; never if the
    * session closes): the kernel acknowledges trace lines and answers traced kernel syscalls through it,
@@ -56,6 +60,8 @@ export interface KProcess {
   memoryBytes: number;
   /** Trace lines passed to the session and not yet acknowledged to the runner (its trace window). */
   traceUnacked: number;
+  /** A command run's six pipes (kernel/command-pipes.ts), or undefined. */
+  commandPipes?: CommandPipeSet;
   /** Kernel requests to its runner (map-segment, start-thread, …) not answered yet, by request number. */
   requests: Map<number, (answer: RunnerAnswer) => void>;
 }

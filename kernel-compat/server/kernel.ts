@@ -22,6 +22,12 @@ import { REGISTRY_KEYS } from "../../services/registry/keys.js";
 import { DEFAULT_USER } from "../../services/skyer/layout.js";
 import { AmsTable } from "../kernel/ams.js";
 import type { AmsMapAnswer, AmsMapRequest, KernelApi } from "../kernel/api.js";
+import {
+  COMMAND_PIPES,
+  type CommandPipeName,
+  type CommandPipeSet,
+  commandPipeMappings,
+} from "../kernel/command-pipes.js";
 import { ServiceConnectionSockets } from "../kernel/connection-sockets.js";
 import { type PipeEnd, PipeTable } from "../kernel/pipes.js";
 import { type KProcess, ProcessTable, type SessionSink } from "../kernel/process.js";
@@ -326,6 +332,8 @@ export class Kernel implements KernelApi {
     userName?: string;
     /** A service started on demand: it outlives its session (KProcess.detached). */
     detached?: boolean;
+    /** A command run's pipes (created for `processes.nextPid()`): granted before it starts. */
+    commandPipes?: CommandPipeSet;
   }): KProcess {
     const pid = this.processes.nextPid();
     const runner = this.pool.take(opts.wasm);
@@ -358,8 +366,12 @@ export class Kernel implements KernelApi {
         : (opts.memoryBytes ?? this.initialMemory(opts.wasm)),
       traceUnacked: 0,
       requests: new Map(),
+      ...(opts.commandPipes ? { commandPipes: opts.commandPipes } : {}),
     };
+    if (opts.commandPipes !== undefined && opts.commandPipes.pid !== pid)
+      throw new Error(`command pipes made for ${opts.commandPipes.pid}, not ${pid}`);
     this.processes.add(p);
+    if (opts.commandPipes) opts.session?.commandPipes(pid, commandPipeMappings(opts.commandPipes));
     this.services.processStarted({ pid, ppid: p.ppid, name: p.name });
     this.pool.prepare(opts.wasm);
     const child = runner.child;
@@ -379,6 +391,12 @@ export class Kernel implements KernelApi {
         if (p.state === "exited") return;
         // A process suspended before its runner was ready stays suspended (the runner got "suspend" first).
         if (p.state === "starting") p.state = "running";
+        // The command pipes' ends are in the runner's table before `start` (same channel, in order):
+        // the app may write to CMDMSG as its first act.
+        const cmd = p.commandPipes;
+        if (cmd !== undefined)
+          for (const d of COMMAND_PIPES)
+            void this.grantPipe(p, cmd.app[d.name].id, cmd.app[d.name].end);
         this.toRunner(p, {
           t: "start",
           pid,
@@ -557,6 +575,27 @@ export class Kernel implements KernelApi {
     }
   }
 
+  /**
+   * The CLI closed its end of CMDIN or CMDUSR (the end of the input), or the command is over: the pipe
+   * is closed properly. Decided (docs/ipc.md "Command pipes"): no PIPE_CLOSED, since the other end is no
+   * NightOS process; the app sees the close in its PIPE_READ / PIPE_WRITE (0x31) and PIPE_INFO.
+   */
+  closeCommandPipe(p: KProcess, name: CommandPipeName): void {
+    const pipe = p.commandPipes?.pipes[name];
+    if (pipe === undefined || pipe.state !== "open") return;
+    this.pipes.close(pipe, false);
+  }
+
+  /**
+   * The return value came whole through CMDOUT (shell.md: "all pipes are closed and the command is
+   * considered as finished"): the six pipes close (without PIPE_CLOSED), and the process, no longer the command, is left
+   * to end by itself, away from the session (decided, docs/ipc.md).
+   */
+  finishCommand(p: KProcess): void {
+    for (const d of COMMAND_PIPES) this.closeCommandPipe(p, d.name);
+    p.session = undefined;
+  }
+
   /** Start a thread in `p` at its table's function `index`, called with `arg`; the answer has its tid. */
   startThread(p: KProcess, index: number, arg: bigint): Promise<RunnerAnswer> {
     return this.ask(p, { t: "start-thread", index, arg });
@@ -695,7 +734,7 @@ export class Kernel implements KernelApi {
     const reply = p.selfSuspendReply;
     p.selfSuspendReply = undefined;
     reply?.(BigInt(ms));
-    p.session?.trace(p.pid, `kernel sends UNSUSPENDED (suspended ${ms} ms)`);
+    if (p.trace) p.session?.trace(p.pid, `kernel sends UNSUSPENDED (suspended ${ms} ms)`);
     const df = encodeDatafield(Datafield[Sig.UNSUSPENDED], { duration: BigInt(ms) * 1000n });
     this.toRunner(p, { t: "signal", signal: Sig.UNSUSPENDED, datafield: df });
     return BigInt(ms);

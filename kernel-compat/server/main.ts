@@ -6,12 +6,18 @@ import { randomBytes } from "node:crypto";
 import { appendFileSync, linkSync, lstatSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import type { CommandPipeIds } from "../../commonassembly/abi/context.js";
 import { hostErrorKind, isHostError } from "../../native/errors.js";
 import { hostNative } from "../../native/index.js";
 import type { ControlEndpoint, HostNative } from "../../native/types.js";
 import type { NcwError } from "../../ncw/errors.js";
 import { type HomeLayout, openHome } from "../../ncw/home.js";
 import type { InstalledCommand } from "../../services/shell/commands.js";
+import {
+  type CommandPipeSet,
+  createCommandPipes,
+  unpinCommandPipes,
+} from "../kernel/command-pipes.js";
 import { kernelEndpoint, kernelLogPath, kernelPidPath } from "../paths.js";
 import type { AppQuery, Runnable } from "../program.js";
 import {
@@ -295,6 +301,8 @@ async function main(): Promise<void> {
     /** Aborted when this client disconnects: its `run` compiles are cancelled (compile workers end). */
     const gone = new AbortController();
     const client = new ClientSession(conn, log);
+    /** The command pipes of this session's runs: their pins go with it (docs/ipc.md). */
+    const commands: CommandPipeSet[] = [];
     const send = (m: KernelMessage) => client.send(m);
     // The socket's back-pressure: while it is backed up (write returned false, no 'drain' yet), the
     // kernel holds back the acknowledgements and replies of this session's traced processes.
@@ -306,6 +314,7 @@ async function main(): Promise<void> {
       started: (pid, hostPid, name) => send({ t: "started", pid, hostPid, name }),
       trace: (pid, line) => send({ t: "trace", pid, line }),
       exited: (pid, outcome) => send({ t: "exited", pid, outcome }),
+      commandPipes: (pid, pipes) => send({ t: "command-pipes", pid, pipes }),
       whenWritable: (go) => {
         if (conn.destroyed) return;
         if (conn.writableNeedDrain) writable.push(go);
@@ -355,8 +364,9 @@ async function main(): Promise<void> {
           void (async () => {
             let runnable: Runnable;
             let context: { bytes: Uint8Array; anid: number };
+            let build: ReturnType<typeof runContext>;
             try {
-              const build = runContext(m);
+              build = runContext(m);
               const { resolveRunnable } = await loadProgramModule();
               const { withSkyerQuery } = await import("../../services/skyer/query.js");
               runnable = await resolveRunnable(
@@ -414,7 +424,29 @@ async function main(): Promise<void> {
               });
               return;
             }
+            // A command run gets its six pipes; their identifiers go in the context (docs/ipc.md).
+            let commandPipes: CommandPipeSet | undefined;
+            if (m.startup.kind === "command") {
+              const pid = kernel.processes.nextPid();
+              try {
+                commandPipes = createCommandPipes(kernel.pipes, pid);
+                commands.push(commandPipes);
+                const ids = Object.fromEntries(
+                  Object.entries(commandPipes.app).map(([n, a]) => [n, a.id]),
+                ) as unknown as CommandPipeIds;
+                context = build(runnable.anid, ids);
+              } catch (e) {
+                // No shared memory on this host: the command runs without pipes (identifiers 0).
+                log(`ncw run ${runnable.name}: no command pipes: ${(e as Error).message}`);
+                send({
+                  t: "trace",
+                  pid: 0,
+                  line: `no command pipes (the host gave no shared memory: ${(e as Error).message}); the app runs without them`,
+                });
+              }
+            }
             kernel.spawn({
+              ...(commandPipes ? { commandPipes } : {}),
               name: runnable.name,
               wasm: runnable.wasm,
               context: context.bytes,
@@ -431,6 +463,21 @@ async function main(): Promise<void> {
         }
         case "signal": {
           onLiveProcess(m.pid, (p) => kernel.signal(p, m.signal));
+          return;
+        }
+        case "command-mapped":
+        case "command-closed":
+        case "command-finished":
+        case "command-faulty": {
+          // Only the session that started a command acts on its pipes; anything else is ignored.
+          const p = kernel.processes.get(m.pid);
+          const set = p?.commandPipes;
+          if (p === undefined || set === undefined || !commands.includes(set)) return;
+          if (m.t === "command-mapped") unpinCommandPipes(kernel.pipes, set);
+          else if (m.t === "command-closed") {
+            if (m.pipe === "cmdin" || m.pipe === "cmdusr") kernel.closeCommandPipe(p, m.pipe);
+          } else if (m.t === "command-finished") kernel.finishCommand(p);
+          else kernel.kill(p, `faulty command: ${String(m.reason).slice(0, 500)}`);
           return;
         }
         case "kill": {
@@ -513,6 +560,7 @@ async function main(): Promise<void> {
       client.close();
       clients--;
       kernel.dropSession(session);
+      for (const set of commands.splice(0)) unpinCommandPipes(kernel.pipes, set);
       checkIdle();
     });
   });

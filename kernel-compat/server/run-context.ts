@@ -1,9 +1,10 @@
 // The execution context of a `run` (specs/applications.md "Execution Context"; docs/kernel.md "The
 // session"): the kernel builds it from the typed arguments and startup information the CLI sends,
-// with the ANID of the installed app it runs. The command pipes are the kernel's to create: their
-// identifiers (CMDIN…CMDOUT) are 0 until it creates them.
+// with the ANID of the installed app it runs and the identifiers of the command pipes it created for
+// the process (kernel/command-pipes.ts; 0 when it could not create them).
 
 import {
+  type CommandPipeIds,
   commandContext,
   encodeExecutionContext,
   eventContext,
@@ -65,15 +66,16 @@ function checkValue(v: unknown, depth: number): Value {
  * The execution context of a run, checked before anything is compiled (a bad request costs nothing);
  * given the ANID of the installed app it runs (or undefined), it returns the context bytes and the
  * ANID: the app's own, else the one the request names (Skyer's events), else a random non-zero one.
+ * `pipes`: the app's command-pipe identifiers, for a command start.
  */
 export function runContext(
   m: Pick<RunMessage, "args" | "startup" | "anid">,
-): (appAnid: number | undefined) => { bytes: Uint8Array; anid: number } {
+): (appAnid: number | undefined, pipes?: CommandPipeIds) => { bytes: Uint8Array; anid: number } {
   if (!Array.isArray(m.args)) throw badArgs("no argument list");
   if (m.anid !== undefined && !isAnid(m.anid)) throw badArgs(`ANID ${m.anid} is not 1–0xffffffff`);
   const args = m.args.map((a) => checkValue(a, 0));
   const s = m.startup;
-  const encode = (anid: number): Uint8Array => {
+  const encode = (anid: number, pipes?: CommandPipeIds): Uint8Array => {
     try {
       if (s?.kind === "command") {
         if (!Number.isInteger(s.callerAnid) || s.callerAnid < 0 || s.callerAnid > 0xffffffff)
@@ -86,6 +88,7 @@ export function runContext(
           args,
           rawOutputRead: s.rawOutputRead === true,
           ...(s.command === undefined ? {} : { name: s.command }),
+          ...(pipes ? { pipes } : {}),
         });
         return encodeExecutionContext(ctx);
       }
@@ -102,9 +105,9 @@ export function runContext(
   };
   // Everything but the ANID is checked now: the ANID changes no size and no bound.
   encode(1);
-  return (appAnid) => {
+  return (appAnid, pipes) => {
     const anid = appAnid ?? m.anid ?? 1 + Math.floor(Math.random() * 0xfffffffe);
-    return { bytes: encode(anid), anid };
+    return { bytes: encode(anid, pipes), anid };
   };
 }
 

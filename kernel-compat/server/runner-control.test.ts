@@ -45,6 +45,7 @@ function start(wasm: Uint8Array): { p: KProcess; ended: Promise<Outcome> } {
       started: () => {},
       trace: () => {},
       exited: (_pid, o) => resolveEnd(o),
+      commandPipes: () => {},
       whenWritable: (go) => go(),
     },
   });

@@ -2,7 +2,7 @@
 // The runner answers PIPE_WRITE, PIPE_READ and PIPE_INFO on the ring it mapped (runner/pipes.ts): bytes
 // never cross the kernel. The kernel answers OPEN_PIPE, SEND_PIPE and CLOSE_PIPE (kernel/pipes.ts).
 
-import { GenericErr, Sig } from "../../commonassembly/abi/numbers.js";
+import { GenericErr, PipeMode, Sig } from "../../commonassembly/abi/numbers.js";
 import { fail, failWith, ok } from "../../commonassembly/abi/result.js";
 import { Datafield, encodeDatafield } from "../../commonassembly/abi/signals.js";
 import {
@@ -20,8 +20,6 @@ import { PIPE_SPIN } from "../runner/pipes.js";
 import type { Proc } from "../runner/process.js";
 import { bind, bindKernel } from "./result.js";
 
-/** The spec's three modes of PIPE_WRITE and PIPE_READ. */
-export const PipeMode = { BLOCK: 0x00, FAIL: 0x01, PARTIAL: 0x02 } as const;
 /** Mode 0x01's return value when the call fails (docs/ipc.md): why. */
 export const FailCause = { LOCKED: 0x00, NO_ROOM: 0x01 } as const;
 

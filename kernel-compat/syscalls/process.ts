@@ -7,7 +7,7 @@ import {
   CONTEXT_COMMAND_HEADER_SIZE,
   StartupCode,
 } from "../../commonassembly/abi/context.js";
-import { GenericErr, Sig } from "../../commonassembly/abi/numbers.js";
+import { ContextInfo, GenericErr, Sig } from "../../commonassembly/abi/numbers.js";
 import { fail, ok } from "../../commonassembly/abi/result.js";
 import {
   CREATE_PROCESS,
@@ -23,14 +23,6 @@ import {
 import type { KProcess } from "../kernel/process.js";
 import { ProcessEnd } from "../runner/signals.js";
 import { bind, bindKernel } from "./result.js";
-
-/** EXECUTION_CONTEXT information codes. */
-export const ContextInfo = {
-  ALL: 0x00,
-  STARTUP_REASON: 0x01,
-  HEADER: 0x02,
-  ARGUMENTS: 0x03,
-} as const;
 
 function headerLength(context: Uint8Array): number {
   const reason = context[0] ?? 0;

@@ -61,6 +61,130 @@
 #define NIGHTOS_SIG_DEVICE_CHANGED 0xD4
 #define NIGHTOS_SIG_DEVICE_INTERRUPT 0xD4
 
+/* EXECUTION_CONTEXT's information codes (syscalls.md 0xA0). */
+#define NIGHTOS_CONTEXT_INFO_ALL 0x00
+#define NIGHTOS_CONTEXT_INFO_STARTUP_REASON 0x01
+#define NIGHTOS_CONTEXT_INFO_HEADER 0x02
+#define NIGHTOS_CONTEXT_INFO_ARGUMENTS 0x03
+
+/* The startup reason (applications.md): its code is the high nibble, then two flag bits. */
+#define NIGHTOS_STARTUP_POST_INSTALL 0x01
+#define NIGHTOS_STARTUP_PRE_UPDATE 0x02
+#define NIGHTOS_STARTUP_POST_UPDATE 0x03
+#define NIGHTOS_STARTUP_PRE_UNINSTALL 0x04
+#define NIGHTOS_STARTUP_SERVICE 0x04
+#define NIGHTOS_STARTUP_DESKTOP_ENVIRONMENT 0x05
+#define NIGHTOS_STARTUP_SELF 0x06
+#define NIGHTOS_STARTUP_OTHER_APPLICATION 0x07
+#define NIGHTOS_STARTUP_COMMAND 0x08
+#define NIGHTOS_STARTUP_AS_DESKTOP_ENVIRONMENT 0x09
+#define NIGHTOS_STARTUP_AFTER_CRASH 0x08
+#define NIGHTOS_STARTUP_RAW_OUTPUT_READ 0x04
+
+/* Offsets in the execution context header (applications.md, Context header). */
+#define NIGHTOS_CTX_STARTUP_REASON 0
+#define NIGHTOS_CTX_AMBIENT 1
+#define NIGHTOS_CTX_SPECIAL 2
+#define NIGHTOS_CTX_SERVICE_TYPE 3
+#define NIGHTOS_CTX_SCOPE_NAME 4
+#define NIGHTOS_CTX_ANID 12
+#define NIGHTOS_CTX_CALLER_ANID 16
+#define NIGHTOS_CTX_ARG_COUNT 20
+#define NIGHTOS_CTX_ARGS_SIZE 21
+#define NIGHTOS_CTX_CMDIN 23
+#define NIGHTOS_CTX_CMDUSR 31
+#define NIGHTOS_CTX_CMDMSG 39
+#define NIGHTOS_CTX_CMDERR 47
+#define NIGHTOS_CTX_CMDRAW 55
+#define NIGHTOS_CTX_CMDOUT 63
+#define NIGHTOS_CTX_FUTURE_PROOF 71
+#define NIGHTOS_CTX_BASE_SIZE 16
+#define NIGHTOS_CTX_COMMAND_HEADER_SIZE 267
+#define NIGHTOS_CTX_MAX_ARGS_SIZE 65024
+#define NIGHTOS_CTX_COMMAND_NAME_MAX 195
+
+/* Value type codes (applications.md, Values encoding). */
+#define NIGHTOS_VALUE_VOID 0x00
+#define NIGHTOS_VALUE_BOOL 0x01
+#define NIGHTOS_VALUE_INT 0x02
+#define NIGHTOS_VALUE_FLOAT 0x03
+#define NIGHTOS_VALUE_CHAR 0x04
+#define NIGHTOS_VALUE_STRING 0x05
+#define NIGHTOS_VALUE_LIST 0x06
+#define NIGHTOS_VALUE_PATH 0x07
+#define NIGHTOS_VALUE_COMMAND 0x08
+#define NIGHTOS_VALUE_STREAM 0x09
+
+/* PIPE_WRITE / PIPE_READ modes (syscalls.md 0x22, 0x23). */
+#define NIGHTOS_PIPE_MODE_BLOCK 0x00
+#define NIGHTOS_PIPE_MODE_FAIL 0x01
+#define NIGHTOS_PIPE_MODE_PARTIAL 0x02
+
+/* A text message's style bits (shell.md, Text output; bit 0 = 0x80). */
+#define NIGHTOS_STYLE_BOLD 0x80
+#define NIGHTOS_STYLE_ITALIC 0x40
+#define NIGHTOS_STYLE_UNDERLINE 0x20
+#define NIGHTOS_STYLE_OVERLINE 0x10
+#define NIGHTOS_STYLE_REVERSED 0x08
+
+/* Control character codes of a text message (shell.md, Text output). */
+#define NIGHTOS_CONTROL_NONE 0x00
+#define NIGHTOS_CONTROL_UP 0x01
+#define NIGHTOS_CONTROL_LEFT 0x02
+#define NIGHTOS_CONTROL_RIGHT 0x03
+#define NIGHTOS_CONTROL_DOWN 0x04
+#define NIGHTOS_CONTROL_LINE_START 0x05
+
+/* A user input's modifier bits (shell.md, User inputs; bit 0 = 0x80). */
+#define NIGHTOS_KEY_COMMAND 0x80
+#define NIGHTOS_KEY_CTRL 0x40
+#define NIGHTOS_KEY_ALT 0x20
+#define NIGHTOS_KEY_SHIFT 0x10
+#define NIGHTOS_KEY_FN 0x08
+#define NIGHTOS_KEY_NUM_LOCK 0x04
+#define NIGHTOS_KEY_CAPS_LOCK 0x02
+#define NIGHTOS_KEY_SCROLL_LOCK 0x01
+
+/* A user input's keycode: NCW's, the USB HID usage IDs (docs/ipc.md). */
+#define NIGHTOS_KEYCODE_NONE 0x00
+#define NIGHTOS_KEYCODE_A 0x04
+#define NIGHTOS_KEYCODE_Z 0x1D
+#define NIGHTOS_KEYCODE_DIGIT_1 0x1E
+#define NIGHTOS_KEYCODE_DIGIT_0 0x27
+#define NIGHTOS_KEYCODE_ENTER 0x28
+#define NIGHTOS_KEYCODE_ESCAPE 0x29
+#define NIGHTOS_KEYCODE_BACKSPACE 0x2A
+#define NIGHTOS_KEYCODE_TAB 0x2B
+#define NIGHTOS_KEYCODE_SPACE 0x2C
+#define NIGHTOS_KEYCODE_MINUS 0x2D
+#define NIGHTOS_KEYCODE_EQUAL 0x2E
+#define NIGHTOS_KEYCODE_LEFT_BRACKET 0x2F
+#define NIGHTOS_KEYCODE_RIGHT_BRACKET 0x30
+#define NIGHTOS_KEYCODE_BACKSLASH 0x31
+#define NIGHTOS_KEYCODE_SEMICOLON 0x33
+#define NIGHTOS_KEYCODE_QUOTE 0x34
+#define NIGHTOS_KEYCODE_BACKQUOTE 0x35
+#define NIGHTOS_KEYCODE_COMMA 0x36
+#define NIGHTOS_KEYCODE_PERIOD 0x37
+#define NIGHTOS_KEYCODE_SLASH 0x38
+#define NIGHTOS_KEYCODE_F1 0x3A
+#define NIGHTOS_KEYCODE_INSERT 0x49
+#define NIGHTOS_KEYCODE_HOME 0x4A
+#define NIGHTOS_KEYCODE_PAGE_UP 0x4B
+#define NIGHTOS_KEYCODE_DELETE 0x4C
+#define NIGHTOS_KEYCODE_END 0x4D
+#define NIGHTOS_KEYCODE_PAGE_DOWN 0x4E
+#define NIGHTOS_KEYCODE_RIGHT 0x4F
+#define NIGHTOS_KEYCODE_LEFT 0x50
+#define NIGHTOS_KEYCODE_DOWN 0x51
+#define NIGHTOS_KEYCODE_UP 0x52
+
+/* The command pipes' sizes and the failure byte (shell.md; applications.md). */
+#define NIGHTOS_MAX_PIPE_MESSAGE_SIZE 65536
+#define NIGHTOS_TEXT_MESSAGE_HEADER_SIZE 8
+#define NIGHTOS_USER_INPUT_SIZE 6
+#define NIGHTOS_COMMAND_FAILURE 255
+
 /* The imports (docs §3.1). */
 __attribute__((import_module("nightos"), import_name("syscall")))
 int32_t nightos_syscall(const void *req, int32_t req_len, void *ret);
@@ -83,6 +207,7 @@ static inline uint64_t nightos__get(const uint8_t *p, int n) {
 }
 
 /* 0x01 HANDLE_SIGNAL: args {signal:u8, handler:u64}, returns {}; errors NO_SUCH_SIGNAL=0x10 */
+#define NIGHTOS_HANDLE_SIGNAL_ERR_NO_SUCH_SIGNAL 0x10
 static inline int32_t nightos_handle_signal(uint8_t signal, uint64_t handler) {
   uint8_t req[1 + 9];
   uint8_t ret[NIGHTOS_RET_SIZE];
@@ -95,6 +220,8 @@ static inline int32_t nightos_handle_signal(uint8_t signal, uint64_t handler) {
 }
 
 /* 0x02 UNHANDLE_SIGNAL: args {signal:u8}, returns {}; errors NO_SUCH_SIGNAL=0x10, NOT_HANDLED=0x30 */
+#define NIGHTOS_UNHANDLE_SIGNAL_ERR_NO_SUCH_SIGNAL 0x10
+#define NIGHTOS_UNHANDLE_SIGNAL_ERR_NOT_HANDLED 0x30
 static inline int32_t nightos_unhandle_signal(uint8_t signal) {
   uint8_t req[1 + 1];
   uint8_t ret[NIGHTOS_RET_SIZE];
@@ -106,6 +233,7 @@ static inline int32_t nightos_unhandle_signal(uint8_t signal) {
 }
 
 /* 0x03 IS_SIGNAL_HANDLED: args {signal:u8}, returns {handled:u8}; errors NO_SUCH_SIGNAL=0x10 */
+#define NIGHTOS_IS_SIGNAL_HANDLED_ERR_NO_SUCH_SIGNAL 0x10
 typedef struct nightos_is_signal_handled_ret {
   uint8_t handled;
 } nightos_is_signal_handled_ret;
@@ -122,6 +250,7 @@ static inline int32_t nightos_is_signal_handled(uint8_t signal, nightos_is_signa
 }
 
 /* 0x04 READY: args {}, returns {}; errors ALREADY_READY=0x30 */
+#define NIGHTOS_READY_ERR_ALREADY_READY 0x30
 static inline int32_t nightos_ready(void) {
   uint8_t req[1 + 0];
   uint8_t ret[NIGHTOS_RET_SIZE];
@@ -132,6 +261,12 @@ static inline int32_t nightos_ready(void) {
 }
 
 /* 0x20 OPEN_PIPE: args {pid:u64, command:u16, pipeType:u8, sizeMultiplier:u8, transmissionMode:u8, notificationMode:u8, sizeHint:u64}, returns {sc:u64}; errors INVALID_TRANSMISSION_MODE=0x10, INVALID_NOTIFICATION_MODE=0x11, NO_SUCH_PID=0x30, OTHER_APPLICATION=0x31, OTHER_USER=0x32, NO_RECV_PIPE_HANDLER=0x33 */
+#define NIGHTOS_OPEN_PIPE_ERR_INVALID_TRANSMISSION_MODE 0x10
+#define NIGHTOS_OPEN_PIPE_ERR_INVALID_NOTIFICATION_MODE 0x11
+#define NIGHTOS_OPEN_PIPE_ERR_NO_SUCH_PID 0x30
+#define NIGHTOS_OPEN_PIPE_ERR_OTHER_APPLICATION 0x31
+#define NIGHTOS_OPEN_PIPE_ERR_OTHER_USER 0x32
+#define NIGHTOS_OPEN_PIPE_ERR_NO_RECV_PIPE_HANDLER 0x33
 typedef struct nightos_open_pipe_ret {
   uint64_t sc;
 } nightos_open_pipe_ret;
@@ -154,6 +289,7 @@ static inline int32_t nightos_open_pipe(uint64_t pid, uint16_t command, uint8_t 
 }
 
 /* 0x21 SEND_PIPE: args {id:u64, pid:u64, notificationMode:u8}, returns {}; errors NO_RECV_PIPE_HANDLER=0x30 */
+#define NIGHTOS_SEND_PIPE_ERR_NO_RECV_PIPE_HANDLER 0x30
 static inline int32_t nightos_send_pipe(uint64_t id, uint64_t pid, uint8_t notification_mode) {
   uint8_t req[1 + 17];
   uint8_t ret[NIGHTOS_RET_SIZE];
@@ -167,6 +303,12 @@ static inline int32_t nightos_send_pipe(uint64_t id, uint64_t pid, uint8_t notif
 }
 
 /* 0x22 PIPE_WRITE: args {sc:u64, count:u32, buffer:u64, mode:u8}, returns {result:u32}; errors INVALID_MODE=0x10, NO_SUCH_SC=0x30, SC_CLOSED=0x31, MESSAGE_TOO_LARGE=0x32, PARTIAL_MODE_ON_MESSAGE_PIPE=0x33, NOT_ENOUGH_SPACE=0x40 */
+#define NIGHTOS_PIPE_WRITE_ERR_INVALID_MODE 0x10
+#define NIGHTOS_PIPE_WRITE_ERR_NO_SUCH_SC 0x30
+#define NIGHTOS_PIPE_WRITE_ERR_SC_CLOSED 0x31
+#define NIGHTOS_PIPE_WRITE_ERR_MESSAGE_TOO_LARGE 0x32
+#define NIGHTOS_PIPE_WRITE_ERR_PARTIAL_MODE_ON_MESSAGE_PIPE 0x33
+#define NIGHTOS_PIPE_WRITE_ERR_NOT_ENOUGH_SPACE 0x40
 typedef struct nightos_pipe_write_ret {
   uint32_t result;
 } nightos_pipe_write_ret;
@@ -186,6 +328,11 @@ static inline int32_t nightos_pipe_write(uint64_t sc, uint32_t count, uint64_t b
 }
 
 /* 0x23 PIPE_READ: args {rc:u64, mode:u8, buffer:bufptr}, returns {result:u32}; errors INVALID_MODE=0x10, NO_SUCH_RC=0x30, RC_CLOSED=0x31, NO_PENDING_DATA=0x32, PARTIAL_MODE_ON_MESSAGE_PIPE=0x33 */
+#define NIGHTOS_PIPE_READ_ERR_INVALID_MODE 0x10
+#define NIGHTOS_PIPE_READ_ERR_NO_SUCH_RC 0x30
+#define NIGHTOS_PIPE_READ_ERR_RC_CLOSED 0x31
+#define NIGHTOS_PIPE_READ_ERR_NO_PENDING_DATA 0x32
+#define NIGHTOS_PIPE_READ_ERR_PARTIAL_MODE_ON_MESSAGE_PIPE 0x33
 typedef struct nightos_pipe_read_ret {
   uint32_t result;
 } nightos_pipe_read_ret;
@@ -205,6 +352,7 @@ static inline int32_t nightos_pipe_read(uint64_t rc, uint8_t mode, uint64_t buff
 }
 
 /* 0x24 PIPE_INFO: args {id:u64}, returns {status:u8, capacity:u64, remaining:u64, creator:u64}; errors NO_SUCH_PIPE=0x30 */
+#define NIGHTOS_PIPE_INFO_ERR_NO_SUCH_PIPE 0x30
 typedef struct nightos_pipe_info_ret {
   uint8_t status;
   uint64_t capacity;
@@ -227,6 +375,9 @@ static inline int32_t nightos_pipe_info(uint64_t id, nightos_pipe_info_ret *out)
 }
 
 /* 0x25 CLOSE_PIPE: args {id:u64}, returns {}; errors NO_SUCH_PIPE=0x30, TARGET_TERMINATED=0x31, SERVICE_PIPE=0x32 */
+#define NIGHTOS_CLOSE_PIPE_ERR_NO_SUCH_PIPE 0x30
+#define NIGHTOS_CLOSE_PIPE_ERR_TARGET_TERMINATED 0x31
+#define NIGHTOS_CLOSE_PIPE_ERR_SERVICE_PIPE 0x32
 static inline int32_t nightos_close_pipe(uint64_t id) {
   uint8_t req[1 + 8];
   uint8_t ret[NIGHTOS_RET_SIZE];
@@ -238,6 +389,8 @@ static inline int32_t nightos_close_pipe(uint64_t id) {
 }
 
 /* 0x26 OPEN_SERV_SOCK: args {pid:u64, sizeMultiplier:u16}, returns {socket:u64}; errors NO_SUCH_PID=0x30, NOT_ALLOWED=0x31 */
+#define NIGHTOS_OPEN_SERV_SOCK_ERR_NO_SUCH_PID 0x30
+#define NIGHTOS_OPEN_SERV_SOCK_ERR_NOT_ALLOWED 0x31
 typedef struct nightos_open_serv_sock_ret {
   uint64_t socket;
 } nightos_open_serv_sock_ret;
@@ -255,6 +408,11 @@ static inline int32_t nightos_open_serv_sock(uint64_t pid, uint16_t size_multipl
 }
 
 /* 0x27 SEND_SOCK_MSG: args {socket:u64, exchange:u64, method:u16, errorCode:u16, content:bufptr}, returns {exchange:u64, counter:u32}; errors NO_SUCH_SOCKET=0x30, SOCKET_CLOSED=0x31, NO_SUCH_EXCHANGE=0x32, EXCHANGE_CONCLUDED=0x40, NOT_YOUR_TURN=0x41 */
+#define NIGHTOS_SEND_SOCK_MSG_ERR_NO_SUCH_SOCKET 0x30
+#define NIGHTOS_SEND_SOCK_MSG_ERR_SOCKET_CLOSED 0x31
+#define NIGHTOS_SEND_SOCK_MSG_ERR_NO_SUCH_EXCHANGE 0x32
+#define NIGHTOS_SEND_SOCK_MSG_ERR_EXCHANGE_CONCLUDED 0x40
+#define NIGHTOS_SEND_SOCK_MSG_ERR_NOT_YOUR_TURN 0x41
 typedef struct nightos_send_sock_msg_ret {
   uint64_t exchange;
   uint32_t counter;
@@ -278,6 +436,10 @@ static inline int32_t nightos_send_sock_msg(uint64_t socket, uint64_t exchange, 
 }
 
 /* 0x28 READ_SOCK_MSG: args {socket:u64, buffer:u64}, returns {written:u32, retrieved:u8, status:u8}; errors NO_SUCH_SOCKET=0x30, SOCKET_CLOSED=0x31, NO_SUCH_EXCHANGE=0x32, EXCHANGE_CONCLUDED=0x40 */
+#define NIGHTOS_READ_SOCK_MSG_ERR_NO_SUCH_SOCKET 0x30
+#define NIGHTOS_READ_SOCK_MSG_ERR_SOCKET_CLOSED 0x31
+#define NIGHTOS_READ_SOCK_MSG_ERR_NO_SUCH_EXCHANGE 0x32
+#define NIGHTOS_READ_SOCK_MSG_ERR_EXCHANGE_CONCLUDED 0x40
 typedef struct nightos_read_sock_msg_ret {
   uint32_t written;
   uint8_t retrieved;
@@ -299,6 +461,8 @@ static inline int32_t nightos_read_sock_msg(uint64_t socket, uint64_t buffer, ni
 }
 
 /* 0x29 CLOSE_SERV_SOCK: args {socket:u64}, returns {}; errors NO_SUCH_SOCKET=0x30, SOCKET_CLOSED=0x40 */
+#define NIGHTOS_CLOSE_SERV_SOCK_ERR_NO_SUCH_SOCKET 0x30
+#define NIGHTOS_CLOSE_SERV_SOCK_ERR_SOCKET_CLOSED 0x40
 static inline int32_t nightos_close_serv_sock(uint64_t socket) {
   uint8_t req[1 + 8];
   uint8_t ret[NIGHTOS_RET_SIZE];
@@ -310,6 +474,15 @@ static inline int32_t nightos_close_serv_sock(uint64_t socket) {
 }
 
 /* 0x2A CONNECT_SERVICE: args {anid:u32, targetType:u8, scope:bytes[8], command:u16, flexibleMode:u8}, returns {connection:u64, socket:u64}; errors INVALID_FLEXIBLE_MODE=0x10, INVALID_TARGET_TYPE=0x11, NOT_A_SYSTEM_SERVICE=0x30, NO_SUCH_ANID=0x31, SERVICE_NOT_EXPOSED=0x32, ALREADY_CONNECTED=0x32, FS_WRONG_SERVICE_TYPE=0x3f, DOUBLE_HANDLER_FAULT=0x40, REJECTED=0x41 */
+#define NIGHTOS_CONNECT_SERVICE_ERR_INVALID_FLEXIBLE_MODE 0x10
+#define NIGHTOS_CONNECT_SERVICE_ERR_INVALID_TARGET_TYPE 0x11
+#define NIGHTOS_CONNECT_SERVICE_ERR_NOT_A_SYSTEM_SERVICE 0x30
+#define NIGHTOS_CONNECT_SERVICE_ERR_NO_SUCH_ANID 0x31
+#define NIGHTOS_CONNECT_SERVICE_ERR_SERVICE_NOT_EXPOSED 0x32
+#define NIGHTOS_CONNECT_SERVICE_ERR_ALREADY_CONNECTED 0x32
+#define NIGHTOS_CONNECT_SERVICE_ERR_FS_WRONG_SERVICE_TYPE 0x3F
+#define NIGHTOS_CONNECT_SERVICE_ERR_DOUBLE_HANDLER_FAULT 0x40
+#define NIGHTOS_CONNECT_SERVICE_ERR_REJECTED 0x41
 typedef struct nightos_connect_service_ret {
   uint64_t connection;
   uint64_t socket;
@@ -332,6 +505,9 @@ static inline int32_t nightos_connect_service(uint32_t anid, uint8_t target_type
 }
 
 /* 0x2B END_SERVICE_CONN: args {connection:u64}, returns {}; errors NO_SUCH_CONNECTION=0x30, ALREADY_CLOSED=0x40, SERVICE_THREAD_TERMINATED=0x41 */
+#define NIGHTOS_END_SERVICE_CONN_ERR_NO_SUCH_CONNECTION 0x30
+#define NIGHTOS_END_SERVICE_CONN_ERR_ALREADY_CLOSED 0x40
+#define NIGHTOS_END_SERVICE_CONN_ERR_SERVICE_THREAD_TERMINATED 0x41
 static inline int32_t nightos_end_service_conn(uint64_t connection) {
   uint8_t req[1 + 8];
   uint8_t ret[NIGHTOS_RET_SIZE];
@@ -343,6 +519,9 @@ static inline int32_t nightos_end_service_conn(uint64_t connection) {
 }
 
 /* 0x2C ACCEPT_SERVICE_CONN: args {request:u64}, returns {notClientThread:u8, socket:u64}; errors NO_SUCH_REQUEST=0x30, REQUESTER_TERMINATED=0x40, ANSWER_TOO_LATE=0x41 */
+#define NIGHTOS_ACCEPT_SERVICE_CONN_ERR_NO_SUCH_REQUEST 0x30
+#define NIGHTOS_ACCEPT_SERVICE_CONN_ERR_REQUESTER_TERMINATED 0x40
+#define NIGHTOS_ACCEPT_SERVICE_CONN_ERR_ANSWER_TOO_LATE 0x41
 typedef struct nightos_accept_service_conn_ret {
   uint8_t not_client_thread;
   uint64_t socket;
@@ -360,6 +539,9 @@ static inline void nightos_accept_service_conn_decode(const uint8_t *ret, nighto
 }
 
 /* 0x2D REJECT_SERVICE_CONN: args {request:u64}, returns {}; errors NO_SUCH_REQUEST=0x30, REQUESTER_TERMINATED=0x40, ANSWER_TOO_LATE=0x41 */
+#define NIGHTOS_REJECT_SERVICE_CONN_ERR_NO_SUCH_REQUEST 0x30
+#define NIGHTOS_REJECT_SERVICE_CONN_ERR_REQUESTER_TERMINATED 0x40
+#define NIGHTOS_REJECT_SERVICE_CONN_ERR_ANSWER_TOO_LATE 0x41
 static inline int32_t nightos_reject_service_conn(uint64_t request) {
   uint8_t req[1 + 8];
   uint8_t ret[NIGHTOS_RET_SIZE];
@@ -371,6 +553,8 @@ static inline int32_t nightos_reject_service_conn(uint64_t request) {
 }
 
 /* 0x2E HAS_SCOPED_SERVICE: args {anid:u32, scope:bytes[8]}, returns {has:u8}; errors NO_SUCH_ANID=0x30, SERVICE_NOT_EXPOSED=0x31 */
+#define NIGHTOS_HAS_SCOPED_SERVICE_ERR_NO_SUCH_ANID 0x30
+#define NIGHTOS_HAS_SCOPED_SERVICE_ERR_SERVICE_NOT_EXPOSED 0x31
 typedef struct nightos_has_scoped_service_ret {
   uint8_t has;
 } nightos_has_scoped_service_ret;
@@ -388,6 +572,8 @@ static inline int32_t nightos_has_scoped_service(uint32_t anid, const uint8_t sc
 }
 
 /* 0x30 MEM_ALLOC: args {size:u64, permissions:u8, zeroed:u8}, returns {address:u64}; errors INVALID_PERMISSION=0x10, NO_CONTIGUOUS_BLOCK=0x40 */
+#define NIGHTOS_MEM_ALLOC_ERR_INVALID_PERMISSION 0x10
+#define NIGHTOS_MEM_ALLOC_ERR_NO_CONTIGUOUS_BLOCK 0x40
 typedef struct nightos_mem_alloc_ret {
   uint64_t address;
 } nightos_mem_alloc_ret;
@@ -406,6 +592,11 @@ static inline int32_t nightos_mem_alloc(uint64_t size, uint8_t permissions, uint
 }
 
 /* 0x31 MEM_FREE: args {address:u64, pages:u64}, returns {}; errors UNALIGNED=0x10, ADDRESS_OUT_OF_RANGE=0x30, SIZE_OUT_OF_RANGE=0x31, NOT_ALLOCATED=0x32, SHARED=0x33 */
+#define NIGHTOS_MEM_FREE_ERR_UNALIGNED 0x10
+#define NIGHTOS_MEM_FREE_ERR_ADDRESS_OUT_OF_RANGE 0x30
+#define NIGHTOS_MEM_FREE_ERR_SIZE_OUT_OF_RANGE 0x31
+#define NIGHTOS_MEM_FREE_ERR_NOT_ALLOCATED 0x32
+#define NIGHTOS_MEM_FREE_ERR_SHARED 0x33
 static inline int32_t nightos_mem_free(uint64_t address, uint64_t pages) {
   uint8_t req[1 + 16];
   uint8_t ret[NIGHTOS_RET_SIZE];
@@ -418,6 +609,9 @@ static inline int32_t nightos_mem_free(uint64_t address, uint64_t pages) {
 }
 
 /* 0x40 VIRT_MEM_AMS: args {address:u64, length:u64}, returns {ams:u64}; errors UNALIGNED_ADDRESS=0x10, UNALIGNED_LENGTH=0x11, OUT_OF_RANGE=0x30 */
+#define NIGHTOS_VIRT_MEM_AMS_ERR_UNALIGNED_ADDRESS 0x10
+#define NIGHTOS_VIRT_MEM_AMS_ERR_UNALIGNED_LENGTH 0x11
+#define NIGHTOS_VIRT_MEM_AMS_ERR_OUT_OF_RANGE 0x30
 typedef struct nightos_virt_mem_ams_ret {
   uint64_t ams;
 } nightos_virt_mem_ams_ret;
@@ -435,6 +629,8 @@ static inline int32_t nightos_virt_mem_ams(uint64_t address, uint64_t length, ni
 }
 
 /* 0x41 BACKED_AMS: args {length:u64, copyOnWrite:u8}, returns {ams:u64}; errors INVALID_COW_MODE=0x10, UNALIGNED_LENGTH=0x11 */
+#define NIGHTOS_BACKED_AMS_ERR_INVALID_COW_MODE 0x10
+#define NIGHTOS_BACKED_AMS_ERR_UNALIGNED_LENGTH 0x11
 typedef struct nightos_backed_ams_ret {
   uint64_t ams;
 } nightos_backed_ams_ret;
@@ -452,6 +648,12 @@ static inline int32_t nightos_backed_ams(uint64_t length, uint8_t copy_on_write,
 }
 
 /* 0x42 SHARE_AMS: args {pid:u64, ams:u64, command:u16, notificationMode:u8, mode:u8}, returns {}; errors INVALID_NOTIFICATION_MODE=0x10, INVALID_MODE=0x11, INVALID_EXCLUSIVE_MODE=0x12, MUTUAL_WITHOUT_PERMISSIONS=0x20, EXCLUSIVE_WITH_PERMISSIONS=0x21, NO_SPACE_IN_RECEIVER=0x40 */
+#define NIGHTOS_SHARE_AMS_ERR_INVALID_NOTIFICATION_MODE 0x10
+#define NIGHTOS_SHARE_AMS_ERR_INVALID_MODE 0x11
+#define NIGHTOS_SHARE_AMS_ERR_INVALID_EXCLUSIVE_MODE 0x12
+#define NIGHTOS_SHARE_AMS_ERR_MUTUAL_WITHOUT_PERMISSIONS 0x20
+#define NIGHTOS_SHARE_AMS_ERR_EXCLUSIVE_WITH_PERMISSIONS 0x21
+#define NIGHTOS_SHARE_AMS_ERR_NO_SPACE_IN_RECEIVER 0x40
 static inline int32_t nightos_share_ams(uint64_t pid, uint64_t ams, uint16_t command, uint8_t notification_mode, uint8_t mode) {
   uint8_t req[1 + 20];
   uint8_t ret[NIGHTOS_RET_SIZE];
@@ -467,6 +669,7 @@ static inline int32_t nightos_share_ams(uint64_t pid, uint64_t ams, uint16_t com
 }
 
 /* 0x43 AMS_SHARING_INFO: args {ams:u64}, returns {sharer:u64, receiver:u64, mode:u8, buffer:bufptr, command:u16, permissions:u8}; errors NO_SUCH_AMS=0x30 */
+#define NIGHTOS_AMS_SHARING_INFO_ERR_NO_SUCH_AMS 0x30
 typedef struct nightos_ams_sharing_info_ret {
   uint64_t sharer;
   uint64_t receiver;
@@ -495,6 +698,9 @@ static inline int32_t nightos_ams_sharing_info(uint64_t ams, nightos_ams_sharing
 }
 
 /* 0x44 UNSHARE_AMS: args {ams:u64, pid:u64}, returns {}; errors NO_SUCH_AMS=0x30, EXCLUSIVE=0x21, NOT_SHARED_WITH=0x32 */
+#define NIGHTOS_UNSHARE_AMS_ERR_NO_SUCH_AMS 0x30
+#define NIGHTOS_UNSHARE_AMS_ERR_EXCLUSIVE 0x21
+#define NIGHTOS_UNSHARE_AMS_ERR_NOT_SHARED_WITH 0x32
 static inline int32_t nightos_unshare_ams(uint64_t ams, uint64_t pid) {
   uint8_t req[1 + 16];
   uint8_t ret[NIGHTOS_RET_SIZE];
@@ -507,6 +713,9 @@ static inline int32_t nightos_unshare_ams(uint64_t ams, uint64_t pid) {
 }
 
 /* 0x45 MAP_AMS: args {ams:u64, from:u64, mapping:bufptr}, returns {}; errors NO_SUCH_AMS=0x30, OUT_OF_AMS_RANGE=0x31, OUT_OF_PROCESS_RANGE=0x32 */
+#define NIGHTOS_MAP_AMS_ERR_NO_SUCH_AMS 0x30
+#define NIGHTOS_MAP_AMS_ERR_OUT_OF_AMS_RANGE 0x31
+#define NIGHTOS_MAP_AMS_ERR_OUT_OF_PROCESS_RANGE 0x32
 static inline int32_t nightos_map_ams(uint64_t ams, uint64_t from, uint64_t mapping_addr, uint64_t mapping_len) {
   uint8_t req[1 + 32];
   uint8_t ret[NIGHTOS_RET_SIZE];
@@ -521,6 +730,8 @@ static inline int32_t nightos_map_ams(uint64_t ams, uint64_t from, uint64_t mapp
 }
 
 /* 0x46 UNMAP_AMS: args {ams:u64, address:u64}, returns {}; errors NO_SUCH_AMS=0x10, NOT_MAPPED_HERE=0x30 */
+#define NIGHTOS_UNMAP_AMS_ERR_NO_SUCH_AMS 0x10
+#define NIGHTOS_UNMAP_AMS_ERR_NOT_MAPPED_HERE 0x30
 static inline int32_t nightos_unmap_ams(uint64_t ams, uint64_t address) {
   uint8_t req[1 + 16];
   uint8_t ret[NIGHTOS_RET_SIZE];
@@ -533,6 +744,8 @@ static inline int32_t nightos_unmap_ams(uint64_t ams, uint64_t address) {
 }
 
 /* 0x50 CREATE_PROCESS: args {initData:u64}, returns {id:u64, identity:u8, initData:u64}; errors NOT_AN_APPLICATION=0x30, HARDWARE=0x40 */
+#define NIGHTOS_CREATE_PROCESS_ERR_NOT_AN_APPLICATION 0x30
+#define NIGHTOS_CREATE_PROCESS_ERR_HARDWARE 0x40
 typedef struct nightos_create_process_ret {
   uint64_t id;
   uint8_t identity;
@@ -553,6 +766,7 @@ static inline int32_t nightos_create_process(uint64_t init_data, nightos_create_
 }
 
 /* 0x51 WAIT_CHILD_PROCESS: args {pid:u64, timeout:u16}, returns {terminated:u8}; errors NO_SUCH_CHILD=0x30 */
+#define NIGHTOS_WAIT_CHILD_PROCESS_ERR_NO_SUCH_CHILD 0x30
 typedef struct nightos_wait_child_process_ret {
   uint8_t terminated;
 } nightos_wait_child_process_ret;
@@ -570,6 +784,7 @@ static inline int32_t nightos_wait_child_process(uint64_t pid, uint16_t timeout,
 }
 
 /* 0x52 KILL_CHILD_PROCESS: args {pid:u64, timeout:u16}, returns {exitData:u64}; errors HARDWARE=0x40 */
+#define NIGHTOS_KILL_CHILD_PROCESS_ERR_HARDWARE 0x40
 typedef struct nightos_kill_child_process_ret {
   uint64_t exit_data;
 } nightos_kill_child_process_ret;
@@ -602,6 +817,8 @@ static inline int32_t nightos_get_pid(nightos_get_pid_ret *out) {
 }
 
 /* 0x54 SUSPEND: args {pid:u64}, returns {duration:u64}; errors NOT_AN_APPLICATION=0x30, NO_SUCH_CHILD=0x31 */
+#define NIGHTOS_SUSPEND_ERR_NOT_AN_APPLICATION 0x30
+#define NIGHTOS_SUSPEND_ERR_NO_SUCH_CHILD 0x31
 typedef struct nightos_suspend_ret {
   uint64_t duration;
 } nightos_suspend_ret;
@@ -618,6 +835,8 @@ static inline int32_t nightos_suspend(uint64_t pid, nightos_suspend_ret *out) {
 }
 
 /* 0x55 UNSUSPEND: args {pid:u64}, returns {duration:u64}; errors NOT_AN_APPLICATION=0x30, NO_SUCH_CHILD=0x31 */
+#define NIGHTOS_UNSUSPEND_ERR_NOT_AN_APPLICATION 0x30
+#define NIGHTOS_UNSUSPEND_ERR_NO_SUCH_CHILD 0x31
 typedef struct nightos_unsuspend_ret {
   uint64_t duration;
 } nightos_unsuspend_ret;
@@ -655,6 +874,7 @@ static inline int32_t nightos_exit(uint64_t exit_data) {
 }
 
 /* 0x60 CREATE_THREAD: args {initData:u64}, returns {id:u64, identity:u8, initData:u64}; errors HARDWARE=0x40 */
+#define NIGHTOS_CREATE_THREAD_ERR_HARDWARE 0x40
 typedef struct nightos_create_thread_ret {
   uint64_t id;
   uint8_t identity;
@@ -674,6 +894,8 @@ static inline void nightos_create_thread_decode(const uint8_t *ret, nightos_crea
 }
 
 /* 0x61 CREATE_TLS_SLOT: args {}, returns {slot:u64}; errors MAX_SLOTS=0x40, NO_MEMORY=0x41 */
+#define NIGHTOS_CREATE_TLS_SLOT_ERR_MAX_SLOTS 0x40
+#define NIGHTOS_CREATE_TLS_SLOT_ERR_NO_MEMORY 0x41
 typedef struct nightos_create_tls_slot_ret {
   uint64_t slot;
 } nightos_create_tls_slot_ret;
@@ -689,6 +911,7 @@ static inline int32_t nightos_create_tls_slot(nightos_create_tls_slot_ret *out) 
 }
 
 /* 0x62 READ_TLS_SLOT: args {slot:u64, buffer:bufptr}, returns {written:u64}; errors NO_SUCH_SLOT=0x30 */
+#define NIGHTOS_READ_TLS_SLOT_ERR_NO_SUCH_SLOT 0x30
 typedef struct nightos_read_tls_slot_ret {
   uint64_t written;
 } nightos_read_tls_slot_ret;
@@ -707,6 +930,8 @@ static inline int32_t nightos_read_tls_slot(uint64_t slot, uint64_t buffer_addr,
 }
 
 /* 0x63 WRITE_TLS_SLOT: args {slot:u64, buffer:bufptr}, returns {}; errors NO_SUCH_SLOT=0x30, NO_MEMORY=0x40 */
+#define NIGHTOS_WRITE_TLS_SLOT_ERR_NO_SUCH_SLOT 0x30
+#define NIGHTOS_WRITE_TLS_SLOT_ERR_NO_MEMORY 0x40
 static inline int32_t nightos_write_tls_slot(uint64_t slot, uint64_t buffer_addr, uint64_t buffer_len) {
   uint8_t req[1 + 24];
   uint8_t ret[NIGHTOS_RET_SIZE];
@@ -720,6 +945,7 @@ static inline int32_t nightos_write_tls_slot(uint64_t slot, uint64_t buffer_addr
 }
 
 /* 0x64 DELETE_TLS_SLOT: args {slot:u64}, returns {}; errors NO_SUCH_SLOT=0x30 */
+#define NIGHTOS_DELETE_TLS_SLOT_ERR_NO_SUCH_SLOT 0x30
 static inline int32_t nightos_delete_tls_slot(uint64_t slot) {
   uint8_t req[1 + 8];
   uint8_t ret[NIGHTOS_RET_SIZE];
@@ -742,6 +968,10 @@ static inline int32_t nightos_exit_thread(uint32_t exit_data) {
 }
 
 /* 0x70 READ_IO_PORT: args {kdi:u64, port:u16, buffer:bufptr}, returns {count:u64}; errors NOT_DRIVABLE=0x30, NO_SUCH_DEVICE=0x31, NO_SUCH_PORT=0x32, WRONG_DIRECTION=0x33 */
+#define NIGHTOS_READ_IO_PORT_ERR_NOT_DRIVABLE 0x30
+#define NIGHTOS_READ_IO_PORT_ERR_NO_SUCH_DEVICE 0x31
+#define NIGHTOS_READ_IO_PORT_ERR_NO_SUCH_PORT 0x32
+#define NIGHTOS_READ_IO_PORT_ERR_WRONG_DIRECTION 0x33
 typedef struct nightos_read_io_port_ret {
   uint64_t count;
 } nightos_read_io_port_ret;
@@ -761,6 +991,10 @@ static inline int32_t nightos_read_io_port(uint64_t kdi, uint16_t port, uint64_t
 }
 
 /* 0x71 WRITE_IO_PORT: args {kdi:u64, port:u16, buffer:bufptr}, returns {count:u64}; errors NOT_DRIVABLE=0x30, NO_SUCH_DEVICE=0x31, NO_SUCH_PORT=0x32, WRONG_DIRECTION=0x33 */
+#define NIGHTOS_WRITE_IO_PORT_ERR_NOT_DRIVABLE 0x30
+#define NIGHTOS_WRITE_IO_PORT_ERR_NO_SUCH_DEVICE 0x31
+#define NIGHTOS_WRITE_IO_PORT_ERR_NO_SUCH_PORT 0x32
+#define NIGHTOS_WRITE_IO_PORT_ERR_WRONG_DIRECTION 0x33
 typedef struct nightos_write_io_port_ret {
   uint64_t count;
 } nightos_write_io_port_ret;
@@ -780,6 +1014,10 @@ static inline int32_t nightos_write_io_port(uint64_t kdi, uint16_t port, uint64_
 }
 
 /* 0x72 DEVICE_INTERRUPT: args {kdi:u64, port:u16, interrupt:u8}, returns {}; errors NOT_DRIVABLE=0x30, NO_SUCH_DEVICE=0x31, NO_SUCH_PORT=0x32, WRONG_DIRECTION=0x33 */
+#define NIGHTOS_DEVICE_INTERRUPT_ERR_NOT_DRIVABLE 0x30
+#define NIGHTOS_DEVICE_INTERRUPT_ERR_NO_SUCH_DEVICE 0x31
+#define NIGHTOS_DEVICE_INTERRUPT_ERR_NO_SUCH_PORT 0x32
+#define NIGHTOS_DEVICE_INTERRUPT_ERR_WRONG_DIRECTION 0x33
 static inline int32_t nightos_device_interrupt(uint64_t kdi, uint16_t port, uint8_t interrupt) {
   uint8_t req[1 + 11];
   uint8_t ret[NIGHTOS_RET_SIZE];
@@ -793,6 +1031,12 @@ static inline int32_t nightos_device_interrupt(uint64_t kdi, uint16_t port, uint
 }
 
 /* 0x73 DEVICE_AMS: args {kdi:u64, deviceAddress:u64, length:u64, address:u64}, returns {ams:u64}; errors UNALIGNED_ADDRESS=0x10, UNALIGNED_LENGTH=0x11, ZERO_LENGTH=0x12, NOT_DRIVABLE=0x30, NO_SUCH_DEVICE=0x31, NO_MMIO=0x32 */
+#define NIGHTOS_DEVICE_AMS_ERR_UNALIGNED_ADDRESS 0x10
+#define NIGHTOS_DEVICE_AMS_ERR_UNALIGNED_LENGTH 0x11
+#define NIGHTOS_DEVICE_AMS_ERR_ZERO_LENGTH 0x12
+#define NIGHTOS_DEVICE_AMS_ERR_NOT_DRIVABLE 0x30
+#define NIGHTOS_DEVICE_AMS_ERR_NO_SUCH_DEVICE 0x31
+#define NIGHTOS_DEVICE_AMS_ERR_NO_MMIO 0x32
 typedef struct nightos_device_ams_ret {
   uint64_t ams;
 } nightos_device_ams_ret;
@@ -812,6 +1056,12 @@ static inline int32_t nightos_device_ams(uint64_t kdi, uint64_t device_address, 
 }
 
 /* 0x74 SET_DMA_MEM_ACCESS: args {kdi:u64, address:u64, length:u64, authorization:u8}, returns {}; errors UNALIGNED_ADDRESS=0x10, UNALIGNED_LENGTH=0x11, ZERO_LENGTH=0x12, NOT_DRIVABLE=0x30, NO_SUCH_DEVICE=0x31, NO_DMA=0x32 */
+#define NIGHTOS_SET_DMA_MEM_ACCESS_ERR_UNALIGNED_ADDRESS 0x10
+#define NIGHTOS_SET_DMA_MEM_ACCESS_ERR_UNALIGNED_LENGTH 0x11
+#define NIGHTOS_SET_DMA_MEM_ACCESS_ERR_ZERO_LENGTH 0x12
+#define NIGHTOS_SET_DMA_MEM_ACCESS_ERR_NOT_DRIVABLE 0x30
+#define NIGHTOS_SET_DMA_MEM_ACCESS_ERR_NO_SUCH_DEVICE 0x31
+#define NIGHTOS_SET_DMA_MEM_ACCESS_ERR_NO_DMA 0x32
 static inline int32_t nightos_set_dma_mem_access(uint64_t kdi, uint64_t address, uint64_t length, uint8_t authorization) {
   uint8_t req[1 + 25];
   uint8_t ret[NIGHTOS_RET_SIZE];
@@ -826,6 +1076,8 @@ static inline int32_t nightos_set_dma_mem_access(uint64_t kdi, uint64_t address,
 }
 
 /* 0xA0 EXECUTION_CONTEXT: args {info:u8, buffer:u64}, returns {written:u64}; errors INVALID_INFO=0x10, SYSTEM_SERVICE=0x30 */
+#define NIGHTOS_EXECUTION_CONTEXT_ERR_INVALID_INFO 0x10
+#define NIGHTOS_EXECUTION_CONTEXT_ERR_SYSTEM_SERVICE 0x30
 typedef struct nightos_execution_context_ret {
   uint64_t written;
 } nightos_execution_context_ret;
@@ -843,6 +1095,9 @@ static inline int32_t nightos_execution_context(uint8_t info, uint64_t buffer, n
 }
 
 /* 0xD0 SYS_CREATE_PROCESS: args (variable), returns {pid:u64}; errors NOT_SYS_PROCESS=0x30, TOKEN_REFUSED=0x31, INVALID_CONTEXT=0x32 */
+#define NIGHTOS_SYS_CREATE_PROCESS_ERR_NOT_SYS_PROCESS 0x30
+#define NIGHTOS_SYS_CREATE_PROCESS_ERR_TOKEN_REFUSED 0x31
+#define NIGHTOS_SYS_CREATE_PROCESS_ERR_INVALID_CONTEXT 0x32
 typedef struct nightos_sys_create_process_ret {
   uint64_t pid;
 } nightos_sys_create_process_ret;
@@ -860,6 +1115,10 @@ static inline int32_t nightos_sys_create_process(const void *args, int32_t args_
 }
 
 /* 0xD1 SYS_MANAGE_PROCESS: args {pid:u64, action:u8}, returns {}; errors INVALID_ACTION=0x10, NOT_SYS_PROCESS=0x30, NO_SUCH_PID=0x31, ALREADY_IN_STATE=0x32 */
+#define NIGHTOS_SYS_MANAGE_PROCESS_ERR_INVALID_ACTION 0x10
+#define NIGHTOS_SYS_MANAGE_PROCESS_ERR_NOT_SYS_PROCESS 0x30
+#define NIGHTOS_SYS_MANAGE_PROCESS_ERR_NO_SUCH_PID 0x31
+#define NIGHTOS_SYS_MANAGE_PROCESS_ERR_ALREADY_IN_STATE 0x32
 static inline int32_t nightos_sys_manage_process(uint64_t pid, uint8_t action) {
   uint8_t req[1 + 9];
   uint8_t ret[NIGHTOS_RET_SIZE];
@@ -872,6 +1131,12 @@ static inline int32_t nightos_sys_manage_process(uint64_t pid, uint8_t action) {
 }
 
 /* 0xD2 SYS_PROCESS_ATTRIBUTES: args (variable), returns {written:u64, incomplete:u8}; errors INVALID_ACTION=0x10, INVALID_ATTRIBUTE=0x11, READ_ONLY=0x12, NOT_SYS_PROCESS=0x30, ATTRIBUTE_NOT_ALLOWED=0x31, INDEX_OUT_OF_BOUNDS=0x32 */
+#define NIGHTOS_SYS_PROCESS_ATTRIBUTES_ERR_INVALID_ACTION 0x10
+#define NIGHTOS_SYS_PROCESS_ATTRIBUTES_ERR_INVALID_ATTRIBUTE 0x11
+#define NIGHTOS_SYS_PROCESS_ATTRIBUTES_ERR_READ_ONLY 0x12
+#define NIGHTOS_SYS_PROCESS_ATTRIBUTES_ERR_NOT_SYS_PROCESS 0x30
+#define NIGHTOS_SYS_PROCESS_ATTRIBUTES_ERR_ATTRIBUTE_NOT_ALLOWED 0x31
+#define NIGHTOS_SYS_PROCESS_ATTRIBUTES_ERR_INDEX_OUT_OF_BOUNDS 0x32
 typedef struct nightos_sys_process_attributes_ret {
   uint64_t written;
   uint8_t incomplete;
@@ -891,6 +1156,8 @@ static inline int32_t nightos_sys_process_attributes(const void *args, int32_t a
 }
 
 /* 0xD4 SYS_ENUM_DEVICES: args {patternType:u8, cii:u32, buffer:bufptr}, returns {count:u32, incomplete:u8}; errors INVALID_CONNECTION_TYPE=0x10, NOT_SYS_HW=0x30 */
+#define NIGHTOS_SYS_ENUM_DEVICES_ERR_INVALID_CONNECTION_TYPE 0x10
+#define NIGHTOS_SYS_ENUM_DEVICES_ERR_NOT_SYS_HW 0x30
 typedef struct nightos_sys_enum_devices_ret {
   uint32_t count;
   uint8_t incomplete;
@@ -912,6 +1179,7 @@ static inline int32_t nightos_sys_enum_devices(uint8_t pattern_type, uint32_t ci
 }
 
 /* 0xD5 CREATE_CONTAINER: args {}, returns {container:u64}; errors NOT_SYS_PROCESS=0x30 */
+#define NIGHTOS_CREATE_CONTAINER_ERR_NOT_SYS_PROCESS 0x30
 typedef struct nightos_create_container_ret {
   uint64_t container;
 } nightos_create_container_ret;
@@ -927,6 +1195,8 @@ static inline int32_t nightos_create_container(nightos_create_container_ret *out
 }
 
 /* 0xD6 LINK_CONTAINER_DEVICE: args {kdi:u64}, returns {}; errors NOT_SYS_PROCESS=0x30, UNKNOWN_KDI=0x31 */
+#define NIGHTOS_LINK_CONTAINER_DEVICE_ERR_NOT_SYS_PROCESS 0x30
+#define NIGHTOS_LINK_CONTAINER_DEVICE_ERR_UNKNOWN_KDI 0x31
 static inline int32_t nightos_link_container_device(uint64_t kdi) {
   uint8_t req[1 + 8];
   uint8_t ret[NIGHTOS_RET_SIZE];
@@ -938,6 +1208,8 @@ static inline int32_t nightos_link_container_device(uint64_t kdi) {
 }
 
 /* 0xD7 DESTROY_CONTAINER: args {container:u64}, returns {}; errors NOT_SYS_PROCESS=0x30, UNKNOWN_CONTAINER=0x31 */
+#define NIGHTOS_DESTROY_CONTAINER_ERR_NOT_SYS_PROCESS 0x30
+#define NIGHTOS_DESTROY_CONTAINER_ERR_UNKNOWN_CONTAINER 0x31
 static inline int32_t nightos_destroy_container(uint64_t container) {
   uint8_t req[1 + 8];
   uint8_t ret[NIGHTOS_RET_SIZE];

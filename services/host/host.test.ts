@@ -3,6 +3,7 @@
 // argument bytes written out by hand. docs/kernel.md "System services".
 
 import { describe, expect, it } from "vitest";
+import { AbiError } from "../../commonassembly/abi/error.js";
 import { SystemPid } from "../../commonassembly/abi/numbers.js";
 import { decodeLayout } from "../../commonassembly/abi/services/fields.js";
 import { ServiceCallErr, ServiceErr } from "../../commonassembly/abi/services/method.js";
@@ -112,6 +113,48 @@ describe("ServiceHost with sys::process", () => {
       });
     }
     expect(lines.join("\n")).toMatch(/boom[\s\S]*later boom[\s\S]*bad value/);
+  });
+
+  it("leaves a service with scoped permissions to check them itself, with its own structure codecs", async () => {
+    const host = new ServiceHost({ checker: () => false });
+    const calls: unknown[] = [];
+    host.register({
+      name: "sys::process",
+      pid: PROC,
+      def: {
+        ...SYS_PROCESS,
+        methods: [
+          { ...PROCESS_INFO, args: [["x", { kind: "structure", name: "Pair", spec: "t" }]] },
+          LIST_PROCESSES,
+        ],
+      },
+      scopedPermissions: true,
+      structures: {
+        Pair: {
+          decode: (b, off) => {
+            if (b.length - off < 2) throw new AbiError("data", "short", { code: "ABI_TRUNCATED" });
+            return [[b[off], b[off + 1]], off + 2];
+          },
+          encode: () => new Uint8Array(0),
+        },
+      },
+      handle: (_m, args, caller) => {
+        calls.push(args.x);
+        if (!caller.has("programs.running.processes")) return { ok: false, errcode: 0x0001 };
+        return { ok: true, value: {} };
+      },
+    });
+    await host.connect(PROC, APP);
+    // The host's checker denies everything, yet the handler runs (and decides).
+    expect(await host.call(PROC, APP, PROCESS_INFO.code, Uint8Array.of(7, 8))).toEqual({
+      ok: false,
+      errcode: ServiceErr.PERMISSION,
+    });
+    expect(calls).toEqual([[7, 8]]);
+    expect(await host.call(PROC, APP, PROCESS_INFO.code, Uint8Array.of(7))).toEqual({
+      ok: false,
+      errcode: ServiceCallErr.BAD_ARGUMENTS,
+    });
   });
 
   it("registers a service only at its fixed PID with its own table", () => {

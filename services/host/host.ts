@@ -45,6 +45,8 @@ interface Hosted {
   service: NativeService;
   methods: Map<number, MethodDef>;
   clients: Set<number>;
+  /** The host's structure codecs and the service's own. */
+  structures: StructureCodecs;
 }
 
 export class ServiceHost {
@@ -75,7 +77,12 @@ export class ServiceHost {
         throw new Error(`${service.name}: two methods with code 0x${m.code.toString(16)}`);
       methods.set(m.code, m);
     }
-    const hosted: Hosted = { service, methods, clients: new Set() };
+    const hosted: Hosted = {
+      service,
+      methods,
+      clients: new Set(),
+      structures: { ...this.structures, ...service.structures },
+    };
     this.byPid.set(pid, hosted);
     service.attach?.({
       notify: (clientPid, name, data) => this.notify(hosted, clientPid, name, data),
@@ -136,19 +143,16 @@ export class ServiceHost {
     if (m === undefined) return { ok: false, errcode: ServiceCallErr.UNKNOWN_METHOD };
     let decoded: Fields;
     try {
-      decoded = decodeLayout(
-        m.args,
-        args,
-        `${h.service.name} ${m.name} arguments`,
-        this.structures,
-      );
+      decoded = decodeLayout(m.args, args, `${h.service.name} ${m.name} arguments`, h.structures);
     } catch (e) {
       if (!(e instanceof AbiError)) throw e;
       return { ok: false, errcode: ServiceCallErr.BAD_ARGUMENTS };
     }
     const caller = this.caller(clientPid);
-    for (const p of m.permissions.always)
-      if (!caller.has(p)) return { ok: false, errcode: ServiceErr.PERMISSION };
+    // A service whose permissions are scoped (sys::fs: by path) checks them itself, with the scope.
+    if (h.service.scopedPermissions !== true)
+      for (const p of m.permissions.always)
+        if (!caller.has(p)) return { ok: false, errcode: ServiceErr.PERMISSION };
     let answer: Answer;
     try {
       answer = await h.service.handle(m, decoded, caller);
@@ -166,7 +170,7 @@ export class ServiceHost {
           m.answer,
           answer.value,
           `${h.service.name} ${m.name} answer`,
-          this.structures,
+          h.structures,
         ),
       };
     } catch (e) {
@@ -180,7 +184,7 @@ export class ServiceHost {
     const n = h.service.def.notifications.find((x) => x.name === name);
     if (n === undefined) throw new Error(`${h.service.name} has no notification ${name}`);
     if (!h.clients.has(clientPid)) return;
-    const bytes = encodeLayout(n.datafield, data, `${h.service.name} ${name}`, this.structures);
+    const bytes = encodeLayout(n.datafield, data, `${h.service.name} ${name}`, h.structures);
     this.opts.deliver?.({ servicePid: h.service.pid, clientPid, code: n.code, data: bytes });
   }
 

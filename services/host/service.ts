@@ -4,7 +4,7 @@
 // table (commonassembly/abi/services/*.ts). Specs: specs/kernel/ipc.md "Services", specs/services/.
 
 import type { SystemPid } from "../../commonassembly/abi/numbers.js";
-import type { Fields } from "../../commonassembly/abi/services/fields.js";
+import type { Fields, StructureCodecs } from "../../commonassembly/abi/services/fields.js";
 import type { MethodDef, ServiceDef } from "../../commonassembly/abi/services/method.js";
 
 /** The process on the other end of a connection or a call. */
@@ -37,6 +37,14 @@ export interface NativeService {
   /** Its fixed PID, SystemPid[name]. */
   readonly pid: number;
   readonly def: ServiceDef;
+  /**
+   * True when the service checks its methods' permissions itself (`always` ones too) because they
+   * have a scope the host cannot see (specs/permissions.md "Filesystems": a path); the host then
+   * skips its own `always` check. docs/sysfs.md "Permissions".
+   */
+  readonly scopedPermissions?: boolean;
+  /** Codecs for the structures the service's table names (FieldType "structure"), beside the host's. */
+  readonly structures?: StructureCodecs;
   /** Called once, when the host registers the service. */
   attach?(ctx: ServiceContext): void;
   /** A client asks to connect: true accepts it; false rejects it (the default accepts). */

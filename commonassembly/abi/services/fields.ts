@@ -140,6 +140,20 @@ function decodeFields(
   return [out, at];
 }
 
+/**
+ * Decode `layout` at `off` of `b` (for structures made of fields, e.g. a structure codec): the fields
+ * and the offset after them. Bytes after them are left to the caller.
+ */
+export function decodeLayoutAt(
+  layout: Layout,
+  b: Uint8Array,
+  off: number,
+  what: string,
+  structs: StructureCodecs = {},
+): [Fields, number] {
+  return decodeFields(layout, b, off, what, structs);
+}
+
 /** Decode `b` as `layout`, every byte used (ABI_TRAILING_BYTES otherwise). */
 export function decodeLayout(
   layout: Layout,

@@ -134,6 +134,8 @@ export const RENAME_ITEM = m(0x2000, "RENAME_ITEM", {
     INVALID_FSID: 0x3001,
     NOT_MOUNTED: 0x3002,
     NOT_FOUND: 0x3003,
+    /** DECISION (NCW's, docs/sysfs.md): the page has no errcode for a name already taken. */
+    ALREADY_EXISTS: 0x4000,
   },
   permissions: { always: ["fs.items.move"] },
 });
@@ -187,6 +189,8 @@ export const CREATE_DIRECTORY = m(0x3000, "CREATE_DIRECTORY", {
     DIRECTORY_FULL: 0x4000,
     MAX_NESTING: 0x4001,
     MAX_PATH_LENGTH: 0x4002,
+    /** DECISION (NCW's, docs/sysfs.md): the page has no errcode for a name already taken. */
+    ALREADY_EXISTS: 0x4003,
     UNSPECIFIED: 0x4fff,
   },
   permissions: { always: ["fs.items.create"] },
@@ -206,10 +210,26 @@ export const READ_DIRECTORY = m(0x3001, "READ_DIRECTORY", {
 });
 
 // ---- files (0x4000–0x4FFF) ------------------------------------------------------------------------
+/**
+ * DECISION (docs/sysfs.md): variant 0x01 ("existing path of the parent directory", to create the file)
+ * names no file: it carries the parent's path and then the new file's filename.
+ */
 export const OPEN_FILE = m(0x4000, "OPEN_FILE", {
   args: [
     ["fsid", fsid],
-    ["target", { kind: "enum", variants: { 0: [["path", path]], 1: [["parent", path]] } }],
+    [
+      "target",
+      {
+        kind: "enum",
+        variants: {
+          0: [["path", path]],
+          1: [
+            ["parent", path],
+            ["filename", filename],
+          ],
+        },
+      },
+    ],
     ["read", u8],
     ["write", u8],
   ],
@@ -296,6 +316,8 @@ export const CREATE_SYMLINK = m(0x5000, "CREATE_SYMLINK", {
     MAX_NESTING: 0x4001,
     MAX_PATH_LENGTH: 0x4002,
     CAPACITY_EXCEEDED: 0x4003,
+    /** DECISION (NCW's, docs/sysfs.md): the page has no errcode for a name already taken. */
+    ALREADY_EXISTS: 0x4004,
     UNSPECIFIED: 0x4fff,
   },
   permissions: { always: ["fs.symlinks.create"] },

@@ -1,0 +1,97 @@
+// Command pipes (docs/ipc.md "Command pipes"): CMDIN throughput of a piped input into a NightOS `wc -c`
+// (`head -c N /dev/zero | ncw run wc.wat`) beside the host's `head -c N /dev/zero | wc -c`, both timed
+// from outside around fresh processes, medians of several runs in the same run (bench/README.md).
+// NCW's fixed cost (CLI start, kernel round trip, process start) is measured with an empty input and
+// printed apart; the throughput figure is the data phase: N / (time(N) − time(0)), on both sides.
+
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { COMMAND_FUNCS } from "../test/command-helpers.js";
+import { program } from "../test/kernel-helpers.js";
+import { median, NCW_JS } from "./common.js";
+
+const GIB = 1024 * 1024 * 1024;
+const SIZE = Number(process.env.NCW_BENCH_CMDIN_BYTES ?? GIB);
+const RUNS = Number(process.env.NCW_BENCH_RUNS ?? 3);
+
+/** `wc -c` on CMDIN: reads up to the end of its memory each time (40 pages), returns the count. */
+const WC = program(
+  `(local $s i32) (local $n i64)
+  (call $ctx)
+  (block $done (loop $more
+    (local.set $s (call $read (call $cmdin) (i32.const 0) (i32.const 0x10000) (i32.const 0)))
+    (br_if $done (i32.eq (local.get $s) (i32.const 0x131)))
+    (call $check (i32.const 3) (local.get $s) (i32.const 0))
+    (local.set $n (i64.add (local.get $n) (i64.extend_i32_u (call $r32))))
+    (br $more)))
+  (i64.store (i32.const 0x6000) (i64.const 9)) (i32.store8 (i32.const 0x6008) (i32.const 0x02))
+  (i64.store (i32.const 0x6009) (local.get $n))
+  (call $check (i32.const 5) (call $write (call $cmdout) (i32.const 17) (i32.const 0x6000) (i32.const 0)) (i32.const 0))`,
+  COMMAND_FUNCS,
+).replace('(memory (export "memory") 2 64 shared)', '(memory (export "memory") 80 128 shared)');
+
+function timeShell(cmd: string, env: NodeJS.ProcessEnv): { ms: number; out: string } {
+  const t = performance.now();
+  const r = spawnSync("sh", ["-c", cmd], { env, encoding: "utf8", maxBuffer: 1 << 20 });
+  const ms = performance.now() - t;
+  if (r.status !== 0) throw new Error(`${cmd} failed (${r.status}): ${r.stderr}`);
+  return { ms, out: r.stdout.trim() };
+}
+
+function main(): void {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "ncw-bench-commands-"));
+  const env = { ...process.env, NCW_HOME: path.join(dir, "home"), NO_COLOR: "1" };
+  try {
+    const wc = path.join(dir, "wc.wat");
+    writeFileSync(wc, WC);
+    const ncw = (n: number) =>
+      `head -c ${n} /dev/zero | "${process.execPath}" "${NCW_JS}" run "${wc}"`;
+    const host = (n: number) => `head -c ${n} /dev/zero | wc -c`;
+    // Warm up: the kernel starts and the program's AOT result is cached.
+    timeShell(ncw(0), env);
+    const sample = (cmd: string, expect: number) => {
+      const xs: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const r = timeShell(cmd, env);
+        if (Number(r.out) !== expect) throw new Error(`${cmd} printed ${r.out}, not ${expect}`);
+        xs.push(r.ms);
+      }
+      return median(xs);
+    };
+    const ncw0 = sample(ncw(0), 0);
+    const ncwN = sample(ncw(SIZE), SIZE);
+    const host0 = sample(host(0), 0);
+    const hostN = sample(host(SIZE), SIZE);
+    const rate = (ms: number) => SIZE / (ms / 1000) / 1e6;
+    const ncwRate = rate(ncwN - ncw0);
+    const hostRate = rate(hostN - host0);
+    const mib = (SIZE / 1048576).toFixed(0);
+    console.log(
+      `bench:commands — CMDIN, ${mib} MiB piped, medians of ${RUNS} runs, load ${os.loadavg()[0]?.toFixed(2)}`,
+    );
+    console.log(
+      `  ncw run wc.wat   ${ncwN.toFixed(0)} ms end to end; fixed cost (empty input) ${ncw0.toFixed(0)} ms`,
+    );
+    console.log(
+      `  host wc -c       ${hostN.toFixed(0)} ms end to end; empty input ${host0.toFixed(0)} ms`,
+    );
+    console.log(
+      `  data phase       ncw ${ncwRate.toFixed(0)} MB/s, host ${hostRate.toFixed(0)} MB/s: ratio ${(ncwRate / hostRate).toFixed(2)}x (target ≥ 0.8x)`,
+    );
+    console.log(
+      `  end to end       ratio ${(hostN / ncwN).toFixed(2)}x (includes NCW's fixed cost)`,
+    );
+  } finally {
+    try {
+      const pid = Number(readFileSync(path.join(env.NCW_HOME, "run", "kernel.pid"), "utf8").trim());
+      process.kill(pid, "SIGTERM");
+    } catch {
+      // no kernel
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main();

@@ -1,0 +1,192 @@
+// A command run's pipes on the host terminal (docs/cli.md "Commands"; specs/shell.md "Interactivity"):
+// stdin piped into CMDIN, keystrokes into CMDUSR in raw mode (the reserved keys send their signals),
+// CMDMSG to stdout and CMDERR to stderr rendered for where they go, CMDRAW's bytes to stdout. The
+// terminal's mode is restored on every way out (the end, an error, the kernel going away, the exit).
+
+import { encodeUserInput } from "../../commonassembly/abi/user-input.js";
+import type { KernelConnection } from "../../kernel-compat/client.js";
+import type {
+  CommandPipesClient,
+  CommandReturn,
+  CommandSinks,
+} from "../../kernel-compat/command-client.js";
+import type { CommandPipeMapping } from "../../kernel-compat/ipc/command-pipes.js";
+import type { Outcome } from "../../kernel-compat/protocol.js";
+import { stdoutClosed } from "../../ncw/output.js";
+import {
+  KEYBOARD_PROTOCOL_OFF,
+  KEYBOARD_PROTOCOL_ON,
+  parseKeys,
+  type ReservedKey,
+} from "./keys.js";
+import { type RenderMode, renderMessage, renderMode } from "./render.js";
+
+export interface CommandIoOptions {
+  /** Colours on (the CLI's --color / NO_COLOR decision for stdout). */
+  color: boolean;
+  /** A reserved key was pressed (Ctrl-C, Ctrl-Shift-C, Ctrl-., Ctrl-Shift-.). */
+  reserved(key: ReservedKey): void;
+  /** The CMDIN source: the host's stdin, unless it is a terminal (then keystrokes go to CMDUSR). */
+  stdin?: NodeJS.ReadStream & { fd: 0 };
+}
+
+export interface CommandIo {
+  /** RunEvents.commandPipes: map the pipes and start moving bytes. */
+  onPipes(pid: number, pipes: CommandPipeMapping[]): void;
+  /** Resolves when the return value is whole (or faulty) while the process still runs. */
+  readonly returned: Promise<CommandReturn>;
+  /** After the process ended (or returned): every pending output, then what CMDOUT amounted to. */
+  finish(): Promise<CommandReturn | undefined>;
+  /** Stop moving bytes, unmap, and give the terminal its mode back. */
+  close(): Promise<void>;
+}
+
+/** A stream that takes a write and tells when it takes more (stdout, stderr). */
+function sinkOf(stream: NodeJS.WriteStream) {
+  return {
+    write: (b: Uint8Array | string) => stream.write(b),
+    drained: () =>
+      new Promise<void>((r) => {
+        if (!stream.writableNeedDrain) r();
+        else {
+          const done = () => {
+            stream.off("drain", done);
+            stream.off("close", done);
+            stream.off("error", done);
+            r();
+          };
+          stream.on("drain", done);
+          stream.on("close", done);
+          stream.on("error", done);
+        }
+      }),
+  };
+}
+
+export function commandIo(conn: KernelConnection, opts: CommandIoOptions): CommandIo {
+  const stdin = opts.stdin ?? (process.stdin as NodeJS.ReadStream & { fd: 0 });
+  const interactive = stdin.isTTY === true;
+  const msgMode: RenderMode = renderMode(process.stdout.isTTY === true, opts.color);
+  const errMode: RenderMode = renderMode(process.stderr.isTTY === true, opts.color);
+  const stdout = sinkOf(process.stdout);
+  const stderr = sinkOf(process.stderr);
+  let client: CommandPipesClient | undefined;
+  let opening: Promise<void> | undefined;
+  let failed: Error | undefined;
+  let resolveReturned!: (r: CommandReturn) => void;
+  let rejectReturned!: (e: Error) => void;
+  const returned = new Promise<CommandReturn>((res, rej) => {
+    resolveReturned = res;
+    rejectReturned = rej;
+  });
+  returned.catch(() => {});
+  let raw = false;
+  const terminal = process.stdout.isTTY
+    ? process.stdout
+    : process.stderr.isTTY
+      ? process.stderr
+      : undefined;
+
+  /** stdout's reader went away (`ncw … | head`): the app's writes to it fail from now on, as a pipe's. */
+  const stdoutGone = (): boolean => {
+    if (!stdoutClosed()) return false;
+    client?.closeOutput("cmdraw");
+    client?.closeOutput("cmdmsg");
+    return true;
+  };
+  const sinks: CommandSinks = {
+    message: (pipe, bytes) => {
+      if (pipe === "cmderr") stderr.write(renderMessage(bytes, errMode, true));
+      else if (!stdoutGone()) stdout.write(renderMessage(bytes, msgMode));
+    },
+    raw: (bytes) => stdoutGone() || stdout.write(bytes),
+    rawDrained: stdout.drained,
+  };
+
+  const onKeys = (chunk: Buffer) => {
+    for (const e of parseKeys(chunk)) {
+      if ("reserved" in e) opts.reserved(e.reserved);
+      else client?.sendUserInput(encodeUserInput(e.key));
+    }
+  };
+
+  const restore = () => {
+    if (!raw) return;
+    raw = false;
+    stdin.off("data", onKeys);
+    try {
+      stdin.setRawMode(false);
+    } catch {
+      // the terminal went away: nothing to restore
+    }
+    stdin.pause();
+    terminal?.write(KEYBOARD_PROTOCOL_OFF);
+  };
+  // The last way out: an exit this code did not see coming still leaves the terminal as it found it.
+  const onExit = () => restore();
+
+  const enterRaw = () => {
+    if (!interactive || raw) return;
+    raw = true;
+    process.on("exit", onExit);
+    stdin.setRawMode(true);
+    terminal?.write(KEYBOARD_PROTOCOL_ON);
+    stdin.on("data", onKeys);
+    stdin.resume();
+  };
+
+  return {
+    onPipes(pid, pipes) {
+      opening = (async () => {
+        const { CommandPipesClient } = await import("../../kernel-compat/command-client.js");
+        try {
+          client = await CommandPipesClient.open(
+            conn,
+            pid,
+            pipes,
+            sinks,
+            interactive ? { kind: "none" } : { kind: "fd", fd: 0 },
+          );
+        } catch (e) {
+          failed = e as Error;
+          rejectReturned(failed);
+          return;
+        }
+        // No terminal: nobody types, CMDUSR ends at once (decided, docs/ipc.md).
+        if (interactive) enterRaw();
+        else client.closeInput("cmdusr");
+        void client.returned.then(resolveReturned);
+      })();
+    },
+    returned,
+    async finish() {
+      await opening;
+      if (failed) throw failed;
+      return client?.finish();
+    },
+    async close() {
+      restore();
+      process.off("exit", onExit);
+      await opening;
+      await client?.close();
+    },
+  };
+}
+
+/**
+ * Wait for a command's end (shell.md "Command pipes"): its process ends, or, earlier, its return value
+ * comes whole (then `outcome` is undefined: the process runs on, away from the session); a faulty one
+ * is killed by the kernel, whose end then follows. Every pending output is written and the pipes
+ * closed before it resolves.
+ */
+export async function commandEnd(
+  done: Promise<Outcome>,
+  io: CommandIo,
+): Promise<{ outcome: Outcome | undefined; ret: CommandReturn | undefined }> {
+  const first = await Promise.race([done.then((o) => ({ o })), io.returned.then((r) => ({ r }))]);
+  let outcome: Outcome | undefined = "o" in first ? first.o : undefined;
+  if ("r" in first && first.r.kind === "faulty") outcome = await done;
+  const ret = await io.finish();
+  await io.close();
+  return { outcome, ret };
+}

@@ -1,0 +1,200 @@
+// Keystrokes from a host terminal in raw mode, as CMDUSR user inputs (specs/shell.md "User inputs";
+// docs/cli.md "Commands"): the bytes a terminal sends for a key (plain characters, control characters,
+// ESC sequences for arrows and function keys, and the kitty / xterm "modifyOtherKeys" forms that tell
+// Ctrl-. and Ctrl-Shift-C apart), turned into modifiers, a keycode and a character, or into one of
+// the reserved keys that send a signal instead.
+
+import { KeyCode, KeyModifier, type UserInput } from "../../commonassembly/abi/user-input.js";
+
+/** The keys shell.md reserves: Ctrl-. / Ctrl-Shift-. (SUSPEND / WILL_SUSPEND), Ctrl-C / Ctrl-Shift-C. */
+export type ReservedKey = "suspend" | "will-suspend" | "terminate" | "will-terminate";
+
+export type KeyEvent = { key: UserInput } | { reserved: ReservedKey };
+
+/**
+ * Ask the terminal to report modified keys unambiguously (kitty's "disambiguate" flag, xterm's
+ * modifyOtherKeys level 2); a terminal that knows neither ignores both.
+ */
+export const KEYBOARD_PROTOCOL_ON = "\x1b[>1u\x1b[>4;2m";
+/** Undo KEYBOARD_PROTOCOL_ON (pop kitty's flags, reset modifyOtherKeys). */
+export const KEYBOARD_PROTOCOL_OFF = "\x1b[<u\x1b[>4m";
+
+const { CTRL, ALT, SHIFT, COMMAND } = KeyModifier;
+
+/** US-layout ASCII characters: their key (HID usage) and whether Shift makes them. */
+const ASCII_KEYS = new Map<string, [number, boolean]>();
+{
+  for (let i = 0; i < 26; i++) {
+    ASCII_KEYS.set(String.fromCharCode(0x61 + i), [KeyCode.A + i, false]);
+    ASCII_KEYS.set(String.fromCharCode(0x41 + i), [KeyCode.A + i, true]);
+  }
+  for (let i = 0; i < 10; i++) {
+    ASCII_KEYS.set("1234567890"[i] as string, [KeyCode.DIGIT_1 + i, false]);
+    ASCII_KEYS.set("!@#$%^&*()"[i] as string, [KeyCode.DIGIT_1 + i, true]);
+  }
+  const pairs: [string, string, number][] = [
+    ["-", "_", KeyCode.MINUS],
+    ["=", "+", KeyCode.EQUAL],
+    ["[", "{", KeyCode.LEFT_BRACKET],
+    ["]", "}", KeyCode.RIGHT_BRACKET],
+    ["\\", "|", KeyCode.BACKSLASH],
+    [";", ":", KeyCode.SEMICOLON],
+    ["'", '"', KeyCode.QUOTE],
+    ["`", "~", KeyCode.BACKQUOTE],
+    [",", "<", KeyCode.COMMA],
+    [".", ">", KeyCode.PERIOD],
+    ["/", "?", KeyCode.SLASH],
+  ];
+  for (const [plain, shifted, code] of pairs) {
+    ASCII_KEYS.set(plain, [code, false]);
+    ASCII_KEYS.set(shifted, [code, true]);
+  }
+  ASCII_KEYS.set(" ", [KeyCode.SPACE, false]);
+}
+
+/** A character typed with `mods`: its key, Shift added when the character needs it. */
+function charKey(ch: string, mods: number): UserInput {
+  const k = ASCII_KEYS.get(ch);
+  if (k === undefined) return { modifiers: mods, keycode: KeyCode.NONE, char: ch };
+  return { modifiers: mods | (k[1] ? SHIFT : 0), keycode: k[0], char: ch };
+}
+
+const special = (keycode: number, mods = 0): UserInput => ({ modifiers: mods, keycode, char: "" });
+
+/** xterm's modifier parameter (1 + bits: shift 1, alt 2, ctrl 4, super 8) as NightOS modifiers. */
+function xtermMods(p: number | undefined): number {
+  const b = Math.max(0, (p ?? 1) - 1);
+  return (b & 1 ? SHIFT : 0) | (b & 2 ? ALT : 0) | (b & 4 ? CTRL : 0) | (b & 8 ? COMMAND : 0);
+}
+
+/** Ctrl-C and Ctrl-. with or without Shift are the reserved keys (shell.md "User inputs"). */
+function reservedOf(k: UserInput): ReservedKey | undefined {
+  if ((k.modifiers & CTRL) === 0 || (k.modifiers & (ALT | COMMAND)) !== 0) return undefined;
+  const shift = (k.modifiers & SHIFT) !== 0;
+  if (k.keycode === KeyCode.A + 2) return shift ? "will-terminate" : "terminate";
+  if (k.keycode === KeyCode.PERIOD) return shift ? "will-suspend" : "suspend";
+  return undefined;
+}
+
+const event = (k: UserInput): KeyEvent => {
+  const r = reservedOf(k);
+  return r === undefined ? { key: k } : { reserved: r };
+};
+
+/** A kitty / modifyOtherKeys code point with modifiers: the character of the unshifted key. */
+function codepointKey(cp: number, mods: number): UserInput {
+  switch (cp) {
+    case 13:
+      return special(KeyCode.ENTER, mods);
+    case 9:
+      return special(KeyCode.TAB, mods);
+    case 27:
+      return special(KeyCode.ESCAPE, mods);
+    case 127:
+    case 8:
+      return special(KeyCode.BACKSPACE, mods);
+  }
+  let ch = String.fromCodePoint(cp);
+  // kitty reports the unshifted key with Shift; the character is what the key prints with it.
+  if ((mods & SHIFT) !== 0 && ch >= "a" && ch <= "z") ch = ch.toUpperCase();
+  const k = charKey(ch, mods);
+  // With Ctrl (or Command) the key prints nothing, but the character says which key it was.
+  return k;
+}
+
+const CSI_FINAL: Record<string, number> = {
+  A: KeyCode.UP,
+  B: KeyCode.DOWN,
+  C: KeyCode.RIGHT,
+  D: KeyCode.LEFT,
+  H: KeyCode.HOME,
+  F: KeyCode.END,
+  P: KeyCode.F1,
+  Q: KeyCode.F1 + 1,
+  R: KeyCode.F1 + 2,
+  S: KeyCode.F1 + 3,
+};
+/** `CSI n ~` keys. */
+const TILDE: Record<number, number> = {
+  1: KeyCode.HOME,
+  2: KeyCode.INSERT,
+  3: KeyCode.DELETE,
+  4: KeyCode.END,
+  5: KeyCode.PAGE_UP,
+  6: KeyCode.PAGE_DOWN,
+  7: KeyCode.HOME,
+  8: KeyCode.END,
+  15: KeyCode.F1 + 4,
+  17: KeyCode.F1 + 5,
+  18: KeyCode.F1 + 6,
+  19: KeyCode.F1 + 7,
+  20: KeyCode.F1 + 8,
+  21: KeyCode.F1 + 9,
+  23: KeyCode.F1 + 10,
+  24: KeyCode.F1 + 11,
+};
+
+/** One CSI / SS3 sequence (the text after ESC [ or ESC O); undefined when it is no key NCW knows. */
+function sequenceKey(params: string, final: string): UserInput | undefined {
+  const ps = params.split(";").map((p) => (p === "" ? undefined : Number(p.split(":")[0])));
+  if (final === "u") return codepointKey(ps[0] ?? 0, xtermMods(ps[1]));
+  if (final === "~") {
+    // xterm modifyOtherKeys: CSI 27 ; mods ; codepoint ~
+    if (ps[0] === 27 && ps[2] !== undefined) return codepointKey(ps[2], xtermMods(ps[1]));
+    const code = TILDE[ps[0] ?? 0];
+    return code === undefined ? undefined : special(code, xtermMods(ps[1]));
+  }
+  const code = CSI_FINAL[final];
+  return code === undefined ? undefined : special(code, xtermMods(ps[1]));
+}
+
+/** The key events of one chunk a terminal sent (terminals send a key's sequence in one write). */
+export function parseKeys(bytes: Uint8Array): KeyEvent[] {
+  const s = new TextDecoder("utf-8").decode(bytes);
+  const out: KeyEvent[] = [];
+  const chars = [...s];
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i] as string;
+    const code = c.codePointAt(0) as number;
+    if (c === "\x1b") {
+      const next = chars[i + 1];
+      if (next === "[" || next === "O") {
+        let j = i + 2;
+        let params = "";
+        while (j < chars.length && /[0-9;:?]/.test(chars[j] as string)) params += chars[j++];
+        const final = chars[j];
+        if (final !== undefined) {
+          const k = sequenceKey(params, final);
+          if (k !== undefined) out.push(event(k));
+          i = j;
+          continue;
+        }
+      }
+      if (next !== undefined && next !== "\x1b") {
+        // ESC then a key: that key with Alt.
+        const k = plainKey(next);
+        out.push(event({ ...k, modifiers: k.modifiers | ALT }));
+        i++;
+        continue;
+      }
+      out.push(event(special(KeyCode.ESCAPE)));
+      continue;
+    }
+    out.push(event(plainKey(c, code)));
+  }
+  return out;
+}
+
+/** A character as a terminal sends it without an escape sequence. */
+function plainKey(c: string, code = c.codePointAt(0) as number): UserInput {
+  if (c === "\r" || c === "\n") return special(KeyCode.ENTER);
+  if (c === "\t") return special(KeyCode.TAB);
+  if (code === 0x7f || code === 0x08) return special(KeyCode.BACKSPACE);
+  if (code === 0) return charKey(" ", CTRL); // Ctrl-Space
+  if (code < 0x1b) {
+    // Ctrl-A … Ctrl-Z: the letter's key with Ctrl.
+    return charKey(String.fromCharCode(0x60 + code), CTRL);
+  }
+  if (code < 0x20) return special(KeyCode.NONE, CTRL);
+  return charKey(c, 0);
+}

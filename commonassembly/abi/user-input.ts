@@ -1,0 +1,103 @@
+// The user input messages of CMDUSR (specs/shell.md, "User inputs"): 6 bytes, the modifier keys, the
+// keycode, then the printable character in UTF-8 on 4 bytes (0x00 when the key prints nothing).
+// Bit 0 is the strongest bit (0x80), as everywhere in the spec. The spec gives no keycode table: NCW
+// uses the USB HID keyboard usage IDs (decided, docs/ipc.md "Command pipes").
+
+export const USER_INPUT_SIZE = 6;
+
+/** Byte 0, the modifier keys and lock states; bit 0 (Command / Windows) is 0x80. */
+export const KeyModifier = {
+  COMMAND: 0x80,
+  CTRL: 0x40,
+  ALT: 0x20,
+  SHIFT: 0x10,
+  FN: 0x08,
+  NUM_LOCK: 0x04,
+  CAPS_LOCK: 0x02,
+  SCROLL_LOCK: 0x01,
+} as const;
+
+/** Byte 1: NCW's keycodes, the USB HID keyboard page (0x07) usage IDs of the keys a terminal reports. */
+export const KeyCode = {
+  NONE: 0x00,
+  A: 0x04,
+  /** A to Z are 0x04–0x1D, 1 to 9 are 0x1E–0x26, 0 is 0x27. */
+  Z: 0x1d,
+  DIGIT_1: 0x1e,
+  DIGIT_0: 0x27,
+  ENTER: 0x28,
+  ESCAPE: 0x29,
+  BACKSPACE: 0x2a,
+  TAB: 0x2b,
+  SPACE: 0x2c,
+  MINUS: 0x2d,
+  EQUAL: 0x2e,
+  LEFT_BRACKET: 0x2f,
+  RIGHT_BRACKET: 0x30,
+  BACKSLASH: 0x31,
+  SEMICOLON: 0x33,
+  QUOTE: 0x34,
+  BACKQUOTE: 0x35,
+  COMMA: 0x36,
+  PERIOD: 0x37,
+  SLASH: 0x38,
+  /** F1 to F12 are 0x3A–0x45. */
+  F1: 0x3a,
+  INSERT: 0x49,
+  HOME: 0x4a,
+  PAGE_UP: 0x4b,
+  DELETE: 0x4c,
+  END: 0x4d,
+  PAGE_DOWN: 0x4e,
+  RIGHT: 0x4f,
+  LEFT: 0x50,
+  DOWN: 0x51,
+  UP: 0x52,
+} as const;
+
+export interface UserInput {
+  /** KeyModifier bits. */
+  modifiers: number;
+  keycode: number;
+  /** The printable character, or "" when the key prints none. */
+  char: string;
+}
+
+/** Encode one user input: the character's UTF-8 bytes first, the rest of the 4 bytes zero. */
+export function encodeUserInput(k: UserInput): Uint8Array {
+  for (const [what, v] of [
+    ["modifiers", k.modifiers],
+    ["keycode", k.keycode],
+  ] as const)
+    if (!Number.isInteger(v) || v < 0 || v > 255)
+      throw new RangeError(`the ${what} are one byte, got ${v}`);
+  const ch = new TextEncoder().encode(k.char);
+  if ([...k.char].length > 1 || ch.length > 4 || ch.includes(0))
+    throw new RangeError(
+      `a user input carries at most one character, got ${JSON.stringify(k.char)}`,
+    );
+  const out = new Uint8Array(USER_INPUT_SIZE);
+  out[0] = k.modifiers;
+  out[1] = k.keycode;
+  out.set(ch, 2);
+  return out;
+}
+
+/** Decode one user input message; throws RangeError on a wrong size or a malformed character. */
+export function decodeUserInput(b: Uint8Array): UserInput {
+  if (b.length !== USER_INPUT_SIZE)
+    throw new RangeError(`a user input is ${USER_INPUT_SIZE} bytes, got ${b.length}`);
+  const raw = b.subarray(2);
+  const end = raw.indexOf(0);
+  const bytes = end < 0 ? raw : raw.subarray(0, end);
+  if (end >= 0 && raw.subarray(end).some((x) => x !== 0))
+    throw new RangeError("a user input's character is followed by non-zero bytes");
+  let char: string;
+  try {
+    char = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new RangeError("a user input's character is not UTF-8");
+  }
+  if ([...char].length > 1) throw new RangeError("a user input carries at most one character");
+  return { modifiers: b[0] as number, keycode: b[1] as number, char };
+}

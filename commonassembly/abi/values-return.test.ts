@@ -1,0 +1,30 @@
+// Return values on CMDOUT (specs/applications.md "Values encoding", "Returning and failing"): the
+// reader's states against bytes written out by hand.
+
+import { describe, expect, it } from "vitest";
+import { decodeReturn, encodeValue, FAILURE_BYTES } from "./values.js";
+
+describe("return values", () => {
+  it("an int 42: length 9, type 0x02, eight bytes two's complement", () => {
+    const b = Uint8Array.of(9, 0, 0, 0, 0, 0, 0, 0, 0x02, 42, 0, 0, 0, 0, 0, 0, 0);
+    expect(encodeValue({ type: "int", value: 42n })).toEqual(b);
+    expect(decodeReturn(b)).toEqual({ state: "value", value: { type: "int", value: 42n } });
+    expect(decodeReturn(b.subarray(0, 5))).toEqual({ state: "incomplete", need: undefined });
+    expect(decodeReturn(b.subarray(0, 12))).toEqual({ state: "incomplete", need: 17 });
+  });
+
+  it("the failure: type 0xFF with no representation, or a lone 0xFF at the end of the pipe", () => {
+    expect(FAILURE_BYTES).toEqual(Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0, 0xff));
+    expect(decodeReturn(FAILURE_BYTES)).toEqual({ state: "failure" });
+    expect(decodeReturn(Uint8Array.of(0xff), true)).toEqual({ state: "failure" });
+    expect(decodeReturn(Uint8Array.of(0xff), false).state).toBe("incomplete");
+  });
+
+  it("invalid: a zero length, trailing bytes, an unknown type, a bad representation", () => {
+    expect(decodeReturn(new Uint8Array(8)).state).toBe("invalid");
+    expect(decodeReturn(Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x00)).state).toBe("invalid");
+    expect(decodeReturn(Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0, 0x0a)).state).toBe("invalid");
+    expect(decodeReturn(Uint8Array.of(2, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x02)).state).toBe("invalid");
+    expect(decodeReturn(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0)).state).toBe("invalid");
+  });
+});

@@ -1,0 +1,86 @@
+// Builds a NightOS program from AssemblyScript or C sources with the flags of docs/commonassembly.md §9
+// and the SDK of sdk/ (docs/sdk.md), to a .wasm that `ncw ca asm` turns into an NPP. Used by
+// scripts/build-examples.mjs (toolchain "as" / "c" in a manifest) and by the SDK's tests, so the flags
+// live in one place.
+
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** sdk/ of the repository (or the installed package): from dist/commonassembly/sdk too. */
+export function sdkDir(): string {
+  const up = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+  return path.join(path.basename(up) === "dist" ? path.dirname(up) : up, "sdk");
+}
+
+/** The asc flags of §9; the abort handler of the command API reports on CMDERR and fails the command. */
+export function ascArgs(entry: string, out: string): string[] {
+  const abort = path.relative(process.cwd(), path.join(sdkDir(), "as", "command")).split(path.sep);
+  return [
+    entry,
+    "-o",
+    out,
+    "--enable",
+    "threads",
+    "--sharedMemory",
+    "--maximumMemory",
+    "256",
+    "--exportTable",
+    "--exportStart",
+    "_start",
+    "--memoryBase",
+    "1024",
+    "--runtime",
+    "stub",
+    "-O2",
+    "--use",
+    `abort=${abort.join("/")}/commandAbort`,
+  ];
+}
+
+/** The clang flags of §9, with sdk/c on the include path. */
+export function clangArgs(entry: string, out: string): string[] {
+  return [
+    "--target=wasm32",
+    "-O2",
+    "-nostdlib",
+    "-matomics",
+    "-mbulk-memory",
+    "-Wl,--export=_start",
+    "-Wl,--export-table",
+    "-Wl,--shared-memory",
+    "-Wl,--max-memory=16777216",
+    "-Wl,--import-undefined",
+    "-Wall",
+    "-I",
+    path.join(sdkDir(), "c"),
+    "-o",
+    out,
+    entry,
+  ];
+}
+
+/** Runs asc (the assemblyscript devDependency) or clang; throws with the tool's output on failure. */
+export function buildProgram(toolchain: "as" | "c", entry: string, out: string): void {
+  const [cmd, args] =
+    toolchain === "as"
+      ? [
+          process.execPath,
+          [
+            path.join(
+              path.dirname(createRequire(import.meta.url).resolve("assemblyscript/package.json")),
+              "bin",
+              "asc.js",
+            ),
+            ...ascArgs(entry, out),
+          ],
+        ]
+      : ["clang", clangArgs(entry, out)];
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  if (r.status !== 0) {
+    throw new Error(
+      `${toolchain === "as" ? "asc" : "clang"} failed on ${entry}:\n${r.stdout}${r.stderr}`,
+    );
+  }
+}

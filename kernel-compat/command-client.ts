@@ -1,0 +1,390 @@
+// The CLI's ends of a command run's six pipes (specs/shell.md "Command pipes", "Interactivity";
+// docs/ipc.md "Command pipes"). The CLI maps the rings the kernel created (same host user: it opens
+// the kernel's segments as the runners do) and moves the bytes itself: stdin into CMDIN through a
+// worker thread that sleeps on the ring, keystrokes into CMDUSR, and CMDMSG / CMDERR / CMDRAW / CMDOUT
+// out to its sinks from a poll loop on the main thread. None of these bytes crosses the kernel socket.
+
+import { Worker } from "node:worker_threads";
+import { decodeReturn, MAX_RETURN_SIZE, type Value } from "../commonassembly/abi/values.js";
+import type { SharedSegment } from "../native/types.js";
+import { NcwError } from "../ncw/errors.js";
+import type { KernelConnection } from "./client.js";
+import type { CommandInputMessage, CommandInputStart } from "./command-input.js";
+import {
+  COMMAND_PIPES,
+  type CommandPipeMapping,
+  type CommandPipeName,
+} from "./ipc/command-pipes.js";
+import { hostRingMemory, MAX_MESSAGE_SIZE, RingReader, RingState, RingWriter } from "./ipc/ring.js";
+
+/** Where the command's output goes (the CLI renders it). */
+export interface CommandSinks {
+  /** One whole CMDMSG or CMDERR message, as the app wrote it. */
+  message(pipe: "cmdmsg" | "cmderr", bytes: Uint8Array): void;
+  /** CMDRAW bytes (the sink may keep them); false: call `rawDrained` before giving more. */
+  raw(bytes: Uint8Array): boolean;
+  rawDrained(): Promise<void>;
+}
+
+/** What CMDOUT amounted to (applications.md "Returning and failing"; shell.md "Command pipes"). */
+export type CommandReturn =
+  | { kind: "value"; value: Value }
+  | { kind: "failure" }
+  /** Nothing was written to CMDOUT (a program that does not return a value, docs/ipc.md). */
+  | { kind: "none" }
+  /** Closed or ended before a whole value, or an invalid one: the process is faulty. */
+  | { kind: "faulty"; why: string };
+
+/** Where CMDIN's bytes come from: the host's stdin (a pipe or a file), or none (a terminal). */
+export type CommandInput = { kind: "fd"; fd: number } | { kind: "none" };
+
+/** The poll loop's sleep when nothing moved: doubles from the first to the last. */
+const IDLE_MIN_MS = 1;
+const IDLE_MAX_MS = 16;
+/** CMDRAW bytes taken per read. */
+const RAW_CHUNK = 1024 * 1024;
+/** Messages taken from one pipe per turn of the loop (the others get their turn). */
+const MESSAGES_PER_TURN = 256;
+
+type Rings = {
+  cmdin: RingWriter;
+  cmdusr: RingWriter;
+  cmdmsg: RingReader;
+  cmderr: RingReader;
+  cmdraw: RingReader;
+  cmdout: RingReader;
+};
+
+export class CommandPipesClient {
+  private readonly segments: SharedSegment[] = [];
+  private readonly rings: Rings;
+  private readonly msgBuf = new Uint8Array(MAX_MESSAGE_SIZE);
+  private out = new Uint8Array(64);
+  private outLen = 0;
+  private outNeed: number | undefined;
+  private settled: CommandReturn | undefined;
+  private settle!: (r: CommandReturn) => void;
+  /** Resolves when CMDOUT has a whole value, a failure, or is found faulty while the process lives. */
+  readonly returned: Promise<CommandReturn>;
+  private readonly usrQueue: Uint8Array[] = [];
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  private idleMs = IDLE_MIN_MS;
+  private rawHeld = false;
+  private stopped = false;
+  private readonly stopFlag = new SharedArrayBuffer(4);
+  private inputDone: Promise<void> = Promise.resolve();
+  /** Bytes the CMDIN pump moved (tests, the bench). */
+  inputBytes = 0;
+
+  private constructor(
+    private readonly conn: KernelConnection,
+    readonly pid: number,
+    mappings: readonly CommandPipeMapping[],
+    private readonly sinks: CommandSinks,
+  ) {
+    this.returned = new Promise((r) => {
+      this.settle = r;
+    });
+    this.rings = this.map(mappings);
+  }
+
+  /**
+   * Map the CLI's ends of `pid`'s command pipes and start moving bytes: CMDIN from `input`, the
+   * outputs to `sinks`. Throws NcwError when the segments cannot be mapped (nothing is left running).
+   */
+  static async open(
+    conn: KernelConnection,
+    pid: number,
+    mappings: readonly CommandPipeMapping[],
+    sinks: CommandSinks,
+    input: CommandInput,
+  ): Promise<CommandPipesClient> {
+    await loadCommandNative();
+    const c = new CommandPipesClient(conn, pid, mappings, sinks);
+    if (input.kind === "fd") await c.startInput(input.fd, mappings);
+    else c.closeInput("cmdin");
+    // Every end mapped (the pump's too): the kernel may release its pins (the mappings keep the memory).
+    conn.send({ t: "command-mapped", pid });
+    c.schedule(0);
+    return c;
+  }
+
+  private map(mappings: readonly CommandPipeMapping[]): Rings {
+    // Loaded here: native/ (koffi) only for commands that run apps.
+    const rings: Partial<Record<CommandPipeName, RingReader | RingWriter>> = {};
+    try {
+      for (const d of COMMAND_PIPES) {
+        const m = mappings.find((x) => x.name === d.name);
+        if (m === undefined) throw new Error(`the kernel sent no ${d.name.toUpperCase()} pipe`);
+        const seg = native().openSegment(m.segment, m.size);
+        this.segments.push(seg);
+        const memory = hostRingMemory(seg, native());
+        // The CLI holds the other end than the app: it writes what the app reads.
+        rings[d.name] = d.app === "rc" ? new RingWriter(memory) : new RingReader(memory);
+      }
+    } catch (e) {
+      for (const s of this.segments.splice(0)) s.close();
+      throw new NcwError(
+        "unavailable",
+        `cannot map the command pipes of process ${this.pid}: ${(e as Error).message}`,
+        {
+          code: "RUN_COMMAND_PIPES",
+          hint: 'the CLI maps the kernel\'s shared memory itself (docs/ipc.md "Command pipes")',
+        },
+      );
+    }
+    return rings as Rings;
+  }
+
+  /** Start the CMDIN pump; resolves once it mapped the ring (or failed to). */
+  private startInput(fd: number, mappings: readonly CommandPipeMapping[]): Promise<void> {
+    const m = mappings.find((x) => x.name === "cmdin") as CommandPipeMapping;
+    const start: CommandInputStart = { segment: m.segment, size: m.size, fd, stop: this.stopFlag };
+    const w = new Worker(new URL("./command-input.js", import.meta.url), { workerData: start });
+    w.unref();
+    let mapped!: () => void;
+    const started = new Promise<void>((r) => {
+      mapped = r;
+    });
+    this.inputDone = new Promise((resolve) => {
+      w.on("message", (end: CommandInputMessage) => {
+        if (end.t === "mapped") {
+          mapped();
+          return;
+        }
+        this.inputBytes = end.bytes;
+        if (end.how === "eof")
+          this.conn.send({ t: "command-closed", pid: this.pid, pipe: "cmdin" });
+        if (end.how === "error")
+          process.stderr.write(`ncw: reading stdin for CMDIN failed: ${end.message}\n`);
+        resolve();
+      });
+      w.once("error", (e) => {
+        process.stderr.write(`ncw: the CMDIN pump failed: ${e.message}\n`);
+        resolve();
+      });
+      w.once("exit", () => resolve());
+    });
+    void this.inputDone.then(mapped);
+    return started;
+  }
+
+  /** Close CMDIN or CMDUSR from the CLI's side (no more input); the kernel closes its pipe too. */
+  closeInput(pipe: "cmdin" | "cmdusr"): void {
+    this.rings[pipe].close("writer");
+    this.conn.send({ t: "command-closed", pid: this.pid, pipe });
+  }
+
+  /**
+   * Nobody reads this output any more (stdout closed: its reader went away): the pipe's reader side
+   * closes, so the app's next PIPE_WRITE to it answers 0x31 instead of filling the ring for nothing.
+   */
+  closeOutput(pipe: "cmdmsg" | "cmderr" | "cmdraw"): void {
+    this.rings[pipe].close("reader");
+  }
+
+  /** Queue one user input message (6 bytes, user-input.ts) for CMDUSR. */
+  sendUserInput(bytes: Uint8Array): void {
+    this.usrQueue.push(bytes);
+    this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped || this.timer !== undefined) return;
+    const run = () => {
+      this.timer = undefined;
+      const moved = this.turn();
+      if (moved) this.idleMs = IDLE_MIN_MS;
+      else this.idleMs = Math.min(IDLE_MAX_MS, this.idleMs * 2);
+      this.schedule(moved ? 0 : this.idleMs);
+    };
+    this.timer = ms === 0 ? setImmediate(run) : setTimeout(run, ms);
+  }
+
+  /** One pass over every pipe; whether anything moved. */
+  private turn(): boolean {
+    let moved = this.drainMessages("cmdmsg") || false;
+    moved = this.drainMessages("cmderr") || moved;
+    moved = this.drainRaw() || moved;
+    moved = this.flushUserInput() || moved;
+    if (this.settled === undefined) {
+      moved = this.readOut() || moved;
+      const r = this.outcomeWhileAlive();
+      if (r !== undefined) this.finishWith(r, true);
+    }
+    return moved;
+  }
+
+  private drainMessages(pipe: "cmdmsg" | "cmderr"): boolean {
+    const ring = this.rings[pipe];
+    let n = 0;
+    for (; n < MESSAGES_PER_TURN; n++) {
+      const r = ring.readExact(this.msgBuf, false);
+      if (!r.ok) break;
+      this.sinks.message(pipe, this.msgBuf.slice(0, r.read));
+    }
+    return n > 0;
+  }
+
+  private drainRaw(): boolean {
+    if (this.rawHeld) return false;
+    const ring = this.rings.cmdraw;
+    const n = Math.min(ring.used(), RAW_CHUNK);
+    if (n === 0) return false;
+    const chunk = new Uint8Array(n);
+    const r = ring.readSome(chunk, false);
+    if (!r.ok || r.read === 0) return false;
+    if (!this.sinks.raw(chunk.subarray(0, r.read))) {
+      this.rawHeld = true;
+      void this.sinks.rawDrained().then(() => {
+        this.rawHeld = false;
+        this.schedule(0);
+      });
+    }
+    return true;
+  }
+
+  private flushUserInput(): boolean {
+    let moved = false;
+    while (this.usrQueue.length > 0) {
+      const msg = this.usrQueue[0] as Uint8Array;
+      const r = this.rings.cmdusr.writeAll(msg, false);
+      if (!r.ok && (r.reason === "full" || r.reason === "locked")) break; // retried next turn
+      this.usrQueue.shift(); // written, or the pipe is gone (the app ended or closed it)
+      moved = true;
+    }
+    return moved;
+  }
+
+  /** Take what CMDOUT holds, up to the whole value (the bytes after it are never read). */
+  private readOut(): boolean {
+    const ring = this.rings.cmdout;
+    let moved = false;
+    for (;;) {
+      const want = (this.outNeed ?? 8) - this.outLen;
+      if (want <= 0) {
+        const s = decodeReturn(this.out.subarray(0, this.outLen));
+        if (s.state === "incomplete" && s.need !== undefined && this.outNeed === undefined) {
+          this.outNeed = s.need;
+          this.grow(s.need);
+          continue;
+        }
+        return moved;
+      }
+      this.grow(this.outLen + want);
+      const r = ring.readSome(this.out.subarray(this.outLen, this.outLen + want), false);
+      if (!r.ok || r.read === 0) return moved;
+      this.outLen += r.read;
+      moved = true;
+    }
+  }
+
+  private grow(size: number): void {
+    if (size <= this.out.length) return;
+    const next = new Uint8Array(Math.min(MAX_RETURN_SIZE, Math.max(size, this.out.length * 2)));
+    next.set(this.out.subarray(0, this.outLen));
+    this.out = next;
+  }
+
+  /** CMDOUT's state while the process lives: a whole value or failure, faulty, or undefined (wait on). */
+  private outcomeWhileAlive(): CommandReturn | undefined {
+    const bytes = this.out.subarray(0, this.outLen);
+    const s = decodeReturn(bytes);
+    if (s.state === "value") return { kind: "value", value: s.value };
+    if (s.state === "failure") return { kind: "failure" };
+    if (s.state === "invalid") return { kind: "faulty", why: `invalid return value: ${s.why}` };
+    const state = this.rings.cmdout.state();
+    // A proper close (CLOSE_PIPE) before a whole value; a brutal one means the process ended: its
+    // end is reported by the kernel, and `finish` decides.
+    if ((state & RingState.writerClosed) !== 0 && (state & RingState.brutal) === 0) {
+      const end = decodeReturn(bytes, true);
+      if (end.state === "failure") return { kind: "failure" };
+      return {
+        kind: "faulty",
+        why: `it closed CMDOUT after ${this.outLen} of ${s.need ?? "at least 8"} bytes of its return value`,
+      };
+    }
+    return undefined;
+  }
+
+  private finishWith(r: CommandReturn, alive: boolean): void {
+    if (this.settled !== undefined) return;
+    this.settled = r;
+    if (alive) {
+      if (r.kind === "faulty")
+        this.conn.send({ t: "command-faulty", pid: this.pid, reason: r.why });
+      // shell.md: with the value whole, "all pipes are closed and the command is considered as finished".
+      else this.conn.send({ t: "command-finished", pid: this.pid });
+    }
+    this.settle(r);
+  }
+
+  /**
+   * The process ended: take everything it wrote (the rings stay mapped), and settle CMDOUT: nothing,
+   * a whole value or failure, or faulty (it ended before its value was whole).
+   */
+  async finish(): Promise<CommandReturn> {
+    await this.drainAll();
+    if (this.settled === undefined) {
+      this.readOut();
+      const bytes = this.out.subarray(0, this.outLen);
+      const s = decodeReturn(bytes, true);
+      const state = this.rings.cmdout.state();
+      const closedProperly =
+        (state & RingState.writerClosed) !== 0 && (state & RingState.brutal) === 0;
+      let r: CommandReturn;
+      if (s.state === "value") r = { kind: "value", value: s.value };
+      else if (s.state === "failure") r = { kind: "failure" };
+      else if (s.state === "invalid") r = { kind: "faulty", why: `invalid return value: ${s.why}` };
+      else if (this.outLen === 0 && !closedProperly) r = { kind: "none" };
+      else
+        r = {
+          kind: "faulty",
+          why:
+            this.outLen === 0
+              ? "it closed CMDOUT without a return value"
+              : `it ended after ${this.outLen} of ${s.need ?? "at least 8"} bytes of its return value`,
+        };
+      this.finishWith(r, false);
+    }
+    return this.settled as CommandReturn;
+  }
+
+  /** Every pending message and raw byte to the sinks (waiting for a slow raw sink). */
+  async drainAll(): Promise<void> {
+    for (;;) {
+      if (this.rawHeld) await this.sinks.rawDrained();
+      this.rawHeld = false;
+      const a = this.drainMessages("cmdmsg");
+      const b = this.drainMessages("cmderr");
+      const c = this.drainRaw();
+      if (!a && !b && !c && !this.rawHeld) return;
+    }
+  }
+
+  /** Stop every pump and unmap the rings. */
+  async close(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer as NodeJS.Timeout);
+      clearImmediate(this.timer as NodeJS.Immediate);
+      this.timer = undefined;
+    }
+    Atomics.store(new Int32Array(this.stopFlag), 0, 1);
+    await this.inputDone;
+    for (const s of this.segments.splice(0)) s.close();
+  }
+}
+
+// native/ is loaded by the command that needs it (start-up cost), once.
+let nativeHost: import("../native/types.js").HostNative | undefined;
+function native(): import("../native/types.js").HostNative {
+  if (nativeHost === undefined) throw new Error("loadCommandNative() first");
+  return nativeHost;
+}
+
+/** Load native/ for the command pipes (koffi): call before `CommandPipesClient.open`. */
+export async function loadCommandNative(): Promise<void> {
+  nativeHost ??= (await import("../native/index.js")).hostNative();
+}

@@ -1,0 +1,97 @@
+// The CLI's CMDIN pump (docs/ipc.md "Command pipes"), a worker thread: it reads the host's stdin and
+// writes the bytes straight into the CMDIN ring it maps, sleeping on the ring (futex) when the app is
+// behind, so piped input moves at memory speed and never through the kernel. At the end of the input
+// it closes the ring's writer side ("once the input data have been fully transmitted, the CMDIN pipe is
+// closed", shell.md) and says so; it stops early when the ring closes (the app ended) or it is asked to.
+
+import { readSync } from "node:fs";
+import { parentPort, workerData } from "node:worker_threads";
+import { isHostError } from "../native/errors.js";
+import { hostNative } from "../native/index.js";
+import { hostRingMemory, RingWriter } from "./ipc/ring.js";
+
+export interface CommandInputStart {
+  segment: string;
+  size: number;
+  /** The host file descriptor to read (0: stdin). */
+  fd: number;
+  /** Int32Array over it: [0] set to 1 asks the pump to stop. */
+  stop: SharedArrayBuffer;
+}
+
+/** The pump mapped the ring (the kernel may drop its pins), then, once, how it ended. */
+export type CommandInputMessage = { t: "mapped" } | CommandInputEnd;
+
+/** How the pump ended: the input's end, the ring closed by the other side, asked to stop, an error. */
+export type CommandInputEnd =
+  | { t: "end"; how: "eof" | "closed" | "stopped"; bytes: number }
+  | { t: "end"; how: "error"; bytes: number; message: string };
+
+/** How long one wait for stdin lasts before the stop flag is looked at again. */
+const POLL_MS = 50;
+/**
+ * Most bytes read before they are published: the app reads one batch while the pump reads the next,
+ * instead of waiting for a whole ring's worth.
+ */
+const BATCH = 256 * 1024;
+/** The host pipe's buffer asked for (Linux's default pipe-max-size): fewer, larger reads. */
+const PIPE_BUFFER = 1024 * 1024;
+
+function pump(start: CommandInputStart): CommandInputEnd {
+  const native = hostNative();
+  const stop = new Int32Array(start.stop);
+  const stopped = () => Atomics.load(stop, 0) !== 0;
+  let segment: ReturnType<typeof native.openSegment>;
+  try {
+    segment = native.openSegment(start.segment, start.size);
+  } catch (e) {
+    return { t: "end", how: "error", bytes: 0, message: (e as Error).message };
+  }
+  const ring = new RingWriter(hostRingMemory(segment, native));
+  parentPort?.postMessage({ t: "mapped" } satisfies CommandInputMessage);
+  native.growPipe(start.fd, PIPE_BUFFER);
+  let bytes = 0;
+  let eof = false;
+  // The host's bytes are read straight into the ring's free span, as many as are there now (up to a
+  // batch), and published together: one copy, and one wake-up of the app per batch.
+  const produce = (span: Uint8Array): number => {
+    let got = 0;
+    while (got < span.length) {
+      let n: number;
+      try {
+        n = readSync(start.fd, span, got, span.length - got, null);
+      } catch (e) {
+        // A non-blocking stdin with nothing to read yet: publish what there is, wait again.
+        if (isHostError(e, "would-block")) break;
+        throw e;
+      }
+      if (n === 0) {
+        eof = true;
+        break;
+      }
+      got += n;
+      if (got >= BATCH || !native.waitReadable(start.fd, 0)) break;
+    }
+    return got;
+  };
+  try {
+    for (;;) {
+      if (stopped()) return { t: "end", how: "stopped", bytes };
+      if (!native.waitReadable(start.fd, POLL_MS)) continue;
+      const r = ring.fill(produce, { interrupted: stopped });
+      bytes += r.written;
+      if (!r.ok) return { t: "end", how: r.reason === "interrupted" ? "stopped" : "closed", bytes };
+      if (eof) {
+        ring.close("writer");
+        return { t: "end", how: "eof", bytes };
+      }
+    }
+  } catch (e) {
+    ring.close("writer");
+    return { t: "end", how: "error", bytes, message: (e as Error).message };
+  } finally {
+    segment.close();
+  }
+}
+
+if (parentPort) parentPort.postMessage(pump(workerData as CommandInputStart));

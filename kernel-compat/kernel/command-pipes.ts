@@ -1,0 +1,70 @@
+// The six command pipes of a command run (specs/shell.md "Command pipes"; docs/ipc.md "Command
+// pipes"): pipes of the pipe table whose app ends the process names by the identifiers of its
+// execution context, and whose other ends the CLI maps itself (it is the caller: it writes CMDIN and
+// CMDUSR, reads the rest). The spec has sys::hydre create them: their creator is its fixed PID.
+
+import { SystemPid } from "../../commonassembly/abi/numbers.js";
+import {
+  COMMAND_PIPES,
+  type CommandPipeMapping,
+  type CommandPipeName,
+} from "../ipc/command-pipes.js";
+import type { KPipe, PipeEnd, PipeTable } from "./pipes.js";
+
+export { COMMAND_PIPES, type CommandPipeMapping, type CommandPipeName };
+
+/** The command pipes of one process. */
+export interface CommandPipeSet {
+  readonly pid: number;
+  readonly pipes: Readonly<Record<CommandPipeName, KPipe>>;
+  /** The app's ends, with its identifiers (what goes in its execution context). */
+  readonly app: Readonly<Record<CommandPipeName, { id: bigint; end: PipeEnd }>>;
+  /** Whether the CLI's pins are still held (until it mapped its ends, or its session went). */
+  pinned: boolean;
+}
+
+/**
+ * Create the six pipes for process `pid` (not started yet): the app's identifiers are entered in its
+ * table, and every pipe is pinned for the CLI. Throws when the host gives no shared memory (nothing is
+ * left behind then).
+ */
+export function createCommandPipes(table: PipeTable, pid: number): CommandPipeSet {
+  const made: KPipe[] = [];
+  try {
+    for (const d of COMMAND_PIPES)
+      made.push(
+        table.create(
+          { pid: SystemPid["sys::hydre"], anid: 0 },
+          { message: d.message, multiplier: d.multiplier, sizeHint: 0n },
+        ),
+      );
+  } catch (e) {
+    for (const p of made) table.releaseIfUnnamed(p);
+    throw e;
+  }
+  const pipes = {} as Record<CommandPipeName, KPipe>;
+  const app = {} as Record<CommandPipeName, { id: bigint; end: PipeEnd }>;
+  COMMAND_PIPES.forEach((d, i) => {
+    const pipe = made[i] as KPipe;
+    pipes[d.name] = pipe;
+    table.pin(pipe);
+    const end = d.app === "sc" ? pipe.sc : pipe.rc;
+    app[d.name] = { id: table.ids.add(pid, end), end };
+  });
+  return { pid, pipes, app, pinned: true };
+}
+
+/** The segments the CLI maps, in the context's order. */
+export function commandPipeMappings(set: CommandPipeSet): CommandPipeMapping[] {
+  return COMMAND_PIPES.map((d) => {
+    const seg = set.pipes[d.name].segment;
+    return { name: d.name, segment: seg.name, size: seg.size };
+  });
+}
+
+/** The CLI mapped its ends (or went away): its pins go, and a pipe nobody names any more with them. */
+export function unpinCommandPipes(table: PipeTable, set: CommandPipeSet): void {
+  if (!set.pinned) return;
+  set.pinned = false;
+  for (const d of COMMAND_PIPES) table.unpin(set.pipes[d.name]);
+}

@@ -1,0 +1,858 @@
+// sys::fs (PID 10, specs/services/system/fs.md): the NightOS filesystem for apps, on the home's tree
+// (an FsLayer: the Btrfs image, or memory in unit tests). One handler per method of the table
+// (commonassembly/abi/services/fs.ts): the host decodes the arguments with the table's codecs
+// (fs-structures.ts), the handler resolves paths (paths.ts), checks the storage rules and the
+// scoped fs.* permissions (access.ts), calls the layer and answers the table's fields or errcodes.
+// Decisions: docs/sysfs.md.
+
+import { SystemPid } from "../../../commonassembly/abi/numbers.js";
+import type { FsPermission } from "../../../commonassembly/abi/permissions.js";
+import type { EnumValue, Fields } from "../../../commonassembly/abi/services/fields.js";
+import * as T from "../../../commonassembly/abi/services/fs.js";
+import {
+  type BufferPointer,
+  FS_STRUCTURES,
+  FsCapability,
+  type FsPath,
+  ItemFlag,
+  type ItemMetadata,
+  ItemType,
+} from "../../../commonassembly/abi/services/fs-structures.js";
+import {
+  type MethodDef,
+  ServiceCallErr,
+  ServiceErr,
+} from "../../../commonassembly/abi/services/method.js";
+import type { Answer, Caller, NativeService, ServiceContext } from "../../host/service.js";
+import type { BtrfsLayer } from "../btrfs/layer.js";
+import { type FsLayer, type NodeStat, splitPath } from "../layer.js";
+import { fileNameProblem } from "../names.js";
+import { appDataArea, type FsIdentity, interimPolicy, storageAllows } from "./access.js";
+import { type OpenFile, OpenFiles } from "./handles.js";
+import {
+  normalizeSplit,
+  pathOf,
+  type Resolved,
+  ResolveError,
+  resolve,
+  symlinkChain,
+  tooLong,
+} from "./paths.js";
+import { feidOf, fsidOfTree, type ItemStore, storeOf } from "./store.js";
+
+/** A client's memory, where READ_FILE and WRITE_FILE's buffer pointers point. */
+export interface ClientMemory {
+  /** `length` bytes at `address` of process `pid`; undefined when they are not all its memory. */
+  read(pid: number, address: bigint, length: number): Promise<Uint8Array | undefined>;
+  /** Write `bytes` at `address`; false when they do not all fit its memory. */
+  write(pid: number, address: bigint, bytes: Uint8Array): Promise<boolean>;
+}
+
+/** Who a process is (its user and app), undefined for a PID the kernel does not know. */
+export type IdentityOf = (pid: number) => FsIdentity | undefined | Promise<FsIdentity | undefined>;
+
+/** Whether `who` holds a scoped fs.* permission for `parts` (null: a filesystem-wide permission). */
+export type FsPermissionCheck = (
+  who: FsIdentity,
+  caller: Caller,
+  permission: FsPermission,
+  parts: readonly string[] | null,
+) => boolean;
+
+export interface SysFsOptions {
+  /** The home's tree (the kernel's TreeOwner layer), or how to open it on the first call. */
+  layer: FsLayer | (() => Promise<FsLayer>);
+  /** The FSID of the home's tree (docs/sysfs.md "Identifiers"); default: fsidOfTree(layer). */
+  fsid?: bigint;
+  /**
+   * Runs each call after the other writers' operations on the same layer (the kernel's tree
+   * requests): an operation that fails aborts the layer's open transaction, so no other writer's
+   * operation may fall between a call's change and its commit. Default: sys::fs's own queue.
+   */
+  serialize?: <R>(fn: () => Promise<R>) => Promise<R>;
+  identity: IdentityOf;
+  memory: ClientMemory;
+  /**
+   * Scoped permission check; default: NCW's interim policy (access.ts) or the host's checker
+   * (`caller.has`, sys::perm's answer once it exists).
+   */
+  permits?: FsPermissionCheck;
+  /** Commit after each change (default true): an answered change survives a kill. */
+  syncEachChange?: boolean;
+  now?: () => number;
+}
+
+const defaultPermits: FsPermissionCheck = (who, caller, permission, parts) =>
+  interimPolicy(who, permission, parts) || caller.has(permission);
+
+/** A handler's early answer: thrown inside a handler, turned into its errcode. */
+class Fail extends Error {
+  constructor(readonly errcode: number) {
+    super(`errcode 0x${errcode.toString(16)}`);
+  }
+}
+const fail = (errcode: number): never => {
+  throw new Fail(errcode);
+};
+
+/** The layer's error codes as a method's errcodes (each method names those it has). */
+interface LayerCodes {
+  notFound?: number;
+  exists?: number;
+  noSpace?: number;
+  other?: number;
+}
+
+const typeByte = (s: NodeStat): number =>
+  s.kind === "dir" ? ItemType.DIRECTORY : s.kind === "file" ? ItemType.FILE : ItemType.SYMLINK;
+
+const isHidden = (name: string) => name.startsWith(".");
+
+/** Largest single read or write (the Btrfs reader's limit, 2 GiB − 1). */
+const MAX_IO = 0x7fff_ffff;
+
+export class SysFs implements NativeService {
+  readonly name = "sys::fs";
+  readonly pid = SystemPid["sys::fs"];
+  readonly def = T.SYS_FS;
+  readonly scopedPermissions = true;
+  readonly structures = FS_STRUCTURES;
+
+  private layer!: FsLayer;
+  private store!: ItemStore;
+  private fsid!: bigint;
+  private opening: Promise<void> | undefined;
+  private readonly permits: FsPermissionCheck;
+  private readonly files = new OpenFiles();
+  /** Item watches: client → its watch IDs → the FEID watched. */
+  private readonly watches = new Map<number, Map<bigint, bigint>>();
+  private readonly fsWatchers = new Set<number>();
+  private ctx: ServiceContext | undefined;
+  /** Calls run one at a time: a lock check and the opening it allows cannot interleave. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly mountedAt: number;
+
+  constructor(private readonly opts: SysFsOptions) {
+    this.permits = opts.permits ?? defaultPermits;
+    this.mountedAt = (opts.now ?? Date.now)();
+  }
+
+  /** The layer, its store and FSID, once (a lazily opened tree is opened by the first call). */
+  private ready(): Promise<void> {
+    this.opening ??= (async () => {
+      const l = this.opts.layer;
+      this.layer = typeof l === "function" ? await l() : l;
+      this.store = storeOf(this.layer);
+      this.fsid = this.opts.fsid ?? fsidOfTree(this.layer);
+    })();
+    this.opening.catch(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  attach(ctx: ServiceContext): void {
+    this.ctx = ctx;
+  }
+
+  /** A known process connects; an app's data area is created for it (docs/sysfs.md). */
+  async onConnect(client: Caller): Promise<boolean> {
+    const who = await this.opts.identity(client.pid);
+    if (who === undefined) return false;
+    const area = appDataArea(who);
+    if (area !== undefined && who.system !== true)
+      await this.serial(async () => {
+        await this.ready();
+        const path = pathOf(area);
+        if ((await this.layer.stat(path))?.kind !== "dir") {
+          await this.layer.mkdir(path, { recursive: true });
+          await this.commit();
+        }
+      });
+    return true;
+  }
+
+  onDisconnect(clientPid: number): void {
+    for (const f of this.files.closeAll(clientPid)) this.changed(f.feid, 0x05);
+    this.watches.delete(clientPid);
+    this.fsWatchers.delete(clientPid);
+  }
+
+  handle(method: MethodDef, args: Fields, caller: Caller): Promise<Answer> {
+    return this.serial(async (): Promise<Answer> => {
+      const who = await this.opts.identity(caller.pid);
+      if (who === undefined) return { ok: false, errcode: ServiceErr.PERMISSION };
+      await this.ready();
+      try {
+        const value = await this.run(method, args, new Call(this.permits, who, caller));
+        return { ok: true, value: value ?? {} };
+      } catch (e) {
+        if (e instanceof Fail) return { ok: false, errcode: e.errcode };
+        throw e;
+      }
+    });
+  }
+
+  private serial<R>(fn: () => Promise<R>): Promise<R> {
+    if (this.opts.serialize !== undefined) return this.opts.serialize(fn);
+    const p = this.queue.then(fn);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  // ---------------------------------------------------------------- dispatch
+
+  private run(m: MethodDef, a: Fields, c: Call): Promise<Fields | undefined> {
+    switch (m.code) {
+      case T.IS_FS_MOUNTED.code:
+        return this.isFsMounted(a, c);
+      case T.ENUM_FS.code:
+        return this.enumFs(c);
+      case T.FS_METADATA.code:
+        return this.fsMetadata(a, c);
+      case T.FS_MOUNT.code:
+        return this.fsMount(a, c);
+      case T.FS_UNMOUNT.code:
+        return this.fsUnmount(a, c);
+      case T.FS_WATCH.code:
+        c.need("fs.filesystems.watch", null);
+        this.fsWatchers.add(c.caller.pid);
+        return Promise.resolve(undefined);
+      case T.FS_UNWATCH.code:
+        this.fsWatchers.delete(c.caller.pid);
+        return Promise.resolve(undefined);
+      case T.ITEM_EXISTS.code:
+        return this.itemExists(a, c);
+      case T.FEID_TO_SPLIT.code:
+        return this.feidToSplit(a, c);
+      case T.ITEM_METADATA.code:
+        return this.itemMetadata(a, c);
+      case T.RENAME_ITEM.code:
+        return this.renameItem(a, c);
+      case T.MOVE_ITEM.code:
+        return this.moveItem(a, c);
+      case T.DELETE_ITEM.code:
+        return this.deleteItem(a, c);
+      case T.CREATE_DIRECTORY.code:
+        return this.createDirectory(a, c);
+      case T.READ_DIRECTORY.code:
+        return this.readDirectory(a, c);
+      case T.OPEN_FILE.code:
+        return this.openFile(a, c);
+      case T.CLOSE_FILE.code:
+        return this.closeFile(a, c);
+      case T.READ_FILE.code:
+        return this.readFile(a, c);
+      case T.WRITE_FILE.code:
+        return this.writeFile(a, c);
+      case T.CREATE_SYMLINK.code:
+        return this.createSymlink(a, c);
+      case T.UPDATE_SYMLINK.code:
+        return this.updateSymlink(a, c);
+      case T.READ_SYMLINK.code:
+        return this.readSymlink(a, c);
+      case T.WATCH_ITEM.code:
+        return this.watchItem(a, c);
+      case T.UNWATCH.code:
+        return this.unwatch(a, c);
+      case T.FORMAT.code:
+        return this.format(a, c);
+      default:
+        return Promise.resolve(fail(ServiceCallErr.UNKNOWN_METHOD));
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers the handlers share
+
+  /** An FSID argument: the home's tree, or `errcode`. */
+  private ours(fsid: unknown, errcode: number): void {
+    if (fsid !== this.fsid) fail(errcode);
+  }
+
+  /**
+   * Where a filesystem path argument leads (`follow`: through a final symlink). A FEID no item has,
+   * a component missing on the way, a path over the limit: `notFound`. Cycles on the way too, unless
+   * the method has `cyclic`.
+   */
+  async locate(p: FsPath, follow: boolean, notFound: number): Promise<Resolved> {
+    let parts: string[];
+    if ("feid" in p) {
+      const path = await this.store.pathOfFeid(p.feid);
+      if (path === null) fail(notFound);
+      parts = splitPath(path!);
+    } else {
+      parts = normalizeSplit(p.split);
+      // No item can have a "\\" in its name (checkName), so such a path names nothing.
+      if (tooLong(parts) || parts.some((c) => c.includes("\\"))) fail(notFound);
+    }
+    try {
+      return await resolve(this.layer, parts, follow);
+    } catch (e) {
+      if (e instanceof ResolveError) fail(notFound);
+      throw e;
+    }
+  }
+
+  /** Like locate, the item existing. */
+  async existing(
+    p: FsPath,
+    follow: boolean,
+    notFound: number,
+  ): Promise<Resolved & { stat: NodeStat }> {
+    const r = await this.locate(p, follow, notFound);
+    if (r.stat === null) fail(notFound);
+    return r as Resolved & { stat: NodeStat };
+  }
+
+  /** A layer call with its errors as the method's errcodes (unknown failures: `other`, or thrown). */
+  async layerCall<R>(codes: LayerCodes, fn: () => Promise<R>): Promise<R> {
+    try {
+      return await fn();
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      const mapped =
+        code === "FS_NOT_FOUND" || code === "FS_NOT_DIR"
+          ? codes.notFound
+          : code === "FS_EXISTS"
+            ? codes.exists
+            : code === "BTRFS_NO_SPACE"
+              ? (codes.noSpace ?? codes.other)
+              : codes.other;
+      if (mapped === undefined || e instanceof Fail) throw e;
+      this.ctx?.log(`layer failure (${code ?? "?"}): ${(e as Error).message}`);
+      return fail(mapped);
+    }
+  }
+
+  async commit(): Promise<void> {
+    if (this.opts.syncEachChange !== false) await this.layer.sync();
+  }
+
+  metadataOf(name: string, stat: NodeStat, path: string): ItemMetadata {
+    return {
+      feid: feidOf(stat, path),
+      type: typeByte(stat),
+      flags: isHidden(name) ? ItemFlag.HIDDEN : 0,
+      size: stat.kind === "dir" ? 0n : BigInt(stat.size),
+      owner: null,
+      createdAt: null,
+      modifiedAt: BigInt(Math.max(0, Math.floor(stat.mtimeMs))),
+      accessedAt: null,
+      name,
+    };
+  }
+
+  /** Tell the watchers of `feid` (ITEM_CHANGED). */
+  changed(feid: bigint, event: number): void {
+    for (const [client, ws] of this.watches)
+      for (const watched of ws.values())
+        if (watched === feid)
+          this.ctx?.notify(client, "ITEM_CHANGED", { fsid: this.fsid, feid, event });
+  }
+
+  /** The folder at `parts` changed its entries: its watchers hear "metadata changed". */
+  private async folderChanged(parts: readonly string[]): Promise<void> {
+    if (this.watches.size === 0) return;
+    const path = pathOf(parts);
+    const st = await this.layer.stat(path);
+    if (st) this.changed(feidOf(st, path), 0x01);
+  }
+
+  /**
+   * A new item's name: the spec's filename rules, and no backslash, which NCW's tree paths refuse
+   * (services/fs/layer.ts splitPath; docs/sysfs.md "Paths").
+   */
+  private checkName(name: unknown, errcode: number): string {
+    if (typeof name !== "string" || fileNameProblem(name) !== undefined || name.includes("\\"))
+      fail(errcode);
+    return name as string;
+  }
+
+  // ---------------------------------------------------------------- filesystems
+
+  private async isFsMounted(a: Fields, c: Call): Promise<Fields> {
+    c.need("fs.filesystems.mounted", null);
+    return { mounted: a.fsid === this.fsid ? 1 : 0 };
+  }
+
+  private async enumFs(c: Call): Promise<Fields> {
+    c.need("fs.filesystems.list", null);
+    return { filesystems: [this.fsid] };
+  }
+
+  private async fsMetadata(a: Fields, c: Call): Promise<Fields> {
+    c.need("fs.filesystems.metadata", null);
+    this.ours(a.fsid, T.FS_METADATA.errors.NOT_MOUNTED);
+    const root = await this.layer.stat("/");
+    const space = this.space();
+    return {
+      mountedAt: BigInt(this.mountedAt),
+      mountPath: root ? feidOf(root, "/") : 0n,
+      volumeFile: null,
+      metadata: {
+        capabilities:
+          FsCapability.WRITABLE |
+          FsCapability.SYMLINKS |
+          FsCapability.HIDDEN_FLAG |
+          FsCapability.MODIFICATION_DATES,
+        clusterSize: space.cluster,
+        totalSize: space.total,
+        usedSpace: space.used,
+        freeSpace: space.total - space.used,
+        name: "NightOS",
+      },
+    };
+  }
+
+  /** The image's size and use (Btrfs); zeros for layers that have none. */
+  private space(): { cluster: number; total: bigint; used: bigint } {
+    if (this.layer.backend !== "btrfs") return { cluster: 4096, total: 0n, used: 0n };
+    const fs = (this.layer as BtrfsLayer).fs;
+    const u = fs.engine.space();
+    return { cluster: fs.sectorsize, total: u.totalBytes, used: u.bytesUsed };
+  }
+
+  private async fsMount(a: Fields, c: Call): Promise<Fields | undefined> {
+    c.need("fs.filesystems.mount", null);
+    this.ours(a.fsid, T.FS_MOUNT.errors.UNKNOWN_FSID);
+    return fail(T.FS_MOUNT.errors.ALREADY_MOUNTED);
+  }
+
+  /** The home's tree is the system's own: no app unmounts or formats it (docs/sysfs.md). */
+  private async fsUnmount(a: Fields, c: Call): Promise<Fields | undefined> {
+    c.need("fs.filesystems.unmount", null);
+    this.ours(a.fsid, T.FS_UNMOUNT.errors.UNKNOWN_FSID);
+    return fail(ServiceErr.PERMISSION);
+  }
+
+  private async format(a: Fields, c: Call): Promise<Fields | undefined> {
+    const size = a.sectorSize as bigint | null;
+    if (size !== null && (size < 512n || size > 65536n || (size & (size - 1n)) !== 0n))
+      fail(T.FORMAT.errors.INVALID_SECTOR_SIZE);
+    c.need("fs.filesystems.format", null);
+    this.ours(a.fsid, T.FORMAT.errors.INVALID_FSID);
+    return fail(ServiceErr.PERMISSION);
+  }
+
+  // ---------------------------------------------------------------- items
+
+  private async itemExists(a: Fields, c: Call): Promise<Fields> {
+    const E = T.ITEM_EXISTS.errors;
+    this.ours(a.fsid, E.INVALID_FSID);
+    const p = a.path as FsPath;
+    let r: Resolved | undefined;
+    try {
+      r = await this.locate(p, false, -1);
+    } catch (e) {
+      if (!(e instanceof Fail)) throw e;
+    }
+    // A missing item is checked at the path it would have (its folder may be missing too).
+    const scope = r?.parts ?? ("feid" in p ? null : normalizeSplit(p.split));
+    c.need("feid" in p ? "fs.feid.exists" : "fs.items.exists", scope);
+    const found = r?.stat ? typeByte(r.stat) : 0;
+    const want = a.type as number;
+    return { type: want === ItemType.ANY || want === found ? found : 0 };
+  }
+
+  private async feidToSplit(a: Fields, c: Call): Promise<Fields> {
+    const E = T.FEID_TO_SPLIT.errors;
+    this.ours(a.fsid, E.INVALID_FSID);
+    const path = await this.store.pathOfFeid(a.feid as bigint);
+    if (path === null) fail(E.FEID_NOT_FOUND);
+    const parts = splitPath(path!);
+    c.need("fs.feid.path", parts);
+    return { path: parts };
+  }
+
+  private async itemMetadata(a: Fields, c: Call): Promise<Fields> {
+    const E = T.ITEM_METADATA.errors;
+    this.ours(a.fsid, E.INVALID_FSID);
+    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
+    c.need("fs.items.metadata", r.parts);
+    return { metadata: this.metadataOf(r.parts.at(-1) ?? "", r.stat, r.path) };
+  }
+
+  /** An item that may be moved or removed: it exists, is not the root, and no open file is in it. */
+  private movable(r: Resolved, openErr: number): void {
+    if (r.parts.length === 0) fail(ServiceErr.PERMISSION);
+    if (this.files.openAtOrUnder(r.path)) fail(openErr);
+  }
+
+  private async renameItem(a: Fields, c: Call): Promise<undefined> {
+    const E = T.RENAME_ITEM.errors;
+    const name = this.checkName(a.filename, E.INVALID_FILENAME);
+    this.ours(a.fsid, E.INVALID_FSID);
+    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
+    c.need("fs.items.move", r.parts);
+    if (r.parts.length === 0) fail(ServiceErr.PERMISSION);
+    const to = [...r.parts.slice(0, -1), name];
+    // RENAME_ITEM has no path-length errcode: a name that makes the path too long is not valid here.
+    if (tooLong(to)) fail(E.INVALID_FILENAME);
+    await this.relocate(r, to, { notFound: E.NOT_FOUND, exists: E.ALREADY_EXISTS });
+    return undefined;
+  }
+
+  private async moveItem(a: Fields, c: Call): Promise<undefined> {
+    const E = T.MOVE_ITEM.errors;
+    const name = a.filename === null ? undefined : this.checkName(a.filename, E.INVALID_FILENAME);
+    this.ours(a.fsid, E.INVALID_FSID);
+    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
+    c.need("fs.items.move", r.parts);
+    const dir = await this.existing(a.parent as FsPath, true, E.TARGET_NOT_FOUND);
+    if (dir.stat.kind !== "dir") fail(E.TARGET_NOT_FOUND);
+    c.need("fs.items.move", dir.parts);
+    if (r.parts.length === 0) fail(ServiceErr.PERMISSION);
+    const to = [...dir.parts, name ?? r.parts.at(-1)!];
+    if (tooLong(to)) fail(E.MAX_PATH_LENGTH);
+    // Into itself, or onto an existing name: "cannot be moved".
+    if (to.length > r.parts.length && r.parts.every((p, i) => to[i] === p)) fail(E.CANNOT_MOVE);
+    await this.relocate(r, to, {
+      notFound: E.NOT_FOUND,
+      exists: E.CANNOT_MOVE,
+      other: E.UNSPECIFIED,
+    });
+    return undefined;
+  }
+
+  /** Rename `r` to `to` (a new name or folder); open files and watchers follow. */
+  private async relocate(r: Resolved & { stat: NodeStat }, to: string[], codes: LayerCodes) {
+    const dest = pathOf(to);
+    if (dest === r.path) return;
+    if ((await this.layer.stat(dest)) !== null) fail(codes.exists!);
+    const feid = feidOf(r.stat, r.path);
+    await this.layerCall(codes, () => this.layer.rename(r.path, dest));
+    await this.commit();
+    this.files.moved(r.path, dest);
+    this.changed(feid, 0x02);
+    await this.folderChanged(r.parts.slice(0, -1));
+    await this.folderChanged(to.slice(0, -1));
+  }
+
+  private async deleteItem(a: Fields, c: Call): Promise<undefined> {
+    const E = T.DELETE_ITEM.errors;
+    const mode = a.mode as number;
+    if (mode !== 0x01 && mode !== 0x02) fail(ServiceCallErr.BAD_ARGUMENTS);
+    this.ours(a.fsid, E.INVALID_FSID);
+    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
+    c.need(mode === 0x01 ? "fs.items.remove.trash" : "fs.items.remove", r.parts);
+    this.movable(r, E.UNSPECIFIED);
+    const feid = feidOf(r.stat, r.path);
+    if (mode === 0x02) {
+      if (r.stat.kind === "dir" && (await this.layer.readdir(r.path)).length > 0)
+        fail(E.DIRECTORY_NOT_EMPTY);
+      await this.layerCall({ notFound: E.NOT_FOUND, other: E.UNSPECIFIED }, () =>
+        this.layer.rm(r.path),
+      );
+    } else {
+      await this.layerCall({ notFound: E.NOT_FOUND, other: E.UNSPECIFIED }, () =>
+        this.toTrash(c.who, r),
+      );
+    }
+    await this.commit();
+    this.changed(feid, 0x03);
+    await this.folderChanged(r.parts.slice(0, -1));
+    return undefined;
+  }
+
+  /** Into the caller's user's trash (/home/<user>/trash), under a free name ("x", "x (2)", …). */
+  private async toTrash(who: FsIdentity, r: Resolved): Promise<void> {
+    const trash = ["home", who.user, "trash"];
+    await this.layer.mkdir(pathOf(trash), { recursive: true });
+    const name = r.parts.at(-1)!;
+    let dest = pathOf([...trash, name]);
+    for (let n = 2; (await this.layer.stat(dest)) !== null; n++)
+      dest = pathOf([...trash, `${name} (${n})`]);
+    if (r.path !== dest) await this.layer.rename(r.path, dest);
+  }
+
+  // ---------------------------------------------------------------- directories
+
+  private async createDirectory(a: Fields, c: Call): Promise<undefined> {
+    const E = T.CREATE_DIRECTORY.errors;
+    const name = this.checkName(a.filename, E.INVALID_FILENAME);
+    this.ours(a.fsid, E.INVALID_FSID);
+    const dir = await this.existing(a.parent as FsPath, true, E.PARENT_NOT_FOUND);
+    if (dir.stat.kind !== "dir") fail(E.PARENT_NOT_FOUND);
+    const parts = [...dir.parts, name];
+    c.need("fs.items.create", parts);
+    if (tooLong(parts)) fail(E.MAX_PATH_LENGTH);
+    await this.layerCall(
+      { notFound: E.PARENT_NOT_FOUND, exists: E.ALREADY_EXISTS, other: E.UNSPECIFIED },
+      () => this.layer.mkdir(pathOf(parts)),
+    );
+    await this.commit();
+    await this.folderChanged(dir.parts);
+    return undefined;
+  }
+
+  private async readDirectory(a: Fields, c: Call): Promise<Fields> {
+    const E = T.READ_DIRECTORY.errors;
+    this.ours(a.fsid, E.INVALID_FSID);
+    const dir = await this.existing(a.path as FsPath, true, E.NOT_FOUND);
+    if (dir.stat.kind !== "dir") fail(E.NOT_FOUND);
+    c.need("fs.dir.read", dir.parts);
+    const hidden = a.hidden === true;
+    if (hidden) c.need("fs.dir.read.hidden", dir.parts);
+    const items: ItemMetadata[] = [];
+    const at = (n: string) => (dir.path === "/" ? `/${n}` : `${dir.path}/${n}`);
+    if (this.layer.backend === "btrfs") {
+      // One walk of the folder with each entry's stat (no lookup per name).
+      const listed = await this.layerCall({ notFound: E.NOT_FOUND, other: E.UNSPECIFIED }, () =>
+        (this.layer as BtrfsLayer).list(dir.path),
+      );
+      for (const e of listed)
+        if (e.stat && (hidden || !isHidden(e.name)))
+          items.push(this.metadataOf(e.name, e.stat, at(e.name)));
+    } else {
+      const entries = await this.layerCall({ notFound: E.NOT_FOUND, other: E.UNSPECIFIED }, () =>
+        this.layer.readdir(dir.path),
+      );
+      for (const e of entries) {
+        if (!hidden && isHidden(e.name)) continue;
+        const st = await this.layer.stat(at(e.name));
+        if (st) items.push(this.metadataOf(e.name, st, at(e.name)));
+      }
+    }
+    return { items };
+  }
+
+  // ---------------------------------------------------------------- files
+
+  private async openFile(a: Fields, c: Call): Promise<Fields> {
+    const E = T.OPEN_FILE.errors;
+    this.ours(a.fsid, E.INVALID_FSID);
+    const read = this.accessByte(a.read);
+    const write = this.accessByte(a.write);
+    if (!read && !write) fail(ServiceCallErr.BAD_ARGUMENTS);
+    const target = a.target as EnumValue;
+    let r: Resolved;
+    let created = false;
+    if (target.variant === 0) {
+      r = await this.existing(target.fields.path as FsPath, true, E.FILE_NOT_FOUND);
+    } else {
+      const name = this.checkName(target.fields.filename, ServiceCallErr.BAD_ARGUMENTS);
+      const dir = await this.existing(target.fields.parent as FsPath, true, E.DIRECTORY_NOT_FOUND);
+      if (dir.stat.kind !== "dir") fail(E.INVALID_PARENT);
+      const parts = [...dir.parts, name];
+      if (tooLong(parts)) fail(E.MAX_PATH_LENGTH);
+      r = await this.locate({ split: parts }, true, E.FILE_NOT_FOUND);
+      if (r.stat === null) {
+        c.need("fs.items.create", r.parts);
+        await this.layerCall(
+          { notFound: E.DIRECTORY_NOT_FOUND, noSpace: E.UNSPECIFIED, other: E.UNSPECIFIED },
+          () => this.layer.writeFile(r.path, new Uint8Array(0)),
+        );
+        created = true;
+        r = await this.existing({ split: r.parts }, false, E.FILE_NOT_FOUND);
+      }
+    }
+    if (r.stat?.kind !== "file") fail(E.FILE_NOT_FOUND);
+    if (read) c.need("fs.items.read", r.parts);
+    if (write) c.need("fs.items.write", r.parts);
+    const feid = feidOf(r.stat!, r.path);
+    if (this.files.conflicts(feid, write)) fail(E.ALREADY_OPEN);
+    if (created) {
+      await this.commit();
+      await this.folderChanged(r.parts.slice(0, -1));
+    }
+    const f = this.files.open(c.caller.pid, r.path, feid, read, write);
+    this.changed(feid, 0x04);
+    return { file: f.id };
+  }
+
+  /** OPEN_FILE's access bytes: 0x01 enables; 0x00 (or a boolean's false, 0x02) does not. */
+  private accessByte(v: unknown): boolean {
+    if (v === 0x01) return true;
+    if (v === 0x00 || v === 0x02) return false;
+    return fail(ServiceCallErr.BAD_ARGUMENTS);
+  }
+
+  private async closeFile(a: Fields, c: Call): Promise<undefined> {
+    const f = this.files.get(c.caller.pid, a.file as bigint);
+    if (f === undefined) fail(T.CLOSE_FILE.errors.INVALID_FILE);
+    this.files.close(f!);
+    this.changed(f!.feid, 0x05);
+    return undefined;
+  }
+
+  private opened(c: Call, id: unknown, errcode: number): OpenFile {
+    const f = this.files.get(c.caller.pid, id as bigint);
+    if (f === undefined) fail(errcode);
+    return f!;
+  }
+
+  private async readFile(a: Fields, c: Call): Promise<undefined> {
+    const E = T.READ_FILE.errors;
+    const f = this.opened(c, a.file, E.INVALID_FILE);
+    if (!f.read) fail(E.NOT_OPEN_FOR_READ);
+    const offset = a.offset as bigint;
+    const length = a.length as bigint;
+    const buf = a.buffer as BufferPointer;
+    const st = await this.layer.stat(f.path);
+    if (st === null) fail(E.UNSPECIFIED);
+    const size = BigInt(st!.size);
+    if (offset > size) fail(E.OFFSET_OUT_OF_RANGE);
+    if (offset + length > size) fail(E.END_OUT_OF_RANGE);
+    if (length > buf.length || length > BigInt(MAX_IO)) fail(ServiceCallErr.BAD_ARGUMENTS);
+    const data = await this.layerCall({ other: E.UNSPECIFIED }, () =>
+      this.store.read(f.path, offset, Number(length)),
+    );
+    if (!(await this.opts.memory.write(c.caller.pid, buf.address, data)))
+      fail(ServiceCallErr.BAD_ARGUMENTS);
+    return undefined;
+  }
+
+  private async writeFile(a: Fields, c: Call): Promise<undefined> {
+    const E = T.WRITE_FILE.errors;
+    const f = this.opened(c, a.file, E.INVALID_FILE);
+    if (!f.write) fail(E.NOT_OPEN_FOR_WRITE);
+    const offset = a.offset as bigint;
+    const length = a.length as bigint;
+    const buf = a.buffer as BufferPointer;
+    const st = await this.layer.stat(f.path);
+    if (st === null) fail(E.UNSPECIFIED);
+    if (offset > BigInt(st!.size)) fail(E.OFFSET_OUT_OF_RANGE);
+    if (offset + length > BigInt(Number.MAX_SAFE_INTEGER)) fail(E.MAX_FILE_SIZE);
+    if (length > buf.length || length > BigInt(MAX_IO)) fail(ServiceCallErr.BAD_ARGUMENTS);
+    const data = await this.opts.memory.read(c.caller.pid, buf.address, Number(length));
+    if (data === undefined) fail(ServiceCallErr.BAD_ARGUMENTS);
+    await this.layerCall({ noSpace: E.CAPACITY_EXCEEDED, other: E.UNSPECIFIED }, () =>
+      this.store.write(f.path, offset, data!, a.truncate === true),
+    );
+    await this.commit();
+    this.changed(f.feid, 0x01);
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- symbolic links
+
+  /** A symlink's target argument, as the absolute path stored in the link. */
+  private async linkTarget(
+    c: Call,
+    fsid: unknown,
+    p: FsPath,
+    cross: number,
+    missing: number,
+  ): Promise<string> {
+    if (fsid !== this.fsid) fail(cross);
+    const r = await this.locate(p, false, missing);
+    if (r.stat === null) fail(missing);
+    c.need("fs.items.exists", r.parts);
+    return r.path;
+  }
+
+  private async createSymlink(a: Fields, c: Call): Promise<undefined> {
+    const E = T.CREATE_SYMLINK.errors;
+    const name = this.checkName(a.filename, E.INVALID_FILENAME);
+    this.ours(a.fsid, E.INVALID_FSID);
+    const dir = await this.existing(a.parent as FsPath, true, E.PARENT_NOT_FOUND);
+    if (dir.stat.kind !== "dir") fail(E.PARENT_NOT_FOUND);
+    const parts = [...dir.parts, name];
+    c.need("fs.symlinks.create", parts);
+    if (tooLong(parts)) fail(E.MAX_PATH_LENGTH);
+    const target = await this.linkTarget(
+      c,
+      a.targetFsid,
+      a.target as FsPath,
+      E.CROSS_FILESYSTEM,
+      E.TARGET_NOT_FOUND,
+    );
+    await this.layerCall(
+      {
+        notFound: E.PARENT_NOT_FOUND,
+        exists: E.ALREADY_EXISTS,
+        noSpace: E.CAPACITY_EXCEEDED,
+        other: E.UNSPECIFIED,
+      },
+      () => this.layer.symlink(target, pathOf(parts)),
+    );
+    await this.commit();
+    await this.folderChanged(dir.parts);
+    return undefined;
+  }
+
+  private async updateSymlink(a: Fields, c: Call): Promise<undefined> {
+    const E = T.UPDATE_SYMLINK.errors;
+    this.ours(a.fsid, E.INVALID_FSID);
+    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
+    if (r.stat.kind !== "symlink") fail(E.NOT_FOUND);
+    c.need("fs.symlinks.update", r.parts);
+    const target = await this.linkTarget(
+      c,
+      a.targetFsid,
+      a.target as FsPath,
+      E.CROSS_FILESYSTEM,
+      E.TARGET_NOT_FOUND,
+    );
+    // A new link beside the old one, then put in its place in one rename (never no link there).
+    const tmp = pathOf([...r.parts.slice(0, -1), `.sysfs-link-${process.pid}-${Date.now()}`]);
+    await this.layerCall({ other: E.UNSPECIFIED }, async () => {
+      await this.layer.symlink(target, tmp);
+      await this.layer.rename(tmp, r.path, { replace: true });
+    });
+    await this.commit();
+    this.changed(feidOf(r.stat, r.path), 0x01);
+    return undefined;
+  }
+
+  private async readSymlink(a: Fields, c: Call): Promise<Fields> {
+    const E = T.READ_SYMLINK.errors;
+    this.ours(a.fsid, E.INVALID_FSID);
+    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
+    if (r.stat.kind !== "symlink") fail(E.NOT_FOUND);
+    c.need("fs.symlinks.read", r.parts);
+    let chain: Awaited<ReturnType<typeof symlinkChain>>;
+    try {
+      chain = await symlinkChain(this.layer, r.parts);
+    } catch (e) {
+      // A target whose folders are missing is a dangling link, not an error of the link.
+      if (!(e instanceof ResolveError)) throw e;
+      chain = { links: [r.path], cycle: null, end: null };
+    }
+    if (chain.cycle !== null) {
+      this.ctx?.log(`cyclic symlink chain: ${chain.cycle.join(" -> ")}`);
+      fail(E.CYCLIC);
+    }
+    const target = await this.layer.readlink(r.path);
+    const parts = normalizeSplit([
+      ...(target.startsWith("/") ? [] : r.parts.slice(0, -1)),
+      ...target.split("/"),
+    ]);
+    return { targetFsid: this.fsid, target: { split: parts } satisfies FsPath };
+  }
+
+  // ---------------------------------------------------------------- watching
+
+  private async watchItem(a: Fields, c: Call): Promise<undefined> {
+    const E = T.WATCH_ITEM.errors;
+    this.ours(a.fsid, E.INVALID_FSID);
+    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
+    c.need("fs.items.metadata", r.parts);
+    const ws = this.watches.get(c.caller.pid) ?? new Map<bigint, bigint>();
+    this.watches.set(c.caller.pid, ws);
+    // A watch ID the client already uses now watches this item (docs/sysfs.md).
+    ws.set(a.watch as bigint, feidOf(r.stat, r.path));
+    return undefined;
+  }
+
+  private async unwatch(a: Fields, c: Call): Promise<undefined> {
+    const ws = this.watches.get(c.caller.pid);
+    if (ws?.delete(a.watch as bigint) !== true) fail(T.UNWATCH.errors.WATCH_NOT_FOUND);
+    return undefined;
+  }
+}
+
+/** One call: the caller, who it is, and the permission check with the item's path as scope. */
+class Call {
+  constructor(
+    private readonly permits: FsPermissionCheck,
+    readonly who: FsIdentity,
+    readonly caller: Caller,
+  ) {}
+
+  /** Both the storage rules and the scoped permission, or PERMISSION (0x0001). */
+  need(permission: FsPermission, parts: readonly string[] | null): void {
+    if (parts !== null && !storageAllows(this.who, parts)) fail(ServiceErr.PERMISSION);
+    if (!this.permits(this.who, this.caller, permission, parts)) fail(ServiceErr.PERMISSION);
+  }
+}

@@ -1,0 +1,121 @@
+// The example apps, built on the SDKs (docs/sdk.md), run the way a user runs them: `ncw run` on the
+// packages of dist/examples/ (built by `npm run build`), through the command pipes. hello greets its
+// argument (AssemblyScript), stat takes a list, an enum and a flag and returns an int or fails
+// (AssemblyScript), wc counts what is piped in and writes the counts on CMDRAW (C).
+
+import { spawnSync } from "node:child_process";
+import { existsSync, rmSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { NCW, TestHome } from "./kernel-helpers.js";
+
+const EXAMPLES = path.join(fileURLToPath(new URL("..", import.meta.url)), "dist", "examples");
+const nap = (name: string) => {
+  const f = path.join(EXAMPLES, `${name}.nap`);
+  if (!existsSync(f)) throw new Error(`${f} is missing: run \`npm run build\` first`);
+  return f;
+};
+
+const home = new TestHome();
+afterAll(() => rmSync(home.dir, { recursive: true, force: true }));
+
+/** `ncw <args>` with `input` on its stdin (a pipe, not a terminal). */
+function ncw(args: string[], input = "") {
+  const r = spawnSync(process.execPath, [NCW, ...args], {
+    env: home.envFor(),
+    encoding: "utf8",
+    input,
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("the examples", () => {
+  it("hello says hello to its argument, and to the world without one", () => {
+    const r = ncw(["run", nap("hello"), "Ada"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("Hello, Ada!\n");
+    expect(r.code).toBe(0);
+    expect(ncw(["run", nap("hello")]).stdout).toBe("Hello, world!\n");
+  });
+
+  it("hello's name is shown in its colour and bold on a colour output", () => {
+    const r = spawnSync(process.execPath, [NCW, "run", "--color", nap("hello"), "Ada"], {
+      env: home.envFor({ NO_COLOR: "" }),
+      encoding: "utf8",
+    });
+    // 0x4fa3ff = 79;163;255, bold = 1 (shell.md "Text output" rendered as ANSI by the CLI).
+    expect(r.stdout).toBe("Hello, \x1b[1;38;2;79;163;255mAda\x1b[0m!\n");
+  });
+
+  it("stat takes a list, an enum and a flag and returns an int", () => {
+    const r = ncw(["run", nap("stat"), "stat", "3", "1", "4", "--op", "max", "-v"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("max(3, 1, 4) = 4\n4\n");
+    expect(r.code).toBe(0);
+    // The enum's default is "sum" and the flag is off: only the value, as JSON with --json.
+    const j = ncw(["run", "--json", nap("stat"), "stat", "2", "5", "-o", "product"]);
+    expect(JSON.parse(j.stdout)).toMatchObject({
+      returned: { type: "int", value: 10 },
+      failed: false,
+      exitCode: 0,
+    });
+    expect(ncw(["run", nap("stat"), "stat", "2", "5"]).stdout).toBe("7\n");
+  });
+
+  it("stat fails (not faulty) when min has no integers, with its message on stderr", () => {
+    const r = ncw(["run", nap("stat"), "stat", "[]", "--op", "min"]);
+    expect(r.stderr).toContain("stat: min of no integers");
+    expect(r.stdout).toBe("");
+    expect(r.code).toBe(1);
+    const j = ncw(["run", "--json", nap("stat"), "stat", "[]", "--op", "min"]);
+    expect(JSON.parse(j.stdout)).toMatchObject({ failed: true, faulty: null });
+  });
+
+  it("a wrong enum value is refused before stat starts", () => {
+    const r = ncw(["run", nap("stat"), "stat", "1", "--op", "avg"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('got "avg"');
+  });
+
+  it("wc counts the lines, words and bytes piped into it, as POSIX wc does", () => {
+    const text = "one two\nthree\n  four\tfive six  \n";
+    const r = ncw(["run", nap("wc"), "wc"], text);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("3 6 32\n");
+    expect(r.code).toBe(0);
+    expect(ncw(["run", nap("wc"), "wc", "-l"], text).stdout).toBe("3\n");
+    expect(ncw(["run", nap("wc"), "wc", "-wc"], text).stdout).toBe("6 32\n");
+    expect(ncw(["run", nap("wc"), "wc"], "").stdout).toBe("0 0 0\n");
+  });
+
+  it("wc counts a large input that takes many reads", () => {
+    const line = "lorem ipsum dolor sit amet\n";
+    const text = line.repeat(40_000); // about 1 MiB, many times CMDIN's ring
+    const r = ncw(["run", nap("wc"), "wc"], text);
+    expect(r.stdout).toBe(`40000 200000 ${text.length}\n`);
+  });
+
+  it("stat installed, called by its command's name with ncw exec", () => {
+    const inst = ncw(["skyer", "install", nap("stat")]);
+    expect(inst.code, inst.stderr).toBe(0);
+    const r = ncw(["exec", "stat", "10", "-2", "--op=min"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("-2\n");
+    expect(r.code).toBe(0);
+  });
+
+  it("hello piped into wc through the host shell", () => {
+    const sh = spawnSync(
+      "sh",
+      [
+        "-c",
+        `"${process.execPath}" "${NCW}" run "${nap("hello")}" Ada | "${process.execPath}" "${NCW}" run "${nap("wc")}" wc`,
+      ],
+      { env: home.envFor(), encoding: "utf8", timeout: 60_000 },
+    );
+    expect(sh.stdout).toBe("1 2 12\n");
+    expect(sh.status).toBe(0);
+  });
+});
