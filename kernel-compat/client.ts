@@ -14,6 +14,7 @@ import { type ErrorKind, NcwError } from "../ncw/errors.js";
 import type { HomeLayout } from "../ncw/home.js";
 import type { InstalledCommand } from "../services/shell/commands.js";
 import { DEFAULT_USER } from "../services/skyer/layout.js";
+import { clockMark, clockMarksOn } from "./clock-marks.js";
 import type { CommandPipeMapping } from "./ipc/command-pipes.js";
 import { kernelEndpoint, kernelLogPath } from "./paths.js";
 import {
@@ -398,6 +399,11 @@ export function startRun(conn: KernelConnection, req: RunRequest, ev: RunEvents)
     conn.onClose(() => reject(kernelGone()));
   });
   conn.send({ t: "run", ...req, user: req.user ?? requestUser() });
+  // With the wall clock when Node's bootstrap ended: it splits the CLI's start (benchmarks only).
+  if (clockMarksOn)
+    clockMark(
+      `run-request-sent node-bootstrap=@${(performance.timeOrigin + performance.nodeTiming.bootstrapComplete).toFixed(3)}`,
+    );
   return {
     done,
     pid: () => pid,

@@ -9,6 +9,7 @@ import { decodeReturn, MAX_RETURN_SIZE, type Value } from "../commonassembly/abi
 import type { SharedSegment } from "../native/types.js";
 import { NcwError } from "../ncw/errors.js";
 import type { KernelConnection } from "./client.js";
+import { clockMark, clockMarksOn } from "./clock-marks.js";
 import type { CommandInputMessage, CommandInputStart } from "./command-input.js";
 import {
   COMMAND_PIPES,
@@ -99,10 +100,12 @@ export class CommandPipesClient {
     sinks: CommandSinks,
     input: CommandInput,
   ): Promise<CommandPipesClient> {
+    if (clockMarksOn) clockMark("command-pipes"); // benchmarks (bench/README.md "Exec")
     await loadCommandNative();
     const c = new CommandPipesClient(conn, pid, mappings, sinks);
     if (input.kind === "fd") await c.startInput(input.fd, mappings);
     else c.closeInput("cmdin");
+    if (clockMarksOn) clockMark("command-pipes-read");
     // Every end mapped (the pump's too): the kernel may release its pins (the mappings keep the memory).
     conn.send({ t: "command-mapped", pid });
     c.schedule(0);
@@ -310,6 +313,7 @@ export class CommandPipesClient {
   private finishWith(r: CommandReturn, alive: boolean): void {
     if (this.settled !== undefined) return;
     this.settled = r;
+    if (clockMarksOn) clockMark(`cmdout-${r.kind}`); // benchmarks: the value is whole here
     if (alive) {
       if (r.kind === "faulty")
         this.conn.send({ t: "command-faulty", pid: this.pid, reason: r.why });

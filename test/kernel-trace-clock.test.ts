@@ -1,6 +1,7 @@
 // Black-box test of NCW_TRACE_CLOCK=1 (docs/kernel.md "`ncw run`"): runners stamp each trace line with
 // the host's wall clock and their CPU time when it was written (the benchmarks' markers,
-// bench/README.md); without it, no stamp. And NCW_TRACE_ONLY: only the named syscalls' lines.
+// bench/README.md), and the CLI marks its own steps with the same stamp; without it, no stamp and no
+// mark. And NCW_TRACE_ONLY: only the named syscalls' lines.
 
 import { afterAll, describe, expect, it } from "vitest";
 import { program, TestHome } from "./kernel-helpers.js";
@@ -40,6 +41,21 @@ describe("NCW_TRACE_CLOCK", () => {
     expect(b.wall).toBeGreaterThan(a.wall);
     expect(b.cpu).toBeGreaterThan(a.cpu);
     expect(a.cpu).toBeGreaterThan(0);
+    // The CLI's own marks (kernel-compat/clock-marks.ts), the same stamp: its run request before the
+    // program's first line, after Node's bootstrap; its 'exit' event after the program's last line.
+    const mark = (what: string) => {
+      const m = new RegExp(`^\\[ncw\\] @(\\d+\\.\\d{3})/\\d+\\.\\d{3} mark ${what}`, "m").exec(
+        r.stderr,
+      );
+      return m ? Number(m[1]) : Number.NaN;
+    };
+    const sent = mark("run-request-sent");
+    const booted = Number(/ node-bootstrap=@(\d+\.\d{3})$/m.exec(r.stderr)?.[1]);
+    expect(booted).toBeGreaterThanOrEqual(before - 1);
+    expect(sent).toBeGreaterThan(booted);
+    expect(a.wall).toBeGreaterThan(sent);
+    expect(mark("exit")).toBeGreaterThan(b.wall);
+    expect(mark("exit")).toBeLessThanOrEqual(after + 1);
   });
 
   it("leaves trace lines unstamped by default", () => {
@@ -47,6 +63,7 @@ describe("NCW_TRACE_CLOCK", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/^\[pid \d+\] GET_PID \{\} -> ok/m);
     expect(r.stderr).not.toMatch(/@\d+\.\d{3} /);
+    expect(r.stderr).not.toMatch(/ mark /);
   });
 });
 
