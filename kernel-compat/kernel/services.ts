@@ -134,6 +134,14 @@ export class ServiceTable {
 
   constructor(private readonly k: ServiceKernel) {}
 
+  /**
+   * A new request / connection ID (kernel-wide, never reused): the system services' connections
+   * (kernel/system-connections.ts) take theirs here too, so END_SERVICE_CONN's IDs never collide.
+   */
+  newId(): bigint {
+    return this.nextId++;
+  }
+
   /** The instance `p` runs, if it is a service process. */
   instanceOf(p: KProcess): ServiceInstance | undefined {
     return this.byProcess.get(p.pid);
@@ -290,7 +298,7 @@ export class ServiceTable {
     command: number,
   ): Promise<Answer> {
     const delay = this.k.answerDelay();
-    const id = this.nextId++;
+    const id = this.newId();
     return new Promise((resolve) => {
       const req: PendingRequest = {
         id,

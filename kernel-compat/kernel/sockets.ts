@@ -31,7 +31,7 @@
 //   closeSocketsOfThread(k, pid, tid) the thread-end hook for a service's client thread: brutal closes
 
 import type { HostNative } from "../../native/types.js";
-import { hostRingMemory, initRing, RingWriter, ringSegmentSize } from "../ipc/ring.js";
+import { hostRingMemory, initRing, RingReader, RingWriter, ringSegmentSize } from "../ipc/ring.js";
 import { encodeSockRecord, SOCK_RECORD_SIZE, SockStatus } from "../ipc/socket-record.js";
 import { Handles } from "./handles.js";
 import type { KSegment, SegmentTable } from "./segments.js";
@@ -134,6 +134,8 @@ interface SocketState {
   /** The kernel's writer views: it publishes staged records and closes. */
   toService: RingWriter;
   toClient: RingWriter;
+  /** The reader view of the service's ring, once the kernel holds that end (a native service). */
+  serviceReader?: RingReader;
 }
 
 export class SocketTable {
@@ -229,6 +231,26 @@ export class SocketTable {
     return end.side === "service"
       ? { out: s.toClient, in: s.toService }
       : { out: s.toService, in: s.toClient };
+  }
+
+  /**
+   * The rings of the service end when the kernel itself holds it (a native system service,
+   * kernel/system-connections.ts): it reads the client's records from one and stages its answers on
+   * the other, as a runner does on the ends it maps. Undefined once the socket is released.
+   */
+  kernelRings(socket: KSocket): { in: RingReader; out: RingWriter } | undefined {
+    const st = this.state.get(socket);
+    if (st === undefined) return undefined;
+    if (st.serviceReader === undefined) {
+      const seg = socket.segments.toService;
+      st.serviceReader = new RingReader(
+        hostRingMemory(
+          { buffer: seg.bytes.buffer as ArrayBuffer, address: seg.address },
+          this.host,
+        ),
+      );
+    }
+    return { in: st.serviceReader, out: st.toClient };
   }
 
   /** How many exchanges are open on `socket` (ncw ps, tests). */
