@@ -4,7 +4,7 @@
 // and reads the answer records, byte for byte; then END_SERVICE_CONN and the errcodes.
 
 import { afterAll, describe, expect, it } from "vitest";
-import { E, OK, TestHome } from "./kernel-helpers.js";
+import { E, OK, TestHome, waitFor } from "./kernel-helpers.js";
 import { client } from "./services-apps.js";
 
 const granted = new TestHome({ NCW_GRANT_PERMISSIONS: "programs.running.processes" });
@@ -125,4 +125,36 @@ describe("CONNECT_SERVICE to a system service", () => {
     if (process.env.DUMP) console.log(r.stderr);
     expect(r.code, r.stderr).toBe(0);
   }, 60_000);
+
+  it("shows the connection in `ncw ps`, and forgets it when the client is killed", async () => {
+    const ps = () => {
+      const r = granted.ncw(["ps", "--json"]);
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { processes: { pid: number; connectedTo?: number[] }[] })
+        .processes;
+    };
+    const c = granted.spawnRun(
+      body(`
+      (call $check (i32.const 1) ${connect(SYS_PROCESS)} (i32.const ${OK}))
+      (loop $hold (call $sleep (i32.const 50)) (br $hold))`),
+    );
+    try {
+      expect(await waitFor(() => /CONNECT_SERVICE .* -> ok/.test(c.output()))).toBe(true);
+      const pid = Number(/\[pid (\d+)\] CONNECT_SERVICE/.exec(c.output())?.[1]);
+      expect(ps().find((p) => p.pid === pid)?.connectedTo).toEqual([SYS_PROCESS]);
+      c.kill("SIGKILL");
+      expect(await waitFor(() => !ps().some((p) => p.pid === pid), 20_000)).toBe(true);
+    } finally {
+      c.kill("SIGKILL");
+    }
+    // The service goes on serving: a new client connects and calls.
+    const r = granted.run(
+      body(`
+      (call $check (i32.const 1) ${connect(SYS_PROCESS)} (i32.const ${OK}))
+      (local.set $sock (call $r64 (i32.const 8)))
+      (call $check (i32.const 2) (call $sendn (local.get $sock) (i32.const 1) (i32.const 0x7000) (i32.const 0)) (i32.const ${OK}))
+      (call $answer (i32.const 3) (local.get $sock) (i32.const 0x04) (i32.const 104))`),
+    );
+    expect(r.code, r.stderr).toBe(0);
+  }, 90_000);
 });
