@@ -167,6 +167,16 @@ export class ServiceTable {
     return [...this.connections.values()].filter((c) => c.client === p && c.state === "open");
   }
 
+  /**
+   * The open connection whose socket `service` names by `socket` (the client thread's end), if any:
+   * RECV_SOCK_MSG for it goes to that client thread (docs/services.md).
+   */
+  connectionAt(service: KProcess, socket: bigint): Connection | undefined {
+    for (const c of this.connections.values())
+      if (c.service === service && c.serviceSocket === socket && c.state === "open") return c;
+    return undefined;
+  }
+
   connection(id: bigint): Connection | undefined {
     return this.connections.get(id);
   }

@@ -251,16 +251,23 @@ export function deliverMessage(
   }
   const id = k.sockets.idOf(r.receiver);
   const receiver = k.processes.get(k.sockets.party(r.receiver).pid);
-  if (id !== undefined && receiver !== undefined)
-    k.signal(receiver, Sig.RECV_SOCK_MSG, {
-      datafield: encodeDatafield(Datafield[Sig.RECV_SOCK_MSG], {
-        socket: id,
-        exchange: r.exchange,
-        method: r.method,
-        size,
-        status: r.status,
-      }),
-    });
+  if (id === undefined || receiver === undefined) return;
+  // A connection's socket on the service's side belongs to its client thread, which gets the signal
+  // (docs/services.md): the thread that reads the socket runs the handler.
+  const connection =
+    r.receiver.side === "service" && r.receiver.socket.origin === "service-connection"
+      ? k.appServices.connectionAt(receiver, id)
+      : undefined;
+  k.signal(receiver, Sig.RECV_SOCK_MSG, {
+    datafield: encodeDatafield(Datafield[Sig.RECV_SOCK_MSG], {
+      socket: id,
+      exchange: r.exchange,
+      method: r.method,
+      size,
+      status: r.status,
+    }),
+    ...(connection === undefined ? {} : { clientThreadOf: connection.id }),
+  });
 }
 
 /** OPEN_SERV_SOCK's "allowed to communicate" (decided, docs/ipc.md): same application, same user. */
