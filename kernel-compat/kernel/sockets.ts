@@ -101,6 +101,11 @@ export interface SockMessage {
   /** Non-zero: an error message, which concludes the exchange. */
   readonly errorCode: number;
   readonly length: number;
+  /**
+   * The kernel's own creating messages only (a system service's notification, docs/services.md): the
+   * exchange is created concluded, as the service's answers conclude theirs. SEND_SOCK_MSG never sets it.
+   */
+  readonly concludesAtOnce?: boolean;
 }
 
 export type SendRefusal =
@@ -286,7 +291,8 @@ export class SocketTable {
       ex = open;
     }
     // Decided (docs/ipc.md): the method field of an answer is the close indicator; an error concludes.
-    const concludes = m.errorCode !== 0 || (!creating && m.method !== 0);
+    const concludes =
+      m.errorCode !== 0 || (!creating && m.method !== 0) || (creating && m.concludesAtOnce === true);
     if (m.errorCode !== 0) status |= SockStatus.ERROR;
     if (concludes) status |= SockStatus.CONCLUDES;
     const counter = ex.counter + 1;

@@ -231,12 +231,39 @@ export class SystemConnections {
     this.answer(c, exchange, carried, wire);
   }
 
-  /**
-   * Publish the answer: staged on the ring to the client, then the exchange rules and the header
-   * (SocketTable.send: method 1, the close indicator, concludes it), then RECV_SOCK_MSG. A ring without
-   * room is tried again until the client reads or the socket closes.
-   */
+  /** A notification of the service at `servicePid` for `clientPid` (ServiceHost's `deliver`). */
+  notify(n: { servicePid: number; clientPid: number; code: number; data: Uint8Array }): void {
+    for (const c of this.byId.values()) {
+      if (c.state !== "open" || c.servicePid !== n.servicePid || c.client.pid !== n.clientPid)
+        continue;
+      if (n.data.length > c.socket.maxMessage) {
+        this.k.refusedLine(c.client, `connection ${c.id}: a notification too large was dropped`);
+        continue;
+      }
+      // Decided (docs/services.md): it creates its exchange concluded (no answer is taken).
+      this.publish(
+        c,
+        { exchange: 0n, method: n.code, errorCode: 0, concludesAtOnce: true },
+        n.data,
+      );
+    }
+  }
+
   private answer(c: SystemConnection, exchange: bigint, body: Uint8Array, errorCode: number): void {
+    // Method 1: the close indicator, which concludes the exchange.
+    this.publish(c, { exchange, method: 1, errorCode }, body);
+  }
+
+  /**
+   * Publish a message from the service's end: staged on the ring to the client, then the exchange
+   * rules and the header (SocketTable.send), then RECV_SOCK_MSG. A ring without room is tried again
+   * until the client reads or the socket closes.
+   */
+  private publish(
+    c: SystemConnection,
+    m: { exchange: bigint; method: number; errorCode: number; concludesAtOnce?: boolean },
+    body: Uint8Array,
+  ): void {
     const rings = this.k.sockets.kernelRings(c.socket);
     if (rings === undefined || c.socket.state !== "open") return;
     const end = c.socket.serviceEnd;
@@ -246,12 +273,12 @@ export class SystemConnections {
       false,
       (why) => why === "full" || why === "locked",
       () => {
-        const r = this.k.sockets.send(end, { exchange, method: 1, errorCode, length: body.length });
+        const r = this.k.sockets.send(end, { ...m, length: body.length });
         if (r.ok) deliverMessage(this.k, r, body.length);
-        else this.k.refusedLine(c.client, `connection ${c.id}: answer refused (${r.reason})`);
+        else this.k.refusedLine(c.client, `connection ${c.id}: message refused (${r.reason})`);
         return false;
       },
     );
-    if (again) setTimeout(() => this.answer(c, exchange, body, errorCode), RETRY_MS).unref?.();
+    if (again) setTimeout(() => this.publish(c, m, body), RETRY_MS).unref?.();
   }
 }

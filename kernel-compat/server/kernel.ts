@@ -167,7 +167,12 @@ export class Kernel implements KernelApi {
         .map((x) => x.trim())
         .filter((x) => x !== ""),
     );
-    this.services = new ServiceHost({ checker: (_pid, perm) => granted.has(perm), log });
+    this.services = new ServiceHost({
+      checker: (_pid, perm) => granted.has(perm),
+      log,
+      // Notifications travel on the clients' connections (set below, before any client connects).
+      deliver: (n) => this.systemConnections.notify(n),
+    });
     this.services.register(new SysProcess(() => this.processList()));
     this.appServices = new ServiceTable({
       findApp: (anid, user) => this.findApp(anid, user),
