@@ -292,7 +292,9 @@ export class SocketTable {
     }
     // Decided (docs/ipc.md): the method field of an answer is the close indicator; an error concludes.
     const concludes =
-      m.errorCode !== 0 || (!creating && m.method !== 0) || (creating && m.concludesAtOnce === true);
+      m.errorCode !== 0 ||
+      (!creating && m.method !== 0) ||
+      (creating && m.concludesAtOnce === true);
     if (m.errorCode !== 0) status |= SockStatus.ERROR;
     if (concludes) status |= SockStatus.CONCLUDES;
     const counter = ex.counter + 1;

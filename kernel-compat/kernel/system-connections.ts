@@ -40,6 +40,9 @@ export const SYSTEM_SOCKET_MULTIPLIER = 256;
  */
 export const KERNEL_ERROR_ON_WIRE = 0xffff;
 
+/** Whether `p` ended (a function: its state changes across the awaits). */
+const gone = (p: KProcess): boolean => p.state === "exited";
+
 /** How often an answer that does not fit the ring to the client is tried again (the client reads). */
 const RETRY_MS = 10;
 
@@ -98,7 +101,7 @@ export class SystemConnections {
       this.host.disconnect(pid, client.pid);
       return { ok: false, why: "not-delivered" };
     };
-    if (client.state === "exited") return refuse();
+    if (gone(client)) return refuse();
     let opened: ReturnType<KernelApi["sockets"]["open"]>;
     try {
       opened = this.k.sockets.open(
@@ -126,6 +129,11 @@ export class SystemConnections {
       serviceSocket: serviceId,
       state: "open",
     };
+    if (gone(client)) {
+      // It ended while its runner was being granted the end: its processEnded ran already.
+      this.release(c, true);
+      return refuse();
+    }
     this.byId.set(c.id, c);
     this.bySocket.set(socket, c);
     return { ok: true, connection: c.id, socket: clientId };
