@@ -16,6 +16,8 @@ afterAll(() => home.cleanup());
 
 let anid = 0;
 let helloAnid = 0;
+/** An ANID no installed app has (Skyer's are random, non-zero and distinct: not those two). */
+const NOBODY = () => [1, 2, 3].find((n) => n !== anid && n !== helloAnid);
 
 function install(nap: string, extra: string[] = []): number {
   const r = home.ncw(["skyer", "install", nap, "--json", ...extra]);
@@ -74,16 +76,17 @@ describe("the manifest's services", () => {
       (call $check (i32.const 4) (call $r8 (i32.const 0)) (i32.const 0))
       (call $check (i32.const 5) (call $has (i32.const ${anid}) (i64.const 0)) (i32.const ${OK}))
       (call $check (i32.const 6) (call $r8 (i32.const 0)) (i32.const 1))
-      ;; an app exposing no service: 0x31; an ANID nobody has: 0x30
+      ;; an app exposing no service: 0x31; an ANID nobody has: 0x30 (ANID 0 is the system's,
+      ;; test/kernel-system-services.test.ts)
       (call $check (i32.const 7) (call $has (i32.const ${helloAnid}) (i64.const 0)) (i32.const ${E(0x31)}))
-      (call $check (i32.const 8) (call $has (i32.const 0) (i64.const 0)) (i32.const ${E(0x30)}))
+      (call $check (i32.const 8) (call $has (i32.const ${NOBODY()}) (i64.const 0)) (i32.const ${E(0x30)}))
       ;; CONNECT_SERVICE: flexible mode 2 0x10, target type 4 0x11, integration / driver 0x30,
       ;; unknown ANID 0x31, a scope not declared 0x32, an app with no service 0x32
       (call $check (i32.const 10) ${main(Cmd.ACCEPT, 2)} (i32.const ${E(0x10)}))
       (call $check (i32.const 11) (call $connect (i32.const ${anid}) (i32.const 4) (i64.const 0) (i32.const 1) (i32.const 0)) (i32.const ${E(0x11)}))
       (call $check (i32.const 12) (call $connect (i32.const ${anid}) (i32.const 2) (i64.const 0) (i32.const 1) (i32.const 0)) (i32.const ${E(0x30)}))
       (call $check (i32.const 13) (call $connect (i32.const ${anid}) (i32.const 3) (i64.const 0) (i32.const 1) (i32.const 0)) (i32.const ${E(0x30)}))
-      (call $check (i32.const 14) (call $connect (i32.const 0) (i32.const 0) (i64.const 0) (i32.const 1) (i32.const 0)) (i32.const ${E(0x31)}))
+      (call $check (i32.const 14) (call $connect (i32.const ${NOBODY()}) (i32.const 0) (i64.const 0) (i32.const 1) (i32.const 0)) (i32.const ${E(0x31)}))
       (call $check (i32.const 15) ${scoped("nope", Cmd.ACCEPT)} (i32.const ${E(0x32)}))
       (call $check (i32.const 16) (call $connect (i32.const ${helloAnid}) (i32.const 0) (i64.const 0) (i32.const 1) (i32.const 0)) (i32.const ${E(0x32)}))`),
     );
@@ -337,5 +340,10 @@ describe("a connection's service socket", () => {
     );
     if (process.env.DUMP) console.log(r.stderr);
     expect(r.code, r.stderr).toBe(0);
+    // The call's RECV_SOCK_MSG ran on the service's client thread, not its main thread (docs/services.md).
+    expect(r.stderr).toMatch(
+      /\[pid \d+\] kernel sends RECV_SOCK_MSG \{[^}]*status: 1\} to the client thread of connection \d+/,
+    );
+    expect(r.stderr).toMatch(/\[pid \d+\] \[thread \d+\] signal RECV_SOCK_MSG -> handler \d+/);
   }, 60_000);
 });

@@ -10,10 +10,11 @@ import type { PipeEnd, PipeTable } from "./pipes.js";
 import type { KProcess, ProcessTable } from "./process.js";
 import type { ServiceTable } from "./services.js";
 import type { SocketEnd, SocketTable } from "./sockets.js";
+import type { SystemConnections } from "./system-connections.js";
 
 export type { KAms, KMapping, KSharing } from "./ams.js";
 export type { KPipe, PipeEnd } from "./pipes.js";
-export type { KSocket, SendRefusal, SocketEnd, SocketParty } from "./sockets.js";
+export type { KSocket, SendOutcome, SendRefusal, SocketEnd, SocketParty } from "./sockets.js";
 
 /** The process table as handlers see it: looked up, never changed (only the kernel adds processes). */
 export type ProcessView = Pick<
@@ -58,6 +59,8 @@ export interface KernelApi {
   readonly appServices: ServiceTable;
   /** The service sockets (kernel/sockets.ts). */
   readonly sockets: SocketTable;
+  /** The connections to the native system services, whose socket ends the kernel holds. */
+  readonly systemConnections: SystemConnections;
   /**
    * Have `p`'s runner record that it names `end` by `handle` (docs/ipc.md "Service sockets"), before the
    * caller is answered or RECV_SERV_SOCK sent; false when it could not (the process ended, table full).

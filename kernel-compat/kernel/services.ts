@@ -134,6 +134,14 @@ export class ServiceTable {
 
   constructor(private readonly k: ServiceKernel) {}
 
+  /**
+   * A new request / connection ID (kernel-wide, never reused): the system services' connections
+   * (kernel/system-connections.ts) take theirs here too, so END_SERVICE_CONN's IDs never collide.
+   */
+  newId(): bigint {
+    return this.nextId++;
+  }
+
   /** The instance `p` runs, if it is a service process. */
   instanceOf(p: KProcess): ServiceInstance | undefined {
     return this.byProcess.get(p.pid);
@@ -157,6 +165,16 @@ export class ServiceTable {
   /** The open connections whose client is `p`. */
   connectionsOf(p: KProcess): Connection[] {
     return [...this.connections.values()].filter((c) => c.client === p && c.state === "open");
+  }
+
+  /**
+   * The open connection whose socket `service` names by `socket` (the client thread's end), if any:
+   * RECV_SOCK_MSG for it goes to that client thread (docs/services.md).
+   */
+  connectionAt(service: KProcess, socket: bigint): Connection | undefined {
+    for (const c of this.connections.values())
+      if (c.service === service && c.serviceSocket === socket && c.state === "open") return c;
+    return undefined;
   }
 
   connection(id: bigint): Connection | undefined {
@@ -290,7 +308,7 @@ export class ServiceTable {
     command: number,
   ): Promise<Answer> {
     const delay = this.k.answerDelay();
-    const id = this.nextId++;
+    const id = this.newId();
     return new Promise((resolve) => {
       const req: PendingRequest = {
         id,

@@ -31,7 +31,7 @@
 //   closeSocketsOfThread(k, pid, tid) the thread-end hook for a service's client thread: brutal closes
 
 import type { HostNative } from "../../native/types.js";
-import { hostRingMemory, initRing, RingWriter, ringSegmentSize } from "../ipc/ring.js";
+import { hostRingMemory, initRing, RingReader, RingWriter, ringSegmentSize } from "../ipc/ring.js";
 import { encodeSockRecord, SOCK_RECORD_SIZE, SockStatus } from "../ipc/socket-record.js";
 import { Handles } from "./handles.js";
 import type { KSegment, SegmentTable } from "./segments.js";
@@ -101,6 +101,11 @@ export interface SockMessage {
   /** Non-zero: an error message, which concludes the exchange. */
   readonly errorCode: number;
   readonly length: number;
+  /**
+   * The kernel's own creating messages only (a system service's notification, docs/services.md): the
+   * exchange is created concluded, as the service's answers conclude theirs. SEND_SOCK_MSG never sets it.
+   */
+  readonly concludesAtOnce?: boolean;
 }
 
 export type SendRefusal =
@@ -134,6 +139,8 @@ interface SocketState {
   /** The kernel's writer views: it publishes staged records and closes. */
   toService: RingWriter;
   toClient: RingWriter;
+  /** The reader view of the service's ring, once the kernel holds that end (a native service). */
+  serviceReader?: RingReader;
 }
 
 export class SocketTable {
@@ -231,6 +238,26 @@ export class SocketTable {
       : { out: s.toService, in: s.toClient };
   }
 
+  /**
+   * The rings of the service end when the kernel itself holds it (a native system service,
+   * kernel/system-connections.ts): it reads the client's records from one and stages its answers on
+   * the other, as a runner does on the ends it maps. Undefined once the socket is released.
+   */
+  kernelRings(socket: KSocket): { in: RingReader; out: RingWriter } | undefined {
+    const st = this.state.get(socket);
+    if (st === undefined) return undefined;
+    if (st.serviceReader === undefined) {
+      const seg = socket.segments.toService;
+      st.serviceReader = new RingReader(
+        hostRingMemory(
+          { buffer: seg.bytes.buffer as ArrayBuffer, address: seg.address },
+          this.host,
+        ),
+      );
+    }
+    return { in: st.serviceReader, out: st.toClient };
+  }
+
   /** How many exchanges are open on `socket` (ncw ps, tests). */
   openExchanges(socket: KSocket): number {
     return this.state.get(socket)?.exchanges.size ?? 0;
@@ -264,7 +291,10 @@ export class SocketTable {
       ex = open;
     }
     // Decided (docs/ipc.md): the method field of an answer is the close indicator; an error concludes.
-    const concludes = m.errorCode !== 0 || (!creating && m.method !== 0);
+    const concludes =
+      m.errorCode !== 0 ||
+      (!creating && m.method !== 0) ||
+      (creating && m.concludesAtOnce === true);
     if (m.errorCode !== 0) status |= SockStatus.ERROR;
     if (concludes) status |= SockStatus.CONCLUDES;
     const counter = ex.counter + 1;

@@ -36,6 +36,7 @@ import { type ServiceApp, type ServiceName, serviceLabel } from "../kernel/servi
 import { type ConnectionSockets, ServiceTable } from "../kernel/services.js";
 import { type SocketEnd, SocketTable } from "../kernel/sockets.js";
 import { KERNEL_HALVES, kernelHandler } from "../kernel/syscalls.js";
+import { SystemConnections } from "../kernel/system-connections.js";
 import type {
   ForkImage,
   FromRunner,
@@ -155,6 +156,8 @@ export class Kernel implements KernelApi {
   readonly connectionSockets: ConnectionSockets = new ServiceConnectionSockets(this);
   /** The application services (kernel/services.ts). */
   readonly appServices: ServiceTable;
+  /** The connections to the system services above (kernel/system-connections.ts). */
+  readonly systemConnections: SystemConnections;
 
   constructor(
     readonly pool: RunnerPool,
@@ -162,7 +165,20 @@ export class Kernel implements KernelApi {
     env: NodeJS.ProcessEnv = process.env,
   ) {
     this.delays = readDelays(env);
-    this.services = new ServiceHost({ checker: () => false, log });
+    // Until sys::perm: nothing is granted, but what NCW_GRANT_PERMISSIONS lists (comma-separated) when
+    // the kernel starts, to every process — DIRECTION.md §5's "given up front" (docs/services.md).
+    const granted = new Set(
+      (env.NCW_GRANT_PERMISSIONS ?? "")
+        .split(",")
+        .map((x) => x.trim())
+        .filter((x) => x !== ""),
+    );
+    this.services = new ServiceHost({
+      checker: (_pid, perm) => granted.has(perm),
+      log,
+      // Notifications travel on the clients' connections (set below, before any client connects).
+      deliver: (n) => this.systemConnections.notify(n),
+    });
     this.services.register(new SysProcess(() => this.processList()));
     this.appServices = new ServiceTable({
       findApp: (anid, user) => this.findApp(anid, user),
@@ -172,6 +188,7 @@ export class Kernel implements KernelApi {
       log,
       sockets: this.connectionSockets,
     });
+    this.systemConnections = new SystemConnections(this, this.services);
   }
 
   /** The installed app with `anid` for `user`; undefined too when the tree cannot say (logged). */
@@ -311,8 +328,16 @@ export class Kernel implements KernelApi {
       priority: p.state === "suspended" ? 0 : p.priority,
       hostPid: p.runner?.pid,
       startedAt: p.startedAt,
-      ...this.appServices.describe(p),
+      ...this.servicesDescribed(p),
     };
+  }
+
+  /** `ncw ps`'s services of `p`: the app services' table, and the system services it is connected to. */
+  private servicesDescribed(p: KProcess): ReturnType<ServiceTable["describe"]> {
+    const d = this.appServices.describe(p);
+    const system = this.systemConnections.servicesOf(p);
+    if (system.length > 0) d.connectedTo = [...system, ...(d.connectedTo ?? [])];
+    return d;
   }
 
   /** Start a process on a warm runner. */
@@ -802,6 +827,7 @@ export class Kernel implements KernelApi {
     p.requests.clear();
     this.closePipesOf(p);
     this.appServices.processEnded(p);
+    this.systemConnections.processEnded(p);
     closeSocketsOf(this, p.pid);
     void amsProcessEnded(this, p.pid);
     this.segments.releaseOwner(p.pid);

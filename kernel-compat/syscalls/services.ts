@@ -14,6 +14,18 @@ import {
 } from "../../commonassembly/abi/syscalls.js";
 import { bind, bindKernel } from "./result.js";
 
+/**
+ * Decided (docs/services.md "System services"): the system services run under the `sys` DID, which has
+ * no ANID, and Skyer never gives an app ANID 0; so ANID 0 names the system, and the scope's 8 bytes hold
+ * the system service's PID (specs/services/system/README.md, little-endian).
+ */
+export const SYSTEM_ANID = 0;
+
+function systemPid(scope: Uint8Array): number {
+  const pid = new DataView(scope.buffer, scope.byteOffset, 8).getBigUint64(0, true);
+  return pid > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(pid);
+}
+
 // ---- the runner's half ----
 
 export const serviceHandlers = [
@@ -40,13 +52,16 @@ export const serviceKernelHandlers = [
     // Only system services may ask integration and driver services; NCW's are native, never a caller.
     if (a.targetType === ServiceTarget.INTEGRATION || a.targetType === ServiceTarget.DRIVER)
       return fail(E.NOT_A_SYSTEM_SERVICE);
-    const r = await k.appServices.connect(caller, {
-      anid: a.anid,
-      targetType: a.targetType,
-      scope: a.scope,
-      command: a.command,
-      flexible: a.flexibleMode === 1,
-    });
+    // Decided (docs/services.md): ANID 0 is the system's (no app has it); the scope holds the PID.
+    const r = await (a.anid === SYSTEM_ANID
+      ? k.systemConnections.connect(caller, systemPid(a.scope), a.flexibleMode === 1)
+      : k.appServices.connect(caller, {
+          anid: a.anid,
+          targetType: a.targetType,
+          scope: a.scope,
+          command: a.command,
+          flexible: a.flexibleMode === 1,
+        }));
     if (r.ok) return ok({ connection: r.connection, socket: r.socket });
     switch (r.why) {
       case "no-such-anid":
@@ -64,7 +79,8 @@ export const serviceKernelHandlers = [
 
   bindKernel(END_SERVICE_CONN, async (k, caller, a) => {
     const E = END_SERVICE_CONN.errors;
-    const r = k.appServices.end(caller, a.connection);
+    const r =
+      k.systemConnections.end(caller, a.connection) ?? k.appServices.end(caller, a.connection);
     if (r.ok) return ok({});
     if (r.why === "no-such-connection") return fail(E.NO_SUCH_CONNECTION);
     return fail(r.why === "closed" ? E.ALREADY_CLOSED : E.SERVICE_THREAD_TERMINATED);
@@ -80,6 +96,8 @@ export const serviceKernelHandlers = [
 
   bindKernel(HAS_SCOPED_SERVICE, async (k, caller, a) => {
     const E = HAS_SCOPED_SERVICE.errors;
+    if (a.anid === SYSTEM_ANID)
+      return ok({ has: k.systemConnections.hosts(systemPid(a.scope)) ? 0x01 : 0x00 });
     const r = await k.appServices.hasScoped(caller, a.anid, a.scope);
     if (r === "no-such-anid") return fail(E.NO_SUCH_ANID);
     // Decided (docs/services.md): 0x31 when the app exposes no service at all, else 0x00 or 0x01.

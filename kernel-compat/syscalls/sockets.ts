@@ -16,7 +16,14 @@ import {
   SEND_SOCK_MSG,
 } from "../../commonassembly/abi/syscalls.js";
 import { decodeSockRecord, SOCK_RECORD_SIZE } from "../ipc/socket-record.js";
-import type { KernelApi, KSocket, SendRefusal, SocketEnd, SocketParty } from "../kernel/api.js";
+import type {
+  KernelApi,
+  KSocket,
+  SendOutcome,
+  SendRefusal,
+  SocketEnd,
+  SocketParty,
+} from "../kernel/api.js";
 import type { KProcess } from "../kernel/process.js";
 import { waiting } from "./pipes.js";
 import { bind, bindKernel } from "./result.js";
@@ -225,20 +232,43 @@ export const socketSendBookkeeping = bindKernel(SEND_SOCK_MSG, async (k, caller,
       );
     return fail(sendErrcode(r.reason));
   }
-  const id = k.sockets.idOf(r.receiver);
-  const receiver = k.processes.get(k.sockets.party(r.receiver).pid);
-  if (id !== undefined && receiver !== undefined)
-    k.signal(receiver, Sig.RECV_SOCK_MSG, {
-      datafield: encodeDatafield(Datafield[Sig.RECV_SOCK_MSG], {
-        socket: id,
-        exchange: r.exchange,
-        method: r.method,
-        size: Number(a.content.len),
-        status: r.status,
-      }),
-    });
+  deliverMessage(k, r, Number(a.content.len));
   return ok({ exchange: r.exchange, counter: r.counter });
 });
+
+/**
+ * A message was published to `r.receiver`: its process gets RECV_SOCK_MSG; an end the kernel holds
+ * (a native system service's, kernel/system-connections.ts) reads it at once.
+ */
+export function deliverMessage(
+  k: KernelApi,
+  r: Extract<SendOutcome, { ok: true }>,
+  size: number,
+): void {
+  if (k.systemConnections.holds(r.receiver)) {
+    k.systemConnections.received(r.receiver.socket);
+    return;
+  }
+  const id = k.sockets.idOf(r.receiver);
+  const receiver = k.processes.get(k.sockets.party(r.receiver).pid);
+  if (id === undefined || receiver === undefined) return;
+  // A connection's socket on the service's side belongs to its client thread, which gets the signal
+  // (docs/services.md): the thread that reads the socket runs the handler.
+  const connection =
+    r.receiver.side === "service" && r.receiver.socket.origin === "service-connection"
+      ? k.appServices.connectionAt(receiver, id)
+      : undefined;
+  k.signal(receiver, Sig.RECV_SOCK_MSG, {
+    datafield: encodeDatafield(Datafield[Sig.RECV_SOCK_MSG], {
+      socket: id,
+      exchange: r.exchange,
+      method: r.method,
+      size,
+      status: r.status,
+    }),
+    ...(connection === undefined ? {} : { clientThreadOf: connection.id }),
+  });
+}
 
 /** OPEN_SERV_SOCK's "allowed to communicate" (decided, docs/ipc.md): same application, same user. */
 function mayOpen(caller: KProcess, target: KProcess): boolean {
