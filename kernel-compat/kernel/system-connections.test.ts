@@ -11,7 +11,7 @@ import type { KernelApi } from "./api.js";
 import type { KProcess } from "./process.js";
 import type { KSegment } from "./segments.js";
 import { SegmentTable } from "./segments.js";
-import { SocketTable } from "./sockets.js";
+import { type SendOutcome, SocketTable } from "./sockets.js";
 import {
   KERNEL_ERROR_ON_WIRE,
   type NativeServices,
@@ -76,7 +76,7 @@ describe.skipIf(process.platform !== "linux")("SystemConnections (linux)", () =>
     const inRing = new RingReader(ring(rings.in));
     /** The client's SEND_SOCK_MSG: staged, then the kernel's bookkeeping and delivery. */
     const send = (exchange: bigint, method: number, body: Uint8Array) =>
-      out.stage(
+      out.stage<SendOutcome | "unstaged">(
         SOCK_RECORD_SIZE,
         body,
         false,
