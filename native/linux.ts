@@ -4,7 +4,7 @@
 // check of the control socket (the rest of it is shared with macOS in posix.ts), fallocate(2) to punch
 // holes.
 
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import koffi from "koffi";
 import { NcwError } from "../ncw/errors.js";
 import {
@@ -119,6 +119,17 @@ function mapFd(fd: number, size: number, name: string, closeFd: boolean): Shared
     size,
     buffer,
     address,
+    write(bytes, offset) {
+      for (let done = 0; done < bytes.length; )
+        done += writeSync(fd, bytes, done, bytes.length - done, offset + done);
+    },
+    read(into, offset) {
+      for (let done = 0; done < into.length; ) {
+        const n = readSync(fd, into, done, into.length - done, offset + done);
+        if (n === 0) throw new RangeError(`segment ${name}: read past its end`);
+        done += n;
+      }
+    },
     close() {
       if (!open) return;
       open = false;
@@ -181,7 +192,9 @@ export const linuxNative: HostNative = {
         },
       );
     }
-    return mapFd(fd, roundUp(size), name, true);
+    // Named by this process' own descriptor: another process can map it through this one while this
+    // mapping is open, even once its creator has closed it (the kernel relays a fork image so).
+    return mapFd(fd, roundUp(size), `/proc/${process.pid}/fd/${fd}`, true);
   },
   wait(address, expected, timeoutMs): WaitResult {
     const c = load();

@@ -288,6 +288,7 @@ function main(): void {
           ppid: m.ppid,
           maxThreads: m.maxThreads,
           wasm: m.wasm,
+          ...(m.ahead ? { ahead: true } : {}),
           context: m.context,
           trace: m.trace,
           mailboxes: mailboxes.map((b) => b.sab),
@@ -332,7 +333,7 @@ function main(): void {
         outbox.ack(m.n);
         return;
       case "precompile":
-        worker.postMessage({ t: "precompile", wasm: m.wasm });
+        worker.postMessage(m);
         return;
       case "map-segment": {
         if (segments.has(m.id)) {

@@ -23,13 +23,14 @@ import { type PipeEnd, PipeTable } from "../kernel/pipes.js";
 import { type KProcess, ProcessTable, type SessionSink } from "../kernel/process.js";
 import { type KSegment, SegmentTable } from "../kernel/segments.js";
 import { kernelHandler } from "../kernel/syscalls.js";
-import type {
-  ForkImage,
-  FromRunner,
-  Outcome,
-  ProcessInfo,
-  RunnerAnswer,
-  ToRunner,
+import {
+  type ForkImage,
+  type FromRunner,
+  forkMemoryLength,
+  type Outcome,
+  type ProcessInfo,
+  type RunnerAnswer,
+  type ToRunner,
 } from "../protocol.js";
 import { decodeArgs, formatErr, formatValue } from "../syscalls/dispatch.js";
 import { notifyClosed } from "../syscalls/pipes.js";
@@ -91,6 +92,8 @@ export class Kernel implements KernelApi {
   /** Pipes (kernel/pipes.ts): their rings live in segments of the table above. */
   readonly pipes = new PipeTable(this.segments, hostNative());
   private nextRequest = 1;
+  /** A fork child's memory image (a segment of `segments`) until its runner has copied it: pid → id. */
+  private readonly forkImages = new Map<number, number>();
   /** Refreshed from the registry at each `run` (main.ts). */
   delays: Delays;
   limits: Limits = { ...DEFAULT_LIMITS };
@@ -225,6 +228,15 @@ export class Kernel implements KernelApi {
     memoryBytes?: number;
   }): KProcess {
     const pid = this.processes.nextPid();
+    // A memory image in the parent's segment: map it here (no copy) and hand the child this mapping,
+    // so the parent's runner may drop its own as soon as the call returns (released below at "running").
+    let fork = opts.fork;
+    if (fork?.memorySegment !== undefined) {
+      const { name, length } = fork.memorySegment;
+      const seg = this.segments.adopt(pid, hostNative().openSegment(name, length));
+      this.forkImages.set(pid, seg.id);
+      fork = { ...fork, memorySegment: { name: seg.name, length } };
+    }
     const runner = this.pool.take(opts.wasm);
     const p: KProcess = {
       pid,
@@ -248,8 +260,8 @@ export class Kernel implements KernelApi {
       timers: new Set(),
       spawnedAt: performance.now(),
       priority: opts.priority ?? DEFAULT_PRIORITY,
-      memoryBytes: opts.fork
-        ? opts.fork.memory.length
+      memoryBytes: fork
+        ? forkMemoryLength(fork)
         : (opts.memoryBytes ?? this.initialMemory(opts.wasm)),
       traceUnacked: 0,
       requests: new Map(),
@@ -274,17 +286,20 @@ export class Kernel implements KernelApi {
         if (p.state === "exited") return;
         // A process suspended before its runner was ready stays suspended (the runner got "suspend" first).
         if (p.state === "starting") p.state = "running";
+        // A runner that compiled this module ahead has it: a large module is not sent again.
+        const ahead = runner.prepared === p.wasm && p.wasm.length > 0;
         this.toRunner(p, {
           t: "start",
           pid,
           ppid: p.ppid,
-          wasm: p.wasm,
+          wasm: ahead ? new Uint8Array(0) : p.wasm,
+          ...(ahead ? { ahead } : {}),
           context: p.context,
           trace: p.trace,
           delays: this.delays,
           maxThreads: this.limits.threadsPerProcess,
           priority: Math.max(1, p.priority),
-          ...(opts.fork ? { fork: opts.fork } : {}),
+          ...(fork ? { fork } : {}),
         });
         p.session?.started(pid, child.pid ?? 0, p.name);
         if (p.priority === 0) this.suspend(p);
@@ -320,13 +335,18 @@ export class Kernel implements KernelApi {
     switch (m.t) {
       case "ready":
         return;
-      case "running":
+      case "running": {
+        // The child copied its memory image before it ran.
+        const image = this.forkImages.get(p.pid);
+        this.forkImages.delete(p.pid);
+        if (image !== undefined) this.segments.release(image);
         if (p.trace)
           p.session?.trace(
             p.pid,
             `running ${(performance.now() - p.spawnedAt).toFixed(2)} ms after the kernel created it`,
           );
         return;
+      }
       case "trace":
         p.session?.trace(p.pid, m.line);
         this.acknowledgeTrace(p);
@@ -605,6 +625,7 @@ export class Kernel implements KernelApi {
     for (const done of p.requests.values()) done({ ok: false, error: "the process has ended" });
     p.requests.clear();
     this.closePipesOf(p);
+    this.forkImages.delete(p.pid);
     this.segments.releaseOwner(p.pid);
     this.log(
       `process ${p.pid} (${p.name}) ended: ${outcome.kind === "exit" ? `exit ${outcome.exitData}` : outcome.reason}`,
