@@ -18,7 +18,8 @@ import { MAILBOX_DEPTH, Mailbox, Outbox, SignalRing } from "./channel.js";
 import { takeThreadSlot, threadCount, UNCOUNTED_SLOT } from "./fork.js";
 import { PipeSlots } from "./pipes.js";
 import { SharedSht } from "./signals.js";
-import { type FromThread, newThreadWorker, type ThreadShare, type ThreadStart } from "./thread.js";
+import type { FromThread, ThreadShare, ThreadStart } from "./thread.js";
+import { newThreadWorker } from "./thread-worker.js";
 import type { FromWorker, WorkerStart } from "./worker.js";
 
 /**

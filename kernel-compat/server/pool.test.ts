@@ -39,9 +39,9 @@ async function until(pool: PoolClass, cond: () => boolean, ms: number): Promise<
 
 describe("runner pool", () => {
   it("grows when no ready runner is left, two starting at a time, then shrinks back to its size", async () => {
-    const pool = newPool(1, { max: 4, holdMs: 1500 });
+    const pool = newPool(1, { max: 4, holdMs: 3000 });
     pool.fill();
-    await until(pool, () => pool.idleCount === 1 && pool.startingCount === 0, 30_000);
+    await until(pool, () => pool.idleCount === 1 && pool.startingCount === 0, 60_000);
     expect(pool.targetSize).toBe(1);
     // Two processes back to back: the second finds no ready runner (one was taken, its replacement has
     // not started yet) and the target doubles; a third, still none ready: it doubles again.
@@ -49,12 +49,16 @@ describe("runner pool", () => {
     expect(pool.targetSize).toBe(2);
     taken.push(pool.take());
     expect(pool.targetSize).toBe(4);
-    const most = await until(pool, () => pool.idleCount === 4 && pool.startingCount === 0, 60_000);
+    // The pool fills toward 4, never more than SPAWN_CONCURRENCY starting at once; with no busy take
+    // for holdMs the target halves (4 → 2 → 1) and the surplus runners are stopped.
+    const most = await until(
+      pool,
+      () => pool.targetSize === 1 && pool.idleCount === 1 && pool.startingCount === 0,
+      90_000,
+    );
     expect(most).toBeLessThanOrEqual(SPAWN_CONCURRENCY);
     for (const r of taken) await r.ready;
-    // No busy take for holdMs: the target halves (4 → 2 → 1) and the surplus runners are stopped.
-    await until(pool, () => pool.targetSize === 1 && pool.idleCount === 1, 20_000);
-  }, 120_000);
+  }, 150_000);
 
   it("a pool of size 0 never grows: each process gets a runner started for it", async () => {
     const pool = newPool(0, { max: 8 });
