@@ -65,6 +65,7 @@ interface Libc {
   prctl(option: number, arg: number, a3: number, a4: number, a5: number): number;
   getsockopt(fd: number, level: number, name: number, val: Buffer, len: Buffer): number;
   fallocate(fd: number, mode: number, offset: bigint, len: bigint): number;
+  close(fd: number): number;
 }
 
 let libc: Libc | undefined;
@@ -88,6 +89,7 @@ function load(): Libc {
       ),
       getsockopt: lib.func("int getsockopt(int fd, int level, int name, void *val, void *len)"),
       fallocate: lib.func("int fallocate(int fd, int mode, int64_t offset, int64_t len)"),
+      close: lib.func("int close(int fd)"),
     } as Libc;
     return libc;
   } catch (e) {
@@ -107,11 +109,24 @@ function hostError(call: string): NcwError {
   return new NcwError("io", `${call} failed (errno ${errno})`, { code: "NATIVE_HOST_ERROR" });
 }
 
-function mapFd(fd: number, size: number, name: string, closeFd: boolean): SharedSegment {
+/**
+ * Map `fd` and own it: `closeFd` closes it with the segment. A memfd is closed through libc, not Node's
+ * fs: Node's fs warns when a worker thread closes a descriptor it did not open through fs.
+ */
+function mapFd(
+  fd: number,
+  size: number,
+  name: string,
+  closeFd: (fd: number) => void,
+): SharedSegment {
   const c = load();
   const ptr = c.mmap(null, size, PROT_READ_WRITE, MAP_SHARED, fd, 0);
   const address = koffi.address(ptr) as bigint;
-  if (address === 0xffff_ffff_ffff_ffffn || address === 0n) throw hostError("mmap");
+  if (address === 0xffff_ffff_ffff_ffffn || address === 0n) {
+    const e = hostError("mmap");
+    closeFd(fd);
+    throw e;
+  }
   const buffer = koffi.view(ptr, size) as ArrayBuffer;
   let open = true;
   return {
@@ -134,7 +149,7 @@ function mapFd(fd: number, size: number, name: string, closeFd: boolean): Shared
       if (!open) return;
       open = false;
       c.munmap(ptr, size);
-      if (closeFd) closeSync(fd);
+      closeFd(fd);
     },
   };
 }
@@ -168,10 +183,11 @@ export const linuxNative: HostNative = {
     const fd = c.memfdCreate(`ncw:${label}`, MFD_CLOEXEC);
     if (fd < 0) throw hostError("memfd_create");
     if (c.ftruncate(fd, len) !== 0) {
-      closeSync(fd);
-      throw hostError("ftruncate");
+      const e = hostError("ftruncate");
+      c.close(fd);
+      throw e;
     }
-    return mapFd(fd, len, `/proc/${process.pid}/fd/${fd}`, true);
+    return mapFd(fd, len, `/proc/${process.pid}/fd/${fd}`, (d) => c.close(d));
   },
   openSegment(name, size) {
     if (!/^\/proc\/\d+\/fd\/\d+$/.test(name)) {
@@ -194,7 +210,7 @@ export const linuxNative: HostNative = {
     }
     // Named by this process' own descriptor: another process can map it through this one while this
     // mapping is open, even once its creator has closed it (the kernel relays a fork image so).
-    return mapFd(fd, roundUp(size), `/proc/${process.pid}/fd/${fd}`, true);
+    return mapFd(fd, roundUp(size), `/proc/${process.pid}/fd/${fd}`, closeSync);
   },
   wait(address, expected, timeoutMs): WaitResult {
     const c = load();

@@ -215,6 +215,9 @@ export class RunnerPool {
       );
     });
     ready.catch(() => {});
+    // A runner that could not be started, or whose channel broke under a message (it was killed): an
+    // 'error' event nobody listens to would take the kernel down. Its 'exit' does the cleaning up.
+    child.on("error", (e) => this.log(`runner ${child.pid ?? "(not started)"}: ${e.message}`));
     const runner: Runner = { child, ready, isReady: false };
     ready.then(
       () => {
