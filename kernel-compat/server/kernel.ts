@@ -228,16 +228,22 @@ export class Kernel implements KernelApi {
     memoryBytes?: number;
   }): KProcess {
     const pid = this.processes.nextPid();
+    const runner = this.pool.take(opts.wasm);
     // A memory image in the parent's segment: map it here (no copy) and hand the child this mapping,
     // so the parent's runner may drop its own as soon as the call returns (released below at "running").
     let fork = opts.fork;
     if (fork?.memorySegment !== undefined) {
       const { name, length } = fork.memorySegment;
-      const seg = this.segments.adopt(pid, hostNative().openSegment(name, length));
+      let seg: KSegment;
+      try {
+        seg = this.segments.adopt(pid, hostNative().openSegment(name, length));
+      } catch (e) {
+        runner.child.kill("SIGKILL");
+        throw e;
+      }
       this.forkImages.set(pid, seg.id);
       fork = { ...fork, memorySegment: { name: seg.name, length } };
     }
-    const runner = this.pool.take(opts.wasm);
     const p: KProcess = {
       pid,
       ppid: opts.ppid,
