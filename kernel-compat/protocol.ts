@@ -226,7 +226,10 @@ export type ToRunner =
       t: "start";
       pid: number;
       ppid: number;
+      /** The module; empty with `ahead`. */
       wasm: Uint8Array;
+      /** Run the module this runner compiled ahead (`precompile`): it is not sent again. */
+      ahead?: boolean;
       context: Uint8Array;
       trace: boolean;
       /** The registry values the runner needs (system.processes.*), in ms. */
@@ -247,7 +250,12 @@ export type ToRunner =
   /** The kernel passed `n` more of the runner's `trace` lines to the CLI's socket (the trace window). */
   | { t: "trace-ack"; n: number }
   /** An idle pool runner compiles this module ahead of a likely CREATE_PROCESS (docs/kernel.md). */
-  | { t: "precompile"; wasm: Uint8Array }
+  | {
+      t: "precompile";
+      wasm: Uint8Array;
+      /** Also start a thread worker ahead if the module can create threads (default true). */
+      threads?: boolean;
+    }
   /**
    * Map the kernel's host shared-memory segment `id` (kernel/segments.ts) by its host `name`; answered
    * by `answer` `req` (docs/kernel.md "Kernel objects").
@@ -325,13 +333,25 @@ export type RunnerAnswer =
   | { ok: false; error: string; refusal?: "range" | "overlap" | "space" };
 
 export interface ForkImage {
+  /** The parent's memory, by value; empty when it travels in `memorySegment` instead. */
   memory: Uint8Array;
+  /**
+   * The parent's memory in a host shared-memory segment (docs/kernel.md "CREATE_PROCESS"): its name
+   * and the memory's length. From the parent's runner to the kernel, the parent's segment; from the
+   * kernel to the child's runner, the kernel's mapping of it.
+   */
+  memorySegment?: { name: string; length: number };
   globals: Record<string, number | bigint>;
   initData: bigint;
   /** MEM_ALLOC's bookkeeping, so the child can free what the parent allocated. */
   pages: { allocated: [number, number][]; free: number[] };
   /** The TLS slot table and the calling thread's values (docs/kernel.md "CREATE_PROCESS"). */
   tls?: TlsImage;
+}
+
+/** The length of the parent's memory a fork image carries (by value or in its segment). */
+export function forkMemoryLength(f: ForkImage): number {
+  return f.memorySegment?.length ?? f.memory.length;
 }
 
 export interface TlsImage {

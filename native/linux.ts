@@ -5,7 +5,7 @@
 // holes; mmap(MAP_FIXED) of a segment over a WebAssembly memory's pages for AMS mappings (docs/ipc.md
 // "Shared memory").
 
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import koffi from "koffi";
 import { NcwError } from "../ncw/errors.js";
 import {
@@ -85,6 +85,7 @@ interface Libc {
   addressOf(d: Uint8Array, s: Uint8Array, n: number): unknown;
   poll(fds: Buffer, nfds: number, timeout: number): number;
   fcntl(fd: number, cmd: number, type: "int", arg: number): number;
+  close(fd: number): number;
 }
 
 let libc: Libc | undefined;
@@ -116,6 +117,7 @@ function load(): Libc {
       addressOf: lib.func("void *memmove(void *d, const void *s, size_t n)"),
       poll: lib.func("int poll(void *fds, unsigned long nfds, int timeout)"),
       fcntl: lib.func("int fcntl(int fd, int cmd, ...)"),
+      close: lib.func("int close(int fd)"),
     } as Libc;
     return libc;
   } catch (e) {
@@ -135,11 +137,24 @@ function hostError(call: string): NcwError {
   return new NcwError("io", `${call} failed (errno ${errno})`, { code: "NATIVE_HOST_ERROR" });
 }
 
-function mapFd(fd: number, size: number, name: string, closeFd: boolean): SharedSegment {
+/**
+ * Map `fd` and own it: `closeFd` closes it with the segment. A memfd is closed through libc, not Node's
+ * fs: Node's fs warns when a worker thread closes a descriptor it did not open through fs.
+ */
+function mapFd(
+  fd: number,
+  size: number,
+  name: string,
+  closeFd: (fd: number) => void,
+): SharedSegment {
   const c = load();
   const ptr = c.mmap(null, size, PROT_READ_WRITE, MAP_SHARED, fd, 0);
   const address = koffi.address(ptr) as bigint;
-  if (address === 0xffff_ffff_ffff_ffffn || address === 0n) throw hostError("mmap");
+  if (address === 0xffff_ffff_ffff_ffffn || address === 0n) {
+    const e = hostError("mmap");
+    closeFd(fd);
+    throw e;
+  }
   const buffer = koffi.view(ptr, size) as ArrayBuffer;
   let open = true;
   return {
@@ -147,11 +162,22 @@ function mapFd(fd: number, size: number, name: string, closeFd: boolean): Shared
     size,
     buffer,
     address,
+    write(bytes, offset) {
+      for (let done = 0; done < bytes.length; )
+        done += writeSync(fd, bytes, done, bytes.length - done, offset + done);
+    },
+    read(into, offset) {
+      for (let done = 0; done < into.length; ) {
+        const n = readSync(fd, into, done, into.length - done, offset + done);
+        if (n === 0) throw new RangeError(`segment ${name}: read past its end`);
+        done += n;
+      }
+    },
     close() {
       if (!open) return;
       open = false;
       c.munmap(ptr, size);
-      if (closeFd) closeSync(fd);
+      closeFd(fd);
     },
   };
 }
@@ -212,13 +238,16 @@ export const linuxNative: HostNative = {
     if (fd < 0) throw hostError("memfd_create");
     if (c.ftruncate(fd, len) !== 0 || c.fcntl(fd, F_ADD_SEALS, "int", SEGMENT_SEALS) !== 0) {
       const e = hostError("ftruncate / fcntl(F_ADD_SEALS)");
-      closeSync(fd);
+      c.close(fd);
       throw e;
     }
-    return mapFd(fd, len, `/proc/${process.pid}/fd/${fd}`, true);
+    return mapFd(fd, len, `/proc/${process.pid}/fd/${fd}`, (d) => c.close(d));
   },
   openSegment(name, size) {
-    return mapFd(openNamed(name, "r+"), roundUp(size), name, true);
+    const fd = openNamed(name, "r+");
+    // Named by this process' own descriptor: another process can map it through this one while this
+    // mapping is open, even once its creator has closed it (the kernel relays a fork image so).
+    return mapFd(fd, roundUp(size), `/proc/${process.pid}/fd/${fd}`, closeSync);
   },
   memoryAddress(buffer) {
     const view = new Uint8Array(buffer, 0, 0);

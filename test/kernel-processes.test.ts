@@ -56,6 +56,35 @@ describe("CREATE_PROCESS", () => {
     expect(r.code).toBe(5);
   });
 
+  it("a parent memory of 1 MiB or more reaches the child whole (through a host segment on Linux)", () => {
+    // 40 pages (2.5 MiB): past FORK_SEGMENT_MIN_BYTES (docs/kernel.md "CREATE_PROCESS (fork)").
+    const last = 40 * 65536 - 4;
+    const r = home.run(
+      forking(`
+        (if ${IS_CHILD} (then
+          (call $check (i32.const 51) (i32.load (i32.const 0x3000)) (i32.const 0x5eed))
+          (call $check (i32.const 52) (i32.load (i32.const 0x12345c)) (i32.const 0x0ddba11))
+          (call $check (i32.const 53) (i32.load (i32.const ${last})) (i32.const 0x7a11))
+          (call $exit (i64.const 77))))
+        (call $check (i32.const 54) (call $s64_16 (i32.const 0x51) (call $r64 (i32.const 0)) (i32.const 0)) (i32.const ${OK}))
+        (call $check (i32.const 55) (call $r8 (i32.const 0)) (i32.const 1))
+        (call $exit (i64.const 5))`)
+        .replace(
+          "(local $child i64) (local $t i64)",
+          `(local $child i64) (local $t i64) (i32.store (i32.const 0x3000) (i32.const 0x5eed))
+          (i32.store (i32.const 0x12345c) (i32.const 0x0ddba11)) (i32.store (i32.const ${last}) (i32.const 0x7a11))`,
+        )
+        .replace(
+          '(memory (export "memory") 2 64 shared)',
+          '(memory (export "memory") 40 64 shared)',
+        ),
+    );
+    expect(r.stderr).toMatch(/EXIT \{exitData: 77\} -> process ends/);
+    if (process.platform === "linux")
+      expect(r.stderr).toMatch(/memory image \(2\.5 MiB\) goes through a host segment/);
+    expect(r.code).toBe(5);
+  });
+
   it("WAIT_CHILD_PROCESS times out on a running child; KILL_CHILD_PROCESS ends it through WILL_TERMINATE", () => {
     const r = home.run(
       forking(`

@@ -27,7 +27,11 @@ export class SegmentTable {
 
   /** A new zero-filled segment of at least `size` bytes for process `owner`; throws a native error. */
   create(owner: number, size: number, label: string): KSegment {
-    const host = this.native.createSegment(size, `${label}:${owner}`);
+    return this.adopt(owner, this.native.createSegment(size, `${label}:${owner}`));
+  }
+
+  /** Take over a segment this process mapped (`openSegment`), for process `owner`, like create(). */
+  adopt(owner: number, host: SharedSegment): KSegment {
     const seg: KSegment = {
       id: this.next++,
       owner,

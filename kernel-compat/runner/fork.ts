@@ -12,7 +12,11 @@ import {
   FORK_GLOBAL_EXPORT_PREFIX,
   RUNTIME_SCRATCH_ADDRESS,
   RUNTIME_SCRATCH_SIZE,
+  WASM_PAGE_SIZE,
 } from "../../commonassembly/abi/wasm-names.js";
+import { hostNative } from "../../native/index.js";
+import type { HostNative, SharedSegment } from "../../native/types.js";
+import { type ForkImage, forkMemoryLength } from "../protocol.js";
 
 /**
  * The ABI version the AOT step recorded in the module (its custom section), 0x0100 (1.0) when it has
@@ -31,6 +35,69 @@ export function moduleAbiVersion(module: WebAssembly.Module): number {
  */
 export function ownThreadAnswers(module: WebAssembly.Module): boolean {
   return moduleAbiVersion(module) >= ABI_VERSION_THREAD_ANSWERS;
+}
+
+/**
+ * Memories at least this large travel to a fork child through a host shared-memory segment (one copy
+ * on each side) rather than by value through two IPC hops and two thread hops (six copies and two
+ * pipe transfers): docs/kernel.md "CREATE_PROCESS". Smaller ones are cheaper by value.
+ */
+export const FORK_SEGMENT_MIN_BYTES = 1 << 20;
+
+/** The memory part of a fork image; `release` once the kernel has answered the CREATE_PROCESS. */
+export interface MemoryImage {
+  memory: Uint8Array;
+  memorySegment?: { name: string; length: number };
+  release(): void;
+}
+
+/** Snapshot `memory` for a fork child: into a new host segment when large and the host has them. */
+export function memoryImage(
+  memory: WebAssembly.Memory,
+  native: Pick<HostNative, "createSegment"> = hostNative(),
+): MemoryImage {
+  const bytes = new Uint8Array(memory.buffer);
+  if (bytes.length >= FORK_SEGMENT_MIN_BYTES) {
+    let seg: SharedSegment | undefined;
+    try {
+      seg = native.createSegment(bytes.length, "fork");
+    } catch {
+      // no host shared memory here (docs/kernel.md): by value
+    }
+    if (seg !== undefined) {
+      const s = seg;
+      s.write(bytes, 0);
+      return {
+        memory: new Uint8Array(0),
+        memorySegment: { name: s.name, length: bytes.length },
+        release: () => s.close(),
+      };
+    }
+  }
+  return { memory: bytes.slice(), release: () => {} };
+}
+
+/** A fork child: grow `memory` to the parent's size and copy the parent's memory into it. */
+export function restoreMemoryImage(
+  fork: ForkImage,
+  memory: WebAssembly.Memory,
+  native: Pick<HostNative, "openSegment"> = hostNative(),
+): void {
+  const length = forkMemoryLength(fork);
+  const have = memory.buffer.byteLength / WASM_PAGE_SIZE;
+  const want = length / WASM_PAGE_SIZE;
+  if (want > have) memory.grow(want - have);
+  const to = new Uint8Array(memory.buffer);
+  if (fork.memorySegment === undefined) {
+    to.set(fork.memory);
+    return;
+  }
+  const seg = native.openSegment(fork.memorySegment.name, length);
+  try {
+    seg.read(to.subarray(0, length), 0);
+  } finally {
+    seg.close();
+  }
 }
 
 /** Asyncify's states (binaryen src/passes/Asyncify.cpp). */

@@ -25,6 +25,7 @@ import {
   type Asyncify,
   type ForkLock,
   forkGlobals,
+  memoryImage,
   prepareForkBuffer,
 } from "./fork.js";
 import type { KernelAnswer, Proc } from "./process.js";
@@ -171,14 +172,25 @@ export class InstanceHost {
       } else if (f.kind === "accept") {
         this.resume = services.acceptConnection(f.data, proc.bytes().slice(f.req, f.req + f.len));
       } else {
+        const { release, ...memory } = memoryImage(proc.memory);
+        if (memory.memorySegment !== undefined)
+          this.o.trace?.(
+            `CREATE_PROCESS: the memory image (${(memory.memorySegment.length / 1048576).toFixed(1)} MiB) goes through a host segment`,
+          );
         const image: ForkImage = {
-          memory: new Uint8Array(proc.memory.buffer).slice(),
+          ...memory,
           globals: forkGlobals(ex),
           initData: f.initData,
           pages: proc.pages.snapshot(),
           tls: proc.tlsImage(),
         };
-        const answer = services.forkToKernel(proc.bytes().slice(f.req, f.req + f.len), image);
+        let answer: KernelAnswer;
+        try {
+          answer = services.forkToKernel(proc.bytes().slice(f.req, f.req + f.len), image);
+        } finally {
+          // The kernel has mapped the image (or refused the call): the parent's copy can go.
+          release();
+        }
         this.resume =
           answer.errcode === null
             ? { status: 0, ret: answer.ret }

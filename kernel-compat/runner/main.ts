@@ -21,13 +21,8 @@ import { createPagesState, PageAllocator } from "./memory.js";
 import { PipeSlots } from "./pipes.js";
 import { SharedSht } from "./signals.js";
 import { SocketSlots } from "./sockets.js";
-import {
-  type ClientThreadLink,
-  type FromThread,
-  newThreadWorker,
-  type ThreadShare,
-  type ThreadStart,
-} from "./thread.js";
+import type { ClientThreadLink, FromThread, ThreadShare, ThreadStart } from "./thread.js";
+import { newThreadWorker } from "./thread-worker.js";
 import type { FromWorker, WorkerStart } from "./worker.js";
 
 /**
@@ -371,6 +366,7 @@ function main(): void {
           ppid: m.ppid,
           maxThreads: m.maxThreads,
           wasm: m.wasm,
+          ...(m.ahead ? { ahead: true } : {}),
           context: m.context,
           trace: m.trace,
           mailboxes: mailboxes.map((b) => b.sab),
@@ -422,7 +418,7 @@ function main(): void {
         outbox.ack(m.n);
         return;
       case "precompile":
-        worker.postMessage({ t: "precompile", wasm: m.wasm });
+        worker.postMessage(m);
         return;
       case "map-segment": {
         if (segments.has(m.id)) {

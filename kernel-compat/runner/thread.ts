@@ -7,13 +7,11 @@
 // A thread's children are nested workers of its own, terminated when it ends; the main thread's end ends
 // the runner, hence every thread.
 
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   MessageChannel,
   type MessagePort,
   parentPort,
-  Worker,
+  type Worker,
   workerData,
 } from "node:worker_threads";
 import { encode } from "../../commonassembly/abi/codec.js";
@@ -58,6 +56,7 @@ import { PipeRings, PipeSlots } from "./pipes.js";
 import { Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd, ThreadEnd } from "./signals.js";
 import { SocketRings, SocketSlots } from "./sockets.js";
+import { newThreadWorker } from "./thread-worker.js";
 import { stamped } from "./trace-clock.js";
 
 /** What every thread of a process shares: what the worker gives the relay for kernel-started threads. */
@@ -167,12 +166,6 @@ export interface ThreadHost extends ThreadShare {
   slot: number;
   /** A line for the process' terminal, traced or not (a limit refused something). */
   note(line: string): void;
-}
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-export function newThreadWorker(): Worker {
-  return new Worker(path.join(here, "thread.js"), { workerData: { ncwThread: true } });
 }
 
 /**

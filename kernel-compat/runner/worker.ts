@@ -26,10 +26,9 @@ import {
   SHARED_MEMORY_IMPORT,
   SIGNAL_HANDLER_SIG,
   sameSig,
-  WASM_PAGE_SIZE,
 } from "../../commonassembly/abi/wasm-names.js";
 import { funcSig, readModule } from "../../commonassembly/wasm/reader.js";
-import type { ForkImage, Outcome } from "../protocol.js";
+import type { ForkImage, Outcome, ToRunner } from "../protocol.js";
 import type { BufferArea } from "../syscalls/buffers.js";
 import { AmsMappings } from "./ams.js";
 import { Mailbox, Outbox, SignalRing, Throttle } from "./channel.js";
@@ -50,6 +49,7 @@ import {
   MAIN_THREAD_SLOT,
   ownThreadAnswers,
   restoreGlobals,
+  restoreMemoryImage,
 } from "./fork.js";
 import { InstanceHost } from "./instance.js";
 import { PipeRings, PipeSlots } from "./pipes.js";
@@ -72,7 +72,9 @@ export interface WorkerStart {
   ppid: number;
   /** The most threads the process may have at once, its main thread included (0: no limit). */
   maxThreads: number;
+  /** The module; empty with `ahead` (the one compiled ahead, `precompiled`). */
   wasm: Uint8Array;
+  ahead?: boolean;
   context: Uint8Array;
   trace: boolean;
   mailboxes: SharedArrayBuffer[];
@@ -130,11 +132,14 @@ function run(msg: WorkerStart): Outcome {
   const outbox = new Outbox(msg.outbox);
   const trace = msg.trace ? traceTo(outbox) : undefined;
   const t0 = performance.now();
-  const info = readModule(msg.wasm);
-  const ahead =
-    precompiled !== undefined && Buffer.from(precompiled.wasm).equals(Buffer.from(msg.wasm));
-  const module = ahead && precompiled ? precompiled.module : new WebAssembly.Module(msg.wasm);
+  const pre = precompiled;
   precompiled = undefined;
+  // `ahead` names the module last sent to compile ahead, even if that compile failed (it fails again
+  // below, with its error).
+  const wasm = msg.ahead ? (sentAhead ?? msg.wasm) : msg.wasm;
+  const ahead = pre !== undefined && (msg.ahead === true || sameBytes(pre.wasm, wasm));
+  const info = ahead && pre ? pre.info : readModule(wasm);
+  const module = ahead && pre ? pre.module : new WebAssembly.Module(wasm);
   const compiledMs = performance.now() - t0;
   const ctl = CONTROL_BLOCK_ADDRESS;
   let proc: Proc | undefined;
@@ -189,10 +194,7 @@ function run(msg: WorkerStart): Outcome {
   if (!msg.fork && typeof initMemory === "function") (initMemory as () => void)();
   if (msg.fork) {
     // A forked child: the parent's memory and globals, then rewind into syscall_fork with identity 1.
-    const have = memory.buffer.byteLength / WASM_PAGE_SIZE;
-    const want = msg.fork.memory.length / WASM_PAGE_SIZE;
-    if (want > have) memory.grow(want - have);
-    new Uint8Array(memory.buffer).set(msg.fork.memory);
+    restoreMemoryImage(msg.fork, memory);
     restoreGlobals(ex, msg.fork.globals);
     Atomics.store(new Int32Array(memory.buffer), (ctl + CTL_POLL_FLAG_OFFSET) >> 2, 0);
     host.rewindWith(
@@ -315,7 +317,7 @@ function run(msg: WorkerStart): Outcome {
   } catch (e) {
     if (e instanceof ProcessEnd) return e.outcome;
     const backtrace = e instanceof Error ? wasmBacktrace(e, info) : [];
-    if (isOutOfBounds(e)) return withBacktrace(memFault(proc, e as Error, msg.wasm), backtrace);
+    if (isOutOfBounds(e)) return withBacktrace(memFault(proc, e as Error, wasm), backtrace);
     if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) {
       const during =
         host.asyncify?.getState() === ASYNCIFY_UNWINDING
@@ -397,15 +399,33 @@ function safepoint(p: Proc, ring: SignalRing, ctl: number): void {
 }
 
 /** A module compiled ahead while this runner waited in the pool (the kernel's guess for a fork). */
-let precompiled: { wasm: Uint8Array; module: WebAssembly.Module } | undefined;
+let precompiled:
+  | { wasm: Uint8Array; module: WebAssembly.Module; info: ReturnType<typeof readModule> }
+  | undefined;
+/** The module of the last `precompile`, whether it compiled or not. */
+let sentAhead: Uint8Array | undefined;
 
-port.on("message", (msg: WorkerStart | { t: "precompile"; wasm: Uint8Array }) => {
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.length),
+  );
+}
+
+port.on("message", (msg: WorkerStart | Extract<ToRunner, { t: "precompile" }>) => {
   if (msg.t === "precompile") {
+    sentAhead = msg.wasm;
     try {
-      precompiled = { wasm: msg.wasm, module: new WebAssembly.Module(msg.wasm) };
+      precompiled = {
+        wasm: msg.wasm,
+        module: new WebAssembly.Module(msg.wasm),
+        info: readModule(msg.wasm),
+      };
       // A module that can create threads: start a thread worker ahead too.
       const imports = WebAssembly.Module.imports(precompiled.module);
-      if (imports.some((i) => i.kind === "memory" && i.name === SHARED_MEMORY_IMPORT))
+      if (
+        msg.threads !== false &&
+        imports.some((i) => i.kind === "memory" && i.name === SHARED_MEMORY_IMPORT)
+      )
         prestartThread();
     } catch {
       precompiled = undefined;

@@ -37,13 +37,14 @@ import { type ConnectionSockets, ServiceTable } from "../kernel/services.js";
 import { type SocketEnd, SocketTable } from "../kernel/sockets.js";
 import { KERNEL_HALVES, kernelHandler } from "../kernel/syscalls.js";
 import { SystemConnections } from "../kernel/system-connections.js";
-import type {
-  ForkImage,
-  FromRunner,
-  Outcome,
-  ProcessInfo,
-  RunnerAnswer,
-  ToRunner,
+import {
+  type ForkImage,
+  type FromRunner,
+  forkMemoryLength,
+  type Outcome,
+  type ProcessInfo,
+  type RunnerAnswer,
+  type ToRunner,
 } from "../protocol.js";
 import { amsProcessEnded } from "../syscalls/ams.js";
 import { decodeArgs, formatErr, formatValue } from "../syscalls/dispatch.js";
@@ -138,6 +139,8 @@ export class Kernel implements KernelApi {
   /** Abstract memory segments (kernel/ams.ts), each in a segment of the table above. */
   readonly ams = new AmsTable(this.segments);
   private nextRequest = 1;
+  /** A fork child's memory image (a segment of `segments`) until its runner has copied it: pid → id. */
+  private readonly forkImages = new Map<number, number>();
   /** Refreshed from the registry at each `run` (main.ts). */
   delays: Delays;
   limits: Limits = { ...DEFAULT_LIMITS };
@@ -362,6 +365,21 @@ export class Kernel implements KernelApi {
   }): KProcess {
     const pid = this.processes.nextPid();
     const runner = this.pool.take(opts.wasm);
+    // A memory image in the parent's segment: map it here (no copy) and hand the child this mapping,
+    // so the parent's runner may drop its own as soon as the call returns (released below at "running").
+    let fork = opts.fork;
+    if (fork?.memorySegment !== undefined) {
+      const { name, length } = fork.memorySegment;
+      let seg: KSegment;
+      try {
+        seg = this.segments.adopt(pid, hostNative().openSegment(name, length));
+      } catch (e) {
+        runner.child.kill("SIGKILL");
+        throw e;
+      }
+      this.forkImages.set(pid, seg.id);
+      fork = { ...fork, memorySegment: { name: seg.name, length } };
+    }
     const p: KProcess = {
       pid,
       ppid: opts.ppid,
@@ -386,8 +404,8 @@ export class Kernel implements KernelApi {
       timers: new Set(),
       spawnedAt: performance.now(),
       priority: opts.priority ?? DEFAULT_PRIORITY,
-      memoryBytes: opts.fork
-        ? opts.fork.memory.length
+      memoryBytes: fork
+        ? forkMemoryLength(fork)
         : (opts.memoryBytes ?? this.initialMemory(opts.wasm)),
       traceUnacked: 0,
       requests: new Map(),
@@ -422,17 +440,20 @@ export class Kernel implements KernelApi {
         if (cmd !== undefined)
           for (const d of COMMAND_PIPES)
             void this.grantPipe(p, cmd.app[d.name].id, cmd.app[d.name].end);
+        // A runner that compiled this module ahead has it: a large module is not sent again.
+        const ahead = runner.prepared === p.wasm && p.wasm.length > 0;
         this.toRunner(p, {
           t: "start",
           pid,
           ppid: p.ppid,
-          wasm: p.wasm,
+          wasm: ahead ? new Uint8Array(0) : p.wasm,
+          ...(ahead ? { ahead } : {}),
           context: p.context,
           trace: p.trace,
           delays: this.delays,
           maxThreads: this.limits.threadsPerProcess,
           priority: Math.max(1, p.priority),
-          ...(opts.fork ? { fork: opts.fork } : {}),
+          ...(fork ? { fork } : {}),
         });
         p.session?.started(pid, child.pid ?? 0, p.name);
         if (p.priority === 0) this.suspend(p);
@@ -469,7 +490,11 @@ export class Kernel implements KernelApi {
     switch (m.t) {
       case "ready":
         return;
-      case "running":
+      case "running": {
+        // The child copied its memory image before it ran.
+        const image = this.forkImages.get(p.pid);
+        this.forkImages.delete(p.pid);
+        if (image !== undefined) this.segments.release(image);
         this.appServices.processRunning(p);
         if (p.trace)
           p.session?.trace(
@@ -477,6 +502,7 @@ export class Kernel implements KernelApi {
             `running ${(performance.now() - p.spawnedAt).toFixed(2)} ms after the kernel created it`,
           );
         return;
+      }
       case "trace":
         p.session?.trace(p.pid, m.line);
         this.acknowledgeTrace(p);
@@ -830,6 +856,7 @@ export class Kernel implements KernelApi {
     this.systemConnections.processEnded(p);
     closeSocketsOf(this, p.pid);
     void amsProcessEnded(this, p.pid);
+    this.forkImages.delete(p.pid);
     this.segments.releaseOwner(p.pid);
     this.log(
       `process ${p.pid} (${p.name}) ended: ${outcome.kind === "exit" ? `exit ${outcome.exitData}` : outcome.reason}`,

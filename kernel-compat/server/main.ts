@@ -28,7 +28,7 @@ import {
 } from "../protocol.js";
 import { StdioProtocolError } from "../stdio.js";
 import { Kernel, type KProcess, readDelays, type ServiceApps, type SessionSink } from "./kernel.js";
-import { DEFAULT_POOL_SIZE, RunnerPool } from "./pool.js";
+import { DEFAULT_POOL_MAX, DEFAULT_POOL_SIZE, RunnerPool } from "./pool.js";
 import { runContext } from "./run-context.js";
 import { ClientSession } from "./session.js";
 import { TreeOwner } from "./tree.js";
@@ -208,6 +208,7 @@ async function main(): Promise<void> {
   };
   const idleMs = envInt("NCW_KERNEL_IDLE_MS", DEFAULT_IDLE_MS, 100, 24 * 3600 * 1000);
   const poolSize = envInt("NCW_RUNNER_POOL", DEFAULT_POOL_SIZE, 0, 16);
+  const poolMax = envInt("NCW_RUNNER_POOL_MAX", DEFAULT_POOL_MAX, 0, 64);
   const testHooks = process.env.NCW_KERNEL_TEST_HOOKS === "1";
 
   try {
@@ -235,9 +236,9 @@ async function main(): Promise<void> {
     else log(`${sock} is no longer this kernel's socket: left in place`);
   };
   writeFileSync(kernelPidPath(home), `${process.pid}\n`);
-  log(`kernel started on ${sock} (pool ${poolSize}, idle exit ${idleMs} ms)`);
+  log(`kernel started on ${sock} (pool ${poolSize}, up to ${poolMax}; idle exit ${idleMs} ms)`);
 
-  const pool = new RunnerPool(poolSize, log);
+  const pool = new RunnerPool(poolSize, log, { max: poolMax });
   const kernel = new Kernel(pool, log);
   kernel.serviceApps = serviceApps(home);
   const tree = new TreeOwner(home, log);

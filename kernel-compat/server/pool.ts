@@ -4,20 +4,41 @@
 import { type ChildProcess, fork } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { FromRunner } from "../protocol.js";
+import type { FromRunner, ToRunner } from "../protocol.js";
 
-/** Two warm runners: one for the next `ncw run`, one for a CREATE_PROCESS right after it (see docs). */
+/**
+ * The pool's base size: two warm runners, one for the next `ncw run`, one for a CREATE_PROCESS right
+ * after it (see docs). Under demand it grows up to DEFAULT_POOL_MAX (below).
+ */
 export const DEFAULT_POOL_SIZE = 2;
+/**
+ * How many idle runners the pool may grow to when processes are started faster than it refills (a
+ * program forking in a loop or in a burst). NCW_RUNNER_POOL_MAX changes it. Each idle runner costs
+ * ~70 MB of RSS (docs/kernel.md "Runners and the warm pool"), and the pool shrinks back (HOLD_MS).
+ */
+export const DEFAULT_POOL_MAX = 24;
+/** The grown pool halves back toward its base size after this long without a busy take (see take()). */
+export const HOLD_MS = 30_000;
+/**
+ * Runners the pool starts at once: each start takes a core for ~0.2 s, so starting twenty together
+ * on a 2-core machine would make every one of them (and the processes running) late.
+ */
+export const SPAWN_CONCURRENCY = 2;
+
 /**
  * V8 flags of every runner (docs/kernel.md "Runners and the warm pool"). `--no-liftoff`: WebAssembly
  * functions are compiled by the optimizing tier on their first call instead of the baseline tier
  * first. V8 has no on-stack replacement for WebAssembly, so a long call that started in baseline code
  * stays there: a kernel called once ran 2.8x native CPU (geomean of bench/ca's six kernels), 1.2x
  * with the flag. The price is a slower first call of each function (calling all 60,000 functions of
- * a 4.4 MB module once: ~0.9 s instead of ~0.3 s). NCW_RUNNER_V8_FLAGS replaces the list ("" = V8's
- * defaults).
+ * a 4.4 MB module once: ~0.9 s instead of ~0.3 s). `--no-lazy`: a runner's JavaScript is compiled when
+ * its modules load, in the pool, not on its first call: a runner runs its code paths once (one process
+ * each), so lazily compiled, every call on a process' start (instantiation, the first syscalls, a fork
+ * child's copy and rewind) paid a compile; CREATE_PROCESS to the child running went from ~12.5 to
+ * ~8.4 ms (docs/kernel.md "Figures"), for ~40 ms more CPU per runner start. NCW_RUNNER_V8_FLAGS
+ * replaces the list ("" = V8's defaults).
  */
-export const DEFAULT_RUNNER_V8_FLAGS: readonly string[] = ["--no-liftoff"];
+export const DEFAULT_RUNNER_V8_FLAGS: readonly string[] = ["--no-liftoff", "--no-lazy"];
 
 export function runnerV8Flags(env: NodeJS.ProcessEnv = process.env): string[] {
   const asked = env.NCW_RUNNER_V8_FLAGS;
@@ -31,6 +52,8 @@ export const REFILL_DELAY_MS = 40;
 export interface Runner {
   readonly child: ChildProcess;
   readonly ready: Promise<void>;
+  /** Set once `ready` has resolved. */
+  isReady: boolean;
   /** The module this idle runner has compiled ahead (prepare()). */
   prepared?: Uint8Array;
 }
@@ -47,16 +70,38 @@ export class RunnerPool {
   private closed = false;
   /** The module of the last process started: idle runners compile it ahead of a fork. */
   private hot: Uint8Array | undefined;
+  /** How many idle runners the pool keeps now: `size` at rest, up to `max` under demand. */
+  private target: number;
+  /** When a take last left the pool less than half full (the demand that holds a grown pool). */
+  private lastBusy = 0;
+  private shrinkTimer: NodeJS.Timeout | undefined;
+  private refillTimer: NodeJS.Timeout | undefined;
+
+  /** The most idle runners under demand; a pool of size 0 (no pool) never grows. */
+  readonly max: number;
+  private readonly holdMs: number;
 
   constructor(
     readonly size: number,
     private readonly log: (line: string) => void,
-  ) {}
+    opts: { max?: number; holdMs?: number } = {},
+  ) {
+    this.target = size;
+    this.max = size === 0 ? 0 : Math.max(size, opts.max ?? DEFAULT_POOL_MAX);
+    this.holdMs = opts.holdMs ?? HOLD_MS;
+  }
 
+  /** Start runners until `target` are idle, at most SPAWN_CONCURRENCY of them still starting. */
   fill(): void {
-    while (!this.closed && this.idle.length < this.size) {
+    let starting = this.idle.filter((r) => !r.isReady).length;
+    while (!this.closed && this.idle.length < this.target && starting < SPAWN_CONCURRENCY) {
       const r = this.spawn();
+      starting++;
       this.idle.push(r);
+      r.ready.then(
+        () => this.fill(),
+        () => {},
+      );
       if (this.hot) this.precompile(r, this.hot);
     }
   }
@@ -73,22 +118,44 @@ export class RunnerPool {
   private precompile(r: Runner, wasm: Uint8Array): void {
     if (r.prepared === wasm) return;
     r.prepared = wasm;
+    // A thread worker started ahead (for a module that can create threads) is another V8 isolate:
+    // only the first `size` idle runners start one, not every runner of a grown pool.
+    const threads = this.idle.indexOf(r) < Math.max(1, this.size);
     r.ready.then(
       () => {
-        if (r.prepared === wasm && r.child.connected) r.child.send({ t: "precompile", wasm });
+        if (r.prepared === wasm && r.child.connected)
+          r.child.send({ t: "precompile", wasm, threads } satisfies ToRunner);
       },
       () => {},
     );
   }
 
-  /** A warm runner if one is idle (preferably one that compiled `wasm`), else a fresh one; the pool refills behind it. */
+  /**
+   * A warm runner if one is idle (preferably one that compiled `wasm`), else a fresh one; the pool
+   * refills behind it. The pool grows with demand: a take that finds no ready runner doubles its target (up to
+   * `max`), and one that leaves it less than half full holds a grown target for HOLD_MS more.
+   */
   take(wasm?: Uint8Array): Runner {
-    const i = wasm === undefined ? -1 : this.idle.findIndex((x) => x.prepared === wasm);
-    const r = (i >= 0 ? this.idle.splice(i, 1)[0] : this.idle.shift()) ?? this.spawn();
+    // A ready runner that compiled `wasm`, else any ready one, else the one started first.
+    let i = wasm === undefined ? -1 : this.idle.findIndex((x) => x.isReady && x.prepared === wasm);
+    if (i < 0) i = this.idle.findIndex((x) => x.isReady);
+    const ready = i >= 0;
+    if (i < 0) i = wasm === undefined ? -1 : this.idle.findIndex((x) => x.prepared === wasm);
+    const found = i >= 0 ? this.idle.splice(i, 1)[0] : this.idle.shift();
+    if (!ready && this.target < this.max) {
+      this.target = Math.min(this.max, Math.max(1, this.target) * 2);
+      this.log(`no ready runner in the pool: growing it to ${this.target}`);
+    }
+    if (this.idle.length < this.target / 2) this.lastBusy = Date.now();
+    if (this.target > this.size) this.scheduleShrink();
+    const r = found ?? this.spawn();
     r.child.removeAllListeners("exit");
-    // Refill a little later: starting Node takes a core for ~0.1 s, which would slow the process
+    // Refill a little later: starting Node takes a core for ~0.2 s, which would slow the process
     // just started (and a fork burst) on a 2-core machine.
-    setTimeout(() => this.fill(), REFILL_DELAY_MS);
+    this.refillTimer ??= setTimeout(() => {
+      this.refillTimer = undefined;
+      this.fill();
+    }, REFILL_DELAY_MS);
     return r;
   }
 
@@ -96,8 +163,36 @@ export class RunnerPool {
     return this.idle.length;
   }
 
+  /** The number of idle runners the pool keeps now. */
+  get targetSize(): number {
+    return this.target;
+  }
+
+  /** Idle runners still starting (not ready yet). */
+  get startingCount(): number {
+    return this.idle.filter((r) => !r.isReady).length;
+  }
+
+  /** Halve a grown target (and stop the surplus idle runners) once demand has been low for HOLD_MS. */
+  private scheduleShrink(): void {
+    if (this.shrinkTimer !== undefined) return;
+    this.shrinkTimer = setTimeout(() => {
+      this.shrinkTimer = undefined;
+      if (this.closed) return;
+      if (Date.now() - this.lastBusy >= this.holdMs) {
+        this.target = Math.max(this.size, Math.floor(this.target / 2));
+        for (const r of this.idle.splice(this.target)) r.child.kill("SIGKILL");
+        this.log(`runner pool shrinking to ${this.target}`);
+      }
+      if (this.target > this.size) this.scheduleShrink();
+    }, this.holdMs);
+    this.shrinkTimer.unref();
+  }
+
   close(): void {
     this.closed = true;
+    if (this.shrinkTimer) clearTimeout(this.shrinkTimer);
+    if (this.refillTimer) clearTimeout(this.refillTimer);
     for (const r of this.idle.splice(0)) r.child.kill("SIGKILL");
   }
 
@@ -120,6 +215,16 @@ export class RunnerPool {
       );
     });
     ready.catch(() => {});
+    // A runner that could not be started, or whose channel broke under a message (it was killed): an
+    // 'error' event nobody listens to would take the kernel down. Its 'exit' does the cleaning up.
+    child.on("error", (e) => this.log(`runner ${child.pid ?? "(not started)"}: ${e.message}`));
+    const runner: Runner = { child, ready, isReady: false };
+    ready.then(
+      () => {
+        runner.isReady = true;
+      },
+      () => {},
+    );
     child.on("exit", () => {
       const i = this.idle.findIndex((r) => r.child === child);
       if (i >= 0) {
@@ -128,6 +233,6 @@ export class RunnerPool {
         setTimeout(() => this.fill(), 100);
       }
     });
-    return { child, ready };
+    return runner;
   }
 }

@@ -7,7 +7,6 @@ import { type Codec, viewOf } from "../../commonassembly/abi/codec.js";
 import { GenericErr } from "../../commonassembly/abi/numbers.js";
 import type { Errcode, SysResult } from "../../commonassembly/abi/result.js";
 import {
-  FORK_SYSCALLS,
   SYSCALLS,
   type SyscallDef,
   syscallByCode,
@@ -86,6 +85,8 @@ export function formatErr(def: SyscallDef | undefined, code: number): string {
   return `err 0x${code.toString(16).padStart(2, "0")} ${errName(def, code)}`;
 }
 
+const NO_ARGS = new DataView(new ArrayBuffer(0));
+
 /** Decode a request's arguments; the errcode for a request that does not fit the layout. */
 export function decodeArgs(
   def: SyscallDef,
@@ -93,6 +94,9 @@ export function decodeArgs(
 ): { ok: true; args: unknown } | { ok: false; errcode: Errcode } {
   if (def.args.size < 0) return { ok: true, args: argBytes.slice() };
   const codec = def.args as Codec<unknown>;
+  // No arguments (GET_PID and the like): nothing to read, no view to make.
+  if (codec.size === 0 && argBytes.length === 0)
+    return { ok: true, args: codec.decode(NO_ARGS, 0) };
   if (argBytes.length < codec.size) return { ok: false, errcode: GenericErr.MEMORY_READ };
   if (argBytes.length > codec.size) return { ok: false, errcode: GenericErr.INVALID_ARGUMENT };
   return { ok: true, args: codec.decode(viewOf(argBytes), 0) };
@@ -125,7 +129,7 @@ export function validateRequest(
   ret: number,
   viaFork: boolean,
 ): Validated {
-  const mem = p.bytes();
+  const mem = p.bytesCovering(Math.max(req + reqLen, ret + SYSCALL_RET_SIZE));
   if (reqLen < 1 || req < 0 || req + reqLen > mem.length) {
     return { ok: false, errcode: GenericErr.MEMORY_READ, def: undefined, name: "" };
   }
@@ -136,7 +140,8 @@ export function validateRequest(
   // Longer than any request the ABI allows, whatever the code (docs/commonassembly.md §4.4).
   if (reqLen > SYSCALL_REQ_MAX) return bad(GenericErr.INVALID_ARGUMENT);
   if (def === undefined) return bad(GenericErr.NO_SUCH_SYSCALL);
-  if (FORK_SYSCALLS.includes(code) !== viaFork) return bad(GenericErr.INVALID_ARGUMENT);
+  // The fork-like calls (FORK_SYSCALLS) go only through syscall_fork, the others only through syscall.
+  if (def.returnsTwice !== viaFork) return bad(GenericErr.INVALID_ARGUMENT);
   if (ret === 0) return bad(GenericErr.INVALID_ARGUMENT);
   if (ret < 0 || ret + SYSCALL_RET_SIZE > mem.length) return bad(GenericErr.UNMAPPED_POINTER);
   // A return area in a read-only AMS mapping: the runner cannot write the value there (docs/ipc.md).
@@ -238,6 +243,7 @@ function run(
       } else {
         // The kernel reads and writes no process memory: the buffers travel with the request and its
         // answer (syscalls/buffers.ts). The kernel traces what it answers (marked "(kernel)").
+        const mem = p.bytes();
         const areas = bufferAreas(def, args, mem.length);
         if (typeof areas === "number") return done({ ok: false, errcode: areas }, args);
         const answer = p.toKernel(
@@ -253,9 +259,10 @@ function run(
       break;
   }
   if (r.ok || r.value !== undefined) {
-    const out = p.bytes();
-    out.fill(0, ret, ret + SYSCALL_RET_SIZE);
-    def.ret.encode(new DataView(out.buffer, out.byteOffset + ret, SYSCALL_RET_SIZE), 0, r.value);
+    // The handler may have grown the memory (MEM_ALLOC): the views are checked again.
+    const end = ret + SYSCALL_RET_SIZE;
+    p.bytesCovering(end).fill(0, ret, end);
+    def.ret.encode(p.dataCovering(end), ret, r.value);
   }
   return done(r, args);
 }

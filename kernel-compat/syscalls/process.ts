@@ -21,6 +21,7 @@ import {
   WAIT_CHILD_PROCESS,
 } from "../../commonassembly/abi/syscalls.js";
 import type { KProcess } from "../kernel/process.js";
+import { forkMemoryLength } from "../protocol.js";
 import { ProcessEnd } from "../runner/signals.js";
 import { bind, bindKernel } from "./result.js";
 
@@ -68,7 +69,7 @@ export const processKernelHandlers = [
     // The runner sends the image only for a well-formed call through syscall_fork (runner/fork.ts).
     if (fork === undefined) return fail(GenericErr.INVALID_ARGUMENT);
     // The home's limits are a lack of resources: the spec's 0x40 (docs/kernel.md "Limits").
-    const refused = k.admit(fork.memory.length);
+    const refused = k.admit(forkMemoryLength(fork));
     if (refused !== undefined) {
       k.refusedLine(caller, `CREATE_PROCESS refused: ${refused}`);
       return fail(CREATE_PROCESS.errors.HARDWARE);

@@ -1,0 +1,72 @@
+// The warm runner pool (docs/kernel.md "Runners and the warm pool"): it grows when processes are
+// started faster than it refills, starts at most SPAWN_CONCURRENCY runners at once, and shrinks back to
+// its base size once the demand is gone. Real runners (the built dist/, as the black-box tests use).
+
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import type { RunnerPool as PoolClass, Runner } from "./pool.js";
+
+const dist = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "dist");
+const { RunnerPool, SPAWN_CONCURRENCY } = (await import(
+  path.join(dist, "kernel-compat/server/pool.js")
+)) as { RunnerPool: typeof PoolClass; SPAWN_CONCURRENCY: number };
+
+const taken: Runner[] = [];
+const pools: PoolClass[] = [];
+afterAll(() => {
+  for (const r of taken) r.child.kill("SIGKILL");
+  for (const p of pools) p.close();
+});
+
+function newPool(size: number, opts: { max?: number; holdMs?: number }): PoolClass {
+  const p = new RunnerPool(size, () => {}, opts);
+  pools.push(p);
+  return p;
+}
+
+/** Polls `cond` every 20 ms, also recording the most runners seen starting at once. */
+async function until(pool: PoolClass, cond: () => boolean, ms: number): Promise<number> {
+  let most = pool.startingCount;
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 20));
+    most = Math.max(most, pool.startingCount);
+  }
+  return most;
+}
+
+describe("runner pool", () => {
+  it("grows when no ready runner is left, two starting at a time, then shrinks back to its size", async () => {
+    const pool = newPool(1, { max: 4, holdMs: 3000 });
+    pool.fill();
+    await until(pool, () => pool.idleCount === 1 && pool.startingCount === 0, 60_000);
+    expect(pool.targetSize).toBe(1);
+    // Two processes back to back: the second finds no ready runner (one was taken, its replacement has
+    // not started yet) and the target doubles; a third, still none ready: it doubles again.
+    taken.push(pool.take(), pool.take());
+    expect(pool.targetSize).toBe(2);
+    taken.push(pool.take());
+    expect(pool.targetSize).toBe(4);
+    // The pool fills toward 4, never more than SPAWN_CONCURRENCY starting at once; with no busy take
+    // for holdMs the target halves (4 → 2 → 1) and the surplus runners are stopped.
+    const most = await until(
+      pool,
+      () => pool.targetSize === 1 && pool.idleCount === 1 && pool.startingCount === 0,
+      90_000,
+    );
+    expect(most).toBeLessThanOrEqual(SPAWN_CONCURRENCY);
+    for (const r of taken) await r.ready;
+  }, 150_000);
+
+  it("a pool of size 0 never grows: each process gets a runner started for it", async () => {
+    const pool = newPool(0, { max: 8 });
+    const r = pool.take();
+    taken.push(r);
+    await r.ready;
+    expect(pool.targetSize).toBe(0);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(pool.idleCount).toBe(0);
+  }, 60_000);
+});
