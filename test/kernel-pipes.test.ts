@@ -565,7 +565,7 @@ describe("closing on the reading side, across processes", () => {
     expect(r.stderr).toMatch(new RegExp(`\\[pid ${child}\\] EXIT \\{exitData: 42\\}`));
     expect(r.code).toBe(5);
     // PIPE_CLOSED: closing type 0x00 (CLOSE_PIPE), identity 0x01 (the parent held the SC), its id 1
-    expect(dumps(r.stderr, parent)[0]).toBe(`00` + `01` + le(1, 8) + "00".repeat(22));
+    expect(dumps(r.stderr, parent)[0]).toBe(`00` + `01` + le(7, 8) + "00".repeat(22));
   });
 });
 
@@ -607,7 +607,7 @@ describe("a peer killed with kill -9 mid-transfer", () => {
       const out = run.output();
       expect(out).not.toMatch(/exitData: 66/);
       // closing type 0x01 (brutally terminated), identity 0x00 (the parent held the RC), its id 1
-      expect(dumps(out, parent)[0]).toBe(`01` + `00` + le(1, 8) + "00".repeat(22));
+      expect(dumps(out, parent)[0]).toBe(`01` + `00` + le(7, 8) + "00".repeat(22));
     },
   );
 });
@@ -617,22 +617,22 @@ describe("the 64 KB message limit does not depend on the buffer", () => {
     const r = home.run(
       program(
         `(drop (call $s0 (i32.const 0x53)))
-        ;; a message write pipe with itself, multiplier 16 (1 MiB), no notification: SC 1, RC 2
+        ;; a message write pipe with itself, multiplier 16 (1 MiB), no notification: SC 7, RC 8 (1–6 are the command pipes)
         (call $check (i32.const 1) (call $open (call $r64 (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 1) (i64.const 0)) (i32.const ${OK}))
-        (call $check (i32.const 2) (call $s64 (i32.const 0x24) (i64.const 1)) (i32.const ${OK}))
+        (call $check (i32.const 2) (call $s64 (i32.const 0x24) (i64.const 7)) (i32.const ${OK}))
         (call $check64 (i32.const 3) (call $r64 (i32.const 1)) (i64.const 1048576))
         (call $fill (i32.const 0x10000) (i32.const 65537))
-        (call $check (i32.const 4) (call $write (i64.const 1) (i32.const 65537) (i32.const 0x10000) (i32.const 0)) (i32.const ${E(0x32)}))
-        (call $check (i32.const 5) (call $write (i64.const 1) (i32.const 65537) (i32.const 0x10000) (i32.const 1)) (i32.const ${E(0x32)}))
-        (call $check (i32.const 6) (call $write (i64.const 1) (i32.const 65536) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))
-        (call $check (i32.const 7) (call $read (i64.const 2) (i32.const 0) (i32.const 0x30000) (i32.const 70000)) (i32.const ${OK}))
+        (call $check (i32.const 4) (call $write (i64.const 7) (i32.const 65537) (i32.const 0x10000) (i32.const 0)) (i32.const ${E(0x32)}))
+        (call $check (i32.const 5) (call $write (i64.const 7) (i32.const 65537) (i32.const 0x10000) (i32.const 1)) (i32.const ${E(0x32)}))
+        (call $check (i32.const 6) (call $write (i64.const 7) (i32.const 65536) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))
+        (call $check (i32.const 7) (call $read (i64.const 8) (i32.const 0) (i32.const 0x30000) (i32.const 70000)) (i32.const ${OK}))
         (call $check (i32.const 8) (call $r32) (i32.const 65536))
         (call $check (i32.const 9) (call $same (i32.const 0x30000) (i32.const 65536)) (i32.const 1))
         (call $exit (i64.const 3))`,
         HELPERS,
       ).replace("2 64 shared", "8 64 shared"),
     );
-    expect(r.stderr).toMatch(/PIPE_WRITE \{sc: 1, count: 65537, .* -> err 0x32 MESSAGE_TOO_LARGE/);
+    expect(r.stderr).toMatch(/PIPE_WRITE \{sc: 7, count: 65537, .* -> err 0x32 MESSAGE_TOO_LARGE/);
     expect(r.code).toBe(3);
   });
 });
