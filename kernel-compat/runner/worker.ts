@@ -116,7 +116,9 @@ export type FromWorker =
   /** ACCEPT_SERVICE_CONN could not create the client thread of `connection` (docs/services.md). */
   | { t: "client-thread-ended"; connection: bigint }
   /** What the relay needs to start threads the kernel asks for; null: the module cannot have threads. */
-  | { t: "share"; share: ThreadShare | null };
+  | { t: "share"; share: ThreadShare | null }
+  /** A READ/WRITE_BACKED_AMS was consumed: its handler's answer, undefined if none ran (runner/ams.ts). */
+  | { t: "signal-answer"; signal: number; datafield: Uint8Array; answer: bigint | undefined };
 
 const port = parentPort;
 if (port === null) throw new Error("runner worker started outside a worker thread");
@@ -216,6 +218,8 @@ function run(msg: WorkerStart): Outcome {
     datafieldAddress: ctl + CTL_DATAFIELD_OFFSET,
     memory,
     trace: (line) => trace?.(line),
+    answered: (signal, datafield, answer) =>
+      post({ t: "signal-answer", signal, datafield, answer }),
   };
   const toKernel = (req: Uint8Array, buffers?: KernelBuffers, fork?: ForkImage) => {
     const mailbox = mailboxes[depth];
