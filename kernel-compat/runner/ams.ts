@@ -266,7 +266,9 @@ export interface BackedRequest {
  */
 export class BackedAsker {
   private readonly waiting = new Map<string, ((a: bigint | null) => void)[]>();
-  private readonly backlog: { signal: number; datafield: Uint8Array }[] = [];
+  /** Signals not yet in the ring, from `head` on (an index: shift() is linear on large arrays). */
+  private backlog: { signal: number; datafield: Uint8Array }[] = [];
+  private head = 0;
   private retry: NodeJS.Timeout | undefined;
 
   constructor(
@@ -320,15 +322,19 @@ export class BackedAsker {
 
   private flush(): void {
     let pushed = false;
-    while (this.backlog.length > 0) {
-      const s = this.backlog[0];
+    while (this.head < this.backlog.length) {
+      const s = this.backlog[this.head];
       if (s === undefined || !this.push(s.signal, s.datafield)) break;
-      this.backlog.shift();
+      this.head++;
       pushed = true;
+    }
+    if (this.head === this.backlog.length) {
+      this.backlog = [];
+      this.head = 0;
     }
     if (pushed) this.wake();
     // The ring is full (of these or other signals): try again once the worker took some.
-    if (this.backlog.length > 0 && this.retry === undefined)
+    if (this.head < this.backlog.length && this.retry === undefined)
       this.retry = setTimeout(() => {
         this.retry = undefined;
         this.flush();
@@ -336,5 +342,12 @@ export class BackedAsker {
   }
 }
 
-const keyOf = (signal: number, datafield: Uint8Array) =>
-  `${signal}:${Buffer.from(datafield).toString("hex")}`;
+/**
+ * Which request a signal belongs to: its code, AMS ID and address (both datafields start with them,
+ * signals.md 0x33 / 0x34). Signals are delivered in the order they were pushed, so answers to the same
+ * key (two write-backs of one word) resolve first-in first-out.
+ */
+function keyOf(signal: number, datafield: Uint8Array): string {
+  const dv = new DataView(datafield.buffer, datafield.byteOffset, datafield.byteLength);
+  return `${signal}:${dv.getBigUint64(0, true)}:${dv.getBigUint64(8, true)}`;
+}

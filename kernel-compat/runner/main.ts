@@ -251,8 +251,8 @@ function main(): void {
       case "client-thread-ended":
         send({ t: "client-thread-ended", connection: m.connection });
         return;
-      case "signal-answer":
-        backed.answered(m.signal, m.datafield, m.answer);
+      case "signal-answers":
+        for (const a of m.batch) backed.answered(a.signal, a.datafield, a.answer);
         return;
       case "share":
         share = m.share;

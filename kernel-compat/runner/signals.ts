@@ -30,6 +30,12 @@ export class ThreadEnd extends Error {
   }
 }
 
+export interface SignalAnswer {
+  signal: number;
+  datafield: Uint8Array;
+  answer: bigint | undefined;
+}
+
 export interface HandlerEnv {
   /** The module's handler table (`__indirect_function_table`), if it has one. */
   table: WebAssembly.Table | undefined;
@@ -40,10 +46,11 @@ export interface HandlerEnv {
   memory: WebAssembly.Memory;
   trace(line: string): void;
   /**
-   * A signal that expects an answer (READ/WRITE_BACKED_AMS) was consumed: its handler's i64, or
-   * undefined when none ran (no handler, or HANDLER_FAULT instead). The kernel waits for it.
+   * Signals that expect an answer (READ/WRITE_BACKED_AMS) were consumed, in order: each handler's i64,
+   * or undefined when none ran (no handler, or HANDLER_FAULT instead). The kernel waits for them. One
+   * call per delivery round: a backed AMS asks a signal per word, so answers travel in batches.
    */
-  answered?(signal: number, datafield: Uint8Array, answer: bigint | undefined): void;
+  answered?(batch: SignalAnswer[]): void;
 }
 
 /**
@@ -124,9 +131,15 @@ export class SignalState {
   /** Deliver every queued signal, in order, if the process is ready and no handler is running. */
   deliverPending(env: HandlerEnv): void {
     if (!this.ready || this.inHandler) return;
-    for (let s = this.queue.shift(); s !== undefined; s = this.queue.shift()) {
-      const answer = this.deliver(env, s.signal, s.datafield);
-      if (ANSWERED_SIGNALS.has(s.signal)) env.answered?.(s.signal, s.datafield, answer);
+    const batch: SignalAnswer[] = [];
+    try {
+      for (let s = this.queue.shift(); s !== undefined; s = this.queue.shift()) {
+        const answer = this.deliver(env, s.signal, s.datafield);
+        if (ANSWERED_SIGNALS.has(s.signal))
+          batch.push({ signal: s.signal, datafield: s.datafield, answer });
+      }
+    } finally {
+      if (batch.length > 0) env.answered?.(batch);
     }
   }
 

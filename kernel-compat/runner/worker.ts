@@ -54,7 +54,7 @@ import {
 import { InstanceHost } from "./instance.js";
 import { PipeRings, PipeSlots } from "./pipes.js";
 import { createTlsSlots, type KernelBuffers, Proc } from "./process.js";
-import { type HandlerEnv, ProcessEnd } from "./signals.js";
+import { type HandlerEnv, ProcessEnd, type SignalAnswer } from "./signals.js";
 import { SocketRings, SocketSlots } from "./sockets.js";
 import {
   acceptConnection,
@@ -117,8 +117,8 @@ export type FromWorker =
   | { t: "client-thread-ended"; connection: bigint }
   /** What the relay needs to start threads the kernel asks for; null: the module cannot have threads. */
   | { t: "share"; share: ThreadShare | null }
-  /** A READ/WRITE_BACKED_AMS was consumed: its handler's answer, undefined if none ran (runner/ams.ts). */
-  | { t: "signal-answer"; signal: number; datafield: Uint8Array; answer: bigint | undefined };
+  /** READ/WRITE_BACKED_AMS were consumed: their handlers' answers, undefined if none ran (runner/ams.ts). */
+  | { t: "signal-answers"; batch: SignalAnswer[] };
 
 const port = parentPort;
 if (port === null) throw new Error("runner worker started outside a worker thread");
@@ -218,8 +218,7 @@ function run(msg: WorkerStart): Outcome {
     datafieldAddress: ctl + CTL_DATAFIELD_OFFSET,
     memory,
     trace: (line) => trace?.(line),
-    answered: (signal, datafield, answer) =>
-      post({ t: "signal-answer", signal, datafield, answer }),
+    answered: (batch) => post({ t: "signal-answers", batch }),
   };
   const toKernel = (req: Uint8Array, buffers?: KernelBuffers, fork?: ForkImage) => {
     const mailbox = mailboxes[depth];
