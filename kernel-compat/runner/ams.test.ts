@@ -149,12 +149,14 @@ describe("BackedAsker", () => {
     // the worker answers the second first: answers still come back in address order
     const [first, second] = ring.splice(0, 2);
     if (first === undefined || second === undefined) throw new Error("no signals");
-    asker.answered(second.signal, second.datafield, 0x0200000000n);
-    asker.answered(first.signal, first.datafield, 0x11n);
+    asker.answered([
+      { signal: second.signal, datafield: second.datafield, answer: 0x0200000000n },
+      { signal: first.signal, datafield: first.datafield, answer: 0x11n },
+    ]);
     expect(ring.length).toBe(1);
     const third = ring.splice(0, 1)[0];
     if (third === undefined) throw new Error("no third signal");
-    asker.answered(third.signal, third.datafield, undefined); // no handler ran
+    asker.answered([{ signal: third.signal, datafield: third.datafield, answer: undefined }]); // no handler ran
     expect(await done).toEqual([0x11n, 0x0200000000n, null]);
   });
 
@@ -166,7 +168,7 @@ describe("BackedAsker", () => {
     );
     const s = ring[0];
     if (s === undefined) throw new Error("no signal");
-    asker.answered(s.signal, s.datafield, 0n);
+    asker.answered([{ signal: s.signal, datafield: s.datafield, answer: 0n }]);
     expect(await done).toEqual([0n]);
     const mute = rig(8, false);
     expect(await mute.asker.ask({ ams: 1n, signal: READ, addresses: [0, 4] })).toEqual([
@@ -185,7 +187,7 @@ describe("BackedAsker", () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     const s = ring[0];
     if (s === undefined) throw new Error("the signal was not pushed once the ring had room");
-    asker.answered(s.signal, s.datafield, 5n);
+    asker.answered([{ signal: s.signal, datafield: s.datafield, answer: 5n }]);
     expect(await done).toEqual([5n]);
   });
 });

@@ -10,6 +10,7 @@ import { Sig } from "../../commonassembly/abi/numbers.js";
 import { BackedAccess, Datafield, encodeDatafield } from "../../commonassembly/abi/signals.js";
 import { hostNative } from "../../native/index.js";
 import { AmsMark, PAGE_SIZE, type PageAllocator } from "./memory.js";
+import type { SignalAnswer } from "./signals.js";
 
 /** AMS mappings one process may hold at once (decided, docs/ipc.md). */
 export const AMS_MAPPINGS = 256;
@@ -310,13 +311,18 @@ export class BackedAsker {
     return Promise.all(answers);
   }
 
-  /** The worker consumed a READ/WRITE_BACKED_AMS (FromWorker `signal-answer`). */
-  answered(signal: number, datafield: Uint8Array, answer: bigint | undefined): void {
-    const key = keyOf(signal, datafield);
-    const list = this.waiting.get(key);
-    const resolve = list?.shift();
-    if (list !== undefined && list.length === 0) this.waiting.delete(key);
-    resolve?.(answer ?? null);
+  /**
+   * The worker consumed READ/WRITE_BACKED_AMS (FromWorker `signal-answers`): resolve each, then refill
+   * the ring once (one wake-up of the worker per round, not per word).
+   */
+  answered(batch: readonly SignalAnswer[]): void {
+    for (const { signal, datafield, answer } of batch) {
+      const key = keyOf(signal, datafield);
+      const list = this.waiting.get(key);
+      const resolve = list?.shift();
+      if (list !== undefined && list.length === 0) this.waiting.delete(key);
+      resolve?.(answer ?? null);
+    }
     this.flush();
   }
 

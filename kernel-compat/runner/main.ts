@@ -252,7 +252,7 @@ function main(): void {
         send({ t: "client-thread-ended", connection: m.connection });
         return;
       case "signal-answers":
-        for (const a of m.batch) backed.answered(a.signal, a.datafield, a.answer);
+        backed.answered(m.batch);
         return;
       case "share":
         share = m.share;
