@@ -317,7 +317,21 @@ export type ToRunner =
       source: boolean;
     }
   /** Unmap the AMS mapping at `address`, leaving a private copy of its bytes ("keep") or zeros. */
-  | { t: "ams-unmap"; req: number; address: number; mode: "keep" | "zero" };
+  | { t: "ams-unmap"; req: number; address: number; mode: "keep" | "zero" }
+  /**
+   * The backer of signal-backed AMS `ams` (docs/ipc.md "Signal-backed AMS"): deliver READ_BACKED_AMS
+   * (`access`) or WRITE_BACKED_AMS (`data[i]`) for each relative address, in order; the answer's
+   * `answers` are the handlers' i64s, null where none ran.
+   */
+  | {
+      t: "ams-backed";
+      req: number;
+      ams: bigint;
+      signal: number;
+      addresses: number[];
+      access?: number;
+      data?: number[];
+    };
 
 /**
  * What a runner answers to a kernel request (`map-segment`, `unmap-segment`, `start-thread`, `pipe-*`,
@@ -326,9 +340,15 @@ export type ToRunner =
 export type RunnerAnswer =
   /**
    * `tid`: the started thread; `sha256`: of the segment's bytes as the runner sees them once mapped;
-   * `address`: where an AMS was mapped.
+   * `address`: where an AMS was mapped; `answers`: an `ams-backed`'s.
    */
-  | { ok: true; tid?: number; sha256?: string; address?: number }
+  | {
+      ok: true;
+      tid?: number;
+      sha256?: string;
+      address?: number;
+      answers?: (bigint | null)[];
+    }
   /** `refusal`: why an `ams-map` was refused (runner/ams.ts MapRefusal). */
   | { ok: false; error: string; refusal?: "range" | "overlap" | "space" };
 

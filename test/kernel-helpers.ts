@@ -147,6 +147,8 @@ export class TestHome {
       env: this.envFor(extra),
       encoding: "utf8",
       timeout: 60_000,
+      // A signal-backed AMS traces every word it serves: far more than the default 1 MiB.
+      maxBuffer: 256 * 1024 * 1024,
     });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   }

@@ -17,7 +17,15 @@ import {
   StartupCode,
 } from "./context.js";
 import { isSignalCode, Sig, Sys, signalName } from "./numbers.js";
-import { Datafield, decodeDatafield, encodeDatafield, MemAccess } from "./signals.js";
+import {
+  ANSWERED_SIGNALS,
+  Datafield,
+  decodeDatafield,
+  decodeReadBackedAnswer,
+  decodeWriteBackedAnswer,
+  encodeDatafield,
+  MemAccess,
+} from "./signals.js";
 import {
   AMS_SHARING_INFO,
   CONNECT_SERVICE,
@@ -267,6 +275,27 @@ describe("signals", () => {
     expect(
       encodeDatafield(Datafield[Sig.SERV_SOCK_CLOSED], { closing: 1, identity: 0, socket: 7n }),
     ).toEqual(hex(`01 00 0700000000000000 ${"00".repeat(22)}`));
+  });
+
+  it("reads READ_BACKED_AMS' and WRITE_BACKED_AMS' answers from the handler's i64, low byte first", () => {
+    // READ_BACKED_AMS: data (4 bytes) then page fault (1 byte); the i64's bytes as a handler returns them
+    const i64 = (bytes: string) => hex(bytes).reduceRight((v, b) => (v << 8n) | BigInt(b), 0n);
+    expect(decodeReadBackedAnswer(i64("78563412 00 000000"))).toEqual({
+      data: 0x12345678,
+      fault: 0,
+    });
+    expect(decodeReadBackedAnswer(i64("00000000 01 000000"))).toEqual({ data: 0, fault: 1 });
+    // the upper three bytes are no part of the answer
+    expect(decodeReadBackedAnswer(i64("efbeadde 02 ffffff"))).toEqual({
+      data: 0xdeadbeef,
+      fault: 2,
+    });
+    expect(decodeReadBackedAnswer(-1n)).toEqual({ data: 0xffffffff, fault: 0xff });
+    // WRITE_BACKED_AMS: the page fault (1 byte)
+    expect(decodeWriteBackedAnswer(i64("02 00000000000000"))).toEqual({ fault: 2 });
+    expect(decodeWriteBackedAnswer(i64("00 ffffffffffffff"))).toEqual({ fault: 0 });
+    expect(ANSWERED_SIGNALS.has(Sig.READ_BACKED_AMS) && ANSWERED_SIGNALS.has(0x34)).toBe(true);
+    expect(ANSWERED_SIGNALS.has(Sig.RECV_SHARED_AMS)).toBe(false);
   });
 });
 

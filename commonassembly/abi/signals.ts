@@ -97,6 +97,32 @@ export const Datafield = {
   [Sig.WILL_TERMINATE]: struct([["delay", u16]]),
 } as const satisfies Record<number, Codec<unknown>>;
 
+/** READ_BACKED_AMS' access mode (signals.md 0x33). */
+export const BackedAccess = { READ: 0x00, EXECUTE: 0x01 } as const;
+
+/** The page-fault byte of READ_BACKED_AMS' and WRITE_BACKED_AMS' answers (signals.md 0x33, 0x34). */
+export const BackedFault = { NONE: 0x00, OUT_OF_RANGE: 0x01, HARDWARE: 0x02 } as const;
+
+/** Signals whose handler's i64 result is an answer the kernel reads back (docs/commonassembly.md §6). */
+export const ANSWERED_SIGNALS: ReadonlySet<number> = new Set([
+  Sig.READ_BACKED_AMS,
+  Sig.WRITE_BACKED_AMS,
+]);
+
+/**
+ * READ_BACKED_AMS' answer, packed from the i64's low byte: the data (4 bytes), then the page fault
+ * (1 byte). The upper 3 bytes are not part of the answer and are ignored.
+ */
+export function decodeReadBackedAnswer(answer: bigint): { data: number; fault: number } {
+  const a = BigInt.asUintN(64, answer);
+  return { data: Number(a & 0xffff_ffffn), fault: Number((a >> 32n) & 0xffn) };
+}
+
+/** WRITE_BACKED_AMS' answer: the page fault (1 byte), the i64's low byte. */
+export function decodeWriteBackedAnswer(answer: bigint): { fault: number } {
+  return { fault: Number(BigInt.asUintN(64, answer) & 0xffn) };
+}
+
 /** What happens when a signal arrives with no handler registered (signals.md, per signal). */
 export type DefaultAction = "kill" | "ignore";
 

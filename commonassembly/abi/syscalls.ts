@@ -460,8 +460,8 @@ export const VIRT_MEM_AMS = def(
 );
 /**
  * The spec gives no return value for BACKED_AMS; NCW returns the AMS ID, as every AMS-creating call.
- * Signal-backed segments are a known gap: the kernel checks the arguments, then answers 0x01
- * (docs/ipc.md "Shared memory").
+ * The backer serves reads and writes through READ/WRITE_BACKED_AMS at synchronisation points
+ * (docs/ipc.md "Signal-backed AMS"); length 0 or above 4 GiB is 0x02.
  */
 export const BACKED_AMS = def(
   "BACKED_AMS",

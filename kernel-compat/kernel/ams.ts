@@ -28,6 +28,16 @@ export interface KSharing {
   readonly command: number;
 }
 
+/**
+ * What the kernel knows of a signal-backed AMS (BACKED_AMS; docs/ipc.md "Signal-backed AMS"): its
+ * copy-on-write mode, and per page filled the bytes the backer last gave or acknowledged, so a
+ * write-back sends only the words a receiver changed.
+ */
+export interface KBacking {
+  readonly copyOnWrite: boolean;
+  readonly served: Map<number, Uint8Array>;
+}
+
 export interface KAms {
   readonly id: bigint;
   /** The process that shares it: its creator, or the receiver of an exclusive sharing. */
@@ -41,6 +51,8 @@ export interface KAms {
   exclusive?: { sharing: KSharing; sharer: number };
   /** Every process' mappings of it. */
   readonly mappings: Map<number, KMapping[]>;
+  /** Set for a signal-backed AMS (kind "backed"). */
+  readonly backing?: KBacking;
 }
 
 export class AmsTable {
@@ -50,7 +62,7 @@ export class AmsTable {
   constructor(private readonly segments: SegmentTable) {}
 
   /** A new AMS of `length` bytes (whole pages) owned by `owner`; throws a native error. */
-  create(owner: number, kind: KAms["kind"], length: number): KAms {
+  create(owner: number, kind: KAms["kind"], length: number, copyOnWrite = false): KAms {
     const segment = this.segments.create(0, length, `ams${this.next}`);
     const ams: KAms = {
       id: this.next++,
@@ -60,6 +72,7 @@ export class AmsTable {
       segment,
       sharings: [],
       mappings: new Map(),
+      ...(kind === "backed" ? { backing: { copyOnWrite, served: new Map() } } : {}),
     };
     this.byId.set(ams.id, ams);
     return ams;
@@ -87,7 +100,9 @@ export class AmsTable {
     if (s === undefined) return undefined;
     // Write without read cannot be a host page's protection: it maps read-write (docs/ipc.md).
     const write = (s.permissions & AmsPermission.WRITE) !== 0;
-    return { readOnly: !write, private: s.copyOnWrite, permissions: s.permissions };
+    // A copy-on-write backed AMS maps privately for every receiver (BACKED_AMS' own mode).
+    const cow = s.copyOnWrite || a.backing?.copyOnWrite === true;
+    return { readOnly: !write, private: cow, permissions: s.permissions };
   }
 
   addMapping(a: KAms, pid: number, m: KMapping): void {

@@ -74,6 +74,11 @@ export interface KernelApi {
   mapAms(p: KProcess, m: AmsMapRequest): Promise<AmsMapAnswer>;
   /** Have `p`'s runner unmap the AMS mapping at `address`; false if it could not. */
   unmapAms(p: KProcess, address: number, mode: "keep" | "zero"): Promise<boolean>;
+  /**
+   * Have backer `p` answer READ/WRITE_BACKED_AMS for each address (docs/ipc.md "Signal-backed AMS"):
+   * the handlers' i64s (null where none ran), or undefined when the backer ended first.
+   */
+  askBacker(p: KProcess, r: AmsBackedRequest): Promise<(bigint | null)[] | undefined>;
   suspend(p: KProcess): void;
   /** Resume a suspended process; how long it was suspended, in ms. */
   unsuspend(p: KProcess): bigint;
@@ -81,6 +86,8 @@ export interface KernelApi {
 
 /** An `ams-map` request (protocol.ts) without its request number. */
 export type AmsMapRequest = Omit<Extract<ToRunner, { t: "ams-map" }>, "req" | "t">;
+/** An `ams-backed` request (protocol.ts) without its request number. */
+export type AmsBackedRequest = Omit<Extract<ToRunner, { t: "ams-backed" }>, "req" | "t">;
 export type AmsMapAnswer =
   | { ok: true; address: number }
   | { ok: false; error: string; refusal?: "range" | "overlap" | "space" };

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { hostNative } from "../../native/index.js";
 import { wat } from "../../test/wasm-spec/wat.js";
-import { AmsMapper, AmsMappings } from "./ams.js";
+import { AmsMapper, AmsMappings, BackedAsker } from "./ams.js";
 import { PageAllocator } from "./memory.js";
 
 const ACCESSORS = await wat(`(module (import "m" "mem" (memory 2 16 shared))
@@ -105,5 +105,89 @@ describe.skipIf(process.platform !== "linux")("AmsMapper (linux)", () => {
     expect(x.ld(0x10000)).toBe(0);
     x.st(0x10000, 1);
     seg.close();
+  });
+});
+
+describe("BackedAsker", () => {
+  const READ = 0x33;
+  const WRITE = 0x34;
+  /** A ring of `room` slots the test drains by hand, and a "worker" answering what it took. */
+  function rig(initialRoom: number, canAnswer = true) {
+    let room = initialRoom;
+    const ring: { signal: number; datafield: Uint8Array }[] = [];
+    let wakes = 0;
+    const asker = new BackedAsker(
+      (signal, datafield) => {
+        if (ring.length >= room) return false;
+        ring.push({ signal, datafield });
+        return true;
+      },
+      () => {
+        wakes++;
+      },
+      () => canAnswer,
+    );
+    return {
+      ring,
+      asker,
+      wakes: () => wakes,
+      setRoom: (n: number) => {
+        room = n;
+      },
+    };
+  }
+
+  it("turns a request into one signal per word, datafields byte for byte, and answers in order once all are in", async () => {
+    const { ring, asker, wakes } = rig(2);
+    const done = asker.ask({ ams: 7n, signal: READ, addresses: [0, 4, 8], access: 1 });
+    // only two fit in the ring; the third waits for room
+    expect(ring.length).toBe(2);
+    expect(wakes()).toBe(1);
+    expect(Buffer.from(ring[1]?.datafield ?? []).toString("hex")).toBe(
+      `0700000000000000 0400000000000000 01`.replace(/ /g, "").padEnd(64, "0"),
+    );
+    // the worker answers the second first: answers still come back in address order
+    const [first, second] = ring.splice(0, 2);
+    if (first === undefined || second === undefined) throw new Error("no signals");
+    asker.answered([
+      { signal: second.signal, datafield: second.datafield, answer: 0x0200000000n },
+      { signal: first.signal, datafield: first.datafield, answer: 0x11n },
+    ]);
+    expect(ring.length).toBe(1);
+    const third = ring.splice(0, 1)[0];
+    if (third === undefined) throw new Error("no third signal");
+    asker.answered([{ signal: third.signal, datafield: third.datafield, answer: undefined }]); // no handler ran
+    expect(await done).toEqual([0x11n, 0x0200000000n, null]);
+  });
+
+  it("WRITE_BACKED_AMS carries each word's data; a backer that cannot answer gets nothing and nothing waits", async () => {
+    const { ring, asker } = rig(8);
+    const done = asker.ask({ ams: 1n, signal: WRITE, addresses: [0x10], data: [0xdeadbeef] });
+    expect(Buffer.from(ring[0]?.datafield ?? []).toString("hex")).toBe(
+      `0100000000000000 1000000000000000 efbeadde`.replace(/ /g, "").padEnd(64, "0"),
+    );
+    const s = ring[0];
+    if (s === undefined) throw new Error("no signal");
+    asker.answered([{ signal: s.signal, datafield: s.datafield, answer: 0n }]);
+    expect(await done).toEqual([0n]);
+    const mute = rig(8, false);
+    expect(await mute.asker.ask({ ams: 1n, signal: READ, addresses: [0, 4] })).toEqual([
+      null,
+      null,
+    ]);
+    expect(mute.ring.length).toBe(0);
+  });
+
+  it("retries a full ring by itself", async () => {
+    const { ring, asker, setRoom } = rig(0);
+    const done = asker.ask({ ams: 2n, signal: READ, addresses: [0] });
+    expect(ring.length).toBe(0);
+    // room appears later (the worker took other signals): the asker pushes without being told
+    setRoom(1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const s = ring[0];
+    if (s === undefined) throw new Error("the signal was not pushed once the ring had room");
+    asker.answered([{ signal: s.signal, datafield: s.datafield, answer: 5n }]);
+    expect(await done).toEqual([5n]);
   });
 });

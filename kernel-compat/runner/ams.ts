@@ -6,8 +6,11 @@
 // memory read-write when it grows it; a read-only mapping is a private one of a read-only descriptor,
 // so that only ever made private copies writable, never the segment).
 
+import { Sig } from "../../commonassembly/abi/numbers.js";
+import { BackedAccess, Datafield, encodeDatafield } from "../../commonassembly/abi/signals.js";
 import { hostNative } from "../../native/index.js";
 import { AmsMark, PAGE_SIZE, type PageAllocator } from "./memory.js";
+import type { SignalAnswer } from "./signals.js";
 
 /** AMS mappings one process may hold at once (decided, docs/ipc.md). */
 export const AMS_MAPPINGS = 256;
@@ -245,4 +248,112 @@ export class AmsMapper {
       m.allocated || mode === "zero",
     );
   }
+}
+
+/** An `ams-backed` request (protocol.ts) as the relay gets it. */
+export interface BackedRequest {
+  ams: bigint;
+  signal: number;
+  addresses: number[];
+  access?: number;
+  data?: number[];
+}
+
+/**
+ * The backer's half of a signal-backed AMS (docs/ipc.md "Signal-backed AMS"): the relay turns the
+ * kernel's `ams-backed` into one READ/WRITE_BACKED_AMS per word, pushed into the signal ring as it has
+ * room, and answers the kernel once every handler answered (the worker posts each answer back). A
+ * process without the handler, or not READY, cannot answer: every word is null at once, nothing waits.
+ */
+export class BackedAsker {
+  private readonly waiting = new Map<string, ((a: bigint | null) => void)[]>();
+  /** Signals not yet in the ring, from `head` on (an index: shift() is linear on large arrays). */
+  private backlog: { signal: number; datafield: Uint8Array }[] = [];
+  private head = 0;
+  private retry: NodeJS.Timeout | undefined;
+
+  constructor(
+    /** Push one signal into the ring; false when it is full. */
+    private readonly push: (signal: number, datafield: Uint8Array) => boolean,
+    /** Make the worker take the ring now (poke its safepoint, interrupt a blocking syscall). */
+    private readonly wake: () => void,
+    /** The process' handler set and readiness (SharedSht). */
+    private readonly canAnswer: (signal: number) => boolean,
+  ) {}
+
+  ask(r: BackedRequest): Promise<(bigint | null)[]> {
+    if (!this.canAnswer(r.signal)) return Promise.resolve(r.addresses.map(() => null));
+    const codec =
+      r.signal === Sig.READ_BACKED_AMS
+        ? (address: number) =>
+            encodeDatafield(Datafield[Sig.READ_BACKED_AMS], {
+              ams: r.ams,
+              address: BigInt(address),
+              access: r.access ?? BackedAccess.READ,
+            })
+        : (address: number, i: number) =>
+            encodeDatafield(Datafield[Sig.WRITE_BACKED_AMS], {
+              ams: r.ams,
+              address: BigInt(address),
+              data: r.data?.[i] ?? 0,
+            });
+    const answers = r.addresses.map((address, i) => {
+      const datafield = codec(address, i);
+      return new Promise<bigint | null>((resolve) => {
+        const key = keyOf(r.signal, datafield);
+        const list = this.waiting.get(key) ?? [];
+        list.push(resolve);
+        this.waiting.set(key, list);
+        this.backlog.push({ signal: r.signal, datafield });
+      });
+    });
+    this.flush();
+    return Promise.all(answers);
+  }
+
+  /**
+   * The worker consumed READ/WRITE_BACKED_AMS (FromWorker `signal-answers`): resolve each, then refill
+   * the ring once (one wake-up of the worker per round, not per word).
+   */
+  answered(batch: readonly SignalAnswer[]): void {
+    for (const { signal, datafield, answer } of batch) {
+      const key = keyOf(signal, datafield);
+      const list = this.waiting.get(key);
+      const resolve = list?.shift();
+      if (list !== undefined && list.length === 0) this.waiting.delete(key);
+      resolve?.(answer ?? null);
+    }
+    this.flush();
+  }
+
+  private flush(): void {
+    let pushed = false;
+    while (this.head < this.backlog.length) {
+      const s = this.backlog[this.head];
+      if (s === undefined || !this.push(s.signal, s.datafield)) break;
+      this.head++;
+      pushed = true;
+    }
+    if (this.head === this.backlog.length) {
+      this.backlog = [];
+      this.head = 0;
+    }
+    if (pushed) this.wake();
+    // The ring is full (of these or other signals): try again once the worker took some.
+    if (this.head < this.backlog.length && this.retry === undefined)
+      this.retry = setTimeout(() => {
+        this.retry = undefined;
+        this.flush();
+      }, 1);
+  }
+}
+
+/**
+ * Which request a signal belongs to: its code, AMS ID and address (both datafields start with them,
+ * signals.md 0x33 / 0x34). Signals are delivered in the order they were pushed, so answers to the same
+ * key (two write-backs of one word) resolve first-in first-out.
+ */
+function keyOf(signal: number, datafield: Uint8Array): string {
+  const dv = new DataView(datafield.buffer, datafield.byteOffset, datafield.byteLength);
+  return `${signal}:${dv.getBigUint64(0, true)}:${dv.getBigUint64(8, true)}`;
 }

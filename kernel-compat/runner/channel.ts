@@ -6,13 +6,16 @@
 import { DATAFIELD_SIZE } from "../../commonassembly/abi/signals.js";
 import { SYSCALL_RET_SIZE } from "../../commonassembly/abi/wasm-names.js";
 
-// ---- syscall mailbox: [state, errcode, retLen, interrupt] then up to RET_MAX bytes of return value: the
-// ABI's return area (a call's buffers travel beside it, syscalls/buffers.ts) ----
+// ---- syscall mailbox: [state (idle, waiting, answered, interrupted), errcode, retLen, -] then up to
+// RET_MAX bytes of return value: the ABI's return area (a call's buffers travel beside it,
+// syscalls/buffers.ts) ----
 /** Mailboxes per runner: one for the program's code, one for a signal handler's own kernel calls. */
 export const MAILBOX_DEPTH = 2;
 export const MAILBOX_IDLE = 0;
 export const MAILBOX_WAITING = 1;
 export const MAILBOX_ANSWERED = 2;
+/** Waiting, and the main thread asked the worker to run signal handlers meanwhile. */
+export const MAILBOX_INTERRUPTED = 3;
 const RET_MAX = SYSCALL_RET_SIZE;
 export const MAILBOX_BYTES = 16 + RET_MAX;
 
@@ -36,9 +39,17 @@ export class Mailbox {
    * signal arrived): the process' handlers run during a blocking syscall, as on NightOS.
    */
   waitAnswer(onInterrupt?: () => void): { errcode: number | null; ret: Uint8Array } {
-    while (Atomics.load(this.words, 0) === MAILBOX_WAITING) {
-      Atomics.wait(this.words, 0, MAILBOX_WAITING);
-      if (Atomics.exchange(this.words, 3, 0) !== 0) onInterrupt?.();
+    // The interruption is a state of the word waited on, so one raised while the handlers run (their
+    // answers make the relay push more signals at once: a signal-backed AMS) is never lost.
+    for (;;) {
+      const state = Atomics.load(this.words, 0);
+      if (state === MAILBOX_WAITING) Atomics.wait(this.words, 0, MAILBOX_WAITING);
+      else if (state !== MAILBOX_INTERRUPTED) break;
+      else if (
+        Atomics.compareExchange(this.words, 0, MAILBOX_INTERRUPTED, MAILBOX_WAITING) ===
+        MAILBOX_INTERRUPTED
+      )
+        onInterrupt?.();
     }
     const err = Atomics.load(this.words, 1);
     const len = Atomics.load(this.words, 2);
@@ -48,9 +59,11 @@ export class Mailbox {
   }
   /** Main side: wake a blocked worker to run signal handlers; it goes back to waiting afterwards. */
   interrupt(): void {
-    if (Atomics.load(this.words, 0) !== MAILBOX_WAITING) return;
-    Atomics.store(this.words, 3, 1);
-    Atomics.notify(this.words, 0);
+    if (
+      Atomics.compareExchange(this.words, 0, MAILBOX_WAITING, MAILBOX_INTERRUPTED) ===
+      MAILBOX_WAITING
+    )
+      Atomics.notify(this.words, 0);
   }
 
   /** Main side: deliver the kernel's answer and wake the worker. */

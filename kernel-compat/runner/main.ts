@@ -14,7 +14,7 @@ import { hostNative } from "../../native/index.js";
 import type { SharedSegment } from "../../native/types.js";
 import type { ForkImage, FromRunner, Outcome, RunnerAnswer, ToRunner } from "../protocol.js";
 import { type BufferArea, scatter } from "../syscalls/buffers.js";
-import { AmsMapper, AmsMappings } from "./ams.js";
+import { AmsMapper, AmsMappings, BackedAsker } from "./ams.js";
 import { MAILBOX_DEPTH, Mailbox, Outbox, SignalRing } from "./channel.js";
 import { takeThreadSlot, threadCount, UNCOUNTED_SLOT } from "./fork.js";
 import { createPagesState, PageAllocator } from "./memory.js";
@@ -90,6 +90,15 @@ function main(): void {
   let share: ThreadShare | null | undefined;
   const waitingThreads: Extract<ToRunner, { t: "start-thread" }>[] = [];
   const answer = (req: number, a: RunnerAnswer) => send({ t: "answer", req, answer: a });
+  /** This process backs signal-backed AMS: the kernel's `ams-backed` become signals (ams.ts). */
+  const backed = new BackedAsker(
+    (signal, datafield) => ring.push(signal, datafield),
+    () => {
+      poke();
+      mailboxes[0]?.interrupt();
+    },
+    (signal) => sht.ready && sht.has(signal),
+  );
 
   // Raise the poll flag by changing it (an increment), and keep raising it until the worker has taken
   // what is queued: the AOT-optimized poll may test "flag changed" instead of "flag non-zero" (see
@@ -273,6 +282,9 @@ function main(): void {
       case "client-thread-ended":
         early.delete(m.connection);
         send({ t: "client-thread-ended", connection: m.connection });
+        return;
+      case "signal-answers":
+        backed.answered(m.batch);
         return;
       case "share":
         share = m.share;
@@ -468,6 +480,9 @@ function main(): void {
         answer(m.req, done ? { ok: true } : { ok: false, error: `no AMS mapped at ${m.address}` });
         return;
       }
+      case "ams-backed":
+        backed.ask(m).then((answers) => answer(m.req, { ok: true, answers }));
+        return;
       case "pipe-revoke":
         answer(
           m.req,

@@ -5,6 +5,7 @@
 
 import { Sig, signalName } from "../../commonassembly/abi/numbers.js";
 import {
+  ANSWERED_SIGNALS,
   DATAFIELD_SIZE,
   Datafield,
   defaultAction,
@@ -29,6 +30,12 @@ export class ThreadEnd extends Error {
   }
 }
 
+export interface SignalAnswer {
+  signal: number;
+  datafield: Uint8Array;
+  answer: bigint | undefined;
+}
+
 export interface HandlerEnv {
   /** The module's handler table (`__indirect_function_table`), if it has one. */
   table: WebAssembly.Table | undefined;
@@ -38,6 +45,12 @@ export interface HandlerEnv {
   datafieldAddress: number;
   memory: WebAssembly.Memory;
   trace(line: string): void;
+  /**
+   * Signals that expect an answer (READ/WRITE_BACKED_AMS) were consumed, in order: each handler's i64,
+   * or undefined when none ran (no handler, or HANDLER_FAULT instead). The kernel waits for them. One
+   * call per delivery round: a backed AMS asks a signal per word, so answers travel in batches.
+   */
+  answered?(batch: SignalAnswer[]): void;
 }
 
 /**
@@ -99,7 +112,7 @@ export class SignalState {
   }
   private readonly queue: { signal: number; datafield: Uint8Array }[] = [];
   private inHandler = false;
-  /** Answers read back from handlers, by signal (for the signals that expect one). */
+  /** The last answers read back from handlers (a backed AMS asks thousands: only the latest are kept). */
   readonly answers: { signal: number; answer: bigint }[] = [];
 
   enqueue(signal: number, datafield: Uint8Array): void {
@@ -118,8 +131,16 @@ export class SignalState {
   /** Deliver every queued signal, in order, if the process is ready and no handler is running. */
   deliverPending(env: HandlerEnv): void {
     if (!this.ready || this.inHandler) return;
-    for (let s = this.queue.shift(); s !== undefined; s = this.queue.shift())
-      this.deliver(env, s.signal, s.datafield);
+    const batch: SignalAnswer[] = [];
+    try {
+      for (let s = this.queue.shift(); s !== undefined; s = this.queue.shift()) {
+        const answer = this.deliver(env, s.signal, s.datafield);
+        if (ANSWERED_SIGNALS.has(s.signal))
+          batch.push({ signal: s.signal, datafield: s.datafield, answer });
+      }
+    } finally {
+      if (batch.length > 0) env.answered?.(batch);
+    }
   }
 
   private resolve(
@@ -135,7 +156,8 @@ export class SignalState {
     return fn;
   }
 
-  private deliver(env: HandlerEnv, signal: number, datafield: Uint8Array): void {
+  /** Run `signal`'s handler (or its default); the handler's answer when it returned an i64. */
+  private deliver(env: HandlerEnv, signal: number, datafield: Uint8Array): bigint | undefined {
     const pointer = this.handlers.get(signal);
     if (pointer === undefined) {
       if (defaultAction(signal) === "kill") {
@@ -147,7 +169,7 @@ export class SignalState {
         });
       }
       env.trace(`signal ${signalName(signal)}: no handler, ignored`);
-      return;
+      return undefined;
     }
     const fn = this.resolve(env, pointer);
     if (fn === undefined) {
@@ -165,7 +187,7 @@ export class SignalState {
         Sig.HANDLER_FAULT,
         encodeDatafield(Datafield[Sig.HANDLER_FAULT], { faultySignal: BigInt(signal) }),
       );
-      return;
+      return undefined;
     }
     new Uint8Array(env.memory.buffer, env.datafieldAddress, DATAFIELD_SIZE).set(datafield);
     env.trace(`signal ${signalName(signal)} -> handler ${pointer}`);
@@ -176,7 +198,9 @@ export class SignalState {
     } finally {
       this.inHandler = false;
     }
-    if (typeof answer === "bigint") this.answers.push({ signal, answer });
+    if (typeof answer === "bigint" && this.answers.push({ signal, answer }) > 64)
+      this.answers.shift();
     env.trace(`signal ${signalName(signal)} handled, answer ${String(answer)}`);
+    return typeof answer === "bigint" ? answer : undefined;
   }
 }

@@ -54,7 +54,7 @@ import {
 import { InstanceHost } from "./instance.js";
 import { PipeRings, PipeSlots } from "./pipes.js";
 import { createTlsSlots, type KernelBuffers, Proc } from "./process.js";
-import { type HandlerEnv, ProcessEnd } from "./signals.js";
+import { type HandlerEnv, ProcessEnd, type SignalAnswer } from "./signals.js";
 import { SocketRings, SocketSlots } from "./sockets.js";
 import {
   acceptConnection,
@@ -119,7 +119,9 @@ export type FromWorker =
   /** ACCEPT_SERVICE_CONN could not create the client thread of `connection` (docs/services.md). */
   | { t: "client-thread-ended"; connection: bigint }
   /** What the relay needs to start threads the kernel asks for; null: the module cannot have threads. */
-  | { t: "share"; share: ThreadShare | null };
+  | { t: "share"; share: ThreadShare | null }
+  /** READ/WRITE_BACKED_AMS were consumed: their handlers' answers, undefined if none ran (runner/ams.ts). */
+  | { t: "signal-answers"; batch: SignalAnswer[] };
 
 const port = parentPort;
 if (port === null) throw new Error("runner worker started outside a worker thread");
@@ -219,6 +221,7 @@ function run(msg: WorkerStart): Outcome {
     datafieldAddress: ctl + CTL_DATAFIELD_OFFSET,
     memory,
     trace: (line) => trace?.(line),
+    answered: (batch) => post({ t: "signal-answers", batch }),
   };
   const toKernel = (req: Uint8Array, buffers?: KernelBuffers, fork?: ForkImage) => {
     const mailbox = mailboxes[depth];

@@ -21,7 +21,7 @@ import { SysProcess } from "../../services/process/service.js";
 import { REGISTRY_KEYS } from "../../services/registry/keys.js";
 import { DEFAULT_USER } from "../../services/skyer/layout.js";
 import { AmsTable } from "../kernel/ams.js";
-import type { AmsMapAnswer, AmsMapRequest, KernelApi } from "../kernel/api.js";
+import type { AmsBackedRequest, AmsMapAnswer, AmsMapRequest, KernelApi } from "../kernel/api.js";
 import {
   COMMAND_PIPES,
   type CommandPipeName,
@@ -544,7 +544,8 @@ export class Kernel implements KernelApi {
       | Omit<Extract<ToRunner, { t: "socket-grant" }>, "req">
       | Omit<Extract<ToRunner, { t: "socket-revoke" }>, "req">
       | Omit<Extract<ToRunner, { t: "ams-map" }>, "req">
-      | Omit<Extract<ToRunner, { t: "ams-unmap" }>, "req">,
+      | Omit<Extract<ToRunner, { t: "ams-unmap" }>, "req">
+      | Omit<Extract<ToRunner, { t: "ams-backed" }>, "req">,
   ): Promise<RunnerAnswer> {
     if (p.state === "exited") return Promise.resolve({ ok: false, error: "the process has ended" });
     const req = this.nextRequest++;
@@ -609,6 +610,11 @@ export class Kernel implements KernelApi {
     const a = await this.ask(p, { t: "ams-unmap", address, mode });
     if (!a.ok) this.log(`process ${p.pid}: AMS mapping at ${address} not unmapped: ${a.error}`);
     return a.ok;
+  }
+
+  async askBacker(p: KProcess, r: AmsBackedRequest): Promise<(bigint | null)[] | undefined> {
+    const a = await this.ask(p, { t: "ams-backed", ...r });
+    return a.ok && a.answers?.length === r.addresses.length ? a.answers : undefined;
   }
 
   /**

@@ -18,6 +18,7 @@ import {
 } from "../../commonassembly/abi/syscalls.js";
 import type { KAms, KernelApi, KMapping, KSharing } from "../kernel/api.js";
 import type { KProcess } from "../kernel/process.js";
+import { type AmsRange, backedAccess, fillBacked, writeBack } from "./ams-backed.js";
 import { bindKernel } from "./result.js";
 
 /** NightOS pages are 4 KiB (memory.md "Pages"; runner/memory.ts). */
@@ -92,13 +93,23 @@ export function unsharedAms(type: number): Uint8Array {
   return encodeDatafield(Datafield[Sig.UNSHARED_AMS], { unsharing: type });
 }
 
-/** End `s`: the receiver's mappings go, it forgets the AMS, and it gets UNSHARED_AMS `type`. */
+/** The AMS ranges `pid`'s mappings of `a` show (at `address` only, if given). */
+const rangesOf = (a: KAms, pid: number, address?: number): AmsRange[] =>
+  (a.mappings.get(pid) ?? [])
+    .filter((m) => address === undefined || m.address === address)
+    .map((m) => ({ from: m.from, length: m.length }));
+
+/**
+ * End `s`: what the receiver wrote goes back to a backer (docs/ipc.md "Signal-backed AMS"), its
+ * mappings go, it forgets the AMS, and it gets UNSHARED_AMS `type`.
+ */
 export async function endSharing(
-  k: Pick<KernelApi, "ams" | "processes" | "unmapAms" | "signal">,
+  k: Pick<KernelApi, "ams" | "processes" | "unmapAms" | "signal" | "askBacker">,
   a: KAms,
   s: KSharing,
   type: number,
 ): Promise<void> {
+  if (a.backing !== undefined) await writeBack(k, a, rangesOf(a, s.receiver));
   a.sharings = a.sharings.filter((x) => x !== s);
   await unmapAll(k, a, s.receiver);
   const r = k.processes.get(s.receiver);
@@ -111,12 +122,14 @@ export async function endSharing(
  * (UNSHARED_AMS 0x01), then released; the sharings it received end without a signal.
  */
 export async function amsProcessEnded(
-  k: Pick<KernelApi, "ams" | "processes" | "unmapAms" | "signal">,
+  k: Pick<KernelApi, "ams" | "processes" | "unmapAms" | "signal" | "askBacker">,
   pid: number,
 ): Promise<void> {
   // Every segment goes now (the caller reports the end right after); the receivers' runners after.
   const ending: Promise<void>[] = [];
   for (const a of k.ams.namedBy(pid)) {
+    // A receiver's stores are in the segment still: they go back to a live backer (docs/ipc.md).
+    if (a.backing !== undefined && a.owner !== pid) ending.push(writeBack(k, a, rangesOf(a, pid)));
     a.mappings.delete(pid);
     if (a.owner === pid) {
       const sharings = a.sharings;
@@ -181,12 +194,16 @@ export const amsKernelHandlers = [
     const E = BACKED_AMS.errors;
     if (a.copyOnWrite > 1) return fail(E.INVALID_COW_MODE);
     if (!aligned(a.length)) return fail(E.UNALIGNED_LENGTH);
-    // Known gap (docs/ipc.md): a WebAssembly load cannot be turned into a READ_BACKED_AMS signal.
-    k.refusedLine(
-      caller,
-      "BACKED_AMS: signal-backed memory segments are not supported by NCW yet (docs/ipc.md)",
-    );
-    return fail(GenericErr.NO_SUCH_SYSCALL);
+    // Decided (docs/ipc.md): nothing is empty, and no 32-bit memory could map more than 4 GiB.
+    if (a.length === 0n || a.length > WASM32_LIMIT) return fail(GenericErr.INVALID_ARGUMENT);
+    let ams: KAms;
+    try {
+      ams = k.ams.create(caller.pid, "backed", Number(a.length), a.copyOnWrite === 1);
+    } catch (e) {
+      k.refusedLine(caller, `BACKED_AMS refused: no shared memory: ${(e as Error).message}`);
+      return fail(GenericErr.INVALID_ARGUMENT);
+    }
+    return ok({ ams: ams.id });
   }),
 
   bindKernel(SHARE_AMS, async (k, caller, a) => {
@@ -223,13 +240,26 @@ export const amsKernelHandlers = [
             command: a.command,
           };
     const write = sharing.exclusive || (sharing.permissions & AmsPermission.WRITE) !== 0;
+    if (ams.backing !== undefined) {
+      // The receiver's mapping is filled from the backer's answers first (docs/ipc.md).
+      const access = backedAccess(sharing.permissions, AmsPermission.READ, AmsPermission.WRITE);
+      const filled = await fillBacked(k, ams, { from: 0, length: ams.length }, access);
+      if (filled !== "ok") {
+        if (filled !== "gone")
+          k.refusedLine(
+            caller,
+            `SHARE_AMS refused: the backer did not serve every word (${filled})`,
+          );
+        return fail(GenericErr.INVALID_ARGUMENT);
+      }
+    }
     const r = await k.mapAms(target, {
       name: ams.segment.name,
       offset: 0,
       at: 0,
       length: ams.length,
       readOnly: !write,
-      private: sharing.copyOnWrite,
+      private: sharing.copyOnWrite || ams.backing?.copyOnWrite === true,
       source: false,
     });
     if (!r.ok) {
@@ -316,6 +346,15 @@ export const amsKernelHandlers = [
     if (addr + len > WASM32_LIMIT) return fail(E.OUT_OF_PROCESS_RANGE);
     const access = k.ams.accessOf(ams, caller.pid);
     if (access === undefined) return fail(E.NO_SUCH_AMS);
+    if (ams.backing !== undefined) {
+      // Decided (docs/ipc.md): the backer serves its AMS through its handlers; it does not map it.
+      if (ams.owner === caller.pid) return fail(GenericErr.INVALID_ARGUMENT);
+      const how = backedAccess(access.permissions, AmsPermission.READ, AmsPermission.WRITE);
+      const filled = await fillBacked(k, ams, { from: Number(a.from), length: Number(len) }, how);
+      if (filled === "gone") return fail(E.NO_SUCH_AMS);
+      if (filled === "out-of-range") return fail(E.OUT_OF_AMS_RANGE);
+      if (filled === "fault") return fail(GenericErr.INVALID_ARGUMENT);
+    }
     const r = await k.mapAms(caller, {
       name: ams.segment.name,
       offset: Number(a.from),
@@ -329,6 +368,11 @@ export const amsKernelHandlers = [
       if (r.refusal === "range") return fail(E.OUT_OF_PROCESS_RANGE);
       if (r.refusal === undefined) k.refusedLine(caller, `MAP_AMS refused: ${r.error}`);
       return fail(GenericErr.INVALID_ARGUMENT);
+    }
+    // The AMS went (its owner ended, or unshared it) while the runner mapped it: undo the mapping.
+    if (k.ams.named(caller.pid, a.ams) !== ams) {
+      await k.unmapAms(caller, r.address, "keep");
+      return fail(E.NO_SUCH_AMS);
     }
     k.ams.addMapping(ams, caller.pid, {
       address: r.address,
@@ -344,12 +388,10 @@ export const amsKernelHandlers = [
     const E = UNMAP_AMS.errors;
     const ams = k.ams.named(caller.pid, a.ams);
     if (ams === undefined) return fail(E.NO_SUCH_AMS);
-    const gone = await unmapAll(
-      k,
-      ams,
-      caller.pid,
-      a.address === 0n ? undefined : Number(a.address),
-    );
+    const at = a.address === 0n ? undefined : Number(a.address);
+    // What the caller wrote there goes back to a backer before the mapping goes (docs/ipc.md).
+    if (ams.backing !== undefined) await writeBack(k, ams, rangesOf(ams, caller.pid, at));
+    const gone = await unmapAll(k, ams, caller.pid, at);
     return gone.length === 0 ? fail(E.NOT_MAPPED_HERE) : ok({});
   }),
 ];
