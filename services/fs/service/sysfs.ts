@@ -703,8 +703,7 @@ export class SysFs implements NativeService {
     const data = await this.layerCall({ other: E.UNSPECIFIED }, () =>
       this.store.read(f.path, offset, Number(length)),
     );
-    if (!(await memory.write(c.caller.pid, buf.address, data)))
-      fail(ServiceCallErr.BAD_ARGUMENTS);
+    if (!(await memory.write(c.caller.pid, buf.address, data))) fail(ServiceCallErr.BAD_ARGUMENTS);
     return undefined;
   }
 
