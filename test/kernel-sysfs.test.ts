@@ -59,6 +59,12 @@ describe.skipIf(skipUnless(btrfsProgsMissing()))("sys::fs through CONNECT_SERVIC
       existsFile: `${fsidHex} 02 4900000000000000 ${AREA} ${str("05", "notes")} 02`,
       // CREATE_DIRECTORY of /home/user/x: the user's folder, not the app's area (interim policy)
       mkdirHome: `${fsidHex} 02 1800000000000000 ${str("04", "home")} ${str("04", "user")} ${str("01", "x")}`,
+      // OPEN_FILE (0x4000): fsid, target variant 0x01 (parent path, filename "memo": created empty),
+      // read 0x01, write 0x00
+      open: `${fsidHex} 01 02 3c00000000000000 ${AREA} ${str("04", "memo")} 01 00`,
+      // READ_FILE (0x4002): file u64 (patched with OPEN_FILE's answer), offset 0, length 0, buffer
+      // pointer (address 0x9000, length 16)
+      read: `0000000000000000 0000000000000000 0000000000000000 0090000000000000 1000000000000000`,
       // ITEM_EXISTS of /etc/sys: closed to apps (the default storage rules)
       existsEtc: `${fsidHex} 02 1600000000000000 ${str("03", "etc")} ${str("03", "sys")} 00`,
     };
@@ -68,6 +74,8 @@ describe.skipIf(skipUnless(btrfsProgsMissing()))("sys::fs through CONNECT_SERVIC
       existsFile: 0x8200,
       mkdirHome: 0x8300,
       existsEtc: 0x8400,
+      open: 0x8500,
+      read: 0x8600,
     };
     const len = (k: keyof typeof req) => req[k].replace(/\s+/g, "").length / 2;
     expect(len("mkdir")).toBe(8 + 1 + 8 + 60 + 8 + 5);
@@ -109,7 +117,16 @@ describe.skipIf(skipUnless(btrfsProgsMissing()))("sys::fs through CONNECT_SERVIC
       (call $check (i32.const 55) (i32.load16_u (i32.const 0x7100)) (i32.const 0x0001))
       ${send(60, 0x1000, "existsEtc")}
       (call $answer (i32.const 61) (local.get $sock) (i32.const 0x06) (i32.const 2))
-      (call $check (i32.const 65) (i32.load16_u (i32.const 0x7100)) (i32.const 0x0001))`,
+      (call $check (i32.const 65) (i32.load16_u (i32.const 0x7100)) (i32.const 0x0001))
+      ;; OPEN_FILE: the opened file's ID, u64 (the first of this kernel: 1)
+      ${send(70, 0x4000, "open")}
+      (call $answer (i32.const 71) (local.get $sock) (i32.const 0x04) (i32.const 8))
+      (call $check64 (i32.const 75) (i64.load (i32.const 0x7100)) (i64.const 1))
+      (i64.store (i32.const ${0x8600}) (i64.load (i32.const 0x7100)))
+      ;; READ_FILE: the kernel cannot reach a client's memory yet: UNSPECIFIED 0x4FFF (docs/sysfs.md)
+      ${send(80, 0x4002, "read")}
+      (call $answer (i32.const 81) (local.get $sock) (i32.const 0x06) (i32.const 2))
+      (call $check (i32.const 85) (i32.load16_u (i32.const 0x7100)) (i32.const 0x4fff))`,
       data,
     );
     installProgram(program);
@@ -119,6 +136,7 @@ describe.skipIf(skipUnless(btrfsProgsMissing()))("sys::fs through CONNECT_SERVIC
     const ls = home.ncw(["fs", "ls", "/home/user/appdata/ncwdemo.fsapp"]);
     expect(ls.code, ls.stderr).toBe(0);
     expect(ls.stdout.split("\n")).toContain("notes/");
+    expect(ls.stdout.split("\n")).toContain("memo");
     // The refused folder was not made.
     const user = home.ncw(["fs", "ls", "/home/user"]);
     expect(user.code, user.stderr).toBe(0);
