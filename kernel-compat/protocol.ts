@@ -309,18 +309,26 @@ export type ToRunner =
       source: boolean;
     }
   /** Unmap the AMS mapping at `address`, leaving a private copy of its bytes ("keep") or zeros. */
-  | { t: "ams-unmap"; req: number; address: number; mode: "keep" | "zero" };
+  | { t: "ams-unmap"; req: number; address: number; mode: "keep" | "zero" }
+  /**
+   * The `length` bytes of the process' memory at `address` (the answer's `bytes`), for a system service
+   * that reads a buffer pointer of its client (sys::fs WRITE_FILE; docs/sysfs.md). Refused when the
+   * range is not all the process' memory.
+   */
+  | { t: "memory-read"; req: number; address: number; length: number }
+  /** Write `bytes` into the process' memory at `address` (sys::fs READ_FILE); refused as above. */
+  | { t: "memory-write"; req: number; address: number; bytes: Uint8Array };
 
 /**
  * What a runner answers to a kernel request (`map-segment`, `unmap-segment`, `start-thread`, `pipe-*`,
- * `socket-*`, `ams-*`).
+ * `socket-*`, `ams-*`, `memory-*`).
  */
 export type RunnerAnswer =
   /**
    * `tid`: the started thread; `sha256`: of the segment's bytes as the runner sees them once mapped;
-   * `address`: where an AMS was mapped.
+   * `address`: where an AMS was mapped; `bytes`: what a `memory-read` read.
    */
-  | { ok: true; tid?: number; sha256?: string; address?: number }
+  | { ok: true; tid?: number; sha256?: string; address?: number; bytes?: Uint8Array }
   /** `refusal`: why an `ams-map` was refused (runner/ams.ts MapRefusal). */
   | { ok: false; error: string; refusal?: "range" | "overlap" | "space" };
 

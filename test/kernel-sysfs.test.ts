@@ -60,11 +60,16 @@ describe.skipIf(skipUnless(btrfsProgsMissing()))("sys::fs through CONNECT_SERVIC
       // CREATE_DIRECTORY of /home/user/x: the user's folder, not the app's area (interim policy)
       mkdirHome: `${fsidHex} 02 1800000000000000 ${str("04", "home")} ${str("04", "user")} ${str("01", "x")}`,
       // OPEN_FILE (0x4000): fsid, target variant 0x01 (parent path, filename "memo": created empty),
-      // read 0x01, write 0x00
-      open: `${fsidHex} 01 02 3c00000000000000 ${AREA} ${str("04", "memo")} 01 00`,
-      // READ_FILE (0x4002): file u64 (patched with OPEN_FILE's answer), offset 0, length 0, buffer
-      // pointer (address 0x9000, length 16)
-      read: `0000000000000000 0000000000000000 0000000000000000 0090000000000000 1000000000000000`,
+      // read 0x01, write 0x01
+      open: `${fsidHex} 01 02 3c00000000000000 ${AREA} ${str("04", "memo")} 01 01`,
+      // WRITE_FILE (0x4003): file u64 (patched with OPEN_FILE's answer), offset 0, length 5, buffer
+      // pointer (address 0x9100: "hello", length 16), truncate true (0x01)
+      write: `0000000000000000 0000000000000000 0500000000000000 0091000000000000 1000000000000000 01`,
+      // READ_FILE (0x4002): file, offset 1, length 4, buffer pointer (0x9000, 16)
+      read: `0000000000000000 0100000000000000 0400000000000000 0090000000000000 1000000000000000`,
+      // READ_FILE into a buffer outside the app's 2 pages (0x100000): arguments refused, 0x1FFF
+      readOut: `0000000000000000 0000000000000000 0400000000000000 0000100000000000 1000000000000000`,
+      hello: Buffer.from("hello").toString("hex"),
       // ITEM_EXISTS of /etc/sys: closed to apps (the default storage rules)
       existsEtc: `${fsidHex} 02 1600000000000000 ${str("03", "etc")} ${str("03", "sys")} 00`,
     };
@@ -75,7 +80,10 @@ describe.skipIf(skipUnless(btrfsProgsMissing()))("sys::fs through CONNECT_SERVIC
       mkdirHome: 0x8300,
       existsEtc: 0x8400,
       open: 0x8500,
-      read: 0x8600,
+      write: 0x8600,
+      read: 0x8700,
+      readOut: 0x8800,
+      hello: 0x9100,
     };
     const len = (k: keyof typeof req) => req[k].replace(/\s+/g, "").length / 2;
     expect(len("mkdir")).toBe(8 + 1 + 8 + 60 + 8 + 5);
@@ -122,11 +130,20 @@ describe.skipIf(skipUnless(btrfsProgsMissing()))("sys::fs through CONNECT_SERVIC
       ${send(70, 0x4000, "open")}
       (call $answer (i32.const 71) (local.get $sock) (i32.const 0x04) (i32.const 8))
       (call $check64 (i32.const 75) (i64.load (i32.const 0x7100)) (i64.const 1))
-      (i64.store (i32.const ${0x8600}) (i64.load (i32.const 0x7100)))
-      ;; READ_FILE: the kernel cannot reach a client's memory yet: UNSPECIFIED 0x4FFF (docs/sysfs.md)
-      ${send(80, 0x4002, "read")}
-      (call $answer (i32.const 81) (local.get $sock) (i32.const 0x06) (i32.const 2))
-      (call $check (i32.const 85) (i32.load16_u (i32.const 0x7100)) (i32.const 0x4fff))`,
+      (i64.store (i32.const ${at.write}) (i64.load (i32.const 0x7100)))
+      (i64.store (i32.const ${at.read}) (i64.load (i32.const 0x7100)))
+      (i64.store (i32.const ${at.readOut}) (i64.load (i32.const 0x7100)))
+      ;; WRITE_FILE: the kernel takes the 5 bytes from this memory; no answer fields
+      ${send(80, 0x4003, "write")}
+      (call $answer (i32.const 81) (local.get $sock) (i32.const 0x04) (i32.const 0))
+      ;; READ_FILE: "ello" lands at 0x9000, nothing after it
+      (i64.store (i32.const 0x9000) (i64.const 0))
+      ${send(90, 0x4002, "read")}
+      (call $answer (i32.const 91) (local.get $sock) (i32.const 0x04) (i32.const 0))
+      (call $check64 (i32.const 95) (i64.load (i32.const 0x9000)) (i64.const ${0x6f6c6c65 /* "ello", little-endian, then zeroes */}))
+      ${send(100, 0x4002, "readOut")}
+      (call $answer (i32.const 101) (local.get $sock) (i32.const 0x06) (i32.const 2))
+      (call $check (i32.const 105) (i32.load16_u (i32.const 0x7100)) (i32.const 0x1fff))`,
       data,
     );
     installProgram(program);
@@ -137,6 +154,8 @@ describe.skipIf(skipUnless(btrfsProgsMissing()))("sys::fs through CONNECT_SERVIC
     expect(ls.code, ls.stderr).toBe(0);
     expect(ls.stdout.split("\n")).toContain("notes/");
     expect(ls.stdout.split("\n")).toContain("memo");
+    const cat = home.ncw(["fs", "cat", "/home/user/appdata/ncwdemo.fsapp/memo"]);
+    expect(cat.stdout).toBe("hello");
     // The refused folder was not made.
     const user = home.ncw(["fs", "ls", "/home/user"]);
     expect(user.code, user.stderr).toBe(0);

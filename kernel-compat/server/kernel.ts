@@ -18,7 +18,7 @@ import { readModule } from "../../commonassembly/wasm/reader.js";
 import { hostNative } from "../../native/index.js";
 import type { FsLayer } from "../../services/fs/layer.js";
 import type { FsIdentity } from "../../services/fs/service/access.js";
-import { SysFs } from "../../services/fs/service/sysfs.js";
+import { type ClientMemory, SysFs } from "../../services/fs/service/sysfs.js";
 import { ServiceHost } from "../../services/host/host.js";
 import { SysProcess } from "../../services/process/service.js";
 import { REGISTRY_KEYS } from "../../services/registry/keys.js";
@@ -192,14 +192,14 @@ export class Kernel implements KernelApi {
       deliver: (n) => this.systemConnections.notify(n),
     });
     this.services.register(new SysProcess(() => this.processList()));
-    // sys::fs on the home's tree, when this kernel owns one. No `memory`: the kernel cannot reach a
-    // client's memory yet, so READ_FILE and WRITE_FILE answer 0x4FFF (docs/sysfs.md).
+    // sys::fs on the home's tree, when this kernel owns one (docs/sysfs.md "How an app reaches it").
     if (tree !== undefined)
       this.services.register(
         new SysFs({
           layer: () => tree.tree(),
           serialize: (fn) => tree.serialize(fn),
           identity: (pid) => this.fsIdentity(pid),
+          memory: this.clientMemory,
         }),
       );
     this.appServices = new ServiceTable({
@@ -211,6 +211,32 @@ export class Kernel implements KernelApi {
       sockets: this.connectionSockets,
     });
     this.systemConnections = new SystemConnections(this, this.services);
+  }
+
+  /**
+   * A client's memory for the system services (sys::fs READ_FILE / WRITE_FILE's buffer pointers): its
+   * runner reads or writes the range while the client waits for the answer (protocol.ts `memory-*`).
+   */
+  private readonly clientMemory: ClientMemory = {
+    read: async (pid, address, length) => {
+      const p = this.memoryOwner(pid, address, length);
+      if (p === undefined) return undefined;
+      const a = await this.ask(p, { t: "memory-read", address: Number(address), length });
+      return a.ok ? a.bytes : undefined;
+    },
+    write: async (pid, address, bytes) => {
+      const p = this.memoryOwner(pid, address, bytes.length);
+      if (p === undefined) return false;
+      return (await this.ask(p, { t: "memory-write", address: Number(address), bytes })).ok;
+    },
+  };
+
+  /** The live process `pid`, when `length` bytes at `address` can be in a 32-bit memory. */
+  private memoryOwner(pid: number, address: bigint, length: number): KProcess | undefined {
+    const p = this.processes.get(pid);
+    if (p === undefined || p.state === "exited" || address + BigInt(length) > 1n << 32n)
+      return undefined;
+    return p;
   }
 
   /** Each process' sys::fs identity, found once (its user and ANID never change). */
@@ -562,7 +588,9 @@ export class Kernel implements KernelApi {
       | Omit<Extract<ToRunner, { t: "socket-grant" }>, "req">
       | Omit<Extract<ToRunner, { t: "socket-revoke" }>, "req">
       | Omit<Extract<ToRunner, { t: "ams-map" }>, "req">
-      | Omit<Extract<ToRunner, { t: "ams-unmap" }>, "req">,
+      | Omit<Extract<ToRunner, { t: "ams-unmap" }>, "req">
+      | Omit<Extract<ToRunner, { t: "memory-read" }>, "req">
+      | Omit<Extract<ToRunner, { t: "memory-write" }>, "req">,
   ): Promise<RunnerAnswer> {
     if (p.state === "exited") return Promise.resolve({ ok: false, error: "the process has ended" });
     const req = this.nextRequest++;
