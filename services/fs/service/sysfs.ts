@@ -71,12 +71,8 @@ export interface SysFsOptions {
    */
   serialize?: <R>(fn: () => Promise<R>) => Promise<R>;
   identity: IdentityOf;
-  /**
-   * The clients' memory. Undefined where the kernel cannot reach it yet (docs/sysfs.md "How an app
-   * reaches it"): READ_FILE and WRITE_FILE answer their `UNSPECIFIED` (0x4FFF) once their other checks
-   * pass, and move no byte.
-   */
-  memory?: ClientMemory;
+  /** The clients' memory (the kernel asks the client's runner, docs/sysfs.md "How an app reaches it"). */
+  memory: ClientMemory;
   /**
    * Scoped permission check; default: NCW's interim policy (access.ts) or the host's checker
    * (`caller.has`, sys::perm's answer once it exists).
@@ -699,11 +695,11 @@ export class SysFs implements NativeService {
     if (offset > size) fail(E.OFFSET_OUT_OF_RANGE);
     if (offset + length > size) fail(E.END_OUT_OF_RANGE);
     if (length > buf.length || length > BigInt(MAX_IO)) fail(ServiceCallErr.BAD_ARGUMENTS);
-    const memory = this.opts.memory ?? fail(E.UNSPECIFIED);
     const data = await this.layerCall({ other: E.UNSPECIFIED }, () =>
       this.store.read(f.path, offset, Number(length)),
     );
-    if (!(await memory.write(c.caller.pid, buf.address, data))) fail(ServiceCallErr.BAD_ARGUMENTS);
+    if (!(await this.opts.memory.write(c.caller.pid, buf.address, data)))
+      fail(ServiceCallErr.BAD_ARGUMENTS);
     return undefined;
   }
 
@@ -719,8 +715,7 @@ export class SysFs implements NativeService {
     if (offset > BigInt(st!.size)) fail(E.OFFSET_OUT_OF_RANGE);
     if (offset + length > BigInt(Number.MAX_SAFE_INTEGER)) fail(E.MAX_FILE_SIZE);
     if (length > buf.length || length > BigInt(MAX_IO)) fail(ServiceCallErr.BAD_ARGUMENTS);
-    const memory = this.opts.memory ?? fail(E.UNSPECIFIED);
-    const data = await memory.read(c.caller.pid, buf.address, Number(length));
+    const data = await this.opts.memory.read(c.caller.pid, buf.address, Number(length));
     if (data === undefined) fail(ServiceCallErr.BAD_ARGUMENTS);
     await this.layerCall({ noSpace: E.CAPACITY_EXCEEDED, other: E.UNSPECIFIED }, () =>
       this.store.write(f.path, offset, data!, a.truncate === true),
