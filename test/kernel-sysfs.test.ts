@@ -1,9 +1,10 @@
 // sys::fs (PID 10) reached by an app through CONNECT_SERVICE (docs/sysfs.md "How an app reaches it"): an
 // installed WAT app run with `ncw run <AID>` connects to the system (ANID 0, the PID in the scope),
-// calls ENUM_FS, CREATE_DIRECTORY in its data area and ITEM_EXISTS, and is refused outside what it may
-// touch; every argument is bytes written out by hand from the method table (specs/services/system/fs.md,
+// calls ENUM_FS, CREATE_DIRECTORY in its data area and ITEM_EXISTS, is refused outside what it may
+// touch, and writes then reads a file through its own memory (the kernel asks its runner); every argument
+// is bytes written out by hand from the method table (specs/services/system/fs.md,
 // filesystem-interfaces.md, data-structures.md); the answers are read byte for byte. Afterwards
-// `ncw fs ls` shows the folder and the image passes `btrfs check`.
+// `ncw fs ls` / `ncw fs cat` show the folder and the file, and the image passes `btrfs check`.
 
 import { closeSync, openSync, readSync } from "node:fs";
 import path from "node:path";
@@ -50,7 +51,7 @@ beforeAll(() => {
 }, 120_000);
 
 describe.skipIf(skipUnless(btrfsProgsMissing()))("sys::fs through CONNECT_SERVICE", () => {
-  it("creates a folder in the app's data area, sees it, and refuses what the app may not touch", async () => {
+  it("creates a folder and a file in the app's data area, writes and reads it, refuses what the app may not touch", async () => {
     const req = {
       // CREATE_DIRECTORY (0x3000): fsid u64, parent (filesystem path), filename (delimited string)
       mkdir: `${fsidHex} 02 3c00000000000000 ${AREA} ${str("05", "notes")}`,
