@@ -331,16 +331,24 @@ export type ToRunner =
       addresses: number[];
       access?: number;
       data?: number[];
-    };
+    }
+  /**
+   * The `length` bytes of the process' memory at `address` (the answer's `bytes`), for a system service
+   * that reads a buffer pointer of its client (sys::fs WRITE_FILE; docs/sysfs.md). Refused when the
+   * range is not all the process' memory.
+   */
+  | { t: "memory-read"; req: number; address: number; length: number }
+  /** Write `bytes` into the process' memory at `address` (sys::fs READ_FILE); refused as above. */
+  | { t: "memory-write"; req: number; address: number; bytes: Uint8Array };
 
 /**
  * What a runner answers to a kernel request (`map-segment`, `unmap-segment`, `start-thread`, `pipe-*`,
- * `socket-*`, `ams-*`).
+ * `socket-*`, `ams-*`, `memory-*`).
  */
 export type RunnerAnswer =
   /**
    * `tid`: the started thread; `sha256`: of the segment's bytes as the runner sees them once mapped;
-   * `address`: where an AMS was mapped; `answers`: an `ams-backed`'s.
+   * `address`: where an AMS was mapped; `answers`: an `ams-backed`'s; `bytes`: what a `memory-read` read.
    */
   | {
       ok: true;
@@ -348,6 +356,7 @@ export type RunnerAnswer =
       sha256?: string;
       address?: number;
       answers?: (bigint | null)[];
+      bytes?: Uint8Array;
     }
   /** `refusal`: why an `ams-map` was refused (runner/ams.ts MapRefusal). */
   | { ok: false; error: string; refusal?: "range" | "overlap" | "space" };

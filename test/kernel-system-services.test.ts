@@ -5,7 +5,7 @@
 
 import { afterAll, describe, expect, it } from "vitest";
 import { E, OK, TestHome, waitFor } from "./kernel-helpers.js";
-import { client } from "./services-apps.js";
+import { systemClient } from "./services-apps.js";
 
 const granted = new TestHome({ NCW_GRANT_PERMISSIONS: "programs.running.processes" });
 const plain = new TestHome();
@@ -16,30 +16,7 @@ afterAll(() => {
 
 const SYS_PROCESS = 20;
 
-/** Client helpers: SEND_SOCK_MSG of `len` bytes at `buf`, the RECV_SOCK_MSG wait, READ_SOCK_MSG's checks. */
-const body = (b: string) =>
-  client(`
-  (local $sock i64) (local $conn i64) (local $n i64) (local $pid i64) (local $i i32) (local $len i32)
-  ;; RECV_SOCK_MSG (0x27) to handler 2 ($onmsg: a flag at 0x3520)
-  (call $check (i32.const 100) (call $s8_64 (i32.const 0x01) (i32.const 0x27) (i64.const 2)) (i32.const ${OK}))
-  ;; READY (0x04): signals wait for it
-  (call $check (i32.const 101) (call $s0 (i32.const 0x04)) (i32.const ${OK}))
-  ${b}`).replace(
-    '(func (export "_start")',
-    `(func $sendn (param $s i64) (param $m i32) (param $buf i32) (param $len i32) (result i32)
-    (i32.atomic.store (i32.const 0x3520) (i32.const 0))
-    (call $q (i32.const 1) (local.get $s)) (call $q (i32.const 9) (i64.const 0)) (call $h (i32.const 17) (local.get $m))
-    (call $h (i32.const 19) (i32.const 0)) (call $q (i32.const 21) (i64.extend_i32_u (local.get $buf)))
-    (call $q (i32.const 29) (i64.extend_i32_u (local.get $len))) (call $call (i32.const 0x27) (i32.const 37)))
-  ;; wait for RECV_SOCK_MSG, read the message at 0x7100: exit $id+1.. unless retrieved with $status and $written bytes
-  (func $answer (param $id i32) (param $s i64) (param $status i32) (param $written i32)
-    (loop $wait (if (i32.eqz (i32.atomic.load (i32.const 0x3520))) (then (call $sleep (i32.const 5)) (br $wait))))
-    (call $check (local.get $id) (call $read (local.get $s) (i32.const 0x7100)) (i32.const ${OK}))
-    (call $check (i32.add (local.get $id) (i32.const 1)) (call $r8 (i32.const 4)) (i32.const 1))
-    (call $check (i32.add (local.get $id) (i32.const 2)) (call $r8 (i32.const 5)) (local.get $status))
-    (call $check (i32.add (local.get $id) (i32.const 3)) (i32.load (i32.const ${0x2000})) (local.get $written)))
-  (func (export "_start")`,
-  );
+const body = systemClient;
 
 const connect = (pid: number, flex = 0) =>
   `(call $connect (i32.const 0) (i32.const 0) (i64.const ${pid}) (i32.const 0) (i32.const ${flex}))`;

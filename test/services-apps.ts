@@ -265,4 +265,34 @@ export function holder(anid: number): string {
     (loop $hold (call $sleep (i32.const 50)) (br $hold))`);
 }
 
+/**
+ * A client of a system service (test/kernel-system-services.test.ts, test/kernel-sysfs.test.ts): `b` runs
+ * after RECV_SOCK_MSG's handler and READY are set up; `fields` are module fields (data segments). Helpers:
+ * SEND_SOCK_MSG of `len` bytes at `buf`, the RECV_SOCK_MSG wait, READ_SOCK_MSG's checks.
+ */
+export const systemClient = (b: string, fields = ""): string =>
+  client(`
+  (local $sock i64) (local $conn i64) (local $n i64) (local $pid i64) (local $i i32) (local $len i32)
+  ;; RECV_SOCK_MSG (0x27) to handler 2 ($onmsg: a flag at 0x3520)
+  (call $check (i32.const 100) (call $s8_64 (i32.const 0x01) (i32.const 0x27) (i64.const 2)) (i32.const ${OK}))
+  ;; READY (0x04): signals wait for it
+  (call $check (i32.const 101) (call $s0 (i32.const 0x04)) (i32.const ${OK}))
+  ${b}`).replace(
+    '(func (export "_start")',
+    `${fields}
+  (func $sendn (param $s i64) (param $m i32) (param $buf i32) (param $len i32) (result i32)
+    (i32.atomic.store (i32.const 0x3520) (i32.const 0))
+    (call $q (i32.const 1) (local.get $s)) (call $q (i32.const 9) (i64.const 0)) (call $h (i32.const 17) (local.get $m))
+    (call $h (i32.const 19) (i32.const 0)) (call $q (i32.const 21) (i64.extend_i32_u (local.get $buf)))
+    (call $q (i32.const 29) (i64.extend_i32_u (local.get $len))) (call $call (i32.const 0x27) (i32.const 37)))
+  ;; wait for RECV_SOCK_MSG, read the message at 0x7100: exit $id+1.. unless retrieved with $status and $written bytes
+  (func $answer (param $id i32) (param $s i64) (param $status i32) (param $written i32)
+    (loop $wait (if (i32.eqz (i32.atomic.load (i32.const 0x3520))) (then (call $sleep (i32.const 5)) (br $wait))))
+    (call $check (local.get $id) (call $read (local.get $s) (i32.const 0x7100)) (i32.const ${OK}))
+    (call $check (i32.add (local.get $id) (i32.const 1)) (call $r8 (i32.const 4)) (i32.const 1))
+    (call $check (i32.add (local.get $id) (i32.const 2)) (call $r8 (i32.const 5)) (local.get $status))
+    (call $check (i32.add (local.get $id) (i32.const 3)) (i32.load (i32.const ${0x2000})) (local.get $written)))
+  (func (export "_start")`,
+  );
+
 export { E, OK };

@@ -507,6 +507,23 @@ function main(): void {
             : { ok: false, error: `socket end ${m.handle} is not in the table` },
         );
         return;
+      case "memory-read":
+      case "memory-write": {
+        // A system service's access to a buffer of its client (docs/sysfs.md), while the client waits.
+        const length = m.t === "memory-read" ? m.length : m.bytes.length;
+        const size = memory?.buffer.byteLength ?? 0;
+        if (memory === undefined || m.address < 0 || m.address + length > size) {
+          answer(m.req, { ok: false, error: "the range is not all the process' memory" });
+          return;
+        }
+        const view = new Uint8Array(memory.buffer, m.address, length);
+        if (m.t === "memory-read") answer(m.req, { ok: true, bytes: view.slice() });
+        else {
+          view.set(m.bytes);
+          answer(m.req, { ok: true });
+        }
+        return;
+      }
     }
   });
 }

@@ -16,10 +16,13 @@ import { Datafield, decodeDatafield, encodeDatafield } from "../../commonassembl
 import { syscallByCode, syscallName } from "../../commonassembly/abi/syscalls.js";
 import { readModule } from "../../commonassembly/wasm/reader.js";
 import { hostNative } from "../../native/index.js";
+import type { FsLayer } from "../../services/fs/layer.js";
+import type { FsIdentity } from "../../services/fs/service/access.js";
+import { type ClientMemory, SysFs } from "../../services/fs/service/sysfs.js";
 import { ServiceHost } from "../../services/host/host.js";
 import { SysProcess } from "../../services/process/service.js";
 import { REGISTRY_KEYS } from "../../services/registry/keys.js";
-import { DEFAULT_USER } from "../../services/skyer/layout.js";
+import { appDirName, DEFAULT_USER } from "../../services/skyer/layout.js";
 import { AmsTable } from "../kernel/ams.js";
 import type { AmsBackedRequest, AmsMapAnswer, AmsMapRequest, KernelApi } from "../kernel/api.js";
 import {
@@ -75,6 +78,14 @@ export interface ServiceApps {
   find(anid: number, user: string): Promise<ServiceApp | undefined>;
   /** The app's program, AOT-compiled, as `ncw run <AID>` would run it for `user`. */
   load(app: ServiceApp, user: string): Promise<{ name: string; wasm: Uint8Array }>;
+}
+
+/** The home's tree as sys::fs needs it (server/tree.ts TreeOwner has it; unit tests give none). */
+export interface KernelTree {
+  /** The tree, opened on the first call. */
+  tree(): Promise<FsLayer>;
+  /** Run `fn` as one step of the tree requests' queue (no CLI request between a change and its commit). */
+  serialize<R>(fn: () => Promise<R>): Promise<R>;
 }
 
 export interface Delays {
@@ -166,6 +177,7 @@ export class Kernel implements KernelApi {
     readonly pool: RunnerPool,
     readonly log: (line: string) => void,
     env: NodeJS.ProcessEnv = process.env,
+    tree?: KernelTree,
   ) {
     this.delays = readDelays(env);
     // Until sys::perm: nothing is granted, but what NCW_GRANT_PERMISSIONS lists (comma-separated) when
@@ -183,6 +195,16 @@ export class Kernel implements KernelApi {
       deliver: (n) => this.systemConnections.notify(n),
     });
     this.services.register(new SysProcess(() => this.processList()));
+    // sys::fs on the home's tree, when this kernel owns one (docs/sysfs.md "How an app reaches it").
+    if (tree !== undefined)
+      this.services.register(
+        new SysFs({
+          layer: () => tree.tree(),
+          serialize: (fn) => tree.serialize(fn),
+          identity: (pid) => this.fsIdentity(pid),
+          memory: this.clientMemory,
+        }),
+      );
     this.appServices = new ServiceTable({
       findApp: (anid, user) => this.findApp(anid, user),
       startService: (app, name, user, starter) => this.startService(app, name, user, starter),
@@ -192,6 +214,54 @@ export class Kernel implements KernelApi {
       sockets: this.connectionSockets,
     });
     this.systemConnections = new SystemConnections(this, this.services);
+  }
+
+  /**
+   * A client's memory for the system services (sys::fs READ_FILE / WRITE_FILE's buffer pointers): its
+   * runner reads or writes the range while the client waits for the answer (protocol.ts `memory-*`).
+   */
+  private readonly clientMemory: ClientMemory = {
+    read: async (pid, address, length) => {
+      const p = this.memoryOwner(pid, address, length);
+      if (p === undefined) return undefined;
+      const a = await this.ask(p, { t: "memory-read", address: Number(address), length });
+      return a.ok ? a.bytes : undefined;
+    },
+    write: async (pid, address, bytes) => {
+      const p = this.memoryOwner(pid, address, bytes.length);
+      if (p === undefined) return false;
+      return (await this.ask(p, { t: "memory-write", address: Number(address), bytes })).ok;
+    },
+  };
+
+  /** The live process `pid`, when `length` bytes at `address` can be in a 32-bit memory. */
+  private memoryOwner(pid: number, address: bigint, length: number): KProcess | undefined {
+    const p = this.processes.get(pid);
+    if (p === undefined || p.state === "exited" || address + BigInt(length) > 1n << 32n)
+      return undefined;
+    return p;
+  }
+
+  /** Each process' sys::fs identity, found once (its user and ANID never change). */
+  private readonly identities = new WeakMap<KProcess, Promise<FsIdentity | undefined>>();
+
+  /**
+   * Who process `pid` is for sys::fs: its NightOS user and, for an installed app, its folder name
+   * (`<did>.<slug>`, from its ANID in Skyer's database). A loose program (`ncw run x.wasm`, ANID 0) has
+   * no app, hence no data area. Undefined for a PID that is not a live process.
+   */
+  private fsIdentity(pid: number): Promise<FsIdentity | undefined> | undefined {
+    const p = this.processes.get(pid);
+    if (p === undefined || p.state === "exited") return undefined;
+    let who = this.identities.get(p);
+    if (who === undefined) {
+      who = (async () => {
+        const app = p.anid === 0 ? undefined : await this.findApp(p.anid, p.userName);
+        return { user: p.userName, ...(app === undefined ? {} : { app: appDirName(app.aid) }) };
+      })();
+      this.identities.set(p, who);
+    }
+    return who;
   }
 
   /** The installed app with `anid` for `user`; undefined too when the tree cannot say (logged). */
@@ -545,7 +615,9 @@ export class Kernel implements KernelApi {
       | Omit<Extract<ToRunner, { t: "socket-revoke" }>, "req">
       | Omit<Extract<ToRunner, { t: "ams-map" }>, "req">
       | Omit<Extract<ToRunner, { t: "ams-unmap" }>, "req">
-      | Omit<Extract<ToRunner, { t: "ams-backed" }>, "req">,
+      | Omit<Extract<ToRunner, { t: "ams-backed" }>, "req">
+      | Omit<Extract<ToRunner, { t: "memory-read" }>, "req">
+      | Omit<Extract<ToRunner, { t: "memory-write" }>, "req">,
   ): Promise<RunnerAnswer> {
     if (p.state === "exited") return Promise.resolve({ ok: false, error: "the process has ended" });
     const req = this.nextRequest++;

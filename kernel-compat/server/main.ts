@@ -239,9 +239,9 @@ async function main(): Promise<void> {
   log(`kernel started on ${sock} (pool ${poolSize}, up to ${poolMax}; idle exit ${idleMs} ms)`);
 
   const pool = new RunnerPool(poolSize, log, { max: poolMax });
-  const kernel = new Kernel(pool, log);
-  kernel.serviceApps = serviceApps(home);
   const tree = new TreeOwner(home, log);
+  const kernel = new Kernel(pool, log, process.env, tree);
+  kernel.serviceApps = serviceApps(home);
   const startedAt = Date.now();
   let clients = 0;
   let idleTimer: NodeJS.Timeout | undefined;

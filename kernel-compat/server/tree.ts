@@ -44,6 +44,23 @@ export class TreeOwner {
     return this.layer;
   }
 
+  /** The tree, for sys::fs (opened on its first call, as for a CLI request). */
+  tree(): Promise<FsLayer> {
+    if (this.closed) return Promise.reject(new Error("the kernel is stopping"));
+    return this.open();
+  }
+
+  /**
+   * Run `fn` as one step of the requests' queue: sys::fs runs each call (its changes and its commit)
+   * here, so no CLI request falls between a change and its commit (a failed Btrfs operation aborts the
+   * open transaction; docs/sysfs.md).
+   */
+  serialize<R>(fn: () => Promise<R>): Promise<R> {
+    const p = this.queue.then(fn);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
   /** Run one request after those before it; the answer carries the value or the error as a value. */
   handle(id: number, op: TreeOp): Promise<TreeAnswer> {
     const p = this.queue.then(async (): Promise<TreeAnswer> => {

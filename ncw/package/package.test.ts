@@ -97,7 +97,7 @@ describe("packages", () => {
       "assets/icons/32.png",
       "assets/icons/64.png",
       "main.npp",
-      "src/main.wat",
+      "src/main.ts",
     ]);
     expect(pkg.dirs).toEqual(["assets", "assets/icons", "src"]);
     expect(
@@ -122,7 +122,7 @@ describe("packages", () => {
   it("keeps symlinks and the executable bit", async () => {
     const copy = helloCopy();
     symlinkSync("icons/16.png", path.join(copy, "assets", "small.png"));
-    execFileSync("chmod", ["+x", path.join(copy, "src", "main.wat")]);
+    execFileSync("chmod", ["+x", path.join(copy, "src", "main.ts")]);
     const pkg = await readPackageBytes(await packDirectory(copy));
     expect(pkg.symlinks.get("assets/small.png")).toBe("icons/16.png");
   });
@@ -177,7 +177,7 @@ describe("packages", () => {
     more.set("payload.bin", enc.encode("x"));
     expect(await code(readPackageBytes(await build(more, { hash })))).toBe("PKG_HASH_UNLISTED");
     const fewer = new Map(files);
-    fewer.delete("src/main.wat");
+    fewer.delete("src/main.ts");
     expect(await code(readPackageBytes(await build(fewer, { hash })))).toBe("PKG_HASH_EXTRA");
   });
 

@@ -71,6 +71,7 @@ export interface SysFsOptions {
    */
   serialize?: <R>(fn: () => Promise<R>) => Promise<R>;
   identity: IdentityOf;
+  /** The clients' memory (the kernel asks the client's runner, docs/sysfs.md "How an app reaches it"). */
   memory: ClientMemory;
   /**
    * Scoped permission check; default: NCW's interim policy (access.ts) or the host's checker
