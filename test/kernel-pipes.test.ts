@@ -5,45 +5,29 @@
 
 import { afterAll, describe, expect, it } from "vitest";
 import {
+  DATAFIELD_FUNCS,
   dumps,
   E,
   forkPair,
   le,
   NEW_THREAD,
   OK,
+  PIPE_IO_FUNCS,
   pids,
   program,
   TestHome,
   waitFor,
+  withOtherApp,
 } from "./kernel-helpers.js";
 
 const home = new TestHome();
 afterAll(() => home.cleanup());
 
-const HELPERS = `
+const HELPERS = `${DATAFIELD_FUNCS}${PIPE_IO_FUNCS}
   (func $open (param $pid i64) (param $cmd i32) (param $type i32) (param $mult i32) (param $tmode i32) (param $nmode i32) (param $hint i64) (result i32)
     (call $q (i32.const 1) (local.get $pid)) (call $h (i32.const 9) (local.get $cmd)) (call $b (i32.const 11) (local.get $type))
     (call $b (i32.const 12) (local.get $mult)) (call $b (i32.const 13) (local.get $tmode)) (call $b (i32.const 14) (local.get $nmode))
     (call $q (i32.const 15) (local.get $hint)) (call $call (i32.const 0x20) (i32.const 23)))
-  (func $write (param $sc i64) (param $count i32) (param $buf i32) (param $mode i32) (result i32)
-    (call $q (i32.const 1) (local.get $sc)) (i32.store (i32.const 0x1009) (local.get $count))
-    (call $q (i32.const 13) (i64.extend_i32_u (local.get $buf))) (call $b (i32.const 21) (local.get $mode))
-    (call $call (i32.const 0x22) (i32.const 22)))
-  (func $read (param $rc i64) (param $mode i32) (param $buf i32) (param $len i32) (result i32)
-    (call $q (i32.const 1) (local.get $rc)) (call $b (i32.const 9) (local.get $mode))
-    (call $q (i32.const 10) (i64.extend_i32_u (local.get $buf))) (call $q (i32.const 18) (i64.extend_i32_u (local.get $len)))
-    (call $call (i32.const 0x23) (i32.const 26)))
-  (func $r32 (result i32) (i32.load (i32.const 0x2000)))
-  ;; SYS_CREATE_PROCESS (refused) with the 32 bytes at $at as its raw arguments: the trace shows them
-  (func $dump (param $at i32)
-    (call $q (i32.const 1) (i64.load (local.get $at))) (call $q (i32.const 9) (i64.load offset=8 (local.get $at)))
-    (call $q (i32.const 17) (i64.load offset=16 (local.get $at))) (call $q (i32.const 25) (i64.load offset=24 (local.get $at)))
-    (drop (call $call (i32.const 0xd0) (i32.const 33))))
-  (func $copy32 (param $from i32) (param $to i32)
-    (i64.store (local.get $to) (i64.load (local.get $from)))
-    (i64.store offset=8 (local.get $to) (i64.load offset=8 (local.get $from)))
-    (i64.store offset=16 (local.get $to) (i64.load offset=16 (local.get $from)))
-    (i64.store offset=24 (local.get $to) (i64.load offset=24 (local.get $from))))
   ;; RECV_PIPE's datafield goes to 0x5000 (0x5100 counts them), PIPE_CLOSED's to 0x5200 (flag 0x5300)
   (func $onRecv (param $sig i32) (param $df i32) (result i64)
     (call $copy32 (local.get $df) (i32.const 0x5000)) (drop (i32.atomic.rmw.add (i32.const 0x5100) (i32.const 1)))
@@ -54,7 +38,6 @@ const HELPERS = `
   (func $onClosed (param $sig i32) (param $df i32) (result i64)
     (call $copy32 (local.get $df) (i32.const 0x5200)) (i32.atomic.store (i32.const 0x5300) (i32.const 1)) (i64.const 0))
   (elem (i32.const 1) $onRecv $onClosed)
-  (func $await (param $a i32) (loop $w (br_if $w (i32.eqz (i32.atomic.load (local.get $a))))))
   (func $handlers
     (call $check (i32.const 90) (call $s8_64 (i32.const 0x01) (i32.const 0x20) (i64.const 1)) (i32.const ${OK}))
     (call $check (i32.const 91) (call $s8_64 (i32.const 0x01) (i32.const 0x21) (i64.const 2)) (i32.const ${OK}))
@@ -353,12 +336,7 @@ describe("SEND_PIPE", () => {
 
 describe("same application and same user", () => {
   it("a process of another application (another `ncw run`) is refused with 0x31", async () => {
-    const other = home.spawnRun(
-      program(`(drop (call $s0 (i32.const 0x04))) (loop $spin (br $spin))`),
-    );
-    try {
-      expect(await waitFor(() => /\[pid (\d+)\] READY/.test(other.output()), 20_000)).toBe(true);
-      const pid = Number(/\[pid (\d+)\] READY/.exec(other.output())?.[1]);
+    await withOtherApp(home, (pid) => {
       const r = home.run(
         program(
           `(call $check (i32.const 1) (call $open (i64.const ${pid}) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${E(0x31)}))
@@ -368,9 +346,7 @@ describe("same application and same user", () => {
       );
       expect(r.stderr).toMatch(/OPEN_PIPE .* -> err 0x31 OTHER_APPLICATION/);
       expect(r.code).toBe(3);
-    } finally {
-      other.kill("SIGKILL");
-    }
+    });
   });
 });
 
