@@ -6,7 +6,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { expect } from "vitest";
 
 export const NCW = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -123,15 +122,33 @@ export const PIPE_IO_FUNCS = `
   (func $r32 (result i32) (i32.load (i32.const 0x2000)))`;
 
 /**
+ * A byte pattern to carry and check: `$fill at n seed` sets bytes at..at+n to (i * 7 + seed) & 0xff,
+ * `$same at n seed` is 1 when they hold it, else 0.
+ */
+export const PATTERN_FUNCS = `
+  (func $fill (param $at i32) (param $n i32) (param $seed i32) (local $i i32)
+    (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
+      (i32.store8 (i32.add (local.get $at) (local.get $i)) (i32.add (i32.mul (local.get $i) (i32.const 7)) (local.get $seed)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l))))
+  (func $same (param $at i32) (param $n i32) (param $seed i32) (result i32) (local $i i32)
+    (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
+      (if (i32.ne (i32.load8_u (i32.add (local.get $at) (local.get $i)))
+                  (i32.and (i32.add (i32.mul (local.get $i) (i32.const 7)) (local.get $seed)) (i32.const 0xff)))
+        (then (return (i32.const 0))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
+    (i32.const 1))`;
+
+/**
  * Runs `body` with the pid of a process of another application (another `ncw run`, READY and
- * spinning), which is killed afterwards.
+ * spinning), which is killed afterwards. Kept free of vitest: the benchmarks import this file too.
  */
 export async function withOtherApp(home: TestHome, body: (pid: number) => void): Promise<void> {
   const other = home.spawnRun(
     program(`(drop (call $s0 (i32.const 0x04))) (loop $spin (br $spin))`),
   );
   try {
-    expect(await waitFor(() => /\[pid (\d+)\] READY/.test(other.output()), 20_000)).toBe(true);
+    if (!(await waitFor(() => /\[pid (\d+)\] READY/.test(other.output()), 20_000)))
+      throw new Error(`the other application never got READY:\n${other.output()}`);
     body(Number(/\[pid (\d+)\] READY/.exec(other.output())?.[1]));
   } finally {
     other.kill("SIGKILL");

@@ -13,6 +13,7 @@ import {
   le,
   NEW_THREAD,
   OK,
+  PATTERN_FUNCS,
   pids,
   program,
   TestHome,
@@ -23,7 +24,7 @@ import {
 const home = new TestHome();
 afterAll(() => home.cleanup());
 
-const HELPERS = `${DATAFIELD_FUNCS}
+const HELPERS = `${DATAFIELD_FUNCS}${PATTERN_FUNCS}
   ;; OPEN_SERV_SOCK(pid u64, multiplier u16)
   (func $open (param $pid i64) (param $mult i32) (result i32)
     (call $q (i32.const 1) (local.get $pid)) (call $h (i32.const 9) (local.get $mult)) (call $call (i32.const 0x26) (i32.const 11)))
@@ -56,18 +57,6 @@ const HELPERS = `${DATAFIELD_FUNCS}
   (func $awaitN (param $a i32) (param $n i32) (loop $w (br_if $w (i32.lt_u (i32.atomic.load (local.get $a)) (local.get $n)))))
   ;; the n-th RECV_SOCK_MSG's datafield
   (func $msg (param $n i32) (result i32) (i32.add (i32.const 0x6000) (i32.shl (local.get $n) (i32.const 5))))
-  ;; bytes $at..$at+$n := (i * 7 + $seed) & 0xff; $same checks them
-  (func $fill (param $at i32) (param $n i32) (param $seed i32) (local $i i32)
-    (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
-      (i32.store8 (i32.add (local.get $at) (local.get $i)) (i32.add (i32.mul (local.get $i) (i32.const 7)) (local.get $seed)))
-      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l))))
-  (func $same (param $at i32) (param $n i32) (param $seed i32) (result i32) (local $i i32)
-    (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
-      (if (i32.ne (i32.load8_u (i32.add (local.get $at) (local.get $i)))
-                  (i32.and (i32.add (i32.mul (local.get $i) (i32.const 7)) (local.get $seed)) (i32.const 0xff)))
-        (then (return (i32.const 0))))
-      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
-    (i32.const 1))
   ;; the same patterns, for large buffers: the pattern repeats every 256 bytes, so the first 256 bytes are
   ;; made (checked) byte by byte, the rest copied (compared 8 bytes at a time) from them
   (func $bigFill (param $at i32) (param $n i32) (param $seed i32) (local $done i32)
