@@ -7,6 +7,7 @@
 // so that only ever made private copies writable, never the segment).
 
 import { hostNative } from "../../native/index.js";
+import type { ToRunner } from "../protocol.js";
 import { AmsMark, PAGE_SIZE, type PageAllocator } from "./memory.js";
 
 /** AMS mappings one process may hold at once (decided, docs/ipc.md). */
@@ -148,21 +149,15 @@ export class AmsMappings {
   }
 }
 
-/** What the kernel asks the relay to map (protocol.ts `ams-map`). */
-export interface MapRequest {
-  name: string;
-  offset: number;
-  /** Where in the memory; 0: pages the allocator gives (SHARE_AMS's mapping in the receiver). */
-  at: number;
-  length: number;
-  readOnly: boolean;
-  private: boolean;
-  /** VIRT_MEM_AMS: the range's bytes go into the segment first, and the range is the AMS' source. */
-  source: boolean;
-}
+/**
+ * What the kernel asks the relay to map (protocol.ts `ams-map`, whose shape it is): `at` 0 maps over
+ * pages the allocator gives (SHARE_AMS's mapping in the receiver); `source` (VIRT_MEM_AMS) puts the
+ * range's bytes into the segment first, and the range is the AMS' source.
+ */
+export type MapRequest = Omit<Extract<ToRunner, { t: "ams-map" }>, "req" | "t">;
 
 /** How an unmapped range is left (docs/ipc.md): a private copy of what it held, or zero pages. */
-export type UnmapMode = "keep" | "zero";
+export type UnmapMode = Extract<ToRunner, { t: "ams-unmap" }>["mode"];
 
 /** The relay's half: maps and unmaps on the kernel's request, on the process' memory and allocator. */
 export class AmsMapper {
