@@ -8,6 +8,7 @@
 
 import { hostNative } from "../../native/index.js";
 import type { ToRunner } from "../protocol.js";
+import { withLock } from "./lock.js";
 import { AmsMark, PAGE_SIZE, type PageAllocator } from "./memory.js";
 
 /** AMS mappings one process may hold at once (decided, docs/ipc.md). */
@@ -139,13 +140,7 @@ export class AmsMappings {
   }
 
   locked<T>(f: () => T): T {
-    while (Atomics.compareExchange(this.i32, 0, 0, 1) !== 0) Atomics.wait(this.i32, 0, 1, 1);
-    try {
-      return f();
-    } finally {
-      Atomics.store(this.i32, 0, 0);
-      Atomics.notify(this.i32, 0, 1);
-    }
+    return withLock(this.i32, 0, f);
   }
 }
 
