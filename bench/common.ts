@@ -132,6 +132,14 @@ export function runTraced(
 /** Environment for `ncw run --trace`: runners stamp each trace line with the host clock (NCW_TRACE_CLOCK). */
 export const TRACE_CLOCK_ENV = { NCW_TRACE_CLOCK: "1" };
 
+/**
+ * The environment of a bench's own NCW home `home`: trace lines stamped (TRACE_CLOCK_ENV), and a kernel
+ * that stays up for 60 s between two runs, so the runs after the first find it started.
+ */
+export function benchEnv(home: string) {
+  return { ...process.env, ...TRACE_CLOCK_ENV, NCW_HOME: home, NCW_KERNEL_IDLE_MS: "60000" };
+}
+
 /** A trace line's own stamp (`[pid P] @<wall>/<cpu> …`, written by the runner under NCW_TRACE_CLOCK=1). */
 function stampOf(l: StampedLine): { wall: number; cpu: number } | undefined {
   const m = /^\[pid \d+\] @(\d+\.\d+)\/(\d+\.\d+) /.exec(l.line);

@@ -10,15 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Cmd, client, holder, serviceNap, serviceWat } from "../test/services-apps.js";
-import {
-  buildC,
-  getPidMarkers,
-  median,
-  NCW_JS,
-  row,
-  runTraced,
-  TRACE_CLOCK_ENV,
-} from "./common.js";
+import { benchEnv, buildC, getPidMarkers, median, NCW_JS, row, runTraced } from "./common.js";
 import { THREAD_C } from "./kernel/anchors.js";
 
 /** Connections per run, runs: the figure is the median of every connection of every run. */
@@ -26,12 +18,7 @@ const CONNECTIONS = Number(process.env.NCW_BENCH_CONNECTIONS ?? 20);
 const RUNS = Number(process.env.NCW_BENCH_RUNS ?? 3);
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "ncw-sbench-"));
-const env = {
-  ...process.env,
-  ...TRACE_CLOCK_ENV,
-  NCW_HOME: path.join(dir, "home"),
-  NCW_KERNEL_IDLE_MS: "60000",
-};
+const env = benchEnv(path.join(dir, "home"));
 const home = {
   dir,
   ncw(args: string[]) {

@@ -3,7 +3,7 @@
 // "Execution Context"; docs/ipc.md "Command pipes") and use them with PIPE_WRITE / PIPE_READ.
 
 import { CommandPipeOffset } from "../commonassembly/abi/context.js";
-import { program } from "./kernel-helpers.js";
+import { PIPE_IO_FUNCS, program } from "./kernel-helpers.js";
 
 /** Where the app copies its context header (EXECUTION_CONTEXT info 0x02). */
 export const CTX = 0x4000;
@@ -26,16 +26,8 @@ export const COMMAND_FUNCS = `
   (func $cmderr (result i64) (i64.load (i32.const ${CTX + CommandPipeOffset.cmderr})))
   (func $cmdraw (result i64) (i64.load (i32.const ${CTX + CommandPipeOffset.cmdraw})))
   (func $cmdout (result i64) (i64.load (i32.const ${CTX + CommandPipeOffset.cmdout})))
-  (func $write (param $sc i64) (param $count i32) (param $buf i32) (param $mode i32) (result i32)
-    (call $q (i32.const 1) (local.get $sc)) (i32.store (i32.const 0x1009) (local.get $count))
-    (call $q (i32.const 13) (i64.extend_i32_u (local.get $buf))) (call $b (i32.const 21) (local.get $mode))
-    (call $call (i32.const 0x22) (i32.const 22)))
-  (func $read (param $rc i64) (param $mode i32) (param $buf i32) (param $len i32) (result i32)
-    (call $q (i32.const 1) (local.get $rc)) (call $b (i32.const 9) (local.get $mode))
-    (call $q (i32.const 10) (i64.extend_i32_u (local.get $buf))) (call $q (i32.const 18) (i64.extend_i32_u (local.get $len)))
-    (call $call (i32.const 0x23) (i32.const 26)))
-  (func $close (param $id i64) (result i32) (call $s64 (i32.const 0x25) (local.get $id)))
-  (func $r32 (result i32) (i32.load (i32.const 0x2000)))`;
+  ${PIPE_IO_FUNCS}
+  (func $close (param $id i64) (result i32) (call $s64 (i32.const 0x25) (local.get $id)))`;
 
 /**
  * A command app: `body` runs after `$ctx` (its locals, declared first, in `locals`); `extra` adds

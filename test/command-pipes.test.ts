@@ -26,6 +26,37 @@ const PTY_DRIVER = path.join(
   "pty-drive.py",
 );
 
+/**
+ * `ncw run app` on a pseudo-terminal driven by `steps` (test/helpers/pty-drive.py), then `exit=<code>`
+ * and `stty -a` on the same terminal, so the output shows whether its mode came back.
+ */
+function onTerminal(app: string, steps: unknown[]) {
+  const driver = spawnSync(
+    "python3",
+    [
+      PTY_DRIVER,
+      "sh",
+      "-c",
+      `"${process.execPath}" "${NCW}" run "${app}"; echo "exit=$?"; stty -a`,
+    ],
+    { env: home.envFor(), input: JSON.stringify(steps), timeout: 120_000 },
+  );
+  let res: { output: string; failed: string | null };
+  try {
+    res = JSON.parse(driver.stdout.toString());
+  } catch {
+    throw new Error(`the pty driver exited ${driver.status}:\n${driver.stderr}`);
+  }
+  return { ...res, driver };
+}
+
+/** The terminal is back in cooked mode after `marker`: canonical input and echo on. */
+function expectCooked(output: string, marker: string): void {
+  const stty = output.slice(output.indexOf(marker));
+  expect(stty).toMatch(/(^|\s)icanon(\s|$)/);
+  expect(stty).toMatch(/(^|\s)echo(\s|$)/);
+}
+
 /** Data segments placing `bytes` at `at`; returns the WAT and the length. */
 function at(addr: number, bytes: Uint8Array): { wat: string; len: number; addr: number } {
   return { wat: `(data (i32.const ${addr}) "${watBytes(bytes)}")`, len: bytes.length, addr };
@@ -305,30 +336,13 @@ describe.skipIf(skipUnless(ptyMissing()))(
         { expect: "<TERMINATE>", send: hex("\x1b[27;6;67~") },
         { expect: "<WILL_TERMINATE>" },
       ];
-      // After ncw, `stty -a` on the same terminal shows whether its mode came back.
-      const r = spawnSync(
-        "python3",
-        [
-          PTY_DRIVER,
-          "sh",
-          "-c",
-          `"${process.execPath}" "${NCW}" run "${app}"; echo "exit=$?"; stty -a`,
-        ],
-        { env: home.envFor(), input: JSON.stringify(steps), timeout: 120_000 },
-      );
-      expect(r.status, r.stderr.toString()).toBe(0);
-      const res = JSON.parse(r.stdout.toString()) as {
-        status: number;
-        output: string;
-        failed: string | null;
-      };
+      const res = onTerminal(app, steps);
+      expect(res.driver.status, res.driver.stderr.toString()).toBe(0);
       expect(res.failed, res.output).toBeNull();
       expect(res.output).toContain("<tty>"); // stdout is the terminal: CMDRAW is not read
       expect(res.output).toMatch(/exit=7/);
       // Raw mode undone: canonical input and echo are on again, and the keyboard protocol popped.
-      const stty = res.output.slice(res.output.indexOf("exit=7"));
-      expect(stty).toMatch(/(^|\s)icanon(\s|$)/);
-      expect(stty).toMatch(/(^|\s)echo(\s|$)/);
+      expectCooked(res.output, "exit=7");
       expect(res.output).toContain("\x1b[<u");
     }, 150_000);
 
@@ -341,23 +355,11 @@ describe.skipIf(skipUnless(ptyMissing()))(
       );
       const app = file(wat);
       const steps = [{ expect: "<ready>", kill: path.join(home.home, "run", "kernel.pid") }];
-      const r = spawnSync(
-        "python3",
-        [
-          PTY_DRIVER,
-          "sh",
-          "-c",
-          `"${process.execPath}" "${NCW}" run "${app}"; echo "exit=$?"; stty -a`,
-        ],
-        { env: home.envFor(), input: JSON.stringify(steps), timeout: 120_000 },
-      );
-      const res = JSON.parse(r.stdout.toString()) as { output: string; failed: string | null };
+      const res = onTerminal(app, steps);
       expect(res.failed, res.output).toBeNull();
       expect(res.output).toMatch(/kernel server closed the connection/);
       expect(res.output).toMatch(/exit=69/);
-      const stty = res.output.slice(res.output.indexOf("exit=69"));
-      expect(stty).toMatch(/(^|\s)icanon(\s|$)/);
-      expect(stty).toMatch(/(^|\s)echo(\s|$)/);
+      expectCooked(res.output, "exit=69");
     }, 150_000);
   },
 );

@@ -6,7 +6,7 @@
 
 import { readdirSync, readlinkSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import { E, OK, program, TestHome } from "./kernel-helpers.js";
+import { DATAFIELD_FUNCS, E, OK, program, TestHome } from "./kernel-helpers.js";
 
 const home = new TestHome();
 afterAll(() => home.cleanup());
@@ -15,7 +15,7 @@ afterAll(() => home.cleanup());
 const S = 0x20000;
 const LEN = 0x10000;
 
-const HELPERS = `
+const HELPERS = `${DATAFIELD_FUNCS}
   (func $virt (param $at i32) (param $len i32) (result i32)
     (call $s64_64 (i32.const 0x40) (i64.extend_i32_u (local.get $at)) (i64.extend_i32_u (local.get $len))))
   (func $share (param $pid i64) (param $ams i64) (param $cmd i32) (param $notify i32) (param $mode i32) (result i32)
@@ -35,16 +35,6 @@ const HELPERS = `
     (i32.wrap_i64 (call $r64 (i32.const 0))))
   (func $free (param $at i32) (param $pages i32) (result i32)
     (call $s64_64 (i32.const 0x31) (i64.extend_i32_u (local.get $at)) (i64.extend_i32_u (local.get $pages))))
-  ;; SYS_CREATE_PROCESS (refused) with the 32 bytes at $at as its raw arguments: the trace shows them
-  (func $dump (param $at i32)
-    (call $q (i32.const 1) (i64.load (local.get $at))) (call $q (i32.const 9) (i64.load offset=8 (local.get $at)))
-    (call $q (i32.const 17) (i64.load offset=16 (local.get $at))) (call $q (i32.const 25) (i64.load offset=24 (local.get $at)))
-    (drop (call $call (i32.const 0xd0) (i32.const 33))))
-  (func $copy32 (param $from i32) (param $to i32)
-    (i64.store (local.get $to) (i64.load (local.get $from)))
-    (i64.store offset=8 (local.get $to) (i64.load offset=8 (local.get $from)))
-    (i64.store offset=16 (local.get $to) (i64.load offset=16 (local.get $from)))
-    (i64.store offset=24 (local.get $to) (i64.load offset=24 (local.get $from))))
   ;; RECV_SHARED_AMS' datafield goes to 0x5000 (flag 0x5100), UNSHARED_AMS' to 0x5200 (flag 0x5300)
   (func $onShared (param $sig i32) (param $df i32) (result i64)
     (call $copy32 (local.get $df) (i32.const 0x5000)) (i32.atomic.store (i32.const 0x5100) (i32.const 1)) (i64.const 0))
@@ -52,7 +42,6 @@ const HELPERS = `
     (call $copy32 (local.get $df) (i32.const 0x5200)) (i32.atomic.store (i32.const 0x5300) (i32.const 1)) (i64.const 0))
   (func $onPipe (param $sig i32) (param $df i32) (result i64) (i64.const 0))
   (elem (i32.const 1) $onShared $onUnshared $onPipe)
-  (func $await (param $a i32) (loop $w (br_if $w (i32.eqz (i32.atomic.load (local.get $a))))))
   (func $handlers
     (call $check (i32.const 90) (call $s8_64 (i32.const 0x01) (i32.const 0x35) (i64.const 1)) (i32.const ${OK}))
     (call $check (i32.const 91) (call $s8_64 (i32.const 0x01) (i32.const 0x37) (i64.const 2)) (i32.const ${OK}))

@@ -89,6 +89,72 @@ export function forkPair(child: string, parent: string, helpers: string): string
     );
 }
 
+/**
+ * Datafield helpers for the signal tests: `$dump at` refuses SYS_CREATE_PROCESS with the 32 bytes at
+ * `at` as its raw arguments, so the trace shows them (read back with `dumps`); `$copy32 from to` copies
+ * a 32-byte datafield out of a handler; `$await a` spins until the i32 at `a` is set.
+ */
+export const DATAFIELD_FUNCS = `
+  (func $dump (param $at i32)
+    (call $q (i32.const 1) (i64.load (local.get $at))) (call $q (i32.const 9) (i64.load offset=8 (local.get $at)))
+    (call $q (i32.const 17) (i64.load offset=16 (local.get $at))) (call $q (i32.const 25) (i64.load offset=24 (local.get $at)))
+    (drop (call $call (i32.const 0xd0) (i32.const 33))))
+  (func $copy32 (param $from i32) (param $to i32)
+    (i64.store (local.get $to) (i64.load (local.get $from)))
+    (i64.store offset=8 (local.get $to) (i64.load offset=8 (local.get $from)))
+    (i64.store offset=16 (local.get $to) (i64.load offset=16 (local.get $from)))
+    (i64.store offset=24 (local.get $to) (i64.load offset=24 (local.get $from))))
+  (func $await (param $a i32) (loop $w (br_if $w (i32.eqz (i32.atomic.load (local.get $a))))))`;
+
+/**
+ * PIPE_WRITE and PIPE_READ (specs/kernel/syscalls.md 0x22, 0x23): `$write sc count buf mode` and
+ * `$read rc mode buf len` (status); `$r32` is the 4-byte value of the last call.
+ */
+export const PIPE_IO_FUNCS = `
+  (func $write (param $sc i64) (param $count i32) (param $buf i32) (param $mode i32) (result i32)
+    (call $q (i32.const 1) (local.get $sc)) (i32.store (i32.const 0x1009) (local.get $count))
+    (call $q (i32.const 13) (i64.extend_i32_u (local.get $buf))) (call $b (i32.const 21) (local.get $mode))
+    (call $call (i32.const 0x22) (i32.const 22)))
+  (func $read (param $rc i64) (param $mode i32) (param $buf i32) (param $len i32) (result i32)
+    (call $q (i32.const 1) (local.get $rc)) (call $b (i32.const 9) (local.get $mode))
+    (call $q (i32.const 10) (i64.extend_i32_u (local.get $buf))) (call $q (i32.const 18) (i64.extend_i32_u (local.get $len)))
+    (call $call (i32.const 0x23) (i32.const 26)))
+  (func $r32 (result i32) (i32.load (i32.const 0x2000)))`;
+
+/**
+ * A byte pattern to carry and check: `$fill at n seed` sets bytes at..at+n to (i * 7 + seed) & 0xff,
+ * `$same at n seed` is 1 when they hold it, else 0.
+ */
+export const PATTERN_FUNCS = `
+  (func $fill (param $at i32) (param $n i32) (param $seed i32) (local $i i32)
+    (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
+      (i32.store8 (i32.add (local.get $at) (local.get $i)) (i32.add (i32.mul (local.get $i) (i32.const 7)) (local.get $seed)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l))))
+  (func $same (param $at i32) (param $n i32) (param $seed i32) (result i32) (local $i i32)
+    (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
+      (if (i32.ne (i32.load8_u (i32.add (local.get $at) (local.get $i)))
+                  (i32.and (i32.add (i32.mul (local.get $i) (i32.const 7)) (local.get $seed)) (i32.const 0xff)))
+        (then (return (i32.const 0))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
+    (i32.const 1))`;
+
+/**
+ * Runs `body` with the pid of a process of another application (another `ncw run`, READY and
+ * spinning), which is killed afterwards. Kept free of vitest: the benchmarks import this file too.
+ */
+export async function withOtherApp(home: TestHome, body: (pid: number) => void): Promise<void> {
+  const other = home.spawnRun(
+    program(`(drop (call $s0 (i32.const 0x04))) (loop $spin (br $spin))`),
+  );
+  try {
+    if (!(await waitFor(() => /\[pid (\d+)\] READY/.test(other.output()), 20_000)))
+      throw new Error(`the other application never got READY:\n${other.output()}`);
+    body(Number(/\[pid (\d+)\] READY/.exec(other.output())?.[1]));
+  } finally {
+    other.kill("SIGKILL");
+  }
+}
+
 /** `v` as `bytes` little-endian bytes, in hex. */
 export const le = (v: bigint | number, bytes: number) =>
   Buffer.from(

@@ -5,45 +5,30 @@
 
 import { afterAll, describe, expect, it } from "vitest";
 import {
+  DATAFIELD_FUNCS,
   dumps,
   E,
   forkPair,
   le,
   NEW_THREAD,
   OK,
+  PATTERN_FUNCS,
+  PIPE_IO_FUNCS,
   pids,
   program,
   TestHome,
   waitFor,
+  withOtherApp,
 } from "./kernel-helpers.js";
 
 const home = new TestHome();
 afterAll(() => home.cleanup());
 
-const HELPERS = `
+const HELPERS = `${DATAFIELD_FUNCS}${PIPE_IO_FUNCS}${PATTERN_FUNCS}
   (func $open (param $pid i64) (param $cmd i32) (param $type i32) (param $mult i32) (param $tmode i32) (param $nmode i32) (param $hint i64) (result i32)
     (call $q (i32.const 1) (local.get $pid)) (call $h (i32.const 9) (local.get $cmd)) (call $b (i32.const 11) (local.get $type))
     (call $b (i32.const 12) (local.get $mult)) (call $b (i32.const 13) (local.get $tmode)) (call $b (i32.const 14) (local.get $nmode))
     (call $q (i32.const 15) (local.get $hint)) (call $call (i32.const 0x20) (i32.const 23)))
-  (func $write (param $sc i64) (param $count i32) (param $buf i32) (param $mode i32) (result i32)
-    (call $q (i32.const 1) (local.get $sc)) (i32.store (i32.const 0x1009) (local.get $count))
-    (call $q (i32.const 13) (i64.extend_i32_u (local.get $buf))) (call $b (i32.const 21) (local.get $mode))
-    (call $call (i32.const 0x22) (i32.const 22)))
-  (func $read (param $rc i64) (param $mode i32) (param $buf i32) (param $len i32) (result i32)
-    (call $q (i32.const 1) (local.get $rc)) (call $b (i32.const 9) (local.get $mode))
-    (call $q (i32.const 10) (i64.extend_i32_u (local.get $buf))) (call $q (i32.const 18) (i64.extend_i32_u (local.get $len)))
-    (call $call (i32.const 0x23) (i32.const 26)))
-  (func $r32 (result i32) (i32.load (i32.const 0x2000)))
-  ;; SYS_CREATE_PROCESS (refused) with the 32 bytes at $at as its raw arguments: the trace shows them
-  (func $dump (param $at i32)
-    (call $q (i32.const 1) (i64.load (local.get $at))) (call $q (i32.const 9) (i64.load offset=8 (local.get $at)))
-    (call $q (i32.const 17) (i64.load offset=16 (local.get $at))) (call $q (i32.const 25) (i64.load offset=24 (local.get $at)))
-    (drop (call $call (i32.const 0xd0) (i32.const 33))))
-  (func $copy32 (param $from i32) (param $to i32)
-    (i64.store (local.get $to) (i64.load (local.get $from)))
-    (i64.store offset=8 (local.get $to) (i64.load offset=8 (local.get $from)))
-    (i64.store offset=16 (local.get $to) (i64.load offset=16 (local.get $from)))
-    (i64.store offset=24 (local.get $to) (i64.load offset=24 (local.get $from))))
   ;; RECV_PIPE's datafield goes to 0x5000 (0x5100 counts them), PIPE_CLOSED's to 0x5200 (flag 0x5300)
   (func $onRecv (param $sig i32) (param $df i32) (result i64)
     (call $copy32 (local.get $df) (i32.const 0x5000)) (drop (i32.atomic.rmw.add (i32.const 0x5100) (i32.const 1)))
@@ -54,22 +39,10 @@ const HELPERS = `
   (func $onClosed (param $sig i32) (param $df i32) (result i64)
     (call $copy32 (local.get $df) (i32.const 0x5200)) (i32.atomic.store (i32.const 0x5300) (i32.const 1)) (i64.const 0))
   (elem (i32.const 1) $onRecv $onClosed)
-  (func $await (param $a i32) (loop $w (br_if $w (i32.eqz (i32.atomic.load (local.get $a))))))
   (func $handlers
     (call $check (i32.const 90) (call $s8_64 (i32.const 0x01) (i32.const 0x20) (i64.const 1)) (i32.const ${OK}))
     (call $check (i32.const 91) (call $s8_64 (i32.const 0x01) (i32.const 0x21) (i64.const 2)) (i32.const ${OK}))
     (call $check (i32.const 92) (call $s0 (i32.const 0x04)) (i32.const ${OK})))
-  ;; bytes $at..$at+$n := (i * 7) & 0xff; $same checks them
-  (func $fill (param $at i32) (param $n i32) (local $i i32)
-    (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
-      (i32.store8 (i32.add (local.get $at) (local.get $i)) (i32.mul (local.get $i) (i32.const 7)))
-      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l))))
-  (func $same (param $at i32) (param $n i32) (result i32) (local $i i32)
-    (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
-      (if (i32.ne (i32.load8_u (i32.add (local.get $at) (local.get $i))) (i32.and (i32.mul (local.get $i) (i32.const 7)) (i32.const 0xff)))
-        (then (return (i32.const 0))))
-      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
-    (i32.const 1))
   ;; OPEN_PIPE to $child, retried while it has no RECV_PIPE handler yet (0x33), 5 ms apart
   (func $openTo (param $child i64) (param $cmd i32) (param $type i32) (param $mult i32) (param $tmode i32) (param $hint i64) (result i64)
     (local $s i32)
@@ -90,7 +63,7 @@ describe("raw pipes", () => {
         (call $await (i32.const 0x5100)) (call $dump (i32.const 0x5000))
         (local.set $id (i64.load (i32.const 0x500c)))
         (call $check (i32.const 10) (call $read (local.get $id) (i32.const 0) (i32.const 0x10000) (i32.const 100000)) (i32.const ${OK}))
-        (call $check (i32.const 11) (call $same (i32.const 0x10000) (i32.const 100000)) (i32.const 1))
+        (call $check (i32.const 11) (call $same (i32.const 0x10000) (i32.const 100000) (i32.const 0)) (i32.const 1))
         ;; the writer closed: nothing is left, the pipe is unavailable
         (call $check (i32.const 12) (call $read (local.get $id) (i32.const 0) (i32.const 0x10000) (i32.const 1)) (i32.const ${E(0x31)}))
         (call $check (i32.const 13) (call $write (local.get $id) (i32.const 1) (i32.const 0x10000) (i32.const 0)) (i32.const ${E(0x30)}))
@@ -100,7 +73,7 @@ describe("raw pipes", () => {
         (call $check (i32.const 15) (call $r8 (i32.const 0)) (i32.const 0))
         (call $check (i32.const 16) (call $s64 (i32.const 0x25) (local.get $id)) (i32.const ${OK}))
         (call $check (i32.const 17) (call $s64 (i32.const 0x24) (local.get $id)) (i32.const ${E(0x30)}))`,
-        `(call $fill (i32.const 0x10000) (i32.const 100000))
+        `(call $fill (i32.const 0x10000) (i32.const 100000) (i32.const 0))
         (local.set $id (call $openTo (local.get $child) (i32.const 0x1234) (i32.const 0) (i32.const 0) (i32.const 0) (i64.const 100000)))
         (call $check (i32.const 20) (call $write (local.get $id) (i32.const 100000) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))
         (call $check (i32.const 21) (call $s64 (i32.const 0x24) (local.get $id)) (i32.const ${OK}))
@@ -137,10 +110,10 @@ describe("raw pipes", () => {
         ;; mode 0x02, length 0: everything pending (64 KiB), the value is how many
         (call $check (i32.const 10) (call $read (local.get $id) (i32.const 2) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))
         (call $check (i32.const 11) (call $r32) (i32.const 65536))
-        (call $check (i32.const 12) (call $same (i32.const 0x10000) (i32.const 65536)) (i32.const 1))
+        (call $check (i32.const 12) (call $same (i32.const 0x10000) (i32.const 65536) (i32.const 0)) (i32.const 1))
         (call $check (i32.const 13) (call $read (local.get $id) (i32.const 1) (i32.const 0x10000) (i32.const 1)) (i32.const ${E(0x31)}))
         (call $check (i32.const 14) (i32.atomic.load (i32.const 0x5100)) (i32.const 0))`,
-        `(call $fill (i32.const 0x10000) (i32.const 70000))
+        `(call $fill (i32.const 0x10000) (i32.const 70000) (i32.const 0))
         ;; notification mode 0x01: no handler needed, no signal
         (call $check (i32.const 19) (call $open (local.get $child) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${OK}))
         (local.set $id (call $r64 (i32.const 0)))
@@ -176,7 +149,7 @@ describe("message pipes", () => {
     const r = home.run(
       pair(
         `;; child: gets the SC of the parent's read pipe, writes two messages, exits without closing
-        (call $fill (i32.const 0x10000) (i32.const 8))
+        (call $fill (i32.const 0x10000) (i32.const 8) (i32.const 0))
         (call $await (i32.const 0x5100)) (call $dump (i32.const 0x5000))
         (local.set $id (i64.load (i32.const 0x500c)))
         (call $check (i32.const 10) (call $write (local.get $id) (i32.const 5) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))
@@ -194,7 +167,7 @@ describe("message pipes", () => {
         (call $check (i32.const 22) (call $r32) (i32.const 5))
         (call $check (i32.const 23) (call $read (local.get $id) (i32.const 0) (i32.const 0x20005) (i32.const 100)) (i32.const ${OK}))
         (call $check (i32.const 24) (call $r32) (i32.const 3))
-        (call $check (i32.const 25) (call $same (i32.const 0x20000) (i32.const 8)) (i32.const 1))
+        (call $check (i32.const 25) (call $same (i32.const 0x20000) (i32.const 8) (i32.const 0)) (i32.const 1))
         ;; the writer exited without CLOSE_PIPE: a blocked read wakes with 0x31
         (call $check (i32.const 26) (call $read (local.get $id) (i32.const 0) (i32.const 0x20000) (i32.const 100)) (i32.const ${E(0x31)}))
         (call $await (i32.const 0x5300)) (call $dump (i32.const 0x5200))
@@ -220,7 +193,7 @@ describe("a peer killed mid-transfer", () => {
     const r = home.run(
       pair(
         `;; child: 100 000 bytes into a 64 KiB read pipe of the parent's: blocks once it is full
-        (call $fill (i32.const 0x10000) (i32.const 100000))
+        (call $fill (i32.const 0x10000) (i32.const 100000) (i32.const 0))
         (call $await (i32.const 0x5100))
         (local.set $id (i64.load (i32.const 0x500c)))
         (drop (call $write (local.get $id) (i32.const 100000) (i32.const 0x10000) (i32.const 0)))
@@ -234,7 +207,7 @@ describe("a peer killed mid-transfer", () => {
         ;; the 64 KiB it had written are still there, then the pipe is unavailable
         (call $check (i32.const 22) (call $read (local.get $id) (i32.const 2) (i32.const 0x20000) (i32.const 0)) (i32.const ${OK}))
         (call $check (i32.const 23) (call $r32) (i32.const 65536))
-        (call $check (i32.const 24) (call $same (i32.const 0x20000) (i32.const 65536)) (i32.const 1))
+        (call $check (i32.const 24) (call $same (i32.const 0x20000) (i32.const 65536) (i32.const 0)) (i32.const 1))
         (call $check (i32.const 25) (call $read (local.get $id) (i32.const 0) (i32.const 0x20000) (i32.const 1)) (i32.const ${E(0x31)}))
         (call $await (i32.const 0x5300)) (call $dump (i32.const 0x5200))`,
       ),
@@ -329,10 +302,10 @@ describe("SEND_PIPE", () => {
         `;; child: RC 1 from OPEN_PIPE, then the shared SC as identifier 2
         (loop $w (br_if $w (i32.lt_u (i32.atomic.load (i32.const 0x5100)) (i32.const 2))))
         (call $dump (i32.const 0x5000))
-        (call $fill (i32.const 0x10000) (i32.const 4))
+        (call $fill (i32.const 0x10000) (i32.const 4) (i32.const 0))
         (call $check (i32.const 10) (call $write (i64.const 2) (i32.const 4) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))
         (call $check (i32.const 11) (call $read (i64.const 1) (i32.const 0) (i32.const 0x20000) (i32.const 4)) (i32.const ${OK}))
-        (call $check (i32.const 12) (call $same (i32.const 0x20000) (i32.const 4)) (i32.const 1))`,
+        (call $check (i32.const 12) (call $same (i32.const 0x20000) (i32.const 4) (i32.const 0)) (i32.const 1))`,
         `(local.set $id (call $openTo (local.get $child) (i32.const 9) (i32.const 0) (i32.const 0) (i32.const 0) (i64.const 0)))
         (call $q (i32.const 1) (local.get $id)) (call $q (i32.const 9) (local.get $child)) (call $b (i32.const 17) (i32.const 0))
         (call $check (i32.const 20) (call $call (i32.const 0x21) (i32.const 18)) (i32.const ${OK}))
@@ -353,12 +326,7 @@ describe("SEND_PIPE", () => {
 
 describe("same application and same user", () => {
   it("a process of another application (another `ncw run`) is refused with 0x31", async () => {
-    const other = home.spawnRun(
-      program(`(drop (call $s0 (i32.const 0x04))) (loop $spin (br $spin))`),
-    );
-    try {
-      expect(await waitFor(() => /\[pid (\d+)\] READY/.test(other.output()), 20_000)).toBe(true);
-      const pid = Number(/\[pid (\d+)\] READY/.exec(other.output())?.[1]);
+    await withOtherApp(home, (pid) => {
       const r = home.run(
         program(
           `(call $check (i32.const 1) (call $open (i64.const ${pid}) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${E(0x31)}))
@@ -368,9 +336,7 @@ describe("same application and same user", () => {
       );
       expect(r.stderr).toMatch(/OPEN_PIPE .* -> err 0x31 OTHER_APPLICATION/);
       expect(r.code).toBe(3);
-    } finally {
-      other.kill("SIGKILL");
-    }
+    });
   });
 });
 
@@ -381,10 +347,10 @@ describe("signals while a call waits", () => {
         `(i32.store (i32.const 0x5400) (i32.const 1)) (i32.store8 (i32.const 0x5500) (i32.const 0x77))
         (call $await (i32.const 0x5100))
         (call $check (i32.const 10) (call $read (i64.const 1) (i32.const 0) (i32.const 0x20000) (i32.const 4)) (i32.const ${OK}))
-        (call $check (i32.const 11) (call $same (i32.const 0x20000) (i32.const 4)) (i32.const 1))
+        (call $check (i32.const 11) (call $same (i32.const 0x20000) (i32.const 4) (i32.const 0)) (i32.const 1))
         (call $check (i32.const 12) (i32.load (i32.const 0x5100)) (i32.const 2))
         (call $check (i32.const 13) (i32.load (i32.const 0x5404)) (i32.const ${OK}))`,
-        `(call $fill (i32.const 0x10000) (i32.const 4))
+        `(call $fill (i32.const 0x10000) (i32.const 4) (i32.const 0))
         (local.set $id (call $openTo (local.get $child) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i64.const 0)))
         ;; let the child block in its read, then give it the SC of a read pipe of ours
         (drop (call $s64_16 (i32.const 0x51) (local.get $child) (i32.const 300)))
@@ -484,14 +450,14 @@ describe("PIPE_INFO's pending-request bits, seen from the other process", () => 
         (call $check (i32.const 11) (call $r8 (i32.const 0)) (i32.const 0xb8))
         ;; the lock holder's 100 000 bytes, then the waiter's 10, in that order
         (call $check (i32.const 12) (call $read (i64.const 1) (i32.const 0) (i32.const 0x20000) (i32.const 100010)) (i32.const ${OK}))
-        (call $check (i32.const 13) (call $same (i32.const 0x20000) (i32.const 100000)) (i32.const 1))
-        (call $check (i32.const 14) (call $same (i32.const 0x386a0) (i32.const 10)) (i32.const 1))
+        (call $check (i32.const 13) (call $same (i32.const 0x20000) (i32.const 100000) (i32.const 0)) (i32.const 1))
+        (call $check (i32.const 14) (call $same (i32.const 0x386a0) (i32.const 10) (i32.const 0)) (i32.const 1))
         ;; nobody waits for the lock any more: 0x08 is clear at once; the lock is free once the write returned
         (call $check (i32.const 15) (call $s64 (i32.const 0x24) (i64.const 1)) (i32.const ${OK}))
         (call $check (i32.const 16) (i32.and (call $r8 (i32.const 0)) (i32.const 0x0c)) (i32.const 0))
         ${infoUntil("(i64.const 1)", 0x1c, 0, 17)}
         (call $check (i32.const 18) (call $r8 (i32.const 0)) (i32.const 0x80))`,
-        `(call $fill (i32.const 0x10000) (i32.const 100000))
+        `(call $fill (i32.const 0x10000) (i32.const 100000) (i32.const 0))
         (call $check (i32.const 19) (call $open (local.get $child) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${OK}))
         (local.set $id (call $r64 (i32.const 0)))
         ;; a thread writes 100 000 bytes into the 64 KiB pipe: it fills it and waits for room, holding the lock
@@ -519,8 +485,8 @@ describe("PIPE_INFO's pending-request bits, seen from the other process", () => 
         (call $check (i32.const 11) (call $read (i64.const 1) (i32.const 0) (i32.const 0x2000a) (i32.const 10)) (i32.const ${OK}))
         (call $await (i32.const 0x3000))
         (call $check (i32.const 12) (i32.atomic.load (i32.const 0x3000)) (i32.const 1))
-        (call $check (i32.const 13) (call $same (i32.const 0x20000) (i32.const 20)) (i32.const 1))`,
-        `(call $fill (i32.const 0x10000) (i32.const 20))
+        (call $check (i32.const 13) (call $same (i32.const 0x20000) (i32.const 20) (i32.const 0)) (i32.const 1))`,
+        `(call $fill (i32.const 0x10000) (i32.const 20) (i32.const 0))
         (call $check (i32.const 19) (call $open (local.get $child) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${OK}))
         (local.set $id (call $r64 (i32.const 0)))
         ${infoUntil("(local.get $id)", 0x04, 0x04, 20)}
@@ -546,7 +512,7 @@ describe("closing on the reading side, across processes", () => {
         ${awaitFirstId}
         ${infoUntil("(i64.const 1)", 0x20, 0x20, 10)}
         (call $check (i32.const 11) (call $s64 (i32.const 0x25) (i64.const 1)) (i32.const ${OK}))`,
-        `(call $fill (i32.const 0x10000) (i32.const 100000))
+        `(call $fill (i32.const 0x10000) (i32.const 100000) (i32.const 0))
         (call $check (i32.const 19) (call $open (local.get $child) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${OK}))
         (local.set $id (call $r64 (i32.const 0)))
         ;; 100 000 bytes into 64 KiB: the first 65 536 go in, then the reader closes
@@ -577,7 +543,7 @@ describe("a peer killed with kill -9 mid-transfer", () => {
         pair(
           `;; child: the SC of the parent's read pipe is identifier 1; 100 000 bytes block once 64 KiB are in
           ${awaitFirstId}
-          (call $fill (i32.const 0x10000) (i32.const 100000))
+          (call $fill (i32.const 0x10000) (i32.const 100000) (i32.const 0))
           (drop (call $write (i64.const 1) (i32.const 100000) (i32.const 0x10000) (i32.const 0)))
           (call $exit (i64.const 66))`,
           `(call $check (i32.const 19) (call $open (local.get $child) (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 0) (i32.const 1) (i64.const 0)) (i32.const ${OK}))
@@ -588,7 +554,7 @@ describe("a peer killed with kill -9 mid-transfer", () => {
           ${infoUntil("(local.get $id)", 0x80, 0, 21)}
           (call $check (i32.const 22) (call $read (local.get $id) (i32.const 2) (i32.const 0x20000) (i32.const 0)) (i32.const ${OK}))
           (call $check (i32.const 23) (call $r32) (i32.const 65536))
-          (call $check (i32.const 24) (call $same (i32.const 0x20000) (i32.const 65536)) (i32.const 1))
+          (call $check (i32.const 24) (call $same (i32.const 0x20000) (i32.const 65536) (i32.const 0)) (i32.const 1))
           (call $check (i32.const 25) (call $read (local.get $id) (i32.const 0) (i32.const 0x20000) (i32.const 1)) (i32.const ${E(0x31)}))
           (call $await (i32.const 0x5300)) (call $dump (i32.const 0x5200))
           (call $check (i32.const 26) (call $s64 (i32.const 0x25) (local.get $id)) (i32.const ${E(0x31)}))`,
@@ -621,13 +587,13 @@ describe("the 64 KB message limit does not depend on the buffer", () => {
         (call $check (i32.const 1) (call $open (call $r64 (i32.const 0)) (i32.const 0) (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 1) (i64.const 0)) (i32.const ${OK}))
         (call $check (i32.const 2) (call $s64 (i32.const 0x24) (i64.const 7)) (i32.const ${OK}))
         (call $check64 (i32.const 3) (call $r64 (i32.const 1)) (i64.const 1048576))
-        (call $fill (i32.const 0x10000) (i32.const 65537))
+        (call $fill (i32.const 0x10000) (i32.const 65537) (i32.const 0))
         (call $check (i32.const 4) (call $write (i64.const 7) (i32.const 65537) (i32.const 0x10000) (i32.const 0)) (i32.const ${E(0x32)}))
         (call $check (i32.const 5) (call $write (i64.const 7) (i32.const 65537) (i32.const 0x10000) (i32.const 1)) (i32.const ${E(0x32)}))
         (call $check (i32.const 6) (call $write (i64.const 7) (i32.const 65536) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))
         (call $check (i32.const 7) (call $read (i64.const 8) (i32.const 0) (i32.const 0x30000) (i32.const 70000)) (i32.const ${OK}))
         (call $check (i32.const 8) (call $r32) (i32.const 65536))
-        (call $check (i32.const 9) (call $same (i32.const 0x30000) (i32.const 65536)) (i32.const 1))
+        (call $check (i32.const 9) (call $same (i32.const 0x30000) (i32.const 65536) (i32.const 0)) (i32.const 1))
         (call $exit (i64.const 3))`,
         HELPERS,
       ).replace("2 64 shared", "8 64 shared"),

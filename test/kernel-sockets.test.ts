@@ -6,22 +6,25 @@
 
 import { afterAll, describe, expect, it } from "vitest";
 import {
+  DATAFIELD_FUNCS,
   dumps,
   E,
   forkPair,
   le,
   NEW_THREAD,
   OK,
+  PATTERN_FUNCS,
   pids,
   program,
   TestHome,
   waitFor,
+  withOtherApp,
 } from "./kernel-helpers.js";
 
 const home = new TestHome();
 afterAll(() => home.cleanup());
 
-const HELPERS = `
+const HELPERS = `${DATAFIELD_FUNCS}${PATTERN_FUNCS}
   ;; OPEN_SERV_SOCK(pid u64, multiplier u16)
   (func $open (param $pid i64) (param $mult i32) (result i32)
     (call $q (i32.const 1) (local.get $pid)) (call $h (i32.const 9) (local.get $mult)) (call $call (i32.const 0x26) (i32.const 11)))
@@ -35,16 +38,6 @@ const HELPERS = `
     (call $q (i32.const 1) (local.get $s)) (call $q (i32.const 9) (i64.extend_i32_u (local.get $buf))) (call $call (i32.const 0x28) (i32.const 17)))
   (func $close (param $s i64) (result i32) (call $s64 (i32.const 0x29) (local.get $s)))
   (func $r32 (param $off i32) (result i32) (i32.load (i32.add (i32.const 0x2000) (local.get $off))))
-  ;; SYS_CREATE_PROCESS (refused) with the 32 bytes at $at as its raw arguments: the trace shows them
-  (func $dump (param $at i32)
-    (call $q (i32.const 1) (i64.load (local.get $at))) (call $q (i32.const 9) (i64.load offset=8 (local.get $at)))
-    (call $q (i32.const 17) (i64.load offset=16 (local.get $at))) (call $q (i32.const 25) (i64.load offset=24 (local.get $at)))
-    (drop (call $call (i32.const 0xd0) (i32.const 33))))
-  (func $copy32 (param $from i32) (param $to i32)
-    (i64.store (local.get $to) (i64.load (local.get $from)))
-    (i64.store offset=8 (local.get $to) (i64.load offset=8 (local.get $from)))
-    (i64.store offset=16 (local.get $to) (i64.load offset=16 (local.get $from)))
-    (i64.store offset=24 (local.get $to) (i64.load offset=24 (local.get $from))))
   ;; RECV_SERV_SOCK's datafield goes to 0x5000 (0x5100 counts them); the n-th RECV_SOCK_MSG's to
   ;; 0x6000 + 32n (0x5104 counts them); SERV_SOCK_CLOSED's to 0x5200 (0x5300 counts them)
   (func $onSock (param $sig i32) (param $df i32) (result i64)
@@ -64,18 +57,6 @@ const HELPERS = `
   (func $awaitN (param $a i32) (param $n i32) (loop $w (br_if $w (i32.lt_u (i32.atomic.load (local.get $a)) (local.get $n)))))
   ;; the n-th RECV_SOCK_MSG's datafield
   (func $msg (param $n i32) (result i32) (i32.add (i32.const 0x6000) (i32.shl (local.get $n) (i32.const 5))))
-  ;; bytes $at..$at+$n := (i * 7 + $seed) & 0xff; $same checks them
-  (func $fill (param $at i32) (param $n i32) (param $seed i32) (local $i i32)
-    (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
-      (i32.store8 (i32.add (local.get $at) (local.get $i)) (i32.add (i32.mul (local.get $i) (i32.const 7)) (local.get $seed)))
-      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l))))
-  (func $same (param $at i32) (param $n i32) (param $seed i32) (result i32) (local $i i32)
-    (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
-      (if (i32.ne (i32.load8_u (i32.add (local.get $at) (local.get $i)))
-                  (i32.and (i32.add (i32.mul (local.get $i) (i32.const 7)) (local.get $seed)) (i32.const 0xff)))
-        (then (return (i32.const 0))))
-      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
-    (i32.const 1))
   ;; the same patterns, for large buffers: the pattern repeats every 256 bytes, so the first 256 bytes are
   ;; made (checked) byte by byte, the rest copied (compared 8 bytes at a time) from them
   (func $bigFill (param $at i32) (param $n i32) (param $seed i32) (local $done i32)
@@ -321,12 +302,7 @@ describe("errcodes and sizes", () => {
   });
 
   it("a process of another application (another `ncw run`) is refused with 0x31", async () => {
-    const other = home.spawnRun(
-      program(`(drop (call $s0 (i32.const 0x04))) (loop $spin (br $spin))`),
-    );
-    try {
-      expect(await waitFor(() => /\[pid (\d+)\] READY/.test(other.output()), 20_000)).toBe(true);
-      const pid = Number(/\[pid (\d+)\] READY/.exec(other.output())?.[1]);
+    await withOtherApp(home, (pid) => {
       const r = home.run(
         program(
           `(call $check (i32.const 1) (call $open (i64.const ${pid}) (i32.const 0)) (i32.const ${E(0x31)}))
@@ -336,9 +312,7 @@ describe("errcodes and sizes", () => {
       );
       expect(r.stderr).toMatch(/OPEN_SERV_SOCK .* -> err 0x31 NOT_ALLOWED/);
       expect(r.code).toBe(3);
-    } finally {
-      other.kill("SIGKILL");
-    }
+    });
   });
 });
 

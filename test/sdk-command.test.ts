@@ -6,7 +6,6 @@
 // encoding", shell.md "Text output" and "User inputs"), not produced by NCW's codecs.
 // clang is needed for the C SDK: skipped locally without it, a failure in CI.
 
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -15,18 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { aotCompile } from "../commonassembly/aot/cache.js";
 import { buildProgram } from "../commonassembly/sdk/toolchains.js";
 import { TestProcess } from "./ca-exec.js";
+import { clangOk } from "./helpers/clang.js";
 import { ncw } from "./helpers/ncw.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const FIXTURES = path.join(ROOT, "test/fixtures/sdk");
 const tmp = mkdtempSync(path.join(os.tmpdir(), "ncw-sdk-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-const clangOk =
-  spawnSync("clang", ["--version"]).status === 0 &&
-  spawnSync("wasm-ld", ["--version"]).status === 0;
-if (!clangOk && process.env.CI)
-  throw new Error("clang and wasm-ld are required in CI (.ci/run installs them)");
 
 // ---- values, written out from applications.md "Values encoding" ------------------------------------
 

@@ -14,13 +14,13 @@ import type { InstrumentOptions, PollShape } from "../../commonassembly/aot/inst
 import { TestProcess } from "../../test/ca-exec.js";
 import { wat } from "../../test/wasm-spec/wat.js";
 import {
+  benchEnv,
   getPidMarkers,
   median,
   NCW_JS,
   processTimer,
   runTraced,
   sleepMs,
-  TRACE_CLOCK_ENV,
 } from "../common.js";
 
 const KERNELS = ["matmul", "sha256", "nbody", "sieve", "quicksort", "crc32"] as const;
@@ -178,12 +178,7 @@ function largeModuleText(count: number): string {
 
 async function main(): Promise<void> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), "ncw-bench-ca-"));
-  const env = {
-    ...process.env,
-    ...TRACE_CLOCK_ENV,
-    NCW_HOME: path.join(tmp, "home"),
-    NCW_KERNEL_IDLE_MS: "60000",
-  };
+  const env = benchEnv(path.join(tmp, "home"));
   try {
     const kd = kernelsDir();
     const sdk = path.resolve(kd, "../../../sdk/c");

@@ -10,17 +10,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { program } from "../../test/kernel-helpers.js";
-import { buildC, getPidMarkers, median, row, runTraced, TRACE_CLOCK_ENV } from "../common.js";
+import { benchEnv, buildC, getPidMarkers, median, row, runTraced } from "../common.js";
 
 const ROUNDS = Number(process.env.NCW_BENCH_ROUNDS ?? 5);
 const TRIPS = Number(process.env.NCW_BENCH_AMS_TRIPS ?? 500_000);
 const dir = mkdtempSync(path.join(os.tmpdir(), "ncw-amsbench-"));
-const env = {
-  ...process.env,
-  ...TRACE_CLOCK_ENV,
-  NCW_HOME: path.join(dir, "home"),
-  NCW_KERNEL_IDLE_MS: "60000",
-};
+const env = benchEnv(path.join(dir, "home"));
 
 const ANCHOR_C = `#define _GNU_SOURCE
 #include <stdatomic.h>

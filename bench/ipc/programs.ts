@@ -2,7 +2,7 @@
 // a parent and its CREATE_PROCESS child joined by pipes (OPEN_PIPE, notification mode 0x01: no signal,
 // the child finds its identifiers at 1 and 2). GET_PID calls are the markers the bench times between.
 
-import { program } from "../../test/kernel-helpers.js";
+import { PATTERN_FUNCS, program } from "../../test/kernel-helpers.js";
 
 const FORK_IMPORT =
   '(import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))\n  (memory';
@@ -22,18 +22,7 @@ const PIPE_FUNCS = `
     (call $q (i32.const 10) (i64.extend_i32_u (local.get $buf))) (call $q (i32.const 18) (i64.extend_i32_u (local.get $len)))
     (call $call (i32.const 0x23) (i32.const 26)))
   (func $marker (drop (call $s0 (i32.const 0x53))))
-  ;; bytes $at..$at+$n := (i * 7 + $salt) & 0xff; $same checks them
-  (func $fill (param $at i32) (param $n i32) (param $salt i32) (local $i i32)
-    (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
-      (i32.store8 (i32.add (local.get $at) (local.get $i)) (i32.add (i32.mul (local.get $i) (i32.const 7)) (local.get $salt)))
-      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l))))
-  (func $same (param $at i32) (param $n i32) (param $salt i32) (result i32) (local $i i32)
-    (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
-      (if (i32.ne (i32.load8_u (i32.add (local.get $at) (local.get $i)))
-                  (i32.and (i32.add (i32.mul (local.get $i) (i32.const 7)) (local.get $salt)) (i32.const 0xff)))
-        (then (return (i32.const 0))))
-      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
-    (i32.const 1))`;
+  ${PATTERN_FUNCS}`;
 
 /**
  * Parent and child: the child runs `child` once it names both ends the parent opened to it — its RC of

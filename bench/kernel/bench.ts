@@ -16,6 +16,7 @@ import { watToWasm } from "../../commonassembly/text.js";
 import type { FromRunner, ToRunner } from "../../kernel-compat/protocol.js";
 import { program } from "../../test/kernel-helpers.js";
 import {
+  benchEnv,
   buildC,
   getPidMarkers,
   median,
@@ -25,7 +26,6 @@ import {
   rssKiB,
   runTraced,
   sleepMs,
-  TRACE_CLOCK_ENV,
 } from "../common.js";
 import { FORK_C, GETPID_C, SIGNAL_C, THREAD_C } from "./anchors.js";
 
@@ -34,7 +34,7 @@ const RUNNER = path.join(root, "kernel-compat", "runner", "main.js");
 const HELLO_NPP = path.join(root, "..", "examples", "hello", "main.npp");
 const dir = mkdtempSync(path.join(os.tmpdir(), "ncw-kbench-"));
 const home = path.join(dir, "home");
-const env = { ...process.env, ...TRACE_CLOCK_ENV, NCW_HOME: home, NCW_KERNEL_IDLE_MS: "60000" };
+const env = benchEnv(home);
 const timer = processTimer(dir);
 /** Spec code of the TERMINATE signal (specs/kernel/signals.md). */
 const SIG_TERMINATE = 0x4e;

@@ -9,6 +9,8 @@
 import { Sig } from "../../commonassembly/abi/numbers.js";
 import { BackedAccess, Datafield, encodeDatafield } from "../../commonassembly/abi/signals.js";
 import { hostNative } from "../../native/index.js";
+import type { ToRunner } from "../protocol.js";
+import { withLock } from "./lock.js";
 import { AmsMark, PAGE_SIZE, type PageAllocator } from "./memory.js";
 import type { SignalAnswer } from "./signals.js";
 
@@ -141,31 +143,19 @@ export class AmsMappings {
   }
 
   locked<T>(f: () => T): T {
-    while (Atomics.compareExchange(this.i32, 0, 0, 1) !== 0) Atomics.wait(this.i32, 0, 1, 1);
-    try {
-      return f();
-    } finally {
-      Atomics.store(this.i32, 0, 0);
-      Atomics.notify(this.i32, 0, 1);
-    }
+    return withLock(this.i32, 0, f);
   }
 }
 
-/** What the kernel asks the relay to map (protocol.ts `ams-map`). */
-export interface MapRequest {
-  name: string;
-  offset: number;
-  /** Where in the memory; 0: pages the allocator gives (SHARE_AMS's mapping in the receiver). */
-  at: number;
-  length: number;
-  readOnly: boolean;
-  private: boolean;
-  /** VIRT_MEM_AMS: the range's bytes go into the segment first, and the range is the AMS' source. */
-  source: boolean;
-}
+/**
+ * What the kernel asks the relay to map (protocol.ts `ams-map`, whose shape it is): `at` 0 maps over
+ * pages the allocator gives (SHARE_AMS's mapping in the receiver); `source` (VIRT_MEM_AMS) puts the
+ * range's bytes into the segment first, and the range is the AMS' source.
+ */
+export type MapRequest = Omit<Extract<ToRunner, { t: "ams-map" }>, "req" | "t">;
 
 /** How an unmapped range is left (docs/ipc.md): a private copy of what it held, or zero pages. */
-export type UnmapMode = "keep" | "zero";
+export type UnmapMode = Extract<ToRunner, { t: "ams-unmap" }>["mode"];
 
 /** The relay's half: maps and unmaps on the kernel's request, on the process' memory and allocator. */
 export class AmsMapper {

@@ -6,6 +6,7 @@
 // process (memory.md): the state lives in a SharedArrayBuffer the process' threads share, under a lock.
 
 import { WASM_PAGE_SIZE } from "../../commonassembly/abi/wasm-names.js";
+import { withLock } from "./lock.js";
 
 export const PAGE_SIZE = 4096;
 const PER_WASM_PAGE = WASM_PAGE_SIZE / PAGE_SIZE;
@@ -176,13 +177,7 @@ export class PageAllocator {
   }
 
   private locked<T>(f: () => T): T {
-    while (Atomics.compareExchange(this.words, 0, 0, 1) !== 0) Atomics.wait(this.words, 0, 1, 1);
-    try {
-      return f();
-    } finally {
-      Atomics.store(this.words, 0, 0);
-      Atomics.notify(this.words, 0, 1);
-    }
+    return withLock(this.words, 0, f);
   }
 
   private findRun(pages: number): number | undefined {

@@ -6,6 +6,7 @@
 import { hostNative } from "../../native/index.js";
 import type { SharedSegment } from "../../native/types.js";
 import { hostRingMemory, RingReader, RingWriter } from "../ipc/ring.js";
+import { MappedEnds, SlotTable } from "./slot-table.js";
 
 /**
  * How long a PIPE_READ / PIPE_WRITE spins before it sleeps (ring.ts `WaitOptions.spin`), from
@@ -24,18 +25,13 @@ function spinFromEnv(v: string | undefined): number | undefined {
 export const PIPE_SLOTS = 1024;
 const SLOT_BYTES = 128;
 const NAME_MAX = SLOT_BYTES - 33;
-// Slot layout: i32 state (0 free, 1 used) | u64 handle @8 | u32 size @16 | u8 end @20 (0 rc, 1 sc) |
+// Slot layout (slot-table.ts gives the first two): i32 state (0 free, 1 used) | u64 handle @8 | u32 size @16 | u8 end @20 (0 rc, 1 sc) |
 // u64 creator @24 | u8 name length @32 | name @33.
 
 /** The table in a SharedArrayBuffer: written by the relay only, read by the process' threads. */
-export class PipeSlots {
-  private readonly i32: Int32Array;
-  private readonly dv: DataView;
-  private readonly u8: Uint8Array;
-  constructor(readonly sab: SharedArrayBuffer = new SharedArrayBuffer(PIPE_SLOTS * SLOT_BYTES)) {
-    this.i32 = new Int32Array(sab);
-    this.dv = new DataView(sab);
-    this.u8 = new Uint8Array(sab);
+export class PipeSlots extends SlotTable {
+  constructor(sab: SharedArrayBuffer = new SharedArrayBuffer(PIPE_SLOTS * SLOT_BYTES)) {
+    super(sab, PIPE_SLOTS, SLOT_BYTES);
   }
 
   /** Relay side: record an end; false when the table is full or the name does not fit. */
@@ -48,38 +44,13 @@ export class PipeSlots {
   }): boolean {
     const name = Buffer.from(e.name, "utf8");
     if (name.length > NAME_MAX) return false;
-    for (let i = 0; i < PIPE_SLOTS; i++) {
-      const at = i * SLOT_BYTES;
-      if (Atomics.load(this.i32, at >> 2) !== 0) continue;
-      this.dv.setBigUint64(at + 8, e.handle, true);
+    return this.claim(e.handle, (at) => {
       this.dv.setUint32(at + 16, e.size, true);
       this.u8[at + 20] = e.end === "sc" ? 1 : 0;
       this.dv.setBigUint64(at + 24, BigInt(e.creator), true);
       this.u8[at + 32] = name.length;
       this.u8.set(name, at + 33);
-      Atomics.store(this.i32, at >> 2, 1);
-      return true;
-    }
-    return false;
-  }
-
-  /** Relay side: forget an end; false if it was not there. */
-  remove(handle: bigint): boolean {
-    const i = this.find(handle);
-    if (i < 0) return false;
-    Atomics.store(this.i32, (i * SLOT_BYTES) >> 2, 0);
-    return true;
-  }
-
-  /** The slot naming `handle`, or -1. */
-  find(handle: bigint): number {
-    for (let i = 0; i < PIPE_SLOTS; i++) if (this.holds(i, handle)) return i;
-    return -1;
-  }
-
-  holds(slot: number, handle: bigint): boolean {
-    const at = slot * SLOT_BYTES;
-    return Atomics.load(this.i32, at >> 2) === 1 && this.dv.getBigUint64(at + 8, true) === handle;
+    });
   }
 
   read(slot: number): { name: string; size: number; end: "sc" | "rc"; creator: number } {
@@ -101,37 +72,28 @@ export type PipeRing =
 
 /** A thread's mapped rings, looked up by identifier; stale ones (revoked) are unmapped on the way. */
 export class PipeRings {
-  private readonly mapped = new Map<
-    bigint,
-    { slot: number; segment: SharedSegment; pipe: PipeRing }
-  >();
-  constructor(private readonly slots: PipeSlots) {}
+  private readonly ends: MappedEnds<PipeRing>;
+  constructor(slots: PipeSlots) {
+    this.ends = new MappedEnds(slots, (slot) => {
+      const e = slots.read(slot);
+      const native = hostNative();
+      let segment: SharedSegment;
+      try {
+        segment = native.openSegment(e.name, e.size);
+      } catch {
+        return undefined; // the kernel released it meanwhile: the end is gone
+      }
+      const memory = hostRingMemory(segment, native);
+      const pipe: PipeRing =
+        e.end === "sc"
+          ? { end: "sc", creator: e.creator, ring: new RingWriter(memory) }
+          : { end: "rc", creator: e.creator, ring: new RingReader(memory) };
+      return { segments: [segment], end: pipe };
+    });
+  }
 
   /** The end `handle` names for this process, or undefined (never granted, or revoked). */
   get(handle: bigint): PipeRing | undefined {
-    const m = this.mapped.get(handle);
-    if (m !== undefined) {
-      if (this.slots.holds(m.slot, handle)) return m.pipe;
-      m.segment.close();
-      this.mapped.delete(handle);
-      return undefined;
-    }
-    const slot = this.slots.find(handle);
-    if (slot < 0) return undefined;
-    const e = this.slots.read(slot);
-    const native = hostNative();
-    let segment: SharedSegment;
-    try {
-      segment = native.openSegment(e.name, e.size);
-    } catch {
-      return undefined; // the kernel released it meanwhile: the end is gone
-    }
-    const memory = hostRingMemory(segment, native);
-    const pipe: PipeRing =
-      e.end === "sc"
-        ? { end: "sc", creator: e.creator, ring: new RingWriter(memory) }
-        : { end: "rc", creator: e.creator, ring: new RingReader(memory) };
-    this.mapped.set(handle, { slot, segment, pipe });
-    return pipe;
+    return this.ends.get(handle);
   }
 }

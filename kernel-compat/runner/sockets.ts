@@ -6,13 +6,14 @@
 import { hostNative } from "../../native/index.js";
 import type { SharedSegment } from "../../native/types.js";
 import { hostRingMemory, RingReader, RingState, RingWriter } from "../ipc/ring.js";
+import { MappedEnds, SlotTable } from "./slot-table.js";
 
 /** Socket ends one process may name at once (decided, docs/ipc.md): a grant past it is refused. */
 export const SOCKET_SLOTS = 1024;
 const SLOT_BYTES = 256;
 const NAME_AT = [32, 144] as const;
 const NAME_MAX = 111;
-// Slot layout: i32 state (0 free, 1 used) | u64 handle @8 | u32 out size @16 | u32 in size @20 |
+// Slot layout (slot-table.ts gives the first two): i32 state (0 free, 1 used) | u64 handle @8 | u32 out size @16 | u32 in size @20 |
 // u32 largest message @24 | u8 out name length @28 | u8 in name length @29 | out name @32 | in name @144.
 
 export interface SocketSlot {
@@ -23,24 +24,16 @@ export interface SocketSlot {
 }
 
 /** The table in a SharedArrayBuffer: written by the relay only, read by the process' threads. */
-export class SocketSlots {
-  private readonly i32: Int32Array;
-  private readonly dv: DataView;
-  private readonly u8: Uint8Array;
-  constructor(readonly sab: SharedArrayBuffer = new SharedArrayBuffer(SOCKET_SLOTS * SLOT_BYTES)) {
-    this.i32 = new Int32Array(sab);
-    this.dv = new DataView(sab);
-    this.u8 = new Uint8Array(sab);
+export class SocketSlots extends SlotTable {
+  constructor(sab: SharedArrayBuffer = new SharedArrayBuffer(SOCKET_SLOTS * SLOT_BYTES)) {
+    super(sab, SOCKET_SLOTS, SLOT_BYTES);
   }
 
   /** Relay side: record an end; false when the table is full or a name does not fit. */
   add(e: SocketSlot): boolean {
     const names = [Buffer.from(e.out.name, "utf8"), Buffer.from(e.in.name, "utf8")];
     if (names.some((n) => n.length > NAME_MAX)) return false;
-    for (let i = 0; i < SOCKET_SLOTS; i++) {
-      const at = i * SLOT_BYTES;
-      if (Atomics.load(this.i32, at >> 2) !== 0) continue;
-      this.dv.setBigUint64(at + 8, e.handle, true);
+    return this.claim(e.handle, (at) => {
       this.dv.setUint32(at + 16, e.out.size, true);
       this.dv.setUint32(at + 20, e.in.size, true);
       this.dv.setUint32(at + 24, e.maxMessage, true);
@@ -48,29 +41,7 @@ export class SocketSlots {
         this.u8[at + 28 + k] = n.length;
         this.u8.set(n, at + (NAME_AT[k] ?? 0));
       });
-      Atomics.store(this.i32, at >> 2, 1);
-      return true;
-    }
-    return false;
-  }
-
-  /** Relay side: forget an end; false if it was not there. */
-  remove(handle: bigint): boolean {
-    const i = this.find(handle);
-    if (i < 0) return false;
-    Atomics.store(this.i32, (i * SLOT_BYTES) >> 2, 0);
-    return true;
-  }
-
-  /** The slot naming `handle`, or -1. */
-  find(handle: bigint): number {
-    for (let i = 0; i < SOCKET_SLOTS; i++) if (this.holds(i, handle)) return i;
-    return -1;
-  }
-
-  holds(slot: number, handle: bigint): boolean {
-    const at = slot * SLOT_BYTES;
-    return Atomics.load(this.i32, at >> 2) === 1 && this.dv.getBigUint64(at + 8, true) === handle;
+    });
   }
 
   read(slot: number): SocketSlot {
@@ -99,43 +70,34 @@ export interface SocketRing {
 
 /** A thread's mapped socket ends, looked up by identifier; revoked ones are unmapped on the way. */
 export class SocketRings {
-  private readonly mapped = new Map<
-    bigint,
-    { slot: number; segments: SharedSegment[]; end: SocketRing }
-  >();
-  constructor(private readonly slots: SocketSlots) {}
+  private readonly ends: MappedEnds<SocketRing>;
+  constructor(slots: SocketSlots) {
+    this.ends = new MappedEnds(slots, (slot) => {
+      const e = slots.read(slot);
+      const native = hostNative();
+      const segments: SharedSegment[] = [];
+      try {
+        segments.push(native.openSegment(e.out.name, e.out.size));
+        segments.push(native.openSegment(e.in.name, e.in.size));
+      } catch {
+        for (const s of segments) s.close();
+        return undefined; // the kernel released them meanwhile: the end is gone
+      }
+      const [outSeg, inSeg] = segments as [SharedSegment, SharedSegment];
+      const out = new RingWriter(hostRingMemory(outSeg, native));
+      const inRing = new RingReader(hostRingMemory(inSeg, native));
+      const end: SocketRing = {
+        out,
+        in: inRing,
+        maxMessage: e.maxMessage,
+        closed: () => (inRing.state() & (RingState.writerClosed | RingState.readerClosed)) !== 0,
+      };
+      return { segments, end };
+    });
+  }
 
   /** The end `handle` names for this process, or undefined (never granted, or revoked). */
   get(handle: bigint): SocketRing | undefined {
-    const m = this.mapped.get(handle);
-    if (m !== undefined) {
-      if (this.slots.holds(m.slot, handle)) return m.end;
-      for (const s of m.segments) s.close();
-      this.mapped.delete(handle);
-      return undefined;
-    }
-    const slot = this.slots.find(handle);
-    if (slot < 0) return undefined;
-    const e = this.slots.read(slot);
-    const native = hostNative();
-    const segments: SharedSegment[] = [];
-    try {
-      segments.push(native.openSegment(e.out.name, e.out.size));
-      segments.push(native.openSegment(e.in.name, e.in.size));
-    } catch {
-      for (const s of segments) s.close();
-      return undefined; // the kernel released them meanwhile: the end is gone
-    }
-    const [outSeg, inSeg] = segments as [SharedSegment, SharedSegment];
-    const out = new RingWriter(hostRingMemory(outSeg, native));
-    const inRing = new RingReader(hostRingMemory(inSeg, native));
-    const end: SocketRing = {
-      out,
-      in: inRing,
-      maxMessage: e.maxMessage,
-      closed: () => (inRing.state() & (RingState.writerClosed | RingState.readerClosed)) !== 0,
-    };
-    this.mapped.set(handle, { slot, segments, end });
-    return end;
+    return this.ends.get(handle);
   }
 }

@@ -2,6 +2,7 @@
 // specs/kernel/data-structures.md, round trips, and every malformed input refused with its code.
 
 import { describe, expect, it } from "vitest";
+import { codeOf, hex } from "../../../test/helpers/abi.js";
 import { u8, u16, u64 } from "../codec.js";
 import { AbiError } from "../error.js";
 import { decodeLayout, encodeLayout, type StructureCodecs } from "./fields.js";
@@ -11,17 +12,6 @@ const boolean: FieldType = { kind: "boolean" };
 const string: FieldType = { kind: "string" };
 const option = (of: FieldType): FieldType => ({ kind: "option", of });
 const list = (of: FieldType): FieldType => ({ kind: "list", of });
-const hex = (s: string) => Uint8Array.from(s.match(/[0-9a-f]{2}/gi) ?? [], (h) => parseInt(h, 16));
-
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(AbiError);
-    return (e as AbiError).code;
-  }
-  throw new Error("did not throw");
-}
 
 describe("field codecs, bytes from data-structures.md", () => {
   it("booleans: 0x01 true, 0x02 false", () => {

@@ -3,24 +3,13 @@
 // method layouts that use them (fs.ts) decoded from hand-written argument bytes.
 
 import { describe, expect, it } from "vitest";
-import { AbiError } from "../error.js";
+import { codeOf, hex } from "../../../test/helpers/abi.js";
 import { decodeLayout, encodeLayout } from "./fields.js";
 import { CREATE_DIRECTORY, ITEM_METADATA, OPEN_FILE, READ_DIRECTORY, WRITE_FILE } from "./fs.js";
 import { FS_STRUCTURES } from "./fs-structures.js";
 
-const hex = (s: string) => Uint8Array.from(s.match(/[0-9a-f]{2}/gi) ?? [], (h) => parseInt(h, 16));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const S = FS_STRUCTURES;
-
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(AbiError);
-    return (e as AbiError).code;
-  }
-  throw new Error("did not throw");
-}
 
 // Split path ["ab", "c"]: a delimited list (8-byte length 19) of delimited strings.
 const SPLIT_AB_C = "1300000000000000" + "0200000000000000" + "6162" + "0100000000000000" + "63";
