@@ -45,7 +45,7 @@ describe.skipIf(!onLinux)("kernel server lifecycle", () => {
     expect(s.child.output()).toMatch(/killed with ncw kill/);
   });
 
-  it("ps --all shows sys::process hosted in the kernel at its fixed PID, the other services reserved", async () => {
+  it("ps --all shows sys::process and sys::fs hosted in the kernel at their fixed PIDs, the other services reserved", async () => {
     const h = newHome();
     const s = await startSpin(h);
     const all = JSON.parse(h.ncw(["ps", "--all", "--json"]).stdout) as {
@@ -54,8 +54,11 @@ describe.skipIf(!onLinux)("kernel server lifecycle", () => {
     // specs/services/system/README.md: sys::process is PID 20 (commonassembly/abi/numbers.ts SystemPid).
     const sysProcess = all.processes.find((p) => p.name === "sys::process");
     expect(sysProcess).toMatchObject({ pid: 20, state: "running", hostPid: s.kernelPid });
+    // sys::fs is PID 10, hosted too (docs/sysfs.md); sys::perm (PID 13) is not written yet.
     const fs = all.processes.find((p) => p.name === "sys::fs");
-    expect(fs?.state).toBe("reserved");
+    expect(fs).toMatchObject({ pid: 10, state: "running", hostPid: s.kernelPid });
+    const perm = all.processes.find((p) => p.name === "sys::perm");
+    expect(perm?.state).toBe("reserved");
     expect(all.processes.some((p) => p.pid === s.pid && p.state === "running")).toBe(true);
     expect(h.ncw(["kill", String(s.pid), "--force"]).code).toBe(0);
     await s.exited;
