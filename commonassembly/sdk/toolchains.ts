@@ -77,10 +77,22 @@ export function buildProgram(toolchain: "as" | "c", entry: string, out: string):
           ],
         ]
       : ["clang", clangArgs(entry, out)];
-  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  const r = spawnSync(cmd, args, { encoding: "utf8", env: toolEnv() });
   if (r.status !== 0) {
     throw new Error(
       `${toolchain === "as" ? "asc" : "clang"} failed on ${entry}:\n${r.stdout}${r.stderr}`,
     );
   }
+}
+
+/**
+ * The environment the compilers run in: without npm's `node_modules/.bin` on the PATH. clang's wasm
+ * driver runs a `wasm-opt` it finds on the PATH after linking, and during `npm install` (the prepare
+ * step) that PATH holds Binaryen's: the same sources would then build to another program inside and
+ * outside npm, and the committed examples' main.npp would change on every install.
+ */
+function toolEnv(): NodeJS.ProcessEnv {
+  const dirs = (process.env.PATH ?? "").split(path.delimiter);
+  const kept = dirs.filter((d) => !d.split(path.sep).includes("node_modules"));
+  return { ...process.env, PATH: kept.join(path.delimiter) };
 }
