@@ -7,6 +7,7 @@
 // its position; a consumer that finds nothing spins briefly, then sleeps on a wait word the producer
 // wakes. A producer killed mid-copy never publishes, so a consumer sees only whole writes.
 
+import { MAX_PIPE_MESSAGE_SIZE } from "../../commonassembly/abi/numbers.js";
 import type { WaitResult } from "../../native/types.js";
 
 /** "NCWR", little-endian. */
@@ -60,8 +61,8 @@ export const RingState = {
 
 /** A message's length prefix (u32 LE), stored in the ring before its bytes. */
 export const MESSAGE_HEADER_SIZE = 4;
-/** ipc.md, "Message pipes": at most 64 KB, the pipes' buffer's minimal capacity. */
-export const MAX_MESSAGE_SIZE = 64 * 1024;
+/** ipc.md, "Message pipes": at most 64 KB, the pipes' buffer's minimal capacity (numbers.ts). */
+export const MAX_MESSAGE_SIZE = MAX_PIPE_MESSAGE_SIZE;
 /**
  * The largest data area: a service socket's largest message (65535 × 4 KiB, docs/ipc.md "Service
  * sockets") and its record header fit; pipes stay at 16 MiB + 4 (their multiplier is one byte). Positions
