@@ -207,14 +207,18 @@ describe("closing a connection", () => {
     // The starter must start the main service (its terminal then shows the service's lines): wait
     // until an earlier test's instance, left without clients, has been terminated.
     expect(await waitFor(() => !ps().some((p) => p.service === "main"), 20_000)).toBe(true);
+    const connected = (c: { output: () => string }) =>
+      /CONNECT_SERVICE .* -> ok \{connection: \d+/.test(c.output());
     const starter = home.spawnRun(holder(anid));
-    const victim = home.spawnRun(holder(anid));
+    let spawned: ReturnType<typeof home.spawnRun> | undefined;
     try {
-      const connected = (c: { output: () => string }) =>
-        /CONNECT_SERVICE .* -> ok \{connection: \d+/.test(c.output());
-      expect(await waitFor(() => connected(starter) && connected(victim)), starter.output()).toBe(
-        true,
-      );
+      // The victim starts only once the starter is connected: started together, the victim could
+      // connect first and start the service in its own terminal.
+      expect(await waitFor(() => connected(starter)), starter.output()).toBe(true);
+      expect(starter.output()).toMatch(/started \(ncwdemo::svc \(main\)\)/);
+      const victim = home.spawnRun(holder(anid));
+      spawned = victim;
+      expect(await waitFor(() => connected(victim)), victim.output()).toBe(true);
       const pidOf = (c: { output: () => string }) =>
         Number(/\[pid (\d+)\] started \(p\w+\.wat\)/.exec(c.output())?.[1]);
       const [sp, vp] = [pidOf(starter), pidOf(victim)];
@@ -258,7 +262,7 @@ describe("closing a connection", () => {
       expect(await waitFor(() => !ps().some((p) => p.pid === svc?.pid), 20_000)).toBe(true);
     } finally {
       starter.kill("SIGKILL");
-      victim.kill("SIGKILL");
+      spawned?.kill("SIGKILL");
     }
   }, 90_000);
 
