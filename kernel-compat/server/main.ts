@@ -420,8 +420,8 @@ async function main(): Promise<void> {
                 kind: "temp-fail",
                 hint:
                   "wait for processes to end (`ncw ps`), or raise the limit in the home's registry: " +
-                  "`ncw fs get /etc/sys/registry r.json`, edit it, `ncw fs put r.json /etc/sys/registry` " +
-                  '(docs/kernel.md "Limits")',
+                  "`ncw registry set system.processes.max_processes <n>` (or max_memory, e.g. 4096MB; " +
+                  'docs/kernel.md "Limits")',
               });
               return;
             }
