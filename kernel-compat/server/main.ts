@@ -241,6 +241,26 @@ async function main(): Promise<void> {
   const pool = new RunnerPool(poolSize, log, { max: poolMax });
   const tree = new TreeOwner(home, log);
   const kernel = new Kernel(pool, log, process.env, tree);
+  // A committed change of the registry file (`ncw registry set`, import, reset, `ncw skyer sideloading`)
+  // applies at once: the delays of the next signal, the limits of the next process (docs/registry.md).
+  tree.onChange = (paths) => {
+    void (async () => {
+      const { touchesRegistry, registrySettingsOf } = await import("./registry-delays.js");
+      if (!touchesRegistry(paths)) return;
+      try {
+        const stored = await tree.serialize(async () => registrySettingsOf(await tree.tree()));
+        kernel.delays = readDelays(process.env, stored.delays);
+        kernel.limits = stored.limits;
+        log(
+          `registry changed: delays ${JSON.stringify(kernel.delays)}, limits ${JSON.stringify(kernel.limits)}`,
+        );
+      } catch (e) {
+        log(
+          `registry changed but unreadable, keeping the delays and limits: ${(e as Error).message}`,
+        );
+      }
+    })();
+  };
   kernel.serviceApps = serviceApps(home);
   const startedAt = Date.now();
   let clients = 0;

@@ -521,7 +521,8 @@ export class Registry {
     type: string;
     purpose: string;
     hfrr: string;
-    value: RegistryValue;
+    /** As code gets it (toApi); a struct as an object of its nodes' values. */
+    value: unknown;
     isDefault: boolean;
   } {
     if (path === "") {
@@ -555,7 +556,7 @@ export class Registry {
       type: typeText === "" ? typeName(type) : typeText,
       purpose,
       hfrr,
-      value: toApi(type, value),
+      value: plain(type, value),
       isDefault: defValue !== undefined && sameValue(value, defValue),
     };
   }
@@ -864,6 +865,20 @@ export class Registry {
       }
     }
   }
+}
+
+/** A value as data (`ncw registry get --json`): toApi's form, structs as objects of their nodes. */
+function plain(t: RegType, v: Value): unknown {
+  if (t.t === "struct")
+    return Object.fromEntries([...structOf(v)].map(([k, n]) => [k, plain(n.type, n.value)]));
+  if (t.t === "structlist")
+    return (v as { list: ListEntry[] }).list.map((e) => plain({ t: "struct" }, e.value));
+  if (t.t === "structmap")
+    return (v as { map: MapEntry[] }).map.map((e) => ({
+      key: toApi(t.key, e.key),
+      value: plain({ t: "struct" }, e.value),
+    }));
+  return toApi(t, v);
 }
 
 /** A map key written in a path: its HFRR literal, or a bare string for string types. */
