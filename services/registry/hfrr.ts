@@ -105,6 +105,8 @@ interface Line {
   depth: number;
   text: string;
   note: string | undefined;
+  /** 0-based offset of the comment's `#` from `text`'s start. */
+  noteAt: number;
   line: number;
   /** 1-based column of `text`. */
   col: number;
@@ -112,7 +114,7 @@ interface Line {
 }
 
 /** Split `s` at its comment (a `#` outside quotes). */
-function splitComment(s: string): { text: string; note: string | undefined } {
+function splitComment(s: string): { text: string; note: string | undefined; at: number } {
   let quote = false;
   for (let i = 0; i < s.length; i++) {
     const c = s[i];
@@ -120,13 +122,22 @@ function splitComment(s: string): { text: string; note: string | undefined } {
       if (c === "\\") i++;
       else if (c === '"') quote = false;
     } else if (c === '"') quote = true;
-    else if (c === "#") return { text: s.slice(0, i).trimEnd(), note: s.slice(i + 1).trim() };
+    else if (c === "#")
+      return { text: s.slice(0, i).trimEnd(), note: s.slice(i + 1).trim(), at: i };
   }
-  return { text: s.trimEnd(), note: undefined };
+  return { text: s.trimEnd(), note: undefined, at: -1 };
 }
 
 function readLines(text: string): Line[] {
-  const root: Line = { depth: -1, text: "", note: undefined, line: 0, col: 0, children: [] };
+  const root: Line = {
+    depth: -1,
+    text: "",
+    note: undefined,
+    noteAt: -1,
+    line: 0,
+    col: 0,
+    children: [],
+  };
   const stack: Line[] = [root];
   const raw = text.split(/\r?\n/);
   for (const [i, whole] of raw.entries()) {
@@ -136,13 +147,21 @@ function readLines(text: string): Line[] {
     while (whole[depth] === "\t") depth++;
     if (whole[depth] === " ")
       throw new HfrrError(lineNo, depth + 1, "indent with tabs, one per level (HFRR), not spaces");
-    const { text: body, note } = splitComment(whole.slice(depth));
+    const { text: body, note, at: noteAt } = splitComment(whole.slice(depth));
     if (body === "") continue; // a comment line: the purpose of what follows (docs/registry.md)
     while (stack.length > 1 && stack[stack.length - 1]!.depth >= depth) stack.pop();
     const parent = stack[stack.length - 1]!;
     if (depth > parent.depth + 1)
       throw new HfrrError(lineNo, 1, `indented ${depth - parent.depth - 1} level(s) too deep`);
-    const line: Line = { depth, text: body, note, line: lineNo, col: depth + 1, children: [] };
+    const line: Line = {
+      depth,
+      text: body,
+      note,
+      noteAt,
+      line: lineNo,
+      col: depth + 1,
+      children: [],
+    };
     parent.children.push(line);
     stack.push(line);
   }
@@ -200,7 +219,7 @@ function readStruct(lines: Line[], into: StructValue, path: string): StructValue
     if (typeText.replace(/\s/g, "") !== node.typeText.replace(/\s/g, ""))
       throw at(l, open + 1, `${full} has the type ${node.typeText}, which cannot change`);
     if (l.note !== undefined)
-      throw at(l, close + 2, "a node's comment (its purpose) goes on the line above it");
+      throw at(l, l.noteAt, "a node's comment (its purpose) goes on the line above it");
     const rest = l.text.slice(close + 2);
     const inline = rest.trim() === "" ? undefined : rest.trim();
     const inlineCol = close + 2 + (rest.length - rest.trimStart().length);
