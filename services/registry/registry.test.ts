@@ -249,3 +249,16 @@ describe("the on-disk form", () => {
     ).toThrow(/system\.debugging\.dev_mode: expected true or false/);
   });
 });
+
+describe("setting strings by path", () => {
+  it("takes a bare word as the text itself and a quoted one as its HFRR literal", async () => {
+    const reg = await Registry.open(new MemoryFs());
+    await reg.setPath("users.4", "Guest");
+    expect(reg.describe("users.4").value).toBe("Guest");
+    // No string node in the default content: the struct map tests (hfrr.test.ts) cover quoted strings;
+    // a bare word for a non-string type is still checked as its literal.
+    await expect(reg.setPath("system.debugging.dev_mode", '"true"')).rejects.toThrow(
+      /expected true or false/,
+    );
+  });
+});

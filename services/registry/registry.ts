@@ -575,14 +575,12 @@ export class Registry {
           throw new RegValueError("set the struct's nodes one by one");
         v = parseHfrrValue(type, current, text, path);
       } else if (isLeaf(type)) {
-        const lit =
-          type.t === "string" && !/^r?"/.test(text)
-            ? JSON.stringify(text).replace(/^/, type.ascii ? "r" : "")
-            : text;
-        v = parseLeaf(
-          type,
-          type.t === "id" && type.of !== "user" && !/^r?"/.test(text) ? `"${text}"` : lit,
-        );
+        // A bare word for a string or an identifier is the text itself; a quoted one is its HFRR literal.
+        const bare = /^r?"/.test(text) === false;
+        v =
+          bare && (type.t === "string" || (type.t === "id" && type.of !== "user"))
+            ? checkLeaf(type, text)
+            : parseLeaf(type, text);
       } else v = parseHfrrValue(type, current, text, path);
       if (p.kind === "node") this.checkNcw(path, type, v);
     } catch (e) {
