@@ -2,12 +2,13 @@
 // as the spec writes it, edited by hand and imported back, constraint violations refused with clear
 // messages that change nothing, a home written in the first (flat) format upgraded in place.
 
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { homeLayout } from "../ncw/home.js";
 import { openTree } from "../services/fs/open.js";
 import { NCW_DEFAULT, T } from "./helpers/registry-default.js";
-import { TestHome } from "./kernel-helpers.js";
+import { NCW, TestHome } from "./kernel-helpers.js";
 
 const homes: TestHome[] = [];
 afterAll(() => {
@@ -178,6 +179,34 @@ describe("ncw registry", () => {
         .replace("collect_every(tmin(s,1s)): 60s", "collect_every(tmin(s,1s)): 2m"),
     );
   }, 120_000);
+
+  it("loses nothing when a write is killed at any point: the old value or the new one, never a broken file", async () => {
+    const h = newHome();
+    expect(h.ncw(["registry", "set", "system.processes.terminate_delay", "100ms"]).code).toBe(0);
+    let previous = "100ms";
+    // Kills spread over a write's life (start-up, the lock, the image, the commit) on this machine.
+    for (const [i, ms] of [150, 300, 450, 550, 650, 750, 900, 1200].entries()) {
+      const value = `${1000 + i}ms`;
+      const child = spawn(
+        process.execPath,
+        [NCW, "registry", "set", "system.processes.terminate_delay", value],
+        {
+          env: h.envFor(),
+          stdio: "ignore",
+        },
+      );
+      const exited = new Promise((r) => child.on("exit", r));
+      setTimeout(() => child.kill("SIGKILL"), ms);
+      await exited;
+      const r = h.ncw(["registry", "get", "system.processes.terminate_delay"]);
+      expect(r.stderr).toBe("");
+      expect([`${previous}\n`, `${value}\n`]).toContain(r.stdout);
+      previous = r.stdout.trim();
+    }
+    // The next writer is not stuck behind the killed ones (their locks died with them).
+    expect(h.ncw(["registry", "set", "system.processes.terminate_delay", "2s"]).code).toBe(0);
+    expect(h.ncw(["registry", "get", "system.processes.terminate_delay"]).stdout).toBe("2s\n");
+  }, 180_000);
 
   it("has --help for each command", () => {
     const h = newHome();
