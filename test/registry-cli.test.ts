@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { homeLayout } from "../ncw/home.js";
 import { openTree } from "../services/fs/open.js";
+import { ncw } from "./helpers/ncw.js";
 import { NCW_DEFAULT, T } from "./helpers/registry-default.js";
 import { NCW, TestHome } from "./kernel-helpers.js";
 
@@ -207,6 +208,24 @@ describe("ncw registry", () => {
     expect(h.ncw(["registry", "set", "system.processes.terminate_delay", "2s"]).code).toBe(0);
     expect(h.ncw(["registry", "get", "system.processes.terminate_delay"]).stdout).toBe("2s\n");
   }, 180_000);
+
+  it("imports from stdin with -", () => {
+    const h = newHome();
+    const text = NCW_DEFAULT.replace(
+      "collect_every(tmin(s,1s)): 60s",
+      "collect_every(tmin(s,1s)): 5m 30s",
+    );
+    const r = ncw(["registry", "import", "-"], { env: h.envFor(), input: text });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(h.ncw(["registry", "get", "system.crash_saves.collect_every"]).stdout).toBe("5m 30s\n");
+    const bad = ncw(["registry", "import", "-"], {
+      env: h.envFor(),
+      input: "users(map:(uint{4}):(enum:(MainAdmin, Admin, Standard, Guest))):\n\t-1: Admin\n",
+    });
+    expect(bad.status).toBe(65);
+    expect(bad.stderr).toContain("-: line 2, column 2: users: out of range 0..4294967295");
+  }, 60_000);
 
   it("has --help for each command", () => {
     const h = newHome();

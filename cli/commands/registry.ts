@@ -134,7 +134,8 @@ const exportCmd: CommandModule<GlobalArgs, FileArgs> = {
       await withRegistry(ctx, "registry export", false, async (r) => {
         needDevMode(r, "exported");
         const text = r.exportText();
-        if (argv.file === undefined || argv.file === "-") await ctx.out.write(text);
+        if (argv.file === undefined || argv.file === "" || argv.file === "-")
+          await ctx.out.write(text);
         else {
           await writeFile(argv.file, text);
           if (ctx.out.json) ctx.out.data({ file: argv.file, bytes: Buffer.byteLength(text) });
@@ -181,7 +182,8 @@ const importCmd: CommandModule<GlobalArgs, FileArgs> = {
       ) as Argv<FileArgs>,
   handler: (argv) =>
     runCommand(argv, async (ctx) => {
-      const file = argv.file ?? "-";
+      // yargs hands a lone "-" over as an empty string.
+      const file = argv.file === undefined || argv.file === "" ? "-" : argv.file;
       const text = await readText(file);
       await withRegistry(ctx, "registry import", true, async (r) => {
         needDevMode(r, "imported");

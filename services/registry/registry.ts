@@ -775,10 +775,10 @@ export class Registry {
         if (node === undefined)
           throw new NcwError("not-found", `${walked.join(".")} is not in the registry`, {
             code: "REGISTRY_NO_SUCH_NODE",
-            hint: `\`ncw registry get ${at === "the registry" ? "" : at}\` lists what ${at} holds`.replace(
-              "get  ",
-              "get ",
-            ),
+            hint:
+              walked.length === 1
+                ? "`ncw registry get` lists the registry's nodes"
+                : `\`ncw registry get ${at}\` lists what ${at} holds`,
           });
         place = { kind: "node", struct, name: part, node };
         here = { type: node.type, value: node.value, holder: node };
