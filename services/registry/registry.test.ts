@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { RegistryDefaults } from "../../commonassembly/abi/numbers.js";
 import { NCW_DEFAULT, SPEC_DEFAULT, SPEC_USERS } from "../../test/helpers/registry-default.js";
 import { MemoryFs } from "../fs/memory.js";
+import { REGISTRY_KEYS } from "./keys.js";
 import { decodeRegistry, REGISTRY_PATH, Registry } from "./registry.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -260,5 +262,12 @@ describe("setting strings by path", () => {
     await expect(reg.setPath("system.debugging.dev_mode", '"true"')).rejects.toThrow(
       /expected true or false/,
     );
+  });
+});
+
+describe("the ABI leaf's copy of the delays", () => {
+  it("agrees with the registry's declared defaults (numbers.ts RegistryDefaults)", () => {
+    for (const [key, ms] of Object.entries(RegistryDefaults))
+      expect(REGISTRY_KEYS[key as keyof typeof RegistryDefaults].default, key).toBe(ms);
   });
 });
