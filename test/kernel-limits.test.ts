@@ -97,7 +97,7 @@ describe.skipIf(!onLinux)("system.processes.max_processes", () => {
     const again = home.run(program("(call $exit (i64.const 0))"));
     expect(again.stderr).toMatch(/cannot start .*: 4 NightOS processes are running/);
     expect(again.stderr).toMatch(/system\.processes\.max_processes/);
-    expect(again.stderr).toMatch(/ncw fs put r\.json \/etc\/sys\/registry/);
+    expect(again.stderr).toMatch(/ncw registry set system\.processes\.max_processes/);
     expect(again.code).toBe(75);
     expect(kernelLog()).toMatch(/refused: 4 NightOS processes are running/);
 

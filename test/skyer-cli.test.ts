@@ -231,9 +231,9 @@ describe("ncw skyer", () => {
     });
     expect(ncw(home, ["skyer", "sideloading", "disabled"]).status).toBe(0);
     const reg = JSON.parse((await readTreeText(home, "/etc/sys/registry")) ?? "{}") as {
-      nodes: Record<string, { value: string }>;
+      root: { system: { value: { applications: { value: { sideloading: { value: string } } } } } };
     };
-    expect(reg.nodes["system.applications.sideloading"]?.value).toBe("disabled");
+    expect(reg.root.system.value.applications.value.sideloading.value).toBe("disabled");
     const before = await treeSnapshot(home);
     const off = ncw(home, ["skyer", "install", notes1]);
     expect(off.status).toBe(77);

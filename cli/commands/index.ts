@@ -86,6 +86,12 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./fs.js")).fsCommand,
   },
   {
+    name: "registry",
+    usage: "registry <command>",
+    describe: "Read and change the home's NightOS registry; export it to HFRR and import it back",
+    load: async () => (await import("./registry.js")).registryCommand,
+  },
+  {
     name: "completion",
     usage: "completion <shell>",
     describe: "Print a shell completion script (bash, zsh or fish)",

@@ -241,6 +241,26 @@ async function main(): Promise<void> {
   const pool = new RunnerPool(poolSize, log, { max: poolMax });
   const tree = new TreeOwner(home, log);
   const kernel = new Kernel(pool, log, process.env, tree);
+  // A committed change of the registry file (`ncw registry set`, import, reset, `ncw skyer sideloading`)
+  // applies at once: the delays of the next signal, the limits of the next process (docs/registry.md).
+  tree.onChange = (paths) => {
+    void (async () => {
+      const { touchesRegistry, registrySettingsOf } = await import("./registry-delays.js");
+      if (!touchesRegistry(paths)) return;
+      try {
+        const stored = await tree.serialize(async () => registrySettingsOf(await tree.tree()));
+        kernel.delays = readDelays(process.env, stored.delays);
+        kernel.limits = stored.limits;
+        log(
+          `registry changed: delays ${JSON.stringify(kernel.delays)}, limits ${JSON.stringify(kernel.limits)}`,
+        );
+      } catch (e) {
+        log(
+          `registry changed but unreadable, keeping the delays and limits: ${(e as Error).message}`,
+        );
+      }
+    })();
+  };
   kernel.serviceApps = serviceApps(home);
   const startedAt = Date.now();
   let clients = 0;
@@ -420,8 +440,8 @@ async function main(): Promise<void> {
                 kind: "temp-fail",
                 hint:
                   "wait for processes to end (`ncw ps`), or raise the limit in the home's registry: " +
-                  "`ncw fs get /etc/sys/registry r.json`, edit it, `ncw fs put r.json /etc/sys/registry` " +
-                  '(docs/kernel.md "Limits")',
+                  "`ncw registry set system.processes.max_processes <n>` (or max_memory, e.g. 4096MB; " +
+                  'docs/kernel.md "Limits")',
               });
               return;
             }

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openHome } from "../../ncw/home.js";
 import { BtrfsLayer } from "../../services/fs/btrfs/layer.js";
 import { imagePath } from "../../services/fs/open.js";
+import { touchesRegistry } from "./registry-delays.js";
 import { TreeOwner } from "./tree.js";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "ncw-tree-owner-"));
@@ -43,5 +44,38 @@ describe("TreeOwner", () => {
     // Closed: the image's lock is free again, and later requests are refused.
     await BtrfsLayer.open(imagePath(home)).close();
     expect(await owner.handle(6, { op: "sync" })).toMatchObject({ ok: false });
+  });
+
+  it("tells its listener which paths each committed change touched (the kernel re-reads the registry)", async () => {
+    process.env.NCW_IMAGE_SIZE = "256M";
+    const owner = new TreeOwner(openHome(path.join(dir, "home2")), () => {});
+    const seen: string[][] = [];
+    owner.onChange = (paths) => seen.push(paths);
+    await owner.handle(1, { op: "mkdir", path: "/etc/sys", recursive: true });
+    await owner.handle(2, { op: "writeFile", path: "/etc/sys/registry.tmp", data: text("{}") });
+    await owner.handle(3, { op: "readFile", path: "/etc/sys/registry.tmp" });
+    await owner.handle(4, {
+      op: "rename",
+      from: "/nothing",
+      to: "/etc/sys/registry",
+      replace: true,
+    });
+    await owner.handle(5, {
+      op: "rename",
+      from: "/etc/sys/registry.tmp",
+      to: "/etc/sys/registry",
+      replace: true,
+    });
+    await new Promise((r) => setImmediate(r));
+    // Reads and failed requests change nothing, so they are not reported.
+    expect(seen).toEqual([
+      ["/etc/sys"],
+      ["/etc/sys/registry.tmp"],
+      ["/etc/sys/registry.tmp", "/etc/sys/registry"],
+    ]);
+    expect(seen.map(touchesRegistry)).toEqual([true, false, true]);
+    expect(touchesRegistry(["/etc/sys/registryx", "/etc/system"])).toBe(false);
+    expect(touchesRegistry(["/"])).toBe(true);
+    await owner.close();
   });
 });

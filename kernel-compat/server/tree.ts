@@ -13,7 +13,18 @@ export const OWNER_WAIT_MS = 60_000;
 
 const READS = new Set<TreeOp["op"]>(["stat", "readFile", "readdir", "readlink"]);
 
+/** The paths a request changes (a rename: both ends). */
+function changedPaths(op: TreeOp): string[] {
+  if (op.op === "rename") return [op.from, op.to];
+  return "path" in op ? [op.path] : [];
+}
+
 export class TreeOwner {
+  /**
+   * Called after a committed request changed `path` (or a folder holding it): the kernel re-reads its
+   * registry settings when `/etc/sys/registry` changes (main.ts; docs/registry.md "Who reads what").
+   */
+  onChange: (paths: string[]) => void = () => {};
   private layer: Promise<FsLayer> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -70,7 +81,12 @@ export class TreeOwner {
         const value = await this.apply(fs, op);
         // An acknowledged change is committed: a kill of the kernel after the answer loses nothing,
         // and a later request that fails (and aborts the open transaction) cannot take it back.
-        if (!READS.has(op.op)) await fs.sync();
+        if (!READS.has(op.op)) {
+          await fs.sync();
+          const paths = changedPaths(op);
+          // After this step of the queue: a listener that reads the tree queues behind it.
+          queueMicrotask(() => this.onChange(paths));
+        }
         return { t: "tree", id, ok: true, value };
       } catch (e) {
         const err = e as Error & { code?: string; kind?: string; hint?: string };
