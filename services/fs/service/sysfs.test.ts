@@ -196,6 +196,87 @@ describe.each(["memory", "btrfs"] as const)("sys::fs on the %s tree", (backend) 
     expect(await t.open(SYSTEM, "/etc/sys/registry", true, false)).toBeTypeOf("bigint");
   });
 
+  it("tells an app nothing of what exists where it has no permission: paths, links and FEIDs", async () => {
+    const t = await setup(backend);
+    // A link the system made into the app's area, to the user's documents (out of the app's reach).
+    expect(
+      await t.err(
+        SYSTEM,
+        T.CREATE_SYMLINK,
+        FS,
+        split(AREA),
+        str("docs"),
+        FS,
+        split("/home/alice/documents"),
+      ),
+    ).toBe(0);
+    const docs = "/home/alice/documents";
+    // An existing item, a missing one, one whose folder is missing; directly and through the link.
+    const places = [
+      `${docs}/diary`,
+      `${docs}/nothing`,
+      `${docs}/no/such`,
+      `${AREA}/docs/diary`,
+      `${AREA}/docs/nothing`,
+      `${AREA}/docs/no/such`,
+      "/home/bob/x/y",
+      "/etc/sys/registry",
+      "/etc/sys/none/x",
+    ];
+    const none = u8(0);
+    for (const p of places) {
+      const parent = p.slice(0, p.lastIndexOf("/"));
+      const name = p.slice(p.lastIndexOf("/") + 1);
+      const calls: [string, MethodDef, Uint8Array[]][] = [
+        ["ITEM_EXISTS", T.ITEM_EXISTS, [FS, split(p), u8(0)]],
+        ["ITEM_METADATA", T.ITEM_METADATA, [FS, split(p)]],
+        ["RENAME_ITEM", T.RENAME_ITEM, [FS, split(p), str("z")]],
+        ["MOVE_ITEM", T.MOVE_ITEM, [FS, split(p), split(AREA), none]],
+        ["MOVE_ITEM (to)", T.MOVE_ITEM, [FS, split(AREA), split(p), none]],
+        ["DELETE_ITEM", T.DELETE_ITEM, [FS, split(p), u8(0x02)]],
+        ["DELETE_ITEM (trash)", T.DELETE_ITEM, [FS, split(p), u8(0x01)]],
+        ["CREATE_DIRECTORY", T.CREATE_DIRECTORY, [FS, split(parent), str(name)]],
+        ["READ_DIRECTORY", T.READ_DIRECTORY, [FS, split(p), FALSE]],
+        ["OPEN_FILE", T.OPEN_FILE, [FS, u8(0), split(p), u8(1), u8(0)]],
+        ["OPEN_FILE (create)", T.OPEN_FILE, [FS, u8(1), split(parent), str(name), u8(1), u8(1)]],
+        ["CREATE_SYMLINK", T.CREATE_SYMLINK, [FS, split(parent), str(name), FS, split(AREA)]],
+        ["CREATE_SYMLINK (to)", T.CREATE_SYMLINK, [FS, split(AREA), str("l"), FS, split(p)]],
+        ["UPDATE_SYMLINK", T.UPDATE_SYMLINK, [FS, split(p), FS, split(AREA)]],
+        ["READ_SYMLINK", T.READ_SYMLINK, [FS, split(p)]],
+        ["WATCH_ITEM", T.WATCH_ITEM, [FS, split(p), u64(1)]],
+      ];
+      for (const [what, m, args] of calls)
+        expect(await t.err(ALICE_NOTES, m, ...args), `${what} ${p}`).toBe(ServiceErr.PERMISSION);
+    }
+    // Nothing was created or moved on the way.
+    expect(await t.layer.readdir(docs)).toEqual([expect.objectContaining({ name: "diary" })]);
+    expect((await t.layer.readdir(AREA)).map((e) => e.name)).toEqual(["docs"]);
+    // The diary's FEID is answered as a FEID no item has.
+    const diary = (await t.answer(SYSTEM, T.ITEM_METADATA, FS, split(`${docs}/diary`)))
+      .metadata as {
+      feid: bigint;
+    };
+    for (const feid of [diary.feid, 0xdead_beefn]) {
+      expect(await t.err(ALICE_NOTES, T.FEID_TO_SPLIT, FS, u64(feid))).toBe(
+        T.FEID_TO_SPLIT.errors.FEID_NOT_FOUND,
+      );
+      expect(await t.err(ALICE_NOTES, T.ITEM_METADATA, FS, byFeid(feid))).toBe(
+        T.ITEM_METADATA.errors.NOT_FOUND,
+      );
+      expect(await t.err(ALICE_NOTES, T.OPEN_FILE, FS, u8(0), byFeid(feid), u8(1), u8(0))).toBe(
+        T.OPEN_FILE.errors.FILE_NOT_FOUND,
+      );
+      expect((await t.answer(ALICE_NOTES, T.ITEM_EXISTS, FS, byFeid(feid), u8(0))).type).toBe(0);
+    }
+    // In its own area the app still hears "not found", and sees what is there.
+    expect(await t.err(ALICE_NOTES, T.ITEM_METADATA, FS, split(`${AREA}/nothing`))).toBe(
+      T.ITEM_METADATA.errors.NOT_FOUND,
+    );
+    expect(await t.mkdir(ALICE_NOTES, `${AREA}/no`, "such")).toBe(
+      T.CREATE_DIRECTORY.errors.PARENT_NOT_FOUND,
+    );
+  });
+
   it("CREATE_DIRECTORY: created, and each of its errcodes", async () => {
     const t = await setup(backend);
     const E = T.CREATE_DIRECTORY.errors;

@@ -96,6 +96,20 @@ const fail = (errcode: number): never => {
   throw new Fail(errcode);
 };
 
+/** A check of the caller's rights on a path (Call.need), which throws a Fail. */
+type Guard = (parts: readonly string[]) => void;
+
+/** Whether `guard` accepts `parts`. */
+const passes = (guard: Guard, parts: readonly string[]): boolean => {
+  try {
+    guard(parts);
+    return true;
+  } catch (e) {
+    if (e instanceof Fail) return false;
+    throw e;
+  }
+};
+
 /** The layer's error codes as a method's errcodes (each method names those it has). */
 interface LayerCodes {
   notFound?: number;
@@ -274,24 +288,37 @@ export class SysFs implements NativeService {
    * Where a filesystem path argument leads (`follow`: through a final symlink). A FEID no item has,
    * a component missing on the way, a path over the limit: `notFound`. Cycles on the way too, unless
    * the method has `cyclic`.
+   *
+   * `guard` checks the caller's rights on the path the item has, or would have (as far as resolution
+   * reached, then the components left), BEFORE any "not found" is answered: where an app has no
+   * permission it learns nothing of what exists (docs/sysfs.md "Paths"). A FEID whose item the guard
+   * refuses is answered as a FEID no item has, so FEIDs cannot be probed either.
    */
-  async locate(p: FsPath, follow: boolean, notFound: number): Promise<Resolved> {
+  async locate(p: FsPath, follow: boolean, notFound: number, guard?: Guard): Promise<Resolved> {
     let parts: string[];
     if ("feid" in p) {
       const path = await this.store.pathOfFeid(p.feid);
       if (path === null) fail(notFound);
       parts = splitPath(path!);
+      if (guard !== undefined && !passes(guard, parts)) fail(notFound);
     } else {
       parts = normalizeSplit(p.split);
       // No item can have a "\\" in its name (checkName), so such a path names nothing.
-      if (tooLong(parts) || parts.some((c) => c.includes("\\"))) fail(notFound);
+      if (tooLong(parts) || parts.some((c) => c.includes("\\"))) {
+        guard?.(parts);
+        fail(notFound);
+      }
     }
+    let r: Resolved;
     try {
-      return await resolve(this.layer, parts, follow);
+      r = await resolve(this.layer, parts, follow);
     } catch (e) {
-      if (e instanceof ResolveError) fail(notFound);
-      throw e;
+      if (!(e instanceof ResolveError)) throw e;
+      guard?.(e.reached);
+      return fail(notFound);
     }
+    guard?.(r.parts);
+    return r;
   }
 
   /** Like locate, the item existing. */
@@ -299,8 +326,9 @@ export class SysFs implements NativeService {
     p: FsPath,
     follow: boolean,
     notFound: number,
+    guard?: Guard,
   ): Promise<Resolved & { stat: NodeStat }> {
-    const r = await this.locate(p, follow, notFound);
+    const r = await this.locate(p, follow, notFound, guard);
     if (r.stat === null) fail(notFound);
     return r as Resolved & { stat: NodeStat };
   }
@@ -441,15 +469,19 @@ export class SysFs implements NativeService {
     const E = T.ITEM_EXISTS.errors;
     this.ours(a.fsid, E.INVALID_FSID);
     const p = a.path as FsPath;
+    const NOTHING = -1;
     let r: Resolved | undefined;
     try {
-      r = await this.locate(p, false, -1);
+      // A missing item is checked at the path it would have (its folder may be missing too).
+      r = await this.locate(
+        p,
+        false,
+        NOTHING,
+        c.can(["feid" in p ? "fs.feid.exists" : "fs.items.exists"]),
+      );
     } catch (e) {
-      if (!(e instanceof Fail)) throw e;
+      if (!(e instanceof Fail) || e.errcode !== NOTHING) throw e;
     }
-    // A missing item is checked at the path it would have (its folder may be missing too).
-    const scope = r?.parts ?? ("feid" in p ? null : normalizeSplit(p.split));
-    c.need("feid" in p ? "fs.feid.exists" : "fs.items.exists", scope);
     const found = r?.stat ? typeByte(r.stat) : 0;
     const want = a.type as number;
     return { type: want === ItemType.ANY || want === found ? found : 0 };
@@ -461,15 +493,20 @@ export class SysFs implements NativeService {
     const path = await this.store.pathOfFeid(a.feid as bigint);
     if (path === null) fail(E.FEID_NOT_FOUND);
     const parts = splitPath(path!);
-    c.need("fs.feid.path", parts);
+    // An item out of the caller's reach is as a FEID no item has (locate).
+    if (!passes(c.can(["fs.feid.path"]), parts)) fail(E.FEID_NOT_FOUND);
     return { path: parts };
   }
 
   private async itemMetadata(a: Fields, c: Call): Promise<Fields> {
     const E = T.ITEM_METADATA.errors;
     this.ours(a.fsid, E.INVALID_FSID);
-    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
-    c.need("fs.items.metadata", r.parts);
+    const r = await this.existing(
+      a.path as FsPath,
+      false,
+      E.NOT_FOUND,
+      c.can(["fs.items.metadata"]),
+    );
     return { metadata: this.metadataOf(r.parts.at(-1) ?? "", r.stat, r.path) };
   }
 
@@ -483,8 +520,7 @@ export class SysFs implements NativeService {
     const E = T.RENAME_ITEM.errors;
     const name = this.checkName(a.filename, E.INVALID_FILENAME);
     this.ours(a.fsid, E.INVALID_FSID);
-    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
-    c.need("fs.items.move", r.parts);
+    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND, c.can(["fs.items.move"]));
     if (r.parts.length === 0) fail(ServiceErr.PERMISSION);
     const to = [...r.parts.slice(0, -1), name];
     // RENAME_ITEM has no path-length errcode: a name that makes the path too long is not valid here.
@@ -497,11 +533,10 @@ export class SysFs implements NativeService {
     const E = T.MOVE_ITEM.errors;
     const name = a.filename === null ? undefined : this.checkName(a.filename, E.INVALID_FILENAME);
     this.ours(a.fsid, E.INVALID_FSID);
-    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
-    c.need("fs.items.move", r.parts);
-    const dir = await this.existing(a.parent as FsPath, true, E.TARGET_NOT_FOUND);
+    const move = c.can(["fs.items.move"]);
+    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND, move);
+    const dir = await this.existing(a.parent as FsPath, true, E.TARGET_NOT_FOUND, move);
     if (dir.stat.kind !== "dir") fail(E.TARGET_NOT_FOUND);
-    c.need("fs.items.move", dir.parts);
     if (r.parts.length === 0) fail(ServiceErr.PERMISSION);
     const to = [...dir.parts, name ?? r.parts.at(-1)!];
     if (tooLong(to)) fail(E.MAX_PATH_LENGTH);
@@ -534,8 +569,8 @@ export class SysFs implements NativeService {
     const mode = a.mode as number;
     if (mode !== 0x01 && mode !== 0x02) fail(ServiceCallErr.BAD_ARGUMENTS);
     this.ours(a.fsid, E.INVALID_FSID);
-    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
-    c.need(mode === 0x01 ? "fs.items.remove.trash" : "fs.items.remove", r.parts);
+    const remove = mode === 0x01 ? "fs.items.remove.trash" : "fs.items.remove";
+    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND, c.can([remove]));
     this.movable(r, E.UNSPECIFIED);
     const feid = feidOf(r.stat, r.path);
     if (mode === 0x02) {
@@ -572,10 +607,10 @@ export class SysFs implements NativeService {
     const E = T.CREATE_DIRECTORY.errors;
     const name = this.checkName(a.filename, E.INVALID_FILENAME);
     this.ours(a.fsid, E.INVALID_FSID);
-    const dir = await this.existing(a.parent as FsPath, true, E.PARENT_NOT_FOUND);
+    const create = c.can(["fs.items.create"], name);
+    const dir = await this.existing(a.parent as FsPath, true, E.PARENT_NOT_FOUND, create);
     if (dir.stat.kind !== "dir") fail(E.PARENT_NOT_FOUND);
     const parts = [...dir.parts, name];
-    c.need("fs.items.create", parts);
     if (tooLong(parts)) fail(E.MAX_PATH_LENGTH);
     await this.layerCall(
       { notFound: E.PARENT_NOT_FOUND, exists: E.ALREADY_EXISTS, other: E.UNSPECIFIED },
@@ -589,11 +624,10 @@ export class SysFs implements NativeService {
   private async readDirectory(a: Fields, c: Call): Promise<Fields> {
     const E = T.READ_DIRECTORY.errors;
     this.ours(a.fsid, E.INVALID_FSID);
-    const dir = await this.existing(a.path as FsPath, true, E.NOT_FOUND);
-    if (dir.stat.kind !== "dir") fail(E.NOT_FOUND);
-    c.need("fs.dir.read", dir.parts);
     const hidden = a.hidden === true;
-    if (hidden) c.need("fs.dir.read.hidden", dir.parts);
+    const perms: FsPermission[] = hidden ? ["fs.dir.read", "fs.dir.read.hidden"] : ["fs.dir.read"];
+    const dir = await this.existing(a.path as FsPath, true, E.NOT_FOUND, c.can(perms));
+    if (dir.stat.kind !== "dir") fail(E.NOT_FOUND);
     const items: ItemMetadata[] = [];
     const at = (n: string) => (dir.path === "/" ? `/${n}` : `${dir.path}/${n}`);
     if (this.layer.backend === "btrfs") {
@@ -626,17 +660,22 @@ export class SysFs implements NativeService {
     const write = this.accessByte(a.write);
     if (!read && !write) fail(ServiceCallErr.BAD_ARGUMENTS);
     const target = a.target as EnumValue;
+    // The access asked is needed wherever the file is, or would be created.
+    const access: FsPermission[] = [];
+    if (read) access.push("fs.items.read");
+    if (write) access.push("fs.items.write");
     let r: Resolved;
     let created = false;
     if (target.variant === 0) {
-      r = await this.existing(target.fields.path as FsPath, true, E.FILE_NOT_FOUND);
+      r = await this.existing(target.fields.path as FsPath, true, E.FILE_NOT_FOUND, c.can(access));
     } else {
       const name = this.checkName(target.fields.filename, ServiceCallErr.BAD_ARGUMENTS);
-      const dir = await this.existing(target.fields.parent as FsPath, true, E.DIRECTORY_NOT_FOUND);
+      const parent = target.fields.parent as FsPath;
+      const dir = await this.existing(parent, true, E.DIRECTORY_NOT_FOUND, c.can(access, name));
       if (dir.stat.kind !== "dir") fail(E.INVALID_PARENT);
       const parts = [...dir.parts, name];
       if (tooLong(parts)) fail(E.MAX_PATH_LENGTH);
-      r = await this.locate({ split: parts }, true, E.FILE_NOT_FOUND);
+      r = await this.locate({ split: parts }, true, E.FILE_NOT_FOUND, c.can(access));
       if (r.stat === null) {
         c.need("fs.items.create", r.parts);
         await this.layerCall(
@@ -648,8 +687,6 @@ export class SysFs implements NativeService {
       }
     }
     if (r.stat?.kind !== "file") fail(E.FILE_NOT_FOUND);
-    if (read) c.need("fs.items.read", r.parts);
-    if (write) c.need("fs.items.write", r.parts);
     const feid = feidOf(r.stat!, r.path);
     if (this.files.conflicts(feid, write)) fail(E.ALREADY_OPEN);
     if (created) {
@@ -736,9 +773,7 @@ export class SysFs implements NativeService {
     missing: number,
   ): Promise<string> {
     if (fsid !== this.fsid) fail(cross);
-    const r = await this.locate(p, false, missing);
-    if (r.stat === null) fail(missing);
-    c.need("fs.items.exists", r.parts);
+    const r = await this.existing(p, false, missing, c.can(["fs.items.exists"]));
     return r.path;
   }
 
@@ -746,10 +781,10 @@ export class SysFs implements NativeService {
     const E = T.CREATE_SYMLINK.errors;
     const name = this.checkName(a.filename, E.INVALID_FILENAME);
     this.ours(a.fsid, E.INVALID_FSID);
-    const dir = await this.existing(a.parent as FsPath, true, E.PARENT_NOT_FOUND);
+    const create = c.can(["fs.symlinks.create"], name);
+    const dir = await this.existing(a.parent as FsPath, true, E.PARENT_NOT_FOUND, create);
     if (dir.stat.kind !== "dir") fail(E.PARENT_NOT_FOUND);
     const parts = [...dir.parts, name];
-    c.need("fs.symlinks.create", parts);
     if (tooLong(parts)) fail(E.MAX_PATH_LENGTH);
     const target = await this.linkTarget(
       c,
@@ -775,9 +810,9 @@ export class SysFs implements NativeService {
   private async updateSymlink(a: Fields, c: Call): Promise<undefined> {
     const E = T.UPDATE_SYMLINK.errors;
     this.ours(a.fsid, E.INVALID_FSID);
-    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
+    const update = c.can(["fs.symlinks.update"]);
+    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND, update);
     if (r.stat.kind !== "symlink") fail(E.NOT_FOUND);
-    c.need("fs.symlinks.update", r.parts);
     const target = await this.linkTarget(
       c,
       a.targetFsid,
@@ -799,9 +834,13 @@ export class SysFs implements NativeService {
   private async readSymlink(a: Fields, c: Call): Promise<Fields> {
     const E = T.READ_SYMLINK.errors;
     this.ours(a.fsid, E.INVALID_FSID);
-    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
+    const r = await this.existing(
+      a.path as FsPath,
+      false,
+      E.NOT_FOUND,
+      c.can(["fs.symlinks.read"]),
+    );
     if (r.stat.kind !== "symlink") fail(E.NOT_FOUND);
-    c.need("fs.symlinks.read", r.parts);
     let chain: Awaited<ReturnType<typeof symlinkChain>>;
     try {
       chain = await symlinkChain(this.layer, r.parts);
@@ -827,8 +866,12 @@ export class SysFs implements NativeService {
   private async watchItem(a: Fields, c: Call): Promise<undefined> {
     const E = T.WATCH_ITEM.errors;
     this.ours(a.fsid, E.INVALID_FSID);
-    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
-    c.need("fs.items.metadata", r.parts);
+    const r = await this.existing(
+      a.path as FsPath,
+      false,
+      E.NOT_FOUND,
+      c.can(["fs.items.metadata"]),
+    );
     const ws = this.watches.get(c.caller.pid) ?? new Map<bigint, bigint>();
     this.watches.set(c.caller.pid, ws);
     // A watch ID the client already uses now watches this item (docs/sysfs.md).
@@ -850,6 +893,14 @@ class Call {
     readonly who: FsIdentity,
     readonly caller: Caller,
   ) {}
+
+  /** A guard (SysFs.locate) needing `permissions` on the path (a new item: `name` under it). */
+  can(permissions: readonly FsPermission[], name?: string): Guard {
+    return (parts) => {
+      const at = name === undefined ? parts : [...parts, name];
+      for (const p of permissions) this.need(p, at);
+    };
+  }
 
   /** Both the storage rules and the scoped permission, or PERMISSION (0x0001). */
   need(permission: FsPermission, parts: readonly string[] | null): void {
