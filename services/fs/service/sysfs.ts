@@ -27,6 +27,7 @@ import type { Answer, Caller, NativeService, ServiceContext } from "../../host/s
 import type { BtrfsLayer } from "../btrfs/layer.js";
 import { type FsLayer, type NodeStat, splitPath } from "../layer.js";
 import { fileNameProblem } from "../names.js";
+import { addUser, ensureUserHome, listUsers } from "../structure.js";
 import { appDataArea, type FsIdentity, interimPolicy, storageAllows } from "./access.js";
 import { type OpenFile, OpenFiles } from "./handles.js";
 import {
@@ -174,16 +175,25 @@ export class SysFs implements NativeService {
   async onConnect(client: Caller): Promise<boolean> {
     const who = await this.opts.identity(client.pid);
     if (who === undefined) return false;
+    if (who.system === true) return true;
     const area = appDataArea(who);
-    if (area !== undefined && who.system !== true)
-      await this.serial(async () => {
-        await this.ready();
-        const path = pathOf(area);
-        if ((await this.layer.stat(path))?.kind !== "dir") {
-          await this.layer.mkdir(path, { recursive: true });
-          await this.commit();
-        }
-      });
+    await this.serial(async () => {
+      await this.ready();
+      // The user's home (a user first met here is added to /etc/sys/users), then the app's area.
+      let changed = false;
+      try {
+        if (!(await listUsers(this.layer)).some((u) => u.name === who.user))
+          changed = await addUser(this.layer, who.user);
+        changed = (await ensureUserHome(this.layer, who.user)) || changed;
+      } catch (e) {
+        this.ctx?.log(`the home of user ${who.user} was not completed: ${(e as Error).message}`);
+      }
+      if (area !== undefined && (await this.layer.stat(pathOf(area)))?.kind !== "dir") {
+        await this.layer.mkdir(pathOf(area), { recursive: true });
+        changed = true;
+      }
+      if (changed) await this.commit();
+    });
     return true;
   }
 
