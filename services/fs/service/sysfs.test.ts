@@ -277,6 +277,80 @@ describe.each(["memory", "btrfs"] as const)("sys::fs on the %s tree", (backend) 
     );
   });
 
+  it("temporary FEIDs: the holder reaches the one item with the rights given, until it dies", async () => {
+    const t = await setup(backend);
+    const docs = "/home/alice/documents";
+    const id = await t.sysfs.createTemporaryFeid(`${docs}/diary`, ALICE_NOTES, { read: true });
+    expect(id >> 63n).toBe(1n);
+    // Read through it: open, read, metadata (with the temporary FEID, not the item's own).
+    const r = await t.call(ALICE_NOTES, T.OPEN_FILE, FS, u8(0), byFeid(id), u8(1), u8(0));
+    expect(r.ok).toBe(true);
+    const f = decodeLayout(
+      T.OPEN_FILE.answer,
+      r.ok ? r.answer : new Uint8Array(),
+      "",
+      FS_STRUCTURES,
+    ).file as bigint;
+    expect(await t.read(ALICE_NOTES, f, 0, 4)).toBe("dear");
+    expect(await t.err(ALICE_NOTES, T.CLOSE_FILE, u64(f))).toBe(0);
+    const md = (await t.answer(ALICE_NOTES, T.ITEM_METADATA, FS, byFeid(id))).metadata as {
+      feid: bigint;
+      name: string;
+    };
+    expect(md).toMatchObject({ feid: id, name: "diary" });
+    expect((await t.answer(ALICE_NOTES, T.ITEM_EXISTS, FS, byFeid(id), u8(0))).type).toBe(0x02);
+    // Not its path, not writing, not moving or removing it, nothing under it, nothing beside it.
+    expect(await t.err(ALICE_NOTES, T.FEID_TO_SPLIT, FS, u64(id))).toBe(
+      T.FEID_TO_SPLIT.errors.FEID_NOT_FOUND,
+    );
+    expect(await t.err(ALICE_NOTES, T.OPEN_FILE, FS, u8(0), byFeid(id), u8(0), u8(1))).toBe(
+      ServiceErr.PERMISSION,
+    );
+    expect(await t.err(ALICE_NOTES, T.RENAME_ITEM, FS, byFeid(id), str("x"))).toBe(
+      ServiceErr.PERMISSION,
+    );
+    expect(await t.err(ALICE_NOTES, T.DELETE_ITEM, FS, byFeid(id), u8(0x02))).toBe(
+      ServiceErr.PERMISSION,
+    );
+    expect(await t.err(ALICE_NOTES, T.ITEM_METADATA, FS, split(`${docs}/diary`))).toBe(
+      ServiceErr.PERMISSION,
+    );
+    // Another process may not use it: it names nothing there.
+    expect(await t.err(ALICE_OTHER, T.ITEM_METADATA, FS, byFeid(id))).toBe(
+      T.ITEM_METADATA.errors.NOT_FOUND,
+    );
+    // It follows its item through a rename.
+    expect(await t.err(SYSTEM, T.RENAME_ITEM, FS, split(`${docs}/diary`), str("journal"))).toBe(0);
+    expect(
+      ((await t.answer(ALICE_NOTES, T.ITEM_METADATA, FS, byFeid(id))).metadata as { name: string })
+        .name,
+    ).toBe("journal");
+    // A folder given for writing: its listing, but no new item in it.
+    const dirId = await t.sysfs.createTemporaryFeid(docs, ALICE_NOTES, { read: true, write: true });
+    const items = (await t.answer(ALICE_NOTES, T.READ_DIRECTORY, FS, byFeid(dirId), FALSE))
+      .items as { name: string }[];
+    expect(items.map((i) => i.name)).toEqual(["journal"]);
+    expect(await t.err(ALICE_NOTES, T.CREATE_DIRECTORY, FS, byFeid(dirId), str("n"))).toBe(
+      ServiceErr.PERMISSION,
+    );
+    // It dies with its item...
+    const w = await t.sysfs.createTemporaryFeid(`${docs}/journal`, ALICE_NOTES, { write: true });
+    expect(await t.err(SYSTEM, T.DELETE_ITEM, FS, split(`${docs}/journal`), u8(0x02))).toBe(0);
+    expect(await t.err(ALICE_NOTES, T.OPEN_FILE, FS, u8(0), byFeid(w), u8(0), u8(1))).toBe(
+      T.OPEN_FILE.errors.FILE_NOT_FOUND,
+    );
+    expect(t.sysfs.revokeTemporaryFeid(w)).toBe(false);
+    expect(t.sysfs.revokeTemporaryFeid(id)).toBe(false);
+    // ... when revoked, and with its holder.
+    expect(t.sysfs.revokeTemporaryFeid(dirId)).toBe(true);
+    const last = await t.sysfs.createTemporaryFeid(docs, ALICE_NOTES, { read: true });
+    t.host.processExited({ pid: ALICE_NOTES, ppid: 1, name: "notes" });
+    expect(t.sysfs.revokeTemporaryFeid(last)).toBe(false);
+    await expect(t.sysfs.createTemporaryFeid("/nothing", ALICE_NOTES, {})).rejects.toMatchObject({
+      code: "FS_NOT_FOUND",
+    });
+  });
+
   it("CREATE_DIRECTORY: created, and each of its errcodes", async () => {
     const t = await setup(backend);
     const E = T.CREATE_DIRECTORY.errors;

@@ -23,9 +23,15 @@ import {
   ServiceCallErr,
   ServiceErr,
 } from "../../../commonassembly/abi/services/method.js";
-import type { Answer, Caller, NativeService, ServiceContext } from "../../host/service.js";
+import type {
+  Answer,
+  Caller,
+  NativeService,
+  ProcessEvent,
+  ServiceContext,
+} from "../../host/service.js";
 import type { BtrfsLayer } from "../btrfs/layer.js";
-import { type FsLayer, type NodeStat, splitPath } from "../layer.js";
+import { type FsLayer, fsErrors, type NodeStat, splitPath } from "../layer.js";
 import { fileNameProblem } from "../names.js";
 import { addUser, ensureUserHome, listUsers } from "../structure.js";
 import { appDataArea, type FsIdentity, interimPolicy, storageAllows } from "./access.js";
@@ -40,6 +46,7 @@ import {
   tooLong,
 } from "./paths.js";
 import { feidOf, fsidOfTree, type ItemStore, storeOf } from "./store.js";
+import { isTemporaryFeid, TemporaryFeids, type TemporaryRights } from "./temporary.js";
 
 /** A client's memory, where READ_FILE and WRITE_FILE's buffer pointers point. */
 export interface ClientMemory {
@@ -97,13 +104,21 @@ const fail = (errcode: number): never => {
   throw new Fail(errcode);
 };
 
-/** A check of the caller's rights on a path (Call.need), which throws a Fail. */
-type Guard = (parts: readonly string[]) => void;
+/**
+ * A check of the caller's rights on a path (Call.can): `permissions` on it (a new item: on `name`
+ * under it). `check` throws a Fail.
+ */
+interface Guard {
+  readonly call: Call;
+  readonly permissions: readonly FsPermission[];
+  readonly name: string | undefined;
+  check(parts: readonly string[]): void;
+}
 
 /** Whether `guard` accepts `parts`. */
 const passes = (guard: Guard, parts: readonly string[]): boolean => {
   try {
-    guard(parts);
+    guard.check(parts);
     return true;
   } catch (e) {
     if (e instanceof Fail) return false;
@@ -140,6 +155,7 @@ export class SysFs implements NativeService {
   private opening: Promise<void> | undefined;
   private readonly permits: FsPermissionCheck;
   private readonly files = new OpenFiles();
+  private readonly temporaries = new TemporaryFeids();
   /** Item watches: client → its watch IDs → the FEID watched. */
   private readonly watches = new Map<number, Map<bigint, bigint>>();
   private readonly fsWatchers = new Set<number>();
@@ -304,8 +320,15 @@ export class SysFs implements NativeService {
    * permission it learns nothing of what exists (docs/sysfs.md "Paths"). A FEID whose item the guard
    * refuses is answered as a FEID no item has, so FEIDs cannot be probed either.
    */
-  async locate(p: FsPath, follow: boolean, notFound: number, guard?: Guard): Promise<Resolved> {
+  async locate(
+    p: FsPath,
+    follow: boolean,
+    notFound: number,
+    guard?: Guard,
+  ): Promise<Resolved & { temporary?: bigint }> {
     let parts: string[];
+    if ("feid" in p && isTemporaryFeid(p.feid))
+      return this.locateTemporary(p.feid, follow, notFound, guard);
     if ("feid" in p) {
       const path = await this.store.pathOfFeid(p.feid);
       if (path === null) fail(notFound);
@@ -315,7 +338,7 @@ export class SysFs implements NativeService {
       parts = normalizeSplit(p.split);
       // No item can have a "\\" in its name (checkName), so such a path names nothing.
       if (tooLong(parts) || parts.some((c) => c.includes("\\"))) {
-        guard?.(parts);
+        guard?.check(parts);
         fail(notFound);
       }
     }
@@ -324,11 +347,60 @@ export class SysFs implements NativeService {
       r = await resolve(this.layer, parts, follow);
     } catch (e) {
       if (!(e instanceof ResolveError)) throw e;
-      guard?.(e.reached);
+      guard?.check(e.reached);
       return fail(notFound);
     }
-    guard?.(r.parts);
+    guard?.check(r.parts);
     return r;
+  }
+
+  /**
+   * A temporary FEID (temporary.ts): only its holder may use it, for the rights it grants, on the
+   * item itself (not to create items under it); it names nothing for anyone else. A followed symlink
+   * leads to an item the rules decide on again.
+   */
+  private async locateTemporary(
+    id: bigint,
+    follow: boolean,
+    notFound: number,
+    guard: Guard | undefined,
+  ): Promise<Resolved & { temporary?: bigint }> {
+    const t = guard === undefined ? undefined : this.temporaries.get(id, guard.call.caller.pid);
+    if (t === undefined) return fail(notFound);
+    const path = await this.store.pathOfFeid(t.feid);
+    if (path === null) {
+      this.temporaries.itemGone(t.feid);
+      return fail(notFound);
+    }
+    if (guard!.name !== undefined || !guard!.permissions.every((x) => t.rights.has(x)))
+      fail(ServiceErr.PERMISSION);
+    const r = await resolve(this.layer, splitPath(path), follow);
+    if (r.path !== path) guard!.check(r.parts);
+    return { ...r, temporary: id };
+  }
+
+  /**
+   * A temporary FEID for `holder` on the item at `path` (a NightOS path; a final symlink is not
+   * followed), with `rights`; for the system services (sys::crashsave, sys::fsh), which give it to the
+   * holder. It lives in memory until its item is removed, its holder ends, or `revokeTemporaryFeid`.
+   * Throws FS_NOT_FOUND (NcwError "not-found") when no item is there. docs/sysfs.md "Temporary FEIDs".
+   */
+  createTemporaryFeid(path: string, holder: number, rights: TemporaryRights): Promise<bigint> {
+    return this.serial(async () => {
+      await this.ready();
+      const st = await this.layer.stat(path);
+      if (st === null) throw fsErrors.notFound(path);
+      return this.temporaries.create(feidOf(st, path), holder, rights);
+    });
+  }
+
+  /** End a temporary FEID; false when it was not alive. */
+  revokeTemporaryFeid(id: bigint): boolean {
+    return this.temporaries.revoke(id);
+  }
+
+  onProcessExit(p: ProcessEvent): void {
+    this.temporaries.holderEnded(p.pid);
   }
 
   /** Like locate, the item existing. */
@@ -337,7 +409,7 @@ export class SysFs implements NativeService {
     follow: boolean,
     notFound: number,
     guard?: Guard,
-  ): Promise<Resolved & { stat: NodeStat }> {
+  ): Promise<Resolved & { stat: NodeStat; temporary?: bigint }> {
     const r = await this.locate(p, follow, notFound, guard);
     if (r.stat === null) fail(notFound);
     return r as Resolved & { stat: NodeStat };
@@ -500,6 +572,8 @@ export class SysFs implements NativeService {
   private async feidToSplit(a: Fields, c: Call): Promise<Fields> {
     const E = T.FEID_TO_SPLIT.errors;
     this.ours(a.fsid, E.INVALID_FSID);
+    // A temporary FEID never tells its item's path.
+    if (isTemporaryFeid(a.feid as bigint)) fail(E.FEID_NOT_FOUND);
     const path = await this.store.pathOfFeid(a.feid as bigint);
     if (path === null) fail(E.FEID_NOT_FOUND);
     const parts = splitPath(path!);
@@ -517,7 +591,9 @@ export class SysFs implements NativeService {
       E.NOT_FOUND,
       c.can(["fs.items.metadata"]),
     );
-    return { metadata: this.metadataOf(r.parts.at(-1) ?? "", r.stat, r.path) };
+    const metadata = this.metadataOf(r.parts.at(-1) ?? "", r.stat, r.path);
+    // Through a temporary FEID the item's own FEID stays hidden (filesystem.md "Temporary FEID").
+    return { metadata: r.temporary === undefined ? metadata : { ...metadata, feid: r.temporary } };
   }
 
   /** An item that may be moved or removed: it exists, is not the root, and no open file is in it. */
@@ -595,6 +671,7 @@ export class SysFs implements NativeService {
       );
     }
     await this.commit();
+    if (mode === 0x02) this.temporaries.itemGone(feid);
     this.changed(feid, 0x03);
     await this.folderChanged(r.parts.slice(0, -1));
     return undefined;
@@ -906,9 +983,14 @@ class Call {
 
   /** A guard (SysFs.locate) needing `permissions` on the path (a new item: `name` under it). */
   can(permissions: readonly FsPermission[], name?: string): Guard {
-    return (parts) => {
-      const at = name === undefined ? parts : [...parts, name];
-      for (const p of permissions) this.need(p, at);
+    return {
+      call: this,
+      permissions,
+      name,
+      check: (parts) => {
+        const at = name === undefined ? parts : [...parts, name];
+        for (const p of permissions) this.need(p, at);
+      },
     };
   }
 
