@@ -206,6 +206,7 @@ export class Kernel implements KernelApi {
             serialize: (fn) => tree.serialize(fn),
             identity: (pid) => this.fsIdentity(pid),
             memory: this.clientMemory,
+            commitWindowMs: fsCommitWindowMs(env),
           });
     if (this.sysfs !== undefined) this.services.register(this.sysfs);
     this.appServices = new ServiceTable({
@@ -966,4 +967,15 @@ export class Kernel implements KernelApi {
   newAnid(): number {
     return randomInt(1, 0xffff_ffff);
   }
+}
+
+/**
+ * sys::fs's group-commit window (docs/sysfs.md "Commits"): NCW_FS_COMMIT_MS (0: every change committed
+ * before its answer), else FS_COMMIT_WINDOW_MS.
+ */
+export const FS_COMMIT_WINDOW_MS = 20;
+export function fsCommitWindowMs(env: NodeJS.ProcessEnv): number {
+  const v = env.NCW_FS_COMMIT_MS;
+  const n = v === undefined || v === "" ? Number.NaN : Number(v);
+  return Number.isInteger(n) && n >= 0 && n <= 10_000 ? n : FS_COMMIT_WINDOW_MS;
 }

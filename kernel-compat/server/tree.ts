@@ -73,6 +73,9 @@ export class TreeOwner {
       try {
         if (this.closed) throw new Error("the kernel is stopping");
         const fs = await this.open();
+        // sys::fs's changes answered and not yet committed (its group commit) are committed first, so
+        // a change here that fails (aborting the open transaction) cannot take them back.
+        if (!READS.has(op.op)) await fs.sync();
         const value = await this.apply(fs, op);
         // An acknowledged change is committed: a kill of the kernel after the answer loses nothing,
         // and a later request that fails (and aborts the open transaction) cannot take it back.

@@ -100,7 +100,7 @@ const images: string[] = [];
 const layers: FsLayer[] = [];
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-async function setup(backend: "memory" | "btrfs") {
+async function setup(backend: "memory" | "btrfs", commitWindowMs = 0) {
   let layer: FsLayer;
   if (backend === "memory") layer = new MemoryFs();
   else {
@@ -117,7 +117,13 @@ async function setup(backend: "memory" | "btrfs") {
   const notes: OutgoingNotification[] = [];
   // The kernel's host: no structures of its own (sys::fs brings them), a checker granting nothing.
   const host = new ServiceHost({ checker: () => false, deliver: (n) => notes.push(n) });
-  const sysfs = new SysFs({ layer, fsid: FSID, identity: (p) => people[p], memory });
+  const sysfs = new SysFs({
+    layer,
+    fsid: FSID,
+    identity: (p) => people[p],
+    memory,
+    commitWindowMs,
+  });
   host.register(sysfs);
   for (const p of [ALICE_NOTES, ALICE_OTHER, BOB_NOTES, SYSTEM])
     expect(await host.connect(PID, p)).toBe(true);
@@ -845,6 +851,111 @@ describe("sys::fs on Btrfs, as if killed", () => {
     expect(new TextDecoder().decode(await back.readFile(`${AREA}/kept`))).toBe("acknowledged");
     expect((await back.stat(`${AREA}/dir`))?.kind).toBe("dir");
     await back.close();
+  });
+});
+
+describe("sys::fs's group commits on Btrfs", () => {
+  /** A copy of the image as it is on the disk now (as if the kernel were killed), opened read-only. */
+  const onDisk = async () => {
+    const copy = path.join(dir, `group-${Math.random().toString(36).slice(2)}.img`);
+    fs.copyFileSync(images.at(-1)!, copy);
+    const r = btrfsCheck(copy);
+    expect(r.ok, r.output).toBe(true);
+    return BtrfsLayer.open(copy, { readOnly: true });
+  };
+
+  it("answers a burst of changes with one commit, and commits at CLOSE_FILE before answering", async () => {
+    if (skipUnless(btrfsProgsMissing())) return;
+    // A window no test outlasts: only the sync points commit.
+    const t = await setup("btrfs", 600_000);
+    const btrfs = t.layer as BtrfsLayer;
+    const f = (await t.create(ALICE_NOTES, AREA, "burst")) as bigint;
+    const before = btrfs.fs.commits;
+    for (let i = 0; i < 20; i++) {
+      expect(
+        await t.write(ALICE_NOTES, f, i * 10, enc(`line ${String(i).padStart(4, "0")}\n`)),
+      ).toBe(0);
+      expect(await t.mkdir(ALICE_NOTES, AREA, `d${i}`)).toBe(0);
+    }
+    // Forty answered changes, no commit yet; every app already sees them.
+    expect(btrfs.fs.commits).toBe(before);
+    expect(await t.read(ALICE_NOTES, f, 190, 9)).toBe("line 0019");
+    expect(await t.err(ALICE_NOTES, T.CLOSE_FILE, u64(f))).toBe(0);
+    expect(btrfs.fs.commits).toBe(before + 1);
+    const back = await onDisk();
+    expect(new TextDecoder().decode(await back.readFile(`${AREA}/burst`)).slice(190)).toBe(
+      "line 0019\n",
+    );
+    expect((await back.stat(`${AREA}/d19`))?.kind).toBe("dir");
+    await back.close();
+    // A change of 1 MiB or more is committed before its answer.
+    const g = (await t.create(ALICE_NOTES, AREA, "big")) as bigint;
+    const mib = 1 << 20;
+    const big = new Uint8Array(mib).fill(7);
+    t.memory.mem.set(ALICE_NOTES, new Uint8Array(0x10000 + mib + 0x2000));
+    t.memory.put(ALICE_NOTES, 0x2000, big);
+    const commits = btrfs.fs.commits;
+    expect(
+      await t.err(
+        ALICE_NOTES,
+        T.WRITE_FILE,
+        u64(g),
+        u64(0),
+        u64(mib),
+        u64(0x2000),
+        u64(mib),
+        FALSE,
+      ),
+    ).toBe(0);
+    // (The engine also commits what was pending before a large write: docs/btrfs.md.)
+    expect(btrfs.fs.commits).toBeGreaterThan(commits);
+    const again = await onDisk();
+    expect((await again.stat(`${AREA}/big`))?.size).toBe(mib);
+    await again.close();
+  });
+
+  it("commits within the window without a sync point", async () => {
+    if (skipUnless(btrfsProgsMissing())) return;
+    const t = await setup("btrfs", 30);
+    const btrfs = t.layer as BtrfsLayer;
+    const before = btrfs.fs.commits;
+    expect(await t.mkdir(ALICE_NOTES, AREA, "soon")).toBe(0);
+    const start = Date.now();
+    while (btrfs.fs.commits === before && Date.now() - start < 10_000)
+      await new Promise((r) => setTimeout(r, 5));
+    expect(btrfs.fs.commits).toBe(before + 1);
+    const back = await onDisk();
+    expect((await back.stat(`${AREA}/soon`))?.kind).toBe("dir");
+    await back.close();
+  });
+
+  it("re-applies the answered changes a later failure's abort forgot, and commits them", async () => {
+    if (skipUnless(btrfsProgsMissing())) return;
+    const t = await setup("btrfs", 600_000);
+    const btrfs = t.layer as BtrfsLayer;
+    const f = (await t.create(ALICE_NOTES, AREA, "kept")) as bigint;
+    expect(await t.write(ALICE_NOTES, f, 0, enc("acknowledged"))).toBe(0);
+    expect(await t.mkdir(ALICE_NOTES, AREA, "answered")).toBe(0);
+    // The next mkdir changes the tree, then fails and aborts the open transaction (as running out
+    // of space half-way does): every uncommitted change is forgotten by the engine.
+    const mkdir = btrfs.mkdir.bind(btrfs);
+    btrfs.mkdir = async () => {
+      btrfs.mkdir = mkdir;
+      await btrfs.writeFile(`${AREA}/half-done`, enc("x"));
+      btrfs.fs.abort();
+      throw Object.assign(new Error("no space"), { code: "BTRFS_NO_SPACE" });
+    };
+    const aborts = btrfs.fs.aborts;
+    expect(await t.mkdir(ALICE_NOTES, AREA, "fails")).toBe(T.CREATE_DIRECTORY.errors.UNSPECIFIED);
+    expect(btrfs.fs.aborts).toBeGreaterThan(aborts);
+    // The answered ones are back and committed; the failed one and its half change are not there.
+    const back = await onDisk();
+    expect(new TextDecoder().decode(await back.readFile(`${AREA}/kept`))).toBe("acknowledged");
+    expect((await back.stat(`${AREA}/answered`))?.kind).toBe("dir");
+    expect(await back.stat(`${AREA}/fails`)).toBeNull();
+    expect(await back.stat(`${AREA}/half-done`)).toBeNull();
+    await back.close();
+    expect(await t.read(ALICE_NOTES, f, 0, 12)).toBe("acknowledged");
   });
 });
 

@@ -86,8 +86,12 @@ export interface SysFsOptions {
    * (`caller.has`, sys::perm's answer once it exists).
    */
   permits?: FsPermissionCheck;
-  /** Commit after each change (default true): an answered change survives a kill. */
-  syncEachChange?: boolean;
+  /**
+   * Group commits (docs/sysfs.md "Commits"): a change is answered once it is in the open transaction,
+   * and committed at most this many ms later, or at once at CLOSE_FILE, for a change of 1 MiB or more,
+   * or past 1,024 changes waiting. 0 (the default): every change is committed before its answer.
+   */
+  commitWindowMs?: number;
   now?: () => number;
 }
 
@@ -139,6 +143,12 @@ const typeByte = (s: NodeStat): number =>
 
 const isHidden = (name: string) => name.startsWith(".");
 
+const NO_COUNTS = { aborts: 0, commits: 0 } as const;
+
+/** Past these, the changes waiting are committed before the answer (docs/sysfs.md "Commits"). */
+const REDO_MAX_BYTES = 1 << 20;
+const REDO_MAX_OPS = 1024;
+
 /** Largest single read or write (the Btrfs reader's limit, 2 GiB − 1). */
 const MAX_IO = 0x7fff_ffff;
 
@@ -156,6 +166,10 @@ export class SysFs implements NativeService {
   private readonly permits: FsPermissionCheck;
   private readonly files = new OpenFiles();
   private readonly temporaries = new TemporaryFeids();
+  /** The changes answered since the last commit, to re-apply after an abort (change()). */
+  private redo: { op: () => Promise<unknown>; commits: number }[] = [];
+  private redoBytes = 0;
+  private commitTimer: ReturnType<typeof setTimeout> | undefined;
   /** Item watches: client → its watch IDs → the FEID watched. */
   private readonly watches = new Map<number, Map<bigint, bigint>>();
   private readonly fsWatchers = new Set<number>();
@@ -208,7 +222,8 @@ export class SysFs implements NativeService {
         await this.layer.mkdir(pathOf(area), { recursive: true });
         changed = true;
       }
-      if (changed) await this.commit();
+      // Not in the redo list (change()): committed at once, so no abort can forget it.
+      if (changed) await this.commitNow();
     });
     return true;
   }
@@ -435,8 +450,79 @@ export class SysFs implements NativeService {
     }
   }
 
+  /**
+   * A layer call that changes the tree (a layerCall): once it succeeded it is kept in the redo list
+   * until the next commit. When any operation aborts the open transaction (a failure after a change,
+   * which forgets every uncommitted change), the changes already answered are re-applied and committed
+   * at once, so an acknowledged change is never lost to another call's failure.
+   */
+  async change<R>(codes: LayerCodes, fn: () => Promise<R>, bytes = 0): Promise<R> {
+    const before = this.counts().aborts;
+    try {
+      const r = await this.layerCall(codes, fn);
+      this.redo.push({ op: fn, commits: this.counts().commits });
+      this.redoBytes += bytes;
+      return r;
+    } finally {
+      if (this.counts().aborts !== before) await this.reapply();
+    }
+  }
+
+  /** Transactions aborted and committed so far (Btrfs; other layers have none). */
+  private counts(): { aborts: number; commits: number } {
+    return this.layer.backend === "btrfs" ? (this.layer as BtrfsLayer).fs : NO_COUNTS;
+  }
+
+  /**
+   * Re-apply the answered changes the last abort forgot, in order, and commit them. A change the
+   * engine committed meanwhile (a commit since it was made: another writer's, or the engine's own
+   * before a large write) is kept, not re-applied.
+   */
+  private async reapply(): Promise<void> {
+    const now = this.counts().commits;
+    const ops = this.redo.filter((r) => r.commits === now).map((r) => r.op);
+    this.redo = [];
+    this.redoBytes = 0;
+    if (ops.length === 0) return;
+    this.ctx?.log(
+      `an aborted transaction forgot ${ops.length} answered change(s): re-applying them`,
+    );
+    try {
+      for (const op of ops) await op();
+      await this.layer.sync();
+    } catch (e) {
+      this.ctx?.log(`LOST ${ops.length} answered change(s): ${(e as Error).message}`);
+    }
+  }
+
+  /** After a change: commit now, or within the window (docs/sysfs.md "Commits"). */
   async commit(): Promise<void> {
-    if (this.opts.syncEachChange !== false) await this.layer.sync();
+    const window = this.opts.commitWindowMs ?? 0;
+    if (window <= 0 || this.redoBytes >= REDO_MAX_BYTES || this.redo.length >= REDO_MAX_OPS)
+      return this.commitNow();
+    if (this.commitTimer === undefined) {
+      this.commitTimer = setTimeout(() => {
+        this.commitTimer = undefined;
+        this.serial(() => this.commitNow()).catch((e: Error) =>
+          this.ctx?.log(`group commit failed: ${e.message}`),
+        );
+      }, window);
+      this.commitTimer.unref?.();
+    }
+  }
+
+  /** Commit every change made so far; a failed commit re-applies them and commits again. */
+  async commitNow(): Promise<void> {
+    if (this.commitTimer !== undefined) clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    try {
+      await this.layer.sync();
+      this.redo = [];
+      this.redoBytes = 0;
+    } catch (e) {
+      this.ctx?.log(`commit failed: ${(e as Error).message}`);
+      await this.reapply();
+    }
   }
 
   metadataOf(name: string, stat: NodeStat, path: string): ItemMetadata {
@@ -642,7 +728,7 @@ export class SysFs implements NativeService {
     if (dest === r.path) return;
     if ((await this.layer.stat(dest)) !== null) fail(codes.exists!);
     const feid = feidOf(r.stat, r.path);
-    await this.layerCall(codes, () => this.layer.rename(r.path, dest));
+    await this.change(codes, () => this.layer.rename(r.path, dest));
     await this.commit();
     this.files.moved(r.path, dest);
     this.changed(feid, 0x02);
@@ -662,11 +748,11 @@ export class SysFs implements NativeService {
     if (mode === 0x02) {
       if (r.stat.kind === "dir" && (await this.layer.readdir(r.path)).length > 0)
         fail(E.DIRECTORY_NOT_EMPTY);
-      await this.layerCall({ notFound: E.NOT_FOUND, other: E.UNSPECIFIED }, () =>
+      await this.change({ notFound: E.NOT_FOUND, other: E.UNSPECIFIED }, () =>
         this.layer.rm(r.path),
       );
     } else {
-      await this.layerCall({ notFound: E.NOT_FOUND, other: E.UNSPECIFIED }, () =>
+      await this.change({ notFound: E.NOT_FOUND, other: E.UNSPECIFIED }, () =>
         this.toTrash(c.who, r),
       );
     }
@@ -699,7 +785,7 @@ export class SysFs implements NativeService {
     if (dir.stat.kind !== "dir") fail(E.PARENT_NOT_FOUND);
     const parts = [...dir.parts, name];
     if (tooLong(parts)) fail(E.MAX_PATH_LENGTH);
-    await this.layerCall(
+    await this.change(
       { notFound: E.PARENT_NOT_FOUND, exists: E.ALREADY_EXISTS, other: E.UNSPECIFIED },
       () => this.layer.mkdir(pathOf(parts)),
     );
@@ -765,9 +851,10 @@ export class SysFs implements NativeService {
       r = await this.locate({ split: parts }, true, E.FILE_NOT_FOUND, c.can(access));
       if (r.stat === null) {
         c.need("fs.items.create", r.parts);
-        await this.layerCall(
+        const at = r.path;
+        await this.change(
           { notFound: E.DIRECTORY_NOT_FOUND, noSpace: E.UNSPECIFIED, other: E.UNSPECIFIED },
-          () => this.layer.writeFile(r.path, new Uint8Array(0)),
+          () => this.layer.writeFile(at, new Uint8Array(0)),
         );
         created = true;
         r = await this.existing({ split: r.parts }, false, E.FILE_NOT_FOUND);
@@ -795,6 +882,8 @@ export class SysFs implements NativeService {
   private async closeFile(a: Fields, c: Call): Promise<undefined> {
     const f = this.files.get(c.caller.pid, a.file as bigint);
     if (f === undefined) fail(T.CLOSE_FILE.errors.INVALID_FILE);
+    // The sync point: what the client wrote is committed before CLOSE_FILE answers.
+    if (this.redo.length > 0) await this.commitNow();
     this.files.close(f!);
     this.changed(f!.feid, 0x05);
     return undefined;
@@ -841,8 +930,11 @@ export class SysFs implements NativeService {
     if (length > buf.length || length > BigInt(MAX_IO)) fail(ServiceCallErr.BAD_ARGUMENTS);
     const data = await this.opts.memory.read(c.caller.pid, buf.address, Number(length));
     if (data === undefined) fail(ServiceCallErr.BAD_ARGUMENTS);
-    await this.layerCall({ noSpace: E.CAPACITY_EXCEEDED, other: E.UNSPECIFIED }, () =>
-      this.store.write(f.path, offset, data!, a.truncate === true),
+    const at = f.path;
+    await this.change(
+      { noSpace: E.CAPACITY_EXCEEDED, other: E.UNSPECIFIED },
+      () => this.store.write(at, offset, data!, a.truncate === true),
+      data!.length,
     );
     await this.commit();
     this.changed(f.feid, 0x01);
@@ -880,7 +972,7 @@ export class SysFs implements NativeService {
       E.CROSS_FILESYSTEM,
       E.TARGET_NOT_FOUND,
     );
-    await this.layerCall(
+    await this.change(
       {
         notFound: E.PARENT_NOT_FOUND,
         exists: E.ALREADY_EXISTS,
@@ -909,7 +1001,7 @@ export class SysFs implements NativeService {
     );
     // A new link beside the old one, then put in its place in one rename (never no link there).
     const tmp = pathOf([...r.parts.slice(0, -1), `.sysfs-link-${process.pid}-${Date.now()}`]);
-    await this.layerCall({ other: E.UNSPECIFIED }, async () => {
+    await this.change({ other: E.UNSPECIFIED }, async () => {
       await this.layer.symlink(target, tmp);
       await this.layer.rename(tmp, r.path, { replace: true });
     });
