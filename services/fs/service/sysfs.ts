@@ -88,8 +88,7 @@ export interface SysFsOptions {
   permits?: FsPermissionCheck;
   /**
    * Group commits (docs/sysfs.md "Commits"): a change is answered once it is in the open transaction,
-   * and committed at most this many ms later, or at once at CLOSE_FILE, for a change of 1 MiB or more,
-   * or past 1,024 changes waiting. 0 (the default): every change is committed before its answer.
+   * and committed at most this many ms later, or at once past 1 MiB of data or 1,024 changes waiting. 0 (the default): every change is committed before its answer.
    */
   commitWindowMs?: number;
   now?: () => number;
@@ -882,8 +881,6 @@ export class SysFs implements NativeService {
   private async closeFile(a: Fields, c: Call): Promise<undefined> {
     const f = this.files.get(c.caller.pid, a.file as bigint);
     if (f === undefined) fail(T.CLOSE_FILE.errors.INVALID_FILE);
-    // The sync point: what the client wrote is committed before CLOSE_FILE answers.
-    if (this.redo.length > 0) await this.commitNow();
     this.files.close(f!);
     this.changed(f!.feid, 0x05);
     return undefined;
