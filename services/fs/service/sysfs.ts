@@ -519,6 +519,13 @@ export class SysFs implements NativeService {
       this.redo = [];
       this.redoBytes = 0;
     } catch (e) {
+      const code = (e as { code?: string }).code;
+      // A tree the kernel has let go was committed as it closed: nothing is left to re-apply.
+      if (code === "FS_CLOSED" || code === "BTRFS_CLOSED") {
+        this.redo = [];
+        this.redoBytes = 0;
+        return;
+      }
       this.ctx?.log(`commit failed: ${(e as Error).message}`);
       await this.reapply();
     }
