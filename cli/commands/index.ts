@@ -92,6 +92,12 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./registry.js")).registryCommand,
   },
   {
+    name: "user",
+    usage: "user <command>",
+    describe: "Manage the home's NightOS users",
+    load: async () => (await import("./user.js")).userCommand,
+  },
+  {
     name: "completion",
     usage: "completion <shell>",
     describe: "Print a shell completion script (bash, zsh or fish)",

@@ -163,6 +163,8 @@ export class Kernel implements KernelApi {
    * permission is granted until sys::perm exists: a method that names one is refused.
    */
   readonly services: ServiceHost;
+  /** sys::fs, when this kernel owns a tree: other system services make temporary FEIDs with it. */
+  readonly sysfs: SysFs | undefined;
 
   /** Installed apps, for their services (set by main.ts). */
   serviceApps: ServiceApps | undefined;
@@ -196,15 +198,17 @@ export class Kernel implements KernelApi {
     });
     this.services.register(new SysProcess(() => this.processList()));
     // sys::fs on the home's tree, when this kernel owns one (docs/sysfs.md "How an app reaches it").
-    if (tree !== undefined)
-      this.services.register(
-        new SysFs({
-          layer: () => tree.tree(),
-          serialize: (fn) => tree.serialize(fn),
-          identity: (pid) => this.fsIdentity(pid),
-          memory: this.clientMemory,
-        }),
-      );
+    this.sysfs =
+      tree === undefined
+        ? undefined
+        : new SysFs({
+            layer: () => tree.tree(),
+            serialize: (fn) => tree.serialize(fn),
+            identity: (pid) => this.fsIdentity(pid),
+            memory: this.clientMemory,
+            commitWindowMs: fsCommitWindowMs(env),
+          });
+    if (this.sysfs !== undefined) this.services.register(this.sysfs);
     this.appServices = new ServiceTable({
       findApp: (anid, user) => this.findApp(anid, user),
       startService: (app, name, user, starter) => this.startService(app, name, user, starter),
@@ -963,4 +967,15 @@ export class Kernel implements KernelApi {
   newAnid(): number {
     return randomInt(1, 0xffff_ffff);
   }
+}
+
+/**
+ * sys::fs's group-commit window (docs/sysfs.md "Commits"): NCW_FS_COMMIT_MS (0: every change committed
+ * before its answer), else FS_COMMIT_WINDOW_MS.
+ */
+export const FS_COMMIT_WINDOW_MS = 20;
+export function fsCommitWindowMs(env: NodeJS.ProcessEnv): number {
+  const v = env.NCW_FS_COMMIT_MS;
+  const n = v === undefined || v === "" ? Number.NaN : Number(v);
+  return Number.isInteger(n) && n >= 0 && n <= 10_000 ? n : FS_COMMIT_WINDOW_MS;
 }

@@ -6,6 +6,8 @@ import { isNcwError } from "../../ncw/errors.js";
 import type { HomeLayout } from "../../ncw/home.js";
 import type { FsLayer } from "../../services/fs/layer.js";
 import { openTree } from "../../services/fs/open.js";
+import { markAsleep, prepareTree } from "../../services/fs/structure.js";
+import { DEFAULT_USER } from "../../services/skyer/layout.js";
 import type { TreeAnswer, TreeOp } from "../protocol.js";
 
 /** How long the owner waits for a CLI that opened the image directly (before the kernel ran) to let go. */
@@ -42,6 +44,10 @@ export class TreeOwner {
         try {
           const l = await openTree(this.home, { access: "write", owner: true });
           this.log(`the kernel owns the NightOS tree for writing (${l.backend})`);
+          // The spec's structure and the users' homes, added in place to an older tree (docs/sysfs.md).
+          const { wasAwake } = await prepareTree(l, DEFAULT_USER);
+          await l.sync();
+          if (wasAwake) this.log("the last run did not stop cleanly (/etc/sys/awake was still 1)");
           return l;
         } catch (e) {
           if ((e as { code?: string }).code !== "BTRFS_IMAGE_LOCKED" || Date.now() > until) {
@@ -78,6 +84,9 @@ export class TreeOwner {
       try {
         if (this.closed) throw new Error("the kernel is stopping");
         const fs = await this.open();
+        // sys::fs's changes answered and not yet committed (its group commit) are committed first, so
+        // a change here that fails (aborting the open transaction) cannot take them back.
+        if (!READS.has(op.op)) await fs.sync();
         const value = await this.apply(fs, op);
         // An acknowledged change is committed: a kill of the kernel after the answer loses nothing,
         // and a later request that fails (and aborts the open transaction) cannot take it back.
@@ -161,6 +170,11 @@ export class TreeOwner {
     await this.queue.catch(() => undefined);
     const l = this.layer;
     this.layer = undefined;
-    if (l !== undefined) await (await l.catch(() => undefined))?.close();
+    const fs = await l?.catch(() => undefined);
+    if (fs === undefined) return;
+    await markAsleep(fs).catch((e) =>
+      this.log(`could not mark the tree asleep: ${(e as Error).message}`),
+    );
+    await fs.close();
   }
 }

@@ -59,10 +59,13 @@ export class Batch {
     const t = this.txn;
     this.txn = undefined;
     this.ops = 0;
+    let committed = false;
     try {
       t?.commit();
+      committed = true;
     } finally {
-      this.onEnd(false);
+      // A commit that failed aborted its transaction (Transaction.commit): it ends as aborted.
+      this.onEnd(!committed);
     }
   }
 

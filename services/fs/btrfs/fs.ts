@@ -88,7 +88,11 @@ export class BtrfsFs {
       engine,
       readOnly,
       () => this.checkOpen(),
-      (aborted) => this.inodeTable.reset(aborted),
+      (aborted) => {
+        if (aborted) this.abortCount++;
+        else this.commitCount++;
+        this.inodeTable.reset(aborted);
+      },
     );
     this.inodeTable = new InodeTable(() => this.batch.current);
     this.extents = new ExtentWriter(this.inodeTable, engine.sectorsize, () => this.compression);
@@ -199,6 +203,20 @@ export class BtrfsFs {
   /** Makes every change durable: commits the open transaction (no-op when nothing changed). */
   commit(): void {
     this.batch.commit();
+  }
+
+  private abortCount = 0;
+  private commitCount = 0;
+
+  /**
+   * How many transactions ended aborted (a failed operation's or commit's, or abort()) and how many
+   * committed: sys::fs re-applies the answered changes an abort forgot (docs/sysfs.md "Commits").
+   */
+  get aborts(): number {
+    return this.abortCount;
+  }
+  get commits(): number {
+    return this.commitCount;
   }
 
   /** Forgets every change since the last commit. */

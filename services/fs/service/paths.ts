@@ -38,6 +38,12 @@ export class ResolveError extends Error {
   constructor(
     readonly why: "not-found" | "cyclic",
     readonly path: string,
+    /**
+     * How far resolution reached: the components resolved (no symlink in them) then the ones left.
+     * The path the item would have, where sys::fs checks the caller's rights before saying "not
+     * found" (docs/sysfs.md "Paths": no probing where an app has no permission).
+     */
+    readonly reached: readonly string[],
   ) {
     super(`${why}: ${path}`);
   }
@@ -74,10 +80,11 @@ export async function resolve(
     const last = at === pending.length - 1;
     if (st === null) {
       if (last) return { parts: here, path, stat: null };
-      throw new ResolveError("not-found", pathOf(pending));
+      throw new ResolveError("not-found", pathOf(pending), [...here, ...pending.slice(at + 1)]);
     }
     if (st.kind === "symlink" && (!last || followLast)) {
-      if (++hops > MAX_SYMLINK_HOPS) throw new ResolveError("cyclic", pathOf(pending));
+      if (++hops > MAX_SYMLINK_HOPS)
+        throw new ResolveError("cyclic", pathOf(pending), [...done, ...pending.slice(at)]);
       const target = resolveLinkTarget(done, await layer.readlink(path));
       pending = [...target, ...pending.slice(at + 1)];
       at = 0;
@@ -86,7 +93,8 @@ export async function resolve(
       continue;
     }
     if (last) return { parts: here, path, stat: st };
-    if (st.kind !== "dir") throw new ResolveError("not-found", pathOf(pending));
+    if (st.kind !== "dir")
+      throw new ResolveError("not-found", pathOf(pending), [...here, ...pending.slice(at + 1)]);
     done = here;
     at++;
   }

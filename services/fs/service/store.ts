@@ -26,7 +26,8 @@ export function feidOf(stat: NodeStat, path: string): bigint {
     h ^= BigInt(b);
     h = (h * 0x100000001b3n) & 0xffff_ffff_ffff_ffffn;
   }
-  return h;
+  // The top bit marks temporary FEIDs (temporary.ts): a derived FEID keeps the low 63 bits.
+  return h & 0x7fff_ffff_ffff_ffffn;
 }
 
 export function storeOf(layer: FsLayer): ItemStore {

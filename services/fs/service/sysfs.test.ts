@@ -100,7 +100,7 @@ const images: string[] = [];
 const layers: FsLayer[] = [];
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-async function setup(backend: "memory" | "btrfs") {
+async function setup(backend: "memory" | "btrfs", commitWindowMs = 0) {
   let layer: FsLayer;
   if (backend === "memory") layer = new MemoryFs();
   else {
@@ -117,7 +117,13 @@ async function setup(backend: "memory" | "btrfs") {
   const notes: OutgoingNotification[] = [];
   // The kernel's host: no structures of its own (sys::fs brings them), a checker granting nothing.
   const host = new ServiceHost({ checker: () => false, deliver: (n) => notes.push(n) });
-  const sysfs = new SysFs({ layer, fsid: FSID, identity: (p) => people[p], memory });
+  const sysfs = new SysFs({
+    layer,
+    fsid: FSID,
+    identity: (p) => people[p],
+    memory,
+    commitWindowMs,
+  });
   host.register(sysfs);
   for (const p of [ALICE_NOTES, ALICE_OTHER, BOB_NOTES, SYSTEM])
     expect(await host.connect(PID, p)).toBe(true);
@@ -194,6 +200,161 @@ describe.each(["memory", "btrfs"] as const)("sys::fs on the %s tree", (backend) 
     expect(await t.mkdir(ALICE_NOTES, "/etc/public", "shared")).toBe(0);
     expect(await t.mkdir(SYSTEM, "/etc/sys", "x")).toBe(0);
     expect(await t.open(SYSTEM, "/etc/sys/registry", true, false)).toBeTypeOf("bigint");
+  });
+
+  it("tells an app nothing of what exists where it has no permission: paths, links and FEIDs", async () => {
+    const t = await setup(backend);
+    // A link the system made into the app's area, to the user's documents (out of the app's reach).
+    expect(
+      await t.err(
+        SYSTEM,
+        T.CREATE_SYMLINK,
+        FS,
+        split(AREA),
+        str("docs"),
+        FS,
+        split("/home/alice/documents"),
+      ),
+    ).toBe(0);
+    const docs = "/home/alice/documents";
+    // An existing item, a missing one, one whose folder is missing; directly and through the link.
+    const places = [
+      `${docs}/diary`,
+      `${docs}/nothing`,
+      `${docs}/no/such`,
+      `${AREA}/docs/diary`,
+      `${AREA}/docs/nothing`,
+      `${AREA}/docs/no/such`,
+      "/home/bob/x/y",
+      "/etc/sys/registry",
+      "/etc/sys/none/x",
+    ];
+    const none = u8(0);
+    for (const p of places) {
+      const parent = p.slice(0, p.lastIndexOf("/"));
+      const name = p.slice(p.lastIndexOf("/") + 1);
+      const calls: [string, MethodDef, Uint8Array[]][] = [
+        ["ITEM_EXISTS", T.ITEM_EXISTS, [FS, split(p), u8(0)]],
+        ["ITEM_METADATA", T.ITEM_METADATA, [FS, split(p)]],
+        ["RENAME_ITEM", T.RENAME_ITEM, [FS, split(p), str("z")]],
+        ["MOVE_ITEM", T.MOVE_ITEM, [FS, split(p), split(AREA), none]],
+        ["MOVE_ITEM (to)", T.MOVE_ITEM, [FS, split(AREA), split(p), none]],
+        ["DELETE_ITEM", T.DELETE_ITEM, [FS, split(p), u8(0x02)]],
+        ["DELETE_ITEM (trash)", T.DELETE_ITEM, [FS, split(p), u8(0x01)]],
+        ["CREATE_DIRECTORY", T.CREATE_DIRECTORY, [FS, split(parent), str(name)]],
+        ["READ_DIRECTORY", T.READ_DIRECTORY, [FS, split(p), FALSE]],
+        ["OPEN_FILE", T.OPEN_FILE, [FS, u8(0), split(p), u8(1), u8(0)]],
+        ["OPEN_FILE (create)", T.OPEN_FILE, [FS, u8(1), split(parent), str(name), u8(1), u8(1)]],
+        ["CREATE_SYMLINK", T.CREATE_SYMLINK, [FS, split(parent), str(name), FS, split(AREA)]],
+        ["CREATE_SYMLINK (to)", T.CREATE_SYMLINK, [FS, split(AREA), str("l"), FS, split(p)]],
+        ["UPDATE_SYMLINK", T.UPDATE_SYMLINK, [FS, split(p), FS, split(AREA)]],
+        ["READ_SYMLINK", T.READ_SYMLINK, [FS, split(p)]],
+        ["WATCH_ITEM", T.WATCH_ITEM, [FS, split(p), u64(1)]],
+      ];
+      for (const [what, m, args] of calls)
+        expect(await t.err(ALICE_NOTES, m, ...args), `${what} ${p}`).toBe(ServiceErr.PERMISSION);
+    }
+    // Nothing was created or moved on the way.
+    expect(await t.layer.readdir(docs)).toEqual([expect.objectContaining({ name: "diary" })]);
+    expect((await t.layer.readdir(AREA)).map((e) => e.name)).toEqual(["docs"]);
+    // The diary's FEID is answered as a FEID no item has.
+    const diary = (await t.answer(SYSTEM, T.ITEM_METADATA, FS, split(`${docs}/diary`)))
+      .metadata as {
+      feid: bigint;
+    };
+    for (const feid of [diary.feid, 0xdead_beefn]) {
+      expect(await t.err(ALICE_NOTES, T.FEID_TO_SPLIT, FS, u64(feid))).toBe(
+        T.FEID_TO_SPLIT.errors.FEID_NOT_FOUND,
+      );
+      expect(await t.err(ALICE_NOTES, T.ITEM_METADATA, FS, byFeid(feid))).toBe(
+        T.ITEM_METADATA.errors.NOT_FOUND,
+      );
+      expect(await t.err(ALICE_NOTES, T.OPEN_FILE, FS, u8(0), byFeid(feid), u8(1), u8(0))).toBe(
+        T.OPEN_FILE.errors.FILE_NOT_FOUND,
+      );
+      expect((await t.answer(ALICE_NOTES, T.ITEM_EXISTS, FS, byFeid(feid), u8(0))).type).toBe(0);
+    }
+    // In its own area the app still hears "not found", and sees what is there.
+    expect(await t.err(ALICE_NOTES, T.ITEM_METADATA, FS, split(`${AREA}/nothing`))).toBe(
+      T.ITEM_METADATA.errors.NOT_FOUND,
+    );
+    expect(await t.mkdir(ALICE_NOTES, `${AREA}/no`, "such")).toBe(
+      T.CREATE_DIRECTORY.errors.PARENT_NOT_FOUND,
+    );
+  });
+
+  it("temporary FEIDs: the holder reaches the one item with the rights given, until it dies", async () => {
+    const t = await setup(backend);
+    const docs = "/home/alice/documents";
+    const id = await t.sysfs.createTemporaryFeid(`${docs}/diary`, ALICE_NOTES, { read: true });
+    expect(id >> 63n).toBe(1n);
+    // Read through it: open, read, metadata (with the temporary FEID, not the item's own).
+    const r = await t.call(ALICE_NOTES, T.OPEN_FILE, FS, u8(0), byFeid(id), u8(1), u8(0));
+    expect(r.ok).toBe(true);
+    const f = decodeLayout(
+      T.OPEN_FILE.answer,
+      r.ok ? r.answer : new Uint8Array(),
+      "",
+      FS_STRUCTURES,
+    ).file as bigint;
+    expect(await t.read(ALICE_NOTES, f, 0, 4)).toBe("dear");
+    expect(await t.err(ALICE_NOTES, T.CLOSE_FILE, u64(f))).toBe(0);
+    const md = (await t.answer(ALICE_NOTES, T.ITEM_METADATA, FS, byFeid(id))).metadata as {
+      feid: bigint;
+      name: string;
+    };
+    expect(md).toMatchObject({ feid: id, name: "diary" });
+    expect((await t.answer(ALICE_NOTES, T.ITEM_EXISTS, FS, byFeid(id), u8(0))).type).toBe(0x02);
+    // Not its path, not writing, not moving or removing it, nothing under it, nothing beside it.
+    expect(await t.err(ALICE_NOTES, T.FEID_TO_SPLIT, FS, u64(id))).toBe(
+      T.FEID_TO_SPLIT.errors.FEID_NOT_FOUND,
+    );
+    expect(await t.err(ALICE_NOTES, T.OPEN_FILE, FS, u8(0), byFeid(id), u8(0), u8(1))).toBe(
+      ServiceErr.PERMISSION,
+    );
+    expect(await t.err(ALICE_NOTES, T.RENAME_ITEM, FS, byFeid(id), str("x"))).toBe(
+      ServiceErr.PERMISSION,
+    );
+    expect(await t.err(ALICE_NOTES, T.DELETE_ITEM, FS, byFeid(id), u8(0x02))).toBe(
+      ServiceErr.PERMISSION,
+    );
+    expect(await t.err(ALICE_NOTES, T.ITEM_METADATA, FS, split(`${docs}/diary`))).toBe(
+      ServiceErr.PERMISSION,
+    );
+    // Another process may not use it: it names nothing there.
+    expect(await t.err(ALICE_OTHER, T.ITEM_METADATA, FS, byFeid(id))).toBe(
+      T.ITEM_METADATA.errors.NOT_FOUND,
+    );
+    // It follows its item through a rename.
+    expect(await t.err(SYSTEM, T.RENAME_ITEM, FS, split(`${docs}/diary`), str("journal"))).toBe(0);
+    expect(
+      ((await t.answer(ALICE_NOTES, T.ITEM_METADATA, FS, byFeid(id))).metadata as { name: string })
+        .name,
+    ).toBe("journal");
+    // A folder given for writing: its listing, but no new item in it.
+    const dirId = await t.sysfs.createTemporaryFeid(docs, ALICE_NOTES, { read: true, write: true });
+    const items = (await t.answer(ALICE_NOTES, T.READ_DIRECTORY, FS, byFeid(dirId), FALSE))
+      .items as { name: string }[];
+    expect(items.map((i) => i.name)).toEqual(["journal"]);
+    expect(await t.err(ALICE_NOTES, T.CREATE_DIRECTORY, FS, byFeid(dirId), str("n"))).toBe(
+      ServiceErr.PERMISSION,
+    );
+    // It dies with its item...
+    const w = await t.sysfs.createTemporaryFeid(`${docs}/journal`, ALICE_NOTES, { write: true });
+    expect(await t.err(SYSTEM, T.DELETE_ITEM, FS, split(`${docs}/journal`), u8(0x02))).toBe(0);
+    expect(await t.err(ALICE_NOTES, T.OPEN_FILE, FS, u8(0), byFeid(w), u8(0), u8(1))).toBe(
+      T.OPEN_FILE.errors.FILE_NOT_FOUND,
+    );
+    expect(t.sysfs.revokeTemporaryFeid(w)).toBe(false);
+    expect(t.sysfs.revokeTemporaryFeid(id)).toBe(false);
+    // ... when revoked, and with its holder.
+    expect(t.sysfs.revokeTemporaryFeid(dirId)).toBe(true);
+    const last = await t.sysfs.createTemporaryFeid(docs, ALICE_NOTES, { read: true });
+    t.host.processExited({ pid: ALICE_NOTES, ppid: 1, name: "notes" });
+    expect(t.sysfs.revokeTemporaryFeid(last)).toBe(false);
+    await expect(t.sysfs.createTemporaryFeid("/nothing", ALICE_NOTES, {})).rejects.toMatchObject({
+      code: "FS_NOT_FOUND",
+    });
   });
 
   it("CREATE_DIRECTORY: created, and each of its errcodes", async () => {
@@ -690,6 +851,114 @@ describe("sys::fs on Btrfs, as if killed", () => {
     expect(new TextDecoder().decode(await back.readFile(`${AREA}/kept`))).toBe("acknowledged");
     expect((await back.stat(`${AREA}/dir`))?.kind).toBe("dir");
     await back.close();
+  });
+});
+
+describe("sys::fs's group commits on Btrfs", () => {
+  /** A copy of the image as it is on the disk now (as if the kernel were killed), opened read-only. */
+  const onDisk = async () => {
+    const copy = path.join(dir, `group-${Math.random().toString(36).slice(2)}.img`);
+    fs.copyFileSync(images.at(-1)!, copy);
+    const r = btrfsCheck(copy);
+    expect(r.ok, r.output).toBe(true);
+    return BtrfsLayer.open(copy, { readOnly: true });
+  };
+
+  it("answers a burst of changes with no commit; one commit then writes them all", async () => {
+    if (skipUnless(btrfsProgsMissing())) return;
+    // A window no test outlasts: only the sync points commit.
+    const t = await setup("btrfs", 600_000);
+    const btrfs = t.layer as BtrfsLayer;
+    const f = (await t.create(ALICE_NOTES, AREA, "burst")) as bigint;
+    const before = btrfs.fs.commits;
+    for (let i = 0; i < 20; i++) {
+      expect(
+        await t.write(ALICE_NOTES, f, i * 10, enc(`line ${String(i).padStart(4, "0")}\n`)),
+      ).toBe(0);
+      expect(await t.mkdir(ALICE_NOTES, AREA, `d${i}`)).toBe(0);
+    }
+    // Forty answered changes, no commit yet; every app already sees them.
+    expect(btrfs.fs.commits).toBe(before);
+    expect(await t.read(ALICE_NOTES, f, 190, 9)).toBe("line 0019");
+    expect(await t.err(ALICE_NOTES, T.CLOSE_FILE, u64(f))).toBe(0);
+    expect(btrfs.fs.commits).toBe(before);
+    // The window's end (here at once): one commit for the forty.
+    await t.sysfs.commitNow();
+    expect(btrfs.fs.commits).toBe(before + 1);
+    const back = await onDisk();
+    expect(new TextDecoder().decode(await back.readFile(`${AREA}/burst`)).slice(190)).toBe(
+      "line 0019\n",
+    );
+    expect((await back.stat(`${AREA}/d19`))?.kind).toBe("dir");
+    await back.close();
+    // A change of 1 MiB or more is committed before its answer.
+    const g = (await t.create(ALICE_NOTES, AREA, "big")) as bigint;
+    const mib = 1 << 20;
+    const big = new Uint8Array(mib).fill(7);
+    t.memory.mem.set(ALICE_NOTES, new Uint8Array(0x10000 + mib + 0x2000));
+    t.memory.put(ALICE_NOTES, 0x2000, big);
+    const commits = btrfs.fs.commits;
+    expect(
+      await t.err(
+        ALICE_NOTES,
+        T.WRITE_FILE,
+        u64(g),
+        u64(0),
+        u64(mib),
+        u64(0x2000),
+        u64(mib),
+        FALSE,
+      ),
+    ).toBe(0);
+    // (The engine also commits what was pending before a large write: docs/btrfs.md.)
+    expect(btrfs.fs.commits).toBeGreaterThan(commits);
+    const again = await onDisk();
+    expect((await again.stat(`${AREA}/big`))?.size).toBe(mib);
+    await again.close();
+  });
+
+  it("commits within the window without a sync point", async () => {
+    if (skipUnless(btrfsProgsMissing())) return;
+    const t = await setup("btrfs", 30);
+    const btrfs = t.layer as BtrfsLayer;
+    const before = btrfs.fs.commits;
+    expect(await t.mkdir(ALICE_NOTES, AREA, "soon")).toBe(0);
+    const start = Date.now();
+    while (btrfs.fs.commits === before && Date.now() - start < 10_000)
+      await new Promise((r) => setTimeout(r, 5));
+    expect(btrfs.fs.commits).toBe(before + 1);
+    const back = await onDisk();
+    expect((await back.stat(`${AREA}/soon`))?.kind).toBe("dir");
+    await back.close();
+  });
+
+  it("re-applies the answered changes a later failure's abort forgot, and commits them", async () => {
+    if (skipUnless(btrfsProgsMissing())) return;
+    const t = await setup("btrfs", 600_000);
+    const btrfs = t.layer as BtrfsLayer;
+    const f = (await t.create(ALICE_NOTES, AREA, "kept")) as bigint;
+    expect(await t.write(ALICE_NOTES, f, 0, enc("acknowledged"))).toBe(0);
+    expect(await t.mkdir(ALICE_NOTES, AREA, "answered")).toBe(0);
+    // The next mkdir changes the tree, then fails and aborts the open transaction (as running out
+    // of space half-way does): every uncommitted change is forgotten by the engine.
+    const mkdir = btrfs.mkdir.bind(btrfs);
+    btrfs.mkdir = async () => {
+      btrfs.mkdir = mkdir;
+      await btrfs.writeFile(`${AREA}/half-done`, enc("x"));
+      btrfs.fs.abort();
+      throw Object.assign(new Error("no space"), { code: "BTRFS_NO_SPACE" });
+    };
+    const aborts = btrfs.fs.aborts;
+    expect(await t.mkdir(ALICE_NOTES, AREA, "fails")).toBe(T.CREATE_DIRECTORY.errors.UNSPECIFIED);
+    expect(btrfs.fs.aborts).toBeGreaterThan(aborts);
+    // The answered ones are back and committed; the failed one and its half change are not there.
+    const back = await onDisk();
+    expect(new TextDecoder().decode(await back.readFile(`${AREA}/kept`))).toBe("acknowledged");
+    expect((await back.stat(`${AREA}/answered`))?.kind).toBe("dir");
+    expect(await back.stat(`${AREA}/fails`)).toBeNull();
+    expect(await back.stat(`${AREA}/half-done`)).toBeNull();
+    await back.close();
+    expect(await t.read(ALICE_NOTES, f, 0, 12)).toBe("acknowledged");
   });
 });
 

@@ -23,10 +23,17 @@ import {
   ServiceCallErr,
   ServiceErr,
 } from "../../../commonassembly/abi/services/method.js";
-import type { Answer, Caller, NativeService, ServiceContext } from "../../host/service.js";
+import type {
+  Answer,
+  Caller,
+  NativeService,
+  ProcessEvent,
+  ServiceContext,
+} from "../../host/service.js";
 import type { BtrfsLayer } from "../btrfs/layer.js";
-import { type FsLayer, type NodeStat, splitPath } from "../layer.js";
+import { type FsLayer, fsErrors, type NodeStat, splitPath } from "../layer.js";
 import { fileNameProblem } from "../names.js";
+import { addUser, ensureUserHome, listUsers } from "../structure.js";
 import { appDataArea, type FsIdentity, interimPolicy, storageAllows } from "./access.js";
 import { type OpenFile, OpenFiles } from "./handles.js";
 import {
@@ -39,6 +46,7 @@ import {
   tooLong,
 } from "./paths.js";
 import { feidOf, fsidOfTree, type ItemStore, storeOf } from "./store.js";
+import { isTemporaryFeid, TemporaryFeids, type TemporaryRights } from "./temporary.js";
 
 /** A client's memory, where READ_FILE and WRITE_FILE's buffer pointers point. */
 export interface ClientMemory {
@@ -78,8 +86,11 @@ export interface SysFsOptions {
    * (`caller.has`, sys::perm's answer once it exists).
    */
   permits?: FsPermissionCheck;
-  /** Commit after each change (default true): an answered change survives a kill. */
-  syncEachChange?: boolean;
+  /**
+   * Group commits (docs/sysfs.md "Commits"): a change is answered once it is in the open transaction,
+   * and committed at most this many ms later, or at once past 1 MiB of data or 1,024 changes waiting. 0 (the default): every change is committed before its answer.
+   */
+  commitWindowMs?: number;
   now?: () => number;
 }
 
@@ -96,6 +107,28 @@ const fail = (errcode: number): never => {
   throw new Fail(errcode);
 };
 
+/**
+ * A check of the caller's rights on a path (Call.can): `permissions` on it (a new item: on `name`
+ * under it). `check` throws a Fail.
+ */
+interface Guard {
+  readonly call: Call;
+  readonly permissions: readonly FsPermission[];
+  readonly name: string | undefined;
+  check(parts: readonly string[]): void;
+}
+
+/** Whether `guard` accepts `parts`. */
+const passes = (guard: Guard, parts: readonly string[]): boolean => {
+  try {
+    guard.check(parts);
+    return true;
+  } catch (e) {
+    if (e instanceof Fail) return false;
+    throw e;
+  }
+};
+
 /** The layer's error codes as a method's errcodes (each method names those it has). */
 interface LayerCodes {
   notFound?: number;
@@ -108,6 +141,12 @@ const typeByte = (s: NodeStat): number =>
   s.kind === "dir" ? ItemType.DIRECTORY : s.kind === "file" ? ItemType.FILE : ItemType.SYMLINK;
 
 const isHidden = (name: string) => name.startsWith(".");
+
+const NO_COUNTS = { aborts: 0, commits: 0 } as const;
+
+/** Past these, the changes waiting are committed before the answer (docs/sysfs.md "Commits"). */
+const REDO_MAX_BYTES = 1 << 20;
+const REDO_MAX_OPS = 1024;
 
 /** Largest single read or write (the Btrfs reader's limit, 2 GiB − 1). */
 const MAX_IO = 0x7fff_ffff;
@@ -125,6 +164,11 @@ export class SysFs implements NativeService {
   private opening: Promise<void> | undefined;
   private readonly permits: FsPermissionCheck;
   private readonly files = new OpenFiles();
+  private readonly temporaries = new TemporaryFeids();
+  /** The changes answered since the last commit, to re-apply after an abort (change()). */
+  private redo: { op: () => Promise<unknown>; commits: number }[] = [];
+  private redoBytes = 0;
+  private commitTimer: ReturnType<typeof setTimeout> | undefined;
   /** Item watches: client → its watch IDs → the FEID watched. */
   private readonly watches = new Map<number, Map<bigint, bigint>>();
   private readonly fsWatchers = new Set<number>();
@@ -160,16 +204,26 @@ export class SysFs implements NativeService {
   async onConnect(client: Caller): Promise<boolean> {
     const who = await this.opts.identity(client.pid);
     if (who === undefined) return false;
+    if (who.system === true) return true;
     const area = appDataArea(who);
-    if (area !== undefined && who.system !== true)
-      await this.serial(async () => {
-        await this.ready();
-        const path = pathOf(area);
-        if ((await this.layer.stat(path))?.kind !== "dir") {
-          await this.layer.mkdir(path, { recursive: true });
-          await this.commit();
-        }
-      });
+    await this.serial(async () => {
+      await this.ready();
+      // The user's home (a user first met here is added to /etc/sys/users), then the app's area.
+      let changed = false;
+      try {
+        if (!(await listUsers(this.layer)).some((u) => u.name === who.user))
+          changed = await addUser(this.layer, who.user);
+        changed = (await ensureUserHome(this.layer, who.user)) || changed;
+      } catch (e) {
+        this.ctx?.log(`the home of user ${who.user} was not completed: ${(e as Error).message}`);
+      }
+      if (area !== undefined && (await this.layer.stat(pathOf(area)))?.kind !== "dir") {
+        await this.layer.mkdir(pathOf(area), { recursive: true });
+        changed = true;
+      }
+      // Not in the redo list (change()): committed at once, so no abort can forget it.
+      if (changed) await this.commitNow();
+    });
     return true;
   }
 
@@ -274,24 +328,93 @@ export class SysFs implements NativeService {
    * Where a filesystem path argument leads (`follow`: through a final symlink). A FEID no item has,
    * a component missing on the way, a path over the limit: `notFound`. Cycles on the way too, unless
    * the method has `cyclic`.
+   *
+   * `guard` checks the caller's rights on the path the item has, or would have (as far as resolution
+   * reached, then the components left), BEFORE any "not found" is answered: where an app has no
+   * permission it learns nothing of what exists (docs/sysfs.md "Paths"). A FEID whose item the guard
+   * refuses is answered as a FEID no item has, so FEIDs cannot be probed either.
    */
-  async locate(p: FsPath, follow: boolean, notFound: number): Promise<Resolved> {
+  async locate(
+    p: FsPath,
+    follow: boolean,
+    notFound: number,
+    guard?: Guard,
+  ): Promise<Resolved & { temporary?: bigint }> {
     let parts: string[];
+    if ("feid" in p && isTemporaryFeid(p.feid))
+      return this.locateTemporary(p.feid, follow, notFound, guard);
     if ("feid" in p) {
       const path = await this.store.pathOfFeid(p.feid);
       if (path === null) fail(notFound);
       parts = splitPath(path!);
+      if (guard !== undefined && !passes(guard, parts)) fail(notFound);
     } else {
       parts = normalizeSplit(p.split);
       // No item can have a "\\" in its name (checkName), so such a path names nothing.
-      if (tooLong(parts) || parts.some((c) => c.includes("\\"))) fail(notFound);
+      if (tooLong(parts) || parts.some((c) => c.includes("\\"))) {
+        guard?.check(parts);
+        fail(notFound);
+      }
     }
+    let r: Resolved;
     try {
-      return await resolve(this.layer, parts, follow);
+      r = await resolve(this.layer, parts, follow);
     } catch (e) {
-      if (e instanceof ResolveError) fail(notFound);
-      throw e;
+      if (!(e instanceof ResolveError)) throw e;
+      guard?.check(e.reached);
+      return fail(notFound);
     }
+    guard?.check(r.parts);
+    return r;
+  }
+
+  /**
+   * A temporary FEID (temporary.ts): only its holder may use it, for the rights it grants, on the
+   * item itself (not to create items under it); it names nothing for anyone else. A followed symlink
+   * leads to an item the rules decide on again.
+   */
+  private async locateTemporary(
+    id: bigint,
+    follow: boolean,
+    notFound: number,
+    guard: Guard | undefined,
+  ): Promise<Resolved & { temporary?: bigint }> {
+    const t = guard === undefined ? undefined : this.temporaries.get(id, guard.call.caller.pid);
+    if (t === undefined) return fail(notFound);
+    const path = await this.store.pathOfFeid(t.feid);
+    if (path === null) {
+      this.temporaries.itemGone(t.feid);
+      return fail(notFound);
+    }
+    if (guard!.name !== undefined || !guard!.permissions.every((x) => t.rights.has(x)))
+      fail(ServiceErr.PERMISSION);
+    const r = await resolve(this.layer, splitPath(path), follow);
+    if (r.path !== path) guard!.check(r.parts);
+    return { ...r, temporary: id };
+  }
+
+  /**
+   * A temporary FEID for `holder` on the item at `path` (a NightOS path; a final symlink is not
+   * followed), with `rights`; for the system services (sys::crashsave, sys::fsh), which give it to the
+   * holder. It lives in memory until its item is removed, its holder ends, or `revokeTemporaryFeid`.
+   * Throws FS_NOT_FOUND (NcwError "not-found") when no item is there. docs/sysfs.md "Temporary FEIDs".
+   */
+  createTemporaryFeid(path: string, holder: number, rights: TemporaryRights): Promise<bigint> {
+    return this.serial(async () => {
+      await this.ready();
+      const st = await this.layer.stat(path);
+      if (st === null) throw fsErrors.notFound(path);
+      return this.temporaries.create(feidOf(st, path), holder, rights);
+    });
+  }
+
+  /** End a temporary FEID; false when it was not alive. */
+  revokeTemporaryFeid(id: bigint): boolean {
+    return this.temporaries.revoke(id);
+  }
+
+  onProcessExit(p: ProcessEvent): void {
+    this.temporaries.holderEnded(p.pid);
   }
 
   /** Like locate, the item existing. */
@@ -299,8 +422,9 @@ export class SysFs implements NativeService {
     p: FsPath,
     follow: boolean,
     notFound: number,
-  ): Promise<Resolved & { stat: NodeStat }> {
-    const r = await this.locate(p, follow, notFound);
+    guard?: Guard,
+  ): Promise<Resolved & { stat: NodeStat; temporary?: bigint }> {
+    const r = await this.locate(p, follow, notFound, guard);
     if (r.stat === null) fail(notFound);
     return r as Resolved & { stat: NodeStat };
   }
@@ -325,8 +449,86 @@ export class SysFs implements NativeService {
     }
   }
 
+  /**
+   * A layer call that changes the tree (a layerCall): once it succeeded it is kept in the redo list
+   * until the next commit. When any operation aborts the open transaction (a failure after a change,
+   * which forgets every uncommitted change), the changes already answered are re-applied and committed
+   * at once, so an acknowledged change is never lost to another call's failure.
+   */
+  async change<R>(codes: LayerCodes, fn: () => Promise<R>, bytes = 0): Promise<R> {
+    const before = this.counts().aborts;
+    try {
+      const r = await this.layerCall(codes, fn);
+      this.redo.push({ op: fn, commits: this.counts().commits });
+      this.redoBytes += bytes;
+      return r;
+    } finally {
+      if (this.counts().aborts !== before) await this.reapply();
+    }
+  }
+
+  /** Transactions aborted and committed so far (Btrfs; other layers have none). */
+  private counts(): { aborts: number; commits: number } {
+    return this.layer.backend === "btrfs" ? (this.layer as BtrfsLayer).fs : NO_COUNTS;
+  }
+
+  /**
+   * Re-apply the answered changes the last abort forgot, in order, and commit them. A change the
+   * engine committed meanwhile (a commit since it was made: another writer's, or the engine's own
+   * before a large write) is kept, not re-applied.
+   */
+  private async reapply(): Promise<void> {
+    const now = this.counts().commits;
+    const ops = this.redo.filter((r) => r.commits === now).map((r) => r.op);
+    this.redo = [];
+    this.redoBytes = 0;
+    if (ops.length === 0) return;
+    this.ctx?.log(
+      `an aborted transaction forgot ${ops.length} answered change(s): re-applying them`,
+    );
+    try {
+      for (const op of ops) await op();
+      await this.layer.sync();
+    } catch (e) {
+      this.ctx?.log(`LOST ${ops.length} answered change(s): ${(e as Error).message}`);
+    }
+  }
+
+  /** After a change: commit now, or within the window (docs/sysfs.md "Commits"). */
   async commit(): Promise<void> {
-    if (this.opts.syncEachChange !== false) await this.layer.sync();
+    const window = this.opts.commitWindowMs ?? 0;
+    if (window <= 0 || this.redoBytes >= REDO_MAX_BYTES || this.redo.length >= REDO_MAX_OPS)
+      return this.commitNow();
+    if (this.commitTimer === undefined) {
+      this.commitTimer = setTimeout(() => {
+        this.commitTimer = undefined;
+        this.serial(() => this.commitNow()).catch((e: Error) =>
+          this.ctx?.log(`group commit failed: ${e.message}`),
+        );
+      }, window);
+      this.commitTimer.unref?.();
+    }
+  }
+
+  /** Commit every change made so far; a failed commit re-applies them and commits again. */
+  async commitNow(): Promise<void> {
+    if (this.commitTimer !== undefined) clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    try {
+      await this.layer.sync();
+      this.redo = [];
+      this.redoBytes = 0;
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      // A tree the kernel has let go was committed as it closed: nothing is left to re-apply.
+      if (code === "FS_CLOSED" || code === "BTRFS_CLOSED") {
+        this.redo = [];
+        this.redoBytes = 0;
+        return;
+      }
+      this.ctx?.log(`commit failed: ${(e as Error).message}`);
+      await this.reapply();
+    }
   }
 
   metadataOf(name: string, stat: NodeStat, path: string): ItemMetadata {
@@ -441,15 +643,19 @@ export class SysFs implements NativeService {
     const E = T.ITEM_EXISTS.errors;
     this.ours(a.fsid, E.INVALID_FSID);
     const p = a.path as FsPath;
+    const NOTHING = -1;
     let r: Resolved | undefined;
     try {
-      r = await this.locate(p, false, -1);
+      // A missing item is checked at the path it would have (its folder may be missing too).
+      r = await this.locate(
+        p,
+        false,
+        NOTHING,
+        c.can(["feid" in p ? "fs.feid.exists" : "fs.items.exists"]),
+      );
     } catch (e) {
-      if (!(e instanceof Fail)) throw e;
+      if (!(e instanceof Fail) || e.errcode !== NOTHING) throw e;
     }
-    // A missing item is checked at the path it would have (its folder may be missing too).
-    const scope = r?.parts ?? ("feid" in p ? null : normalizeSplit(p.split));
-    c.need("feid" in p ? "fs.feid.exists" : "fs.items.exists", scope);
     const found = r?.stat ? typeByte(r.stat) : 0;
     const want = a.type as number;
     return { type: want === ItemType.ANY || want === found ? found : 0 };
@@ -458,19 +664,28 @@ export class SysFs implements NativeService {
   private async feidToSplit(a: Fields, c: Call): Promise<Fields> {
     const E = T.FEID_TO_SPLIT.errors;
     this.ours(a.fsid, E.INVALID_FSID);
+    // A temporary FEID never tells its item's path.
+    if (isTemporaryFeid(a.feid as bigint)) fail(E.FEID_NOT_FOUND);
     const path = await this.store.pathOfFeid(a.feid as bigint);
     if (path === null) fail(E.FEID_NOT_FOUND);
     const parts = splitPath(path!);
-    c.need("fs.feid.path", parts);
+    // An item out of the caller's reach is as a FEID no item has (locate).
+    if (!passes(c.can(["fs.feid.path"]), parts)) fail(E.FEID_NOT_FOUND);
     return { path: parts };
   }
 
   private async itemMetadata(a: Fields, c: Call): Promise<Fields> {
     const E = T.ITEM_METADATA.errors;
     this.ours(a.fsid, E.INVALID_FSID);
-    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
-    c.need("fs.items.metadata", r.parts);
-    return { metadata: this.metadataOf(r.parts.at(-1) ?? "", r.stat, r.path) };
+    const r = await this.existing(
+      a.path as FsPath,
+      false,
+      E.NOT_FOUND,
+      c.can(["fs.items.metadata"]),
+    );
+    const metadata = this.metadataOf(r.parts.at(-1) ?? "", r.stat, r.path);
+    // Through a temporary FEID the item's own FEID stays hidden (filesystem.md "Temporary FEID").
+    return { metadata: r.temporary === undefined ? metadata : { ...metadata, feid: r.temporary } };
   }
 
   /** An item that may be moved or removed: it exists, is not the root, and no open file is in it. */
@@ -483,8 +698,7 @@ export class SysFs implements NativeService {
     const E = T.RENAME_ITEM.errors;
     const name = this.checkName(a.filename, E.INVALID_FILENAME);
     this.ours(a.fsid, E.INVALID_FSID);
-    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
-    c.need("fs.items.move", r.parts);
+    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND, c.can(["fs.items.move"]));
     if (r.parts.length === 0) fail(ServiceErr.PERMISSION);
     const to = [...r.parts.slice(0, -1), name];
     // RENAME_ITEM has no path-length errcode: a name that makes the path too long is not valid here.
@@ -497,11 +711,10 @@ export class SysFs implements NativeService {
     const E = T.MOVE_ITEM.errors;
     const name = a.filename === null ? undefined : this.checkName(a.filename, E.INVALID_FILENAME);
     this.ours(a.fsid, E.INVALID_FSID);
-    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
-    c.need("fs.items.move", r.parts);
-    const dir = await this.existing(a.parent as FsPath, true, E.TARGET_NOT_FOUND);
+    const move = c.can(["fs.items.move"]);
+    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND, move);
+    const dir = await this.existing(a.parent as FsPath, true, E.TARGET_NOT_FOUND, move);
     if (dir.stat.kind !== "dir") fail(E.TARGET_NOT_FOUND);
-    c.need("fs.items.move", dir.parts);
     if (r.parts.length === 0) fail(ServiceErr.PERMISSION);
     const to = [...dir.parts, name ?? r.parts.at(-1)!];
     if (tooLong(to)) fail(E.MAX_PATH_LENGTH);
@@ -521,7 +734,7 @@ export class SysFs implements NativeService {
     if (dest === r.path) return;
     if ((await this.layer.stat(dest)) !== null) fail(codes.exists!);
     const feid = feidOf(r.stat, r.path);
-    await this.layerCall(codes, () => this.layer.rename(r.path, dest));
+    await this.change(codes, () => this.layer.rename(r.path, dest));
     await this.commit();
     this.files.moved(r.path, dest);
     this.changed(feid, 0x02);
@@ -534,22 +747,23 @@ export class SysFs implements NativeService {
     const mode = a.mode as number;
     if (mode !== 0x01 && mode !== 0x02) fail(ServiceCallErr.BAD_ARGUMENTS);
     this.ours(a.fsid, E.INVALID_FSID);
-    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
-    c.need(mode === 0x01 ? "fs.items.remove.trash" : "fs.items.remove", r.parts);
+    const remove = mode === 0x01 ? "fs.items.remove.trash" : "fs.items.remove";
+    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND, c.can([remove]));
     this.movable(r, E.UNSPECIFIED);
     const feid = feidOf(r.stat, r.path);
     if (mode === 0x02) {
       if (r.stat.kind === "dir" && (await this.layer.readdir(r.path)).length > 0)
         fail(E.DIRECTORY_NOT_EMPTY);
-      await this.layerCall({ notFound: E.NOT_FOUND, other: E.UNSPECIFIED }, () =>
+      await this.change({ notFound: E.NOT_FOUND, other: E.UNSPECIFIED }, () =>
         this.layer.rm(r.path),
       );
     } else {
-      await this.layerCall({ notFound: E.NOT_FOUND, other: E.UNSPECIFIED }, () =>
+      await this.change({ notFound: E.NOT_FOUND, other: E.UNSPECIFIED }, () =>
         this.toTrash(c.who, r),
       );
     }
     await this.commit();
+    if (mode === 0x02) this.temporaries.itemGone(feid);
     this.changed(feid, 0x03);
     await this.folderChanged(r.parts.slice(0, -1));
     return undefined;
@@ -572,12 +786,12 @@ export class SysFs implements NativeService {
     const E = T.CREATE_DIRECTORY.errors;
     const name = this.checkName(a.filename, E.INVALID_FILENAME);
     this.ours(a.fsid, E.INVALID_FSID);
-    const dir = await this.existing(a.parent as FsPath, true, E.PARENT_NOT_FOUND);
+    const create = c.can(["fs.items.create"], name);
+    const dir = await this.existing(a.parent as FsPath, true, E.PARENT_NOT_FOUND, create);
     if (dir.stat.kind !== "dir") fail(E.PARENT_NOT_FOUND);
     const parts = [...dir.parts, name];
-    c.need("fs.items.create", parts);
     if (tooLong(parts)) fail(E.MAX_PATH_LENGTH);
-    await this.layerCall(
+    await this.change(
       { notFound: E.PARENT_NOT_FOUND, exists: E.ALREADY_EXISTS, other: E.UNSPECIFIED },
       () => this.layer.mkdir(pathOf(parts)),
     );
@@ -589,11 +803,10 @@ export class SysFs implements NativeService {
   private async readDirectory(a: Fields, c: Call): Promise<Fields> {
     const E = T.READ_DIRECTORY.errors;
     this.ours(a.fsid, E.INVALID_FSID);
-    const dir = await this.existing(a.path as FsPath, true, E.NOT_FOUND);
-    if (dir.stat.kind !== "dir") fail(E.NOT_FOUND);
-    c.need("fs.dir.read", dir.parts);
     const hidden = a.hidden === true;
-    if (hidden) c.need("fs.dir.read.hidden", dir.parts);
+    const perms: FsPermission[] = hidden ? ["fs.dir.read", "fs.dir.read.hidden"] : ["fs.dir.read"];
+    const dir = await this.existing(a.path as FsPath, true, E.NOT_FOUND, c.can(perms));
+    if (dir.stat.kind !== "dir") fail(E.NOT_FOUND);
     const items: ItemMetadata[] = [];
     const at = (n: string) => (dir.path === "/" ? `/${n}` : `${dir.path}/${n}`);
     if (this.layer.backend === "btrfs") {
@@ -626,30 +839,34 @@ export class SysFs implements NativeService {
     const write = this.accessByte(a.write);
     if (!read && !write) fail(ServiceCallErr.BAD_ARGUMENTS);
     const target = a.target as EnumValue;
+    // The access asked is needed wherever the file is, or would be created.
+    const access: FsPermission[] = [];
+    if (read) access.push("fs.items.read");
+    if (write) access.push("fs.items.write");
     let r: Resolved;
     let created = false;
     if (target.variant === 0) {
-      r = await this.existing(target.fields.path as FsPath, true, E.FILE_NOT_FOUND);
+      r = await this.existing(target.fields.path as FsPath, true, E.FILE_NOT_FOUND, c.can(access));
     } else {
       const name = this.checkName(target.fields.filename, ServiceCallErr.BAD_ARGUMENTS);
-      const dir = await this.existing(target.fields.parent as FsPath, true, E.DIRECTORY_NOT_FOUND);
+      const parent = target.fields.parent as FsPath;
+      const dir = await this.existing(parent, true, E.DIRECTORY_NOT_FOUND, c.can(access, name));
       if (dir.stat.kind !== "dir") fail(E.INVALID_PARENT);
       const parts = [...dir.parts, name];
       if (tooLong(parts)) fail(E.MAX_PATH_LENGTH);
-      r = await this.locate({ split: parts }, true, E.FILE_NOT_FOUND);
+      r = await this.locate({ split: parts }, true, E.FILE_NOT_FOUND, c.can(access));
       if (r.stat === null) {
         c.need("fs.items.create", r.parts);
-        await this.layerCall(
+        const at = r.path;
+        await this.change(
           { notFound: E.DIRECTORY_NOT_FOUND, noSpace: E.UNSPECIFIED, other: E.UNSPECIFIED },
-          () => this.layer.writeFile(r.path, new Uint8Array(0)),
+          () => this.layer.writeFile(at, new Uint8Array(0)),
         );
         created = true;
         r = await this.existing({ split: r.parts }, false, E.FILE_NOT_FOUND);
       }
     }
     if (r.stat?.kind !== "file") fail(E.FILE_NOT_FOUND);
-    if (read) c.need("fs.items.read", r.parts);
-    if (write) c.need("fs.items.write", r.parts);
     const feid = feidOf(r.stat!, r.path);
     if (this.files.conflicts(feid, write)) fail(E.ALREADY_OPEN);
     if (created) {
@@ -717,8 +934,11 @@ export class SysFs implements NativeService {
     if (length > buf.length || length > BigInt(MAX_IO)) fail(ServiceCallErr.BAD_ARGUMENTS);
     const data = await this.opts.memory.read(c.caller.pid, buf.address, Number(length));
     if (data === undefined) fail(ServiceCallErr.BAD_ARGUMENTS);
-    await this.layerCall({ noSpace: E.CAPACITY_EXCEEDED, other: E.UNSPECIFIED }, () =>
-      this.store.write(f.path, offset, data!, a.truncate === true),
+    const at = f.path;
+    await this.change(
+      { noSpace: E.CAPACITY_EXCEEDED, other: E.UNSPECIFIED },
+      () => this.store.write(at, offset, data!, a.truncate === true),
+      data!.length,
     );
     await this.commit();
     this.changed(f.feid, 0x01);
@@ -736,9 +956,7 @@ export class SysFs implements NativeService {
     missing: number,
   ): Promise<string> {
     if (fsid !== this.fsid) fail(cross);
-    const r = await this.locate(p, false, missing);
-    if (r.stat === null) fail(missing);
-    c.need("fs.items.exists", r.parts);
+    const r = await this.existing(p, false, missing, c.can(["fs.items.exists"]));
     return r.path;
   }
 
@@ -746,10 +964,10 @@ export class SysFs implements NativeService {
     const E = T.CREATE_SYMLINK.errors;
     const name = this.checkName(a.filename, E.INVALID_FILENAME);
     this.ours(a.fsid, E.INVALID_FSID);
-    const dir = await this.existing(a.parent as FsPath, true, E.PARENT_NOT_FOUND);
+    const create = c.can(["fs.symlinks.create"], name);
+    const dir = await this.existing(a.parent as FsPath, true, E.PARENT_NOT_FOUND, create);
     if (dir.stat.kind !== "dir") fail(E.PARENT_NOT_FOUND);
     const parts = [...dir.parts, name];
-    c.need("fs.symlinks.create", parts);
     if (tooLong(parts)) fail(E.MAX_PATH_LENGTH);
     const target = await this.linkTarget(
       c,
@@ -758,7 +976,7 @@ export class SysFs implements NativeService {
       E.CROSS_FILESYSTEM,
       E.TARGET_NOT_FOUND,
     );
-    await this.layerCall(
+    await this.change(
       {
         notFound: E.PARENT_NOT_FOUND,
         exists: E.ALREADY_EXISTS,
@@ -775,9 +993,9 @@ export class SysFs implements NativeService {
   private async updateSymlink(a: Fields, c: Call): Promise<undefined> {
     const E = T.UPDATE_SYMLINK.errors;
     this.ours(a.fsid, E.INVALID_FSID);
-    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
+    const update = c.can(["fs.symlinks.update"]);
+    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND, update);
     if (r.stat.kind !== "symlink") fail(E.NOT_FOUND);
-    c.need("fs.symlinks.update", r.parts);
     const target = await this.linkTarget(
       c,
       a.targetFsid,
@@ -787,7 +1005,7 @@ export class SysFs implements NativeService {
     );
     // A new link beside the old one, then put in its place in one rename (never no link there).
     const tmp = pathOf([...r.parts.slice(0, -1), `.sysfs-link-${process.pid}-${Date.now()}`]);
-    await this.layerCall({ other: E.UNSPECIFIED }, async () => {
+    await this.change({ other: E.UNSPECIFIED }, async () => {
       await this.layer.symlink(target, tmp);
       await this.layer.rename(tmp, r.path, { replace: true });
     });
@@ -799,9 +1017,13 @@ export class SysFs implements NativeService {
   private async readSymlink(a: Fields, c: Call): Promise<Fields> {
     const E = T.READ_SYMLINK.errors;
     this.ours(a.fsid, E.INVALID_FSID);
-    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
+    const r = await this.existing(
+      a.path as FsPath,
+      false,
+      E.NOT_FOUND,
+      c.can(["fs.symlinks.read"]),
+    );
     if (r.stat.kind !== "symlink") fail(E.NOT_FOUND);
-    c.need("fs.symlinks.read", r.parts);
     let chain: Awaited<ReturnType<typeof symlinkChain>>;
     try {
       chain = await symlinkChain(this.layer, r.parts);
@@ -827,8 +1049,12 @@ export class SysFs implements NativeService {
   private async watchItem(a: Fields, c: Call): Promise<undefined> {
     const E = T.WATCH_ITEM.errors;
     this.ours(a.fsid, E.INVALID_FSID);
-    const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
-    c.need("fs.items.metadata", r.parts);
+    const r = await this.existing(
+      a.path as FsPath,
+      false,
+      E.NOT_FOUND,
+      c.can(["fs.items.metadata"]),
+    );
     const ws = this.watches.get(c.caller.pid) ?? new Map<bigint, bigint>();
     this.watches.set(c.caller.pid, ws);
     // A watch ID the client already uses now watches this item (docs/sysfs.md).
@@ -850,6 +1076,19 @@ class Call {
     readonly who: FsIdentity,
     readonly caller: Caller,
   ) {}
+
+  /** A guard (SysFs.locate) needing `permissions` on the path (a new item: `name` under it). */
+  can(permissions: readonly FsPermission[], name?: string): Guard {
+    return {
+      call: this,
+      permissions,
+      name,
+      check: (parts) => {
+        const at = name === undefined ? parts : [...parts, name];
+        for (const p of permissions) this.need(p, at);
+      },
+    };
+  }
 
   /** Both the storage rules and the scoped permission, or PERMISSION (0x0001). */
   need(permission: FsPermission, parts: readonly string[] | null): void {
