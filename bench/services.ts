@@ -122,6 +122,7 @@ async function roundTrips(file: string): Promise<number[]> {
   if (r.status !== 0)
     throw new Error(`the caller failed:\n${r.lines.map((l) => l.line).join("\n")}`);
   const marks = [...getPidMarkers(r.lines).values()][0] ?? [];
+  if (process.env.NCW_BENCH_DEBUG) console.log(r.lines.map((l) => l.line).join("\n"));
   if (marks.length !== 2 * CALLS)
     throw new Error(`expected ${2 * CALLS} markers, got ${marks.length}`);
   const out: number[] = [];
