@@ -1,8 +1,10 @@
 // Services benchmark (issue 11 "Figures"; bench/README.md "Services"): connection set-up — a client's
 // CONNECT_SERVICE to an already running service until the client thread ACCEPT_SERVICE_CONN creates
 // runs (trace markers: GET_PID before the call in the client, GET_PID first thing in the client
-// thread) — vs pthread_create in C until its thread runs. The service is the black-box tests' app
-// (test/services-apps.ts) with loops that poll without sleeping, installed with Skyer.
+// thread) — vs pthread_create in C until its thread runs; and the method round trip on an established
+// connection (GET_PID markers around SEND_SOCK_MSG ... READ_SOCK_MSG in the client) vs a host futex
+// ping-pong and a Unix-socket request/answer between two processes. The service is the black-box
+// tests' app (test/services-apps.ts) with loops that poll without sleeping, installed with Skyer.
 // Run: npm run bench:services
 
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -11,11 +13,16 @@ import os from "node:os";
 import path from "node:path";
 import { Cmd, client, holder, serviceNap, serviceWat } from "../test/services-apps.js";
 import { benchEnv, buildC, getPidMarkers, median, NCW_JS, row, runTraced } from "./common.js";
+import { FUTEX_RT_C, UNIX_RT_C } from "./ipc/anchors.js";
 import { THREAD_C } from "./kernel/anchors.js";
 
 /** Connections per run, runs: the figure is the median of every connection of every run. */
 const CONNECTIONS = Number(process.env.NCW_BENCH_CONNECTIONS ?? 20);
 const RUNS = Number(process.env.NCW_BENCH_RUNS ?? 3);
+/** Method calls per run of the round-trip client (the same RUNS runs). */
+const CALLS = Number(process.env.NCW_BENCH_CALLS ?? 200);
+/** The method call's arguments (bytes); the client thread's answer is 8 bytes. */
+const ARGS = 64;
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "ncw-sbench-"));
 const env = benchEnv(path.join(dir, "home"));
@@ -78,6 +85,52 @@ function connector(anid: number): string {
 }
 
 /**
+ * A client that connects once, then CALLS times: GET_PID (the start marker), SEND_SOCK_MSG of a method
+ * call (method 1, ARGS bytes, a new exchange), spins until RECV_SOCK_MSG's handler flags the answer,
+ * READ_SOCK_MSG, GET_PID (the end marker); it checks each answer (the first 8 bytes + 1, the client
+ * thread's method) and ends the connection.
+ */
+function caller(anid: number): string {
+  return client(`
+    (local $i i32) (local $sock i64) (local $conn i64)
+    ;; RECV_SOCK_MSG (0x27) to handler 2 ($onmsg: a flag at 0x3520), then READY (0x04)
+    (call $check (i32.const 100) (call $s8_64 (i32.const 0x01) (i32.const 0x27) (i64.const 2)) (i32.const 0))
+    (call $check (i32.const 101) (call $s0 (i32.const 0x04)) (i32.const 0))
+    (call $check (i32.const 102) (call $connect (i32.const ${anid}) (i32.const 0) (i64.const 0) (i32.const ${Cmd.ACCEPT}) (i32.const 0)) (i32.const 0))
+    (local.set $conn (call $r64 (i32.const 0)))
+    (local.set $sock (call $r64 (i32.const 8)))
+    (loop $again
+      (i32.atomic.store (i32.const 0x3520) (i32.const 0))
+      (i64.store (i32.const 0x7000) (i64.extend_i32_u (local.get $i)))
+      (drop (call $s0 (i32.const 0x53)))
+      ;; SEND_SOCK_MSG (0x27): socket, exchange 0 (a new one), method 1, error 0, ${ARGS} bytes at 0x7000
+      (call $q (i32.const 1) (local.get $sock)) (call $q (i32.const 9) (i64.const 0)) (call $h (i32.const 17) (i32.const 1))
+      (call $h (i32.const 19) (i32.const 0)) (call $q (i32.const 21) (i64.const 0x7000)) (call $q (i32.const 29) (i64.const ${ARGS}))
+      (call $check (i32.const 103) (call $call (i32.const 0x27) (i32.const 37)) (i32.const 0))
+      (loop $wait (br_if $wait (i32.eqz (i32.atomic.load (i32.const 0x3520)))))
+      (call $check (i32.const 104) (call $read (local.get $sock) (i32.const 0x7100)) (i32.const 0))
+      (drop (call $s0 (i32.const 0x53)))
+      (call $check64 (i32.const 105) (i64.load (i32.const 0x7100)) (i64.extend_i32_u (i32.add (local.get $i) (i32.const 1))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $again (i32.lt_u (local.get $i) (i32.const ${CALLS}))))
+    (drop (call $s64 (i32.const 0x2b) (local.get $conn)))`);
+}
+
+/** The round trips of one run: each start marker to the end marker after it (the client's own clock). */
+async function roundTrips(file: string): Promise<number[]> {
+  const r = await runTraced(file, env);
+  if (r.status !== 0)
+    throw new Error(`the caller failed:\n${r.lines.map((l) => l.line).join("\n")}`);
+  const marks = [...getPidMarkers(r.lines).values()][0] ?? [];
+  if (process.env.NCW_BENCH_DEBUG) console.log(r.lines.map((l) => l.line).join("\n"));
+  if (marks.length !== 2 * CALLS)
+    throw new Error(`expected ${2 * CALLS} markers, got ${marks.length}`);
+  const out: number[] = [];
+  for (let i = 0; i < CALLS; i++) out.push((marks[2 * i + 1] as number) - (marks[2 * i] as number));
+  return out;
+}
+
+/**
  * The set-up windows of one run: each client marker to the next client thread's first marker. The
  * service reports to the terminal of the client that started it (`keeper`): its threads' markers are
  * there, stamped by the service's runner with the same host clock.
@@ -107,7 +160,8 @@ async function setupWindows(file: string, keeper: () => string): Promise<number[
     await new Promise((r) => setTimeout(r, 100));
     threads = threadMarkers();
   }
-  if (process.env.NCW_BENCH_DEBUG) console.log(keeper());
+  if (process.env.NCW_BENCH_DEBUG)
+    console.log(`${r.lines.map((l) => l.line).join("\n")}\n${keeper()}`);
   if (calls.length !== CONNECTIONS || threads.length < CONNECTIONS)
     throw new Error(
       `expected ${CONNECTIONS} markers each, got ${calls.length} and ${threads.length}`,
@@ -152,6 +206,40 @@ async function main(): Promise<void> {
       anchor,
       { target: "under 2 ms" },
     );
+    // The method round trip: NCW's runs and the host anchors interleaved.
+    const callerFile = path.join(home.dir, "caller.wat");
+    writeFileSync(callerFile, caller(anid));
+    const futex = buildC(home.dir, "futex_rt", FUTEX_RT_C);
+    const unix = buildC(home.dir, "unix_rt", UNIX_RT_C);
+    const trips: number[] = [];
+    const futexUs: number[] = [];
+    const unixUs: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      trips.push(...(await roundTrips(callerFile)));
+      // Blocking futex (spin 0): 20 blocks of 100 round trips of ARGS bytes each way.
+      futexUs.push(
+        ...(
+          JSON.parse(
+            execFileSync(futex, ["20", "100", String(ARGS), "0"], { encoding: "utf8" }),
+          ) as { us: number[] }
+        ).us,
+      );
+      unixUs.push(
+        (
+          JSON.parse(execFileSync(unix, ["2000", String(ARGS), "8"], { encoding: "utf8" })) as {
+            medianUs: number;
+          }
+        ).medianUs,
+      );
+    }
+    console.log(`${trips.length} method calls (${RUNS} runs of ${CALLS}), ${ARGS}-byte arguments`);
+    const ncwUs = median(trips) * 1000;
+    row("method call -> answer read", ncwUs, "µs", "futex ping-pong (blocking)", median(futexUs), {
+      target: "within 2x",
+    });
+    row("method call -> answer read", ncwUs, "µs", "Unix socket request/answer", median(unixUs), {
+      target: "faster (under 1x)",
+    });
   } finally {
     keep.kill("SIGKILL");
     home.cleanup();

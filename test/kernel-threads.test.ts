@@ -304,4 +304,64 @@ describe("CREATE_THREAD", () => {
     }
     expect(await exited, out).toBe(7);
   }, 120_000);
+
+  it("a thread created after another ended (its worker reused) starts fresh: identity, id, init data, empty TLS value", () => {
+    // Thread k (init data 40 + k) checks its answer and that the TLS slot the main thread made has no
+    // value of its own, writes one, and ends; the main thread waits for it to end, lets its worker go
+    // idle (300 ms), then creates the next. Each thread's result at 0x3004 + 4k: 0x100 | bits.
+    const child = `
+        (local.set $v (i32.const 0x100))
+        (local.set $k (i32.wrap_i64 (i64.sub (i64.load offset=9 (i32.const 0x2028)) (i64.const 40))))
+        (if (i32.eq (i32.load8_u offset=8 (i32.const 0x2028)) (i32.const 1)) (then (local.set $v (i32.or (local.get $v) (i32.const 1)))))
+        (if (i64.eq (i64.load (i32.const 0x2028)) (i64.extend_i32_u (i32.add (local.get $k) (i32.const 2)))) (then (local.set $v (i32.or (local.get $v) (i32.const 2)))))
+        ;; READ_TLS_SLOT (0x62) with a 0-byte buffer: nothing written, this thread never wrote the slot
+        (call $cq (i32.const 1) (i64.load (i32.const 0x3100)))
+        (call $cq (i32.const 9) (i64.const 0x3200)) (call $cq (i32.const 17) (i64.const 0))
+        (if (i32.eq (call $csys (i32.const 0x62) (i32.const 25)) (i32.const ${OK}))
+          (then (if (i64.eqz (i64.load (i32.const 0x2800))) (then (local.set $v (i32.or (local.get $v) (i32.const 4)))))))
+        ;; WRITE_TLS_SLOT (0x63): a value of its own, which the next thread must not see
+        (i32.store (i32.const 0x3200) (i32.const 0x99))
+        (call $cq (i32.const 9) (i64.const 0x3200)) (call $cq (i32.const 17) (i64.const 4))
+        (drop (call $csys (i32.const 0x63) (i32.const 25)))
+        (i32.atomic.store (i32.add (i32.const 0x3004) (i32.shl (local.get $k) (i32.const 2))) (local.get $v))
+        ;; EXIT_THREAD with exit data 0
+        (i32.store (i32.const 0x1801) (i32.const 0))
+        (drop (call $csys (i32.const 0x6f) (i32.const 5)))
+        unreachable`;
+    const r = home.run(
+      program(
+        `(local $v i32) (local $k i32)
+        ;; a TLS slot, its id at 0x3100
+        (call $check (i32.const 40) (call $s0 (i32.const 0x61)) (i32.const ${OK}))
+        (i64.store (i32.const 0x3100) (call $r64 (i32.const 0)))
+        (if (call $spawn (i64.const 40)) (then ${child}))
+        (drop (call $wait_nonzero (i32.const 0x3004)))
+        (drop (memory.atomic.wait32 (i32.const 0x3f00) (i32.const 0) (i64.const 300000000)))
+        (if (call $spawn (i64.const 41)) (then ${child}))
+        (drop (call $wait_nonzero (i32.const 0x3008)))
+        (call $check (i32.const 41) (i32.load (i32.const 0x3004)) (i32.const 0x107))
+        (call $check (i32.const 42) (i32.load (i32.const 0x3008)) (i32.const 0x107))
+        (call $exit (i64.const 7))`,
+        `;; CREATE_THREAD with init data $init: 1 in the new thread (its answer at 0x2028), 0 in the creator
+        (func $spawn (param $init i64) (result i32)
+          (local $v i32)
+          (call $q (i32.const 1) (local.get $init)) (call $b (i32.const 0) (i32.const 0x60))
+          (local.set $v (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)))
+          (if (i32.eq (local.get $v) (i32.const ${NEW_THREAD})) (then (return (i32.const 1))))
+          (call $check (i32.const 50) (local.get $v) (i32.const ${OK}))
+          (i32.const 0))
+        (func $csys (param $code i32) (param $len i32) (result i32)
+          (i32.store8 (i32.const 0x1800) (local.get $code))
+          (call $sys (i32.const 0x1800) (local.get $len) (i32.const 0x2800)))
+        (func $cq (param $off i32) (param $v i64) (i64.store (i32.add (i32.const 0x1800) (local.get $off)) (local.get $v)))
+        (func $wait_nonzero (param $a i32) (result i32)
+          (loop $w (br_if $w (i32.eqz (i32.atomic.load (local.get $a)))))
+          (i32.atomic.load (local.get $a)))`,
+      ).replace(
+        "(memory",
+        '(import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))\n  (memory',
+      ),
+    );
+    expect(r.code, r.stderr).toBe(7);
+  });
 });

@@ -97,3 +97,37 @@ int main(int argc,char **argv){
   double cp=cpu()-c0;int st;waitpid(c,&st,0);if(!WIFEXITED(st)||WEXITSTATUS(st))return 8;
   printf("{\\"us\\":[");for(int b=0;b<blocks;b++)printf("%s%f",b?",":"",us[b]);
   printf("],\\"cpuUs\\":%f}\\n",(cp+pong->cpu)/n);return 0;}`;
+
+/**
+ * `unix_rt <n> <req> <ans>`: a request/answer over a Unix-domain stream socket (socketpair) between two
+ * processes (a fresh child): per round trip the parent writes `req` bytes and reads the child's `ans`
+ * bytes back; the child reads the whole request, then writes its answer. The parent reads
+ * CLOCK_MONOTONIC around each round trip, the first 10 left out (warm-up). Prints {"medianUs": the
+ * median round trip, "cpuUs": both processes' CPU per round trip}.
+ */
+export const UNIX_RT_C = `#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+static double now(void){struct timespec t;clock_gettime(CLOCK_MONOTONIC,&t);return t.tv_sec*1e6+t.tv_nsec/1e3;}
+static double cpu(void){struct timespec t;clock_gettime(CLOCK_PROCESS_CPUTIME_ID,&t);return t.tv_sec*1e6+t.tv_nsec/1e3;}
+static int cmp(const void *a,const void *b){double x=*(const double*)a,y=*(const double*)b;return x<y?-1:x>y;}
+static int full(int fd,char *b,size_t n,int w){size_t d=0;while(d<n){ssize_t r=w?write(fd,b+d,n-d):read(fd,b+d,n-d);if(r<=0)return -1;d+=(size_t)r;}return 0;}
+int main(int argc,char **argv){
+  if(argc<4)return 1;
+  long n=atol(argv[1]);size_t req=(size_t)atol(argv[2]),ans=(size_t)atol(argv[3]);
+  int sv[2];if(socketpair(AF_UNIX,SOCK_STREAM,0,sv))return 1;
+  double *childCpu=mmap(NULL,8,PROT_READ|PROT_WRITE,MAP_SHARED|MAP_ANONYMOUS,-1,0);
+  pid_t c=fork();
+  if(c==0){close(sv[0]);char *in=malloc(req),*out=malloc(ans);memset(out,3,ans);double c0=cpu();
+    for(long i=0;i<n;i++){if(full(sv[1],in,req,0))_exit(2);memcpy(out,in,ans<req?ans:req);if(full(sv[1],out,ans,1))_exit(3);}
+    *childCpu=cpu()-c0;_exit(0);}
+  close(sv[1]);char *out=malloc(req),*in=malloc(ans);memset(out,7,req);double *us=malloc(sizeof(double)*n);double c0=cpu();
+  for(long i=0;i<n;i++){double t0=now();memcpy(out,&i,sizeof i);if(full(sv[0],out,req,1)||full(sv[0],in,ans,0))return 4;us[i]=now()-t0;}
+  double cp=cpu()-c0;int st;waitpid(c,&st,0);if(!WIFEXITED(st)||WEXITSTATUS(st))return 5;
+  long skip=n>20?10:0;qsort(us+skip,(size_t)(n-skip),sizeof(double),cmp);
+  printf("{\\"medianUs\\":%f,\\"cpuUs\\":%f}\\n",us[skip+(n-skip)/2],(cp+*childCpu)/n);return 0;}`;

@@ -56,7 +56,7 @@ import { PipeRings, PipeSlots } from "./pipes.js";
 import { Proc } from "./process.js";
 import { type HandlerEnv, ProcessEnd, ThreadEnd } from "./signals.js";
 import { SocketRings, SocketSlots } from "./sockets.js";
-import { newThreadWorker } from "./thread-worker.js";
+import { newThreadWorker, type PoolLink, WorkerState } from "./thread-worker.js";
 import { stamped } from "./trace-clock.js";
 
 /** What every thread of a process shares: what the worker gives the relay for kernel-started threads. */
@@ -168,15 +168,104 @@ export interface ThreadHost extends ThreadShare {
   note(line: string): void;
 }
 
-/**
- * A thread worker started ahead (its isolate up and this file loaded), nested in this thread, for the
- * next CREATE_THREAD this thread makes: a worker takes tens of ms to start (docs/kernel.md "Threads").
- */
-let spare: Worker | undefined;
+/** Idle thread workers a creator keeps at most (spares and finished threads' workers, kept for reuse). */
+export const MAX_IDLE_WORKERS = 4;
+/** Thread creations within this window size the creator's spares (one each, up to MAX_IDLE_WORKERS). */
+const DEMAND_WINDOW_MS = 1000;
 
-/** Start the spare now (the main thread does it when the process can create threads). */
-export function prestartThread(): void {
-  spare ??= newThreadWorker();
+/** A worker of a creator's pool and its state word (thread-worker.ts WorkerState). */
+interface Pooled {
+  worker: Worker;
+  state: Int32Array;
+}
+
+/**
+ * The thread workers of one creator (the thread this module instance runs in), started ahead or kept
+ * after their thread ended: a worker takes tens of ms of CPU to boot and load this file's graph, hundreds
+ * on a loaded machine (docs/kernel.md "Threads"). The creator runs wasm while it creates threads, so its
+ * event loop never turns: everything it learns of its workers is read from shared memory.
+ */
+class ThreadPool {
+  private idle = new Int32Array(new SharedArrayBuffer(4));
+  /** Every worker this creator started that has not left: booting, idle, or running a thread. */
+  private members: Pooled[] = [];
+  /** When the last thread creations happened (performance.now()), within DEMAND_WINDOW_MS. */
+  private recent: number[] = [];
+  /** Spares kept ready whatever the demand (a process that can create threads: 1; a service: 2). */
+  private floor = 0;
+
+  /** A worker for a thread now: an idle one, else one still booting, else a new one. */
+  take(): Worker {
+    this.recent.push(performance.now());
+    this.members = this.members.filter((m) => Atomics.load(m.state, 0) !== WorkerState.GONE);
+    let got: Pooled | undefined;
+    for (const m of this.members)
+      if (
+        Atomics.compareExchange(m.state, 0, WorkerState.IDLE, WorkerState.TAKEN) ===
+        WorkerState.IDLE
+      ) {
+        Atomics.sub(this.idle, 0, 1);
+        got = m;
+        break;
+      }
+    got ??= this.members.find(
+      (m) =>
+        Atomics.compareExchange(m.state, 0, WorkerState.BOOTING, WorkerState.TAKEN) ===
+        WorkerState.BOOTING,
+    );
+    got ??= this.start(WorkerState.TAKEN);
+    this.refill();
+    return got.worker;
+  }
+
+  /** Keep at least `n` spares from now on (prestartThread). */
+  expect(n: number): void {
+    this.floor = Math.max(this.floor, Math.min(n, MAX_IDLE_WORKERS));
+    this.refill();
+  }
+
+  /** Start spares up to the demand: the floor, or one per thread created in the window. */
+  private refill(): void {
+    const now = performance.now();
+    this.recent = this.recent.filter((t) => now - t < DEMAND_WINDOW_MS);
+    const want = Math.min(MAX_IDLE_WORKERS, Math.max(this.floor, this.recent.length));
+    let ready = this.members.filter((m) => {
+      const s = Atomics.load(m.state, 0);
+      return s === WorkerState.BOOTING || s === WorkerState.IDLE;
+    }).length;
+    for (; ready < want; ready++) this.start(WorkerState.BOOTING);
+  }
+
+  private start(state: number): Pooled {
+    const link: PoolLink = {
+      state: new SharedArrayBuffer(4),
+      idle: this.idle.buffer as SharedArrayBuffer,
+      maxIdle: MAX_IDLE_WORKERS,
+    };
+    const m = { worker: newThreadWorker(link), state: new Int32Array(link.state) };
+    Atomics.store(m.state, 0, state);
+    this.members.push(m);
+    return m;
+  }
+
+  /** The creator ends: its workers go with it; a later thread of this worker starts a fresh pool. */
+  close(): void {
+    for (const m of this.members) void m.worker.terminate();
+    this.members = [];
+    this.recent = [];
+    this.floor = 0;
+    this.idle = new Int32Array(new SharedArrayBuffer(4));
+  }
+}
+
+const pool = new ThreadPool();
+
+/**
+ * Have `spares` thread workers ready (the main thread asks for one when the process can create threads,
+ * two when a service calls READY: its client threads come next).
+ */
+export function prestartThread(spares = 1): void {
+  pool.expect(spares);
 }
 
 /**
@@ -219,9 +308,7 @@ export function spawnThread(
       ? undefined
       : { connection: client.connection, signals: SignalRing.create().sab };
   host.sendPort(ch.port2, link);
-  const w = spare ?? newThreadWorker();
-  // The next one starts now, in parallel (the creator's event loop is busy running wasm).
-  spare = newThreadWorker();
+  const w = pool.take();
   const start: ThreadStart = {
     t: "thread",
     pid: host.pid,
@@ -252,11 +339,14 @@ export function spawnThread(
       : { client: { ...client, signals: link.signals } }),
   };
   w.postMessage(start, [ch.port1]);
-  host.children.push(w);
-  w.on("exit", () => {
-    const i = host.children.indexOf(w);
-    if (i >= 0) host.children.splice(i, 1);
-  });
+  // A reused worker is a child already (it stays one while idle: it ends with its creator).
+  if (!host.children.includes(w)) {
+    host.children.push(w);
+    w.on("exit", () => {
+      const i = host.children.indexOf(w);
+      if (i >= 0) host.children.splice(i, 1);
+    });
+  }
   return { tid };
 }
 
@@ -331,8 +421,8 @@ function parentReturn(r: { tid: number } | { errcode: number }): {
   };
 }
 
-/** This thread's priority throttle (each thread worker runs one thread). */
-const throttling = new Throttle();
+/** This thread's priority throttle (a worker runs one thread at a time: a fresh one for each). */
+let throttling = new Throttle();
 
 /**
  * A thread's safepoint: its priority and suspension (the process' signals are the main thread's; it
@@ -547,7 +637,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     for (const c of children) void c.terminate();
     // Its children end with it: their slots go with its own (they run no code once terminated).
     releaseThreadSlots(msg.tids, msg.slot);
-    if (spare !== undefined) void spare.terminate();
+    pool.close();
   }
 }
 
@@ -561,9 +651,34 @@ function threadTrace(msg: ThreadStart): (line: string) => void {
   };
 }
 
+/**
+ * A pooled worker whose thread ended (or that just booted) offers itself to its creator again, unless
+ * the creator keeps enough idle workers already: then it leaves (false).
+ */
+function offerIdle(link: PoolLink, booted: boolean): boolean {
+  const state = new Int32Array(link.state);
+  const idle = new Int32Array(link.idle);
+  if (Atomics.add(idle, 0, 1) >= link.maxIdle) {
+    Atomics.sub(idle, 0, 1);
+    // A spare the creator took while it booted has its thread on the way: it stays for it.
+    if (booted && Atomics.load(state, 0) === WorkerState.TAKEN) return true;
+    Atomics.store(state, 0, WorkerState.GONE);
+    return false;
+  }
+  const was = booted
+    ? Atomics.compareExchange(state, 0, WorkerState.BOOTING, WorkerState.IDLE)
+    : Atomics.exchange(state, 0, WorkerState.IDLE);
+  // Taken while it booted: not idle, its thread is on the way.
+  if (booted && was !== WorkerState.BOOTING) Atomics.sub(idle, 0, 1);
+  return true;
+}
+
 if (parentPort !== null && (workerData as { ncwThread?: boolean } | null)?.ncwThread === true) {
-  parentPort.once("message", (msg: ThreadStart) => {
+  const link = (workerData as { pool?: PoolLink }).pool;
+  const port = parentPort;
+  const onStart = (msg: ThreadStart) => {
     if (msg.t !== "thread") return;
+    throttling = new Throttle();
     let r: Outcome | { thread: number };
     try {
       r = runThread(msg);
@@ -579,7 +694,12 @@ if (parentPort !== null && (workerData as { ncwThread?: boolean } | null)?.ncwTh
       // EXIT, or a trap: the whole process ends (the relay reports it and leaves).
       msg.relay.postMessage({ t: "exit", outcome: r });
     }
+    // The port's close tells the relay the thread ended (a client thread's connection closes with it).
     msg.relay.close();
+    // Only a thread that ended alone is reused: after a process end the worker goes with the process.
+    if (link !== undefined && "thread" in r && offerIdle(link, false)) return;
     process.exit(0);
-  });
+  };
+  port.on("message", onStart);
+  if (link !== undefined && !offerIdle(link, true)) process.exit(0);
 }

@@ -257,6 +257,13 @@ function run(msg: WorkerStart): Outcome {
     toKernel,
     onHandledChange: () => {
       if (outbox.markHandledChanged()) post({ t: "handled" });
+      // A service ready for connections gets client threads next: two workers ready for them.
+      if (
+        sharedMemory !== undefined &&
+        proc?.signals.ready === true &&
+        proc.signals.handlers.has(Sig.SERVICE_CONN_REQUEST)
+      )
+        prestartThread(2);
     },
     trace,
     sht: msg.sht,
