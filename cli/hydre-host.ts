@@ -4,12 +4,12 @@
 // six pipes on the terminal or, for `$?(…)` and friends, their messages captured.
 
 import { createInterface, type Interface } from "node:readline";
-import type { Value } from "../commonassembly/abi/values.js";
-import { connectKernel, type KernelConnection, startRun } from "../kernel-compat/client.js";
 import { Sig } from "../commonassembly/abi/numbers.js";
+import type { Value } from "../commonassembly/abi/values.js";
+import { connectKernel, startRun } from "../kernel-compat/client.js";
 import type { HomeLayout } from "../ncw/home.js";
-import type { InstalledCommand } from "../services/shell/commands.js";
 import type { AppRun, HydreHost } from "../services/hydre/evaluator.js";
+import type { InstalledCommand } from "../services/shell/commands.js";
 import { commandEnd, commandIo } from "./terminal/command-io.js";
 
 /** mulberry32: a small seedable generator, so scripted runs (tests) are repeatable with --seed. */
@@ -31,7 +31,6 @@ export interface CliHost extends HydreHost {
 export function cliHost(opts: { home: () => HomeLayout; color: boolean; seed?: number }): CliHost {
   let lines: AsyncIterator<string> | undefined;
   let rl: Interface | undefined;
-  let conn: KernelConnection | undefined;
   const random = opts.seed === undefined ? Math.random : seededRandom(opts.seed);
   return {
     write: (t) => {
@@ -54,27 +53,46 @@ export function cliHost(opts: { home: () => HomeLayout; color: boolean; seed?: n
     env: (name) => process.env[name],
     random,
     async runApp(cmd: InstalledCommand, args: Value[], capture: boolean): Promise<AppRun> {
-      conn ??= await connectKernel(opts.home(), { start: true });
-      if (conn === undefined) throw new Error("unreachable: connectKernel with start");
-      const c = conn;
+      // One connection per run: a run's end is told by the messages of its connection, and a command
+      // whose value came whole may still be running (shell.md "Command pipes") when the next starts.
+      const c = await connectKernel(opts.home(), { start: true });
+      if (c === undefined) throw new Error("unreachable: connectKernel with start");
       const msg: string[] = [];
       const err: string[] = [];
       const io = commandIo(c, {
         color: opts.color,
         noInput: true,
         ...(capture ? { capture: (pipe, text) => (pipe === "cmderr" ? err : msg).push(text) } : {}),
-        reserved: (key) => run.signal(key === "terminate" ? Sig.TERMINATE : key === "will-terminate" ? Sig.WILL_TERMINATE : key === "suspend" ? Sig.SUSPEND : Sig.WILL_SUSPEND),
+        reserved: (key) =>
+          run.signal(
+            key === "terminate"
+              ? Sig.TERMINATE
+              : key === "will-terminate"
+                ? Sig.WILL_TERMINATE
+                : key === "suspend"
+                  ? Sig.SUSPEND
+                  : Sig.WILL_SUSPEND,
+          ),
       });
       const run = startRun(
         c,
         {
           path: cmd.aid,
           args,
-          startup: { kind: "command", callerAnid: 0, command: cmd.command, rawOutputRead: process.stdout.isTTY !== true },
+          startup: {
+            kind: "command",
+            callerAnid: 0,
+            command: cmd.command,
+            rawOutputRead: process.stdout.isTTY !== true,
+          },
           trace: false,
           priority: 10,
         },
-        { commandPipes: (pid, pipes) => io.onPipes(pid, pipes), started: () => {}, trace: () => {} },
+        {
+          commandPipes: (pid, pipes) => io.onPipes(pid, pipes),
+          started: () => {},
+          trace: () => {},
+        },
       );
       const onInt = () => run.signal(Sig.TERMINATE);
       process.on("SIGINT", onInt);
@@ -84,11 +102,11 @@ export function cliHost(opts: { home: () => HomeLayout; color: boolean; seed?: n
       } finally {
         process.off("SIGINT", onInt);
         await io.close();
+        c.close();
       }
     },
     close() {
       rl?.close();
-      conn?.close();
     },
   };
 }

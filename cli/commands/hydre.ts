@@ -8,9 +8,8 @@ import type { CommandModule } from "yargs";
 import { askInstalledCommands, connectKernel, requestUser } from "../../kernel-compat/client.js";
 import { ExitCode, NcwError } from "../../ncw/errors.js";
 import { colorEnabled, makeStyle, safeLines } from "../../ncw/output.js";
-import { checkSource } from "../../services/hydre/script.js";
+import { checkSource, runChecked } from "../../services/hydre/script.js";
 import { renderDiagnostic } from "../../services/hydre/source.js";
-import { runChecked } from "../../services/hydre/script.js";
 import type { InstalledCommand } from "../../services/shell/commands.js";
 import { type GlobalArgs, runCommand } from "../context.js";
 import { cliHost } from "../hydre-host.js";
@@ -35,9 +34,15 @@ export const hydreCommand: CommandModule<GlobalArgs, HydreArgs> = {
     y
       .positional("script", { type: "string", describe: "The script file (.hys)" })
       .positional("args", { type: "string", array: true, describe: "The script's arguments" })
-      .option("check", { type: "boolean", describe: "Only check the script: report its errors, run nothing" })
+      .option("check", {
+        type: "boolean",
+        describe: "Only check the script: report its errors, run nothing",
+      })
       .option("c", { type: "string", describe: "The script's text, instead of a file" })
-      .option("seed", { type: "string", describe: "Seed the random functions (rand, rand_int, …) for a repeatable run" })
+      .option("seed", {
+        type: "string",
+        describe: "Seed the random functions (rand, rand_int, …) for a repeatable run",
+      })
       .parserConfiguration({ "parse-positional-numbers": false })
       .epilogue(
         "The whole script is checked before anything runs (unknown commands, arguments, types); each error " +
@@ -56,21 +61,32 @@ export const hydreCommand: CommandModule<GlobalArgs, HydreArgs> = {
         text = argv.c;
       } else {
         if (argv.script === undefined)
-          throw new NcwError("usage", "give a script to run: `ncw hydre script.hys`, or its text with `ncw hydre -c '<code>'`", {
-            code: "HYDRE_NO_SCRIPT",
-            hint: "the interactive shell is `ncw shell` (not there yet)",
-          });
+          throw new NcwError(
+            "usage",
+            "give a script to run: `ncw hydre script.hys`, or its text with `ncw hydre -c '<code>'`",
+            {
+              code: "HYDRE_NO_SCRIPT",
+              hint: "the interactive shell is `ncw shell` (not there yet)",
+            },
+          );
         name = argv.script;
         try {
           text = readFileSync(argv.script, "utf8");
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code;
-          throw new NcwError(code === "ENOENT" ? "not-found" : "io", `cannot read the script ${argv.script}: ${(e as Error).message}`, {
-            code: "HYDRE_SCRIPT_UNREADABLE",
-          });
+          throw new NcwError(
+            code === "ENOENT" ? "not-found" : "io",
+            `cannot read the script ${argv.script}: ${(e as Error).message}`,
+            {
+              code: "HYDRE_SCRIPT_UNREADABLE",
+            },
+          );
         }
       }
-      const seed = argv.seed === undefined ? undefined : intArg(argv.seed, "--seed", { min: 0, max: 2 ** 32 - 1 }, "HYDRE_BAD_SEED");
+      const seed =
+        argv.seed === undefined
+          ? undefined
+          : intArg(argv.seed, "--seed", { min: 0, max: 2 ** 32 - 1 }, "HYDRE_BAD_SEED");
       const commands = async (): Promise<readonly InstalledCommand[]> => {
         const conn = await connectKernel(home(), { start: true });
         if (conn === undefined) throw new Error("unreachable: connectKernel with start");
@@ -102,25 +118,35 @@ export const hydreCommand: CommandModule<GlobalArgs, HydreArgs> = {
         for (const d of checked.diagnostics)
           process.stderr.write(`${safeLines(renderDiagnostic(checked.source, d, style))}\n\n`);
         const n = checked.diagnostics.length;
-        process.stderr.write(`${style.red("error:")} ${name} has ${n} error${n === 1 ? "" : "s"}: nothing ran\n`);
+        process.stderr.write(
+          `${style.red("error:")} ${name} has ${n} error${n === 1 ? "" : "s"}: nothing ran\n`,
+        );
         return ExitCode.DATA;
       }
       if (argv.check === true) return ExitCode.OK;
       if (words.length > 0)
-        throw new NcwError("usage", `${name} takes no arguments: a script gets its arguments from its command typing (\`cmd\` and \`main\`), which NCW does not run yet`, {
-          code: "HYDRE_SCRIPT_ARGS",
-          hint: 'specs/shell-scripting.md "Commands typing"; docs/hydre.md',
-        });
+        throw new NcwError(
+          "usage",
+          `${name} takes no arguments: a script gets its arguments from its command typing (\`cmd\` and \`main\`), which NCW does not run yet`,
+          {
+            code: "HYDRE_SCRIPT_ARGS",
+            hint: 'specs/shell-scripting.md "Commands typing"; docs/hydre.md',
+          },
+        );
       const host = cliHost({ home, color: out.color, ...(seed === undefined ? {} : { seed }) });
       try {
         const end = await runChecked(checked, host);
         if (end.kind === "failed") {
-          process.stderr.write(`${style.red("error:")} the script failed: ${safeLines(end.message)}\n`);
+          process.stderr.write(
+            `${style.red("error:")} the script failed: ${safeLines(end.message)}\n`,
+          );
           return EXIT_SCRIPT_FAILED;
         }
         if (end.kind === "panic") {
           if (end.span !== undefined)
-            process.stderr.write(`${safeLines(renderDiagnostic(checked.source, { kind: "type", code: "HYDRE_PANIC", message: end.message, span: end.span }, style, "panic"))}\n`);
+            process.stderr.write(
+              `${safeLines(renderDiagnostic(checked.source, { kind: "type", code: "HYDRE_PANIC", message: end.message, span: end.span }, style, "panic"))}\n`,
+            );
           else process.stderr.write(`${style.red("panic:")} ${safeLines(end.message)}\n`);
           return EXIT_SCRIPT_FAILED;
         }

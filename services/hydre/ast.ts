@@ -199,7 +199,14 @@ export type Stmt = { span: Span } & (
    * `name ++` / `name --`: an increment when `name` is a variable in scope, else the command `name`
    * with the argument `++` / `--` (the checker decides; docs/hydre.md "Assignment operators").
    */
-  | { k: "incdec"; name: string; nameSpan: Span; op: "++" | "--"; binding?: number; asCommand?: Pipeline }
+  | {
+      k: "incdec";
+      name: string;
+      nameSpan: Span;
+      op: "++" | "--";
+      binding?: number;
+      asCommand?: Pipeline;
+    }
   | { k: "delete"; target: LValue }
   | { k: "expr"; expr: Expr }
   | { k: "pipeline"; pipeline: Pipeline }

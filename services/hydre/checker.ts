@@ -78,6 +78,8 @@ interface FnContext {
 export interface CheckOptions {
   /** The installed apps' commands (the user's), when they were asked for. */
   commands?: readonly InstalledCommand[];
+  /** The script's text, to quote its expressions in messages. */
+  text?: string;
 }
 
 /** A command's resolved typing, for the evaluator. */
@@ -146,7 +148,10 @@ class Checker {
       "HYDRE_TYPE_MISMATCH",
       `${what}: expected ${typeText(want)}, found ${typeText(got)}`,
       span,
-      { expected: `expected ${typeText(want)}`, ...(nullHint === undefined ? {} : { hint: nullHint }) },
+      {
+        expected: `expected ${typeText(want)}`,
+        ...(nullHint === undefined ? {} : { hint: nullHint }),
+      },
     );
   }
 
@@ -158,7 +163,13 @@ class Checker {
 
   private declare(scope: Scope, name: string, type: HType, mutable: boolean, fn?: FnSig): number {
     const binding = this.nextBinding++;
-    scope.vars.set(name, { binding, type, declared: type, mutable, ...(fn === undefined ? {} : { fn }) });
+    scope.vars.set(name, {
+      binding,
+      type,
+      declared: type,
+      mutable,
+      ...(fn === undefined ? {} : { fn }),
+    });
     return binding;
   }
 
@@ -179,14 +190,26 @@ class Checker {
       case "list":
         return listOf(this.resolveType(t.item, scope));
       case "map":
-        return { k: "map", key: this.resolveType(t.key, scope), value: this.resolveType(t.value, scope) };
+        return {
+          k: "map",
+          key: this.resolveType(t.key, scope),
+          value: this.resolveType(t.value, scope),
+        };
       case "struct": {
         const seen = new Set<string>();
         for (const f of t.fields) {
-          if (seen.has(f.name)) this.report("HYDRE_DUPLICATE_FIELD", `the field \`${f.name}\` is declared twice`, t.span);
+          if (seen.has(f.name))
+            this.report(
+              "HYDRE_DUPLICATE_FIELD",
+              `the field \`${f.name}\` is declared twice`,
+              t.span,
+            );
           seen.add(f.name);
         }
-        return { k: "struct", fields: t.fields.map((f) => ({ name: f.name, type: this.resolveType(f.type, scope) })) };
+        return {
+          k: "struct",
+          fields: t.fields.map((f) => ({ name: f.name, type: this.resolveType(f.type, scope) })),
+        };
       }
       case "enum":
         return { k: "enum", values: t.values };
@@ -219,26 +242,47 @@ class Checker {
     switch (s.k) {
       case "let": {
         const declared = s.type === undefined ? undefined : this.resolveType(s.type, scope);
-        let t = declared === undefined ? this.expr(s.value, scope) : this.expectType(declared, s.value, scope, `the value of \`${s.name}\``);
+        let t =
+          declared === undefined
+            ? this.expr(s.value, scope)
+            : this.expectType(declared, s.value, scope, `the value of \`${s.name}\``);
         if (declared !== undefined) {
           t = declared;
           s.declared = declared;
         }
         if (t.k === "void") {
-          this.report("HYDRE_VOID_VALUE", `\`${s.name}\` would hold no value: the expression gives void`, s.value.span);
+          this.report(
+            "HYDRE_VOID_VALUE",
+            `\`${s.name}\` would hold no value: the expression gives void`,
+            s.value.span,
+          );
           t = T.unknown;
         }
         if (t.k === "null") {
-          this.report("HYDRE_NULL_TYPE", `\`${s.name}\` = null needs a type: write \`let ${s.name}: T? = null\``, s.value.span, {
-            hint: "null has no type of its own (specs \"Nullable types\")",
-          });
+          this.report(
+            "HYDRE_NULL_TYPE",
+            `\`${s.name}\` = null needs a type: write \`let ${s.name}: T? = null\``,
+            s.value.span,
+            {
+              hint: 'null has no type of its own (specs "Nullable types")',
+            },
+          );
           t = T.unknown;
         }
-        if (t.k === "never" || (t.k === "list" && t.item.k === "never") || (t.k === "map" && t.key.k === "never"))
+        if (
+          t.k === "never" ||
+          (t.k === "list" && t.item.k === "never") ||
+          (t.k === "map" && t.key.k === "never")
+        )
           if (declared === undefined && t.k !== "never")
-            this.report("HYDRE_EMPTY_LITERAL", `the type of \`${s.name}\` cannot be told from an empty literal`, s.value.span, {
-              hint: `give it a type: \`let ${s.mutable ? "mut " : ""}${s.name}: list[string] = []\``,
-            });
+            this.report(
+              "HYDRE_EMPTY_LITERAL",
+              `the type of \`${s.name}\` cannot be told from an empty literal`,
+              s.value.span,
+              {
+                hint: `give it a type: \`let ${s.mutable ? "mut " : ""}${s.name}: list[string] = []\``,
+              },
+            );
         // Shadowing (specs "Variables shadowing"): the value is checked in the old scope, then bound.
         s.binding = this.declare(scope, s.name, t, s.mutable);
         return;
@@ -260,13 +304,21 @@ class Checker {
         s.binding = v.binding;
         if (!v.mutable) this.notMutable(s.name, s.nameSpan);
         if (!isNumber(v.type) && !isLoose(v.type))
-          this.report("HYDRE_TYPE_MISMATCH", `\`${s.op}\` needs a number, \`${s.name}\` is a ${typeText(v.type)}`, s.span);
+          this.report(
+            "HYDRE_TYPE_MISMATCH",
+            `\`${s.op}\` needs a number, \`${s.name}\` is ${an(v.type)}`,
+            s.span,
+          );
         return;
       }
       case "delete": {
         const t = s.target;
         if (t.k !== "index") {
-          this.report("HYDRE_DELETE", "`delete` removes a list's item or a map's key: `delete names[0]`", s.span);
+          this.report(
+            "HYDRE_DELETE",
+            "`delete` removes a list's item or a map's key: `delete names[0]`",
+            s.span,
+          );
           return;
         }
         const container = this.lvalue(t.target, scope, true);
@@ -286,7 +338,7 @@ class Checker {
         for (const b of s.branches) {
           const inner = new Scope(scope);
           const n = this.cond(b.cond, scope);
-          for (const x of n.then) inner.vars.set(x.name, x.info);
+          for (const x of n.inside) inner.vars.set(x.name, x.info);
           this.block(b.body, inner, false);
           exits.push(blockExits(b.body));
           after = n.otherwise;
@@ -308,7 +360,12 @@ class Checker {
         for (const w of s.whens) {
           const wt = this.expr(w.value, scope, t);
           if (!assignable(t, wt) && !assignable(wt, t))
-            this.mismatch(t, wt, w.value.span, "this `when` value is never equal to the switch's value");
+            this.mismatch(
+              t,
+              wt,
+              w.value.span,
+              "this `when` value is never equal to the switch's value",
+            );
           this.block(w.body, scope);
         }
         if (s.otherwise !== undefined) this.block(s.otherwise, scope);
@@ -321,7 +378,11 @@ class Checker {
           this.expectType(T.int, s.iter.from, scope, "a range's start");
           this.expectType(T.int, s.iter.to, scope, "a range's end");
           if (s.names.length > 1)
-            this.report("HYDRE_FOR_NAMES", "a range loop has one variable", (s.names[1] as { span: Span }).span);
+            this.report(
+              "HYDRE_FOR_NAMES",
+              "a range loop has one variable",
+              (s.names[1] as { span: Span }).span,
+            );
           types = [T.int, T.int];
         } else {
           const t = this.expr(s.iter.expr, scope);
@@ -329,7 +390,11 @@ class Checker {
           else if (t.k === "map") types = s.names.length === 2 ? [t.key, t.value] : [t.key];
           else {
             if (!isLoose(t))
-              this.report("HYDRE_NOT_ITERABLE", `a ${typeText(t)} cannot be iterated: \`for\` takes a range, a list or a map`, s.iter.expr.span);
+              this.report(
+                "HYDRE_NOT_ITERABLE",
+                `${an(t)} cannot be iterated: \`for\` takes a range, a list or a map`,
+                s.iter.expr.span,
+              );
             types = [T.unknown, T.unknown];
           }
         }
@@ -344,14 +409,15 @@ class Checker {
       case "while": {
         const inner = new Scope(scope);
         const n = this.cond(s.cond, scope);
-        for (const x of n.then) inner.vars.set(x.name, x.info);
+        for (const x of n.inside) inner.vars.set(x.name, x.info);
         this.loops++;
         this.block(s.body, inner, false);
         this.loops--;
         return;
       }
       case "break":
-        if (this.loops === 0) this.report("HYDRE_BREAK_OUTSIDE_LOOP", "`break` outside of a loop", s.span);
+        if (this.loops === 0)
+          this.report("HYDRE_BREAK_OUTSIDE_LOOP", "`break` outside of a loop", s.span);
         return;
       case "fn":
         this.fnDef(s.def, scope);
@@ -359,26 +425,42 @@ class Checker {
       case "return": {
         const f = this.fnStack.at(-1);
         if (f === undefined) {
-          this.report("HYDRE_RETURN_OUTSIDE_FN", "`return` outside of a function", s.span, { hint: "`exit` ends the script" });
+          this.report("HYDRE_RETURN_OUTSIDE_FN", "`return` outside of a function", s.span, {
+            hint: "`exit` ends the script",
+          });
           return;
         }
         if (s.value === undefined) {
           if (f.ret.k !== "void" && !isLoose(f.ret))
-            this.report("HYDRE_MISSING_VALUE", `this function returns a ${typeText(f.ret)}: \`return\` needs a value`, s.span);
+            this.report(
+              "HYDRE_MISSING_VALUE",
+              `this function returns ${an(f.ret)}: \`return\` needs a value`,
+              s.span,
+            );
         } else if (f.ret.k === "void") {
           this.expr(s.value, scope);
-          this.report("HYDRE_RETURN_VALUE", "this function declares no return type: it cannot return a value", s.value.span, {
-            hint: "declare one: `fn name(…) -> int`",
-          });
+          this.report(
+            "HYDRE_RETURN_VALUE",
+            "this function declares no return type: it cannot return a value",
+            s.value.span,
+            {
+              hint: "declare one: `fn name(…) -> int`",
+            },
+          );
         } else this.expectType(f.ret, s.value, scope, "the returned value");
         return;
       }
       case "fail": {
         const f = this.fnStack.at(-1);
         if (f !== undefined && !f.fallible)
-          this.report("HYDRE_FAIL_NOT_FALLIBLE", "`fail` in a function that is not `fallible`", s.span, {
-            hint: "declare it `-> fallible` (or `-> fallible T`)",
-          });
+          this.report(
+            "HYDRE_FAIL_NOT_FALLIBLE",
+            "`fail` in a function that is not `fallible`",
+            s.span,
+            {
+              hint: "declare it `-> fallible` (or `-> fallible T`)",
+            },
+          );
         this.expectType(T.string, s.message, scope, "a failure's message");
         return;
       }
@@ -391,10 +473,15 @@ class Checker {
         this.catchStmt(s, scope);
         return;
       case "unsupported":
-        this.report("HYDRE_UNSUPPORTED", `\`${s.what}\` (specs/shell-scripting.md "${s.section}") is not supported by NCW yet`, s.span, {
-          kind: "syntax",
-          hint: "docs/hydre.md lists what NCW's Hydre runs",
-        });
+        this.report(
+          "HYDRE_UNSUPPORTED",
+          `\`${s.what}\` (specs/shell-scripting.md "${s.section}") is not supported by NCW yet`,
+          s.span,
+          {
+            kind: "syntax",
+            hint: "docs/hydre.md lists what NCW's Hydre runs",
+          },
+        );
         return;
     }
   }
@@ -411,21 +498,45 @@ class Checker {
     if (s.op === "=") {
       const got = this.expr(s.value, scope, target);
       if (!assignable(target, got))
-        this.report("HYDRE_TYPE_MISMATCH", `cannot assign a ${typeText(got)} to ${lvText(s.target)}, a ${typeText(target)}`, s.value.span, {
-          expected: `expected ${typeText(target)}`,
-          ...(got.k === "nullable" && assignable(target, got.inner)
-            ? { hint: "the value may be null: use `.unwrap()`, `.default(x)`, or check it with `if some x`" }
-            : {}),
-        });
+        this.report(
+          "HYDRE_TYPE_MISMATCH",
+          `cannot assign ${an(got)} to ${lvText(s.target)}, ${an(target)}`,
+          s.value.span,
+          {
+            expected: `expected ${typeText(target)}`,
+            ...(got.k === "nullable" && assignable(target, got.inner)
+              ? {
+                  hint: "the value may be null: use `.unwrap()`, `.default(x)`, or check it with `if some x`",
+                }
+              : {}),
+          },
+        );
       return;
     }
     const op = s.op.slice(0, -1) as Extract<Expr, { k: "binary" }>["op"];
     const right = this.expr(s.value, scope);
+    // `a &&= 1` on an int: the result's type is the error (specs "Assignment operators").
+    if ((op === "&&" || op === "||") && target.k !== "bool" && !isLoose(target)) {
+      this.report(
+        "HYDRE_TYPE_MISMATCH",
+        `cannot assign a bool to ${lvText(s.target)}, ${an(target)}`,
+        s.span,
+        {
+          expected: `\`${s.op}\` gives a bool`,
+        },
+      );
+      return;
+    }
     const result = this.binaryType(op, target, right, s.opSpan, s.value.span);
     if (!isLoose(result) && !assignable(target, result))
-      this.report("HYDRE_TYPE_MISMATCH", `cannot assign a ${typeText(result)} to ${lvText(s.target)}, a ${typeText(target)}`, s.span, {
-        expected: `\`${s.op}\` gives a ${typeText(result)}`,
-      });
+      this.report(
+        "HYDRE_TYPE_MISMATCH",
+        `cannot assign ${an(result)} to ${lvText(s.target)}, ${an(target)}`,
+        s.span,
+        {
+          expected: `\`${s.op}\` gives ${an(result)}`,
+        },
+      );
   }
 
   /** The type of a place; `write`: it is being changed (its variable must be mutable). */
@@ -441,7 +552,12 @@ class Checker {
       case "append": {
         const t = this.lvalue(lv.target, scope, write);
         if (t.k === "list") return t.item;
-        if (!isLoose(t)) this.report("HYDRE_TYPE_MISMATCH", `\`[] =\` appends to a list, this is a ${typeText(t)}`, lv.span);
+        if (!isLoose(t))
+          this.report(
+            "HYDRE_TYPE_MISMATCH",
+            `\`[] =\` appends to a list, this is ${an(t)}`,
+            lv.span,
+          );
         return T.unknown;
       }
       case "index":
@@ -471,7 +587,7 @@ class Checker {
     }
     this.expr(index, scope);
     if (isLoose(t)) return T.unknown;
-    return this.report("HYDRE_NOT_INDEXABLE", `a ${typeText(t)} has no items to index`, span, {
+    return this.report("HYDRE_NOT_INDEXABLE", `${an(t)} has no items to index`, span, {
       ...(t.k === "nullable" ? { hint: "the value may be null: unwrap it first" } : {}),
     });
   }
@@ -485,11 +601,14 @@ class Checker {
       });
     }
     if (isLoose(t)) return T.unknown;
-    return this.report("HYDRE_UNKNOWN_FIELD", `a ${typeText(t)} has no fields (\`${name}\`)`, span);
+    return this.report("HYDRE_UNKNOWN_FIELD", `${an(t)} has no fields (\`${name}\`)`, span);
   }
 
-  /** A condition's type check and what it narrows: in the body (`then`) and past it (`otherwise`). */
-  private cond(c: Cond, scope: Scope): { then: { name: string; info: VarInfo }[]; otherwise: { name: string; info: VarInfo }[] } {
+  /** A condition's type check and what it narrows: in the body (`inside`) and past it (`otherwise`). */
+  private cond(
+    c: Cond,
+    scope: Scope,
+  ): { inside: { name: string; info: VarInfo }[]; otherwise: { name: string; info: VarInfo }[] } {
     if (c.k === "expr") {
       this.expectType(T.bool, c.expr, scope, "a condition");
       const e = c.expr;
@@ -497,24 +616,30 @@ class Checker {
         const v = scope.lookup(e.expr.name);
         if (v !== undefined) {
           const narrowed = { name: e.expr.name, info: { ...v, type: e.target } };
-          return e.negated ? { then: [], otherwise: [narrowed] } : { then: [narrowed], otherwise: [] };
+          return e.negated
+            ? { inside: [], otherwise: [narrowed] }
+            : { inside: [narrowed], otherwise: [] };
         }
       }
-      return { then: [], otherwise: [] };
+      return { inside: [], otherwise: [] };
     }
     const v = scope.lookup(c.name);
     if (v === undefined) {
       this.unknownName(c.name, c.span, scope);
-      return { then: [], otherwise: [] };
+      return { inside: [], otherwise: [] };
     }
     c.binding = v.binding;
     if (v.type.k !== "nullable") {
       if (!isLoose(v.type))
-        this.report("HYDRE_NOT_NULLABLE", `\`${c.name}\` is a ${typeText(v.type)}, never null: \`${c.k}\` tests a nullable`, c.span);
-      return { then: [], otherwise: [] };
+        this.report(
+          "HYDRE_NOT_NULLABLE",
+          `\`${c.name}\` is ${an(v.type)}, never null: \`${c.k}\` tests a nullable`,
+          c.span,
+        );
+      return { inside: [], otherwise: [] };
     }
     const inner = { name: c.name, info: { ...v, type: v.type.inner } };
-    return c.k === "some" ? { then: [inner], otherwise: [] } : { then: [], otherwise: [inner] };
+    return c.k === "some" ? { inside: [inner], otherwise: [] } : { inside: [], otherwise: [inner] };
   }
 
   private fnDef(d: FnDef, scope: Scope): void {
@@ -525,12 +650,19 @@ class Checker {
     for (const p of d.params) {
       let t = p.type === undefined ? undefined : this.resolveType(p.type, scope);
       if (p.default !== undefined) {
-        const dt = t === undefined ? this.expr(p.default, scope) : this.expectType(t, p.default, scope, `the default of \`${p.name}\``);
+        const dt =
+          t === undefined
+            ? this.expr(p.default, scope)
+            : this.expectType(t, p.default, scope, `the default of \`${p.name}\``);
         t ??= dt;
         seenDefault = true;
       } else {
         if (seenDefault)
-          this.report("HYDRE_DEFAULT_ORDER", `\`${p.name}\` has no default but comes after one that has`, p.span);
+          this.report(
+            "HYDRE_DEFAULT_ORDER",
+            `\`${p.name}\` has no default but comes after one that has`,
+            p.span,
+          );
         min++;
       }
       params.push(t ?? T.unknown);
@@ -538,7 +670,13 @@ class Checker {
     const ret = d.ret === undefined ? T.void : this.resolveType(d.ret, scope);
     const sig: FnSig = { params, min, ret, fallible: d.fallible };
     // The function is visible from its definition on, and in its own body (docs/hydre.md "Functions").
-    d.binding = this.declare(scope, d.name, { k: "fn", params, ret, fallible: d.fallible }, false, sig);
+    d.binding = this.declare(
+      scope,
+      d.name,
+      { k: "fn", params, ret, fallible: d.fallible },
+      false,
+      sig,
+    );
     inner.vars.set(d.name, scope.vars.get(d.name) as VarInfo);
     d.params.forEach((p, i) => {
       p.ty = params[i] as HType;
@@ -551,9 +689,14 @@ class Checker {
     this.loops = loops;
     this.fnStack.pop();
     if (ret.k !== "void" && !isLoose(ret) && !blockExits(d.body, false))
-      this.report("HYDRE_MISSING_RETURN", `\`${d.name}\` returns a ${typeText(ret)}, but not on every path`, d.span, {
-        hint: "every path of its body ends with `return`, `fail` or `exit`",
-      });
+      this.report(
+        "HYDRE_MISSING_RETURN",
+        `\`${d.name}\` returns ${an(ret)}, but not on every path`,
+        d.span,
+        {
+          hint: "every path of its body ends with `return`, `fail` or `exit`",
+        },
+      );
   }
 
   private catchStmt(s: Extract<Stmt, { k: "catch" }>, scope: Scope): void {
@@ -567,9 +710,14 @@ class Checker {
     } else if (e.k === "call" || e.k === "method" || e.k === "retry") {
       okType = this.expr(e, scope);
       if (!(e as { fallible?: boolean }).fallible && !isLoose(okType))
-        this.report("HYDRE_NOT_FALLIBLE", "this call never fails: there is nothing to catch", e.span, {
-          hint: "`catch` takes a call to a `fallible` function or a `$(command)`",
-        });
+        this.report(
+          "HYDRE_NOT_FALLIBLE",
+          "this call never fails: there is nothing to catch",
+          e.span,
+          {
+            hint: "`catch` takes a call to a `fallible` function or a `$(command)`",
+          },
+        );
     } else {
       this.expr(e, scope);
       this.report("HYDRE_CATCH", "`catch` takes a function call or a `$(command)`", e.span);
@@ -580,7 +728,13 @@ class Checker {
     ] as const) {
       if (arm === undefined) continue;
       const inner = new Scope(scope);
-      if (arm.name !== "_") (arm as { binding?: number }).binding = this.declare(inner, arm.name, t.k === "void" ? T.unknown : t, false);
+      if (arm.name !== "_")
+        (arm as { binding?: number }).binding = this.declare(
+          inner,
+          arm.name,
+          t.k === "void" ? T.unknown : t,
+          false,
+        );
       this.block(arm.body, inner, false);
     }
   }
@@ -590,7 +744,12 @@ class Checker {
 
   pipeline(p: Pipeline, scope: Scope, capture = false): HType {
     for (const r of p.redirects)
-      this.report("HYDRE_UNSUPPORTED", `the redirection \`${r.op}\` (specs "Redirecting the output to a file") needs the NightOS filesystem, not supported by NCW's Hydre yet`, r.span, { kind: "syntax" });
+      this.report(
+        "HYDRE_UNSUPPORTED",
+        `the redirection \`${r.op}\` (specs "Redirecting the output to a file") needs the NightOS filesystem, not supported by NCW's Hydre yet`,
+        r.span,
+        { kind: "syntax" },
+      );
     let input: HType | undefined;
     let ret: HType = T.void;
     p.commands.forEach((c, i) => {
@@ -607,7 +766,12 @@ class Checker {
     if (spec === undefined) {
       if (FS_COMMANDS.includes(c.name)) {
         this.argsOnly(c, scope);
-        return this.report("HYDRE_UNSUPPORTED", `the native command \`${c.name}\` needs the NightOS filesystem (or a command script), not supported by NCW's Hydre yet`, c.nameSpan, { kind: "syntax" });
+        return this.report(
+          "HYDRE_UNSUPPORTED",
+          `the native command \`${c.name}\` needs the NightOS filesystem (or a command script), not supported by NCW's Hydre yet`,
+          c.nameSpan,
+          { kind: "syntax" },
+        );
       }
       const v = scope.lookup(c.name);
       if (this.opts.commands === undefined) {
@@ -615,7 +779,13 @@ class Checker {
         this.argsOnly(c, scope);
         return this.report("HYDRE_UNKNOWN_COMMAND", `unknown command \`${c.name}\``, c.nameSpan, {
           kind: "unknown-command",
-          ...(v !== undefined ? { hint: v.fn ? `\`${c.name}\` is a function: call it \`${c.name}(…)\`` : `\`${c.name}\` is a variable: write \`$${c.name}\` as a command's argument` } : {}),
+          ...(v !== undefined
+            ? {
+                hint: v.fn
+                  ? `\`${c.name}\` is a function: call it \`${c.name}(…)\``
+                  : `\`${c.name}\` is a variable: write \`$${c.name}\` as a command's argument`,
+              }
+            : {}),
         });
       }
       try {
@@ -623,17 +793,30 @@ class Checker {
       } catch (e) {
         if (!(e instanceof NcwError)) throw e;
         this.argsOnly(c, scope);
-        return this.report(e.code === "EXEC_AMBIGUOUS" ? "HYDRE_AMBIGUOUS_COMMAND" : "HYDRE_UNKNOWN_COMMAND", e.code === "EXEC_AMBIGUOUS" ? e.message : `unknown command \`${c.name}\`: ${e.message}`, c.nameSpan, {
-          kind: "unknown-command",
-          hint: v?.fn !== undefined ? `\`${c.name}\` is a function: call it \`${c.name}(…)\`` : (e.hint ?? ""),
-        });
+        return this.report(
+          e.code === "EXEC_AMBIGUOUS" ? "HYDRE_AMBIGUOUS_COMMAND" : "HYDRE_UNKNOWN_COMMAND",
+          e.code === "EXEC_AMBIGUOUS" ? e.message : `unknown command \`${c.name}\`: ${e.message}`,
+          c.nameSpan,
+          {
+            kind: "unknown-command",
+            hint:
+              v?.fn !== undefined
+                ? `\`${c.name}\` is a function: call it \`${c.name}(…)\``
+                : (e.hint ?? ""),
+          },
+        );
       }
       spec = app.spec;
       fullName = app.name;
       if (input !== undefined || piped)
         if (input !== undefined) {
           this.argsOnly(c, scope);
-          return this.report("HYDRE_UNSUPPORTED", "piping a value into an app command (its CMDIN) is not supported by NCW's Hydre yet", c.nameSpan, { kind: "syntax" });
+          return this.report(
+            "HYDRE_UNSUPPORTED",
+            "piping a value into an app command (its CMDIN) is not supported by NCW's Hydre yet",
+            c.nameSpan,
+            { kind: "syntax" },
+          );
         }
     }
     const words: Word[] = c.args.map((a) => {
@@ -642,22 +825,31 @@ class Checker {
         return { text: JSON.stringify(a.text), resolve: (t) => [parseWord(a.text, t)] };
       }
       const et = this.expr(a.expr, scope);
-      const text = a.expr.k === "var" ? `$${a.expr.name}` : `\`${sourceHint(a.expr)}\``;
+      const quoted = this.opts.text?.slice(a.span.start, a.span.end) ?? a.expr.k;
+      const text = quoted.length > 40 ? `${quoted.slice(0, 37)}...` : quoted;
       return {
-        text: `${text} (a ${typeText(et)})`,
+        text: `${text} (${an(et)})`,
         resolve: (st) => {
           const want = fromShellType(st);
           if (st.kind === "enum" && !isConstant(a.expr))
             throw new LiteralError("an enumeration's value is written as a constant, not computed");
           if (st.kind === "base" && st.name === "anystr") {
-            if (et.k === "stream" || et.k === "void" || et.k === "null" || et.k === "fn" || et.k === "nullable")
-              throw new LiteralError(`a ${typeText(et)} cannot be turned into a string`);
+            if (
+              et.k === "stream" ||
+              et.k === "void" ||
+              et.k === "null" ||
+              et.k === "fn" ||
+              et.k === "nullable"
+            )
+              throw new LiteralError(`${an(et)} cannot be turned into a string`);
             return [placeholder()];
           }
           // An optional argument takes a nullable of its type: null leaves it out (specs "The case of optional arguments").
           const got = et.k === "nullable" ? et.inner : et;
-          if (want.k === "list" && !assignable(want, got) && assignable(want.item, got)) return [placeholder()];
-          if (!assignable(want, got)) throw new LiteralError(`expected ${typeText(want)}, found ${typeText(et)}`);
+          if (want.k === "list" && !assignable(want, got) && assignable(want.item, got))
+            return [placeholder()];
+          if (!assignable(want, got))
+            throw new LiteralError(`expected ${typeText(want)}, found ${typeText(et)}`);
           return [placeholder()];
         },
       };
@@ -670,20 +862,38 @@ class Checker {
         const cmdin = r.cmdin === undefined ? undefined : shellType(r.cmdin);
         if (input !== undefined) {
           if (cmdin === undefined)
-            this.report("HYDRE_NO_CMDIN", `\`${c.name}\` reads no input: nothing can be piped into it`, c.nameSpan);
+            this.report(
+              "HYDRE_NO_CMDIN",
+              `\`${c.name}\` reads no input: nothing can be piped into it`,
+              c.nameSpan,
+            );
           else if (!assignable(cmdin, input))
-            this.report("HYDRE_TYPE_MISMATCH", `\`${c.name}\` reads a ${typeText(cmdin)} from CMDIN, the command before it returns a ${typeText(input)}`, c.nameSpan, {
-              expected: `expected ${typeText(cmdin)}`,
-            });
+            this.report(
+              "HYDRE_TYPE_MISMATCH",
+              `\`${c.name}\` reads ${an(cmdin)} from CMDIN, the command before it returns ${an(input)}`,
+              c.nameSpan,
+              {
+                expected: `expected ${typeText(cmdin)}`,
+              },
+            );
         }
       }
     } catch (e) {
       if (!(e instanceof ArgumentError)) throw e;
       const at = e.word === undefined ? c.span : (c.args[e.word] as { span: Span }).span;
-      this.report(e.code, e.message, at, { kind: "argument", ...(e.hint === undefined ? {} : { hint: e.hint }) });
+      this.report(e.code, e.message, at, {
+        kind: "argument",
+        ...(e.hint === undefined ? {} : { hint: e.hint }),
+      });
     }
-    this.plans.set(c, app === undefined ? { kind: "native", name: c.name, ret } : { kind: "app", name: fullName, app, ret });
-    c.target = app === undefined ? { kind: "native", name: c.name } : { kind: "app", name: fullName };
+    this.plans.set(
+      c,
+      app === undefined
+        ? { kind: "native", name: c.name, ret }
+        : { kind: "app", name: fullName, app, ret },
+    );
+    c.target =
+      app === undefined ? { kind: "native", name: c.name } : { kind: "app", name: fullName };
     return ret;
   }
 
@@ -720,7 +930,11 @@ class Checker {
           if (p.k === "expr") {
             const t = this.expr(p.expr, scope);
             if (t.k === "void" || t.k === "fn" || t.k === "stream")
-              this.report("HYDRE_TYPE_MISMATCH", `a ${typeText(t)} cannot be inserted into a string`, p.expr.span);
+              this.report(
+                "HYDRE_TYPE_MISMATCH",
+                `${an(t)} cannot be inserted into a string`,
+                p.expr.span,
+              );
           }
         return T.string;
       case "var": {
@@ -730,15 +944,28 @@ class Checker {
         return v.type;
       }
       case "list": {
-        const want = expected?.k === "list" ? expected.item : expected?.k === "nullable" && expected.inner.k === "list" ? expected.inner.item : undefined;
+        const want =
+          expected?.k === "list"
+            ? expected.item
+            : expected?.k === "nullable" && expected.inner.k === "list"
+              ? expected.inner.item
+              : undefined;
         let item: HType = T.never;
         for (const x of e.items) {
-          const t = want === undefined ? this.expr(x, scope) : this.expectType(want, x, scope, "a list's item");
+          const t =
+            want === undefined
+              ? this.expr(x, scope)
+              : this.expectType(want, x, scope, "a list's item");
           const u = unify(item, t);
           if (u === undefined && want === undefined) {
-            this.report("HYDRE_MIXED_LIST", `a list's items have one type: this ${typeText(t)} is not a ${typeText(item)}`, x.span, {
-              hint: "give the list a type, e.g. `let l: list[any] = […]`",
-            });
+            this.report(
+              "HYDRE_MIXED_LIST",
+              `a list's items have one type: this ${typeText(t)} is not ${an(item)}`,
+              x.span,
+              {
+                hint: "give the list a type, e.g. `let l: list[any] = […]`",
+              },
+            );
             item = T.unknown;
           } else if (u !== undefined) item = u;
         }
@@ -750,13 +977,29 @@ class Checker {
         let key: HType = T.never;
         let value: HType = T.never;
         for (const en of e.entries) {
-          const kt = wk === undefined ? this.expr(en.key, scope) : this.expectType(wk, en.key, scope, "a map's key");
-          const vt = wv === undefined ? this.expr(en.value, scope) : this.expectType(wv, en.value, scope, "a map's value");
+          const kt =
+            wk === undefined
+              ? this.expr(en.key, scope)
+              : this.expectType(wk, en.key, scope, "a map's key");
+          const vt =
+            wv === undefined
+              ? this.expr(en.value, scope)
+              : this.expectType(wv, en.value, scope, "a map's value");
           const uk = unify(key, kt);
           const uv = unify(value, vt);
-          if (uk === undefined) this.report("HYDRE_MIXED_MAP", `a map's keys have one type: this ${typeText(kt)} is not a ${typeText(key)}`, en.key.span);
+          if (uk === undefined)
+            this.report(
+              "HYDRE_MIXED_MAP",
+              `a map's keys have one type: this ${typeText(kt)} is not ${an(key)}`,
+              en.key.span,
+            );
           else key = uk;
-          if (uv === undefined) this.report("HYDRE_MIXED_MAP", `a map's values have one type: this ${typeText(vt)} is not a ${typeText(value)}`, en.value.span);
+          if (uv === undefined)
+            this.report(
+              "HYDRE_MIXED_MAP",
+              `a map's values have one type: this ${typeText(vt)} is not ${an(value)}`,
+              en.value.span,
+            );
           else value = uv;
         }
         if (expected?.k === "struct" && e.entries.length === 0) return expected;
@@ -766,9 +1009,20 @@ class Checker {
         const want = expected?.k === "struct" ? expected : undefined;
         const fields: { name: string; type: HType }[] = [];
         for (const f of e.fields) {
-          if (fields.some((x) => x.name === f.name)) this.report("HYDRE_DUPLICATE_FIELD", `the field \`${f.name}\` is given twice`, f.nameSpan);
+          if (fields.some((x) => x.name === f.name))
+            this.report(
+              "HYDRE_DUPLICATE_FIELD",
+              `the field \`${f.name}\` is given twice`,
+              f.nameSpan,
+            );
           const wf = want?.fields.find((x) => x.name === f.name);
-          fields.push({ name: f.name, type: wf === undefined ? this.expr(f.value, scope) : this.expectType(wf.type, f.value, scope, `the field \`${f.name}\``) });
+          fields.push({
+            name: f.name,
+            type:
+              wf === undefined
+                ? this.expr(f.value, scope)
+                : this.expectType(wf.type, f.value, scope, `the field \`${f.name}\``),
+          });
         }
         return { k: "struct", fields };
       }
@@ -778,7 +1032,11 @@ class Checker {
       case "closure": {
         const want = expected?.k === "fn" ? expected : undefined;
         if (want !== undefined && e.params.length > want.params.length)
-          this.report("HYDRE_ARITY", `this closure takes ${e.params.length} parameters, its type gives ${want.params.length}`, e.span);
+          this.report(
+            "HYDRE_ARITY",
+            `this closure takes ${e.params.length} parameters, its type gives ${want.params.length}`,
+            e.span,
+          );
         const inner = new Scope(scope);
         const params = e.params.map((p, i) => {
           const t = want?.params[i] ?? T.any;
@@ -792,7 +1050,8 @@ class Checker {
         // The last statement's value is the closure's value when it returns one (specs "Closures").
         const last = e.body.stmts.at(-1);
         for (const s of e.body.stmts) {
-          if (s === last && s.k === "expr" && ret.k !== "void") this.expectType(ret, s.expr, inner, "the closure's value");
+          if (s === last && s.k === "expr" && ret.k !== "void")
+            this.expectType(ret, s.expr, inner, "the closure's value");
           else this.stmt(s, inner);
         }
         this.loops = loops;
@@ -842,14 +1101,23 @@ class Checker {
       case "capture": {
         const t = this.pipeline(e.pipeline, scope, true);
         if (e.pipe === "raw")
-          return this.report("HYDRE_UNSUPPORTED", "`$@(…)` (CMDRAW as a stream) is not supported by NCW's Hydre yet", e.span, { kind: "syntax" });
+          return this.report(
+            "HYDRE_UNSUPPORTED",
+            "`$@(…)` (CMDRAW as a stream) is not supported by NCW's Hydre yet",
+            e.span,
+            { kind: "syntax" },
+          );
         return e.pipe === "out" ? t : listOf(T.string);
       }
       case "retry": {
         const t = this.expr(e.call, scope);
         if (e.times !== undefined) this.expectType(T.int, e.times, scope, "the number of retries");
         if (!(e.call as { fallible?: boolean }).fallible && !isLoose(t))
-          this.report("HYDRE_NOT_FALLIBLE", "this call never fails: `retry` has nothing to retry", e.call.span);
+          this.report(
+            "HYDRE_NOT_FALLIBLE",
+            "this call never fails: `retry` has nothing to retry",
+            e.call.span,
+          );
         // Unbounded, it ends when the call succeeds; bounded, it fails as the last try did.
         (e as { fallible?: boolean }).fallible = e.times !== undefined;
         return t;
@@ -866,7 +1134,12 @@ class Checker {
       case "/":
       case "**":
       case "//":
-        if (loose) return op === "//" ? T.float : isNumber(l) && isNumber(r) && l.k === "int" && r.k === "int" ? T.int : T.unknown;
+        if (loose)
+          return op === "//"
+            ? T.float
+            : isNumber(l) && isNumber(r) && l.k === "int" && r.k === "int"
+              ? T.int
+              : T.unknown;
         if (!isNumber(l)) return this.numberOperand(op, l, ls);
         if (!isNumber(r)) return this.numberOperand(op, r, rs);
         return op === "//" ? T.float : l.k === "int" && r.k === "int" ? T.int : T.float;
@@ -890,32 +1163,55 @@ class Checker {
       case "==":
       case "!=":
         if (!loose && !assignable(l, r) && !assignable(r, l) && !(isNumber(l) && isNumber(r)))
-          this.report("HYDRE_TYPE_MISMATCH", `a ${typeText(l)} and a ${typeText(r)} are never equal`, rs, { expected: `expected ${typeText(l)}` });
+          this.report("HYDRE_TYPE_MISMATCH", `${an(l)} and ${an(r)} are never equal`, rs, {
+            expected: `expected ${typeText(l)}`,
+          });
         return T.bool;
       default:
         // < > <= >=
         if (!loose) {
           const ok = (isNumber(l) && isNumber(r)) || (isOrdered(l) && l.k === r.k);
           if (!ok)
-            this.report("HYDRE_TYPE_MISMATCH", `\`${op}\` compares two numbers, chars or strings, not a ${typeText(l)} and a ${typeText(r)}`, isOrdered(l) ? rs : ls);
+            this.report(
+              "HYDRE_TYPE_MISMATCH",
+              `\`${op}\` compares two numbers, chars or strings, not ${an(l)} and ${an(r)}`,
+              isOrdered(l) ? rs : ls,
+            );
         }
         return T.bool;
     }
   }
 
   private numberOperand(op: string, t: HType, span: Span): HType {
-    this.report("HYDRE_TYPE_MISMATCH", `\`${op}\` takes numbers, this is a ${typeText(t)}`, span, {
+    this.report("HYDRE_TYPE_MISMATCH", `\`${op}\` takes numbers, this is ${an(t)}`, span, {
       expected: "expected int or float",
-      ...(t.k === "string" ? { hint: 'join strings with "$a$b" or `a.concat(b)`' } : t.k === "nullable" ? { hint: "the value may be null: unwrap it first" } : t.k === "path" ? { hint: "`a/b` without spaces is a path: write `a / b` to divide" } : {}),
+      ...(t.k === "string"
+        ? { hint: 'join strings with "$a$b" or `a.concat(b)`' }
+        : t.k === "nullable"
+          ? { hint: "the value may be null: unwrap it first" }
+          : t.k === "path"
+            ? { hint: "`a/b` without spaces is a path: write `a / b` to divide" }
+            : {}),
     });
     return T.unknown;
   }
 
-  private args(e: { args: Expr[]; span: Span; nameSpan: Span }, sig: FnSig, scope: Scope, what: string): void {
+  private args(
+    e: { args: Expr[]; span: Span; nameSpan: Span },
+    sig: FnSig,
+    scope: Scope,
+    what: string,
+  ): void {
     if (e.args.length < sig.min || e.args.length > sig.params.length)
-      this.report("HYDRE_ARITY", `${what} takes ${sig.min === sig.params.length ? sig.min : `${sig.min} to ${sig.params.length}`} argument${sig.params.length === 1 ? "" : "s"}, ${e.args.length} given`, e.span, {
-        expected: sig.params.length === 0 ? "no arguments" : `(${sig.params.map(typeText).join(", ")})`,
-      });
+      this.report(
+        "HYDRE_ARITY",
+        `${what} takes ${sig.min === sig.params.length ? sig.min : `${sig.min} to ${sig.params.length}`} argument${sig.params.length === 1 ? "" : "s"}, ${e.args.length} given`,
+        e.span,
+        {
+          expected:
+            sig.params.length === 0 ? "no arguments" : `(${sig.params.map(typeText).join(", ")})`,
+        },
+      );
     e.args.forEach((a, i) => {
       const want = sig.params[i];
       if (want === undefined) this.expr(a, scope);
@@ -929,13 +1225,24 @@ class Checker {
     if (v !== undefined) {
       e.binding = v.binding;
       if (v.fn !== undefined) sig = v.fn;
-      else if (v.type.k === "fn") sig = { params: v.type.params, min: v.type.params.length, ret: v.type.ret, fallible: v.type.fallible };
+      else if (v.type.k === "fn")
+        sig = {
+          params: v.type.params,
+          min: v.type.params.length,
+          ret: v.type.ret,
+          fallible: v.type.fallible,
+        };
       else if (v.type.k === "command") {
         // `cmd()`: run the command value, failing if it fails (specs "command.fallible()").
         this.args(e, { params: [], min: 0, ret: T.void, fallible: true }, scope, `\`${e.name}\``);
         (e as { fallible?: boolean }).fallible = true;
         return T.void;
-      } else if (!isLoose(v.type)) return this.report("HYDRE_NOT_CALLABLE", `\`${e.name}\` is a ${typeText(v.type)}, not a function`, e.nameSpan);
+      } else if (!isLoose(v.type))
+        return this.report(
+          "HYDRE_NOT_CALLABLE",
+          `\`${e.name}\` is ${an(v.type)}, not a function`,
+          e.nameSpan,
+        );
       else return T.unknown;
     } else {
       const n = NATIVE_FUNCTIONS[e.name];
@@ -946,10 +1253,18 @@ class Checker {
     }
     if (sig === undefined) {
       for (const a of e.args) this.expr(a, scope);
-      return this.report("HYDRE_UNKNOWN_NAME", `no function \`${e.name}\` is in scope`, e.nameSpan, {
-        kind: "scope",
-        hint: NATIVE_COMMANDS[e.name] !== undefined ? `\`${e.name}\` is a command: write \`${e.name} …\` without parentheses` : "functions are visible from their `fn` on",
-      });
+      return this.report(
+        "HYDRE_UNKNOWN_NAME",
+        `no function \`${e.name}\` is in scope`,
+        e.nameSpan,
+        {
+          kind: "scope",
+          hint:
+            NATIVE_COMMANDS[e.name] !== undefined
+              ? `\`${e.name}\` is a command: write \`${e.name} …\` without parentheses`
+              : "functions are visible from their `fn` on",
+        },
+      );
     }
     this.args(e, sig, scope, `\`${e.name}\``);
     e.params = sig.params;
@@ -967,36 +1282,64 @@ class Checker {
     if (defs === undefined) {
       for (const a of e.args) this.expr(a, scope);
       const names = Object.keys(methodsOf(recv)).join(", ");
-      return this.report("HYDRE_UNKNOWN_METHOD", `a ${typeText(recv)} has no method \`${e.name}\``, e.nameSpan, {
-        hint: recv.k === "nullable" && methodsOf(recv.inner)[e.name] !== undefined ? "the value may be null: unwrap it first" : `its methods: ${names}`,
-      });
+      return this.report(
+        "HYDRE_UNKNOWN_METHOD",
+        `${an(recv)} has no method \`${e.name}\``,
+        e.nameSpan,
+        {
+          hint:
+            recv.k === "nullable" && methodsOf(recv.inner)[e.name] !== undefined
+              ? "the value may be null: unwrap it first"
+              : `its methods: ${names}`,
+        },
+      );
     }
     // Overloads: by the number of arguments, then by their types (`concat`).
     const argTypes = e.args.map((a) => this.expr(a, scope));
     const fits = (d: MethodDef) => argTypes.length >= d.min && argTypes.length <= d.params.length;
     const candidates = defs.filter(fits);
     const def =
-      candidates.find((d) => argTypes.every((t, i) => assignable(d.params[i] as HType, t))) ?? candidates[0] ?? (defs[0] as MethodDef);
+      candidates.find((d) => argTypes.every((t, i) => assignable(d.params[i] as HType, t))) ??
+      candidates[0] ??
+      (defs[0] as MethodDef);
     const index = defs.indexOf(def);
     e.method = `${e.name}#${index}`;
     if (!fits(def))
-      this.report("HYDRE_ARITY", `\`.${e.name}()\` takes ${def.min === def.params.length ? def.min : `${def.min} to ${def.params.length}`} argument${def.params.length === 1 ? "" : "s"}, ${e.args.length} given`, e.span, {
-        expected: def.params.length === 0 ? "no arguments" : `(${def.params.map(typeText).join(", ")})`,
-      });
+      this.report(
+        "HYDRE_ARITY",
+        `\`.${e.name}()\` takes ${def.min === def.params.length ? def.min : `${def.min} to ${def.params.length}`} argument${def.params.length === 1 ? "" : "s"}, ${e.args.length} given`,
+        e.span,
+        {
+          expected:
+            def.params.length === 0 ? "no arguments" : `(${def.params.map(typeText).join(", ")})`,
+        },
+      );
     else
       argTypes.forEach((t, i) => {
         const want = def.params[i] as HType;
-        if (!assignable(want, t)) this.mismatch(want, t, (e.args[i] as Expr).span, `argument ${i + 1} of \`.${e.name}()\``);
+        if (!assignable(want, t))
+          this.mismatch(want, t, (e.args[i] as Expr).span, `argument ${i + 1} of \`.${e.name}()\``);
       });
     if (def.mutates === true) {
       const root = rootVar(e.target);
       const v = root === undefined ? undefined : scope.lookup(root);
-      if (root === undefined) this.report("HYDRE_NOT_MUTABLE", `\`.${e.name}()\` changes its list or map: call it on a variable`, e.target.span);
+      if (root === undefined)
+        this.report(
+          "HYDRE_NOT_MUTABLE",
+          `\`.${e.name}()\` changes its list or map: call it on a variable`,
+          e.target.span,
+        );
       else if (v !== undefined && !v.mutable) this.notMutable(root, e.target.span);
     }
     (e as { fallible?: boolean }).fallible = def.fallible === true;
     return def.ret;
   }
+}
+
+/** "an int", "a string": the type with its article. */
+function an(t: HType): string {
+  const text = typeText(t);
+  return `${/^[aeiou]/.test(text) ? "an" : "a"} ${text}`;
 }
 
 function rootVar(e: Expr): string | undefined {
@@ -1016,10 +1359,6 @@ function lvText(lv: LValue): string {
     case "field":
       return `the field \`${lv.name}\` of ${lvText(lv.target)}`;
   }
-}
-
-function sourceHint(e: Expr): string {
-  return e.k;
 }
 
 function shellType(text: string): HType {
@@ -1046,12 +1385,25 @@ function stmtExits(s: Stmt, withBreak: boolean): boolean {
     case "break":
       return withBreak;
     case "if":
-      return s.otherwise !== undefined && s.branches.every((b) => blockExits(b.body, withBreak)) && blockExits(s.otherwise, withBreak);
+      return (
+        s.otherwise !== undefined &&
+        s.branches.every((b) => blockExits(b.body, withBreak)) &&
+        blockExits(s.otherwise, withBreak)
+      );
     case "switch":
-      return s.otherwise !== undefined && s.whens.every((w) => blockExits(w.body, withBreak)) && blockExits(s.otherwise, withBreak);
+      return (
+        s.otherwise !== undefined &&
+        s.whens.every((w) => blockExits(w.body, withBreak)) &&
+        blockExits(s.otherwise, withBreak)
+      );
     case "while":
       // `while true` without a `break` never ends but by leaving.
-      return s.cond.k === "expr" && s.cond.expr.k === "bool" && s.cond.expr.value && !containsBreak(s.body);
+      return (
+        s.cond.k === "expr" &&
+        s.cond.expr.k === "bool" &&
+        s.cond.expr.value &&
+        !containsBreak(s.body)
+      );
     default:
       return false;
   }
@@ -1060,9 +1412,21 @@ function stmtExits(s: Stmt, withBreak: boolean): boolean {
 function containsBreak(b: Block): boolean {
   return b.stmts.some((s) => {
     if (s.k === "break") return true;
-    if (s.k === "if") return s.branches.some((x) => containsBreak(x.body)) || (s.otherwise !== undefined && containsBreak(s.otherwise));
-    if (s.k === "switch") return s.whens.some((x) => containsBreak(x.body)) || (s.otherwise !== undefined && containsBreak(s.otherwise));
-    if (s.k === "catch") return (s.ok !== undefined && containsBreak(s.ok.body)) || (s.err !== undefined && containsBreak(s.err.body));
+    if (s.k === "if")
+      return (
+        s.branches.some((x) => containsBreak(x.body)) ||
+        (s.otherwise !== undefined && containsBreak(s.otherwise))
+      );
+    if (s.k === "switch")
+      return (
+        s.whens.some((x) => containsBreak(x.body)) ||
+        (s.otherwise !== undefined && containsBreak(s.otherwise))
+      );
+    if (s.k === "catch")
+      return (
+        (s.ok !== undefined && containsBreak(s.ok.body)) ||
+        (s.err !== undefined && containsBreak(s.err.body))
+      );
     return false;
   });
 }

@@ -6,13 +6,46 @@
 import type { Value } from "../../commonassembly/abi/values.js";
 import { parseCommandLine, type Word } from "../shell/arguments.js";
 import type { InstalledCommand } from "../shell/commands.js";
-import type { Block, CommandNode, Cond, Expr, FnDef, LValue, Pipeline, Script, Stmt } from "./ast.js";
+import type {
+  Block,
+  CommandNode,
+  Cond,
+  Expr,
+  FnDef,
+  LValue,
+  Pipeline,
+  Script,
+  Stmt,
+} from "./ast.js";
 import type { CheckResult, CommandPlan } from "./checker.js";
 import { NATIVE_COMMANDS } from "./native-commands.js";
-import { type CommandOutcome, compare, Failure, methodsOf, NATIVE_FUNCTIONS, type NativeContext, Panic } from "./natives.js";
+import {
+  type CommandOutcome,
+  compare,
+  Failure,
+  methodsOf,
+  NATIVE_FUNCTIONS,
+  type NativeContext,
+  Panic,
+} from "./natives.js";
 import type { Span } from "./source.js";
 import { fromShellType, type HType, T } from "./types.js";
-import { bool, coerce, copy, equal, fromAbi, hasType, type HValue, int, keyId, NULL, show, str, toAbi, VOID } from "./values.js";
+import {
+  bool,
+  coerce,
+  copy,
+  equal,
+  fromAbi,
+  type HValue,
+  hasType,
+  int,
+  keyId,
+  NULL,
+  show,
+  str,
+  toAbi,
+  VOID,
+} from "./values.js";
 
 /** What an app command run gave back (the kernel's CommandReturn, and its messages when captured). */
 export interface AppRun {
@@ -73,7 +106,10 @@ type Flow = undefined | typeof BREAK | Return;
 class ExitSignal extends Error {}
 
 class PanicAt extends Panic {
-  constructor(message: string, readonly span: Span) {
+  constructor(
+    message: string,
+    readonly span: Span,
+  ) {
     super(message);
   }
 }
@@ -81,7 +117,11 @@ class PanicAt extends Panic {
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
 
-export async function runScript(script: Script, check: CheckResult, host: HydreHost): Promise<RunEnd> {
+export async function runScript(
+  script: Script,
+  check: CheckResult,
+  host: HydreHost,
+): Promise<RunEnd> {
   const ev = new Evaluator(check, host);
   try {
     await ev.block(script.body, new Env(), false);
@@ -152,7 +192,12 @@ class Evaluator {
         const b = s.binding as number;
         const v = env.get(b);
         const d = s.op === "++" ? 1 : -1;
-        env.set(b, v.t === "int" ? int(checked(v.v + BigInt(d), s.span)) : { t: "float", v: (v as { v: number }).v + d });
+        env.set(
+          b,
+          v.t === "int"
+            ? int(checked(v.v + BigInt(d), s.span))
+            : { t: "float", v: (v as { v: number }).v + d },
+        );
         return;
       }
       case "delete": {
@@ -163,7 +208,8 @@ class Evaluator {
           const i = this.listIndex(container, key, t.span);
           container.items.splice(i, 1);
         } else if (container.t === "map") {
-          if (!container.entries.delete(keyId(key))) throw new PanicAt(`the map has no key ${show(key, true)}`, t.index.span);
+          if (!container.entries.delete(keyId(key)))
+            throw new PanicAt(`the map has no key ${show(key, true)}`, t.index.span);
         }
         return;
       }
@@ -174,13 +220,15 @@ class Evaluator {
         await this.statementPipeline(s.pipeline, env);
         return;
       case "if": {
-        for (const b of s.branches) if (await this.cond(b.cond, env)) return this.block(b.body, env);
+        for (const b of s.branches)
+          if (await this.cond(b.cond, env)) return this.block(b.body, env);
         if (s.otherwise !== undefined) return this.block(s.otherwise, env);
         return;
       }
       case "switch": {
         const v = await this.expr(s.value, env);
-        for (const w of s.whens) if (equal(v, await this.expr(w.value, env))) return this.block(w.body, env);
+        for (const w of s.whens)
+          if (equal(v, await this.expr(w.value, env))) return this.block(w.body, env);
         if (s.otherwise !== undefined) return this.block(s.otherwise, env);
         return;
       }
@@ -307,7 +355,8 @@ class Evaluator {
     } else if (container.t === "map") {
       const id = keyId(key);
       const old = container.entries.get(id);
-      if (old === undefined && s.op !== "=") throw new PanicAt(`the map has no key ${show(key, true)}`, t.index.span);
+      if (old === undefined && s.op !== "=")
+        throw new PanicAt(`the map has no key ${show(key, true)}`, t.index.span);
       container.entries.set(id, { key, value: await compute(old?.value ?? VOID) });
     }
   }
@@ -333,7 +382,10 @@ class Evaluator {
   private listIndex(list: { items: HValue[] }, key: HValue, at: Span): number {
     const i = key.t === "int" ? key.v : -1n;
     if (i < 0n || i >= BigInt(list.items.length))
-      throw new PanicAt(`index ${show(key)} is out of bounds: the list has ${list.items.length} item${list.items.length === 1 ? "" : "s"}`, at);
+      throw new PanicAt(
+        `index ${show(key)} is out of bounds: the list has ${list.items.length} item${list.items.length === 1 ? "" : "s"}`,
+        at,
+      );
     return Number(i);
   }
 
@@ -381,7 +433,8 @@ class Evaluator {
         });
         const last = e.body.stmts.at(-1);
         for (const s of e.body.stmts) {
-          if (s === last && s.k === "expr" && t.ret.k !== "void") return coerce(await this.expr(s.expr, inner), t.ret);
+          if (s === last && s.k === "expr" && t.ret.k !== "void")
+            return coerce(await this.expr(s.expr, inner), t.ret);
           const f = await this.stmt(s, inner);
           if (f instanceof Return) return f.value;
           if (f !== undefined) break;
@@ -393,7 +446,8 @@ class Evaluator {
 
   private async callArgs(args: Expr[], params: HType[] | undefined, env: Env): Promise<HValue[]> {
     const out: HValue[] = [];
-    for (let i = 0; i < args.length; i++) out.push(coerce(copy(await this.expr(args[i] as Expr, env)), params?.[i]));
+    for (let i = 0; i < args.length; i++)
+      out.push(coerce(copy(await this.expr(args[i] as Expr, env)), params?.[i]));
     return out;
   }
 
@@ -416,7 +470,8 @@ class Evaluator {
         return NULL;
       case "string": {
         let out = "";
-        for (const p of e.parts) out += p.k === "text" ? p.text : show(await this.expr(p.expr, env));
+        for (const p of e.parts)
+          out += p.k === "text" ? p.text : show(await this.expr(p.expr, env));
         return str(out);
       }
       case "var":
@@ -452,7 +507,9 @@ class Evaluator {
         const v = await this.expr(e.expr, env);
         if (e.op === "!") return bool(!(v as { v: boolean }).v);
         if (e.op === "~") return int(~(v as { v: bigint }).v);
-        return v.t === "int" ? int(checked(-v.v, e.span)) : { t: "float", v: -(v as { v: number }).v };
+        return v.t === "int"
+          ? int(checked(-v.v, e.span))
+          : { t: "float", v: -(v as { v: number }).v };
       }
       case "binary": {
         if (e.op === "&&" || e.op === "||") {
@@ -470,7 +527,11 @@ class Evaluator {
         return bool(e.negated ? !has : has);
       }
       case "index":
-        return this.indexValue(await this.expr(e.target, env), await this.expr(e.index, env), e.index.span);
+        return this.indexValue(
+          await this.expr(e.target, env),
+          await this.expr(e.index, env),
+          e.index.span,
+        );
       case "field": {
         const st = await this.expr(e.target, env);
         return st.t === "struct" ? (st.fields.get(e.name) ?? VOID) : VOID;
@@ -487,14 +548,16 @@ class Evaluator {
         try {
           return await def.run(recv, args, this.natives);
         } catch (err) {
-          if (err instanceof Panic && !(err instanceof PanicAt)) throw new PanicAt(err.message, e.span);
+          if (err instanceof Panic && !(err instanceof PanicAt))
+            throw new PanicAt(err.message, e.span);
           throw err;
         }
       }
       case "capture":
         return this.capture(e, env);
       case "retry": {
-        const times = e.times === undefined ? undefined : ((await this.expr(e.times, env)) as { v: bigint }).v;
+        const times =
+          e.times === undefined ? undefined : ((await this.expr(e.times, env)) as { v: bigint }).v;
         for (let attempt = 0n; ; attempt++) {
           try {
             return await this.expr(e.call, env);
@@ -515,7 +578,8 @@ class Evaluator {
       try {
         return await n.run(args, this.natives);
       } catch (err) {
-        if (err instanceof Panic && !(err instanceof PanicAt)) throw new PanicAt(err.message, e.span);
+        if (err instanceof Panic && !(err instanceof PanicAt))
+          throw new PanicAt(err.message, e.span);
         throw err;
       }
     }
@@ -555,8 +619,10 @@ class Evaluator {
           if (b === 0n) throw new PanicAt("remainder of a division by zero", at);
           return int(a % b);
         case "**":
-          if (b < 0n) throw new PanicAt(`an int to a negative power (${b}): write \`${a}.0 ** ${b}\``, at);
-          if (b > 64n && a !== 0n && a !== 1n && a !== -1n) throw new PanicAt("integer overflow", at);
+          if (b < 0n)
+            throw new PanicAt(`an int to a negative power (${b}): write \`${a}.0 ** ${b}\``, at);
+          if (b > 64n && a !== 0n && a !== 1n && a !== -1n)
+            throw new PanicAt("integer overflow", at);
           return int(checked(a ** b, at));
         case "&":
           return int(a & b);
@@ -621,7 +687,11 @@ class Evaluator {
     }
   }
 
-  private async pipeline(p: Pipeline, env: Env, capture: boolean): Promise<CommandOutcome & { display?: string }> {
+  private async pipeline(
+    p: Pipeline,
+    env: Env,
+    capture: boolean,
+  ): Promise<CommandOutcome & { display?: string }> {
     let input: HValue | undefined;
     let last: CommandOutcome & { display?: string } = { ok: true, value: VOID, msg: [], err: [] };
     for (let i = 0; i < p.commands.length; i++) {
@@ -636,7 +706,12 @@ class Evaluator {
   /** Run a command value (`@{ … }`): its node, with the variables it saw where it was written. */
   private async commandValue(cmd: HValue, capture: boolean): Promise<CommandOutcome> {
     if (cmd.t !== "command" || cmd.node === undefined)
-      return { ok: false, value: VOID, msg: [], err: ["this command value cannot be run (it came from outside the script)"] };
+      return {
+        ok: false,
+        value: VOID,
+        msg: [],
+        err: ["this command value cannot be run (it came from outside the script)"],
+      };
     const r = await this.command(cmd.node, cmd.env as Env, undefined, capture);
     if (!capture && r.ok) {
       if (r.display !== undefined) this.host.write(r.display);
@@ -658,7 +733,9 @@ class Evaluator {
     const words: Word[] = [];
     for (const a of c.args) {
       if (a.k === "word") {
-        words.push(a.escaped ? { text: a.text, resolve: () => [{ type: "string", value: a.text }] } : a.text);
+        words.push(
+          a.escaped ? { text: a.text, resolve: () => [{ type: "string", value: a.text }] } : a.text,
+        );
         continue;
       }
       const v = await this.expr(a.expr, env);
@@ -670,10 +747,12 @@ class Evaluator {
       words.push({
         text: show(v, true),
         resolve: (st) => {
-          if (st.kind === "base" && st.name === "anystr") return [{ type: "string", value: show(v) }];
+          if (st.kind === "base" && st.name === "anystr")
+            return [{ type: "string", value: show(v) }];
           const want = fromShellType(st);
           if (want.k === "list" && v.t !== "list") return [toAbi(coerce(v, want.item))];
-          if (want.k === "list" && v.t === "list") return v.items.map((x) => toAbi(coerce(x, want.item)));
+          if (want.k === "list" && v.t === "list")
+            return v.items.map((x) => toAbi(coerce(x, want.item)));
           return [toAbi(coerce(v, want))];
         },
       });
@@ -681,7 +760,13 @@ class Evaluator {
     const parsed = parseCommandLine(plan.name, spec, words);
     if (parsed.kind === "help") {
       const { commandHelp } = await import("../shell/help.js");
-      return { ok: true, value: VOID, msg: [], err: [], display: `${commandHelp(plan.name, spec)}\n` };
+      return {
+        ok: true,
+        value: VOID,
+        msg: [],
+        err: [],
+        display: `${commandHelp(plan.name, spec)}\n`,
+      };
     }
     if (plan.kind === "native") {
       if (plan.name === "pass") return { ok: true, value: input ?? VOID, msg: [], err: [] };
@@ -693,10 +778,16 @@ class Evaluator {
     }
     const run = await this.host.runApp(plan.app as InstalledCommand, parsed.values, capture);
     const ret = run.ret;
-    if (ret.kind === "value") return { ok: true, value: fromAbi(ret.value, plan.ret), msg: run.msg, err: run.err };
+    if (ret.kind === "value")
+      return { ok: true, value: fromAbi(ret.value, plan.ret), msg: run.msg, err: run.err };
     if (ret.kind === "none") return { ok: true, value: VOID, msg: run.msg, err: run.err };
     if (ret.kind === "faulty")
-      return { ok: false, value: VOID, msg: run.msg, err: [...run.err, `${plan.name} is faulty: ${ret.why}`] };
+      return {
+        ok: false,
+        value: VOID,
+        msg: run.msg,
+        err: [...run.err, `${plan.name} is faulty: ${ret.why}`],
+      };
     return { ok: false, value: VOID, msg: run.msg, err: run.err };
   }
 }
@@ -714,7 +805,12 @@ function commandText(c: CommandNode): string {
       const m = /^(-{1,2}[^=\s]+)=(.*)$/.exec(a.text);
       if (m !== null && !a.escaped) words.push(m[1] as string, m[2] as string);
       else words.push(a.text);
-    } else words.push(a.expr.k === "string" && a.expr.parts.every((p) => p.k === "text") ? JSON.stringify(a.expr.parts.map((p) => (p.k === "text" ? p.text : "")).join("")) : "(…)");
+    } else
+      words.push(
+        a.expr.k === "string" && a.expr.parts.every((p) => p.k === "text")
+          ? JSON.stringify(a.expr.parts.map((p) => (p.k === "text" ? p.text : "")).join(""))
+          : "(…)",
+      );
   }
   return words.join(" ");
 }

@@ -11,17 +11,48 @@ export const NATIVE_COMMANDS: Record<string, CommandSpec> = {
     help: "Display a value (its text, to CMDOUT)",
     return: "string",
     args: [
-      { name: "no_newline", arg: { syntax: "flag", short: "n", help: "no line break after the text" } },
+      {
+        name: "no_newline",
+        arg: { syntax: "flag", short: "n", help: "no line break after the text" },
+      },
       {
         name: "stream",
-        arg: { syntax: "dash", short: "b", type: "stream", optional: true, conflicts: ["value"], help: "print a stream as UTF-8" },
+        arg: {
+          syntax: "dash",
+          short: "b",
+          type: "stream",
+          optional: true,
+          conflicts: ["value"],
+          help: "print a stream as UTF-8",
+        },
       },
-      { name: "value", arg: { syntax: "pos", type: "anystr", optional: true, help: "the value to display" } },
+      {
+        name: "value",
+        arg: { syntax: "pos", type: "anystr", optional: true, help: "the value to display" },
+      },
     ],
   },
   // pass: CMDIN to CMDOUT, the same value (specs "Input of a command").
-  pass: { help: "Write to CMDOUT the value it reads from CMDIN", return: "any", cmdin: "any", args: [] },
+  pass: {
+    help: "Write to CMDOUT the value it reads from CMDIN",
+    return: "any",
+    cmdin: "any",
+    args: [],
+  },
 };
 
 /** Native commands of the spec that need the filesystem (not run by NCW yet). */
-export const FS_COMMANDS = ["wt", "rd", "mkdir", "ren", "mv", "rm", "ls", "fd", "syml", "cmdin", "cmdout", "cmdraw"];
+export const FS_COMMANDS = [
+  "wt",
+  "rd",
+  "mkdir",
+  "ren",
+  "mv",
+  "rm",
+  "ls",
+  "fd",
+  "syml",
+  "cmdin",
+  "cmdout",
+  "cmdraw",
+];

@@ -4,7 +4,7 @@
 // signature or example is wrong, docs/hydre.md "Native library" says what NCW does.
 
 import { type HType, isOrdered, listOf, nullable, T } from "./types.js";
-import { bool, type HValue, int, keyId, NULL, show, str, VOID, copy, equal } from "./values.js";
+import { bool, copy, equal, type HValue, int, keyId, NULL, show, str, VOID } from "./values.js";
 
 /** A failure (`fail`, a fallible native, a failed command): caught by `catch`, else the script fails. */
 export class Failure extends Error {
@@ -122,7 +122,8 @@ export const NATIVE_FUNCTIONS: Record<string, NativeFn> = {
     fallible: false,
     run: async ([m], ctx) => {
       const line = await ctx.readLine(asStr(m));
-      if (line === undefined) throw new Panic("prompt: no more input (the shell is not interactive)");
+      if (line === undefined)
+        throw new Panic("prompt: no more input (the shell is not interactive)");
       return str(line);
     },
   },
@@ -145,7 +146,9 @@ export const NATIVE_FUNCTIONS: Record<string, NativeFn> = {
     run: async ([m], ctx) => {
       const line = await ask(ctx, asStr(m));
       const x = parseFloatBase(line, 10);
-      return x === undefined ? fail(`${JSON.stringify(line)} is not a number`) : { t: "float", v: x };
+      return x === undefined
+        ? fail(`${JSON.stringify(line)} is not a number`)
+        : { t: "float", v: x };
     },
   },
   confirm: {
@@ -182,12 +185,25 @@ export const NATIVE_FUNCTIONS: Record<string, NativeFn> = {
     fallible: true,
     run: async ([cmd, retries], ctx) => {
       const n = asInt(retries);
-      for (let i = 0n; i <= n; i++) if ((await ctx.runCommand(cmd as HValue, false)).ok) return VOID;
+      for (let i = 0n; i <= n; i++)
+        if ((await ctx.runCommand(cmd as HValue, false)).ok) return VOID;
       return fail(`the command did not succeed after ${n} retries`);
     },
   },
-  last_failed: { params: [], min: 0, ret: T.bool, fallible: false, run: (_, ctx) => bool(ctx.lastFailed()) },
-  rand: { params: [], min: 0, ret: T.float, fallible: false, run: (_, ctx) => ({ t: "float", v: ctx.random() }) },
+  last_failed: {
+    params: [],
+    min: 0,
+    ret: T.bool,
+    fallible: false,
+    run: (_, ctx) => bool(ctx.lastFailed()),
+  },
+  rand: {
+    params: [],
+    min: 0,
+    ret: T.float,
+    fallible: false,
+    run: (_, ctx) => ({ t: "float", v: ctx.random() }),
+  },
   rand_int: {
     params: [T.int, T.int],
     min: 2,
@@ -245,6 +261,7 @@ function compare(a: HValue, b: HValue): number {
   const y = asStr(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }
+
 export { compare };
 
 /** The methods a receiver of type `recv` has, by name (several: overloads by argument count). */
@@ -259,7 +276,12 @@ export function methodsOf(recv: HType): Record<string, MethodDef[]> {
     case "nullable": {
       const inner = recv.inner;
       add("isNull", { params: [], min: 0, ret: T.bool, run: (v) => bool(v.t === "null") });
-      add("default", { params: [inner], min: 1, ret: inner, run: (v, [d]) => (v.t === "null" ? (d as HValue) : v) });
+      add("default", {
+        params: [inner],
+        min: 1,
+        ret: inner,
+        run: (v, [d]) => (v.t === "null" ? (d as HValue) : v),
+      });
       add("unwrap", {
         params: [],
         min: 0,
@@ -281,15 +303,45 @@ export function methodsOf(recv: HType): Record<string, MethodDef[]> {
       break;
     }
     case "char":
-      add("single", { params: [], min: 0, ret: T.bool, run: (v) => bool(chars(asStr(v)).length === 1) });
-      add("codepoints", { params: [], min: 0, ret: listOf(T.int), run: (v) => codepoints(asStr(v)) });
-      add("len", { params: [], min: 0, ret: T.int, run: (v) => int(BigInt(chars(asStr(v)).length)) });
+      add("single", {
+        params: [],
+        min: 0,
+        ret: T.bool,
+        run: (v) => bool(chars(asStr(v)).length === 1),
+      });
+      add("codepoints", {
+        params: [],
+        min: 0,
+        ret: listOf(T.int),
+        run: (v) => codepoints(asStr(v)),
+      });
+      add("len", {
+        params: [],
+        min: 0,
+        ret: T.int,
+        run: (v) => int(BigInt(chars(asStr(v)).length)),
+      });
       add("bytes", { params: [], min: 0, ret: T.int, run: (v) => int(BigInt(utf8(asStr(v)))) });
       break;
     case "string":
-      add("chars", { params: [], min: 0, ret: listOf(T.char), run: (v) => list(chars(asStr(v)).map((c) => ({ t: "char", v: c }))) });
-      add("codepoints", { params: [], min: 0, ret: listOf(T.int), run: (v) => codepoints(asStr(v)) });
-      add("len", { params: [], min: 0, ret: T.int, run: (v) => int(BigInt(chars(asStr(v)).length)) });
+      add("chars", {
+        params: [],
+        min: 0,
+        ret: listOf(T.char),
+        run: (v) => list(chars(asStr(v)).map((c) => ({ t: "char", v: c }))),
+      });
+      add("codepoints", {
+        params: [],
+        min: 0,
+        ret: listOf(T.int),
+        run: (v) => codepoints(asStr(v)),
+      });
+      add("len", {
+        params: [],
+        min: 0,
+        ret: T.int,
+        run: (v) => int(BigInt(chars(asStr(v)).length)),
+      });
       add("bytes", { params: [], min: 0, ret: T.int, run: (v) => int(BigInt(utf8(asStr(v)))) });
       add("parse_int", {
         params: [T.int],
@@ -299,7 +351,9 @@ export function methodsOf(recv: HType): Record<string, MethodDef[]> {
         run: (v, [b]) => {
           const base = b === undefined ? 10 : Number(asInt(b));
           const n = parseIntBase(asStr(v), base);
-          return n === undefined ? fail(`${JSON.stringify(asStr(v))} is not an integer in base ${base}`) : int(n);
+          return n === undefined
+            ? fail(`${JSON.stringify(asStr(v))} is not an integer in base ${base}`)
+            : int(n);
         },
       });
       add("parse_float", {
@@ -310,13 +364,35 @@ export function methodsOf(recv: HType): Record<string, MethodDef[]> {
         run: (v, [b]) => {
           const base = b === undefined ? 10 : Number(asInt(b));
           const x = parseFloatBase(asStr(v), base);
-          return x === undefined ? fail(`${JSON.stringify(asStr(v))} is not a number in base ${base}`) : { t: "float", v: x };
+          return x === undefined
+            ? fail(`${JSON.stringify(asStr(v))} is not a number in base ${base}`)
+            : { t: "float", v: x };
         },
       });
-      add("upper_case", { params: [], min: 0, ret: T.string, run: (v) => str(asStr(v).toUpperCase()) });
-      add("lower_case", { params: [], min: 0, ret: T.string, run: (v) => str(asStr(v).toLowerCase()) });
-      add("reverse", { params: [], min: 0, ret: T.string, run: (v) => str(chars(asStr(v)).reverse().join("")) });
-      add("concat", { params: [T.string], min: 1, ret: T.string, run: (v, [r]) => str(asStr(v) + asStr(r)) });
+      add("upper_case", {
+        params: [],
+        min: 0,
+        ret: T.string,
+        run: (v) => str(asStr(v).toUpperCase()),
+      });
+      add("lower_case", {
+        params: [],
+        min: 0,
+        ret: T.string,
+        run: (v) => str(asStr(v).toLowerCase()),
+      });
+      add("reverse", {
+        params: [],
+        min: 0,
+        ret: T.string,
+        run: (v) => str(chars(asStr(v)).reverse().join("")),
+      });
+      add("concat", {
+        params: [T.string],
+        min: 1,
+        ret: T.string,
+        run: (v, [r]) => str(asStr(v) + asStr(r)),
+      });
       add("split", {
         params: [T.string],
         min: 1,
@@ -343,10 +419,30 @@ export function methodsOf(recv: HType): Record<string, MethodDef[]> {
       const item = recv.item;
       const items = (v: HValue) => (v.t === "list" ? v.items : []);
       if (item.k === "char" || item.k === "never")
-        add("stringify", { params: [], min: 0, ret: T.string, run: (v) => str(items(v).map(asStr).join("")) });
+        add("stringify", {
+          params: [],
+          min: 0,
+          ret: T.string,
+          run: (v) => str(items(v).map(asStr).join("")),
+        });
       if (item.k === "string" || item.k === "never")
-        add("join", { params: [T.string], min: 0, ret: T.string, run: (v, [sep]) => str(items(v).map(asStr).join(sep === undefined ? "," : asStr(sep))) });
-      add("get", { params: [T.int], min: 1, ret: nullable(item), run: (v, [i]) => items(v)[Number(asInt(i))] ?? NULL });
+        add("join", {
+          params: [T.string],
+          min: 0,
+          ret: T.string,
+          run: (v, [sep]) =>
+            str(
+              items(v)
+                .map(asStr)
+                .join(sep === undefined ? "," : asStr(sep)),
+            ),
+        });
+      add("get", {
+        params: [T.int],
+        min: 1,
+        ret: nullable(item),
+        run: (v, [i]) => items(v)[Number(asInt(i))] ?? NULL,
+      });
       add("expect", {
         params: [T.int, T.string],
         min: 2,
@@ -357,10 +453,40 @@ export function methodsOf(recv: HType): Record<string, MethodDef[]> {
           return x;
         },
       });
-      add("unshift", { params: [item], min: 1, ret: T.void, mutates: true, run: (v, [x]) => (items(v).unshift(copy(x as HValue)), VOID) });
-      add("unshift", { params: [], min: 0, ret: nullable(item), mutates: true, run: (v) => items(v).shift() ?? NULL });
-      add("push", { params: [item], min: 1, ret: T.void, mutates: true, run: (v, [x]) => (items(v).push(copy(x as HValue)), VOID) });
-      add("pop", { params: [], min: 0, ret: nullable(item), mutates: true, run: (v) => items(v).pop() ?? NULL });
+      add("unshift", {
+        params: [item],
+        min: 1,
+        ret: T.void,
+        mutates: true,
+        run: (v, [x]) => {
+          items(v).unshift(copy(x as HValue));
+          return VOID;
+        },
+      });
+      add("unshift", {
+        params: [],
+        min: 0,
+        ret: nullable(item),
+        mutates: true,
+        run: (v) => items(v).shift() ?? NULL,
+      });
+      add("push", {
+        params: [item],
+        min: 1,
+        ret: T.void,
+        mutates: true,
+        run: (v, [x]) => {
+          items(v).push(copy(x as HValue));
+          return VOID;
+        },
+      });
+      add("pop", {
+        params: [],
+        min: 0,
+        ret: nullable(item),
+        mutates: true,
+        run: (v) => items(v).pop() ?? NULL,
+      });
       if (isOrdered(item) || item.k === "never")
         add("sort", {
           params: [T.bool],
@@ -371,10 +497,20 @@ export function methodsOf(recv: HType): Record<string, MethodDef[]> {
             return list(asc?.t === "bool" && !asc.v ? sorted.reverse() : sorted);
           },
         });
-      add("reverse", { params: [], min: 0, ret: listOf(item), run: (v) => list([...items(v)].reverse()) });
+      add("reverse", {
+        params: [],
+        min: 0,
+        ret: listOf(item),
+        run: (v) => list([...items(v)].reverse()),
+      });
       add("len", { params: [], min: 0, ret: T.int, run: (v) => int(BigInt(items(v).length)) });
       // concat(list[T]) and concat(list[list[T]]): the checker picks by the argument's type.
-      add("concat", { params: [listOf(item)], min: 1, ret: listOf(item), run: (v, [o]) => list([...items(v), ...items(o as HValue)]) });
+      add("concat", {
+        params: [listOf(item)],
+        min: 1,
+        ret: listOf(item),
+        run: (v, [o]) => list([...items(v), ...items(o as HValue)]),
+      });
       add("concat", {
         params: [listOf(listOf(item))],
         min: 1,
@@ -385,18 +521,53 @@ export function methodsOf(recv: HType): Record<string, MethodDef[]> {
     }
     case "map": {
       const { key, value } = recv;
-      const entries = (v: HValue) => (v.t === "map" ? v.entries : new Map<string, { key: HValue; value: HValue }>());
-      add("has", { params: [key], min: 1, ret: T.bool, run: (v, [k]) => bool(entries(v).has(keyId(k as HValue))) });
-      add("get", { params: [key], min: 1, ret: nullable(value), run: (v, [k]) => entries(v).get(keyId(k as HValue))?.value ?? NULL });
-      add("keys", { params: [], min: 0, ret: listOf(key), run: (v) => list([...entries(v).values()].map((e) => e.key)) });
-      add("values", { params: [], min: 0, ret: listOf(value), run: (v) => list([...entries(v).values()].map((e) => e.value)) });
+      const entries = (v: HValue) =>
+        v.t === "map" ? v.entries : new Map<string, { key: HValue; value: HValue }>();
+      add("has", {
+        params: [key],
+        min: 1,
+        ret: T.bool,
+        run: (v, [k]) => bool(entries(v).has(keyId(k as HValue))),
+      });
+      add("get", {
+        params: [key],
+        min: 1,
+        ret: nullable(value),
+        run: (v, [k]) => entries(v).get(keyId(k as HValue))?.value ?? NULL,
+      });
+      add("keys", {
+        params: [],
+        min: 0,
+        ret: listOf(key),
+        run: (v) => list([...entries(v).values()].map((e) => e.key)),
+      });
+      add("values", {
+        params: [],
+        min: 0,
+        ret: listOf(value),
+        run: (v) => list([...entries(v).values()].map((e) => e.value)),
+      });
       // The spec's second `values()` (a list of key/value structures) is `entries()` (docs/hydre.md).
       add("entries", {
         params: [],
         min: 0,
-        ret: listOf({ k: "struct", fields: [{ name: "key", type: key }, { name: "value", type: value }] }),
+        ret: listOf({
+          k: "struct",
+          fields: [
+            { name: "key", type: key },
+            { name: "value", type: value },
+          ],
+        }),
         run: (v) =>
-          list([...entries(v).values()].map((e) => ({ t: "struct", fields: new Map([["key", e.key], ["value", e.value]]) }))),
+          list(
+            [...entries(v).values()].map((e) => ({
+              t: "struct",
+              fields: new Map([
+                ["key", e.key],
+                ["value", e.value],
+              ]),
+            })),
+          ),
       });
       add("expect", {
         params: [key, T.string],
@@ -408,12 +579,23 @@ export function methodsOf(recv: HType): Record<string, MethodDef[]> {
           return e.value;
         },
       });
-      add("delete", { params: [key], min: 1, ret: T.bool, mutates: true, run: (v, [k]) => bool(entries(v).delete(keyId(k as HValue))) });
+      add("delete", {
+        params: [key],
+        min: 1,
+        ret: T.bool,
+        mutates: true,
+        run: (v, [k]) => bool(entries(v).delete(keyId(k as HValue))),
+      });
       add("count", { params: [], min: 0, ret: T.int, run: (v) => int(BigInt(entries(v).size)) });
       break;
     }
     case "command": {
-      add("run", { params: [], min: 0, ret: T.int, run: async (v, _, ctx) => int((await ctx.runCommand(v, false)).ok ? 0n : 1n) });
+      add("run", {
+        params: [],
+        min: 0,
+        ret: T.int,
+        run: async (v, _, ctx) => int((await ctx.runCommand(v, false)).ok ? 0n : 1n),
+      });
       add("fallible", {
         params: [],
         min: 0,
@@ -425,9 +607,24 @@ export function methodsOf(recv: HType): Record<string, MethodDef[]> {
           return VOID;
         },
       });
-      add("ret_str", { params: [], min: 0, ret: T.string, run: async (v, _, ctx) => str(show((await ctx.runCommand(v, true)).value)) });
-      add("cmdmsg", { params: [], min: 0, ret: listOf(T.string), run: async (v, _, ctx) => list((await ctx.runCommand(v, true)).msg.map(str)) });
-      add("cmderr", { params: [], min: 0, ret: listOf(T.string), run: async (v, _, ctx) => list((await ctx.runCommand(v, true)).err.map(str)) });
+      add("ret_str", {
+        params: [],
+        min: 0,
+        ret: T.string,
+        run: async (v, _, ctx) => str(show((await ctx.runCommand(v, true)).value)),
+      });
+      add("cmdmsg", {
+        params: [],
+        min: 0,
+        ret: listOf(T.string),
+        run: async (v, _, ctx) => list((await ctx.runCommand(v, true)).msg.map(str)),
+      });
+      add("cmderr", {
+        params: [],
+        min: 0,
+        ret: listOf(T.string),
+        run: async (v, _, ctx) => list((await ctx.runCommand(v, true)).err.map(str)),
+      });
       add("output", {
         params: [],
         min: 0,

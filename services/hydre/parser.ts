@@ -4,6 +4,7 @@
 // "Statements"). Hand-written recursive descent over the text itself, as the two modes tokenize it
 // differently; the first error stops it with a diagnostic.
 
+import { parseFloat64, parseInt64 } from "../shell/literals.js";
 import type {
   ArgNode,
   AssignOp,
@@ -26,7 +27,6 @@ import type {
   TypeNode,
 } from "./ast.js";
 import { HydreSyntaxError, type Span, span } from "./source.js";
-import { parseFloat64, parseInt64 } from "../shell/literals.js";
 
 const IDENT_START = /[A-Za-z_]/;
 const IDENT = /[A-Za-z0-9_]/;
@@ -169,7 +169,8 @@ class Parser {
       const c = this.ch();
       if (c === " " || c === "\t" || c === "\r") this.i++;
       else if (c === "\n" && newlines) this.i++;
-      else if (c === "\\" && this.ch(1) === "\n") this.i += 2; // a line continued
+      else if (c === "\\" && this.ch(1) === "\n")
+        this.i += 2; // a line continued
       else if (this.at("###")) this.blockComment();
       else if (c === "#") while (this.i < this.text.length && this.ch() !== "\n") this.i++;
       else return;
@@ -179,7 +180,8 @@ class Parser {
   private blockComment(): void {
     const start = this.i;
     const close = this.text.indexOf("###", this.i + 3);
-    if (close < 0) this.fail("this ### comment is never closed", span(start, start + 3), "a closing ###");
+    if (close < 0)
+      this.fail("this ### comment is never closed", span(start, start + 3), "a closing ###");
     this.i = close + 3;
   }
 
@@ -191,7 +193,12 @@ class Parser {
   private endStatement(closer?: string): void {
     this.ws(false);
     if (closer !== undefined && this.ch() === closer) return;
-    if (!this.eol()) this.fail(`unexpected ${JSON.stringify(this.rest())}`, this.wordSpan(), "the end of the line");
+    if (!this.eol())
+      this.fail(
+        `unexpected ${JSON.stringify(this.rest())}`,
+        this.wordSpan(),
+        "the end of the line",
+      );
   }
 
   private rest(): string {
@@ -272,7 +279,11 @@ class Parser {
         break;
       if (w === "end" || w === "elif" || w === "else" || w === "when") {
         if (ends.length === 0 && closer === undefined) break; // reported by expectEof
-        this.fail(`\`${w}\` is not expected here`, span(this.i, this.i + w.length), ends.map((e) => `\`${e}\``).join(" or "));
+        this.fail(
+          `\`${w}\` is not expected here`,
+          span(this.i, this.i + w.length),
+          ends.map((e) => `\`${e}\``).join(" or "),
+        );
       }
       stmts.push(this.statement(closer));
       if (closer !== undefined) {
@@ -294,7 +305,8 @@ class Parser {
     const start = this.i;
     const w = this.peekWord();
     const wEnd = w === undefined ? start : start + w.length;
-    const boundary = w !== undefined && !IDENT.test(this.text[wEnd] ?? " ") && this.text[wEnd] !== "(";
+    const boundary =
+      w !== undefined && !IDENT.test(this.text[wEnd] ?? " ") && this.text[wEnd] !== "(";
     const done = (s: StmtBody): Stmt => {
       const stmt = { ...s, span: span(start, this.i) } as Stmt;
       this.endStatement(closer);
@@ -368,7 +380,7 @@ class Parser {
       if (m !== null) {
         const save = this.i;
         const asCommand = this.pipeline(closer);
-        this.i = save + w.length + (m[0].length);
+        this.i = save + w.length + m[0].length;
         return done({
           k: "incdec",
           name: w,
@@ -413,7 +425,12 @@ class Parser {
       let nest = 0;
       lineEnd();
       for (;;) {
-        if (this.i >= this.text.length) this.fail(`this \`${w}\` is never closed`, span(start, start + w.length), "an `end` closing it");
+        if (this.i >= this.text.length)
+          this.fail(
+            `this \`${w}\` is never closed`,
+            span(start, start + w.length),
+            "an `end` closing it",
+          );
         this.i++;
         const ls = this.i;
         while (this.ch() === " " || this.ch() === "\t") this.i++;
@@ -450,7 +467,15 @@ class Parser {
     }
     this.expect("=", "`=` and the variable's value");
     const value = this.expr();
-    const s: Stmt = { k: "let", mutable, name: n.name, nameSpan: n.span, type, value, span: span(start, this.i) };
+    const s: Stmt = {
+      k: "let",
+      mutable,
+      name: n.name,
+      nameSpan: n.span,
+      type,
+      value,
+      span: span(start, this.i),
+    };
     this.endStatement(closer);
     return s;
   }
@@ -467,7 +492,9 @@ class Parser {
       return undefined;
     }
     this.ws(false);
-    const op = ASSIGN_OPS.find((o) => this.at(o) && !(o === "=" && (this.at("==") || this.at("=>"))));
+    const op = ASSIGN_OPS.find(
+      (o) => this.at(o) && !(o === "=" && (this.at("==") || this.at("=>"))),
+    );
     if (op === undefined) {
       this.i = save;
       return undefined;
@@ -605,7 +632,12 @@ class Parser {
       const body = this.block(["end"]);
       this.end("for", span(start, start + 3));
       void body;
-      return { k: "unsupported", what: "for … in (glob)", section: "Filesystem iteration", span: span(itStart, this.i) };
+      return {
+        k: "unsupported",
+        what: "for … in (glob)",
+        section: "Filesystem iteration",
+        span: span(itStart, this.i),
+      };
     }
     const from = this.expr();
     this.ws(false);
@@ -648,7 +680,11 @@ class Parser {
         this.ws();
       }
       if (type === undefined && def === undefined)
-        this.fail(`the argument \`${p.name}\` needs a type (\`${p.name}: int\`) or a default value`, p.span, "`: type` or `= default`");
+        this.fail(
+          `the argument \`${p.name}\` needs a type (\`${p.name}: int\`) or a default value`,
+          p.span,
+          "`: type` or `= default`",
+        );
       params.push({ name: p.name, span: p.span, type, default: def });
       if (this.ch() === ",") {
         this.i++;
@@ -665,13 +701,22 @@ class Parser {
       fallible = this.keyword("fallible");
       this.ws(false);
       if (!this.eol()) ret = this.type();
-      else if (!fallible) this.fail("expected the return type after `->`", this.wordSpan(), "a type");
+      else if (!fallible)
+        this.fail("expected the return type after `->`", this.wordSpan(), "a type");
     }
     const header = span(start, this.i);
     this.endStatement();
     const body = this.block(["end"]);
     this.end("fn", span(start, start + 2));
-    const def: FnDef = { name: n.name, nameSpan: n.span, params, ret, fallible, body, span: header };
+    const def: FnDef = {
+      name: n.name,
+      nameSpan: n.span,
+      params,
+      ret,
+      fallible,
+      body,
+      span: header,
+    };
     const s: Stmt = { k: "fn", def, span: span(start, this.i) };
     this.endStatement();
     return s;
@@ -780,7 +825,8 @@ class Parser {
     } else t = { k: "name", name: n.name, span: n.span };
     if (this.ch() === "?") {
       this.i++;
-      if (this.ch() === "?") this.fail("nullable types do not nest (`T??`)", span(start, this.i + 1));
+      if (this.ch() === "?")
+        this.fail("nullable types do not nest (`T??`)", span(start, this.i + 1));
       t = { k: "nullable", inner: t, span: span(start, this.i) };
     }
     return t;
@@ -818,7 +864,13 @@ class Parser {
         if (w === "is" || w === "isnt") {
           this.i += w.length;
           const type = this.type();
-          left = { k: "is", negated: w === "isnt", expr: left, type, span: span(left.span.start, this.i) };
+          left = {
+            k: "is",
+            negated: w === "isnt",
+            expr: left,
+            type,
+            span: span(left.span.start, this.i),
+          };
           continue;
         }
       }
@@ -833,7 +885,10 @@ class Parser {
       if (level === 2) {
         const next = this.peekOp();
         if (next !== undefined && ops.includes(next))
-          this.fail("comparisons do not chain: write `a < b && b < c`", span(this.i, this.i + next.length));
+          this.fail(
+            "comparisons do not chain: write `a < b && b < c`",
+            span(this.i, this.i + next.length),
+          );
       }
       left = { k: "binary", op, left, right, opSpan, span: span(left.span.start, right.span.end) };
     }
@@ -857,7 +912,14 @@ class Parser {
     if (this.peekOp() === "**") {
       this.i += 2;
       const exp = this.unary();
-      return { k: "binary", op: "**", left: base, right: exp, opSpan: span(save, save + 2), span: span(base.span.start, exp.span.end) };
+      return {
+        k: "binary",
+        op: "**",
+        left: base,
+        right: exp,
+        opSpan: span(save, save + 2),
+        span: span(base.span.start, exp.span.end),
+      };
     }
     this.i = save;
     return base;
@@ -891,8 +953,22 @@ class Parser {
         const n = this.ident();
         if (this.ch() === "(") {
           const args = this.args();
-          e = { k: "method", target: e, name: n.name, nameSpan: n.span, args, span: span(e.span.start, this.i) };
-        } else e = { k: "field", target: e, name: n.name, nameSpan: n.span, span: span(e.span.start, this.i) };
+          e = {
+            k: "method",
+            target: e,
+            name: n.name,
+            nameSpan: n.span,
+            args,
+            span: span(e.span.start, this.i),
+          };
+        } else
+          e = {
+            k: "field",
+            target: e,
+            name: n.name,
+            nameSpan: n.span,
+            span: span(e.span.start, this.i),
+          };
       } else if (c === "[") {
         this.i++;
         this.depth++;
@@ -953,7 +1029,8 @@ class Parser {
         if (this.ch() === ",") {
           this.i++;
           this.ws();
-        } else if (this.ch() !== "]") this.fail("expected `,` or `]`", this.wordSpan(), "`,` or `]`");
+        } else if (this.ch() !== "]")
+          this.fail("expected `,` or `]`", this.wordSpan(), "`,` or `]`");
       }
       this.i++;
       this.depth--;
@@ -963,7 +1040,11 @@ class Parser {
     const w = this.peekWord();
     if (w === undefined) {
       if (this.eol()) this.fail("expected a value", span(this.i, this.i + 1), "a value");
-      this.fail(`expected a value, found ${JSON.stringify(this.rest())}`, this.wordSpan(), "a value");
+      this.fail(
+        `expected a value, found ${JSON.stringify(this.rest())}`,
+        this.wordSpan(),
+        "a value",
+      );
     }
     if (w === "true" || w === "false") {
       this.i += w.length;
@@ -988,9 +1069,13 @@ class Parser {
         this.fail("`retry` takes a function call", call.span, "a call like `f(x)`");
       return { k: "retry", times, call, span: sp() };
     }
-    if (KEYWORDS.has(w)) this.fail(`\`${w}\` is a keyword, not a value`, span(start, start + w.length), "a value");
+    if (KEYWORDS.has(w))
+      this.fail(`\`${w}\` is a keyword, not a value`, span(start, start + w.length), "a value");
     // `dir/file.ext`: a path (an identifier directly followed by `/` and more: docs/hydre.md).
-    if (this.text[this.i + w.length] === "/" && /[^\s/]/.test(this.text[this.i + w.length + 1] ?? " "))
+    if (
+      this.text[this.i + w.length] === "/" &&
+      /[^\s/]/.test(this.text[this.i + w.length + 1] ?? " ")
+    )
       return { k: "path", value: this.pathWord(), span: sp() };
     this.i += w.length;
     if (this.ch() === "(") {
@@ -1007,10 +1092,15 @@ class Parser {
       /^[0-9][0-9_]*(?:\.[0-9][0-9_]*)?(?:[eE][+-]?[0-9]+)?/.exec(this.text.slice(this.i));
     const text = (m?.[0] ?? "").replaceAll("_", "");
     this.i += m?.[0].length ?? 0;
-    if (IDENT.test(this.ch())) this.fail(`${JSON.stringify(this.text.slice(start, this.i + 1))} is not a number`, span(start, this.i + 1));
+    if (IDENT.test(this.ch()))
+      this.fail(
+        `${JSON.stringify(this.text.slice(start, this.i + 1))} is not a number`,
+        span(start, this.i + 1),
+      );
     const sp = span(start, this.i);
     try {
-      if (/[.eE]/.test(text) && !/^0x/.test(text)) return { k: "float", value: parseFloat64(text), span: sp };
+      if (/[.eE]/.test(text) && !/^0x/.test(text))
+        return { k: "float", value: parseFloat64(text), span: sp };
       return { k: "int", value: parseInt64(text), span: sp };
     } catch (e) {
       return this.fail(`${text} is ${(e as Error).message}`, sp);
@@ -1031,7 +1121,8 @@ class Parser {
     this.i++;
     let out = "";
     while (this.ch() !== "'") {
-      if (this.eol()) this.fail("this character is never closed", span(start, this.i), "a closing '");
+      if (this.eol())
+        this.fail("this character is never closed", span(start, this.i), "a closing '");
       if (this.ch() === "\\") {
         this.i++;
         out += this.escape();
@@ -1106,7 +1197,13 @@ class Parser {
 
   private dollar(): Expr {
     const start = this.i;
-    const pipes: Record<string, CapturePipe> = { "$(": "out", "$?(": "msg", "$!(": "err", "$*(": "all", "$@(": "raw" };
+    const pipes: Record<string, CapturePipe> = {
+      "$(": "out",
+      "$?(": "msg",
+      "$!(": "err",
+      "$*(": "all",
+      "$@(": "raw",
+    };
     for (const [open, pipe] of Object.entries(pipes)) {
       if (!this.at(open)) continue;
       this.i += open.length;
@@ -1127,7 +1224,12 @@ class Parser {
       return { ...e, span: span(start, this.i) };
     }
     this.i++;
-    if (!IDENT_START.test(this.ch())) this.fail("expected a variable's name after `$`", span(start, this.i + 1), "`$name`, `${…}` or `$(…)`");
+    if (!IDENT_START.test(this.ch()))
+      this.fail(
+        "expected a variable's name after `$`",
+        span(start, this.i + 1),
+        "`$name`, `$" + "{…}` or `$(…)`",
+      );
     const n = this.ident();
     return { k: "var", name: n.name, span: span(start, this.i) };
   }
@@ -1135,7 +1237,9 @@ class Parser {
   /** `{ a, b -> body }` (a closure), `{ name: v }` (a structure), `{ "k": v }` (a map), `{}`. */
   private braces(): Expr {
     const start = this.i;
-    const closure = /^\{\s*(?:[A-Za-z_]\w*\s*(?:,\s*[A-Za-z_]\w*\s*)*)?->/.exec(this.text.slice(this.i));
+    const closure = /^\{\s*(?:[A-Za-z_]\w*\s*(?:,\s*[A-Za-z_]\w*\s*)*)?->/.exec(
+      this.text.slice(this.i),
+    );
     this.i++;
     if (closure !== null) {
       const params: { name: string; span: Span }[] = [];
@@ -1207,7 +1311,8 @@ class Parser {
         this.i += op.length;
         this.ws(false);
         const target = this.arg(closer);
-        if (target === undefined) this.fail(`expected a file after \`${op}\``, this.wordSpan(), "a path");
+        if (target === undefined)
+          this.fail(`expected a file after \`${op}\``, this.wordSpan(), "a path");
         redirects.push({ op, target, span: span(s, this.i) });
         continue;
       }
@@ -1220,7 +1325,8 @@ class Parser {
     this.ws(false);
     const start = this.i;
     let name = "";
-    while (!this.eol() && !/[\s|<>#"'()]/.test(this.ch()) && this.ch() !== closer) name += this.text[this.i++];
+    while (!this.eol() && !/[\s|<>#"'()]/.test(this.ch()) && this.ch() !== closer)
+      name += this.text[this.i++];
     if (name === "") this.fail("expected a command", this.wordSpan(), "a command's name");
     const nameSpan = span(start, this.i);
     const args: ArgNode[] = [];
@@ -1240,7 +1346,16 @@ class Parser {
     if (this.eol() || c === closer || c === "|" || c === "#") return undefined;
     if (REDIRECTS.some((r) => this.at(r))) return undefined;
     const asExpr = (expr: Expr): ArgNode => ({ k: "expr", expr, span: span(start, this.i) });
-    if (c === '"' || c === "'" || c === "$" || c === "(" || c === "[" || c === "{" || this.at("?(") || this.at("@{")) {
+    if (
+      c === '"' ||
+      c === "'" ||
+      c === "$" ||
+      c === "(" ||
+      c === "[" ||
+      c === "{" ||
+      this.at("?(") ||
+      this.at("@{")
+    ) {
       const depth = this.depth;
       this.depth = 0;
       const e = this.primary();

@@ -33,8 +33,8 @@ export async function checkSource(
     if (e instanceof HydreSyntaxError) return { source, diagnostics: [e.diagnostic] };
     throw e;
   }
-  let check = checkScript(script);
-  if (check.unknownCommands) check = checkScript(script, { commands: await commands() });
+  let check = checkScript(script, { text });
+  if (check.unknownCommands) check = checkScript(script, { text, commands: await commands() });
   return { source, diagnostics: sortByPosition(check.diagnostics), script, check };
 }
 

@@ -165,7 +165,10 @@ export function fromShellType(t: ShellType): HType {
     case "enum":
       return { k: "enum", values: t.values };
     case "struct":
-      return { k: "struct", fields: t.fields.map((f) => ({ name: f.name, type: fromShellType(f.type) })) };
+      return {
+        k: "struct",
+        fields: t.fields.map((f) => ({ name: f.name, type: fromShellType(f.type) })),
+      };
     case "nullable":
       return nullable(fromShellType(t.inner));
   }

@@ -83,17 +83,23 @@ export function equal(a: HValue, b: HValue): boolean {
     }
     case "map": {
       const be = (b as typeof a).entries;
-      return a.entries.size === be.size && [...a.entries].every(([k, e]) => {
-        const o = be.get(k);
-        return o !== undefined && equal(e.value, o.value);
-      });
+      return (
+        a.entries.size === be.size &&
+        [...a.entries].every(([k, e]) => {
+          const o = be.get(k);
+          return o !== undefined && equal(e.value, o.value);
+        })
+      );
     }
     case "struct": {
       const bf = (b as typeof a).fields;
-      return a.fields.size === bf.size && [...a.fields].every(([k, x]) => {
-        const o = bf.get(k);
-        return o !== undefined && equal(x, o);
-      });
+      return (
+        a.fields.size === bf.size &&
+        [...a.fields].every(([k, x]) => {
+          const o = bf.get(k);
+          return o !== undefined && equal(x, o);
+        })
+      );
     }
     case "command":
       return a.text === (b as typeof a).text;
@@ -135,18 +141,24 @@ export function coerce(v: HValue, t: HType | undefined): HValue {
   if (t.k === "map" && v.t === "map" && needsCoerce(t.value))
     return {
       t: "map",
-      entries: new Map([...v.entries].map(([k, e]) => [k, { key: e.key, value: coerce(e.value, t.value) }])),
+      entries: new Map(
+        [...v.entries].map(([k, e]) => [k, { key: e.key, value: coerce(e.value, t.value) }]),
+      ),
     };
   if (t.k === "struct" && v.t === "struct")
     return {
       t: "struct",
-      fields: new Map([...v.fields].map(([k, x]) => [k, coerce(x, t.fields.find((f) => f.name === k)?.type)])),
+      fields: new Map(
+        [...v.fields].map(([k, x]) => [k, coerce(x, t.fields.find((f) => f.name === k)?.type)]),
+      ),
     };
   return v;
 }
 
 function needsCoerce(t: HType): boolean {
-  return t.k === "float" || t.k === "list" || t.k === "map" || t.k === "struct" || t.k === "nullable";
+  return (
+    t.k === "float" || t.k === "list" || t.k === "map" || t.k === "struct" || t.k === "nullable"
+  );
 }
 
 /** Does the value belong to the type? (`is`, specs "Data validation"). */
@@ -213,7 +225,10 @@ export function toAbi(v: HValue): Value {
     case "map":
       return {
         type: "list",
-        items: [...v.entries.values()].map((e) => ({ type: "list", items: [toAbi(e.key), toAbi(e.value)] })),
+        items: [...v.entries.values()].map((e) => ({
+          type: "list",
+          items: [toAbi(e.key), toAbi(e.value)],
+        })),
       };
     case "struct":
       return { type: "list", items: [...v.fields.values()].map(toAbi) };
@@ -237,7 +252,9 @@ export function fromAbi(v: Value, t: HType): HValue {
   if (t.k === "struct" && v.type === "list")
     return {
       t: "struct",
-      fields: new Map(t.fields.map((f, i) => [f.name, fromAbi(v.items[i] ?? { type: "void" }, f.type)])),
+      fields: new Map(
+        t.fields.map((f, i) => [f.name, fromAbi(v.items[i] ?? { type: "void" }, f.type)]),
+      ),
     };
   switch (v.type) {
     case "void":
@@ -256,7 +273,10 @@ export function fromAbi(v: Value, t: HType): HValue {
     case "command":
       return { t: "command", text: v.value };
     case "list":
-      return { t: "list", items: v.items.map((x) => fromAbi(x, t.k === "list" ? t.item : { k: "any" })) };
+      return {
+        t: "list",
+        items: v.items.map((x) => fromAbi(x, t.k === "list" ? t.item : { k: "any" })),
+      };
     case "stream":
       return { t: "stream" };
   }
