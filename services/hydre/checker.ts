@@ -7,6 +7,7 @@
 
 import { NcwError } from "../../ncw/errors.js";
 import { parseShellType } from "../../ncw/manifest/rules.js";
+import type { CommandSpec } from "../../ncw/manifest/types.js";
 import { ArgumentError, parseCommandLine, type Word } from "../shell/arguments.js";
 import { findCommand, type InstalledCommand } from "../shell/commands.js";
 import { LiteralError, parseWord } from "../shell/literals.js";
@@ -808,17 +809,16 @@ class Checker {
       }
       spec = app.spec;
       fullName = app.name;
-      if (input !== undefined || piped)
-        if (input !== undefined) {
-          this.argsOnly(c, scope);
-          return this.report(
-            "HYDRE_UNSUPPORTED",
-            "piping a value into an app command (its CMDIN) is not supported by NCW's Hydre yet",
-            c.nameSpan,
-            { kind: "syntax" },
-          );
-        }
+      // Checked as any command below; running it is not there yet.
+      if (input !== undefined)
+        this.report(
+          "HYDRE_UNSUPPORTED",
+          "piping a value into an app command (its CMDIN) is not supported by NCW's Hydre yet",
+          c.nameSpan,
+          { kind: "syntax" },
+        );
     }
+    void piped;
     const words: Word[] = c.args.map((a) => {
       if (a.k === "word") {
         if (!a.escaped) return a.text;
@@ -834,12 +834,13 @@ class Checker {
           if (st.kind === "enum" && !isConstant(a.expr))
             throw new LiteralError("an enumeration's value is written as a constant, not computed");
           if (st.kind === "base" && st.name === "anystr") {
+            // A nullable: null leaves the (optional) argument out.
+            const inner = et.k === "nullable" ? et.inner : et;
             if (
-              et.k === "stream" ||
-              et.k === "void" ||
-              et.k === "null" ||
-              et.k === "fn" ||
-              et.k === "nullable"
+              inner.k === "stream" ||
+              inner.k === "void" ||
+              inner.k === "null" ||
+              inner.k === "fn"
             )
               throw new LiteralError(`${an(et)} cannot be turned into a string`);
             return [placeholder()];
@@ -855,10 +856,23 @@ class Checker {
       };
     });
     let ret: HType = T.void;
+    let origin: number[] = [];
     try {
-      const r = parseCommandLine(fullName, spec, words);
+      const argType = (i: number) => {
+        const a = c.args[i];
+        return a?.k === "expr" ? a.expr.ty : undefined;
+      };
+      const isBool = (i: number) => {
+        const t = argType(i);
+        return t !== undefined && (t.k === "bool" || (t.k === "nullable" && t.inner.k === "bool"))
+          ? true
+          : undefined;
+      };
+      const flagged = flagValues(spec, words, isBool);
+      origin = flagged.origin;
+      const r = parseCommandLine(fullName, spec, flagged.words);
       if (r.kind === "run") {
-        ret = c.name === "pass" ? (input ?? T.unknown) : shellType(r.returnType);
+        ret = c.name === "pass" ? passType(c, input) : shellType(r.returnType);
         const cmdin = r.cmdin === undefined ? undefined : shellType(r.cmdin);
         if (input !== undefined) {
           if (cmdin === undefined)
@@ -880,7 +894,8 @@ class Checker {
       }
     } catch (e) {
       if (!(e instanceof ArgumentError)) throw e;
-      const at = e.word === undefined ? c.span : (c.args[e.word] as { span: Span }).span;
+      const at =
+        e.word === undefined ? c.span : (c.args[origin[e.word] ?? e.word] as { span: Span }).span;
       this.report(e.code, e.message, at, {
         kind: "argument",
         ...(e.hint === undefined ? {} : { hint: e.hint }),
@@ -1024,6 +1039,21 @@ class Checker {
                 : this.expectType(wf.type, f.value, scope, `the field \`${f.name}\``),
           });
         }
+        // Against a known structure, each field is reported on its own and the literal is one.
+        if (
+          want !== undefined &&
+          e.fields.every((f) => want.fields.some((x) => x.name === f.name))
+        ) {
+          const missing = want.fields.filter((x) => !e.fields.some((f) => f.name === x.name));
+          if (missing.length > 0)
+            this.report(
+              "HYDRE_MISSING_FIELD",
+              `the structure misses the field${missing.length === 1 ? "" : "s"} ${missing.map((x) => `\`${x.name}\``).join(", ")}`,
+              e.span,
+              { expected: `expected ${typeText(want)}` },
+            );
+          return want;
+        }
         return { k: "struct", fields };
       }
       case "command":
@@ -1032,7 +1062,7 @@ class Checker {
       case "closure": {
         const want = expected?.k === "fn" ? expected : undefined;
         if (want !== undefined && e.params.length > want.params.length)
-          this.report(
+          return this.report(
             "HYDRE_ARITY",
             `this closure takes ${e.params.length} parameters, its type gives ${want.params.length}`,
             e.span,
@@ -1361,6 +1391,19 @@ function lvText(lv: LValue): string {
   }
 }
 
+/** `pass x` returns x, `… | pass` what it reads. */
+function passType(c: CommandNode, input: HType | undefined): HType {
+  const a = c.args[0];
+  if (a === undefined) return input ?? T.void;
+  if (a.k === "expr") return a.expr.ty ?? T.unknown;
+  try {
+    const v = parseWord(a.text, { kind: "base", name: "any" });
+    return v.type === "list" ? listOf(T.any) : ({ k: v.type } as HType);
+  } catch {
+    return T.unknown;
+  }
+}
+
 function shellType(text: string): HType {
   try {
     return fromShellType(parseShellType(text));
@@ -1429,4 +1472,47 @@ function containsBreak(b: Block): boolean {
       );
     return false;
   });
+}
+
+/**
+ * `-n $x` where `-n` is a flag and `x` a bool (or bool?): the flag is given when `x` is true (specs
+ * "The case of optional arguments": `echo "Hello!" -n $no_newline`; docs/hydre.md). `given(i)` says, for
+ * a typed word after a flag, whether the flag stays (true), goes (false), or the word is no flag value
+ * (undefined). Returns the words left and, for each, the index of the argument it came from.
+ */
+export function flagValues(
+  spec: CommandSpec,
+  words: readonly Word[],
+  given: (i: number) => boolean | undefined,
+): { words: Word[]; origin: number[] } {
+  const isFlag = (w: Word) => {
+    if (typeof w !== "string") return false;
+    const long = /^--([^=]+)$/.exec(w)?.[1];
+    const short = /^-([^-=])$/.exec(w)?.[1];
+    return spec.args.some(
+      (a) =>
+        a.arg.syntax === "flag" &&
+        ((long !== undefined && a.arg.long === long) ||
+          (short !== undefined && a.arg.short === short)),
+    );
+  };
+  const out: Word[] = [];
+  const origin: number[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i] as Word;
+    const next = words[i + 1];
+    const keep =
+      next !== undefined && typeof next !== "string" && isFlag(w) ? given(i + 1) : undefined;
+    if (keep === undefined) {
+      out.push(w);
+      origin.push(i);
+      continue;
+    }
+    if (keep) {
+      out.push(w);
+      origin.push(i);
+    }
+    i++;
+  }
+  return { words: out, origin };
 }

@@ -17,7 +17,7 @@ import type {
   Script,
   Stmt,
 } from "./ast.js";
-import type { CheckResult, CommandPlan } from "./checker.js";
+import { type CheckResult, type CommandPlan, flagValues } from "./checker.js";
 import { NATIVE_COMMANDS } from "./native-commands.js";
 import {
   type CommandOutcome,
@@ -339,7 +339,7 @@ class Evaluator {
     }
     if (t.k === "append") {
       const list = await this.place(t.target, env);
-      if (list.t === "list") list.items.push(copy(rhs));
+      if (list.t === "list") list.items.push(coerce(copy(rhs), s.targetTy));
       return;
     }
     if (t.k === "field") {
@@ -731,19 +731,28 @@ class Evaluator {
     if (spec === undefined) throw new Error(`internal: no typing for ${c.name}`);
     // The words, values evaluated; a null value leaves its optional argument out (and its dash).
     const words: Word[] = [];
-    for (const a of c.args) {
+    const evaluated = new Map<number, HValue>();
+    /** For each word, the argument it came from (for `-n $flag`: checker.ts flagValues). */
+    const argOf: number[] = [];
+    for (const [ai, a] of c.args.entries()) {
       if (a.k === "word") {
         words.push(
           a.escaped ? { text: a.text, resolve: () => [{ type: "string", value: a.text }] } : a.text,
         );
+        argOf.push(ai);
         continue;
       }
       const v = await this.expr(a.expr, env);
+      evaluated.set(ai, v);
       if (v.t === "null") {
         const prev = words.at(-1);
-        if (typeof prev === "string" && prev.startsWith("-") && !prev.includes("=")) words.pop();
+        if (typeof prev === "string" && prev.startsWith("-") && !prev.includes("=")) {
+          words.pop();
+          argOf.pop();
+        }
         continue;
       }
+      argOf.push(ai);
       words.push({
         text: show(v, true),
         resolve: (st) => {
@@ -757,7 +766,11 @@ class Evaluator {
         },
       });
     }
-    const parsed = parseCommandLine(plan.name, spec, words);
+    const flagged = flagValues(spec, words, (i) => {
+      const v = evaluated.get(argOf[i] ?? -1);
+      return v?.t === "bool" ? v.v : undefined;
+    });
+    const parsed = parseCommandLine(plan.name, spec, flagged.words);
     if (parsed.kind === "help") {
       const { commandHelp } = await import("../shell/help.js");
       return {
@@ -769,7 +782,16 @@ class Evaluator {
       };
     }
     if (plan.kind === "native") {
-      if (plan.name === "pass") return { ok: true, value: input ?? VOID, msg: [], err: [] };
+      if (plan.name === "pass") {
+        const a = c.args[0];
+        const value =
+          a === undefined
+            ? (input ?? VOID)
+            : a.k === "expr"
+              ? (evaluated.get(0) ?? VOID)
+              : fromAbi(parsed.values[0] as Value, T.any);
+        return { ok: true, value, msg: [], err: [] };
+      }
       // echo
       const [noNewline, , value] = parsed.values as [Value, Value, Value];
       const text = value.type === "string" ? value.value : "";

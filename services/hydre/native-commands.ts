@@ -32,12 +32,13 @@ export const NATIVE_COMMANDS: Record<string, CommandSpec> = {
       },
     ],
   },
-  // pass: CMDIN to CMDOUT, the same value (specs "Input of a command").
+  // pass [<value>]: the value given, else the one read from CMDIN (specs "Input of a command":
+  // `pass 2 | length`).
   pass: {
-    help: "Write to CMDOUT the value it reads from CMDIN",
+    help: "Write to CMDOUT the value it is given, else the one it reads from CMDIN",
     return: "any",
     cmdin: "any",
-    args: [],
+    args: [{ name: "value", arg: { syntax: "pos", type: "any", optional: true } }],
   },
 };
 

@@ -54,8 +54,11 @@ const asStr = (v: HValue | undefined): string =>
 
 async function ask(ctx: NativeContext, message: string): Promise<string> {
   const line = await ctx.readLine(message);
-  if (line === undefined) fail("the shell is not interactive (no more input)");
-  return line as string;
+  // The end of the input stops the script: a failure would make `retry prompt_int(…)` spin forever
+  // (docs/hydre.md "Utilities").
+  if (line === undefined)
+    throw new Panic("no more input: the user's input ended (the shell is not interactive)");
+  return line;
 }
 
 /** Integers in any base 2–36, with the spec's 0b / 0o / 0d / 0x prefixes for bases 2, 8, 10, 16. */

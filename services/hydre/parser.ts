@@ -50,11 +50,7 @@ const KEYWORDS = new Set([
   "type",
   "delete",
   "catch",
-  "ok",
-  "err",
   "retry",
-  "some",
-  "none",
   "is",
   "isnt",
   "true",
@@ -860,6 +856,7 @@ class Parser {
       const save = this.i;
       if (level === 2) {
         // `x is T` / `x isnt T`, at the comparisons' level.
+        this.ws();
         const w = this.peekWord();
         if (w === "is" || w === "isnt") {
           this.i += w.length;

@@ -145,11 +145,12 @@ export function coerce(v: HValue, t: HType | undefined): HValue {
         [...v.entries].map(([k, e]) => [k, { key: e.key, value: coerce(e.value, t.value) }]),
       ),
     };
-  if (t.k === "struct" && v.t === "struct")
+  // A structure's fields in its type's order (however the literal wrote them).
+  if (t.k === "struct" && v.t === "struct" && t.fields.every((f) => v.fields.has(f.name)))
     return {
       t: "struct",
       fields: new Map(
-        [...v.fields].map(([k, x]) => [k, coerce(x, t.fields.find((f) => f.name === k)?.type)]),
+        t.fields.map((f) => [f.name, coerce(v.fields.get(f.name) as HValue, f.type)]),
       ),
     };
   return v;

@@ -186,13 +186,10 @@ function parseWords(
       return words[i];
     };
     if (typeof word !== "string") {
-      if (afterFlag !== undefined)
-        throw argError(
-          "ARG_AFTER_FLAG",
-          `${word.text} cannot come right after the flag ${afterFlag} of ${where}`,
-          `write positional arguments before ${afterFlag} (or after --)`,
-        );
+      // A typed value is never read as a flag's value, so it may follow a flag (`echo -n "x"`,
+      // the spec's own example; docs/hydre.md "Value types").
       positional.push({ word, at: i });
+      afterFlag = undefined;
       continue;
     }
     const w = word;
