@@ -19,13 +19,13 @@ import { FIXTURE_COMMANDS } from "./commands.js";
 
 const CASES = path.join(path.dirname(fileURLToPath(import.meta.url)), "cases");
 
-export interface CaseResult {
+interface CaseResult {
   check?: string;
   out: string;
   end?: string;
 }
 
-export async function runCase(file: string, text: string, input: string[]): Promise<CaseResult> {
+async function runCase(file: string, text: string, input: string[]): Promise<CaseResult> {
   const checked = await checkSource(file, text, async () => FIXTURE_COMMANDS);
   if (checked.diagnostics.length > 0)
     return {
