@@ -137,7 +137,8 @@ export async function runScript(
 
 function failureText(v: HValue): string {
   if (v.t === "string") return v.v;
-  if (v.t === "list") return v.items.map((x) => show(x)).join("\n");
+  // A command's CMDERR messages, one a line (their own line breaks at the end are not doubled).
+  if (v.t === "list") return v.items.map((x) => show(x).replace(/\r?\n$/, "")).join("\n");
   return show(v);
 }
 
