@@ -118,6 +118,7 @@ describe("ncw hydre", () => {
     expect(failed.stdout).toBe("a\n");
     expect(failed.stderr).toBe("error: the script failed: it went wrong\n");
     expect(failed.code).toBe(1);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Hydre's own ${…}, not a template
     const panic = ncw(["hydre", "-c", 'let names = [ "Jack" ]\necho "Hello, ${names[1]}!"']);
     expect(panic.code).toBe(1);
     expect(panic.stderr).toBe(
@@ -125,6 +126,7 @@ describe("ncw hydre", () => {
         "panic[HYDRE_PANIC]: index 1 is out of bounds: the list has 1 item",
         " --> <command line>:2:22",
         "  |",
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: Hydre's own ${…}, not a template
         '2 | echo "Hello, ${names[1]}!"',
         "  |                      ^",
         "",
@@ -190,12 +192,15 @@ describe("ncw hydre with installed apps", () => {
       "stat [2, 3] -o product",
       "hello Ada",
       "let msgs = $?(hello Bob)",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Hydre's own ${…}, not a template
       "echo ${msgs.len() > 0}",
       "catch $(stat [] -o min)",
       '  ok v => echo "ok $v"',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Hydre's own ${…}, not a template
       '  err e => echo "failed: ${e.len()} error message(s)"',
       "end",
       "stat [] -o max",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Hydre's own ${…}, not a template
       "echo ${last_failed()}",
     ].join("\n");
     const r = ncw(["hydre", "-c", script]);
