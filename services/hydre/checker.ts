@@ -803,7 +803,9 @@ class Checker {
             hint:
               v?.fn !== undefined
                 ? `\`${c.name}\` is a function: call it \`${c.name}(…)\``
-                : (e.hint ?? ""),
+                : v !== undefined
+                  ? `\`${c.name}\` is a variable: write \`$${c.name}\` as a command's argument, or \`_ = ${c.name}\``
+                  : (e.hint ?? ""),
           },
         );
       }
