@@ -6,7 +6,7 @@ import { parseScript } from "./parser.js";
 import { HydreSyntaxError, renderDiagnostic, Source } from "./source.js";
 
 const one = (text: string): Stmt => parseScript(text).body.stmts[0] as Stmt;
-const valueOf = (text: string): Expr => {
+const exprOf = (text: string): Expr => {
   const s = one(`_ = ${text}`);
   if (s.k !== "discard") throw new Error(`not a discard: ${s.k}`);
   return s.value;
@@ -31,13 +31,13 @@ function shape(e: Expr): string {
 
 describe("the Hydre parser", () => {
   it("gives the operators their precedence (docs/hydre.md)", () => {
-    expect(shape(valueOf("1 + 2 * 3 ** 2 ** 2"))).toBe("(1 + (2 * (3 ** (2 ** 2))))");
-    expect(shape(valueOf("-2 ** 2"))).toBe("(-(2 ** 2))");
-    expect(shape(valueOf("a || b && c == d | e ^ f & g << 1 + 2"))).toBe(
+    expect(shape(exprOf("1 + 2 * 3 ** 2 ** 2"))).toBe("(1 + (2 * (3 ** (2 ** 2))))");
+    expect(shape(exprOf("-2 ** 2"))).toBe("(-(2 ** 2))");
+    expect(shape(exprOf("a || b && c == d | e ^ f & g << 1 + 2"))).toBe(
       "(a || (b && (c == (d | (e ^ (f & (g << (1 + 2))))))))",
     );
-    expect(shape(valueOf("10 - 4 - 3"))).toBe("((10 - 4) - 3)");
-    expect(shape(valueOf("x is int && !y"))).toBe("((x is T) && (!y))");
+    expect(shape(exprOf("10 - 4 - 3"))).toBe("((10 - 4) - 3)");
+    expect(shape(exprOf("x is int && !y"))).toBe("((x is T) && (!y))");
   });
 
   it("tells commands from expressions and assignments by their first words", () => {
@@ -73,9 +73,9 @@ describe("the Hydre parser", () => {
   });
 
   it("reads a path written as the spec writes it, and division with spaces", () => {
-    expect(valueOf("dir/file.ext").k).toBe("path");
-    expect(valueOf("./a").k).toBe("path");
-    expect(valueOf("a / b").k).toBe("binary");
+    expect(exprOf("dir/file.ext").k).toBe("path");
+    expect(exprOf("./a").k).toBe("path");
+    expect(exprOf("a / b").k).toBe("binary");
   });
 
   it("stops at the first syntax error, with its span", () => {
