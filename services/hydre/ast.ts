@@ -81,6 +81,8 @@ export type Expr = ExprBase &
         fallible?: boolean;
       }
     /** `$(…)`, `$?(…)`, `$!(…)`, `$*(…)`, `$@(…)` (specs "Reading a command's output"). */
+    /** `fs[0](x)`: a call of a value that is not a name (a function or command value). */
+    | { k: "apply"; target: Expr; args: Expr[]; params?: HType[]; fallible?: boolean }
     | { k: "capture"; pipe: CapturePipe; pipeline: Pipeline }
     /** `retry f()`, `retry(n) f()` (specs "Retries"). */
     | { k: "retry"; times: Expr | undefined; call: Expr; fallible?: boolean }

@@ -708,7 +708,7 @@ class Checker {
       okType = this.expr(e, scope);
       errType = listOf(T.string);
       (e as { caught?: boolean }).caught = true;
-    } else if (e.k === "call" || e.k === "method" || e.k === "retry") {
+    } else if (e.k === "call" || e.k === "method" || e.k === "apply" || e.k === "retry") {
       okType = this.expr(e, scope);
       if (!(e as { fallible?: boolean }).fallible && !isLoose(okType))
         this.report(
@@ -1128,6 +1128,35 @@ class Checker {
         return this.fieldType(this.expr(e.target, scope), e.name, e.nameSpan);
       case "call":
         return this.call(e, scope);
+      case "apply": {
+        const t = this.expr(e.target, scope);
+        const what = "this value";
+        if (t.k === "fn") {
+          const sig: FnSig = {
+            params: t.params,
+            min: t.params.length,
+            ret: t.ret,
+            fallible: t.fallible,
+          };
+          this.args({ args: e.args, span: e.span, nameSpan: e.target.span }, sig, scope, what);
+          e.params = t.params;
+          e.fallible = t.fallible;
+          return t.ret;
+        }
+        if (t.k === "command") {
+          this.args(
+            { args: e.args, span: e.span, nameSpan: e.target.span },
+            { params: [], min: 0, ret: T.void, fallible: true },
+            scope,
+            what,
+          );
+          e.fallible = true;
+          return T.void;
+        }
+        for (const a of e.args) this.expr(a, scope);
+        if (isLoose(t)) return T.unknown;
+        return this.report("HYDRE_NOT_CALLABLE", `${an(t)} is not a function`, e.target.span);
+      }
       case "method":
         return this.method(e, scope);
       case "capture": {

@@ -539,6 +539,16 @@ class Evaluator {
       }
       case "call":
         return this.call(e, env);
+      case "apply": {
+        const f = await this.expr(e.target, env);
+        if (f.t === "command") {
+          const r = await this.commandValue(f, false);
+          if (!r.ok) throw new Failure({ t: "list", items: r.err.map(str) });
+          return VOID;
+        }
+        if (f.t !== "fn") throw new Error("internal: applying a value that is not a function");
+        return f.call(await this.callArgs(e.args, e.params, env));
+      }
       case "method": {
         const recv = await this.expr(e.target, env);
         const [name, index] = (e.method as string).split("#") as [string, string];

@@ -369,7 +369,12 @@ class Parser {
       // `name(…)`, `name.x`, `name[…]`: an expression or an assignment to a part of a variable.
       const assign = this.tryAssign(start, closer);
       if (assign !== undefined) return assign;
-      if (after === "(" || after === "." || after === "[")
+      // `x * 2`, `a == b`: a name, spaces, a binary operator and a space is an expression (`cmd -x`,
+      // `cmd | cmd`, `cmd > file` stay commands: docs/hydre.md "Statements").
+      const opAfter =
+        /^[ \t]+(\*\*|\/\/|==|!=|<=|>=|&&|\|\||<<|>>|[-+*/%&^])[ \t]/.test(this.text.slice(wEnd)) &&
+        !/^[ \t]+(\*\*|\/\/|==|!=|<=|>=|&&|\|\||<<|>>|[-+*/%&^])=/.test(this.text.slice(wEnd));
+      if (after === "(" || after === "." || after === "[" || opAfter)
         return done({ k: "expr", expr: this.expr() });
       // `name ++`, `name --` alone: an increment, or a command with that argument (the checker knows).
       const m = /^[ \t]+(\+\+|--)[ \t]*(?=\n|$|#)/.exec(this.text.slice(wEnd));
@@ -966,6 +971,16 @@ class Parser {
             nameSpan: n.span,
             span: span(e.span.start, this.i),
           };
+      } else if (
+        c === "(" &&
+        (e.k === "index" ||
+          e.k === "field" ||
+          e.k === "call" ||
+          e.k === "method" ||
+          e.k === "apply")
+      ) {
+        const args = this.args();
+        e = { k: "apply", target: e, args, span: span(e.span.start, this.i) };
       } else if (c === "[") {
         this.i++;
         this.depth++;
@@ -1062,7 +1077,7 @@ class Parser {
         this.depth--;
       }
       const call = this.postfix();
-      if (call.k !== "call" && call.k !== "method")
+      if (call.k !== "call" && call.k !== "method" && call.k !== "apply")
         this.fail("`retry` takes a function call", call.span, "a call like `f(x)`");
       return { k: "retry", times, call, span: sp() };
     }
