@@ -4,7 +4,7 @@
 // goes up to the nearest `catch`, else the script fails; a panic stops it at once. Decisions: docs/hydre.md.
 
 import type { Value } from "../../commonassembly/abi/values.js";
-import { parseCommandLine, type Word } from "../shell/arguments.js";
+import { ArgumentError, parseCommandLine, type Word } from "../shell/arguments.js";
 import type { InstalledCommand } from "../shell/commands.js";
 import type {
   Block,
@@ -781,7 +781,15 @@ class Evaluator {
       const v = evaluated.get(argOf[i] ?? -1);
       return v?.t === "bool" ? v.v : undefined;
     });
-    const parsed = parseCommandLine(plan.name, spec, flagged.words);
+    let parsed: ReturnType<typeof parseCommandLine>;
+    try {
+      parsed = parseCommandLine(plan.name, spec, flagged.words);
+    } catch (e) {
+      // Checked before the run; only values known now can still break the line (a null that left
+      // a required argument out, a list that conflicts): the script stops here.
+      if (e instanceof ArgumentError) throw new PanicAt(e.message, c.span);
+      throw e;
+    }
     if (parsed.kind === "help") {
       const { commandHelp } = await import("../shell/help.js");
       return {
