@@ -831,7 +831,13 @@ class Checker {
       const text = quoted.length > 40 ? `${quoted.slice(0, 37)}...` : quoted;
       return {
         text: `${text} (${an(et)})`,
-        resolve: (st) => {
+        resolve: (st, optional) => {
+          // A nullable for an optional argument: null leaves it out (specs "The case of optional
+          // arguments"); a required one cannot be left out.
+          if (et.k === "nullable" && !optional)
+            throw new LiteralError(
+              `${an(et)} may be null, and this argument is required: unwrap it first (\`.unwrap()\`, \`.default(x)\`)`,
+            );
           const want = fromShellType(st);
           if (st.kind === "enum" && !isConstant(a.expr))
             throw new LiteralError("an enumeration's value is written as a constant, not computed");

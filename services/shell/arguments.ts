@@ -37,8 +37,11 @@ export interface HelpRequest {
 export interface TypedWord {
   /** Its source text, for messages. */
   text: string;
-  /** The values it gives an argument of type `t`; throws LiteralError when it is not one. */
-  resolve(t: ShellType): Value[];
+  /**
+   * The values it gives an argument of type `t` (`optional`: the argument may be left out); throws
+   * LiteralError when it is not one.
+   */
+  resolve(t: ShellType, optional: boolean): Value[];
 }
 
 export type Word = string | TypedWord;
@@ -119,7 +122,8 @@ function parseWords(
   const value = (a: Arg, word: Word): Value[] => {
     const t = a.type as ShellType;
     try {
-      if (typeof word !== "string") return word.resolve(t);
+      if (typeof word !== "string")
+        return word.resolve(t, a.arg.optional === true || a.arg.default !== undefined);
       if (t.kind !== "list") return [parseWord(word, t)];
       if (!/^\s*\[/.test(word)) return [parseWord(word, t.item)];
       try {
