@@ -19,7 +19,6 @@ const nap = (name: string) => {
 
 const home = new TestHome();
 afterAll(() => {
-  home.ncw(["kernel", "stop"]);
   rmSync(home.dir, { recursive: true, force: true });
 });
 
