@@ -32,6 +32,12 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./exec.js")).execCommand,
   },
   {
+    name: "hydre",
+    usage: "hydre [script] [args..]",
+    describe: "Run a Hydre script, checked before it starts",
+    load: async () => (await import("./hydre.js")).hydreCommand,
+  },
+  {
     name: "commands",
     usage: "commands",
     describe: "List the commands of the installed apps, with their signatures",

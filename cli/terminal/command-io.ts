@@ -30,6 +30,10 @@ export interface CommandIoOptions {
   json?: boolean;
   /** The CMDIN source: the host's stdin, unless it is a terminal (then keystrokes go to CMDUSR). */
   stdin?: NodeJS.ReadStream & { fd: 0 };
+  /** CMDIN gets nothing, even from a piped stdin (Hydre: CMDIN comes from the script's `|` only). */
+  noInput?: boolean;
+  /** CMDMSG / CMDERR messages go here, as text, instead of the terminal (Hydre's `$?(…)`, `$!(…)`). */
+  capture?: (pipe: "cmdmsg" | "cmderr", text: string) => void;
 }
 
 export interface CommandIo {
@@ -99,7 +103,8 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
   };
   const sinks: CommandSinks = {
     message: (pipe, bytes) => {
-      if (pipe === "cmderr") stderr.write(renderMessage(bytes, errMode, true));
+      if (opts.capture !== undefined) opts.capture(pipe, renderMessage(bytes, "plain"));
+      else if (pipe === "cmderr") stderr.write(renderMessage(bytes, errMode, true));
       else if (!stdoutGone()) stdout.write(renderMessage(bytes, msgMode));
     },
     raw: (bytes) => stdoutGone() || stdout.write(bytes),
@@ -148,7 +153,7 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
             pid,
             pipes,
             sinks,
-            interactive ? { kind: "none" } : { kind: "fd", fd: 0 },
+            interactive || opts.noInput === true ? { kind: "none" } : { kind: "fd", fd: 0 },
           );
         } catch (e) {
           failed = e as Error;

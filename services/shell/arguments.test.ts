@@ -8,7 +8,13 @@ import { encodeArguments } from "../../commonassembly/abi/context.js";
 import type { Value } from "../../commonassembly/abi/values.js";
 import { NcwError } from "../../ncw/errors.js";
 import type { CommandArg, CommandSpec } from "../../ncw/manifest/types.js";
-import { type ParsedCommand, parseCommandLine } from "./arguments.js";
+import {
+  ArgumentError,
+  type ParsedCommand,
+  parseCommandLine,
+  type TypedWord,
+} from "./arguments.js";
+import { LiteralError } from "./literals.js";
 
 const hex = (s: string) =>
   Uint8Array.from(s.replace(/\s+/g, "").match(/../g) ?? [], (b) => parseInt(b, 16));
@@ -451,5 +457,51 @@ describe("defaults, requires, conflicts and $if", () => {
     );
     expect(run(other, []).returnType).toBe("int");
     expect(run(other, ["-x"]).returnType).toBe("bool");
+  });
+});
+
+describe("typed words (Hydre's values)", () => {
+  const spec = cmd({
+    n: { syntax: "flag", short: "n" },
+    count: { syntax: "dash", short: "c", type: "int", optional: true },
+    text: { syntax: "pos", type: "string", optional: true },
+  });
+  /** A value the caller typed already: an int here, refused for any other type. */
+  const intWord = (n: bigint): TypedWord => ({
+    text: `$n (an int)`,
+    resolve: (t) => {
+      if (t.kind !== "base" || t.name !== "int") throw new LiteralError("expected an int");
+      return [{ type: "int", value: n }];
+    },
+  });
+  const strWord: TypedWord = { text: '"x"', resolve: () => [{ type: "string", value: "x" }] };
+
+  it("are values, never dash arguments, and may follow a flag", () => {
+    const r = parseCommandLine("c", spec, ["-n", strWord, "-c", intWord(3n)]);
+    if (r.kind !== "run") throw new Error("help asked");
+    expect(r.values).toEqual([
+      { type: "bool", value: true },
+      { type: "int", value: 3n },
+      { type: "string", value: "x" },
+    ]);
+  });
+
+  it("a wrong one is reported with the index of its word", () => {
+    try {
+      parseCommandLine("c", spec, ["-n", intWord(1n)]);
+      throw new Error("accepted");
+    } catch (e) {
+      expect(e).toBeInstanceOf(ArgumentError);
+      expect((e as ArgumentError).code).toBe("ARG_BAD_VALUE");
+      expect((e as ArgumentError).word).toBe(1);
+      expect((e as ArgumentError).message).toContain("got $n (an int): expected an int");
+    }
+    try {
+      parseCommandLine("c", spec, ["a", "b"]);
+      throw new Error("accepted");
+    } catch (e) {
+      expect((e as ArgumentError).code).toBe("ARG_UNEXPECTED");
+      expect((e as ArgumentError).word).toBe(1);
+    }
   });
 });

@@ -30,14 +30,42 @@ export interface HelpRequest {
   kind: "help";
 }
 
+/**
+ * A word that is already a typed value (Hydre: a variable, an expression, a quoted literal): never a
+ * dash argument, and turned into the expected type by its own `resolve` (the items it adds, for a list).
+ */
+export interface TypedWord {
+  /** Its source text, for messages. */
+  text: string;
+  /**
+   * The values it gives an argument of type `t` (`optional`: the argument may be left out); throws
+   * LiteralError when it is not one.
+   */
+  resolve(t: ShellType, optional: boolean): Value[];
+}
+
+export type Word = string | TypedWord;
+
+/** An argument error, with the index of the word it is about (undefined: about the whole line). */
+export class ArgumentError extends NcwError {
+  word: number | undefined;
+  constructor(message: string, code: string, hint: string | undefined, word: number | undefined) {
+    super("usage", message, { code, ...(hint === undefined ? {} : { hint }) });
+    this.word = word;
+  }
+}
+
 interface Arg {
   name: string;
   arg: CommandArg;
   type?: ShellType;
 }
 
+/** The word being read when an error is thrown (parseCommandLine sets it; -1: none). */
+let atWord = -1;
+
 function argError(code: string, message: string, hint?: string): NcwError {
-  return new NcwError("usage", message, { code, ...(hint === undefined ? {} : { hint }) });
+  return new ArgumentError(message, code, hint, atWord < 0 ? undefined : atWord);
 }
 
 /** How an argument is called in messages: `names`, `repeat (-r, --repeat)`. */
@@ -64,8 +92,21 @@ const NUMBER_WORD = /^-(?:[0-9]|\.[0-9])/;
 export function parseCommandLine(
   name: string,
   spec: CommandSpec,
-  words: readonly string[],
+  words: readonly Word[],
 ): ParsedCommand | HelpRequest {
+  try {
+    return parseWords(name, spec, words);
+  } finally {
+    atWord = -1;
+  }
+}
+
+function parseWords(
+  name: string,
+  spec: CommandSpec,
+  words: readonly Word[],
+): ParsedCommand | HelpRequest {
+  atWord = -1;
   const args: Arg[] = spec.args.map((a) => ({
     ...a,
     ...(a.arg.type === undefined ? {} : { type: parseShellType(a.arg.type) }),
@@ -74,13 +115,15 @@ export function parseCommandLine(
   const byLong = new Map(args.filter((a) => a.arg.long).map((a) => [a.arg.long as string, a]));
   const got = new Map<string, Value[]>();
   const given = new Set<string>();
-  const positional: string[] = [];
+  const positional: { word: Word; at: number }[] = [];
   const where = `\`${name}\``;
 
   /** A word as the argument's value; for a list, the items it adds (a whole `[…]` list, or one item). */
-  const value = (a: Arg, word: string): Value[] => {
+  const value = (a: Arg, word: Word): Value[] => {
     const t = a.type as ShellType;
     try {
+      if (typeof word !== "string")
+        return word.resolve(t, a.arg.optional === true || a.arg.default !== undefined);
       if (t.kind !== "list") return [parseWord(word, t)];
       if (!/^\s*\[/.test(word)) return [parseWord(word, t.item)];
       try {
@@ -98,13 +141,13 @@ export function parseCommandLine(
       if (!(e instanceof LiteralError)) throw e;
       throw argError(
         "ARG_BAD_VALUE",
-        `argument ${argLabel(a)} of ${where} expects ${typeText(t)}, got ${JSON.stringify(word)}: ${e.message}`,
+        `argument ${argLabel(a)} of ${where} expects ${typeText(t)}, got ${typeof word === "string" ? JSON.stringify(word) : word.text}: ${e.message}`,
         `\`ncw help ${name}\` shows the command's arguments`,
       );
     }
   };
   /** A dash argument seen: a flag (no value) or one that takes `val`. */
-  const take = (a: Arg, val: string | undefined, typed: string): void => {
+  const take = (a: Arg, val: Word | undefined, typed: string): void => {
     if (a.arg.syntax === "flag") {
       if (val !== undefined)
         throw argError("ARG_FLAG_VALUE", `${typed} of ${where} is a flag: it takes no value`);
@@ -139,11 +182,21 @@ export function parseCommandLine(
   let afterFlag: string | undefined; // the flag the previous word was, if it was one
   let dashes = true;
   for (let i = 0; i < words.length; i++) {
-    const w = words[i] as string;
+    atWord = i;
+    const word = words[i] as Word;
     const next = () => {
       i++;
+      atWord = i < words.length ? i : i - 1;
       return words[i];
     };
+    if (typeof word !== "string") {
+      // A typed value is never read as a flag's value, so it may follow a flag (`echo -n "x"`,
+      // the spec's own example; docs/hydre.md "Value types").
+      positional.push({ word, at: i });
+      afterFlag = undefined;
+      continue;
+    }
+    const w = word;
     if (dashes && w === "--") {
       dashes = false;
       afterFlag = undefined;
@@ -203,15 +256,17 @@ export function parseCommandLine(
         `${JSON.stringify(w)} cannot come right after the flag ${afterFlag} of ${where}`,
         `write positional arguments before ${afterFlag} (or after --)`,
       );
-    positional.push(w);
+    positional.push({ word: w, at: i });
   }
 
+  atWord = -1;
   assignPositionals(args, positional, where, (a, word) => {
     given.add(a.name);
     got.set(a.name, [...(got.get(a.name) ?? []), ...value(a, word)]);
   });
 
   // Absent arguments, requires / conflicts.
+  atWord = -1;
   for (const a of args) {
     const here = given.has(a.name);
     if (!here && a.arg.syntax !== "flag" && a.arg.optional !== true && a.arg.default === undefined)
@@ -264,9 +319,9 @@ function byDefault(a: Arg, t: ShellType): Value {
  */
 function assignPositionals(
   args: readonly Arg[],
-  words: readonly string[],
+  words: readonly { word: Word; at: number }[],
   where: string,
-  set: (a: Arg, word: string) => void,
+  set: (a: Arg, word: Word) => void,
 ): void {
   const pos = args.filter((a) => a.arg.syntax === "pos");
   const required = (a: Arg) => a.arg.optional !== true && a.arg.default === undefined;
@@ -275,15 +330,23 @@ function assignPositionals(
     const later = pos.slice(j + 1).filter(required).length;
     const free = words.length - i - later;
     const n = isList(a.type) ? Math.max(free, 0) : Math.min(Math.max(free, 0), 1);
-    for (let k = 0; k < n; k++) set(a, words[i + k] as string);
+    for (let k = 0; k < n; k++) {
+      const w = words[i + k] as { word: Word; at: number };
+      atWord = w.at;
+      set(a, w.word);
+    }
     i += n;
   });
   if (i < words.length) {
-    const extra = words[i] as string;
+    const { word: extra, at } = words[i] as { word: Word; at: number };
+    atWord = at;
+    const text = typeof extra === "string" ? JSON.stringify(extra) : extra.text;
     throw argError(
       "ARG_UNEXPECTED",
-      `unexpected argument ${JSON.stringify(extra)} for ${where}, which takes ${pos.length === 0 ? "no" : `at most ${pos.length}`} positional argument${pos.length === 1 ? "" : "s"}`,
-      extra.startsWith("-") ? "a word after -- is never a dash argument" : undefined,
+      `unexpected argument ${text} for ${where}, which takes ${pos.length === 0 ? "no" : `at most ${pos.length}`} positional argument${pos.length === 1 ? "" : "s"}`,
+      typeof extra === "string" && extra.startsWith("-")
+        ? "a word after -- is never a dash argument"
+        : undefined,
     );
   }
 }

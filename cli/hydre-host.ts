@@ -1,0 +1,112 @@
+// The host a Hydre script runs on from `ncw hydre` (services/hydre/evaluator.ts HydreHost): the terminal
+// (stdout, stderr, lines of stdin for the prompts), the host's environment, a seedable random source,
+// and app commands started on the home's kernel as `ncw exec` starts them (cli/commands/run.ts), their
+// six pipes on the terminal or, for `$?(…)` and friends, their messages captured.
+
+import { createInterface, type Interface } from "node:readline";
+import { Sig } from "../commonassembly/abi/numbers.js";
+import type { Value } from "../commonassembly/abi/values.js";
+import { connectKernel, startRun } from "../kernel-compat/client.js";
+import type { HomeLayout } from "../ncw/home.js";
+import type { AppRun, HydreHost } from "../services/hydre/evaluator.js";
+import type { InstalledCommand } from "../services/shell/commands.js";
+import { commandEnd, commandIo } from "./terminal/command-io.js";
+
+/** mulberry32: a small seedable generator, so scripted runs (tests) are repeatable with --seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface CliHost extends HydreHost {
+  close(): void;
+}
+
+export function cliHost(opts: { home: () => HomeLayout; color: boolean; seed?: number }): CliHost {
+  let lines: AsyncIterator<string> | undefined;
+  let rl: Interface | undefined;
+  const random = opts.seed === undefined ? Math.random : seededRandom(opts.seed);
+  return {
+    write: (t) => {
+      process.stdout.write(t);
+    },
+    writeErr: (t) => {
+      process.stderr.write(t);
+    },
+    async readLine(prompt) {
+      process.stdout.write(prompt);
+      if (rl === undefined) {
+        rl = createInterface({ input: process.stdin, terminal: false });
+        lines = rl[Symbol.asyncIterator]();
+      }
+      const r = await (lines as AsyncIterator<string>).next();
+      // A prompt answered from a pipe shows the answer's line break, as a terminal would.
+      if (process.stdin.isTTY !== true) process.stdout.write("\n");
+      return r.done === true ? undefined : r.value;
+    },
+    env: (name) => process.env[name],
+    random,
+    async runApp(cmd: InstalledCommand, args: Value[], capture: boolean): Promise<AppRun> {
+      // One connection per run: a run's end is told by the messages of its connection, and a command
+      // whose value came whole may still be running (shell.md "Command pipes") when the next starts.
+      const c = await connectKernel(opts.home(), { start: true });
+      if (c === undefined) throw new Error("unreachable: connectKernel with start");
+      const msg: string[] = [];
+      const err: string[] = [];
+      const io = commandIo(c, {
+        color: opts.color,
+        noInput: true,
+        ...(capture ? { capture: (pipe, text) => (pipe === "cmderr" ? err : msg).push(text) } : {}),
+        reserved: (key) =>
+          run.signal(
+            key === "terminate"
+              ? Sig.TERMINATE
+              : key === "will-terminate"
+                ? Sig.WILL_TERMINATE
+                : key === "suspend"
+                  ? Sig.SUSPEND
+                  : Sig.WILL_SUSPEND,
+          ),
+      });
+      const run = startRun(
+        c,
+        {
+          path: cmd.aid,
+          args,
+          startup: {
+            kind: "command",
+            callerAnid: 0,
+            command: cmd.command,
+            rawOutputRead: process.stdout.isTTY !== true,
+          },
+          trace: false,
+          priority: 10,
+        },
+        {
+          commandPipes: (pid, pipes) => io.onPipes(pid, pipes),
+          started: () => {},
+          trace: () => {},
+        },
+      );
+      const onInt = () => run.signal(Sig.TERMINATE);
+      process.on("SIGINT", onInt);
+      try {
+        const { ret } = await commandEnd(run.done, io);
+        return { ret: ret ?? { kind: "none" }, msg, err };
+      } finally {
+        process.off("SIGINT", onInt);
+        await io.close();
+        c.close();
+      }
+    },
+    close() {
+      rl?.close();
+    },
+  };
+}

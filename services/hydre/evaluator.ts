@@ -1,0 +1,857 @@
+// Hydre's evaluator: runs a script the checker accepted (checker.ts annotated its tree: bindings, calls,
+// methods, types), statement by statement (specs/shell.md "Commands evaluation"). Native commands run
+// here; app commands run through the host (HydreHost.runApp: the kernel's command machinery). A failure
+// goes up to the nearest `catch`, else the script fails; a panic stops it at once. Decisions: docs/hydre.md.
+
+import type { Value } from "../../commonassembly/abi/values.js";
+import { ArgumentError, parseCommandLine, type Word } from "../shell/arguments.js";
+import type { InstalledCommand } from "../shell/commands.js";
+import type {
+  Block,
+  CommandNode,
+  Cond,
+  Expr,
+  FnDef,
+  LValue,
+  Pipeline,
+  Script,
+  Stmt,
+} from "./ast.js";
+import { type CheckResult, type CommandPlan, flagValues } from "./checker.js";
+import { NATIVE_COMMANDS } from "./native-commands.js";
+import {
+  type CommandOutcome,
+  compare,
+  Failure,
+  methodsOf,
+  NATIVE_FUNCTIONS,
+  type NativeContext,
+  Panic,
+} from "./natives.js";
+import type { Span } from "./source.js";
+import { fromShellType, type HType, T } from "./types.js";
+import {
+  bool,
+  coerce,
+  copy,
+  equal,
+  fromAbi,
+  type HValue,
+  hasType,
+  int,
+  keyId,
+  NULL,
+  show,
+  str,
+  toAbi,
+  VOID,
+} from "./values.js";
+
+/** What an app command run gave back (the kernel's CommandReturn, and its messages when captured). */
+export interface AppRun {
+  ret:
+    | { kind: "value"; value: Value }
+    | { kind: "failure" }
+    | { kind: "none" }
+    | { kind: "faulty"; why: string };
+  /** CMDMSG / CMDERR texts when captured (else they went to the terminal). */
+  msg: string[];
+  err: string[];
+}
+
+/** The world a script runs in: the terminal, the environment, and the command machinery. */
+export interface HydreHost {
+  /** CMDOUT values and messages, shown on the terminal. */
+  write(text: string): void;
+  writeErr(text: string): void;
+  /** One line of the user's input, after showing `prompt`; undefined at the end of the input. */
+  readLine(prompt: string): Promise<string | undefined>;
+  env(name: string): string | undefined;
+  random(): number;
+  /** Run an installed app's command with typed arguments; `capture`: keep its messages. */
+  runApp(cmd: InstalledCommand, args: Value[], capture: boolean): Promise<AppRun>;
+}
+
+export type RunEnd =
+  | { kind: "done" }
+  | { kind: "exit" }
+  | { kind: "failed"; message: string }
+  | { kind: "panic"; message: string; span?: Span };
+
+class Env {
+  readonly vars = new Map<number, HValue>();
+  constructor(readonly parent?: Env) {}
+  get(b: number): HValue {
+    for (let e: Env | undefined = this; e !== undefined; e = e.parent) {
+      const v = e.vars.get(b);
+      if (v !== undefined) return v;
+    }
+    throw new Error(`internal: binding ${b} has no value`);
+  }
+  set(b: number, v: HValue): void {
+    for (let e: Env | undefined = this; e !== undefined; e = e.parent)
+      if (e.vars.has(b)) {
+        e.vars.set(b, v);
+        return;
+      }
+    throw new Error(`internal: binding ${b} is not defined`);
+  }
+}
+
+const BREAK = Symbol("break");
+class Return {
+  constructor(readonly value: HValue) {}
+}
+type Flow = undefined | typeof BREAK | Return;
+class ExitSignal extends Error {}
+
+class PanicAt extends Panic {
+  constructor(
+    message: string,
+    readonly span: Span,
+  ) {
+    super(message);
+  }
+}
+
+const I64_MIN = -(2n ** 63n);
+const I64_MAX = 2n ** 63n - 1n;
+
+export async function runScript(
+  script: Script,
+  check: CheckResult,
+  host: HydreHost,
+): Promise<RunEnd> {
+  const ev = new Evaluator(check, host);
+  try {
+    await ev.block(script.body, new Env(), false);
+    return { kind: "done" };
+  } catch (e) {
+    if (e instanceof ExitSignal) return { kind: "exit" };
+    if (e instanceof Failure) return { kind: "failed", message: failureText(e.value) };
+    if (e instanceof PanicAt) return { kind: "panic", message: e.message, span: e.span };
+    if (e instanceof Panic) return { kind: "panic", message: e.message };
+    throw e;
+  }
+}
+
+function failureText(v: HValue): string {
+  if (v.t === "string") return v.v;
+  // A command's CMDERR messages, one a line (their own line breaks at the end are not doubled).
+  if (v.t === "list") return v.items.map((x) => show(x).replace(/\r?\n$/, "")).join("\n");
+  return show(v);
+}
+
+class Evaluator {
+  private failedLast = false;
+  private readonly natives: NativeContext;
+
+  constructor(
+    private readonly check: CheckResult,
+    private readonly host: HydreHost,
+  ) {
+    this.natives = {
+      readLine: (p) => host.readLine(p),
+      write: (t) => host.write(t),
+      env: (n) => host.env(n),
+      random: () => host.random(),
+      lastFailed: () => this.failedLast,
+      runCommand: (cmd, capture) => this.commandValue(cmd, capture),
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Statements
+
+  async block(b: Block, env: Env, newScope = true): Promise<Flow> {
+    const e = newScope ? new Env(env) : env;
+    for (const s of b.stmts) {
+      const f = await this.stmt(s, e);
+      if (f !== undefined) return f;
+    }
+    return undefined;
+  }
+
+  private async stmt(s: Stmt, env: Env): Promise<Flow> {
+    switch (s.k) {
+      case "let": {
+        const v = coerce(copy(await this.expr(s.value, env)), s.value.ty);
+        env.vars.set(s.binding as number, coerce(v, s.declared));
+        return;
+      }
+      case "discard":
+        await this.expr(s.value, env);
+        return;
+      case "assign":
+        await this.assign(s, env);
+        return;
+      case "incdec": {
+        if (s.asCommand !== undefined) {
+          await this.statementPipeline(s.asCommand, env);
+          return;
+        }
+        const b = s.binding as number;
+        const v = env.get(b);
+        const d = s.op === "++" ? 1 : -1;
+        env.set(
+          b,
+          v.t === "int"
+            ? int(checked(v.v + BigInt(d), s.span))
+            : { t: "float", v: (v as { v: number }).v + d },
+        );
+        return;
+      }
+      case "delete": {
+        const t = s.target as Extract<LValue, { k: "index" }>;
+        const container = await this.place(t.target, env);
+        const key = await this.expr(t.index, env);
+        if (container.t === "list") {
+          const i = this.listIndex(container, key, t.span);
+          container.items.splice(i, 1);
+        } else if (container.t === "map") {
+          if (!container.entries.delete(keyId(key)))
+            throw new PanicAt(`the map has no key ${show(key, true)}`, t.index.span);
+        }
+        return;
+      }
+      case "expr":
+        await this.expr(s.expr, env);
+        return;
+      case "pipeline":
+        await this.statementPipeline(s.pipeline, env);
+        return;
+      case "if": {
+        for (const b of s.branches)
+          if (await this.cond(b.cond, env)) return this.block(b.body, env);
+        if (s.otherwise !== undefined) return this.block(s.otherwise, env);
+        return;
+      }
+      case "switch": {
+        const v = await this.expr(s.value, env);
+        for (const w of s.whens)
+          if (equal(v, await this.expr(w.value, env))) return this.block(w.body, env);
+        if (s.otherwise !== undefined) return this.block(s.otherwise, env);
+        return;
+      }
+      case "for":
+        return this.forStmt(s, env);
+      case "while": {
+        while (await this.cond(s.cond, env)) {
+          const f = await this.block(s.body, env);
+          if (f === BREAK) break;
+          if (f !== undefined) return f;
+        }
+        return;
+      }
+      case "break":
+        return BREAK;
+      case "fn":
+        env.vars.set(s.def.binding as number, this.fnValue(s.def, env));
+        return;
+      case "return":
+        return new Return(s.value === undefined ? VOID : copy(await this.expr(s.value, env)));
+      case "fail":
+        throw new Failure(await this.expr(s.message, env));
+      case "exit":
+        throw new ExitSignal();
+      case "type":
+        return;
+      case "catch":
+        return this.catchStmt(s, env);
+      case "unsupported":
+        throw new Error("internal: an unsupported statement passed the checker");
+    }
+  }
+
+  private async forStmt(s: Extract<Stmt, { k: "for" }>, env: Env): Promise<Flow> {
+    const [a, b] = s.names.map((n) => n.binding as number) as [number, number | undefined];
+    const run = async (x: HValue, y?: HValue): Promise<Flow | "stop"> => {
+      const inner = new Env(env);
+      inner.vars.set(a, x);
+      if (b !== undefined && y !== undefined) inner.vars.set(b, y);
+      const f = await this.block(s.body, inner, false);
+      if (f === BREAK) return "stop";
+      return f;
+    };
+    if (s.iter.k === "range") {
+      const from = (await this.expr(s.iter.from, env)) as { v: bigint };
+      const to = (await this.expr(s.iter.to, env)) as { v: bigint };
+      const end = s.iter.inclusive ? to.v + 1n : to.v;
+      for (let i = from.v; i < end; i++) {
+        const f = await run(int(i));
+        if (f === "stop") break;
+        if (f !== undefined) return f;
+      }
+      return;
+    }
+    const it = await this.expr(s.iter.expr, env);
+    if (it.t === "list") {
+      const items = [...it.items];
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i] as HValue;
+        const f = b === undefined ? await run(item) : await run(int(BigInt(i)), item);
+        if (f === "stop") break;
+        if (f !== undefined) return f;
+      }
+    } else if (it.t === "map") {
+      for (const e of [...it.entries.values()]) {
+        const f = await run(e.key, e.value);
+        if (f === "stop") break;
+        if (f !== undefined) return f;
+      }
+    }
+    return;
+  }
+
+  private async catchStmt(s: Extract<Stmt, { k: "catch" }>, env: Env): Promise<Flow> {
+    let value: HValue;
+    try {
+      value = await this.expr(s.expr, env);
+    } catch (e) {
+      if (!(e instanceof Failure)) throw e;
+      if (s.err === undefined) return;
+      const inner = new Env(env);
+      const b = (s.err as { binding?: number }).binding;
+      if (b !== undefined) inner.vars.set(b, e.value);
+      return this.block(s.err.body, inner, false);
+    }
+    if (s.ok === undefined) return;
+    const inner = new Env(env);
+    const b = (s.ok as { binding?: number }).binding;
+    if (b !== undefined) inner.vars.set(b, value);
+    return this.block(s.ok.body, inner, false);
+  }
+
+  private async cond(c: Cond, env: Env): Promise<boolean> {
+    if (c.k === "expr") return ((await this.expr(c.expr, env)) as { v: boolean }).v;
+    const v = env.get(c.binding as number);
+    return c.k === "some" ? v.t !== "null" : v.t === "null";
+  }
+
+  private async assign(s: Extract<Stmt, { k: "assign" }>, env: Env): Promise<void> {
+    const rhs = await this.expr(s.value, env);
+    const compute = async (old: HValue): Promise<HValue> =>
+      s.op === "=" ? copy(rhs) : this.binary(s.op.slice(0, -1), old, rhs, s.span);
+    const t = s.target;
+    if (t.k === "var") {
+      const b = t.binding as number;
+      env.set(b, coerce(await compute(env.get(b)), s.targetTy));
+      return;
+    }
+    if (t.k === "append") {
+      const list = await this.place(t.target, env);
+      if (list.t === "list") list.items.push(coerce(copy(rhs), s.targetTy));
+      return;
+    }
+    if (t.k === "field") {
+      const st = await this.place(t.target, env);
+      if (st.t === "struct") st.fields.set(t.name, await compute(st.fields.get(t.name) as HValue));
+      return;
+    }
+    const container = await this.place(t.target, env);
+    const key = await this.expr(t.index, env);
+    if (container.t === "list") {
+      const i = this.listIndex(container, key, t.index.span);
+      container.items[i] = await compute(container.items[i] as HValue);
+    } else if (container.t === "map") {
+      const id = keyId(key);
+      const old = container.entries.get(id);
+      if (old === undefined && s.op !== "=")
+        throw new PanicAt(`the map has no key ${show(key, true)}`, t.index.span);
+      container.entries.set(id, { key, value: await compute(old?.value ?? VOID) });
+    }
+  }
+
+  /** The stored value a place names (changed in place by the caller). */
+  private async place(lv: LValue, env: Env): Promise<HValue> {
+    switch (lv.k) {
+      case "var":
+        return env.get(lv.binding as number);
+      case "field": {
+        const st = await this.place(lv.target, env);
+        return st.t === "struct" ? (st.fields.get(lv.name) as HValue) : VOID;
+      }
+      case "index": {
+        const c = await this.place(lv.target, env);
+        return this.indexValue(c, await this.expr(lv.index, env), lv.index.span);
+      }
+      case "append":
+        throw new Error("internal: `[]` is not a value");
+    }
+  }
+
+  private listIndex(list: { items: HValue[] }, key: HValue, at: Span): number {
+    const i = key.t === "int" ? key.v : -1n;
+    if (i < 0n || i >= BigInt(list.items.length))
+      throw new PanicAt(
+        `index ${show(key)} is out of bounds: the list has ${list.items.length} item${list.items.length === 1 ? "" : "s"}`,
+        at,
+      );
+    return Number(i);
+  }
+
+  private indexValue(c: HValue, key: HValue, at: Span): HValue {
+    if (c.t === "list") return c.items[this.listIndex(c, key, at)] as HValue;
+    if (c.t === "map") {
+      const e = c.entries.get(keyId(key));
+      if (e === undefined) throw new PanicAt(`the map has no key ${show(key, true)}`, at);
+      return e.value;
+    }
+    throw new Error("internal: indexing a value that is not a list or map");
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Functions
+
+  private fnValue(d: FnDef, env: Env): HValue {
+    return {
+      t: "fn",
+      arity: d.params.length,
+      call: async (args) => {
+        const inner = new Env(env);
+        for (let i = 0; i < d.params.length; i++) {
+          const p = d.params[i] as FnDef["params"][number];
+          const b = (p as { binding?: number }).binding as number;
+          const given = args[i];
+          const v = given ?? (p.default === undefined ? VOID : await this.expr(p.default, env));
+          inner.vars.set(b, coerce(copy(v), p.ty));
+        }
+        const f = await this.block(d.body, inner, false);
+        return f instanceof Return ? f.value : VOID;
+      },
+    };
+  }
+
+  private closure(e: Extract<Expr, { k: "closure" }>, env: Env): HValue {
+    const t = e.ty as Extract<HType, { k: "fn" }>;
+    return {
+      t: "fn",
+      arity: e.params.length,
+      call: async (args) => {
+        const inner = new Env(env);
+        e.params.forEach((p, i) => {
+          inner.vars.set((p as { binding?: number }).binding as number, args[i] ?? VOID);
+        });
+        const last = e.body.stmts.at(-1);
+        for (const s of e.body.stmts) {
+          if (s === last && s.k === "expr" && t.ret.k !== "void")
+            return coerce(await this.expr(s.expr, inner), t.ret);
+          const f = await this.stmt(s, inner);
+          if (f instanceof Return) return f.value;
+          if (f !== undefined) break;
+        }
+        return VOID;
+      },
+    };
+  }
+
+  private async callArgs(args: Expr[], params: HType[] | undefined, env: Env): Promise<HValue[]> {
+    const out: HValue[] = [];
+    for (let i = 0; i < args.length; i++)
+      out.push(coerce(copy(await this.expr(args[i] as Expr, env)), params?.[i]));
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Expressions
+
+  async expr(e: Expr, env: Env): Promise<HValue> {
+    switch (e.k) {
+      case "bool":
+        return bool(e.value);
+      case "int":
+        return int(e.value);
+      case "float":
+        return { t: "float", v: e.value };
+      case "char":
+        return { t: "char", v: e.value };
+      case "path":
+        return { t: "path", v: e.value };
+      case "null":
+        return NULL;
+      case "string": {
+        let out = "";
+        for (const p of e.parts)
+          out += p.k === "text" ? p.text : show(await this.expr(p.expr, env));
+        return str(out);
+      }
+      case "var":
+        return env.get(e.binding as number);
+      case "list": {
+        const item = e.ty?.k === "list" ? e.ty.item : undefined;
+        const items: HValue[] = [];
+        for (const x of e.items) items.push(coerce(copy(await this.expr(x, env)), item));
+        return { t: "list", items };
+      }
+      case "map": {
+        const vt = e.ty?.k === "map" ? e.ty.value : undefined;
+        const entries = new Map<string, { key: HValue; value: HValue }>();
+        for (const en of e.entries) {
+          const key = await this.expr(en.key, env);
+          entries.set(keyId(key), { key, value: coerce(copy(await this.expr(en.value, env)), vt) });
+        }
+        if (e.ty?.k === "struct") return { t: "struct", fields: new Map() };
+        return { t: "map", entries };
+      }
+      case "struct": {
+        const fields = new Map<string, HValue>();
+        for (const f of e.fields) fields.set(f.name, copy(await this.expr(f.value, env)));
+        return { t: "struct", fields };
+      }
+      case "command":
+        return { t: "command", text: commandText(e.command), node: e.command, env };
+      case "closure":
+        return this.closure(e, env);
+      case "nullable":
+        return this.expr(e.expr, env);
+      case "unary": {
+        const v = await this.expr(e.expr, env);
+        if (e.op === "!") return bool(!(v as { v: boolean }).v);
+        if (e.op === "~") return int(~(v as { v: bigint }).v);
+        return v.t === "int"
+          ? int(checked(-v.v, e.span))
+          : { t: "float", v: -(v as { v: number }).v };
+      }
+      case "binary": {
+        if (e.op === "&&" || e.op === "||") {
+          const l = (await this.expr(e.left, env)) as { v: boolean };
+          if (e.op === "&&" ? !l.v : l.v) return bool(l.v);
+          return bool(((await this.expr(e.right, env)) as { v: boolean }).v);
+        }
+        const l = await this.expr(e.left, env);
+        const r = await this.expr(e.right, env);
+        return this.binary(e.op, l, r, e.opSpan);
+      }
+      case "is": {
+        const v = await this.expr(e.expr, env);
+        const has = hasType(v, e.target ?? T.unknown);
+        return bool(e.negated ? !has : has);
+      }
+      case "index":
+        return this.indexValue(
+          await this.expr(e.target, env),
+          await this.expr(e.index, env),
+          e.index.span,
+        );
+      case "field": {
+        const st = await this.expr(e.target, env);
+        return st.t === "struct" ? (st.fields.get(e.name) ?? VOID) : VOID;
+      }
+      case "call":
+        return this.call(e, env);
+      case "apply": {
+        const f = await this.expr(e.target, env);
+        if (f.t === "command") {
+          const r = await this.commandValue(f, false);
+          if (!r.ok) throw new Failure({ t: "list", items: r.err.map(str) });
+          return VOID;
+        }
+        if (f.t !== "fn") throw new Error("internal: applying a value that is not a function");
+        return f.call(await this.callArgs(e.args, e.params, env));
+      }
+      case "method": {
+        const recv = await this.expr(e.target, env);
+        const [name, index] = (e.method as string).split("#") as [string, string];
+        const recvType = e.target.ty ?? T.unknown;
+        const def = methodsOf(recvType)[name]?.[Number(index)];
+        if (def === undefined) throw new Error(`internal: no method ${e.method}`);
+        const args = await this.callArgs(e.args, def.params, env);
+        try {
+          return await def.run(recv, args, this.natives);
+        } catch (err) {
+          if (err instanceof Panic && !(err instanceof PanicAt))
+            throw new PanicAt(err.message, e.span);
+          throw err;
+        }
+      }
+      case "capture":
+        return this.capture(e, env);
+      case "retry": {
+        const times =
+          e.times === undefined ? undefined : ((await this.expr(e.times, env)) as { v: bigint }).v;
+        for (let attempt = 0n; ; attempt++) {
+          try {
+            return await this.expr(e.call, env);
+          } catch (err) {
+            if (!(err instanceof Failure)) throw err;
+            if (times !== undefined && attempt >= times) throw err;
+          }
+        }
+      }
+    }
+  }
+
+  private async call(e: Extract<Expr, { k: "call" }>, env: Env): Promise<HValue> {
+    if (e.native !== undefined) {
+      const n = NATIVE_FUNCTIONS[e.native];
+      if (n === undefined) throw new Error(`internal: no native ${e.native}`);
+      const args = await this.callArgs(e.args, n.params, env);
+      try {
+        return await n.run(args, this.natives);
+      } catch (err) {
+        if (err instanceof Panic && !(err instanceof PanicAt))
+          throw new PanicAt(err.message, e.span);
+        throw err;
+      }
+    }
+    const f = env.get(e.binding as number);
+    if (f.t === "command") {
+      const r = await this.commandValue(f, false);
+      if (!r.ok) throw new Failure({ t: "list", items: r.err.map(str) });
+      return VOID;
+    }
+    if (f.t !== "fn") throw new Error("internal: calling a value that is not a function");
+    return f.call(await this.callArgs(e.args, e.params, env));
+  }
+
+  binary(op: string, l: HValue, r: HValue, at: Span): HValue {
+    if (op === "==") return bool(equal(l, r));
+    if (op === "!=") return bool(!equal(l, r));
+    if (op === "<" || op === ">" || op === "<=" || op === ">=") {
+      const c = compare(l, r);
+      return bool(op === "<" ? c < 0 : op === ">" ? c > 0 : op === "<=" ? c <= 0 : c >= 0);
+    }
+    if (op === "&&") return bool((l as { v: boolean }).v && (r as { v: boolean }).v);
+    if (op === "||") return bool((l as { v: boolean }).v || (r as { v: boolean }).v);
+    if (l.t === "int" && r.t === "int" && op !== "//") {
+      const a = l.v;
+      const b = r.v;
+      switch (op) {
+        case "+":
+          return int(checked(a + b, at));
+        case "-":
+          return int(checked(a - b, at));
+        case "*":
+          return int(checked(a * b, at));
+        case "/":
+          if (b === 0n) throw new PanicAt("division by zero", at);
+          return int(checked(a / b, at));
+        case "%":
+          if (b === 0n) throw new PanicAt("remainder of a division by zero", at);
+          return int(a % b);
+        case "**":
+          if (b < 0n)
+            throw new PanicAt(`an int to a negative power (${b}): write \`${a}.0 ** ${b}\``, at);
+          if (b > 64n && a !== 0n && a !== 1n && a !== -1n)
+            throw new PanicAt("integer overflow", at);
+          return int(checked(a ** b, at));
+        case "&":
+          return int(a & b);
+        case "|":
+          return int(a | b);
+        case "^":
+          return int(a ^ b);
+        case "<<":
+        case ">>":
+          if (b < 0n || b > 63n) throw new PanicAt(`a shift by ${b}: shifts go from 0 to 63`, at);
+          return int(op === "<<" ? BigInt.asIntN(64, a << b) : a >> b);
+      }
+    }
+    const a = l.t === "int" ? Number(l.v) : (l as { v: number }).v;
+    const b = r.t === "int" ? Number(r.v) : (r as { v: number }).v;
+    switch (op) {
+      case "+":
+        return { t: "float", v: a + b };
+      case "-":
+        return { t: "float", v: a - b };
+      case "*":
+        return { t: "float", v: a * b };
+      case "/":
+      case "//":
+        return { t: "float", v: a / b };
+      case "**":
+        return { t: "float", v: a ** b };
+      default:
+        throw new Error(`internal: ${op} on ${l.t} and ${r.t}`);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Commands
+
+  /** A command statement: its value is shown (specs technical/shell.md "Pipes"), its status kept. */
+  private async statementPipeline(p: Pipeline, env: Env): Promise<void> {
+    const r = await this.pipeline(p, env, false);
+    this.failedLast = !r.ok;
+    if (!r.ok) {
+      return;
+    }
+    if (r.display !== undefined) this.host.write(r.display);
+    else if (r.value.t !== "void") this.host.write(`${show(r.value)}\n`);
+  }
+
+  private async capture(e: Extract<Expr, { k: "capture" }>, env: Env): Promise<HValue> {
+    const r = await this.pipeline(e.pipeline, env, true);
+    this.failedLast = !r.ok;
+    const strings = (xs: string[]): HValue => ({ t: "list", items: xs.map(str) });
+    switch (e.pipe) {
+      case "out":
+        // `$(…)` of a failed command stops the script, unless caught (specs "Reading a command's output").
+        if (!r.ok) throw new Failure(strings(r.err));
+        return r.value;
+      case "msg":
+        return strings(r.msg);
+      case "err":
+        return strings(r.err);
+      default:
+        return strings([...r.msg, ...r.err]);
+    }
+  }
+
+  private async pipeline(
+    p: Pipeline,
+    env: Env,
+    capture: boolean,
+  ): Promise<CommandOutcome & { display?: string }> {
+    let input: HValue | undefined;
+    let last: CommandOutcome & { display?: string } = { ok: true, value: VOID, msg: [], err: [] };
+    for (let i = 0; i < p.commands.length; i++) {
+      const c = p.commands[i] as CommandNode;
+      last = await this.command(c, env, input, capture || i < p.commands.length - 1);
+      if (!last.ok) return last;
+      input = last.value;
+    }
+    return last;
+  }
+
+  /** Run a command value (`@{ … }`): its node, with the variables it saw where it was written. */
+  private async commandValue(cmd: HValue, capture: boolean): Promise<CommandOutcome> {
+    if (cmd.t !== "command" || cmd.node === undefined)
+      return {
+        ok: false,
+        value: VOID,
+        msg: [],
+        err: ["this command value cannot be run (it came from outside the script)"],
+      };
+    const r = await this.command(cmd.node, cmd.env as Env, undefined, capture);
+    if (!capture && r.ok) {
+      if (r.display !== undefined) this.host.write(r.display);
+      else if (r.value.t !== "void") this.host.write(`${show(r.value)}\n`);
+    }
+    return r;
+  }
+
+  private async command(
+    c: CommandNode,
+    env: Env,
+    input: HValue | undefined,
+    capture: boolean,
+  ): Promise<CommandOutcome & { display?: string }> {
+    const plan = this.check.plans.get(c) as CommandPlan;
+    const spec = plan.kind === "native" ? NATIVE_COMMANDS[plan.name] : plan.app?.spec;
+    if (spec === undefined) throw new Error(`internal: no typing for ${c.name}`);
+    // The words, values evaluated; a null value leaves its optional argument out (and its dash).
+    const words: Word[] = [];
+    const evaluated = new Map<number, HValue>();
+    /** For each word, the argument it came from (for `-n $flag`: checker.ts flagValues). */
+    const argOf: number[] = [];
+    for (const [ai, a] of c.args.entries()) {
+      if (a.k === "word") {
+        words.push(
+          a.escaped ? { text: a.text, resolve: () => [{ type: "string", value: a.text }] } : a.text,
+        );
+        argOf.push(ai);
+        continue;
+      }
+      const v = await this.expr(a.expr, env);
+      evaluated.set(ai, v);
+      if (v.t === "null") {
+        const prev = words.at(-1);
+        if (typeof prev === "string" && prev.startsWith("-") && !prev.includes("=")) {
+          words.pop();
+          argOf.pop();
+        }
+        continue;
+      }
+      argOf.push(ai);
+      words.push({
+        text: show(v, true),
+        resolve: (st) => {
+          if (st.kind === "base" && st.name === "anystr")
+            return [{ type: "string", value: show(v) }];
+          const want = fromShellType(st);
+          if (want.k === "list" && v.t !== "list") return [toAbi(coerce(v, want.item))];
+          if (want.k === "list" && v.t === "list")
+            return v.items.map((x) => toAbi(coerce(x, want.item)));
+          return [toAbi(coerce(v, want))];
+        },
+      });
+    }
+    const flagged = flagValues(spec, words, (i) => {
+      const v = evaluated.get(argOf[i] ?? -1);
+      return v?.t === "bool" ? v.v : undefined;
+    });
+    let parsed: ReturnType<typeof parseCommandLine>;
+    try {
+      parsed = parseCommandLine(plan.name, spec, flagged.words);
+    } catch (e) {
+      // Checked before the run; only values known now can still break the line (a null that left
+      // a required argument out, a list that conflicts): the script stops here.
+      if (e instanceof ArgumentError) throw new PanicAt(e.message, c.span);
+      throw e;
+    }
+    if (parsed.kind === "help") {
+      const { commandHelp } = await import("../shell/help.js");
+      return {
+        ok: true,
+        value: VOID,
+        msg: [],
+        err: [],
+        display: `${commandHelp(plan.name, spec)}\n`,
+      };
+    }
+    if (plan.kind === "native") {
+      if (plan.name === "pass") {
+        const a = c.args[0];
+        const value =
+          a === undefined
+            ? (input ?? VOID)
+            : a.k === "expr"
+              ? (evaluated.get(0) ?? VOID)
+              : fromAbi(parsed.values[0] as Value, T.any);
+        return { ok: true, value, msg: [], err: [] };
+      }
+      // echo
+      const [noNewline, , value] = parsed.values as [Value, Value, Value];
+      const text = value.type === "string" ? value.value : "";
+      const nl = noNewline.type === "bool" && noNewline.value ? "" : "\n";
+      return { ok: true, value: str(text), msg: [], err: [], display: `${text}${nl}` };
+    }
+    const run = await this.host.runApp(plan.app as InstalledCommand, parsed.values, capture);
+    const ret = run.ret;
+    if (ret.kind === "value")
+      return { ok: true, value: fromAbi(ret.value, plan.ret), msg: run.msg, err: run.err };
+    if (ret.kind === "none") return { ok: true, value: VOID, msg: run.msg, err: run.err };
+    if (ret.kind === "faulty")
+      return {
+        ok: false,
+        value: VOID,
+        msg: run.msg,
+        err: [...run.err, `${plan.name} is faulty: ${ret.why}`],
+      };
+    return { ok: false, value: VOID, msg: run.msg, err: run.err };
+  }
+}
+
+function checked(n: bigint, at: Span): bigint {
+  if (n < I64_MIN || n > I64_MAX) throw new PanicAt("integer overflow (ints are 64-bit)", at);
+  return n;
+}
+
+/** A command value's text (`.str()`): its words, `-d=4` written `-d 4` (specs "any.str()"). */
+function commandText(c: CommandNode): string {
+  const words = [c.name];
+  for (const a of c.args) {
+    if (a.k === "word") {
+      const m = /^(-{1,2}[^=\s]+)=(.*)$/.exec(a.text);
+      if (m !== null && !a.escaped) words.push(m[1] as string, m[2] as string);
+      else words.push(a.text);
+    } else
+      words.push(
+        a.expr.k === "string" && a.expr.parts.every((p) => p.k === "text")
+          ? JSON.stringify(a.expr.parts.map((p) => (p.k === "text" ? p.text : "")).join(""))
+          : "(…)",
+      );
+  }
+  return words.join(" ");
+}

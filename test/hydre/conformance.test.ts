@@ -1,0 +1,92 @@
+// Hydre's conformance suite (specs/shell-scripting.md, specs/shell.md "Pre-evaluation checking"): every
+// `cases/<section>/<name>.hys` is checked and run in-process, and compared with the files beside it:
+//   <name>.out    the exact output (CMDOUT values and messages) of a run to its end
+//   <name>.check  the exact diagnostics (as `ncw hydre` prints them, without colours): nothing runs
+//   <name>.fail   the end of a run that failed or panicked: `failed: <message>` or `panic: <message>`
+//   <name>.in     the user's input (prompt, prompt_int, confirm, …), one answer a line
+// A first line `# seed: N` seeds the random functions. App commands are checked against the fixture
+// catalog (commands.ts); the cases that run real apps are in test/hydre-cli.test.ts.
+
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { seededRandom } from "../../cli/hydre-host.js";
+import type { HydreHost } from "../../services/hydre/evaluator.js";
+import { checkSource, runChecked } from "../../services/hydre/script.js";
+import { renderDiagnostic } from "../../services/hydre/source.js";
+import { FIXTURE_COMMANDS } from "./commands.js";
+
+const CASES = path.join(path.dirname(fileURLToPath(import.meta.url)), "cases");
+
+interface CaseResult {
+  check?: string;
+  out: string;
+  end?: string;
+}
+
+async function runCase(file: string, text: string, input: string[]): Promise<CaseResult> {
+  const checked = await checkSource(file, text, async () => FIXTURE_COMMANDS);
+  if (checked.diagnostics.length > 0)
+    return {
+      check: `${checked.diagnostics.map((d) => renderDiagnostic(checked.source, d)).join("\n\n")}\n`,
+      out: "",
+    };
+  let out = "";
+  const seed = /^# seed: ([0-9]+)/.exec(text)?.[1];
+  const host: HydreHost = {
+    write: (t) => {
+      out += t;
+    },
+    writeErr: (t) => {
+      out += t;
+    },
+    readLine: async (prompt) => {
+      out += prompt;
+      const line = input.shift();
+      if (line !== undefined) out += `${line}\n`;
+      return line;
+    },
+    env: (name) => (name === "MESSAGE" ? "Hello world!" : undefined),
+    random: seededRandom(Number(seed ?? 1)),
+    runApp: () => {
+      throw new Error("app commands run in test/hydre-cli.test.ts");
+    },
+  };
+  const end = await runChecked(checked, host);
+  return {
+    out,
+    ...(end.kind === "failed" ? { end: `failed: ${end.message}` } : {}),
+    ...(end.kind === "panic" ? { end: `panic: ${end.message}` } : {}),
+  };
+}
+
+const sections = readdirSync(CASES).sort();
+
+describe("Hydre conformance", () => {
+  for (const section of sections) {
+    describe(section, () => {
+      const dir = path.join(CASES, section);
+      for (const f of readdirSync(dir)
+        .filter((x) => x.endsWith(".hys"))
+        .sort()) {
+        const base = path.join(dir, f.slice(0, -4));
+        const read = (ext: string) =>
+          existsSync(base + ext) ? readFileSync(base + ext, "utf8") : undefined;
+        it(f, async () => {
+          const text = readFileSync(`${base}.hys`, "utf8");
+          const want = { check: read(".check"), out: read(".out"), fail: read(".fail") };
+          if (want.check === undefined && want.out === undefined && want.fail === undefined)
+            throw new Error(`${f} has no .out, .check or .fail beside it`);
+          const input = (read(".in") ?? "").split("\n");
+          if (input.at(-1) === "") input.pop();
+          const r = await runCase(`${section}/${f}`, text, input);
+          expect(r.check ?? "").toBe(want.check ?? "");
+          if (want.check !== undefined) return;
+          expect(r.out).toBe(want.out ?? "");
+          expect(r.end ?? "").toBe((want.fail ?? "").trimEnd());
+        });
+      }
+    });
+  }
+});
