@@ -57,7 +57,7 @@ export type FsPermissionCheck = (
   caller: Caller,
   permission: FsPermission,
   parts: readonly string[] | null,
-) => boolean;
+) => boolean | Promise<boolean>;
 
 export interface SysFsOptions {
   /** The home's tree (the kernel's TreeOwner layer), or how to open it on the first call. */
@@ -83,8 +83,10 @@ export interface SysFsOptions {
   now?: () => number;
 }
 
+// The scope of an fs.* check is the item's resolved split path, `/`-joined (docs/permissions.md "Scopes").
 const defaultPermits: FsPermissionCheck = (who, caller, permission, parts) =>
-  interimPolicy(who, permission, parts) || caller.has(permission);
+  interimPolicy(who, permission, parts) ||
+  caller.has(permission, parts === null ? undefined : `/${parts.join("/")}`);
 
 /** A handler's early answer: thrown inside a handler, turned into its errcode. */
 class Fail extends Error {
@@ -216,9 +218,10 @@ export class SysFs implements NativeService {
       case T.FS_UNMOUNT.code:
         return this.fsUnmount(a, c);
       case T.FS_WATCH.code:
-        c.need("fs.filesystems.watch", null);
-        this.fsWatchers.add(c.caller.pid);
-        return Promise.resolve(undefined);
+        return c.need("fs.filesystems.watch", null).then(() => {
+          this.fsWatchers.add(c.caller.pid);
+          return undefined;
+        });
       case T.FS_UNWATCH.code:
         this.fsWatchers.delete(c.caller.pid);
         return Promise.resolve(undefined);
@@ -372,17 +375,17 @@ export class SysFs implements NativeService {
   // ---------------------------------------------------------------- filesystems
 
   private async isFsMounted(a: Fields, c: Call): Promise<Fields> {
-    c.need("fs.filesystems.mounted", null);
+    await c.need("fs.filesystems.mounted", null);
     return { mounted: a.fsid === this.fsid ? 1 : 0 };
   }
 
   private async enumFs(c: Call): Promise<Fields> {
-    c.need("fs.filesystems.list", null);
+    await c.need("fs.filesystems.list", null);
     return { filesystems: [this.fsid] };
   }
 
   private async fsMetadata(a: Fields, c: Call): Promise<Fields> {
-    c.need("fs.filesystems.metadata", null);
+    await c.need("fs.filesystems.metadata", null);
     this.ours(a.fsid, T.FS_METADATA.errors.NOT_MOUNTED);
     const root = await this.layer.stat("/");
     const space = this.space();
@@ -414,14 +417,14 @@ export class SysFs implements NativeService {
   }
 
   private async fsMount(a: Fields, c: Call): Promise<Fields | undefined> {
-    c.need("fs.filesystems.mount", null);
+    await c.need("fs.filesystems.mount", null);
     this.ours(a.fsid, T.FS_MOUNT.errors.UNKNOWN_FSID);
     return fail(T.FS_MOUNT.errors.ALREADY_MOUNTED);
   }
 
   /** The home's tree is the system's own: no app unmounts or formats it (docs/sysfs.md). */
   private async fsUnmount(a: Fields, c: Call): Promise<Fields | undefined> {
-    c.need("fs.filesystems.unmount", null);
+    await c.need("fs.filesystems.unmount", null);
     this.ours(a.fsid, T.FS_UNMOUNT.errors.UNKNOWN_FSID);
     return fail(ServiceErr.PERMISSION);
   }
@@ -430,7 +433,7 @@ export class SysFs implements NativeService {
     const size = a.sectorSize as bigint | null;
     if (size !== null && (size < 512n || size > 65536n || (size & (size - 1n)) !== 0n))
       fail(T.FORMAT.errors.INVALID_SECTOR_SIZE);
-    c.need("fs.filesystems.format", null);
+    await c.need("fs.filesystems.format", null);
     this.ours(a.fsid, T.FORMAT.errors.INVALID_FSID);
     return fail(ServiceErr.PERMISSION);
   }
@@ -449,7 +452,7 @@ export class SysFs implements NativeService {
     }
     // A missing item is checked at the path it would have (its folder may be missing too).
     const scope = r?.parts ?? ("feid" in p ? null : normalizeSplit(p.split));
-    c.need("feid" in p ? "fs.feid.exists" : "fs.items.exists", scope);
+    await c.need("feid" in p ? "fs.feid.exists" : "fs.items.exists", scope);
     const found = r?.stat ? typeByte(r.stat) : 0;
     const want = a.type as number;
     return { type: want === ItemType.ANY || want === found ? found : 0 };
@@ -461,7 +464,7 @@ export class SysFs implements NativeService {
     const path = await this.store.pathOfFeid(a.feid as bigint);
     if (path === null) fail(E.FEID_NOT_FOUND);
     const parts = splitPath(path!);
-    c.need("fs.feid.path", parts);
+    await c.need("fs.feid.path", parts);
     return { path: parts };
   }
 
@@ -469,7 +472,7 @@ export class SysFs implements NativeService {
     const E = T.ITEM_METADATA.errors;
     this.ours(a.fsid, E.INVALID_FSID);
     const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
-    c.need("fs.items.metadata", r.parts);
+    await c.need("fs.items.metadata", r.parts);
     return { metadata: this.metadataOf(r.parts.at(-1) ?? "", r.stat, r.path) };
   }
 
@@ -484,7 +487,7 @@ export class SysFs implements NativeService {
     const name = this.checkName(a.filename, E.INVALID_FILENAME);
     this.ours(a.fsid, E.INVALID_FSID);
     const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
-    c.need("fs.items.move", r.parts);
+    await c.need("fs.items.move", r.parts);
     if (r.parts.length === 0) fail(ServiceErr.PERMISSION);
     const to = [...r.parts.slice(0, -1), name];
     // RENAME_ITEM has no path-length errcode: a name that makes the path too long is not valid here.
@@ -498,10 +501,10 @@ export class SysFs implements NativeService {
     const name = a.filename === null ? undefined : this.checkName(a.filename, E.INVALID_FILENAME);
     this.ours(a.fsid, E.INVALID_FSID);
     const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
-    c.need("fs.items.move", r.parts);
+    await c.need("fs.items.move", r.parts);
     const dir = await this.existing(a.parent as FsPath, true, E.TARGET_NOT_FOUND);
     if (dir.stat.kind !== "dir") fail(E.TARGET_NOT_FOUND);
-    c.need("fs.items.move", dir.parts);
+    await c.need("fs.items.move", dir.parts);
     if (r.parts.length === 0) fail(ServiceErr.PERMISSION);
     const to = [...dir.parts, name ?? r.parts.at(-1)!];
     if (tooLong(to)) fail(E.MAX_PATH_LENGTH);
@@ -535,7 +538,7 @@ export class SysFs implements NativeService {
     if (mode !== 0x01 && mode !== 0x02) fail(ServiceCallErr.BAD_ARGUMENTS);
     this.ours(a.fsid, E.INVALID_FSID);
     const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
-    c.need(mode === 0x01 ? "fs.items.remove.trash" : "fs.items.remove", r.parts);
+    await c.need(mode === 0x01 ? "fs.items.remove.trash" : "fs.items.remove", r.parts);
     this.movable(r, E.UNSPECIFIED);
     const feid = feidOf(r.stat, r.path);
     if (mode === 0x02) {
@@ -575,7 +578,7 @@ export class SysFs implements NativeService {
     const dir = await this.existing(a.parent as FsPath, true, E.PARENT_NOT_FOUND);
     if (dir.stat.kind !== "dir") fail(E.PARENT_NOT_FOUND);
     const parts = [...dir.parts, name];
-    c.need("fs.items.create", parts);
+    await c.need("fs.items.create", parts);
     if (tooLong(parts)) fail(E.MAX_PATH_LENGTH);
     await this.layerCall(
       { notFound: E.PARENT_NOT_FOUND, exists: E.ALREADY_EXISTS, other: E.UNSPECIFIED },
@@ -591,9 +594,9 @@ export class SysFs implements NativeService {
     this.ours(a.fsid, E.INVALID_FSID);
     const dir = await this.existing(a.path as FsPath, true, E.NOT_FOUND);
     if (dir.stat.kind !== "dir") fail(E.NOT_FOUND);
-    c.need("fs.dir.read", dir.parts);
+    await c.need("fs.dir.read", dir.parts);
     const hidden = a.hidden === true;
-    if (hidden) c.need("fs.dir.read.hidden", dir.parts);
+    if (hidden) await c.need("fs.dir.read.hidden", dir.parts);
     const items: ItemMetadata[] = [];
     const at = (n: string) => (dir.path === "/" ? `/${n}` : `${dir.path}/${n}`);
     if (this.layer.backend === "btrfs") {
@@ -638,7 +641,7 @@ export class SysFs implements NativeService {
       if (tooLong(parts)) fail(E.MAX_PATH_LENGTH);
       r = await this.locate({ split: parts }, true, E.FILE_NOT_FOUND);
       if (r.stat === null) {
-        c.need("fs.items.create", r.parts);
+        await c.need("fs.items.create", r.parts);
         await this.layerCall(
           { notFound: E.DIRECTORY_NOT_FOUND, noSpace: E.UNSPECIFIED, other: E.UNSPECIFIED },
           () => this.layer.writeFile(r.path, new Uint8Array(0)),
@@ -648,8 +651,8 @@ export class SysFs implements NativeService {
       }
     }
     if (r.stat?.kind !== "file") fail(E.FILE_NOT_FOUND);
-    if (read) c.need("fs.items.read", r.parts);
-    if (write) c.need("fs.items.write", r.parts);
+    if (read) await c.need("fs.items.read", r.parts);
+    if (write) await c.need("fs.items.write", r.parts);
     const feid = feidOf(r.stat!, r.path);
     if (this.files.conflicts(feid, write)) fail(E.ALREADY_OPEN);
     if (created) {
@@ -738,7 +741,7 @@ export class SysFs implements NativeService {
     if (fsid !== this.fsid) fail(cross);
     const r = await this.locate(p, false, missing);
     if (r.stat === null) fail(missing);
-    c.need("fs.items.exists", r.parts);
+    await c.need("fs.items.exists", r.parts);
     return r.path;
   }
 
@@ -749,7 +752,7 @@ export class SysFs implements NativeService {
     const dir = await this.existing(a.parent as FsPath, true, E.PARENT_NOT_FOUND);
     if (dir.stat.kind !== "dir") fail(E.PARENT_NOT_FOUND);
     const parts = [...dir.parts, name];
-    c.need("fs.symlinks.create", parts);
+    await c.need("fs.symlinks.create", parts);
     if (tooLong(parts)) fail(E.MAX_PATH_LENGTH);
     const target = await this.linkTarget(
       c,
@@ -777,7 +780,7 @@ export class SysFs implements NativeService {
     this.ours(a.fsid, E.INVALID_FSID);
     const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
     if (r.stat.kind !== "symlink") fail(E.NOT_FOUND);
-    c.need("fs.symlinks.update", r.parts);
+    await c.need("fs.symlinks.update", r.parts);
     const target = await this.linkTarget(
       c,
       a.targetFsid,
@@ -801,7 +804,7 @@ export class SysFs implements NativeService {
     this.ours(a.fsid, E.INVALID_FSID);
     const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
     if (r.stat.kind !== "symlink") fail(E.NOT_FOUND);
-    c.need("fs.symlinks.read", r.parts);
+    await c.need("fs.symlinks.read", r.parts);
     let chain: Awaited<ReturnType<typeof symlinkChain>>;
     try {
       chain = await symlinkChain(this.layer, r.parts);
@@ -828,7 +831,7 @@ export class SysFs implements NativeService {
     const E = T.WATCH_ITEM.errors;
     this.ours(a.fsid, E.INVALID_FSID);
     const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND);
-    c.need("fs.items.metadata", r.parts);
+    await c.need("fs.items.metadata", r.parts);
     const ws = this.watches.get(c.caller.pid) ?? new Map<bigint, bigint>();
     this.watches.set(c.caller.pid, ws);
     // A watch ID the client already uses now watches this item (docs/sysfs.md).
@@ -852,8 +855,9 @@ class Call {
   ) {}
 
   /** Both the storage rules and the scoped permission, or PERMISSION (0x0001). */
-  need(permission: FsPermission, parts: readonly string[] | null): void {
+  async need(permission: FsPermission, parts: readonly string[] | null): Promise<void> {
     if (parts !== null && !storageAllows(this.who, parts)) fail(ServiceErr.PERMISSION);
-    if (!this.permits(this.who, this.caller, permission, parts)) fail(ServiceErr.PERMISSION);
+    if (!(await this.permits(this.who, this.caller, permission, parts)))
+      fail(ServiceErr.PERMISSION);
   }
 }
