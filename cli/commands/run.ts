@@ -31,8 +31,8 @@ interface RunArgs extends GlobalArgs {
   trace?: boolean;
   "trace-file"?: string;
   priority?: string;
-  allow?: string[];
-  deny?: string[];
+  allow?: string | string[];
+  deny?: string | string[];
   permissions?: string;
   _: (string | number)[];
   /** Set by `ncw exec`, which resolved the command and typed its arguments already. */
@@ -80,15 +80,14 @@ export const RUN_OPTIONS = {
     describe:
       "Priority 0–10: 10 runs at full speed (default), 1–9 get that share of the CPU, 0 starts suspended",
   },
+  // Repeatable, one value each (an array option would swallow the program after it).
   allow: {
     type: "string",
-    array: true,
     describe:
       "Grant a permission to this run up front, `perm` or `perm=scope` (e.g. fs.items.read=/home/user/docs); repeatable",
   },
   deny: {
     type: "string",
-    array: true,
     describe: "Refuse a permission to this run without asking, `perm` or `perm=scope`; repeatable",
   },
   permissions: {
@@ -98,12 +97,15 @@ export const RUN_OPTIONS = {
 } as const;
 
 /** --allow, --deny and the policy file, checked (docs/permissions.md "Up front"). */
-export function runPermissions(argv: { allow?: string[]; deny?: string[]; permissions?: string }): {
-  allow: string[];
-  deny: string[];
-} {
-  const allow = [...(argv.allow ?? [])];
-  const deny = [...(argv.deny ?? [])];
+export function runPermissions(argv: {
+  allow?: string | string[];
+  deny?: string | string[];
+  permissions?: string;
+}): { allow: string[]; deny: string[] } {
+  const words = (v: string | string[] | undefined) =>
+    v === undefined ? [] : [v].flat().map(String);
+  const allow = words(argv.allow);
+  const deny = words(argv.deny);
   if (argv.permissions !== undefined) {
     let policy: { allow?: unknown; deny?: unknown };
     try {
