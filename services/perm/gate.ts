@@ -114,6 +114,21 @@ export class PermissionGate {
    * grant it up front.
    */
   async check(pid: number, permission: string, scope?: string, ask = true): Promise<boolean> {
+    try {
+      return await this.decideFor(pid, permission, scope, ask);
+    } catch (e) {
+      // A damaged grant file, a tree that cannot be read: refused (never a grant), and logged.
+      this.host.log(`permission ${permission} for PID ${pid} refused: ${(e as Error).message}`);
+      return false;
+    }
+  }
+
+  private async decideFor(
+    pid: number,
+    permission: string,
+    scope: string | undefined,
+    ask: boolean,
+  ): Promise<boolean> {
     const p = this.host.process(pid);
     if (p === undefined || !isPermission(permission)) return false;
     const app = await this.host.appKey(p);
