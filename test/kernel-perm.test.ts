@@ -290,3 +290,59 @@ describe("the three scopes restrict each other", () => {
     expect(shown).toEqual({ user: "user", level: 4, security: "complete", blocked: [] });
   }, 120_000);
 });
+
+describe("sys::perm's other methods from a real app", () => {
+  it("LIST_GRANTS shows what the run was given, DROP_PERMISSION gives it up, errors by the table", () => {
+    const h = newHome();
+    const send = (id: number, code: number, at: number, len: number) =>
+      `(call $check (i32.const ${id}) (call $sendn (local.get $sock) (i32.const ${code}) (i32.const ${at}) (i32.const ${len})) (i32.const ${OK}))`;
+    const app = h.write(
+      "grants.wat",
+      systemClient(
+        `
+      (call $check (i32.const 1) (call $connect (i32.const 0) (i32.const 0) (i64.const ${SYS_PERM}) (i32.const 0) (i32.const 0)) (i32.const ${OK}))
+      (local.set $sock (call $r64 (i32.const 8)))
+      ;; LIST_GRANTS (0x0004) of pid 0 (itself): a list of 19 bytes holding one Grant:
+      ;; "flow.list" (u64 9 + 9 bytes; its first 8, "flow.lis", read as one u64 LE), scope none (0x00), duration 0x05 (given up front)
+      ${send(2, 4, 0x7000, 8)}
+      (call $answer (i32.const 3) (local.get $sock) (i32.const 0x04) (i32.const 27))
+      (call $check64 (i32.const 7) (i64.load (i32.const 0x7100)) (i64.const 19))
+      (call $check64 (i32.const 8) (i64.load (i32.const 0x7108)) (i64.const 9))
+      (call $check64 (i32.const 9) (i64.load (i32.const 0x7110)) (i64.const 0x73696c2e776f6c66))
+      (call $check (i32.const 10) (i32.load8_u (i32.const 0x7119)) (i32.const 0x00))
+      (call $check (i32.const 11) (i32.load8_u (i32.const 0x711a)) (i32.const 0x05))
+      ;; DROP_PERMISSION (0x0003) of flow.list: an empty answer; then HAS_PERMISSION says false (0x02)
+      ${send(12, 3, 0x7010, 18)}
+      (call $answer (i32.const 13) (local.get $sock) (i32.const 0x04) (i32.const 0))
+      ${send(17, 1, 0x7010, 18)}
+      (call $answer (i32.const 18) (local.get $sock) (i32.const 0x04) (i32.const 1))
+      (call $check (i32.const 22) (i32.load8_u (i32.const 0x7100)) (i32.const 0x02))
+      ;; LIST_GRANTS again: an empty list (u64 0)
+      ${send(23, 4, 0x7000, 8)}
+      (call $answer (i32.const 24) (local.get $sock) (i32.const 0x04) (i32.const 8))
+      (call $check64 (i32.const 28) (i64.load (i32.const 0x7100)) (i64.const 0))
+      ;; LIST_GRANTS of another PID needs programs.running.processes: refused without a terminal, 0x0001
+      ${send(29, 4, 0x7040, 8)}
+      (call $answer (i32.const 30) (local.get $sock) (i32.const 0x06) (i32.const 2))
+      (call $check (i32.const 34) (i32.load16_u (i32.const 0x7100)) (i32.const 0x0001))
+      ;; HAS_PERMISSION of a name that is no permission: 0x1000; a scope for flow.list: 0x1001
+      ${send(35, 1, 0x7050, 15)}
+      (call $answer (i32.const 36) (local.get $sock) (i32.const 0x06) (i32.const 2))
+      (call $check (i32.const 40) (i32.load16_u (i32.const 0x7100)) (i32.const 0x1000))
+      ${send(41, 1, 0x7060, 28)}
+      (call $answer (i32.const 42) (local.get $sock) (i32.const 0x06) (i32.const 2))
+      (call $check (i32.const 46) (i32.load16_u (i32.const 0x7100)) (i32.const 0x1001))`,
+        `(data (i32.const 0x7000) "\\00\\00\\00\\00\\00\\00\\00\\00")
+  (data (i32.const 0x7010) "${delimited("flow.list")}\\00")
+  (data (i32.const 0x7040) "\\9f\\86\\01\\00\\00\\00\\00\\00")
+  (data (i32.const 0x7050) "${delimited("nope.x")}\\00")
+  (data (i32.const 0x7060) "${delimited("flow.list")}\\01${delimited("/x")}")`,
+      ),
+    );
+    const r = runPlain(h, app, ["--allow", "flow.list"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(
+      "permission programs.running.processes refused: no terminal to ask on",
+    );
+  }, 120_000);
+});
