@@ -6,6 +6,7 @@
 // answers are bytes written out by hand from commonassembly/abi/services/perm.ts.
 
 import { spawnSync } from "node:child_process";
+import { closeSync, openSync, readSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -345,4 +346,49 @@ describe("sys::perm's other methods from a real app", () => {
       "permission programs.running.processes refused: no terminal to ask on",
     );
   }, 120_000);
+});
+
+describe.skipIf(skipUnless(ptyMissing()))("a sys::fs call outside the app's own folders", () => {
+  it("asks with the item's path as scope; a forever answer is kept with that scope", () => {
+    const h = newHome();
+    expect(h.ncw(["skyer", "list"]).code).toBe(0);
+    // The image's FSID: the first 8 bytes of the superblock's fsid (docs/sysfs.md "Identifiers").
+    const fd = openSync(path.join(h.home, "nightos.img"), "r");
+    const fsid = Buffer.alloc(8);
+    readSync(fd, fsid, 0, 8, 0x10000 + 0x20);
+    closeSync(fd);
+    // ITEM_EXISTS (0x1000): fsid, a split path (0x02, a list of 12 bytes: "home"), type 0x00 (any).
+    const args = `${[...fsid].map((b) => `\\${b.toString(16).padStart(2, "0")}`).join("")}\\02\\0c\\00\\00\\00\\00\\00\\00\\00${delimited("home")}\\00`;
+    const app = h.write(
+      "exists.wat",
+      systemClient(
+        `
+      (call $check (i32.const 1) (call $connect (i32.const 0) (i32.const 0) (i64.const 10) (i32.const 0) (i32.const 0)) (i32.const ${OK}))
+      (local.set $sock (call $r64 (i32.const 8)))
+      ;; twice; exit data: the first answer's status byte × 16 + the second's (0x04 answer, 0x06 error)
+      (call $check (i32.const 2) (call $sendn (local.get $sock) (i32.const 0x1000) (i32.const 0x7000) (i32.const 30)) (i32.const ${OK}))
+      (loop $w1 (if (i32.eqz (i32.atomic.load (i32.const 0x3520))) (then (call $sleep (i32.const 5)) (br $w1))))
+      (call $check (i32.const 3) (call $read (local.get $sock) (i32.const 0x7100)) (i32.const ${OK}))
+      (local.set $i (call $r8 (i32.const 5)))
+      (call $check (i32.const 4) (call $sendn (local.get $sock) (i32.const 0x1000) (i32.const 0x7000) (i32.const 30)) (i32.const ${OK}))
+      (loop $w2 (if (i32.eqz (i32.atomic.load (i32.const 0x3520))) (then (call $sleep (i32.const 5)) (br $w2))))
+      (call $check (i32.const 5) (call $read (local.get $sock) (i32.const 0x7100)) (i32.const ${OK}))
+      (call $exit (i64.extend_i32_u (i32.add (i32.shl (local.get $i) (i32.const 4)) (call $r8 (i32.const 5)))))`,
+        `(data (i32.const 0x7000) "${args}")`,
+      ),
+    );
+    expect(runPlain(h, app).code).toBe(0x66);
+    const r = onTerminal(h, ["run", app], [{ permission: "fs.items.exists", key: "f" }]);
+    expect(r.output).toContain("asks for fs.items.exists (level 3) on /home");
+    expect(r.output).toContain("(Enter: forever)");
+    expect(r.code, r.output).toBe(0x44);
+    expect(r.output.match(/asks for/g)).toHaveLength(1);
+    const list = JSON.parse(h.ncw(["perm", "list", "--json"]).stdout) as {
+      apps: { grants: { permission: string; scope: string }[] }[];
+    };
+    expect(list.apps[0]!.grants.map((g) => [g.permission, g.scope])).toEqual([
+      ["fs.items.exists", "/home"],
+    ]);
+    expect(runPlain(h, app).code).toBe(0x44);
+  }, 180_000);
 });
