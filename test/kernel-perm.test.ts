@@ -392,3 +392,40 @@ describe.skipIf(skipUnless(ptyMissing()))("a sys::fs call outside the app's own 
     expect(runPlain(h, app).code).toBe(0x44);
   }, 180_000);
 });
+
+describe("ncw perm", () => {
+  it("has help, lists every permission with its level, scope and {A}, and names bad input", () => {
+    const h = newHome();
+    const help = h.ncw(["perm", "--help"]);
+    expect(help.code).toBe(0);
+    for (const sub of ["list", "grant", "revoke", "policy"])
+      expect(help.stdout).toContain(`ncw perm ${sub}`);
+    const all = JSON.parse(h.ncw(["perm", "list", "--all", "--json"]).stdout) as {
+      permissions: {
+        permission: string;
+        level: number | null;
+        scope: string | null;
+        admin: boolean;
+        system: boolean;
+      }[];
+    };
+    const by = new Map(all.permissions.map((p) => [p.permission, p]));
+    expect(by.get("programs.running.processes")).toEqual({
+      permission: "programs.running.processes",
+      level: 5,
+      scope: null,
+      admin: true,
+      system: false,
+    });
+    expect(by.get("fs.items.read")).toMatchObject({ level: 3, scope: "paths", admin: false });
+    expect(by.get("net.expose")).toMatchObject({ level: 3, scope: "ports" });
+    expect(by.get("sysapp.process.kill")).toMatchObject({ level: null, system: true });
+    expect(by.get("users.all.photo")).toMatchObject({ level: 4, admin: true });
+    const bad = h.ncw(["perm", "grant", "hash:00", "flow.list"]);
+    expect(bad.code).not.toBe(0);
+    const unknown = h.ncw(["perm", "policy", "--security", "lax"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown security level "lax"');
+    expect(unknown.stderr).toContain("standard");
+  }, 60_000);
+});
