@@ -215,8 +215,11 @@ describe.skipIf(skipUnless(ptyMissing()))("forever, ncw perm, and the uninstall"
   }, 180_000);
 });
 
+/** A home whose stored settings no test changes (only run flags differ): shared, one kernel start. */
+const plain = newHome();
+
 describe("up front, without a terminal", () => {
-  const h = newHome();
+  const h = plain;
   const app = h.write("apps.wat", permApp(APPS));
 
   it("refuses without a terminal: never a silent grant", () => {
@@ -294,7 +297,7 @@ describe("the three scopes restrict each other", () => {
 
 describe("sys::perm's other methods from a real app", () => {
   it("LIST_GRANTS shows what the run was given, DROP_PERMISSION gives it up, errors by the table", () => {
-    const h = newHome();
+    const h = plain;
     const send = (id: number, code: number, at: number, len: number) =>
       `(call $check (i32.const ${id}) (call $sendn (local.get $sock) (i32.const ${code}) (i32.const ${at}) (i32.const ${len})) (i32.const ${OK}))`;
     const app = h.write(
@@ -395,7 +398,7 @@ describe.skipIf(skipUnless(ptyMissing()))("a sys::fs call outside the app's own 
 
 describe("ncw perm", () => {
   it("has help, lists every permission with its level, scope and {A}, and names bad input", () => {
-    const h = newHome();
+    const h = plain;
     const help = h.ncw(["perm", "--help"]);
     expect(help.code).toBe(0);
     for (const sub of ["list", "grant", "revoke", "policy"])
