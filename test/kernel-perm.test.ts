@@ -188,6 +188,8 @@ describe.skipIf(skipUnless(ptyMissing()))("forever, ncw perm, and the uninstall"
     expect(key).toMatch(/^hash:[0-9a-f]{64}$/);
     expect(doc.apps[0]!.grants.map((g) => [g.permission, g.scope])).toEqual([[APPS, null]]);
     expect(runPlain(h, app).code).toBe(outcome(true, 0x04, true));
+    // Specific to the user (permissions.md): another NightOS user running the same app holds nothing.
+    expect(runPlain(h, app, [], { NCW_USER: "alice" }).code).toBe(REFUSED);
     const rv = h.ncw(["perm", "revoke", key, APPS]);
     expect(rv.code, rv.stderr).toBe(0);
     expect(rv.stdout).toContain("revoked 1 grant(s)");
