@@ -147,15 +147,18 @@ export function defaultDuration(name: Permission): GrantDuration {
 /**
  * The user's security level (features/permissions.md "Security level"), the "mode" that decides which
  * levels are granted without asking: every level up to `automatic` is. DECISION (docs/permissions.md
- * "Security levels"): safe = level 1, implicit = level 2, sensitive = level 3, privacy = levels 4–5.
+ * "The decision"): safe = level 1 (permissions.md: "granted automatically by defualt"), sensitive =
+ * levels 2–3, privacy = levels 4–5; implicit = the fs.* permissions on the app's own data directories
+ * (permissions.md: "automatically granted if their scope is one of the application's own data
+ * directories"), which sys::fs grants itself (docs/sysfs.md "Permissions").
  */
 export const SECURITY_LEVELS = {
   /** Grant all permissions automatically, except privacy permissions. */
   unsecure: { automatic: 3 },
   /** Grant safe and implicit permissions automatically, ask for sensitive and privacy ones. */
-  standard: { automatic: 2 },
+  standard: { automatic: 1 },
   /** Only grant implicit permissions (and safe ones), ask for all sensitive and privacy ones. */
-  tight: { automatic: 2 },
+  tight: { automatic: 1 },
   /** Only grant safe permissions, ask for every other type. */
   extreme: { automatic: 1 },
   /** Ask for every permission, including safe ones (developer mode only, in NightOS). */

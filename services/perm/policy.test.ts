@@ -13,11 +13,15 @@ const base: CheckContext = {
 };
 
 describe("decide", () => {
-  it("grants by the security level: up to 2 under standard, 3 under unsecure, none under complete", () => {
-    expect(decide("fs.filesystems.mounted", undefined, base)).toEqual({
+  it("grants by the security level: level 1 under standard, up to 3 under unsecure, none under complete", () => {
+    expect(decide("system.clock.uptime", undefined, base)).toEqual({
       kind: "granted",
       by: "automatic",
     });
+    expect(decide("fs.filesystems.mounted", undefined, base)).toEqual({ kind: "ask" });
+    expect(
+      decide("fs.filesystems.mounted", undefined, { ...base, security: "unsecure" }).kind,
+    ).toBe("granted");
     expect(decide("flow.list", undefined, base)).toEqual({ kind: "ask" });
     expect(decide("flow.list", undefined, { ...base, security: "unsecure" }).kind).toBe("granted");
     expect(decide("hwmid.audio.read", undefined, { ...base, security: "unsecure" }).kind).toBe(
