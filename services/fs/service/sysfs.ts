@@ -1072,8 +1072,20 @@ export class SysFs implements NativeService {
   }
 }
 
-/** One call: the caller, who it is, and the permission check with the item's path as scope. */
+/**
+ * One call: the caller, who it is, and the permission check with the item's path as scope. The check
+ * is the permission gate's (services/perm/gate.ts), which may ask the user: it is awaited inside
+ * `locate`, on the path the item has or would have, before anything about existence is answered
+ * (docs/sysfs.md "Paths", docs/permissions.md "sys::fs").
+ */
 class Call {
+  /**
+   * The gate's answers in this call, by permission and scope: a call that checks the same right on
+   * the same path twice (OPEN_FILE's folder, then its file) asks once, and a "once" answer holds
+   * for the whole call.
+   */
+  private readonly answers = new Map<string, boolean>();
+
   constructor(
     private readonly permits: FsPermissionCheck,
     readonly who: FsIdentity,
@@ -1088,6 +1100,7 @@ class Call {
       name,
       check: async (parts) => {
         const at = name === undefined ? parts : [...parts, name];
+        // One after the other: the first refusal ends the call's questions.
         for (const p of permissions) await this.need(p, at);
       },
     };
@@ -1095,8 +1108,14 @@ class Call {
 
   /** Both the storage rules and the scoped permission, or PERMISSION (0x0001). */
   async need(permission: FsPermission, parts: readonly string[] | null): Promise<void> {
+    // The storage rules first: where they refuse, the user is not asked.
     if (parts !== null && !storageAllows(this.who, parts)) fail(ServiceErr.PERMISSION);
-    if (!(await this.permits(this.who, this.caller, permission, parts)))
-      fail(ServiceErr.PERMISSION);
+    const key = `${permission}\0${parts === null ? "" : pathOf(parts)}`;
+    let ok = this.answers.get(key);
+    if (ok === undefined) {
+      ok = await this.permits(this.who, this.caller, permission, parts);
+      this.answers.set(key, ok);
+    }
+    if (!ok) fail(ServiceErr.PERMISSION);
   }
 }
