@@ -25,6 +25,20 @@ describe("separateAppWords", () => {
       "--",
       "x",
     ]);
+    // The permission flags take a value each (docs/permissions.md "Up front").
+    expect(
+      separateAppWords([
+        "run",
+        "--allow",
+        "a.b",
+        "--deny",
+        "c.d",
+        "--permissions",
+        "f",
+        "p.wat",
+        "x",
+      ]),
+    ).toEqual(["run", "--allow", "a.b", "--deny", "c.d", "--permissions", "f", "p.wat", "--", "x"]);
   });
   it("leaves other command lines, an explicit --, a bare program and completions alone", () => {
     for (const args of [

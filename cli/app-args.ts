@@ -6,7 +6,14 @@
 /** The commands whose words after the target are the app's. */
 const APP_COMMANDS = new Set(["run", "exec"]);
 /** ncw's options of those commands that take a value as the next word (`--home dir`). */
-const VALUE_OPTIONS = new Set(["--home", "--trace-file", "--priority"]);
+const VALUE_OPTIONS = new Set([
+  "--home",
+  "--trace-file",
+  "--priority",
+  "--allow",
+  "--deny",
+  "--permissions",
+]);
 
 /**
  * `args` with a `--` inserted after the program / command of `ncw run` / `ncw exec`, so that yargs

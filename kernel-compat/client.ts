@@ -54,6 +54,8 @@ export interface KernelQuestion {
   kind: QuestionKind;
   text: string;
   choices: string[];
+  /** The choice Enter picks. */
+  default?: string;
 }
 /** Asks the user (on the terminal) and resolves with one of the choices. */
 export type AskHandler = (q: KernelQuestion) => Promise<string>;
@@ -99,7 +101,12 @@ export class KernelConnection {
   private dispatch(m: KernelMessage): void {
     if (m.t === "ask") {
       const choose = this.askUser ?? (async () => DENY);
-      void choose({ kind: m.kind, text: m.text, choices: m.choices })
+      void choose({
+        kind: m.kind,
+        text: m.text,
+        choices: m.choices,
+        ...(m.default !== undefined ? { default: m.default } : {}),
+      })
         .catch(() => DENY)
         .then((c) =>
           this.send({ t: "answer", id: m.id, choice: m.choices.includes(c) ? c : DENY }),
@@ -317,6 +324,9 @@ export interface RunRequest {
   anid?: number;
   trace: boolean;
   priority: number;
+  /** Permissions given and refused up front (`--allow`, `--deny`, docs/permissions.md). */
+  allow?: string[];
+  deny?: string[];
 }
 
 export interface RunEvents {

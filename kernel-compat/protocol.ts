@@ -113,6 +113,12 @@ export type ClientMessage =
       trace: boolean;
       /** Initial priority 0–10 (docs/kernel.md, "Priorities"). */
       priority: number;
+      /**
+       * Permissions given up front to this run (`ncw run --allow`, a policy file's `allow`) and refused
+       * to it (`--deny`, `deny`), as `perm` or `perm=scope` (docs/permissions.md "Up front").
+       */
+      allow?: string[];
+      deny?: string[];
     }
   | { t: "signal"; pid: number; signal: number }
   | { t: "kill"; pid: number }
@@ -174,7 +180,15 @@ export type KernelMessage =
   | { t: "ok" }
   | { t: "error"; code: string; message: string; kind?: string; hint?: string }
   /** A question for the user; the CLI answers with `answer` and the same id. */
-  | { t: "ask"; id: number; kind: QuestionKind; text: string; choices: string[] }
+  | {
+      t: "ask";
+      id: number;
+      kind: QuestionKind;
+      text: string;
+      choices: string[];
+      /** The choice Enter picks (permissions.md: "forever", or "run" for the privacy level). */
+      default?: string;
+    }
   | StdioMessage
   /** The answer a `test-ask` got. */
   | { t: "test-answered"; choice: string }

@@ -68,6 +68,12 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./skyer.js")).skyerCommand,
   },
   {
+    name: "perm",
+    usage: "perm <command>",
+    describe: "List, grant and revoke the permissions of apps",
+    load: async () => (await import("./perm.js")).permCommand,
+  },
+  {
     name: "pack",
     usage: "pack <dir>",
     describe: "Build an application package (.nap / .nva) from a folder",

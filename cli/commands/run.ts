@@ -3,16 +3,22 @@
 // "Commands"). Ctrl-C sends TERMINATE (twice: WILL_TERMINATE, three times: kill); a host SIGTERM sends
 // WILL_TERMINATE. The host exit code follows from the return value, else the exit data (see docs).
 
-import { createWriteStream, existsSync, openSync, type WriteStream } from "node:fs";
+import { createWriteStream, existsSync, openSync, readFileSync, type WriteStream } from "node:fs";
 import path from "node:path";
 import type { CommandModule } from "yargs";
 import { Sig } from "../../commonassembly/abi/numbers.js";
-import { connectKernel, startRun } from "../../kernel-compat/client.js";
+import {
+  type AskHandler,
+  connectKernel,
+  type KernelQuestion,
+  startRun,
+} from "../../kernel-compat/client.js";
 import type { CommandReturn } from "../../kernel-compat/command-client.js";
 import type { Outcome } from "../../kernel-compat/protocol.js";
 import type { WasmFrame } from "../../kernel-compat/runner/faults.js";
 import { NcwError } from "../../ncw/errors.js";
 import { safeLines, safeText } from "../../ncw/output.js";
+import { parseGrant } from "../../services/perm/policy.js";
 import { AID_PATTERN, type Resolved, resolveRun } from "../command-target.js";
 import { type GlobalArgs, runCommand } from "../context.js";
 import { commandEnd, commandIo } from "../terminal/command-io.js";
@@ -25,6 +31,9 @@ interface RunArgs extends GlobalArgs {
   trace?: boolean;
   "trace-file"?: string;
   priority?: string;
+  allow?: string | string[];
+  deny?: string | string[];
+  permissions?: string;
   _: (string | number)[];
   /** Set by `ncw exec`, which resolved the command and typed its arguments already. */
   resolved?: Resolved;
@@ -71,7 +80,79 @@ export const RUN_OPTIONS = {
     describe:
       "Priority 0–10: 10 runs at full speed (default), 1–9 get that share of the CPU, 0 starts suspended",
   },
+  // Repeatable, one value each (an array option would swallow the program after it).
+  allow: {
+    type: "string",
+    describe:
+      "Grant a permission to this run up front, `perm` or `perm=scope` (e.g. fs.items.read=/home/user/docs); repeatable",
+  },
+  deny: {
+    type: "string",
+    describe: "Refuse a permission to this run without asking, `perm` or `perm=scope`; repeatable",
+  },
+  permissions: {
+    type: "string",
+    describe: 'A policy file: JSON {"allow": [...], "deny": [...]} in the notation of --allow',
+  },
 } as const;
+
+/** --allow, --deny and the policy file, checked (docs/permissions.md "Up front"). */
+export function runPermissions(argv: {
+  allow?: string | string[];
+  deny?: string | string[];
+  permissions?: string;
+}): { allow: string[]; deny: string[] } {
+  const words = (v: string | string[] | undefined) =>
+    v === undefined ? [] : [v].flat().map(String);
+  const allow = words(argv.allow);
+  const deny = words(argv.deny);
+  if (argv.permissions !== undefined) {
+    let policy: { allow?: unknown; deny?: unknown };
+    try {
+      policy = JSON.parse(readFileSync(argv.permissions, "utf8"));
+    } catch (e) {
+      throw new NcwError(
+        "usage",
+        `cannot read the policy file ${argv.permissions}: ${(e as Error).message}`,
+        {
+          code: "RUN_BAD_POLICY",
+          hint: 'a policy file is JSON: {"allow": ["fs.items.read=/home/user/docs"], "deny": ["net.fetch"]}',
+        },
+      );
+    }
+    for (const [key, list] of [
+      ["allow", allow],
+      ["deny", deny],
+    ] as const) {
+      const v = (policy as Record<string, unknown>)[key];
+      if (v === undefined) continue;
+      if (!Array.isArray(v) || !v.every((x) => typeof x === "string"))
+        throw new NcwError("usage", `the policy file's "${key}" must be a list of strings`, {
+          code: "RUN_BAD_POLICY",
+        });
+      list.push(...v);
+    }
+    const extra = Object.keys(policy).filter((k) => k !== "allow" && k !== "deny");
+    if (extra.length > 0)
+      throw new NcwError("usage", `the policy file has unknown keys: ${extra.join(", ")}`, {
+        code: "RUN_BAD_POLICY",
+        hint: 'only "allow" and "deny" are known',
+      });
+  }
+  for (const [flag, words] of [
+    ["--allow", allow],
+    ["--deny", deny],
+  ] as const)
+    for (const w of words) {
+      const g = parseGrant(w);
+      if ("error" in g)
+        throw new NcwError("usage", `${flag} ${w}: ${g.error}`, {
+          code: "RUN_BAD_PERMISSION",
+          hint: "see `ncw perm list --all` for the permissions and their scopes",
+        });
+    }
+  return { allow, deny };
+}
 
 export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
   command: "run <program> [args..]",
@@ -149,7 +230,17 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
           traceLost = e.message;
         });
       }
-      const conn = await connectKernel(h, { start: true });
+      const permissions = runPermissions(argv);
+      // The kernel's permission questions are asked on this terminal (docs/permissions.md "Prompts"):
+      // the prompt is commandIo's, which owns the keyboard once the run starts.
+      let asker: AskHandler | undefined;
+      const onTerminal = process.stdin.isTTY === true && process.stderr.isTTY === true;
+      const conn = await connectKernel(h, {
+        start: true,
+        ...(onTerminal
+          ? { ask: (q: KernelQuestion) => asker?.(q) ?? Promise.resolve("deny") }
+          : {}),
+      });
       if (conn === undefined) throw new Error("unreachable: connectKernel with start");
       // A trace writer that falls behind stops the CLI reading from the kernel, which holds the
       // traced process back (docs/kernel.md, "Tracing and back-pressure"): no line is dropped.
@@ -178,6 +269,7 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
             );
         },
       });
+      asker = io.ask;
       const run = startRun(
         conn,
         {
@@ -188,6 +280,8 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
           startup: { ...request.startup, rawOutputRead: process.stdout.isTTY !== true },
           trace: traceOn,
           priority,
+          allow: permissions.allow,
+          deny: permissions.deny,
         },
         {
           commandPipes: (pid, pipes) => io.onPipes(pid, pipes),

@@ -4,7 +4,7 @@
 // --json, stdout is the outcome's document only: CMDMSG and CMDRAW go to stderr too). The terminal's mode is restored on every way out (the end, an error, the kernel going away, the exit).
 
 import { encodeUserInput } from "../../commonassembly/abi/user-input.js";
-import type { KernelConnection } from "../../kernel-compat/client.js";
+import type { AskHandler, KernelConnection } from "../../kernel-compat/client.js";
 import type {
   CommandPipesClient,
   CommandReturn,
@@ -12,7 +12,7 @@ import type {
 } from "../../kernel-compat/command-client.js";
 import type { CommandPipeMapping } from "../../kernel-compat/ipc/command-pipes.js";
 import type { Outcome } from "../../kernel-compat/protocol.js";
-import { stdoutClosed } from "../../ncw/output.js";
+import { safeText, stdoutClosed } from "../../ncw/output.js";
 import {
   KEYBOARD_PROTOCOL_OFF,
   KEYBOARD_PROTOCOL_ON,
@@ -45,6 +45,12 @@ export interface CommandIo {
   finish(): Promise<CommandReturn | undefined>;
   /** Stop moving bytes, unmap, and give the terminal its mode back. */
   close(): Promise<void>;
+  /**
+   * Ask the user a question of the kernel on the terminal (docs/permissions.md "Prompts"): one key
+   * picks a choice by its first letter, Enter the default, Ctrl-C "deny". Keys typed meanwhile are
+   * the prompt's, not the app's. Undefined when stdin is not a terminal.
+   */
+  readonly ask: AskHandler | undefined;
 }
 
 /** A stream that takes a write and tells when it takes more (stdout, stderr). */
@@ -111,9 +117,13 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
     rawDrained: stdout.drained,
   };
 
+  /** The prompt on screen, if any: it takes every key until it is answered. */
+  let prompting: ((e: ReturnType<typeof parseKeys>[number]) => void) | undefined;
+  let prompts: Promise<unknown> = Promise.resolve();
   const onKeys = (chunk: Buffer) => {
     for (const e of parseKeys(chunk)) {
-      if ("reserved" in e) opts.reserved(e.reserved);
+      if (prompting !== undefined) prompting(e);
+      else if ("reserved" in e) opts.reserved(e.reserved);
       else client?.sendUserInput(encodeUserInput(e.key));
     }
   };
@@ -143,7 +153,37 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
     stdin.resume();
   };
 
+  const ask: AskHandler = (q) => {
+    const next = prompts.then(
+      () =>
+        new Promise<string>((resolve) => {
+          const wasRaw = raw;
+          enterRaw();
+          const fallback = q.default ?? q.choices[0] ?? "deny";
+          const keys = q.choices.map((c) => `[${c[0]}]${c.slice(1)}`).join("  ");
+          process.stderr.write(
+            `\r\nncw: ${safeText(q.text)}\r\n  ${keys}  (Enter: ${fallback}) ? `,
+          );
+          prompting = (e) => {
+            let choice: string | undefined;
+            if ("reserved" in e) choice = e.reserved === "terminate" ? "deny" : undefined;
+            else if (e.key.char === "\r" || e.key.char === "\n" || e.key.keycode === 0x28)
+              choice = fallback;
+            else choice = q.choices.find((c) => c[0] === e.key.char.toLowerCase());
+            if (choice === undefined) return;
+            prompting = undefined;
+            process.stderr.write(`${choice}\r\n`);
+            if (!wasRaw && client === undefined) restore();
+            resolve(choice);
+          };
+        }),
+    );
+    prompts = next.catch(() => undefined);
+    return next;
+  };
+
   return {
+    ask: interactive && process.stderr.isTTY === true ? ask : undefined,
     onPipes(pid, pipes) {
       opening = (async () => {
         const { CommandPipesClient } = await import("../../kernel-compat/command-client.js");

@@ -11,45 +11,54 @@ export interface PermissionInfo {
   readonly admin?: true;
   /** Reserved to processes marked as system (permissions.md "System-reserved permissions"). */
   readonly system?: true;
+  /**
+   * What the permission's scope names (permissions.md: "Many permissions require to have an associated
+   * scope"): device patterns, filesystems, split paths, domains and protocols, a port range; none when
+   * the section gives no scope.
+   */
+  readonly scope?: ScopeKind;
 }
 
+/** The kinds of scope of permissions.md's sections (docs/permissions.md "Scopes"). */
+export type ScopeKind = "devices" | "filesystems" | "paths" | "domains" | "ports";
+
 export const PERMISSIONS = {
-  "devices.enum": { level: 4 },
-  "devices.subscribe": { level: 4 },
-  "devices.register_driver": { level: 4 },
-  "devices.ask_driver": { level: 4 },
-  "fs.filesystems.mounted": { level: 2 },
-  "fs.filesystems.metadata": { level: 3 },
-  "fs.filesystems.list": { level: 3 },
-  "fs.filesystems.mount": { level: 3 },
-  "fs.filesystems.unmount": { level: 3 },
-  "fs.filesystems.watch": { level: 3 },
-  "fs.filesystems.format": { level: 3 },
-  "fs.feid.path": { level: 3 },
-  "fs.feid.exists": { level: 3 },
-  "fs.path.canonicalize": { level: 3 },
-  "fs.items.exists": { level: 3 },
-  "fs.items.metadata": { level: 3 },
-  "fs.items.create": { level: 3 },
-  "fs.items.move": { level: 3 },
-  "fs.items.remove.trash": { level: 3 },
-  "fs.items.remove": { level: 3 },
-  "fs.items.read": { level: 3 },
-  "fs.items.write": { level: 3 },
-  "fs.dir.read": { level: 3 },
-  "fs.dir.read.hidden": { level: 3 },
-  "fs.dir.lock": { level: 3 },
-  "fs.dir.lock.full": { level: 3 },
-  "fs.symlinks.create": { level: 3 },
-  "fs.symlinks.update": { level: 3 },
-  "fs.symlinks.read": { level: 3 },
+  "devices.enum": { level: 4, scope: "devices" },
+  "devices.subscribe": { level: 4, scope: "devices" },
+  "devices.register_driver": { level: 4, scope: "devices" },
+  "devices.ask_driver": { level: 4, scope: "devices" },
+  "fs.filesystems.mounted": { level: 2, scope: "filesystems" },
+  "fs.filesystems.metadata": { level: 3, scope: "filesystems" },
+  "fs.filesystems.list": { level: 3, scope: "filesystems" },
+  "fs.filesystems.mount": { level: 3, scope: "filesystems" },
+  "fs.filesystems.unmount": { level: 3, scope: "filesystems" },
+  "fs.filesystems.watch": { level: 3, scope: "filesystems" },
+  "fs.filesystems.format": { level: 3, scope: "filesystems" },
+  "fs.feid.path": { level: 3, scope: "paths" },
+  "fs.feid.exists": { level: 3, scope: "paths" },
+  "fs.path.canonicalize": { level: 3, scope: "paths" },
+  "fs.items.exists": { level: 3, scope: "paths" },
+  "fs.items.metadata": { level: 3, scope: "paths" },
+  "fs.items.create": { level: 3, scope: "paths" },
+  "fs.items.move": { level: 3, scope: "paths" },
+  "fs.items.remove.trash": { level: 3, scope: "paths" },
+  "fs.items.remove": { level: 3, scope: "paths" },
+  "fs.items.read": { level: 3, scope: "paths" },
+  "fs.items.write": { level: 3, scope: "paths" },
+  "fs.dir.read": { level: 3, scope: "paths" },
+  "fs.dir.read.hidden": { level: 3, scope: "paths" },
+  "fs.dir.lock": { level: 3, scope: "paths" },
+  "fs.dir.lock.full": { level: 3, scope: "paths" },
+  "fs.symlinks.create": { level: 3, scope: "paths" },
+  "fs.symlinks.update": { level: 3, scope: "paths" },
+  "fs.symlinks.read": { level: 3, scope: "paths" },
   "flow.list": { level: 3 },
   "flow.metadata": { level: 3 },
   "flow.create": { level: 1 },
   "flow.read": { level: 3 },
   "flow.write": { level: 3 },
-  "net.fetch": { level: 3 },
-  "net.expose": { level: 3 },
+  "net.fetch": { level: 3, scope: "domains" },
+  "net.expose": { level: 3, scope: "ports" },
   "users.current.level": { level: 1 },
   "users.all.level": { level: 1, admin: true },
   "users.current.name": { level: 1 },
@@ -100,3 +109,76 @@ export type FsPermission = Extract<Permission, `fs.${string}`>;
 export function isPermission(name: string): name is Permission {
   return Object.hasOwn(PERMISSIONS, name);
 }
+
+/** The permission's entry (level, scope, markers). */
+export function permissionInfo(name: Permission): PermissionInfo {
+  return PERMISSIONS[name];
+}
+
+/**
+ * The permissions a granted one implies (permissions.md: "all other `fs.filesystems.*` permissions
+ * imply this one", of fs.filesystems.mounted).
+ */
+export function impliedBy(name: Permission): readonly Permission[] {
+  if (name === "fs.filesystems.mounted")
+    return (Object.keys(PERMISSIONS) as Permission[]).filter(
+      (p) => p.startsWith("fs.filesystems.") && p !== name,
+    );
+  return [];
+}
+
+/**
+ * The durations a grant may have: the prompt's four choices of permissions.md ("Only one time", "For
+ * the active application (until it stops)", "For the current session", "Forever"), in that order.
+ */
+export const GRANT_DURATIONS = ["once", "run", "session", "forever"] as const;
+export type GrantDuration = (typeof GRANT_DURATIONS)[number];
+
+/**
+ * The prompt's default choice (permissions.md: "By default, it is set to \"forever\". But for the
+ * privacy level, this choice is set by default to \"forever while the application is active\"").
+ * DECISION (docs/permissions.md "Levels"): the privacy level is levels 4 and 5.
+ */
+export function defaultDuration(name: Permission): GrantDuration {
+  const level = permissionInfo(name).level ?? 5;
+  return level >= 4 ? "run" : "forever";
+}
+
+/**
+ * The user's security level (features/permissions.md "Security level"), the "mode" that decides which
+ * levels are granted without asking: every level up to `automatic` is. DECISION (docs/permissions.md
+ * "The decision"): safe = level 1 (permissions.md: "granted automatically by defualt"), sensitive =
+ * levels 2–3, privacy = levels 4–5; implicit = the fs.* permissions on the app's own data directories
+ * (permissions.md: "automatically granted if their scope is one of the application's own data
+ * directories"), which sys::fs grants itself (docs/sysfs.md "Permissions").
+ */
+export const SECURITY_LEVELS = {
+  /** Grant all permissions automatically, except privacy permissions. */
+  unsecure: { automatic: 3 },
+  /** Grant safe and implicit permissions automatically, ask for sensitive and privacy ones. */
+  standard: { automatic: 1 },
+  /** Only grant implicit permissions (and safe ones), ask for all sensitive and privacy ones. */
+  tight: { automatic: 1 },
+  /** Only grant safe permissions, ask for every other type. */
+  extreme: { automatic: 1 },
+  /** Ask for every permission, including safe ones (developer mode only, in NightOS). */
+  complete: { automatic: 0 },
+} as const satisfies Record<string, { automatic: number }>;
+export type SecurityLevel = keyof typeof SECURITY_LEVELS;
+export const DEFAULT_SECURITY_LEVEL: SecurityLevel = "standard";
+
+export function isSecurityLevel(s: string): s is SecurityLevel {
+  return Object.hasOwn(SECURITY_LEVELS, s);
+}
+
+/**
+ * The user permission levels of concepts/users.md "User permissions level": {A} permissions need an
+ * administrator (3 or more).
+ */
+export const UserLevel = {
+  PHANTOM: 1,
+  STANDARD: 2,
+  ADMINISTRATOR: 3,
+  MAIN_ADMINISTRATOR: 4,
+  SYSTEM: 5,
+} as const;

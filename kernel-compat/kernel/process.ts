@@ -21,6 +21,10 @@ export interface SessionSink {
    * so a slow reader holds the traced process back instead of filling the kernel's memory.
    */
   whenWritable(go: () => void): void;
+  /** Whether the CLI has a terminal to ask the user on (docs/permissions.md "Prompts"). */
+  canAsk?(): boolean;
+  /** Ask the user a permission question; one of `choices` ("deny" when nobody can answer). */
+  ask?(text: string, choices: readonly string[], fallback: string): Promise<string>;
 }
 
 export interface KProcess {

@@ -17,9 +17,14 @@ import { syscallByCode, syscallName } from "../../commonassembly/abi/syscalls.js
 import { readModule } from "../../commonassembly/wasm/reader.js";
 import { hostNative } from "../../native/index.js";
 import type { FsLayer } from "../../services/fs/layer.js";
+import { MemoryFs } from "../../services/fs/memory.js";
 import type { FsIdentity } from "../../services/fs/service/access.js";
 import { type ClientMemory, SysFs } from "../../services/fs/service/sysfs.js";
 import { ServiceHost } from "../../services/host/host.js";
+import { type GateHost, PermissionGate } from "../../services/perm/gate.js";
+import { type Grant, parseGrant } from "../../services/perm/policy.js";
+import { SysPerm } from "../../services/perm/service.js";
+import { volatileKey } from "../../services/perm/store.js";
 import { SysProcess } from "../../services/process/service.js";
 import { REGISTRY_KEYS } from "../../services/registry/keys.js";
 import { appDirName, DEFAULT_USER } from "../../services/skyer/layout.js";
@@ -65,6 +70,21 @@ function traced(signal: number, opts: { datafield?: Uint8Array }): string {
   const codec = (Datafield as Record<number, Codec<unknown> | undefined>)[signal];
   if (opts.datafield === undefined || codec === undefined || codec.size === 0) return "";
   return ` ${formatValue(decodeDatafield(codec, opts.datafield))}`;
+}
+
+/**
+ * NCW_GRANT_PERMISSIONS: permissions granted up front to every process of the kernel (tests and
+ * operators, docs/permissions.md "Up front"); a name that is not a permission is logged and skipped.
+ */
+function upfrontGrants(env: NodeJS.ProcessEnv, log: (line: string) => void): Grant[] {
+  const out: Grant[] = [];
+  for (const word of (env.NCW_GRANT_PERMISSIONS ?? "").split(",")) {
+    if (word.trim() === "") continue;
+    const g = parseGrant(word.trim());
+    if ("error" in g) log(`NCW_GRANT_PERMISSIONS: ${g.error}; skipped`);
+    else out.push(g);
+  }
+  return out;
 }
 
 /** Processes run at full speed unless asked otherwise: the host's scheduler already shares the CPUs. */
@@ -159,8 +179,8 @@ export class Kernel implements KernelApi {
   onChange: () => void = () => {};
 
   /**
-   * The native system services, hosted here at their fixed PIDs (docs/kernel.md "System services"). No
-   * permission is granted until sys::perm exists: a method that names one is refused.
+   * The native system services, hosted here at their fixed PIDs (docs/kernel.md "System services"); a
+   * method's permissions are checked by the gate (`perm`).
    */
   readonly services: ServiceHost;
   /** sys::fs, when this kernel owns a tree: other system services make temporary FEIDs with it. */
@@ -168,6 +188,8 @@ export class Kernel implements KernelApi {
 
   /** Installed apps, for their services (set by main.ts). */
   serviceApps: ServiceApps | undefined;
+  /** Where every permission check is decided (services/perm/gate.ts). */
+  readonly perm: PermissionGate;
   /** The connections' service sockets (docs/services.md). */
   readonly connectionSockets: ConnectionSockets = new ServiceConnectionSockets(this);
   /** The application services (kernel/services.ts). */
@@ -182,20 +204,16 @@ export class Kernel implements KernelApi {
     tree?: KernelTree,
   ) {
     this.delays = readDelays(env);
-    // Until sys::perm: nothing is granted, but what NCW_GRANT_PERMISSIONS lists (comma-separated) when
-    // the kernel starts, to every process — DIRECTION.md §5's "given up front" (docs/services.md).
-    const granted = new Set(
-      (env.NCW_GRANT_PERMISSIONS ?? "")
-        .split(",")
-        .map((x) => x.trim())
-        .filter((x) => x !== ""),
-    );
+    // Every permission check goes through the gate (docs/permissions.md); NCW_GRANT_PERMISSIONS
+    // (comma-separated `perm` or `perm=scope`) grants up front to every process of this kernel.
+    this.perm = new PermissionGate(this.gateHost(tree), upfrontGrants(env, log));
     this.services = new ServiceHost({
-      checker: (_pid, perm) => granted.has(perm),
+      checker: (pid, perm, scope) => this.perm.check(pid, perm, scope),
       log,
       // Notifications travel on the clients' connections (set below, before any client connects).
       deliver: (n) => this.systemConnections.notify(n),
     });
+    this.services.register(new SysPerm(this.perm));
     this.services.register(new SysProcess(() => this.processList()));
     // sys::fs on the home's tree, when this kernel owns one (docs/sysfs.md "How an app reaches it").
     this.sysfs =
@@ -218,6 +236,52 @@ export class Kernel implements KernelApi {
       sockets: this.connectionSockets,
     });
     this.systemConnections = new SystemConnections(this, this.services);
+  }
+
+  /** What the permission gate needs of the kernel: its processes, their apps, the tree. */
+  private gateHost(tree: KernelTree | undefined): GateHost {
+    const memory = tree === undefined ? new MemoryFs() : undefined;
+    const appKeys = new WeakMap<KProcess, Promise<string>>();
+    return {
+      process: (pid) => {
+        const p = this.processes.get(pid);
+        if (p === undefined || p.state === "exited") return undefined;
+        const s = p.session;
+        return {
+          pid: p.pid,
+          ppid: p.ppid,
+          name: p.name,
+          userName: p.userName,
+          system: false,
+          session:
+            s === undefined
+              ? undefined
+              : {
+                  canAsk: () => s.canAsk?.() === true,
+                  ask: (text, choices, fallback) =>
+                    s.ask?.(text, choices, fallback) ?? Promise.resolve("deny"),
+                },
+        };
+      },
+      appKey: (gp) => {
+        const p = this.processes.get(gp.pid);
+        if (p === undefined) return Promise.resolve("hash:unknown");
+        let key = appKeys.get(p);
+        if (key === undefined) {
+          key = this.findApp(p.anid, p.userName).then((app) => app?.aid ?? volatileKey(p.wasm));
+          appKeys.set(p, key);
+        }
+        return key;
+      },
+      // A kernel without a tree (unit tests) keeps its grants in memory.
+      tree: () => tree?.tree() ?? Promise.resolve(memory as MemoryFs),
+      serialize: (fn) => tree?.serialize(fn) ?? fn(),
+      tell: (gp, line) => {
+        const p = this.processes.get(gp.pid);
+        if (p !== undefined) this.refusedLine(p, line);
+      },
+      log: this.log,
+    };
   }
 
   /**
@@ -931,6 +995,7 @@ export class Kernel implements KernelApi {
     }
     for (const w of p.waiters.splice(0)) w();
     this.services.processExited({ pid: p.pid, ppid: p.ppid, name: p.name });
+    this.perm.processExited(p.pid);
     for (const done of p.requests.values()) done({ ok: false, error: "the process has ended" });
     p.requests.clear();
     this.closePipesOf(p);

@@ -10,8 +10,9 @@ import type { CommandPipeIds } from "../../commonassembly/abi/context.js";
 import { hostErrorKind, isHostError } from "../../native/errors.js";
 import { hostNative } from "../../native/index.js";
 import type { ControlEndpoint, HostNative } from "../../native/types.js";
-import type { NcwError } from "../../ncw/errors.js";
+import { NcwError } from "../../ncw/errors.js";
 import { type HomeLayout, openHome } from "../../ncw/home.js";
+import { type Grant, parseGrant } from "../../services/perm/policy.js";
 import type { InstalledCommand } from "../../services/shell/commands.js";
 import {
   type CommandPipeSet,
@@ -32,6 +33,21 @@ import { DEFAULT_POOL_MAX, DEFAULT_POOL_SIZE, RunnerPool } from "./pool.js";
 import { runContext } from "./run-context.js";
 import { ClientSession } from "./session.js";
 import { TreeOwner } from "./tree.js";
+
+/** A run's --allow and --deny, checked: a word that is not `perm` or `perm=scope` is RUN_BAD_PERMISSION. */
+function runGrants(allow: string[], deny: string[]): { allow: Grant[]; deny: Grant[] } {
+  const parse = (words: string[], flag: string) =>
+    words.map((w) => {
+      const g = parseGrant(w);
+      if ("error" in g)
+        throw new NcwError("usage", `${flag} ${w}: ${g.error}`, {
+          code: "RUN_BAD_PERMISSION",
+          hint: 'permissions are named as in specs/permissions.md (`ncw perm list --all`), with an optional "=scope"',
+        });
+      return g;
+    });
+  return { allow: parse(allow, "--allow"), deny: parse(deny, "--deny") };
+}
 
 /** The program resolver loads once per kernel, in the background after start-up (Binaryen is not part
  * of it: compiles run in worker threads, commonassembly/aot/off-thread.ts). */
@@ -341,6 +357,9 @@ async function main(): Promise<void> {
         if (conn.writableNeedDrain) writable.push(go);
         else go();
       },
+      canAsk: () => client.terminal,
+      ask: (text, choices, fallback) =>
+        client.ask({ kind: "permission", text, choices, default: fallback }),
     };
     conn.on("data", (chunk) => {
       let msgs: ClientMessage[];
@@ -386,7 +405,9 @@ async function main(): Promise<void> {
             let runnable: Runnable;
             let context: { bytes: Uint8Array; anid: number };
             let build: ReturnType<typeof runContext>;
+            let upfront: { allow: Grant[]; deny: Grant[] };
             try {
+              upfront = runGrants(m.allow ?? [], m.deny ?? []);
               build = runContext(m);
               const { resolveRunnable } = await loadProgramModule();
               const { withSkyerQuery } = await import("../../services/skyer/query.js");
@@ -466,7 +487,7 @@ async function main(): Promise<void> {
                 });
               }
             }
-            kernel.spawn({
+            const started = kernel.spawn({
               ...(commandPipes ? { commandPipes } : {}),
               name: runnable.name,
               wasm: runnable.wasm,
@@ -479,6 +500,7 @@ async function main(): Promise<void> {
               memoryBytes,
               userName: m.user,
             });
+            kernel.perm.startRun(started.pid, upfront.allow, upfront.deny);
           })();
           return;
         }

@@ -25,6 +25,8 @@ export interface Question {
   text: string;
   /** What the user may answer; must contain "deny" (what a session without a terminal answers). */
   choices: readonly string[];
+  /** The choice Enter picks on the terminal. */
+  default?: string;
 }
 
 export class ClientSession {
@@ -68,7 +70,14 @@ export class ClientSession {
     const id = this.nextAsk++;
     return new Promise((resolve) => {
       this.asks.set(id, { choices: q.choices, done: resolve });
-      this.send({ t: "ask", id, kind: q.kind, text: q.text, choices: [...q.choices] });
+      this.send({
+        t: "ask",
+        id,
+        kind: q.kind,
+        text: q.text,
+        choices: [...q.choices],
+        ...(q.default !== undefined && q.choices.includes(q.default) ? { default: q.default } : {}),
+      });
     });
   }
 

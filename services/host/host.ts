@@ -18,8 +18,15 @@ import {
 } from "../../commonassembly/abi/services/method.js";
 import type { Answer, Caller, NativeService, ProcessEvent } from "./service.js";
 
-/** Whether process `pid` holds `permission` (sys::perm's answer, once it exists). */
-export type PermissionChecker = (pid: number, permission: string) => boolean;
+/**
+ * Whether process `pid` holds `permission` on `scope` (the kernel's permission gate,
+ * services/perm/gate.ts: it may ask the user first).
+ */
+export type PermissionChecker = (
+  pid: number,
+  permission: string,
+  scope?: string,
+) => boolean | Promise<boolean>;
 
 /** A call's outcome on the wire: the encoded answer, or an errcode. */
 export type CallResult = { ok: true; answer: Uint8Array } | { ok: false; errcode: number };
@@ -96,7 +103,7 @@ export class ServiceHost {
   }
 
   private caller(pid: number): Caller {
-    return { pid, has: (p) => this.opts.checker(pid, p) };
+    return { pid, has: (p, scope) => this.opts.checker(pid, p, scope) };
   }
 
   private hosted(servicePid: number): Hosted {
@@ -152,7 +159,7 @@ export class ServiceHost {
     // A service whose permissions are scoped (sys::fs: by path) checks them itself, with the scope.
     if (h.service.scopedPermissions !== true)
       for (const p of m.permissions.always)
-        if (!caller.has(p)) return { ok: false, errcode: ServiceErr.PERMISSION };
+        if (!(await caller.has(p))) return { ok: false, errcode: ServiceErr.PERMISSION };
     let answer: Answer;
     try {
       answer = await h.service.handle(m, decoded, caller);

@@ -10,8 +10,11 @@ import type { MethodDef, ServiceDef } from "../../commonassembly/abi/services/me
 /** The process on the other end of a connection or a call. */
 export interface Caller {
   readonly pid: number;
-  /** Whether the caller holds a permission (the host's checker decides; for `when` conditions). */
-  has(permission: string): boolean;
+  /**
+   * Whether the caller holds a permission, on a scope when it has one (the host's checker decides:
+   * the kernel's permission gate, which may ask the user first; for `when` conditions and scoped ones).
+   */
+  has(permission: string, scope?: string): boolean | Promise<boolean>;
 }
 
 /** What a handler answers: the answer's fields, or one of the method's (or the system) errcodes. */

@@ -10,6 +10,7 @@ import { packageFileName } from "../../ncw/manifest/rules.js";
 import { verifyHashFile } from "../../ncw/package/hashfile.js";
 import { resolveSymlinkTarget } from "../../ncw/package/tar.js";
 import type { FsLayer, NodeKind } from "../fs/layer.js";
+import { forgetApp } from "../perm/store.js";
 import type { SideloadingMode } from "../registry/keys.js";
 import { type AotReport, type Precompiler, precompMissing } from "./aot.js";
 import { readDb, type SkyerDb } from "./db.js";
@@ -720,6 +721,11 @@ export class Skyer {
       await tx.abort();
       throw withoutStaging(e, tx.staging);
     }
+    // The app is gone: so are the permissions its users granted it (permissions.md "If the
+    // application is uninstalled and re-installed later, all the granted permissions will have been
+    // dropped"); a user's install for that user, a global one for every user.
+    if (it.kind === "app" && !this.find(aid, itScope))
+      await forgetApp(this.fs, aid, itScope.kind === "user" ? itScope.user : undefined);
     return {
       action: "uninstalled",
       aid,

@@ -22,7 +22,7 @@ import {
   skipUnless,
   tempDir,
 } from "../../../test/btrfs-oracle.js";
-import { type OutgoingNotification, ServiceHost } from "../../host/host.js";
+import { type OutgoingNotification, type PermissionChecker, ServiceHost } from "../../host/host.js";
 import { BtrfsLayer } from "../btrfs/layer.js";
 import type { FsLayer } from "../layer.js";
 import { MemoryFs } from "../memory.js";
@@ -100,7 +100,11 @@ const images: string[] = [];
 const layers: FsLayer[] = [];
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-async function setup(backend: "memory" | "btrfs", commitWindowMs = 0) {
+async function setup(
+  backend: "memory" | "btrfs",
+  commitWindowMs = 0,
+  checker: PermissionChecker = () => false,
+) {
   let layer: FsLayer;
   if (backend === "memory") layer = new MemoryFs();
   else {
@@ -116,7 +120,7 @@ async function setup(backend: "memory" | "btrfs", commitWindowMs = 0) {
   const memory = new FakeMemory();
   const notes: OutgoingNotification[] = [];
   // The kernel's host: no structures of its own (sys::fs brings them), a checker granting nothing.
-  const host = new ServiceHost({ checker: () => false, deliver: (n) => notes.push(n) });
+  const host = new ServiceHost({ checker, deliver: (n) => notes.push(n) });
   const sysfs = new SysFs({
     layer,
     fsid: FSID,
@@ -281,6 +285,67 @@ describe.each(["memory", "btrfs"] as const)("sys::fs on the %s tree", (backend) 
     expect(await t.mkdir(ALICE_NOTES, `${AREA}/no`, "such")).toBe(
       T.CREATE_DIRECTORY.errors.PARENT_NOT_FOUND,
     );
+  });
+
+  it("prompts before telling what exists: one question per call, on the path the item has or would have", async () => {
+    // The kernel's gate, as the host's checker: it answers a while later (as a prompt does), granting
+    // only what `granted` holds.
+    const asked: string[] = [];
+    const granted = new Set<string>();
+    const gate: PermissionChecker = async (pid, permission, scope) => {
+      asked.push(`${pid} ${permission} ${scope}`);
+      await new Promise((r) => setTimeout(r, 5));
+      return granted.has(`${permission} ${scope}`);
+    };
+    const t = await setup(backend, 0, gate);
+    const docs = "/home/alice/documents";
+    expect(
+      await t.err(SYSTEM, T.CREATE_SYMLINK, FS, split(AREA), str("docs"), FS, split(docs)),
+    ).toBe(0);
+    asked.length = 0;
+    // Refused: the same answer whether the item, only its folder, or nothing exists; one question
+    // each, on the resolved path the item has or would have (through the link too).
+    for (const [p, scope] of [
+      [`${docs}/diary`, `${docs}/diary`],
+      [`${docs}/nothing`, `${docs}/nothing`],
+      [`${docs}/no/such`, `${docs}/no/such`],
+      [`${AREA}/docs/no/such`, `${docs}/no/such`],
+    ] as const) {
+      expect(await t.err(ALICE_NOTES, T.ITEM_METADATA, FS, split(p)), p).toBe(
+        ServiceErr.PERMISSION,
+      );
+      expect(asked.splice(0), p).toEqual([`${ALICE_NOTES} fs.items.metadata ${scope}`]);
+    }
+    // A FEID the user refuses is a FEID no item has; the question names its item's path.
+    const diary = (await t.answer(SYSTEM, T.ITEM_METADATA, FS, split(`${docs}/diary`)))
+      .metadata as { feid: bigint };
+    asked.length = 0;
+    expect(await t.err(ALICE_NOTES, T.ITEM_METADATA, FS, byFeid(diary.feid))).toBe(
+      T.ITEM_METADATA.errors.NOT_FOUND,
+    );
+    expect(asked.splice(0)).toEqual([`${ALICE_NOTES} fs.items.metadata ${docs}/diary`]);
+    // Where the storage rules refuse, nobody is asked.
+    expect(await t.err(ALICE_NOTES, T.ITEM_METADATA, FS, split("/etc/sys/none/x"))).toBe(
+      ServiceErr.PERMISSION,
+    );
+    expect(asked).toEqual([]);
+    // Granted: now "not found" may be said, and what exists is seen.
+    for (const x of ["nothing", "diary"]) granted.add(`fs.items.metadata ${docs}/${x}`);
+    expect(await t.err(ALICE_NOTES, T.ITEM_METADATA, FS, split(`${docs}/nothing`))).toBe(
+      T.ITEM_METADATA.errors.NOT_FOUND,
+    );
+    expect(await t.err(ALICE_NOTES, T.ITEM_METADATA, FS, split(`${docs}/diary`))).toBe(0);
+    expect(asked.splice(0)).toHaveLength(2);
+    // OPEN_FILE creating a file checks its folder's would-be file, then the file: each right asked
+    // once in the call, create after them; a refusal of the first asks nothing more.
+    expect(await t.create(ALICE_NOTES, docs, "new")).toBe(ServiceErr.PERMISSION);
+    expect(asked.splice(0)).toEqual([`${ALICE_NOTES} fs.items.read ${docs}/new`]);
+    for (const x of ["read", "write", "create"]) granted.add(`fs.items.${x} ${docs}/new`);
+    expect(typeof (await t.create(ALICE_NOTES, docs, "new"))).toBe("bigint");
+    expect(asked.splice(0)).toEqual(
+      ["read", "write", "create"].map((x) => `${ALICE_NOTES} fs.items.${x} ${docs}/new`),
+    );
+    expect((await t.layer.stat(`${docs}/new`))?.kind).toBe("file");
   });
 
   it("temporary FEIDs: the holder reaches the one item with the rights given, until it dies", async () => {

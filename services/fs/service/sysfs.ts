@@ -65,7 +65,7 @@ export type FsPermissionCheck = (
   caller: Caller,
   permission: FsPermission,
   parts: readonly string[] | null,
-) => boolean;
+) => boolean | Promise<boolean>;
 
 export interface SysFsOptions {
   /** The home's tree (the kernel's TreeOwner layer), or how to open it on the first call. */
@@ -94,8 +94,10 @@ export interface SysFsOptions {
   now?: () => number;
 }
 
+// The scope of an fs.* check is the item's resolved split path, `/`-joined (docs/permissions.md "Scopes").
 const defaultPermits: FsPermissionCheck = (who, caller, permission, parts) =>
-  interimPolicy(who, permission, parts) || caller.has(permission);
+  interimPolicy(who, permission, parts) ||
+  caller.has(permission, parts === null ? undefined : `/${parts.join("/")}`);
 
 /** A handler's early answer: thrown inside a handler, turned into its errcode. */
 class Fail extends Error {
@@ -115,13 +117,13 @@ interface Guard {
   readonly call: Call;
   readonly permissions: readonly FsPermission[];
   readonly name: string | undefined;
-  check(parts: readonly string[]): void;
+  check(parts: readonly string[]): Promise<void>;
 }
 
 /** Whether `guard` accepts `parts`. */
-const passes = (guard: Guard, parts: readonly string[]): boolean => {
+const passes = async (guard: Guard, parts: readonly string[]): Promise<boolean> => {
   try {
-    guard.check(parts);
+    await guard.check(parts);
     return true;
   } catch (e) {
     if (e instanceof Fail) return false;
@@ -270,9 +272,10 @@ export class SysFs implements NativeService {
       case T.FS_UNMOUNT.code:
         return this.fsUnmount(a, c);
       case T.FS_WATCH.code:
-        c.need("fs.filesystems.watch", null);
-        this.fsWatchers.add(c.caller.pid);
-        return Promise.resolve(undefined);
+        return c.need("fs.filesystems.watch", null).then(() => {
+          this.fsWatchers.add(c.caller.pid);
+          return undefined;
+        });
       case T.FS_UNWATCH.code:
         this.fsWatchers.delete(c.caller.pid);
         return Promise.resolve(undefined);
@@ -347,12 +350,12 @@ export class SysFs implements NativeService {
       const path = await this.store.pathOfFeid(p.feid);
       if (path === null) fail(notFound);
       parts = splitPath(path!);
-      if (guard !== undefined && !passes(guard, parts)) fail(notFound);
+      if (guard !== undefined && !(await passes(guard, parts))) fail(notFound);
     } else {
       parts = normalizeSplit(p.split);
       // No item can have a "\\" in its name (checkName), so such a path names nothing.
       if (tooLong(parts) || parts.some((c) => c.includes("\\"))) {
-        guard?.check(parts);
+        await guard?.check(parts);
         fail(notFound);
       }
     }
@@ -361,10 +364,10 @@ export class SysFs implements NativeService {
       r = await resolve(this.layer, parts, follow);
     } catch (e) {
       if (!(e instanceof ResolveError)) throw e;
-      guard?.check(e.reached);
+      await guard?.check(e.reached);
       return fail(notFound);
     }
-    guard?.check(r.parts);
+    await guard?.check(r.parts);
     return r;
   }
 
@@ -389,7 +392,7 @@ export class SysFs implements NativeService {
     if (guard!.name !== undefined || !guard!.permissions.every((x) => t.rights.has(x)))
       fail(ServiceErr.PERMISSION);
     const r = await resolve(this.layer, splitPath(path), follow);
-    if (r.path !== path) guard!.check(r.parts);
+    if (r.path !== path) await guard!.check(r.parts);
     return { ...r, temporary: id };
   }
 
@@ -574,17 +577,17 @@ export class SysFs implements NativeService {
   // ---------------------------------------------------------------- filesystems
 
   private async isFsMounted(a: Fields, c: Call): Promise<Fields> {
-    c.need("fs.filesystems.mounted", null);
+    await c.need("fs.filesystems.mounted", null);
     return { mounted: a.fsid === this.fsid ? 1 : 0 };
   }
 
   private async enumFs(c: Call): Promise<Fields> {
-    c.need("fs.filesystems.list", null);
+    await c.need("fs.filesystems.list", null);
     return { filesystems: [this.fsid] };
   }
 
   private async fsMetadata(a: Fields, c: Call): Promise<Fields> {
-    c.need("fs.filesystems.metadata", null);
+    await c.need("fs.filesystems.metadata", null);
     this.ours(a.fsid, T.FS_METADATA.errors.NOT_MOUNTED);
     const root = await this.layer.stat("/");
     const space = this.space();
@@ -616,14 +619,14 @@ export class SysFs implements NativeService {
   }
 
   private async fsMount(a: Fields, c: Call): Promise<Fields | undefined> {
-    c.need("fs.filesystems.mount", null);
+    await c.need("fs.filesystems.mount", null);
     this.ours(a.fsid, T.FS_MOUNT.errors.UNKNOWN_FSID);
     return fail(T.FS_MOUNT.errors.ALREADY_MOUNTED);
   }
 
   /** The home's tree is the system's own: no app unmounts or formats it (docs/sysfs.md). */
   private async fsUnmount(a: Fields, c: Call): Promise<Fields | undefined> {
-    c.need("fs.filesystems.unmount", null);
+    await c.need("fs.filesystems.unmount", null);
     this.ours(a.fsid, T.FS_UNMOUNT.errors.UNKNOWN_FSID);
     return fail(ServiceErr.PERMISSION);
   }
@@ -632,7 +635,7 @@ export class SysFs implements NativeService {
     const size = a.sectorSize as bigint | null;
     if (size !== null && (size < 512n || size > 65536n || (size & (size - 1n)) !== 0n))
       fail(T.FORMAT.errors.INVALID_SECTOR_SIZE);
-    c.need("fs.filesystems.format", null);
+    await c.need("fs.filesystems.format", null);
     this.ours(a.fsid, T.FORMAT.errors.INVALID_FSID);
     return fail(ServiceErr.PERMISSION);
   }
@@ -670,7 +673,7 @@ export class SysFs implements NativeService {
     if (path === null) fail(E.FEID_NOT_FOUND);
     const parts = splitPath(path!);
     // An item out of the caller's reach is as a FEID no item has (locate).
-    if (!passes(c.can(["fs.feid.path"]), parts)) fail(E.FEID_NOT_FOUND);
+    if (!(await passes(c.can(["fs.feid.path"]), parts))) fail(E.FEID_NOT_FOUND);
     return { path: parts };
   }
 
@@ -856,7 +859,7 @@ export class SysFs implements NativeService {
       if (tooLong(parts)) fail(E.MAX_PATH_LENGTH);
       r = await this.locate({ split: parts }, true, E.FILE_NOT_FOUND, c.can(access));
       if (r.stat === null) {
-        c.need("fs.items.create", r.parts);
+        await c.need("fs.items.create", r.parts);
         const at = r.path;
         await this.change(
           { notFound: E.DIRECTORY_NOT_FOUND, noSpace: E.UNSPECIFIED, other: E.UNSPECIFIED },
@@ -1069,8 +1072,20 @@ export class SysFs implements NativeService {
   }
 }
 
-/** One call: the caller, who it is, and the permission check with the item's path as scope. */
+/**
+ * One call: the caller, who it is, and the permission check with the item's path as scope. The check
+ * is the permission gate's (services/perm/gate.ts), which may ask the user: it is awaited inside
+ * `locate`, on the path the item has or would have, before anything about existence is answered
+ * (docs/sysfs.md "Paths", docs/permissions.md "sys::fs").
+ */
 class Call {
+  /**
+   * The gate's answers in this call, by permission and scope: a call that checks the same right on
+   * the same path twice (OPEN_FILE's folder, then its file) asks once, and a "once" answer holds
+   * for the whole call.
+   */
+  private readonly answers = new Map<string, boolean>();
+
   constructor(
     private readonly permits: FsPermissionCheck,
     readonly who: FsIdentity,
@@ -1083,16 +1098,24 @@ class Call {
       call: this,
       permissions,
       name,
-      check: (parts) => {
+      check: async (parts) => {
         const at = name === undefined ? parts : [...parts, name];
-        for (const p of permissions) this.need(p, at);
+        // One after the other: the first refusal ends the call's questions.
+        for (const p of permissions) await this.need(p, at);
       },
     };
   }
 
   /** Both the storage rules and the scoped permission, or PERMISSION (0x0001). */
-  need(permission: FsPermission, parts: readonly string[] | null): void {
+  async need(permission: FsPermission, parts: readonly string[] | null): Promise<void> {
+    // The storage rules first: where they refuse, the user is not asked.
     if (parts !== null && !storageAllows(this.who, parts)) fail(ServiceErr.PERMISSION);
-    if (!this.permits(this.who, this.caller, permission, parts)) fail(ServiceErr.PERMISSION);
+    const key = `${permission}\0${parts === null ? "" : pathOf(parts)}`;
+    let ok = this.answers.get(key);
+    if (ok === undefined) {
+      ok = await this.permits(this.who, this.caller, permission, parts);
+      this.answers.set(key, ok);
+    }
+    if (!ok) fail(ServiceErr.PERMISSION);
   }
 }
