@@ -72,14 +72,13 @@ export function greeting(who: string): string {
   return "Hello, " + who + "!";
 }
 `,
-  "src/main.ts": `// The app's entry: it runs as its manifest's command, greets on CMDMSG and returns the greeting.
-import { arg, argCount, println, returnString, Style } from "../.ncw/sdk/as/command";
+  "src/main.ts": `// The app's entry: it runs as its manifest's command and returns the greeting (a string: \`ncw run\`
+// prints it). Messages for the user go on CMDMSG with println (../.ncw/sdk/as/command.ts).
+import { arg, argCount, returnString } from "../.ncw/sdk/as/command";
 import { greeting } from "./greet";
 
 const who = argCount() > 0 && !arg(0).isVoid() ? arg(0).asString() : "world";
-const text = greeting(who);
-println(text, Style.color(0x4fa3ff).bold());
-returnString(text);
+returnString(greeting(who));
 `,
   "tests/greet.test.ts": `// Tests: each exported function without parameters is one test (docs/dev-loop.md). Run: ncw test
 import { expectEqual } from "../.ncw/sdk/as/test";
@@ -113,7 +112,8 @@ uint64_t greeting(const char *who, uint64_t who_len, char *out, uint64_t cap) {
   return put(out, n, cap, "!", 1);
 }
 `,
-  "src/main.c": `/* The app's entry: it runs as its manifest's command, greets on CMDMSG and returns the greeting. */
+  "src/main.c": `/* The app's entry: it runs as its manifest's command and returns the greeting (a string: \`ncw run\`
+ * prints it). Messages for the user go on CMDMSG with nightos_print (nightos_command.h). */
 #include "nightos_command.h"
 #include "greet.h"
 
@@ -123,8 +123,6 @@ void _start(void) {
     who = nightos_value_string(nightos_arg(0));
   static char text[512];
   uint64_t n = greeting(who.ptr, who.len, text, sizeof text);
-  nightos_print_n(text, n);
-  nightos_print("\\n");
   nightos_return_string(text, n);
 }
 `,

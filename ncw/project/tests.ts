@@ -65,7 +65,7 @@ export function testEntrySource(p: Project, tests: readonly TestCase[]): string 
     const byFile = new Map<string, TestCase[]>();
     for (const t of tests) byFile.set(t.file, [...(byFile.get(t.file) ?? []), t]);
     const imports = [...byFile].map(([file, ts]) => {
-      const names = ts.map((t, _) => `${t.fn} as t${tests.indexOf(t)}`).join(", ");
+      const names = ts.map((t) => `${t.fn} as t${tests.indexOf(t)}`).join(", ");
       return `import { ${names} } from "../${file.replace(/\.ts$/, "")}";`;
     });
     const branches = tests.map((t, i) => `else if (name == ${ids[i]}) t${i}();`);
@@ -76,6 +76,7 @@ export function testEntrySource(p: Project, tests: readonly TestCase[]): string 
       'const name = argCount() > 0 ? arg(0).asString() : "";',
       'if (name == "") fatal("give the test to run: `ncw test` does");',
       ...branches,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the generated AssemblyScript's template
       "else fatal(`no test named ${name}`);",
       "returnVoid();",
       "",

@@ -12,6 +12,9 @@ export interface Styler {
   bold(s: string): string;
 }
 
+/** The text sdk/as/test.ts and sdk/c/nightos_test.h write for a failed assertion. */
+const ASSERTION_TEXT = /assertion failed: .*\n\s*expected: .*\n\s*actual: {3}.*\n?/;
+
 const indent = (text: string, by: string) =>
   text
     .replace(/\n$/, "")
@@ -42,7 +45,9 @@ export function humanSummary(results: readonly TestResult[], totalMs: number, s:
       out.push(`    actual:   ${s.red(r.assertion.actual)}`);
     } else if (r.reason !== undefined) out.push(`  ${r.reason}`);
     if (r.messages !== "") out.push(s.dim("  CMDMSG:"), indent(r.messages, "    "));
-    if (r.errors !== "") out.push(s.dim("  CMDERR:"), indent(r.errors, "    "));
+    // The assertion's own report is shown above; CMDERR shows what else the test wrote there.
+    const errors = r.errors.replace(ASSERTION_TEXT, "");
+    if (errors.trim() !== "") out.push(s.dim("  CMDERR:"), indent(errors, "    "));
     if (r.trace.length > 0)
       out.push(
         s.dim(`  trace (last ${r.trace.length} lines):`),
@@ -91,7 +96,6 @@ function xml(s: string): string {
       .replace(/>/g, "&gt;")
       .replace(/"/g, "&quot;")
       // Characters XML 1.0 cannot hold at all.
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: they are what is removed
       .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "\ufffd")
   );
 }

@@ -68,8 +68,11 @@ async function runOne(
   test: TestCase,
   user: string,
   opts: RunOptions,
+  kill: (pid: number) => void,
 ): Promise<TestResult> {
   const start = performance.now();
+  let timedOut = false;
+  let timer: NodeJS.Timeout | undefined;
   let messages = "";
   let errors = "";
   const trace: string[] = [];
@@ -91,7 +94,14 @@ async function runOne(
       priority: 10,
     },
     {
-      started: () => {},
+      // The timeout counts from the start of the process: its AOT compile (the first test's) is not the test's.
+      started: (pid) => {
+        if (pid !== run.pid() || timer !== undefined) return;
+        timer = setTimeout(() => {
+          timedOut = true;
+          kill(pid);
+        }, opts.timeoutMs);
+      },
       trace: (_pid, line) => {
         trace.push(line);
         if (trace.length > opts.traceLines) trace.shift();
@@ -123,11 +133,6 @@ async function runOne(
       },
     },
   );
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    run.kill();
-  }, opts.timeoutMs);
   let outcome: Outcome | undefined;
   let ret: CommandReturn | undefined;
   try {
@@ -135,8 +140,14 @@ async function runOne(
       run.done.then((o) => ({ o })),
       returnedP.then((r) => ({ r })),
     ]);
-    // The test's verdict is its process' end: wait for it (a returned test exits right after).
-    outcome = "o" in first ? first.o : await run.done;
+    // A command is over once its value is whole (shell.md "Command pipes"): the kernel no longer
+    // reports its process to this session. The verdict is that value; a process still running after
+    // it is killed, so nothing of the test outlives its snapshot (an ended one makes the kill a no-op).
+    if ("o" in first) outcome = first.o;
+    else {
+      const pid = run.pid();
+      if (pid !== undefined) kill(pid);
+    }
     await opening;
     ret = client === undefined ? undefined : await client.finish();
   } finally {
@@ -152,7 +163,7 @@ async function runOne(
       reason: `still running after ${opts.timeoutMs} ms: killed`,
     };
   if (openFailed !== undefined) return { ...base, status: "crash", reason: openFailed.message };
-  if (outcome.kind === "killed") return { ...base, status: "crash", reason: outcome.reason };
+  if (outcome?.kind === "killed") return { ...base, status: "crash", reason: outcome.reason };
   if (ret?.kind === "value") return { ...base, status: "pass" };
   const assertion = parseAssertion(errors);
   if (ret?.kind === "failure")
@@ -167,7 +178,7 @@ async function runOne(
     reason:
       ret?.kind === "faulty"
         ? `its CMDOUT is faulty: ${ret.why}`
-        : `it exited (exit data ${outcome.exitData}) without returning`,
+        : `it exited (exit data ${outcome?.kind === "exit" ? outcome.exitData : "?"}) without returning`,
   };
 }
 
@@ -186,6 +197,13 @@ export async function runTests(
   const snapshots: SnapshotTimes = { create: [], drop: [] };
   const results: TestResult[] = [];
   const conns: KernelConnection[] = [];
+  // Kills go on a connection of their own: a test that ends as its timeout strikes makes the kernel
+  // answer KERNEL_NO_SUCH_PROCESS, which must not be taken for the end of the run on the test's one.
+  let control: Promise<KernelConnection | undefined> | undefined;
+  const kill = (pid: number) => {
+    control ??= connectKernel(home, { start: true });
+    void control.then((c) => c?.send({ t: "kill", pid }));
+  };
   try {
     await fs.mkdir("/home", { recursive: true });
     try {
@@ -228,7 +246,7 @@ export async function runTests(
         snapshots.create.push(performance.now() - t);
         let r: TestResult;
         try {
-          r = await runOne(conn, program, test, user, opts);
+          r = await runOne(conn, program, test, user, opts, kill);
         } finally {
           t = performance.now();
           await fs.deleteSubvolume(homeDir);
@@ -242,6 +260,7 @@ export async function runTests(
     await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, tests.length)) }, slot));
   } finally {
     for (const c of conns) c.close();
+    if (control !== undefined) (await control)?.close();
     await fs.deleteSubvolume(template).catch(() => {});
     main.close();
   }

@@ -31,11 +31,13 @@ export function failTest(what: string, expected: string, actual: string): void {
 
 /** `actual` equals `expected` (== for numbers and booleans, the same characters for strings). */
 export function expectEqual<T>(actual: T, expected: T, what: string = "values are equal"): void {
+  // biome-ignore lint/suspicious/noDoubleEquals: AssemblyScript's == compares strings by their characters
   if (actual != expected) failTest(what, show<T>(expected), show<T>(actual));
 }
 
 /** `actual` differs from `unexpected`. */
 export function expectNotEqual<T>(actual: T, unexpected: T, what: string = "values differ"): void {
+  // biome-ignore lint/suspicious/noDoubleEquals: AssemblyScript's == compares strings by their characters
   if (actual == unexpected) failTest(what, `not ${show<T>(unexpected)}`, show<T>(actual));
 }
 
