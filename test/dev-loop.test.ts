@@ -184,6 +184,10 @@ describe("ncw init / build / test (AssemblyScript)", () => {
     const only = run(["test", "--filter", "ByName"], dir);
     expect(only.status, only.stdout).toBe(0);
     expect(only.stdout).toMatch(/^1 passed of 1/m);
+    // A built test program runs without its sources: its tests are listed in its metadata.
+    const built = run(["test", path.join(dir, "build", "test.npp"), "--filter", "ByName"], root);
+    expect(built.status, built.stdout + built.stderr).toBe(0);
+    expect(built.stdout).toMatch(/^ok {3}greet\/greetsByName/m);
     const none = run(["test", "--filter", "nothing-like-this"], dir);
     expect(none.status).not.toBe(0);
     expect(none.stderr).toContain("no test matches --filter nothing-like-this");

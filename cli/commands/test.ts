@@ -10,7 +10,7 @@ import { decodeNppHeader } from "../../commonassembly/npp.js";
 import { NcwError } from "../../ncw/errors.js";
 import type { HomeLayout } from "../../ncw/home.js";
 import type { Output } from "../../ncw/output.js";
-import { TESTS_METADATA, type TestCase } from "../../ncw/project/tests.js";
+import { decodeTestsMetadata, type TestCase } from "../../ncw/project/tests.js";
 import type { TestResult } from "../../ncw/testing/runner.js";
 import { type GlobalArgs, runCommand } from "../context.js";
 import { intArg } from "../usage.js";
@@ -55,15 +55,15 @@ async function prepare(
   if (existsSync(target) && statSync(target).isFile()) {
     const { readFile } = await import("node:fs/promises");
     const npp = decodeNppHeader(new Uint8Array(await readFile(target)));
-    const meta = npp.metadata[TESTS_METADATA];
-    if (meta === undefined)
+    const listed = decodeTestsMetadata(npp.metadata);
+    if (listed === undefined)
       throw new NcwError("usage", `${target} is not a test program (it lists no tests)`, {
         code: "TEST_NOT_TEST_PROGRAM",
         hint: "give a project folder, or the build/test.npp `ncw build --tests` makes",
       });
     return {
       program: path.resolve(target),
-      tests: JSON.parse(meta) as TestCase[],
+      tests: listed,
       suite: npp.metadata.name ?? path.basename(target),
     };
   }

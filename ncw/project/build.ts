@@ -16,7 +16,7 @@ import { defaultPackageName, writePackageFile } from "../package/package.js";
 import { BUILD_DIR, listFiles, type Project, STATE_DIR } from "./project.js";
 import {
   discoverTests,
-  TESTS_METADATA,
+  encodeTestsMetadata,
   type TestCase,
   testEntryPath,
   testEntrySource,
@@ -218,9 +218,7 @@ export async function buildProject(p: Project, opts: BuildOptions = {}): Promise
     const others =
       p.toolchain === "c" ? srcFiles.filter((f) => f.endsWith(".c") && f !== p.entry) : [];
     // The tests travel in the program's metadata: `ncw test build/test.npp` needs no sources.
-    await compile(p, [entry, ...others], testPath, opts, sdk, {
-      [TESTS_METADATA]: JSON.stringify(tests),
-    });
+    await compile(p, [entry, ...others], testPath, opts, sdk, encodeTestsMetadata(tests));
     state.test = testHash;
     writeState(p, state);
   }

@@ -19,8 +19,46 @@ export interface TestCase {
   line: number;
 }
 
-/** The test program's NPP metadata key holding its tests (a JSON array of TestCase). */
+/**
+ * The test program's NPP metadata keys holding its tests: `ncw.tests.0`, `ncw.tests.1`, … each at most
+ * an NPP value's 4096 bytes, one line per test, `id TAB file TAB function TAB line`. A suite too large
+ * for the metadata block (about 1,500 tests) is not listed: `ncw test <dir>` still runs it.
+ */
 export const TESTS_METADATA = "ncw.tests";
+const CHUNK_BYTES = 4000;
+const MAX_TESTS_BYTES = 60_000;
+
+export function encodeTestsMetadata(tests: readonly TestCase[]): Record<string, string> {
+  const lines = tests.map((t) => `${t.id}\t${t.file}\t${t.fn}\t${t.line}\n`);
+  if (lines.reduce((n, l) => n + Buffer.byteLength(l), 0) > MAX_TESTS_BYTES) return {};
+  const out: Record<string, string> = {};
+  let chunk = "";
+  let n = 0;
+  for (const l of lines) {
+    if (Buffer.byteLength(chunk + l) > CHUNK_BYTES) {
+      out[`${TESTS_METADATA}.${n++}`] = chunk;
+      chunk = "";
+    }
+    chunk += l;
+  }
+  out[`${TESTS_METADATA}.${n}`] = chunk;
+  return out;
+}
+
+/** The tests a test program lists, or undefined when it lists none (not a test program). */
+export function decodeTestsMetadata(
+  meta: Readonly<Record<string, string>>,
+): TestCase[] | undefined {
+  if (meta[`${TESTS_METADATA}.0`] === undefined) return undefined;
+  const out: TestCase[] = [];
+  for (let n = 0; meta[`${TESTS_METADATA}.${n}`] !== undefined; n++)
+    for (const line of (meta[`${TESTS_METADATA}.${n}`] ?? "").split("\n")) {
+      const [id, file, fn, at] = line.split("\t");
+      if (id === undefined || file === undefined || fn === undefined || at === undefined) continue;
+      out.push({ id, file, fn, line: Number(at) });
+    }
+  return out;
+}
 
 const AS_TEST = /^export\s+function\s+([A-Za-z_$][\w$]*)\s*\(\s*\)\s*(?::\s*void\s*)?\{/;
 const C_TEST = /^\s*void\s+(test_\w+)\s*\(\s*void\s*\)\s*\{?/;
