@@ -213,6 +213,10 @@ describe("ncw init / build / test (AssemblyScript)", () => {
     // Nothing of it is left running.
     const ps = run(["ps", "--json"]);
     expect(ps.stdout).not.toContain("test.npp");
+    // Nor any test's home: each snapshot, and the prepared home, were dropped.
+    const homes = run(["fs", "ls", "/home"]);
+    expect(homes.status, homes.stderr).toBe(0);
+    expect(homes.stdout).not.toContain("ncwtest_");
   });
 });
 

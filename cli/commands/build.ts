@@ -57,9 +57,11 @@ export const buildCommand: CommandModule<GlobalArgs, BuildArgs> = {
         for (const o of rows) {
           const rel = safeText(path.relative(process.cwd(), o.path) || o.path);
           out.info(
-            o.built
-              ? `built ${o.what} ${rel} in ${o.ms.toFixed(0)} ms`
-              : `${o.what} ${rel} is up to date`,
+            o.what === "tests" && r.test?.tests.length === 0
+              ? "no tests in tests/: no test program built"
+              : o.built
+                ? `built ${o.what} ${rel} in ${o.ms.toFixed(0)} ms`
+                : `${o.what} ${rel} is up to date`,
           );
         }
     }),

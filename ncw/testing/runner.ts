@@ -182,6 +182,28 @@ async function runOne(
   };
 }
 
+/** A test home's name: `ncwtest_<pid in base 36>_<random>` (the template), `…_<n>` (a test's). */
+const TEST_HOME = /^ncwtest_([0-9a-z]+)_[0-9a-f]{6}(_\d+)?$/;
+
+/**
+ * Deletes the test homes an interrupted `ncw test` left (killed, Ctrl-C): those of a process that no
+ * longer runs. A live process with the same PID keeps them (they go once it is gone).
+ */
+async function dropStale(fs: RemoteFs): Promise<void> {
+  for (const e of await fs.readdir("/home")) {
+    const m = TEST_HOME.exec(e.name);
+    if (m === null || e.kind !== "dir") continue;
+    const pid = Number.parseInt(m[1] ?? "", 36);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      alive = (err as NodeJS.ErrnoException).code !== "ESRCH";
+    }
+    if (!alive) await fs.deleteSubvolume(`/home/${e.name}`).catch(() => {});
+  }
+}
+
 /** Runs `tests` of the test program `program` (absolute path) on `home`'s kernel. */
 export async function runTests(
   home: HomeLayout,
@@ -206,6 +228,7 @@ export async function runTests(
   };
   try {
     await fs.mkdir("/home", { recursive: true });
+    await dropStale(fs);
     try {
       await fs.createSubvolume(template);
     } catch (e) {
