@@ -2,7 +2,7 @@
 // a 64-byte header, metadata entries and the zstd-compressed module. Layout: docs/commonassembly.md.
 
 import { createHash } from "node:crypto";
-import { compress, decompress } from "@mongodb-js/zstd";
+import { compress, decompress } from "../ncw/package/zstd-binding.js";
 import { ABI_IMPORT_MODULE, ABI_VERSION, IMPORT_SYSCALL_FORK } from "./abi/wasm-names.js";
 import { hex, nppError } from "./errors.js";
 import { hasNameSection, readModule } from "./wasm/reader.js";

@@ -210,6 +210,10 @@ export type TreeOp =
   | { op: "rename"; from: string; to: string; replace: boolean }
   | { op: "symlink"; target: string; path: string }
   | { op: "sync" }
+  /** Btrfs subvolumes (docs/dev-loop.md: `ncw test` gives each test a snapshot of a prepared home). */
+  | { op: "createSubvolume"; path: string }
+  | { op: "snapshot"; src: string; dest: string; readOnly: boolean }
+  | { op: "deleteSubvolume"; path: string }
   | {
       op: "putHost";
       /** Absolute host path the kernel reads itself (it runs as the same host user). */

@@ -88,6 +88,21 @@ export class RemoteFs implements FsLayer {
     this.checked(path);
     return this.request({ op: "readlink", path });
   }
+  /** A new, empty Btrfs subvolume at `path` (FS_NOT_BTRFS when the tree is not an image). */
+  createSubvolume(path: string): Promise<void> {
+    this.checked(path);
+    return this.request({ op: "createSubvolume", path });
+  }
+  /** A snapshot of the subvolume `src` at `dest`: it shares every block with `src` until written. */
+  snapshot(src: string, dest: string, opts: { readOnly?: boolean } = {}): Promise<void> {
+    this.checked(src, dest);
+    return this.request({ op: "snapshot", src, dest, readOnly: opts.readOnly === true });
+  }
+  /** Deletes the subvolume (or snapshot) at `path` and everything in it. */
+  deleteSubvolume(path: string): Promise<void> {
+    this.checked(path);
+    return this.request({ op: "deleteSubvolume", path });
+  }
   /** Every change the kernel acknowledged is committed already; this waits for those before it. */
   sync(): Promise<void> {
     return this.request({ op: "sync" });

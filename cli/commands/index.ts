@@ -74,6 +74,24 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./perm.js")).permCommand,
   },
   {
+    name: "init",
+    usage: "init <dir>",
+    describe: "Create a NightOS app project (AssemblyScript or C) that builds and tests at once",
+    load: async () => (await import("./init.js")).initCommand,
+  },
+  {
+    name: "build",
+    usage: "build [dir]",
+    describe: "Build an app project: compile it, pack its .nap (incremental)",
+    load: async () => (await import("./build.js")).buildCommand,
+  },
+  {
+    name: "test",
+    usage: "test [target]",
+    describe: "Run an app project's tests, each in a fresh NightOS home, in parallel",
+    load: async () => (await import("./test.js")).testCommand,
+  },
+  {
     name: "pack",
     usage: "pack <dir>",
     describe: "Build an application package (.nap / .nva) from a folder",

@@ -14,9 +14,21 @@ export function sdkDir(): string {
   return path.join(path.basename(up) === "dist" ? path.dirname(up) : up, "sdk");
 }
 
+/** How a program is built (`ncw build`, docs/dev-loop.md); the examples take the defaults. */
+export interface BuildOptions {
+  /** The SDK folder (holding as/ and c/): default this repository's or package's sdk/. */
+  sdk?: string;
+  /** The folder the compiler runs in (its messages name files relative to it): default the current one. */
+  cwd?: string;
+  /** Debug: no optimisation, function names kept (`ncw build` without --release). Default: release. */
+  debug?: boolean;
+}
+
 /** The asc flags of §9; the abort handler of the command API reports on CMDERR and fails the command. */
-export function ascArgs(entry: string, out: string): string[] {
-  const abort = path.relative(process.cwd(), path.join(sdkDir(), "as", "command")).split(path.sep);
+export function ascArgs(entry: string, out: string, opts: BuildOptions = {}): string[] {
+  const abort = path
+    .relative(opts.cwd ?? process.cwd(), path.join(opts.sdk ?? sdkDir(), "as", "command"))
+    .split(path.sep);
   return [
     entry,
     "-o",
@@ -33,17 +45,21 @@ export function ascArgs(entry: string, out: string): string[] {
     "1024",
     "--runtime",
     "stub",
-    "-O2",
+    ...(opts.debug === true ? ["-O0", "--debug"] : ["-O2"]),
     "--use",
     `abort=${abort.join("/")}/commandAbort`,
   ];
 }
 
 /** The clang flags of §9, with sdk/c on the include path. */
-export function clangArgs(entry: string, out: string): string[] {
+export function clangArgs(
+  entry: string | readonly string[],
+  out: string,
+  opts: BuildOptions = {},
+): string[] {
   return [
     "--target=wasm32",
-    "-O2",
+    ...(opts.debug === true ? ["-O0", "-g"] : ["-O2"]),
     "-nostdlib",
     "-matomics",
     "-mbulk-memory",
@@ -54,15 +70,21 @@ export function clangArgs(entry: string, out: string): string[] {
     "-Wl,--import-undefined",
     "-Wall",
     "-I",
-    path.join(sdkDir(), "c"),
+    path.join(opts.sdk ?? sdkDir(), "c"),
     "-o",
     out,
-    entry,
+    ...(typeof entry === "string" ? [entry] : entry),
   ];
 }
 
 /** Runs asc (the assemblyscript devDependency) or clang; throws with the tool's output on failure. */
-export function buildProgram(toolchain: "as" | "c", entry: string, out: string): void {
+export function buildProgram(
+  toolchain: "as" | "c",
+  entry: string | readonly string[],
+  out: string,
+  opts: BuildOptions = {},
+): void {
+  const entries = typeof entry === "string" ? [entry] : entry;
   const [cmd, args] =
     toolchain === "as"
       ? [
@@ -73,15 +95,32 @@ export function buildProgram(toolchain: "as" | "c", entry: string, out: string):
               "bin",
               "asc.js",
             ),
-            ...ascArgs(entry, out),
+            ...entries.flatMap((e, i) => (i === 0 ? ascArgs(e, out, opts) : [e])),
           ],
         ]
-      : ["clang", clangArgs(entry, out)];
-  const r = spawnSync(cmd, args, { encoding: "utf8", env: toolEnv() });
-  if (r.status !== 0) {
-    throw new Error(
-      `${toolchain === "as" ? "asc" : "clang"} failed on ${entry}:\n${r.stdout}${r.stderr}`,
+      : ["clang", clangArgs(entries, out, opts)];
+  const r = spawnSync(cmd, args, {
+    encoding: "utf8",
+    env: toolEnv(),
+    ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+  });
+  if (r.error !== undefined || r.status !== 0) {
+    const why = r.error !== undefined ? `${r.error.message}\n` : "";
+    const output = `${r.stdout ?? ""}${r.stderr ?? ""}`;
+    throw new ToolchainError(
+      `${toolchain === "as" ? "asc" : "clang"} failed on ${entries.join(" ")}:\n${why}${output}`,
+      output,
     );
+  }
+}
+
+/** A compiler's failure: `output` is what it printed (its errors, with file:line), as it printed it. */
+export class ToolchainError extends Error {
+  constructor(
+    message: string,
+    readonly output: string,
+  ) {
+    super(message);
   }
 }
 

@@ -141,7 +141,26 @@ export class TreeOwner {
         return undefined;
       case "putHost":
         return this.putHost(fs, op);
+      case "createSubvolume":
+        // The subvolume's id stays in the kernel: callers name subvolumes by path.
+        await (await this.btrfs(fs)).createSubvolume(op.path);
+        return undefined;
+      case "snapshot":
+        await (await this.btrfs(fs)).snapshot(op.src, op.dest, { readOnly: op.readOnly });
+        return undefined;
+      case "deleteSubvolume":
+        return (await this.btrfs(fs)).deleteSubvolume(op.path);
     }
+  }
+
+  /** The tree as the Btrfs layer (subvolumes and snapshots exist only there). */
+  private async btrfs(fs: FsLayer): Promise<import("../../services/fs/btrfs/layer.js").BtrfsLayer> {
+    const { BtrfsLayer } = await import("../../services/fs/btrfs/layer.js");
+    if (!(fs instanceof BtrfsLayer)) {
+      const { NcwError } = await import("../../ncw/errors.js");
+      throw new NcwError("usage", "the home's tree is not a Btrfs image", { code: "FS_NOT_BTRFS" });
+    }
+    return fs;
   }
 
   /** `ncw fs put` on the kernel's open image: the kernel reads the host file itself, 8 MiB at a time. */

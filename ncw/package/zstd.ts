@@ -2,9 +2,9 @@
 // @mongodb-js/zstd only decompresses whole buffers, so every frame is walked block by block first and
 // its largest possible output computed; nothing is decompressed unless the bound fits the limits.
 
-import { compress, decompress } from "@mongodb-js/zstd";
 import { NcwError } from "../errors.js";
 import type { PackageLimits } from "./limits.js";
+import { compress, decompress } from "./zstd-binding.js";
 
 export const ZSTD_MAGIC = 0xfd2fb528;
 export const ZSTD_SKIPPABLE_MASK = 0xfffffff0;

@@ -1,0 +1,298 @@
+// `ncw test`'s runner (docs/dev-loop.md "Running tests"): each test is one run of the project's test
+// program on the home's kernel, as a command whose argument names the test, for a NightOS user of its
+// own whose /home/<user> is a fresh Btrfs snapshot of a prepared home (tests/home/ copied into a
+// subvolume once per `ncw test`), created before the test and dropped after it. Tests run `jobs` at a
+// time, each slot on its own kernel connection; a test still running at `timeoutMs` is killed.
+
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { decodeTextMessage } from "../../commonassembly/abi/text-message.js";
+import { connectKernel, type KernelConnection, startRun } from "../../kernel-compat/client.js";
+import type { CommandPipesClient, CommandReturn } from "../../kernel-compat/command-client.js";
+import type { Outcome } from "../../kernel-compat/protocol.js";
+import { RemoteFs } from "../../kernel-compat/tree-client.js";
+import { NcwError } from "../errors.js";
+import type { HomeLayout } from "../home.js";
+import type { TestCase } from "../project/tests.js";
+
+export type TestStatus = "pass" | "fail" | "timeout" | "crash" | "skipped";
+
+export interface TestResult {
+  test: TestCase;
+  status: TestStatus;
+  ms: number;
+  /** What the test printed on CMDMSG and CMDERR, as text. */
+  messages: string;
+  errors: string;
+  /** The failed assertion's expected / actual lines (sdk/as/test.ts, sdk/c/nightos_test.h). */
+  assertion?: { what: string; expected: string; actual: string };
+  /** Why a crash, a timeout or a failure without an assertion. */
+  reason?: string;
+  /** The last lines of the test process' syscall trace. */
+  trace: string[];
+}
+
+export interface RunOptions {
+  jobs: number;
+  timeoutMs: number;
+  bail: boolean;
+  /** A host folder copied into the prepared home (the project's tests/home/), if any. */
+  prepared?: string;
+  /** Trace lines kept per test (0: the test runs untraced). */
+  traceLines: number;
+  onResult?(r: TestResult): void;
+}
+
+/** How long the snapshot of the prepared home took to create and to drop, per test (the bench). */
+export interface SnapshotTimes {
+  create: number[];
+  drop: number[];
+}
+
+/** Reads "assertion failed: <what>\n  expected: <e>\n  actual:   <a>" from CMDERR. */
+export function parseAssertion(errors: string): TestResult["assertion"] {
+  const m = /assertion failed: (.*)\n\s*expected: (.*)\n\s*actual: {3}(.*)/.exec(errors);
+  if (m === null) return undefined;
+  return { what: m[1] ?? "", expected: m[2] ?? "", actual: m[3] ?? "" };
+}
+
+function textOf(bytes: Uint8Array): string {
+  const d = decodeTextMessage(bytes);
+  return d.ok ? d.message.text : d.shown;
+}
+
+/** One test on `conn`, for `user`, to its end or its timeout. */
+async function runOne(
+  conn: KernelConnection,
+  program: string,
+  test: TestCase,
+  user: string,
+  opts: RunOptions,
+  kill: (pid: number) => void,
+): Promise<TestResult> {
+  const start = performance.now();
+  let timedOut = false;
+  let timer: NodeJS.Timeout | undefined;
+  let messages = "";
+  let errors = "";
+  const trace: string[] = [];
+  let client: CommandPipesClient | undefined;
+  let opening: Promise<void> | undefined;
+  let openFailed: Error | undefined;
+  let returned!: (r: CommandReturn) => void;
+  const returnedP = new Promise<CommandReturn>((r) => {
+    returned = r;
+  });
+  const run = startRun(
+    conn,
+    {
+      path: program,
+      user,
+      args: [{ type: "string", value: test.id }],
+      startup: { kind: "command", callerAnid: 0, rawOutputRead: false },
+      trace: opts.traceLines > 0,
+      priority: 10,
+    },
+    {
+      // The timeout counts from the start of the process: its AOT compile (the first test's) is not the test's.
+      started: (pid) => {
+        if (pid !== run.pid() || timer !== undefined) return;
+        timer = setTimeout(() => {
+          timedOut = true;
+          kill(pid);
+        }, opts.timeoutMs);
+      },
+      trace: (_pid, line) => {
+        trace.push(line);
+        if (trace.length > opts.traceLines) trace.shift();
+      },
+      commandPipes: (pid, pipes) => {
+        opening = (async () => {
+          const { CommandPipesClient } = await import("../../kernel-compat/command-client.js");
+          try {
+            client = await CommandPipesClient.open(
+              conn,
+              pid,
+              pipes,
+              {
+                message: (pipe, bytes) => {
+                  if (pipe === "cmderr") errors += textOf(bytes);
+                  else messages += textOf(bytes);
+                },
+                raw: () => true,
+                rawDrained: async () => {},
+              },
+              { kind: "none" },
+            );
+            client.closeInput("cmdusr");
+            void client.returned.then(returned);
+          } catch (e) {
+            openFailed = e as Error;
+          }
+        })();
+      },
+    },
+  );
+  let outcome: Outcome | undefined;
+  let ret: CommandReturn | undefined;
+  try {
+    const first = await Promise.race([
+      run.done.then((o) => ({ o })),
+      returnedP.then((r) => ({ r })),
+    ]);
+    // A command is over once its value is whole (shell.md "Command pipes"): the kernel no longer
+    // reports its process to this session. The verdict is that value; a process still running after
+    // it is killed, so nothing of the test outlives its snapshot (an ended one makes the kill a no-op).
+    if ("o" in first) outcome = first.o;
+    else {
+      const pid = run.pid();
+      if (pid !== undefined) kill(pid);
+    }
+    await opening;
+    ret = client === undefined ? undefined : await client.finish();
+  } finally {
+    clearTimeout(timer);
+    await client?.close();
+  }
+  const ms = performance.now() - start;
+  const base = { test, ms, messages, errors, trace };
+  if (timedOut)
+    return {
+      ...base,
+      status: "timeout",
+      reason: `still running after ${opts.timeoutMs} ms: killed`,
+    };
+  if (openFailed !== undefined) return { ...base, status: "crash", reason: openFailed.message };
+  if (outcome?.kind === "killed") return { ...base, status: "crash", reason: outcome.reason };
+  if (ret?.kind === "value") return { ...base, status: "pass" };
+  const assertion = parseAssertion(errors);
+  if (ret?.kind === "failure")
+    return {
+      ...base,
+      status: "fail",
+      ...(assertion === undefined ? { reason: "the test failed" } : { assertion }),
+    };
+  return {
+    ...base,
+    status: "crash",
+    reason:
+      ret?.kind === "faulty"
+        ? `its CMDOUT is faulty: ${ret.why}`
+        : `it exited (exit data ${outcome?.kind === "exit" ? outcome.exitData : "?"}) without returning`,
+  };
+}
+
+/** A test home's name: `ncwtest_<pid in base 36>_<random>` (the template), `…_<n>` (a test's). */
+const TEST_HOME = /^ncwtest_([0-9a-z]+)_[0-9a-f]{6}(_\d+)?$/;
+
+/**
+ * Deletes the test homes an interrupted `ncw test` left (killed, Ctrl-C): those of a process that no
+ * longer runs. A live process with the same PID keeps them (they go once it is gone).
+ */
+async function dropStale(fs: RemoteFs): Promise<void> {
+  for (const e of await fs.readdir("/home")) {
+    const m = TEST_HOME.exec(e.name);
+    if (m === null || e.kind !== "dir") continue;
+    const pid = Number.parseInt(m[1] ?? "", 36);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      alive = (err as NodeJS.ErrnoException).code !== "ESRCH";
+    }
+    if (!alive) await fs.deleteSubvolume(`/home/${e.name}`).catch(() => {});
+  }
+}
+
+/** Runs `tests` of the test program `program` (absolute path) on `home`'s kernel. */
+export async function runTests(
+  home: HomeLayout,
+  program: string,
+  tests: readonly TestCase[],
+  opts: RunOptions,
+): Promise<{ results: TestResult[]; snapshots: SnapshotTimes }> {
+  const main = await connectKernel(home, { start: true });
+  if (main === undefined) throw new Error("unreachable: connectKernel with start");
+  const fs = new RemoteFs(main);
+  const runId = `${process.pid.toString(36)}_${randomBytes(3).toString("hex")}`;
+  const template = `/home/ncwtest_${runId}`;
+  const snapshots: SnapshotTimes = { create: [], drop: [] };
+  const results: TestResult[] = [];
+  const conns: KernelConnection[] = [];
+  // Kills go on a connection of their own: a test that ends as its timeout strikes makes the kernel
+  // answer KERNEL_NO_SUCH_PROCESS, which must not be taken for the end of the run on the test's one.
+  let control: Promise<KernelConnection | undefined> | undefined;
+  const kill = (pid: number) => {
+    control ??= connectKernel(home, { start: true });
+    void control.then((c) => c?.send({ t: "kill", pid }));
+  };
+  try {
+    await fs.mkdir("/home", { recursive: true });
+    await dropStale(fs);
+    try {
+      await fs.createSubvolume(template);
+    } catch (e) {
+      if ((e as { code?: string }).code === "FS_NOT_BTRFS")
+        throw new NcwError(
+          "config",
+          "`ncw test` isolates each test in a Btrfs snapshot, and this home's tree is a host folder",
+          {
+            code: "TEST_NOT_BTRFS",
+            hint: "use a home with the Btrfs tree (the default): --home <new folder>",
+          },
+        );
+      throw e;
+    }
+    if (opts.prepared !== undefined && existsSync(opts.prepared))
+      await fs.request({
+        op: "putHost",
+        hostPath: opts.prepared,
+        path: template,
+        recursive: true,
+        compression: "none",
+      });
+    let next = 0;
+    let stop = false;
+    const slot = async () => {
+      const conn = await connectKernel(home, { start: true });
+      if (conn === undefined) throw new Error("unreachable: connectKernel with start");
+      conns.push(conn);
+      for (;;) {
+        if (stop) return;
+        const i = next++;
+        const test = tests[i];
+        if (test === undefined) return;
+        const user = `ncwtest_${runId}_${i}`;
+        const homeDir = `/home/${user}`;
+        let t = performance.now();
+        await fs.snapshot(template, homeDir);
+        snapshots.create.push(performance.now() - t);
+        let r: TestResult;
+        try {
+          r = await runOne(conn, program, test, user, opts, kill);
+        } finally {
+          t = performance.now();
+          await fs.deleteSubvolume(homeDir);
+          snapshots.drop.push(performance.now() - t);
+        }
+        results[i] = r;
+        opts.onResult?.(r);
+        if (opts.bail && r.status !== "pass") stop = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, tests.length)) }, slot));
+  } finally {
+    for (const c of conns) c.close();
+    if (control !== undefined) (await control)?.close();
+    await fs.deleteSubvolume(template).catch(() => {});
+    main.close();
+  }
+  // Those not run after --bail stopped the run.
+  return {
+    results: tests.map(
+      (test, i) =>
+        results[i] ?? { test, status: "skipped", ms: 0, messages: "", errors: "", trace: [] },
+    ),
+    snapshots,
+  };
+}
