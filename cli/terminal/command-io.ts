@@ -6,6 +6,7 @@
 import { encodeUserInput } from "../../commonassembly/abi/user-input.js";
 import type { KernelConnection } from "../../kernel-compat/client.js";
 import type {
+  CommandInputPump,
   CommandPipesClient,
   CommandReturn,
   CommandSinks,
@@ -83,6 +84,14 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
     rejectReturned = rej;
   });
   returned.catch(() => {});
+  // Started now, while the run request goes out and the kernel makes the pipes (bench/README.md
+  // "Exec"): the pipes' module and koffi loaded, CMDIN's pump thread starting.
+  const preload = import("../../kernel-compat/command-client.js").then(async (m) => {
+    const pump = interactive ? undefined : m.CommandInputPump.start(stdin.fd);
+    await m.loadCommandNative();
+    return { m, pump };
+  });
+  preload.catch(() => {}); // reported by onPipes, which awaits it
   let raw = false;
   const terminal = process.stdout.isTTY
     ? process.stdout
@@ -141,16 +150,19 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
   return {
     onPipes(pid, pipes) {
       opening = (async () => {
-        const { CommandPipesClient } = await import("../../kernel-compat/command-client.js");
+        let pump: CommandInputPump | undefined;
         try {
-          client = await CommandPipesClient.open(
+          const loaded = await preload;
+          pump = loaded.pump;
+          client = await loaded.m.CommandPipesClient.open(
             conn,
             pid,
             pipes,
             sinks,
-            interactive ? { kind: "none" } : { kind: "fd", fd: 0 },
+            pump === undefined ? { kind: "none" } : { kind: "pump", pump },
           );
         } catch (e) {
+          pump?.cancel();
           failed = e as Error;
           rejectReturned(failed);
           return;
@@ -172,6 +184,8 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
       process.off("exit", onExit);
       await opening;
       await client?.close();
+      // A run that never got its pipes: the pump thread ends without reading stdin.
+      (await preload.catch(() => undefined))?.pump?.cancel();
     },
   };
 }
