@@ -46,7 +46,11 @@ export type CommandReturn =
  * Where CMDIN's bytes come from: a pump already started on the host's stdin (a pipe or a file), or
  * none (a terminal, /dev/null, an empty file: CMDIN closes at once).
  */
-export type CommandInput = { kind: "pump"; pump: CommandInputPump } | { kind: "none" };
+export type CommandInput =
+  | { kind: "pump"; pump: CommandInputPump }
+  /** A typed input's encoded value (services/shell/input.ts), written whole, then CMDIN closes. */
+  | { kind: "bytes"; bytes: Uint8Array }
+  | { kind: "none" };
 
 /**
  * The CMDIN pump's worker thread, started before the run request goes out so that its start (a
@@ -164,7 +168,8 @@ export class CommandPipesClient {
   private rawHeld = false;
   private stopped = false;
   private pump: CommandInputPump | undefined;
-  private inputDone: Promise<void> = Promise.resolve();
+  /** What is left to write of a typed input's value (the poll loop writes it as CMDIN has room). */
+  private inputValue: Uint8Array | undefined;
   /** Bytes the CMDIN pump moved (tests, the bench). */
   inputBytes = 0;
 
@@ -200,7 +205,10 @@ export class CommandPipesClient {
     // Every end mapped (the pump's too): the kernel may release its pins (the mappings keep the memory).
     const mapped = () => conn.send({ t: "command-mapped", pid });
     if (input.kind === "pump") void c.attachInput(input.pump, mappings).then(mapped);
-    else {
+    else if (input.kind === "bytes") {
+      c.inputValue = input.bytes;
+      mapped();
+    } else {
       c.closeInput("cmdin");
       mapped();
     }
@@ -235,15 +243,20 @@ export class CommandPipesClient {
   }
 
   /** Hand CMDIN's ring to the pump; resolves once it mapped the ring (or failed to). */
-  private attachInput(pump: CommandInputPump, mappings: readonly CommandPipeMapping[]): Promise<void> {
+  private attachInput(
+    pump: CommandInputPump,
+    mappings: readonly CommandPipeMapping[],
+  ): Promise<void> {
     this.pump = pump;
     const m = mappings.find((x) => x.name === "cmdin") as CommandPipeMapping;
     const { mapped, done } = pump.attach(m);
-    this.inputDone = done.then((end) => {
+    void done.then((end) => {
       if (end === undefined) return;
       this.inputBytes = end.bytes;
       if (end.how === "eof") this.conn.send({ t: "command-closed", pid: this.pid, pipe: "cmdin" });
-      if (end.how === "error")
+      // Once the command is over its pipes go: a pump that maps CMDIN or reads stdin only then fails
+      // for nothing anybody waits on.
+      if (end.how === "error" && this.settled === undefined)
         process.stderr.write(`ncw: reading stdin for CMDIN failed: ${end.message}\n`);
     });
     return mapped;
@@ -287,6 +300,7 @@ export class CommandPipesClient {
     moved = this.drainMessages("cmderr") || moved;
     moved = this.drainRaw() || moved;
     moved = this.flushUserInput() || moved;
+    moved = this.flushInputValue() || moved;
     if (this.settled === undefined) {
       moved = this.readOut() || moved;
       const r = this.outcomeWhileAlive();
@@ -334,6 +348,24 @@ export class CommandPipesClient {
       moved = true;
     }
     return moved;
+  }
+
+  /** Write what fits of the typed input's value; at its end CMDIN closes ("fully transmitted"). */
+  private flushInputValue(): boolean {
+    const rest = this.inputValue;
+    if (rest === undefined) return false;
+    const r = this.rings.cmdin.writeSome(rest, false);
+    if (!r.ok && r.reason === "locked") return false;
+    if (!r.ok || r.written === rest.length) {
+      // Written, or the app closed its end (it reads no more): either way CMDIN is over.
+      this.inputValue = undefined;
+      this.inputBytes += r.written;
+      this.closeInput("cmdin");
+      return true;
+    }
+    this.inputValue = rest.subarray(r.written);
+    this.inputBytes += r.written;
+    return r.written > 0;
   }
 
   /** Take what CMDOUT holds, up to the whole value (the bytes after it are never read). */
@@ -452,8 +484,9 @@ export class CommandPipesClient {
       clearImmediate(this.timer as NodeJS.Immediate);
       this.timer = undefined;
     }
+    // The pump maps the ring itself and sees the flag within 50 ms; nothing waits for it (its thread
+    // is unref'd: the CLI's exit ends it).
     this.pump?.requestStop();
-    await this.inputDone;
     for (const s of this.segments.splice(0)) s.close();
   }
 }
