@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CAT_APP, commandApp, watBytes } from "./command-helpers.js";
-import { NCW, OK, TestHome } from "./kernel-helpers.js";
+import { E, NCW, OK, TestHome } from "./kernel-helpers.js";
 
 const home = new TestHome({ NCW_KERNEL_IDLE_MS: "30000" });
 afterAll(() => home.cleanup());
@@ -26,6 +26,23 @@ const ADA_BOB = hex(`${len(33)} 06 ${len(2)} 05 ${len(3)} 416461 05 ${len(3)} 42
 const NAMES_APP = commandApp(
   `(call $check (i32.const 2) (call $write (call $cmdout) (i32.const 41) (i32.const 0x6000) (i32.const 0)) (i32.const ${OK}))`,
   `(data (i32.const 0x6000) "${watBytes(Buffer.from(ADA_BOB, "hex"))}")`,
+);
+
+/**
+ * Copies the pipe its one `stream` argument names to CMDRAW: the argument block (EXECUTION_CONTEXT
+ * info 0x03) holds `len(9) 09 <RC identifier>`; the app reads that identifier, not its context's CMDIN.
+ */
+const STREAM_ARG_APP = commandApp(
+  `(call $check (i32.const 70) (call $s8_64 (i32.const 0xa0) (i32.const 0x03) (i64.const 0x5000)) (i32.const 0))
+  (call $check (i32.const 71) (i32.load8_u (i32.const 0x5008)) (i32.const 0x09))
+  (block $done (loop $more
+    (local.set $s (call $read (i64.load (i32.const 0x5009)) (i32.const 0) (i32.const 0x10000) (i32.const 0)))
+    (br_if $done (i32.eq (local.get $s) (i32.const ${E(0x31)})))
+    (call $check (i32.const 3) (local.get $s) (i32.const ${OK}))
+    (call $check (i32.const 4) (call $write (call $cmdraw) (call $r32) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))
+    (br $more)))`,
+  "",
+  "(local $s i32)",
 );
 
 /** Packs and installs `<slug>` (did ncwtest) running `wat`, with `commands` (TOML) in its manifest. */
@@ -87,7 +104,12 @@ beforeAll(() => {
       .map(([c, t]) => `[commands.${c}]\nhelp = "Echo the input"\ncmdin = "${t}"\n`)
       .join(""),
   );
-}, 180_000);
+  install(
+    "streamer",
+    STREAM_ARG_APP,
+    `[commands.sarg]\nhelp = "Copy a stream"\n[commands.sarg.args.data]\nsyntax = "pos"\ntype = "stream"\nhelp = "The bytes"\n`,
+  );
+}, 240_000);
 
 describe("typed input through the host shell", () => {
   it("ncw exec a | ncw exec b: b's CMDIN holds the value a returned, encoded", () => {
@@ -116,6 +138,16 @@ describe("typed input through the host shell", () => {
     const r = sh("ncw exec rawin", input);
     expect(r.code, r.stderr).toBe(0);
     expect(Buffer.compare(r.stdout, input)).toBe(0);
+  });
+
+  it("a stream argument written - is ncw's stdin: the app reads it, as it comes, by the identifier", () => {
+    const input = randomBytes(200_000);
+    const r = sh("ncw exec sarg -", input);
+    expect(r.code, r.stderr).toBe(0);
+    expect(Buffer.compare(r.stdout, input)).toBe(0);
+    const bad = sh("ncw exec sarg data.bin");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/expects stream, got "data.bin": a stream is written -/);
   });
 
   it("an empty input is no value: CMDIN closes at once", () => {
