@@ -177,6 +177,50 @@ describe("command pipes through ncw run", () => {
     expect(doc.exitCode).toBe(0);
   });
 
+  it("every value type on CMDOUT, from bytes written out by hand: printed and as typed JSON", () => {
+    // A list of one item of each type (applications.md "Values encoding"): in a list each item is its
+    // type code and representation, without a length of its own.
+    const items = [
+      "01 01", // bool true
+      "02 feffffffffffffff", // int -2
+      "03 000000000000f83f", // float 1.5
+      "04 e9000000", // char é (UTF-32)
+      "05 0200000000000000 6869", // string "hi"
+      "07 0200000000000000 2f78", // path "/x"
+      "08 0200000000000000 6c73", // command "ls"
+      "09 0500000000000000", // stream: RC identifier 5
+      "06 0100000000000000 05 0100000000000000 61", // list ["a"]
+      "00", // void
+    ];
+    const bytes = Buffer.from(
+      `6000000000000000 06 0a00000000000000 ${items.join(" ")}`.replace(/\s+/g, ""),
+      "hex",
+    );
+    expect(bytes.length).toBe(8 + 0x60);
+    const app = returning(bytes);
+    const text = run(app);
+    expect(text.stderr).toBe("");
+    expect(text.stdout.toString()).toBe(
+      '[true, -2, 1.5, "é", "hi", "/x", "ls", stream 5, ["a"], void]\n',
+    );
+    const doc = JSON.parse(run(app, { args: ["--json"] }).stdout.toString());
+    expect(doc.returned).toEqual({
+      type: "list",
+      items: [
+        { type: "bool", value: true },
+        { type: "int", value: -2 },
+        { type: "float", value: 1.5 },
+        { type: "char", value: "é" },
+        { type: "string", value: "hi" },
+        { type: "path", value: "/x" },
+        { type: "command", value: "ls" },
+        { type: "stream", rc: 5 },
+        { type: "list", items: [{ type: "string", value: "a" }] },
+        { type: "void" },
+      ],
+    });
+  });
+
   it("a failing command (the 0xFF value) exits 1 without being killed", () => {
     const r = run(returning(FAILURE_BYTES), { args: ["--json"] });
     expect(r.code).toBe(1);
