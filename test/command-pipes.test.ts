@@ -382,6 +382,31 @@ describe.skipIf(skipUnless(ptyMissing()))(
       expect(res.output).toContain("\x1b[<u");
     }, 150_000);
 
+    it("Ctrl-C three times: TERMINATE, WILL_TERMINATE, then the kill; the terminal's mode is restored", () => {
+      const ready = at(0x6000, msg("<ready>"));
+      // Both signals handled by doing nothing, so only the third Ctrl-C (the kill) ends it.
+      const wat = commandApp(
+        `(call $check (i32.const 92) (call $s8_64 (i32.const 0x01) (i32.const 0x4e) (i64.const 1)) (i32.const ${OK}))
+      (call $check (i32.const 93) (call $s8_64 (i32.const 0x01) (i32.const 0x4f) (i64.const 1)) (i32.const ${OK}))
+      ${send("cmdmsg", ready)}
+      (loop $more (drop (call $read (call $cmdusr) (i32.const 0) (i32.const 0x7800) (i32.const 64))) (br $more))`,
+        `${ready.wat}
+      (func $ignore (param i32 i32) (result i64) (i64.const 0))
+      (elem (i32.const 1) $ignore)`,
+      );
+      const steps = [
+        { expect: "<ready>", send: hex("\x03") },
+        { expect: "sent TERMINATE", send: hex("\x03") },
+        { expect: "sent WILL_TERMINATE", send: hex("\x03") },
+        { expect: "killing process" },
+      ];
+      const res = onTerminal(file(wat), steps);
+      expect(res.failed, res.output).toBeNull();
+      expect(res.output).toMatch(/exit=137/);
+      expectCooked(res.output, "exit=137");
+      expect(res.output).toContain("\x1b[<u");
+    }, 150_000);
+
     it("the kernel dying under a command on a terminal: ncw reports it and the terminal's mode is restored", () => {
       const ready = at(0x6000, msg("<ready>"));
       const wat = commandApp(
