@@ -455,9 +455,6 @@ export function readAllInput(): Uint8Array {
   return buf.subarray(0, used);
 }
 
-/** The typed input's bytes, kept while its Value is in use (a Value points into them). */
-let inputBytes: Uint8Array | null = null;
-
 /**
  * The command's typed input (its manifest's `cmdin`, docs/cli.md "Typed input"): CMDIN read to its end,
  * one encoded value. Null when no value came (an empty input, or none). Bytes that are not exactly one
@@ -466,7 +463,7 @@ let inputBytes: Uint8Array | null = null;
 export function inputValue(): Value | null {
   const bytes = readAllInput();
   if (bytes.length === 0) return null;
-  inputBytes = bytes;
+  // The Value points into `bytes`, which the stub runtime never frees (docs/sdk.md "Memory").
   const at = bytes.dataStart;
   const end = at + <usize>bytes.length;
   if (bytes.length < 9 || load<u64>(at) !== <u64>(bytes.length - 8))
