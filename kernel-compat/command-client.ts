@@ -72,7 +72,6 @@ export class CommandInputPump {
     this.worker = new Worker(new URL("./command-input.js", import.meta.url), {
       workerData: { fd, stop: this.stop } satisfies CommandInputStart,
     });
-    this.worker.unref();
     this.done = new Promise((resolve) => {
       this.worker.on("message", (msg: CommandInputMessage) => {
         if (msg.t === "mapped") this.onMapped();
@@ -84,6 +83,8 @@ export class CommandInputPump {
       });
       this.worker.once("exit", () => resolve(undefined));
     });
+    // After the listeners (a 'message' listener refs the port again): the CLI's exit never waits on it.
+    this.worker.unref();
     void this.done.then(this.onMapped);
   }
 
@@ -105,7 +106,7 @@ export class CommandInputPump {
     return { mapped: this.mapped, done: this.done };
   }
 
-  /** Ask the attached pump to stop (it looks at the flag at least every 50 ms). */
+  /** Ask the attached pump to stop (it looks at the flag at least every 10 ms). */
   requestStop(): void {
     Atomics.store(new Int32Array(this.stop), 0, 1);
   }
@@ -484,7 +485,7 @@ export class CommandPipesClient {
       clearImmediate(this.timer as NodeJS.Immediate);
       this.timer = undefined;
     }
-    // The pump maps the ring itself and sees the flag within 50 ms; nothing waits for it (its thread
+    // The pump maps the ring itself and sees the flag within 10 ms; nothing waits for it (its thread
     // is unref'd: the CLI's exit ends it).
     this.pump?.requestStop();
     for (const s of this.segments.splice(0)) s.close();

@@ -31,8 +31,11 @@ export type CommandInputEnd =
   | { t: "end"; how: "eof" | "closed" | "stopped"; bytes: number }
   | { t: "end"; how: "error"; bytes: number; message: string };
 
-/** How long one wait for stdin lasts before the stop flag is looked at again. */
-const POLL_MS = 50;
+/**
+ * How long one wait for stdin lasts before the stop flag is looked at again. Short: the CLI's exit
+ * joins this thread, which cannot leave a poll(2) early, so it bounds how long an exit waits for it.
+ */
+const POLL_MS = 10;
 /**
  * Most bytes read before they are published: the app reads one batch while the pump reads the next,
  * instead of waiting for a whole ring's worth.
