@@ -15,6 +15,7 @@ import type {
 } from "../../kernel-compat/command-client.js";
 import type { CommandPipeMapping } from "../../kernel-compat/ipc/command-pipes.js";
 import type { Outcome } from "../../kernel-compat/protocol.js";
+import { isHostError } from "../../native/errors.js";
 import { NcwError } from "../../ncw/errors.js";
 import { stdoutClosed } from "../../ncw/output.js";
 import {
@@ -238,12 +239,14 @@ export async function readWholeInput(fd = 0): Promise<Uint8Array> {
       n = readSync(fd, chunk, 0, chunk.length, null);
     } catch (e) {
       // A non-blocking stdin with nothing yet (a parent's setting): look again shortly.
-      if ((e as NodeJS.ErrnoException).code === "EAGAIN") {
+      if (isHostError(e, "would-block")) {
         await new Promise((r) => setTimeout(r, 2));
         continue;
       }
       if ((e as NodeJS.ErrnoException).code === "EOF") break; // Windows: the pipe's end
-      throw e;
+      throw new NcwError("io", `cannot read the input (stdin): ${(e as Error).message}`, {
+        code: "CMDIN_READ",
+      });
     }
     if (n === 0) break;
     size += n;
