@@ -30,7 +30,7 @@ const PTY_DRIVER = path.join(
  * `ncw run app` on a pseudo-terminal driven by `steps` (test/helpers/pty-drive.py), then `exit=<code>`
  * and `stty -a` on the same terminal, so the output shows whether its mode came back.
  */
-function onTerminal(app: string, steps: unknown[]) {
+function onTerminal(app: string, steps: unknown[], env: Record<string, string> = {}) {
   const driver = spawnSync(
     "python3",
     [
@@ -39,7 +39,7 @@ function onTerminal(app: string, steps: unknown[]) {
       "-c",
       `"${process.execPath}" "${NCW}" run "${app}"; echo "exit=$?"; stty -a`,
     ],
-    { env: home.envFor(), input: JSON.stringify(steps), timeout: 120_000 },
+    { env: home.envFor(env), input: JSON.stringify(steps), timeout: 120_000 },
   );
   let res: { output: string; failed: string | null };
   try {
@@ -380,6 +380,25 @@ describe.skipIf(skipUnless(ptyMissing()))(
       // Raw mode undone: canonical input and echo are on again, and the keyboard protocol popped.
       expectCooked(res.output, "exit=7");
       expect(res.output).toContain("\x1b[<u");
+    }, 150_000);
+
+    it("a message on a terminal: 24-bit colour and bold as ANSI; with NO_COLOR the bare text", () => {
+      const styled = at(
+        0x6000,
+        encodeTextMessage({ fg: { r: 0x11, g: 0x22, b: 0x33 }, style: 0x80, text: "hi" }),
+      );
+      const wat = commandApp(send("cmdmsg", styled), styled.wat);
+      const app = file(wat);
+      const colour = onTerminal(app, [{ expect: "exit=0" }], {
+        NO_COLOR: "",
+        TERM: "xterm-256color",
+      });
+      expect(colour.failed, colour.output).toBeNull();
+      expect(colour.output).toContain("\x1b[1;38;2;17;34;51mhi\x1b[0m");
+      const plain = onTerminal(app, [{ expect: "exit=0" }], { NO_COLOR: "1" });
+      expect(plain.failed, plain.output).toBeNull();
+      expect(plain.output).toContain("hi");
+      expect(plain.output).not.toContain("38;2;17;34;51");
     }, 150_000);
 
     it("Ctrl-C three times: TERMINATE, WILL_TERMINATE, then the kill; the terminal's mode is restored", () => {
