@@ -4,13 +4,19 @@
 // worker thread that sleeps on the ring, keystrokes into CMDUSR, and CMDMSG / CMDERR / CMDRAW / CMDOUT
 // out to its sinks from a poll loop on the main thread. None of these bytes crosses the kernel socket.
 
+import { fstatSync, statSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { decodeReturn, MAX_RETURN_SIZE, type Value } from "../commonassembly/abi/values.js";
 import type { SharedSegment } from "../native/types.js";
 import { NcwError } from "../ncw/errors.js";
 import type { KernelConnection } from "./client.js";
 import { clockMark, clockMarksOn } from "./clock-marks.js";
-import type { CommandInputMessage, CommandInputStart } from "./command-input.js";
+import type {
+  CommandInputAttach,
+  CommandInputEnd,
+  CommandInputMessage,
+  CommandInputStart,
+} from "./command-input.js";
 import {
   COMMAND_PIPES,
   type CommandPipeMapping,
@@ -36,8 +42,98 @@ export type CommandReturn =
   /** Closed or ended before a whole value, or an invalid one: the process is faulty. */
   | { kind: "faulty"; why: string };
 
-/** Where CMDIN's bytes come from: the host's stdin (a pipe or a file), or none (a terminal). */
-export type CommandInput = { kind: "fd"; fd: number } | { kind: "none" };
+/**
+ * Where CMDIN's bytes come from: a pump already started on the host's stdin (a pipe or a file), or
+ * none (a terminal, /dev/null, an empty file: CMDIN closes at once).
+ */
+export type CommandInput =
+  | { kind: "pump"; pump: CommandInputPump }
+  /** A typed input's encoded value (services/shell/input.ts), written whole, then CMDIN closes. */
+  | { kind: "bytes"; bytes: Uint8Array }
+  | { kind: "none" };
+
+/**
+ * The CMDIN pump's worker thread, started before the run request goes out so that its start (a
+ * thread, koffi) overlaps the kernel's work; `attach` hands it the ring once the pipes exist.
+ */
+export class CommandInputPump {
+  private attached = false;
+  /** Int32Array over it: [0] set to 1 asks the pump to stop (command-input.ts). */
+  private readonly stop = new SharedArrayBuffer(4);
+  private readonly worker: Worker;
+  private onMapped!: () => void;
+  private readonly mapped = new Promise<void>((r) => {
+    this.onMapped = r;
+  });
+  /** How the pump ended; undefined: it ended without saying (its thread failed, or was cancelled). */
+  private readonly done: Promise<CommandInputEnd | undefined>;
+
+  private constructor(fd: number) {
+    this.worker = new Worker(new URL("./command-input.js", import.meta.url), {
+      workerData: { fd, stop: this.stop } satisfies CommandInputStart,
+    });
+    this.done = new Promise((resolve) => {
+      this.worker.on("message", (msg: CommandInputMessage) => {
+        if (msg.t === "mapped") this.onMapped();
+        else resolve(msg);
+      });
+      this.worker.once("error", (e) => {
+        process.stderr.write(`ncw: the CMDIN pump failed: ${e.message}\n`);
+        resolve(undefined);
+      });
+      this.worker.once("exit", () => resolve(undefined));
+    });
+    // After the listeners (a 'message' listener refs the port again): the CLI's exit never waits on it.
+    this.worker.unref();
+    void this.done.then(this.onMapped);
+  }
+
+  /**
+   * The pump for `fd`, or undefined when there is nothing to pump: `fd` is /dev/null or an empty
+   * regular file (CMDIN then closes at once, without a thread).
+   */
+  static start(fd: number): CommandInputPump | undefined {
+    return inputIsEmpty(fd) ? undefined : new CommandInputPump(fd);
+  }
+
+  /** Give the pump CMDIN's ring: `mapped` once it mapped it (or failed to), `done` with how it ended. */
+  attach(m: CommandPipeMapping): {
+    mapped: Promise<void>;
+    done: Promise<CommandInputEnd | undefined>;
+  } {
+    this.attached = true;
+    this.worker.postMessage({ segment: m.segment, size: m.size } satisfies CommandInputAttach);
+    return { mapped: this.mapped, done: this.done };
+  }
+
+  /** Ask the attached pump to stop (it looks at the flag at least every 10 ms). */
+  requestStop(): void {
+    Atomics.store(new Int32Array(this.stop), 0, 1);
+  }
+
+  /** The run never got its pipes (or they could not be mapped): the thread ends without reading. */
+  cancel(): void {
+    if (this.attached) return;
+    this.attached = true;
+    this.worker.postMessage({ cancel: true } satisfies CommandInputAttach);
+  }
+}
+
+/**
+ * Whether `fd` has nothing to read, as far as can be told without reading: /dev/null, or an empty
+ * regular file. Anything else (a pipe, a socket, a file with bytes) gets a pump.
+ */
+function inputIsEmpty(fd: number): boolean {
+  try {
+    const st = fstatSync(fd);
+    if (st.isFile()) return st.size === 0;
+    if (st.isCharacterDevice() && process.platform !== "win32")
+      return st.rdev === statSync("/dev/null").rdev;
+  } catch {
+    // not a descriptor stat knows (a closed stdin): the pump reports its own error
+  }
+  return false;
+}
 
 /** The poll loop's sleep when nothing moved: doubles from the first to the last. */
 const IDLE_MIN_MS = 1;
@@ -72,8 +168,9 @@ export class CommandPipesClient {
   private idleMs = IDLE_MIN_MS;
   private rawHeld = false;
   private stopped = false;
-  private readonly stopFlag = new SharedArrayBuffer(4);
-  private inputDone: Promise<void> = Promise.resolve();
+  private pump: CommandInputPump | undefined;
+  /** What is left to write of a typed input's value (the poll loop writes it as CMDIN has room). */
+  private inputValue: Uint8Array | undefined;
   /** Bytes the CMDIN pump moved (tests, the bench). */
   inputBytes = 0;
 
@@ -103,12 +200,19 @@ export class CommandPipesClient {
     if (clockMarksOn) clockMark("command-pipes"); // benchmarks (bench/README.md "Exec")
     await loadCommandNative();
     const c = new CommandPipesClient(conn, pid, mappings, sinks);
-    if (input.kind === "fd") await c.startInput(input.fd, mappings);
-    else c.closeInput("cmdin");
+    // The outputs are read from now on: a value written at once is not held back by CMDIN's pump.
+    c.schedule(0);
     if (clockMarksOn) clockMark("command-pipes-read");
     // Every end mapped (the pump's too): the kernel may release its pins (the mappings keep the memory).
-    conn.send({ t: "command-mapped", pid });
-    c.schedule(0);
+    const mapped = () => conn.send({ t: "command-mapped", pid });
+    if (input.kind === "pump") void c.attachInput(input.pump, mappings).then(mapped);
+    else if (input.kind === "bytes") {
+      c.inputValue = input.bytes;
+      mapped();
+    } else {
+      c.closeInput("cmdin");
+      mapped();
+    }
     return c;
   }
 
@@ -139,37 +243,24 @@ export class CommandPipesClient {
     return rings as Rings;
   }
 
-  /** Start the CMDIN pump; resolves once it mapped the ring (or failed to). */
-  private startInput(fd: number, mappings: readonly CommandPipeMapping[]): Promise<void> {
+  /** Hand CMDIN's ring to the pump; resolves once it mapped the ring (or failed to). */
+  private attachInput(
+    pump: CommandInputPump,
+    mappings: readonly CommandPipeMapping[],
+  ): Promise<void> {
+    this.pump = pump;
     const m = mappings.find((x) => x.name === "cmdin") as CommandPipeMapping;
-    const start: CommandInputStart = { segment: m.segment, size: m.size, fd, stop: this.stopFlag };
-    const w = new Worker(new URL("./command-input.js", import.meta.url), { workerData: start });
-    w.unref();
-    let mapped!: () => void;
-    const started = new Promise<void>((r) => {
-      mapped = r;
+    const { mapped, done } = pump.attach(m);
+    void done.then((end) => {
+      if (end === undefined) return;
+      this.inputBytes = end.bytes;
+      if (end.how === "eof") this.conn.send({ t: "command-closed", pid: this.pid, pipe: "cmdin" });
+      // Once the command is over its pipes go: a pump that maps CMDIN or reads stdin only then fails
+      // for nothing anybody waits on.
+      if (end.how === "error" && this.settled === undefined)
+        process.stderr.write(`ncw: reading stdin for CMDIN failed: ${end.message}\n`);
     });
-    this.inputDone = new Promise((resolve) => {
-      w.on("message", (end: CommandInputMessage) => {
-        if (end.t === "mapped") {
-          mapped();
-          return;
-        }
-        this.inputBytes = end.bytes;
-        if (end.how === "eof")
-          this.conn.send({ t: "command-closed", pid: this.pid, pipe: "cmdin" });
-        if (end.how === "error")
-          process.stderr.write(`ncw: reading stdin for CMDIN failed: ${end.message}\n`);
-        resolve();
-      });
-      w.once("error", (e) => {
-        process.stderr.write(`ncw: the CMDIN pump failed: ${e.message}\n`);
-        resolve();
-      });
-      w.once("exit", () => resolve());
-    });
-    void this.inputDone.then(mapped);
-    return started;
+    return mapped;
   }
 
   /** Close CMDIN or CMDUSR from the CLI's side (no more input); the kernel closes its pipe too. */
@@ -210,6 +301,7 @@ export class CommandPipesClient {
     moved = this.drainMessages("cmderr") || moved;
     moved = this.drainRaw() || moved;
     moved = this.flushUserInput() || moved;
+    moved = this.flushInputValue() || moved;
     if (this.settled === undefined) {
       moved = this.readOut() || moved;
       const r = this.outcomeWhileAlive();
@@ -257,6 +349,24 @@ export class CommandPipesClient {
       moved = true;
     }
     return moved;
+  }
+
+  /** Write what fits of the typed input's value; at its end CMDIN closes ("fully transmitted"). */
+  private flushInputValue(): boolean {
+    const rest = this.inputValue;
+    if (rest === undefined) return false;
+    const r = this.rings.cmdin.writeSome(rest, false);
+    if (!r.ok && r.reason === "locked") return false;
+    if (!r.ok || r.written === rest.length) {
+      // Written, or the app closed its end (it reads no more): either way CMDIN is over.
+      this.inputValue = undefined;
+      this.inputBytes += r.written;
+      this.closeInput("cmdin");
+      return true;
+    }
+    this.inputValue = rest.subarray(r.written);
+    this.inputBytes += r.written;
+    return r.written > 0;
   }
 
   /** Take what CMDOUT holds, up to the whole value (the bytes after it are never read). */
@@ -375,8 +485,9 @@ export class CommandPipesClient {
       clearImmediate(this.timer as NodeJS.Immediate);
       this.timer = undefined;
     }
-    Atomics.store(new Int32Array(this.stopFlag), 0, 1);
-    await this.inputDone;
+    // The pump maps the ring itself and sees the flag within 10 ms; nothing waits for it (its thread
+    // is unref'd: the CLI's exit ends it).
+    this.pump?.requestStop();
     for (const s of this.segments.splice(0)) s.close();
   }
 }

@@ -1,5 +1,6 @@
-// The CLI's CMDIN pump (docs/ipc.md "Command pipes"), a worker thread: it reads the host's stdin and
-// writes the bytes straight into the CMDIN ring it maps, sleeping on the ring (futex) when the app is
+// The CLI's CMDIN pump (docs/ipc.md "Command pipes"), a worker thread: started with the run, before
+// the kernel made the pipes (a thread's start costs tens of ms: off the critical path), it waits for the
+// CMDIN ring's segment, then reads the host's stdin and writes the bytes straight into the ring it maps, sleeping on the ring (futex) when the app is
 // behind, so piped input moves at memory speed and never through the kernel. At the end of the input
 // it closes the ring's writer side ("once the input data have been fully transmitted, the CMDIN pipe is
 // closed", shell.md) and says so; it stops early when the ring closes (the app ended) or it is asked to.
@@ -8,16 +9,19 @@ import { readSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { isHostError } from "../native/errors.js";
 import { hostNative } from "../native/index.js";
+import type { HostNative } from "../native/types.js";
 import { hostRingMemory, RingWriter } from "./ipc/ring.js";
 
+/** The worker's data. */
 export interface CommandInputStart {
-  segment: string;
-  size: number;
   /** The host file descriptor to read (0: stdin). */
   fd: number;
   /** Int32Array over it: [0] set to 1 asks the pump to stop. */
   stop: SharedArrayBuffer;
 }
+
+/** The one message the worker is sent: the CMDIN ring's segment (or none: the run never started). */
+export type CommandInputAttach = { segment: string; size: number } | { cancel: true };
 
 /** The pump mapped the ring (the kernel may drop its pins), then, once, how it ended. */
 export type CommandInputMessage = { t: "mapped" } | CommandInputEnd;
@@ -27,8 +31,11 @@ export type CommandInputEnd =
   | { t: "end"; how: "eof" | "closed" | "stopped"; bytes: number }
   | { t: "end"; how: "error"; bytes: number; message: string };
 
-/** How long one wait for stdin lasts before the stop flag is looked at again. */
-const POLL_MS = 50;
+/**
+ * How long one wait for stdin lasts before the stop flag is looked at again. Short: the CLI's exit
+ * joins this thread, which cannot leave a poll(2) early, so it bounds how long an exit waits for it.
+ */
+const POLL_MS = 10;
 /**
  * Most bytes read before they are published: the app reads one batch while the pump reads the next,
  * instead of waiting for a whole ring's worth.
@@ -37,13 +44,16 @@ const BATCH = 256 * 1024;
 /** The host pipe's buffer asked for (Linux's default pipe-max-size): fewer, larger reads. */
 const PIPE_BUFFER = 1024 * 1024;
 
-function pump(start: CommandInputStart): CommandInputEnd {
-  const native = hostNative();
+function pump(
+  start: CommandInputStart,
+  cmdin: { segment: string; size: number },
+  native: HostNative,
+): CommandInputEnd {
   const stop = new Int32Array(start.stop);
   const stopped = () => Atomics.load(stop, 0) !== 0;
   let segment: ReturnType<typeof native.openSegment>;
   try {
-    segment = native.openSegment(start.segment, start.size);
+    segment = native.openSegment(cmdin.segment, cmdin.size);
   } catch (e) {
     return { t: "end", how: "error", bytes: 0, message: (e as Error).message };
   }
@@ -94,4 +104,12 @@ function pump(start: CommandInputStart): CommandInputEnd {
   }
 }
 
-if (parentPort) parentPort.postMessage(pump(workerData as CommandInputStart));
+if (parentPort) {
+  const port = parentPort;
+  // koffi is loaded while the CLI waits for the kernel; the pump runs once the ring exists.
+  const native = hostNative();
+  // One message, then the thread ends (no listener is left).
+  port.once("message", (m: CommandInputAttach) => {
+    if (!("cancel" in m)) port.postMessage(pump(workerData as CommandInputStart, m, native));
+  });
+}

@@ -81,8 +81,11 @@ interface Libc {
   fallocate(fd: number, mode: number, offset: bigint, len: bigint): number;
   /** mmap with an integer address: MAP_FIXED at a given host address. */
   mmapAt(addr: bigint, len: number, prot: number, flags: number, fd: number, off: number): unknown;
-  /** memmove(d, d, 0) returns d: the host address of a typed array's bytes, without copying. */
-  addressOf(d: Uint8Array, s: Uint8Array, n: number): unknown;
+  /**
+   * memmove of typed arrays' bytes (copyBytes); memmove(d, d, 0) returns d: the host address of a
+   * typed array's bytes, without copying (memoryAddress).
+   */
+  memmove(d: Uint8Array, s: Uint8Array, n: number): unknown;
   poll(fds: Buffer, nfds: number, timeout: number): number;
   fcntl(fd: number, cmd: number, type: "int", arg: number): number;
   close(fd: number): number;
@@ -114,7 +117,7 @@ function load(): Libc {
       mmapAt: lib.func(
         "void *mmap(uint64_t addr, size_t len, int prot, int flags, int fd, int64_t off)",
       ),
-      addressOf: lib.func("void *memmove(void *d, const void *s, size_t n)"),
+      memmove: lib.func("void *memmove(void *d, const void *s, size_t n)"),
       poll: lib.func("int poll(void *fds, unsigned long nfds, int timeout)"),
       fcntl: lib.func("int fcntl(int fd, int cmd, ...)"),
       close: lib.func("int close(int fd)"),
@@ -251,7 +254,15 @@ export const linuxNative: HostNative = {
   },
   memoryAddress(buffer) {
     const view = new Uint8Array(buffer, 0, 0);
-    return koffi.address(load().addressOf(view, view, 0)) as bigint;
+    return koffi.address(load().memmove(view, view, 0)) as bigint;
+  },
+  copyBytes(dst, src) {
+    // koffi passes a view's own bytes (its buffer from byteOffset) as the pointer: checking the two
+    // lengths is what keeps memmove inside both.
+    if (!(dst instanceof Uint8Array) || !(src instanceof Uint8Array) || dst.length < src.length) {
+      throw new RangeError(`copyBytes: ${src.length} bytes do not fit a view of ${dst.length}`);
+    }
+    if (src.length > 0) load().memmove(dst, src, src.length);
   },
   mapSegmentAt(name, offset, address, length, opts) {
     pageAligned("offset", offset);

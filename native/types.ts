@@ -95,6 +95,13 @@ export interface HostNative {
    */
   memoryAddress(buffer: ArrayBufferLike): bigint;
   /**
+   * Copy all of `src` to the start of `dst` with the host's memmove (Linux): V8 copies between two
+   * shared buffers (a ring's segment, a WebAssembly memory) word by word, memmove much faster from a
+   * few KiB (bench/README.md, "Commands"). Throws a RangeError, copying nothing, when `dst` is shorter.
+   * Absent where the host has none: callers copy with `Uint8Array.set`.
+   */
+  copyBytes?(dst: Uint8Array, src: Uint8Array): void;
+  /**
    * Map `length` bytes of segment `name` (another process' `SharedSegment.name`), from byte `offset`,
    * over the host pages at `address` (MAP_FIXED: whatever was there is replaced). `access` "read" opens
    * the segment read-only, so nothing in this process can make the pages writable; `private` maps it

@@ -3,7 +3,7 @@
 // "Execution Context"; docs/ipc.md "Command pipes") and use them with PIPE_WRITE / PIPE_READ.
 
 import { CommandPipeOffset } from "../commonassembly/abi/context.js";
-import { PIPE_IO_FUNCS, program } from "./kernel-helpers.js";
+import { E, OK, PIPE_IO_FUNCS, program } from "./kernel-helpers.js";
 
 /** Where the app copies its context header (EXECUTION_CONTEXT info 0x02). */
 export const CTX = 0x4000;
@@ -36,3 +36,15 @@ export const COMMAND_FUNCS = `
 export function commandApp(body: string, extra = "", locals = ""): string {
   return program(`${locals} (call $ctx) ${body}`, `${COMMAND_FUNCS}\n${extra}`);
 }
+
+/** CMDIN to CMDRAW until CMDIN closes (a NightOS `cat`); exit data 0. */
+export const CAT_APP = commandApp(
+  `(block $done (loop $more
+    (local.set $s (call $read (call $cmdin) (i32.const 0) (i32.const 0x10000) (i32.const 0)))
+    (br_if $done (i32.eq (local.get $s) (i32.const ${E(0x31)})))
+    (call $check (i32.const 3) (local.get $s) (i32.const ${OK}))
+    (call $check (i32.const 4) (call $write (call $cmdraw) (call $r32) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))
+    (br $more)))`,
+  "",
+  "(local $s i32)",
+);

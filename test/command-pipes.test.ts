@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { encodeTextMessage } from "../commonassembly/abi/text-message.js";
 import { encodeValue, FAILURE_BYTES, type Value } from "../commonassembly/abi/values.js";
 import { skipUnless } from "./btrfs-oracle.js";
-import { commandApp, watBytes } from "./command-helpers.js";
+import { CAT_APP, commandApp, watBytes } from "./command-helpers.js";
 import { E, NCW, OK, TestHome } from "./kernel-helpers.js";
 
 const home = new TestHome({ NCW_SUSPEND_DELAY_MS: "60000", NCW_TERMINATE_DELAY_MS: "60000" });
@@ -30,7 +30,7 @@ const PTY_DRIVER = path.join(
  * `ncw run app` on a pseudo-terminal driven by `steps` (test/helpers/pty-drive.py), then `exit=<code>`
  * and `stty -a` on the same terminal, so the output shows whether its mode came back.
  */
-function onTerminal(app: string, steps: unknown[]) {
+function onTerminal(app: string, steps: unknown[], env: Record<string, string> = {}) {
   const driver = spawnSync(
     "python3",
     [
@@ -39,7 +39,7 @@ function onTerminal(app: string, steps: unknown[]) {
       "-c",
       `"${process.execPath}" "${NCW}" run "${app}"; echo "exit=$?"; stty -a`,
     ],
-    { env: home.envFor(), input: JSON.stringify(steps), timeout: 120_000 },
+    { env: home.envFor(env), input: JSON.stringify(steps), timeout: 120_000 },
   );
   let res: { output: string; failed: string | null };
   try {
@@ -89,18 +89,6 @@ function returning(v: Uint8Array): string {
   return commandApp(`${send("cmdout", d)} (call $exit (i64.const 9))`, d.wat);
 }
 
-/** CMDIN to CMDRAW until CMDIN closes (a NightOS `cat`). */
-const CAT = commandApp(
-  `(block $done (loop $more
-    (local.set $s (call $read (call $cmdin) (i32.const 0) (i32.const 0x10000) (i32.const 0)))
-    (br_if $done (i32.eq (local.get $s) (i32.const ${E(0x31)})))
-    (call $check (i32.const 3) (local.get $s) (i32.const ${OK}))
-    (call $check (i32.const 4) (call $write (call $cmdraw) (call $r32) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))
-    (br $more)))`,
-  "",
-  "(local $s i32)",
-);
-
 /** Counts CMDIN's bytes until it closes and returns the count as an int (a NightOS `wc -c`). */
 const WC = commandApp(
   `(block $done (loop $more
@@ -146,12 +134,12 @@ describe("command pipes through ncw run", () => {
 
   it("stdin goes to CMDIN, closed at its end; CMDRAW's bytes go to stdout unchanged", () => {
     const input = randomBytes(300_000);
-    const r = run(CAT, { input });
+    const r = run(CAT_APP, { input });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(Buffer.compare(r.stdout, input)).toBe(0);
     // An empty input closes CMDIN at once.
-    expect(run(CAT).stdout.length).toBe(0);
+    expect(run(CAT_APP).stdout.length).toBe(0);
   });
 
   it("the startup reason's bit 5 says CMDRAW is read when stdout is a pipe", () => {
@@ -189,11 +177,59 @@ describe("command pipes through ncw run", () => {
     expect(doc.exitCode).toBe(0);
   });
 
+  it("every value type on CMDOUT, from bytes written out by hand: printed and as typed JSON", () => {
+    // A list of one item of each type (applications.md "Values encoding"): in a list each item is its
+    // type code and representation, without a length of its own.
+    const items = [
+      "01 01", // bool true
+      "02 feffffffffffffff", // int -2
+      "03 000000000000f83f", // float 1.5
+      "04 e9000000", // char é (UTF-32)
+      "05 0200000000000000 6869", // string "hi"
+      "07 0200000000000000 2f78", // path "/x"
+      "08 0200000000000000 6c73", // command "ls"
+      "09 0500000000000000", // stream: RC identifier 5
+      "06 0100000000000000 05 0100000000000000 61", // list ["a"]
+      "00", // void
+    ];
+    const bytes = Buffer.from(
+      `6000000000000000 06 0a00000000000000 ${items.join(" ")}`.replace(/\s+/g, ""),
+      "hex",
+    );
+    expect(bytes.length).toBe(8 + 0x60);
+    const app = returning(bytes);
+    const text = run(app);
+    expect(text.stderr).toBe("");
+    expect(text.stdout.toString()).toBe(
+      '[true, -2, 1.5, "é", "hi", "/x", "ls", stream 5, ["a"], void]\n',
+    );
+    const doc = JSON.parse(run(app, { args: ["--json"] }).stdout.toString());
+    expect(doc.returned).toEqual({
+      type: "list",
+      items: [
+        { type: "bool", value: true },
+        { type: "int", value: -2 },
+        { type: "float", value: 1.5 },
+        { type: "char", value: "é" },
+        { type: "string", value: "hi" },
+        { type: "path", value: "/x" },
+        { type: "command", value: "ls" },
+        { type: "stream", rc: 5 },
+        { type: "list", items: [{ type: "string", value: "a" }] },
+        { type: "void" },
+      ],
+    });
+  });
+
   it("a failing command (the 0xFF value) exits 1 without being killed", () => {
     const r = run(returning(FAILURE_BYTES), { args: ["--json"] });
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.stdout.toString());
-    expect(doc).toMatchObject({ outcome: "exited", exitData: 9, failed: true, faulty: null });
+    expect(doc).toMatchObject({ failed: true, faulty: null, reason: null, returned: null });
+    // The failure ends the command as a value does: the CLI may see it before the process' end
+    // ("returned") or after ("exited", with its exit data); never killed.
+    if (doc.outcome === "exited") expect(doc.exitData).toBe(9);
+    else expect(doc.outcome).toBe("returned");
     // The lone 0xFF byte, then the end of the process, is the same failure.
     const bare = run(returning(Uint8Array.of(0xff)));
     expect(bare.code).toBe(1);
@@ -241,7 +277,7 @@ describe("command pipes through ncw run", () => {
 
   it("stdout closed under a command (its reader went away): its CMDRAW writes fail and ncw ends", async () => {
     const big = home.write("big.bin", randomBytes(16 * 1024 * 1024));
-    const child = spawn(process.execPath, [NCW, "run", file(CAT)], {
+    const child = spawn(process.execPath, [NCW, "run", file(CAT_APP)], {
       env: home.envFor(),
       stdio: [openSync(big, "r"), "pipe", "pipe"],
     });
@@ -255,7 +291,7 @@ describe("command pipes through ncw run", () => {
 
   it("two commands piped through the host shell: cat | wc", () => {
     const input = randomBytes(200_000);
-    const cat = file(CAT);
+    const cat = file(CAT_APP);
     const wc = file(WC);
     const r = spawnSync(
       "sh",
@@ -343,6 +379,50 @@ describe.skipIf(skipUnless(ptyMissing()))(
       expect(res.output).toMatch(/exit=7/);
       // Raw mode undone: canonical input and echo are on again, and the keyboard protocol popped.
       expectCooked(res.output, "exit=7");
+      expect(res.output).toContain("\x1b[<u");
+    }, 150_000);
+
+    it("a message on a terminal: 24-bit colour and bold as ANSI; with NO_COLOR the bare text", () => {
+      const styled = at(
+        0x6000,
+        encodeTextMessage({ fg: { r: 0x11, g: 0x22, b: 0x33 }, style: 0x80, text: "hi" }),
+      );
+      const wat = commandApp(send("cmdmsg", styled), styled.wat);
+      const app = file(wat);
+      const colour = onTerminal(app, [{ expect: "exit=0" }], {
+        NO_COLOR: "",
+        TERM: "xterm-256color",
+      });
+      expect(colour.failed, colour.output).toBeNull();
+      expect(colour.output).toContain("\x1b[1;38;2;17;34;51mhi\x1b[0m");
+      const plain = onTerminal(app, [{ expect: "exit=0" }], { NO_COLOR: "1" });
+      expect(plain.failed, plain.output).toBeNull();
+      expect(plain.output).toContain("hi");
+      expect(plain.output).not.toContain("38;2;17;34;51");
+    }, 150_000);
+
+    it("Ctrl-C three times: TERMINATE, WILL_TERMINATE, then the kill; the terminal's mode is restored", () => {
+      const ready = at(0x6000, msg("<ready>"));
+      // Both signals handled by doing nothing, so only the third Ctrl-C (the kill) ends it.
+      const wat = commandApp(
+        `(call $check (i32.const 92) (call $s8_64 (i32.const 0x01) (i32.const 0x4e) (i64.const 1)) (i32.const ${OK}))
+      (call $check (i32.const 93) (call $s8_64 (i32.const 0x01) (i32.const 0x4f) (i64.const 1)) (i32.const ${OK}))
+      ${send("cmdmsg", ready)}
+      (loop $more (drop (call $read (call $cmdusr) (i32.const 0) (i32.const 0x7800) (i32.const 64))) (br $more))`,
+        `${ready.wat}
+      (func $ignore (param i32 i32) (result i64) (i64.const 0))
+      (elem (i32.const 1) $ignore)`,
+      );
+      const steps = [
+        { expect: "<ready>", send: hex("\x03") },
+        { expect: "sent TERMINATE", send: hex("\x03") },
+        { expect: "sent WILL_TERMINATE", send: hex("\x03") },
+        { expect: "killing process" },
+      ];
+      const res = onTerminal(file(wat), steps);
+      expect(res.failed, res.output).toBeNull();
+      expect(res.output).toMatch(/exit=137/);
+      expectCooked(res.output, "exit=137");
       expect(res.output).toContain("\x1b[<u");
     }, 150_000);
 

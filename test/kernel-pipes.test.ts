@@ -56,12 +56,14 @@ const HELPERS = `${DATAFIELD_FUNCS}${PIPE_IO_FUNCS}${PATTERN_FUNCS}
 const pair = (child: string, parent: string) => forkPair(child, parent, HELPERS);
 
 describe("raw pipes", () => {
-  it("100 000 bytes through a 64 KB write pipe in blocking mode; RECV_PIPE and a proper PIPE_CLOSED", () => {
+  it("100 000 bytes through a 64 KB write pipe in blocking mode; RECV_PIPE and a proper PIPE_CLOSED; a buffer past the memory's end is 0x03 on both ends", () => {
     const r = home.run(
       pair(
         `;; child: the RC arrives with RECV_PIPE
         (call $await (i32.const 0x5100)) (call $dump (i32.const 0x5000))
         (local.set $id (i64.load (i32.const 0x500c)))
+;; 8 KiB (a native copy's size, ring.ts NATIVE_COPY_MIN) running past the memory's end: 0x03, nothing read
+        (call $check (i32.const 8) (call $read (local.get $id) (i32.const 0) (i32.sub (i32.mul (memory.size) (i32.const 0x10000)) (i32.const 100)) (i32.const 8192)) (i32.const ${E(0x03)}))
         (call $check (i32.const 10) (call $read (local.get $id) (i32.const 0) (i32.const 0x10000) (i32.const 100000)) (i32.const ${OK}))
         (call $check (i32.const 11) (call $same (i32.const 0x10000) (i32.const 100000) (i32.const 0)) (i32.const 1))
         ;; the writer closed: nothing is left, the pipe is unavailable
@@ -75,6 +77,8 @@ describe("raw pipes", () => {
         (call $check (i32.const 17) (call $s64 (i32.const 0x24) (local.get $id)) (i32.const ${E(0x30)}))`,
         `(call $fill (i32.const 0x10000) (i32.const 100000) (i32.const 0))
         (local.set $id (call $openTo (local.get $child) (i32.const 0x1234) (i32.const 0) (i32.const 0) (i32.const 0) (i64.const 100000)))
+        ;; the same on the writing end: 0x03, nothing written (the reader then gets exactly the 100 000 bytes)
+        (call $check (i32.const 18) (call $write (local.get $id) (i32.const 8192) (i32.sub (i32.mul (memory.size) (i32.const 0x10000)) (i32.const 100)) (i32.const 0)) (i32.const ${E(0x03)}))
         (call $check (i32.const 20) (call $write (local.get $id) (i32.const 100000) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))
         (call $check (i32.const 21) (call $s64 (i32.const 0x24) (local.get $id)) (i32.const ${OK}))
         ;; open, raw, an SC: 0x80 | 0x02 (bit 0 is the strongest); capacity 64 KiB; the creator is this process

@@ -46,6 +46,9 @@ const V = {
 /** A list item: type code + representation, no length. */
 const item = (encoded: number[]) => encoded.slice(8);
 
+/** The failure value (applications.md "Returning and failing"): length 1, type code 0xFF. */
+const FAILURE = [1, 0, 0, 0, 0, 0, 0, 0, 0xff];
+
 // ---- the execution context, from applications.md "Context header" -----------------------------------
 
 const PIPES = { cmdin: 11n, cmdusr: 12n, cmdmsg: 13n, cmderr: 14n, cmdraw: 15n, cmdout: 16n };
@@ -364,6 +367,26 @@ for (const toolchain of ["as", "c"] as const) {
         expect(empty.of("cmdout")).toEqual(V.int(0n));
       });
 
+      it("reads the typed input: one value on CMDIN, decoded; none; not one value is fatal", async () => {
+        const names = V.list([item(V.string("Ada")), item(V.string("Bob"))]);
+        for (const v of [V.int(-2n), V.string("héllo"), names]) {
+          const o = await run([V.string("input")], { cmdin: v });
+          expect(o.of("cmdout")).toEqual(v);
+        }
+        const none = await run([V.string("input")], { cmdin: [] });
+        expect(none.of("cmdout")).toEqual(FAILURE);
+        expect(none.exit).toBe(0n);
+        // A length that does not cover the bytes, then a value followed by another byte.
+        for (const bad of [
+          [...le(5, 8), 0x02, 1],
+          [...V.int(1n), 0],
+        ]) {
+          const o = await run([V.string("input")], { cmdin: bad });
+          expect(o.messages("cmderr").length).toBeGreaterThan(0);
+          expect(o.exit).toBe(1n);
+        }
+      });
+
       it("copies CMDIN to CMDRAW (a cat)", async () => {
         const data = [...Array(200_000).keys()].map((i) => (i * 7) & 0xff);
         const o = await run([V.string("cat")], { cmdin: data });
@@ -415,7 +438,6 @@ for (const toolchain of ["as", "c"] as const) {
       });
 
       // "send the 0xFF value": NCW reads it (docs/ipc.md) as a value of type code 0xFF, no representation.
-      const FAILURE = [1, 0, 0, 0, 0, 0, 0, 0, 0xff];
       it("fails with the 0xFF value on CMDOUT", async () => {
         const o = await run([V.string("fail")]);
         expect(o.of("cmdout")).toEqual(FAILURE);

@@ -7,6 +7,7 @@ import { createWriteStream, existsSync, openSync, readFileSync, type WriteStream
 import path from "node:path";
 import type { CommandModule } from "yargs";
 import { Sig } from "../../commonassembly/abi/numbers.js";
+import { encodeValue } from "../../commonassembly/abi/values.js";
 import {
   type AskHandler,
   connectKernel,
@@ -19,9 +20,10 @@ import type { WasmFrame } from "../../kernel-compat/runner/faults.js";
 import { NcwError } from "../../ncw/errors.js";
 import { safeLines, safeText } from "../../ncw/output.js";
 import { parseGrant } from "../../services/perm/policy.js";
+import { inputIsStream, typedInput } from "../../services/shell/input.js";
 import { AID_PATTERN, type Resolved, resolveRun } from "../command-target.js";
 import { type GlobalArgs, runCommand } from "../context.js";
-import { commandEnd, commandIo } from "../terminal/command-io.js";
+import { commandEnd, commandIo, readWholeInput } from "../terminal/command-io.js";
 import { formatValue, valueJson } from "../terminal/values.js";
 import { intArg } from "../usage.js";
 
@@ -205,6 +207,17 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
         return 0;
       }
       const request = resolved.target;
+      // A typed input (the manifest's cmdin) is read whole and checked before anything starts, as an
+      // argument is (docs/cli.md "Typed input"); a stream input is pumped as it comes.
+      let typedIn: Uint8Array | null | undefined;
+      const cmd = request.command;
+      if (cmd?.cmdin !== undefined && !inputIsStream(cmd.cmdin)) {
+        const v =
+          process.stdin.isTTY === true
+            ? undefined
+            : typedInput(cmd.name, cmd.cmdin, await readWholeInput());
+        typedIn = v === undefined ? null : encodeValue(v);
+      }
       const traceOn = argv.trace === true || argv["trace-file"] !== undefined;
       let traceOut: WriteStream | undefined;
       let traceLost: string | undefined;
@@ -257,6 +270,7 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
       const io = commandIo(conn, {
         color: out.color,
         json: out.json,
+        ...(typedIn === undefined ? {} : { typedInput: typedIn }),
         reserved: (key) => {
           if (key === "terminate") onInt();
           else

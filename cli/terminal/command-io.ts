@@ -3,15 +3,20 @@
 // CMDMSG to stdout and CMDERR to stderr rendered for where they go, CMDRAW's bytes to stdout (with
 // --json, stdout is the outcome's document only: CMDMSG and CMDRAW go to stderr too). The terminal's mode is restored on every way out (the end, an error, the kernel going away, the exit).
 
+import { readSync } from "node:fs";
 import { encodeUserInput } from "../../commonassembly/abi/user-input.js";
+import { MAX_RETURN_SIZE } from "../../commonassembly/abi/values.js";
 import type { AskHandler, KernelConnection } from "../../kernel-compat/client.js";
 import type {
+  CommandInputPump,
   CommandPipesClient,
   CommandReturn,
   CommandSinks,
 } from "../../kernel-compat/command-client.js";
 import type { CommandPipeMapping } from "../../kernel-compat/ipc/command-pipes.js";
 import type { Outcome } from "../../kernel-compat/protocol.js";
+import { isHostError } from "../../native/errors.js";
+import { NcwError } from "../../ncw/errors.js";
 import { safeText, stdoutClosed } from "../../ncw/output.js";
 import {
   KEYBOARD_PROTOCOL_OFF,
@@ -34,6 +39,11 @@ export interface CommandIoOptions {
   noInput?: boolean;
   /** CMDMSG / CMDERR messages go here, as text, instead of the terminal (Hydre's `$?(…)`, `$!(…)`). */
   capture?: (pipe: "cmdmsg" | "cmderr", text: string) => void;
+  /**
+   * A typed input read already (docs/cli.md "Typed input"): its encoded value, or null for no value
+   * (CMDIN closes at once). Undefined: CMDIN is a stream, the pump moves stdin's bytes as they come.
+   */
+  typedInput?: Uint8Array | null;
 }
 
 export interface CommandIo {
@@ -93,6 +103,17 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
     rejectReturned = rej;
   });
   returned.catch(() => {});
+  // Started now, while the run request goes out and the kernel makes the pipes (bench/README.md
+  // "Exec"): the pipes' module and koffi loaded, CMDIN's pump thread starting.
+  const preload = import("../../kernel-compat/command-client.js").then(async (m) => {
+    const pump =
+      interactive || opts.typedInput !== undefined || opts.noInput === true
+        ? undefined
+        : m.CommandInputPump.start(stdin.fd);
+    await m.loadCommandNative();
+    return { m, pump };
+  });
+  preload.catch(() => {}); // reported by onPipes, which awaits it
   let raw = false;
   const terminal = process.stdout.isTTY
     ? process.stdout
@@ -186,16 +207,23 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
     ask: interactive && process.stderr.isTTY === true ? ask : undefined,
     onPipes(pid, pipes) {
       opening = (async () => {
-        const { CommandPipesClient } = await import("../../kernel-compat/command-client.js");
+        let pump: CommandInputPump | undefined;
         try {
-          client = await CommandPipesClient.open(
+          const loaded = await preload;
+          pump = loaded.pump;
+          client = await loaded.m.CommandPipesClient.open(
             conn,
             pid,
             pipes,
             sinks,
-            interactive || opts.noInput === true ? { kind: "none" } : { kind: "fd", fd: 0 },
+            pump !== undefined
+              ? { kind: "pump", pump }
+              : opts.typedInput
+                ? { kind: "bytes", bytes: opts.typedInput }
+                : { kind: "none" },
           );
         } catch (e) {
+          pump?.cancel();
           failed = e as Error;
           rejectReturned(failed);
           return;
@@ -217,6 +245,8 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
       process.off("exit", onExit);
       await opening;
       await client?.close();
+      // A run that never got its pipes: the pump thread ends without reading stdin.
+      (await preload.catch(() => undefined))?.pump?.cancel();
     },
   };
 }
@@ -237,4 +267,42 @@ export async function commandEnd(
   const ret = await io.finish();
   await io.close();
   return { outcome, ret };
+}
+
+/** Most bytes a typed input may have (it is one value, held whole: the return value's limit). */
+export const MAX_TYPED_INPUT = MAX_RETURN_SIZE;
+
+/**
+ * The whole of the host's stdin, for a typed input (docs/cli.md "Typed input"); throws NcwError
+ * CMDIN_TOO_LARGE past MAX_TYPED_INPUT bytes.
+ */
+export async function readWholeInput(fd = 0): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(1024 * 1024);
+    let n: number;
+    try {
+      n = readSync(fd, chunk, 0, chunk.length, null);
+    } catch (e) {
+      // A non-blocking stdin with nothing yet (a parent's setting): look again shortly.
+      if (isHostError(e, "would-block")) {
+        await new Promise((r) => setTimeout(r, 2));
+        continue;
+      }
+      if ((e as NodeJS.ErrnoException).code === "EOF") break; // Windows: the pipe's end
+      throw new NcwError("io", `cannot read the input (stdin): ${(e as Error).message}`, {
+        code: "CMDIN_READ",
+      });
+    }
+    if (n === 0) break;
+    size += n;
+    if (size > MAX_TYPED_INPUT)
+      throw new NcwError("usage", `the input is larger than ${MAX_TYPED_INPUT} bytes`, {
+        code: "CMDIN_TOO_LARGE",
+        hint: "a typed input is one value, held whole; a command that reads a large input declares it a stream",
+      });
+    chunks.push(chunk.subarray(0, n));
+  }
+  return Buffer.concat(chunks, size);
 }

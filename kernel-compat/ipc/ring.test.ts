@@ -12,6 +12,7 @@ import {
   hostRingMemory,
   initRing,
   MAX_MESSAGE_SIZE,
+  NATIVE_COPY_MIN,
   RING_CHUNK,
   RING_HEADER_SIZE,
   RingField,
@@ -502,4 +503,131 @@ describe("fill: a producer that writes straight into the ring", () => {
     expect(w.fill(() => 1)).toEqual({ ok: false, reason: "closed", written: 0 });
     expect(() => ring(16, RingFlag.message).w.fill(() => 0)).toThrow(RangeError);
   });
+});
+
+/** A ring whose memory has a native copy: `native` (the host's, or a recording one) and its calls. */
+function copyingRing(capacity: number, native: (dst: Uint8Array, src: Uint8Array) => void) {
+  const base = ring(capacity);
+  const calls: number[] = [];
+  const mem: RingMemory = {
+    bytes: base.mem.bytes,
+    wait: (o, e, t) => base.mem.wait(o, e, t),
+    wake: (o, c) => base.mem.wake(o, c),
+    copy: (dst, src) => {
+      calls.push(src.length);
+      native(dst, src);
+    },
+  };
+  return { calls, w: new RingWriter(mem), r: new RingReader(mem) };
+}
+
+describe("native copies (RingMemory.copy, NATIVE_COPY_MIN)", () => {
+  const host = hostNative();
+  const recording = (dst: Uint8Array, src: Uint8Array) => dst.set(src);
+
+  it("copies below NATIVE_COPY_MIN with Uint8Array.set, from it natively, in both pieces of a wrap", () => {
+    const min = NATIVE_COPY_MIN;
+    const capacity = 3 * min + 100;
+    const { calls, w, r } = copyingRing(capacity, recording);
+    let from = 0;
+    let written = 0;
+    const roundTrip = (n: number) => {
+      calls.length = 0;
+      expect(w.writeAll(pattern(n, from), false)).toEqual({ ok: true, written: n });
+      const out = new Uint8Array(n);
+      expect(r.readExact(out, false)).toEqual({ ok: true, read: n });
+      expect(out).toEqual(pattern(n, from));
+      from += n;
+      written += n;
+      return [...calls];
+    };
+    expect(roundTrip(min - 1)).toEqual([]);
+    expect(roundTrip(min)).toEqual([min, min]);
+    expect(roundTrip(min + 1)).toEqual([min + 1, min + 1]);
+    // The next write starts `written % capacity` into the data area and runs past its end: two pieces
+    // each way, the second from the data area's start.
+    const at = written % capacity;
+    const n = min + 17;
+    const first = capacity - at;
+    expect(first).toBeLessThan(n);
+    expect(roundTrip(n)).toEqual([first, n - first, first, n - first]);
+    // Below the threshold again: JS again.
+    expect(roundTrip(min - 1)).toEqual([]);
+  });
+
+  it("keeps the JS path on a memory without a native copy (threads, hosts without one)", () => {
+    const { w, r, mem } = ring(2 * NATIVE_COPY_MIN + 5);
+    expect(mem.copy).toBeUndefined();
+    const n = NATIVE_COPY_MIN + 3;
+    for (let i = 0; i < 3; i++) {
+      expect(w.writeAll(pattern(n, i), false)).toEqual({ ok: true, written: n });
+      const out = new Uint8Array(n);
+      expect(r.readExact(out, false)).toEqual({ ok: true, read: n });
+      expect(out).toEqual(pattern(n, i));
+    }
+  });
+
+  it.skipIf(process.platform !== "linux")(
+    "the host's memmove: byte for byte between a host segment ring and a shared WebAssembly memory, across the wrap",
+    () => {
+      expect(host.copyBytes).toBeDefined();
+      const capacity = 64 * 1024 + 12;
+      const seg = host.createSegment(ringSegmentSize(capacity), "ring-copy-test");
+      try {
+        const mem = hostRingMemory(seg, host);
+        expect(mem.copy).toBeDefined();
+        initRing(mem, capacity);
+        const w = new RingWriter(mem);
+        const r = new RingReader(mem);
+        const wasm = new WebAssembly.Memory({ initial: 4, maximum: 4, shared: true });
+        const app = new Uint8Array(wasm.buffer);
+        let from = 0;
+        // Sizes around the threshold and a raw chunk, enough to wrap the ring several times.
+        const sizes = [
+          NATIVE_COPY_MIN - 1,
+          NATIVE_COPY_MIN,
+          NATIVE_COPY_MIN + 1,
+          RING_CHUNK + 3,
+          40_000,
+        ];
+        for (let round = 0; round < 6; round++) {
+          for (const n of sizes) {
+            const src = pattern(n, from);
+            const inApp = app.subarray(1000, 1000 + n);
+            inApp.set(src);
+            expect(w.writeAll(inApp, false)).toEqual({ ok: true, written: n });
+            app.fill(0, 70_000, 70_002 + n);
+            const dst = app.subarray(70_001, 70_001 + n);
+            expect(r.readExact(dst, false)).toEqual({ ok: true, read: n });
+            // (Buffer.compare: a deep equality of 40 000 bytes is slow in the test runner.)
+            expect(Buffer.compare(dst, src)).toBe(0);
+            // Nothing outside the destination was touched.
+            expect(app[70_000]).toBe(0);
+            expect(app[70_001 + n]).toBe(0);
+            from += n;
+          }
+        }
+      } finally {
+        seg.close();
+      }
+    },
+  );
+
+  it.skipIf(process.platform !== "linux")(
+    "copyBytes refuses a destination shorter than the source, copying nothing",
+    () => {
+      const copy = host.copyBytes?.bind(host);
+      expect(copy).toBeDefined();
+      if (copy === undefined) return;
+      const src = pattern(8192);
+      const dst = new Uint8Array(new SharedArrayBuffer(8191));
+      expect(() => copy(dst, src)).toThrow(RangeError);
+      expect(dst.every((b) => b === 0)).toBe(true);
+      const sub = new Uint8Array(new SharedArrayBuffer(10_000)).subarray(100, 100 + 8192);
+      copy(sub, src);
+      expect(sub).toEqual(src);
+      expect(new Uint8Array(sub.buffer)[99]).toBe(0);
+      expect(new Uint8Array(sub.buffer)[100 + 8192]).toBe(0);
+    },
+  );
 });

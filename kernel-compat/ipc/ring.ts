@@ -81,6 +81,12 @@ export function ringSegmentSize(capacity: number): number {
  */
 export interface RingMemory {
   readonly bytes: Uint8Array;
+  /**
+   * A native copy of `src` into `dst` (the same length), where the host has one: V8 copies between
+   * two shared buffers word by word, the host's memmove does not (bench/README.md, "Commands"). Used
+   * for copies of NATIVE_COPY_MIN bytes or more; undefined copies with `Uint8Array.set`.
+   */
+  readonly copy?: (dst: Uint8Array, src: Uint8Array) => void;
   /** Sleep while the i32 at `offset` (from the ring's start) equals `expected`, at most `timeoutMs`. */
   wait(offset: number, expected: number, timeoutMs: number): WaitResult;
   wake(offset: number, count: number): void;
@@ -108,6 +114,7 @@ export function hostRingMemory(
   host: {
     wait(address: bigint, expected: number, timeoutMs?: number): WaitResult;
     wake(address: bigint, count: number): number;
+    copyBytes?(dst: Uint8Array, src: Uint8Array): void;
   },
 ): RingMemory {
   // The host addresses of the few words anyone waits on, computed once (no BigInt per call).
@@ -122,6 +129,7 @@ export function hostRingMemory(
   };
   return {
     bytes: new Uint8Array(segment.buffer),
+    copy: host.copyBytes?.bind(host),
     wait: (offset, expected, timeoutMs) => host.wait(at(offset), expected, timeoutMs),
     wake: (offset, count) => {
       host.wake(at(offset), count);
@@ -157,6 +165,12 @@ function view(memory: RingMemory): DataView {
 function words(memory: RingMemory): Int32Array {
   return new Int32Array(memory.bytes.buffer, memory.bytes.byteOffset, RING_HEADER_SIZE >> 2);
 }
+
+/**
+ * The least bytes a ring copies through its memory's native copy (RingMemory.copy); below, the koffi
+ * call costs more than `Uint8Array.set` loses (measured crossover: bench/README.md, "Commands").
+ */
+export const NATIVE_COPY_MIN = 4096;
 
 /**
  * How long a side spins at most re-reading the other side's position before it sleeps. Each side
@@ -381,18 +395,48 @@ abstract class RingSide {
     return outcome;
   }
 
+  /** Copy `src` into the data area from position `pos`, wrapping at the capacity. */
   protected copyIn(pos: number, src: Uint8Array): void {
     const at = pos % this.capacity;
     const first = Math.min(src.length, this.capacity - at);
     const data = this.memory.bytes;
+    const native = this.memory.copy;
+    if (native !== undefined && src.length >= NATIVE_COPY_MIN) {
+      const start = RING_HEADER_SIZE + at;
+      nativeCopy(native, data.subarray(start, start + first), src.subarray(0, first));
+      if (first < src.length) {
+        const rest = src.length - first;
+        nativeCopy(
+          native,
+          data.subarray(RING_HEADER_SIZE, RING_HEADER_SIZE + rest),
+          src.subarray(first),
+        );
+      }
+      return;
+    }
     data.set(src.subarray(0, first), RING_HEADER_SIZE + at);
     if (first < src.length) data.set(src.subarray(first), RING_HEADER_SIZE);
   }
 
+  /** Copy the data area from position `pos` into all of `dst`, wrapping at the capacity. */
   protected copyOut(pos: number, dst: Uint8Array): void {
     const at = pos % this.capacity;
     const first = Math.min(dst.length, this.capacity - at);
     const data = this.memory.bytes;
+    const native = this.memory.copy;
+    if (native !== undefined && dst.length >= NATIVE_COPY_MIN) {
+      const start = RING_HEADER_SIZE + at;
+      nativeCopy(native, dst.subarray(0, first), data.subarray(start, start + first));
+      if (first < dst.length) {
+        const rest = dst.length - first;
+        nativeCopy(
+          native,
+          dst.subarray(first),
+          data.subarray(RING_HEADER_SIZE, RING_HEADER_SIZE + rest),
+        );
+      }
+      return;
+    }
     dst.set(data.subarray(RING_HEADER_SIZE + at, RING_HEADER_SIZE + at + first));
     if (first < dst.length) {
       dst.set(data.subarray(RING_HEADER_SIZE, RING_HEADER_SIZE + dst.length - first), first);
@@ -421,6 +465,23 @@ export type ReadResult =
       /** Bytes already taken (raw), or the pending message's length ("too-small"). */
       read: number;
     };
+
+/**
+ * Hand two views of the same length to a native copy. Both are bounded by construction (the ring's
+ * span was checked against its memory when the side was made; an app's buffer was checked by the
+ * syscall before the ring is asked); a `subarray` past a view's end comes out shorter, never longer, so
+ * the lengths compared here are what the native copy may touch: it never reaches past either view.
+ */
+function nativeCopy(
+  copy: (dst: Uint8Array, src: Uint8Array) => void,
+  dst: Uint8Array,
+  src: Uint8Array,
+): void {
+  if (dst.length !== src.length) {
+    throw new RangeError(`ring copy of ${src.length} bytes into a span of ${dst.length}`);
+  }
+  copy(dst, src);
+}
 
 type Stop = "closed" | "timeout" | "interrupted";
 function stopReason(r: WaitOutcome): Stop {

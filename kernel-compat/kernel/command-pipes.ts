@@ -5,6 +5,7 @@
 
 import { SystemPid } from "../../commonassembly/abi/numbers.js";
 import {
+  CMDIN_IDENTIFIER,
   COMMAND_PIPES,
   type CommandPipeMapping,
   type CommandPipeName,
@@ -51,6 +52,11 @@ export function createCommandPipes(table: PipeTable, pid: number): CommandPipeSe
     const end = d.app === "sc" ? pipe.sc : pipe.rc;
     app[d.name] = { id: table.ids.add(pid, end), end };
   });
+  // The CLI names CMDIN by this identifier in a `stream` argument before the pipes exist.
+  if (app.cmdin.id !== CMDIN_IDENTIFIER)
+    throw new Error(
+      `process ${pid}'s CMDIN got identifier ${app.cmdin.id}, not ${CMDIN_IDENTIFIER}`,
+    );
   return { pid, pipes, app, pinned: true };
 }
 

@@ -455,6 +455,24 @@ export function readAllInput(): Uint8Array {
   return buf.subarray(0, used);
 }
 
+/**
+ * The command's typed input (its manifest's `cmdin`, docs/cli.md "Typed input"): CMDIN read to its end,
+ * one encoded value. Null when no value came (an empty input, or none). Bytes that are not exactly one
+ * value are a fatal error. A `stream` input is read with readInput instead.
+ */
+export function inputValue(): Value | null {
+  const bytes = readAllInput();
+  if (bytes.length === 0) return null;
+  // The Value points into `bytes`, which the stub runtime never frees (docs/sdk.md "Memory").
+  const at = bytes.dataStart;
+  const end = at + <usize>bytes.length;
+  if (bytes.length < 9 || load<u64>(at) !== <u64>(bytes.length - 8))
+    fatal("the input is not one value");
+  const type = load<u8>(at + 8);
+  if (reprSize(type, at + 9, end) !== end - at - 9) fatal("the input is not one value");
+  return new Value(type, at + 9, end);
+}
+
 /** One user input of CMDUSR (shell.md "User inputs"). */
 export class Key {
   constructor(

@@ -388,6 +388,28 @@ static inline uint64_t nightos_read_input(void *buf, uint64_t len) {
   return nightos_read_some(nightos_cmdin_id(), buf, len);
 }
 
+/* The command's typed input (its manifest's `cmdin`, docs/cli.md "Typed input"): CMDIN read to its end
+ * into `buf` (`cap` bytes), one encoded value, in *out (pointing into buf). Returns 0 when no value came
+ * (an empty input), 1 with a value. Bytes past `cap`, or bytes that are not exactly one value, are a
+ * fatal error. A `stream` input is read with nightos_read_input instead. */
+static inline int nightos_input_value(void *buf, uint64_t cap, nightos_value *out) {
+  uint8_t *b = (uint8_t *)buf;
+  uint64_t used = 0, n;
+  while (used < cap && (n = nightos_read_input(b + used, cap - used)) > 0) used += n;
+  if (used == cap) {
+    uint8_t extra;
+    if (nightos_read_input(&extra, 1) > 0) nightos_fatal("the input is larger than its buffer");
+  }
+  if (used == 0) return 0;
+  if (used < 9 || nightos__get(b, 8) != used - 8) nightos_fatal("the input is not one value");
+  const uint8_t *end = b + used;
+  if (nightos__repr_size(b[8], b + 9, end) != used - 9) nightos_fatal("the input is not one value");
+  out->type = b[8];
+  out->at = b + 9;
+  out->end = end;
+  return 1;
+}
+
 /* One user input of CMDUSR (shell.md "User inputs"). */
 typedef struct nightos_key {
   uint8_t modifiers; /* NIGHTOS_KEY_COMMAND | NIGHTOS_KEY_CTRL | … */

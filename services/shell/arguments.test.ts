@@ -233,8 +233,20 @@ describe("each type, as bytes", () => {
     fails(one("list[int]"), ["[1] x"], "ARG_BAD_VALUE", /unexpected "x" after the value/);
     fails(one("list[int]"), ["[1,,2]"], "ARG_BAD_VALUE", /expected a value/);
   });
-  it("stream: cannot be written on a command line", () => {
-    fails(one("stream"), ["x"], "ARG_BAD_VALUE", /a stream cannot be written on a command line/);
+  it("stream: 0x09, a pipe's RC identifier; written - it is CMDIN (identifier 1), ncw's stdin", () => {
+    expect(bytes(one("stream"), ["-"])).toEqual(hex(`${len(9)} 09 0100000000000000`));
+    fails(one("stream"), ["x"], "ARG_BAD_VALUE", /a stream is written - \(ncw's stdin/);
+    // stdin is one stream, and not a stream when CMDIN is a typed value.
+    const two = cmd({
+      a: { syntax: "pos", type: "stream" },
+      b: { syntax: "pos", type: "stream" },
+    });
+    fails(two, ["-", "-"], "ARG_STDIN_TWICE", /more than once/);
+    fails(one("list[stream]"), ["[-, -]"], "ARG_STDIN_TWICE", /more than once/);
+    const typedIn = cmd({ a: { syntax: "pos", type: "stream" } }, { cmdin: "string" });
+    fails(typedIn, ["-"], "ARG_STDIN_TYPED", /its typed input \(string\)/);
+    const streamIn = cmd({ a: { syntax: "pos", type: "stream" } }, { cmdin: "stream" });
+    expect(values(streamIn, ["-"])).toEqual([{ type: "stream", rc: 1n }]);
   });
 });
 

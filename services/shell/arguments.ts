@@ -8,6 +8,7 @@
 // and meant for Hydre. Decisions: docs/cli.md "Command arguments".
 
 import type { Value } from "../../commonassembly/abi/values.js";
+import { CMDIN_IDENTIFIER } from "../../kernel-compat/ipc/command-pipes.js";
 import { NcwError } from "../../ncw/errors.js";
 import { parseShellType, type ShellType } from "../../ncw/manifest/rules.js";
 import type { CommandArg, CommandSpec } from "../../ncw/manifest/types.js";
@@ -294,7 +295,27 @@ function parseWords(
     if (vs === undefined) return a.arg.default === undefined ? { type: "void" } : byDefault(a, t);
     return t.kind === "list" ? { type: "list", items: vs } : (vs[0] as Value);
   });
-  return { kind: "run", values, given, ...conditionalTypes(args, values, given, spec) };
+  const types = conditionalTypes(args, values, given, spec);
+  // ncw's stdin is one stream: one `-` argument at most, and only when CMDIN is not a typed value.
+  const stdin = args.filter((_, i) => stdinUses(values[i] as Value) > 0);
+  if (values.reduce((n, v) => n + stdinUses(v), 0) > 1)
+    throw argError(
+      "ARG_STDIN_TWICE",
+      `${stdin.map(argLabel).join(" and ")} of ${where} take ncw's stdin (-) more than once: it is one stream`,
+    );
+  const first = stdin[0];
+  if (first !== undefined && types.cmdin !== undefined && types.cmdin.trim() !== "stream")
+    throw argError(
+      "ARG_STDIN_TYPED",
+      `${argLabel(first)} of ${where} takes ncw's stdin (-), which is its typed input (${types.cmdin})`,
+    );
+  return { kind: "run", values, given, ...types };
+}
+
+/** How many times a value is (or holds) the stream `-`, ncw's stdin through CMDIN. */
+function stdinUses(v: Value): number {
+  if (v.type === "stream") return v.rc === CMDIN_IDENTIFIER ? 1 : 0;
+  return v.type === "list" ? v.items.reduce((n, i) => n + stdinUses(i), 0) : 0;
 }
 
 /** An absent argument's manifest `default` (the validator checked its shape, not a map's keys). */

@@ -5,6 +5,7 @@
 // shell's literal syntax: `[a, "b c"]`, `{ "k": 1 }`. Decisions: docs/cli.md "Argument values".
 
 import type { Value } from "../../commonassembly/abi/values.js";
+import { CMDIN_IDENTIFIER } from "../../kernel-compat/ipc/command-pipes.js";
 import type { ShellType } from "../../ncw/manifest/rules.js";
 
 /** Why a word is not a value of the expected type (the caller names the argument). */
@@ -112,8 +113,10 @@ function scalar(text: string, t: ShellType, quoted: boolean): Value {
     case "any":
       return quoted ? { type: "string", value: text } : inferred(text);
     case "stream":
+      // `-`: ncw's stdin, which CMDIN carries as it comes (decided, docs/cli.md "Typed input").
+      if (text === "-") return { type: "stream", rc: CMDIN_IDENTIFIER };
       throw new LiteralError(
-        "a stream cannot be written on a command line (pipe the data into the command instead)",
+        "a stream is written - (ncw's stdin, as it comes: pipe the data into the command)",
       );
     default:
       throw new LiteralError(`no value can be written for the type ${t.name}`);
