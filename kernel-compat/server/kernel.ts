@@ -16,6 +16,7 @@ import { Datafield, decodeDatafield, encodeDatafield } from "../../commonassembl
 import { syscallByCode, syscallName } from "../../commonassembly/abi/syscalls.js";
 import { readModule } from "../../commonassembly/wasm/reader.js";
 import { hostNative } from "../../native/index.js";
+import { SysCrypto } from "../../services/crypto/service.js";
 import type { FsLayer } from "../../services/fs/layer.js";
 import type { FsIdentity } from "../../services/fs/service/access.js";
 import { type ClientMemory, SysFs } from "../../services/fs/service/sysfs.js";
@@ -195,6 +196,8 @@ export class Kernel implements KernelApi {
       deliver: (n) => this.systemConnections.notify(n),
     });
     this.services.register(new SysProcess(() => this.processList()));
+    // sys::crypto: the host's CSPRNG into the caller's memory (docs/services.md "sys::crypto").
+    this.services.register(new SysCrypto(this.clientMemory));
     // sys::fs on the home's tree, when this kernel owns one (docs/sysfs.md "How an app reaches it").
     if (tree !== undefined)
       this.services.register(
