@@ -16,6 +16,7 @@ import { Datafield, decodeDatafield, encodeDatafield } from "../../commonassembl
 import { syscallByCode, syscallName } from "../../commonassembly/abi/syscalls.js";
 import { readModule } from "../../commonassembly/wasm/reader.js";
 import { hostNative } from "../../native/index.js";
+import { SysCrashSave } from "../../services/crashsave/service.js";
 import { SysCrypto } from "../../services/crypto/service.js";
 import type { FsLayer } from "../../services/fs/layer.js";
 import type { FsIdentity } from "../../services/fs/service/access.js";
@@ -23,6 +24,7 @@ import { type ClientMemory, SysFs } from "../../services/fs/service/sysfs.js";
 import { ServiceHost } from "../../services/host/host.js";
 import { SysProcess } from "../../services/process/service.js";
 import { REGISTRY_KEYS } from "../../services/registry/keys.js";
+import { Registry } from "../../services/registry/registry.js";
 import { appDirName, DEFAULT_USER } from "../../services/skyer/layout.js";
 import { AmsTable } from "../kernel/ams.js";
 import type { AmsBackedRequest, AmsMapAnswer, AmsMapRequest, KernelApi } from "../kernel/api.js";
@@ -82,6 +84,12 @@ export interface ServiceApps {
 }
 
 /** The home's tree as sys::fs needs it (server/tree.ts TreeOwner has it; unit tests give none). */
+/** system.crash_saves.collect_every in seconds, at least the spec's 1 s (docs/crash-saves.md). */
+async function collectEvery(layer: FsLayer): Promise<number> {
+  const s = Number((await Registry.open(layer)).get("system.crash_saves.collect_every"));
+  return Math.max(1, s);
+}
+
 export interface KernelTree {
   /** The tree, opened on the first call. */
   tree(): Promise<FsLayer>;
@@ -165,6 +173,41 @@ export class Kernel implements KernelApi {
    */
   readonly services: ServiceHost;
 
+  /** sys::crashsave, when this kernel owns the home's tree (docs/crash-saves.md). */
+  readonly crashSaves: SysCrashSave | undefined;
+
+  /**
+   * Before an app's process starts for `user`: when its manifest declares crash-save support, its awake
+   * indicator, and whether it starts after a crash; `started` then names its PID to sys::crashsave.
+   */
+  async crashSaveStart(
+    anid: number,
+    user: string,
+  ): Promise<{ afterCrash: boolean; started: (pid: number) => void }> {
+    const cs = this.crashSaves;
+    const none = { afterCrash: false, started: () => {} };
+    if (cs === undefined) return none;
+    const app = await this.findApp(anid, user);
+    if (app?.crashSaves !== true) return none;
+    const dir = appDirName(app.aid);
+    try {
+      const afterCrash = await cs.starting(user, dir);
+      return { afterCrash, started: (pid) => cs.started(pid, user, dir, afterCrash) };
+    } catch (e) {
+      this.log(`crash saves of ${app.aid} unavailable: ${(e as Error).message}`);
+      return none;
+    }
+  }
+
+  /** The kernel stops gracefully (docs/crash-saves.md: the system's awake indicator goes). */
+  async shutdownCrashSaves(): Promise<void> {
+    try {
+      await this.crashSaves?.shutdown();
+    } catch (e) {
+      this.log(`crash saves: ${(e as Error).message}`);
+    }
+  }
+
   /** Installed apps, for their services (set by main.ts). */
   serviceApps: ServiceApps | undefined;
   /** The connections' service sockets (docs/services.md). */
@@ -198,16 +241,31 @@ export class Kernel implements KernelApi {
     this.services.register(new SysProcess(() => this.processList()));
     // sys::crypto: the host's CSPRNG into the caller's memory (docs/services.md "sys::crypto").
     this.services.register(new SysCrypto(this.clientMemory));
-    // sys::fs on the home's tree, when this kernel owns one (docs/sysfs.md "How an app reaches it").
-    if (tree !== undefined)
-      this.services.register(
-        new SysFs({
-          layer: () => tree.tree(),
-          serialize: (fn) => tree.serialize(fn),
-          identity: (pid) => this.fsIdentity(pid),
-          memory: this.clientMemory,
-        }),
-      );
+    // sys::fs on the home's tree, when this kernel owns one (docs/sysfs.md "How an app reaches it"),
+    // and sys::crashsave beside it, on its temporary FEIDs (docs/crash-saves.md).
+    if (tree !== undefined) {
+      const sysfs = new SysFs({
+        layer: () => tree.tree(),
+        serialize: (fn) => tree.serialize(fn),
+        identity: (pid) => this.fsIdentity(pid),
+        memory: this.clientMemory,
+      });
+      this.services.register(sysfs);
+      this.crashSaves = new SysCrashSave({
+        layer: () => tree.tree(),
+        serialize: (fn) => tree.serialize(fn),
+        identity: (pid) => this.fsIdentity(pid),
+        feids: sysfs,
+        connected: (pid) => {
+          const p = this.processes.get(pid);
+          return (
+            p !== undefined && this.systemConnections.servicesOf(p).includes(this.crashSaves!.pid)
+          );
+        },
+        collectEvery: () => tree.serialize(async () => collectEvery(await tree.tree())),
+      });
+      this.services.register(this.crashSaves);
+    }
     this.appServices = new ServiceTable({
       findApp: (anid, user) => this.findApp(anid, user),
       startService: (app, name, user, starter) => this.startService(app, name, user, starter),
@@ -930,6 +988,8 @@ export class Kernel implements KernelApi {
     }
     for (const w of p.waiters.splice(0)) w();
     this.services.processExited({ pid: p.pid, ppid: p.ppid, name: p.name });
+    // Graceful: the program ended by itself (docs/crash-saves.md); killed or trapped is a crash.
+    void this.crashSaves?.ended(p.pid, outcome.kind === "exit");
     for (const done of p.requests.values()) done({ ok: false, error: "the process has ended" });
     p.requests.clear();
     this.closePipesOf(p);

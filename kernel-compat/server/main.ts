@@ -6,13 +6,14 @@ import { randomBytes } from "node:crypto";
 import { appendFileSync, linkSync, lstatSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import type { CommandPipeIds } from "../../commonassembly/abi/context.js";
+import { type CommandPipeIds, StartupBit } from "../../commonassembly/abi/context.js";
 import { hostErrorKind, isHostError } from "../../native/errors.js";
 import { hostNative } from "../../native/index.js";
 import type { ControlEndpoint, HostNative } from "../../native/types.js";
 import type { NcwError } from "../../ncw/errors.js";
 import { type HomeLayout, openHome } from "../../ncw/home.js";
 import type { InstalledCommand } from "../../services/shell/commands.js";
+import { DEFAULT_USER } from "../../services/skyer/layout.js";
 import {
   type CommandPipeSet,
   createCommandPipes,
@@ -178,6 +179,7 @@ function serviceApps(home: HomeLayout): ServiceApps {
           aid: app.aid,
           anid: app.anid,
           services: s === undefined ? undefined : { main: s.main, scoped: s.scoped },
+          crashSaves: await q.crashSavesSupported(app),
         };
       }),
     load: async (app, user) => {
@@ -270,7 +272,11 @@ async function main(): Promise<void> {
     pool.close();
     for (const p of kernel.live()) kernel.kill(p, "the kernel is stopping");
     const exit = setTimeout(() => process.exit(0), 50);
-    void tree.close().finally(() => exit.refresh());
+    // A graceful stop removes the system's awake indicator (docs/crash-saves.md).
+    void kernel
+      .shutdownCrashSaves()
+      .then(() => tree.close())
+      .finally(() => exit.refresh());
   };
   const checkIdle = () => {
     if (stopping) {
@@ -409,6 +415,10 @@ async function main(): Promise<void> {
                 line: `${runnable.name}: AOT ${how} in ${runnable.aot.ms.toFixed(1)} ms`,
               });
             }
+            // An app that supports crash saves: its awake indicator, and whether it starts after a
+            // crash (docs/crash-saves.md).
+            const crash = await kernel.crashSaveStart(context.anid, m.user ?? DEFAULT_USER);
+            if (conn.destroyed) return;
             const memoryBytes = kernel.initialMemory(runnable.wasm);
             const refused = kernel.admit(memoryBytes);
             if (refused !== undefined) {
@@ -446,7 +456,9 @@ async function main(): Promise<void> {
                 });
               }
             }
-            kernel.spawn({
+            // Bit 4 of the startup reason (the context's first byte): started after a crash.
+            if (crash.afterCrash) context.bytes[0]! |= StartupBit.AFTER_CRASH;
+            const started = kernel.spawn({
               ...(commandPipes ? { commandPipes } : {}),
               name: runnable.name,
               wasm: runnable.wasm,
@@ -459,6 +471,7 @@ async function main(): Promise<void> {
               memoryBytes,
               userName: m.user,
             });
+            crash.started(started.pid);
           })();
           return;
         }

@@ -42,6 +42,15 @@ export const REGISTRY_KEYS = {
       "How long a service has to answer a connection request (SERVICE_CONN_REQUEST), and a client " +
       "waits for a service to call READY, in ms (0–65535; docs/services.md)",
   },
+  // sys::crashsave (docs/crash-saves.md): the spec's type is tmin(s,1s), which the registry cannot store
+  // yet; NCW stores whole seconds (0 reads as the spec's 1 s minimum), read at each instance's start.
+  "system.crash_saves.collect_every": {
+    type: "uint{4}",
+    default: 60,
+    describe:
+      "Delay between two crash-save collections of a running app, in seconds (at least 1; " +
+      "docs/crash-saves.md)",
+  },
   // NCW-specific (not in the spec's default registry; docs/registry.md, docs/kernel.md "Limits"): the
   // kernel's per-home resource limits, read at each `ncw run`. A fork bomb stops at them.
   "system.processes.max_processes": {

@@ -5,6 +5,7 @@
 // scoped fs.* permissions (access.ts), calls the layer and answers the table's fields or errcodes.
 // Decisions: docs/sysfs.md.
 
+import { randomBytes } from "node:crypto";
 import { SystemPid } from "../../../commonassembly/abi/numbers.js";
 import type { FsPermission } from "../../../commonassembly/abi/permissions.js";
 import type { EnumValue, Fields } from "../../../commonassembly/abi/services/fields.js";
@@ -109,6 +110,9 @@ const typeByte = (s: NodeStat): number =>
 
 const isHidden = (name: string) => name.startsWith(".");
 
+/** The bit every temporary FEID has (and no stable one). */
+export const TEMPORARY_FEID_BIT = 1n << 63n;
+
 /** Largest single read or write (the Btrfs reader's limit, 2 GiB − 1). */
 const MAX_IO = 0x7fff_ffff;
 
@@ -132,6 +136,8 @@ export class SysFs implements NativeService {
   /** Calls run one at a time: a lock check and the opening it allows cannot interleave. */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly mountedAt: number;
+  /** Temporary FEIDs (filesystem.md "Temporary FEID"; docs/sysfs.md): FEID → the item's path. */
+  private readonly temporary = new Map<bigint, string>();
 
   constructor(private readonly opts: SysFsOptions) {
     this.permits = opts.permits ?? defaultPermits;
@@ -154,6 +160,31 @@ export class SysFs implements NativeService {
 
   attach(ctx: ServiceContext): void {
     this.ctx = ctx;
+  }
+
+  /**
+   * A temporary FEID for the item at `path` (filesystem.md "Temporary FEID": it lives in memory only
+   * and refers an existing item). NCW's: 63 random bits with bit 63 set, which no Btrfs FEID has (their
+   * subvolume would pass 2^23), so unguessable; it dies with `dropTemporaryFeid`, the kernel, or its
+   * item (a path that no longer leads to an item names nothing). docs/sysfs.md "Identifiers".
+   */
+  temporaryFeid(path: string): bigint {
+    for (;;) {
+      const feid = randomBytes(8).readBigUInt64LE() | TEMPORARY_FEID_BIT;
+      if (!this.temporary.has(feid)) {
+        this.temporary.set(feid, path);
+        return feid;
+      }
+    }
+  }
+
+  dropTemporaryFeid(feid: bigint): void {
+    this.temporary.delete(feid);
+  }
+
+  /** Whether a path argument is a temporary FEID this service gave. */
+  private isTemporary(p: FsPath): boolean {
+    return "feid" in p && this.temporary.has(p.feid);
   }
 
   /** A known process connects; an app's data area is created for it (docs/sysfs.md). */
@@ -278,7 +309,7 @@ export class SysFs implements NativeService {
   async locate(p: FsPath, follow: boolean, notFound: number): Promise<Resolved> {
     let parts: string[];
     if ("feid" in p) {
-      const path = await this.store.pathOfFeid(p.feid);
+      const path = this.temporary.get(p.feid) ?? (await this.store.pathOfFeid(p.feid));
       if (path === null) fail(notFound);
       parts = splitPath(path!);
     } else {
@@ -621,11 +652,13 @@ export class SysFs implements NativeService {
 
   private async openFile(a: Fields, c: Call): Promise<Fields> {
     const E = T.OPEN_FILE.errors;
-    this.ours(a.fsid, E.INVALID_FSID);
+    const target = a.target as EnumValue;
+    // A temporary FEID names its item by itself: the FSID is not checked (docs/sysfs.md).
+    if (!(target.variant === 0 && this.isTemporary(target.fields.path as FsPath)))
+      this.ours(a.fsid, E.INVALID_FSID);
     const read = this.accessByte(a.read);
     const write = this.accessByte(a.write);
     if (!read && !write) fail(ServiceCallErr.BAD_ARGUMENTS);
-    const target = a.target as EnumValue;
     let r: Resolved;
     let created = false;
     if (target.variant === 0) {
