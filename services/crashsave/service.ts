@@ -187,6 +187,10 @@ export class SysCrashSave implements NativeService {
           new TextEncoder().encode("crashed"),
         );
       }
+      // Decided (docs/crash-saves.md): a graceful end needs no restoration: its crash saves go.
+      if (graceful)
+        for (const s of await listCrashSaves(l, i.dir))
+          if (s.pid === pid) await removeCrashSave(l, i.dir, s);
       if (graceful && last) await l.rm(awakePath(i.dir), { force: true });
     }).catch((e) => this.log(`PID ${pid}'s end: ${(e as Error).message}`));
   }
