@@ -11,7 +11,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { alive, NCW, TestHome, waitFor } from "./kernel-helpers.js";
+import { alive, NCW, OK, TestHome, waitFor } from "./kernel-helpers.js";
+import { systemClient } from "./services-apps.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const COUNTER_NAP = path.join(root, "dist", "examples", "counter.nap");
@@ -141,7 +142,8 @@ describe("crash saves", () => {
     expect(await waitFor(() => !alive(kernel!), 10_000)).toBe(true);
     const save = appOf(list(), "ncwdemo.counter")!.saves.at(-1)!;
     const saved = counterIn(DIR, save.name);
-    const r = home.ncw(["run", "ncwdemo::counter"]);
+    // `ncw crashsave restore` runs it (as `ncw run` would after this crash).
+    const r = home.ncw(["crashsave", "restore", "ncwdemo::counter"]);
     expect(r.code, r.stderr).toBe(Number(saved));
     const log = readFileSync(path.join(home.home, "logs", "kernel.log"), "utf8");
     expect(log).toMatch(/the system did not shut down gracefully/);
@@ -217,5 +219,29 @@ describe("crash saves", () => {
     const r = home.ncw(["run", "ncwdemo::counter"]);
     expect(r.code, r.stderr).toBe(0);
     expect(appOf(list(), "ncwdemo.counter")?.awake).toBe(false);
+    // The kernel's graceful (idle) stop removes the system's awake indicator.
+    const kernel = home.kernelPid();
+    expect(await waitFor(() => kernel === undefined || !alive(kernel), 30_000)).toBe(true);
+    const etc = home.ncw(["fs", "ls", "/etc/sys"]);
+    expect(etc.code, etc.stderr).toBe(0);
+    expect(etc.stdout).not.toMatch(/awake/);
   }, 240_000);
+
+  it("GET_LAST_CRASH_SAVE and REMOVE_CRASH_SAVE from a program with no app: none, 0x01", () => {
+    const r = home.run(
+      systemClient(`
+      (call $check (i32.const 1) (call $connect (i32.const 0) (i32.const 0) (i64.const 16) (i32.const 0) (i32.const 0)) (i32.const ${OK}))
+      (local.set $sock (call $r64 (i32.const 8)))
+      ;; GET_LAST_CRASH_SAVE (0x0100): the answer is the option byte 0x00
+      (i32.store8 (i32.const 0x7100) (i32.const 0xaa))
+      (call $check (i32.const 2) (call $sendn (local.get $sock) (i32.const 0x0100) (i32.const 0x7000) (i32.const 0)) (i32.const ${OK}))
+      (call $answer (i32.const 3) (local.get $sock) (i32.const 0x04) (i32.const 1))
+      (call $check (i32.const 10) (i32.load8_u (i32.const 0x7100)) (i32.const 0x00))
+      ;; REMOVE_CRASH_SAVE (0x0101): status 0x01, no crash save
+      (call $check (i32.const 11) (call $sendn (local.get $sock) (i32.const 0x0101) (i32.const 0x7000) (i32.const 0)) (i32.const ${OK}))
+      (call $answer (i32.const 12) (local.get $sock) (i32.const 0x04) (i32.const 1))
+      (call $check (i32.const 16) (i32.load8_u (i32.const 0x7100)) (i32.const 0x01))`),
+    );
+    expect(r.code, r.stderr).toBe(0);
+  }, 90_000);
 });
