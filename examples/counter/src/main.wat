@@ -154,7 +154,15 @@
     (i32.atomic.store (global.get $CS_FLAG) (i32.const 0))
     (call $must (i32.const 14) (call $read (i64.load (i32.const 0x3050)) (i32.const 0x5000)))
     (if (i32.eq (i32.load (i32.const 0x3010)) (i32.const 0x0100)) (then (call $collect)))
-    (if (i32.eq (i32.load (i32.const 0x3010)) (i32.const 0x0200)) (then (call $restore) (return (i32.const 2))))
+    ;; RESTORE_CRASH_SAVE comes only to a start after a crash (crashsave.md): trusted only with bit 4
+    (if (i32.eq (i32.load (i32.const 0x3010)) (i32.const 0x0200))
+      (then
+        (if (i32.and (i32.load8_u (i32.const 0x3070)) (i32.const 0x08))
+          (then (call $restore) (return (i32.const 2))))
+        ;; not expected: "corrupted or invalid", kept
+        (i32.store8 (i32.const 0x7000) (i32.const 0x02))
+        (i32.store8 (i32.const 0x7001) (i32.const 0x01))
+        (call $reply (i32.const 2))))
     (i32.const 1))
 
   (func (export "_start")
