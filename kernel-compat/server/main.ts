@@ -417,7 +417,11 @@ async function main(): Promise<void> {
             }
             // An app that supports crash saves: its awake indicator, and whether it starts after a
             // crash (docs/crash-saves.md).
-            const crash = await kernel.crashSaveStart(context.anid, m.user ?? DEFAULT_USER);
+            // (A program run from a file is no installed app: nothing to look up.)
+            const crash =
+              runnable.anid === undefined
+                ? { afterCrash: false, started: () => {} }
+                : await kernel.crashSaveStart(context.anid, m.user ?? DEFAULT_USER);
             if (conn.destroyed) return;
             const memoryBytes = kernel.initialMemory(runnable.wasm);
             const refused = kernel.admit(memoryBytes);

@@ -207,5 +207,9 @@ describe("SysCrashSave", () => {
     }
     // arguments the methods do not take: 0x1FFF
     expect(await t.host.call(16, 100, 0x0100, bytes("00"))).toEqual({ ok: false, errcode: 0x1fff });
+    // the client goes away: the temporary FEID it was given goes too
+    expect(t.feids.has(feid)).toBe(true);
+    t.host.disconnect(16, 100);
+    expect(t.feids.has(feid)).toBe(false);
   });
 });

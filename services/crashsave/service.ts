@@ -86,6 +86,8 @@ export class SysCrashSave implements NativeService {
   private ctx: ServiceContext | undefined;
   private readonly instances = new Map<number, Instance>();
   private systemChecked: Promise<void> | undefined;
+  /** The temporary FEIDs GET_LAST_CRASH_SAVE gave each client, dropped when it goes away. */
+  private readonly given = new Map<number, bigint[]>();
   private readonly now: () => number;
 
   constructor(private readonly opts: SysCrashSaveOptions) {
@@ -207,6 +209,11 @@ export class SysCrashSave implements NativeService {
     const i = this.instances.get(client.pid);
     if (i !== undefined && i.timer === undefined) void this.begin(i);
     return true;
+  }
+
+  onDisconnect(clientPid: number): void {
+    for (const f of this.given.get(clientPid) ?? []) this.opts.feids.dropTemporaryFeid(f);
+    this.given.delete(clientPid);
   }
 
   /** Once its connection is open: the restoration (after a crash), then a collection every period. */
@@ -389,11 +396,13 @@ export class SysCrashSave implements NativeService {
         if (dir === undefined) return { ok: true, value: { crashSave: undefined } };
         const s = await this.tree(async (l) => (await listCrashSaves(l, dir)).at(-1));
         if (s === undefined) return { ok: true, value: { crashSave: undefined } };
+        const feid = this.opts.feids.temporaryFeid(s.path);
+        this.given.set(caller.pid, [...(this.given.get(caller.pid) ?? []), feid]);
         return {
           ok: true,
           value: {
             crashSave: {
-              feid: this.opts.feids.temporaryFeid(s.path),
+              feid,
               collectedAt: BigInt(s.collectedAt),
               writtenAt: BigInt(Math.trunc(s.writtenAt)),
               interrupted: s.restoring === null ? 0 : 1,
