@@ -268,7 +268,7 @@ export class SysCrashSave implements NativeService {
     const { before, save } = found;
     const feid = this.opts.feids.temporaryFeid(save.path);
     i.restoring = { save, feid };
-    const sent = this.ctx?.ask(
+    const sent = this.ctx?.ask?.(
       i.pid,
       "RESTORE_CRASH_SAVE",
       {
@@ -335,7 +335,7 @@ export class SysCrashSave implements NativeService {
     const feid = this.opts.feids.temporaryFeid(path);
     const pending: Pending = { sentAt, feid, path };
     i.pending = pending;
-    const sent = this.ctx?.ask(
+    const sent = this.ctx?.ask?.(
       i.pid,
       "CRASH_SAVE_COLLECTION",
       {

@@ -31,9 +31,9 @@ export interface ServiceContext {
   /**
    * Send a notification whose table gives an `answer`: its exchange stays open, and `onAnswer` gets the
    * client's answer decoded (undefined when it does not decode as the layout). False when the client is
-   * not connected.
+   * not connected. (Optional in the interface so that a test's context may leave it out.)
    */
-  ask(
+  ask?(
     clientPid: number,
     notification: string,
     data: Fields,
