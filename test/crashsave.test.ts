@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { appOf, crashSaveHome, COUNTER_DIR as DIR, exited } from "./crashsave-helpers.js";
+import { appOf, crashSaveHome, COUNTER_DIR as DIR, exited, root } from "./crashsave-helpers.js";
 import { alive, OK, waitFor } from "./kernel-helpers.js";
 import { systemClient } from "./services-apps.js";
 
@@ -59,6 +59,14 @@ describe("crash saves", () => {
     const log = readFileSync(path.join(home.home, "logs", "kernel.log"), "utf8");
     expect(log).toMatch(/the system did not shut down gracefully/);
   }, 180_000);
+
+  it("an app whose manifest does not declare support gets no awake indicator", () => {
+    const hello = path.join(root, "dist", "examples", "hello.nap");
+    expect(home.ncw(["skyer", "install", hello]).code).toBe(0);
+    const r = home.ncw(["run", "ncwdemo::hello", "Ada"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(appOf(list(), "ncwdemo.hello")).toBeUndefined();
+  }, 90_000);
 
   it("GET_LAST_CRASH_SAVE and REMOVE_CRASH_SAVE from a program with no app: none, 0x01", () => {
     const r = home.run(
