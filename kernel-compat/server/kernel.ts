@@ -83,13 +83,13 @@ export interface ServiceApps {
   load(app: ServiceApp, user: string): Promise<{ name: string; wasm: Uint8Array }>;
 }
 
-/** The home's tree as sys::fs needs it (server/tree.ts TreeOwner has it; unit tests give none). */
 /** system.crash_saves.collect_every in seconds, at least the spec's 1 s (docs/crash-saves.md). */
 async function collectEvery(layer: FsLayer): Promise<number> {
   const s = Number((await Registry.open(layer)).get("system.crash_saves.collect_every"));
   return Math.max(1, s);
 }
 
+/** The home's tree as sys::fs needs it (server/tree.ts TreeOwner has it; unit tests give none). */
 export interface KernelTree {
   /** The tree, opened on the first call. */
   tree(): Promise<FsLayer>;

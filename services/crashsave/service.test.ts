@@ -67,8 +67,11 @@ describe("SysCrashSave", () => {
     const t = setup();
     expect(await t.cs.starting("user", APP)).toBe(false);
     expect(await t.layer.stat("/etc/sys/awake")).not.toBeNull();
-    expect(await t.layer.stat(`${DIR}/awake`)).not.toBeNull();
+    // nothing of the app is written until it started
+    expect(await t.layer.stat(`${DIR}/awake`)).toBeNull();
     t.cs.started(100, "user", APP, false);
+    await settle();
+    expect(await t.layer.stat(`${DIR}/awake`)).not.toBeNull();
     expect(await t.host.connect(16, 100)).toBe(true);
     await settle();
     const sentAt = t.now();
@@ -123,6 +126,7 @@ describe("SysCrashSave", () => {
   it("restores after a crash: the datafield, the rename to the new PID, the crashed-restoration marker", async () => {
     const t = setup();
     await t.cs.starting("user", APP);
+    await t.layer.mkdir(DIR, { recursive: true });
     await t.layer.writeFile(`${DIR}/1000_100.csf`, bytes("0700000000000000"));
     const written = Math.trunc((await t.layer.stat(`${DIR}/1000_100.csf`))!.mtimeMs);
     // PID 100 crashes (not graceful): the awake indicator stays, the next start is after a crash

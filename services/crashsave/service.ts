@@ -133,28 +133,32 @@ export class SysCrashSave implements NativeService {
   /**
    * An instance of `app` (which supports crash saves) is about to start for `user`: whether it starts
    * after a crash (its awake indicator was left and no instance of it runs), so its startup reason gets
-   * bit 4. Its awake indicator is created.
+   * bit 4. Nothing is written: a start that does not happen leaves no trace.
    */
   async starting(user: string, app: string): Promise<boolean> {
     await this.checkSystem();
     const dir = crashDir(user, app);
     const running = [...this.instances.values()].some((i) => i.user === user && i.app === app);
-    return this.tree(async (l) => {
-      const crashed = !running && (await l.stat(awakePath(dir))) !== null;
-      await l.mkdir(dir, { recursive: true });
-      if (!crashed) await l.writeFile(awakePath(dir), new Uint8Array(0));
-      if (crashed) this.log(`${app} (user ${user}) crashed last time: it starts after a crash`);
-      return crashed;
-    });
+    const crashed = !running && (await this.tree(async (l) => l.stat(awakePath(dir)))) !== null;
+    if (crashed) this.log(`${app} (user ${user}) crashed last time: it starts after a crash`);
+    return crashed;
   }
 
-  /** The instance started as process `pid` (after `starting`). */
+  /**
+   * The instance started as process `pid` (after `starting`): its app's awake indicator is created (in
+   * the tree's queue, so before anything its end does).
+   */
   started(pid: number, user: string, app: string, afterCrash: boolean): void {
+    const dir = crashDir(user, app);
+    void this.tree(async (l) => {
+      await l.mkdir(dir, { recursive: true });
+      await l.writeFile(awakePath(dir), new Uint8Array(0));
+    }).catch((e) => this.log(`PID ${pid}: no awake indicator: ${(e as Error).message}`));
     this.instances.set(pid, {
       pid,
       user,
       app,
-      dir: crashDir(user, app),
+      dir,
       afterCrash,
       answerWithin: 60,
       timer: undefined,
