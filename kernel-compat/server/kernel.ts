@@ -16,12 +16,15 @@ import { Datafield, decodeDatafield, encodeDatafield } from "../../commonassembl
 import { syscallByCode, syscallName } from "../../commonassembly/abi/syscalls.js";
 import { readModule } from "../../commonassembly/wasm/reader.js";
 import { hostNative } from "../../native/index.js";
+import { SysCrashSave } from "../../services/crashsave/service.js";
+import { SysCrypto } from "../../services/crypto/service.js";
 import type { FsLayer } from "../../services/fs/layer.js";
 import type { FsIdentity } from "../../services/fs/service/access.js";
 import { type ClientMemory, SysFs } from "../../services/fs/service/sysfs.js";
 import { ServiceHost } from "../../services/host/host.js";
 import { SysProcess } from "../../services/process/service.js";
 import { REGISTRY_KEYS } from "../../services/registry/keys.js";
+import { Registry } from "../../services/registry/registry.js";
 import { appDirName, DEFAULT_USER } from "../../services/skyer/layout.js";
 import { AmsTable } from "../kernel/ams.js";
 import type { AmsBackedRequest, AmsMapAnswer, AmsMapRequest, KernelApi } from "../kernel/api.js";
@@ -78,6 +81,11 @@ export interface ServiceApps {
   find(anid: number, user: string): Promise<ServiceApp | undefined>;
   /** The app's program, AOT-compiled, as `ncw run <AID>` would run it for `user`. */
   load(app: ServiceApp, user: string): Promise<{ name: string; wasm: Uint8Array }>;
+}
+
+/** system.crash_saves.collect_every in ms (its type, tmin(s,1s), keeps it at 1 s or more). */
+async function collectEveryMs(layer: FsLayer): Promise<number> {
+  return (await Registry.open(layer)).getMs("system.crash_saves.collect_every");
 }
 
 /** The home's tree as sys::fs needs it (server/tree.ts TreeOwner has it; unit tests give none). */
@@ -166,6 +174,32 @@ export class Kernel implements KernelApi {
   /** sys::fs, when this kernel owns a tree: other system services make temporary FEIDs with it. */
   readonly sysfs: SysFs | undefined;
 
+  /** sys::crashsave, when this kernel owns the home's tree (docs/crash-saves.md). */
+  readonly crashSaves: SysCrashSave | undefined;
+
+  /**
+   * Before an app's process starts for `user`: when its manifest declares crash-save support, its awake
+   * indicator, and whether it starts after a crash; `started` then names its PID to sys::crashsave.
+   */
+  async crashSaveStart(
+    anid: number,
+    user: string,
+  ): Promise<{ afterCrash: boolean; started: (pid: number) => void }> {
+    const cs = this.crashSaves;
+    const none = { afterCrash: false, started: () => {} };
+    if (cs === undefined) return none;
+    const app = await this.findApp(anid, user);
+    if (app?.crashSaves !== true) return none;
+    const dir = appDirName(app.aid);
+    try {
+      const afterCrash = await cs.starting(user, dir);
+      return { afterCrash, started: (pid) => cs.started(pid, user, dir, afterCrash) };
+    } catch (e) {
+      this.log(`crash saves of ${app.aid} unavailable: ${(e as Error).message}`);
+      return none;
+    }
+  }
+
   /** Installed apps, for their services (set by main.ts). */
   serviceApps: ServiceApps | undefined;
   /** The connections' service sockets (docs/services.md). */
@@ -197,8 +231,11 @@ export class Kernel implements KernelApi {
       deliver: (n) => this.systemConnections.notify(n),
     });
     this.services.register(new SysProcess(() => this.processList()));
-    // sys::fs on the home's tree, when this kernel owns one (docs/sysfs.md "How an app reaches it").
-    this.sysfs =
+    // sys::crypto: the host's CSPRNG into the caller's memory (docs/services.md "sys::crypto").
+    this.services.register(new SysCrypto(this.clientMemory));
+    // sys::fs on the home's tree, when this kernel owns one (docs/sysfs.md "How an app reaches it"),
+    // and sys::crashsave beside it, on its temporary FEIDs (docs/crash-saves.md).
+    const sysfs =
       tree === undefined
         ? undefined
         : new SysFs({
@@ -208,7 +245,23 @@ export class Kernel implements KernelApi {
             memory: this.clientMemory,
             commitWindowMs: fsCommitWindowMs(env),
           });
-    if (this.sysfs !== undefined) this.services.register(this.sysfs);
+    this.sysfs = sysfs;
+    if (tree !== undefined && sysfs !== undefined) {
+      this.services.register(sysfs);
+      const crashSaves = new SysCrashSave({
+        layer: () => tree.tree(),
+        serialize: (fn) => tree.serialize(fn),
+        identity: (pid) => this.fsIdentity(pid),
+        feids: sysfs,
+        connected: (pid) => {
+          const p = this.processes.get(pid);
+          return p !== undefined && this.systemConnections.servicesOf(p).includes(crashSaves.pid);
+        },
+        collectEveryMs: () => tree.serialize(async () => collectEveryMs(await tree.tree())),
+      });
+      this.crashSaves = crashSaves;
+      this.services.register(crashSaves);
+    }
     this.appServices = new ServiceTable({
       findApp: (anid, user) => this.findApp(anid, user),
       startService: (app, name, user, starter) => this.startService(app, name, user, starter),
@@ -931,6 +984,8 @@ export class Kernel implements KernelApi {
     }
     for (const w of p.waiters.splice(0)) w();
     this.services.processExited({ pid: p.pid, ppid: p.ppid, name: p.name });
+    // Graceful: the program ended by itself (docs/crash-saves.md); killed or trapped is a crash.
+    void this.crashSaves?.ended(p.pid, outcome.kind === "exit");
     for (const done of p.requests.values()) done({ ok: false, error: "the process has ended" });
     p.requests.clear();
     this.closePipesOf(p);
