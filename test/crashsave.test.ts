@@ -12,7 +12,7 @@ import { appOf, crashSaveHome, COUNTER_DIR as DIR, exited, root } from "./crashs
 import { alive, OK, waitFor } from "./kernel-helpers.js";
 import { systemClient } from "./services-apps.js";
 
-const { home, list, runnerOf, runUntilSaved, counterIn, install, cleanup } = crashSaveHome();
+const { home, list, start, runnerOf, runUntilSaved, counterIn, install, cleanup } = crashSaveHome();
 beforeAll(install, 120_000);
 afterAll(cleanup);
 
@@ -58,6 +58,42 @@ describe("crash saves", () => {
     expect(r.code, r.stderr).toBe(Number(saved));
     const log = readFileSync(path.join(home.home, "logs", "kernel.log"), "utf8");
     expect(log).toMatch(/the last run did not stop cleanly \(\/etc\/sys\/awake was left\)/);
+  }, 180_000);
+
+  it("a collect_every changed while the counter runs applies to it at once", async () => {
+    const kernelLog = () => {
+      try {
+        return readFileSync(path.join(home.home, "logs", "kernel.log"), "utf8");
+      } catch {
+        return "";
+      }
+    };
+    const set = (v: string) =>
+      expect(home.ncw(["registry", "set", "system.crash_saves.collect_every", v]).code).toBe(0);
+    set("1h");
+    const before = kernelLog().length;
+    const c = start("ncwdemo::counter");
+    // Connected to sys::crashsave with the hour's period: no collection would come for an hour.
+    const connected = await waitFor(
+      () => /ncwdemo\.counter\): a collection every 3600 s/.test(kernelLog().slice(before)),
+      40_000,
+      200,
+    );
+    expect(connected, c.output()).toBe(true);
+    expect(appOf(list(), "ncwdemo.counter")?.saves ?? []).toEqual([]);
+    set("1s");
+    const saved = await waitFor(
+      () => (appOf(list(), "ncwdemo.counter")?.saves.length ?? 0) > 0,
+      40_000,
+      200,
+    );
+    expect(saved, kernelLog().slice(before)).toBe(true);
+    expect(kernelLog().slice(before)).toMatch(
+      /collect_every changed: a collection every 1 s for 1 running/,
+    );
+    process.kill(runnerOf("ncwdemo::counter")!, "SIGKILL");
+    await exited(c);
+    expect(home.ncw(["crashsave", "rm", "ncwdemo::counter"]).code).toBe(0);
   }, 180_000);
 
   it("an app whose manifest does not declare support gets no awake indicator", () => {

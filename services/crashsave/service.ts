@@ -215,6 +215,7 @@ export class SysCrashSave implements NativeService {
     const every = await this.collectEveryMs();
     if (!this.instances.has(i.pid) || i.timer !== undefined) return;
     this.schedule(i, every);
+    this.log(`PID ${i.pid} (${i.app}): a collection every ${every / 1000} s`);
     if (i.afterCrash) await this.restore(i);
   }
 
@@ -242,8 +243,14 @@ export class SysCrashSave implements NativeService {
    */
   async settingsChanged(): Promise<void> {
     const every = await this.collectEveryMs();
+    let n = 0;
     for (const i of this.instances.values())
-      if (i.timer !== undefined && !i.never) this.schedule(i, every);
+      if (i.timer !== undefined && !i.never) {
+        this.schedule(i, every);
+        n++;
+      }
+    if (n > 0)
+      this.log(`collect_every changed: a collection every ${every / 1000} s for ${n} running`);
   }
 
   /** The crash save a new instance restores: the last one no other running instance holds. */
