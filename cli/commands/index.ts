@@ -92,6 +92,12 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./test.js")).testCommand,
   },
   {
+    name: "crashsave",
+    usage: "crashsave <command>",
+    describe: "List, restore and remove the crash saves of the user's apps",
+    load: async () => (await import("./crashsave.js")).crashsaveCommand,
+  },
+  {
     name: "pack",
     usage: "pack <dir>",
     describe: "Build an application package (.nap / .nva) from a folder",

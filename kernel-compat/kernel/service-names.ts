@@ -18,6 +18,8 @@ export interface ServiceApp {
   anid: number;
   /** Undefined: the manifest has no `services` table (it exposes nothing). */
   services: ExposedServices | undefined;
+  /** The manifest's sysfeatures.crash_saves_support (docs/crash-saves.md). */
+  crashSaves?: boolean;
 }
 
 /** A service of an app, as CONNECT_SERVICE names it after its checks: main or one scope. */

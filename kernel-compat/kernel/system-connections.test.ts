@@ -1,6 +1,7 @@
 // Unit tests of the connections to native system services (kernel/system-connections.ts) on the real
 // host layer's service sockets: the kernel's end reads a method record and publishes the answer record,
-// error answers carry their errcode, notifications create concluded exchanges, END and a client's end.
+// error answers carry their errcode, notifications create concluded exchanges (open ones when they take
+// an answer, which goes back to the service), END and a client's end.
 
 import { describe, expect, it } from "vitest";
 import { hostNative } from "../../native/index.js";
@@ -157,6 +158,26 @@ describe.skipIf(process.platform !== "linux")("SystemConnections (linux)", () =>
     // another client's notification is not this one's
     t.sc.notify({ servicePid: SERVICE, clientPid: 102, code: 0xa000, data: Uint8Array.of(9) });
     expect(t.read()).toBeUndefined();
+  });
+
+  it("keeps a notification that takes an answer open, and hands the client's answer back", async () => {
+    const t = await connected();
+    const answers: string[] = [];
+    t.sc.notify({
+      servicePid: SERVICE,
+      clientPid: 101,
+      code: 0x0100,
+      data: Uint8Array.of(1, 2),
+      onAnswer: (b) => answers.push(Buffer.from(b).toString("hex")),
+    });
+    // status 0x01: a new exchange, not concluded
+    expect(t.read()).toMatchObject({ status: 0x01, method: 0x0100, exchange: 1n, body: "0102" });
+    // the client answers in it with the close indicator: the bytes reach the service
+    expect(t.send(1n, 1, Uint8Array.of(0, 0))).toMatchObject({ ok: true, exchange: 1n });
+    await tick();
+    expect(answers).toEqual(["0000"]);
+    expect(t.send(1n, 1, Uint8Array.of(0))).toEqual({ ok: false, reason: "concluded" });
+    expect(answers).toHaveLength(1);
   });
 
   it("refuses a second connection without flexible mode; END closes it and tells the service", async () => {

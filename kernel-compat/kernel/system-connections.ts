@@ -54,6 +54,8 @@ interface SystemConnection {
   clientSocket: bigint;
   serviceSocket: bigint;
   state: "open" | "ended" | "client-died";
+  /** The notifications waiting for the client's answer, by exchange (docs/services.md). */
+  asked: Map<bigint, (body: Uint8Array) => void>;
 }
 
 export type SystemConnectResult =
@@ -128,6 +130,7 @@ export class SystemConnections {
       clientSocket: clientId,
       serviceSocket: serviceId,
       state: "open",
+      asked: new Map(),
     };
     if (gone(client)) {
       // It ended while its runner was being granted the end: its processEnded ran already.
@@ -197,6 +200,14 @@ export class SystemConnections {
         return;
       }
       const { h, body } = msg;
+      // The client's answer to a notification that takes one (ServiceContext.ask).
+      const asked =
+        (h.status & SockStatus.NEW_EXCHANGE) === 0 ? c.asked.get(h.exchange) : undefined;
+      if (asked !== undefined) {
+        c.asked.delete(h.exchange);
+        asked(body);
+        continue;
+      }
       // A method call creates its exchange and waits for the answer; a message that concludes at once
       // (a creating error message) takes none. Answers of the client never come: system services'
       // answers conclude their exchange (specs/services/system/README.md).
@@ -240,7 +251,13 @@ export class SystemConnections {
   }
 
   /** A notification of the service at `servicePid` for `clientPid` (ServiceHost's `deliver`). */
-  notify(n: { servicePid: number; clientPid: number; code: number; data: Uint8Array }): void {
+  notify(n: {
+    servicePid: number;
+    clientPid: number;
+    code: number;
+    data: Uint8Array;
+    onAnswer?: (body: Uint8Array) => void;
+  }): void {
     for (const c of this.byId.values()) {
       if (c.state !== "open" || c.servicePid !== n.servicePid || c.client.pid !== n.clientPid)
         continue;
@@ -248,10 +265,18 @@ export class SystemConnections {
         this.k.refusedLine(c.client, `connection ${c.id}: a notification too large was dropped`);
         continue;
       }
-      // Decided (docs/services.md): it creates its exchange concluded (no answer is taken).
+      // Decided (docs/services.md): it creates its exchange concluded (no answer is taken), unless it
+      // takes an answer: then the exchange stays open for the client's.
+      const onAnswer = n.onAnswer;
       this.publish(
         c,
-        { exchange: 0n, method: n.code, errorCode: 0, concludesAtOnce: true },
+        {
+          exchange: 0n,
+          method: n.code,
+          errorCode: 0,
+          concludesAtOnce: onAnswer === undefined,
+          ...(onAnswer === undefined ? {} : { sent: (ex: bigint) => c.asked.set(ex, onAnswer) }),
+        },
         n.data,
       );
     }
@@ -269,7 +294,14 @@ export class SystemConnections {
    */
   private publish(
     c: SystemConnection,
-    m: { exchange: bigint; method: number; errorCode: number; concludesAtOnce?: boolean },
+    m: {
+      exchange: bigint;
+      method: number;
+      errorCode: number;
+      concludesAtOnce?: boolean;
+      /** The exchange a creating message made. */
+      sent?: (exchange: bigint) => void;
+    },
     body: Uint8Array,
   ): void {
     const rings = this.k.sockets.kernelRings(c.socket);
@@ -281,9 +313,12 @@ export class SystemConnections {
       false,
       (why) => why === "full" || why === "locked",
       () => {
-        const r = this.k.sockets.send(end, { ...m, length: body.length });
-        if (r.ok) deliverMessage(this.k, r, body.length);
-        else this.k.refusedLine(c.client, `connection ${c.id}: message refused (${r.reason})`);
+        const { sent, ...message } = m;
+        const r = this.k.sockets.send(end, { ...message, length: body.length });
+        if (r.ok) {
+          sent?.(r.exchange);
+          deliverMessage(this.k, r, body.length);
+        } else this.k.refusedLine(c.client, `connection ${c.id}: message refused (${r.reason})`);
         return false;
       },
     );

@@ -16,6 +16,8 @@ import { Datafield, decodeDatafield, encodeDatafield } from "../../commonassembl
 import { syscallByCode, syscallName } from "../../commonassembly/abi/syscalls.js";
 import { readModule } from "../../commonassembly/wasm/reader.js";
 import { hostNative } from "../../native/index.js";
+import { SysCrashSave } from "../../services/crashsave/service.js";
+import { SysCrypto } from "../../services/crypto/service.js";
 import type { FsLayer } from "../../services/fs/layer.js";
 import { MemoryFs } from "../../services/fs/memory.js";
 import type { FsIdentity } from "../../services/fs/service/access.js";
@@ -27,6 +29,7 @@ import { SysPerm } from "../../services/perm/service.js";
 import { volatileKey } from "../../services/perm/store.js";
 import { SysProcess } from "../../services/process/service.js";
 import { REGISTRY_KEYS } from "../../services/registry/keys.js";
+import { Registry } from "../../services/registry/registry.js";
 import { appDirName, DEFAULT_USER } from "../../services/skyer/layout.js";
 import { AmsTable } from "../kernel/ams.js";
 import type { AmsBackedRequest, AmsMapAnswer, AmsMapRequest, KernelApi } from "../kernel/api.js";
@@ -98,6 +101,11 @@ export interface ServiceApps {
   find(anid: number, user: string): Promise<ServiceApp | undefined>;
   /** The app's program, AOT-compiled, as `ncw run <AID>` would run it for `user`. */
   load(app: ServiceApp, user: string): Promise<{ name: string; wasm: Uint8Array }>;
+}
+
+/** system.crash_saves.collect_every in ms (its type, tmin(s,1s), keeps it at 1 s or more). */
+async function collectEveryMs(layer: FsLayer): Promise<number> {
+  return (await Registry.open(layer)).getMs("system.crash_saves.collect_every");
 }
 
 /** The home's tree as sys::fs needs it (server/tree.ts TreeOwner has it; unit tests give none). */
@@ -186,6 +194,32 @@ export class Kernel implements KernelApi {
   /** sys::fs, when this kernel owns a tree: other system services make temporary FEIDs with it. */
   readonly sysfs: SysFs | undefined;
 
+  /** sys::crashsave, when this kernel owns the home's tree (docs/crash-saves.md). */
+  readonly crashSaves: SysCrashSave | undefined;
+
+  /**
+   * Before an app's process starts for `user`: when its manifest declares crash-save support, its awake
+   * indicator, and whether it starts after a crash; `started` then names its PID to sys::crashsave.
+   */
+  async crashSaveStart(
+    anid: number,
+    user: string,
+  ): Promise<{ afterCrash: boolean; started: (pid: number) => void }> {
+    const cs = this.crashSaves;
+    const none = { afterCrash: false, started: () => {} };
+    if (cs === undefined) return none;
+    const app = await this.findApp(anid, user);
+    if (app?.crashSaves !== true) return none;
+    const dir = appDirName(app.aid);
+    try {
+      const afterCrash = await cs.starting(user, dir);
+      return { afterCrash, started: (pid) => cs.started(pid, user, dir, afterCrash) };
+    } catch (e) {
+      this.log(`crash saves of ${app.aid} unavailable: ${(e as Error).message}`);
+      return none;
+    }
+  }
+
   /** Installed apps, for their services (set by main.ts). */
   serviceApps: ServiceApps | undefined;
   /** Where every permission check is decided (services/perm/gate.ts). */
@@ -215,8 +249,11 @@ export class Kernel implements KernelApi {
     });
     this.services.register(new SysPerm(this.perm));
     this.services.register(new SysProcess(() => this.processList()));
-    // sys::fs on the home's tree, when this kernel owns one (docs/sysfs.md "How an app reaches it").
-    this.sysfs =
+    // sys::crypto: the host's CSPRNG into the caller's memory (docs/services.md "sys::crypto").
+    this.services.register(new SysCrypto(this.clientMemory));
+    // sys::fs on the home's tree, when this kernel owns one (docs/sysfs.md "How an app reaches it"),
+    // and sys::crashsave beside it, on its temporary FEIDs (docs/crash-saves.md).
+    const sysfs =
       tree === undefined
         ? undefined
         : new SysFs({
@@ -226,7 +263,23 @@ export class Kernel implements KernelApi {
             memory: this.clientMemory,
             commitWindowMs: fsCommitWindowMs(env),
           });
-    if (this.sysfs !== undefined) this.services.register(this.sysfs);
+    this.sysfs = sysfs;
+    if (tree !== undefined && sysfs !== undefined) {
+      this.services.register(sysfs);
+      const crashSaves = new SysCrashSave({
+        layer: () => tree.tree(),
+        serialize: (fn) => tree.serialize(fn),
+        identity: (pid) => this.fsIdentity(pid),
+        feids: sysfs,
+        connected: (pid) => {
+          const p = this.processes.get(pid);
+          return p !== undefined && this.systemConnections.servicesOf(p).includes(crashSaves.pid);
+        },
+        collectEveryMs: () => tree.serialize(async () => collectEveryMs(await tree.tree())),
+      });
+      this.crashSaves = crashSaves;
+      this.services.register(crashSaves);
+    }
     this.appServices = new ServiceTable({
       findApp: (anid, user) => this.findApp(anid, user),
       startService: (app, name, user, starter) => this.startService(app, name, user, starter),
@@ -996,6 +1049,8 @@ export class Kernel implements KernelApi {
     for (const w of p.waiters.splice(0)) w();
     this.services.processExited({ pid: p.pid, ppid: p.ppid, name: p.name });
     this.perm.processExited(p.pid);
+    // Graceful: the program ended by itself (docs/crash-saves.md); killed or trapped is a crash.
+    void this.crashSaves?.ended(p.pid, outcome.kind === "exit");
     for (const done of p.requests.values()) done({ ok: false, error: "the process has ended" });
     p.requests.clear();
     this.closePipesOf(p);

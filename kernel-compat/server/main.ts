@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { appendFileSync, linkSync, lstatSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import type { CommandPipeIds } from "../../commonassembly/abi/context.js";
+import { type CommandPipeIds, StartupBit } from "../../commonassembly/abi/context.js";
 import { hostErrorKind, isHostError } from "../../native/errors.js";
 import { hostNative } from "../../native/index.js";
 import type { ControlEndpoint, HostNative } from "../../native/types.js";
@@ -14,6 +14,7 @@ import { NcwError } from "../../ncw/errors.js";
 import { type HomeLayout, openHome } from "../../ncw/home.js";
 import { type Grant, parseGrant } from "../../services/perm/policy.js";
 import type { InstalledCommand } from "../../services/shell/commands.js";
+import { DEFAULT_USER } from "../../services/skyer/layout.js";
 import {
   type CommandPipeSet,
   createCommandPipes,
@@ -194,6 +195,7 @@ function serviceApps(home: HomeLayout): ServiceApps {
           aid: app.aid,
           anid: app.anid,
           services: s === undefined ? undefined : { main: s.main, scoped: s.scoped },
+          crashSaves: await q.crashSavesSupported(app),
         };
       }),
     load: async (app, user) => {
@@ -270,6 +272,8 @@ async function main(): Promise<void> {
         log(
           `registry changed: delays ${JSON.stringify(kernel.delays)}, limits ${JSON.stringify(kernel.limits)}`,
         );
+        // sys::crashsave re-reads collect_every for the instances running (docs/crash-saves.md).
+        await kernel.crashSaves?.settingsChanged();
       } catch (e) {
         log(
           `registry changed but unreadable, keeping the delays and limits: ${(e as Error).message}`,
@@ -306,6 +310,8 @@ async function main(): Promise<void> {
     pool.close();
     for (const p of kernel.live()) kernel.kill(p, "the kernel is stopping");
     const exit = setTimeout(() => process.exit(0), 50);
+    // A graceful stop: the tree owner removes the system's awake indicator as it lets the tree go
+    // (docs/sysfs.md "The tree", docs/crash-saves.md).
     void tree.close().finally(() => exit.refresh());
   };
   const checkIdle = () => {
@@ -450,6 +456,14 @@ async function main(): Promise<void> {
                 line: `${runnable.name}: AOT ${how} in ${runnable.aot.ms.toFixed(1)} ms`,
               });
             }
+            // An app that supports crash saves: its awake indicator, and whether it starts after a
+            // crash (docs/crash-saves.md).
+            // (A program run from a file is no installed app: nothing to look up.)
+            const crash =
+              runnable.anid === undefined
+                ? { afterCrash: false, started: () => {} }
+                : await kernel.crashSaveStart(context.anid, m.user ?? DEFAULT_USER);
+            if (conn.destroyed) return;
             const memoryBytes = kernel.initialMemory(runnable.wasm);
             const refused = kernel.admit(memoryBytes);
             if (refused !== undefined) {
@@ -487,6 +501,8 @@ async function main(): Promise<void> {
                 });
               }
             }
+            // Bit 4 of the startup reason (the context's first byte): started after a crash.
+            if (crash.afterCrash) context.bytes[0]! |= StartupBit.AFTER_CRASH;
             const started = kernel.spawn({
               ...(commandPipes ? { commandPipes } : {}),
               name: runnable.name,
@@ -501,6 +517,7 @@ async function main(): Promise<void> {
               userName: m.user,
             });
             kernel.perm.startRun(started.pid, upfront.allow, upfront.deny);
+            crash.started(started.pid);
           })();
           return;
         }

@@ -47,7 +47,7 @@ export class TreeOwner {
           // The spec's structure and the users' homes, added in place to an older tree (docs/sysfs.md).
           const { wasAwake } = await prepareTree(l, DEFAULT_USER);
           await l.sync();
-          if (wasAwake) this.log("the last run did not stop cleanly (/etc/sys/awake was still 1)");
+          if (wasAwake) this.log("the last run did not stop cleanly (/etc/sys/awake was left)");
           return l;
         } catch (e) {
           if ((e as { code?: string }).code !== "BTRFS_IMAGE_LOCKED" || Date.now() > until) {

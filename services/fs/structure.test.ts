@@ -41,10 +41,15 @@ describe("the tree's structure", () => {
       "trash",
       "videos",
     ]);
-    // Not stopped cleanly: the next start says so; a clean stop clears it.
-    expect(await text(fs, AWAKE_PATH)).toBe("1");
+    // An empty file while the system runs (crash-saves.md "Invalid shutdown indicator"). Not stopped
+    // cleanly: the next start finds it and says so; a clean stop removes it.
+    expect(await text(fs, AWAKE_PATH)).toBe("");
     expect(await prepareTree(fs, "user")).toEqual({ wasAwake: true });
     await markAsleep(fs);
+    expect(await fs.stat(AWAKE_PATH)).toBeNull();
+    expect(await prepareTree(fs, "user")).toEqual({ wasAwake: false });
+    // The "0" an older NCW left after a clean stop is not a crash.
+    await fs.writeFile(AWAKE_PATH, new TextEncoder().encode("0"));
     expect(await prepareTree(fs, "user")).toEqual({ wasAwake: false });
   });
 

@@ -160,8 +160,8 @@ export async function addUser(fs: FsLayer, user: string, now = Date.now()): Prom
  * The tree as the spec lays it out, for the kernel that takes it: the system's structure, the users
  * list with `defaultUser` in it, every listed user's home, each user's /tmp/<user> emptied ("cleaned
  * during shutdown": NCW cleans it when the system starts, which no app can tell apart), and the awake
- * indicator set ("1"; markAsleep writes "0"). `wasAwake`: the last run did not stop cleanly. The
- * caller commits.
+ * indicator created, empty (crash-saves.md "Invalid shutdown indicator"; markAsleep removes it).
+ * `wasAwake`: it was already there, so the last run did not stop cleanly. The caller commits.
  */
 export async function prepareTree(
   fs: FsLayer,
@@ -174,14 +174,15 @@ export async function prepareTree(
     for (const e of await fs.readdir(`/tmp/${u.name}`))
       await fs.rm(`/tmp/${u.name}/${e.name}`, { recursive: true, force: true });
   }
-  const awake = (await exists(fs, AWAKE_PATH))
+  // An older NCW left "0" there after a clean stop (docs/sysfs.md): that is not a crash.
+  const left = (await exists(fs, AWAKE_PATH))
     ? new TextDecoder().decode(await fs.readFile(AWAKE_PATH))
-    : "";
-  await fs.writeFile(AWAKE_PATH, new TextEncoder().encode("1"));
-  return { wasAwake: awake === "1" };
+    : undefined;
+  await fs.writeFile(AWAKE_PATH, new Uint8Array(0));
+  return { wasAwake: left !== undefined && left !== "0" };
 }
 
-/** The system stops cleanly: the indicator says so (the next start sees "0"). */
+/** The system stops cleanly: its awake indicator goes (the next start does not find it). */
 export async function markAsleep(fs: FsLayer): Promise<void> {
-  if (await exists(fs, "/etc/sys")) await fs.writeFile(AWAKE_PATH, new TextEncoder().encode("0"));
+  await fs.rm(AWAKE_PATH, { force: true });
 }

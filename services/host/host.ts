@@ -37,6 +37,8 @@ export interface OutgoingNotification {
   clientPid: number;
   code: number;
   data: Uint8Array;
+  /** Set for a notification that takes an answer (ServiceContext.ask): the answer's bytes. */
+  onAnswer?: (body: Uint8Array) => void;
 }
 
 export interface ServiceHostOptions {
@@ -93,6 +95,8 @@ export class ServiceHost {
     this.byPid.set(pid, hosted);
     service.attach?.({
       notify: (clientPid, name, data) => this.notify(hosted, clientPid, name, data),
+      ask: (clientPid, name, data, onAnswer) =>
+        this.notify(hosted, clientPid, name, data, onAnswer),
       log: (line) => this.log(`${service.name}: ${line}`),
     });
   }
@@ -187,12 +191,44 @@ export class ServiceHost {
     }
   }
 
-  private notify(h: Hosted, clientPid: number, name: string, data: Fields): void {
+  private notify(
+    h: Hosted,
+    clientPid: number,
+    name: string,
+    data: Fields,
+    onAnswer?: (answer: Fields | undefined) => void,
+  ): boolean {
     const n = h.service.def.notifications.find((x) => x.name === name);
     if (n === undefined) throw new Error(`${h.service.name} has no notification ${name}`);
-    if (!h.clients.has(clientPid)) return;
-    const bytes = encodeLayout(n.datafield, data, `${h.service.name} ${name}`, h.structures);
-    this.opts.deliver?.({ servicePid: h.service.pid, clientPid, code: n.code, data: bytes });
+    if (onAnswer !== undefined && n.answer === undefined)
+      throw new Error(`${h.service.name} ${name} takes no answer`);
+    if (!h.clients.has(clientPid)) return false;
+    const what = `${h.service.name} ${name}`;
+    const bytes = encodeLayout(n.datafield, data, what, h.structures);
+    const answer = n.answer;
+    this.opts.deliver?.({
+      servicePid: h.service.pid,
+      clientPid,
+      code: n.code,
+      data: bytes,
+      ...(onAnswer === undefined || answer === undefined
+        ? {}
+        : {
+            onAnswer: (body: Uint8Array) => {
+              let fields: Fields | undefined;
+              try {
+                fields = decodeLayout(answer, body, `${what} answer`, h.structures);
+              } catch (e) {
+                if (!(e instanceof AbiError)) throw e;
+                this.log(
+                  `${what}: PID ${clientPid} answered bytes that do not decode: ${e.message}`,
+                );
+              }
+              this.guard(h, `${name} answer`, () => onAnswer(fields));
+            },
+          }),
+    });
+    return true;
   }
 
   /** The kernel started a process: every service hears of it. */

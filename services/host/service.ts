@@ -31,6 +31,17 @@ export interface ProcessEvent {
 export interface ServiceContext {
   /** Send a notification of the service's table to a connected client. */
   notify(clientPid: number, notification: string, data: Fields): void;
+  /**
+   * Send a notification whose table gives an `answer`: its exchange stays open, and `onAnswer` gets the
+   * client's answer decoded (undefined when it does not decode as the layout). False when the client is
+   * not connected. (Optional in the interface so that a test's context may leave it out.)
+   */
+  ask?(
+    clientPid: number,
+    notification: string,
+    data: Fields,
+    onAnswer: (answer: Fields | undefined) => void,
+  ): boolean;
   log(line: string): void;
 }
 

@@ -77,6 +77,11 @@ export class SkyerQuery {
     return (await this.appManifest(app))?.services;
   }
 
+  /** Whether the installed application's manifest declares crash-save support (sysfeatures). */
+  async crashSavesSupported(app: InstalledApp): Promise<boolean> {
+    return (await this.appManifest(app))?.sysfeatures.crash_saves_support === true;
+  }
+
   /** The commands the installed application's manifest exposes (specs/applications.md "Commands"). */
   async commands(app: InstalledApp): Promise<Record<string, CommandSpec>> {
     return (await this.appManifest(app))?.commands ?? {};

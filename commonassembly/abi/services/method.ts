@@ -51,6 +51,11 @@ export interface NotificationDef {
   readonly code: number;
   readonly name: string;
   readonly datafield: Layout;
+  /**
+   * The client's expected answer (e.g. sys::crashsave's): such a notification's exchange stays open
+   * for it (docs/services.md "Notifications"). Absent: the exchange concludes at once.
+   */
+  readonly answer?: Layout;
 }
 
 export interface ServiceDef<P extends string = string> {

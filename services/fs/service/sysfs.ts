@@ -837,11 +837,15 @@ export class SysFs implements NativeService {
 
   private async openFile(a: Fields, c: Call): Promise<Fields> {
     const E = T.OPEN_FILE.errors;
-    this.ours(a.fsid, E.INVALID_FSID);
+    const target = a.target as EnumValue;
+    // A temporary FEID names its item by itself, and its holder is given no FSID with it (the
+    // notifications carry the FEID alone): the FSID is not checked (docs/sysfs.md "Temporary FEIDs").
+    const path = target.variant === 0 ? (target.fields.path as FsPath) : undefined;
+    if (!(path !== undefined && "feid" in path && isTemporaryFeid(path.feid)))
+      this.ours(a.fsid, E.INVALID_FSID);
     const read = this.accessByte(a.read);
     const write = this.accessByte(a.write);
     if (!read && !write) fail(ServiceCallErr.BAD_ARGUMENTS);
-    const target = a.target as EnumValue;
     // The access asked is needed wherever the file is, or would be created.
     const access: FsPermission[] = [];
     if (read) access.push("fs.items.read");
