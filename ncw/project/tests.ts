@@ -127,7 +127,7 @@ export function testEntrySource(p: Project, tests: readonly TestCase[]): string 
     ...files.map((f) => `#include "../${f}"`),
     "static int ncw__is(nightos_str s, const char *id) {",
     "  uint64_t n = nightos__strlen(id);",
-    "  return s.len == n && nightos__same((const char *)s.ptr, s.len, id, n);",
+    "  return s.len == n && nightos_test__same((const char *)s.ptr, s.len, id, n);",
     "}",
     "void _start(void) {",
     '  if (nightos_arg_count() < 1) nightos_fatal("give the test to run: `ncw test` does");',
