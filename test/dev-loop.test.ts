@@ -3,6 +3,7 @@
 // and passes the compiler's file:line errors through; a hanging test is stopped at --timeout; --filter,
 // --bail; the TAP and JUnit reports' shape; the C scaffold when clang is here.
 
+import { spawn } from "node:child_process";
 import {
   appendFileSync,
   existsSync,
@@ -15,7 +16,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clangOk } from "./helpers/clang.js";
-import { ncw } from "./helpers/ncw.js";
+import { NCW_JS, ncw } from "./helpers/ncw.js";
+import { waitFor } from "./kernel-helpers.js";
 
 const root = mkdtempSync(path.join(os.tmpdir(), "ncw-devloop-"));
 const env = { NCW_HOME: path.join(root, "home"), NO_COLOR: "1" };
@@ -218,6 +220,47 @@ describe("ncw init / build / test (AssemblyScript)", () => {
     expect(homes.status, homes.stderr).toBe(0);
     expect(homes.stdout).not.toContain("ncwtest_");
   });
+});
+
+describe("ncw test --watch", () => {
+  it("reruns on a change with --watch: a test made to fail fails, fixed it passes; SIGTERM ends it", async () => {
+    const dir = path.join(root, "watched");
+    expect(run(["init", dir]).status).toBe(0);
+    const child = spawn(process.execPath, [NCW_JS, "test", "--watch"], {
+      cwd: dir,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    child.stderr.on("data", (d) => {
+      out += d;
+    });
+    const ended = new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+    try {
+      const runs = (re: RegExp) => out.split("\n").filter((l) => re.test(l)).length;
+      expect(await waitFor(() => runs(/^1 passed of 1 in/) === 1, 120_000), out).toBe(true);
+      const test = path.join(dir, "tests", "greet.test.ts");
+      const good = readFileSync(test, "utf8");
+      writeFileSync(test, good.replace(/"Hello, Ada!"/, '"Goodbye, Ada!"'));
+      expect(good).toContain('"Hello, Ada!"');
+      expect(await waitFor(() => runs(/^0 passed, 1 failed of 1 in/) === 1, 120_000), out).toBe(
+        true,
+      );
+      expect(out).toContain('expected: "Goodbye, Ada!"');
+      writeFileSync(test, good);
+      expect(await waitFor(() => runs(/^1 passed of 1 in/) === 2, 120_000), out).toBe(true);
+      // What a build writes (.ncw/, build/) starts no run of its own.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(runs(/^\d+ passed.* of \d+ in/)).toBe(3);
+      child.kill("SIGTERM");
+      expect(await ended).toBe(0);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  }, 400_000);
 });
 
 describe.skipIf(!clangOk)("ncw init --lang c (skipped without clang and wasm-ld)", () => {

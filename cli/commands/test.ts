@@ -2,7 +2,7 @@
 // home (a Btrfs snapshot), in parallel (docs/dev-loop.md "Running tests"). Thin: parse, call
 // ncw/project (build) and ncw/testing (run, report), print.
 
-import { existsSync, statSync, watch, writeFileSync } from "node:fs";
+import { existsSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { CommandModule } from "yargs";
@@ -223,7 +223,8 @@ export const testCommand: CommandModule<GlobalArgs, TestArgs> = {
       const dir = path.resolve(argv.target ?? ".");
       if (!existsSync(path.join(dir, "manifest.toml")))
         throw new NcwError("usage", "--watch needs a project folder", { code: "TEST_WATCH_DIR" });
-      // Node's recursive fs.watch (docs/dev-loop.md "Watching": chokidar is not among NCW's dependencies).
+      // chokidar (docs/dev-loop.md "Watching"): src/, tests/ and the manifest; not what builds write.
+      const { watch } = await import("chokidar");
       let timer: NodeJS.Timeout | undefined;
       let running: Promise<unknown> = Promise.resolve();
       const rerun = () => {
@@ -236,18 +237,22 @@ export const testCommand: CommandModule<GlobalArgs, TestArgs> = {
           out.info(out.style.dim("watching src/, tests/ and manifest.toml (Ctrl-C to stop)"));
         });
       };
-      const changed = (_e: string, name: string | Buffer | null) => {
-        if (name !== null && String(name).includes(".ncw")) return;
+      const watcher = watch(
+        ["src", "tests", "manifest.toml"].map((d) => path.join(dir, d)),
+        { ignoreInitial: true, ignored: (p) => p.split(path.sep).includes(".ncw") },
+      );
+      watcher.on("all", () => {
         clearTimeout(timer);
         timer = setTimeout(rerun, 100);
-      };
-      const watchers = ["src", "tests"]
-        .filter((d) => existsSync(path.join(dir, d)))
-        .map((d) => watch(path.join(dir, d), { recursive: true }, changed));
-      watchers.push(watch(path.join(dir, "manifest.toml"), changed));
+      });
+      await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
       rerun();
-      await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
-      for (const w of watchers) w.close();
+      await new Promise<void>((resolve) => {
+        process.once("SIGINT", () => resolve());
+        process.once("SIGTERM", () => resolve());
+      });
+      clearTimeout(timer);
+      await watcher.close();
       return 0;
     }),
 };
