@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
 import { askInstalledCommands, connectKernel, requestUser } from "../../kernel-compat/client.js";
+import { isHostError } from "../../native/errors.js";
 import { ExitCode, NcwError } from "../../ncw/errors.js";
 import { colorEnabled, makeStyle, safeLines } from "../../ncw/output.js";
 import { checkSource, runChecked } from "../../services/hydre/script.js";
@@ -73,9 +74,8 @@ export const hydreCommand: CommandModule<GlobalArgs, HydreArgs> = {
         try {
           text = readFileSync(argv.script, "utf8");
         } catch (e) {
-          const code = (e as NodeJS.ErrnoException).code;
           throw new NcwError(
-            code === "ENOENT" ? "not-found" : "io",
+            isHostError(e, "not-found") ? "not-found" : "io",
             `cannot read the script ${argv.script}: ${(e as Error).message}`,
             {
               code: "HYDRE_SCRIPT_UNREADABLE",

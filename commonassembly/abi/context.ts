@@ -25,6 +25,13 @@ export const StartupCode = {
 /** The startup reason's flag bits: bit 4 (after a crash) and bit 5 (CMDRAW will be read). */
 export const StartupBit = { AFTER_CRASH: 0x08, RAW_OUTPUT_READ: 0x04 } as const;
 
+/**
+ * The app's identifier of its CMDIN (decided, docs/ipc.md "Identifiers": a command process' first
+ * identifiers are its six command pipes in this order: kernel-compat/ipc/command-pipes.ts). A `stream` argument written `-` is this pipe
+ * (docs/cli.md "Typed input"), so the CLI can name it before the kernel made it.
+ */
+export const CMDIN_IDENTIFIER = 1n;
+
 export interface StartupReason {
   /** 0x1–0x9 (StartupCode). */
   code: number;

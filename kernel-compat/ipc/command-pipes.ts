@@ -13,13 +13,6 @@ export const COMMAND_PIPES = [
   { name: "cmdout", message: false, multiplier: 1, app: "sc" },
 ] as const;
 
-/**
- * The app's identifier of its CMDIN (decided, docs/ipc.md "Identifiers": a command process' first
- * identifiers are its six command pipes in this order). A `stream` argument written `-` is this pipe
- * (docs/cli.md "Typed input"), so the CLI can name it before the kernel made it.
- */
-export const CMDIN_IDENTIFIER = 1n;
-
 export type CommandPipeName = (typeof COMMAND_PIPES)[number]["name"];
 
 /** The pipes the CLI writes (it holds their SC); it reads the four others. */

@@ -3,9 +3,9 @@
 // execution context, and whose other ends the CLI maps itself (it is the caller: it writes CMDIN and
 // CMDUSR, reads the rest). The spec has sys::hydre create them: their creator is its fixed PID.
 
+import { CMDIN_IDENTIFIER } from "../../commonassembly/abi/context.js";
 import { SystemPid } from "../../commonassembly/abi/numbers.js";
 import {
-  CMDIN_IDENTIFIER,
   COMMAND_PIPES,
   type CommandPipeMapping,
   type CommandPipeName,

@@ -11,6 +11,7 @@ import { connectKernel, type KernelConnection, startRun } from "../../kernel-com
 import type { CommandPipesClient, CommandReturn } from "../../kernel-compat/command-client.js";
 import type { Outcome } from "../../kernel-compat/protocol.js";
 import { RemoteFs } from "../../kernel-compat/tree-client.js";
+import { hostProcessAlive } from "../../native/errors.js";
 import { NcwError } from "../errors.js";
 import type { HomeLayout } from "../home.js";
 import type { TestCase } from "../project/tests.js";
@@ -194,13 +195,7 @@ async function dropStale(fs: RemoteFs): Promise<void> {
     const m = TEST_HOME.exec(e.name);
     if (m === null || e.kind !== "dir") continue;
     const pid = Number.parseInt(m[1] ?? "", 36);
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch (err) {
-      alive = (err as NodeJS.ErrnoException).code !== "ESRCH";
-    }
-    if (!alive) await fs.deleteSubvolume(`/home/${e.name}`).catch(() => {});
+    if (!hostProcessAlive(pid)) await fs.deleteSubvolume(`/home/${e.name}`).catch(() => {});
   }
 }
 

@@ -7,8 +7,8 @@
 // checking"), naming the argument, the value and the expected type. Used by `ncw run` / `ncw exec`,
 // and meant for Hydre. Decisions: docs/cli.md "Command arguments".
 
+import { CMDIN_IDENTIFIER } from "../../commonassembly/abi/context.js";
 import type { Value } from "../../commonassembly/abi/values.js";
-import { CMDIN_IDENTIFIER } from "../../kernel-compat/ipc/command-pipes.js";
 import { NcwError } from "../../ncw/errors.js";
 import { parseShellType, type ShellType } from "../../ncw/manifest/rules.js";
 import type { CommandArg, CommandSpec } from "../../ncw/manifest/types.js";

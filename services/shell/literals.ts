@@ -4,8 +4,8 @@
 // as it is for the scalar types (the host shell already removed its quotes), and composite values use the
 // shell's literal syntax: `[a, "b c"]`, `{ "k": 1 }`. Decisions: docs/cli.md "Argument values".
 
+import { CMDIN_IDENTIFIER } from "../../commonassembly/abi/context.js";
 import type { Value } from "../../commonassembly/abi/values.js";
-import { CMDIN_IDENTIFIER } from "../../kernel-compat/ipc/command-pipes.js";
 import type { ShellType } from "../../ncw/manifest/rules.js";
 
 /** Why a word is not a value of the expected type (the caller names the argument). */

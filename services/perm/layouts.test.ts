@@ -3,15 +3,15 @@
 // booleans (0x01 true, 0x02 false), the Grant structure of LIST_GRANTS.
 
 import { describe, expect, it } from "vitest";
-import { SysPerm } from "../../../services/perm/service.js";
-import { decodeLayout, encodeLayout } from "./fields.js";
+import { decodeLayout, encodeLayout } from "../../commonassembly/abi/services/fields.js";
 import {
   GRANT_DURATION_CODES,
   HAS_PERMISSION,
   LIST_GRANTS,
   REQUEST_PERMISSION,
   SYS_PERM,
-} from "./perm.js";
+} from "../../commonassembly/abi/services/perm.js";
+import { SysPerm } from "./service.js";
 
 const hex = (s: string) =>
   Uint8Array.from(s.replace(/\s+/g, "").match(/../g) ?? [], (h) => Number.parseInt(h, 16));
