@@ -77,10 +77,11 @@ export function serviceWat(busy: boolean): string {
     (i32.store (i32.const 0x3100) (i32.add (i32.load (i32.const 0x3100)) (i32.const 1)))
     (i64.const 0))
   ;; SERVICE_CLIENT_CLOSED / SERVICE_CLIENT_QUITTED, run by the connection's client thread (NCW: the
-  ;; connection ID in the datafield): it may end
+  ;; connection ID in the datafield): it may end. 128 marks (0x3200–0x33FF): a connection's mark must
+  ;; not alias a live one's (bench/services.ts makes 60 connections while the holder's stays open)
   (func $mark (param $df i32)
     (i32.atomic.store (i32.add (i32.const 0x3200)
-      (i32.shl (i32.wrap_i64 (i64.and (i64.load (local.get $df)) (i64.const 15))) (i32.const 2)))
+      (i32.shl (i32.wrap_i64 (i64.and (i64.load (local.get $df)) (i64.const 127))) (i32.const 2)))
       (i32.const 1)))
   (func $onclosed (param $sig i32) (param $df i32) (result i64) (call $mark (local.get $df)) (i64.const 0))
   (func $onquit (param $sig i32) (param $df i32) (result i64) (call $mark (local.get $df)) (i64.const 0))
@@ -126,7 +127,7 @@ export function serviceWat(busy: boolean): string {
           (if (i32.ne (call $sys (local.get $base) (i32.const 37) (i32.add (local.get $base) (i32.const 0x80))) (i32.const 0))
             (then unreachable))))
       (if (i32.eqz (i32.atomic.load (i32.add (i32.const 0x3200)
-            (i32.shl (i32.wrap_i64 (i64.and (local.get $id) (i64.const 15))) (i32.const 2)))))
+            (i32.shl (i32.wrap_i64 (i64.and (local.get $id) (i64.const 127))) (i32.const 2)))))
         (then ${nap} (br $wait))))
     ;; EXIT_THREAD (0x6F) with exit data 0
     (i32.store8 (local.get $base) (i32.const 0x6f)) (i32.store (i32.add (local.get $base) (i32.const 1)) (i32.const 0))
