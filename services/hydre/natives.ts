@@ -275,6 +275,22 @@ export function methodsOf(recv: HType): Record<string, MethodDef[]> {
   const add = (name: string, d: MethodDef) => {
     all[name] = [...(all[name] ?? []), d];
   };
+  // What a char and a string both have: their code points, their length in characters and in bytes.
+  const addText = () => {
+    add("codepoints", {
+      params: [],
+      min: 0,
+      ret: listOf(T.int),
+      run: (v) => codepoints(asStr(v)),
+    });
+    add("len", {
+      params: [],
+      min: 0,
+      ret: T.int,
+      run: (v) => int(BigInt(chars(asStr(v)).length)),
+    });
+    add("bytes", { params: [], min: 0, ret: T.int, run: (v) => int(BigInt(utf8(asStr(v)))) });
+  };
   switch (recv.k) {
     case "nullable": {
       const inner = recv.inner;
@@ -312,19 +328,7 @@ export function methodsOf(recv: HType): Record<string, MethodDef[]> {
         ret: T.bool,
         run: (v) => bool(chars(asStr(v)).length === 1),
       });
-      add("codepoints", {
-        params: [],
-        min: 0,
-        ret: listOf(T.int),
-        run: (v) => codepoints(asStr(v)),
-      });
-      add("len", {
-        params: [],
-        min: 0,
-        ret: T.int,
-        run: (v) => int(BigInt(chars(asStr(v)).length)),
-      });
-      add("bytes", { params: [], min: 0, ret: T.int, run: (v) => int(BigInt(utf8(asStr(v)))) });
+      addText();
       break;
     case "string":
       add("chars", {
@@ -333,19 +337,7 @@ export function methodsOf(recv: HType): Record<string, MethodDef[]> {
         ret: listOf(T.char),
         run: (v) => list(chars(asStr(v)).map((c) => ({ t: "char", v: c }))),
       });
-      add("codepoints", {
-        params: [],
-        min: 0,
-        ret: listOf(T.int),
-        run: (v) => codepoints(asStr(v)),
-      });
-      add("len", {
-        params: [],
-        min: 0,
-        ret: T.int,
-        run: (v) => int(BigInt(chars(asStr(v)).length)),
-      });
-      add("bytes", { params: [], min: 0, ret: T.int, run: (v) => int(BigInt(utf8(asStr(v)))) });
+      addText();
       add("parse_int", {
         params: [T.int],
         min: 0,

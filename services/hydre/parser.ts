@@ -928,18 +928,23 @@ class Parser {
   }
 
   private args(): Expr[] {
-    // at "("
+    return this.exprList(")");
+  }
+
+  /** At the opening bracket: comma-separated expressions up to `close`, which it passes. */
+  private exprList(close: ")" | "]"): Expr[] {
     this.i++;
     this.depth++;
     const out: Expr[] = [];
     this.ws();
-    while (this.ch() !== ")") {
+    while (this.ch() !== close) {
       out.push(this.expr());
       this.ws();
       if (this.ch() === ",") {
         this.i++;
         this.ws();
-      } else if (this.ch() !== ")") this.fail("expected `,` or `)`", this.wordSpan(), "`,` or `)`");
+      } else if (this.ch() !== close)
+        this.fail(`expected \`,\` or \`${close}\``, this.wordSpan(), `\`,\` or \`${close}\``);
     }
     this.i++;
     this.depth--;
@@ -1031,21 +1036,7 @@ class Parser {
       return { ...e, span: sp() };
     }
     if (c === "[") {
-      this.i++;
-      this.depth++;
-      const items: Expr[] = [];
-      this.ws();
-      while (this.ch() !== "]") {
-        items.push(this.expr());
-        this.ws();
-        if (this.ch() === ",") {
-          this.i++;
-          this.ws();
-        } else if (this.ch() !== "]")
-          this.fail("expected `,` or `]`", this.wordSpan(), "`,` or `]`");
-      }
-      this.i++;
-      this.depth--;
+      const items = this.exprList("]");
       return { k: "list", items, span: sp() };
     }
     if (c === "{") return this.braces();
