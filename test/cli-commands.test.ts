@@ -4,9 +4,8 @@
 // space (the command's name) and the argument block — with 64-bit FNV-1a and exits with the hash, which
 // the test compares with the hash of the bytes written out here by hand from the values encoding.
 
-import { mkdirSync, writeFileSync } from "node:fs";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { commandNap } from "./command-helpers.js";
 import { OK, program, TestHome } from "./kernel-helpers.js";
 
 const home = new TestHome({ NCW_KERNEL_IDLE_MS: "20000" });
@@ -102,39 +101,8 @@ help = "Pick one"
 `;
 
 /** An app package `<did>::<slug>` with the hash program and `commands` (TOML) in its manifest. */
-function makeApp(slug: string, commands: string): string {
-  const dir = path.join(home.dir, slug);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    path.join(dir, "manifest.toml"),
-    [
-      'type = "application"',
-      "[infos]",
-      `name = "${slug}"`,
-      `slug = "${slug}"`,
-      'did = "ncwtest"',
-      'description = "test app"',
-      'version = "1.0.0"',
-      'authors = [{ name = "Ada" }]',
-      'icon = "icon-%{}.svg"',
-      'license = "MIT"',
-      "[content.program]",
-      'precomp = "main.npp"',
-      "[dependencies.libraries]",
-      "[sysfeatures]",
-      "crash_saves_support = false",
-      commands,
-    ].join("\n"),
-  );
-  writeFileSync(path.join(dir, "icon-16.svg"), "<svg/>\n");
-  const wat = home.write("hash.wat", HASH_APP);
-  const asm = home.ncw(["ca", "asm", wat, "-o", path.join(dir, "main.npp")]);
-  expect(asm.code, asm.stderr).toBe(0);
-  const nap = path.join(home.dir, `${slug}.nap`);
-  const pack = home.ncw(["pack", dir, "-o", nap]);
-  expect(pack.code, pack.stderr).toBe(0);
-  return nap;
-}
+const makeApp = (slug: string, commands: string): string =>
+  commandNap(home, slug, HASH_APP, commands);
 
 let greeter: string;
 let other: string;

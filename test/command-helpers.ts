@@ -2,8 +2,11 @@
 // apps that find their six command pipes in their execution context (specs/applications.md
 // "Execution Context"; docs/ipc.md "Command pipes") and use them with PIPE_WRITE / PIPE_READ.
 
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { expect } from "vitest";
 import { CommandPipeOffset } from "../commonassembly/abi/context.js";
-import { E, OK, PIPE_IO_FUNCS, program } from "./kernel-helpers.js";
+import { E, OK, PIPE_IO_FUNCS, program, type TestHome } from "./kernel-helpers.js";
 
 /** Where the app copies its context header (EXECUTION_CONTEXT info 0x02). */
 export const CTX = 0x4000;
@@ -48,3 +51,46 @@ export const CAT_APP = commandApp(
   "",
   "(local $s i32)",
 );
+
+/**
+ * Packs `<slug>` (did ncwtest) running `wat`, with `commands` (TOML) in its manifest, into
+ * `<home>/<slug>.nap` with `ncw ca asm` and `ncw pack`, and returns the package's path.
+ */
+export function commandNap(home: TestHome, slug: string, wat: string, commands: string): string {
+  const dir = path.join(home.dir, slug);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    path.join(dir, "manifest.toml"),
+    [
+      'type = "application"',
+      "[infos]",
+      `name = "${slug}"`,
+      `slug = "${slug}"`,
+      'did = "ncwtest"',
+      'description = "test app"',
+      'version = "1.0.0"',
+      'authors = [{ name = "Ada" }]',
+      'icon = "icon-%{}.svg"',
+      'license = "MIT"',
+      "[content.program]",
+      'precomp = "main.npp"',
+      "[dependencies.libraries]",
+      "[sysfeatures]",
+      "crash_saves_support = false",
+      commands,
+    ].join("\n"),
+  );
+  writeFileSync(path.join(dir, "icon-16.svg"), "<svg/>\n");
+  const asm = home.ncw([
+    "ca",
+    "asm",
+    home.write(`${slug}.wat`, wat),
+    "-o",
+    path.join(dir, "main.npp"),
+  ]);
+  expect(asm.code, asm.stderr).toBe(0);
+  const nap = path.join(home.dir, `${slug}.nap`);
+  const pack = home.ncw(["pack", dir, "-o", nap]);
+  expect(pack.code, pack.stderr).toBe(0);
+  return nap;
+}

@@ -6,10 +6,8 @@
 
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CAT_APP, commandApp, watBytes } from "./command-helpers.js";
+import { CAT_APP, commandApp, commandNap, watBytes } from "./command-helpers.js";
 import { E, NCW, OK, TestHome } from "./kernel-helpers.js";
 
 const home = new TestHome({ NCW_KERNEL_IDLE_MS: "30000" });
@@ -47,36 +45,8 @@ const STREAM_ARG_APP = commandApp(
 
 /** Packs and installs `<slug>` (did ncwtest) running `wat`, with `commands` (TOML) in its manifest. */
 function install(slug: string, wat: string, commands: string): void {
-  const dir = path.join(home.dir, slug);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    path.join(dir, "manifest.toml"),
-    `type = "application"
-[infos]
-name = "${slug}"
-slug = "${slug}"
-did = "ncwtest"
-description = "test app"
-version = "1.0.0"
-authors = [{ name = "Ada" }]
-icon = "icon-%{}.svg"
-license = "MIT"
-[content.program]
-precomp = "main.npp"
-[dependencies.libraries]
-[sysfeatures]
-crash_saves_support = false
-${commands}`,
-  );
-  writeFileSync(path.join(dir, "icon-16.svg"), "<svg/>\n");
-  for (const args of [
-    ["ca", "asm", home.write(`${slug}.wat`, wat), "-o", path.join(dir, "main.npp")],
-    ["pack", dir, "-o", path.join(home.dir, `${slug}.nap`)],
-    ["skyer", "install", path.join(home.dir, `${slug}.nap`)],
-  ]) {
-    const r = home.ncw(args);
-    expect(r.code, r.stderr).toBe(0);
-  }
+  const r = home.ncw(["skyer", "install", commandNap(home, slug, wat, commands)]);
+  expect(r.code, r.stderr).toBe(0);
 }
 
 /** `sh -c script` with `ncw` standing for the CLI; stdin `input`. */
