@@ -2,13 +2,13 @@
 // the counter example installed and system.crash_saves.collect_every at 1 s, and the steps the tests
 // take through `ncw` (list the crash saves, run an app until one is stored, its runner, a save's bytes).
 
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
-import { NCW, TestHome, waitFor } from "./kernel-helpers.js";
+import { TestHome, waitFor } from "./kernel-helpers.js";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const COUNTER_NAP = path.join(root, "dist", "examples", "counter.nap");
@@ -43,18 +43,7 @@ export function crashSaveHome() {
   }
 
   function start(aid: string): ChildProcess & { output: () => string } {
-    const child = spawn(process.execPath, [NCW, "run", aid], {
-      env: home.envFor(),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    child.stdout?.on("data", (d) => {
-      out += d;
-    });
-    child.stderr?.on("data", (d) => {
-      out += d;
-    });
-    return Object.assign(child, { output: () => out });
+    return home.spawnNcw(["run", aid]);
   }
 
   /** The host PID of the running instance of `aid` (`ncw ps --json`). */

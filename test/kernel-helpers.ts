@@ -231,7 +231,15 @@ export class TestHome {
     extra: Record<string, string> = {},
   ): ChildProcess & { output: () => string } {
     const f = this.write(`p${Math.random().toString(36).slice(2)}.wat`, wat);
-    const child = spawn(process.execPath, [NCW, "run", "--trace", f, ...args], {
+    return this.spawnNcw(["run", "--trace", f, ...args], extra);
+  }
+
+  /** `ncw <args>` in the background on this home; its stdout and stderr so far, together. */
+  spawnNcw(
+    args: string[],
+    extra: Record<string, string> = {},
+  ): ChildProcess & { output: () => string } {
+    const child = spawn(process.execPath, [NCW, ...args], {
       env: this.envFor(extra),
       stdio: ["ignore", "pipe", "pipe"],
     });

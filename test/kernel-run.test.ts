@@ -1,11 +1,10 @@
 // Black-box tests of `ncw run` as a user meets it: app packages, the trace file, bad input, self-suspension.
 
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { NCW, OK, program, TestHome, waitFor } from "./kernel-helpers.js";
+import { OK, program, TestHome, waitFor } from "./kernel-helpers.js";
 
 const home = new TestHome();
 const homes = [home];
@@ -158,16 +157,5 @@ describe("runToEnd (for Skyer's install events)", () => {
 });
 
 function spawnRunWith(flags: string[], file: string) {
-  const c = spawn(process.execPath, [NCW, "run", "--trace", ...flags, file], {
-    env: home.envFor(),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  c.stdout?.on("data", (d) => {
-    out += d;
-  });
-  c.stderr?.on("data", (d) => {
-    out += d;
-  });
-  return Object.assign(c, { output: () => out });
+  return home.spawnNcw(["run", "--trace", ...flags, file]);
 }
