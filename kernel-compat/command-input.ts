@@ -106,8 +106,12 @@ function pump(
 
 if (parentPort) {
   const port = parentPort;
-  // koffi is loaded while the CLI waits for the kernel; the pump runs once the ring exists.
+  // koffi and libc's bindings are loaded while the CLI waits for the kernel (a poll with no wait is
+  // the first native call: it binds libc), the pump runs once the ring exists. Not later: binding
+  // libc in the pump, when a quick command's CLI was already exiting, threw inside koffi while Node
+  // tore the thread down — a fatal napi_throw that killed the CLI (seen once in a full run).
   const native = hostNative();
+  native.waitReadable((workerData as CommandInputStart).fd, 0);
   // One message, then the thread ends (no listener is left).
   port.once("message", (m: CommandInputAttach) => {
     if (!("cancel" in m)) port.postMessage(pump(workerData as CommandInputStart, m, native));
