@@ -67,6 +67,8 @@ export class CommandInputPump {
   });
   /** How the pump ended; undefined: it ended without saying (its thread failed, or was cancelled). */
   private readonly done: Promise<CommandInputEnd | undefined>;
+  /** The thread is gone (its 'exit' event). */
+  private readonly exited: Promise<void>;
 
   private constructor(fd: number) {
     this.worker = new Worker(new URL("./command-input.js", import.meta.url), {
@@ -83,7 +85,9 @@ export class CommandInputPump {
       });
       this.worker.once("exit", () => resolve(undefined));
     });
-    // After the listeners (a 'message' listener refs the port again): the CLI's exit never waits on it.
+    this.exited = new Promise((r) => this.worker.once("exit", () => r()));
+    // After the listeners (a 'message' listener refs the port again): a blocked read of stdin never
+    // holds the CLI; `end` is how the CLI waits for the thread.
     this.worker.unref();
     void this.done.then(this.onMapped);
   }
@@ -116,6 +120,17 @@ export class CommandInputPump {
     if (this.attached) return;
     this.attached = true;
     this.worker.postMessage({ cancel: true } satisfies CommandInputAttach);
+  }
+
+  /**
+   * Stop the pump (or cancel it) and wait until its thread is gone — at most its start plus one
+   * 10 ms poll. The CLI calls this before it exits: Node ending a worker that is inside koffi (binding
+   * libc at its start, or in a call) throws in the addon, a fatal napi_throw that kills the CLI.
+   */
+  async end(): Promise<void> {
+    this.cancel();
+    this.requestStop();
+    await this.exited;
   }
 }
 
@@ -485,8 +500,8 @@ export class CommandPipesClient {
       clearImmediate(this.timer as NodeJS.Immediate);
       this.timer = undefined;
     }
-    // The pump maps the ring itself and sees the flag within 10 ms; nothing waits for it (its thread
-    // is unref'd: the CLI's exit ends it).
+    // The pump maps the ring itself and sees the flag within 10 ms; the CLI waits for its thread
+    // before it exits (CommandInputPump.end).
     this.pump?.requestStop();
     for (const s of this.segments.splice(0)) s.close();
   }

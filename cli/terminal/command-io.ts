@@ -245,8 +245,9 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
       process.off("exit", onExit);
       await opening;
       await client?.close();
-      // A run that never got its pipes: the pump thread ends without reading stdin.
-      (await preload.catch(() => undefined))?.pump?.cancel();
+      // The pump's thread is gone before the CLI may exit (CommandInputPump.end); a run that never
+      // got its pipes cancels it, and it ends without reading stdin.
+      await (await preload.catch(() => undefined))?.pump?.end();
     },
   };
 }
@@ -261,12 +262,16 @@ export async function commandEnd(
   done: Promise<Outcome>,
   io: CommandIo,
 ): Promise<{ outcome: Outcome | undefined; ret: CommandReturn | undefined }> {
-  const first = await Promise.race([done.then((o) => ({ o })), io.returned.then((r) => ({ r }))]);
-  let outcome: Outcome | undefined = "o" in first ? first.o : undefined;
-  if ("r" in first && first.r.kind === "faulty") outcome = await done;
-  const ret = await io.finish();
-  await io.close();
-  return { outcome, ret };
+  try {
+    const first = await Promise.race([done.then((o) => ({ o })), io.returned.then((r) => ({ r }))]);
+    let outcome: Outcome | undefined = "o" in first ? first.o : undefined;
+    if ("r" in first && first.r.kind === "faulty") outcome = await done;
+    const ret = await io.finish();
+    return { outcome, ret };
+  } finally {
+    // Also when the run failed: the CMDIN pump's thread must be gone before the CLI exits.
+    await io.close();
+  }
 }
 
 /** Most bytes a typed input may have (it is one value, held whole: the return value's limit). */
