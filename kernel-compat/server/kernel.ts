@@ -16,6 +16,7 @@ import { Datafield, decodeDatafield, encodeDatafield } from "../../commonassembl
 import { syscallByCode, syscallName } from "../../commonassembly/abi/syscalls.js";
 import { readModule } from "../../commonassembly/wasm/reader.js";
 import { hostNative } from "../../native/index.js";
+import { type AppEntry, SysApp } from "../../services/app/service.js";
 import { SysCrashSave } from "../../services/crashsave/service.js";
 import { SysCrypto } from "../../services/crypto/service.js";
 import type { FsLayer } from "../../services/fs/layer.js";
@@ -101,6 +102,8 @@ export interface ServiceApps {
   find(anid: number, user: string): Promise<ServiceApp | undefined>;
   /** The app's program, AOT-compiled, as `ncw run <AID>` would run it for `user`. */
   load(app: ServiceApp, user: string): Promise<{ name: string; wasm: Uint8Array }>;
+  /** Every application `user` sees, by AID (Skyer's query API): what sys::app lists. */
+  installed(user: string): Promise<AppEntry[]>;
 }
 
 /** system.crash_saves.collect_every in ms (its type, tmin(s,1s), keeps it at 1 s or more). */
@@ -249,6 +252,17 @@ export class Kernel implements KernelApi {
     });
     this.services.register(new SysPerm(this.perm));
     this.services.register(new SysProcess(() => this.processList()));
+    // sys::app: Skyer's installed apps for the caller's user, the running ones from the process table.
+    this.services.register(
+      new SysApp({
+        identity: (pid) => {
+          const p = this.processes.get(pid);
+          return p === undefined ? undefined : { user: p.userName, anid: p.anid };
+        },
+        installed: async (user) => (await this.serviceApps?.installed(user)) ?? [],
+        runningAnids: () => this.live().map((p) => p.anid),
+      }),
+    );
     // sys::crypto: the host's CSPRNG into the caller's memory (docs/services.md "sys::crypto").
     this.services.register(new SysCrypto(this.clientMemory));
     // sys::fs on the home's tree, when this kernel owns one (docs/sysfs.md "How an app reaches it"),
