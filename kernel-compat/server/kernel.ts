@@ -251,7 +251,19 @@ export class Kernel implements KernelApi {
       deliver: (n) => this.systemConnections.notify(n),
     });
     this.services.register(new SysPerm(this.perm));
-    this.services.register(new SysProcess(() => this.processList()));
+    // sys::process: the process table `ncw ps` prints, and the kernel's own suspension, signals and
+    // priorities for MANAGE_PROCESS / SET_PRIORITY (docs/services.md "sys::process").
+    const live = (pid: number, fn: (p: KProcess) => void) => {
+      const p = this.processes.get(pid);
+      if (p !== undefined && p.state !== "exited") fn(p);
+    };
+    this.services.register(
+      new SysProcess(() => this.processList(), {
+        signal: (pid, signal) => live(pid, (p) => this.signal(p, signal)),
+        unsuspend: (pid) => live(pid, (p) => void this.unsuspend(p)),
+        setPriority: (pid, priority) => live(pid, (p) => this.setPriority(p, priority)),
+      }),
+    );
     // sys::app: Skyer's installed apps for the caller's user, the running ones from the process table.
     this.services.register(
       new SysApp({
