@@ -24,6 +24,7 @@ import { MemoryFs } from "../../services/fs/memory.js";
 import type { FsIdentity } from "../../services/fs/service/access.js";
 import { type ClientMemory, SysFs } from "../../services/fs/service/sysfs.js";
 import { ServiceHost } from "../../services/host/host.js";
+import { SysHw } from "../../services/hw/service.js";
 import { type GateHost, PermissionGate } from "../../services/perm/gate.js";
 import { type Grant, parseGrant } from "../../services/perm/policy.js";
 import { SysPerm } from "../../services/perm/service.js";
@@ -273,6 +274,13 @@ export class Kernel implements KernelApi {
         },
         installed: async (user) => (await this.serviceApps?.installed(user)) ?? [],
         runningAnids: () => this.live().map((p) => p.anid),
+      }),
+    );
+    // sys::hw: no device is NCW's to drive; each method answers the page's errcode (docs/services.md).
+    this.services.register(
+      new SysHw((pid) => {
+        const p = this.processes.get(pid);
+        return p !== undefined && this.appServices.describe(p).service !== undefined;
       }),
     );
     // sys::crypto: the host's CSPRNG into the caller's memory (docs/services.md "sys::crypto").
