@@ -54,12 +54,14 @@ describe.skipIf(!onLinux)("kernel server lifecycle", () => {
     // specs/services/system/README.md: sys::process is PID 20 (commonassembly/abi/numbers.ts SystemPid).
     const sysProcess = all.processes.find((p) => p.name === "sys::process");
     expect(sysProcess).toMatchObject({ pid: 20, state: "running", hostPid: s.kernelPid });
-    // sys::fs is PID 10 and sys::perm PID 13, hosted too (docs/sysfs.md, docs/permissions.md); sys::ui
+    // sys::fs is PID 10 and sys::perm PID 13, hosted too (docs/sysfs.md, docs/permissions.md), sys::app PID 19 (docs/services.md); sys::ui
     // (PID 18) is not written: reserved.
     const fs = all.processes.find((p) => p.name === "sys::fs");
     expect(fs).toMatchObject({ pid: 10, state: "running", hostPid: s.kernelPid });
     const perm = all.processes.find((p) => p.name === "sys::perm");
     expect(perm).toMatchObject({ pid: 13, state: "running", hostPid: s.kernelPid });
+    const app = all.processes.find((p) => p.name === "sys::app");
+    expect(app).toMatchObject({ pid: 19, state: "running", hostPid: s.kernelPid });
     const ui = all.processes.find((p) => p.name === "sys::ui");
     expect(ui).toMatchObject({ pid: 18, state: "reserved" });
     expect(all.processes.some((p) => p.pid === s.pid && p.state === "running")).toBe(true);

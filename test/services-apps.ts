@@ -296,4 +296,47 @@ export const systemClient = (b: string, fields = ""): string =>
   (func (export "_start")`,
   );
 
+// Method calls to a system service from a systemClient (its $sock), answers checked byte for byte.
+
+/** UTF-8 bytes. */
+export const enc = (s: string) => [...new TextEncoder().encode(s)];
+/** `v` as `n` little-endian bytes. */
+export const le = (v: number, n: number) =>
+  Array.from({ length: n }, (_, i) => Number((BigInt(v) >> BigInt(8 * i)) & 0xffn));
+/** A delimited string (data-structures.md): its byte length on 8 bytes, then UTF-8. */
+export const str = (s: string) => [...le(enc(s).length, 8), ...enc(s)];
+/** Bytes stored from `addr` on. */
+export const put = (addr: number, bytes: number[]) =>
+  bytes.map((b, i) => `(i32.store8 (i32.const ${addr + i}) (i32.const ${b}))`).join(" ");
+
+/** $same: exit $id unless the $n bytes at 0x7100 (the answer) are those at $want. */
+export const SAME = `
+  (func $same (param $id i32) (param $want i32) (param $n i32) (local $i i32)
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (call $check (local.get $id) (i32.load8_u (i32.add (i32.const 0x7100) (local.get $i)))
+        (i32.load8_u (i32.add (local.get $want) (local.get $i))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l))))`;
+
+/** Call method `m` with `args` (bytes, at 0x7000), expect an answer of exactly `want` (status 0x04). */
+export function expectAnswer(
+  id: number,
+  m: number,
+  args: number[],
+  want: number[],
+  at = 0x9000,
+): string {
+  return `${put(0x7000, args)} ${put(at, want)}
+      (call $check (i32.const ${id}) (call $sendn (local.get $sock) (i32.const ${m}) (i32.const 0x7000) (i32.const ${args.length})) (i32.const ${OK}))
+      (call $answer (i32.const ${id + 1}) (local.get $sock) (i32.const 0x04) (i32.const ${want.length}))
+      (call $same (i32.const ${id + 5}) (i32.const ${at}) (i32.const ${want.length}))`;
+}
+/** Call method `m` with `args`, expect an error message (status 0x06) whose 2 bytes are `errcode`. */
+export function expectError(id: number, m: number, args: number[], errcode: number): string {
+  return `${put(0x7000, args)}
+      (call $check (i32.const ${id}) (call $sendn (local.get $sock) (i32.const ${m}) (i32.const 0x7000) (i32.const ${args.length})) (i32.const ${OK}))
+      (call $answer (i32.const ${id + 1}) (local.get $sock) (i32.const 0x06) (i32.const 2))
+      (call $check (i32.const ${id + 5}) (i32.load16_u (i32.const 0x7100)) (i32.const ${errcode}))`;
+}
+
 export { E, OK };

@@ -16,6 +16,7 @@ import { Datafield, decodeDatafield, encodeDatafield } from "../../commonassembl
 import { syscallByCode, syscallName } from "../../commonassembly/abi/syscalls.js";
 import { readModule } from "../../commonassembly/wasm/reader.js";
 import { hostNative } from "../../native/index.js";
+import { type AppEntry, SysApp } from "../../services/app/service.js";
 import { SysCrashSave } from "../../services/crashsave/service.js";
 import { SysCrypto } from "../../services/crypto/service.js";
 import type { FsLayer } from "../../services/fs/layer.js";
@@ -23,6 +24,7 @@ import { MemoryFs } from "../../services/fs/memory.js";
 import type { FsIdentity } from "../../services/fs/service/access.js";
 import { type ClientMemory, SysFs } from "../../services/fs/service/sysfs.js";
 import { ServiceHost } from "../../services/host/host.js";
+import { SysHw } from "../../services/hw/service.js";
 import { type GateHost, PermissionGate } from "../../services/perm/gate.js";
 import { type Grant, parseGrant } from "../../services/perm/policy.js";
 import { SysPerm } from "../../services/perm/service.js";
@@ -101,6 +103,8 @@ export interface ServiceApps {
   find(anid: number, user: string): Promise<ServiceApp | undefined>;
   /** The app's program, AOT-compiled, as `ncw run <AID>` would run it for `user`. */
   load(app: ServiceApp, user: string): Promise<{ name: string; wasm: Uint8Array }>;
+  /** Every application `user` sees, by AID (Skyer's query API): what sys::app lists. */
+  installed(user: string): Promise<AppEntry[]>;
 }
 
 /** system.crash_saves.collect_every in ms (its type, tmin(s,1s), keeps it at 1 s or more). */
@@ -248,7 +252,37 @@ export class Kernel implements KernelApi {
       deliver: (n) => this.systemConnections.notify(n),
     });
     this.services.register(new SysPerm(this.perm));
-    this.services.register(new SysProcess(() => this.processList()));
+    // sys::process: the process table `ncw ps` prints, and the kernel's own suspension, signals and
+    // priorities for MANAGE_PROCESS / SET_PRIORITY (docs/services.md "sys::process").
+    const live = (pid: number, fn: (p: KProcess) => void) => {
+      const p = this.processes.get(pid);
+      if (p !== undefined && p.state !== "exited") fn(p);
+    };
+    this.services.register(
+      new SysProcess(() => this.processList(), {
+        signal: (pid, signal) => live(pid, (p) => this.signal(p, signal)),
+        unsuspend: (pid) => live(pid, (p) => void this.unsuspend(p)),
+        setPriority: (pid, priority) => live(pid, (p) => this.setPriority(p, priority)),
+      }),
+    );
+    // sys::app: Skyer's installed apps for the caller's user, the running ones from the process table.
+    this.services.register(
+      new SysApp({
+        identity: (pid) => {
+          const p = this.processes.get(pid);
+          return p === undefined ? undefined : { user: p.userName, anid: p.anid };
+        },
+        installed: async (user) => (await this.serviceApps?.installed(user)) ?? [],
+        runningAnids: () => this.live().map((p) => p.anid),
+      }),
+    );
+    // sys::hw: no device is NCW's to drive; each method answers the page's errcode (docs/services.md).
+    this.services.register(
+      new SysHw((pid) => {
+        const p = this.processes.get(pid);
+        return p !== undefined && this.appServices.describe(p).service !== undefined;
+      }),
+    );
     // sys::crypto: the host's CSPRNG into the caller's memory (docs/services.md "sys::crypto").
     this.services.register(new SysCrypto(this.clientMemory));
     // sys::fs on the home's tree, when this kernel owns one (docs/sysfs.md "How an app reaches it"),

@@ -198,6 +198,15 @@ function serviceApps(home: HomeLayout): ServiceApps {
           crashSaves: await q.crashSavesSupported(app),
         };
       }),
+    installed: (user) =>
+      apps(async (q) =>
+        (await q.installedApps(user)).map((a) => ({
+          aid: a.aid,
+          anid: a.anid,
+          version: a.version,
+          scope: a.scope,
+        })),
+      ),
     load: async (app, user) => {
       const { resolveRunnable } = await loadProgramModule();
       const r = await resolveRunnable(app.aid, home, user, apps);
