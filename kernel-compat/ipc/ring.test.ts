@@ -4,7 +4,7 @@
 
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { hostNative } from "../../native/index.js";
@@ -14,6 +14,7 @@ import {
   MAX_MESSAGE_SIZE,
   NATIVE_COPY_MIN,
   RING_CHUNK,
+  RING_CHUNK_MAX,
   RING_HEADER_SIZE,
   RingField,
   RingFlag,
@@ -22,6 +23,7 @@ import {
   RingReader,
   RingState,
   RingWriter,
+  ringChunk,
   ringSegmentSize,
   sharedArrayRingMemory,
 } from "./ring.js";
@@ -71,6 +73,20 @@ describe('publishing and waking (docs/ipc.md, "Waiting")', () => {
     const msg = countingRing(64 * 1024 + 4, RingFlag.message);
     expect(msg.w.writeAll(pattern(40_000), false).ok).toBe(true);
     expect(Atomics.load(msg.i32, RingField.dataSeq >> 2)).toBe(1);
+  });
+
+  it("chunks a large ring by a sixteenth of it: 16 KiB for a 64 KiB pipe, 256 KiB for CMDIN's 4 MiB", () => {
+    expect(ringChunk(64 * 1024)).toBe(RING_CHUNK);
+    expect(ringChunk(1024)).toBe(RING_CHUNK);
+    expect(ringChunk(1024 * 1024)).toBe(64 * 1024);
+    expect(ringChunk(4 * 1024 * 1024)).toBe(RING_CHUNK_MAX);
+    expect(ringChunk(16 * 1024 * 1024)).toBe(RING_CHUNK_MAX);
+    const big = countingRing(4 * 1024 * 1024);
+    expect(big.w.writeAll(pattern(RING_CHUNK_MAX + 1), false).ok).toBe(true);
+    // two publishes, then two frees for a read of all of it
+    expect(Atomics.load(big.i32, RingField.dataSeq >> 2)).toBe(2);
+    expect(big.r.readExact(new Uint8Array(RING_CHUNK_MAX + 1), false).ok).toBe(true);
+    expect(Atomics.load(big.i32, RingField.spaceSeq >> 2)).toBe(2);
   });
 
   it("wakes a sleeping consumer once, when what it announced is there, not on every publish", () => {
@@ -494,6 +510,32 @@ describe("fill: a producer that writes straight into the ring", () => {
     // Nothing placed: nothing published.
     expect(w.fill(() => 0)).toEqual({ ok: true, written: 0 });
     expect(r.used()).toBe(0);
+  });
+
+  it("waits on a full ring until a quarter of it is free, not until the first byte", async () => {
+    const capacity = 64 * 1024;
+    const { sab, w } = ring(capacity);
+    expect(w.fill((span) => span.length)).toEqual({ ok: true, written: capacity });
+    // A reader in another thread frees the ring 1 KiB at a time, recording how full it was when the
+    // writer's fill got its span.
+    const reader = new Worker(
+      `const { workerData } = require("node:worker_threads");
+      import(workerData.ring).then(({ RingReader, sharedArrayRingMemory }) => {
+        const r = new RingReader(sharedArrayRingMemory(workerData.sab));
+        const out = new Uint8Array(1024);
+        for (let i = 0; i < 64; i++) { r.readExact(out, false); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); }
+      });`,
+      { eval: true, workerData: { sab, ring: pathToFileURL(distRing).href } },
+    );
+    let free = -1;
+    const r = w.fill((span) => {
+      free = span.length;
+      return 0;
+    });
+    await new Promise((res) => reader.once("exit", res));
+    expect(r.ok).toBe(true);
+    expect(free).toBeGreaterThanOrEqual(capacity / 4);
+    expect(free).toBeLessThan(capacity);
   });
 
   it("refuses a producer that claims more than its span; closed rings and message rings", () => {

@@ -184,6 +184,17 @@ export const MIN_SPIN = 32;
  * the first chunk while this one copies the next, instead of the two taking turns over whole writes.
  */
 export const RING_CHUNK = 16 * 1024;
+/** The largest chunk: what a large ring (CMDIN's 4 MiB) publishes and frees at a time. */
+export const RING_CHUNK_MAX = 256 * 1024;
+
+/**
+ * A ring's chunk: a sixteenth of its capacity, between RING_CHUNK and RING_CHUNK_MAX. A 64 KiB pipe
+ * keeps 16 KiB chunks (the two sides copy at once); a 4 MiB ring makes 256 KiB ones, so a stream costs
+ * a sixteenth of the native copy calls and position updates, with sixteen chunks in flight still.
+ */
+export function ringChunk(capacity: number): number {
+  return Math.min(RING_CHUNK_MAX, Math.max(RING_CHUNK, Math.floor(capacity / 16)));
+}
 /**
  * A sleeping side wakes at least this often to ask `interrupted()` (signals must run while a PIPE_READ
  * or PIPE_WRITE blocks, docs/kernel.md). A deliverer that calls `interrupt()` wakes it at once.
@@ -206,6 +217,8 @@ abstract class RingSide {
   protected readonly w: Int32Array;
   readonly capacity: number;
   readonly flags: number;
+  /** How many bytes a raw write publishes, and a read frees, at a time (`ringChunk`). */
+  readonly chunk: number;
   /** This side's adapted spin (re-reads before a sleep), at most the caller's `spin`. */
   private spinBudget = Number.POSITIVE_INFINITY;
   /** A message header's bytes, reused (one record at a time per side). */
@@ -229,6 +242,7 @@ abstract class RingSide {
     if (memory.bytes.byteLength < ringSegmentSize(this.capacity)) {
       throw new RingFormatError("ring memory is smaller than its header says");
     }
+    this.chunk = ringChunk(this.capacity);
   }
 
   get isMessage(): boolean {
@@ -564,9 +578,11 @@ export class RingWriter extends RingSide {
 
   /**
    * Let `produce` write straight into the ring (raw rings): it gets the contiguous free bytes at the
-   * tail (waiting, as `writeAll`, for at least one) and returns how many it placed, which are then
-   * published at once. A producer that reads a host file this way (the CLI's CMDIN pump) saves a copy.
-   * `produce` returning 0 publishes nothing (`written: 0`).
+   * tail and returns how many it placed, which are then published at once. A producer that reads a host
+   * file this way (the CLI's CMDIN pump) saves a copy. `produce` returning 0 publishes nothing
+   * (`written: 0`). A ring with any room is filled at once; a full one is waited on, as `writeAll`
+   * waits in the middle of a transfer, until a quarter of it is free: a reader that frees the ring a
+   * chunk at a time then wakes the producer once per quarter, not once per chunk.
    */
   fill(produce: (span: Uint8Array) => number, opts: WaitOptions = {}): WriteResult {
     if (this.isMessage) throw new RangeError("fill on a message ring");
@@ -576,13 +592,16 @@ export class RingWriter extends RingSide {
       opts,
       (reason) => ({ ok: false, reason, written: 0 }),
       () => {
-        const r = this.sleepUntil(
-          RingField.spaceSeq,
-          () => this.free() > 0 || this.closedForWriting(),
-          opts,
-          { flag: RingField.writerSleeping, want: 1 },
-        );
-        if (r !== "ready") return { ok: false, reason: stopReason(r), written: 0 };
+        if (this.free() === 0) {
+          const want = lowWater(this.capacity, this.capacity);
+          const r = this.sleepUntil(
+            RingField.spaceSeq,
+            () => this.free() >= want || this.closedForWriting(),
+            opts,
+            { flag: RingField.writerSleeping, want },
+          );
+          if (r !== "ready") return { ok: false, reason: stopReason(r), written: 0 };
+        }
         if (this.closedForWriting()) return { ok: false, reason: "closed", written: 0 };
         const tail = this.load(RingField.tail);
         const at = tail % this.capacity;
@@ -648,8 +667,8 @@ export class RingWriter extends RingSide {
 
   /**
    * Copy, then publish: until the tail moves, the consumer cannot see any of these bytes. A message
-   * is one record (its header and bytes published together); raw bytes are published RING_CHUNK at a
-   * time, each chunk once it is copied.
+   * is one record (its header and bytes published together); raw bytes are published a chunk
+   * (`ringChunk`) at a time, each chunk once it is copied.
    */
   private put(src: Uint8Array): void {
     let tail = this.load(RingField.tail);
@@ -661,8 +680,8 @@ export class RingWriter extends RingSide {
       this.publish(this.advance(tail, src.length));
       return;
     }
-    for (let at = 0; at < src.length; at += RING_CHUNK) {
-      const chunk = src.subarray(at, at + RING_CHUNK);
+    for (let at = 0; at < src.length; at += this.chunk) {
+      const chunk = src.subarray(at, at + this.chunk);
       this.copyIn(tail, chunk);
       tail = this.advance(tail, chunk.length);
       this.publish(tail);
@@ -801,11 +820,11 @@ export class RingReader extends RingSide {
     });
   }
 
-  /** Copy out, then free: RING_CHUNK at a time, so a producer waiting for room starts early. */
+  /** Copy out, then free: a chunk at a time, so a producer waiting for room starts early. */
   private take(dst: Uint8Array): void {
     let head = this.load(RingField.head);
-    for (let at = 0; at < dst.length; at += RING_CHUNK) {
-      const chunk = dst.subarray(at, at + RING_CHUNK);
+    for (let at = 0; at < dst.length; at += this.chunk) {
+      const chunk = dst.subarray(at, at + this.chunk);
       this.copyOut(head, chunk);
       head = this.advance(head, chunk.length);
       this.consume(head);
