@@ -1,14 +1,16 @@
 // The example apps, built on the SDKs (docs/sdk.md), run the way a user runs them: `ncw run` on the
 // packages of dist/examples/ (built by `npm run build`), through the command pipes. hello greets its
 // argument (AssemblyScript), stat takes a list, an enum and a flag and returns an int or fails
-// (AssemblyScript), wc counts what is piped in and writes the counts on CMDRAW (C).
+// (AssemblyScript), wc counts what is piped in and writes the counts on CMDRAW (C), notes keeps its notes
+// as files on the NightOS filesystem through sys::fs (AssemblyScript, sdk/as/fs.ts).
 
 import { spawnSync } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { NCW, TestHome } from "./kernel-helpers.js";
+import { btrfsProgsMissing, expectCheckClean, skipUnless } from "./btrfs-oracle.js";
+import { alive, NCW, TestHome, waitFor } from "./kernel-helpers.js";
 
 const EXAMPLES = path.join(fileURLToPath(new URL("..", import.meta.url)), "dist", "examples");
 const nap = (name: string) => {
@@ -118,4 +120,58 @@ describe("the examples", () => {
     expect(sh.stdout).toBe("1 2 12\n");
     expect(sh.status).toBe(0);
   });
+});
+
+describe.skipIf(skipUnless(btrfsProgsMissing()))("notes, on sys::fs", () => {
+  // ENUM_FS (the FSID) needs fs.filesystems.list, which is asked (no terminal here: refused) unless given.
+  const notes = (args: string[]) =>
+    ncw(["run", "--allow", "fs.filesystems.list", "ncwdemo::notes", ...args]);
+  const FOLDER = "/home/user/appdata/ncwdemo.notes/notes";
+
+  it("writes notes that `ncw fs` sees, lists and reads them back, and leaves a clean image", async () => {
+    const inst = ncw(["skyer", "install", nap("notes")]);
+    expect(inst.code, inst.stderr).toBe(0);
+
+    const add = notes(["add", "groceries", "milk, eggs"]);
+    expect(add.stderr).toBe("");
+    expect(add.stdout).toBe("10\n"); // the note's size, returned as an int
+    expect(add.code).toBe(0);
+    const text = "ünïcode ✓ and a second line\nhere";
+    expect(notes(["add", "todo", text]).stdout).toBe(`${Buffer.byteLength(text)}\n`);
+    // The same name again replaces the note (WRITE_FILE truncates): shorter than before.
+    expect(notes(["add", "groceries", "milk"]).stdout).toBe("4\n");
+
+    const list = notes(["list"]);
+    expect(list.stderr).toBe("");
+    expect(list.stdout).toBe(`groceries (4 bytes)\ntodo (${Buffer.byteLength(text)} bytes)\n`);
+    const show = notes(["show", "todo"]);
+    expect(show.stdout).toBe(`${text}\n`);
+    expect(show.code).toBe(0);
+
+    // A note that is not there: ITEM_METADATA's NOT_FOUND (0x3002), and the command fails.
+    const missing = notes(["show", "nothere"]);
+    expect(missing.stderr).toContain("errcode 0x3002");
+    expect(missing.code).toBe(1);
+    // Another user's home is closed to the app (the storage rules): PERMISSION (0x0001).
+    const other = notes(["list", "--user", "bob"]);
+    expect(other.stderr).toContain("errcode 0x1)");
+    expect(other.code).toBe(1);
+    // Without the permission, no FSID: ENUM_FS refused, nothing read.
+    const refused = ncw(["run", "ncwdemo::notes", "list"]);
+    expect(refused.stderr).toContain("fs.filesystems.list");
+    expect(refused.code).toBe(1);
+
+    // The kernel commits and lets the image go when it stops: btrfs check, then the CLI reads it.
+    const pid = home.kernelPid();
+    if (pid !== undefined) {
+      process.kill(pid, "SIGTERM");
+      expect(await waitFor(() => !alive(pid))).toBe(true);
+    }
+    expectCheckClean(path.join(home.home, "nightos.img"));
+    const ls = ncw(["fs", "ls", FOLDER]);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.stdout).toBe("groceries\ntodo\n");
+    expect(ncw(["fs", "cat", `${FOLDER}/groceries`]).stdout).toBe("milk");
+    expect(ncw(["fs", "cat", `${FOLDER}/todo`]).stdout).toBe(text);
+  }, 180_000);
 });
