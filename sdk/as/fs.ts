@@ -10,7 +10,7 @@
 // Calls are synchronous: the request goes out with SEND_SOCK_MSG and the answer is polled with
 // READ_SOCK_MSG (which never waits), spinning a little then sleeping in short, growing slices, so no
 // RECV_SOCK_MSG handler is installed and the app's own signal handlers are left alone. Notifications
-// (ITEM_CHANGED, FS_CHANGED) that arrive meanwhile are counted and dropped (no watch API yet).
+// (ITEM_CHANGED, FS_CHANGED) that arrive meanwhile are queued for nextChange() (watchItem, fsWatch).
 // One thread at a time: the buffers are shared.
 
 import {
@@ -21,12 +21,16 @@ import {
   FS_METHOD_CREATE_DIRECTORY,
   FS_METHOD_DELETE_ITEM,
   FS_METHOD_ENUM_FS,
+  FS_METHOD_FS_UNWATCH,
+  FS_METHOD_FS_WATCH,
   FS_METHOD_ITEM_EXISTS,
   FS_METHOD_ITEM_METADATA,
   FS_METHOD_OPEN_FILE,
   FS_METHOD_READ_DIRECTORY,
   FS_METHOD_READ_FILE,
   FS_METHOD_RENAME_ITEM,
+  FS_METHOD_UNWATCH,
+  FS_METHOD_WATCH_ITEM,
   FS_METHOD_WRITE_FILE,
   FS_PID,
   FS_TYPE_ANY,
@@ -69,9 +73,61 @@ const SLEEP_WORD: usize = memory.data(8, 8);
 export function fsError(): i32 {
   return lastError;
 }
-/** How many notifications arrived while a call waited for its answer (and were dropped). */
+/** How many notifications were dropped: not understood, or past the queue's MAX_QUEUED. */
 export function fsDroppedNotifications(): i32 {
   return dropped;
+}
+
+/** A notification of sys::fs: ITEM_CHANGED (a watched item changed) or FS_CHANGED (a filesystem). */
+export class FsChange {
+  /** True for FS_CHANGED, false for ITEM_CHANGED. */
+  filesystem: bool = false;
+  fsid: u64 = 0;
+  /** ITEM_CHANGED: the item's FEID and the event (0x01 changed, 0x02 moved, 0x03 deleted, 0x04 opened, 0x05 closed). */
+  feid: u64 = 0;
+  event: u8 = 0;
+  /** FS_CHANGED: mounted (true) or unmounted. */
+  mounted: bool = false;
+}
+/** Notifications kept until nextChange() takes them; more are dropped (counted). */
+const MAX_QUEUED: i32 = 4096;
+const queued = new Array<FsChange>(0);
+let queueHead: i32 = 0;
+
+/**
+ * A notification's bytes at answer[0..len) as an FsChange, or null. READ_SOCK_MSG does not give the
+ * exchange's code, so the two are told apart by their datafield's size, which differs (fs.md): ITEM_CHANGED
+ * FSID (8) + FEID (8) + event (1) = 17 bytes, FS_CHANGED boolean (1) + FSID (8) = 9 bytes.
+ */
+function changeOf(len: i32): FsChange | null {
+  const p = answer.dataStart;
+  const c = new FsChange();
+  if (len === 17) {
+    c.fsid = load<u64>(p);
+    c.feid = load<u64>(p + 8);
+    c.event = load<u8>(p + 16);
+    return c;
+  }
+  if (len === 9) {
+    c.filesystem = true;
+    c.mounted = load<u8>(p) === 0x01;
+    c.fsid = load<u64>(p + 1);
+    return c;
+  }
+  return null;
+}
+
+function keep(len: i32): void {
+  const c = changeOf(len);
+  if (c === null || queued.length - queueHead >= MAX_QUEUED) {
+    dropped++;
+    return;
+  }
+  if (queueHead > 0 && queueHead === queued.length) {
+    queued.length = 0;
+    queueHead = 0;
+  }
+  queued.push(c);
 }
 
 /** Connects to sys::fs (once; every call does it when needed). False, with fsError(), if it failed. */
@@ -176,11 +232,11 @@ function call(method: i32): bool {
     if (retU8(READ_SOCK_MSG_RET_RETRIEVED) !== 0) {
       const bits = retU8(READ_SOCK_MSG_RET_STATUS);
       // A notification creates its own exchange; the answer concludes the call's.
+      answerLen = <i32>retU32(READ_SOCK_MSG_RET_WRITTEN);
       if ((bits & STATUS_NEW_EXCHANGE) !== 0) {
-        dropped++;
+        keep(answerLen);
         continue;
       }
-      answerLen = <i32>retU32(READ_SOCK_MSG_RET_WRITTEN);
       if ((bits & STATUS_ERROR) !== 0) {
         lastError = answerLen >= 2 ? <i32>load<u16>(answer.dataStart) : FS_SDK_ERR_BAD_ANSWER;
         return false;
@@ -407,6 +463,64 @@ export function readFile(file: u64, offset: u64, into: Uint8Array): bool {
 export function writeFile(file: u64, offset: u64, data: Uint8Array, truncate: bool = false): bool {
   io(file, offset, data).u8(truncate ? 0x01 : 0x02);
   return call(FS_METHOD_WRITE_FILE);
+}
+
+// ---- watching ------------------------------------------------------------------------------------------
+
+/**
+ * WATCH_ITEM: sys::fs sends ITEM_CHANGED for the item at `path` (a folder: when its entries change) until
+ * unwatch(`watch`); `watch` is the app's own ID (one already in use is re-pointed). Needs fs.items.metadata.
+ */
+export function watchItem(path: string, watch: u64): bool {
+  const a = withFsid();
+  if (a === null) return false;
+  a.path(path).u64(watch);
+  return call(FS_METHOD_WATCH_ITEM);
+}
+/** UNWATCH. */
+export function unwatch(watch: u64): bool {
+  args.used = 0;
+  args.u64(watch);
+  return call(FS_METHOD_UNWATCH);
+}
+/** FS_WATCH: FS_CHANGED when a filesystem is mounted or unmounted (needs fs.filesystems.watch). */
+export function fsWatch(): bool {
+  args.used = 0;
+  return call(FS_METHOD_FS_WATCH);
+}
+/** FS_UNWATCH. */
+export function fsUnwatch(): bool {
+  args.used = 0;
+  return call(FS_METHOD_FS_UNWATCH);
+}
+
+/**
+ * The next notification: a queued one, else one read from the connection within `waitMs` ms (0: do not
+ * wait; -1: wait for one). Null when none came (or the connection failed: fsError()).
+ */
+export function nextChange(waitMs: i32 = -1): FsChange | null {
+  if (!fsConnect()) return null;
+  let waited: i64 = 0;
+  let slice: i64 = 20;
+  while (queueHead >= queued.length) {
+    const status = readSockMsg(socket, <u64>answer.dataStart);
+    if (status !== OK) {
+      lastError = FS_SDK_ERR_READ | errcode(status);
+      return null;
+    }
+    if (retU8(READ_SOCK_MSG_RET_RETRIEVED) !== 0) {
+      // Between calls, only notifications come (every answer is read by its call).
+      if ((retU8(READ_SOCK_MSG_RET_STATUS) & STATUS_NEW_EXCHANGE) !== 0)
+        keep(<i32>retU32(READ_SOCK_MSG_RET_WRITTEN));
+      else dropped++;
+      continue;
+    }
+    if (waitMs >= 0 && waited >= <i64>waitMs * 1000) return null;
+    nap(slice);
+    waited += slice;
+    if (slice < 5000) slice *= 2;
+  }
+  return queued[queueHead++];
 }
 
 /** Creates (or replaces) the file `name` in `parent` with `data`: open, write, close. */

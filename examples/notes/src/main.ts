@@ -5,6 +5,8 @@
 //                        returns its size in bytes
 //   list               → prints "<name> (<size> bytes)" per note (READ_DIRECTORY)
 //   show <name>        → the note (ITEM_METADATA, OPEN_FILE, READ_FILE): returns its text
+//   watch <count>      → WATCH_ITEM of the folder, prints "watching", then each ITEM_CHANGED as it comes
+//                        ("notes changed", "a note was opened"…), returns after <count> of them
 // The spec gives an app no way to learn its NightOS user: `--user` names it (default "user", the host
 // user's NightOS name, docs/sysfs.md "Users"). A failed sys::fs call fails the command with its errcode.
 import {
@@ -20,8 +22,11 @@ import {
   createDirectory,
   fsError,
   itemExists,
+  itemMetadata,
+  nextChange,
   readDirectory,
   readWholeFile,
+  watchItem,
   writeWholeFile,
 } from "../../../sdk/as/fs";
 import { FS_TYPE_DIRECTORY } from "../../../sdk/as/nightos";
@@ -31,7 +36,9 @@ function failed(what: string): void {
 }
 
 const command = commandName();
-const user = arg(command === "list" ? 0 : command === "show" ? 1 : 2).asString();
+const user = arg(
+  command === "list" ? 0 : command === "show" || command === "watch" ? 1 : 2,
+).asString();
 const area = `/home/${user}/appdata/ncwdemo.notes`;
 const folder = `${area}/notes`;
 
@@ -53,6 +60,28 @@ if (command === "add") {
       println(`${items[i].name} (${items[i].size.toString()} bytes)`);
     returnVoid();
   }
+} else if (command === "watch") {
+  const count = <i32>arg(0).asInt();
+  const me = itemMetadata(folder);
+  if (me === null || !watchItem(folder, 1)) failed(`WATCH_ITEM of ${folder}`);
+  println("watching");
+  // ITEM_CHANGED's events (fs.md; docs/sysfs.md "Watches").
+  const EVENTS = [
+    "",
+    "notes changed",
+    "moved",
+    "deleted",
+    "a note was opened",
+    "a note was closed",
+  ];
+  for (let i = 0; i < count; i++) {
+    const c = nextChange();
+    if (c === null) failed("waiting for a change");
+    else if (!c.filesystem && c.feid === me!.feid && c.event < <u8>EVENTS.length)
+      println(EVENTS[c.event]);
+    else println(`change 0x${c.event.toString(16)} of FEID ${c.feid.toString()}`);
+  }
+  returnInt(count);
 } else {
   const name = arg(0).asString();
   const data = readWholeFile(`${folder}/${name}`);
