@@ -195,4 +195,19 @@ describe.skipIf(skipUnless(btrfsProgsMissing()))("notes, on sys::fs", () => {
     expect(ncw(["fs", "cat", `${FOLDER}/groceries`]).stdout).toBe("milk");
     expect(ncw(["fs", "cat", `${FOLDER}/todo`]).stdout).toBe(text);
   }, 180_000);
+
+  it("fsdemo (C, nightos_fs.h) writes, reads back and lists a file that `ncw fs cat` shows", () => {
+    const inst = ncw(["skyer", "install", nap("fsdemo")]);
+    expect(inst.code, inst.stderr).toBe(0);
+    const r = ncw(["run", "--allow", "fs.filesystems.list", "ncwdemo::fsdemo"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("hi from C\nhello.txt\n1\n");
+    expect(r.code).toBe(0);
+    const cat = ncw(["fs", "cat", "/home/user/appdata/ncwdemo.fsdemo/hello.txt"]);
+    expect(cat.stdout).toBe("hi from C");
+    // Without the permission, the C SDK reports ENUM_FS' refusal and the app fails.
+    const refused = ncw(["run", "ncwdemo::fsdemo"]);
+    expect(refused.stderr).toContain("OPEN_FILE failed");
+    expect(refused.code).toBe(1);
+  }, 120_000);
 });

@@ -54,6 +54,7 @@ const SDK_FILES = [
   "as/test.ts",
   "c/nightos.h",
   "c/nightos_command.h",
+  "c/nightos_fs.h",
   "c/nightos_test.h",
 ];
 
