@@ -47,6 +47,7 @@ describe("ncw init / build / test (AssemblyScript)", () => {
       "README.md",
       ".gitignore",
       ".ncw/sdk/as/test.ts",
+      ".ncw/sdk/as/fs.ts",
     ])
       expect(existsSync(path.join(dir, f)), f).toBe(true);
     expect(readFileSync(path.join(dir, "manifest.toml"), "utf8")).toContain('slug = "greeter"');

@@ -1,14 +1,16 @@
 // The example apps, built on the SDKs (docs/sdk.md), run the way a user runs them: `ncw run` on the
 // packages of dist/examples/ (built by `npm run build`), through the command pipes. hello greets its
 // argument (AssemblyScript), stat takes a list, an enum and a flag and returns an int or fails
-// (AssemblyScript), wc counts what is piped in and writes the counts on CMDRAW (C).
+// (AssemblyScript), wc counts what is piped in and writes the counts on CMDRAW (C), notes keeps its notes
+// as files on the NightOS filesystem through sys::fs (AssemblyScript, sdk/as/fs.ts).
 
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { NCW, TestHome } from "./kernel-helpers.js";
+import { btrfsProgsMissing, expectCheckClean, skipUnless } from "./btrfs-oracle.js";
+import { alive, NCW, TestHome, waitFor } from "./kernel-helpers.js";
 
 const EXAMPLES = path.join(fileURLToPath(new URL("..", import.meta.url)), "dist", "examples");
 const nap = (name: string) => {
@@ -118,4 +120,94 @@ describe("the examples", () => {
     expect(sh.stdout).toBe("1 2 12\n");
     expect(sh.status).toBe(0);
   });
+});
+
+describe.skipIf(skipUnless(btrfsProgsMissing()))("notes, on sys::fs", () => {
+  // ENUM_FS (the FSID) needs fs.filesystems.list, which is asked (no terminal here: refused) unless given.
+  const notes = (args: string[]) =>
+    ncw(["run", "--allow", "fs.filesystems.list", "ncwdemo::notes", ...args]);
+  const FOLDER = "/home/user/appdata/ncwdemo.notes/notes";
+
+  it("writes notes that `ncw fs` sees, lists and reads them back, and leaves a clean image", async () => {
+    const inst = ncw(["skyer", "install", nap("notes")]);
+    expect(inst.code, inst.stderr).toBe(0);
+
+    const add = notes(["add", "groceries", "milk, eggs"]);
+    expect(add.stderr).toBe("");
+    expect(add.stdout).toBe("10\n"); // the note's size, returned as an int
+    expect(add.code).toBe(0);
+    const text = "ünïcode ✓ and a second line\nhere";
+    expect(notes(["add", "todo", text]).stdout).toBe(`${Buffer.byteLength(text)}\n`);
+    // The same name again replaces the note (WRITE_FILE truncates): shorter than before.
+    expect(notes(["add", "groceries", "milk"]).stdout).toBe("4\n");
+
+    const list = notes(["list"]);
+    expect(list.stderr).toBe("");
+    expect(list.stdout).toBe(`groceries (4 bytes)\ntodo (${Buffer.byteLength(text)} bytes)\n`);
+    const show = notes(["show", "todo"]);
+    expect(show.stdout).toBe(`${text}\n`);
+    expect(show.code).toBe(0);
+
+    // A note that is not there: ITEM_METADATA's NOT_FOUND (0x3002), and the command fails.
+    const missing = notes(["show", "nothere"]);
+    expect(missing.stderr).toContain("errcode 0x3002");
+    expect(missing.code).toBe(1);
+    // Another user's home is closed to the app (the storage rules): PERMISSION (0x0001).
+    const other = notes(["list", "--user", "bob"]);
+    expect(other.stderr).toContain("errcode 0x1)");
+    expect(other.code).toBe(1);
+    // Without the permission, no FSID: ENUM_FS refused, nothing read.
+    const refused = ncw(["run", "ncwdemo::notes", "list"]);
+    expect(refused.stderr).toContain("fs.filesystems.list");
+    expect(refused.code).toBe(1);
+
+    // Another app's change reaches a watcher: `watch 1` (WATCH_ITEM of the folder, then nextChange)
+    // prints "watching", sees the folder's entries change (ITEM_CHANGED 0x01) when a note is added, and ends.
+    const watcher = spawn(
+      process.execPath,
+      [NCW, "run", "--allow", "fs.filesystems.list", "ncwdemo::notes", "watch", "1"],
+      { env: home.envFor(), stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let watched = "";
+    watcher.stdout.setEncoding("utf8").on("data", (d: string) => {
+      watched += d;
+    });
+    watcher.stderr.setEncoding("utf8").on("data", (d: string) => {
+      watched += d;
+    });
+    const ended = new Promise<number | null>((resolve) => watcher.on("close", resolve));
+    expect(await waitFor(() => watched.includes("watching"), 60_000), watched).toBe(true);
+    expect(watched).not.toContain("notes changed");
+    expect(notes(["add", "later", "z"]).code).toBe(0);
+    expect(await ended).toBe(0);
+    expect(watched).toBe("watching\nnotes changed\n1\n");
+
+    // The kernel commits and lets the image go when it stops: btrfs check, then the CLI reads it.
+    const pid = home.kernelPid();
+    if (pid !== undefined) {
+      process.kill(pid, "SIGTERM");
+      expect(await waitFor(() => !alive(pid))).toBe(true);
+    }
+    expectCheckClean(path.join(home.home, "nightos.img"));
+    const ls = ncw(["fs", "ls", FOLDER]);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.stdout).toBe("groceries\nlater\ntodo\n");
+    expect(ncw(["fs", "cat", `${FOLDER}/groceries`]).stdout).toBe("milk");
+    expect(ncw(["fs", "cat", `${FOLDER}/todo`]).stdout).toBe(text);
+  }, 180_000);
+
+  it("fsdemo (C, nightos_fs.h) writes, reads back and lists a file that `ncw fs cat` shows", () => {
+    const inst = ncw(["skyer", "install", nap("fsdemo")]);
+    expect(inst.code, inst.stderr).toBe(0);
+    const r = ncw(["run", "--allow", "fs.filesystems.list", "ncwdemo::fsdemo"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("hi from C\nhello.txt\n1\n");
+    expect(r.code).toBe(0);
+    const cat = ncw(["fs", "cat", "/home/user/appdata/ncwdemo.fsdemo/hello.txt"]);
+    expect(cat.stdout).toBe("hi from C");
+    // Without the permission, the C SDK reports ENUM_FS' refusal and the app fails.
+    const refused = ncw(["run", "ncwdemo::fsdemo"]);
+    expect(refused.stderr).toContain("OPEN_FILE failed");
+    expect(refused.code).toBe(1);
+  }, 120_000);
 });

@@ -13,7 +13,10 @@ import {
   StartupBit,
   StartupCode,
 } from "../abi/context.js";
-import { ContextInfo, MAX_PIPE_MESSAGE_SIZE, PipeMode } from "../abi/numbers.js";
+import { ContextInfo, MAX_PIPE_MESSAGE_SIZE, PipeMode, SystemPid } from "../abi/numbers.js";
+import { SYS_FS } from "../abi/services/fs.js";
+import { ItemFlag, ItemType } from "../abi/services/fs-structures.js";
+import { KERNEL_ERROR_ON_WIRE, ServiceCallErr, ServiceErr } from "../abi/services/method.js";
 import { TEXT_MESSAGE_HEADER_SIZE, TextControl, TextStyle } from "../abi/text-message.js";
 import { KeyCode, KeyModifier, USER_INPUT_SIZE } from "../abi/user-input.js";
 import { FAILURE_TYPE, ValueType } from "../abi/values.js";
@@ -55,6 +58,16 @@ function contextOffsets(): Record<string, number> {
       off += c.size;
     }
   }
+  return out;
+}
+
+/** sys::fs's method and notification codes, and each method's errcodes (`FS_<METHOD>_ERR_<NAME>`). */
+function fsCodes(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of SYS_FS.methods) out[`METHOD_${m.name}`] = m.code;
+  for (const n of SYS_FS.notifications) out[`NOTIFY_${n.name}`] = n.code;
+  for (const m of SYS_FS.methods)
+    for (const [e, c] of Object.entries(m.errors)) out[`${m.name}_ERR_${e}`] = c;
   return out;
 }
 
@@ -105,4 +118,20 @@ export const SDK_CONSTANT_GROUPS: readonly SdkConstantGroup[] = [
     },
     4,
   ),
+  group(
+    "Every service's errcodes (services/README.md; docs/services.md: KERNEL travels as 0xFFFF).",
+    "SERVICE_ERR_",
+    { ...ServiceErr, KERNEL: KERNEL_ERROR_ON_WIRE, ...ServiceCallErr },
+    4,
+  ),
+  group(
+    "sys::fs (specs/services/system/fs.md; table: abi/services/fs.ts): its PID, method codes, errcodes.",
+    "FS_",
+    { PID: SystemPid["sys::fs"], ...fsCodes() },
+    4,
+  ),
+  group("Item type bytes and item flags (filesystem-interfaces.md).", "FS_", {
+    ...Object.fromEntries(Object.entries(ItemType).map(([k, v]) => [`TYPE_${k}`, v])),
+    ...Object.fromEntries(Object.entries(ItemFlag).map(([k, v]) => [`FLAG_${k}`, v])),
+  }),
 ];

@@ -6,7 +6,10 @@
 // as a client thread's SEND_SOCK_MSG would: the exchange rules of SocketTable.send, then RECV_SOCK_MSG
 // to the client. An app cannot tell it from an app service's connection.
 
-import { ServiceErr } from "../../commonassembly/abi/services/method.js";
+import { KERNEL_ERROR_ON_WIRE, ServiceErr } from "../../commonassembly/abi/services/method.js";
+
+export { KERNEL_ERROR_ON_WIRE };
+
 import { decodeSockRecord, SOCK_RECORD_SIZE, SockStatus } from "../ipc/socket-record.js";
 import { deliverMessage } from "../syscalls/sockets.js";
 import type { KernelApi, KSocket, SocketEnd } from "./api.js";
@@ -33,12 +36,6 @@ export interface NativeServices {
  * nothing.
  */
 export const SYSTEM_SOCKET_MULTIPLIER = 256;
-
-/**
- * Decided (docs/services.md): ServiceErr.KERNEL is 0x0000, which cannot be a message's error code (0
- * marks a message that is not an error); it travels as 0xFFFF.
- */
-export const KERNEL_ERROR_ON_WIRE = 0xffff;
 
 /** Whether `p` ended (a function: its state changes across the awaits). */
 const gone = (p: KProcess): boolean => p.state === "exited";

@@ -49,10 +49,12 @@ export interface BuildResult {
 /** The SDK files a project's sources use, copied into .ncw/sdk (the scaffold imports them there). */
 const SDK_FILES = [
   "as/command.ts",
+  "as/fs.ts",
   "as/nightos.ts",
   "as/test.ts",
   "c/nightos.h",
   "c/nightos_command.h",
+  "c/nightos_fs.h",
   "c/nightos_test.h",
 ];
 

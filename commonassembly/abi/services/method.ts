@@ -94,6 +94,12 @@ export const ServiceCallErr = errcodes("service:*", {
   BAD_ARGUMENTS: 0x1fff,
 });
 
+/**
+ * Decided (docs/services.md): ServiceErr.KERNEL is 0x0000, which cannot be a message's error code (0
+ * marks a message that is not an error); it travels as 0xFFFF.
+ */
+export const KERNEL_ERROR_ON_WIRE = 0xffff;
+
 /** The conventional errcode ranges a method's own errcodes fall in (services/README.md). */
 export const ERROR_RANGES: readonly {
   readonly from: number;
