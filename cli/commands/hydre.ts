@@ -152,7 +152,7 @@ export const hydreCommand: CommandModule<GlobalArgs, HydreArgs> = {
         }
         return ExitCode.OK;
       } finally {
-        host.close();
+        await host.close();
       }
     }),
 };

@@ -744,32 +744,66 @@ class Checker {
   // Commands
 
   pipeline(p: Pipeline, scope: Scope, capture = false): HType {
-    for (const r of p.redirects)
-      this.report(
-        "HYDRE_UNSUPPORTED",
-        `the redirection \`${r.op}\` (specs "Redirecting the output to a file") needs the NightOS filesystem, not supported by NCW's Hydre yet`,
-        r.span,
-        { kind: "syntax" },
-      );
     let input: HType | undefined;
     let ret: HType = T.void;
     p.commands.forEach((c, i) => {
       ret = this.command(c, scope, input, i < p.commands.length - 1 || capture);
       input = ret;
     });
+    for (const r of p.redirects) {
+      if (r.op === "<" || r.op === "@>") {
+        this.report(
+          "HYDRE_UNSUPPORTED",
+          r.op === "<"
+            ? "the redirection `<` (a file as a command's CMDIN) is not supported by NCW's Hydre yet"
+            : "the redirection `@>` (CMDRAW to a file) needs streams, not supported by NCW's Hydre yet",
+          r.span,
+          { kind: "syntax" },
+        );
+        continue;
+      }
+      // The file: a word is a path (`> out.txt` too: after a redirection nothing else is meant); a
+      // value is a path or a string (docs/hydre.md "Files").
+      if (r.target.k === "expr") {
+        const t = this.expr(r.target.expr, scope);
+        if (!assignable(T.path, t) && !assignable(T.string, t))
+          this.report(
+            "HYDRE_TYPE_MISMATCH",
+            `the file of \`${r.op}\` is a path or a string, not ${an(t)}`,
+            r.target.span,
+            { expected: "expected path" },
+          );
+      }
+      // `>` and `>>` take CMDOUT to the file: the command's value is no longer there.
+      if (r.op === ">" || r.op === ">>") ret = T.void;
+    }
     return ret;
   }
 
   private command(c: CommandNode, scope: Scope, input: HType | undefined, piped: boolean): HType {
     let spec = NATIVE_COMMANDS[c.name];
     let app: InstalledCommand | undefined;
+    if (c.name === "rd") {
+      const streamArg = c.args.find(
+        (a) => a.k === "word" && !a.escaped && /^(-s|--stream-size)(=|$)/.test(a.text),
+      );
+      if (streamArg !== undefined) {
+        this.argsOnly(c, scope);
+        return this.report(
+          "HYDRE_UNSUPPORTED",
+          "`rd -s` and `--stream-size` read a stream, not supported by NCW's Hydre yet",
+          streamArg.span,
+          { kind: "syntax" },
+        );
+      }
+    }
     let fullName = c.name;
     if (spec === undefined) {
       if (FS_COMMANDS.includes(c.name)) {
         this.argsOnly(c, scope);
         return this.report(
           "HYDRE_UNSUPPORTED",
-          `the native command \`${c.name}\` needs the NightOS filesystem (or a command script), not supported by NCW's Hydre yet`,
+          `the native command \`${c.name}\` is not supported by NCW's Hydre yet`,
           c.nameSpan,
           { kind: "syntax" },
         );

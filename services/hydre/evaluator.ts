@@ -4,6 +4,7 @@
 // goes up to the nearest `catch`, else the script fails; a panic stops it at once. Decisions: docs/hydre.md.
 
 import type { Value } from "../../commonassembly/abi/values.js";
+import { NcwError } from "../../ncw/errors.js";
 import { ArgumentError, parseCommandLine, type Word } from "../shell/arguments.js";
 import type { InstalledCommand } from "../shell/commands.js";
 import type {
@@ -18,6 +19,7 @@ import type {
   Stmt,
 } from "./ast.js";
 import { type CheckResult, type CommandPlan, flagValues } from "./checker.js";
+import { FILE_COMMANDS, runFileCommand, type ScriptFs, writeRedirect } from "./fs-commands.js";
 import { NATIVE_COMMANDS } from "./native-commands.js";
 import {
   type CommandOutcome,
@@ -70,6 +72,8 @@ export interface HydreHost {
   random(): number;
   /** Run an installed app's command with typed arguments; `capture`: keep its messages. */
   runApp(cmd: InstalledCommand, args: Value[], capture: boolean): Promise<AppRun>;
+  /** The NightOS tree of the file commands and redirections. */
+  files: ScriptFs;
 }
 
 export type RunEnd =
@@ -705,13 +709,66 @@ class Evaluator {
   ): Promise<CommandOutcome & { display?: string }> {
     let input: HValue | undefined;
     let last: CommandOutcome & { display?: string } = { ok: true, value: VOID, msg: [], err: [] };
+    // A redirected CMDMSG or CMDERR is captured, to go to its file.
+    const keep = p.redirects.some((r) => r.op === "?>" || r.op === "!>" || r.op === "*>");
     for (let i = 0; i < p.commands.length; i++) {
       const c = p.commands[i] as CommandNode;
-      last = await this.command(c, env, input, capture || i < p.commands.length - 1);
-      if (!last.ok) return last;
+      last = await this.command(c, env, input, capture || keep || i < p.commands.length - 1);
+      if (!last.ok) break;
       input = last.value;
     }
-    return last;
+    if (p.redirects.length === 0) return last;
+    return this.redirect(p, env, last, capture || !keep);
+  }
+
+  /**
+   * Writes the redirected pipes to their files (specs "Redirecting the output to a file"): CMDOUT's
+   * value as its `.str()` text (`>` replaces the file, `>>` appends), CMDMSG / CMDERR messages one a
+   * line. A failed command writes no CMDOUT. What is not redirected goes on as without redirection.
+   */
+  private async redirect(
+    p: Pipeline,
+    env: Env,
+    r: CommandOutcome & { display?: string },
+    /** The messages are the caller's (a capture) or were shown already (none was redirected). */
+    shown: boolean,
+  ): Promise<CommandOutcome & { display?: string }> {
+    const lines = (xs: string[]) => xs.map((x) => `${x}\n`).join("");
+    let out: CommandOutcome & { display?: string } = r;
+    const sent = { msg: false, err: false };
+    for (const d of p.redirects) {
+      const target =
+        d.target.k === "word" ? d.target.text : show(await this.expr(d.target.expr, env));
+      let content: string | undefined;
+      if (d.op === ">" || d.op === ">>") {
+        if (r.ok) content = r.value.t === "void" ? "" : show(r.value);
+        out = { ...out, value: VOID, display: "" };
+      } else if (d.op === "?>") {
+        content = lines(r.msg);
+        sent.msg = true;
+      } else if (d.op === "!>") {
+        content = lines(r.err);
+        sent.err = true;
+      } else {
+        content = lines([...r.msg, ...r.err]);
+        sent.msg = sent.err = true;
+      }
+      if (content === undefined) continue;
+      try {
+        await writeRedirect(this.host.files, target, content, d.op === ">>");
+      } catch (e) {
+        if (!(e instanceof NcwError)) throw e;
+        return { ...out, ok: false, err: [...r.err, `${d.op} ${target}: ${e.message}`] };
+      }
+    }
+    const msg = sent.msg ? [] : r.msg;
+    const err = sent.err ? [] : r.err;
+    // Captured only for their files: the others are shown as they would have been.
+    if (!shown) {
+      for (const m of msg) this.host.write(`${m}\n`);
+      for (const m of err) this.host.writeErr(`${m}\n`);
+    }
+    return { ...out, msg, err };
   }
 
   /** Run a command value (`@{ … }`): its node, with the variables it saw where it was written. */
@@ -801,6 +858,12 @@ class Evaluator {
       };
     }
     if (plan.kind === "native") {
+      if (FILE_COMMANDS[plan.name] !== undefined) {
+        const r = await runFileCommand(plan.name, parsed.values, this.host.files);
+        // A native command's CMDERR goes to the terminal as an app command's does.
+        if (!capture) for (const m of r.err) this.host.writeErr(`${m}\n`);
+        return r;
+      }
       if (plan.name === "pass") {
         const a = c.args[0];
         const value =

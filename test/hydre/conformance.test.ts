@@ -4,7 +4,8 @@
 //   <name>.check  the exact diagnostics (as `ncw hydre` prints them, without colours): nothing runs
 //   <name>.fail   the end of a run that failed or panicked: `failed: <message>` or `panic: <message>`
 //   <name>.in     the user's input (prompt, prompt_int, confirm, …), one answer a line
-// A first line `# seed: N` seeds the random functions. App commands are checked against the fixture
+// A first line `# seed: N` seeds the random functions. File commands work on a NightOS tree in memory,
+// the script's folder /home/user, empty at the start of each case. App commands are checked against the fixture
 // catalog (commands.ts); the cases that run real apps are in test/hydre-cli.test.ts.
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -12,6 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../../cli/hydre-host.js";
+import { MemoryFs } from "../../services/fs/memory.js";
 import type { HydreHost } from "../../services/hydre/evaluator.js";
 import { checkSource, runChecked } from "../../services/hydre/script.js";
 import { renderDiagnostic } from "../../services/hydre/source.js";
@@ -33,6 +35,8 @@ async function runCase(file: string, text: string, input: string[]): Promise<Cas
       out: "",
     };
   let out = "";
+  const tree = new MemoryFs();
+  await tree.mkdir("/home/user", { recursive: true });
   const seed = /^# seed: ([0-9]+)/.exec(text)?.[1];
   const host: HydreHost = {
     write: (t) => {
@@ -52,6 +56,7 @@ async function runCase(file: string, text: string, input: string[]): Promise<Cas
     runApp: () => {
       throw new Error("app commands run in test/hydre-cli.test.ts");
     },
+    files: { tree: async () => tree, cwd: "/home/user", home: "/home/user" },
   };
   const end = await runChecked(checked, host);
   return {
