@@ -150,6 +150,23 @@ describe("ncw hydre", () => {
     expect(r.stderr).toContain("takes no arguments");
   });
 
+  it("writes and reads files of the home's NightOS tree (its Btrfs image), kept between runs", () => {
+    const w = ncw([
+      "hydre",
+      "-c",
+      'echo "Hello world!" > ./somefile.txt\nmkdir ./notes\nwt ./notes/a.txt "first"\nwt ./notes/a.txt "second" -a',
+    ]);
+    expect(w.stderr).toBe("");
+    expect(w.code).toBe(0);
+    // Seen by the other commands that read the tree, at the user's NightOS home.
+    const cat = ncw(["fs", "cat", "/home/user/notes/a.txt"]);
+    expect(cat.stdout).toBe("first\nsecond\n");
+    const r = ncw(["hydre", "-c", "rd ./somefile.txt\nls ./notes\nrd ./nope.txt"]);
+    expect(r.stdout).toBe("Hello world!\n./notes/a.txt\n");
+    expect(r.stderr).toBe("rd: no such file or folder in the NightOS tree: /home/user/nope.txt\n");
+    expect(r.code).toBe(0);
+  });
+
   it("--help says what it does and its exit codes", () => {
     const r = ncw(["hydre", "--help"]);
     expect(r.code).toBe(0);
@@ -205,6 +222,17 @@ describe("ncw hydre with installed apps", () => {
     const r = ncw(["hydre", "-c", script]);
     expect(r.stdout).toBe("30\n6\nHello, Ada!\ntrue\nfailed: 1 error message(s)\ntrue\n");
     expect(r.stderr).toBe("stat: max of no integers\n");
+    expect(r.code).toBe(0);
+  });
+
+  it("file commands before and after an app command (the kernel then holds the image)", () => {
+    const r = ncw([
+      "hydre",
+      "-c",
+      'echo "before" > ./seq.txt\nstat [1, 2]\necho "after" >> ./seq.txt\nrd ./seq.txt',
+    ]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("3\nbeforeafter\n");
     expect(r.code).toBe(0);
   });
 

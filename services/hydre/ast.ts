@@ -248,7 +248,9 @@ export type Cond =
 
 export type Iterable_ =
   | { k: "range"; from: Expr; to: Expr; inclusive: boolean; span: Span }
-  | { k: "expr"; expr: Expr };
+  | { k: "expr"; expr: Expr }
+  /** `for f in (./*.txt)`: the items of the NightOS tree the glob pattern matches. */
+  | { k: "glob"; pattern: string; span: Span };
 
 export interface FnDef {
   name: string;

@@ -385,6 +385,14 @@ class Checker {
               (s.names[1] as { span: Span }).span,
             );
           types = [T.int, T.int];
+        } else if (s.iter.k === "glob") {
+          if (s.names.length > 1)
+            this.report(
+              "HYDRE_FOR_NAMES",
+              "a filesystem loop has one variable (the path)",
+              (s.names[1] as { span: Span }).span,
+            );
+          types = [T.path];
         } else {
           const t = this.expr(s.iter.expr, scope);
           if (t.k === "list") types = s.names.length === 2 ? [T.int, t.item] : [t.item];

@@ -19,7 +19,13 @@ import type {
   Stmt,
 } from "./ast.js";
 import { type CheckResult, type CommandPlan, flagValues } from "./checker.js";
-import { FILE_COMMANDS, runFileCommand, type ScriptFs, writeRedirect } from "./fs-commands.js";
+import {
+  FILE_COMMANDS,
+  globPaths,
+  runFileCommand,
+  type ScriptFs,
+  writeRedirect,
+} from "./fs-commands.js";
 import { NATIVE_COMMANDS } from "./native-commands.js";
 import {
   type CommandOutcome,
@@ -283,6 +289,21 @@ class Evaluator {
       const end = s.iter.inclusive ? to.v + 1n : to.v;
       for (let i = from.v; i < end; i++) {
         const f = await run(int(i));
+        if (f === "stop") break;
+        if (f !== undefined) return f;
+      }
+      return;
+    }
+    if (s.iter.k === "glob") {
+      let paths: string[];
+      try {
+        paths = await globPaths(this.host.files, s.iter.pattern);
+      } catch (e) {
+        if (!(e instanceof NcwError)) throw e;
+        throw new PanicAt(`cannot list ${s.iter.pattern}: ${e.message}`, s.iter.span);
+      }
+      for (const p of paths) {
+        const f = await run({ t: "path", v: p });
         if (f === "stop") break;
         if (f !== undefined) return f;
       }

@@ -337,3 +337,84 @@ async function list(
   await walk(root, prefix, 0);
   return done({ t: "list", items }, lines.length === 0 ? "" : `${lines.join("\n")}\n`);
 }
+
+const GLOB_CHARS = /[*?[]/;
+
+/** A glob segment as a regular expression: `*` any characters, `?` one, `[…]` one of a set. */
+function segmentRegex(seg: string): RegExp {
+  let re = "";
+  for (let i = 0; i < seg.length; i++) {
+    const c = seg[i] as string;
+    if (c === "*") re += "[^/]*";
+    else if (c === "?") re += "[^/]";
+    else if (c === "[") {
+      const close = seg.indexOf("]", i + 2);
+      if (close < 0) re += "\\[";
+      else {
+        const body = seg.slice(i + 1, close);
+        const neg = body.startsWith("!") || body.startsWith("^");
+        re += `[${neg ? "^" : ""}${(neg ? body.slice(1) : body).replace(/[\\\]]/g, "\\$&")}]`;
+        i = close;
+      }
+    } else re += c.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  }
+  return new RegExp(`^${re}$`, "u");
+}
+
+/**
+ * The items a glob pattern matches (specs "Filesystem iteration"), sorted, each written as the pattern
+ * starts (`./a.txt` for `./*.txt`, `a/b.txt` for `**\/*.txt`). `**` is any number of directories;
+ * `*` and `?` do not match a name's leading `.` (hidden items), as in POSIX shells.
+ */
+export async function globPaths(sfs: ScriptFs, pattern: string): Promise<string[]> {
+  const segs = pattern.split("/");
+  // The leading segments without glob characters are the folder the walk starts from.
+  let n = 0;
+  while (n < segs.length - 1 && !GLOB_CHARS.test(segs[n] as string)) n++;
+  const baseText = segs.slice(0, n).join("/");
+  const base = resolvePath(n === 0 ? "." : baseText === "" ? "/" : baseText, sfs);
+  const rest = segs.slice(n);
+  const fs = await sfs.tree();
+  const found = new Set<string>();
+  const shownOf = (shown: string, name: string) =>
+    shown === "" ? name : shown.endsWith("/") ? `${shown}${name}` : `${shown}/${name}`;
+  const walk = async (dir: string, shown: string, i: number): Promise<void> => {
+    const seg = rest[i] as string;
+    const last = i === rest.length - 1;
+    if (seg === "**") {
+      if (last) {
+        // A final `**`: everything below.
+        for (const e of await visible(fs, dir)) {
+          found.add(shownOf(shown, e.name));
+          if (e.kind === "dir") await walk(joined(dir, e.name), shownOf(shown, e.name), i);
+        }
+        return;
+      }
+      await walk(dir, shown, i + 1);
+      for (const e of await visible(fs, dir))
+        if (e.kind === "dir") await walk(joined(dir, e.name), shownOf(shown, e.name), i);
+      return;
+    }
+    if (seg === "") {
+      // `dir/` at the end (or `a//b`): the directory itself.
+      if (last) found.add(shown === "" ? "." : `${shown}/`);
+      else await walk(dir, shown, i + 1);
+      return;
+    }
+    const re = GLOB_CHARS.test(seg) ? segmentRegex(seg) : undefined;
+    const entries =
+      re === undefined
+        ? (await fs.readdir(dir)).filter((e) => e.name === seg)
+        : (await visible(fs, dir)).filter((e) => re.test(e.name));
+    for (const e of entries) {
+      if (last) found.add(shownOf(shown, e.name));
+      else if (e.kind === "dir") await walk(joined(dir, e.name), shownOf(shown, e.name), i + 1);
+    }
+  };
+  const st = await fs.stat(base);
+  if (st?.kind === "dir") await walk(base, n === 0 ? "" : baseText === "" ? "/" : baseText, 0);
+  return [...found].sort();
+}
+
+const visible = async (fs: FsLayer, dir: string) =>
+  (await fs.readdir(dir)).filter((e) => !e.name.startsWith("."));

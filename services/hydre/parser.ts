@@ -626,19 +626,17 @@ class Parser {
     this.ws();
     let iter: Iterable_;
     const itStart = this.i;
-    if (this.ch() === "(" && /^\(\s*(\.{1,2}\/|\/|~\/|\*)/.test(this.text.slice(this.i))) {
-      // `for f in (./*.txt)`: filesystem iteration (not run yet: docs/hydre.md).
-      const close = this.text.indexOf(")", this.i);
-      this.i = close < 0 ? this.text.length : close + 1;
+    const glob = /^\(\s*((?:\.{1,2}\/|\/|~\/|\*)[^)\n]*?)\s*\)/.exec(this.text.slice(this.i));
+    if (glob !== null) {
+      // `for f in (./*.txt)`: filesystem iteration (specs "Filesystem iteration").
+      this.i += glob[0].length;
+      iter = { k: "glob", pattern: glob[1] as string, span: span(itStart, this.i) };
+      this.endStatement();
       const body = this.block(["end"]);
       this.end("for", span(start, start + 3));
-      void body;
-      return {
-        k: "unsupported",
-        what: "for … in (glob)",
-        section: "Filesystem iteration",
-        span: span(itStart, this.i),
-      };
+      const s: Stmt = { k: "for", names, iter, body, span: span(start, this.i) };
+      this.endStatement();
+      return s;
     }
     const from = this.expr();
     this.ws(false);
