@@ -6,7 +6,7 @@
 
 import { createInterface, type Interface } from "node:readline";
 import { Sig } from "../commonassembly/abi/numbers.js";
-import type { Value } from "../commonassembly/abi/values.js";
+import { encodeValue, type Value } from "../commonassembly/abi/values.js";
 import { connectKernel, requestUser, startRun } from "../kernel-compat/client.js";
 import type { HomeLayout } from "../ncw/home.js";
 import type { FsLayer } from "../services/fs/layer.js";
@@ -86,7 +86,12 @@ export function cliHost(opts: { home: () => HomeLayout; color: boolean; seed?: n
     },
     env: (name) => process.env[name],
     random,
-    async runApp(cmd: InstalledCommand, args: Value[], capture: boolean): Promise<AppRun> {
+    async runApp(
+      cmd: InstalledCommand,
+      args: Value[],
+      capture: boolean,
+      input?: Value | null,
+    ): Promise<AppRun> {
       // One connection per run: a run's end is told by the messages of its connection, and a command
       // whose value came whole may still be running (shell.md "Command pipes") when the next starts.
       await closeTree();
@@ -97,6 +102,8 @@ export function cliHost(opts: { home: () => HomeLayout; color: boolean; seed?: n
       const io = commandIo(c, {
         color: opts.color,
         noInput: true,
+        // A value piped in by the script (`a | b`) is CMDIN's one value (docs/hydre.md "Pipes").
+        ...(input === undefined ? {} : { typedInput: input === null ? null : encodeValue(input) }),
         ...(capture ? { capture: (pipe, text) => (pipe === "cmderr" ? err : msg).push(text) } : {}),
         reserved: (key) =>
           run.signal(

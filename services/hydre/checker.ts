@@ -853,14 +853,6 @@ class Checker {
       }
       spec = app.spec;
       fullName = app.name;
-      // Checked as any command below; running it is not there yet.
-      if (input !== undefined)
-        this.report(
-          "HYDRE_UNSUPPORTED",
-          "piping a value into an app command (its CMDIN) is not supported by NCW's Hydre yet",
-          c.nameSpan,
-          { kind: "syntax" },
-        );
     }
     void piped;
     const words: Word[] = c.args.map((a) => {

@@ -5,6 +5,7 @@
 
 import type { Value } from "../../commonassembly/abi/values.js";
 import { NcwError } from "../../ncw/errors.js";
+import { parseShellType } from "../../ncw/manifest/rules.js";
 import { ArgumentError, parseCommandLine, type Word } from "../shell/arguments.js";
 import type { InstalledCommand } from "../shell/commands.js";
 import type {
@@ -76,8 +77,16 @@ export interface HydreHost {
   readLine(prompt: string): Promise<string | undefined>;
   env(name: string): string | undefined;
   random(): number;
-  /** Run an installed app's command with typed arguments; `capture`: keep its messages. */
-  runApp(cmd: InstalledCommand, args: Value[], capture: boolean): Promise<AppRun>;
+  /**
+   * Run an installed app's command with typed arguments; `capture`: keep its messages; `input`: the
+   * value its CMDIN holds (null: CMDIN closes empty; undefined: nothing is piped into it).
+   */
+  runApp(
+    cmd: InstalledCommand,
+    args: Value[],
+    capture: boolean,
+    input?: Value | null,
+  ): Promise<AppRun>;
   /** The NightOS tree of the file commands and redirections. */
   files: ScriptFs;
 }
@@ -901,7 +910,16 @@ class Evaluator {
       const nl = noNewline.type === "bool" && noNewline.value ? "" : "\n";
       return { ok: true, value: str(text), msg: [], err: [], display: `${text}${nl}` };
     }
-    const run = await this.host.runApp(plan.app as InstalledCommand, parsed.values, capture);
+    // A value piped in (`a | b`): the previous command's value, as b's CMDIN type reads it.
+    const cmdin =
+      parsed.cmdin === undefined ? undefined : fromShellType(parseShellType(parsed.cmdin));
+    const piped =
+      input === undefined
+        ? undefined
+        : input.t === "void" || cmdin === undefined
+          ? null
+          : toAbi(coerce(input, cmdin));
+    const run = await this.host.runApp(plan.app as InstalledCommand, parsed.values, capture, piped);
     const ret = run.ret;
     if (ret.kind === "value")
       return { ok: true, value: fromAbi(ret.value, plan.ret), msg: run.msg, err: run.err };

@@ -2,6 +2,7 @@
 // `cases/<section>/<name>.hys` is checked and run in-process, and compared with the files beside it:
 //   <name>.out    the exact output (CMDOUT values and messages) of a run to its end
 //   <name>.check  the exact diagnostics (as `ncw hydre` prints them, without colours): nothing runs
+//                 (an empty one: the script checks clean, and is not run — it runs app commands)
 //   <name>.fail   the end of a run that failed or panicked: `failed: <message>` or `panic: <message>`
 //   <name>.in     the user's input (prompt, prompt_int, confirm, …), one answer a line
 // A first line `# seed: N` seeds the random functions. File commands work on a NightOS tree in memory,
@@ -27,11 +28,19 @@ interface CaseResult {
   end?: string;
 }
 
-async function runCase(file: string, text: string, input: string[]): Promise<CaseResult> {
+async function runCase(
+  file: string,
+  text: string,
+  input: string[],
+  checkOnly: boolean,
+): Promise<CaseResult> {
   const checked = await checkSource(file, text, async () => FIXTURE_COMMANDS);
-  if (checked.diagnostics.length > 0)
+  if (checked.diagnostics.length > 0 || checkOnly)
     return {
-      check: `${checked.diagnostics.map((d) => renderDiagnostic(checked.source, d)).join("\n\n")}\n`,
+      check:
+        checked.diagnostics.length === 0
+          ? ""
+          : `${checked.diagnostics.map((d) => renderDiagnostic(checked.source, d)).join("\n\n")}\n`,
       out: "",
     };
   let out = "";
@@ -85,7 +94,7 @@ describe("Hydre conformance", () => {
             throw new Error(`${f} has no .out, .check or .fail beside it`);
           const input = (read(".in") ?? "").split("\n");
           if (input.at(-1) === "") input.pop();
-          const r = await runCase(`${section}/${f}`, text, input);
+          const r = await runCase(`${section}/${f}`, text, input, want.check !== undefined);
           expect(r.check ?? "").toBe(want.check ?? "");
           if (want.check !== undefined) return;
           expect(r.out).toBe(want.out ?? "");
