@@ -167,6 +167,42 @@ describe("ncw hydre", () => {
     expect(r.code).toBe(0);
   });
 
+  it("a script with a command description takes its arguments after it, typed, for its main", () => {
+    const f = home.write(
+      "repeat.hys",
+      [
+        "cmd",
+        '  help "Repeats names"',
+        "  return int",
+        "  args",
+        '    pos "names"',
+        "      type list[string]",
+        '    dash "repeat"',
+        "      type int",
+        '      short "r"',
+        "      default 1",
+        "end",
+        "fn main(names: list[string], repeat: int) -> int",
+        "  for i in 0..repeat",
+        '    echo (names.join(", "))',
+        "  end",
+        "  return names.len() * repeat",
+        "end",
+      ].join("\n"),
+    );
+    const r = ncw(["hydre", f, '["Ada", "Bob"]', "-r", "2"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("Ada, Bob\nAda, Bob\n4\n");
+    expect(r.code).toBe(0);
+    const help = ncw(["hydre", f, "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("Repeats names");
+    const bad = ncw(["hydre", f, '["Ada"]', "-r", "many"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe("");
+    expect(bad.stderr).toContain("error: argument repeat (-r) of");
+  });
+
   it("--help says what it does and its exit codes", () => {
     const r = ncw(["hydre", "--help"]);
     expect(r.code).toBe(0);

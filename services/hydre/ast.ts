@@ -1,6 +1,7 @@
 // The syntax tree of a Hydre script (specs/shell-scripting.md), every node with its source span. The
 // checker (checker.ts) annotates nodes in place (`ty`, `binding`, `call`), and the evaluator runs them.
 
+import type { CommandSpec } from "../../ncw/manifest/types.js";
 import type { Span } from "./source.js";
 import type { HType } from "./types.js";
 
@@ -239,6 +240,8 @@ export type Stmt = { span: Span } & (
   | { k: "catch"; expr: Expr; ok: CatchArm | undefined; err: CatchArm | undefined }
   /** A construct the parser reads but NCW does not run yet (docs/hydre.md lists them). */
   | { k: "unsupported"; what: string; section: string }
+  /** `cmd … end`: the script's command description (specs "Commands typing"). */
+  | { k: "cmd"; spec: CommandSpec }
 );
 
 /** A condition: an expression, or `some x` / `none x` (specs "Handle the null value"). */

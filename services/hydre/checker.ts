@@ -97,12 +97,28 @@ export interface CheckResult {
   plans: Map<CommandNode, CommandPlan>;
   /** Whether a command name was not found among the natives (the caller may ask for the apps'). */
   unknownCommands: boolean;
+  /** The script's command description and its `main` (specs "Commands typing"), when it has one. */
+  command?: ScriptCommand;
+}
+
+export interface ScriptCommand {
+  spec: CommandSpec;
+  /** `main`'s binding and the types of its arguments (the description's, in its order). */
+  main: number;
+  params: HType[];
 }
 
 export function checkScript(script: Script, opts: CheckOptions = {}): CheckResult {
   const c = new Checker(opts);
-  c.block(script.body, new Scope(), false);
-  return { diagnostics: c.diags, plans: c.plans, unknownCommands: c.unknownCommands };
+  const top = new Scope();
+  c.block(script.body, top, false);
+  const command = c.scriptCommand(script, top);
+  return {
+    diagnostics: c.diags,
+    plans: c.plans,
+    unknownCommands: c.unknownCommands,
+    ...(command === undefined ? {} : { command }),
+  };
 }
 
 /** The expression is a literal constant (an enumeration's value must be one: specs "Enumerations"). */
@@ -118,6 +134,86 @@ class Checker {
   private loops = 0;
 
   constructor(private readonly opts: CheckOptions) {}
+
+  /**
+   * A script's command description (`cmd`, at the top level, once) and its `main`: declared at the top
+   * level, taking the described arguments by name and in order, each of its type (an optional one
+   * nullable, a flag a bool, an `anystr` a string), returning the described type (specs "Commands
+   * typing").
+   */
+  scriptCommand(script: Script, top: Scope): ScriptCommand | undefined {
+    const cmds = script.body.stmts.filter((s) => s.k === "cmd");
+    for (const extra of cmds.slice(1))
+      this.report("HYDRE_CMD", "a script has one command description", extra.span);
+    const cmd = cmds[0];
+    if (cmd === undefined || cmd.k !== "cmd") return undefined;
+    const spec = cmd.spec;
+    const want: { name: string; type: HType }[] = [];
+    let ok = true;
+    const bad = (message: string) => {
+      ok = false;
+      this.report("HYDRE_CMD", message, cmd.span);
+    };
+    for (const t of [spec.return, spec.cmdin])
+      if (t !== undefined && shellType(t).k === "unknown") bad(`\`${t}\` is not a type`);
+    for (const { name, arg } of spec.args) {
+      if (arg.syntax === "flag") {
+        if (arg.type !== undefined) bad(`the flag ${name} takes no type`);
+        want.push({ name, type: T.bool });
+        continue;
+      }
+      if (arg.syntax === "dash" && arg.short === undefined && arg.long === undefined)
+        bad(`the dash argument ${name} needs a short or a long name`);
+      if (arg.optional === true && arg.default !== undefined)
+        bad(`the argument ${name} is optional or has a default, not both`);
+      if (arg.type === undefined) {
+        bad(`the argument ${name} needs a type`);
+        continue;
+      }
+      const t = arg.type === "anystr" ? T.string : shellType(arg.type);
+      if (t.k === "unknown") bad(`\`${arg.type}\` (argument ${name}) is not a type`);
+      want.push({ name, type: arg.optional === true ? nullable(t) : t });
+    }
+    const def = script.body.stmts.find((s) => s.k === "fn" && s.def.name === "main");
+    if (def === undefined || def.k !== "fn") {
+      this.report(
+        "HYDRE_NO_MAIN",
+        "a script with a command description needs a `main` function, at the top level",
+        cmd.span,
+        { hint: `fn main(${want.map((w) => `${w.name}: ${typeText(w.type)}`).join(", ")})` },
+      );
+      return undefined;
+    }
+    const d = def.def;
+    const params = d.params.map((p) => p.ty ?? T.unknown);
+    const shape = want.map((w) => `${w.name}: ${typeText(w.type)}`).join(", ");
+    if (
+      d.params.length !== want.length ||
+      want.some((w, i) => {
+        const p = d.params[i];
+        return p === undefined || p.name !== w.name || !assignable(params[i] as HType, w.type);
+      })
+    ) {
+      this.report(
+        "HYDRE_MAIN_ARGS",
+        `\`main\` takes the described arguments, by name and in order: main(${shape})`,
+        d.nameSpan,
+      );
+      return undefined;
+    }
+    const ret = spec.return === undefined ? T.void : shellType(spec.return);
+    const got = top.lookup("main")?.fn?.ret ?? T.void;
+    if (ret.k !== "unknown" && !(ret.k === "void" ? got.k === "void" : assignable(ret, got))) {
+      this.report(
+        "HYDRE_MAIN_ARGS",
+        `\`main\` returns ${typeText(got)}, the command description says ${typeText(ret)}`,
+        d.nameSpan,
+      );
+      return undefined;
+    }
+    if (!ok) return undefined;
+    return { spec, main: d.binding as number, params };
+  }
 
   private report(
     code: string,
@@ -480,6 +576,15 @@ class Checker {
         return;
       case "catch":
         this.catchStmt(s, scope);
+        return;
+      case "cmd":
+        // Checked with `main` once the script is (scriptCommand); only at the top level.
+        if (this.fnStack.length > 0 || this.loops > 0)
+          this.report(
+            "HYDRE_CMD",
+            "a command description is at the top level of the script",
+            s.span,
+          );
         return;
       case "unsupported":
         this.report(

@@ -136,14 +136,32 @@ class PanicAt extends Panic {
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
 
+/**
+ * Runs the script; one with a command description then calls its `main` with `args` (its arguments,
+ * read by the argument reader against the description) and shows what `main` returns, as a command's
+ * return value is shown (specs "Commands typing").
+ */
 export async function runScript(
   script: Script,
   check: CheckResult,
   host: HydreHost,
+  args: readonly Value[] = [],
 ): Promise<RunEnd> {
   const ev = new Evaluator(check, host);
   try {
-    await ev.block(script.body, new Env(), false);
+    const top = new Env();
+    await ev.block(script.body, top, false);
+    const cmd = check.command;
+    if (cmd !== undefined) {
+      const main = top.get(cmd.main);
+      if (main.t !== "fn") throw new Error("internal: main is no function");
+      const values = cmd.params.map((t, i) => {
+        const v = args[i];
+        return v === undefined || v.type === "void" ? NULL : fromAbi(v, t);
+      });
+      const ret = await main.call(values);
+      if (ret.t !== "void") host.write(`${show(ret)}\n`);
+    }
     return { kind: "done" };
   } catch (e) {
     if (e instanceof ExitSignal) return { kind: "exit" };
@@ -277,6 +295,8 @@ class Evaluator {
         return;
       case "catch":
         return this.catchStmt(s, env);
+      case "cmd":
+        return;
       case "unsupported":
         throw new Error("internal: an unsupported statement passed the checker");
     }

@@ -4,6 +4,7 @@
 // "Statements"). Hand-written recursive descent over the text itself, as the two modes tokenize it
 // differently; the first error stops it with a diagnostic.
 
+import type { CommandSpec } from "../../ncw/manifest/types.js";
 import { parseFloat64, parseInt64 } from "../shell/literals.js";
 import type {
   ArgNode,
@@ -26,6 +27,7 @@ import type {
   StringPart,
   TypeNode,
 } from "./ast.js";
+import { CmdBlockError, parseCmdBlock } from "./cmd-block.js";
 import { HydreSyntaxError, type Span, span } from "./source.js";
 
 const IDENT_START = /[A-Za-z_]/;
@@ -439,6 +441,21 @@ class Parser {
         const indent = this.i - ls;
         if (w === "on" && /^(if|while|for|switch|catch|fn|on)$/.test(word ?? "")) nest++;
         if (word === "end" && (w === "on" ? nest-- === 0 : indent <= col)) {
+          if (w === "cmd") {
+            // The command description (specs "Commands typing"): its lines, read into a typing.
+            const first = this.text.indexOf("\n", start) + 1;
+            let spec: CommandSpec;
+            try {
+              spec = parseCmdBlock(this.text.slice(first, ls), first);
+            } catch (e) {
+              if (!(e instanceof CmdBlockError)) throw e;
+              this.fail(e.message, span(e.offset, e.offset + e.length));
+            }
+            this.i += 3;
+            const s: Stmt = { k: "cmd", spec, span: span(start, start + 3) };
+            this.endStatement();
+            return s;
+          }
           this.i += 3;
           break;
         }

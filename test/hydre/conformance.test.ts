@@ -5,7 +5,8 @@
 //                 (an empty one: the script checks clean, and is not run — it runs app commands)
 //   <name>.fail   the end of a run that failed or panicked: `failed: <message>` or `panic: <message>`
 //   <name>.in     the user's input (prompt, prompt_int, confirm, …), one answer a line
-// A first line `# seed: N` seeds the random functions. File commands work on a NightOS tree in memory,
+// A first line `# seed: N` seeds the random functions; `# args: …` gives the script its arguments (words
+// split at spaces outside brackets and quotes), read against its command description. File commands work on a NightOS tree in memory,
 // the script's folder /home/user, empty at the start of each case. App commands are checked against the fixture
 // catalog (commands.ts); the cases that run real apps are in test/hydre-cli.test.ts.
 
@@ -16,7 +17,7 @@ import { describe, expect, it } from "vitest";
 import { seededRandom } from "../../cli/hydre-host.js";
 import { MemoryFs } from "../../services/fs/memory.js";
 import type { HydreHost } from "../../services/hydre/evaluator.js";
-import { checkSource, runChecked } from "../../services/hydre/script.js";
+import { checkSource, runChecked, scriptArguments } from "../../services/hydre/script.js";
 import { renderDiagnostic } from "../../services/hydre/source.js";
 import { FIXTURE_COMMANDS } from "./commands.js";
 
@@ -67,7 +68,11 @@ async function runCase(
     },
     files: { tree: async () => tree, cwd: "/home/user", home: "/home/user" },
   };
-  const end = await runChecked(checked, host);
+  const argLine = /^# args: (.*)$/m.exec(text)?.[1];
+  const words = argLine === undefined ? [] : (argLine.match(/(?:"[^"]*"|\[[^\]]*\]|\S)+/g) ?? []);
+  const args = scriptArguments(checked, file, words);
+  if (args.kind === "help") return { out: `${args.text}\n` };
+  const end = await runChecked(checked, host, args.values);
   return {
     out,
     ...(end.kind === "failed" ? { end: `failed: ${end.message}` } : {}),
