@@ -8,13 +8,15 @@ import { createInterface, type Interface } from "node:readline";
 import { Sig } from "../commonassembly/abi/numbers.js";
 import { encodeValue, type Value } from "../commonassembly/abi/values.js";
 import { connectKernel, requestUser, startRun } from "../kernel-compat/client.js";
+import { NcwError } from "../ncw/errors.js";
 import type { HomeLayout } from "../ncw/home.js";
 import type { FsLayer } from "../services/fs/layer.js";
 import { openTree } from "../services/fs/open.js";
 import { addUser } from "../services/fs/structure.js";
 import type { AppRun, HydreHost } from "../services/hydre/evaluator.js";
 import type { InstalledCommand } from "../services/shell/commands.js";
-import { commandEnd, commandIo } from "./terminal/command-io.js";
+import { inputIsStream, typedInput } from "../services/shell/input.js";
+import { commandEnd, commandIo, readWholeInput } from "./terminal/command-io.js";
 
 /** mulberry32: a small seedable generator, so scripted runs (tests) are repeatable with --seed. */
 export function seededRandom(seed: number): () => number {
@@ -37,6 +39,7 @@ export function cliHost(opts: { home: () => HomeLayout; color: boolean; seed?: n
   let lines: AsyncIterator<string> | undefined;
   let rl: Interface | undefined;
   const random = opts.seed === undefined ? Math.random : seededRandom(opts.seed);
+  let input: Promise<Value | undefined> | undefined;
   const user = requestUser();
   const home = `/home/${user}`;
   // The tree is opened when a file command first needs it, and closed (committed) before an app
@@ -85,6 +88,22 @@ export function cliHost(opts: { home: () => HomeLayout; color: boolean; seed?: n
       return r.done === true ? undefined : r.value;
     },
     env: (name) => process.env[name],
+    async scriptInput(cmdin) {
+      // The script's CMDIN is ncw's stdin, one typed value made of all of it, as `ncw exec` reads an
+      // app command's typed input (docs/cli.md "Typed input"); a terminal gives no value.
+      if (inputIsStream(cmdin))
+        throw new NcwError(
+          "usage",
+          "a script's stream input (`cmdin stream`) is not supported yet",
+          {
+            code: "HYDRE_UNSUPPORTED",
+          },
+        );
+      if (process.stdin.isTTY === true) return undefined;
+      // Read once: every `cmdin` of the script gives the same value.
+      input ??= readWholeInput().then((bytes) => typedInput("the script", cmdin, bytes));
+      return input;
+    },
     random,
     async runApp(
       cmd: InstalledCommand,

@@ -203,6 +203,30 @@ describe("ncw hydre", () => {
     expect(bad.stderr).toContain("error: argument repeat (-r) of");
   });
 
+  it("a script declared as a command reads its CMDIN (ncw's stdin, typed) and returns with cmdout", () => {
+    const f = home.write(
+      "count.hys",
+      [
+        "cmd",
+        "  return int",
+        "  cmdin string",
+        "end",
+        "fn main() -> int",
+        "  let s = $(cmdin)",
+        "  let again: string = $(cmdin)",
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: Hydre's own ${…}, not a template
+        '  echo "read ${s.len()} characters"',
+        "  cmdout (s.len() + again.len())",
+        "  return 0",
+        "end",
+      ].join("\n"),
+    );
+    const r = ncw(["hydre", f], "Hello world!\n");
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("read 12 characters\n24\n");
+    expect(r.code).toBe(0);
+  });
+
   it("--help says what it does and its exit codes", () => {
     const r = ncw(["hydre", "--help"]);
     expect(r.code).toBe(0);

@@ -110,6 +110,8 @@ export interface ScriptCommand {
 
 export function checkScript(script: Script, opts: CheckOptions = {}): CheckResult {
   const c = new Checker(opts);
+  const first = script.body.stmts.find((s) => s.k === "cmd");
+  if (first?.k === "cmd") c.scriptSpec = first.spec;
   const top = new Scope();
   c.block(script.body, top, false);
   const command = c.scriptCommand(script, top);
@@ -129,6 +131,8 @@ class Checker {
   readonly diags: Diagnostic[] = [];
   readonly plans = new Map<CommandNode, CommandPlan>();
   unknownCommands = false;
+  /** The script's command description, when it has one (for `cmdin` and `cmdout`). */
+  scriptSpec: CommandSpec | undefined;
   private nextBinding = 1;
   private fnStack: FnContext[] = [];
   private loops = 0;
@@ -1019,7 +1023,12 @@ class Checker {
       origin = flagged.origin;
       const r = parseCommandLine(fullName, spec, flagged.words);
       if (r.kind === "run") {
-        ret = c.name === "pass" ? passType(c, input) : shellType(r.returnType);
+        ret =
+          c.name === "pass"
+            ? passType(c, input)
+            : c.name === "cmdin" || c.name === "cmdout"
+              ? this.scriptPipe(c)
+              : shellType(r.returnType);
         const cmdin = r.cmdin === undefined ? undefined : shellType(r.cmdin);
         if (input !== undefined) {
           if (cmdin === undefined)
@@ -1057,6 +1066,43 @@ class Checker {
     c.target =
       app === undefined ? { kind: "native", name: c.name } : { kind: "app", name: fullName };
     return ret;
+  }
+
+  /**
+   * `cmdin` gives the script's CMDIN value, of its description's `cmdin` type; `cmdout v` returns `v`,
+   * of its `return` type (specs "Output data"). Both need a command description.
+   */
+  private scriptPipe(c: CommandNode): HType {
+    const spec = this.scriptSpec;
+    if (spec === undefined)
+      return this.report(
+        "HYDRE_NO_CMD",
+        `\`${c.name}\` needs the script's command description (\`cmd\`): a script gets its own CMDIN and CMDOUT when it is declared as a command`,
+        c.nameSpan,
+      );
+    if (c.name === "cmdin") {
+      const t =
+        spec.cmdin ??
+        spec.args.flatMap((a) => a.arg.if ?? []).find((x) => x.cmdin !== undefined)?.cmdin;
+      if (t === undefined)
+        return this.report(
+          "HYDRE_NO_CMDIN",
+          "the script's command description declares no input (`cmdin <type>`)",
+          c.nameSpan,
+        );
+      return shellType(t);
+    }
+    const want = spec.return === undefined ? T.void : shellType(spec.return);
+    const a = c.args[0];
+    const got = a?.k === "expr" ? a.expr.ty : undefined;
+    if (got !== undefined && want.k !== "unknown" && !assignable(want, got))
+      this.report(
+        "HYDRE_TYPE_MISMATCH",
+        `the script returns ${an(want)} (its command description), not ${an(got)}`,
+        (a as { span: Span }).span,
+        { expected: `expected ${typeText(want)}` },
+      );
+    return T.void;
   }
 
   /** An unknown command's expression arguments are still checked. */

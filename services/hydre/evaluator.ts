@@ -89,6 +89,8 @@ export interface HydreHost {
   ): Promise<AppRun>;
   /** The NightOS tree of the file commands and redirections. */
   files: ScriptFs;
+  /** The script's CMDIN value, read as `cmdin` (its type) says; undefined: no value (it was empty). */
+  scriptInput(cmdin: string): Promise<Value | undefined>;
 }
 
 export type RunEnd =
@@ -123,6 +125,12 @@ class Return {
 }
 type Flow = undefined | typeof BREAK | Return;
 class ExitSignal extends Error {}
+/** `cmdout v`: the script returns `v` and ends. */
+class CmdOut extends Error {
+  constructor(readonly value: HValue) {
+    super("cmdout");
+  }
+}
 
 class PanicAt extends Panic {
   constructor(
@@ -165,6 +173,11 @@ export async function runScript(
     return { kind: "done" };
   } catch (e) {
     if (e instanceof ExitSignal) return { kind: "exit" };
+    if (e instanceof CmdOut) {
+      // The script's return value, shown as a command's.
+      if (e.value.t !== "void") host.write(`${show(e.value)}\n`);
+      return { kind: "exit" };
+    }
     if (e instanceof Failure) return { kind: "failed", message: failureText(e.value) };
     if (e instanceof PanicAt) return { kind: "panic", message: e.message, span: e.span };
     if (e instanceof Panic) return { kind: "panic", message: e.message };
@@ -913,6 +926,22 @@ class Evaluator {
         // A native command's CMDERR goes to the terminal as an app command's does.
         if (!capture) for (const m of r.err) this.host.writeErr(`${m}\n`);
         return r;
+      }
+      if (plan.name === "cmdin") {
+        const t = plan.ret;
+        const spec = this.check.command?.spec;
+        const declared =
+          spec?.cmdin ??
+          spec?.args.flatMap((a) => a.arg.if ?? []).find((x) => x.cmdin !== undefined)?.cmdin;
+        const v = declared === undefined ? undefined : await this.host.scriptInput(declared);
+        return { ok: true, value: v === undefined ? VOID : fromAbi(v, t), msg: [], err: [] };
+      }
+      if (plan.name === "cmdout") {
+        const a = c.args[0];
+        const v =
+          a?.k === "expr" ? (evaluated.get(0) ?? VOID) : fromAbi(parsed.values[0] as Value, T.any);
+        const want = this.check.command?.spec.return;
+        throw new CmdOut(want === undefined ? v : coerce(v, fromShellType(parseShellType(want))));
       }
       if (plan.name === "pass") {
         const a = c.args[0];

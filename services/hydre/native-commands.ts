@@ -42,8 +42,22 @@ export const NATIVE_COMMANDS: Record<string, CommandSpec> = {
     cmdin: "any",
     args: [{ name: "value", arg: { syntax: "pos", type: "any", optional: true } }],
   },
+  // cmdin: the script's CMDIN value (specs "Reading from CMDIN"); its type is the script's `cmdin`.
+  cmdin: {
+    help: "Write to CMDOUT the value of the script's CMDIN",
+    return: "any",
+    args: [],
+  },
+  // cmdout <value>: the script's return value, and its end (specs "Returning with CMDOUT").
+  cmdout: {
+    help: "Return a value on the script's CMDOUT, and end the script",
+    return: "void",
+    args: [
+      { name: "value", arg: { syntax: "pos", type: "any", help: "the script's return value" } },
+    ],
+  },
   ...FILE_COMMANDS,
 };
 
 /** Native commands of the spec that NCW does not run yet. */
-export const FS_COMMANDS = ["fd", "syml", "cmdin", "cmdout", "cmdraw"];
+export const FS_COMMANDS = ["fd", "syml", "cmdraw"];

@@ -6,7 +6,8 @@
 //   <name>.fail   the end of a run that failed or panicked: `failed: <message>` or `panic: <message>`
 //   <name>.in     the user's input (prompt, prompt_int, confirm, …), one answer a line
 // A first line `# seed: N` seeds the random functions; `# args: …` gives the script its arguments (words
-// split at spaces outside brackets and quotes), read against its command description. File commands work on a NightOS tree in memory,
+// split at spaces outside brackets and quotes), read against its command description; `# cmdin: …` is
+// the script's CMDIN (the text, typed as its description's `cmdin`, as `ncw exec` types stdin). File commands work on a NightOS tree in memory,
 // the script's folder /home/user, empty at the start of each case. App commands are checked against the fixture
 // catalog (commands.ts); the cases that run real apps are in test/hydre-cli.test.ts.
 
@@ -19,6 +20,7 @@ import { MemoryFs } from "../../services/fs/memory.js";
 import type { HydreHost } from "../../services/hydre/evaluator.js";
 import { checkSource, runChecked, scriptArguments } from "../../services/hydre/script.js";
 import { renderDiagnostic } from "../../services/hydre/source.js";
+import { typedInput } from "../../services/shell/input.js";
 import { FIXTURE_COMMANDS } from "./commands.js";
 
 const CASES = path.join(path.dirname(fileURLToPath(import.meta.url)), "cases");
@@ -67,6 +69,10 @@ async function runCase(
       throw new Error("app commands run in test/hydre-cli.test.ts");
     },
     files: { tree: async () => tree, cwd: "/home/user", home: "/home/user" },
+    scriptInput: async (cmdin) => {
+      const given = /^# cmdin: (.*)$/m.exec(text)?.[1];
+      return given === undefined ? undefined : typedInput(file, cmdin, Buffer.from(given));
+    },
   };
   const argLine = /^# args: (.*)$/m.exec(text)?.[1];
   const words = argLine === undefined ? [] : (argLine.match(/(?:"[^"]*"|\[[^\]]*\]|\S)+/g) ?? []);
