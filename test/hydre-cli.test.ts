@@ -296,6 +296,20 @@ describe("ncw hydre with installed apps", () => {
     expect(r.code).toBe(0);
   });
 
+  it("imports: a command under another name, an app as a namespace", () => {
+    const r = ncw([
+      "hydre",
+      "-c",
+      "import ncwdemo::stat::stat as total\nimport ncwdemo::hello\ntotal [1, 2]\nhello::hello Ada",
+    ]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("3\nHello, Ada!\n");
+    expect(r.code).toBe(0);
+    const bad = ncw(["hydre", "-c", "import ncwdemo::nothing\necho 1"]);
+    expect(bad.code).toBe(65);
+    expect(bad.stderr).toContain("error[HYDRE_UNKNOWN_IMPORT]");
+  });
+
   it("a failed $(…) stops the script with the command's errors", () => {
     const r = ncw(["hydre", "-c", 'let x = $(stat [] -o min)\necho "never"']);
     expect(r.stdout).toBe("");

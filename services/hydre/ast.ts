@@ -240,6 +240,18 @@ export type Stmt = { span: Span } & (
   | { k: "catch"; expr: Expr; ok: CatchArm | undefined; err: CatchArm | undefined }
   /** A construct the parser reads but NCW does not run yet (docs/hydre.md lists them). */
   | { k: "unsupported"; what: string; section: string }
+  /**
+   * `import dev::app::cmd`, `import dev::app::{a, b}`, `import dev::app::*`, `import dev::app as x`,
+   * `import dev::*`, `import ./app.nva…` (volatile: `volatile` holds the package's path).
+   */
+  | {
+      k: "import";
+      path: string[];
+      items?: string[];
+      star: boolean;
+      alias?: string;
+      volatile?: string;
+    }
   /** `cmd … end`: the script's command description (specs "Commands typing"). */
   | { k: "cmd"; spec: CommandSpec }
 );

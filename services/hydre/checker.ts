@@ -112,6 +112,7 @@ export function checkScript(script: Script, opts: CheckOptions = {}): CheckResul
   const c = new Checker(opts);
   const first = script.body.stmts.find((s) => s.k === "cmd");
   if (first?.k === "cmd") c.scriptSpec = first.spec;
+  c.importAll(script);
   const top = new Scope();
   c.block(script.body, top, false);
   const command = c.scriptCommand(script, top);
@@ -131,6 +132,131 @@ class Checker {
   readonly diags: Diagnostic[] = [];
   readonly plans = new Map<CommandNode, CommandPlan>();
   unknownCommands = false;
+  /** Imported commands: the name the script calls them by → their full name (specs "Imports"). */
+  private readonly imported = new Map<string, string>();
+  /** Imported namespaces (`ns::command`): the name → the apps (aids) it holds, or the non-clashing one. */
+  private readonly namespaces = new Map<string, string[] | "nonclashing">();
+
+  /**
+   * Reads the script's imports (at its top level; they hold for the whole script). They need the
+   * installed apps' commands: on the first pass (none asked yet) they only ask for them.
+   */
+  importAll(script: Script): void {
+    const imports = script.body.stmts.filter((s) => s.k === "import");
+    if (imports.length === 0) return;
+    const all = this.opts.commands;
+    if (all === undefined) {
+      this.unknownCommands = true;
+      return;
+    }
+    const owner = new Map<string, Span>();
+    const bind = (map: Map<string, unknown>, name: string, value: never, at: Span) => {
+      if (owner.has(name) || NATIVE_COMMANDS[name] !== undefined) {
+        this.report(
+          "HYDRE_IMPORT_CLASH",
+          NATIVE_COMMANDS[name] !== undefined && !owner.has(name)
+            ? `\`${name}\` is a native command: import it under another name (\`as\`)`
+            : `\`${name}\` is imported twice: the script cannot run with a name clash`,
+          at,
+        );
+        return;
+      }
+      owner.set(name, at);
+      map.set(name, value);
+    };
+    const unique = all.filter((c) => all.filter((d) => d.command === c.command).length === 1);
+    for (const s of imports) {
+      if (s.k !== "import") continue;
+      if (s.volatile !== undefined) {
+        this.report(
+          "HYDRE_UNSUPPORTED",
+          `importing a volatile app's commands (\`${s.volatile}\`, specs "Volatile imports") is not supported by NCW's Hydre yet`,
+          s.span,
+          { kind: "syntax" },
+        );
+        continue;
+      }
+      const [dev, app, cmd, ...more] = s.path;
+      const none = (what: string) =>
+        this.report("HYDRE_UNKNOWN_IMPORT", `no installed app exposes ${what}`, s.span, {
+          hint: "`ncw commands` lists the commands of the installed apps",
+        });
+      const nonclashing = dev === "shell" && app === "nonclashing";
+      if (more.length > 0 || dev === undefined) {
+        none(s.path.join("::"));
+        continue;
+      }
+      if (app === undefined) {
+        // `import dev::*`: every app of the developer, as a namespace.
+        if (!s.star) {
+          none(`an app or command named ${dev}`);
+          continue;
+        }
+        const apps = [
+          ...new Set(all.filter((c) => c.aid.startsWith(`${dev}::`)).map((c) => c.aid)),
+        ];
+        if (apps.length === 0) none(`commands of a developer ${dev}`);
+        for (const aid of apps)
+          bind(this.namespaces, aid.slice(dev.length + 2), [aid] as never, s.span);
+        continue;
+      }
+      const aid = `${dev}::${app}`;
+      const ofApp = nonclashing ? unique : all.filter((c) => c.aid === aid);
+      if (ofApp.length === 0) {
+        none(`commands of an app ${aid}`);
+        continue;
+      }
+      const names =
+        cmd !== undefined
+          ? [cmd]
+          : s.items !== undefined
+            ? s.items
+            : s.star
+              ? ofApp.map((c) => c.command)
+              : undefined;
+      if (names === undefined) {
+        // `import dev::app [as x]`: the app as a namespace.
+        bind(
+          this.namespaces,
+          s.alias ?? app,
+          (nonclashing ? "nonclashing" : [aid]) as never,
+          s.span,
+        );
+        continue;
+      }
+      for (const n of names) {
+        const c = ofApp.find((x) => x.command === n);
+        if (c === undefined) {
+          none(`a command ${n} in ${nonclashing ? "the non-clashing namespace" : aid}`);
+          continue;
+        }
+        const local =
+          names.length === 1 && cmd !== undefined && s.alias !== undefined ? s.alias : n;
+        bind(this.imported, local, c.name as never, s.span);
+      }
+    }
+  }
+
+  /** The full name a script's command name stands for, through its imports (else the name itself). */
+  private importedName(name: string): string {
+    const full = this.imported.get(name);
+    if (full !== undefined) return full;
+    const at = name.lastIndexOf("::");
+    if (at < 0) return name;
+    const ns = this.namespaces.get(name.slice(0, at));
+    const command = name.slice(at + 2);
+    if (ns === undefined) return name;
+    if (ns === "nonclashing") {
+      const all = this.opts.commands ?? [];
+      const hits = all.filter((c) => c.command === command);
+      // Only a name no other app exposes is in the non-clashing namespace.
+      return hits.length === 1
+        ? (hits[0] as InstalledCommand).name
+        : `shell::nonclashing.${command}`;
+    }
+    return `${ns[0]}.${command}`;
+  }
+
   /** The script's command description, when it has one (for `cmdin` and `cmdout`). */
   scriptSpec: CommandSpec | undefined;
   private nextBinding = 1;
@@ -581,6 +707,11 @@ class Checker {
       case "catch":
         this.catchStmt(s, scope);
         return;
+      case "import":
+        // Read before the script (importAll); only at the top level.
+        if (this.fnStack.length > 0 || this.loops > 0)
+          this.report("HYDRE_IMPORT", "imports are at the top level of the script", s.span);
+        return;
       case "cmd":
         // Checked with `main` once the script is (scriptCommand); only at the top level.
         if (this.fnStack.length > 0 || this.loops > 0)
@@ -941,7 +1072,7 @@ class Checker {
         });
       }
       try {
-        app = findCommand(this.opts.commands, c.name);
+        app = findCommand(this.opts.commands, this.importedName(c.name));
       } catch (e) {
         if (!(e instanceof NcwError)) throw e;
         this.argsOnly(c, scope);

@@ -309,6 +309,7 @@ class Evaluator {
       case "catch":
         return this.catchStmt(s, env);
       case "cmd":
+      case "import":
         return;
       case "unsupported":
         throw new Error("internal: an unsupported statement passed the checker");

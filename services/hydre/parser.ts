@@ -310,6 +310,7 @@ class Parser {
       this.endStatement(closer);
       return stmt;
     };
+    if (w === "import" && boundary && this.unsupportedAhead(w)) return done(this.importStmt());
     if (w !== undefined && UNSUPPORTED[w] !== undefined && boundary && this.unsupportedAhead(w))
       return this.unsupported(w, closer);
     if (w !== undefined && (boundary || this.text[wEnd] === "(")) {
@@ -403,6 +404,43 @@ class Parser {
     if (w !== undefined) this.fail(`\`${w}\` cannot start a statement`, span(start, wEnd));
     // A path (`./script.hys …`) or anything else: a command.
     return done({ k: "pipeline", pipeline: this.pipeline(closer) });
+  }
+
+  /** `import dev::app::{a, b} as x` (specs "Imports"); the checker resolves it. */
+  private importStmt(): StmtBody {
+    this.i += "import".length;
+    this.ws(false);
+    const lineEnd = this.text.indexOf("\n", this.i);
+    const line = this.text.slice(this.i, lineEnd < 0 ? undefined : lineEnd);
+    const m =
+      /^((?:\.{0,2}\/)?[^\s:{}]+(?:::[A-Za-z_][\w-]*)*)(?:::(\*|\{[^}]*\}))?(?:[ \t]+as[ \t]+([A-Za-z_]\w*))?[ \t]*(#.*)?$/.exec(
+        line,
+      );
+    if (m === null)
+      this.fail(
+        "expected an import: `dev::app::command`, `dev::app::{a, b}`, `dev::app::*`, `dev::*`, with `as name`",
+        span(this.i, this.i + Math.max(line.length, 1)),
+      );
+    const [, head, tail, alias] = m as RegExpExecArray;
+    this.i += line.replace(/[ \t]*(#.*)?$/, "").length;
+    const volatile = /^(\.{0,2}\/|\/)/.test(head as string);
+    const parts = (head as string).split("::");
+    const items =
+      tail?.startsWith("{") === true
+        ? tail
+            .slice(1, -1)
+            .split(",")
+            .map((x) => x.trim())
+            .filter((x) => x !== "")
+        : undefined;
+    return {
+      k: "import",
+      path: volatile ? parts.slice(1) : parts,
+      star: tail === "*",
+      ...(items === undefined ? {} : { items }),
+      ...(alias === undefined ? {} : { alias }),
+      ...(volatile ? { volatile: parts[0] as string } : {}),
+    } as StmtBody;
   }
 
   /** `import x::y`, `on keypress as k … end`, `bg x = …`: the keyword begins one of these forms. */
