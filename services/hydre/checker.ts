@@ -1160,6 +1160,15 @@ class Checker {
             : c.name === "cmdin" || c.name === "cmdout"
               ? this.scriptPipe(c)
               : shellType(r.returnType);
+        // `syml <srcpath> <targetpath>` creates, `syml -r <path>` reads: one of the two forms.
+        if (c.name === "syml" && r.values[0]?.type === "bool" && !r.values[0].value)
+          if (r.values[3]?.type === "void")
+            this.report(
+              "ARG_MISSING",
+              "`syml` needs the target path (`syml <srcpath> <targetpath>`), or -r to read a symlink",
+              c.span,
+              { kind: "argument" },
+            );
         const cmdin = r.cmdin === undefined ? undefined : shellType(r.cmdin);
         if (input !== undefined) {
           if (cmdin === undefined)

@@ -1,7 +1,8 @@
-// Hydre's file commands (specs/shell-scripting.md "Native commands": wt, rd, mkdir, ren, mv, rm, ls) and
-// the file end of redirections ("Redirecting the output to a file"), on the NightOS tree (FsLayer: the
-// home's Btrfs image from `ncw hydre`, memory in the conformance suite). Paths are resolved against the
-// script's folder, the user's NightOS home; decisions where the spec is silent: docs/hydre.md "Files".
+// Hydre's file commands (specs/shell-scripting.md "Native commands": wt, rd, mkdir, ren, mv, rm, ls,
+// syml), the file end of redirections ("Redirecting the output to a file") and filesystem iteration's
+// globs, on the NightOS tree (FsLayer: the home's Btrfs image from `ncw hydre`, memory in the
+// conformance suite). Paths start from the script's folder, the user's NightOS home; decisions where
+// the spec is silent: docs/hydre.md "Files".
 
 import type { Value } from "../../commonassembly/abi/values.js";
 import { NcwError } from "../../ncw/errors.js";
@@ -123,6 +124,24 @@ export const FILE_COMMANDS: Record<string, CommandSpec> = {
       { name: "path", arg: pos("path", "the directory (default: the script's folder)", true) },
     ],
   },
+  // syml {-r | --read} <path>; syml [-u | --update] <srcpath> <targetpath> (docs/hydre.md "Files":
+  // srcpath is the link, targetpath what it points to)
+  syml: {
+    help: "Read a symlink's target, or create a symlink",
+    return: "path",
+    args: [
+      {
+        name: "read",
+        arg: {
+          ...flag("r", "read the symlink's target", "read"),
+          conflicts: ["update", "targetpath"],
+        },
+      },
+      { name: "update", arg: flag("u", "replace the symlink if it exists", "update") },
+      { name: "srcpath", arg: pos("path", "the symlink") },
+      { name: "targetpath", arg: pos("path", "the path it points to", true) },
+    ],
+  },
 };
 
 /** The absolute NightOS path of a script's path: `/…` as is, `~/…` in the home, else from `cwd`. */
@@ -236,6 +255,19 @@ async function fileCommand(
     }
     case "ls":
       return list(fs, text(v[5]), v, sfs);
+    case "syml": {
+      const link = at(2);
+      if (isSet(v[0])) return done({ t: "path", v: await fs.readlink(link) });
+      const target = at(3);
+      const st = await fs.stat(link);
+      if (st !== null) {
+        if (st.kind !== "symlink") return fileFailure(`syml: ${link} exists and is not a symlink`);
+        if (!isSet(v[1])) return fileFailure(`syml: ${link} exists (give -u to update it)`);
+        await fs.rm(link);
+      }
+      await fs.symlink(target, link);
+      return done({ t: "path", v: target });
+    }
     default:
       throw new Error(`internal: ${name} is no file command`);
   }

@@ -1,8 +1,8 @@
 // Hydre's native commands (specs/shell-scripting.md "Native commands", "Input of a command"), typed in
 // the manifests' command typing so that one argument reader (services/shell/arguments.ts) checks native
-// and app commands alike. The file commands (wt, rd, mkdir, ren, mv, rm, ls) are typed and run in
-// fs-commands.ts; fd, syml and the script pipes are not here yet: the checker reports them as not
-// supported (docs/hydre.md).
+// and app commands alike. The file commands (wt, rd, mkdir, ren, mv, rm, ls, syml) are typed and run in
+// fs-commands.ts; fd and cmdraw are not here yet: the checker reports them as not supported
+// (docs/hydre.md).
 
 import type { CommandSpec } from "../../ncw/manifest/types.js";
 import { FILE_COMMANDS } from "./fs-commands.js";
@@ -60,4 +60,4 @@ export const NATIVE_COMMANDS: Record<string, CommandSpec> = {
 };
 
 /** Native commands of the spec that NCW does not run yet. */
-export const FS_COMMANDS = ["fd", "syml", "cmdraw"];
+export const FS_COMMANDS = ["fd", "cmdraw"];
