@@ -114,6 +114,7 @@ export function checkScript(script: Script, opts: CheckOptions = {}): CheckResul
   if (first?.k === "cmd") c.scriptSpec = first.spec;
   c.importAll(script);
   const top = new Scope();
+  c.top = top;
   c.block(script.body, top, false);
   const command = c.scriptCommand(script, top);
   return {
@@ -257,6 +258,8 @@ class Checker {
     return `${ns[0]}.${command}`;
   }
 
+  /** The script's top-level scope (imports and `cmd` are written there only). */
+  top: Scope | undefined;
   /** The script's command description, when it has one (for `cmdin` and `cmdout`). */
   scriptSpec: CommandSpec | undefined;
   private nextBinding = 1;
@@ -709,12 +712,12 @@ class Checker {
         return;
       case "import":
         // Read before the script (importAll); only at the top level.
-        if (this.fnStack.length > 0 || this.loops > 0)
+        if (scope !== this.top)
           this.report("HYDRE_IMPORT", "imports are at the top level of the script", s.span);
         return;
       case "cmd":
         // Checked with `main` once the script is (scriptCommand); only at the top level.
-        if (this.fnStack.length > 0 || this.loops > 0)
+        if (scope !== this.top)
           this.report(
             "HYDRE_CMD",
             "a command description is at the top level of the script",
