@@ -40,6 +40,26 @@ describe("separateAppWords", () => {
       ]),
     ).toEqual(["run", "--allow", "a.b", "--deny", "c.d", "--permissions", "f", "p.wat", "--", "x"]);
   });
+  it("ncw hydre: the words after the script are the script's arguments", () => {
+    expect(separateAppWords(["hydre", "--seed", "3", "s.hys", "[1]", "-r", "2"])).toEqual([
+      "hydre",
+      "--seed",
+      "3",
+      "s.hys",
+      "--",
+      "[1]",
+      "-r",
+      "2",
+    ]);
+    expect(separateAppWords(["hydre", "-c", "echo 1", "a", "-x"])).toEqual([
+      "hydre",
+      "-c",
+      "echo 1",
+      "a",
+      "--",
+      "-x",
+    ]);
+  });
   it("leaves other command lines, an explicit --, a bare program and completions alone", () => {
     for (const args of [
       ["ps", "--all"],

@@ -1,10 +1,11 @@
 // The words that belong to the app (docs/cli.md "Command arguments"): in `ncw run <program> …` and
 // `ncw exec <command> …`, ncw's options come before the program or command; every word after it is
 // the app's, given to it as typed (`ncw exec greet Ada -r 2 --loud`). A `--` right after the program is
-// still accepted (and is ncw's, not the app's).
+// still accepted (and is ncw's, not the app's). `ncw hydre <script> …` likewise: the words after the script
+// are its arguments (docs/hydre.md "Commands typing").
 
 /** The commands whose words after the target are the app's. */
-const APP_COMMANDS = new Set(["run", "exec"]);
+const APP_COMMANDS = new Set(["run", "exec", "hydre"]);
 /** ncw's options of those commands that take a value as the next word (`--home dir`). */
 const VALUE_OPTIONS = new Set([
   "--home",
@@ -13,6 +14,8 @@ const VALUE_OPTIONS = new Set([
   "--allow",
   "--deny",
   "--permissions",
+  "--seed",
+  "-c",
 ]);
 
 /**

@@ -1,16 +1,22 @@
 // The host a Hydre script runs on from `ncw hydre` (services/hydre/evaluator.ts HydreHost): the terminal
 // (stdout, stderr, lines of stdin for the prompts), the host's environment, a seedable random source,
 // and app commands started on the home's kernel as `ncw exec` starts them (cli/commands/run.ts), their
-// six pipes on the terminal or, for `$?(…)` and friends, their messages captured.
+// six pipes on the terminal or, for `$?(…)` and friends, their messages captured; the file commands on
+// the home's NightOS tree (services/fs/open.ts: through the kernel when one runs, else the image).
 
 import { createInterface, type Interface } from "node:readline";
 import { Sig } from "../commonassembly/abi/numbers.js";
-import type { Value } from "../commonassembly/abi/values.js";
-import { connectKernel, startRun } from "../kernel-compat/client.js";
+import { encodeValue, type Value } from "../commonassembly/abi/values.js";
+import { connectKernel, requestUser, startRun } from "../kernel-compat/client.js";
+import { NcwError } from "../ncw/errors.js";
 import type { HomeLayout } from "../ncw/home.js";
+import type { FsLayer } from "../services/fs/layer.js";
+import { openTree } from "../services/fs/open.js";
+import { addUser } from "../services/fs/structure.js";
 import type { AppRun, HydreHost } from "../services/hydre/evaluator.js";
 import type { InstalledCommand } from "../services/shell/commands.js";
-import { commandEnd, commandIo } from "./terminal/command-io.js";
+import { inputIsStream, typedInput } from "../services/shell/input.js";
+import { commandEnd, commandIo, readWholeInput } from "./terminal/command-io.js";
 
 /** mulberry32: a small seedable generator, so scripted runs (tests) are repeatable with --seed. */
 export function seededRandom(seed: number): () => number {
@@ -25,14 +31,45 @@ export function seededRandom(seed: number): () => number {
 }
 
 export interface CliHost extends HydreHost {
-  close(): void;
+  /** Ends the session: the tree's changes committed, the terminal's input released. */
+  close(): Promise<void>;
 }
 
 export function cliHost(opts: { home: () => HomeLayout; color: boolean; seed?: number }): CliHost {
   let lines: AsyncIterator<string> | undefined;
   let rl: Interface | undefined;
   const random = opts.seed === undefined ? Math.random : seededRandom(opts.seed);
+  let input: Promise<Value | undefined> | undefined;
+  const user = requestUser();
+  const home = `/home/${user}`;
+  // The tree is opened when a file command first needs it, and closed (committed) before an app
+  // command runs: the kernel that runs it must be able to take the image (its one writer).
+  let tree: Promise<FsLayer> | undefined;
+  const closeTree = async () => {
+    const t = tree;
+    tree = undefined;
+    if (t === undefined) return;
+    const l = await t;
+    try {
+      await l.sync();
+    } finally {
+      await l.close();
+    }
+  };
   return {
+    files: {
+      cwd: home,
+      home,
+      tree() {
+        tree ??= (async () => {
+          const t = await openTree(opts.home(), { access: "write" });
+          // The user's home, as sys::fs completes it for a user first met (services/fs/service/sysfs.ts).
+          await addUser(t, user);
+          return t;
+        })();
+        return tree;
+      },
+    },
     write: (t) => {
       process.stdout.write(t);
     },
@@ -51,10 +88,32 @@ export function cliHost(opts: { home: () => HomeLayout; color: boolean; seed?: n
       return r.done === true ? undefined : r.value;
     },
     env: (name) => process.env[name],
+    async scriptInput(cmdin) {
+      // The script's CMDIN is ncw's stdin, one typed value made of all of it, as `ncw exec` reads an
+      // app command's typed input (docs/cli.md "Typed input"); a terminal gives no value.
+      if (inputIsStream(cmdin))
+        throw new NcwError(
+          "usage",
+          "a script's stream input (`cmdin stream`) is not supported yet",
+          {
+            code: "HYDRE_UNSUPPORTED",
+          },
+        );
+      if (process.stdin.isTTY === true) return undefined;
+      // Read once: every `cmdin` of the script gives the same value.
+      input ??= readWholeInput().then((bytes) => typedInput("the script", cmdin, bytes));
+      return input;
+    },
     random,
-    async runApp(cmd: InstalledCommand, args: Value[], capture: boolean): Promise<AppRun> {
+    async runApp(
+      cmd: InstalledCommand,
+      args: Value[],
+      capture: boolean,
+      input?: Value | null,
+    ): Promise<AppRun> {
       // One connection per run: a run's end is told by the messages of its connection, and a command
       // whose value came whole may still be running (shell.md "Command pipes") when the next starts.
+      await closeTree();
       const c = await connectKernel(opts.home(), { start: true });
       if (c === undefined) throw new Error("unreachable: connectKernel with start");
       const msg: string[] = [];
@@ -62,6 +121,8 @@ export function cliHost(opts: { home: () => HomeLayout; color: boolean; seed?: n
       const io = commandIo(c, {
         color: opts.color,
         noInput: true,
+        // A value piped in by the script (`a | b`) is CMDIN's one value (docs/hydre.md "Pipes").
+        ...(input === undefined ? {} : { typedInput: input === null ? null : encodeValue(input) }),
         ...(capture ? { capture: (pipe, text) => (pipe === "cmderr" ? err : msg).push(text) } : {}),
         reserved: (key) =>
           run.signal(
@@ -105,8 +166,9 @@ export function cliHost(opts: { home: () => HomeLayout; color: boolean; seed?: n
         c.close();
       }
     },
-    close() {
+    async close() {
       rl?.close();
+      await closeTree();
     },
   };
 }

@@ -138,3 +138,37 @@ describe("typed input through the host shell", () => {
     expect(bin.stderr).toMatch(/expects string, got "2 bytes": the input is not UTF-8 text/);
   });
 });
+
+describe('typed input through a Hydre script\'s `|` (docs/hydre.md "Pipes")', () => {
+  /** `ncw hydre -c script`; stdout as bytes. */
+  const hydre = (script: string) => {
+    const r = spawnSync(process.execPath, [NCW, "hydre", "-c", script], {
+      env: home.envFor(),
+      timeout: 90_000,
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
+  };
+
+  it("a native command's value into an app's CMDIN: the value, encoded, as its cmdin type reads it", () => {
+    const s = hydre('pass "h\u00e9llo" | strin');
+    expect(s.stderr).toBe("");
+    expect(s.code).toBe(0);
+    expect(s.stdout.toString("hex")).toBe(hex(`${len(15)} 05 ${len(6)} 68c3a96c6c6f`));
+    const i = hydre("pass 42 | intin");
+    expect(i.stdout.toString("hex")).toBe(hex(`${len(9)} 02 2a00000000000000`));
+  });
+
+  it("an app's return value into another app's CMDIN (spec: `read ./somefile.txt | length`)", () => {
+    const r = hydre("names | listin");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString("hex")).toBe(ADA_BOB);
+  });
+
+  it("a value the app's input cannot take is reported before anything runs", () => {
+    const r = hydre('echo "never"\npass 2 | strin');
+    expect(r.code).toBe(65);
+    expect(r.stdout.length).toBe(0);
+    expect(r.stderr).toContain("reads a string from CMDIN, the command before it returns an int");
+  });
+});

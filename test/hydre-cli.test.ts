@@ -150,6 +150,83 @@ describe("ncw hydre", () => {
     expect(r.stderr).toContain("takes no arguments");
   });
 
+  it("writes and reads files of the home's NightOS tree (its Btrfs image), kept between runs", () => {
+    const w = ncw([
+      "hydre",
+      "-c",
+      'echo "Hello world!" > ./somefile.txt\nmkdir ./notes\nwt ./notes/a.txt "first"\nwt ./notes/a.txt "second" -a',
+    ]);
+    expect(w.stderr).toBe("");
+    expect(w.code).toBe(0);
+    // Seen by the other commands that read the tree, at the user's NightOS home.
+    const cat = ncw(["fs", "cat", "/home/user/notes/a.txt"]);
+    expect(cat.stdout).toBe("first\nsecond\n");
+    const r = ncw(["hydre", "-c", "rd ./somefile.txt\nls ./notes\nrd ./nope.txt"]);
+    expect(r.stdout).toBe("Hello world!\n./notes/a.txt\n");
+    expect(r.stderr).toBe("rd: no such file or folder in the NightOS tree: /home/user/nope.txt\n");
+    expect(r.code).toBe(0);
+  });
+
+  it("a script with a command description takes its arguments after it, typed, for its main", () => {
+    const f = home.write(
+      "repeat.hys",
+      [
+        "cmd",
+        '  help "Repeats names"',
+        "  return int",
+        "  args",
+        '    pos "names"',
+        "      type list[string]",
+        '    dash "repeat"',
+        "      type int",
+        '      short "r"',
+        "      default 1",
+        "end",
+        "fn main(names: list[string], repeat: int) -> int",
+        "  for i in 0..repeat",
+        '    echo (names.join(", "))',
+        "  end",
+        "  return names.len() * repeat",
+        "end",
+      ].join("\n"),
+    );
+    const r = ncw(["hydre", f, '["Ada", "Bob"]', "-r", "2"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("Ada, Bob\nAda, Bob\n4\n");
+    expect(r.code).toBe(0);
+    const help = ncw(["hydre", f, "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("Repeats names");
+    const bad = ncw(["hydre", f, '["Ada"]', "-r", "many"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe("");
+    expect(bad.stderr).toContain("error: argument repeat (-r) of");
+  });
+
+  it("a script declared as a command reads its CMDIN (ncw's stdin, typed) and returns with cmdout", () => {
+    const f = home.write(
+      "count.hys",
+      [
+        "cmd",
+        "  return int",
+        "  cmdin string",
+        "end",
+        "fn main() -> int",
+        "  let s = $(cmdin)",
+        "  let again: string = $(cmdin)",
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: Hydre's own ${…}, not a template
+        '  echo "read ${s.len()} characters"',
+        "  cmdout (s.len() + again.len())",
+        "  return 0",
+        "end",
+      ].join("\n"),
+    );
+    const r = ncw(["hydre", f], "Hello world!\n");
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("read 12 characters\n24\n");
+    expect(r.code).toBe(0);
+  });
+
   it("--help says what it does and its exit codes", () => {
     const r = ncw(["hydre", "--help"]);
     expect(r.code).toBe(0);
@@ -206,6 +283,31 @@ describe("ncw hydre with installed apps", () => {
     expect(r.stdout).toBe("30\n6\nHello, Ada!\ntrue\nfailed: 1 error message(s)\ntrue\n");
     expect(r.stderr).toBe("stat: max of no integers\n");
     expect(r.code).toBe(0);
+  });
+
+  it("file commands before and after an app command (the kernel then holds the image)", () => {
+    const r = ncw([
+      "hydre",
+      "-c",
+      'echo "before" > ./seq.txt\nstat [1, 2]\necho "after" >> ./seq.txt\nrd ./seq.txt',
+    ]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("3\nbeforeafter\n");
+    expect(r.code).toBe(0);
+  });
+
+  it("imports: a command under another name, an app as a namespace", () => {
+    const r = ncw([
+      "hydre",
+      "-c",
+      "import ncwdemo::stat::stat as total\nimport ncwdemo::hello\ntotal [1, 2]\nhello::hello Ada",
+    ]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("3\nHello, Ada!\n");
+    expect(r.code).toBe(0);
+    const bad = ncw(["hydre", "-c", "import ncwdemo::nothing\necho 1"]);
+    expect(bad.code).toBe(65);
+    expect(bad.stderr).toContain("error[HYDRE_UNKNOWN_IMPORT]");
   });
 
   it("a failed $(…) stops the script with the command's errors", () => {

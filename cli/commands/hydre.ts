@@ -9,7 +9,7 @@ import { askInstalledCommands, connectKernel, requestUser } from "../../kernel-c
 import { isHostError } from "../../native/errors.js";
 import { ExitCode, NcwError } from "../../ncw/errors.js";
 import { colorEnabled, makeStyle, safeLines } from "../../ncw/output.js";
-import { checkSource, runChecked } from "../../services/hydre/script.js";
+import { checkSource, runChecked, scriptArguments } from "../../services/hydre/script.js";
 import { renderDiagnostic } from "../../services/hydre/source.js";
 import type { InstalledCommand } from "../../services/shell/commands.js";
 import { type GlobalArgs, runCommand } from "../context.js";
@@ -49,7 +49,9 @@ export const hydreCommand: CommandModule<GlobalArgs, HydreArgs> = {
         "The whole script is checked before anything runs (unknown commands, arguments, types); each error " +
           "is shown with its file, line and column, underlined. Exit codes: 0 the script ran to its end (or " +
           "`exit`), 1 it failed (an uncaught `fail`, a failed `$(…)`, a panic), 65 it has errors and did not " +
-          "start, 66 the script file does not exist, 2 usage. docs/hydre.md describes the language NCW runs.",
+          "start, 66 the script file does not exist, 2 usage. ncw's options go before the script: the words " +
+          "after it are the script's arguments, read against its command description (`cmd` and `main`). " +
+          "docs/hydre.md describes the language NCW runs.",
       ),
   handler: (argv) =>
     runCommand(argv, async ({ home, out }) => {
@@ -124,18 +126,15 @@ export const hydreCommand: CommandModule<GlobalArgs, HydreArgs> = {
         return ExitCode.DATA;
       }
       if (argv.check === true) return ExitCode.OK;
-      if (words.length > 0)
-        throw new NcwError(
-          "usage",
-          `${name} takes no arguments: a script gets its arguments from its command typing (\`cmd\` and \`main\`), which NCW does not run yet`,
-          {
-            code: "HYDRE_SCRIPT_ARGS",
-            hint: 'specs/shell-scripting.md "Commands typing"; docs/hydre.md',
-          },
-        );
+      // The script's arguments, read against its command description (a usage error, 2, if they do not fit).
+      const args = scriptArguments(checked, name, words);
+      if (args.kind === "help") {
+        process.stdout.write(`${args.text}\n`);
+        return ExitCode.OK;
+      }
       const host = cliHost({ home, color: out.color, ...(seed === undefined ? {} : { seed }) });
       try {
-        const end = await runChecked(checked, host);
+        const end = await runChecked(checked, host, args.values);
         if (end.kind === "failed") {
           process.stderr.write(
             `${style.red("error:")} the script failed: ${safeLines(end.message)}\n`,
@@ -152,7 +151,7 @@ export const hydreCommand: CommandModule<GlobalArgs, HydreArgs> = {
         }
         return ExitCode.OK;
       } finally {
-        host.close();
+        await host.close();
       }
     }),
 };

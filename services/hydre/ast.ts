@@ -1,6 +1,7 @@
 // The syntax tree of a Hydre script (specs/shell-scripting.md), every node with its source span. The
 // checker (checker.ts) annotates nodes in place (`ty`, `binding`, `call`), and the evaluator runs them.
 
+import type { CommandSpec } from "../../ncw/manifest/types.js";
 import type { Span } from "./source.js";
 import type { HType } from "./types.js";
 
@@ -239,6 +240,20 @@ export type Stmt = { span: Span } & (
   | { k: "catch"; expr: Expr; ok: CatchArm | undefined; err: CatchArm | undefined }
   /** A construct the parser reads but NCW does not run yet (docs/hydre.md lists them). */
   | { k: "unsupported"; what: string; section: string }
+  /**
+   * `import dev::app::cmd`, `import dev::app::{a, b}`, `import dev::app::*`, `import dev::app as x`,
+   * `import dev::*`, `import ./app.nva…` (volatile: `volatile` holds the package's path).
+   */
+  | {
+      k: "import";
+      path: string[];
+      items?: string[];
+      star: boolean;
+      alias?: string;
+      volatile?: string;
+    }
+  /** `cmd … end`: the script's command description (specs "Commands typing"). */
+  | { k: "cmd"; spec: CommandSpec }
 );
 
 /** A condition: an expression, or `some x` / `none x` (specs "Handle the null value"). */
@@ -248,7 +263,9 @@ export type Cond =
 
 export type Iterable_ =
   | { k: "range"; from: Expr; to: Expr; inclusive: boolean; span: Span }
-  | { k: "expr"; expr: Expr };
+  | { k: "expr"; expr: Expr }
+  /** `for f in (./*.txt)`: the items of the NightOS tree the glob pattern matches. */
+  | { k: "glob"; pattern: string; span: Span };
 
 export interface FnDef {
   name: string;

@@ -97,12 +97,32 @@ export interface CheckResult {
   plans: Map<CommandNode, CommandPlan>;
   /** Whether a command name was not found among the natives (the caller may ask for the apps'). */
   unknownCommands: boolean;
+  /** The script's command description and its `main` (specs "Commands typing"), when it has one. */
+  command?: ScriptCommand;
+}
+
+export interface ScriptCommand {
+  spec: CommandSpec;
+  /** `main`'s binding and the types of its arguments (the description's, in its order). */
+  main: number;
+  params: HType[];
 }
 
 export function checkScript(script: Script, opts: CheckOptions = {}): CheckResult {
   const c = new Checker(opts);
-  c.block(script.body, new Scope(), false);
-  return { diagnostics: c.diags, plans: c.plans, unknownCommands: c.unknownCommands };
+  const first = script.body.stmts.find((s) => s.k === "cmd");
+  if (first?.k === "cmd") c.scriptSpec = first.spec;
+  c.importAll(script);
+  const top = new Scope();
+  c.top = top;
+  c.block(script.body, top, false);
+  const command = c.scriptCommand(script, top);
+  return {
+    diagnostics: c.diags,
+    plans: c.plans,
+    unknownCommands: c.unknownCommands,
+    ...(command === undefined ? {} : { command }),
+  };
 }
 
 /** The expression is a literal constant (an enumeration's value must be one: specs "Enumerations"). */
@@ -113,11 +133,220 @@ class Checker {
   readonly diags: Diagnostic[] = [];
   readonly plans = new Map<CommandNode, CommandPlan>();
   unknownCommands = false;
+  /** Imported commands: the name the script calls them by → their full name (specs "Imports"). */
+  private readonly imported = new Map<string, string>();
+  /** Imported namespaces (`ns::command`): the name → the apps (aids) it holds, or the non-clashing one. */
+  private readonly namespaces = new Map<string, string[] | "nonclashing">();
+
+  /**
+   * Reads the script's imports (at its top level; they hold for the whole script). They need the
+   * installed apps' commands: on the first pass (none asked yet) they only ask for them.
+   */
+  importAll(script: Script): void {
+    const imports = script.body.stmts.filter((s) => s.k === "import");
+    if (imports.length === 0) return;
+    const all = this.opts.commands;
+    if (all === undefined) {
+      this.unknownCommands = true;
+      return;
+    }
+    const owner = new Map<string, Span>();
+    const bind = (map: Map<string, unknown>, name: string, value: never, at: Span) => {
+      if (owner.has(name) || NATIVE_COMMANDS[name] !== undefined) {
+        this.report(
+          "HYDRE_IMPORT_CLASH",
+          NATIVE_COMMANDS[name] !== undefined && !owner.has(name)
+            ? `\`${name}\` is a native command: import it under another name (\`as\`)`
+            : `\`${name}\` is imported twice: the script cannot run with a name clash`,
+          at,
+        );
+        return;
+      }
+      owner.set(name, at);
+      map.set(name, value);
+    };
+    const unique = all.filter((c) => all.filter((d) => d.command === c.command).length === 1);
+    for (const s of imports) {
+      if (s.k !== "import") continue;
+      if (s.volatile !== undefined) {
+        this.report(
+          "HYDRE_UNSUPPORTED",
+          `importing a volatile app's commands (\`${s.volatile}\`, specs "Volatile imports") is not supported by NCW's Hydre yet`,
+          s.span,
+          { kind: "syntax" },
+        );
+        continue;
+      }
+      const [dev, app, cmd, ...more] = s.path;
+      const none = (what: string) =>
+        this.report("HYDRE_UNKNOWN_IMPORT", `no installed app exposes ${what}`, s.span, {
+          hint: "`ncw commands` lists the commands of the installed apps",
+        });
+      const nonclashing = dev === "shell" && app === "nonclashing";
+      if (more.length > 0 || dev === undefined) {
+        none(s.path.join("::"));
+        continue;
+      }
+      if (app === undefined) {
+        // `import dev::*`: every app of the developer, as a namespace.
+        if (!s.star) {
+          none(`an app or command named ${dev}`);
+          continue;
+        }
+        const apps = [
+          ...new Set(all.filter((c) => c.aid.startsWith(`${dev}::`)).map((c) => c.aid)),
+        ];
+        if (apps.length === 0) none(`commands of a developer ${dev}`);
+        for (const aid of apps)
+          bind(this.namespaces, aid.slice(dev.length + 2), [aid] as never, s.span);
+        continue;
+      }
+      const aid = `${dev}::${app}`;
+      const ofApp = nonclashing ? unique : all.filter((c) => c.aid === aid);
+      if (ofApp.length === 0) {
+        none(`commands of an app ${aid}`);
+        continue;
+      }
+      const names =
+        cmd !== undefined
+          ? [cmd]
+          : s.items !== undefined
+            ? s.items
+            : s.star
+              ? ofApp.map((c) => c.command)
+              : undefined;
+      if (names === undefined) {
+        // `import dev::app [as x]`: the app as a namespace.
+        bind(
+          this.namespaces,
+          s.alias ?? app,
+          (nonclashing ? "nonclashing" : [aid]) as never,
+          s.span,
+        );
+        continue;
+      }
+      for (const n of names) {
+        const c = ofApp.find((x) => x.command === n);
+        if (c === undefined) {
+          none(`a command ${n} in ${nonclashing ? "the non-clashing namespace" : aid}`);
+          continue;
+        }
+        const local =
+          names.length === 1 && cmd !== undefined && s.alias !== undefined ? s.alias : n;
+        bind(this.imported, local, c.name as never, s.span);
+      }
+    }
+  }
+
+  /** The full name a script's command name stands for, through its imports (else the name itself). */
+  private importedName(name: string): string {
+    const full = this.imported.get(name);
+    if (full !== undefined) return full;
+    const at = name.lastIndexOf("::");
+    if (at < 0) return name;
+    const ns = this.namespaces.get(name.slice(0, at));
+    const command = name.slice(at + 2);
+    if (ns === undefined) return name;
+    if (ns === "nonclashing") {
+      const all = this.opts.commands ?? [];
+      const hits = all.filter((c) => c.command === command);
+      // Only a name no other app exposes is in the non-clashing namespace.
+      return hits.length === 1
+        ? (hits[0] as InstalledCommand).name
+        : `shell::nonclashing.${command}`;
+    }
+    return `${ns[0]}.${command}`;
+  }
+
+  /** The script's top-level scope (imports and `cmd` are written there only). */
+  top: Scope | undefined;
+  /** The script's command description, when it has one (for `cmdin` and `cmdout`). */
+  scriptSpec: CommandSpec | undefined;
   private nextBinding = 1;
   private fnStack: FnContext[] = [];
   private loops = 0;
 
   constructor(private readonly opts: CheckOptions) {}
+
+  /**
+   * A script's command description (`cmd`, at the top level, once) and its `main`: declared at the top
+   * level, taking the described arguments by name and in order, each of its type (an optional one
+   * nullable, a flag a bool, an `anystr` a string), returning the described type (specs "Commands
+   * typing").
+   */
+  scriptCommand(script: Script, top: Scope): ScriptCommand | undefined {
+    const cmds = script.body.stmts.filter((s) => s.k === "cmd");
+    for (const extra of cmds.slice(1))
+      this.report("HYDRE_CMD", "a script has one command description", extra.span);
+    const cmd = cmds[0];
+    if (cmd === undefined || cmd.k !== "cmd") return undefined;
+    const spec = cmd.spec;
+    const want: { name: string; type: HType }[] = [];
+    let ok = true;
+    const bad = (message: string) => {
+      ok = false;
+      this.report("HYDRE_CMD", message, cmd.span);
+    };
+    for (const t of [spec.return, spec.cmdin])
+      if (t !== undefined && shellType(t).k === "unknown") bad(`\`${t}\` is not a type`);
+    for (const { name, arg } of spec.args) {
+      if (arg.syntax === "flag") {
+        if (arg.type !== undefined) bad(`the flag ${name} takes no type`);
+        want.push({ name, type: T.bool });
+        continue;
+      }
+      if (arg.syntax === "dash" && arg.short === undefined && arg.long === undefined)
+        bad(`the dash argument ${name} needs a short or a long name`);
+      if (arg.optional === true && arg.default !== undefined)
+        bad(`the argument ${name} is optional or has a default, not both`);
+      if (arg.type === undefined) {
+        bad(`the argument ${name} needs a type`);
+        continue;
+      }
+      const t = arg.type === "anystr" ? T.string : shellType(arg.type);
+      if (t.k === "unknown") bad(`\`${arg.type}\` (argument ${name}) is not a type`);
+      want.push({ name, type: arg.optional === true ? nullable(t) : t });
+    }
+    const def = script.body.stmts.find((s) => s.k === "fn" && s.def.name === "main");
+    if (def === undefined || def.k !== "fn") {
+      this.report(
+        "HYDRE_NO_MAIN",
+        "a script with a command description needs a `main` function, at the top level",
+        cmd.span,
+        { hint: `fn main(${want.map((w) => `${w.name}: ${typeText(w.type)}`).join(", ")})` },
+      );
+      return undefined;
+    }
+    const d = def.def;
+    const params = d.params.map((p) => p.ty ?? T.unknown);
+    const shape = want.map((w) => `${w.name}: ${typeText(w.type)}`).join(", ");
+    if (
+      d.params.length !== want.length ||
+      want.some((w, i) => {
+        const p = d.params[i];
+        return p === undefined || p.name !== w.name || !assignable(params[i] as HType, w.type);
+      })
+    ) {
+      this.report(
+        "HYDRE_MAIN_ARGS",
+        `\`main\` takes the described arguments, by name and in order: main(${shape})`,
+        d.nameSpan,
+      );
+      return undefined;
+    }
+    const ret = spec.return === undefined ? T.void : shellType(spec.return);
+    const got = top.lookup("main")?.fn?.ret ?? T.void;
+    if (ret.k !== "unknown" && !(ret.k === "void" ? got.k === "void" : assignable(ret, got))) {
+      this.report(
+        "HYDRE_MAIN_ARGS",
+        `\`main\` returns ${typeText(got)}, the command description says ${typeText(ret)}`,
+        d.nameSpan,
+      );
+      return undefined;
+    }
+    if (!ok) return undefined;
+    return { spec, main: d.binding as number, params };
+  }
 
   private report(
     code: string,
@@ -385,6 +614,14 @@ class Checker {
               (s.names[1] as { span: Span }).span,
             );
           types = [T.int, T.int];
+        } else if (s.iter.k === "glob") {
+          if (s.names.length > 1)
+            this.report(
+              "HYDRE_FOR_NAMES",
+              "a filesystem loop has one variable (the path)",
+              (s.names[1] as { span: Span }).span,
+            );
+          types = [T.path];
         } else {
           const t = this.expr(s.iter.expr, scope);
           if (t.k === "list") types = s.names.length === 2 ? [T.int, t.item] : [t.item];
@@ -472,6 +709,20 @@ class Checker {
         return;
       case "catch":
         this.catchStmt(s, scope);
+        return;
+      case "import":
+        // Read before the script (importAll); only at the top level.
+        if (scope !== this.top)
+          this.report("HYDRE_IMPORT", "imports are at the top level of the script", s.span);
+        return;
+      case "cmd":
+        // Checked with `main` once the script is (scriptCommand); only at the top level.
+        if (scope !== this.top)
+          this.report(
+            "HYDRE_CMD",
+            "a command description is at the top level of the script",
+            s.span,
+          );
         return;
       case "unsupported":
         this.report(
@@ -744,32 +995,66 @@ class Checker {
   // Commands
 
   pipeline(p: Pipeline, scope: Scope, capture = false): HType {
-    for (const r of p.redirects)
-      this.report(
-        "HYDRE_UNSUPPORTED",
-        `the redirection \`${r.op}\` (specs "Redirecting the output to a file") needs the NightOS filesystem, not supported by NCW's Hydre yet`,
-        r.span,
-        { kind: "syntax" },
-      );
     let input: HType | undefined;
     let ret: HType = T.void;
     p.commands.forEach((c, i) => {
       ret = this.command(c, scope, input, i < p.commands.length - 1 || capture);
       input = ret;
     });
+    for (const r of p.redirects) {
+      if (r.op === "<" || r.op === "@>") {
+        this.report(
+          "HYDRE_UNSUPPORTED",
+          r.op === "<"
+            ? "the redirection `<` (a file as a command's CMDIN) is not supported by NCW's Hydre yet"
+            : "the redirection `@>` (CMDRAW to a file) needs streams, not supported by NCW's Hydre yet",
+          r.span,
+          { kind: "syntax" },
+        );
+        continue;
+      }
+      // The file: a word is a path (`> out.txt` too: after a redirection nothing else is meant); a
+      // value is a path or a string (docs/hydre.md "Files").
+      if (r.target.k === "expr") {
+        const t = this.expr(r.target.expr, scope);
+        if (!assignable(T.path, t) && !assignable(T.string, t))
+          this.report(
+            "HYDRE_TYPE_MISMATCH",
+            `the file of \`${r.op}\` is a path or a string, not ${an(t)}`,
+            r.target.span,
+            { expected: "expected path" },
+          );
+      }
+      // `>` and `>>` take CMDOUT to the file: the command's value is no longer there.
+      if (r.op === ">" || r.op === ">>") ret = T.void;
+    }
     return ret;
   }
 
   private command(c: CommandNode, scope: Scope, input: HType | undefined, piped: boolean): HType {
     let spec = NATIVE_COMMANDS[c.name];
     let app: InstalledCommand | undefined;
+    if (c.name === "rd") {
+      const streamArg = c.args.find(
+        (a) => a.k === "word" && !a.escaped && /^(-s|--stream-size)(=|$)/.test(a.text),
+      );
+      if (streamArg !== undefined) {
+        this.argsOnly(c, scope);
+        return this.report(
+          "HYDRE_UNSUPPORTED",
+          "`rd -s` and `--stream-size` read a stream, not supported by NCW's Hydre yet",
+          streamArg.span,
+          { kind: "syntax" },
+        );
+      }
+    }
     let fullName = c.name;
     if (spec === undefined) {
       if (FS_COMMANDS.includes(c.name)) {
         this.argsOnly(c, scope);
         return this.report(
           "HYDRE_UNSUPPORTED",
-          `the native command \`${c.name}\` needs the NightOS filesystem (or a command script), not supported by NCW's Hydre yet`,
+          `the native command \`${c.name}\` is not supported by NCW's Hydre yet`,
           c.nameSpan,
           { kind: "syntax" },
         );
@@ -790,7 +1075,7 @@ class Checker {
         });
       }
       try {
-        app = findCommand(this.opts.commands, c.name);
+        app = findCommand(this.opts.commands, this.importedName(c.name));
       } catch (e) {
         if (!(e instanceof NcwError)) throw e;
         this.argsOnly(c, scope);
@@ -811,14 +1096,6 @@ class Checker {
       }
       spec = app.spec;
       fullName = app.name;
-      // Checked as any command below; running it is not there yet.
-      if (input !== undefined)
-        this.report(
-          "HYDRE_UNSUPPORTED",
-          "piping a value into an app command (its CMDIN) is not supported by NCW's Hydre yet",
-          c.nameSpan,
-          { kind: "syntax" },
-        );
     }
     void piped;
     const words: Word[] = c.args.map((a) => {
@@ -880,7 +1157,21 @@ class Checker {
       origin = flagged.origin;
       const r = parseCommandLine(fullName, spec, flagged.words);
       if (r.kind === "run") {
-        ret = c.name === "pass" ? passType(c, input) : shellType(r.returnType);
+        ret =
+          c.name === "pass"
+            ? passType(c, input)
+            : c.name === "cmdin" || c.name === "cmdout"
+              ? this.scriptPipe(c)
+              : shellType(r.returnType);
+        // `syml <srcpath> <targetpath>` creates, `syml -r <path>` reads: one of the two forms.
+        if (c.name === "syml" && r.values[0]?.type === "bool" && !r.values[0].value)
+          if (r.values[3]?.type === "void")
+            this.report(
+              "ARG_MISSING",
+              "`syml` needs the target path (`syml <srcpath> <targetpath>`), or -r to read a symlink",
+              c.span,
+              { kind: "argument" },
+            );
         const cmdin = r.cmdin === undefined ? undefined : shellType(r.cmdin);
         if (input !== undefined) {
           if (cmdin === undefined)
@@ -918,6 +1209,43 @@ class Checker {
     c.target =
       app === undefined ? { kind: "native", name: c.name } : { kind: "app", name: fullName };
     return ret;
+  }
+
+  /**
+   * `cmdin` gives the script's CMDIN value, of its description's `cmdin` type; `cmdout v` returns `v`,
+   * of its `return` type (specs "Output data"). Both need a command description.
+   */
+  private scriptPipe(c: CommandNode): HType {
+    const spec = this.scriptSpec;
+    if (spec === undefined)
+      return this.report(
+        "HYDRE_NO_CMD",
+        `\`${c.name}\` needs the script's command description (\`cmd\`): a script gets its own CMDIN and CMDOUT when it is declared as a command`,
+        c.nameSpan,
+      );
+    if (c.name === "cmdin") {
+      const t =
+        spec.cmdin ??
+        spec.args.flatMap((a) => a.arg.if ?? []).find((x) => x.cmdin !== undefined)?.cmdin;
+      if (t === undefined)
+        return this.report(
+          "HYDRE_NO_CMDIN",
+          "the script's command description declares no input (`cmdin <type>`)",
+          c.nameSpan,
+        );
+      return shellType(t);
+    }
+    const want = spec.return === undefined ? T.void : shellType(spec.return);
+    const a = c.args[0];
+    const got = a?.k === "expr" ? a.expr.ty : undefined;
+    if (got !== undefined && want.k !== "unknown" && !assignable(want, got))
+      this.report(
+        "HYDRE_TYPE_MISMATCH",
+        `the script returns ${an(want)} (its command description), not ${an(got)}`,
+        (a as { span: Span }).span,
+        { expected: `expected ${typeText(want)}` },
+      );
+    return T.void;
   }
 
   /** An unknown command's expression arguments are still checked. */

@@ -4,6 +4,8 @@
 // goes up to the nearest `catch`, else the script fails; a panic stops it at once. Decisions: docs/hydre.md.
 
 import type { Value } from "../../commonassembly/abi/values.js";
+import { NcwError } from "../../ncw/errors.js";
+import { parseShellType } from "../../ncw/manifest/rules.js";
 import { ArgumentError, parseCommandLine, type Word } from "../shell/arguments.js";
 import type { InstalledCommand } from "../shell/commands.js";
 import type {
@@ -18,6 +20,13 @@ import type {
   Stmt,
 } from "./ast.js";
 import { type CheckResult, type CommandPlan, flagValues } from "./checker.js";
+import {
+  FILE_COMMANDS,
+  globPaths,
+  runFileCommand,
+  type ScriptFs,
+  writeRedirect,
+} from "./fs-commands.js";
 import { NATIVE_COMMANDS } from "./native-commands.js";
 import {
   type CommandOutcome,
@@ -68,8 +77,20 @@ export interface HydreHost {
   readLine(prompt: string): Promise<string | undefined>;
   env(name: string): string | undefined;
   random(): number;
-  /** Run an installed app's command with typed arguments; `capture`: keep its messages. */
-  runApp(cmd: InstalledCommand, args: Value[], capture: boolean): Promise<AppRun>;
+  /**
+   * Run an installed app's command with typed arguments; `capture`: keep its messages; `input`: the
+   * value its CMDIN holds (null: CMDIN closes empty; undefined: nothing is piped into it).
+   */
+  runApp(
+    cmd: InstalledCommand,
+    args: Value[],
+    capture: boolean,
+    input?: Value | null,
+  ): Promise<AppRun>;
+  /** The NightOS tree of the file commands and redirections. */
+  files: ScriptFs;
+  /** The script's CMDIN value, read as `cmdin` (its type) says; undefined: no value (it was empty). */
+  scriptInput(cmdin: string): Promise<Value | undefined>;
 }
 
 export type RunEnd =
@@ -104,6 +125,12 @@ class Return {
 }
 type Flow = undefined | typeof BREAK | Return;
 class ExitSignal extends Error {}
+/** `cmdout v`: the script returns `v` and ends. */
+class CmdOut extends Error {
+  constructor(readonly value: HValue) {
+    super("cmdout");
+  }
+}
 
 class PanicAt extends Panic {
   constructor(
@@ -117,17 +144,40 @@ class PanicAt extends Panic {
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
 
+/**
+ * Runs the script; one with a command description then calls its `main` with `args` (its arguments,
+ * read by the argument reader against the description) and shows what `main` returns, as a command's
+ * return value is shown (specs "Commands typing").
+ */
 export async function runScript(
   script: Script,
   check: CheckResult,
   host: HydreHost,
+  args: readonly Value[] = [],
 ): Promise<RunEnd> {
   const ev = new Evaluator(check, host);
   try {
-    await ev.block(script.body, new Env(), false);
+    const top = new Env();
+    await ev.block(script.body, top, false);
+    const cmd = check.command;
+    if (cmd !== undefined) {
+      const main = top.get(cmd.main);
+      if (main.t !== "fn") throw new Error("internal: main is no function");
+      const values = cmd.params.map((t, i) => {
+        const v = args[i];
+        return v === undefined || v.type === "void" ? NULL : fromAbi(v, t);
+      });
+      const ret = await main.call(values);
+      if (ret.t !== "void") host.write(`${show(ret)}\n`);
+    }
     return { kind: "done" };
   } catch (e) {
     if (e instanceof ExitSignal) return { kind: "exit" };
+    if (e instanceof CmdOut) {
+      // The script's return value, shown as a command's.
+      if (e.value.t !== "void") host.write(`${show(e.value)}\n`);
+      return { kind: "exit" };
+    }
     if (e instanceof Failure) return { kind: "failed", message: failureText(e.value) };
     if (e instanceof PanicAt) return { kind: "panic", message: e.message, span: e.span };
     if (e instanceof Panic) return { kind: "panic", message: e.message };
@@ -258,6 +308,9 @@ class Evaluator {
         return;
       case "catch":
         return this.catchStmt(s, env);
+      case "cmd":
+      case "import":
+        return;
       case "unsupported":
         throw new Error("internal: an unsupported statement passed the checker");
     }
@@ -279,6 +332,21 @@ class Evaluator {
       const end = s.iter.inclusive ? to.v + 1n : to.v;
       for (let i = from.v; i < end; i++) {
         const f = await run(int(i));
+        if (f === "stop") break;
+        if (f !== undefined) return f;
+      }
+      return;
+    }
+    if (s.iter.k === "glob") {
+      let paths: string[];
+      try {
+        paths = await globPaths(this.host.files, s.iter.pattern);
+      } catch (e) {
+        if (!(e instanceof NcwError)) throw e;
+        throw new PanicAt(`cannot list ${s.iter.pattern}: ${e.message}`, s.iter.span);
+      }
+      for (const p of paths) {
+        const f = await run({ t: "path", v: p });
         if (f === "stop") break;
         if (f !== undefined) return f;
       }
@@ -705,13 +773,66 @@ class Evaluator {
   ): Promise<CommandOutcome & { display?: string }> {
     let input: HValue | undefined;
     let last: CommandOutcome & { display?: string } = { ok: true, value: VOID, msg: [], err: [] };
+    // A redirected CMDMSG or CMDERR is captured, to go to its file.
+    const keep = p.redirects.some((r) => r.op === "?>" || r.op === "!>" || r.op === "*>");
     for (let i = 0; i < p.commands.length; i++) {
       const c = p.commands[i] as CommandNode;
-      last = await this.command(c, env, input, capture || i < p.commands.length - 1);
-      if (!last.ok) return last;
+      last = await this.command(c, env, input, capture || keep || i < p.commands.length - 1);
+      if (!last.ok) break;
       input = last.value;
     }
-    return last;
+    if (p.redirects.length === 0) return last;
+    return this.redirect(p, env, last, capture || !keep);
+  }
+
+  /**
+   * Writes the redirected pipes to their files (specs "Redirecting the output to a file"): CMDOUT's
+   * value as its `.str()` text (`>` replaces the file, `>>` appends), CMDMSG / CMDERR messages one a
+   * line. A failed command writes no CMDOUT. What is not redirected goes on as without redirection.
+   */
+  private async redirect(
+    p: Pipeline,
+    env: Env,
+    r: CommandOutcome & { display?: string },
+    /** The messages are the caller's (a capture) or were shown already (none was redirected). */
+    shown: boolean,
+  ): Promise<CommandOutcome & { display?: string }> {
+    const lines = (xs: string[]) => xs.map((x) => `${x}\n`).join("");
+    let out: CommandOutcome & { display?: string } = r;
+    const sent = { msg: false, err: false };
+    for (const d of p.redirects) {
+      const target =
+        d.target.k === "word" ? d.target.text : show(await this.expr(d.target.expr, env));
+      let content: string | undefined;
+      if (d.op === ">" || d.op === ">>") {
+        if (r.ok) content = r.value.t === "void" ? "" : show(r.value);
+        out = { ...out, value: VOID, display: "" };
+      } else if (d.op === "?>") {
+        content = lines(r.msg);
+        sent.msg = true;
+      } else if (d.op === "!>") {
+        content = lines(r.err);
+        sent.err = true;
+      } else {
+        content = lines([...r.msg, ...r.err]);
+        sent.msg = sent.err = true;
+      }
+      if (content === undefined) continue;
+      try {
+        await writeRedirect(this.host.files, target, content, d.op === ">>");
+      } catch (e) {
+        if (!(e instanceof NcwError)) throw e;
+        return { ...out, ok: false, err: [...r.err, `${d.op} ${target}: ${e.message}`] };
+      }
+    }
+    const msg = sent.msg ? [] : r.msg;
+    const err = sent.err ? [] : r.err;
+    // Captured only for their files: the others are shown as they would have been.
+    if (!shown) {
+      for (const m of msg) this.host.write(`${m}\n`);
+      for (const m of err) this.host.writeErr(`${m}\n`);
+    }
+    return { ...out, msg, err };
   }
 
   /** Run a command value (`@{ … }`): its node, with the variables it saw where it was written. */
@@ -801,6 +922,28 @@ class Evaluator {
       };
     }
     if (plan.kind === "native") {
+      if (FILE_COMMANDS[plan.name] !== undefined) {
+        const r = await runFileCommand(plan.name, parsed.values, this.host.files);
+        // A native command's CMDERR goes to the terminal as an app command's does.
+        if (!capture) for (const m of r.err) this.host.writeErr(`${m}\n`);
+        return r;
+      }
+      if (plan.name === "cmdin") {
+        const t = plan.ret;
+        const spec = this.check.command?.spec;
+        const declared =
+          spec?.cmdin ??
+          spec?.args.flatMap((a) => a.arg.if ?? []).find((x) => x.cmdin !== undefined)?.cmdin;
+        const v = declared === undefined ? undefined : await this.host.scriptInput(declared);
+        return { ok: true, value: v === undefined ? VOID : fromAbi(v, t), msg: [], err: [] };
+      }
+      if (plan.name === "cmdout") {
+        const a = c.args[0];
+        const v =
+          a?.k === "expr" ? (evaluated.get(0) ?? VOID) : fromAbi(parsed.values[0] as Value, T.any);
+        const want = this.check.command?.spec.return;
+        throw new CmdOut(want === undefined ? v : coerce(v, fromShellType(parseShellType(want))));
+      }
       if (plan.name === "pass") {
         const a = c.args[0];
         const value =
@@ -817,7 +960,16 @@ class Evaluator {
       const nl = noNewline.type === "bool" && noNewline.value ? "" : "\n";
       return { ok: true, value: str(text), msg: [], err: [], display: `${text}${nl}` };
     }
-    const run = await this.host.runApp(plan.app as InstalledCommand, parsed.values, capture);
+    // A value piped in (`a | b`): the previous command's value, as b's CMDIN type reads it.
+    const cmdin =
+      parsed.cmdin === undefined ? undefined : fromShellType(parseShellType(parsed.cmdin));
+    const piped =
+      input === undefined
+        ? undefined
+        : input.t === "void" || cmdin === undefined
+          ? null
+          : toAbi(coerce(input, cmdin));
+    const run = await this.host.runApp(plan.app as InstalledCommand, parsed.values, capture, piped);
     const ret = run.ret;
     if (ret.kind === "value")
       return { ok: true, value: fromAbi(ret.value, plan.ret), msg: run.msg, err: run.err };

@@ -1,9 +1,11 @@
 // Hydre's native commands (specs/shell-scripting.md "Native commands", "Input of a command"), typed in
 // the manifests' command typing so that one argument reader (services/shell/arguments.ts) checks native
-// and app commands alike. Those that need the NightOS filesystem (wt, rd, mkdir, ren, mv, rm, ls, fd,
-// syml) are not here yet: the checker reports them as not supported (docs/hydre.md).
+// and app commands alike. The file commands (wt, rd, mkdir, ren, mv, rm, ls, syml) are typed and run in
+// fs-commands.ts; fd and cmdraw are not here yet: the checker reports them as not supported
+// (docs/hydre.md).
 
 import type { CommandSpec } from "../../ncw/manifest/types.js";
+import { FILE_COMMANDS } from "./fs-commands.js";
 
 export const NATIVE_COMMANDS: Record<string, CommandSpec> = {
   // echo [-n] { <anystr> | -b <stream> }
@@ -40,20 +42,22 @@ export const NATIVE_COMMANDS: Record<string, CommandSpec> = {
     cmdin: "any",
     args: [{ name: "value", arg: { syntax: "pos", type: "any", optional: true } }],
   },
+  // cmdin: the script's CMDIN value (specs "Reading from CMDIN"); its type is the script's `cmdin`.
+  cmdin: {
+    help: "Write to CMDOUT the value of the script's CMDIN",
+    return: "any",
+    args: [],
+  },
+  // cmdout <value>: the script's return value, and its end (specs "Returning with CMDOUT").
+  cmdout: {
+    help: "Return a value on the script's CMDOUT, and end the script",
+    return: "void",
+    args: [
+      { name: "value", arg: { syntax: "pos", type: "any", help: "the script's return value" } },
+    ],
+  },
+  ...FILE_COMMANDS,
 };
 
-/** Native commands of the spec that need the filesystem (not run by NCW yet). */
-export const FS_COMMANDS = [
-  "wt",
-  "rd",
-  "mkdir",
-  "ren",
-  "mv",
-  "rm",
-  "ls",
-  "fd",
-  "syml",
-  "cmdin",
-  "cmdout",
-  "cmdraw",
-];
+/** Native commands of the spec that NCW does not run yet. */
+export const FS_COMMANDS = ["fd", "cmdraw"];

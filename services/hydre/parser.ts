@@ -4,6 +4,7 @@
 // "Statements"). Hand-written recursive descent over the text itself, as the two modes tokenize it
 // differently; the first error stops it with a diagnostic.
 
+import type { CommandSpec } from "../../ncw/manifest/types.js";
 import { parseFloat64, parseInt64 } from "../shell/literals.js";
 import type {
   ArgNode,
@@ -26,6 +27,7 @@ import type {
   StringPart,
   TypeNode,
 } from "./ast.js";
+import { CmdBlockError, parseCmdBlock } from "./cmd-block.js";
 import { HydreSyntaxError, type Span, span } from "./source.js";
 
 const IDENT_START = /[A-Za-z_]/;
@@ -308,6 +310,7 @@ class Parser {
       this.endStatement(closer);
       return stmt;
     };
+    if (w === "import" && boundary && this.unsupportedAhead(w)) return done(this.importStmt());
     if (w !== undefined && UNSUPPORTED[w] !== undefined && boundary && this.unsupportedAhead(w))
       return this.unsupported(w, closer);
     if (w !== undefined && (boundary || this.text[wEnd] === "(")) {
@@ -403,6 +406,43 @@ class Parser {
     return done({ k: "pipeline", pipeline: this.pipeline(closer) });
   }
 
+  /** `import dev::app::{a, b} as x` (specs "Imports"); the checker resolves it. */
+  private importStmt(): StmtBody {
+    this.i += "import".length;
+    this.ws(false);
+    const lineEnd = this.text.indexOf("\n", this.i);
+    const line = this.text.slice(this.i, lineEnd < 0 ? undefined : lineEnd);
+    const m =
+      /^((?:\.{0,2}\/)?[^\s:{}]+(?:::[A-Za-z_][\w-]*)*)(?:::(\*|\{[^}]*\}))?(?:[ \t]+as[ \t]+([A-Za-z_]\w*))?[ \t]*(#.*)?$/.exec(
+        line,
+      );
+    if (m === null)
+      this.fail(
+        "expected an import: `dev::app::command`, `dev::app::{a, b}`, `dev::app::*`, `dev::*`, with `as name`",
+        span(this.i, this.i + Math.max(line.length, 1)),
+      );
+    const [, head, tail, alias] = m as RegExpExecArray;
+    this.i += line.replace(/[ \t]*(#.*)?$/, "").length;
+    const volatile = /^(\.{0,2}\/|\/)/.test(head as string);
+    const parts = (head as string).split("::");
+    const items =
+      tail?.startsWith("{") === true
+        ? tail
+            .slice(1, -1)
+            .split(",")
+            .map((x) => x.trim())
+            .filter((x) => x !== "")
+        : undefined;
+    return {
+      k: "import",
+      path: volatile ? parts.slice(1) : parts,
+      star: tail === "*",
+      ...(items === undefined ? {} : { items }),
+      ...(alias === undefined ? {} : { alias }),
+      ...(volatile ? { volatile: parts[0] as string } : {}),
+    } as StmtBody;
+  }
+
   /** `import x::y`, `on keypress as k … end`, `bg x = …`: the keyword begins one of these forms. */
   private unsupportedAhead(w: string): boolean {
     const line = this.text.slice(this.i, this.text.indexOf("\n", this.i) >>> 0 || undefined);
@@ -439,6 +479,21 @@ class Parser {
         const indent = this.i - ls;
         if (w === "on" && /^(if|while|for|switch|catch|fn|on)$/.test(word ?? "")) nest++;
         if (word === "end" && (w === "on" ? nest-- === 0 : indent <= col)) {
+          if (w === "cmd") {
+            // The command description (specs "Commands typing"): its lines, read into a typing.
+            const first = this.text.indexOf("\n", start) + 1;
+            let spec: CommandSpec;
+            try {
+              spec = parseCmdBlock(this.text.slice(first, ls), first);
+            } catch (e) {
+              if (!(e instanceof CmdBlockError)) throw e;
+              this.fail(e.message, span(e.offset, e.offset + e.length));
+            }
+            this.i += 3;
+            const s: Stmt = { k: "cmd", spec, span: span(start, start + 3) };
+            this.endStatement();
+            return s;
+          }
           this.i += 3;
           break;
         }
@@ -626,19 +681,17 @@ class Parser {
     this.ws();
     let iter: Iterable_;
     const itStart = this.i;
-    if (this.ch() === "(" && /^\(\s*(\.{1,2}\/|\/|~\/|\*)/.test(this.text.slice(this.i))) {
-      // `for f in (./*.txt)`: filesystem iteration (not run yet: docs/hydre.md).
-      const close = this.text.indexOf(")", this.i);
-      this.i = close < 0 ? this.text.length : close + 1;
+    const glob = /^\(\s*((?:\.{1,2}\/|\/|~\/|\*)[^)\n]*?)\s*\)/.exec(this.text.slice(this.i));
+    if (glob !== null) {
+      // `for f in (./*.txt)`: filesystem iteration (specs "Filesystem iteration").
+      this.i += glob[0].length;
+      iter = { k: "glob", pattern: glob[1] as string, span: span(itStart, this.i) };
+      this.endStatement();
       const body = this.block(["end"]);
       this.end("for", span(start, start + 3));
-      void body;
-      return {
-        k: "unsupported",
-        what: "for … in (glob)",
-        section: "Filesystem iteration",
-        span: span(itStart, this.i),
-      };
+      const s: Stmt = { k: "for", names, iter, body, span: span(start, this.i) };
+      this.endStatement();
+      return s;
     }
     const from = this.expr();
     this.ws(false);

@@ -2,7 +2,11 @@
 // parse, check everything (asking for the installed apps' commands only when the script names a command
 // that is not native), and run only a script without a single error.
 
+import type { Value } from "../../commonassembly/abi/values.js";
+import { NcwError } from "../../ncw/errors.js";
+import { parseCommandLine } from "../shell/arguments.js";
 import type { InstalledCommand } from "../shell/commands.js";
+import { commandHelp } from "../shell/help.js";
 import type { Script } from "./ast.js";
 import { type CheckResult, checkScript } from "./checker.js";
 import { type HydreHost, type RunEnd, runScript } from "./evaluator.js";
@@ -42,9 +46,40 @@ function sortByPosition(ds: Diagnostic[]): Diagnostic[] {
   return [...ds].sort((a, b) => a.span.start - b.span.start);
 }
 
-/** Run a checked script that has no diagnostics. */
-export function runChecked(c: Checked, host: HydreHost): Promise<RunEnd> {
+/**
+ * A script's arguments read against its command description (specs "Commands typing"), as `ncw exec`
+ * reads an app command's: the values for `main`, or `help` for `--help`. Throws a usage error
+ * (ArgumentError, HYDRE_SCRIPT_ARGS) for words that do not fit or a script without a description.
+ */
+export function scriptArguments(
+  c: Checked,
+  name: string,
+  words: readonly string[],
+): { kind: "run"; values: Value[] } | { kind: "help"; text: string } {
+  const spec = c.check?.command?.spec;
+  if (spec === undefined) {
+    if (words.length === 0) return { kind: "run", values: [] };
+    throw new NcwError(
+      "usage",
+      `${name} takes no arguments: it has no command description (\`cmd\` and \`main\`)`,
+      {
+        code: "HYDRE_SCRIPT_ARGS",
+        hint: 'specs/shell-scripting.md "Commands typing"; docs/hydre.md',
+      },
+    );
+  }
+  const r = parseCommandLine(name, spec, [...words]);
+  if (r.kind === "help") return { kind: "help", text: commandHelp(name, spec) };
+  return { kind: "run", values: r.values };
+}
+
+/** Run a checked script that has no diagnostics; `args`: its arguments' values (scriptArguments). */
+export function runChecked(
+  c: Checked,
+  host: HydreHost,
+  args: readonly Value[] = [],
+): Promise<RunEnd> {
   if (c.diagnostics.length > 0 || c.script === undefined || c.check === undefined)
     throw new Error("internal: running a script that did not pass its check");
-  return runScript(c.script, c.check, host);
+  return runScript(c.script, c.check, host, args);
 }

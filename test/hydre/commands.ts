@@ -62,6 +62,9 @@ export const FIXTURE_COMMANDS: InstalledCommand[] = [
     ],
   }),
   // Two apps exposing one name (an ambiguous short name).
+  // specs "Non-clashing namespace": AppA by DevA exposes cmd_a and cmd_z, AppB by DevB cmd_b and cmd_z.
+  app("deva::appa", "cmd_a", {}),
   app("deva::appa", "cmd_z", {}),
+  app("devb::appb", "cmd_b", {}),
   app("devb::appb", "cmd_z", {}),
 ];
