@@ -3,8 +3,9 @@
 //   assertion), a fresh `ncw test` process timed from outside, against the same 100 checks as 100
 //   fresh host processes (/bin/sh, the same parallelism) and against vitest running 100 trivial tests
 //   (a fresh vitest process);
-// - the snapshot per test: create + drop of the prepared home's snapshot, as the runner times each
-//   kernel request, on a prepared home of 10,000 files;
+// - the snapshot per test: the runner's tree requests that make its tests' homes (a window at a time,
+//   with the drops of the ended ones), per test, and how long a test waited for its home, on a
+//   prepared home of 10,000 files; and the same snapshot as two requests of its own (a commit each);
 // - `ncw build` of the scaffold, cold (no cache, no outputs) and incremental (nothing changed).
 // Run: npm run bench:devloop  (NCW_BENCH_RUNS rounds, default 3; NCW_BENCH_FILES, default 10000)
 
@@ -13,8 +14,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { connectKernel } from "../kernel-compat/client.js";
+import { RemoteFs } from "../kernel-compat/tree-client.js";
 import { openHome } from "../ncw/home.js";
-import { runTests } from "../ncw/testing/runner.js";
+import { HOMES_WINDOW, runTests } from "../ncw/testing/runner.js";
 import { median, NCW_JS } from "./common.js";
 
 const RUNS = Number(process.env.NCW_BENCH_RUNS ?? 3);
@@ -149,9 +152,34 @@ try {
   const total = performance.now() - t;
   if (results.some((r) => r.status !== "pass"))
     throw new Error("a test failed on the prepared home");
-  const both = snapshots.create.map((c, i) => c + (snapshots.drop[i] ?? 0));
+  const made = snapshots.requests.reduce((n, r) => n + r.made, 0);
+  const spent = snapshots.requests.reduce((n, r) => n + r.ms, 0);
   console.log(
-    `snapshot per test, home of ${FILES} files (in-process, ${both.length} tests): create ${median(snapshots.create).toFixed(1)} ms + drop ${median(snapshots.drop).toFixed(1)} ms = ${median(both).toFixed(1)} ms median (the whole run with the home's preparation: ${(total / 1000).toFixed(1)} s)`,
+    `snapshot per test, home of ${FILES} files (in-process, ${made} tests, homes made ${HOMES_WINDOW} per request): ${snapshots.requests.length} requests, ${median(snapshots.requests.map((r) => r.ms)).toFixed(1)} ms median each = ${(spent / made).toFixed(1)} ms per test (create + drop); a test waited ${median(snapshots.waits).toFixed(1)} ms median for its home (the whole run with the home's preparation: ${(total / 1000).toFixed(1)} s)`,
+  );
+  // The same snapshot as one request each (a create, then a drop: a commit each), for comparison.
+  const main = await connectKernel(openHome(home), { start: true });
+  if (main === undefined) throw new Error("unreachable: connectKernel with start");
+  const fs = new RemoteFs(main);
+  await fs.createSubvolume("/home/bench_template");
+  await fs.request({
+    op: "putHost",
+    hostPath: prepared,
+    path: "/home/bench_template",
+    recursive: true,
+    compression: "none",
+  });
+  const one: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const t1 = performance.now();
+    await fs.snapshot("/home/bench_template", "/home/bench_snap");
+    await fs.deleteSubvolume("/home/bench_snap");
+    one.push(performance.now() - t1);
+  }
+  await fs.deleteSubvolume("/home/bench_template");
+  main.close();
+  console.log(
+    `  the same as two requests of its own (snapshot, then delete; a commit each): ${median(one).toFixed(1)} ms median of 10`,
   );
   console.log(`load at the end: ${load()}`);
 } finally {

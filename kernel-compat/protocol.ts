@@ -19,8 +19,10 @@ import type { WasmFrame } from "./runner/faults.js";
  * 5: command pipes (`command-pipes` and the CLI's `command-*` messages, docs/ipc.md "Command pipes");
  * `commands` (the installed apps' commands, read by the kernel, which has the tree's reader loaded);
  * a `run`'s startup names the manifest command.
+ * 6: the `subvolumes` tree request (`ncw test`'s homes; a kernel speaking 5 would answer it ok without
+ * doing it).
  */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 /** Largest frame accepted on the socket (a program's bytes travel inside `run`). */
 export const MAX_FRAME = 512 * 1024 * 1024;
 
@@ -214,6 +216,8 @@ export type TreeOp =
   | { op: "createSubvolume"; path: string }
   | { op: "snapshot"; src: string; dest: string; readOnly: boolean }
   | { op: "deleteSubvolume"; path: string }
+  /** Deletes the subvolumes `drop`, then snapshots `src` as each of `dests`: one commit, all or none. */
+  | { op: "subvolumes"; drop: string[]; src: string; dests: string[] }
   | {
       op: "putHost";
       /** Absolute host path the kernel reads itself (it runs as the same host user). */

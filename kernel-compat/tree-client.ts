@@ -103,6 +103,14 @@ export class RemoteFs implements FsLayer {
     this.checked(path);
     return this.request({ op: "deleteSubvolume", path });
   }
+  /**
+   * Deletes the subvolumes `drop`, then snapshots `src` as each of `dests`, in one commit; when one
+   * fails, none of them is done (`ncw test`'s homes, a window at a time).
+   */
+  subvolumes(drop: string[], src: string, dests: string[]): Promise<void> {
+    this.checked(src, ...drop, ...dests);
+    return this.request({ op: "subvolumes", drop, src, dests });
+  }
   /** Every change the kernel acknowledged is committed already; this waits for those before it. */
   sync(): Promise<void> {
     return this.request({ op: "sync" });

@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import {
   appendFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -221,6 +222,34 @@ describe("ncw init / build / test (AssemblyScript)", () => {
     expect(homes.status, homes.stderr).toBe(0);
     expect(homes.stdout).not.toContain("ncwtest_");
   });
+});
+
+describe("ncw test, more tests than one window of homes", () => {
+  it("gives each test its home, and leaves none behind, also those made for tests --bail did not run", () => {
+    const many = path.join(root, "many");
+    expect(run(["init", many]).status).toBe(0);
+    // 20 tests (the homes are made 16 at a time) after one that fails; a file in the prepared home.
+    const body = Array.from(
+      { length: 20 },
+      (_, i) =>
+        `export function t${i}(): void {\n  expectEqual(greeting("n${i}"), "Hello, n${i}!");\n}\n`,
+    ).join("\n");
+    writeFileSync(
+      path.join(many, "tests", "greet.test.ts"),
+      `import { expectEqual } from "../.ncw/sdk/as/test";\nimport { greeting } from "../src/greet";\n\nexport function fails(): void {\n  expectEqual(1, 2, "one");\n}\n\n${body}`,
+    );
+    mkdirSync(path.join(many, "tests", "home"), { recursive: true });
+    writeFileSync(path.join(many, "tests", "home", "seed.txt"), "seed\n");
+    const all = run(["test", "-j", "2"], many);
+    expect(all.status, all.stdout + all.stderr).toBe(1);
+    expect(all.stdout).toMatch(/^20 passed, 1 failed of 21 in/m);
+    const bail = run(["test", "--bail", "-j", "1"], many);
+    expect(bail.status).toBe(1);
+    expect(bail.stdout).toMatch(/^0 passed, 1 failed, 20 skipped of 21 in/m);
+    const homes = run(["fs", "ls", "/home"]);
+    expect(homes.status, homes.stderr).toBe(0);
+    expect(homes.stdout).not.toContain("ncwtest_");
+  }, 300_000);
 });
 
 describe("ncw test --watch", () => {

@@ -589,7 +589,9 @@ export class Kernel implements KernelApi {
     commandPipes?: CommandPipeSet;
   }): KProcess {
     const pid = this.processes.nextPid();
-    const runner = this.pool.take(opts.wasm);
+    // The same bytes as the module the idle runners compiled ahead: that very array (pool.canonical).
+    const wasm = this.pool.canonical(opts.wasm);
+    const runner = this.pool.take(wasm);
     // A memory image in the parent's segment: map it here (no copy) and hand the child this mapping,
     // so the parent's runner may drop its own as soon as the call returns (released below at "running").
     let fork = opts.fork;
@@ -618,7 +620,7 @@ export class Kernel implements KernelApi {
       runner: runner.child,
       session: opts.session,
       trace: opts.trace,
-      wasm: opts.wasm,
+      wasm,
       context: opts.context,
       children: new Set(),
       handled: new Set(),
@@ -629,9 +631,7 @@ export class Kernel implements KernelApi {
       timers: new Set(),
       spawnedAt: performance.now(),
       priority: opts.priority ?? DEFAULT_PRIORITY,
-      memoryBytes: fork
-        ? forkMemoryLength(fork)
-        : (opts.memoryBytes ?? this.initialMemory(opts.wasm)),
+      memoryBytes: fork ? forkMemoryLength(fork) : (opts.memoryBytes ?? this.initialMemory(wasm)),
       traceUnacked: 0,
       requests: new Map(),
       ...(opts.commandPipes ? { commandPipes: opts.commandPipes } : {}),
@@ -641,7 +641,7 @@ export class Kernel implements KernelApi {
     this.processes.add(p);
     if (opts.commandPipes) opts.session?.commandPipes(pid, commandPipeMappings(opts.commandPipes));
     this.services.processStarted({ pid, ppid: p.ppid, name: p.name });
-    this.pool.prepare(opts.wasm);
+    this.pool.prepare(wasm);
     const child = runner.child;
     child.on("message", (m: FromRunner) => this.fromRunner(p, m));
     // "close", not "exit": Node may emit a child's last IPC messages after its "exit" event; "close"

@@ -38,6 +38,19 @@ async function until(pool: PoolClass, cond: () => boolean, ms: number): Promise<
 }
 
 describe("runner pool", () => {
+  it("knows a module read anew by its bytes (the runners compiled it ahead once, not once per run)", () => {
+    const pool = newPool(0, {});
+    const first = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 7]);
+    expect(pool.canonical(first)).toBe(first);
+    pool.prepare(first);
+    const again = new Uint8Array(first); // the same bytes, read again for the next run
+    expect(pool.canonical(again)).toBe(first);
+    const other = new Uint8Array(first);
+    other[8] = 8;
+    expect(pool.canonical(other)).toBe(other);
+    expect(pool.canonical(first.subarray(0, 8))).not.toBe(first);
+  });
+
   it("grows when no ready runner is left, two starting at a time, then shrinks back to its size", async () => {
     const pool = newPool(1, { max: 4, holdMs: 3000 });
     pool.fill();

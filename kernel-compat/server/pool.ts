@@ -107,8 +107,20 @@ export class RunnerPool {
   }
 
   /**
+   * `wasm` as the module the idle runners compiled ahead when it has the same bytes, else `wasm`. The
+   * kernel reads a program's module anew for each run (`ncw test` starts the same one for each test):
+   * compared by identity only, each run made every idle runner compile the same module again.
+   */
+  canonical(wasm: Uint8Array): Uint8Array {
+    const hot = this.hot;
+    if (hot === undefined || hot === wasm || hot.length !== wasm.length) return wasm;
+    return Buffer.from(hot.buffer, hot.byteOffset, hot.byteLength).equals(wasm) ? hot : wasm;
+  }
+
+  /**
    * Have idle runners compile `wasm` ahead: a CREATE_PROCESS child of a process running it then
-   * skips V8's compile (Node cannot share a compiled module between processes).
+   * skips V8's compile (Node cannot share a compiled module between processes). Give it through
+   * canonical(): a runner that compiled these bytes already is recognised by identity.
    */
   prepare(wasm: Uint8Array): void {
     this.hot = wasm;

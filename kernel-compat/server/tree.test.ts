@@ -46,6 +46,45 @@ describe("TreeOwner", () => {
     expect(await owner.handle(6, { op: "sync" })).toMatchObject({ ok: false });
   });
 
+  it("makes and drops test homes in one request (subvolumes), all or none", async () => {
+    process.env.NCW_IMAGE_SIZE = "256M";
+    const home = openHome(path.join(dir, "home3"));
+    const owner = new TreeOwner(home, () => {});
+    await owner.handle(1, { op: "mkdir", path: "/home", recursive: true });
+    await owner.handle(2, { op: "createSubvolume", path: "/home/tpl" });
+    await owner.handle(3, { op: "writeFile", path: "/home/tpl/x", data: text("x") });
+    const made = await owner.handle(4, {
+      op: "subvolumes",
+      drop: [],
+      src: "/home/tpl",
+      dests: ["/home/t0", "/home/t1"],
+    });
+    expect(made).toMatchObject({ ok: true });
+    const failed = await owner.handle(5, {
+      op: "subvolumes",
+      drop: ["/home/t0"],
+      src: "/home/tpl",
+      dests: ["/home/t1"],
+    });
+    expect(failed).toMatchObject({ ok: false, error: { code: "FS_EXISTS" } });
+    const names = async () =>
+      (
+        (await owner.handle(6, { op: "readdir", path: "/home" })) as { value: { name: string }[] }
+      ).value
+        .map((e) => e.name)
+        .filter((n) => n.startsWith("t"))
+        .sort();
+    expect(await names()).toEqual(["t0", "t1", "tpl"]);
+    await owner.handle(7, {
+      op: "subvolumes",
+      drop: ["/home/t0", "/home/t1"],
+      src: "/home/tpl",
+      dests: [],
+    });
+    expect(await names()).toEqual(["tpl"]);
+    await owner.close();
+  });
+
   it("tells its listener which paths each committed change touched (the kernel re-reads the registry)", async () => {
     process.env.NCW_IMAGE_SIZE = "256M";
     const owner = new TreeOwner(openHome(path.join(dir, "home2")), () => {});

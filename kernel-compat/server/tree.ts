@@ -18,6 +18,7 @@ const READS = new Set<TreeOp["op"]>(["stat", "readFile", "readdir", "readlink"])
 /** The paths a request changes (a rename: both ends). */
 function changedPaths(op: TreeOp): string[] {
   if (op.op === "rename") return [op.from, op.to];
+  if (op.op === "subvolumes") return [...op.drop, ...op.dests];
   return "path" in op ? [op.path] : [];
 }
 
@@ -150,6 +151,8 @@ export class TreeOwner {
         return undefined;
       case "deleteSubvolume":
         return (await this.btrfs(fs)).deleteSubvolume(op.path);
+      case "subvolumes":
+        return (await this.btrfs(fs)).subvolumes(op.drop, op.src, op.dests);
     }
   }
 

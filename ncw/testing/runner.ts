@@ -44,10 +44,99 @@ export interface RunOptions {
   onResult?(r: TestResult): void;
 }
 
-/** How long the snapshot of the prepared home took to create and to drop, per test (the bench). */
+/**
+ * The test homes' cost (the bench): each tree request that made a window of homes (and dropped those
+ * of the tests that had ended), and how long each test waited for its home before it started.
+ */
 export interface SnapshotTimes {
-  create: number[];
-  drop: number[];
+  requests: { ms: number; made: number; dropped: number }[];
+  waits: number[];
+}
+
+/** How many test homes one tree request makes (one commit for the window, not one per test). */
+export const HOMES_WINDOW = 16;
+
+/**
+ * The tests' homes, snapshots of the template made a window at a time (docs/dev-loop.md "Isolation"):
+ * one tree request — one commit — deletes the homes of the tests that ended since the last one and
+ * snapshots the template as the next window's homes. The window after a test's is asked for while it
+ * runs, off the tests' path.
+ */
+class TestHomes {
+  private readonly windows = new Map<number, Promise<void>>();
+  /** Homes made and not deleted yet. */
+  private readonly alive = new Set<string>();
+  /** Homes of ended tests, deleted by the next request. */
+  private endedHomes: string[] = [];
+
+  constructor(
+    private readonly fs: RemoteFs,
+    private readonly template: string,
+    private readonly homeOf: (i: number) => string,
+    private readonly count: number,
+    private readonly ahead: number,
+    readonly times: SnapshotTimes,
+  ) {}
+
+  /** Test `i`'s home is made (its window asked for if it was not), and the window after it asked for. */
+  async ready(i: number): Promise<void> {
+    const t = performance.now();
+    const mine = this.window(Math.floor(i / HOMES_WINDOW));
+    this.window(Math.floor((i + this.ahead) / HOMES_WINDOW)).catch(() => {});
+    await mine;
+    this.times.waits.push(performance.now() - t);
+  }
+
+  /** Test `i` has ended: its home goes with the next request (or the last one). */
+  release(i: number): void {
+    this.endedHomes.push(this.homeOf(i));
+  }
+
+  private window(w: number): Promise<void> {
+    let p = this.windows.get(w);
+    if (p !== undefined) return p;
+    const first = w * HOMES_WINDOW;
+    const dests: string[] = [];
+    for (let i = first; i < Math.min(this.count, first + HOMES_WINDOW); i++)
+      dests.push(this.homeOf(i));
+    p = dests.length === 0 ? Promise.resolve() : this.request(dests);
+    this.windows.set(w, p);
+    return p;
+  }
+
+  private async request(dests: string[]): Promise<void> {
+    const drop = this.endedHomes;
+    this.endedHomes = [];
+    const t = performance.now();
+    try {
+      await this.fs.subvolumes(drop, this.template, dests);
+    } catch (e) {
+      // None of it was done: the homes to delete wait for the next request.
+      this.endedHomes.push(...drop);
+      throw e;
+    }
+    this.times.requests.push({
+      ms: performance.now() - t,
+      made: dests.length,
+      dropped: drop.length,
+    });
+    for (const d of drop) this.alive.delete(d);
+    for (const d of dests) this.alive.add(d);
+  }
+
+  /** Deletes every home still there (ended, or made for tests --bail did not run) and the template. */
+  async close(): Promise<void> {
+    await Promise.allSettled(this.windows.values());
+    const all = [...this.alive, this.template];
+    const t = performance.now();
+    try {
+      await this.fs.subvolumes(all, this.template, []);
+      this.times.requests.push({ ms: performance.now() - t, made: 0, dropped: this.alive.size });
+    } catch {
+      // One by one, so one that cannot go does not keep the others.
+      for (const d of all) await this.fs.deleteSubvolume(d).catch(() => {});
+    }
+  }
 }
 
 /** Reads "assertion failed: <what>\n  expected: <e>\n  actual:   <a>" from CMDERR. */
@@ -156,6 +245,11 @@ async function runOne(
     await client?.close();
   }
   const ms = performance.now() - start;
+  // The kernel may have reported this process' end on `conn` before it took the command as over (the
+  // `command-finished` the client sent on `conn`): a round trip on `conn` takes such a late `exited`
+  // (and trace lines) off it, so the next test's run on it does not take them for its own. Without it,
+  // a test started right after another's value could end at once "without returning".
+  await conn.request({ t: "ps" }, (m) => (m.t === "ps" ? true : undefined)).catch(() => {});
   const base = { test, ms, messages, errors, trace };
   if (timedOut)
     return {
@@ -211,7 +305,7 @@ export async function runTests(
   const fs = new RemoteFs(main);
   const runId = `${process.pid.toString(36)}_${randomBytes(3).toString("hex")}`;
   const template = `/home/ncwtest_${runId}`;
-  const snapshots: SnapshotTimes = { create: [], drop: [] };
+  const snapshots: SnapshotTimes = { requests: [], waits: [] };
   const results: TestResult[] = [];
   const conns: KernelConnection[] = [];
   // Kills go on a connection of their own: a test that ends as its timeout strikes makes the kernel
@@ -221,6 +315,9 @@ export async function runTests(
     control ??= connectKernel(home, { start: true });
     void control.then((c) => c?.send({ t: "kill", pid }));
   };
+  const jobs = Math.max(1, Math.min(opts.jobs, tests.length));
+  const userOf = (i: number) => `ncwtest_${runId}_${i}`;
+  let homes: TestHomes | undefined;
   try {
     await fs.mkdir("/home", { recursive: true });
     await dropStale(fs);
@@ -238,6 +335,7 @@ export async function runTests(
         );
       throw e;
     }
+    homes = new TestHomes(fs, template, (i) => `/home/${userOf(i)}`, tests.length, jobs, snapshots);
     if (opts.prepared !== undefined && existsSync(opts.prepared))
       await fs.request({
         op: "putHost",
@@ -257,29 +355,24 @@ export async function runTests(
         const i = next++;
         const test = tests[i];
         if (test === undefined) return;
-        const user = `ncwtest_${runId}_${i}`;
-        const homeDir = `/home/${user}`;
-        let t = performance.now();
-        await fs.snapshot(template, homeDir);
-        snapshots.create.push(performance.now() - t);
+        await homes?.ready(i);
         let r: TestResult;
         try {
-          r = await runOne(conn, program, test, user, opts, kill);
+          r = await runOne(conn, program, test, userOf(i), opts, kill);
         } finally {
-          t = performance.now();
-          await fs.deleteSubvolume(homeDir);
-          snapshots.drop.push(performance.now() - t);
+          homes?.release(i);
         }
         results[i] = r;
         opts.onResult?.(r);
         if (opts.bail && r.status !== "pass") stop = true;
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, tests.length)) }, slot));
+    await Promise.all(Array.from({ length: jobs }, slot));
   } finally {
     for (const c of conns) c.close();
     if (control !== undefined) (await control)?.close();
-    await fs.deleteSubvolume(template).catch(() => {});
+    if (homes !== undefined) await homes.close();
+    else await fs.deleteSubvolume(template).catch(() => {});
     main.close();
   }
   // Those not run after --bail stopped the run.

@@ -267,6 +267,50 @@ describe("deleting subvolumes", () => {
     await l.close();
   });
 
+  it("makes and drops many snapshots in one commit, each its own copy, and leaves a clean image", async () => {
+    const img = path.join(dir, "window.img");
+    images.push(img);
+    const l = BtrfsLayer.create(img, 128n << 20n);
+    await l.mkdir("/home");
+    await l.createSubvolume("/home/tpl");
+    for (let i = 0; i < 500; i++) await l.writeFile(`/home/tpl/f${i}`, enc(`file ${i}`));
+    await l.sync();
+    const gen = l.fs.engine.generation;
+    const first = ["/home/a0", "/home/a1", "/home/a2"];
+    await l.subvolumes([], "/home/tpl", first);
+    await l.sync();
+    expect(l.fs.engine.generation).toBe(gen + 1n);
+    // Each is isolated: a write in one is seen neither by the others nor by the template.
+    await l.writeFile("/home/a0/f1", enc("changed"));
+    await l.writeFile("/home/a1/new", enc("new"));
+    expect(dec(await l.readFile("/home/a0/f1"))).toBe("changed");
+    expect(dec(await l.readFile("/home/a1/f1"))).toBe("file 1");
+    expect(dec(await l.readFile("/home/a2/f1"))).toBe("file 1");
+    expect(await l.stat("/home/a2/new")).toBeNull();
+    expect(dec(await l.readFile("/home/tpl/f1"))).toBe("file 1");
+    await l.sync();
+    // Drops and makes in one request: one commit.
+    await l.subvolumes(first, "/home/tpl", ["/home/b0", "/home/b1"]);
+    await l.sync();
+    expect(l.fs.engine.generation).toBe(gen + 3n);
+    for (const d of first) expect(await l.stat(d)).toBeNull();
+    expect(dec(await l.readFile("/home/b0/f499"))).toBe("file 499");
+    expect(await l.stat("/home/b1/new")).toBeNull();
+    // All or none: a destination that exists fails the request after the drop and the first snapshot,
+    // and neither stays.
+    expect(await codeOf(l.subvolumes(["/home/b0"], "/home/tpl", ["/home/c0", "/home/b1"]))).toBe(
+      "FS_EXISTS",
+    );
+    await l.sync();
+    expect(await l.stat("/home/b0")).not.toBeNull();
+    expect(await l.stat("/home/c0")).toBeNull();
+    await l.subvolumes(["/home/b0", "/home/b1", "/home/tpl"], "/home/tpl", []);
+    await l.sync();
+    expect(await l.readdir("/home")).toEqual([]);
+    await l.close();
+    expectClean(img);
+  });
+
   it("refuses what is not a subvolume, and the top of the tree", async () => {
     const l = make();
     await l.mkdir("/plain");

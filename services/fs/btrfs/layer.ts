@@ -493,43 +493,66 @@ export class BtrfsLayer implements FsLayer {
 
   /** Deletes the subvolume at `path`, with the subvolumes nested in it; a plain folder is refused. */
   deleteSubvolume(path: string): Promise<void> {
-    return this.run(() => {
-      const slot = this.lookup(path, false);
-      if (slot === null) {
-        throw new NcwError("usage", "the top of the tree is not a subvolume that can be deleted", {
-          code: "BTRFS_TOP_SUBVOL",
-        });
-      }
-      if (!slot.entry) throw fsErrors.notFound(path);
-      if (!slot.entry.subvolume) {
-        throw new NcwError("usage", `${path} is not a subvolume`, {
-          code: "BTRFS_NOT_SUBVOL",
-          hint: "Remove folders with `ncw fs rm -r`.",
-        });
-      }
-      deleteSubvolumeTree(this.fs, slot.parent, slot.name);
-    });
+    return this.run(() => this.deleteSubvolumeAt(path));
   }
 
   /** Snapshots the subvolume at `src` (its top directory) as `dest`. */
   snapshot(src: string, dest: string, opts: { readOnly?: boolean } = {}): Promise<bigint> {
-    return this.run(() => {
-      const id = src === "/" ? this.top : this.idAt(src, true);
-      if (!id) throw fsErrors.notFound(src);
-      if (id.ino !== 256n) {
-        throw new NcwError(
-          "usage",
-          `${src} is not a subvolume (only subvolumes can be snapshotted)`,
-          {
-            code: "BTRFS_NOT_SUBVOL",
-            hint: 'Create one with `ncw fs subvolume create`, or snapshot "/".',
-          },
-        );
-      }
-      const slot = this.lookup(dest, false);
-      if (slot === null || slot.entry) throw fsErrors.exists(dest);
-      return snapshot(this.fs, id.root, slot.parent, slot.name, opts.readOnly === true);
-    });
+    return this.run(() => this.snapshotAt(src, dest, opts.readOnly === true));
+  }
+
+  /**
+   * Deletes the subvolumes `drop`, then snapshots `src` as each of `dests`, as one change: they go in
+   * the same commit, and when one of them fails none of them is made (the open transaction is
+   * aborted). `ncw test` makes its tests' homes and drops them this way, a window at a time, so a test
+   * does not pay a commit of its own for each (docs/dev-loop.md "Isolation").
+   */
+  subvolumes(drop: readonly string[], src: string, dests: readonly string[]): Promise<void> {
+    // One outermost operation (Batch.run): a failure after any change aborts the whole transaction.
+    return this.run(() =>
+      this.fs.run(() => {
+        for (const path of drop) {
+          this.deleteSubvolumeAt(path);
+          this.knownDirs.clear();
+        }
+        for (const dest of dests) this.snapshotAt(src, dest, false);
+      }),
+    );
+  }
+
+  private deleteSubvolumeAt(path: string): void {
+    const slot = this.lookup(path, false);
+    if (slot === null) {
+      throw new NcwError("usage", "the top of the tree is not a subvolume that can be deleted", {
+        code: "BTRFS_TOP_SUBVOL",
+      });
+    }
+    if (!slot.entry) throw fsErrors.notFound(path);
+    if (!slot.entry.subvolume) {
+      throw new NcwError("usage", `${path} is not a subvolume`, {
+        code: "BTRFS_NOT_SUBVOL",
+        hint: "Remove folders with `ncw fs rm -r`.",
+      });
+    }
+    deleteSubvolumeTree(this.fs, slot.parent, slot.name);
+  }
+
+  private snapshotAt(src: string, dest: string, readOnly: boolean): bigint {
+    const id = src === "/" ? this.top : this.idAt(src, true);
+    if (!id) throw fsErrors.notFound(src);
+    if (id.ino !== 256n) {
+      throw new NcwError(
+        "usage",
+        `${src} is not a subvolume (only subvolumes can be snapshotted)`,
+        {
+          code: "BTRFS_NOT_SUBVOL",
+          hint: 'Create one with `ncw fs subvolume create`, or snapshot "/".',
+        },
+      );
+    }
+    const slot = this.lookup(dest, false);
+    if (slot === null || slot.entry) throw fsErrors.exists(dest);
+    return snapshot(this.fs, id.root, slot.parent, slot.name, readOnly);
   }
 
   /** The inode at a path (following symlinks), or undefined. */
