@@ -13,7 +13,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const env = { ...process.env, NCW_HOME: path.join(tmp, "home"), NO_COLOR: "1" };
 
 /** The modules (file URLs) `ncw args` loads, from a module-resolution hook. */
-function modulesLoaded(args: string[]): string[] {
+function modulesLoaded(args: string[], status = 0): string[] {
   const hooks = path.join(tmp, "hooks.mjs");
   const log = path.join(tmp, "modules.log");
   writeFileSync(
@@ -35,7 +35,7 @@ export async function resolve(spec, ctx, next) {
     env,
     encoding: "utf8",
   });
-  expect(r.status, r.stderr).toBe(0);
+  expect(r.status, r.stderr).toBe(status);
   return readFileSync(log, "utf8").trim().split("\n");
 }
 
@@ -63,6 +63,32 @@ describe("start-up", () => {
 
   it("a command does not render its help text unless asked", () => {
     const fns = functionsRun(["home"]);
-    expect(fns.filter((f) => /cacheHelpMessage|^help .*usage\.js$/.test(f))).toEqual([]);
+    // yargs' usage renders in `cacheHelpMessage` and usage's `help` (`self.help`, `n.help` once
+    // minified in its CommonJS bundle); the factory's own `help` method (declaring --help) is not it.
+    expect(fns.filter((f) => /cacheHelpMessage|^\S+\.help |^help .*usage\.js$/.test(f))).toEqual(
+      [],
+    );
+  });
+
+  // The packages a command that runs or builds apps loads; a light command loads none of them.
+  const HEAVY = ["binaryen", "wabt", "koffi", "@mongodb-js/zstd", "@node-rs/crc32", "chokidar"];
+  const heavy = (mods: string[]) =>
+    mods.filter((m) => HEAVY.some((h) => m.includes(`/node_modules/${h}/`)));
+
+  it("ncw --help loads no heavy package and no command module", () => {
+    const mods = modulesLoaded(["--help"]);
+    expect(heavy(mods)).toEqual([]);
+    expect(mods.filter((m) => /\/cli\/commands\/(?!index\.js)/.test(m))).toEqual([]);
+  });
+
+  it("ncw run of a missing file loads no heavy package", () => {
+    const mods = modulesLoaded(["run", path.join(tmp, "missing.npp")], 66);
+    expect(mods.some((m) => m.endsWith("/cli/commands/run.js"))).toBe(true);
+    expect(heavy(mods)).toEqual([]);
+  });
+
+  it("yargs is loaded through its CommonJS bundle, not its 33 ES modules", () => {
+    const mods = modulesLoaded(["home"]);
+    expect(mods.filter((m) => m.includes("/node_modules/yargs/"))).toEqual([]);
   });
 });
