@@ -44,7 +44,8 @@ export interface KernelApi {
   signal(
     p: KProcess,
     signal: number,
-    opts?: { delayMs?: number; datafield?: Uint8Array; clientThreadOf?: bigint },
+    /** `byDoor`: through the process' signal door when its runner serves one (RECV_SOCK_MSG). */
+    opts?: { delayMs?: number; datafield?: Uint8Array; clientThreadOf?: bigint; byDoor?: boolean },
   ): void;
   /** The pipes (kernel/pipes.ts). */
   readonly pipes: PipeTable;

@@ -267,6 +267,7 @@ export function deliverMessage(
       status: r.status,
     }),
     ...(connection === undefined ? {} : { clientThreadOf: connection.id }),
+    byDoor: true,
   });
 }
 
