@@ -337,25 +337,6 @@ function main(): void {
     w.on("message", (m: FromDoorThread) => {
       if (m.t === "client-signal") toClientThread(m.connection, m.signal, m.datafield);
     });
-    // A door thread that fails (it could not map the door, it threw): the relay drains the door itself,
-    // every millisecond, so what the kernel already put there is still delivered.
-    w.on("error", (e) => {
-      send({ t: "note", line: `the signal door's thread failed (${e.message}): the relay serves it` });
-      const drain = () => {
-        for (const s of door.take()) {
-          if (s.connection !== 0n) {
-            toClientThread(s.connection, s.signal, s.datafield);
-            continue;
-          }
-          if (!ring.push(s.signal, s.datafield))
-            send({ t: "note", line: "signal queue full: signal dropped" });
-          poke();
-          mailboxes[0]?.interrupt();
-        }
-      };
-      drain();
-      setInterval(drain, 1).unref();
-    });
     w.unref();
     doorThread = { door, port: ch.port1, worker: w };
     if (memory) tellDoor({ t: "memory", memory, ctlAddr });
