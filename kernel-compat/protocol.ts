@@ -309,8 +309,6 @@ export type ToRunner =
       out: { name: string; size: number };
       in: { name: string; size: number };
       maxMessage: number;
-      /** The process' signal door (ipc/door.ts), which its runner's door thread serves. */
-      door?: { name: string; size: number };
     }
   /** The process no longer names a socket end by `handle` (its own CLOSE_SERV_SOCK). */
   | { t: "socket-revoke"; req: number; handle: bigint }
@@ -377,8 +375,6 @@ export type RunnerAnswer =
       address?: number;
       answers?: (bigint | null)[];
       bytes?: Uint8Array;
-      /** A `socket-grant` naming a door: the runner's door thread serves it (ipc/door.ts). */
-      door?: boolean;
     }
   /** `refusal`: why an `ams-map` was refused (runner/ams.ts MapRefusal). */
   | { ok: false; error: string; refusal?: "range" | "overlap" | "space" };

@@ -44,8 +44,7 @@ export interface KernelApi {
   signal(
     p: KProcess,
     signal: number,
-    /** `byDoor`: through the process' signal door when its runner serves one (RECV_SOCK_MSG). */
-    opts?: { delayMs?: number; datafield?: Uint8Array; clientThreadOf?: bigint; byDoor?: boolean },
+    opts?: { delayMs?: number; datafield?: Uint8Array; clientThreadOf?: bigint },
   ): void;
   /** The pipes (kernel/pipes.ts). */
   readonly pipes: PipeTable;

@@ -5,7 +5,6 @@
 import type { ChildProcess } from "node:child_process";
 import { FIRST_APP_PID } from "../../commonassembly/abi/numbers.js";
 import type { CommandPipeMapping } from "../ipc/command-pipes.js";
-import type { Door } from "../ipc/door.js";
 import type { Outcome, ProcessInfo, RunnerAnswer } from "../protocol.js";
 import type { CommandPipeSet } from "./command-pipes.js";
 
@@ -57,11 +56,6 @@ export interface KProcess {
   /** A syscall reply held back while the process suspends itself. */
   selfSuspendReply: ((durationMs: bigint) => void) | undefined;
   timers: Set<NodeJS.Timeout>;
-  /**
-   * The process' signal door (ipc/door.ts), made with its first socket end; `served` once its runner's
-   * door thread takes it: RECV_SOCK_MSG then goes through it, not the runner's channel.
-   */
-  door?: { name: string; size: number; door: Door; served: boolean };
   /** 0–10: 0 suspends, 1–9 throttle at safepoints, 10 runs freely (docs/kernel.md, "Priorities"). */
   priority: number;
   /** performance.now() when the kernel created the process (for "running … ms after"). */

@@ -12,13 +12,10 @@ import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { CTL_POLL_FLAG_OFFSET } from "../../commonassembly/abi/wasm-names.js";
 import { hostNative } from "../../native/index.js";
 import type { SharedSegment } from "../../native/types.js";
-import { Door } from "../ipc/door.js";
-import { hostRingMemory } from "../ipc/ring.js";
 import type { ForkImage, FromRunner, Outcome, RunnerAnswer, ToRunner } from "../protocol.js";
 import { type BufferArea, scatter } from "../syscalls/buffers.js";
 import { AmsMapper, AmsMappings, BackedAsker } from "./ams.js";
 import { MAILBOX_DEPTH, Mailbox, Outbox, SignalRing } from "./channel.js";
-import type { DoorThreadStart, FromDoorThread, ToDoorThread } from "./door-thread.js";
 import { takeThreadSlot, threadCount, UNCOUNTED_SLOT } from "./fork.js";
 import { createPagesState, PageAllocator } from "./memory.js";
 import { PipeSlots } from "./pipes.js";
@@ -64,16 +61,6 @@ function main(): void {
   const clientRings = new Map<bigint, SignalRing>();
   /** Signals for a client thread whose port has not arrived yet (at most a few per connection). */
   const early = new Map<bigint, { signal: number; datafield: Uint8Array }[]>();
-  /**
-   * The door thread (door-thread.ts), started with the process' first socket end: RECV_SOCK_MSG comes
-   * through the process' door, not this event loop. `tell` hands it news and wakes it.
-   */
-  let doorThread: { door: Door; port: MessagePort; worker: Worker } | undefined;
-  const tellDoor = (m: ToDoorThread) => {
-    if (doorThread === undefined) return;
-    doorThread.port.postMessage(m);
-    doorThread.door.nudge();
-  };
   const ownSignalsPending = () => {
     for (const r of clientRings.values()) if (r.pending()) return true;
     return false;
@@ -224,13 +211,11 @@ function main(): void {
     if (client !== undefined) {
       const connection = client.connection;
       clientRings.set(connection, new SignalRing(client.signals));
-      tellDoor({ t: "client", connection, signals: client.signals });
       for (const s of early.get(connection) ?? [])
         toClientThread(connection, s.signal, s.datafield);
       early.delete(connection);
       p.on("close", () => {
         clientRings.delete(connection);
-        tellDoor({ t: "client-gone", connection });
         send({ t: "client-thread-ended", connection });
       });
     }
@@ -277,7 +262,6 @@ function main(): void {
           amsMapper = new AmsMapper(amsTable, memory, new PageAllocator(memory, pages));
         for (const r of waitingAms.splice(0)) mapAms(r);
         ctlAddr = m.ctlAddr;
-        tellDoor({ t: "memory", memory: m.memory, ctlAddr });
         if (ring.needsSafepoint()) poke();
         return;
       case "syscall":
@@ -312,37 +296,6 @@ function main(): void {
         return;
     }
   });
-  /** The door thread, on the kernel's first grant that names the process' door (ipc/door.ts). */
-  const startDoorThread = (d: { name: string; size: number }) => {
-    const native = hostNative();
-    let door: Door;
-    try {
-      door = new Door(hostRingMemory(native.openSegment(d.name, d.size), native));
-    } catch (e) {
-      send({
-        t: "note",
-        line: `no signal door (${(e as Error).message}): signals come by the kernel's channel`,
-      });
-      return;
-    }
-    const w = new Worker(path.join(here, "door-thread.js"), { workerData: { ncwDoor: true } });
-    const ch = new MessageChannel();
-    const start: DoorThreadStart = {
-      door: d,
-      ring: ring.sab,
-      mailbox: (mailboxes[0] as Mailbox).sab,
-      port: ch.port2,
-    };
-    w.postMessage(start, [ch.port2]);
-    w.on("message", (m: FromDoorThread) => {
-      if (m.t === "client-signal") toClientThread(m.connection, m.signal, m.datafield);
-    });
-    w.unref();
-    doorThread = { door, port: ch.port1, worker: w };
-    if (memory) tellDoor({ t: "memory", memory, ctlAddr });
-    for (const [connection, r] of clientRings)
-      tellDoor({ t: "client", connection, signals: r.sab });
-  };
   /** A thread the kernel asked for: a new thread worker, entering the table function (thread.ts). */
   const startThread = (r: Extract<ToRunner, { t: "start-thread" }>) => {
     if (share === undefined) {
@@ -539,13 +492,10 @@ function main(): void {
         );
         return;
       case "socket-grant":
-        if (m.door !== undefined && doorThread === undefined) startDoorThread(m.door);
         answer(
           m.req,
           sockets.add(m)
-            ? doorThread === undefined
-              ? { ok: true }
-              : { ok: true, door: true }
+            ? { ok: true }
             : { ok: false, error: "the process' socket table is full (docs/ipc.md)" },
         );
         return;

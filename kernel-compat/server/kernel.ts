@@ -31,8 +31,6 @@ import { SysProcess } from "../../services/process/service.js";
 import { REGISTRY_KEYS } from "../../services/registry/keys.js";
 import { Registry } from "../../services/registry/registry.js";
 import { appDirName, DEFAULT_USER } from "../../services/skyer/layout.js";
-import { DOOR_BYTES, Door } from "../ipc/door.js";
-import { hostRingMemory } from "../ipc/ring.js";
 import { AmsTable } from "../kernel/ams.js";
 import type { AmsBackedRequest, AmsMapAnswer, AmsMapRequest, KernelApi } from "../kernel/api.js";
 import {
@@ -779,36 +777,15 @@ export class Kernel implements KernelApi {
 
   async grantSocket(p: KProcess, handle: bigint, end: SocketEnd): Promise<boolean> {
     const rings = this.sockets.rings(end);
-    const door = this.doorOf(p);
     const a = await this.ask(p, {
       t: "socket-grant",
       handle,
       out: { name: rings.out.name, size: rings.out.size },
       in: { name: rings.in.name, size: rings.in.size },
       maxMessage: end.socket.maxMessage,
-      ...(door === undefined ? {} : { door: { name: door.name, size: door.size } }),
     });
     if (!a.ok) this.log(`process ${p.pid}: socket end ${handle} not granted: ${a.error}`);
-    if (a.ok && a.door === true && door !== undefined) door.served = true;
     return a.ok;
-  }
-
-  /** The process' signal door (ipc/door.ts), made on first use; undefined when the host has none. */
-  private doorOf(p: KProcess): KProcess["door"] {
-    if (p.door !== undefined) return p.door;
-    try {
-      const seg = this.segments.create(p.pid, DOOR_BYTES, `door${p.pid}`);
-      const door = new Door(
-        hostRingMemory(
-          { buffer: seg.bytes.buffer as ArrayBuffer, address: seg.address },
-          hostNative(),
-        ),
-      );
-      p.door = { name: seg.name, size: seg.size, door, served: false };
-    } catch {
-      return undefined; // no shared segments here: signals keep the runner's channel
-    }
-    return p.door;
   }
 
   async revokeSocket(p: KProcess, handle: bigint): Promise<void> {
@@ -948,12 +925,7 @@ export class Kernel implements KernelApi {
   signal(
     p: KProcess,
     signal: number,
-    opts: {
-      delayMs?: number;
-      datafield?: Uint8Array;
-      clientThreadOf?: bigint;
-      byDoor?: boolean;
-    } = {},
+    opts: { delayMs?: number; datafield?: Uint8Array; clientThreadOf?: bigint } = {},
   ): void {
     if (p.state === "exited") return;
     let datafield: Uint8Array = opts.datafield ?? new Uint8Array(32);
@@ -979,13 +951,6 @@ export class Kernel implements KernelApi {
         p.pid,
         `kernel sends ${signalName(signal)}${traced(signal, opts)}${to === undefined ? "" : ` to the client thread of connection ${to}`}`,
       );
-    // RECV_SOCK_MSG: through the process' door when its runner serves one (docs/ipc.md).
-    if (
-      opts.byDoor === true &&
-      p.door?.served === true &&
-      p.door.door.post(signal, to ?? 0n, datafield)
-    )
-      return;
     this.toRunner(p, {
       t: "signal",
       signal,
@@ -1092,7 +1057,6 @@ export class Kernel implements KernelApi {
     this.appServices.processEnded(p);
     this.systemConnections.processEnded(p);
     closeSocketsOf(this, p.pid);
-    p.door?.door.close();
     void amsProcessEnded(this, p.pid);
     this.forkImages.delete(p.pid);
     this.segments.releaseOwner(p.pid);

@@ -267,7 +267,6 @@ export function deliverMessage(
       status: r.status,
     }),
     ...(connection === undefined ? {} : { clientThreadOf: connection.id }),
-    byDoor: true,
   });
 }
 
