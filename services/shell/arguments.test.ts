@@ -338,6 +338,13 @@ describe("each form", () => {
       /unexpected argument "z" for `c`, which takes at most 2/,
     );
     fails(s, ["x", "--bogus"], "ARG_UNKNOWN", /no argument --bogus/);
+    try {
+      parseCommandLine("c", s, ["x", "-z"]);
+      throw new Error("-z was accepted");
+    } catch (e) {
+      // The hint gives both names of an argument that has both.
+      expect((e as NcwError).hint).toMatch(/-r\/--repeat/);
+    }
     fails(
       s,
       ["x", "--verbose=1"],

@@ -169,9 +169,14 @@ function parseWords(
     got.set(a.name, [...(got.get(a.name) ?? []), ...value(a, val)]);
   };
   const unknown = (typed: string): NcwError => {
+    // Every way to write each one: `-r/--repeat` when it has both names.
     const known = args
       .filter((a) => a.arg.syntax !== "pos")
-      .map((a) => spelling(a))
+      .map((a) =>
+        a.arg.short !== undefined && a.arg.long !== undefined
+          ? `-${a.arg.short}/--${a.arg.long}`
+          : spelling(a),
+      )
       .join(", ");
     return argError(
       "ARG_UNKNOWN",
