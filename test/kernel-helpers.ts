@@ -219,6 +219,13 @@ export class TestHome {
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
+  /** `ncw skyer install <nap> --json [extra…]`: the installed app's ANID (throws on a failed install). */
+  install(nap: string, extra: string[] = []): number {
+    const r = this.ncw(["skyer", "install", nap, "--json", ...extra]);
+    if (r.code !== 0) throw new Error(`ncw skyer install ${nap} exited ${r.code}: ${r.stderr}`);
+    return (JSON.parse(r.stdout) as { anid: number }).anid;
+  }
+
   /** `ncw run --trace <program>`: the exit code and the trace. */
   run(wat: string, args: string[] = [], extra: Record<string, string> = {}): Result {
     const f = this.write(`p${Math.random().toString(36).slice(2)}.wat`, wat);

@@ -19,12 +19,6 @@ let helloAnid = 0;
 /** An ANID no installed app has (Skyer's are random, non-zero and distinct: not those two). */
 const NOBODY = () => [1, 2, 3].find((n) => n !== anid && n !== helloAnid);
 
-function install(nap: string, extra: string[] = []): number {
-  const r = home.ncw(["skyer", "install", nap, "--json", ...extra]);
-  expect(r.code, r.stderr).toBe(0);
-  return (JSON.parse(r.stdout) as { anid: number }).anid;
-}
-
 async function setAnswerDelay(ms: number): Promise<void> {
   const fs = await openTree(homeLayout(home.home));
   try {
@@ -54,7 +48,7 @@ const scoped = (scope: string, cmd: number) =>
   `(call $connect (i32.const ${anid}) (i32.const 1) (i64.const ${scopeI64(scope)}) (i32.const ${cmd}) (i32.const 0))`;
 
 beforeAll(() => {
-  anid = install(serviceNap(home), ["--global"]);
+  anid = home.install(serviceNap(home), ["--global"]);
   const hello = home.ncw([
     "pack",
     path.resolve(import.meta.dirname, "../examples/hello"),
@@ -62,7 +56,7 @@ beforeAll(() => {
     path.join(home.dir, "hello.nap"),
   ]);
   expect(hello.code, hello.stderr).toBe(0);
-  helloAnid = install(path.join(home.dir, "hello.nap"), ["--global"]);
+  helloAnid = home.install(path.join(home.dir, "hello.nap"), ["--global"]);
 }, 120_000);
 
 describe("the manifest's services", () => {

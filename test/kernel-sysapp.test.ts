@@ -58,11 +58,7 @@ const INSTALLED_CLIENT = systemClient(
 );
 
 beforeAll(() => {
-  const install = (nap: string) => {
-    const r = home.ncw(["skyer", "install", nap, "--json", "--global"]);
-    expect(r.code, r.stderr).toBe(0);
-    return (JSON.parse(r.stdout) as { anid: number }).anid;
-  };
+  const install = (nap: string) => home.install(nap, ["--global"]);
   clientAnid = install(serviceNap(home, "appclient", INSTALLED_CLIENT));
   const hello = home.ncw([
     "pack",
