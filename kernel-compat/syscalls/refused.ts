@@ -4,6 +4,7 @@
 
 import { GenericErr } from "../../commonassembly/abi/numbers.js";
 import { type Errcode, fail, type SysResult } from "../../commonassembly/abi/result.js";
+import { MANAGE_ACTIONS } from "../../commonassembly/abi/services/process.js";
 import {
   DEVICE_AMS,
   SET_DMA_MEM_ACCESS,
@@ -38,8 +39,9 @@ export function refuse(def: SyscallDef, args: unknown): SysResult<never> {
     if (e === undefined && (a.authorization as number) > 1) e = GenericErr.INVALID_ARGUMENT;
   }
   if (def.code === SYS_MANAGE_PROCESS.code) {
-    const action = a.action as number;
-    if (action < 0x01 || action > 0x05) e = SYS_MANAGE_PROCESS.errors.INVALID_ACTION;
+    // The actions sys::process' MANAGE_PROCESS takes too (0x01–0x05).
+    if (!Object.values(MANAGE_ACTIONS).includes(a.action as never))
+      e = SYS_MANAGE_PROCESS.errors.INVALID_ACTION;
   }
   return fail(e ?? def.support.refusal);
 }
