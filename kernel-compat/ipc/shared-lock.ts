@@ -7,6 +7,7 @@
 // i32 waiters @4 (takers asleep on the word, so `release` wakes only when someone sleeps).
 
 import { readFileSync } from "node:fs";
+import { hostProcessAlive } from "../../native/errors.js";
 import type { RingMemory } from "./ring.js";
 
 /** Tries before a taker sleeps: the holder keeps the lock for a few microseconds. */
@@ -24,14 +25,9 @@ export function hostProcessGone(pid: number): boolean {
     const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
     const state = stat.charAt(stat.lastIndexOf(")") + 2);
     return state === "Z" || state === "X" || state === "x";
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return true;
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch (k) {
-      return (k as NodeJS.ErrnoException).code === "ESRCH";
-    }
+  } catch {
+    // No /proc entry (the process is gone), or no /proc at all (another host): ask the host.
+    return !hostProcessAlive(pid);
   }
 }
 
