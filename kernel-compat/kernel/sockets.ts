@@ -245,9 +245,10 @@ export class SocketTable {
   }
 
   /**
-   * A message from `end`'s side (ipc.md "Exchanges and messages", "Concluding exchanges"): check the
-   * exchange rules, then write the record's header over the message its runner staged on the ring to
-   * the peer and publish it. Refused, nothing changes and nothing is published.
+   * A message from `end`'s side, sent through the kernel (the kernel's own ends, a runner's message to
+   * one; docs/ipc.md "A message's path"): the exchange rules on the socket's shared table
+   * (ExchangeTable.send, the one implementation the runners use too), then the record's header over
+   * the message staged on the ring to the peer, published. Refused, nothing changes or is published.
    */
   send(end: SocketEnd, m: SockMessage): SendOutcome {
     const socket = end.socket;

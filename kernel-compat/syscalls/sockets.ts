@@ -132,7 +132,8 @@ export const socketHandlers = [
           return ok({ written: 0, retrieved: 0, status: 0 });
         }
         const h = decodeSockRecord(bytes);
-        // Only the kernel writes headers; one that does not hold is a broken ring, never read past.
+        // Only NCW writes headers (ExchangeTable.send); one that does not hold is a broken ring, never
+        // read past.
         if (h === undefined || h.length > pending - SOCK_RECORD_SIZE) return fail(E.SOCKET_CLOSED);
         // The buffer has no length: the message must fit between its address and the memory's end.
         // A message that does not fit stays pending (0x03), as a pipe message does.
