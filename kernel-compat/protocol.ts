@@ -8,6 +8,7 @@ import type { Value } from "../commonassembly/abi/values.js";
 import type { InstalledCommand } from "../services/shell/commands.js";
 import type { CommandInputName, CommandPipeMapping } from "./ipc/command-pipes.js";
 import type { WasmFrame } from "./runner/faults.js";
+import type { SocketFastGrant } from "./runner/sockets.js";
 
 /**
  * 2: `run` carries the NightOS user (a kernel speaking 1 would use its own NCW_USER).
@@ -313,6 +314,12 @@ export type ToRunner =
       out: { name: string; size: number };
       in: { name: string; size: number };
       maxMessage: number;
+      /**
+       * The runner-to-runner path (docs/ipc.md): where the exchange table is and who the peer is. Absent
+       * when the kernel holds the peer's end (a native service) or the peer's runner has no door:
+       * SEND_SOCK_MSG then asks the kernel.
+       */
+      fast?: SocketFastGrant;
     }
   /** The process no longer names a socket end by `handle` (its own CLOSE_SERV_SOCK). */
   | { t: "socket-revoke"; req: number; handle: bigint }
@@ -414,7 +421,8 @@ export interface TlsImage {
 
 /** Runner → kernel. */
 export type FromRunner =
-  | { t: "ready" }
+  /** `door`: the runner's signal door (ipc/door.ts), made when it started; none where the host has no segments. */
+  | { t: "ready"; door?: { name: string; size: number } }
   /** The module is instantiated (and, for a fork child, its image copied): `_start` runs next. */
   | { t: "running" }
   /** `read`: the bytes of the call's read buffers, in the table's order (syscalls/buffers.ts). */

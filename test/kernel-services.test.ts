@@ -340,7 +340,7 @@ describe("a connection's service socket", () => {
     expect(r.code, r.stderr).toBe(0);
     // The call's RECV_SOCK_MSG ran on the service's client thread, not its main thread (docs/services.md).
     expect(r.stderr).toMatch(
-      /\[pid \d+\] kernel sends RECV_SOCK_MSG \{[^}]*status: 1\} to the client thread of connection \d+/,
+      /\[pid \d+\] sends RECV_SOCK_MSG \{[^}]*status: 1\} to the client thread of connection \d+ of pid \d+/,
     );
     expect(r.stderr).toMatch(/\[pid \d+\] \[thread \d+\] signal RECV_SOCK_MSG -> handler \d+/);
   }, 60_000);

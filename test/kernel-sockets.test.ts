@@ -244,11 +244,14 @@ describe("exchanges", () => {
     expect(r.stderr).toMatch(
       /READ_SOCK_MSG \{socket: 1, buffer: 0x30000\} -> ok \{written: 100, retrieved: 1, status: 1\}/,
     );
+    // The sender's runner applies the exchange rules and sends the peer's RECV_SOCK_MSG itself (docs/ipc.md
+    // "The runner-to-runner path"): the line is the sender's, the datafield the receiver's.
     expect(r.stderr).toMatch(
       new RegExp(
-        `\\[pid ${parent}\\] kernel sends RECV_SOCK_MSG \\{socket: 1, exchange: 1, method: 258, size: 100, status: 1\\}`,
+        `\\[pid ${child}\\] sends RECV_SOCK_MSG \\{socket: 1, exchange: 1, method: 258, size: 100, status: 1\\} to pid ${parent}`,
       ),
     );
+    expect(r.stderr).not.toMatch(/kernel sends RECV_SOCK_MSG|kernel: exchange bookkeeping/);
   });
 });
 

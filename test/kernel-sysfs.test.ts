@@ -150,6 +150,11 @@ describe.skipIf(skipUnless(btrfsProgsMissing()))("sys::fs through CONNECT_SERVIC
     installProgram(program);
     const r = home.ncw(["run", "--trace", AID]);
     expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
+    // sys::fs's end is the kernel's: the app's messages take the forwarded path (the kernel applies the
+    // exchange rules) and the kernel sends the answers' RECV_SOCK_MSG (docs/ipc.md "A message's path").
+    expect(r.stderr).toMatch(/SEND_SOCK_MSG .* -> ok .*\(kernel: exchange bookkeeping\)/);
+    expect(r.stderr).toMatch(/\] kernel sends RECV_SOCK_MSG \{socket: /);
+    expect(r.stderr).not.toMatch(/\] sends RECV_SOCK_MSG/);
 
     const ls = home.ncw(["fs", "ls", "/home/user/appdata/ncwdemo.fsapp"]);
     expect(ls.code, ls.stderr).toBe(0);

@@ -37,6 +37,21 @@ export function encodeSockRecord(h: SockRecordHeader): Uint8Array {
   return out;
 }
 
+/**
+ * Write the header into `into` (SOCK_RECORD_SIZE bytes) field by field: what `encodeSockRecord` gives,
+ * without the codec's allocations (the send path writes one per message; a test checks they agree).
+ */
+export function writeSockRecord(into: DataView, h: SockRecordHeader): void {
+  into.setUint32(0, h.length, true);
+  into.setUint8(4, h.status);
+  into.setUint8(5, 0);
+  into.setUint16(6, h.method, true);
+  into.setBigUint64(8, h.exchange, true);
+  into.setUint32(16, h.counter, true);
+  into.setUint16(20, h.errorCode, true);
+  into.setUint16(22, 0, true);
+}
+
 /** The header in `b` (at least SOCK_RECORD_SIZE bytes); reserved bytes that are not zero: undefined. */
 export function decodeSockRecord(b: Uint8Array): SockRecordHeader | undefined {
   if (b.length < SOCK_RECORD_SIZE) return undefined;

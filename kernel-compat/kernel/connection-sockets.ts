@@ -16,10 +16,12 @@ export class ServiceConnectionSockets implements ConnectionSockets {
   async open(
     service: KProcess,
     client: KProcess,
+    connection?: bigint,
   ): Promise<{ service: bigint; client: bigint } | string> {
     const r = await openSocket(this.k, service, client, {
       multiplier: 0,
       origin: "service-connection",
+      ...(connection === undefined ? {} : { connection }),
       notify: false,
     });
     if (!r.ok) return `the service socket could not be opened (${r.reason})`;

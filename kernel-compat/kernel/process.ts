@@ -43,6 +43,11 @@ export interface KProcess {
   state: ProcessInfo["state"];
   startedAt: number;
   runner: ChildProcess | undefined;
+  /**
+   * Its runner's signal door (ipc/door.ts): the peers' runners post its RECV_SOCK_MSG there (docs/ipc.md
+   * "The runner-to-runner path"). Undefined until the runner named it, or where the host has none.
+   */
+  door?: { name: string; size: number };
   session: SessionSink | undefined;
   trace: boolean;
   wasm: Uint8Array;

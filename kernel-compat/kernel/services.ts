@@ -24,8 +24,15 @@ export type { ExposedServices, ServiceApp, ServiceName } from "./service-names.j
  * sockets are kernel/sockets.ts's; kernel/connection-sockets.ts adapts them.
  */
 export interface ConnectionSockets {
-  /** Open a socket between `service` and `client`; each side's identifier, or why it could not. */
-  open(service: KProcess, client: KProcess): Promise<{ service: bigint; client: bigint } | string>;
+  /**
+   * Open a socket between `service` and `client` for connection `connection`; each side's identifier,
+   * or why it could not.
+   */
+  open(
+    service: KProcess,
+    client: KProcess,
+    connection?: bigint,
+  ): Promise<{ service: bigint; client: bigint } | string>;
   /** Close the connection's socket on both sides (`brutal`: a peer died). */
   close(c: Connection, brutal: boolean): void;
 }
@@ -357,7 +364,7 @@ export class ServiceTable {
     const req = this.answerable(service, id);
     if (typeof req === "string") return { ok: false, why: req };
     req.state = "answered";
-    const sockets = await this.k.sockets.open(service, req.client);
+    const sockets = await this.k.sockets.open(service, req.client, req.id);
     if (typeof sockets === "string") {
       this.k.log(`connection ${id}: no service socket: ${sockets}`);
       req.settle({ kind: "rejected" });

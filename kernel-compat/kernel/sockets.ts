@@ -1,8 +1,9 @@
 // Service sockets, the kernel object (specs/kernel/ipc.md "Service sockets"; docs/ipc.md "Service
 // sockets"): each socket joins a service (the process that opened it) and a client, with two message
 // rings in host segments the kernel owns (one per direction; the bytes never pass through the kernel)
-// and the exchange bookkeeping the kernel alone keeps: identifiers, counters, whose turn it is, what is
-// concluded. The kernel writes every record's header; the sender's runner only copies the body.
+// and the exchange table (ipc/exchanges.ts: identifiers, counters, whose turn it is, what is concluded)
+// in a tail of the ring to the service, which the sender's runner applies when it sends
+// (syscalls/sockets.ts) and the kernel for the ends it holds itself (a native service's).
 //
 // ---- The API (stable: the services half, CONNECT_SERVICE / ACCEPT_SERVICE_CONN, builds on it; extend,
 // do not rename) ----
@@ -15,7 +16,8 @@
 //   table.party(end)            the process (and thread) holding `end`
 //   table.peer(end)             the other end
 //   table.rings(end)            the segments `end` writes into and reads from (what its runner maps)
-//   table.send(end, message)    the exchange rules, then publication of the message the runner staged
+//   table.send(end, message)    the exchange rules, then publication of the message staged (the kernel's
+//                               own ends, and a runner without the fast path: docs/ipc.md)
 //   table.close(socket, brutal) both sides closed at once (blocked senders / readers wake)
 //   table.forget(pid, id)       drop an identifier; the rings go when neither end is named
 //   table.dropProcess(pid)      a process ended: its identifiers go; the ends it named
@@ -31,8 +33,23 @@
 //   closeSocketsOfThread(k, pid, tid) the thread-end hook for a service's client thread: brutal closes
 
 import type { HostNative } from "../../native/types.js";
-import { hostRingMemory, initRing, RingReader, RingWriter, ringSegmentSize } from "../ipc/ring.js";
-import { encodeSockRecord, SOCK_RECORD_SIZE, SockStatus } from "../ipc/socket-record.js";
+import {
+  EXCHANGE_TABLE_BYTES,
+  type ExchangeOutcome,
+  ExchangeTable,
+  type SocketSide,
+  type SockMessage,
+} from "../ipc/exchanges.js";
+import {
+  hostRingMemory,
+  initRing,
+  type RingMemory,
+  RingReader,
+  RingWriter,
+  ringSegmentSize,
+} from "../ipc/ring.js";
+import { memoryFrom } from "../ipc/shared-lock.js";
+import { SOCK_RECORD_SIZE } from "../ipc/socket-record.js";
 import { Handles } from "./handles.js";
 import type { KSegment, SegmentTable } from "./segments.js";
 
@@ -45,10 +62,17 @@ export const MAX_SOCKET_MULTIPLIER = 0xffff;
  * pending at once. Host segments are sparse: pages the messages never reach cost nothing.
  */
 export const SOCKET_MIN_RING = 64 * 1024;
-/** Exchanges open at once on one socket (decided, docs/ipc.md): past it a new one is refused. */
-export const MAX_OPEN_EXCHANGES = 4096;
+export {
+  MAX_OPEN_EXCHANGES,
+  type SendRefusal,
+  type SocketSide,
+  type SockMessage,
+} from "../ipc/exchanges.js";
 
-export type SocketSide = "service" | "client";
+/** Where a socket's exchange table starts in its ring to the service: after the ring, 64-aligned. */
+export function exchangeTableAt(capacity: number): number {
+  return Math.ceil(ringSegmentSize(capacity) / 64) * 64;
+}
 
 export interface SocketParty {
   readonly pid: number;
@@ -60,17 +84,6 @@ export interface SocketParty {
 export interface SocketEnd {
   readonly socket: KSocket;
   readonly side: SocketSide;
-}
-
-/** An exchange in progress (ipc.md "Exchanges and messages"): concluded ones are forgotten. */
-interface KExchange {
-  readonly id: bigint;
-  /** The method or notification code its first message gave. */
-  readonly method: number;
-  /** Whose message comes next: the other side of the last sender. */
-  next: SocketSide;
-  /** Messages sent in it so far. */
-  counter: number;
 }
 
 export interface KSocket {
@@ -86,56 +99,22 @@ export interface KSocket {
   readonly origin: "syscall" | "service-connection";
   readonly serviceEnd: SocketEnd;
   readonly clientEnd: SocketEnd;
-  /** The ring each side reads: toService carries the client's messages. */
+  /** The ring each side reads: toService carries the client's messages, then the exchange table. */
   readonly segments: { readonly toService: KSegment; readonly toClient: KSegment };
+  /** Where the exchange table starts in `segments.toService` (ipc/exchanges.ts). */
+  readonly tableAt: number;
+  /** A service connection's identifier (its service side's RECV_SOCK_MSG go to its client thread). */
+  readonly connection?: bigint;
   /** "open", closed with CLOSE_SERV_SOCK ("proper"), or because a side's process or thread ended. */
   state: "open" | "proper" | "brutal";
 }
 
-/** What a sender asks (SEND_SOCK_MSG's arguments, but for the bytes, which its runner staged). */
-export interface SockMessage {
-  /** 0 creates an exchange. */
-  readonly exchange: bigint;
-  /** A new exchange's method / notification code; in an answer, non-zero concludes the exchange. */
-  readonly method: number;
-  /** Non-zero: an error message, which concludes the exchange. */
-  readonly errorCode: number;
-  readonly length: number;
-  /**
-   * The kernel's own creating messages only (a system service's notification, docs/services.md): the
-   * exchange is created concluded, as the service's answers conclude theirs. SEND_SOCK_MSG never sets it.
-   */
-  readonly concludesAtOnce?: boolean;
-}
-
-export type SendRefusal =
-  | "closed"
-  | "too-large"
-  | "unknown-exchange"
-  | "concluded"
-  | "not-your-turn"
-  | "too-many-exchanges"
-  /** The runner did not stage the record (the ring has not the room): nothing was published. */
-  | "not-staged";
-
 export type SendOutcome =
-  | {
-      ok: true;
-      exchange: bigint;
-      counter: number;
-      /** SockStatus bits. */
-      status: number;
-      /** The exchange's method code (what RECV_SOCK_MSG carries). */
-      method: number;
-      receiver: SocketEnd;
-    }
-  | { ok: false; reason: SendRefusal };
-
-const other = (side: SocketSide): SocketSide => (side === "service" ? "client" : "service");
+  | (Extract<ExchangeOutcome, { ok: true }> & { receiver: SocketEnd })
+  | Extract<ExchangeOutcome, { ok: false }>;
 
 interface SocketState {
-  exchanges: Map<bigint, KExchange>;
-  lastExchange: bigint;
+  exchanges: ExchangeTable;
   /** The kernel's writer views: it publishes staged records and closes. */
   toService: RingWriter;
   toClient: RingWriter;
@@ -166,13 +145,15 @@ export class SocketTable {
       serviceThread?: number;
       clientThread?: number;
       origin?: KSocket["origin"];
+      connection?: bigint;
     },
   ): { socket: KSocket; serviceId: bigint; clientId: bigint } {
     const multiplier = Math.min(MAX_SOCKET_MULTIPLIER, Math.max(1, Math.trunc(opts.multiplier)));
     const maxMessage = multiplier * SOCKET_UNIT;
     const capacity = Math.max(SOCKET_MIN_RING, maxMessage + SOCK_RECORD_SIZE);
     const id = this.next++;
-    const toService = this.segments.create(0, ringSegmentSize(capacity), `sock${id}s`);
+    const tableAt = exchangeTableAt(capacity);
+    const toService = this.segments.create(0, tableAt + EXCHANGE_TABLE_BYTES, `sock${id}s`);
     let toClient: KSegment;
     try {
       toClient = this.segments.create(0, ringSegmentSize(capacity), `sock${id}c`);
@@ -180,14 +161,13 @@ export class SocketTable {
       this.segments.release(toService.id);
       throw e;
     }
-    const writer = (seg: KSegment) => {
-      const memory = hostRingMemory(
-        { buffer: seg.bytes.buffer as ArrayBuffer, address: seg.address },
-        this.host,
-      );
+    const memoryOf = (seg: KSegment): RingMemory =>
+      hostRingMemory({ buffer: seg.bytes.buffer as ArrayBuffer, address: seg.address }, this.host);
+    const writer = (memory: RingMemory) => {
       initRing(memory, capacity);
       return new RingWriter(memory);
     };
+    const serviceMemory = memoryOf(toService);
     const withThread = (p: SocketParty, tid: number | undefined): SocketParty =>
       tid === undefined ? { pid: p.pid, anid: p.anid } : { pid: p.pid, anid: p.anid, tid };
     const socket = {
@@ -198,15 +178,16 @@ export class SocketTable {
       maxMessage,
       origin: opts.origin ?? "syscall",
       segments: { toService, toClient },
+      tableAt,
+      ...(opts.connection === undefined ? {} : { connection: opts.connection }),
       state: "open",
     } as KSocket & { serviceEnd: SocketEnd; clientEnd: SocketEnd };
     (socket as { serviceEnd: SocketEnd }).serviceEnd = { socket, side: "service" };
     (socket as { clientEnd: SocketEnd }).clientEnd = { socket, side: "client" };
     this.state.set(socket, {
-      exchanges: new Map(),
-      lastExchange: 0n,
-      toService: writer(toService),
-      toClient: writer(toClient),
+      toService: writer(serviceMemory),
+      toClient: writer(memoryOf(toClient)),
+      exchanges: ExchangeTable.init(memoryFrom(serviceMemory, tableAt)),
     });
     const serviceId = this.ids.add(socket.service.pid, socket.serviceEnd);
     const clientId = this.ids.add(socket.client.pid, socket.clientEnd);
@@ -260,70 +241,24 @@ export class SocketTable {
 
   /** How many exchanges are open on `socket` (ncw ps, tests). */
   openExchanges(socket: KSocket): number {
-    return this.state.get(socket)?.exchanges.size ?? 0;
+    return this.state.get(socket)?.exchanges.openCount() ?? 0;
   }
 
   /**
-   * A message from `end`'s side (ipc.md "Exchanges and messages", "Concluding exchanges"): check the
-   * exchange rules, then write the record's header over the message its runner staged on the ring to
-   * the peer and publish it. Refused, nothing changes and nothing is published.
+   * A message from `end`'s side, sent through the kernel (the kernel's own ends, a runner's message to
+   * one; docs/ipc.md "A message's path"): the exchange rules on the socket's shared table
+   * (ExchangeTable.send, the one implementation the runners use too), then the record's header over
+   * the message staged on the ring to the peer, published. Refused, nothing changes or is published.
    */
   send(end: SocketEnd, m: SockMessage): SendOutcome {
     const socket = end.socket;
     const st = this.state.get(socket);
     if (st === undefined || socket.state !== "open") return { ok: false, reason: "closed" };
-    if (m.length > socket.maxMessage) return { ok: false, reason: "too-large" };
-    let ex: KExchange;
-    let status = 0;
-    const creating = m.exchange === 0n;
-    if (creating) {
-      if (st.exchanges.size >= MAX_OPEN_EXCHANGES)
-        return { ok: false, reason: "too-many-exchanges" };
-      ex = { id: st.lastExchange + 1n, method: m.method, next: end.side, counter: 0 };
-      status |= SockStatus.NEW_EXCHANGE;
-    } else {
-      // Identifiers run from 1 per socket: one never given is unknown; one given and not open concluded.
-      if (m.exchange > st.lastExchange) return { ok: false, reason: "unknown-exchange" };
-      const open = st.exchanges.get(m.exchange);
-      if (open === undefined) return { ok: false, reason: "concluded" };
-      // "This also prevents a process to send two messages before the other one answers."
-      if (open.next !== end.side) return { ok: false, reason: "not-your-turn" };
-      ex = open;
-    }
-    // Decided (docs/ipc.md): the method field of an answer is the close indicator; an error concludes.
-    const concludes =
-      m.errorCode !== 0 ||
-      (!creating && m.method !== 0) ||
-      (creating && m.concludesAtOnce === true);
-    if (m.errorCode !== 0) status |= SockStatus.ERROR;
-    if (concludes) status |= SockStatus.CONCLUDES;
-    const counter = ex.counter + 1;
-    const header = encodeSockRecord({
-      length: m.length,
-      status,
-      method: ex.method,
-      exchange: ex.id,
-      counter,
-      errorCode: m.errorCode,
-    });
     const ring = end.side === "service" ? st.toClient : st.toService;
-    if (!ring.publishStaged(header, SOCK_RECORD_SIZE + m.length))
-      return { ok: false, reason: "not-staged" };
-    ex.counter = counter;
-    ex.next = other(end.side);
-    if (creating) {
-      st.lastExchange = ex.id;
-      st.exchanges.set(ex.id, ex);
-    }
-    if (concludes) st.exchanges.delete(ex.id);
-    return {
-      ok: true,
-      exchange: ex.id,
-      counter,
-      status,
-      method: ex.method,
-      receiver: this.peer(end),
-    };
+    const r = st.exchanges.send(end.side, m, socket.maxMessage, (header, total) =>
+      ring.publishStaged(header, total),
+    );
+    return r.ok ? { ...r, receiver: this.peer(end) } : r;
   }
 
   /** Close both directions at once (ipc.md "Closing service sockets"); blocked sides wake. */
@@ -332,7 +267,7 @@ export class SocketTable {
     socket.state = brutal ? "brutal" : "proper";
     const st = this.state.get(socket);
     if (st === undefined) return;
-    st.exchanges.clear();
+    st.exchanges.close();
     for (const ring of [st.toService, st.toClient]) {
       ring.close("writer", brutal);
       ring.close("reader", brutal);

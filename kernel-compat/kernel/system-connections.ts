@@ -183,7 +183,7 @@ export class SystemConnections {
         (bytes, take, pending) => {
           if (bytes === undefined) return undefined;
           const h = decodeSockRecord(bytes);
-          // Only the kernel writes headers: one that does not hold is the kernel's own bug.
+          // Only NCW writes headers (ExchangeTable.send): one that does not hold is NCW's own bug.
           if (h === undefined || h.length > pending - SOCK_RECORD_SIZE) return "broken" as const;
           const body = new Uint8Array(h.length);
           take(body, h.length);

@@ -83,6 +83,8 @@ const HEAD_WORDS = 8;
 const W_PRIORITY = 4;
 const W_THROTTLE = 5;
 const W_SUSPEND_ACK = 6;
+/** The producers' lock: the relay and the door thread (runner/door-thread.ts) both push. */
+const W_PUSH_LOCK = 7;
 /** A priority-p process (1–9) runs p ms of every SLICE_MS and sleeps the rest (docs/kernel.md, "Priorities"). */
 export const SLICE_MS = 10;
 const SLOT_WORDS = 1 + DATAFIELD_SIZE / 4;
@@ -96,16 +98,26 @@ export class SignalRing {
   static create(): SignalRing {
     return new SignalRing(new SharedArrayBuffer((HEAD_WORDS + RING_SLOTS * SLOT_WORDS) * 4));
   }
-  /** Main side. Returns false when the ring is full (the kernel then retries later). */
+  /**
+   * Producer side (the relay, the door thread: a short lock orders them). Returns false when the ring
+   * is full (the signal is then dropped, with a note).
+   */
   push(signal: number, datafield: Uint8Array): boolean {
-    const w = Atomics.load(this.words, 0);
-    const r = Atomics.load(this.words, 1);
-    if (w - r >= RING_SLOTS) return false;
-    const at = HEAD_WORDS + (w % RING_SLOTS) * SLOT_WORDS;
-    this.words[at] = signal;
-    new Uint8Array(this.sab, (at + 1) * 4, DATAFIELD_SIZE).set(datafield);
-    Atomics.store(this.words, 0, w + 1);
-    return true;
+    while (Atomics.compareExchange(this.words, W_PUSH_LOCK, 0, 1) !== 0);
+    try {
+      const w = Atomics.load(this.words, 0);
+      const r = Atomics.load(this.words, 1);
+      if (w - r >= RING_SLOTS) return false;
+      const at = HEAD_WORDS + (w % RING_SLOTS) * SLOT_WORDS;
+      this.words[at] = signal;
+      new Uint8Array(this.sab, (at + 1) * 4, DATAFIELD_SIZE).set(
+        datafield.subarray(0, DATAFIELD_SIZE),
+      );
+      Atomics.store(this.words, 0, w + 1);
+      return true;
+    } finally {
+      Atomics.store(this.words, W_PUSH_LOCK, 0);
+    }
   }
   /** Worker side: take every queued signal, in order. */
   drain(): { signal: number; datafield: Uint8Array }[] {

@@ -12,10 +12,13 @@ import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { CTL_POLL_FLAG_OFFSET } from "../../commonassembly/abi/wasm-names.js";
 import { hostNative } from "../../native/index.js";
 import type { SharedSegment } from "../../native/types.js";
+import { DOOR_BYTES, Door } from "../ipc/door.js";
+import { hostRingMemory } from "../ipc/ring.js";
 import type { ForkImage, FromRunner, Outcome, RunnerAnswer, ToRunner } from "../protocol.js";
 import { type BufferArea, scatter } from "../syscalls/buffers.js";
 import { AmsMapper, AmsMappings, BackedAsker } from "./ams.js";
 import { MAILBOX_DEPTH, Mailbox, Outbox, SignalRing } from "./channel.js";
+import type { DoorThreadStart, FromDoorThread, ToDoorThread } from "./door-thread.js";
 import { takeThreadSlot, threadCount, UNCOUNTED_SLOT } from "./fork.js";
 import { createPagesState, PageAllocator } from "./memory.js";
 import { PipeSlots } from "./pipes.js";
@@ -61,6 +64,19 @@ function main(): void {
   const clientRings = new Map<bigint, SignalRing>();
   /** Signals for a client thread whose port has not arrived yet (at most a few per connection). */
   const early = new Map<bigint, { signal: number; datafield: Uint8Array }[]>();
+  /**
+   * The process' signal door (ipc/door.ts) and its thread (door-thread.ts), made now, before the kernel
+   * takes this runner from its pool: peers' runners post RECV_SOCK_MSG there (docs/ipc.md). `tellDoor`
+   * hands the thread news and wakes it.
+   */
+  let doorThread:
+    | { door: Door; segment: SharedSegment; port: MessagePort; worker: Worker }
+    | undefined;
+  const tellDoor = (m: ToDoorThread) => {
+    if (doorThread === undefined) return;
+    doorThread.port.postMessage(m);
+    doorThread.door.nudge();
+  };
   const ownSignalsPending = () => {
     for (const r of clientRings.values()) if (r.pending()) return true;
     return false;
@@ -186,6 +202,8 @@ function main(): void {
   };
   const end = (outcome: Outcome, code = 0) => {
     if (ending !== undefined) return;
+    // Peers stop posting into the door of a process that ended.
+    doorThread?.door.close();
     ending = { outcome, upTo: outbox.posted, code, sent: false };
     if (relayed >= ending.upTo) sendExit();
     else setTimeout(sendExit, END_FLUSH_MS);
@@ -211,11 +229,13 @@ function main(): void {
     if (client !== undefined) {
       const connection = client.connection;
       clientRings.set(connection, new SignalRing(client.signals));
+      tellDoor({ t: "client", connection, signals: client.signals });
       for (const s of early.get(connection) ?? [])
         toClientThread(connection, s.signal, s.datafield);
       early.delete(connection);
       p.on("close", () => {
         clientRings.delete(connection);
+        tellDoor({ t: "client-gone", connection });
         send({ t: "client-thread-ended", connection });
       });
     }
@@ -251,7 +271,11 @@ function main(): void {
   worker.on("message", (m: FromWorker) => {
     switch (m.t) {
       case "warm":
-        send({ t: "ready" });
+        send(
+          doorThread === undefined
+            ? { t: "ready" }
+            : { t: "ready", door: { name: doorThread.segment.name, size: DOOR_BYTES } },
+        );
         return;
       case "note":
         send({ t: "note", line: m.line });
@@ -262,6 +286,7 @@ function main(): void {
           amsMapper = new AmsMapper(amsTable, memory, new PageAllocator(memory, pages));
         for (const r of waitingAms.splice(0)) mapAms(r);
         ctlAddr = m.ctlAddr;
+        tellDoor({ t: "memory", memory: m.memory, ctlAddr });
         if (ring.needsSafepoint()) poke();
         return;
       case "syscall":
@@ -296,6 +321,55 @@ function main(): void {
         return;
     }
   });
+  /** The door and its thread, with the runner (not at the first socket: that made set-up slower). */
+  const startDoorThread = () => {
+    const native = hostNative();
+    let segment: SharedSegment;
+    let door: Door;
+    try {
+      segment = native.createSegment(DOOR_BYTES, "door");
+      door = new Door(hostRingMemory(segment, native));
+    } catch {
+      return; // no shared segments here: no socket either (docs/ipc.md), the kernel's channel serves
+    }
+    const w = new Worker(path.join(here, "door-thread.js"), { workerData: { ncwDoor: true } });
+    const ch = new MessageChannel();
+    const start: DoorThreadStart = {
+      door: { name: segment.name, size: DOOR_BYTES },
+      ring: ring.sab,
+      mailbox: (mailboxes[0] as Mailbox).sab,
+      port: ch.port2,
+    };
+    w.postMessage(start, [ch.port2]);
+    w.on("message", (m: FromDoorThread) => {
+      if (m.t === "client-signal") toClientThread(m.connection, m.signal, m.datafield);
+    });
+    // A door thread that fails: the relay drains the door itself, every millisecond, so what the peers
+    // put there is still delivered.
+    w.on("error", (e) => {
+      send({
+        t: "note",
+        line: `the signal door's thread failed (${e.message}): the relay serves it`,
+      });
+      const drain = () => {
+        for (const s of door.take()) {
+          if (s.connection !== 0n) {
+            toClientThread(s.connection, s.signal, s.datafield);
+            continue;
+          }
+          if (!ring.push(s.signal, s.datafield))
+            send({ t: "note", line: "signal queue full: signal dropped" });
+          poke();
+          mailboxes[0]?.interrupt();
+        }
+      };
+      drain();
+      setInterval(drain, 1).unref();
+    });
+    w.unref();
+    doorThread = { door, segment, port: ch.port1, worker: w };
+  };
+  startDoorThread();
   /** A thread the kernel asked for: a new thread worker, entering the table function (thread.ts). */
   const startThread = (r: Extract<ToRunner, { t: "start-thread" }>) => {
     if (share === undefined) {

@@ -59,6 +59,7 @@ import {
   type RunnerAnswer,
   type ToRunner,
 } from "../protocol.js";
+import type { SocketFastGrant } from "../runner/sockets.js";
 import { amsProcessEnded } from "../syscalls/ams.js";
 import { decodeArgs, formatErr, formatValue } from "../syscalls/dispatch.js";
 import { notifyClosed } from "../syscalls/pipes.js";
@@ -618,6 +619,7 @@ export class Kernel implements KernelApi {
       state: "starting",
       startedAt: Date.now(),
       runner: runner.child,
+      ...(runner.door === undefined ? {} : { door: runner.door }),
       session: opts.session,
       trace: opts.trace,
       wasm,
@@ -714,6 +716,8 @@ export class Kernel implements KernelApi {
     if (p.state === "exited") return;
     switch (m.t) {
       case "ready":
+        // A runner taken from the pool before it was ready names its door now.
+        if (m.door !== undefined) p.door = m.door;
         return;
       case "running": {
         // The child copied its memory image before it ran.
@@ -817,9 +821,37 @@ export class Kernel implements KernelApi {
       out: { name: rings.out.name, size: rings.out.size },
       in: { name: rings.in.name, size: rings.in.size },
       maxMessage: end.socket.maxMessage,
+      ...this.fastGrant(end),
     });
     if (!a.ok) this.log(`process ${p.pid}: socket end ${handle} not granted: ${a.error}`);
     return a.ok;
+  }
+
+  /**
+   * The runner-to-runner path for `end` (docs/ipc.md): the exchange table and the peer. None when the
+   * peer is not a process with a runner's door (a native service, whose end the kernel holds): its
+   * messages go through the kernel.
+   */
+  private fastGrant(end: SocketEnd): { fast?: SocketFastGrant } {
+    const socket = end.socket;
+    const peer = this.sockets.peer(end);
+    const peerProcess = this.processes.get(this.sockets.party(peer).pid);
+    const peerHandle = this.sockets.idOf(peer);
+    if (peerProcess?.door === undefined || peerHandle === undefined) return {};
+    if (this.systemConnections.holds(peer)) return {};
+    const connection =
+      peer.side === "service" && socket.origin === "service-connection"
+        ? (socket.connection ?? 0n)
+        : 0n;
+    return {
+      fast: {
+        // The table is in the ring to the service: the service's in, the client's out.
+        table: end.side === "service" ? "in" : "out",
+        tableAt: socket.tableAt,
+        side: end.side,
+        peer: { pid: peerProcess.pid, handle: peerHandle, connection, door: peerProcess.door },
+      },
+    };
   }
 
   async revokeSocket(p: KProcess, handle: bigint): Promise<void> {

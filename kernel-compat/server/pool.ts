@@ -56,6 +56,8 @@ export interface Runner {
   isReady: boolean;
   /** The module this idle runner has compiled ahead (prepare()). */
   prepared?: Uint8Array;
+  /** Its signal door (ipc/door.ts), named in its `ready`. */
+  door?: { name: string; size: number };
 }
 
 const runnerMain = path.join(
@@ -218,6 +220,7 @@ export class RunnerPool {
       const onMsg = (m: FromRunner) => {
         if (m.t === "ready") {
           child.off("message", onMsg);
+          if (m.door !== undefined) runner.door = m.door;
           resolve();
         }
       };

@@ -1,8 +1,11 @@
 // Service-socket syscalls 0x26–0x29 (specs/kernel/syscalls.md, specs/kernel/ipc.md "Service sockets",
 // signals.md RECV_SERV_SOCK / RECV_SOCK_MSG / SERV_SOCK_CLOSED; docs/ipc.md "Service sockets").
-// The runner answers READ_SOCK_MSG on the ring it mapped (runner/sockets.ts), and stages SEND_SOCK_MSG's
-// bytes on the ring to the peer; the kernel keeps the exchanges (kernel/sockets.ts): it checks the rules,
-// writes the record's header, publishes it and sends RECV_SOCK_MSG. It answers OPEN_SERV_SOCK and
+// The runner answers READ_SOCK_MSG on the ring it mapped (runner/sockets.ts), and SEND_SOCK_MSG: it stages
+// the bytes on the ring to the peer, applies the exchange rules on the socket's shared exchange table
+// (ipc/exchanges.ts), writes the record's header, publishes it and posts RECV_SOCK_MSG in the peer
+// runner's signal door (ipc/door.ts): no kernel on the way (docs/ipc.md "The runner-to-runner path").
+// Toward an end the kernel holds itself (a native service) it asks the kernel instead, which applies the
+// same rules on the same table (socketSendBookkeeping). The kernel answers OPEN_SERV_SOCK and
 // CLOSE_SERV_SOCK, and exports the socket life cycle the services half (CONNECT_SERVICE) builds on.
 
 import { encode, viewOf } from "../../commonassembly/abi/codec.js";
@@ -25,8 +28,67 @@ import type {
   SocketParty,
 } from "../kernel/api.js";
 import type { KProcess } from "../kernel/process.js";
+import type { Proc } from "../runner/process.js";
+import type { FastEnd, SocketRing } from "../runner/sockets.js";
 import { waiting } from "./pipes.js";
 import { bind, bindKernel } from "./result.js";
+
+/** SEND_SOCK_MSG's arguments as the handler has them. */
+type SendArgs = {
+  socket: bigint;
+  exchange: bigint;
+  method: number;
+  errorCode: number;
+  content: { addr: bigint; len: bigint };
+};
+
+/** The staged message goes to the kernel, which applies the rules and tells the peer (a kernel end). */
+function sendThroughKernel(p: Proc, a: SendArgs) {
+  const answer = p.toKernel(new Uint8Array([SEND_SOCK_MSG.code, ...encode(SEND_SOCK_MSG.args, a)]));
+  if (answer.errcode !== null) return fail(answer.errcode as Errcode<"SEND_SOCK_MSG">);
+  return ok(SEND_SOCK_MSG.ret.decode(viewOf(answer.ret), 0));
+}
+
+/**
+ * The runner-to-runner path (docs/ipc.md): the exchange rules on the shared table, the header, the
+ * publication, then RECV_SOCK_MSG in the peer's door, all in the sender's thread.
+ */
+function sendDirect(p: Proc, s: SocketRing, f: FastEnd, a: SendArgs) {
+  const size = Number(a.content.len);
+  const r = f.table.send(
+    f.side,
+    { exchange: a.exchange, method: a.method, errorCode: a.errorCode, length: size },
+    s.maxMessage,
+    (header, total) => s.out.publishStaged(header, total),
+  );
+  if (!r.ok) {
+    // The kernel refuses it again, on the same table, with the line on the terminal (docs/ipc.md).
+    if (r.reason === "too-many-exchanges") return sendThroughKernel(p, a);
+    return fail(sendErrcode(r.reason));
+  }
+  const datafield = encodeDatafield(Datafield[Sig.RECV_SOCK_MSG], {
+    socket: f.peer.handle,
+    exchange: r.exchange,
+    method: r.method,
+    size,
+    status: r.status,
+  });
+  const to =
+    f.peer.connection === 0n
+      ? `pid ${f.peer.pid}`
+      : `the client thread of connection ${f.peer.connection} of pid ${f.peer.pid}`;
+  // The kernel's decoded form of the datafield (a `kernel sends` line's); dispatch.ts's formatter is not
+  // imported here (it imports these handlers).
+  p.trace?.(
+    `sends RECV_SOCK_MSG {socket: ${f.peer.handle}, exchange: ${r.exchange}, method: ${r.method}, size: ${size}, status: ${r.status}} to ${to}`,
+  );
+  // A door that is gone or stays full: the peer's runner ended or stopped (its end closes with it).
+  if (f.door?.post(Sig.RECV_SOCK_MSG, f.peer.connection, datafield) !== true)
+    p.trace?.(
+      `RECV_SOCK_MSG not delivered: the signal door of pid ${f.peer.pid} is closed or full`,
+    );
+  return ok({ exchange: r.exchange, counter: r.counter });
+}
 
 export const socketHandlers = [
   bind(SEND_SOCK_MSG, (p, a) => {
@@ -44,19 +106,13 @@ export const socketHandlers = [
       body = p.bytes().subarray(Number(addr), Number(addr + len));
     }
     // "sent at once": the whole message is staged (waiting for room, signals running meanwhile), then
-    // the kernel checks the exchange and publishes it, or refuses and nothing is published.
+    // the exchange rules are checked and it is published, or refused and nothing is published.
     return s.out.stage(
       SOCK_RECORD_SIZE,
       body,
       waiting(p),
       () => fail(E.SOCKET_CLOSED),
-      () => {
-        const answer = p.toKernel(
-          new Uint8Array([SEND_SOCK_MSG.code, ...encode(SEND_SOCK_MSG.args, a)]),
-        );
-        if (answer.errcode !== null) return fail(answer.errcode as Errcode<"SEND_SOCK_MSG">);
-        return ok(SEND_SOCK_MSG.ret.decode(viewOf(answer.ret), 0));
-      },
+      () => (s.fast === undefined ? sendThroughKernel(p, a) : sendDirect(p, s, s.fast, a)),
     );
   }),
 
@@ -76,7 +132,8 @@ export const socketHandlers = [
           return ok({ written: 0, retrieved: 0, status: 0 });
         }
         const h = decodeSockRecord(bytes);
-        // Only the kernel writes headers; one that does not hold is a broken ring, never read past.
+        // Only NCW writes headers (ExchangeTable.send); one that does not hold is a broken ring, never
+        // read past.
         if (h === undefined || h.length > pending - SOCK_RECORD_SIZE) return fail(E.SOCKET_CLOSED);
         // The buffer has no length: the message must fit between its address and the memory's end.
         // A message that does not fit stays pending (0x03), as a pipe message does.
@@ -131,6 +188,8 @@ export async function openSocket(
     serviceThread?: number;
     clientThread?: number;
     origin?: KSocket["origin"];
+    /** A service connection's identifier: the service side's RECV_SOCK_MSG go to its client thread. */
+    connection?: bigint;
     notify?: boolean;
   },
 ): Promise<OpenSocketResult> {
@@ -192,8 +251,11 @@ export function closeSocketsOfThread(k: KernelApi, pid: number, tid: number): vo
   for (const end of k.sockets.endsOfThread(pid, tid)) closeSocket(k, end, true);
 }
 
-/** Where a SEND_SOCK_MSG the kernel refuses goes (docs/ipc.md "Service sockets"). */
-function sendErrcode(reason: SendRefusal): Errcode<"SEND_SOCK_MSG" | "*"> {
+/**
+ * The errcode of a refused SEND_SOCK_MSG (docs/ipc.md "Service sockets"), whoever applied the rules
+ * (the sender's runner or the kernel).
+ */
+export function sendErrcode(reason: SendRefusal): Errcode<"SEND_SOCK_MSG" | "*"> {
   const E = SEND_SOCK_MSG.errors;
   switch (reason) {
     case "closed":
