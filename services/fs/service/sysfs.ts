@@ -411,6 +411,37 @@ export class SysFs implements NativeService {
     });
   }
 
+  /**
+   * The bytes of the file at `p`, read on `caller`'s behalf with the rights READ_FILE would need
+   * (fs.items.read on it, the path rules, the prompt): for the system services that take a file an app
+   * names (sys::app INSTALL_APP). A file the caller may not read is "permission"; no file, "not-found".
+   */
+  readFor(
+    caller: Caller,
+    p: FsPath,
+  ): Promise<
+    { ok: true; bytes: Uint8Array; path: string } | { ok: false; why: "not-found" | "permission" }
+  > {
+    return this.serial(async () => {
+      const who = await this.opts.identity(caller.pid);
+      if (who === undefined) return { ok: false, why: "permission" } as const;
+      await this.ready();
+      const NOT_FOUND = T.OPEN_FILE.errors.FILE_NOT_FOUND;
+      try {
+        const c = new Call(this.permits, who, caller);
+        const r = await this.existing(p, true, NOT_FOUND, c.can(["fs.items.read"]));
+        if (r.stat.kind !== "file") fail(NOT_FOUND);
+        return { ok: true, bytes: await this.layer.readFile(r.path), path: r.path } as const;
+      } catch (e) {
+        if (!(e instanceof Fail)) throw e;
+        return {
+          ok: false,
+          why: e.errcode === ServiceErr.PERMISSION ? "permission" : "not-found",
+        } as const;
+      }
+    });
+  }
+
   /** End a temporary FEID; false when it was not alive. */
   revokeTemporaryFeid(id: bigint): boolean {
     return this.temporaries.revoke(id);
