@@ -320,7 +320,6 @@ export class Kernel implements KernelApi {
           },
         },
       },
-      log,
     );
     this.services.register(sysapp);
     // sys::hw: no device is NCW's to drive; each method answers the page's errcode (docs/services.md).

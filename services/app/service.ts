@@ -139,10 +139,7 @@ export class SysApp implements NativeService {
   readonly def = SYS_APP;
   readonly structures = FS_STRUCTURES;
 
-  constructor(
-    private readonly apps: AppDirectory,
-    private readonly log: (line: string) => void = () => {},
-  ) {}
+  constructor(private readonly apps: AppDirectory) {}
 
   async handle(method: MethodDef, args: Fields, caller: Caller): Promise<Answer> {
     const who = this.apps.identity(caller.pid);
@@ -212,8 +209,10 @@ export class SysApp implements NativeService {
       return { ok: true, value: { anid: r.anid, action: ACTIONS[r.action] ?? 0x01 } };
     } catch (e) {
       const errcode = installErrcode(codeOf(e));
-      this.log(
-        `sys::app INSTALL_APP ${read.path} for ${user} (PID ${pid}): ${codeOf(e) || "error"}: ${(e as Error).message} -> 0x${errcode.toString(16)}`,
+      // The user's terminal says why, as `ncw skyer install` would (the app gets the errcode).
+      m.tell(
+        pid,
+        `sys::app: INSTALL_APP ${read.path} for ${user} refused (0x${errcode.toString(16).padStart(4, "0")}): ${codeOf(e) || "error"}: ${(e as Error).message}`,
       );
       return { ok: false, errcode };
     }
@@ -239,8 +238,9 @@ export class SysApp implements NativeService {
       return { ok: true, value: {} };
     } catch (e) {
       const errcode = uninstallErrcode(codeOf(e));
-      this.log(
-        `sys::app UNINSTALL_APP ${app.aid} for ${user} (PID ${pid}): ${codeOf(e) || "error"}: ${(e as Error).message} -> 0x${errcode.toString(16)}`,
+      m.tell(
+        pid,
+        `sys::app: UNINSTALL_APP ${app.aid} for ${user} refused (0x${errcode.toString(16).padStart(4, "0")}): ${codeOf(e) || "error"}: ${(e as Error).message}`,
       );
       return { ok: false, errcode };
     }
@@ -257,7 +257,7 @@ export class SysApp implements NativeService {
     if (app === undefined) return { ok: false, errcode: E.NOT_FOUND };
     const r = await this.manager().launch(pid, app, args);
     if (r.ok) return { ok: true, value: { pid: BigInt(r.pid) } };
-    this.log(`sys::app LAUNCH_APP ${app.aid} for PID ${pid}: ${r.message}`);
+    this.manager().tell(pid, `sys::app: LAUNCH_APP ${app.aid} failed: ${r.message}`);
     const errcode =
       r.why === "not-runnable" ? E.NOT_RUNNABLE : r.why === "limit" ? E.LIMIT : E.FAILED;
     return { ok: false, errcode };
