@@ -7,10 +7,11 @@
 // bad package, each with the documented errcode and nothing installed. Answers are compared with bytes
 // written out by hand from the table.
 
+import { spawnSync } from "node:child_process";
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OK, program, TestHome, waitFor } from "./kernel-helpers.js";
+import { NCW, OK, program, TestHome, waitFor } from "./kernel-helpers.js";
 import {
   client,
   expectAnswer,
@@ -221,6 +222,68 @@ describe("sys::app INSTALL_APP and UNINSTALL_APP", () => {
     expect(r.stderr).toContain("permission ncw.apps.install refused: no terminal to ask on");
     expect(listed(plain)).toEqual([]);
   }, 120_000);
+});
+
+const PTY_DRIVER = path.resolve(import.meta.dirname, "helpers/pty-drive.py");
+const ptyMissing = spawnSync("python3", ["-c", "import pty"]).status !== 0;
+
+/** `ncw run <app>` on a real pseudo-terminal, each question answered with its key. */
+function onTerminal(h: TestHome, app: string, answers: { asks: string; key: string }[]) {
+  const steps = answers.map((a) => ({
+    expect: `${a.asks}.*\\(Enter: [a-z]+\\) \\? $`,
+    send: Buffer.from(a.key).toString("hex"),
+  }));
+  // No --trace: the question must be the last thing on the terminal while it waits.
+  const cmd = [process.execPath, NCW, "run", app].map((a) => `"${a}"`).join(" ");
+  const driver = spawnSync("python3", [PTY_DRIVER, "sh", "-c", `${cmd}; echo "exit=$?"`], {
+    env: h.envFor(),
+    input: JSON.stringify(steps),
+    timeout: 120_000,
+  });
+  const res = JSON.parse(driver.stdout.toString()) as { output: string; failed: string | null };
+  expect(res.failed, res.output).toBeNull();
+  return res.output;
+}
+
+/** The exit data `ncw run` reports for its app (without --trace). */
+const reported = (out: string): number | undefined => {
+  // A large one is said in a line; a small one is the host exit code (the shell's "exit=").
+  const m = /ncw: [^ ]+\.wat exited with exit data (\d+)/.exec(out) ?? /exit=(\d+)/.exec(out);
+  return m === null ? undefined : Number(m[1]);
+};
+
+describe.skipIf(ptyMissing)("sys::app's consent on a terminal", () => {
+  it("asks on the terminal of the run, naming the package; once installs, deny refuses the uninstall", () => {
+    const pkg = pack(plain, "hello", REASON_WAT, true);
+    putInTree(plain, pkg, "/home/user/hello.nap");
+    const out = onTerminal(plain, plain.write("inst.wat", installer("/home/user/hello.nap")), [
+      {
+        asks: "asks for ncw\\.apps\\.install \\(level 5\\): to install the package /home/user/hello\\.nap for user",
+        key: "o",
+      },
+    ]);
+    const anid = reported(out) ?? 0;
+    expect(
+      listed(plain).map((r) => r.anid),
+      out,
+    ).toEqual([anid]);
+    const uninstaller = systemClient(
+      `
+      (call $check (i32.const 1) ${connect} (i32.const ${OK}))
+      (local.set $sock (call $r64 (i32.const 8)))
+      ${expectError(10, 7, le(anid, 4), 0x0001)}
+      (call $exit (i64.const 42))`,
+      SAME,
+    );
+    const denied = onTerminal(plain, plain.write("uninst.wat", uninstaller), [
+      {
+        asks: "asks for ncw\\.apps\\.uninstall \\(level 5\\): to uninstall ncwdemo::hello for user",
+        key: "d",
+      },
+    ]);
+    expect(reported(denied), denied).toBe(42);
+    expect(listed(plain).map((r) => r.anid)).toEqual([anid]);
+  }, 180_000);
 });
 
 describe("sys::app LAUNCH_APP", () => {

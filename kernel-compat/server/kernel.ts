@@ -264,6 +264,8 @@ export class Kernel implements KernelApi {
     this.perm = new PermissionGate(this.gateHost(tree), upfrontGrants(env, log));
     this.services = new ServiceHost({
       checker: (pid, perm, scope) => this.perm.check(pid, perm, scope),
+      // Without asking: sys::fs asks the user only after letting the tree's queue go (docs/permissions.md).
+      settle: (pid, perm, scope) => this.perm.settle(pid, perm, scope),
       log,
       // Notifications travel on the clients' connections (set below, before any client connects).
       deliver: (n) => this.systemConnections.notify(n),
@@ -285,42 +287,40 @@ export class Kernel implements KernelApi {
     // sys::app: Skyer's installed apps for the caller's user, the running ones from the process table;
     // installs and uninstalls through Skyer (serviceApps), the user's consent from the gate, the package
     // read with sys::fs' rules, launches as `ncw run <AID>` (docs/services.md "sys::app").
-    const sysapp = new SysApp(
-      {
-        identity: (pid) => {
-          const p = this.processes.get(pid);
-          return p === undefined ? undefined : { user: p.userName, anid: p.anid };
+    const sysapp = new SysApp({
+      identity: (pid) => {
+        const p = this.processes.get(pid);
+        return p === undefined ? undefined : { user: p.userName, anid: p.anid };
+      },
+      installed: async (user) => (await this.serviceApps?.installed(user)) ?? [],
+      runningAnids: (user) =>
+        this.live()
+          .filter((p) => p.userName === user)
+          .map((p) => p.anid),
+      manager: {
+        readPackage: async (caller, path) => {
+          if (this.sysfs === undefined) return { ok: false, why: "not-found" };
+          return this.sysfs.readFor(caller, path);
         },
-        installed: async (user) => (await this.serviceApps?.installed(user)) ?? [],
-        runningAnids: (user) =>
-          this.live()
-            .filter((p) => p.userName === user)
-            .map((p) => p.anid),
-        manager: {
-          readPackage: async (caller, path) => {
-            if (this.sysfs === undefined) return { ok: false, why: "not-found" };
-            return this.sysfs.readFor(caller, path);
-          },
-          consent: (pid, permission, detail) =>
-            this.perm.check(pid, permission, undefined, true, detail),
-          install: (user, name, bytes) => {
-            const install = this.serviceApps?.install;
-            if (install === undefined) throw new Error("this kernel installs no applications");
-            return install(user, name, bytes);
-          },
-          uninstall: (user, aid) => {
-            const uninstall = this.serviceApps?.uninstall;
-            if (uninstall === undefined) throw new Error("this kernel uninstalls no applications");
-            return uninstall(user, aid);
-          },
-          launch: (pid, app, args) => this.launchApp(pid, app, args),
-          tell: (pid, line) => {
-            const p = this.processes.get(pid);
-            if (p !== undefined) this.refusedLine(p, line);
-          },
+        consent: (pid, permission, detail) =>
+          this.perm.check(pid, permission, undefined, true, detail),
+        install: (user, name, bytes) => {
+          const install = this.serviceApps?.install;
+          if (install === undefined) throw new Error("this kernel installs no applications");
+          return install(user, name, bytes);
+        },
+        uninstall: (user, aid) => {
+          const uninstall = this.serviceApps?.uninstall;
+          if (uninstall === undefined) throw new Error("this kernel uninstalls no applications");
+          return uninstall(user, aid);
+        },
+        launch: (pid, app, args) => this.launchApp(pid, app, args),
+        tell: (pid, line) => {
+          const p = this.processes.get(pid);
+          if (p !== undefined) this.refusedLine(p, line);
         },
       },
-    );
+    });
     this.services.register(sysapp);
     // sys::hw: no device is NCW's to drive; each method answers the page's errcode (docs/services.md).
     this.services.register(

@@ -134,12 +134,35 @@ export class PermissionGate {
     }
   }
 
+  /**
+   * What `check` would answer without asking: "ask" when only the user can settle it (or a question
+   * for it is already on the terminal). A damaged grant file is a refusal, as for `check`.
+   */
+  async settle(
+    pid: number,
+    permission: string,
+    scope?: string,
+  ): Promise<"granted" | "refused" | "ask"> {
+    let asks = false;
+    try {
+      const ok = await this.decideFor(pid, permission, scope, false, undefined, () => {
+        asks = true;
+      });
+      return ok ? "granted" : asks ? "ask" : "refused";
+    } catch (e) {
+      this.host.log(`permission ${permission} for PID ${pid} refused: ${(e as Error).message}`);
+      return "refused";
+    }
+  }
+
   private async decideFor(
     pid: number,
     permission: string,
     scope: string | undefined,
     ask: boolean,
     detail?: string,
+    /** Called instead of asking when `ask` is off and only the user could settle it. */
+    wouldAsk?: () => void,
   ): Promise<boolean> {
     const p = this.host.process(pid);
     if (p === undefined || !isPermission(permission)) return false;
@@ -168,7 +191,10 @@ export class PermissionGate {
       this.host.log(`process ${p.pid} (${p.name}): permission ${what} refused: ${d.why}`);
       return false;
     }
-    if (!ask) return false;
+    if (!ask) {
+      wouldAsk?.();
+      return false;
+    }
     const key = `${this.runRoot(p).pid}\0${what}\0${detail ?? ""}`;
     let asking = this.pending.get(key);
     if (asking === undefined) {
