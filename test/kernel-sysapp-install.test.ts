@@ -288,11 +288,33 @@ describe.skipIf(ptyMissing)("sys::app's consent on a terminal", () => {
 
 describe("sys::app LAUNCH_APP", () => {
   it("starts an installed app as its child in its session; `ncw ps` shows the PID it answers", async () => {
-    // The launched app: sleeps (the test reads `ncw ps` meanwhile).
+    // The launched app checks its execution context (EXECUTION_CONTEXT 0xA0, info 0x00: all of it, at
+    // 0x3000): a command start (reason 0x8 in the high nibble), a caller ANID (offset 16, not 0), two
+    // arguments (20) of 37 bytes (21), each a string value (applications.md "Values encoding": its u64
+    // length, type 0x05, the string's u64 length, UTF-8): "a", "bc". Then it sleeps, while the test reads
+    // `ncw ps`; a check that fails ends it at once with that check's number.
+    const want = [
+      ...le(10, 8),
+      0x05,
+      ...le(1, 8),
+      0x61,
+      ...le(11, 8),
+      0x05,
+      ...le(2, 8),
+      0x62,
+      0x63,
+    ];
     const sleeper = pack(
       home,
       "sleeper",
-      client("(call $sleep (i32.const 30000)) (call $exit (i64.const 7))"),
+      client(`
+      (drop (call $s8_64 (i32.const 0xa0) (i32.const 0) (i64.const 0x3000)))
+      (call $check (i32.const 90) (i32.shr_u (i32.load8_u (i32.const 0x3000)) (i32.const 4)) (i32.const 8))
+      (call $check (i32.const 91) (i32.eqz (i32.load (i32.const ${0x3000 + 16}))) (i32.const 0))
+      (call $check (i32.const 92) (i32.load8_u (i32.const ${0x3000 + 20})) (i32.const 2))
+      (call $check (i32.const 93) (i32.load16_u (i32.const ${0x3000 + 21})) (i32.const ${want.length}))
+      ${want.map((b, i) => `(call $check (i32.const 94) (i32.load8_u (i32.const ${0x3000 + 267 + i})) (i32.const ${b}))`).join("\n      ")}
+      (call $sleep (i32.const 30000)) (call $exit (i64.const 7))`),
       false,
     );
     const sleeperAnid = home.install(sleeper);
@@ -337,6 +359,8 @@ describe("sys::app LAUNCH_APP", () => {
     expect(parent?.name ?? "", out).toMatch(/\.wat$/);
     // The launcher exits with the PID LAUNCH_APP answered: the one `ncw ps` showed.
     expect(exitData(out), out).toBe(seen?.pid);
+    // It checked its context and slept: it never exited by itself (it was killed with its parent).
+    expect(out).not.toContain(`[pid ${seen?.pid}] EXIT`);
     expect(code, out).not.toBeNull();
     // Its parent ended: the launched app ended with it (specs/kernel/syscalls.md EXIT).
     const ps = home.ncw(["ps", "--json"]);
