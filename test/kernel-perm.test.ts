@@ -5,8 +5,8 @@
 // permissions, {A} and the user level, the security level) restrict what an app gets. Arguments and
 // answers are bytes written out by hand from commonassembly/abi/services/perm.ts.
 
-import { spawnSync } from "node:child_process";
-import { closeSync, openSync, readSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, existsSync, openSync, readSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -353,21 +353,20 @@ describe("sys::perm's other methods from a real app", () => {
   }, 120_000);
 });
 
-describe.skipIf(skipUnless(ptyMissing()))("a sys::fs call outside the app's own folders", () => {
-  it("asks with the item's path as scope; a forever answer is kept with that scope", () => {
-    const h = newHome();
-    expect(h.ncw(["skyer", "list"]).code).toBe(0);
-    // The image's FSID: the first 8 bytes of the superblock's fsid (docs/sysfs.md "Identifiers").
-    const fd = openSync(path.join(h.home, "nightos.img"), "r");
-    const fsid = Buffer.alloc(8);
-    readSync(fd, fsid, 0, 8, 0x10000 + 0x20);
-    closeSync(fd);
-    // ITEM_EXISTS (0x1000): fsid, a split path (0x02, a list of 12 bytes: "home"), type 0x00 (any).
-    const args = `${[...fsid].map((b) => `\\${b.toString(16).padStart(2, "0")}`).join("")}\\02\\0c\\00\\00\\00\\00\\00\\00\\00${delimited("home")}\\00`;
-    const app = h.write(
-      "exists.wat",
-      systemClient(
-        `
+/** An app that calls sys::fs ITEM_EXISTS on /home twice: its exit data is each answer's status byte. */
+function existsApp(h: TestHome): string {
+  expect(h.ncw(["skyer", "list"]).code).toBe(0);
+  // The image's FSID: the first 8 bytes of the superblock's fsid (docs/sysfs.md "Identifiers").
+  const fd = openSync(path.join(h.home, "nightos.img"), "r");
+  const fsid = Buffer.alloc(8);
+  readSync(fd, fsid, 0, 8, 0x10000 + 0x20);
+  closeSync(fd);
+  // ITEM_EXISTS (0x1000): fsid, a split path (0x02, a list of 12 bytes: "home"), type 0x00 (any).
+  const args = `${[...fsid].map((b) => `\\${b.toString(16).padStart(2, "0")}`).join("")}\\02\\0c\\00\\00\\00\\00\\00\\00\\00${delimited("home")}\\00`;
+  const app = h.write(
+    "exists.wat",
+    systemClient(
+      `
       (call $check (i32.const 1) (call $connect (i32.const 0) (i32.const 0) (i64.const 10) (i32.const 0) (i32.const 0)) (i32.const ${OK}))
       (local.set $sock (call $r64 (i32.const 8)))
       ;; twice; exit data: the first answer's status byte × 16 + the second's (0x04 answer, 0x06 error)
@@ -379,9 +378,16 @@ describe.skipIf(skipUnless(ptyMissing()))("a sys::fs call outside the app's own 
       (loop $w2 (if (i32.eqz (i32.atomic.load (i32.const 0x3520))) (then (call $sleep (i32.const 5)) (br $w2))))
       (call $check (i32.const 5) (call $read (local.get $sock) (i32.const 0x7100)) (i32.const ${OK}))
       (call $exit (i64.extend_i32_u (i32.add (i32.shl (local.get $i) (i32.const 4)) (call $r8 (i32.const 5)))))`,
-        `(data (i32.const 0x7000) "${args}")`,
-      ),
-    );
+      `(data (i32.const 0x7000) "${args}")`,
+    ),
+  );
+  return app;
+}
+
+describe.skipIf(skipUnless(ptyMissing()))("a sys::fs call outside the app's own folders", () => {
+  it("asks with the item's path as scope; a forever answer is kept with that scope", () => {
+    const h = newHome();
+    const app = existsApp(h);
     expect(runPlain(h, app).code).toBe(0x66);
     const r = onTerminal(h, ["run", app], [{ permission: "fs.items.exists", key: "f" }]);
     expect(r.output).toContain("asks for fs.items.exists (level 3) on /home");
@@ -395,6 +401,45 @@ describe.skipIf(skipUnless(ptyMissing()))("a sys::fs call outside the app's own 
       ["fs.items.exists", "/home"],
     ]);
     expect(runPlain(h, app).code).toBe(0x44);
+  }, 180_000);
+
+  it("does not hold the tree's queue while the question waits: a CLI's tree write goes through", async () => {
+    const h = newHome({ NCW_KERNEL_IDLE_MS: "20000" });
+    const app = existsApp(h);
+    const asked = path.join(h.dir, "asked");
+    const go = path.join(h.dir, "go");
+    const steps = [
+      { expect: "asks for fs\\.items\\.exists.*\\(Enter: [a-z]+\\) \\? $", touch: asked },
+      { wait_file: go, send: Buffer.from("o").toString("hex") },
+      {
+        expect: "asks for fs\\.items\\.exists.*\\? .*asks for fs\\.items\\.exists.*\\? $",
+        send: Buffer.from("d").toString("hex"),
+      },
+    ];
+    const cmd = [process.execPath, NCW, "run", app].map((a) => `"${a}"`).join(" ");
+    const driver = spawn("python3", [PTY_DRIVER, "sh", "-c", `${cmd}; echo "exit=$?"`], {
+      env: h.envFor(),
+    });
+    let stdout = "";
+    driver.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    const ended = new Promise<void>((resolve) => driver.on("close", () => resolve()));
+    driver.stdin.end(JSON.stringify(steps));
+    const end = Date.now() + 60_000;
+    while (!existsSync(asked) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(asked), stdout).toBe(true);
+    // The question is on the terminal, inside the sys::fs call: a write of the tree (a request of
+    // the kernel's queue) completes all the same, before the user answers.
+    const mkdir = h.ncw(["fs", "mkdir", "-p", "/home/user/during-the-question"], {});
+    writeFileSync(go, "");
+    await ended;
+    const res = JSON.parse(stdout) as { output: string; failed: string | null };
+    expect(mkdir.code, mkdir.stderr).toBe(0);
+    expect(res.failed, res.output).toBeNull();
+    // "once" answered the first call (0x04), the second asked again and was denied (0x06)
+    expect(/exit=(\d+)/.exec(res.output)?.[1], res.output).toBe(String(0x46));
+    expect(h.ncw(["fs", "ls", "/home/user"]).stdout).toContain("during-the-question");
   }, 180_000);
 });
 
@@ -412,6 +457,7 @@ describe("ncw perm", () => {
         scope: string | null;
         admin: boolean;
         system: boolean;
+        ncw: boolean;
       }[];
     };
     const by = new Map(all.permissions.map((p) => [p.permission, p]));
@@ -421,7 +467,11 @@ describe("ncw perm", () => {
       scope: null,
       admin: true,
       system: false,
+      ncw: false,
     });
+    // NCW's own consents (docs/services.md "sys::app"), marked as such
+    expect(by.get("ncw.apps.install")).toMatchObject({ level: 5, scope: null, ncw: true });
+    expect(by.get("ncw.apps.uninstall")).toMatchObject({ level: 5, scope: null, ncw: true });
     expect(by.get("fs.items.read")).toMatchObject({ level: 3, scope: "paths", admin: false });
     expect(by.get("net.expose")).toMatchObject({ level: 3, scope: "ports" });
     expect(by.get("sysapp.process.kill")).toMatchObject({ level: null, system: true });

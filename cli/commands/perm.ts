@@ -120,13 +120,14 @@ const list: CommandModule<GlobalArgs, ListArgs> = {
             scope: i.scope ?? null,
             admin: i.admin === true,
             system: i.system === true,
+            ncw: i.ncw === true,
           };
         });
         if (out.json) out.data({ permissions: rows });
         else
           for (const r of rows)
             out.info(
-              `${r.permission.padEnd(36)} ${r.system ? "system" : `level ${r.level}`}${r.admin ? " {A}" : ""}${r.scope ? `  scope: ${r.scope}` : ""}`,
+              `${r.permission.padEnd(36)} ${r.system ? "system" : `level ${r.level}`}${r.admin ? " {A}" : ""}${r.scope ? `  scope: ${r.scope}` : ""}${r.ncw ? "  (NCW's, not in permissions.md)" : ""}`,
             );
         return 0;
       }

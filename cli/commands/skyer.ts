@@ -11,11 +11,12 @@ import { isHostError } from "../../native/errors.js";
 import { NcwError } from "../../ncw/errors.js";
 import type { HomeLayout } from "../../ncw/home.js";
 import { type Progress, safeText } from "../../ncw/output.js";
-import { SIDELOADING_MODES, type SideloadingMode } from "../../services/registry/keys.js";
+import { SIDELOADING_MODES } from "../../services/registry/keys.js";
 import { checkUserName, DEFAULT_USER } from "../../services/skyer/layout.js";
 import { SYS_LIB_AID, SYS_LIB_VERSION } from "../../services/skyer/libs.js";
-import type { InstalledItem, PackageInfo, Scope } from "../../services/skyer/model.js";
+import type { InstalledItem, Scope } from "../../services/skyer/model.js";
 import { diffPackages, readNau, writeNau } from "../../services/skyer/nau.js";
+import { installIn, readInstallPackage, sideloadingMode } from "../../services/skyer/operations.js";
 import { loadPackage, readInstalledManifest } from "../../services/skyer/package.js";
 import { openSkyerSession, type SkyerSession } from "../../services/skyer/session.js";
 import { type OperationReport, SIDELOADING_UNSECURE_WARNING } from "../../services/skyer/skyer.js";
@@ -216,14 +217,6 @@ function aotSteps(steps: readonly StepTiming[]): string {
   return ` (${top.map((x) => `${x.step} ${x.ms.toFixed(0)} ms`).join(", ")})`;
 }
 
-async function sideloadingMode(
-  s: SkyerSession,
-  flag: string | undefined,
-): Promise<SideloadingMode> {
-  if (flag !== undefined) return flag as SideloadingMode;
-  return s.registry.get("system.applications.sideloading") as SideloadingMode;
-}
-
 interface InstallArgs extends ScopeArgs, WaitArgs {
   package: string;
   sideloading?: string;
@@ -262,18 +255,17 @@ const install: CommandModule<GlobalArgs, InstallArgs> = {
     runCommand(argv, async (ctx) => {
       const scope = scopeOf(argv);
       const bytes = await readInput(argv.package, "package");
-      const whole = await loadPackage(argv.package, bytes);
-      const pkg = argv.library === undefined ? whole : embeddedLibrary(whole, argv.library);
+      const pkg = await readInstallPackage(argv.package, bytes, argv.library);
       await withSession(
         ctx,
         `skyer install ${argv.package}`,
         true,
         async (s, endProgress) => {
-          const report = await s.skyer.install(pkg, {
+          const report = await installIn(s, pkg, {
             scope,
-            sideloading: await sideloadingMode(s, argv.sideloading),
-            force: argv.force === true,
             user: userOf(argv),
+            ...(argv.sideloading === undefined ? {} : { sideloading: argv.sideloading }),
+            force: argv.force === true,
           });
           endProgress();
           printReport(ctx, report);
@@ -282,22 +274,6 @@ const install: CommandModule<GlobalArgs, InstallArgs> = {
       );
     }),
 };
-
-/** `--library <aid>`: one library embedded in an application package, to install on its own. */
-function embeddedLibrary(app: PackageInfo, aid: string): PackageInfo {
-  const lib = app.embedded?.find((e) => e.aid === aid);
-  if (lib === undefined) {
-    const has = (app.embedded ?? []).map((e) => e.aid);
-    throw new NcwError("not-found", `${app.aid}'s package embeds no library ${aid}`, {
-      code: "SKYER_NOT_EMBEDDED",
-      hint:
-        has.length === 0
-          ? "this package embeds no library: install it without --library"
-          : `it embeds: ${has.join(", ")}`,
-    });
-  }
-  return lib;
-}
 
 interface UninstallArgs extends ScopeArgs, WaitArgs {
   aid: string;

@@ -1,4 +1,5 @@
-// The permissions of specs/permissions.md ("List of permissions"), by name, with their level (1–5).
+// The permissions of specs/permissions.md ("List of permissions"), by name, with their level (1–5),
+// and NCW's two consents the list has no name for (marked `ncw`).
 // Service method tables (services/*.ts) name the permissions their methods require from this list.
 
 export interface PermissionInfo {
@@ -17,6 +18,12 @@ export interface PermissionInfo {
    * the section gives no scope.
    */
   readonly scope?: ScopeKind;
+  /**
+   * NCW's own, not in permissions.md: the consents the spec's list has no name for (installing and
+   * uninstalling applications through sys::app; docs/services.md "sys::app"), asked and granted the
+   * way the spec's permissions are.
+   */
+  readonly ncw?: true;
 }
 
 /** The kinds of scope of permissions.md's sections (docs/permissions.md "Scopes"). */
@@ -100,6 +107,10 @@ export const PERMISSIONS = {
   "programs.running.apps": { level: 5 },
   "sysapp.process.kill": { system: true },
   "sysapp.process.signal": { system: true },
+  // DECISION (NCW's, docs/services.md "sys::app"): the user's consent to an app installing or
+  // uninstalling applications for them; level 5, so no security level grants it without asking.
+  "ncw.apps.install": { level: 5, ncw: true },
+  "ncw.apps.uninstall": { level: 5, ncw: true },
 } as const satisfies Record<string, PermissionInfo>;
 
 export type Permission = keyof typeof PERMISSIONS;

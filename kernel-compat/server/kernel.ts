@@ -4,7 +4,12 @@
 
 import { randomInt } from "node:crypto";
 import { type Codec, viewOf } from "../../commonassembly/abi/codec.js";
-import { encodeExecutionContext, serviceContext } from "../../commonassembly/abi/context.js";
+import {
+  commandContext,
+  encodeExecutionContext,
+  StartupBit,
+  serviceContext,
+} from "../../commonassembly/abi/context.js";
 import {
   GenericErr,
   RegistryDefaults,
@@ -16,7 +21,12 @@ import { Datafield, decodeDatafield, encodeDatafield } from "../../commonassembl
 import { syscallByCode, syscallName } from "../../commonassembly/abi/syscalls.js";
 import { readModule } from "../../commonassembly/wasm/reader.js";
 import { hostNative } from "../../native/index.js";
-import { type AppEntry, SysApp } from "../../services/app/service.js";
+import {
+  type AppEntry,
+  type InstallDone,
+  type Launched,
+  SysApp,
+} from "../../services/app/service.js";
 import { SysCrashSave } from "../../services/crashsave/service.js";
 import { SysCrypto } from "../../services/crypto/service.js";
 import type { FsLayer } from "../../services/fs/layer.js";
@@ -106,6 +116,13 @@ export interface ServiceApps {
   load(app: ServiceApp, user: string): Promise<{ name: string; wasm: Uint8Array }>;
   /** Every application `user` sees, by AID (Skyer's query API): what sys::app lists. */
   installed(user: string): Promise<AppEntry[]>;
+  /**
+   * `ncw skyer install` of a package's bytes for `user`, on the kernel's tree (server/app-manager.ts;
+   * sys::app INSTALL_APP); throws Skyer's NcwError. Absent: this kernel installs nothing.
+   */
+  install?(user: string, name: string, bytes: Uint8Array): Promise<InstallDone>;
+  /** `ncw skyer uninstall <aid>` for `user` (sys::app UNINSTALL_APP); throws Skyer's NcwError. */
+  uninstall?(user: string, aid: string): Promise<{ events: string[] }>;
 }
 
 /** system.crash_saves.collect_every in ms (its type, tmin(s,1s), keeps it at 1 s or more). */
@@ -248,6 +265,8 @@ export class Kernel implements KernelApi {
     this.perm = new PermissionGate(this.gateHost(tree), upfrontGrants(env, log));
     this.services = new ServiceHost({
       checker: (pid, perm, scope) => this.perm.check(pid, perm, scope),
+      // Without asking: sys::fs asks the user only after letting the tree's queue go (docs/permissions.md).
+      settle: (pid, perm, scope) => this.perm.settle(pid, perm, scope),
       log,
       // Notifications travel on the clients' connections (set below, before any client connects).
       deliver: (n) => this.systemConnections.notify(n),
@@ -266,17 +285,44 @@ export class Kernel implements KernelApi {
         setPriority: (pid, priority) => live(pid, (p) => this.setPriority(p, priority)),
       }),
     );
-    // sys::app: Skyer's installed apps for the caller's user, the running ones from the process table.
-    this.services.register(
-      new SysApp({
-        identity: (pid) => {
-          const p = this.processes.get(pid);
-          return p === undefined ? undefined : { user: p.userName, anid: p.anid };
+    // sys::app: Skyer's installed apps for the caller's user, the running ones from the process table;
+    // installs and uninstalls through Skyer (serviceApps), the user's consent from the gate, the package
+    // read with sys::fs' rules, launches as `ncw run <AID>` (docs/services.md "sys::app").
+    const sysapp = new SysApp({
+      identity: (pid) => {
+        const p = this.processes.get(pid);
+        return p === undefined ? undefined : { user: p.userName, anid: p.anid };
+      },
+      installed: async (user) => (await this.serviceApps?.installed(user)) ?? [],
+      runningAnids: (user) =>
+        this.live()
+          .filter((p) => p.userName === user)
+          .map((p) => p.anid),
+      manager: {
+        readPackage: async (caller, path) => {
+          if (this.sysfs === undefined) return { ok: false, why: "not-found" };
+          return this.sysfs.readFor(caller, path);
         },
-        installed: async (user) => (await this.serviceApps?.installed(user)) ?? [],
-        runningAnids: () => this.live().map((p) => p.anid),
-      }),
-    );
+        consent: (pid, permission, detail) =>
+          this.perm.check(pid, permission, undefined, true, detail),
+        install: (user, name, bytes) => {
+          const install = this.serviceApps?.install;
+          if (install === undefined) throw new Error("this kernel installs no applications");
+          return install(user, name, bytes);
+        },
+        uninstall: (user, aid) => {
+          const uninstall = this.serviceApps?.uninstall;
+          if (uninstall === undefined) throw new Error("this kernel uninstalls no applications");
+          return uninstall(user, aid);
+        },
+        launch: (pid, app, args) => this.launchApp(pid, app, args),
+        tell: (pid, line) => {
+          const p = this.processes.get(pid);
+          if (p !== undefined) this.refusedLine(p, line);
+        },
+      },
+    });
+    this.services.register(sysapp);
     // sys::hw: no device is NCW's to drive; each method answers the page's errcode (docs/services.md).
     this.services.register(
       new SysHw((pid) => {
@@ -429,6 +475,63 @@ export class Kernel implements KernelApi {
       this.log(`no service app for ANID ${anid} (user ${user}): ${(e as Error).message}`);
       return undefined;
     }
+  }
+
+  /**
+   * sys::app LAUNCH_APP: the installed app `app` started as `ncw run <AID> args…` starts it (a command
+   * context with string arguments, its caller's ANID in it, no command pipes), for the caller's user,
+   * as the caller's child in the caller's session, and a run of its own for the permission gate
+   * (docs/services.md "sys::app").
+   */
+  async launchApp(callerPid: number, app: AppEntry, args: readonly string[]): Promise<Launched> {
+    const caller = this.processes.get(callerPid);
+    if (caller === undefined || caller.state === "exited")
+      return { ok: false, why: "failed", message: `no process ${callerPid}` };
+    const user = caller.userName;
+    const found = await this.findApp(app.anid, user);
+    if (found === undefined || this.serviceApps === undefined)
+      return { ok: false, why: "failed", message: `${app.aid} is not installed for ${user}` };
+    let program: { name: string; wasm: Uint8Array };
+    try {
+      program = await this.serviceApps.load(found, user);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      return {
+        ok: false,
+        why: code === "RUN_NO_PRECOMP" ? "not-runnable" : "failed",
+        message: `${code ?? "error"}: ${(e as Error).message}`,
+      };
+    }
+    if ((caller.state as string) === "exited")
+      return { ok: false, why: "failed", message: "the caller ended" };
+    const memoryBytes = this.initialMemory(program.wasm);
+    const refused = this.admit(memoryBytes);
+    if (refused !== undefined) return { ok: false, why: "limit", message: refused };
+    const crash = await this.crashSaveStart(found.anid, user);
+    const context = encodeExecutionContext(
+      commandContext({
+        anid: found.anid,
+        callerAnid: caller.anid,
+        args: args.map((value) => ({ type: "string" as const, value })),
+        rawOutputRead: false,
+      }),
+    );
+    if (crash.afterCrash) context[0]! |= StartupBit.AFTER_CRASH;
+    const p = this.spawn({
+      name: program.name,
+      wasm: program.wasm,
+      context,
+      anid: found.anid,
+      ppid: caller.pid,
+      trace: caller.trace,
+      session: caller.session,
+      priority: caller.priority,
+      memoryBytes,
+      userName: user,
+    });
+    this.perm.startRun(p.pid, [], []);
+    crash.started(p.pid);
+    return { ok: true, pid: p.pid };
   }
 
   /** Start `app` as service `name` for `user` (startup reason: service), on `starter`'s terminal. */

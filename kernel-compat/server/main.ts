@@ -180,7 +180,7 @@ async function listenOnce(
  * The installed apps the kernel starts as services (docs/services.md): found by ANID in Skyer's
  * database for the client's NightOS user, their program compiled as `ncw run <AID>` does.
  */
-function serviceApps(home: HomeLayout): ServiceApps {
+function serviceApps(home: HomeLayout, tree: TreeOwner): ServiceApps {
   const apps: AppQuery = async (f) => {
     const { withSkyerQuery } = await import("../../services/skyer/query.js");
     return withSkyerQuery(home, f);
@@ -211,6 +211,15 @@ function serviceApps(home: HomeLayout): ServiceApps {
       const { resolveRunnable } = await loadProgramModule();
       const r = await resolveRunnable(app.aid, home, user, apps);
       return { name: r.name, wasm: r.wasm };
+    },
+    // sys::app INSTALL_APP / UNINSTALL_APP: Skyer's own session on this kernel's tree (app-manager.ts).
+    install: async (user, name, bytes) => {
+      const { installForUser } = await import("./app-manager.js");
+      return installForUser(home, tree, user, name, bytes);
+    },
+    uninstall: async (user, aid) => {
+      const { uninstallForUser } = await import("./app-manager.js");
+      return uninstallForUser(home, tree, user, aid);
     },
   };
 }
@@ -290,7 +299,7 @@ async function main(): Promise<void> {
       }
     })();
   };
-  kernel.serviceApps = serviceApps(home);
+  kernel.serviceApps = serviceApps(home, tree);
   const startedAt = Date.now();
   let clients = 0;
   let idleTimer: NodeJS.Timeout | undefined;

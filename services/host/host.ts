@@ -43,6 +43,12 @@ export interface OutgoingNotification {
 
 export interface ServiceHostOptions {
   checker: PermissionChecker;
+  /** The checker's answer without asking (Caller.settled); absent: callers have no `settled`. */
+  settle?: (
+    pid: number,
+    permission: string,
+    scope?: string,
+  ) => Promise<"granted" | "refused" | "ask">;
   log?: (line: string) => void;
   /** Delivers notifications (the service sockets, with a later issue). */
   deliver?: (n: OutgoingNotification) => void;
@@ -107,7 +113,14 @@ export class ServiceHost {
   }
 
   private caller(pid: number): Caller {
-    return { pid, has: (p, scope) => this.opts.checker(pid, p, scope) };
+    const settle = this.opts.settle;
+    return {
+      pid,
+      has: (p, scope) => this.opts.checker(pid, p, scope),
+      ...(settle === undefined
+        ? {}
+        : { settled: (p: string, scope?: string) => settle(pid, p, scope) }),
+    };
   }
 
   private hosted(servicePid: number): Hosted {

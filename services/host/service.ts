@@ -15,6 +15,12 @@ export interface Caller {
    * the kernel's permission gate, which may ask the user first; for `when` conditions and scoped ones).
    */
   has(permission: string, scope?: string): boolean | Promise<boolean>;
+  /**
+   * What the checker says without asking the user: "ask" when only the user can settle it (then `has`
+   * asks). A service that holds a queue while it checks (sys::fs) asks after letting the queue go.
+   * Absent: the host's checker cannot tell (unit tests).
+   */
+  settled?(permission: string, scope?: string): Promise<"granted" | "refused" | "ask">;
 }
 
 /** What a handler answers: the answer's fields, or one of the method's (or the system) errcodes. */

@@ -93,33 +93,65 @@ export class PermissionGate {
     this.runs.delete(pid);
   }
 
-  /** The process whose run `p` belongs to: the topmost ancestor still known. */
-  private root(p: GateProcess): GateProcess {
+  /**
+   * The process whose run `p` belongs to: the nearest one (itself or an ancestor) that started a run —
+   * an app sys::app LAUNCH_APP started is a child of its caller but a run of its own, so it never
+   * holds its launcher's grants — else the topmost ancestor still known.
+   */
+  private runRoot(p: GateProcess): GateProcess {
     let r = p;
-    for (let i = 0; i < 1024 && r.ppid !== 0; i++) {
+    for (let i = 0; i < 1024; i++) {
+      if (this.runs.has(r.pid) || r.ppid === 0) return r;
       const up = this.host.process(r.ppid);
-      if (up === undefined) break;
+      if (up === undefined) return r;
       r = up;
     }
     return r;
   }
 
   private runOf(p: GateProcess): RunState | undefined {
-    return this.runs.get(this.root(p).pid) ?? this.runs.get(p.pid);
+    return this.runs.get(this.runRoot(p).pid);
   }
 
   /**
    * Whether process `pid` holds `permission` on `scope`. When nothing settles it and `ask` is on, the
    * user is asked on the run's terminal; without one it is refused, and the terminal is told how to
-   * grant it up front.
+   * grant it up front. `detail` is said after the question (what an NCW consent is for).
    */
-  async check(pid: number, permission: string, scope?: string, ask = true): Promise<boolean> {
+  async check(
+    pid: number,
+    permission: string,
+    scope?: string,
+    ask = true,
+    detail?: string,
+  ): Promise<boolean> {
     try {
-      return await this.decideFor(pid, permission, scope, ask);
+      return await this.decideFor(pid, permission, scope, ask, detail);
     } catch (e) {
       // A damaged grant file, a tree that cannot be read: refused (never a grant), and logged.
       this.host.log(`permission ${permission} for PID ${pid} refused: ${(e as Error).message}`);
       return false;
+    }
+  }
+
+  /**
+   * What `check` would answer without asking: "ask" when only the user can settle it (or a question
+   * for it is already on the terminal). A damaged grant file is a refusal, as for `check`.
+   */
+  async settle(
+    pid: number,
+    permission: string,
+    scope?: string,
+  ): Promise<"granted" | "refused" | "ask"> {
+    let asks = false;
+    try {
+      const ok = await this.decideFor(pid, permission, scope, false, undefined, () => {
+        asks = true;
+      });
+      return ok ? "granted" : asks ? "ask" : "refused";
+    } catch (e) {
+      this.host.log(`permission ${permission} for PID ${pid} refused: ${(e as Error).message}`);
+      return "refused";
     }
   }
 
@@ -128,6 +160,9 @@ export class PermissionGate {
     permission: string,
     scope: string | undefined,
     ask: boolean,
+    detail?: string,
+    /** Called instead of asking when `ask` is off and only the user could settle it. */
+    wouldAsk?: () => void,
   ): Promise<boolean> {
     const p = this.host.process(pid);
     if (p === undefined || !isPermission(permission)) return false;
@@ -156,11 +191,16 @@ export class PermissionGate {
       this.host.log(`process ${p.pid} (${p.name}): permission ${what} refused: ${d.why}`);
       return false;
     }
-    if (!ask) return false;
-    const key = `${this.root(p).pid}\0${what}`;
+    if (!ask) {
+      wouldAsk?.();
+      return false;
+    }
+    const key = `${this.runRoot(p).pid}\0${what}\0${detail ?? ""}`;
     let asking = this.pending.get(key);
     if (asking === undefined) {
-      asking = this.prompt(p, app, permission, scope).finally(() => this.pending.delete(key));
+      asking = this.prompt(p, app, permission, scope, detail).finally(() =>
+        this.pending.delete(key),
+      );
       this.pending.set(key, asking);
     }
     return asking;
@@ -171,6 +211,7 @@ export class PermissionGate {
     app: string,
     permission: Permission,
     scope: string | undefined,
+    detail?: string,
   ): Promise<boolean> {
     const what = formatGrant({ permission, scope });
     const s = p.session;
@@ -187,7 +228,7 @@ export class PermissionGate {
       info.level === undefined
         ? ""
         : ` (level ${info.level}${info.admin ? ", administrator" : ""})`;
-    const text = `${p.name} (PID ${p.pid}, ${app.startsWith("hash:") ? "volatile app" : app}) asks for ${permission}${level}${on}`;
+    const text = `${p.name} (PID ${p.pid}, ${app.startsWith("hash:") ? "volatile app" : app}) asks for ${permission}${level}${on}${detail === undefined ? "" : `: ${detail}`}`;
     const choice = await s.ask(text, [...GRANT_DURATIONS, DENY], defaultDuration(permission));
     const grant: Grant = { permission, scope };
     const run = this.ensureRun(p);
@@ -240,7 +281,7 @@ export class PermissionGate {
   }
 
   private ensureRun(p: GateProcess): RunState {
-    const root = this.root(p).pid;
+    const root = this.runRoot(p).pid;
     let r = this.runs.get(root);
     if (r === undefined) {
       r = { allow: [], deny: [], granted: [] };

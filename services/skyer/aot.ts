@@ -32,23 +32,42 @@ export type Precompiler = (p: ProgramToCompile) => Promise<AotReport>;
 
 /** The real AOT step (commonassembly/aot/cache.ts), caching artifacts in `cacheDir` (home().cache). */
 export function aotPrecompiler(cacheDir: string): Precompiler {
+  return precompiler(async (bytes) => {
+    const t1 = performance.now();
+    // Loaded only when needed: Binaryen takes ~0.5 s to load.
+    const { aotCompile } = await import("../../commonassembly/aot/cache.js");
+    const load = { step: "load-aot", ms: performance.now() - t1 };
+    const r = await aotCompile(bytes, { cacheDir });
+    return { artifact: r.artifactPath, cached: r.cached, steps: [load, ...r.steps] };
+  });
+}
+
+/**
+ * The same AOT step in a child process (commonassembly/aot/off-thread.ts), for the kernel (sys::app
+ * INSTALL_APP): its event loop keeps serving the processes while a program compiles. A cached program
+ * is checked in-process, as `ncw run` does.
+ */
+export function offThreadPrecompiler(cacheDir: string): Precompiler {
+  return precompiler(async (bytes) => {
+    const { aotCached } = await import("../../commonassembly/aot/cache.js");
+    const { aotCompileOffThread } = await import("../../commonassembly/aot/off-thread.js");
+    const r = aotCached(bytes, { cacheDir }) ?? (await aotCompileOffThread(bytes, cacheDir));
+    return { artifact: r.artifactPath, cached: r.cached, steps: [] };
+  });
+}
+
+function precompiler(
+  compile: (
+    bytes: Uint8Array,
+  ) => Promise<{ artifact: string; cached: boolean; steps: StepTiming[] }>,
+): Precompiler {
   return async (p) => {
     const t0 = performance.now();
     try {
       // An NPP is required (DIRECTION.md §1): a raw module or anything else is NPP_BAD_MAGIC.
       decodeNppHeader(p.bytes);
-      // Loaded only when needed: Binaryen takes ~0.5 s to load.
-      const t1 = performance.now();
-      const { aotCompile } = await import("../../commonassembly/aot/cache.js");
-      const load = { step: "load-aot", ms: performance.now() - t1 };
-      const r = await aotCompile(p.bytes, { cacheDir });
-      return {
-        program: p.path,
-        artifact: r.artifactPath,
-        cached: r.cached,
-        ms: performance.now() - t0,
-        steps: [load, ...r.steps],
-      };
+      const r = await compile(p.bytes);
+      return { program: p.path, ...r, ms: performance.now() - t0 };
     } catch (e) {
       if (!(e instanceof NcwError)) throw e;
       throw new NcwError(

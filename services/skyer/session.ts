@@ -49,7 +49,16 @@ async function openForWriting(home: HomeLayout, wait: LockWait | undefined): Pro
 
 export async function openSkyerSession(
   home: HomeLayout,
-  opts: SkyerOptions & { command: string; write: boolean; wait?: LockWait },
+  opts: SkyerOptions & {
+    command: string;
+    write: boolean;
+    wait?: LockWait;
+    /**
+     * The tree's writer to use instead of opening the tree (a writer session only): the running
+     * kernel's own tree, when the kernel runs Skyer for sys::app (kernel-compat/server/app-manager.ts).
+     */
+    writer?: () => Promise<FsLayer>;
+  },
 ): Promise<SkyerSession> {
   let lock: HomeLock | null = null;
   try {
@@ -64,7 +73,7 @@ export async function openSkyerSession(
     // reads the last commit instead when another process holds the image for a moment (the next
     // command recovers then). Without the home lock a reader only reads.
     let writable = lock !== null;
-    if (opts.write) fs = await openForWriting(home, opts.wait);
+    if (opts.write) fs = await (opts.writer?.() ?? openForWriting(home, opts.wait));
     else if (lock !== null) {
       try {
         fs = await openTree(home, { access: "write" });

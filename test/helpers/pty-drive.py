@@ -1,7 +1,8 @@
 # Drive a command on a real pseudo-terminal (test/command-pipes.test.ts): run argv[1:] under a new
 # pty, then for each step of the JSON on stdin ({"send": hex, "expect": regex, "kill": pid file}) wait
-# until the output matches `expect` (15 s at most), send the bytes (or SIGKILL the process whose PID the
-# file holds), and go on; print {"status", "output", "failed"}.
+# until the output matches `expect` (15 s at most), create the file `touch` names, wait (60 s at most)
+# until the file `wait_file` names exists, send the bytes (or SIGKILL the process whose PID the file
+# holds), and go on; print {"status", "output", "failed"}.
 import json, os, pty, re, select, sys, time
 
 steps = json.load(sys.stdin)
@@ -41,6 +42,15 @@ for step in steps:
     if "expect" in step and not wait_for(step["expect"]):
         failed = "timed out waiting for " + step["expect"]
         break
+    if "touch" in step:
+        open(step["touch"], "w").close()
+    if "wait_file" in step:
+        end = time.time() + 60
+        while not os.path.exists(step["wait_file"]) and time.time() < end:
+            read_for(0.05)
+        if not os.path.exists(step["wait_file"]):
+            failed = "timed out waiting for the file " + step["wait_file"]
+            break
     if "send" in step:
         os.write(fd, bytes.fromhex(step["send"]))
     if "kill" in step:

@@ -94,10 +94,30 @@ export interface SysFsOptions {
   now?: () => number;
 }
 
+/**
+ * Thrown inside a call when only the user can settle a check: the call lets the tree's queue go, the
+ * user is asked, and the call runs again from its start with the answer (SysFs.asking).
+ */
+class MustAsk extends Error {
+  constructor(
+    readonly permission: string,
+    readonly scope: string | undefined,
+  ) {
+    super(`${permission} must be asked`);
+  }
+}
+
 // The scope of an fs.* check is the item's resolved split path, `/`-joined (docs/permissions.md "Scopes").
-const defaultPermits: FsPermissionCheck = (who, caller, permission, parts) =>
-  interimPolicy(who, permission, parts) ||
-  caller.has(permission, parts === null ? undefined : `/${parts.join("/")}`);
+// A check only the user can settle is not asked here, inside the tree's queue: MustAsk (when the host
+// can tell, Caller.settled; otherwise the check asks where it stands).
+const defaultPermits: FsPermissionCheck = async (who, caller, permission, parts) => {
+  if (interimPolicy(who, permission, parts)) return true;
+  const scope = parts === null ? undefined : `/${parts.join("/")}`;
+  if (caller.settled === undefined) return caller.has(permission, scope);
+  const s = await caller.settled(permission, scope);
+  if (s === "ask") throw new MustAsk(permission, scope);
+  return s === "granted";
+};
 
 /** A handler's early answer: thrown inside a handler, turned into its errcode. */
 class Fail extends Error {
@@ -236,18 +256,46 @@ export class SysFs implements NativeService {
   }
 
   handle(method: MethodDef, args: Fields, caller: Caller): Promise<Answer> {
-    return this.serial(async (): Promise<Answer> => {
+    return this.asking(caller, async (answers): Promise<Answer> => {
       const who = await this.opts.identity(caller.pid);
       if (who === undefined) return { ok: false, errcode: ServiceErr.PERMISSION };
       await this.ready();
       try {
-        const value = await this.run(method, args, new Call(this.permits, who, caller));
+        const value = await this.run(method, args, new Call(this.permits, who, caller, answers));
         return { ok: true, value: value ?? {} };
       } catch (e) {
         if (e instanceof Fail) return { ok: false, errcode: e.errcode };
         throw e;
       }
     });
+  }
+
+  /**
+   * Run `fn` as one step of the queue; when a check in it needs the user (MustAsk), the step ends, the
+   * user is asked OUTSIDE the queue (other sys::fs calls and the CLI's tree requests go on meanwhile),
+   * and `fn` runs again from the start with the answers so far (DECISION, docs/permissions.md "sys::fs":
+   * a check comes before anything the call changes, so a call that stops there has changed nothing; the
+   * item may have changed while the user was asked, and the call sees it as it is then). The answers
+   * are the call's: "once" holds for the whole call, and each is asked once.
+   */
+  private async asking<R>(
+    caller: Caller,
+    fn: (answers: Map<string, boolean>) => Promise<R>,
+  ): Promise<R> {
+    const answers = new Map<string, boolean>();
+    for (;;) {
+      const step = await this.serial(async () => {
+        try {
+          return { done: true as const, value: await fn(answers) };
+        } catch (e) {
+          if (e instanceof MustAsk) return { done: false as const, ask: e };
+          throw e;
+        }
+      });
+      if (step.done) return step.value;
+      const { permission, scope } = step.ask;
+      answers.set(answerKey(permission, scope), await caller.has(permission, scope));
+    }
   }
 
   private serial<R>(fn: () => Promise<R>): Promise<R> {
@@ -408,6 +456,37 @@ export class SysFs implements NativeService {
       const st = await this.layer.stat(path);
       if (st === null) throw fsErrors.notFound(path);
       return this.temporaries.create(feidOf(st, path), holder, rights);
+    });
+  }
+
+  /**
+   * The bytes of the file at `p`, read on `caller`'s behalf with the rights READ_FILE would need
+   * (fs.items.read on it, the path rules, the prompt): for the system services that take a file an app
+   * names (sys::app INSTALL_APP). A file the caller may not read is "permission"; no file, "not-found".
+   */
+  readFor(
+    caller: Caller,
+    p: FsPath,
+  ): Promise<
+    { ok: true; bytes: Uint8Array; path: string } | { ok: false; why: "not-found" | "permission" }
+  > {
+    return this.asking(caller, async (answers) => {
+      const who = await this.opts.identity(caller.pid);
+      if (who === undefined) return { ok: false, why: "permission" } as const;
+      await this.ready();
+      const NOT_FOUND = T.OPEN_FILE.errors.FILE_NOT_FOUND;
+      try {
+        const c = new Call(this.permits, who, caller, answers);
+        const r = await this.existing(p, true, NOT_FOUND, c.can(["fs.items.read"]));
+        if (r.stat.kind !== "file") fail(NOT_FOUND);
+        return { ok: true, bytes: await this.layer.readFile(r.path), path: r.path } as const;
+      } catch (e) {
+        if (!(e instanceof Fail)) throw e;
+        return {
+          ok: false,
+          why: e.errcode === ServiceErr.PERMISSION ? "permission" : "not-found",
+        } as const;
+      }
     });
   }
 
@@ -1076,6 +1155,10 @@ export class SysFs implements NativeService {
   }
 }
 
+/** The key of a check's answer within a call: the permission and its scope (the `/`-joined path). */
+const answerKey = (permission: string, scope: string | undefined) =>
+  `${permission}\0${scope ?? ""}`;
+
 /**
  * One call: the caller, who it is, and the permission check with the item's path as scope. The check
  * is the permission gate's (services/perm/gate.ts), which may ask the user: it is awaited inside
@@ -1088,12 +1171,11 @@ class Call {
    * the same path twice (OPEN_FILE's folder, then its file) asks once, and a "once" answer holds
    * for the whole call.
    */
-  private readonly answers = new Map<string, boolean>();
-
   constructor(
     private readonly permits: FsPermissionCheck,
     readonly who: FsIdentity,
     readonly caller: Caller,
+    private readonly answers = new Map<string, boolean>(),
   ) {}
 
   /** A guard (SysFs.locate) needing `permissions` on the path (a new item: `name` under it). */
@@ -1114,7 +1196,7 @@ class Call {
   async need(permission: FsPermission, parts: readonly string[] | null): Promise<void> {
     // The storage rules first: where they refuse, the user is not asked.
     if (parts !== null && !storageAllows(this.who, parts)) fail(ServiceErr.PERMISSION);
-    const key = `${permission}\0${parts === null ? "" : pathOf(parts)}`;
+    const key = answerKey(permission, parts === null ? undefined : `/${parts.join("/")}`);
     let ok = this.answers.get(key);
     if (ok === undefined) {
       ok = await this.permits(this.who, this.caller, permission, parts);
