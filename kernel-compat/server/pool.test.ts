@@ -8,9 +8,14 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { RunnerPool as PoolClass, Runner } from "./pool.js";
 
 const dist = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "dist");
-const { RunnerPool, SPAWN_CONCURRENCY } = (await import(
+const { RunnerPool, SPAWN_CONCURRENCY, REFILL_IDLE_DELAY_MS, refillDelay } = (await import(
   path.join(dist, "kernel-compat/server/pool.js")
-)) as { RunnerPool: typeof PoolClass; SPAWN_CONCURRENCY: number };
+)) as {
+  RunnerPool: typeof PoolClass;
+  SPAWN_CONCURRENCY: number;
+  REFILL_IDLE_DELAY_MS: number;
+  refillDelay: (readyLeft: number) => number;
+};
 
 const taken: Runner[] = [];
 const pools: PoolClass[] = [];
@@ -72,6 +77,25 @@ describe("runner pool", () => {
     expect(most).toBeLessThanOrEqual(SPAWN_CONCURRENCY);
     for (const r of taken) await r.ready;
   }, 150_000);
+
+  it("defers the refill while a ready runner is left, and refills soon once a take drains the pool", async () => {
+    expect(refillDelay(1)).toBe(REFILL_IDLE_DELAY_MS);
+    expect(refillDelay(0)).toBeLessThan(REFILL_IDLE_DELAY_MS);
+    const pool = newPool(2, { max: 2 });
+    pool.fill();
+    await until(pool, () => pool.idleCount === 2 && pool.startingCount === 0, 60_000);
+    const first = performance.now();
+    taken.push(pool.take());
+    // One ready runner is left for the next command: no replacement competes with it yet.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(pool.startingCount).toBe(0);
+    expect(pool.idleCount).toBe(1);
+    // The next take leaves none ready: the deferred refill is brought forward.
+    taken.push(pool.take());
+    await until(pool, () => pool.startingCount > 0, 60_000);
+    expect(performance.now() - first).toBeLessThan(REFILL_IDLE_DELAY_MS);
+    for (const r of taken) await r.ready;
+  }, 120_000);
 
   it("a pool of size 0 never grows: each process gets a runner started for it", async () => {
     const pool = newPool(0, { max: 8 });

@@ -46,8 +46,19 @@ export function runnerV8Flags(env: NodeJS.ProcessEnv = process.env): string[] {
   return asked.split(" ").filter((f) => f !== "");
 }
 
-/** How long after a runner is taken the pool starts its replacement (see take()). */
+/** How long after a take that left no ready runner idle the pool starts a replacement (refillDelay). */
 export const REFILL_DELAY_MS = 40;
+/**
+ * How long after a take that left a ready runner idle: the replacement (~0.3 s of a core) then waits
+ * until the user's next command has likely started, instead of competing with it (docs/cli.md "The
+ * pool's refill and the next command").
+ */
+export const REFILL_IDLE_DELAY_MS = 1500;
+
+/** When to refill after a take: soon only if no ready runner is left to serve the next start. */
+export function refillDelay(readyLeft: number): number {
+  return readyLeft > 0 ? REFILL_IDLE_DELAY_MS : REFILL_DELAY_MS;
+}
 
 export interface Runner {
   readonly child: ChildProcess;
@@ -78,6 +89,8 @@ export class RunnerPool {
   private lastBusy = 0;
   private shrinkTimer: NodeJS.Timeout | undefined;
   private refillTimer: NodeJS.Timeout | undefined;
+  /** When the scheduled refill fires (performance.now()), to bring it forward. */
+  private refillDue = Infinity;
 
   /** The most idle runners under demand; a pool of size 0 (no pool) never grows. */
   readonly max: number;
@@ -164,13 +177,25 @@ export class RunnerPool {
     if (this.target > this.size) this.scheduleShrink();
     const r = found ?? this.spawn();
     r.child.removeAllListeners("exit");
-    // Refill a little later: starting Node takes a core for ~0.2 s, which would slow the process
-    // just started (and a fork burst) on a 2-core machine.
-    this.refillTimer ??= setTimeout(() => {
-      this.refillTimer = undefined;
-      this.fill();
-    }, REFILL_DELAY_MS);
+    // Refill later: starting Node takes a core for ~0.3 s, which would slow the process just
+    // started (and the user's next command) on a 2-core machine; soon when no ready runner is left.
+    this.scheduleRefill(refillDelay(this.idle.filter((x) => x.isReady).length));
     return r;
+  }
+
+  /** Refill in `delayMs`, or sooner if a refill is already due sooner. */
+  private scheduleRefill(delayMs: number): void {
+    const due = performance.now() + delayMs;
+    if (this.refillTimer !== undefined) {
+      if (this.refillDue <= due) return;
+      clearTimeout(this.refillTimer);
+    }
+    this.refillDue = due;
+    this.refillTimer = setTimeout(() => {
+      this.refillTimer = undefined;
+      this.refillDue = Infinity;
+      this.fill();
+    }, delayMs);
   }
 
   get idleCount(): number {
