@@ -56,6 +56,8 @@ export interface KernelQuestion {
   choices: string[];
   /** The choice Enter picks. */
   default?: string;
+  /** The run whose process asks (RunHandle.id): a CLI following several runs can tell which. */
+  run?: number;
 }
 /** Asks the user (on the terminal) and resolves with one of the choices. */
 export type AskHandler = (q: KernelQuestion) => Promise<string>;
@@ -64,7 +66,9 @@ const START_TIMEOUT_MS = 10_000;
 export class KernelConnection {
   private readonly reader = new FrameReader<KernelMessage>();
   private readonly listeners = new Set<(m: KernelMessage) => void>();
-  private closeHandlers: Array<() => void> = [];
+  private readonly closeHandlers = new Set<() => void>();
+  /** The id of this connection's next run (startRun): each run's messages carry its own. */
+  private nextRun = 1;
   /** Writables the CLI is waiting on before it reads more from the kernel (holdUntilDrained). */
   private readonly holds = new Set<NodeJS.WritableStream>();
   closed = false;
@@ -89,7 +93,9 @@ export class KernelConnection {
     });
     sock.on("close", () => {
       this.closed = true;
-      for (const h of this.closeHandlers.splice(0)) h();
+      const handlers = [...this.closeHandlers];
+      this.closeHandlers.clear();
+      for (const h of handlers) h();
     });
     sock.on("error", () => {});
   }
@@ -106,6 +112,7 @@ export class KernelConnection {
         text: m.text,
         choices: m.choices,
         ...(m.default !== undefined ? { default: m.default } : {}),
+        ...(m.run !== undefined ? { run: m.run } : {}),
       })
         .catch(() => DENY)
         .then((c) =>
@@ -146,16 +153,42 @@ export class KernelConnection {
     return () => this.listeners.delete(l);
   }
 
-  onClose(h: () => void): void {
-    if (this.closed) h();
-    else this.closeHandlers.push(h);
+  /** Call `h` when the connection closes (at once if it has); the function returned removes it. */
+  onClose(h: () => void): () => void {
+    if (this.closed) {
+      h();
+      return () => {};
+    }
+    this.closeHandlers.add(h);
+    return () => this.closeHandlers.delete(h);
   }
 
-  /** Send a request and wait for the first answer that `pick` accepts. */
+  /**
+   * The message and close listeners on this connection: a run or a request that has ended leaves none
+   * behind, so a long-lived connection (`ncw test`'s) does not gather them.
+   */
+  get listening(): { messages: number; close: number } {
+    return { messages: this.listeners.size, close: this.closeHandlers.size };
+  }
+
+  /** A new run id for this connection (docs/kernel.md "Runs on one connection"). */
+  newRunId(): number {
+    return this.nextRun++;
+  }
+
+  /**
+   * Send a request and wait for the first answer that `pick` accepts, or an error. An error about a
+   * run (it carries the run's id) is that run's, not this request's.
+   */
   request<T>(m: ClientMessage, pick: (r: KernelMessage) => T | undefined): Promise<T> {
     return new Promise((resolve, reject) => {
-      const off = this.onMessage((r) => {
+      const off = () => {
+        offMessage();
+        offClose();
+      };
+      const offMessage = this.onMessage((r) => {
         if (r.t === "error") {
+          if (r.run !== undefined) return;
           off();
           reject(
             new NcwError(isErrorKind(r.kind) ? r.kind : "failure", r.message, {
@@ -171,7 +204,10 @@ export class KernelConnection {
           resolve(v);
         }
       });
-      this.onClose(() => reject(kernelGone()));
+      const offClose = this.onClose(() => {
+        offMessage();
+        reject(kernelGone());
+      });
       this.send(m);
     });
   }
@@ -237,11 +273,28 @@ async function handshake(s: net.Socket, ask: AskHandler | undefined): Promise<Ke
     s.write(encodeFrame({ t: "hello", version: PROTOCOL_VERSION, terminal: ask !== undefined }));
   });
   if (hello.t !== "hello" || hello.version !== PROTOCOL_VERSION) {
+    // A kernel of another NCW (one started before ncw was upgraded) is not talked to: its messages
+    // would be misread (docs/kernel.md "Control protocol"). It is the user's to stop: it runs their
+    // processes.
     s.destroy();
-    throw new NcwError("unavailable", "the running kernel server speaks another protocol version", {
-      code: "KERNEL_VERSION",
-      hint: "wait for it to exit when idle (no processes), then retry",
-    });
+    const known = hello.t === "hello";
+    const who = known
+      ? `the running kernel server (host PID ${hello.kernelPid})`
+      : "the running kernel server";
+    const speaks =
+      known && typeof hello.version === "number"
+        ? `protocol version ${hello.version}`
+        : "another protocol";
+    throw new NcwError(
+      "unavailable",
+      `${who} speaks ${speaks}, and this ncw speaks version ${PROTOCOL_VERSION} (a kernel of another NCW version: started before ncw was upgraded?)`,
+      {
+        code: "KERNEL_VERSION",
+        hint: known
+          ? `it exits by itself once idle (no process and no client; 30 s by default); to stop it now (ending its processes): kill ${hello.kernelPid}; then run the command again`
+          : "it exits by itself once idle (no process and no client; 30 s by default); then run the command again",
+      },
+    );
   }
   return new KernelConnection(s, hello.kernelPid, ask);
 }
@@ -337,7 +390,9 @@ export interface RunEvents {
 }
 
 export interface RunHandle {
-  /** Resolves with the process' outcome. */
+  /** The run's id on its connection: the kernel's messages about the run carry it. */
+  id: number;
+  /** Resolves with the process' outcome (rejects when the run is refused or the kernel goes). */
   done: Promise<Outcome>;
   /** The PID, once started. */
   pid(): number | undefined;
@@ -345,6 +400,12 @@ export interface RunHandle {
   signal(signal: number): void;
   /** Kill it at once. */
   kill(): void;
+  /**
+   * Stop following the run: its listeners leave the connection, and `done` settles no more if it has
+   * not. For a command whose value came whole while its process runs on (the kernel reports it no
+   * more): on a connection that goes on, nothing of the run is left listening.
+   */
+  close(): void;
 }
 
 /** The NightOS user of this command: NCW_USER, else the default user (as `ncw skyer` chooses it). */
@@ -369,13 +430,19 @@ export function requestUser(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function startRun(conn: KernelConnection, req: RunRequest, ev: RunEvents): RunHandle {
+  const id = conn.newRunId();
   let pid: number | undefined;
+  let stop = () => {};
   const done = new Promise<Outcome>((resolve, reject) => {
-    // Nothing is reported after the end: the kernel sends every trace line before `exited`.
-    const off = conn.onMessage((m) => {
+    // Only this run's messages: each carries the run's id (another run's `exited` on the same
+    // connection is not this one's end). Nothing is reported after the end: the kernel sends every
+    // trace line before `exited`.
+    const offMessage = conn.onMessage((m) => {
+      if (!("run" in m) || m.run !== id) return;
       switch (m.t) {
         case "started":
-          // The first process started is ours; later ones are its children (CREATE_PROCESS).
+          // The first process started is ours; later ones are its children (CREATE_PROCESS) and
+          // services it started.
           pid ??= m.pid;
           ev.started(m.pid, m.name);
           return;
@@ -388,13 +455,15 @@ export function startRun(conn: KernelConnection, req: RunRequest, ev: RunEvents)
           if (m.pid === pid) ev.commandPipes?.(m.pid, m.pipes);
           return;
         case "exited":
-          if (pid === undefined || m.pid === pid) {
-            off();
+          // Ours, or the first of the run (a process whose runner could not start ends unstarted).
+          pid ??= m.pid;
+          if (m.pid === pid) {
+            stop();
             resolve(m.outcome);
           }
           return;
         case "error":
-          off();
+          stop();
           reject(
             new NcwError(isErrorKind(m.kind) ? m.kind : "failure", m.message, {
               code: m.code,
@@ -406,15 +475,23 @@ export function startRun(conn: KernelConnection, req: RunRequest, ev: RunEvents)
           return;
       }
     });
-    conn.onClose(() => reject(kernelGone()));
+    const offClose = conn.onClose(() => {
+      offMessage();
+      reject(kernelGone());
+    });
+    stop = () => {
+      offMessage();
+      offClose();
+    };
   });
-  conn.send({ t: "run", ...req, user: req.user ?? requestUser() });
+  conn.send({ t: "run", run: id, ...req, user: req.user ?? requestUser() });
   // With the wall clock when Node's bootstrap ended: it splits the CLI's start (benchmarks only).
   if (clockMarksOn)
     clockMark(
       `run-request-sent node-bootstrap=@${(performance.timeOrigin + performance.nodeTiming.bootstrapComplete).toFixed(3)}`,
     );
   return {
+    id,
     done,
     pid: () => pid,
     signal: (signal) => {
@@ -423,6 +500,7 @@ export function startRun(conn: KernelConnection, req: RunRequest, ev: RunEvents)
     kill: () => {
       if (pid !== undefined) conn.send({ t: "kill", pid });
     },
+    close: () => stop(),
   };
 }
 

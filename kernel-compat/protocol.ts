@@ -22,8 +22,11 @@ import type { SocketFastGrant } from "./runner/sockets.js";
  * a `run`'s startup names the manifest command.
  * 6: the `subvolumes` tree request (`ncw test`'s homes; a kernel speaking 5 would answer it ok without
  * doing it).
+ * 7: run ids (docs/kernel.md "Runs on one connection"): `run` carries the id the client picked, and
+ * every message about that run (`started`, `trace`, `exited`, `command-pipes`, its `error`, its
+ * processes' `ask`) carries it back; a client of 6 would take another run's `exited` for its own.
  */
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 /** Largest frame accepted on the socket (a program's bytes travel inside `run`). */
 export const MAX_FRAME = 512 * 1024 * 1024;
 
@@ -94,6 +97,11 @@ export type ClientMessage =
     }
   | {
       t: "run";
+      /**
+       * The run's id, picked by the client (a non-negative integer, one per run on the connection):
+       * every message about this run carries it back, and the client takes only its own.
+       */
+      run: number;
       /**
        * The program or package to run, as an absolute host path: the kernel resolves and AOT-compiles
        * it (it keeps the compiler loaded, so a warm `ncw run` does not pay for loading it).
@@ -170,22 +178,29 @@ export type StdioMessage =
   | { t: "stdio-credit"; pid: number; stream: StdioStream; bytes: number }
   | { t: "eof"; pid: number; stream: StdioStream };
 
-/** Kernel → CLI. */
+/**
+ * Kernel → CLI. `run`: the id of the run (the client's `run` request) the message is about: the
+ * process the run started, or a child or a service started on its behalf. `trace` with pid 0 is the
+ * kernel's own line about the run (its AOT compile).
+ */
 export type KernelMessage =
   | { t: "hello"; version: number; kernelPid: number; startedAt: number }
-  | { t: "started"; pid: number; hostPid: number; name: string }
-  | { t: "trace"; pid: number; line: string }
-  | { t: "exited"; pid: number; outcome: Outcome }
+  | { t: "started"; run: number; pid: number; hostPid: number; name: string }
+  | { t: "trace"; run: number; pid: number; line: string }
+  | { t: "exited"; run: number; pid: number; outcome: Outcome }
   /** A command run's pipes: the CLI maps its ends of them (sent before `started`). */
-  | { t: "command-pipes"; pid: number; pipes: CommandPipeMapping[] }
+  | { t: "command-pipes"; run: number; pid: number; pipes: CommandPipeMapping[] }
   | { t: "ps"; processes: ProcessInfo[] }
   | { t: "commands"; commands: InstalledCommand[] }
   | { t: "ok" }
-  | { t: "error"; code: string; message: string; kind?: string; hint?: string }
+  /** `run`: a run request refused (no process started): the end of that run. */
+  | { t: "error"; code: string; message: string; kind?: string; hint?: string; run?: number }
   /** A question for the user; the CLI answers with `answer` and the same id. */
   | {
       t: "ask";
       id: number;
+      /** The run whose process asks (absent for the `test-ask` hook's question). */
+      run?: number;
       kind: QuestionKind;
       text: string;
       choices: string[];

@@ -8,8 +8,14 @@ import type { CommandPipeMapping } from "../ipc/command-pipes.js";
 import type { Outcome, ProcessInfo, RunnerAnswer } from "../protocol.js";
 import type { CommandPipeSet } from "./command-pipes.js";
 
-/** Who receives a process' trace lines and its end: the CLI session that started it. */
+/**
+ * Who receives a process' trace lines and its end: the run of a CLI session that started it (one sink
+ * per run: its messages carry the run's id, docs/kernel.md "Runs on one connection"). A child and a
+ * service started on the process' behalf report to the same sink.
+ */
 export interface SessionSink {
+  /** The control connection the run came on: shared by the sinks of that connection's runs. */
+  readonly connection: object;
   started(pid: number, hostPid: number, name: string): void;
   trace(pid: number, line: string): void;
   exited(pid: number, outcome: Outcome): void;

@@ -1243,10 +1243,10 @@ export class Kernel implements KernelApi {
     this.onChange();
   }
 
-  /** A session (terminal) went away: its processes go with it. */
-  dropSession(s: SessionSink): void {
+  /** A session (terminal) went away: the processes of its runs go with it. */
+  dropSession(connection: object): void {
     for (const p of this.live()) {
-      if (p.session !== s) continue;
+      if (p.session?.connection !== connection) continue;
       // A service serves other clients too: it only stops reporting to that terminal.
       if (p.detached) p.session = undefined;
       else this.kill(p, "the ncw command that started it went away");

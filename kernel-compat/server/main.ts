@@ -371,11 +371,14 @@ async function main(): Promise<void> {
     conn.on("drain", () => {
       for (const go of writable.splice(0)) go();
     });
-    const session: SessionSink = {
-      started: (pid, hostPid, name) => send({ t: "started", pid, hostPid, name }),
-      trace: (pid, line) => send({ t: "trace", pid, line }),
-      exited: (pid, outcome) => send({ t: "exited", pid, outcome }),
-      commandPipes: (pid, pipes) => send({ t: "command-pipes", pid, pipes }),
+    /** What this connection's processes report to, one sink per run: its messages carry the run's id. */
+    const connection = {};
+    const runSink = (run: number): SessionSink => ({
+      connection,
+      started: (pid, hostPid, name) => send({ t: "started", run, pid, hostPid, name }),
+      trace: (pid, line) => send({ t: "trace", run, pid, line }),
+      exited: (pid, outcome) => send({ t: "exited", run, pid, outcome }),
+      commandPipes: (pid, pipes) => send({ t: "command-pipes", run, pid, pipes }),
       whenWritable: (go) => {
         if (conn.destroyed) return;
         if (conn.writableNeedDrain) writable.push(go);
@@ -383,8 +386,8 @@ async function main(): Promise<void> {
       },
       canAsk: () => client.terminal,
       ask: (text, choices, fallback) =>
-        client.ask({ kind: "permission", text, choices, default: fallback }),
-    };
+        client.ask({ kind: "permission", text, choices, default: fallback, run }),
+    });
     conn.on("data", (chunk) => {
       let msgs: ClientMessage[];
       try {
@@ -425,6 +428,18 @@ async function main(): Promise<void> {
           send({ t: "hello", version: PROTOCOL_VERSION, kernelPid: process.pid, startedAt });
           return;
         case "run": {
+          // Every message about the run carries its id (docs/kernel.md "Runs on one connection").
+          const run = m.run;
+          if (!Number.isSafeInteger(run) || run < 0) {
+            send({
+              t: "error",
+              code: "RUN_NO_ID",
+              message: `a run request carries its run id, a non-negative integer (protocol ${PROTOCOL_VERSION}); nothing was started`,
+              kind: "usage",
+            });
+            return;
+          }
+          const session = runSink(run);
           void (async () => {
             let runnable: Runnable;
             let context: { bytes: Uint8Array; anid: number };
@@ -448,6 +463,7 @@ async function main(): Promise<void> {
               const err = e as Partial<NcwError> & Error;
               send({
                 t: "error",
+                run,
                 code: err.code ?? "RUN_UNEXPECTED",
                 message: err.message,
                 ...(err.kind ? { kind: err.kind } : {}),
@@ -470,6 +486,7 @@ async function main(): Promise<void> {
               const how = runnable.aot.cached ? "cached" : "compiled";
               send({
                 t: "trace",
+                run,
                 pid: 0,
                 line: `${runnable.name}: AOT ${how} in ${runnable.aot.ms.toFixed(1)} ms`,
               });
@@ -488,6 +505,7 @@ async function main(): Promise<void> {
               log(`ncw run ${runnable.name} refused: ${refused}`);
               send({
                 t: "error",
+                run,
                 code: "RUN_LIMIT_REACHED",
                 message: `cannot start ${runnable.name}: ${refused}`,
                 kind: "temp-fail",
@@ -514,6 +532,7 @@ async function main(): Promise<void> {
                 log(`ncw run ${runnable.name}: no command pipes: ${(e as Error).message}`);
                 send({
                   t: "trace",
+                  run,
                   pid: 0,
                   line: `no command pipes (the host gave no shared memory: ${(e as Error).message}); the app runs without them`,
                 });
@@ -637,7 +656,7 @@ async function main(): Promise<void> {
       gone.abort(); // cancels this client's compiles
       client.close();
       clients--;
-      kernel.dropSession(session);
+      kernel.dropSession(connection);
       for (const set of commands.splice(0)) unpinCommandPipes(kernel.pipes, set);
       checkIdle();
     });

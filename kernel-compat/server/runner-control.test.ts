@@ -42,6 +42,7 @@ function start(wasm: Uint8Array): { p: KProcess; ended: Promise<Outcome> } {
     ppid: 0,
     trace: false,
     session: {
+      connection: {},
       started: () => {},
       trace: () => {},
       exited: (_pid, o) => resolveEnd(o),

@@ -13,17 +13,18 @@ describe("control protocol", () => {
   it("frames messages with BigInt and bytes, split across chunks", () => {
     const f = encodeFrame({
       t: "exited",
+      run: 3,
       pid: 101,
       outcome: { kind: "exit", exitData: 2n ** 63n },
     });
-    const g = encodeFrame({ t: "trace", pid: 1, line: "x" });
+    const g = encodeFrame({ t: "trace", run: 3, pid: 1, line: "x" });
     const all = Buffer.concat([f, g]);
     const r = new FrameReader<KernelMessage>();
     expect(r.push(all.subarray(0, 3))).toEqual([]);
     const got = [...r.push(all.subarray(3, f.length + 2)), ...r.push(all.subarray(f.length + 2))];
     expect(got).toEqual([
-      { t: "exited", pid: 101, outcome: { kind: "exit", exitData: 2n ** 63n } },
-      { t: "trace", pid: 1, line: "x" },
+      { t: "exited", run: 3, pid: 101, outcome: { kind: "exit", exitData: 2n ** 63n } },
+      { t: "trace", run: 3, pid: 1, line: "x" },
     ]);
   });
   it("rejects an oversize frame", () => {

@@ -27,6 +27,8 @@ export interface Question {
   choices: readonly string[];
   /** The choice Enter picks on the terminal. */
   default?: string;
+  /** The run whose process asks (docs/kernel.md "Runs on one connection"); none for the test hook. */
+  run?: number;
 }
 
 export class ClientSession {
@@ -73,6 +75,7 @@ export class ClientSession {
       this.send({
         t: "ask",
         id,
+        ...(q.run !== undefined ? { run: q.run } : {}),
         kind: q.kind,
         text: q.text,
         choices: [...q.choices],

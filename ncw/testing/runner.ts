@@ -158,7 +158,6 @@ async function runOne(
   test: TestCase,
   user: string,
   opts: RunOptions,
-  kill: (pid: number) => void,
 ): Promise<TestResult> {
   const start = performance.now();
   let timedOut = false;
@@ -189,7 +188,7 @@ async function runOne(
         if (pid !== run.pid() || timer !== undefined) return;
         timer = setTimeout(() => {
           timedOut = true;
-          kill(pid);
+          run.kill();
         }, opts.timeoutMs);
       },
       trace: (_pid, line) => {
@@ -234,22 +233,18 @@ async function runOne(
     // reports its process to this session. The verdict is that value; a process still running after
     // it is killed, so nothing of the test outlives its snapshot (an ended one makes the kill a no-op).
     if ("o" in first) outcome = first.o;
-    else {
-      const pid = run.pid();
-      if (pid !== undefined) kill(pid);
-    }
+    else run.kill();
     await opening;
     ret = client === undefined ? undefined : await client.finish();
   } finally {
     clearTimeout(timer);
+    // The run is no longer followed: a late `exited` or trace line of it (the kernel may have sent its
+    // end before it took the command as over) carries its run id, which the next test's run on `conn`
+    // does not take for its own (docs/kernel.md "Runs on one connection").
+    run.close();
     await client?.close();
   }
   const ms = performance.now() - start;
-  // The kernel may have reported this process' end on `conn` before it took the command as over (the
-  // `command-finished` the client sent on `conn`): a round trip on `conn` takes such a late `exited`
-  // (and trace lines) off it, so the next test's run on it does not take them for its own. Without it,
-  // a test started right after another's value could end at once "without returning".
-  await conn.request({ t: "ps" }, (m) => (m.t === "ps" ? true : undefined)).catch(() => {});
   const base = { test, ms, messages, errors, trace };
   if (timedOut)
     return {
@@ -308,13 +303,6 @@ export async function runTests(
   const snapshots: SnapshotTimes = { requests: [], waits: [] };
   const results: TestResult[] = [];
   const conns: KernelConnection[] = [];
-  // Kills go on a connection of their own: a test that ends as its timeout strikes makes the kernel
-  // answer KERNEL_NO_SUCH_PROCESS, which must not be taken for the end of the run on the test's one.
-  let control: Promise<KernelConnection | undefined> | undefined;
-  const kill = (pid: number) => {
-    control ??= connectKernel(home, { start: true });
-    void control.then((c) => c?.send({ t: "kill", pid }));
-  };
   const jobs = Math.max(1, Math.min(opts.jobs, tests.length));
   const userOf = (i: number) => `ncwtest_${runId}_${i}`;
   let homes: TestHomes | undefined;
@@ -358,7 +346,7 @@ export async function runTests(
         await homes?.ready(i);
         let r: TestResult;
         try {
-          r = await runOne(conn, program, test, userOf(i), opts, kill);
+          r = await runOne(conn, program, test, userOf(i), opts);
         } finally {
           homes?.release(i);
         }
@@ -370,7 +358,6 @@ export async function runTests(
     await Promise.all(Array.from({ length: jobs }, slot));
   } finally {
     for (const c of conns) c.close();
-    if (control !== undefined) (await control)?.close();
     if (homes !== undefined) await homes.close();
     else await fs.deleteSubvolume(template).catch(() => {});
     main.close();
