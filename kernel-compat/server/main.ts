@@ -440,7 +440,7 @@ async function main(): Promise<void> {
             return;
           }
           const session = runSink(run);
-          void (async () => {
+          (async () => {
             let runnable: Runnable;
             let context: { bytes: Uint8Array; anid: number };
             let build: ReturnType<typeof runContext>;
@@ -555,7 +555,20 @@ async function main(): Promise<void> {
             });
             kernel.perm.startRun(started.pid, upfront.allow, upfront.deny);
             crash.started(started.pid);
-          })();
+          })().catch((e: unknown) => {
+            // Whatever failed after the program was found (the crash-save lookup, the memory size, the
+            // spawn, the grants) ends this run with an error, never the kernel (an unhandled rejection
+            // would stop it, and every other session with it).
+            const err = e as Partial<NcwError> & Error;
+            log(`ncw run ${m.path}: ${err.stack ?? err.message}`);
+            if (conn.destroyed) return;
+            send({
+              t: "error",
+              run,
+              code: err.code ?? "RUN_UNEXPECTED",
+              message: `the kernel could not start the run: ${err.message}`,
+            });
+          });
           return;
         }
         case "signal": {
