@@ -74,8 +74,11 @@ export type Startup =
     }
   | { kind: "event"; code: number };
 
-/** A question the kernel asks the CLI (docs/kernel.md, "The session"). Only kind so far: a permission. */
-export type QuestionKind = "permission";
+/**
+ * What a question is about (docs/kernel.md, "The session"): a permission, which the kernel asks the
+ * CLI, or what to do with a sandbox's changes, which `ncw run --sandbox` asks itself.
+ */
+export type QuestionKind = "permission" | "sandbox";
 
 /** The answer of a session that cannot ask anyone (no terminal, or gone): DIRECTION.md §5. */
 export const DENY = "deny";

@@ -7,33 +7,16 @@ import { FT_DIR, FT_SYMLINK, type InodeItem } from "./btrfs/format/items.js";
 import type { InodeId } from "./btrfs/fsread.js";
 import type { BtrfsLayer } from "./btrfs/layer.js";
 import { type DirEntry, type FsLayer, fsErrors, type NodeStat, splitPath } from "./layer.js";
+import { coveredPrefixes, inSandboxes } from "./sandbox-layout.js";
 
-/** A sandbox's name: `default` for a one-off `--sandbox`, else the persistent sandbox's. */
-export const SANDBOX_NAME = /^[a-z0-9_][a-z0-9_.-]{0,63}$/;
-export const DEFAULT_SANDBOX = "default";
-
-/** The folder of the app (appdata folder name) `app`'s sandbox `name` for `user`. */
-export function sandboxFolder(user: string, app: string, name: string): string {
-  return `/home/${user}/appdata/${app}/sandboxes/${name}`;
-}
-
-/** A program run from a file has no app folder: its sandboxes are keyed by its program's hash. */
-export function volatileAppFolder(hashKey: string): string {
-  // volatileKey's "hash:<sha256 hex>" (services/perm/store.ts); a leading dot: no app's `<did>.<slug>`.
-  return `.volatile.${hashKey.replace(/^hash:/, "").slice(0, 16)}`;
-}
-
-/** The paths a sandbox covers for `user`: everything an app can write (docs/dev-loop.md "Sandboxes"). */
-export function coveredPrefixes(user: string): string[] {
-  return [`/home/${user}`, `/tmp/${user}`, "/etc/public"];
-}
-
-/** Whether split path `parts` is in an app's sandboxes folder (hidden from sandboxed processes). */
-export function inSandboxes(parts: readonly string[]): boolean {
-  return (
-    parts.length >= 5 && parts[0] === "home" && parts[2] === "appdata" && parts[4] === "sandboxes"
-  );
-}
+export {
+  coveredPrefixes,
+  DEFAULT_SANDBOX,
+  inSandboxes,
+  SANDBOX_NAME,
+  sandboxFolder,
+  volatileAppFolder,
+} from "./sandbox-layout.js";
 
 const within = (p: string, prefix: string) => p === prefix || p.startsWith(`${prefix}/`);
 
