@@ -21,7 +21,10 @@ const AREA = "/home/user/appdata/ncwdemo.notes";
 const FOLDER = `${AREA}/notes`;
 
 const home = new TestHome({ NCW_KERNEL_IDLE_MS: "60000" });
-afterAll(() => home.cleanup());
+afterAll(() => {
+  if (process.env.SANDBOX_KEEP === undefined) home.cleanup();
+  else console.log(`kept ${home.home}`);
+});
 
 /** `ncw run [flags] ncwdemo::notes <args>` without a terminal. */
 const notes = (flags: string[], args: string[]) =>
@@ -180,6 +183,34 @@ describe.skipIf(skipUnless(btrfsProgsMissing()))("ncw run --sandbox", () => {
     },
     120_000,
   );
+
+  it("keys a program run from a file by its program's hash", () => {
+    // Not installed: no data area, so the notes folder needs its permissions up front.
+    const allow = ["exists", "create", "write", "read"].flatMap((p) => [
+      "--allow",
+      `fs.items.${p}=${AREA}`,
+    ]);
+    const r = home.ncw([
+      "run",
+      "--sandbox=vol",
+      "--allow",
+      "fs.filesystems.list",
+      ...allow,
+      NAP,
+      "add",
+      "loose",
+      "from a file",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const m = /ncw sandbox diff\|apply\|rm (\.volatile\.[0-9a-f]{16}) vol/.exec(r.stderr);
+    expect(m, r.stderr).not.toBeNull();
+    expect(home.ncw(["sandbox", "list"]).stdout).toContain(`${m![1]}  vol  1 added`);
+    expect(realNotes()).not.toContain("loose");
+    const ap = home.ncw(["sandbox", "apply", m![1]!, "vol", "--drop"]);
+    expect(ap.code, ap.stderr).toBe(0);
+    expect(realNotes()).toContain("loose");
+    expect(home.ncw(["sandbox", "list"]).stdout).toBe("no sandboxes for user user\n");
+  }, 120_000);
 
   it("leaves an image btrfs check accepts", async () => {
     const pid = home.kernelPid();

@@ -109,4 +109,24 @@ describe("sandboxes", () => {
     await l.close();
     if (!skipUnless(btrfsProgsMissing())) expectCheckClean(img);
   });
+
+  it("a snapshot that takes a deleted one's tree id numbers new inodes from its own tree", async () => {
+    // Found by `ncw run --sandbox` (test/sandbox.test.ts): the old tree's next inode number was
+    // handed out in the new one, where the source had made that number already (BTRFS_ITEM_EXISTS).
+    const img = path.join(dir, "reuse.img");
+    const l = BtrfsLayer.create(img, 128n << 20n);
+    await l.mkdir("/s");
+    const first = await l.snapshot("/", "/s/a");
+    await l.writeFile("/s/a/one", enc("1"));
+    await l.deleteSubvolume("/s/a");
+    for (let i = 0; i < 5; i++) await l.writeFile(`/f${i}`, enc("x"));
+    await l.sync();
+    expect(await l.snapshot("/", "/s/b")).toBe(first);
+    await l.writeFile("/s/b/new", enc("new"));
+    await l.sync();
+    expect(dec(await l.readFile("/s/b/new"))).toBe("new");
+    expect(dec(await l.readFile("/s/b/f4"))).toBe("x");
+    await l.close();
+    if (!skipUnless(btrfsProgsMissing())) expectCheckClean(img);
+  });
 });
