@@ -3,7 +3,8 @@
 // of the real tree. Here: where a sandbox lives, the per-process view sys::fs gives a sandboxed
 // process, the diff of a sandbox against the tree it was made from, and applying it to the real tree.
 
-import { FT_DIR, FT_SYMLINK, type InodeItem } from "./btrfs/format/items.js";
+import { FT_DIR, FT_SYMLINK } from "./btrfs/format/items.js";
+import { INODE_ITEM_KEY } from "./btrfs/format/key.js";
 import type { InodeId } from "./btrfs/fsread.js";
 import type { BtrfsLayer } from "./btrfs/layer.js";
 import { type DirEntry, type FsLayer, fsErrors, type NodeStat, splitPath } from "./layer.js";
@@ -136,15 +137,26 @@ export interface SandboxChange {
 
 interface Found {
   id: InodeId;
-  item: InodeItem;
+  /** The inode item's bytes, undecoded (the walk compares them; items.ts's layout). */
+  raw: Uint8Array;
   type: number;
 }
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const kindOfType = (t: number) => (t === FT_DIR ? "dir" : t === FT_SYMLINK ? "symlink" : "file");
+const kindOfType = (t: number): SandboxChange["kind"] =>
+  t === FT_DIR ? "dir" : t === FT_SYMLINK ? "symlink" : "file";
 
 type Fs = BtrfsLayer["fs"];
+
+/** The inode item's bytes of `id`. */
+function rawInode(fs: Fs, id: InodeId): Uint8Array | undefined {
+  return fs.reader().trees.lookup(id.root, { objectid: id.ino, type: INODE_ITEM_KEY, offset: 0n });
+}
+
+/** btrfs_inode_item: generation u64, transid u64, size u64, ... */
+const sizeOf = (f: Found) =>
+  Number(new DataView(f.raw.buffer, f.raw.byteOffset, f.raw.length).getBigUint64(16, true));
 
 /** The item at `path` below subvolume top `top`, a final symlink not followed; undefined when none. */
 function itemAt(fs: Fs, top: InodeId, path: string): Found | undefined {
@@ -152,8 +164,8 @@ function itemAt(fs: Fs, top: InodeId, path: string): Found | undefined {
   let dir = top;
   const parts = splitPath(path);
   if (parts.length === 0) {
-    const item = fs.inode(top);
-    return item ? { id: top, item, type: FT_DIR } : undefined;
+    const raw = rawInode(fs, top);
+    return raw ? { id: top, raw, type: FT_DIR } : undefined;
   }
   for (let i = 0; i < parts.length; i++) {
     const e = r.lookup(dir, enc.encode(parts[i]!));
@@ -161,8 +173,8 @@ function itemAt(fs: Fs, top: InodeId, path: string): Found | undefined {
     const last = i === parts.length - 1;
     if (!last && e.type !== FT_DIR) return undefined;
     if (last) {
-      const item = fs.inode(e.target);
-      return item ? { id: e.target, item, type: e.type } : undefined;
+      const raw = rawInode(fs, e.target);
+      return raw ? { id: e.target, raw, type: e.type } : undefined;
     }
     dir = e.target;
   }
@@ -174,8 +186,8 @@ function entries(fs: Fs, dir: InodeId): Map<string, Found> {
   const out = new Map<string, Found>();
   for (const e of fs.reader().readdir(dir)) {
     if (e.subvolume) continue;
-    const item = fs.inode(e.target);
-    if (item) out.set(dec.decode(e.name), { id: e.target, item, type: e.type });
+    const raw = rawInode(fs, e.target);
+    if (raw) out.set(dec.decode(e.name), { id: e.target, raw, type: e.type });
   }
   return out;
 }
@@ -183,23 +195,32 @@ function entries(fs: Fs, dir: InodeId): Map<string, Found> {
 /** The bytes of a file or a symlink's target. */
 async function bytesOf(fs: Fs, f: Found): Promise<Uint8Array> {
   if (f.type === FT_SYMLINK) return fs.reader().readInlineSync(f.id);
-  return fs.reader().read(f.id, 0n, Number(f.item.size), f.item);
+  return fs.reader().read(f.id, 0n, sizeOf(f));
 }
 
+const equalBytes = (x: Uint8Array, y: Uint8Array) => Buffer.compare(x, y) === 0;
+
+/** inSandboxes of a path, split only when it can be one. */
+const hiddenPath = (path: string) => path.includes("/sandboxes") && inSandboxes(splitPath(path));
+
 /**
- * Whether two items (of two snapshots of one tree) are the same: an item untouched since the
- * snapshot keeps its inode and its inode's transid (the generation that last changed it), so that
- * is enough for most; one that differs there but has the same size is compared byte for byte (a
- * file rewritten with the same bytes, or one applied to the real tree, which is a new inode).
+ * Whether two items (of two snapshots of one tree) are the same, without reading content when it
+ * can: an item untouched since the snapshot is the same inode with the same inode item (its transid,
+ * size and times unchanged); one that differs there with a different size has changed; one with the
+ * same size is compared byte for byte (a file rewritten with the same bytes, or one applied to the
+ * real tree, which is a new inode). "maybe": the bytes decide (sameBytes).
  */
-async function same(fs: Fs, a: Found, b: Found): Promise<boolean> {
+function sameQuick(a: Found, b: Found): boolean | "maybe" {
   if (a.type !== b.type) return false;
   if (a.type === FT_DIR) return true;
-  if (a.id.ino === b.id.ino && a.item.transid === b.item.transid && a.item.size === b.item.size)
-    return true;
-  if (a.item.size !== b.item.size) return false;
-  const [x, y] = [await bytesOf(fs, a), await bytesOf(fs, b)];
-  return x.length === y.length && x.every((v, i) => v === y[i]);
+  if (a.id.ino === b.id.ino && equalBytes(a.raw, b.raw)) return true;
+  return sizeOf(a) !== sizeOf(b) ? false : "maybe";
+}
+
+async function same(fs: Fs, a: Found, b: Found): Promise<boolean> {
+  const q = sameQuick(a, b);
+  if (q !== "maybe") return q;
+  return equalBytes(await bytesOf(fs, a), await bytesOf(fs, b));
 }
 
 function subvolumeTop(fs: Fs, path: string): InodeId {
@@ -230,24 +251,34 @@ export async function diffSandbox(
   return layer.exclusive(async (fs) => {
     const { base, tree } = sandboxTops(fs, dir);
     const out: SandboxChange[] = [];
-    const all = (path: string, f: Found, change: "added" | "removed") => {
-      const size = f.type === FT_DIR ? 0 : Number(f.item.size);
+    // Files of the same size whose inode items differ: their bytes decide, after the walk.
+    const maybe: { at: number; b: Found; t: Found }[] = [];
+    const change = (path: string, f: Found, b: Found) => ({
+      path,
+      change: "changed" as const,
+      kind: kindOfType(f.type),
+      size: sizeOf(f),
+      oldSize: sizeOf(b),
+    });
+    const all = (path: string, f: Found, kind: "added" | "removed") => {
+      const size = f.type === FT_DIR ? 0 : sizeOf(f);
       out.push({
         path,
-        change,
+        change: kind,
         kind: kindOfType(f.type),
-        size: change === "added" ? size : 0,
-        oldSize: change === "removed" ? size : 0,
+        size: kind === "added" ? size : 0,
+        oldSize: kind === "removed" ? size : 0,
       });
       if (f.type === FT_DIR)
         for (const [n, c] of [...entries(fs, f.id)].sort(byName)) {
           const p = `${path}/${n}`;
-          if (!inSandboxes(splitPath(p))) all(p, c, change);
+          if (!hiddenPath(p)) all(p, c, kind);
         }
     };
-    const walk = async (path: string, b: Found | undefined, t: Found | undefined) => {
-      if (inSandboxes(splitPath(path))) return;
+    // Synchronous: one walk of both trees, no await per item.
+    const walk = (path: string, b: Found | undefined, t: Found | undefined): void => {
       if (b === undefined && t === undefined) return;
+      if (hiddenPath(path)) return;
       if (b === undefined) return all(path, t!, "added");
       if (t === undefined) return all(path, b, "removed");
       if (b.type !== t.type) {
@@ -257,21 +288,22 @@ export async function diffSandbox(
       if (b.type === FT_DIR) {
         const [be, te] = [entries(fs, b.id), entries(fs, t.id)];
         const names = [...new Set([...be.keys(), ...te.keys()])].sort();
-        for (const n of names) await walk(`${path}/${n}`, be.get(n), te.get(n));
+        for (const n of names) walk(`${path}/${n}`, be.get(n), te.get(n));
         return;
       }
-      if (!(await same(fs, b, t)))
-        out.push({
-          path,
-          change: "changed",
-          kind: kindOfType(t.type),
-          size: Number(t.item.size),
-          oldSize: Number(b.item.size),
-        });
+      const q = sameQuick(b, t);
+      if (q === false) out.push(change(path, t, b));
+      else if (q === "maybe") {
+        maybe.push({ at: out.length, b, t });
+        out.push(change(path, t, b));
+      }
     };
     for (const prefix of coveredPrefixes(user))
-      await walk(prefix, itemAt(fs, base, prefix), itemAt(fs, tree, prefix));
-    return out;
+      walk(prefix, itemAt(fs, base, prefix), itemAt(fs, tree, prefix));
+    const same = new Set<number>();
+    for (const m of maybe)
+      if (equalBytes(await bytesOf(fs, m.b), await bytesOf(fs, m.t))) same.add(m.at);
+    return same.size === 0 ? out : out.filter((_, i) => !same.has(i));
   });
 }
 
