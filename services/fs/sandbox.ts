@@ -279,11 +279,10 @@ export async function diffSandbox(
     const walk = (path: string, b: Found | undefined, t: Found | undefined): void => {
       if (b === undefined && t === undefined) return;
       if (hiddenPath(path)) return;
-      if (b === undefined) return all(path, t!, "added");
-      if (t === undefined) return all(path, b, "removed");
-      if (b.type !== t.type) {
-        all(path, b, "removed");
-        return all(path, t, "added");
+      if (b === undefined || t === undefined || b.type !== t.type) {
+        if (b !== undefined) all(path, b, "removed");
+        if (t !== undefined) all(path, t, "added");
+        return;
       }
       if (b.type === FT_DIR) {
         const [be, te] = [entries(fs, b.id), entries(fs, t.id)];
