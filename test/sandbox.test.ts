@@ -6,7 +6,7 @@
 // changed meanwhile) and removes them; on a real pseudo-terminal the question is answered with a key;
 // the image passes `btrfs check` after. The view, diff and apply on the layer: services/fs/sandbox.test.ts.
 
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -147,6 +147,46 @@ describe.skipIf(skipUnless(btrfsProgsMissing()))("ncw run --sandbox", () => {
     );
     expect(home.ncw(["sandbox", "rm", "ncwdemo::notes", "exp"]).code).toBe(0);
   }, 180_000);
+
+  it("while a sandboxed app runs: its writes stay in its sandbox, shared only with runs in it", async () => {
+    // `watch 1` waits for one change of its notes folder, as the app sees it: the sandbox's.
+    const watcher = spawn(
+      process.execPath,
+      [
+        NCW,
+        "run",
+        "--sandbox=live",
+        "--allow",
+        "fs.filesystems.list",
+        "ncwdemo::notes",
+        "watch",
+        "1",
+      ],
+      { env: home.envFor(), stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let watched = "";
+    watcher.stdout.setEncoding("utf8").on("data", (d: string) => {
+      watched += d;
+    });
+    watcher.stderr.setEncoding("utf8").on("data", (d: string) => {
+      watched += d;
+    });
+    const ended = new Promise<number | null>((resolve) => watcher.on("close", resolve));
+    expect(await waitFor(() => watched.includes("watching"), 60_000), watched).toBe(true);
+    // A change of the real folder is not one of the sandbox's: the watcher does not hear it.
+    expect(notes([], ["add", "outside", "o"]).code).toBe(0);
+    // Another run in the same sandbox writes a note there: the watcher hears it and ends.
+    const add = notes(["--sandbox=live"], ["add", "w", "while"]);
+    expect(add.code, add.stderr).toBe(0);
+    expect(realNotes()).not.toContain("w");
+    expect(await ended).toBe(0);
+    expect(watched).toContain("watching\nnotes changed\n1\n");
+    expect(watched).toContain(`+ ${FOLDER}/w  (5 B)`);
+    expect(watched).not.toContain("outside");
+    expect(realNotes()).toContain("outside");
+    expect(realNotes()).not.toContain("w");
+    expect(home.ncw(["sandbox", "rm", "ncwdemo::notes", "live"]).code).toBe(0);
+  }, 120_000);
 
   it.skipIf(skipUnless(ptyMissing()))(
     "asks on a terminal: a key applies the changes",
