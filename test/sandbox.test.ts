@@ -80,8 +80,8 @@ describe.skipIf(skipUnless(btrfsProgsMissing()))("ncw run --sandbox", () => {
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.returned).toEqual({ type: "int", value: 9 });
+    expect(doc.sandbox.name).toMatch(/^default\.[0-9a-f]{8}$/);
     expect(doc.sandbox).toMatchObject({
-      name: "default",
       persistent: false,
       action: "applied",
       changes: [{ path: `${FOLDER}/real`, change: "changed", kind: "file", size: 9, oldSize: 13 }],

@@ -20,7 +20,12 @@ import type { Outcome } from "../../kernel-compat/protocol.js";
 import type { WasmFrame } from "../../kernel-compat/runner/faults.js";
 import { NcwError } from "../../ncw/errors.js";
 import { safeLines, safeText } from "../../ncw/output.js";
-import { DEFAULT_SANDBOX, SANDBOX_NAME } from "../../services/fs/sandbox-layout.js";
+import {
+  DEFAULT_SANDBOX,
+  isOneOffName,
+  oneOffSandboxName,
+  SANDBOX_NAME,
+} from "../../services/fs/sandbox-layout.js";
 import { parseGrant } from "../../services/perm/policy.js";
 import { inputIsStream, typedInput } from "../../services/shell/input.js";
 import { AID_PATTERN, type Resolved, resolveRun } from "../command-target.js";
@@ -84,11 +89,11 @@ export function sandboxArgs(argv: {
       });
     return undefined;
   }
-  if (argv.sandbox === "") return { name: DEFAULT_SANDBOX, persistent: false };
-  if (argv.sandbox === DEFAULT_SANDBOX || !SANDBOX_NAME.test(argv.sandbox))
+  if (argv.sandbox === "") return { name: oneOffSandboxName(), persistent: false };
+  if (isOneOffName(argv.sandbox) || !SANDBOX_NAME.test(argv.sandbox))
     throw new NcwError("usage", `invalid sandbox name ${JSON.stringify(argv.sandbox)}`, {
       code: "SANDBOX_BAD_NAME",
-      hint: `a sandbox name is 1–64 of a-z, 0-9, _, . and -, not starting with . or - ("${DEFAULT_SANDBOX}" is the one-off sandbox's)`,
+      hint: `a sandbox name is 1–64 of a-z, 0-9, _, . and -, not starting with . or - ("${DEFAULT_SANDBOX}" and "${DEFAULT_SANDBOX}.*" are the one-off sandboxes')`,
     });
   return { name: argv.sandbox, persistent: true };
 }

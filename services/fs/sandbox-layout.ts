@@ -1,9 +1,23 @@
 // Where sandboxes live and what they cover (docs/dev-loop.md "Sandboxes"): no Btrfs code, so the CLI
 // can check a name without loading it. The view, the diff and applying: sandbox.ts.
 
-/** A sandbox's name: `default` for a one-off `--sandbox`, else the persistent sandbox's. */
+/** A sandbox's name: `default.<8 hex>` for a one-off `--sandbox`, else the persistent sandbox's. */
 export const SANDBOX_NAME = /^[a-z0-9_][a-z0-9_.-]{0,63}$/;
 export const DEFAULT_SANDBOX = "default";
+
+/**
+ * A one-off sandbox's name: `default.` and 8 random hex digits, so two runs of one app at once do not
+ * share one, and one a killed `ncw` left is never taken for a new run's.
+ */
+export function oneOffSandboxName(random: () => number = Math.random): string {
+  const hex = Array.from({ length: 8 }, () => Math.floor(random() * 16).toString(16)).join("");
+  return `${DEFAULT_SANDBOX}.${hex}`;
+}
+
+/** Whether `name` is a one-off sandbox's (refused as a persistent sandbox's name). */
+export function isOneOffName(name: string): boolean {
+  return name === DEFAULT_SANDBOX || name.startsWith(`${DEFAULT_SANDBOX}.`);
+}
 
 /** The folder of the app (appdata folder name) `app`'s sandbox `name` for `user`. */
 export function sandboxFolder(user: string, app: string, name: string): string {

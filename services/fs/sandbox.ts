@@ -14,6 +14,8 @@ export {
   coveredPrefixes,
   DEFAULT_SANDBOX,
   inSandboxes,
+  isOneOffName,
+  oneOffSandboxName,
   SANDBOX_NAME,
   sandboxFolder,
   volatileAppFolder,
