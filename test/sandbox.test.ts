@@ -90,6 +90,14 @@ describe.skipIf(skipUnless(btrfsProgsMissing()))("ncw run --sandbox", () => {
     expect(home.ncw(["fs", "cat", `${FOLDER}/real`]).stdout).toBe("rewritten");
   }, 120_000);
 
+  it("lists a removed note with its size, and the real tree keeps it", () => {
+    const r = notes(["--sandbox"], ["rm", "real"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("ncw: the sandbox: 0 added, 0 changed, 1 removed");
+    expect(r.stderr).toContain(`  - ${FOLDER}/real  (9 B)`);
+    expect(realNotes()).toEqual(["real"]);
+  }, 120_000);
+
   it("keeps a persistent sandbox for the next run, invisible to the real tree", () => {
     const first = notes(["--sandbox=exp"], ["add", "a", "aaa"]);
     expect(first.code, first.stderr).toBe(0);
