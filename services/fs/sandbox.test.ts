@@ -54,6 +54,13 @@ describe("sandboxes", () => {
     expect(dec(await view.readFile("/apps-note"))).toBe("outside");
     expect(await view.stat("/home/u/appdata/x.app/sandboxes")).toBeNull();
     expect((await view.readdir("/home/u/appdata/x.app")).map((e) => e.name)).toEqual([]);
+    // FEIDs: a sandbox item's names its virtual path; a real item the view covers names nothing.
+    const st = await view.stat("/home/u/documents/new");
+    expect(await view.pathOfFeid(st!.feid!)).toBe("/home/u/documents/new");
+    const realKeep = await l.stat("/home/u/documents/keep");
+    expect(await view.pathOfFeid(realKeep!.feid!)).toBeNull();
+    const outside = await l.stat("/apps-note");
+    expect(await view.pathOfFeid(outside!.feid!)).toBe("/apps-note");
     // The real tree is untouched.
     expect(await l.stat("/home/u/documents/new")).toBeNull();
     expect(dec(await l.readFile("/home/u/documents/edit"))).toBe("old");
