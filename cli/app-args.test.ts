@@ -72,4 +72,21 @@ describe("separateAppWords", () => {
     ])
       expect(separateAppWords(args)).toEqual(args);
   });
+  it("gives a bare --sandbox no value, so the program after it stays the program", () => {
+    expect(separateAppWords(["run", "--sandbox", "app.nap", "add", "x"])).toEqual([
+      "run",
+      "--sandbox=",
+      "app.nap",
+      "--",
+      "add",
+      "x",
+    ]);
+    expect(separateAppWords(["run", "--sandbox=keep", "app.nap", "--sandbox"])).toEqual([
+      "run",
+      "--sandbox=keep",
+      "app.nap",
+      "--",
+      "--sandbox",
+    ]);
+  });
 });

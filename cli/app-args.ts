@@ -19,11 +19,19 @@ const VALUE_OPTIONS = new Set([
 ]);
 
 /**
+ * ncw's options that take a value only as `--opt=value`: alone they take none (`ncw run --sandbox app.nap`
+ * is a one-off sandbox, `--sandbox=name` a persistent one). Alone they are passed on as `--opt=` (yargs
+ * would take the next word as the value).
+ */
+const OPTIONAL_VALUE_OPTIONS = new Set(["--sandbox"]);
+
+/**
  * `args` with a `--` inserted after the program / command of `ncw run` / `ncw exec`, so that yargs
  * leaves the app's words alone. Other command lines (and completion requests) are returned as they are.
  */
-export function separateAppWords(args: readonly string[]): string[] {
-  if (args.includes("--get-yargs-completions")) return [...args];
+export function separateAppWords(given: readonly string[]): string[] {
+  if (given.includes("--get-yargs-completions")) return [...given];
+  const args = [...given];
   let i = 0;
   let command: string | undefined;
   for (; i < args.length; i++) {
@@ -31,6 +39,7 @@ export function separateAppWords(args: readonly string[]): string[] {
     if (a === "--") return [...args];
     if (a.startsWith("-")) {
       if (VALUE_OPTIONS.has(a)) i++;
+      if (OPTIONAL_VALUE_OPTIONS.has(a)) args[i] = `${a}=`;
       continue;
     }
     if (command === undefined) {

@@ -380,10 +380,14 @@ export interface RunRequest {
   /** Permissions given and refused up front (`--allow`, `--deny`, docs/permissions.md). */
   allow?: string[];
   deny?: string[];
+  /** Run in this sandbox (`ncw run --sandbox`, docs/dev-loop.md "Sandboxes"). */
+  sandbox?: string;
 }
 
 export interface RunEvents {
   started(pid: number, name: string): void;
+  /** A sandboxed run's sandbox folder, before `started` (`created`: made for this run). */
+  sandbox?(dir: string, created: boolean): void;
   trace(pid: number, line: string): void;
   /** A command run's pipes, before `started` (docs/ipc.md "Command pipes"): the CLI maps its ends. */
   commandPipes?(pid: number, pipes: CommandPipeMapping[]): void;
@@ -448,6 +452,9 @@ export function startRun(conn: KernelConnection, req: RunRequest, ev: RunEvents)
           return;
         case "trace":
           ev.trace(m.pid, m.line);
+          return;
+        case "sandbox":
+          ev.sandbox?.(m.dir, m.created);
           return;
         case "command-pipes":
           // Only the process the run started gets command pipes; they come before its `started`.

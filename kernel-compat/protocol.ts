@@ -78,8 +78,11 @@ export type Startup =
     }
   | { kind: "event"; code: number };
 
-/** A question the kernel asks the CLI (docs/kernel.md, "The session"). Only kind so far: a permission. */
-export type QuestionKind = "permission";
+/**
+ * What a question is about (docs/kernel.md, "The session"): a permission, which the kernel asks the
+ * CLI, or what to do with a sandbox's changes, which `ncw run --sandbox` asks itself.
+ */
+export type QuestionKind = "permission" | "sandbox";
 
 /** The answer of a session that cannot ask anyone (no terminal, or gone): DIRECTION.md §5. */
 export const DENY = "deny";
@@ -130,6 +133,11 @@ export type ClientMessage =
        */
       allow?: string[];
       deny?: string[];
+      /**
+       * Run in sandbox `sandbox` (docs/dev-loop.md "Sandboxes"): the kernel opens it (made if missing)
+       * in the app's `sandboxes` folder, tells its folder (`sandbox` message) and runs the app in it.
+       */
+      sandbox?: string;
     }
   | { t: "signal"; pid: number; signal: number }
   | { t: "kill"; pid: number }
@@ -186,6 +194,8 @@ export type StdioMessage =
 export type KernelMessage =
   | { t: "hello"; version: number; kernelPid: number; startedAt: number }
   | { t: "started"; run: number; pid: number; hostPid: number; name: string }
+  /** A sandboxed run's sandbox folder (`ncw run --sandbox`), before its `started`. */
+  | { t: "sandbox"; run: number; dir: string; created: boolean }
   | { t: "trace"; run: number; pid: number; line: string }
   | { t: "exited"; run: number; pid: number; outcome: Outcome }
   /** A command run's pipes: the CLI maps its ends of them (sent before `started`). */
@@ -234,6 +244,18 @@ export type TreeOp =
   | { op: "deleteSubvolume"; path: string }
   /** Deletes the subvolumes `drop`, then snapshots `src` as each of `dests`: one commit, all or none. */
   | { op: "subvolumes"; drop: string[]; src: string; dests: string[] }
+  /**
+   * Sandboxes (docs/dev-loop.md "Sandboxes"; services/fs/sandbox.ts), by their folder `dir`:
+   * `sandboxOpen` makes its two snapshots of "/" (`base`, read-only, and `tree`) unless they exist
+   * (answers `{ created }`); `sandboxDiff` answers its changes; `sandboxApply` copies them into the
+   * real tree in one commit (answers `{ applied, refused }`), then makes `base` again (`keep`) or
+   * drops the sandbox; `sandboxDrop` drops it; `sandboxList` answers the sandboxes of `user`.
+   */
+  | { op: "sandboxOpen"; dir: string }
+  | { op: "sandboxDiff"; dir: string; user: string }
+  | { op: "sandboxApply"; dir: string; user: string; keep: boolean }
+  | { op: "sandboxDrop"; dir: string }
+  | { op: "sandboxList"; user: string }
   | {
       op: "putHost";
       /** Absolute host path the kernel reads itself (it runs as the same host user). */

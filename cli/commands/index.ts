@@ -98,6 +98,12 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./crashsave.js")).crashsaveCommand,
   },
   {
+    name: "sandbox",
+    usage: "sandbox <command>",
+    describe: "List, diff, apply, remove, export and import the persistent sandboxes of `ncw run`",
+    load: async () => (await import("./sandbox.js")).sandboxCommand,
+  },
+  {
     name: "pack",
     usage: "pack <dir>",
     describe: "Build an application package (.nap / .nva) from a folder",

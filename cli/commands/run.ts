@@ -12,6 +12,7 @@ import {
   type AskHandler,
   connectKernel,
   type KernelQuestion,
+  requestUser,
   startRun,
 } from "../../kernel-compat/client.js";
 import type { CommandReturn } from "../../kernel-compat/command-client.js";
@@ -19,6 +20,12 @@ import type { Outcome } from "../../kernel-compat/protocol.js";
 import type { WasmFrame } from "../../kernel-compat/runner/faults.js";
 import { NcwError } from "../../ncw/errors.js";
 import { safeLines, safeText } from "../../ncw/output.js";
+import {
+  DEFAULT_SANDBOX,
+  isOneOffName,
+  oneOffSandboxName,
+  SANDBOX_NAME,
+} from "../../services/fs/sandbox-layout.js";
 import { parseGrant } from "../../services/perm/policy.js";
 import { inputIsStream, typedInput } from "../../services/shell/input.js";
 import { AID_PATTERN, type Resolved, resolveRun } from "../command-target.js";
@@ -26,6 +33,7 @@ import { type GlobalArgs, runCommand } from "../context.js";
 import { commandEnd, commandIo, readWholeInput } from "../terminal/command-io.js";
 import { formatValue, valueJson } from "../terminal/values.js";
 import { intArg } from "../usage.js";
+import type { SandboxOutcome } from "./sandbox.js";
 
 interface RunArgs extends GlobalArgs {
   program: string;
@@ -36,6 +44,8 @@ interface RunArgs extends GlobalArgs {
   allow?: string | string[];
   deny?: string | string[];
   permissions?: string;
+  sandbox?: string;
+  apply?: boolean;
   _: (string | number)[];
   /** Set by `ncw exec`, which resolved the command and typed its arguments already. */
   resolved?: Resolved;
@@ -67,6 +77,27 @@ export function hostExitCode(o: Outcome | undefined, ret?: CommandReturn): numbe
   return o.exitData <= 255n ? Number(o.exitData) : 255;
 }
 
+/** `--sandbox` / `--sandbox=<name>` and `--apply`, checked (docs/dev-loop.md "Sandboxes"). */
+export function sandboxArgs(argv: {
+  sandbox?: string;
+  apply?: boolean;
+}): { name: string; persistent: boolean } | undefined {
+  if (argv.sandbox === undefined) {
+    if (argv.apply === true)
+      throw new NcwError("usage", "--apply applies a sandbox's changes: it needs --sandbox", {
+        code: "RUN_APPLY_NO_SANDBOX",
+      });
+    return undefined;
+  }
+  if (argv.sandbox === "") return { name: oneOffSandboxName(), persistent: false };
+  if (isOneOffName(argv.sandbox) || !SANDBOX_NAME.test(argv.sandbox))
+    throw new NcwError("usage", `invalid sandbox name ${JSON.stringify(argv.sandbox)}`, {
+      code: "SANDBOX_BAD_NAME",
+      hint: `a sandbox name is 1–64 of a-z, 0-9, _, . and -, not starting with . or - ("${DEFAULT_SANDBOX}" and "${DEFAULT_SANDBOX}.*" are the one-off sandboxes')`,
+    });
+  return { name: argv.sandbox, persistent: true };
+}
+
 /** The options of a run, shared with `ncw exec`. */
 export const RUN_OPTIONS = {
   trace: {
@@ -95,6 +126,15 @@ export const RUN_OPTIONS = {
   permissions: {
     type: "string",
     describe: 'A policy file: JSON {"allow": [...], "deny": [...]} in the notation of --allow',
+  },
+  sandbox: {
+    type: "string",
+    describe:
+      "Run in a sandbox: the app's writes go to a snapshot, shown when it exits, then applied or discarded; --sandbox=<name>: a persistent sandbox, kept for the next run",
+  },
+  apply: {
+    type: "boolean",
+    describe: "With --sandbox: apply the sandbox's changes when the app exits, without asking",
   },
 } as const;
 
@@ -244,6 +284,8 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
         });
       }
       const permissions = runPermissions(argv);
+      const sandbox = sandboxArgs(argv);
+      let sandboxDir: string | undefined;
       // The kernel's permission questions are asked on this terminal (docs/permissions.md "Prompts"):
       // the prompt is commandIo's, which owns the keyboard once the run starts.
       let asker: AskHandler | undefined;
@@ -296,8 +338,12 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
           priority,
           allow: permissions.allow,
           deny: permissions.deny,
+          ...(sandbox === undefined ? {} : { sandbox: sandbox.name }),
         },
         {
+          sandbox: (dir) => {
+            sandboxDir = dir;
+          },
           commandPipes: (pid, pipes) => io.onPipes(pid, pipes),
           started: (pid, started) => {
             // Later processes on this terminal are its children or services it started: not its name.
@@ -349,6 +395,22 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
           const text = formatValue(ret.value);
           if (text !== "") await out.write(`${process.stdout.isTTY ? safeText(text) : text}\n`);
         }
+        // The sandbox's changes, shown, then applied, discarded or kept (the exit code stays the app's).
+        let sandboxed: SandboxOutcome | undefined;
+        if (sandbox !== undefined && sandboxDir !== undefined) {
+          const { RemoteFs } = await import("../../kernel-compat/tree-client.js");
+          const { finishSandbox } = await import("./sandbox.js");
+          sandboxed = await finishSandbox({
+            fs: new RemoteFs(conn),
+            name: sandbox.name,
+            dir: sandboxDir,
+            user: requestUser(),
+            persistent: sandbox.persistent,
+            apply: argv.apply === true,
+            ask: io.ask,
+            out,
+          });
+        }
         if (out.json) {
           // The outcome as one document (docs/cli.md, "ncw run --json"); the exit code is the same.
           const killed = outcome?.kind === "killed" ? outcome : undefined;
@@ -366,6 +428,7 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
             failed: ret?.kind === "failure",
             faulty: ret?.kind === "faulty" ? ret.why : null,
             exitCode: hostExitCode(outcome, ret),
+            ...(sandboxed === undefined ? {} : { sandbox: sandboxed }),
           });
         } else if (outcome === undefined) {
           // The command is over; its process, if it still runs, ends by itself.

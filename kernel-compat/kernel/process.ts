@@ -42,6 +42,12 @@ export interface KProcess {
   /** The NightOS user it runs for (whose installs it sees, whose service instances it reaches). */
   userName: string;
   /**
+   * A sandboxed run's snapshot (`ncw run --sandbox`, docs/dev-loop.md "Sandboxes"): the tree path of
+   * the sandbox's writable snapshot of "/", which sys::fs shows this process (and its children) in
+   * place of the paths a sandbox covers.
+   */
+  sandbox?: string;
+  /**
    * A service started on demand (docs/services.md): it reports to the terminal of the client that
    * started it while that one lasts, but does not end with it.
    */

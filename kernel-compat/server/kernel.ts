@@ -459,7 +459,11 @@ export class Kernel implements KernelApi {
     if (who === undefined) {
       who = (async () => {
         const app = p.anid === 0 ? undefined : await this.findApp(p.anid, p.userName);
-        return { user: p.userName, ...(app === undefined ? {} : { app: appDirName(app.aid) }) };
+        return {
+          user: p.userName,
+          ...(app === undefined ? {} : { app: appDirName(app.aid) }),
+          ...(p.sandbox === undefined ? {} : { sandbox: p.sandbox }),
+        };
       })();
       this.identities.set(p, who);
     }
@@ -689,6 +693,8 @@ export class Kernel implements KernelApi {
     userName?: string;
     /** A service started on demand: it outlives its session (KProcess.detached). */
     detached?: boolean;
+    /** A sandboxed run's snapshot (KProcess.sandbox). */
+    sandbox?: string;
     /** A command run's pipes (created for `processes.nextPid()`): granted before it starts. */
     commandPipes?: CommandPipeSet;
   }): KProcess {
@@ -719,6 +725,7 @@ export class Kernel implements KernelApi {
       user: 1,
       userName: opts.userName ?? DEFAULT_USER,
       detached: opts.detached ?? false,
+      ...(opts.sandbox === undefined ? {} : { sandbox: opts.sandbox }),
       state: "starting",
       startedAt: Date.now(),
       runner: runner.child,
@@ -807,6 +814,8 @@ export class Kernel implements KernelApi {
       fork,
       priority: parent.priority,
       userName: parent.userName,
+      // A sandboxed process' children see its sandbox too.
+      ...(parent.sandbox === undefined ? {} : { sandbox: parent.sandbox }),
     });
   }
 

@@ -472,6 +472,44 @@ async function main(): Promise<void> {
               return;
             }
             if (conn.destroyed) return;
+            // A sandboxed run: its sandbox, made if missing, in the app's `sandboxes` folder (a
+            // program run from a file: keyed by its program's hash, as its volatile grants are).
+            let sandbox: string | undefined;
+            if (m.sandbox !== undefined) {
+              try {
+                const sb = await import("../../services/fs/sandbox.js");
+                if (!sb.SANDBOX_NAME.test(m.sandbox))
+                  throw new NcwError("usage", `invalid sandbox name ${JSON.stringify(m.sandbox)}`, {
+                    code: "SANDBOX_BAD_NAME",
+                    hint: "a sandbox name is 1–64 of a-z, 0-9, _, . and -, not starting with . or -",
+                  });
+                const user = m.user ?? DEFAULT_USER;
+                const app = await kernel.findApp(context.anid, user);
+                const { volatileKey } = await import("../../services/perm/store.js");
+                const { appDirName } = await import("../../services/skyer/layout.js");
+                const folder =
+                  app === undefined
+                    ? sb.volatileAppFolder(volatileKey(runnable.wasm))
+                    : appDirName(app.aid);
+                const dir = sb.sandboxFolder(user, folder, m.sandbox);
+                const opened = (await tree.request({ op: "sandboxOpen", dir })) as {
+                  created: boolean;
+                };
+                send({ t: "sandbox", run, dir, created: opened.created });
+                sandbox = `${dir}/tree`;
+              } catch (e) {
+                const err = e as Partial<NcwError> & Error;
+                send({
+                  t: "error",
+                  run,
+                  code: err.code ?? "SANDBOX_OPEN",
+                  message: `cannot open the sandbox: ${err.message}`,
+                  ...(err.kind ? { kind: err.kind } : {}),
+                  ...(err.hint ? { hint: err.hint } : {}),
+                });
+                return;
+              }
+            }
             try {
               const { registrySettings } = await import("./registry-delays.js");
               const stored = await registrySettings(home);
@@ -552,6 +590,7 @@ async function main(): Promise<void> {
               priority: m.priority,
               memoryBytes,
               userName: m.user,
+              ...(sandbox === undefined ? {} : { sandbox }),
             });
             kernel.perm.startRun(started.pid, upfront.allow, upfront.deny);
             crash.started(started.pid);

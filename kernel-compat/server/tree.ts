@@ -13,12 +13,21 @@ import type { TreeAnswer, TreeOp } from "../protocol.js";
 /** How long the owner waits for a CLI that opened the image directly (before the kernel ran) to let go. */
 export const OWNER_WAIT_MS = 60_000;
 
-const READS = new Set<TreeOp["op"]>(["stat", "readFile", "readdir", "readlink"]);
+const READS = new Set<TreeOp["op"]>([
+  "stat",
+  "readFile",
+  "readdir",
+  "readlink",
+  "sandboxDiff",
+  "sandboxList",
+]);
 
 /** The paths a request changes (a rename: both ends). */
 function changedPaths(op: TreeOp): string[] {
   if (op.op === "rename") return [op.from, op.to];
   if (op.op === "subvolumes") return [...op.drop, ...op.dests];
+  if (op.op === "sandboxApply") return ["/home", "/tmp", "/etc/public", op.dir];
+  if ("dir" in op) return [op.dir];
   return "path" in op ? [op.path] : [];
 }
 
@@ -153,7 +162,87 @@ export class TreeOwner {
         return (await this.btrfs(fs)).deleteSubvolume(op.path);
       case "subvolumes":
         return (await this.btrfs(fs)).subvolumes(op.drop, op.src, op.dests);
+      case "sandboxOpen":
+        return this.sandboxOpen(await this.btrfs(fs), op.dir);
+      case "sandboxDiff": {
+        const { diffSandbox } = await import("../../services/fs/sandbox.js");
+        return diffSandbox(await this.btrfs(fs), op.dir, op.user);
+      }
+      case "sandboxApply":
+        return this.sandboxApply(await this.btrfs(fs), op.dir, op.user, op.keep);
+      case "sandboxDrop":
+        return this.sandboxDrop(await this.btrfs(fs), op.dir);
+      case "sandboxList":
+        return this.sandboxList(fs, op.user);
     }
+  }
+
+  /** Run a request of the queue from inside the kernel (main.ts: `ncw run --sandbox` opens its sandbox). */
+  request(op: TreeOp): Promise<unknown> {
+    return this.handle(0, op).then((a) => {
+      if (a.ok) return a.value;
+      throw Object.assign(new Error(a.error.message), a.error);
+    });
+  }
+
+  /** The sandbox's snapshots of "/" (docs/dev-loop.md "Sandboxes"), made unless they exist. */
+  private async sandboxOpen(
+    fs: import("../../services/fs/btrfs/layer.js").BtrfsLayer,
+    dir: string,
+  ): Promise<{ created: boolean }> {
+    if ((await fs.stat(`${dir}/tree`)) !== null && (await fs.stat(`${dir}/base`)) !== null)
+      return { created: false };
+    // What an interrupted open or drop left.
+    await this.sandboxDrop(fs, dir);
+    await fs.mkdir(dir, { recursive: true });
+    await fs.snapshot("/", `${dir}/base`, { readOnly: true });
+    await fs.snapshot("/", `${dir}/tree`);
+    return { created: true };
+  }
+
+  private async sandboxDrop(
+    fs: import("../../services/fs/btrfs/layer.js").BtrfsLayer,
+    dir: string,
+  ): Promise<void> {
+    for (const s of ["tree", "base"])
+      if ((await fs.stat(`${dir}/${s}`)) !== null) await fs.deleteSubvolume(`${dir}/${s}`);
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+
+  /** Apply, then the next run's starting point: `base` made again (persistent) or the sandbox dropped. */
+  private async sandboxApply(
+    fs: import("../../services/fs/btrfs/layer.js").BtrfsLayer,
+    dir: string,
+    user: string,
+    keep: boolean,
+  ): Promise<unknown> {
+    const { applySandbox, diffSandbox } = await import("../../services/fs/sandbox.js");
+    const result = await applySandbox(fs, dir, await diffSandbox(fs, dir, user));
+    if (keep) {
+      // What was applied is now in the real tree: the new base is the real tree as it is now (what
+      // was refused still differs from it, so it stays to apply).
+      await fs.deleteSubvolume(`${dir}/base`);
+      await fs.snapshot("/", `${dir}/base`, { readOnly: true });
+    } else await this.sandboxDrop(fs, dir);
+    return result;
+  }
+
+  /** The sandboxes of `user`: each app folder's `sandboxes/<name>` that holds a sandbox's snapshots. */
+  private async sandboxList(
+    fs: FsLayer,
+    user: string,
+  ): Promise<{ app: string; name: string; dir: string }[]> {
+    const out: { app: string; name: string; dir: string }[] = [];
+    const appdata = `/home/${user}/appdata`;
+    if ((await fs.stat(appdata))?.kind !== "dir") return out;
+    for (const a of await fs.readdir(appdata)) {
+      const folder = `${appdata}/${a.name}/sandboxes`;
+      if (a.kind !== "dir" || (await fs.stat(folder))?.kind !== "dir") continue;
+      for (const s of await fs.readdir(folder))
+        if ((await fs.stat(`${folder}/${s.name}/tree`)) !== null)
+          out.push({ app: a.name, name: s.name, dir: `${folder}/${s.name}` });
+    }
+    return out;
   }
 
   /** The tree as the Btrfs layer (subvolumes and snapshots exist only there). */

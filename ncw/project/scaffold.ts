@@ -147,6 +147,7 @@ A NightOS app, made with \`ncw init\` (${lang === "as" ? "AssemblyScript" : "C"}
     ncw build                         # compile ${src}, pack build/${slug}-0.1.0.nap
     ncw run build/${slug}-0.1.0.nap Ada   # Hello, Ada!
     ncw test                          # run tests/, each in a fresh NightOS home
+    ncw run --sandbox build/${slug}-0.1.0.nap Ada   # its writes in a sandbox: shown, then applied or discarded
 
 - \`manifest.toml\`: the app's name, its command and arguments.
 - \`src/\`: the sources; \`tests/\`: the tests, one per ${lang === "as" ? "exported function" : "`void test_<name>(void)`"}.

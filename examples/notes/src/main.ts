@@ -5,6 +5,7 @@
 //                        returns its size in bytes
 //   list               → prints "<name> (<size> bytes)" per note (READ_DIRECTORY)
 //   show <name>        → the note (ITEM_METADATA, OPEN_FILE, READ_FILE): returns its text
+//   rm <name>          → removes the note (DELETE_ITEM, permanently)
 //   watch <count>      → WATCH_ITEM of the folder, prints "watching", then each ITEM_CHANGED as it comes
 //                        ("notes changed", "a note was opened"…), returns after <count> of them
 // The spec gives an app no way to learn its NightOS user: `--user` names it (default "user", the host
@@ -20,6 +21,7 @@ import {
 } from "../../../sdk/as/command";
 import {
   createDirectory,
+  deleteItem,
   fsError,
   itemExists,
   itemMetadata,
@@ -37,7 +39,7 @@ function failed(what: string): void {
 
 const command = commandName();
 const user = arg(
-  command === "list" ? 0 : command === "show" || command === "watch" ? 1 : 2,
+  command === "list" ? 0 : command === "show" || command === "watch" || command === "rm" ? 1 : 2,
 ).asString();
 const area = `/home/${user}/appdata/ncwdemo.notes`;
 const folder = `${area}/notes`;
@@ -60,6 +62,10 @@ if (command === "add") {
       println(`${items[i].name} (${items[i].size.toString()} bytes)`);
     returnVoid();
   }
+} else if (command === "rm") {
+  const name = arg(0).asString();
+  if (!deleteItem(`${folder}/${name}`, true)) failed(`DELETE_ITEM of ${folder}/${name}`);
+  returnVoid();
 } else if (command === "watch") {
   const count = <i32>arg(0).asInt();
   const me = itemMetadata(folder);

@@ -275,6 +275,11 @@ export class BtrfsFs {
     return this.reader().lookup(dir, nameBytes(name));
   }
 
+  /** A new subvolume or snapshot took tree id `root` (maybe a deleted one's): InodeTable.forgetRoot. */
+  forgetTree(root: bigint): void {
+    this.inodeTable.forgetRoot(root);
+  }
+
   /** Inode reads/writes through this filesystem's per-transaction cache (for dirents.ts, subvol.ts). */
   get inodes(): InodeAccess {
     return this.inodeTable;
@@ -519,7 +524,11 @@ export function createSubvolume(fs: BtrfsFs, dir: InodeId, name: string): bigint
   if (fs.reader().lookup(dir, nameBytes(name))) {
     throw new NcwError("conflict", `${name} already exists`, { code: "FS_EXISTS" });
   }
-  return fs.run((t) => engineCreateSubvolume(t, dir.root, dir.ino, name, fs.inodes));
+  return fs.run((t) => {
+    const id = engineCreateSubvolume(t, dir.root, dir.ino, name, fs.inodes);
+    fs.forgetTree(id);
+    return id;
+  });
 }
 
 /** Snapshots subvolume `src` as `name` in directory `dir` (cost proportional to the root node). */
@@ -533,9 +542,12 @@ export function snapshot(
   if (fs.reader().lookup(dir, nameBytes(name))) {
     throw new NcwError("conflict", `${name} already exists`, { code: "FS_EXISTS" });
   }
-  return fs.run((t) =>
-    engineSnapshot(t, src, dir.root, dir.ino, name, { readOnly, inodes: fs.inodes }),
-  );
+  return fs.run((t) => {
+    const id = engineSnapshot(t, src, dir.root, dir.ino, name, { readOnly, inodes: fs.inodes });
+    // The id may be a deleted subvolume's: its inode numbers are this tree's own from now on.
+    fs.forgetTree(id);
+    return id;
+  });
 }
 
 export function deleteSubvolume(fs: BtrfsFs, dir: InodeId, name: string): void {

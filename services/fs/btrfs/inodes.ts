@@ -33,6 +33,17 @@ export class InodeTable implements InodeAccess {
     if (aborted) this.nextIno.clear();
   }
 
+  /**
+   * Forgets what is known of subvolume `root`: a new tree was made under that id (a subvolume or
+   * snapshot may take the id of one deleted before), whose inode numbers follow its own items, not
+   * those the old tree handed out (a stale next number below the new tree's highest inode would be
+   * given again: BTRFS_ITEM_EXISTS).
+   */
+  forgetRoot(root: bigint): void {
+    this.nextIno.delete(root);
+    for (const k of this.cache.keys()) if (k.startsWith(`${root}:`)) this.cache.delete(k);
+  }
+
   /** Forgets one inode (it is being deleted). */
   forget(id: InodeId): void {
     this.cache.delete(`${id.root}:${id.ino}`);

@@ -13,6 +13,11 @@ export interface FsIdentity {
   readonly app?: string;
   /** A system process (the system user of storage-permissions.md): every item, every permission. */
   readonly system?: boolean;
+  /**
+   * A sandboxed process: the tree path of its sandbox's snapshot of "/" (KProcess.sandbox), which
+   * sys::fs shows it in place of the covered paths (services/fs/sandbox.ts SandboxView).
+   */
+  readonly sandbox?: string;
 }
 
 /**

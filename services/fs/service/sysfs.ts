@@ -33,6 +33,7 @@ import type {
 import type { BtrfsLayer } from "../btrfs/layer.js";
 import { type FsLayer, fsErrors, type NodeStat, splitPath } from "../layer.js";
 import { fileNameProblem } from "../names.js";
+import { SandboxView } from "../sandbox.js";
 import { addUser, ensureUserHome, listUsers } from "../structure.js";
 import { appDataArea, type FsIdentity, interimPolicy, storageAllows } from "./access.js";
 import { type OpenFile, OpenFiles } from "./handles.js";
@@ -180,15 +181,29 @@ export class SysFs implements NativeService {
   readonly scopedPermissions = true;
   readonly structures = FS_STRUCTURES;
 
+  /**
+   * The tree as the current call's caller sees it, and its store: the home's tree, or a sandboxed
+   * process' view of it (enter(); services/fs/sandbox.ts). Calls run one at a time, so the view is
+   * chosen here once per call, and every method resolves its paths through it.
+   */
   private layer!: FsLayer;
   private store!: ItemStore;
+  /** The home's tree and its store (what every unsandboxed caller sees). */
+  private real!: { layer: FsLayer; store: ItemStore };
+  /** The sandboxed processes' views, by snapshot path. */
+  private readonly views = new Map<string, { layer: FsLayer; store: ItemStore }>();
   private fsid!: bigint;
   private opening: Promise<void> | undefined;
   private readonly permits: FsPermissionCheck;
   private readonly files = new OpenFiles();
   private readonly temporaries = new TemporaryFeids();
   /** The changes answered since the last commit, to re-apply after an abort (change()). */
-  private redo: { op: () => Promise<unknown>; commits: number }[] = [];
+  private redo: {
+    op: () => Promise<unknown>;
+    commits: number;
+    /** The view the change was made in (a sandboxed caller's), where it is made again. */
+    view: { layer: FsLayer; store: ItemStore };
+  }[] = [];
   private redoBytes = 0;
   private commitTimer: ReturnType<typeof setTimeout> | undefined;
   /** Item watches: client → its watch IDs → the FEID watched. */
@@ -210,12 +225,40 @@ export class SysFs implements NativeService {
       const l = this.opts.layer;
       this.layer = typeof l === "function" ? await l() : l;
       this.store = storeOf(this.layer);
+      this.real = { layer: this.layer, store: this.store };
       this.fsid = this.opts.fsid ?? fsidOfTree(this.layer);
     })();
     this.opening.catch(() => {
       this.opening = undefined;
     });
     return this.opening;
+  }
+
+  /** The tree `who` sees: a sandboxed process' view (docs/dev-loop.md "Sandboxes"), else the home's. */
+  private viewOf(who: FsIdentity): { layer: FsLayer; store: ItemStore } {
+    if (who.sandbox === undefined) return this.real;
+    let v = this.views.get(who.sandbox);
+    if (v === undefined) {
+      const layer = new SandboxView(this.real.layer, who.sandbox, who.user);
+      v = { layer, store: storeOf(layer) };
+      this.views.set(who.sandbox, v);
+    }
+    return v;
+  }
+
+  /** Runs `fn` with `view` as the tree (one call's, or a redone change's); the home's after. */
+  private async within<R>(
+    view: { layer: FsLayer; store: ItemStore },
+    fn: () => Promise<R>,
+  ): Promise<R> {
+    this.layer = view.layer;
+    this.store = view.store;
+    try {
+      return await fn();
+    } finally {
+      this.layer = this.real.layer;
+      this.store = this.real.store;
+    }
   }
 
   attach(ctx: ServiceContext): void {
@@ -230,6 +273,14 @@ export class SysFs implements NativeService {
     const area = appDataArea(who);
     await this.serial(async () => {
       await this.ready();
+      await this.within(this.viewOf(who), () => this.prepareClient(who, area));
+    });
+    return true;
+  }
+
+  /** A connecting client's home and data area, made if missing (in its view of the tree). */
+  private async prepareClient(who: FsIdentity, area: string[] | undefined): Promise<void> {
+    {
       // The user's home (a user first met here is added to /etc/sys/users), then the app's area.
       let changed = false;
       try {
@@ -245,8 +296,7 @@ export class SysFs implements NativeService {
       }
       // Not in the redo list (change()): committed at once, so no abort can forget it.
       if (changed) await this.commitNow();
-    });
-    return true;
+    }
   }
 
   onDisconnect(clientPid: number): void {
@@ -261,7 +311,9 @@ export class SysFs implements NativeService {
       if (who === undefined) return { ok: false, errcode: ServiceErr.PERMISSION };
       await this.ready();
       try {
-        const value = await this.run(method, args, new Call(this.permits, who, caller, answers));
+        const value = await this.within(this.viewOf(who), () =>
+          this.run(method, args, new Call(this.permits, who, caller, answers)),
+        );
         return { ok: true, value: value ?? {} };
       } catch (e) {
         if (e instanceof Fail) return { ok: false, errcode: e.errcode };
@@ -476,10 +528,13 @@ export class SysFs implements NativeService {
       await this.ready();
       const NOT_FOUND = T.OPEN_FILE.errors.FILE_NOT_FOUND;
       try {
-        const c = new Call(this.permits, who, caller, answers);
-        const r = await this.existing(p, true, NOT_FOUND, c.can(["fs.items.read"]));
-        if (r.stat.kind !== "file") fail(NOT_FOUND);
-        return { ok: true, bytes: await this.layer.readFile(r.path), path: r.path } as const;
+        // In the caller's view of the tree: a sandboxed app reads the package from its sandbox.
+        return await this.within(this.viewOf(who), async () => {
+          const c = new Call(this.permits, who, caller, answers);
+          const r = await this.existing(p, true, NOT_FOUND, c.can(["fs.items.read"]));
+          if (r.stat.kind !== "file") fail(NOT_FOUND);
+          return { ok: true, bytes: await this.layer.readFile(r.path), path: r.path } as const;
+        });
       } catch (e) {
         if (!(e instanceof Fail)) throw e;
         return {
@@ -541,7 +596,11 @@ export class SysFs implements NativeService {
     const before = this.counts().aborts;
     try {
       const r = await this.layerCall(codes, fn);
-      this.redo.push({ op: fn, commits: this.counts().commits });
+      this.redo.push({
+        op: fn,
+        commits: this.counts().commits,
+        view: { layer: this.layer, store: this.store },
+      });
       this.redoBytes += bytes;
       return r;
     } finally {
@@ -561,7 +620,7 @@ export class SysFs implements NativeService {
    */
   private async reapply(): Promise<void> {
     const now = this.counts().commits;
-    const ops = this.redo.filter((r) => r.commits === now).map((r) => r.op);
+    const ops = this.redo.filter((r) => r.commits === now);
     this.redo = [];
     this.redoBytes = 0;
     if (ops.length === 0) return;
@@ -569,7 +628,10 @@ export class SysFs implements NativeService {
       `an aborted transaction forgot ${ops.length} answered change(s): re-applying them`,
     );
     try {
-      for (const op of ops) await op();
+      const current = { layer: this.layer, store: this.store };
+      for (const r of ops) await this.within(r.view, r.op);
+      this.layer = current.layer;
+      this.store = current.store;
       await this.layer.sync();
     } catch (e) {
       this.ctx?.log(`LOST ${ops.length} answered change(s): ${(e as Error).message}`);
