@@ -33,9 +33,18 @@ export function seededRandom(seed: number): () => number {
 export interface CliHost extends HydreHost {
   /** Ends the session: the tree's changes committed, the terminal's input released. */
   close(): Promise<void>;
+  /** Commits and closes the NightOS tree if it is open (`ncw shell`, after each input). */
+  release(): Promise<void>;
 }
 
-export function cliHost(opts: { home: () => HomeLayout; color: boolean; seed?: number }): CliHost {
+export function cliHost(opts: {
+  home: () => HomeLayout;
+  color: boolean;
+  seed?: number;
+  /** Where the prompts read their lines (`ncw shell`: its line editor); default: stdin's lines. */
+  readLine?: (prompt: string) => Promise<string | undefined>;
+  showValue?: HydreHost["showValue"];
+}): CliHost {
   let lines: AsyncIterator<string> | undefined;
   let rl: Interface | undefined;
   const random = opts.seed === undefined ? Math.random : seededRandom(opts.seed);
@@ -77,6 +86,7 @@ export function cliHost(opts: { home: () => HomeLayout; color: boolean; seed?: n
       process.stderr.write(t);
     },
     async readLine(prompt) {
+      if (opts.readLine !== undefined) return opts.readLine(prompt);
       process.stdout.write(prompt);
       if (rl === undefined) {
         rl = createInterface({ input: process.stdin, terminal: false });
@@ -166,6 +176,8 @@ export function cliHost(opts: { home: () => HomeLayout; color: boolean; seed?: n
         c.close();
       }
     },
+    ...(opts.showValue === undefined ? {} : { showValue: opts.showValue }),
+    release: closeTree,
     async close() {
       rl?.close();
       await closeTree();
