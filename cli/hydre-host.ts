@@ -134,16 +134,18 @@ export function cliHost(opts: {
         // A value piped in by the script (`a | b`) is CMDIN's one value (docs/hydre.md "Pipes").
         ...(input === undefined ? {} : { typedInput: input === null ? null : encodeValue(input) }),
         ...(capture ? { capture: (pipe, text) => (pipe === "cmderr" ? err : msg).push(text) } : {}),
-        reserved: (key) =>
-          run.signal(
-            key === "terminate"
-              ? Sig.TERMINATE
-              : key === "will-terminate"
+        // Ctrl-C is the first step of the SIGINT path (onInt), as for `ncw exec` (cli/commands/run.ts).
+        reserved: (key) => {
+          if (key === "terminate") onInt();
+          else
+            run.signal(
+              key === "will-terminate"
                 ? Sig.WILL_TERMINATE
                 : key === "suspend"
                   ? Sig.SUSPEND
                   : Sig.WILL_SUSPEND,
-          ),
+            );
+        },
       });
       const run = startRun(
         c,
@@ -165,7 +167,27 @@ export function cliHost(opts: {
           trace: () => {},
         },
       );
-      const onInt = () => run.signal(Sig.TERMINATE);
+      // Ctrl-C (or SIGINT) asks the command to terminate, a second forces it, a third kills it
+      // (shell.md "User inputs"; as `ncw exec` does).
+      let interrupts = 0;
+      const onInt = () => {
+        interrupts++;
+        const pid = run.pid();
+        if (interrupts === 1) {
+          run.signal(Sig.TERMINATE);
+          process.stderr.write(
+            `\nncw: sent TERMINATE to process ${pid} (Ctrl-C again to force it)\n`,
+          );
+        } else if (interrupts === 2) {
+          run.signal(Sig.WILL_TERMINATE);
+          process.stderr.write(
+            `\nncw: sent WILL_TERMINATE to process ${pid} (Ctrl-C again to kill it now)\n`,
+          );
+        } else {
+          run.kill();
+          process.stderr.write(`\nncw: killing process ${pid}\n`);
+        }
+      };
       process.on("SIGINT", onInt);
       try {
         const { ret } = await commandEnd(run.done, io);

@@ -4,6 +4,7 @@
 // tables; and from a pipe, as a session without prompts.
 
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
@@ -125,6 +126,26 @@ describe("ncw shell on a terminal", () => {
     // The history is a file of the tree, not of the host.
     const r = home.ncw(["fs", "cat", `/home/${"user"}/appdata/hydre/data/history`]);
     expect(r.stdout).toContain('"echo \\"remembered entry\\""');
+  });
+});
+
+describe("ncw shell running an installed app's command", () => {
+  it("Ctrl-C sends the running command TERMINATE, again WILL_TERMINATE, and the prompt comes back", () => {
+    // The counter example counts 50 ticks of 100 ms and ignores TERMINATE: only WILL_TERMINATE ends it.
+    const nap = path.join(path.dirname(NCW), "..", "examples", "counter.nap");
+    if (!existsSync(nap)) throw new Error(`${nap} is missing: run \`npm run build\` first`);
+    home.install(nap);
+    const r = onTerminal([
+      { expect: PROMPT, send: hex("counter\r") },
+      // The command's keys are read (its keyboard protocol is on): Ctrl-C is now the command's.
+      { expect: "\u001b\\[>1u", send: hex("\x03") },
+      { expect: "sent TERMINATE", send: hex("\x03") },
+      { expect: "sent WILL_TERMINATE.*hydre> ", send: hex("echo after\r") },
+      { expect: "\nafter.*hydre> ", send: hex("\x04") },
+      { expect: "exit=" },
+    ]);
+    expect(r.failed).toBeNull();
+    expect(r.output).toContain("exit=0");
   });
 });
 

@@ -3,8 +3,8 @@
 // (services/hydre/script.ts ShellSession); an input whose block is not closed continues on the next
 // line; errors are shown as `ncw hydre` shows them and the shell goes on. The line editor is Node's
 // readline: editing, the history (kept in the user's NightOS home, cli/shell-history.ts), completion
-// (cli/shell-complete.ts). Ctrl-C while a command runs sends it TERMINATE (shell.md "User inputs");
-// at the prompt it clears the line; Ctrl-D exits. Without a terminal, stdin's lines are read as a
+// (cli/shell-complete.ts). Ctrl-C while an app command runs sends it TERMINATE, then WILL_TERMINATE,
+// then kills it, as `ncw exec` (shell.md "User inputs"); at the prompt it clears the line; Ctrl-D exits. Without a terminal, stdin's lines are read as a
 // session's inputs, without prompts.
 
 import { createInterface, type Interface } from "node:readline";
@@ -249,18 +249,36 @@ class Repl {
     });
   }
 
-  /** The line editor reads the keys (at the prompt, and for a running script's prompts) or not. */
+  /** readline's key listeners, taken off stdin while the line editor is not there. */
+  private keyListeners: ((...args: unknown[]) => void)[] | undefined;
+
+  /**
+   * The line editor reads the keys (at the prompt, and for a running script's prompts) or not. When it
+   * does not, its key listeners are off stdin: a running app command reads the keys itself
+   * (cli/terminal/command-io.ts: Ctrl-C is its TERMINATE, shell.md "User inputs"), and readline must
+   * not also take them (a Ctrl-C would clear a line no one sees, other keys would be typed into it).
+   */
   private editing(on: boolean): void {
-    if (on) this.rl?.resume();
-    else this.rl?.pause();
-    if (on) this.cooked(false);
+    if (this.rl === undefined) return;
+    if (on) {
+      for (const l of this.keyListeners ?? []) process.stdin.on("keypress", l);
+      this.keyListeners = undefined;
+      this.rl.resume();
+      this.cooked(false);
+    } else {
+      this.rl.pause();
+      if (this.keyListeners === undefined) {
+        this.keyListeners = process.stdin.listeners("keypress") as ((...args: unknown[]) => void)[];
+        process.stdin.removeAllListeners("keypress");
+      }
+    }
   }
 
   /**
    * The terminal is in raw mode while the line editor is there (keys are its own: Ctrl-C clears the
-   * line), in cooked mode only while an input runs, so that Ctrl-C is the SIGINT the running command's
-   * handler turns into TERMINATE (cli/hydre-host.ts runApp). Keys typed ahead while the shell checks
-   * an input or writes its history stay for the line editor.
+   * line), in cooked mode while an input runs: an app command's run then takes the keys in raw mode
+   * itself (cli/hydre-host.ts runApp), and a Ctrl-C between runs is a SIGINT the shell ignores. Keys
+   * typed ahead while the shell checks an input or writes its history stay for the line editor.
    */
   private cooked(on: boolean): void {
     if (this.rl !== undefined && process.stdin.isTTY === true) process.stdin.setRawMode(!on);
