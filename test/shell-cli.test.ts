@@ -68,7 +68,7 @@ describe("ncw shell on a terminal", () => {
     expect(r.output).toContain("exit=0");
   });
 
-  it("completes a command name and a variable with TAB", () => {
+  it("completes a command name, a variable, a flag and a path with TAB", () => {
     const r = onTerminal([
       { expect: PROMPT, send: hex("let greeting = 1\r") },
       { expect: prompts(2), send: hex("mkd\t") },
@@ -76,7 +76,11 @@ describe("ncw shell on a terminal", () => {
       { expect: prompts(3), send: hex("echo $gree\t") },
       { expect: "echo \\$greeting", send: hex("\r") },
       { expect: "\n1\r\n", send: hex("ls\r") },
-      { expect: "\\./made/.*hydre> ", send: hex("\x04") },
+      // A flag from the command's typing, a path of the NightOS tree.
+      { expect: "\\./made/.*hydre> ", send: hex("ls --hid\t") },
+      { expect: "ls --hidden", send: hex(" ./ma\t") },
+      { expect: "ls --hidden \\./made/", send: hex("\r") },
+      { expect: "(hydre> .*){6}", send: hex("\x04") },
       { expect: "exit=" },
     ]);
     expect(r.failed).toBeNull();
