@@ -113,23 +113,34 @@ describe("ncw shell on a terminal", () => {
     expect(r.output).toContain("exit=0");
   });
 
-  it("recalls the history with the up arrow after a restart (kept in the NightOS home)", () => {
+  it("recalls the history with the up arrow after a restart (kept in the NightOS home), a block whole", () => {
     const first = onTerminal([
       { expect: PROMPT, send: hex('echo "remembered entry"\r') },
-      { expect: prompts(2), send: hex("\x04") },
+      { expect: prompts(2), send: hex("for i in 0..2\r") },
+      { expect: "\\.\\.\\.> ", send: hex('  echo "it $i"\r') },
+      { expect: "(\\.\\.\\.> .*){2}", send: hex("end\r") },
+      { expect: "it 1.*hydre> ", send: hex("\x04") },
       { expect: "exit=" },
     ]);
     expect(first.failed).toBeNull();
     const second = onTerminal([
+      // The newest entry is the block, recalled with its lines and run again.
       { expect: PROMPT, send: hex("\x1b[A") },
+      { expect: "end", send: hex("\r") },
+      { expect: "it 1.*hydre> ", send: hex("\x1b[A\x1b[A") },
       { expect: 'echo "remembered entry"', send: hex("\r") },
       { expect: "\nremembered entry.*hydre> ", send: hex("\x04") },
       { expect: "exit=" },
     ]);
     expect(second.failed).toBeNull();
-    // The history is a file of the tree, not of the host.
-    const r = home.ncw(["fs", "cat", `/home/${"user"}/appdata/hydre/data/history`]);
-    expect(r.stdout).toContain('"echo \\"remembered entry\\""');
+    expect(second.output).toMatch(/it 0\r\nit 1\r\n/);
+    // The history is a file of the tree, not of the host: one JSON string an entry.
+    const r = home.ncw(["fs", "cat", "/home/user/appdata/hydre/data/history"]);
+    // (The home is the other tests' too: these are its last entries. The block run again equals the
+    // newest entry and is not added again; the echo recalled after it is.)
+    const echo = JSON.stringify('echo "remembered entry"');
+    const block = JSON.stringify('for i in 0..2\n  echo "it $i"\nend');
+    expect(r.stdout.endsWith(`${echo}\n${block}\n${echo}\n`)).toBe(true);
   });
 });
 

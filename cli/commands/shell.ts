@@ -287,7 +287,7 @@ class Repl {
   async interactive(rl: Interface, history: ShellHistory): Promise<number> {
     this.rl = rl;
     // readline's own history list (what the arrows go through), newest first: the session's entries.
-    const internal = rl as unknown as { history: string[] };
+    const internal = rl as unknown as { history: string[]; historyIndex: number };
     internal.history = history.recent();
     let done = false;
     // SIGINT outside a command's run (a loop of the script itself) must not end the shell.
@@ -339,6 +339,9 @@ class Repl {
               this.hostError(e);
             }
             internal.history = history.recent();
+            // readline leaves its place in the list alone when it keeps no history itself: the
+            // arrows start again from the newest entry.
+            internal.historyIndex = -1;
             if (res === "exit") {
               done = true;
               resolve(ExitCode.OK);
