@@ -33,9 +33,18 @@ export function seededRandom(seed: number): () => number {
 export interface CliHost extends HydreHost {
   /** Ends the session: the tree's changes committed, the terminal's input released. */
   close(): Promise<void>;
+  /** Commits and closes the NightOS tree if it is open (`ncw shell`, after each input). */
+  release(): Promise<void>;
 }
 
-export function cliHost(opts: { home: () => HomeLayout; color: boolean; seed?: number }): CliHost {
+export function cliHost(opts: {
+  home: () => HomeLayout;
+  color: boolean;
+  seed?: number;
+  /** Where the prompts read their lines (`ncw shell`: its line editor); default: stdin's lines. */
+  readLine?: (prompt: string) => Promise<string | undefined>;
+  showValue?: HydreHost["showValue"];
+}): CliHost {
   let lines: AsyncIterator<string> | undefined;
   let rl: Interface | undefined;
   const random = opts.seed === undefined ? Math.random : seededRandom(opts.seed);
@@ -77,6 +86,7 @@ export function cliHost(opts: { home: () => HomeLayout; color: boolean; seed?: n
       process.stderr.write(t);
     },
     async readLine(prompt) {
+      if (opts.readLine !== undefined) return opts.readLine(prompt);
       process.stdout.write(prompt);
       if (rl === undefined) {
         rl = createInterface({ input: process.stdin, terminal: false });
@@ -124,16 +134,18 @@ export function cliHost(opts: { home: () => HomeLayout; color: boolean; seed?: n
         // A value piped in by the script (`a | b`) is CMDIN's one value (docs/hydre.md "Pipes").
         ...(input === undefined ? {} : { typedInput: input === null ? null : encodeValue(input) }),
         ...(capture ? { capture: (pipe, text) => (pipe === "cmderr" ? err : msg).push(text) } : {}),
-        reserved: (key) =>
-          run.signal(
-            key === "terminate"
-              ? Sig.TERMINATE
-              : key === "will-terminate"
+        // Ctrl-C is the first step of the SIGINT path (onInt), as for `ncw exec` (cli/commands/run.ts).
+        reserved: (key) => {
+          if (key === "terminate") onInt();
+          else
+            run.signal(
+              key === "will-terminate"
                 ? Sig.WILL_TERMINATE
                 : key === "suspend"
                   ? Sig.SUSPEND
                   : Sig.WILL_SUSPEND,
-          ),
+            );
+        },
       });
       const run = startRun(
         c,
@@ -155,7 +167,27 @@ export function cliHost(opts: { home: () => HomeLayout; color: boolean; seed?: n
           trace: () => {},
         },
       );
-      const onInt = () => run.signal(Sig.TERMINATE);
+      // Ctrl-C (or SIGINT) asks the command to terminate, a second forces it, a third kills it
+      // (shell.md "User inputs"; as `ncw exec` does).
+      let interrupts = 0;
+      const onInt = () => {
+        interrupts++;
+        const pid = run.pid();
+        if (interrupts === 1) {
+          run.signal(Sig.TERMINATE);
+          process.stderr.write(
+            `\nncw: sent TERMINATE to process ${pid} (Ctrl-C again to force it)\n`,
+          );
+        } else if (interrupts === 2) {
+          run.signal(Sig.WILL_TERMINATE);
+          process.stderr.write(
+            `\nncw: sent WILL_TERMINATE to process ${pid} (Ctrl-C again to kill it now)\n`,
+          );
+        } else {
+          run.kill();
+          process.stderr.write(`\nncw: killing process ${pid}\n`);
+        }
+      };
       process.on("SIGINT", onInt);
       try {
         const { ret } = await commandEnd(run.done, io);
@@ -166,6 +198,8 @@ export function cliHost(opts: { home: () => HomeLayout; color: boolean; seed?: n
         c.close();
       }
     },
+    ...(opts.showValue === undefined ? {} : { showValue: opts.showValue }),
+    release: closeTree,
     async close() {
       rl?.close();
       await closeTree();

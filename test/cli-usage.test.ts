@@ -63,7 +63,7 @@ describe("usage errors name what is wrong", () => {
     const skyer = run(["skyer"]);
     expect(skyer.stderr).toContain("say which skyer command to run: install, uninstall");
     expect(run([]).stderr).toContain(
-      "say which command to run: run, exec, hydre, commands, help, ps, kill",
+      "say which command to run: run, exec, hydre, shell, commands, help, ps, kill",
     );
   });
 

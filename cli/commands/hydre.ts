@@ -69,7 +69,7 @@ export const hydreCommand: CommandModule<GlobalArgs, HydreArgs> = {
             "give a script to run: `ncw hydre script.hys`, or its text with `ncw hydre -c '<code>'`",
             {
               code: "HYDRE_NO_SCRIPT",
-              hint: "the interactive shell is `ncw shell` (not there yet)",
+              hint: "the interactive shell is `ncw shell`",
             },
           );
         name = argv.script;

@@ -38,6 +38,12 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./hydre.js")).hydreCommand,
   },
   {
+    name: "shell",
+    usage: "shell",
+    describe: "An interactive Hydre session: each input checked, then run",
+    load: async () => (await import("./shell.js")).shellCommand,
+  },
+  {
     name: "commands",
     usage: "commands",
     describe: "List the commands of the installed apps, with their signatures",

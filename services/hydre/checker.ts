@@ -99,6 +99,12 @@ export interface CheckResult {
   unknownCommands: boolean;
   /** The script's command description and its `main` (specs "Commands typing"), when it has one. */
   command?: ScriptCommand;
+  /** Checked in a session: what the input declared, for CheckSession.commit. */
+  input?: {
+    scope: Scope;
+    imported: ReadonlyMap<string, string>;
+    namespaces: ReadonlyMap<string, string[] | "nonclashing">;
+  };
 }
 
 export interface ScriptCommand {
@@ -108,20 +114,60 @@ export interface ScriptCommand {
   params: HType[];
 }
 
-export function checkScript(script: Script, opts: CheckOptions = {}): CheckResult {
-  const c = new Checker(opts);
+/**
+ * What an interactive session (`ncw shell`) keeps from one input to the next: the names its inputs
+ * declared at their top level (variables, functions, types) and its imports. Each input is checked in
+ * a scope of its own inside `top`; `commit` moves what it declared into `top` once it ran.
+ */
+export class CheckSession {
+  readonly top = new Scope();
+  nextBinding = 1;
+  readonly imported = new Map<string, string>();
+  readonly namespaces = new Map<string, string[] | "nonclashing">();
+
+  /** The variables and functions in scope at the prompt, for completion. */
+  names(): string[] {
+    return [...this.top.vars.keys()].sort();
+  }
+
+  /**
+   * Keep what a checked input declared. `bound` tells the bindings that received a value: an input
+   * that failed halfway leaves the names it did not reach as they were (a shadowed name keeps its
+   * older binding).
+   */
+  commit(r: CheckResult, bound: (binding: number) => boolean): void {
+    const input = r.input;
+    if (input === undefined) return;
+    for (const [name, info] of input.scope.vars)
+      if (bound(info.binding)) this.top.vars.set(name, info);
+    for (const [name, t] of input.scope.types) this.top.types.set(name, t);
+    for (const [k, v] of input.imported) this.imported.set(k, v);
+    for (const [k, v] of input.namespaces) this.namespaces.set(k, v);
+  }
+}
+
+export function checkScript(
+  script: Script,
+  opts: CheckOptions = {},
+  session?: CheckSession,
+): CheckResult {
+  const c = new Checker(opts, session);
   const first = script.body.stmts.find((s) => s.k === "cmd");
   if (first?.k === "cmd") c.scriptSpec = first.spec;
   c.importAll(script);
-  const top = new Scope();
+  const top = new Scope(session?.top);
   c.top = top;
   c.block(script.body, top, false);
   const command = c.scriptCommand(script, top);
+  if (session !== undefined) session.nextBinding = c.bindings();
   return {
     diagnostics: c.diags,
     plans: c.plans,
     unknownCommands: c.unknownCommands,
     ...(command === undefined ? {} : { command }),
+    ...(session === undefined
+      ? {}
+      : { input: { scope: top, imported: c.imported, namespaces: c.namespaces } }),
   };
 }
 
@@ -134,9 +180,9 @@ class Checker {
   readonly plans = new Map<CommandNode, CommandPlan>();
   unknownCommands = false;
   /** Imported commands: the name the script calls them by → their full name (specs "Imports"). */
-  private readonly imported = new Map<string, string>();
+  readonly imported: Map<string, string>;
   /** Imported namespaces (`ns::command`): the name → the apps (aids) it holds, or the non-clashing one. */
-  private readonly namespaces = new Map<string, string[] | "nonclashing">();
+  readonly namespaces: Map<string, string[] | "nonclashing">;
 
   /**
    * Reads the script's imports (at its top level; they hold for the whole script). They need the
@@ -262,11 +308,23 @@ class Checker {
   top: Scope | undefined;
   /** The script's command description, when it has one (for `cmdin` and `cmdout`). */
   scriptSpec: CommandSpec | undefined;
-  private nextBinding = 1;
+  private nextBinding: number;
   private fnStack: FnContext[] = [];
   private loops = 0;
 
-  constructor(private readonly opts: CheckOptions) {}
+  constructor(
+    private readonly opts: CheckOptions,
+    session?: CheckSession,
+  ) {
+    // In a session, bindings go on from the last input's (the session's values are kept by binding).
+    this.nextBinding = session?.nextBinding ?? 1;
+    this.imported = new Map(session?.imported);
+    this.namespaces = new Map(session?.namespaces);
+  }
+
+  bindings(): number {
+    return this.nextBinding;
+  }
 
   /**
    * A script's command description (`cmd`, at the top level, once) and its `main`: declared at the top

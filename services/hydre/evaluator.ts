@@ -91,6 +91,8 @@ export interface HydreHost {
   files: ScriptFs;
   /** The script's CMDIN value, read as `cmdin` (its type) says; undefined: no value (it was empty). */
   scriptInput(cmdin: string): Promise<Value | undefined>;
+  /** How a command's value on its own line is shown (default: its `.str()` and a line break). */
+  showValue?(v: HValue): string;
 }
 
 export type RunEnd =
@@ -185,6 +187,43 @@ export async function runScript(
   }
 }
 
+/**
+ * An interactive session's values (`ncw shell`): one top-level environment every input runs in, so
+ * what an input declared is there for the next (its names are kept by checker.ts CheckSession).
+ */
+export class RunSession {
+  readonly top = new Env();
+  readonly state = { failedLast: false };
+  /** Whether a binding received a value (an input that stopped halfway did not reach them all). */
+  bound(b: number): boolean {
+    return this.top.vars.has(b);
+  }
+}
+
+/** Runs one checked input of a session in its top-level environment. */
+export async function runInSession(
+  script: Script,
+  check: CheckResult,
+  host: HydreHost,
+  session: RunSession,
+): Promise<RunEnd> {
+  const ev = new Evaluator(check, host, session.state);
+  try {
+    await ev.input(script.body, session.top);
+    return { kind: "done" };
+  } catch (e) {
+    if (e instanceof ExitSignal) return { kind: "exit" };
+    if (e instanceof CmdOut) {
+      if (e.value.t !== "void") host.write(`${show(e.value)}\n`);
+      return { kind: "exit" };
+    }
+    if (e instanceof Failure) return { kind: "failed", message: failureText(e.value) };
+    if (e instanceof PanicAt) return { kind: "panic", message: e.message, span: e.span };
+    if (e instanceof Panic) return { kind: "panic", message: e.message };
+    throw e;
+  }
+}
+
 function failureText(v: HValue): string {
   if (v.t === "string") return v.v;
   // A command's CMDERR messages, one a line (their own line breaks at the end are not doubled).
@@ -193,19 +232,20 @@ function failureText(v: HValue): string {
 }
 
 class Evaluator {
-  private failedLast = false;
   private readonly natives: NativeContext;
 
   constructor(
     private readonly check: CheckResult,
     private readonly host: HydreHost,
+    /** `last_failed()`'s state (a session's is kept from one input to the next). */
+    private readonly state = { failedLast: false },
   ) {
     this.natives = {
       readLine: (p) => host.readLine(p),
       write: (t) => host.write(t),
       env: (n) => host.env(n),
       random: () => host.random(),
-      lastFailed: () => this.failedLast,
+      lastFailed: () => this.state.failedLast,
       runCommand: (cmd, capture) => this.commandValue(cmd, capture),
     };
   }
@@ -740,17 +780,37 @@ class Evaluator {
   /** A command statement: its value is shown (specs technical/shell.md "Pipes"), its status kept. */
   private async statementPipeline(p: Pipeline, env: Env): Promise<void> {
     const r = await this.pipeline(p, env, false);
-    this.failedLast = !r.ok;
+    this.state.failedLast = !r.ok;
     if (!r.ok) {
       return;
     }
     if (r.display !== undefined) this.host.write(r.display);
-    else if (r.value.t !== "void") this.host.write(`${show(r.value)}\n`);
+    else if (r.value.t !== "void") this.host.write(this.shown(r.value));
+  }
+
+  private shown(v: HValue): string {
+    return this.host.showValue?.(v) ?? `${show(v)}\n`;
+  }
+
+  /**
+   * A session's input (`ncw shell`): its statements in the session's environment; an expression on
+   * its own line at the top level shows its value, as a command's is shown (nushell's way).
+   */
+  async input(b: Block, env: Env): Promise<void> {
+    for (const s of b.stmts) {
+      if (s.k === "expr") {
+        const v = await this.expr(s.expr, env);
+        if (v.t !== "void") this.host.write(this.shown(v));
+        continue;
+      }
+      const f = await this.stmt(s, env);
+      if (f !== undefined) return;
+    }
   }
 
   private async capture(e: Extract<Expr, { k: "capture" }>, env: Env): Promise<HValue> {
     const r = await this.pipeline(e.pipeline, env, true);
-    this.failedLast = !r.ok;
+    this.state.failedLast = !r.ok;
     const strings = (xs: string[]): HValue => ({ t: "list", items: xs.map(str) });
     switch (e.pipe) {
       case "out":
@@ -847,7 +907,7 @@ class Evaluator {
     const r = await this.command(cmd.node, cmd.env as Env, undefined, capture);
     if (!capture && r.ok) {
       if (r.display !== undefined) this.host.write(r.display);
-      else if (r.value.t !== "void") this.host.write(`${show(r.value)}\n`);
+      else if (r.value.t !== "void") this.host.write(this.shown(r.value));
     }
     return r;
   }

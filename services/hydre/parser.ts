@@ -152,13 +152,18 @@ class Parser {
     return this.text.startsWith(s, this.i);
   }
   private fail(message: string, at: Span = span(this.i, this.i + 1), expected?: string): never {
-    throw new HydreSyntaxError({
-      kind: "syntax",
-      code: "HYDRE_SYNTAX",
-      message,
-      span: at,
-      ...(expected === undefined ? {} : { expected }),
-    });
+    throw new HydreSyntaxError(
+      {
+        kind: "syntax",
+        code: "HYDRE_SYNTAX",
+        message,
+        span: at,
+        ...(expected === undefined ? {} : { expected }),
+      },
+      // The text ended where more was needed (an unclosed block, bracket or string, an operator
+      // without its operand): `ncw shell` reads another line instead of reporting it.
+      this.text.slice(this.i).trim() === "",
+    );
   }
 
   /** Skip spaces and comments on this line (and newlines too inside brackets). */

@@ -8,8 +8,8 @@ import { parseCommandLine } from "../shell/arguments.js";
 import type { InstalledCommand } from "../shell/commands.js";
 import { commandHelp } from "../shell/help.js";
 import type { Script } from "./ast.js";
-import { type CheckResult, checkScript } from "./checker.js";
-import { type HydreHost, type RunEnd, runScript } from "./evaluator.js";
+import { type CheckResult, CheckSession, checkScript } from "./checker.js";
+import { type HydreHost, type RunEnd, RunSession, runInSession, runScript } from "./evaluator.js";
 import { parseScript } from "./parser.js";
 import { type Diagnostic, HydreSyntaxError, Source } from "./source.js";
 
@@ -18,6 +18,8 @@ export interface Checked {
   diagnostics: Diagnostic[];
   script?: Script;
   check?: CheckResult;
+  /** A syntax error where the text ended too early (an unclosed block…): more lines may complete it. */
+  incomplete?: boolean;
 }
 
 /**
@@ -28,17 +30,20 @@ export async function checkSource(
   name: string,
   text: string,
   commands: () => Promise<readonly InstalledCommand[]>,
+  session?: CheckSession,
 ): Promise<Checked> {
   const source = new Source(name, text);
   let script: Script;
   try {
     script = parseScript(text);
   } catch (e) {
-    if (e instanceof HydreSyntaxError) return { source, diagnostics: [e.diagnostic] };
+    if (e instanceof HydreSyntaxError)
+      return { source, diagnostics: [e.diagnostic], ...(e.incomplete ? { incomplete: true } : {}) };
     throw e;
   }
-  let check = checkScript(script, { text });
-  if (check.unknownCommands) check = checkScript(script, { text, commands: await commands() });
+  let check = checkScript(script, { text }, session);
+  if (check.unknownCommands)
+    check = checkScript(script, { text, commands: await commands() }, session);
   return { source, diagnostics: sortByPosition(check.diagnostics), script, check };
 }
 
@@ -82,4 +87,39 @@ export function runChecked(
   if (c.diagnostics.length > 0 || c.script === undefined || c.check === undefined)
     throw new Error("internal: running a script that did not pass its check");
   return runScript(c.script, c.check, host, args);
+}
+
+/**
+ * An interactive session (`ncw shell`): every input is checked then run in one persistent top-level
+ * scope, so the variables, functions and types an input declares are there for the next. An input
+ * with errors declares nothing; one that fails halfway keeps what it declared before it stopped.
+ */
+export class ShellSession {
+  private readonly checks = new CheckSession();
+  private readonly values = new RunSession();
+
+  check(
+    name: string,
+    text: string,
+    commands: () => Promise<readonly InstalledCommand[]>,
+  ): Promise<Checked> {
+    return checkSource(name, text, commands, this.checks);
+  }
+
+  /** Run a checked input (without diagnostics) and keep what it declared. */
+  async run(c: Checked, host: HydreHost): Promise<RunEnd> {
+    if (c.diagnostics.length > 0 || c.script === undefined || c.check === undefined)
+      throw new Error("internal: running an input that did not pass its check");
+    const check = c.check;
+    try {
+      return await runInSession(c.script, check, host, this.values);
+    } finally {
+      this.checks.commit(check, (b) => this.values.bound(b));
+    }
+  }
+
+  /** The variables and functions in scope, for completion. */
+  names(): string[] {
+    return this.checks.names();
+  }
 }

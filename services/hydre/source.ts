@@ -61,7 +61,11 @@ export interface Diagnostic {
 
 /** A diagnostic thrown out of the parser (the parser stops at its first error). */
 export class HydreSyntaxError extends Error {
-  constructor(readonly diagnostic: Diagnostic) {
+  constructor(
+    readonly diagnostic: Diagnostic,
+    /** The text ended before the construct did: more lines could complete it. */
+    readonly incomplete = false,
+  ) {
     super(diagnostic.message);
   }
 }
