@@ -150,7 +150,8 @@ export function cliHost(opts: { home: () => HomeLayout; color: boolean; seed?: n
           priority: 10,
         },
         {
-          commandPipes: (pid, pipes) => io.onPipes(pid, pipes),
+          commandPipes: (pid, pipes, cmdin) => io.onPipes(pid, pipes, cmdin),
+          commandInput: (pid, why) => io.onInputFallback(pid, why),
           started: () => {},
           trace: () => {},
         },

@@ -327,13 +327,17 @@ export interface RunRequest {
   /** Permissions given and refused up front (`--allow`, `--deny`, docs/permissions.md). */
   allow?: string[];
   deny?: string[];
+  /** The runner may read the CLI's stdin for CMDIN itself (protocol.ts `run`). */
+  cmdinDirect?: boolean;
 }
 
 export interface RunEvents {
   started(pid: number, name: string): void;
   trace(pid: number, line: string): void;
   /** A command run's pipes, before `started` (docs/ipc.md "Command pipes"): the CLI maps its ends. */
-  commandPipes?(pid: number, pipes: CommandPipeMapping[]): void;
+  commandPipes?(pid: number, pipes: CommandPipeMapping[], cmdin?: "runner"): void;
+  /** The runner could not read stdin for CMDIN after all: the CLI's pump takes over (protocol.ts). */
+  commandInput?(pid: number, why: string): void;
 }
 
 export interface RunHandle {
@@ -385,7 +389,10 @@ export function startRun(conn: KernelConnection, req: RunRequest, ev: RunEvents)
         case "command-pipes":
           // Only the process the run started gets command pipes; they come before its `started`.
           pid ??= m.pid;
-          if (m.pid === pid) ev.commandPipes?.(m.pid, m.pipes);
+          if (m.pid === pid) ev.commandPipes?.(m.pid, m.pipes, m.cmdin);
+          return;
+        case "command-input":
+          if (m.pid === pid) ev.commandInput?.(m.pid, m.why);
           return;
         case "exited":
           if (pid === undefined || m.pid === pid) {

@@ -121,6 +121,12 @@ export type ClientMessage =
        */
       allow?: string[];
       deny?: string[];
+      /**
+       * The CLI's stdin is a host pipe or a file it has not read from: the command's runner may read
+       * it itself for CMDIN (the kernel names it by the peer's /proc/<pid>/fd/0), one copy and one
+       * thread fewer than the CLI's pump (docs/ipc.md "Command pipes", "CMDIN read by the runner").
+       */
+      cmdinDirect?: boolean;
     }
   | { t: "signal"; pid: number; signal: number }
   | { t: "kill"; pid: number }
@@ -176,7 +182,18 @@ export type KernelMessage =
   | { t: "trace"; pid: number; line: string }
   | { t: "exited"; pid: number; outcome: Outcome }
   /** A command run's pipes: the CLI maps its ends of them (sent before `started`). */
-  | { t: "command-pipes"; pid: number; pipes: CommandPipeMapping[] }
+  | {
+      t: "command-pipes";
+      pid: number;
+      pipes: CommandPipeMapping[];
+      /** "runner": the app's runner reads the CLI's stdin for CMDIN itself; the CLI leaves CMDIN be. */
+      cmdin?: "runner";
+    }
+  /**
+   * The runner could not open the CLI's stdin after all (`why`): the CLI moves its stdin into CMDIN
+   * itself (its pump), as when it had not asked.
+   */
+  | { t: "command-input"; pid: number; reader: "cli"; why: string }
   | { t: "ps"; processes: ProcessInfo[] }
   | { t: "commands"; commands: InstalledCommand[] }
   | { t: "ok" }
@@ -297,6 +314,11 @@ export type ToRunner =
       size: number;
       end: "sc" | "rc";
       creator: number;
+      /**
+       * A command's CMDIN whose bytes the runner reads itself from this host path (the CLI's stdin,
+       * /proc/<cli>/fd/0): it opens it with the grant and says how it went (`cmdin-host`).
+       */
+      hostInput?: string;
     }
   /** The process no longer names a pipe end by `handle` (its own CLOSE_PIPE). */
   | { t: "pipe-revoke"; req: number; handle: bigint }
@@ -431,6 +453,8 @@ export type FromRunner =
    */
   | { t: "client-thread-ended"; connection: bigint }
   | { t: "answer"; req: number; answer: RunnerAnswer }
+  /** A `pipe-grant`'s `hostInput` opened (`ok`), or not (`detail`: why); `detail` names the path either way. */
+  | { t: "cmdin-host"; ok: boolean; detail: string }
   /** The last message: sent once every trace line before it is on the channel. */
   | { t: "exit"; outcome: Outcome };
 

@@ -22,6 +22,11 @@ export interface CommandPipeSet {
   readonly app: Readonly<Record<CommandPipeName, { id: bigint; end: PipeEnd }>>;
   /** Whether the CLI's pins are still held (until it mapped its ends, or its session went). */
   pinned: boolean;
+  /**
+   * The host path of the CLI's stdin (/proc/<cli>/fd/0) when the app's runner reads CMDIN's bytes
+   * from it itself (docs/ipc.md "CMDIN read by the runner"); undefined: the CLI writes CMDIN.
+   */
+  hostInput?: string;
 }
 
 /**
