@@ -509,7 +509,11 @@ async function main(): Promise<void> {
                 commands.push(commandPipes);
                 // The CLI's stdin is a pipe or an unread file: the runner reads it itself, by the
                 // peer's descriptor (Linux; the peer's PID from SO_PEERCRED, not from the CLI).
-                const hostInput = cmdinHostPath(m.cmdinDirect === true, peer.pid);
+                // A test hook names a path the runner cannot open instead: the fallback's test.
+                const hostInput =
+                  testHooks && process.env.NCW_TEST_CMDIN_HOST !== undefined && m.cmdinDirect
+                    ? process.env.NCW_TEST_CMDIN_HOST
+                    : cmdinHostPath(m.cmdinDirect === true, peer.pid);
                 if (hostInput !== undefined) commandPipes.hostInput = hostInput;
                 const ids = Object.fromEntries(
                   Object.entries(commandPipes.app).map(([n, a]) => [n, a.id]),
