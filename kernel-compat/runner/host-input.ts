@@ -72,7 +72,6 @@ export class HostInput {
       n = readSync(this.fd, dst, 0, dst.length, null);
     } catch (e) {
       if (isHostError(e, "would-block")) return "would-block";
-      if ((e as NodeJS.ErrnoException).code === "EINTR") return "would-block";
       n = 0;
     }
     if (n > 0) return n;
