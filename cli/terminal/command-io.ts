@@ -120,6 +120,9 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
   // is asked to read stdin: then a pump starts only if it cannot).
   const preload = import("../../kernel-compat/command-client.js").then(async (m) => {
     const pump = streamed && !direct ? m.CommandInputPump.start(stdin.fd) : undefined;
+    // (No pump at all for /dev/null or an empty file: CMDIN closes at once, nothing to say.)
+    if (pump !== undefined)
+      opts.trace?.(`CMDIN: the CLI's pump moves stdin into the ring (${directRefusal(stdin.fd)})`);
     await m.loadCommandNative();
     return { m, pump };
   });
@@ -131,8 +134,6 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
     opts.trace?.(`CMDIN: the CLI's pump moves stdin into the ring (${why})`);
     return latePump;
   };
-  if (streamed && !direct)
-    opts.trace?.(`CMDIN: the CLI's pump moves stdin into the ring (${directRefusal(stdin.fd)})`);
   preload.catch(() => {}); // reported by onPipes, which awaits it
   let raw = false;
   const terminal = process.stdout.isTTY
