@@ -22,6 +22,7 @@ import {
   DENY,
   encodeFrame,
   FrameReader,
+  type HostFileId,
   type KernelMessage,
   type Outcome,
   PROTOCOL_VERSION,
@@ -328,7 +329,7 @@ export interface RunRequest {
   allow?: string[];
   deny?: string[];
   /** The runner may read the CLI's stdin for CMDIN itself (protocol.ts `run`). */
-  cmdinDirect?: boolean;
+  cmdinDirect?: HostFileId;
 }
 
 export interface RunEvents {

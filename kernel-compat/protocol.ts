@@ -83,6 +83,17 @@ export const DENY = "deny";
 /** A standard stream of a process: `in` flows CLI → kernel, `out` and `err` kernel → CLI. */
 export type StdioStream = "in" | "out" | "err";
 
+/** A host file's identity: fstat's device and inode numbers. */
+export interface HostFileId {
+  dev: bigint;
+  ino: bigint;
+}
+
+/** Where a runner reads a command's CMDIN from (the CLI's stdin), and what it must be. */
+export interface HostInputRef extends HostFileId {
+  path: string;
+}
+
 /** CLI → kernel. */
 export type ClientMessage =
   | {
@@ -125,8 +136,9 @@ export type ClientMessage =
        * The CLI's stdin is a host pipe or a file it has not read from: the command's runner may read
        * it itself for CMDIN (the kernel names it by the peer's /proc/<pid>/fd/0), one copy and one
        * thread fewer than the CLI's pump (docs/ipc.md "Command pipes", "CMDIN read by the runner").
+       * Its host identity (fstat's device and inode): the runner checks that what it opened is it.
        */
-      cmdinDirect?: boolean;
+      cmdinDirect?: HostFileId;
     }
   | { t: "signal"; pid: number; signal: number }
   | { t: "kill"; pid: number }
@@ -318,7 +330,7 @@ export type ToRunner =
        * A command's CMDIN whose bytes the runner reads itself from this host path (the CLI's stdin,
        * /proc/<cli>/fd/0): it opens it with the grant and says how it went (`cmdin-host`).
        */
-      hostInput?: string;
+      hostInput?: HostInputRef;
     }
   /** The process no longer names a pipe end by `handle` (its own CLOSE_PIPE). */
   | { t: "pipe-revoke"; req: number; handle: bigint }

@@ -109,33 +109,40 @@ describe("CMDIN read by the app's runner, and the CLI's pump beside it", () => {
     expect(read.stdout.toString()).toBe("the rest\nand more\n");
   });
 
-  it("a runner that cannot open the CLI's stdin: the kernel tells the CLI, whose pump moves it instead", () => {
-    // A kernel of its own, whose test hook names the runner a path that does not exist.
-    const other = new TestHome({
-      NCW_KERNEL_IDLE_MS: "30000",
-      NCW_KERNEL_TEST_HOOKS: "1",
-      NCW_TEST_CMDIN_HOST: "/nonexistent/stdin",
-    });
-    try {
-      const cat = other.write("cat.wat", CAT_APP);
-      const r = spawnSync("sh", ["-c", `cat "${inputFile}" | ${ncw} run --trace "${cat}"`], {
-        env: other.envFor(),
-        timeout: 90_000,
-        maxBuffer: 256 << 20,
+  // The kernel's test hook names the runner another path than the CLI's own /proc/<pid>/fd/0: one
+  // that does not exist, and an existing file that is not ncw's stdin (as a PID taken over by another
+  // process would give): the runner refuses both, and the CLI's pump moves stdin instead.
+  for (const [hook, why] of [
+    ["/nonexistent/stdin", "ENOENT"],
+    [process.execPath, "not the file ncw's stdin was"],
+  ] as const) {
+    it(`a runner that cannot use the path it is given (${why}): the CLI's pump moves stdin instead`, () => {
+      const other = new TestHome({
+        NCW_KERNEL_IDLE_MS: "30000",
+        NCW_KERNEL_TEST_HOOKS: "1",
+        NCW_TEST_CMDIN_HOST: hook,
       });
-      const stderr = r.stderr.toString();
-      expect(r.status, stderr.slice(-500)).toBe(0);
-      expect(cmdinLines(stderr)).toEqual([
-        expect.stringContaining(
-          "CMDIN: the runner cannot read the host's stdin (/nonexistent/stdin: ENOENT",
-        ),
-        expect.stringContaining(`[ncw] ${PUMP} (the runner could not: /nonexistent/stdin: ENOENT`),
-      ]);
-      expect(Buffer.compare(r.stdout, input)).toBe(0);
-    } finally {
-      other.cleanup();
-    }
-  });
+      try {
+        const cat = other.write("cat.wat", CAT_APP);
+        const r = spawnSync("sh", ["-c", `cat "${inputFile}" | ${ncw} run --trace "${cat}"`], {
+          env: other.envFor(),
+          timeout: 90_000,
+          maxBuffer: 256 << 20,
+        });
+        const stderr = r.stderr.toString();
+        expect(r.status, stderr.slice(-500)).toBe(0);
+        expect(cmdinLines(stderr)).toEqual([
+          expect.stringContaining(
+            `CMDIN: the runner cannot read the host's stdin (${hook}: ${why}`,
+          ),
+          expect.stringContaining(`[ncw] ${PUMP} (the runner could not: ${hook}: ${why}`),
+        ]);
+        expect(Buffer.compare(r.stdout, input)).toBe(0);
+      } finally {
+        other.cleanup();
+      }
+    });
+  }
 
   for (const path of ["runner", "pump"] as const) {
     const env: Record<string, string> = path === "pump" ? { NCW_CMDIN_DIRECT: "0" } : {};

@@ -297,7 +297,7 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
           priority,
           allow: permissions.allow,
           deny: permissions.deny,
-          ...(io.cmdinDirect ? { cmdinDirect: true } : {}),
+          ...(io.cmdinDirect ? { cmdinDirect: io.cmdinDirect } : {}),
         },
         {
           commandPipes: (pid, pipes, cmdin) => io.onPipes(pid, pipes, cmdin),

@@ -14,7 +14,7 @@ import type {
   CommandSinks,
 } from "../../kernel-compat/command-client.js";
 import type { CommandPipeMapping } from "../../kernel-compat/ipc/command-pipes.js";
-import type { Outcome } from "../../kernel-compat/protocol.js";
+import type { HostFileId, Outcome } from "../../kernel-compat/protocol.js";
 import { isHostError } from "../../native/errors.js";
 import { NcwError } from "../../ncw/errors.js";
 import { safeText, stdoutClosed } from "../../ncw/output.js";
@@ -53,7 +53,7 @@ export interface CommandIo {
    * Ask the kernel to have the app's runner read stdin for CMDIN itself (the run request's
    * `cmdinDirect`): stdin is a pipe or an unread file (docs/ipc.md "CMDIN read by the runner").
    */
-  readonly cmdinDirect: boolean;
+  readonly cmdinDirect: HostFileId | undefined;
   /** RunEvents.commandPipes: map the pipes and start moving bytes (`cmdin` "runner": not CMDIN's). */
   onPipes(pid: number, pipes: CommandPipeMapping[], cmdin?: "runner"): void;
   /** RunEvents.commandInput: the runner could not read stdin after all; the CLI's pump does. */
@@ -114,7 +114,8 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
   returned.catch(() => {});
   const streamed = !interactive && opts.typedInput === undefined && opts.noInput !== true;
   // A pipe or an unread file: the app's runner may read it itself (one copy, no pump thread).
-  const direct = streamed && directInput(stdin.fd);
+  const directId = streamed ? directInput(stdin.fd) : undefined;
+  const direct = directId !== undefined;
   // Started now, while the run request goes out and the kernel makes the pipes (bench/README.md
   // "Exec"): the pipes' module and koffi loaded, CMDIN's pump thread starting (unless the runner
   // is asked to read stdin: then a pump starts only if it cannot).
@@ -226,7 +227,7 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
 
   return {
     ask: interactive && process.stderr.isTTY === true ? ask : undefined,
-    cmdinDirect: direct,
+    cmdinDirect: directId,
     onPipes(pid, pipes, cmdin) {
       opening = (async () => {
         let pump: CommandInputPump | undefined;
@@ -315,10 +316,19 @@ export async function commandEnd(
  * Whether the app's runner may read `fd` for CMDIN itself (docs/ipc.md "CMDIN read by the runner"):
  * on Linux, a pipe, or a regular file with bytes whose offset is still 0 (the runner opens it anew
  * through /proc, at its start: a file a script read part of keeps the pump, which reads from where
- * the script left it). NCW_CMDIN_DIRECT=0 keeps the pump.
+ * the script left it). NCW_CMDIN_DIRECT=0 keeps the pump. Its identity (device, inode), or undefined.
  */
-export function directInput(fd: number, env: NodeJS.ProcessEnv = process.env): boolean {
-  return directRefusal(fd, env) === undefined;
+export function directInput(
+  fd: number,
+  env: NodeJS.ProcessEnv = process.env,
+): HostFileId | undefined {
+  if (directRefusal(fd, env) !== undefined) return undefined;
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    return { dev: st.dev, ino: st.ino };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Why `fd` is not read by the runner (a trace line's words), or undefined when it is. */

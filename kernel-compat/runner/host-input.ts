@@ -19,6 +19,7 @@ import {
   type RingWriter,
   type WaitOptions,
 } from "../ipc/ring.js";
+import type { HostInputRef } from "../protocol.js";
 
 /** The host pipe's buffer asked for (Linux's default pipe-max-size), as the CLI's pump asks. */
 const PIPE_BUFFER = 1024 * 1024;
@@ -26,17 +27,24 @@ const PIPE_BUFFER = 1024 * 1024;
 /**
  * The relay's half: open `path` (the CLI's stdin) for reading, non-blocking (a FIFO's open then never
  * waits for a writer, and a read never blocks the thread past a signal: waits are poll(2) slices);
- * its descriptor, or why it cannot be read here (then the CLI's pump feeds CMDIN).
+ * its descriptor, or why it cannot be read here (then the CLI's pump feeds CMDIN). What it opened must
+ * be the file the CLI's stdin was when it asked (`ref`'s device and inode), so a PID taken over by
+ * another process meanwhile is never read.
  */
-export function openHostInput(path: string): number | string {
+export function openHostInput(ref: HostInputRef): number | string {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openSync(ref.path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     return (e as Error).message;
   }
   try {
-    const st = fstatSync(fd);
+    const st = fstatSync(fd, { bigint: true });
+    // The CLI's stdin as it named it (device, inode): not another process' that took its PID.
+    if (st.dev !== ref.dev || st.ino !== ref.ino) {
+      closeSync(fd);
+      return "not the file ncw's stdin was (has ncw ended?)";
+    }
     if (!st.isFIFO() && !st.isFile()) {
       closeSync(fd);
       return "neither a pipe nor a file";

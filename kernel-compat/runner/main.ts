@@ -469,11 +469,11 @@ function main(): void {
         if (m.hostInput !== undefined)
           send(
             typeof hostFd === "number" && added
-              ? { t: "cmdin-host", ok: true, detail: m.hostInput }
+              ? { t: "cmdin-host", ok: true, detail: m.hostInput.path }
               : {
                   t: "cmdin-host",
                   ok: false,
-                  detail: `${m.hostInput}: ${typeof hostFd === "string" ? hostFd : "not granted"}`,
+                  detail: `${m.hostInput.path}: ${typeof hostFd === "string" ? hostFd : "not granted"}`,
                 },
           );
         answer(

@@ -54,6 +54,7 @@ import {
   type ForkImage,
   type FromRunner,
   forkMemoryLength,
+  type HostInputRef,
   type Outcome,
   type ProcessInfo,
   type RunnerAnswer,
@@ -812,7 +813,12 @@ export class Kernel implements KernelApi {
     return this.ask(p, { t: "unmap-segment", id });
   }
 
-  async grantPipe(p: KProcess, handle: bigint, end: PipeEnd, hostInput?: string): Promise<boolean> {
+  async grantPipe(
+    p: KProcess,
+    handle: bigint,
+    end: PipeEnd,
+    hostInput?: HostInputRef,
+  ): Promise<boolean> {
     const seg = end.pipe.segment;
     const a = await this.ask(p, {
       t: "pipe-grant",

@@ -55,10 +55,10 @@ function runGrants(allow: string[], deny: string[]): { allow: Grant[]; deny: Gra
 let programModule: Promise<typeof import("../program.js")> | undefined;
 /**
  * Where a command's runner reads the CLI's stdin for CMDIN (docs/ipc.md "CMDIN read by the runner"):
- * the peer's own descriptor 0 through /proc, on Linux, when the CLI asked for it and its PID is known.
+ * the peer's own descriptor 0 through /proc, on Linux, when its PID is known.
  */
-function cmdinHostPath(asked: boolean, peerPid: number | undefined): string | undefined {
-  if (!asked || peerPid === undefined || process.platform !== "linux") return undefined;
+function cmdinHostPath(peerPid: number | undefined): string | undefined {
+  if (peerPid === undefined || process.platform !== "linux") return undefined;
   return `/proc/${peerPid}/fd/0`;
 }
 
@@ -510,11 +510,12 @@ async function main(): Promise<void> {
                 // The CLI's stdin is a pipe or an unread file: the runner reads it itself, by the
                 // peer's descriptor (Linux; the peer's PID from SO_PEERCRED, not from the CLI).
                 // A test hook names a path the runner cannot open instead: the fallback's test.
-                const hostInput =
-                  testHooks && process.env.NCW_TEST_CMDIN_HOST !== undefined && m.cmdinDirect
+                const path =
+                  testHooks && process.env.NCW_TEST_CMDIN_HOST !== undefined
                     ? process.env.NCW_TEST_CMDIN_HOST
-                    : cmdinHostPath(m.cmdinDirect === true, peer.pid);
-                if (hostInput !== undefined) commandPipes.hostInput = hostInput;
+                    : cmdinHostPath(peer.pid);
+                if (m.cmdinDirect !== undefined && path !== undefined)
+                  commandPipes.hostInput = { path, dev: m.cmdinDirect.dev, ino: m.cmdinDirect.ino };
                 const ids = Object.fromEntries(
                   Object.entries(commandPipes.app).map(([n, a]) => [n, a.id]),
                 ) as unknown as CommandPipeIds;
