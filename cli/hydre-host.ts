@@ -162,7 +162,8 @@ export function cliHost(opts: {
           priority: 10,
         },
         {
-          commandPipes: (pid, pipes) => io.onPipes(pid, pipes),
+          commandPipes: (pid, pipes, cmdin) => io.onPipes(pid, pipes, cmdin),
+          commandInput: (pid, why) => io.onInputFallback(pid, why),
           started: () => {},
           trace: () => {},
         },

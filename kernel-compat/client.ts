@@ -22,6 +22,7 @@ import {
   DENY,
   encodeFrame,
   FrameReader,
+  type HostFileId,
   type KernelMessage,
   type Outcome,
   PROTOCOL_VERSION,
@@ -382,6 +383,8 @@ export interface RunRequest {
   deny?: string[];
   /** Run in this sandbox (`ncw run --sandbox`, docs/dev-loop.md "Sandboxes"). */
   sandbox?: string;
+  /** The runner may read the CLI's stdin for CMDIN itself (protocol.ts `run`). */
+  cmdinDirect?: HostFileId;
 }
 
 export interface RunEvents {
@@ -390,7 +393,9 @@ export interface RunEvents {
   sandbox?(dir: string, created: boolean): void;
   trace(pid: number, line: string): void;
   /** A command run's pipes, before `started` (docs/ipc.md "Command pipes"): the CLI maps its ends. */
-  commandPipes?(pid: number, pipes: CommandPipeMapping[]): void;
+  commandPipes?(pid: number, pipes: CommandPipeMapping[], cmdin?: "runner"): void;
+  /** The runner could not read stdin for CMDIN after all: the CLI's pump takes over (protocol.ts). */
+  commandInput?(pid: number, why: string): void;
 }
 
 export interface RunHandle {
@@ -459,7 +464,10 @@ export function startRun(conn: KernelConnection, req: RunRequest, ev: RunEvents)
         case "command-pipes":
           // Only the process the run started gets command pipes; they come before its `started`.
           pid ??= m.pid;
-          if (m.pid === pid) ev.commandPipes?.(m.pid, m.pipes);
+          if (m.pid === pid) ev.commandPipes?.(m.pid, m.pipes, m.cmdin);
+          return;
+        case "command-input":
+          if (m.pid === pid) ev.commandInput?.(m.pid, m.why);
           return;
         case "exited":
           // Ours, or the first of the run (a process whose runner could not start ends unstarted).

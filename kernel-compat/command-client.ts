@@ -50,6 +50,11 @@ export type CommandInput =
   | { kind: "pump"; pump: CommandInputPump }
   /** A typed input's encoded value (services/shell/input.ts), written whole, then CMDIN closes. */
   | { kind: "bytes"; bytes: Uint8Array }
+  /**
+   * The app's runner reads the host's stdin itself (docs/ipc.md "CMDIN read by the runner"): the CLI
+   * leaves CMDIN alone (unless told to feed it after all, `feedInput`).
+   */
+  | { kind: "runner" }
   | { kind: "none" };
 
 /**
@@ -192,7 +197,7 @@ export class CommandPipesClient {
   private constructor(
     private readonly conn: KernelConnection,
     readonly pid: number,
-    mappings: readonly CommandPipeMapping[],
+    private readonly mappings: readonly CommandPipeMapping[],
     private readonly sinks: CommandSinks,
   ) {
     this.returned = new Promise((r) => {
@@ -221,6 +226,7 @@ export class CommandPipesClient {
     // Every end mapped (the pump's too): the kernel may release its pins (the mappings keep the memory).
     const mapped = () => conn.send({ t: "command-mapped", pid });
     if (input.kind === "pump") void c.attachInput(input.pump, mappings).then(mapped);
+    else if (input.kind === "runner") mapped();
     else if (input.kind === "bytes") {
       c.inputValue = input.bytes;
       mapped();
@@ -276,6 +282,12 @@ export class CommandPipesClient {
         process.stderr.write(`ncw: reading stdin for CMDIN failed: ${end.message}\n`);
     });
     return mapped;
+  }
+
+  /** The runner could not read stdin for CMDIN after all: this pump writes it, as if from the start. */
+  feedInput(pump: CommandInputPump): void {
+    if (this.stopped || this.pump !== undefined) return;
+    void this.attachInput(pump, this.mappings);
   }
 
   /** Close CMDIN or CMDUSR from the CLI's side (no more input); the kernel closes its pipe too. */

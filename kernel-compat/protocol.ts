@@ -90,6 +90,17 @@ export const DENY = "deny";
 /** A standard stream of a process: `in` flows CLI → kernel, `out` and `err` kernel → CLI. */
 export type StdioStream = "in" | "out" | "err";
 
+/** A host file's identity: fstat's device and inode numbers. */
+export interface HostFileId {
+  dev: bigint;
+  ino: bigint;
+}
+
+/** Where a runner reads a command's CMDIN from (the CLI's stdin), and what it must be. */
+export interface HostInputRef extends HostFileId {
+  path: string;
+}
+
 /** CLI → kernel. */
 export type ClientMessage =
   | {
@@ -138,6 +149,13 @@ export type ClientMessage =
        * in the app's `sandboxes` folder, tells its folder (`sandbox` message) and runs the app in it.
        */
       sandbox?: string;
+      /**
+       * The CLI's stdin is a host pipe or a file it has not read from: the command's runner may read
+       * it itself for CMDIN (the kernel names it by the peer's /proc/<pid>/fd/0), one copy and one
+       * thread fewer than the CLI's pump (docs/ipc.md "Command pipes", "CMDIN read by the runner").
+       * Its host identity (fstat's device and inode): the runner checks that what it opened is it.
+       */
+      cmdinDirect?: HostFileId;
     }
   | { t: "signal"; pid: number; signal: number }
   | { t: "kill"; pid: number }
@@ -199,7 +217,19 @@ export type KernelMessage =
   | { t: "trace"; run: number; pid: number; line: string }
   | { t: "exited"; run: number; pid: number; outcome: Outcome }
   /** A command run's pipes: the CLI maps its ends of them (sent before `started`). */
-  | { t: "command-pipes"; run: number; pid: number; pipes: CommandPipeMapping[] }
+  | {
+      t: "command-pipes";
+      run: number;
+      pid: number;
+      pipes: CommandPipeMapping[];
+      /** "runner": the app's runner reads the CLI's stdin for CMDIN itself; the CLI leaves CMDIN be. */
+      cmdin?: "runner";
+    }
+  /**
+   * The runner could not open the CLI's stdin after all (`why`): the CLI moves its stdin into CMDIN
+   * itself (its pump), as when it had not asked.
+   */
+  | { t: "command-input"; run: number; pid: number; reader: "cli"; why: string }
   | { t: "ps"; processes: ProcessInfo[] }
   | { t: "commands"; commands: InstalledCommand[] }
   | { t: "ok" }
@@ -335,6 +365,11 @@ export type ToRunner =
       size: number;
       end: "sc" | "rc";
       creator: number;
+      /**
+       * A command's CMDIN whose bytes the runner reads itself from this host path (the CLI's stdin,
+       * /proc/<cli>/fd/0): it opens it with the grant and says how it went (`cmdin-host`).
+       */
+      hostInput?: HostInputRef;
     }
   /** The process no longer names a pipe end by `handle` (its own CLOSE_PIPE). */
   | { t: "pipe-revoke"; req: number; handle: bigint }
@@ -476,6 +511,8 @@ export type FromRunner =
    */
   | { t: "client-thread-ended"; connection: bigint }
   | { t: "answer"; req: number; answer: RunnerAnswer }
+  /** A `pipe-grant`'s `hostInput` opened (`ok`), or not (`detail`: why); `detail` names the path either way. */
+  | { t: "cmdin-host"; ok: boolean; detail: string }
   /** The last message: sent once every trace line before it is on the channel. */
   | { t: "exit"; outcome: Outcome };
 

@@ -124,8 +124,10 @@ describe.skipIf(!onLinux)("peer check (SO_PEERCRED)", () => {
     await new Promise<void>((r) => server.listen(sock, r));
     const c = net.connect(sock);
     await new Promise((r) => c.once("connect", r));
-    expect(native.checkPeer(c)).toEqual({ ok: true, uid: process.geteuid?.() });
-    expect(await seen).toEqual({ ok: true, uid: process.geteuid?.() });
+    // Both ends are this process: the peer's PID (the CMDIN runner's /proc path uses it) is ours.
+    const me = { ok: true, uid: process.geteuid?.(), pid: process.pid };
+    expect(native.checkPeer(c)).toEqual(me);
+    expect(await seen).toEqual(me);
     c.destroy();
     server.close();
     expect(native.checkPeer(new net.Socket())).toMatchObject({

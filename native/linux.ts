@@ -229,7 +229,8 @@ function peerUid(fd: number): PeerUid {
     return { ok: false, reason: `getsockopt(SO_PEERCRED) failed (errno ${koffi.errno()})` };
   if (len.readUInt32LE(0) !== UCRED_SIZE)
     return { ok: false, reason: `getsockopt(SO_PEERCRED) returned ${len.readUInt32LE(0)} bytes` };
-  return { ok: true, uid: cred.readUInt32LE(4) };
+  // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
+  return { ok: true, uid: cred.readUInt32LE(4), pid: cred.readInt32LE(0) };
 }
 
 export const linuxNative: HostNative = {

@@ -13,7 +13,7 @@ import type { ControlEndpoint, PeerCheck } from "./types.js";
 export const MAX_SOCKET_PATH = 100;
 
 /** What a host's credential call says about a socket's peer. */
-export type PeerUid = { ok: true; uid: number } | { ok: false; reason: string };
+export type PeerUid = { ok: true; uid: number; pid?: number } | { ok: false; reason: string };
 
 /** This process' effective host user. */
 export function myUid(): number {
@@ -130,5 +130,5 @@ export function posixCheckPeer(sock: Socket, peerUid: (fd: number) => PeerUid): 
       uid: r.uid,
       reason: `the other end belongs to host user ${r.uid}, not to ${mine}`,
     };
-  return { ok: true, uid: r.uid };
+  return { ok: true, uid: r.uid, ...(r.pid !== undefined && r.pid > 0 ? { pid: r.pid } : {}) };
 }

@@ -46,7 +46,8 @@ export interface ControlEndpoint {
 
 /** Whether the host user at the other end of a connected control socket is this process' user. */
 export type PeerCheck =
-  | { ok: true; uid: number }
+  /** `pid`: the peer's host process, where the host's credential call gives it (Linux SO_PEERCRED). */
+  | { ok: true; uid: number; pid?: number }
   | { ok: false; code: "NATIVE_PEER_OTHER_USER"; uid: number; reason: string }
   | { ok: false; code: "NATIVE_PEER_UNKNOWN"; reason: string };
 

@@ -313,6 +313,7 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
         color: out.color,
         json: out.json,
         ...(typedIn === undefined ? {} : { typedInput: typedIn }),
+        ...(traceOn ? { trace: (line: string) => writeTrace(`[ncw] ${line}`) } : {}),
         reserved: (key) => {
           if (key === "terminate") onInt();
           else
@@ -339,12 +340,14 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
           allow: permissions.allow,
           deny: permissions.deny,
           ...(sandbox === undefined ? {} : { sandbox: sandbox.name }),
+          ...(io.cmdinDirect ? { cmdinDirect: io.cmdinDirect } : {}),
         },
         {
           sandbox: (dir) => {
             sandboxDir = dir;
           },
-          commandPipes: (pid, pipes) => io.onPipes(pid, pipes),
+          commandPipes: (pid, pipes, cmdin) => io.onPipes(pid, pipes, cmdin),
+          commandInput: (pid, why) => io.onInputFallback(pid, why),
           started: (pid, started) => {
             // Later processes on this terminal are its children or services it started: not its name.
             if (pid === run.pid()) {

@@ -3,7 +3,7 @@
 // CMDMSG to stdout and CMDERR to stderr rendered for where they go, CMDRAW's bytes to stdout (with
 // --json, stdout is the outcome's document only: CMDMSG and CMDRAW go to stderr too). The terminal's mode is restored on every way out (the end, an error, the kernel going away, the exit).
 
-import { readSync } from "node:fs";
+import { fstatSync, readFileSync, readSync } from "node:fs";
 import { encodeUserInput } from "../../commonassembly/abi/user-input.js";
 import { MAX_RETURN_SIZE } from "../../commonassembly/abi/values.js";
 import type { AskHandler, KernelConnection } from "../../kernel-compat/client.js";
@@ -14,7 +14,7 @@ import type {
   CommandSinks,
 } from "../../kernel-compat/command-client.js";
 import type { CommandPipeMapping } from "../../kernel-compat/ipc/command-pipes.js";
-import type { Outcome } from "../../kernel-compat/protocol.js";
+import type { HostFileId, Outcome } from "../../kernel-compat/protocol.js";
 import { isHostError } from "../../native/errors.js";
 import { NcwError } from "../../ncw/errors.js";
 import { safeText, stdoutClosed } from "../../ncw/output.js";
@@ -44,11 +44,20 @@ export interface CommandIoOptions {
    * (CMDIN closes at once). Undefined: CMDIN is a stream, the pump moves stdin's bytes as they come.
    */
   typedInput?: Uint8Array | null;
+  /** `--trace`: a line on which way CMDIN's bytes go (the runner reads stdin, or the CLI's pump). */
+  trace?: (line: string) => void;
 }
 
 export interface CommandIo {
-  /** RunEvents.commandPipes: map the pipes and start moving bytes. */
-  onPipes(pid: number, pipes: CommandPipeMapping[]): void;
+  /**
+   * Ask the kernel to have the app's runner read stdin for CMDIN itself (the run request's
+   * `cmdinDirect`): stdin is a pipe or an unread file (docs/ipc.md "CMDIN read by the runner").
+   */
+  readonly cmdinDirect: HostFileId | undefined;
+  /** RunEvents.commandPipes: map the pipes and start moving bytes (`cmdin` "runner": not CMDIN's). */
+  onPipes(pid: number, pipes: CommandPipeMapping[], cmdin?: "runner"): void;
+  /** RunEvents.commandInput: the runner could not read stdin after all; the CLI's pump does. */
+  onInputFallback(pid: number, why: string): void;
   /** Resolves when the return value is whole (or faulty) while the process still runs. */
   readonly returned: Promise<CommandReturn>;
   /** After the process ended (or returned): every pending output, then what CMDOUT amounted to. */
@@ -103,16 +112,29 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
     rejectReturned = rej;
   });
   returned.catch(() => {});
+  const streamed = !interactive && opts.typedInput === undefined && opts.noInput !== true;
+  // A pipe or an unread file: the app's runner may read it itself (one copy, no pump thread).
+  const directId = streamed ? directInput(stdin.fd) : undefined;
+  const direct = directId !== undefined;
   // Started now, while the run request goes out and the kernel makes the pipes (bench/README.md
-  // "Exec"): the pipes' module and koffi loaded, CMDIN's pump thread starting.
+  // "Exec"): the pipes' module and koffi loaded, CMDIN's pump thread starting (unless the runner
+  // is asked to read stdin: then a pump starts only if it cannot).
   const preload = import("../../kernel-compat/command-client.js").then(async (m) => {
-    const pump =
-      interactive || opts.typedInput !== undefined || opts.noInput === true
-        ? undefined
-        : m.CommandInputPump.start(stdin.fd);
+    const pump = streamed && !direct ? m.CommandInputPump.start(stdin.fd) : undefined;
+    // (No pump at all for /dev/null or an empty file: CMDIN closes at once, nothing to say.)
+    if (pump !== undefined)
+      opts.trace?.(`CMDIN: the CLI's pump moves stdin into the ring (${directRefusal(stdin.fd)})`);
     await m.loadCommandNative();
     return { m, pump };
   });
+  /** A pump started late: the kernel or the runner did not take stdin after all. */
+  let latePump: CommandInputPump | undefined;
+  const startLatePump = async (why: string): Promise<CommandInputPump | undefined> => {
+    const { m } = await preload;
+    latePump ??= m.CommandInputPump.start(stdin.fd);
+    opts.trace?.(`CMDIN: the CLI's pump moves stdin into the ring (${why})`);
+    return latePump;
+  };
   preload.catch(() => {}); // reported by onPipes, which awaits it
   let raw = false;
   const terminal = process.stdout.isTTY
@@ -205,22 +227,28 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
 
   return {
     ask: interactive && process.stderr.isTTY === true ? ask : undefined,
-    onPipes(pid, pipes) {
+    cmdinDirect: directId,
+    onPipes(pid, pipes, cmdin) {
       opening = (async () => {
         let pump: CommandInputPump | undefined;
         try {
           const loaded = await preload;
           pump = loaded.pump;
+          // Asked for, but the kernel did not name stdin to the runner (no peer PID, another host).
+          if (direct && cmdin !== "runner")
+            pump = await startLatePump("the kernel did not hand stdin to the runner");
           client = await loaded.m.CommandPipesClient.open(
             conn,
             pid,
             pipes,
             sinks,
-            pump !== undefined
-              ? { kind: "pump", pump }
-              : opts.typedInput
-                ? { kind: "bytes", bytes: opts.typedInput }
-                : { kind: "none" },
+            direct && cmdin === "runner"
+              ? { kind: "runner" }
+              : pump !== undefined
+                ? { kind: "pump", pump }
+                : opts.typedInput
+                  ? { kind: "bytes", bytes: opts.typedInput }
+                  : { kind: "none" },
           );
         } catch (e) {
           pump?.cancel();
@@ -232,6 +260,15 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
         if (interactive) enterRaw();
         else client.closeInput("cmdusr");
         void client.returned.then(resolveReturned);
+      })();
+    },
+    onInputFallback(_pid, why) {
+      void (async () => {
+        await opening;
+        if (client === undefined) return;
+        const pump = await startLatePump(`the runner could not: ${why}`);
+        if (pump !== undefined) client.feedInput(pump);
+        else client.closeInput("cmdin");
       })();
     },
     returned,
@@ -248,6 +285,7 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
       // The pump's thread is gone before the CLI may exit (CommandInputPump.end); a run that never
       // got its pipes cancels it, and it ends without reading stdin.
       await (await preload.catch(() => undefined))?.pump?.end();
+      await latePump?.end();
     },
   };
 }
@@ -271,6 +309,46 @@ export async function commandEnd(
   } finally {
     // Also when the run failed: the CMDIN pump's thread must be gone before the CLI exits.
     await io.close();
+  }
+}
+
+/**
+ * Whether the app's runner may read `fd` for CMDIN itself (docs/ipc.md "CMDIN read by the runner"):
+ * on Linux, a pipe, or a regular file with bytes whose offset is still 0 (the runner opens it anew
+ * through /proc, at its start: a file a script read part of keeps the pump, which reads from where
+ * the script left it). NCW_CMDIN_DIRECT=0 keeps the pump. Its identity (device, inode), or undefined.
+ */
+export function directInput(
+  fd: number,
+  env: NodeJS.ProcessEnv = process.env,
+): HostFileId | undefined {
+  if (directRefusal(fd, env) !== undefined) return undefined;
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    return { dev: st.dev, ino: st.ino };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why `fd` is not read by the runner (a trace line's words), or undefined when it is. */
+export function directRefusal(
+  fd: number,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  if (env.NCW_CMDIN_DIRECT === "0") return "NCW_CMDIN_DIRECT=0";
+  if (process.platform !== "linux") return `no /proc/<pid>/fd on ${process.platform}`;
+  try {
+    const st = fstatSync(fd);
+    if (st.isFIFO()) return undefined;
+    if (!st.isFile()) return st.isSocket() ? "stdin is a socket" : "stdin is no pipe or file";
+    if (st.size === 0) return "stdin is an empty file";
+    const pos = /^pos:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"))?.[1];
+    return pos === "0"
+      ? undefined
+      : `stdin is a file read from already (offset ${pos ?? "unknown"})`;
+  } catch (e) {
+    return `stdin cannot be looked at: ${(e as Error).message}`;
   }
 }
 

@@ -497,7 +497,7 @@ function nativeCopy(
   copy(dst, src);
 }
 
-type Stop = "closed" | "timeout" | "interrupted";
+export type Stop = "closed" | "timeout" | "interrupted";
 function stopReason(r: WaitOutcome): Stop {
   return r === "ready" ? "timeout" : r;
 }
@@ -770,6 +770,27 @@ export class RingReader extends RingSide {
     this.copyOut(at, dst.subarray(0, len));
     this.consume(this.advance(at, len));
     return { ok: true, read: len };
+  }
+
+  /**
+   * Under the read lock (waited for with `opts`; `false`: refused at once when it is held), run `body`
+   * with `take(dst)`, which copies out and frees up to `dst.length` pending bytes and says how many
+   * (raw rings). For a reader that also gets the pipe's bytes from elsewhere while it holds the lock
+   * (runner/host-input.ts: CMDIN read from the host's stdin by the app's runner).
+   */
+  withReadLock<R>(
+    opts: WaitOptions | false,
+    refused: (reason: "locked" | Stop) => R,
+    body: (take: (dst: Uint8Array) => number) => R,
+  ): R {
+    if (this.isMessage) throw new RangeError("withReadLock on a message ring");
+    return this.withLock<R>("reader", opts, refused, () =>
+      body((dst) => {
+        const n = Math.min(dst.length, this.used());
+        if (n > 0) this.take(dst.subarray(0, n));
+        return n;
+      }),
+    );
   }
 
   /** Read what is pending now, up to `dst.length` (mode 0x02, raw rings); never waits for data. */

@@ -10,6 +10,7 @@ import {
   type CommandPipeMapping,
   type CommandPipeName,
 } from "../ipc/command-pipes.js";
+import type { HostInputRef } from "../protocol.js";
 import type { KPipe, PipeEnd, PipeTable } from "./pipes.js";
 
 export { COMMAND_PIPES, type CommandPipeMapping, type CommandPipeName };
@@ -22,6 +23,11 @@ export interface CommandPipeSet {
   readonly app: Readonly<Record<CommandPipeName, { id: bigint; end: PipeEnd }>>;
   /** Whether the CLI's pins are still held (until it mapped its ends, or its session went). */
   pinned: boolean;
+  /**
+   * The host path of the CLI's stdin (/proc/<cli>/fd/0) when the app's runner reads CMDIN's bytes
+   * from it itself (docs/ipc.md "CMDIN read by the runner"); undefined: the CLI writes CMDIN.
+   */
+  hostInput?: HostInputRef;
 }
 
 /**

@@ -20,7 +20,9 @@ export interface SessionSink {
   trace(pid: number, line: string): void;
   exited(pid: number, outcome: Outcome): void;
   /** The command pipes of `pid`: the segments the CLI maps for its ends (docs/ipc.md "Command pipes"). */
-  commandPipes(pid: number, pipes: CommandPipeMapping[]): void;
+  commandPipes(pid: number, pipes: CommandPipeMapping[], cmdin?: "runner"): void;
+  /** The runner could not open the CLI's stdin for CMDIN (`why`): the CLI's pump moves it instead. */
+  commandInput?(pid: number, why: string): void;
   /**
    * Run `go` once the session's socket takes more (at once when it is not backed up; never if the
    * session closes): the kernel acknowledges trace lines and answers traced kernel syscalls through it,

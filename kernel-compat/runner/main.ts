@@ -20,6 +20,7 @@ import { AmsMapper, AmsMappings, BackedAsker } from "./ams.js";
 import { MAILBOX_DEPTH, Mailbox, Outbox, SignalRing } from "./channel.js";
 import type { DoorThreadStart, FromDoorThread, ToDoorThread } from "./door-thread.js";
 import { takeThreadSlot, threadCount, UNCOUNTED_SLOT } from "./fork.js";
+import { openHostInput } from "./host-input.js";
 import { createPagesState, PageAllocator } from "./memory.js";
 import { PipeSlots } from "./pipes.js";
 import { SharedSht } from "./signals.js";
@@ -531,14 +532,32 @@ function main(): void {
       case "start-thread":
         startThread(m);
         return;
-      case "pipe-grant":
+      case "pipe-grant": {
+        // A command's CMDIN the runner reads from the CLI's stdin itself (host-input.ts): opened
+        // here, before `start`; when it cannot be, the grant stands and the CLI's pump feeds the ring.
+        const hostFd = m.hostInput === undefined ? undefined : openHostInput(m.hostInput);
+        const added = pipes.add({
+          ...m,
+          ...(typeof hostFd === "number" ? { hostFd } : {}),
+        });
+        if (m.hostInput !== undefined)
+          send(
+            typeof hostFd === "number" && added
+              ? { t: "cmdin-host", ok: true, detail: m.hostInput.path }
+              : {
+                  t: "cmdin-host",
+                  ok: false,
+                  detail: `${m.hostInput.path}: ${typeof hostFd === "string" ? hostFd : "not granted"}`,
+                },
+          );
         answer(
           m.req,
-          pipes.add(m)
+          added
             ? { ok: true }
             : { ok: false, error: "the process' pipe table is full (docs/ipc.md)" },
         );
         return;
+      }
       case "ams-map":
         if (memory === undefined) waitingAms.push(m);
         else mapAms(m);

@@ -64,6 +64,7 @@ import {
   type ForkImage,
   type FromRunner,
   forkMemoryLength,
+  type HostInputRef,
   type Outcome,
   type ProcessInfo,
   type RunnerAnswer,
@@ -751,7 +752,12 @@ export class Kernel implements KernelApi {
     if (opts.commandPipes !== undefined && opts.commandPipes.pid !== pid)
       throw new Error(`command pipes made for ${opts.commandPipes.pid}, not ${pid}`);
     this.processes.add(p);
-    if (opts.commandPipes) opts.session?.commandPipes(pid, commandPipeMappings(opts.commandPipes));
+    if (opts.commandPipes)
+      opts.session?.commandPipes(
+        pid,
+        commandPipeMappings(opts.commandPipes),
+        opts.commandPipes.hostInput === undefined ? undefined : "runner",
+      );
     this.services.processStarted({ pid, ppid: p.ppid, name: p.name });
     this.pool.prepare(wasm);
     const child = runner.child;
@@ -776,7 +782,12 @@ export class Kernel implements KernelApi {
         const cmd = p.commandPipes;
         if (cmd !== undefined)
           for (const d of COMMAND_PIPES)
-            void this.grantPipe(p, cmd.app[d.name].id, cmd.app[d.name].end);
+            void this.grantPipe(
+              p,
+              cmd.app[d.name].id,
+              cmd.app[d.name].end,
+              d.name === "cmdin" ? cmd.hostInput : undefined,
+            );
         // A runner that compiled this module ahead has it: a large module is not sent again.
         const ahead = runner.prepared === p.wasm && p.wasm.length > 0;
         this.toRunner(p, {
@@ -864,6 +875,17 @@ export class Kernel implements KernelApi {
       case "syscall":
         void this.syscall(p, m.id, m.req, m.fork, m.read ?? []);
         return;
+      case "cmdin-host":
+        // The runner opened the CLI's stdin for CMDIN, or could not: then the CLI's pump moves it.
+        if (p.trace)
+          p.session?.trace(
+            p.pid,
+            m.ok
+              ? `CMDIN: the runner reads the host's stdin itself (${m.detail})`
+              : `CMDIN: the runner cannot read the host's stdin (${m.detail}); the CLI's pump moves it`,
+          );
+        if (!m.ok) p.session?.commandInput?.(p.pid, m.detail);
+        return;
       case "answer": {
         const done = p.requests.get(m.req);
         p.requests.delete(m.req);
@@ -907,7 +929,12 @@ export class Kernel implements KernelApi {
     return this.ask(p, { t: "unmap-segment", id });
   }
 
-  async grantPipe(p: KProcess, handle: bigint, end: PipeEnd): Promise<boolean> {
+  async grantPipe(
+    p: KProcess,
+    handle: bigint,
+    end: PipeEnd,
+    hostInput?: HostInputRef,
+  ): Promise<boolean> {
     const seg = end.pipe.segment;
     const a = await this.ask(p, {
       t: "pipe-grant",
@@ -916,6 +943,7 @@ export class Kernel implements KernelApi {
       size: seg.size,
       end: end.kind,
       creator: end.pipe.creator,
+      ...(hostInput === undefined ? {} : { hostInput }),
     });
     if (!a.ok) this.log(`process ${p.pid}: pipe end ${handle} not granted: ${a.error}`);
     return a.ok;

@@ -53,6 +53,15 @@ function runGrants(allow: string[], deny: string[]): { allow: Grant[]; deny: Gra
 /** The program resolver loads once per kernel, in the background after start-up (Binaryen is not part
  * of it: compiles run in worker threads, commonassembly/aot/off-thread.ts). */
 let programModule: Promise<typeof import("../program.js")> | undefined;
+/**
+ * Where a command's runner reads the CLI's stdin for CMDIN (docs/ipc.md "CMDIN read by the runner"):
+ * the peer's own descriptor 0 through /proc, on Linux, when its PID is known.
+ */
+function cmdinHostPath(peerPid: number | undefined): string | undefined {
+  if (peerPid === undefined || process.platform !== "linux") return undefined;
+  return `/proc/${peerPid}/fd/0`;
+}
+
 function loadProgramModule(): Promise<typeof import("../program.js")> {
   programModule ??= import("../program.js");
   return programModule;
@@ -378,7 +387,9 @@ async function main(): Promise<void> {
       started: (pid, hostPid, name) => send({ t: "started", run, pid, hostPid, name }),
       trace: (pid, line) => send({ t: "trace", run, pid, line }),
       exited: (pid, outcome) => send({ t: "exited", run, pid, outcome }),
-      commandPipes: (pid, pipes) => send({ t: "command-pipes", run, pid, pipes }),
+      commandPipes: (pid, pipes, cmdin) =>
+        send({ t: "command-pipes", run, pid, pipes, ...(cmdin ? { cmdin } : {}) }),
+      commandInput: (pid, why) => send({ t: "command-input", run, pid, reader: "cli", why }),
       whenWritable: (go) => {
         if (conn.destroyed) return;
         if (conn.writableNeedDrain) writable.push(go);
@@ -561,6 +572,15 @@ async function main(): Promise<void> {
               try {
                 commandPipes = createCommandPipes(kernel.pipes, pid);
                 commands.push(commandPipes);
+                // The CLI's stdin is a pipe or an unread file: the runner reads it itself, by the
+                // peer's descriptor (Linux; the peer's PID from SO_PEERCRED, not from the CLI).
+                // A test hook names a path the runner cannot open instead: the fallback's test.
+                const path =
+                  testHooks && process.env.NCW_TEST_CMDIN_HOST !== undefined
+                    ? process.env.NCW_TEST_CMDIN_HOST
+                    : cmdinHostPath(peer.pid);
+                if (m.cmdinDirect !== undefined && path !== undefined)
+                  commandPipes.hostInput = { path, dev: m.cmdinDirect.dev, ino: m.cmdinDirect.ino };
                 const ids = Object.fromEntries(
                   Object.entries(commandPipes.app).map(([n, a]) => [n, a.id]),
                 ) as unknown as CommandPipeIds;

@@ -11,11 +11,20 @@ import {
   PIPE_INFO,
   PIPE_READ,
   PIPE_WRITE,
+  type ResultOf,
   SEND_PIPE,
 } from "../../commonassembly/abi/syscalls.js";
-import { MAX_MESSAGE_SIZE, MESSAGE_HEADER_SIZE, RingState, type WaitOptions } from "../ipc/ring.js";
+import {
+  MAX_MESSAGE_SIZE,
+  MESSAGE_HEADER_SIZE,
+  type RingReader,
+  RingState,
+  type Stop,
+  type WaitOptions,
+} from "../ipc/ring.js";
 import type { KernelApi, KPipe, PipeEnd } from "../kernel/api.js";
 import type { KProcess } from "../kernel/process.js";
+import type { HostInput } from "../runner/host-input.js";
 import { PIPE_SPIN } from "../runner/pipes.js";
 import type { Proc } from "../runner/process.js";
 import { bind, bindKernel } from "./result.js";
@@ -116,6 +125,9 @@ export const pipeHandlers = [
     if (bad !== undefined) return fail(bad);
     if (!p.writable(Number(addr), Number(room))) return fail(GenericErr.MEMORY_PERMISSION);
     const dst = mem.subarray(Number(addr), Number(addr + room));
+    // CMDIN read by the runner from the host's stdin (runner/host-input.ts).
+    if (e.end === "rc" && e.host !== undefined)
+      return readHostFed(p, r, e.host, a.mode, dst, len === 0n);
     const writerGone = () => (r.state() & RingState.writerClosed) !== 0;
     // What is left after a close can still be read; then the pipe is unavailable.
     if (writerGone() && r.used() === 0) return fail(E.RC_CLOSED);
@@ -164,6 +176,17 @@ export const pipeHandlers = [
     const e = p.pipes?.get(a.id);
     if (e === undefined) return fail(PIPE_INFO.errors.NO_SUCH_PIPE);
     const ring = e.ring;
+    // A host-fed CMDIN: what the host has now moves into the ring first, so its count and its end
+    // show (skipped while a PIPE_READ holds the read lock: that one is reading them).
+    if (e.end === "rc" && e.host !== undefined) {
+      const host = e.host;
+      const reader = e.ring;
+      reader.withReadLock(
+        false,
+        () => undefined,
+        () => host.topUp(reader),
+      );
+    }
     const h = header(ring.isMessage);
     const remaining = Math.max(0, ring.free() - h);
     const locks = ring.lockInfo();
@@ -184,6 +207,71 @@ export const pipeHandlers = [
     });
   }),
 ];
+
+/**
+ * PIPE_READ of a CMDIN the runner reads from the host itself (runner/host-input.ts), with the ring's
+ * semantics: the ring's bytes first (what PIPE_INFO or a mode 0x01 read moved there), then the host's,
+ * read straight into `dst`; the end of input closes the ring's writer side, so the rest is read, then
+ * 0x31. Mode 0x01 never waits (an exact size is gathered in the ring, taken only when it is whole);
+ * mode 0x02 takes what is there now; mode 0x00 waits in poll(2) slices, running signals between them.
+ */
+function readHostFed(
+  p: Proc,
+  r: RingReader,
+  host: HostInput,
+  mode: number,
+  dst: Uint8Array,
+  lenZero: boolean,
+): ResultOf<typeof PIPE_READ> {
+  type R = ResultOf<typeof PIPE_READ>;
+  const E = PIPE_READ.errors;
+  if (host.done(r) && r.used() === 0) return fail(E.RC_CLOSED);
+  const now = mode === PipeMode.FAIL;
+  const refused = (reason: "locked" | Stop): R =>
+    reason === "locked"
+      ? failWith(E.NO_PENDING_DATA, { result: FailCause.LOCKED })
+      : fail(E.RC_CLOSED);
+  if (now && !lenZero)
+    return r.withReadLock<R>(false, refused, (take) => {
+      if (r.used() < dst.length) host.topUp(r, dst.length);
+      if (r.used() < dst.length) return failWith(E.NO_PENDING_DATA, { result: FailCause.NO_ROOM });
+      take(dst);
+      return ok({ result: r.used() });
+    });
+  /** The ring's bytes, then what the host has now: how many; "end" when both are over. */
+  const some = (take: (d: Uint8Array) => number, into: Uint8Array): number | "end" => {
+    const n = take(into);
+    if (n === into.length || host.done(r)) return n === 0 && host.done(r) ? "end" : n;
+    const g = host.readNow(into.subarray(n));
+    if (g === "end") return n === 0 ? (r.used() === 0 ? "end" : take(into)) : n;
+    return n + g;
+  };
+  if (mode === PipeMode.PARTIAL || lenZero) {
+    const opts = now ? false : waiting(p);
+    return r.withReadLock<R>(opts, refused, (take) => {
+      for (;;) {
+        const n = some(take, dst);
+        if (n === "end") return fail(E.RC_CLOSED);
+        // Mode 0x02 and 0x01 take what there is; mode 0x00 with length 0 waits for a first byte.
+        if (n > 0 || mode === PipeMode.PARTIAL) return ok({ result: n });
+        if (now) return failWith(E.NO_PENDING_DATA, { result: FailCause.NO_ROOM });
+        if (host.wait(r, waiting(p)) === "interrupted") return fail(E.RC_CLOSED);
+      }
+    });
+  }
+  // Mode 0x00, an exact size: fill `dst`, waiting for the host; its end first is 0x31 with the count.
+  return r.withReadLock<R>(waiting(p), refused, (take) => {
+    let done = 0;
+    while (done < dst.length) {
+      const n = some(take, dst.subarray(done));
+      if (n === "end") return failWith(E.RC_CLOSED, { result: done });
+      done += n;
+      if (done < dst.length && n === 0 && host.wait(r, waiting(p)) === "interrupted")
+        return failWith(E.RC_CLOSED, { result: done });
+    }
+    return ok({ result: r.used() });
+  });
+}
 
 // ---- the kernel's half ----
 
