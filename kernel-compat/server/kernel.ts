@@ -131,6 +131,14 @@ async function collectEveryMs(layer: FsLayer): Promise<number> {
   return (await Registry.open(layer)).getMs("system.crash_saves.collect_every");
 }
 
+/** system.crash_saves.collect_if_previous_unanswered (bool, default false). */
+async function collectIfUnanswered(layer: FsLayer): Promise<boolean> {
+  const v: boolean = (await Registry.open(layer)).get(
+    "system.crash_saves.collect_if_previous_unanswered",
+  );
+  return v;
+}
+
 /** The home's tree as sys::fs needs it (server/tree.ts TreeOwner has it; unit tests give none). */
 export interface KernelTree {
   /** The tree, opened on the first call. */
@@ -358,6 +366,8 @@ export class Kernel implements KernelApi {
           return p !== undefined && this.systemConnections.servicesOf(p).includes(crashSaves.pid);
         },
         collectEveryMs: () => tree.serialize(async () => collectEveryMs(await tree.tree())),
+        collectIfUnanswered: () =>
+          tree.serialize(async () => collectIfUnanswered(await tree.tree())),
       });
       this.crashSaves = crashSaves;
       this.services.register(crashSaves);

@@ -31,6 +31,7 @@ function setup() {
   });
   const feids = new Map<bigint, { path: string; holder: number; rights: TemporaryRights }>();
   let every = 3_600_000;
+  let again = false;
   let clock = 1_700_000_000_000;
   const host = new ServiceHost({ checker: () => false, deliver: (n) => sent.push(n) });
   const cs = new SysCrashSave({
@@ -50,6 +51,7 @@ function setup() {
     },
     connected: () => true,
     collectEveryMs: async () => every,
+    collectIfUnanswered: async () => again,
     now: () => clock,
   });
   host.register(cs);
@@ -66,6 +68,9 @@ function setup() {
     collect,
     setEvery: (ms: number) => {
       every = ms;
+    },
+    setCollectIfUnanswered: (v: boolean) => {
+      again = v;
     },
     answerWithin: (pid: number) =>
       (cs as unknown as { instances: Map<number, { answerWithin: number }> }).instances.get(pid)
@@ -145,6 +150,34 @@ describe("SysCrashSave", () => {
     await settle();
     await t.collect(100);
     expect(t.sent).toHaveLength(2);
+  });
+
+  it("collect_if_previous_unanswered true: the unanswered one is aborted and a new one sent at once, saying so", async () => {
+    const t = setup();
+    t.setCollectIfUnanswered(true);
+    await t.cs.starting("user", APP);
+    t.cs.started(100, "user", APP, false);
+    await t.host.connect(16, 100);
+    await settle();
+    await t.collect(100);
+    const first = t.sent.at(-1)!;
+    const firstFeid = [...t.feids.keys()].at(-1)!;
+    expect(first.data[9]).toBe(0x00);
+    await t.collect(100); // the first is aborted, and a new one goes out in the same collection
+    expect(t.sent).toHaveLength(2);
+    expect(t.sent[1]!.data[9]).toBe(0x01); // "the previous one was not answered"
+    expect(t.feids.has(firstFeid)).toBe(false);
+    const secondFeid = [...t.feids.keys()].at(-1)!;
+    expect(secondFeid).not.toBe(firstFeid);
+    // a late answer to the aborted one is ignored; the new one is answered and stored
+    first.onAnswer!(bytes("0000"));
+    await settle();
+    expect((await t.layer.readdir(DIR)).some((e) => e.name.endsWith(".csf"))).toBe(false);
+    const sentAt = t.now();
+    await t.layer.writeFile(`${DIR}/.collect_100`, bytes("0100000000000000"));
+    t.sent[1]!.onAnswer!(bytes("0000"));
+    await settle();
+    expect(hex(await t.layer.readFile(`${DIR}/${sentAt}_100.csf`))).toBe("0100000000000000");
   });
 
   it("restores after a crash: the datafield, the rename to the new PID, the crashed-restoration marker", async () => {

@@ -52,6 +52,11 @@ export interface SysCrashSaveOptions {
    * again for every running instance on `settingsChanged`.
    */
   collectEveryMs: () => Promise<number>;
+  /**
+   * system.crash_saves.collect_if_previous_unanswered (Registry), read at each collection that finds
+   * the previous one unanswered; false (the spec's default) when not given or unreadable.
+   */
+  collectIfUnanswered?: () => Promise<boolean>;
   now?: () => number;
 }
 
@@ -229,6 +234,18 @@ export class SysCrashSave implements NativeService {
     }
   }
 
+  /** system.crash_saves.collect_if_previous_unanswered; false when not given or unreadable. */
+  private async collectIfUnanswered(): Promise<boolean> {
+    try {
+      return (await this.opts.collectIfUnanswered?.()) === true;
+    } catch (e) {
+      this.log(
+        `system.crash_saves.collect_if_previous_unanswered unreadable, false: ${(e as Error).message}`,
+      );
+      return false;
+    }
+  }
+
   /** A collection every `everyMs`; the answer is due before the next one (at most 255 s, the byte). */
   private schedule(i: Instance, everyMs: number): void {
     if (i.timer !== undefined) clearInterval(i.timer);
@@ -336,14 +353,17 @@ export class SysCrashSave implements NativeService {
     if (i.never || !this.instances.has(i.pid)) return;
     if (i.pending !== undefined) {
       // "If the application didn't answer when the next collect occurs, the signal is aborted, but
-      // the next one will be sent" (collect_if_previous_unanswered: false, the default).
+      // the next one will be sent" (collect_if_previous_unanswered: false, the default). With the
+      // setting true ("ask an application to create a new crash save even if the previous one has
+      // not been completed yet"), the aborted one is followed at once by a new one, which says so.
       const p = i.pending;
       i.pending = undefined;
       i.unansweredLast = true;
       this.opts.feids.revokeTemporaryFeid(p.feid);
       await this.tree((l) => l.rm(p.path, { force: true })).catch(() => {});
       this.log(`PID ${i.pid} (${i.app}) did not answer CRASH_SAVE_COLLECTION in time`);
-      return;
+      if (!(await this.collectIfUnanswered())) return;
+      if (i.never || !this.instances.has(i.pid) || i.pending !== undefined) return;
     }
     const sentAt = this.now();
     const path = `${i.dir}/${pendingName(i.pid)}`;
