@@ -17,6 +17,7 @@ import type { AppRun, HydreHost } from "../services/hydre/evaluator.js";
 import type { InstalledCommand } from "../services/shell/commands.js";
 import { inputIsStream, typedInput } from "../services/shell/input.js";
 import { commandEnd, commandIo, readWholeInput } from "./terminal/command-io.js";
+import { escalatingInterrupt } from "./terminal/interrupt.js";
 
 /** mulberry32: a small seedable generator, so scripted runs (tests) are repeatable with --seed. */
 export function seededRandom(seed: number): () => number {
@@ -170,25 +171,7 @@ export function cliHost(opts: {
       );
       // Ctrl-C (or SIGINT) asks the command to terminate, a second forces it, a third kills it
       // (shell.md "User inputs"; as `ncw exec` does).
-      let interrupts = 0;
-      const onInt = () => {
-        interrupts++;
-        const pid = run.pid();
-        if (interrupts === 1) {
-          run.signal(Sig.TERMINATE);
-          process.stderr.write(
-            `\nncw: sent TERMINATE to process ${pid} (Ctrl-C again to force it)\n`,
-          );
-        } else if (interrupts === 2) {
-          run.signal(Sig.WILL_TERMINATE);
-          process.stderr.write(
-            `\nncw: sent WILL_TERMINATE to process ${pid} (Ctrl-C again to kill it now)\n`,
-          );
-        } else {
-          run.kill();
-          process.stderr.write(`\nncw: killing process ${pid}\n`);
-        }
-      };
+      const onInt = escalatingInterrupt(run);
       process.on("SIGINT", onInt);
       try {
         const { ret } = await commandEnd(run.done, io);

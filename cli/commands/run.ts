@@ -31,6 +31,7 @@ import { inputIsStream, typedInput } from "../../services/shell/input.js";
 import { AID_PATTERN, type Resolved, resolveRun } from "../command-target.js";
 import { type GlobalArgs, runCommand } from "../context.js";
 import { commandEnd, commandIo, readWholeInput } from "../terminal/command-io.js";
+import { escalatingInterrupt } from "../terminal/interrupt.js";
 import { formatValue, valueJson } from "../terminal/values.js";
 import { intArg } from "../usage.js";
 import type { SandboxOutcome } from "./sandbox.js";
@@ -359,25 +360,7 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
           trace: (pid, line) => writeTrace(pid === 0 ? `[ncw] ${line}` : `[pid ${pid}] ${line}`),
         },
       );
-      let interrupts = 0;
-      const onInt = () => {
-        interrupts++;
-        const pid = run.pid();
-        if (interrupts === 1) {
-          run.signal(Sig.TERMINATE);
-          process.stderr.write(
-            `\nncw: sent TERMINATE to process ${pid} (Ctrl-C again to force it)\n`,
-          );
-        } else if (interrupts === 2) {
-          run.signal(Sig.WILL_TERMINATE);
-          process.stderr.write(
-            `\nncw: sent WILL_TERMINATE to process ${pid} (Ctrl-C again to kill it now)\n`,
-          );
-        } else {
-          run.kill();
-          process.stderr.write(`\nncw: killing process ${pid}\n`);
-        }
-      };
+      const onInt = escalatingInterrupt(run);
       const onTerm = () => {
         run.signal(Sig.WILL_TERMINATE);
         process.stderr.write(
@@ -452,7 +435,7 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
           process.stderr.write(
             `ncw: ${name} exited with exit data ${outcome.exitData} (host exit code 255)\n`,
           );
-        } else if (interrupts > 0 || traceOn) {
+        } else if (onInt.count > 0 || traceOn) {
           process.stderr.write(`ncw: ${name} exited with exit data ${outcome.exitData}\n`);
         }
         return hostExitCode(outcome, ret);
