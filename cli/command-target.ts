@@ -18,7 +18,7 @@ import { commandHelp } from "../services/shell/help.js";
  * kernel, which the run needs anyway and which has the tree's and the package's readers loaded: the
  * CLI never loads them (docs/cli.md "Command arguments").
  */
-async function kernelCommands(
+export async function kernelCommands(
   home: HomeLayout,
   of: { aid?: string; package?: string } = {},
 ): Promise<InstalledCommand[]> {

@@ -5,13 +5,13 @@
 
 import { readFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
-import { askInstalledCommands, connectKernel, requestUser } from "../../kernel-compat/client.js";
 import { isHostError } from "../../native/errors.js";
 import { ExitCode, NcwError } from "../../ncw/errors.js";
 import { colorEnabled, makeStyle, safeLines } from "../../ncw/output.js";
 import { checkSource, runChecked, scriptArguments } from "../../services/hydre/script.js";
 import { renderDiagnostic } from "../../services/hydre/source.js";
 import type { InstalledCommand } from "../../services/shell/commands.js";
+import { kernelCommands } from "../command-target.js";
 import { type GlobalArgs, runCommand } from "../context.js";
 import { cliHost } from "../hydre-host.js";
 import { intArg } from "../usage.js";
@@ -89,15 +89,7 @@ export const hydreCommand: CommandModule<GlobalArgs, HydreArgs> = {
         argv.seed === undefined
           ? undefined
           : intArg(argv.seed, "--seed", { min: 0, max: 2 ** 32 - 1 }, "HYDRE_BAD_SEED");
-      const commands = async (): Promise<readonly InstalledCommand[]> => {
-        const conn = await connectKernel(home(), { start: true });
-        if (conn === undefined) throw new Error("unreachable: connectKernel with start");
-        try {
-          return await askInstalledCommands(conn, requestUser());
-        } finally {
-          conn.close();
-        }
-      };
+      const commands = (): Promise<readonly InstalledCommand[]> => kernelCommands(home());
       const checked = await checkSource(name, text, commands);
       if (out.json && argv.check === true) {
         out.data({

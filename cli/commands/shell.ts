@@ -9,12 +9,12 @@
 
 import { createInterface, type Interface } from "node:readline";
 import type { CommandModule } from "yargs";
-import { askInstalledCommands, connectKernel, requestUser } from "../../kernel-compat/client.js";
 import { ExitCode, isNcwError } from "../../ncw/errors.js";
 import { colorEnabled, makeStyle, type Style, safeLines } from "../../ncw/output.js";
 import { type Checked, ShellSession } from "../../services/hydre/script.js";
 import { renderDiagnostic } from "../../services/hydre/source.js";
 import type { InstalledCommand } from "../../services/shell/commands.js";
+import { kernelCommands } from "../command-target.js";
 import { type GlobalArgs, runCommand } from "../context.js";
 import { type CliHost, cliHost } from "../hydre-host.js";
 import { shellCompleter } from "../shell-complete.js";
@@ -64,15 +64,7 @@ export const shellCommand: CommandModule<GlobalArgs, ShellArgs> = {
       // needs them (a session of native commands starts no kernel).
       let installed: Promise<readonly InstalledCommand[]> | undefined;
       const commands = (): Promise<readonly InstalledCommand[]> => {
-        installed ??= (async () => {
-          const conn = await connectKernel(home(), { start: true });
-          if (conn === undefined) throw new Error("unreachable: connectKernel with start");
-          try {
-            return await askInstalledCommands(conn, requestUser());
-          } finally {
-            conn.close();
-          }
-        })().catch((e) => {
+        installed ??= kernelCommands(home()).catch((e) => {
           installed = undefined;
           throw e;
         });

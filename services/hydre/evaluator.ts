@@ -174,17 +174,22 @@ export async function runScript(
     }
     return { kind: "done" };
   } catch (e) {
-    if (e instanceof ExitSignal) return { kind: "exit" };
-    if (e instanceof CmdOut) {
-      // The script's return value, shown as a command's.
-      if (e.value.t !== "void") host.write(`${show(e.value)}\n`);
-      return { kind: "exit" };
-    }
-    if (e instanceof Failure) return { kind: "failed", message: failureText(e.value) };
-    if (e instanceof PanicAt) return { kind: "panic", message: e.message, span: e.span };
-    if (e instanceof Panic) return { kind: "panic", message: e.message };
-    throw e;
+    return endOf(e, host);
   }
+}
+
+/** How a script or an input that threw `e` ended (anything else is rethrown). */
+function endOf(e: unknown, host: HydreHost): RunEnd {
+  if (e instanceof ExitSignal) return { kind: "exit" };
+  if (e instanceof CmdOut) {
+    // The script's return value, shown as a command's.
+    if (e.value.t !== "void") host.write(`${show(e.value)}\n`);
+    return { kind: "exit" };
+  }
+  if (e instanceof Failure) return { kind: "failed", message: failureText(e.value) };
+  if (e instanceof PanicAt) return { kind: "panic", message: e.message, span: e.span };
+  if (e instanceof Panic) return { kind: "panic", message: e.message };
+  throw e;
 }
 
 /**
@@ -212,15 +217,7 @@ export async function runInSession(
     await ev.input(script.body, session.top);
     return { kind: "done" };
   } catch (e) {
-    if (e instanceof ExitSignal) return { kind: "exit" };
-    if (e instanceof CmdOut) {
-      if (e.value.t !== "void") host.write(`${show(e.value)}\n`);
-      return { kind: "exit" };
-    }
-    if (e instanceof Failure) return { kind: "failed", message: failureText(e.value) };
-    if (e instanceof PanicAt) return { kind: "panic", message: e.message, span: e.span };
-    if (e instanceof Panic) return { kind: "panic", message: e.message };
-    throw e;
+    return endOf(e, host);
   }
 }
 
