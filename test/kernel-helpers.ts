@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { expect } from "vitest";
 
 export const NCW = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -14,6 +15,37 @@ export const NCW = path.join(
   "cli",
   "ncw.js",
 );
+
+/** The pseudo-terminal driver (python3's pty module): JSON steps on stdin, JSON output on stdout. */
+export const PTY_DRIVER = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "helpers",
+  "pty-drive.py",
+);
+
+/**
+ * `ncw <args>` on `h` on a real pseudo-terminal: at each step, waits until the terminal's output
+ * matches `expect` (a regular expression) and types `key`; then the whole output and the exit code
+ * (the shell's `exit=`). Fails the test when a step's text never came.
+ */
+export function onPty(
+  h: TestHome,
+  args: string[],
+  steps: { expect: string; key: string }[],
+  extra: Record<string, string> = {},
+): { output: string; code: number } {
+  const cmd = [process.execPath, NCW, ...args].map((a) => `"${a}"`).join(" ");
+  const driver = spawnSync("python3", [PTY_DRIVER, "sh", "-c", `${cmd}; echo "exit=$?"`], {
+    env: h.envFor(extra),
+    input: JSON.stringify(
+      steps.map((s) => ({ expect: s.expect, send: Buffer.from(s.key).toString("hex") })),
+    ),
+    timeout: 120_000,
+  });
+  const res = JSON.parse(driver.stdout.toString()) as { output: string; failed: string | null };
+  expect(res.failed, res.output).toBeNull();
+  return { output: res.output, code: Number(/exit=(\d+)/.exec(res.output)?.[1]) };
+}
 
 /** Request buffer at 0x1000, return area at 0x2000, scratch from 0x3000. */
 export const REQ = 0x1000;

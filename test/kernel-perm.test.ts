@@ -8,17 +8,11 @@
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, existsSync, openSync, readSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { skipUnless } from "./btrfs-oracle.js";
-import { NCW, OK, TestHome } from "./kernel-helpers.js";
+import { NCW, OK, onPty, PTY_DRIVER, TestHome } from "./kernel-helpers.js";
 import { serviceNap, systemClient } from "./services-apps.js";
 
-const PTY_DRIVER = path.join(
-  path.dirname(fileURLToPath(import.meta.url)),
-  "helpers",
-  "pty-drive.py",
-);
 const SYS_PERM = 13;
 
 const homes: TestHome[] = [];
@@ -83,20 +77,14 @@ const REFUSED = outcome(false, 15, false);
 
 /** `ncw <args>` on a pseudo-terminal: wait for the prompt of `permission`, press `keys`. */
 function onTerminal(h: TestHome, args: string[], prompts: { permission: string; key: string }[]) {
-  const steps = prompts.map((p) => ({
-    expect: `asks for ${p.permission.replace(/\./g, "\\.")}.*\\(Enter: [a-z]+\\) \\? $`,
-    send: Buffer.from(p.key).toString("hex"),
-  }));
-  const cmd = [process.execPath, NCW, ...args].map((a) => `"${a}"`).join(" ");
-  const driver = spawnSync("python3", [PTY_DRIVER, "sh", "-c", `${cmd}; echo "exit=$?"`], {
-    env: h.envFor(),
-    input: JSON.stringify(steps),
-    timeout: 120_000,
-  });
-  const res = JSON.parse(driver.stdout.toString()) as { output: string; failed: string | null };
-  expect(res.failed, res.output).toBeNull();
-  const m = /exit=(\d+)/.exec(res.output);
-  return { code: Number(m?.[1]), output: res.output };
+  return onPty(
+    h,
+    args,
+    prompts.map((p) => ({
+      expect: `asks for ${p.permission.replace(/\./g, "\\.")}.*\\(Enter: [a-z]+\\) \\? $`,
+      key: p.key,
+    })),
+  );
 }
 
 /** `ncw run` without a terminal (stdin, stdout and stderr are pipes). */

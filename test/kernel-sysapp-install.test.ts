@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NCW, OK, program, TestHome, waitFor } from "./kernel-helpers.js";
+import { OK, onPty, program, TestHome, waitFor } from "./kernel-helpers.js";
 import {
   client,
   expectAnswer,
@@ -224,25 +224,16 @@ describe("sys::app INSTALL_APP and UNINSTALL_APP", () => {
   }, 120_000);
 });
 
-const PTY_DRIVER = path.resolve(import.meta.dirname, "helpers/pty-drive.py");
 const ptyMissing = spawnSync("python3", ["-c", "import pty"]).status !== 0;
 
 /** `ncw run <app>` on a real pseudo-terminal, each question answered with its key. */
 function onTerminal(h: TestHome, app: string, answers: { asks: string; key: string }[]) {
-  const steps = answers.map((a) => ({
-    expect: `${a.asks}.*\\(Enter: [a-z]+\\) \\? $`,
-    send: Buffer.from(a.key).toString("hex"),
-  }));
   // No --trace: the question must be the last thing on the terminal while it waits.
-  const cmd = [process.execPath, NCW, "run", app].map((a) => `"${a}"`).join(" ");
-  const driver = spawnSync("python3", [PTY_DRIVER, "sh", "-c", `${cmd}; echo "exit=$?"`], {
-    env: h.envFor(),
-    input: JSON.stringify(steps),
-    timeout: 120_000,
-  });
-  const res = JSON.parse(driver.stdout.toString()) as { output: string; failed: string | null };
-  expect(res.failed, res.output).toBeNull();
-  return res.output;
+  return onPty(
+    h,
+    ["run", app],
+    answers.map((a) => ({ expect: `${a.asks}.*\\(Enter: [a-z]+\\) \\? $`, key: a.key })),
+  ).output;
 }
 
 /** The exit data `ncw run` reports for its app (without --trace). */

@@ -6,17 +6,16 @@
 // changed meanwhile) and removes them; on a real pseudo-terminal the question is answered with a key;
 // the image passes `btrfs check` after. The view, diff and apply on the layer: services/fs/sandbox.test.ts.
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { btrfsProgsMissing, expectCheckClean, skipUnless } from "./btrfs-oracle.js";
-import { alive, NCW, TestHome, waitFor } from "./kernel-helpers.js";
+import { alive, onPty, TestHome, waitFor } from "./kernel-helpers.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const NAP = path.join(ROOT, "dist", "examples", "notes.nap");
-const PTY_DRIVER = path.join(ROOT, "test", "helpers", "pty-drive.py");
 const AREA = "/home/user/appdata/ncwdemo.notes";
 const FOLDER = `${AREA}/notes`;
 
@@ -158,29 +157,20 @@ describe.skipIf(skipUnless(btrfsProgsMissing()))("ncw run --sandbox", () => {
 
   it("while a sandboxed app runs: its writes stay in its sandbox, shared only with runs in it", async () => {
     // `watch 1` waits for one change of its notes folder, as the app sees it: the sandbox's.
-    const watcher = spawn(
-      process.execPath,
-      [
-        NCW,
-        "run",
-        "--sandbox=live",
-        "--allow",
-        "fs.filesystems.list",
-        "ncwdemo::notes",
-        "watch",
-        "1",
-      ],
-      { env: home.envFor(), stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let watched = "";
-    watcher.stdout.setEncoding("utf8").on("data", (d: string) => {
-      watched += d;
-    });
-    watcher.stderr.setEncoding("utf8").on("data", (d: string) => {
-      watched += d;
-    });
+    const watcher = home.spawnNcw([
+      "run",
+      "--sandbox=live",
+      "--allow",
+      "fs.filesystems.list",
+      "ncwdemo::notes",
+      "watch",
+      "1",
+    ]);
     const ended = new Promise<number | null>((resolve) => watcher.on("close", resolve));
-    expect(await waitFor(() => watched.includes("watching"), 60_000), watched).toBe(true);
+    expect(
+      await waitFor(() => watcher.output().includes("watching"), 60_000),
+      watcher.output(),
+    ).toBe(true);
     // A change of the real folder is not one of the sandbox's: the watcher does not hear it.
     expect(notes([], ["add", "outside", "o"]).code).toBe(0);
     // Another run in the same sandbox writes a note there: the watcher hears it and ends.
@@ -188,9 +178,9 @@ describe.skipIf(skipUnless(btrfsProgsMissing()))("ncw run --sandbox", () => {
     expect(add.code, add.stderr).toBe(0);
     expect(realNotes()).not.toContain("w");
     expect(await ended).toBe(0);
-    expect(watched).toContain("watching\nnotes changed\n1\n");
-    expect(watched).toContain(`+ ${FOLDER}/w  (5 B)`);
-    expect(watched).not.toContain("outside");
+    expect(watcher.output()).toContain("watching\nnotes changed\n1\n");
+    expect(watcher.output()).toContain(`+ ${FOLDER}/w  (5 B)`);
+    expect(watcher.output()).not.toContain("outside");
     expect(realNotes()).toContain("outside");
     expect(realNotes()).not.toContain("w");
     expect(home.ncw(["sandbox", "rm", "ncwdemo::notes", "live"]).code).toBe(0);
@@ -199,30 +189,21 @@ describe.skipIf(skipUnless(btrfsProgsMissing()))("ncw run --sandbox", () => {
   it.skipIf(skipUnless(ptyMissing()))(
     "asks on a terminal: a key applies the changes",
     () => {
-      const steps = [
-        { expect: "\\(Enter: discard\\) \\? $", send: Buffer.from("a").toString("hex") },
-      ];
-      const cmd = [
-        process.execPath,
-        NCW,
-        "run",
-        "--sandbox",
-        "--allow",
-        "fs.filesystems.list",
-        "ncwdemo::notes",
-        "add",
-        "typed",
-        "on a terminal",
-      ]
-        .map((a) => `"${a}"`)
-        .join(" ");
-      const driver = spawnSync("python3", [PTY_DRIVER, "sh", "-c", `${cmd}; echo "exit=$?"`], {
-        env: home.envFor({ NO_COLOR: "1" }),
-        input: JSON.stringify(steps),
-        timeout: 120_000,
-      });
-      const res = JSON.parse(driver.stdout.toString()) as { output: string; failed: string | null };
-      expect(res.failed, res.output).toBeNull();
+      const res = onPty(
+        home,
+        [
+          "run",
+          "--sandbox",
+          "--allow",
+          "fs.filesystems.list",
+          "ncwdemo::notes",
+          "add",
+          "typed",
+          "on a terminal",
+        ],
+        [{ expect: "\\(Enter: discard\\) \\? $", key: "a" }],
+        { NO_COLOR: "1" },
+      );
       expect(res.output).toContain(`+ ${FOLDER}/typed  (13 B)`);
       expect(res.output).toMatch(/apply these changes to the real tree or discard them\?/);
       expect(res.output).toMatch(/\[a\]pply {2}\[d\]iscard {2}\(Enter: discard\) \? apply/);

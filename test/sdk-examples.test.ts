@@ -4,7 +4,7 @@
 // (AssemblyScript), wc counts what is piped in and writes the counts on CMDRAW (C), notes keeps its notes
 // as files on the NightOS filesystem through sys::fs (AssemblyScript, sdk/as/fs.ts).
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -163,24 +163,23 @@ describe.skipIf(skipUnless(btrfsProgsMissing()))("notes, on sys::fs", () => {
 
     // Another app's change reaches a watcher: `watch 1` (WATCH_ITEM of the folder, then nextChange)
     // prints "watching", sees the folder's entries change (ITEM_CHANGED 0x01) when a note is added, and ends.
-    const watcher = spawn(
-      process.execPath,
-      [NCW, "run", "--allow", "fs.filesystems.list", "ncwdemo::notes", "watch", "1"],
-      { env: home.envFor(), stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let watched = "";
-    watcher.stdout.setEncoding("utf8").on("data", (d: string) => {
-      watched += d;
-    });
-    watcher.stderr.setEncoding("utf8").on("data", (d: string) => {
-      watched += d;
-    });
+    const watcher = home.spawnNcw([
+      "run",
+      "--allow",
+      "fs.filesystems.list",
+      "ncwdemo::notes",
+      "watch",
+      "1",
+    ]);
     const ended = new Promise<number | null>((resolve) => watcher.on("close", resolve));
-    expect(await waitFor(() => watched.includes("watching"), 60_000), watched).toBe(true);
-    expect(watched).not.toContain("notes changed");
+    expect(
+      await waitFor(() => watcher.output().includes("watching"), 60_000),
+      watcher.output(),
+    ).toBe(true);
+    expect(watcher.output()).not.toContain("notes changed");
     expect(notes(["add", "later", "z"]).code).toBe(0);
     expect(await ended).toBe(0);
-    expect(watched).toBe("watching\nnotes changed\n1\n");
+    expect(watcher.output()).toBe("watching\nnotes changed\n1\n");
 
     // The kernel commits and lets the image go when it stops: btrfs check, then the CLI reads it.
     const pid = home.kernelPid();

@@ -6,18 +6,11 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { NCW, TestHome } from "./kernel-helpers.js";
+import { NCW, PTY_DRIVER, TestHome } from "./kernel-helpers.js";
 
 const home = new TestHome();
 afterAll(() => home.cleanup());
-
-const PTY_DRIVER = path.join(
-  path.dirname(fileURLToPath(import.meta.url)),
-  "helpers",
-  "pty-drive.py",
-);
 
 const hex = (s: string) => Buffer.from(s, "utf8").toString("hex");
 const PROMPT = "hydre> ";
