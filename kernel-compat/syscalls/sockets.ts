@@ -73,14 +73,14 @@ function sendDirect(p: Proc, s: SocketRing, f: FastEnd, a: SendArgs) {
     size,
     status: r.status,
   });
-  const to =
-    f.peer.connection === 0n
-      ? `pid ${f.peer.pid}`
-      : `the client thread of connection ${f.peer.connection} of pid ${f.peer.pid}`;
   // The kernel's decoded form of the datafield (a `kernel sends` line's); dispatch.ts's formatter is not
-  // imported here (it imports these handlers).
+  // imported here (it imports these handlers). Built only when traced: this is every message's path.
   p.trace?.(
-    `sends RECV_SOCK_MSG {socket: ${f.peer.handle}, exchange: ${r.exchange}, method: ${r.method}, size: ${size}, status: ${r.status}} to ${to}`,
+    `sends RECV_SOCK_MSG {socket: ${f.peer.handle}, exchange: ${r.exchange}, method: ${r.method}, size: ${size}, status: ${r.status}} to ${
+      f.peer.connection === 0n
+        ? `pid ${f.peer.pid}`
+        : `the client thread of connection ${f.peer.connection} of pid ${f.peer.pid}`
+    }`,
   );
   // A door that is gone or stays full: the peer's runner ended or stopped (its end closes with it).
   if (f.door?.post(Sig.RECV_SOCK_MSG, f.peer.connection, datafield) !== true)
