@@ -47,9 +47,15 @@ const SLEEP = `
  */
 export const SERVICE_WAT = serviceWat(false);
 
-/** The service app's program; `busy`: its loops poll without sleeping (bench/services.ts). */
+/**
+ * The service app's program; `busy`: its loops poll with HAND_OVER (0x56), which sleeps until a signal
+ * is raised for the process or 1 ms passes, instead of sleeping 10 ms (bench/services.ts).
+ */
 export function serviceWat(busy: boolean): string {
-  const nap = busy ? "" : "(call $sleep (i32.const 10))";
+  const handOver = (area: string) =>
+    `(i32.store8 ${area} (i32.const 0x56)) (drop (call $sys ${area} (i32.const 1) (i32.add ${area} (i32.const 0x80))))`;
+  const nap = busy ? handOver(`(i32.const ${REQ})`) : "(call $sleep (i32.const 10))";
+  const clientNap = busy ? handOver("(local.get $base)") : nap;
   return `(module
   (import "nightos" "syscall" (func $sys (param i32 i32 i32) (result i32)))
   (import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))
@@ -128,7 +134,7 @@ export function serviceWat(busy: boolean): string {
             (then unreachable))))
       (if (i32.eqz (i32.atomic.load (i32.add (i32.const 0x3200)
             (i32.shl (i32.wrap_i64 (i64.and (local.get $id) (i64.const 127))) (i32.const 2)))))
-        (then ${nap} (br $wait))))
+        (then ${clientNap} (br $wait))))
     ;; EXIT_THREAD (0x6F) with exit data 0
     (i32.store8 (local.get $base) (i32.const 0x6f)) (i32.store (i32.add (local.get $base) (i32.const 1)) (i32.const 0))
     (drop (call $sys (local.get $base) (i32.const 5) (i32.add (local.get $base) (i32.const 0x80))))

@@ -263,3 +263,12 @@ export class Outbox {
     Atomics.store(this.words, O_HANDLED, 0);
   }
 }
+
+/**
+ * Raise a process' poll flag (docs/kernel.md, "Safepoints and the poll flag"): an increment, so the
+ * AOT-optimized poll sees a changed value, and a wake for a thread sleeping in HAND_OVER on it.
+ */
+export function raisePollFlag(words: Int32Array, at: number): void {
+  Atomics.add(words, at, 1);
+  Atomics.notify(words, at);
+}

@@ -17,7 +17,7 @@ import { CTL_POLL_FLAG_OFFSET } from "../../commonassembly/abi/wasm-names.js";
 import { hostNative } from "../../native/index.js";
 import { DOOR_BYTES, Door } from "../ipc/door.js";
 import { hostRingMemory } from "../ipc/ring.js";
-import { Mailbox, SignalRing } from "./channel.js";
+import { Mailbox, raisePollFlag, SignalRing } from "./channel.js";
 
 /** What the relay tells its door thread (on `port`). */
 export type ToDoorThread =
@@ -51,7 +51,7 @@ function run(start: DoorThreadStart): void {
   let flag: Int32Array | undefined;
   let flagAt = 0;
   const raise = () => {
-    if (flag) Atomics.add(flag, flagAt, 1);
+    if (flag) raisePollFlag(flag, flagAt);
   };
   const pending = () => {
     if (ring.needsSafepoint()) return true;

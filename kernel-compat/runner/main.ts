@@ -17,7 +17,7 @@ import { hostRingMemory } from "../ipc/ring.js";
 import type { ForkImage, FromRunner, Outcome, RunnerAnswer, ToRunner } from "../protocol.js";
 import { type BufferArea, scatter } from "../syscalls/buffers.js";
 import { AmsMapper, AmsMappings, BackedAsker } from "./ams.js";
-import { MAILBOX_DEPTH, Mailbox, Outbox, SignalRing } from "./channel.js";
+import { MAILBOX_DEPTH, Mailbox, Outbox, raisePollFlag, SignalRing } from "./channel.js";
 import type { DoorThreadStart, FromDoorThread, ToDoorThread } from "./door-thread.js";
 import { takeThreadSlot, threadCount, UNCOUNTED_SLOT } from "./fork.js";
 import { openHostInput } from "./host-input.js";
@@ -121,9 +121,11 @@ function main(): void {
   // what is queued: the AOT-optimized poll may test "flag changed" instead of "flag non-zero" (see
   // docs/kernel.md, "Safepoints"), and a single raise can race with the worker clearing the flag.
   let repoking = false;
+  const raise = () => {
+    if (memory) raisePollFlag(new Int32Array(memory.buffer), (ctlAddr + CTL_POLL_FLAG_OFFSET) >> 2);
+  };
   const poke = () => {
-    if (memory)
-      Atomics.add(new Int32Array(memory.buffer), (ctlAddr + CTL_POLL_FLAG_OFFSET) >> 2, 1);
+    raise();
     if (!repoking && (ring.needsSafepoint() || ownSignalsPending())) {
       repoking = true;
       const again = () => {
@@ -131,8 +133,7 @@ function main(): void {
           repoking = false;
           return;
         }
-        if (memory)
-          Atomics.add(new Int32Array(memory.buffer), (ctlAddr + CTL_POLL_FLAG_OFFSET) >> 2, 1);
+        raise();
         setTimeout(again, 2);
       };
       setTimeout(again, 2);

@@ -4,6 +4,10 @@
 
 import { GenericErr } from "../../commonassembly/abi/numbers.js";
 import type { Errcode } from "../../commonassembly/abi/result.js";
+import {
+  CONTROL_BLOCK_ADDRESS,
+  CTL_POLL_FLAG_OFFSET,
+} from "../../commonassembly/abi/wasm-names.js";
 import type { TlsImage } from "../protocol.js";
 import type { BufferArea } from "../syscalls/buffers.js";
 import type { AmsMappings } from "./ams.js";
@@ -15,6 +19,11 @@ import type { SocketRings } from "./sockets.js";
 /** TLS limits NCW chooses (the spec gives none): slots per thread and bytes per slot. */
 export const TLS_MAX_SLOTS = 1024;
 export const TLS_MAX_BYTES = 1 << 20;
+/**
+ * The longest HAND_OVER sleeps (docs/kernel.md, "HAND_OVER"): the end of a NightOS cycle has no host
+ * equivalent, so the thread gives its CPU up until a signal is raised for the process, at most this long.
+ */
+export const HAND_OVER_MAX_MS = 1;
 
 /** A kernel syscall's buffers (syscalls/buffers.ts): the bytes the kernel reads, where it writes. */
 export interface KernelBuffers {
@@ -40,6 +49,8 @@ export interface ProcOptions {
   trace: ((line: string) => void) | undefined;
   /** Move signals the kernel sent into the process' queue (called before each delivery point). */
   pullSignals(): void;
+  /** Whether a signal waits for this thread (HAND_OVER then returns at once); none: never. */
+  signalsWaiting?(): boolean;
   /** This thread's identifier (1 = the main thread) and the process' shared TLS slot table. */
   tid?: number;
   tlsSlots?: SharedArrayBuffer;
@@ -77,6 +88,7 @@ export class Proc {
   readonly onHandledChange: () => void;
   readonly trace: ((line: string) => void) | undefined;
   readonly pullSignals: () => void;
+  private readonly signalsWaiting: () => boolean;
   readonly pipes: PipeRings | undefined;
   readonly sockets: SocketRings | undefined;
   readonly ams: AmsMappings | undefined;
@@ -95,6 +107,7 @@ export class Proc {
     this.onHandledChange = o.onHandledChange;
     this.trace = o.trace;
     this.pullSignals = o.pullSignals;
+    this.signalsWaiting = o.signalsWaiting ?? (() => false);
     this.tid = o.tid ?? 1;
     this.signals = new SignalState(o.sht);
     this.tlsSlots = new Int32Array(o.tlsSlots ?? createTlsSlots());
@@ -159,6 +172,26 @@ export class Proc {
     for (const [slot, gen, data] of img.values) this.tlsValues.set(slot, { gen, data });
   }
 
+  /**
+   * HAND_OVER (syscalls.md 0x56: "no additional work to do for now"): sleep on the poll flag until a
+   * signal is raised for the process (raisePollFlag wakes it) or `maxMs` pass; at once when a signal
+   * already waits. The signals are then delivered as the syscall returns, as for any syscall.
+   */
+  handOver(maxMs = HAND_OVER_MAX_MS): void {
+    const buffer = this.memory.buffer;
+    if (!(buffer instanceof SharedArrayBuffer)) {
+      // Nobody can wake a private memory's flag: the sleep is the whole slice.
+      if (!this.signalsWaiting()) Atomics.wait(privateWord(), 0, 0, maxMs);
+      return;
+    }
+    const words = new Int32Array(buffer, CONTROL_BLOCK_ADDRESS, 1);
+    const at = CTL_POLL_FLAG_OFFSET >> 2;
+    // Read the flag before looking for signals: a raise in between changes it and the wait returns.
+    const flag = Atomics.load(words, at);
+    if (this.signalsWaiting()) return;
+    Atomics.wait(words, at, flag, maxMs);
+  }
+
   /** The memory's current bytes (a fresh view: the memory may have grown). */
   bytes(): Uint8Array {
     return new Uint8Array(this.memory.buffer);
@@ -208,4 +241,10 @@ export class Proc {
   writable(addr: number, len: number): boolean {
     return !this.pages.anyMarked(addr, len, AmsMark.READ_ONLY);
   }
+}
+
+let ownWord: Int32Array | undefined;
+function privateWord(): Int32Array {
+  ownWord ??= new Int32Array(new SharedArrayBuffer(4));
+  return ownWord;
 }

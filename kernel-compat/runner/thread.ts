@@ -439,11 +439,17 @@ function threadSafepoint(ring: SignalRing): void {
  * thread delivers its own (signals.ts), the datafield in a page of this thread's.
  */
 function deliverOwnSignals(p: Proc, own: SignalRing, env: HandlerEnv): void {
+  queueOwnSignals(p, own);
+  p.signals.deliverPending(env);
+}
+
+/** Move a client thread's own signals into its queue (delivered at the next delivery point). */
+function queueOwnSignals(p: Proc, own: SignalRing): void {
+  if (!own.pending()) return;
   for (const s of own.drain()) {
     p.trace?.(`signal ${signalName(s.signal)} queued`);
     p.signals.enqueue(s.signal, s.datafield);
   }
-  p.signals.deliverPending(env);
 }
 
 function runThread(msg: ThreadStart): Outcome | { thread: number } {
@@ -523,7 +529,12 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
       if (outbox.markHandledChanged()) post({ t: "handled" });
     },
     trace,
-    pullSignals: () => {},
+    // A client thread's own signals are delivered as a syscall returns too, not only at a safepoint.
+    pullSignals: () => {
+      if (own !== undefined && proc !== undefined && env.table !== undefined)
+        queueOwnSignals(proc, own);
+    },
+    signalsWaiting: () => ring.suspended || (own?.pending() ?? false),
     tid: msg.tid,
     tlsSlots: msg.tlsSlots,
     sht: msg.sht,

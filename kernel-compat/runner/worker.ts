@@ -275,6 +275,7 @@ function run(msg: WorkerStart): Outcome {
       if (!ring.pending() || proc === undefined) return;
       for (const s of ring.drain()) proc.signals.enqueue(s.signal, s.datafield);
     },
+    signalsWaiting: () => ring.needsSafepoint(),
   });
   host.proc = proc;
   const p = proc;

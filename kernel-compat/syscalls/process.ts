@@ -32,7 +32,10 @@ function headerLength(context: Uint8Array): number {
 
 export const processHandlers = [
   bind(GET_PID, (p) => ok({ pid: BigInt(p.pid) })),
-  bind(HAND_OVER, () => ok({})),
+  bind(HAND_OVER, (p) => {
+    p.handOver();
+    return ok({});
+  }),
   bind(EXIT, (_p, a) => {
     throw new ProcessEnd({ kind: "exit", exitData: a.exitData });
   }),
