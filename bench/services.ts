@@ -41,7 +41,8 @@ const SETTLE_MS = 2000;
 const ARGS = 64;
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "ncw-sbench-"));
-const env = benchEnv(path.join(dir, "home"));
+// Only the markers' and the holder's lines: the services' HAND_OVER loops would write a line per ms.
+const env = { ...benchEnv(path.join(dir, "home")), NCW_TRACE_ONLY: "GET_PID,CONNECT_SERVICE" };
 const home = {
   dir,
   ncw(args: string[]) {

@@ -12,6 +12,7 @@ import { hostNative } from "../../native/index.js";
 import type { ControlEndpoint, HostNative } from "../../native/types.js";
 import { NcwError } from "../../ncw/errors.js";
 import { type HomeLayout, openHome } from "../../ncw/home.js";
+import { treeGeneration } from "../../services/fs/open.js";
 import { type Grant, parseGrant } from "../../services/perm/policy.js";
 import type { InstalledCommand } from "../../services/shell/commands.js";
 import { DEFAULT_USER } from "../../services/skyer/layout.js";
@@ -20,6 +21,7 @@ import {
   createCommandPipes,
   unpinCommandPipes,
 } from "../kernel/command-pipes.js";
+import type { ServiceApp } from "../kernel/service-names.js";
 import { kernelEndpoint, kernelLogPath, kernelPidPath } from "../paths.js";
 import type { AppQuery, Runnable } from "../program.js";
 import {
@@ -194,9 +196,16 @@ function serviceApps(home: HomeLayout, tree: TreeOwner): ServiceApps {
     const { withSkyerQuery } = await import("../../services/skyer/query.js");
     return withSkyerQuery(home, f);
   };
+  // CONNECT_SERVICE looks its app up on every connection: an answer is kept while the tree's
+  // generation (its last commit) stays the same, instead of opening the image again (2-45 ms).
+  const found = new Map<string, { generation: bigint; app: ServiceApp | undefined }>();
   return {
-    find: (anid, user) =>
-      apps(async (q) => {
+    find: async (anid, user) => {
+      const key = `${anid}\0${user}`;
+      const generation = treeGeneration(home);
+      const known = found.get(key);
+      if (generation !== undefined && known?.generation === generation) return known.app;
+      const app = await apps(async (q) => {
         const app = await q.appByAnid(anid, user);
         if (app === undefined) return undefined;
         const s = await q.services(app);
@@ -206,7 +215,14 @@ function serviceApps(home: HomeLayout, tree: TreeOwner): ServiceApps {
           services: s === undefined ? undefined : { main: s.main, scoped: s.scoped },
           crashSaves: await q.crashSavesSupported(app),
         };
-      }),
+      });
+      // Read after the generation: a commit in between only makes the next lookup read again.
+      if (generation !== undefined) {
+        if (found.size >= 256) found.clear();
+        found.set(key, { generation, app });
+      }
+      return app;
+    },
     installed: (user) =>
       apps(async (q) =>
         (await q.installedApps(user)).map((a) => ({

@@ -8,11 +8,12 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { homeLayout } from "../../ncw/home.js";
 import { btrfsCheck, btrfsProgsMissing, skipUnless } from "../../test/btrfs-oracle.js";
+import { SUPER_MAGIC } from "./btrfs/format/superblock.js";
 import { BtrfsLayer } from "./btrfs/layer.js";
 import { HostDirFs } from "./hostdir.js";
 import type { FsLayer } from "./layer.js";
 import { MemoryFs } from "./memory.js";
-import { imagePath, openTree } from "./open.js";
+import { imagePath, openTree, SUPERBLOCK_MAGIC, treeGeneration } from "./open.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -222,5 +223,27 @@ describe("openTree on a home's image", () => {
     expect(dec(await again.readFile("/pending"))).toBe("2");
     await again.writeFile("/x", enc("x"));
     await again.close();
+  });
+
+  it("treeGeneration follows the image's commits (and is undefined without an image)", async () => {
+    delete process.env.NCW_TREE_BACKEND;
+    process.env.NCW_IMAGE_SIZE = "256M";
+    expect(SUPERBLOCK_MAGIC).toBe(SUPER_MAGIC);
+    const d = mkdtempSync(path.join(os.tmpdir(), "ncw-fs-"));
+    tmpDirs.push(d);
+    const home = homeLayout(path.join(d, "home"));
+    expect(treeGeneration(home)).toBeUndefined();
+    const w = await openTree(home);
+    await w.writeFile("/a", enc("1"));
+    await w.sync();
+    const g1 = treeGeneration(home);
+    expect(typeof g1).toBe("bigint");
+    // Not committed yet: the same generation; committed: a later one.
+    await w.writeFile("/b", enc("2"));
+    expect(treeGeneration(home)).toBe(g1);
+    await w.sync();
+    const g2 = treeGeneration(home) as bigint;
+    expect(g2 > (g1 as bigint)).toBe(true);
+    await w.close();
   });
 });

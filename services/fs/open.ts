@@ -2,7 +2,7 @@
 // `<home>/nightos.img`, read and written by NCW's own Btrfs code. The backend is chosen here and
 // only here. Decisions (default, detection, image size, readers): docs/skyer.md "Tree backends".
 
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync } from "node:fs";
 import path from "node:path";
 import { NcwError } from "../../ncw/errors.js";
 import type { HomeLayout } from "../../ncw/home.js";
@@ -22,6 +22,34 @@ export const DEFAULT_TREE_BACKEND: TreeBackend = "btrfs";
 export function imagePath(home: HomeLayout): string {
   return path.join(home.root, "nightos.img");
 }
+
+/**
+ * The generation of the tree's last commit, read from the primary superblock of the home's image (one
+ * small read): it changes with every commit of any writer, so what was read from the tree at a
+ * generation is still what the tree holds while it does not change. Undefined when the home has no
+ * image (a host-directory tree, nothing written yet) or its superblock does not read as one.
+ */
+export function treeGeneration(home: HomeLayout): bigint | undefined {
+  let fd: number;
+  try {
+    fd = openSync(imagePath(home), "r");
+  } catch {
+    return undefined;
+  }
+  try {
+    // struct btrfs_super_block at 64 KiB: magic at 0x40, generation at 0x48.
+    const b = Buffer.alloc(16);
+    if (readSync(fd, b, 0, 16, 0x10040) !== 16) return undefined;
+    if (b.readBigUInt64LE(0) !== SUPERBLOCK_MAGIC) return undefined;
+    return b.readBigUInt64LE(8);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+/** "_BHRfS_M" (format/superblock.ts SUPER_MAGIC; a test checks they agree). */
+export const SUPERBLOCK_MAGIC = 0x4d5f53665248425fn;
 
 /**
  * Size of a new image: 8 GiB, a sparse file (only what is written takes space on Linux and macOS;
