@@ -10,6 +10,7 @@ import { encodeValue, type Value } from "../commonassembly/abi/values.js";
 import { connectKernel, requestUser, startRun } from "../kernel-compat/client.js";
 import { NcwError } from "../ncw/errors.js";
 import type { HomeLayout } from "../ncw/home.js";
+import { testFault } from "../ncw/test-fault.js";
 import type { FsLayer } from "../services/fs/layer.js";
 import { openTree } from "../services/fs/open.js";
 import { addUser } from "../services/fs/structure.js";
@@ -129,57 +130,71 @@ export function cliHost(opts: {
       if (c === undefined) throw new Error("unreachable: connectKernel with start");
       const msg: string[] = [];
       const err: string[] = [];
-      const io = commandIo(c, {
-        color: opts.color,
-        noInput: true,
-        // A value piped in by the script (`a | b`) is CMDIN's one value (docs/hydre.md "Pipes").
-        ...(input === undefined ? {} : { typedInput: input === null ? null : encodeValue(input) }),
-        ...(capture ? { capture: (pipe, text) => (pipe === "cmderr" ? err : msg).push(text) } : {}),
-        // Ctrl-C is the first step of the SIGINT path (onInt), as for `ncw exec` (cli/commands/run.ts).
-        reserved: (key) => {
-          if (key === "terminate") onInt();
-          else
-            run.signal(
-              key === "will-terminate"
-                ? Sig.WILL_TERMINATE
-                : key === "suspend"
-                  ? Sig.SUSPEND
-                  : Sig.WILL_SUSPEND,
-            );
-        },
-      });
-      const run = startRun(
-        c,
-        {
-          path: cmd.aid,
-          args,
-          startup: {
-            kind: "command",
-            callerAnid: 0,
-            command: cmd.command,
-            rawOutputRead: process.stdout.isTTY !== true,
-          },
-          trace: false,
-          priority: 10,
-        },
-        {
-          commandPipes: (pid, pipes, cmdin) => io.onPipes(pid, pipes, cmdin),
-          commandInput: (pid, why) => io.onInputFallback(pid, why),
-          started: () => {},
-          trace: () => {},
-        },
-      );
-      // Ctrl-C (or SIGINT) asks the command to terminate, a second forces it, a third kills it
-      // (shell.md "User inputs"; as `ncw exec` does).
-      const onInt = escalatingInterrupt(run);
-      process.on("SIGINT", onInt);
+      // Everything after the connection is under its `finally`: an error thrown while the run is
+      // set up (an argument that cannot be encoded, an internal error) closes the connection and
+      // the terminal's input, else they would keep ncw alive after the error is reported.
+      let io: ReturnType<typeof commandIo> | undefined;
+      let onInt: (() => void) | undefined;
       try {
+        io = commandIo(c, {
+          color: opts.color,
+          noInput: true,
+          // A value piped in by the script (`a | b`) is CMDIN's one value (docs/hydre.md "Pipes").
+          ...(input === undefined
+            ? {}
+            : { typedInput: input === null ? null : encodeValue(input) }),
+          ...(capture
+            ? { capture: (pipe, text) => (pipe === "cmderr" ? err : msg).push(text) }
+            : {}),
+          // Ctrl-C is the first step of the SIGINT path (onInt), as for `ncw exec` (cli/commands/run.ts).
+          reserved: (key) => {
+            if (key === "terminate") onInt?.();
+            else
+              run.signal(
+                key === "will-terminate"
+                  ? Sig.WILL_TERMINATE
+                  : key === "suspend"
+                    ? Sig.SUSPEND
+                    : Sig.WILL_SUSPEND,
+              );
+          },
+        });
+        testFault("hydre-run-app");
+        const started = io;
+        const run = startRun(
+          c,
+          {
+            path: cmd.aid,
+            args,
+            startup: {
+              kind: "command",
+              callerAnid: 0,
+              command: cmd.command,
+              rawOutputRead: process.stdout.isTTY !== true,
+            },
+            trace: false,
+            priority: 10,
+          },
+          {
+            commandPipes: (pid, pipes, cmdin) => started.onPipes(pid, pipes, cmdin),
+            commandInput: (pid, why) => started.onInputFallback(pid, why),
+            started: () => {},
+            trace: () => {},
+          },
+        );
+        // Ctrl-C (or SIGINT) asks the command to terminate, a second forces it, a third kills it
+        // (shell.md "User inputs"; as `ncw exec` does).
+        onInt = escalatingInterrupt(run);
+        process.on("SIGINT", onInt);
         const { ret } = await commandEnd(run.done, io);
         return { ret: ret ?? { kind: "none" }, msg, err };
       } finally {
-        process.off("SIGINT", onInt);
-        await io.close();
-        c.close();
+        if (onInt !== undefined) process.off("SIGINT", onInt);
+        try {
+          await io?.close();
+        } finally {
+          c.close();
+        }
       }
     },
     ...(opts.showValue === undefined ? {} : { showValue: opts.showValue }),

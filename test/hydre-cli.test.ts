@@ -8,7 +8,10 @@ import { existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NCW, TestHome } from "./kernel-helpers.js";
+import { encodeTextMessage } from "../commonassembly/abi/text-message.js";
+import { FAILURE_BYTES } from "../commonassembly/abi/values.js";
+import { CAT_APP, commandApp, commandNap, watBytes } from "./command-helpers.js";
+import { NCW, OK, TestHome } from "./kernel-helpers.js";
 
 const EXAMPLES = path.join(fileURLToPath(new URL("..", import.meta.url)), "dist", "examples");
 const nap = (name: string) => {
@@ -22,9 +25,9 @@ afterAll(() => {
   rmSync(home.dir, { recursive: true, force: true });
 });
 
-function ncw(args: string[], input = "") {
+function ncw(args: string[], input = "", env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [NCW, ...args], {
-    env: home.envFor(),
+    env: home.envFor(env),
     encoding: "utf8",
     input,
     timeout: 120_000,
@@ -164,7 +167,8 @@ describe("ncw hydre", () => {
     const r = ncw(["hydre", "-c", "rd ./somefile.txt\nls ./notes\nrd ./nope.txt"]);
     expect(r.stdout).toBe("Hello world!\n./notes/a.txt\n");
     expect(r.stderr).toBe("rd: no such file or folder in the NightOS tree: /home/user/nope.txt\n");
-    expect(r.code).toBe(0);
+    // Its last command line failed: so did the script (docs/hydre.md "Failing").
+    expect(r.code).toBe(1);
   });
 
   it("a script with a command description takes its arguments after it, typed, for its main", () => {
@@ -281,7 +285,8 @@ describe("ncw hydre with installed apps", () => {
     ].join("\n");
     const r = ncw(["hydre", "-c", script]);
     expect(r.stdout).toBe("30\n6\nHello, Ada!\ntrue\nfailed: 1 error message(s)\ntrue\n");
-    expect(r.stderr).toBe("stat: max of no integers\n");
+    expect(r.stderr).toBe("stat: max of no integers\nerror: the command `stat` failed\n");
+    // The last command line (`echo`) ran: the script's status is its.
     expect(r.code).toBe(0);
   });
 
@@ -315,5 +320,105 @@ describe("ncw hydre with installed apps", () => {
     expect(r.stdout).toBe("");
     expect(r.stderr).toBe("error: the script failed: stat: min of no integers\n");
     expect(r.code).toBe(1);
+  });
+});
+
+/** The bytes at `addr`, as a WAT data segment, written to a pipe in blocking mode (exit 2 if not). */
+function sendData(pipe: string, addr: number, bytes: Uint8Array): { wat: string; call: string } {
+  return {
+    wat: `(data (i32.const ${addr}) "${watBytes(bytes)}")`,
+    call: `(call $check (i32.const 2) (call $write (call $${pipe}) (i32.const ${bytes.length}) (i32.const ${addr}) (i32.const 0)) (i32.const ${OK}))`,
+  };
+}
+
+/** A command app that writes `parts` in order, then exits with exit data 9. */
+function writer(parts: { wat: string; call: string }[]): string {
+  return commandApp(
+    `${parts.map((p) => p.call).join(" ")} (call $exit (i64.const 9))`,
+    parts.map((p) => p.wat).join("\n"),
+  );
+}
+
+describe("ncw hydre: failing command lines and internal errors", () => {
+  beforeAll(() => {
+    const install = (slug: string, wat: string, commands: string) => {
+      const r = ncw(["skyer", "install", commandNap(home, slug, wat, commands)]);
+      expect(r.code, r.stderr).toBe(0);
+    };
+    // Fails without a word: the failure value on CMDOUT, nothing on CMDERR.
+    install(
+      "quiet",
+      writer([sendData("cmdout", 0x6000, FAILURE_BYTES)]),
+      `[commands.quiet]\nhelp = "Fails silently"\nreturn = "int"\n`,
+    );
+    // Says why on CMDERR, then fails.
+    install(
+      "loud",
+      writer([
+        sendData("cmderr", 0x6000, encodeTextMessage({ text: "loud: no luck\n" })),
+        sendData("cmdout", 0x6100, FAILURE_BYTES),
+      ]),
+      `[commands.loud]\nhelp = "Fails with a message"\nreturn = "int"\n`,
+    );
+    // Returns a value whose length is 0 (no type code): faulty.
+    install(
+      "broken",
+      writer([sendData("cmdout", 0x6000, new Uint8Array(8))]),
+      `[commands.broken]\nhelp = "Returns garbage"\nreturn = "int"\n`,
+    );
+    install("sink", CAT_APP, `[commands.sink]\nhelp = "Takes an int"\ncmdin = "int"\n`);
+  });
+
+  it("a failing app command on its own line is reported, and as the last line fails the script", () => {
+    const alone = ncw(["hydre", "-c", "quiet"]);
+    expect(alone.stdout).toBe("");
+    expect(alone.stderr).toBe("error: the command `quiet` failed\n");
+    expect(alone.code).toBe(1);
+    // Not the last line: the script goes on, last_failed() tells, the status is the last line's.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Hydre's own ${…}, not a template
+    const on = ncw(["hydre", "-c", "quiet\necho ${last_failed()}"]);
+    expect(on.stdout).toBe("true\n");
+    expect(on.stderr).toBe("error: the command `quiet` failed\n");
+    expect(on.code).toBe(0);
+    // In a block, the same.
+    const inIf = ncw(["hydre", "-c", "if true\n  quiet\nend"]);
+    expect(inIf.stderr).toBe("error: the command `quiet` failed\n");
+    expect(inIf.code).toBe(1);
+    // Its own CMDERR message first (from the app), then Hydre's line.
+    const loud = ncw(["hydre", "-c", "loud"]);
+    expect(loud.stderr).toBe("loud: no luck\nerror: the command `loud` failed\n");
+    expect(loud.code).toBe(1);
+  });
+
+  it("a faulty command says why; a failure before `|` shows the messages it wrote", () => {
+    const faulty = ncw(["hydre", "-c", "broken"]);
+    expect(faulty.stderr).toBe(
+      "ncwtest::broken.broken is faulty: invalid return value: the value's length is 0 (no type code)\n" +
+        "error: the command `broken` failed\n",
+    );
+    expect(faulty.code).toBe(1);
+    const piped = ncw(["hydre", "-c", "loud | sink"]);
+    expect(piped.stdout).toBe("");
+    expect(piped.stderr).toBe("loud: no luck\nerror: the command `loud` failed\n");
+    expect(piped.code).toBe(1);
+    // Captured, nothing is reported by the line: `catch` has it.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Hydre's own ${…}, not a template
+    const caught = ncw(["hydre", "-c", 'catch $(loud)\n  err e => echo "caught ${e.len()}"\nend']);
+    expect(caught.stderr).toBe("");
+    expect(caught.stdout).toBe("caught 1\n");
+    expect(caught.code).toBe(0);
+  });
+
+  it("an internal error while an app command starts is printed and ncw exits 70, not hanging", () => {
+    const r = spawnSync(process.execPath, [NCW, "hydre", "-c", "quiet"], {
+      env: home.envFor({ NCW_TEST_FAULT_AT: "hydre-run-app" }),
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    // Before the fix the kernel connection stayed open: the process never ended (status null).
+    expect(r.status).toBe(70);
+    expect(r.stderr).toContain(
+      "internal error: a fault injected at hydre-run-app (NCW_TEST_FAULT_AT)",
+    );
   });
 });

@@ -25,7 +25,7 @@ interface HydreArgs extends GlobalArgs {
   _: (string | number)[];
 }
 
-/** A script that ran and failed (an uncaught `fail`, a panic). */
+/** A script that ran and failed (an uncaught `fail`, a panic, its last command line failed). */
 export const EXIT_SCRIPT_FAILED = 1;
 
 export const hydreCommand: CommandModule<GlobalArgs, HydreArgs> = {
@@ -48,7 +48,8 @@ export const hydreCommand: CommandModule<GlobalArgs, HydreArgs> = {
       .epilogue(
         "The whole script is checked before anything runs (unknown commands, arguments, types); each error " +
           "is shown with its file, line and column, underlined. Exit codes: 0 the script ran to its end (or " +
-          "`exit`), 1 it failed (an uncaught `fail`, a failed `$(…)`, a panic), 65 it has errors and did not " +
+          "`exit`), 1 it failed (an uncaught `fail`, a failed `$(…)`, a panic, or its last command line " +
+          "failed), 65 it has errors and did not " +
           "start, 66 the script file does not exist, 2 usage. ncw's options go before the script: the words " +
           "after it are the script's arguments, read against its command description (`cmd` and `main`). " +
           "docs/hydre.md describes the language NCW runs.",
@@ -141,6 +142,8 @@ export const hydreCommand: CommandModule<GlobalArgs, HydreArgs> = {
           else process.stderr.write(`${style.red("panic:")} ${safeLines(end.message)}\n`);
           return EXIT_SCRIPT_FAILED;
         }
+        // Its status is its last command line's (docs/hydre.md "Failing"): reported where it failed.
+        if (end.kind === "done" && end.lastFailed) return EXIT_SCRIPT_FAILED;
         return ExitCode.OK;
       } finally {
         await host.close();

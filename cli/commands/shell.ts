@@ -169,7 +169,8 @@ class Repl {
         else process.stderr.write(`${this.errStyle.red("panic:")} ${safeLines(end.message)}\n`);
         return false;
       }
-      return true;
+      // Its last command line failed: reported there; the input counts as failed (exit code 1).
+      return !end.lastFailed;
     } catch (e) {
       this.hostError(e);
       return false;

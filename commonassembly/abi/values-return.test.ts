@@ -27,4 +27,22 @@ describe("return values", () => {
     expect(decodeReturn(Uint8Array.of(2, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x02)).state).toBe("invalid");
     expect(decodeReturn(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0)).state).toBe("invalid");
   });
+
+  it("a 20 MiB string encodes and decodes whole (its bytes are never spread as arguments)", () => {
+    const n = 20 * 1024 * 1024;
+    const text = "ab".repeat(n / 2);
+    const b = encodeValue({ type: "string", value: text });
+    expect(b.length).toBe(8 + 1 + 8 + n);
+    expect(new DataView(b.buffer).getBigUint64(0, true)).toBe(BigInt(1 + 8 + n));
+    expect(b[8]).toBe(0x05);
+    expect(new DataView(b.buffer).getBigUint64(9, true)).toBe(BigInt(n));
+    expect(b[17]).toBe(0x61);
+    expect(b[17 + n - 1]).toBe(0x62);
+    const s = decodeReturn(b);
+    expect(s.state).toBe("value");
+    if (s.state === "value" && s.value.type === "string") expect(s.value.value === text).toBe(true);
+    else expect.unreachable("a string value");
+    const list = encodeValue({ type: "list", items: [{ type: "path", value: text }] });
+    expect(list.length).toBe(8 + 1 + 8 + 1 + 8 + n);
+  });
 });

@@ -34,55 +34,80 @@ const TYPE_NAMES = Object.fromEntries(Object.entries(ValueType).map(([k, v]) => 
   Value["type"]
 >;
 
-/** The representation of a value, without its type code. */
-function encodeRepr(v: Value, out: number[]): void {
-  const push64 = (x: bigint, signed = false) => {
+/**
+ * Bytes gathered in chunks and joined once: a string's bytes are one chunk, never spread byte by byte
+ * into an array (a string of tens of MiB would overflow the stack as spread arguments).
+ */
+class Chunks {
+  readonly parts: Uint8Array[] = [];
+  length = 0;
+  add(b: Uint8Array): void {
+    this.parts.push(b);
+    this.length += b.length;
+  }
+  byte(x: number): void {
+    this.add(Uint8Array.of(x));
+  }
+  /** Eight bytes, little-endian, unsigned or two's complement. */
+  u64(x: bigint, signed = false): void {
     const b = new Uint8Array(8);
     if (signed) viewOf(b).setBigInt64(0, x, true);
     else viewOf(b).setBigUint64(0, x, true);
-    out.push(...b);
-  };
+    this.add(b);
+  }
+  /** The chunks joined into `out` at `off`. */
+  copyInto(out: Uint8Array, off: number): void {
+    let at = off;
+    for (const p of this.parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+  }
+}
+
+/** The representation of a value, without its type code. */
+function encodeRepr(v: Value, out: Chunks): void {
   switch (v.type) {
     case "void":
       return;
     case "bool":
-      out.push(v.value ? 0x01 : 0x00);
+      out.byte(v.value ? 0x01 : 0x00);
       return;
     case "int":
-      push64(v.value, true);
+      out.u64(v.value, true);
       return;
     case "float": {
       const b = new Uint8Array(8);
       viewOf(b).setFloat64(0, v.value, true);
-      out.push(...b);
+      out.add(b);
       return;
     }
     case "char": {
       const cp = v.value.codePointAt(0);
-      if (cp === undefined || [...v.value].length !== 1)
+      if (cp === undefined || v.value.length !== (cp > 0xffff ? 2 : 1))
         throw new RangeError("a char value is exactly one character");
       const b = new Uint8Array(4);
       viewOf(b).setUint32(0, cp, true);
-      out.push(...b);
+      out.add(b);
       return;
     }
     case "string":
     case "path":
     case "command": {
       const s = new TextEncoder().encode(v.value);
-      push64(BigInt(s.length));
-      out.push(...s);
+      out.u64(BigInt(s.length));
+      out.add(s);
       return;
     }
     case "list":
-      push64(BigInt(v.items.length));
+      out.u64(BigInt(v.items.length));
       for (const item of v.items) {
-        out.push(ValueType[item.type]);
+        out.byte(ValueType[item.type]);
         encodeRepr(item, out);
       }
       return;
     case "stream":
-      push64(v.rc);
+      out.u64(v.rc);
       return;
   }
 }
@@ -93,11 +118,12 @@ function encodeRepr(v: Value, out: number[]): void {
  * representation), so a reader skips a value with one addition.
  */
 export function encodeValue(v: Value): Uint8Array {
-  const body: number[] = [ValueType[v.type]];
+  const body = new Chunks();
+  body.byte(ValueType[v.type]);
   encodeRepr(v, body);
   const out = new Uint8Array(8 + body.length);
   viewOf(out).setBigUint64(0, BigInt(body.length), true);
-  out.set(body, 8);
+  body.copyInto(out, 8);
   return out;
 }
 

@@ -96,7 +96,11 @@ export interface HydreHost {
 }
 
 export type RunEnd =
-  | { kind: "done" }
+  /**
+   * Ran to its end; `lastFailed`: the last command run on its own line failed (docs/hydre.md
+   * "Failing": the script's exit status is that command's, 1).
+   */
+  | { kind: "done"; lastFailed: boolean }
   | { kind: "exit" }
   | { kind: "failed"; message: string }
   | { kind: "panic"; message: string; span?: Span };
@@ -172,7 +176,7 @@ export async function runScript(
       const ret = await main.call(values);
       if (ret.t !== "void") host.write(`${show(ret)}\n`);
     }
-    return { kind: "done" };
+    return { kind: "done", lastFailed: ev.lineFailed };
   } catch (e) {
     return endOf(e, host);
   }
@@ -215,7 +219,7 @@ export async function runInSession(
   const ev = new Evaluator(check, host, session.state);
   try {
     await ev.input(script.body, session.top);
-    return { kind: "done" };
+    return { kind: "done", lastFailed: ev.lineFailed };
   } catch (e) {
     return endOf(e, host);
   }
@@ -230,6 +234,8 @@ function failureText(v: HValue): string {
 
 class Evaluator {
   private readonly natives: NativeContext;
+  /** Whether the last command run on its own line failed (the script's exit status). */
+  lineFailed = false;
 
   constructor(
     private readonly check: CheckResult,
@@ -778,7 +784,12 @@ class Evaluator {
   private async statementPipeline(p: Pipeline, env: Env): Promise<void> {
     const r = await this.pipeline(p, env, false);
     this.state.failedLast = !r.ok;
+    this.lineFailed = !r.ok;
     if (!r.ok) {
+      // Reported (docs/hydre.md "Failing"): the messages the terminal has not shown (a command
+      // before a `|` is captured, a faulty command's reason), then which command failed.
+      for (const m of r.unshown ?? []) this.host.writeErr(`${m.replace(/\r?\n$/, "")}\n`);
+      if (r.failed !== undefined) this.host.writeErr(`error: the command \`${r.failed}\` failed\n`);
       return;
     }
     if (r.display !== undefined) this.host.write(r.display);
@@ -823,19 +834,29 @@ class Evaluator {
     }
   }
 
-  private async pipeline(
-    p: Pipeline,
-    env: Env,
-    capture: boolean,
-  ): Promise<CommandOutcome & { display?: string }> {
+  private async pipeline(p: Pipeline, env: Env, capture: boolean): Promise<PipelineOutcome> {
     let input: HValue | undefined;
-    let last: CommandOutcome & { display?: string } = { ok: true, value: VOID, msg: [], err: [] };
+    let last: PipelineOutcome = { ok: true, value: VOID, msg: [], err: [] };
     // A redirected CMDMSG or CMDERR is captured, to go to its file.
     const keep = p.redirects.some((r) => r.op === "?>" || r.op === "!>" || r.op === "*>");
     for (let i = 0; i < p.commands.length; i++) {
       const c = p.commands[i] as CommandNode;
-      last = await this.command(c, env, input, capture || keep || i < p.commands.length - 1);
-      if (!last.ok) break;
+      const between = i < p.commands.length - 1;
+      last = await this.command(c, env, input, capture || keep || between);
+      if (!last.ok) {
+        // An app command's failure: named by the line that reports it; the CMDERR messages of a
+        // command captured only because a `|` follows it were never shown (nor its reason, faulty).
+        if (!capture) {
+          const plan = this.check.plans.get(c) as CommandPlan;
+          const unshown = between && !keep ? last.err : (last.unshown ?? []);
+          last = {
+            ...last,
+            unshown,
+            ...(plan.kind === "native" ? {} : { failed: c.name }),
+          };
+        }
+        break;
+      }
       input = last.value;
     }
     if (p.redirects.length === 0) return last;
@@ -850,12 +871,12 @@ class Evaluator {
   private async redirect(
     p: Pipeline,
     env: Env,
-    r: CommandOutcome & { display?: string },
+    r: PipelineOutcome,
     /** The messages are the caller's (a capture) or were shown already (none was redirected). */
     shown: boolean,
-  ): Promise<CommandOutcome & { display?: string }> {
+  ): Promise<PipelineOutcome> {
     const lines = (xs: string[]) => xs.map((x) => `${x}\n`).join("");
-    let out: CommandOutcome & { display?: string } = r;
+    let out: PipelineOutcome = r;
     const sent = { msg: false, err: false };
     for (const d of p.redirects) {
       const target =
@@ -879,7 +900,8 @@ class Evaluator {
         await writeRedirect(this.host.files, target, content, d.op === ">>");
       } catch (e) {
         if (!(e instanceof NcwError)) throw e;
-        return { ...out, ok: false, err: [...r.err, `${d.op} ${target}: ${e.message}`] };
+        const why = `${d.op} ${target}: ${e.message}`;
+        return { ...out, ok: false, err: [...r.err, why], unshown: [...(out.unshown ?? []), why] };
       }
     }
     const msg = sent.msg ? [] : r.msg;
@@ -914,7 +936,7 @@ class Evaluator {
     env: Env,
     input: HValue | undefined,
     capture: boolean,
-  ): Promise<CommandOutcome & { display?: string }> {
+  ): Promise<PipelineOutcome> {
     const plan = this.check.plans.get(c) as CommandPlan;
     const spec = plan.kind === "native" ? NATIVE_COMMANDS[plan.name] : plan.app?.spec;
     if (spec === undefined) throw new Error(`internal: no typing for ${c.name}`);
@@ -1031,16 +1053,30 @@ class Evaluator {
     if (ret.kind === "value")
       return { ok: true, value: fromAbi(ret.value, plan.ret), msg: run.msg, err: run.err };
     if (ret.kind === "none") return { ok: true, value: VOID, msg: run.msg, err: run.err };
-    if (ret.kind === "faulty")
+    if (ret.kind === "faulty") {
+      const why = `${plan.name} is faulty: ${ret.why}`;
       return {
         ok: false,
         value: VOID,
         msg: run.msg,
-        err: [...run.err, `${plan.name} is faulty: ${ret.why}`],
+        err: [...run.err, why],
+        // Not captured, its messages went to the terminal, but this reason is Hydre's own.
+        ...(capture ? {} : { unshown: [why] }),
       };
+    }
     return { ok: false, value: VOID, msg: run.msg, err: run.err };
   }
 }
+
+/** A command's or a pipeline's outcome, with what the line that runs it reports. */
+type PipelineOutcome = CommandOutcome & {
+  /** The text a native command shows instead of its value's (`echo`'s, a help). */
+  display?: string;
+  /** The failed app command, as the script names it (reported by a command line). */
+  failed?: string;
+  /** CMDERR messages of the failure that the terminal has not shown. */
+  unshown?: string[];
+};
 
 function checked(n: bigint, at: Span): bigint {
   if (n < I64_MIN || n > I64_MAX) throw new PanicAt("integer overflow (ints are 64-bit)", at);
