@@ -1,7 +1,8 @@
 // `ncw run` latency (issue 18, "`ncw run` latency"; what each side times: bench/README.md "CLI
 // latency"): warm `ncw run dist/examples/hello.nap Ada` (the kernel and its pool already up) against
 // `node -e 0`, fresh processes interleaved, wall and the CLI process' CPU (user + system, wait4),
-// medians and ratios. `ncw --version` (ncw's own floor: Node plus ncw's entry module) is printed beside.
+// medians and ratios; the same run through yargs (NCW_CLI_YARGS=1), optionally another build's CLI
+// (NCW_BENCH_BASELINE=<its dist/cli/ncw.js>), and `ncw --version` (Node plus ncw's entry module) beside.
 // Run: npm run bench:cli   (NCW_BENCH_RUNS, 15; NCW_BENCH_PAUSE_MS, 2500)
 
 import { execFileSync } from "node:child_process";
@@ -30,65 +31,94 @@ function cpuTicks(pid: number): number {
   return [11, 12, 13, 14].reduce((s, i) => s + Number(f[i]), 0);
 }
 
-const ncw = (...args: string[]) => timer(process.execPath, [NCW_JS, ...args], env);
 const checked = (what: string, r: ProcTime) => {
   if (r.status !== 0) throw new Error(`${what} exited with ${r.status}`);
   return r;
 };
+
+interface Side {
+  name: string;
+  /** A run (its kernel CPU is counted); else a process with no kernel work. */
+  run: boolean;
+  go(): ProcTime;
+}
+
+const runOf =
+  (cli: string, extra: NodeJS.ProcessEnv = {}) =>
+  () =>
+    timer(process.execPath, [cli, "run", HELLO_NAP, "Ada"], { ...env, ...extra });
+
+/** The sides, each timed once a round: NCW's, its variants, and the anchor. */
+function sides(): Side[] {
+  const list: Side[] = [
+    { name: "warm `ncw run hello.nap Ada`", run: true, go: runOf(NCW_JS) },
+    {
+      name: "  the same through yargs (NCW_CLI_YARGS=1)",
+      run: true,
+      go: runOf(NCW_JS, { NCW_CLI_YARGS: "1" }),
+    },
+  ];
+  // Another build's CLI (e.g. main's dist/cli/ncw.js), on this build's kernel: before/after figures.
+  const baseline = process.env.NCW_BENCH_BASELINE;
+  if (baseline !== undefined)
+    list.push({ name: `  the CLI of ${baseline}`, run: true, go: runOf(baseline) });
+  list.push(
+    {
+      name: "`ncw --version`",
+      run: false,
+      go: () => timer(process.execPath, [NCW_JS, "--version"], env),
+    },
+    { name: "node -e 0", run: false, go: () => timer(process.execPath, ["-e", "0"]) },
+  );
+  return list;
+}
 
 function main(): void {
   const load0 = os.loadavg();
   console.log(
     `NCW CLI latency — node ${process.version}, ${os.cpus().length} cores, load ${load0.map((l) => l.toFixed(2)).join(" ")}; ${RUNS} interleaved rounds, ${PAUSE_MS} ms apart; medians\n`,
   );
+  const list = sides();
   // The first run starts the kernel and fills the AOT cache; the second is a warm run already.
-  checked("ncw run hello.nap", ncw("run", HELLO_NAP, "Ada"));
-  sleepMs(PAUSE_MS);
-  checked("ncw run hello.nap", ncw("run", HELLO_NAP, "Ada"));
-  sleepMs(PAUSE_MS);
-  const kpid = Number(readFileSync(path.join(home, "run", "kernel.pid"), "utf8").trim());
-  const sides = ["run", "node", "version"] as const;
-  const wall: Record<(typeof sides)[number], number[]> = { run: [], node: [], version: [] };
-  const cpu: Record<(typeof sides)[number], number[]> = { run: [], node: [], version: [] };
-  let kernelTicks = 0;
-  for (let i = 0; i < RUNS; i++) {
-    // The order turns each round, so neither side always runs right after the other.
-    const order = [...sides.slice(i % 3), ...sides.slice(0, i % 3)];
-    for (const side of order) {
-      const k0 = side === "run" ? cpuTicks(kpid) : 0;
-      const r =
-        side === "run"
-          ? checked("ncw run hello.nap Ada", ncw("run", HELLO_NAP, "Ada"))
-          : side === "version"
-            ? checked("ncw --version", ncw("--version"))
-            : checked("node -e 0", timer(process.execPath, ["-e", "0"]));
-      if (side === "run") kernelTicks += cpuTicks(kpid) - k0;
-      wall[side].push(r.wallMs);
-      cpu[side].push(r.cpuMs);
-    }
+  for (let i = 0; i < 2; i++) {
+    checked("ncw run hello.nap", list[0]!.go());
     sleepMs(PAUSE_MS);
   }
-  const target = { target: "<= 1.5x" };
-  row(
-    "warm `ncw run hello.nap Ada`, wall",
-    median(wall.run),
-    "ms",
-    "node -e 0, wall",
-    median(wall.node),
-    target,
-  );
-  row(
-    "warm `ncw run hello.nap Ada`, CLI CPU",
-    median(cpu.run),
-    "ms",
-    "node -e 0, CPU",
-    median(cpu.node),
-    target,
-  );
-  row("`ncw --version`, wall", median(wall.version), "ms", "node -e 0, wall", median(wall.node));
-  row("`ncw --version`, CPU", median(cpu.version), "ms", "node -e 0, CPU", median(cpu.node));
+  const kpid = Number(readFileSync(path.join(home, "run", "kernel.pid"), "utf8").trim());
+  const wall = list.map((): number[] => []);
+  const cpu = list.map((): number[] => []);
+  const kernelTicks = list.map(() => 0);
+  for (let i = 0; i < RUNS; i++) {
+    // The order turns each round, so no side always runs right after the same other.
+    const order = list.map((_s, k) => (k + i) % list.length);
+    for (const k of order) {
+      const side = list[k]!;
+      const k0 = cpuTicks(kpid);
+      const r = checked(side.name, side.go());
+      if (side.run) {
+        kernelTicks[k]! += cpuTicks(kpid) - k0;
+        // The pool's refill of the runner this run took is over before the next side starts.
+        sleepMs(PAUSE_MS);
+      }
+      wall[k]!.push(r.wallMs);
+      cpu[k]!.push(r.cpuMs);
+    }
+  }
+  const node = list.length - 1;
+  const anchorWall = median(wall[node]!);
+  const anchorCpu = median(cpu[node]!);
+  for (let k = 0; k < node; k++) {
+    const side = list[k]!;
+    const target = k === 0 ? { target: "<= 1.5x" } : {};
+    row(`${side.name}, wall`, median(wall[k]!), "ms", "node -e 0, wall", anchorWall, target);
+    row(`${side.name}, CLI CPU`, median(cpu[k]!), "ms", "node -e 0, CPU", anchorCpu, target);
+  }
   console.log(
-    `  (the kernel's CPU during each run, with the runner it reaped — that runner's own start in the pool included; not in the CLI's CPU: ${((kernelTicks * 1000) / CLK_TCK / RUNS).toFixed(1)} ms CPU per run on average, /proc ticks of ${(1000 / CLK_TCK).toFixed(0)} ms)`,
+    `  (the kernel's CPU during a run, with the runner it reaped, that runner's own start in the pool included; not in the CLI's CPU: ${list
+      .flatMap((s, k) =>
+        s.run ? [`${((kernelTicks[k]! * 1000) / CLK_TCK / RUNS).toFixed(0)}`] : [],
+      )
+      .join(" / ")} ms per run on average; /proc ticks of ${(1000 / CLK_TCK).toFixed(0)} ms)`,
   );
   console.log(
     `load at the end: ${os
