@@ -1,40 +1,34 @@
 #!/usr/bin/env node
-// The `ncw` command line: global options, the command list and yargs' usage errors.
+// The `ncw` command line: `ncw --version`, the plain `ncw run` / `ncw exec` command lines without
+// yargs (cli/fast-argv.ts), everything else through yargs (cli/parser.ts).
 
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import type { NcwError } from "../ncw/errors.js";
 import { guardStdio } from "../ncw/output.js";
 import { separateAppWords } from "./app-args.js";
-import { commandModule, commands } from "./commands/index.js";
-import { type GlobalArgs, makeContext, reportError } from "./context.js";
+import type { GlobalArgs } from "./context.js";
+import { commandWord, fastArgv } from "./fast-argv.js";
 import { useKernelTree } from "./kernel-tree.js";
-import { type ParserIntrospection, usageError, wantsJson } from "./usage.js";
 
-/** The hidden command yargs' `.completion()` registers (it would print yargs' own bash script). */
-export const YARGS_COMPLETION = "__yargs-completion";
-
-/** Thrown from yargs' failure callback to stop parsing; reported once parsing has unwound. */
-class UsageFailure extends Error {
-  constructor(readonly error: NcwError) {
-    super(error.message);
+/** `ncw run …` / `ncw exec …` in their plain form, run without yargs; false if not in that form. */
+async function fastCommand(args: string[]): Promise<boolean> {
+  const word = commandWord(args);
+  if (word === "run") {
+    const { runCommand_, RUN_OPTIONS } = await import("./commands/run.js");
+    const argv = fastArgv(args, runCommand_.command as string, RUN_OPTIONS);
+    if (argv === undefined) return false;
+    await runCommand_.handler(argv as never);
+    return true;
   }
-}
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  };
-  return pkg.version;
-}
-
-/**
- * yargs through its CommonJS build: 6 files (yargs' and its dependencies' rolled-up bundles), where
- * its ES module build is 33 modules, each resolved, read and linked by Node's ES module loader —
- * 10–15 ms less of every command's start (bench/README.md, "CLI start-up"). Same factory, same API.
- */
-function loadYargs(): typeof import("yargs").default {
-  return createRequire(import.meta.url)("yargs/yargs") as typeof import("yargs").default;
+  if (word === "exec") {
+    const [{ execCommand }, { RUN_OPTIONS }] = await Promise.all([
+      import("./commands/exec.js"),
+      import("./commands/run.js"),
+    ]);
+    const argv = fastArgv(args, execCommand.command as string, RUN_OPTIONS);
+    if (argv === undefined) return false;
+    await execCommand.handler(argv as never);
+    return true;
+  }
+  return false;
 }
 
 export async function main(given: string[]): Promise<void> {
@@ -45,6 +39,7 @@ export async function main(given: string[]): Promise<void> {
   guardStdio();
   // `ncw --version` needs nothing else: yargs (about 40 modules) is not even loaded.
   if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+    const { version } = await import("./version.js");
     process.stdout.write(`${version()}\n`);
     return;
   }
@@ -59,59 +54,10 @@ export async function main(given: string[]): Promise<void> {
       return;
     }
   }
-  const yargs = loadYargs();
-  let parser = yargs(args)
-    .scriptName("ncw")
-    .usage(
-      "$0 <command> [options]\n\nNCW runs, installs and tests NightOS applications on this computer.",
-    )
-    .option("home", {
-      type: "string",
-      describe: "NCW home folder (default: $NCW_HOME, else the platform's data folder)",
-      global: true,
-    })
-    .option("json", { type: "boolean", describe: "Print data as JSON", global: true })
-    .option("color", {
-      type: "boolean",
-      describe: "Colour output (--no-color to disable; NO_COLOR is respected)",
-      global: true,
-    })
-    .version(version())
-    .alias("version", "V")
-    .help()
-    .alias("help", "h")
-    .strict()
-    // yargs' completion machinery (`--get-yargs-completions`), used by `ncw completion`'s scripts;
-    // the script command yargs would add is hidden and replaced by `ncw completion <shell>`.
-    .completion(YARGS_COMPLETION, false)
-    .demandCommand(1)
-    .wrap(Math.min(100, process.stdout.columns ?? 100))
-    .epilogue("Exit codes and every command are documented in docs/cli.md.")
-    .fail((msg, err) => {
-      if (err) throw err;
-      throw new UsageFailure(usageError(msg, args, parser as unknown as ParserIntrospection));
-    });
-  // Only the command being run is loaded; the others are listed for --help and for suggestions.
-  const names = new Set(commands.map((c) => c.name));
-  const first = args.find((a) => names.has(a));
-  for (const entry of commands) {
-    const mod = await commandModule(entry, entry.name === first);
-    parser = parser.command(mod) as typeof parser;
-  }
-  // yargs renders the command's whole help text after starting its handler, in case the handler
-  // asks for it (ncw's never do); `--help` renders its own. Skipping it saves ~10–80 ms a command.
-  (parser as unknown as ParserIntrospection)
-    .getInternalMethods()
-    .getUsageInstance().cacheHelpMessage = () => {};
-  try {
-    await parser.parseAsync();
-  } catch (e) {
-    if (!(e instanceof UsageFailure)) throw e;
-    const noColor = args.includes("--no-color") || args.includes("--color=false");
-    const color = noColor ? false : args.includes("--color") ? true : undefined;
-    const ctx = makeContext({ json: wantsJson(args), ...(color === undefined ? {} : { color }) });
-    process.exitCode = reportError(ctx, e.error);
-  }
+  // NCW_CLI_YARGS=1: every command line through yargs (tests and benchmarks compare the two paths).
+  if (process.env.NCW_CLI_YARGS !== "1" && (await fastCommand(args))) return;
+  const { parseAndRun } = await import("./parser.js");
+  await parseAndRun(args);
 }
 
 // What yargs/helpers' hideBin does, without loading it: the words after `node ncw.js`.

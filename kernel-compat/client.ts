@@ -3,7 +3,6 @@
 // to it; answer the kernel's questions; stream stdio. The kernel must be this host user's
 // (docs/security.md): the peer is checked before a byte is sent.
 
-import { spawn } from "node:child_process";
 import { openSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -342,6 +341,8 @@ async function connectOrStart(
   // The NightOS user travels with each request: the kernel must not see (and serve everyone as)
   // the user of whoever happened to start it.
   const { NCW_USER: _user, ...env } = process.env;
+  // node:child_process only to start a kernel: a run on a running kernel does not load it.
+  const { spawn } = await import("node:child_process");
   const child = spawn(process.execPath, [serverMain, "--home", home.root], {
     detached: true,
     stdio: ["ignore", log, log],

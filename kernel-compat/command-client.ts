@@ -5,7 +5,8 @@
 // out to its sinks from a poll loop on the main thread. None of these bytes crosses the kernel socket.
 
 import { fstatSync, statSync } from "node:fs";
-import { Worker } from "node:worker_threads";
+import { createRequire } from "node:module";
+import type { Worker } from "node:worker_threads";
 import { decodeReturn, MAX_RETURN_SIZE, type Value } from "../commonassembly/abi/values.js";
 import type { SharedSegment } from "../native/types.js";
 import { NcwError } from "../ncw/errors.js";
@@ -76,6 +77,10 @@ export class CommandInputPump {
   private readonly exited: Promise<void>;
 
   private constructor(fd: number) {
+    // node:worker_threads is loaded with the first pump (a run whose stdin is /dev/null starts none).
+    const { Worker } = createRequire(import.meta.url)(
+      "node:worker_threads",
+    ) as typeof import("node:worker_threads");
     this.worker = new Worker(new URL("./command-input.js", import.meta.url), {
       workerData: { fd, stop: this.stop } satisfies CommandInputStart,
     });

@@ -2,7 +2,7 @@
 // socket in the home's run folder, or, when that path is too long for sun_path, in the user's private
 // runtime folder under a name derived from the home; a named pipe on Windows (native/ decides).
 
-import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
 import path from "node:path";
 import type { ControlEndpoint, HostNative } from "../native/types.js";
 import type { HomeLayout } from "../ncw/home.js";
@@ -16,8 +16,15 @@ export function kernelEndpoint(
   native: HostNative,
   env: NodeJS.ProcessEnv = process.env,
 ): ControlEndpoint {
-  const tag = createHash("sha256").update(home.root).digest("hex").slice(0, 16);
-  return native.controlEndpoint(path.join(home.run, "kernel.sock"), `ncw-kernel-${tag}`, env);
+  // The name derived from the home, only when the home's own socket path is too long (or on
+  // Windows): node:crypto is not loaded by a run on a home with a short path.
+  const name = () => {
+    const { createHash } = createRequire(import.meta.url)(
+      "node:crypto",
+    ) as typeof import("node:crypto");
+    return `ncw-kernel-${createHash("sha256").update(home.root).digest("hex").slice(0, 16)}`;
+  };
+  return native.controlEndpoint(path.join(home.run, "kernel.sock"), name, env);
 }
 
 /** The file holding the running kernel's host PID (for `ncw ps` and for tests). */

@@ -39,7 +39,7 @@ describe.skipIf(!onLinux)("control endpoint folder", () => {
   const native = hostNative();
   const uid = process.geteuid?.() ?? -1;
   const tmpEndpoint = (tmp: string): ControlEndpoint =>
-    native.controlEndpoint(LONG, "ncw-kernel-t", { TMPDIR: tmp });
+    native.controlEndpoint(LONG, () => "ncw-kernel-t", { TMPDIR: tmp });
 
   it("creates the fallback runtime folder 0700, owned by the user", () => {
     const tmp = fresh();
@@ -86,7 +86,7 @@ describe.skipIf(!onLinux)("control endpoint folder", () => {
   it("uses $XDG_RUNTIME_DIR when set, and checks it the same way", () => {
     const xdg = fresh();
     chmodSync(xdg, 0o700);
-    const ep = native.controlEndpoint(LONG, "ncw-kernel-t", { XDG_RUNTIME_DIR: xdg });
+    const ep = native.controlEndpoint(LONG, () => "ncw-kernel-t", { XDG_RUNTIME_DIR: xdg });
     expect(ep.path).toBe(path.join(xdg, "ncw-kernel-t.sock"));
     native.secureEndpoint(ep);
     chmodSync(xdg, 0o755);
@@ -97,7 +97,7 @@ describe.skipIf(!onLinux)("control endpoint folder", () => {
     const run = path.join(fresh(), "run");
     mkdirSync(run);
     chmodSync(run, 0o777);
-    const ep = native.controlEndpoint(path.join(run, "kernel.sock"), "ncw-kernel-t", {});
+    const ep = native.controlEndpoint(path.join(run, "kernel.sock"), () => "ncw-kernel-t", {});
     expect(ep.folder).toEqual({ path: run, kind: "home" });
     native.secureEndpoint(ep);
     expect(mode(run)).toBe(0o700);

@@ -2,8 +2,8 @@
 // native/): the platform's data folder for the default home, and the CPU an AOT artifact is built for.
 // Imports nothing of NCW, so every floor may ask it (test/layers.test.ts).
 
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 
@@ -45,6 +45,10 @@ export function cpuId(): string {
   } catch {
     features = "";
   }
+  // node:crypto on first use: the CLI's start (which imports this module for the home) does not load it.
+  const { createHash } = createRequire(import.meta.url)(
+    "node:crypto",
+  ) as typeof import("node:crypto");
   const fh = createHash("sha256").update(features).digest("hex").slice(0, 16);
   cachedCpu = `${process.arch} ${model} / features sha256:${fh}`;
   return cachedCpu;

@@ -32,13 +32,13 @@ export function runtimeFolder(env: NodeJS.ProcessEnv): string {
 
 export function posixControlEndpoint(
   preferred: string,
-  name: string,
+  name: () => string,
   env: NodeJS.ProcessEnv = process.env,
 ): ControlEndpoint {
   if (Buffer.byteLength(preferred) <= MAX_SOCKET_PATH)
     return { path: preferred, folder: { path: path.dirname(preferred), kind: "home" } };
   const dir = runtimeFolder(env);
-  return { path: path.join(dir, `${name}.sock`), folder: { path: dir, kind: "runtime" } };
+  return { path: path.join(dir, `${name()}.sock`), folder: { path: dir, kind: "runtime" } };
 }
 
 function unsafe(message: string, hint: string): NcwError {

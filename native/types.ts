@@ -71,8 +71,9 @@ export interface HostNative {
    * Where the control endpoint `name` of this host user lives: the Unix socket `preferred` when it fits
    * in sun_path, else `<name>.sock` in the user's private runtime folder ($XDG_RUNTIME_DIR, else
    * <TMPDIR>/ncw-<uid>); on Windows the named pipe `\\.\pipe\<name>`. Creates and checks nothing.
+   * `name` is asked only when the endpoint is not `preferred` (computing it may cost a hash).
    */
-  controlEndpoint(preferred: string, name: string, env?: NodeJS.ProcessEnv): ControlEndpoint;
+  controlEndpoint(preferred: string, name: () => string, env?: NodeJS.ProcessEnv): ControlEndpoint;
   /**
    * Make sure no other host user can create, replace or reach what lives in the endpoint's folder
    * before listening on or connecting to it: the folder is a real folder (not a link) owned by this

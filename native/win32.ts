@@ -22,7 +22,7 @@ export const win32Native: HostNative = {
   wake: () => unavailable("wait-on-address"),
   dieWithParent: () => false,
   // Named pipes live in one namespace for the whole machine: there is no folder to make private.
-  controlEndpoint: (_preferred, name) => ({ path: `\\\\.\\pipe\\${name}` }),
+  controlEndpoint: (_preferred, name) => ({ path: `\\\\.\\pipe\\${name()}` }),
   secureEndpoint: () => {},
   // Node does not expose the pipe's HANDLE (a net.Socket's `_handle.fd` is -1 here), so neither
   // GetNamedPipeClientProcessId / GetNamedPipeServerProcessId nor ImpersonateNamedPipeClient can be

@@ -1,7 +1,8 @@
 // Black-box tests of what `ncw` does at start-up (docs/cli.md, "Start-up"): `ncw --version` loads
-// no argument parser, and no command renders help text it was not asked for.
+// no argument parser, a warm `ncw run` neither (nor the builtins it does not need), and no command
+// renders help text it was not asked for.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -13,7 +14,11 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const env = { ...process.env, NCW_HOME: path.join(tmp, "home"), NO_COLOR: "1" };
 
 /** The modules (file URLs) `ncw args` loads, from a module-resolution hook. */
-function modulesLoaded(args: string[], status = 0): string[] {
+function modulesLoaded(
+  args: string[],
+  status = 0,
+  opts: { env?: NodeJS.ProcessEnv; stdin?: "ignore" } = {},
+): string[] {
   const hooks = path.join(tmp, "hooks.mjs");
   const log = path.join(tmp, "modules.log");
   writeFileSync(
@@ -32,7 +37,8 @@ export async function resolve(spec, ctx, next) {
   );
   rmSync(log, { force: true });
   const r = spawnSync(process.execPath, ["--import", reg, NCW_JS, ...args], {
-    env,
+    env: opts.env ?? env,
+    stdio: [opts.stdin ?? "pipe", "pipe", "pipe"],
     encoding: "utf8",
   });
   expect(r.status, r.stderr).toBe(status);
@@ -85,6 +91,29 @@ describe("start-up", () => {
     const mods = modulesLoaded(["run", path.join(tmp, "missing.npp")], 66);
     expect(mods.some((m) => m.endsWith("/cli/commands/run.js"))).toBe(true);
     expect(heavy(mods)).toEqual([]);
+  });
+
+  it("a warm ncw run loads no yargs, and no node:crypto, child_process or worker_threads", () => {
+    const hello = path.join(import.meta.dirname, "..", "dist", "examples", "hello.nap");
+    const kernelEnv = { ...env, NCW_KERNEL_IDLE_MS: "20000" };
+    try {
+      // The first run starts the kernel (that one needs node:child_process).
+      const first = spawnSync(process.execPath, [NCW_JS, "run", hello, "Ada"], {
+        env: kernelEnv,
+        encoding: "utf8",
+      });
+      expect(first.stdout, first.stderr).toBe("Hello, Ada!\n");
+      // stdin /dev/null: no CMDIN pump thread (a socket, as spawnSync's pipe is, starts one).
+      const mods = modulesLoaded(["run", hello, "Ada"], 0, { env: kernelEnv, stdin: "ignore" });
+      expect(mods.some((m) => m.endsWith("/cli/commands/run.js"))).toBe(true);
+      expect(mods.filter((m) => m.includes("/node_modules/yargs"))).toEqual([]);
+      expect(mods.filter((m) => m.endsWith("/cli/parser.js"))).toEqual([]);
+      const lazy = ["node:crypto", "node:child_process", "node:worker_threads"];
+      expect(mods.filter((m) => lazy.includes(m))).toEqual([]);
+    } finally {
+      const pid = path.join(env.NCW_HOME, "run", "kernel.pid");
+      if (existsSync(pid)) process.kill(Number(readFileSync(pid, "utf8")), "SIGTERM");
+    }
   });
 
   it("yargs is loaded through its CommonJS bundle, not its 33 ES modules", () => {
