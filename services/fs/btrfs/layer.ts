@@ -83,11 +83,22 @@ export class BtrfsLayer implements FsLayer {
   readonly top: InodeId;
   private fs_: BtrfsFs;
   /**
-   * Folders resolved by earlier walks (split path joined with "/" → inode), so operations on the
-   * entries of a deep folder do not walk every folder of their path again. Dropped by any operation
-   * that can remove, move or replace a folder, and by any error (see run).
+   * Folders resolved by earlier walks (their own path, no symlink in it, split and joined with "/" →
+   * inode), so operations on the entries of a deep folder do not walk every folder of their path
+   * again. Kept across commits (a commit changes no folder) and across reads and writes of files;
+   * dropped by any operation that can remove, move or replace a folder (rm and rename of one,
+   * subvolume changes, `exclusive` without `keepDirs`), and by any error (an abort forgets the folders
+   * the open transaction made; see run). Every writer of the tree goes through this layer (the
+   * kernel's TreeOwner serves `ncw fs` and sys::fs with the same one), so nothing changes a folder
+   * behind it.
    */
   private readonly knownDirs = new Map<string, InodeId>();
+  /**
+   * The image and its abort count when knownDirs was last known good: an abort from anywhere (a
+   * failed operation or commit, BtrfsFs.abort called directly) forgets the folders the open
+   * transaction made, and a read-only layer that moved to a newer commit reads another tree.
+   */
+  private dirsOf: { fs: BtrfsFs; aborts: number } | undefined;
   /** How often this read-only layer moved to a newer commit of the image (see moveToNewerCommit). */
   viewMoves = 0;
   /** The image file, for a read-only layer that moves to the writer's newer commits. */
@@ -135,6 +146,7 @@ export class BtrfsLayer implements FsLayer {
   private run<T>(fn: () => Promise<T> | T, keepDirs = false): Promise<T> {
     const p = this.queue.then(async () => {
       if (this.closed) throw fsErrors.closed();
+      this.checkDirs();
       if (!keepDirs) this.knownDirs.clear();
       for (let moves = 0; ; moves++) {
         try {
@@ -144,11 +156,20 @@ export class BtrfsLayer implements FsLayer {
           if (moves >= MAX_VIEW_MOVES || !this.moveToNewerCommit(e)) throw e;
         } finally {
           if (!keepDirs) this.knownDirs.clear();
+          this.checkDirs();
         }
       }
     });
     this.queue = p.catch(() => undefined);
     return p;
+  }
+
+  /** Drops knownDirs when the open transaction was aborted, or the image replaced, since it was filled. */
+  private checkDirs(): void {
+    const fs = this.fs_;
+    if (this.dirsOf?.fs === fs && this.dirsOf.aborts === fs.aborts) return;
+    this.knownDirs.clear();
+    this.dirsOf = { fs, aborts: fs.aborts };
   }
 
   /**
@@ -378,8 +399,10 @@ export class BtrfsLayer implements FsLayer {
         if (opts.force) return;
         throw fsErrors.notFound(path);
       }
+      // Only a folder's removal changes which folders the paths name.
+      if (slot.entry.type === FT_DIR) this.knownDirs.clear();
       this.removeEntry(slot.parent, slot.name, slot.entry, path, opts.recursive === true);
-    });
+    }, true);
   }
 
   private removeEntry(
@@ -427,10 +450,13 @@ export class BtrfsLayer implements FsLayer {
         if (dst.entry.type === FT_DIR || src.entry.type === FT_DIR || !opts.replace)
           throw fsErrors.exists(to);
       }
+      // Moving a folder moves every folder under it; moving a file or a link moves none (a folder
+      // is never replaced: refused above).
+      if (src.entry.type === FT_DIR) this.knownDirs.clear();
       this.fs.rename(src.parent, src.name, dst.parent, dst.name, {
         replace: opts.replace === true,
       });
-    });
+    }, true);
   }
 
   symlink(target: string, path: string): Promise<void> {
@@ -451,8 +477,9 @@ export class BtrfsLayer implements FsLayer {
     }, true);
   }
 
+  /** Commits the open transaction. A commit changes no folder: the folders resolved are kept. */
   sync(): Promise<void> {
-    return this.run(() => this.fs.commit());
+    return this.run(() => this.fs.commit(), true);
   }
 
   close(): Promise<void> {
@@ -592,9 +619,13 @@ export class BtrfsLayer implements FsLayer {
     }, true);
   }
 
-  /** Runs `fn` on the underlying BtrfsFs in the operation queue. */
-  exclusive<T>(fn: (fs: BtrfsFs) => Promise<T> | T): Promise<T> {
-    return this.run(() => fn(this.fs));
+  /**
+   * Runs `fn` on the underlying BtrfsFs in the operation queue. `keepDirs`: `fn` removes, moves or
+   * replaces no folder and aborts nothing (reads, writes and truncations of a file's bytes), so the
+   * folders resolved so far stay known; without it they are dropped.
+   */
+  exclusive<T>(fn: (fs: BtrfsFs) => Promise<T> | T, keepDirs = false): Promise<T> {
+    return this.run(() => fn(this.fs), keepDirs);
   }
 
   /** The path of the item with this FEID (the spec's FEID_TO_SPLIT), or null when none has it. */
