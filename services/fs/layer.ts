@@ -102,6 +102,21 @@ export function resolveLinkTarget(linkParent: readonly string[], target: string)
   return out;
 }
 
+/**
+ * The outcome of resolving split components through symlinks (services/fs/service/paths.ts
+ * `resolve`), as a backend that does it in one step gives it (BtrfsLayer.resolveParts): the
+ * components reached without any symlink and the last item's lstat (null: missing, its folder
+ * there), or why not, with the components then pending and how far resolution reached.
+ */
+export type PartsResolution =
+  | { ok: true; parts: string[]; stat: NodeStat | null }
+  | {
+      ok: false;
+      why: "not-found" | "cyclic";
+      pending: readonly string[];
+      reached: readonly string[];
+    };
+
 /** What a backend tells `walkPath` about its folders and entries (D: a folder, E: an entry in one). */
 export interface PathWalker<D, E> {
   readonly root: D;

@@ -361,3 +361,71 @@ describe("names that are not valid UTF-8", () => {
     await l.close();
   });
 });
+
+// The layer remembers the folders it resolved (knownDirs) across commits and file writes; each case
+// below changes a folder some other way and then works under its old path, where a stale entry would
+// send the change into the wrong folder (or into an inode that no longer exists).
+describe("the folders a layer remembers", () => {
+  const names = async (l: BtrfsLayer, p: string) => (await l.readdir(p)).map((e) => e.name).sort();
+
+  it("follow a folder moved or removed after a commit and a write, and a new one in its place", async () => {
+    const l = make();
+    await l.mkdir("/a/b/c", { recursive: true });
+    await l.writeFile("/a/b/c/f", enc("1"));
+    await l.sync();
+    // A write of a file's bytes (as sys::fs's store does) keeps the folders known.
+    const id = (await l.inodeAt("/a/b/c/f"))!;
+    await l.exclusive((f) => f.write(id, 1n, enc("2")), true);
+    await l.rename("/a/b", "/a/moved");
+    await l.mkdir("/a/b/c", { recursive: true });
+    await l.writeFile("/a/b/c/g", enc("3"));
+    expect(await names(l, "/a/b/c")).toEqual(["g"]);
+    expect(dec(await l.readFile("/a/moved/c/f"))).toBe("12");
+    await l.sync();
+    await l.rm("/a/b", { recursive: true });
+    await l.mkdir("/a/b");
+    await l.writeFile("/a/b/h", enc("4"));
+    expect(await names(l, "/a/b")).toEqual(["h"]);
+    // Removing or moving a file keeps them (no folder changed), and the next calls still land right.
+    await l.rename("/a/b/h", "/a/b/i");
+    await l.rm("/a/b/i");
+    await l.writeFile("/a/b/j", enc("5"));
+    expect(await names(l, "/a/b")).toEqual(["j"]);
+    await l.close();
+    expectClean(images[images.length - 1]);
+  });
+
+  it("are forgotten when the open transaction is aborted, even by a direct BtrfsFs.abort", async () => {
+    const l = make();
+    await l.mkdir("/kept");
+    await l.sync();
+    await l.mkdir("/kept/new");
+    await l.writeFile("/kept/new/f", enc("x"));
+    // Not through a layer operation: the abort forgets /kept/new and its inode.
+    l.fs.abort();
+    expect(await codeOf(l.writeFile("/kept/new/g", enc("y")))).toBe("FS_NOT_FOUND");
+    await l.mkdir("/kept/new");
+    await l.writeFile("/kept/new/g", enc("y"));
+    expect(await names(l, "/kept/new")).toEqual(["g"]);
+    await l.close();
+    expectClean(images[images.length - 1]);
+  });
+
+  it("are remembered by their own path, so a link pointed elsewhere leads to its new target", async () => {
+    const l = make();
+    await l.mkdir("/p/q", { recursive: true });
+    await l.mkdir("/r/q", { recursive: true });
+    await l.symlink("/p", "/link");
+    await l.writeFile("/link/q/f", enc("1"));
+    await l.mkdir("/link/q/sub");
+    // The link replaced by one to /r (as UPDATE_SYMLINK does: a new link renamed over it).
+    await l.symlink("/r", "/link2");
+    await l.rename("/link2", "/link", { replace: true });
+    await l.writeFile("/link/q/g", enc("2"));
+    expect(await names(l, "/p/q")).toEqual(["f", "sub"]);
+    expect(await names(l, "/r/q")).toEqual(["g"]);
+    expect(await codeOf(l.writeFile("/link/q/sub/h", enc("3")))).toBe("FS_NOT_FOUND");
+    await l.close();
+    expectClean(images[images.length - 1]);
+  });
+});

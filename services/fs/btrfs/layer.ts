@@ -8,8 +8,11 @@ import {
   type DirEntry,
   type FsLayer,
   fsErrors,
+  MAX_SYMLINK_HOPS,
   type NodeKind,
   type NodeStat,
+  type PartsResolution,
+  resolveLinkTarget,
   splitPath,
   type WalkSlot,
   walkPath,
@@ -83,11 +86,22 @@ export class BtrfsLayer implements FsLayer {
   readonly top: InodeId;
   private fs_: BtrfsFs;
   /**
-   * Folders resolved by earlier walks (split path joined with "/" → inode), so operations on the
-   * entries of a deep folder do not walk every folder of their path again. Dropped by any operation
-   * that can remove, move or replace a folder, and by any error (see run).
+   * Folders resolved by earlier walks (their own path, no symlink in it, split and joined with "/" →
+   * inode), so operations on the entries of a deep folder do not walk every folder of their path
+   * again. Kept across commits (a commit changes no folder) and across reads and writes of files;
+   * dropped by any operation that can remove, move or replace a folder (rm and rename of one,
+   * subvolume changes, `exclusive` without `keepDirs`), and by any error (an abort forgets the folders
+   * the open transaction made; see run). Every writer of the tree goes through this layer (the
+   * kernel's TreeOwner serves `ncw fs` and sys::fs with the same one), so nothing changes a folder
+   * behind it.
    */
   private readonly knownDirs = new Map<string, InodeId>();
+  /**
+   * The image and its abort count when knownDirs was last known good: an abort from anywhere (a
+   * failed operation or commit, BtrfsFs.abort called directly) forgets the folders the open
+   * transaction made, and a read-only layer that moved to a newer commit reads another tree.
+   */
+  private dirsOf: { fs: BtrfsFs; aborts: number } | undefined;
   /** How often this read-only layer moved to a newer commit of the image (see moveToNewerCommit). */
   viewMoves = 0;
   /** The image file, for a read-only layer that moves to the writer's newer commits. */
@@ -135,6 +149,7 @@ export class BtrfsLayer implements FsLayer {
   private run<T>(fn: () => Promise<T> | T, keepDirs = false): Promise<T> {
     const p = this.queue.then(async () => {
       if (this.closed) throw fsErrors.closed();
+      this.checkDirs();
       if (!keepDirs) this.knownDirs.clear();
       for (let moves = 0; ; moves++) {
         try {
@@ -144,11 +159,20 @@ export class BtrfsLayer implements FsLayer {
           if (moves >= MAX_VIEW_MOVES || !this.moveToNewerCommit(e)) throw e;
         } finally {
           if (!keepDirs) this.knownDirs.clear();
+          this.checkDirs();
         }
       }
     });
     this.queue = p.catch(() => undefined);
     return p;
+  }
+
+  /** Drops knownDirs when the open transaction was aborted, or the image replaced, since it was filled. */
+  private checkDirs(): void {
+    const fs = this.fs_;
+    if (this.dirsOf?.fs === fs && this.dirsOf.aborts === fs.aborts) return;
+    this.knownDirs.clear();
+    this.dirsOf = { fs, aborts: fs.aborts };
   }
 
   /**
@@ -227,6 +251,76 @@ export class BtrfsLayer implements FsLayer {
         code: "BTRFS_NO_INODE",
       });
     return v;
+  }
+
+  /** lstat of an inode as `stat` gives it (a missing inode is damage: BTRFS_NO_INODE). */
+  private statOfInode(id: InodeId): NodeStat {
+    const v = this.inodeOf(id);
+    return {
+      kind: kindOf(v.mode),
+      size: Number(v.size),
+      mtimeMs: timespecToMs(v.mtime),
+      feid: feidOf(id),
+    };
+  }
+
+  /**
+   * What sys::fs's `resolve` (services/fs/service/paths.ts) finds by a `stat` of each component, in
+   * one operation: from the root (or the deepest folder of the path already known), one entry lookup
+   * per component, the symlinks met followed with `resolve`'s rules and limits, and the last item's
+   * stat. Same answers as the component-by-component walk; one queue step and one inode read.
+   */
+  resolveParts(parts: readonly string[], followLast: boolean): Promise<PartsResolution> {
+    return this.run((): PartsResolution => {
+      const r = this.fs.reader();
+      let pending: readonly string[] = parts;
+      let at = 0;
+      let done: string[] = [];
+      let dir = this.top;
+      let hops = 0;
+      if (pending.length === 0) return { ok: true, parts: [], stat: this.statOfInode(this.top) };
+      // The folder of the last component, when an earlier walk knew it by this (own) path.
+      if (pending.length > 1) {
+        const known = this.knownDirs.get(pending.slice(0, -1).join("/"));
+        if (known !== undefined) {
+          done = pending.slice(0, -1);
+          at = done.length;
+          dir = known;
+        }
+      }
+      for (;;) {
+        const name = pending[at]!;
+        // The components a path string could not carry (splitPath's refusals, as `stat` meets them).
+        if (name.includes("\0") || name.includes("\\") || name === "." || name === "..")
+          splitPath(`/${[...done, name].join("/")}`);
+        const e = r.lookup(dir, enc.encode(name));
+        const last = at === pending.length - 1;
+        if (e === undefined) {
+          if (last) return { ok: true, parts: [...done, name], stat: null };
+          return { ok: false, why: "not-found", pending, reached: [...done, ...pending.slice(at)] };
+        }
+        if (e.type === FT_SYMLINK && (!last || followLast)) {
+          if (++hops > MAX_SYMLINK_HOPS)
+            return { ok: false, why: "cyclic", pending, reached: [...done, ...pending.slice(at)] };
+          const target = dec.decode(r.readInlineSync(e.target));
+          pending = [...resolveLinkTarget(done, target), ...pending.slice(at + 1)];
+          at = 0;
+          done = [];
+          dir = this.top;
+          if (pending.length === 0)
+            return { ok: true, parts: [], stat: this.statOfInode(this.top) };
+          continue;
+        }
+        if (last) return { ok: true, parts: [...done, name], stat: this.statOfInode(e.target) };
+        if (e.type !== FT_DIR)
+          return { ok: false, why: "not-found", pending, reached: [...done, ...pending.slice(at)] };
+        done = [...done, name];
+        dir = e.target;
+        // `done` has no symlink in it (a link starts the walk again from the root): its own path.
+        this.knownDirs.set(done.join("/"), dir);
+        at++;
+      }
+    }, true);
   }
 
   // ---------------------------------------------------------------- FsLayer
@@ -378,8 +472,10 @@ export class BtrfsLayer implements FsLayer {
         if (opts.force) return;
         throw fsErrors.notFound(path);
       }
+      // Only a folder's removal changes which folders the paths name.
+      if (slot.entry.type === FT_DIR) this.knownDirs.clear();
       this.removeEntry(slot.parent, slot.name, slot.entry, path, opts.recursive === true);
-    });
+    }, true);
   }
 
   private removeEntry(
@@ -427,10 +523,13 @@ export class BtrfsLayer implements FsLayer {
         if (dst.entry.type === FT_DIR || src.entry.type === FT_DIR || !opts.replace)
           throw fsErrors.exists(to);
       }
+      // Moving a folder moves every folder under it; moving a file or a link moves none (a folder
+      // is never replaced: refused above).
+      if (src.entry.type === FT_DIR) this.knownDirs.clear();
       this.fs.rename(src.parent, src.name, dst.parent, dst.name, {
         replace: opts.replace === true,
       });
-    });
+    }, true);
   }
 
   symlink(target: string, path: string): Promise<void> {
@@ -451,8 +550,9 @@ export class BtrfsLayer implements FsLayer {
     }, true);
   }
 
+  /** Commits the open transaction. A commit changes no folder: the folders resolved are kept. */
   sync(): Promise<void> {
-    return this.run(() => this.fs.commit());
+    return this.run(() => this.fs.commit(), true);
   }
 
   close(): Promise<void> {
@@ -592,9 +692,13 @@ export class BtrfsLayer implements FsLayer {
     }, true);
   }
 
-  /** Runs `fn` on the underlying BtrfsFs in the operation queue. */
-  exclusive<T>(fn: (fs: BtrfsFs) => Promise<T> | T): Promise<T> {
-    return this.run(() => fn(this.fs));
+  /**
+   * Runs `fn` on the underlying BtrfsFs in the operation queue. `keepDirs`: `fn` removes, moves or
+   * replaces no folder and aborts nothing (reads, writes and truncations of a file's bytes), so the
+   * folders resolved so far stay known; without it they are dropped.
+   */
+  exclusive<T>(fn: (fs: BtrfsFs) => Promise<T> | T, keepDirs = false): Promise<T> {
+    return this.run(() => fn(this.fs), keepDirs);
   }
 
   /** The path of the item with this FEID (the spec's FEID_TO_SPLIT), or null when none has it. */

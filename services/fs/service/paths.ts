@@ -2,7 +2,18 @@
 // filesystem-interfaces.md "Split paths", the 65,534-character limit of filesystem.md "Paths' size
 // limit", and resolution through symbolic links with the cycle rules of filesystem.md "Cyclic symlinks".
 
-import { type FsLayer, MAX_SYMLINK_HOPS, type NodeStat, resolveLinkTarget } from "../layer.js";
+import {
+  type FsLayer,
+  MAX_SYMLINK_HOPS,
+  type NodeStat,
+  type PartsResolution,
+  resolveLinkTarget,
+} from "../layer.js";
+
+/** A layer that resolves a whole path in one operation (BtrfsLayer). */
+interface OneStepResolver {
+  resolveParts(parts: readonly string[], followLast: boolean): Promise<PartsResolution>;
+}
 
 /** Longest path, in characters (filesystem.md: 2 bytes of length, 65,534 characters plus NUL). */
 export const MAX_PATH_CHARS = 65534;
@@ -67,6 +78,13 @@ export async function resolve(
   parts: readonly string[],
   followLast: boolean,
 ): Promise<Resolved> {
+  // The Btrfs layer walks the whole path in one operation, with the same rules (resolveParts).
+  const oneStep = (layer as Partial<OneStepResolver>).resolveParts;
+  if (oneStep !== undefined) {
+    const r = await oneStep.call(layer, parts, followLast);
+    if (r.ok) return { parts: r.parts, path: pathOf(r.parts), stat: r.stat };
+    throw new ResolveError(r.why, pathOf(r.pending), r.reached);
+  }
   let pending = [...parts];
   let at = 0;
   let done: string[] = [];

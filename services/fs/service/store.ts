@@ -45,7 +45,8 @@ class BtrfsStore implements ItemStore {
 
   async read(path: string, offset: bigint, length: number): Promise<Uint8Array> {
     const id = await this.inode(path);
-    return this.layer.exclusive((fs) => fs.reader().read(id, offset, length));
+    // A file's bytes: no folder changes, so the layer keeps the folders it resolved.
+    return this.layer.exclusive((fs) => fs.reader().read(id, offset, length), true);
   }
 
   async write(path: string, offset: bigint, data: Uint8Array, truncate: boolean): Promise<void> {
@@ -54,7 +55,7 @@ class BtrfsStore implements ItemStore {
       if (data.length > 0) await fs.write(id, offset, data);
       const end = offset + BigInt(data.length);
       if (truncate && (fs.inode(id)?.size ?? end) !== end) await fs.truncate(id, end);
-    });
+    }, true);
   }
 
   pathOfFeid(feid: bigint): Promise<string | null> {

@@ -3,7 +3,15 @@
 
 import { NcwError } from "../../../../ncw/errors.js";
 import { crc32c } from "./crc32c.js";
-import { compareKeys, decodeKey, encodeKeyInto, formatKey, KEY_SIZE, type Key } from "./key.js";
+import {
+  compareKeys,
+  decodeKey,
+  encodeKeyInto,
+  formatKey,
+  KEY_SIZE,
+  type Key,
+  U64_MAX,
+} from "./key.js";
 
 export interface NodeHeader {
   /** 32 bytes; for crc32c only the first 4 are used (little-endian), the rest are zero. */
@@ -243,34 +251,59 @@ export function encodeNode(node: TreeNode, nodesize: number): Uint8Array {
       throw encodeError(`${node.ptrs.length} key pointers do not fit in a ${nodesize}-byte node`);
     }
     dv.setUint32(H_NRITEMS, node.ptrs.length, true);
-    node.ptrs.forEach((p, i) => {
-      const off = HEADER_SIZE + i * KEY_PTR_SIZE;
-      encodeKeyInto(buf, off, p.key);
+    let off = HEADER_SIZE;
+    for (const p of node.ptrs) {
+      putKey(dv, off, p.key);
       dv.setBigUint64(off + KEY_SIZE, p.blockptr, true);
       dv.setBigUint64(off + KEY_SIZE + 8, p.generation, true);
-    });
+      off += KEY_PTR_SIZE;
+    }
   } else {
     if (h.level !== 0) throw encodeError("a leaf must have level 0");
     const items = node.items;
-    if (leafUsedBytes(items) > maxLeafData(nodesize)) {
+    const used = leafUsedBytes(items);
+    if (used > maxLeafData(nodesize)) {
       throw encodeError(
-        `${items.length} items (${leafUsedBytes(items)} bytes) do not fit in a ${nodesize}-byte leaf`,
+        `${items.length} items (${used} bytes) do not fit in a ${nodesize}-byte leaf`,
       );
     }
     dv.setUint32(H_NRITEMS, items.length, true);
     let end = maxLeafData(nodesize);
-    items.forEach((it, i) => {
-      const off = HEADER_SIZE + i * ITEM_SIZE;
-      const dataOff = end - it.data.length;
-      encodeKeyInto(buf, off, it.key);
+    let off = HEADER_SIZE;
+    for (const it of items) {
+      const data = it.data;
+      const dataOff = end - data.length;
+      putKey(dv, off, it.key);
       dv.setUint32(off + KEY_SIZE, dataOff, true);
-      dv.setUint32(off + KEY_SIZE + 4, it.data.length, true);
-      buf.set(it.data, HEADER_SIZE + dataOff);
+      dv.setUint32(off + KEY_SIZE + 4, data.length, true);
+      buf.set(data, HEADER_SIZE + dataOff);
       end = dataOff;
-    });
+      off += ITEM_SIZE;
+    }
   }
   dv.setUint32(0, blockChecksum(buf), true);
   return buf;
+}
+
+/**
+ * Writes `key` at `off` (17 bytes), with encodeKeyInto's checks, on the node's own DataView: a commit
+ * encodes every key of every block it writes, so no view is made per key (encodeKeyInto's).
+ */
+function putKey(dv: DataView, off: number, key: Key): void {
+  const { objectid, type, offset } = key;
+  if (
+    objectid < 0n ||
+    objectid > U64_MAX ||
+    offset < 0n ||
+    offset > U64_MAX ||
+    (type & 0xff) !== type
+  ) {
+    // The full checks and their messages.
+    encodeKeyInto(new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength), off, key);
+  }
+  dv.setBigUint64(off, objectid, true);
+  dv.setUint8(off + 8, type);
+  dv.setBigUint64(off + 9, offset, true);
 }
 
 function encodeError(message: string): NcwError {
