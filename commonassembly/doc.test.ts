@@ -364,6 +364,10 @@ describe("docs/commonassembly.md matches the code", () => {
       kernel("worker.ts"),
     );
     expect(sp?.[2]).toMatch(/Atomics\.store\(words, \(ctl \+ CTL_POLL_FLAG_OFFSET\) >> 2, 0\)/);
-    expect(kernel("main.ts")).toMatch(/Atomics\.add\(.*CTL_POLL_FLAG_OFFSET\) >> 2, 1\)/);
+    // The relay raises through raisePollFlag (channel.ts): an increment, then a wake for HAND_OVER.
+    expect(kernel("main.ts")).toMatch(/raisePollFlag\(.*CTL_POLL_FLAG_OFFSET\) >> 2\)/);
+    expect(kernel("channel.ts")).toMatch(
+      /function raisePollFlag\(words: Int32Array, at: number\): void \{\s*Atomics\.add\(words, at, 1\);/,
+    );
   });
 });
