@@ -1,14 +1,16 @@
 // Tests of the Linux host layer: a segment shared by two host processes, futex wait/wake across them.
 
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import {
   closeSync,
+  constants,
   fstatSync,
   mkdtempSync,
   openSync,
   readFileSync,
   rmSync,
   writeFileSync,
+  writeSync,
 } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -89,6 +91,27 @@ describe.skipIf(!onLinux)("native (linux)", () => {
       } finally {
         closeSync(fd);
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reads a non-blocking pipe without throwing when it is empty, and sees its end", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "ncw-native-read-"));
+    const fifo = path.join(dir, "fifo");
+    try {
+      execFileSync("mkfifo", [fifo]);
+      const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+      const w = openSync(fifo, constants.O_WRONLY);
+      const into = new Uint8Array(new SharedArrayBuffer(16), 4, 8);
+      expect(n.readNonBlocking?.(fd, into)).toBe("would-block");
+      writeSync(w, Buffer.from("abc"));
+      expect(n.readNonBlocking?.(fd, into)).toBe(3);
+      expect([...into.subarray(0, 3)]).toEqual([0x61, 0x62, 0x63]);
+      closeSync(w);
+      expect(n.readNonBlocking?.(fd, into)).toBe(0);
+      closeSync(fd);
+      expect(() => n.readNonBlocking?.(fd, into)).toThrow(/read failed \(errno 9\)/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

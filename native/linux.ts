@@ -89,6 +89,7 @@ interface Libc {
   poll(fds: Buffer, nfds: number, timeout: number): number;
   fcntl(fd: number, cmd: number, type: "int", arg: number): number;
   close(fd: number): number;
+  read(fd: number, buf: Uint8Array, n: number): number;
 }
 
 let libc: Libc | undefined;
@@ -121,6 +122,7 @@ function load(): Libc {
       poll: lib.func("int poll(void *fds, unsigned long nfds, int timeout)"),
       fcntl: lib.func("int fcntl(int fd, int cmd, ...)"),
       close: lib.func("int close(int fd)"),
+      read: lib.func("long read(int fd, void *buf, size_t n)"),
     } as Libc;
     return libc;
   } catch (e) {
@@ -355,5 +357,15 @@ export const linuxNative: HostNative = {
   growPipe(fd, bytes) {
     const r = load().fcntl(fd, F_SETPIPE_SZ, "int", bytes);
     return r > 0 ? r : undefined;
+  },
+  readNonBlocking(fd, into) {
+    const c = load();
+    for (;;) {
+      const r = c.read(fd, into, into.length);
+      if (r >= 0) return r;
+      const errno = koffi.errno();
+      if (errno === EAGAIN) return "would-block";
+      if (errno !== EINTR) throw hostError("read");
+    }
   },
 };

@@ -131,4 +131,11 @@ export interface HostNative {
    * `fd` is no pipe or the host has no such call.
    */
   growPipe(fd: number, bytes: number): number | undefined;
+  /**
+   * One read(2) of the non-blocking `fd` into `into`: the bytes read (0: its end), or "would-block"
+   * when nothing is there yet, without throwing for it (Node's readSync throws an error for EAGAIN,
+   * ~45 µs each on the CMDIN path; docs/ipc.md "CMDIN read by the runner"). Other errors throw.
+   * Undefined where the host has no such call (the caller uses readSync).
+   */
+  readNonBlocking?(fd: number, into: Uint8Array): number | "would-block";
 }

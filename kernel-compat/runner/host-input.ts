@@ -77,7 +77,12 @@ export class HostInput {
   private readOnce(dst: Uint8Array): number | "would-block" | "end" {
     let n: number;
     try {
-      n = readSync(this.fd, dst, 0, dst.length, null);
+      // Without an exception for an empty pipe where the host allows (it is most reads' fate when
+      // the app keeps up with the writer).
+      const r =
+        this.native.readNonBlocking?.(this.fd, dst) ?? readSync(this.fd, dst, 0, dst.length, null);
+      if (r === "would-block") return r;
+      n = r;
     } catch (e) {
       if (isHostError(e, "would-block")) return "would-block";
       n = 0;
