@@ -73,9 +73,14 @@ function pump(
       let n: number;
       const ask = most - got;
       try {
-        n = readSync(start.fd, span, got, ask, null);
-      } catch (e) {
+        // A native read where the host has one: an empty pipe is an answer, not an exception.
+        const r =
+          native.readNonBlocking?.(start.fd, span.subarray(got, got + ask)) ??
+          readSync(start.fd, span, got, ask, null);
         // A non-blocking stdin with nothing to read yet: publish what there is, wait again.
+        if (r === "would-block") break;
+        n = r;
+      } catch (e) {
         if (isHostError(e, "would-block")) break;
         throw e;
       }
