@@ -4,6 +4,7 @@
 // six pipes on the terminal or, for `$?(…)` and friends, their messages captured; the file commands on
 // the home's NightOS tree (services/fs/open.ts: through the kernel when one runs, else the image).
 
+import { randomInt } from "node:crypto";
 import { createInterface, type Interface } from "node:readline";
 import { Sig } from "../commonassembly/abi/numbers.js";
 import { encodeValue, type Value } from "../commonassembly/abi/values.js";
@@ -56,6 +57,9 @@ export function cliHost(opts: {
   // The tree is opened when a file command first needs it, and closed (committed) before an app
   // command runs: the kernel that runs it must be able to take the image (its one writer).
   let tree: Promise<FsLayer> | undefined;
+  // This Hydre session's ID, told to the kernel with each command it runs (sys::hydre SESSION_INFO):
+  // one per `ncw hydre` / `ncw shell` process, random (the kernel trusts it for nothing).
+  const session = randomInt(1, 2 ** 48);
   const closeTree = async () => {
     const t = tree;
     tree = undefined;
@@ -174,6 +178,8 @@ export function cliHost(opts: {
             },
             trace: false,
             priority: 10,
+            // The script's Hydre session (sys::hydre SESSION_INFO).
+            hydre: session,
           },
           {
             commandPipes: (pid, pipes, cmdin) => started.onPipes(pid, pipes, cmdin),

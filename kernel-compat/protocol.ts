@@ -156,7 +156,16 @@ export type ClientMessage =
        * Its host identity (fstat's device and inode): the runner checks that what it opened is it.
        */
       cmdinDirect?: HostFileId;
+      /**
+       * The Hydre session the run belongs to (`ncw hydre`, `ncw shell`: an ID the CLI picks once, a
+       * positive integer); absent or 0: none. And the CLI's terminal size when its stdout is one.
+       * sys::hydre answers them (docs/services.md "sys::hydre (PID 17)").
+       */
+      hydre?: number;
+      window?: { columns: number; rows: number };
     }
+  /** The CLI's terminal changed size (SIGWINCH): for every run of this connection (sys::hydre). */
+  | { t: "window-size"; columns: number; rows: number }
   | { t: "signal"; pid: number; signal: number }
   | { t: "kill"; pid: number }
   | { t: "priority"; pid: number; priority: number }

@@ -15,6 +15,7 @@ import { type HomeLayout, openHome } from "../../ncw/home.js";
 import { type Grant, parseGrant } from "../../services/perm/policy.js";
 import type { InstalledCommand } from "../../services/shell/commands.js";
 import { DEFAULT_USER } from "../../services/skyer/layout.js";
+import type { SessionTerminal, WindowSize } from "../../services/syshydre/service.js";
 import {
   type CommandPipeSet,
   createCommandPipes,
@@ -36,6 +37,13 @@ import { ClientSession } from "./session.js";
 import { TreeOwner } from "./tree.js";
 
 /** A run's --allow and --deny, checked: a word that is not `perm` or `perm=scope` is RUN_BAD_PERMISSION. */
+/** A terminal size from a client's message: whole numbers of characters, else none. */
+function windowSize(w: { columns?: unknown; rows?: unknown } | undefined): WindowSize | undefined {
+  if (w === undefined) return undefined;
+  const ok = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+  return ok(w.columns) && ok(w.rows) ? { columns: w.columns, rows: w.rows } : undefined;
+}
+
 function runGrants(allow: string[], deny: string[]): { allow: Grant[]; deny: Grant[] } {
   const parse = (words: string[], flag: string) =>
     words.map((w) => {
@@ -382,8 +390,11 @@ async function main(): Promise<void> {
     });
     /** What this connection's processes report to, one sink per run: its messages carry the run's id. */
     const connection = {};
+    /** The connection's Hydre session and terminal (sys::hydre), shared by its runs and their children. */
+    const terminal: SessionTerminal = { hydre: 0, size: undefined };
     const runSink = (run: number): SessionSink => ({
       connection,
+      terminal,
       started: (pid, hostPid, name) => send({ t: "started", run, pid, hostPid, name }),
       trace: (pid, line) => send({ t: "trace", run, pid, line }),
       exited: (pid, outcome) => send({ t: "exited", run, pid, outcome }),
@@ -450,6 +461,10 @@ async function main(): Promise<void> {
             });
             return;
           }
+          if (typeof m.hydre === "number" && Number.isSafeInteger(m.hydre) && m.hydre > 0)
+            terminal.hydre = m.hydre;
+          const size = windowSize(m.window);
+          if (size !== undefined) terminal.size = size;
           const session = runSink(run);
           (async () => {
             let runnable: Runnable;
@@ -628,6 +643,13 @@ async function main(): Promise<void> {
               message: `the kernel could not start the run: ${err.message}`,
             });
           });
+          return;
+        }
+        case "window-size": {
+          const size = windowSize(m);
+          if (size === undefined) return;
+          terminal.size = size;
+          kernel.windowResized(terminal);
           return;
         }
         case "signal": {
