@@ -166,6 +166,17 @@ export type ClientMessage =
     }
   /** The CLI's terminal changed size (SIGWINCH): for every run of this connection (sys::hydre). */
   | { t: "window-size"; columns: number; rows: number }
+  /**
+   * The end of the command line `hydre-run` `id` asked for (sys::hydre RUN_COMMAND): refused by its
+   * parse (`bad-line`) or its check (`check-failed`), or run: its status and its value's encoding.
+   */
+  | {
+      t: "hydre-ran";
+      id: number;
+      outcome: "bad-line" | "check-failed" | "ran";
+      status?: number;
+      value?: Uint8Array;
+    }
   | { t: "signal"; pid: number; signal: number }
   | { t: "kill"; pid: number }
   | { t: "priority"; pid: number; priority: number }
@@ -220,6 +231,11 @@ export type StdioMessage =
  */
 export type KernelMessage =
   | { t: "hello"; version: number; kernelPid: number; startedAt: number }
+  /**
+   * Run a command line in the connection's Hydre session for process `pid` (sys::hydre RUN_COMMAND;
+   * only to a connection whose runs gave a `hydre` session); answered with `hydre-ran` `id`.
+   */
+  | { t: "hydre-run"; id: number; pid: number; line: string }
   | { t: "started"; run: number; pid: number; hostPid: number; name: string }
   /** A sandboxed run's sandbox folder (`ncw run --sandbox`), before its `started`. */
   | { t: "sandbox"; run: number; dir: string; created: boolean }

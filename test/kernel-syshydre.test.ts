@@ -1,7 +1,8 @@
 // sys::hydre (PID 17; NCW's methods, docs/services.md "sys::hydre (PID 17)") from a real app: through
-// `ncw run` without a terminal (no session, no size: SESSION_INFO's zeroes, 0x2000 for the size and the
-// watch, RUN_COMMAND's documented 0x6000), on a real pseudo-terminal (the size, then a resize told by
-// WINDOW_RESIZED), and as an installed app's command run by `ncw hydre` (a Hydre session's ID). The
+// `ncw run` without a terminal (no session, no size: SESSION_INFO's zeroes, 0x2000 for the size, the
+// watch and RUN_COMMAND), on a real pseudo-terminal (the size, then a resize told by
+// WINDOW_RESIZED), and as an installed app's command run by `ncw hydre` (a Hydre session's ID, command
+// lines run in it with RUN_COMMAND, with and without the user's consent). The
 // argument and answer bytes are written by hand from the doc's tables.
 
 import { spawnSync } from "node:child_process";
@@ -38,8 +39,9 @@ describe("sys::hydre through ncw run, without a terminal", () => {
       ${expectAnswer(40, 0x0003, [FALSE], [])}
       ${expectError(50, 0x0003, [0x03], 0x1fff)}
       ${expectError(60, 0x0003, [FALSE, 0], 0x1fff)}
-      ;; RUN_COMMAND (0x1000): not implemented, 0x6000 (no permission asked)
-      ${expectError(70, 0x1000, str("echo 1"), 0x6000)}
+      ;; RUN_COMMAND (0x1000): an empty line 0x1000; no Hydre session (ncw run), 0x2000 (no consent asked)
+      ${expectError(65, 0x1000, str(""), 0x1000)}
+      ${expectError(70, 0x1000, str("echo 1"), 0x2000)}
       ;; a code the table does not list: 0x1FFE
       ${expectError(80, 0x0004, [], 0x1ffe)}`,
         SAME,
@@ -86,6 +88,18 @@ describe("sys::hydre on a pseudo-terminal", () => {
  * (true, a non-zero ID), no terminal; then returns the session's ID on CMDOUT. A failed check exits early with nothing
  * on CMDOUT (Hydre shows nothing).
  */
+/** Module fields: $same, and $retint (an int value written whole to CMDOUT). */
+const RETINT = `${SAME}
+  ;; EXECUTION_CONTEXT (0xA0) info 0x02 to 0x4000; PIPE_WRITE (0x22) of an int value to CMDOUT, blocking
+  (func $retint (param $v i64)
+    (call $check (i32.const 90) (call $s8_64 (i32.const 0xa0) (i32.const 0x02) (i64.const 0x4000)) (i32.const 0))
+    (i64.store (i32.const 0x6000) (i64.const 9)) (i32.store8 (i32.const 0x6008) (i32.const 0x02))
+    (i64.store (i32.const 0x6009) (local.get $v))
+    (call $q (i32.const 1) (i64.load (i32.const ${0x4000 + CommandPipeOffset.cmdout})))
+    (i32.store (i32.const 0x1009) (i32.const 17))
+    (call $q (i32.const 13) (i64.const 0x6000)) (call $b (i32.const 21) (i32.const 0))
+    (call $check (i32.const 91) (call $call (i32.const 0x22) (i32.const 22)) (i32.const 0)))`;
+
 const HYQ = systemClient(
   `${connect}
       ${put(0x7000, [])}
@@ -96,16 +110,7 @@ const HYQ = systemClient(
       (call $check (i32.const 22) (i32.load8_u (i32.const 0x7109)) (i32.const ${FALSE}))
       ;; all as expected: the answer is the session's ID, an int
       (call $retint (i64.load (i32.const 0x7101)))`,
-  `${SAME}
-  ;; EXECUTION_CONTEXT (0xA0) info 0x02 to 0x4000; PIPE_WRITE (0x22) of an int value to CMDOUT, blocking
-  (func $retint (param $v i64)
-    (call $check (i32.const 90) (call $s8_64 (i32.const 0xa0) (i32.const 0x02) (i64.const 0x4000)) (i32.const 0))
-    (i64.store (i32.const 0x6000) (i64.const 9)) (i32.store8 (i32.const 0x6008) (i32.const 0x02))
-    (i64.store (i32.const 0x6009) (local.get $v))
-    (call $q (i32.const 1) (i64.load (i32.const ${0x4000 + CommandPipeOffset.cmdout})))
-    (i32.store (i32.const 0x1009) (i32.const 17))
-    (call $q (i32.const 13) (i64.const 0x6000)) (call $b (i32.const 21) (i32.const 0))
-    (call $check (i32.const 91) (call $call (i32.const 0x22) (i32.const 22)) (i32.const 0)))`,
+  RETINT,
 );
 
 describe("sys::hydre under ncw hydre", () => {
@@ -131,5 +136,60 @@ describe("sys::hydre under ncw hydre", () => {
     // Outside Hydre (`ncw exec`), the same command finds no session: its check 20 fails, no value.
     const plain = home.ncw(["exec", "hyq"]);
     expect(plain.stdout).toBe("");
+  }, 120_000);
+});
+
+/** A delimited list of bytes (RUN_COMMAND's value): its byte length on 8 bytes, then the bytes. */
+const bytesList = (b: number[]) => [...le(b.length, 8), ...b];
+/** A value encoded as on CMDOUT (specs/applications.md "Values encoding"): length, type, representation. */
+const value = (type: number, repr: number[]) => [...le(1 + repr.length, 8), type, ...repr];
+
+/** Calls RUN_COMMAND with each line and checks each answer; then returns 1 on CMDOUT. */
+const runner = (calls: string) =>
+  systemClient(`${connect}\n${calls}\n      (call $retint (i64.const 1))`, RETINT);
+const RUN_ARGS = '[commands.hyrun]\nhelp = "Runs lines in its session"\nreturn = "int"\n';
+
+describe("sys::hydre RUN_COMMAND", () => {
+  it("runs a line in the caller's Hydre session, with the user's consent, and answers its value", () => {
+    const granted = new TestHome();
+    try {
+      const env = { NCW_GRANT_PERMISSIONS: "ncw.hydre.commands.run" };
+      const wat = runner(`
+      ;; "echo hi": status 0, the string "hi" (type 0x05)
+      ${expectAnswer(10, 0x1000, str("echo hi"), [0, ...bytesList(value(0x05, [...le(2, 8), 0x68, 0x69]))])}
+      ;; an expression last: its value, the int 5 (type 0x02)
+      ${expectAnswer(20, 0x1000, str("let a = 2\n(a + 3)"), [0, ...bytesList(value(0x02, le(5, 8)))])}
+      ;; a failing command line: status 1, a void value
+      ${expectAnswer(30, 0x1000, str("rd ./nope.txt"), [1, ...bytesList(value(0x00, []))])}
+      ;; an unknown command: the check fails, 0x3000; a syntax error and an empty line: 0x1000
+      ${expectError(40, 0x1000, str("frobnicate"), 0x3000)}
+      ${expectError(50, 0x1000, str("echo ("), 0x1000)}
+      ${expectError(60, 0x1000, str("  "), 0x1000)}`);
+      const nap = commandNap(granted, "hyrun", wat, RUN_ARGS);
+      expect(granted.ncw(["skyer", "install", nap], env).code).toBe(0);
+      const r = granted.ncw(["hydre", "-c", "hyrun"], env);
+      expect(r.stdout, r.stderr).toBe("1\n");
+      expect(r.stderr).toContain(
+        "rd: no such file or folder in the NightOS tree: /home/user/nope.txt",
+      );
+      expect(r.code).toBe(0);
+      // Outside a Hydre session (`ncw exec`): 0x2000, and no value.
+      const outside = runner(`${expectError(10, 0x1000, str("echo hi"), 0x2000)}`);
+      const nap2 = commandNap(granted, "hyout", outside, RUN_ARGS.replaceAll("hyrun", "hyout"));
+      expect(granted.ncw(["skyer", "install", nap2], env).code).toBe(0);
+      expect(granted.ncw(["exec", "hyout"], env).stdout).toBe("1\n");
+    } finally {
+      granted.cleanup();
+    }
+  }, 180_000);
+
+  it("refuses without the consent (no terminal to ask on): 0x0001, nothing runs", () => {
+    const wat = runner(`${expectError(10, 0x1000, str("wt ./ran.txt yes"), 0x0001)}`);
+    const nap = commandNap(home, "hyno", wat, RUN_ARGS.replaceAll("hyrun", "hyno"));
+    expect(home.ncw(["skyer", "install", nap]).code).toBe(0);
+    const r = home.ncw(["hydre", "-c", "hyno\nrd ./ran.txt"]);
+    expect(r.stdout).toBe("1\n");
+    expect(r.stderr).toContain("ncw.hydre.commands.run");
+    expect(r.stderr).toContain("rd: no such file");
   }, 120_000);
 });

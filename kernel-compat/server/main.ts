@@ -15,7 +15,7 @@ import { type HomeLayout, openHome } from "../../ncw/home.js";
 import { type Grant, parseGrant } from "../../services/perm/policy.js";
 import type { InstalledCommand } from "../../services/shell/commands.js";
 import { DEFAULT_USER } from "../../services/skyer/layout.js";
-import type { SessionTerminal, WindowSize } from "../../services/syshydre/service.js";
+import type { LineOutcome, SessionTerminal, WindowSize } from "../../services/syshydre/service.js";
 import {
   type CommandPipeSet,
   createCommandPipes,
@@ -392,6 +392,23 @@ async function main(): Promise<void> {
     const connection = {};
     /** The connection's Hydre session and terminal (sys::hydre), shared by its runs and their children. */
     const terminal: SessionTerminal = { hydre: 0, size: undefined };
+    /** RUN_COMMAND lines sent to this connection's CLI (sys::hydre), until it answers or goes. */
+    const lines = new Map<number, (r: LineOutcome) => void>();
+    let nextLine = 1;
+    const runLine = (pid: number, line: string) =>
+      new Promise<LineOutcome>((resolve) => {
+        if (conn.destroyed) {
+          resolve({ kind: "gone" });
+          return;
+        }
+        const id = nextLine++;
+        lines.set(id, resolve);
+        send({ t: "hydre-run", id, pid, line });
+      });
+    conn.on("close", () => {
+      for (const resolve of lines.values()) resolve({ kind: "gone" });
+      lines.clear();
+    });
     const runSink = (run: number): SessionSink => ({
       connection,
       terminal,
@@ -461,8 +478,10 @@ async function main(): Promise<void> {
             });
             return;
           }
-          if (typeof m.hydre === "number" && Number.isSafeInteger(m.hydre) && m.hydre > 0)
+          if (typeof m.hydre === "number" && Number.isSafeInteger(m.hydre) && m.hydre > 0) {
             terminal.hydre = m.hydre;
+            terminal.run = runLine;
+          }
           const size = windowSize(m.window);
           if (size !== undefined) terminal.size = size;
           const session = runSink(run);
@@ -643,6 +662,19 @@ async function main(): Promise<void> {
               message: `the kernel could not start the run: ${err.message}`,
             });
           });
+          return;
+        }
+        case "hydre-ran": {
+          const resolve = lines.get(m.id);
+          if (resolve === undefined) return;
+          lines.delete(m.id);
+          if (m.outcome === "ran")
+            resolve({
+              kind: "ran",
+              status: m.status === 0 ? 0 : 1,
+              value: m.value instanceof Uint8Array ? m.value : new Uint8Array(0),
+            });
+          else resolve({ kind: m.outcome === "bad-line" ? "bad-line" : "check-failed" });
           return;
         }
         case "window-size": {

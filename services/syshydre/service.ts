@@ -13,7 +13,7 @@ import {
   WINDOW_RESIZED,
   WINDOW_SIZE,
 } from "../../commonassembly/abi/services/hydre.js";
-import type { MethodDef } from "../../commonassembly/abi/services/method.js";
+import { type MethodDef, ServiceErr } from "../../commonassembly/abi/services/method.js";
 import type { Answer, Caller, NativeService, ServiceContext } from "../host/service.js";
 
 /** A terminal's size, in characters. */
@@ -30,7 +30,17 @@ export interface WindowSize {
 export interface SessionTerminal {
   hydre: number;
   size: WindowSize | undefined;
+  /** Runs a command line in the Hydre session for process `pid` (RUN_COMMAND); absent: no Hydre session. */
+  run?: (pid: number, line: string) => Promise<LineOutcome>;
 }
+
+/** A command line the session ran for an app: refused by its parse or check, or its end. */
+export type LineOutcome =
+  | { kind: "bad-line" | "check-failed" | "gone" }
+  | { kind: "ran"; status: number; value: Uint8Array };
+
+/** RUN_COMMAND's consent (docs/services.md "sys::hydre (PID 17)"). */
+export const RUN_PERMISSION = "ncw.hydre.commands.run";
 
 /** The session of a live process, or undefined (a process of no CLI session: a service). */
 export type SessionOf = (pid: number) => SessionTerminal | undefined;
@@ -52,7 +62,7 @@ export class SysHydre implements NativeService {
     this.ctx = ctx;
   }
 
-  handle(method: MethodDef, args: Fields, caller: Caller): Answer {
+  handle(method: MethodDef, args: Fields, caller: Caller): Answer | Promise<Answer> {
     const s = this.sessionOf(caller.pid);
     switch (method.code) {
       case SESSION_INFO.code:
@@ -78,11 +88,36 @@ export class SysHydre implements NativeService {
         this.watchers.add(caller.pid);
         return { ok: true, value: {} };
       case RUN_COMMAND.code:
-        // Designed (docs/services.md), not implemented: the interpreter runs in the CLI, which the
-        // kernel cannot yet ask to run a line for an app. Answered before any permission is asked.
-        return { ok: false, errcode: RUN_COMMAND.errors.NOT_IMPLEMENTED };
+        return this.runCommand(s, args.line as string, caller);
       default:
         throw new Error(`sys::hydre has no handler for ${method.name}`);
+    }
+  }
+
+  /**
+   * RUN_COMMAND: the constant check (an empty line), the context (a Hydre session to run it), the
+   * user's consent, then the session's CLI parses, checks and runs it (cli/hydre-host.ts).
+   */
+  private async runCommand(
+    s: SessionTerminal | undefined,
+    line: string,
+    caller: Caller,
+  ): Promise<Answer> {
+    const E = RUN_COMMAND.errors;
+    if (line.trim() === "") return { ok: false, errcode: E.BAD_LINE };
+    const run = s?.hydre === 0 ? undefined : s?.run;
+    if (run === undefined) return { ok: false, errcode: E.NOT_IN_SESSION };
+    if (!(await caller.has(RUN_PERMISSION))) return { ok: false, errcode: ServiceErr.PERMISSION };
+    const r = await run(caller.pid, line);
+    switch (r.kind) {
+      case "bad-line":
+        return { ok: false, errcode: E.BAD_LINE };
+      case "check-failed":
+        return { ok: false, errcode: E.CHECK_FAILED };
+      case "gone":
+        return { ok: false, errcode: E.SESSION_GONE };
+      default:
+        return { ok: true, value: { status: r.status, value: Array.from(r.value) } };
     }
   }
 

@@ -50,10 +50,10 @@ export const WATCH_RESIZE = method("sys::hydre", 0x0003, "WATCH_RESIZE", {
 });
 
 /**
- * Run a Hydre command line on behalf of the caller, in its session: its exit status (0 it ran, 1 it
- * failed) and its typed result (the values encoding of specs/applications.md, as on CMDOUT; a void
- * value when it returned none). Designed to require `ncw.hydre.commands.run` (NCW's, level 5,
- * docs/services.md); not implemented yet: every call answers NOT_IMPLEMENTED.
+ * Run a Hydre command line on behalf of the caller, in its Hydre session (the `ncw hydre` / `ncw shell`
+ * that runs it): its status (0 it ran, 1 it failed) and its typed result (the values encoding of
+ * specs/applications.md, as on CMDOUT; a void value when it gave none). Requires the user's consent,
+ * `ncw.hydre.commands.run` (NCW's, level 5), asked after the line's first checks.
  */
 export const RUN_COMMAND = method("sys::hydre", 0x1000, "RUN_COMMAND", {
   args: [["line", string]],
@@ -64,10 +64,12 @@ export const RUN_COMMAND = method("sys::hydre", 0x1000, "RUN_COMMAND", {
   errors: {
     /** The line is empty or is not Hydre (a syntax error). */
     BAD_LINE: 0x1000,
+    /** The caller runs in no Hydre session (`ncw run`, `ncw exec`): nobody to run the line. */
+    NOT_IN_SESSION: 0x2000,
     /** The line does not pass Hydre's check (an unknown command, an argument, a type). */
     CHECK_FAILED: 0x3000,
-    /** NCW does not run command lines for apps yet (docs/services.md "sys::hydre (PID 17)"). */
-    NOT_IMPLEMENTED: 0x6000,
+    /** The session ended before the line's end (its `ncw hydre` exited). */
+    SESSION_GONE: 0x6000,
   },
 });
 
