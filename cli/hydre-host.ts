@@ -4,19 +4,23 @@
 // six pipes on the terminal or, for `$?(…)` and friends, their messages captured; the file commands on
 // the home's NightOS tree (services/fs/open.ts: through the kernel when one runs, else the image).
 
+import { randomInt } from "node:crypto";
 import { createInterface, type Interface } from "node:readline";
 import { Sig } from "../commonassembly/abi/numbers.js";
 import { encodeValue, type Value } from "../commonassembly/abi/values.js";
 import { connectKernel, requestUser, startRun } from "../kernel-compat/client.js";
 import { NcwError } from "../ncw/errors.js";
 import type { HomeLayout } from "../ncw/home.js";
+import { safeText } from "../ncw/output.js";
 import { testFault } from "../ncw/test-fault.js";
 import type { FsLayer } from "../services/fs/layer.js";
 import { openTree } from "../services/fs/open.js";
 import { addUser } from "../services/fs/structure.js";
 import type { AppRun, HydreHost } from "../services/hydre/evaluator.js";
+import { runLineForApp } from "../services/hydre/script.js";
 import type { InstalledCommand } from "../services/shell/commands.js";
 import { inputIsStream, typedInput } from "../services/shell/input.js";
+import { kernelCommands } from "./command-target.js";
 import { commandEnd, commandIo, readWholeInput } from "./terminal/command-io.js";
 import { escalatingInterrupt } from "./terminal/interrupt.js";
 
@@ -56,6 +60,9 @@ export function cliHost(opts: {
   // The tree is opened when a file command first needs it, and closed (committed) before an app
   // command runs: the kernel that runs it must be able to take the image (its one writer).
   let tree: Promise<FsLayer> | undefined;
+  // This Hydre session's ID, told to the kernel with each command it runs (sys::hydre SESSION_INFO):
+  // one per `ncw hydre` / `ncw shell` process, random (the kernel trusts it for nothing).
+  const session = randomInt(1, 2 ** 48);
   const closeTree = async () => {
     const t = tree;
     tree = undefined;
@@ -67,7 +74,7 @@ export function cliHost(opts: {
       await l.close();
     }
   };
-  return {
+  const self: CliHost = {
     files: {
       cwd: home,
       home,
@@ -135,6 +142,7 @@ export function cliHost(opts: {
       // the terminal's input, else they would keep ncw alive after the error is reported.
       let io: ReturnType<typeof commandIo> | undefined;
       let onInt: (() => void) | undefined;
+      let offLines: (() => void) | undefined;
       try {
         io = commandIo(c, {
           color: opts.color,
@@ -160,6 +168,28 @@ export function cliHost(opts: {
           },
         });
         testFault("hydre-run-app");
+        // A command line the app asks its session to run (sys::hydre RUN_COMMAND): run as a script's
+        // line, here, while the app waits for the answer.
+        offLines = c.onMessage((m) => {
+          if (m.t !== "hydre-run") return;
+          void runLineForApp(m.line, () => kernelCommands(opts.home()), self)
+            .then((r) =>
+              r.kind === "ran"
+                ? {
+                    t: "hydre-ran" as const,
+                    id: m.id,
+                    outcome: "ran" as const,
+                    status: r.ok ? 0 : 1,
+                    value: encodeValue(r.value),
+                  }
+                : { t: "hydre-ran" as const, id: m.id, outcome: r.kind },
+            )
+            .catch((e: unknown) => {
+              process.stderr.write(`error: sys::hydre RUN_COMMAND: ${(e as Error).message}\n`);
+              return { t: "hydre-ran" as const, id: m.id, outcome: "ran" as const, status: 1 };
+            })
+            .then((answer) => c.send(answer));
+        });
         const started = io;
         const run = startRun(
           c,
@@ -174,12 +204,19 @@ export function cliHost(opts: {
             },
             trace: false,
             priority: 10,
+            // The script's Hydre session (sys::hydre SESSION_INFO).
+            hydre: session,
           },
           {
             commandPipes: (pid, pipes, cmdin) => started.onPipes(pid, pipes, cmdin),
             commandInput: (pid, why) => started.onInputFallback(pid, why),
             started: () => {},
-            trace: () => {},
+            // Not traced, the kernel still says what the user must know (a permission refused for want
+            // of a terminal, a limit): on stderr, as `ncw exec` writes them.
+            trace: (pid, line) =>
+              process.stderr.write(
+                `${safeText(pid === 0 ? `[ncw] ${line}` : `[pid ${pid}] ${line}`)}\n`,
+              ),
           },
         );
         // Ctrl-C (or SIGINT) asks the command to terminate, a second forces it, a third kills it
@@ -190,6 +227,7 @@ export function cliHost(opts: {
         return { ret: ret ?? { kind: "none" }, msg, err };
       } finally {
         if (onInt !== undefined) process.off("SIGINT", onInt);
+        offLines?.();
         try {
           await io?.close();
         } finally {
@@ -204,4 +242,5 @@ export function cliHost(opts: {
       await closeTree();
     },
   };
+  return self;
 }

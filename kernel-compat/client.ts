@@ -386,6 +386,15 @@ export interface RunRequest {
   sandbox?: string;
   /** The runner may read the CLI's stdin for CMDIN itself (protocol.ts `run`). */
   cmdinDirect?: HostFileId;
+  /** The Hydre session the run belongs to (`ncw hydre`, `ncw shell`; sys::hydre SESSION_INFO). */
+  hydre?: number;
+}
+
+/** The CLI's terminal size when its stdout is a terminal (sys::hydre, docs/services.md). */
+function terminalSize(): { columns: number; rows: number } | undefined {
+  const out = process.stdout;
+  if (out.isTTY !== true || !(out.columns > 0) || !(out.rows > 0)) return undefined;
+  return { columns: out.columns, rows: out.rows };
 }
 
 export interface RunEvents {
@@ -495,12 +504,26 @@ export function startRun(conn: KernelConnection, req: RunRequest, ev: RunEvents)
       offMessage();
       reject(kernelGone());
     });
+    // The terminal's new size goes to the kernel while the run lasts (sys::hydre WINDOW_RESIZED).
+    const onResize = () => {
+      const size = terminalSize();
+      if (size !== undefined) conn.send({ t: "window-size", ...size });
+    };
+    if (process.stdout.isTTY === true) process.stdout.on("resize", onResize);
     stop = () => {
       offMessage();
       offClose();
+      process.stdout.off("resize", onResize);
     };
   });
-  conn.send({ t: "run", run: id, ...req, user: req.user ?? requestUser() });
+  const window = terminalSize();
+  conn.send({
+    t: "run",
+    run: id,
+    ...req,
+    user: req.user ?? requestUser(),
+    ...(window === undefined ? {} : { window }),
+  });
   // With the wall clock when Node's bootstrap ended: it splits the CLI's start (benchmarks only).
   if (clockMarksOn)
     clockMark(

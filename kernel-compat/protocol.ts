@@ -156,6 +156,26 @@ export type ClientMessage =
        * Its host identity (fstat's device and inode): the runner checks that what it opened is it.
        */
       cmdinDirect?: HostFileId;
+      /**
+       * The Hydre session the run belongs to (`ncw hydre`, `ncw shell`: an ID the CLI picks once, a
+       * positive integer); absent or 0: none. And the CLI's terminal size when its stdout is one.
+       * sys::hydre answers them (docs/services.md "sys::hydre (PID 17)").
+       */
+      hydre?: number;
+      window?: { columns: number; rows: number };
+    }
+  /** The CLI's terminal changed size (SIGWINCH): for every run of this connection (sys::hydre). */
+  | { t: "window-size"; columns: number; rows: number }
+  /**
+   * The end of the command line `hydre-run` `id` asked for (sys::hydre RUN_COMMAND): refused by its
+   * parse (`bad-line`) or its check (`check-failed`), or run: its status and its value's encoding.
+   */
+  | {
+      t: "hydre-ran";
+      id: number;
+      outcome: "bad-line" | "check-failed" | "ran";
+      status?: number;
+      value?: Uint8Array;
     }
   | { t: "signal"; pid: number; signal: number }
   | { t: "kill"; pid: number }
@@ -211,6 +231,11 @@ export type StdioMessage =
  */
 export type KernelMessage =
   | { t: "hello"; version: number; kernelPid: number; startedAt: number }
+  /**
+   * Run a command line in the connection's Hydre session for process `pid` (sys::hydre RUN_COMMAND;
+   * only to a connection whose runs gave a `hydre` session); answered with `hydre-ran` `id`.
+   */
+  | { t: "hydre-run"; id: number; pid: number; line: string }
   | { t: "started"; run: number; pid: number; hostPid: number; name: string }
   /** A sandboxed run's sandbox folder (`ncw run --sandbox`), before its `started`. */
   | { t: "sandbox"; run: number; dir: string; created: boolean }

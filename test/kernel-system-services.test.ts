@@ -68,13 +68,13 @@ describe("CONNECT_SERVICE to a system service", () => {
       (call $check (i32.const 54) ${connect(SYS_PROCESS, 1)} (i32.const ${OK}))
       (call $check64 (i32.const 55) (call $r64 (i32.const 0)) (local.get $conn))
       (call $check64 (i32.const 56) (call $r64 (i32.const 8)) (local.get $sock))
-      ;; a system PID no service is hosted at (sys::hydre, 17), and a PID that is none: 0x32
-      (call $check (i32.const 57) ${connect(17)} (i32.const ${E(0x32)}))
+      ;; a system PID no service is hosted at (sys::ui, 18), and a PID that is none: 0x32
+      (call $check (i32.const 57) ${connect(18)} (i32.const ${E(0x32)}))
       (call $check (i32.const 58) ${connect(99)} (i32.const ${E(0x32)}))
-      ;; HAS_SCOPED_SERVICE with ANID 0: 0x01 for sys::process, 0x00 for sys::hydre
+      ;; HAS_SCOPED_SERVICE with ANID 0: 0x01 for sys::process, 0x00 for sys::ui
       (call $check (i32.const 59) (call $has (i32.const 0) (i64.const ${SYS_PROCESS})) (i32.const ${OK}))
       (call $check (i32.const 60) (call $r8 (i32.const 0)) (i32.const 1))
-      (call $check (i32.const 61) (call $has (i32.const 0) (i64.const 17)) (i32.const ${OK}))
+      (call $check (i32.const 61) (call $has (i32.const 0) (i64.const 18)) (i32.const ${OK}))
       (call $check (i32.const 62) (call $r8 (i32.const 0)) (i32.const 0))
       ;; END_SERVICE_CONN: the socket closes (SEND_SOCK_MSG 0x31); ending it again: 0x40
       (call $check (i32.const 63) (call $s64 (i32.const 0x2b) (local.get $conn)) (i32.const ${OK}))

@@ -111,6 +111,9 @@ export const PERMISSIONS = {
   // uninstalling applications for them; level 5, so no security level grants it without asking.
   "ncw.apps.install": { level: 5, ncw: true },
   "ncw.apps.uninstall": { level: 5, ncw: true },
+  // DECISION (NCW's, docs/services.md "sys::hydre (PID 17)"): the user's consent to an app running a
+  // command line in their Hydre session (sys::hydre RUN_COMMAND); level 5, always asked.
+  "ncw.hydre.commands.run": { level: 5, ncw: true },
 } as const satisfies Record<string, PermissionInfo>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -2,7 +2,7 @@
 // reader's states against bytes written out by hand.
 
 import { describe, expect, it } from "vitest";
-import { decodeReturn, encodeValue, FAILURE_BYTES } from "./values.js";
+import { decodeReturn, encodeValue, FAILURE_BYTES, MAX_RETURN_SIZE } from "./values.js";
 
 describe("return values", () => {
   it("an int 42: length 9, type 0x02, eight bytes two's complement", () => {
@@ -44,5 +44,21 @@ describe("return values", () => {
     else expect.unreachable("a string value");
     const list = encodeValue({ type: "list", items: [{ type: "path", value: text }] });
     expect(list.length).toBe(8 + 1 + 8 + 1 + 8 + n);
+  });
+
+  it("the largest return value is 64 MiB whole, its length field included; one byte more is invalid", () => {
+    const head = (len: bigint) => {
+      const b = new Uint8Array(8);
+      new DataView(b.buffer).setBigUint64(0, len, true);
+      return b;
+    };
+    expect(decodeReturn(head(BigInt(MAX_RETURN_SIZE - 8)))).toEqual({
+      state: "incomplete",
+      need: MAX_RETURN_SIZE,
+    });
+    expect(decodeReturn(head(BigInt(MAX_RETURN_SIZE - 7)))).toEqual({
+      state: "invalid",
+      why: `a value of ${MAX_RETURN_SIZE + 1} bytes (its length field included) is over NCW's ${MAX_RETURN_SIZE}`,
+    });
   });
 });

@@ -272,7 +272,10 @@ export function decodeReturn(b: Uint8Array, ended = false): ReturnState {
   const len = viewOf(b).getBigUint64(0, true);
   if (len === 0n) return { state: "invalid", why: "the value's length is 0 (no type code)" };
   if (len > BigInt(MAX_RETURN_SIZE - 8))
-    return { state: "invalid", why: `a value of ${len} bytes is over NCW's ${MAX_RETURN_SIZE}` };
+    return {
+      state: "invalid",
+      why: `a value of ${8n + len} bytes (its length field included) is over NCW's ${MAX_RETURN_SIZE}`,
+    };
   const need = 8 + Number(len);
   if (b.length < need) return { state: "incomplete", need };
   if (b.length > need)

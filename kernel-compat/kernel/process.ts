@@ -4,6 +4,7 @@
 
 import type { ChildProcess } from "node:child_process";
 import { FIRST_APP_PID } from "../../commonassembly/abi/numbers.js";
+import type { SessionTerminal } from "../../services/syshydre/service.js";
 import type { CommandPipeMapping } from "../ipc/command-pipes.js";
 import type { Outcome, ProcessInfo, RunnerAnswer } from "../protocol.js";
 import type { CommandPipeSet } from "./command-pipes.js";
@@ -29,6 +30,11 @@ export interface SessionSink {
    * so a slow reader holds the traced process back instead of filling the kernel's memory.
    */
   whenWritable(go: () => void): void;
+  /**
+   * The CLI session's Hydre session and terminal size, as the run request and `window-size` said
+   * (sys::hydre, docs/services.md "sys::hydre (PID 17)"); undefined for a sink that has none.
+   */
+  readonly terminal?: SessionTerminal;
   /** Whether the CLI has a terminal to ask the user on (docs/permissions.md "Prompts"). */
   canAsk?(): boolean;
   /** Ask the user a permission question; one of `choices` ("deny" when nobody can answer). */

@@ -43,6 +43,7 @@ import { SysProcess } from "../../services/process/service.js";
 import { REGISTRY_KEYS } from "../../services/registry/keys.js";
 import { Registry } from "../../services/registry/registry.js";
 import { appDirName, DEFAULT_USER } from "../../services/skyer/layout.js";
+import { type SessionTerminal, SysHydre } from "../../services/syshydre/service.js";
 import { AmsTable } from "../kernel/ams.js";
 import type { AmsBackedRequest, AmsMapAnswer, AmsMapRequest, KernelApi } from "../kernel/api.js";
 import {
@@ -224,6 +225,7 @@ export class Kernel implements KernelApi {
   readonly services: ServiceHost;
   /** sys::fs, when this kernel owns a tree: other system services make temporary FEIDs with it. */
   readonly sysfs: SysFs | undefined;
+  private readonly sysHydre: SysHydre;
 
   /** sys::crashsave, when this kernel owns the home's tree (docs/crash-saves.md). */
   readonly crashSaves: SysCrashSave | undefined;
@@ -341,6 +343,13 @@ export class Kernel implements KernelApi {
     );
     // sys::crypto: the host's CSPRNG into the caller's memory (docs/services.md "sys::crypto").
     this.services.register(new SysCrypto(this.clientMemory));
+    // sys::hydre: the caller's CLI session (its Hydre session, its terminal's size) as the run request
+    // and the CLI's `window-size` messages say (docs/services.md "sys::hydre (PID 17)").
+    this.sysHydre = new SysHydre((pid) => {
+      const p = this.processes.get(pid);
+      return p === undefined || p.state === "exited" ? undefined : p.session?.terminal;
+    });
+    this.services.register(this.sysHydre);
     // sys::fs on the home's tree, when this kernel owns one (docs/sysfs.md "How an app reaches it"),
     // and sys::crashsave beside it, on its temporary FEIDs (docs/crash-saves.md).
     const sysfs =
@@ -582,6 +591,11 @@ export class Kernel implements KernelApi {
   }
 
   /** Every process the kernel knows of, the system services first (`ncw ps --all`, sys::process). */
+  /** A CLI session's terminal changed size: sys::hydre tells the processes that watch it. */
+  windowResized(session: SessionTerminal): void {
+    this.sysHydre.resized(session);
+  }
+
   processList(): ProcessInfo[] {
     return [...this.systemServices(), ...this.live().map((p) => this.info(p))];
   }

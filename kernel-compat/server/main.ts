@@ -16,6 +16,7 @@ import { treeGeneration } from "../../services/fs/open.js";
 import { type Grant, parseGrant } from "../../services/perm/policy.js";
 import type { InstalledCommand } from "../../services/shell/commands.js";
 import { DEFAULT_USER } from "../../services/skyer/layout.js";
+import type { LineOutcome, SessionTerminal, WindowSize } from "../../services/syshydre/service.js";
 import {
   type CommandPipeSet,
   createCommandPipes,
@@ -38,6 +39,13 @@ import { ClientSession } from "./session.js";
 import { TreeOwner } from "./tree.js";
 
 /** A run's --allow and --deny, checked: a word that is not `perm` or `perm=scope` is RUN_BAD_PERMISSION. */
+/** A terminal size from a client's message: whole numbers of characters, else none. */
+function windowSize(w: { columns?: unknown; rows?: unknown } | undefined): WindowSize | undefined {
+  if (w === undefined) return undefined;
+  const ok = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+  return ok(w.columns) && ok(w.rows) ? { columns: w.columns, rows: w.rows } : undefined;
+}
+
 function runGrants(allow: string[], deny: string[]): { allow: Grant[]; deny: Grant[] } {
   const parse = (words: string[], flag: string) =>
     words.map((w) => {
@@ -398,8 +406,28 @@ async function main(): Promise<void> {
     });
     /** What this connection's processes report to, one sink per run: its messages carry the run's id. */
     const connection = {};
+    /** The connection's Hydre session and terminal (sys::hydre), shared by its runs and their children. */
+    const terminal: SessionTerminal = { hydre: 0, size: undefined };
+    /** RUN_COMMAND lines sent to this connection's CLI (sys::hydre), until it answers or goes. */
+    const lines = new Map<number, (r: LineOutcome) => void>();
+    let nextLine = 1;
+    const runLine = (pid: number, line: string) =>
+      new Promise<LineOutcome>((resolve) => {
+        if (conn.destroyed) {
+          resolve({ kind: "gone" });
+          return;
+        }
+        const id = nextLine++;
+        lines.set(id, resolve);
+        send({ t: "hydre-run", id, pid, line });
+      });
+    conn.on("close", () => {
+      for (const resolve of lines.values()) resolve({ kind: "gone" });
+      lines.clear();
+    });
     const runSink = (run: number): SessionSink => ({
       connection,
+      terminal,
       started: (pid, hostPid, name) => send({ t: "started", run, pid, hostPid, name }),
       trace: (pid, line) => send({ t: "trace", run, pid, line }),
       exited: (pid, outcome) => send({ t: "exited", run, pid, outcome }),
@@ -466,6 +494,12 @@ async function main(): Promise<void> {
             });
             return;
           }
+          if (typeof m.hydre === "number" && Number.isSafeInteger(m.hydre) && m.hydre > 0) {
+            terminal.hydre = m.hydre;
+            terminal.run = runLine;
+          }
+          const size = windowSize(m.window);
+          if (size !== undefined) terminal.size = size;
           const session = runSink(run);
           (async () => {
             let runnable: Runnable;
@@ -644,6 +678,26 @@ async function main(): Promise<void> {
               message: `the kernel could not start the run: ${err.message}`,
             });
           });
+          return;
+        }
+        case "hydre-ran": {
+          const resolve = lines.get(m.id);
+          if (resolve === undefined) return;
+          lines.delete(m.id);
+          if (m.outcome === "ran")
+            resolve({
+              kind: "ran",
+              status: m.status === 0 ? 0 : 1,
+              value: m.value instanceof Uint8Array ? m.value : new Uint8Array(0),
+            });
+          else resolve({ kind: m.outcome === "bad-line" ? "bad-line" : "check-failed" });
+          return;
+        }
+        case "window-size": {
+          const size = windowSize(m);
+          if (size === undefined) return;
+          terminal.size = size;
+          kernel.windowResized(terminal);
           return;
         }
         case "signal": {

@@ -225,6 +225,39 @@ export async function runInSession(
   }
 }
 
+/**
+ * Runs a command line for an app (sys::hydre RUN_COMMAND, docs/services.md): its statements as a
+ * script's, but a command or an expression last gives its value instead of showing it. `ok` false:
+ * that last command failed, or the line failed or panicked (its messages shown as a script's are).
+ */
+export async function runForValue(
+  script: Script,
+  check: CheckResult,
+  host: HydreHost,
+): Promise<{ ok: boolean; value: Value }> {
+  const ev = new Evaluator(check, host);
+  try {
+    const top = new Env();
+    const stmts = script.body.stmts;
+    for (const [i, s] of stmts.entries()) {
+      const last = i === stmts.length - 1;
+      if (last && s.k === "pipeline") {
+        const r = await ev.lastPipeline(s.pipeline, top);
+        return { ok: r.ok, value: r.ok ? toAbi(r.value) : { type: "void" } };
+      }
+      if (last && s.k === "expr") return { ok: true, value: toAbi(await ev.value(s.expr, top)) };
+      const f = await ev.block({ ...script.body, stmts: [s] }, top, false);
+      if (f !== undefined) break;
+    }
+    return { ok: !ev.lineFailed, value: { type: "void" } };
+  } catch (e) {
+    const end = endOf(e, host);
+    if (end.kind === "failed") host.writeErr(`error: ${end.message}\n`);
+    if (end.kind === "panic") host.writeErr(`panic: ${end.message}\n`);
+    return { ok: end.kind === "exit", value: { type: "void" } };
+  }
+}
+
 function failureText(v: HValue): string {
   if (v.t === "string") return v.v;
   // A command's CMDERR messages, one a line (their own line breaks at the end are not doubled).
@@ -794,6 +827,22 @@ class Evaluator {
     }
     if (r.display !== undefined) this.host.write(r.display);
     else if (r.value.t !== "void") this.host.write(this.shown(r.value));
+  }
+
+  /** A line's last command for runForValue: run as a command line is, its value kept, not shown. */
+  async lastPipeline(p: Pipeline, env: Env): Promise<CommandOutcome> {
+    const r = await this.pipeline(p, env, false);
+    this.state.failedLast = !r.ok;
+    if (!r.ok) {
+      for (const m of r.unshown ?? []) this.host.writeErr(`${m.replace(/\r?\n$/, "")}\n`);
+      if (r.failed !== undefined) this.host.writeErr(`error: the command \`${r.failed}\` failed\n`);
+    }
+    return r;
+  }
+
+  /** An expression's value (runForValue). */
+  value(e: Expr, env: Env): Promise<HValue> {
+    return this.expr(e, env);
   }
 
   private shown(v: HValue): string {

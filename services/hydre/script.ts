@@ -9,7 +9,14 @@ import type { InstalledCommand } from "../shell/commands.js";
 import { commandHelp } from "../shell/help.js";
 import type { Script } from "./ast.js";
 import { type CheckResult, CheckSession, checkScript } from "./checker.js";
-import { type HydreHost, type RunEnd, RunSession, runInSession, runScript } from "./evaluator.js";
+import {
+  type HydreHost,
+  type RunEnd,
+  RunSession,
+  runForValue,
+  runInSession,
+  runScript,
+} from "./evaluator.js";
 import { parseScript } from "./parser.js";
 import { type Diagnostic, HydreSyntaxError, Source } from "./source.js";
 
@@ -87,6 +94,24 @@ export function runChecked(
   if (c.diagnostics.length > 0 || c.script === undefined || c.check === undefined)
     throw new Error("internal: running a script that did not pass its check");
   return runScript(c.script, c.check, host, args);
+}
+
+/**
+ * A command line run for an app (sys::hydre RUN_COMMAND): parsed and checked as a script is, then run,
+ * its last command's or expression's value kept. A line with a syntax error is `bad-line`, one with a
+ * check error `check-failed` (its diagnostics are not shown: they are the app's to handle).
+ */
+export async function runLineForApp(
+  text: string,
+  commands: () => Promise<readonly InstalledCommand[]>,
+  host: HydreHost,
+): Promise<{ kind: "bad-line" | "check-failed" } | { kind: "ran"; ok: boolean; value: Value }> {
+  const checked = await checkSource("<sys::hydre>", text, commands);
+  if (checked.script === undefined) return { kind: "bad-line" };
+  if (checked.diagnostics.length > 0 || checked.check === undefined)
+    return { kind: "check-failed" };
+  const r = await runForValue(checked.script, checked.check, host);
+  return { kind: "ran", ...r };
 }
 
 /**

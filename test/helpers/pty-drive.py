@@ -2,12 +2,21 @@
 # pty, then for each step of the JSON on stdin ({"send": hex, "expect": regex, "kill": pid file}) wait
 # until the output matches `expect` (15 s at most), create the file `touch` names, wait (60 s at most)
 # until the file `wait_file` names exists, send the bytes (or SIGKILL the process whose PID the file
-# holds), and go on; print {"status", "output", "failed"}.
-import json, os, pty, re, select, sys, time
+# holds), and go on; print {"status", "output", "failed"}. PTY_SIZE="<rows>x<columns>" in the environment
+# sets the terminal's size before the command starts; a step's "winsize": [rows, columns] changes it
+# (the command's process group gets SIGWINCH).
+import fcntl, json, os, pty, re, select, struct, sys, termios, time
 
 steps = json.load(sys.stdin)
+def set_size(fd, rows, columns):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+
 pid, fd = pty.fork()
 if pid == 0:
+    size = os.environ.get("PTY_SIZE")
+    if size:
+        rows, columns = size.split("x")
+        set_size(0, int(rows), int(columns))
     os.execvp(sys.argv[1], sys.argv[1:])
 
 out = b""
@@ -51,6 +60,8 @@ for step in steps:
         if not os.path.exists(step["wait_file"]):
             failed = "timed out waiting for the file " + step["wait_file"]
             break
+    if "winsize" in step:
+        set_size(fd, step["winsize"][0], step["winsize"][1])
     if "send" in step:
         os.write(fd, bytes.fromhex(step["send"]))
     if "kill" in step:

@@ -217,7 +217,9 @@ function encodeField(
       if (!Array.isArray(v)) throw badValue(what, "expected a list");
       const items: Uint8Array[] = [];
       for (const [i, x] of v.entries()) encodeField(t.of, x, `${what}[${i}]`, structs, items);
-      out.push(u64le(items.reduce((n, b) => n + b.length, 0)), ...items);
+      // One push per item: a long list spread as arguments would overflow the stack.
+      out.push(u64le(items.reduce((n, b) => n + b.length, 0)));
+      for (const item of items) out.push(item);
       return;
     }
     case "enum": {
