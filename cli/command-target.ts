@@ -18,7 +18,6 @@ import type { HomeLayout } from "../ncw/home.js";
 import type { CommandSpec } from "../ncw/manifest/types.js";
 import { parseCommandLine } from "../services/shell/arguments.js";
 import { findCommand, type InstalledCommand, selectCommand } from "../services/shell/commands.js";
-import { commandHelp } from "../services/shell/help.js";
 
 /**
  * The installed commands the user sees (of `aid` only, if given), or a package's, asked of the home's
@@ -85,20 +84,24 @@ function withNcwOptionHint(e: unknown): unknown {
 }
 
 /** Words typed against `spec`: the run, or the command's help for `--help`. */
-function typed(
+async function typed(
   where: string,
   fullName: string,
   command: string,
   spec: CommandSpec,
   words: readonly string[],
-): Resolved {
+): Promise<Resolved> {
   let r: ReturnType<typeof parseCommandLine>;
   try {
     r = parseCommandLine(fullName, spec, words);
   } catch (e) {
     throw withNcwOptionHint(e);
   }
-  if (r.kind === "help") return { kind: "help", text: commandHelp(fullName, spec) };
+  if (r.kind === "help") {
+    // The help's renderer only for `--help`.
+    const { commandHelp } = await import("../services/shell/help.js");
+    return { kind: "help", text: commandHelp(fullName, spec) };
+  }
   return {
     kind: "run",
     target: {

@@ -20,7 +20,6 @@ import {
   oneOffSandboxName,
   SANDBOX_NAME,
 } from "../../services/fs/sandbox-layout.js";
-import { parseGrant } from "../../services/perm/policy.js";
 import { inputIsStream, typedInput } from "../../services/shell/input.js";
 import {
   AID_PATTERN,
@@ -142,11 +141,11 @@ export const RUN_OPTIONS = {
 } as const;
 
 /** --allow, --deny and the policy file, checked (docs/permissions.md "Up front"). */
-export function runPermissions(argv: {
+export async function runPermissions(argv: {
   allow?: string | string[];
   deny?: string | string[];
   permissions?: string;
-}): { allow: string[]; deny: string[] } {
+}): Promise<{ allow: string[]; deny: string[] }> {
   const words = (v: string | string[] | undefined) =>
     v === undefined ? [] : [v].flat().map(String);
   const allow = words(argv.allow);
@@ -184,6 +183,9 @@ export function runPermissions(argv: {
         hint: 'only "allow" and "deny" are known',
       });
   }
+  if (allow.length + deny.length === 0) return { allow, deny };
+  // The permission table is loaded only for a run that grants or refuses up front.
+  const { parseGrant } = await import("../../services/perm/policy.js");
   for (const [flag, words] of [
     ["--allow", allow],
     ["--deny", deny],
@@ -297,7 +299,7 @@ async function runBody(
       traceLost = e.message;
     });
   }
-  const permissions = runPermissions(argv);
+  const permissions = await runPermissions(argv);
   const sandbox = sandboxArgs(argv);
   let sandboxDir: string | undefined;
   // Opened already when a package's commands were asked of the kernel (resolveRun).
