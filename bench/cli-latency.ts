@@ -1,6 +1,6 @@
 // `ncw run` latency (issue 18, "`ncw run` latency"; what each side times: bench/README.md "CLI
 // latency"): warm `ncw run dist/examples/hello.nap Ada` (the kernel and its pool already up) against
-// `node -e 0`, fresh processes interleaved, wall and the CLI process' CPU (user + system, wait4),
+// `node -e 0`, fresh processes interleaved, stdin /dev/null, wall and the CLI process' CPU (user + system, wait4),
 // medians and ratios; the same run through yargs (NCW_CLI_YARGS=1), optionally another build's CLI
 // (NCW_BENCH_BASELINE=<its dist/cli/ncw.js>), and `ncw --version` (Node plus ncw's entry module) beside.
 // Run: npm run bench:cli   (NCW_BENCH_RUNS, 15; NCW_BENCH_PAUSE_MS, 2500)
@@ -21,7 +21,10 @@ const PAUSE_MS = Number(process.env.NCW_BENCH_PAUSE_MS ?? 2500);
 const dir = mkdtempSync(path.join(os.tmpdir(), "ncw-clibench-"));
 const home = path.join(dir, "home");
 const env = benchEnv(home);
-const timer = processTimer(dir);
+/** stdin /dev/null, as good as a terminal here (neither starts the CLI's CMDIN pump thread). */
+const timer = processTimer(dir, { stdin: "null" });
+/** stdin a Unix socket (what Node's child_process gives a child): the CLI pumps it from a thread. */
+const socketTimer = processTimer(dir);
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
 /** user + system CPU ticks of a process and its reaped children (proc(5) fields 14–17). */
@@ -44,9 +47,9 @@ interface Side {
 }
 
 const runOf =
-  (cli: string, extra: NodeJS.ProcessEnv = {}) =>
+  (cli: string, extra: NodeJS.ProcessEnv = {}, t = timer) =>
   () =>
-    timer(process.execPath, [cli, "run", HELLO_NAP, "Ada"], { ...env, ...extra });
+    t(process.execPath, [cli, "run", HELLO_NAP, "Ada"], { ...env, ...extra });
 
 /** The sides, each timed once a round: NCW's, its variants, and the anchor. */
 function sides(): Side[] {
@@ -56,6 +59,11 @@ function sides(): Side[] {
       name: "  the same through yargs (NCW_CLI_YARGS=1)",
       run: true,
       go: runOf(NCW_JS, { NCW_CLI_YARGS: "1" }),
+    },
+    {
+      name: "  the same with stdin a socket (CMDIN pump)",
+      run: true,
+      go: runOf(NCW_JS, {}, socketTimer),
     },
   ];
   // Another build's CLI (e.g. main's dist/cli/ncw.js), on this build's kernel: before/after figures.

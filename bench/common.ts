@@ -62,15 +62,20 @@ export interface ProcTime {
   status: number;
 }
 
-/** A runner of fresh processes measured from outside: wall time and the child's own CPU time. */
+/**
+ * A runner of fresh processes measured from outside: wall time and the child's own CPU time. The
+ * child's stdin is Node's pipe to cpurun (a Unix socket), or /dev/null with `stdin: "null"`.
+ */
 export function processTimer(
   dir: string,
+  opts: { stdin?: "null" } = {},
 ): (cmd: string, args: string[], env?: NodeJS.ProcessEnv) => ProcTime {
   const exe = buildC(dir, "cpurun", CPURUN_C);
   return (cmd, args, env) => {
     const out = execFileSync(exe, ["quiet", cmd, ...args], {
       encoding: "utf8",
       env: env ?? process.env,
+      stdio: [opts.stdin === "null" ? "ignore" : "pipe", "pipe", "pipe"],
     });
     const [wall, user, sys, status] = out.trim().split(" ").map(Number) as [
       number,

@@ -4,14 +4,20 @@
 
 import path from "node:path";
 import type { Value } from "../commonassembly/abi/values.js";
-import { askInstalledCommands, connectKernel, requestUser } from "../kernel-compat/client.js";
+import {
+  type AskHandler,
+  askInstalledCommands,
+  connectKernel,
+  type KernelConnection,
+  type KernelQuestion,
+  requestUser,
+} from "../kernel-compat/client.js";
 import type { Startup } from "../kernel-compat/protocol.js";
 import { NcwError } from "../ncw/errors.js";
 import type { HomeLayout } from "../ncw/home.js";
 import type { CommandSpec } from "../ncw/manifest/types.js";
 import { parseCommandLine } from "../services/shell/arguments.js";
 import { findCommand, type InstalledCommand, selectCommand } from "../services/shell/commands.js";
-import { commandHelp } from "../services/shell/help.js";
 
 /**
  * The installed commands the user sees (of `aid` only, if given), or a package's, asked of the home's
@@ -21,7 +27,10 @@ import { commandHelp } from "../services/shell/help.js";
 export async function kernelCommands(
   home: HomeLayout,
   of: { aid?: string; package?: string } = {},
+  connection?: () => Promise<KernelConnection>,
 ): Promise<InstalledCommand[]> {
+  // The run's own connection (kept open for the run), else one for this question.
+  if (connection !== undefined) return askInstalledCommands(await connection(), requestUser(), of);
   const conn = await connectKernel(home, { start: true });
   if (conn === undefined) throw new Error("unreachable: connectKernel with start");
   try {
@@ -75,20 +84,24 @@ function withNcwOptionHint(e: unknown): unknown {
 }
 
 /** Words typed against `spec`: the run, or the command's help for `--help`. */
-function typed(
+async function typed(
   where: string,
   fullName: string,
   command: string,
   spec: CommandSpec,
   words: readonly string[],
-): Resolved {
+): Promise<Resolved> {
   let r: ReturnType<typeof parseCommandLine>;
   try {
     r = parseCommandLine(fullName, spec, words);
   } catch (e) {
     throw withNcwOptionHint(e);
   }
-  if (r.kind === "help") return { kind: "help", text: commandHelp(fullName, spec) };
+  if (r.kind === "help") {
+    // The help's renderer only for `--help`.
+    const { commandHelp } = await import("../services/shell/help.js");
+    return { kind: "help", text: commandHelp(fullName, spec) };
+  }
   return {
     kind: "run",
     target: {
@@ -121,13 +134,18 @@ function untyped(where: string, words: readonly string[]): Resolved {
 async function appCommands(
   home: HomeLayout,
   program: string,
+  connection?: () => Promise<KernelConnection>,
 ): Promise<{ aid: string; slug: string; commands: Record<string, CommandSpec> } | undefined> {
   const ext = path.extname(program).toLowerCase();
   const isPackage = ext === ".nap" || ext === ".nva";
   if (!AID_PATTERN.test(program) && !isPackage) return undefined;
   // An AID not installed, or an app exposing no command: an untyped run (the kernel reports the
   // missing app). A bad package is reported here, as the run would.
-  const commands = await kernelCommands(home, isPackage ? { package: program } : { aid: program });
+  const commands = await kernelCommands(
+    home,
+    isPackage ? { package: program } : { aid: program },
+    connection,
+  );
   const first = commands[0];
   if (first === undefined) return undefined;
   return {
@@ -137,14 +155,50 @@ async function appCommands(
   };
 }
 
+/**
+ * A run's one kernel connection, opened on first use: by resolving a package's or an installed app's
+ * commands (the question goes on the connection the run then uses), else by the run itself.
+ * `close` ends it, opened or not.
+ */
+export interface RunConnection {
+  connect(): Promise<KernelConnection>;
+  /** Where the kernel's permission questions go once the run's terminal has a prompt. */
+  ask(handler: AskHandler): void;
+  close(): Promise<void>;
+}
+
+export function runConnection(home: HomeLayout): RunConnection {
+  let asker: AskHandler | undefined;
+  let opened: Promise<KernelConnection> | undefined;
+  // The kernel's permission questions are asked on this terminal (docs/permissions.md "Prompts").
+  const onTerminal = process.stdin.isTTY === true && process.stderr.isTTY === true;
+  return {
+    connect: () =>
+      (opened ??= connectKernel(home, {
+        start: true,
+        ...(onTerminal
+          ? { ask: (q: KernelQuestion) => asker?.(q) ?? Promise.resolve("deny" as const) }
+          : {}),
+      }).then((c) => {
+        if (c === undefined) throw new Error("unreachable: connectKernel with start");
+        return c;
+      })),
+    ask: (handler) => {
+      asker = handler;
+    },
+    close: async () => (await opened?.catch(() => undefined))?.close(),
+  };
+}
+
 /** `ncw run <program> [command] [args…]`. */
 export async function resolveRun(
   home: HomeLayout,
   program: string,
   words: readonly string[],
+  connection?: () => Promise<KernelConnection>,
 ): Promise<Resolved> {
   const where = AID_PATTERN.test(program) ? program : path.resolve(program);
-  const app = await appCommands(home, where);
+  const app = await appCommands(home, where, connection);
   const chosen = app === undefined ? undefined : selectCommand(app, words);
   if (app === undefined || chosen === undefined) return untyped(where, words);
   return typed(where, `${app.aid}.${chosen.name}`, chosen.name, chosen.spec, chosen.words);
@@ -155,8 +209,9 @@ export async function resolveExec(
   home: HomeLayout,
   name: string,
   words: readonly string[],
+  connection?: () => Promise<KernelConnection>,
 ): Promise<Resolved> {
-  const all = await kernelCommands(home);
+  const all = await kernelCommands(home, {}, connection);
   const c = findCommand(all, name);
   return typed(c.aid, c.name, c.command, c.spec, words);
 }

@@ -4,7 +4,12 @@
 // The run itself is `ncw run`'s (cli/commands/run.ts).
 
 import type { CommandModule } from "yargs";
-import { type Resolved, resolveExec } from "../command-target.js";
+import {
+  type Resolved,
+  type RunConnection,
+  resolveExec,
+  runConnection,
+} from "../command-target.js";
 import { type GlobalArgs, runCommand } from "../context.js";
 import { RUN_OPTIONS, runCommand_ } from "./run.js";
 
@@ -41,12 +46,20 @@ export const execCommand: CommandModule<GlobalArgs, ExecArgs> = {
       ),
   handler: async (argv) => {
     let resolved: Resolved | undefined;
+    // The question (the installed commands) goes on the connection the run then uses.
+    let connection: RunConnection | undefined;
     await runCommand(argv, async ({ home }) => {
       const words = [...(argv.args ?? []), ...argv._.slice(1)].map(String);
-      resolved = await resolveExec(home(), argv.command, words);
+      connection = runConnection(home());
+      try {
+        resolved = await resolveExec(home(), argv.command, words, connection.connect);
+      } catch (e) {
+        await connection.close();
+        throw e;
+      }
     });
-    if (resolved === undefined) return; // reported
+    if (resolved === undefined || connection === undefined) return; // reported
     const program = resolved.kind === "run" ? resolved.target.path : argv.command;
-    await runCommand_.handler({ ...argv, program, args: [], _: [], resolved });
+    await runCommand_.handler({ ...argv, program, args: [], _: [], resolved, connection });
   },
 };

@@ -8,13 +8,7 @@ import path from "node:path";
 import type { CommandModule } from "yargs";
 import { Sig } from "../../commonassembly/abi/numbers.js";
 import { encodeValue } from "../../commonassembly/abi/values.js";
-import {
-  type AskHandler,
-  connectKernel,
-  type KernelQuestion,
-  requestUser,
-  startRun,
-} from "../../kernel-compat/client.js";
+import { requestUser, startRun } from "../../kernel-compat/client.js";
 import type { CommandReturn } from "../../kernel-compat/command-client.js";
 import type { Outcome } from "../../kernel-compat/protocol.js";
 import type { WasmFrame } from "../../kernel-compat/runner/faults.js";
@@ -26,10 +20,15 @@ import {
   oneOffSandboxName,
   SANDBOX_NAME,
 } from "../../services/fs/sandbox-layout.js";
-import { parseGrant } from "../../services/perm/policy.js";
 import { inputIsStream, typedInput } from "../../services/shell/input.js";
-import { AID_PATTERN, type Resolved, resolveRun } from "../command-target.js";
-import { type GlobalArgs, runCommand } from "../context.js";
+import {
+  AID_PATTERN,
+  type Resolved,
+  type RunConnection,
+  resolveRun,
+  runConnection,
+} from "../command-target.js";
+import { type CommandContext, type GlobalArgs, runCommand } from "../context.js";
 import { commandEnd, commandIo, readWholeInput } from "../terminal/command-io.js";
 import { escalatingInterrupt } from "../terminal/interrupt.js";
 import { formatValue, valueJson } from "../terminal/values.js";
@@ -50,6 +49,8 @@ interface RunArgs extends GlobalArgs {
   _: (string | number)[];
   /** Set by `ncw exec`, which resolved the command and typed its arguments already. */
   resolved?: Resolved;
+  /** Set by `ncw exec`: the connection its question went on, which the run goes on too. */
+  connection?: RunConnection;
 }
 
 /** Host exit code for a killed process (128 + SIGKILL, as shells report a killed program). */
@@ -140,11 +141,11 @@ export const RUN_OPTIONS = {
 } as const;
 
 /** --allow, --deny and the policy file, checked (docs/permissions.md "Up front"). */
-export function runPermissions(argv: {
+export async function runPermissions(argv: {
   allow?: string | string[];
   deny?: string | string[];
   permissions?: string;
-}): { allow: string[]; deny: string[] } {
+}): Promise<{ allow: string[]; deny: string[] }> {
   const words = (v: string | string[] | undefined) =>
     v === undefined ? [] : [v].flat().map(String);
   const allow = words(argv.allow);
@@ -182,6 +183,9 @@ export function runPermissions(argv: {
         hint: 'only "allow" and "deny" are known',
       });
   }
+  if (allow.length + deny.length === 0) return { allow, deny };
+  // The permission table is loaded only for a run that grants or refuses up front.
+  const { parseGrant } = await import("../../services/perm/policy.js");
   for (const [flag, words] of [
     ["--allow", allow],
     ["--deny", deny],
@@ -224,227 +228,225 @@ export const runCommand_: CommandModule<GlobalArgs, RunArgs> = {
           "exit data (0–255; larger values give 255); 137 means the kernel killed it.",
       ),
   handler: (argv) =>
-    runCommand(argv, async ({ home, out }) => {
-      const priority =
-        argv.priority === undefined
-          ? 10
-          : intArg(argv.priority, "--priority", { min: 0, max: 10 }, "RUN_BAD_PRIORITY");
-      const h = home();
-      const appArgs = [...(argv.args ?? []), ...argv._.slice(1)].map(String);
-      const target = path.resolve(argv.program);
-      let name = path.basename(argv.program);
-      let rawName = name;
-      if (argv.resolved === undefined && !AID_PATTERN.test(argv.program) && !existsSync(target)) {
-        throw new NcwError("not-found", `cannot run ${argv.program}: no such file`, {
-          code: "RUN_NOT_FOUND",
-          hint: "give a .npp, .wasm or .wat program, a .nap/.nva package, or an installed app's AID",
-        });
-      }
-      // The command and its typed arguments, checked before anything starts (docs/cli.md).
-      const resolved = argv.resolved ?? (await resolveRun(h, argv.program, appArgs));
-      if (resolved.kind === "help") {
-        if (out.json) out.data({ help: resolved.text });
-        else out.info(safeLines(resolved.text));
-        return 0;
-      }
-      const request = resolved.target;
-      // A typed input (the manifest's cmdin) is read whole and checked before anything starts, as an
-      // argument is (docs/cli.md "Typed input"); a stream input is pumped as it comes.
-      let typedIn: Uint8Array | null | undefined;
-      const cmd = request.command;
-      if (cmd?.cmdin !== undefined && !inputIsStream(cmd.cmdin)) {
-        const v =
-          process.stdin.isTTY === true
-            ? undefined
-            : typedInput(cmd.name, cmd.cmdin, await readWholeInput());
-        typedIn = v === undefined ? null : encodeValue(v);
-      }
-      const traceOn = argv.trace === true || argv["trace-file"] !== undefined;
-      let traceOut: WriteStream | undefined;
-      let traceLost: string | undefined;
-      const traceFile = argv["trace-file"];
-      if (traceFile !== undefined) {
-        let fd: number;
-        try {
-          fd = openSync(traceFile, "w");
-        } catch (e) {
-          throw new NcwError(
-            "cant-create",
-            `cannot write the trace file: ${(e as Error).message}`,
-            {
-              code: "RUN_TRACE_FILE",
-            },
-          );
-        }
-        traceOut = createWriteStream(traceFile, { fd });
-        traceOut.on("error", (e) => {
-          // The program goes on (tracing never changes what it does); the user is told once.
-          if (traceLost === undefined)
-            process.stderr.write(`ncw: the trace file failed, its rest is lost: ${e.message}\n`);
-          traceLost = e.message;
-        });
-      }
-      const permissions = runPermissions(argv);
-      const sandbox = sandboxArgs(argv);
-      let sandboxDir: string | undefined;
-      // The kernel's permission questions are asked on this terminal (docs/permissions.md "Prompts"):
-      // the prompt is commandIo's, which owns the keyboard once the run starts.
-      let asker: AskHandler | undefined;
-      const onTerminal = process.stdin.isTTY === true && process.stderr.isTTY === true;
-      const conn = await connectKernel(h, {
-        start: true,
-        ...(onTerminal
-          ? { ask: (q: KernelQuestion) => asker?.(q) ?? Promise.resolve("deny") }
-          : {}),
-      });
-      if (conn === undefined) throw new Error("unreachable: connectKernel with start");
-      // A trace writer that falls behind stops the CLI reading from the kernel, which holds the
-      // traced process back (docs/kernel.md, "Tracing and back-pressure"): no line is dropped.
-      const writeTrace = (line: string) => {
-        if (traceLost !== undefined) return;
-        // Trace lines quote the app (its strings, names, paths): made safe on the terminal; a trace
-        // file gets them as they are.
-        const ok = traceOut
-          ? traceOut.write(`${line}\n`)
-          : process.stderr.write(`${safeText(line)}\n`);
-        if (!ok) conn.holdUntilDrained(traceOut ?? process.stderr);
-      };
-      // The reserved keys on the terminal (Ctrl-C is the SIGINT path's first step, see onInt).
-      const io = commandIo(conn, {
-        color: out.color,
-        json: out.json,
-        ...(typedIn === undefined ? {} : { typedInput: typedIn }),
-        ...(traceOn ? { trace: (line: string) => writeTrace(`[ncw] ${line}`) } : {}),
-        reserved: (key) => {
-          if (key === "terminate") onInt();
-          else
-            run.signal(
-              key === "will-terminate"
-                ? Sig.WILL_TERMINATE
-                : key === "suspend"
-                  ? Sig.SUSPEND
-                  : Sig.WILL_SUSPEND,
-            );
-        },
-      });
-      asker = io.ask;
-      const run = startRun(
-        conn,
-        {
-          path: request.path,
-          // Typed arguments and the startup: the kernel builds the execution context (with the ANID).
-          args: request.args,
-          // Bit 5 of the startup reason: CMDRAW is read when stdout goes to a file or a pipe.
-          startup: { ...request.startup, rawOutputRead: process.stdout.isTTY !== true },
-          trace: traceOn,
-          priority,
-          allow: permissions.allow,
-          deny: permissions.deny,
-          ...(sandbox === undefined ? {} : { sandbox: sandbox.name }),
-          ...(io.cmdinDirect ? { cmdinDirect: io.cmdinDirect } : {}),
-        },
-        {
-          sandbox: (dir) => {
-            sandboxDir = dir;
-          },
-          commandPipes: (pid, pipes, cmdin) => io.onPipes(pid, pipes, cmdin),
-          commandInput: (pid, why) => io.onInputFallback(pid, why),
-          started: (pid, started) => {
-            // Later processes on this terminal are its children or services it started: not its name.
-            if (pid === run.pid()) {
-              rawName = started;
-              name = safeText(started);
-            }
-            if (traceOn) writeTrace(`[pid ${pid}] started (${started})`);
-          },
-          trace: (pid, line) => writeTrace(pid === 0 ? `[ncw] ${line}` : `[pid ${pid}] ${line}`),
-        },
-      );
-      const onInt = escalatingInterrupt(run);
-      const onTerm = () => {
-        run.signal(Sig.WILL_TERMINATE);
-        process.stderr.write(
-          `ncw: SIGTERM received: sent WILL_TERMINATE to process ${run.pid()}\n`,
-        );
-      };
-      process.on("SIGINT", onInt);
-      process.on("SIGTERM", onTerm);
+    runCommand(argv, async (ctx) => {
+      // One kernel connection for the run and for the questions before it (exec's, resolveRun's).
+      const kernel = argv.connection ?? runConnection(ctx.home());
       try {
-        const { outcome, ret } = await commandEnd(run.done, io);
-        if (ret?.kind === "faulty")
-          process.stderr.write(
-            `ncw: process ${run.pid() ?? "?"} (${name}) is faulty: ${safeText(ret.why)}; it was killed (specs/shell.md "Command pipes")\n`,
-          );
-        else if (ret?.kind === "failure" && !out.json)
-          process.stderr.write(`ncw: ${name} failed\n`);
-        else if (ret?.kind === "value" && !out.json) {
-          const text = formatValue(ret.value);
-          if (text !== "") await out.write(`${process.stdout.isTTY ? safeText(text) : text}\n`);
-        }
-        // The sandbox's changes, shown, then applied, discarded or kept (the exit code stays the app's).
-        let sandboxed: SandboxOutcome | undefined;
-        if (sandbox !== undefined && sandboxDir !== undefined) {
-          const { RemoteFs } = await import("../../kernel-compat/tree-client.js");
-          const { finishSandbox } = await import("./sandbox.js");
-          sandboxed = await finishSandbox({
-            fs: new RemoteFs(conn),
-            name: sandbox.name,
-            dir: sandboxDir,
-            user: requestUser(),
-            persistent: sandbox.persistent,
-            apply: argv.apply === true,
-            ask: io.ask,
-            out,
-          });
-        }
-        if (out.json) {
-          // The outcome as one document (docs/cli.md, "ncw run --json"); the exit code is the same.
-          const killed = outcome?.kind === "killed" ? outcome : undefined;
-          out.data({
-            program: argv.program,
-            name: rawName,
-            pid: run.pid() ?? null,
-            // "returned": the value came whole while the process ran on (the command is over).
-            outcome: outcome === undefined ? "returned" : killed ? "killed" : "exited",
-            exitData: outcome?.kind === "exit" ? outcome.exitData : null,
-            reason: killed ? killed.reason : null,
-            signal: killed ? (killed.signal ?? null) : null,
-            backtrace: killed ? (killed.backtrace ?? null) : null,
-            returned: ret?.kind === "value" ? valueJson(ret.value) : null,
-            failed: ret?.kind === "failure",
-            faulty: ret?.kind === "faulty" ? ret.why : null,
-            exitCode: hostExitCode(outcome, ret),
-            ...(sandboxed === undefined ? {} : { sandbox: sandboxed }),
-          });
-        } else if (outcome === undefined) {
-          // The command is over; its process, if it still runs, ends by itself.
-        } else if (outcome.kind === "killed") {
-          if (ret?.kind !== "faulty")
-            process.stderr.write(
-              `ncw: process ${run.pid() ?? "?"} (${name}) was killed: ${safeText(outcome.reason)}\n`,
-            );
-          // A trap's wasm frames, as wasmtime prints them (docs/kernel.md, "Backtraces").
-          const frames = outcome.backtrace ?? [];
-          if (frames.length > 0)
-            process.stderr.write(
-              `wasm backtrace (offsets in the AOT artifact):\n${formatBacktrace(frames).join("\n")}\n`,
-            );
-        } else if (ret !== undefined && ret.kind !== "none") {
-          // The return value says how the command went; the exit data is not the status then.
-        } else if (outcome.exitData > 255n) {
-          process.stderr.write(
-            `ncw: ${name} exited with exit data ${outcome.exitData} (host exit code 255)\n`,
-          );
-        } else if (onInt.count > 0 || traceOn) {
-          process.stderr.write(`ncw: ${name} exited with exit data ${outcome.exitData}\n`);
-        }
-        return hostExitCode(outcome, ret);
+        return await runBody(argv, ctx, kernel);
       } finally {
-        await io.close();
-        process.off("SIGINT", onInt);
-        process.off("SIGTERM", onTerm);
-        conn.close();
-        await new Promise<void>((r) => (traceOut ? traceOut.end(r) : r()));
+        await kernel.close();
       }
     }),
 };
+
+async function runBody(
+  argv: RunArgs,
+  { home, out }: CommandContext,
+  kernel: RunConnection,
+): Promise<number> {
+  const priority =
+    argv.priority === undefined
+      ? 10
+      : intArg(argv.priority, "--priority", { min: 0, max: 10 }, "RUN_BAD_PRIORITY");
+  const h = home();
+  const appArgs = [...(argv.args ?? []), ...argv._.slice(1)].map(String);
+  const target = path.resolve(argv.program);
+  let name = path.basename(argv.program);
+  let rawName = name;
+  if (argv.resolved === undefined && !AID_PATTERN.test(argv.program) && !existsSync(target)) {
+    throw new NcwError("not-found", `cannot run ${argv.program}: no such file`, {
+      code: "RUN_NOT_FOUND",
+      hint: "give a .npp, .wasm or .wat program, a .nap/.nva package, or an installed app's AID",
+    });
+  }
+  // The command and its typed arguments, checked before anything starts (docs/cli.md).
+  const resolved = argv.resolved ?? (await resolveRun(h, argv.program, appArgs, kernel.connect));
+  if (resolved.kind === "help") {
+    if (out.json) out.data({ help: resolved.text });
+    else out.info(safeLines(resolved.text));
+    return 0;
+  }
+  const request = resolved.target;
+  // A typed input (the manifest's cmdin) is read whole and checked before anything starts, as an
+  // argument is (docs/cli.md "Typed input"); a stream input is pumped as it comes.
+  let typedIn: Uint8Array | null | undefined;
+  const cmd = request.command;
+  if (cmd?.cmdin !== undefined && !inputIsStream(cmd.cmdin)) {
+    const v =
+      process.stdin.isTTY === true
+        ? undefined
+        : typedInput(cmd.name, cmd.cmdin, await readWholeInput());
+    typedIn = v === undefined ? null : encodeValue(v);
+  }
+  const traceOn = argv.trace === true || argv["trace-file"] !== undefined;
+  let traceOut: WriteStream | undefined;
+  let traceLost: string | undefined;
+  const traceFile = argv["trace-file"];
+  if (traceFile !== undefined) {
+    let fd: number;
+    try {
+      fd = openSync(traceFile, "w");
+    } catch (e) {
+      throw new NcwError("cant-create", `cannot write the trace file: ${(e as Error).message}`, {
+        code: "RUN_TRACE_FILE",
+      });
+    }
+    traceOut = createWriteStream(traceFile, { fd });
+    traceOut.on("error", (e) => {
+      // The program goes on (tracing never changes what it does); the user is told once.
+      if (traceLost === undefined)
+        process.stderr.write(`ncw: the trace file failed, its rest is lost: ${e.message}\n`);
+      traceLost = e.message;
+    });
+  }
+  const permissions = await runPermissions(argv);
+  const sandbox = sandboxArgs(argv);
+  let sandboxDir: string | undefined;
+  // Opened already when a package's commands were asked of the kernel (resolveRun).
+  const conn = await kernel.connect();
+  // A trace writer that falls behind stops the CLI reading from the kernel, which holds the
+  // traced process back (docs/kernel.md, "Tracing and back-pressure"): no line is dropped.
+  const writeTrace = (line: string) => {
+    if (traceLost !== undefined) return;
+    // Trace lines quote the app (its strings, names, paths): made safe on the terminal; a trace
+    // file gets them as they are.
+    const ok = traceOut ? traceOut.write(`${line}\n`) : process.stderr.write(`${safeText(line)}\n`);
+    if (!ok) conn.holdUntilDrained(traceOut ?? process.stderr);
+  };
+  // The reserved keys on the terminal (Ctrl-C is the SIGINT path's first step, see onInt).
+  const io = commandIo(conn, {
+    color: out.color,
+    json: out.json,
+    ...(typedIn === undefined ? {} : { typedInput: typedIn }),
+    ...(traceOn ? { trace: (line: string) => writeTrace(`[ncw] ${line}`) } : {}),
+    reserved: (key) => {
+      if (key === "terminate") onInt();
+      else
+        run.signal(
+          key === "will-terminate"
+            ? Sig.WILL_TERMINATE
+            : key === "suspend"
+              ? Sig.SUSPEND
+              : Sig.WILL_SUSPEND,
+        );
+    },
+  });
+  // The kernel's permission questions are asked on this terminal (docs/permissions.md
+  // "Prompts"): the prompt is commandIo's, which owns the keyboard once the run starts.
+  if (io.ask !== undefined) kernel.ask(io.ask);
+  const run = startRun(
+    conn,
+    {
+      path: request.path,
+      // Typed arguments and the startup: the kernel builds the execution context (with the ANID).
+      args: request.args,
+      // Bit 5 of the startup reason: CMDRAW is read when stdout goes to a file or a pipe.
+      startup: { ...request.startup, rawOutputRead: process.stdout.isTTY !== true },
+      trace: traceOn,
+      priority,
+      allow: permissions.allow,
+      deny: permissions.deny,
+      ...(sandbox === undefined ? {} : { sandbox: sandbox.name }),
+      ...(io.cmdinDirect ? { cmdinDirect: io.cmdinDirect } : {}),
+    },
+    {
+      sandbox: (dir) => {
+        sandboxDir = dir;
+      },
+      commandPipes: (pid, pipes, cmdin) => io.onPipes(pid, pipes, cmdin),
+      commandInput: (pid, why) => io.onInputFallback(pid, why),
+      started: (pid, started) => {
+        // Later processes on this terminal are its children or services it started: not its name.
+        if (pid === run.pid()) {
+          rawName = started;
+          name = safeText(started);
+        }
+        if (traceOn) writeTrace(`[pid ${pid}] started (${started})`);
+      },
+      trace: (pid, line) => writeTrace(pid === 0 ? `[ncw] ${line}` : `[pid ${pid}] ${line}`),
+    },
+  );
+  const onInt = escalatingInterrupt(run);
+  const onTerm = () => {
+    run.signal(Sig.WILL_TERMINATE);
+    process.stderr.write(`ncw: SIGTERM received: sent WILL_TERMINATE to process ${run.pid()}\n`);
+  };
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
+  try {
+    const { outcome, ret } = await commandEnd(run.done, io);
+    if (ret?.kind === "faulty")
+      process.stderr.write(
+        `ncw: process ${run.pid() ?? "?"} (${name}) is faulty: ${safeText(ret.why)}; it was killed (specs/shell.md "Command pipes")\n`,
+      );
+    else if (ret?.kind === "failure" && !out.json) process.stderr.write(`ncw: ${name} failed\n`);
+    else if (ret?.kind === "value" && !out.json) {
+      const text = formatValue(ret.value);
+      if (text !== "") await out.write(`${process.stdout.isTTY ? safeText(text) : text}\n`);
+    }
+    // The sandbox's changes, shown, then applied, discarded or kept (the exit code stays the app's).
+    let sandboxed: SandboxOutcome | undefined;
+    if (sandbox !== undefined && sandboxDir !== undefined) {
+      const { RemoteFs } = await import("../../kernel-compat/tree-client.js");
+      const { finishSandbox } = await import("./sandbox.js");
+      sandboxed = await finishSandbox({
+        fs: new RemoteFs(conn),
+        name: sandbox.name,
+        dir: sandboxDir,
+        user: requestUser(),
+        persistent: sandbox.persistent,
+        apply: argv.apply === true,
+        ask: io.ask,
+        out,
+      });
+    }
+    if (out.json) {
+      // The outcome as one document (docs/cli.md, "ncw run --json"); the exit code is the same.
+      const killed = outcome?.kind === "killed" ? outcome : undefined;
+      out.data({
+        program: argv.program,
+        name: rawName,
+        pid: run.pid() ?? null,
+        // "returned": the value came whole while the process ran on (the command is over).
+        outcome: outcome === undefined ? "returned" : killed ? "killed" : "exited",
+        exitData: outcome?.kind === "exit" ? outcome.exitData : null,
+        reason: killed ? killed.reason : null,
+        signal: killed ? (killed.signal ?? null) : null,
+        backtrace: killed ? (killed.backtrace ?? null) : null,
+        returned: ret?.kind === "value" ? valueJson(ret.value) : null,
+        failed: ret?.kind === "failure",
+        faulty: ret?.kind === "faulty" ? ret.why : null,
+        exitCode: hostExitCode(outcome, ret),
+        ...(sandboxed === undefined ? {} : { sandbox: sandboxed }),
+      });
+    } else if (outcome === undefined) {
+      // The command is over; its process, if it still runs, ends by itself.
+    } else if (outcome.kind === "killed") {
+      if (ret?.kind !== "faulty")
+        process.stderr.write(
+          `ncw: process ${run.pid() ?? "?"} (${name}) was killed: ${safeText(outcome.reason)}\n`,
+        );
+      // A trap's wasm frames, as wasmtime prints them (docs/kernel.md, "Backtraces").
+      const frames = outcome.backtrace ?? [];
+      if (frames.length > 0)
+        process.stderr.write(
+          `wasm backtrace (offsets in the AOT artifact):\n${formatBacktrace(frames).join("\n")}\n`,
+        );
+    } else if (ret !== undefined && ret.kind !== "none") {
+      // The return value says how the command went; the exit data is not the status then.
+    } else if (outcome.exitData > 255n) {
+      process.stderr.write(
+        `ncw: ${name} exited with exit data ${outcome.exitData} (host exit code 255)\n`,
+      );
+    } else if (onInt.count > 0 || traceOn) {
+      process.stderr.write(`ncw: ${name} exited with exit data ${outcome.exitData}\n`);
+    }
+    return hostExitCode(outcome, ret);
+  } finally {
+    await io.close();
+    process.off("SIGINT", onInt);
+    process.off("SIGTERM", onTerm);
+    conn.close();
+    await new Promise<void>((r) => (traceOut ? traceOut.end(r) : r()));
+  }
+}
