@@ -355,6 +355,11 @@ export type ToRunner =
       /** For a forked child: the parent's memory and globals to start from. */
       fork?: ForkImage;
     }
+  /**
+   * Several messages, handled in order: what the kernel had for this runner at the end of one turn of
+   * its event loop (Kernel.toRunner), written in one go.
+   */
+  | { t: "batch"; m: ToRunner[] }
   /** `connection`: for that connection's client thread (docs/services.md), not the main thread. */
   | { t: "signal"; signal: number; datafield: Uint8Array; connection?: bigint }
   /** `written`: the bytes for the call's written buffers, in the table's order (syscalls/buffers.ts). */

@@ -178,6 +178,54 @@ describe.skipIf(skipUnless(btrfsProgsMissing()))("sys::fs through CONNECT_SERVIC
   }, 180_000);
 });
 
+// The kernel's layer remembers the folders sys::fs resolved (docs/sysfs.md "Performance"); `ncw fs`
+// changes the same tree through the kernel (its TreeOwner) between two runs of an app, and the second
+// run must see the folder made in place of the one it resolved before.
+describe.skipIf(skipUnless(btrfsProgsMissing()))("sys::fs beside ncw fs in the same kernel", () => {
+  it("creates its file in the folder ncw fs made in place of the one it used before, and none once it is removed", async () => {
+    const area = "/home/user/appdata/ncwdemo.fsapp";
+    const mk = home.ncw(["fs", "mkdir", "-p", `${area}/shared`]);
+    expect(mk.code, mk.stderr).toBe(0);
+    // OPEN_FILE (0x4000) variant 0x01: parent AREA/shared (60 + 8 + 6 = 74 = 0x4a bytes), filename
+    // "f", read 0x00, write 0x01; then CLOSE_FILE (0x4001) of the answered ID.
+    const open = `${fsidHex} 01 02 4a00000000000000 ${AREA} ${str("06", "shared")} ${str("01", "f")} 00 01`;
+    const program = systemClient(
+      `
+      (call $check (i32.const 1) (call $connect (i32.const 0) (i32.const 0) (i64.const ${SYS_FS}) (i32.const 0) (i32.const 0)) (i32.const ${OK}))
+      (local.set $sock (call $r64 (i32.const 8)))
+      (call $check (i32.const 10) (call $sendn (local.get $sock) (i32.const 0x4000) (i32.const 0x8000) (i32.const ${open.replace(/\s+/g, "").length / 2})) (i32.const ${OK}))
+      (call $answer (i32.const 11) (local.get $sock) (i32.const 0x04) (i32.const 8))
+      (i64.store (i32.const 0x8800) (i64.load (i32.const 0x7100)))
+      (call $check (i32.const 20) (call $sendn (local.get $sock) (i32.const 0x4001) (i32.const 0x8800) (i32.const 8)) (i32.const ${OK}))
+      (call $answer (i32.const 21) (local.get $sock) (i32.const 0x04) (i32.const 0))`,
+      `(data (i32.const 0x8000) "${wat(open)}")`,
+    );
+    installProgram(program);
+    const first = home.ncw(["run", AID]);
+    expect(first.code, `${first.stdout}${first.stderr}`).toBe(0);
+    expect(home.ncw(["fs", "ls", `${area}/shared`]).stdout.split("\n")).toContain("f");
+    // The folder removed and made again by the CLI, through the running kernel.
+    const pid = home.kernelPid();
+    expect(pid).toBeDefined();
+    expect(home.ncw(["fs", "rm", "-r", `${area}/shared`]).code).toBe(0);
+    expect(home.ncw(["fs", "mkdir", `${area}/shared`]).code).toBe(0);
+    expect(home.ncw(["fs", "ls", `${area}/shared`]).stdout.trim()).toBe("");
+    const second = home.ncw(["run", AID]);
+    expect(second.code, `${second.stdout}${second.stderr}`).toBe(0);
+    expect(home.kernelPid()).toBe(pid);
+    expect(home.ncw(["fs", "ls", `${area}/shared`]).stdout.split("\n")).toContain("f");
+    // Removed and not made again: OPEN_FILE's folder is gone (an error answer, status 0x06, where the
+    // program wants 0x04: it exits with its check's ID, 13), and nothing is created in what was it.
+    expect(home.ncw(["fs", "rm", "-r", `${area}/shared`]).code).toBe(0);
+    const third = home.ncw(["run", AID]);
+    expect(third.code, `${third.stdout}${third.stderr}`).toBe(13);
+    expect(home.ncw(["fs", "ls", area]).stdout.split("\n")).not.toContain("shared/");
+    process.kill(pid!, "SIGTERM");
+    expect(await waitFor(() => !alive(pid!))).toBe(true);
+    expectCheckClean(IMAGE());
+  }, 180_000);
+});
+
 /** Install the app (ncwdemo::fsapp, folder ncwdemo.fsapp) with `program` as its code. */
 function installProgram(program: string): void {
   const r = home.ncw(["skyer", "install", serviceNap(home, "fsapp", program), "--global"]);

@@ -444,8 +444,12 @@ function main(): void {
     end({ kind: "killed", reason: `runner crashed: ${e.message}` }, 1);
   });
 
-  process.on("message", (m: ToRunner) => {
+  const handle = (m: ToRunner): void => {
     switch (m.t) {
+      case "batch":
+        // The kernel's messages of one turn, in order (Kernel.toRunner).
+        for (const one of m.m) handle(one);
+        return;
       case "start": {
         setPriority(m.priority);
         const start: WorkerStart = {
@@ -619,7 +623,8 @@ function main(): void {
         return;
       }
     }
-  });
+  };
+  process.on("message", handle);
 }
 
 main();

@@ -854,8 +854,29 @@ export class Kernel implements KernelApi {
     });
   }
 
+  /**
+   * Messages for each runner, written once the work of this turn of the event loop is done: a
+   * sys::fs call answered without waiting for anything (its SEND_SOCK_MSG's reply, then its answer's
+   * RECV_SOCK_MSG) costs the runner one message, one wake-up, not two. In order, per runner.
+   */
+  private readonly outboxes = new Map<KProcess, ToRunner[]>();
+
   toRunner(p: KProcess, m: ToRunner): void {
-    if (p.runner?.connected) p.runner.send(m);
+    if (!p.runner?.connected) return;
+    const queued = this.outboxes.get(p);
+    if (queued !== undefined) {
+      queued.push(m);
+      return;
+    }
+    this.outboxes.set(p, [m]);
+    if (this.outboxes.size === 1) setImmediate(() => this.flushRunners());
+  }
+
+  private flushRunners(): void {
+    const all = [...this.outboxes];
+    this.outboxes.clear();
+    for (const [p, ms] of all)
+      if (p.runner?.connected) p.runner.send(ms.length === 1 ? ms[0]! : { t: "batch", m: ms });
   }
 
   private fromRunner(p: KProcess, m: FromRunner): void {

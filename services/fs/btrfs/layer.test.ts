@@ -377,12 +377,16 @@ describe("the folders a layer remembers", () => {
     const id = (await l.inodeAt("/a/b/c/f"))!;
     await l.exclusive((f) => f.write(id, 1n, enc("2")), true);
     await l.rename("/a/b", "/a/moved");
+    // Before anything makes /a/b again (a mkdir remembers what it makes): it is not there any more.
+    expect(await codeOf(l.writeFile("/a/b/c/g", enc("x")))).toBe("FS_NOT_FOUND");
+    expect(await names(l, "/a/moved/c")).toEqual(["f"]);
     await l.mkdir("/a/b/c", { recursive: true });
     await l.writeFile("/a/b/c/g", enc("3"));
     expect(await names(l, "/a/b/c")).toEqual(["g"]);
     expect(dec(await l.readFile("/a/moved/c/f"))).toBe("12");
     await l.sync();
     await l.rm("/a/b", { recursive: true });
+    expect(await codeOf(l.writeFile("/a/b/c/g2", enc("x")))).toBe("FS_NOT_FOUND");
     await l.mkdir("/a/b");
     await l.writeFile("/a/b/h", enc("4"));
     expect(await names(l, "/a/b")).toEqual(["h"]);

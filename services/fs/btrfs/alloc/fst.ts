@@ -110,18 +110,25 @@ export function syncFreeSpace(tree: BTree, g: BlockGroup, sectorsize: number): b
       changed = true;
     }
   } else {
-    const want = new Set(desired.map(([s, l]) => `${s}:${l}`));
-    const have = new Set<string>();
+    // The entries and the ranges wanted are both sorted by start: one merge walk finds the entries
+    // to keep, to delete and to add, without a set of every range of the group each pass.
+    const add: Array<[number, number]> = [];
+    let i = 0;
     for (const it of existing) {
-      const id = `${it.key.objectid}:${it.key.offset}`;
-      if (it.key.type === FREE_SPACE_EXTENT_KEY && want.has(id)) have.add(id);
-      else {
-        tree.deleteItem(F, it.key);
-        changed = true;
+      if (it.key.type === FREE_SPACE_EXTENT_KEY) {
+        const s = Number(it.key.objectid);
+        while (i < desired.length && desired[i]![0] < s) add.push(desired[i++]!);
+        const d = desired[i];
+        if (d !== undefined && d[0] === s && d[1] === Number(it.key.offset)) {
+          i++;
+          continue;
+        }
       }
+      tree.deleteItem(F, it.key);
+      changed = true;
     }
-    for (const [s, l] of desired) {
-      if (have.has(`${s}:${l}`)) continue;
+    while (i < desired.length) add.push(desired[i++]!);
+    for (const [s, l] of add) {
       tree.insertItem(
         F,
         { objectid: BigInt(s), type: FREE_SPACE_EXTENT_KEY, offset: BigInt(l) },
