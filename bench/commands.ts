@@ -8,8 +8,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { COMMAND_FUNCS } from "../test/command-helpers.js";
-import { program } from "../test/kernel-helpers.js";
+import { COUNT_CMDIN_APP } from "../test/command-helpers.js";
 import { median, NCW_JS } from "./common.js";
 
 const GIB = 1024 * 1024 * 1024;
@@ -17,20 +16,10 @@ const SIZE = Number(process.env.NCW_BENCH_CMDIN_BYTES ?? GIB);
 const RUNS = Number(process.env.NCW_BENCH_RUNS ?? 3);
 
 /** `wc -c` on CMDIN: reads up to the end of its memory each time (40 pages), returns the count. */
-const WC = program(
-  `(local $s i32) (local $n i64)
-  (call $ctx)
-  (block $done (loop $more
-    (local.set $s (call $read (call $cmdin) (i32.const 0) (i32.const 0x10000) (i32.const 0)))
-    (br_if $done (i32.eq (local.get $s) (i32.const 0x131)))
-    (call $check (i32.const 3) (local.get $s) (i32.const 0))
-    (local.set $n (i64.add (local.get $n) (i64.extend_i32_u (call $r32))))
-    (br $more)))
-  (i64.store (i32.const 0x6000) (i64.const 9)) (i32.store8 (i32.const 0x6008) (i32.const 0x02))
-  (i64.store (i32.const 0x6009) (local.get $n))
-  (call $check (i32.const 5) (call $write (call $cmdout) (i32.const 17) (i32.const 0x6000) (i32.const 0)) (i32.const 0))`,
-  COMMAND_FUNCS,
-).replace('(memory (export "memory") 2 64 shared)', '(memory (export "memory") 80 128 shared)');
+const WC = COUNT_CMDIN_APP.replace(
+  '(memory (export "memory") 2 64 shared)',
+  '(memory (export "memory") 80 128 shared)',
+);
 
 function timeShell(cmd: string, env: NodeJS.ProcessEnv): { ms: number; out: string } {
   const t = performance.now();

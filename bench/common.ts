@@ -211,3 +211,28 @@ export function rssKiB(pid: number): number {
     return Number.NaN;
   }
 }
+
+/** A benchmark app's manifest.toml: `name`/`slug` under the `ncwbench` DID, then `commands` (TOML). */
+export function benchManifest(
+  names: { name: string; slug: string },
+  description: string,
+  commands: string,
+): string {
+  return `type = "application"
+[infos]
+name = "${names.name}"
+slug = "${names.slug}"
+did = "ncwbench"
+description = "${description}"
+version = "1.0.0"
+authors = [{ name = "Ada" }]
+icon = "icon-%{}.svg"
+license = "MIT"
+[content.program]
+precomp = "main.npp"
+[dependencies.libraries]
+[sysfeatures]
+crash_saves_support = false
+
+${commands}`;
+}

@@ -13,7 +13,7 @@ import path from "node:path";
 import { Sys } from "../commonassembly/abi/numbers.js";
 import { COMMAND_FUNCS } from "../test/command-helpers.js";
 import { program } from "../test/kernel-helpers.js";
-import { buildC, median, NCW_JS, sleepMs } from "./common.js";
+import { benchManifest, buildC, median, NCW_JS, sleepMs } from "./common.js";
 
 const RUNS = Number(process.env.NCW_BENCH_RUNS ?? 9);
 /** Pause between NCW runs: the kernel's pool refills the runner the last run took (bench:kernel's). */
@@ -36,23 +36,10 @@ const DOUBLE_APP = program(
   COMMAND_FUNCS,
 );
 
-const MANIFEST = `type = "application"
-[infos]
-name = "Bench"
-slug = "bench"
-did = "ncwbench"
-description = "bench:exec's command"
-version = "1.0.0"
-authors = [{ name = "Ada" }]
-icon = "icon-%{}.svg"
-license = "MIT"
-[content.program]
-precomp = "main.npp"
-[dependencies.libraries]
-[sysfeatures]
-crash_saves_support = false
-
-[commands.double]
+const MANIFEST = benchManifest(
+  { name: "Bench", slug: "bench" },
+  "bench:exec's command",
+  `[commands.double]
 help = "Twice n"
 return = "int"
 
@@ -60,7 +47,8 @@ return = "int"
 syntax = "pos"
 type = "int"
 help = "The number"
-`;
+`,
+);
 
 /** The anchor: the same argument parsed as an int (strtoll, base prefixes, range), the value printed. */
 const DOUBLE_C = `#include <errno.h>

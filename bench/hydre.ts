@@ -13,9 +13,9 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { MAX_RETURN_SIZE } from "../commonassembly/abi/values.js";
-import { COMMAND_FUNCS } from "../test/command-helpers.js";
+import { COMMAND_FUNCS, COUNT_CMDIN_APP } from "../test/command-helpers.js";
 import { program } from "../test/kernel-helpers.js";
-import { median, NCW_JS, processTimer, sleepMs } from "./common.js";
+import { benchManifest, median, NCW_JS, processTimer, sleepMs } from "./common.js";
 
 const RUNS =
   process.env.NCW_BENCH_RUNS === undefined ? undefined : Number(process.env.NCW_BENCH_RUNS);
@@ -61,38 +61,10 @@ function producer(pipe: "cmdout" | "cmdraw", header: boolean): string {
 }
 
 /** `count` (cmdin string): reads CMDIN to its end (as much as its memory takes each time), returns how many bytes came (the value's encoding). */
-const COUNT_APP = program(
-  `(local $s i32) (local $n i64)
-  (call $ctx)
-  (block $done (loop $more
-    (local.set $s (call $read (call $cmdin) (i32.const 0) (i32.const 0x10000) (i32.const 0)))
-    (br_if $done (i32.eq (local.get $s) (i32.const 0x131)))
-    (call $check (i32.const 3) (local.get $s) (i32.const 0))
-    (local.set $n (i64.add (local.get $n) (i64.extend_i32_u (call $r32))))
-    (br $more)))
-  (i64.store (i32.const 0x6000) (i64.const 9)) (i32.store8 (i32.const 0x6008) (i32.const 0x02))
-  (i64.store (i32.const 0x6009) (local.get $n))
-  (call $check (i32.const 5) (call $write (call $cmdout) (i32.const 17) (i32.const 0x6000) (i32.const 0)) (i32.const 0))`,
-  COMMAND_FUNCS,
-);
+const COUNT_APP = COUNT_CMDIN_APP;
 
-const manifest = (slug: string, commands: string) => `type = "application"
-[infos]
-name = "${slug}"
-slug = "${slug}"
-did = "ncwbench"
-description = "bench:hydre's ${slug}"
-version = "1.0.0"
-authors = [{ name = "Ada" }]
-icon = "icon-%{}.svg"
-license = "MIT"
-[content.program]
-precomp = "main.npp"
-[dependencies.libraries]
-[sysfeatures]
-crash_saves_support = false
-
-${commands}`;
+const manifest = (slug: string, commands: string) =>
+  benchManifest({ name: slug, slug }, `bench:hydre's ${slug}`, commands);
 
 const sizeArg = (cmd: string) => `[commands.${cmd}.args.n]
 syntax = "pos"

@@ -94,3 +94,22 @@ export function commandNap(home: TestHome, slug: string, wat: string, commands: 
   expect(pack.code, pack.stderr).toBe(0);
   return nap;
 }
+
+/**
+ * `wc -c` on CMDIN (the benchmarks' counting command): reads CMDIN to its end, 64 KiB at a time, and
+ * returns how many bytes came as an int on CMDOUT.
+ */
+export const COUNT_CMDIN_APP = program(
+  `(local $s i32) (local $n i64)
+  (call $ctx)
+  (block $done (loop $more
+    (local.set $s (call $read (call $cmdin) (i32.const 0) (i32.const 0x10000) (i32.const 0)))
+    (br_if $done (i32.eq (local.get $s) (i32.const 0x131)))
+    (call $check (i32.const 3) (local.get $s) (i32.const 0))
+    (local.set $n (i64.add (local.get $n) (i64.extend_i32_u (call $r32))))
+    (br $more)))
+  (i64.store (i32.const 0x6000) (i64.const 9)) (i32.store8 (i32.const 0x6008) (i32.const 0x02))
+  (i64.store (i32.const 0x6009) (local.get $n))
+  (call $check (i32.const 5) (call $write (call $cmdout) (i32.const 17) (i32.const 0x6000) (i32.const 0)) (i32.const 0))`,
+  COMMAND_FUNCS,
+);
