@@ -6,7 +6,6 @@
 
 import { randomInt } from "node:crypto";
 import { createInterface, type Interface } from "node:readline";
-import { Sig } from "../commonassembly/abi/numbers.js";
 import { encodeValue, type Value } from "../commonassembly/abi/values.js";
 import { connectKernel, requestUser, startRun } from "../kernel-compat/client.js";
 import { NcwError } from "../ncw/errors.js";
@@ -22,7 +21,7 @@ import type { InstalledCommand } from "../services/shell/commands.js";
 import { inputIsStream, typedInput } from "../services/shell/input.js";
 import { kernelCommands } from "./command-target.js";
 import { commandEnd, commandIo, readWholeInput } from "./terminal/command-io.js";
-import { escalatingInterrupt } from "./terminal/interrupt.js";
+import { escalatingInterrupt, reservedKeyHandler } from "./terminal/interrupt.js";
 
 /** mulberry32: a small seedable generator, so scripted runs (tests) are repeatable with --seed. */
 export function seededRandom(seed: number): () => number {
@@ -155,17 +154,7 @@ export function cliHost(opts: {
             ? { capture: (pipe, text) => (pipe === "cmderr" ? err : msg).push(text) }
             : {}),
           // Ctrl-C is the first step of the SIGINT path (onInt), as for `ncw exec` (cli/commands/run.ts).
-          reserved: (key) => {
-            if (key === "terminate") onInt?.();
-            else
-              run.signal(
-                key === "will-terminate"
-                  ? Sig.WILL_TERMINATE
-                  : key === "suspend"
-                    ? Sig.SUSPEND
-                    : Sig.WILL_SUSPEND,
-              );
-          },
+          reserved: (key) => reservedKeyHandler(run, () => onInt?.())(key),
         });
         testFault("hydre-run-app");
         // A command line the app asks its session to run (sys::hydre RUN_COMMAND): run as a script's

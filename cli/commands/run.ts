@@ -30,7 +30,7 @@ import {
 } from "../command-target.js";
 import { type CommandContext, type GlobalArgs, runCommand } from "../context.js";
 import { commandEnd, commandIo, readWholeInput } from "../terminal/command-io.js";
-import { escalatingInterrupt } from "../terminal/interrupt.js";
+import { escalatingInterrupt, reservedKeyHandler } from "../terminal/interrupt.js";
 import { formatValue, valueJson } from "../terminal/values.js";
 import { intArg } from "../usage.js";
 import type { SandboxOutcome } from "./sandbox.js";
@@ -319,17 +319,7 @@ async function runBody(
     json: out.json,
     ...(typedIn === undefined ? {} : { typedInput: typedIn }),
     ...(traceOn ? { trace: (line: string) => writeTrace(`[ncw] ${line}`) } : {}),
-    reserved: (key) => {
-      if (key === "terminate") onInt();
-      else
-        run.signal(
-          key === "will-terminate"
-            ? Sig.WILL_TERMINATE
-            : key === "suspend"
-              ? Sig.SUSPEND
-              : Sig.WILL_SUSPEND,
-        );
-    },
+    reserved: (key) => reservedKeyHandler(run, onInt)(key),
   });
   // The kernel's permission questions are asked on this terminal (docs/permissions.md
   // "Prompts"): the prompt is commandIo's, which owns the keyboard once the run starts.

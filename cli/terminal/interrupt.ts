@@ -3,6 +3,7 @@
 // (`ncw hydre`, `ncw shell`).
 
 import { Sig } from "../../commonassembly/abi/numbers.js";
+import type { ReservedKey } from "./keys.js";
 
 /** What an interrupt acts on: the run's process (kernel-compat/client.ts RunHandle). */
 export interface Interruptible {
@@ -35,5 +36,26 @@ export function escalatingInterrupt(run: Interruptible): (() => void) & { readon
   };
   return Object.defineProperty(onInt, "count", { get: () => interrupts }) as (() => void) & {
     readonly count: number;
+  };
+}
+
+/**
+ * What a reserved key does to the running command (specs/shell.md "User inputs"): Ctrl-C is the first
+ * step of `onInt` (the SIGINT path), the others send their signal.
+ */
+export function reservedKeyHandler(
+  run: Interruptible,
+  onInt: () => void,
+): (key: ReservedKey) => void {
+  return (key) => {
+    if (key === "terminate") onInt();
+    else
+      run.signal(
+        key === "will-terminate"
+          ? Sig.WILL_TERMINATE
+          : key === "suspend"
+            ? Sig.SUSPEND
+            : Sig.WILL_SUSPEND,
+      );
   };
 }
