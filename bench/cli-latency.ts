@@ -10,7 +10,17 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { benchEnv, median, NCW_JS, type ProcTime, processTimer, row, sleepMs } from "./common.js";
+import {
+  benchEnv,
+  kernelPidOf,
+  median,
+  NCW_JS,
+  type ProcTime,
+  processTimer,
+  row,
+  sleepMs,
+  stopKernel,
+} from "./common.js";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 const HELLO_NAP = path.join(root, "examples", "hello.nap");
@@ -92,7 +102,7 @@ function main(): void {
     checked("ncw run hello.nap", list[0]!.go());
     sleepMs(PAUSE_MS);
   }
-  const kpid = Number(readFileSync(path.join(home, "run", "kernel.pid"), "utf8").trim());
+  const kpid = kernelPidOf(home);
   const wall = list.map((): number[] => []);
   const cpu = list.map((): number[] => []);
   const kernelTicks = list.map(() => 0);
@@ -139,14 +149,6 @@ function main(): void {
 try {
   main();
 } finally {
-  try {
-    // The bench's own kernel (SIGTERM: it stops its runners and exits).
-    process.kill(
-      Number(readFileSync(path.join(home, "run", "kernel.pid"), "utf8").trim()),
-      "SIGTERM",
-    );
-  } catch {
-    // no kernel: it failed to start, or it stopped already
-  }
+  stopKernel(home);
   rmSync(dir, { recursive: true, force: true });
 }

@@ -5,11 +5,11 @@
 // printed apart; the throughput figure is the data phase: N / (time(N) − time(0)), on both sides.
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { COUNT_CMDIN_APP } from "../test/command-helpers.js";
-import { median, NCW_JS } from "./common.js";
+import { median, NCW_JS, stopKernel } from "./common.js";
 
 const GIB = 1024 * 1024 * 1024;
 const SIZE = Number(process.env.NCW_BENCH_CMDIN_BYTES ?? GIB);
@@ -92,12 +92,7 @@ function main(): void {
       `  end to end       ratio ${(hostN / ncwN).toFixed(2)}x (includes NCW's fixed cost)`,
     );
   } finally {
-    try {
-      const pid = Number(readFileSync(path.join(env.NCW_HOME, "run", "kernel.pid"), "utf8").trim());
-      process.kill(pid, "SIGTERM");
-    } catch {
-      // no kernel
-    }
+    stopKernel(env.NCW_HOME);
     rmSync(dir, { recursive: true, force: true });
   }
 }

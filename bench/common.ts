@@ -236,3 +236,17 @@ crash_saves_support = false
 
 ${commands}`;
 }
+
+/** The host PID of the kernel serving the NCW home `home` (its run/kernel.pid; throws without one). */
+export function kernelPidOf(home: string): number {
+  return Number(readFileSync(path.join(home, "run", "kernel.pid"), "utf8").trim());
+}
+
+/** Stop the kernel of a bench's own home (SIGTERM: it stops its runners and exits), if one runs. */
+export function stopKernel(home: string): void {
+  try {
+    process.kill(kernelPidOf(home), "SIGTERM");
+  } catch {
+    // no kernel: it failed to start, or it stopped already
+  }
+}

@@ -13,7 +13,7 @@ import path from "node:path";
 import { Sys } from "../commonassembly/abi/numbers.js";
 import { COMMAND_FUNCS } from "../test/command-helpers.js";
 import { program } from "../test/kernel-helpers.js";
-import { benchManifest, buildC, median, NCW_JS, sleepMs } from "./common.js";
+import { benchManifest, buildC, median, NCW_JS, sleepMs, stopKernel } from "./common.js";
 
 const RUNS = Number(process.env.NCW_BENCH_RUNS ?? 9);
 /** Pause between NCW runs: the kernel's pool refills the runner the last run took (bench:kernel's). */
@@ -278,12 +278,7 @@ function main(): void {
     seg("→ reading outputs (rings mapped; koffi was preloaded)", "pipesReceived", "reading");
     seg("reading → the value whole", "reading", "value");
   } finally {
-    try {
-      const pid = Number(readFileSync(path.join(home, "run", "kernel.pid"), "utf8").trim());
-      process.kill(pid, "SIGTERM");
-    } catch {
-      // no kernel
-    }
+    stopKernel(home);
     if (process.env.NCW_BENCH_KEEP !== "1") rmSync(dir, { recursive: true, force: true });
     else console.log(`kept ${dir}`);
   }

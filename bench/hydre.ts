@@ -8,14 +8,14 @@
 // Run: npm run bench:hydre   (NCW_BENCH_RUNS: rounds, default 7 for (a), 3 for (b) and (c))
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { MAX_RETURN_SIZE } from "../commonassembly/abi/values.js";
 import { COMMAND_FUNCS, COUNT_CMDIN_APP } from "../test/command-helpers.js";
 import { program } from "../test/kernel-helpers.js";
-import { benchManifest, median, NCW_JS, processTimer, sleepMs } from "./common.js";
+import { benchManifest, median, NCW_JS, processTimer, sleepMs, stopKernel } from "./common.js";
 
 const RUNS =
   process.env.NCW_BENCH_RUNS === undefined ? undefined : Number(process.env.NCW_BENCH_RUNS);
@@ -252,12 +252,7 @@ function main(): void {
         .join(" ")}`,
     );
   } finally {
-    try {
-      const pid = Number(readFileSync(path.join(home, "run", "kernel.pid"), "utf8").trim());
-      process.kill(pid, "SIGTERM");
-    } catch {
-      // no kernel
-    }
+    stopKernel(home);
     if (process.env.NCW_BENCH_KEEP !== "1") rmSync(dir, { recursive: true, force: true });
     else console.log(`kept ${dir}`);
   }

@@ -10,7 +10,7 @@
 // Run: npm run bench:services
 
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Cmd, client, holder, serviceNap, serviceWat } from "../test/services-apps.js";
@@ -24,6 +24,7 @@ import {
   row,
   runTraced,
   sleepMs,
+  stopKernel,
   wallOf,
 } from "./common.js";
 import { FUTEX_RT_C, UNIX_RT_C } from "./ipc/anchors.js";
@@ -65,14 +66,7 @@ const home = {
   },
   /** Stop the home's kernel (it started for the bench) and remove the folder. */
   cleanup() {
-    try {
-      process.kill(
-        Number(readFileSync(path.join(env.NCW_HOME, "run", "kernel.pid"), "utf8")),
-        "SIGTERM",
-      );
-    } catch {
-      // no kernel
-    }
+    stopKernel(env.NCW_HOME);
     rmSync(dir, { recursive: true, force: true });
   },
 };

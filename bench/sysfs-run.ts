@@ -6,11 +6,11 @@
 // POSIX calls on the host filesystem, a fresh process timed the same way, interleaved run by run.
 // Run: npm run bench:sysfs-run  (NCW_BENCH_FILES 1000, NCW_BENCH_MIB 64, NCW_BENCH_RUNS 3)
 
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { benchEnv, buildC, median, processTimer, row } from "./common.js";
+import { benchEnv, buildC, median, processTimer, row, stopKernel } from "./common.js";
 
 const FILES = Number(process.env.NCW_BENCH_FILES ?? 1000);
 const MIB = Number(process.env.NCW_BENCH_MIB ?? 64);
@@ -197,13 +197,6 @@ try {
 } finally {
   // Stop the bench's kernel (it would otherwise idle for a minute: NCW_KERNEL_IDLE_MS), then remove
   // everything.
-  try {
-    process.kill(
-      Number(readFileSync(path.join(home, "run", "kernel.pid"), "utf8").trim()),
-      "SIGTERM",
-    );
-  } catch {
-    // no kernel running
-  }
+  stopKernel(home);
   rmSync(dir, { recursive: true, force: true });
 }

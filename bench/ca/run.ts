@@ -21,6 +21,7 @@ import {
   processTimer,
   runTraced,
   sleepMs,
+  stopKernel,
 } from "../common.js";
 
 const KERNELS = ["matmul", "sha256", "nbody", "sieve", "quicksort", "crc32"] as const;
@@ -283,12 +284,7 @@ async function main(): Promise<void> {
     const count = Number(process.env.NCW_BENCH_AOT_FUNCS ?? 60000);
     if (count > 0) await aotFigures(tmp, env, count);
   } finally {
-    try {
-      const pid = Number(readFileSync(path.join(env.NCW_HOME, "run", "kernel.pid"), "utf8"));
-      process.kill(pid, "SIGTERM");
-    } catch {
-      // no kernel
-    }
+    stopKernel(env.NCW_HOME);
     rmSync(tmp, { recursive: true, force: true });
   }
 }

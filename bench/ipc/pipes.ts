@@ -5,7 +5,7 @@
 // pair, interleaved with NCW's runs. Run: npm run bench:ipc
 
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {
@@ -17,6 +17,7 @@ import {
   runTraced,
   type StampedLine,
   sleepMs,
+  stopKernel,
   TRACE_CLOCK_ENV,
 } from "../common.js";
 import { FUTEX_RT_C, PIPE_TP_C } from "./anchors.js";
@@ -228,14 +229,6 @@ async function main(): Promise<void> {
     console.log(
       `  (median of ${ncw.length} windows of ${RT_PER} round trips each side; NCW best window ${Math.min(...ncw).toFixed(2)} µs, host ${Math.min(...host).toFixed(2)} µs)`,
     );
-  }
-}
-
-function stopKernel(home: string): void {
-  try {
-    process.kill(Number(readFileSync(path.join(home, "run", "kernel.pid"), "utf8").trim()));
-  } catch {
-    // no kernel
   }
 }
 

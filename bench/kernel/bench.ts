@@ -19,6 +19,7 @@ import {
   benchEnv,
   buildC,
   getPidMarkers,
+  kernelPidOf,
   median,
   NCW_JS,
   processTimer,
@@ -26,6 +27,7 @@ import {
   rssKiB,
   runTraced,
   sleepMs,
+  stopKernel,
 } from "../common.js";
 import { FORK_C, GETPID_C, SIGNAL_C, THREAD_C } from "./anchors.js";
 
@@ -156,10 +158,7 @@ async function threadWindow(file: string): Promise<number> {
   return running - main;
 }
 
-/** The kernel server's host pid (from the home's run folder), and its CPU ticks (self + reaped children). */
-function kernelPid(): number {
-  return Number(readFileSync(path.join(home, "run", "kernel.pid"), "utf8").trim());
-}
+/** The kernel server's CPU ticks (self + reaped children). */
 function cpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -254,7 +253,7 @@ async function main(): Promise<void> {
   // 1. warm `ncw run hello` (fresh CLI process; kernel and pool already up) vs `node -e 0`
   ncwRun(hello); // starts the kernel, fills the AOT cache
   sleepMs(1500);
-  const kpid = kernelPid();
+  const kpid = kernelPidOf(home);
   const RUNS = 9;
   const walls: number[] = [];
   const cpus: number[] = [];
@@ -464,10 +463,6 @@ main()
     process.exitCode = 1;
   })
   .finally(() => {
-    try {
-      process.kill(kernelPid(), "SIGTERM");
-    } catch {
-      // no kernel
-    }
+    stopKernel(home);
     rmSync(dir, { recursive: true, force: true });
   });
