@@ -288,6 +288,13 @@ export class BtrfsLayer implements FsLayer {
           dir = known;
         }
       }
+      // Where a walk that cannot go on stopped: the components left, and those met on the way.
+      const stopped = (why: "not-found" | "cyclic"): PartsResolution => ({
+        ok: false,
+        why,
+        pending,
+        reached: [...done, ...pending.slice(at)],
+      });
       for (;;) {
         const name = pending[at]!;
         // The components a path string could not carry (splitPath's refusals, as `stat` meets them).
@@ -297,11 +304,10 @@ export class BtrfsLayer implements FsLayer {
         const last = at === pending.length - 1;
         if (e === undefined) {
           if (last) return { ok: true, parts: [...done, name], stat: null };
-          return { ok: false, why: "not-found", pending, reached: [...done, ...pending.slice(at)] };
+          return stopped("not-found");
         }
         if (e.type === FT_SYMLINK && (!last || followLast)) {
-          if (++hops > MAX_SYMLINK_HOPS)
-            return { ok: false, why: "cyclic", pending, reached: [...done, ...pending.slice(at)] };
+          if (++hops > MAX_SYMLINK_HOPS) return stopped("cyclic");
           const target = dec.decode(r.readInlineSync(e.target));
           pending = [...resolveLinkTarget(done, target), ...pending.slice(at + 1)];
           at = 0;
@@ -312,8 +318,7 @@ export class BtrfsLayer implements FsLayer {
           continue;
         }
         if (last) return { ok: true, parts: [...done, name], stat: this.statOfInode(e.target) };
-        if (e.type !== FT_DIR)
-          return { ok: false, why: "not-found", pending, reached: [...done, ...pending.slice(at)] };
+        if (e.type !== FT_DIR) return stopped("not-found");
         done = [...done, name];
         dir = e.target;
         // `done` has no symlink in it (a link starts the walk again from the root): its own path.
@@ -334,14 +339,7 @@ export class BtrfsLayer implements FsLayer {
         if ((e as { code?: string }).code === "FS_NOT_FOUND") return null;
         throw e;
       }
-      if (!id) return null;
-      const v = this.inodeOf(id);
-      return {
-        kind: kindOf(v.mode),
-        size: Number(v.size),
-        mtimeMs: timespecToMs(v.mtime),
-        feid: feidOf(id),
-      };
+      return id ? this.statOfInode(id) : null;
     }, true);
   }
 
