@@ -5,16 +5,23 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import type { RunnerPool as PoolClass, Runner } from "./pool.js";
+import type { CpuSample, RunnerPool as PoolClass, Runner } from "./pool.js";
 
 const dist = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "dist");
-const { RunnerPool, SPAWN_CONCURRENCY, REFILL_IDLE_DELAY_MS, refillDelay } = (await import(
-  path.join(dist, "kernel-compat/server/pool.js")
-)) as {
+const {
+  RunnerPool,
+  SPAWN_CONCURRENCY,
+  REFILL_IDLE_DELAY_MS,
+  REFILL_SPARE_CORES,
+  refillDelay,
+  spareCores,
+} = (await import(path.join(dist, "kernel-compat/server/pool.js"))) as {
   RunnerPool: typeof PoolClass;
   SPAWN_CONCURRENCY: number;
   REFILL_IDLE_DELAY_MS: number;
+  REFILL_SPARE_CORES: number;
   refillDelay: (readyLeft: number) => number;
+  spareCores: (a: CpuSample, b: CpuSample) => number;
 };
 
 const taken: Runner[] = [];
@@ -24,7 +31,10 @@ afterAll(() => {
   for (const p of pools) p.close();
 });
 
-function newPool(size: number, opts: { max?: number; holdMs?: number }): PoolClass {
+function newPool(
+  size: number,
+  opts: { max?: number; holdMs?: number; cpu?: () => CpuSample | undefined },
+): PoolClass {
   const p = new RunnerPool(size, () => {}, opts);
   pools.push(p);
   return p;
@@ -96,6 +106,33 @@ describe("runner pool", () => {
     expect(performance.now() - first).toBeLessThan(REFILL_IDLE_DELAY_MS);
     for (const r of taken) await r.ready;
   }, 120_000);
+
+  it("counts spare cores as idle CPU time over wall time", () => {
+    expect(spareCores({ at: 0, idleMs: 0 }, { at: 100, idleMs: 200 })).toBe(2);
+    expect(spareCores({ at: 0, idleMs: 50 }, { at: 100, idleMs: 60 })).toBeCloseTo(0.1);
+    expect(spareCores({ at: 5, idleMs: 0 }, { at: 5, idleMs: 9 })).toBe(0);
+  });
+
+  it("refills only on a spare core: none while the host is busy, at once when a core frees", async () => {
+    // A host whose cores are all busy (its idle time does not grow) until `idle` is set.
+    let idle = false;
+    let idleMs = 0;
+    const cpu = (): CpuSample => {
+      const at = performance.now();
+      if (idle) idleMs += 1000; // far more than REFILL_SPARE_CORES over any look
+      return { at, idleMs };
+    };
+    expect(REFILL_SPARE_CORES).toBeLessThan(1);
+    const pool = newPool(1, { max: 1, cpu });
+    pool.fill(); // a kernel's first fill is not deferred: its first run waits for it
+    await until(pool, () => pool.idleCount === 1 && pool.startingCount === 0, 60_000);
+    taken.push(pool.take()); // drains the pool: a refill is due soon, but no core is spare
+    await new Promise((r) => setTimeout(r, 700));
+    expect(pool.idleCount).toBe(0);
+    idle = true;
+    await until(pool, () => pool.idleCount === 1, 5_000);
+    for (const r of taken) await r.ready;
+  }, 90_000);
 
   it("a pool of size 0 never grows: each process gets a runner started for it", async () => {
     const pool = newPool(0, { max: 8 });

@@ -2,6 +2,7 @@
 // its worker thread loaded, so a new NightOS process skips Node's start-up. Runners serve one process.
 
 import { type ChildProcess, fork } from "node:child_process";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FromRunner, ToRunner } from "../protocol.js";
@@ -60,6 +61,38 @@ export function refillDelay(readyLeft: number): number {
   return readyLeft > 0 ? REFILL_IDLE_DELAY_MS : REFILL_DELAY_MS;
 }
 
+/**
+ * A refill starts runners only on cores the running processes leave free (docs/kernel.md "Refills
+ * use spare cores"): at least this much idle CPU, in cores, over the last sample.
+ */
+export const REFILL_SPARE_CORES = 0.75;
+/** How often a refill that found no spare core looks again; also the shortest sample it decides on. */
+export const REFILL_RECHECK_MS = 100;
+
+/** A sample older than this says nothing of now: a refill starts a new one instead. */
+const STALE_SAMPLE_MS = 2000;
+
+/** The host's idle CPU time so far, summed over its cores (ms), read at `at` (performance.now()). */
+export interface CpuSample {
+  at: number;
+  idleMs: number;
+}
+
+/** os.cpus()' idle times; undefined where the host tells none (some containers list no CPU). */
+export function hostCpuSample(): CpuSample | undefined {
+  const cpus = os.cpus();
+  if (cpus.length === 0) return undefined;
+  let idleMs = 0;
+  for (const c of cpus) idleMs += c.times.idle;
+  return { at: performance.now(), idleMs };
+}
+
+/** Idle cores between two samples: idle CPU time over wall time (2 idle cores of 2 = 2). */
+export function spareCores(before: CpuSample, after: CpuSample): number {
+  const wall = after.at - before.at;
+  return wall <= 0 ? 0 : Math.max(0, after.idleMs - before.idleMs) / wall;
+}
+
 export interface Runner {
   readonly child: ChildProcess;
   readonly ready: Promise<void>;
@@ -92,6 +125,11 @@ export class RunnerPool {
   /** When the scheduled refill fires (performance.now()), to bring it forward. */
   private refillDue = Infinity;
 
+  /** Where refills read the host's idle CPU (injected by tests). */
+  private readonly cpu: () => CpuSample | undefined;
+  /** The sample a deferred refill decides against next (refillWhenSpare). */
+  private cpuBefore: CpuSample | undefined;
+
   /** The most idle runners under demand; a pool of size 0 (no pool) never grows. */
   readonly max: number;
   private readonly holdMs: number;
@@ -99,22 +137,27 @@ export class RunnerPool {
   constructor(
     readonly size: number,
     private readonly log: (line: string) => void,
-    opts: { max?: number; holdMs?: number } = {},
+    opts: { max?: number; holdMs?: number; cpu?: () => CpuSample | undefined } = {},
   ) {
+    this.cpu = opts.cpu ?? hostCpuSample;
     this.target = size;
     this.max = size === 0 ? 0 : Math.max(size, opts.max ?? DEFAULT_POOL_MAX);
     this.holdMs = opts.holdMs ?? HOLD_MS;
   }
 
-  /** Start runners until `target` are idle, at most SPAWN_CONCURRENCY of them still starting. */
-  fill(): void {
+  /**
+   * Start runners until `target` are idle, at most SPAWN_CONCURRENCY of them (or `concurrency`, the
+   * spare cores a refill found) still starting.
+   */
+  fill(concurrency = SPAWN_CONCURRENCY): void {
     let starting = this.idle.filter((r) => !r.isReady).length;
-    while (!this.closed && this.idle.length < this.target && starting < SPAWN_CONCURRENCY) {
+    const most = Math.min(SPAWN_CONCURRENCY, concurrency);
+    while (!this.closed && this.idle.length < this.target && starting < most) {
       const r = this.spawn();
       starting++;
       this.idle.push(r);
       r.ready.then(
-        () => this.fill(),
+        () => this.refillWhenSpare(),
         () => {},
       );
       if (this.hot) this.precompile(r, this.hot);
@@ -194,8 +237,40 @@ export class RunnerPool {
     this.refillTimer = setTimeout(() => {
       this.refillTimer = undefined;
       this.refillDue = Infinity;
-      this.fill();
+      this.refillWhenSpare();
     }, delayMs);
+  }
+
+  /**
+   * Fill the pool if the host has a spare core, else look again in REFILL_RECHECK_MS. A runner's start
+   * takes a core for ~0.3 s or more: started beside processes that keep every core busy (two processes
+   * exchanging data, a compute-bound program on each core), it made them late by as much, at any time
+   * in their first second. Deferring costs nothing they need: a take that finds no ready runner starts
+   * one for itself at once. A first look only takes a sample, and decides REFILL_RECHECK_MS later.
+   */
+  private refillWhenSpare(): void {
+    if (this.closed || this.idle.length >= this.target) return;
+    if (this.refillTimer !== undefined) return; // a refill is scheduled: it decides then
+    const now = this.cpu();
+    const before = this.cpuBefore;
+    if (now === undefined) {
+      this.fill(); // the host tells no idle time: refill as before
+      return;
+    }
+    const span = before === undefined ? Infinity : now.at - before.at;
+    if (span >= REFILL_RECHECK_MS / 2 && span <= STALE_SAMPLE_MS) {
+      const spare = spareCores(before as CpuSample, now);
+      if (spare >= REFILL_SPARE_CORES) {
+        this.cpuBefore = undefined;
+        // One start per spare core (0.75–1.75 spare: one).
+        this.fill(Math.max(1, Math.floor(spare + 1 - REFILL_SPARE_CORES)));
+        return;
+      }
+      this.cpuBefore = now; // busy: the next look measures from here
+    } else if (span > STALE_SAMPLE_MS) {
+      this.cpuBefore = now; // no sample, or one too old to tell about now: start one
+    } // else too short a sample: let it run on
+    this.scheduleRefill(REFILL_RECHECK_MS);
   }
 
   get idleCount(): number {
@@ -270,7 +345,7 @@ export class RunnerPool {
       if (i >= 0) {
         this.idle.splice(i, 1);
         this.log(`idle runner ${child.pid} exited; replacing it`);
-        setTimeout(() => this.fill(), 100);
+        this.scheduleRefill(REFILL_RECHECK_MS);
       }
     });
     return runner;
