@@ -258,18 +258,18 @@ export class RunnerPool {
       return;
     }
     const span = before === undefined ? Infinity : now.at - before.at;
-    if (span >= REFILL_RECHECK_MS / 2 && span <= STALE_SAMPLE_MS) {
-      const spare = spareCores(before as CpuSample, now);
+    if (before !== undefined && span >= REFILL_RECHECK_MS / 2 && span <= STALE_SAMPLE_MS) {
+      const spare = spareCores(before, now);
       if (spare >= REFILL_SPARE_CORES) {
         this.cpuBefore = undefined;
         // One start per spare core (0.75–1.75 spare: one).
         this.fill(Math.max(1, Math.floor(spare + 1 - REFILL_SPARE_CORES)));
         return;
       }
-      this.cpuBefore = now; // busy: the next look measures from here
-    } else if (span > STALE_SAMPLE_MS) {
-      this.cpuBefore = now; // no sample, or one too old to tell about now: start one
-    } // else too short a sample: let it run on
+    }
+    // Busy, or no sample / one too old to tell about now: the next look measures from here. Too short
+    // a sample runs on.
+    if (span >= REFILL_RECHECK_MS / 2) this.cpuBefore = now;
     this.scheduleRefill(REFILL_RECHECK_MS);
   }
 
