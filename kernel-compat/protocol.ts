@@ -87,6 +87,12 @@ export type QuestionKind = "permission" | "sandbox";
 /** The answer of a session that cannot ask anyone (no terminal, or gone): DIRECTION.md §5. */
 export const DENY = "deny";
 
+/**
+ * The kernel → runner argument (`<this><flags, space-separated>`) naming the V8 flags a runner sets
+ * once its threads are up (server/pool.ts DEFAULT_RUNNER_V8_FLAGS, runner/main.ts).
+ */
+export const LATE_V8_FLAGS_ARG = "--ncw-late-v8-flags=";
+
 /** A standard stream of a process: `in` flows CLI → kernel, `out` and `err` kernel → CLI. */
 export type StdioStream = "in" | "out" | "err";
 

@@ -27,12 +27,15 @@ export type ToDoorThread =
   | { t: "stop" };
 
 /** What the door thread tells the relay (on its parentPort). */
-export type FromDoorThread = {
-  t: "client-signal";
-  connection: bigint;
-  signal: number;
-  datafield: Uint8Array;
-};
+export type FromDoorThread =
+  | {
+      t: "client-signal";
+      connection: bigint;
+      signal: number;
+      datafield: Uint8Array;
+    }
+  /** Started and on its door: the relay may now set its late V8 flags (main.ts). */
+  | { t: "up" };
 
 export interface DoorThreadStart {
   door: { name: string; size: number };
@@ -48,6 +51,7 @@ function run(start: DoorThreadStart): void {
   const ring = new SignalRing(start.ring);
   const mailbox = new Mailbox(start.mailbox);
   const clients = new Map<bigint, SignalRing>();
+  parentPort?.postMessage({ t: "up" } satisfies FromDoorThread);
   let flag: Int32Array | undefined;
   let flagAt = 0;
   const raise = () => {

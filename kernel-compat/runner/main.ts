@@ -14,7 +14,14 @@ import { hostNative } from "../../native/index.js";
 import type { SharedSegment } from "../../native/types.js";
 import { DOOR_BYTES, Door } from "../ipc/door.js";
 import { hostRingMemory } from "../ipc/ring.js";
-import type { ForkImage, FromRunner, Outcome, RunnerAnswer, ToRunner } from "../protocol.js";
+import {
+  type ForkImage,
+  type FromRunner,
+  LATE_V8_FLAGS_ARG,
+  type Outcome,
+  type RunnerAnswer,
+  type ToRunner,
+} from "../protocol.js";
 import { type BufferArea, scatter } from "../syscalls/buffers.js";
 import { AmsMapper, AmsMappings, BackedAsker } from "./ams.js";
 import { MAILBOX_DEPTH, Mailbox, Outbox, raisePollFlag, SignalRing } from "./channel.js";
@@ -28,6 +35,7 @@ import { SocketSlots } from "./sockets.js";
 import type { ClientThreadLink, FromThread, ThreadShare, ThreadStart } from "./thread.js";
 import { newThreadWorker } from "./thread-worker.js";
 import type { FromWorker, WorkerStart } from "./worker.js";
+import type { WorkerBoot } from "./worker-entry.js";
 
 /**
  * How long the end waits for trace lines already admitted by a thread to reach the relay. They are
@@ -44,6 +52,12 @@ function send(m: FromRunner, written?: () => void): void {
   } else written?.();
 }
 
+/** The V8 flags the kernel asked this runner to set once its threads are up (`LATE_V8_FLAGS_ARG`). */
+function lateV8Flags(): string {
+  const arg = process.argv.find((a) => a.startsWith(LATE_V8_FLAGS_ARG));
+  return arg?.slice(LATE_V8_FLAGS_ARG.length).trim() ?? "";
+}
+
 function main(): void {
   if (!process.send) {
     process.stderr.write("ncw runner: started without an IPC channel to the kernel; exiting\n");
@@ -56,7 +70,15 @@ function main(): void {
   if (!process.connected) process.exit(0);
 
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const worker = new Worker(path.join(here, "worker.js"));
+  // The worker's entry waits at this gate until the door thread has bootstrapped Node, then sets the
+  // late V8 flags and loads its modules (worker-entry.ts).
+  const boot: WorkerBoot = { gate: new SharedArrayBuffer(4), flags: lateV8Flags() };
+  const openWorkerGate = () => {
+    const g = new Int32Array(boot.gate);
+    Atomics.store(g, 0, 1);
+    Atomics.notify(g, 0);
+  };
+  const worker = new Worker(path.join(here, "worker-entry.js"), { workerData: boot });
   const mailboxes = Array.from({ length: MAILBOX_DEPTH }, () => Mailbox.create());
   /** Kernel requests in flight: request id → the mailbox its answer goes to, where its written buffers go. */
   const inFlight = new Map<number, { box: Mailbox; out: BufferArea[] }>();
@@ -332,6 +354,7 @@ function main(): void {
       segment = native.createSegment(DOOR_BYTES, "door");
       door = new Door(hostRingMemory(segment, native));
     } catch {
+      openWorkerGate();
       return; // no shared segments here: no socket either (docs/ipc.md), the kernel's channel serves
     }
     const w = new Worker(path.join(here, "door-thread.js"), { workerData: { ncwDoor: true } });
@@ -343,12 +366,21 @@ function main(): void {
       port: ch.port2,
     };
     w.postMessage(start, [ch.port2]);
+    let up = false;
     w.on("message", (m: FromDoorThread) => {
       if (m.t === "client-signal") toClientThread(m.connection, m.signal, m.datafield);
+      else if (m.t === "up" && !up) {
+        up = true;
+        openWorkerGate();
+      }
     });
     // A door thread that fails: the relay drains the door itself, every millisecond, so what the peers
     // put there is still delivered.
     w.on("error", (e) => {
+      if (!up) {
+        up = true;
+        openWorkerGate();
+      }
       send({
         t: "note",
         line: `the signal door's thread failed (${e.message}): the relay serves it`,

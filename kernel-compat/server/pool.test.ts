@@ -2,6 +2,7 @@
 // started faster than it refills, starts at most SPAWN_CONCURRENCY runners at once, and shrinks back to
 // its base size once the demand is gone. Real runners (the built dist/, as the black-box tests use).
 
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
@@ -14,8 +15,10 @@ const {
   REFILL_IDLE_DELAY_MS,
   REFILL_SPARE_CORES,
   refillDelay,
+  runnerV8Flags,
   spareCores,
 } = (await import(path.join(dist, "kernel-compat/server/pool.js"))) as {
+  runnerV8Flags: (env: NodeJS.ProcessEnv) => { late: string[]; startup: string[] };
   RunnerPool: typeof PoolClass;
   SPAWN_CONCURRENCY: number;
   REFILL_IDLE_DELAY_MS: number;
@@ -142,5 +145,27 @@ describe("runner pool", () => {
     expect(pool.targetSize).toBe(0);
     await new Promise((res) => setTimeout(res, 200));
     expect(pool.idleCount).toBe(0);
+  }, 60_000);
+
+  // docs/kernel.md "Runner start: V8 flags set late": no V8 flag on a runner's command line (each
+  // would make its isolates compile Node's built-ins from source), the kernel's flags as an argument.
+  it("starts runners with V8's defaults and hands them their flags to set late", async () => {
+    expect(runnerV8Flags({})).toEqual({ late: ["--no-liftoff", "--no-lazy"], startup: [] });
+    expect(runnerV8Flags({ NCW_RUNNER_V8_FLAGS: "" }).late).toEqual([]);
+    expect(
+      runnerV8Flags({
+        NCW_RUNNER_V8_FLAGS: " --no-liftoff ",
+        NCW_RUNNER_STARTUP_V8_FLAGS: "--cpu-prof",
+      }),
+    ).toEqual({ late: ["--no-liftoff"], startup: ["--cpu-prof"] });
+    if (process.platform !== "linux") return; // the command line is read from /proc
+    const pool = newPool(0, {});
+    const r = pool.take();
+    taken.push(r);
+    await r.ready;
+    const argv = readFileSync(`/proc/${r.child.pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+    expect(argv[0]).toBe(process.execPath);
+    expect(argv[1]).toMatch(/runner[/\\]main\.js$/);
+    expect(argv.slice(2)).toEqual(["--ncw-late-v8-flags=--no-liftoff --no-lazy"]);
   }, 60_000);
 });

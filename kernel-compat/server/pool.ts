@@ -5,7 +5,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { FromRunner, ToRunner } from "../protocol.js";
+import { type FromRunner, LATE_V8_FLAGS_ARG, type ToRunner } from "../protocol.js";
 
 /**
  * The pool's base size: two warm runners, one for the next `ncw run`, one for a CREATE_PROCESS right
@@ -27,24 +27,41 @@ export const HOLD_MS = 30_000;
 export const SPAWN_CONCURRENCY = 2;
 
 /**
- * V8 flags of every runner (docs/kernel.md "Runners and the warm pool"). `--no-liftoff`: WebAssembly
- * functions are compiled by the optimizing tier on their first call instead of the baseline tier
- * first. V8 has no on-stack replacement for WebAssembly, so a long call that started in baseline code
- * stays there: a kernel called once ran 2.8x native CPU (geomean of bench/ca's six kernels), 1.2x
- * with the flag. The price is a slower first call of each function (calling all 60,000 functions of
- * a 4.4 MB module once: ~0.9 s instead of ~0.3 s). `--no-lazy`: a runner's JavaScript is compiled when
- * its modules load, in the pool, not on its first call: a runner runs its code paths once (one process
- * each), so lazily compiled, every call on a process' start (instantiation, the first syscalls, a fork
- * child's copy and rewind) paid a compile; CREATE_PROCESS to the child running went from ~12.5 to
- * ~8.4 ms (docs/kernel.md "Figures"), for ~40 ms more CPU per runner start. NCW_RUNNER_V8_FLAGS
- * replaces the list ("" = V8's defaults).
+ * V8 flags of every runner (docs/kernel.md "Runners and the warm pool"), set by the runner itself
+ * once its threads have bootstrapped Node, before it loads its own modules (runner/worker-entry.ts),
+ * not on its command line.
+ * - `--no-liftoff`: WebAssembly functions are compiled by the optimizing tier on their first call
+ *   instead of the baseline tier first. V8 has no on-stack replacement for WebAssembly, so a long call
+ *   that started in baseline code stays there: a kernel called once ran 2.8x native CPU (geomean of
+ *   bench/ca's six kernels), 1.2x with the flag. The price is a slower first call of each function
+ *   (calling all 60,000 functions of a 4.4 MB module once: ~0.9 s instead of ~0.3 s).
+ * - `--no-lazy`: the worker's JavaScript is compiled when its modules load, in the pool, not on its
+ *   first call: a runner runs its code paths once (one process each), so lazily compiled, every call
+ *   on a process' start (instantiation, the first syscalls, a fork child's copy and rewind) paid a
+ *   compile; CREATE_PROCESS to the child running went from ~12.5 to ~8.4 ms.
+ *
+ * Why late: Node checks its built-in modules' code cache against V8's flags, and any flag other than
+ * the defaults made every isolate the runner starts (the main thread, its worker, its door thread)
+ * compile Node's own JavaScript from source: with both flags on the command line a runner took
+ * ~670–770 ms of CPU to start (docs/kernel.md "Runner start: V8 flags set late").
  */
 export const DEFAULT_RUNNER_V8_FLAGS: readonly string[] = ["--no-liftoff", "--no-lazy"];
 
-export function runnerV8Flags(env: NodeJS.ProcessEnv = process.env): string[] {
+/**
+ * A runner's V8 flags: `late` (set by the runner once its threads are up, DEFAULT_RUNNER_V8_FLAGS or
+ * NCW_RUNNER_V8_FLAGS: "" = V8's defaults) and `startup` (NCW_RUNNER_STARTUP_V8_FLAGS, on its command
+ * line: for profiling, `--cpu-prof`; none by default, see above).
+ */
+export function runnerV8Flags(env: NodeJS.ProcessEnv = process.env): {
+  late: string[];
+  startup: string[];
+} {
+  const words = (s: string) => s.split(" ").filter((f) => f !== "");
   const asked = env.NCW_RUNNER_V8_FLAGS;
-  if (asked === undefined) return [...DEFAULT_RUNNER_V8_FLAGS];
-  return asked.split(" ").filter((f) => f !== "");
+  return {
+    late: asked === undefined ? [...DEFAULT_RUNNER_V8_FLAGS] : words(asked),
+    startup: words(env.NCW_RUNNER_STARTUP_V8_FLAGS ?? ""),
+  };
 }
 
 /** How long after a take that left no ready runner idle the pool starts a replacement (refillDelay). */
@@ -311,10 +328,11 @@ export class RunnerPool {
   }
 
   private spawn(): Runner {
-    const child = fork(runnerMain, [], {
+    const flags = runnerV8Flags();
+    const child = fork(runnerMain, [`${LATE_V8_FLAGS_ARG}${flags.late.join(" ")}`], {
       serialization: "advanced",
       stdio: ["ignore", "ignore", "inherit", "ipc"],
-      execArgv: runnerV8Flags(),
+      execArgv: flags.startup,
     });
     const ready = new Promise<void>((resolve, reject) => {
       const onMsg = (m: FromRunner) => {
