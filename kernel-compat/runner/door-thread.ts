@@ -34,8 +34,8 @@ export type FromDoorThread =
       signal: number;
       datafield: Uint8Array;
     }
-  /** Started and on its door: the relay may now set its late V8 flags (main.ts). */
-  | { t: "up" };
+  /** Node bootstrapped and this module loaded: the entry may set the late V8 flags (main.ts). */
+  | { t: "booted" };
 
 export interface DoorThreadStart {
   door: { name: string; size: number };
@@ -51,7 +51,6 @@ function run(start: DoorThreadStart): void {
   const ring = new SignalRing(start.ring);
   const mailbox = new Mailbox(start.mailbox);
   const clients = new Map<bigint, SignalRing>();
-  parentPort?.postMessage({ t: "up" } satisfies FromDoorThread);
   let flag: Int32Array | undefined;
   let flagAt = 0;
   const raise = () => {
@@ -101,4 +100,5 @@ function run(start: DoorThreadStart): void {
 
 if (parentPort && (workerData as { ncwDoor?: boolean } | undefined)?.ncwDoor === true) {
   parentPort.once("message", (start: DoorThreadStart) => run(start));
+  parentPort.postMessage({ t: "booted" } satisfies FromDoorThread);
 }
