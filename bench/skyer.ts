@@ -32,22 +32,28 @@ function programText(funcs: number, salt: number): string {
   (func (export "_start") (drop (call $f${funcs - 1} (i32.const 3)))))`;
 }
 
-function makeApp(work: string, dir: string, version: string, salt: number): void {
+function makeApp(
+  work: string,
+  dir: string,
+  version: string,
+  salt: number,
+  size: { files: number; mib: number; funcs: number } = { files: FILES, mib: MIB, funcs: 2000 },
+): void {
   mkdirSync(path.join(dir, "assets"), { recursive: true });
   writeFileSync(
     path.join(dir, "manifest.toml"),
     `type = "application"\n[infos]\nname = "Bench"\nslug = "bench"\ndid = "ncw"\ndescription = "bench"\nversion = "${version}"\nauthors = [{ name = "NCW" }]\nicon = "icon-%{}.svg"\nlicense = "MIT"\n[content.program]\nprecomp = "main.npp"\n[content.program.source]\ntoolchain = "wat"\nbuild = { entry = "main.wat" }\n[dependencies.libraries]\n[sysfeatures]\ncrash_saves_support = false\n`,
   );
   const wat = path.join(work, `main-${version}.wat`);
-  writeFileSync(wat, programText(2000, salt));
+  writeFileSync(wat, programText(size.funcs, salt));
   writeFileSync(path.join(dir, "main.wat"), "(module)");
   execFileSync(process.execPath, [NCW_JS, "ca", "asm", wat, "-o", path.join(dir, "main.npp")], {
     stdio: "ignore",
   });
   writeFileSync(path.join(dir, "icon-16.svg"), "<svg/>");
-  const per = Math.floor((MIB * 1024 * 1024) / FILES);
+  const per = Math.floor((size.mib * 1024 * 1024) / size.files);
   let seed = 7;
-  for (let i = 0; i < FILES; i++) {
+  for (let i = 0; i < size.files; i++) {
     const buf = Buffer.alloc(per);
     for (let j = 0; j < per; j++) {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -59,6 +65,8 @@ function makeApp(work: string, dir: string, version: string, salt: number): void
 
 interface Figures {
   install: number[];
+  /** A hello-sized package (one asset, a one-function program): issue 18's "hello within 0.3 s". */
+  small: number[];
   reinstall: number[];
   list: number[];
   uninstall: number[];
@@ -72,6 +80,11 @@ async function main(): Promise<void> {
     makeApp(work, path.join(work, "v2"), "1.1.0", 11);
     const nap1 = path.join(work, "v1.nap");
     const nap2 = path.join(work, "v2.nap");
+    makeApp(work, path.join(work, "small"), "1.0.0", 3, { files: 1, mib: 0.001, funcs: 1 });
+    const napSmall = path.join(work, "small.nap");
+    execFileSync(process.execPath, [NCW_JS, "pack", path.join(work, "small"), "-o", napSmall], {
+      stdio: "ignore",
+    });
     execFileSync(process.execPath, [NCW_JS, "pack", path.join(work, "v1"), "-o", nap1], {
       stdio: "ignore",
     });
@@ -80,11 +93,12 @@ async function main(): Promise<void> {
     });
 
     const figures: Record<"btrfs" | "hostdir", Figures> = {
-      btrfs: { install: [], reinstall: [], list: [], uninstall: [] },
-      hostdir: { install: [], reinstall: [], list: [], uninstall: [] },
+      btrfs: { install: [], small: [], reinstall: [], list: [], uninstall: [] },
+      hostdir: { install: [], small: [], reinstall: [], list: [], uninstall: [] },
     };
     const anchors = {
       install: [] as number[],
+      small: [] as number[],
       list: [] as number[],
       rm: [] as number[],
       node: [] as number[],
@@ -114,6 +128,8 @@ async function main(): Promise<void> {
           }
         }
         f.uninstall.push(skyer("uninstall", "ncw::bench"));
+        f.small.push(skyer("install", "--sideloading", "unsecure", napSmall));
+        skyer("uninstall", "ncw::bench");
       }
       // The anchors, fresh host processes, in the same round.
       const out = path.join(work, `anchor-${r}`);
@@ -122,6 +138,14 @@ async function main(): Promise<void> {
         wallOf(timer, "sh", [
           "-c",
           `tar --zstd -xf "${nap1}" -C "${out}" && cd "${out}" && md5sum -c --quiet hash.md5`,
+        ]),
+      );
+      const outSmall = path.join(work, `anchor-small-${r}`);
+      mkdirSync(outSmall);
+      anchors.small.push(
+        wallOf(timer, "sh", [
+          "-c",
+          `tar --zstd -xf "${napSmall}" -C "${outSmall}" && cd "${outSmall}" && md5sum -c --quiet hash.md5`,
         ]),
       );
       if (db !== "") anchors.list.push(wallOf(timer, "cat", [db]));
@@ -149,6 +173,12 @@ async function main(): Promise<void> {
         "`ncw skyer install` (incl. AOT of the program)",
         f.install,
         anchors.install,
+        "tar --zstd -xf + md5sum -c",
+      );
+      row(
+        "`ncw skyer install`, hello-sized (target 0.3 s)",
+        f.small,
+        anchors.small,
         "tar --zstd -xf + md5sum -c",
       );
       row(

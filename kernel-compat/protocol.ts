@@ -89,7 +89,7 @@ export const DENY = "deny";
 
 /**
  * The kernel → runner argument (`<this><flags, space-separated>`) naming the V8 flags a runner sets
- * once its threads are up (server/pool.ts DEFAULT_RUNNER_V8_FLAGS, runner/main.ts).
+ * once its threads are up (server/pool.ts DEFAULT_RUNNER_V8_FLAGS, runner/main.ts, runner/worker-entry.ts).
  */
 export const LATE_V8_FLAGS_ARG = "--ncw-late-v8-flags=";
 

@@ -32,7 +32,7 @@ describe("the poll-flag protocol seen from a busy loop", () => {
       env: {
         tick: (i: number) => {
           iteration = i;
-          // The runner's raise: an increment (kernel-compat/runner/main.ts).
+          // The runner's raise: an increment (kernel-compat/runner/relay.ts).
           if (words && (i === 10 || i === 20 || i === 30)) Atomics.add(words, 0, 1);
         },
       },
