@@ -270,8 +270,10 @@ async function main(): Promise<void> {
       console.log(
         `${pad("geomean", 10)}${lpad("", 25)}${lpad(`${gFirst.toFixed(2)}x`, 13)}${lpad("", 27)}${lpad(`${gSteady.toFixed(2)}x`, 14)}`,
       );
+      // Issue 18's target (the first call included) is 1.3x; 1.5x was the earlier compute target.
+      const met = (g: number, t: number) => (g <= t ? "met" : "NOT met");
       console.log(
-        `target NCW/native <= 1.5x (${which}): first call ${gFirst <= 1.5 ? "met" : "NOT met"}, steady state ${gSteady <= 1.5 ? "met" : "NOT met"}`,
+        `target NCW/native <= 1.3x (${which}, issue 18): first call ${met(gFirst, 1.3)}, steady state ${met(gSteady, 1.3)}; <= 1.5x: first call ${met(gFirst, 1.5)}, steady state ${met(gSteady, 1.5)}`,
       );
       console.log("");
     }
