@@ -365,7 +365,7 @@ describe("docs/commonassembly.md matches the code", () => {
     );
     expect(sp?.[2]).toMatch(/Atomics\.store\(words, \(ctl \+ CTL_POLL_FLAG_OFFSET\) >> 2, 0\)/);
     // The relay raises through raisePollFlag (channel.ts): an increment, then a wake for HAND_OVER.
-    expect(kernel("main.ts")).toMatch(/raisePollFlag\(.*CTL_POLL_FLAG_OFFSET\) >> 2\)/);
+    expect(kernel("relay.ts")).toMatch(/raisePollFlag\(.*CTL_POLL_FLAG_OFFSET\) >> 2\)/);
     expect(kernel("channel.ts")).toMatch(
       /function raisePollFlag\(words: Int32Array, at: number\): void \{\s*Atomics\.add\(words, at, 1\);/,
     );
