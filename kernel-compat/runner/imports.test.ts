@@ -9,7 +9,9 @@ import { describe, expect, it } from "vitest";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..", "..");
-const ENTRIES = ["main.ts", "worker.ts", "thread.ts"].map((f) => path.join(here, f));
+const ENTRIES = ["main.ts", "worker-entry.ts", "worker.ts", "door-thread.ts", "thread.ts"].map(
+  (f) => path.join(here, f),
+);
 const KERNEL_ONLY = ["kernel-compat/server/", "kernel-compat/kernel/"];
 
 /**
