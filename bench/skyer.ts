@@ -132,22 +132,17 @@ async function main(): Promise<void> {
         skyer("uninstall", "ncw::bench");
       }
       // The anchors, fresh host processes, in the same round.
+      /** The install's anchor: `nap` extracted into a new folder `out` and its hashes checked. */
+      const extractAndCheck = (nap: string, out: string) => {
+        mkdirSync(out);
+        return wallOf(timer, "sh", [
+          "-c",
+          `tar --zstd -xf "${nap}" -C "${out}" && cd "${out}" && md5sum -c --quiet hash.md5`,
+        ]);
+      };
       const out = path.join(work, `anchor-${r}`);
-      mkdirSync(out);
-      anchors.install.push(
-        wallOf(timer, "sh", [
-          "-c",
-          `tar --zstd -xf "${nap1}" -C "${out}" && cd "${out}" && md5sum -c --quiet hash.md5`,
-        ]),
-      );
-      const outSmall = path.join(work, `anchor-small-${r}`);
-      mkdirSync(outSmall);
-      anchors.small.push(
-        wallOf(timer, "sh", [
-          "-c",
-          `tar --zstd -xf "${napSmall}" -C "${outSmall}" && cd "${outSmall}" && md5sum -c --quiet hash.md5`,
-        ]),
-      );
+      anchors.install.push(extractAndCheck(nap1, out));
+      anchors.small.push(extractAndCheck(napSmall, path.join(work, `anchor-small-${r}`)));
       if (db !== "") anchors.list.push(wallOf(timer, "cat", [db]));
       anchors.rm.push(wallOf(timer, "rm", ["-rf", out]));
       anchors.node.push(wallOf(timer, process.execPath, ["-e", "0"]));
