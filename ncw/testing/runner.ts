@@ -146,6 +146,14 @@ export function parseAssertion(errors: string): TestResult["assertion"] {
   return { what: m[1] ?? "", expected: m[2] ?? "", actual: m[3] ?? "" };
 }
 
+/**
+ * How long a failed test waits for its process' end, so that its trace lines, which may arrive after
+ * its value, are all in its report (a process normally ends within milliseconds of its value).
+ */
+const FAILURE_TRACE_GRACE_MS = 1000;
+
+const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+
 function textOf(bytes: Uint8Array): string {
   const d = decodeTextMessage(bytes);
   return d.ok ? d.message.text : d.shown;
@@ -233,7 +241,15 @@ async function runOne(
     // reports its process to this session. The verdict is that value; a process still running after
     // it is killed, so nothing of the test outlives its snapshot (an ended one makes the kill a no-op).
     if ("o" in first) outcome = first.o;
-    else run.kill();
+    else {
+      // A failure's report shows the end of the trace. Its lines travel runner → kernel → here, the
+      // value over the command pipes: lines written before the value can arrive after it. The
+      // process' end comes after all of its lines (the relay sends them first), so a failed, traced
+      // test waits for that end, for a bounded time, before its process is killed.
+      if (first.r.kind === "failure" && opts.traceLines > 0)
+        await Promise.race([run.done, delay(FAILURE_TRACE_GRACE_MS)]);
+      run.kill();
+    }
     await opening;
     ret = client === undefined ? undefined : await client.finish();
   } finally {
