@@ -116,8 +116,10 @@ export class AmsMappings {
    * them again (read-only, fresh from the segment: what the process wrote there meanwhile is dropped).
    */
   afterGrowth(memory: WebAssembly.Memory): void {
+    // No read-only mapping (0): nothing to put back, and no read of `buffer` (it costs a shared
+    // memory a fresh object, and this runs twice per syscall).
     const seen = Atomics.load(this.i32, 1);
-    if (seen === memory.buffer.byteLength || seen === 0) return;
+    if (seen === 0 || seen === memory.buffer.byteLength) return;
     this.locked(() => this.reprotect(memory));
   }
 

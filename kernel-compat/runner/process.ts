@@ -219,8 +219,8 @@ export class Proc {
   /** A DataView over `bytesCovering(end)`'s bytes (cached with it). */
   dataCovering(end: number): DataView {
     const v = this.bytesCovering(end);
-    if (this.data === undefined || this.data.buffer !== v.buffer)
-      this.data = new DataView(v.buffer, v.byteOffset, v.length);
+    // bytesCovering drops `data` whenever it makes a new view, so a cached one is over `v`.
+    if (this.data === undefined) this.data = new DataView(v.buffer, v.byteOffset, v.length);
     return this.data;
   }
 
@@ -230,7 +230,11 @@ export class Proc {
    */
   checkBuffer(addr: bigint, len: bigint): Errcode<"*"> | undefined {
     if (addr === 0n) return GenericErr.INVALID_ARGUMENT;
-    if (addr + len > BigInt(this.memory.buffer.byteLength)) return GenericErr.UNMAPPED_POINTER;
+    const end = addr + len;
+    // Past any 32-bit memory; else against the cached view, fetched again only when it is too short.
+    if (end > MAX_MEMORY_END) return GenericErr.UNMAPPED_POINTER;
+    const n = Number(end);
+    if (this.bytesCovering(n).length < n) return GenericErr.UNMAPPED_POINTER;
     return undefined;
   }
 
@@ -242,6 +246,9 @@ export class Proc {
     return !this.pages.anyMarked(addr, len, AmsMark.READ_ONLY);
   }
 }
+
+/** The end of the largest memory a 32-bit WebAssembly module can have (65,536 pages of 64 KiB). */
+const MAX_MEMORY_END = 1n << 32n;
 
 let ownWord: Int32Array | undefined;
 function privateWord(): Int32Array {

@@ -130,7 +130,7 @@ export class SignalState {
 
   /** Deliver every queued signal, in order, if the process is ready and no handler is running. */
   deliverPending(env: HandlerEnv): void {
-    if (!this.ready || this.inHandler) return;
+    if (this.queue.length === 0 || !this.ready || this.inHandler) return;
     const batch: SignalAnswer[] = [];
     try {
       for (let s = this.queue.shift(); s !== undefined; s = this.queue.shift()) {

@@ -89,7 +89,7 @@ export const pipeHandlers = [
     const bad = p.checkBuffer(a.buffer, BigInt(a.count));
     if (bad !== undefined) return fail(bad);
     const at = Number(a.buffer);
-    const src = p.bytes().subarray(at, at + a.count);
+    const src = p.bytesCovering(at + a.count).subarray(at, at + a.count);
     if (a.mode === PipeMode.PARTIAL) {
       const r = w.writeSome(src, waiting(p));
       if (!r.ok) return fail(E.SC_CLOSED);
@@ -115,16 +115,21 @@ export const pipeHandlers = [
     if (e === undefined || e.end !== "rc") return fail(E.NO_SUCH_RC);
     const r = e.ring;
     if (r.isMessage && a.mode === PipeMode.PARTIAL) return fail(E.PARTIAL_MODE_ON_MESSAGE_PIPE);
-    const mem = p.bytes();
     const { addr, len } = a.buffer;
     if (addr === 0n) return fail(GenericErr.INVALID_ARGUMENT);
-    if (addr >= BigInt(mem.length)) return fail(GenericErr.UNMAPPED_POINTER);
-    // Length 0: "read as much data as possible", up to the end of the memory (docs/ipc.md).
-    const room = len === 0n ? BigInt(mem.length) - addr : len;
+    let room = len;
+    if (len === 0n) {
+      // Length 0: "read as much data as possible", up to the end of the memory (docs/ipc.md).
+      const size = BigInt(p.bytes().length);
+      if (addr >= size) return fail(GenericErr.UNMAPPED_POINTER);
+      room = size - addr;
+    }
     const bad = p.checkBuffer(addr, room);
     if (bad !== undefined) return fail(bad);
-    if (!p.writable(Number(addr), Number(room))) return fail(GenericErr.MEMORY_PERMISSION);
-    const dst = mem.subarray(Number(addr), Number(addr + room));
+    const from = Number(addr);
+    const to = Number(addr + room);
+    if (!p.writable(from, to - from)) return fail(GenericErr.MEMORY_PERMISSION);
+    const dst = p.bytesCovering(to).subarray(from, to);
     // CMDIN read by the runner from the host's stdin (runner/host-input.ts).
     if (e.end === "rc" && e.host !== undefined)
       return readHostFed(p, r, e.host, a.mode, dst, len === 0n);
