@@ -73,6 +73,8 @@ export function createTlsSlots(): SharedArrayBuffer {
 
 export class Proc {
   readonly pid: number;
+  /** The same PID as the u64 the ABI answers it in (GET_PID), made once. */
+  readonly pid64: bigint;
   readonly ppid: number;
   readonly context: Uint8Array;
   readonly memory: WebAssembly.Memory;
@@ -98,6 +100,7 @@ export class Proc {
     this.sockets = o.sockets;
     this.ams = o.ams;
     this.pid = o.pid;
+    this.pid64 = BigInt(o.pid);
     this.ppid = o.ppid;
     this.context = o.context;
     this.memory = o.memory;

@@ -6,12 +6,7 @@
 import { type Codec, viewOf } from "../../commonassembly/abi/codec.js";
 import { GenericErr } from "../../commonassembly/abi/numbers.js";
 import type { Errcode, SysResult } from "../../commonassembly/abi/result.js";
-import {
-  SYSCALLS,
-  type SyscallDef,
-  syscallByCode,
-  syscallName,
-} from "../../commonassembly/abi/syscalls.js";
+import { SYSCALLS, type SyscallDef, syscallName } from "../../commonassembly/abi/syscalls.js";
 import {
   errorStatus,
   SYSCALL_REQ_MAX,
@@ -44,6 +39,29 @@ export const RUNNER_HANDLERS: ReadonlyMap<number, BoundHandler> = new Map(
     ...processHandlers,
   ].map((h) => [h.def.code, h]),
 );
+
+/** How the runner serves a syscall, worked out once per code from the table (`run`'s hot path). */
+interface Plan {
+  def: SyscallDef;
+  /** It has a buffer the call writes (checked against read-only AMS mappings). */
+  writes: boolean;
+  /** Its runner handler; undefined: it goes to the kernel, or is refused or not there yet. */
+  handler: BoundHandler | undefined;
+}
+
+const PLANS: readonly (Plan | undefined)[] = (() => {
+  const plans: (Plan | undefined)[] = new Array(256).fill(undefined);
+  for (const d of SYSCALLS)
+    plans[d.code] = {
+      def: d,
+      writes: d.buffers.some((b) => b.access === "written"),
+      handler:
+        d.support.kind === "implemented" && d.support.where === "runner"
+          ? RUNNER_HANDLERS.get(d.code)
+          : undefined,
+    };
+  return plans;
+})();
 
 /** Sanity: every syscall the table says the runner implements has a handler, and no other. */
 export function checkRunnerTable(): string[] {
@@ -102,25 +120,6 @@ export function decodeArgs(
   return { ok: true, args: codec.decode(viewOf(argBytes), 0) };
 }
 
-/**
- * `decodeArgs` on the request where it lies: `len` argument bytes at `at` of the memory `view` covers
- * (the syscall path: no copy and no view made per call for a fixed-size layout).
- */
-function decodeArgsAt(
-  def: SyscallDef,
-  view: DataView,
-  at: number,
-  len: number,
-): { ok: true; args: unknown } | { ok: false; errcode: Errcode } {
-  if (def.args.size < 0)
-    return { ok: true, args: new Uint8Array(view.buffer, view.byteOffset + at, len).slice() };
-  const codec = def.args as Codec<unknown>;
-  if (codec.size === 0 && len === 0) return { ok: true, args: codec.decode(NO_ARGS, 0) };
-  if (len < codec.size) return { ok: false, errcode: GenericErr.MEMORY_READ };
-  if (len > codec.size) return { ok: false, errcode: GenericErr.INVALID_ARGUMENT };
-  return { ok: true, args: codec.decode(view, at) };
-}
-
 /** Run `nightos.syscall` (or `syscall_fork` with `viaFork`) for process `p`. */
 export function dispatch(
   p: Proc,
@@ -154,7 +153,7 @@ export function validateRequest(
     return { ok: false, errcode: GenericErr.MEMORY_READ, def: undefined, name: "" };
   }
   const code = mem[req] as number;
-  const def = syscallByCode(code);
+  const def = PLANS[code]?.def;
   if (def === undefined) {
     // Longer than any request the ABI allows, whatever the code (docs/commonassembly.md §4.4).
     const errcode =
@@ -170,9 +169,16 @@ export function validateRequest(
   // A return area in a read-only AMS mapping: the runner cannot write the value there (docs/ipc.md).
   if (!p.writable(ret, SYSCALL_RET_SIZE))
     return refusedRequest(GenericErr.MEMORY_PERMISSION, def, def.name);
-  const decoded = decodeArgsAt(def, p.dataCovering(end), req + 1, reqLen - 1);
-  if (!decoded.ok) return refusedRequest(decoded.errcode, def, def.name);
-  return { ok: true, def, args: decoded.args, name: def.name };
+  // The arguments decoded where they lie (decodeArgs' rules, without a copy or a view per call).
+  const len = reqLen - 1;
+  const size = def.args.size;
+  let args: unknown;
+  if (size < 0) args = mem.slice(req + 1, req + reqLen);
+  else if (size === 0 && len === 0) args = (def.args as Codec<unknown>).decode(NO_ARGS, 0);
+  else if (len < size) return refusedRequest(GenericErr.MEMORY_READ, def, def.name);
+  else if (len > size) return refusedRequest(GenericErr.INVALID_ARGUMENT, def, def.name);
+  else args = (def.args as Codec<unknown>).decode(p.dataCovering(end), req + 1);
+  return { ok: true, def, args, name: def.name };
 }
 
 function refusedRequest(errcode: Errcode, def: SyscallDef | undefined, name: string): Validated {
@@ -235,11 +241,6 @@ function finish(
   return SYSCALL_STATUS_OK;
 }
 
-/** The codes of the syscalls with a buffer the call writes (checked against read-only AMS mappings). */
-const WRITES_BUFFERS: ReadonlySet<number> = new Set(
-  SYSCALLS.filter((d) => d.buffers.some((b) => b.access === "written")).map((d) => d.code),
-);
-
 function run(
   p: Proc,
   def: SyscallDef,
@@ -251,9 +252,10 @@ function run(
 ): number {
   const code = def.code;
   const name = def.name;
+  const plan = PLANS[code];
 
   // Nothing is written into a read-only AMS mapping: the spec's memory permission error (docs/ipc.md).
-  if (WRITES_BUFFERS.has(code)) {
+  if (plan?.writes === true) {
     const areas = bufferAreas(def, args, p.bytes().length);
     if (
       typeof areas !== "number" &&
@@ -272,7 +274,7 @@ function run(
       break;
     case "implemented":
       if (def.support.where === "runner") {
-        const h = RUNNER_HANDLERS.get(code);
+        const h = plan?.handler;
         if (h === undefined) throw new Error(`no runner handler for ${name}`);
         try {
           r = h.run(p, args);

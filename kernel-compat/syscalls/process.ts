@@ -31,7 +31,7 @@ function headerLength(context: Uint8Array): number {
 }
 
 export const processHandlers = [
-  bind(GET_PID, (p) => ok({ pid: BigInt(p.pid) })),
+  bind(GET_PID, (p) => ok({ pid: p.pid64 })),
   bind(HAND_OVER, (p) => {
     p.handOver();
     return ok({});
