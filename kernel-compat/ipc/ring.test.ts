@@ -245,6 +245,36 @@ describe("ring in one thread", () => {
     expect(() => w.writeSome(pattern(1))).toThrow(/message ring/);
   });
 
+  it("keeps short messages whole when their header or bytes straddle the ring's end, at every offset", () => {
+    // A ring of 64 + 4 bytes: each 5-to-67-byte record starts one byte further along, so over the run
+    // every split of a header (1, 2 or 3 bytes before the end) and of a body is met, byte by byte.
+    const capacity = 68;
+    const { w, r, mem } = ring(capacity, RingFlag.message);
+    let from = 0;
+    for (let k = 0; k < 3 * capacity; k++) {
+      const n = 1 + (k % 64);
+      expect(w.writeAll(pattern(n, from), false)).toEqual({ ok: true, written: n });
+      expect(r.peekMessageLength()).toBe(n);
+      const out = new Uint8Array(64);
+      expect(r.readExact(out, false)).toEqual({ ok: true, read: n });
+      expect(out.subarray(0, n)).toEqual(pattern(n, from));
+      from += n;
+    }
+    // The header as laid out (docs/ipc.md "Message pipes": u32 LE length, then the bytes), across the
+    // end: one-byte messages (5 bytes each, 5 and 68 coprime) until the tail is 2 bytes before the end.
+    const tail = () => new DataView(mem.bytes.buffer).getUint32(RingField.tail, true) % capacity;
+    for (let k = 0; k < capacity && tail() !== capacity - 2; k++) {
+      w.writeAll(pattern(1), false);
+      r.readExact(new Uint8Array(64), false);
+    }
+    const at = tail();
+    expect(at).toBe(capacity - 2);
+    w.writeAll(pattern(10, 1), false);
+    const byteAt = (i: number) => mem.bytes[RING_HEADER_SIZE + ((at + i) % capacity)];
+    expect([0, 1, 2, 3].map(byteAt)).toEqual([10, 0, 0, 0]);
+    expect(Array.from({ length: 10 }, (_, i) => byteAt(4 + i))).toEqual([...pattern(10, 1)]);
+  });
+
   it("lets the reader drain after the writer closed, then answers closed; writes after a close fail", () => {
     const { w, r } = ring(32);
     w.writeAll(pattern(5), false);
