@@ -68,6 +68,12 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./kill.js")).killCommand,
   },
   {
+    name: "kernel",
+    usage: "kernel <command>",
+    describe: "Show or stop the home's kernel server",
+    load: async () => (await import("./kernel.js")).kernelCommand,
+  },
+  {
     name: "skyer",
     usage: "skyer <command>",
     describe: "Install, update, list and remove apps and libraries (Skyer, the app manager)",
