@@ -10,6 +10,7 @@ const APP_COMMANDS = new Set(["run", "exec", "hydre"]);
 const VALUE_OPTIONS = new Set([
   "--home",
   "--trace-file",
+  "--trace-format",
   "--priority",
   "--allow",
   "--deny",

@@ -57,6 +57,45 @@ describe("tracing never changes what a program does", () => {
     }
   }, 40_000);
 
+  it("--trace-format json: one JSON record per line, syscalls decoded, the failed one's errcode", () => {
+    // An unknown syscall (0xEE: no such syscall), then CALLS × GET_PID, then EXIT(42).
+    const f = home.write(
+      "json.wat",
+      program(`(local $i i32)
+        (drop (call $s0 (i32.const 0xee)))
+        (loop $l
+          (drop (call $s0 (i32.const 0x53)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (i32.const ${CALLS}))))
+        (call $exit (i64.const 42))`),
+    );
+    const out = path.join(home.dir, "trace.jsonl");
+    const r = home.ncw(["run", "--trace-format", "json", "--trace-file", out, f]);
+    expect(r.code).toBe(42);
+    const records = readFileSync(out, "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const pid = records.find((x) => x.text === "started (json.wat)")?.pid;
+    expect(pid).toBeGreaterThanOrEqual(100);
+    const getPids = records.filter((x) => x.kind === "syscall" && x.syscall === "GET_PID");
+    expect(getPids).toHaveLength(CALLS);
+    expect(getPids[0]).toMatchObject({ pid, args: "{}", outcome: "ok", value: `{pid: ${pid}}` });
+    expect(records.find((x) => x.syscall === "SYSCALL_0xee")).toMatchObject({
+      outcome: "err",
+      errcode: 0x01,
+      errname: "NO_SUCH_SYSCALL",
+    });
+    expect(records.at(-1)).toMatchObject({ syscall: "EXIT", outcome: "process-ends" });
+    // The same run's text trace, line for line.
+    const text = home.ncw(["run", "--trace", f]).stderr.split("\n");
+    expect(text.filter((l) => / GET_PID \{\} -> ok /.test(l))).toHaveLength(CALLS);
+    // A format it does not know: a usage error before anything runs.
+    const bad = home.ncw(["run", "--trace-format", "xml", f]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("text or json");
+  }, 60_000);
+
   it("a reader that stops for 3 s holds the program back; no line is lost", async () => {
     const f = home.write("many.wat", MANY);
     const child = spawn(process.execPath, [NCW, "run", "--trace", f], {

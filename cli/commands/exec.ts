@@ -18,6 +18,7 @@ interface ExecArgs extends GlobalArgs {
   args?: string[];
   trace?: boolean;
   "trace-file"?: string;
+  "trace-format"?: string;
   priority?: string;
   _: (string | number)[];
 }

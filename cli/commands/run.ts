@@ -32,6 +32,7 @@ import { type CommandContext, type GlobalArgs, runCommand } from "../context.js"
 import { commandEnd, commandIo, readWholeInput } from "../terminal/command-io.js";
 import { escalatingInterrupt, reservedKeyHandler } from "../terminal/interrupt.js";
 import { formatValue, valueJson } from "../terminal/values.js";
+import { traceRecord } from "../trace-json.js";
 import { intArg } from "../usage.js";
 import type { SandboxOutcome } from "./sandbox.js";
 
@@ -40,6 +41,7 @@ interface RunArgs extends GlobalArgs {
   args?: (string | number)[];
   trace?: boolean;
   "trace-file"?: string;
+  "trace-format"?: string;
   priority?: string;
   allow?: string | string[];
   deny?: string | string[];
@@ -109,6 +111,10 @@ export const RUN_OPTIONS = {
   "trace-file": {
     type: "string",
     describe: "Write the trace to this file instead of stderr",
+  },
+  "trace-format": {
+    type: "string",
+    describe: "The trace's format: text (default) or json (one JSON object per line)",
   },
   priority: {
     type: "string",
@@ -278,7 +284,14 @@ async function runBody(
         : typedInput(cmd.name, cmd.cmdin, await readWholeInput());
     typedIn = v === undefined ? null : encodeValue(v);
   }
-  const traceOn = argv.trace === true || argv["trace-file"] !== undefined;
+  const traceFormat = argv["trace-format"] ?? "text";
+  if (traceFormat !== "text" && traceFormat !== "json")
+    throw new NcwError("usage", `unknown trace format ${JSON.stringify(traceFormat)}`, {
+      code: "RUN_TRACE_FORMAT",
+      hint: "--trace-format takes text or json",
+    });
+  const traceOn =
+    argv.trace === true || argv["trace-file"] !== undefined || argv["trace-format"] !== undefined;
   let traceOut: WriteStream | undefined;
   let traceLost: string | undefined;
   const traceFile = argv["trace-file"];
@@ -306,10 +319,15 @@ async function runBody(
   const conn = await kernel.connect();
   // A trace writer that falls behind stops the CLI reading from the kernel, which holds the
   // traced process back (docs/kernel.md, "Tracing and back-pressure"): no line is dropped.
-  const writeTrace = (line: string) => {
+  /** One trace line of process `pid` (0: the CLI's or the kernel's own), in the asked format. */
+  const writeTrace = (pid: number, body: string) => {
     if (traceLost !== undefined) return;
     // Trace lines quote the app (its strings, names, paths): made safe on the terminal; a trace
-    // file gets them as they are.
+    // file gets them as they are. JSON escapes every control character itself.
+    const line =
+      traceFormat === "json"
+        ? JSON.stringify(traceRecord(pid, body))
+        : `${pid === 0 ? "[ncw]" : `[pid ${pid}]`} ${body}`;
     const ok = traceOut ? traceOut.write(`${line}\n`) : process.stderr.write(`${safeText(line)}\n`);
     if (!ok) conn.holdUntilDrained(traceOut ?? process.stderr);
   };
@@ -318,7 +336,7 @@ async function runBody(
     color: out.color,
     json: out.json,
     ...(typedIn === undefined ? {} : { typedInput: typedIn }),
-    ...(traceOn ? { trace: (line: string) => writeTrace(`[ncw] ${line}`) } : {}),
+    ...(traceOn ? { trace: (line: string) => writeTrace(0, line) } : {}),
     reserved: (key) => reservedKeyHandler(run, onInt)(key),
   });
   // The kernel's permission questions are asked on this terminal (docs/permissions.md
@@ -351,9 +369,9 @@ async function runBody(
           rawName = started;
           name = safeText(started);
         }
-        if (traceOn) writeTrace(`[pid ${pid}] started (${started})`);
+        if (traceOn) writeTrace(pid, `started (${started})`);
       },
-      trace: (pid, line) => writeTrace(pid === 0 ? `[ncw] ${line}` : `[pid ${pid}] ${line}`),
+      trace: (pid, line) => writeTrace(pid, line),
     },
   );
   const onInt = escalatingInterrupt(run);
