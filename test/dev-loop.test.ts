@@ -204,6 +204,62 @@ describe("ncw init / build / test (AssemblyScript)", () => {
     expect(bail.stdout).toContain("ok 1 - greet/greetsByName\nnot ok 2 - greet/shouts");
   });
 
+  it("puppet files script a test's permission answers and its CMDIN; without one, checks are refused", () => {
+    const src = path.join(dir, "tests", "puppet.test.ts");
+    const script = path.join(dir, "tests", "puppet.puppet.json");
+    writeFileSync(
+      src,
+      [
+        'import { readAllInput } from "../.ncw/sdk/as/command";',
+        'import { fsError, fsFsid } from "../.ncw/sdk/as/fs";',
+        'import { expectEqual, expectTrue } from "../.ncw/sdk/as/test";',
+        "// ENUM_FS needs fs.filesystems.list (level 3): a test has no terminal to be asked on.",
+        "export function listsFilesystems(): void {",
+        '  expectTrue(fsFsid(), "ENUM_FS answered");',
+        "}",
+        "export function refusedWithoutAnswer(): void {",
+        '  expectEqual(fsFsid(), false, "ENUM_FS refused");',
+        '  expectEqual(fsError(), 0x0001, "the permission errcode");',
+        "}",
+        "export function readsCmdin(): void {",
+        '  expectEqual(String.UTF8.decode(readAllInput().slice().buffer), "Ada\\n", "CMDIN");',
+        "}",
+        "",
+      ].join("\n"),
+    );
+    writeFileSync(
+      script,
+      JSON.stringify({
+        deny: ["fs.filesystems.list"],
+        tests: {
+          listsFilesystems: { allow: ["fs.filesystems.list"], deny: [] },
+          readsCmdin: { cmdin: "Ada\n" },
+        },
+      }),
+    );
+    try {
+      const t = run(["test", "--filter", "puppet/", "-j", "2"], dir);
+      expect(t.status, t.stdout + t.stderr).toBe(0);
+      expect(t.stdout).toMatch(/^3 passed of 3/m);
+      // The same tests without their puppet: the permission is refused, CMDIN is empty.
+      rmSync(script);
+      const bare = run(["test", "--filter", "puppet/", "-j", "2"], dir);
+      expect(bare.status).toBe(1);
+      expect(bare.stdout).toMatch(/^FAIL puppet\/listsFilesystems/m);
+      expect(bare.stdout).toMatch(/^FAIL puppet\/readsCmdin/m);
+      expect(bare.stdout).toMatch(/^ok {3}puppet\/refusedWithoutAnswer/m);
+      // A puppet naming no test of its file is an error before anything runs.
+      writeFileSync(script, JSON.stringify({ tests: { noSuchTest: { cmdin: "x" } } }));
+      const wrong = run(["test", "--filter", "puppet/"], dir);
+      expect(wrong.status).not.toBe(0);
+      expect(wrong.stderr).toContain("tests/puppet.puppet.json");
+      expect(wrong.stderr).toContain("noSuchTest");
+    } finally {
+      rmSync(src, { force: true });
+      rmSync(script, { force: true });
+    }
+  });
+
   it("stops a hanging test at --timeout and reports it; the others still run", () => {
     appendFileSync(
       path.join(dir, "tests", "greet.test.ts"),

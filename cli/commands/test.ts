@@ -51,7 +51,13 @@ async function prepare(
   target: string,
   release: boolean,
   out: Output,
-): Promise<{ program: string; tests: TestCase[]; suite: string; prepared?: string }> {
+): Promise<{
+  program: string;
+  tests: TestCase[];
+  suite: string;
+  prepared?: string;
+  projectDir?: string;
+}> {
   if (existsSync(target) && statSync(target).isFile()) {
     const { readFile } = await import("node:fs/promises");
     const npp = decodeNppHeader(new Uint8Array(await readFile(target)));
@@ -78,6 +84,7 @@ async function prepare(
     tests: r.test?.tests ?? [],
     suite: p.manifest.infos.slug,
     prepared: path.join(p.dir, "tests", "home"),
+    projectDir: p.dir,
   };
 }
 
@@ -99,6 +106,7 @@ async function once(argv: TestArgs, home: HomeLayout, out: Output): Promise<numb
     tests: all,
     suite,
     prepared,
+    projectDir,
   } = await prepare(argv.target ?? ".", argv.release === true, out);
   const tests = all.filter(matcher(argv.filter));
   if (tests.length === 0)
@@ -114,6 +122,11 @@ async function once(argv: TestArgs, home: HomeLayout, out: Output): Promise<numb
       },
     );
   const { runTests } = await import("../../ncw/testing/runner.js");
+  // A project's puppet files (docs/dev-loop.md "Puppet tests"); a built test.npp has none.
+  const puppets =
+    projectDir === undefined
+      ? undefined
+      : (await import("../../ncw/testing/puppet.js")).loadPuppets(projectDir, tests);
   const report = await import("../../ncw/testing/report.js");
   const human = argv.reporter === "human" && !out.json;
   const start = performance.now();
@@ -123,6 +136,7 @@ async function once(argv: TestArgs, home: HomeLayout, out: Output): Promise<numb
     bail: argv.bail === true,
     traceLines,
     ...(prepared === undefined ? {} : { prepared }),
+    ...(puppets === undefined ? {} : { puppets }),
     onResult: (r: TestResult) => {
       if (human) out.info(report.humanLine(r, out.style));
     },

@@ -15,6 +15,7 @@ import { hostProcessAlive } from "../../native/errors.js";
 import { NcwError } from "../errors.js";
 import type { HomeLayout } from "../home.js";
 import type { TestCase } from "../project/tests.js";
+import type { Puppet } from "./puppet.js";
 
 export type TestStatus = "pass" | "fail" | "timeout" | "crash" | "skipped";
 
@@ -41,6 +42,8 @@ export interface RunOptions {
   prepared?: string;
   /** Trace lines kept per test (0: the test runs untraced). */
   traceLines: number;
+  /** The tests' puppets by test id (ncw/testing/puppet.ts): their permissions and CMDIN. */
+  puppets?: ReadonlyMap<string, Puppet>;
   onResult?(r: TestResult): void;
 }
 
@@ -173,6 +176,7 @@ async function runOne(
   let messages = "";
   let errors = "";
   const trace: string[] = [];
+  const puppet = opts.puppets?.get(test.id);
   let client: CommandPipesClient | undefined;
   let opening: Promise<void> | undefined;
   let openFailed: Error | undefined;
@@ -189,6 +193,8 @@ async function runOne(
       startup: { kind: "command", callerAnid: 0, rawOutputRead: false },
       trace: opts.traceLines > 0,
       priority: 10,
+      // A puppet's answers, given up front: any other check is refused (no terminal to ask on).
+      ...(puppet === undefined ? {} : { allow: puppet.allow, deny: puppet.deny }),
     },
     {
       // The timeout counts from the start of the process: its AOT compile (the first test's) is not the test's.
@@ -219,7 +225,9 @@ async function runOne(
                 raw: () => true,
                 rawDrained: async () => {},
               },
-              { kind: "none" },
+              puppet?.cmdin === undefined
+                ? { kind: "none" }
+                : { kind: "bytes", bytes: puppet.cmdin },
             );
             client.closeInput("cmdusr");
             void client.returned.then(returned);
