@@ -59,7 +59,7 @@ describe("ncw completion", () => {
     };
     expect(complete("ncw", "sk")).toEqual(["skyer"]);
     expect(complete("ncw", "skyer", "un")).toEqual(["uninstall"]);
-    expect(complete("ncw", "run", "--tr")).toEqual(["--trace", "--trace-file"]);
+    expect(complete("ncw", "run", "--tr")).toEqual(["--trace", "--trace-file", "--trace-format"]);
     expect(complete("ncw", "completion", "f")).toEqual(["fish"]);
   });
 });
