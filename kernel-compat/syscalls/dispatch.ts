@@ -105,19 +105,25 @@ export function formatErr(def: SyscallDef | undefined, code: number): string {
 
 const NO_ARGS = new DataView(new ArrayBuffer(0));
 
-/** Decode a request's arguments; the errcode for a request that does not fit the layout. */
+/**
+ * Decode a request's arguments: the `len` bytes of `bytes` from `at` (by default all of them), read
+ * through `view` when the caller has one over exactly `bytes` (the process' memory: no view per call).
+ * The errcode for a request that does not fit the layout.
+ */
 export function decodeArgs(
   def: SyscallDef,
-  argBytes: Uint8Array,
+  bytes: Uint8Array,
+  at = 0,
+  len = bytes.length - at,
+  view?: DataView,
 ): { ok: true; args: unknown } | { ok: false; errcode: Errcode } {
-  if (def.args.size < 0) return { ok: true, args: argBytes.slice() };
+  if (def.args.size < 0) return { ok: true, args: bytes.slice(at, at + len) };
   const codec = def.args as Codec<unknown>;
   // No arguments (GET_PID and the like): nothing to read, no view to make.
-  if (codec.size === 0 && argBytes.length === 0)
-    return { ok: true, args: codec.decode(NO_ARGS, 0) };
-  if (argBytes.length < codec.size) return { ok: false, errcode: GenericErr.MEMORY_READ };
-  if (argBytes.length > codec.size) return { ok: false, errcode: GenericErr.INVALID_ARGUMENT };
-  return { ok: true, args: codec.decode(viewOf(argBytes), 0) };
+  if (codec.size === 0 && len === 0) return { ok: true, args: codec.decode(NO_ARGS, 0) };
+  if (len < codec.size) return { ok: false, errcode: GenericErr.MEMORY_READ };
+  if (len > codec.size) return { ok: false, errcode: GenericErr.INVALID_ARGUMENT };
+  return { ok: true, args: codec.decode(view ?? viewOf(bytes), at) };
 }
 
 /** Run `nightos.syscall` (or `syscall_fork` with `viaFork`) for process `p`. */
@@ -169,15 +175,10 @@ export function validateRequest(
   // A return area in a read-only AMS mapping: the runner cannot write the value there (docs/ipc.md).
   if (!p.writable(ret, SYSCALL_RET_SIZE))
     return refusedRequest(GenericErr.MEMORY_PERMISSION, def, def.name);
-  // The arguments decoded where they lie (decodeArgs' rules, without a copy or a view per call).
-  const len = reqLen - 1;
-  const size = def.args.size;
-  let args: unknown;
-  if (size < 0) args = mem.slice(req + 1, req + reqLen);
-  else if (size === 0 && len === 0) args = (def.args as Codec<unknown>).decode(NO_ARGS, 0);
-  else if (len < size) return refusedRequest(GenericErr.MEMORY_READ, def, def.name);
-  else if (len > size) return refusedRequest(GenericErr.INVALID_ARGUMENT, def, def.name);
-  else args = (def.args as Codec<unknown>).decode(p.dataCovering(end), req + 1);
+  // The arguments decoded where they lie (no copy, no view per call).
+  const d = decodeArgs(def, mem, req + 1, reqLen - 1, p.dataCovering(end));
+  if (!d.ok) return refusedRequest(d.errcode, def, def.name);
+  const args = d.args;
   return { ok: true, def, args, name: def.name };
 }
 
