@@ -789,6 +789,7 @@ export class Kernel implements KernelApi {
     // "close", not "exit": Node may emit a child's last IPC messages after its "exit" event; "close"
     // comes once the channel is closed too, so every message the runner sent has been handled by then.
     child.on("close", (code, signal) => {
+      this.pool.launched(child);
       if (p.state !== "exited") {
         this.finish(p, {
           kind: "killed",
@@ -888,6 +889,7 @@ export class Kernel implements KernelApi {
         if (m.door !== undefined) p.door = m.door;
         return;
       case "running": {
+        if (p.runner !== undefined) this.pool.launched(p.runner);
         // The child copied its memory image before it ran.
         const image = this.forkImages.get(p.pid);
         this.forkImages.delete(p.pid);

@@ -14,6 +14,7 @@ const {
   SPAWN_CONCURRENCY,
   REFILL_IDLE_DELAY_MS,
   REFILL_SPARE_CORES,
+  LAUNCH_MAX_MS,
   refillDelay,
   runnerV8Flags,
   spareCores,
@@ -23,6 +24,7 @@ const {
   SPAWN_CONCURRENCY: number;
   REFILL_IDLE_DELAY_MS: number;
   REFILL_SPARE_CORES: number;
+  LAUNCH_MAX_MS: number;
   refillDelay: (readyLeft: number) => number;
   spareCores: (a: CpuSample, b: CpuSample) => number;
 };
@@ -54,6 +56,13 @@ function idleHost(): () => CpuSample {
     idleMs += 1000;
     return { at: performance.now(), idleMs };
   };
+}
+
+/** A take whose process runs at once (the kernel tells the pool so when the runner says it runs). */
+function takeRunning(pool: PoolClass): Runner {
+  const r = pool.take();
+  pool.launched(r.child);
+  return r;
 }
 
 /** Polls `cond` every 20 ms, also recording the most runners seen starting at once. */
@@ -111,13 +120,13 @@ describe("runner pool", () => {
     pool.fill();
     await until(pool, () => pool.idleCount === 2 && pool.startingCount === 0, 60_000);
     const first = performance.now();
-    taken.push(pool.take());
+    taken.push(takeRunning(pool));
     // One ready runner is left for the next command: no replacement competes with it yet.
     await new Promise((r) => setTimeout(r, 400));
     expect(pool.startingCount).toBe(0);
     expect(pool.idleCount).toBe(1);
     // The next take leaves none ready: the deferred refill is brought forward.
-    taken.push(pool.take());
+    taken.push(takeRunning(pool));
     await until(pool, () => pool.startingCount > 0, 60_000);
     expect(performance.now() - first).toBeLessThan(REFILL_IDLE_DELAY_MS);
     for (const r of taken) await r.ready;
@@ -142,12 +151,38 @@ describe("runner pool", () => {
     const pool = newPool(1, { max: 1, cpu });
     pool.fill(); // a kernel's first fill is not deferred: its first run waits for it
     await until(pool, () => pool.idleCount === 1 && pool.startingCount === 0, 60_000);
-    taken.push(pool.take()); // drains the pool: a refill is due soon, but no core is spare
+    taken.push(takeRunning(pool)); // drains the pool: a refill is due soon, but no core is spare
     await new Promise((r) => setTimeout(r, 700));
     expect(pool.idleCount).toBe(0);
     idle = true;
     await until(pool, () => pool.idleCount === 1, 5_000);
     for (const r of taken) await r.ready;
+  }, 90_000);
+
+  // docs/kernel.md "Refills use spare cores": a sample taken while a process starts sees the cores its
+  // start leaves idle, not what it takes once it runs.
+  it("takes no sample while a taken runner's process starts, and refills once it runs", async () => {
+    let looks = 0;
+    const idle = idleHost();
+    const cpu = () => {
+      looks++;
+      return idle();
+    };
+    const pool = newPool(1, { max: 1, cpu });
+    pool.fill();
+    await until(pool, () => pool.idleCount === 1 && pool.startingCount === 0, 60_000);
+    const r = pool.take(); // drains the pool: a refill is due in REFILL_DELAY_MS
+    taken.push(r);
+    looks = 0;
+    await new Promise((res) => setTimeout(res, 600));
+    expect(LAUNCH_MAX_MS).toBeGreaterThan(600);
+    expect(looks).toBe(0);
+    expect(pool.idleCount).toBe(0);
+    pool.launched(r.child);
+    await until(pool, () => pool.idleCount === 1, 5_000);
+    // A first look to start a sample, a second to decide on it: none spanned the start.
+    expect(looks).toBeGreaterThanOrEqual(2);
+    await r.ready;
   }, 90_000);
 
   it("a pool of size 0 never grows: each process gets a runner started for it", async () => {

@@ -86,6 +86,12 @@ export const REFILL_SPARE_CORES = 0.75;
 /** How often a refill that found no spare core looks again; also the shortest sample it decides on. */
 export const REFILL_RECHECK_MS = 100;
 
+/**
+ * A process taken from the pool counts as still starting (refills do not sample the host) until its
+ * runner says it runs, or for at most this long (a start that never reports must not stop refills).
+ */
+export const LAUNCH_MAX_MS = 2000;
+
 /** A sample older than this says nothing of now: a refill starts a new one instead. */
 const STALE_SAMPLE_MS = 2000;
 
@@ -146,6 +152,8 @@ export class RunnerPool {
   private readonly cpu: () => CpuSample | undefined;
   /** The sample a deferred refill decides against next (refillWhenSpare). */
   private cpuBefore: CpuSample | undefined;
+  /** Runners taken whose process does not run yet (launched()), with when they were taken. */
+  private readonly launching = new Map<ChildProcess, number>();
 
   /** The most idle runners under demand; a pool of size 0 (no pool) never grows. */
   readonly max: number;
@@ -237,10 +245,29 @@ export class RunnerPool {
     if (this.target > this.size) this.scheduleShrink();
     const r = found ?? this.spawn();
     r.child.removeAllListeners("exit");
+    this.launching.set(r.child, performance.now());
     // Refill later: starting Node takes a core for ~0.3 s, which would slow the process just
     // started (and the user's next command) on a 2-core machine; soon when no ready runner is left.
     this.scheduleRefill(refillDelay(this.idle.filter((x) => x.isReady).length));
     return r;
+  }
+
+  /**
+   * The process on runner `child` (taken) runs, or ended: refills may sample the host again. Until
+   * then a sample would see the cores its start leaves idle (it instantiates, copies its image, waits
+   * for the kernel), not what the process takes once it runs: a refill started then ran beside two
+   * processes busy exchanging data, on a 2-core host, for the whole start of a runner.
+   */
+  launched(child: ChildProcess): void {
+    this.launching.delete(child);
+  }
+
+  /** Whether a taken runner's process is still starting (LAUNCH_MAX_MS at most). */
+  private stillLaunching(now: number): boolean {
+    for (const [child, at] of this.launching)
+      if (now - at > LAUNCH_MAX_MS || child.exitCode !== null || child.signalCode !== null)
+        this.launching.delete(child);
+    return this.launching.size > 0;
   }
 
   /** Refill in `delayMs`, or sooner if a refill is already due sooner. */
@@ -268,6 +295,12 @@ export class RunnerPool {
   private refillWhenSpare(): void {
     if (this.closed || this.idle.length >= this.target) return;
     if (this.refillTimer !== undefined) return; // a refill is scheduled: it decides then
+    if (this.stillLaunching(performance.now())) {
+      // No sample across a start: the first look after it measures from there (see launched()).
+      this.cpuBefore = undefined;
+      this.scheduleRefill(REFILL_RECHECK_MS);
+      return;
+    }
     const now = this.cpu();
     const before = this.cpuBefore;
     if (now === undefined) {
