@@ -189,6 +189,8 @@ export class CommandPipesClient {
   /** Resolves when CMDOUT has a whole value, a failure, or is found faulty while the process lives. */
   readonly returned: Promise<CommandReturn>;
   private readonly usrQueue: Uint8Array[] = [];
+  /** CMDUSR closes once usrQueue is written (endUserInput). */
+  private usrEnding = false;
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private idleMs = IDLE_MIN_MS;
   private rawHeld = false;
@@ -315,6 +317,12 @@ export class CommandPipesClient {
     this.schedule(0);
   }
 
+  /** No more user input: CMDUSR closes once what is queued is written (a scripted input's end). */
+  endUserInput(): void {
+    this.usrEnding = true;
+    this.schedule(0);
+  }
+
   private schedule(ms: number): void {
     if (this.stopped || this.timer !== undefined) return;
     const run = () => {
@@ -378,6 +386,11 @@ export class CommandPipesClient {
       const r = this.rings.cmdusr.writeAll(msg, false);
       if (!r.ok && (r.reason === "full" || r.reason === "locked")) break; // retried next turn
       this.usrQueue.shift(); // written, or the pipe is gone (the app ended or closed it)
+      moved = true;
+    }
+    if (this.usrEnding && this.usrQueue.length === 0) {
+      this.usrEnding = false;
+      this.closeInput("cmdusr");
       moved = true;
     }
     return moved;

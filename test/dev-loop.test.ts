@@ -204,13 +204,13 @@ describe("ncw init / build / test (AssemblyScript)", () => {
     expect(bail.stdout).toContain("ok 1 - greet/greetsByName\nnot ok 2 - greet/shouts");
   });
 
-  it("puppet files script a test's permission answers and its CMDIN; without one, checks are refused", () => {
+  it("puppet files script a test's permission answers, its CMDIN and its CMDUSR; without one, checks are refused", () => {
     const src = path.join(dir, "tests", "puppet.test.ts");
     const script = path.join(dir, "tests", "puppet.puppet.json");
     writeFileSync(
       src,
       [
-        'import { readAllInput } from "../.ncw/sdk/as/command";',
+        'import { readAllInput, readKey } from "../.ncw/sdk/as/command";',
         'import { fsError, fsFsid } from "../.ncw/sdk/as/fs";',
         'import { expectEqual, expectTrue } from "../.ncw/sdk/as/test";',
         "// ENUM_FS needs fs.filesystems.list (level 3): a test has no terminal to be asked on.",
@@ -224,6 +224,13 @@ describe("ncw init / build / test (AssemblyScript)", () => {
         "export function readsCmdin(): void {",
         '  expectEqual(String.UTF8.decode(readAllInput().slice().buffer), "Ada\\n", "CMDIN");',
         "}",
+        "// Each user input as modifiers:keycode:character (specs/shell.md's 6 bytes), until CMDUSR closes.",
+        "export function readsKeys(): void {",
+        '  let got = "";',
+        "  for (let k = readKey(); k !== null; k = readKey())",
+        '    got += k.modifiers.toString() + ":" + k.keycode.toString() + ":" + k.char.toString() + " ";',
+        '  expectEqual(got, "0:28:121 0:40:0 0:82:0 64:22:115 0:0:201 ", "CMDUSR");',
+        "}",
         "",
       ].join("\n"),
     );
@@ -234,19 +241,22 @@ describe("ncw init / build / test (AssemblyScript)", () => {
         tests: {
           listsFilesystems: { allow: ["fs.filesystems.list"], deny: [] },
           readsCmdin: { cmdin: "Ada\n" },
+          // y (key 0x1C), Enter (0x28), Up (0x52), Ctrl-S (0x40, 0x16, "s"), É (no US key: 0x00).
+          readsKeys: { cmdusr: ["y\n", { key: "UP" }, { key: "s", ctrl: true }, "É"] },
         },
       }),
     );
     try {
       const t = run(["test", "--filter", "puppet/", "-j", "2"], dir);
       expect(t.status, t.stdout + t.stderr).toBe(0);
-      expect(t.stdout).toMatch(/^3 passed of 3/m);
+      expect(t.stdout).toMatch(/^4 passed of 4/m);
       // The same tests without their puppet: the permission is refused, CMDIN is empty.
       rmSync(script);
       const bare = run(["test", "--filter", "puppet/", "-j", "2"], dir);
       expect(bare.status).toBe(1);
       expect(bare.stdout).toMatch(/^FAIL puppet\/listsFilesystems/m);
       expect(bare.stdout).toMatch(/^FAIL puppet\/readsCmdin/m);
+      expect(bare.stdout).toMatch(/^FAIL puppet\/readsKeys/m);
       expect(bare.stdout).toMatch(/^ok {3}puppet\/refusedWithoutAnswer/m);
       // A puppet naming no test of its file is an error before anything runs.
       writeFileSync(script, JSON.stringify({ tests: { noSuchTest: { cmdin: "x" } } }));
@@ -254,6 +264,11 @@ describe("ncw init / build / test (AssemblyScript)", () => {
       expect(wrong.status).not.toBe(0);
       expect(wrong.stderr).toContain("tests/puppet.puppet.json");
       expect(wrong.stderr).toContain("noSuchTest");
+      // A reserved key is a signal, not input: refused too.
+      writeFileSync(script, JSON.stringify({ cmdusr: [{ key: "c", ctrl: true }] }));
+      const reserved = run(["test", "--filter", "puppet/"], dir);
+      expect(reserved.status).toBe(65);
+      expect(reserved.stderr).toContain("reserved keys");
     } finally {
       rmSync(src, { force: true });
       rmSync(script, { force: true });

@@ -4,7 +4,13 @@
 // Ctrl-. and Ctrl-Shift-C apart), turned into modifiers, a keycode and a character, or into one of
 // the reserved keys that send a signal instead.
 
-import { KeyCode, KeyModifier, type UserInput } from "../../commonassembly/abi/user-input.js";
+import {
+  KeyCode,
+  KeyModifier,
+  keyOfChar,
+  keyOfTyped,
+  type UserInput,
+} from "../../commonassembly/abi/user-input.js";
 
 /** The keys shell.md reserves: Ctrl-. / Ctrl-Shift-. (SUSPEND / WILL_SUSPEND), Ctrl-C / Ctrl-Shift-C. */
 export type ReservedKey = "suspend" | "will-suspend" | "terminate" | "will-terminate";
@@ -20,44 +26,6 @@ export const KEYBOARD_PROTOCOL_ON = "\x1b[>1u\x1b[>4;2m";
 export const KEYBOARD_PROTOCOL_OFF = "\x1b[<u\x1b[>4m";
 
 const { CTRL, ALT, SHIFT, COMMAND } = KeyModifier;
-
-/** US-layout ASCII characters: their key (HID usage) and whether Shift makes them. */
-const ASCII_KEYS = new Map<string, [number, boolean]>();
-{
-  for (let i = 0; i < 26; i++) {
-    ASCII_KEYS.set(String.fromCharCode(0x61 + i), [KeyCode.A + i, false]);
-    ASCII_KEYS.set(String.fromCharCode(0x41 + i), [KeyCode.A + i, true]);
-  }
-  for (let i = 0; i < 10; i++) {
-    ASCII_KEYS.set("1234567890"[i] as string, [KeyCode.DIGIT_1 + i, false]);
-    ASCII_KEYS.set("!@#$%^&*()"[i] as string, [KeyCode.DIGIT_1 + i, true]);
-  }
-  const pairs: [string, string, number][] = [
-    ["-", "_", KeyCode.MINUS],
-    ["=", "+", KeyCode.EQUAL],
-    ["[", "{", KeyCode.LEFT_BRACKET],
-    ["]", "}", KeyCode.RIGHT_BRACKET],
-    ["\\", "|", KeyCode.BACKSLASH],
-    [";", ":", KeyCode.SEMICOLON],
-    ["'", '"', KeyCode.QUOTE],
-    ["`", "~", KeyCode.BACKQUOTE],
-    [",", "<", KeyCode.COMMA],
-    [".", ">", KeyCode.PERIOD],
-    ["/", "?", KeyCode.SLASH],
-  ];
-  for (const [plain, shifted, code] of pairs) {
-    ASCII_KEYS.set(plain, [code, false]);
-    ASCII_KEYS.set(shifted, [code, true]);
-  }
-  ASCII_KEYS.set(" ", [KeyCode.SPACE, false]);
-}
-
-/** A character typed with `mods`: its key, Shift added when the character needs it. */
-function charKey(ch: string, mods: number): UserInput {
-  const k = ASCII_KEYS.get(ch);
-  if (k === undefined) return { modifiers: mods, keycode: KeyCode.NONE, char: ch };
-  return { modifiers: mods | (k[1] ? SHIFT : 0), keycode: k[0], char: ch };
-}
 
 const special = (keycode: number, mods = 0): UserInput => ({ modifiers: mods, keycode, char: "" });
 
@@ -97,7 +65,7 @@ function codepointKey(cp: number, mods: number): UserInput {
   let ch = String.fromCodePoint(cp);
   // kitty reports the unshifted key with Shift; the character is what the key prints with it.
   if ((mods & SHIFT) !== 0 && ch >= "a" && ch <= "z") ch = ch.toUpperCase();
-  const k = charKey(ch, mods);
+  const k = keyOfChar(ch, mods);
   // With Ctrl (or Command) the key prints nothing, but the character says which key it was.
   return k;
 }
@@ -172,7 +140,7 @@ export function parseKeys(bytes: Uint8Array): KeyEvent[] {
       }
       if (next !== undefined && next !== "\x1b") {
         // ESC then a key: that key with Alt.
-        const k = plainKey(next);
+        const k = keyOfTyped(next);
         out.push(event({ ...k, modifiers: k.modifiers | ALT }));
         i++;
         continue;
@@ -180,21 +148,7 @@ export function parseKeys(bytes: Uint8Array): KeyEvent[] {
       out.push(event(special(KeyCode.ESCAPE)));
       continue;
     }
-    out.push(event(plainKey(c, code)));
+    out.push(event(keyOfTyped(c, code)));
   }
   return out;
-}
-
-/** A character as a terminal sends it without an escape sequence. */
-function plainKey(c: string, code = c.codePointAt(0) as number): UserInput {
-  if (c === "\r" || c === "\n") return special(KeyCode.ENTER);
-  if (c === "\t") return special(KeyCode.TAB);
-  if (code === 0x7f || code === 0x08) return special(KeyCode.BACKSPACE);
-  if (code === 0) return charKey(" ", CTRL); // Ctrl-Space
-  if (code < 0x1b) {
-    // Ctrl-A … Ctrl-Z: the letter's key with Ctrl.
-    return charKey(String.fromCharCode(0x60 + code), CTRL);
-  }
-  if (code < 0x20) return special(KeyCode.NONE, CTRL);
-  return charKey(c, 0);
 }

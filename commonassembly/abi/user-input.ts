@@ -63,6 +63,64 @@ export interface UserInput {
   char: string;
 }
 
+/** US-layout ASCII characters: their key (HID usage) and whether Shift makes them. */
+const ASCII_KEYS = new Map<string, [number, boolean]>();
+{
+  for (let i = 0; i < 26; i++) {
+    ASCII_KEYS.set(String.fromCharCode(0x61 + i), [KeyCode.A + i, false]);
+    ASCII_KEYS.set(String.fromCharCode(0x41 + i), [KeyCode.A + i, true]);
+  }
+  for (let i = 0; i < 10; i++) {
+    ASCII_KEYS.set("1234567890"[i] as string, [KeyCode.DIGIT_1 + i, false]);
+    ASCII_KEYS.set("!@#$%^&*()"[i] as string, [KeyCode.DIGIT_1 + i, true]);
+  }
+  const pairs: [string, string, number][] = [
+    ["-", "_", KeyCode.MINUS],
+    ["=", "+", KeyCode.EQUAL],
+    ["[", "{", KeyCode.LEFT_BRACKET],
+    ["]", "}", KeyCode.RIGHT_BRACKET],
+    ["\\", "|", KeyCode.BACKSLASH],
+    [";", ":", KeyCode.SEMICOLON],
+    ["'", '"', KeyCode.QUOTE],
+    ["`", "~", KeyCode.BACKQUOTE],
+    [",", "<", KeyCode.COMMA],
+    [".", ">", KeyCode.PERIOD],
+    ["/", "?", KeyCode.SLASH],
+  ];
+  for (const [plain, shifted, code] of pairs) {
+    ASCII_KEYS.set(plain, [code, false]);
+    ASCII_KEYS.set(shifted, [code, true]);
+  }
+  ASCII_KEYS.set(" ", [KeyCode.SPACE, false]);
+}
+
+/**
+ * A character typed with `mods` on a US layout: its key, Shift added when the character needs it; a
+ * character of no US key keeps KeyCode.NONE (the terminal, the puppet files of `ncw test`).
+ */
+export function keyOfChar(ch: string, mods: number): UserInput {
+  const k = ASCII_KEYS.get(ch);
+  if (k === undefined) return { modifiers: mods, keycode: KeyCode.NONE, char: ch };
+  return { modifiers: mods | (k[1] ? KeyModifier.SHIFT : 0), keycode: k[0], char: ch };
+}
+
+/**
+ * A character as a terminal sends it without an escape sequence: CR / LF are Enter, Tab, DEL / BS
+ * Backspace, NUL Ctrl-Space, 0x01–0x1A Ctrl and the letter, others below 0x20 Ctrl alone.
+ */
+export function keyOfTyped(c: string, code = c.codePointAt(0) as number): UserInput {
+  if (c === "\r" || c === "\n") return { modifiers: 0, keycode: KeyCode.ENTER, char: "" };
+  if (c === "\t") return { modifiers: 0, keycode: KeyCode.TAB, char: "" };
+  if (code === 0x7f || code === 0x08) return { modifiers: 0, keycode: KeyCode.BACKSPACE, char: "" };
+  if (code === 0) return keyOfChar(" ", KeyModifier.CTRL); // Ctrl-Space
+  if (code < 0x1b) {
+    // Ctrl-A … Ctrl-Z: the letter's key with Ctrl.
+    return keyOfChar(String.fromCharCode(0x60 + code), KeyModifier.CTRL);
+  }
+  if (code < 0x20) return { modifiers: KeyModifier.CTRL, keycode: KeyCode.NONE, char: "" };
+  return keyOfChar(c, 0);
+}
+
 /** Encode one user input: the character's UTF-8 bytes first, the rest of the 4 bytes zero. */
 export function encodeUserInput(k: UserInput): Uint8Array {
   for (const [what, v] of [

@@ -5,15 +5,27 @@
 // tests whose id is `<file>/<function>`.
 //
 //   { "allow": ["fs.filesystems.list"], "deny": ["net.fetch"], "cmdin": "Ada\n",
+//     "cmdusr": ["y\n", {"key": "UP"}, {"key": "s", "ctrl": true}],
 //     "tests": { "<function>": { "allow": [...], "cmdin": "..." } } }
 //
 // `allow` / `deny` are the notation of `ncw run --allow` (`perm` or `perm=scope`), given to the test's
 // run up front; any other check is refused (a test has no terminal to ask on). `cmdin` is the text the
-// test's CMDIN carries (UTF-8), then it closes; without one CMDIN closes at once. A test's entry
-// replaces the file's keys it names.
+// test's CMDIN carries (UTF-8), then it closes; without one CMDIN closes at once. `cmdusr` is what the
+// user types: text (each character a keystroke, as a terminal sends it: "\n" is Enter) and keys by
+// name with their modifiers, one CMDUSR user input each, then CMDUSR closes; the reserved keys
+// (Ctrl-C, Ctrl-.) are signals, not input, and are refused. A test's entry replaces the file's keys it
+// names.
 
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+import {
+  encodeUserInput,
+  KeyCode,
+  KeyModifier,
+  keyOfChar,
+  keyOfTyped,
+  type UserInput,
+} from "../../commonassembly/abi/user-input.js";
 import { NcwError } from "../errors.js";
 import type { TestCase } from "../project/tests.js";
 
@@ -23,9 +35,11 @@ export interface Puppet {
   deny: string[];
   /** CMDIN's bytes, or undefined: CMDIN closes at once. */
   cmdin?: Uint8Array;
+  /** CMDUSR's user inputs (6 bytes each), or undefined: CMDUSR closes at once. */
+  cmdusr?: Uint8Array[];
 }
 
-const KEYS = ["allow", "deny", "cmdin"] as const;
+const KEYS = ["allow", "deny", "cmdin", "cmdusr"] as const;
 type Script = Partial<Record<(typeof KEYS)[number], unknown>>;
 
 function bad(file: string, why: string): NcwError {
@@ -47,7 +61,76 @@ function script(file: string, where: string, v: unknown, top: boolean): Script {
       throw bad(file, `${where}'s "${k}" must be a list of strings`);
   if (o.cmdin !== undefined && typeof o.cmdin !== "string")
     throw bad(file, `${where}'s "cmdin" must be a string`);
+  if (o.cmdusr !== undefined) o.cmdusr = userInputs(file, `${where}'s "cmdusr"`, o.cmdusr);
   return o;
+}
+
+const MODIFIER_NAMES = {
+  ctrl: KeyModifier.CTRL,
+  alt: KeyModifier.ALT,
+  shift: KeyModifier.SHIFT,
+  command: KeyModifier.COMMAND,
+} as const;
+
+/**
+ * A key by name: `F1`–`F12`, a KeyCode name of more than one letter (`ENTER`, `UP`, `PAGE_DOWN`…),
+ * else one character, as keyOfChar maps it (`a`, `A` is Shift-a, `.`).
+ */
+function namedKey(name: string, mods: number): UserInput | undefined {
+  const f = /^F([1-9]|1[0-2])$/.exec(name);
+  if (f) return { modifiers: mods, keycode: KeyCode.F1 + Number(f[1]) - 1, char: "" };
+  if (name.length > 1 && name !== "NONE" && Object.hasOwn(KeyCode, name))
+    return { modifiers: mods, keycode: KeyCode[name as keyof typeof KeyCode], char: "" };
+  return [...name].length === 1 ? keyOfChar(name, mods) : undefined;
+}
+
+/** Ctrl-C and Ctrl-. (with or without Shift): the reserved keys, signals rather than input. */
+function reserved(k: UserInput): boolean {
+  const { CTRL, ALT, COMMAND } = KeyModifier;
+  if ((k.modifiers & CTRL) === 0 || (k.modifiers & (ALT | COMMAND)) !== 0) return false;
+  return k.keycode === KeyCode.A + 2 || k.keycode === KeyCode.PERIOD;
+}
+
+/** The `cmdusr` of a puppet file: its text and keys as CMDUSR messages. */
+function userInputs(file: string, where: string, v: unknown): Uint8Array[] {
+  const items = typeof v === "string" ? [v] : v;
+  if (!Array.isArray(items))
+    throw bad(file, `${where} must be a string or a list of strings and keys`);
+  const out: UserInput[] = [];
+  for (const item of items) {
+    if (typeof item === "string") {
+      for (const ch of item) out.push(keyOfTyped(ch));
+      continue;
+    }
+    if (typeof item !== "object" || item === null || Array.isArray(item))
+      throw bad(file, `${where}: ${JSON.stringify(item)} is neither text nor a key`);
+    const o = item as Record<string, unknown>;
+    let mods = 0;
+    for (const [k, val] of Object.entries(o)) {
+      if (k === "key") continue;
+      const bit = MODIFIER_NAMES[k as keyof typeof MODIFIER_NAMES];
+      if (bit === undefined || typeof val !== "boolean")
+        throw bad(
+          file,
+          `${where}: a key takes "key" and the booleans ctrl, alt, shift, command; got "${k}"`,
+        );
+      if (val) mods |= bit;
+    }
+    const key = typeof o.key === "string" ? namedKey(o.key, mods) : undefined;
+    if (key === undefined)
+      throw bad(
+        file,
+        `${where}: ${JSON.stringify(o.key)} names no key (a KeyCode name such as "ENTER", "UP", "F5", or one character)`,
+      );
+    out.push(key);
+  }
+  for (const k of out)
+    if (reserved(k))
+      throw bad(
+        file,
+        `${where}: Ctrl-C and Ctrl-. are reserved keys (signals, specs/shell.md "User inputs"), not input`,
+      );
+  return out.map(encodeUserInput);
 }
 
 function puppetOf(s: Script): Puppet {
@@ -55,6 +138,7 @@ function puppetOf(s: Script): Puppet {
     allow: (s.allow as string[] | undefined) ?? [],
     deny: (s.deny as string[] | undefined) ?? [],
     ...(s.cmdin === undefined ? {} : { cmdin: new TextEncoder().encode(s.cmdin as string) }),
+    ...(s.cmdusr === undefined ? {} : { cmdusr: s.cmdusr as Uint8Array[] }),
   };
 }
 

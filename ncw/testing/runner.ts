@@ -229,7 +229,9 @@ async function runOne(
                 ? { kind: "none" }
                 : { kind: "bytes", bytes: puppet.cmdin },
             );
-            client.closeInput("cmdusr");
+            // What the puppet types, then the end of the input; nothing typed: it ends at once.
+            for (const k of puppet?.cmdusr ?? []) client.sendUserInput(k);
+            client.endUserInput();
             void client.returned.then(returned);
           } catch (e) {
             openFailed = e as Error;
