@@ -291,6 +291,29 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
 }
 
 /**
+ * How long a command whose value came whole waits for its process' end before it counts as running on
+ * (`outcome` "returned", docs/cli.md "Typed results").
+ */
+export const RETURN_EXIT_GRACE_MS = 100;
+
+/** `p`'s value if it settles within `ms`, else undefined. */
+function settledWithin<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      },
+    );
+  });
+}
+
+/**
  * Wait for a command's end (shell.md "Command pipes"): its process ends, or, earlier, its return value
  * comes whole (then `outcome` is undefined: the process runs on, away from the session); a faulty one
  * is killed by the kernel, whose end then follows. Every pending output is written and the pipes
@@ -304,6 +327,9 @@ export async function commandEnd(
     const first = await Promise.race([done.then((o) => ({ o })), io.returned.then((r) => ({ r }))]);
     let outcome: Outcome | undefined = "o" in first ? first.o : undefined;
     if ("r" in first && first.r.kind === "faulty") outcome = await done;
+    // A value followed at once by the process' end (the common case: return, then exit) is an end,
+    // not a process running on: the two travel apart, and either used to arrive first (cli.md).
+    else if ("r" in first) outcome = await settledWithin(done, RETURN_EXIT_GRACE_MS);
     const ret = await io.finish();
     return { outcome, ret };
   } finally {
