@@ -29,7 +29,12 @@ import {
   runConnection,
 } from "../command-target.js";
 import { type CommandContext, type GlobalArgs, runCommand } from "../context.js";
-import { commandEnd, commandIo, readWholeInput } from "../terminal/command-io.js";
+import {
+  commandEnd,
+  commandIo,
+  RETURN_EXIT_GRACE_MS,
+  readWholeInput,
+} from "../terminal/command-io.js";
 import { escalatingInterrupt, reservedKeyHandler } from "../terminal/interrupt.js";
 import { formatValue, valueJson } from "../terminal/values.js";
 import { traceRecord } from "../trace-json.js";
@@ -382,7 +387,8 @@ async function runBody(
   process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);
   try {
-    const { outcome, ret } = await commandEnd(run.done, io);
+    // The outcome is reported under --json: there, a value and the end right after it are one end.
+    const { outcome, ret } = await commandEnd(run.done, io, out.json ? RETURN_EXIT_GRACE_MS : 0);
     if (ret?.kind === "faulty")
       process.stderr.write(
         `ncw: process ${run.pid() ?? "?"} (${name}) is faulty: ${safeText(ret.why)}; it was killed (specs/shell.md "Command pipes")\n`,

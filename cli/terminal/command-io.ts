@@ -291,10 +291,10 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
 }
 
 /**
- * How long a command whose value came whole waits for its process' end before it counts as running on
- * (`outcome` "returned", docs/cli.md "Typed results").
+ * How long `ncw run --json`, once a command's value is whole, waits for its process' end before it
+ * counts as running on (`outcome` "returned", docs/cli.md).
  */
-export const RETURN_EXIT_GRACE_MS = 100;
+export const RETURN_EXIT_GRACE_MS = 250;
 
 /** `p`'s value if it settles within `ms`, else undefined. */
 function settledWithin<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
@@ -322,14 +322,16 @@ function settledWithin<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
 export async function commandEnd(
   done: Promise<Outcome>,
   io: CommandIo,
+  endGraceMs = 0,
 ): Promise<{ outcome: Outcome | undefined; ret: CommandReturn | undefined }> {
   try {
     const first = await Promise.race([done.then((o) => ({ o })), io.returned.then((r) => ({ r }))]);
     let outcome: Outcome | undefined = "o" in first ? first.o : undefined;
     if ("r" in first && first.r.kind === "faulty") outcome = await done;
-    // A value followed at once by the process' end (the common case: return, then exit) is an end,
-    // not a process running on: the two travel apart, and either used to arrive first (cli.md).
-    else if ("r" in first) outcome = await settledWithin(done, RETURN_EXIT_GRACE_MS);
+    // Where the outcome is reported (`endGraceMs`): a value followed at once by the process' end (the
+    // common case: return, then exit) is an end, not a process running on. The two travel apart, and
+    // either came first (docs/cli.md "RETURN_EXIT_GRACE_MS"). Elsewhere the value alone ends it.
+    else if ("r" in first && endGraceMs > 0) outcome = await settledWithin(done, endGraceMs);
     const ret = await io.finish();
     return { outcome, ret };
   } finally {
