@@ -1,0 +1,196 @@
+// Black-box tests of application proxies (technical/dev-mode.md "Application proxies"; docs/kernel.md
+// "Application proxies") through `ncw run`, with the example proxies (examples/proxy-listen,
+// examples/proxy-guard, built by scripts/build-examples.mjs) and WAT apps: the listener sees each call
+// with its bytes, written out by hand; the guard answers, refuses, changes and holds calls; a proxy
+// killed while it holds a call is detached and the app goes on; an app without a proxy is unaffected.
+
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { E, OK, program, TestHome, waitFor } from "./kernel-helpers.js";
+
+const home = new TestHome();
+afterAll(() => home.cleanup());
+
+const nap = (name: string) =>
+  fileURLToPath(new URL(`../dist/examples/${name}.nap`, import.meta.url));
+
+/** Start an example proxy in the background; its PID, from its first line. */
+async function startProxy(name: string) {
+  const child = home.spawnNcw(["run", nap(name), name]);
+  const ready = () => /ready: pid (\d+)/.exec(child.output());
+  expect(await waitFor(() => ready() !== null), child.output()).toBe(true);
+  const pid = Number(ready()?.[1]);
+  return {
+    pid,
+    output: () => child.output(),
+    stop: async () => {
+      home.ncw(["kill", "--force", String(pid)]);
+      await waitFor(() => child.exitCode !== null || child.signalCode !== null);
+    },
+  };
+}
+
+/** `ncw run --trace [--proxy PID] <app>` (ncw's options come before the program). */
+function run(wat: string, proxy?: number | string) {
+  const f = home.write(`p${Math.random().toString(36).slice(2)}.wat`, wat);
+  return home.ncw([
+    "run",
+    "--trace",
+    ...(proxy === undefined ? [] : ["--proxy", String(proxy)]),
+    f,
+  ]);
+}
+
+const started = (out: string) => Number(/\[pid (\d+)\] started/.exec(out)?.[1]);
+
+/** GET_PID, PIPE_INFO of identifier 77 (none: 0x30), EXIT(5). */
+const LISTENED = program(`
+  (call $check (i32.const 10) (call $s0 (i32.const 0x53)) (i32.const ${OK}))
+  (call $check (i32.const 11) (call $s64 (i32.const 0x24) (i64.const 77)) (i32.const ${E(0x30)}))
+  (call $exit (i64.const 5))`);
+
+/**
+ * GET_PID must say 42 (else exit 20), CONNECT_SERVICE (16 zero argument bytes) must fail with 0x41
+ * (else exit 21), then EXIT(3): exit data 103 once the guard added 100.
+ */
+const GUARDED = program(`
+  (call $check (i32.const 19) (call $s0 (i32.const 0x53)) (i32.const ${OK}))
+  (call $check64 (i32.const 20) (call $r64 (i32.const 0)) (i64.const 42))
+  (call $check (i32.const 21) (call $call (i32.const 0x2a) (i32.const 17)) (i32.const ${E(0x41)}))
+  (call $exit (i64.const 3))`);
+
+/** HAND_OVER (the guard holds it), then EXIT(9). */
+const HELD = program(`
+  (call $check (i32.const 30) (call $s0 (i32.const 0x56)) (i32.const ${OK}))
+  (call $exit (i64.const 9))`);
+
+describe("a listener", () => {
+  it("sees every call with its PID, thread, code and argument bytes, and the app runs as without it", async () => {
+    const proxy = await startProxy("proxy-listen");
+    try {
+      const r = run(LISTENED, String(proxy.pid));
+      expect(r.code, r.stderr).toBe(5);
+      const pid = started(r.stderr);
+      expect(r.stderr).toContain(`[pid ${pid}] PIPE_INFO {id: 77} -> err 0x30 NO_SUCH_PIPE`);
+      expect(await waitFor(() => proxy.output().includes("proxied app ended"))).toBe(true);
+      const calls = proxy
+        .output()
+        .split("\n")
+        .filter((l) => l.startsWith("call "));
+      expect(calls).toEqual([
+        `call 1 pid ${pid} thread 1 syscall 0x53 args <>`,
+        `call 2 pid ${pid} thread 1 syscall 0x24 args <4d00000000000000>`,
+        `call 3 pid ${pid} thread 1 syscall 0x5f args <0500000000000000>`,
+      ]);
+      // Without --proxy: the same app, and the listener hears nothing of it.
+      const plain = run(LISTENED);
+      expect(plain.code, plain.stderr).toBe(5);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(
+        proxy
+          .output()
+          .split("\n")
+          .filter((l) => l.startsWith("call ")),
+      ).toHaveLength(3);
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
+
+describe("a proxy that changes calls", () => {
+  it("answers GET_PID itself, refuses CONNECT_SERVICE with its errcode, changes EXIT's argument", async () => {
+    const proxy = await startProxy("proxy-guard");
+    try {
+      const r = run(GUARDED, String(proxy.pid));
+      expect(r.code, r.stderr).toBe(103);
+      const p = proxy.pid;
+      expect(r.stderr).toContain(`GET_PID {} -> ok {pid: 42} (answered by proxy ${p})`);
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `CONNECT_SERVICE \\{anid: 0, [^\\n]*\\} -> err 0x41 REJECTED \\(answered by proxy ${p}\\)`,
+        ),
+      );
+      expect(r.stderr).toContain(
+        `EXIT {exitData: 3}: proxy ${p} changed the arguments to {exitData: 103}`,
+      );
+      expect(await waitFor(() => proxy.output().includes("GET_PID answered with PID 42"))).toBe(
+        true,
+      );
+      // The same app without a proxy gets its own PID: the check fails (exit 20).
+      const plain = run(GUARDED);
+      expect(plain.code, plain.stderr).toBe(20);
+      expect(plain.stderr).not.toContain("answered by proxy");
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it("holds a call: the app waits, can be killed, and goes on when the proxy is killed", async () => {
+    const proxy = await startProxy("proxy-guard");
+    try {
+      // Killed while held: the app's call never came back, its process still ends.
+      const f = home.write("held.wat", HELD);
+      const first = home.spawnNcw(["run", "--trace", "--proxy", String(proxy.pid), f]);
+      expect(await waitFor(() => proxy.output().includes("HAND_OVER held"))).toBe(true);
+      const pid1 = started(first.output());
+      await new Promise((r) => setTimeout(r, 300));
+      expect(first.exitCode).toBeNull();
+      expect(home.ncw(["kill", "--force", String(pid1)]).code).toBe(0);
+      expect(await waitFor(() => first.exitCode !== null)).toBe(true);
+      expect(first.exitCode).toBe(137);
+      // Held, then the proxy is killed: the link closes, the app's call goes to the system, EXIT too.
+      const second = home.spawnNcw(["run", "--trace", "--proxy", String(proxy.pid), f]);
+      expect(
+        await waitFor(() => proxy.output().split("HAND_OVER held").length === 3),
+        proxy.output(),
+      ).toBe(true);
+      expect(second.exitCode).toBeNull();
+      await proxy.stop();
+      expect(await waitFor(() => second.exitCode !== null)).toBe(true);
+      expect(second.exitCode, second.output()).toBe(9);
+      expect(second.output()).toContain(`application proxy ${proxy.pid} detached`);
+      expect(second.output()).toContain("EXIT {exitData: 9} -> process ends");
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
+
+describe("refusals", () => {
+  it("no such process, a process that is no proxy, developer mode off, a malformed PID", async () => {
+    const none = run(LISTENED, "99999");
+    expect(none.code).toBe(66);
+    expect(none.stderr).toContain("no running process with PID 99999 to be the application proxy");
+    // A process without a RECV_PIPE handler cannot take the pipes.
+    const idle = home.spawnNcw([
+      "run",
+      home.write("idle.wat", program(`(loop $l (drop (call $s0 (i32.const 0x56))) (br $l))`)),
+    ]);
+    try {
+      await waitFor(() => home.ncw(["ps"]).stdout.includes("idle"));
+      const ps = home.ncw(["ps", "--json"]).stdout;
+      const idleEntry = (
+        JSON.parse(ps) as { processes: { pid: number; name: string }[] }
+      ).processes.find((p) => p.name.includes("idle"));
+      expect(idleEntry, ps).toBeDefined();
+      const noHandler = run(LISTENED, String(idleEntry?.pid));
+      expect(noHandler.code).toBe(2);
+      expect(noHandler.stderr).toContain("has no RECV_PIPE handler");
+      expect(home.ncw(["kill", "--force", String(idleEntry?.pid)]).code).toBe(0);
+    } finally {
+      idle.kill("SIGKILL");
+    }
+    expect(home.ncw(["registry", "set", "system.debugging.dev_mode", "false"]).code).toBe(0);
+    try {
+      const off = run(LISTENED, "100");
+      expect(off.code).toBe(77);
+      expect(off.stderr).toContain("developer mode is off");
+    } finally {
+      expect(home.ncw(["registry", "set", "system.debugging.dev_mode", "true"]).code).toBe(0);
+    }
+    const bad = home.ncw(["run", "--proxy", "abc", nap("proxy-listen")]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--proxy must be an integer from 1 up, got "abc"');
+  });
+});
