@@ -59,6 +59,14 @@ const GUARDED = program(`
   (call $check (i32.const 21) (call $call (i32.const 0x2a) (i32.const 17)) (i32.const ${E(0x41)}))
   (call $exit (i64.const 3))`);
 
+/** 30,000 GET_PIDs, each answered 42 (else exit 40), then EXIT(0): 100 once the guard added 100. */
+const MANY = program(`(local $i i32)
+  (block $done (loop $l (br_if $done (i32.ge_u (local.get $i) (i32.const 30000)))
+    (call $check (i32.const 39) (call $s0 (i32.const 0x53)) (i32.const ${OK}))
+    (call $check64 (i32.const 40) (call $r64 (i32.const 0)) (i64.const 42))
+    (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
+  (call $exit (i64.const 0))`);
+
 /** HAND_OVER (the guard holds it), then EXIT(9). */
 const HELD = program(`
   (call $check (i32.const 30) (call $s0 (i32.const 0x56)) (i32.const ${OK}))
@@ -121,6 +129,19 @@ describe("a proxy that changes calls", () => {
       const plain = run(GUARDED);
       expect(plain.code, plain.stderr).toBe(20);
       expect(plain.stderr).not.toContain("answered by proxy");
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it("answers 30,000 calls in a row and lives on (the SDK gives its heap back at each call)", async () => {
+    const proxy = await startProxy("proxy-guard");
+    try {
+      const f = home.write("many.wat", MANY);
+      const r = home.ncw(["run", "--proxy", String(proxy.pid), f]);
+      expect(r.code, r.stderr).toBe(100);
+      expect(r.stderr).not.toContain("detached");
+      expect(home.ncw(["ps"]).stdout).toContain("proxy_guard");
     } finally {
       await proxy.stop();
     }

@@ -70,44 +70,49 @@ export function proxiedPid(): u64 {
   return proxied;
 }
 
-/** One syscall of the proxied app, as its CALL message carries it. */
+/**
+ * One syscall of the proxied app, as its CALL message carries it. `nextCall()` returns the same object
+ * each time, refilled: the SDK allocates nothing per call (the `stub` runtime never frees, docs/sdk.md).
+ */
 export class Call {
-  constructor(
-    /** The proxied process. */
-    public pid: u64,
-    /** Its thread that made the call (1: the main thread). */
-    public thread: u32,
-    /** The call's number (1, 2, …): the answer names it. */
-    public call: u32,
-    /** The syscall code. */
-    public code: u8,
-    /** The request's bytes after the code, as the app wrote them. */
-    public args: Uint8Array,
-  ) {}
+  /** The proxied process. */
+  pid: u64 = 0;
+  /** Its thread that made the call (1: the main thread). */
+  thread: u32 = 0;
+  /** The call's number (1, 2, …): the answer names it. */
+  call: u32 = 0;
+  /** The syscall code. */
+  code: u8 = 0;
+  /** How many argument bytes the call has (its request's bytes after the code). */
+  argsLength: i32 = 0;
+  /** Where they are (valid until the next `nextCall()`). */
+  args: usize = 0;
 
   argU8(offset: i32): u8 {
-    return this.args[offset];
+    return load<u8>(this.args + <usize>offset);
   }
   argU16(offset: i32): u16 {
-    return load<u16>(this.args.dataStart + <usize>offset);
+    return load<u16>(this.args + <usize>offset);
   }
   argU32(offset: i32): u32 {
-    return load<u32>(this.args.dataStart + <usize>offset);
+    return load<u32>(this.args + <usize>offset);
   }
   argU64(offset: i32): u64 {
-    return load<u64>(this.args.dataStart + <usize>offset);
+    return load<u64>(this.args + <usize>offset);
   }
-  /** The argument bytes in hexadecimal (for a listener's log). */
+  /** The argument bytes in hexadecimal (for a listener's log; this string is allocated). */
   argsHex(): string {
     const digits = "0123456789abcdef";
     let s = "";
-    for (let i = 0; i < this.args.length; i++) {
-      const b = this.args[i];
+    for (let i = 0; i < this.argsLength; i++) {
+      const b = load<u8>(this.args + <usize>i);
       s += digits.charAt(b >> 4) + digits.charAt(b & 15);
     }
     return s;
   }
 }
+
+const CALL = new Call();
 
 /** The link's ends are closed and forgotten (the proxied app ended, or the proxy gives up on it). */
 function unlink(): void {
@@ -118,11 +123,35 @@ function unlink(): void {
   proxied = 0;
 }
 
+// The per-call heap (docs/sdk.md "Application proxies"): the `stub` runtime is a bump allocator that
+// never frees, so a proxy that logs every call would run out of its 16 MiB. `nextCall()` gives back
+// everything allocated since the previous `nextCall()`: a sentinel block is allocated at the first
+// call; each later call stretches it to the heap's end (its size word, the usize before it, as the stub
+// runtime keeps it) and frees it, which the stub does for the last block, then allocates it again.
+let sentinel: usize = 0;
+
+function freeSinceLastCall(): void {
+  if (sentinel === 0) {
+    sentinel = heap.alloc(0);
+    return;
+  }
+  const end = heap.alloc(0);
+  const size = end + <usize>load<u32>(end - sizeof<usize>()) - sentinel;
+  store<u32>(sentinel - sizeof<usize>(), <u32>size);
+  heap.free(sentinel);
+  const again = heap.alloc(0);
+  assert(again === sentinel, "proxy.ts: the heap did not rewind (not the stub runtime?)");
+}
+
 /**
  * Wait until an app is linked, then for its next call. Null when its calls pipe closed (the app
- * ended): the link's ends are closed, and the next `nextCall()` waits for the next app.
+ * ended): the link's ends are closed, and the next `nextCall()` waits for the next app. With
+ * `freeHeap` (the default), what was allocated since the previous `nextCall()` is given back first:
+ * objects made while handling a call must not be kept past the next one (load the command context,
+ * e.g. print a line, before the first `nextCall()`, as the examples do).
  */
-export function nextCall(): Call | null {
+export function nextCall(freeHeap: bool = true): Call | null {
+  if (freeHeap) freeSinceLastCall();
   while (callsRc === 0 || answersSc === 0) handOver();
   if (pipeRead(callsRc, PIPE_MODE_BLOCK, <u64>CALL_BUF, <u64>CALL_MAX) !== OK) {
     unlink();
@@ -134,15 +163,13 @@ export function nextCall(): Call | null {
     unlink();
     return null;
   }
-  const args = new Uint8Array(n);
-  memory.copy(args.dataStart, CALL_BUF + <usize>PROXY_CALL_HEADER_SIZE, <usize>n);
-  return new Call(
-    load<u64>(CALL_BUF),
-    load<u32>(CALL_BUF + 8),
-    load<u32>(CALL_BUF + 12),
-    load<u8>(CALL_BUF + 16),
-    args,
-  );
+  CALL.pid = load<u64>(CALL_BUF);
+  CALL.thread = load<u32>(CALL_BUF + 8);
+  CALL.call = load<u32>(CALL_BUF + 12);
+  CALL.code = load<u8>(CALL_BUF + 16);
+  CALL.argsLength = n;
+  CALL.args = CALL_BUF + <usize>PROXY_CALL_HEADER_SIZE;
+  return CALL;
 }
 
 function send(c: Call, action: u8, failed: u8, errcode: u8, payload: usize, len: i32): bool {
@@ -161,18 +188,17 @@ export function pass(c: Call): bool {
   return send(c, ACTION_PASS, 0, 0, 0, 0);
 }
 
-/** Let the call go with these argument bytes instead (checked as the app's own would be). */
-export function passWith(c: Call, args: Uint8Array): bool {
-  return send(c, ACTION_PASS_ARGS, 0, 0, args.dataStart, args.length);
+/** Let the call go with these `len` argument bytes at `args` instead (checked as the app's own). */
+export function passWith(c: Call, args: usize, len: i32): bool {
+  return send(c, ACTION_PASS_ARGS, 0, 0, args, min(len, 4095));
 }
 
-/** Answer the call as a success, with this return value (at most 40 bytes; the rest is zero). */
-export function answerOk(c: Call, value: Uint8Array): bool {
-  return send(c, ACTION_ANSWER, 0, 0, value.dataStart, min(value.length, 40));
+/** Answer the call as a success, with the `len` bytes at `value` as its return value (at most 40). */
+export function answerOk(c: Call, value: usize, len: i32): bool {
+  return send(c, ACTION_ANSWER, 0, 0, value, min(len, 40));
 }
 
-/** Answer the call as a failure with `errcode` (and an optional return value, at most 40 bytes). */
-export function answerError(c: Call, errcode: u8, value: Uint8Array | null = null): bool {
-  if (value === null) return send(c, ACTION_ANSWER, 1, errcode, 0, 0);
-  return send(c, ACTION_ANSWER, 1, errcode, value.dataStart, min(value.length, 40));
+/** Answer the call as a failure with `errcode` (and `len` bytes of return value at `value`, at most 40). */
+export function answerError(c: Call, errcode: u8, value: usize = 0, len: i32 = 0): bool {
+  return send(c, ACTION_ANSWER, 1, errcode, value, min(len, 40));
 }

@@ -9,6 +9,8 @@ const CONNECT_SERVICE: u8 = 0x2a;
 const EXIT: u8 = 0x5f;
 const HAND_OVER: u8 = 0x56;
 const REJECTED: u8 = 0x41;
+// The answers' bytes, static (the SDK's stub runtime never frees the heap).
+const VALUE: usize = memory.data(8, 8);
 
 listen();
 getPid();
@@ -21,19 +23,17 @@ while (true) {
   }
   const n = `call ${c.call.toString()} of pid ${c.pid.toString()}`;
   if (c.code === GET_PID) {
-    const pid = new Uint8Array(8);
-    pid[0] = 42;
+    store<u64>(VALUE, 42);
     println(`${n}: GET_PID answered with PID 42`);
-    answerOk(c, pid);
+    answerOk(c, VALUE, 8);
   } else if (c.code === CONNECT_SERVICE) {
     println(`${n}: CONNECT_SERVICE refused with 0x41`);
     answerError(c, REJECTED);
   } else if (c.code === EXIT) {
     const data = c.argU64(0) + 100;
-    const args = new Uint8Array(8);
-    store<u64>(args.dataStart, data);
+    store<u64>(VALUE, data);
     println(`${n}: EXIT passed with exit data ${data.toString()}`);
-    passWith(c, args);
+    passWith(c, VALUE, 8);
   } else if (c.code === HAND_OVER) {
     println(`${n}: HAND_OVER held`);
   } else pass(c);
