@@ -6,7 +6,7 @@
 
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { E, OK, program, TestHome, waitFor } from "./kernel-helpers.js";
+import { E, OK, PIPE_IO_FUNCS, program, TestHome, waitFor } from "./kernel-helpers.js";
 
 const home = new TestHome();
 afterAll(() => home.cleanup());
@@ -174,6 +174,58 @@ describe("a proxy that changes calls", () => {
       expect(second.output()).toContain("EXIT {exitData: 9} -> process ends");
     } finally {
       await proxy.stop();
+    }
+  });
+});
+
+/**
+ * A proxy written by hand that answers its first call with 3 bytes (no ANSWER), then lives on: takes
+ * its ends from RECV_PIPE (0xFE01 calls at 0x5000, 0xFE02 answers at 0x5008), says READY.
+ */
+const GARBAGE = program(
+  `(call $check (i32.const 90) (call $s8_64 (i32.const 0x01) (i32.const 0x20) (i64.const 1)) (i32.const ${OK}))
+  (call $check (i32.const 91) (call $s0 (i32.const 0x04)) (i32.const ${OK}))
+  (block $got (loop $w
+    (br_if $got (i32.and (i64.ne (i64.load (i32.const 0x5000)) (i64.const 0)) (i64.ne (i64.load (i32.const 0x5008)) (i64.const 0))))
+    (drop (call $s0 (i32.const 0x56))) (br $w)))
+  (call $check (i32.const 92) (call $read (i64.load (i32.const 0x5000)) (i32.const 0) (i32.const 0x6000) (i32.const 4200)) (i32.const ${OK}))
+  (call $check (i32.const 93) (call $write (i64.load (i32.const 0x5008)) (i32.const 3) (i32.const 0x7000) (i32.const 0)) (i32.const ${OK}))
+  (loop $z (drop (call $s0 (i32.const 0x56))) (br $z))`,
+  `${PIPE_IO_FUNCS}
+  (func $onRecv (param $sig i32) (param $df i32) (result i64)
+    (if (i32.eq (i32.load16_u offset=20 (local.get $df)) (i32.const 0xfe01))
+      (then (i64.store (i32.const 0x5000) (i64.load offset=12 (local.get $df)))))
+    (if (i32.eq (i32.load16_u offset=20 (local.get $df)) (i32.const 0xfe02))
+      (then (i64.store (i32.const 0x5008) (i64.load offset=12 (local.get $df)))))
+    (i64.const 0))
+  (elem (i32.const 1) $onRecv)`,
+);
+
+describe("robustness", () => {
+  it("a proxy answering garbage is detached: the app goes on, the proxy and the kernel too", async () => {
+    const proxy = home.spawnNcw(["run", "--trace", home.write("garbage.wat", GARBAGE)]);
+    try {
+      expect(
+        await waitFor(() => /HANDLE_SIGNAL .* -> ok/.test(proxy.output())),
+        proxy.output(),
+      ).toBe(true);
+      const pid = started(proxy.output());
+      await waitFor(() => proxy.output().includes("READY"));
+      const r = run(LISTENED, pid);
+      expect(r.code, r.stderr).toBe(5);
+      expect(r.stderr).toContain(
+        `application proxy ${pid} detached: it answered call 1 with garbage: proxy answer: 3 bytes, shorter than its 8-byte header`,
+      );
+      // The call and the later ones ran: GET_PID got the app's own PID, PIPE_INFO its 0x30.
+      expect(r.stderr).toMatch(/GET_PID \{\} -> ok \{pid: \d+\}\n/);
+      expect(r.stderr).toContain("PIPE_INFO {id: 77} -> err 0x30");
+      expect(proxy.exitCode).toBeNull();
+      expect(home.ncw(["ps"]).stdout).toContain("garbage");
+      // The kernel goes on running apps.
+      expect(run(LISTENED).code).toBe(5);
+    } finally {
+      home.ncw(["kill", "--force", String(started(proxy.output()))]);
+      await waitFor(() => proxy.exitCode !== null);
     }
   });
 });
