@@ -1070,6 +1070,13 @@ export class Kernel implements KernelApi {
     return a.ok && a.answers?.length === r.addresses.length ? a.answers : undefined;
   }
 
+  /** A link made for a run that did not start: the proxy's ends go, and the two pipes with them. */
+  abandonProxyLink(link: ProxyLinkSet): void {
+    this.pipes.drop(link.proxy, link.proxyIds.calls);
+    this.pipes.drop(link.proxy, link.proxyIds.answers);
+    endProxyLink(this.pipes, link);
+  }
+
   /**
    * Give the application proxy its ends of `p`'s link (docs/kernel.md "Application proxies"): granted
    * to its runner, then one RECV_PIPE each (command codes PROXY_CALLS_COMMAND, PROXY_ANSWERS_COMMAND).

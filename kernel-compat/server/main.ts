@@ -665,21 +665,28 @@ async function main(): Promise<void> {
             }
             // Bit 4 of the startup reason (the context's first byte): started after a crash.
             if (crash.afterCrash) context.bytes[0]! |= StartupBit.AFTER_CRASH;
-            const started = kernel.spawn({
-              ...(commandPipes ? { commandPipes } : {}),
-              ...(proxyLink ? { proxyLink } : {}),
-              name: runnable.name,
-              wasm: runnable.wasm,
-              context: context.bytes,
-              anid: context.anid,
-              ppid: 0,
-              trace: m.trace,
-              session,
-              priority: m.priority,
-              memoryBytes,
-              userName: m.user,
-              ...(sandbox === undefined ? {} : { sandbox }),
-            });
+            let started: ReturnType<typeof kernel.spawn>;
+            try {
+              started = kernel.spawn({
+                ...(commandPipes ? { commandPipes } : {}),
+                ...(proxyLink ? { proxyLink } : {}),
+                name: runnable.name,
+                wasm: runnable.wasm,
+                context: context.bytes,
+                anid: context.anid,
+                ppid: 0,
+                trace: m.trace,
+                session,
+                priority: m.priority,
+                memoryBytes,
+                userName: m.user,
+                ...(sandbox === undefined ? {} : { sandbox }),
+              });
+            } catch (e) {
+              // A run that did not start leaves no link behind (the proxy's ends go with it).
+              if (proxyLink) kernel.abandonProxyLink(proxyLink);
+              throw e;
+            }
             kernel.perm.startRun(started.pid, upfront.allow, upfront.deny);
             crash.started(started.pid);
           })().catch((e: unknown) => {
