@@ -184,7 +184,7 @@ export type ClientMessage =
       window?: { columns: number; rows: number };
       /**
        * `ncw run --proxy PID` (developer mode, docs/kernel.md "Application proxies"): process PID is
-       * this run's application proxy; it receives every syscall of the process' main thread.
+       * this run's application proxy; it receives the process' syscalls.
        */
       proxy?: number;
     }

@@ -6,7 +6,7 @@
 
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { E, OK, PIPE_IO_FUNCS, program, TestHome, waitFor } from "./kernel-helpers.js";
+import { E, NEW_THREAD, OK, PIPE_IO_FUNCS, program, TestHome, waitFor } from "./kernel-helpers.js";
 
 const home = new TestHome();
 afterAll(() => home.cleanup());
@@ -66,6 +66,34 @@ const MANY = program(`(local $i i32)
     (call $check64 (i32.const 40) (call $r64 (i32.const 0)) (i64.const 42))
     (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
   (call $exit (i64.const 0))`);
+
+/**
+ * A thread (CREATE_THREAD through syscall_fork, which is not proxied) makes GET_PID with its own areas
+ * and reports the PID at 0x3008; the main thread then makes its own. Exit data: 1 when the thread's
+ * was 42, plus 2 when the main thread's was (103 once the guard added 100 to 3).
+ */
+const THREADED = program(
+  `(local $v i32) (local $id i32) (local $r i32)
+  (call $q (i32.const 1) (i64.const 0)) (call $b (i32.const 0) (i32.const 0x60))
+  (local.set $v (call $fork (i32.const 0x1000) (i32.const 9) (i32.const 0x2000)))
+  (if (i32.eq (local.get $v) (i32.const ${NEW_THREAD})) (then
+    (call $check (i32.const 70) (call $csys (i32.const 0x53) (i32.const 1)) (i32.const ${OK}))
+    (i64.store (i32.const 0x3008) (i64.load (i32.const 0x2800)))
+    (i32.atomic.store (i32.const 0x3004) (i32.const 1))
+    (loop $spin (br $spin))))
+  (call $check (i32.const 71) (local.get $v) (i32.const ${OK}))
+  (loop $w (br_if $w (i32.eqz (i32.atomic.load (i32.const 0x3004)))))
+  (if (i64.eq (i64.load (i32.const 0x3008)) (i64.const 42)) (then (local.set $r (i32.const 1))))
+  (call $check (i32.const 72) (call $s0 (i32.const 0x53)) (i32.const ${OK}))
+  (if (i64.eq (call $r64 (i32.const 0)) (i64.const 42)) (then (local.set $r (i32.or (local.get $r) (i32.const 2)))))
+  (call $exit (i64.extend_i32_u (local.get $r)))`,
+  `(func $csys (param $code i32) (param $len i32) (result i32)
+    (i32.store8 (i32.const 0x1800) (local.get $code))
+    (call $sys (i32.const 0x1800) (local.get $len) (i32.const 0x2800)))`,
+).replace(
+  "(memory",
+  '(import "nightos" "syscall_fork" (func $fork (param i32 i32 i32) (result i32)))\n  (memory',
+);
 
 /** HAND_OVER (the guard holds it), then EXIT(9). */
 const HELD = program(`
@@ -142,6 +170,24 @@ describe("a proxy that changes calls", () => {
       expect(r.code, r.stderr).toBe(100);
       expect(r.stderr).not.toContain("detached");
       expect(home.ncw(["ps"]).stdout).toContain("proxy_guard");
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it("a thread's calls go to the proxy too, numbered with the main thread's", async () => {
+    const proxy = await startProxy("proxy-guard");
+    try {
+      const r = run(THREADED, proxy.pid);
+      expect(r.code, r.stderr).toBe(103);
+      expect(r.stderr).toMatch(/\[thread 2\] GET_PID \{\} -> ok \{pid: 42\} \(answered by proxy/);
+      const pid = started(r.stderr);
+      expect(
+        await waitFor(() => proxy.output().includes(`call 2 of pid ${pid}: GET_PID answered`)),
+      ).toBe(true);
+      expect(proxy.output()).toContain(`call 1 of pid ${pid}: GET_PID answered`);
+      // Without the proxy, neither PID is 42.
+      expect(run(THREADED).code).toBe(0);
     } finally {
       await proxy.stop();
     }

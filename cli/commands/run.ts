@@ -125,7 +125,7 @@ export const RUN_OPTIONS = {
   proxy: {
     type: "string",
     describe:
-      "Developer mode: the running process with this PID is the app's application proxy; it receives the main thread's syscalls and may pass, change, answer or hold them",
+      "Developer mode: the running process with this PID is the app's application proxy; it receives the app's syscalls and may pass, change, answer or hold them",
   },
   // Repeatable, one value each (an array option would swallow the program after it).
   allow: {

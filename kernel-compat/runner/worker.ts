@@ -54,7 +54,7 @@ import {
 import { InstanceHost } from "./instance.js";
 import { PipeRings, PipeSlots } from "./pipes.js";
 import { createTlsSlots, type KernelBuffers, Proc } from "./process.js";
-import { ProxyLink } from "./proxy.js";
+import { ProxyLink, proxyShared } from "./proxy.js";
 import { type HandlerEnv, ProcessEnd, type SignalAnswer } from "./signals.js";
 import { SocketRings, SocketSlots } from "./sockets.js";
 import {
@@ -173,13 +173,15 @@ function run(msg: WorkerStart): Outcome {
   });
   // A proxied process' main thread gets the proxied entry point; every other process the plain one,
   // so a process without a proxy pays nothing for the feature (docs/kernel.md "Application proxies").
-  if (msg.proxy !== undefined) {
+  const proxyShare =
+    msg.proxy === undefined ? undefined : { ref: msg.proxy, shared: proxyShared() };
+  if (proxyShare !== undefined) {
     const note = (line: string) => post({ t: "note", line });
     try {
-      host.proxy = new ProxyLink(msg.proxy, BigInt(msg.pid), note);
+      host.proxy = new ProxyLink(proxyShare.ref, BigInt(msg.pid), note, proxyShare.shared);
     } catch (e) {
       note(
-        `application proxy ${msg.proxy.pid} not linked: ${(e as Error).message}; the app runs unproxied`,
+        `application proxy ${proxyShare.ref.pid} not linked: ${(e as Error).message}; the app runs unproxied`,
       );
     }
   }
@@ -297,6 +299,7 @@ function run(msg: WorkerStart): Outcome {
   if (msg.fork) proc.pages.restore(msg.fork.pages);
   if (msg.fork?.tls) proc.restoreTls(msg.fork.tls);
   const threadHost: ThreadHost = {
+    ...(host.proxy === undefined || proxyShare === undefined ? {} : { proxy: proxyShare }),
     pid: msg.pid,
     ppid: msg.ppid,
     context: msg.context,

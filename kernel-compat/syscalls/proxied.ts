@@ -1,5 +1,5 @@
 // `nightos.syscall` of a process with an application proxy (technical/dev-mode.md "Application
-// proxies"; docs/kernel.md "Application proxies"): every well-formed request of its main thread goes to
+// proxies"; docs/kernel.md "Application proxies"): every well-formed request of its threads goes to
 // the proxy first (runner/proxy.ts), which lets it pass, passes it with other arguments, answers it
 // itself, or never answers. The entry point is chosen at instantiation (runner/worker.ts): a process
 // without a proxy runs dispatch.ts alone and pays nothing for this file.
