@@ -308,6 +308,12 @@ describe("refusals", () => {
     } finally {
       expect(home.ncw(["registry", "set", "system.debugging.dev_mode", "true"]).code).toBe(0);
     }
+    // A NightOS user below administrator (any user but the default one starts standard, level 2).
+    const f = home.write("listened.wat", LISTENED);
+    const alice = home.ncw(["run", "--proxy", "100", f], { NCW_USER: "alice" });
+    expect(alice.code, alice.stderr).toBe(77);
+    expect(alice.stderr).toContain("application proxies are for administrators");
+    expect(alice.stderr).toContain("ncw perm policy --user alice --level 3");
     const bad = home.ncw(["run", "--proxy", "abc", nap("proxy-listen")]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--proxy must be an integer from 1 up, got "abc"');

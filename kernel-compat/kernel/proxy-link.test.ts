@@ -117,20 +117,33 @@ describe("proxyRefusal", () => {
   processes.add(fake(101, []));
   processes.add(fake(102, [Sig.RECV_PIPE], "exited"));
   const on = { devMode: true, processes };
+  const ADMIN = { name: "user", level: 4 };
 
   it("lets a running process with a RECV_PIPE handler be the proxy", () => {
-    expect(proxyRefusal(on, 100)).toBeUndefined();
+    expect(proxyRefusal(on, 100, ADMIN)).toBeUndefined();
   });
 
   it("refuses, each with its code and exit kind", () => {
-    expect(proxyRefusal({ devMode: false, processes }, 100)).toMatchObject({
+    expect(proxyRefusal({ devMode: false, processes }, 100, ADMIN)).toMatchObject({
       code: "RUN_PROXY_DEV_MODE",
       kind: "no-perm",
     });
-    expect(proxyRefusal(on, 0)).toMatchObject({ code: "RUN_PROXY_BAD_PID", kind: "usage" });
-    expect(proxyRefusal(on, "100")).toMatchObject({ code: "RUN_PROXY_BAD_PID" });
-    expect(proxyRefusal(on, 999)).toMatchObject({ code: "RUN_PROXY_NOT_FOUND", kind: "not-found" });
-    expect(proxyRefusal(on, 102)).toMatchObject({ code: "RUN_PROXY_NOT_FOUND" });
-    expect(proxyRefusal(on, 101)).toMatchObject({ code: "RUN_PROXY_NO_HANDLER", kind: "usage" });
+    expect(proxyRefusal(on, 100, { name: "alice", level: 2 })).toMatchObject({
+      code: "RUN_PROXY_NOT_ADMIN",
+      kind: "no-perm",
+      hint: "raise it: `ncw perm policy --user alice --level 3`",
+    });
+    expect(proxyRefusal(on, 100, { name: "bob", level: 3 })).toBeUndefined();
+    expect(proxyRefusal(on, 0, ADMIN)).toMatchObject({ code: "RUN_PROXY_BAD_PID", kind: "usage" });
+    expect(proxyRefusal(on, "100", ADMIN)).toMatchObject({ code: "RUN_PROXY_BAD_PID" });
+    expect(proxyRefusal(on, 999, ADMIN)).toMatchObject({
+      code: "RUN_PROXY_NOT_FOUND",
+      kind: "not-found",
+    });
+    expect(proxyRefusal(on, 102, ADMIN)).toMatchObject({ code: "RUN_PROXY_NOT_FOUND" });
+    expect(proxyRefusal(on, 101, ADMIN)).toMatchObject({
+      code: "RUN_PROXY_NO_HANDLER",
+      kind: "usage",
+    });
   });
 });

@@ -5,6 +5,7 @@
 // ends, so no identifier of the proxied app names them.
 
 import { Sig } from "../../commonassembly/abi/numbers.js";
+import { UserLevel } from "../../commonassembly/abi/permissions.js";
 import type { ProxyLinkRef } from "../protocol.js";
 import type { KPipe, PipeTable } from "./pipes.js";
 import type { ProcessTable } from "./process.js";
@@ -19,10 +20,14 @@ export interface ProxyLinkSet {
   readonly proxyIds: { readonly calls: bigint; readonly answers: bigint };
 }
 
-/** Why a run cannot have process `pid` as its proxy (the run's error), or undefined: it can. */
+/**
+ * Why a run of NightOS user `user` (of level `user.level`, docs/permissions.md "User levels") cannot
+ * have process `pid` as its proxy (the run's error), or undefined: it can.
+ */
 export function proxyRefusal(
   k: { readonly devMode: boolean; readonly processes: ProcessTable },
   pid: unknown,
+  user: { name: string; level: number },
 ):
   | { code: string; message: string; kind: "usage" | "not-found" | "no-perm"; hint?: string }
   | undefined {
@@ -32,6 +37,14 @@ export function proxyRefusal(
       message: "application proxies are a developer-mode feature, and developer mode is off",
       kind: "no-perm",
       hint: "turn it on: `ncw registry set system.debugging.dev_mode true`",
+    };
+  // technical/dev-mode.md: "Only administrator users get access to them".
+  if (user.level < UserLevel.ADMINISTRATOR)
+    return {
+      code: "RUN_PROXY_NOT_ADMIN",
+      message: `application proxies are for administrators, and NightOS user ${user.name} is of level ${user.level}`,
+      kind: "no-perm",
+      hint: `raise it: \`ncw perm policy --user ${user.name} --level ${UserLevel.ADMINISTRATOR}\``,
     };
   if (typeof pid !== "number" || !Number.isSafeInteger(pid) || pid <= 0)
     return {

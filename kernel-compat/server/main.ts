@@ -621,7 +621,12 @@ async function main(): Promise<void> {
             // `--proxy PID`: the link to the application proxy (docs/kernel.md "Application proxies").
             let proxyLink: ProxyLinkSet | undefined;
             if (m.proxy !== undefined) {
-              const refused = proxyRefusal(kernel, m.proxy);
+              const userName = m.user ?? DEFAULT_USER;
+              const { readUser } = await import("../../services/perm/store.js");
+              const { level } = await tree.serialize(async () =>
+                readUser(await tree.tree(), userName),
+              );
+              const refused = proxyRefusal(kernel, m.proxy, { name: userName, level });
               if (refused !== undefined) {
                 send({ t: "error", run, ...refused });
                 return;
