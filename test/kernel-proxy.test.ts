@@ -108,6 +108,11 @@ describe("a listener", () => {
       expect(r.code, r.stderr).toBe(5);
       const pid = started(r.stderr);
       expect(r.stderr).toContain(`[pid ${pid}] PIPE_INFO {id: 77} -> err 0x30 NO_SUCH_PIPE`);
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `\\[pid ${pid}\\] application proxy: process ${proxy.pid} \\(ncwdemo::proxy_listen\\), its ends \\d+ \\(calls\\) and \\d+ \\(answers\\)`,
+        ),
+      );
       expect(await waitFor(() => proxy.output().includes("proxied app ended"))).toBe(true);
       const calls = proxy
         .output()

@@ -1103,6 +1103,14 @@ export class Kernel implements KernelApi {
       this.signal(proxy, Sig.RECV_PIPE, {
         datafield: recvPipe(e.end.pipe, e.end, e.id, e.command),
       });
+    this.log(
+      `process ${p.pid} (${p.name}): its application proxy is process ${proxy.pid} (${proxy.name})`,
+    );
+    if (p.trace)
+      p.session?.trace(
+        p.pid,
+        `application proxy: process ${proxy.pid} (${proxy.name}), its ends ${link.proxyIds.calls} (calls) and ${link.proxyIds.answers} (answers)`,
+      );
   }
 
   /**
