@@ -43,11 +43,15 @@ function run(wat: string, proxy?: number | string) {
 
 const started = (out: string) => Number(/\[pid (\d+)\] started/.exec(out)?.[1]);
 
-/** GET_PID, PIPE_INFO of identifier 77 (none: 0x30), EXIT(5). */
-const LISTENED = program(`
-  (call $check (i32.const 10) (call $s0 (i32.const 0x53)) (i32.const ${OK}))
+/** GET_PID, PIPE_INFO of identifier 77 (none: 0x30), PIPE_WRITE of "abcd" to SC 77 (none: 0x30), EXIT(5). */
+const LISTENED = program(
+  `(call $check (i32.const 10) (call $s0 (i32.const 0x53)) (i32.const ${OK}))
   (call $check (i32.const 11) (call $s64 (i32.const 0x24) (i64.const 77)) (i32.const ${E(0x30)}))
-  (call $exit (i64.const 5))`);
+  (i32.store (i32.const 0x3000) (i32.const 0x64636261))
+  (call $check (i32.const 12) (call $write (i64.const 77) (i32.const 4) (i32.const 0x3000) (i32.const 0)) (i32.const ${E(0x30)}))
+  (call $exit (i64.const 5))`,
+  PIPE_IO_FUNCS,
+);
 
 /**
  * GET_PID must say 42 (else exit 20), CONNECT_SERVICE (16 zero argument bytes) must fail with 0x41
@@ -121,7 +125,11 @@ describe("a listener", () => {
       expect(calls).toEqual([
         `call 1 pid ${pid} thread 1 syscall 0x53 args <>`,
         `call 2 pid ${pid} thread 1 syscall 0x24 args <4d00000000000000>`,
-        `call 3 pid ${pid} thread 1 syscall 0x5f args <0500000000000000>`,
+        `call 3 pid ${pid} thread 1 syscall 0x22 args <4d00000000000000 04000000 0030000000000000 00> buffer 4 bytes <61626364>`.replace(
+          /(<[0-9a-f ]+>)/g,
+          (m) => m.replaceAll(" ", ""),
+        ),
+        `call 4 pid ${pid} thread 1 syscall 0x5f args <0500000000000000>`,
       ]);
       // Without --proxy: the same app, and the listener hears nothing of it.
       const plain = run(LISTENED);
@@ -132,7 +140,7 @@ describe("a listener", () => {
           .output()
           .split("\n")
           .filter((l) => l.startsWith("call ")),
-      ).toHaveLength(3);
+      ).toHaveLength(4);
     } finally {
       await proxy.stop();
     }

@@ -6,17 +6,19 @@ import {
   decodeProxyCall,
   encodeProxyAnswer,
   encodeProxyCall,
+  fitBuffers,
   PROXY_ANSWER_MAX,
+  PROXY_CALL_MAX,
 } from "./proxy.js";
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "hex"));
 
 describe("CALL", () => {
-  // pid 101, thread 1, call 3, PIPE_WRITE (0x21) with 2 argument bytes 0xaa 0xbb.
-  const bytes = hex("6500000000000000 01000000 03000000 21 00 0200 aabb");
+  // pid 101, thread 1, call 3, PIPE_WRITE (0x22) with 2 argument bytes 0xaa 0xbb and no buffer.
+  const bytes = hex("6500000000000000 01000000 03000000 22 00 0200 aabb");
 
   it("encodes to the table's bytes and decodes back", () => {
-    const c = { pid: 101n, thread: 1, call: 3, code: 0x21, args: hex("aabb") };
+    const c = { pid: 101n, thread: 1, call: 3, code: 0x22, args: hex("aabb"), buffers: [] };
     expect(encodeProxyCall(c)).toEqual(bytes);
     expect(decodeProxyCall(bytes)).toEqual(c);
   });
@@ -28,18 +30,66 @@ describe("CALL", () => {
       call: 1,
       code: 0x53,
       args: new Uint8Array(0),
+      buffers: [],
     });
     expect(b).toEqual(hex("6400000000000000 02000000 01000000 53 00 0000"));
   });
 
-  it("refuses a short header, a wrong length, a reserved byte", () => {
+  it("the buffers the call reads follow its arguments: whole length, bytes shown, the bytes", () => {
+    // Two buffers: "abcd" whole, and 3 bytes of a 10-byte one.
+    const b = hex(
+      "6500000000000000 01000000 04000000 22 02 0100 ff 04000000 04000000 61626364 0a000000 03000000 787978",
+    );
+    const c = {
+      pid: 101n,
+      thread: 1,
+      call: 4,
+      code: 0x22,
+      args: hex("ff"),
+      buffers: [
+        { length: 4, bytes: hex("61626364") },
+        { length: 10, bytes: hex("787978") },
+      ],
+    };
+    expect(encodeProxyCall(c)).toEqual(b);
+    expect(decodeProxyCall(b)).toEqual(c);
+  });
+
+  it("fitBuffers cuts the buffers so that the CALL fits in one message", () => {
+    const big = new Uint8Array(70_000);
+    const fit = fitBuffers(21, [new Uint8Array(5), big, new Uint8Array(3)]);
+    expect(fit.map((f) => [f.length, f.bytes.length])).toEqual([
+      [5, 5],
+      [70_000, PROXY_CALL_MAX - 20 - 21 - 8 - 5 - 8 - 8],
+      [3, 0],
+    ]);
+    const c = encodeProxyCall({
+      pid: 1n,
+      thread: 1,
+      call: 1,
+      code: 0x22,
+      args: new Uint8Array(21),
+      buffers: fit,
+    });
+    expect(c.length).toBe(PROXY_CALL_MAX);
+  });
+
+  it("refuses a short header, a wrong length, a cut or overlong buffer, trailing bytes", () => {
     expect(() => decodeProxyCall(bytes.subarray(0, 19))).toThrow(/shorter than its 20-byte header/);
     expect(() => decodeProxyCall(bytes.subarray(0, 21))).toThrow(
       /2 argument bytes, the message has 1/,
     );
-    const r = bytes.slice();
-    r[17] = 1;
-    expect(() => decodeProxyCall(r)).toThrow(/reserved byte 17/);
+    const one = bytes.slice();
+    one[17] = 1;
+    expect(() => decodeProxyCall(one)).toThrow(/buffer 0 is cut short/);
+    expect(() =>
+      decodeProxyCall(
+        hex("6500000000000000 01000000 03000000 22 01 0000 02000000 03000000 616263"),
+      ),
+    ).toThrow(/shows 3 bytes of 2/);
+    expect(() => decodeProxyCall(hex("6500000000000000 01000000 03000000 22 00 0000 ff"))).toThrow(
+      /1 bytes after the last buffer/,
+    );
   });
 });
 

@@ -50,7 +50,7 @@ describe.skipIf(process.platform !== "linux")("the link (linux)", () => {
     const { link, calls, answers, notes } = linked();
     // The answer to call 1 waits already: answered, failure 0x30.
     expect(answers.writeAll(hex("01000000 02 01 30 00")).ok).toBe(true);
-    const v = link.ask(1, 0x24, hex("4d00000000000000"), {});
+    const v = link.ask(1, 0x24, hex("4d00000000000000"), [], {});
     expect(v).toEqual({ call: 1, action: "answer", errcode: 0x30, value: new Uint8Array(0) });
     const got = new Uint8Array(100);
     const r = calls.readExact(got, false);
@@ -60,14 +60,14 @@ describe.skipIf(process.platform !== "linux")("the link (linux)", () => {
     );
     // Call 2 is numbered 2; its answer passes it.
     expect(answers.writeAll(hex("02000000 00 00 00 00")).ok).toBe(true);
-    expect(link.ask(1, 0x53, new Uint8Array(0), {})).toEqual({ call: 2, action: "pass" });
+    expect(link.ask(1, 0x53, new Uint8Array(0), [], {})).toEqual({ call: 2, action: "pass" });
     expect(notes).toEqual([]);
   });
 
   it("detaches a proxy that answers garbage or another call, and closes the pipes from its side", () => {
     const a = linked();
     expect(a.answers.writeAll(hex("01000000 07 00 00 00")).ok).toBe(true);
-    const v = a.link.ask(1, 0x53, new Uint8Array(0), {});
+    const v = a.link.ask(1, 0x53, new Uint8Array(0), [], {});
     expect(v.action).toBe("detached");
     expect(a.link.detached).toMatch(
       /answered call 1 with garbage: proxy answer: unknown action 0x7/,
@@ -78,14 +78,14 @@ describe.skipIf(process.platform !== "linux")("the link (linux)", () => {
     expect(a.calls.state() & RingState.writerClosed).not.toBe(0);
     const b = linked();
     expect(b.answers.writeAll(hex("09000000 00 00 00 00")).ok).toBe(true);
-    b.link.ask(1, 0x53, new Uint8Array(0), {});
+    b.link.ask(1, 0x53, new Uint8Array(0), [], {});
     expect(b.link.detached).toBe("it answered call 9, not call 1");
   });
 
   it("detaches a proxy whose end closed brutally (it ended), without waiting", () => {
     const { table, set, link } = linked();
     table.close(set.answers, true);
-    const v = link.ask(1, 0x53, new Uint8Array(0), {});
+    const v = link.ask(1, 0x53, new Uint8Array(0), [], {});
     expect(v.action).toBe("detached");
     expect(link.detached).toMatch(/its (calls|answers) pipe is closed/);
   });

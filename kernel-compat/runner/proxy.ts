@@ -11,6 +11,7 @@ import {
   encodeProxyCall,
   PROXY_ANSWER_MAX,
   type ProxyAnswer,
+  type ProxyCall,
 } from "../../commonassembly/abi/proxy.js";
 import { hostNative } from "../../native/index.js";
 import { hostRingMemory, RingReader, RingWriter, type WaitOptions } from "../ipc/ring.js";
@@ -71,12 +72,18 @@ export class ProxyLink {
    * Ask the proxy about a call of thread `thread`; blocks until it answers, goes away or is refused
    * (first for the link's lock, while another thread's call is with the proxy).
    */
-  ask(thread: number, code: number, args: Uint8Array, wait: WaitOptions): ProxyVerdict {
+  ask(
+    thread: number,
+    code: number,
+    args: Uint8Array,
+    buffers: ProxyCall["buffers"],
+    wait: WaitOptions,
+  ): ProxyVerdict {
     this.lock(wait);
     try {
       const detached = this.detached;
       if (detached !== undefined) return { action: "detached", reason: detached };
-      return this.askLocked(thread, code, args, wait);
+      return this.askLocked(thread, code, args, buffers, wait);
     } finally {
       Atomics.store(this.state, LOCK, 0);
       Atomics.notify(this.state, LOCK, 1);
@@ -95,13 +102,14 @@ export class ProxyLink {
     thread: number,
     code: number,
     args: Uint8Array,
+    buffers: ProxyCall["buffers"],
     wait: WaitOptions,
   ): ProxyVerdict {
     // Numbered across the process' threads: 1, 2, … (0 skipped when it wraps).
     let call = (Atomics.add(this.state, LAST_CALL, 1) + 1) >>> 0;
     if (call === 0) call = (Atomics.add(this.state, LAST_CALL, 1) + 1) >>> 0;
     const w = this.calls.writeAll(
-      encodeProxyCall({ pid: this.pid, thread, call, code, args }),
+      encodeProxyCall({ pid: this.pid, thread, call, code, args, buffers }),
       wait,
     );
     if (!w.ok) return this.detach(`its calls pipe is ${w.reason}`);

@@ -5,6 +5,8 @@
 // without a proxy runs dispatch.ts alone and pays nothing for this file.
 
 import type { Codec } from "../../commonassembly/abi/codec.js";
+import { fitBuffers, type ProxyCall } from "../../commonassembly/abi/proxy.js";
+import type { SyscallDef } from "../../commonassembly/abi/syscalls.js";
 import {
   errorStatus,
   SYSCALL_RET_SIZE,
@@ -13,6 +15,7 @@ import {
 import type { Proc } from "../runner/process.js";
 import type { ProxyLink } from "../runner/proxy.js";
 import { tracesSyscall } from "../runner/trace-clock.js";
+import { bufferAreas } from "./buffers.js";
 import {
   decodeArgs,
   dispatchChecked,
@@ -57,7 +60,8 @@ function throughProxy(p: Proc, link: ProxyLink, req: number, reqLen: number, ret
   link.busy = true;
   let verdict: ReturnType<ProxyLink["ask"]>;
   try {
-    verdict = link.ask(p.tid, def.code, p.bytes().slice(req + 1, req + reqLen), waiting(p));
+    const args = p.bytes().slice(req + 1, req + reqLen);
+    verdict = link.ask(p.tid, def.code, args, readBuffers(p, def, v.args, args.length), waiting(p));
   } finally {
     link.busy = false;
   }
@@ -101,4 +105,26 @@ function throughProxy(p: Proc, link: ProxyLink, req: number, reqLen: number, ret
       return verdict.errcode === null ? SYSCALL_STATUS_OK : errorStatus(verdict.errcode);
     }
   }
+}
+
+/**
+ * The buffers the call reads (the table's `buffers`), as much of them as the CALL carries; none when
+ * one lies outside the memory (the call then fails as without a proxy, once passed).
+ */
+function readBuffers(
+  p: Proc,
+  def: SyscallDef,
+  args: unknown,
+  argsLength: number,
+): ProxyCall["buffers"] {
+  if (def.buffers.length === 0) return [];
+  const mem = p.bytes();
+  const areas = bufferAreas(def, args, mem.length);
+  if (typeof areas === "number") return [];
+  return fitBuffers(
+    argsLength,
+    areas
+      .filter((a) => a.access === "read")
+      .map((a) => mem.subarray(a.address, a.address + a.length)),
+  );
 }

@@ -34,8 +34,11 @@ export const ACTION_PASS: u8 = 0x00;
 export const ACTION_PASS_ARGS: u8 = 0x01;
 export const ACTION_ANSWER: u8 = 0x02;
 
-const CALL_MAX: i32 = PROXY_CALL_HEADER_SIZE + 4095;
+/** A CALL is one message: at most 64 KiB (the buffers it shows are cut to fit). */
+const CALL_MAX: i32 = 65536;
 const CALL_BUF: usize = memory.data(CALL_MAX, 8);
+/** Where each shown buffer's 8-byte header is in CALL_BUF (at most 255 buffers). */
+const BUFFER_AT: usize = memory.data(255 * 4, 4);
 const ANSWER_BUF: usize = memory.data(PROXY_ANSWER_HEADER_SIZE + 4095, 8);
 
 // Set by the RECV_PIPE handler, read by nextCall (0: not given yet).
@@ -102,14 +105,36 @@ export class Call {
   }
   /** The argument bytes in hexadecimal (for a listener's log; this string is allocated). */
   argsHex(): string {
-    const digits = "0123456789abcdef";
-    let s = "";
-    for (let i = 0; i < this.argsLength; i++) {
-      const b = load<u8>(this.args + <usize>i);
-      s += digits.charAt(b >> 4) + digits.charAt(b & 15);
-    }
-    return s;
+    return hexOf(this.args, this.argsLength);
   }
+  /** How many buffers the call reads (PIPE_WRITE's data, SEND_SOCK_MSG's message…), in the table's order. */
+  bufferCount: i32 = 0;
+  /** Buffer `i`'s whole length. */
+  bufferLength(i: i32): u32 {
+    return load<u32>(load<u32>(BUFFER_AT + <usize>(i * 4)));
+  }
+  /** How many of its bytes the call shows (all, unless the CALL would pass 64 KiB). */
+  bufferShown(i: i32): i32 {
+    return <i32>load<u32>(load<u32>(BUFFER_AT + <usize>(i * 4)) + 4);
+  }
+  /** Where those bytes are (valid until the next `nextCall()`). */
+  bufferAddress(i: i32): usize {
+    return <usize>load<u32>(BUFFER_AT + <usize>(i * 4)) + 8;
+  }
+  /** Up to `max` of buffer `i`'s bytes in hexadecimal (allocated). */
+  bufferHex(i: i32, max: i32 = 32): string {
+    return hexOf(this.bufferAddress(i), min(this.bufferShown(i), max));
+  }
+}
+
+function hexOf(at: usize, n: i32): string {
+  const digits = "0123456789abcdef";
+  let s = "";
+  for (let i = 0; i < n; i++) {
+    const b = load<u8>(at + <usize>i);
+    s += digits.charAt(b >> 4) + digits.charAt(b & 15);
+  }
+  return s;
 }
 
 const CALL = new Call();
@@ -159,10 +184,18 @@ export function nextCall(freeHeap: bool = true): Call | null {
   }
   const len = <i32>retU32(PIPE_READ_RET_RESULT);
   const n = <i32>load<u16>(CALL_BUF + 18);
-  if (len < PROXY_CALL_HEADER_SIZE || len !== PROXY_CALL_HEADER_SIZE + n) {
+  const count = <i32>load<u8>(CALL_BUF + 17);
+  let at = PROXY_CALL_HEADER_SIZE + n;
+  for (let i = 0; i < count && at + 8 <= len; i++) {
+    store<u32>(BUFFER_AT + <usize>(i * 4), <u32>(CALL_BUF + <usize>at));
+    at += 8 + <i32>load<u32>(CALL_BUF + <usize>at + 4);
+  }
+  // The kernel's runner writes well-formed CALLs; anything else ends the link.
+  if (len < PROXY_CALL_HEADER_SIZE || at !== len) {
     unlink();
     return null;
   }
+  CALL.bufferCount = count;
   CALL.pid = load<u64>(CALL_BUF);
   CALL.thread = load<u32>(CALL_BUF + 8);
   CALL.call = load<u32>(CALL_BUF + 12);
