@@ -12,6 +12,7 @@ const VALUE_OPTIONS = new Set([
   "--trace-file",
   "--trace-format",
   "--priority",
+  "--proxy",
   "--allow",
   "--deny",
   "--permissions",

@@ -388,6 +388,8 @@ export interface RunRequest {
   cmdinDirect?: HostFileId;
   /** The Hydre session the run belongs to (`ncw hydre`, `ncw shell`; sys::hydre SESSION_INFO). */
   hydre?: number;
+  /** The PID of the run's application proxy (`ncw run --proxy`, docs/kernel.md "Application proxies"). */
+  proxy?: number;
 }
 
 /** The CLI's terminal size when its stdout is a terminal (sys::hydre, docs/services.md). */

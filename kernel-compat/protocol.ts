@@ -25,8 +25,10 @@ import type { SocketFastGrant } from "./runner/sockets.js";
  * 7: run ids (docs/kernel.md "Runs on one connection"): `run` carries the id the client picked, and
  * every message about that run (`started`, `trace`, `exited`, `command-pipes`, its `error`, its
  * processes' `ask`) carries it back; a client of 6 would take another run's `exited` for its own.
+ * 8: `run` may name an application proxy (`proxy`, docs/kernel.md "Application proxies"); a kernel
+ * speaking 7 would run the app unproxied without a word.
  */
-export const PROTOCOL_VERSION = 7;
+export const PROTOCOL_VERSION = 8;
 /** Largest frame accepted on the socket (a program's bytes travel inside `run`). */
 export const MAX_FRAME = 512 * 1024 * 1024;
 
@@ -107,6 +109,17 @@ export interface HostInputRef extends HostFileId {
   path: string;
 }
 
+/**
+ * A proxied process' link to its application proxy (docs/kernel.md "Application proxies"): the proxy's
+ * PID and the segments of the two message pipes whose ends the runner holds itself (the calls pipe's
+ * SC, the answers pipe's RC).
+ */
+export interface ProxyLinkRef {
+  pid: number;
+  calls: { name: string; size: number };
+  answers: { name: string; size: number };
+}
+
 /** CLI → kernel. */
 export type ClientMessage =
   | {
@@ -169,6 +182,11 @@ export type ClientMessage =
        */
       hydre?: number;
       window?: { columns: number; rows: number };
+      /**
+       * `ncw run --proxy PID` (developer mode, docs/kernel.md "Application proxies"): process PID is
+       * this run's application proxy; it receives the process' syscalls.
+       */
+      proxy?: number;
     }
   /** The CLI's terminal changed size (SIGWINCH): for every run of this connection (sys::hydre). */
   | { t: "window-size"; columns: number; rows: number }
@@ -360,6 +378,8 @@ export type ToRunner =
       priority: number;
       /** For a forked child: the parent's memory and globals to start from. */
       fork?: ForkImage;
+      /** The process' application proxy (docs/kernel.md "Application proxies"); none: not proxied. */
+      proxy?: ProxyLinkRef;
     }
   /**
    * Several messages, handled in order: what the kernel had for this runner at the end of one turn of

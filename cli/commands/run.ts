@@ -48,6 +48,7 @@ interface RunArgs extends GlobalArgs {
   "trace-file"?: string;
   "trace-format"?: string;
   priority?: string;
+  proxy?: string;
   allow?: string | string[];
   deny?: string | string[];
   permissions?: string;
@@ -125,6 +126,11 @@ export const RUN_OPTIONS = {
     type: "string",
     describe:
       "Priority 0–10: 10 runs at full speed (default), 1–9 get that share of the CPU, 0 starts suspended",
+  },
+  proxy: {
+    type: "string",
+    describe:
+      "Developer mode: the running process with this PID is the app's application proxy; it receives the app's syscalls and may pass, change, answer or hold them",
   },
   // Repeatable, one value each (an array option would swallow the program after it).
   allow: {
@@ -259,6 +265,15 @@ async function runBody(
     argv.priority === undefined
       ? 10
       : intArg(argv.priority, "--priority", { min: 0, max: 10 }, "RUN_BAD_PRIORITY");
+  const proxy =
+    argv.proxy === undefined
+      ? undefined
+      : intArg(
+          argv.proxy,
+          "--proxy",
+          { min: 1, max: Number.MAX_SAFE_INTEGER },
+          "RUN_PROXY_BAD_PID",
+        );
   const h = home();
   const appArgs = [...(argv.args ?? []), ...argv._.slice(1)].map(String);
   const target = path.resolve(argv.program);
@@ -357,6 +372,7 @@ async function runBody(
       startup: { ...request.startup, rawOutputRead: process.stdout.isTTY !== true },
       trace: traceOn,
       priority,
+      ...(proxy === undefined ? {} : { proxy }),
       allow: permissions.allow,
       deny: permissions.deny,
       ...(sandbox === undefined ? {} : { sandbox: sandbox.name }),

@@ -8,6 +8,7 @@ import type { SessionTerminal } from "../../services/syshydre/service.js";
 import type { CommandPipeMapping } from "../ipc/command-pipes.js";
 import type { Outcome, ProcessInfo, RunnerAnswer } from "../protocol.js";
 import type { CommandPipeSet } from "./command-pipes.js";
+import type { ProxyLinkSet } from "./proxy-link.js";
 
 /**
  * Who receives a process' trace lines and its end: the run of a CLI session that started it (one sink
@@ -91,6 +92,8 @@ export interface KProcess {
   traceUnacked: number;
   /** A command run's six pipes (kernel/command-pipes.ts), or undefined. */
   commandPipes?: CommandPipeSet;
+  /** Its link to its application proxy (kernel/proxy-link.ts, docs/kernel.md); none: not proxied. */
+  proxyLink?: ProxyLinkSet;
   /** Kernel requests to its runner (map-segment, start-thread, …) not answered yet, by request number. */
   requests: Map<number, (answer: RunnerAnswer) => void>;
 }

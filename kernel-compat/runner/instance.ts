@@ -19,6 +19,7 @@ import {
 } from "../../commonassembly/abi/wasm-names.js";
 import type { ForkImage } from "../protocol.js";
 import { dispatch, formatErr, validateRequest } from "../syscalls/dispatch.js";
+import { dispatchProxied } from "../syscalls/proxied.js";
 import {
   ASYNCIFY_REWINDING,
   ASYNCIFY_UNWINDING,
@@ -29,6 +30,7 @@ import {
   prepareForkBuffer,
 } from "./fork.js";
 import type { KernelAnswer, Proc } from "./process.js";
+import type { ProxyLink } from "./proxy.js";
 
 /**
  * What syscall_fork returns once the stack has been rewound into it. A status of
@@ -54,6 +56,8 @@ export class InstanceHost {
   asyncify: Asyncify | undefined;
   /** Set once the thread's Proc exists. */
   proc: Proc | undefined;
+  /** The main thread's link to the process' application proxy, set before instantiation; none: not proxied. */
+  proxy: ProxyLink | undefined;
   /** The call in progress: set when syscall_fork starts unwinding, taken by `run`. */
   private call:
     | {
@@ -88,6 +92,12 @@ export class InstanceHost {
     this.proc === undefined
       ? errorStatus(GenericErr.MEMORY_READ)
       : dispatch(this.proc, req, len, ret, false);
+
+  /** `nightos.syscall` of a proxied main thread (the import is chosen once, at instantiation). */
+  readonly syscallProxied = (req: number, len: number, ret: number): number =>
+    this.proc === undefined || this.proxy === undefined
+      ? errorStatus(GenericErr.MEMORY_READ)
+      : dispatchProxied(this.proc, this.proxy, req, len, ret);
 
   /** `nightos.syscall_fork`. */
   readonly syscallFork = (req: number, len: number, ret: number): number => {

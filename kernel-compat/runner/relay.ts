@@ -475,6 +475,7 @@ export function relay(threads: RunnerThreads): void {
           pages,
           ams: amsTable.sab,
           fork: m.fork,
+          ...(m.proxy === undefined ? {} : { proxy: m.proxy }),
         };
         worker.postMessage(start);
         return;

@@ -35,7 +35,7 @@ import {
   SHARED_MEMORY_IMPORT,
   SYSCALL_STATUS_NEW_THREAD,
 } from "../../commonassembly/abi/wasm-names.js";
-import type { ForkImage, Outcome } from "../protocol.js";
+import type { ForkImage, Outcome, ProxyLinkRef } from "../protocol.js";
 import type { BufferArea } from "../syscalls/buffers.js";
 import { formatErr, formatValue } from "../syscalls/dispatch.js";
 import { AmsMappings } from "./ams.js";
@@ -54,6 +54,7 @@ import { InstanceHost, type Resume } from "./instance.js";
 import { PAGE_SIZE } from "./memory.js";
 import { PipeRings, PipeSlots } from "./pipes.js";
 import { Proc } from "./process.js";
+import { ProxyLink } from "./proxy.js";
 import { type HandlerEnv, ProcessEnd, ThreadEnd } from "./signals.js";
 import { SocketRings, SocketSlots } from "./sockets.js";
 import { newThreadWorker, type PoolLink, WorkerState } from "./thread-worker.js";
@@ -61,6 +62,8 @@ import { stamped } from "./trace-clock.js";
 
 /** What every thread of a process shares: what the worker gives the relay for kernel-started threads. */
 export interface ThreadShare {
+  /** The process' application proxy link and the state its threads share (runner/proxy.ts). */
+  proxy?: { ref: ProxyLinkRef; shared: SharedArrayBuffer };
   pid: number;
   ppid: number;
   context: Uint8Array;
@@ -334,6 +337,7 @@ export function spawnThread(
     relay: ch.port1,
     slot,
     handlerFns: host.handlerFns,
+    ...(host.proxy === undefined ? {} : { proxy: host.proxy }),
     ...(client === undefined || link === undefined
       ? {}
       : { client: { ...client, signals: link.signals } }),
@@ -480,9 +484,18 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     trace,
     onRewound: freeStackCopy,
   });
+  // A proxied process' threads ask its proxy too, through this thread's own mapping of the link.
+  if (msg.proxy !== undefined) {
+    const note = (line: string) => relay.postMessage({ t: "note", line } satisfies FromThread);
+    try {
+      iHost.proxy = new ProxyLink(msg.proxy.ref, BigInt(msg.pid), note, msg.proxy.shared);
+    } catch (e) {
+      note(`thread ${msg.tid}: application proxy not linked: ${(e as Error).message}`);
+    }
+  }
   const instance = new WebAssembly.Instance(msg.module, {
     [ABI_IMPORT_MODULE]: {
-      [IMPORT_SYSCALL]: iHost.syscall,
+      [IMPORT_SYSCALL]: iHost.proxy === undefined ? iHost.syscall : iHost.syscallProxied,
       [IMPORT_SYSCALL_FORK]: iHost.syscallFork,
       [IMPORT_SAFEPOINT]: () => {
         threadSafepoint(ring);
@@ -571,6 +584,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     ring: msg.ring,
     outbox: msg.outbox,
     handlerFns: msg.handlerFns,
+    ...(msg.proxy === undefined ? {} : { proxy: msg.proxy }),
     sendPort: (port, client) =>
       relay.postMessage(
         {

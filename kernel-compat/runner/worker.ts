@@ -28,7 +28,7 @@ import {
   sameSig,
 } from "../../commonassembly/abi/wasm-names.js";
 import { funcSig, readModule } from "../../commonassembly/wasm/reader.js";
-import type { ForkImage, Outcome, ToRunner } from "../protocol.js";
+import type { ForkImage, Outcome, ProxyLinkRef, ToRunner } from "../protocol.js";
 import type { BufferArea } from "../syscalls/buffers.js";
 import { AmsMappings } from "./ams.js";
 import { Mailbox, Outbox, SignalRing, Throttle } from "./channel.js";
@@ -54,6 +54,7 @@ import {
 import { InstanceHost } from "./instance.js";
 import { PipeRings, PipeSlots } from "./pipes.js";
 import { createTlsSlots, type KernelBuffers, Proc } from "./process.js";
+import { ProxyLink, proxyShared } from "./proxy.js";
 import { type HandlerEnv, ProcessEnd, type SignalAnswer } from "./signals.js";
 import { SocketRings, SocketSlots } from "./sockets.js";
 import {
@@ -93,6 +94,8 @@ export interface WorkerStart {
   ams: SharedArrayBuffer;
   /** For a child made by CREATE_PROCESS: the parent's memory and globals at the call. */
   fork: ForkImage | undefined;
+  /** The process' application proxy (proxy.ts); none: its syscalls go straight to the system. */
+  proxy?: ProxyLinkRef;
 }
 
 export type FromWorker =
@@ -168,8 +171,22 @@ function run(msg: WorkerStart): Outcome {
     forkLock,
     trace,
   });
+  // A proxied process' main thread gets the proxied entry point; every other process the plain one,
+  // so a process without a proxy pays nothing for the feature (docs/kernel.md "Application proxies").
+  const proxyShare =
+    msg.proxy === undefined ? undefined : { ref: msg.proxy, shared: proxyShared() };
+  if (proxyShare !== undefined) {
+    const note = (line: string) => post({ t: "note", line });
+    try {
+      host.proxy = new ProxyLink(proxyShare.ref, BigInt(msg.pid), note, proxyShare.shared);
+    } catch (e) {
+      note(
+        `application proxy ${proxyShare.ref.pid} not linked: ${(e as Error).message}; the app runs unproxied`,
+      );
+    }
+  }
   const nightos = {
-    [IMPORT_SYSCALL]: host.syscall,
+    [IMPORT_SYSCALL]: host.proxy === undefined ? host.syscall : host.syscallProxied,
     [IMPORT_SYSCALL_FORK]: host.syscallFork,
     [IMPORT_SAFEPOINT]: () => {
       if (proc !== undefined) safepoint(proc, ring, ctl);
@@ -282,6 +299,7 @@ function run(msg: WorkerStart): Outcome {
   if (msg.fork) proc.pages.restore(msg.fork.pages);
   if (msg.fork?.tls) proc.restoreTls(msg.fork.tls);
   const threadHost: ThreadHost = {
+    ...(host.proxy === undefined || proxyShare === undefined ? {} : { proxy: proxyShare }),
     pid: msg.pid,
     ppid: msg.ppid,
     context: msg.context,

@@ -17,6 +17,7 @@ import {
   SystemPid,
   signalName,
 } from "../../commonassembly/abi/numbers.js";
+import { PROXY_ANSWERS_COMMAND, PROXY_CALLS_COMMAND } from "../../commonassembly/abi/proxy.js";
 import { Datafield, decodeDatafield, encodeDatafield } from "../../commonassembly/abi/signals.js";
 import { syscallByCode, syscallName } from "../../commonassembly/abi/syscalls.js";
 import { readModule } from "../../commonassembly/wasm/reader.js";
@@ -55,6 +56,7 @@ import {
 import { ServiceConnectionSockets } from "../kernel/connection-sockets.js";
 import { type PipeEnd, PipeTable } from "../kernel/pipes.js";
 import { type KProcess, ProcessTable, type SessionSink } from "../kernel/process.js";
+import { endProxyLink, type ProxyLinkSet, proxyLinkRef } from "../kernel/proxy-link.js";
 import { type KSegment, SegmentTable } from "../kernel/segments.js";
 import { type ServiceApp, type ServiceName, serviceLabel } from "../kernel/service-names.js";
 import { type ConnectionSockets, ServiceTable } from "../kernel/services.js";
@@ -74,7 +76,7 @@ import {
 import type { SocketFastGrant } from "../runner/sockets.js";
 import { amsProcessEnded } from "../syscalls/ams.js";
 import { decodeArgs, formatErr, formatValue } from "../syscalls/dispatch.js";
-import { notifyClosed } from "../syscalls/pipes.js";
+import { notifyClosed, recvPipe } from "../syscalls/pipes.js";
 import { closeSocketsOf } from "../syscalls/sockets.js";
 import type { RunnerPool } from "./pool.js";
 
@@ -215,6 +217,8 @@ export class Kernel implements KernelApi {
   /** Refreshed from the registry at each `run` (main.ts). */
   delays: Delays;
   limits: Limits = { ...DEFAULT_LIMITS };
+  /** system.debugging.dev_mode (the spec's default: on), refreshed with the delays. */
+  devMode = true;
   /** Called whenever the number of live processes may have dropped (idle detection). */
   onChange: () => void = () => {};
 
@@ -722,6 +726,8 @@ export class Kernel implements KernelApi {
     sandbox?: string;
     /** A command run's pipes (created for `processes.nextPid()`): granted before it starts. */
     commandPipes?: CommandPipeSet;
+    /** Its link to its application proxy (made for `processes.nextPid()`, kernel/proxy-link.ts). */
+    proxyLink?: ProxyLinkSet;
   }): KProcess {
     const pid = this.processes.nextPid();
     // The same bytes as the module the idle runners compiled ahead: that very array (pool.canonical).
@@ -772,6 +778,7 @@ export class Kernel implements KernelApi {
       traceUnacked: 0,
       requests: new Map(),
       ...(opts.commandPipes ? { commandPipes: opts.commandPipes } : {}),
+      ...(opts.proxyLink ? { proxyLink: opts.proxyLink } : {}),
     };
     if (opts.commandPipes !== undefined && opts.commandPipes.pid !== pid)
       throw new Error(`command pipes made for ${opts.commandPipes.pid}, not ${pid}`);
@@ -827,7 +834,9 @@ export class Kernel implements KernelApi {
           maxThreads: this.limits.threadsPerProcess,
           priority: Math.max(1, p.priority),
           ...(fork ? { fork } : {}),
+          ...(p.proxyLink ? { proxy: proxyLinkRef(p.proxyLink) } : {}),
         });
+        if (p.proxyLink) void this.handProxyEnds(p, p.proxyLink);
         p.session?.started(pid, child.pid ?? 0, p.name);
         if (p.priority === 0) this.suspend(p);
       },
@@ -1061,6 +1070,49 @@ export class Kernel implements KernelApi {
   async askBacker(p: KProcess, r: AmsBackedRequest): Promise<(bigint | null)[] | undefined> {
     const a = await this.ask(p, { t: "ams-backed", ...r });
     return a.ok && a.answers?.length === r.addresses.length ? a.answers : undefined;
+  }
+
+  /** A link made for a run that did not start: the proxy's ends go, and the two pipes with them. */
+  abandonProxyLink(link: ProxyLinkSet): void {
+    this.pipes.drop(link.proxy, link.proxyIds.calls);
+    this.pipes.drop(link.proxy, link.proxyIds.answers);
+    endProxyLink(this.pipes, link);
+  }
+
+  /**
+   * Give the application proxy its ends of `p`'s link (docs/kernel.md "Application proxies"): granted
+   * to its runner, then one RECV_PIPE each (command codes PROXY_CALLS_COMMAND, PROXY_ANSWERS_COMMAND).
+   * A proxy that cannot take them (it ended, its table is full) gets none, and the link closes brutally:
+   * the proxied runner, waiting for an answer, detaches it and goes on.
+   */
+  private async handProxyEnds(p: KProcess, link: ProxyLinkSet): Promise<void> {
+    const proxy = this.processes.get(link.proxy);
+    const ends = [
+      { id: link.proxyIds.calls, end: link.calls.rc, command: PROXY_CALLS_COMMAND },
+      { id: link.proxyIds.answers, end: link.answers.sc, command: PROXY_ANSWERS_COMMAND },
+    ];
+    const granted =
+      proxy !== undefined &&
+      proxy.state !== "exited" &&
+      (await Promise.all(ends.map((e) => this.grantPipe(proxy, e.id, e.end)))).every(Boolean);
+    if (!granted || proxy === undefined) {
+      this.log(`process ${p.pid}: its application proxy ${link.proxy} could not take its ends`);
+      for (const e of ends) this.pipes.drop(link.proxy, e.id);
+      for (const pipe of [link.calls, link.answers]) this.pipes.close(pipe, true);
+      return;
+    }
+    for (const e of ends)
+      this.signal(proxy, Sig.RECV_PIPE, {
+        datafield: recvPipe(e.end.pipe, e.end, e.id, e.command),
+      });
+    this.log(
+      `process ${p.pid} (${p.name}): its application proxy is process ${proxy.pid} (${proxy.name})`,
+    );
+    if (p.trace)
+      p.session?.trace(
+        p.pid,
+        `application proxy: process ${proxy.pid} (${proxy.name}), its ends ${link.proxyIds.calls} (calls) and ${link.proxyIds.answers} (answers)`,
+      );
   }
 
   /**
@@ -1307,6 +1359,9 @@ export class Kernel implements KernelApi {
     for (const done of p.requests.values()) done({ ok: false, error: "the process has ended" });
     p.requests.clear();
     this.closePipesOf(p);
+    // A proxied process' link closes properly: its proxy gets PIPE_CLOSED, its PIPE_READ 0x31.
+    if (p.proxyLink)
+      for (const pipe of endProxyLink(this.pipes, p.proxyLink)) notifyClosed(this, pipe, false);
     this.appServices.processEnded(p);
     this.systemConnections.processEnded(p);
     closeSocketsOf(this, p.pid);

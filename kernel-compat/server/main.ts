@@ -22,6 +22,7 @@ import {
   createCommandPipes,
   unpinCommandPipes,
 } from "../kernel/command-pipes.js";
+import { createProxyLink, type ProxyLinkSet, proxyRefusal } from "../kernel/proxy-link.js";
 import type { ServiceApp } from "../kernel/service-names.js";
 import { kernelEndpoint, kernelLogPath, kernelPidPath } from "../paths.js";
 import type { AppQuery, Runnable } from "../program.js";
@@ -320,6 +321,7 @@ async function main(): Promise<void> {
         const stored = await tree.serialize(async () => registrySettingsOf(await tree.tree()));
         kernel.delays = readDelays(process.env, stored.delays);
         kernel.limits = stored.limits;
+        kernel.devMode = stored.devMode;
         log(
           `registry changed: delays ${JSON.stringify(kernel.delays)}, limits ${JSON.stringify(kernel.limits)}`,
         );
@@ -576,6 +578,7 @@ async function main(): Promise<void> {
               const stored = await registrySettings(home);
               kernel.delays = readDelays(process.env, stored.delays);
               kernel.limits = stored.limits;
+              kernel.devMode = stored.devMode;
             } catch (e) {
               log(
                 `registry unreadable, keeping the delays ${JSON.stringify(kernel.delays)} and limits ${JSON.stringify(kernel.limits)}: ${(e as Error).message}`,
@@ -615,6 +618,25 @@ async function main(): Promise<void> {
               });
               return;
             }
+            // `--proxy PID`: the link to the application proxy (docs/kernel.md "Application proxies").
+            let proxyLink: ProxyLinkSet | undefined;
+            if (m.proxy !== undefined) {
+              const userName = m.user ?? DEFAULT_USER;
+              const { readUser } = await import("../../services/perm/store.js");
+              const { level } = await tree.serialize(async () =>
+                readUser(await tree.tree(), userName),
+              );
+              const refused = proxyRefusal(kernel, m.proxy, { name: userName, level });
+              if (refused !== undefined) {
+                send({ t: "error", run, ...refused });
+                return;
+              }
+              proxyLink = createProxyLink(
+                kernel.pipes,
+                { pid: kernel.processes.nextPid(), anid: context.anid },
+                m.proxy,
+              );
+            }
             // A command run gets its six pipes; their identifiers go in the context (docs/ipc.md).
             let commandPipes: CommandPipeSet | undefined;
             if (m.startup.kind === "command") {
@@ -648,20 +670,28 @@ async function main(): Promise<void> {
             }
             // Bit 4 of the startup reason (the context's first byte): started after a crash.
             if (crash.afterCrash) context.bytes[0]! |= StartupBit.AFTER_CRASH;
-            const started = kernel.spawn({
-              ...(commandPipes ? { commandPipes } : {}),
-              name: runnable.name,
-              wasm: runnable.wasm,
-              context: context.bytes,
-              anid: context.anid,
-              ppid: 0,
-              trace: m.trace,
-              session,
-              priority: m.priority,
-              memoryBytes,
-              userName: m.user,
-              ...(sandbox === undefined ? {} : { sandbox }),
-            });
+            let started: ReturnType<typeof kernel.spawn>;
+            try {
+              started = kernel.spawn({
+                ...(commandPipes ? { commandPipes } : {}),
+                ...(proxyLink ? { proxyLink } : {}),
+                name: runnable.name,
+                wasm: runnable.wasm,
+                context: context.bytes,
+                anid: context.anid,
+                ppid: 0,
+                trace: m.trace,
+                session,
+                priority: m.priority,
+                memoryBytes,
+                userName: m.user,
+                ...(sandbox === undefined ? {} : { sandbox }),
+              });
+            } catch (e) {
+              // A run that did not start leaves no link behind (the proxy's ends go with it).
+              if (proxyLink) kernel.abandonProxyLink(proxyLink);
+              throw e;
+            }
             kernel.perm.startRun(started.pid, upfront.allow, upfront.deny);
             crash.started(started.pid);
           })().catch((e: unknown) => {

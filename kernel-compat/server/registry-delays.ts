@@ -12,6 +12,8 @@ import type { Delays, Limits } from "./kernel.js";
 export interface RegistrySettings {
   delays: Delays;
   limits: Limits;
+  /** system.debugging.dev_mode: application proxies are allowed (docs/kernel.md "Application proxies"). */
+  devMode: boolean;
 }
 
 /** The settings a registry holds (defaults where it holds none). */
@@ -27,6 +29,7 @@ export function settingsOf(r: Registry): RegistrySettings {
       memoryBytes: Number(r.get("system.processes.max_memory")) * 1024 * 1024,
       threadsPerProcess: Number(r.get("system.processes.max_threads")),
     },
+    devMode: r.get("system.debugging.dev_mode") === true,
   };
 }
 

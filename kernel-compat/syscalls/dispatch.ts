@@ -203,7 +203,8 @@ function dispatchInner(
   }
 }
 
-function dispatchChecked(
+/** The unproxied call after the AMS check: validate, then run (a proxy's pass goes here too). */
+export function dispatchChecked(
   p: Proc,
   req: number,
   reqLen: number,
@@ -224,7 +225,7 @@ function dispatchChecked(
 }
 
 /** The call's status (and its trace line): 0, or 0x100 | errcode. */
-function finish(
+export function finish(
   trace: ((line: string) => void) | undefined,
   name: string,
   def: SyscallDef | undefined,
@@ -242,7 +243,11 @@ function finish(
   return SYSCALL_STATUS_OK;
 }
 
-function run(
+/**
+ * Run a validated call. `request`: the request's bytes when they are not the ones at `req` (a proxy
+ * changed the arguments, syscalls/proxied.ts); the kernel is sent them.
+ */
+export function run(
   p: Proc,
   def: SyscallDef,
   args: unknown,
@@ -250,6 +255,7 @@ function run(
   reqLen: number,
   ret: number,
   trace: ((line: string) => void) | undefined,
+  request?: Uint8Array,
 ): number {
   const code = def.code;
   const name = def.name;
@@ -291,7 +297,7 @@ function run(
         if (typeof areas === "number")
           return finish(trace, name, def, { ok: false, errcode: areas }, args);
         const answer = p.toKernel(
-          mem.slice(req, req + reqLen),
+          request ?? mem.slice(req, req + reqLen),
           areas.length === 0 ? undefined : { read: gather(areas, mem), out: writtenAreas(areas) },
         );
         if (answer.errcode !== null) return errorStatus(answer.errcode);

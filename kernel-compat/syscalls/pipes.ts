@@ -292,7 +292,7 @@ function peerRefusal(
 }
 
 /** RECV_PIPE's datafield for the process that now names `end` by `id` (signals.md 0x20). */
-function recvPipe(pipe: KPipe, end: PipeEnd, id: bigint, command: number): Uint8Array {
+export function recvPipe(pipe: KPipe, end: PipeEnd, id: bigint, command: number): Uint8Array {
   return encodeDatafield(Datafield[Sig.RECV_PIPE], {
     creator: BigInt(pipe.creator),
     anid: pipe.creatorAnid,
