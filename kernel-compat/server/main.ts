@@ -22,6 +22,7 @@ import {
   createCommandPipes,
   unpinCommandPipes,
 } from "../kernel/command-pipes.js";
+import type { KPipe } from "../kernel/pipes.js";
 import type { ServiceApp } from "../kernel/service-names.js";
 import { kernelEndpoint, kernelLogPath, kernelPidPath } from "../paths.js";
 import type { AppQuery, Runnable } from "../program.js";
@@ -397,7 +398,20 @@ async function main(): Promise<void> {
     const client = new ClientSession(conn, log);
     /** The command pipes of this session's runs: their pins go with it (docs/ipc.md). */
     const commands: CommandPipeSet[] = [];
+    /**
+     * CMDRAW pipes of this session's runs asked with `cmdraw: "next"`, by PID, pinned until a later
+     * run takes one as its CMDIN (`cmdinFrom`; docs/ipc.md "Command pipes between two commands").
+     */
+    const handedOn = new Map<number, KPipe>();
     const send = (m: KernelMessage) => client.send(m);
+    /**
+     * A CMDRAW handed on that no run took: closed (properly), so its writer's next PIPE_WRITE answers
+     * 0x31 instead of waiting for a reader that never comes, and its pin goes.
+     */
+    const releaseHandedOn = (pipe: KPipe) => {
+      kernel.pipes.close(pipe, false);
+      kernel.pipes.unpin(pipe);
+    };
     // The socket's back-pressure: while it is backed up (write returned false, no 'drain' yet), the
     // kernel holds back the acknowledgements and replies of this session's traced processes.
     let writable: Array<() => void> = [];
@@ -617,11 +631,38 @@ async function main(): Promise<void> {
             }
             // A command run gets its six pipes; their identifiers go in the context (docs/ipc.md).
             let commandPipes: CommandPipeSet | undefined;
+            // CMDIN is an earlier run's CMDRAW (a Hydre pipeline): taken from this session only.
+            let cmdinPipe: KPipe | undefined;
+            if (m.cmdinFrom !== undefined) {
+              cmdinPipe = handedOn.get(m.cmdinFrom);
+              handedOn.delete(m.cmdinFrom);
+              if (cmdinPipe === undefined || m.startup.kind !== "command") {
+                send({
+                  t: "error",
+                  run,
+                  code: "RUN_PIPE_FROM",
+                  message: `cannot take process ${m.cmdinFrom}'s CMDRAW as CMDIN: ${
+                    cmdinPipe === undefined
+                      ? "no run of this connection hands it on (`cmdraw: next`), or another took it"
+                      : "only a command run has a CMDIN"
+                  }; nothing was started`,
+                  kind: "usage",
+                });
+                if (cmdinPipe !== undefined) releaseHandedOn(cmdinPipe);
+                return;
+              }
+            }
             if (m.startup.kind === "command") {
               const pid = kernel.processes.nextPid();
               try {
-                commandPipes = createCommandPipes(kernel.pipes, pid);
+                commandPipes = createCommandPipes(kernel.pipes, pid, cmdinPipe);
                 commands.push(commandPipes);
+                // Held by the new process from now on (its identifier 1): the session's pin goes.
+                if (cmdinPipe !== undefined) kernel.pipes.unpin(cmdinPipe);
+                if (m.cmdraw === "next") {
+                  kernel.pipes.pin(commandPipes.pipes.cmdraw);
+                  handedOn.set(pid, commandPipes.pipes.cmdraw);
+                }
                 // The CLI's stdin is a pipe or an unread file: the runner reads it itself, by the
                 // peer's descriptor (Linux; the peer's PID from SO_PEERCRED, not from the CLI).
                 // A test hook names a path the runner cannot open instead: the fallback's test.
@@ -636,6 +677,7 @@ async function main(): Promise<void> {
                 ) as unknown as CommandPipeIds;
                 context = build(runnable.anid, ids);
               } catch (e) {
+                if (cmdinPipe !== undefined) releaseHandedOn(cmdinPipe);
                 // No shared memory on this host: the command runs without pipes (identifiers 0).
                 log(`ncw run ${runnable.name}: no command pipes: ${(e as Error).message}`);
                 send({
@@ -800,6 +842,8 @@ async function main(): Promise<void> {
       clients--;
       kernel.dropSession(connection);
       for (const set of commands.splice(0)) unpinCommandPipes(kernel.pipes, set);
+      for (const pipe of handedOn.values()) releaseHandedOn(pipe);
+      handedOn.clear();
       checkIdle();
     });
   });
