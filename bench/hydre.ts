@@ -2,8 +2,10 @@
 // (a) start-up of `ncw hydre -c 'echo 1'` against `bash -c 'echo 1'` (and `nu -c` when it is installed),
 // (b) a loop of 1,000,000 integer additions in Hydre against the same loop in bash, (c) a pipeline of two
 // app commands moving a typed string of 64 MiB (the largest return value NCW reads, docs/ipc.md) through
-// `ncw hydre`, against `head -c | wc -c`; and, for scale, 100 MB of raw bytes between two app commands
-// through a host pipe (`ncw exec raw | ncw exec wc -c`, the examples' wc) against the same host pipeline.
+// `ncw hydre`, against `head -c | wc -c`; 100 MB of raw bytes as a stream between two app commands
+// through `ncw hydre -c 'raw N | scount'` (a's CMDRAW is b's CMDIN, docs/hydre.md "Pipes") against
+// `bash -c 'head -c N /dev/zero | wc -c'`; and, for scale, the same 100 MB through a host pipe between
+// two `ncw exec` (`ncw exec raw | ncw exec wc -c`, the examples' wc) against the same host pipeline.
 // Fresh processes timed from outside (bench/common.ts cpurun), interleaved rounds, medians.
 // Run: npm run bench:hydre   (NCW_BENCH_RUNS: rounds, default 7 for (a), 3 for (b) and (c))
 
@@ -56,7 +58,9 @@ const APPS: { slug: string; wat: string; commands: string }[] = [
   {
     slug: "count",
     wat: COUNT_APP,
-    commands: `[commands.count]\nhelp = "Counts its input's bytes"\ncmdin = "string"\nreturn = "int"\n`,
+    commands:
+      `[commands.count]\nhelp = "Counts its input's bytes"\ncmdin = "string"\nreturn = "int"\n` +
+      `[commands.scount]\nhelp = "Counts a stream's bytes"\ncmdin = "stream"\nreturn = "int"\n`,
   },
 ];
 
@@ -183,7 +187,13 @@ function main(): void {
       raw0: [] as number[],
       rawN: [] as number[],
       host100: [] as number[],
+      stream0: [] as number[],
+      streamN: [] as number[],
+      bash100: [] as number[],
     };
+    const stream = (n: number) => `raw ${n} | scount`;
+    timed(process.execPath, ncwArgs(["hydre", "-c", stream(0)]), "0");
+    sleepMs(PAUSE_MS);
     for (let i = 0; i < LONG_RUNS; i++) {
       pipe.hydre0.push(timed(process.execPath, ncwArgs(["hydre", "-c", hydreSmall]), "17"));
       sleepMs(PAUSE_MS);
@@ -195,6 +205,13 @@ function main(): void {
       pipe.rawN.push(timed("sh", ["-c", rawPipe(RAW_BYTES)], String(RAW_BYTES)));
       sleepMs(PAUSE_MS);
       pipe.host100.push(timed("sh", ["-c", hostPipe(RAW_BYTES)], String(RAW_BYTES)));
+      pipe.stream0.push(timed(process.execPath, ncwArgs(["hydre", "-c", stream(0)]), "0"));
+      sleepMs(PAUSE_MS);
+      pipe.streamN.push(
+        timed(process.execPath, ncwArgs(["hydre", "-c", stream(RAW_BYTES)]), String(RAW_BYTES)),
+      );
+      sleepMs(PAUSE_MS);
+      pipe.bash100.push(timed("bash", ["-c", hostPipe(RAW_BYTES)], String(RAW_BYTES)));
     }
     const m = Object.fromEntries(Object.entries(pipe).map(([k, v]) => [k, median(v)])) as Record<
       keyof typeof pipe,
@@ -214,6 +231,12 @@ function main(): void {
     );
     console.log(
       `  head -c ${RAW_BYTES} /dev/zero | wc -c: wall ${f(m.host100)} ms = ${mbs(RAW_BYTES, m.host100)}   ratio (whole) ${(m.rawN / m.host100).toFixed(1)}x, (the data) ${((m.rawN - m.raw0) / m.host100).toFixed(1)}x`,
+    );
+    console.log(
+      `  ncw hydre -c 'raw ${RAW_BYTES} | scount' (a stream: raw's CMDRAW is scount's CMDIN): wall ${f(m.streamN)} ms; with 0 bytes: ${f(m.stream0)} ms; the data ${f(m.streamN - m.stream0)} ms = ${mbs(RAW_BYTES, m.streamN - m.stream0)}`,
+    );
+    console.log(
+      `  bash -c 'head -c ${RAW_BYTES} /dev/zero | wc -c': wall ${f(m.bash100)} ms = ${mbs(RAW_BYTES, m.bash100)}   ratio (whole) ${(m.streamN / m.bash100).toFixed(1)}x, (the data) ${((m.streamN - m.stream0) / m.bash100).toFixed(1)}x`,
     );
     console.log(
       `load average at the end ${os

@@ -515,6 +515,16 @@ async function main(): Promise<void> {
           const size = windowSize(m.window);
           if (size !== undefined) terminal.size = size;
           const session = runSink(run);
+          // CMDIN is an earlier run's CMDRAW (a Hydre pipeline), taken from this session only, now:
+          // a run refused on any way out below closes it (`taken` left set), so its writer's
+          // PIPE_WRITE answers 0x31 instead of waiting for a reader that never comes.
+          let taken: KPipe | undefined;
+          let takenFrom = false;
+          if (m.cmdinFrom !== undefined) {
+            taken = handedOn.get(m.cmdinFrom);
+            handedOn.delete(m.cmdinFrom);
+            takenFrom = true;
+          }
           (async () => {
             let runnable: Runnable;
             let context: { bytes: Uint8Array; anid: number };
@@ -631,11 +641,8 @@ async function main(): Promise<void> {
             }
             // A command run gets its six pipes; their identifiers go in the context (docs/ipc.md).
             let commandPipes: CommandPipeSet | undefined;
-            // CMDIN is an earlier run's CMDRAW (a Hydre pipeline): taken from this session only.
-            let cmdinPipe: KPipe | undefined;
-            if (m.cmdinFrom !== undefined) {
-              cmdinPipe = handedOn.get(m.cmdinFrom);
-              handedOn.delete(m.cmdinFrom);
+            const cmdinPipe = taken;
+            if (takenFrom) {
               if (cmdinPipe === undefined || m.startup.kind !== "command") {
                 send({
                   t: "error",
@@ -648,7 +655,6 @@ async function main(): Promise<void> {
                   }; nothing was started`,
                   kind: "usage",
                 });
-                if (cmdinPipe !== undefined) releaseHandedOn(cmdinPipe);
                 return;
               }
             }
@@ -659,6 +665,7 @@ async function main(): Promise<void> {
                 commands.push(commandPipes);
                 // Held by the new process from now on (its identifier 1): the session's pin goes.
                 if (cmdinPipe !== undefined) kernel.pipes.unpin(cmdinPipe);
+                taken = undefined;
                 if (m.cmdraw === "next") {
                   kernel.pipes.pin(commandPipes.pipes.cmdraw);
                   handedOn.set(pid, commandPipes.pipes.cmdraw);
@@ -677,7 +684,6 @@ async function main(): Promise<void> {
                 ) as unknown as CommandPipeIds;
                 context = build(runnable.anid, ids);
               } catch (e) {
-                if (cmdinPipe !== undefined) releaseHandedOn(cmdinPipe);
                 // No shared memory on this host: the command runs without pipes (identifiers 0).
                 log(`ncw run ${runnable.name}: no command pipes: ${(e as Error).message}`);
                 send({
@@ -706,20 +712,24 @@ async function main(): Promise<void> {
             });
             kernel.perm.startRun(started.pid, upfront.allow, upfront.deny);
             crash.started(started.pid);
-          })().catch((e: unknown) => {
-            // Whatever failed after the program was found (the crash-save lookup, the memory size, the
-            // spawn, the grants) ends this run with an error, never the kernel (an unhandled rejection
-            // would stop it, and every other session with it).
-            const err = e as Partial<NcwError> & Error;
-            log(`ncw run ${m.path}: ${err.stack ?? err.message}`);
-            if (conn.destroyed) return;
-            send({
-              t: "error",
-              run,
-              code: err.code ?? "RUN_UNEXPECTED",
-              message: `the kernel could not start the run: ${err.message}`,
+          })()
+            .finally(() => {
+              if (taken !== undefined) releaseHandedOn(taken);
+            })
+            .catch((e: unknown) => {
+              // Whatever failed after the program was found (the crash-save lookup, the memory size, the
+              // spawn, the grants) ends this run with an error, never the kernel (an unhandled rejection
+              // would stop it, and every other session with it).
+              const err = e as Partial<NcwError> & Error;
+              log(`ncw run ${m.path}: ${err.stack ?? err.message}`);
+              if (conn.destroyed) return;
+              send({
+                t: "error",
+                run,
+                code: err.code ?? "RUN_UNEXPECTED",
+                message: `the kernel could not start the run: ${err.message}`,
+              });
             });
-          });
           return;
         }
         case "hydre-ran": {
