@@ -186,15 +186,10 @@ export function cliHost(opts: {
         const interrupt = () => onInt?.();
         for (const [i, stage] of stages.entries()) {
           const prev = started[i - 1];
-          // The command before could not start (or ended before its pipes came): this one is not run.
-          if (i > 0 && prev === undefined) break;
           // Its input: a value known now, the previous command's value once whole (converted to
           // this one's input type), or the previous command's CMDRAW itself (docs/hydre.md "Pipes").
-          let fromPid: number | undefined;
-          if (stage.input.kind === "previous-raw") {
-            fromPid = await (prev as StageRun).pid;
-            if (fromPid === undefined) break;
-          }
+          // (A stream: named by the previous run's id; the kernel waits for its pipes.)
+          const fromRun = stage.input.kind === "previous-raw" ? prev?.run.id : undefined;
           const input = stage.input;
           const later =
             input.kind === "previous-value"
@@ -222,7 +217,7 @@ export function cliHost(opts: {
                 ? { typedInput: input.bytes }
                 : {}),
             ...(later === undefined ? {} : { laterInput: later }),
-            ...(fromPid === undefined ? {} : { cmdinFrom: fromPid }),
+            ...(fromRun === undefined ? {} : { cmdinFrom: fromRun }),
           });
           started.push(s);
           // A command that fails or is faulty: the ones after it never get a value or the rest of
@@ -269,8 +264,6 @@ export function cliHost(opts: {
 /** One command of a pipeline, started (runApps). */
 interface StageRun {
   run: RunHandle;
-  /** Its PID once its pipes came; undefined: it ended, or was refused, before. */
-  pid: Promise<number | undefined>;
   /** What its CMDOUT amounted to, as soon as that is known (the value whole, or its end). */
   ret: Promise<AppRun["ret"]>;
   /** Its end: the run's outcome, its messages when captured; rejects when the run was refused. */
@@ -300,10 +293,6 @@ function startStage(
 ): StageRun {
   const msg: string[] = [];
   const err: string[] = [];
-  let gotPid!: (pid: number | undefined) => void;
-  const pid = new Promise<number | undefined>((r) => {
-    gotPid = r;
-  });
   const io = commandIo(c, {
     color: o.color,
     noInput: true,
@@ -338,10 +327,7 @@ function startStage(
       ...(o.cmdinFrom === undefined ? {} : { cmdinFrom: o.cmdinFrom }),
     },
     {
-      commandPipes: (p, pipes, cmdin) => {
-        io.onPipes(p, pipes, cmdin);
-        gotPid(p);
-      },
+      commandPipes: (p, pipes, cmdin) => io.onPipes(p, pipes, cmdin),
       commandInput: (p, why) => io.onInputFallback(p, why),
       started: () => {},
       // Not traced, the kernel still says what the user must know (a permission refused for want
@@ -366,10 +352,5 @@ function startStage(
       throw e;
     },
   );
-  // Refused, or ended without pipes: no PID comes; the command before's CMDRAW then has no reader.
-  void end.then(
-    () => gotPid(undefined),
-    () => gotPid(undefined),
-  );
-  return { run, pid, ret, end, closed: () => io.close() };
+  return { run, ret, end, closed: () => io.close() };
 }

@@ -386,7 +386,7 @@ export interface RunRequest {
   sandbox?: string;
   /** The runner may read the CLI's stdin for CMDIN itself (protocol.ts `run`). */
   cmdinDirect?: HostFileId;
-  /** CMDRAW goes to a later run's CMDIN, which names this PID in `cmdinFrom` (protocol.ts `run`). */
+  /** CMDRAW goes to a later run's CMDIN, which names this run's id in `cmdinFrom` (protocol.ts `run`). */
   cmdraw?: "next";
   cmdinFrom?: number;
   /** The Hydre session the run belongs to (`ncw hydre`, `ncw shell`; sys::hydre SESSION_INFO). */

@@ -169,9 +169,10 @@ export type ClientMessage =
        * A Hydre pipeline `a | b` whose b reads a stream (docs/hydre.md "Pipes"; docs/ipc.md "Command
        * pipes between two commands"): `"next"` on a's run: its CMDRAW is for a later run of this
        * connection, the CLI never reads it and the kernel keeps it until that run takes it (or the
-       * connection ends: it is then closed). The PID of such a run in `cmdinFrom` on b's run: b's
-       * CMDIN is that CMDRAW pipe itself (its RC end as b's identifier 1), so the bytes go from one
-       * app's memory to the other's through one ring, never through the CLI.
+       * connection ends: it is then closed). The run id of such a run in `cmdinFrom` on b's run (sent
+       * after a's, possibly before a's pipes exist: the kernel waits for them): b's CMDIN is that
+       * CMDRAW pipe itself (its RC end as b's identifier 1), so the bytes go from one app's memory to
+       * the other's through one ring, never through the CLI.
        */
       cmdraw?: "next";
       cmdinFrom?: number;

@@ -6,6 +6,8 @@
 
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FAILURE_BYTES } from "../commonassembly/abi/values.js";
 import {
@@ -17,6 +19,14 @@ import {
   watBytes,
 } from "./command-helpers.js";
 import { NCW, OK, TestHome } from "./kernel-helpers.js";
+
+const dist = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dist");
+const client = (await import(
+  path.join(dist, "kernel-compat", "client.js")
+)) as typeof import("../kernel-compat/client.js");
+const { openHome } = (await import(
+  path.join(dist, "ncw", "home.js")
+)) as typeof import("../ncw/home.js");
 
 const home = new TestHome({ NCW_KERNEL_IDLE_MS: "60000" });
 afterAll(() => home.cleanup());
@@ -189,5 +199,37 @@ describe('a pipeline of app commands (docs/hydre.md "Pipes")', () => {
     const none = hydre("raw 10 | raw 10");
     expect(none.code).toBe(65);
     expect(none.stderr).toContain("HYDRE_NO_CMDIN");
+  });
+
+  it("the kernel refuses a run whose CMDIN names a CMDRAW no earlier run of its connection hands on", async () => {
+    const c = await client.connectKernel(openHome(home.home), { start: true });
+    if (c === undefined) throw new Error("no kernel");
+    try {
+      const startup = {
+        kind: "command" as const,
+        callerAnid: 0,
+        command: "scount",
+        rawOutputRead: true,
+      };
+      const req = { path: "ncwtest::counter", args: [], startup, trace: false, priority: 10 };
+      const events = { started: () => {}, trace: () => {} };
+      // No run 999 on this connection; and a run that hands its CMDRAW on, taken twice.
+      const none = client.startRun(c, { ...req, cmdinFrom: 999 }, events);
+      await expect(none.done).rejects.toMatchObject({ code: "RUN_PIPE_FROM" });
+      const first = client.startRun(
+        c,
+        { ...req, path: "ncwtest::rawer", startup: { ...startup, command: "raw" }, cmdraw: "next" },
+        events,
+      );
+      const taker = client.startRun(c, { ...req, cmdinFrom: first.id }, events);
+      const second = client.startRun(c, { ...req, cmdinFrom: first.id }, events);
+      await expect(second.done).rejects.toMatchObject({ code: "RUN_PIPE_FROM" });
+      // raw's argument is missing (its context holds none): it ends at once; the taker reads the
+      // CMDRAW it got to its end.
+      await first.done;
+      await taker.done;
+    } finally {
+      c.close();
+    }
   });
 });
