@@ -1,7 +1,8 @@
 // The host a Hydre script runs on from `ncw hydre` (services/hydre/evaluator.ts HydreHost): the terminal
 // (stdout, stderr, lines of stdin for the prompts), the host's environment, a seedable random source,
 // and app commands started on the home's kernel as `ncw exec` starts them (cli/commands/run.ts), their
-// six pipes on the terminal or, for `$?(…)` and friends, their messages captured; the file commands on
+// six pipes on the terminal or, for `$?(…)` and friends, their messages captured, a pipeline's commands
+// all at once with each one's output into the next's CMDIN (docs/hydre.md "Pipes"); the file commands on
 // the home's NightOS tree (services/fs/open.ts: through the kernel when one runs, else the image).
 
 import { randomInt } from "node:crypto";

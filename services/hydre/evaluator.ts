@@ -1,7 +1,8 @@
 // Hydre's evaluator: runs a script the checker accepted (checker.ts annotated its tree: bindings, calls,
 // methods, types), statement by statement (specs/shell.md "Commands evaluation"). Native commands run
-// here; app commands run through the host (HydreHost.runApp: the kernel's command machinery). A failure
-// goes up to the nearest `catch`, else the script fails; a panic stops it at once. Decisions: docs/hydre.md.
+// here; app commands run through the host (HydreHost.runApps: the kernel's command machinery), those
+// that follow one another in a pipeline all at once (docs/hydre.md "Pipes"). A failure goes up to the
+// nearest `catch`, else the script fails; a panic stops it at once. Decisions: docs/hydre.md.
 
 import type { Value } from "../../commonassembly/abi/values.js";
 import { NcwError } from "../../ncw/errors.js";
