@@ -179,7 +179,7 @@ export function cliHost(opts: {
             for (const s of started) s.run.signal(sig);
           },
           kill: () => {
-            for (const s of started) s.run.kill();
+            for (const s of started) s.kill();
           },
         };
         onInt = escalatingInterrupt(all);
@@ -200,7 +200,7 @@ export function cliHost(opts: {
                     return v === null ? null : encodeValue(v);
                   }
                   if (r.kind === "none") return null;
-                  // Failed or faulty: no value comes; this command is killed (stopAfter).
+                  // Failed or faulty: no value comes; this command is killed (below).
                   throw new Error("the command before failed");
                 })
               : undefined;
@@ -225,22 +225,17 @@ export function cliHost(opts: {
           // the bytes they wait for: killed, so none acts on a missing input (docs/hydre.md "Pipes").
           void s.ret.then((r) => {
             if (r.kind !== "failure" && r.kind !== "faulty") return;
-            for (const t of started.slice(started.indexOf(s) + 1)) t.run.kill();
+            for (const t of started.slice(started.indexOf(s) + 1)) t.kill();
           });
           // A run refused (a limit, the kernel gone): the pipeline stops, the others are killed,
           // so none waits for a neighbour that is not there.
           void s.end.catch(() => {
-            for (const t of started) t.run.kill();
+            for (const t of started) t.kill();
           });
         }
         const ends = await Promise.allSettled(started.map((s) => s.end));
         const failed = ends.find((e): e is PromiseRejectedResult => e.status === "rejected");
-        if (failed !== undefined) {
-          for (const s of started) s.run.kill();
-          throw failed.reason;
-        }
-        if (started.length < stages.length)
-          throw new Error("internal: a pipeline's command did not start, and said nothing");
+        if (failed !== undefined) throw failed.reason;
         return ends.map((e) => (e as PromiseFulfilledResult<AppRun>).value);
       } finally {
         if (onInt !== undefined) process.off("SIGINT", onInt);
@@ -271,6 +266,8 @@ interface StageRun {
   end: Promise<AppRun>;
   /** Its pipes unmapped and the terminal's input given back (after `end`). */
   closed(): Promise<void>;
+  /** Kill its process, now or as soon as its PID is known (its request may still be in the kernel). */
+  kill(): void;
 }
 
 /**
@@ -294,6 +291,8 @@ function startStage(
 ): StageRun {
   const msg: string[] = [];
   const err: string[] = [];
+  /** `kill` was called: a PID that comes later is killed at once. */
+  let doomed = false;
   const io = commandIo(c, {
     color: o.color,
     noInput: true,
@@ -328,7 +327,11 @@ function startStage(
       ...(o.cmdinFrom === undefined ? {} : { cmdinFrom: o.cmdinFrom }),
     },
     {
-      commandPipes: (p, pipes, cmdin) => io.onPipes(p, pipes, cmdin),
+      commandPipes: (p, pipes, cmdin) => {
+        io.onPipes(p, pipes, cmdin);
+        // Killed before its PID was known: now.
+        if (doomed) run.kill();
+      },
       commandInput: (p, why) => io.onInputFallback(p, why),
       started: () => {},
       // Not traced, the kernel still says what the user must know (a permission refused for want
@@ -353,5 +356,14 @@ function startStage(
       throw e;
     },
   );
-  return { run, ret, end, closed: () => io.close() };
+  return {
+    run,
+    ret,
+    end,
+    closed: () => io.close(),
+    kill: () => {
+      doomed = true;
+      run.kill();
+    },
+  };
 }
