@@ -2,8 +2,10 @@
 // (a) start-up of `ncw hydre -c 'echo 1'` against `bash -c 'echo 1'` (and `nu -c` when it is installed),
 // (b) a loop of 1,000,000 integer additions in Hydre against the same loop in bash, (c) a pipeline of two
 // app commands moving a typed string of 64 MiB (the largest return value NCW reads, docs/ipc.md) through
-// `ncw hydre`, against `head -c | wc -c`; and, for scale, 100 MB of raw bytes between two app commands
-// through a host pipe (`ncw exec raw | ncw exec wc -c`, the examples' wc) against the same host pipeline.
+// `ncw hydre`, against `head -c | wc -c`; 100 MB of raw bytes as a stream between two app commands
+// through `ncw hydre -c 'raw N | scount'` (a's CMDRAW is b's CMDIN, docs/hydre.md "Pipes") against
+// `bash -c 'head -c N /dev/zero | wc -c'`; and, for scale, the same 100 MB through a host pipe between
+// two `ncw exec` (`ncw exec raw | ncw exec wc -c`, the examples' wc) against the same host pipeline.
 // Fresh processes timed from outside (bench/common.ts cpurun), interleaved rounds, medians.
 // Run: npm run bench:hydre   (NCW_BENCH_RUNS: rounds, default 7 for (a), 3 for (b) and (c))
 
@@ -13,8 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { MAX_RETURN_SIZE } from "../commonassembly/abi/values.js";
-import { COMMAND_FUNCS, COUNT_CMDIN_APP } from "../test/command-helpers.js";
-import { program } from "../test/kernel-helpers.js";
+import { COUNT_CMDIN_APP, producerApp } from "../test/command-helpers.js";
 import { benchManifest, median, NCW_JS, processTimer, sleepMs, stopKernel } from "./common.js";
 
 const RUNS =
@@ -31,35 +32,6 @@ const PAUSE_MS = 400;
 /** dist/examples (this file runs from dist/bench). */
 const EXAMPLES = fileURLToPath(new URL("../examples", import.meta.url));
 
-/**
- * `<cmd> <n: int>`: n bytes of `a` from a 64 KiB buffer, in 64 KiB writes, to `pipe`. As a typed
- * string (`header`): first the value's header on CMDOUT, `len(1 + 8 + n) 05 <n>`, then the bytes.
- */
-function producer(pipe: "cmdout" | "cmdraw", header: boolean): string {
-  const head = header
-    ? `(i64.store (i32.const 0x6000) (i64.add (local.get $n) (i64.const 9)))
-  (i32.store8 (i32.const 0x6008) (i32.const 0x05)) (i64.store (i32.const 0x6009) (local.get $n))
-  (call $check (i32.const 5) (call $write (call $cmdout) (i32.const 17) (i32.const 0x6000) (i32.const 0)) (i32.const 0))`
-    : "";
-  return program(
-    `(local $n i64) (local $k i32)
-  (call $ctx)
-  (call $check (i32.const 70) (call $s8_64 (i32.const 0xa0) (i32.const 0x03) (i64.const 0x5000)) (i32.const 0))
-  (call $check (i32.const 71) (i32.load8_u (i32.const 0x5008)) (i32.const 0x02))
-  (local.set $n (i64.load (i32.const 0x5009)))
-  (memory.fill (i32.const 0x10000) (i32.const 0x61) (i32.const 0x10000))
-  ${head}
-  (block $done (loop $more
-    (br_if $done (i64.eqz (local.get $n)))
-    (local.set $k (if (result i32) (i64.gt_u (local.get $n) (i64.const 0x10000))
-      (then (i32.const 0x10000)) (else (i32.wrap_i64 (local.get $n)))))
-    (call $check (i32.const 6) (call $write (call $${pipe}) (local.get $k) (i32.const 0x10000) (i32.const 0)) (i32.const 0))
-    (local.set $n (i64.sub (local.get $n) (i64.extend_i32_u (local.get $k))))
-    (br $more)))`,
-    COMMAND_FUNCS,
-  );
-}
-
 /** `count` (cmdin string): reads CMDIN to its end (as much as its memory takes each time), returns how many bytes came (the value's encoding). */
 const COUNT_APP = COUNT_CMDIN_APP;
 
@@ -75,18 +47,20 @@ help = "How many bytes"
 const APPS: { slug: string; wat: string; commands: string }[] = [
   {
     slug: "blob",
-    wat: producer("cmdout", true),
+    wat: producerApp("cmdout", true),
     commands: `[commands.blob]\nhelp = "A string of n bytes"\nreturn = "string"\n\n${sizeArg("blob")}`,
   },
   {
     slug: "raw",
-    wat: producer("cmdraw", false),
+    wat: producerApp("cmdraw", false),
     commands: `[commands.raw]\nhelp = "n raw bytes on CMDRAW"\n\n${sizeArg("raw")}`,
   },
   {
     slug: "count",
     wat: COUNT_APP,
-    commands: `[commands.count]\nhelp = "Counts its input's bytes"\ncmdin = "string"\nreturn = "int"\n`,
+    commands:
+      `[commands.count]\nhelp = "Counts its input's bytes"\ncmdin = "string"\nreturn = "int"\n` +
+      `[commands.scount]\nhelp = "Counts a stream's bytes"\ncmdin = "stream"\nreturn = "int"\n`,
   },
 ];
 
@@ -213,7 +187,13 @@ function main(): void {
       raw0: [] as number[],
       rawN: [] as number[],
       host100: [] as number[],
+      stream0: [] as number[],
+      streamN: [] as number[],
+      bash100: [] as number[],
     };
+    const stream = (n: number) => `raw ${n} | scount`;
+    timed(process.execPath, ncwArgs(["hydre", "-c", stream(0)]), "0");
+    sleepMs(PAUSE_MS);
     for (let i = 0; i < LONG_RUNS; i++) {
       pipe.hydre0.push(timed(process.execPath, ncwArgs(["hydre", "-c", hydreSmall]), "17"));
       sleepMs(PAUSE_MS);
@@ -225,6 +205,13 @@ function main(): void {
       pipe.rawN.push(timed("sh", ["-c", rawPipe(RAW_BYTES)], String(RAW_BYTES)));
       sleepMs(PAUSE_MS);
       pipe.host100.push(timed("sh", ["-c", hostPipe(RAW_BYTES)], String(RAW_BYTES)));
+      pipe.stream0.push(timed(process.execPath, ncwArgs(["hydre", "-c", stream(0)]), "0"));
+      sleepMs(PAUSE_MS);
+      pipe.streamN.push(
+        timed(process.execPath, ncwArgs(["hydre", "-c", stream(RAW_BYTES)]), String(RAW_BYTES)),
+      );
+      sleepMs(PAUSE_MS);
+      pipe.bash100.push(timed("bash", ["-c", hostPipe(RAW_BYTES)], String(RAW_BYTES)));
     }
     const m = Object.fromEntries(Object.entries(pipe).map(([k, v]) => [k, median(v)])) as Record<
       keyof typeof pipe,
@@ -244,6 +231,12 @@ function main(): void {
     );
     console.log(
       `  head -c ${RAW_BYTES} /dev/zero | wc -c: wall ${f(m.host100)} ms = ${mbs(RAW_BYTES, m.host100)}   ratio (whole) ${(m.rawN / m.host100).toFixed(1)}x, (the data) ${((m.rawN - m.raw0) / m.host100).toFixed(1)}x`,
+    );
+    console.log(
+      `  ncw hydre -c 'raw ${RAW_BYTES} | scount' (a stream: raw's CMDRAW is scount's CMDIN): wall ${f(m.streamN)} ms; with 0 bytes: ${f(m.stream0)} ms; the data ${f(m.streamN - m.stream0)} ms = ${mbs(RAW_BYTES, m.streamN - m.stream0)}`,
+    );
+    console.log(
+      `  bash -c 'head -c ${RAW_BYTES} /dev/zero | wc -c': wall ${f(m.bash100)} ms = ${mbs(RAW_BYTES, m.bash100)}   ratio (whole) ${(m.streamN / m.bash100).toFixed(1)}x, (the data) ${((m.streamN - m.stream0) / m.bash100).toFixed(1)}x`,
     );
     console.log(
       `load average at the end ${os

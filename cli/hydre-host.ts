@@ -1,13 +1,20 @@
 // The host a Hydre script runs on from `ncw hydre` (services/hydre/evaluator.ts HydreHost): the terminal
 // (stdout, stderr, lines of stdin for the prompts), the host's environment, a seedable random source,
 // and app commands started on the home's kernel as `ncw exec` starts them (cli/commands/run.ts), their
-// six pipes on the terminal or, for `$?(…)` and friends, their messages captured; the file commands on
+// six pipes on the terminal or, for `$?(…)` and friends, their messages captured, a pipeline's commands
+// all at once with each one's output into the next's CMDIN (docs/hydre.md "Pipes"); the file commands on
 // the home's NightOS tree (services/fs/open.ts: through the kernel when one runs, else the image).
 
 import { randomInt } from "node:crypto";
 import { createInterface, type Interface } from "node:readline";
 import { encodeValue, type Value } from "../commonassembly/abi/values.js";
-import { connectKernel, requestUser, startRun } from "../kernel-compat/client.js";
+import {
+  connectKernel,
+  type KernelConnection,
+  type RunHandle,
+  requestUser,
+  startRun,
+} from "../kernel-compat/client.js";
 import { NcwError } from "../ncw/errors.js";
 import type { HomeLayout } from "../ncw/home.js";
 import { safeText } from "../ncw/output.js";
@@ -15,13 +22,16 @@ import { testFault } from "../ncw/test-fault.js";
 import type { FsLayer } from "../services/fs/layer.js";
 import { openTree } from "../services/fs/open.js";
 import { addUser } from "../services/fs/structure.js";
-import type { AppRun, HydreHost } from "../services/hydre/evaluator.js";
+import type { AppRun, AppStage, HydreHost } from "../services/hydre/evaluator.js";
 import { runLineForApp } from "../services/hydre/script.js";
-import type { InstalledCommand } from "../services/shell/commands.js";
 import { inputIsStream, typedInput } from "../services/shell/input.js";
 import { kernelCommands } from "./command-target.js";
 import { commandEnd, commandIo, readWholeInput } from "./terminal/command-io.js";
-import { escalatingInterrupt, reservedKeyHandler } from "./terminal/interrupt.js";
+import {
+  escalatingInterrupt,
+  type Interruptible,
+  reservedKeyHandler,
+} from "./terminal/interrupt.js";
 
 /** mulberry32: a small seedable generator, so scripted runs (tests) are repeatable with --seed. */
 export function seededRandom(seed: number): () => number {
@@ -123,39 +133,21 @@ export function cliHost(opts: {
       return input;
     },
     random,
-    async runApp(
-      cmd: InstalledCommand,
-      args: Value[],
-      capture: boolean,
-      input?: Value | null,
-    ): Promise<AppRun> {
-      // One connection per run: a run's end is told by the messages of its connection, and a command
-      // whose value came whole may still be running (shell.md "Command pipes") when the next starts.
+    async runApps(stages: readonly AppStage[]): Promise<AppRun[]> {
+      // One connection for the pipeline's commands (docs/kernel.md "Runs on one connection"): the
+      // kernel hands a CMDRAW on to the next run of the same connection only. A new one per call: a
+      // command whose value came whole may still be running (shell.md "Command pipes") when the next
+      // line's starts.
       await closeTree();
       const c = await connectKernel(opts.home(), { start: true });
       if (c === undefined) throw new Error("unreachable: connectKernel with start");
-      const msg: string[] = [];
-      const err: string[] = [];
-      // Everything after the connection is under its `finally`: an error thrown while the run is
-      // set up (an argument that cannot be encoded, an internal error) closes the connection and
-      // the terminal's input, else they would keep ncw alive after the error is reported.
-      let io: ReturnType<typeof commandIo> | undefined;
+      const started: StageRun[] = [];
+      // Everything after the connection is under its `finally`: an error thrown while a run is set
+      // up (an argument that cannot be encoded, an internal error) closes the connection and the
+      // terminal's input, else they would keep ncw alive after the error is reported.
       let onInt: (() => void) | undefined;
       let offLines: (() => void) | undefined;
       try {
-        io = commandIo(c, {
-          color: opts.color,
-          noInput: true,
-          // A value piped in by the script (`a | b`) is CMDIN's one value (docs/hydre.md "Pipes").
-          ...(input === undefined
-            ? {}
-            : { typedInput: input === null ? null : encodeValue(input) }),
-          ...(capture
-            ? { capture: (pipe, text) => (pipe === "cmderr" ? err : msg).push(text) }
-            : {}),
-          // Ctrl-C is the first step of the SIGINT path (onInt), as for `ncw exec` (cli/commands/run.ts).
-          reserved: (key) => reservedKeyHandler(run, () => onInt?.())(key),
-        });
         testFault("hydre-run-app");
         // A command line the app asks its session to run (sys::hydre RUN_COMMAND): run as a script's
         // line, here, while the app waits for the answer.
@@ -179,46 +171,77 @@ export function cliHost(opts: {
             })
             .then((answer) => c.send(answer));
         });
-        const started = io;
-        const run = startRun(
-          c,
-          {
-            path: cmd.aid,
-            args,
-            startup: {
-              kind: "command",
-              callerAnid: 0,
-              command: cmd.command,
-              rawOutputRead: process.stdout.isTTY !== true,
-            },
-            trace: false,
-            priority: 10,
-            // The script's Hydre session (sys::hydre SESSION_INFO).
-            hydre: session,
+        // Ctrl-C (or SIGINT) asks the commands to terminate, a second forces them, a third kills
+        // them (shell.md "User inputs"; as `ncw exec` does), every command of the pipeline at once.
+        const all: Interruptible = {
+          pid: () => started.at(-1)?.run.pid(),
+          signal: (sig) => {
+            for (const s of started) s.run.signal(sig);
           },
-          {
-            commandPipes: (pid, pipes, cmdin) => started.onPipes(pid, pipes, cmdin),
-            commandInput: (pid, why) => started.onInputFallback(pid, why),
-            started: () => {},
-            // Not traced, the kernel still says what the user must know (a permission refused for want
-            // of a terminal, a limit): on stderr, as `ncw exec` writes them.
-            trace: (pid, line) =>
-              process.stderr.write(
-                `${safeText(pid === 0 ? `[ncw] ${line}` : `[pid ${pid}] ${line}`)}\n`,
-              ),
+          kill: () => {
+            for (const s of started) s.kill();
           },
-        );
-        // Ctrl-C (or SIGINT) asks the command to terminate, a second forces it, a third kills it
-        // (shell.md "User inputs"; as `ncw exec` does).
-        onInt = escalatingInterrupt(run);
+        };
+        onInt = escalatingInterrupt(all);
         process.on("SIGINT", onInt);
-        const { ret } = await commandEnd(run.done, io);
-        return { ret: ret ?? { kind: "none" }, msg, err };
+        const interrupt = () => onInt?.();
+        for (const [i, stage] of stages.entries()) {
+          const prev = started[i - 1];
+          // Its input: a value known now, the previous command's value once whole (converted to
+          // this one's input type), or the previous command's CMDRAW itself (docs/hydre.md "Pipes").
+          // (A stream: named by the previous run's id; the kernel waits for its pipes.)
+          const fromRun = stage.input.kind === "previous-raw" ? prev?.run.id : undefined;
+          const input = stage.input;
+          const later =
+            input.kind === "previous-value"
+              ? (prev as StageRun).ret.then((r) => {
+                  if (r.kind === "value") {
+                    const v = input.convert(r.value);
+                    return v === null ? null : encodeValue(v);
+                  }
+                  if (r.kind === "none") return null;
+                  // Failed or faulty: no value comes; this command is killed (below).
+                  throw new Error("the command before failed");
+                })
+              : undefined;
+          later?.catch(() => {});
+          const s = startStage(c, stage, {
+            color: opts.color,
+            session,
+            interrupt,
+            // Keys go to the pipeline's last command only (the one whose output the user sees).
+            keys: i === stages.length - 1,
+            cmdrawToNext: stages[i + 1]?.input.kind === "previous-raw",
+            ...(input.kind === "value"
+              ? { typedInput: input.value === null ? null : encodeValue(input.value) }
+              : input.kind === "bytes"
+                ? { typedInput: input.bytes }
+                : {}),
+            ...(later === undefined ? {} : { laterInput: later }),
+            ...(fromRun === undefined ? {} : { cmdinFrom: fromRun }),
+          });
+          started.push(s);
+          // A command that fails or is faulty: the ones after it never get a value or the rest of
+          // the bytes they wait for: killed, so none acts on a missing input (docs/hydre.md "Pipes").
+          void s.ret.then((r) => {
+            if (r.kind !== "failure" && r.kind !== "faulty") return;
+            for (const t of started.slice(started.indexOf(s) + 1)) t.kill();
+          });
+          // A run refused (a limit, the kernel gone): the pipeline stops, the others are killed,
+          // so none waits for a neighbour that is not there.
+          void s.end.catch(() => {
+            for (const t of started) t.kill();
+          });
+        }
+        const ends = await Promise.allSettled(started.map((s) => s.end));
+        const failed = ends.find((e): e is PromiseRejectedResult => e.status === "rejected");
+        if (failed !== undefined) throw failed.reason;
+        return ends.map((e) => (e as PromiseFulfilledResult<AppRun>).value);
       } finally {
         if (onInt !== undefined) process.off("SIGINT", onInt);
         offLines?.();
         try {
-          await io?.close();
+          await Promise.allSettled(started.map((s) => s.closed()));
         } finally {
           c.close();
         }
@@ -232,4 +255,115 @@ export function cliHost(opts: {
     },
   };
   return self;
+}
+
+/** One command of a pipeline, started (runApps). */
+interface StageRun {
+  run: RunHandle;
+  /** What its CMDOUT amounted to, as soon as that is known (the value whole, or its end). */
+  ret: Promise<AppRun["ret"]>;
+  /** Its end: the run's outcome, its messages when captured; rejects when the run was refused. */
+  end: Promise<AppRun>;
+  /** Its pipes unmapped and the terminal's input given back (after `end`). */
+  closed(): Promise<void>;
+  /** Kill its process, now or as soon as its PID is known (its request may still be in the kernel). */
+  kill(): void;
+}
+
+/**
+ * Start one command of a pipeline on `c` as `ncw exec` starts one (cli/commands/run.ts), its six
+ * pipes on the terminal (or its messages captured), its CMDIN as `o` says.
+ */
+function startStage(
+  c: KernelConnection,
+  stage: AppStage,
+  o: {
+    color: boolean;
+    session: number;
+    interrupt: () => void;
+    keys: boolean;
+    cmdrawToNext: boolean;
+    /** CMDIN's bytes, known before it starts (an encoded value, or a stream's text); null: none. */
+    typedInput?: Uint8Array | null;
+    laterInput?: Promise<Uint8Array | null>;
+    cmdinFrom?: number;
+  },
+): StageRun {
+  const msg: string[] = [];
+  const err: string[] = [];
+  /** `kill` was called: a PID that comes later is killed at once. */
+  let doomed = false;
+  const io = commandIo(c, {
+    color: o.color,
+    noInput: true,
+    ...(o.keys ? {} : { noKeys: true }),
+    ...(o.cmdrawToNext ? { cmdrawToNext: true } : {}),
+    // A value piped in by the script (`a | b`) is CMDIN's one value (docs/hydre.md "Pipes").
+    ...(o.typedInput === undefined ? {} : { typedInput: o.typedInput }),
+    ...(o.laterInput === undefined ? {} : { laterInput: o.laterInput }),
+    ...(stage.capture
+      ? { capture: (pipe, text) => (pipe === "cmderr" ? err : msg).push(text) }
+      : {}),
+    // Ctrl-C is the first step of the SIGINT path, as for `ncw exec` (cli/commands/run.ts).
+    reserved: (key) => reservedKeyHandler(run, o.interrupt)(key),
+  });
+  const run = startRun(
+    c,
+    {
+      path: stage.cmd.aid,
+      args: stage.args,
+      startup: {
+        kind: "command",
+        callerAnid: 0,
+        command: stage.cmd.command,
+        // Raw output is read when it goes to the next command, or to a stdout that is no terminal.
+        rawOutputRead: o.cmdrawToNext || process.stdout.isTTY !== true,
+      },
+      trace: false,
+      priority: 10,
+      // The script's Hydre session (sys::hydre SESSION_INFO).
+      hydre: o.session,
+      ...(o.cmdrawToNext ? { cmdraw: "next" as const } : {}),
+      ...(o.cmdinFrom === undefined ? {} : { cmdinFrom: o.cmdinFrom }),
+    },
+    {
+      commandPipes: (p, pipes, cmdin) => {
+        io.onPipes(p, pipes, cmdin);
+        // Killed before its PID was known: now.
+        if (doomed) run.kill();
+      },
+      commandInput: (p, why) => io.onInputFallback(p, why),
+      started: () => {},
+      // Not traced, the kernel still says what the user must know (a permission refused for want
+      // of a terminal, a limit): on stderr, as `ncw exec` writes them.
+      trace: (p, line) =>
+        process.stderr.write(`${safeText(p === 0 ? `[ncw] ${line}` : `[pid ${p}] ${line}`)}\n`),
+    },
+  );
+  let gotRet!: (r: AppRun["ret"]) => void;
+  const ret = new Promise<AppRun["ret"]>((r) => {
+    gotRet = r;
+  });
+  void io.returned.then(gotRet, () => {});
+  const end = commandEnd(run.done, io).then(
+    ({ ret: r }) => {
+      const got = r ?? { kind: "none" as const };
+      gotRet(got);
+      return { ret: got, msg, err };
+    },
+    (e: unknown) => {
+      gotRet({ kind: "faulty", why: (e as Error).message });
+      throw e;
+    },
+  );
+  return {
+    run,
+    ret,
+    end,
+    closed: () => io.close(),
+    kill: () => {
+      doomed = true;
+      run.kill();
+    },
+  };
 }

@@ -386,6 +386,9 @@ export interface RunRequest {
   sandbox?: string;
   /** The runner may read the CLI's stdin for CMDIN itself (protocol.ts `run`). */
   cmdinDirect?: HostFileId;
+  /** CMDRAW goes to a later run's CMDIN, which names this run's id in `cmdinFrom` (protocol.ts `run`). */
+  cmdraw?: "next";
+  cmdinFrom?: number;
   /** The Hydre session the run belongs to (`ncw hydre`, `ncw shell`; sys::hydre SESSION_INFO). */
   hydre?: number;
   /** The PID of the run's application proxy (`ncw run --proxy`, docs/kernel.md "Application proxies"). */
@@ -405,7 +408,7 @@ export interface RunEvents {
   sandbox?(dir: string, created: boolean): void;
   trace(pid: number, line: string): void;
   /** A command run's pipes, before `started` (docs/ipc.md "Command pipes"): the CLI maps its ends. */
-  commandPipes?(pid: number, pipes: CommandPipeMapping[], cmdin?: "runner"): void;
+  commandPipes?(pid: number, pipes: CommandPipeMapping[], cmdin?: "runner" | "piped"): void;
   /** The runner could not read stdin for CMDIN after all: the CLI's pump takes over (protocol.ts). */
   commandInput?(pid: number, why: string): void;
 }

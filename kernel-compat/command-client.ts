@@ -56,7 +56,19 @@ export type CommandInput =
    * leaves CMDIN alone (unless told to feed it after all, `feedInput`).
    */
   | { kind: "runner" }
+  /**
+   * A typed value that comes later (a Hydre pipeline's `a | b`: a's value, once whole, converted to
+   * b's input type): written when it resolves, then CMDIN closes; null closes it without a value.
+   */
+  | { kind: "later"; bytes: Promise<Uint8Array | null> }
+  /** CMDIN is another command's CMDRAW (docs/ipc.md "Command pipes between two commands"): not the CLI's. */
+  | { kind: "piped" }
   | { kind: "none" };
+
+/** How the CLI treats the outputs: `cmdraw: "next"`: CMDRAW is the next command's CMDIN, never read here. */
+export interface CommandOutputs {
+  cmdraw?: "next";
+}
 
 /**
  * The CMDIN pump's worker thread, started before the run request goes out so that its start (a
@@ -194,6 +206,8 @@ export class CommandPipesClient {
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private idleMs = IDLE_MIN_MS;
   private rawHeld = false;
+  /** CMDRAW is the next command's CMDIN (CommandOutputs): this client never reads it. */
+  private rawNext = false;
   private stopped = false;
   private pump: CommandInputPump | undefined;
   /** What is left to write of a typed input's value (the poll loop writes it as CMDIN has room). */
@@ -223,18 +237,36 @@ export class CommandPipesClient {
     mappings: readonly CommandPipeMapping[],
     sinks: CommandSinks,
     input: CommandInput,
+    outputs: CommandOutputs = {},
   ): Promise<CommandPipesClient> {
     if (clockMarksOn) clockMark("command-pipes"); // benchmarks (bench/README.md "Exec")
     await loadCommandNative();
     const c = new CommandPipesClient(conn, pid, mappings, sinks);
+    c.rawNext = outputs.cmdraw === "next";
     // The outputs are read from now on: a value written at once is not held back by CMDIN's pump.
     c.schedule(0);
     if (clockMarksOn) clockMark("command-pipes-read");
     // Every end mapped (the pump's too): the kernel may release its pins (the mappings keep the memory).
     const mapped = () => conn.send({ t: "command-mapped", pid });
     if (input.kind === "pump") void c.attachInput(input.pump, mappings).then(mapped);
-    else if (input.kind === "runner") mapped();
-    else if (input.kind === "bytes") {
+    else if (input.kind === "runner" || input.kind === "piped") mapped();
+    else if (input.kind === "later") {
+      mapped();
+      void input.bytes.then(
+        (bytes) => {
+          if (c.stopped) return;
+          if (bytes === null) c.closeInput("cmdin");
+          else {
+            c.inputValue = bytes;
+            c.schedule(0);
+          }
+        },
+        // The value never comes (the command before failed): CMDIN is left as it is, open and
+        // empty; the caller kills this command (docs/hydre.md "Pipes"), which so never takes a
+        // missing value for an empty one.
+        () => {},
+      );
+    } else if (input.kind === "bytes") {
       c.inputValue = input.bytes;
       mapped();
     } else {
@@ -362,7 +394,7 @@ export class CommandPipesClient {
   }
 
   private drainRaw(): boolean {
-    if (this.rawHeld) return false;
+    if (this.rawHeld || this.rawNext) return false;
     const ring = this.rings.cmdraw;
     const n = Math.min(ring.used(), RAW_CHUNK);
     if (n === 0) return false;

@@ -26,7 +26,9 @@ import type { SocketFastGrant } from "./runner/sockets.js";
  * every message about that run (`started`, `trace`, `exited`, `command-pipes`, its `error`, its
  * processes' `ask`) carries it back; a client of 6 would take another run's `exited` for its own.
  * 8: `run` may name an application proxy (`proxy`, docs/kernel.md "Application proxies"); a kernel
- * speaking 7 would run the app unproxied without a word.
+ * speaking 7 would run the app unproxied without a word. And a `run`'s `cmdraw: "next"` and
+ * `cmdinFrom` (a Hydre pipeline's CMDRAW handed to the next command as its CMDIN), `command-pipes`'
+ * `cmdin: "piped"`; a kernel of 7 would ignore them and the pipeline's bytes would go nowhere.
  */
 export const PROTOCOL_VERSION = 8;
 /** Largest frame accepted on the socket (a program's bytes travel inside `run`). */
@@ -176,6 +178,17 @@ export type ClientMessage =
        */
       cmdinDirect?: HostFileId;
       /**
+       * A Hydre pipeline `a | b` whose b reads a stream (docs/hydre.md "Pipes"; docs/ipc.md "Command
+       * pipes between two commands"): `"next"` on a's run: its CMDRAW is for a later run of this
+       * connection, the CLI never reads it and the kernel keeps it until that run takes it (or the
+       * connection ends: it is then closed). The run id of such a run in `cmdinFrom` on b's run (sent
+       * after a's, possibly before a's pipes exist: the kernel waits for them): b's CMDIN is that
+       * CMDRAW pipe itself (its RC end as b's identifier 1), so the bytes go from one app's memory to
+       * the other's through one ring, never through the CLI.
+       */
+      cmdraw?: "next";
+      cmdinFrom?: number;
+      /**
        * The Hydre session the run belongs to (`ncw hydre`, `ncw shell`: an ID the CLI picks once, a
        * positive integer); absent or 0: none. And the CLI's terminal size when its stdout is one.
        * sys::hydre answers them (docs/services.md "sys::hydre (PID 17)").
@@ -271,8 +284,11 @@ export type KernelMessage =
       run: number;
       pid: number;
       pipes: CommandPipeMapping[];
-      /** "runner": the app's runner reads the CLI's stdin for CMDIN itself; the CLI leaves CMDIN be. */
-      cmdin?: "runner";
+      /**
+       * "runner": the app's runner reads the CLI's stdin for CMDIN itself; "piped": CMDIN is another
+       * command's CMDRAW (the run's `cmdinFrom`). Either way the CLI leaves CMDIN be.
+       */
+      cmdin?: "runner" | "piped";
     }
   /**
    * The runner could not open the CLI's stdin after all (`why`): the CLI moves its stdin into CMDIN

@@ -113,3 +113,32 @@ export const COUNT_CMDIN_APP = program(
   (call $check (i32.const 5) (call $write (call $cmdout) (i32.const 17) (i32.const 0x6000) (i32.const 0)) (i32.const 0))`,
   COMMAND_FUNCS,
 );
+
+/**
+ * `<cmd> <n: int>`: n bytes of `a` from a 64 KiB buffer, in 64 KiB writes, to `pipe`. As a typed
+ * string (`header`): first the value's header on CMDOUT, `len(1 + 8 + n) 05 <n>`, then the bytes.
+ */
+export function producerApp(pipe: "cmdout" | "cmdraw", header: boolean): string {
+  const head = header
+    ? `(i64.store (i32.const 0x6000) (i64.add (local.get $n) (i64.const 9)))
+  (i32.store8 (i32.const 0x6008) (i32.const 0x05)) (i64.store (i32.const 0x6009) (local.get $n))
+  (call $check (i32.const 5) (call $write (call $cmdout) (i32.const 17) (i32.const 0x6000) (i32.const 0)) (i32.const 0))`
+    : "";
+  return program(
+    `(local $n i64) (local $k i32)
+  (call $ctx)
+  (call $check (i32.const 70) (call $s8_64 (i32.const 0xa0) (i32.const 0x03) (i64.const 0x5000)) (i32.const 0))
+  (call $check (i32.const 71) (i32.load8_u (i32.const 0x5008)) (i32.const 0x02))
+  (local.set $n (i64.load (i32.const 0x5009)))
+  (memory.fill (i32.const 0x10000) (i32.const 0x61) (i32.const 0x10000))
+  ${head}
+  (block $done (loop $more
+    (br_if $done (i64.eqz (local.get $n)))
+    (local.set $k (if (result i32) (i64.gt_u (local.get $n) (i64.const 0x10000))
+      (then (i32.const 0x10000)) (else (i32.wrap_i64 (local.get $n)))))
+    (call $check (i32.const 6) (call $write (call $${pipe}) (local.get $k) (i32.const 0x10000) (i32.const 0)) (i32.const 0))
+    (local.set $n (i64.sub (local.get $n) (i64.extend_i32_u (local.get $k))))
+    (br $more)))`,
+    COMMAND_FUNCS,
+  );
+}

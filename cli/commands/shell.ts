@@ -270,7 +270,7 @@ class Repl {
   /**
    * The terminal is in raw mode while the line editor is there (keys are its own: Ctrl-C clears the
    * line), in cooked mode while an input runs: an app command's run then takes the keys in raw mode
-   * itself (cli/hydre-host.ts runApp), and a Ctrl-C between runs is a SIGINT the shell ignores. Keys
+   * itself (cli/hydre-host.ts runApps), and a Ctrl-C between runs is a SIGINT the shell ignores. Keys
    * typed ahead while the shell checks an input or writes its history stay for the line editor.
    */
   private cooked(on: boolean): void {

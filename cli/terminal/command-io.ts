@@ -37,6 +37,11 @@ export interface CommandIoOptions {
   stdin?: NodeJS.ReadStream & { fd: 0 };
   /** CMDIN gets nothing, even from a piped stdin (Hydre: CMDIN comes from the script's `|` only). */
   noInput?: boolean;
+  /**
+   * The terminal's keys are not this command's (a Hydre pipeline's commands before its last): CMDUSR
+   * closes at once, as without a terminal.
+   */
+  noKeys?: boolean;
   /** CMDMSG / CMDERR messages go here, as text, instead of the terminal (Hydre's `$?(…)`, `$!(…)`). */
   capture?: (pipe: "cmdmsg" | "cmderr", text: string) => void;
   /**
@@ -44,6 +49,13 @@ export interface CommandIoOptions {
    * (CMDIN closes at once). Undefined: CMDIN is a stream, the pump moves stdin's bytes as they come.
    */
   typedInput?: Uint8Array | null;
+  /**
+   * A typed input that comes later (Hydre's `a | b`, both running: a's value once whole, encoded as
+   * b's input type; null: no value). It wins over `typedInput`.
+   */
+  laterInput?: Promise<Uint8Array | null>;
+  /** CMDRAW is the next command's CMDIN (Hydre's `a | b` into a stream): never read or shown here. */
+  cmdrawToNext?: boolean;
   /** `--trace`: a line on which way CMDIN's bytes go (the runner reads stdin, or the CLI's pump). */
   trace?: (line: string) => void;
 }
@@ -55,7 +67,9 @@ export interface CommandIo {
    */
   readonly cmdinDirect: HostFileId | undefined;
   /** RunEvents.commandPipes: map the pipes and start moving bytes (`cmdin` "runner": not CMDIN's). */
-  onPipes(pid: number, pipes: CommandPipeMapping[], cmdin?: "runner"): void;
+  onPipes(pid: number, pipes: CommandPipeMapping[], cmdin?: "runner" | "piped"): void;
+  /** Nobody will read CMDRAW after all (the next command could not start): the app's writes fail. */
+  closeRaw(): void;
   /** RunEvents.commandInput: the runner could not read stdin after all; the CLI's pump does. */
   onInputFallback(pid: number, why: string): void;
   /** Resolves when the return value is whole (or faulty) while the process still runs. */
@@ -96,7 +110,7 @@ function sinkOf(stream: NodeJS.WriteStream) {
 
 export function commandIo(conn: KernelConnection, opts: CommandIoOptions): CommandIo {
   const stdin = opts.stdin ?? (process.stdin as NodeJS.ReadStream & { fd: 0 });
-  const interactive = stdin.isTTY === true;
+  const interactive = stdin.isTTY === true && opts.noKeys !== true;
   const outStream = opts.json === true ? process.stderr : process.stdout;
   const msgMode: RenderMode = renderMode(outStream.isTTY === true, opts.color);
   const errMode: RenderMode = renderMode(process.stderr.isTTY === true, opts.color);
@@ -137,6 +151,8 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
   };
   preload.catch(() => {}); // reported by onPipes, which awaits it
   let raw = false;
+  /** `closeRaw` was called: CMDRAW's reader side closes as soon as the pipes are mapped. */
+  let rawUnread = false;
   const terminal = process.stdout.isTTY
     ? process.stdout
     : process.stderr.isTTY
@@ -146,7 +162,7 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
   /** stdout's reader went away (`ncw … | head`): the app's writes to it fail from now on, as a pipe's. */
   const stdoutGone = (): boolean => {
     if (outStream !== process.stdout || !stdoutClosed()) return false;
-    client?.closeOutput("cmdraw");
+    if (opts.cmdrawToNext !== true) client?.closeOutput("cmdraw");
     client?.closeOutput("cmdmsg");
     return true;
   };
@@ -242,13 +258,18 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
             pid,
             pipes,
             sinks,
-            direct && cmdin === "runner"
-              ? { kind: "runner" }
-              : pump !== undefined
-                ? { kind: "pump", pump }
-                : opts.typedInput
-                  ? { kind: "bytes", bytes: opts.typedInput }
-                  : { kind: "none" },
+            cmdin === "piped"
+              ? { kind: "piped" }
+              : direct && cmdin === "runner"
+                ? { kind: "runner" }
+                : pump !== undefined
+                  ? { kind: "pump", pump }
+                  : opts.laterInput !== undefined
+                    ? { kind: "later", bytes: opts.laterInput }
+                    : opts.typedInput
+                      ? { kind: "bytes", bytes: opts.typedInput }
+                      : { kind: "none" },
+            opts.cmdrawToNext === true ? { cmdraw: "next" } : {},
           );
         } catch (e) {
           pump?.cancel();
@@ -256,11 +277,16 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
           rejectReturned(failed);
           return;
         }
+        if (rawUnread) client.closeOutput("cmdraw");
         // No terminal: nobody types, CMDUSR ends at once (decided, docs/ipc.md).
         if (interactive) enterRaw();
         else client.closeInput("cmdusr");
         void client.returned.then(resolveReturned);
       })();
+    },
+    closeRaw() {
+      rawUnread = true;
+      client?.closeOutput("cmdraw");
     },
     onInputFallback(_pid, why) {
       void (async () => {

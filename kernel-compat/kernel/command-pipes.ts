@@ -28,25 +28,34 @@ export interface CommandPipeSet {
    * from it itself (docs/ipc.md "CMDIN read by the runner"); undefined: the CLI writes CMDIN.
    */
   hostInput?: HostInputRef;
+  /** CMDIN is another command's CMDRAW (`createCommandPipes`' `cmdin`): the CLI does not write it. */
+  cmdinPiped?: true;
 }
 
 /**
  * Create the six pipes for process `pid` (not started yet): the app's identifiers are entered in its
- * table, and every pipe is pinned for the CLI. Throws when the host gives no shared memory (nothing is
- * left behind then).
+ * table, and every pipe is pinned for the CLI. `cmdin`: an open raw pipe to use as CMDIN instead of a
+ * new one (another command's CMDRAW, a Hydre pipeline's `a | b`: docs/ipc.md "Command pipes between
+ * two commands"); `pid` then names its RC end. Throws when the host gives no shared memory (nothing
+ * is left behind then).
  */
-export function createCommandPipes(table: PipeTable, pid: number): CommandPipeSet {
+export function createCommandPipes(table: PipeTable, pid: number, cmdin?: KPipe): CommandPipeSet {
+  // It may be closed already (its writer ended): what it holds is still read, then PIPE_READ says 0x31.
+  if (cmdin?.message === true)
+    throw new Error(`pipe ${cmdin.id} cannot be a CMDIN: a message pipe`);
   const made: KPipe[] = [];
   try {
     for (const d of COMMAND_PIPES)
       made.push(
-        table.create(
-          { pid: SystemPid["sys::hydre"], anid: 0 },
-          { message: d.message, multiplier: d.multiplier, sizeHint: 0n },
-        ),
+        d.name === "cmdin" && cmdin !== undefined
+          ? cmdin
+          : table.create(
+              { pid: SystemPid["sys::hydre"], anid: 0 },
+              { message: d.message, multiplier: d.multiplier, sizeHint: 0n },
+            ),
       );
   } catch (e) {
-    for (const p of made) table.releaseIfUnnamed(p);
+    for (const p of made) if (p !== cmdin) table.releaseIfUnnamed(p);
     throw e;
   }
   const pipes = {} as Record<CommandPipeName, KPipe>;
@@ -63,7 +72,7 @@ export function createCommandPipes(table: PipeTable, pid: number): CommandPipeSe
     throw new Error(
       `process ${pid}'s CMDIN got identifier ${app.cmdin.id}, not ${CMDIN_IDENTIFIER}`,
     );
-  return { pid, pipes, app, pinned: true };
+  return { pid, pipes, app, pinned: true, ...(cmdin === undefined ? {} : { cmdinPiped: true }) };
 }
 
 /** The segments the CLI maps, in the context's order. */

@@ -22,7 +22,7 @@ export interface SessionSink {
   trace(pid: number, line: string): void;
   exited(pid: number, outcome: Outcome): void;
   /** The command pipes of `pid`: the segments the CLI maps for its ends (docs/ipc.md "Command pipes"). */
-  commandPipes(pid: number, pipes: CommandPipeMapping[], cmdin?: "runner"): void;
+  commandPipes(pid: number, pipes: CommandPipeMapping[], cmdin?: "runner" | "piped"): void;
   /** The runner could not open the CLI's stdin for CMDIN (`why`): the CLI's pump moves it instead. */
   commandInput?(pid: number, why: string): void;
   /**

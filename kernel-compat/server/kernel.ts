@@ -787,7 +787,11 @@ export class Kernel implements KernelApi {
       opts.session?.commandPipes(
         pid,
         commandPipeMappings(opts.commandPipes),
-        opts.commandPipes.hostInput === undefined ? undefined : "runner",
+        opts.commandPipes.hostInput !== undefined
+          ? "runner"
+          : opts.commandPipes.cmdinPiped
+            ? "piped"
+            : undefined,
       );
     this.services.processStarted({ pid, ppid: p.ppid, name: p.name });
     this.pool.prepare(wasm);

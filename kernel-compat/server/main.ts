@@ -22,6 +22,7 @@ import {
   createCommandPipes,
   unpinCommandPipes,
 } from "../kernel/command-pipes.js";
+import type { KPipe } from "../kernel/pipes.js";
 import { createProxyLink, type ProxyLinkSet, proxyRefusal } from "../kernel/proxy-link.js";
 import type { ServiceApp } from "../kernel/service-names.js";
 import { kernelEndpoint, kernelLogPath, kernelPidPath } from "../paths.js";
@@ -399,7 +400,24 @@ async function main(): Promise<void> {
     const client = new ClientSession(conn, log);
     /** The command pipes of this session's runs: their pins go with it (docs/ipc.md). */
     const commands: CommandPipeSet[] = [];
+    /**
+     * The CMDRAW pipes of this session's runs asked with `cmdraw: "next"`, by run id, from the request
+     * on: each resolves when the run's pipes exist (the pipe, pinned until a later run takes it as its
+     * CMDIN, `cmdinFrom`) or the run was refused (undefined). docs/ipc.md "Command pipes between two
+     * commands".
+     */
+    const handedOn = new Map<number, HandedOn>();
+    /** Every hand-off of this session, taken or not: settled (undefined) when the session ends. */
+    const handOffs = new Set<HandedOn>();
     const send = (m: KernelMessage) => client.send(m);
+    /**
+     * A CMDRAW handed on that no run took: closed (properly), so its writer's next PIPE_WRITE answers
+     * 0x31 instead of waiting for a reader that never comes, and its pin goes.
+     */
+    const releaseHandedOn = (pipe: KPipe) => {
+      kernel.pipes.close(pipe, false);
+      kernel.pipes.unpin(pipe);
+    };
     // The socket's back-pressure: while it is backed up (write returned false, no 'drain' yet), the
     // kernel holds back the acknowledgements and replies of this session's traced processes.
     let writable: Array<() => void> = [];
@@ -503,6 +521,21 @@ async function main(): Promise<void> {
           const size = windowSize(m.window);
           if (size !== undefined) terminal.size = size;
           const session = runSink(run);
+          // This run's CMDRAW goes to a later run: its hand-off exists from now on, so that run's
+          // request, which may come before this run's pipes exist, finds it.
+          let handOff: HandedOn | undefined;
+          if (m.cmdraw === "next") {
+            handOff = handedOnPipe();
+            handedOn.set(run, handOff);
+            handOffs.add(handOff);
+          }
+          // CMDIN is an earlier run's CMDRAW (a Hydre pipeline), taken from this session only, now;
+          // it is waited for at the pipes' step below. A run refused on any way out closes it (not
+          // `consumed`), so its writer's PIPE_WRITE answers 0x31 instead of waiting forever.
+          const from = m.cmdinFrom === undefined ? undefined : handedOn.get(m.cmdinFrom);
+          if (m.cmdinFrom !== undefined) handedOn.delete(m.cmdinFrom);
+          if (from !== undefined) from.taken = true;
+          let consumed = false;
           (async () => {
             let runnable: Runnable;
             let context: { bytes: Uint8Array; anid: number };
@@ -618,7 +651,32 @@ async function main(): Promise<void> {
               });
               return;
             }
-            // `--proxy PID`: the link to the application proxy (docs/kernel.md "Application proxies").
+            // A command run gets its six pipes; their identifiers go in the context (docs/ipc.md).
+            let commandPipes: CommandPipeSet | undefined;
+            if (m.cmdinFrom !== undefined) {
+              const taken = from === undefined ? undefined : await from.pipe;
+              if (conn.destroyed) return;
+              if (taken === undefined || m.startup.kind !== "command") {
+                send({
+                  t: "error",
+                  run,
+                  code: "RUN_PIPE_FROM",
+                  message: `cannot take run ${m.cmdinFrom}'s CMDRAW as CMDIN: ${
+                    from === undefined
+                      ? "no earlier run of this connection hands it on (`cmdraw: next`), or another took it"
+                      : taken === undefined
+                        ? "that run was refused, or ended before its pipes existed"
+                        : "only a command run has a CMDIN"
+                  }; nothing was started`,
+                  kind: "usage",
+                });
+                return;
+              }
+            }
+            const cmdinPipe = from === undefined ? undefined : await from.pipe;
+            // `--proxy PID`: the link to the application proxy (docs/kernel.md "Application proxies"),
+            // after the pipeline's wait: it is made for the next PID, and nothing waits from there to
+            // the spawn that takes it.
             let proxyLink: ProxyLinkSet | undefined;
             if (m.proxy !== undefined) {
               const userName = m.user ?? DEFAULT_USER;
@@ -637,13 +695,18 @@ async function main(): Promise<void> {
                 m.proxy,
               );
             }
-            // A command run gets its six pipes; their identifiers go in the context (docs/ipc.md).
-            let commandPipes: CommandPipeSet | undefined;
             if (m.startup.kind === "command") {
               const pid = kernel.processes.nextPid();
               try {
-                commandPipes = createCommandPipes(kernel.pipes, pid);
+                commandPipes = createCommandPipes(kernel.pipes, pid, cmdinPipe);
                 commands.push(commandPipes);
+                // Held by the new process from now on (its identifier 1): the session's pin goes.
+                if (cmdinPipe !== undefined) kernel.pipes.unpin(cmdinPipe);
+                consumed = true;
+                if (handOff !== undefined) {
+                  kernel.pipes.pin(commandPipes.pipes.cmdraw);
+                  handOff.settle(commandPipes.pipes.cmdraw);
+                }
                 // The CLI's stdin is a pipe or an unread file: the runner reads it itself, by the
                 // peer's descriptor (Linux; the peer's PID from SO_PEERCRED, not from the CLI).
                 // A test hook names a path the runner cannot open instead: the fallback's test.
@@ -694,20 +757,29 @@ async function main(): Promise<void> {
             }
             kernel.perm.startRun(started.pid, upfront.allow, upfront.deny);
             crash.started(started.pid);
-          })().catch((e: unknown) => {
-            // Whatever failed after the program was found (the crash-save lookup, the memory size, the
-            // spawn, the grants) ends this run with an error, never the kernel (an unhandled rejection
-            // would stop it, and every other session with it).
-            const err = e as Partial<NcwError> & Error;
-            log(`ncw run ${m.path}: ${err.stack ?? err.message}`);
-            if (conn.destroyed) return;
-            send({
-              t: "error",
-              run,
-              code: err.code ?? "RUN_UNEXPECTED",
-              message: `the kernel could not start the run: ${err.message}`,
+          })()
+            .finally(() => {
+              // Refused after naming an earlier run's CMDRAW: that pipe is closed (now, or once it
+              // exists), its writer is not left waiting for this run.
+              if (from !== undefined && !consumed)
+                void from.pipe.then((pipe) => pipe && releaseHandedOn(pipe));
+              // Refused before its pipes existed: the run waiting for its CMDRAW is told so.
+              handOff?.settle(undefined);
+            })
+            .catch((e: unknown) => {
+              // Whatever failed after the program was found (the crash-save lookup, the memory size, the
+              // spawn, the grants) ends this run with an error, never the kernel (an unhandled rejection
+              // would stop it, and every other session with it).
+              const err = e as Partial<NcwError> & Error;
+              log(`ncw run ${m.path}: ${err.stack ?? err.message}`);
+              if (conn.destroyed) return;
+              send({
+                t: "error",
+                run,
+                code: err.code ?? "RUN_UNEXPECTED",
+                message: `the kernel could not start the run: ${err.message}`,
+              });
             });
-          });
           return;
         }
         case "hydre-ran": {
@@ -830,6 +902,13 @@ async function main(): Promise<void> {
       clients--;
       kernel.dropSession(connection);
       for (const set of commands.splice(0)) unpinCommandPipes(kernel.pipes, set);
+      // Pipes handed on that no run took are closed; hand-offs still waited for settle.
+      for (const h of handOffs) {
+        h.settle(undefined);
+        if (!h.taken) void h.pipe.then((pipe) => pipe && releaseHandedOn(pipe));
+      }
+      handedOn.clear();
+      handOffs.clear();
       checkIdle();
     });
   });
@@ -837,6 +916,23 @@ async function main(): Promise<void> {
   pool.fill();
   checkIdle();
   setTimeout(() => void loadProgramModule().catch(() => {}), 50);
+}
+
+/** A run's CMDRAW handed on to a later run of its session (protocol.ts `run`'s `cmdraw: "next"`). */
+interface HandedOn {
+  /** The pipe once the run's pipes exist; undefined: the run was refused, or the session ended. */
+  readonly pipe: Promise<KPipe | undefined>;
+  settle(pipe: KPipe | undefined): void;
+  /** A later run's request named it (it closes the pipe if it is refused in turn). */
+  taken: boolean;
+}
+
+function handedOnPipe(): HandedOn {
+  let settle!: (pipe: KPipe | undefined) => void;
+  const pipe = new Promise<KPipe | undefined>((r) => {
+    settle = r;
+  });
+  return { pipe, settle, taken: false };
 }
 
 main().catch((e: Error) => {

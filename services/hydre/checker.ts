@@ -1238,7 +1238,9 @@ class Checker {
               `\`${c.name}\` reads no input: nothing can be piped into it`,
               c.nameSpan,
             );
-          else if (!assignable(cmdin, input))
+          // A `stream` input takes any command's output: an app's CMDRAW bytes, a native
+          // command's value as text (docs/hydre.md "Pipes").
+          else if (cmdin.k !== "stream" && !assignable(cmdin, input))
             this.report(
               "HYDRE_TYPE_MISMATCH",
               `\`${c.name}\` reads ${an(cmdin)} from CMDIN, the command before it returns ${an(input)}`,

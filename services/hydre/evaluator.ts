@@ -1,7 +1,8 @@
 // Hydre's evaluator: runs a script the checker accepted (checker.ts annotated its tree: bindings, calls,
 // methods, types), statement by statement (specs/shell.md "Commands evaluation"). Native commands run
-// here; app commands run through the host (HydreHost.runApp: the kernel's command machinery). A failure
-// goes up to the nearest `catch`, else the script fails; a panic stops it at once. Decisions: docs/hydre.md.
+// here; app commands run through the host (HydreHost.runApps: the kernel's command machinery), those
+// that follow one another in a pipeline all at once (docs/hydre.md "Pipes"). A failure goes up to the
+// nearest `catch`, else the script fails; a panic stops it at once. Decisions: docs/hydre.md.
 
 import type { Value } from "../../commonassembly/abi/values.js";
 import { NcwError } from "../../ncw/errors.js";
@@ -68,6 +69,29 @@ export interface AppRun {
   err: string[];
 }
 
+/**
+ * One app command of a pipeline (docs/hydre.md "Pipes"); `capture`: keep its messages (for `$?(…)`,
+ * a redirection, or a command before a `|`).
+ */
+export interface AppStage {
+  cmd: InstalledCommand;
+  args: Value[];
+  capture: boolean;
+  input: /** Nothing is piped into it. */
+    | { kind: "none" }
+    /** A value known before it starts (a native command's before the `|`); null: CMDIN closes empty. */
+    | { kind: "value"; value: Value | null }
+    /** Bytes known before it starts, for a `stream` input (a native command's value as text). */
+    | { kind: "bytes"; bytes: Uint8Array }
+    /**
+     * The previous stage's CMDOUT value, once whole, as this command's input type reads it
+     * (`convert`; null: CMDIN closes empty). Both run meanwhile.
+     */
+    | { kind: "previous-value"; convert: (v: Value) => Value | null }
+    /** The previous stage's CMDRAW, as its bytes come: this command reads a `stream`. */
+    | { kind: "previous-raw" };
+}
+
 /** The world a script runs in: the terminal, the environment, and the command machinery. */
 export interface HydreHost {
   /** CMDOUT values and messages, shown on the terminal. */
@@ -78,15 +102,10 @@ export interface HydreHost {
   env(name: string): string | undefined;
   random(): number;
   /**
-   * Run an installed app's command with typed arguments; `capture`: keep its messages; `input`: the
-   * value its CMDIN holds (null: CMDIN closes empty; undefined: nothing is piped into it).
+   * Run installed apps' commands with typed arguments, all at once: a pipeline's app commands side
+   * by side (`a | b | c`; one command alone is a list of one). Their outcomes in the same order.
    */
-  runApp(
-    cmd: InstalledCommand,
-    args: Value[],
-    capture: boolean,
-    input?: Value | null,
-  ): Promise<AppRun>;
+  runApps(stages: readonly AppStage[]): Promise<AppRun[]>;
   /** The NightOS tree of the file commands and redirections. */
   files: ScriptFs;
   /** The script's CMDIN value, read as `cmdin` (its type) says; undefined: no value (it was empty). */
@@ -888,25 +907,66 @@ class Evaluator {
     let last: PipelineOutcome = { ok: true, value: VOID, msg: [], err: [] };
     // A redirected CMDMSG or CMDERR is captured, to go to its file.
     const keep = p.redirects.some((r) => r.op === "?>" || r.op === "!>" || r.op === "*>");
-    for (let i = 0; i < p.commands.length; i++) {
+    const n = p.commands.length;
+    /** Whether command `i`'s messages are kept: the caller's, a redirection's, or a `|` follows it. */
+    const kept = (i: number) => capture || keep || i < n - 1;
+    /** An app command's (or a native one's) failure, as the line that runs it reports it. */
+    const failedAt = (i: number, r: PipelineOutcome): PipelineOutcome => {
+      // Named by the line that reports it; the CMDERR messages of a command captured only because
+      // a `|` follows it were never shown (nor its reason, faulty).
+      if (capture) return r;
       const c = p.commands[i] as CommandNode;
-      const between = i < p.commands.length - 1;
-      last = await this.command(c, env, input, capture || keep || between);
-      if (!last.ok) {
-        // An app command's failure: named by the line that reports it; the CMDERR messages of a
-        // command captured only because a `|` follows it were never shown (nor its reason, faulty).
-        if (!capture) {
-          const plan = this.check.plans.get(c) as CommandPlan;
-          const unshown = between && !keep ? last.err : (last.unshown ?? []);
-          last = {
-            ...last,
-            unshown,
-            ...(plan.kind === "native" ? {} : { failed: c.name }),
-          };
+      const plan = this.check.plans.get(c) as CommandPlan;
+      const unshown = i < n - 1 && !keep ? r.err : (r.unshown ?? []);
+      return { ...r, unshown, ...(plan.kind === "native" ? {} : { failed: c.name }) };
+    };
+    let i = 0;
+    pipe: while (i < n) {
+      const c = p.commands[i] as CommandNode;
+      if ((this.check.plans.get(c) as CommandPlan).kind === "native") {
+        last = await this.command(c, env, input, kept(i));
+        if (!last.ok) {
+          last = failedAt(i, last);
+          break;
         }
-        break;
+        input = last.value;
+        i++;
+        continue;
+      }
+      // The app commands that follow one another run at once, each one's output flowing into the
+      // next (docs/hydre.md "Pipes"); their arguments are evaluated first, left to right.
+      const group: { at: number; app: PreparedApp }[] = [];
+      for (let j = i; j < n; j++) {
+        const d = p.commands[j] as CommandNode;
+        if ((this.check.plans.get(d) as CommandPlan).kind === "native") break;
+        const prepared = await this.prepare(d, env);
+        if (prepared.kind === "done") {
+          // `--help`: shown, nothing runs; it ends the group as a native command would.
+          if (group.length === 0) {
+            last = prepared.outcome;
+            input = last.value;
+            i = j + 1;
+            continue pipe;
+          }
+          break;
+        }
+        if (prepared.kind !== "app")
+          throw new Error(`internal: ${d.name} planned as an app command`);
+        group.push({ at: j, app: prepared });
+      }
+      const outs = await this.runGroup(
+        group.map((g) => ({ ...g.app, capture: kept(g.at) })),
+        input,
+      );
+      for (const [k, out] of outs.entries()) {
+        last = out;
+        if (!out.ok) {
+          last = failedAt((group[k] as { at: number }).at, out);
+          break pipe;
+        }
       }
       input = last.value;
+      i = (group.at(-1) as { at: number }).at + 1;
     }
     if (p.redirects.length === 0) return last;
     return this.redirect(p, env, last, capture || !keep);
@@ -986,6 +1046,18 @@ class Evaluator {
     input: HValue | undefined,
     capture: boolean,
   ): Promise<PipelineOutcome> {
+    const prepared = await this.prepare(c, env);
+    if (prepared.kind === "done") return prepared.outcome;
+    if (prepared.kind === "native") return this.native(prepared, c, input, capture);
+    const [out] = await this.runGroup([{ ...prepared, capture }], input);
+    return out as PipelineOutcome;
+  }
+
+  /**
+   * A command's words evaluated and read against its typing: an app command ready to start, a
+   * native one ready to run, or done already (`--help`).
+   */
+  private async prepare(c: CommandNode, env: Env): Promise<Prepared> {
     const plan = this.check.plans.get(c) as CommandPlan;
     const spec = plan.kind === "native" ? NATIVE_COMMANDS[plan.name] : plan.app?.spec;
     if (spec === undefined) throw new Error(`internal: no typing for ${c.name}`);
@@ -1042,62 +1114,126 @@ class Evaluator {
     if (parsed.kind === "help") {
       const { commandHelp } = await import("../shell/help.js");
       return {
-        ok: true,
-        value: VOID,
-        msg: [],
-        err: [],
-        display: `${commandHelp(plan.name, spec)}\n`,
+        kind: "done",
+        outcome: {
+          ok: true,
+          value: VOID,
+          msg: [],
+          err: [],
+          display: `${commandHelp(plan.name, spec)}\n`,
+        },
       };
     }
-    if (plan.kind === "native") {
-      if (FILE_COMMANDS[plan.name] !== undefined) {
-        const r = await runFileCommand(plan.name, parsed.values, this.host.files);
-        // A native command's CMDERR goes to the terminal as an app command's does.
-        if (!capture) for (const m of r.err) this.host.writeErr(`${m}\n`);
-        return r;
-      }
-      if (plan.name === "cmdin") {
-        const t = plan.ret;
-        const spec = this.check.command?.spec;
-        const declared =
-          spec?.cmdin ??
-          spec?.args.flatMap((a) => a.arg.if ?? []).find((x) => x.cmdin !== undefined)?.cmdin;
-        const v = declared === undefined ? undefined : await this.host.scriptInput(declared);
-        return { ok: true, value: v === undefined ? VOID : fromAbi(v, t), msg: [], err: [] };
-      }
-      if (plan.name === "cmdout") {
-        const a = c.args[0];
-        const v =
-          a?.k === "expr" ? (evaluated.get(0) ?? VOID) : fromAbi(parsed.values[0] as Value, T.any);
-        const want = this.check.command?.spec.return;
-        throw new CmdOut(want === undefined ? v : coerce(v, fromShellType(parseShellType(want))));
-      }
-      if (plan.name === "pass") {
-        const a = c.args[0];
-        const value =
-          a === undefined
-            ? (input ?? VOID)
-            : a.k === "expr"
-              ? (evaluated.get(0) ?? VOID)
-              : fromAbi(parsed.values[0] as Value, T.any);
-        return { ok: true, value, msg: [], err: [] };
-      }
-      // echo
-      const [noNewline, , value] = parsed.values as [Value, Value, Value];
-      const text = value.type === "string" ? value.value : "";
-      const nl = noNewline.type === "bool" && noNewline.value ? "" : "\n";
-      return { ok: true, value: str(text), msg: [], err: [], display: `${text}${nl}` };
+    if (plan.kind === "native") return { kind: "native", plan, parsed, evaluated };
+    return { kind: "app", plan, parsed };
+  }
+
+  /** Run a native command (prepared) with the value piped into it. */
+  private async native(
+    { plan, parsed, evaluated }: Extract<Prepared, { kind: "native" }>,
+    c: CommandNode,
+    input: HValue | undefined,
+    capture: boolean,
+  ): Promise<PipelineOutcome> {
+    if (FILE_COMMANDS[plan.name] !== undefined) {
+      const r = await runFileCommand(plan.name, parsed.values, this.host.files);
+      // A native command's CMDERR goes to the terminal as an app command's does.
+      if (!capture) for (const m of r.err) this.host.writeErr(`${m}\n`);
+      return r;
     }
-    // A value piped in (`a | b`): the previous command's value, as b's CMDIN type reads it.
-    const cmdin =
-      parsed.cmdin === undefined ? undefined : fromShellType(parseShellType(parsed.cmdin));
-    const piped =
-      input === undefined
-        ? undefined
-        : input.t === "void" || cmdin === undefined
-          ? null
-          : toAbi(coerce(input, cmdin));
-    const run = await this.host.runApp(plan.app as InstalledCommand, parsed.values, capture, piped);
+    if (plan.name === "cmdin") {
+      const t = plan.ret;
+      const spec = this.check.command?.spec;
+      const declared =
+        spec?.cmdin ??
+        spec?.args.flatMap((a) => a.arg.if ?? []).find((x) => x.cmdin !== undefined)?.cmdin;
+      const v = declared === undefined ? undefined : await this.host.scriptInput(declared);
+      return { ok: true, value: v === undefined ? VOID : fromAbi(v, t), msg: [], err: [] };
+    }
+    if (plan.name === "cmdout") {
+      const a = c.args[0];
+      const v =
+        a?.k === "expr" ? (evaluated.get(0) ?? VOID) : fromAbi(parsed.values[0] as Value, T.any);
+      const want = this.check.command?.spec.return;
+      throw new CmdOut(want === undefined ? v : coerce(v, fromShellType(parseShellType(want))));
+    }
+    if (plan.name === "pass") {
+      const a = c.args[0];
+      const value =
+        a === undefined
+          ? (input ?? VOID)
+          : a.k === "expr"
+            ? (evaluated.get(0) ?? VOID)
+            : fromAbi(parsed.values[0] as Value, T.any);
+      return { ok: true, value, msg: [], err: [] };
+    }
+    // echo
+    const [noNewline, , value] = parsed.values as [Value, Value, Value];
+    const text = value.type === "string" ? value.value : "";
+    const nl = noNewline.type === "bool" && noNewline.value ? "" : "\n";
+    return { ok: true, value: str(text), msg: [], err: [], display: `${text}${nl}` };
+  }
+
+  /**
+   * App commands one after the other in a pipeline (`a | b | c`), run at once (docs/hydre.md
+   * "Pipes"): each one's CMDIN is the one before's output as its input type reads it — the CMDRAW
+   * bytes themselves for a `stream` input, else the CMDOUT value once whole, converted; the first
+   * one's is `input` (a native command's value), if any. Their outcomes, in order.
+   */
+  private async runGroup(
+    apps: readonly (PreparedApp & { capture: boolean })[],
+    input: HValue | undefined,
+  ): Promise<PipelineOutcome[]> {
+    const stages: AppStage[] = apps.map((a, k) => {
+      const cmdin = a.parsed.cmdin === undefined ? undefined : parseShellType(a.parsed.cmdin);
+      const stream = cmdin?.kind === "base" && cmdin.name === "stream";
+      const want = cmdin === undefined || stream ? undefined : fromShellType(cmdin);
+      const base = {
+        cmd: a.plan.app as InstalledCommand,
+        args: a.parsed.values,
+        capture: a.capture,
+      };
+      if (k > 0) {
+        if (stream) return { ...base, input: { kind: "previous-raw" } };
+        const prevRet = (apps[k - 1] as PreparedApp).plan.ret;
+        return {
+          ...base,
+          input: {
+            kind: "previous-value",
+            convert: (v) => {
+              const h = fromAbi(v, prevRet);
+              return h.t === "void" || want === undefined ? null : toAbi(coerce(h, want));
+            },
+          },
+        };
+      }
+      // The first: what a native command before it gave (its value; its text for a stream).
+      if (input === undefined) return { ...base, input: { kind: "none" } };
+      if (stream)
+        return {
+          ...base,
+          input: {
+            kind: "bytes",
+            bytes: new TextEncoder().encode(input.t === "void" ? "" : show(input)),
+          },
+        };
+      return {
+        ...base,
+        input: {
+          kind: "value",
+          value: input.t === "void" || want === undefined ? null : toAbi(coerce(input, want)),
+        },
+      };
+    });
+    const runs = await this.host.runApps(stages);
+    return runs.map((run, k) => {
+      const a = apps[k] as PreparedApp & { capture: boolean };
+      return this.appOutcome(a, run, a.capture);
+    });
+  }
+
+  /** What an app command's run amounted to, as a command's outcome. */
+  private appOutcome({ plan }: PreparedApp, run: AppRun, capture: boolean): PipelineOutcome {
     const ret = run.ret;
     if (ret.kind === "value")
       return { ok: true, value: fromAbi(ret.value, plan.ret), msg: run.msg, err: run.err };
@@ -1116,6 +1252,23 @@ class Evaluator {
     return { ok: false, value: VOID, msg: run.msg, err: run.err };
   }
 }
+
+/** A command ready to run (Evaluator.prepare). */
+type Prepared =
+  | { kind: "done"; outcome: PipelineOutcome }
+  | {
+      kind: "native";
+      plan: CommandPlan;
+      parsed: Extract<ReturnType<typeof parseCommandLine>, { kind: "run" }>;
+      evaluated: Map<number, HValue>;
+    }
+  | PreparedApp;
+
+type PreparedApp = {
+  kind: "app";
+  plan: CommandPlan;
+  parsed: Extract<ReturnType<typeof parseCommandLine>, { kind: "run" }>;
+};
 
 /** A command's or a pipeline's outcome, with what the line that runs it reports. */
 type PipelineOutcome = CommandOutcome & {

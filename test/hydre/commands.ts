@@ -46,6 +46,8 @@ export const FIXTURE_COMMANDS: InstalledCommand[] = [
     args: [{ name: "file", arg: { syntax: "pos", type: "path" } }],
   }),
   app("devs::text", "length", { return: "int", cmdin: "string" }),
+  // A command reading a stream (docs/hydre.md "Pipes": any command's output goes into it).
+  app("devs::text", "count", { return: "int", cmdin: "stream" }),
   // An enumeration, a list and a conditional return type (specs "Enumerations", "Conditionals").
   app("devs::math", "stat", {
     return: "int",

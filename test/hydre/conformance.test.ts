@@ -65,7 +65,7 @@ async function runCase(
     },
     env: (name) => (name === "MESSAGE" ? "Hello world!" : undefined),
     random: seededRandom(Number(seed ?? 1)),
-    runApp: () => {
+    runApps: () => {
       throw new Error("app commands run in test/hydre-cli.test.ts");
     },
     files: { tree: async () => tree, cwd: "/home/user", home: "/home/user" },

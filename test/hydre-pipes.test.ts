@@ -1,0 +1,235 @@
+// Black-box tests of a Hydre pipeline between app commands (`a | b | c`, docs/hydre.md "Pipes";
+// docs/ipc.md "Command pipes between two commands") through `ncw hydre -c`, with installed WAT apps:
+// the commands run at once, a `stream` input is the command before's CMDRAW itself (one ring from one
+// app to the other, never through the CLI: its memory stays small for hundreds of MB), a command
+// that stops reading ends its producer (PIPE_WRITE 0x31), a failing one kills those after it.
+
+import { spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FAILURE_BYTES } from "../commonassembly/abi/values.js";
+import {
+  CAT_APP,
+  COUNT_CMDIN_APP,
+  commandApp,
+  commandNap,
+  producerApp,
+  watBytes,
+} from "./command-helpers.js";
+import { NCW, OK, TestHome } from "./kernel-helpers.js";
+
+const dist = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dist");
+const client = (await import(
+  path.join(dist, "kernel-compat", "client.js")
+)) as typeof import("../kernel-compat/client.js");
+const { openHome } = (await import(
+  path.join(dist, "ncw", "home.js")
+)) as typeof import("../ncw/home.js");
+
+const home = new TestHome({ NCW_KERNEL_IDLE_MS: "60000" });
+afterAll(() => home.cleanup());
+
+/** Reads CMDIN once (what is there once a first byte came, at most 64 KiB) and returns the count. */
+const HEAD_APP = commandApp(
+  `(call $check (i32.const 3) (call $read (call $cmdin) (i32.const 0) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))
+  (i64.store (i32.const 0x6000) (i64.const 9)) (i32.store8 (i32.const 0x6008) (i32.const 0x02))
+  (i64.store (i32.const 0x6009) (i64.extend_i32_u (call $r32)))
+  (call $check (i32.const 5) (call $write (call $cmdout) (i32.const 17) (i32.const 0x6000) (i32.const 0)) (i32.const ${OK}))`,
+);
+
+/** Writes "partial" to CMDRAW, then the failure value to CMDOUT. */
+const FAIL_RAW_APP = commandApp(
+  `(call $check (i32.const 2) (call $write (call $cmdraw) (i32.const 7) (i32.const 0x6100) (i32.const 0)) (i32.const ${OK}))
+  (call $check (i32.const 3) (call $write (call $cmdout) (i32.const ${FAILURE_BYTES.length}) (i32.const 0x6000) (i32.const 0)) (i32.const ${OK}))`,
+  `(data (i32.const 0x6000) "${watBytes(FAILURE_BYTES)}") (data (i32.const 0x6100) "partial")`,
+);
+
+function install(slug: string, wat: string, commands: string): void {
+  const r = home.ncw(["skyer", "install", commandNap(home, slug, wat, commands)]);
+  expect(r.code, r.stderr).toBe(0);
+}
+
+const sizeArg = (cmd: string) =>
+  `[commands.${cmd}.args.n]\nsyntax = "pos"\ntype = "int"\nhelp = "How many bytes"\n`;
+
+beforeAll(() => {
+  install(
+    "rawer",
+    producerApp("cmdraw", false),
+    `[commands.raw]\nhelp = "n bytes of a on CMDRAW"\n${sizeArg("raw")}`,
+  );
+  install(
+    "blober",
+    producerApp("cmdout", true),
+    `[commands.blob]\nhelp = "A string of n bytes"\nreturn = "string"\n${sizeArg("blob")}`,
+  );
+  install(
+    "counter",
+    COUNT_CMDIN_APP,
+    `[commands.scount]\nhelp = "Count a stream"\ncmdin = "stream"\nreturn = "int"\n` +
+      `[commands.tcount]\nhelp = "Count a typed input's bytes"\ncmdin = "string"\nreturn = "int"\n`,
+  );
+  install("catter", CAT_APP, `[commands.scat]\nhelp = "CMDIN to CMDRAW"\ncmdin = "stream"\n`);
+  install(
+    "header",
+    HEAD_APP,
+    `[commands.head]\nhelp = "What came first"\ncmdin = "stream"\nreturn = "int"\n`,
+  );
+  install("failer", FAIL_RAW_APP, `[commands.failraw]\nhelp = "Fails"\nreturn = "string"\n`);
+}, 300_000);
+
+/** `ncw hydre -c script`. */
+function hydre(script: string, timeout = 120_000) {
+  const r = spawnSync(process.execPath, [NCW, "hydre", "-c", script], {
+    env: home.envFor(),
+    encoding: "utf8",
+    timeout,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
+}
+
+/** `ncw hydre -c script` while its peak resident memory (VmHWM, /proc) is watched. */
+async function hydreWatched(
+  script: string,
+): Promise<{ code: number | null; stdout: string; stderr: string; peakKiB: number }> {
+  const child = spawn(process.execPath, [NCW, "hydre", "-c", script], { env: home.envFor() });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (b: Buffer) => {
+    stdout += b.toString();
+  });
+  child.stderr.on("data", (b: Buffer) => {
+    stderr += b.toString();
+  });
+  let peakKiB = 0;
+  const look = () => {
+    try {
+      const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
+      if (m !== null) peakKiB = Math.max(peakKiB, Number(m[1]));
+    } catch {
+      // gone already
+    }
+  };
+  const timer = setInterval(look, 20);
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  clearInterval(timer);
+  return { code, stdout, stderr, peakKiB };
+}
+
+describe('a pipeline of app commands (docs/hydre.md "Pipes")', () => {
+  it("a stream flows from a's CMDRAW into b's CMDIN, every byte", () => {
+    const r = hydre("raw 3000000 | scount");
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("3000000\n");
+    expect(r.code).toBe(0);
+  });
+
+  it("both run at once: a producer that never ends is read by a command that stops after its first bytes, and then ends (its write fails)", () => {
+    // 2^60 bytes: run one after the other (or with a's output held whole) this never ends.
+    const r = hydre('let n = $(raw 1152921504606846976 | head)\necho "first read: $n"', 60_000);
+    expect(r.signal).toBeNull();
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const n = Number(/^first read: (\d+)$/m.exec(r.stdout)?.[1]);
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThanOrEqual(65536);
+  });
+
+  it("300 MB through `|` with the CLI's memory bounded: the bytes never pass through it", async () => {
+    const bytes = 300_000_000;
+    const r = await hydreWatched(`raw ${bytes} | scount`);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe(`${bytes}\n`);
+    expect(r.code).toBe(0);
+    // Node and the CLI's modules take ~60-90 MB; a copy of the stream would be 300 MB more.
+    expect(r.peakKiB).toBeGreaterThan(0);
+    expect(r.peakKiB).toBeLessThan(160 * 1024);
+  }, 180_000);
+
+  it("three commands: a | b | c, each one's CMDRAW the next one's CMDIN", () => {
+    const r = hydre("raw 5000000 | scat | scount");
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("5000000\n");
+    expect(r.code).toBe(0);
+  });
+
+  it("a typed value between two apps, both running: b's CMDIN holds a's whole value, encoded", () => {
+    // blob's string of 1,000,000 bytes: its encoding is 17 bytes more (length, type, string length).
+    const r = hydre("blob 1000000 | tcount");
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("1000017\n");
+    expect(r.code).toBe(0);
+  });
+
+  it("a native command's value into a stream input: its text, as UTF-8", () => {
+    const r = hydre('echo "h\u00e9llo" | scount\npass 42 | scount');
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("6\n2\n");
+    expect(r.code).toBe(0);
+  });
+
+  it("a failing command fails the line; the command after it, waiting for its value, is killed", () => {
+    // tcount waits for its CMDIN to close, which never comes: only the kill ends it.
+    const r = hydre("failraw | tcount\necho after");
+    // failraw's CMDRAW goes to the terminal (tcount reads its typed value, not its bytes).
+    expect(r.stdout).toBe("partialafter\n");
+    expect(r.stderr).toContain("error: the command `failraw` failed");
+    expect(r.code).toBe(0);
+  });
+
+  it("a failing command before a stream: the line fails, the reader's value is dropped", () => {
+    const r = hydre("failraw | scount");
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("error: the command `failraw` failed");
+    expect(r.code).toBe(1);
+    const caught = hydre(
+      'catch $(failraw | scount)\n  ok n => echo "never: $n"\n  err e => echo "caught"\nend',
+    );
+    expect(caught.stdout).toBe("caught\n");
+    expect(caught.code).toBe(0);
+  });
+
+  it("the type checks still come before anything runs", () => {
+    const r = hydre('echo "never"\nraw 10 | tcount');
+    expect(r.code).toBe(65);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("reads a string from CMDIN, the command before it returns");
+    const none = hydre("raw 10 | raw 10");
+    expect(none.code).toBe(65);
+    expect(none.stderr).toContain("HYDRE_NO_CMDIN");
+  });
+
+  it("the kernel refuses a run whose CMDIN names a CMDRAW no earlier run of its connection hands on", async () => {
+    const c = await client.connectKernel(openHome(home.home), { start: true });
+    if (c === undefined) throw new Error("no kernel");
+    try {
+      const startup = {
+        kind: "command" as const,
+        callerAnid: 0,
+        command: "scount",
+        rawOutputRead: true,
+      };
+      const req = { path: "ncwtest::counter", args: [], startup, trace: false, priority: 10 };
+      const events = { started: () => {}, trace: () => {} };
+      // No run 999 on this connection; and a run that hands its CMDRAW on, taken twice.
+      const none = client.startRun(c, { ...req, cmdinFrom: 999 }, events);
+      await expect(none.done).rejects.toMatchObject({ code: "RUN_PIPE_FROM" });
+      const first = client.startRun(
+        c,
+        { ...req, path: "ncwtest::rawer", startup: { ...startup, command: "raw" }, cmdraw: "next" },
+        events,
+      );
+      const taker = client.startRun(c, { ...req, cmdinFrom: first.id }, events);
+      const second = client.startRun(c, { ...req, cmdinFrom: first.id }, events);
+      await expect(second.done).rejects.toMatchObject({ code: "RUN_PIPE_FROM" });
+      // raw's argument is missing (its context holds none): it ends at once; the taker reads the
+      // CMDRAW it got to its end.
+      await first.done;
+      await taker.done;
+    } finally {
+      c.close();
+    }
+  });
+});
