@@ -2,8 +2,29 @@
 
 import { describe, expect, it } from "vitest";
 import { separateAppWords } from "./app-args.js";
+import { RUN_OPTIONS } from "./commands/run.js";
+import { GLOBAL_OPTIONS } from "./fast-argv.js";
 
 describe("separateAppWords", () => {
+  // The options tables yargs is given are the truth: every option of `ncw run` / `ncw exec` that takes
+  // a value as the next word is skipped with its value (a new one missing from VALUE_OPTIONS would make
+  // its value the program).
+  it("knows every value-taking option of the run / exec tables", () => {
+    const tables = { ...GLOBAL_OPTIONS, ...RUN_OPTIONS } as Record<string, { type?: string }>;
+    const valued = Object.entries(tables).filter(([n, o]) => o.type === "string" && n !== "sandbox");
+    expect(valued.length).toBeGreaterThan(5);
+    for (const [name] of valued)
+      for (const command of ["run", "exec"])
+        expect(separateAppWords([command, `--${name}`, "v", "p.wat", "x"]), name).toEqual([
+          command,
+          `--${name}`,
+          "v",
+          "p.wat",
+          "--",
+          "x",
+        ]);
+  });
+
   it("puts -- after the program or command, after ncw's options and their values", () => {
     expect(separateAppWords(["run", "app.nap", "greet", "-r", "2"])).toEqual([
       "run",
