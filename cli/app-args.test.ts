@@ -11,7 +11,9 @@ describe("separateAppWords", () => {
   // its value the program).
   it("knows every value-taking option of the run / exec tables", () => {
     const tables = { ...GLOBAL_OPTIONS, ...RUN_OPTIONS } as Record<string, { type?: string }>;
-    const valued = Object.entries(tables).filter(([n, o]) => o.type === "string" && n !== "sandbox");
+    const valued = Object.entries(tables).filter(
+      ([n, o]) => o.type === "string" && n !== "sandbox",
+    );
     expect(valued.length).toBeGreaterThan(5);
     for (const [name] of valued)
       for (const command of ["run", "exec"])
