@@ -68,8 +68,6 @@ export interface CommandIo {
   readonly cmdinDirect: HostFileId | undefined;
   /** RunEvents.commandPipes: map the pipes and start moving bytes (`cmdin` "runner": not CMDIN's). */
   onPipes(pid: number, pipes: CommandPipeMapping[], cmdin?: "runner" | "piped"): void;
-  /** Nobody will read CMDRAW after all (the next command could not start): the app's writes fail. */
-  closeRaw(): void;
   /** RunEvents.commandInput: the runner could not read stdin after all; the CLI's pump does. */
   onInputFallback(pid: number, why: string): void;
   /** Resolves when the return value is whole (or faulty) while the process still runs. */
@@ -151,8 +149,6 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
   };
   preload.catch(() => {}); // reported by onPipes, which awaits it
   let raw = false;
-  /** `closeRaw` was called: CMDRAW's reader side closes as soon as the pipes are mapped. */
-  let rawUnread = false;
   const terminal = process.stdout.isTTY
     ? process.stdout
     : process.stderr.isTTY
@@ -277,16 +273,11 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
           rejectReturned(failed);
           return;
         }
-        if (rawUnread) client.closeOutput("cmdraw");
         // No terminal: nobody types, CMDUSR ends at once (decided, docs/ipc.md).
         if (interactive) enterRaw();
         else client.closeInput("cmdusr");
         void client.returned.then(resolveReturned);
       })();
-    },
-    closeRaw() {
-      rawUnread = true;
-      client?.closeOutput("cmdraw");
     },
     onInputFallback(_pid, why) {
       void (async () => {

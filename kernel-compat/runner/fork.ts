@@ -251,10 +251,11 @@ export function takeThreadSlot(
 
 /**
  * Thread `slot` ended: free its slot and those of the threads it created, and theirs (they end with it,
- * terminated without running any code of theirs, so their creator frees them).
+ * terminated without running any code of theirs, so their creator frees them). Their thread ids (none
+ * in a process without a thread limit: its threads have no slot).
  */
-export function releaseThreadSlots(threads: SharedArrayBuffer, slot: number): void {
-  if (slot < 0) return;
+export function releaseThreadSlots(threads: SharedArrayBuffer, slot: number): Set<number> {
+  if (slot < 0) return new Set();
   const w = new Int32Array(threads);
   const n = w[2] ?? 0;
   const ended = new Set([slot]);
@@ -268,10 +269,13 @@ export function releaseThreadSlots(threads: SharedArrayBuffer, slot: number): vo
       }
     }
   }
+  const tids = new Set<number>();
   for (const i of ended) {
+    tids.add(Atomics.load(w, 3 + 2 * i));
     Atomics.store(w, 4 + 2 * i, -1);
     Atomics.store(w, 3 + 2 * i, 0);
   }
+  return tids;
 }
 
 /** Live threads of the process (counted only when it has a limit), and the limit. */

@@ -14,6 +14,7 @@ import {
   type ProxyCall,
 } from "../../commonassembly/abi/proxy.js";
 import { hostNative } from "../../native/index.js";
+import type { SharedSegment } from "../../native/types.js";
 import { hostRingMemory, RingReader, RingWriter, type WaitOptions } from "../ipc/ring.js";
 import type { ProxyLinkRef } from "../protocol.js";
 
@@ -33,6 +34,21 @@ const LOCK_SLICE_MS = 50;
 /** What the link gives back for one call: the proxy's answer, or why the proxy is no longer asked. */
 export type ProxyVerdict = ProxyAnswer | { action: "detached"; reason: string };
 
+/**
+ * Threads of the process ended (the ids `ended`, fork.ts releaseThreadSlots): one terminated while it
+ * held the link's lock (with the proxy, its `finally` never ran) would leave every other thread waiting
+ * for it forever. The lock is freed and the proxy detached for all (its calls pipe may hold that
+ * thread's call, whose answer no thread could match). Whether it was.
+ */
+export function reclaimProxyLock(shared: SharedArrayBuffer, ended: ReadonlySet<number>): boolean {
+  const state = new Int32Array(shared);
+  const held = Atomics.load(state, LOCK);
+  if (held === 0 || !ended.has(held)) return false;
+  Atomics.store(state, DETACHED, 1);
+  if (Atomics.compareExchange(state, LOCK, held, 0) === held) Atomics.notify(state, LOCK);
+  return true;
+}
+
 export class ProxyLink {
   readonly proxyPid: number;
   private readonly calls: RingWriter;
@@ -44,22 +60,35 @@ export class ProxyLink {
   /** Why this thread detached the proxy (another thread may have: `detached`). */
   private reason: string | undefined;
 
+  /** This thread's mappings of the two pipes (each a host descriptor and a mapping). */
+  private readonly segments: SharedSegment[] = [];
+  /** What this thread writes in the lock word while it holds it: its thread id (1 and up). */
+  private readonly holder: number;
+
   constructor(
     ref: ProxyLinkRef,
     private readonly pid: bigint,
     /** A line for the process' terminal, traced or not (the proxy was detached). */
     private readonly note: (line: string) => void,
     shared: SharedArrayBuffer = proxyShared(),
+    /** This thread's id (the main thread's is 1). */
+    tid = 1,
   ) {
+    this.holder = tid;
     this.state = new Int32Array(shared);
     const native = hostNative();
     this.proxyPid = ref.pid;
-    this.calls = new RingWriter(
-      hostRingMemory(native.openSegment(ref.calls.name, ref.calls.size), native),
-    );
-    this.answers = new RingReader(
-      hostRingMemory(native.openSegment(ref.answers.name, ref.answers.size), native),
-    );
+    const calls = native.openSegment(ref.calls.name, ref.calls.size);
+    this.segments.push(calls);
+    const answers = native.openSegment(ref.answers.name, ref.answers.size);
+    this.segments.push(answers);
+    this.calls = new RingWriter(hostRingMemory(calls, native));
+    this.answers = new RingReader(hostRingMemory(answers, native));
+  }
+
+  /** A thread's end: its mappings go (the pipes stay, the process' other threads map them). */
+  close(): void {
+    for (const s of this.segments.splice(0)) s.close();
   }
 
   /** Why the proxy was detached (by any thread of the process); undefined while it is asked. */
@@ -85,15 +114,18 @@ export class ProxyLink {
       if (detached !== undefined) return { action: "detached", reason: detached };
       return this.askLocked(thread, code, args, buffers, wait);
     } finally {
-      Atomics.store(this.state, LOCK, 0);
-      Atomics.notify(this.state, LOCK, 1);
+      // Still this thread's (reclaimProxyLock may have taken it from a thread ended meanwhile).
+      if (Atomics.compareExchange(this.state, LOCK, this.holder, 0) === this.holder)
+        Atomics.notify(this.state, LOCK, 1);
     }
   }
 
   /** Take the link's lock, running `wait.interrupted` (the main thread's signals) between sleeps. */
   private lock(wait: WaitOptions): void {
-    while (Atomics.compareExchange(this.state, LOCK, 0, 1) !== 0) {
-      Atomics.wait(this.state, LOCK, 1, LOCK_SLICE_MS);
+    for (;;) {
+      const held = Atomics.compareExchange(this.state, LOCK, 0, this.holder);
+      if (held === 0) return;
+      Atomics.wait(this.state, LOCK, held, LOCK_SLICE_MS);
       wait.interrupted?.();
     }
   }

@@ -54,7 +54,7 @@ import { InstanceHost, type Resume } from "./instance.js";
 import { PAGE_SIZE } from "./memory.js";
 import { PipeRings, PipeSlots } from "./pipes.js";
 import { Proc } from "./process.js";
-import { ProxyLink } from "./proxy.js";
+import { ProxyLink, reclaimProxyLock } from "./proxy.js";
 import { type HandlerEnv, ProcessEnd, ThreadEnd } from "./signals.js";
 import { SocketRings, SocketSlots } from "./sockets.js";
 import { newThreadWorker, type PoolLink, WorkerState } from "./thread-worker.js";
@@ -488,7 +488,7 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
   if (msg.proxy !== undefined) {
     const note = (line: string) => relay.postMessage({ t: "note", line } satisfies FromThread);
     try {
-      iHost.proxy = new ProxyLink(msg.proxy.ref, BigInt(msg.pid), note, msg.proxy.shared);
+      iHost.proxy = new ProxyLink(msg.proxy.ref, BigInt(msg.pid), note, msg.proxy.shared, msg.tid);
     } catch (e) {
       note(`thread ${msg.tid}: application proxy not linked: ${(e as Error).message}`);
     }
@@ -661,7 +661,14 @@ function runThread(msg: ThreadStart): Outcome | { thread: number } {
     if (datafieldPage !== undefined) proc.pages.free_(datafieldPage, 1);
     for (const c of children) void c.terminate();
     // Its children end with it: their slots go with its own (they run no code once terminated).
-    releaseThreadSlots(msg.tids, msg.slot);
+    iHost.proxy?.close();
+    const ended = releaseThreadSlots(msg.tids, msg.slot);
+    ended.delete(msg.tid); // its own calls released the lock (this `finally` ran)
+    if (msg.proxy !== undefined && reclaimProxyLock(msg.proxy.shared, ended))
+      msg.relay.postMessage({
+        t: "note",
+        line: "application proxy detached: a thread ended while its call was with the proxy",
+      } satisfies FromThread);
     pool.close();
   }
 }

@@ -1077,6 +1077,20 @@ export class Kernel implements KernelApi {
   }
 
   /** A link made for a run that did not start: the proxy's ends go, and the two pipes with them. */
+  /**
+   * A command run whose process did not start: the identifiers made for its PID go and its pipes
+   * close brutally, so none stays named by a process that does not exist (a handed-on CMDRAW's writer
+   * then gets 0x31 instead of filling the ring for nobody). The CLI's pins go with its session.
+   */
+  abandonCommandPipes(set: CommandPipeSet): void {
+    this.pipes.dropProcess(set.pid);
+    for (const d of COMMAND_PIPES) {
+      const pipe = set.pipes[d.name];
+      if (pipe.state === "open") this.pipes.close(pipe, true);
+      this.pipes.releaseIfUnnamed(pipe);
+    }
+  }
+
   abandonProxyLink(link: ProxyLinkSet): void {
     this.pipes.drop(link.proxy, link.proxyIds.calls);
     this.pipes.drop(link.proxy, link.proxyIds.answers);
@@ -1095,12 +1109,16 @@ export class Kernel implements KernelApi {
       { id: link.proxyIds.calls, end: link.calls.rc, command: PROXY_CALLS_COMMAND },
       { id: link.proxyIds.answers, end: link.answers.sc, command: PROXY_ANSWERS_COMMAND },
     ];
-    const granted =
-      proxy !== undefined &&
-      proxy.state !== "exited" &&
-      (await Promise.all(ends.map((e) => this.grantPipe(proxy, e.id, e.end)))).every(Boolean);
+    const each =
+      proxy !== undefined && proxy.state !== "exited"
+        ? await Promise.all(ends.map((e) => this.grantPipe(proxy, e.id, e.end)))
+        : [];
+    const granted = each.length === ends.length && each.every(Boolean);
     if (!granted || proxy === undefined) {
       this.log(`process ${p.pid}: its application proxy ${link.proxy} could not take its ends`);
+      // An end its runner did take is taken back (its slot and its mapping), not left behind.
+      if (proxy !== undefined)
+        await Promise.all(ends.map((e, i) => (each[i] ? this.revokePipe(proxy, e.id) : undefined)));
       for (const e of ends) this.pipes.drop(link.proxy, e.id);
       for (const pipe of [link.calls, link.answers]) this.pipes.close(pipe, true);
       return;

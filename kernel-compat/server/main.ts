@@ -634,23 +634,6 @@ async function main(): Promise<void> {
                 ? { afterCrash: false, started: () => {} }
                 : await kernel.crashSaveStart(context.anid, m.user ?? DEFAULT_USER);
             if (conn.destroyed) return;
-            const memoryBytes = kernel.initialMemory(runnable.wasm);
-            const refused = kernel.admit(memoryBytes);
-            if (refused !== undefined) {
-              log(`ncw run ${runnable.name} refused: ${refused}`);
-              send({
-                t: "error",
-                run,
-                code: "RUN_LIMIT_REACHED",
-                message: `cannot start ${runnable.name}: ${refused}`,
-                kind: "temp-fail",
-                hint:
-                  "wait for processes to end (`ncw ps`), or raise the limit in the home's registry: " +
-                  "`ncw registry set system.processes.max_processes <n>` (or max_memory, e.g. 4096MB; " +
-                  'docs/kernel.md "Limits")',
-              });
-              return;
-            }
             // A command run gets its six pipes; their identifiers go in the context (docs/ipc.md).
             let commandPipes: CommandPipeSet | undefined;
             if (m.cmdinFrom !== undefined) {
@@ -674,27 +657,49 @@ async function main(): Promise<void> {
               }
             }
             const cmdinPipe = from === undefined ? undefined : await from.pipe;
-            // `--proxy PID`: the link to the application proxy (docs/kernel.md "Application proxies"),
-            // after the pipeline's wait: it is made for the next PID, and nothing waits from there to
-            // the spawn that takes it.
-            let proxyLink: ProxyLinkSet | undefined;
+            // `--proxy PID` (docs/kernel.md "Application proxies"): who may have one.
             if (m.proxy !== undefined) {
               const userName = m.user ?? DEFAULT_USER;
               const { readUser } = await import("../../services/perm/store.js");
               const { level } = await tree.serialize(async () =>
                 readUser(await tree.tree(), userName),
               );
+              if (conn.destroyed) return;
               const refused = proxyRefusal(kernel, m.proxy, { name: userName, level });
               if (refused !== undefined) {
                 send({ t: "error", run, ...refused });
                 return;
               }
-              proxyLink = createProxyLink(
-                kernel.pipes,
-                { pid: kernel.processes.nextPid(), anid: context.anid },
-                m.proxy,
-              );
             }
+            // Nothing waits from here to the spawn: the limits are checked for this very start (a
+            // check before the waits above let several starts of one pipeline pass it together), and
+            // what is made for the next PID (the proxy's link, the command pipes) is that process'.
+            if (conn.destroyed) return;
+            const memoryBytes = kernel.initialMemory(runnable.wasm);
+            const refused = kernel.admit(memoryBytes);
+            if (refused !== undefined) {
+              log(`ncw run ${runnable.name} refused: ${refused}`);
+              send({
+                t: "error",
+                run,
+                code: "RUN_LIMIT_REACHED",
+                message: `cannot start ${runnable.name}: ${refused}`,
+                kind: "temp-fail",
+                hint:
+                  "wait for processes to end (`ncw ps`), or raise the limit in the home's registry: " +
+                  "`ncw registry set system.processes.max_processes <n>` (or max_memory, e.g. 4096MB; " +
+                  'docs/kernel.md "Limits")',
+              });
+              return;
+            }
+            const proxyLink: ProxyLinkSet | undefined =
+              m.proxy === undefined
+                ? undefined
+                : createProxyLink(
+                    kernel.pipes,
+                    { pid: kernel.processes.nextPid(), anid: context.anid },
+                    m.proxy,
+                  );
             if (m.startup.kind === "command") {
               const pid = kernel.processes.nextPid();
               try {
@@ -751,8 +756,10 @@ async function main(): Promise<void> {
                 ...(sandbox === undefined ? {} : { sandbox }),
               });
             } catch (e) {
-              // A run that did not start leaves no link behind (the proxy's ends go with it).
+              // A run that did not start leaves no link behind (the proxy's ends go with it), and no
+              // pipe named by a process that does not exist (a handed-on CMDRAW's writer is told).
               if (proxyLink) kernel.abandonProxyLink(proxyLink);
+              if (commandPipes) kernel.abandonCommandPipes(commandPipes);
               throw e;
             }
             kernel.perm.startRun(started.pid, upfront.allow, upfront.deny);
