@@ -205,6 +205,16 @@ export function cliHost(opts: {
                 })
               : undefined;
           later?.catch(() => {});
+          // A stream's pieces (`< file`): a read that fails kills this command and those after it,
+          // so none takes the cut stream for a whole one (docs/hydre.md "Files").
+          const chunks =
+            input.kind === "chunks"
+              ? () =>
+                  input.next().catch((e: unknown) => {
+                    for (const t of started.slice(i)) t.kill();
+                    throw e;
+                  })
+              : undefined;
           const s = startStage(c, stage, {
             color: opts.color,
             session,
@@ -218,6 +228,7 @@ export function cliHost(opts: {
                 ? { typedInput: input.bytes }
                 : {}),
             ...(later === undefined ? {} : { laterInput: later }),
+            ...(chunks === undefined ? {} : { chunkInput: chunks }),
             ...(fromRun === undefined ? {} : { cmdinFrom: fromRun }),
           });
           started.push(s);
@@ -286,6 +297,7 @@ function startStage(
     /** CMDIN's bytes, known before it starts (an encoded value, or a stream's text); null: none. */
     typedInput?: Uint8Array | null;
     laterInput?: Promise<Uint8Array | null>;
+    chunkInput?: () => Promise<Uint8Array | null>;
     cmdinFrom?: number;
   },
 ): StageRun {
@@ -301,6 +313,7 @@ function startStage(
     // A value piped in by the script (`a | b`) is CMDIN's one value (docs/hydre.md "Pipes").
     ...(o.typedInput === undefined ? {} : { typedInput: o.typedInput }),
     ...(o.laterInput === undefined ? {} : { laterInput: o.laterInput }),
+    ...(o.chunkInput === undefined ? {} : { chunkInput: o.chunkInput }),
     ...(stage.capture
       ? { capture: (pipe, text) => (pipe === "cmderr" ? err : msg).push(text) }
       : {}),

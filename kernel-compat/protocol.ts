@@ -325,6 +325,7 @@ export type KernelMessage =
 export type TreeOp =
   | { op: "stat"; path: string }
   | { op: "readFile"; path: string }
+  | { op: "readRange"; path: string; offset: number; length: number }
   | { op: "readdir"; path: string }
   | { op: "readlink"; path: string }
   | { op: "writeFile"; path: string; data: Uint8Array }

@@ -54,6 +54,11 @@ export interface CommandIoOptions {
    * b's input type; null: no value). It wins over `typedInput`.
    */
   laterInput?: Promise<Uint8Array | null>;
+  /**
+   * A stream's bytes in bounded pieces (Hydre's `< file` into a `stream` input; CommandInput
+   * "chunks"): the next piece once the one before is written, null at the end.
+   */
+  chunkInput?: () => Promise<Uint8Array | null>;
   /** CMDRAW is the next command's CMDIN (Hydre's `a | b` into a stream): never read or shown here. */
   cmdrawToNext?: boolean;
   /** `--trace`: a line on which way CMDIN's bytes go (the runner reads stdin, or the CLI's pump). */
@@ -264,11 +269,13 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
                 ? { kind: "runner" }
                 : pump !== undefined
                   ? { kind: "pump", pump }
-                  : opts.laterInput !== undefined
-                    ? { kind: "later", bytes: opts.laterInput }
-                    : opts.typedInput
-                      ? { kind: "bytes", bytes: opts.typedInput }
-                      : { kind: "none" },
+                  : opts.chunkInput !== undefined
+                    ? { kind: "chunks", next: opts.chunkInput }
+                    : opts.laterInput !== undefined
+                      ? { kind: "later", bytes: opts.laterInput }
+                      : opts.typedInput
+                        ? { kind: "bytes", bytes: opts.typedInput }
+                        : { kind: "none" },
             opts.cmdrawToNext === true ? { cmdraw: "next" } : {},
           );
         } catch (e) {

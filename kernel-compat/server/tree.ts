@@ -16,6 +16,7 @@ export const OWNER_WAIT_MS = 60_000;
 const READS = new Set<TreeOp["op"]>([
   "stat",
   "readFile",
+  "readRange",
   "readdir",
   "readlink",
   "sandboxDiff",
@@ -133,6 +134,8 @@ export class TreeOwner {
         return fs.stat(op.path);
       case "readFile":
         return fs.readFile(op.path);
+      case "readRange":
+        return fs.readRange(op.path, op.offset, op.length);
       case "readdir":
         return fs.readdir(op.path);
       case "readlink":

@@ -105,6 +105,14 @@ export class MemoryFs implements FsLayer {
     return node.data.slice();
   }
 
+  async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    const node = this.nodeAt(path, true);
+    if (node === undefined) throw fsErrors.notFound(path);
+    if (node.kind === "dir") throw fsErrors.isDir(path);
+    if (node.kind !== "file") throw fsErrors.notFound(path);
+    return node.data.slice(offset, offset + length);
+  }
+
   async writeFile(path: string, data: Uint8Array): Promise<void> {
     const slot = this.lookup(path, true);
     if (slot === null) throw fsErrors.isDir(path);

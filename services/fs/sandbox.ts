@@ -70,6 +70,9 @@ export class SandboxView implements FsLayer {
   readFile(p: string): Promise<Uint8Array> {
     return this.base.readFile(this.map(p));
   }
+  readRange(p: string, offset: number, length: number): Promise<Uint8Array> {
+    return this.base.readRange(this.map(p), offset, length);
+  }
   writeFile(p: string, data: Uint8Array): Promise<void> {
     return this.base.writeFile(this.map(p), data);
   }

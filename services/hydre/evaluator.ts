@@ -4,11 +4,12 @@
 // that follow one another in a pipeline all at once (docs/hydre.md "Pipes"). A failure goes up to the
 // nearest `catch`, else the script fails; a panic stops it at once. Decisions: docs/hydre.md.
 
-import type { Value } from "../../commonassembly/abi/values.js";
+import { MAX_RETURN_SIZE, type Value } from "../../commonassembly/abi/values.js";
 import { NcwError } from "../../ncw/errors.js";
 import { parseShellType } from "../../ncw/manifest/rules.js";
 import { ArgumentError, parseCommandLine, type Word } from "../shell/arguments.js";
 import type { InstalledCommand } from "../shell/commands.js";
+import { inputIsStream } from "../shell/input.js";
 import type {
   Block,
   CommandNode,
@@ -24,6 +25,7 @@ import { type CheckResult, type CommandPlan, flagValues } from "./checker.js";
 import {
   FILE_COMMANDS,
   globPaths,
+  inputFile,
   runFileCommand,
   type ScriptFs,
   writeRedirect,
@@ -89,7 +91,13 @@ export interface AppStage {
      */
     | { kind: "previous-value"; convert: (v: Value) => Value | null }
     /** The previous stage's CMDRAW, as its bytes come: this command reads a `stream`. */
-    | { kind: "previous-raw" };
+    | { kind: "previous-raw" }
+    /**
+     * A stream's bytes in bounded pieces (`< file` into a `stream` input): the next piece once the
+     * one before is written, null at the end. A rejection: this command and those after it are
+     * killed (the reader failed; they must not take a cut stream for a whole one).
+     */
+    | { kind: "chunks"; next: () => Promise<Uint8Array | null> };
 }
 
 /** The world a script runs in: the terminal, the environment, and the command machinery. */
@@ -908,6 +916,23 @@ class Evaluator {
     // A redirected CMDMSG or CMDERR is captured, to go to its file.
     const keep = p.redirects.some((r) => r.op === "?>" || r.op === "!>" || r.op === "*>");
     const n = p.commands.length;
+    // `< file`: the first command's CMDIN (checked: one, after the first command; docs/hydre.md
+    // "Files"): its text for a native command or a typed input, its bytes in pieces for a stream.
+    const from = p.redirects.find((r) => r.op === "<");
+    let file: FileInput | undefined;
+    if (from !== undefined) {
+      const target =
+        from.target.k === "word" ? from.target.text : show(await this.expr(from.target.expr, env));
+      try {
+        file = { target, ...(await inputFile(this.host.files, target)) };
+        if ((this.check.plans.get(p.commands[0] as CommandNode) as CommandPlan).kind === "native")
+          input = str(await file.text(MAX_RETURN_SIZE));
+      } catch (e) {
+        if (!(e instanceof NcwError)) throw e;
+        const why = `< ${target}: ${e.message}`;
+        return { ok: false, value: VOID, msg: [], err: [why], unshown: [why] };
+      }
+    }
     /** Whether command `i`'s messages are kept: the caller's, a redirection's, or a `|` follows it. */
     const kept = (i: number) => capture || keep || i < n - 1;
     /** An app command's (or a native one's) failure, as the line that runs it reports it. */
@@ -957,6 +982,7 @@ class Evaluator {
       const outs = await this.runGroup(
         group.map((g) => ({ ...g.app, capture: kept(g.at) })),
         input,
+        i === 0 ? file : undefined,
       );
       for (const [k, out] of outs.entries()) {
         last = out;
@@ -968,7 +994,7 @@ class Evaluator {
       input = last.value;
       i = (group.at(-1) as { at: number }).at + 1;
     }
-    if (p.redirects.length === 0) return last;
+    if (!p.redirects.some((r) => r.op !== "<")) return last;
     return this.redirect(p, env, last, capture || !keep);
   }
 
@@ -988,6 +1014,7 @@ class Evaluator {
     let out: PipelineOutcome = r;
     const sent = { msg: false, err: false };
     for (const d of p.redirects) {
+      if (d.op === "<") continue; // the first command's CMDIN (pipeline)
       const target =
         d.target.k === "word" ? d.target.text : show(await this.expr(d.target.expr, env));
       let content: string | undefined;
@@ -1183,7 +1210,28 @@ class Evaluator {
   private async runGroup(
     apps: readonly (PreparedApp & { capture: boolean })[],
     input: HValue | undefined,
+    /** `< file`, the first one's CMDIN instead of `input`. */
+    file?: FileInput,
   ): Promise<PipelineOutcome[]> {
+    const first = apps[0]?.parsed.cmdin;
+    const firstStream = first !== undefined && inputIsStream(first);
+    /** Why reading `file` failed while the first command ran (it was killed). */
+    let readFailed: string | undefined;
+    const failure = (why: string): PipelineOutcome => ({
+      ok: false,
+      value: VOID,
+      msg: [],
+      err: [why],
+      unshown: [why],
+    });
+    // Into a typed input, the file's text is a value as `rd`'s is (`rd f | b` would give the same).
+    if (file !== undefined && !firstStream)
+      try {
+        input = str(await file.text(MAX_RETURN_SIZE));
+      } catch (e) {
+        if (!(e instanceof NcwError)) throw e;
+        return [failure(`< ${file.target}: ${e.message}`)];
+      }
     const stages: AppStage[] = apps.map((a, k) => {
       const cmdin = a.parsed.cmdin === undefined ? undefined : parseShellType(a.parsed.cmdin);
       const stream = cmdin?.kind === "base" && cmdin.name === "stream";
@@ -1207,7 +1255,21 @@ class Evaluator {
           },
         };
       }
-      // The first: what a native command before it gave (its value; its text for a stream).
+      // The first: the file of `<`, as a stream's bytes; or what a native command before it gave
+      // (its value; its text for a stream).
+      if (file !== undefined && stream)
+        return {
+          ...base,
+          input: {
+            kind: "chunks",
+            next: () =>
+              file.next().catch((e: unknown) => {
+                if (!(e instanceof NcwError)) throw e;
+                readFailed = `< ${file.target}: ${e.message}`;
+                throw e;
+              }),
+          },
+        };
       if (input === undefined) return { ...base, input: { kind: "none" } };
       if (stream)
         return {
@@ -1226,6 +1288,10 @@ class Evaluator {
       };
     });
     const runs = await this.host.runApps(stages);
+    if (readFailed !== undefined) {
+      const run = runs[0] as AppRun;
+      return [{ ...failure(readFailed), msg: run.msg, err: [...run.err, readFailed] }];
+    }
     return runs.map((run, k) => {
       const a = apps[k] as PreparedApp & { capture: boolean };
       return this.appOutcome(a, run, a.capture);
@@ -1252,6 +1318,9 @@ class Evaluator {
     return { ok: false, value: VOID, msg: run.msg, err: run.err };
   }
 }
+
+/** The file of a pipeline's `< file` (fs-commands.ts inputFile), named as the script wrote it. */
+type FileInput = Awaited<ReturnType<typeof inputFile>> & { target: string };
 
 /** A command ready to run (Evaluator.prepare). */
 type Prepared =

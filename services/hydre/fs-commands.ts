@@ -307,6 +307,48 @@ export async function writeRedirect(
   });
 }
 
+/** How much of a `< file` is read at a time into a `stream` input: the CMDIN ring's size. */
+export const INPUT_CHUNK = 1 << 20;
+
+/**
+ * The file of a `<` redirection (specs "Input of a command"; docs/hydre.md "Files"): checked to be
+ * a file there is (a symlink is followed), then read whole as text or in pieces as a stream's bytes.
+ * Throws NcwError (missing, a folder).
+ */
+export async function inputFile(
+  sfs: ScriptFs,
+  target: string,
+): Promise<{
+  path: string;
+  /** Its text (UTF-8, as `rd` reads it); fails when it holds more than `max` bytes. */
+  text(max: number): Promise<string>;
+  /** The next piece of its bytes (at most INPUT_CHUNK), null at its end. */
+  next(): Promise<Uint8Array | null>;
+}> {
+  const path = resolvePath(target, sfs);
+  await (await sfs.tree()).readRange(path, 0, 0);
+  let offset = 0;
+  return {
+    path,
+    async text(max) {
+      // The tree may have been closed and reopened since (an app command ran): asked for each read.
+      const bytes = await (await sfs.tree()).readRange(path, 0, max + 1);
+      if (bytes.length > max)
+        throw new NcwError(
+          "usage",
+          `${path} holds more than ${max} bytes: too large for a typed input (a \`stream\` input takes any size)`,
+        );
+      return new TextDecoder().decode(bytes);
+    },
+    async next() {
+      const bytes = await (await sfs.tree()).readRange(path, offset, INPUT_CHUNK);
+      if (bytes.length === 0) return null;
+      offset += bytes.length;
+      return bytes;
+    },
+  };
+}
+
 async function remove(fs: FsLayer, p: string, v: readonly Value[], sfs: ScriptFs): Promise<void> {
   const st = await fs.stat(p);
   if (st === null) throw new NcwError("not-found", `no such file or directory: ${p}`);
