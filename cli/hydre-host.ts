@@ -219,6 +219,7 @@ export function cliHost(opts: {
             color: opts.color,
             session,
             interrupt,
+            ...(stage.rawTo === undefined ? {} : { rawSink: stage.rawTo }),
             // Keys go to the pipeline's last command only (the one whose output the user sees).
             keys: i === stages.length - 1,
             cmdrawToNext: stages[i + 1]?.input.kind === "previous-raw",
@@ -298,6 +299,7 @@ function startStage(
     typedInput?: Uint8Array | null;
     laterInput?: Promise<Uint8Array | null>;
     chunkInput?: () => Promise<Uint8Array | null>;
+    rawSink?: (bytes: Uint8Array) => Promise<void>;
     cmdinFrom?: number;
   },
 ): StageRun {
@@ -314,6 +316,7 @@ function startStage(
     ...(o.typedInput === undefined ? {} : { typedInput: o.typedInput }),
     ...(o.laterInput === undefined ? {} : { laterInput: o.laterInput }),
     ...(o.chunkInput === undefined ? {} : { chunkInput: o.chunkInput }),
+    ...(o.rawSink === undefined ? {} : { rawSink: o.rawSink }),
     ...(stage.capture
       ? { capture: (pipe, text) => (pipe === "cmderr" ? err : msg).push(text) }
       : {}),
@@ -329,8 +332,9 @@ function startStage(
         kind: "command",
         callerAnid: 0,
         command: stage.cmd.command,
-        // Raw output is read when it goes to the next command, or to a stdout that is no terminal.
-        rawOutputRead: o.cmdrawToNext || process.stdout.isTTY !== true,
+        // Raw output is read when it goes to the next command or a file (`@>`), or to a stdout
+        // that is no terminal.
+        rawOutputRead: o.cmdrawToNext || o.rawSink !== undefined || process.stdout.isTTY !== true,
       },
       trace: false,
       priority: 10,

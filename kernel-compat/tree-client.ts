@@ -63,6 +63,10 @@ export class RemoteFs implements FsLayer {
     this.checked(path);
     return this.request({ op: "writeFile", path, data });
   }
+  appendFile(path: string, data: Uint8Array): Promise<void> {
+    this.checked(path);
+    return this.request({ op: "appendFile", path, data });
+  }
   mkdir(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
     this.checked(path);
     return this.request({ op: "mkdir", path, recursive: opts.recursive === true });

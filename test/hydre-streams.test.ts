@@ -180,3 +180,54 @@ describe('`< file`: a file of the NightOS tree as a command\'s CMDIN (docs/hydre
     expect(twice.stderr).toContain("one `<` only");
   });
 });
+
+describe('`@> file`: a command\'s CMDRAW to a file of the NightOS tree (docs/hydre.md "Files")', () => {
+  it("the bytes as they are, replacing the file; the command's value is still its own", () => {
+    const r = hydre(
+      'wt ./o.txt "a longer text than five bytes"\nraw 5 @> ./o.txt\nrd ./o.txt\n' +
+        'wt ./f7.txt "h\u00e9llo"\nlet n = $(scount < ./f7.txt @> ./empty.bin)\necho "n=$n"\nscount < ./empty.bin',
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("aaaaa\nn=7\n0\n");
+    expect(r.code).toBe(0);
+  });
+
+  it("the pipeline's last command's CMDRAW: `a | b @> f`", () => {
+    const r = hydre("raw 3000000 | scat @> ./p.bin\nscount < ./p.bin");
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("3000000\n");
+    expect(r.code).toBe(0);
+  });
+
+  it("300 MB of CMDRAW to a file with the CLI's memory bounded: written in pieces, never whole", async () => {
+    const bytes = 300_000_000;
+    const r = await hydreWatched(`raw ${bytes} @> ~/out.bin`);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.peakKiB).toBeGreaterThan(0);
+    expect(r.peakKiB).toBeLessThan(160 * 1024);
+    const back = hydre("scount < ~/out.bin");
+    expect(back.stderr).toBe("");
+    expect(back.stdout).toBe(`${bytes}\n`);
+  }, 300_000);
+
+  it("a file that cannot be made fails the line before anything runs", () => {
+    const r = hydre("raw 1 @> ./nodir/x.bin");
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/^@> \.\/nodir\/x\.bin: .+\n$/);
+    expect(r.code).toBe(1);
+  });
+
+  it("checked before anything runs: `@>` before a `|`, twice, after a native command", () => {
+    const before = hydre("raw 1 @> ./a.bin | scount");
+    expect(before.code).toBe(65);
+    expect(before.stderr).toContain("HYDRE_REDIRECT");
+    const twice = hydre("raw 1 @> ./a.bin @> ./b.bin");
+    expect(twice.code).toBe(65);
+    expect(twice.stderr).toContain("one `@>` only");
+    const native = hydre('echo "a" @> ./a.bin');
+    expect(native.code).toBe(65);
+    expect(native.stderr).toContain("it writes no CMDRAW");
+  });
+});

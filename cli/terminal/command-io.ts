@@ -61,6 +61,11 @@ export interface CommandIoOptions {
   chunkInput?: () => Promise<Uint8Array | null>;
   /** CMDRAW is the next command's CMDIN (Hydre's `a | b` into a stream): never read or shown here. */
   cmdrawToNext?: boolean;
+  /**
+   * CMDRAW's bytes go here instead of stdout (Hydre's `@> file`), each piece once the one before is
+   * taken; a rejection closes CMDRAW's reader side (the app's next writes to it fail, 0x31).
+   */
+  rawSink?: (bytes: Uint8Array) => Promise<void>;
   /** `--trace`: a line on which way CMDIN's bytes go (the runner reads stdin, or the CLI's pump). */
   trace?: (line: string) => void;
 }
@@ -180,6 +185,21 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
     raw: (bytes) => stdoutGone() || stdout.write(bytes),
     rawDrained: stdout.drained,
   };
+  const rawSink = opts.rawSink;
+  if (rawSink !== undefined) {
+    /** The piece being taken; after a refusal, none is taken any more. */
+    let taking: Promise<void> = Promise.resolve();
+    let refused = false;
+    sinks.raw = (bytes) => {
+      if (refused) return true;
+      taking = rawSink(bytes).catch(() => {
+        refused = true;
+        client?.closeOutput("cmdraw");
+      });
+      return false;
+    };
+    sinks.rawDrained = () => taking;
+  }
 
   /** The prompt on screen, if any: it takes every key until it is answered. */
   let prompting: ((e: ReturnType<typeof parseKeys>[number]) => void) | undefined;

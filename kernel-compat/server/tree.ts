@@ -142,6 +142,8 @@ export class TreeOwner {
         return fs.readlink(op.path);
       case "writeFile":
         return fs.writeFile(op.path, op.data);
+      case "appendFile":
+        return fs.appendFile(op.path, op.data);
       case "mkdir":
         return fs.mkdir(op.path, { recursive: op.recursive });
       case "rm":

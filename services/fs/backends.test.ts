@@ -105,6 +105,20 @@ describe.each(backends)("FsLayer backend %s", (_name, make) => {
     await fs.close();
   });
 
+  it("appends to an existing file, never creating one", async () => {
+    const fs = await make();
+    await fs.writeFile("/f", enc("one"));
+    await fs.appendFile("/f", enc(" two"));
+    await fs.appendFile("/f", new Uint8Array(200_000).fill(0x61));
+    const all = await fs.readFile("/f");
+    expect(all.length).toBe(200_007);
+    expect(dec(all.subarray(0, 8))).toBe("one twoa");
+    expect(await codeOf(fs.appendFile("/missing", enc("x")))).toBe("FS_NOT_FOUND");
+    await fs.mkdir("/d");
+    expect(await codeOf(fs.appendFile("/d", enc("x")))).toBe("FS_IS_DIR");
+    await fs.close();
+  });
+
   it("raises the layer's error codes", async () => {
     const fs = await make();
     await fs.mkdir("/d");

@@ -233,6 +233,17 @@ export class HostDirFs implements FsLayer {
     });
   }
 
+  async appendFile(p: string, data: Uint8Array): Promise<void> {
+    const r = await this.resolve(p, true);
+    await this.run(p, async () => {
+      const kind = this.lkind(r.host);
+      if (kind === null) throw fsErrors.notFound(p);
+      if (kind === "dir") throw fsErrors.isDir(p);
+      await fsp.appendFile(r.host, data);
+      this.touch(r.host);
+    });
+  }
+
   async writeFile(p: string, data: Uint8Array): Promise<void> {
     const r = await this.resolve(p, true);
     if (r.parts.length === 0) throw fsErrors.isDir(p);

@@ -76,6 +76,9 @@ export class SandboxView implements FsLayer {
   writeFile(p: string, data: Uint8Array): Promise<void> {
     return this.base.writeFile(this.map(p), data);
   }
+  appendFile(p: string, data: Uint8Array): Promise<void> {
+    return this.base.appendFile(this.map(p), data);
+  }
   mkdir(p: string, opts?: { recursive?: boolean }): Promise<void> {
     return this.base.mkdir(this.map(p), opts);
   }

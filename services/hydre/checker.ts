@@ -1078,16 +1078,28 @@ class Checker {
       this.inputFromFile = false;
       input = ret;
     });
-    for (const r of p.redirects) {
-      if (r.op === "@>") {
+    // `@> file`: the last command's CMDRAW, an app command's (docs/hydre.md "Files").
+    const toFile = p.redirects.filter((r) => r.op === "@>");
+    const lastCmd = p.commands.at(-1) as CommandNode;
+    for (const [k, r] of toFile.entries()) {
+      if (r.after !== p.commands.length - 1)
         this.report(
-          "HYDRE_UNSUPPORTED",
-          "the redirection `@>` (CMDRAW to a file) needs streams, not supported by NCW's Hydre yet",
+          "HYDRE_REDIRECT",
+          "`@>` takes the pipeline's last command's CMDRAW: a command before a `|` gives its output to the next one",
           r.span,
-          { kind: "syntax" },
+          { hint: "write it after the last command: `a | b @> ./file`" },
         );
-        continue;
-      }
+      else if (k > 0)
+        this.report("HYDRE_REDIRECT", "a command has one CMDRAW: one `@>` only", r.span);
+      else if (lastCmd.target?.kind === "native")
+        this.report(
+          "HYDRE_REDIRECT",
+          `\`${lastCmd.name}\` is a native command: it writes no CMDRAW for \`@>\``,
+          r.span,
+          { hint: "`>` writes a command's value to a file" },
+        );
+    }
+    for (const r of p.redirects) {
       // The file: a word is a path (`> out.txt` too: after a redirection nothing else is meant); a
       // value is a path or a string (docs/hydre.md "Files").
       if (r.target.k === "expr") {

@@ -26,6 +26,7 @@ import {
   FILE_COMMANDS,
   globPaths,
   inputFile,
+  outputFile,
   runFileCommand,
   type ScriptFs,
   writeRedirect,
@@ -79,6 +80,11 @@ export interface AppStage {
   cmd: InstalledCommand;
   args: Value[];
   capture: boolean;
+  /**
+   * Its CMDRAW's bytes go here (`@> file`), each piece once the one before is taken (the piece may
+   * be reused then). A rejection: nobody reads CMDRAW any more (the app's writes to it fail).
+   */
+  rawTo?: (bytes: Uint8Array) => Promise<void>;
   input: /** Nothing is piped into it. */
     | { kind: "none" }
     /** A value known before it starts (a native command's before the `|`); null: CMDIN closes empty. */
@@ -933,6 +939,20 @@ class Evaluator {
         return { ok: false, value: VOID, msg: [], err: [why], unshown: [why] };
       }
     }
+    // `@> file`: the last command's CMDRAW (checked: an app command's), the file made now.
+    const to = p.redirects.find((r) => r.op === "@>");
+    let rawFile: RawFile | undefined;
+    if (to !== undefined) {
+      const target =
+        to.target.k === "word" ? to.target.text : show(await this.expr(to.target.expr, env));
+      try {
+        rawFile = { target, ...(await outputFile(this.host.files, target)) };
+      } catch (e) {
+        if (!(e instanceof NcwError)) throw e;
+        const why = `@> ${target}: ${e.message}`;
+        return { ok: false, value: VOID, msg: [], err: [why], unshown: [why] };
+      }
+    }
     /** Whether command `i`'s messages are kept: the caller's, a redirection's, or a `|` follows it. */
     const kept = (i: number) => capture || keep || i < n - 1;
     /** An app command's (or a native one's) failure, as the line that runs it reports it. */
@@ -943,7 +963,11 @@ class Evaluator {
       const c = p.commands[i] as CommandNode;
       const plan = this.check.plans.get(c) as CommandPlan;
       const unshown = i < n - 1 && !keep ? r.err : (r.unshown ?? []);
-      return { ...r, unshown, ...(plan.kind === "native" ? {} : { failed: c.name }) };
+      return {
+        ...r,
+        unshown,
+        ...(plan.kind === "native" || r.byFile === true ? {} : { failed: c.name }),
+      };
     };
     let i = 0;
     pipe: while (i < n) {
@@ -983,6 +1007,7 @@ class Evaluator {
         group.map((g) => ({ ...g.app, capture: kept(g.at) })),
         input,
         i === 0 ? file : undefined,
+        (group.at(-1) as { at: number }).at === n - 1 ? rawFile : undefined,
       );
       for (const [k, out] of outs.entries()) {
         last = out;
@@ -994,7 +1019,7 @@ class Evaluator {
       input = last.value;
       i = (group.at(-1) as { at: number }).at + 1;
     }
-    if (!p.redirects.some((r) => r.op !== "<")) return last;
+    if (!p.redirects.some((r) => r.op !== "<" && r.op !== "@>")) return last;
     return this.redirect(p, env, last, capture || !keep);
   }
 
@@ -1014,7 +1039,7 @@ class Evaluator {
     let out: PipelineOutcome = r;
     const sent = { msg: false, err: false };
     for (const d of p.redirects) {
-      if (d.op === "<") continue; // the first command's CMDIN (pipeline)
+      if (d.op === "<" || d.op === "@>") continue; // CMDIN and CMDRAW, while it ran (pipeline)
       const target =
         d.target.k === "word" ? d.target.text : show(await this.expr(d.target.expr, env));
       let content: string | undefined;
@@ -1212,7 +1237,17 @@ class Evaluator {
     input: HValue | undefined,
     /** `< file`, the first one's CMDIN instead of `input`. */
     file?: FileInput,
+    /** `@> file`, where the last one's CMDRAW goes. */
+    rawFile?: RawFile,
   ): Promise<PipelineOutcome[]> {
+    /** Why writing `rawFile` failed (the last command's CMDRAW was closed then). */
+    let writeFailed: string | undefined;
+    const rawTo = (bytes: Uint8Array) =>
+      (rawFile as RawFile).write(bytes).catch((e: unknown) => {
+        if (!(e instanceof NcwError)) throw e;
+        writeFailed ??= `@> ${(rawFile as RawFile).target}: ${e.message}`;
+        throw e;
+      });
     const first = apps[0]?.parsed.cmdin;
     const firstStream = first !== undefined && inputIsStream(first);
     /** Why reading `file` failed while the first command ran (it was killed). */
@@ -1240,6 +1275,7 @@ class Evaluator {
         cmd: a.plan.app as InstalledCommand,
         args: a.parsed.values,
         capture: a.capture,
+        ...(rawFile !== undefined && k === apps.length - 1 ? { rawTo } : {}),
       };
       if (k > 0) {
         if (stream) return { ...base, input: { kind: "previous-raw" } };
@@ -1288,9 +1324,35 @@ class Evaluator {
       };
     });
     const runs = await this.host.runApps(stages);
+    if (rawFile !== undefined && writeFailed === undefined)
+      await rawFile.end().catch((e: unknown) => {
+        if (!(e instanceof NcwError)) throw e;
+        writeFailed = `@> ${rawFile.target}: ${e.message}`;
+      });
+    if (writeFailed !== undefined) {
+      const k = runs.length - 1;
+      const run = runs[k] as AppRun;
+      const outs = runs.map((r, j) => {
+        const a = apps[j] as PreparedApp & { capture: boolean };
+        return this.appOutcome(a, r, a.capture);
+      });
+      const out = outs[k] as PipelineOutcome;
+      // The command's own failure, if any, comes first; the file's is the line's.
+      outs[k] = {
+        ...out,
+        ok: false,
+        value: VOID,
+        err: [...run.err, writeFailed],
+        unshown: [...(out.unshown ?? []), writeFailed],
+        ...(out.ok ? { byFile: true } : {}),
+      };
+      return outs;
+    }
     if (readFailed !== undefined) {
       const run = runs[0] as AppRun;
-      return [{ ...failure(readFailed), msg: run.msg, err: [...run.err, readFailed] }];
+      return [
+        { ...failure(readFailed), msg: run.msg, err: [...run.err, readFailed], byFile: true },
+      ];
     }
     return runs.map((run, k) => {
       const a = apps[k] as PreparedApp & { capture: boolean };
@@ -1322,6 +1384,9 @@ class Evaluator {
 /** The file of a pipeline's `< file` (fs-commands.ts inputFile), named as the script wrote it. */
 type FileInput = Awaited<ReturnType<typeof inputFile>> & { target: string };
 
+/** The file of a pipeline's `@> file` (fs-commands.ts outputFile), named as the script wrote it. */
+type RawFile = Awaited<ReturnType<typeof outputFile>> & { target: string };
+
 /** A command ready to run (Evaluator.prepare). */
 type Prepared =
   | { kind: "done"; outcome: PipelineOutcome }
@@ -1347,6 +1412,8 @@ type PipelineOutcome = CommandOutcome & {
   failed?: string;
   /** CMDERR messages of the failure that the terminal has not shown. */
   unshown?: string[];
+  /** The line failed for a redirection's file (`<`, `@>`), not for its command. */
+  byFile?: boolean;
 };
 
 function checked(n: bigint, at: Span): bigint {

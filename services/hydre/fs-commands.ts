@@ -349,6 +349,51 @@ export async function inputFile(
   };
 }
 
+/** How much of a command's CMDRAW `@>` holds before it adds it to the file (one commit each). */
+export const OUTPUT_CHUNK = 4 << 20;
+
+/**
+ * The file of a `@>` redirection (docs/hydre.md "Files"): created, or emptied, now (its folder must
+ * exist; a folder is refused), then written in pieces as the bytes come. Throws NcwError.
+ */
+export async function outputFile(
+  sfs: ScriptFs,
+  target: string,
+): Promise<{
+  path: string;
+  /** Adds bytes (kept until OUTPUT_CHUNK of them are there); resolves once they may be reused. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Writes what is kept. */
+  end(): Promise<void>;
+}> {
+  const path = resolvePath(target, sfs);
+  await writeText(await sfs.tree(), path, new Uint8Array(0), { append: false, existing: false });
+  let held: Uint8Array[] = [];
+  let size = 0;
+  const flush = async () => {
+    if (size === 0) return;
+    const all = new Uint8Array(size);
+    let at = 0;
+    for (const b of held) {
+      all.set(b, at);
+      at += b.length;
+    }
+    held = [];
+    size = 0;
+    // The tree may have been closed and reopened since (an app command ran): asked for each write.
+    await (await sfs.tree()).appendFile(path, all);
+  };
+  return {
+    path,
+    async write(bytes) {
+      held.push(bytes.slice());
+      size += bytes.length;
+      if (size >= OUTPUT_CHUNK) await flush();
+    },
+    end: flush,
+  };
+}
+
 async function remove(fs: FsLayer, p: string, v: readonly Value[], sfs: ScriptFs): Promise<void> {
   const st = await fs.stat(p);
   if (st === null) throw new NcwError("not-found", `no such file or directory: ${p}`);

@@ -365,6 +365,16 @@ export class BtrfsLayer implements FsLayer {
     }, true);
   }
 
+  appendFile(path: string, data: Uint8Array): Promise<void> {
+    return this.run(async () => {
+      const id = this.idAt(path, true);
+      if (!id) throw fsErrors.notFound(path);
+      const v = this.inodeOf(id);
+      if (kindOf(v.mode) === "dir") throw fsErrors.isDir(path);
+      await this.fs.write(id, v.size, data);
+    }, true);
+  }
+
   writeFile(path: string, data: Uint8Array): Promise<void> {
     return this.run(async () => {
       const slot = this.lookup(path, true);
