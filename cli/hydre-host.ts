@@ -142,6 +142,8 @@ export function cliHost(opts: {
       const c = await connectKernel(opts.home(), { start: true });
       if (c === undefined) throw new Error("unreachable: connectKernel with start");
       const started: StageRun[] = [];
+      /** An internal error of a file's piece (`<`, `@>`): thrown once the commands ended. */
+      let internal: unknown;
       // Everything after the connection is under its `finally`: an error thrown while a run is set
       // up (an argument that cannot be encoded, an internal error) closes the connection and the
       // terminal's input, else they would keep ncw alive after the error is reported.
@@ -207,19 +209,40 @@ export function cliHost(opts: {
           later?.catch(() => {});
           // A stream's pieces (`< file`): a read that fails kills this command and those after it,
           // so none takes the cut stream for a whole one (docs/hydre.md "Files").
+          let pieces = 0;
           const chunks =
             input.kind === "chunks"
-              ? () =>
-                  input.next().catch((e: unknown) => {
+              ? async () => {
+                  try {
+                    // A read that fails after the first piece (test/hydre-streams.test.ts).
+                    if (pieces++ > 0) testFault("hydre-input-piece");
+                    return await input.next();
+                  } catch (e) {
                     for (const t of started.slice(i)) t.kill();
+                    if (!(e instanceof NcwError)) internal ??= e;
                     throw e;
-                  })
+                  }
+                }
               : undefined;
+          // CMDRAW into a file (`@> file`): a write that fails closes CMDRAW (command-io.ts).
+          const rawTo = stage.rawTo;
+          const rawSink =
+            rawTo === undefined
+              ? undefined
+              : async (bytes: Uint8Array) => {
+                  try {
+                    testFault("hydre-output-piece");
+                    await rawTo(bytes);
+                  } catch (e) {
+                    if (!(e instanceof NcwError)) internal ??= e;
+                    throw e;
+                  }
+                };
           const s = startStage(c, stage, {
             color: opts.color,
             session,
             interrupt,
-            ...(stage.rawTo === undefined ? {} : { rawSink: stage.rawTo }),
+            ...(rawSink === undefined ? {} : { rawSink }),
             // Keys go to the pipeline's last command only (the one whose output the user sees).
             keys: i === stages.length - 1,
             cmdrawToNext: stages[i + 1]?.input.kind === "previous-raw",
@@ -246,6 +269,8 @@ export function cliHost(opts: {
           });
         }
         const ends = await Promise.allSettled(started.map((s) => s.end));
+        // A bug while a file was read into CMDIN or written from CMDRAW: reported as one.
+        if (internal !== undefined) throw internal;
         const failed = ends.find((e): e is PromiseRejectedResult => e.status === "rejected");
         if (failed !== undefined) throw failed.reason;
         return ends.map((e) => (e as PromiseFulfilledResult<AppRun>).value);

@@ -44,10 +44,10 @@ beforeAll(() => {
   );
 }, 300_000);
 
-/** `ncw hydre -c script`. */
-function hydre(script: string, timeout = 120_000) {
+/** `ncw hydre -c script` (`extra`: more environment). */
+function hydre(script: string, timeout = 120_000, extra: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [NCW, "hydre", "-c", script], {
-    env: home.envFor(),
+    env: home.envFor(extra),
     encoding: "utf8",
     timeout,
   });
@@ -147,6 +147,18 @@ describe('`< file`: a file of the NightOS tree as a command\'s CMDIN (docs/hydre
     expect(n).toBeLessThanOrEqual(65536);
   }, 240_000);
 
+  it("a read that fails after the first piece kills the reader (no cut stream taken for whole) and is reported", () => {
+    putFile("/home/user/three.bin", 3_000_000);
+    const r = hydre("scount < ~/three.bin", 60_000, { NCW_TEST_FAULT_AT: "hydre-input-piece" });
+    expect(r.signal).toBeNull();
+    // scount never answers a count of the first piece: it was killed before CMDIN closed.
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain(
+      "internal error: a fault injected at hydre-input-piece (NCW_TEST_FAULT_AT)",
+    );
+    expect(r.code).toBe(70);
+  });
+
   it("a missing file or a folder: the line fails with the file's error, the command never runs", () => {
     const r = hydre("scount < ./nope.txt\necho after");
     expect(r.stdout).toBe("after\n");
@@ -211,6 +223,16 @@ describe('`@> file`: a command\'s CMDRAW to a file of the NightOS tree (docs/hyd
     expect(back.stderr).toBe("");
     expect(back.stdout).toBe(`${bytes}\n`);
   }, 300_000);
+
+  it("a write that fails closes CMDRAW (the app's writes fail, it ends) and is reported", () => {
+    const r = hydre("raw 30000000 @> ./w.bin", 60_000, { NCW_TEST_FAULT_AT: "hydre-output-piece" });
+    expect(r.signal).toBeNull();
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain(
+      "internal error: a fault injected at hydre-output-piece (NCW_TEST_FAULT_AT)",
+    );
+    expect(r.code).toBe(70);
+  });
 
   it("a file that cannot be made fails the line before anything runs", () => {
     const r = hydre("raw 1 @> ./nodir/x.bin");

@@ -1242,10 +1242,13 @@ class Evaluator {
   ): Promise<PipelineOutcome[]> {
     /** Why writing `rawFile` failed (the last command's CMDRAW was closed then). */
     let writeFailed: string | undefined;
+    /** An internal error while the file of `<` or `@>` was read or written: thrown once they ran. */
+    let internal: unknown;
     const rawTo = (bytes: Uint8Array) =>
       (rawFile as RawFile).write(bytes).catch((e: unknown) => {
-        if (!(e instanceof NcwError)) throw e;
-        writeFailed ??= `@> ${(rawFile as RawFile).target}: ${e.message}`;
+        if (e instanceof NcwError)
+          writeFailed ??= `@> ${(rawFile as RawFile).target}: ${e.message}`;
+        else internal ??= e;
         throw e;
       });
     const first = apps[0]?.parsed.cmdin;
@@ -1300,8 +1303,8 @@ class Evaluator {
             kind: "chunks",
             next: () =>
               file.next().catch((e: unknown) => {
-                if (!(e instanceof NcwError)) throw e;
-                readFailed = `< ${file.target}: ${e.message}`;
+                if (e instanceof NcwError) readFailed = `< ${file.target}: ${e.message}`;
+                else internal ??= e;
                 throw e;
               }),
           },
@@ -1324,6 +1327,7 @@ class Evaluator {
       };
     });
     const runs = await this.host.runApps(stages);
+    if (internal !== undefined) throw internal;
     if (rawFile !== undefined && writeFailed === undefined)
       await rawFile.end().catch((e: unknown) => {
         if (!(e instanceof NcwError)) throw e;
