@@ -142,6 +142,8 @@ export function cliHost(opts: {
       const c = await connectKernel(opts.home(), { start: true });
       if (c === undefined) throw new Error("unreachable: connectKernel with start");
       const started: StageRun[] = [];
+      /** An internal error of a file's piece (`<`, `@>`): thrown once the commands ended. */
+      let internal: unknown;
       // Everything after the connection is under its `finally`: an error thrown while a run is set
       // up (an argument that cannot be encoded, an internal error) closes the connection and the
       // terminal's input, else they would keep ncw alive after the error is reported.
@@ -205,10 +207,42 @@ export function cliHost(opts: {
                 })
               : undefined;
           later?.catch(() => {});
+          // A stream's pieces (`< file`): a read that fails kills this command and those after it,
+          // so none takes the cut stream for a whole one (docs/hydre.md "Files").
+          let pieces = 0;
+          const chunks =
+            input.kind === "chunks"
+              ? async () => {
+                  try {
+                    // A read that fails after the first piece (test/hydre-streams.test.ts).
+                    if (pieces++ > 0) testFault("hydre-input-piece");
+                    return await input.next();
+                  } catch (e) {
+                    for (const t of started.slice(i)) t.kill();
+                    if (!(e instanceof NcwError)) internal ??= e;
+                    throw e;
+                  }
+                }
+              : undefined;
+          // CMDRAW into a file (`@> file`): a write that fails closes CMDRAW (command-io.ts).
+          const rawTo = stage.rawTo;
+          const rawSink =
+            rawTo === undefined
+              ? undefined
+              : async (bytes: Uint8Array) => {
+                  try {
+                    testFault("hydre-output-piece");
+                    await rawTo(bytes);
+                  } catch (e) {
+                    if (!(e instanceof NcwError)) internal ??= e;
+                    throw e;
+                  }
+                };
           const s = startStage(c, stage, {
             color: opts.color,
             session,
             interrupt,
+            ...(rawSink === undefined ? {} : { rawSink }),
             // Keys go to the pipeline's last command only (the one whose output the user sees).
             keys: i === stages.length - 1,
             cmdrawToNext: stages[i + 1]?.input.kind === "previous-raw",
@@ -218,6 +252,7 @@ export function cliHost(opts: {
                 ? { typedInput: input.bytes }
                 : {}),
             ...(later === undefined ? {} : { laterInput: later }),
+            ...(chunks === undefined ? {} : { chunkInput: chunks }),
             ...(fromRun === undefined ? {} : { cmdinFrom: fromRun }),
           });
           started.push(s);
@@ -234,6 +269,8 @@ export function cliHost(opts: {
           });
         }
         const ends = await Promise.allSettled(started.map((s) => s.end));
+        // A bug while a file was read into CMDIN or written from CMDRAW: reported as one.
+        if (internal !== undefined) throw internal;
         const failed = ends.find((e): e is PromiseRejectedResult => e.status === "rejected");
         if (failed !== undefined) throw failed.reason;
         return ends.map((e) => (e as PromiseFulfilledResult<AppRun>).value);
@@ -286,6 +323,8 @@ function startStage(
     /** CMDIN's bytes, known before it starts (an encoded value, or a stream's text); null: none. */
     typedInput?: Uint8Array | null;
     laterInput?: Promise<Uint8Array | null>;
+    chunkInput?: () => Promise<Uint8Array | null>;
+    rawSink?: (bytes: Uint8Array) => Promise<void>;
     cmdinFrom?: number;
   },
 ): StageRun {
@@ -301,6 +340,8 @@ function startStage(
     // A value piped in by the script (`a | b`) is CMDIN's one value (docs/hydre.md "Pipes").
     ...(o.typedInput === undefined ? {} : { typedInput: o.typedInput }),
     ...(o.laterInput === undefined ? {} : { laterInput: o.laterInput }),
+    ...(o.chunkInput === undefined ? {} : { chunkInput: o.chunkInput }),
+    ...(o.rawSink === undefined ? {} : { rawSink: o.rawSink }),
     ...(stage.capture
       ? { capture: (pipe, text) => (pipe === "cmderr" ? err : msg).push(text) }
       : {}),
@@ -316,8 +357,9 @@ function startStage(
         kind: "command",
         callerAnid: 0,
         command: stage.cmd.command,
-        // Raw output is read when it goes to the next command, or to a stdout that is no terminal.
-        rawOutputRead: o.cmdrawToNext || process.stdout.isTTY !== true,
+        // Raw output is read when it goes to the next command or a file (`@>`), or to a stdout
+        // that is no terminal.
+        rawOutputRead: o.cmdrawToNext || o.rawSink !== undefined || process.stdout.isTTY !== true,
       },
       trace: false,
       priority: 10,

@@ -63,6 +63,13 @@ export type CommandInput =
   | { kind: "later"; bytes: Promise<Uint8Array | null> }
   /** CMDIN is another command's CMDRAW (docs/ipc.md "Command pipes between two commands"): not the CLI's. */
   | { kind: "piped" }
+  /**
+   * A stream's bytes in bounded pieces (Hydre's `<`: a file of the NightOS tree into a `stream`
+   * input): `next` gives the next piece once the one before is written, null at the end (CMDIN then
+   * closes). A rejection leaves CMDIN open, as for `later`: the caller kills the command, which so
+   * never takes a cut stream for a whole one.
+   */
+  | { kind: "chunks"; next: () => Promise<Uint8Array | null> }
   | { kind: "none" };
 
 /** How the CLI treats the outputs: `cmdraw: "next"`: CMDRAW is the next command's CMDIN, never read here. */
@@ -212,6 +219,8 @@ export class CommandPipesClient {
   private pump: CommandInputPump | undefined;
   /** What is left to write of a typed input's value (the poll loop writes it as CMDIN has room). */
   private inputValue: Uint8Array | undefined;
+  /** Where CMDIN's next piece comes from once `inputValue` is written (CommandInput "chunks"). */
+  private inputChunks: (() => Promise<Uint8Array | null>) | undefined;
   /** Bytes the CMDIN pump moved (tests, the bench). */
   inputBytes = 0;
 
@@ -269,6 +278,10 @@ export class CommandPipesClient {
     } else if (input.kind === "bytes") {
       c.inputValue = input.bytes;
       mapped();
+    } else if (input.kind === "chunks") {
+      mapped();
+      c.inputChunks = input.next;
+      c.nextChunk();
     } else {
       c.closeInput("cmdin");
       mapped();
@@ -428,15 +441,46 @@ export class CommandPipesClient {
     return moved;
   }
 
-  /** Write what fits of the typed input's value; at its end CMDIN closes ("fully transmitted"). */
+  /** Ask the chunk source for CMDIN's next piece: written as CMDIN has room; null closes CMDIN. */
+  private nextChunk(): void {
+    const next = this.inputChunks;
+    if (next === undefined) return;
+    void next().then(
+      (bytes) => {
+        if (this.stopped || this.inputChunks === undefined) return;
+        if (bytes === null) {
+          this.inputChunks = undefined;
+          this.closeInput("cmdin");
+        } else {
+          this.inputValue = bytes;
+          this.schedule(0);
+        }
+      },
+      () => {
+        this.inputChunks = undefined;
+      },
+    );
+  }
+
+  /**
+   * Write what fits of the typed input's value (or the stream's piece); at its end CMDIN closes
+   * ("fully transmitted"), or the next piece is asked for.
+   */
   private flushInputValue(): boolean {
     const rest = this.inputValue;
     if (rest === undefined) return false;
     const r = this.rings.cmdin.writeSome(rest, false);
     if (!r.ok && r.reason === "locked") return false;
+    if (r.ok && r.written === rest.length && this.inputChunks !== undefined) {
+      this.inputValue = undefined;
+      this.inputBytes += r.written;
+      this.nextChunk();
+      return true;
+    }
     if (!r.ok || r.written === rest.length) {
       // Written, or the app closed its end (it reads no more): either way CMDIN is over.
       this.inputValue = undefined;
+      this.inputChunks = undefined;
       this.inputBytes += r.written;
       this.closeInput("cmdin");
       return true;

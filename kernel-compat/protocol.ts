@@ -29,8 +29,10 @@ import type { SocketFastGrant } from "./runner/sockets.js";
  * speaking 7 would run the app unproxied without a word. And a `run`'s `cmdraw: "next"` and
  * `cmdinFrom` (a Hydre pipeline's CMDRAW handed to the next command as its CMDIN), `command-pipes`'
  * `cmdin: "piped"`; a kernel of 7 would ignore them and the pipeline's bytes would go nowhere.
+ * 9: the `readRange` and `appendFile` tree requests (Hydre's `< file` and `@> file`, docs/hydre.md
+ * "Files"); a kernel of 8 would answer them ok with no value: a file read as empty, bytes dropped.
  */
-export const PROTOCOL_VERSION = 8;
+export const PROTOCOL_VERSION = 9;
 /** Largest frame accepted on the socket (a program's bytes travel inside `run`). */
 export const MAX_FRAME = 512 * 1024 * 1024;
 
@@ -325,9 +327,11 @@ export type KernelMessage =
 export type TreeOp =
   | { op: "stat"; path: string }
   | { op: "readFile"; path: string }
+  | { op: "readRange"; path: string; offset: number; length: number }
   | { op: "readdir"; path: string }
   | { op: "readlink"; path: string }
   | { op: "writeFile"; path: string; data: Uint8Array }
+  | { op: "appendFile"; path: string; data: Uint8Array }
   | { op: "mkdir"; path: string; recursive: boolean }
   | { op: "rm"; path: string; recursive: boolean; force: boolean }
   | { op: "rename"; from: string; to: string; replace: boolean }

@@ -55,9 +55,17 @@ export class RemoteFs implements FsLayer {
     this.checked(path);
     return this.request({ op: "readFile", path });
   }
+  readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    this.checked(path);
+    return this.request({ op: "readRange", path, offset, length });
+  }
   writeFile(path: string, data: Uint8Array): Promise<void> {
     this.checked(path);
     return this.request({ op: "writeFile", path, data });
+  }
+  appendFile(path: string, data: Uint8Array): Promise<void> {
+    this.checked(path);
+    return this.request({ op: "appendFile", path, data });
   }
   mkdir(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
     this.checked(path);

@@ -40,6 +40,14 @@ export function commandApp(body: string, extra = "", locals = ""): string {
   return program(`${locals} (call $ctx) ${body}`, `${COMMAND_FUNCS}\n${extra}`);
 }
 
+/** Reads CMDIN once (what is there once a first byte came, at most 64 KiB) and returns the count. */
+export const HEAD_APP = commandApp(
+  `(call $check (i32.const 3) (call $read (call $cmdin) (i32.const 0) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))
+  (i64.store (i32.const 0x6000) (i64.const 9)) (i32.store8 (i32.const 0x6008) (i32.const 0x02))
+  (i64.store (i32.const 0x6009) (i64.extend_i32_u (call $r32)))
+  (call $check (i32.const 5) (call $write (call $cmdout) (i32.const 17) (i32.const 0x6000) (i32.const 0)) (i32.const ${OK}))`,
+);
+
 /** CMDIN to CMDRAW until CMDIN closes (a NightOS `cat`); exit data 0. */
 export const CAT_APP = commandApp(
   `(block $done (loop $more

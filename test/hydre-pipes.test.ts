@@ -15,6 +15,7 @@ import {
   COUNT_CMDIN_APP,
   commandApp,
   commandNap,
+  HEAD_APP,
   producerApp,
   watBytes,
 } from "./command-helpers.js";
@@ -30,14 +31,6 @@ const { openHome } = (await import(
 
 const home = new TestHome({ NCW_KERNEL_IDLE_MS: "60000" });
 afterAll(() => home.cleanup());
-
-/** Reads CMDIN once (what is there once a first byte came, at most 64 KiB) and returns the count. */
-const HEAD_APP = commandApp(
-  `(call $check (i32.const 3) (call $read (call $cmdin) (i32.const 0) (i32.const 0x10000) (i32.const 0)) (i32.const ${OK}))
-  (i64.store (i32.const 0x6000) (i64.const 9)) (i32.store8 (i32.const 0x6008) (i32.const 0x02))
-  (i64.store (i32.const 0x6009) (i64.extend_i32_u (call $r32)))
-  (call $check (i32.const 5) (call $write (call $cmdout) (i32.const 17) (i32.const 0x6000) (i32.const 0)) (i32.const ${OK}))`,
-);
 
 /** Writes "partial" to CMDRAW, then the failure value to CMDOUT. */
 const FAIL_RAW_APP = commandApp(

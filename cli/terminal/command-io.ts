@@ -54,8 +54,18 @@ export interface CommandIoOptions {
    * b's input type; null: no value). It wins over `typedInput`.
    */
   laterInput?: Promise<Uint8Array | null>;
+  /**
+   * A stream's bytes in bounded pieces (Hydre's `< file` into a `stream` input; CommandInput
+   * "chunks"): the next piece once the one before is written, null at the end.
+   */
+  chunkInput?: () => Promise<Uint8Array | null>;
   /** CMDRAW is the next command's CMDIN (Hydre's `a | b` into a stream): never read or shown here. */
   cmdrawToNext?: boolean;
+  /**
+   * CMDRAW's bytes go here instead of stdout (Hydre's `@> file`), each piece once the one before is
+   * taken; a rejection closes CMDRAW's reader side (the app's next writes to it fail, 0x31).
+   */
+  rawSink?: (bytes: Uint8Array) => Promise<void>;
   /** `--trace`: a line on which way CMDIN's bytes go (the runner reads stdin, or the CLI's pump). */
   trace?: (line: string) => void;
 }
@@ -171,6 +181,21 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
     raw: (bytes) => stdoutGone() || stdout.write(bytes),
     rawDrained: stdout.drained,
   };
+  const rawSink = opts.rawSink;
+  if (rawSink !== undefined) {
+    /** The piece being taken; after a refusal, none is taken any more. */
+    let taking: Promise<void> = Promise.resolve();
+    let refused = false;
+    sinks.raw = (bytes) => {
+      if (refused) return true;
+      taking = rawSink(bytes).catch(() => {
+        refused = true;
+        client?.closeOutput("cmdraw");
+      });
+      return false;
+    };
+    sinks.rawDrained = () => taking;
+  }
 
   /** The prompt on screen, if any: it takes every key until it is answered. */
   let prompting: ((e: ReturnType<typeof parseKeys>[number]) => void) | undefined;
@@ -260,11 +285,13 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
                 ? { kind: "runner" }
                 : pump !== undefined
                   ? { kind: "pump", pump }
-                  : opts.laterInput !== undefined
-                    ? { kind: "later", bytes: opts.laterInput }
-                    : opts.typedInput
-                      ? { kind: "bytes", bytes: opts.typedInput }
-                      : { kind: "none" },
+                  : opts.chunkInput !== undefined
+                    ? { kind: "chunks", next: opts.chunkInput }
+                    : opts.laterInput !== undefined
+                      ? { kind: "later", bytes: opts.laterInput }
+                      : opts.typedInput
+                        ? { kind: "bytes", bytes: opts.typedInput }
+                        : { kind: "none" },
             opts.cmdrawToNext === true ? { cmdraw: "next" } : {},
           );
         } catch (e) {

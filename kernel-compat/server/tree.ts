@@ -16,6 +16,7 @@ export const OWNER_WAIT_MS = 60_000;
 const READS = new Set<TreeOp["op"]>([
   "stat",
   "readFile",
+  "readRange",
   "readdir",
   "readlink",
   "sandboxDiff",
@@ -133,12 +134,16 @@ export class TreeOwner {
         return fs.stat(op.path);
       case "readFile":
         return fs.readFile(op.path);
+      case "readRange":
+        return fs.readRange(op.path, op.offset, op.length);
       case "readdir":
         return fs.readdir(op.path);
       case "readlink":
         return fs.readlink(op.path);
       case "writeFile":
         return fs.writeFile(op.path, op.data);
+      case "appendFile":
+        return fs.appendFile(op.path, op.data);
       case "mkdir":
         return fs.mkdir(op.path, { recursive: op.recursive });
       case "rm":

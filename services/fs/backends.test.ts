@@ -89,6 +89,36 @@ describe.each(backends)("FsLayer backend %s", (_name, make) => {
     await fs.close();
   });
 
+  it("reads a file in ranges: fewer bytes at its end, none from its end on, through a symlink", async () => {
+    const fs = await make();
+    const data = new Uint8Array(300_000).map((_, i) => i % 251);
+    await fs.writeFile("/big", data);
+    await fs.symlink("/big", "/link");
+    expect(await fs.readRange("/big", 0, 10)).toEqual(data.subarray(0, 10));
+    expect(await fs.readRange("/big", 131_000, 70_000)).toEqual(data.subarray(131_000, 201_000));
+    expect(await fs.readRange("/link", 299_990, 100)).toEqual(data.subarray(299_990));
+    expect((await fs.readRange("/big", 300_000, 10)).length).toBe(0);
+    expect((await fs.readRange("/big", 400_000, 10)).length).toBe(0);
+    expect(await codeOf(fs.readRange("/missing", 0, 1))).toBe("FS_NOT_FOUND");
+    await fs.mkdir("/d");
+    expect(await codeOf(fs.readRange("/d", 0, 1))).toBe("FS_IS_DIR");
+    await fs.close();
+  });
+
+  it("appends to an existing file, never creating one", async () => {
+    const fs = await make();
+    await fs.writeFile("/f", enc("one"));
+    await fs.appendFile("/f", enc(" two"));
+    await fs.appendFile("/f", new Uint8Array(200_000).fill(0x61));
+    const all = await fs.readFile("/f");
+    expect(all.length).toBe(200_007);
+    expect(dec(all.subarray(0, 8))).toBe("one twoa");
+    expect(await codeOf(fs.appendFile("/missing", enc("x")))).toBe("FS_NOT_FOUND");
+    await fs.mkdir("/d");
+    expect(await codeOf(fs.appendFile("/d", enc("x")))).toBe("FS_IS_DIR");
+    await fs.close();
+  });
+
   it("raises the layer's error codes", async () => {
     const fs = await make();
     await fs.mkdir("/d");

@@ -216,6 +216,34 @@ export class HostDirFs implements FsLayer {
     });
   }
 
+  async readRange(p: string, offset: number, length: number): Promise<Uint8Array> {
+    const r = await this.resolve(p, true);
+    return this.run(p, async () => {
+      const kind = this.lkind(r.host);
+      if (kind === null) throw fsErrors.notFound(p);
+      if (kind === "dir") throw fsErrors.isDir(p);
+      const f = await fsp.open(r.host, "r");
+      try {
+        const buf = new Uint8Array(length);
+        const { bytesRead } = await f.read(buf, 0, length, offset);
+        return buf.subarray(0, bytesRead);
+      } finally {
+        await f.close();
+      }
+    });
+  }
+
+  async appendFile(p: string, data: Uint8Array): Promise<void> {
+    const r = await this.resolve(p, true);
+    await this.run(p, async () => {
+      const kind = this.lkind(r.host);
+      if (kind === null) throw fsErrors.notFound(p);
+      if (kind === "dir") throw fsErrors.isDir(p);
+      await fsp.appendFile(r.host, data);
+      this.touch(r.host);
+    });
+  }
+
   async writeFile(p: string, data: Uint8Array): Promise<void> {
     const r = await this.resolve(p, true);
     if (r.parts.length === 0) throw fsErrors.isDir(p);

@@ -37,8 +37,18 @@ export interface FsLayer {
    */
   stat(path: string): Promise<NodeStat | null>;
   readFile(path: string): Promise<Uint8Array>;
+  /**
+   * At most `length` bytes of a file from byte `offset`: fewer at its end, none from its end on (a
+   * file read in bounded pieces, as Hydre's `<` streams one into a command's CMDIN).
+   */
+  readRange(path: string, offset: number, length: number): Promise<Uint8Array>;
   /** Create or replace a file's content. The parent directory must exist. */
   writeFile(path: string, data: Uint8Array): Promise<void>;
+  /**
+   * Add `data` at the end of an existing file (a file written in bounded pieces, as Hydre's `@>`
+   * writes a command's CMDRAW).
+   */
+  appendFile(path: string, data: Uint8Array): Promise<void>;
   mkdir(path: string, opts?: { recursive?: boolean }): Promise<void>;
   readdir(path: string): Promise<DirEntry[]>;
   /** Remove a file, a symlink or (with recursive) a directory tree. Missing paths are ignored with force. */

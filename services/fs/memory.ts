@@ -105,6 +105,25 @@ export class MemoryFs implements FsLayer {
     return node.data.slice();
   }
 
+  async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    const node = this.nodeAt(path, true);
+    if (node === undefined) throw fsErrors.notFound(path);
+    if (node.kind === "dir") throw fsErrors.isDir(path);
+    if (node.kind !== "file") throw fsErrors.notFound(path);
+    return node.data.slice(offset, offset + length);
+  }
+
+  async appendFile(path: string, data: Uint8Array): Promise<void> {
+    const node = this.nodeAt(path, true);
+    if (node === undefined) throw fsErrors.notFound(path);
+    if (node.kind === "dir") throw fsErrors.isDir(path);
+    if (node.kind !== "file") throw fsErrors.notFound(path);
+    const all = new Uint8Array(node.data.length + data.length);
+    all.set(node.data);
+    all.set(data, node.data.length);
+    node.data = all;
+  }
+
   async writeFile(path: string, data: Uint8Array): Promise<void> {
     const slot = this.lookup(path, true);
     if (slot === null) throw fsErrors.isDir(path);

@@ -70,8 +70,14 @@ export class SandboxView implements FsLayer {
   readFile(p: string): Promise<Uint8Array> {
     return this.base.readFile(this.map(p));
   }
+  readRange(p: string, offset: number, length: number): Promise<Uint8Array> {
+    return this.base.readRange(this.map(p), offset, length);
+  }
   writeFile(p: string, data: Uint8Array): Promise<void> {
     return this.base.writeFile(this.map(p), data);
+  }
+  appendFile(p: string, data: Uint8Array): Promise<void> {
+    return this.base.appendFile(this.map(p), data);
   }
   mkdir(p: string, opts?: { recursive?: boolean }): Promise<void> {
     return this.base.mkdir(this.map(p), opts);

@@ -140,6 +140,8 @@ export interface CommandNode {
 export interface Redirect {
   op: ">" | ">>" | "@>" | "?>" | "!>" | "*>" | "<";
   target: ArgNode;
+  /** The index of the pipeline's command it is written after (`a < f | b`: 0). */
+  after: number;
   span: Span;
 }
 

@@ -1052,25 +1052,54 @@ class Checker {
   // ---------------------------------------------------------------------------------------------
   // Commands
 
+  /** The command being checked gets its CMDIN from `< file` (its messages say so). */
+  private inputFromFile = false;
+
   pipeline(p: Pipeline, scope: Scope, capture = false): HType {
-    let input: HType | undefined;
+    // `< file`: the first command's CMDIN, the file's text as a `string` (a `stream` input takes its
+    // bytes; docs/hydre.md "Files").
+    const fromFile = p.redirects.filter((r) => r.op === "<");
+    for (const [k, r] of fromFile.entries()) {
+      if (r.after !== 0)
+        this.report(
+          "HYDRE_REDIRECT",
+          "`<` gives the pipeline's first command its CMDIN: the others get theirs from `|`",
+          r.span,
+          { hint: "write it after the first command: `a < ./file | b`" },
+        );
+      else if (k > 0)
+        this.report("HYDRE_REDIRECT", "a command has one CMDIN: one `<` only", r.span);
+    }
+    let input: HType | undefined = fromFile.length > 0 ? T.string : undefined;
     let ret: HType = T.void;
     p.commands.forEach((c, i) => {
+      this.inputFromFile = i === 0 && fromFile.length > 0;
       ret = this.command(c, scope, input, i < p.commands.length - 1 || capture);
+      this.inputFromFile = false;
       input = ret;
     });
-    for (const r of p.redirects) {
-      if (r.op === "<" || r.op === "@>") {
+    // `@> file`: the last command's CMDRAW, an app command's (docs/hydre.md "Files").
+    const toFile = p.redirects.filter((r) => r.op === "@>");
+    const lastCmd = p.commands.at(-1) as CommandNode;
+    for (const [k, r] of toFile.entries()) {
+      if (r.after !== p.commands.length - 1)
         this.report(
-          "HYDRE_UNSUPPORTED",
-          r.op === "<"
-            ? "the redirection `<` (a file as a command's CMDIN) is not supported by NCW's Hydre yet"
-            : "the redirection `@>` (CMDRAW to a file) needs streams, not supported by NCW's Hydre yet",
+          "HYDRE_REDIRECT",
+          "`@>` takes the pipeline's last command's CMDRAW: a command before a `|` gives its output to the next one",
           r.span,
-          { kind: "syntax" },
+          { hint: "write it after the last command: `a | b @> ./file`" },
         );
-        continue;
-      }
+      else if (k > 0)
+        this.report("HYDRE_REDIRECT", "a command has one CMDRAW: one `@>` only", r.span);
+      else if (lastCmd.target?.kind === "native")
+        this.report(
+          "HYDRE_REDIRECT",
+          `\`${lastCmd.name}\` is a native command: it writes no CMDRAW for \`@>\``,
+          r.span,
+          { hint: "`>` writes a command's value to a file" },
+        );
+    }
+    for (const r of p.redirects) {
       // The file: a word is a path (`> out.txt` too: after a redirection nothing else is meant); a
       // value is a path or a string (docs/hydre.md "Files").
       if (r.target.k === "expr") {
@@ -1243,7 +1272,9 @@ class Checker {
           else if (cmdin.k !== "stream" && !assignable(cmdin, input))
             this.report(
               "HYDRE_TYPE_MISMATCH",
-              `\`${c.name}\` reads ${an(cmdin)} from CMDIN, the command before it returns ${an(input)}`,
+              this.inputFromFile
+                ? `\`${c.name}\` reads ${an(cmdin)} from CMDIN, \`<\` gives it a file's text (a string; a \`stream\` input takes its bytes)`
+                : `\`${c.name}\` reads ${an(cmdin)} from CMDIN, the command before it returns ${an(input)}`,
               c.nameSpan,
               {
                 expected: `expected ${typeText(cmdin)}`,

@@ -4,11 +4,12 @@
 // that follow one another in a pipeline all at once (docs/hydre.md "Pipes"). A failure goes up to the
 // nearest `catch`, else the script fails; a panic stops it at once. Decisions: docs/hydre.md.
 
-import type { Value } from "../../commonassembly/abi/values.js";
+import { MAX_RETURN_SIZE, type Value } from "../../commonassembly/abi/values.js";
 import { NcwError } from "../../ncw/errors.js";
 import { parseShellType } from "../../ncw/manifest/rules.js";
 import { ArgumentError, parseCommandLine, type Word } from "../shell/arguments.js";
 import type { InstalledCommand } from "../shell/commands.js";
+import { inputIsStream } from "../shell/input.js";
 import type {
   Block,
   CommandNode,
@@ -24,6 +25,8 @@ import { type CheckResult, type CommandPlan, flagValues } from "./checker.js";
 import {
   FILE_COMMANDS,
   globPaths,
+  inputFile,
+  outputFile,
   runFileCommand,
   type ScriptFs,
   writeRedirect,
@@ -77,6 +80,11 @@ export interface AppStage {
   cmd: InstalledCommand;
   args: Value[];
   capture: boolean;
+  /**
+   * Its CMDRAW's bytes go here (`@> file`), each piece once the one before is taken (the piece may
+   * be reused then). A rejection: nobody reads CMDRAW any more (the app's writes to it fail).
+   */
+  rawTo?: (bytes: Uint8Array) => Promise<void>;
   input: /** Nothing is piped into it. */
     | { kind: "none" }
     /** A value known before it starts (a native command's before the `|`); null: CMDIN closes empty. */
@@ -89,7 +97,13 @@ export interface AppStage {
      */
     | { kind: "previous-value"; convert: (v: Value) => Value | null }
     /** The previous stage's CMDRAW, as its bytes come: this command reads a `stream`. */
-    | { kind: "previous-raw" };
+    | { kind: "previous-raw" }
+    /**
+     * A stream's bytes in bounded pieces (`< file` into a `stream` input): the next piece once the
+     * one before is written, null at the end. A rejection: this command and those after it are
+     * killed (the reader failed; they must not take a cut stream for a whole one).
+     */
+    | { kind: "chunks"; next: () => Promise<Uint8Array | null> };
 }
 
 /** The world a script runs in: the terminal, the environment, and the command machinery. */
@@ -908,6 +922,37 @@ class Evaluator {
     // A redirected CMDMSG or CMDERR is captured, to go to its file.
     const keep = p.redirects.some((r) => r.op === "?>" || r.op === "!>" || r.op === "*>");
     const n = p.commands.length;
+    // `< file`: the first command's CMDIN (checked: one, after the first command; docs/hydre.md
+    // "Files"): its text for a native command or a typed input, its bytes in pieces for a stream.
+    const from = p.redirects.find((r) => r.op === "<");
+    let file: FileInput | undefined;
+    if (from !== undefined) {
+      const target =
+        from.target.k === "word" ? from.target.text : show(await this.expr(from.target.expr, env));
+      try {
+        file = { target, ...(await inputFile(this.host.files, target)) };
+        if ((this.check.plans.get(p.commands[0] as CommandNode) as CommandPlan).kind === "native")
+          input = str(await file.text(MAX_RETURN_SIZE));
+      } catch (e) {
+        if (!(e instanceof NcwError)) throw e;
+        const why = `< ${target}: ${e.message}`;
+        return { ok: false, value: VOID, msg: [], err: [why], unshown: [why] };
+      }
+    }
+    // `@> file`: the last command's CMDRAW (checked: an app command's), the file made now.
+    const to = p.redirects.find((r) => r.op === "@>");
+    let rawFile: RawFile | undefined;
+    if (to !== undefined) {
+      const target =
+        to.target.k === "word" ? to.target.text : show(await this.expr(to.target.expr, env));
+      try {
+        rawFile = { target, ...(await outputFile(this.host.files, target)) };
+      } catch (e) {
+        if (!(e instanceof NcwError)) throw e;
+        const why = `@> ${target}: ${e.message}`;
+        return { ok: false, value: VOID, msg: [], err: [why], unshown: [why] };
+      }
+    }
     /** Whether command `i`'s messages are kept: the caller's, a redirection's, or a `|` follows it. */
     const kept = (i: number) => capture || keep || i < n - 1;
     /** An app command's (or a native one's) failure, as the line that runs it reports it. */
@@ -918,7 +963,11 @@ class Evaluator {
       const c = p.commands[i] as CommandNode;
       const plan = this.check.plans.get(c) as CommandPlan;
       const unshown = i < n - 1 && !keep ? r.err : (r.unshown ?? []);
-      return { ...r, unshown, ...(plan.kind === "native" ? {} : { failed: c.name }) };
+      return {
+        ...r,
+        unshown,
+        ...(plan.kind === "native" || r.byFile === true ? {} : { failed: c.name }),
+      };
     };
     let i = 0;
     pipe: while (i < n) {
@@ -957,6 +1006,8 @@ class Evaluator {
       const outs = await this.runGroup(
         group.map((g) => ({ ...g.app, capture: kept(g.at) })),
         input,
+        i === 0 ? file : undefined,
+        (group.at(-1) as { at: number }).at === n - 1 ? rawFile : undefined,
       );
       for (const [k, out] of outs.entries()) {
         last = out;
@@ -968,7 +1019,7 @@ class Evaluator {
       input = last.value;
       i = (group.at(-1) as { at: number }).at + 1;
     }
-    if (p.redirects.length === 0) return last;
+    if (!p.redirects.some((r) => r.op !== "<" && r.op !== "@>")) return last;
     return this.redirect(p, env, last, capture || !keep);
   }
 
@@ -988,6 +1039,7 @@ class Evaluator {
     let out: PipelineOutcome = r;
     const sent = { msg: false, err: false };
     for (const d of p.redirects) {
+      if (d.op === "<" || d.op === "@>") continue; // CMDIN and CMDRAW, while it ran (pipeline)
       const target =
         d.target.k === "word" ? d.target.text : show(await this.expr(d.target.expr, env));
       let content: string | undefined;
@@ -1183,7 +1235,41 @@ class Evaluator {
   private async runGroup(
     apps: readonly (PreparedApp & { capture: boolean })[],
     input: HValue | undefined,
+    /** `< file`, the first one's CMDIN instead of `input`. */
+    file?: FileInput,
+    /** `@> file`, where the last one's CMDRAW goes. */
+    rawFile?: RawFile,
   ): Promise<PipelineOutcome[]> {
+    /** Why writing `rawFile` failed (the last command's CMDRAW was closed then). */
+    let writeFailed: string | undefined;
+    /** An internal error while the file of `<` or `@>` was read or written: thrown once they ran. */
+    let internal: unknown;
+    const rawTo = (bytes: Uint8Array) =>
+      (rawFile as RawFile).write(bytes).catch((e: unknown) => {
+        if (e instanceof NcwError)
+          writeFailed ??= `@> ${(rawFile as RawFile).target}: ${e.message}`;
+        else internal ??= e;
+        throw e;
+      });
+    const first = apps[0]?.parsed.cmdin;
+    const firstStream = first !== undefined && inputIsStream(first);
+    /** Why reading `file` failed while the first command ran (it was killed). */
+    let readFailed: string | undefined;
+    const failure = (why: string): PipelineOutcome => ({
+      ok: false,
+      value: VOID,
+      msg: [],
+      err: [why],
+      unshown: [why],
+    });
+    // Into a typed input, the file's text is a value as `rd`'s is (`rd f | b` would give the same).
+    if (file !== undefined && !firstStream)
+      try {
+        input = str(await file.text(MAX_RETURN_SIZE));
+      } catch (e) {
+        if (!(e instanceof NcwError)) throw e;
+        return [failure(`< ${file.target}: ${e.message}`)];
+      }
     const stages: AppStage[] = apps.map((a, k) => {
       const cmdin = a.parsed.cmdin === undefined ? undefined : parseShellType(a.parsed.cmdin);
       const stream = cmdin?.kind === "base" && cmdin.name === "stream";
@@ -1192,6 +1278,7 @@ class Evaluator {
         cmd: a.plan.app as InstalledCommand,
         args: a.parsed.values,
         capture: a.capture,
+        ...(rawFile !== undefined && k === apps.length - 1 ? { rawTo } : {}),
       };
       if (k > 0) {
         if (stream) return { ...base, input: { kind: "previous-raw" } };
@@ -1207,7 +1294,21 @@ class Evaluator {
           },
         };
       }
-      // The first: what a native command before it gave (its value; its text for a stream).
+      // The first: the file of `<`, as a stream's bytes; or what a native command before it gave
+      // (its value; its text for a stream).
+      if (file !== undefined && stream)
+        return {
+          ...base,
+          input: {
+            kind: "chunks",
+            next: () =>
+              file.next().catch((e: unknown) => {
+                if (e instanceof NcwError) readFailed = `< ${file.target}: ${e.message}`;
+                else internal ??= e;
+                throw e;
+              }),
+          },
+        };
       if (input === undefined) return { ...base, input: { kind: "none" } };
       if (stream)
         return {
@@ -1226,6 +1327,37 @@ class Evaluator {
       };
     });
     const runs = await this.host.runApps(stages);
+    if (internal !== undefined) throw internal;
+    if (rawFile !== undefined && writeFailed === undefined)
+      await rawFile.end().catch((e: unknown) => {
+        if (!(e instanceof NcwError)) throw e;
+        writeFailed = `@> ${rawFile.target}: ${e.message}`;
+      });
+    if (writeFailed !== undefined) {
+      const k = runs.length - 1;
+      const run = runs[k] as AppRun;
+      const outs = runs.map((r, j) => {
+        const a = apps[j] as PreparedApp & { capture: boolean };
+        return this.appOutcome(a, r, a.capture);
+      });
+      const out = outs[k] as PipelineOutcome;
+      // The command's own failure, if any, comes first; the file's is the line's.
+      outs[k] = {
+        ...out,
+        ok: false,
+        value: VOID,
+        err: [...run.err, writeFailed],
+        unshown: [...(out.unshown ?? []), writeFailed],
+        ...(out.ok ? { byFile: true } : {}),
+      };
+      return outs;
+    }
+    if (readFailed !== undefined) {
+      const run = runs[0] as AppRun;
+      return [
+        { ...failure(readFailed), msg: run.msg, err: [...run.err, readFailed], byFile: true },
+      ];
+    }
     return runs.map((run, k) => {
       const a = apps[k] as PreparedApp & { capture: boolean };
       return this.appOutcome(a, run, a.capture);
@@ -1253,6 +1385,12 @@ class Evaluator {
   }
 }
 
+/** The file of a pipeline's `< file` (fs-commands.ts inputFile), named as the script wrote it. */
+type FileInput = Awaited<ReturnType<typeof inputFile>> & { target: string };
+
+/** The file of a pipeline's `@> file` (fs-commands.ts outputFile), named as the script wrote it. */
+type RawFile = Awaited<ReturnType<typeof outputFile>> & { target: string };
+
 /** A command ready to run (Evaluator.prepare). */
 type Prepared =
   | { kind: "done"; outcome: PipelineOutcome }
@@ -1278,6 +1416,8 @@ type PipelineOutcome = CommandOutcome & {
   failed?: string;
   /** CMDERR messages of the failure that the terminal has not shown. */
   unshown?: string[];
+  /** The line failed for a redirection's file (`<`, `@>`), not for its command. */
+  byFile?: boolean;
 };
 
 function checked(n: bigint, at: Span): bigint {

@@ -307,6 +307,93 @@ export async function writeRedirect(
   });
 }
 
+/** How much of a `< file` is read at a time into a `stream` input: the CMDIN ring's size. */
+export const INPUT_CHUNK = 1 << 20;
+
+/**
+ * The file of a `<` redirection (specs "Input of a command"; docs/hydre.md "Files"): checked to be
+ * a file there is (a symlink is followed), then read whole as text or in pieces as a stream's bytes.
+ * Throws NcwError (missing, a folder).
+ */
+export async function inputFile(
+  sfs: ScriptFs,
+  target: string,
+): Promise<{
+  path: string;
+  /** Its text (UTF-8, as `rd` reads it); fails when it holds more than `max` bytes. */
+  text(max: number): Promise<string>;
+  /** The next piece of its bytes (at most INPUT_CHUNK), null at its end. */
+  next(): Promise<Uint8Array | null>;
+}> {
+  const path = resolvePath(target, sfs);
+  await (await sfs.tree()).readRange(path, 0, 0);
+  let offset = 0;
+  return {
+    path,
+    async text(max) {
+      // The tree may have been closed and reopened since (an app command ran): asked for each read.
+      const bytes = await (await sfs.tree()).readRange(path, 0, max + 1);
+      if (bytes.length > max)
+        throw new NcwError(
+          "usage",
+          `${path} holds more than ${max} bytes: too large for a typed input (a \`stream\` input takes any size)`,
+        );
+      return new TextDecoder().decode(bytes);
+    },
+    async next() {
+      const bytes = await (await sfs.tree()).readRange(path, offset, INPUT_CHUNK);
+      if (bytes.length === 0) return null;
+      offset += bytes.length;
+      return bytes;
+    },
+  };
+}
+
+/** How much of a command's CMDRAW `@>` holds before it adds it to the file (one commit each). */
+export const OUTPUT_CHUNK = 4 << 20;
+
+/**
+ * The file of a `@>` redirection (docs/hydre.md "Files"): created, or emptied, now (its folder must
+ * exist; a folder is refused), then written in pieces as the bytes come. Throws NcwError.
+ */
+export async function outputFile(
+  sfs: ScriptFs,
+  target: string,
+): Promise<{
+  path: string;
+  /** Adds bytes (kept until OUTPUT_CHUNK of them are there); resolves once they may be reused. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Writes what is kept. */
+  end(): Promise<void>;
+}> {
+  const path = resolvePath(target, sfs);
+  await writeText(await sfs.tree(), path, new Uint8Array(0), { append: false, existing: false });
+  let held: Uint8Array[] = [];
+  let size = 0;
+  const flush = async () => {
+    if (size === 0) return;
+    const all = new Uint8Array(size);
+    let at = 0;
+    for (const b of held) {
+      all.set(b, at);
+      at += b.length;
+    }
+    held = [];
+    size = 0;
+    // The tree may have been closed and reopened since (an app command ran): asked for each write.
+    await (await sfs.tree()).appendFile(path, all);
+  };
+  return {
+    path,
+    async write(bytes) {
+      held.push(bytes.slice());
+      size += bytes.length;
+      if (size >= OUTPUT_CHUNK) await flush();
+    },
+    end: flush,
+  };
+}
+
 async function remove(fs: FsLayer, p: string, v: readonly Value[], sfs: ScriptFs): Promise<void> {
   const st = await fs.stat(p);
   if (st === null) throw new NcwError("not-found", `no such file or directory: ${p}`);

@@ -1374,7 +1374,7 @@ class Parser {
         const target = this.arg(closer);
         if (target === undefined)
           this.fail(`expected a file after \`${op}\``, this.wordSpan(), "a path");
-        redirects.push({ op, target, span: span(s, this.i) });
+        redirects.push({ op, target, after: commands.length - 1, span: span(s, this.i) });
         continue;
       }
       break;

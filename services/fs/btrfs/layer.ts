@@ -353,6 +353,28 @@ export class BtrfsLayer implements FsLayer {
     }, true);
   }
 
+  readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    return this.run(async () => {
+      const id = this.idAt(path, true);
+      if (!id) throw fsErrors.notFound(path);
+      const v = this.inodeOf(id);
+      if (kindOf(v.mode) === "dir") throw fsErrors.isDir(path);
+      const n = Math.max(0, Math.min(length, Number(v.size) - offset));
+      if (n === 0) return new Uint8Array(0);
+      return this.fs.reader().read(id, BigInt(offset), n, v);
+    }, true);
+  }
+
+  appendFile(path: string, data: Uint8Array): Promise<void> {
+    return this.run(async () => {
+      const id = this.idAt(path, true);
+      if (!id) throw fsErrors.notFound(path);
+      const v = this.inodeOf(id);
+      if (kindOf(v.mode) === "dir") throw fsErrors.isDir(path);
+      await this.fs.write(id, v.size, data);
+    }, true);
+  }
+
   writeFile(path: string, data: Uint8Array): Promise<void> {
     return this.run(async () => {
       const slot = this.lookup(path, true);
