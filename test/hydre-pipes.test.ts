@@ -4,8 +4,6 @@
 // app to the other, never through the CLI: its memory stays small for hundreds of MB), a command
 // that stops reading ends its producer (PIPE_WRITE 0x31), a failing one kills those after it.
 
-import { spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,12 +12,12 @@ import {
   CAT_APP,
   COUNT_CMDIN_APP,
   commandApp,
-  commandNap,
   HEAD_APP,
   producerApp,
   watBytes,
 } from "./command-helpers.js";
-import { NCW, OK, TestHome } from "./kernel-helpers.js";
+import { hydreIn, hydreWatched, installCommandApp } from "./hydre-helpers.js";
+import { OK, TestHome } from "./kernel-helpers.js";
 
 const dist = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dist");
 const client = (await import(
@@ -39,10 +37,8 @@ const FAIL_RAW_APP = commandApp(
   `(data (i32.const 0x6000) "${watBytes(FAILURE_BYTES)}") (data (i32.const 0x6100) "partial")`,
 );
 
-function install(slug: string, wat: string, commands: string): void {
-  const r = home.ncw(["skyer", "install", commandNap(home, slug, wat, commands)]);
-  expect(r.code, r.stderr).toBe(0);
-}
+const install = (slug: string, wat: string, commands: string) =>
+  installCommandApp(home, slug, wat, commands);
 
 const sizeArg = (cmd: string) =>
   `[commands.${cmd}.args.n]\nsyntax = "pos"\ntype = "int"\nhelp = "How many bytes"\n`;
@@ -74,42 +70,9 @@ beforeAll(() => {
 }, 300_000);
 
 /** `ncw hydre -c script`. */
-function hydre(script: string, timeout = 120_000) {
-  const r = spawnSync(process.execPath, [NCW, "hydre", "-c", script], {
-    env: home.envFor(),
-    encoding: "utf8",
-    timeout,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
-}
+const hydre = (script: string, timeout = 120_000) => hydreIn(home, script, timeout);
 
-/** `ncw hydre -c script` while its peak resident memory (VmHWM, /proc) is watched. */
-async function hydreWatched(
-  script: string,
-): Promise<{ code: number | null; stdout: string; stderr: string; peakKiB: number }> {
-  const child = spawn(process.execPath, [NCW, "hydre", "-c", script], { env: home.envFor() });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (b: Buffer) => {
-    stdout += b.toString();
-  });
-  child.stderr.on("data", (b: Buffer) => {
-    stderr += b.toString();
-  });
-  let peakKiB = 0;
-  const look = () => {
-    try {
-      const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
-      if (m !== null) peakKiB = Math.max(peakKiB, Number(m[1]));
-    } catch {
-      // gone already
-    }
-  };
-  const timer = setInterval(look, 20);
-  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-  clearInterval(timer);
-  return { code, stdout, stderr, peakKiB };
-}
+const watched = (script: string) => hydreWatched(home, script);
 
 describe('a pipeline of app commands (docs/hydre.md "Pipes")', () => {
   it("a stream flows from a's CMDRAW into b's CMDIN, every byte", () => {
@@ -132,7 +95,7 @@ describe('a pipeline of app commands (docs/hydre.md "Pipes")', () => {
 
   it("300 MB through `|` with the CLI's memory bounded: the bytes never pass through it", async () => {
     const bytes = 300_000_000;
-    const r = await hydreWatched(`raw ${bytes} | scount`);
+    const r = await watched(`raw ${bytes} | scount`);
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe(`${bytes}\n`);
     expect(r.code).toBe(0);

@@ -3,13 +3,13 @@
 // bytes, in bounded pieces, for a `stream` input (the CLI's memory stays small for hundreds of MB),
 // its text for a typed one.
 
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CAT_APP, COUNT_CMDIN_APP, commandNap, HEAD_APP, producerApp } from "./command-helpers.js";
-import { NCW, TestHome } from "./kernel-helpers.js";
+import { CAT_APP, COUNT_CMDIN_APP, HEAD_APP, producerApp } from "./command-helpers.js";
+import { hydreIn, hydreWatched, installCommandApp } from "./hydre-helpers.js";
+import { TestHome } from "./kernel-helpers.js";
 
 const home = new TestHome({ NCW_KERNEL_IDLE_MS: "60000" });
 const host = mkdtempSync(path.join(tmpdir(), "ncw-streams-"));
@@ -18,10 +18,8 @@ afterAll(() => {
   rmSync(host, { recursive: true, force: true });
 });
 
-function install(slug: string, wat: string, commands: string): void {
-  const r = home.ncw(["skyer", "install", commandNap(home, slug, wat, commands)]);
-  expect(r.code, r.stderr).toBe(0);
-}
+const install = (slug: string, wat: string, commands: string) =>
+  installCommandApp(home, slug, wat, commands);
 
 beforeAll(() => {
   install(
@@ -45,42 +43,10 @@ beforeAll(() => {
 }, 300_000);
 
 /** `ncw hydre -c script` (`extra`: more environment). */
-function hydre(script: string, timeout = 120_000, extra: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [NCW, "hydre", "-c", script], {
-    env: home.envFor(extra),
-    encoding: "utf8",
-    timeout,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
-}
+const hydre = (script: string, timeout = 120_000, extra: Record<string, string> = {}) =>
+  hydreIn(home, script, timeout, extra);
 
-/** `ncw hydre -c script` while its peak resident memory (VmHWM, /proc) is watched. */
-async function hydreWatched(
-  script: string,
-): Promise<{ code: number | null; stdout: string; stderr: string; peakKiB: number }> {
-  const child = spawn(process.execPath, [NCW, "hydre", "-c", script], { env: home.envFor() });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (b: Buffer) => {
-    stdout += b.toString();
-  });
-  child.stderr.on("data", (b: Buffer) => {
-    stderr += b.toString();
-  });
-  let peakKiB = 0;
-  const look = () => {
-    try {
-      const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
-      if (m !== null) peakKiB = Math.max(peakKiB, Number(m[1]));
-    } catch {
-      // gone already
-    }
-  };
-  const timer = setInterval(look, 20);
-  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-  clearInterval(timer);
-  return { code, stdout, stderr, peakKiB };
-}
+const watched = (script: string) => hydreWatched(home, script);
 
 /** A host file of `size` bytes put into the NightOS tree at `to` (`ncw fs put`). */
 function putFile(to: string, size: number): void {
@@ -131,7 +97,7 @@ describe('`< file`: a file of the NightOS tree as a command\'s CMDIN (docs/hydre
   it("300 MB into a stream input with the CLI's memory bounded: read in pieces, never whole", async () => {
     const bytes = 300_000_000;
     putFile("/home/user/big.bin", bytes);
-    const r = await hydreWatched("scount < ~/big.bin");
+    const r = await watched("scount < ~/big.bin");
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe(`${bytes}\n`);
     expect(r.code).toBe(0);
@@ -213,7 +179,7 @@ describe('`@> file`: a command\'s CMDRAW to a file of the NightOS tree (docs/hyd
 
   it("300 MB of CMDRAW to a file with the CLI's memory bounded: written in pieces, never whole", async () => {
     const bytes = 300_000_000;
-    const r = await hydreWatched(`raw ${bytes} @> ~/out.bin`);
+    const r = await watched(`raw ${bytes} @> ~/out.bin`);
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe("");
     expect(r.code).toBe(0);
