@@ -9,11 +9,12 @@ import {
   KeyModifier,
   keyOfChar,
   keyOfTyped,
+  type ReservedKey,
+  reservedKeyOf,
   type UserInput,
 } from "../../commonassembly/abi/user-input.js";
 
-/** The keys shell.md reserves: Ctrl-. / Ctrl-Shift-. (SUSPEND / WILL_SUSPEND), Ctrl-C / Ctrl-Shift-C. */
-export type ReservedKey = "suspend" | "will-suspend" | "terminate" | "will-terminate";
+export type { ReservedKey } from "../../commonassembly/abi/user-input.js";
 
 export type KeyEvent = { key: UserInput } | { reserved: ReservedKey };
 
@@ -35,17 +36,8 @@ function xtermMods(p: number | undefined): number {
   return (b & 1 ? SHIFT : 0) | (b & 2 ? ALT : 0) | (b & 4 ? CTRL : 0) | (b & 8 ? COMMAND : 0);
 }
 
-/** Ctrl-C and Ctrl-. with or without Shift are the reserved keys (shell.md "User inputs"). */
-function reservedOf(k: UserInput): ReservedKey | undefined {
-  if ((k.modifiers & CTRL) === 0 || (k.modifiers & (ALT | COMMAND)) !== 0) return undefined;
-  const shift = (k.modifiers & SHIFT) !== 0;
-  if (k.keycode === KeyCode.A + 2) return shift ? "will-terminate" : "terminate";
-  if (k.keycode === KeyCode.PERIOD) return shift ? "will-suspend" : "suspend";
-  return undefined;
-}
-
 const event = (k: UserInput): KeyEvent => {
-  const r = reservedOf(k);
+  const r = reservedKeyOf(k);
   return r === undefined ? { key: k } : { reserved: r };
 };
 

@@ -121,6 +121,22 @@ export function keyOfTyped(c: string, code = c.codePointAt(0) as number): UserIn
   return keyOfChar(c, 0);
 }
 
+/** The keys shell.md reserves: Ctrl-. / Ctrl-Shift-. (SUSPEND / WILL_SUSPEND), Ctrl-C / Ctrl-Shift-C. */
+export type ReservedKey = "suspend" | "will-suspend" | "terminate" | "will-terminate";
+
+/**
+ * Which reserved key `k` is (shell.md "User inputs": they send signals, never input), or undefined:
+ * Ctrl-C and Ctrl-. with or without Shift, without Alt or Command.
+ */
+export function reservedKeyOf(k: UserInput): ReservedKey | undefined {
+  const { CTRL, ALT, SHIFT, COMMAND } = KeyModifier;
+  if ((k.modifiers & CTRL) === 0 || (k.modifiers & (ALT | COMMAND)) !== 0) return undefined;
+  const shift = (k.modifiers & SHIFT) !== 0;
+  if (k.keycode === KeyCode.A + 2) return shift ? "will-terminate" : "terminate";
+  if (k.keycode === KeyCode.PERIOD) return shift ? "will-suspend" : "suspend";
+  return undefined;
+}
+
 /** Encode one user input: the character's UTF-8 bytes first, the rest of the 4 bytes zero. */
 export function encodeUserInput(k: UserInput): Uint8Array {
   for (const [what, v] of [

@@ -24,6 +24,7 @@ import {
   KeyModifier,
   keyOfChar,
   keyOfTyped,
+  reservedKeyOf,
   type UserInput,
 } from "../../commonassembly/abi/user-input.js";
 import { NcwError } from "../errors.js";
@@ -84,13 +85,6 @@ function namedKey(name: string, mods: number): UserInput | undefined {
   return [...name].length === 1 ? keyOfChar(name, mods) : undefined;
 }
 
-/** Ctrl-C and Ctrl-. (with or without Shift): the reserved keys, signals rather than input. */
-function reserved(k: UserInput): boolean {
-  const { CTRL, ALT, COMMAND } = KeyModifier;
-  if ((k.modifiers & CTRL) === 0 || (k.modifiers & (ALT | COMMAND)) !== 0) return false;
-  return k.keycode === KeyCode.A + 2 || k.keycode === KeyCode.PERIOD;
-}
-
 /** The `cmdusr` of a puppet file: its text and keys as CMDUSR messages. */
 function userInputs(file: string, where: string, v: unknown): Uint8Array[] {
   const items = typeof v === "string" ? [v] : v;
@@ -125,7 +119,7 @@ function userInputs(file: string, where: string, v: unknown): Uint8Array[] {
     out.push(key);
   }
   for (const k of out)
-    if (reserved(k))
+    if (reservedKeyOf(k) !== undefined)
       throw bad(
         file,
         `${where}: Ctrl-C and Ctrl-. are reserved keys (signals, specs/shell.md "User inputs"), not input`,
