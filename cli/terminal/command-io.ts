@@ -8,6 +8,7 @@ import { encodeUserInput } from "../../commonassembly/abi/user-input.js";
 import { MAX_RETURN_SIZE } from "../../commonassembly/abi/values.js";
 import type { AskHandler, KernelConnection } from "../../kernel-compat/client.js";
 import type {
+  CommandInput,
   CommandInputPump,
   CommandPipesClient,
   CommandReturn,
@@ -279,19 +280,7 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
             pid,
             pipes,
             sinks,
-            cmdin === "piped"
-              ? { kind: "piped" }
-              : direct && cmdin === "runner"
-                ? { kind: "runner" }
-                : pump !== undefined
-                  ? { kind: "pump", pump }
-                  : opts.chunkInput !== undefined
-                    ? { kind: "chunks", next: opts.chunkInput }
-                    : opts.laterInput !== undefined
-                      ? { kind: "later", bytes: opts.laterInput }
-                      : opts.typedInput
-                        ? { kind: "bytes", bytes: opts.typedInput }
-                        : { kind: "none" },
+            inputOf(cmdin, direct, pump, opts),
             opts.cmdrawToNext === true ? { cmdraw: "next" } : {},
           );
         } catch (e) {
@@ -332,6 +321,26 @@ export function commandIo(conn: KernelConnection, opts: CommandIoOptions): Comma
       await latePump?.end();
     },
   };
+}
+
+/**
+ * Where a command's CMDIN comes from, first match wins: another command's CMDRAW (the kernel piped
+ * it), the runner reading stdin itself, the CLI's pump of stdin, a file's pieces, a value that comes
+ * later, a typed value, else nothing.
+ */
+function inputOf(
+  cmdin: "runner" | "piped" | undefined,
+  direct: boolean,
+  pump: CommandInputPump | undefined,
+  opts: CommandIoOptions,
+): CommandInput {
+  if (cmdin === "piped") return { kind: "piped" };
+  if (direct && cmdin === "runner") return { kind: "runner" };
+  if (pump !== undefined) return { kind: "pump", pump };
+  if (opts.chunkInput !== undefined) return { kind: "chunks", next: opts.chunkInput };
+  if (opts.laterInput !== undefined) return { kind: "later", bytes: opts.laterInput };
+  if (opts.typedInput) return { kind: "bytes", bytes: opts.typedInput };
+  return { kind: "none" };
 }
 
 /**
