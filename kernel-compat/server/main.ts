@@ -36,6 +36,7 @@ import {
 import { StdioProtocolError } from "../stdio.js";
 import { Kernel, type KProcess, readDelays, type ServiceApps, type SessionSink } from "./kernel.js";
 import { DEFAULT_POOL_MAX, DEFAULT_POOL_SIZE, RunnerPool } from "./pool.js";
+import type { RegistrySettings } from "./registry-delays.js";
 import { runContext } from "./run-context.js";
 import { ClientSession } from "./session.js";
 import { TreeOwner } from "./tree.js";
@@ -312,6 +313,12 @@ async function main(): Promise<void> {
   const pool = new RunnerPool(poolSize, log, { max: poolMax });
   const tree = new TreeOwner(home, log);
   const kernel = new Kernel(pool, log, process.env, tree);
+  /** The registry's settings the kernel applies: the delays, the limits, developer mode. */
+  const applySettings = (stored: RegistrySettings) => {
+    kernel.delays = readDelays(process.env, stored.delays);
+    kernel.limits = stored.limits;
+    kernel.devMode = stored.devMode;
+  };
   // A committed change of the registry file (`ncw registry set`, import, reset, `ncw skyer sideloading`)
   // applies at once: the delays of the next signal, the limits of the next process (docs/registry.md).
   tree.onChange = (paths) => {
@@ -319,10 +326,7 @@ async function main(): Promise<void> {
       const { touchesRegistry, registrySettingsOf } = await import("./registry-delays.js");
       if (!touchesRegistry(paths)) return;
       try {
-        const stored = await tree.serialize(async () => registrySettingsOf(await tree.tree()));
-        kernel.delays = readDelays(process.env, stored.delays);
-        kernel.limits = stored.limits;
-        kernel.devMode = stored.devMode;
+        applySettings(await tree.serialize(async () => registrySettingsOf(await tree.tree())));
         log(
           `registry changed: delays ${JSON.stringify(kernel.delays)}, limits ${JSON.stringify(kernel.limits)}`,
         );
@@ -608,10 +612,7 @@ async function main(): Promise<void> {
             }
             try {
               const { registrySettings } = await import("./registry-delays.js");
-              const stored = await registrySettings(home);
-              kernel.delays = readDelays(process.env, stored.delays);
-              kernel.limits = stored.limits;
-              kernel.devMode = stored.devMode;
+              applySettings(await registrySettings(home));
             } catch (e) {
               log(
                 `registry unreadable, keeping the delays ${JSON.stringify(kernel.delays)} and limits ${JSON.stringify(kernel.limits)}: ${(e as Error).message}`,
@@ -636,10 +637,10 @@ async function main(): Promise<void> {
             if (conn.destroyed) return;
             // A command run gets its six pipes; their identifiers go in the context (docs/ipc.md).
             let commandPipes: CommandPipeSet | undefined;
+            const cmdinPipe = from === undefined ? undefined : await from.pipe;
             if (m.cmdinFrom !== undefined) {
-              const taken = from === undefined ? undefined : await from.pipe;
               if (conn.destroyed) return;
-              if (taken === undefined || m.startup.kind !== "command") {
+              if (cmdinPipe === undefined || m.startup.kind !== "command") {
                 send({
                   t: "error",
                   run,
@@ -647,7 +648,7 @@ async function main(): Promise<void> {
                   message: `cannot take run ${m.cmdinFrom}'s CMDRAW as CMDIN: ${
                     from === undefined
                       ? "no earlier run of this connection hands it on (`cmdraw: next`), or another took it"
-                      : taken === undefined
+                      : cmdinPipe === undefined
                         ? "that run was refused, or ended before its pipes existed"
                         : "only a command run has a CMDIN"
                   }; nothing was started`,
@@ -656,7 +657,6 @@ async function main(): Promise<void> {
                 return;
               }
             }
-            const cmdinPipe = from === undefined ? undefined : await from.pipe;
             // `--proxy PID` (docs/kernel.md "Application proxies"): who may have one.
             if (m.proxy !== undefined) {
               const userName = m.user ?? DEFAULT_USER;
