@@ -196,12 +196,54 @@ describe("ring in one thread", () => {
     expect(w.writeAll(new Uint8Array(0))).toEqual({ ok: true, written: 0 });
   });
 
+  it("snapshots a state that existed, while another thread fills, locks and drains the ring", async () => {
+    // The other thread moves through states in which "a writer waits for the lock" always goes with
+    // "the ring is full and locked": lock, fill (as a writer publishes), then count a waiter; uncount
+    // it, unlock, then drain (as a reader frees). A PIPE_INFO that read the
+    // positions and the lock words apart could pair an empty ring with a pending writer (seen in CI).
+    const capacity = 64;
+    const { w, sab } = ring(capacity);
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    const worker = new Worker(
+      `const { workerData } = require("node:worker_threads");
+      const i32 = new Int32Array(workerData.sab), F = workerData.fields, cap = workerData.capacity;
+      const stop = new Int32Array(workerData.stop);
+      // Each state held for a few hundred loads, as a real writer's work between two of them takes.
+      const hold = () => { for (let i = 0; i < 200; i++) Atomics.load(stop, 0); };
+      let tail = 0, head = 0;
+      while (Atomics.load(stop, 0) === 0) {
+        Atomics.store(i32, F.writeLock >> 2, 1); hold();
+        tail = (tail + cap) % (2 * cap); Atomics.store(i32, F.tail >> 2, tail); Atomics.add(i32, F.dataSeq >> 2, 1); hold();
+        Atomics.store(i32, F.writeLockWaiters >> 2, 1); hold();
+        Atomics.store(i32, F.writeLockWaiters >> 2, 0); hold(); Atomics.store(i32, F.writeLock >> 2, 0); hold();
+        head = (head + cap) % (2 * cap); Atomics.store(i32, F.head >> 2, head); Atomics.add(i32, F.spaceSeq >> 2, 1); hold();
+      }`,
+      {
+        eval: true,
+        workerData: { sab, fields: RingField, capacity, stop: stop.buffer },
+      },
+    );
+    await new Promise((resolve) => worker.once("online", resolve));
+    let seen = 0;
+    let impossible = 0;
+    const until = performance.now() + 300;
+    while (performance.now() < until) {
+      const s = w.snapshot();
+      if (s.writePending) seen++;
+      if (s.writePending && (s.used !== capacity || !s.writeLocked)) impossible++;
+    }
+    Atomics.store(stop, 0, 1);
+    await worker.terminate();
+    expect(impossible).toBe(0);
+    expect(seen).toBeGreaterThan(0);
+  });
+
   it("reports a held lock, and pending requests while others wait for it", () => {
     const { w, r, sab } = ring(64);
     const i32 = new Int32Array(sab);
     i32[RingField.writeLock >> 2] = 1;
     expect(w.writeAll(pattern(1), false)).toMatchObject({ ok: false, reason: "locked" });
-    expect(w.lockInfo()).toEqual({
+    expect(w.snapshot()).toMatchObject({
       writeLocked: true,
       readLocked: false,
       writePending: false,

@@ -214,6 +214,22 @@ export interface WaitOptions {
 
 export type WaitOutcome = "ready" | "closed" | "timeout" | "interrupted";
 
+/** What `snapshot` reads: one consistent view of a ring (PIPE_INFO's status, capacity and count). */
+export interface RingSnapshot {
+  /** RingState bits. */
+  state: number;
+  /** Bytes written and not yet read. */
+  used: number;
+  /** Whether each side's lock is held (PIPE_INFO bit 3), and whether others wait for it (bits 4, 5). */
+  writeLocked: boolean;
+  readLocked: boolean;
+  writePending: boolean;
+  readPending: boolean;
+}
+
+/** How many re-reads `snapshot` makes before it takes the last one (the ring never stood still). */
+const SNAPSHOT_TRIES = 64;
+
 /** Either side's view of a ring. Positions run modulo 2 × capacity, so full and empty differ. */
 abstract class RingSide {
   protected readonly w: Int32Array;
@@ -285,18 +301,53 @@ abstract class RingSide {
     this.memory.wake(RingField.spaceSeq, 0x7fff_ffff);
   }
 
-  /** Whether the ring's lock for this side is held (PIPE_INFO bit 3), and whether others wait for it. */
-  lockInfo(): {
-    writeLocked: boolean;
-    readLocked: boolean;
-    writePending: boolean;
-    readPending: boolean;
-  } {
+  /**
+   * The ring's state, fill level and locks as they all stood at one instant (PIPE_INFO): read twice in
+   * a row until both reads agree. Read once, field by field, a reader preempted between the positions
+   * and the lock words could see a state that never existed (an empty ring whose writer waits for the
+   * lock while another holds it over a full ring; seen in CI). The two sequence words are read too:
+   * every publish and every read bumps one, so positions that came back to the same value (after
+   * 2 × capacity bytes) or a lock taken and given back around a transfer still show as a change.
+   */
+  snapshot(): RingSnapshot {
+    let last = this.collect();
+    for (let tries = 0; tries < SNAPSHOT_TRIES; tries++) {
+      const again = this.collect();
+      const same =
+        again.state === last.state &&
+        again.tail === last.tail &&
+        again.head === last.head &&
+        again.dataSeq === last.dataSeq &&
+        again.spaceSeq === last.spaceSeq &&
+        again.writeLock === last.writeLock &&
+        again.writeWaiters === last.writeWaiters &&
+        again.readLock === last.readLock &&
+        again.readWaiters === last.readWaiters;
+      last = again;
+      if (same) break;
+    }
+    const n = last.tail - last.head;
     return {
-      writeLocked: this.load(RingField.writeLock) !== 0,
-      readLocked: this.load(RingField.readLock) !== 0,
-      writePending: this.load(RingField.writeLockWaiters) !== 0,
-      readPending: this.load(RingField.readLockWaiters) !== 0,
+      state: last.state,
+      used: n < 0 ? n + 2 * this.capacity : n,
+      writeLocked: last.writeLock !== 0,
+      readLocked: last.readLock !== 0,
+      writePending: last.writeWaiters !== 0,
+      readPending: last.readWaiters !== 0,
+    };
+  }
+
+  private collect() {
+    return {
+      state: this.load(RingField.state),
+      tail: this.load(RingField.tail),
+      head: this.load(RingField.head),
+      dataSeq: this.load(RingField.dataSeq),
+      spaceSeq: this.load(RingField.spaceSeq),
+      writeLock: this.load(RingField.writeLock),
+      writeWaiters: this.load(RingField.writeLockWaiters),
+      readLock: this.load(RingField.readLock),
+      readWaiters: this.load(RingField.readLockWaiters),
     };
   }
 

@@ -193,16 +193,16 @@ export const pipeHandlers = [
       );
     }
     const h = header(ring.isMessage);
-    const remaining = Math.max(0, ring.free() - h);
-    const locks = ring.lockInfo();
+    const now = ring.snapshot();
+    const remaining = Math.max(0, ring.capacity - now.used - h);
     let status = 0;
-    if ((ring.state() & (RingState.writerClosed | RingState.readerClosed)) === 0)
+    if ((now.state & (RingState.writerClosed | RingState.readerClosed)) === 0)
       status |= PipeStatus.OPEN;
     if (ring.isMessage) status |= PipeStatus.MESSAGE;
     if (remaining === 0) status |= PipeStatus.FULL;
-    if (locks.writeLocked || locks.readLocked) status |= PipeStatus.LOCKED;
-    if (locks.writePending) status |= PipeStatus.WRITE_PENDING;
-    if (locks.readPending) status |= PipeStatus.READ_PENDING;
+    if (now.writeLocked || now.readLocked) status |= PipeStatus.LOCKED;
+    if (now.writePending) status |= PipeStatus.WRITE_PENDING;
+    if (now.readPending) status |= PipeStatus.READ_PENDING;
     if (e.end === "sc") status |= PipeStatus.SC;
     return ok({
       status,
