@@ -62,6 +62,12 @@ describe.skipIf(!onLinux)("kernel server lifecycle", () => {
     expect(perm).toMatchObject({ pid: 13, state: "running", hostPid: s.kernelPid });
     const app = all.processes.find((p) => p.name === "sys::app");
     expect(app).toMatchObject({ pid: 19, state: "running", hostPid: s.kernelPid });
+    // sys::fsh is PID 11 (docs/services.md "sys::fsh (PID 11)").
+    expect(all.processes.find((p) => p.name === "sys::fsh")).toMatchObject({
+      pid: 11,
+      state: "running",
+      hostPid: s.kernelPid,
+    });
     const ui = all.processes.find((p) => p.name === "sys::ui");
     expect(ui).toMatchObject({ pid: 18, state: "reserved" });
     expect(all.processes.some((p) => p.pid === s.pid && p.state === "running")).toBe(true);

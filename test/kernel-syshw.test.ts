@@ -1,5 +1,5 @@
 // sys::hw (PID 12; specs/services/system/hw.md, docs/services.md "sys::hw") and the system services NCW
-// does not host (sys::fsh 11, sys::net 14, sys::ui 18; docs/services.md "What NCW does with
+// does not host (sys::net 14, sys::ui 18; docs/services.md "What NCW does with
 // the other system services") from a real app through `ncw run`: every sys::hw method answers the page's
 // own errcode for an NCW client, after ENUM_DEVICES' constant checks; the others refuse CONNECT_SERVICE
 // with 0x32 at once and HAS_SCOPED_SERVICE says 0x00 — never a hang. Argument bytes written by hand.
@@ -71,7 +71,7 @@ describe("sys::hw", () => {
 
 describe("the system services NCW does not host", () => {
   it("refuse CONNECT_SERVICE with 0x32 at once, and HAS_SCOPED_SERVICE answers 0x00", () => {
-    const pids = [11, 14, 18];
+    const pids = [14, 18];
     const r = home.run(
       systemClient(
         pids

@@ -199,11 +199,15 @@ const HELLO = [
   path.resolve(import.meta.dirname, "../../examples/hello"),
 ].find((d) => existsSync(d)) as string;
 
-/** The package folder of the service app: the hello example's manifest with a `services` table. */
+/**
+ * The package folder of the service app: the hello example's manifest with a `services` table;
+ * `integration` is the body of its `[services.integration]` table (e.g. `file_manager = true`).
+ */
 export function serviceNap(
   h: Pick<TestHome, "dir" | "ncw">,
   slug = "svc",
   wat = SERVICE_WAT,
+  integration = "",
 ): string {
   const dir = path.join(h.dir, slug);
   cpSync(HELLO, dir, { recursive: true });
@@ -217,7 +221,7 @@ export function serviceNap(
     .replace(/\[commands\.hello[\s\S]*?(?=\[sysfeatures\])/, "");
   writeFileSync(
     manifest,
-    `${text}\n[services]\nmain = true\nscoped = [${SCOPES.map((s) => `"${s}"`).join(", ")}]\n[services.integration]\n[services.driver]\n`,
+    `${text}\n[services]\nmain = true\nscoped = [${SCOPES.map((s) => `"${s}"`).join(", ")}]\n[services.integration]\n${integration}\n[services.driver]\n`,
   );
   const nap = path.join(h.dir, `${slug}.nap`);
   const pack = h.ncw(["pack", dir, "-o", nap]);

@@ -20,6 +20,11 @@ export interface ServiceApp {
   services: ExposedServices | undefined;
   /** The manifest's sysfeatures.crash_saves_support (docs/crash-saves.md). */
   crashSaves?: boolean;
+  /**
+   * The integration services its manifest exposes, by their keys in `services.integration`
+   * ("file_manager", "fs_items_opener", …): what sys::fsh checks (docs/services.md "sys::fsh").
+   */
+  integration?: readonly string[];
 }
 
 /** A service of an app, as CONNECT_SERVICE names it after its checks: main or one scope. */

@@ -34,6 +34,7 @@ import type { FsLayer } from "../../services/fs/layer.js";
 import { MemoryFs } from "../../services/fs/memory.js";
 import type { FsIdentity } from "../../services/fs/service/access.js";
 import { type ClientMemory, SysFs } from "../../services/fs/service/sysfs.js";
+import { SysFsh } from "../../services/fsh/service.js";
 import { ServiceHost } from "../../services/host/host.js";
 import { SysHw } from "../../services/hw/service.js";
 import { type GateHost, PermissionGate } from "../../services/perm/gate.js";
@@ -384,6 +385,26 @@ export class Kernel implements KernelApi {
       });
       this.crashSaves = crashSaves;
       this.services.register(crashSaves);
+      // sys::fsh: the file openers and the image caches, in /etc/sys/fsh (docs/services.md "sys::fsh").
+      const appOf = async (pid: number) => {
+        const p = this.processes.get(pid);
+        if (p === undefined || p.anid === 0) return undefined;
+        const app = await this.findApp(p.anid, p.userName);
+        return app === undefined
+          ? undefined
+          : { anid: app.anid, integration: app.integration ?? [] };
+      };
+      this.services.register(
+        new SysFsh({
+          layer: () => tree.tree(),
+          serialize: (fn) => tree.serialize(fn),
+          user: (pid) => this.processes.get(pid)?.userName,
+          app: appOf,
+          installed: async (anid, user) => (await this.findApp(anid, user)) !== undefined,
+          items: sysfs,
+          feids: sysfs,
+        }),
+      );
     }
     this.appServices = new ServiceTable({
       findApp: (anid, user) => this.findApp(anid, user),

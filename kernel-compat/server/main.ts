@@ -225,6 +225,12 @@ function serviceApps(home: HomeLayout, tree: TreeOwner): ServiceApps {
           anid: app.anid,
           services: s === undefined ? undefined : { main: s.main, scoped: s.scoped },
           crashSaves: await q.crashSavesSupported(app),
+          integration:
+            s === undefined
+              ? []
+              : Object.entries(s.integration)
+                  .filter(([, on]) => on === true)
+                  .map(([name]) => name),
         };
       });
       // Read after the generation: a commit in between only makes the next lookup read again.

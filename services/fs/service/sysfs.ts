@@ -545,6 +545,39 @@ export class SysFs implements NativeService {
     });
   }
 
+  /**
+   * The item `feid` of filesystem `fsid` as `caller` sees it (its view of the tree, the storage rules;
+   * no permission is asked): for sys::fsh's caches, which answer "unknown FSID" and "unknown FEID". An
+   * item the rules hide from the caller is an unknown FEID, as sys::fs answers it (docs/sysfs.md
+   * "Paths").
+   */
+  itemFor(
+    caller: Caller,
+    fsid: bigint,
+    feid: bigint,
+  ): Promise<
+    | { ok: true; feid: bigint; mtimeMs: number }
+    | { ok: false; why: "unknown-fsid" | "unknown-feid" }
+  > {
+    return this.asking(caller, async (answers) => {
+      await this.ready();
+      if (fsid !== this.fsid) return { ok: false, why: "unknown-fsid" } as const;
+      const who = await this.opts.identity(caller.pid);
+      if (who === undefined) return { ok: false, why: "unknown-feid" } as const;
+      const NOT_FOUND = -1;
+      try {
+        return await this.within(this.viewOf(who), async () => {
+          const c = new Call(this.permits, who, caller, answers);
+          const r = await this.existing({ feid }, false, NOT_FOUND, c.can([]));
+          return { ok: true, feid: feidOf(r.stat, r.path), mtimeMs: r.stat.mtimeMs } as const;
+        });
+      } catch (e) {
+        if (!(e instanceof Fail)) throw e;
+        return { ok: false, why: "unknown-feid" } as const;
+      }
+    });
+  }
+
   /** End a temporary FEID; false when it was not alive. */
   revokeTemporaryFeid(id: bigint): boolean {
     return this.temporaries.revoke(id);
