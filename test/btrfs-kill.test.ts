@@ -27,8 +27,11 @@ if (progs !== undefined) console.warn(`btrfs check part skipped: ${progs}`);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function start(args: string[]): ChildProcess {
-  return spawn(process.execPath, [NCW_JS, ...args], { stdio: "ignore" });
+function start(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, [NCW_JS, ...args], {
+    stdio: "ignore",
+    env: { ...process.env, ...env },
+  });
 }
 
 /** Polls `when` every millisecond while `child` runs; SIGKILLs it once true. Whether it was killed. */
@@ -96,7 +99,9 @@ describe("kill -9 during ncw fs put", () => {
     const fsx = (...a: string[]) => ncw(["fs", ...a, "--image", img]);
     expect(fsx("mkfs", "--size", "256M").status).toBe(0);
     const oldData = pattern(4 << 20, 1);
-    const newData = pattern(32 << 20, 2); // four 8 MiB writes, each after a commit
+    // Four 8 MiB writes, each after a commit: a put commits every NCW_FS_PUT_COMMIT_MIB (256 MiB by
+    // default, docs/btrfs.md "Replacing a file"), set to 8 here so a kill lands between commits of it.
+    const newData = pattern(32 << 20, 2);
     const oldFile = path.join(tmp, "old.bin");
     const newFile = path.join(tmp, "new.bin");
     writeFileSync(oldFile, oldData);
@@ -113,7 +118,7 @@ describe("kill -9 during ncw fs put", () => {
       BtrfsFs.open(img).close();
       const g0 = generation(img);
       const killed = await killWhen(
-        start(["fs", "put", newFile, dest, "--image", img]),
+        start(["fs", "put", newFile, dest, "--image", img], { NCW_FS_PUT_COMMIT_MIB: "8" }),
         () => generation(img) >= g0 + BigInt(commits),
       );
       return { killed, now: await contentAt(img, dest), midway: generation(img) < g0 + 5n };

@@ -484,6 +484,17 @@ export class BtrfsFs {
     });
   }
 
+  /**
+   * Runs `fn`, whose writes add up to about `bytes`, as one operation: the commit before a large write
+   * happens once, before it, instead of before each of its writes (nested operations never commit).
+   * A failure inside aborts the open transaction, as any operation's does. For streaming a host file
+   * into a new inode in pieces (putHostFile): one commit per group, not per piece.
+   */
+  async writeGroup<T>(bytes: number, fn: () => Promise<T>): Promise<T> {
+    this.batch.commitBeforeWrite(bytes);
+    return this.batch.runAsync(() => fn());
+  }
+
   /** Writes `data` at `offset` (extending the file as needed). */
   async write(id: InodeId, offset: bigint, data: Uint8Array, nowMs = Date.now()): Promise<void> {
     this.batch.commitBeforeWrite(data.length);

@@ -133,7 +133,22 @@ export async function putHostFile(
 /** Told the bytes copied so far and the whole size after each piece of a copy. */
 export type CopyProgress = (done: number, total: number) => void;
 
-/** Streams an open host file into the (new, empty) file `id` of the image in 8 MiB writes. */
+/**
+ * How many bytes a put writes between two commits (docs/btrfs.md "Replacing a file"): 256 MiB, or
+ * `NCW_FS_PUT_COMMIT_MIB`. The file is unnamed until whole, so a commit in the middle saves nothing a
+ * kill could keep; it bounds the open transaction (its checksums and extent items in memory) and what
+ * a failure aborts. Each commit is two fsyncs and the trees' writes: one per 8 MiB piece made a 64 MiB
+ * put 9 commits.
+ */
+export function putCommitBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const mib = Number(env.NCW_FS_PUT_COMMIT_MIB);
+  return (Number.isInteger(mib) && mib > 0 ? mib : 256) << 20;
+}
+
+/**
+ * Streams an open host file into the (new, empty) file `id` of the image in 8 MiB writes, committed
+ * once per `putCommitBytes` (the first commit before the first write, as before any large write).
+ */
 async function streamHostFile(
   fsys: BtrfsFs,
   id: InodeId,
@@ -141,14 +156,24 @@ async function streamHostFile(
   onProgress: (done: number) => void,
 ): Promise<bigint> {
   const CHUNK = 8 << 20;
+  const every = Math.max(CHUNK, putCommitBytes());
   let off = 0n;
   const buf = new Uint8Array(CHUNK);
-  for (;;) {
-    const n = fs.readSync(fd, buf, 0, CHUNK, null);
-    if (n === 0) break;
-    await fsys.write(id, off, buf.subarray(0, n));
-    off += BigInt(n);
-    onProgress(Number(off));
+  let end = false;
+  while (!end) {
+    await fsys.writeGroup(every, async () => {
+      for (let written = 0; written < every; ) {
+        const n = fs.readSync(fd, buf, 0, CHUNK, null);
+        if (n === 0) {
+          end = true;
+          return;
+        }
+        await fsys.write(id, off, buf.subarray(0, n));
+        off += BigInt(n);
+        written += n;
+        onProgress(Number(off));
+      }
+    });
   }
   return off;
 }
