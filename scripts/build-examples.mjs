@@ -3,12 +3,13 @@
 // the program its manifest names ([content.program] precomp, main.npp), then the folder is packed into
 // dist/examples/<app>.nap with `ncw pack`.
 // - "wat": `ncw ca asm`;
-// - "as" / "c": asc (the assemblyscript devDependency) or clang with the SDK of sdk/, through
-//   dist/commonassembly/sdk/toolchains.js (docs/sdk.md), then `ncw ca asm`.
+// - "as" / "c": asc (the assemblyscript devDependency) or clang with the SDK of sdk/ (copied into the
+//   example's .ncw/sdk/, where its sources import it from, as a project's do), through
+//   dist/commonassembly/sdk/toolchains.js (docs/sdk.md), then `ncw ca asm`; C with every src/*.c.
 // The built main.npp is committed, so where asc or clang is not installed (an `--omit=dev` install,
 // a machine without clang) the committed program is packed as it is, and the build says so.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parse } from "smol-toml";
@@ -55,8 +56,22 @@ for (const name of readdirSync(path.join(root, "examples")).sort()) {
     else if (source.toolchain === "as" || source.toolchain === "c") {
       if (available(source.toolchain)) {
         const wasm = path.join(outDir, `${name}.wasm`);
+        // The example imports the SDK from its .ncw/sdk/, as a project made by `ncw init` does
+        // (docs/dev-loop.md): the copy `ncw build` keeps there, made here for the build.
+        const sdk = path.join(dir, ".ncw", "sdk");
+        rmSync(sdk, { recursive: true, force: true });
+        mkdirSync(path.dirname(sdk), { recursive: true });
+        cpSync(path.join(root, "sdk"), sdk, { recursive: true });
         try {
-          buildProgram(source.toolchain, src, wasm);
+          // C: the entry and the other sources beside it (as `ncw build` compiles every src/*.c).
+          const others =
+            source.toolchain === "c"
+              ? readdirSync(path.dirname(src))
+                  .filter((f) => f.endsWith(".c") && path.join(path.dirname(src), f) !== src)
+                  .sort()
+                  .map((f) => path.join(path.dirname(src), f))
+              : [];
+          buildProgram(source.toolchain, [src, ...others], wasm, { sdk });
         } catch (e) {
           console.error(`build-examples: ${e.message}`);
           process.exit(1);

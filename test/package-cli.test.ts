@@ -31,8 +31,11 @@ describe("ncw pack / ncw inspect", () => {
     expect(p.stderr).toBe("");
     expect(p.status).toBe(0);
     expect(p.stdout).toMatch(
-      /packed ncwdemo::hello 0\.1\.0 \(application\) → hello-0\.1\.0\.nap: 7 files/,
+      /packed ncwdemo::hello 0\.1\.0 \(application\) → hello-0\.1\.0\.nap: 8 files/,
     );
+    // The manifest, hash.md5, three icons, main.npp and two sources; the example's .napignore leaves
+    // out its tests and the SDK copy a build makes in .ncw/.
+    expect(p.stdout).not.toMatch(/tests\/|\.ncw\//);
     const file = path.join(tmp, "hello-0.1.0.nap");
     expect(existsSync(file)).toBe(true);
 
@@ -62,7 +65,7 @@ describe("ncw pack / ncw inspect", () => {
       aid: "ncwdemo::hello",
       kind: "nva",
       type: "application",
-      files: 7,
+      files: 8,
     });
     const i = run(["inspect", out, "--json"]);
     const d = JSON.parse(i.stdout) as {

@@ -18,7 +18,7 @@ import {
   returnInt,
   returnString,
   returnVoid,
-} from "../../../sdk/as/command";
+} from "../.ncw/sdk/as/command";
 import {
   createDirectory,
   deleteItem,
@@ -30,8 +30,8 @@ import {
   readWholeFile,
   watchItem,
   writeWholeFile,
-} from "../../../sdk/as/fs";
-import { FS_TYPE_DIRECTORY } from "../../../sdk/as/nightos";
+} from "../.ncw/sdk/as/fs";
+import { FS_TYPE_DIRECTORY } from "../.ncw/sdk/as/nightos";
 
 function failed(what: string): void {
   fatal(`notes: ${what} failed (sys::fs errcode 0x${fsError().toString(16)})`);

@@ -1,8 +1,8 @@
 // The proxy-guard example's program (docs/kernel.md "Application proxies", docs/sdk.md): one rule per
 // way a proxy can act on a call (the manifest lists them). It prints its PID, then a line per rule used.
-import { println } from "../../../sdk/as/command";
-import { GET_PID_RET_PID, getPid, retU64 } from "../../../sdk/as/nightos";
-import { answerError, answerOk, listen, nextCall, pass, passWith } from "../../../sdk/as/proxy";
+import { println } from "../.ncw/sdk/as/command";
+import { GET_PID_RET_PID, getPid, retU64 } from "../.ncw/sdk/as/nightos";
+import { answerError, answerOk, listen, nextCall, pass, passWith } from "../.ncw/sdk/as/proxy";
 
 const GET_PID: u8 = 0x53;
 const CONNECT_SERVICE: u8 = 0x2a;

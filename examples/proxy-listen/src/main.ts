@@ -2,9 +2,9 @@
 // It prints its PID, then one line per syscall of the app linked to it, and lets every call pass.
 //   call 3 pid 101 thread 1 syscall 0x24 args <4d00000000000000>
 //   call 4 pid 101 thread 1 syscall 0x22 args <…> buffer 4 bytes <61626364>   (the bytes a call reads)
-import { println } from "../../../sdk/as/command";
-import { GET_PID_RET_PID, getPid, retU64 } from "../../../sdk/as/nightos";
-import { listen, nextCall, pass } from "../../../sdk/as/proxy";
+import { println } from "../.ncw/sdk/as/command";
+import { GET_PID_RET_PID, getPid, retU64 } from "../.ncw/sdk/as/nightos";
+import { listen, nextCall, pass } from "../.ncw/sdk/as/proxy";
 
 function hex2(b: u8): string {
   const digits = "0123456789abcdef";

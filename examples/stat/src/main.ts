@@ -3,29 +3,26 @@
 // int on CMDOUT. The arguments come in the manifest's order, already checked against its typing.
 //   ncw run dist/examples/stat.nap stat 3 1 4 --op max -v    → prints "max(3, 1, 4) = 4", returns 4
 // With no integers (`stat [] --op min`), min and max have no answer: the command fails (a message on
-// CMDERR, then the failure value on CMDOUT).
-import { arg, fail, println, printlnError, returnInt, Style } from "../../../sdk/as/command";
+// CMDERR, then the failure value on CMDOUT). Its logic is in src/stat.ts, tested by tests/stat.test.ts.
+import { arg, fail, println, printlnError, returnInt, Style } from "../.ncw/sdk/as/command";
+import { combine, hasAnswer } from "./stat";
 
 const numbers = arg(0);
 const op = arg(1).asString();
 const verbose = arg(2).asBool();
 
 const items = numbers.items();
-const n = items.length;
-if (n === 0 && (op === "min" || op === "max")) {
+const xs = new Array<i64>(items.length);
+const shown = new Array<string>(items.length);
+for (let i = 0; i < items.length; i++) {
+  xs[i] = items[i].asInt();
+  shown[i] = xs[i].toString();
+}
+if (!hasAnswer(op, xs.length)) {
   printlnError(`stat: ${op} of no integers`);
   fail();
 } else {
-  let result: i64 = op === "product" ? 1 : op === "sum" ? 0 : items[0].asInt();
-  const shown = new Array<string>(0);
-  for (let i = 0; i < n; i++) {
-    const x = items[i].asInt();
-    shown.push(x.toString());
-    if (op === "sum") result += x;
-    else if (op === "product") result *= x;
-    else if (op === "min") result = x < result ? x : result;
-    else result = x > result ? x : result;
-  }
+  const result = combine(op, xs);
   if (verbose) println(`${op}(${shown.join(", ")}) = ${result.toString()}`, Style.color(0x8a8a8a));
   returnInt(result);
 }
