@@ -23,6 +23,8 @@ export class ServiceConnectionSockets implements ConnectionSockets {
       origin: "service-connection",
       ...(connection === undefined ? {} : { connection }),
       notify: false,
+      // Its identifiers travel in ACCEPT_SERVICE_CONN's and CONNECT_SERVICE's answers, right after.
+      grantsAhead: true,
     });
     if (!r.ok) return `the service socket could not be opened (${r.reason})`;
     return { service: r.serviceId, client: r.clientId };

@@ -40,6 +40,12 @@ describe("Handles", () => {
     expect(h.get(100, 1n)).toBe("other");
     expect(h.get(101, receiver)).toBe(pipe);
     expect(h.holders(pipe).sort()).toEqual([100, 101]);
+    // How many each holds (what a runner's table must have room for: openSocket).
+    expect(h.count(100)).toBe(2);
+    expect(h.count(101)).toBe(1);
+    expect(h.count(102)).toBe(0);
+    h.remove(100, sender);
+    expect(h.count(100)).toBe(1);
   });
   it("drops an exited process' table and says what it held", () => {
     const h = new Handles<string>();

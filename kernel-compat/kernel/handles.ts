@@ -67,6 +67,11 @@ export class Handles<T> {
     return this.tables.get(pid)?.remove(id);
   }
 
+  /** How many identifiers process `pid` holds. */
+  count(pid: number): number {
+    return this.tables.get(pid)?.size ?? 0;
+  }
+
   /** Process `pid`'s identifiers for `obj`, in the order they were given. */
   idsOf(pid: number, obj: T): bigint[] {
     return this.tables.get(pid)?.idsOf(obj) ?? [];

@@ -29,7 +29,7 @@ import type {
 } from "../kernel/api.js";
 import type { KProcess } from "../kernel/process.js";
 import type { Proc } from "../runner/process.js";
-import type { FastEnd, SocketRing } from "../runner/sockets.js";
+import { type FastEnd, SOCKET_SLOTS, type SocketRing } from "../runner/sockets.js";
 import { waiting } from "./pipes.js";
 import { bind, bindKernel } from "./result.js";
 
@@ -190,10 +190,19 @@ export async function openSocket(
     origin?: KSocket["origin"];
     /** A service connection's identifier: the service side's RECV_SOCK_MSG go to its client thread. */
     connection?: bigint;
+    /** False: no RECV_SERV_SOCK (a connection's socket: the syscalls' answers name it). */
     notify?: boolean;
+    /**
+     * Send the runners' grants ahead of the answers instead of awaiting them (a connection's socket,
+     * whose two answers go on the same channels right after).
+     */
+    grantsAhead?: boolean;
   },
 ): Promise<OpenSocketResult> {
   const party = (p: KProcess): SocketParty => ({ pid: p.pid, anid: p.anid });
+  // A runner's socket table holds SOCKET_SLOTS ends: one more would be refused by the runner.
+  const full = (p: KProcess) => k.sockets.ids.count(p.pid) >= SOCKET_SLOTS;
+  if (full(service) || full(client)) return { ok: false, reason: "not-granted" };
   let opened: { socket: KSocket; serviceId: bigint; clientId: bigint };
   try {
     opened = k.sockets.open(party(service), party(client), opts);
@@ -202,10 +211,24 @@ export async function openSocket(
     return { ok: false, reason: "no-memory" };
   }
   const { socket, serviceId, clientId } = opened;
-  const granted = await Promise.all([
+  const grants = Promise.all([
     k.grantSocket(service, serviceId, socket.serviceEnd),
     k.grantSocket(client, clientId, socket.clientEnd),
   ]);
+  if (opts.grantsAhead === true) {
+    // A connection's socket (ACCEPT_SERVICE_CONN): the grants go ahead of the answers, not awaited.
+    // Each goes on the channel its runner's answer takes next, and the kernel keeps a channel's order
+    // (Kernel.toRunner), so each runner has the socket in its table before any of its threads sees it.
+    // A runner refuses a grant only when its table is full, which the count above rules out; one that
+    // refuses anyway closes the socket (docs/ipc.md "Service sockets").
+    void grants.then(([toService, toClient]) => {
+      if (toService && toClient) return;
+      k.refusedLine(client, `service socket ${socket.id}: a runner refused its grant; closed`);
+      if (socket.state === "open") k.sockets.close(socket, true);
+    });
+    return { ok: true, socket, serviceId, clientId };
+  }
+  const granted = await grants;
   if (!granted[0] || !granted[1]) {
     k.sockets.close(socket, false);
     k.sockets.forget(service.pid, serviceId);
