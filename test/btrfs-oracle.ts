@@ -61,8 +61,23 @@ export function skipUnless(reason: string | undefined): boolean {
   return true;
 }
 
+/** The temporary folders made by tempDir in this test process, removed when it exits. */
+const made: string[] = [];
+process.on("exit", () => {
+  for (const d of made) {
+    try {
+      fs.rmSync(d, { recursive: true, force: true });
+    } catch {
+      // still mounted, or already gone: the host's temporary folder keeps it
+    }
+  }
+});
+
+/** A new temporary folder, removed with everything in it when the test process exits. */
 export function tempDir(prefix = "ncw-btrfs-"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(d);
+  return d;
 }
 
 /** Runs mkfs.btrfs (btrfs-progs defaults unless `args` says otherwise) on a new sparse file. */
