@@ -22,6 +22,7 @@ import {
 } from "../../commonassembly/abi/services/fsh.js";
 import type { MethodDef } from "../../commonassembly/abi/services/method.js";
 import type { FsLayer } from "../fs/layer.js";
+import type { ItemSeen } from "../fs/service/sysfs.js";
 import type { TemporaryRights } from "../fs/service/temporary.js";
 import type { Answer, Caller, NativeService, ServiceContext } from "../host/service.js";
 
@@ -66,16 +67,7 @@ export interface SysFshOptions {
   /** Whether the app `anid` is still installed for `user` (LIST_OPENERS leaves out the removed). */
   installed: (anid: number, user: string) => Promise<boolean>;
   /** sys::fs: the item a caller names, as it may see it (SysFs.itemFor). */
-  items: {
-    itemFor(
-      caller: Caller,
-      fsid: bigint,
-      feid: bigint,
-    ): Promise<
-      | { ok: true; feid: bigint; mtimeMs: number }
-      | { ok: false; why: "unknown-fsid" | "unknown-feid" }
-    >;
-  };
+  items: { itemFor(caller: Caller, fsid: bigint, feid: bigint): Promise<ItemSeen> };
   /** sys::fs' temporary FEIDs, for the cached images handed out. */
   feids: {
     createTemporaryFeid(path: string, holder: number, rights: TemporaryRights): Promise<bigint>;

@@ -174,6 +174,11 @@ const REDO_MAX_OPS = 1024;
 /** Largest single read or write (the Btrfs reader's limit, 2 GiB − 1). */
 const MAX_IO = 0x7fff_ffff;
 
+/** An item as a caller sees it (SysFs.itemFor): its own FEID and modification time, or why none. */
+export type ItemSeen =
+  | { ok: true; feid: bigint; mtimeMs: number }
+  | { ok: false; why: "unknown-fsid" | "unknown-feid" };
+
 export class SysFs implements NativeService {
   readonly name = "sys::fs";
   readonly pid = SystemPid["sys::fs"];
@@ -551,14 +556,7 @@ export class SysFs implements NativeService {
    * item the rules hide from the caller is an unknown FEID, as sys::fs answers it (docs/sysfs.md
    * "Paths").
    */
-  itemFor(
-    caller: Caller,
-    fsid: bigint,
-    feid: bigint,
-  ): Promise<
-    | { ok: true; feid: bigint; mtimeMs: number }
-    | { ok: false; why: "unknown-fsid" | "unknown-feid" }
-  > {
+  itemFor(caller: Caller, fsid: bigint, feid: bigint): Promise<ItemSeen> {
     return this.asking(caller, async (answers) => {
       await this.ready();
       if (fsid !== this.fsid) return { ok: false, why: "unknown-fsid" } as const;
