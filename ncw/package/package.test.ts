@@ -97,6 +97,7 @@ describe("packages", () => {
       "assets/icons/32.png",
       "assets/icons/64.png",
       "main.npp",
+      "src/greet.ts",
       "src/main.ts",
     ]);
     expect(pkg.dirs).toEqual(["assets", "assets/icons", "src"]);
@@ -384,7 +385,7 @@ describe("packing", () => {
     expect(existsSync(path.join(dir, "missing-dir"))).toBe(false);
     const r = await writePackageFile(HELLO, out);
     expect(readdirSync(dir)).toEqual(["app.nap"]);
-    expect(r.fileCount).toBe(7);
+    expect(r.fileCount).toBe(8);
     expect((await readPackageFile(out)).manifest.infos.name).toBe("Hello");
   });
 
