@@ -79,6 +79,8 @@ export class HostDirFs implements FsLayer {
    * every component every time. Cleared by anything that can remove or move a folder.
    */
   private readonly knownDirs = new Set<string>();
+  /** The host device of the root (feidOf). */
+  private rootDev: bigint | undefined;
 
   /** `root` is the host folder holding the tree; it is created if missing. */
   constructor(readonly root: string) {}
@@ -166,6 +168,23 @@ export class HostDirFs implements FsLayer {
     }
   }
 
+  /**
+   * An item's FEID (docs/sysfs.md "Identifiers"): its host inode number when it is on the host
+   * filesystem of the root, else FNV-1a 64 of its device and inode (a host folder spanning several
+   * host filesystems); the top bit, which marks temporary FEIDs, cleared.
+   */
+  private feidOf(dev: bigint, ino: bigint): bigint {
+    this.rootDev ??= lstatSync(this.root, { bigint: true }).dev;
+    if (dev === this.rootDev) return ino & 0x7fff_ffff_ffff_ffffn;
+    let h = 0xcbf29ce484222325n;
+    for (const v of [dev, ino])
+      for (let i = 0n; i < 64n; i += 8n) {
+        h ^= (v >> i) & 0xffn;
+        h = (h * 0x100000001b3n) & 0xffff_ffff_ffff_ffffn;
+      }
+    return h & 0x7fff_ffff_ffff_ffffn;
+  }
+
   private async run<T>(p: string, op: () => Promise<T>): Promise<T> {
     try {
       return await op();
@@ -201,7 +220,7 @@ export class HostDirFs implements FsLayer {
         kind,
         size: kind === "dir" ? 0 : Number(st.size),
         mtimeMs: Number(st.mtimeMs),
-        feid: st.ino,
+        feid: this.feidOf(st.dev, st.ino),
       };
     });
   }
