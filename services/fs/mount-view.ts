@@ -81,6 +81,8 @@ export class MountView implements FsLayer {
    * none of them to re-apply after an abort (SysFs.change).
    */
   hostChanges = 0;
+  /** Told the path of each change made on a host mount (sys::fs: its own changes, mount-watch.ts). */
+  onHostChange: (path: string) => void = () => {};
 
   constructor(
     readonly base: FsLayer,
@@ -106,7 +108,10 @@ export class MountView implements FsLayer {
   private writable(p: string): { m: MountedFs; rest: string; parts: string[] } | undefined {
     const a = this.at(p);
     if (a?.m.readOnly) throw mountErrors.readOnly(p);
-    if (a !== undefined) this.hostChanges++;
+    if (a !== undefined) {
+      this.hostChanges++;
+      this.onHostChange(`/${a.parts.join("/")}`);
+    }
     return a;
   }
 

@@ -17,7 +17,7 @@ import {
 } from "../../../commonassembly/abi/services/fs-structures.js";
 import { type MethodDef, ServiceErr } from "../../../commonassembly/abi/services/method.js";
 import { btrfsProgsMissing, skipUnless, tempDir } from "../../../test/btrfs-oracle.js";
-import { ServiceHost } from "../../host/host.js";
+import { type OutgoingNotification, ServiceHost } from "../../host/host.js";
 import { BtrfsLayer } from "../btrfs/layer.js";
 import type { FsLayer } from "../layer.js";
 import { MemoryFs } from "../memory.js";
@@ -116,7 +116,8 @@ async function setup(backend: "memory" | "btrfs") {
   );
   const checker = (pid: number, _permission: string, scope?: string) =>
     pid === GRANTED && scope !== undefined && scope.startsWith("/mnt/");
-  const sh = new ServiceHost({ checker, deliver: () => {} });
+  const notes: OutgoingNotification[] = [];
+  const sh = new ServiceHost({ checker, deliver: (x) => notes.push(x) });
   const sysfs = new SysFs({
     layer,
     fsid: HOME_FSID,
@@ -145,7 +146,15 @@ async function setup(backend: "memory" | "btrfs") {
       size: bigint;
     };
   const ino = (p: string) => BigInt(fs.lstatSync(p).ino);
-  return { host, layer, call, err, answer, meta, ino };
+  /** The ITEM_CHANGED events `pid` got so far: [FSID, FEID, event] (datafield: 8 + 8 + 1 bytes). */
+  const changes = (pid: number) =>
+    notes
+      .filter((x) => x.clientPid === pid && x.code === 0xa000)
+      .map((x) => {
+        const v = new DataView(x.data.buffer, x.data.byteOffset, x.data.byteLength);
+        return [v.getBigUint64(0, true), v.getBigUint64(8, true), x.data[16]!] as const;
+      });
+  return { host, layer, sysfs, sh, call, err, answer, meta, ino, changes };
 }
 
 describe.each(["memory", "btrfs"] as const)("host mounts on the %s tree", (backend) => {
@@ -349,5 +358,38 @@ describe.each(["memory", "btrfs"] as const)("host mounts on the %s tree", (backe
     expect(
       await t.err(GRANTED, T.ITEM_METADATA, HOME, splitOf("/home/alice/documents/diary")),
     ).toBe(ServiceErr.PERMISSION);
+  });
+
+  it("tells the watchers of a mount's items of the changes made on the host folder (chokidar)", async () => {
+    const t = await setup(backend);
+    const h = (...p: string[]) => path.join(t.host.rw, ...p);
+    const docs = (await t.meta(GRANTED, RW, split("docs"))).feid;
+    const a = (await t.meta(GRANTED, RW, split("docs", "a.txt"))).feid;
+    expect(await t.err(GRANTED, T.WATCH_ITEM, RW, split("docs"), u64(1))).toBe(0);
+    expect(await t.err(GRANTED, T.WATCH_ITEM, RW, split("docs", "a.txt"), u64(2))).toBe(0);
+    const seen = async (want: readonly [bigint, bigint, number]) => {
+      for (let i = 0; i < 100; i++) {
+        if (t.changes(GRANTED).some((c) => c.join() === want.join())) return true;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return false;
+    };
+    fs.appendFileSync(h("docs", "a.txt"), " world");
+    expect(await seen([RW_FSID, a, 0x01])).toBe(true);
+    fs.writeFileSync(h("docs", "b.txt"), "new");
+    expect(await seen([RW_FSID, docs, 0x01])).toBe(true);
+    fs.rmSync(h("docs", "a.txt"));
+    expect(await seen([RW_FSID, a, 0x03])).toBe(true);
+    // A change made through sys::fs is told once, by sys::fs; after UNWATCH nothing is told.
+    const before = t.changes(GRANTED).length;
+    expect(await t.err(GRANTED, T.CREATE_DIRECTORY, RW, split("docs"), str("sub"))).toBe(0);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(t.changes(GRANTED).slice(before)).toEqual([[RW_FSID, docs, 0x01]]);
+    expect(await t.err(GRANTED, T.UNWATCH, u64(1))).toBe(0);
+    expect(await t.err(GRANTED, T.UNWATCH, u64(2))).toBe(0);
+    const after = t.changes(GRANTED).length;
+    fs.writeFileSync(h("docs", "c.txt"), "new");
+    await new Promise((r) => setTimeout(r, 500));
+    expect(t.changes(GRANTED).length).toBe(after);
   });
 });

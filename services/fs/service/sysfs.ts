@@ -33,6 +33,7 @@ import type {
 import type { BtrfsLayer } from "../btrfs/layer.js";
 import { type FsLayer, fsErrors, type NodeStat, splitPath } from "../layer.js";
 import { type MountedFs, MountView, mountSpace } from "../mount-view.js";
+import { type HostWatch, OWN_CHANGE_MS, watchHostItem } from "../mount-watch.js";
 import { fileNameProblem } from "../names.js";
 import { SandboxView } from "../sandbox.js";
 import { addUser, ensureUserHome, listUsers } from "../structure.js";
@@ -227,6 +228,10 @@ export class SysFs implements NativeService {
   /** Item watches: client → its watch IDs → the item watched (its filesystem and FEID). */
   private readonly watches = new Map<number, Map<bigint, { fsid: bigint; feid: bigint }>>();
   private readonly fsWatchers = new Set<number>();
+  /** The host watchers of the watched items of mounts, by client and watch ID (mount-watch.ts). */
+  private readonly hostWatches = new Map<string, Promise<HostWatch | undefined>>();
+  /** Paths of host mounts sys::fs changed lately, and when: their host events are its own. */
+  private readonly ownHostChanges = new Map<string, number>();
   private ctx: ServiceContext | undefined;
   /** Calls run one at a time: a lock check and the opening it allows cannot interleave. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -244,7 +249,12 @@ export class SysFs implements NativeService {
     this.opening ??= (async () => {
       const l = this.opts.layer;
       this.home = typeof l === "function" ? await l() : l;
-      this.layer = this.mounts.length === 0 ? this.home : new MountView(this.home, this.mounts);
+      if (this.mounts.length === 0) this.layer = this.home;
+      else {
+        const view = new MountView(this.home, this.mounts);
+        view.onHostChange = (p) => this.ownHostChanges.set(p, Date.now());
+        this.layer = view;
+      }
       this.store = storeOf(this.layer);
       this.real = { layer: this.layer, store: this.store };
       this.fsid = this.opts.fsid ?? fsidOfTree(this.layer);
@@ -323,6 +333,7 @@ export class SysFs implements NativeService {
 
   onDisconnect(clientPid: number): void {
     for (const f of this.files.closeAll(clientPid)) this.changed(f.feid, 0x05, f.path);
+    for (const id of this.watches.get(clientPid)?.keys() ?? []) this.stopHostWatch(clientPid, id);
     this.watches.delete(clientPid);
     this.fsWatchers.delete(clientPid);
   }
@@ -1331,13 +1342,63 @@ export class SysFs implements NativeService {
     const ws = this.watches.get(c.caller.pid) ?? new Map<bigint, { fsid: bigint; feid: bigint }>();
     this.watches.set(c.caller.pid, ws);
     // A watch ID the client already uses now watches this item (docs/sysfs.md).
-    ws.set(a.watch as bigint, { fsid: this.fsidAt(r.path), feid: feidOf(r.stat, r.path) });
+    const id = a.watch as bigint;
+    const watched = { fsid: this.fsidAt(r.path), feid: feidOf(r.stat, r.path) };
+    ws.set(id, watched);
+    this.stopHostWatch(c.caller.pid, id);
+    const m = this.mountOf(r.parts);
+    if (m !== undefined) await this.startHostWatch(c.caller.pid, id, m, r, watched);
     return undefined;
+  }
+
+  /**
+   * Changes made on the host folder of a mount reach the watchers of its items (docs/sysfs.md "Host
+   * mounts"): a chokidar watcher per watch, closed with it; sys::fs's own changes are not told twice.
+   */
+  private async startHostWatch(
+    client: number,
+    id: bigint,
+    m: MountedFs,
+    r: Resolved & { stat: NodeStat },
+    watched: { fsid: bigint; feid: bigint },
+  ): Promise<void> {
+    const own = (p: string) => {
+      const now = Date.now();
+      for (const [q, at] of this.ownHostChanges)
+        if (now - at > OWN_CHANGE_MS) this.ownHostChanges.delete(q);
+      return this.ownHostChanges.has(p);
+    };
+    const log = (line: string) => this.ctx?.log(line);
+    const started = watchHostItem(
+      m,
+      r.parts,
+      r.stat.kind === "dir",
+      own,
+      (event) => {
+        if (this.watches.get(client)?.get(id) === watched)
+          this.ctx?.notify(client, "ITEM_CHANGED", { ...watched, event });
+      },
+      log,
+    ).catch((e: Error) => {
+      log(`cannot watch ${r.path} on the host: ${e.message}`);
+      return undefined;
+    });
+    this.hostWatches.set(`${client}:${id}`, started);
+    await started;
+  }
+
+  private stopHostWatch(client: number, id: bigint): void {
+    const key = `${client}:${id}`;
+    const w = this.hostWatches.get(key);
+    if (w === undefined) return;
+    this.hostWatches.delete(key);
+    void w.then((x) => x?.close());
   }
 
   private async unwatch(a: Fields, c: Call): Promise<undefined> {
     const ws = this.watches.get(c.caller.pid);
     if (ws?.delete(a.watch as bigint) !== true) fail(T.UNWATCH.errors.WATCH_NOT_FOUND);
+    this.stopHostWatch(c.caller.pid, a.watch as bigint);
     return undefined;
   }
 }
