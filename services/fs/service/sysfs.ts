@@ -1134,12 +1134,13 @@ export class SysFs implements NativeService {
     }
     if (r.stat?.kind !== "file") fail(E.FILE_NOT_FOUND);
     const feid = feidOf(r.stat!, r.path);
-    if (this.files.conflicts(feid, write)) fail(E.ALREADY_OPEN);
+    const fsid = this.fsidAt(r.path);
+    if (this.files.conflicts(fsid, feid, write)) fail(E.ALREADY_OPEN);
     if (created) {
       await this.commit();
       await this.folderChanged(r.parts.slice(0, -1));
     }
-    const f = this.files.open(c.caller.pid, r.path, feid, read, write);
+    const f = this.files.open(c.caller.pid, r.path, { fsid, feid }, read, write);
     this.changed(feid, 0x04, r.path);
     return { file: f.id };
   }
