@@ -263,6 +263,27 @@ export class HostDirFs implements FsLayer {
     });
   }
 
+  /**
+   * Write `data` at byte `offset` of an existing file, which grows as needed; with `truncate`, the
+   * file ends after it (sys::fs's WRITE_FILE on a host mount, without rewriting the whole file).
+   */
+  async writeRange(p: string, offset: number, data: Uint8Array, truncate: boolean): Promise<void> {
+    const r = await this.resolve(p, true);
+    await this.run(p, async () => {
+      const kind = this.lkind(r.host);
+      if (kind === null) throw fsErrors.notFound(p);
+      if (kind === "dir") throw fsErrors.isDir(p);
+      const f = await fsp.open(r.host, "r+");
+      try {
+        if (data.length > 0) await f.write(data, 0, data.length, offset);
+        if (truncate) await f.truncate(offset + data.length);
+      } finally {
+        await f.close();
+      }
+      this.touch(r.host);
+    });
+  }
+
   async writeFile(p: string, data: Uint8Array): Promise<void> {
     const r = await this.resolve(p, true);
     if (r.parts.length === 0) throw fsErrors.isDir(p);

@@ -33,7 +33,7 @@ export interface MountedFs {
   readonly mountedAt: number;
   /** The host folder. */
   readonly host: string;
-  readonly fs: FsLayer;
+  readonly fs: HostDirFs;
 }
 
 export const mountErrors = {
@@ -132,6 +132,12 @@ export class MountView implements FsLayer {
   writeFile(p: string, data: Uint8Array): Promise<void> {
     const a = this.writable(p);
     return a === undefined ? this.base.writeFile(p, data) : a.m.fs.writeFile(a.rest, data);
+  }
+  /** On a mount: `data` written at `offset` of the host file (HostDirFs.writeRange). */
+  writeRange(p: string, offset: number, data: Uint8Array, truncate: boolean): Promise<void> {
+    const a = this.writable(p);
+    if (a === undefined) throw new TypeError(`writeRange is for host mounts: ${p}`);
+    return a.m.fs.writeRange(a.rest, offset, data, truncate);
   }
   appendFile(p: string, data: Uint8Array): Promise<void> {
     const a = this.writable(p);

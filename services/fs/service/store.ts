@@ -37,8 +37,8 @@ export function storeOf(layer: FsLayer): ItemStore {
 }
 
 /**
- * The home's tree and its host mounts (docs/sysfs.md "Host mounts"): an item of a mount is read and
- * written through the view's whole-file calls (the host folder's), any other through the tree's store.
+ * The home's tree and its host mounts (docs/sysfs.md "Host mounts"): an item of a mount is read by
+ * range and written at its offset in the host file, any other through the tree's store.
  * FEIDs are the tree's (a mount's: MountView.pathOfFeidIn, with the mount's FSID).
  */
 class MountStore implements ItemStore {
@@ -57,7 +57,9 @@ class MountStore implements ItemStore {
     return this.of(path).read(path, offset, length);
   }
   write(path: string, offset: bigint, data: Uint8Array, truncate: boolean): Promise<void> {
-    return this.of(path).write(path, offset, data, truncate);
+    if (this.layer.mountOf(splitPath(path)) === undefined)
+      return this.home.write(path, offset, data, truncate);
+    return this.layer.writeRange(path, Number(offset), data, truncate);
   }
   pathOfFeid(feid: bigint): Promise<string | null> {
     return this.home.pathOfFeid(feid);

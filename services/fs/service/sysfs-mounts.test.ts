@@ -236,6 +236,26 @@ describe.each(["memory", "btrfs"] as const)("host mounts on the %s tree", (backe
     ).toBe(0);
     expect(await t.err(GRANTED, T.CLOSE_FILE, file)).toBe(0);
     expect(fs.readFileSync(h("new", "f.txt"), "utf8")).toBe("data");
+    // WRITE_FILE at an offset of an existing host file: in place, then truncated after the bytes.
+    const a = await t.answer(
+      GRANTED,
+      T.OPEN_FILE,
+      RW,
+      u8(0),
+      split("docs", "a.txt"),
+      FALSE,
+      u8(0x01),
+    );
+    const af = u64(a.file as bigint);
+    expect(await t.err(GRANTED, T.WRITE_FILE, af, u64(3), u64(4), u64(0x1000), u64(4), FALSE)).toBe(
+      0,
+    );
+    expect(fs.readFileSync(h("docs", "a.txt"), "utf8")).toBe("heldata");
+    expect(
+      await t.err(GRANTED, T.WRITE_FILE, af, u64(1), u64(2), u64(0x1000), u64(4), u8(0x01)),
+    ).toBe(0);
+    expect(fs.readFileSync(h("docs", "a.txt"), "utf8")).toBe("hda");
+    expect(await t.err(GRANTED, T.CLOSE_FILE, af)).toBe(0);
     // A link in the mount to its own item is a relative host link; to the home's tree, refused.
     expect(
       await t.err(
