@@ -16,6 +16,12 @@ import {
   walkPath,
 } from "./layer.js";
 
+/**
+ * Opened without following a final symlink (where the host has the flag): a link put in an item's
+ * place by another host program after NCW resolved its path is not followed out of the folder.
+ */
+const NOFOLLOW = fsc.O_NOFOLLOW ?? 0;
+
 interface Resolved {
   /** The physical NightOS path components (every symlink before the last component resolved). */
   parts: string[];
@@ -231,7 +237,7 @@ export class HostDirFs implements FsLayer {
       const kind = this.lkind(r.host);
       if (kind === null) throw fsErrors.notFound(p);
       if (kind === "dir") throw fsErrors.isDir(p);
-      return new Uint8Array(await fsp.readFile(r.host));
+      return new Uint8Array(await fsp.readFile(r.host, { flag: fsc.O_RDONLY | NOFOLLOW }));
     });
   }
 
@@ -241,7 +247,7 @@ export class HostDirFs implements FsLayer {
       const kind = this.lkind(r.host);
       if (kind === null) throw fsErrors.notFound(p);
       if (kind === "dir") throw fsErrors.isDir(p);
-      const f = await fsp.open(r.host, "r");
+      const f = await fsp.open(r.host, fsc.O_RDONLY | NOFOLLOW);
       try {
         const buf = new Uint8Array(length);
         const { bytesRead } = await f.read(buf, 0, length, offset);
@@ -258,7 +264,7 @@ export class HostDirFs implements FsLayer {
       const kind = this.lkind(r.host);
       if (kind === null) throw fsErrors.notFound(p);
       if (kind === "dir") throw fsErrors.isDir(p);
-      await fsp.appendFile(r.host, data);
+      await fsp.appendFile(r.host, data, { flag: fsc.O_WRONLY | fsc.O_APPEND | NOFOLLOW });
       this.touch(r.host);
     });
   }
@@ -273,7 +279,7 @@ export class HostDirFs implements FsLayer {
       const kind = this.lkind(r.host);
       if (kind === null) throw fsErrors.notFound(p);
       if (kind === "dir") throw fsErrors.isDir(p);
-      const f = await fsp.open(r.host, "r+");
+      const f = await fsp.open(r.host, fsc.O_RDWR | NOFOLLOW);
       try {
         if (data.length > 0) await f.write(data, 0, data.length, offset);
         if (truncate) await f.truncate(offset + data.length);
@@ -289,7 +295,9 @@ export class HostDirFs implements FsLayer {
     if (r.parts.length === 0) throw fsErrors.isDir(p);
     await this.run(p, async () => {
       if (this.lkind(r.host) === "dir") throw fsErrors.isDir(p);
-      await fsp.writeFile(r.host, data);
+      await fsp.writeFile(r.host, data, {
+        flag: fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | NOFOLLOW,
+      });
       this.touch(r.host);
     });
   }
