@@ -171,6 +171,10 @@ describe("host mounts through ncw run", () => {
     // program wants 0x04: its check 20 + 1 + 2 ends it).
     const refused = home.ncw(["run", "--allow", "fs.filesystems.list", AID]);
     expect(refused.code, `${refused.stdout}${refused.stderr}`).toBe(23);
+    // A sandboxed run sees no host mount: ENUM_FS answers the tree alone (8 + 8 bytes where the
+    // program wants 32: check 10 + 4), and nothing of the host folder changes.
+    const sandboxed = home.ncw(["run", "--sandbox", ...GRANTS, AID]);
+    expect(sandboxed.code, `${sandboxed.stdout}${sandboxed.stderr}`).toBe(14);
     // `ncw mount --list` shows both.
     const list = home.ncw(["mount", "--list"]);
     expect(list.stdout).toContain(`/mnt/photos\t${host("photos")}`);
