@@ -257,7 +257,7 @@ export class SysFs implements NativeService {
       }
       this.store = storeOf(this.layer);
       this.real = { layer: this.layer, store: this.store };
-      this.fsid = this.opts.fsid ?? fsidOfTree(this.layer);
+      this.fsid = this.opts.fsid ?? fsidOfTree(this.home);
     })();
     this.opening.catch(() => {
       this.opening = undefined;
