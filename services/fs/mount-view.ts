@@ -36,6 +36,9 @@ export interface MountedFs {
   readonly fs: HostDirFs;
 }
 
+/** How many item paths of the mounts a view remembers by FEID (MountView.seen). */
+const SEEN_MAX = 100_000;
+
 export const mountErrors = {
   readOnly: (p: string) =>
     new NcwError("no-perm", `read-only mount: ${p}`, { code: "FS_READ_ONLY" }),
@@ -81,6 +84,12 @@ export class MountView implements FsLayer {
    * none of them to re-apply after an abort (SysFs.change).
    */
   hostChanges = 0;
+  /**
+   * Where the items of the mounts were last seen, by mount and FEID (stat, list): a FEID is looked
+   * up there first, and the host folder walked only when the item is not (or no longer) there.
+   * At most SEEN_MAX entries (then forgotten at once).
+   */
+  private readonly seen = new Map<string, string>();
   /** Told the path of each change made on a host mount (sys::fs: its own changes, mount-watch.ts). */
   onHostChange: (path: string) => void = () => {};
 
@@ -117,7 +126,13 @@ export class MountView implements FsLayer {
 
   async stat(p: string): Promise<NodeStat | null> {
     const a = this.at(p);
-    return a === undefined ? this.base.stat(p) : a.m.fs.stat(a.rest);
+    if (a === undefined) return this.base.stat(p);
+    const st = await a.m.fs.stat(a.rest);
+    if (st?.feid !== undefined) {
+      if (this.seen.size >= SEEN_MAX) this.seen.clear();
+      this.seen.set(`${a.m.name}\0${st.feid}`, p);
+    }
+    return st;
   }
   readFile(p: string): Promise<Uint8Array> {
     const a = this.at(p);
@@ -210,6 +225,8 @@ export class MountView implements FsLayer {
 
   /** The path of the item of `m` with this FEID (a walk of the mount: a host folder has no index). */
   async pathOfFeidIn(m: MountedFs, feid: bigint): Promise<string | null> {
+    const known = this.seen.get(`${m.name}\0${feid}`);
+    if (known !== undefined && (await this.stat(known))?.feid === feid) return known;
     const prefix = `/mnt/${m.name}`;
     const queue = ["/"];
     while (queue.length > 0) {

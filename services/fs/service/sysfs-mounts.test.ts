@@ -179,6 +179,9 @@ describe.each(["memory", "btrfs"] as const)("host mounts on the %s tree", (backe
     expect(rw.mountPath).toBe(t.ino(t.host.rw));
     expect((await t.meta(SYSTEM, HOME, splitOf("/mnt/photos"))).feid).toBe(t.ino(t.host.rw));
     expect((rw.metadata as { name: string }).name).toBe("photos");
+    // The mount's root by its FSID is that filesystem's root: no name; through /mnt it is "photos".
+    expect((await t.meta(SYSTEM, RW, split())).name).toBe("");
+    expect((await t.meta(SYSTEM, HOME, splitOf("/mnt/photos"))).name).toBe("photos");
     // The home's tree is still mounted at its root, and the apps cannot unmount a mount.
     expect(await t.err(SYSTEM, T.FS_UNMOUNT, RW)).toBe(ServiceErr.PERMISSION);
     expect(await t.err(SYSTEM, T.FS_MOUNT, RW, u8(0x00))).toBe(T.FS_MOUNT.errors.ALREADY_MOUNTED);

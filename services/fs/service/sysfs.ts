@@ -940,7 +940,9 @@ export class SysFs implements NativeService {
       E.NOT_FOUND,
       c.can(["fs.items.metadata"]),
     );
-    const metadata = this.metadataOf(r.parts.at(-1) ?? "", r.stat, r.path);
+    // The root of the filesystem the FSID names (the tree's "/", a mount's /mnt/<name>) has no name.
+    const root = r.parts.length === (this.base === undefined ? 0 : 2);
+    const metadata = this.metadataOf(root ? "" : r.parts.at(-1)!, r.stat, r.path);
     // Through a temporary FEID the item's own FEID stays hidden (filesystem.md "Temporary FEID").
     return { metadata: r.temporary === undefined ? metadata : { ...metadata, feid: r.temporary } };
   }
