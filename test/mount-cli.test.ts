@@ -55,7 +55,7 @@ describe("ncw mount", () => {
     expect(run(["mount", "--list"]).stdout).toBe(`/mnt/photos\t${photos}\tread-only\n`);
     const um = json(["umount", "photos"]);
     expect(um.status).toBe(0);
-    expect(um.doc).toMatchObject({ name: "photos", appliesAtNextKernelStart: false });
+    expect(um.doc).toMatchObject({ name: "photos", kernelTold: false });
     expect(run(["mount", "--list"]).stdout).toBe("no host mounts\n");
     expect(json(["mount", "--list"]).doc).toEqual([]);
   });

@@ -1,6 +1,6 @@
 // `ncw mount` / `ncw umount`: the home's host mounts, host folders shown to apps under /mnt/<name>
 // (issue #13; docs/sysfs.md "Host mounts"). The table is `<home>/mounts.json` (services/fs/mounts.ts);
-// a kernel reads it when it starts, so a running kernel is told nothing: the CLI says so.
+// a kernel reads it when it starts, and a running one is told to read it again at once.
 
 import type { CommandModule } from "yargs";
 import { connectKernel } from "../../kernel-compat/client.js";
@@ -35,17 +35,22 @@ const shown = (m: HostMount) => ({
   mountedAt: m.mountedAt,
 });
 
-/** The host PID of the home's running kernel, if one runs (it keeps the mounts it started with). */
-async function runningKernel(home: HomeLayout): Promise<number | undefined> {
+/**
+ * Tell the home's running kernel, if one runs, to read the table again (its apps see the change at
+ * once); its host PID, or undefined when none runs (the next one reads the table when it starts).
+ */
+async function tellKernel(home: HomeLayout): Promise<number | undefined> {
   const conn = await connectKernel(home, { start: false });
   if (conn === undefined) return undefined;
-  const pid = conn.kernelPid;
-  conn.close();
-  return pid;
+  try {
+    await conn.request({ t: "mounts" }, (m) => (m.t === "ok" ? true : undefined));
+    return conn.kernelPid;
+  } finally {
+    conn.close();
+  }
 }
 
-const NEXT_START = (pid: number) =>
-  `the running kernel (host PID ${pid}) keeps the mounts it started with: the change applies when it next starts (\`ncw kernel stop\`)`;
+const TOLD = (pid: number) => `the running kernel (host PID ${pid}) shows the change to apps now`;
 
 export const mountCommand: CommandModule<GlobalArgs, MountArgs> = {
   command: "mount [host-dir] [name]",
@@ -67,7 +72,7 @@ export const mountCommand: CommandModule<GlobalArgs, MountArgs> = {
         "Apps see a mount at /mnt/<name> with its own FSID, and only with the fs.* permissions the " +
           "user grants for it (`ncw run --allow fs.items.read=/mnt/<name>`, a prompt, `ncw perm grant`). " +
           "Nothing else of the host is visible to apps. The table is the home's mounts.json; a kernel " +
-          "reads it when it starts.",
+          "reads it when it starts, and a running one is told at once.",
       ),
   handler: (argv) =>
     runCommand(argv, async ({ out, home }) => {
@@ -94,11 +99,11 @@ export const mountCommand: CommandModule<GlobalArgs, MountArgs> = {
           { code: "MOUNT_MISSING_ARGS" },
         );
       const m = addMount(layout.root, hostDir, name, { readOnly: argv["read-only"] === true });
-      const pid = await runningKernel(layout);
-      if (out.json) out.data({ ...shown(m), appliesAtNextKernelStart: pid !== undefined });
+      const pid = await tellKernel(layout);
+      if (out.json) out.data({ ...shown(m), kernelTold: pid !== undefined });
       else {
         out.info(`mounted ${m.host} as /mnt/${m.name}${m.readOnly ? " (read-only)" : ""}`);
-        if (pid !== undefined) out.info(NEXT_START(pid));
+        if (pid !== undefined) out.info(TOLD(pid));
       }
     }),
 };
@@ -116,11 +121,11 @@ export const umountCommand: CommandModule<GlobalArgs, UmountArgs> = {
     runCommand(argv, async ({ out, home }) => {
       const layout = home();
       const m = removeMount(layout.root, argv.name);
-      const pid = await runningKernel(layout);
-      if (out.json) out.data({ ...shown(m), appliesAtNextKernelStart: pid !== undefined });
+      const pid = await tellKernel(layout);
+      if (out.json) out.data({ ...shown(m), kernelTold: pid !== undefined });
       else {
         out.info(`unmounted /mnt/${m.name} (${m.host})`);
-        if (pid !== undefined) out.info(NEXT_START(pid));
+        if (pid !== undefined) out.info(TOLD(pid));
       }
     }),
 };

@@ -55,6 +55,15 @@ export class OpenFiles {
     return gone;
   }
 
+  /** Close every file at or under `path` (a host mount that went); returns them. */
+  closeUnder(path: string): OpenFile[] {
+    const gone = [...this.byId.values()].filter(
+      (f) => f.path === path || f.path.startsWith(`${path}/`),
+    );
+    for (const f of gone) this.byId.delete(f.id);
+    return gone;
+  }
+
   /** Whether an open file is `path` or inside it (removal is refused then). */
   openAtOrUnder(path: string): boolean {
     for (const f of this.byId.values())

@@ -154,7 +154,7 @@ async function setup(backend: "memory" | "btrfs") {
         const v = new DataView(x.data.buffer, x.data.byteOffset, x.data.byteLength);
         return [v.getBigUint64(0, true), v.getBigUint64(8, true), x.data[16]!] as const;
       });
-  return { host, layer, sysfs, sh, call, err, answer, meta, ino, changes };
+  return { host, layer, sysfs, sh, notes, call, err, answer, meta, ino, changes };
 }
 
 describe.each(["memory", "btrfs"] as const)("host mounts on the %s tree", (backend) => {
@@ -414,5 +414,47 @@ describe.each(["memory", "btrfs"] as const)("host mounts on the %s tree", (backe
     fs.writeFileSync(h("docs", "c.txt"), "new");
     await new Promise((r) => setTimeout(r, 500));
     expect(t.changes(GRANTED).length).toBe(after);
+  });
+
+  it("takes a new table between two calls: FS_CHANGED, a gone mount's files closed, a kept one intact", async () => {
+    const t = await setup(backend);
+    expect(await t.err(SYSTEM, T.FS_WATCH)).toBe(0);
+    const cd = await t.answer(SYSTEM, T.OPEN_FILE, RO, u8(0), split("r.txt"), u8(0x01), FALSE);
+    const photo = await t.answer(SYSTEM, T.OPEN_FILE, RW, u8(0), split("in"), u8(0x01), FALSE);
+    const extra = path.join(t.host.root, "outside");
+    const NEW_FSID = 0x0abc_0def_0123_4567n;
+    const r = await t.sysfs.setMounts([
+      {
+        name: "photos",
+        host: t.host.rw,
+        readOnly: false,
+        fsid: RW_FSID.toString(16),
+        mountedAt: "",
+      },
+      { name: "more", host: extra, readOnly: false, fsid: NEW_FSID.toString(16), mountedAt: "" },
+    ]);
+    expect(r).toEqual({ added: 1, removed: 1 });
+    expect((await t.answer(SYSTEM, T.ENUM_FS)).filesystems).toEqual([HOME_FSID, RW_FSID, NEW_FSID]);
+    // FS_CHANGED to the subscriber (datafield: mount status boolean, FSID): cd unmounted, more mounted.
+    const fsChanged = t.notes
+      .filter((x) => x.clientPid === SYSTEM && x.code !== 0xa000)
+      .map((x) => [
+        x.data[0],
+        new DataView(x.data.buffer, x.data.byteOffset).getBigUint64(1, true),
+      ]);
+    expect(fsChanged).toEqual([
+      [0x02, RO_FSID],
+      [0x01, NEW_FSID],
+    ]);
+    // The gone mount's file is closed; the kept one's is still open; the new mount serves its folder.
+    expect(await t.err(SYSTEM, T.CLOSE_FILE, u64(cd.file as bigint))).toBe(
+      T.CLOSE_FILE.errors.INVALID_FILE,
+    );
+    expect(await t.err(SYSTEM, T.CLOSE_FILE, u64(photo.file as bigint))).toBe(0);
+    expect(await t.err(SYSTEM, T.ITEM_METADATA, RO, split("r.txt"))).toBe(
+      T.ITEM_METADATA.errors.INVALID_FSID,
+    );
+    expect((await t.meta(SYSTEM, u64(NEW_FSID), split("secret.txt"))).size).toBe(6n);
+    expect((await t.answer(SYSTEM, T.FS_METADATA, RW)).mountedAt).toBe(1_700_000_000_000n);
   });
 });

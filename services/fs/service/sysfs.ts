@@ -32,8 +32,9 @@ import type {
 } from "../../host/service.js";
 import type { BtrfsLayer } from "../btrfs/layer.js";
 import { type FsLayer, fsErrors, type NodeStat, splitPath } from "../layer.js";
-import { type MountedFs, MountView, mountSpace } from "../mount-view.js";
+import { type MountedFs, MountView, mountedFs, mountSpace } from "../mount-view.js";
 import { type HostWatch, OWN_CHANGE_MS, watchHostItem } from "../mount-watch.js";
+import type { HostMount } from "../mounts.js";
 import { fileNameProblem } from "../names.js";
 import { SandboxView } from "../sandbox.js";
 import { addUser, ensureUserHome, listUsers } from "../structure.js";
@@ -205,8 +206,8 @@ export class SysFs implements NativeService {
   private fsid!: bigint;
   /** The home's tree itself (under the MountView when there are mounts): the sandboxes' base. */
   private home!: FsLayer;
-  private readonly mounts: readonly MountedFs[];
-  private readonly mountByName: ReadonlyMap<string, MountedFs>;
+  private mounts: readonly MountedFs[];
+  private mountByName: ReadonlyMap<string, MountedFs>;
   /**
    * The filesystem the current call's FSID names (ours()): its paths start at its root (a mount's:
    * /mnt/<name>) and its FEIDs are its own. The home's by default. Calls run one at a time.
@@ -249,20 +250,65 @@ export class SysFs implements NativeService {
     this.opening ??= (async () => {
       const l = this.opts.layer;
       this.home = typeof l === "function" ? await l() : l;
-      if (this.mounts.length === 0) this.layer = this.home;
-      else {
-        const view = new MountView(this.home, this.mounts);
-        view.onHostChange = (p) => this.ownHostChanges.set(p, Date.now());
-        this.layer = view;
-      }
-      this.store = storeOf(this.layer);
-      this.real = { layer: this.layer, store: this.store };
+      this.showMounts();
       this.fsid = this.opts.fsid ?? fsidOfTree(this.home);
     })();
     this.opening.catch(() => {
       this.opening = undefined;
     });
     return this.opening;
+  }
+
+  /** The tree with the mounts (a MountView when there are some), as every unsandboxed caller sees it. */
+  private showMounts(): void {
+    if (this.mounts.length === 0) this.layer = this.home;
+    else {
+      const view = new MountView(this.home, this.mounts);
+      view.onHostChange = (p) => this.ownHostChanges.set(p, Date.now());
+      this.layer = view;
+    }
+    this.store = storeOf(this.layer);
+    this.real = { layer: this.layer, store: this.store };
+  }
+
+  /**
+   * The running kernel's mounts become `table` (`ncw mount` / `ncw umount` told it; docs/sysfs.md
+   * "Host mounts"), between two calls: a mount kept keeps its FSID, mount time, open files and
+   * watches; a mount gone closes its open files (their IDs are then unknown) and its items' watches
+   * hear nothing more; FS_WATCH's subscribers get FS_CHANGED for each mount gone, then each one new.
+   */
+  setMounts(table: readonly HostMount[]): Promise<{ added: number; removed: number }> {
+    return this.serial(async () => {
+      await this.ready();
+      const now = (this.opts.now ?? Date.now)();
+      const old = new Map(this.mounts.map((m) => [m.fsid, m]));
+      const next = mountedFs(table, now).map((m) => {
+        const kept = old.get(m.fsid);
+        return kept !== undefined && kept.name === m.name && kept.host === m.host ? kept : m;
+      });
+      const gone = this.mounts.filter((m) => !next.includes(m));
+      const added = next.filter((m) => !this.mounts.includes(m));
+      for (const m of gone) {
+        for (const f of this.files.closeUnder(`/mnt/${m.name}`)) this.changed(f.feid, 0x05, f.path);
+        for (const [client, ws] of this.watches)
+          for (const [id, w] of ws)
+            if (w.fsid === m.fsid) {
+              ws.delete(id);
+              this.stopHostWatch(client, id);
+            }
+      }
+      this.mounts = next;
+      this.mountByName = new Map(next.map((m) => [m.name, m]));
+      this.showMounts();
+      for (const [mounted, list] of [
+        [false, gone],
+        [true, added],
+      ] as const)
+        for (const m of list)
+          for (const client of this.fsWatchers)
+            this.ctx?.notify(client, "FS_CHANGED", { mounted, fsid: m.fsid });
+      return { added: added.length, removed: gone.length };
+    });
   }
 
   /** The tree `who` sees: a sandboxed process' view (docs/dev-loop.md "Sandboxes"), else the home's. */
