@@ -1,7 +1,8 @@
 // Host mounts (issue #13; docs/sysfs.md "Host mounts"): the home's table of host folders shown to apps
-// under /mnt/<name>. `ncw mount` / `ncw umount` change it; the kernel reads it when it starts and
-// sys::fs shows each mount through a MountView (mount-view.ts). The table is a host file of the home
-// (`<home>/mounts.json`), not an item of the NightOS tree: it holds host paths, which no app may see.
+// under /mnt/<name>. `ncw mount` / `ncw umount` change it; the kernel reads it when it starts (and
+// again when they tell it) and sys::fs shows each mount through a MountView (mount-view.ts). The
+// table is a host file of the home (`<home>/mounts.json`), not an item of the NightOS tree: it holds
+// host paths, which no app may see.
 
 import { randomBytes } from "node:crypto";
 import { readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";

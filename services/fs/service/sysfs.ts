@@ -82,7 +82,7 @@ export interface SysFsOptions {
   layer: FsLayer | (() => Promise<FsLayer>);
   /** The FSID of the home's tree (docs/sysfs.md "Identifiers"); default: fsidOfTree(layer). */
   fsid?: bigint;
-  /** The host mounts shown under /mnt/<name> (docs/sysfs.md "Host mounts"), taken at the start. */
+  /** The host mounts shown under /mnt/<name> (docs/sysfs.md "Host mounts"), as the kernel started (setMounts: later). */
   mounts?: readonly MountedFs[];
   /**
    * Runs each call after the other writers' operations on the same layer (the kernel's tree
