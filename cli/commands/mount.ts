@@ -37,20 +37,30 @@ const shown = (m: HostMount) => ({
 
 /**
  * Tell the home's running kernel, if one runs, to read the table again (its apps see the change at
- * once); its host PID, or undefined when none runs (the next one reads the table when it starts).
+ * once): its host PID and whether it took it (the table is written either way; a kernel that could
+ * not take it reads it when it next starts). Undefined when no kernel runs.
  */
-async function tellKernel(home: HomeLayout): Promise<number | undefined> {
+async function tellKernel(
+  home: HomeLayout,
+): Promise<{ pid: number; told: true } | { pid: number; told: false; why: string } | undefined> {
   const conn = await connectKernel(home, { start: false });
   if (conn === undefined) return undefined;
   try {
     await conn.request({ t: "mounts" }, (m) => (m.t === "ok" ? true : undefined));
-    return conn.kernelPid;
+    return { pid: conn.kernelPid, told: true };
+  } catch (e) {
+    return { pid: conn.kernelPid, told: false, why: (e as Error).message };
   } finally {
     conn.close();
   }
 }
 
-const TOLD = (pid: number) => `the running kernel (host PID ${pid}) shows the change to apps now`;
+/** What the user is told of the running kernel, if one runs. */
+function kernelNote(k: Awaited<ReturnType<typeof tellKernel>>): string | undefined {
+  if (k === undefined) return undefined;
+  if (k.told) return `the running kernel (host PID ${k.pid}) shows the change to apps now`;
+  return `the running kernel (host PID ${k.pid}) could not take the change (${k.why}): it applies when the kernel next starts (\`ncw kernel stop\`)`;
+}
 
 export const mountCommand: CommandModule<GlobalArgs, MountArgs> = {
   command: "mount [host-dir] [name]",
@@ -99,11 +109,12 @@ export const mountCommand: CommandModule<GlobalArgs, MountArgs> = {
           { code: "MOUNT_MISSING_ARGS" },
         );
       const m = addMount(layout.root, hostDir, name, { readOnly: argv["read-only"] === true });
-      const pid = await tellKernel(layout);
-      if (out.json) out.data({ ...shown(m), kernelTold: pid !== undefined });
+      const k = await tellKernel(layout);
+      if (out.json) out.data({ ...shown(m), kernelTold: k?.told === true });
       else {
         out.info(`mounted ${m.host} as /mnt/${m.name}${m.readOnly ? " (read-only)" : ""}`);
-        if (pid !== undefined) out.info(TOLD(pid));
+        const note = kernelNote(k);
+        if (note !== undefined) out.info(note);
       }
     }),
 };
@@ -121,11 +132,12 @@ export const umountCommand: CommandModule<GlobalArgs, UmountArgs> = {
     runCommand(argv, async ({ out, home }) => {
       const layout = home();
       const m = removeMount(layout.root, argv.name);
-      const pid = await tellKernel(layout);
-      if (out.json) out.data({ ...shown(m), kernelTold: pid !== undefined });
+      const k = await tellKernel(layout);
+      if (out.json) out.data({ ...shown(m), kernelTold: k?.told === true });
       else {
         out.info(`unmounted /mnt/${m.name} (${m.host})`);
-        if (pid !== undefined) out.info(TOLD(pid));
+        const note = kernelNote(k);
+        if (note !== undefined) out.info(note);
       }
     }),
 };

@@ -457,4 +457,31 @@ describe.each(["memory", "btrfs"] as const)("host mounts on the %s tree", (backe
     expect((await t.meta(SYSTEM, u64(NEW_FSID), split("secret.txt"))).size).toBe(6n);
     expect((await t.answer(SYSTEM, T.FS_METADATA, RW)).mountedAt).toBe(1_700_000_000_000n);
   });
+
+  it("takes a table before its first call without opening the tree for it", async () => {
+    const host = hostFolders();
+    let opened = 0;
+    const sysfs = new SysFs({
+      layer: async () => {
+        opened++;
+        return new MemoryFs();
+      },
+      fsid: HOME_FSID,
+      identity: (p) => people[p],
+      memory,
+    });
+    const table = [
+      { name: "photos", host: host.rw, readOnly: false, fsid: RW_FSID.toString(16), mountedAt: "" },
+    ];
+    expect(await sysfs.setMounts(table)).toEqual({ added: 1, removed: 0 });
+    expect(opened).toBe(0);
+    const sh = new ServiceHost({ checker: () => false, deliver: () => {} });
+    sh.register(sysfs);
+    expect(await sh.connect(PID, SYSTEM)).toBe(true);
+    const r = await sh.call(PID, SYSTEM, T.ENUM_FS.code, new Uint8Array(0));
+    expect(r.ok && decodeLayout(T.ENUM_FS.answer, r.answer, "", FS_STRUCTURES).filesystems).toEqual(
+      [HOME_FSID, RW_FSID],
+    );
+    expect(opened).toBe(1);
+  });
 });

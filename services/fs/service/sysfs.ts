@@ -279,8 +279,17 @@ export class SysFs implements NativeService {
    */
   setMounts(table: readonly HostMount[]): Promise<{ added: number; removed: number }> {
     return this.serial(async () => {
-      await this.ready();
       const now = (this.opts.now ?? Date.now)();
+      if (this.opening === undefined) {
+        // Not serving yet: the tree is not opened for this; the first call shows the new table.
+        const was = new Set(this.mounts.map((m) => m.fsid));
+        const next = mountedFs(table, now);
+        const removed = [...was].filter((f) => !next.some((m) => m.fsid === f)).length;
+        this.mounts = next;
+        this.mountByName = new Map(next.map((m) => [m.name, m]));
+        return { added: next.filter((m) => !was.has(m.fsid)).length, removed };
+      }
+      await this.ready();
       const old = new Map(this.mounts.map((m) => [m.fsid, m]));
       const next = mountedFs(table, now).map((m) => {
         const kept = old.get(m.fsid);
