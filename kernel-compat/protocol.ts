@@ -227,6 +227,11 @@ export type ClientMessage =
    */
   | { t: "commands"; user: string; aid?: string; package?: string }
   | { t: "shutdown" }
+  /**
+   * The home's mount table changed (`ncw mount` / `ncw umount`): the kernel reads it again and sys::fs
+   * shows the mounts it lists from now on (docs/sysfs.md "Host mounts"); answered `ok`.
+   */
+  | { t: "mounts" }
   /** The answer to the kernel's `ask` with this id: one of its choices. */
   | { t: "answer"; id: number; choice: string }
   | StdioMessage

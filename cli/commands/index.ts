@@ -146,6 +146,18 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./registry.js")).registryCommand,
   },
   {
+    name: "mount",
+    usage: "mount [host-dir] [name]",
+    describe: "Show a host folder to apps as /mnt/<name>, or list the mounts (--list)",
+    load: async () => (await import("./mount.js")).mountCommand,
+  },
+  {
+    name: "umount",
+    usage: "umount <name>",
+    describe: "Remove a host mount (/mnt/<name>); the host folder is left as it is",
+    load: async () => (await import("./mount.js")).umountCommand,
+  },
+  {
     name: "user",
     usage: "user <command>",
     describe: "Manage the home's NightOS users",

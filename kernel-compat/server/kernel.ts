@@ -32,6 +32,8 @@ import { SysCrashSave } from "../../services/crashsave/service.js";
 import { SysCrypto } from "../../services/crypto/service.js";
 import type { FsLayer } from "../../services/fs/layer.js";
 import { MemoryFs } from "../../services/fs/memory.js";
+import { mountedFs } from "../../services/fs/mount-view.js";
+import type { HostMount } from "../../services/fs/mounts.js";
 import type { FsIdentity } from "../../services/fs/service/access.js";
 import { type ClientMemory, SysFs } from "../../services/fs/service/sysfs.js";
 import { SysFsh } from "../../services/fsh/service.js";
@@ -149,6 +151,8 @@ export interface KernelTree {
   tree(): Promise<FsLayer>;
   /** Run `fn` as one step of the tree requests' queue (no CLI request between a change and its commit). */
   serialize<R>(fn: () => Promise<R>): Promise<R>;
+  /** The home's host mounts, read once when the kernel starts (docs/sysfs.md "Host mounts"). */
+  mounts?(): HostMount[];
 }
 
 export interface Delays {
@@ -366,6 +370,7 @@ export class Kernel implements KernelApi {
             identity: (pid) => this.fsIdentity(pid),
             memory: this.clientMemory,
             commitWindowMs: fsCommitWindowMs(env),
+            mounts: mountedFs(tree.mounts?.() ?? []),
           });
     this.sysfs = sysfs;
     if (tree !== undefined && sysfs !== undefined) {

@@ -880,6 +880,18 @@ async function main(): Promise<void> {
         case "tree":
           void tree.handle(m.id, m.op).then(send);
           return;
+        case "mounts":
+          // The table again, taken by sys::fs between two of its calls (docs/sysfs.md "Host mounts").
+          void (async () => {
+            try {
+              const r = await kernel.sysfs?.setMounts(tree.mounts());
+              log(`host mounts re-read: ${r?.added ?? 0} added, ${r?.removed ?? 0} removed`);
+              send({ t: "ok" });
+            } catch (e) {
+              send({ t: "error", code: "MOUNT_KERNEL", message: (e as Error).message });
+            }
+          })();
+          return;
         case "shutdown":
           send({ t: "ok" });
           stop("asked by ncw", true);

@@ -2,9 +2,11 @@
 // kernel runs it is the tree's only writer. CLI writers send it TreeOps (protocol.ts); they run here
 // one at a time, and each one that changes the tree is committed before it is answered.
 
+import { statSync } from "node:fs";
 import { isNcwError } from "../../ncw/errors.js";
 import type { HomeLayout } from "../../ncw/home.js";
 import type { FsLayer } from "../../services/fs/layer.js";
+import { type HostMount, mountTablePath, readMounts } from "../../services/fs/mounts.js";
 import { openTree } from "../../services/fs/open.js";
 import { markAsleep, prepareTree } from "../../services/fs/structure.js";
 import { DEFAULT_USER } from "../../services/skyer/layout.js";
@@ -46,6 +48,32 @@ export class TreeOwner {
     private readonly home: HomeLayout,
     private readonly log: (line: string) => void,
   ) {}
+
+  /**
+   * The home's host mounts (docs/sysfs.md "Host mounts"), read when the kernel starts: a table that
+   * does not parse gives none, a mount whose host folder is gone is left out; both are logged.
+   */
+  mounts(): HostMount[] {
+    let all: HostMount[];
+    try {
+      all = readMounts(mountTablePath(this.home.root));
+    } catch (e) {
+      this.log(`no host mounts: ${(e as Error).message}`);
+      return [];
+    }
+    return all.filter((m) => {
+      let ok = false;
+      try {
+        ok = statSync(m.host).isDirectory();
+      } catch {}
+      this.log(
+        ok
+          ? `host mount /mnt/${m.name}: ${m.host}${m.readOnly ? " (read-only)" : ""}`
+          : `host mount /mnt/${m.name} left out: ${m.host} is not a folder any more`,
+      );
+      return ok;
+    });
+  }
 
   /** The tree, opened for writing on the first request and kept until the kernel stops. */
   private open(): Promise<FsLayer> {

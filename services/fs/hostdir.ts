@@ -16,6 +16,12 @@ import {
   walkPath,
 } from "./layer.js";
 
+/**
+ * Opened without following a final symlink (where the host has the flag): a link put in an item's
+ * place by another host program after NCW resolved its path is not followed out of the folder.
+ */
+const NOFOLLOW = fsc.O_NOFOLLOW ?? 0;
+
 interface Resolved {
   /** The physical NightOS path components (every symlink before the last component resolved). */
   parts: string[];
@@ -79,6 +85,8 @@ export class HostDirFs implements FsLayer {
    * every component every time. Cleared by anything that can remove or move a folder.
    */
   private readonly knownDirs = new Set<string>();
+  /** The host device of the root (feidOf). */
+  private rootDev: bigint | undefined;
 
   /** `root` is the host folder holding the tree; it is created if missing. */
   constructor(readonly root: string) {}
@@ -166,6 +174,23 @@ export class HostDirFs implements FsLayer {
     }
   }
 
+  /**
+   * An item's FEID (docs/sysfs.md "Identifiers"): its host inode number when it is on the host
+   * filesystem of the root, else FNV-1a 64 of its device and inode (a host folder spanning several
+   * host filesystems); the top bit, which marks temporary FEIDs, cleared.
+   */
+  private feidOf(dev: bigint, ino: bigint): bigint {
+    this.rootDev ??= lstatSync(this.root, { bigint: true }).dev;
+    if (dev === this.rootDev) return ino & 0x7fff_ffff_ffff_ffffn;
+    let h = 0xcbf29ce484222325n;
+    for (const v of [dev, ino])
+      for (let i = 0n; i < 64n; i += 8n) {
+        h ^= (v >> i) & 0xffn;
+        h = (h * 0x100000001b3n) & 0xffff_ffff_ffff_ffffn;
+      }
+    return h & 0x7fff_ffff_ffff_ffffn;
+  }
+
   private async run<T>(p: string, op: () => Promise<T>): Promise<T> {
     try {
       return await op();
@@ -201,7 +226,7 @@ export class HostDirFs implements FsLayer {
         kind,
         size: kind === "dir" ? 0 : Number(st.size),
         mtimeMs: Number(st.mtimeMs),
-        feid: st.ino,
+        feid: this.feidOf(st.dev, st.ino),
       };
     });
   }
@@ -212,7 +237,7 @@ export class HostDirFs implements FsLayer {
       const kind = this.lkind(r.host);
       if (kind === null) throw fsErrors.notFound(p);
       if (kind === "dir") throw fsErrors.isDir(p);
-      return new Uint8Array(await fsp.readFile(r.host));
+      return new Uint8Array(await fsp.readFile(r.host, { flag: fsc.O_RDONLY | NOFOLLOW }));
     });
   }
 
@@ -222,7 +247,7 @@ export class HostDirFs implements FsLayer {
       const kind = this.lkind(r.host);
       if (kind === null) throw fsErrors.notFound(p);
       if (kind === "dir") throw fsErrors.isDir(p);
-      const f = await fsp.open(r.host, "r");
+      const f = await fsp.open(r.host, fsc.O_RDONLY | NOFOLLOW);
       try {
         const buf = new Uint8Array(length);
         const { bytesRead } = await f.read(buf, 0, length, offset);
@@ -239,7 +264,28 @@ export class HostDirFs implements FsLayer {
       const kind = this.lkind(r.host);
       if (kind === null) throw fsErrors.notFound(p);
       if (kind === "dir") throw fsErrors.isDir(p);
-      await fsp.appendFile(r.host, data);
+      await fsp.appendFile(r.host, data, { flag: fsc.O_WRONLY | fsc.O_APPEND | NOFOLLOW });
+      this.touch(r.host);
+    });
+  }
+
+  /**
+   * Write `data` at byte `offset` of an existing file, which grows as needed; with `truncate`, the
+   * file ends after it (sys::fs's WRITE_FILE on a host mount, without rewriting the whole file).
+   */
+  async writeRange(p: string, offset: number, data: Uint8Array, truncate: boolean): Promise<void> {
+    const r = await this.resolve(p, true);
+    await this.run(p, async () => {
+      const kind = this.lkind(r.host);
+      if (kind === null) throw fsErrors.notFound(p);
+      if (kind === "dir") throw fsErrors.isDir(p);
+      const f = await fsp.open(r.host, fsc.O_RDWR | NOFOLLOW);
+      try {
+        if (data.length > 0) await f.write(data, 0, data.length, offset);
+        if (truncate) await f.truncate(offset + data.length);
+      } finally {
+        await f.close();
+      }
       this.touch(r.host);
     });
   }
@@ -249,7 +295,9 @@ export class HostDirFs implements FsLayer {
     if (r.parts.length === 0) throw fsErrors.isDir(p);
     await this.run(p, async () => {
       if (this.lkind(r.host) === "dir") throw fsErrors.isDir(p);
-      await fsp.writeFile(r.host, data);
+      await fsp.writeFile(r.host, data, {
+        flag: fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | NOFOLLOW,
+      });
       this.touch(r.host);
     });
   }

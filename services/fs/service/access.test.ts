@@ -2,7 +2,7 @@
 // "Permissions").
 
 import { describe, expect, it } from "vitest";
-import { appDataArea, interimPolicy, storageAllows } from "./access.js";
+import { appDataArea, type FsIdentity, interimPolicy, storageAllows } from "./access.js";
 
 const alice = { user: "alice", app: "notes" };
 const loose = { user: "alice" };
@@ -29,6 +29,29 @@ describe("storage rules (storage-permissions.md)", () => {
     expect(storageAllows(alice, p("/tmp/bob/x"))).toBe(false);
     expect(storageAllows(alice, p("/mnt/usb/x"))).toBe(false);
     expect(storageAllows(loose, p("/apps/notes"))).toBe(false);
+  });
+
+  it("opens /mnt/<x> by its mount's options: to every user, a read-only one for reading only", () => {
+    const mounts = (name: string) =>
+      name === "usb" ? { readOnly: false } : name === "cd" ? { readOnly: true } : undefined;
+    const allows = (who: FsIdentity, s: string, perm: Parameters<typeof storageAllows>[2]) =>
+      storageAllows(who, p(s), perm, mounts);
+    for (const who of [alice, loose]) {
+      expect(allows(who, "/mnt/usb/x", "fs.items.write")).toBe(true);
+      expect(allows(who, "/mnt/usb", "fs.dir.read")).toBe(true);
+      expect(allows(who, "/mnt/cd/x", "fs.items.read")).toBe(true);
+      expect(allows(who, "/mnt/cd/x", "fs.items.exists")).toBe(true);
+      expect(allows(who, "/mnt/other/x", "fs.items.read")).toBe(false);
+    }
+    for (const who of [alice, system])
+      for (const perm of [
+        "fs.items.write",
+        "fs.items.create",
+        "fs.items.remove",
+        "fs.items.move",
+      ] as const)
+        expect(allows(who, "/mnt/cd/x", perm), perm).toBe(false);
+    expect(allows(system, "/mnt/other/x", "fs.items.write")).toBe(true);
   });
 });
 

@@ -20,16 +20,32 @@ export interface FsIdentity {
   readonly sandbox?: string;
 }
 
+/** A host mount's options as the storage rules read them (docs/sysfs.md "Host mounts"). */
+export interface MountOptions {
+  readonly readOnly: boolean;
+}
+
 /**
  * The default rules (storage-permissions.md): /dev, /etc and /sys closed; /apps/<x> only for app x;
- * /home/<u> only for user u; /mnt/<x> by its mount's options (no mount yet: closed); the system user
- * everywhere. NCW's decisions (docs/sysfs.md): /etc/public is open to all (filesystem.md: "readable and
+ * /home/<u> only for user u; /mnt/<x> by its mount's options (`mountAt(x)`: a host mount is open to
+ * every user, a read-only one for the reading permissions only; /mnt/<x> that is no mount: closed);
+ * the system user everywhere (but a read-only mount is read-only for it too). NCW's decisions (docs/sysfs.md): /etc/public is open to all (filesystem.md: "readable and
  * writable by everyone"); /tmp/<u> is user u's, as /home/<u>; a user's /home/<u>/apps/<x> is app x's.
  * `parts` is a resolved path (no symlink in it), so a link cannot lead around a rule.
  */
-export function storageAllows(who: FsIdentity, parts: readonly string[]): boolean {
-  if (who.system === true) return true;
+export function storageAllows(
+  who: FsIdentity,
+  parts: readonly string[],
+  permission?: FsPermission,
+  mountAt: (name: string) => MountOptions | undefined = () => undefined,
+): boolean {
   const [top, second, third, fourth] = parts;
+  if (top === "mnt" && second !== undefined) {
+    const m = mountAt(second);
+    if (m !== undefined)
+      return !m.readOnly || (permission !== undefined && READING.has(permission));
+  }
+  if (who.system === true) return true;
   switch (top) {
     case "dev":
     case "sys":

@@ -7,6 +7,8 @@ export interface OpenFile {
   readonly id: bigint;
   readonly client: number;
   path: string;
+  /** The item's filesystem (the tree's or a host mount's) and its FEID there. */
+  readonly fsid: bigint;
   readonly feid: bigint;
   readonly read: boolean;
   readonly write: boolean;
@@ -17,14 +19,21 @@ export class OpenFiles {
   /** Opened file IDs are service-wide, from 1, never reused; each one answers only its client. */
   private nextId = 1n;
 
-  /** Whether another opening of `feid` forbids opening it with this access. */
-  conflicts(feid: bigint, write: boolean): boolean {
-    for (const f of this.byId.values()) if (f.feid === feid && (f.write || write)) return true;
+  /** Whether another opening of item `feid` of filesystem `fsid` forbids opening it with this access. */
+  conflicts(fsid: bigint, feid: bigint, write: boolean): boolean {
+    for (const f of this.byId.values())
+      if (f.fsid === fsid && f.feid === feid && (f.write || write)) return true;
     return false;
   }
 
-  open(client: number, path: string, feid: bigint, read: boolean, write: boolean): OpenFile {
-    const f: OpenFile = { id: this.nextId++, client, path, feid, read, write };
+  open(
+    client: number,
+    path: string,
+    item: { fsid: bigint; feid: bigint },
+    read: boolean,
+    write: boolean,
+  ): OpenFile {
+    const f: OpenFile = { id: this.nextId++, client, path, ...item, read, write };
     this.byId.set(f.id, f);
     return f;
   }
@@ -42,6 +51,15 @@ export class OpenFiles {
   /** Close every file of a client that went away; returns them (for the unlock notifications). */
   closeAll(client: number): OpenFile[] {
     const gone = [...this.byId.values()].filter((f) => f.client === client);
+    for (const f of gone) this.byId.delete(f.id);
+    return gone;
+  }
+
+  /** Close every file at or under `path` (a host mount that went); returns them. */
+  closeUnder(path: string): OpenFile[] {
+    const gone = [...this.byId.values()].filter(
+      (f) => f.path === path || f.path.startsWith(`${path}/`),
+    );
     for (const f of gone) this.byId.delete(f.id);
     return gone;
   }

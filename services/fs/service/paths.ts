@@ -10,9 +10,12 @@ import {
   resolveLinkTarget,
 } from "../layer.js";
 
-/** A layer that resolves a whole path in one operation (BtrfsLayer). */
+/**
+ * A layer that resolves a whole path in one operation (BtrfsLayer); undefined where it cannot (a
+ * MountView for a path that meets a host mount): the walk below does it.
+ */
 interface OneStepResolver {
-  resolveParts(parts: readonly string[], followLast: boolean): Promise<PartsResolution>;
+  resolveParts(parts: readonly string[], followLast: boolean): Promise<PartsResolution | undefined>;
 }
 
 /** Longest path, in characters (filesystem.md: 2 bytes of length, 65,534 characters plus NUL). */
@@ -82,8 +85,8 @@ export async function resolve(
   const oneStep = (layer as Partial<OneStepResolver>).resolveParts;
   if (oneStep !== undefined) {
     const r = await oneStep.call(layer, parts, followLast);
-    if (r.ok) return { parts: r.parts, path: pathOf(r.parts), stat: r.stat };
-    throw new ResolveError(r.why, pathOf(r.pending), r.reached);
+    if (r?.ok === true) return { parts: r.parts, path: pathOf(r.parts), stat: r.stat };
+    if (r !== undefined) throw new ResolveError(r.why, pathOf(r.pending), r.reached);
   }
   let pending = [...parts];
   let at = 0;

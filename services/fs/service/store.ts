@@ -5,7 +5,8 @@
 
 // Type only: the Btrfs code is loaded only for homes that use it (open.ts).
 import type { BtrfsLayer } from "../btrfs/layer.js";
-import type { FsLayer, NodeStat } from "../layer.js";
+import { type FsLayer, type NodeStat, splitPath } from "../layer.js";
+import { MountView } from "../mount-view.js";
 
 export interface ItemStore {
   readonly layer: FsLayer;
@@ -31,7 +32,38 @@ export function feidOf(stat: NodeStat, path: string): bigint {
 }
 
 export function storeOf(layer: FsLayer): ItemStore {
+  if (layer instanceof MountView) return new MountStore(layer);
   return layer.backend === "btrfs" ? new BtrfsStore(layer as BtrfsLayer) : new GenericStore(layer);
+}
+
+/**
+ * The home's tree and its host mounts (docs/sysfs.md "Host mounts"): an item of a mount is read by
+ * range and written at its offset in the host file, any other through the tree's store.
+ * FEIDs are the tree's (a mount's: MountView.pathOfFeidIn, with the mount's FSID).
+ */
+class MountStore implements ItemStore {
+  private readonly home: ItemStore;
+  private readonly mounted: GenericStore;
+
+  constructor(readonly layer: MountView) {
+    this.home = storeOf(layer.base);
+    this.mounted = new GenericStore(layer);
+  }
+
+  private of(path: string): ItemStore {
+    return this.layer.mountOf(splitPath(path)) === undefined ? this.home : this.mounted;
+  }
+  read(path: string, offset: bigint, length: number): Promise<Uint8Array> {
+    return this.of(path).read(path, offset, length);
+  }
+  write(path: string, offset: bigint, data: Uint8Array, truncate: boolean): Promise<void> {
+    if (this.layer.mountOf(splitPath(path)) === undefined)
+      return this.home.write(path, offset, data, truncate);
+    return this.layer.writeRange(path, Number(offset), data, truncate);
+  }
+  pathOfFeid(feid: bigint): Promise<string | null> {
+    return this.home.pathOfFeid(feid);
+  }
 }
 
 class BtrfsStore implements ItemStore {
@@ -66,10 +98,8 @@ class BtrfsStore implements ItemStore {
 class GenericStore implements ItemStore {
   constructor(readonly layer: FsLayer) {}
 
-  async read(path: string, offset: bigint, length: number): Promise<Uint8Array> {
-    const all = await this.layer.readFile(path);
-    const from = Number(offset);
-    return all.slice(from, Math.min(all.length, from + length));
+  read(path: string, offset: bigint, length: number): Promise<Uint8Array> {
+    return this.layer.readRange(path, Number(offset), length);
   }
 
   async write(path: string, offset: bigint, data: Uint8Array, truncate: boolean): Promise<void> {

@@ -32,10 +32,19 @@ import type {
 } from "../../host/service.js";
 import type { BtrfsLayer } from "../btrfs/layer.js";
 import { type FsLayer, fsErrors, type NodeStat, splitPath } from "../layer.js";
+import { type MountedFs, MountView, mountedFs, mountSpace } from "../mount-view.js";
+import { type HostWatch, OWN_CHANGE_MS, watchHostItem } from "../mount-watch.js";
+import type { HostMount } from "../mounts.js";
 import { fileNameProblem } from "../names.js";
 import { SandboxView } from "../sandbox.js";
 import { addUser, ensureUserHome, listUsers } from "../structure.js";
-import { appDataArea, type FsIdentity, interimPolicy, storageAllows } from "./access.js";
+import {
+  appDataArea,
+  type FsIdentity,
+  interimPolicy,
+  type MountOptions,
+  storageAllows,
+} from "./access.js";
 import { type OpenFile, OpenFiles } from "./handles.js";
 import {
   normalizeSplit,
@@ -73,6 +82,8 @@ export interface SysFsOptions {
   layer: FsLayer | (() => Promise<FsLayer>);
   /** The FSID of the home's tree (docs/sysfs.md "Identifiers"); default: fsidOfTree(layer). */
   fsid?: bigint;
+  /** The host mounts shown under /mnt/<name> (docs/sysfs.md "Host mounts"), as the kernel started (setMounts: later). */
+  mounts?: readonly MountedFs[];
   /**
    * Runs each call after the other writers' operations on the same layer (the kernel's tree
    * requests): an operation that fails aborts the layer's open transaction, so no other writer's
@@ -198,6 +209,15 @@ export class SysFs implements NativeService {
   /** The sandboxed processes' views, by snapshot path. */
   private readonly views = new Map<string, { layer: FsLayer; store: ItemStore }>();
   private fsid!: bigint;
+  /** The home's tree itself (under the MountView when there are mounts): the sandboxes' base. */
+  private home!: FsLayer;
+  private mounts: readonly MountedFs[];
+  private mountByName: ReadonlyMap<string, MountedFs>;
+  /**
+   * The filesystem the current call's FSID names (ours()): its paths start at its root (a mount's:
+   * /mnt/<name>) and its FEIDs are its own. The home's by default. Calls run one at a time.
+   */
+  private base: MountedFs | undefined;
   private opening: Promise<void> | undefined;
   private readonly permits: FsPermissionCheck;
   private readonly files = new OpenFiles();
@@ -211,9 +231,13 @@ export class SysFs implements NativeService {
   }[] = [];
   private redoBytes = 0;
   private commitTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Item watches: client → its watch IDs → the FEID watched. */
-  private readonly watches = new Map<number, Map<bigint, bigint>>();
+  /** Item watches: client → its watch IDs → the item watched (its filesystem and FEID). */
+  private readonly watches = new Map<number, Map<bigint, { fsid: bigint; feid: bigint }>>();
   private readonly fsWatchers = new Set<number>();
+  /** The host watchers of the watched items of mounts, by client and watch ID (mount-watch.ts). */
+  private readonly hostWatches = new Map<string, Promise<HostWatch | undefined>>();
+  /** Paths of host mounts sys::fs changed lately, and when: their host events are its own. */
+  private readonly ownHostChanges = new Map<string, number>();
   private ctx: ServiceContext | undefined;
   /** Calls run one at a time: a lock check and the opening it allows cannot interleave. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -222,16 +246,17 @@ export class SysFs implements NativeService {
   constructor(private readonly opts: SysFsOptions) {
     this.permits = opts.permits ?? defaultPermits;
     this.mountedAt = (opts.now ?? Date.now)();
+    this.mounts = opts.mounts ?? [];
+    this.mountByName = new Map(this.mounts.map((m) => [m.name, m]));
   }
 
   /** The layer, its store and FSID, once (a lazily opened tree is opened by the first call). */
   private ready(): Promise<void> {
     this.opening ??= (async () => {
       const l = this.opts.layer;
-      this.layer = typeof l === "function" ? await l() : l;
-      this.store = storeOf(this.layer);
-      this.real = { layer: this.layer, store: this.store };
-      this.fsid = this.opts.fsid ?? fsidOfTree(this.layer);
+      this.home = typeof l === "function" ? await l() : l;
+      this.showMounts();
+      this.fsid = this.opts.fsid ?? fsidOfTree(this.home);
     })();
     this.opening.catch(() => {
       this.opening = undefined;
@@ -239,12 +264,74 @@ export class SysFs implements NativeService {
     return this.opening;
   }
 
+  /** The tree with the mounts (a MountView when there are some), as every unsandboxed caller sees it. */
+  private showMounts(): void {
+    if (this.mounts.length === 0) this.layer = this.home;
+    else {
+      const view = new MountView(this.home, this.mounts);
+      view.onHostChange = (p) => this.ownHostChanges.set(p, Date.now());
+      this.layer = view;
+    }
+    this.store = storeOf(this.layer);
+    this.real = { layer: this.layer, store: this.store };
+  }
+
+  /**
+   * The running kernel's mounts become `table` (`ncw mount` / `ncw umount` told it; docs/sysfs.md
+   * "Host mounts"), between two calls: a mount kept keeps its FSID, mount time, open files and
+   * watches; a mount gone closes its open files (their IDs are then unknown) and its items' watches
+   * hear nothing more; FS_WATCH's subscribers get FS_CHANGED for each mount gone, then each one new.
+   */
+  setMounts(table: readonly HostMount[]): Promise<{ added: number; removed: number }> {
+    return this.serial(async () => {
+      const now = (this.opts.now ?? Date.now)();
+      if (this.opening === undefined) {
+        // Not serving yet: the tree is not opened for this; the first call shows the new table.
+        const was = new Set(this.mounts.map((m) => m.fsid));
+        const next = mountedFs(table, now);
+        const removed = [...was].filter((f) => !next.some((m) => m.fsid === f)).length;
+        this.mounts = next;
+        this.mountByName = new Map(next.map((m) => [m.name, m]));
+        return { added: next.filter((m) => !was.has(m.fsid)).length, removed };
+      }
+      await this.ready();
+      const old = new Map(this.mounts.map((m) => [m.fsid, m]));
+      const next = mountedFs(table, now).map((m) => {
+        const kept = old.get(m.fsid);
+        return kept !== undefined && kept.name === m.name && kept.host === m.host ? kept : m;
+      });
+      const gone = this.mounts.filter((m) => !next.includes(m));
+      const added = next.filter((m) => !this.mounts.includes(m));
+      for (const m of gone) {
+        for (const f of this.files.closeUnder(`/mnt/${m.name}`)) this.changed(f.feid, 0x05, f.path);
+        for (const [client, ws] of this.watches)
+          for (const [id, w] of ws)
+            if (w.fsid === m.fsid) {
+              ws.delete(id);
+              this.stopHostWatch(client, id);
+            }
+      }
+      this.mounts = next;
+      this.mountByName = new Map(next.map((m) => [m.name, m]));
+      this.showMounts();
+      for (const [mounted, list] of [
+        [false, gone],
+        [true, added],
+      ] as const)
+        for (const m of list)
+          for (const client of this.fsWatchers)
+            this.ctx?.notify(client, "FS_CHANGED", { mounted, fsid: m.fsid });
+      return { added: added.length, removed: gone.length };
+    });
+  }
+
   /** The tree `who` sees: a sandboxed process' view (docs/dev-loop.md "Sandboxes"), else the home's. */
   private viewOf(who: FsIdentity): { layer: FsLayer; store: ItemStore } {
     if (who.sandbox === undefined) return this.real;
     let v = this.views.get(who.sandbox);
     if (v === undefined) {
-      const layer = new SandboxView(this.real.layer, who.sandbox, who.user);
+      // A sandbox shows no host mount: its writes would reach the host (docs/sysfs.md "Host mounts").
+      const layer = new SandboxView(this.home, who.sandbox, who.user);
       v = { layer, store: storeOf(layer) };
       this.views.set(who.sandbox, v);
     }
@@ -305,7 +392,8 @@ export class SysFs implements NativeService {
   }
 
   onDisconnect(clientPid: number): void {
-    for (const f of this.files.closeAll(clientPid)) this.changed(f.feid, 0x05);
+    for (const f of this.files.closeAll(clientPid)) this.changed(f.feid, 0x05, f.path);
+    for (const id of this.watches.get(clientPid)?.keys() ?? []) this.stopHostWatch(clientPid, id);
     this.watches.delete(clientPid);
     this.fsWatchers.delete(clientPid);
   }
@@ -315,9 +403,10 @@ export class SysFs implements NativeService {
       const who = await this.opts.identity(caller.pid);
       if (who === undefined) return { ok: false, errcode: ServiceErr.PERMISSION };
       await this.ready();
+      this.base = undefined;
       try {
         const value = await this.within(this.viewOf(who), () =>
-          this.run(method, args, new Call(this.permits, who, caller, answers)),
+          this.run(method, args, new Call(this.permits, who, caller, answers, this.mountAt)),
         );
         return { ok: true, value: value ?? {} };
       } catch (e) {
@@ -427,9 +516,56 @@ export class SysFs implements NativeService {
 
   // ---------------------------------------------------------------- helpers the handlers share
 
-  /** An FSID argument: the home's tree, or `errcode`. */
+  /**
+   * An FSID argument: the home's tree or a host mount (the call's `base` from now on), or `errcode`.
+   * A sandboxed caller sees no mount.
+   */
   private ours(fsid: unknown, errcode: number): void {
-    if (fsid !== this.fsid) fail(errcode);
+    if (fsid === this.fsid) {
+      this.base = undefined;
+      return;
+    }
+    const m = this.layer instanceof MountView ? this.mountWithFsid(fsid) : undefined;
+    if (m === undefined) fail(errcode);
+    this.base = m;
+  }
+
+  /** /mnt/<name> of a host mount: neither moved, renamed nor removed by an app (`ncw umount`). */
+  private isMountRoot(parts: readonly string[]): boolean {
+    return parts.length === 2 && this.mountOf(parts) !== undefined;
+  }
+
+  private mountWithFsid(fsid: unknown): MountedFs | undefined {
+    return this.mounts.find((m) => m.fsid === fsid);
+  }
+
+  /** The storage rules' view of a mount (access.ts). */
+  private readonly mountAt = (name: string): MountOptions | undefined =>
+    this.layer instanceof MountView ? this.mountByName.get(name) : undefined;
+
+  /** The host mount holding the item at `parts` (resolved), if any. */
+  private mountOf(parts: readonly string[]): MountedFs | undefined {
+    return this.layer instanceof MountView ? this.layer.mountOf(parts) : undefined;
+  }
+
+  /** The FSID of the filesystem holding the item at `path`. */
+  private fsidAt(path: string): bigint {
+    return this.mountOf(splitPath(path))?.fsid ?? this.fsid;
+  }
+
+  /** The item with this FEID on the call's filesystem (`base`), or null. */
+  private pathOfFeid(feid: bigint): Promise<string | null> {
+    if (this.base !== undefined && this.layer instanceof MountView)
+      return this.layer.pathOfFeidIn(this.base, feid);
+    return this.store.pathOfFeid(feid);
+  }
+
+  /**
+   * A path on the call's filesystem from its root, as an answer gives it (a mount's: without
+   * /mnt/<name>; resolution from a mount never leaves it, its links are read inside it).
+   */
+  private relative(parts: readonly string[]): string[] {
+    return this.base === undefined ? [...parts] : parts.slice(2);
   }
 
   /**
@@ -452,12 +588,14 @@ export class SysFs implements NativeService {
     if ("feid" in p && isTemporaryFeid(p.feid))
       return this.locateTemporary(p.feid, follow, notFound, guard);
     if ("feid" in p) {
-      const path = await this.store.pathOfFeid(p.feid);
+      const path = await this.pathOfFeid(p.feid);
       if (path === null) fail(notFound);
       parts = splitPath(path!);
       if (guard !== undefined && !(await passes(guard, parts))) fail(notFound);
     } else {
+      // A mount's paths start at its root: ".." never leaves it (normalized first).
       parts = normalizeSplit(p.split);
+      if (this.base !== undefined) parts = ["mnt", this.base.name, ...parts];
       // No item can have a "\\" in its name (checkName), so such a path names nothing.
       if (tooLong(parts) || parts.some((c) => c.includes("\\"))) {
         await guard?.check(parts);
@@ -511,7 +649,8 @@ export class SysFs implements NativeService {
     return this.serial(async () => {
       await this.ready();
       const st = await this.layer.stat(path);
-      if (st === null) throw fsErrors.notFound(path);
+      // Temporary FEIDs name items of the home's tree only (docs/sysfs.md "Host mounts").
+      if (st === null || this.mountOf(splitPath(path)) !== undefined) throw fsErrors.notFound(path);
       return this.temporaries.create(feidOf(st, path), holder, rights);
     });
   }
@@ -531,11 +670,12 @@ export class SysFs implements NativeService {
       const who = await this.opts.identity(caller.pid);
       if (who === undefined) return { ok: false, why: "permission" } as const;
       await this.ready();
+      this.base = undefined;
       const NOT_FOUND = T.OPEN_FILE.errors.FILE_NOT_FOUND;
       try {
         // In the caller's view of the tree: a sandboxed app reads the package from its sandbox.
         return await this.within(this.viewOf(who), async () => {
-          const c = new Call(this.permits, who, caller, answers);
+          const c = new Call(this.permits, who, caller, answers, this.mountAt);
           const r = await this.existing(p, true, NOT_FOUND, c.can(["fs.items.read"]));
           if (r.stat.kind !== "file") fail(NOT_FOUND);
           return { ok: true, bytes: await this.layer.readFile(r.path), path: r.path } as const;
@@ -625,8 +765,11 @@ export class SysFs implements NativeService {
    */
   async change<R>(codes: LayerCodes, fn: () => Promise<R>, bytes = 0): Promise<R> {
     const before = this.counts().aborts;
+    const hostBefore = this.hostChanges();
     try {
       const r = await this.layerCall(codes, fn);
+      // A change on a host mount is in no transaction: nothing to re-apply after an abort.
+      if (this.hostChanges() !== hostBefore) return r;
       this.redo.push({
         op: fn,
         commits: this.counts().commits,
@@ -637,6 +780,11 @@ export class SysFs implements NativeService {
     } finally {
       if (this.counts().aborts !== before) await this.reapply();
     }
+  }
+
+  /** Changes made on host mounts so far (MountView.hostChanges). */
+  private hostChanges(): number {
+    return this.layer instanceof MountView ? this.layer.hostChanges : 0;
   }
 
   /** Transactions aborted and committed so far (Btrfs; other layers have none). */
@@ -710,7 +858,9 @@ export class SysFs implements NativeService {
     return {
       feid: feidOf(stat, path),
       type: typeByte(stat),
-      flags: isHidden(name) ? ItemFlag.HIDDEN : 0,
+      flags:
+        (isHidden(name) ? ItemFlag.HIDDEN : 0) |
+        (this.mountOf(splitPath(path))?.readOnly === true ? ItemFlag.READ_ONLY : 0),
       size: stat.kind === "dir" ? 0n : BigInt(stat.size),
       owner: null,
       createdAt: null,
@@ -720,12 +870,14 @@ export class SysFs implements NativeService {
     };
   }
 
-  /** Tell the watchers of `feid` (ITEM_CHANGED). */
-  changed(feid: bigint, event: number): void {
+  /** Tell the watchers of the item `feid` at `path` (ITEM_CHANGED, with its filesystem's FSID). */
+  changed(feid: bigint, event: number, path: string): void {
+    if (this.watches.size === 0) return;
+    const fsid = this.fsidAt(path);
     for (const [client, ws] of this.watches)
-      for (const watched of ws.values())
-        if (watched === feid)
-          this.ctx?.notify(client, "ITEM_CHANGED", { fsid: this.fsid, feid, event });
+      for (const w of ws.values())
+        if (w.feid === feid && w.fsid === fsid)
+          this.ctx?.notify(client, "ITEM_CHANGED", { fsid, feid, event });
   }
 
   /** The folder at `parts` changed its entries: its watchers hear "metadata changed". */
@@ -733,7 +885,7 @@ export class SysFs implements NativeService {
     if (this.watches.size === 0) return;
     const path = pathOf(parts);
     const st = await this.layer.stat(path);
-    if (st) this.changed(feidOf(st, path), 0x01);
+    if (st) this.changed(feidOf(st, path), 0x01, path);
   }
 
   /**
@@ -750,42 +902,54 @@ export class SysFs implements NativeService {
 
   private async isFsMounted(a: Fields, c: Call): Promise<Fields> {
     await c.need("fs.filesystems.mounted", null);
-    return { mounted: a.fsid === this.fsid ? 1 : 0 };
+    const mounted =
+      a.fsid === this.fsid || (this.layer instanceof MountView && this.mountWithFsid(a.fsid));
+    return { mounted: mounted ? 1 : 0 };
   }
 
+  /** The home's tree, then the host mounts in the table's order (none for a sandboxed caller). */
   private async enumFs(c: Call): Promise<Fields> {
     await c.need("fs.filesystems.list", null);
-    return { filesystems: [this.fsid] };
+    const mounts = this.layer instanceof MountView ? this.mounts.map((m) => m.fsid) : [];
+    return { filesystems: [this.fsid, ...mounts] };
   }
 
+  /**
+   * The home's tree: mounted at the service's start, at the root. A host mount: mounted when the
+   * kernel took it, at /mnt/<name> (the FEID of its root, what ITEM_METADATA of /mnt/<name> gives),
+   * writable unless read-only, the host folder's filesystem's size and use (docs/sysfs.md "Host mounts").
+   */
   private async fsMetadata(a: Fields, c: Call): Promise<Fields> {
     await c.need("fs.filesystems.metadata", null);
     this.ours(a.fsid, T.FS_METADATA.errors.NOT_MOUNTED);
-    const root = await this.layer.stat("/");
-    const space = this.space();
+    const m = this.base;
+    const at = m === undefined ? "/" : `/mnt/${m.name}`;
+    const root = await this.layer.stat(at);
+    const space = m === undefined ? this.space() : await mountSpace(m);
     return {
-      mountedAt: BigInt(this.mountedAt),
-      mountPath: root ? feidOf(root, "/") : 0n,
+      mountedAt: BigInt(m === undefined ? this.mountedAt : m.mountedAt),
+      mountPath: root ? feidOf(root, at) : 0n,
       volumeFile: null,
       metadata: {
         capabilities:
-          FsCapability.WRITABLE |
+          (m?.readOnly === true ? 0 : FsCapability.WRITABLE) |
           FsCapability.SYMLINKS |
           FsCapability.HIDDEN_FLAG |
+          (m === undefined ? 0 : FsCapability.READ_ONLY_FLAG) |
           FsCapability.MODIFICATION_DATES,
         clusterSize: space.cluster,
         totalSize: space.total,
         usedSpace: space.used,
         freeSpace: space.total - space.used,
-        name: "NightOS",
+        name: m === undefined ? "NightOS" : m.name,
       },
     };
   }
 
   /** The image's size and use (Btrfs); zeros for layers that have none. */
   private space(): { cluster: number; total: bigint; used: bigint } {
-    if (this.layer.backend !== "btrfs") return { cluster: 4096, total: 0n, used: 0n };
-    const fs = (this.layer as BtrfsLayer).fs;
+    if (this.home.backend !== "btrfs") return { cluster: 4096, total: 0n, used: 0n };
+    const fs = (this.home as BtrfsLayer).fs;
     const u = fs.engine.space();
     return { cluster: fs.sectorsize, total: u.totalBytes, used: u.bytesUsed };
   }
@@ -796,7 +960,10 @@ export class SysFs implements NativeService {
     return fail(T.FS_MOUNT.errors.ALREADY_MOUNTED);
   }
 
-  /** The home's tree is the system's own: no app unmounts or formats it (docs/sysfs.md). */
+  /**
+   * The home's tree is the system's own, and host mounts are the CLI's (`ncw umount`): no app unmounts
+   * or formats either (docs/sysfs.md).
+   */
   private async fsUnmount(a: Fields, c: Call): Promise<Fields | undefined> {
     await c.need("fs.filesystems.unmount", null);
     this.ours(a.fsid, T.FS_UNMOUNT.errors.UNKNOWN_FSID);
@@ -841,12 +1008,13 @@ export class SysFs implements NativeService {
     this.ours(a.fsid, E.INVALID_FSID);
     // A temporary FEID never tells its item's path.
     if (isTemporaryFeid(a.feid as bigint)) fail(E.FEID_NOT_FOUND);
-    const path = await this.store.pathOfFeid(a.feid as bigint);
+    const path = await this.pathOfFeid(a.feid as bigint);
     if (path === null) fail(E.FEID_NOT_FOUND);
     const parts = splitPath(path!);
     // An item out of the caller's reach is as a FEID no item has (locate).
     if (!(await passes(c.can(["fs.feid.path"]), parts))) fail(E.FEID_NOT_FOUND);
-    return { path: parts };
+    // From the root of the filesystem the FSID names (a mount's: without /mnt/<name>).
+    return { path: this.relative(parts) };
   }
 
   private async itemMetadata(a: Fields, c: Call): Promise<Fields> {
@@ -858,14 +1026,16 @@ export class SysFs implements NativeService {
       E.NOT_FOUND,
       c.can(["fs.items.metadata"]),
     );
-    const metadata = this.metadataOf(r.parts.at(-1) ?? "", r.stat, r.path);
+    // The root of the filesystem the FSID names (the tree's "/", a mount's /mnt/<name>) has no name.
+    const root = r.parts.length === (this.base === undefined ? 0 : 2);
+    const metadata = this.metadataOf(root ? "" : r.parts.at(-1)!, r.stat, r.path);
     // Through a temporary FEID the item's own FEID stays hidden (filesystem.md "Temporary FEID").
     return { metadata: r.temporary === undefined ? metadata : { ...metadata, feid: r.temporary } };
   }
 
   /** An item that may be moved or removed: it exists, is not the root, and no open file is in it. */
   private movable(r: Resolved, openErr: number): void {
-    if (r.parts.length === 0) fail(ServiceErr.PERMISSION);
+    if (r.parts.length === 0 || this.isMountRoot(r.parts)) fail(ServiceErr.PERMISSION);
     if (this.files.openAtOrUnder(r.path)) fail(openErr);
   }
 
@@ -874,7 +1044,7 @@ export class SysFs implements NativeService {
     const name = this.checkName(a.filename, E.INVALID_FILENAME);
     this.ours(a.fsid, E.INVALID_FSID);
     const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND, c.can(["fs.items.move"]));
-    if (r.parts.length === 0) fail(ServiceErr.PERMISSION);
+    if (r.parts.length === 0 || this.isMountRoot(r.parts)) fail(ServiceErr.PERMISSION);
     const to = [...r.parts.slice(0, -1), name];
     // RENAME_ITEM has no path-length errcode: a name that makes the path too long is not valid here.
     if (tooLong(to)) fail(E.INVALID_FILENAME);
@@ -890,9 +1060,11 @@ export class SysFs implements NativeService {
     const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND, move);
     const dir = await this.existing(a.parent as FsPath, true, E.TARGET_NOT_FOUND, move);
     if (dir.stat.kind !== "dir") fail(E.TARGET_NOT_FOUND);
-    if (r.parts.length === 0) fail(ServiceErr.PERMISSION);
+    if (r.parts.length === 0 || this.isMountRoot(r.parts)) fail(ServiceErr.PERMISSION);
     const to = [...dir.parts, name ?? r.parts.at(-1)!];
     if (tooLong(to)) fail(E.MAX_PATH_LENGTH);
+    // Not from one filesystem to another (a host mount and the tree, two mounts): "cannot be moved".
+    if (this.mountOf(r.parts) !== this.mountOf(to)) fail(E.CANNOT_MOVE);
     // Into itself, or onto an existing name: "cannot be moved".
     if (to.length > r.parts.length && r.parts.every((p, i) => to[i] === p)) fail(E.CANNOT_MOVE);
     await this.relocate(r, to, {
@@ -912,7 +1084,7 @@ export class SysFs implements NativeService {
     await this.change(codes, () => this.layer.rename(r.path, dest));
     await this.commit();
     this.files.moved(r.path, dest);
-    this.changed(feid, 0x02);
+    this.changed(feid, 0x02, dest);
     await this.folderChanged(r.parts.slice(0, -1));
     await this.folderChanged(to.slice(0, -1));
   }
@@ -925,6 +1097,8 @@ export class SysFs implements NativeService {
     const remove = mode === 0x01 ? "fs.items.remove.trash" : "fs.items.remove";
     const r = await this.existing(a.path as FsPath, false, E.NOT_FOUND, c.can([remove]));
     this.movable(r, E.UNSPECIFIED);
+    // The trash is in the user's home: an item of a host mount is only removed (mode 0x02).
+    if (mode === 0x01 && this.mountOf(r.parts) !== undefined) fail(E.UNSPECIFIED);
     const feid = feidOf(r.stat, r.path);
     if (mode === 0x02) {
       if (r.stat.kind === "dir" && (await this.layer.readdir(r.path)).length > 0)
@@ -939,7 +1113,7 @@ export class SysFs implements NativeService {
     }
     await this.commit();
     if (mode === 0x02) this.temporaries.itemGone(feid);
-    this.changed(feid, 0x03);
+    this.changed(feid, 0x03, r.path);
     await this.folderChanged(r.parts.slice(0, -1));
     return undefined;
   }
@@ -1033,7 +1207,8 @@ export class SysFs implements NativeService {
       if (dir.stat.kind !== "dir") fail(E.INVALID_PARENT);
       const parts = [...dir.parts, name];
       if (tooLong(parts)) fail(E.MAX_PATH_LENGTH);
-      r = await this.locate({ split: parts }, true, E.FILE_NOT_FOUND, c.can(access));
+      // Resolved paths, given again from the root of the call's filesystem (locate adds the mount's).
+      r = await this.locate({ split: this.relative(parts) }, true, E.FILE_NOT_FOUND, c.can(access));
       if (r.stat === null) {
         await c.need("fs.items.create", r.parts);
         const at = r.path;
@@ -1042,18 +1217,19 @@ export class SysFs implements NativeService {
           () => this.layer.writeFile(at, new Uint8Array(0)),
         );
         created = true;
-        r = await this.existing({ split: r.parts }, false, E.FILE_NOT_FOUND);
+        r = await this.existing({ split: this.relative(r.parts) }, false, E.FILE_NOT_FOUND);
       }
     }
     if (r.stat?.kind !== "file") fail(E.FILE_NOT_FOUND);
     const feid = feidOf(r.stat!, r.path);
-    if (this.files.conflicts(feid, write)) fail(E.ALREADY_OPEN);
+    const fsid = this.fsidAt(r.path);
+    if (this.files.conflicts(fsid, feid, write)) fail(E.ALREADY_OPEN);
     if (created) {
       await this.commit();
       await this.folderChanged(r.parts.slice(0, -1));
     }
-    const f = this.files.open(c.caller.pid, r.path, feid, read, write);
-    this.changed(feid, 0x04);
+    const f = this.files.open(c.caller.pid, r.path, { fsid, feid }, read, write);
+    this.changed(feid, 0x04, r.path);
     return { file: f.id };
   }
 
@@ -1068,7 +1244,7 @@ export class SysFs implements NativeService {
     const f = this.files.get(c.caller.pid, a.file as bigint);
     if (f === undefined) fail(T.CLOSE_FILE.errors.INVALID_FILE);
     this.files.close(f!);
-    this.changed(f!.feid, 0x05);
+    this.changed(f!.feid, 0x05, f!.path);
     return undefined;
   }
 
@@ -1120,23 +1296,34 @@ export class SysFs implements NativeService {
       data!.length,
     );
     await this.commit();
-    this.changed(f.feid, 0x01);
+    this.changed(f.feid, 0x01, f.path);
     return undefined;
   }
 
   // ---------------------------------------------------------------- symbolic links
 
-  /** A symlink's target argument, as the absolute path stored in the link. */
+  /**
+   * A symlink's target argument, as the absolute path stored in the link (`at`: the link's split
+   * path). It must be on the link's filesystem (no capability of cross-filesystem links): a target
+   * FSID no filesystem has, or another filesystem's item, is `cross`.
+   */
   private async linkTarget(
     c: Call,
+    at: readonly string[],
     fsid: unknown,
     p: FsPath,
     cross: number,
     missing: number,
   ): Promise<string> {
-    if (fsid !== this.fsid) fail(cross);
-    const r = await this.existing(p, false, missing, c.can(["fs.items.exists"]));
-    return r.path;
+    const linkBase = this.base;
+    this.ours(fsid, cross);
+    try {
+      const r = await this.existing(p, false, missing, c.can(["fs.items.exists"]));
+      if (this.mountOf(r.parts) !== this.mountOf(at)) fail(cross);
+      return r.path;
+    } finally {
+      this.base = linkBase;
+    }
   }
 
   private async createSymlink(a: Fields, c: Call): Promise<undefined> {
@@ -1150,6 +1337,7 @@ export class SysFs implements NativeService {
     if (tooLong(parts)) fail(E.MAX_PATH_LENGTH);
     const target = await this.linkTarget(
       c,
+      parts,
       a.targetFsid,
       a.target as FsPath,
       E.CROSS_FILESYSTEM,
@@ -1177,6 +1365,7 @@ export class SysFs implements NativeService {
     if (r.stat.kind !== "symlink") fail(E.NOT_FOUND);
     const target = await this.linkTarget(
       c,
+      r.parts,
       a.targetFsid,
       a.target as FsPath,
       E.CROSS_FILESYSTEM,
@@ -1189,7 +1378,7 @@ export class SysFs implements NativeService {
       await this.layer.rename(tmp, r.path, { replace: true });
     });
     await this.commit();
-    this.changed(feidOf(r.stat, r.path), 0x01);
+    this.changed(feidOf(r.stat, r.path), 0x01, r.path);
     return undefined;
   }
 
@@ -1220,7 +1409,12 @@ export class SysFs implements NativeService {
       ...(target.startsWith("/") ? [] : r.parts.slice(0, -1)),
       ...target.split("/"),
     ]);
-    return { targetFsid: this.fsid, target: { split: parts } satisfies FsPath };
+    // The target's filesystem and its path from that filesystem's root.
+    const m = this.mountOf(parts);
+    return {
+      targetFsid: m?.fsid ?? this.fsid,
+      target: { split: m === undefined ? parts : parts.slice(2) } satisfies FsPath,
+    };
   }
 
   // ---------------------------------------------------------------- watching
@@ -1234,16 +1428,66 @@ export class SysFs implements NativeService {
       E.NOT_FOUND,
       c.can(["fs.items.metadata"]),
     );
-    const ws = this.watches.get(c.caller.pid) ?? new Map<bigint, bigint>();
+    const ws = this.watches.get(c.caller.pid) ?? new Map<bigint, { fsid: bigint; feid: bigint }>();
     this.watches.set(c.caller.pid, ws);
     // A watch ID the client already uses now watches this item (docs/sysfs.md).
-    ws.set(a.watch as bigint, feidOf(r.stat, r.path));
+    const id = a.watch as bigint;
+    const watched = { fsid: this.fsidAt(r.path), feid: feidOf(r.stat, r.path) };
+    ws.set(id, watched);
+    this.stopHostWatch(c.caller.pid, id);
+    const m = this.mountOf(r.parts);
+    if (m !== undefined) await this.startHostWatch(c.caller.pid, id, m, r, watched);
     return undefined;
+  }
+
+  /**
+   * Changes made on the host folder of a mount reach the watchers of its items (docs/sysfs.md "Host
+   * mounts"): a chokidar watcher per watch, closed with it; sys::fs's own changes are not told twice.
+   */
+  private async startHostWatch(
+    client: number,
+    id: bigint,
+    m: MountedFs,
+    r: Resolved & { stat: NodeStat },
+    watched: { fsid: bigint; feid: bigint },
+  ): Promise<void> {
+    const own = (p: string) => {
+      const now = Date.now();
+      for (const [q, at] of this.ownHostChanges)
+        if (now - at > OWN_CHANGE_MS) this.ownHostChanges.delete(q);
+      return this.ownHostChanges.has(p);
+    };
+    const log = (line: string) => this.ctx?.log(line);
+    const started = watchHostItem(
+      m,
+      r.parts,
+      r.stat.kind === "dir",
+      own,
+      (event) => {
+        if (this.watches.get(client)?.get(id) === watched)
+          this.ctx?.notify(client, "ITEM_CHANGED", { ...watched, event });
+      },
+      log,
+    ).catch((e: Error) => {
+      log(`cannot watch ${r.path} on the host: ${e.message}`);
+      return undefined;
+    });
+    this.hostWatches.set(`${client}:${id}`, started);
+    await started;
+  }
+
+  private stopHostWatch(client: number, id: bigint): void {
+    const key = `${client}:${id}`;
+    const w = this.hostWatches.get(key);
+    if (w === undefined) return;
+    this.hostWatches.delete(key);
+    void w.then((x) => x?.close());
   }
 
   private async unwatch(a: Fields, c: Call): Promise<undefined> {
     const ws = this.watches.get(c.caller.pid);
     if (ws?.delete(a.watch as bigint) !== true) fail(T.UNWATCH.errors.WATCH_NOT_FOUND);
+    this.stopHostWatch(c.caller.pid, a.watch as bigint);
     return undefined;
   }
 }
@@ -1269,6 +1513,7 @@ class Call {
     readonly who: FsIdentity,
     readonly caller: Caller,
     private readonly answers = new Map<string, boolean>(),
+    private readonly mountAt: (name: string) => MountOptions | undefined = () => undefined,
   ) {}
 
   /** A guard (SysFs.locate) needing `permissions` on the path (a new item: `name` under it). */
@@ -1288,7 +1533,8 @@ class Call {
   /** Both the storage rules and the scoped permission, or PERMISSION (0x0001). */
   async need(permission: FsPermission, parts: readonly string[] | null): Promise<void> {
     // The storage rules first: where they refuse, the user is not asked.
-    if (parts !== null && !storageAllows(this.who, parts)) fail(ServiceErr.PERMISSION);
+    if (parts !== null && !storageAllows(this.who, parts, permission, this.mountAt))
+      fail(ServiceErr.PERMISSION);
     const key = answerKey(permission, parts === null ? undefined : `/${parts.join("/")}`);
     let ok = this.answers.get(key);
     if (ok === undefined) {
