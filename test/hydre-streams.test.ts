@@ -3,7 +3,15 @@
 // bytes, in bounded pieces, for a `stream` input (the CLI's memory stays small for hundreds of MB),
 // its text for a typed one.
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -218,4 +226,31 @@ describe('`@> file`: a command\'s CMDRAW to a file of the NightOS tree (docs/hyd
     expect(native.code).toBe(65);
     expect(native.stderr).toContain("it writes no CMDRAW");
   });
+});
+
+describe('`>>` and `wt -a`: appended to the file\'s end, never rewritten (docs/hydre.md "Files")', () => {
+  it("a 300 MB file appended to keeps its bytes, and the CLI's memory does not take the file", async () => {
+    const bytes = 300_000_000;
+    putFile("/home/user/grow.bin", bytes);
+    const r = await watched('echo "xyz" >> ~/grow.bin\nwt ~/grow.bin "end" -a -n');
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("");
+    expect(r.code).toBe(0);
+    // Node and the CLI's modules take ~60-90 MB; the file read whole (and rewritten) is 300 MB more.
+    expect(r.peakKiB).toBeGreaterThan(0);
+    expect(r.peakKiB).toBeLessThan(160 * 1024);
+    const out = path.join(host, "grow.bin");
+    const got = home.ncw(["fs", "get", "/home/user/grow.bin", out]);
+    expect(got.code, got.stderr).toBe(0);
+    expect(statSync(out).size).toBe(bytes + 6);
+    const fd = openSync(out, "r");
+    const head = Buffer.alloc(16);
+    const tail = Buffer.alloc(16);
+    readSync(fd, head, 0, 16, 0);
+    readSync(fd, tail, 0, 16, bytes + 6 - 16);
+    closeSync(fd);
+    rmSync(out);
+    expect(head.toString()).toBe("a".repeat(16));
+    expect(tail.toString()).toBe(`${"a".repeat(10)}xyzend`);
+  }, 300_000);
 });

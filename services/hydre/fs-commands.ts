@@ -284,13 +284,10 @@ async function writeText(
     throw new NcwError("not-found", `${file} does not exist (-c: it is not created)`);
   if (st !== null && st.kind !== "file")
     throw new NcwError("conflict", `${file} is not a file (it is a ${st.kind})`);
-  if (opts.append && st !== null) {
-    const before = await fs.readFile(file);
-    const all = new Uint8Array(before.length + content.length);
-    all.set(before);
-    all.set(content, before.length);
-    await fs.writeFile(file, all);
-  } else await fs.writeFile(file, content);
+  // Appending adds the bytes at the file's end (FsLayer.appendFile): the file is never read or
+  // rewritten, so a `>>` to a big file costs what it adds.
+  if (opts.append && st !== null) await fs.appendFile(file, content);
+  else await fs.writeFile(file, content);
 }
 
 /** Writes a redirected output (`>`, `>>`, `?>`, …): the text as is, appended for `>>`. */
