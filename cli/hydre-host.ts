@@ -175,8 +175,16 @@ export function cliHost(opts: {
         });
         // Ctrl-C (or SIGINT) asks the commands to terminate, a second forces them, a third kills
         // them (shell.md "User inputs"; as `ncw exec` does), every command of the pipeline at once.
+        // Each step names every PID it acts on: the commands still running (all of them once
+        // none runs any more, as the signal goes to all).
         const all: Interruptible = {
           pid: () => started.at(-1)?.run.pid(),
+          pids: () => {
+            const known = (ss: StageRun[]) =>
+              ss.map((s) => s.run.pid()).filter((p): p is number => p !== undefined);
+            const running = known(started.filter((s) => s.running()));
+            return running.length > 0 ? running : known(started);
+          },
           signal: (sig) => {
             for (const s of started) s.run.signal(sig);
           },
@@ -305,6 +313,8 @@ interface StageRun {
   closed(): Promise<void>;
   /** Kill its process, now or as soon as its PID is known (its request may still be in the kernel). */
   kill(): void;
+  /** Whether it has not ended yet (`end` has not settled). */
+  running(): boolean;
 }
 
 /**
@@ -398,10 +408,20 @@ function startStage(
       throw e;
     },
   );
+  let over = false;
+  end.then(
+    () => {
+      over = true;
+    },
+    () => {
+      over = true;
+    },
+  );
   return {
     run,
     ret,
     end,
+    running: () => !over,
     closed: () => io.close(),
     kill: () => {
       doomed = true;

@@ -17,7 +17,7 @@ import {
   watBytes,
 } from "./command-helpers.js";
 import { hydreIn, hydreWatched, installCommandApp } from "./hydre-helpers.js";
-import { OK, TestHome } from "./kernel-helpers.js";
+import { OK, TestHome, waitFor } from "./kernel-helpers.js";
 
 const dist = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dist");
 const client = (await import(
@@ -35,6 +35,21 @@ const FAIL_RAW_APP = commandApp(
   `(call $check (i32.const 2) (call $write (call $cmdraw) (i32.const 7) (i32.const 0x6100) (i32.const 0)) (i32.const ${OK}))
   (call $check (i32.const 3) (call $write (call $cmdout) (i32.const ${FAILURE_BYTES.length}) (i32.const 0x6000) (i32.const 0)) (i32.const ${OK}))`,
   `(data (i32.const 0x6000) "${watBytes(FAILURE_BYTES)}") (data (i32.const 0x6100) "partial")`,
+);
+
+/**
+ * Says READY (signals are delivered from then on), then hands over (sleeps ~1 ms, syscalls 0x56)
+ * until its TERMINATE handler, if it has one, sets the flag at 0x3000.
+ */
+const IDLE = `(call $check (i32.const 91) (call $s0 (i32.const 0x04)) (i32.const ${OK}))
+  (loop $idle (if (i32.eqz (i32.atomic.load (i32.const 0x3000))) (then (drop (call $s0 (i32.const 0x56))) (br $idle))))`;
+/** IDLE with no signal handler (TERMINATE is ignored; WILL_TERMINATE's default action kills). */
+const IDLE_APP = commandApp(IDLE);
+/** IDLE, with a TERMINATE handler: it ends (exit data 0). */
+const QUIT_APP = commandApp(
+  `(call $check (i32.const 90) (call $s8_64 (i32.const 0x01) (i32.const 0x4e) (i64.const 1)) (i32.const ${OK})) ${IDLE}`,
+  `(elem (i32.const 1) $quit)
+  (func $quit (param $sig i32) (param $df i32) (result i64) (i32.atomic.store (i32.const 0x3000) (i32.const 1)) (i64.const 0))`,
 );
 
 const install = (slug: string, wat: string, commands: string) =>
@@ -66,6 +81,8 @@ beforeAll(() => {
     HEAD_APP,
     `[commands.head]\nhelp = "What came first"\ncmdin = "stream"\nreturn = "int"\n`,
   );
+  install("idler", IDLE_APP, `[commands.idle]\nhelp = "Runs until stopped"\ncmdin = "stream"\n`);
+  install("quitter", QUIT_APP, `[commands.quits]\nhelp = "Ends on TERMINATE"\ncmdin = "stream"\n`);
   install("failer", FAIL_RAW_APP, `[commands.failraw]\nhelp = "Fails"\nreturn = "string"\n`);
 }, 300_000);
 
@@ -188,4 +205,61 @@ describe('a pipeline of app commands (docs/hydre.md "Pipes")', () => {
       c.close();
     }
   });
+});
+
+describe('Ctrl-C on a pipeline (docs/hydre.md "Pipes")', () => {
+  /** The PIDs of the running processes of `aid` (`ncw ps --json`). */
+  const pidsOf = (aid: string): number[] => {
+    const r = home.ncw(["ps", "--json"]);
+    if (r.code !== 0) return [];
+    const ps = JSON.parse(r.stdout) as { processes: { pid: number; name: string }[] };
+    return ps.processes.filter((p) => p.name === aid).map((p) => p.pid);
+  };
+
+  it("SIGINT stops every command of `a | b | c`, each step naming every PID it acts on", async () => {
+    const child = home.spawnNcw(["hydre", "-c", "idle | quits | idle\necho after"]);
+    const exited = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    let idle: number[] = [];
+    let quits: number[] = [];
+    const up = await waitFor(
+      () => {
+        idle = pidsOf("ncwtest::idler");
+        quits = pidsOf("ncwtest::quitter");
+        return idle.length === 2 && quits.length === 1;
+      },
+      60_000,
+      200,
+    );
+    expect(up, child.output()).toBe(true);
+    const [a, c] = idle.sort((x, y) => x - y) as [number, number];
+    const b = quits[0] as number;
+    // The first asks all three to terminate: quits does (its handler exits), the idlers ignore it.
+    child.kill("SIGINT");
+    const all = [a, b, c].sort((x, y) => x - y);
+    expect(
+      await waitFor(() =>
+        child
+          .output()
+          .includes(
+            `ncw: sent TERMINATE to processes ${all[0]}, ${all[1]} and ${all[2]} (Ctrl-C again to force them)`,
+          ),
+      ),
+      child.output(),
+    ).toBe(true);
+    expect(await waitFor(() => pidsOf("ncwtest::quitter").length === 0, 30_000, 200)).toBe(true);
+    expect(pidsOf("ncwtest::idler").sort((x, y) => x - y)).toEqual([a, c]);
+    // The second forces the two still running (WILL_TERMINATE, no handler: killed), naming them only.
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill("SIGINT");
+    const code = await exited;
+    expect(child.output()).toContain(
+      `ncw: sent WILL_TERMINATE to processes ${a} and ${c} (Ctrl-C again to kill them now)`,
+    );
+    expect(pidsOf("ncwtest::idler")).toEqual([]);
+    // Killed without a value, the commands have not failed (as a command that ends without one):
+    // the line is not reported and the script goes on.
+    expect(child.output()).not.toContain("error:");
+    expect(child.output()).toMatch(/\nafter\n$/);
+    expect(code).toBe(0);
+  }, 120_000);
 });
