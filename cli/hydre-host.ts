@@ -266,8 +266,16 @@ export function cliHost(opts: {
           started.push(s);
           // A command that fails or is faulty: the ones after it never get a value or the rest of
           // the bytes they wait for: killed, so none acts on a missing input (docs/hydre.md "Pipes").
+          // One that did not fail, whose CMDRAW is the next one's CMDIN: the kernel, which held that
+          // stream open past it, lets it end now, so no reader takes a failed command's stream for
+          // whole (docs/ipc.md "Command pipes between two commands").
+          const handsOn = stages[i + 1]?.input.kind === "previous-raw";
           void s.ret.then((r) => {
-            if (r.kind !== "failure" && r.kind !== "faulty") return;
+            if (r.kind !== "failure" && r.kind !== "faulty") {
+              const pid = s.run.pid();
+              if (handsOn && pid !== undefined) c.send({ t: "command-raw-done", pid });
+              return;
+            }
             for (const t of started.slice(started.indexOf(s) + 1)) t.kill();
           });
           // A run refused (a limit, the kernel gone): the pipeline stops, the others are killed,

@@ -17,7 +17,7 @@ import {
   watBytes,
 } from "./command-helpers.js";
 import { hydreIn, hydreWatched, installCommandApp } from "./hydre-helpers.js";
-import { OK, TestHome, waitFor } from "./kernel-helpers.js";
+import { E, OK, TestHome, waitFor } from "./kernel-helpers.js";
 
 const dist = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dist");
 const client = (await import(
@@ -35,6 +35,32 @@ const FAIL_RAW_APP = commandApp(
   `(call $check (i32.const 2) (call $write (call $cmdraw) (i32.const 7) (i32.const 0x6100) (i32.const 0)) (i32.const ${OK}))
   (call $check (i32.const 3) (call $write (call $cmdout) (i32.const ${FAILURE_BYTES.length}) (i32.const 0x6000) (i32.const 0)) (i32.const ${OK}))`,
   `(data (i32.const 0x6000) "${watBytes(FAILURE_BYTES)}") (data (i32.const 0x6100) "partial")`,
+);
+
+/**
+ * Writes "partial" to CMDRAW and closes it (CLOSE_PIPE), hands over a thousand times (~1 s), then
+ * writes the failure value to CMDOUT: the end of its stream comes well before its failure.
+ */
+const FAIL_LATE_APP = commandApp(
+  `(call $check (i32.const 2) (call $write (call $cmdraw) (i32.const 7) (i32.const 0x6100) (i32.const 0)) (i32.const ${OK}))
+  (call $check (i32.const 3) (call $close (call $cmdraw)) (i32.const ${OK}))
+  (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (i32.const 1000)))
+    (drop (call $s0 (i32.const 0x56))) (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
+  (call $check (i32.const 4) (call $write (call $cmdout) (i32.const ${FAILURE_BYTES.length}) (i32.const 0x6000) (i32.const 0)) (i32.const ${OK}))`,
+  `(data (i32.const 0x6000) "${watBytes(FAILURE_BYTES)}") (data (i32.const 0x6100) "partial")`,
+  "(local $i i32)",
+);
+
+/** Reads CMDIN to its end, then writes "end" and a line break to CMDRAW (it acts on the end). */
+const SAW_END_APP = commandApp(
+  `(block $done (loop $more
+    (local.set $s (call $read (call $cmdin) (i32.const 0) (i32.const 0x10000) (i32.const 0)))
+    (br_if $done (i32.eq (local.get $s) (i32.const ${E(0x31)})))
+    (call $check (i32.const 3) (local.get $s) (i32.const ${OK}))
+    (br $more)))
+  (call $check (i32.const 4) (call $write (call $cmdraw) (i32.const 4) (i32.const 0x6000) (i32.const 0)) (i32.const ${OK}))`,
+  '(data (i32.const 0x6000) "end\\0a")',
+  "(local $s i32)",
 );
 
 /**
@@ -83,6 +109,16 @@ beforeAll(() => {
   );
   install("idler", IDLE_APP, `[commands.idle]\nhelp = "Runs until stopped"\ncmdin = "stream"\n`);
   install("quitter", QUIT_APP, `[commands.quits]\nhelp = "Ends on TERMINATE"\ncmdin = "stream"\n`);
+  install(
+    "latefailer",
+    FAIL_LATE_APP,
+    `[commands.faillate]\nhelp = "Fails late"\nreturn = "string"\n`,
+  );
+  install(
+    "endseer",
+    SAW_END_APP,
+    `[commands.sawend]\nhelp = "Says it saw the end"\ncmdin = "stream"\n`,
+  );
   install("failer", FAIL_RAW_APP, `[commands.failraw]\nhelp = "Fails"\nreturn = "string"\n`);
 }, 300_000);
 
@@ -164,6 +200,22 @@ describe('a pipeline of app commands (docs/hydre.md "Pipes")', () => {
     expect(caught.code).toBe(0);
   });
 
+  it("a stream's reader never sees its end before its producer is known not to have failed", () => {
+    // The end of a stream is its producer's success: sawend acts on it ("end") only then.
+    const ok = hydre("raw 5 | sawend");
+    expect(ok.stderr).toBe("");
+    expect(ok.stdout).toBe("end\n");
+    expect(ok.code).toBe(0);
+    // faillate closes its CMDRAW ~1 s before it fails; failraw fails and ends at once: the kernel
+    // holds the stream open until the CLI knows, and the reader is killed instead.
+    for (const producer of ["faillate", "failraw"]) {
+      const r = hydre(`${producer} | sawend`);
+      expect(r.stdout, producer).toBe("");
+      expect(r.stderr).toContain(`error: the command \`${producer}\` failed`);
+      expect(r.code).toBe(1);
+    }
+  });
+
   it("the type checks still come before anything runs", () => {
     const r = hydre('echo "never"\nraw 10 | tcount');
     expect(r.code).toBe(65);
@@ -197,9 +249,12 @@ describe('a pipeline of app commands (docs/hydre.md "Pipes")', () => {
       const taker = client.startRun(c, { ...req, cmdinFrom: first.id }, events);
       const second = client.startRun(c, { ...req, cmdinFrom: first.id }, events);
       await expect(second.done).rejects.toMatchObject({ code: "RUN_PIPE_FROM" });
-      // raw's argument is missing (its context holds none): it ends at once; the taker reads the
-      // CMDRAW it got to its end.
+      // raw's argument is missing (its context holds none): it ends at once; once told it did not
+      // fail, the kernel lets its CMDRAW end, and the taker reads it to its end.
       await first.done;
+      const pid = first.pid();
+      if (pid === undefined) throw new Error("no pid");
+      c.send({ t: "command-raw-done", pid });
       await taker.done;
     } finally {
       c.close();
