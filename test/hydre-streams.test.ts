@@ -254,3 +254,32 @@ describe('`>>` and `wt -a`: appended to the file\'s end, never rewritten (docs/h
     expect(tail.toString()).toBe(`${"a".repeat(10)}xyzend`);
   }, 300_000);
 });
+
+describe('`rd -s`: a stream the script holds (docs/hydre.md "Streams held by the script")', () => {
+  it("into a stream input: the file's bytes in pieces, a held one too; a typed input refuses it", () => {
+    const r = hydre(
+      'wt ./s.txt "h\u00e9llo"\nrd ./s.txt -s | scount\nlet s = $(rd ./s.txt -s)\npass $s | scount\n' +
+        `echo \${s.pending()}\npass $s | scount`,
+    );
+    expect(r.stderr).toBe("");
+    // The second read of the held stream finds it read to its end already.
+    expect(r.stdout).toBe("7\n7\nfalse\n0\n");
+    expect(r.code).toBe(0);
+    const typed = hydre("rd ./s.txt -s | tcount");
+    expect(typed.code).toBe(65);
+    expect(typed.stderr).toContain("HYDRE_TYPE_MISMATCH");
+  });
+
+  it("300 MB held as a stream and piped into a command with the CLI's memory bounded", async () => {
+    const bytes = 300_000_000;
+    putFile("/home/user/held.bin", bytes);
+    const r = await watched(
+      `let s = $(rd ~/held.bin -s)\necho "\${s.size_hint()} \${s.pending()}"\npass $s | scount`,
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe(`${bytes} true\n${bytes}\n`);
+    expect(r.code).toBe(0);
+    expect(r.peakKiB).toBeGreaterThan(0);
+    expect(r.peakKiB).toBeLessThan(160 * 1024);
+  }, 240_000);
+});

@@ -1121,20 +1121,6 @@ class Checker {
   private command(c: CommandNode, scope: Scope, input: HType | undefined, piped: boolean): HType {
     let spec = NATIVE_COMMANDS[c.name];
     let app: InstalledCommand | undefined;
-    if (c.name === "rd") {
-      const streamArg = c.args.find(
-        (a) => a.k === "word" && !a.escaped && /^(-s|--stream-size)(=|$)/.test(a.text),
-      );
-      if (streamArg !== undefined) {
-        this.argsOnly(c, scope);
-        return this.report(
-          "HYDRE_UNSUPPORTED",
-          "`rd -s` and `--stream-size` read a stream, not supported by NCW's Hydre yet",
-          streamArg.span,
-          { kind: "syntax" },
-        );
-      }
-    }
     let fullName = c.name;
     if (spec === undefined) {
       if (FS_COMMANDS.includes(c.name)) {
@@ -1250,6 +1236,8 @@ class Checker {
             : c.name === "cmdin" || c.name === "cmdout"
               ? this.scriptPipe(c)
               : shellType(r.returnType);
+        // `rd -s` reads a stream (docs/hydre.md "Streams held by the script").
+        if (c.name === "rd" && r.values[0]?.type === "bool" && r.values[0].value) ret = T.stream;
         // `syml <srcpath> <targetpath>` creates, `syml -r <path>` reads: one of the two forms.
         if (c.name === "syml" && r.values[0]?.type === "bool" && !r.values[0].value)
           if (r.values[3]?.type === "void")

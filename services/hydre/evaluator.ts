@@ -24,12 +24,16 @@ import type {
 import { type CheckResult, type CommandPlan, flagValues } from "./checker.js";
 import {
   FILE_COMMANDS,
+  fileFailure,
   globPaths,
+  INPUT_CHUNK,
   inputFile,
   outputFile,
   runFileCommand,
   type ScriptFs,
+  streamText,
   writeRedirect,
+  writeStreamRedirect,
 } from "./fs-commands.js";
 import { NATIVE_COMMANDS } from "./native-commands.js";
 import {
@@ -1043,6 +1047,23 @@ class Evaluator {
       const target =
         d.target.k === "word" ? d.target.text : show(await this.expr(d.target.expr, env));
       let content: string | undefined;
+      if ((d.op === ">" || d.op === ">>") && r.ok && r.value.t === "stream") {
+        // A stream is written as it is, in pieces (docs/hydre.md "Streams held by the script").
+        try {
+          await writeStreamRedirect(this.host.files, target, r.value, d.op === ">>");
+        } catch (e) {
+          if (!(e instanceof NcwError)) throw e;
+          const why = `${d.op} ${target}: ${e.message}`;
+          return {
+            ...out,
+            ok: false,
+            err: [...r.err, why],
+            unshown: [...(out.unshown ?? []), why],
+          };
+        }
+        out = { ...out, value: VOID, display: "" };
+        continue;
+      }
       if (d.op === ">" || d.op === ">>") {
         if (r.ok) content = r.value.t === "void" ? "" : show(r.value);
         out = { ...out, value: VOID, display: "" };
@@ -1219,9 +1240,20 @@ class Evaluator {
             : fromAbi(parsed.values[0] as Value, T.any);
       return { ok: true, value, msg: [], err: [] };
     }
-    // echo
+    // echo; `-b <stream>`: the stream read to its end, as UTF-8 (specs "echo": "print a stream as
+    // UTF-8"), its text echo's value as any other's.
     const [noNewline, , value] = parsed.values as [Value, Value, Value];
-    const text = value.type === "string" ? value.value : "";
+    const streamed = [...evaluated.values()].find((x) => x.t === "stream");
+    let text = value.type === "string" ? value.value : "";
+    if (streamed !== undefined)
+      try {
+        text = await streamText(streamed, MAX_RETURN_SIZE);
+      } catch (e) {
+        if (!(e instanceof NcwError)) throw e;
+        const r = fileFailure(`echo: ${e.message}`);
+        if (!capture) for (const m of r.err) this.host.writeErr(`${m}\n`);
+        return r;
+      }
     const nl = noNewline.type === "bool" && noNewline.value ? "" : "\n";
     return { ok: true, value: str(text), msg: [], err: [], display: `${text}${nl}` };
   }
@@ -1270,6 +1302,8 @@ class Evaluator {
         if (!(e instanceof NcwError)) throw e;
         return [failure(`< ${file.target}: ${e.message}`)];
       }
+    if (input?.t === "stream" && input.source === undefined)
+      return [failure("this stream cannot be read by the script (an app command returned it)")];
     const stages: AppStage[] = apps.map((a, k) => {
       const cmdin = a.parsed.cmdin === undefined ? undefined : parseShellType(a.parsed.cmdin);
       const stream = cmdin?.kind === "base" && cmdin.name === "stream";
@@ -1310,6 +1344,21 @@ class Evaluator {
           },
         };
       if (input === undefined) return { ...base, input: { kind: "none" } };
+      // A stream the script holds (`rd -s f | b`): its bytes, read in pieces as `<`'s are.
+      const source = input.t === "stream" ? input.source : undefined;
+      if (stream && source !== undefined)
+        return {
+          ...base,
+          input: {
+            kind: "chunks",
+            next: () =>
+              source.read(INPUT_CHUNK).catch((e: unknown) => {
+                if (e instanceof NcwError) readFailed = `stream: ${e.message}`;
+                else internal ??= e;
+                throw e;
+              }),
+          },
+        };
       if (stream)
         return {
           ...base,

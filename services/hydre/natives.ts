@@ -321,6 +321,27 @@ export function methodsOf(recv: HType): Record<string, MethodDef[]> {
       });
       break;
     }
+    case "stream": {
+      // specs "Streams": a stream the script cannot read (an app's returned one) is never pending
+      // and has no hint.
+      const source = (v: HValue) => (v.t === "stream" ? v.source : undefined);
+      add("pending", {
+        params: [],
+        min: 0,
+        ret: T.bool,
+        run: (v) => bool(source(v)?.pending() ?? false),
+      });
+      add("size_hint", {
+        params: [],
+        min: 0,
+        ret: nullable(T.int),
+        run: (v) => {
+          const hint = source(v)?.sizeHint ?? null;
+          return hint === null ? NULL : int(hint);
+        },
+      });
+      break;
+    }
     case "char":
       add("single", {
         params: [],
