@@ -103,6 +103,11 @@ export function cliHost(opts: {
     writeErr: (t) => {
       process.stderr.write(t);
     },
+    // The script's CMDRAW is ncw's stdout, as an app command's is; each piece once it is taken.
+    writeRaw: (bytes) =>
+      new Promise<void>((resolve, reject) =>
+        process.stdout.write(bytes, (e) => (e ? reject(e) : resolve())),
+      ),
     async readLine(prompt) {
       if (opts.readLine !== undefined) return opts.readLine(prompt);
       process.stdout.write(prompt);

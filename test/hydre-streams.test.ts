@@ -270,6 +270,16 @@ describe('`rd -s`: a stream the script holds (docs/hydre.md "Streams held by the
     expect(typed.stderr).toContain("HYDRE_TYPE_MISMATCH");
   });
 
+  it("`cmdraw`: a held stream to the script's CMDRAW, ncw's stdout, every byte", () => {
+    // (Under spawnSync's 1 MiB of output.)
+    putFile("/home/user/raw3.bin", 900_000);
+    const r = hydre('cmd\n  help "x"\nend\nfn main()\n  cmdraw $(rd ~/raw3.bin -s)\nend');
+    expect(r.stderr).toBe("");
+    expect(r.stdout.length).toBe(900_000);
+    expect(/^a+$/.test(r.stdout)).toBe(true);
+    expect(r.code).toBe(0);
+  });
+
   it("300 MB held as a stream and piped into a command with the CLI's memory bounded", async () => {
     const bytes = 300_000_000;
     putFile("/home/user/held.bin", bytes);

@@ -1233,7 +1233,7 @@ class Checker {
         ret =
           c.name === "pass"
             ? passType(c, input)
-            : c.name === "cmdin" || c.name === "cmdout"
+            : c.name === "cmdin" || c.name === "cmdout" || c.name === "cmdraw"
               ? this.scriptPipe(c)
               : shellType(r.returnType);
         // `rd -s` reads a stream (docs/hydre.md "Streams held by the script").
@@ -1299,9 +1299,11 @@ class Checker {
     if (spec === undefined)
       return this.report(
         "HYDRE_NO_CMD",
-        `\`${c.name}\` needs the script's command description (\`cmd\`): a script gets its own CMDIN and CMDOUT when it is declared as a command`,
+        `\`${c.name}\` needs the script's command description (\`cmd\`): a script gets its own CMDIN, CMDOUT and CMDRAW when it is declared as a command`,
         c.nameSpan,
       );
+    // `cmdraw <stream>`: the argument reader checked the stream.
+    if (c.name === "cmdraw") return T.void;
     if (c.name === "cmdin") {
       const t =
         spec.cmdin ??

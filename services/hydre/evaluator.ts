@@ -124,6 +124,8 @@ export interface HydreHost {
    * by side (`a | b | c`; one command alone is a list of one). Their outcomes in the same order.
    */
   runApps(stages: readonly AppStage[]): Promise<AppRun[]>;
+  /** The script's CMDRAW (`cmdraw`): resolves once the bytes are taken (a slow reader holds it). */
+  writeRaw(bytes: Uint8Array): Promise<void>;
   /** The NightOS tree of the file commands and redirections. */
   files: ScriptFs;
   /** The script's CMDIN value, read as `cmdin` (its type) says; undefined: no value (it was empty). */
@@ -1222,6 +1224,28 @@ class Evaluator {
         spec?.args.flatMap((a) => a.arg.if ?? []).find((x) => x.cmdin !== undefined)?.cmdin;
       const v = declared === undefined ? undefined : await this.host.scriptInput(declared);
       return { ok: true, value: v === undefined ? VOID : fromAbi(v, t), msg: [], err: [] };
+    }
+    if (plan.name === "cmdraw") {
+      // The stream read in pieces and written to the script's CMDRAW, each once the one before is
+      // taken (docs/hydre.md "Streams held by the script"): to its end before the script goes on,
+      // so no other stream is ever pending on CMDRAW meanwhile.
+      const v = evaluated.get(0) ?? VOID;
+      const source = v.t === "stream" ? v.source : undefined;
+      try {
+        if (source === undefined)
+          throw new NcwError(
+            "usage",
+            "this stream cannot be read by the script (an app command returned it)",
+          );
+        for (let b = await source.read(INPUT_CHUNK); b !== null; b = await source.read(INPUT_CHUNK))
+          await this.host.writeRaw(b);
+      } catch (e) {
+        if (!(e instanceof NcwError)) throw e;
+        const r = fileFailure(`cmdraw: ${e.message}`);
+        if (!capture) for (const m of r.err) this.host.writeErr(`${m}\n`);
+        return r;
+      }
+      return { ok: true, value: VOID, msg: [], err: [] };
     }
     if (plan.name === "cmdout") {
       const a = c.args[0];
