@@ -257,7 +257,8 @@ export function cliHost(opts: {
             interrupt,
             ...(rawSink === undefined ? {} : { rawSink }),
             // Keys go to the pipeline's last command only (the one whose output the user sees).
-            keys: i === stages.length - 1,
+            // (A `$@(…)` command runs while the script goes on: never the keyboard's.)
+            keys: i === stages.length - 1 && stage.background !== true,
             cmdrawToNext: stages[i + 1]?.input.kind === "previous-raw",
             ...(input.kind === "value"
               ? { typedInput: input.value === null ? null : encodeValue(input.value) }

@@ -318,3 +318,60 @@ describe('Ctrl-C on a pipeline (docs/hydre.md "Pipes")', () => {
     expect(code).toBe(0);
   }, 120_000);
 });
+
+describe('`$@(…)`: a command\'s CMDRAW as a stream the script holds (docs/hydre.md "Streams held by the script")', () => {
+  it("the command runs while the script goes on; its CMDRAW is read when the stream is", () => {
+    const r = hydre(
+      `let s = $@(raw 5)\necho "held"\necho -b $s\necho "\${s.pending()} \${s.size_hint()}"\n` +
+        "let t = $@(raw 3000000 | scat)\npass $t | scount",
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("held\naaaaa\nfalse null\n3000000\n");
+    expect(r.code).toBe(0);
+  });
+
+  it("300 MB through a held stream into a command with the CLI's memory bounded", async () => {
+    const bytes = 300_000_000;
+    const r = await watched(`let s = $@(raw ${bytes})\npass $s | scount`);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe(`${bytes}\n`);
+    expect(r.code).toBe(0);
+    // The bytes pass through the CLI here, 4 MiB queued at most: never the stream whole.
+    expect(r.peakKiB).toBeGreaterThan(0);
+    expect(r.peakKiB).toBeLessThan(160 * 1024);
+  }, 180_000);
+
+  it("a producer that never ends: read as far as the reader wants, dropped at the script's end", () => {
+    // 2^60 bytes: the stream is never read whole; the script ends, raw's writes then fail.
+    const r = hydre('let s = $@(raw 1152921504606846976)\npass $s | head\necho "done"', 60_000);
+    expect(r.signal).toBeNull();
+    expect(r.stderr).toBe("");
+    const [n, done] = r.stdout.split("\n");
+    expect(Number(n)).toBeGreaterThan(0);
+    expect(Number(n)).toBeLessThanOrEqual(65536);
+    expect(done).toBe("done");
+    expect(r.code).toBe(0);
+  });
+
+  it("a failed command's stream never ends for its reader: reading its end fails", () => {
+    const r = hydre("let s = $@(failraw)\npass $s | sawend");
+    // sawend never sees an end to act on: it is killed, and the line fails.
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("the command `failraw` failed");
+    expect(r.code).toBe(1);
+    const echoed = hydre("let s = $@(failraw)\necho -b $s");
+    expect(echoed.stdout).toBe("");
+    expect(echoed.stderr).toContain("echo: the command `failraw` failed");
+    expect(echoed.code).toBe(1);
+  });
+
+  it("checked before anything runs: app commands only, no redirection", () => {
+    const native = hydre('echo "never"\nlet s = $@(echo "x")');
+    expect(native.code).toBe(65);
+    expect(native.stdout).toBe("");
+    expect(native.stderr).toContain("`$@(…)` takes app commands only");
+    const redirected = hydre("let s = $@(raw 1 > ./f.txt)");
+    expect(redirected.code).toBe(65);
+    expect(redirected.stderr).toContain("HYDRE_REDIRECT");
+  });
+});

@@ -1576,13 +1576,27 @@ class Checker {
         return this.method(e, scope);
       case "capture": {
         const t = this.pipeline(e.pipeline, scope, true);
-        if (e.pipe === "raw")
-          return this.report(
-            "HYDRE_UNSUPPORTED",
-            "`$@(…)` (CMDRAW as a stream) is not supported by NCW's Hydre yet",
-            e.span,
-            { kind: "syntax" },
-          );
+        if (e.pipe === "raw") {
+          // `$@(…)`: the last command's CMDRAW as a stream, its commands left running (docs/hydre.md
+          // "Streams held by the script"): app commands only (a native one writes no CMDRAW, and
+          // runs in the script), no redirection.
+          const native = e.pipeline.commands.find((c) => this.plans.get(c)?.kind === "native");
+          if (native !== undefined)
+            return this.report(
+              "HYDRE_UNSUPPORTED",
+              `\`$@(…)\` takes app commands only: \`${native.name}\` is a native command (it writes no CMDRAW)`,
+              native.nameSpan,
+              { kind: "syntax" },
+            );
+          const redirect = e.pipeline.redirects[0];
+          if (redirect !== undefined)
+            return this.report(
+              "HYDRE_REDIRECT",
+              `\`$@(…)\` takes no redirection (\`${redirect.op}\`): its commands' CMDRAW is the stream`,
+              redirect.span,
+            );
+          return T.stream;
+        }
         return e.pipe === "out" ? t : listOf(T.string);
       }
       case "retry": {

@@ -45,6 +45,7 @@ import {
   type NativeContext,
   Panic,
 } from "./natives.js";
+import { RawQueue } from "./raw-stream.js";
 import type { Span } from "./source.js";
 import { fromShellType, type HType, T } from "./types.js";
 import {
@@ -89,6 +90,8 @@ export interface AppStage {
    * be reused then). A rejection: nobody reads CMDRAW any more (the app's writes to it fail).
    */
   rawTo?: (bytes: Uint8Array) => Promise<void>;
+  /** It runs while the script goes on (`$@(…)`): the terminal's keys are not its. */
+  background?: true;
   input: /** Nothing is piped into it. */
     | { kind: "none" }
     /** A value known before it starts (a native command's before the `|`); null: CMDIN closes empty. */
@@ -202,6 +205,20 @@ export async function runScript(
 ): Promise<RunEnd> {
   const ev = new Evaluator(check, host);
   try {
+    return await runMain(ev, script, check, host, args);
+  } finally {
+    await ev.dropStreams();
+  }
+}
+
+async function runMain(
+  ev: Evaluator,
+  script: Script,
+  check: CheckResult,
+  host: HydreHost,
+  args: readonly Value[],
+): Promise<RunEnd> {
+  try {
     const top = new Env();
     await ev.block(script.body, top, false);
     const cmd = check.command;
@@ -261,6 +278,9 @@ export async function runInSession(
     return { kind: "done", lastFailed: ev.lineFailed };
   } catch (e) {
     return endOf(e, host);
+  } finally {
+    // A `$@(…)` stream lives as long as its input (docs/hydre.md "Streams held by the script").
+    await ev.dropStreams();
   }
 }
 
@@ -294,6 +314,8 @@ export async function runForValue(
     if (end.kind === "failed") host.writeErr(`error: ${end.message}\n`);
     if (end.kind === "panic") host.writeErr(`panic: ${end.message}\n`);
     return { ok: end.kind === "exit", value: { type: "void" } };
+  } finally {
+    await ev.dropStreams();
   }
 }
 
@@ -306,6 +328,8 @@ function failureText(v: HValue): string {
 
 class Evaluator {
   private readonly natives: NativeContext;
+  /** The `$@(…)` commands still running, each with the queue of its CMDRAW (dropStreams). */
+  private readonly rawRuns = new Set<{ queue: RawQueue; done: Promise<void> }>();
   /** Whether the last command run on its own line failed (the script's exit status). */
   lineFailed = false;
 
@@ -904,7 +928,64 @@ class Evaluator {
     }
   }
 
+  /**
+   * The script or input ended: the `$@(…)` streams not read to their end are dropped (their
+   * commands' CMDRAW no longer read: their writes fail, and they end), and their runs awaited.
+   */
+  async dropStreams(): Promise<void> {
+    for (const r of this.rawRuns) r.queue.drop();
+    await Promise.allSettled([...this.rawRuns].map((r) => r.done));
+  }
+
+  /**
+   * `$@(a | b)`: the app commands start (their arguments evaluated first, as for any line) and run
+   * while the script goes on; the value is a stream of the last one's CMDRAW, read when the script
+   * reads it (docs/hydre.md "Streams held by the script"). Its end is the commands' success: one that
+   * failed makes reading its end fail with its CMDERR messages, so no reader takes a failed command's
+   * stream for whole.
+   */
+  private async rawCapture(p: Pipeline, env: Env): Promise<HValue> {
+    const apps: (PreparedApp & { capture: boolean })[] = [];
+    for (const c of p.commands) {
+      const prepared = await this.prepare(c as CommandNode, env);
+      if (prepared.kind === "done") {
+        // `--help`: shown; nothing runs, the stream is empty.
+        this.host.write(prepared.outcome.display ?? "");
+        const queue = new RawQueue();
+        queue.end();
+        return { t: "stream", source: queue };
+      }
+      if (prepared.kind !== "app")
+        throw new Error(`internal: ${c.name} in $@(…) is no app command`);
+      apps.push({ ...prepared, capture: true });
+    }
+    const queue = new RawQueue();
+    const rawFile: RawFile = {
+      target: "$@(…)",
+      path: "",
+      write: (bytes) => queue.put(bytes),
+      end: async () => {},
+    };
+    const done = this.runGroup(apps, undefined, undefined, rawFile, true).then(
+      (outs) => {
+        const bad = outs.findIndex((o) => !o.ok);
+        if (bad < 0) return queue.end();
+        const why = (outs[bad] as PipelineOutcome).err.join("; ");
+        const name = (p.commands[bad] as CommandNode).name;
+        queue.end(
+          new NcwError("usage", `the command \`${name}\` failed${why === "" ? "" : `: ${why}`}`),
+        );
+      },
+      (e: unknown) => queue.end(e),
+    );
+    const run = { queue, done };
+    this.rawRuns.add(run);
+    void done.finally(() => this.rawRuns.delete(run));
+    return { t: "stream", source: queue };
+  }
+
   private async capture(e: Extract<Expr, { k: "capture" }>, env: Env): Promise<HValue> {
+    if (e.pipe === "raw") return this.rawCapture(e.pipeline, env);
     const r = await this.pipeline(e.pipeline, env, true);
     this.state.failedLast = !r.ok;
     const strings = (xs: string[]): HValue => ({ t: "list", items: xs.map(str) });
@@ -1295,6 +1376,8 @@ class Evaluator {
     file?: FileInput,
     /** `@> file`, where the last one's CMDRAW goes. */
     rawFile?: RawFile,
+    /** They run while the script goes on (`$@(…)`). */
+    background = false,
   ): Promise<PipelineOutcome[]> {
     /** Why writing `rawFile` failed (the last command's CMDRAW was closed then). */
     let writeFailed: string | undefined;
@@ -1337,6 +1420,7 @@ class Evaluator {
         args: a.parsed.values,
         capture: a.capture,
         ...(rawFile !== undefined && k === apps.length - 1 ? { rawTo } : {}),
+        ...(background ? { background: true as const } : {}),
       };
       if (k > 0) {
         if (stream) return { ...base, input: { kind: "previous-raw" } };
