@@ -365,6 +365,15 @@ describe('`$@(…)`: a command\'s CMDRAW as a stream the script holds (docs/hydr
     expect(echoed.code).toBe(1);
   });
 
+  it("`command.cmdraw()`: an app command value's CMDRAW, as `$@(…)` gives it", () => {
+    const r = hydre(
+      "let c = @{ raw 7 }\nlet s = c.cmdraw()\necho -b $s\nlet f = @{ failraw }.cmdraw()\necho -b $f",
+    );
+    expect(r.stdout).toBe("aaaaaaa\n");
+    expect(r.stderr).toContain("echo: the command `failraw` failed");
+    expect(r.code).toBe(1);
+  });
+
   it("checked before anything runs: app commands only, no redirection", () => {
     const native = hydre('echo "never"\nlet s = $@(echo "x")');
     expect(native.code).toBe(65);

@@ -346,6 +346,7 @@ class Evaluator {
       random: () => host.random(),
       lastFailed: () => this.state.failedLast,
       runCommand: (cmd, capture) => this.commandValue(cmd, capture),
+      rawCommand: (cmd) => this.rawCommandValue(cmd),
     };
   }
 
@@ -944,9 +945,9 @@ class Evaluator {
    * failed makes reading its end fail with its CMDERR messages, so no reader takes a failed command's
    * stream for whole.
    */
-  private async rawCapture(p: Pipeline, env: Env): Promise<HValue> {
+  private async rawCapture(commands: readonly CommandNode[], env: Env): Promise<HValue> {
     const apps: (PreparedApp & { capture: boolean })[] = [];
-    for (const c of p.commands) {
+    for (const c of commands) {
       const prepared = await this.prepare(c as CommandNode, env);
       if (prepared.kind === "done") {
         // `--help`: shown; nothing runs, the stream is empty.
@@ -971,7 +972,7 @@ class Evaluator {
         const bad = outs.findIndex((o) => !o.ok);
         if (bad < 0) return queue.end();
         const why = (outs[bad] as PipelineOutcome).err.join("; ");
-        const name = (p.commands[bad] as CommandNode).name;
+        const name = (commands[bad] as CommandNode).name;
         queue.end(
           new NcwError("usage", `the command \`${name}\` failed${why === "" ? "" : `: ${why}`}`),
         );
@@ -985,7 +986,7 @@ class Evaluator {
   }
 
   private async capture(e: Extract<Expr, { k: "capture" }>, env: Env): Promise<HValue> {
-    if (e.pipe === "raw") return this.rawCapture(e.pipeline, env);
+    if (e.pipe === "raw") return this.rawCapture(e.pipeline.commands, env);
     const r = await this.pipeline(e.pipeline, env, true);
     this.state.failedLast = !r.ok;
     const strings = (xs: string[]): HValue => ({ t: "list", items: xs.map(str) });
@@ -1180,6 +1181,33 @@ class Evaluator {
   }
 
   /** Run a command value (`@{ … }`): its node, with the variables it saw where it was written. */
+  /**
+   * `command.cmdraw()` (specs "Run the command and get its CMDRAW output"): an app command as
+   * `$@(…)` runs it; a native one writes no CMDRAW: it runs (captured) and its stream is empty, its
+   * end failing when the command failed. A value from outside the script cannot be run: its
+   * stream's end fails.
+   */
+  private async rawCommandValue(cmd: HValue): Promise<HValue> {
+    const ended = (error?: NcwError): HValue => {
+      const queue = new RawQueue();
+      queue.end(error);
+      return { t: "stream", source: queue };
+    };
+    if (cmd.t !== "command" || cmd.node === undefined)
+      return ended(
+        new NcwError("usage", "this command value cannot be run (it came from outside the script)"),
+      );
+    const node = cmd.node;
+    if ((this.check.plans.get(node) as CommandPlan).kind === "app")
+      return this.rawCapture([node], cmd.env as Env);
+    const r = await this.command(node, cmd.env as Env, undefined, true);
+    return ended(
+      r.ok
+        ? undefined
+        : new NcwError("usage", `the command \`${node.name}\` failed: ${r.err.join("; ")}`),
+    );
+  }
+
   private async commandValue(cmd: HValue, capture: boolean): Promise<CommandOutcome> {
     if (cmd.t !== "command" || cmd.node === undefined)
       return {

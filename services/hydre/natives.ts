@@ -32,6 +32,8 @@ export interface NativeContext {
   random(): number;
   lastFailed(): boolean;
   runCommand(cmd: HValue, capture: boolean): Promise<CommandOutcome>;
+  /** `command.cmdraw()`: the command started, its CMDRAW a stream (as `$@(…)` gives). */
+  rawCommand(cmd: HValue): Promise<HValue>;
 }
 
 export interface NativeFn {
@@ -628,6 +630,12 @@ export function methodsOf(recv: HType): Record<string, MethodDef[]> {
         min: 0,
         ret: T.string,
         run: async (v, _, ctx) => str(show((await ctx.runCommand(v, true)).value)),
+      });
+      add("cmdraw", {
+        params: [],
+        min: 0,
+        ret: T.stream,
+        run: (v, _, ctx) => ctx.rawCommand(v),
       });
       add("cmdmsg", {
         params: [],
