@@ -1182,6 +1182,13 @@ class Checker {
       return {
         text: `${text} (${an(et)})`,
         resolve: (st, optional) => {
+          // A stream the script holds is read by the script: an app would get an RC identifier of
+          // its own to read (docs/hydre.md "Streams held by the script": not yet).
+          const held = et.k === "nullable" ? et.inner : et;
+          if (app !== undefined && held.k === "stream")
+            throw new LiteralError(
+              "a stream as an app command's argument is not supported by NCW's Hydre yet (pipe it into the command's CMDIN: `pass $s | cmd`)",
+            );
           // A nullable for an optional argument: null leaves it out (specs "The case of optional
           // arguments"); a required one cannot be left out.
           if (et.k === "nullable" && !optional)
