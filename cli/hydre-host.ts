@@ -103,6 +103,11 @@ export function cliHost(opts: {
     writeErr: (t) => {
       process.stderr.write(t);
     },
+    // The script's CMDRAW is ncw's stdout, as an app command's is; each piece once it is taken.
+    writeRaw: (bytes) =>
+      new Promise<void>((resolve, reject) =>
+        process.stdout.write(bytes, (e) => (e ? reject(e) : resolve())),
+      ),
     async readLine(prompt) {
       if (opts.readLine !== undefined) return opts.readLine(prompt);
       process.stdout.write(prompt);
@@ -175,8 +180,16 @@ export function cliHost(opts: {
         });
         // Ctrl-C (or SIGINT) asks the commands to terminate, a second forces them, a third kills
         // them (shell.md "User inputs"; as `ncw exec` does), every command of the pipeline at once.
+        // Each step names every PID it acts on: the commands still running (all of them once
+        // none runs any more, as the signal goes to all).
         const all: Interruptible = {
           pid: () => started.at(-1)?.run.pid(),
+          pids: () => {
+            const known = (ss: StageRun[]) =>
+              ss.map((s) => s.run.pid()).filter((p): p is number => p !== undefined);
+            const running = known(started.filter((s) => s.running()));
+            return running.length > 0 ? running : known(started);
+          },
           signal: (sig) => {
             for (const s of started) s.run.signal(sig);
           },
@@ -244,7 +257,8 @@ export function cliHost(opts: {
             interrupt,
             ...(rawSink === undefined ? {} : { rawSink }),
             // Keys go to the pipeline's last command only (the one whose output the user sees).
-            keys: i === stages.length - 1,
+            // (A `$@(…)` command runs while the script goes on: never the keyboard's.)
+            keys: i === stages.length - 1 && stage.background !== true,
             cmdrawToNext: stages[i + 1]?.input.kind === "previous-raw",
             ...(input.kind === "value"
               ? { typedInput: input.value === null ? null : encodeValue(input.value) }
@@ -258,8 +272,16 @@ export function cliHost(opts: {
           started.push(s);
           // A command that fails or is faulty: the ones after it never get a value or the rest of
           // the bytes they wait for: killed, so none acts on a missing input (docs/hydre.md "Pipes").
+          // One that did not fail, whose CMDRAW is the next one's CMDIN: the kernel, which held that
+          // stream open past it, lets it end now, so no reader takes a failed command's stream for
+          // whole (docs/ipc.md "Command pipes between two commands").
+          const handsOn = stages[i + 1]?.input.kind === "previous-raw";
           void s.ret.then((r) => {
-            if (r.kind !== "failure" && r.kind !== "faulty") return;
+            if (r.kind !== "failure" && r.kind !== "faulty") {
+              const pid = s.run.pid();
+              if (handsOn && pid !== undefined) c.send({ t: "command-raw-done", pid });
+              return;
+            }
             for (const t of started.slice(started.indexOf(s) + 1)) t.kill();
           });
           // A run refused (a limit, the kernel gone): the pipeline stops, the others are killed,
@@ -305,6 +327,8 @@ interface StageRun {
   closed(): Promise<void>;
   /** Kill its process, now or as soon as its PID is known (its request may still be in the kernel). */
   kill(): void;
+  /** Whether it has not ended yet (`end` has not settled). */
+  running(): boolean;
 }
 
 /**
@@ -398,10 +422,20 @@ function startStage(
       throw e;
     },
   );
+  let over = false;
+  end.then(
+    () => {
+      over = true;
+    },
+    () => {
+      over = true;
+    },
+  );
   return {
     run,
     ret,
     end,
+    running: () => !over,
     closed: () => io.close(),
     kill: () => {
       doomed = true;

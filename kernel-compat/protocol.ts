@@ -31,8 +31,12 @@ import type { SocketFastGrant } from "./runner/sockets.js";
  * `cmdin: "piped"`; a kernel of 7 would ignore them and the pipeline's bytes would go nowhere.
  * 9: the `readRange` and `appendFile` tree requests (Hydre's `< file` and `@> file`, docs/hydre.md
  * "Files"); a kernel of 8 would answer them ok with no value: a file read as empty, bytes dropped.
+ * 10: a `run`'s CMDRAW handed on (`cmdraw: "next"`) is held open past its writer until the CLI's
+ * `command-raw-done` (the producer did not fail, docs/ipc.md "Command pipes between two commands");
+ * a kernel of 9 would end the stream at the producer's end (its reader could take a failed
+ * producer's stream for whole), and a CLI of 9 would never let it go (its reader would wait forever).
  */
-export const PROTOCOL_VERSION = 9;
+export const PROTOCOL_VERSION = 10;
 /** Largest frame accepted on the socket (a program's bytes travel inside `run`). */
 export const MAX_FRAME = 512 * 1024 * 1024;
 
@@ -251,10 +255,14 @@ export type ClientMessage =
  * `command-mapped`: it mapped its ends (the kernel drops its pins); `command-closed`: it closed CMDIN or
  * CMDUSR (end of input: the kernel's pipe closes too); `command-finished`: the return value came whole (the
  * pipes close, the command is over); `command-faulty`: CMDOUT closed before a whole value, or an
- * invalid one (the process is killed with `reason`).
+ * invalid one (the process is killed with `reason`); `command-raw-done`: a run whose CMDRAW is handed
+ * on (`cmdraw: "next"`) did not fail (a value, or an end without one): its CMDRAW, held open past
+ * its writer, may end (the next command's CMDIN sees the end of the stream; docs/ipc.md "Command
+ * pipes between two commands").
  */
 export type CommandClientMessage =
   | { t: "command-mapped"; pid: number }
+  | { t: "command-raw-done"; pid: number }
   | { t: "command-closed"; pid: number; pipe: CommandInputName }
   | { t: "command-finished"; pid: number }
   | { t: "command-faulty"; pid: number; reason: string };

@@ -3,7 +3,15 @@
 // bytes, in bounded pieces, for a `stream` input (the CLI's memory stays small for hundreds of MB),
 // its text for a typed one.
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -218,4 +226,70 @@ describe('`@> file`: a command\'s CMDRAW to a file of the NightOS tree (docs/hyd
     expect(native.code).toBe(65);
     expect(native.stderr).toContain("it writes no CMDRAW");
   });
+});
+
+describe('`>>` and `wt -a`: appended to the file\'s end, never rewritten (docs/hydre.md "Files")', () => {
+  it("a 300 MB file appended to keeps its bytes, and the CLI's memory does not take the file", async () => {
+    const bytes = 300_000_000;
+    putFile("/home/user/grow.bin", bytes);
+    const r = await watched('echo "xyz" >> ~/grow.bin\nwt ~/grow.bin "end" -a -n');
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("");
+    expect(r.code).toBe(0);
+    // Node and the CLI's modules take ~60-90 MB; the file read whole (and rewritten) is 300 MB more.
+    expect(r.peakKiB).toBeGreaterThan(0);
+    expect(r.peakKiB).toBeLessThan(160 * 1024);
+    const out = path.join(host, "grow.bin");
+    const got = home.ncw(["fs", "get", "/home/user/grow.bin", out]);
+    expect(got.code, got.stderr).toBe(0);
+    expect(statSync(out).size).toBe(bytes + 6);
+    const fd = openSync(out, "r");
+    const head = Buffer.alloc(16);
+    const tail = Buffer.alloc(16);
+    readSync(fd, head, 0, 16, 0);
+    readSync(fd, tail, 0, 16, bytes + 6 - 16);
+    closeSync(fd);
+    rmSync(out);
+    expect(head.toString()).toBe("a".repeat(16));
+    expect(tail.toString()).toBe(`${"a".repeat(10)}xyzend`);
+  }, 300_000);
+});
+
+describe('`rd -s`: a stream the script holds (docs/hydre.md "Streams held by the script")', () => {
+  it("into a stream input: the file's bytes in pieces, a held one too; a typed input refuses it", () => {
+    const r = hydre(
+      'wt ./s.txt "h\u00e9llo"\nrd ./s.txt -s | scount\nlet s = $(rd ./s.txt -s)\npass $s | scount\n' +
+        `echo \${s.pending()}\npass $s | scount`,
+    );
+    expect(r.stderr).toBe("");
+    // The second read of the held stream finds it read to its end already.
+    expect(r.stdout).toBe("7\n7\nfalse\n0\n");
+    expect(r.code).toBe(0);
+    const typed = hydre("rd ./s.txt -s | tcount");
+    expect(typed.code).toBe(65);
+    expect(typed.stderr).toContain("HYDRE_TYPE_MISMATCH");
+  });
+
+  it("`cmdraw`: a held stream to the script's CMDRAW, ncw's stdout, every byte", () => {
+    // (Under spawnSync's 1 MiB of output.)
+    putFile("/home/user/raw3.bin", 900_000);
+    const r = hydre('cmd\n  help "x"\nend\nfn main()\n  cmdraw $(rd ~/raw3.bin -s)\nend');
+    expect(r.stderr).toBe("");
+    expect(r.stdout.length).toBe(900_000);
+    expect(/^a+$/.test(r.stdout)).toBe(true);
+    expect(r.code).toBe(0);
+  });
+
+  it("300 MB held as a stream and piped into a command with the CLI's memory bounded", async () => {
+    const bytes = 300_000_000;
+    putFile("/home/user/held.bin", bytes);
+    const r = await watched(
+      `let s = $(rd ~/held.bin -s)\necho "\${s.size_hint()} \${s.pending()}"\npass $s | scount`,
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe(`${bytes} true\n${bytes}\n`);
+    expect(r.code).toBe(0);
+    expect(r.peakKiB).toBeGreaterThan(0);
+    expect(r.peakKiB).toBeLessThan(160 * 1024);
+  }, 240_000);
 });

@@ -49,6 +49,12 @@ export class PipeTable {
   private readonly rings = new Map<KPipe, KernelRing>();
   /** Pipes held by someone who is not a NightOS process (the CLI's command-pipe ends), and how often. */
   private readonly pins = new Map<KPipe, number>();
+  /**
+   * SC ends held open past their writer: a Hydre pipeline's CMDRAW handed on, until the producer's
+   * outcome is known (docs/ipc.md "Command pipes between two commands"). The writer's end (its process
+   * ending, its CLOSE_PIPE) does not close the pipe meanwhile; `closed`: its CLOSE_PIPE came.
+   */
+  private readonly held = new Map<PipeEnd, { writerClosed: boolean }>();
   private next = 1;
 
   constructor(
@@ -135,9 +141,27 @@ export class PipeTable {
     this.releaseIfUnnamed(pipe);
   }
 
+  /** Hold `end` (an SC) open past its writer until `letGo`. */
+  hold(end: PipeEnd): void {
+    this.held.set(end, { writerClosed: false });
+  }
+
+  /** Whether `end` is held open, and whether its writer closed it meanwhile (settable). */
+  heldOpen(end: PipeEnd): { writerClosed: boolean } | undefined {
+    return this.held.get(end);
+  }
+
+  /** Stop holding `end`: what `heldOpen` said (undefined: it was not held). */
+  letGo(end: PipeEnd): { writerClosed: boolean } | undefined {
+    const h = this.held.get(end);
+    this.held.delete(end);
+    return h;
+  }
+
   releaseIfUnnamed(pipe: KPipe): void {
     if (this.pins.has(pipe)) return;
     if (this.ids.holders(pipe.sc).length > 0 || this.ids.holders(pipe.rc).length > 0) return;
+    this.held.delete(pipe.sc);
     this.close(pipe, false);
     this.rings.delete(pipe);
     this.segments.release(pipe.segment.id);

@@ -57,7 +57,7 @@ import {
   commandPipeMappings,
 } from "../kernel/command-pipes.js";
 import { ServiceConnectionSockets } from "../kernel/connection-sockets.js";
-import { type PipeEnd, PipeTable } from "../kernel/pipes.js";
+import { type KPipe, type PipeEnd, PipeTable } from "../kernel/pipes.js";
 import { type KProcess, ProcessTable, type SessionSink } from "../kernel/process.js";
 import { endProxyLink, type ProxyLinkSet, proxyLinkRef } from "../kernel/proxy-link.js";
 import { type KSegment, SegmentTable } from "../kernel/segments.js";
@@ -1170,12 +1170,37 @@ export class Kernel implements KernelApi {
   private closePipesOf(p: KProcess): void {
     for (const end of this.pipes.dropProcess(p.pid)) {
       const pipe = end.pipe;
-      if (pipe.state === "open" && this.pipes.ids.holders(end).length === 0) {
+      // A held end (a pipeline's CMDRAW handed on) closes when the CLI lets it go (releaseHeldPipe).
+      if (
+        pipe.state === "open" &&
+        this.pipes.ids.holders(end).length === 0 &&
+        this.pipes.heldOpen(end) === undefined
+      ) {
         this.pipes.close(pipe, true);
         notifyClosed(this, pipe, true);
       }
       this.pipes.releaseIfUnnamed(pipe);
     }
+  }
+
+  /**
+   * A CMDRAW held open past its writer (protocol.ts `command-raw-done`; docs/ipc.md "Command pipes
+   * between two commands") let go: closed now as it would have been when its writer let go of it —
+   * properly with PIPE_CLOSED after the writer's CLOSE_PIPE, brutally with PIPE_CLOSED once the
+   * writer's process ended, properly without one while it runs (its value came whole).
+   */
+  releaseHeldPipe(pipe: KPipe): void {
+    const held = this.pipes.letGo(pipe.sc);
+    if (held !== undefined && pipe.state === "open") {
+      if (held.writerClosed) {
+        this.pipes.close(pipe, false);
+        notifyClosed(this, pipe, false);
+      } else if (this.pipes.ids.holders(pipe.sc).length === 0) {
+        this.pipes.close(pipe, true);
+        notifyClosed(this, pipe, true);
+      } else this.pipes.close(pipe, false);
+    }
+    this.pipes.releaseIfUnnamed(pipe);
   }
 
   /**
@@ -1195,7 +1220,12 @@ export class Kernel implements KernelApi {
    * to end by itself, away from the session (decided, docs/ipc.md).
    */
   finishCommand(p: KProcess): void {
-    for (const d of COMMAND_PIPES) this.closeCommandPipe(p, d.name);
+    for (const d of COMMAND_PIPES) {
+      // A CMDRAW held for the next command closes when the CLI lets it go (releaseHeldPipe).
+      const pipe = p.commandPipes?.pipes[d.name];
+      if (pipe !== undefined && this.pipes.heldOpen(pipe.sc) !== undefined) continue;
+      this.closeCommandPipe(p, d.name);
+    }
     p.session = undefined;
   }
 

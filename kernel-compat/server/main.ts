@@ -419,6 +419,11 @@ async function main(): Promise<void> {
     const handedOn = new Map<number, HandedOn>();
     /** Every hand-off of this session, taken or not: settled (undefined) when the session ends. */
     const handOffs = new Set<HandedOn>();
+    /**
+     * The handed-on CMDRAW pipes held open past their writer, by the writer's PID, until the CLI says
+     * the writer did not fail (`command-raw-done`) or the session ends (kernel.releaseHeldPipe).
+     */
+    const heldRaw = new Map<number, KPipe>();
     const send = (m: KernelMessage) => client.send(m);
     /**
      * A CMDRAW handed on that no run took: closed (properly), so its writer's next PIPE_WRITE answers
@@ -715,6 +720,10 @@ async function main(): Promise<void> {
                 if (cmdinPipe !== undefined) kernel.pipes.unpin(cmdinPipe);
                 consumed = true;
                 if (handOff !== undefined) {
+                  // Its end is the end of the next command's stream: held until this one's outcome
+                  // is known not to be a failure (docs/ipc.md "Command pipes between two commands").
+                  kernel.pipes.hold(commandPipes.pipes.cmdraw.sc);
+                  heldRaw.set(pid, commandPipes.pipes.cmdraw);
                   kernel.pipes.pin(commandPipes.pipes.cmdraw);
                   handOff.settle(commandPipes.pipes.cmdraw);
                 }
@@ -817,6 +826,14 @@ async function main(): Promise<void> {
         }
         case "signal": {
           onLiveProcess(m.pid, (p) => kernel.signal(p, m.signal));
+          return;
+        }
+        case "command-raw-done": {
+          // The process may have ended already: found by this session's own list.
+          const pipe = heldRaw.get(m.pid);
+          if (pipe === undefined) return;
+          heldRaw.delete(m.pid);
+          kernel.releaseHeldPipe(pipe);
           return;
         }
         case "command-mapped":
@@ -926,6 +943,9 @@ async function main(): Promise<void> {
       client.close();
       clients--;
       kernel.dropSession(connection);
+      // Its processes are killed: the streams it held open end (kernel.releaseHeldPipe).
+      for (const pipe of heldRaw.values()) kernel.releaseHeldPipe(pipe);
+      heldRaw.clear();
       for (const set of commands.splice(0)) unpinCommandPipes(kernel.pipes, set);
       // Pipes handed on that no run took are closed; hand-offs still waited for settle.
       for (const h of handOffs) {

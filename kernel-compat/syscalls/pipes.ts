@@ -404,7 +404,10 @@ export const pipeKernelHandlers = [
     if (end === undefined) return fail(E.NO_SUCH_PIPE);
     const pipe = end.pipe;
     const was = pipe.state;
-    if (was === "open") {
+    // A held end (a pipeline's CMDRAW handed on): the close waits for the CLI (releaseHeldPipe).
+    const held = k.pipes.heldOpen(end);
+    if (held !== undefined && was === "open") held.writerClosed = true;
+    else if (was === "open") {
       k.pipes.close(pipe, false);
       notifyClosed(k, pipe, false, { pid: caller.pid, id: a.id });
     }

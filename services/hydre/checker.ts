@@ -1121,20 +1121,6 @@ class Checker {
   private command(c: CommandNode, scope: Scope, input: HType | undefined, piped: boolean): HType {
     let spec = NATIVE_COMMANDS[c.name];
     let app: InstalledCommand | undefined;
-    if (c.name === "rd") {
-      const streamArg = c.args.find(
-        (a) => a.k === "word" && !a.escaped && /^(-s|--stream-size)(=|$)/.test(a.text),
-      );
-      if (streamArg !== undefined) {
-        this.argsOnly(c, scope);
-        return this.report(
-          "HYDRE_UNSUPPORTED",
-          "`rd -s` and `--stream-size` read a stream, not supported by NCW's Hydre yet",
-          streamArg.span,
-          { kind: "syntax" },
-        );
-      }
-    }
     let fullName = c.name;
     if (spec === undefined) {
       if (FS_COMMANDS.includes(c.name)) {
@@ -1196,6 +1182,13 @@ class Checker {
       return {
         text: `${text} (${an(et)})`,
         resolve: (st, optional) => {
+          // A stream the script holds is read by the script: an app would get an RC identifier of
+          // its own to read (docs/hydre.md "Streams held by the script": not yet).
+          const held = et.k === "nullable" ? et.inner : et;
+          if (app !== undefined && held.k === "stream")
+            throw new LiteralError(
+              "a stream as an app command's argument is not supported by NCW's Hydre yet (pipe it into the command's CMDIN: `pass $s | cmd`)",
+            );
           // A nullable for an optional argument: null leaves it out (specs "The case of optional
           // arguments"); a required one cannot be left out.
           if (et.k === "nullable" && !optional)
@@ -1247,9 +1240,11 @@ class Checker {
         ret =
           c.name === "pass"
             ? passType(c, input)
-            : c.name === "cmdin" || c.name === "cmdout"
+            : c.name === "cmdin" || c.name === "cmdout" || c.name === "cmdraw"
               ? this.scriptPipe(c)
               : shellType(r.returnType);
+        // `rd -s` reads a stream (docs/hydre.md "Streams held by the script").
+        if (c.name === "rd" && r.values[0]?.type === "bool" && r.values[0].value) ret = T.stream;
         // `syml <srcpath> <targetpath>` creates, `syml -r <path>` reads: one of the two forms.
         if (c.name === "syml" && r.values[0]?.type === "bool" && !r.values[0].value)
           if (r.values[3]?.type === "void")
@@ -1311,9 +1306,11 @@ class Checker {
     if (spec === undefined)
       return this.report(
         "HYDRE_NO_CMD",
-        `\`${c.name}\` needs the script's command description (\`cmd\`): a script gets its own CMDIN and CMDOUT when it is declared as a command`,
+        `\`${c.name}\` needs the script's command description (\`cmd\`): a script gets its own CMDIN, CMDOUT and CMDRAW when it is declared as a command`,
         c.nameSpan,
       );
+    // `cmdraw <stream>`: the argument reader checked the stream.
+    if (c.name === "cmdraw") return T.void;
     if (c.name === "cmdin") {
       const t =
         spec.cmdin ??
@@ -1586,13 +1583,27 @@ class Checker {
         return this.method(e, scope);
       case "capture": {
         const t = this.pipeline(e.pipeline, scope, true);
-        if (e.pipe === "raw")
-          return this.report(
-            "HYDRE_UNSUPPORTED",
-            "`$@(…)` (CMDRAW as a stream) is not supported by NCW's Hydre yet",
-            e.span,
-            { kind: "syntax" },
-          );
+        if (e.pipe === "raw") {
+          // `$@(…)`: the last command's CMDRAW as a stream, its commands left running (docs/hydre.md
+          // "Streams held by the script"): app commands only (a native one writes no CMDRAW, and
+          // runs in the script), no redirection.
+          const native = e.pipeline.commands.find((c) => this.plans.get(c)?.kind === "native");
+          if (native !== undefined)
+            return this.report(
+              "HYDRE_UNSUPPORTED",
+              `\`$@(…)\` takes app commands only: \`${native.name}\` is a native command (it writes no CMDRAW)`,
+              native.nameSpan,
+              { kind: "syntax" },
+            );
+          const redirect = e.pipeline.redirects[0];
+          if (redirect !== undefined)
+            return this.report(
+              "HYDRE_REDIRECT",
+              `\`$@(…)\` takes no redirection (\`${redirect.op}\`): its commands' CMDRAW is the stream`,
+              redirect.span,
+            );
+          return T.stream;
+        }
         return e.pipe === "out" ? t : listOf(T.string);
       }
       case "retry": {

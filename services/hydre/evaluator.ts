@@ -24,12 +24,16 @@ import type {
 import { type CheckResult, type CommandPlan, flagValues } from "./checker.js";
 import {
   FILE_COMMANDS,
+  fileFailure,
   globPaths,
+  INPUT_CHUNK,
   inputFile,
   outputFile,
   runFileCommand,
   type ScriptFs,
+  streamText,
   writeRedirect,
+  writeStreamRedirect,
 } from "./fs-commands.js";
 import { NATIVE_COMMANDS } from "./native-commands.js";
 import {
@@ -41,6 +45,7 @@ import {
   type NativeContext,
   Panic,
 } from "./natives.js";
+import { RawQueue } from "./raw-stream.js";
 import type { Span } from "./source.js";
 import { fromShellType, type HType, T } from "./types.js";
 import {
@@ -85,6 +90,8 @@ export interface AppStage {
    * be reused then). A rejection: nobody reads CMDRAW any more (the app's writes to it fail).
    */
   rawTo?: (bytes: Uint8Array) => Promise<void>;
+  /** It runs while the script goes on (`$@(…)`): the terminal's keys are not its. */
+  background?: true;
   input: /** Nothing is piped into it. */
     | { kind: "none" }
     /** A value known before it starts (a native command's before the `|`); null: CMDIN closes empty. */
@@ -120,6 +127,8 @@ export interface HydreHost {
    * by side (`a | b | c`; one command alone is a list of one). Their outcomes in the same order.
    */
   runApps(stages: readonly AppStage[]): Promise<AppRun[]>;
+  /** The script's CMDRAW (`cmdraw`): resolves once the bytes are taken (a slow reader holds it). */
+  writeRaw(bytes: Uint8Array): Promise<void>;
   /** The NightOS tree of the file commands and redirections. */
   files: ScriptFs;
   /** The script's CMDIN value, read as `cmdin` (its type) says; undefined: no value (it was empty). */
@@ -196,6 +205,20 @@ export async function runScript(
 ): Promise<RunEnd> {
   const ev = new Evaluator(check, host);
   try {
+    return await runMain(ev, script, check, host, args);
+  } finally {
+    await ev.dropStreams();
+  }
+}
+
+async function runMain(
+  ev: Evaluator,
+  script: Script,
+  check: CheckResult,
+  host: HydreHost,
+  args: readonly Value[],
+): Promise<RunEnd> {
+  try {
     const top = new Env();
     await ev.block(script.body, top, false);
     const cmd = check.command;
@@ -255,6 +278,9 @@ export async function runInSession(
     return { kind: "done", lastFailed: ev.lineFailed };
   } catch (e) {
     return endOf(e, host);
+  } finally {
+    // A `$@(…)` stream lives as long as its input (docs/hydre.md "Streams held by the script").
+    await ev.dropStreams();
   }
 }
 
@@ -288,6 +314,8 @@ export async function runForValue(
     if (end.kind === "failed") host.writeErr(`error: ${end.message}\n`);
     if (end.kind === "panic") host.writeErr(`panic: ${end.message}\n`);
     return { ok: end.kind === "exit", value: { type: "void" } };
+  } finally {
+    await ev.dropStreams();
   }
 }
 
@@ -300,6 +328,8 @@ function failureText(v: HValue): string {
 
 class Evaluator {
   private readonly natives: NativeContext;
+  /** The `$@(…)` commands still running, each with the queue of its CMDRAW (dropStreams). */
+  private readonly rawRuns = new Set<{ queue: RawQueue; done: Promise<void> }>();
   /** Whether the last command run on its own line failed (the script's exit status). */
   lineFailed = false;
 
@@ -316,6 +346,7 @@ class Evaluator {
       random: () => host.random(),
       lastFailed: () => this.state.failedLast,
       runCommand: (cmd, capture) => this.commandValue(cmd, capture),
+      rawCommand: (cmd) => this.rawCommandValue(cmd),
     };
   }
 
@@ -898,7 +929,64 @@ class Evaluator {
     }
   }
 
+  /**
+   * The script or input ended: the `$@(…)` streams not read to their end are dropped (their
+   * commands' CMDRAW no longer read: their writes fail, and they end), and their runs awaited.
+   */
+  async dropStreams(): Promise<void> {
+    for (const r of this.rawRuns) r.queue.drop();
+    await Promise.allSettled([...this.rawRuns].map((r) => r.done));
+  }
+
+  /**
+   * `$@(a | b)`: the app commands start (their arguments evaluated first, as for any line) and run
+   * while the script goes on; the value is a stream of the last one's CMDRAW, read when the script
+   * reads it (docs/hydre.md "Streams held by the script"). Its end is the commands' success: one that
+   * failed makes reading its end fail with its CMDERR messages, so no reader takes a failed command's
+   * stream for whole.
+   */
+  private async rawCapture(commands: readonly CommandNode[], env: Env): Promise<HValue> {
+    const apps: (PreparedApp & { capture: boolean })[] = [];
+    for (const c of commands) {
+      const prepared = await this.prepare(c as CommandNode, env);
+      if (prepared.kind === "done") {
+        // `--help`: shown; nothing runs, the stream is empty.
+        this.host.write(prepared.outcome.display ?? "");
+        const queue = new RawQueue();
+        queue.end();
+        return { t: "stream", source: queue };
+      }
+      if (prepared.kind !== "app")
+        throw new Error(`internal: ${c.name} in $@(…) is no app command`);
+      apps.push({ ...prepared, capture: true });
+    }
+    const queue = new RawQueue();
+    const rawFile: RawFile = {
+      target: "$@(…)",
+      path: "",
+      write: (bytes) => queue.put(bytes),
+      end: async () => {},
+    };
+    const done = this.runGroup(apps, undefined, undefined, rawFile, true).then(
+      (outs) => {
+        const bad = outs.findIndex((o) => !o.ok);
+        if (bad < 0) return queue.end();
+        const why = (outs[bad] as PipelineOutcome).err.join("; ");
+        const name = (commands[bad] as CommandNode).name;
+        queue.end(
+          new NcwError("usage", `the command \`${name}\` failed${why === "" ? "" : `: ${why}`}`),
+        );
+      },
+      (e: unknown) => queue.end(e),
+    );
+    const run = { queue, done };
+    this.rawRuns.add(run);
+    void done.finally(() => this.rawRuns.delete(run));
+    return { t: "stream", source: queue };
+  }
+
   private async capture(e: Extract<Expr, { k: "capture" }>, env: Env): Promise<HValue> {
+    if (e.pipe === "raw") return this.rawCapture(e.pipeline.commands, env);
     const r = await this.pipeline(e.pipeline, env, true);
     this.state.failedLast = !r.ok;
     const strings = (xs: string[]): HValue => ({ t: "list", items: xs.map(str) });
@@ -1043,6 +1131,23 @@ class Evaluator {
       const target =
         d.target.k === "word" ? d.target.text : show(await this.expr(d.target.expr, env));
       let content: string | undefined;
+      if ((d.op === ">" || d.op === ">>") && r.ok && r.value.t === "stream") {
+        // A stream is written as it is, in pieces (docs/hydre.md "Streams held by the script").
+        try {
+          await writeStreamRedirect(this.host.files, target, r.value, d.op === ">>");
+        } catch (e) {
+          if (!(e instanceof NcwError)) throw e;
+          const why = `${d.op} ${target}: ${e.message}`;
+          return {
+            ...out,
+            ok: false,
+            err: [...r.err, why],
+            unshown: [...(out.unshown ?? []), why],
+          };
+        }
+        out = { ...out, value: VOID, display: "" };
+        continue;
+      }
       if (d.op === ">" || d.op === ">>") {
         if (r.ok) content = r.value.t === "void" ? "" : show(r.value);
         out = { ...out, value: VOID, display: "" };
@@ -1076,6 +1181,33 @@ class Evaluator {
   }
 
   /** Run a command value (`@{ … }`): its node, with the variables it saw where it was written. */
+  /**
+   * `command.cmdraw()` (specs "Run the command and get its CMDRAW output"): an app command as
+   * `$@(…)` runs it; a native one writes no CMDRAW: it runs (captured) and its stream is empty, its
+   * end failing when the command failed. A value from outside the script cannot be run: its
+   * stream's end fails.
+   */
+  private async rawCommandValue(cmd: HValue): Promise<HValue> {
+    const ended = (error?: NcwError): HValue => {
+      const queue = new RawQueue();
+      queue.end(error);
+      return { t: "stream", source: queue };
+    };
+    if (cmd.t !== "command" || cmd.node === undefined)
+      return ended(
+        new NcwError("usage", "this command value cannot be run (it came from outside the script)"),
+      );
+    const node = cmd.node;
+    if ((this.check.plans.get(node) as CommandPlan).kind === "app")
+      return this.rawCapture([node], cmd.env as Env);
+    const r = await this.command(node, cmd.env as Env, undefined, true);
+    return ended(
+      r.ok
+        ? undefined
+        : new NcwError("usage", `the command \`${node.name}\` failed: ${r.err.join("; ")}`),
+    );
+  }
+
   private async commandValue(cmd: HValue, capture: boolean): Promise<CommandOutcome> {
     if (cmd.t !== "command" || cmd.node === undefined)
       return {
@@ -1202,6 +1334,28 @@ class Evaluator {
       const v = declared === undefined ? undefined : await this.host.scriptInput(declared);
       return { ok: true, value: v === undefined ? VOID : fromAbi(v, t), msg: [], err: [] };
     }
+    if (plan.name === "cmdraw") {
+      // The stream read in pieces and written to the script's CMDRAW, each once the one before is
+      // taken (docs/hydre.md "Streams held by the script"): to its end before the script goes on,
+      // so no other stream is ever pending on CMDRAW meanwhile.
+      const v = evaluated.get(0) ?? VOID;
+      const source = v.t === "stream" ? v.source : undefined;
+      try {
+        if (source === undefined)
+          throw new NcwError(
+            "usage",
+            "this stream cannot be read by the script (an app command returned it)",
+          );
+        for (let b = await source.read(INPUT_CHUNK); b !== null; b = await source.read(INPUT_CHUNK))
+          await this.host.writeRaw(b);
+      } catch (e) {
+        if (!(e instanceof NcwError)) throw e;
+        const r = fileFailure(`cmdraw: ${e.message}`);
+        if (!capture) for (const m of r.err) this.host.writeErr(`${m}\n`);
+        return r;
+      }
+      return { ok: true, value: VOID, msg: [], err: [] };
+    }
     if (plan.name === "cmdout") {
       const a = c.args[0];
       const v =
@@ -1219,9 +1373,20 @@ class Evaluator {
             : fromAbi(parsed.values[0] as Value, T.any);
       return { ok: true, value, msg: [], err: [] };
     }
-    // echo
+    // echo; `-b <stream>`: the stream read to its end, as UTF-8 (specs "echo": "print a stream as
+    // UTF-8"), its text echo's value as any other's.
     const [noNewline, , value] = parsed.values as [Value, Value, Value];
-    const text = value.type === "string" ? value.value : "";
+    const streamed = [...evaluated.values()].find((x) => x.t === "stream");
+    let text = value.type === "string" ? value.value : "";
+    if (streamed !== undefined)
+      try {
+        text = await streamText(streamed, MAX_RETURN_SIZE);
+      } catch (e) {
+        if (!(e instanceof NcwError)) throw e;
+        const r = fileFailure(`echo: ${e.message}`);
+        if (!capture) for (const m of r.err) this.host.writeErr(`${m}\n`);
+        return r;
+      }
     const nl = noNewline.type === "bool" && noNewline.value ? "" : "\n";
     return { ok: true, value: str(text), msg: [], err: [], display: `${text}${nl}` };
   }
@@ -1239,6 +1404,8 @@ class Evaluator {
     file?: FileInput,
     /** `@> file`, where the last one's CMDRAW goes. */
     rawFile?: RawFile,
+    /** They run while the script goes on (`$@(…)`). */
+    background = false,
   ): Promise<PipelineOutcome[]> {
     /** Why writing `rawFile` failed (the last command's CMDRAW was closed then). */
     let writeFailed: string | undefined;
@@ -1270,6 +1437,8 @@ class Evaluator {
         if (!(e instanceof NcwError)) throw e;
         return [failure(`< ${file.target}: ${e.message}`)];
       }
+    if (input?.t === "stream" && input.source === undefined)
+      return [failure("this stream cannot be read by the script (an app command returned it)")];
     const stages: AppStage[] = apps.map((a, k) => {
       const cmdin = a.parsed.cmdin === undefined ? undefined : parseShellType(a.parsed.cmdin);
       const stream = cmdin?.kind === "base" && cmdin.name === "stream";
@@ -1279,6 +1448,7 @@ class Evaluator {
         args: a.parsed.values,
         capture: a.capture,
         ...(rawFile !== undefined && k === apps.length - 1 ? { rawTo } : {}),
+        ...(background ? { background: true as const } : {}),
       };
       if (k > 0) {
         if (stream) return { ...base, input: { kind: "previous-raw" } };
@@ -1310,6 +1480,21 @@ class Evaluator {
           },
         };
       if (input === undefined) return { ...base, input: { kind: "none" } };
+      // A stream the script holds (`rd -s f | b`): its bytes, read in pieces as `<`'s are.
+      const source = input.t === "stream" ? input.source : undefined;
+      if (stream && source !== undefined)
+        return {
+          ...base,
+          input: {
+            kind: "chunks",
+            next: () =>
+              source.read(INPUT_CHUNK).catch((e: unknown) => {
+                if (e instanceof NcwError) readFailed = `stream: ${e.message}`;
+                else internal ??= e;
+                throw e;
+              }),
+          },
+        };
       if (stream)
         return {
           ...base,

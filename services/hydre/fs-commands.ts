@@ -9,7 +9,7 @@ import { NcwError } from "../../ncw/errors.js";
 import type { CommandSpec } from "../../ncw/manifest/types.js";
 import type { FsLayer } from "../fs/layer.js";
 import type { CommandOutcome } from "./natives.js";
-import { type HValue, VOID } from "./values.js";
+import { type HValue, type StreamSource, VOID } from "./values.js";
 
 /** The NightOS tree a script's file commands work on, and where its relative paths start. */
 export interface ScriptFs {
@@ -51,11 +51,25 @@ export const FILE_COMMANDS: Record<string, CommandSpec> = {
       { name: "content", arg: pos("anystr", "what to write") },
     ],
   },
-  // rd <path> (`-s` and `--stream-size` need streams: refused by the checker)
+  // rd [-s] [--stream-size <int>] <path> (`-s`: the value is a `stream`, the checker's type)
   rd: {
-    help: "Read a file as a string",
+    help: "Read a file as a string (-s: as a stream)",
     return: "string",
-    args: [{ name: "path", arg: pos("path", "the file") }],
+    args: [
+      { name: "stream", arg: flag("s", "read a stream instead of reading the full content") },
+      {
+        name: "stream_size",
+        arg: {
+          syntax: "dash",
+          long: "stream-size",
+          type: "int",
+          optional: true,
+          requires: ["stream"],
+          help: "the stream's buffer, in bytes (rounded up to 64 KiB)",
+        },
+      },
+      { name: "path", arg: pos("path", "the file") },
+    ],
   },
   // mkdir [-s] <path>
   mkdir: {
@@ -162,7 +176,7 @@ export function resolvePath(p: string, fs: Pick<ScriptFs, "cwd" | "home">): stri
 const parentOf = (p: string) => p.slice(0, p.lastIndexOf("/")) || "/";
 const baseName = (p: string) => p.slice(p.lastIndexOf("/") + 1);
 const joined = (dir: string, name: string) => (dir === "/" ? `/${name}` : `${dir}/${name}`);
-const fileFailure = (message: string): CommandOutcome => ({
+export const fileFailure = (message: string): CommandOutcome => ({
   ok: false,
   value: VOID,
   msg: [],
@@ -211,8 +225,13 @@ async function fileCommand(
       await writeText(fs, file, content, { append: isSet(v[0]), existing: isSet(v[2]) });
       return done();
     }
-    case "rd":
-      return done({ t: "string", v: new TextDecoder().decode(await fs.readFile(at(0))) });
+    case "rd": {
+      const file = at(2);
+      if (!isSet(v[0]))
+        return done({ t: "string", v: new TextDecoder().decode(await fs.readFile(file)) });
+      const size = v[1]?.type === "int" ? v[1].value : undefined;
+      return done({ t: "stream", source: await fileStream(sfs, file, size) });
+    }
     case "mkdir": {
       const dir = at(1);
       const st = await fs.stat(dir);
@@ -284,13 +303,10 @@ async function writeText(
     throw new NcwError("not-found", `${file} does not exist (-c: it is not created)`);
   if (st !== null && st.kind !== "file")
     throw new NcwError("conflict", `${file} is not a file (it is a ${st.kind})`);
-  if (opts.append && st !== null) {
-    const before = await fs.readFile(file);
-    const all = new Uint8Array(before.length + content.length);
-    all.set(before);
-    all.set(content, before.length);
-    await fs.writeFile(file, all);
-  } else await fs.writeFile(file, content);
+  // Appending adds the bytes at the file's end (FsLayer.appendFile): the file is never read or
+  // rewritten, so a `>>` to a big file costs what it adds.
+  if (opts.append && st !== null) await fs.appendFile(file, content);
+  else await fs.writeFile(file, content);
 }
 
 /** Writes a redirected output (`>`, `>>`, `?>`, …): the text as is, appended for `>>`. */
@@ -305,6 +321,97 @@ export async function writeRedirect(
     append,
     existing: false,
   });
+}
+
+/** A pipe's buffer unit (specs ipc.md: "The default size of the pipe's buffer is 64 KB"). */
+export const STREAM_UNIT = 64 * 1024;
+
+/**
+ * `rd -s`: the file as a stream the script holds (docs/hydre.md "Streams held by the script"), read
+ * from the tree as it is asked, in bounded pieces. Modelled as a pipe of `bufferSize` (rounded up to
+ * STREAM_UNIT; one unit by default) its writer fills from the file as the reader makes room: it is
+ * pending while the file's last byte has not fitted in the buffer yet. (The bytes themselves are read
+ * from the tree in the pieces the reader asks for, 1 MiB for a command's CMDIN.) Its size hint is
+ * the file's size. Throws NcwError (missing, a folder).
+ */
+async function fileStream(
+  sfs: ScriptFs,
+  path: string,
+  bufferSize: bigint | undefined,
+): Promise<StreamSource> {
+  const st = await (await sfs.tree()).stat(path);
+  if (st === null) throw new NcwError("not-found", `no such file: ${path}`);
+  if (st.kind === "dir") throw new NcwError("conflict", `${path} is a directory`);
+  if (bufferSize !== undefined && (bufferSize < 1n || bufferSize > 1n << 30n))
+    throw new NcwError("usage", `--stream-size ${bufferSize}: from 1 byte to 1 GiB`);
+  const units = bufferSize === undefined ? 1 : Math.ceil(Number(bufferSize) / STREAM_UNIT);
+  const buffer = units * STREAM_UNIT;
+  const size = Number(st.size);
+  let taken = 0;
+  let ended = false;
+  return {
+    sizeHint: BigInt(size),
+    pending: () => !ended && taken + buffer < size,
+    async read(max) {
+      if (ended) return null;
+      // The tree may have been closed and reopened since (an app command ran): asked for each read.
+      const bytes = await (await sfs.tree()).readRange(path, taken, max);
+      if (bytes.length === 0) {
+        ended = true;
+        return null;
+      }
+      taken += bytes.length;
+      return bytes;
+    },
+  };
+}
+
+/**
+ * A stream read to its end as UTF-8 text (`echo -b`), at most `max` bytes (more fails: a string is
+ * held whole). Throws NcwError (too large, a stream the script cannot read).
+ */
+export async function streamText(v: HValue, max: number): Promise<string> {
+  const source = v.t === "stream" ? v.source : undefined;
+  if (source === undefined)
+    throw new NcwError(
+      "usage",
+      "this stream cannot be read by the script (an app command returned it)",
+    );
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (let b = await source.read(INPUT_CHUNK); b !== null; b = await source.read(INPUT_CHUNK)) {
+    size += b.length;
+    if (size > max)
+      throw new NcwError(
+        "usage",
+        `the stream holds more than ${max} bytes: too large for a string`,
+      );
+    parts.push(b);
+  }
+  return new TextDecoder().decode(Buffer.concat(parts));
+}
+
+/**
+ * `> file` / `>>` of a stream value (specs "Redirecting the output to a file": "stream values … are
+ * written as they are"): its bytes, read and added to the file in pieces of OUTPUT_CHUNK, never
+ * whole. Throws NcwError (the file, or a stream the script cannot read).
+ */
+export async function writeStreamRedirect(
+  sfs: ScriptFs,
+  target: string,
+  v: HValue,
+  append: boolean,
+): Promise<void> {
+  const source = v.t === "stream" ? v.source : undefined;
+  if (source === undefined)
+    throw new NcwError(
+      "usage",
+      "this stream cannot be read by the script (an app command returned it)",
+    );
+  const path = resolvePath(target, sfs);
+  await writeText(await sfs.tree(), path, new Uint8Array(0), { append, existing: false });
+  for (let b = await source.read(OUTPUT_CHUNK); b !== null; b = await source.read(OUTPUT_CHUNK))
+    await (await sfs.tree()).appendFile(path, b);
 }
 
 /** How much of a `< file` is read at a time into a `stream` input: the CMDIN ring's size. */

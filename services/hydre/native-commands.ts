@@ -1,7 +1,7 @@
 // Hydre's native commands (specs/shell-scripting.md "Native commands", "Input of a command"), typed in
 // the manifests' command typing so that one argument reader (services/shell/arguments.ts) checks native
 // and app commands alike. The file commands (wt, rd, mkdir, ren, mv, rm, ls, syml) are typed and run in
-// fs-commands.ts; fd and cmdraw are not here yet: the checker reports them as not supported
+// fs-commands.ts; fd is not here yet: the checker reports them as not supported
 // (docs/hydre.md).
 
 import type { CommandSpec } from "../../ncw/manifest/types.js";
@@ -56,8 +56,19 @@ export const NATIVE_COMMANDS: Record<string, CommandSpec> = {
       { name: "value", arg: { syntax: "pos", type: "any", help: "the script's return value" } },
     ],
   },
+  // cmdraw <stream>: the stream written to the script's CMDRAW (specs "Writing to CMDRAW").
+  cmdraw: {
+    help: "Write a stream to the script's CMDRAW",
+    return: "void",
+    args: [
+      {
+        name: "stream",
+        arg: { syntax: "pos", type: "stream", help: "the stream, written as it is" },
+      },
+    ],
+  },
   ...FILE_COMMANDS,
 };
 
 /** Native commands of the spec that NCW does not run yet. */
-export const FS_COMMANDS = ["fd", "cmdraw"];
+export const FS_COMMANDS = ["fd"];

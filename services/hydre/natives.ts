@@ -32,6 +32,8 @@ export interface NativeContext {
   random(): number;
   lastFailed(): boolean;
   runCommand(cmd: HValue, capture: boolean): Promise<CommandOutcome>;
+  /** `command.cmdraw()`: the command started, its CMDRAW a stream (as `$@(…)` gives). */
+  rawCommand(cmd: HValue): Promise<HValue>;
 }
 
 export interface NativeFn {
@@ -317,6 +319,27 @@ export function methodsOf(recv: HType): Record<string, MethodDef[]> {
         run: (v, [m]) => {
           if (v.t === "null") throw new Panic(asStr(m));
           return v;
+        },
+      });
+      break;
+    }
+    case "stream": {
+      // specs "Streams": a stream the script cannot read (an app's returned one) is never pending
+      // and has no hint.
+      const source = (v: HValue) => (v.t === "stream" ? v.source : undefined);
+      add("pending", {
+        params: [],
+        min: 0,
+        ret: T.bool,
+        run: (v) => bool(source(v)?.pending() ?? false),
+      });
+      add("size_hint", {
+        params: [],
+        min: 0,
+        ret: nullable(T.int),
+        run: (v) => {
+          const hint = source(v)?.sizeHint ?? null;
+          return hint === null ? NULL : int(hint);
         },
       });
       break;
@@ -607,6 +630,12 @@ export function methodsOf(recv: HType): Record<string, MethodDef[]> {
         min: 0,
         ret: T.string,
         run: async (v, _, ctx) => str(show((await ctx.runCommand(v, true)).value)),
+      });
+      add("cmdraw", {
+        params: [],
+        min: 0,
+        ret: T.stream,
+        run: (v, _, ctx) => ctx.rawCommand(v),
       });
       add("cmdmsg", {
         params: [],

@@ -20,9 +20,26 @@ export type HValue =
   | { t: "map"; entries: Map<string, { key: HValue; value: HValue }> }
   | { t: "struct"; fields: Map<string, HValue> }
   | { t: "fn"; arity: number; call: (args: HValue[]) => Promise<HValue> }
-  | { t: "stream" }
+  /**
+   * A stream (specs "Streams"): `source` reads it (`rd -s`); none: a stream the script cannot read
+   * (an app command's returned RC identifier).
+   */
+  | { t: "stream"; source?: StreamSource }
   | { t: "null" }
   | { t: "void" };
+
+/**
+ * What a script's stream reads from (docs/hydre.md "Streams held by the script"): a pipe's reader
+ * end, as the script sees it. Read once: what is read is taken.
+ */
+export interface StreamSource {
+  /** The next bytes, at most `max`; null at its end. */
+  read(max: number): Promise<Uint8Array | null>;
+  /** Still pending: its writer has not written its last byte (its pipe is not closed yet). */
+  pending(): boolean;
+  /** The size hint it was given; null: none. */
+  readonly sizeHint: bigint | null;
+}
 
 export const VOID: HValue = { t: "void" };
 export const NULL: HValue = { t: "null" };

@@ -48,6 +48,8 @@ export const FIXTURE_COMMANDS: InstalledCommand[] = [
   app("devs::text", "length", { return: "int", cmdin: "string" }),
   // A command reading a stream (docs/hydre.md "Pipes": any command's output goes into it).
   app("devs::text", "count", { return: "int", cmdin: "stream" }),
+  // A stream as an argument (docs/hydre.md "Streams held by the script": not yet).
+  app("devs::text", "feed", { args: [{ name: "data", arg: { syntax: "pos", type: "stream" } }] }),
   // An enumeration, a list and a conditional return type (specs "Enumerations", "Conditionals").
   app("devs::math", "stat", {
     return: "int",

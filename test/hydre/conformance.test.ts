@@ -57,6 +57,9 @@ async function runCase(
     writeErr: (t) => {
       out += t;
     },
+    writeRaw: async (bytes) => {
+      out += new TextDecoder().decode(bytes);
+    },
     readLine: async (prompt) => {
       out += prompt;
       const line = input.shift();
