@@ -187,6 +187,23 @@ describe.each(["memory", "btrfs"] as const)("host mounts on the %s tree", (backe
     expect(await t.err(SYSTEM, T.FS_MOUNT, RW, u8(0x00))).toBe(T.FS_MOUNT.errors.ALREADY_MOUNTED);
   });
 
+  it("names a mount's item by the mount's FSID to the system services (SysFs.itemFor, sys::fsh)", async () => {
+    const t = await setup(backend);
+    const caller = { pid: SYSTEM, has: () => true };
+    const file = (await t.meta(SYSTEM, RW, splitOf("docs/a.txt"))).feid;
+    expect(await t.sysfs.itemFor(caller, RW_FSID, file)).toMatchObject({ ok: true, feid: file });
+    const diary = (await t.meta(SYSTEM, HOME, splitOf("home/alice/documents/diary"))).feid;
+    expect(await t.sysfs.itemFor(caller, HOME_FSID, diary)).toMatchObject({
+      ok: true,
+      feid: diary,
+    });
+    expect(await t.sysfs.itemFor(caller, 42n, file)).toEqual({ ok: false, why: "unknown-fsid" });
+    expect(await t.sysfs.itemFor(caller, RW_FSID, 0x7777n)).toEqual({
+      ok: false,
+      why: "unknown-feid",
+    });
+  });
+
   it("reads a host file by the mount's FSID from its root, or by the home's through /mnt", async () => {
     const t = await setup(backend);
     const viaMount = await t.meta(GRANTED, RW, split("docs", "a.txt"));

@@ -699,19 +699,25 @@ export class SysFs implements NativeService {
   itemFor(caller: Caller, fsid: bigint, feid: bigint): Promise<ItemSeen> {
     return this.asking(caller, async (answers) => {
       await this.ready();
-      if (fsid !== this.fsid) return { ok: false, why: "unknown-fsid" } as const;
+      this.base = undefined;
       const who = await this.opts.identity(caller.pid);
       if (who === undefined) return { ok: false, why: "unknown-feid" } as const;
       const NOT_FOUND = -1;
+      const UNKNOWN_FSID = -2;
       try {
         return await this.within(this.viewOf(who), async () => {
-          const c = new Call(this.permits, who, caller, answers);
+          // The home's tree or a host mount the caller sees (a sandboxed caller sees none).
+          this.ours(fsid, UNKNOWN_FSID);
+          const c = new Call(this.permits, who, caller, answers, this.mountAt);
           const r = await this.existing({ feid }, false, NOT_FOUND, c.can([]));
           return { ok: true, feid: feidOf(r.stat, r.path), mtimeMs: r.stat.mtimeMs } as const;
         });
       } catch (e) {
         if (!(e instanceof Fail)) throw e;
-        return { ok: false, why: "unknown-feid" } as const;
+        return {
+          ok: false,
+          why: e.errcode === UNKNOWN_FSID ? "unknown-fsid" : "unknown-feid",
+        } as const;
       }
     });
   }
